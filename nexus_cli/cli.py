@@ -1,0 +1,171 @@
+"""The ``nexus`` root command, the single error boundary, and invocation recording.
+
+Subcommands are registered in :data:`COMMANDS` as import paths and loaded lazily, so start-up stays
+close to a bare Click app. :func:`main` is the one place where exceptions become exit codes and
+where the invocation is recorded — exactly once, whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from nexus_cli import __version__
+from nexus_cli.errors import ExitCode, NexusError
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.telemetry import invocation
+
+# name -> ("module:attribute", short help). Keep sorted; register only commands that work.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "completion": ("nexus_cli.commands.completion:completion", "Print or install shell completion."),
+    "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
+    "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
+    "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
+    "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _change_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            os.chdir(value)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot change to {value!r}: {exc.strerror}") from None
+    return value
+
+
+def _no_telemetry(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    inv = invocation.current()
+    if inv is not None and value:
+        inv.no_telemetry = True
+    return value
+
+
+@click.group(
+    cls=NexusGroup,
+    lazy_subcommands=COMMANDS,
+    context_settings=CONTEXT_SETTINGS,
+    no_args_is_help=True,
+)
+@click.version_option(__version__, "-V", "--version", prog_name="nexus", message="%(prog)s %(version)s")
+@click.option(
+    "-C",
+    "directory",
+    metavar="DIR",
+    is_eager=True,
+    expose_value=False,
+    callback=_change_dir,
+    help="Run as if nexus was started in DIR.",
+)
+@click.option(
+    "--no-telemetry",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_no_telemetry,
+    help="Do not record this invocation.",
+)
+def cli() -> None:
+    """Nexus: workspaces, gated tasks, personas, GPU impact analysis and telemetry you own.
+
+    Everything stays on this machine unless you run `nexus sync`.
+    """
+
+
+def _report(message: str, hint: str | None = None) -> None:
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+
+
+def _debug() -> bool:
+    return os.environ.get("NEXUS_DEBUG", "") not in ("", "0")
+
+
+def _run(args: list[str], inv: invocation.Invocation) -> int:
+    """Run the command tree; map every outcome to an exit code (the one error boundary)."""
+    try:
+        rv = cli.main(args=args, prog_name="nexus", standalone_mode=False)
+        return int(rv) if isinstance(rv, int) else ExitCode.OK
+    except NexusError as exc:
+        inv.fields.setdefault("error_category", exc.category)
+        if _debug():
+            import traceback
+
+            traceback.print_exc()
+        _report(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        return ExitCode.OK
+    except click.UsageError as exc:
+        inv.fields.setdefault("error_category", "usage")
+        path = exc.ctx.command_path if exc.ctx else "nexus"
+        _report(exc.format_message(), f"run '{path} --help' for usage")
+        return ExitCode.USAGE
+    except click.ClickException as exc:
+        inv.fields.setdefault("error_category", "error")
+        _report(exc.format_message())
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):
+            inv.fields.setdefault("error_category", "no_input")
+            _report("no input available to answer a prompt", "pass --yes to skip confirmation")
+            return ExitCode.ERROR
+        inv.fields.setdefault("error_category", "interrupted")
+        click.echo("interrupted" if isinstance(exc.__cause__, KeyboardInterrupt) else "aborted", err=True)
+        return ExitCode.INTERRUPTED if exc.__cause__ is not None else ExitCode.ERROR
+    except KeyboardInterrupt:
+        inv.fields.setdefault("error_category", "interrupted")
+        click.echo("interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`nexus ... | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.ERROR
+    except Exception as exc:
+        inv.fields.setdefault("error_category", "internal")
+        if _debug():
+            raise
+        _report(
+            f"unexpected {type(exc).__name__}: {exc}",
+            "this is a bug in nexus; rerun with NEXUS_DEBUG=1 for the traceback and report it",
+        )
+        return ExitCode.ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run nexus with ``argv`` (default ``sys.argv[1:]``), record the invocation, return the code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    inv = invocation.begin(args)
+    code = ExitCode.ERROR
+    try:
+        code = _run(args, inv)
+    except BaseException:
+        code = ExitCode.INTERRUPTED if sys.exc_info()[0] is KeyboardInterrupt else ExitCode.ERROR
+        raise
+    finally:
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        from nexus_cli.telemetry import settings
+
+        enabled, _ = settings.decide(inv.no_telemetry)
+        if enabled:
+            from nexus_cli.telemetry import recorder
+
+            recorder.record(inv, int(code))
+    return int(code)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin Click layers, one module per command group: parse, call the logic, render."""

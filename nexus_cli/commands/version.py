@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import platform
+import sys
+
+import click
+
+from nexus_cli import __version__
+from nexus_cli.output import emit_json, json_option
+
+
+@click.command()
+@json_option
+def version(as_json: bool) -> None:
+    """Show the Nexus version (and Python's, with --json)."""
+    if as_json:
+        emit_json(
+            {
+                "nexus": __version__,
+                "python": platform.python_version(),
+                "platform": sys.platform,
+                "executable": sys.executable,
+            }
+        )
+    else:
+        click.echo(f"nexus {__version__}")

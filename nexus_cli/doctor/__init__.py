@@ -1,0 +1,1 @@
+"""Environment checks behind `nexus doctor`."""

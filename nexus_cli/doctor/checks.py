@@ -1,0 +1,134 @@
+"""What `nexus doctor` checks. Each check returns a :class:`Check`; none raises."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from nexus_cli import paths
+from nexus_cli.errors import NexusError
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # "ok", "warn" or "fail"
+    detail: str
+    essential: bool
+    fix: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def check_git() -> Check:
+    git = shutil.which("git")
+    if git is None:
+        return Check("git", "fail", "git not found on PATH", True, "install git (apt install git)")
+    try:
+        out = subprocess.run([git, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("git", "fail", f"git did not run: {exc}", True, "reinstall git")
+    return Check("git", "ok", out.stdout.strip() or git, True)
+
+
+def check_docker() -> Check:
+    from nexus_cli import engine
+
+    host, source = engine.endpoint()
+    try:
+        client = engine.connect(timeout=3)
+        version = client.version().get("Version", "?")
+        client.close()
+    except NexusError as exc:
+        return Check("docker", "warn", exc.message, False, exc.hint)
+    except Exception as exc:
+        return Check("docker", "warn", f"{type(exc).__name__}: {exc}", False, "check the engine")
+    return Check("docker", "ok", f"engine {version} at {host} ({source})", False)
+
+
+def check_nvml() -> Check:
+    try:
+        import pynvml
+    except ImportError:
+        return Check("nvml", "warn", "nvidia-ml-py is not installed", False, "pip install nvidia-ml-py")
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:
+        return Check(
+            "nvml",
+            "warn",
+            f"no NVIDIA driver ({type(exc).__name__}); GPU commands give CPU-side results only",
+            False,
+            "install the NVIDIA driver to use `nexus gpu status`",
+        )
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+        driver = pynvml.nvmlSystemGetDriverVersion()
+    finally:
+        pynvml.nvmlShutdown()
+    return Check("nvml", "ok", f"{count} GPU(s), driver {driver}", False)
+
+
+def check_writable(label: str, folder: Path) -> Check:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check(
+            label, "fail", f"{folder} is not writable: {exc.strerror}", True,
+            f"fix the permissions of {folder} (or point NEXUS_HOME elsewhere)",
+        )
+    return Check(label, "ok", str(folder), True)
+
+
+def check_database(label: str, path: Path) -> Check:
+    if not path.exists():
+        return Check(label, "ok", f"{path} (not created yet)", True)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        result = str(exc)
+    if result == "ok":
+        return Check(label, "ok", f"{path} (integrity ok)", True)
+    return Check(
+        label, "fail", f"{path} is damaged: {result}", True,
+        f"move it aside (mv {path} {path}.broken); Nexus creates a fresh one",
+    )
+
+
+def run_checks(project_root: Path | None) -> list[Check]:
+    home = paths.nexus_home()
+    plan: list[Callable[[], Check]] = [
+        check_git,
+        check_docker,
+        check_nvml,
+        lambda: check_writable("state:user", home),
+        lambda: check_database("db:telemetry", home / paths.TELEMETRY_DB),
+    ]
+    if project_root is not None:
+        nexus_dir = project_root / ".nexus"
+        if nexus_dir.is_dir():
+            plan.append(lambda: check_writable("state:project", nexus_dir))
+            for db in sorted(nexus_dir.rglob("*.db")):
+                if "worktrees" not in db.relative_to(nexus_dir).parts:
+                    plan.append(lambda db=db: check_database(f"db:{db.name}", db))
+    results = [check() for check in plan]
+    if os.environ.get("NEXUS_HOME") is None:
+        results[3].detail += " (platform default; set NEXUS_HOME to move it)"
+    return results

@@ -1,0 +1,76 @@
+"""The one error hierarchy of Nexus.
+
+Logic modules raise these; the single boundary in :mod:`nexus_cli.cli` turns them into a one-line
+``error: ...`` on stderr (plus an optional ``hint: ...`` line) and the exit code they carry.
+Keep this module free of heavy imports: it is loaded on every invocation.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    GATE_FAILED = 3
+    INTERRUPTED = 130
+
+
+class NexusError(Exception):
+    """An expected failure with a message for people, an exit code and a telemetry category."""
+
+    exit_code: int = ExitCode.ERROR
+    category: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None, category: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if category is not None:
+            self.category = category
+
+
+class UsageError(NexusError):
+    """Bad input from the command line: a wrong name, a bad date, conflicting options."""
+
+    exit_code = ExitCode.USAGE
+    category = "usage"
+
+
+class NotFoundError(NexusError):
+    category = "not_found"
+
+
+class NotAProjectError(NexusError):
+    category = "not_a_project"
+
+
+class ConfigError(NexusError):
+    """A file Nexus reads (YAML, JSONL, TOML) is malformed; the message names file and key."""
+
+    category = "config_invalid"
+
+
+class ConflictError(NexusError):
+    """The operation would clobber something or races another writer."""
+
+    category = "conflict"
+
+
+class DockerUnavailableError(NexusError):
+    category = "docker_unavailable"
+
+
+class StateError(NexusError):
+    """A database or state file is unreadable, corrupt or not writable."""
+
+    category = "state_corrupt"
+
+
+class GateFailedError(NexusError):
+    """A verification gate failed: the task does not move on."""
+
+    exit_code = ExitCode.GATE_FAILED
+    category = "gate_failed"

@@ -1,0 +1,91 @@
+"""A Click group that imports each subcommand's module only when that subcommand runs.
+
+See Click's documentation, "Lazily Loading Subcommands". Every Nexus group uses
+:class:`NexusGroup`, so the invocation recorder learns the full command path (``workspace create``)
+and the names — never the values — of the options given.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from nexus_cli.telemetry import invocation
+
+
+def _option_names(cmd: click.Command, args: list[str]) -> list[str]:
+    """Names of ``cmd``'s options that appear in ``args``. Values are never looked at."""
+    by_flag: dict[str, str] = {}
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            for flag in (*param.opts, *param.secondary_opts):
+                by_flag[flag] = param.name or flag
+    found: list[str] = []
+    for token in args:
+        if token == "--":
+            break
+        if not token.startswith("-") or token == "-":
+            continue
+        flag = token.split("=", 1)[0]
+        name = by_flag.get(flag) or (by_flag.get(token[:2]) if not token.startswith("--") else None)
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+class NexusGroup(click.Group):
+    """A group whose subcommands are ``"module:attribute"`` strings, imported on first use.
+
+    ``lazy_subcommands`` maps a command name to ``(import path, short help)``; the short help is
+    kept here so that ``--help`` can list commands without importing their modules.
+    """
+
+    def __init__(
+        self, *args: Any, lazy_subcommands: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            return self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        import_path = self.lazy_subcommands[cmd_name][0]
+        module_name, _, attr = import_path.partition(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{import_path} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: list[tuple[str, str]] = []
+        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        for name in self.list_commands(ctx):
+            if name in self.lazy_subcommands:
+                rows.append((name, self.lazy_subcommands[name][1]))
+                continue
+            cmd = super().get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        inv = invocation.current()
+        if inv is not None and cmd is not None:
+            inv.command_path.append(cmd.name or name or "")
+            for option in _option_names(cmd, rest):
+                if option not in inv.option_names:
+                    inv.option_names.append(option)
+        return name, cmd, rest

@@ -1,0 +1,115 @@
+"""Rendering: JSON on stdout for scripts, Rich for people, plain text when piped.
+
+Rich is imported only inside the functions that draw; ``NO_COLOR`` is respected, and when stdout is
+not a terminal no colour and no box drawing is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    """The ``--json`` flag every listing and status command takes."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."
+    )(func)
+
+
+def stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def color_enabled(stream_is_tty: bool | None = None) -> bool:
+    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "":
+        return False
+    return stdout_is_tty() if stream_is_tty is None else stream_is_tty
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as JSON (and nothing else) on stdout."""
+    import json
+
+    click.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
+
+
+def console(stderr: bool = False) -> Console:
+    """A Rich console that honours NO_COLOR and draws plainly when not on a terminal."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return Console(
+        file=stream,
+        no_color=not color_enabled(tty),
+        color_system="auto" if color_enabled(tty) else None,
+        highlight=False,
+        emoji=False,
+        soft_wrap=not tty,
+        width=None if tty else 200,
+    )
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    empty: str | None = None,
+) -> None:
+    """Print a table: Rich boxes on a terminal, plain aligned columns otherwise."""
+    rows = [tuple("" if cell is None else str(cell) for cell in row) for row in rows]
+    if not rows and empty is not None:
+        click.echo(empty, err=True)
+        return
+    out = console()
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        *columns,
+        title=title,
+        box=box.ROUNDED if out.is_terminal else None,
+        show_edge=out.is_terminal,
+        header_style="bold" if out.is_terminal else "",
+        pad_edge=False,
+    )
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)

@@ -1,0 +1,196 @@
+"""Finding the Nexus project a command runs in, and creating ``.nexus/``.
+
+Discovery reads ``.git`` entries directly (no GitPython, no subprocess) so it stays cheap: from
+any subdirectory, and from inside a linked worktree (whose ``.git`` file points at
+``<common>/worktrees/<name>``), the project is the main repository's top level.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from nexus_cli.errors import NotAProjectError
+
+NEXUS_DIR = ".nexus"
+CONFIG_FILE = "config.yaml"
+STATE_DIR = "state"
+
+GITIGNORE_LINES = (
+    "# Managed by nexus: local state stays out of git; config.yaml and tasks.jsonl are shared.",
+    "worktrees/",
+    "state/",
+    "*.db",
+    "*.db-wal",
+    "*.db-shm",
+    "*.db-journal",
+)
+
+DEFAULT_CONFIG = """\
+# Nexus project configuration (shared through git).
+version: 1
+tasks:
+  # Require at least one verification gate on every task.
+  require_gate: false
+  # Send tasks whose gates pass to `review` instead of `done`.
+  require_review: false
+workspaces:
+  # Host interface that published container ports bind to.
+  bind_address: 127.0.0.1
+"""
+
+
+class Project:
+    """A git repository that Nexus works in."""
+
+    __slots__ = ("git_common_dir", "root")
+
+    def __init__(self, root: Path, git_common_dir: Path) -> None:
+        self.root = root
+        self.git_common_dir = git_common_dir
+
+    @property
+    def nexus_dir(self) -> Path:
+        return self.root / NEXUS_DIR
+
+    @property
+    def config_path(self) -> Path:
+        return self.nexus_dir / CONFIG_FILE
+
+    @property
+    def state_dir(self) -> Path:
+        """Local, untracked state (databases, locks, the project id)."""
+        return self.nexus_dir / STATE_DIR
+
+    @property
+    def worktrees_dir(self) -> Path:
+        return self.nexus_dir / "worktrees"
+
+    @property
+    def is_initialized(self) -> bool:
+        return self.config_path.is_file()
+
+    def project_id(self) -> str:
+        """A per-clone unique id used to name Docker objects; created on first use.
+
+        Stored in the untracked state folder so that two clones of one repository (or two
+        repositories with the same folder name) never share containers, networks or volumes.
+        """
+        path = self.state_dir / "project-id"
+        try:
+            value = path.read_text().strip()
+            if value:
+                return value
+        except FileNotFoundError:
+            pass
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(4)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(value + "\n")
+        os.replace(tmp, path)
+        return value
+
+    def require_initialized(self) -> Project:
+        if not self.is_initialized:
+            raise NotAProjectError(
+                f"{self.root} has no .nexus/ folder", hint="run `nexus init` first"
+            )
+        return self
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+
+def _read_gitdir_file(dotgit: Path) -> Path | None:
+    try:
+        text = dotgit.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("gitdir:"):
+            target = Path(line[len("gitdir:") :].strip())
+            return target if target.is_absolute() else (dotgit.parent / target).resolve()
+    return None
+
+
+def _common_dir(gitdir: Path) -> Path:
+    commondir = gitdir / "commondir"
+    try:
+        rel = commondir.read_text().strip()
+    except OSError:
+        return gitdir
+    path = Path(rel)
+    return path if path.is_absolute() else (gitdir / path).resolve()
+
+
+def find_project(start: Path | None = None) -> Project:
+    """Return the project containing ``start`` (default: the current directory).
+
+    Raises :class:`NotAProjectError` outside a git repository.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        dotgit = folder / ".git"
+        if dotgit.is_dir():
+            return Project(folder, dotgit)
+        if dotgit.is_file():
+            gitdir = _read_gitdir_file(dotgit)
+            if gitdir is None:
+                continue
+            common = _common_dir(gitdir)
+            root = common.parent if common.name == ".git" else folder
+            return Project(root, common)
+    raise NotAProjectError(
+        f"not a git repository: {here}",
+        hint="run `git init` first (Nexus works inside a git repository)",
+    )
+
+
+def _merge_gitignore(path: Path) -> bool:
+    existing = path.read_text() if path.exists() else ""
+    have = set(existing.splitlines())
+    missing = [line for line in GITIGNORE_LINES if line not in have]
+    if not missing:
+        return False
+    prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
+    path.write_text(prefix + "\n".join(missing) + "\n")
+    return True
+
+
+def init_project(start: Path | None = None) -> tuple[Project, list[str]]:
+    """Create ``.nexus/`` at the repository's top level. Idempotent.
+
+    Returns the project and the list of paths (relative to the root) that were created or changed.
+    """
+    project = find_project(start)
+    changed: list[str] = []
+    nexus_dir = project.nexus_dir
+    if not nexus_dir.is_dir():
+        nexus_dir.mkdir()
+        changed.append(f"{NEXUS_DIR}/")
+    if not project.config_path.exists():
+        project.config_path.write_text(DEFAULT_CONFIG)
+        changed.append(f"{NEXUS_DIR}/{CONFIG_FILE}")
+    if _merge_gitignore(nexus_dir / ".gitignore"):
+        changed.append(f"{NEXUS_DIR}/.gitignore")
+    changed.extend(_run_init_hooks(project))
+    project.project_id()
+    return project, changed
+
+
+# Capabilities that need set-up at `nexus init` time (the task merge driver, for example) add
+# "module:function" here; the function receives the project and returns the paths it changed.
+# Imported only when `init` runs, so they cost nothing elsewhere.
+INIT_HOOKS: tuple[str, ...] = ()
+
+
+def _run_init_hooks(project: Project) -> list[str]:
+    import importlib
+
+    changed: list[str] = []
+    for spec in INIT_HOOKS:
+        module_name, _, func_name = spec.partition(":")
+        hook = getattr(importlib.import_module(module_name), func_name)
+        changed.extend(hook(project))
+    return changed

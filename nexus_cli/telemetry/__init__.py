@@ -1,0 +1,1 @@
+"""Telemetry the user owns: recording invocations locally and reading them back."""

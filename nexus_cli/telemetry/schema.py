@@ -1,0 +1,78 @@
+"""The telemetry database schema (the seed's ``events``, ``sessions`` and ``patterns`` tables).
+
+:data:`BASE_SCHEMA` is what the hot-path recorder needs; it is created with the standard
+library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later schema
+changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the columns
+the recorder writes.
+"""
+
+from __future__ import annotations
+
+BASE_VERSION = 1
+
+BASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,            -- UTC, 'YYYY-MM-DD HH:MM:SS.fff'
+    session_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,           -- 'command', 'workspace', 'task', 'persona', 'gpu', ...
+    workspace_hash TEXT,                -- salted SHA-256 of the workspace name
+    task_hash TEXT,                     -- salted SHA-256 of the task id
+    command TEXT,                       -- 'workspace create'
+    duration_ms INTEGER,
+    success INTEGER,
+    error_category TEXT,                -- 'port_conflict', 'usage', 'docker_unavailable', ...
+    template_used TEXT,
+    services_count INTEGER,
+    ports_used INTEGER,
+    raw_data TEXT,                      -- JSON: option names, metrics, signals; never values
+    exit_code INTEGER,
+    nexus_version TEXT
+);
+CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
+CREATE INDEX IF NOT EXISTS events_command_timestamp ON events (command, timestamp);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT UNIQUE NOT NULL,
+    shell_key TEXT,
+    started_at TEXT,
+    ended_at TEXT,
+    duration_ms INTEGER,
+    commands_executed INTEGER,
+    workspaces_created INTEGER,
+    tasks_completed INTEGER,
+    errors_encountered INTEGER,
+    user_feedback TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_shell_ended ON sessions (shell_key, ended_at);
+CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
+CREATE TABLE IF NOT EXISTS patterns (
+    id INTEGER PRIMARY KEY,
+    pattern_type TEXT NOT NULL,
+    description TEXT,
+    frequency INTEGER,
+    first_seen TEXT,
+    last_seen TEXT,
+    affected_sessions TEXT,             -- JSON array of session ids
+    suggested_fix TEXT
+);
+"""
+
+# The columns of `events`, in insert order (without id).
+EVENT_COLUMNS = (
+    "timestamp",
+    "session_id",
+    "event_type",
+    "workspace_hash",
+    "task_hash",
+    "command",
+    "duration_ms",
+    "success",
+    "error_category",
+    "template_used",
+    "services_count",
+    "ports_used",
+    "raw_data",
+    "exit_code",
+    "nexus_version",
+)

@@ -1,0 +1,41 @@
+"""Whether telemetry is recorded, and which source decided.
+
+Checked on every invocation, so it costs one ``stat`` at most: the ``--no-telemetry`` flag, then
+``NEXUS_TELEMETRY_DISABLED``, then ``DO_NOT_TRACK``, then the sentinel file that
+``nexus telemetry off`` writes into ``$NEXUS_HOME`` (the user's saved setting).
+"""
+
+from __future__ import annotations
+
+import os
+
+from nexus_cli import paths
+
+_TRUTHY_OFF = ("", "0", "false", "no", "off")
+
+
+def _env_set(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in _TRUTHY_OFF
+
+
+def decide(no_telemetry_flag: bool = False) -> tuple[bool, str]:
+    """Return ``(enabled, source)`` where source names what decided."""
+    if no_telemetry_flag:
+        return False, "--no-telemetry"
+    if _env_set("NEXUS_TELEMETRY_DISABLED"):
+        return False, "NEXUS_TELEMETRY_DISABLED"
+    if _env_set("DO_NOT_TRACK"):
+        return False, "DO_NOT_TRACK"
+    if os.path.exists(paths.nexus_home() / paths.TELEMETRY_OFF_SENTINEL):
+        return False, "config (nexus telemetry off)"
+    return True, "default (on)"
+
+
+def set_enabled(enabled: bool) -> None:
+    """Persist the user's choice (``nexus telemetry on|off``)."""
+    sentinel = paths.nexus_home() / paths.TELEMETRY_OFF_SENTINEL
+    if enabled:
+        sentinel.unlink(missing_ok=True)
+    else:
+        paths.ensure_private_dir(sentinel.parent)
+        sentinel.write_text("telemetry disabled by `nexus telemetry off`\n")

@@ -1,0 +1,179 @@
+"""Shared fixtures: an isolated home for every test, real git repositories, the CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from nexus_cli import cli as cli_module
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME, NEXUS_HOME and the XDG folders at temporary folders: no test touches a real home."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("NEXUS_HOME", str(home / "nexus-home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("NEXUS_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("NEXUS_TELEMETRY_DISABLED", raising=False)
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.delenv("NEXUS_SESSION_ID", raising=False)
+    monkeypatch.delenv("NEXUS_DEBUG", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Nexus Test")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Nexus Test")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@example.invalid")
+    return home
+
+
+def git(cwd: Path, *args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return out.stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real git repository with one commit on `main`."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("# test repo\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+@pytest.fixture
+def project(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An initialised Nexus project (the current directory)."""
+    monkeypatch.chdir(git_repo)
+    result = run_nexus("init")
+    assert result.exit_code == 0, result.stderr
+    return git_repo
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_nexus(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run nexus in-process through its real entry point (error boundary and recording included)."""
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as outstreams:
+        code = cli_module.main(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        stdout = outstreams[0].getvalue().decode()
+        stderr = outstreams[1].getvalue().decode() if outstreams[1] is not None else ""
+    return Result(code, stdout, stderr)
+
+
+@pytest.fixture
+def nexus() -> Any:
+    return run_nexus
+
+
+def nexus_exe() -> list[str]:
+    """The command that runs nexus as a separate process with this interpreter."""
+    return [sys.executable, "-m", "nexus_cli"]
+
+
+def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run nexus in a real subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*nexus_exe(), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=timeout, input=input,
+    )
+
+
+# --- Docker -----------------------------------------------------------------------------------
+
+TEST_IMAGE = "nexus-test-busybox:latest"
+
+
+def _docker_available() -> str | None:
+    """None when a Docker engine answers, else the reason it does not."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        return f"no Docker engine: {type(exc).__name__}: {exc}"
+    return None
+
+
+_DOCKER_REASON: list[str | None] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Docker-marked tests skip without an engine, and fail instead when NEXUS_REQUIRE_DOCKER=1."""
+    if "docker" not in item.keywords:
+        return
+    if not _DOCKER_REASON:
+        _DOCKER_REASON.append(_docker_available())
+    reason = _DOCKER_REASON[0]
+    if reason is None:
+        return
+    if os.environ.get("NEXUS_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"NEXUS_REQUIRE_DOCKER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def test_image() -> str:
+    """The local busybox test image, built FROM scratch (no registry is reachable)."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        client.images.get(TEST_IMAGE)
+        return TEST_IMAGE
+    except docker.errors.ImageNotFound:
+        pass
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("the test image needs a static busybox (apt install busybox-static)")
+    build = REPO_ROOT / "tests" / "image"
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as ctx:
+        shutil.copy(build / "Dockerfile", ctx)
+        shutil.copy(busybox, Path(ctx) / "busybox")
+        client.images.build(path=ctx, tag=TEST_IMAGE, rm=True)
+    return TEST_IMAGE
+
+
+@pytest.fixture
+def docker_client() -> Iterator[Any]:
+    import docker
+
+    client = docker.from_env()
+    yield client
+    client.close()

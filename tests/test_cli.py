@@ -1,0 +1,114 @@
+"""The root command: lazy loading, the error boundary, exit codes, -C, --help on every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from nexus_cli.cli import cli
+from nexus_cli.lazy import NexusGroup
+from tests.conftest import run_nexus
+
+HEAVY = ("docker", "git", "pynvml", "psutil", "sqlite_utils", "yaml", "rich.table", "rich")
+
+
+def _all_commands() -> list[list[str]]:
+    paths: list[list[str]] = []
+
+    def walk(group: click.Group, prefix: list[str]) -> None:
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            assert cmd is not None, name
+            paths.append([*prefix, name])
+            if isinstance(cmd, click.Group):
+                assert isinstance(cmd, NexusGroup), f"{name} must use NexusGroup"
+                walk(cmd, [*prefix, name])
+
+    walk(cli, [])
+    return paths
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p))
+def test_help_on_every_command(path: list[str]) -> None:
+    result = run_nexus(*path, "--help")
+    assert result.exit_code == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["version"], ["telemetry", "on"]])
+def test_light_commands_import_nothing_heavy(args: list[str], tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from nexus_cli.cli import main\n"
+        f"main({args!r})\n"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout
+
+
+def test_version_flag() -> None:
+    result = run_nexus("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("nexus ")
+
+
+def test_version_json() -> None:
+    result = run_nexus("version", "--json")
+    assert result.exit_code == 0
+    assert "nexus" in result.json()
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run_nexus("frobnicate")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: No such command")
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    result = run_nexus("doctor", "--nope")
+    assert result.exit_code == 2
+    assert "error:" in result.stderr and "--nope" in result.stderr
+
+
+def test_dash_c_runs_in_another_directory(git_repo: Path, tmp_path: Path) -> None:
+    result = run_nexus("-C", str(git_repo), "init", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["root"] == str(git_repo.resolve())
+
+
+def test_dash_c_missing_directory() -> None:
+    result = run_nexus("-C", "/definitely/not/here", "version")
+    assert result.exit_code == 2
+    assert "cannot change to" in result.stderr
+
+
+def test_internal_error_has_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nexus_cli.commands.version as version_module
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(version_module.platform, "python_version", boom)
+    result = run_nexus("version", "--json")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert "kaboom" in result.stderr
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "nexus_cli", "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0
+    assert out.stdout.startswith("nexus ")
