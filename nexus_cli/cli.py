@@ -19,7 +19,10 @@ from nexus_cli.telemetry import invocation
 
 # name -> ("module:attribute", short help). Keep sorted; register only commands that work.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "completion": ("nexus_cli.commands.completion:completion", "Print or install shell completion."),
+    "completion": (
+        "nexus_cli.commands.completion:completion",
+        "Print or install shell completion.",
+    ),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
@@ -51,7 +54,9 @@ def _no_telemetry(ctx: click.Context, param: click.Parameter, value: bool) -> bo
     context_settings=CONTEXT_SETTINGS,
     no_args_is_help=True,
 )
-@click.version_option(__version__, "-V", "--version", prog_name="nexus", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="nexus", message="%(prog)s %(version)s"
+)
 @click.option(
     "-C",
     "directory",
@@ -119,7 +124,9 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
             _report("no input available to answer a prompt", "pass --yes to skip confirmation")
             return ExitCode.ERROR
         inv.fields.setdefault("error_category", "interrupted")
-        click.echo("interrupted" if isinstance(exc.__cause__, KeyboardInterrupt) else "aborted", err=True)
+        click.echo(
+            "interrupted" if isinstance(exc.__cause__, KeyboardInterrupt) else "aborted", err=True
+        )
         return ExitCode.INTERRUPTED if exc.__cause__ is not None else ExitCode.ERROR
     except KeyboardInterrupt:
         inv.fields.setdefault("error_category", "interrupted")
@@ -145,14 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run nexus with ``argv`` (default ``sys.argv[1:]``), record the invocation, return the code."""
     args = list(sys.argv[1:] if argv is None else argv)
     inv = invocation.begin(args)
-    code = ExitCode.ERROR
+    code: int = ExitCode.ERROR
     try:
         code = _run(args, inv)
     except BaseException:
         code = ExitCode.INTERRUPTED if sys.exc_info()[0] is KeyboardInterrupt else ExitCode.ERROR
         raise
     finally:
-        try:
+        try:  # noqa: SIM105 - contextlib is not worth importing on the hot path
             sys.stdout.flush()
         except Exception:
             pass

@@ -24,7 +24,9 @@ class NexusError(Exception):
     exit_code: int = ExitCode.ERROR
     category: str = "error"
 
-    def __init__(self, message: str, *, hint: str | None = None, category: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, category: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint

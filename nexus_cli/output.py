@@ -78,6 +78,14 @@ def console(stderr: bool = False) -> Console:
     )
 
 
+def _plain_table(columns: Sequence[str], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(c)), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    lines = [columns, *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines
+    )
+
+
 def print_table(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
@@ -85,26 +93,23 @@ def print_table(
     title: str | None = None,
     empty: str | None = None,
 ) -> None:
-    """Print a table: Rich boxes on a terminal, plain aligned columns otherwise."""
-    rows = [tuple("" if cell is None else str(cell) for cell in row) for row in rows]
-    if not rows and empty is not None:
+    """Print a table: Rich boxes on a terminal, plain aligned columns (no Rich) otherwise."""
+    cells = [tuple("" if cell is None else str(cell) for cell in row) for row in rows]
+    if not cells and empty is not None:
         click.echo(empty, err=True)
         return
-    out = console()
+    if not stdout_is_tty():
+        if title:
+            click.echo(title)
+        click.echo(_plain_table(columns, cells))
+        return
     from rich import box
     from rich.table import Table
 
-    table = Table(
-        *columns,
-        title=title,
-        box=box.ROUNDED if out.is_terminal else None,
-        show_edge=out.is_terminal,
-        header_style="bold" if out.is_terminal else "",
-        pad_edge=False,
-    )
-    for row in rows:
+    table = Table(*columns, title=title, box=box.ROUNDED, header_style="bold", pad_edge=False)
+    for row in cells:
         table.add_row(*row)
-    out.print(table)
+    console().print(table)
 
 
 def warn(message: str) -> None:

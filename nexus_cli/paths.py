@@ -4,13 +4,19 @@ User-level state lives in ``$NEXUS_HOME``, else the platform's user data folder 
 ``platformdirs.user_data_dir("nexus")`` returns; computed here without importing platformdirs,
 which costs ~20 ms, because this module is on the hot path of every invocation). User-level
 configuration (custom templates and personas) lives in the platform's user config folder.
+
+The ``*_str`` functions return plain strings and are what the per-invocation hot path uses:
+importing :mod:`pathlib` costs ~3 ms (it pulls in ``urllib.parse``), more than recording itself.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP = "nexus"
 TELEMETRY_DB = "telemetry.db"
@@ -18,52 +24,72 @@ TELEMETRY_OFF_SENTINEL = "telemetry.off"
 SALT_FILE = "telemetry.salt"
 
 
-def _home() -> Path:
-    return Path(os.path.expanduser("~"))
+def _home() -> str:
+    return os.path.expanduser("~")
+
+
+def user_data_dir_str() -> str:
+    """The platform's user data folder for Nexus (what platformdirs returns), as a string."""
+    join = os.path.join
+    if sys.platform == "darwin":
+        return join(_home(), "Library", "Application Support", APP)
+    if sys.platform == "win32":  # pragma: no cover - not a CI platform
+        base = os.environ.get("LOCALAPPDATA") or join(_home(), "AppData", "Local")
+        return join(base, APP, APP)
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    return join(xdg if xdg else join(_home(), ".local", "share"), APP)
+
+
+def nexus_home_str() -> str:
+    """User-level state folder as a string: ``$NEXUS_HOME`` or the platform's user data folder."""
+    return os.environ.get("NEXUS_HOME") or user_data_dir_str()
 
 
 def user_data_dir() -> Path:
     """The platform's user data folder for Nexus (what platformdirs returns)."""
-    if sys.platform == "darwin":
-        return _home() / "Library" / "Application Support" / APP
-    if sys.platform == "win32":  # pragma: no cover - not a CI platform
-        base = os.environ.get("LOCALAPPDATA") or str(_home() / "AppData" / "Local")
-        return Path(base) / APP / APP
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    return (Path(xdg) if xdg else _home() / ".local" / "share") / APP
+    from pathlib import Path
+
+    return Path(user_data_dir_str())
 
 
 def user_config_dir() -> Path:
     """The platform's user config folder for Nexus (custom templates, personas, completion)."""
+    from pathlib import Path
+
     explicit = os.environ.get("NEXUS_CONFIG_HOME")
     if explicit:
         return Path(explicit)
+    home = Path(_home())
     if sys.platform == "darwin":
-        return _home() / "Library" / "Application Support" / APP
+        return home / "Library" / "Application Support" / APP
     if sys.platform == "win32":  # pragma: no cover
-        base = os.environ.get("APPDATA") or str(_home() / "AppData" / "Roaming")
+        base = os.environ.get("APPDATA") or str(home / "AppData" / "Roaming")
         return Path(base) / APP / APP
     xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-    return (Path(xdg) if xdg else _home() / ".config") / APP
+    return (Path(xdg) if xdg else home / ".config") / APP
 
 
 def nexus_home() -> Path:
     """User-level state folder: ``$NEXUS_HOME`` or the platform's user data folder."""
-    explicit = os.environ.get("NEXUS_HOME")
-    return Path(explicit) if explicit else user_data_dir()
+    from pathlib import Path
+
+    return Path(nexus_home_str())
 
 
 def telemetry_db_path() -> Path:
     return nexus_home() / TELEMETRY_DB
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (mode 0700) if missing and return it."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+def telemetry_db_str() -> str:
+    return os.path.join(nexus_home_str(), TELEMETRY_DB)
 
 
-def create_private_file(path: Path) -> bool:
+def ensure_private_dir(path: Path | str) -> None:
+    """Create ``path`` (mode 0700, parents too) if missing."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+def create_private_file(path: Path | str) -> bool:
     """Create an empty file with mode 0600 unless it exists. Returns True when it was created."""
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -21,7 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point HOME, NEXUS_HOME and the XDG folders at temporary folders: no test touches a real home."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -42,9 +44,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 def git(cwd: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    )
+    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return out.stdout
 
 
@@ -101,13 +101,23 @@ def nexus_exe() -> list[str]:
     return [sys.executable, "-m", "nexus_cli"]
 
 
-def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_process(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run nexus in a real subprocess."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [*nexus_exe(), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-        timeout=timeout, input=input,
+        [*nexus_exe(), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
     )
 
 

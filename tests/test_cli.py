@@ -108,7 +108,10 @@ def test_internal_error_has_no_traceback(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_python_dash_m(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "nexus_cli", "--version"], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, "-m", "nexus_cli", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert out.returncode == 0
     assert out.stdout.startswith("nexus ")

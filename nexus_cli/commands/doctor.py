@@ -29,5 +29,7 @@ def doctor(as_json: bool) -> int:
             ("check", "status", "detail", "fix"),
             [(c.name, c.status, c.detail, c.fix or "") for c in checks],
         )
-        click.echo("All essential checks passed." if ok else "Some essential checks failed.", err=True)
+        click.echo(
+            "All essential checks passed." if ok else "Some essential checks failed.", err=True
+        )
     return 0 if ok else 1

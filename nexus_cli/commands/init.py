@@ -18,7 +18,9 @@ def init(as_json: bool) -> None:
 
     project, changed = init_project()
     if as_json:
-        emit_json({"root": str(project.root), "nexus_dir": str(project.nexus_dir), "changed": changed})
+        emit_json(
+            {"root": str(project.root), "nexus_dir": str(project.nexus_dir), "changed": changed}
+        )
         return
     if changed:
         click.echo(f"Initialized Nexus in {project.nexus_dir}")

@@ -7,6 +7,7 @@ import click
 
 from nexus_cli import __version__
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.resources import data_dir
 
 
 @click.command()
@@ -20,6 +21,7 @@ def version(as_json: bool) -> None:
                 "python": platform.python_version(),
                 "platform": sys.platform,
                 "executable": sys.executable,
+                "data": {name: str(data_dir(name)) for name in ("templates", "personas")},
             }
         )
     else:

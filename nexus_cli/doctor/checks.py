@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from nexus_cli import paths
@@ -61,7 +62,9 @@ def check_nvml() -> Check:
     try:
         import pynvml
     except ImportError:
-        return Check("nvml", "warn", "nvidia-ml-py is not installed", False, "pip install nvidia-ml-py")
+        return Check(
+            "nvml", "warn", "nvidia-ml-py is not installed", False, "pip install nvidia-ml-py"
+        )
     try:
         pynvml.nvmlInit()
     except Exception as exc:
@@ -87,7 +90,10 @@ def check_writable(label: str, folder: Path) -> Check:
             pass
     except OSError as exc:
         return Check(
-            label, "fail", f"{folder} is not writable: {exc.strerror}", True,
+            label,
+            "fail",
+            f"{folder} is not writable: {exc.strerror}",
+            True,
             f"fix the permissions of {folder} (or point NEXUS_HOME elsewhere)",
         )
     return Check(label, "ok", str(folder), True)
@@ -107,7 +113,10 @@ def check_database(label: str, path: Path) -> Check:
     if result == "ok":
         return Check(label, "ok", f"{path} (integrity ok)", True)
     return Check(
-        label, "fail", f"{path} is damaged: {result}", True,
+        label,
+        "fail",
+        f"{path} is damaged: {result}",
+        True,
         f"move it aside (mv {path} {path}.broken); Nexus creates a fresh one",
     )
 
@@ -118,16 +127,16 @@ def run_checks(project_root: Path | None) -> list[Check]:
         check_git,
         check_docker,
         check_nvml,
-        lambda: check_writable("state:user", home),
-        lambda: check_database("db:telemetry", home / paths.TELEMETRY_DB),
+        partial(check_writable, "state:user", home),
+        partial(check_database, "db:telemetry", home / paths.TELEMETRY_DB),
     ]
     if project_root is not None:
         nexus_dir = project_root / ".nexus"
         if nexus_dir.is_dir():
-            plan.append(lambda: check_writable("state:project", nexus_dir))
+            plan.append(partial(check_writable, "state:project", nexus_dir))
             for db in sorted(nexus_dir.rglob("*.db")):
                 if "worktrees" not in db.relative_to(nexus_dir).parts:
-                    plan.append(lambda db=db: check_database(f"db:{db.name}", db))
+                    plan.append(partial(check_database, f"db:{db.name}", db))
     results = [check() for check in plan]
     if os.environ.get("NEXUS_HOME") is None:
         results[3].detail += " (platform default; set NEXUS_HOME to move it)"

@@ -51,7 +51,7 @@ def connect(path: str) -> sqlite3.Connection:
     except FileExistsError:
         pass
     except FileNotFoundError:
-        paths.ensure_private_dir(paths.nexus_home())
+        paths.ensure_private_dir(os.path.dirname(path))
         return connect(path)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -133,7 +133,7 @@ def record(inv: Invocation, exit_code: int) -> bool:
     try:
         now = time.time()
         duration_ms = int((time.perf_counter() - inv.started) * 1000)
-        conn = connect(str(paths.telemetry_db_path()))
+        conn = connect(paths.telemetry_db_str())
         try:
             conn.execute("BEGIN IMMEDIATE")
             session_id, shell_key = _session(conn, now)

@@ -26,7 +26,7 @@ def decide(no_telemetry_flag: bool = False) -> tuple[bool, str]:
         return False, "NEXUS_TELEMETRY_DISABLED"
     if _env_set("DO_NOT_TRACK"):
         return False, "DO_NOT_TRACK"
-    if os.path.exists(paths.nexus_home() / paths.TELEMETRY_OFF_SENTINEL):
+    if os.path.exists(os.path.join(paths.nexus_home_str(), paths.TELEMETRY_OFF_SENTINEL)):
         return False, "config (nexus telemetry off)"
     return True, "default (on)"
 

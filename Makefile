@@ -1,0 +1,45 @@
+# Nexus — the two Quick start commands are `make demo` and `make test`.
+# Both set everything up on a fresh Debian/Ubuntu machine with Python 3.11.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: install Nexus and run the guided demo (works with or without Docker and a GPU)
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash docs/demo.sh
+
+## test: install what the tests need and run lint, types, the docs check and the whole suite
+test: $(STAMP)
+	$(BIN)/ruff check nexus_cli tests benchmarks
+	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python docs/gen_cli_reference.py --check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check nexus_cli tests benchmarks
+	$(BIN)/ruff format --check nexus_cli tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## docs: regenerate the CLI reference from --help
+docs: $(STAMP)
+	$(BIN)/python docs/gen_cli_reference.py
+
+## bench: run every benchmark and print its figures
+bench: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The guided demo behind `make demo`: runs every docs/demo/*.sh in name order, inside a fresh
+# temporary git repository, with NEXUS_HOME in a temporary folder, so nothing of yours is touched.
+# Works with or without a Docker engine and a GPU: each section says what it can show here.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+command -v nexus >/dev/null || { echo "nexus is not on PATH (run \`make demo\`)" >&2; exit 1; }
+
+DEMO_DIR="$(mktemp -d "${TMPDIR:-/tmp}/nexus-demo.XXXXXX")"
+export NEXUS_HOME="$DEMO_DIR/nexus-home"
+export NEXUS_CONFIG_HOME="$DEMO_DIR/nexus-config"
+export NEXUS_SESSION_ID="demo-$$"
+export GIT_AUTHOR_NAME="Nexus Demo" GIT_AUTHOR_EMAIL="demo@example.invalid"
+export GIT_COMMITTER_NAME="Nexus Demo" GIT_COMMITTER_EMAIL="demo@example.invalid"
+cleanup() { [ -n "${NEXUS_DEMO_KEEP:-}" ] || rm -rf "$DEMO_DIR"; }
+trap cleanup EXIT
+
+bold=""; reset=""
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m'; reset=$'\033[0m'; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+export -f step show 2>/dev/null || true
+
+mkdir -p "$DEMO_DIR/project"
+cd "$DEMO_DIR/project"
+git init -q -b main
+printf '# demo project\n' > README.md
+git add README.md && git commit -q -m "initial commit"
+
+for section in "$here"/demo/*.sh; do
+  # shellcheck source=/dev/null
+  source "$section"
+done
+
+step "Done. The demo ran in $DEMO_DIR (removed; set NEXUS_DEMO_KEEP=1 to keep it)."

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nexus_cli import paths
+from tests.conftest import run_nexus
+
+
+def test_doctor_json_is_valid_and_lists_every_check(project: Path) -> None:
+    result = run_nexus("doctor", "--json")
+    data = result.json()
+    names = {c["name"] for c in data["checks"]}
+    assert {"git", "docker", "nvml", "state:user", "db:telemetry", "state:project"} <= names
+    assert result.exit_code == (0 if data["ok"] else 1)
+    assert data["ok"] is True
+    for check in data["checks"]:
+        assert check["status"] in ("ok", "warn", "fail")
+        if check["status"] != "ok":
+            assert check["fix"], check
+
+
+def test_doctor_fails_on_a_corrupt_database(project: Path) -> None:
+    run_nexus("version")
+    db = paths.telemetry_db_path()
+    for extra in db.parent.glob("telemetry.db-*"):
+        extra.unlink()
+    db.write_bytes(b"garbage" * 1000)
+    result = run_nexus("doctor", "--json")
+    assert result.exit_code == 1
+    failing = [c for c in result.json()["checks"] if c["status"] == "fail"]
+    assert [c["name"] for c in failing] == ["db:telemetry"]
+    assert "mv " in failing[0]["fix"]
+
+
+def test_doctor_reports_an_engine_that_is_down(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing.sock")
+    result = run_nexus("doctor", "--json")
+    docker = next(c for c in result.json()["checks"] if c["name"] == "docker")
+    assert docker["status"] == "warn"
+    assert "DOCKER_HOST" in docker["detail"]
+    assert (
+        result.exit_code == 0
+    )  # Docker is not essential: bare workspaces and tasks work without it
+
+
+def test_doctor_table_for_people(project: Path) -> None:
+    result = run_nexus("doctor")
+    assert "git" in result.stdout and "db:telemetry" in result.stdout
+    assert "\x1b[" not in result.stdout and "╭" not in result.stdout
