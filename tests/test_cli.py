@@ -115,3 +115,38 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert out.returncode == 0
     assert out.stdout.startswith("nexus ")
+
+
+def test_ctrl_c_exits_130_and_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import nexus_cli.commands.version as version_module
+    from nexus_cli import paths
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(version_module.platform, "python_version", interrupted)
+    result = run_nexus("version", "--json")
+    assert result.exit_code == 130
+    assert "Traceback" not in result.stderr
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    rows = conn.execute("SELECT exit_code, error_category, success FROM events").fetchall()
+    conn.close()
+    assert rows == [(130, "interrupted", 0)]
+
+
+def test_nexus_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEXUS_DEBUG", "1")
+    result = run_nexus("init")
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and "NotAProjectError" in result.stderr
+
+
+def test_json_output_is_only_json_and_plain_when_piped(git_repo: Path) -> None:
+    result = run_nexus("-C", str(git_repo), "doctor", "--json")
+    json.loads(result.stdout)
+    table = run_nexus("-C", str(git_repo), "doctor")
+    assert "\x1b[" not in table.stdout
+    assert all(line == line.rstrip() for line in table.stdout.splitlines())
