@@ -151,6 +151,9 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run nexus with ``argv`` (default ``sys.argv[1:]``), record the invocation, return the code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if "_NEXUS_COMPLETE" in os.environ:
+        # A shell asking for completions (every TAB press): answer, record nothing.
+        cli.main(args=args, prog_name="nexus")
     inv = invocation.begin(args)
     code: int = ExitCode.ERROR
     try:
