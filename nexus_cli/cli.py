@@ -23,8 +23,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "nexus_cli.commands.completion:completion",
         "Print or install shell completion.",
     ),
+    "dashboard": ("nexus_cli.commands.dashboard:dashboard", "Show your usage dashboard (or HTML)."),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
+    "export": ("nexus_cli.commands.export:export", "Export telemetry as JSON, NDJSON, CSV or SQL."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
+    "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
+    "stats": ("nexus_cli.commands.stats:stats", "Usage statistics for a time window."),
+    "sync": ("nexus_cli.commands.sync:sync", "Send telemetry to your own collector."),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
     "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
 }

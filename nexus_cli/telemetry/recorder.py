@@ -18,6 +18,7 @@ from nexus_cli.telemetry import schema
 from nexus_cli.telemetry.invocation import Invocation
 
 SESSION_IDLE_SECONDS = 30 * 60
+_COUNTERS = ("workspaces_created", "tasks_completed")
 BUSY_TIMEOUT_SECONDS = 0.1
 
 _INSERT_EVENT = (
@@ -79,7 +80,8 @@ def _session(conn: sqlite3.Connection, now: float) -> tuple[str, str]:
 
 
 def _raw_data(inv: Invocation) -> str | None:
-    if not (inv.option_names or inv.metrics or inv.signals):
+    counts = {k: inv.fields[k] for k in _COUNTERS if inv.fields.get(k)}
+    if not (inv.option_names or inv.metrics or inv.signals or counts):
         return None
     import json  # only when there is something to encode
 
@@ -90,6 +92,8 @@ def _raw_data(inv: Invocation) -> str | None:
         data["metrics"] = inv.metrics
     if inv.signals:
         data["signals"] = inv.signals
+    if counts:  # per-event counters, so windowed stats need not trust session boundaries
+        data["counts"] = counts
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 

@@ -1,0 +1,105 @@
+"""``nexus insights``: patterns with a suggested fix each; cron reports and their schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from nexus_cli.commands.stats import resolve_window, window_options
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option
+
+_GROUPS = ("slow", "errors", "improvements")
+
+
+def _render(patterns: list[dict[str, Any]]) -> None:
+    if not patterns:
+        click.echo("no patterns detected in this window", err=True)
+        return
+    for p in patterns:
+        click.echo(f"[{p['group']}] {p['description']}")
+        click.echo(f"    seen {p['frequency']}x, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC")
+        click.echo(f"    suggestion: {p['suggested_fix']}")
+
+
+def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: bool) -> None:
+    from nexus_cli.telemetry import files, report
+
+    text = report.to_json(data) if fmt == "json" else report.to_markdown(data)
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    path = files.write_text(output, text, force=force)
+    click.echo(f"report written to {path}", err=True)
+
+
+@click.group(cls=NexusGroup, invoke_without_command=True)
+@window_options
+@click.option("--slow", "slow", is_flag=True, help="Only slow commands.")
+@click.option("--errors", "errors", is_flag=True, help="Only recurring errors and retries.")
+@click.option("--improvements", is_flag=True, help="Only workflow improvements.")
+@click.option("--report", is_flag=True, help="Write a self-contained report (for cron).")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
+              show_default=True, help="Report format.")
+@click.option("--output", metavar="FILE", help="Report file ({date} is replaced); default stdout.")
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@json_option
+@click.pass_context
+def insights(ctx: click.Context, as_json: bool, report: bool, fmt: str, output: str | None,
+             force: bool, **options: Any) -> None:
+    """Detect patterns in your use (default: last 30 days), each with a concrete fix.
+
+    Patterns are kept in the telemetry database's `patterns` table.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from nexus_cli.telemetry import insights as logic, report as report_logic
+    from nexus_cli.telemetry import retention, stats, store
+    from nexus_cli.telemetry.invocation import note
+
+    note(event_type="telemetry")
+    groups = {g for g in _GROUPS if options.pop(g, False)}
+    window = resolve_window(options, default_days=30)
+    with store.opened() as db:
+        retention.apply_daily(db)
+        patterns = logic.run(db, window, groups or None)
+        figures = stats.compute(db, window) if report else None
+    if report and figures is not None:
+        _write_report(report_logic.build(figures, patterns), fmt, output, force)
+    elif as_json:
+        emit_json({"window": window.to_dict(), "insights": patterns})
+    else:
+        _render(patterns)
+
+
+@insights.command()
+@click.option("--cron", "expression", metavar="EXPR", help='When to run, e.g. "0 9 * * 1".')
+@click.option("--output", metavar="FILE", help="Report file ({date} is replaced).")
+@click.option("--remove", is_flag=True, help="Remove the managed crontab entry.")
+@click.option("--print", "print_only", is_flag=True, help="Only print the crontab line.")
+def schedule(expression: str | None, output: str | None, remove: bool, print_only: bool) -> None:
+    """Install (or --remove) one managed crontab entry that writes the weekly report."""
+    from nexus_cli.errors import UsageError
+    from nexus_cli.telemetry import schedule as logic
+
+    if remove:
+        removed = logic.remove()
+        click.echo("removed the nexus crontab entry" if removed else "no nexus crontab entry",
+                   err=True)
+        return
+    if not expression:
+        line = logic.installed()
+        if line is None:
+            raise UsageError("give --cron EXPR to install, or --remove",
+                             hint='e.g. nexus insights schedule --cron "0 9 * * 1"')
+        click.echo(line)
+        return
+    target = output or logic.default_output()
+    if print_only:
+        click.echo(logic.entry(expression, target))
+        return
+    line = logic.install(expression, target)
+    click.echo(line)
+    click.echo("installed the crontab entry above", err=True)
+

@@ -1,0 +1,105 @@
+"""``nexus stats``: invocations, success rate, sessions and command timings for a window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from nexus_cli.output import emit_json, json_option, print_table
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.window import Window
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def window_options(func: F) -> F:
+    """``--today/--week/--month/--since/--until`` (shared by stats, insights, export)."""
+    for option in reversed(
+        [
+            click.option("--today", is_flag=True, help="Since midnight UTC."),
+            click.option("--week", is_flag=True, help="The last 7 days."),
+            click.option("--month", is_flag=True, help="The last 30 days."),
+            click.option("--since", metavar="DATE", help="YYYY-MM-DD[ HH:MM] UTC, or 7d / 12h."),
+            click.option("--until", metavar="DATE", help="End (a date includes that whole day)."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
+    from nexus_cli.telemetry import window
+
+    return window.resolve(
+        today=options.get("today", False),
+        week=options.get("week", False),
+        month=options.get("month", False),
+        since=options.get("since"),
+        until=options.get("until"),
+        default_days=default_days,
+    )
+
+
+def ms(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value} ms"
+
+
+def _render(data: dict[str, Any]) -> None:
+    rate = "-" if data["success_rate"] is None else f"{data['success_rate'] * 100:.1f}%"
+    click.echo(f"Nexus usage, {data['window']['label']}")
+    rows = [
+        ("invocations", data["invocations"]),
+        ("success rate", rate),
+        ("errors", data["errors"]),
+        ("sessions", data["sessions"]),
+        ("average session", ms(data["avg_session_ms"])),
+        ("workspaces created", data["workspaces_created"]),
+        ("tasks completed", data["tasks_completed"]),
+    ]
+    print_table(("figure", "value"), rows)
+    commands = [
+        (c["command"], c["invocations"], c["errors"],
+         "interactive" if c["interactive"] else ms(c["median_ms"]),
+         "" if c["interactive"] else ms(c["p95_ms"]))
+        for c in data["commands"]
+    ]
+    click.echo("")
+    print_table(("command", "runs", "errors", "median", "p95"), commands,
+                empty="no invocations in this window")
+    if data["top_templates"]:
+        click.echo("")
+        print_table(("template", "uses"), [(t["template"], t["count"]) for t in data["top_templates"]])
+    if data["error_categories"]:
+        click.echo("")
+        print_table(("error category", "count"), list(data["error_categories"].items()))
+
+
+@click.command()
+@window_options
+@click.option("--workspace", metavar="NAME", help="Only invocations about this workspace.")
+@json_option
+def stats(workspace: str | None, as_json: bool, **options: Any) -> None:
+    """Invocations, success rate, sessions, median/p95 per command (default: last 7 days).
+
+    Interactive commands (workspace shell, gpu monitor, dashboard --watch, workspace logs
+    --follow) are counted but left out of the timings.
+    """
+    from nexus_cli.telemetry import retention, stats as stats_logic, store
+    from nexus_cli.telemetry.invocation import note
+    from nexus_cli.telemetry.privacy import hash_name
+
+    note(event_type="telemetry")
+    window = resolve_window(options)
+    ws_hash = hash_name(workspace, kind="workspace") if workspace else None
+    with store.opened() as db:
+        retention.apply_daily(db)
+        data = stats_logic.compute(db, window, ws_hash)
+    if as_json:
+        emit_json(data)
+    else:
+        _render(data)

@@ -1,0 +1,99 @@
+"""One managed crontab entry that writes the insights report on a schedule.
+
+The entry is the line ending in :data:`MARKER`; installing replaces it, removing deletes it, and
+every other line of the user's crontab is kept as it was. ``NEXUS_CRONTAB`` names another
+``crontab`` executable (tests and unusual systems); by default ``crontab`` on PATH is used.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+from nexus_cli import paths
+from nexus_cli.errors import NexusError, UsageError
+
+MARKER = "# nexus-insights-report (managed by nexus)"
+
+
+def crontab_command() -> str | None:
+    return shutil.which(os.environ.get("NEXUS_CRONTAB", "crontab"))
+
+
+def nexus_executable() -> str:
+    candidate = os.path.join(os.path.dirname(sys.executable), "nexus")
+    return candidate if os.path.exists(candidate) else shutil.which("nexus") or "nexus"
+
+
+def validate(expression: str) -> str:
+    fields = expression.split()
+    if len(fields) != 5 and not (len(fields) == 1 and fields[0].startswith("@")):
+        raise UsageError(f"--cron {expression!r}: expected 5 fields (minute hour day month weekday)")
+    if any(ch in expression for ch in "\n%#"):
+        raise UsageError(f"--cron {expression!r}: must not contain %, # or newlines")
+    return " ".join(fields)
+
+
+def entry(expression: str, output: str) -> str:
+    """The crontab line (also printed for people who add it by hand)."""
+    target = os.path.abspath(os.path.expanduser(output))
+    command = (
+        f"NEXUS_HOME={shlex.quote(paths.nexus_home_str())} {shlex.quote(nexus_executable())} "
+        f"--no-telemetry insights --report --format {'json' if target.endswith('.json') else 'md'} "
+        f"--since 7d --force --output {shlex.quote(target)}"
+    )
+    return f"{validate(expression)} {command.replace('%', chr(92) + '%')} {MARKER}"
+
+
+def default_output() -> str:
+    return os.path.join(paths.nexus_home_str(), "reports", "insights-{date}.md")
+
+
+def _read(crontab: str) -> list[str]:
+    result = subprocess.run([crontab, "-l"], capture_output=True, text=True, timeout=10)
+    if result.returncode != 0:  # "no crontab for user" is the usual reason
+        return []
+    return result.stdout.splitlines()
+
+
+def _write(crontab: str, lines: list[str]) -> None:
+    text = "".join(line + "\n" for line in lines)
+    result = subprocess.run([crontab, "-"], input=text, capture_output=True, text=True, timeout=10)
+    if result.returncode != 0:
+        raise NexusError(f"crontab refused the new table: {result.stderr.strip()}")
+
+
+def install(expression: str, output: str) -> str:
+    line = entry(expression, output)
+    crontab = crontab_command()
+    if crontab is None:
+        raise NexusError("the `crontab` command is not installed (Debian: apt install cron)",
+                         hint=f"add this line with your scheduler by hand: {line}")
+    if "{date}" in output:
+        os.makedirs(os.path.dirname(os.path.abspath(os.path.expanduser(output))), exist_ok=True)
+    kept = [existing for existing in _read(crontab) if not existing.endswith(MARKER)]
+    _write(crontab, [*kept, line])
+    return line
+
+
+def remove() -> bool:
+    crontab = crontab_command()
+    if crontab is None:
+        raise NexusError("the `crontab` command is not installed",
+                         hint=f"delete the line ending in '{MARKER}' from your scheduler by hand")
+    lines = _read(crontab)
+    kept = [existing for existing in lines if not existing.endswith(MARKER)]
+    if len(kept) == len(lines):
+        return False
+    _write(crontab, kept)
+    return True
+
+
+def installed() -> str | None:
+    crontab = crontab_command()
+    if crontab is None:
+        return None
+    return next((line for line in _read(crontab) if line.endswith(MARKER)), None)

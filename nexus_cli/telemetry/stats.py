@@ -1,0 +1,161 @@
+"""``nexus stats``: what happened in a window, from the ``events`` and ``sessions`` tables.
+
+Durations are reported as median and p95 (nearest-rank), never means, and interactive commands
+(a shell, a live monitor, a followed log) are left out of every speed figure: their duration is
+how long a person kept them open, not how fast Nexus was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry.window import Window
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# Always interactive, and interactive only with the given option (stored in raw_data.options).
+INTERACTIVE_COMMANDS = frozenset({"workspace shell", "gpu monitor"})
+INTERACTIVE_WITH_OPTION = {"dashboard": "watch", "workspace logs": "follow"}
+TOP = 10
+
+
+def percentile(sorted_values: list[int], fraction: float) -> int | None:
+    """Nearest-rank percentile of an ascending list (None when empty)."""
+    if not sorted_values:
+        return None
+    return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
+
+
+def is_interactive(command: str | None, raw_data: str | None) -> bool:
+    if command in INTERACTIVE_COMMANDS:
+        return True
+    option = INTERACTIVE_WITH_OPTION.get(command or "")
+    if option is None or not raw_data:
+        return False
+    return option in json.loads(raw_data).get("options", [])
+
+
+def where(window: Window, workspace_hash: str | None = None) -> tuple[str, list[Any]]:
+    clause = "timestamp >= ? AND timestamp < ?"
+    params: list[Any] = [window.since, window.until]
+    if workspace_hash:
+        clause += " AND workspace_hash = ?"
+        params.append(workspace_hash)
+    return clause, params
+
+
+def durations_by_command(
+    db: Database, window: Window, workspace_hash: str | None = None
+) -> dict[str, list[int]]:
+    """Ascending durations of non-interactive invocations, per command."""
+    clause, params = where(window, workspace_hash)
+    excluded = sorted(INTERACTIVE_COMMANDS | set(INTERACTIVE_WITH_OPTION))
+    marks = ", ".join("?" for _ in excluded)
+    found: dict[str, list[int]] = defaultdict(list)
+    rows = db.execute(
+        f"SELECT command, duration_ms FROM events WHERE {clause} AND command NOT IN ({marks}) "
+        "AND duration_ms IS NOT NULL",
+        [*params, *excluded],
+    )
+    for command, duration in rows:
+        found[command].append(duration)
+    for command in INTERACTIVE_WITH_OPTION:
+        for duration, raw in db.execute(
+            f"SELECT duration_ms, raw_data FROM events WHERE command = ? AND {clause} "
+            "AND duration_ms IS NOT NULL",
+            [command, *params],
+        ):
+            if not is_interactive(command, raw):
+                found[command].append(duration)
+    for values in found.values():
+        values.sort()
+    return dict(found)
+
+
+def _totals(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
+    n, ok = db.execute(
+        f"SELECT count(*), coalesce(sum(success = 1), 0) FROM events WHERE {clause}", params
+    ).fetchone()
+    categories = dict(
+        db.execute(
+            f"SELECT error_category, count(*) FROM events WHERE {clause} AND success = 0 "
+            "GROUP BY error_category ORDER BY count(*) DESC, error_category",
+            params,
+        ).fetchall()
+    )
+    return {
+        "invocations": n,
+        "succeeded": ok,
+        "errors": n - ok,
+        "success_rate": round(ok / n, 4) if n else None,
+        "error_categories": {str(k): v for k, v in categories.items()},
+    }
+
+
+def _sessions(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
+    count, avg = db.execute(
+        "SELECT count(*), avg(duration_ms) FROM sessions WHERE session_id IN "
+        f"(SELECT DISTINCT session_id FROM events WHERE {clause})",
+        params,
+    ).fetchone()
+    return {"sessions": count, "avg_session_ms": None if avg is None else round(avg)}
+
+
+def _counters(db: Database, clause: str, params: list[Any]) -> dict[str, int]:
+    created, completed = db.execute(
+        "SELECT coalesce(sum(json_extract(raw_data, '$.counts.workspaces_created')), 0), "
+        "coalesce(sum(json_extract(raw_data, '$.counts.tasks_completed')), 0) "
+        f"FROM events WHERE {clause} AND raw_data LIKE '%\"counts\"%'",
+        params,
+    ).fetchone()
+    return {"workspaces_created": int(created), "tasks_completed": int(completed)}
+
+
+def _commands(
+    db: Database, window: Window, clause: str, params: list[Any], workspace_hash: str | None
+) -> list[dict[str, Any]]:
+    durations = durations_by_command(db, window, workspace_hash)
+    result = []
+    for command, n, errors in db.execute(
+        f"SELECT command, count(*), coalesce(sum(success = 0), 0) FROM events WHERE {clause} "
+        "AND command IS NOT NULL GROUP BY command ORDER BY count(*) DESC, command",
+        params,
+    ):
+        values = durations.get(command, [])
+        result.append(
+            {
+                "command": command,
+                "invocations": n,
+                "errors": errors,
+                "interactive": command in INTERACTIVE_COMMANDS,
+                "timed_runs": len(values),
+                "median_ms": percentile(values, 0.5),
+                "p95_ms": percentile(values, 0.95),
+            }
+        )
+    return result
+
+
+def compute(db: Database, window: Window, workspace_hash: str | None = None) -> dict[str, Any]:
+    """Every figure `nexus stats` shows, as one JSON-ready dict."""
+    clause, params = where(window, workspace_hash)
+    commands = _commands(db, window, clause, params, workspace_hash)
+    templates = db.execute(
+        f"SELECT template_used, count(*) FROM events WHERE {clause} AND template_used IS NOT NULL "
+        f"GROUP BY template_used ORDER BY count(*) DESC, template_used LIMIT {TOP}",
+        params,
+    ).fetchall()
+    return {
+        "window": window.to_dict(),
+        "workspace_filter": workspace_hash is not None,
+        **_totals(db, clause, params),
+        **_sessions(db, clause, params),
+        **_counters(db, clause, params),
+        "top_commands": [c["command"] for c in commands[:TOP]],
+        "top_templates": [{"template": t, "count": n} for t, n in templates],
+        "commands": commands,
+    }
