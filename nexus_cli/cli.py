@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             from nexus_cli.telemetry import recorder
 
             recorder.record(inv, int(code))
+            from nexus_cli.telemetry import autosync  # one stat unless `sync auto on`
+
+            autosync.after_command()
     return int(code)
 
 

@@ -19,7 +19,9 @@ def _render(patterns: list[dict[str, Any]]) -> None:
         return
     for p in patterns:
         click.echo(f"[{p['group']}] {p['description']}")
-        click.echo(f"    seen {p['frequency']}x, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC")
+        click.echo(
+            f"    seen {p['frequency']}x, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC"
+        )
         click.echo(f"    suggestion: {p['suggested_fix']}")
 
 
@@ -40,21 +42,35 @@ def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: boo
 @click.option("--errors", "errors", is_flag=True, help="Only recurring errors and retries.")
 @click.option("--improvements", is_flag=True, help="Only workflow improvements.")
 @click.option("--report", is_flag=True, help="Write a self-contained report (for cron).")
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
-              show_default=True, help="Report format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="Report format.",
+)
 @click.option("--output", metavar="FILE", help="Report file ({date} is replaced); default stdout.")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
 @json_option
 @click.pass_context
-def insights(ctx: click.Context, as_json: bool, report: bool, fmt: str, output: str | None,
-             force: bool, **options: Any) -> None:
+def insights(
+    ctx: click.Context,
+    as_json: bool,
+    report: bool,
+    fmt: str,
+    output: str | None,
+    force: bool,
+    **options: Any,
+) -> None:
     """Detect patterns in your use (default: last 30 days), each with a concrete fix.
 
     Patterns are kept in the telemetry database's `patterns` table.
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nexus_cli.telemetry import insights as logic, report as report_logic
+    from nexus_cli.telemetry import insights as logic
+    from nexus_cli.telemetry import report as report_logic
     from nexus_cli.telemetry import retention, stats, store
     from nexus_cli.telemetry.invocation import note
 
@@ -85,14 +101,17 @@ def schedule(expression: str | None, output: str | None, remove: bool, print_onl
 
     if remove:
         removed = logic.remove()
-        click.echo("removed the nexus crontab entry" if removed else "no nexus crontab entry",
-                   err=True)
+        click.echo(
+            "removed the nexus crontab entry" if removed else "no nexus crontab entry", err=True
+        )
         return
     if not expression:
         line = logic.installed()
         if line is None:
-            raise UsageError("give --cron EXPR to install, or --remove",
-                             hint='e.g. nexus insights schedule --cron "0 9 * * 1"')
+            raise UsageError(
+                "give --cron EXPR to install, or --remove",
+                hint='e.g. nexus insights schedule --cron "0 9 * * 1"',
+            )
         click.echo(line)
         return
     target = output or logic.default_output()
@@ -102,4 +121,3 @@ def schedule(expression: str | None, output: str | None, remove: bool, print_onl
     line = logic.install(expression, target)
     click.echo(line)
     click.echo("installed the crontab entry above", err=True)
-

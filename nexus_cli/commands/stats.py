@@ -63,17 +63,26 @@ def _render(data: dict[str, Any]) -> None:
     ]
     print_table(("figure", "value"), rows)
     commands = [
-        (c["command"], c["invocations"], c["errors"],
-         "interactive" if c["interactive"] else ms(c["median_ms"]),
-         "" if c["interactive"] else ms(c["p95_ms"]))
+        (
+            c["command"],
+            c["invocations"],
+            c["errors"],
+            "interactive" if c["interactive"] else ms(c["median_ms"]),
+            "" if c["interactive"] else ms(c["p95_ms"]),
+        )
         for c in data["commands"]
     ]
     click.echo("")
-    print_table(("command", "runs", "errors", "median", "p95"), commands,
-                empty="no invocations in this window")
+    print_table(
+        ("command", "runs", "errors", "median", "p95"),
+        commands,
+        empty="no invocations in this window",
+    )
     if data["top_templates"]:
         click.echo("")
-        print_table(("template", "uses"), [(t["template"], t["count"]) for t in data["top_templates"]])
+        print_table(
+            ("template", "uses"), [(t["template"], t["count"]) for t in data["top_templates"]]
+        )
     if data["error_categories"]:
         click.echo("")
         print_table(("error category", "count"), list(data["error_categories"].items()))
@@ -89,7 +98,8 @@ def stats(workspace: str | None, as_json: bool, **options: Any) -> None:
     Interactive commands (workspace shell, gpu monitor, dashboard --watch, workspace logs
     --follow) are counted but left out of the timings.
     """
-    from nexus_cli.telemetry import retention, stats as stats_logic, store
+    from nexus_cli.telemetry import retention, store
+    from nexus_cli.telemetry import stats as stats_logic
     from nexus_cli.telemetry.invocation import note
     from nexus_cli.telemetry.privacy import hash_name
 

@@ -23,7 +23,22 @@ def status(as_json: bool) -> None:
         return
     click.echo(f"recording: {'on' if info['enabled'] else 'off'} (decided by {info['source']})")
     click.echo(f"database:  {info['database']} ({info['size_bytes']} bytes)")
-    click.echo(f"events:    {info['events']}")
+    click.echo(
+        f"events:    {info['events']} (sessions {info['sessions']}, patterns {info['patterns']})"
+    )
+    click.echo(
+        f"retention: {info['retention_days']} days (0 = keep everything; "
+        "telemetry.retention_days in $NEXUS_HOME/config.json)"
+    )
+    sync = info["sync"]
+    click.echo(
+        "sync:      "
+        + (
+            f"{sync['url']} ({sync['protocol']}, auto {'on' if sync['auto'] else 'off'})"
+            if sync
+            else "not set up (nothing leaves this machine)"
+        )
+    )
     if info["oldest"]:
         click.echo(f"oldest:    {info['oldest']} UTC")
         click.echo(f"newest:    {info['newest']} UTC")
@@ -51,3 +66,33 @@ def off() -> None:
 
     settings.set_enabled(False)
     click.echo("telemetry recording is off", err=True)
+
+
+@telemetry.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(1),
+    metavar="DAYS",
+    help="Delete only rows older than DAYS instead of everything.",
+)
+def purge(yes: bool, older_than: int | None) -> None:
+    """Delete every telemetry row (events, sessions, patterns, sync marks) and VACUUM."""
+    from nexus_cli.telemetry import invocation, retention, store
+
+    inv = invocation.current()
+    if inv is not None and not older_than:
+        inv.no_telemetry = True  # an emptied database stays empty: the purge is not recorded
+    what = f"telemetry older than {older_than} days" if older_than else "ALL recorded telemetry"
+    if not yes:
+        click.confirm(f"Delete {what} in {store.database_path()}?", abort=True, err=True)
+    with store.opened() as db:
+        if older_than:
+            deleted = retention.prune_older_than(db, older_than)
+        else:
+            deleted = retention.purge_all(db)
+    total = sum(deleted.values())
+    click.echo(
+        f"deleted {total} row(s): " + ", ".join(f"{t} {n}" for t, n in deleted.items()), err=True
+    )

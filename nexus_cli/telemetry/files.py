@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from nexus_cli.errors import ConflictError, StateError
@@ -15,6 +17,11 @@ def expand(path: str) -> str:
 
 def write_text(path: str, text: str, *, force: bool = False) -> str:
     """Write ``text`` to ``path`` via a temp file + rename. Returns the absolute path."""
+    return write_chunks(path, [text], force=force)
+
+
+def write_chunks(path: str, chunks: Iterable[str], *, force: bool = False) -> str:
+    """Write ``chunks`` to ``path`` via a temp file + rename. Returns the absolute path."""
     target = os.path.abspath(expand(path))
     if os.path.exists(target) and not force:
         raise ConflictError(f"{target} already exists", hint="pass --force to replace it")
@@ -22,12 +29,11 @@ def write_text(path: str, text: str, *, force: bool = False) -> str:
     tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for chunk in chunks:
+                fh.write(chunk)
         os.replace(tmp, target)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise StateError(f"cannot write {target}: {exc.strerror or exc}") from None
     return target

@@ -27,8 +27,13 @@ MIN_REPEATS = 3
 RETRY_WITHIN_S = 120
 SHORT_LIVED_S = 600
 MAX_SESSIONS = 20
-GROUPS = {"slow_command": "slow", "recurring_error": "errors", "retry_after_failure": "errors",
-          "repeated_rejection": "improvements", "short_lived_workspace": "improvements"}
+GROUPS = {
+    "slow_command": "slow",
+    "recurring_error": "errors",
+    "retry_after_failure": "errors",
+    "repeated_rejection": "improvements",
+    "short_lived_workspace": "improvements",
+}
 
 
 @dataclass
@@ -65,8 +70,12 @@ def _seen(db: Database, clause: str, params: list[Any]) -> tuple[int, str, str, 
     count, first, last = db.execute(
         f"SELECT count(*), min(timestamp), max(timestamp) FROM events WHERE {clause}", params
     ).fetchone()
-    sessions = [r[0] for r in db.execute(
-        f"SELECT DISTINCT session_id FROM events WHERE {clause} LIMIT {MAX_SESSIONS}", params)]
+    sessions = [
+        r[0]
+        for r in db.execute(
+            f"SELECT DISTINCT session_id FROM events WHERE {clause} LIMIT {MAX_SESSIONS}", params
+        )
+    ]
     return count, first, last, sessions
 
 
@@ -77,7 +86,10 @@ def detect_slow(db: Database, window: Window, threshold: int) -> list[Pattern]:
     for command in sorted(set(before) | set(after)):
         values = sorted(before.get(command, []) + after.get(command, []))
         p95, p50 = percentile(values, 0.95), percentile(values, 0.5)
-        old, new = percentile(before.get(command, []), 0.95), percentile(after.get(command, []), 0.95)
+        old, new = (
+            percentile(before.get(command, []), 0.95),
+            percentile(after.get(command, []), 0.95),
+        )
         growth = (new / old) if old and new and len(after.get(command, [])) >= MIN_RUNS else None
         if len(values) < MIN_RUNS or p95 is None:
             continue
@@ -86,13 +98,23 @@ def detect_slow(db: Database, window: Window, threshold: int) -> list[Pattern]:
             continue
         clause, params = where(window)
         count, first, last, sessions = _seen(
-            db, f"{clause} AND command = ? AND duration_ms >= ?", [*params, command, threshold // 2])
+            db, f"{clause} AND command = ? AND duration_ms >= ?", [*params, command, threshold // 2]
+        )
         text = f"'{command}' p95 is {p95} ms (median {p50} ms) over {len(values)} runs"
         if growth is not None:
             text += f"; p95 went from {old} ms to {new} ms ({growth:.1f}x) in the recent quarter"
-        found.append(Pattern("slow_command", f"slow:{command}", text, count or len(values),
-                             first or window.since, last or window.until,
-                             suggestions.for_slow_command(command, p95, p50), sessions))
+        found.append(
+            Pattern(
+                "slow_command",
+                f"slow:{command}",
+                text,
+                count or len(values),
+                first or window.since,
+                last or window.until,
+                suggestions.for_slow_command(command, p95, p50),
+                sessions,
+            )
+        )
     return found
 
 
@@ -101,7 +123,9 @@ def _signals(db: Database, window: Window) -> dict[str, list[dict[str, Any]]]:
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for ts, session, raw in db.execute(
         f"SELECT timestamp, session_id, raw_data FROM events WHERE {clause} "
-        "AND raw_data LIKE '%\"signals\"%'", params):
+        "AND raw_data LIKE '%\"signals\"%'",
+        params,
+    ):
         for sig in json.loads(raw).get("signals", []):
             if isinstance(sig, dict):
                 by_kind[str(sig.get("kind"))].append({**sig, "_ts": ts, "_session": session})
@@ -114,21 +138,36 @@ def detect_errors(db: Database, window: Window, ports: Counter[int]) -> list[Pat
     for category, count, first, last in db.execute(
         f"SELECT error_category, count(*), min(timestamp), max(timestamp) FROM events "
         f"WHERE {clause} AND success = 0 AND error_category IS NOT NULL "
-        "GROUP BY error_category HAVING count(*) >= ? ORDER BY count(*) DESC", [*params, MIN_REPEATS]
+        "GROUP BY error_category HAVING count(*) >= ? ORDER BY count(*) DESC",
+        [*params, MIN_REPEATS],
     ).fetchall():
-        _, _, _, sessions = _seen(db, f"{clause} AND success = 0 AND error_category = ?",
-                                  [*params, category])
-        fix = (suggestions.for_port_conflict(ports) if category == "port_conflict"
-               else suggestions.for_error(category))
-        found.append(Pattern("recurring_error", f"error:{category}",
-                             f"'{category}' errors happened {count} times in {len(sessions)}"
-                             f"{'+' if len(sessions) == MAX_SESSIONS else ''} session(s)",
-                             count, first, last, fix, sessions))
+        _, _, _, sessions = _seen(
+            db, f"{clause} AND success = 0 AND error_category = ?", [*params, category]
+        )
+        fix = (
+            suggestions.for_port_conflict(ports)
+            if category == "port_conflict"
+            else suggestions.for_error(category)
+        )
+        found.append(
+            Pattern(
+                "recurring_error",
+                f"error:{category}",
+                f"'{category}' errors happened {count} times in {len(sessions)}"
+                f"{'+' if len(sessions) == MAX_SESSIONS else ''} session(s)",
+                count,
+                first,
+                last,
+                fix,
+                sessions,
+            )
+        )
     return found
 
 
-def _from_signals(kind_rows: list[dict[str, Any]], pattern_type: str, key: str, text: str,
-                  fix: str) -> Pattern:
+def _from_signals(
+    kind_rows: list[dict[str, Any]], pattern_type: str, key: str, text: str, fix: str
+) -> Pattern:
     stamps = sorted(r["_ts"] for r in kind_rows)
     sessions = list(dict.fromkeys(r["_session"] for r in kind_rows))[:MAX_SESSIONS]
     return Pattern(pattern_type, key, text, len(kind_rows), stamps[0], stamps[-1], fix, sessions)
@@ -139,24 +178,40 @@ def detect_rejections(signals: dict[str, list[dict[str, Any]]]) -> list[Pattern]
     for sig in signals.get("task_rejected", []):
         by_reason[str(sig.get("reason_hash"))].append(sig)
     return [
-        _from_signals(rows, "repeated_rejection", f"rejection:{reason[:16]}",
-                      f"tasks were rejected {len(rows)} times for the same reason "
-                      f"(reason {reason[:8]})", suggestions.REJECTION_FIX)
+        _from_signals(
+            rows,
+            "repeated_rejection",
+            f"rejection:{reason[:16]}",
+            f"tasks were rejected {len(rows)} times for the same reason (reason {reason[:8]})",
+            suggestions.REJECTION_FIX,
+        )
         for reason, rows in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
         if len(rows) >= 2
     ]
 
 
 def detect_short_lived(signals: dict[str, list[dict[str, Any]]]) -> list[Pattern]:
-    quick = [s for s in signals.get("workspace_deleted", [])
-             if isinstance(s.get("age_s"), int | float) and s["age_s"] < SHORT_LIVED_S]
+    quick = [
+        s
+        for s in signals.get("workspace_deleted", [])
+        if isinstance(s.get("age_s"), int | float) and s["age_s"] < SHORT_LIVED_S
+    ]
     if len(quick) < 2:
         return []
     ages = sorted(int(s["age_s"]) for s in quick)
-    text = (f"{len(quick)} workspaces were deleted within {SHORT_LIVED_S // 60} minutes of "
-            f"creation (median age {percentile(ages, 0.5)} s)")
-    return [_from_signals(quick, "short_lived_workspace", "short_lived_workspace", text,
-                          suggestions.SHORT_LIVED_FIX)]
+    text = (
+        f"{len(quick)} workspaces were deleted within {SHORT_LIVED_S // 60} minutes of "
+        f"creation (median age {percentile(ages, 0.5)} s)"
+    )
+    return [
+        _from_signals(
+            quick,
+            "short_lived_workspace",
+            "short_lived_workspace",
+            text,
+            suggestions.SHORT_LIVED_FIX,
+        )
+    ]
 
 
 def detect_retries(db: Database, window: Window) -> list[Pattern]:
@@ -166,10 +221,17 @@ def detect_retries(db: Database, window: Window) -> list[Pattern]:
     limit = timedelta(seconds=RETRY_WITHIN_S)
     for ts, session, command, success, category in db.execute(
         f"SELECT timestamp, session_id, command, success, error_category FROM events "
-        f"WHERE {clause} ORDER BY timestamp", params):
+        f"WHERE {clause} ORDER BY timestamp",
+        params,
+    ):
         prev = last.get(session)
-        if prev and prev[2] == 0 and prev[1] == command and command and (
-            datetime.fromisoformat(ts) - datetime.fromisoformat(prev[0]) <= limit):
+        if (
+            prev
+            and prev[2] == 0
+            and prev[1] == command
+            and command
+            and (datetime.fromisoformat(ts) - datetime.fromisoformat(prev[0]) <= limit)
+        ):
             hits[command].append((ts, session, prev[3]))
         last[session] = (ts, command, success, category)
     found = []
@@ -177,22 +239,34 @@ def detect_retries(db: Database, window: Window) -> list[Pattern]:
         if len(rows) < MIN_REPEATS:
             continue
         top = Counter(r[2] for r in rows).most_common(1)[0][0]
-        found.append(Pattern(
-            "retry_after_failure", f"retry:{command}",
-            f"'{command}' was rerun within {RETRY_WITHIN_S} s of failing {len(rows)} times",
-            len(rows), rows[0][0], rows[-1][0], suggestions.for_retry(command, top),
-            list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS]))
+        found.append(
+            Pattern(
+                "retry_after_failure",
+                f"retry:{command}",
+                f"'{command}' was rerun within {RETRY_WITHIN_S} s of failing {len(rows)} times",
+                len(rows),
+                rows[0][0],
+                rows[-1][0],
+                suggestions.for_retry(command, top),
+                list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS],
+            )
+        )
     return found
 
 
 def detect(db: Database, window: Window, threshold: int | None = None) -> list[Pattern]:
     """Run every detector over ``window``."""
     signals = _signals(db, window)
-    ports = Counter(int(s["port"]) for s in signals.get("port_conflict", [])
-                    if isinstance(s.get("port"), int))
-    return [*detect_slow(db, window, threshold or slow_threshold_ms()),
-            *detect_errors(db, window, ports), *detect_rejections(signals),
-            *detect_short_lived(signals), *detect_retries(db, window)]
+    ports = Counter(
+        int(s["port"]) for s in signals.get("port_conflict", []) if isinstance(s.get("port"), int)
+    )
+    return [
+        *detect_slow(db, window, threshold or slow_threshold_ms()),
+        *detect_errors(db, window, ports),
+        *detect_rejections(signals),
+        *detect_short_lived(signals),
+        *detect_retries(db, window),
+    ]
 
 
 def save(db: Database, patterns: list[Pattern]) -> None:
@@ -208,8 +282,17 @@ def save(db: Database, patterns: list[Pattern]) -> None:
                 "last_seen = max(last_seen, excluded.last_seen), "
                 "affected_sessions = excluded.affected_sessions, "
                 "suggested_fix = excluded.suggested_fix",
-                [p.key, p.group, p.pattern_type, p.description, p.frequency, p.first_seen,
-                 p.last_seen, json.dumps(p.sessions), p.suggested_fix],
+                [
+                    p.key,
+                    p.group,
+                    p.pattern_type,
+                    p.description,
+                    p.frequency,
+                    p.first_seen,
+                    p.last_seen,
+                    json.dumps(p.sessions),
+                    p.suggested_fix,
+                ],
             )
 
 
@@ -217,8 +300,12 @@ def run(db: Database, window: Window, groups: set[str] | None = None) -> list[di
     """Detect, store, and return the patterns (optionally only some groups) as dicts."""
     patterns = detect(db, window)
     save(db, patterns)
-    stored = {r[0]: r[1] for r in db.execute(
-        "SELECT pattern_key, first_seen FROM patterns WHERE pattern_key IS NOT NULL")}
+    stored = {
+        r[0]: r[1]
+        for r in db.execute(
+            "SELECT pattern_key, first_seen FROM patterns WHERE pattern_key IS NOT NULL"
+        )
+    }
     result = []
     for p in patterns:
         if groups and p.group not in groups:

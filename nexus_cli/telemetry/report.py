@@ -54,13 +54,17 @@ def to_markdown(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for c in s["commands"][:15]:
-        lines.append(f"| {c['command']} | {c['invocations']} | {c['errors']} | "
-                     f"{_ms(c['median_ms'])} | {_ms(c['p95_ms'])} |")
+        lines.append(
+            f"| {c['command']} | {c['invocations']} | {c['errors']} | "
+            f"{_ms(c['median_ms'])} | {_ms(c['p95_ms'])} |"
+        )
     lines += ["", "## Insights", ""]
     if not report["insights"]:
         lines.append("No patterns detected in this window.")
     for p in report["insights"]:
-        lines += [f"- **{p['pattern_type']}**: {p['description']} "
-                  f"(seen {p['frequency']}x, {p['first_seen'][:10]} to {p['last_seen'][:10]})",
-                  f"  - suggestion: {p['suggested_fix']}"]
+        lines += [
+            f"- **{p['pattern_type']}**: {p['description']} "
+            f"(seen {p['frequency']}x, {p['first_seen'][:10]} to {p['last_seen'][:10]})",
+            f"  - suggestion: {p['suggested_fix']}",
+        ]
     return "\n".join(lines) + "\n"

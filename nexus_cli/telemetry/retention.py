@@ -47,7 +47,9 @@ def read_config() -> dict[str, Any]:
 
 def retention_days() -> int:
     section = read_config().get("telemetry", {})
-    value = section.get("retention_days", DEFAULT_RETENTION_DAYS) if isinstance(section, dict) else None
+    value = (
+        section.get("retention_days", DEFAULT_RETENTION_DAYS) if isinstance(section, dict) else None
+    )
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ConfigError(
             f"{config_path()}: telemetry.retention_days must be a whole number of days >= 0"
@@ -60,8 +62,11 @@ def prune_older_than(db: Database, days: float, now: datetime | None = None) -> 
     cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
     deleted: dict[str, int] = {}
     with db.atomic():
-        for table, column in (("events", "timestamp"), ("sessions", "ended_at"),
-                              ("patterns", "last_seen")):
+        for table, column in (
+            ("events", "timestamp"),
+            ("sessions", "ended_at"),
+            ("patterns", "last_seen"),
+        ):
             cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
             deleted[table] = cursor.rowcount
     return deleted
@@ -82,4 +87,18 @@ def apply_daily(db: Database, now: datetime | None = None) -> dict[str, int] | N
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [today],
         )
+    return deleted
+
+
+def purge_all(db: Database) -> dict[str, int]:
+    """Delete every row of every telemetry table, then VACUUM. Returns rows deleted per table."""
+    from nexus_cli.telemetry.store import DATA_TABLES
+
+    existing = set(db.table_names())
+    deleted: dict[str, int] = {}
+    with db.atomic():
+        for table in DATA_TABLES:
+            if table in existing:
+                deleted[table] = db.execute(f"DELETE FROM {table}").rowcount
+    db.execute("VACUUM")
     return deleted

@@ -31,7 +31,9 @@ def nexus_executable() -> str:
 def validate(expression: str) -> str:
     fields = expression.split()
     if len(fields) != 5 and not (len(fields) == 1 and fields[0].startswith("@")):
-        raise UsageError(f"--cron {expression!r}: expected 5 fields (minute hour day month weekday)")
+        raise UsageError(
+            f"--cron {expression!r}: expected 5 fields (minute hour day month weekday)"
+        )
     if any(ch in expression for ch in "\n%#"):
         raise UsageError(f"--cron {expression!r}: must not contain %, # or newlines")
     return " ".join(fields)
@@ -70,8 +72,10 @@ def install(expression: str, output: str) -> str:
     line = entry(expression, output)
     crontab = crontab_command()
     if crontab is None:
-        raise NexusError("the `crontab` command is not installed (Debian: apt install cron)",
-                         hint=f"add this line with your scheduler by hand: {line}")
+        raise NexusError(
+            "the `crontab` command is not installed (Debian: apt install cron)",
+            hint=f"add this line with your scheduler by hand: {line}",
+        )
     if "{date}" in output:
         os.makedirs(os.path.dirname(os.path.abspath(os.path.expanduser(output))), exist_ok=True)
     kept = [existing for existing in _read(crontab) if not existing.endswith(MARKER)]
@@ -82,8 +86,10 @@ def install(expression: str, output: str) -> str:
 def remove() -> bool:
     crontab = crontab_command()
     if crontab is None:
-        raise NexusError("the `crontab` command is not installed",
-                         hint=f"delete the line ending in '{MARKER}' from your scheduler by hand")
+        raise NexusError(
+            "the `crontab` command is not installed",
+            hint=f"delete the line ending in '{MARKER}' from your scheduler by hand",
+        )
     lines = _read(crontab)
     kept = [existing for existing in lines if not existing.endswith(MARKER)]
     if len(kept) == len(lines):

@@ -18,6 +18,27 @@ NEVER_COLLECTED = (
 )
 
 
+def _retention() -> int | str:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.telemetry import retention
+
+    try:
+        return retention.retention_days()
+    except NexusError as exc:
+        return f"invalid: {exc.message}"
+
+
+def _sync() -> dict[str, Any] | None:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.telemetry import sync
+
+    try:
+        config = sync.load()
+    except NexusError:
+        return None
+    return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
+
+
 def read_status() -> dict[str, Any]:
     enabled, source = settings.decide()
     db = paths.telemetry_db_path()
@@ -29,6 +50,10 @@ def read_status() -> dict[str, Any]:
         "events": 0,
         "oldest": None,
         "newest": None,
+        "sessions": 0,
+        "patterns": 0,
+        "retention_days": _retention(),
+        "sync": _sync(),
         "fields_collected": list(schema.EVENT_COLUMNS),
         "never_collected": list(NEVER_COLLECTED),
     }
@@ -39,6 +64,8 @@ def read_status() -> dict[str, Any]:
                 row = conn.execute(
                     "SELECT count(*), min(timestamp), max(timestamp) FROM events"
                 ).fetchone()
+                info["sessions"] = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+                info["patterns"] = conn.execute("SELECT count(*) FROM patterns").fetchone()[0]
             finally:
                 conn.close()
             info["events"], info["oldest"], info["newest"] = row

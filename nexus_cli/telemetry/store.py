@@ -82,7 +82,10 @@ def opened(path: str | None = None) -> Iterator[Database]:
     path = path or database_path()
     conn: sqlite3.Connection | None = None
     try:
-        conn = _open(path)
+        try:
+            conn = _open(path)
+        except OSError as exc:
+            raise StateError(f"cannot open the telemetry database {path}: {exc.strerror}") from None
         db = Database(conn)
         _migrations().apply(db)
         yield db
@@ -91,8 +94,6 @@ def opened(path: str | None = None) -> Iterator[Database]:
             f"cannot read the telemetry database {path}: {exc}",
             hint="run `nexus doctor`; move the file aside to start a new one (nothing is deleted)",
         ) from None
-    except OSError as exc:
-        raise StateError(f"cannot open the telemetry database {path}: {exc.strerror}") from None
     finally:
         if conn is not None:
             conn.close()

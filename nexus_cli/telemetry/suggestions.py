@@ -68,7 +68,9 @@ def for_port_conflict(ports: Counter[int]) -> str:
 def for_error(category: str) -> str:
     fix = _ERRORS.get(category)
     if fix is None:
-        return f"look at the hint line printed with the '{category}' errors and fix that cause once."
+        return (
+            f"look at the hint line printed with the '{category}' errors and fix that cause once."
+        )
     return fix[0].upper() + fix[1:] + "."
 
 

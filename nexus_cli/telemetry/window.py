@@ -16,12 +16,20 @@ from nexus_cli.errors import UsageError
 
 _RELATIVE = re.compile(r"^(\d+)\s*([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+)
 
 
 def stamp(moment: datetime) -> str:
     """The database's timestamp text for ``moment`` (UTC)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    )
 
 
 def parse_moment(text: str, *, option: str, now: datetime) -> tuple[datetime, bool]:
@@ -63,8 +71,11 @@ class Window:
 
 def last_days(days: float, now: datetime | None = None, label: str | None = None) -> Window:
     now = now or datetime.now(UTC)
-    return Window(stamp(now - timedelta(days=days)), stamp(now + timedelta(seconds=1)),
-                  label or f"last {days:g} days")
+    return Window(
+        stamp(now - timedelta(days=days)),
+        stamp(now + timedelta(seconds=1)),
+        label or f"last {days:g} days",
+    )
 
 
 def resolve(
@@ -79,7 +90,9 @@ def resolve(
 ) -> Window:
     """Turn the command-line choices into one :class:`Window` (UsageError on conflicts)."""
     now = now or datetime.now(UTC)
-    presets = [name for name, on in (("--today", today), ("--week", week), ("--month", month)) if on]
+    presets = [
+        name for name, on in (("--today", today), ("--week", week), ("--month", month)) if on
+    ]
     if len(presets) > 1 or (presets and since):
         raise UsageError(f"choose one of {', '.join([*presets, *(['--since'] if since else [])])}")
     if today:

@@ -1,0 +1,63 @@
+"""``nexus export``: your telemetry in a portable format (the salt is never included)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "ndjson", "csv"]),
+    default="json",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    type=click.Choice(["events", "sessions", "patterns"]),
+    help="Only these tables (repeatable; CSV takes exactly one, default events).",
+)
+@click.option("--since", metavar="DATE", help="Only rows from DATE on (YYYY-MM-DD UTC or 7d).")
+@click.option("--sql", is_flag=True, help="Write a full SQL dump instead (restores with sqlite3).")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+def export(
+    fmt: str, tables: tuple[str, ...], since: str | None, sql: bool, output: str | None, force: bool
+) -> None:
+    """Export events, sessions and patterns as JSON, NDJSON or CSV, or everything as SQL."""
+    from datetime import UTC, datetime
+
+    from nexus_cli.errors import UsageError
+    from nexus_cli.telemetry import export as logic
+    from nexus_cli.telemetry import files, store
+    from nexus_cli.telemetry.invocation import note
+    from nexus_cli.telemetry.window import parse_moment, stamp
+
+    note(event_type="telemetry")
+    chosen = list(tables) or list(logic.TABLES)
+    if fmt == "csv" and len(tables) > 1:
+        raise UsageError("CSV holds one table: pass a single --table")
+    start = None
+    if since:
+        start = stamp(parse_moment(since, option="--since", now=datetime.now(UTC))[0])
+    with store.opened() as db:
+        if sql:
+            chunks = logic.as_sql(db.conn)
+        elif fmt == "csv":
+            chunks = logic.as_csv(db, tables[0] if tables else "events", start)
+        elif fmt == "ndjson":
+            chunks = logic.as_ndjson(db, chosen, start)
+        else:
+            chunks = logic.as_json(db, chosen, start)
+        if output:
+            path = files.write_chunks(output, chunks, force=force)
+            click.echo(f"exported to {path}", err=True)
+        else:
+            for chunk in chunks:
+                sys.stdout.write(chunk)

@@ -1,0 +1,131 @@
+"""``nexus sync``: send your telemetry to your own collector (OTLP/HTTP or NDJSON)."""
+
+from __future__ import annotations
+
+import click
+
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option
+
+
+@click.group(cls=NexusGroup)
+def sync() -> None:
+    """Send telemetry to a collector you choose. Nothing leaves the machine otherwise."""
+
+
+@sync.command()
+@click.argument("url")
+@click.option(
+    "--protocol",
+    type=click.Choice(["otlp", "json"]),
+    default="otlp",
+    show_default=True,
+    help="OTLP/HTTP log records (POST /v1/logs) or NDJSON batches.",
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Send this header (e.g. an API key); stored with mode 0600, never printed.",
+)
+def setup(url: str, protocol: str, headers: tuple[str, ...]) -> None:
+    """Choose where `sync now` sends events."""
+    from nexus_cli.telemetry import sync as logic
+
+    config = logic.setup(url, protocol, list(headers))
+    click.echo(
+        f"sync destination: {config.endpoint} ({protocol}"
+        f"{f', {len(config.headers)} header(s)' if config.headers else ''})",
+        err=True,
+    )
+
+
+@sync.command()
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10000),
+    default=500,
+    show_default=True,
+    help="Events per request.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 300),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each request.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Retries per batch after a failure (with backoff).",
+)
+@click.option("--background", is_flag=True, hidden=True)
+@json_option
+def now(batch_size: int, timeout: float, retries: int, background: bool, as_json: bool) -> None:
+    """Send every event not sent yet; a failed sync loses nothing and is resent next time."""
+    from nexus_cli.telemetry import store
+    from nexus_cli.telemetry import sync as logic
+
+    with store.opened() as db:
+        result = logic.sync_now(
+            db,
+            batch_size=batch_size,
+            timeout=timeout,
+            retries=retries,
+            wait_for_lock=not background,
+        )
+    if as_json:
+        emit_json(result)
+    elif "skipped" in result:
+        click.echo(f"sync skipped: {result['skipped']}", err=True)
+    else:
+        click.echo(f"sent {result['sent']} event(s) to {result['destination']}", err=True)
+
+
+@sync.command()
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option(
+    "--interval",
+    type=click.IntRange(0, 86400),
+    default=60,
+    show_default=True,
+    help="At most one background sync per this many seconds.",
+)
+def auto(state: str, interval: int) -> None:
+    """Sync in a detached background process after commands (never delays them)."""
+    from nexus_cli.telemetry import sync as logic
+
+    logic.set_auto(state == "on", interval)
+    click.echo(f"automatic sync is {state}", err=True)
+
+
+@sync.command()
+@json_option
+def status(as_json: bool) -> None:
+    """Show the destination (header values hidden), auto sync, and what is pending."""
+    from nexus_cli.telemetry import store
+    from nexus_cli.telemetry import sync as logic
+
+    config = logic.load()
+    with store.opened() as db:
+        mark = logic.mark(db, config)
+    info = {
+        "url": config.endpoint,
+        "protocol": config.protocol,
+        "headers": sorted(config.headers),
+        "auto": logic.auto_enabled(),
+        **mark,
+    }
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"destination: {info['url']} ({info['protocol']})")
+    if info["headers"]:
+        click.echo("headers:     " + ", ".join(f"{h}=<hidden>" for h in info["headers"]))
+    click.echo(f"auto sync:   {'on' if info['auto'] else 'off'}")
+    click.echo(f"last sync:   {info['last_sync_at'] or 'never'} ({info['events_sent']} sent)")
+    click.echo(f"pending:     {info['pending']} event(s)")

@@ -1,0 +1,62 @@
+"""After a command: start a detached ``nexus sync now`` when ``nexus sync auto on`` is set.
+
+Called from the CLI's boundary after the event is recorded, so it must cost next to nothing
+when auto sync is off (one ``stat``) and never delay the command when it is on: the sync runs in
+a new session with its output in ``$NEXUS_HOME/sync.log``, and at most once per interval (the
+number of seconds written in ``sync.auto``, default 60).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from nexus_cli import paths
+
+SENTINEL = "sync.auto"
+STAMP = "sync.spawned"
+CHILD_ENV = "NEXUS_SYNC_BACKGROUND"
+
+
+def after_command() -> None:
+    """Never raises."""
+    try:
+        if os.environ.get(CHILD_ENV):
+            return
+        home = paths.nexus_home_str()
+        sentinel = os.path.join(home, SENTINEL)
+        if not os.path.exists(sentinel):
+            return
+        _spawn_if_due(home, sentinel)
+    except Exception:
+        return
+
+
+def _spawn_if_due(home: str, sentinel: str) -> None:
+    with open(sentinel) as fh:
+        interval = float(fh.read().strip() or 60)
+    stamp = os.path.join(home, STAMP)
+    try:
+        if time.time() - os.stat(stamp).st_mtime < interval:
+            return
+    except FileNotFoundError:
+        pass
+    with open(stamp, "w"):
+        pass
+    import subprocess
+
+    log = os.open(os.path.join(home, "sync.log"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "nexus_cli", "--no-telemetry", "sync", "now", "--background"],
+            env={**os.environ, CHILD_ENV: "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd=home,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(log)

@@ -1,0 +1,44 @@
+"""What the dashboard shows (terminal and HTML): one dict gathered from the telemetry database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry import insights, stats
+from nexus_cli.telemetry.window import last_days
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def _per_day(db: Database, since: str, until: str, days: int) -> list[dict[str, Any]]:
+    counts = {
+        day: (n, errors)
+        for day, n, errors in db.execute(
+            "SELECT substr(timestamp, 1, 10), count(*), coalesce(sum(success = 0), 0) "
+            "FROM events WHERE timestamp >= ? AND timestamp < ? GROUP BY 1",
+            [since, until],
+        )
+    }
+    today = datetime.now(UTC).date()
+    result = []
+    for offset in range(days - 1, -1, -1):
+        day = (today - timedelta(days=offset)).isoformat()
+        n, errors = counts.get(day, (0, 0))
+        result.append({"day": day, "invocations": n, "errors": errors})
+    return result
+
+
+def collect(db: Database, days: int) -> dict[str, Any]:
+    """Figures, per-day counts, timings per command and current insights for the last ``days``."""
+    window = last_days(days, label=f"last {days} days")
+    figures = stats.compute(db, window)
+    return {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "days": days,
+        "stats": figures,
+        "per_day": _per_day(db, window.since, window.until, days),
+        "timings": [c for c in figures["commands"] if c["p95_ms"] is not None][:12],
+        "insights": insights.run(db, window),
+    }

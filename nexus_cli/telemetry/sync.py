@@ -1,0 +1,220 @@
+"""``nexus sync``: send events the collector has not seen, in bounded batches, losing nothing.
+
+The destination lives in ``$NEXUS_HOME/sync.json`` (mode 0600: headers may hold secrets). The
+high-water mark (the last event id the destination accepted) is the ``sync_marks`` table; it
+moves only after the collector answered 2xx for a batch, so a failed sync is resent next time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli import paths
+from nexus_cli.errors import ConfigError, NexusError, UsageError
+from nexus_cli.telemetry import otlp
+from nexus_cli.telemetry.window import stamp
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+CONFIG_FILE = "sync.json"
+AUTO_SENTINEL = "sync.auto"
+LOCK_FILE = "sync.lock"
+PROTOCOLS = ("otlp", "json")
+
+
+class SyncError(NexusError):
+    category = "sync_failed"
+
+
+@dataclass
+class SyncConfig:
+    url: str
+    protocol: str = "otlp"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        if self.protocol == "otlp" and not self.url.rstrip("/").endswith("/v1/logs"):
+            return self.url.rstrip("/") + "/v1/logs"
+        return self.url
+
+    @property
+    def destination(self) -> str:
+        return f"{self.protocol} {self.endpoint}"
+
+
+def _home_file(name: str) -> str:
+    return os.path.join(paths.nexus_home_str(), name)
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or any(c in text for c in "\r\n"):
+        raise UsageError(f"--header expects NAME=VALUE, got {text.split('=')[0]!r}=...")
+    return name.strip(), value.strip()
+
+
+def setup(url: str, protocol: str, headers: list[str]) -> SyncConfig:
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageError(f"not an http(s) URL: {url!r}", hint="e.g. http://127.0.0.1:4318")
+    config = SyncConfig(url, protocol, dict(parse_header(h) for h in headers))
+    path = _home_file(CONFIG_FILE)
+    paths.ensure_private_dir(os.path.dirname(path))
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"url": url, "protocol": protocol, "headers": config.headers}, fh, indent=2)
+    os.replace(tmp, path)
+    return config
+
+
+def load() -> SyncConfig:
+    path = _home_file(CONFIG_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return SyncConfig(
+            str(data["url"]),
+            str(data.get("protocol", "otlp")),
+            {str(k): str(v) for k, v in data.get("headers", {}).items()},
+        )
+    except FileNotFoundError:
+        raise UsageError("sync is not set up", hint="run `nexus sync setup URL` first") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: unreadable sync settings ({exc})") from None
+
+
+def set_auto(enabled: bool, min_interval_s: int = 60) -> None:
+    sentinel = _home_file(AUTO_SENTINEL)
+    if enabled:
+        load()  # refuse to turn on auto sync without a destination
+        with open(sentinel, "w") as fh:
+            fh.write(f"{min_interval_s}\n")
+    elif os.path.exists(sentinel):
+        os.unlink(sentinel)
+
+
+def auto_enabled() -> bool:
+    return os.path.exists(_home_file(AUTO_SENTINEL))
+
+
+@contextmanager
+def _locked(wait: bool) -> Iterator[bool]:
+    paths.ensure_private_dir(paths.nexus_home_str())
+    fd = os.open(_home_file(LOCK_FILE), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def mark(db: Database, config: SyncConfig) -> dict[str, Any]:
+    row = db.execute(
+        "SELECT last_event_id, last_sync_at, events_sent FROM sync_marks WHERE destination = ?",
+        [config.destination],
+    ).fetchone()
+    last_id = row[0] if row else 0
+    if last_id and (db.execute("SELECT max(id) FROM events").fetchone()[0] or 0) < last_id:
+        last_id = 0  # the events were purged and ids started again
+    pending = db.execute("SELECT count(*) FROM events WHERE id > ?", [last_id]).fetchone()[0]
+    return {
+        "last_event_id": last_id,
+        "last_sync_at": row[1] if row else None,
+        "events_sent": row[2] if row else 0,
+        "pending": pending,
+    }
+
+
+def _post(config: SyncConfig, body: bytes, timeout: float) -> None:
+    kind = "application/json" if config.protocol == "otlp" else "application/x-ndjson"
+    request = urllib.request.Request(
+        config.endpoint, data=body, method="POST", headers={**config.headers, "Content-Type": kind}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        response.read()
+
+
+def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff: float) -> None:
+    reason = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            _post(config, body, timeout)
+            return
+        except urllib.error.HTTPError as exc:
+            reason = f"the collector answered HTTP {exc.code}"
+            if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                break
+        except (urllib.error.URLError, OSError) as exc:
+            cause = getattr(exc, "reason", exc)
+            reason = f"cannot reach {config.endpoint}: {getattr(cause, 'strerror', None) or cause}"
+    raise SyncError(reason)
+
+
+def _batch(db: Database, after: int, size: int) -> list[dict[str, Any]]:
+    cursor = db.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", [after, size])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def sync_now(
+    db: Database,
+    *,
+    batch_size: int = 500,
+    timeout: float = 10.0,
+    retries: int = 3,
+    backoff: float = 0.5,
+    wait_for_lock: bool = True,
+) -> dict[str, Any]:
+    """Send every unsent event. Raises :class:`SyncError` (with what was sent) on failure."""
+    config = load()
+    with _locked(wait_for_lock) as got_lock:
+        if not got_lock:
+            return {"sent": 0, "skipped": "another sync is running"}
+        after, sent = mark(db, config)["last_event_id"], 0
+        while rows := _batch(db, after, batch_size):
+            body = (
+                otlp.logs_payload(rows) if config.protocol == "otlp" else otlp.ndjson_payload(rows)
+            )
+            try:
+                _send(config, body, timeout, retries, backoff)
+            except SyncError as exc:
+                pending = mark(db, config)["pending"]
+                raise SyncError(
+                    f"sync failed: {exc.message}; sent {sent}, {pending} still pending "
+                    "(they are sent next time)"
+                ) from None
+            after, sent = rows[-1]["id"], sent + len(rows)
+            with db.atomic():
+                db.execute(
+                    "INSERT INTO sync_marks (destination, last_event_id, last_sync_at, events_sent) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (destination) DO UPDATE SET "
+                    "last_event_id = excluded.last_event_id, last_sync_at = excluded.last_sync_at, "
+                    "events_sent = events_sent + excluded.events_sent",
+                    [config.destination, after, stamp_now(), len(rows)],
+                )
+        return {"sent": sent, "destination": config.endpoint, "last_event_id": after}
+
+
+def stamp_now() -> str:
+    from datetime import UTC, datetime
+
+    return stamp(datetime.now(UTC))
