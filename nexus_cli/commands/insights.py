@@ -56,6 +56,7 @@ def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: boo
 @click.pass_context
 def insights(
     ctx: click.Context,
+    /,
     as_json: bool,
     report: bool,
     fmt: str,

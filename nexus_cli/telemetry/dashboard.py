@@ -33,12 +33,13 @@ def _per_day(db: Database, since: str, until: str, days: int) -> list[dict[str, 
 def collect(db: Database, days: int) -> dict[str, Any]:
     """Figures, per-day counts, timings per command and current insights for the last ``days``."""
     window = last_days(days, label=f"last {days} days")
-    figures = stats.compute(db, window)
+    halves = stats.split_durations(db, window, insights.split_point(window))
+    figures = stats.compute(db, window, durations=stats.merged(halves))
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "days": days,
         "stats": figures,
         "per_day": _per_day(db, window.since, window.until, days),
         "timings": [c for c in figures["commands"] if c["p95_ms"] is not None][:12],
-        "insights": insights.run(db, window),
+        "insights": insights.run(db, window, halves=halves),
     }

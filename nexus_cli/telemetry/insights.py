@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry import retention, suggestions
-from nexus_cli.telemetry.stats import durations_by_command, percentile, where
+from nexus_cli.telemetry.stats import Durations, percentile, split_durations, where
 from nexus_cli.telemetry.window import Window, stamp
 
 if TYPE_CHECKING:
@@ -60,90 +60,99 @@ def slow_threshold_ms() -> int:
     return int(value) if isinstance(value, int) and value > 0 else DEFAULT_SLOW_P95_MS
 
 
-def _split(window: Window) -> tuple[Window, Window]:
+def split_point(window: Window) -> str:
+    """Where "recent" starts: the most recent quarter of the window, compared with the rest."""
     start, end = datetime.fromisoformat(window.since), datetime.fromisoformat(window.until)
-    middle = stamp(end - (end - start) / 4)  # the most recent quarter vs the rest
-    return Window(window.since, middle, "earlier"), Window(middle, window.until, "recent")
+    return stamp(end - (end - start) / 4)
 
 
-def _seen(db: Database, clause: str, params: list[Any]) -> tuple[int, str, str, list[str]]:
-    count, first, last = db.execute(
-        f"SELECT count(*), min(timestamp), max(timestamp) FROM events WHERE {clause}", params
-    ).fetchone()
-    sessions = [
-        r[0]
-        for r in db.execute(
-            f"SELECT DISTINCT session_id FROM events WHERE {clause} LIMIT {MAX_SESSIONS}", params
-        )
-    ]
-    return count, first, last, sessions
+Seen = tuple[int, str, str, list[str]]
 
 
-def detect_slow(db: Database, window: Window, threshold: int) -> list[Pattern]:
-    earlier, recent = _split(window)
-    before, after = durations_by_command(db, earlier), durations_by_command(db, recent)
-    found = []
+def _seen_by(db: Database, key: str, clause: str, params: list[Any]) -> dict[str, Seen]:
+    """Per ``key`` value: count, first and last timestamp, and up to 20 session ids (one scan)."""
+    found: dict[str, Seen] = {}
+    for value, session, n, first, last in db.execute(
+        f"SELECT {key}, session_id, count(*), min(timestamp), max(timestamp) FROM events "
+        f"WHERE {clause} GROUP BY {key}, session_id",
+        params,
+    ):
+        count, lo, hi, sessions = found.get(value, (0, first, last, []))
+        if len(sessions) < MAX_SESSIONS:
+            sessions.append(session)
+        found[value] = (count + n, min(lo, first), max(hi, last), sessions)
+    return found
+
+
+def detect_slow(
+    db: Database, window: Window, threshold: int, halves: tuple[Durations, Durations]
+) -> list[Pattern]:
+    before, after = halves
+    slow: dict[str, str] = {}
     for command in sorted(set(before) | set(after)):
-        values = sorted(before.get(command, []) + after.get(command, []))
+        early, late = before.get(command, []), after.get(command, [])
+        values = sorted(early + late)
         p95, p50 = percentile(values, 0.95), percentile(values, 0.5)
-        old, new = (
-            percentile(before.get(command, []), 0.95),
-            percentile(after.get(command, []), 0.95),
-        )
-        growth = (new / old) if old and new and len(after.get(command, [])) >= MIN_RUNS else None
-        if len(values) < MIN_RUNS or p95 is None:
-            continue
+        old, new = percentile(early, 0.95), percentile(late, 0.95)
+        growth = (new / old) if old and new and len(late) >= MIN_RUNS else None
         growing = growth is not None and growth >= GROWTH_RATIO and (new or 0) >= threshold / 2
-        if p95 < threshold and not growing:
+        if len(values) < MIN_RUNS or p95 is None or (p95 < threshold and not growing):
             continue
-        clause, params = where(window)
-        count, first, last, sessions = _seen(
-            db, f"{clause} AND command = ? AND duration_ms >= ?", [*params, command, threshold // 2]
-        )
-        text = f"'{command}' p95 is {p95} ms (median {p50} ms) over {len(values)} runs"
-        if growth is not None:
-            text += f"; p95 went from {old} ms to {new} ms ({growth:.1f}x) in the recent quarter"
+        slow[command] = f"'{command}' p95 is {p95} ms (median {p50} ms) over {len(values)} runs"
+        if growing:
+            slow[command] += f"; p95 grew from {old} ms to {new} ms ({growth:.1f}x) recently"
+        slow[command] += "\0" + suggestions.for_slow_command(command, p95, p50)
+    if not slow:
+        return []
+    clause, params = where(window)
+    marks = ", ".join("?" for _ in slow)
+    seen = _seen_by(
+        db,
+        "command",
+        f"{clause} AND command IN ({marks}) AND duration_ms >= ?",
+        [*params, *slow, threshold // 2],
+    )
+    found = []
+    for command, text in slow.items():
+        description, fix = text.split("\0")
+        count, first, last, sessions = seen.get(command, (0, window.since, window.until, []))
         found.append(
             Pattern(
-                "slow_command",
-                f"slow:{command}",
-                text,
-                count or len(values),
-                first or window.since,
-                last or window.until,
-                suggestions.for_slow_command(command, p95, p50),
-                sessions,
+                "slow_command", f"slow:{command}", description, count, first, last, fix, sessions
             )
         )
     return found
 
 
-def _signals(db: Database, window: Window) -> dict[str, list[dict[str, Any]]]:
+def _signal_rows(db: Database, window: Window, kind: str, fields: str, tail: str = "") -> list[Any]:
     clause, params = where(window)
-    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for ts, session, raw in db.execute(
-        f"SELECT timestamp, session_id, raw_data FROM events WHERE {clause} "
-        "AND raw_data LIKE '%\"signals\"%'",
-        params,
-    ):
-        for sig in json.loads(raw).get("signals", []):
-            if isinstance(sig, dict):
-                by_kind[str(sig.get("kind"))].append({**sig, "_ts": ts, "_session": session})
-    return by_kind
+    return db.execute(
+        f"SELECT {fields} FROM events, json_each(events.raw_data, '$.signals') AS sig "
+        f"WHERE {clause} AND raw_data LIKE ? AND json_extract(sig.value, '$.kind') = ? {tail}",
+        [*params, f'%"{kind}"%', kind],
+    ).fetchall()
+
+
+def _ports(db: Database, window: Window) -> Counter[int]:
+    rows = _signal_rows(
+        db,
+        window,
+        "port_conflict",
+        "json_extract(sig.value, '$.port') AS port, count(*)",
+        "GROUP BY port",
+    )
+    return Counter({int(port): n for port, n in rows if isinstance(port, int)})
 
 
 def detect_errors(db: Database, window: Window, ports: Counter[int]) -> list[Pattern]:
     clause, params = where(window)
+    seen = _seen_by(
+        db, "error_category", f"{clause} AND success = 0 AND error_category IS NOT NULL", params
+    )
     found = []
-    for category, count, first, last in db.execute(
-        f"SELECT error_category, count(*), min(timestamp), max(timestamp) FROM events "
-        f"WHERE {clause} AND success = 0 AND error_category IS NOT NULL "
-        "GROUP BY error_category HAVING count(*) >= ? ORDER BY count(*) DESC",
-        [*params, MIN_REPEATS],
-    ).fetchall():
-        _, _, _, sessions = _seen(
-            db, f"{clause} AND success = 0 AND error_category = ?", [*params, category]
-        )
+    for category, (count, first, last, sessions) in sorted(seen.items(), key=lambda kv: -kv[1][0]):
+        if count < MIN_REPEATS:
+            continue
         fix = (
             suggestions.for_port_conflict(ports)
             if category == "port_conflict"
@@ -165,20 +174,24 @@ def detect_errors(db: Database, window: Window, ports: Counter[int]) -> list[Pat
     return found
 
 
-def _from_signals(
-    kind_rows: list[dict[str, Any]], pattern_type: str, key: str, text: str, fix: str
-) -> Pattern:
-    stamps = sorted(r["_ts"] for r in kind_rows)
-    sessions = list(dict.fromkeys(r["_session"] for r in kind_rows))[:MAX_SESSIONS]
-    return Pattern(pattern_type, key, text, len(kind_rows), stamps[0], stamps[-1], fix, sessions)
+def _from_rows(rows: list[Any], pattern_type: str, key: str, text: str, fix: str) -> Pattern:
+    """``rows`` are ``(timestamp, session_id, ...)`` in any order."""
+    stamps = sorted(r[0] for r in rows)
+    sessions = list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS]
+    return Pattern(pattern_type, key, text, len(rows), stamps[0], stamps[-1], fix, sessions)
 
 
-def detect_rejections(signals: dict[str, list[dict[str, Any]]]) -> list[Pattern]:
-    by_reason: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for sig in signals.get("task_rejected", []):
-        by_reason[str(sig.get("reason_hash"))].append(sig)
+def detect_rejections(db: Database, window: Window) -> list[Pattern]:
+    by_reason: dict[str, list[Any]] = defaultdict(list)
+    for row in _signal_rows(
+        db,
+        window,
+        "task_rejected",
+        "timestamp, session_id, json_extract(sig.value, '$.reason_hash')",
+    ):
+        by_reason[str(row[2])].append(row)
     return [
-        _from_signals(
+        _from_rows(
             rows,
             "repeated_rejection",
             f"rejection:{reason[:16]}",
@@ -190,21 +203,26 @@ def detect_rejections(signals: dict[str, list[dict[str, Any]]]) -> list[Pattern]
     ]
 
 
-def detect_short_lived(signals: dict[str, list[dict[str, Any]]]) -> list[Pattern]:
+def detect_short_lived(db: Database, window: Window) -> list[Pattern]:
     quick = [
-        s
-        for s in signals.get("workspace_deleted", [])
-        if isinstance(s.get("age_s"), int | float) and s["age_s"] < SHORT_LIVED_S
+        r
+        for r in _signal_rows(
+            db,
+            window,
+            "workspace_deleted",
+            "timestamp, session_id, json_extract(sig.value, '$.age_s')",
+        )
+        if isinstance(r[2], int | float) and r[2] < SHORT_LIVED_S
     ]
     if len(quick) < 2:
         return []
-    ages = sorted(int(s["age_s"]) for s in quick)
+    ages = sorted(int(r[2]) for r in quick)
     text = (
         f"{len(quick)} workspaces were deleted within {SHORT_LIVED_S // 60} minutes of "
         f"creation (median age {percentile(ages, 0.5)} s)"
     )
     return [
-        _from_signals(
+        _from_rows(
             quick,
             "short_lived_workspace",
             "short_lived_workspace",
@@ -254,17 +272,19 @@ def detect_retries(db: Database, window: Window) -> list[Pattern]:
     return found
 
 
-def detect(db: Database, window: Window, threshold: int | None = None) -> list[Pattern]:
-    """Run every detector over ``window``."""
-    signals = _signals(db, window)
-    ports = Counter(
-        int(s["port"]) for s in signals.get("port_conflict", []) if isinstance(s.get("port"), int)
-    )
+def detect(
+    db: Database,
+    window: Window,
+    threshold: int | None = None,
+    halves: tuple[Durations, Durations] | None = None,
+) -> list[Pattern]:
+    """Run every detector over ``window`` (``halves``: durations split at :func:`split_point`)."""
+    halves = halves or split_durations(db, window, split_point(window))
     return [
-        *detect_slow(db, window, threshold or slow_threshold_ms()),
-        *detect_errors(db, window, ports),
-        *detect_rejections(signals),
-        *detect_short_lived(signals),
+        *detect_slow(db, window, threshold or slow_threshold_ms(), halves),
+        *detect_errors(db, window, _ports(db, window)),
+        *detect_rejections(db, window),
+        *detect_short_lived(db, window),
         *detect_retries(db, window),
     ]
 
@@ -296,9 +316,14 @@ def save(db: Database, patterns: list[Pattern]) -> None:
             )
 
 
-def run(db: Database, window: Window, groups: set[str] | None = None) -> list[dict[str, Any]]:
+def run(
+    db: Database,
+    window: Window,
+    groups: set[str] | None = None,
+    halves: tuple[Durations, Durations] | None = None,
+) -> list[dict[str, Any]]:
     """Detect, store, and return the patterns (optionally only some groups) as dicts."""
-    patterns = detect(db, window)
+    patterns = detect(db, window, halves=halves)
     save(db, patterns)
     stored = {
         r[0]: r[1]

@@ -48,32 +48,48 @@ def where(window: Window, workspace_hash: str | None = None) -> tuple[str, list[
     return clause, params
 
 
-def durations_by_command(
-    db: Database, window: Window, workspace_hash: str | None = None
-) -> dict[str, list[int]]:
-    """Ascending durations of non-interactive invocations, per command."""
+Durations = dict[str, list[int]]
+
+
+def split_durations(
+    db: Database, window: Window, split_at: str, workspace_hash: str | None = None
+) -> tuple[Durations, Durations]:
+    """Ascending durations of non-interactive runs per command, before and after ``split_at``."""
     clause, params = where(window, workspace_hash)
     excluded = sorted(INTERACTIVE_COMMANDS | set(INTERACTIVE_WITH_OPTION))
     marks = ", ".join("?" for _ in excluded)
-    found: dict[str, list[int]] = defaultdict(list)
+    halves: tuple[Durations, Durations] = (defaultdict(list), defaultdict(list))
     rows = db.execute(
-        f"SELECT command, duration_ms FROM events WHERE {clause} AND command NOT IN ({marks}) "
-        "AND duration_ms IS NOT NULL",
-        [*params, *excluded],
+        f"SELECT command, duration_ms, timestamp >= ? FROM events WHERE {clause} "
+        f"AND command NOT IN ({marks}) AND duration_ms IS NOT NULL",
+        [split_at, *params, *excluded],
     )
-    for command, duration in rows:
-        found[command].append(duration)
+    for command, duration, late in rows:
+        halves[late][command].append(duration)
     for command in INTERACTIVE_WITH_OPTION:
-        for duration, raw in db.execute(
-            f"SELECT duration_ms, raw_data FROM events WHERE command = ? AND {clause} "
-            "AND duration_ms IS NOT NULL",
-            [command, *params],
+        for duration, raw, late in db.execute(
+            f"SELECT duration_ms, raw_data, timestamp >= ? FROM events WHERE command = ? "
+            f"AND {clause} AND duration_ms IS NOT NULL",
+            [split_at, command, *params],
         ):
             if not is_interactive(command, raw):
-                found[command].append(duration)
-    for values in found.values():
-        values.sort()
-    return dict(found)
+                halves[late][command].append(duration)
+    for half in halves:
+        for values in half.values():
+            values.sort()
+    return dict(halves[0]), dict(halves[1])
+
+
+def merged(halves: tuple[Durations, Durations]) -> Durations:
+    before, after = halves
+    return {c: sorted(before.get(c, []) + after.get(c, [])) for c in {*before, *after}}
+
+
+def durations_by_command(
+    db: Database, window: Window, workspace_hash: str | None = None
+) -> Durations:
+    """Ascending durations of non-interactive invocations, per command."""
+    return merged(split_durations(db, window, window.until, workspace_hash))
 
 
 def _totals(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
@@ -116,9 +132,8 @@ def _counters(db: Database, clause: str, params: list[Any]) -> dict[str, int]:
 
 
 def _commands(
-    db: Database, window: Window, clause: str, params: list[Any], workspace_hash: str | None
+    db: Database, clause: str, params: list[Any], durations: Durations
 ) -> list[dict[str, Any]]:
-    durations = durations_by_command(db, window, workspace_hash)
     result = []
     for command, n, errors in db.execute(
         f"SELECT command, count(*), coalesce(sum(success = 0), 0) FROM events WHERE {clause} "
@@ -140,10 +155,17 @@ def _commands(
     return result
 
 
-def compute(db: Database, window: Window, workspace_hash: str | None = None) -> dict[str, Any]:
+def compute(
+    db: Database,
+    window: Window,
+    workspace_hash: str | None = None,
+    durations: Durations | None = None,
+) -> dict[str, Any]:
     """Every figure `nexus stats` shows, as one JSON-ready dict."""
     clause, params = where(window, workspace_hash)
-    commands = _commands(db, window, clause, params, workspace_hash)
+    if durations is None:
+        durations = durations_by_command(db, window, workspace_hash)
+    commands = _commands(db, clause, params, durations)
     templates = db.execute(
         f"SELECT template_used, count(*) FROM events WHERE {clause} AND template_used IS NOT NULL "
         f"GROUP BY template_used ORDER BY count(*) DESC, template_used LIMIT {TOP}",
