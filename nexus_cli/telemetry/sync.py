@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import paths
-from nexus_cli.errors import ConfigError, NexusError, UsageError
+from nexus_cli.errors import ConfigError, NexusError, NotFoundError, UsageError
 from nexus_cli.telemetry import otlp
 from nexus_cli.telemetry.window import stamp
 
@@ -91,7 +91,7 @@ def load() -> SyncConfig:
             {str(k): str(v) for k, v in data.get("headers", {}).items()},
         )
     except FileNotFoundError:
-        raise UsageError("sync is not set up", hint="run `nexus sync setup URL` first") from None
+        raise NotFoundError("sync is not set up", hint="run `nexus sync setup URL` first") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: unreadable sync settings ({exc})") from None
 

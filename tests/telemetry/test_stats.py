@@ -1,0 +1,126 @@
+"""`nexus stats`: figures match independent SQL over the same window; interactive runs excluded."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.telemetry import stats
+from tests.conftest import run_nexus
+from tests.telemetry.conftest import db_rows
+
+INTERACTIVE = ("workspace shell", "gpu monitor")
+
+
+def _nearest_rank(command: str, since: str, until: str, fraction: float) -> int | None:
+    where = "command = ? AND timestamp >= ? AND timestamp < ? AND duration_ms IS NOT NULL"
+    extra = ""
+    if command == "workspace logs":
+        extra = " AND coalesce(raw_data, '') NOT LIKE '%\"follow\"%'"
+    n = db_rows(f"SELECT count(*) FROM events WHERE {where}{extra}", (command, since, until))[0][0]
+    if n == 0:
+        return None
+    rows = db_rows(
+        f"SELECT duration_ms FROM events WHERE {where}{extra} ORDER BY duration_ms "
+        "LIMIT 1 OFFSET ?",
+        (command, since, until, max(0, math.ceil(fraction * n) - 1)),
+    )
+    return int(rows[0][0])
+
+
+def test_month_figures_match_an_independent_sql_count(filled: Path) -> None:
+    result = run_nexus("--no-telemetry", "stats", "--month", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    since, until = data["window"]["since"], data["window"]["until"]
+    window = "timestamp >= ? AND timestamp < ?"
+    n, ok = db_rows(f"SELECT count(*), sum(success) FROM events WHERE {window}", (since, until))[0]
+    assert 5000 < n < 15000  # about half of the 60 days
+    assert (data["invocations"], data["succeeded"], data["errors"]) == (n, ok, n - ok)
+    assert data["success_rate"] == round(ok / n, 4)
+    categories = dict(
+        db_rows(
+            f"SELECT error_category, count(*) FROM events WHERE {window} AND success = 0 "
+            "GROUP BY 1",
+            (since, until),
+        )
+    )
+    assert data["error_categories"] == categories
+    sessions = db_rows(
+        f"SELECT count(DISTINCT session_id) FROM events WHERE {window}", (since, until)
+    )
+    assert data["sessions"] == sessions[0][0]
+    created = db_rows(
+        f"SELECT count(*) FROM events WHERE {window} AND command = 'workspace create' "
+        "AND success = 1",
+        (since, until),
+    )[0][0]
+    done = db_rows(
+        f'SELECT count(*) FROM events WHERE {window} AND raw_data LIKE \'%"to_status":"done"%\'',
+        (since, until),
+    )[0][0]
+    assert (data["workspaces_created"], data["tasks_completed"]) == (created, done)
+    assert created > 0 and done > 0
+    per_command = dict(
+        db_rows(f"SELECT command, count(*) FROM events WHERE {window} GROUP BY 1", (since, until))
+    )
+    assert {c["command"]: c["invocations"] for c in data["commands"]} == per_command
+    for c in data["commands"]:
+        if c["command"] in INTERACTIVE:
+            assert c["interactive"] and c["median_ms"] is None and c["p95_ms"] is None
+            continue
+        assert c["median_ms"] == _nearest_rank(c["command"], since, until, 0.5), c["command"]
+        assert c["p95_ms"] == _nearest_rank(c["command"], since, until, 0.95), c["command"]
+    top = db_rows(
+        f"SELECT template_used, count(*) FROM events WHERE {window} AND template_used IS NOT NULL "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
+        (since, until),
+    )
+    assert [(t["template"], t["count"]) for t in data["top_templates"]] == top[:10]
+
+
+def test_plain_output_lists_commands_and_marks_interactive_ones(filled: Path) -> None:
+    result = run_nexus("stats", "--week")
+    assert result.exit_code == 0, result.stderr
+    assert "success rate" in result.stdout
+    shell_line = next(line for line in result.stdout.splitlines() if "workspace shell" in line)
+    assert "interactive" in shell_line
+
+
+def test_workspace_filter_uses_the_hash() -> None:
+    from nexus_cli.telemetry import invocation, recorder
+
+    for name in ("api", "api", "web"):
+        inv = invocation.begin(["workspace", "up", name])
+        inv.command_path = ["workspace", "up"]
+        invocation.note(event_type="workspace", workspace=name)
+        assert recorder.record(inv, 0)
+    data = run_nexus("stats", "--workspace", "api", "--json").json()
+    assert data["invocations"] == 2 and data["workspace_filter"] is True
+    assert "api" not in str(db_rows("SELECT * FROM events"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--since", "2026-02-30"],
+        ["--since", "2026-11-05", "--until", "2026-11-01"],
+        ["--week", "--month"],
+    ],
+)
+def test_bad_windows_are_usage_errors(args: list[str]) -> None:
+    result = run_nexus("stats", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert result.stdout == ""
+
+
+def test_interactive_detection() -> None:
+    assert stats.is_interactive("workspace shell", None)
+    assert stats.is_interactive("dashboard", '{"options":["watch"]}')
+    assert not stats.is_interactive("dashboard", '{"options":["html_file"]}')
+    assert not stats.is_interactive("workspace logs", None)
+    assert stats.percentile([1, 2, 3, 4], 0.5) == 2
+    assert stats.percentile([], 0.5) is None

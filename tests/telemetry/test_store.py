@@ -1,0 +1,56 @@
+"""The analytics store: migrations on top of the recorder's schema, corrupt databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from nexus_cli import paths
+from nexus_cli.errors import StateError
+from nexus_cli.telemetry import store
+from tests.conftest import run_nexus
+from tests.telemetry.conftest import db_rows
+
+
+def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
+    assert run_nexus("version").exit_code == 0  # the recorder creates the base schema
+    with store.opened() as db:
+        assert store.applied_migrations(db) == [
+            "m001_events_window_index",
+            "m002_pattern_key",
+            "m003_sync_marks",
+            "m004_maintenance",
+        ]
+        assert "events_window" in {i.name for i in db["events"].indexes}
+    with store.opened() as db:  # idempotent
+        assert len(store.applied_migrations(db)) == 4
+    assert run_nexus("version").exit_code == 0
+    assert db_rows("SELECT count(*) FROM events")[0][0] == 2
+
+
+def test_window_queries_use_the_covering_index() -> None:
+    with store.opened() as db:
+        plan = " ".join(
+            str(r[-1])
+            for r in db.execute(
+                "EXPLAIN QUERY PLAN SELECT command, count(*) FROM events "
+                "WHERE timestamp >= ? AND timestamp < ? GROUP BY command",
+                ["2026-01-01", "2026-02-01"],
+            )
+        )
+    assert "COVERING INDEX events_window" in plan
+
+
+def test_a_corrupt_database_is_one_clear_error_and_is_left_alone() -> None:
+    db = paths.telemetry_db_path()
+    db.parent.mkdir(parents=True)
+    garbage = b"this is not a database" * 100
+    db.write_bytes(garbage)
+    with pytest.raises(StateError), store.opened():
+        pass
+    for args in (["stats", "--json"], ["insights"], ["dashboard"], ["export"], ["sync", "status"]):
+        result = run_nexus(*args)
+        assert result.exit_code == 1, args
+        assert "Traceback" not in result.stderr
+        if args[0] != "sync":
+            assert result.stderr.splitlines()[0].startswith("error: cannot read the telemetry")
+    assert db.read_bytes() == garbage
