@@ -98,7 +98,7 @@ def generate(
     ts, made, session_n = start, 0, 0
     while made < events:
         session_n += 1
-        sid, first, count, errors, created, done = f"syn{session_n:x}", ts, 0, 0, 0, 0
+        sid, first, count, errors, created, done = f"syn{seed}-{session_n:x}", ts, 0, 0, 0, 0
         previous: tuple[str, bool] | None = None
         for _ in range(min(rng.randint(5, 60), events - made)):
             if previous and not previous[1] and rng.random() < 0.4:
@@ -177,7 +177,7 @@ def fill(path: str, events: int, days: float, seed: int = 7, now: float | None =
     conn.execute("BEGIN")
     conn.executemany(f"INSERT INTO events ({columns}) VALUES ({marks})", event_rows())
     conn.executemany(
-        "INSERT INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms, "
+        "INSERT OR IGNORE INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms, "
         "commands_executed, workspaces_created, tasks_completed, errors_encountered) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         sessions,
