@@ -62,16 +62,21 @@ def _renderable(data: dict[str, Any]) -> RenderableType:
 
 
 def _watch(days: int, interval: float) -> None:
+    """Redraw in place on a terminal; when piped, print each refresh one after another."""
     import time
 
     from rich.live import Live
 
     from nexus_cli.output import console
 
+    out = console()
     try:
-        with Live(
-            _renderable(_gather(days)), console=console(), screen=False, auto_refresh=False
-        ) as live:
+        if not out.is_terminal:
+            while True:
+                out.print(_renderable(_gather(days)))
+                out.file.flush()
+                time.sleep(interval)
+        with Live(_renderable(_gather(days)), console=out, auto_refresh=False) as live:
             while True:
                 time.sleep(interval)
                 live.update(_renderable(_gather(days)), refresh=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry import insights, stats
-from nexus_cli.telemetry.window import last_days
+from nexus_cli.telemetry.window import Window, stamp
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -32,7 +32,9 @@ def _per_day(db: Database, since: str, until: str, days: int) -> list[dict[str, 
 
 def collect(db: Database, days: int) -> dict[str, Any]:
     """Figures, per-day counts, timings per command and current insights for the last ``days``."""
-    window = last_days(days, label=f"last {days} days")
+    now = datetime.now(UTC)
+    first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    window = Window(stamp(first_day), stamp(now + timedelta(seconds=1)), f"last {days} days")
     halves = stats.split_durations(db, window, insights.split_point(window))
     figures = stats.compute(db, window, durations=stats.merged(halves))
     return {

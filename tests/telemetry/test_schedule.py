@@ -1,0 +1,66 @@
+"""`nexus insights schedule`: one managed entry in the real crontab, other lines untouched."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from nexus_cli.telemetry import schedule
+from tests.conftest import run_nexus
+
+
+@pytest.fixture
+def real_crontab() -> Iterator[str]:
+    """The user's crontab, saved before and restored after the test."""
+    crontab = shutil.which("crontab")
+    if crontab is None:
+        pytest.skip("no crontab command (apt install cron)")
+    saved = subprocess.run([crontab, "-l"], capture_output=True, text=True)
+    subprocess.run([crontab, "-"], input="# a line of the user's\n", text=True, check=True)
+    yield crontab
+    if saved.returncode == 0:
+        subprocess.run([crontab, "-"], input=saved.stdout, text=True, check=True)
+    else:
+        subprocess.run([crontab, "-r"], capture_output=True)
+
+
+def _crontab(crontab: str) -> list[str]:
+    return subprocess.run([crontab, "-l"], capture_output=True, text=True).stdout.splitlines()
+
+
+def test_install_replace_and_remove(real_crontab: str) -> None:
+    result = run_nexus("insights", "schedule", "--cron", "0 9 * * 1")
+    assert result.exit_code == 0, result.stderr
+    lines = _crontab(real_crontab)
+    assert lines[0] == "# a line of the user's"
+    (entry,) = [line for line in lines if line.endswith(schedule.MARKER)]
+    assert entry.startswith("0 9 * * 1 NEXUS_HOME=") and "insights --report" in entry
+    assert "{date}" in entry and "%" not in entry
+    assert (
+        run_nexus(
+            "insights", "schedule", "--cron", "30 8 * * *", "--output", "/tmp/r.json"
+        ).exit_code
+        == 0
+    )
+    entries = [line for line in _crontab(real_crontab) if line.endswith(schedule.MARKER)]
+    assert (
+        len(entries) == 1 and entries[0].startswith("30 8 * * *") and "--format json" in entries[0]
+    )
+    assert run_nexus("insights", "schedule").stdout.strip() == entries[0]
+    assert run_nexus("insights", "schedule", "--remove").exit_code == 0
+    assert _crontab(real_crontab) == ["# a line of the user's"]
+
+
+def test_bad_expressions_and_missing_crontab(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = run_nexus("insights", "schedule", "--cron", "every monday")
+    assert bad.exit_code == 2 and "expected 5 fields" in bad.stderr
+    monkeypatch.setenv("NEXUS_CRONTAB", "no-such-crontab-command")
+    missing = run_nexus("insights", "schedule", "--cron", "0 9 * * 1")
+    assert missing.exit_code == 1
+    assert "`crontab` command is not installed" in missing.stderr
+    assert "hint: add this line with your scheduler by hand: 0 9 * * 1 " in missing.stderr
+    printed = run_nexus("insights", "schedule", "--cron", "0 9 * * 1", "--print")
+    assert printed.exit_code == 0 and printed.stdout.strip().endswith(schedule.MARKER)

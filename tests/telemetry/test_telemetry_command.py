@@ -1,0 +1,39 @@
+"""`nexus telemetry status|on|off|purge`."""
+
+from __future__ import annotations
+
+from tests.conftest import run_nexus
+from tests.telemetry.conftest import db_rows
+
+TABLES = ("events", "sessions", "patterns", "sync_marks", "maintenance")
+
+
+def test_off_records_nothing_and_purge_empties_every_table() -> None:
+    for args in (["version"], ["nope"], ["stats"], ["insights"]):
+        run_nexus(*args)
+    before = db_rows("SELECT count(*) FROM events")[0][0]
+    assert run_nexus("telemetry", "off").exit_code == 0
+    for args in (["version"], ["stats"], ["dashboard"], ["nope"]):
+        run_nexus(*args)
+    assert db_rows("SELECT count(*) FROM events")[0][0] == before + 0
+    status = run_nexus("telemetry", "status", "--json").json()
+    assert status["enabled"] is False and status["source"].startswith("config")
+    assert run_nexus("telemetry", "on").exit_code == 0
+    declined = run_nexus("telemetry", "purge", input="n\n")
+    assert declined.exit_code == 1 and db_rows("SELECT count(*) FROM events")[0][0] > 0
+    result = run_nexus("telemetry", "purge", "--yes")
+    assert result.exit_code == 0, result.stderr
+    for table in TABLES:
+        assert db_rows(f"SELECT count(*) FROM {table}")[0][0] == 0, table
+
+
+def test_status_says_what_is_collected() -> None:
+    run_nexus("version")
+    status = run_nexus("telemetry", "status", "--json").json()
+    assert status["events"] == 1 and status["sessions"] == 1
+    assert "command" in status["fields_collected"] and status["sync"] is None
+    plain = run_nexus("telemetry", "status").stdout
+    assert "retention: 90 days" in plain and "nothing leaves this machine" in plain
+    assert run_nexus("telemetry", "status", env={"DO_NOT_TRACK": "1"}).stdout.startswith(
+        "recording: off (decided by DO_NOT_TRACK)"
+    )
