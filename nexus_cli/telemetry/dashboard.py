@@ -9,10 +9,10 @@ from nexus_cli.telemetry import insights, stats
 from nexus_cli.telemetry.window import Window, stamp
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from nexus_cli.telemetry.store import Db
 
 
-def _per_day(db: Database, since: str, until: str, days: int) -> list[dict[str, Any]]:
+def _per_day(db: Db, since: str, until: str, days: int) -> list[dict[str, Any]]:
     counts = {
         day: (n, errors)
         for day, n, errors in db.execute(
@@ -30,7 +30,7 @@ def _per_day(db: Database, since: str, until: str, days: int) -> list[dict[str, 
     return result
 
 
-def collect(db: Database, days: int) -> dict[str, Any]:
+def collect(db: Db, days: int) -> dict[str, Any]:
     """Figures, per-day counts, timings per command and current insights for the last ``days``."""
     now = datetime.now(UTC)
     first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)

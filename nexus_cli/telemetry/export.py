@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from nexus_cli.telemetry.store import Db
 
 TABLES = {"events": "timestamp", "sessions": "ended_at", "patterns": "last_seen"}
 
 
-def _rows(db: Database, table: str, since: str | None) -> Iterator[dict[str, Any]]:
+def _rows(db: Db, table: str, since: str | None) -> Iterator[dict[str, Any]]:
     column = TABLES[table]
     sql = f"SELECT * FROM {table}" + (f" WHERE {column} >= ?" if since else "") + " ORDER BY id"
     cursor = db.execute(sql, [since] if since else [])
@@ -28,7 +28,7 @@ def _rows(db: Database, table: str, since: str | None) -> Iterator[dict[str, Any
         yield dict(zip(names, row, strict=True))
 
 
-def as_json(db: Database, tables: list[str], since: str | None) -> Iterator[str]:
+def as_json(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
     yield "{"
     for t_index, table in enumerate(tables):
         yield f"{',' if t_index else ''}\n  {json.dumps(table)}: ["
@@ -38,13 +38,13 @@ def as_json(db: Database, tables: list[str], since: str | None) -> Iterator[str]
     yield "\n}\n"
 
 
-def as_ndjson(db: Database, tables: list[str], since: str | None) -> Iterator[str]:
+def as_ndjson(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
     for table in tables:
         for row in _rows(db, table, since):
             yield json.dumps({"table": table, **row}, ensure_ascii=False) + "\n"
 
 
-def as_csv(db: Database, table: str, since: str | None) -> Iterator[str]:
+def as_csv(db: Db, table: str, since: str | None) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     cursor = db.execute(f"SELECT * FROM {table} LIMIT 0")

@@ -18,7 +18,7 @@ from nexus_cli.telemetry.stats import Durations, percentile, split_durations, wh
 from nexus_cli.telemetry.window import Window, stamp
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from nexus_cli.telemetry.store import Db
 
 DEFAULT_SLOW_P95_MS = 2000
 GROWTH_RATIO = 1.5
@@ -69,7 +69,7 @@ def split_point(window: Window) -> str:
 Seen = tuple[int, str, str, list[str]]
 
 
-def _seen_by(db: Database, key: str, clause: str, params: list[Any]) -> dict[str, Seen]:
+def _seen_by(db: Db, key: str, clause: str, params: list[Any]) -> dict[str, Seen]:
     """Per ``key`` value: count, first and last timestamp, and up to 20 session ids (one scan)."""
     found: dict[str, Seen] = {}
     for value, session, n, first, last in db.execute(
@@ -85,7 +85,7 @@ def _seen_by(db: Database, key: str, clause: str, params: list[Any]) -> dict[str
 
 
 def detect_slow(
-    db: Database, window: Window, threshold: int, halves: tuple[Durations, Durations]
+    db: Db, window: Window, threshold: int, halves: tuple[Durations, Durations]
 ) -> list[Pattern]:
     before, after = halves
     slow: dict[str, str] = {}
@@ -124,7 +124,7 @@ def detect_slow(
     return found
 
 
-def _signal_rows(db: Database, window: Window, kind: str, fields: str, tail: str = "") -> list[Any]:
+def _signal_rows(db: Db, window: Window, kind: str, fields: str, tail: str = "") -> list[Any]:
     clause, params = where(window)
     return db.execute(
         f"SELECT {fields} FROM events, json_each(events.raw_data, '$.signals') AS sig "
@@ -133,7 +133,7 @@ def _signal_rows(db: Database, window: Window, kind: str, fields: str, tail: str
     ).fetchall()
 
 
-def _ports(db: Database, window: Window) -> Counter[int]:
+def _ports(db: Db, window: Window) -> Counter[int]:
     rows = _signal_rows(
         db,
         window,
@@ -144,7 +144,7 @@ def _ports(db: Database, window: Window) -> Counter[int]:
     return Counter({int(port): n for port, n in rows if isinstance(port, int)})
 
 
-def detect_errors(db: Database, window: Window, ports: Counter[int]) -> list[Pattern]:
+def detect_errors(db: Db, window: Window, ports: Counter[int]) -> list[Pattern]:
     clause, params = where(window)
     seen = _seen_by(
         db, "error_category", f"{clause} AND success = 0 AND error_category IS NOT NULL", params
@@ -181,7 +181,7 @@ def _from_rows(rows: list[Any], pattern_type: str, key: str, text: str, fix: str
     return Pattern(pattern_type, key, text, len(rows), stamps[0], stamps[-1], fix, sessions)
 
 
-def detect_rejections(db: Database, window: Window) -> list[Pattern]:
+def detect_rejections(db: Db, window: Window) -> list[Pattern]:
     by_reason: dict[str, list[Any]] = defaultdict(list)
     for row in _signal_rows(
         db,
@@ -203,7 +203,7 @@ def detect_rejections(db: Database, window: Window) -> list[Pattern]:
     ]
 
 
-def detect_short_lived(db: Database, window: Window) -> list[Pattern]:
+def detect_short_lived(db: Db, window: Window) -> list[Pattern]:
     quick = [
         r
         for r in _signal_rows(
@@ -232,26 +232,23 @@ def detect_short_lived(db: Database, window: Window) -> list[Pattern]:
     ]
 
 
-def detect_retries(db: Database, window: Window) -> list[Pattern]:
+def detect_retries(db: Db, window: Window) -> list[Pattern]:
+    """Failures followed, in the same session, by the same command within RETRY_WITHIN_S."""
     clause, params = where(window)
-    last: dict[str, tuple[str, str, int, str | None]] = {}
     hits: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
     limit = timedelta(seconds=RETRY_WITHIN_S)
-    for ts, session, command, success, category in db.execute(
-        f"SELECT timestamp, session_id, command, success, error_category FROM events "
-        f"WHERE {clause} ORDER BY timestamp",
+    for ts, session, command, category, next_command, next_ts in db.execute(
+        "SELECT f.timestamp, f.session_id, f.command, f.error_category, n.command, n.timestamp "
+        "FROM events AS f JOIN events AS n ON n.id = (SELECT id FROM events "
+        "WHERE session_id = f.session_id AND timestamp > f.timestamp ORDER BY timestamp LIMIT 1) "
+        f"WHERE {clause.replace('timestamp', 'f.timestamp')} AND f.success = 0 "
+        "AND f.command IS NOT NULL ORDER BY f.timestamp",
         params,
     ):
-        prev = last.get(session)
-        if (
-            prev
-            and prev[2] == 0
-            and prev[1] == command
-            and command
-            and (datetime.fromisoformat(ts) - datetime.fromisoformat(prev[0]) <= limit)
+        if next_command == command and (
+            datetime.fromisoformat(next_ts) - datetime.fromisoformat(ts) <= limit
         ):
-            hits[command].append((ts, session, prev[3]))
-        last[session] = (ts, command, success, category)
+            hits[command].append((next_ts, session, category))
     found = []
     for command, rows in sorted(hits.items(), key=lambda kv: -len(kv[1])):
         if len(rows) < MIN_REPEATS:
@@ -273,7 +270,7 @@ def detect_retries(db: Database, window: Window) -> list[Pattern]:
 
 
 def detect(
-    db: Database,
+    db: Db,
     window: Window,
     threshold: int | None = None,
     halves: tuple[Durations, Durations] | None = None,
@@ -289,7 +286,7 @@ def detect(
     ]
 
 
-def save(db: Database, patterns: list[Pattern]) -> None:
+def save(db: Db, patterns: list[Pattern]) -> None:
     """Upsert by key: the earliest first_seen and the latest last_seen are kept."""
     with db.atomic():
         for p in patterns:
@@ -317,7 +314,7 @@ def save(db: Database, patterns: list[Pattern]) -> None:
 
 
 def run(
-    db: Database,
+    db: Db,
     window: Window,
     groups: set[str] | None = None,
     halves: tuple[Durations, Durations] | None = None,

@@ -20,7 +20,7 @@ from nexus_cli.errors import ConfigError
 from nexus_cli.telemetry.window import stamp
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from nexus_cli.telemetry.store import Db
 
 DEFAULT_RETENTION_DAYS = 90
 CONFIG_FILE = "config.json"
@@ -57,7 +57,7 @@ def retention_days() -> int:
     return value
 
 
-def prune_older_than(db: Database, days: float, now: datetime | None = None) -> dict[str, int]:
+def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[str, int]:
     """Delete events, sessions and patterns older than ``days``; returns rows deleted per table."""
     cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
     deleted: dict[str, int] = {}
@@ -72,7 +72,7 @@ def prune_older_than(db: Database, days: float, now: datetime | None = None) -> 
     return deleted
 
 
-def apply_daily(db: Database, now: datetime | None = None) -> dict[str, int] | None:
+def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:
     """Prune by the configured retention, at most once per UTC day. None when nothing ran."""
     days = retention_days()
     now = now or datetime.now(UTC)
@@ -90,7 +90,7 @@ def apply_daily(db: Database, now: datetime | None = None) -> dict[str, int] | N
     return deleted
 
 
-def purge_all(db: Database) -> dict[str, int]:
+def purge_all(db: Db) -> dict[str, int]:
     """Delete every row of every telemetry table, then VACUUM. Returns rows deleted per table."""
     from nexus_cli.telemetry.store import DATA_TABLES
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli.telemetry.window import Window
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from nexus_cli.telemetry.store import Db
 
 # Always interactive, and interactive only with the given option (stored in raw_data.options).
 INTERACTIVE_COMMANDS = frozenset({"workspace shell", "gpu monitor"})
@@ -52,7 +52,7 @@ Durations = dict[str, list[int]]
 
 
 def split_durations(
-    db: Database, window: Window, split_at: str, workspace_hash: str | None = None
+    db: Db, window: Window, split_at: str, workspace_hash: str | None = None
 ) -> tuple[Durations, Durations]:
     """Ascending durations of non-interactive runs per command, before and after ``split_at``."""
     clause, params = where(window, workspace_hash)
@@ -85,14 +85,12 @@ def merged(halves: tuple[Durations, Durations]) -> Durations:
     return {c: sorted(before.get(c, []) + after.get(c, [])) for c in {*before, *after}}
 
 
-def durations_by_command(
-    db: Database, window: Window, workspace_hash: str | None = None
-) -> Durations:
+def durations_by_command(db: Db, window: Window, workspace_hash: str | None = None) -> Durations:
     """Ascending durations of non-interactive invocations, per command."""
     return merged(split_durations(db, window, window.until, workspace_hash))
 
 
-def _totals(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
+def _totals(db: Db, clause: str, params: list[Any]) -> dict[str, Any]:
     n, ok = db.execute(
         f"SELECT count(*), coalesce(sum(success = 1), 0) FROM events WHERE {clause}", params
     ).fetchone()
@@ -112,7 +110,7 @@ def _totals(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
     }
 
 
-def _sessions(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
+def _sessions(db: Db, clause: str, params: list[Any]) -> dict[str, Any]:
     count, avg = db.execute(
         "SELECT count(*), avg(duration_ms) FROM sessions WHERE session_id IN "
         f"(SELECT DISTINCT session_id FROM events WHERE {clause})",
@@ -121,7 +119,7 @@ def _sessions(db: Database, clause: str, params: list[Any]) -> dict[str, Any]:
     return {"sessions": count, "avg_session_ms": None if avg is None else round(avg)}
 
 
-def _counters(db: Database, clause: str, params: list[Any]) -> dict[str, int]:
+def _counters(db: Db, clause: str, params: list[Any]) -> dict[str, int]:
     created, completed = db.execute(
         "SELECT coalesce(sum(json_extract(raw_data, '$.counts.workspaces_created')), 0), "
         "coalesce(sum(json_extract(raw_data, '$.counts.tasks_completed')), 0) "
@@ -131,9 +129,7 @@ def _counters(db: Database, clause: str, params: list[Any]) -> dict[str, int]:
     return {"workspaces_created": int(created), "tasks_completed": int(completed)}
 
 
-def _commands(
-    db: Database, clause: str, params: list[Any], durations: Durations
-) -> list[dict[str, Any]]:
+def _commands(db: Db, clause: str, params: list[Any], durations: Durations) -> list[dict[str, Any]]:
     result = []
     for command, n, errors in db.execute(
         f"SELECT command, count(*), coalesce(sum(success = 0), 0) FROM events WHERE {clause} "
@@ -156,7 +152,7 @@ def _commands(
 
 
 def compute(
-    db: Database,
+    db: Db,
     window: Window,
     workspace_hash: str | None = None,
     durations: Durations | None = None,

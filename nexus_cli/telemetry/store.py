@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
     from sqlite_utils.migrations import Migrations
 
+MIGRATION_SET = "nexus-telemetry"
+# The names of the migrations below, in order: checked with the standard library first, so that
+# sqlite-utils (~80 ms to import) is loaded only when a migration is actually pending.
+MIGRATION_NAMES = (
+    "m001_events_window_index",
+    "m002_pattern_key",
+    "m003_sync_marks",
+    "m004_maintenance",
+    "m005_events_session_index",
+)
+
 BUSY_TIMEOUT_SECONDS = 5.0
 DATA_TABLES = ("events", "sessions", "patterns", "sync_marks", "maintenance")
 
@@ -28,7 +39,7 @@ DATA_TABLES = ("events", "sessions", "patterns", "sync_marks", "maintenance")
 def _migrations() -> Migrations:
     from sqlite_utils.migrations import Migrations
 
-    migrations = Migrations("nexus-telemetry")
+    migrations = Migrations(MIGRATION_SET)
 
     @migrations()
     def m001_events_window_index(db: Database) -> None:
@@ -60,6 +71,13 @@ def _migrations() -> Migrations:
         # When retention last ran, so reads prune at most once a day.
         db.execute("CREATE TABLE IF NOT EXISTS maintenance (key TEXT PRIMARY KEY, value TEXT)")
 
+    @migrations()
+    def m005_events_session_index(db: Database) -> None:
+        # Retry detection looks up the event that followed each failure in its session.
+        db.execute(
+            "CREATE INDEX IF NOT EXISTS events_session_time ON events (session_id, timestamp)"
+        )
+
     return migrations
 
 
@@ -74,11 +92,55 @@ def _open(path: str) -> sqlite3.Connection:
     return conn
 
 
-@contextmanager
-def opened(path: str | None = None) -> Iterator[Database]:
-    """The telemetry database, migrated; any SQLite failure becomes one clear :class:`StateError`."""
-    from sqlite_utils import Database
+class Db:
+    """The opened database: ``execute`` and ``atomic``, all the analytics modules need."""
 
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Db]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def table_names(self) -> list[str]:
+        return [
+            r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+
+
+def _pending(conn: sqlite3.Connection) -> bool:
+    try:
+        applied = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
+            )
+        }
+    except sqlite3.OperationalError:  # no migrations table yet
+        return True
+    return not applied.issuperset(MIGRATION_NAMES)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply pending migrations (sqlite-utils ``Migrations``), importing it only when needed."""
+    if _pending(conn):
+        from sqlite_utils import Database
+
+        _migrations().apply(Database(conn))
+
+
+@contextmanager
+def opened(path: str | None = None) -> Iterator[Db]:
+    """The telemetry database, migrated; any SQLite failure becomes one clear :class:`StateError`."""
     path = path or database_path()
     conn: sqlite3.Connection | None = None
     try:
@@ -86,9 +148,8 @@ def opened(path: str | None = None) -> Iterator[Database]:
             conn = _open(path)
         except OSError as exc:
             raise StateError(f"cannot open the telemetry database {path}: {exc.strerror}") from None
-        db = Database(conn)
-        _migrations().apply(db)
-        yield db
+        migrate(conn)
+        yield Db(conn)
     except sqlite3.DatabaseError as exc:
         raise StateError(
             f"cannot read the telemetry database {path}: {exc}",
@@ -99,10 +160,12 @@ def opened(path: str | None = None) -> Iterator[Database]:
             conn.close()
 
 
-def scalar(db: Database, sql: str, params: Any = ()) -> Any:
-    row = db.execute(sql, params).fetchone()
-    return None if row is None else row[0]
+def applied_migrations(db: Db) -> list[str]:
+    """Names of the applied migrations, in the order they ran (via sqlite-utils)."""
+    from sqlite_utils import Database
+
+    return [m.name for m in _migrations().applied(Database(db.conn))]
 
 
-def applied_migrations(db: Database) -> list[str]:
-    return [m.name for m in _migrations().applied(db)]
+def defined_migrations() -> list[str]:
+    return [m.name for m in _migrations()._migrations]

@@ -25,7 +25,7 @@ from nexus_cli.telemetry import otlp
 from nexus_cli.telemetry.window import stamp
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from nexus_cli.telemetry.store import Db
 
 CONFIG_FILE = "sync.json"
 AUTO_SENTINEL = "sync.auto"
@@ -125,7 +125,7 @@ def _locked(wait: bool) -> Iterator[bool]:
         os.close(fd)
 
 
-def mark(db: Database, config: SyncConfig) -> dict[str, Any]:
+def mark(db: Db, config: SyncConfig) -> dict[str, Any]:
     row = db.execute(
         "SELECT last_event_id, last_sync_at, events_sent FROM sync_marks WHERE destination = ?",
         [config.destination],
@@ -169,14 +169,14 @@ def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff
     raise SyncError(reason)
 
 
-def _batch(db: Database, after: int, size: int) -> list[dict[str, Any]]:
+def _batch(db: Db, after: int, size: int) -> list[dict[str, Any]]:
     cursor = db.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", [after, size])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def sync_now(
-    db: Database,
+    db: Db,
     *,
     batch_size: int = 500,
     timeout: float = 10.0,

@@ -19,12 +19,27 @@ def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
             "m002_pattern_key",
             "m003_sync_marks",
             "m004_maintenance",
+            "m005_events_session_index",
         ]
-        assert "events_window" in {i.name for i in db["events"].indexes}
+        assert "events_window" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
+    assert store.defined_migrations() == list(store.MIGRATION_NAMES)
     with store.opened() as db:  # idempotent
-        assert len(store.applied_migrations(db)) == 4
+        assert len(store.applied_migrations(db)) == 5
     assert run_nexus("version").exit_code == 0
     assert db_rows("SELECT count(*) FROM events")[0][0] == 2
+
+
+def test_reading_needs_no_sqlite_utils_once_migrated() -> None:
+    import subprocess
+    import sys
+
+    assert run_nexus("stats").exit_code == 0
+    code = (
+        "import sys\nfrom nexus_cli.cli import main\nmain(['stats', '--json'])\n"
+        "print('LOADED', 'sqlite_utils' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "LOADED False"
 
 
 def test_window_queries_use_the_covering_index() -> None:

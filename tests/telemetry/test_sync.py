@@ -38,7 +38,7 @@ def test_otlp_delivers_every_event_once_with_semantic_attributes(receiver: Recei
     failed = [a for a in attrs if a["process.exit.code"]["intValue"] == "2"]
     assert all(a["error.type"]["stringValue"] == "usage" for a in failed)
     assert all("session.id" in a for a in attrs)
-    assert all(not ("error.type" in a) for a in attrs if a["process.exit.code"]["intValue"] == "0")
+    assert all("error.type" not in a for a in attrs if a["process.exit.code"]["intValue"] == "0")
     again = run_nexus("--no-telemetry", "sync", "now", "--json")
     assert again.json()["sent"] == 0 and len(receiver.accepted) == 1
 
