@@ -43,10 +43,10 @@ def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
     )
 
 
-def ms(value: int | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value} ms"
+def ms(value: float | None) -> str:
+    from nexus_cli.telemetry.report import human_ms
+
+    return human_ms(value)
 
 
 def _render(data: dict[str, Any]) -> None:

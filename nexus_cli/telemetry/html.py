@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from nexus_cli.telemetry.report import human_ms
+
 BLUE, ORANGE, RED, GREY = "#2563eb", "#f59e0b", "#dc2626", "#e5e7eb"
 
 _CSS = """
@@ -75,9 +77,7 @@ def _hbars(chart_id: str, label: str, rows: list[tuple[str, list[tuple[float, st
 
 
 def _ms(value: int | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1000:.1f}s" if value >= 1000 else f"{value}ms"
+    return human_ms(value)
 
 
 def _tiles(s: dict[str, Any]) -> str:

@@ -18,10 +18,16 @@ def build(stats: dict[str, Any], patterns: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def _ms(value: int | None) -> str:
+def human_ms(value: float | None) -> str:
+    """``85 ms``, ``2.5 s``, ``4m 10s``, ``2h 14m`` (``-`` for no value)."""
     if value is None:
         return "-"
-    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value} ms"
+    if value < 1000:
+        return f"{int(value)} ms"
+    if value < 60_000:
+        return f"{value / 1000:.1f} s"
+    minutes, seconds = divmod(int(value // 1000), 60)
+    return f"{minutes}m {seconds}s" if minutes < 60 else f"{minutes // 60}h {minutes % 60}m"
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -44,7 +50,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"| invocations | {s['invocations']} |",
         f"| success rate | {rate} |",
         f"| errors | {s['errors']} |",
-        f"| sessions | {s['sessions']} (average {_ms(s['avg_session_ms'])}) |",
+        f"| sessions | {s['sessions']} (average {human_ms(s['avg_session_ms'])}) |",
         f"| workspaces created | {s['workspaces_created']} |",
         f"| tasks completed | {s['tasks_completed']} |",
         "",
@@ -56,7 +62,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     for c in s["commands"][:15]:
         lines.append(
             f"| {c['command']} | {c['invocations']} | {c['errors']} | "
-            f"{_ms(c['median_ms'])} | {_ms(c['p95_ms'])} |"
+            f"{human_ms(c['median_ms'])} | {human_ms(c['p95_ms'])} |"
         )
     lines += ["", "## Insights", ""]
     if not report["insights"]:

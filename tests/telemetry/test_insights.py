@@ -177,3 +177,15 @@ def test_report_into_a_missing_folder(tmp_path: Path) -> None:
         f"error: cannot write {tmp_path / 'nope' / 'r.md'}: No such file or directory"
     ]
     assert db_rows("SELECT count(*) FROM events")[0][0] == before[0][0] + 1
+
+
+def test_human_durations() -> None:
+    from nexus_cli.telemetry.report import human_ms
+
+    assert [human_ms(v) for v in (None, 85, 2500, 250_000, 8_071_900)] == [
+        "-",
+        "85 ms",
+        "2.5 s",
+        "4m 10s",
+        "2h 14m",
+    ]
