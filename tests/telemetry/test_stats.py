@@ -124,3 +124,22 @@ def test_interactive_detection() -> None:
     assert not stats.is_interactive("workspace logs", None)
     assert stats.percentile([1, 2, 3, 4], 0.5) == 2
     assert stats.percentile([], 0.5) is None
+
+
+def test_counters_noted_by_commands_are_counted_per_event() -> None:
+    from nexus_cli.telemetry import invocation, recorder
+
+    for command, counter in (
+        ("workspace create", "workspaces_created"),
+        ("task review", "tasks_completed"),
+    ):
+        inv = invocation.begin(command.split())
+        inv.command_path = command.split()
+        invocation.note(**{counter: 1})
+        assert recorder.record(inv, 0)
+    data = run_nexus("--no-telemetry", "stats", "--today", "--json").json()
+    assert (data["workspaces_created"], data["tasks_completed"]) == (1, 1)
+    assert (
+        db_rows("SELECT raw_data FROM events ORDER BY id")[0][0]
+        == '{"counts":{"workspaces_created":1}}'
+    )
