@@ -132,3 +132,11 @@ def test_auto_sync_runs_in_the_background_after_a_command(receiver: Receiver) ->
     assert sorted(receiver.event_ids()) == _all_ids() and receiver.event_ids()
     assert run_nexus("--no-telemetry", "sync", "auto", "off").exit_code == 0
     assert not (paths.nexus_home() / "sync.auto").exists()
+
+
+def test_auto_and_now_need_a_destination() -> None:
+    for args in (["sync", "auto", "on"], ["sync", "now"], ["sync", "status"]):
+        result = run_nexus(*args)
+        assert result.exit_code == 1, args
+        assert result.stderr.splitlines()[0] == "error: sync is not set up"
+    assert not (paths.nexus_home() / "sync.auto").exists()
