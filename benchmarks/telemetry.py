@@ -80,8 +80,9 @@ def main() -> int:
         fill_s = time.perf_counter() - started
         size_mb = (home / "telemetry.db").stat().st_size / 1e6
         print(
-            f"filled {args.events + args.extra_history:,} events ({args.extra_history:,} older than 31 days) over {args.days:g} days in {fill_s:.1f} s "
-            f"({size_mb:.0f} MB)"
+            f"filled {args.events + args.extra_history:,} events "
+            f"({args.extra_history:,} extra older than 31 days) over {args.days:g} days "
+            f"in {fill_s:.1f} s ({size_mb:.0f} MB)"
         )
         nexus = _nexus()
         cases = {
