@@ -26,7 +26,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
+    "template": (
+        "nexus_cli.commands.template:template",
+        "List workspace templates and show what one resolves to.",
+    ),
     "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
+    "workspace": (
+        "nexus_cli.commands.workspace:workspace",
+        "Worktrees with their own services, ports and volumes.",
+    ),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
