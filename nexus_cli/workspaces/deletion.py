@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
@@ -23,10 +24,31 @@ class DeleteResult:
     branch_kept_reason: str | None = None
 
 
-def what_would_be_lost(project: Project, name: str) -> list[str]:
-    """Uncommitted changes and unmerged commits that deleting ``name`` would throw away."""
+def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str]:
+    """Template-written files still exactly as Nexus wrote them: deleting them loses nothing."""
+    import hashlib
+
+    same: set[str] = set()
+    for rel, digest in record.generated_files.items():
+        try:
+            if hashlib.sha256((path / rel).read_bytes()).hexdigest() == digest:
+                same.add(rel)
+        except OSError:
+            continue
+    return same
+
+
+def what_would_be_lost(project: Project, record: records.WorkspaceRecord) -> list[str]:
+    """Uncommitted changes and unmerged commits that deleting the workspace would throw away."""
+    name = record.name
     lost: list[str] = []
-    changes = git_worktrees.uncommitted_changes(git_worktrees.worktree_path(project, name))
+    path = git_worktrees.worktree_path(project, name)
+    generated = _unchanged_generated(path, record)
+    changes = [
+        line
+        for line in git_worktrees.uncommitted_changes(path)
+        if not (line.startswith("?? ") and line[3:].strip('"') in generated)
+    ]
     if changes:
         lost.append(f"{len(changes)} uncommitted change(s) in the worktree")
     unmerged = git_worktrees.unmerged_commits(project, name)
@@ -42,8 +64,8 @@ def delete(
     from nexus_cli.workspaces import ports
 
     record = records.get(project.state_dir, name)
-    invocation.note(event_type="workspace", workspace=name, template_used=record.template)
-    lost = what_would_be_lost(project, name)
+    invocation.note(event_type="workspace", workspace=name)
+    lost = what_would_be_lost(project, record)
     if keep_branch:
         lost = [item for item in lost if "not merged" not in item]
     if lost and not force:

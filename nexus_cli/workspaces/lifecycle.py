@@ -35,6 +35,11 @@ class CreateResult:
     up: UpResult | None = None
 
 
+def telemetry_label(template: Template) -> str:
+    """What telemetry may store about a template: a built-in's name, else "custom"."""
+    return template.name if template.origin == "builtin" else "custom"
+
+
 def template_for(project: Project, record: records.WorkspaceRecord) -> Template:
     values = {
         **record.variables,
@@ -79,12 +84,13 @@ def create(
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
     result = CreateResult(name, path, name, template.name, _write_files(path, template))
+    record.generated_files = {rel: _sha256(template.files[rel]) for rel in result.files_written}
     with records.editing(project.state_dir) as all_records:
         all_records[name] = record
     invocation.note(
         event_type="workspace",
         workspace=name,
-        template_used=template.name,
+        template_used=telemetry_label(template),
         services_count=len(template.services),
         workspaces_created=1,
     )
@@ -118,6 +124,12 @@ def _write_files(worktree: Path, template: Template) -> list[str]:
         os.replace(tmp, target)
         written.append(rel)
     return written
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _connect() -> Any:
@@ -188,10 +200,10 @@ def up(
 ) -> UpResult:
     progress = progress or Silent()
     record = records.get(project.state_dir, name)
-    invocation.note(event_type="workspace", workspace=name, template_used=record.template)
+    invocation.note(event_type="workspace", workspace=name)
     template = template_for(project, record)
     require_worktree(project, name)
-    invocation.note(services_count=len(template.services))
+    invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
     if not template.services:
         return UpResult()
     client = _connect()
@@ -205,8 +217,9 @@ def down(project: Project, name: str) -> int:
     from nexus_cli.workspaces import docker_services
 
     record = records.get(project.state_dir, name)
-    invocation.note(event_type="workspace", workspace=name, template_used=record.template)
+    invocation.note(event_type="workspace", workspace=name)
     template = template_for(project, record)
+    invocation.note(template_used=telemetry_label(template))
     if not template.services:
         return 0
     return docker_services.stop_containers(_connect(), project.project_id(), name)

@@ -30,6 +30,8 @@ class WorkspaceRecord:
     created_at: float = field(default_factory=time.time)
     variables: dict[str, str] = field(default_factory=dict)
     bind_address: str = "127.0.0.1"
+    # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
+    generated_files: dict[str, str] = field(default_factory=dict)
 
 
 def _path(state_dir: Path) -> Path:
