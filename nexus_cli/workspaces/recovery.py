@@ -56,15 +56,15 @@ def _expected_services(project: Project, record: records.WorkspaceRecord) -> lis
 
 
 def _containers(project: Project, needed: bool) -> tuple[dict[str, list[Any]], str]:
-    if not needed:
-        return {}, "not needed"
+    """Containers by workspace. The engine is always asked (to find orphans), but being
+    unavailable only matters when some workspace has services."""
     from nexus_cli import engine
     from nexus_cli.workspaces import docker_services
 
     try:
         client = engine.connect()
     except DockerUnavailableError as exc:
-        return {}, exc.message
+        return {}, exc.message if needed else "not needed"
     by_workspace: dict[str, list[Any]] = {}
     for container in docker_services.containers_for(client, project.project_id()):
         by_workspace.setdefault(container.labels.get(LABEL_WORKSPACE, ""), []).append(container)
