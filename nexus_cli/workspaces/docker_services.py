@@ -130,8 +130,8 @@ def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
     }
 
 
-def start_service(client: Any, plan: ServicePlan) -> Any:
-    """Create and start the service's container (an old, stopped one is replaced)."""
+def create_container(client: Any, plan: ServicePlan) -> Any:
+    """Create (not start) the service's container; an old one of that name is replaced."""
     from docker.errors import NotFound
 
     try:
@@ -163,7 +163,6 @@ def start_service(client: Any, plan: ServicePlan) -> Any:
         init=True,
         detach=True,
     )
-    container.start()
     return container
 
 

@@ -70,7 +70,19 @@ def list_worktrees(project: Project) -> dict[Path, WorktreeInfo]:
 
 
 def branch_exists(project: Project, branch: str) -> bool:
-    return bool(_git(project, "branch", "--list", branch).strip())
+    """Whether ``refs/heads/BRANCH`` exists (read from the ref store: no git process)."""
+    ref = f"refs/heads/{branch}"
+    if (project.git_common_dir / ref).is_file():
+        return True
+    try:
+        packed = (project.git_common_dir / "packed-refs").read_text(errors="replace")
+    except OSError:
+        packed = ""
+    if any(line.endswith(" " + ref) for line in packed.splitlines()):
+        return True
+    if (project.git_common_dir / "reftable").is_dir():  # not a files ref store: ask git
+        return bool(_git(project, "branch", "--list", branch).strip())
+    return False
 
 
 def create_worktree(project: Project, name: str, from_ref: str | None) -> Path:
@@ -82,16 +94,22 @@ def create_worktree(project: Project, name: str, from_ref: str | None) -> Path:
             hint=f"move it aside or run `nexus workspace repair {name}`",
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    _git(project, "worktree", "prune")
     if branch_exists(project, name):
         if from_ref is not None:
             raise ConflictError(
                 f"branch {name!r} already exists; --from applies only to a new branch",
                 hint=f"drop --from to check out the existing branch {name!r}",
             )
-        _git(project, "worktree", "add", str(path), name)
+        args = ["worktree", "add", str(path), name]
     else:
-        _git(project, "worktree", "add", "-b", name, str(path), from_ref or "HEAD")
+        args = ["worktree", "add", "-b", name, str(path), from_ref or "HEAD"]
+    try:
+        _git(project, *args)
+    except NexusError as exc:
+        if "prune" not in exc.message and "already" not in exc.message:
+            raise
+        _git(project, "worktree", "prune")  # a stale entry for a folder deleted by hand
+        _git(project, *args)
     return path
 
 

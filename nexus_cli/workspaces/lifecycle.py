@@ -78,11 +78,9 @@ def create(
     )
     template = template_for(project, record)
     client = _connect() if template.services and start else None
-    progress.begin("worktree")
-    started = time.perf_counter()
-    path = git_worktrees.create_worktree(project, name, from_ref)
-    invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
-    progress.end("worktree")
+    path, prepare_error = _worktree_while_preparing(
+        project, name, from_ref, client, template, progress
+    )
     result = CreateResult(name, path, name, template.name, _write_files(path, template))
     record.generated_files = {rel: _sha256(template.files[rel]) for rel in result.files_written}
     with records.editing(project.state_dir) as all_records:
@@ -94,11 +92,53 @@ def create(
         services_count=len(template.services),
         workspaces_created=1,
     )
+    if prepare_error is not None:
+        raise prepare_error
     if client is not None:
         result.up = _up_with_hooks(
             client, project, record, template, progress, health_timeout_s, create=True
         )
     return result
+
+
+def _worktree_while_preparing(
+    project: Project,
+    name: str,
+    from_ref: str | None,
+    client: Any,
+    template: Template,
+    progress: Progress,
+) -> tuple[Path, NexusError | None]:
+    """Create the worktree while images and the network are made ready in another thread.
+
+    A worktree failure is raised; a Docker preparation failure is returned, so that the caller
+    records the (good) worktree before reporting it.
+    """
+    import threading
+
+    errors: list[NexusError] = []
+
+    def prepare() -> None:
+        from nexus_cli.workspaces.services_up import prepare_engine
+
+        try:
+            prepare_engine(client, project, name, template, progress)
+        except NexusError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
+    if worker is not None:
+        worker.start()
+    progress.begin("worktree")
+    started = time.perf_counter()
+    try:
+        path = git_worktrees.create_worktree(project, name, from_ref)
+    finally:
+        if worker is not None:
+            worker.join()
+    invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
+    progress.end("worktree")
+    return path, errors[0] if errors else None
 
 
 def _configured_bind_address(project: Project) -> str:
@@ -156,7 +196,6 @@ def _up_with_hooks(
                 f"the worktree is ready; fix the cause and run `nexus workspace up {record.name}`"
             )
         raise
-    invocation.metric("docker_pull_time_ms", result.pull_ms)
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
     if create:

@@ -44,8 +44,7 @@ def bring_up(
 
     project_id = project.project_id()
     result = UpResult()
-    result.pull_ms = _pull_images(client, template, progress)
-    docker_services.ensure_network(client, project_id, record.name)
+    result.pull_ms = prepare_engine(client, project, record.name, template, progress)
     running = {
         c.labels.get("dev.nexus.service"): c
         for c in docker_services.containers_for(client, project_id, record.name)
@@ -89,6 +88,21 @@ def bring_up(
     return result
 
 
+def prepare_engine(
+    client: Any, project: Project, workspace: str, template: Template, progress: Progress
+) -> float:
+    """Pull missing images and create the network and volumes; returns the pull time in ms."""
+    pull_ms = _pull_images(client, template, progress)
+    inv = invocation.current()
+    before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
+    invocation.metric("docker_pull_time_ms", before + pull_ms)
+    project_id = project.project_id()
+    docker_services.ensure_network(client, project_id, workspace)
+    for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
+        docker_services.ensure_volume(client, project_id, workspace, volume)
+    return pull_ms
+
+
 def _pull_images(client: Any, template: Template, progress: Progress) -> float:
     started = time.perf_counter()
     for image in dict.fromkeys(s.image for s in template.services.values()):
@@ -117,34 +131,55 @@ def _start_services(
     project_id = project.project_id()
     pending_health: list[tuple[Any, str]] = []
     needed_by_others = {d for s in template.services.values() for d in s.depends_on}
+    plans: list[ServicePlan] = []
     for service in template.start_order():
         host_ports = {
             (a.container_port, a.protocol): a.host_port
             for a in allocations
             if a.service == service.name
         }
-        plan = ServicePlan(
-            project_id=project_id,
-            workspace=record.name,
-            service=service,
-            worktree=worktree_path(project, record.name),
-            git_common_dir=project.git_common_dir,
-            host_ports=host_ports,
-            bind_address=record.bind_address,
-        )
         current = running.get(service.name)
         if current is not None and docker_services.published_ports(current) == host_ports:
             result.kept.append(service.name)
             continue
-        progress.begin(f"start {service.name}")
-        container = docker_services.start_service(client, plan)
-        progress.end(f"start {service.name}")
-        result.started.append(service.name)
-        if service.healthcheck is not None:
-            pending_health.append((container, service.name))
-        if service.name in needed_by_others:
+        plans.append(
+            ServicePlan(
+                project_id=project_id,
+                workspace=record.name,
+                service=service,
+                worktree=worktree_path(project, record.name),
+                git_common_dir=project.git_common_dir,
+                host_ports=host_ports,
+                bind_address=record.bind_address,
+            )
+        )
+    containers = _create_all(client, plans, progress)
+    for plan, container in zip(plans, containers, strict=True):
+        name = plan.service.name
+        progress.begin(f"start {name}")
+        container.start()
+        progress.end(f"start {name}")
+        result.started.append(name)
+        if plan.service.healthcheck is not None:
+            pending_health.append((container, name))
+        if name in needed_by_others:
             _wait_all(pending_health, progress, health_timeout_s)
     _wait_all(pending_health, progress, health_timeout_s)
+
+
+def _create_all(client: Any, plans: list[ServicePlan], progress: Progress) -> list[Any]:
+    """Create the containers at once (in threads); they are started in dependency order."""
+    if not plans:
+        return []
+    from concurrent.futures import ThreadPoolExecutor
+
+    progress.begin("containers")
+    with ThreadPoolExecutor(max_workers=min(8, len(plans))) as pool:
+        containers = list(
+            pool.map(lambda plan: docker_services.create_container(client, plan), plans)
+        )
+    progress.end("containers")
+    return containers
 
 
 def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: float) -> None:
