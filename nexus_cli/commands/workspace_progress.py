@@ -33,7 +33,6 @@ class RichProgress(PlainProgress):
     def __init__(self) -> None:
         from rich.progress import (
             BarColumn,
-            DownloadColumn,
             Progress,
             SpinnerColumn,
             TextColumn,
@@ -46,7 +45,7 @@ class RichProgress(PlainProgress):
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=console(stderr=True),
             transient=False,
@@ -55,12 +54,14 @@ class RichProgress(PlainProgress):
         self._progress.start()
 
     def begin(self, step: str) -> None:
-        self._tasks[step] = self._progress.add_task(step, total=None)
+        self._tasks[step] = self._progress.add_task(step, total=None, detail="")
 
     def advance(self, step: str, done: int, total: int) -> None:
         task = self._tasks.get(step)
         if task is not None:
-            self._progress.update(task, completed=done, total=total)
+            mb = 1024 * 1024
+            detail = f"{done / mb:.1f}/{total / mb:.1f} MiB"
+            self._progress.update(task, completed=done, total=total, detail=detail)
 
     def end(self, step: str) -> None:
         task = self._tasks.get(step)
