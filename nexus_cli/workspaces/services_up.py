@@ -40,16 +40,39 @@ def bring_up(
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
 ) -> UpResult:
     """Start every service of the workspace that is not already running as planned."""
-    from nexus_cli.paths import nexus_home
-
-    project_id = project.project_id()
     result = UpResult()
     result.pull_ms = prepare_engine(client, project, record.name, template, progress)
     running = {
         c.labels.get("dev.nexus.service"): c
-        for c in docker_services.containers_for(client, project_id, record.name)
+        for c in docker_services.containers_for(client, project.project_id(), record.name)
         if c.status == "running"
     }
+    allocations = _allocate_ports(project, record, template, running, result, progress)
+    _start_services(
+        client,
+        project,
+        record,
+        template,
+        allocations,
+        running,
+        result,
+        progress,
+        health_timeout_s,
+    )
+    return result
+
+
+def _allocate_ports(
+    project: Project,
+    record: WorkspaceRecord,
+    template: Template,
+    running: dict[str | None, Any],
+    result: UpResult,
+    progress: Progress,
+) -> list[ports.Allocation]:
+    """Host ports for every published port; a port taken meanwhile is replaced and reported."""
+    from nexus_cli.paths import nexus_home
+
     ours = frozenset(
         p for c in running.values() for p in docker_services.published_ports(c).values()
     )
@@ -60,32 +83,21 @@ def bring_up(
     ]
     allocated = ports.allocate(
         nexus_home(),
-        project_id,
+        project.project_id(),
         record.name,
         requests,
         in_use_by_us=ours,
         bind_address=record.bind_address,
     )
     result.ports, result.attempts = allocated.allocations, allocated.attempts
+    result.conflicts = len(allocated.conflicts)
     for allocation, old_port in allocated.conflicts:
         progress.say(
             f"port {old_port} of {allocation.service} is taken by another program; "
             f"using {allocation.host_port} instead"
         )
         invocation.signal("port_conflict", port=old_port)
-    result.conflicts = len(allocated.conflicts)
-    _start_services(
-        client,
-        project,
-        record,
-        template,
-        allocated.allocations,
-        running,
-        result,
-        progress,
-        health_timeout_s,
-    )
-    return result
+    return allocated.allocations
 
 
 def prepare_engine(

@@ -27,6 +27,9 @@ x-nexus:
     post_create:
       - service: db
         command: "echo created > /data/created-by-hook"
+    post_start:
+      - service: db
+        command: "echo started >> /data/starts"
 services:
   db:
     image: {image}

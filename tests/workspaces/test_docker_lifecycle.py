@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import sqlite3
+import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from tests.conftest import run_nexus, run_process
+from tests.conftest import nexus_exe, run_nexus, run_process
 
 pytestmark = pytest.mark.docker
 
@@ -107,6 +108,10 @@ def test_down_then_up_keeps_ports_and_data(ws_project: Path, docker_client: Any)
     assert up.exit_code == 0, up.stderr
     assert web_port("w4") == port
     assert run_nexus("workspace", "exec", "w4", "--", "cat", "/data/file").stdout == "kept\n"
+    starts = run_nexus("workspace", "exec", "w4", "--", "cat", "/data/starts").stdout
+    assert starts == "started\nstarted\n"  # post_start ran on create and on up
+    created = run_nexus("workspace", "exec", "w4", "--", "cat", "/data/created-by-hook").stdout
+    assert created == "created\n"  # post_create ran once
     again = run_nexus("workspace", "up", "w4", "--json").json()
     assert again["started"] == [] and sorted(again["kept"]) == ["db", "web"]
 
@@ -149,3 +154,42 @@ def test_bind_all_publishes_on_every_interface(ws_project: Path, docker_client: 
     with socket.socket() as sock:
         sock.settimeout(3)
         sock.connect(("127.0.0.1", web_port("w6")))
+
+
+def test_logs_follow_ends_when_the_container_goes(ws_project: Path) -> None:
+    assert run_nexus("workspace", "create", "w7", "-t", "duo").exit_code == 0
+    run_nexus("workspace", "exec", "w7", "--", "sh", "-c", "echo follow-me > /proc/1/fd/1")
+    proc = subprocess.Popen(
+        [*nexus_exe(), "workspace", "logs", "w7", "db", "--follow"],
+        cwd=ws_project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "follow-me"
+        assert run_nexus("workspace", "down", "w7").exit_code == 0
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+
+
+def test_unpullable_image_is_one_clear_error(ws_project: Path) -> None:
+    (ws_project / ".nexus" / "templates" / "nopull.yaml").write_text(
+        "services:\n  x:\n    image: nexus-does-not-exist.invalid/none:1\n"
+    )
+    result = run_nexus("workspace", "create", "np", "-t", "nopull")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot pull image nexus-does-not-exist.invalid/none:1")
+    assert "Traceback" not in result.stderr
+    assert run_nexus("workspace", "status", "np", "--json").json()["worktree"] == "ok"
+
+
+def test_explicit_docker_host_is_honoured(ws_project: Path) -> None:
+    from nexus_cli import engine
+
+    env = {"DOCKER_HOST": engine.endpoint()[0]}  # the engine the tests use, named explicitly
+    result = run_nexus("workspace", "create", "w8", "-t", "duo", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert run_nexus("workspace", "status", "w8", "--json", env=env).json()["state"] == "running"
