@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nexus_cli.errors import ConflictError, NexusError, NotFoundError
 
@@ -29,18 +29,12 @@ def worktree_path(project: Project, name: str) -> Path:
     return project.worktrees_dir / name
 
 
-def _repo(project: Project) -> Any:
-    import git
-
-    return git.Repo(project.root)
-
-
 def _git(project: Project, *args: str) -> str:
     """Run ``git ARGS`` in the main worktree; a git failure becomes a :class:`NexusError`."""
     import git
 
     try:
-        return str(_repo(project).git.execute(["git", *args]))
+        return str(git.Git(str(project.root)).execute(["git", *args]))
     except git.GitCommandError as exc:
         detail = (exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
         raise NexusError(f"git {args[0]} failed: {detail or exc}") from None

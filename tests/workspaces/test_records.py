@@ -33,3 +33,13 @@ def test_corrupt_records_are_a_state_error(tmp_path: Path) -> None:
     (tmp_path / records.RECORDS_FILE).write_text("[oops")
     with pytest.raises(StateError, match="unreadable"):
         records.load_all(tmp_path)
+
+
+def test_completion_sources(project: Path) -> None:
+    from nexus_cli.completion import candidates
+    from tests.conftest import run_nexus
+
+    assert run_nexus("workspace", "create", "feature-auth").exit_code == 0
+    assert run_nexus("workspace", "create", "bugfix").exit_code == 0
+    assert candidates("workspace", "feat") == ["feature-auth"]
+    assert "node-postgres" in candidates("template", "node")
