@@ -198,7 +198,7 @@ def _up_with_hooks(
         raise
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
-    if create:
+    if not record.post_create_done:  # on create, or on the first `up` after --no-start
         run_hooks(
             client,
             project,
@@ -207,6 +207,9 @@ def _up_with_hooks(
             "post_create",
             progress,
         )
+        with records.editing(project.state_dir) as all_records:
+            if record.name in all_records:
+                all_records[record.name].post_create_done = True
     if result.started:
         run_hooks(
             client,

@@ -32,6 +32,7 @@ class WorkspaceRecord:
     bind_address: str = "127.0.0.1"
     # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
     generated_files: dict[str, str] = field(default_factory=dict)
+    post_create_done: bool = False  # the template's post_create hooks ran (once, ever)
 
 
 def _path(state_dir: Path) -> Path:

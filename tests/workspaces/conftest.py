@@ -26,7 +26,7 @@ x-nexus:
   hooks:
     post_create:
       - service: db
-        command: "echo created > /data/created-by-hook"
+        command: "echo created >> /data/created-by-hook"
     post_start:
       - service: db
         command: "echo started >> /data/starts"

@@ -193,3 +193,16 @@ def test_explicit_docker_host_is_honoured(ws_project: Path) -> None:
     result = run_nexus("workspace", "create", "w8", "-t", "duo", env=env)
     assert result.exit_code == 0, result.stderr
     assert run_nexus("workspace", "status", "w8", "--json", env=env).json()["state"] == "running"
+
+
+def test_no_start_then_up_runs_post_create_once(ws_project: Path) -> None:
+    created = run_nexus("workspace", "create", "w9", "-t", "duo", "--no-start")
+    assert created.exit_code == 0, created.stderr
+    assert run_nexus("workspace", "status", "w9", "--json").json()["state"] == "stopped"
+    assert run_nexus("workspace", "up", "w9").exit_code == 0
+    assert run_nexus("workspace", "down", "w9").exit_code == 0
+    assert run_nexus("workspace", "up", "w9").exit_code == 0
+    hook = run_nexus("workspace", "exec", "w9", "--", "cat", "/data/created-by-hook")
+    assert hook.stdout == "created\n"
+    starts = run_nexus("workspace", "exec", "w9", "--", "cat", "/data/starts").stdout
+    assert starts == "started\nstarted\n"
