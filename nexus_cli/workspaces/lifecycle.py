@@ -17,12 +17,15 @@ from nexus_cli.telemetry import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.names import validate_name
 from nexus_cli.workspaces.progress import Progress, Silent
-from nexus_cli.workspaces.services_up import DEFAULT_HEALTH_TIMEOUT_S, UpResult, bring_up, run_hooks
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import load_template
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
+    from nexus_cli.workspaces.services_up import UpResult
+
+# services_up (ports, sockets, Docker plumbing) is imported only by workspaces with services.
+DEFAULT_HEALTH_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -188,6 +191,8 @@ def _up_with_hooks(
     *,
     create: bool,
 ) -> UpResult:
+    from nexus_cli.workspaces.services_up import bring_up, run_hooks
+
     try:
         result = bring_up(client, project, record, template, progress, health_timeout_s)
     except NexusError as exc:
@@ -247,6 +252,8 @@ def up(
     require_worktree(project, name)
     invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
     if not template.services:
+        from nexus_cli.workspaces.services_up import UpResult
+
         return UpResult()
     client = _connect()
     return _up_with_hooks(

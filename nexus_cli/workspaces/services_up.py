@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.progress import Progress
     from nexus_cli.workspaces.records import WorkspaceRecord
 
-DEFAULT_HEALTH_TIMEOUT_S = 120.0
-
 
 @dataclass
 class UpResult:
@@ -37,7 +35,7 @@ def bring_up(
     record: WorkspaceRecord,
     template: Template,
     progress: Progress,
-    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    health_timeout_s: float = 120.0,
 ) -> UpResult:
     """Start every service of the workspace that is not already running as planned."""
     result = UpResult()
