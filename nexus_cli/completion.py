@@ -20,7 +20,9 @@ SHELLS = ("bash", "zsh", "fish")
 ENV_VAR = "_NEXUS_COMPLETE"
 
 # kind -> "module:function(incomplete: str) -> list[str]". Capabilities add their entry.
-SOURCES: dict[str, str] = {}
+SOURCES: dict[str, str] = {
+    "task": "nexus_cli.tasks.store:complete_ids",
+}
 
 
 def script(shell: str) -> str:
