@@ -218,7 +218,7 @@ def _change(
 @json_option
 def assign(task_id: str, agent_name: str, as_json: bool) -> None:
     """Assign a task to AGENT (an empty string unassigns)."""
-    _change(task_id, "assign", as_json, agent=agent_name)
+    _change(task_id, "assign", as_json, assignee=agent_name)
 
 
 @task.command()

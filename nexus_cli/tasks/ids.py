@@ -36,8 +36,8 @@ def _base36(value: int) -> str:
 def candidate(title: str, length: int) -> str:
     """A fresh random ID of ``length`` digits (the title only adds entropy)."""
     seed = f"{title}\0{time.time_ns()}\0{os.getpid()}\0".encode() + os.urandom(16)
-    number = int.from_bytes(hashlib.sha256(seed).digest(), "big")
-    return ID_PREFIX + _base36(number).rjust(length, "0")[:length]
+    number = int.from_bytes(hashlib.sha256(seed).digest(), "big") % (36**length)
+    return ID_PREFIX + _base36(number).rjust(length, "0")
 
 
 def normalise_prefix(text: str) -> str:

@@ -30,7 +30,9 @@ def parse(data: bytes, *, source: str) -> list[Task]:
         raise ConfigError(f"{source}: not UTF-8 ({exc})") from None
     tasks: list[Task] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also split inside values on U+2028, \x85...
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
         if not line.strip():
             continue
         if line.startswith(CONFLICT_MARKERS):

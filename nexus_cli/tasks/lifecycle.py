@@ -109,10 +109,10 @@ def _fresh_id(store: TaskStore, title: str) -> str:
         length += 1
 
 
-def change(store: TaskStore, text: str, actor: str, action: str, **kwargs: Any) -> Task:
-    """Apply one named change (see :data:`CHANGES`) to the task ``text`` names."""
+def change(store: TaskStore, ref: str, actor: str, action: str, /, **kwargs: Any) -> Task:
+    """Apply one named change (see :data:`CHANGES`) to the task ``ref`` names."""
     with store.write():
-        task = load(store, text)
+        task = load(store, ref)
         CHANGES[action](store, task, actor, **kwargs)
         store.put(task)
     return task
@@ -138,9 +138,9 @@ def _claim(store: TaskStore, task: Task, actor: str) -> None:
     transition(task, "in_progress", actor)
 
 
-def _assign(store: TaskStore, task: Task, actor: str, agent: str) -> None:
-    record(task, actor, "assigned", assignee=agent or None, previous=task.assignee)
-    task.assignee = agent or None
+def _assign(store: TaskStore, task: Task, actor: str, assignee: str) -> None:
+    record(task, actor, "assigned", assignee=assignee or None, previous=task.assignee)
+    task.assignee = assignee or None
 
 
 def _with_reason(to: str) -> Any:
