@@ -24,7 +24,9 @@ def _gate_runs(task_id: str) -> list[dict[str, object]]:
 
 def test_passing_and_failing_scripts(tasks_project: Path) -> None:
     (tasks_project / "pass.sh").write_text("echo all good\n")
-    (tasks_project / "fail.sh").write_text("echo checking\necho 'boom: 2 tests failed' >&2\nexit 7\n")
+    (tasks_project / "fail.sh").write_text(
+        "echo checking\necho 'boom: 2 tests failed' >&2\nexit 7\n"
+    )
     task_id = _started("--gate", "sh pass.sh", "--gate", "sh fail.sh")
     for _ in range(2):  # every time, not just once
         result = run_nexus("task", "complete", task_id)

@@ -31,7 +31,9 @@ def test_digits_are_uniform() -> None:
     assert max(counts) < 200 and min(counts) > 40  # expected 100 each
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(titles=st.lists(st.sampled_from(["same", "other", "x" * 40]), min_size=1, max_size=25))
 def test_ids_in_a_store_are_unique(tasks_project: Path, titles: list[str]) -> None:
     store = open_store(find_project())

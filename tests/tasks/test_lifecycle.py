@@ -71,7 +71,13 @@ def test_review_reject_approve(tasks_project: Path) -> None:
     assert reasons == ["missing tests for edge cases"]
     history = ok("task", "history", task_id, "--json").json()
     assert [h.get("to") for h in history if h["action"] == "transition"] == [
-        "in_progress", "verifying", "review", "rejected", "verifying", "review", "done",
+        "in_progress",
+        "verifying",
+        "review",
+        "rejected",
+        "verifying",
+        "review",
+        "done",
     ]
     assert "missing tests" in ok("task", "context", task_id).stdout
 

@@ -30,9 +30,13 @@ def test_migrations_applied_once_and_wal(tasks_project: Path) -> None:
     conn.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(tasks=st.lists(_task, max_size=5, unique_by=lambda t: t.id))
-def test_export_import_through_the_database_changes_nothing(tasks_project: Path, tasks: list) -> None:  # type: ignore[type-arg]
+def test_export_import_through_the_database_changes_nothing(
+    tasks_project: Path, tasks: list
+) -> None:  # type: ignore[type-arg]
     from nexus_cli.tasks import jsonl
 
     path = tasks_project / ".nexus" / "tasks.jsonl"
