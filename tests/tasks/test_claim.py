@@ -50,3 +50,23 @@ def test_claim_refuses_a_task_someone_else_holds(tasks_project: Path) -> None:
     assert result.exit_code == 1
     assert "claimed by bob" in result.stderr
     assert show(task_id)["assignee"] == "bob"
+
+
+@pytest.mark.slow
+def test_concurrent_writers_lose_nothing(tasks_project: Path) -> None:
+    import json
+
+    procs = [
+        subprocess.Popen(
+            [*nexus_exe(), "task", "create", f"Parallel {i}"],
+            cwd=tasks_project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    lines = (tasks_project / ".nexus" / "tasks.jsonl").read_text().splitlines()
+    assert sorted(json.loads(x)["title"] for x in lines) == [f"Parallel {i}" for i in range(8)]
+    assert len(ok("task", "list", "--json").json()) == 8
