@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,11 +42,15 @@ def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
     return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
 
 
-def _listing(tasks: list[Task], as_json: bool, empty: str) -> None:
+def _listing(docs: list[str], as_json: bool, empty: str) -> None:
+    """Print tasks from their canonical JSON: passed through as-is with --json (fast)."""
     if as_json:
-        emit_json([t.to_dict() for t in tasks])
-    else:
-        print_table(("ID", "PRI", "STATUS", "ASSIGNEE", "TITLE"), _rows(tasks), empty=empty)
+        click.echo("[\n" + ",\n".join(docs) + "\n]" if docs else "[]")
+        return
+    from nexus_cli.tasks.model import Task
+
+    tasks = [Task.from_dict(json.loads(d)) for d in docs]
+    print_table(("ID", "PRI", "STATUS", "ASSIGNEE", "TITLE"), _rows(tasks), empty=empty)
 
 
 def _show(task: Task, as_json: bool) -> None:
@@ -163,8 +168,8 @@ def list_(
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
-    tasks = _store().list_tasks(status=status, assignee=assignee, label=label, workspace=workspace)
-    _listing(tasks, as_json, "no tasks")
+    docs = _store().list_docs(status=status, assignee=assignee, label=label, workspace=workspace)
+    _listing(docs, as_json, "no tasks")
 
 
 @task.command()
@@ -185,7 +190,7 @@ def show(task_id: str, as_json: bool) -> None:
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
-    _listing(_store().ready(_me(agent), limit), as_json, "nothing is ready")
+    _listing(_store().ready_docs(_me(agent), limit), as_json, "nothing is ready")
 
 
 @task.command()

@@ -63,13 +63,16 @@ def render_tasks(tasks: Iterable[Task]) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    Readers see the old or the new file, never a mix. No fsync (it cost ~0.1-0.2 s per change
+    at 10,000 tasks): like SQLite's WAL with synchronous=NORMAL, a power cut may lose the last
+    change; a missing file is rewritten from the database by the next change.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

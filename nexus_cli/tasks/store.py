@@ -163,6 +163,10 @@ class TaskStore:
     # --- queries ------------------------------------------------------------------------------
 
     def list_tasks(self, **filters: str | None) -> list[Task]:
+        return [_task(doc) for doc in self.list_docs(**filters)]
+
+    def list_docs(self, **filters: str | None) -> list[str]:
+        """Canonical JSON of the matching tasks, by priority then age (no parsing: fast)."""
         where, args = [], []
         for column in ("status", "assignee", "workspace"):
             if filters.get(column):
@@ -173,9 +177,12 @@ class TaskStore:
             args.append(filters["label"])
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT doc FROM tasks {clause} ORDER BY priority, created_at, id"
-        return [_task(r[0]) for r in self.conn.execute(sql, args)]
+        return [r[0] for r in self.conn.execute(sql, args)]
 
     def ready(self, me: str, limit: int) -> list[Task]:
+        return [_task(doc) for doc in self.ready_docs(me, limit)]
+
+    def ready_docs(self, me: str, limit: int) -> list[str]:
         """Open, unblocked, unassigned or assigned to ``me``; by priority then age (indexed)."""
         sql = (
             "SELECT doc FROM tasks t INDEXED BY ix_tasks_ready WHERE t.status = 'open' "
@@ -186,7 +193,7 @@ class TaskStore:
         if limit > 0:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_task(r[0]) for r in self.conn.execute(sql, args)]
+        return [r[0] for r in self.conn.execute(sql, args)]
 
     def blocked(self) -> list[tuple[Task, list[str]]]:
         sql = (
