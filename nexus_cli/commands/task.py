@@ -400,7 +400,7 @@ def history(task_id: str, as_json: bool) -> None:
     rows = []
     for h in found.history:
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
-        text = " ".join(f"{k}={v}" for k, v in detail.items())
+        text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
         rows.append(
             (h.get("at", "")[:19].replace("T", " "), h.get("by", ""), h.get("action", ""), text)
         )
