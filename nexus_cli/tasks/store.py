@@ -67,7 +67,7 @@ class TaskStore:
             st = self.jsonl_path.stat()
         except FileNotFoundError:
             return None
-        return f"{st.st_size}:{st.st_mtime_ns}"
+        return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -83,11 +83,7 @@ class TaskStore:
         data = self.jsonl_path.read_bytes()
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
-            tasks = jsonl.parse(data, source=str(self.jsonl_path))
-            self.conn.execute("DELETE FROM deps")
-            self.conn.execute("DELETE FROM tasks")
-            for task in tasks:
-                self.put(task)
+            self._replace_all(jsonl.parse(data, source=str(self.jsonl_path)))
             self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 
@@ -103,25 +99,21 @@ class TaskStore:
 
     # --- rows ---------------------------------------------------------------------------------
 
+    def _replace_all(self, tasks: list[Task]) -> None:
+        """Make the tables hold exactly ``tasks`` (bulk: one statement per table)."""
+        self.conn.execute("DELETE FROM deps")
+        self.conn.execute("DELETE FROM tasks")
+        self.conn.executemany(_INSERT_TASK, [_row(t) for t in tasks])
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
+            [(t.id, dep) for t in tasks for dep in set(t.depends_on)],
+        )
+
     def put(self, task: Task) -> None:
         """Insert or replace ``task`` and its dependency rows (inside :meth:`write`)."""
         if not self._in_write:
             raise RuntimeError("TaskStore.put outside write()")
-        self.conn.execute(
-            "INSERT OR REPLACE INTO tasks(id, title, status, priority, assignee, workspace,"
-            " created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                task.id,
-                task.title,
-                task.status,
-                task.priority,
-                task.assignee,
-                task.workspace,
-                task.created_at,
-                task.updated_at,
-                task.to_line(),
-            ),
-        )
+        self.conn.execute(_INSERT_TASK, _row(task))
         self.conn.execute("DELETE FROM deps WHERE task_id = ?", (task.id,))
         self.conn.executemany(
             "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
@@ -217,6 +209,26 @@ class TaskStore:
 
     def close(self) -> None:
         self.conn.close()
+
+
+_INSERT_TASK = (
+    "INSERT OR REPLACE INTO tasks(id, title, status, priority, assignee, workspace,"
+    " created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(task: Task) -> tuple[Any, ...]:
+    return (
+        task.id,
+        task.title,
+        task.status,
+        task.priority,
+        task.assignee,
+        task.workspace,
+        task.created_at,
+        task.updated_at,
+        task.to_line(),
+    )
 
 
 def _task(doc: str) -> Task:
