@@ -83,6 +83,9 @@ def task() -> None:
 
     Tasks live in .nexus/tasks.db (local) and .nexus/tasks.jsonl (commit it to share).
     """
+    from nexus_cli.telemetry import invocation
+
+    invocation.note(event_type="task")
 
 
 @task.command()

@@ -91,7 +91,11 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
         if task.status != "verifying":
             lifecycle.transition(task, "verifying", actor)
         store.put(task)
-    results = run_all(store, task)
+    try:
+        results = run_all(store, task)
+    except KeyboardInterrupt:
+        _back_to_work(store, task.id, actor, "gates interrupted")
+        raise
     with store.write():
         task = lifecycle.load(store, task.id)
         if task.status != "verifying":
@@ -104,6 +108,14 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
             lifecycle.transition(task, "in_progress", actor, "gates failed")
         store.put(task)
     return verification
+
+
+def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> None:
+    with store.write():
+        task = lifecycle.load(store, task_id)
+        if task.status == "verifying":
+            lifecycle.transition(task, "in_progress", actor, reason)
+            store.put(task)
 
 
 def failure(verification: Verification, *, moved: bool) -> GateFailedError:

@@ -145,3 +145,29 @@ def test_gate_add_and_bad_config(tasks_project: Path) -> None:
 def test_run_on_host_missing_directory(tmp_path: Path) -> None:
     result = run_on_host(Gate("true"), tmp_path / "missing")
     assert result.passed is False and result.started is False
+
+
+def test_interrupted_complete_goes_back_to_work(tasks_project: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import nexus_exe
+
+    task_id = _started("--gate", "sleep 30")
+    proc = subprocess.Popen(
+        [*nexus_exe(), "task", "complete", task_id],
+        cwd=tasks_project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while show(task_id)["status"] != "verifying" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    data = show(task_id)
+    assert data["status"] == "in_progress"
+    assert data["history"][-1]["reason"] == "gates interrupted"
