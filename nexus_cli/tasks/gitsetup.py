@@ -26,18 +26,20 @@ def driver_command(python: str | None = None) -> str:
     return f"if [ -x {exe} ]; then {exe} -m nexus_cli {args}; else nexus {args}; fi"
 
 
+def _git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=project.root, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise StateError(f"cannot run git to install the task merge driver: {exc}") from None
+
+
 def _git_config(project: Project, key: str, value: str) -> bool:
-    current = subprocess.run(
-        ["git", "config", "--local", "--get", key],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-    )
+    current = _git(project, "config", "--local", "--get", key)
     if current.returncode == 0 and current.stdout.rstrip("\n") == value:
         return False
-    done = subprocess.run(
-        ["git", "config", "--local", key, value], cwd=project.root, capture_output=True, text=True
-    )
+    done = _git(project, "config", "--local", key, value)
     if done.returncode != 0:
         raise StateError(f"cannot set git config {key}: {done.stderr.strip()}")
     return True

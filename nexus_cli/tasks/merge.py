@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nexus_cli.errors import ConflictError
 from nexus_cli.tasks import jsonl
 from nexus_cli.tasks.model import FIELD_ORDER, Task
 
@@ -65,6 +66,12 @@ def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[
     for task_id in sorted(set(o) | set(t)):
         mine, other, old = o.get(task_id), t.get(task_id), b.get(task_id)
         if mine and other:
+            if old is None and mine.created_at != other.created_at:
+                raise ConflictError(
+                    f"task id {task_id} was created independently on both sides "
+                    f"({mine.title!r} and {other.title!r}); git marks the file as conflicted",
+                    hint="recreate one of them with `nexus task create` after the merge",
+                )
             result.append(merge_task(old, mine, other))
         elif mine or other:
             present = mine or other

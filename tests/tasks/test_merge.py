@@ -50,6 +50,15 @@ def test_added_and_deleted_tasks() -> None:
     assert [t.id for t in result] == ["nx-keep", "nx-mine", "nx-new"]
 
 
+def test_same_id_created_on_both_sides_is_a_conflict() -> None:
+    from nexus_cli.errors import ConflictError
+
+    ours = _task(title="Mine", created_at="t1")
+    theirs = _task(title="Theirs", created_at="t2")
+    with pytest.raises(ConflictError, match="created independently"):
+        merge_tasks([], [ours], [theirs])
+
+
 def _commit_all(repo: Path, message: str) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
