@@ -26,6 +26,14 @@ _UNFINISHED_DEP = (
     f"WHERE d.task_id = t.id AND u.status NOT IN {FINISHED!r}"
 )
 
+# One indexed walk of the open tasks in (priority, age) order that stops at LIMIT; each row's
+# unfinished dependencies are probed through the deps primary key and the tasks primary key.
+READY_SQL = (
+    "SELECT doc FROM tasks t INDEXED BY ix_tasks_ready WHERE t.status = 'open' "
+    f"AND (t.assignee IS NULL OR t.assignee = ?) AND NOT EXISTS ({_UNFINISHED_DEP}) "
+    "ORDER BY t.priority, t.created_at, t.id"
+)
+
 
 class TaskStore:
     def __init__(self, project: Project, conn: sqlite3.Connection) -> None:
@@ -176,11 +184,7 @@ class TaskStore:
 
     def ready_docs(self, me: str, limit: int) -> list[str]:
         """Open, unblocked, unassigned or assigned to ``me``; by priority then age (indexed)."""
-        sql = (
-            "SELECT doc FROM tasks t INDEXED BY ix_tasks_ready WHERE t.status = 'open' "
-            f"AND (t.assignee IS NULL OR t.assignee = ?) AND NOT EXISTS ({_UNFINISHED_DEP}) "
-            "ORDER BY t.priority, t.created_at, t.id"
-        )
+        sql = READY_SQL
         args: list[Any] = [me]
         if limit > 0:
             sql += " LIMIT ?"
