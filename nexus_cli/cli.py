@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
+    "task": ("nexus_cli.commands.task:task", "Track tasks whose verification gates must pass."),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
     "template": (
         "nexus_cli.commands.template:template",
