@@ -1,0 +1,214 @@
+"""`nexus gpu`: GPU status, processes, a live monitor, and process-impact analysis."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.telemetry import invocation
+
+
+@click.group(cls=NexusGroup)
+def gpu() -> None:
+    """GPU status, processes, a live monitor, and "what do I lose if I kill this now?"."""
+
+
+@gpu.command()
+@json_option
+def status(as_json: bool) -> None:
+    """Each GPU (and MIG device): utilization, memory, temperature, power and its processes."""
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.status import read_status
+    from nexus_cli.gpu.units import NA, number, size
+
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        gpus = read_status(session)
+        driver = session.driver_version
+    invocation.metric("gpu_count", len(gpus))
+    if as_json:
+        emit_json({"driver_version": driver, "gpus": [g.to_dict() for g in gpus]})
+        return
+    rows = []
+    for s in gpus:
+        g = s.gpu
+        memory = f"{size(g.memory_used)} / {size(g.memory_total)}"
+        power = f"{number(g.power_draw_w, ' W')} / {number(g.power_limit_w, ' W')}"
+        pids = ", ".join(str(p.pid) for p in s.processes) or "-"
+        name = g.name or NA
+        rows.append(
+            (
+                g.index,
+                name,
+                g.uuid or NA,
+                number(g.utilization_pct, "%"),
+                memory,
+                number(g.temperature_c, "°C"),
+                power,
+                pids,
+            )
+        )
+    columns = ("gpu", "name", "uuid", "util", "memory", "temp", "power", "processes")
+    print_table(columns, rows, title=f"NVIDIA driver {driver or NA}", empty="no GPUs found")
+
+
+@gpu.command()
+@json_option
+def processes(as_json: bool) -> None:
+    """Every GPU process: user, PID, GPU, GPU memory, SM%, CPU%, RAM, runtime and command."""
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.status import read_processes
+    from nexus_cli.gpu.units import duration, number, size
+
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        rows = read_processes(session)
+    if as_json:
+        emit_json({"processes": rows})
+        return
+    table = [
+        (
+            r.user or "?",
+            r.pid,
+            r.gpu_index,
+            size(r.used_memory),
+            number(r.sm_util_pct, "%"),
+            number(r.cpu_percent, "%", 1),
+            size(r.rss_bytes),
+            duration(r.runtime_s),
+            (r.command or "")[:60] if r.namespace == "same" else f"({r.namespace} PID namespace)",
+        )
+        for r in rows
+    ]
+    columns = ("user", "pid", "gpu", "gpu mem", "sm", "cpu", "ram", "runtime", "command")
+    print_table(columns, table, empty="no GPU processes")
+
+
+def _plain_frame(poller: object) -> None:
+    from nexus_cli.gpu.monitor import (
+        DEVICE_COLUMNS,
+        PROCESS_COLUMNS,
+        Poller,
+        device_rows,
+        process_rows,
+    )
+
+    assert isinstance(poller, Poller)
+    snap = poller.snapshot()
+    print_table(DEVICE_COLUMNS, device_rows(snap), title="GPUs")
+    print_table(PROCESS_COLUMNS, process_rows(snap), title="Processes")
+
+
+@gpu.command()
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between refreshes.",
+)
+@click.option("--once", is_flag=True, help="Print one frame and exit.")
+def monitor(interval: float, once: bool) -> None:
+    """A live view of GPUs and their processes (Ctrl-C to stop). Polls NVML in-process."""
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.monitor import Poller, render
+    from nexus_cli.output import console, stdout_is_tty
+
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        poller = Poller(session)
+        if once or not stdout_is_tty():
+            while True:
+                _plain_frame(poller) if not stdout_is_tty() else console().print(
+                    render(poller.snapshot())
+                )
+                if once:
+                    return
+                time.sleep(interval)
+        from rich.live import Live
+
+        try:
+            with Live(render(poller.snapshot()), console=console(), auto_refresh=False) as live:
+                while True:
+                    time.sleep(interval)
+                    live.update(render(poller.snapshot()), refresh=True)
+        except KeyboardInterrupt:
+            return
+
+
+def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> dict[str, object]:
+    from nexus_cli.gpu.actions import perform
+
+    if not yes:
+        click.confirm(f"{summary} Proceed?", abort=True, err=True)
+    result = perform(pid, action, create_time)
+    invocation.signal("gpu_action", action=action, signal=result.signal, pids=len(result.pids))
+    click.echo(f"sent {result.signal} to {', '.join(map(str, result.pids))}", err=True)
+    return {"action": result.action, "signal": result.signal, "pids": result.pids}
+
+
+@gpu.command()
+@click.argument("pid", type=click.IntRange(min=1))
+@json_option
+@click.option(
+    "--checkpoint-dir",
+    "checkpoint_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also look for checkpoints here (repeatable).",
+)
+@click.option(
+    "--action",
+    type=click.Choice(["graceful", "suspend", "resume", "kill"]),
+    help="After the analysis, send this to the process (asks first).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--expect-create-time",
+    type=float,
+    metavar="EPOCH",
+    help="Refuse the action unless the process's create time is this (from --json).",
+)
+def impact(
+    pid: int,
+    as_json: bool,
+    checkpoint_dirs: tuple[Path, ...],
+    action: str | None,
+    yes: bool,
+    expect_create_time: float | None,
+) -> None:
+    """What would be lost if PID were killed now: runtime, resources, checkpoints, children,
+    distributed ranks, and what to do instead."""
+    from nexus_cli.gpu.impact import analyze_with_gpu
+
+    invocation.note(event_type="gpu")
+    started = time.perf_counter()
+    report = analyze_with_gpu(pid, list(checkpoint_dirs))
+    invocation.metric("impact_analysis_ms", (time.perf_counter() - started) * 1000)
+    invocation.signal(
+        "gpu_impact",
+        gpu_available=report.gpu_available,
+        gpus=len(report.gpus),
+        children=len(report.process.children),
+        checkpoints=report.checkpoints_found,
+        distributed=report.distributed is not None,
+    )
+    data = report.to_dict()
+    if not as_json:
+        from nexus_cli.gpu.report_text import impact_lines
+
+        click.echo("\n".join(impact_lines(report)))
+    if action is not None:
+        create_time = (
+            report.process.create_time if expect_create_time is None else expect_create_time
+        )
+        kids = len(report.process.children)
+        summary = f"{action}: PID {pid} ({report.process.name}, {kids} children)."
+        data["action_result"] = _act(pid, action, create_time, yes, summary)
+    if as_json:
+        emit_json(data)
