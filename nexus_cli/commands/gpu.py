@@ -99,8 +99,9 @@ def _plain_frame(poller: object) -> None:
 
     assert isinstance(poller, Poller)
     snap = poller.snapshot()
-    print_table(DEVICE_COLUMNS, device_rows(snap), title="GPUs")
-    print_table(PROCESS_COLUMNS, process_rows(snap), title="Processes")
+    print_table(DEVICE_COLUMNS, device_rows(snap), title="GPUs", empty="no GPUs found")
+    # `empty=`: also keeps print_table's plain path away from an empty row list.
+    print_table(PROCESS_COLUMNS, process_rows(snap), title="Processes", empty="no GPU processes")
 
 
 @gpu.command()

@@ -15,6 +15,7 @@ PREFIXES = ("checkpoint", "hpc_ckpt_")
 _EPOCH = re.compile(r"epoch[_\-=]?(\d+)", re.IGNORECASE)
 _STEP = re.compile(r"(?:global_step|step|iter|it)[_\-=]?(\d+)", re.IGNORECASE)
 _HF_STEP = re.compile(r"^checkpoint-(\d+)$", re.IGNORECASE)
+_CHECKPOINT_DIR = re.compile(r"^(?:checkpoint|hpc_ckpt)[-_]?\d+$|\.ckpt$", re.IGNORECASE)
 _MAX_ENTRIES = 5000  # per folder: never crawl a whole dataset
 
 
@@ -63,11 +64,14 @@ def _scan(folder: Path, depth: int, open_paths: set[str]) -> Iterable[Checkpoint
     except OSError:
         return
     for entry in entries:
-        if is_checkpoint_name(entry.name):
+        is_dir = entry.is_dir(follow_symlinks=False)
+        # A folder is a checkpoint when named like one (`checkpoint-500/`, DeepSpeed `x.ckpt/`);
+        # any other folder (`checkpoints/`) is searched.
+        if _CHECKPOINT_DIR.search(entry.name) if is_dir else is_checkpoint_name(entry.name):
             found = _describe(Path(entry.path), open_paths)
             if found is not None:
                 yield found
-        elif depth > 0 and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+        elif depth > 0 and is_dir and not entry.name.startswith("."):
             yield from _scan(Path(entry.path), depth - 1, open_paths)
 
 
