@@ -6,6 +6,7 @@ else in these tests — processes, files, signals, /proc — is real.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -159,8 +160,7 @@ def start_trainer(tmp_path: Path) -> Iterator[Callable[..., Trainer]]:
 
     yield start
     for trainer in started:
-        try:  # the trainer and its workers: one process group, started above
+        # The trainer and its workers: one process group, started above.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(trainer.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         trainer.proc.wait(timeout=10)

@@ -75,7 +75,7 @@ def test_distributed_job_multiplies_the_loss(
     assert report.gpus[1].memory_used == 11 * GIB and report.gpus[1].sm_util_pct == 93
     assert report.gpus[1].pids == sorted([trainer.pid, worker])
     lost = report.work_lost
-    assert lost.gpus == 2 and lost.world_size == 4
+    assert lost.gpus == 2 and lost.world_size == 4 and lost.gpu_hours is not None
     assert lost.gpu_hours == pytest.approx(lost.seconds / 3600 * 2, abs=1e-3)
     assert lost.cluster_gpu_hours == pytest.approx(lost.gpu_hours * 4, abs=1e-3)
     assert "3 other ranks" in report.recommendations[2]["text"]

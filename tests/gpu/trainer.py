@@ -24,6 +24,8 @@ CHECKPOINTS_PER_EPOCH = 4
 
 
 def worker(parent: int) -> None:
+    for signum in (signal.SIGTERM, signal.SIGUSR1):  # forked: drop the trainer's handlers
+        signal.signal(signum, signal.SIG_DFL)
     while os.getppid() == parent:  # die with the trainer, like DataLoader workers
         time.sleep(0.1)
 
