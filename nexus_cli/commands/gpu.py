@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.telemetry import invocation
+
+if TYPE_CHECKING:
+    from nexus_cli.gpu.monitor import Poller, Snapshot
+
+_NAMESPACE_NOTE = {
+    "other": "(in another PID namespace: a container)",
+    "not visible": "(not visible here: another PID namespace)",
+}
 
 
 @click.group(cls=NexusGroup)
@@ -80,7 +89,7 @@ def processes(as_json: bool) -> None:
             number(r.cpu_percent, "%", 1),
             size(r.rss_bytes),
             duration(r.runtime_s),
-            (r.command or "")[:60] if r.namespace == "same" else f"({r.namespace} PID namespace)",
+            _NAMESPACE_NOTE.get(r.namespace, (r.command or "")[:60]),
         )
         for r in rows
     ]
@@ -88,20 +97,40 @@ def processes(as_json: bool) -> None:
     print_table(columns, table, empty="no GPU processes")
 
 
-def _plain_frame(poller: object) -> None:
-    from nexus_cli.gpu.monitor import (
-        DEVICE_COLUMNS,
-        PROCESS_COLUMNS,
-        Poller,
-        device_rows,
-        process_rows,
-    )
+def _print_plain(snap: Snapshot) -> None:
+    from nexus_cli.gpu.monitor import DEVICE_COLUMNS, PROCESS_COLUMNS, device_rows, process_rows
 
-    assert isinstance(poller, Poller)
-    snap = poller.snapshot()
     print_table(DEVICE_COLUMNS, device_rows(snap), title="GPUs", empty="no GPUs found")
     # `empty=`: also keeps print_table's plain path away from an empty row list.
     print_table(PROCESS_COLUMNS, process_rows(snap), title="Processes", empty="no GPU processes")
+
+
+def _print_frames(poller: Poller, interval: float, once: bool) -> None:
+    """Frames printed one after another: `--once`, or when stdout is not a terminal."""
+    from nexus_cli.gpu.monitor import render
+    from nexus_cli.output import console, stdout_is_tty
+
+    while True:
+        snap = poller.snapshot()
+        if stdout_is_tty():
+            console().print(render(snap))
+        else:
+            _print_plain(snap)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _live(poller: Poller, interval: float) -> None:
+    from rich.live import Live
+
+    from nexus_cli.gpu.monitor import render
+    from nexus_cli.output import console
+
+    with Live(render(poller.snapshot()), console=console(), auto_refresh=False) as live:
+        while True:
+            time.sleep(interval)
+            live.update(render(poller.snapshot()), refresh=True)
 
 
 @gpu.command()
@@ -116,29 +145,19 @@ def _plain_frame(poller: object) -> None:
 def monitor(interval: float, once: bool) -> None:
     """A live view of GPUs and their processes (Ctrl-C to stop). Polls NVML in-process."""
     from nexus_cli.gpu import nvml
-    from nexus_cli.gpu.monitor import Poller, render
-    from nexus_cli.output import console, stdout_is_tty
+    from nexus_cli.gpu.monitor import Poller
+    from nexus_cli.output import stdout_is_tty
 
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
         poller = Poller(session)
-        if once or not stdout_is_tty():
-            while True:
-                _plain_frame(poller) if not stdout_is_tty() else console().print(
-                    render(poller.snapshot())
-                )
-                if once:
-                    return
-                time.sleep(interval)
-        from rich.live import Live
-
         try:
-            with Live(render(poller.snapshot()), console=console(), auto_refresh=False) as live:
-                while True:
-                    time.sleep(interval)
-                    live.update(render(poller.snapshot()), refresh=True)
+            if once or not stdout_is_tty():
+                _print_frames(poller, interval, once)
+            else:
+                _live(poller, interval)
         except KeyboardInterrupt:
-            return
+            return  # Ctrl-C is how a monitor ends
 
 
 def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> dict[str, object]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from nexus_cli.gpu import checkpoints as ckpt
 from nexus_cli.gpu import procinfo
-from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession
+from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
 
 _TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")
 _LAUNCHERS = (
@@ -148,7 +148,7 @@ def total_epochs(cmdline: list[str]) -> int | None:
 def gpu_use(session: NvmlSession, pids: set[int]) -> list[GpuUse]:
     """The GPUs on which any of ``pids`` runs, with the memory those PIDs hold there."""
     used: list[GpuUse] = []
-    for dev in session.read_devices():
+    for dev in attribution_devices(session.read_devices()):
         mine = [p for p in session.read_processes(dev.index) if p.pid in pids]
         if not mine:
             continue
@@ -196,7 +196,7 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
     """The impact report for ``pid``; ``session`` None means GPU readings are unavailable."""
     from nexus_cli.gpu.advice import recommend
 
-    proc = procinfo.facts(procinfo.get_process(pid), with_children=True)
+    proc = procinfo.describe_tree(pid)
     tree = [proc.pid, *(c.pid for c in proc.children)]
     cpu = procinfo.sample_cpu_percent(tree)
     for child in proc.children:

@@ -55,3 +55,10 @@ class NvmlSession(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def attribution_devices(devices: list[GpuReading]) -> list[GpuReading]:
+    """The devices to attribute processes to: a MIG-enabled GPU's processes are also listed on its
+    MIG devices, so the parent is left out there (its memory would otherwise count twice)."""
+    parents = {d.parent_index for d in devices if d.is_mig}
+    return [d for d in devices if d.index not in parents]

@@ -83,6 +83,26 @@ def get_process(pid: int) -> psutil.Process:
         raise NotFoundError(f"process {pid} cannot be inspected (access denied)") from None
 
 
+def describe_tree(pid: int) -> ProcessFacts:
+    """:func:`facts` of ``pid`` and its descendants, as domain errors when it cannot be read."""
+    import psutil
+
+    proc = get_process(pid)
+    try:
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            raise psutil.ZombieProcess(pid)
+        return facts(proc, with_children=True)
+    except psutil.ZombieProcess:
+        raise NotFoundError(
+            f"process {pid} has already exited (a zombie its parent has not reaped)",
+            hint="killing it changes nothing; its parent must wait() for it",
+        ) from None
+    except psutil.NoSuchProcess:
+        raise NotFoundError(f"process {pid} exited during the analysis") from None
+    except psutil.AccessDenied:
+        raise NotFoundError(f"process {pid} cannot be inspected (access denied)") from None
+
+
 def child_role(child: psutil.Process, parent_cmdline: list[str]) -> str:
     """A short guess at what a child process is (DataLoader worker, logger...)."""
     import psutil
@@ -108,7 +128,7 @@ def facts(proc: psutil.Process, *, with_children: bool = False) -> ProcessFacts:
     with proc.oneshot():
         try:
             cmdline = proc.cmdline()
-        except psutil.AccessDenied:
+        except (psutil.AccessDenied, psutil.ZombieProcess):
             cmdline = []
         name = proc.name()
         info = ProcessFacts(

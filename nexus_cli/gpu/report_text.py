@@ -86,7 +86,7 @@ def _short(path: str) -> str:
 def _if_killed(r: ImpactReport) -> list[str]:
     w = r.work_lost
     lines = ["If Killed Now:", f"  [!] Work lost: {duration(w.seconds)} (since the {w.since})"]
-    if w.gpu_hours is not None:
+    if w.gpu_hours is not None and w.gpus:
         lines.append(
             f"  [!] GPU-hours wasted: {w.gpu_hours:.2f} ({w.gpus} GPUs x {duration(w.seconds)})"
         )

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nexus_cli.gpu import procinfo
-from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession
+from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession, attribution_devices
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _host_side(row: ProcessRow) -> None:
 def read_processes(session: NvmlSession, cpu_window_s: float = 0.1) -> list[ProcessRow]:
     """Every GPU process with its GPU memory, SM utilization (last second) and host details."""
     rows: list[ProcessRow] = []
-    for dev in session.read_devices():
+    for dev in attribution_devices(session.read_devices()):
         procs = session.read_processes(dev.index)
         sm = session.read_process_utilization(dev.index) if procs else {}
         for p in procs:

@@ -137,3 +137,18 @@ def test_checkpoint_dir_option_finds_checkpoints_elsewhere(
 )
 def test_total_epochs_from_the_command_line(cmdline: list[str], expected: int | None) -> None:
     assert impact.total_epochs(cmdline) == expected
+
+
+def test_mig_memory_is_counted_once(
+    start_trainer: Callable[..., Trainer], fake_nvml: Callable[..., FakeNvml]
+) -> None:
+    """NVML lists a MIG process on the parent GPU and on its MIG device: count it once."""
+    trainer = start_trainer()
+    proc = GpuProcessReading(trainer.pid, "0", 3 * GIB, ["compute"])
+    fake = fake_nvml(
+        [make_gpu("0"), make_gpu("0:0", is_mig=True, parent_index="0", utilization_pct=None)],
+        {"0": [proc], "0:0": [GpuProcessReading(trainer.pid, "0:0", 3 * GIB, ["compute"])]},
+    )
+    report = impact.analyze(trainer.pid, [], fake)
+    assert [(g.index, g.memory_used) for g in report.gpus] == [("0:0", 3 * GIB)]
+    assert report.gpus[0].utilization_pct is None and report.work_lost.gpus == 1

@@ -77,8 +77,15 @@ def test_environment_and_open_files(start_trainer: Callable[..., Trainer]) -> No
 def test_cpu_sample_of_a_busy_process() -> None:
     busy = subprocess.Popen(["python3", "-c", "while True: pass"])
     try:
-        cpu = procinfo.sample_cpu_percent([busy.pid, 2**22 + 7], window_s=0.3)
-        assert set(cpu) == {busy.pid} and cpu[busy.pid] > 20
+        idle = subprocess.Popen(["sleep", "30"])
+        try:
+            cpu = procinfo.sample_cpu_percent([busy.pid, idle.pid, 2**22 + 7], window_s=0.5)
+        finally:
+            idle.kill()
+            idle.wait()
+        # Two cores shared with other work: the spinning process gets some share, sleep none.
+        assert set(cpu) == {busy.pid, idle.pid}
+        assert cpu[busy.pid] > 5 and cpu[idle.pid] < 2
     finally:
         busy.kill()
         busy.wait()
@@ -87,3 +94,15 @@ def test_cpu_sample_of_a_busy_process() -> None:
 def test_missing_pid_is_not_found() -> None:
     with pytest.raises(NotFoundError, match="no process"):
         procinfo.get_process(2**22 + 5)
+
+
+def test_a_zombie_is_reported_as_exited() -> None:
+    import psutil
+
+    child = subprocess.Popen(["true"])
+    try:
+        wait_until(lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE)
+        with pytest.raises(NotFoundError, match="zombie"):
+            procinfo.describe_tree(child.pid)
+    finally:
+        child.wait()

@@ -38,10 +38,12 @@ def test_processes_have_host_details(
 ) -> None:
     trainer = start_trainer()
     fake = fake_nvml(
-        [make_gpu("0"), make_gpu("0:1", is_mig=True, parent_index="0")],
+        [make_gpu("0"), make_gpu("1"), make_gpu("1:1", is_mig=True, parent_index="1")],
         {
             "0": [GpuProcessReading(trainer.pid, "0", 20 * GIB, ["compute", "graphics"])],
-            "0:1": [GpuProcessReading(GONE, "0:1", None, ["compute"])],
+            # NVML lists a MIG process on the parent GPU too: it must appear once.
+            "1": [GpuProcessReading(GONE, "1", None, ["compute"])],
+            "1:1": [GpuProcessReading(GONE, "1:1", None, ["compute"])],
         },
         {"0": {trainer.pid: 88}},
     )
@@ -51,5 +53,5 @@ def test_processes_have_host_details(
     assert mine.namespace == "same" and mine.user and mine.rss_bytes
     assert mine.command and "trainer.py" in mine.command and mine.runtime_s is not None
     assert mine.cpu_percent is not None and mine.kinds == ["compute", "graphics"]
-    assert hidden.gpu_index == "0:1" and hidden.namespace == "not visible"
+    assert hidden.gpu_index == "1:1" and hidden.namespace == "not visible"
     assert hidden.command is None and hidden.used_memory is None and hidden.sm_util_pct is None
