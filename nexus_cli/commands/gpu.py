@@ -14,6 +14,7 @@ from nexus_cli.telemetry import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.gpu.monitor import Poller, Snapshot
+    from nexus_cli.gpu.status import GpuStatus
 
 _NAMESPACE_NOTE = {
     "other": "(in another PID namespace: a container)",
@@ -26,13 +27,29 @@ def gpu() -> None:
     """GPU status, processes, a live monitor, and "what do I lose if I kill this now?"."""
 
 
+def _status_row(entry: GpuStatus) -> tuple[str, ...]:
+    from nexus_cli.gpu.units import NA, number, size
+
+    g = entry.gpu
+    return (
+        g.index + (" (MIG)" if g.is_mig else ""),
+        g.name or NA,
+        g.uuid or NA,
+        number(g.utilization_pct, "%"),
+        f"{size(g.memory_used)} / {size(g.memory_total)}",
+        number(g.temperature_c, "°C"),
+        f"{number(g.power_draw_w, ' W')} / {number(g.power_limit_w, ' W')}",
+        ", ".join(str(p.pid) for p in entry.processes) or "-",
+    )
+
+
 @gpu.command()
 @json_option
 def status(as_json: bool) -> None:
     """Each GPU (and MIG device): utilization, memory, temperature, power and its processes."""
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.status import read_status
-    from nexus_cli.gpu.units import NA, number, size
+    from nexus_cli.gpu.units import NA
 
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
@@ -42,25 +59,7 @@ def status(as_json: bool) -> None:
     if as_json:
         emit_json({"driver_version": driver, "gpus": [g.to_dict() for g in gpus]})
         return
-    rows = []
-    for s in gpus:
-        g = s.gpu
-        memory = f"{size(g.memory_used)} / {size(g.memory_total)}"
-        power = f"{number(g.power_draw_w, ' W')} / {number(g.power_limit_w, ' W')}"
-        pids = ", ".join(str(p.pid) for p in s.processes) or "-"
-        name = g.name or NA
-        rows.append(
-            (
-                g.index,
-                name,
-                g.uuid or NA,
-                number(g.utilization_pct, "%"),
-                memory,
-                number(g.temperature_c, "°C"),
-                power,
-                pids,
-            )
-        )
+    rows = [_status_row(s) for s in gpus]
     columns = ("gpu", "name", "uuid", "util", "memory", "temp", "power", "processes")
     print_table(columns, rows, title=f"NVIDIA driver {driver or NA}", empty="no GPUs found")
 
