@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.gpu.model import GpuProcessReading
-from tests.conftest import run_nexus, run_process
+from tests.conftest import REPO_ROOT, run_nexus, run_process
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu, wait_until
 
 
@@ -160,3 +161,38 @@ def test_gpu_impact_imports_no_rich_and_no_docker(start_trainer: Callable[..., T
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip().splitlines()[-1] == "HEAVY=", out.stderr
+
+
+def test_another_user_cannot_signal_our_trainer(
+    start_trainer: Callable[..., Trainer], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A real second user (nobody) runs nexus against our trainer: analysis yes, signals no."""
+    import subprocess
+    import sys
+
+    if os.getuid() != 0:
+        pytest.skip("needs root to run nexus as another user")
+    trainer = start_trainer()
+    home = tmp_path_factory.mktemp("nobody-home")
+    home.chmod(0o777)
+    # The venv's interpreter may live under /root; a system Python of the same version can run
+    # this checkout with the venv's packages.
+    import sysconfig
+
+    python = shutil.which(f"python{sys.version_info[0]}.{sys.version_info[1]}", path="/usr/bin")
+    if python is None:
+        pytest.skip("no system python of this version to run as another user")
+    paths_ = sysconfig.get_paths()
+    packages = os.pathsep.join([str(REPO_ROOT), paths_["purelib"], paths_["platlib"]])
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "NEXUS_HOME": str(home)}
+    env["PYTHONPATH"] = packages
+    cmd = [python, "-m", "nexus_cli", "gpu", "impact", str(trainer.pid)]
+    as_nobody = {"user": 65534, "group": 65534, "cwd": "/", "env": env, "timeout": 60}
+    seen = subprocess.run([*cmd, "--json"], capture_output=True, text=True, **as_nobody)
+    assert seen.returncode == 0, seen.stderr
+    assert json.loads(seen.stdout)["environment_readable"] is False
+    refused = subprocess.run(
+        [*cmd, "--action", "kill", "--yes"], capture_output=True, text=True, **as_nobody
+    )
+    assert refused.returncode == 1 and "belongs to another user" in refused.stderr
+    assert trainer.proc.poll() is None
