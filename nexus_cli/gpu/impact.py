@@ -95,8 +95,16 @@ class ImpactReport:
     graceful_signal: str
     recommendations: list[dict[str, str]] = field(default_factory=list)
 
+    def estimated_total_s(self) -> float | None:
+        """Runtime scaled by the progress percentage, when the progress is known."""
+        percent = None if self.progress is None else self.progress.percent
+        if not percent:
+            return None
+        return round(self.process.runtime_s * 100.0 / percent, 1)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["estimated_total_s"] = self.estimated_total_s()
         if self.progress is not None:
             data["progress"]["percent"] = self.progress.percent
         if self.distributed is not None:

@@ -13,9 +13,11 @@ RULE = "=" * 60
 
 def _state(r: ImpactReport) -> list[str]:
     p = r.process
+    expected = r.estimated_total_s()
+    estimate = f"estimated {duration(expected)} total, " if expected else ""
     lines = [
         "Current State:",
-        f"  Runtime: {duration(p.runtime_s)} (started {_clock(p.create_time)})",
+        f"  Runtime: {duration(p.runtime_s)} ({estimate}started {_clock(p.create_time)})",
     ]
     lines.append(f"  Status: {p.status}, user {p.user or NA}")
     if p.namespace == "other":

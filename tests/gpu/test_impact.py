@@ -32,6 +32,11 @@ def test_cpu_side_analysis_of_a_trainer(start_trainer: Callable[..., Trainer]) -
     assert report.cadence_s is not None and 0.2 <= report.cadence_s <= 0.8
     assert report.progress is not None and report.progress.total_epochs == 10
     assert report.progress.step == newest.step and newest.step is not None
+    if report.progress.percent:  # epoch 0 gives no estimate
+        total = report.estimated_total_s()
+        assert total == pytest.approx(
+            report.process.runtime_s * 100 / report.progress.percent, 0.01
+        )
     assert newest.step % 100 == 0 and report.progress.epoch == newest.step // 400
     assert report.distributed is None and report.environment_readable
     assert report.handlers == {"SIGUSR1": True, "SIGTERM": True, "SIGINT": True}

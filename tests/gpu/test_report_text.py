@@ -24,7 +24,7 @@ def test_layout_with_gpus_and_ranks(
     start_trainer: Callable[..., Trainer], fake_nvml: Callable[..., FakeNvml]
 ) -> None:
     env = {"RANK": "0", "WORLD_SIZE": "4", "MASTER_ADDR": "10.0.0.1", "LOCAL_RANK": "0"}
-    trainer = start_trainer("--epochs", "60", env=env)
+    trainer = start_trainer("--epochs", "60", "--interval", "0.2", env=env, checkpoints=5)
     fake = fake_nvml(
         [make_gpu("0"), make_gpu("1", utilization_pct=93, temperature_c=76)],
         {
@@ -39,7 +39,7 @@ def test_layout_with_gpus_and_ranks(
     text = "\n".join(lines)
     assert "  GPU 0: 95% util (SM 90% by this process), 22.0 GiB VRAM, 78°C" in text
     assert "  GPU 1: 93% util (SM n/a by this process), 22.0 GiB VRAM, 76°C" in text
-    assert "/60 (" in text and "% complete)" in text
+    assert "/60 (" in text and "% complete)" in text and " total, started " in text
     assert "GPU-hours wasted:" in text and "(2 GPUs x" in text
     assert "  - This is rank 0 (master)" in text and "3 other ranks" in text
     assert "Total cluster waste:" in text
