@@ -84,7 +84,7 @@ def find_checkpoints(
     """
     opened = {p for p in open_files if is_checkpoint_name(Path(p).name)}
     plan: dict[Path, int] = {Path(p).parent: 0 for p in opened}
-    if cwd:
+    if cwd and Path(cwd) != Path("/"):  # daemons run in /: never crawl the whole disk
         plan.setdefault(Path(cwd), 1)
     for folder in extra_dirs:
         plan[folder] = 2
