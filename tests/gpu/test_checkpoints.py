@@ -103,6 +103,3 @@ def test_cadence_prefers_checkpoints_of_this_run() -> None:
     assert ckpt.cadence_s(series, since=900) == pytest.approx(300)
     assert ckpt.cadence_s(series, since=1250) == pytest.approx(10)  # too few since: all count
 
-
-def test_a_process_running_in_root_does_not_crawl_the_disk() -> None:
-    assert ckpt.find_checkpoints([], "/", []) == []
