@@ -102,4 +102,3 @@ def test_cadence_prefers_checkpoints_of_this_run() -> None:
     series = _series([0, 10, 20, 30, 1000, 1300])
     assert ckpt.cadence_s(series, since=900) == pytest.approx(300)
     assert ckpt.cadence_s(series, since=1250) == pytest.approx(10)  # too few since: all count
-
