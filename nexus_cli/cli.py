@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Print or install shell completion.",
     ),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
+    "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "task": ("nexus_cli.commands.task:task", "Track tasks whose verification gates must pass."),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
