@@ -18,11 +18,13 @@ show nexus task ready
 step "A failing gate keeps the task in progress: exit code 3, output stored"
 show nexus task claim "$parser"
 code=0; nexus task complete "$parser" || code=$?
-echo "(exit code $code; status: $(nexus task show "$parser" --json | grep -o '"status": "[a-z_]*"'))"
+status=$(nexus task show "$parser" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
+echo "(exit code $code; the task is still $status)"
 echo "parser: done" > src.txt
 show nexus task complete "${parser#nx-}"
 
 step "Cycles are refused, with the cycle named"
+printf '$ nexus task dep add %s %s\n' "$schema" "$parser"
 nexus task dep add "$schema" "$parser" || true
 
 step "History and a Markdown hand-off for the next agent"
