@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
+    "persona": (
+        "nexus_cli.commands.persona:persona",
+        "Add, remove and switch role bundles for coding assistants.",
+    ),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
     "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
 }

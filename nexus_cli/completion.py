@@ -20,7 +20,9 @@ SHELLS = ("bash", "zsh", "fish")
 ENV_VAR = "_NEXUS_COMPLETE"
 
 # kind -> "module:function(incomplete: str) -> list[str]". Capabilities add their entry.
-SOURCES: dict[str, str] = {}
+SOURCES: dict[str, str] = {
+    "persona": "nexus_cli.personas.catalog:complete_names",
+}
 
 
 def script(shell: str) -> str:
