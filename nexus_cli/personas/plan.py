@@ -60,7 +60,10 @@ def _read(snap: Snapshot, rel: str, found: Findings) -> tuple[bool, FileState | 
         return False, None
 
 
-def _claim_dirs(snap: Snapshot, lock: dict[str, Any], rel: str, name: str) -> None:
+def _claim_dirs(
+    snap: Snapshot, lock: dict[str, Any], rel: str, name: str, found: Findings
+) -> None:
+    """Record the folders Nexus creates for ``rel`` (or shares with other personas)."""
     dirs: dict[str, list[str]] = lock["dirs"]
     for parent in reversed(PurePosixPath(rel).parents):
         key = str(parent)
@@ -69,6 +72,9 @@ def _claim_dirs(snap: Snapshot, lock: dict[str, Any], rel: str, name: str) -> No
         if key in dirs:
             if name not in dirs[key]:
                 dirs[key].append(name)
+        elif key in found.prune_dirs:  # released earlier in this plan: Nexus's still
+            found.prune_dirs.remove(key)
+            dirs[key] = [name]
         elif not snap.dir_on_disk(key):
             dirs[key] = [name]
 
@@ -101,7 +107,7 @@ def _files(
             found.conflicts.append(f"{rel}: edited since it was installed; not overwritten")
         else:
             if cur is None:
-                _claim_dirs(snap, lock, rel, name)
+                _claim_dirs(snap, lock, rel, name, found)
             if cur != state:
                 snap.put(rel, state)
             files[rel] = {"sha256": sha256(state.data), "owner": name}
@@ -125,7 +131,7 @@ def _blocks(
         mode = cur.mode if cur else 0o644
         if rel in want:
             if cur is None:
-                _claim_dirs(snap, lock, rel, name)
+                _claim_dirs(snap, lock, rel, name, found)
             new: str | None = upsert_block(text, block_name(name), want[rel], COMMENT)
             if name not in rec["owners"]:
                 rec["owners"].append(name)
@@ -169,7 +175,7 @@ def _settings(
         if _owners_in(rec):
             records[rel] = rec
             if cur is None:
-                _claim_dirs(snap, lock, rel, name)
+                _claim_dirs(snap, lock, rel, name, found)
         else:
             records.pop(rel, None)
         after = None if new is None else FileState(new.encode("utf-8"), cur.mode if cur else 0o644)
