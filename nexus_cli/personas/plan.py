@@ -106,8 +106,7 @@ def _files(
         elif rec is not None and cur is not None and sha256(cur.data) != rec["sha256"]:
             found.conflicts.append(f"{rel}: edited since it was installed; not overwritten")
         else:
-            if cur is None:
-                _claim_dirs(snap, lock, rel, name, found)
+            _claim_dirs(snap, lock, rel, name, found)
             if cur != state:
                 snap.put(rel, state)
             files[rel] = {"sha256": sha256(state.data), "owner": name}
@@ -130,8 +129,7 @@ def _blocks(
         rec = blocks.setdefault(rel, {"created": cur is None, "owners": []})
         mode = cur.mode if cur else 0o644
         if rel in want:
-            if cur is None:
-                _claim_dirs(snap, lock, rel, name, found)
+            _claim_dirs(snap, lock, rel, name, found)
             new: str | None = upsert_block(text, block_name(name), want[rel], COMMENT)
             if name not in rec["owners"]:
                 rec["owners"].append(name)
@@ -174,8 +172,7 @@ def _settings(
         new = _settings_text(data, before, text, rec)
         if _owners_in(rec):
             records[rel] = rec
-            if cur is None:
-                _claim_dirs(snap, lock, rel, name, found)
+            _claim_dirs(snap, lock, rel, name, found)
         else:
             records.pop(rel, None)
         after = None if new is None else FileState(new.encode("utf-8"), cur.mode if cur else 0o644)
