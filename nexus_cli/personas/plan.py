@@ -60,9 +60,7 @@ def _read(snap: Snapshot, rel: str, found: Findings) -> tuple[bool, FileState | 
         return False, None
 
 
-def _claim_dirs(
-    snap: Snapshot, lock: dict[str, Any], rel: str, name: str, found: Findings
-) -> None:
+def _claim_dirs(snap: Snapshot, lock: dict[str, Any], rel: str, name: str, found: Findings) -> None:
     """Record the folders Nexus creates for ``rel`` (or shares with other personas)."""
     dirs: dict[str, list[str]] = lock["dirs"]
     for parent in reversed(PurePosixPath(rel).parents):

@@ -88,7 +88,9 @@ def _yaml_message(path: Path, text: str, exc: Exception) -> str:
         if found:
             key = found.group(1)
     near = f" near key {key!r}" if key else ""
-    return f"{path}: invalid YAML at line {mark.line + 1}, column {mark.column + 1}{near}: {problem}"
+    return (
+        f"{path}: invalid YAML at line {mark.line + 1}, column {mark.column + 1}{near}: {problem}"
+    )
 
 
 def _fail(path: Path, key: str, why: str) -> ConfigError:

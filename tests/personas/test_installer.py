@@ -16,7 +16,9 @@ from tests.conftest import run_nexus
 from tests.personas.conftest import tree, write_persona
 
 CLAUDE = b"# Team rules\n\nUse tabs.\n"
-SETTINGS = b'{\n    "model": "opus",\n    "permissions": {\n        "allow": ["Bash(make:*)"]\n    }\n}'
+SETTINGS = (
+    b'{\n    "model": "opus",\n    "permissions": {\n        "allow": ["Bash(make:*)"]\n    }\n}'
+)
 AGENTS = b"# Agents\n\nno trailing newline"
 
 
@@ -156,7 +158,9 @@ def test_edited_file_blocks_a_reinstall_instead_of_being_overwritten(scope: Scop
     _add(scope, "data-scientist")
     (scope.root / "scripts" / "gpu_monitor.sh").write_text("changed\n")
     plan = installer.plan_add(scope, load("data-scientist", scope.search()), None)
-    assert plan.conflicts == ["scripts/gpu_monitor.sh: edited since it was installed; not overwritten"]
+    assert plan.conflicts == [
+        "scripts/gpu_monitor.sh: edited since it was installed; not overwritten"
+    ]
 
 
 def test_text_the_user_adds_around_blocks_survives_remove(scope: Scope) -> None:
