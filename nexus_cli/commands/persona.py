@@ -66,8 +66,6 @@ def _report(plan: Plan, dry_run: bool, as_json: bool) -> None:
             info("nothing to change")
         for note in plan.notes:
             info(f"note: {note}")
-    for conflict in plan.conflicts:
-        warn(f"conflict: {conflict}")
 
 
 def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
@@ -75,10 +73,9 @@ def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
 
     origins = {n: r.get("origin", "custom") for n, r in plan.lock_before["personas"].items()}
     origins |= {n: r.get("origin", "custom") for n, r in plan.lock_after["personas"].items()}
-    if dry_run or plan.conflicts:
+    if dry_run:
         _report(plan, dry_run, as_json)
-        if plan.conflicts:
-            installer.apply(plan)  # raises ConflictError naming every conflict; writes nothing
+        installer.check(plan)  # a dry run that would conflict exits 1 too
         return
     installer.apply(plan)
     _report(plan, False, as_json)

@@ -160,13 +160,19 @@ def plan_switch(
     return plan
 
 
-def apply(plan: Plan) -> None:
-    """Apply a conflict-free plan. Raises ConflictError (and writes nothing) otherwise."""
+def check(plan: Plan) -> None:
+    """Raise ConflictError naming every conflict of ``plan``, if it has any."""
     if plan.conflicts:
         raise ConflictError(
-            f"{len(plan.conflicts)} conflict(s), nothing was changed: " + "; ".join(plan.conflicts),
+            f"{len(plan.conflicts)} conflict(s), nothing was changed:"
+            + "".join(f"\n  - {c}" for c in plan.conflicts),
             hint="move or remove the files named above, then run the command again",
         )
+
+
+def apply(plan: Plan) -> None:
+    """Apply a conflict-free plan. Raises ConflictError (and writes nothing) otherwise."""
+    check(plan)
     adding = bool(plan.added)
     if adding:
         lockfile.write(plan.scope.lock_path, plan.lock_after)

@@ -171,3 +171,16 @@ def test_analyze_process_impact_script_runs_nexus_impact(project: Path) -> None:
         sleeper.wait()
     assert result.returncode == 0, result.stderr
     assert str(sleeper.pid) in result.stdout
+
+
+def test_dry_run_with_a_conflict_reports_it_and_exits_1(project: Path) -> None:
+    (project / "scripts").mkdir()
+    (project / "scripts" / "gpu_monitor.sh").write_text("mine\n")
+    before = tree(project)
+    result = run_nexus("persona", "add", "data-scientist", "--dry-run", "--json")
+    assert result.exit_code == 1
+    assert result.json()["conflicts"] == [
+        "scripts/gpu_monitor.sh: exists and is not managed by Nexus; not overwritten"
+    ]
+    assert "1 conflict(s), nothing was changed" in result.stderr
+    assert tree(project) == before
