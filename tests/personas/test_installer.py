@@ -249,3 +249,13 @@ def test_custom_persona_extends_builtin(scope: Scope) -> None:
     assert "Tests first" in text and "make test" in text
     settings = json.loads((scope.root / ".claude" / "settings.json").read_text())
     assert {"Bash(make test:*)", "Bash(git diff:*)"} <= set(settings["permissions"]["allow"])
+
+
+def test_corrupt_lock_is_a_clear_error_and_nothing_is_written(project: Path) -> None:
+    (project / ".nexus" / "personas.lock").write_text("{ broken")
+    before = tree(project)
+    result = run_nexus("persona", "add", "designer")
+    assert result.exit_code == 1
+    assert "personas.lock: the persona lock is not valid JSON" in result.stderr
+    assert "hint: restore it from git" in result.stderr
+    assert tree(project) == before
