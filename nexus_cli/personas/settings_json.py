@@ -48,7 +48,9 @@ def render(data: dict[str, Any], like: str) -> str:
     match = re.search(r"\n([ \t]+)\S", like)
     indent: str | int = match.group(1) if match else 2
     if like.strip() and "\n" not in like.strip():
-        text = json.dumps(data, ensure_ascii=False)
+        compact = '":' in like and '": ' not in like
+        separators = (",", ":") if compact else (", ", ": ")
+        text = json.dumps(data, ensure_ascii=False, separators=separators)
     else:
         text = json.dumps(data, indent=indent, ensure_ascii=False)
     return text + ("\n" if like.endswith("\n") or not like else "")

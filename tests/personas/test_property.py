@@ -24,7 +24,7 @@ LEVELS = [None, "beginner", "l2", "expert"]
 TARGET_SETS = [None, ["claude"], ["agents", "copilot"], ["claude", "agents", "cursor", "copilot"]]
 RULES = ["Bash(nvidia-smi:*)", "Bash(python -m pytest:*)", "Bash(git diff:*)", "Bash(ls:*)"]
 
-TEXT = st.text(alphabet=st.sampled_from("ab \n#<>-!"), max_size=30)
+TEXT = st.text(alphabet=st.sampled_from("ab \n\r#<>-!é"), max_size=30)
 
 
 @st.composite
