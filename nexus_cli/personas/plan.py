@@ -154,9 +154,9 @@ def _settings(
     mine = [r for r, rec in records.items() if name in _owners_in(rec)]
     for rel in sorted({*mine, *want}):
         ok, cur = _read(snap, rel, found)
-        if not ok:
+        text = _settings_source(rel, cur, found) if ok else None
+        if text is None:
             continue
-        text = cur.data.decode("utf-8", errors="replace") if cur else ""
         data = settings_json.parse(text, str(snap.root / rel))
         before = copy.deepcopy(data)
         rec = records.get(rel) or {
@@ -164,6 +164,10 @@ def _settings(
             "created_keys": [],
         }
         _release_settings(data, rec, name, want.get(rel, SettingsWant()))
+        if cur is None and rel not in want:  # the user deleted the file: do not recreate it
+            if not _owners_in(rec):
+                records.pop(rel, None)
+            continue
         for why in _claim_settings(data, rec, name, want.get(rel, SettingsWant())):
             found.conflicts.append(f"{rel}: {why}")
         settings_json.prune_created(data, rec)
@@ -176,6 +180,15 @@ def _settings(
         after = None if new is None else FileState(new.encode("utf-8"), cur.mode if cur else 0o644)
         if after != cur:
             snap.put(rel, after)
+
+
+def _settings_source(rel: str, cur: FileState | None, found: Findings) -> str | None:
+    """The current text of a settings file ("" when missing), or None when it is not UTF-8."""
+    try:
+        return cur.data.decode("utf-8") if cur else ""
+    except UnicodeDecodeError:
+        found.conflicts.append(f"{rel}: not UTF-8 text; Nexus will not edit it")
+        return None
 
 
 def _owners_in(rec: dict[str, Any]) -> set[str]:

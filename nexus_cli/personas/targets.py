@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nexus_cli.errors import UsageError
+from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.personas.catalog import Level, Persona
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.settings_json import SettingsWant
@@ -82,6 +82,7 @@ def desired(
         want.files[f".cursor/rules/{name}.mdc"] = FileState((front + text).encode(), 0o644)
     if "copilot" in targets:
         want.blocks[".github/copilot-instructions.md"] = f"<!-- {tag} -->\n{text}"
+    _refuse_markers(persona, want)
     if is_global and persona.files:
         notes.append(
             f"{len(persona.files)} project file(s) not installed with --global (scripts belong to a project)"
@@ -90,6 +91,16 @@ def desired(
         for item in persona.files:
             want.files[item.target] = _file(item.source)
     return want, notes
+
+
+def _refuse_markers(persona: Persona, want: Desired) -> None:
+    """Block content must not contain block markers: it would make the block unremovable."""
+    for content in want.blocks.values():
+        if ">>> nexus:" in content or "<<< nexus:" in content:
+            raise ConfigError(
+                f"{persona.folder / 'persona.yaml'}: key 'instructions' contains a Nexus block "
+                "marker ('>>> nexus:' or '<<< nexus:'); refused"
+            )
 
 
 def _claude(

@@ -259,3 +259,16 @@ def test_corrupt_lock_is_a_clear_error_and_nothing_is_written(project: Path) -> 
     assert "personas.lock: the persona lock is not valid JSON" in result.stderr
     assert "hint: restore it from git" in result.stderr
     assert tree(project) == before
+
+
+def test_files_the_user_deleted_are_not_recreated_by_remove(scope: Scope) -> None:
+    _user_files(scope.root)
+    _add(scope, "data-scientist")
+    (scope.root / "CLAUDE.md").unlink()
+    (scope.root / ".claude" / "settings.json").unlink()
+    (scope.root / "scripts" / "gpu_monitor.sh").unlink()
+    installer.apply(installer.plan_remove(scope, ["data-scientist"]))
+    assert not (scope.root / "CLAUDE.md").exists()
+    assert not (scope.root / ".claude" / "settings.json").exists()
+    assert (scope.root / "AGENTS.md").read_bytes() == AGENTS
+    assert not scope.lock_path.exists()
