@@ -58,8 +58,11 @@ def instructions_text(persona: Persona, level: Level | None) -> str:
 
 
 def _file(source: Path) -> FileState:
-    mode = 0o755 if source.stat().st_mode & 0o111 else 0o644
-    return FileState(source.read_bytes(), mode)
+    """A persona file; scripts (executable, or starting with ``#!``) are installed executable,
+    even when a package manager dropped the bit from the shipped copy."""
+    data = source.read_bytes()
+    executable = source.stat().st_mode & 0o111 or data.startswith(b"#!")
+    return FileState(data, 0o755 if executable else 0o644)
 
 
 def desired(

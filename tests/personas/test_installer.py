@@ -272,3 +272,15 @@ def test_files_the_user_deleted_are_not_recreated_by_remove(scope: Scope) -> Non
     assert not (scope.root / ".claude" / "settings.json").exists()
     assert (scope.root / "AGENTS.md").read_bytes() == AGENTS
     assert not scope.lock_path.exists()
+
+
+def test_a_shebang_script_is_executable_even_if_shipped_without_the_bit(scope: Scope) -> None:
+    write_persona(
+        scope.root / ".nexus" / "personas" / "tool",
+        "name: tool\nfiles:\n  - {source: run.sh, target: bin/run.sh}\n"
+        "  - {source: notes.txt, target: bin/notes.txt}\n",
+        {"run.sh": "#!/bin/sh\necho hi\n", "notes.txt": "plain\n"},
+    )
+    installer.apply(installer.plan_add(scope, load("tool", scope.search())))
+    assert os.access(scope.root / "bin" / "run.sh", os.X_OK)
+    assert not os.access(scope.root / "bin" / "notes.txt", os.X_OK)
