@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli.errors import ConflictError, NotFoundError
+from nexus_cli.errors import ConflictError, NotFoundError, StateError
 from nexus_cli.personas import lock as lockfile
 from nexus_cli.personas import targets as target_map
 from nexus_cli.personas.catalog import Layer, Persona, layers
@@ -171,20 +171,31 @@ def check(plan: Plan) -> None:
 
 
 def apply(plan: Plan) -> None:
-    """Apply a conflict-free plan. Raises ConflictError (and writes nothing) otherwise."""
+    """Apply a conflict-free plan. Raises ConflictError (and writes nothing) otherwise.
+
+    The lock is first written as the union of before and after, so that if applying stops
+    half-way (a crash, a full disk) everything Nexus may have written is still recorded and a
+    later ``remove`` can take it out; the final lock is written at the end.
+    """
     check(plan)
-    adding = bool(plan.added)
-    if adding:
-        lockfile.write(plan.scope.lock_path, plan.lock_after)
+    if not plan.changes and plan.lock_after == plan.lock_before:
+        return
+    lockfile.write(plan.scope.lock_path, lockfile.union(plan.lock_before, plan.lock_after))
     for change in plan.changes:
-        _apply_change(plan.scope, change)
+        try:
+            _apply_change(plan.scope, change)
+        except OSError as exc:
+            raise StateError(
+                f"stopped while writing {change.rel}: {exc.strerror or exc}",
+                hint="the lock records everything written so far: fix the cause and run the "
+                "command again, or `nexus persona remove` to take it out",
+            ) from None
     for rel in sorted(plan.findings.prune_dirs, key=lambda r: -r.count("/")):
         try:
             os.rmdir(plan.scope.root / rel)
         except OSError:
             plan.notes.append(f"kept folder {rel}/: it is not empty")
-    if not adding:
-        lockfile.write(plan.scope.lock_path, plan.lock_after)
+    lockfile.write(plan.scope.lock_path, plan.lock_after)
 
 
 def _apply_change(scope: Scope, change: Change) -> None:

@@ -15,6 +15,7 @@ Layout::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -59,6 +60,40 @@ def read(path: Path) -> dict[str, Any]:
 
 def is_empty(data: dict[str, Any]) -> bool:
     return not any(data.get(section) for section in SECTIONS)
+
+
+def union(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Everything recorded in either lock: what an interrupted apply may have left installed."""
+    merged = copy.deepcopy(after)
+    for name, record in before["personas"].items():
+        merged["personas"].setdefault(name, copy.deepcopy(record))
+    for rel, record in before["files"].items():
+        merged["files"].setdefault(rel, copy.deepcopy(record))
+    for rel, owners in before["dirs"].items():
+        merged["dirs"][rel] = _names(merged["dirs"].get(rel, []), owners)
+    for rel, record in before["blocks"].items():
+        target = merged["blocks"].setdefault(rel, copy.deepcopy(record))
+        target["created"] = record["created"]
+        target["owners"] = _names(target["owners"], record["owners"])
+    for rel, record in before["settings"].items():
+        target = merged["settings"].setdefault(rel, copy.deepcopy(record))
+        target["original"] = record.get("original")
+        target["created_keys"] = _names(
+            target.get("created_keys", []), record.get("created_keys", [])
+        )
+        for sub in ("allow", "ask", "deny"):
+            rules = target.setdefault(sub, {})
+            for rule, owners in record.get(sub, {}).items():
+                rules[rule] = _names(rules.get(rule, []), owners)
+        env = target.setdefault("env", {})
+        for key, entry in record.get("env", {}).items():
+            env.setdefault(key, {"value": entry["value"], "owners": []})
+            env[key]["owners"] = _names(env[key]["owners"], entry["owners"])
+    return merged
+
+
+def _names(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
 
 
 def render(data: dict[str, Any]) -> bytes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.errors import ConflictError
+from nexus_cli.errors import ConflictError, StateError
 from nexus_cli.personas import installer
 from nexus_cli.personas.catalog import load
 from nexus_cli.personas.installer import Scope
@@ -284,3 +284,31 @@ def test_a_shebang_script_is_executable_even_if_shipped_without_the_bit(scope: S
     installer.apply(installer.plan_add(scope, load("tool", scope.search())))
     assert os.access(scope.root / "bin" / "run.sh", os.X_OK)
     assert not os.access(scope.root / "bin" / "notes.txt", os.X_OK)
+
+
+def test_an_apply_that_stops_half_way_can_still_be_undone(scope: Scope) -> None:
+    _user_files(scope.root)
+    before = tree(scope.root)
+    plan = installer.plan_add(scope, load("data-scientist", scope.search()))
+    (scope.root / "scripts").write_text("appeared after planning\n")  # a real race
+    with pytest.raises(StateError, match="stopped while writing scripts/"):
+        installer.apply(plan)
+    assert "data-scientist" in (scope.root / "CLAUDE.md").read_text()  # applied partly
+    (scope.root / "scripts").unlink()
+    installer.apply(installer.plan_remove(scope, ["data-scientist"]))
+    assert tree(scope.root) == before
+    assert not scope.lock_path.exists()
+
+
+def test_an_interrupted_switch_keeps_both_personas_recorded(scope: Scope) -> None:
+    _user_files(scope.root)
+    before = tree(scope.root)
+    _add(scope, "developer")
+    plan = installer.plan_switch(scope, load("data-scientist", scope.search()))
+    (scope.root / "scripts").write_text("in the way\n")
+    with pytest.raises(StateError):
+        installer.apply(plan)
+    assert set(installer.active(scope)) == {"developer", "data-scientist"}
+    (scope.root / "scripts").unlink()
+    installer.apply(installer.plan_remove(scope, ["developer", "data-scientist"]))
+    assert tree(scope.root) == before
