@@ -167,7 +167,11 @@ def show(name: str, as_json: bool) -> None:
 def add(
     name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
 ) -> None:
-    """Add persona NAME (running it again changes nothing)."""
+    """Add persona NAME to this project (or your home folder with --global).
+
+    Every change is checked first: if a file of yours would be overwritten, nothing is written
+    and each conflict is named. Running it again changes nothing.
+    """
     from nexus_cli.personas import installer
     from nexus_cli.personas.catalog import load
     from nexus_cli.personas.targets import parse_targets
