@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "task": ("nexus_cli.commands.task:task", "Track tasks whose verification gates must pass."),
+    "persona": (
+        "nexus_cli.commands.persona:persona",
+        "Add, remove and switch role bundles for coding assistants.",
+    ),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
     "template": (
         "nexus_cli.commands.template:template",

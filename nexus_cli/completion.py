@@ -24,6 +24,7 @@ SOURCES: dict[str, str] = {
     "template": "nexus_cli.workspaces.records:complete_templates",
     "workspace": "nexus_cli.workspaces.records:complete_names",
     "task": "nexus_cli.tasks.store:complete_ids",
+    "persona": "nexus_cli.personas.catalog:complete_names",
 }
 
 
