@@ -26,12 +26,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("nexus_cli.commands.dashboard:dashboard", "Show your usage dashboard (or HTML)."),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "export": ("nexus_cli.commands.export:export", "Export telemetry as JSON, NDJSON, CSV or SQL."),
+    "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
+    "persona": (
+        "nexus_cli.commands.persona:persona",
+        "Add, remove and switch role bundles for coding assistants.",
+    ),
     "stats": ("nexus_cli.commands.stats:stats", "Usage statistics for a time window."),
     "sync": ("nexus_cli.commands.sync:sync", "Send telemetry to your own collector."),
+    "task": ("nexus_cli.commands.task:task", "Track tasks whose verification gates must pass."),
     "telemetry": ("nexus_cli.commands.telemetry:telemetry", "See and control local telemetry."),
+    "template": (
+        "nexus_cli.commands.template:template",
+        "List workspace templates and show what one resolves to.",
+    ),
     "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
+    "workspace": (
+        "nexus_cli.commands.workspace:workspace",
+        "Worktrees with their own services, ports and volumes.",
+    ),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -20,7 +20,12 @@ SHELLS = ("bash", "zsh", "fish")
 ENV_VAR = "_NEXUS_COMPLETE"
 
 # kind -> "module:function(incomplete: str) -> list[str]". Capabilities add their entry.
-SOURCES: dict[str, str] = {}
+SOURCES: dict[str, str] = {
+    "template": "nexus_cli.workspaces.records:complete_templates",
+    "workspace": "nexus_cli.workspaces.records:complete_names",
+    "task": "nexus_cli.tasks.store:complete_ids",
+    "persona": "nexus_cli.personas.catalog:complete_names",
+}
 
 
 def script(shell: str) -> str:

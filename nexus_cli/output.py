@@ -79,7 +79,7 @@ def console(stderr: bool = False) -> Console:
 
 
 def _plain_table(columns: Sequence[str], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(c)), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    widths = [max([len(str(c)), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     lines = [columns, *rows]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines

@@ -182,7 +182,7 @@ def init_project(start: Path | None = None) -> tuple[Project, list[str]]:
 # Capabilities that need set-up at `nexus init` time (the task merge driver, for example) add
 # "module:function" here; the function receives the project and returns the paths it changed.
 # Imported only when `init` runs, so they cost nothing elsewhere.
-INIT_HOOKS: tuple[str, ...] = ()
+INIT_HOOKS: tuple[str, ...] = ("nexus_cli.tasks.gitsetup:install_merge_driver",)
 
 
 def _run_init_hooks(project: Project) -> list[str]:

@@ -150,3 +150,10 @@ def test_json_output_is_only_json_and_plain_when_piped(git_repo: Path) -> None:
     table = run_nexus("-C", str(git_repo), "doctor")
     assert "\x1b[" not in table.stdout
     assert all(line == line.rstrip() for line in table.stdout.splitlines())
+
+
+def test_plain_table_without_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from nexus_cli.output import print_table
+
+    print_table(("name", "state"), [])
+    assert capsys.readouterr().out == "name  state\n"

@@ -1,0 +1,271 @@
+"""Workspace speed: `nexus workspace create` against the same work done by hand, in one run.
+
+With the image already local (the FROM-scratch busybox the tests use), runs interleaved, N times:
+  * `nexus workspace create wsN -t duo`    a two-service template: network, volume, 2 containers,
+                                           1 published port, worktree, records, port table
+  * the raw equivalent by hand             `git worktree add -b` + `docker network create` +
+                                           `docker volume create` + two `docker run -d`
+  * `nexus workspace up` after `down`
+  * `nexus workspace create -t bare`       against a plain `git worktree add -b`
+and prints medians. Targets: create <= 1.5x raw and < 5 s; up after down < 2 s; bare <= 1.5x git.
+
+    python benchmarks/workspace.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMAGE = "nexus-test-busybox:latest"
+TEMPLATE = f"""\
+services:
+  db:
+    image: {IMAGE}
+    command: ["sleep", "3600"]
+    volumes: ["data:/data"]
+  web:
+    image: {IMAGE}
+    command: ["httpd", "-f", "-p", "8080", "-h", "/workspace"]
+    ports: ["{{port}}:8080"]
+    depends_on: [db]
+"""
+
+
+def _nexus() -> str:
+    candidate = Path(sys.prefix) / "bin" / "nexus"
+    found = str(candidate) if candidate.exists() else shutil.which("nexus")
+    if not found:
+        sys.exit("nexus is not installed in this environment (run `make test` or `pip install .`)")
+    return found
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    subprocess.run(
+        cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def _timed(cmds: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    for cmd in cmds:
+        _run(cmd, cwd, env)
+    return (time.perf_counter() - start) * 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ensure_image() -> None:
+    if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode == 0:
+        return
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        sys.exit(f"{IMAGE} is missing and no static busybox is installed to build it")
+    with tempfile.TemporaryDirectory() as ctx:
+        shutil.copy(Path(__file__).resolve().parent.parent / "tests" / "image" / "Dockerfile", ctx)
+        shutil.copy(busybox, Path(ctx) / "busybox")
+        subprocess.run(["docker", "build", "-q", "-t", IMAGE, ctx], check=True, capture_output=True)
+
+
+def _raw_commands(repo: Path, name: str, port: int) -> list[list[str]]:
+    prefix = f"raw-bench-{os.getpid()}-{name}"
+    wt = repo / ".nexus" / "worktrees" / name
+    return [
+        ["git", "worktree", "add", "-q", "-b", name, str(wt)],
+        ["docker", "network", "create", "--label", "dev.nexus.bench=1", prefix],
+        ["docker", "volume", "create", "--label", "dev.nexus.bench=1", f"{prefix}-data"],
+        [
+            "docker",
+            "run",
+            "-d",
+            "--init",
+            "--name",
+            f"{prefix}-db",
+            "--network",
+            prefix,
+            "--label",
+            "dev.nexus.bench=1",
+            "-v",
+            f"{wt}:/workspace",
+            "-v",
+            f"{prefix}-data:/data",
+            IMAGE,
+            "sleep",
+            "3600",
+        ],
+        [
+            "docker",
+            "run",
+            "-d",
+            "--init",
+            "--name",
+            f"{prefix}-web",
+            "--network",
+            prefix,
+            "--label",
+            "dev.nexus.bench=1",
+            "-v",
+            f"{wt}:/workspace",
+            "-p",
+            f"127.0.0.1:{port}:8080",
+            IMAGE,
+            "httpd",
+            "-f",
+            "-p",
+            "8080",
+            "-h",
+            "/workspace",
+        ],
+    ]
+
+
+def _cleanup_raw(repo: Path, env: dict[str, str]) -> None:
+    for kind in ("container", "network", "volume"):
+        ids = subprocess.run(
+            [
+                "docker",
+                kind,
+                "ls",
+                "-q",
+                *(["-a"] if kind == "container" else []),
+                "--filter",
+                "label=dev.nexus.bench=1",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if ids:
+            flag = ["-f"] if kind != "network" else []
+            subprocess.run(["docker", kind, "rm", *flag, *ids], capture_output=True, check=False)
+
+
+def _setup_repo(root: Path, env: dict[str, str]) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "commit", "-q", "--allow-empty", "-m", "i"],
+        [_nexus(), "init"],
+    ):
+        _run(cmd, repo, env)
+    (repo / ".nexus" / "templates").mkdir()
+    (repo / ".nexus" / "templates" / "duo.yaml").write_text(TEMPLATE.format(port=_free_port()))
+    return repo
+
+
+def _measure(repo: Path, env: dict[str, str], runs: int) -> dict[str, list[float]]:
+    nexus = _nexus()
+    keys = ("create", "raw", "up", "bare", "git", "version")
+    samples: dict[str, list[float]] = {k: [] for k in keys}
+    for i in range(-1, runs):  # run -1 warms caches and is not counted
+        results = {
+            "create": _timed([[nexus, "workspace", "create", f"n{i + 1}", "-t", "duo"]], repo, env),
+            "raw": _timed(_raw_commands(repo, f"r{i + 1}", _free_port()), repo, env),
+        }
+        _run([nexus, "workspace", "down", f"n{i + 1}"], repo, env)
+        results["up"] = _timed([[nexus, "workspace", "up", f"n{i + 1}"]], repo, env)
+        results["bare"] = _timed([[nexus, "workspace", "create", f"b{i + 1}"]], repo, env)
+        results["git"] = _timed(
+            [
+                [
+                    "git",
+                    "worktree",
+                    "add",
+                    "-q",
+                    "-b",
+                    f"g{i + 1}",
+                    str(repo / ".nexus" / "worktrees" / f"g{i + 1}"),
+                ]
+            ],
+            repo,
+            env,
+        )
+        results["version"] = _timed([[nexus, "--version"]], repo, env)
+        _run([nexus, "workspace", "delete", f"n{i + 1}", "--force"], repo, env)
+        _cleanup_raw(repo, env)
+        if i >= 0:
+            for key, value in results.items():
+                samples[key].append(value)
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    _ensure_image()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "NEXUS_HOME": str(Path(tmp) / "home"), "NEXUS_TELEMETRY_DISABLED": "0"}
+        repo = _setup_repo(Path(tmp), env)
+        try:
+            samples = _measure(repo, env, args.runs)
+        finally:
+            _cleanup_raw(repo, env)
+            pid = (repo / ".nexus" / "state" / "project-id").read_text().strip()
+            for kind in ("container", "network", "volume"):
+                ids = subprocess.run(
+                    [
+                        "docker",
+                        kind,
+                        "ls",
+                        "-q",
+                        *(["-a"] if kind == "container" else []),
+                        "--filter",
+                        f"label=dev.nexus.project={pid}",
+                    ],
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
+                if ids:
+                    subprocess.run(
+                        ["docker", kind, "rm", *(["-f"] if kind != "network" else []), *ids],
+                        capture_output=True,
+                    )
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"{'case':<44}{'median ms':>10}   ({args.runs} interleaved runs)")
+    labels = {
+        "create": "nexus workspace create (2 services)",
+        "raw": "raw: git worktree + network + volume + 2 run",
+        "up": "nexus workspace up (after down)",
+        "bare": "nexus workspace create -t bare",
+        "git": "raw: git worktree add",
+        "version": "reference: nexus --version (start-up floor)",
+    }
+    for key, label in labels.items():
+        print(f"{label:<44}{med[key]:>10.0f}")
+    verdicts = [
+        (
+            f"create / raw = {med['create'] / med['raw']:.2f}x (target <= 1.5x)",
+            med["create"] <= 1.5 * med["raw"],
+        ),
+        (f"create = {med['create'] / 1000:.2f} s (target < 5 s)", med["create"] < 5000),
+        (f"up after down = {med['up'] / 1000:.2f} s (target < 2 s)", med["up"] < 2000),
+        (
+            f"bare / git worktree add = {med['bare'] / med['git']:.2f}x (target <= 1.5x)",
+            med["bare"] <= 1.5 * med["git"],
+        ),
+    ]
+    bare_work = med["bare"] - med["version"]
+    print(f"      (bare create minus the start-up floor: {bare_work:.0f} ms)")
+    for text, ok in verdicts:
+        print(f"{'PASS' if ok else 'MISS'}  {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,233 @@
+"""`nexus gpu`: GPU status, processes, a live monitor, and process-impact analysis."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.telemetry import invocation
+
+if TYPE_CHECKING:
+    from nexus_cli.gpu.monitor import Poller, Snapshot
+    from nexus_cli.gpu.status import GpuStatus
+
+_NAMESPACE_NOTE = {
+    "other": "(in another PID namespace: a container)",
+    "not visible": "(not visible here: another PID namespace)",
+}
+
+
+@click.group(cls=NexusGroup)
+def gpu() -> None:
+    """GPU status, processes, a live monitor, and "what do I lose if I kill this now?"."""
+
+
+def _status_row(entry: GpuStatus) -> tuple[str, ...]:
+    from nexus_cli.gpu.units import NA, number, size
+
+    g = entry.gpu
+    return (
+        g.index + (" (MIG)" if g.is_mig else ""),
+        g.name or NA,
+        g.uuid or NA,
+        number(g.utilization_pct, "%"),
+        f"{size(g.memory_used)} / {size(g.memory_total)}",
+        number(g.temperature_c, "°C"),
+        f"{number(g.power_draw_w, ' W')} / {number(g.power_limit_w, ' W')}",
+        ", ".join(str(p.pid) for p in entry.processes) or "-",
+    )
+
+
+@gpu.command()
+@json_option
+def status(as_json: bool) -> None:
+    """Each GPU (and MIG device): utilization, memory, temperature, power and its processes."""
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.status import read_status
+    from nexus_cli.gpu.units import NA
+
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        gpus = read_status(session)
+        driver = session.driver_version
+    invocation.metric("gpu_count", len(gpus))
+    if as_json:
+        emit_json({"driver_version": driver, "gpus": [g.to_dict() for g in gpus]})
+        return
+    rows = [_status_row(s) for s in gpus]
+    columns = ("gpu", "name", "uuid", "util", "memory", "temp", "power", "processes")
+    print_table(columns, rows, title=f"NVIDIA driver {driver or NA}", empty="no GPUs found")
+
+
+@gpu.command()
+@json_option
+def processes(as_json: bool) -> None:
+    """Every GPU process: user, PID, GPU, GPU memory, SM%, CPU%, RAM, runtime and command."""
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.status import read_processes
+    from nexus_cli.gpu.units import duration, number, size
+
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        rows = read_processes(session)
+    if as_json:
+        emit_json({"processes": rows})
+        return
+    table = [
+        (
+            r.user or "?",
+            r.pid,
+            r.gpu_index,
+            size(r.used_memory),
+            number(r.sm_util_pct, "%"),
+            number(r.cpu_percent, "%", 1),
+            size(r.rss_bytes),
+            duration(r.runtime_s),
+            _NAMESPACE_NOTE.get(r.namespace, (r.command or "")[:60]),
+        )
+        for r in rows
+    ]
+    columns = ("user", "pid", "gpu", "gpu mem", "sm", "cpu", "ram", "runtime", "command")
+    print_table(columns, table, empty="no GPU processes")
+
+
+def _print_plain(snap: Snapshot) -> None:
+    from nexus_cli.gpu.monitor import DEVICE_COLUMNS, PROCESS_COLUMNS, device_rows, process_rows
+
+    print_table(DEVICE_COLUMNS, device_rows(snap), title="GPUs", empty="no GPUs found")
+    # `empty=`: also keeps print_table's plain path away from an empty row list.
+    print_table(PROCESS_COLUMNS, process_rows(snap), title="Processes", empty="no GPU processes")
+
+
+def _print_frames(poller: Poller, interval: float, once: bool) -> None:
+    """Frames printed one after another: `--once`, or when stdout is not a terminal."""
+    from nexus_cli.gpu.monitor import render
+    from nexus_cli.output import console, stdout_is_tty
+
+    while True:
+        snap = poller.snapshot()
+        if stdout_is_tty():
+            console().print(render(snap))
+        else:
+            _print_plain(snap)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _live(poller: Poller, interval: float) -> None:
+    from rich.live import Live
+
+    from nexus_cli.gpu.monitor import render
+    from nexus_cli.output import console
+
+    with Live(render(poller.snapshot()), console=console(), auto_refresh=False) as live:
+        while True:
+            time.sleep(interval)
+            live.update(render(poller.snapshot()), refresh=True)
+
+
+@gpu.command()
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between refreshes.",
+)
+@click.option("--once", is_flag=True, help="Print one frame and exit.")
+def monitor(interval: float, once: bool) -> None:
+    """A live view of GPUs and their processes (Ctrl-C to stop). Polls NVML in-process."""
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.monitor import Poller
+    from nexus_cli.output import stdout_is_tty
+
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        poller = Poller(session)
+        try:
+            if once or not stdout_is_tty():
+                _print_frames(poller, interval, once)
+            else:
+                _live(poller, interval)
+        except KeyboardInterrupt:
+            return  # Ctrl-C is how a monitor ends
+
+
+def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> dict[str, object]:
+    from nexus_cli.gpu.actions import perform
+
+    if not yes:
+        click.confirm(f"{summary} Proceed?", abort=True, err=True)
+    result = perform(pid, action, create_time)
+    invocation.signal("gpu_action", action=action, signal=result.signal, pids=len(result.pids))
+    click.echo(f"sent {result.signal} to {', '.join(map(str, result.pids))}", err=True)
+    return {"action": result.action, "signal": result.signal, "pids": result.pids}
+
+
+@gpu.command()
+@click.argument("pid", type=click.IntRange(min=1))
+@json_option
+@click.option(
+    "--checkpoint-dir",
+    "checkpoint_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also look for checkpoints here (repeatable).",
+)
+@click.option(
+    "--action",
+    type=click.Choice(["graceful", "suspend", "resume", "kill"]),
+    help="After the analysis, send this to the process (asks first).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--expect-create-time",
+    type=float,
+    metavar="EPOCH",
+    help="Refuse the action unless the process's create time is this (from --json).",
+)
+def impact(
+    pid: int,
+    as_json: bool,
+    checkpoint_dirs: tuple[Path, ...],
+    action: str | None,
+    yes: bool,
+    expect_create_time: float | None,
+) -> None:
+    """What would be lost if PID were killed now: runtime, resources, checkpoints, children,
+    distributed ranks, and what to do instead."""
+    from nexus_cli.gpu.impact import analyze_with_gpu
+
+    invocation.note(event_type="gpu")
+    started = time.perf_counter()
+    report = analyze_with_gpu(pid, list(checkpoint_dirs))
+    invocation.metric("impact_analysis_ms", (time.perf_counter() - started) * 1000)
+    invocation.signal(
+        "gpu_impact",
+        gpu_available=report.gpu_available,
+        gpus=len(report.gpus),
+        children=len(report.process.children),
+        checkpoints=report.checkpoints_found,
+        distributed=report.distributed is not None,
+    )
+    data = report.to_dict()
+    if not as_json:
+        from nexus_cli.gpu.report_text import impact_lines
+
+        click.echo("\n".join(impact_lines(report)))
+    if action is not None:
+        create_time = (
+            report.process.create_time if expect_create_time is None else expect_create_time
+        )
+        kids = len(report.process.children)
+        summary = f"{action}: PID {pid} ({report.process.name}, {kids} children)."
+        data["action_result"] = _act(pid, action, create_time, yes, summary)
+    if as_json:
+        emit_json(data)

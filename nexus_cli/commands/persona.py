@@ -1,0 +1,280 @@
+"""``nexus persona``: install role bundles for coding assistants, safely and reversibly."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from nexus_cli.completion import completer
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, info, json_option, print_table, warn
+from nexus_cli.telemetry import invocation
+
+if TYPE_CHECKING:
+    from nexus_cli.personas.installer import Plan, Scope
+
+NAME = click.argument("name", shell_complete=completer("persona"))
+GLOBAL = click.option(
+    "--global", "is_global", is_flag=True, help="Install into your home folder (~/.claude/...)."
+)
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
+LEVEL = click.option(
+    "--level", metavar="LEVEL", help="Skill level (developer: beginner, l1, l2, expert)."
+)
+TARGET = click.option(
+    "--target",
+    metavar="LIST",
+    help="Comma-separated: claude,agents,cursor,copilot (default: claude,agents + those in use).",
+)
+
+
+@click.group(cls=NexusGroup)
+def persona() -> None:
+    """Role bundles (instructions, slash commands, permissions, scripts) for Claude Code,
+    AGENTS.md, Cursor and Copilot. Every change is planned first, recorded in a lock file and
+    reversible with `remove`."""
+    invocation.note(event_type="persona")
+
+
+def _scope(is_global: bool) -> Scope:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.personas.installer import global_scope, project_scope
+    from nexus_cli.project import find_project
+
+    if is_global:
+        try:
+            return global_scope(find_project().root)
+        except NexusError:
+            return global_scope(None)
+    return project_scope(find_project().root)
+
+
+def _signal(kind: str, names: list[str], origins: dict[str, str]) -> None:
+    for name in names:
+        invocation.signal(kind, persona=name if origins.get(name) == "builtin" else "custom")
+
+
+def _report(plan: Plan, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        emit_json({**plan.to_dict(), "dry_run": dry_run})
+    else:
+        verb = "would " if dry_run else ""
+        for change in plan.changes:
+            click.echo(f"{verb}{change.action} {change.rel}")
+        if not plan.changes:
+            info("nothing to change")
+        for note in plan.notes:
+            info(f"note: {note}")
+
+
+def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
+    from nexus_cli.personas import installer
+
+    origins = {n: r.get("origin", "custom") for n, r in plan.lock_before["personas"].items()}
+    origins |= {n: r.get("origin", "custom") for n, r in plan.lock_after["personas"].items()}
+    if dry_run:
+        _report(plan, dry_run, as_json)
+        installer.check(plan)  # a dry run that would conflict exits 1 too
+        return
+    installer.apply(plan)
+    _report(plan, False, as_json)
+    _signal("persona_remove", plan.removed, origins)
+    _signal("persona_add", plan.added, origins)
+
+
+@persona.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List the personas you can add (built-in, user and project ones)."""
+    from nexus_cli.personas.catalog import load_all
+
+    scope = _scope(False) if _in_project() else _scope(True)
+    rows = [_summary(p) for p in load_all(scope.search())]
+    if as_json:
+        emit_json(rows)
+        return
+    print_table(
+        ["NAME", "ORIGIN", "LEVELS", "DESCRIPTION"],
+        [(r["name"], r["origin"], ",".join(r["levels"]), r["description"]) for r in rows],
+        empty="no personas found",
+    )
+
+
+def _in_project() -> bool:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.project import find_project
+
+    try:
+        find_project()
+    except NexusError:
+        return False
+    return True
+
+
+def _summary(p: Any) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "display_name": p.display_name,
+        "description": p.description,
+        "origin": p.origin,
+        "extends": p.extends,
+        "levels": list(p.levels),
+        "default_level": p.default_level,
+        "commands": [c.stem for c in p.commands],
+        "files": [f.target for f in p.files],
+        "permissions": {
+            "allow": list(p.permissions.allow),
+            "ask": list(p.permissions.ask),
+            "deny": list(p.permissions.deny),
+        },
+        "environment": p.environment,
+    }
+
+
+@persona.command()
+@NAME
+@json_option
+def show(name: str, as_json: bool) -> None:
+    """Show what persona NAME contains."""
+    from nexus_cli.personas.catalog import load
+
+    scope = _scope(False) if _in_project() else _scope(True)
+    p = load(name, scope.search())
+    data = _summary(p)
+    if as_json:
+        emit_json({**data, "instructions": p.instructions})
+        return
+    click.echo(f"{p.display_name} ({p.name}, {p.origin})")
+    click.echo(p.description)
+    for key in ("levels", "commands", "files"):
+        if data[key]:
+            click.echo(f"{key}: {', '.join(data[key])}")
+    for sub, rules in data["permissions"].items():
+        if rules:
+            click.echo(f"{sub}: {', '.join(rules)}")
+    if p.environment:
+        click.echo("env: " + ", ".join(f"{k}={v}" for k, v in p.environment.items()))
+
+
+@persona.command()
+@NAME
+@LEVEL
+@GLOBAL
+@TARGET
+@DRY_RUN
+@json_option
+def add(
+    name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Add persona NAME to this project (or your home folder with --global).
+
+    Every change is checked first: if a file of yours would be overwritten, nothing is written
+    and each conflict is named. Running it again changes nothing.
+    """
+    from nexus_cli.personas import installer
+    from nexus_cli.personas.catalog import load
+    from nexus_cli.personas.targets import parse_targets
+
+    scope = _scope(is_global)
+    plan = installer.plan_add(
+        scope, load(name, scope.search()), level, parse_targets(target, is_global)
+    )
+    _run(plan, dry_run, as_json)
+
+
+@persona.command()
+@click.argument("names", nargs=-1, required=True, shell_complete=completer("persona"))
+@GLOBAL
+@DRY_RUN
+@json_option
+def remove(names: tuple[str, ...], is_global: bool, dry_run: bool, as_json: bool) -> None:
+    """Remove what persona NAMES added; files you edited are kept and reported."""
+    from nexus_cli.personas import installer
+
+    _run(installer.plan_remove(_scope(is_global), list(names)), dry_run, as_json)
+
+
+@persona.command()
+@NAME
+@LEVEL
+@GLOBAL
+@TARGET
+@DRY_RUN
+@json_option
+def switch(
+    name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Remove every other active persona and add NAME, in one all-or-nothing step."""
+    from nexus_cli.personas import installer
+    from nexus_cli.personas.catalog import load
+    from nexus_cli.personas.targets import parse_targets
+
+    scope = _scope(is_global)
+    plan = installer.plan_switch(
+        scope, load(name, scope.search()), level, parse_targets(target, is_global)
+    )
+    _run(plan, dry_run, as_json)
+
+
+@persona.command()
+@GLOBAL
+@json_option
+def current(is_global: bool, as_json: bool) -> None:
+    """List the active personas."""
+    from nexus_cli.personas.installer import active
+
+    personas = active(_scope(is_global))
+    if as_json:
+        emit_json([{"name": n, **r} for n, r in personas.items()])
+        return
+    print_table(
+        ["NAME", "LEVEL", "TARGETS", "ORIGIN"],
+        [
+            (n, r.get("level") or "", ",".join(r.get("targets", [])), r.get("origin", ""))
+            for n, r in personas.items()
+        ],
+        empty="no persona is active",
+    )
+
+
+@persona.command()
+@NAME
+@LEVEL
+@GLOBAL
+@TARGET
+def diff(name: str, level: str | None, is_global: bool, target: str | None) -> None:
+    """Show what `add NAME` would change, as a unified diff."""
+    from nexus_cli.personas import installer
+    from nexus_cli.personas.catalog import load
+    from nexus_cli.personas.targets import parse_targets
+
+    scope = _scope(is_global)
+    plan = installer.plan_add(
+        scope, load(name, scope.search()), level, parse_targets(target, is_global)
+    )
+    click.echo(installer.unified_diff(plan), nl=False)
+    for conflict in plan.conflicts:
+        warn(f"conflict: {conflict}")
+
+
+@persona.command()
+@NAME
+@click.option(
+    "--from",
+    "base",
+    metavar="NAME",
+    shell_complete=completer("persona"),
+    help="Extend this persona.",
+)
+@GLOBAL
+def create(name: str, base: str | None, is_global: bool) -> None:
+    """Scaffold a custom persona in .nexus/personas/ (or your config folder with --global)."""
+    from nexus_cli.paths import user_config_dir
+    from nexus_cli.personas.scaffold import create as scaffold
+
+    scope = _scope(is_global)
+    root = user_config_dir() / "personas" if is_global else scope.root / ".nexus" / "personas"
+    folder = scaffold(name, base, root, scope.search())
+    click.echo(str(folder))
+    info(f"edit {folder}/persona.yaml, then run `nexus persona add {name}`")

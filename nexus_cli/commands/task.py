@@ -1,0 +1,434 @@
+"""`nexus task`: tasks with verification gates that cannot be skipped, shared through git."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from nexus_cli.completion import completer
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, info, json_option, print_table
+
+if TYPE_CHECKING:
+    from nexus_cli.tasks.model import Task
+    from nexus_cli.tasks.store import TaskStore
+    from nexus_cli.tasks.verification import Verification
+
+STATUS_CHOICES = click.Choice(
+    ["open", "in_progress", "verifying", "review", "done", "rejected", "cancelled"]
+)
+task_id_arg = click.argument("task_id", metavar="ID", shell_complete=completer("task"))
+agent_option = click.option(
+    "--agent", metavar="NAME", help="Who you are (default: $NEXUS_AGENT, git user.name, $USER)."
+)
+
+
+def _store() -> TaskStore:
+    from nexus_cli.project import find_project
+    from nexus_cli.tasks.store import open_store
+
+    return open_store(find_project())
+
+
+def _me(agent: str | None = None) -> str:
+    from nexus_cli.tasks.identity import current_agent
+
+    return current_agent(agent)
+
+
+def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
+    return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
+
+
+def _listing(docs: list[str], as_json: bool, empty: str) -> None:
+    """Print tasks from their canonical JSON: passed through as-is with --json (fast)."""
+    if as_json:
+        click.echo("[\n" + ",\n".join(docs) + "\n]" if docs else "[]")
+        return
+    from nexus_cli.tasks.model import Task
+
+    tasks = [Task.from_dict(json.loads(d)) for d in docs]
+    print_table(("ID", "PRI", "STATUS", "ASSIGNEE", "TITLE"), _rows(tasks), empty=empty)
+
+
+def _show(task: Task, as_json: bool) -> None:
+    if as_json:
+        emit_json(task.to_dict())
+        return
+    click.echo(f"{task.id}  {task.title}")
+    click.echo(
+        f"  status: {task.status}   priority: P{task.priority}   assignee: {task.assignee or '-'}"
+    )
+    if task.workspace:
+        click.echo(f"  workspace: {task.workspace}")
+    if task.labels:
+        click.echo(f"  labels: {', '.join(task.labels)}")
+    if task.depends_on:
+        click.echo(f"  depends on: {', '.join(task.depends_on)}")
+    for gate in task.gates:
+        where = f" [in {gate.service}]" if gate.service else ""
+        click.echo(f"  gate: {gate.command}{where} (timeout {gate.timeout_s}s)")
+    if task.description:
+        click.echo("")
+        click.echo(task.description)
+    for note in task.notes:
+        click.echo(f"  note {note.get('at', '')[:16]} {note.get('by', '')}: {note.get('text', '')}")
+
+
+@click.group(cls=NexusGroup)
+def task() -> None:
+    """Track tasks whose verification gates must pass before they are done.
+
+    Tasks live in .nexus/tasks.db (local) and .nexus/tasks.jsonl (commit it to share).
+    """
+    from nexus_cli.telemetry import invocation
+
+    invocation.note(event_type="task")
+
+
+@task.command()
+@click.argument("title")
+@click.option("-d", "--description", default="", help="What done looks like.")
+@click.option("-p", "--priority", type=click.IntRange(0, 4), default=2, show_default=True)
+@click.option(
+    "--depends-on", "depends_on", multiple=True, metavar="ID", shell_complete=completer("task")
+)
+@click.option(
+    "--gate", "gates", multiple=True, metavar="CMD", help="Verification command (repeat)."
+)
+@click.option(
+    "--gate-timeout",
+    type=click.IntRange(1),
+    default=600,
+    show_default=True,
+    help="Seconds per gate.",
+)
+@click.option(
+    "--in", "service", metavar="SERVICE", help="Run the gates inside this workspace service."
+)
+@click.option("--workspace", metavar="W", help="Workspace whose worktree the gates run in.")
+@click.option("--label", "labels", multiple=True, metavar="L")
+@json_option
+def create(
+    title: str,
+    description: str,
+    priority: int,
+    depends_on: tuple[str, ...],
+    gates: tuple[str, ...],
+    gate_timeout: int,
+    service: str | None,
+    workspace: str | None,
+    labels: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a task. Without --gate, test commands detected in the project become its gates."""
+    from nexus_cli.errors import UsageError
+    from nexus_cli.tasks.config import load_settings
+    from nexus_cli.tasks.gates import detect_default_gates
+    from nexus_cli.tasks.lifecycle import NewTask
+    from nexus_cli.tasks.lifecycle import create as create_task
+    from nexus_cli.tasks.model import Gate
+
+    store = _store()
+    commands = list(gates)
+    if not commands:
+        commands = detect_default_gates(store.project.root)
+        if commands:
+            info(f"gates detected: {', '.join(commands)} (override with --gate)")
+    if service and not workspace:
+        raise UsageError("--in SERVICE needs --workspace (the workspace whose container it is)")
+    if not commands and load_settings(store.project).require_gate:
+        raise UsageError("this project requires a verification gate", hint="pass --gate CMD")
+    spec = NewTask(
+        title=title,
+        description=description,
+        priority=priority,
+        depends_on=depends_on,
+        gates=tuple(Gate(c, gate_timeout, service) for c in commands),
+        workspace=workspace,
+        labels=labels,
+    )
+    created = create_task(store, spec, _me())
+    if as_json:
+        emit_json(created.to_dict())
+    else:
+        click.echo(created.id)
+
+
+@task.command(name="list")
+@click.option("--status", type=STATUS_CHOICES)
+@click.option("--assignee", metavar="A")
+@click.option("--label", metavar="L")
+@click.option("--workspace", metavar="W")
+@json_option
+def list_(
+    status: str | None,
+    assignee: str | None,
+    label: str | None,
+    workspace: str | None,
+    as_json: bool,
+) -> None:
+    """List tasks by priority, then age."""
+    docs = _store().list_docs(status=status, assignee=assignee, label=label, workspace=workspace)
+    _listing(docs, as_json, "no tasks")
+
+
+@task.command()
+@task_id_arg
+@json_option
+def show(task_id: str, as_json: bool) -> None:
+    """Show one task (any unique ID prefix works)."""
+    from nexus_cli.tasks.lifecycle import load
+
+    _show(load(_store(), task_id), as_json)
+
+
+@task.command()
+@agent_option
+@click.option(
+    "-n", "--limit", type=click.IntRange(0), default=50, show_default=True, help="0: all."
+)
+@json_option
+def ready(agent: str | None, limit: int, as_json: bool) -> None:
+    """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
+    _listing(_store().ready_docs(_me(agent), limit), as_json, "nothing is ready")
+
+
+@task.command()
+@json_option
+def blocked(as_json: bool) -> None:
+    """Unfinished tasks waiting on unfinished dependencies."""
+    pairs = _store().blocked()
+    if as_json:
+        emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
+        return
+    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in pairs]
+    print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
+
+
+def _change(
+    task_id: str, action: str, as_json: bool = False, agent: str | None = None, **kw: Any
+) -> None:
+    from nexus_cli.tasks.lifecycle import change
+
+    changed = change(_store(), task_id, _me(agent), action, **kw)
+    if as_json:
+        emit_json(changed.to_dict())
+    else:
+        click.echo(f"{changed.id}  {changed.status}  {changed.assignee or '-'}  {changed.title}")
+
+
+@task.command()
+@task_id_arg
+@click.argument("agent_name", metavar="AGENT")
+@json_option
+def assign(task_id: str, agent_name: str, as_json: bool) -> None:
+    """Assign a task to AGENT (an empty string unassigns)."""
+    _change(task_id, "assign", as_json, assignee=agent_name)
+
+
+@task.command()
+@task_id_arg
+@agent_option
+@json_option
+def claim(task_id: str, agent: str | None, as_json: bool) -> None:
+    """Atomically take an open task: of many simultaneous claims exactly one wins."""
+    _change(task_id, "claim", as_json, agent=agent)
+
+
+@task.command()
+@task_id_arg
+@json_option
+def start(task_id: str, as_json: bool) -> None:
+    """Start working on a task (assigns it to you)."""
+    _change(task_id, "start", as_json)
+
+
+@task.command()
+@task_id_arg
+@json_option
+def approve(task_id: str, as_json: bool) -> None:
+    """Approve a task in review: it becomes done."""
+    _change(task_id, "approve", as_json)
+
+
+@task.command()
+@task_id_arg
+@click.option("--reason", required=True, help="What must change (kept in the history).")
+@json_option
+def reject(task_id: str, reason: str, as_json: bool) -> None:
+    """Send a task in review (or done) back to work."""
+    _change(task_id, "reject", as_json, reason=reason)
+
+
+@task.command()
+@task_id_arg
+@json_option
+def reopen(task_id: str, as_json: bool) -> None:
+    """Reopen a done, cancelled, rejected or in-progress task."""
+    _change(task_id, "reopen", as_json)
+
+
+@task.command()
+@task_id_arg
+@click.option("--reason", required=True, help="Why (kept in the history).")
+@json_option
+def cancel(task_id: str, reason: str, as_json: bool) -> None:
+    """Cancel a task."""
+    _change(task_id, "cancel", as_json, reason=reason)
+
+
+@task.command()
+@task_id_arg
+@click.argument("text")
+@json_option
+def note(task_id: str, text: str, as_json: bool) -> None:
+    """Add a note to a task."""
+    _change(task_id, "note", as_json, text=text)
+
+
+@task.group(cls=NexusGroup)
+def dep() -> None:
+    """Add or remove dependencies (cycles are refused)."""
+
+
+@dep.command(name="add")
+@task_id_arg
+@click.argument("dependency", metavar="DEP", shell_complete=completer("task"))
+@json_option
+def dep_add(task_id: str, dependency: str, as_json: bool) -> None:
+    """Make ID depend on DEP: ID is blocked until DEP is done or cancelled."""
+    _change(task_id, "dep_add", as_json, dep=dependency)
+
+
+@dep.command(name="remove")
+@task_id_arg
+@click.argument("dependency", metavar="DEP", shell_complete=completer("task"))
+@json_option
+def dep_remove(task_id: str, dependency: str, as_json: bool) -> None:
+    """Remove DEP from ID's dependencies."""
+    _change(task_id, "dep_remove", as_json, dep=dependency)
+
+
+@task.group(cls=NexusGroup)
+def gate() -> None:
+    """Add verification gates to a task."""
+
+
+@gate.command(name="add")
+@task_id_arg
+@click.argument("command")
+@click.option("--timeout", type=click.IntRange(1), default=600, show_default=True, help="Seconds.")
+@click.option("--in", "service", metavar="SERVICE", help="Run inside this workspace service.")
+@json_option
+def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_json: bool) -> None:
+    """Add a gate (a shell command that must exit 0) to a task."""
+    from nexus_cli.tasks.model import Gate
+
+    _change(task_id, "gate_add", as_json, gate=Gate(command, timeout, service))
+
+
+def _print_results(verification: Verification) -> None:
+    for r in verification.results:
+        if r.passed:
+            info(f"PASS  {r.gate.command}  ({r.duration_ms} ms)")
+            continue
+        why = (
+            "timed out"
+            if r.timed_out
+            else ("did not start" if not r.started else f"exit {r.exit_code}")
+        )
+        info(f"FAIL  {r.gate.command}  ({why}, {r.duration_ms} ms) in {r.where}")
+        for line in r.output_tail.splitlines():
+            info(f"    | {line}")
+
+
+def _verification_json(verification: Verification) -> dict[str, Any]:
+    return {
+        "task": verification.task.to_dict(),
+        "passed": verification.passed,
+        "gates": [r.to_dict() for r in verification.results],
+    }
+
+
+@task.command()
+@task_id_arg
+@json_option
+def complete(task_id: str, as_json: bool) -> None:
+    """Run every gate; only if all pass does the task become done (or review). Exit 3 otherwise."""
+    from nexus_cli.tasks.config import load_settings
+    from nexus_cli.tasks.verification import complete as complete_task
+    from nexus_cli.tasks.verification import failure
+
+    store = _store()
+    verification = complete_task(store, task_id, _me(), load_settings(store.project))
+    _print_results(verification)
+    if as_json:
+        emit_json(_verification_json(verification))
+    if not verification.passed:
+        raise failure(verification, moved=True)
+    if not as_json:
+        click.echo(f"{verification.task.id}  {verification.task.status}  {verification.task.title}")
+
+
+@task.command()
+@task_id_arg
+@json_option
+def verify(task_id: str, as_json: bool) -> None:
+    """Run the gates without changing the task's status (exit 3 if one fails)."""
+    from nexus_cli.tasks.verification import failure
+    from nexus_cli.tasks.verification import verify as verify_task
+
+    verification = verify_task(_store(), task_id, _me())
+    _print_results(verification)
+    if as_json:
+        emit_json(_verification_json(verification))
+    if not verification.passed:
+        raise failure(verification, moved=False)
+
+
+@task.command()
+@task_id_arg
+@json_option
+def history(task_id: str, as_json: bool) -> None:
+    """Every transition, gate run and change, with who, when and why."""
+    from nexus_cli.tasks.lifecycle import load
+
+    found = load(_store(), task_id)
+    if as_json:
+        emit_json(found.history)
+        return
+    rows = []
+    for h in found.history:
+        detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
+        text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
+        rows.append(
+            (h.get("at", "")[:19].replace("T", " "), h.get("by", ""), h.get("action", ""), text)
+        )
+    print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
+
+
+@task.command()
+@task_id_arg
+def context(task_id: str) -> None:
+    """Print a Markdown hand-off: goal, gates, last gate output, rejections, notes, related tasks."""
+    from nexus_cli.tasks.context import render
+    from nexus_cli.tasks.lifecycle import load
+
+    store = _store()
+    click.echo(render(store, load(store, task_id)))
+
+
+@task.command(name="merge-driver", hidden=True)
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("ours", type=click.Path(dir_okay=False))
+@click.argument("theirs", type=click.Path(dir_okay=False))
+def merge_driver(base: str, ours: str, theirs: str) -> None:
+    """Git merge driver for .nexus/tasks.jsonl (installed by `nexus init`): %O %A %B."""
+    from pathlib import Path
+
+    from nexus_cli.tasks.merge import merge_files
+
+    merge_files(Path(base), Path(ours), Path(theirs))

@@ -1,0 +1,300 @@
+"""``nexus workspace``: worktrees with their own Docker services, ports and volumes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from nexus_cli.completion import completer
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option, print_table
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+    from nexus_cli.workspaces.recovery import WorkspaceView
+
+NAME = click.argument("name", shell_complete=completer("workspace"))
+HEALTH_TIMEOUT = click.option(
+    "--health-timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for services with a healthcheck to become healthy.",
+)
+
+
+def _project() -> Project:
+    from nexus_cli.project import find_project
+
+    return find_project().require_initialized()
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    from nexus_cli.errors import UsageError
+
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
+
+
+@click.group(cls=NexusGroup)
+def workspace() -> None:
+    """Worktrees on their own branch, each with its own services, ports and volumes.
+
+    A workspace NAME is the git worktree .nexus/worktrees/NAME on branch NAME plus the containers,
+    network and volumes its template describes. Switch with: cd "$(nexus workspace path NAME)".
+    """
+
+
+@workspace.command()
+@NAME
+@click.option(
+    "-t",
+    "--template",
+    "template_name",
+    default="bare",
+    show_default=True,
+    shell_complete=completer("template"),
+    help="Template to create the workspace from.",
+)
+@click.option(
+    "--from", "from_ref", metavar="REF", help="Start a new branch from REF (default HEAD)."
+)
+@click.option(
+    "--var", "variables", multiple=True, metavar="KEY=VALUE", help="Set a template variable."
+)
+@click.option(
+    "--no-start", is_flag=True, help="Create the worktree only; start services later with `up`."
+)
+@click.option("--bind-all", is_flag=True, help="Publish ports on 0.0.0.0 instead of 127.0.0.1.")
+@HEALTH_TIMEOUT
+@json_option
+def create(
+    name: str,
+    template_name: str,
+    from_ref: str | None,
+    variables: tuple[str, ...],
+    no_start: bool,
+    bind_all: bool,
+    health_timeout: float,
+    as_json: bool,
+) -> None:
+    """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
+    from nexus_cli.commands.workspace_progress import make_progress
+    from nexus_cli.workspaces import lifecycle
+
+    progress = make_progress()
+    try:
+        result = lifecycle.create(
+            _project(),
+            name,
+            template_name=template_name,
+            from_ref=from_ref,
+            variables=_parse_vars(variables),
+            start=not no_start,
+            bind_address="0.0.0.0" if bind_all else None,
+            progress=progress,
+            health_timeout_s=health_timeout,
+        )
+    finally:
+        progress.close()
+    ports = result.up.ports if result.up else []
+    if as_json:
+        emit_json(
+            {
+                "name": result.name,
+                "path": str(result.path),
+                "branch": result.branch,
+                "template": result.template,
+                "files_written": result.files_written,
+                "ports": ports,
+            }
+        )
+        return
+    click.echo(f"created workspace {name} (template {result.template}) on branch {name}", err=True)
+    for a in ports:
+        click.echo(
+            f"  {a.service} {a.container_port}/{a.protocol} -> localhost:{a.host_port}", err=True
+        )
+    click.echo(str(result.path))
+
+
+@workspace.command()
+@NAME
+@HEALTH_TIMEOUT
+@json_option
+def up(name: str, health_timeout: float, as_json: bool) -> None:
+    """Start NAME's services (recreating any that died); ports stay the same when free."""
+    from nexus_cli.commands.workspace_progress import make_progress
+    from nexus_cli.workspaces import lifecycle
+
+    progress = make_progress()
+    try:
+        result = lifecycle.up(_project(), name, progress=progress, health_timeout_s=health_timeout)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json(result)
+        return
+    started = ", ".join(result.started) or "nothing to start"
+    click.echo(
+        f"{name}: started {started}"
+        + (f"; already running: {', '.join(result.kept)}" if result.kept else ""),
+        err=True,
+    )
+    for a in result.ports:
+        click.echo(
+            f"  {a.service} {a.container_port}/{a.protocol} -> localhost:{a.host_port}", err=True
+        )
+
+
+@workspace.command()
+@NAME
+def down(name: str) -> None:
+    """Stop and remove NAME's containers; volumes, network and ports are kept for `up`."""
+    from nexus_cli.workspaces import lifecycle
+
+    count = lifecycle.down(_project(), name)
+    click.echo(f"{name}: stopped {count} container(s)", err=True)
+
+
+def _view_row(view: WorkspaceView) -> tuple[str, ...]:
+    running = sum(1 for s in view.services if s.status == "running")
+    services = f"{running}/{len(view.services)}" if view.services else "-"
+    ports = " ".join(f"{s.service}:{h}" for s in view.services for h in s.ports.values())
+    return (
+        view.name,
+        view.state,
+        view.branch or "?",
+        view.template or "?",
+        services,
+        ports or "-",
+        "; ".join(view.drift),
+    )
+
+
+@workspace.command(name="list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List workspaces, reconciling records, `git worktree list` and containers; show drift."""
+    from nexus_cli.output import warn
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces.recovery import overview
+
+    invocation.note(event_type="workspace")
+    result = overview(_project())
+    if as_json:
+        emit_json({"engine": result.engine, "workspaces": result.workspaces})
+        return
+    if result.engine not in ("ok", "not needed"):
+        warn(f"{result.engine}; container state unknown")
+    print_table(
+        ("name", "state", "branch", "template", "services", "ports", "drift"),
+        [_view_row(v) for v in result.workspaces],
+        empty="no workspaces yet; create one with `nexus workspace create NAME`",
+    )
+
+
+@workspace.command()
+@NAME
+@json_option
+def status(name: str, as_json: bool) -> None:
+    """Show NAME's worktree, branch, uncommitted changes and each service's state."""
+    from nexus_cli.output import warn
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces.recovery import overview
+
+    invocation.note(event_type="workspace", workspace=name)
+    result = overview(_project(), only=name)
+    view = result.workspaces[0]
+    if as_json:
+        emit_json(view)
+        return
+    if result.engine not in ("ok", "not needed"):
+        warn(f"{result.engine}; container state unknown")
+    click.echo(f"{view.name}: {view.state}")
+    click.echo(f"  path:     {view.path}")
+    click.echo(
+        f"  branch:   {view.branch}   worktree: {view.worktree}"
+        + (f"   uncommitted changes: {view.uncommitted}" if view.uncommitted is not None else "")
+    )
+    click.echo(f"  template: {view.template}")
+    for item in view.drift:
+        click.echo(f"  drift:    {item}")
+    if view.services:
+        print_table(
+            ("service", "status", "health", "ports"),
+            [
+                (
+                    s.service,
+                    s.status,
+                    s.health or "-",
+                    " ".join(f"{h}->{c}" for c, h in s.ports.items()) or "-",
+                )
+                for s in view.services
+            ],
+        )
+
+
+@workspace.command()
+@NAME
+@json_option
+def ports(name: str, as_json: bool) -> None:
+    """Show NAME's host ports (stable across down/up) and where each one goes."""
+    from nexus_cli.paths import nexus_home
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces import ports as port_table
+    from nexus_cli.workspaces import records
+
+    project = _project()
+    invocation.note(event_type="workspace", workspace=name)
+    record = records.get(project.state_dir, name)
+    rows = [
+        {
+            "service": a.service,
+            "container_port": a.container_port,
+            "protocol": a.protocol,
+            "host_port": a.host_port,
+            "address": record.bind_address,
+        }
+        for a in port_table.allocations_for(nexus_home(), project.project_id(), name)
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    print_table(
+        ("service", "container", "host"),
+        [
+            (
+                r["service"],
+                f"{r['container_port']}/{r['protocol']}",
+                f"{r['address']}:{r['host_port']}",
+            )
+            for r in rows
+        ],
+        empty=f"{name} has no published ports (yet: they are allocated on `up`)",
+    )
+
+
+@workspace.command()
+@NAME
+def path(name: str) -> None:
+    """Print NAME's worktree path: cd "$(nexus workspace path NAME)"."""
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces import git_worktrees, records
+
+    project = _project()
+    invocation.note(event_type="workspace", workspace=name)
+    records.get(project.state_dir, name)
+    click.echo(str(git_worktrees.worktree_path(project, name)))
+
+
+from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell  # noqa: E402
+
+for _command in (delete, exec_, logs, repair, shell):
+    workspace.add_command(_command)

@@ -1,0 +1,140 @@
+"""``nexus workspace delete|exec|shell|logs|repair`` (registered on the group in workspace.py)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from nexus_cli.completion import completer
+from nexus_cli.output import emit_json, json_option
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+
+NAME = click.argument("name", shell_complete=completer("workspace"))
+
+
+def _project() -> Project:
+    from nexus_cli.project import find_project
+
+    return find_project().require_initialized()
+
+
+@click.command()
+@NAME
+@click.option(
+    "--force", is_flag=True, help="Delete even with uncommitted changes or an unmerged branch."
+)
+@click.option("--keep-branch", is_flag=True, help="Keep the git branch.")
+@json_option
+def delete(name: str, force: bool, keep_branch: bool, as_json: bool) -> None:
+    """Delete NAME: containers, network, volumes, worktree and (if merged) its branch."""
+    from nexus_cli.workspaces.deletion import delete as delete_workspace
+
+    result = delete_workspace(_project(), name, force=force, keep_branch=keep_branch)
+    if as_json:
+        emit_json(result)
+        return
+    branch = "deleted" if result.branch_deleted else "kept"
+    removed = ", ".join(f"{n} {kind}" for kind, n in result.removed.items()) or "no Docker objects"
+    click.echo(f"deleted workspace {name} ({removed}; branch {branch})", err=True)
+
+
+@click.command(name="exec", context_settings={"ignore_unknown_options": True})
+@NAME
+@click.option("-s", "--service", help="Service to run in (default: the template's first service).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
+    """Run COMMAND in /workspace of NAME's service and exit with its exit code.
+
+    Example: nexus workspace exec feature-auth --service db -- psql -U postgres -c 'select 1'
+    """
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces.container_io import exec_command, find_container
+
+    invocation.note(event_type="workspace", workspace=name)
+    client, container = find_container(_project(), name, service)
+
+    def write(chunk: bytes, is_err: bool) -> None:
+        stream = sys.stderr if is_err else sys.stdout
+        stream.flush()
+        stream.buffer.write(chunk) if hasattr(stream, "buffer") else stream.write(chunk.decode())
+        stream.flush()
+
+    return exec_command(client, container, list(command), write)
+
+
+@click.command()
+@NAME
+@click.argument("service", required=False)
+def shell(name: str, service: str | None) -> int:
+    """Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI)."""
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces.container_io import find_container
+    from nexus_cli.workspaces.container_io import shell as open_shell
+
+    invocation.note(event_type="workspace", workspace=name)
+    _client, container = find_container(_project(), name, service)
+    return open_shell(container, interactive_tty=sys.stdin.isatty() and sys.stdout.isatty())
+
+
+@click.command()
+@NAME
+@click.argument("service", required=False)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@click.option(
+    "-n", "--tail", default="all", show_default=True, help="Lines from the end of each log."
+)
+def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
+    """Print NAME's service logs (every service, prefixed, when SERVICE is not given)."""
+    from nexus_cli import engine
+    from nexus_cli.errors import NotFoundError
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces import docker_services
+    from nexus_cli.workspaces.container_io import stream_logs
+    from nexus_cli.workspaces.records import get
+
+    project = _project()
+    invocation.note(event_type="workspace", workspace=name)
+    get(project.state_dir, name)
+    found = {
+        c.labels.get("dev.nexus.service", ""): c
+        for c in docker_services.containers_for(engine.connect(), project.project_id(), name)
+    }
+    if service is not None and service not in found:
+        raise NotFoundError(
+            f"workspace {name!r} has no container for service {service!r}",
+            hint=f"containers: {', '.join(sorted(found)) or 'none (run `nexus workspace up`)'}",
+        )
+    chosen = [(s, found[s]) for s in sorted(found) if service in (None, s)]
+    prefix = service is None and len(chosen) > 1
+
+    def write(svc: str, line: str) -> None:
+        click.echo(f"{svc} | {line}" if prefix else line)
+
+    stream_logs(chosen, write, follow=follow, tail=int(tail) if tail.isdigit() else "all")
+
+
+@click.command()
+@click.argument("name", required=False, shell_complete=completer("workspace"))
+@json_option
+def repair(name: str | None, as_json: bool) -> None:
+    """Restore missing worktrees from their branches; prune stale and unlock locked entries.
+
+    Uncommitted work in a folder that was deleted by hand cannot be restored.
+    """
+    from nexus_cli.telemetry import invocation
+    from nexus_cli.workspaces.recovery import repair as repair_workspaces
+
+    invocation.note(event_type="workspace", **({"workspace": name} if name else {}))
+    done = repair_workspaces(_project(), name)
+    if as_json:
+        emit_json(done)
+        return
+    if not done:
+        click.echo("no workspaces to repair", err=True)
+    for workspace, actions in done.items():
+        for action in actions:
+            click.echo(f"{workspace}: {action}", err=True)

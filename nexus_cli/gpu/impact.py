@@ -1,0 +1,264 @@
+"""Process impact analysis: what is lost if this process is killed now?
+
+Combines the process tree (psutil), its checkpoints (open files, cwd, ``--checkpoint-dir``), its
+environment (distributed training) and, when NVML is available, its GPU memory and utilization.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.gpu import checkpoints as ckpt
+from nexus_cli.gpu import procinfo
+from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
+
+_TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")
+_LAUNCHERS = (
+    ("torchrun", "torchrun"),
+    ("torch.distributed.run", "torchrun"),
+    ("torch.distributed.launch", "torch.distributed.launch"),
+    ("deepspeed", "deepspeed"),
+    ("accelerate", "accelerate"),
+)
+
+
+@dataclass
+class GpuUse:
+    index: str
+    name: str | None
+    memory_used: int | None
+    utilization_pct: int | None
+    sm_util_pct: int | None
+    temperature_c: int | None
+    pids: list[int]
+
+
+@dataclass
+class Distributed:
+    rank: int | None
+    local_rank: int | None
+    world_size: int | None
+    master_addr: str | None
+    launcher: str | None
+
+    @property
+    def is_master(self) -> bool:
+        return self.rank == 0
+
+
+@dataclass
+class Progress:
+    epoch: int | None
+    step: int | None
+    total_epochs: int | None
+
+    @property
+    def percent(self) -> float | None:
+        if self.epoch is None or not self.total_epochs:
+            return None
+        return round(100.0 * min(self.epoch, self.total_epochs) / self.total_epochs, 1)
+
+
+@dataclass
+class WorkLost:
+    seconds: float
+    since: str  # "last checkpoint" or "process start"
+    gpus: int | None
+    gpu_hours: float | None
+    world_size: int
+    cluster_gpu_hours: float | None
+
+
+@dataclass
+class ImpactReport:
+    process: procinfo.ProcessFacts
+    cpu_percent: float | None
+    rss_bytes: int
+    gpu_available: bool
+    gpu_note: str | None
+    gpus: list[GpuUse]
+    checkpoints_found: int
+    newest_checkpoint: ckpt.Checkpoint | None
+    checkpoint_age_s: float | None
+    cadence_s: float | None
+    next_checkpoint_in_s: float | None
+    progress: Progress | None
+    work_lost: WorkLost
+    distributed: Distributed | None
+    environment_readable: bool
+    handlers: dict[str, bool]
+    graceful_signal: str
+    recommendations: list[dict[str, str]] = field(default_factory=list)
+
+    def estimated_total_s(self) -> float | None:
+        """Runtime scaled by the progress percentage, when the progress is known."""
+        percent = None if self.progress is None else self.progress.percent
+        if not percent:
+            return None
+        return round(self.process.runtime_s * 100.0 / percent, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["estimated_total_s"] = self.estimated_total_s()
+        if self.progress is not None:
+            data["progress"]["percent"] = self.progress.percent
+        if self.distributed is not None:
+            data["distributed"]["is_master"] = self.distributed.is_master
+        return data
+
+
+def graceful_signal(pid: int) -> int:
+    """SIGUSR1 when the process has a handler for it (it asked for it), SIGTERM otherwise."""
+    return signal.SIGUSR1 if signal.SIGUSR1 in procinfo.caught_signals(pid) else signal.SIGTERM
+
+
+def detect_distributed(pid: int, env: dict[str, str] | None) -> Distributed | None:
+    env = env or {}
+    launcher = "torchelastic" if "TORCHELASTIC_RUN_ID" in env else None
+    for cmdline in procinfo.ancestors_cmdlines(pid):
+        for needle, label in _LAUNCHERS:
+            if needle in cmdline:
+                launcher = launcher or label
+    world = _int(env.get("WORLD_SIZE"))
+    if (world is None or world <= 1) and launcher is None and "RANK" not in env:
+        return None
+    return Distributed(
+        _int(env.get("RANK")),
+        _int(env.get("LOCAL_RANK")),
+        world,
+        env.get("MASTER_ADDR"),
+        launcher,
+    )
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
+
+
+def total_epochs(cmdline: list[str]) -> int | None:
+    """``--epochs 60`` / ``--max-epochs=60`` and friends from the command line."""
+    for i, arg in enumerate(cmdline):
+        match = _TOTAL_EPOCHS.match(arg)
+        if match:
+            value = match.group(1) or (cmdline[i + 1] if i + 1 < len(cmdline) else None)
+            return _int(value)
+    return None
+
+
+def gpu_use(session: NvmlSession, pids: set[int]) -> list[GpuUse]:
+    """The GPUs on which any of ``pids`` runs, with the memory those PIDs hold there."""
+    used: list[GpuUse] = []
+    for dev in attribution_devices(session.read_devices()):
+        mine = [p for p in session.read_processes(dev.index) if p.pid in pids]
+        if not mine:
+            continue
+        sm = session.read_process_utilization(dev.index)
+        sm_values = [sm[p.pid] for p in mine if p.pid in sm]
+        memory = [p.used_memory for p in mine if p.used_memory is not None]
+        used.append(
+            GpuUse(
+                dev.index,
+                dev.name,
+                sum(memory) if memory else None,
+                dev.utilization_pct,
+                max(sm_values) if sm_values else None,
+                dev.temperature_c,
+                sorted(p.pid for p in mine),
+            )
+        )
+    return used
+
+
+def _work_lost(
+    proc: procinfo.ProcessFacts,
+    newest: ckpt.Checkpoint | None,
+    gpus: list[GpuUse] | None,
+    dist: Distributed | None,
+) -> WorkLost:
+    now = time.time()
+    saved = newest is not None and newest.mtime >= proc.create_time
+    seconds = now - (newest.mtime if saved and newest else proc.create_time)
+    n_gpus = None if gpus is None else len(gpus)
+    gpu_hours = None if n_gpus is None else round(seconds / 3600 * n_gpus, 4)
+    world = dist.world_size if dist and dist.world_size and dist.world_size > 1 else 1
+    cluster = None if gpu_hours is None else round(gpu_hours * world, 4)
+    return WorkLost(
+        round(seconds, 1),
+        "last checkpoint" if saved else "process start",
+        n_gpus,
+        gpu_hours,
+        world,
+        cluster,
+    )
+
+
+def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) -> ImpactReport:
+    """The impact report for ``pid``; ``session`` None means GPU readings are unavailable."""
+    from nexus_cli.gpu.advice import recommend
+
+    proc = procinfo.describe_tree(pid)
+    tree = [proc.pid, *(c.pid for c in proc.children)]
+    cpu = procinfo.sample_cpu_percent(tree)
+    for child in proc.children:
+        child.cpu_percent = cpu.get(child.pid)
+    proc.cpu_percent = cpu.get(proc.pid)
+    gpus = None if session is None else gpu_use(session, set(tree))
+    found = ckpt.find_checkpoints(procinfo.open_paths(pid), proc.cwd, checkpoint_dirs)
+    newest = found[-1] if found else None
+    cadence = ckpt.cadence_s(found, since=proc.create_time)
+    age = None if newest is None else max(0.0, time.time() - newest.mtime)
+    next_in = None if cadence is None or age is None else cadence - age
+    env = procinfo.environment(pid)
+    dist = detect_distributed(pid, env)
+    caught = procinfo.caught_signals(pid)
+    progress = None
+    if newest is not None and (newest.epoch is not None or newest.step is not None):
+        progress = Progress(newest.epoch, newest.step, total_epochs(proc.cmdline))
+    report = ImpactReport(
+        process=proc,
+        cpu_percent=round(sum(cpu.values()), 1) if cpu else None,
+        rss_bytes=sum(p.rss_bytes or 0 for p in [proc, *proc.children]),
+        gpu_available=session is not None,
+        gpu_note=None if session is not None else "GPU information unavailable (no NVIDIA driver)",
+        gpus=gpus or [],
+        checkpoints_found=len(found),
+        newest_checkpoint=newest,
+        checkpoint_age_s=None if age is None else round(age, 1),
+        cadence_s=None if cadence is None else round(cadence, 2),
+        next_checkpoint_in_s=None if next_in is None else round(next_in, 1),
+        progress=progress,
+        work_lost=_work_lost(proc, newest, gpus, dist),
+        distributed=dist,
+        environment_readable=env is not None,
+        handlers={
+            procinfo.signal_name(s): s in caught
+            for s in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT)
+        },
+        graceful_signal=procinfo.signal_name(graceful_signal(pid)),
+    )
+    report.recommendations = recommend(report)
+    return report
+
+
+def analyze_with_gpu(pid: int, checkpoint_dirs: list[Path]) -> ImpactReport:
+    """:func:`analyze` with NVML when it is available, CPU-side only when it is not."""
+    from nexus_cli.gpu import nvml
+
+    try:
+        session = nvml.connect()
+    except GpuUnavailableError as exc:
+        report = analyze(pid, checkpoint_dirs, None)
+        report.gpu_note = f"GPU information unavailable: {exc.message}"
+        return report
+    try:
+        return analyze(pid, checkpoint_dirs, session)
+    finally:
+        session.close()

@@ -1,0 +1,108 @@
+"""One frame of ``nexus gpu monitor``: an NVML snapshot and its Rich or plain rendering.
+
+The monitor polls NVML in-process (no subprocess per refresh); process names are cached by PID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession
+from nexus_cli.gpu.units import NA, number, size
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+DEVICE_COLUMNS = ("gpu", "name", "util", "memory", "temp", "power", "procs")
+PROCESS_COLUMNS = ("gpu", "pid", "name", "gpu memory", "sm")
+
+
+@dataclass
+class Snapshot:
+    devices: list[GpuReading]
+    processes: dict[str, list[GpuProcessReading]]
+    sm_util: dict[str, dict[int, int]]
+    names: dict[int, str] = field(default_factory=dict)
+
+
+class Poller:
+    """Takes snapshots from one open session, remembering process names between frames."""
+
+    def __init__(self, session: NvmlSession) -> None:
+        self.session = session
+        self._names: dict[int, str] = {}
+
+    def _name(self, pid: int) -> str:
+        if pid not in self._names:
+            import psutil
+
+            try:
+                self._names[pid] = psutil.Process(pid).name()
+            except psutil.Error:
+                self._names[pid] = "?"
+        return self._names[pid]
+
+    def snapshot(self) -> Snapshot:
+        devices = self.session.read_devices()
+        procs = {d.index: self.session.read_processes(d.index) for d in devices}
+        sm = {i: self.session.read_process_utilization(i) if p else {} for i, p in procs.items()}
+        names = {p.pid: self._name(p.pid) for plist in procs.values() for p in plist}
+        return Snapshot(devices, procs, sm, names)
+
+
+def _memory(d: GpuReading) -> str:
+    if d.memory_used is None or d.memory_total is None:
+        return NA
+    return f"{size(d.memory_used)} / {size(d.memory_total)}"
+
+
+def _power(d: GpuReading) -> str:
+    if d.power_draw_w is None:
+        return NA
+    limit = f" / {d.power_limit_w:.0f} W" if d.power_limit_w is not None else ""
+    return f"{d.power_draw_w:.0f} W{limit}"
+
+
+def device_rows(snap: Snapshot) -> list[tuple[str, ...]]:
+    return [
+        (
+            d.index + (" (MIG)" if d.is_mig else ""),
+            d.name or NA,
+            number(d.utilization_pct, "%"),
+            _memory(d),
+            number(d.temperature_c, "°C"),
+            _power(d),
+            str(len(snap.processes.get(d.index, []))),
+        )
+        for d in snap.devices
+    ]
+
+
+def process_rows(snap: Snapshot) -> list[tuple[str, ...]]:
+    return [
+        (
+            gpu,
+            str(p.pid),
+            snap.names.get(p.pid, "?"),
+            size(p.used_memory),
+            number(snap.sm_util.get(gpu, {}).get(p.pid), "%"),
+        )
+        for gpu, plist in snap.processes.items()
+        for p in plist
+    ]
+
+
+def render(snap: Snapshot) -> RenderableType:
+    """The Rich view of a snapshot: a device table and a process table."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+
+    devices = Table(*DEVICE_COLUMNS, title="GPUs", box=box.SIMPLE_HEAD, header_style="bold")
+    for row in device_rows(snap):
+        devices.add_row(*row)
+    procs = Table(*PROCESS_COLUMNS, title="Processes", box=box.SIMPLE_HEAD, header_style="bold")
+    for row in process_rows(snap):
+        procs.add_row(*row)
+    return Group(devices, procs)

@@ -1,0 +1,143 @@
+"""The text layout of ``nexus gpu impact`` (the seed's "Process Impact Analysis")."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from nexus_cli.gpu.impact import ImpactReport
+from nexus_cli.gpu.units import NA, duration, number, size
+
+RULE = "=" * 60
+
+
+def _state(r: ImpactReport) -> list[str]:
+    p = r.process
+    expected = r.estimated_total_s()
+    estimate = f"estimated {duration(expected)} total, " if expected else ""
+    lines = [
+        "Current State:",
+        f"  Runtime: {duration(p.runtime_s)} ({estimate}started {_clock(p.create_time)})",
+    ]
+    lines.append(f"  Status: {p.status}, user {p.user or NA}")
+    if p.namespace == "other":
+        lines.append("  Runs in another PID namespace (a container)")
+    if r.progress is not None:
+        pr = r.progress
+        parts = []
+        if pr.epoch is not None:
+            total = f"/{pr.total_epochs}" if pr.total_epochs else ""
+            pct = f" ({pr.percent:.0f}% complete)" if pr.percent is not None else ""
+            parts.append(f"epoch {pr.epoch}{total}{pct}")
+        if pr.step is not None:
+            parts.append(f"step {pr.step}")
+        lines.append(f"  Progress: {', '.join(parts)} (from the newest checkpoint's name)")
+    return lines
+
+
+def _clock(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def _resources(r: ImpactReport) -> list[str]:
+    count = 1 + len(r.process.children)
+    lines = [
+        "Resources (process and children):",
+        f"  CPU: {number(r.cpu_percent, '%', 1)} over {count} processes",
+        f"  RAM: {size(r.rss_bytes)} resident",
+    ]
+    if not r.gpu_available:
+        lines.append(f"  GPU: {r.gpu_note}")
+    elif not r.gpus:
+        lines.append("  GPU: none used by this process tree")
+    for g in r.gpus:
+        lines.append(
+            f"  GPU {g.index}: {number(g.utilization_pct, '%')} util"
+            f" (SM {number(g.sm_util_pct, '%')} by this process), {size(g.memory_used)} VRAM,"
+            f" {number(g.temperature_c, '°C')}"
+        )
+    return lines
+
+
+def _checkpoints(r: ImpactReport) -> list[str]:
+    c = r.newest_checkpoint
+    if c is None:
+        return ["Checkpoints:", "  none found (open files, working directory, --checkpoint-dir)"]
+    epoch = f" (epoch {c.epoch})" if c.epoch is not None else ""
+    lines = [
+        "Checkpoints:",
+        f"  Last saved: {duration(r.checkpoint_age_s)} ago{epoch}",
+        f"  Location: {_short(c.path)}",
+        f"  Size: {size(c.size)}" + (" (still open by the process)" if c.open_by_process else ""),
+        f"  Found: {r.checkpoints_found}",
+    ]
+    if r.cadence_s is not None:
+        lines.append(f"  Cadence: about every {duration(r.cadence_s)}")
+        if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:
+            lines.append(f"  Next checkpoint in about {duration(r.next_checkpoint_in_s)}")
+    return lines
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _if_killed(r: ImpactReport) -> list[str]:
+    w = r.work_lost
+    lines = ["If Killed Now:", f"  [!] Work lost: {duration(w.seconds)} (since the {w.since})"]
+    if w.gpu_hours is not None and w.gpus:
+        lines.append(
+            f"  [!] GPU-hours wasted: {w.gpu_hours:.2f} ({w.gpus} GPUs x {duration(w.seconds)})"
+        )
+    if r.newest_checkpoint is not None:
+        lines.append(f"  [ok] Recovery possible from {Path(r.newest_checkpoint.path).name}")
+    return lines
+
+
+def _children(r: ImpactReport) -> list[str]:
+    if not r.process.children:
+        return ["Child Processes: none"]
+    lines = ["Child Processes (will also terminate):"]
+    for c in r.process.children:
+        lines.append(f"  - {c.role or 'process'} (PID {c.pid}): {c.command[:70]}")
+    return lines
+
+
+def _distributed(r: ImpactReport) -> list[str]:
+    d = r.distributed
+    if d is None:
+        note = "" if r.environment_readable else " (environment not readable)"
+        return [f"Distributed Training: not detected{note}"]
+    role = "master" if d.is_master else "worker"
+    lines = ["Distributed Training Impact:"]
+    lines.append(f"  - This is rank {d.rank if d.rank is not None else NA} ({role})")
+    lines.append(f"  - World size {d.world_size or NA}, master {d.master_addr or NA}")
+    if d.launcher:
+        lines.append(f"  - Launched by {d.launcher}")
+    if d.world_size and d.world_size > 1:
+        lines.append(
+            f"  - {d.world_size - 1} other ranks will fail or hang on their next collective"
+        )
+    if r.work_lost.cluster_gpu_hours is not None:
+        lines.append(f"  - Total cluster waste: {r.work_lost.cluster_gpu_hours:.2f} GPU-hours")
+    return lines
+
+
+def impact_lines(r: ImpactReport) -> list[str]:
+    head = f"Process Impact Analysis - PID: {r.process.pid} ({r.process.command[:60]})"
+    sections = [
+        _state(r),
+        _resources(r),
+        _checkpoints(r),
+        _if_killed(r),
+        _children(r),
+        _distributed(r),
+        ["Recommendations:", *(f"  [{x['key']}] {x['text']}" for x in r.recommendations)],
+    ]
+    lines = [head, RULE]
+    for section in sections:
+        lines.extend([*section, ""])
+    return lines[:-1]

@@ -1,0 +1,239 @@
+"""Plan, then apply: add, remove and switch personas in a project or in the user's dotfiles.
+
+Every operation builds a :class:`Plan` against a :class:`Snapshot` and a copy of the lock. A plan
+with conflicts is never applied; a plan without is applied file by file (temporary file +
+``os.replace``), recording the lock before adding and after removing, so that what Nexus wrote
+is always accounted for.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import ConflictError, NotFoundError, StateError
+from nexus_cli.personas import lock as lockfile
+from nexus_cli.personas import targets as target_map
+from nexus_cli.personas.catalog import Layer, Persona, layers
+from nexus_cli.personas.plan import Findings, reconcile
+from nexus_cli.personas.snapshot import Change, Snapshot
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where personas are installed: a project (root = repository) or global (root = home)."""
+
+    root: Path
+    lock_path: Path
+    is_global: bool
+    project_root: Path | None
+
+    def search(self) -> list[Layer]:
+        return layers(self.project_root, include_project=not self.is_global)
+
+
+def project_scope(root: Path) -> Scope:
+    return Scope(root, root / ".nexus" / "personas.lock", False, root)
+
+
+def global_scope(project_root: Path | None = None) -> Scope:
+    from nexus_cli.paths import user_config_dir
+
+    home = Path(os.path.expanduser("~"))
+    return Scope(home, user_config_dir() / "personas.lock", True, project_root)
+
+
+@dataclass
+class Plan:
+    scope: Scope
+    lock_before: dict[str, Any]
+    lock_after: dict[str, Any]
+    changes: list[Change]
+    findings: Findings
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> list[str]:
+        return self.findings.conflicts
+
+    @property
+    def notes(self) -> list[str]:
+        return self.findings.notes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": str(self.scope.root),
+            "global": self.scope.is_global,
+            "added": self.added,
+            "removed": self.removed,
+            "changes": [{"path": c.rel, "action": c.action} for c in self.changes],
+            "conflicts": self.conflicts,
+            "notes": self.notes,
+        }
+
+
+def active(scope: Scope) -> dict[str, dict[str, Any]]:
+    personas: dict[str, dict[str, Any]] = lockfile.read(scope.lock_path)["personas"]
+    return personas
+
+
+def _start(scope: Scope) -> tuple[Snapshot, dict[str, Any], dict[str, Any], Findings]:
+    before = lockfile.read(scope.lock_path)
+    return Snapshot(scope.root), before, copy.deepcopy(before), Findings()
+
+
+def _add_into(
+    snap: Snapshot,
+    lock: dict[str, Any],
+    found: Findings,
+    persona: Persona,
+    level: str | None,
+    targets: list[str] | None,
+    is_global: bool,
+) -> None:
+    record = lock["personas"].get(persona.name, {})
+    chosen_level = persona.pick_level(level if level is not None else record.get("level"))
+    chosen_targets = (
+        targets or record.get("targets") or target_map.default_targets(snap.root, is_global)
+    )
+    want, notes = target_map.desired(persona, chosen_level, chosen_targets, is_global)
+    found.notes.extend(notes)
+    reconcile(snap, lock, persona.name, want, found)
+    lock["personas"][persona.name] = {
+        "level": chosen_level.name if chosen_level else None,
+        "targets": chosen_targets,
+        "origin": persona.origin,
+    }
+
+
+def _remove_from(snap: Snapshot, lock: dict[str, Any], found: Findings, name: str) -> None:
+    reconcile(snap, lock, name, None, found)
+    lock["personas"].pop(name, None)
+
+
+def _finish(
+    scope: Scope, snap: Snapshot, before: dict[str, Any], after: dict[str, Any], found: Findings
+) -> Plan:
+    return Plan(scope, before, after, snap.changes(), found)
+
+
+def plan_add(
+    scope: Scope, persona: Persona, level: str | None = None, targets: list[str] | None = None
+) -> Plan:
+    snap, before, after, found = _start(scope)
+    _add_into(snap, after, found, persona, level, targets, scope.is_global)
+    plan = _finish(scope, snap, before, after, found)
+    plan.added.append(persona.name)
+    return plan
+
+
+def plan_remove(scope: Scope, names: list[str]) -> Plan:
+    snap, before, after, found = _start(scope)
+    for name in names:
+        if name not in after["personas"]:
+            raise NotFoundError(
+                f"persona {name!r} is not installed here",
+                hint="`nexus persona current` lists the active personas"
+                + ("" if scope.is_global else "; add --global for the user-level ones"),
+            )
+        _remove_from(snap, after, found, name)
+    plan = _finish(scope, snap, before, after, found)
+    plan.removed.extend(names)
+    return plan
+
+
+def plan_switch(
+    scope: Scope, persona: Persona, level: str | None = None, targets: list[str] | None = None
+) -> Plan:
+    snap, before, after, found = _start(scope)
+    others = [n for n in after["personas"] if n != persona.name]
+    for name in others:
+        _remove_from(snap, after, found, name)
+    _add_into(snap, after, found, persona, level, targets, scope.is_global)
+    plan = _finish(scope, snap, before, after, found)
+    plan.removed.extend(others)
+    plan.added.append(persona.name)
+    return plan
+
+
+def check(plan: Plan) -> None:
+    """Raise ConflictError naming every conflict of ``plan``, if it has any."""
+    if plan.conflicts:
+        raise ConflictError(
+            f"{len(plan.conflicts)} conflict(s), nothing was changed:"
+            + "".join(f"\n  - {c}" for c in plan.conflicts),
+            hint="move or remove the files named above, then run the command again",
+        )
+
+
+def apply(plan: Plan) -> None:
+    """Apply a conflict-free plan. Raises ConflictError (and writes nothing) otherwise.
+
+    The lock is first written as the union of before and after, so that if applying stops
+    half-way (a crash, a full disk) everything Nexus may have written is still recorded and a
+    later ``remove`` can take it out; the final lock is written at the end.
+    """
+    check(plan)
+    if not plan.changes and plan.lock_after == plan.lock_before:
+        return
+    lockfile.write(plan.scope.lock_path, lockfile.union(plan.lock_before, plan.lock_after))
+    for change in plan.changes:
+        try:
+            _apply_change(plan.scope, change)
+        except OSError as exc:
+            raise StateError(
+                f"stopped while writing {change.rel}: {exc.strerror or exc}",
+                hint="the lock records everything written so far: fix the cause and run the "
+                "command again, or `nexus persona remove` to take it out",
+            ) from None
+    for rel in sorted(plan.findings.prune_dirs, key=lambda r: -r.count("/")):
+        try:
+            os.rmdir(plan.scope.root / rel)
+        except OSError:
+            plan.notes.append(f"kept folder {rel}/: it is not empty")
+    lockfile.write(plan.scope.lock_path, plan.lock_after)
+
+
+def _apply_change(scope: Scope, change: Change) -> None:
+    snap = Snapshot(scope.root)
+    path = snap.real(change.rel)  # checked again right before writing
+    if change.after is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.nexus-tmp")
+    tmp.write_bytes(change.after.data)
+    os.chmod(tmp, change.after.mode)
+    os.replace(tmp, path)
+
+
+def unified_diff(plan: Plan) -> str:
+    """What applying ``plan`` would change, as a unified diff (binary files summarised)."""
+    import difflib
+
+    out: list[str] = []
+    for change in plan.changes:
+        before = _lines(change.before.data if change.before else b"")
+        after = _lines(change.after.data if change.after else b"")
+        old = f"a/{change.rel}" if change.before else "/dev/null"
+        new = f"b/{change.rel}" if change.after else "/dev/null"
+        if before is None or after is None:
+            out.append(f"Binary files {old} and {new} differ\n")
+            continue
+        out.extend(difflib.unified_diff(before, after, old, new))
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n\\ No newline at end of file\n"
+        if change.before and change.after and change.before.mode != change.after.mode:
+            out.append(f"mode {change.before.mode:o} -> {change.after.mode:o} {change.rel}\n")
+    return "".join(out)
+
+
+def _lines(data: bytes) -> list[str] | None:
+    try:
+        return data.decode("utf-8").splitlines(keepends=True)
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,111 @@
+"""The lock file: everything personas installed, with hashes and owners, as JSON.
+
+``.nexus/personas.lock`` for a project, ``<user config dir>/personas.lock`` for ``--global``.
+Layout::
+
+    {"version": 1,
+     "personas": {NAME: {"level": L, "targets": [...], "origin": "builtin"}},
+     "files":    {REL: {"sha256": HEX, "owner": NAME}},
+     "dirs":     {REL: [NAME, ...]},
+     "blocks":   {REL: {"created": bool, "owners": [NAME, ...]}},
+     "settings": {REL: {"original": TEXT or null, "created_keys": [...],
+                        "allow"|"ask"|"deny": {RULE: [NAME, ...]},
+                        "env": {KEY: {"value": V, "owners": [NAME, ...]}}}}}
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import StateError
+
+VERSION = 1
+SECTIONS = ("personas", "files", "dirs", "blocks", "settings")
+
+
+def empty() -> dict[str, Any]:
+    return {"version": VERSION, **{section: {} for section in SECTIONS}}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return empty()
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read the persona lock: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"{path}: the persona lock is not valid JSON ({exc})",
+            hint="restore it from git, or remove it to forget what Nexus installed",
+        ) from None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        raise StateError(f"{path}: unsupported persona lock (expected version {VERSION})")
+    for section in SECTIONS:
+        if not isinstance(data.setdefault(section, {}), dict):
+            raise StateError(f"{path}: key {section!r} of the persona lock must be an object")
+    return data
+
+
+def is_empty(data: dict[str, Any]) -> bool:
+    return not any(data.get(section) for section in SECTIONS)
+
+
+def union(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Everything recorded in either lock: what an interrupted apply may have left installed."""
+    merged = copy.deepcopy(after)
+    for name, record in before["personas"].items():
+        merged["personas"].setdefault(name, copy.deepcopy(record))
+    for rel, record in before["files"].items():
+        merged["files"].setdefault(rel, copy.deepcopy(record))
+    for rel, owners in before["dirs"].items():
+        merged["dirs"][rel] = _names(merged["dirs"].get(rel, []), owners)
+    for rel, record in before["blocks"].items():
+        target = merged["blocks"].setdefault(rel, copy.deepcopy(record))
+        target["created"] = record["created"]
+        target["owners"] = _names(target["owners"], record["owners"])
+    for rel, record in before["settings"].items():
+        target = merged["settings"].setdefault(rel, copy.deepcopy(record))
+        target["original"] = record.get("original")
+        target["created_keys"] = _names(
+            target.get("created_keys", []), record.get("created_keys", [])
+        )
+        for sub in ("allow", "ask", "deny"):
+            rules = target.setdefault(sub, {})
+            for rule, owners in record.get(sub, {}).items():
+                rules[rule] = _names(rules.get(rule, []), owners)
+        env = target.setdefault("env", {})
+        for key, entry in record.get("env", {}).items():
+            env.setdefault(key, {"value": entry["value"], "owners": []})
+            env[key]["owners"] = _names(env[key]["owners"], entry["owners"])
+    return merged
+
+
+def _names(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def render(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    """Write the lock atomically; remove it when nothing is installed any more."""
+    if is_empty(data):
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(render(data))
+    os.replace(tmp, path)

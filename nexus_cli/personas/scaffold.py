@@ -1,0 +1,72 @@
+"""``nexus persona create``: scaffold a custom persona that can extend a built-in one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nexus_cli.errors import ConflictError, UsageError
+from nexus_cli.personas.catalog import NAME_RE, Layer, load
+
+PERSONA_YAML = """\
+# A custom Nexus persona. Reference: docs/personas.md
+name: {name}
+display_name: {display}
+description: {description}
+{extends}# Markdown instructions for the assistant (CLAUDE.md imports it, AGENTS.md inlines it).
+instructions: instructions.md
+# Slash commands for Claude Code, installed as .claude/commands/{name}/<file>.
+commands:
+  - commands/checklist.md
+# Claude Code permission rules merged into .claude/settings.json (block = deny).
+permissions:
+  allow: []
+  ask: []
+  deny: []
+# Environment variables merged into the "env" key of .claude/settings.json.
+environment: {{}}
+"""
+
+INSTRUCTIONS = """\
+## How to work in this project as {display}
+
+- Describe here what this role cares about, in the order it matters.
+- Name the commands to run before calling work done (tests, linters, builds).
+- Say what the assistant must never do without asking.
+"""
+
+COMMAND = """\
+---
+description: Walk through the {display} checklist for the current change
+argument-hint: "[what to check]"
+allowed-tools: Read, Grep, Glob
+---
+
+Review $ARGUMENTS (or the current change when empty) against the checklist in
+.claude/personas/{name}.md. For each item say whether it holds, with file:line evidence, and
+list what is missing first.
+"""
+
+
+def create(name: str, base: str | None, dest_root: Path, search: list[Layer]) -> Path:
+    """Write the scaffold into ``dest_root/name``; return that folder. Never overwrites."""
+    if not NAME_RE.match(name):
+        raise UsageError(f"invalid persona name {name!r}", hint="use lowercase letters, digits, -")
+    folder = dest_root / name
+    if folder.exists():
+        raise ConflictError(f"{folder} already exists; not overwritten")
+    display = name.replace("-", " ").title()
+    description = f"Custom persona {display}"
+    extends = ""
+    if base is not None:
+        parent = load(base, search)
+        description = f"{parent.display_name}, customised"
+        extends = (
+            f"# Everything from {base!r} is kept; what is below adds to it.\nextends: {base}\n"
+        )
+    (folder / "commands").mkdir(parents=True)
+    (folder / "persona.yaml").write_text(
+        PERSONA_YAML.format(name=name, display=display, description=description, extends=extends)
+    )
+    (folder / "instructions.md").write_text(INSTRUCTIONS.format(display=display))
+    (folder / "commands" / "checklist.md").write_text(COMMAND.format(display=display, name=name))
+    return folder

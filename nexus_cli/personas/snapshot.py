@@ -1,0 +1,76 @@
+"""An in-memory view of the files a plan touches: read from disk once, changed only in memory."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from nexus_cli.personas.safety import resolve_inside
+
+
+@dataclass(frozen=True)
+class FileState:
+    data: bytes
+    mode: int  # permission bits
+
+
+@dataclass(frozen=True)
+class Change:
+    rel: str
+    before: FileState | None
+    after: FileState | None
+
+    @property
+    def action(self) -> str:
+        if self.before is None:
+            return "create"
+        if self.after is None:
+            return "delete"
+        return "update"
+
+
+class Snapshot:
+    """Files under ``root`` as the plan sees them; the disk is never written here."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._disk: dict[str, FileState | None] = {}
+        self._now: dict[str, FileState | None] = {}
+
+    def real(self, rel: str) -> Path:
+        return resolve_inside(self.root, rel, f"{self.root}")
+
+    def _load(self, rel: str) -> None:
+        if rel in self._disk:
+            return
+        path = self.real(rel)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            state = None
+        else:
+            if not stat.S_ISREG(st.st_mode):
+                raise IsADirectoryError(rel)
+            state = FileState(path.read_bytes(), stat.S_IMODE(st.st_mode))
+        self._disk[rel] = state
+        self._now[rel] = state
+
+    def get(self, rel: str) -> FileState | None:
+        self._load(rel)
+        return self._now[rel]
+
+    def put(self, rel: str, state: FileState | None) -> None:
+        self._load(rel)
+        self._now[rel] = state
+
+    def dir_on_disk(self, rel: str) -> bool:
+        return self.real(rel).is_dir()
+
+    def changes(self) -> list[Change]:
+        return [
+            Change(rel, self._disk[rel], after)
+            for rel, after in sorted(self._now.items())
+            if after != self._disk[rel]
+        ]

@@ -1,0 +1,1 @@
+"""Tasks with verification gates: SQLite working store, ``.nexus/tasks.jsonl`` shared through git."""

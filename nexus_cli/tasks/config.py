@@ -1,0 +1,39 @@
+"""The ``tasks:`` section of ``.nexus/config.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nexus_cli.errors import ConfigError
+from nexus_cli.project import Project
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    require_gate: bool = False
+    require_review: bool = False
+
+
+def load_settings(project: Project) -> TaskSettings:
+    """Read ``tasks.require_gate`` / ``tasks.require_review``; a bad file names file and key."""
+    path = project.config_path
+    if not path.is_file():
+        return TaskSettings()
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+    section = data.get("tasks") if isinstance(data, dict) else None
+    if section is None:
+        return TaskSettings()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: key 'tasks' must be a mapping")
+    values: dict[str, bool] = {}
+    for key in ("require_gate", "require_review"):
+        value = section.get(key, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: key 'tasks.{key}' must be true or false, not {value!r}")
+        values[key] = value
+    return TaskSettings(**values)

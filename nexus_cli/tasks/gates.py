@@ -1,0 +1,185 @@
+"""Running verification gates: on the host (workspace worktree or project root) or in a container.
+
+A gate passes only when its command ran and exited 0. A command that cannot start, times out, or
+whose container is missing counts as failed — never as passed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import NexusError
+from nexus_cli.project import Project
+from nexus_cli.tasks.model import Gate, Task
+
+TAIL_LINES = 50
+
+
+@dataclass
+class GateResult:
+    gate: Gate
+    passed: bool
+    exit_code: int
+    duration_ms: int
+    timed_out: bool
+    output_tail: str
+    where: str
+    started: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.gate.command,
+            "service": self.gate.service,
+            "passed": self.passed,
+            "exit_code": self.exit_code,
+            "duration_ms": self.duration_ms,
+            "timed_out": self.timed_out,
+            "started": self.started,
+            "where": self.where,
+            "output_tail": self.output_tail,
+        }
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def gate_directory(project: Project, task: Task) -> Path:
+    """The task's workspace worktree if it exists, else the project root."""
+    if task.workspace:
+        worktree = project.worktrees_dir / task.workspace
+        if worktree.is_dir():
+            return worktree
+    return project.root
+
+
+def run_on_host(gate: Gate, cwd: Path) -> GateResult:
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            gate.command,
+            shell=True,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=gate.timeout_s,
+            start_new_session=True,
+        )
+        output = proc.stdout.decode("utf-8", "replace")
+        code, timed_out = proc.returncode, False
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.output or b"").decode("utf-8", "replace")
+        output += f"\n[nexus] gate timed out after {gate.timeout_s}s"
+        code, timed_out = -1, True
+    except OSError as exc:
+        return _not_started(gate, str(cwd), f"cannot start gate: {exc}")
+    ms = int((time.monotonic() - start) * 1000)
+    return GateResult(
+        gate, code == 0 and not timed_out, code, ms, timed_out, tail(output), str(cwd)
+    )
+
+
+def _not_started(gate: Gate, where: str, message: str) -> GateResult:
+    return GateResult(gate, False, -1, 0, False, message, where, started=False)
+
+
+def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
+    """Run ``gate`` in the workspace container of ``gate.service`` (found by its labels)."""
+    where = f"container {gate.service} of workspace {task.workspace}"
+    if not task.workspace:
+        return _not_started(gate, where, "gate runs in a service but the task has no workspace")
+    from nexus_cli import engine
+
+    try:
+        client = engine.connect()
+    except NexusError as exc:
+        return _not_started(gate, where, f"cannot start gate: {exc.message}")
+    labels = [
+        f"dev.nexus.project={project.project_id()}",
+        f"dev.nexus.workspace={task.workspace}",
+        f"dev.nexus.service={gate.service}",
+    ]
+    found = client.containers.list(filters={"label": labels, "status": "running"})
+    if not found:
+        return _not_started(gate, where, f"cannot start gate: no running container for {where}")
+    return _exec_with_timeout(found[0], gate, where)
+
+
+def _exec_with_timeout(container: Any, gate: Gate, where: str) -> GateResult:
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = container.exec_run(["sh", "-c", gate.command], demux=False)
+        except Exception as exc:
+            box["error"] = exc
+
+    start = time.monotonic()
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(gate.timeout_s)
+    ms = int((time.monotonic() - start) * 1000)
+    if worker.is_alive():
+        message = f"[nexus] gate timed out after {gate.timeout_s}s"
+        return GateResult(gate, False, -1, ms, True, message, where)
+    if "error" in box:
+        return _not_started(gate, where, f"cannot start gate: {box['error']}")
+    code = int(box["result"].exit_code)
+    output = (box["result"].output or b"").decode("utf-8", "replace")
+    return GateResult(gate, code == 0, code, ms, False, tail(output), where)
+
+
+def run_gate(project: Project, task: Task, gate: Gate) -> GateResult:
+    if gate.service:
+        return run_in_container(project, task, gate)
+    return run_on_host(gate, gate_directory(project, task))
+
+
+def detect_default_gates(root: Path) -> list[str]:
+    """Test commands a project's files suggest: pytest, npm test, go test, cargo test, make test."""
+    found: list[str] = []
+    if (
+        (root / "pytest.ini").is_file()
+        or (root / "conftest.py").is_file()
+        or _pyproject_pytest(root)
+    ):
+        found.append("python -m pytest -q")
+    if _npm_has_test(root / "package.json"):
+        found.append("npm test")
+    if (root / "go.mod").is_file():
+        found.append("go test ./...")
+    if (root / "Cargo.toml").is_file():
+        found.append("cargo test")
+    if _make_has_test(root / "Makefile"):
+        found.append("make test")
+    return found
+
+
+def _pyproject_pytest(root: Path) -> bool:
+    path = root / "pyproject.toml"
+    try:
+        return "[tool.pytest" in path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def _npm_has_test(path: Path) -> bool:
+    try:
+        scripts = json.loads(path.read_text(encoding="utf-8")).get("scripts") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(scripts, dict) and "test" in scripts
+
+
+def _make_has_test(path: Path) -> bool:
+    try:
+        return any(line.startswith("test:") for line in path.read_text().splitlines())
+    except OSError:
+        return False

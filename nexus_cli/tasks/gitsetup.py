@@ -1,0 +1,68 @@
+"""`nexus init` hook: register the tasks.jsonl merge driver with git.
+
+Writes ``.gitattributes`` (``.nexus/tasks.jsonl merge=nexus-tasks``, appended, user lines kept)
+and the clone-local git config ``merge.nexus-tasks.driver``. The driver prefers the Python that
+ran ``nexus init`` (works where ``nexus`` is not on PATH, e.g. git GUIs) and falls back to
+``nexus`` on PATH when that interpreter is gone (the virtualenv was moved or deleted). Git
+config is not cloned: every clone runs ``nexus init`` once (it is idempotent).
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+from nexus_cli.errors import StateError
+from nexus_cli.project import Project
+
+ATTRIBUTE_LINE = ".nexus/tasks.jsonl merge=nexus-tasks"
+DRIVER_NAME = "nexus-tasks"
+
+
+def driver_command(python: str | None = None) -> str:
+    exe = shlex.quote(python or sys.executable)
+    args = "task merge-driver %O %A %B"
+    return f"if [ -x {exe} ]; then {exe} -m nexus_cli {args}; else nexus {args}; fi"
+
+
+def _git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=project.root, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise StateError(f"cannot run git to install the task merge driver: {exc}") from None
+
+
+def _git_config(project: Project, key: str, value: str) -> bool:
+    current = _git(project, "config", "--local", "--get", key)
+    if current.returncode == 0 and current.stdout.rstrip("\n") == value:
+        return False
+    done = _git(project, "config", "--local", key, value)
+    if done.returncode != 0:
+        raise StateError(f"cannot set git config {key}: {done.stderr.strip()}")
+    return True
+
+
+def _merge_gitattributes(project: Project) -> bool:
+    path = project.root / ".gitattributes"
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    if ATTRIBUTE_LINE in existing.splitlines():
+        return False
+    prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
+    path.write_text(prefix + ATTRIBUTE_LINE + "\n", encoding="utf-8")
+    return True
+
+
+def install_merge_driver(project: Project) -> list[str]:
+    """Idempotent: returns the paths/config keys it changed."""
+    changed: list[str] = []
+    if _merge_gitattributes(project):
+        changed.append(".gitattributes")
+    key = f"merge.{DRIVER_NAME}"
+    if _git_config(project, f"{key}.name", "nexus task field-by-field merge"):
+        changed.append(f"git config {key}.name")
+    if _git_config(project, f"{key}.driver", driver_command()):
+        changed.append(f"git config {key}.driver")
+    return changed

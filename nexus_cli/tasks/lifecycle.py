@@ -1,0 +1,215 @@
+"""Task operations: create, resolve IDs, move through statuses, notes and dependencies.
+
+Every change happens inside :meth:`TaskStore.write`, appends a history entry (who, when, why),
+and tells telemetry what happened (IDs are hashed by the recorder; reasons are hashed here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nexus_cli.errors import ConflictError, NotFoundError, UsageError
+from nexus_cli.tasks import ids
+from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
+from nexus_cli.tasks.store import TaskStore
+from nexus_cli.telemetry import invocation
+
+
+def resolve(store: TaskStore, text: str) -> str:
+    """The one task ID that ``text`` (a full ID or any unique prefix) names."""
+    prefix = ids.normalise_prefix(text)
+    if store.get(prefix) is not None:
+        return prefix
+    matches = store.ids_with_prefix(prefix)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFoundError(f"no task matches {text!r}", hint="see `nexus task list`")
+    shown = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
+    raise UsageError(f"task prefix {text!r} is ambiguous: {shown}", hint="type more characters")
+
+
+def load(store: TaskStore, text: str) -> Task:
+    task_id = resolve(store, text)
+    task = store.get(task_id)
+    if task is None:  # pragma: no cover - resolve() just found it inside the same connection
+        raise NotFoundError(f"task {task_id} vanished")
+    invocation.note(event_type="task", task=task.id)
+    return task
+
+
+def record(task: Task, actor: str, action: str, **details: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"at": now_iso(), "by": actor, "action": action, **details}
+    task.history.append(entry)
+    task.updated_at = entry["at"]
+    return entry
+
+
+def transition(task: Task, to: str, actor: str, reason: str | None = None) -> None:
+    """Move ``task`` to ``to`` (or refuse with the allowed moves), recorded in its history."""
+    if to not in TRANSITIONS[task.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[task.status]))
+        raise ConflictError(
+            f"task {task.id} is {task.status}; it cannot become {to}",
+            hint=f"from {task.status} it can become: {allowed}",
+        )
+    details: dict[str, Any] = {"from": task.status, "to": to}
+    if reason:
+        details["reason"] = reason
+    record(task, actor, "transition", **details)
+    invocation.signal("task_transition", from_status=task.status, to_status=to)
+    task.status = to
+    if to == "done":
+        invocation.note(tasks_completed=1)
+
+
+@dataclass
+class NewTask:
+    title: str
+    description: str = ""
+    priority: int = 2
+    depends_on: tuple[str, ...] = ()
+    gates: tuple[Gate, ...] = ()
+    workspace: str | None = None
+    labels: tuple[str, ...] = ()
+
+
+def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
+    if not spec.title.strip():
+        raise UsageError("a task needs a non-empty title")
+    if spec.priority not in PRIORITIES:
+        raise UsageError(f"priority must be 0-4, not {spec.priority}")
+    with store.write():
+        deps = [resolve(store, d) for d in spec.depends_on]
+        task = Task(
+            id=_fresh_id(store, spec.title),
+            title=spec.title.strip(),
+            description=spec.description,
+            priority=spec.priority,
+            workspace=spec.workspace,
+            labels=sorted(set(spec.labels)),
+            depends_on=sorted(set(deps)),
+            gates=list(spec.gates),
+        )
+        task.created_at = now_iso()
+        record(task, actor, "created", to="open")
+        store.put(task)
+    invocation.note(event_type="task", task=task.id)
+    return task
+
+
+def _fresh_id(store: TaskStore, title: str) -> str:
+    length = ids.id_length(store.count())
+    while True:
+        for _ in range(3):
+            candidate = ids.candidate(title, length)
+            if store.get(candidate) is None and not store.ids_with_prefix(candidate, 1):
+                return candidate
+        length += 1
+
+
+def change(store: TaskStore, ref: str, actor: str, action: str, /, **kwargs: Any) -> Task:
+    """Apply one named change (see :data:`CHANGES`) to the task ``ref`` names."""
+    with store.write():
+        task = load(store, ref)
+        CHANGES[action](store, task, actor, **kwargs)
+        store.put(task)
+    return task
+
+
+def _start(store: TaskStore, task: Task, actor: str) -> None:
+    if task.assignee and task.assignee != actor:
+        raise ConflictError(
+            f"task {task.id} is assigned to {task.assignee}",
+            hint="use `nexus task assign` to hand it over first",
+        )
+    task.assignee = actor
+    transition(task, "in_progress", actor)
+
+
+def _claim(store: TaskStore, task: Task, actor: str) -> None:
+    if not store.claim(task.id, actor):
+        owner = f"claimed by {task.assignee}" if task.assignee else task.status
+        raise ConflictError(f"task {task.id} cannot be claimed: it is {owner}")
+    if task.assignee != actor:
+        record(task, actor, "assigned", assignee=actor, previous=task.assignee)
+    task.assignee = actor
+    transition(task, "in_progress", actor)
+
+
+def _assign(store: TaskStore, task: Task, actor: str, assignee: str) -> None:
+    record(task, actor, "assigned", assignee=assignee or None, previous=task.assignee)
+    task.assignee = assignee or None
+
+
+def _with_reason(to: str) -> Any:
+    def apply(store: TaskStore, task: Task, actor: str, reason: str) -> None:
+        if not reason.strip():
+            raise UsageError(f"a reason is required to move a task to {to}")
+        transition(task, to, actor, reason)
+        if to == "rejected":
+            from nexus_cli.telemetry.privacy import hash_name
+
+            invocation.signal("task_rejected", reason_hash=hash_name(reason, kind="reason"))
+
+    return apply
+
+
+def _simple(to: str) -> Any:
+    def apply(store: TaskStore, task: Task, actor: str) -> None:
+        transition(task, to, actor)
+
+    return apply
+
+
+def _note(store: TaskStore, task: Task, actor: str, text: str) -> None:
+    if not text.strip():
+        raise UsageError("a note needs some text")
+    at = now_iso()
+    task.notes.append({"at": at, "by": actor, "text": text})
+    task.updated_at = at
+
+
+def _add_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
+    dep_id = resolve(store, dep)
+    if dep_id == task.id:
+        raise UsageError(f"task {task.id} cannot depend on itself")
+    path = store.dependency_path(dep_id, task.id)
+    if path is not None:
+        cycle = " -> ".join([task.id, *path])
+        raise UsageError(f"dependency refused: it would create the cycle {cycle}")
+    if dep_id not in task.depends_on:
+        task.depends_on = sorted({*task.depends_on, dep_id})
+        record(task, actor, "dependency_added", dependency=dep_id)
+
+
+def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
+    dep_id = ids.normalise_prefix(dep)
+    matches = [d for d in task.depends_on if d.startswith(dep_id)]
+    if len(matches) != 1:
+        raise NotFoundError(f"task {task.id} has no single dependency matching {dep!r}")
+    task.depends_on = [d for d in task.depends_on if d != matches[0]]
+    record(task, actor, "dependency_removed", dependency=matches[0])
+
+
+def _add_gate(store: TaskStore, task: Task, actor: str, gate: Gate) -> None:
+    if not gate.command.strip():
+        raise UsageError("a gate needs a command")
+    task.gates = [*task.gates, gate]
+    record(task, actor, "gate_added", command=gate.command)
+
+
+CHANGES: dict[str, Any] = {
+    "gate_add": _add_gate,
+    "start": _start,
+    "claim": _claim,
+    "assign": _assign,
+    "approve": _simple("done"),
+    "reopen": _simple("open"),
+    "reject": _with_reason("rejected"),
+    "cancel": _with_reason("cancelled"),
+    "note": _note,
+    "dep_add": _add_dep,
+    "dep_remove": _remove_dep,
+}

@@ -1,0 +1,92 @@
+"""The git merge driver for ``.nexus/tasks.jsonl``: a field-by-field three-way merge.
+
+For each task ID: history and notes are unioned (deduplicated, ordered by time); labels and
+dependencies merge as sets (an element removed on one side stays removed); any other field takes
+the side that changed it, and when both changed it, the side with the later ``updated_at``.
+A task added on one side is kept; a task deleted on one side and unchanged on the other goes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import ConflictError
+from nexus_cli.tasks import jsonl
+from nexus_cli.tasks.model import FIELD_ORDER, Task
+
+UNIONED = ("history", "notes")
+SETS = ("labels", "depends_on")
+
+
+def _union(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault(json.dumps(item, sort_keys=True), item)
+    return sorted(
+        seen.values(), key=lambda e: (str(e.get("at", "")), json.dumps(e, sort_keys=True))
+    )
+
+
+def _merge_set(base: list[str], ours: list[str], theirs: list[str]) -> list[str]:
+    removed = (set(base) - set(ours)) | (set(base) - set(theirs))
+    return sorted((set(ours) | set(theirs)) - removed)
+
+
+def merge_task(base: Task | None, ours: Task, theirs: Task) -> Task:
+    b = base.to_dict() if base else {}
+    o, t = ours.to_dict(), theirs.to_dict()
+    later = t if t["updated_at"] > o["updated_at"] else o
+    merged: dict[str, Any] = {}
+    for key in FIELD_ORDER:
+        if key in UNIONED:
+            merged[key] = _union(b.get(key, []), o[key], t[key])
+        elif key in SETS:
+            merged[key] = _merge_set(b.get(key, []), o[key], t[key])
+        elif key == "updated_at":
+            merged[key] = max(o[key], t[key])
+        elif o[key] == t[key]:
+            merged[key] = o[key]
+        elif base is not None and o[key] == b.get(key):
+            merged[key] = t[key]
+        elif base is not None and t[key] == b.get(key):
+            merged[key] = o[key]
+        else:
+            merged[key] = later[key]
+    return Task.from_dict(merged)
+
+
+def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[Task]:
+    b = {t.id: t for t in base}
+    o = {t.id: t for t in ours}
+    t = {x.id: x for x in theirs}
+    result: list[Task] = []
+    for task_id in sorted(set(o) | set(t)):
+        mine, other, old = o.get(task_id), t.get(task_id), b.get(task_id)
+        if mine and other:
+            if old is None and mine.created_at != other.created_at:
+                raise ConflictError(
+                    f"task id {task_id} was created independently on both sides "
+                    f"({mine.title!r} and {other.title!r}); git marks the file as conflicted",
+                    hint="recreate one of them with `nexus task create` after the merge",
+                )
+            result.append(merge_task(old, mine, other))
+        elif mine or other:
+            present = mine or other
+            assert present is not None
+            deleted_unchanged = old is not None and old.to_line() == present.to_line()
+            if not deleted_unchanged:
+                result.append(present)
+    return result
+
+
+def merge_files(base: Path, ours: Path, theirs: Path) -> int:
+    """Merge into ``ours`` (git's %A). Raises ConfigError (git then reports a conflict)."""
+    parsed = [
+        jsonl.parse(p.read_bytes() if p.exists() else b"", source=str(p))
+        for p in (base, ours, theirs)
+    ]
+    jsonl.write_atomic(ours, jsonl.render_tasks(merge_tasks(*parsed)))
+    return len(parsed[1])

@@ -1,0 +1,159 @@
+"""The task record: fields, statuses, allowed transitions, and its canonical JSON form.
+
+The JSON form is what ``.nexus/tasks.jsonl`` holds, one task per line. Its field order is fixed
+(:data:`FIELD_ORDER`) so that rewriting the file after a change touches only that task's line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nexus_cli.errors import ConfigError
+
+STATUSES = ("open", "in_progress", "verifying", "review", "done", "rejected", "cancelled")
+FINISHED = ("done", "cancelled")
+PRIORITIES = range(5)
+DEFAULT_GATE_TIMEOUT_S = 600
+
+# status -> statuses a task may move to from it. `blocked` is derived, never stored.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"in_progress", "cancelled"}),
+    "in_progress": frozenset({"verifying", "open", "cancelled"}),
+    "verifying": frozenset({"done", "review", "in_progress", "cancelled"}),
+    "review": frozenset({"done", "rejected", "cancelled"}),
+    "rejected": frozenset({"in_progress", "verifying", "open", "cancelled"}),
+    "done": frozenset({"open", "rejected"}),
+    "cancelled": frozenset({"open"}),
+}
+
+FIELD_ORDER = (
+    "id",
+    "title",
+    "description",
+    "priority",
+    "status",
+    "assignee",
+    "workspace",
+    "labels",
+    "depends_on",
+    "gates",
+    "notes",
+    "history",
+    "created_at",
+    "updated_at",
+)
+
+
+def now_iso() -> str:
+    """UTC time with microseconds; lexically sortable."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A verification command; ``service`` runs it inside that workspace container."""
+
+    command: str
+    timeout_s: int = DEFAULT_GATE_TIMEOUT_S
+    service: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "timeout_s": self.timeout_s, "service": self.service}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Gate:
+        return cls(
+            command=str(data["command"]),
+            timeout_s=int(data.get("timeout_s") or DEFAULT_GATE_TIMEOUT_S),
+            service=data.get("service") or None,
+        )
+
+
+@dataclass
+class Task:
+    id: str
+    title: str
+    description: str = ""
+    priority: int = 2
+    status: str = "open"
+    assignee: str | None = None
+    workspace: str | None = None
+    labels: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "priority": self.priority,
+            "status": self.status,
+            "assignee": self.assignee,
+            "workspace": self.workspace,
+            "labels": sorted(set(self.labels)),
+            "depends_on": sorted(set(self.depends_on)),
+            "gates": [g.to_dict() for g in self.gates],
+            "notes": self.notes,
+            "history": self.history,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        return {key: data[key] for key in FIELD_ORDER}
+
+    def to_line(self) -> str:
+        """The canonical JSONL line (no newline): fixed field order, compact, UTF-8."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        status = str(data.get("status", "open"))
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        priority = int(data.get("priority", 2))
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority {priority} is not in 0-4")
+        return cls(
+            id=str(data["id"]),
+            title=str(data["title"]),
+            description=str(data.get("description") or ""),
+            priority=priority,
+            status=status,
+            assignee=data.get("assignee") or None,
+            workspace=data.get("workspace") or None,
+            labels=[str(x) for x in data.get("labels") or []],
+            depends_on=[str(x) for x in data.get("depends_on") or []],
+            gates=[Gate.from_dict(g) for g in data.get("gates") or []],
+            notes=list(data.get("notes") or []),
+            history=list(data.get("history") or []),
+            created_at=str(data.get("created_at") or ""),
+            updated_at=str(data.get("updated_at") or ""),
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def last_rejections(self) -> list[str]:
+        return [h.get("reason", "") for h in self.history if h.get("to") == "rejected"]
+
+
+def parse_line(line: str, *, where: str) -> Task:
+    """Parse one JSONL line; ``where`` (``file:line``) names it in the error."""
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return Task.from_dict(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{where}: malformed task line ({type(exc).__name__}: {exc})",
+            hint="fix or remove that line (see `git diff`); nothing was imported from the file",
+        ) from None

@@ -1,0 +1,283 @@
+"""The one owner of ``.nexus/tasks.db``: connection, migrations, sync with tasks.jsonl, queries.
+
+The database is the fast working copy; ``.nexus/tasks.jsonl`` is the shared record. Every write
+happens inside ``BEGIN IMMEDIATE`` (:meth:`TaskStore.write`): re-import the file if another
+process or a ``git pull`` changed it, apply the change, rewrite the file atomically, commit.
+Readers import the file first when its size/mtime — then its content hash — changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import StateError
+from nexus_cli.project import Project
+from nexus_cli.tasks import jsonl, schema
+from nexus_cli.tasks.model import FINISHED, Task
+
+DB_NAME = "tasks.db"
+BUSY_TIMEOUT_MS = 30_000
+_UNFINISHED_DEP = (
+    "SELECT 1 FROM deps d JOIN tasks u ON u.id = d.depends_on "
+    f"WHERE d.task_id = t.id AND u.status NOT IN {FINISHED!r}"
+)
+
+# One indexed walk of the open tasks in (priority, age) order that stops at LIMIT; each row's
+# unfinished dependencies are probed through the deps primary key and the tasks primary key.
+READY_SQL = (
+    "SELECT doc FROM tasks t INDEXED BY ix_tasks_ready WHERE t.status = 'open' "
+    f"AND (t.assignee IS NULL OR t.assignee = ?) AND NOT EXISTS ({_UNFINISHED_DEP}) "
+    "ORDER BY t.priority, t.created_at, t.id"
+)
+
+
+class TaskStore:
+    def __init__(self, project: Project, conn: sqlite3.Connection) -> None:
+        self.project = project
+        self.conn = conn
+        self.jsonl_path = project.nexus_dir / jsonl.FILE_NAME
+        self._in_write = False
+
+    # --- transactions and sync ----------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[TaskStore]:
+        """One atomic change: lock, import if changed, change, export tasks.jsonl, commit."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateError(f"task database is busy or locked: {exc}") from None
+        self._in_write = True
+        try:
+            self._import_if_changed()
+            yield self
+            self._export()
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_write = False
+
+    def sync(self) -> None:
+        """Import tasks.jsonl if it changed since this database last saw it."""
+        if self._file_signature() == self._meta("jsonl_sig"):
+            return
+        with self.write():
+            pass
+
+    def _file_signature(self) -> str | None:
+        try:
+            st = self.jsonl_path.stat()
+        except FileNotFoundError:
+            return None
+        return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str | None) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def _import_if_changed(self) -> None:
+        sig = self._file_signature()
+        if sig is None or sig == self._meta("jsonl_sig"):
+            return  # a missing file is rewritten from the database by _export
+        data = self.jsonl_path.read_bytes()
+        digest = jsonl.content_hash(data)
+        if digest != self._meta("jsonl_hash"):
+            self._replace_all(jsonl.parse(data, source=str(self.jsonl_path)))
+            self._set_meta("jsonl_hash", digest)
+        self._set_meta("jsonl_sig", self._file_signature())
+
+    def _export(self) -> None:
+        rows = self.conn.execute("SELECT doc FROM tasks ORDER BY id")
+        data = jsonl.render(row[0] for row in rows)
+        digest = jsonl.content_hash(data)
+        if digest == self._meta("jsonl_hash") and self.jsonl_path.exists():
+            return
+        jsonl.write_atomic(self.jsonl_path, data)
+        self._set_meta("jsonl_hash", digest)
+        self._set_meta("jsonl_sig", self._file_signature())
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def _replace_all(self, tasks: list[Task]) -> None:
+        """Make the tables hold exactly ``tasks`` (bulk: one statement per table)."""
+        self.conn.execute("DELETE FROM deps")
+        self.conn.execute("DELETE FROM tasks")
+        self.conn.executemany(_INSERT_TASK, [_row(t) for t in tasks])
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
+            [(t.id, dep) for t in tasks for dep in set(t.depends_on)],
+        )
+
+    def put(self, task: Task) -> None:
+        """Insert or replace ``task`` and its dependency rows (inside :meth:`write`)."""
+        if not self._in_write:
+            raise RuntimeError("TaskStore.put outside write()")
+        self.conn.execute(_INSERT_TASK, _row(task))
+        self.conn.execute("DELETE FROM deps WHERE task_id = ?", (task.id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
+            [(task.id, dep) for dep in sorted(set(task.depends_on))],
+        )
+
+    def claim(self, task_id: str, agent: str) -> bool:
+        """The atomic claim: one conditional UPDATE; True if this caller won."""
+        cur = self.conn.execute(
+            "UPDATE tasks SET status = 'in_progress', assignee = ? WHERE id = ? "
+            "AND status IN ('open', 'rejected') AND (assignee IS NULL OR assignee = ?)",
+            (agent, task_id, agent),
+        )
+        return cur.rowcount == 1
+
+    def get(self, task_id: str) -> Task | None:
+        row = self.conn.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return None if row is None else _task(row[0])
+
+    def ids_with_prefix(self, prefix: str, limit: int = 11) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "\U0010ffff", limit),
+        )
+        return [r[0] for r in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM tasks").fetchone()[0])
+
+    def titles(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, title, status FROM tasks WHERE id IN ({marks})", ids)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def dependents(self, task_id: str) -> list[str]:
+        rows = self.conn.execute("SELECT task_id FROM deps WHERE depends_on = ?", (task_id,))
+        return sorted(r[0] for r in rows)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def list_tasks(self, **filters: str | None) -> list[Task]:
+        return [_task(doc) for doc in self.list_docs(**filters)]
+
+    def list_docs(self, **filters: str | None) -> list[str]:
+        """Canonical JSON of the matching tasks, by priority then age (no parsing: fast)."""
+        where, args = [], []
+        for column in ("status", "assignee", "workspace"):
+            if filters.get(column):
+                where.append(f"{column} = ?")
+                args.append(filters[column])
+        if filters.get("label"):
+            where.append("EXISTS (SELECT 1 FROM json_each(doc, '$.labels') WHERE value = ?)")
+            args.append(filters["label"])
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT doc FROM tasks {clause} ORDER BY priority, created_at, id"
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def ready(self, me: str, limit: int) -> list[Task]:
+        return [_task(doc) for doc in self.ready_docs(me, limit)]
+
+    def ready_docs(self, me: str, limit: int) -> list[str]:
+        """Open, unblocked, unassigned or assigned to ``me``; by priority then age (indexed)."""
+        sql = READY_SQL
+        args: list[Any] = [me]
+        if limit > 0:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def blocked(self) -> list[tuple[Task, list[str]]]:
+        sql = (
+            "SELECT t.doc, (SELECT group_concat(d.depends_on) FROM deps d JOIN tasks u "
+            f"ON u.id = d.depends_on WHERE d.task_id = t.id AND u.status NOT IN {FINISHED!r}) "
+            f"FROM tasks t WHERE t.status NOT IN {FINISHED!r} AND EXISTS ({_UNFINISHED_DEP}) "
+            "ORDER BY t.priority, t.created_at, t.id"
+        )
+        return [(_task(r[0]), sorted(r[1].split(","))) for r in self.conn.execute(sql)]
+
+    def dependency_path(self, start: str, target: str) -> list[str] | None:
+        """A path start -> ... -> target following depends_on edges, or None."""
+        sql = (
+            "WITH RECURSIVE walk(node, path) AS (SELECT ?, ? UNION "
+            "SELECT d.depends_on, walk.path || ',' || d.depends_on FROM deps d "
+            "JOIN walk ON d.task_id = walk.node WHERE instr(walk.path, d.depends_on) = 0) "
+            "SELECT path FROM walk WHERE node = ? LIMIT 1"
+        )
+        row = self.conn.execute(sql, (start, start, target)).fetchone()
+        return None if row is None else str(row[0]).split(",")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_INSERT_TASK = (
+    "INSERT OR REPLACE INTO tasks(id, title, status, priority, assignee, workspace,"
+    " created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(task: Task) -> tuple[Any, ...]:
+    return (
+        task.id,
+        task.title,
+        task.status,
+        task.priority,
+        task.assignee,
+        task.workspace,
+        task.created_at,
+        task.updated_at,
+        task.to_line(),
+    )
+
+
+def _task(doc: str) -> Task:
+    import json
+
+    return Task.from_dict(json.loads(doc))
+
+
+def db_path(project: Project) -> Path:
+    return project.nexus_dir / DB_NAME
+
+
+def open_store(project: Project, *, sync: bool = True) -> TaskStore:
+    """Open (creating and migrating as needed) the task database and import tasks.jsonl."""
+    project.require_initialized()
+    path = db_path(project)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if conn.execute("PRAGMA user_version").fetchone()[0] != schema.LATEST:
+            schema.migrate(project, path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise StateError(
+            f"task database {path} is unreadable: {exc}",
+            hint="move it aside; it is rebuilt from .nexus/tasks.jsonl on the next command",
+        ) from None
+    store = TaskStore(project, conn)
+    if sync:
+        store.sync()
+    return store
+
+
+def complete_ids(incomplete: str) -> list[str]:
+    """Shell completion source: task IDs (with and without the ``nx-`` prefix) and titles."""
+    from nexus_cli.project import find_project
+    from nexus_cli.tasks import ids
+
+    store = open_store(find_project(), sync=False)
+    try:
+        prefix = ids.normalise_prefix(incomplete) if incomplete else ids.ID_PREFIX
+        found = store.ids_with_prefix(prefix, limit=200)
+    finally:
+        store.close()
+    if incomplete and not incomplete.lower().startswith(ids.ID_PREFIX):
+        return [i[len(ids.ID_PREFIX) :] for i in found]
+    return found

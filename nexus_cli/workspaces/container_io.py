@@ -1,0 +1,123 @@
+"""Running commands in, and reading logs from, a workspace's containers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.errors import NexusError, NotFoundError
+from nexus_cli.workspaces import records
+from nexus_cli.workspaces.names import container_name
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+
+Writer = Callable[[bytes, bool], None]  # (chunk, is_stderr)
+
+
+def find_container(project: Project, name: str, service: str | None) -> tuple[Any, Any]:
+    """(client, running container) of ``service`` (default: the template's default service)."""
+    from nexus_cli import engine
+    from nexus_cli.workspaces.lifecycle import template_for
+
+    record = records.get(project.state_dir, name)
+    template = template_for(project, record)
+    if not template.services:
+        raise NexusError(
+            f"workspace {name!r} uses template {record.template!r}, which has no services",
+            hint=f'run commands in the worktree directly: cd "$(nexus workspace path {name})"',
+        )
+    chosen = service or template.default_service or next(iter(template.services))
+    if chosen not in template.services:
+        raise NotFoundError(
+            f"workspace {name!r} has no service {chosen!r}",
+            hint=f"its services: {', '.join(template.services)}",
+        )
+    client = engine.connect()
+    from docker.errors import NotFound
+
+    try:
+        container = client.containers.get(container_name(project.project_id(), name, chosen))
+    except NotFound:
+        container = None
+    if container is None or container.status != "running":
+        raise NexusError(
+            f"service {chosen!r} of {name!r} is not running",
+            hint=f"run `nexus workspace up {name}`",
+        )
+    return client, container
+
+
+def exec_command(client: Any, container: Any, command: list[str], write: Writer) -> int:
+    """Run ``command`` in ``/workspace`` of the container, streaming output; return its exit code."""
+    exec_id = client.api.exec_create(
+        container.id, command, workdir="/workspace", stdout=True, stderr=True
+    )["Id"]
+    for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
+        if out:
+            write(out, False)
+        if err:
+            write(err, True)
+    return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0)
+
+
+def shell(container: Any, interactive_tty: bool) -> int:
+    """An interactive shell through the docker CLI (which honours DOCKER_HOST and contexts)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise NexusError(
+            "`nexus workspace shell` needs the docker command-line client",
+            hint="install the docker CLI, or use `nexus workspace exec NAME -- sh -c '...'`",
+        )
+    flags = "-it" if interactive_tty else "-i"
+    probe = "command -v bash >/dev/null 2>&1 && exec bash || exec sh"
+    return subprocess.call(
+        [docker, "exec", flags, "-w", "/workspace", container.id, "sh", "-c", probe]
+    )
+
+
+def stream_logs(
+    containers: list[tuple[str, Any]],
+    write: Callable[[str, str], None],
+    *,
+    follow: bool,
+    tail: int | str,
+) -> None:
+    """Write each container's log lines as (service, line); with ``follow``, until interrupted."""
+    if not follow or len(containers) == 1:
+        for service, container in containers:
+            _pump(service, container, write, follow=follow, tail=tail)
+        return
+    threads = [
+        threading.Thread(
+            target=_pump, args=(s, c, write), kwargs={"follow": True, "tail": tail}, daemon=True
+        )
+        for s, c in containers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
+
+
+def _pump(
+    service: str,
+    container: Any,
+    write: Callable[[str, str], None],
+    *,
+    follow: bool,
+    tail: int | str,
+) -> None:
+    pending = b""
+    chunks = container.logs(stream=True, follow=follow, tail=tail)
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            write(service, line.decode("utf-8", "replace"))
+    if pending:
+        write(service, pending.decode("utf-8", "replace"))

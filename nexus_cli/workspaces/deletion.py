@@ -1,0 +1,109 @@
+"""Deleting a workspace: containers, network, volumes, ports, worktree, and a merged branch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
+from nexus_cli.telemetry import invocation
+from nexus_cli.workspaces import git_worktrees, records
+from nexus_cli.workspaces.lifecycle import template_for
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+
+
+@dataclass
+class DeleteResult:
+    name: str
+    removed: dict[str, int] = field(default_factory=dict)
+    branch_deleted: bool = False
+    branch_kept_reason: str | None = None
+
+
+def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str]:
+    """Template-written files still exactly as Nexus wrote them: deleting them loses nothing."""
+    import hashlib
+
+    same: set[str] = set()
+    for rel, digest in record.generated_files.items():
+        try:
+            if hashlib.sha256((path / rel).read_bytes()).hexdigest() == digest:
+                same.add(rel)
+        except OSError:
+            continue
+    return same
+
+
+def what_would_be_lost(project: Project, record: records.WorkspaceRecord) -> list[str]:
+    """Uncommitted changes and unmerged commits that deleting the workspace would throw away."""
+    name = record.name
+    lost: list[str] = []
+    path = git_worktrees.worktree_path(project, name)
+    generated = _unchanged_generated(path, record)
+    changes = [
+        line
+        for line in git_worktrees.uncommitted_changes(path)
+        if not (line.startswith("?? ") and line[3:].strip('"') in generated)
+    ]
+    if changes:
+        lost.append(f"{len(changes)} uncommitted change(s) in the worktree")
+    unmerged = git_worktrees.unmerged_commits(project, name)
+    if unmerged:
+        lost.append(f"{unmerged} commit(s) on branch {name!r} not merged into HEAD")
+    return lost
+
+
+def delete(
+    project: Project, name: str, *, force: bool = False, keep_branch: bool = False
+) -> DeleteResult:
+    from nexus_cli.paths import nexus_home
+    from nexus_cli.workspaces import ports
+
+    record = records.get(project.state_dir, name)
+    invocation.note(event_type="workspace", workspace=name)
+    lost = what_would_be_lost(project, record)
+    if keep_branch:
+        lost = [item for item in lost if "not merged" not in item]
+    if lost and not force:
+        raise ConflictError(
+            f"deleting {name!r} would lose " + " and ".join(lost),
+            hint="commit or merge first, or pass --force to delete anyway",
+        )
+    result = DeleteResult(name)
+    has_services = _has_services(project, record)
+    if has_services:
+        result.removed = _remove_docker_objects(project, name, required=has_services)
+    ports.release(nexus_home(), project.project_id(), name)
+    git_worktrees.remove_worktree(project, name)
+    if keep_branch:
+        result.branch_kept_reason = "--keep-branch"
+    else:
+        result.branch_deleted = git_worktrees.delete_branch(project, name, force=force)
+    with records.editing(project.state_dir) as all_records:
+        all_records.pop(name, None)
+    invocation.signal("workspace_deleted", age_s=int(max(0.0, time.time() - record.created_at)))
+    return result
+
+
+def _has_services(project: Project, record: records.WorkspaceRecord) -> bool:
+    try:
+        return bool(template_for(project, record).services)
+    except NexusError:
+        return True  # template gone or broken: clean up by label to be safe
+
+
+def _remove_docker_objects(project: Project, name: str, *, required: bool) -> dict[str, int]:
+    from nexus_cli import engine
+    from nexus_cli.workspaces import docker_services
+
+    try:
+        client = engine.connect()
+    except DockerUnavailableError:
+        if required:
+            raise
+        return {}
+    return docker_services.remove_all(client, project.project_id(), name)

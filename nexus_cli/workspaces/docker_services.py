@@ -1,0 +1,237 @@
+"""A workspace's containers, network and volumes, through the Docker SDK.
+
+Every object is named and labelled from the project id and the workspace name (see
+:mod:`names`). The client always comes from :func:`nexus_cli.engine.connect`. The docker package
+is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import NexusError
+from nexus_cli.workspaces import names
+from nexus_cli.workspaces.template_model import ServiceSpec
+
+PullProgress = Callable[[int, int], None]
+HEALTH_POLL_S = 0.1
+LOG_LINES = 10
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """Everything needed to run one service of one workspace."""
+
+    project_id: str
+    workspace: str
+    service: ServiceSpec
+    worktree: Path
+    git_common_dir: Path
+    host_ports: dict[tuple[int, str], int]
+    bind_address: str = "127.0.0.1"
+
+    @property
+    def container_name(self) -> str:
+        return names.container_name(self.project_id, self.workspace, self.service.name)
+
+
+def ensure_image(client: Any, image: str, on_progress: PullProgress | None = None) -> bool:
+    """Make ``image`` local, pulling it (with byte progress) when absent. True when pulled."""
+    from docker.errors import APIError, ImageNotFound
+
+    try:
+        client.images.get(image)
+        return False
+    except ImageNotFound:
+        pass
+    repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
+    layers: dict[str, tuple[int, int]] = {}
+    try:
+        for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+            if "error" in event:
+                raise NexusError(f"cannot pull image {image}: {event['error']}")
+            detail = event.get("progressDetail") or {}
+            if event.get("id") and detail.get("total"):
+                layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
+                if on_progress is not None:
+                    on_progress(
+                        sum(c for c, _ in layers.values()), sum(t for _, t in layers.values())
+                    )
+    except APIError as exc:
+        raise NexusError(
+            f"cannot pull image {image}: {exc.explanation or exc}",
+            hint="check the image name and that the engine can reach its registry",
+        ) from None
+    return True
+
+
+def ensure_network(client: Any, project_id: str, workspace: str) -> Any:
+    from docker.errors import NotFound
+
+    name = names.network_name(project_id, workspace)
+    try:
+        return client.networks.get(name)
+    except NotFound:
+        return client.networks.create(
+            name, driver="bridge", labels=names.labels(project_id, workspace)
+        )
+
+
+def ensure_volume(client: Any, project_id: str, workspace: str, volume: str) -> str:
+    from docker.errors import NotFound
+
+    name = names.volume_name(project_id, workspace, volume)
+    try:
+        client.volumes.get(name)
+    except NotFound:
+        client.volumes.create(name, labels=names.labels(project_id, workspace))
+    return name
+
+
+def containers_for(client: Any, project_id: str, workspace: str | None = None) -> list[Any]:
+    """Every container (running or not) labelled for the project (and workspace)."""
+    filters = [f"{names.LABEL_PROJECT}={project_id}"]
+    if workspace is not None:
+        filters.append(f"{names.LABEL_WORKSPACE}={workspace}")
+    return list(client.containers.list(all=True, filters={"label": filters}))
+
+
+def _mounts(client: Any, plan: ServicePlan) -> dict[str, dict[str, str]]:
+    mounts = {
+        str(plan.worktree): {"bind": "/workspace", "mode": "rw"},
+        # The worktree's .git file points into the common dir: mount it at the same path.
+        str(plan.git_common_dir): {"bind": str(plan.git_common_dir), "mode": "rw"},
+    }
+    for volume in plan.service.volumes:
+        mode = "ro" if volume.read_only else "rw"
+        if volume.named:
+            source = ensure_volume(client, plan.project_id, plan.workspace, volume.source)
+        else:
+            source = str((plan.worktree / volume.source).resolve())
+        mounts[source] = {"bind": volume.target, "mode": mode}
+    return mounts
+
+
+def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
+    health = service.healthcheck
+    if health is None:
+        return None
+    ns = 1_000_000_000
+    return {
+        "test": health.test,
+        "interval": int(health.interval_s * ns),
+        "timeout": int(health.timeout_s * ns),
+        "retries": health.retries,
+        "start_period": int(health.start_period_s * ns),
+    }
+
+
+def create_container(client: Any, plan: ServicePlan) -> Any:
+    """Create (not start) the service's container; an old one of that name is replaced."""
+    from docker.errors import NotFound
+
+    try:
+        old = client.containers.get(plan.container_name)
+        old.remove(force=True)
+    except NotFound:
+        pass
+    network = names.network_name(plan.project_id, plan.workspace)
+    service = plan.service
+    container = client.containers.create(
+        service.image,
+        command=service.command,
+        name=plan.container_name,
+        labels=names.labels(plan.project_id, plan.workspace, service.name),
+        environment={
+            **service.environment,
+            "NEXUS_WORKSPACE": plan.workspace,
+            "NEXUS_SERVICE": service.name,
+        },
+        working_dir=service.working_dir,
+        volumes=_mounts(client, plan),
+        ports={
+            f"{cport}/{proto}": (plan.bind_address, host)
+            for (cport, proto), host in plan.host_ports.items()
+        },
+        network=network,
+        networking_config={network: client.api.create_endpoint_config(aliases=[service.name])},
+        healthcheck=_healthcheck(service),
+        init=True,
+        detach=True,
+    )
+    return container
+
+
+def last_log_lines(container: Any, lines: int = LOG_LINES) -> str:
+    try:
+        return bytes(container.logs(tail=lines)).decode("utf-8", "replace").rstrip()
+    except Exception:
+        return ""
+
+
+def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
+    """Wait until the container's healthcheck passes; returns the seconds waited."""
+    started = time.monotonic()
+    while True:
+        container.reload()
+        state = container.attrs.get("State", {})
+        status = (state.get("Health") or {}).get("Status")
+        if status == "healthy" or (status is None and state.get("Running")):
+            return time.monotonic() - started
+        if not state.get("Running"):
+            raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
+        if status == "unhealthy" or time.monotonic() - started > timeout_s:
+            reason = (
+                "is unhealthy" if status == "unhealthy" else f"not healthy after {timeout_s:g}s"
+            )
+            raise _health_error(container, service, reason)
+        time.sleep(HEALTH_POLL_S)
+
+
+def _health_error(container: Any, service: str, reason: str) -> NexusError:
+    logs = last_log_lines(container)
+    tail = f"; last log lines:\n{logs}" if logs else " (no log output)"
+    return NexusError(
+        f"service {service!r} {reason}{tail}",
+        hint=f"see `nexus workspace logs {container.labels.get(names.LABEL_WORKSPACE, '')} {service}`",
+        category="health_timeout",
+    )
+
+
+def stop_containers(client: Any, project_id: str, workspace: str, timeout_s: int = 5) -> int:
+    """Stop and remove the workspace's containers (volumes stay). Returns how many."""
+    found = containers_for(client, project_id, workspace)
+    for container in found:
+        if container.status == "running":
+            container.stop(timeout=timeout_s)
+        container.remove(force=True)
+    return len(found)
+
+
+def remove_all(client: Any, project_id: str, workspace: str) -> dict[str, int]:
+    """Remove containers, network and volumes of a workspace."""
+    counts = {"containers": stop_containers(client, project_id, workspace, timeout_s=2)}
+    label = [f"{names.LABEL_PROJECT}={project_id}", f"{names.LABEL_WORKSPACE}={workspace}"]
+    networks = client.networks.list(filters={"label": label})
+    for network in networks:
+        network.remove()
+    volumes = client.volumes.list(filters={"label": label})
+    for volume in volumes:
+        volume.remove(force=True)
+    counts.update(networks=len(networks), volumes=len(volumes))
+    return counts
+
+
+def published_ports(container: Any) -> dict[tuple[int, str], int]:
+    """(container port, protocol) -> host port of a running container."""
+    result: dict[tuple[int, str], int] = {}
+    for key, bindings in (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
+        if not bindings:
+            continue
+        port, _, proto = key.partition("/")
+        result[(int(port), proto or "tcp")] = int(bindings[0]["HostPort"])
+    return result

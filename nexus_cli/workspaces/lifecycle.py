@@ -1,0 +1,274 @@
+"""Create, up, down and delete a workspace: the orchestration over git, Docker, ports and records.
+
+Docker is needed only by templates with services: the ``bare`` template and every git-only step
+work without an engine.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.errors import ConflictError, NexusError
+from nexus_cli.telemetry import invocation
+from nexus_cli.workspaces import git_worktrees, records
+from nexus_cli.workspaces.names import validate_name
+from nexus_cli.workspaces.progress import Progress, Silent
+from nexus_cli.workspaces.template_model import Template
+from nexus_cli.workspaces.templates import load_template
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+    from nexus_cli.workspaces.services_up import UpResult
+
+# services_up (ports, sockets, Docker plumbing) is imported only by workspaces with services.
+DEFAULT_HEALTH_TIMEOUT_S = 120.0
+
+
+@dataclass
+class CreateResult:
+    name: str
+    path: Path
+    branch: str
+    template: str
+    files_written: list[str] = field(default_factory=list)
+    up: UpResult | None = None
+
+
+def telemetry_label(template: Template) -> str:
+    """What telemetry may store about a template: a built-in's name, else "custom"."""
+    return template.name if template.origin == "builtin" else "custom"
+
+
+def template_for(project: Project, record: records.WorkspaceRecord) -> Template:
+    values = {
+        **record.variables,
+        "NEXUS_WORKSPACE": record.name,
+        "NEXUS_PROJECT_ID": project.project_id(),
+    }
+    return load_template(record.template, project.root, values)
+
+
+def create(
+    project: Project,
+    name: str,
+    *,
+    template_name: str = "bare",
+    from_ref: str | None = None,
+    variables: dict[str, str] | None = None,
+    start: bool = True,
+    bind_address: str | None = None,
+    progress: Progress | None = None,
+    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+) -> CreateResult:
+    """Create the worktree, write the template's files, record it, and start its services."""
+    progress = progress or Silent()
+    validate_name(name)
+    if name in records.load_all(project.state_dir):
+        raise ConflictError(
+            f"workspace {name!r} already exists",
+            hint=f"use `nexus workspace up {name}` to start it",
+        )
+    record = records.WorkspaceRecord(
+        name=name,
+        template=template_name,
+        branch=name,
+        variables=dict(variables or {}),
+        bind_address=bind_address or _configured_bind_address(project),
+    )
+    template = template_for(project, record)
+    client = _connect() if template.services and start else None
+    path, prepare_error = _worktree_while_preparing(
+        project, name, from_ref, client, template, progress
+    )
+    result = CreateResult(name, path, name, template.name, _write_files(path, template))
+    record.generated_files = {rel: _sha256(template.files[rel]) for rel in result.files_written}
+    with records.editing(project.state_dir) as all_records:
+        all_records[name] = record
+    invocation.note(
+        event_type="workspace",
+        workspace=name,
+        template_used=telemetry_label(template),
+        services_count=len(template.services),
+        workspaces_created=1,
+    )
+    if prepare_error is not None:
+        raise prepare_error
+    if client is not None:
+        result.up = _up_with_hooks(
+            client, project, record, template, progress, health_timeout_s, create=True
+        )
+    return result
+
+
+def _worktree_while_preparing(
+    project: Project,
+    name: str,
+    from_ref: str | None,
+    client: Any,
+    template: Template,
+    progress: Progress,
+) -> tuple[Path, NexusError | None]:
+    """Create the worktree while images and the network are made ready in another thread.
+
+    A worktree failure is raised; a Docker preparation failure is returned, so that the caller
+    records the (good) worktree before reporting it.
+    """
+    import threading
+
+    errors: list[NexusError] = []
+
+    def prepare() -> None:
+        from nexus_cli.workspaces.services_up import prepare_engine
+
+        try:
+            prepare_engine(client, project, name, template, progress)
+        except NexusError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
+    if worker is not None:
+        worker.start()
+    progress.begin("worktree")
+    started = time.perf_counter()
+    try:
+        path = git_worktrees.create_worktree(project, name, from_ref)
+    finally:
+        if worker is not None:
+            worker.join()
+    invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
+    progress.end("worktree")
+    return path, errors[0] if errors else None
+
+
+def _configured_bind_address(project: Project) -> str:
+    from nexus_cli.workspaces.templates import read_yaml
+
+    if not project.config_path.is_file():
+        return "127.0.0.1"
+    section = read_yaml(project.config_path).get("workspaces") or {}
+    value = section.get("bind_address", "127.0.0.1") if isinstance(section, dict) else "127.0.0.1"
+    return str(value)
+
+
+def _write_files(worktree: Path, template: Template) -> list[str]:
+    """Write the template's files into the worktree when absent; never overwrite."""
+    written: list[str] = []
+    for rel, content in template.files.items():
+        target = worktree / rel
+        if target.exists() or target.is_symlink():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.nexus-tmp{os.getpid()}")
+        tmp.write_text(content)
+        os.replace(tmp, target)
+        written.append(rel)
+    return written
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _connect() -> Any:
+    from nexus_cli import engine
+
+    return engine.connect()
+
+
+def _up_with_hooks(
+    client: Any,
+    project: Project,
+    record: records.WorkspaceRecord,
+    template: Template,
+    progress: Progress,
+    health_timeout_s: float,
+    *,
+    create: bool,
+) -> UpResult:
+    from nexus_cli.workspaces.services_up import bring_up, run_hooks
+
+    try:
+        result = bring_up(client, project, record, template, progress, health_timeout_s)
+    except NexusError as exc:
+        if create and exc.hint is None:
+            exc.hint = (
+                f"the worktree is ready; fix the cause and run `nexus workspace up {record.name}`"
+            )
+        raise
+    invocation.metric("port_allocation_attempts", result.attempts)
+    invocation.note(ports_used=len(result.ports))
+    if not record.post_create_done:  # on create, or on the first `up` after --no-start
+        run_hooks(
+            client,
+            project,
+            record.name,
+            template.hooks.get("post_create", []),
+            "post_create",
+            progress,
+        )
+        with records.editing(project.state_dir) as all_records:
+            if record.name in all_records:
+                all_records[record.name].post_create_done = True
+    if result.started:
+        run_hooks(
+            client,
+            project,
+            record.name,
+            template.hooks.get("post_start", []),
+            "post_start",
+            progress,
+        )
+    return result
+
+
+def require_worktree(project: Project, name: str) -> Path:
+    path = git_worktrees.worktree_path(project, name)
+    if not (path / ".git").exists():
+        raise NexusError(
+            f"the worktree of {name!r} is missing ({path})",
+            hint=f"run `nexus workspace repair {name}` to restore it from its branch",
+            category="not_found",
+        )
+    return path
+
+
+def up(
+    project: Project,
+    name: str,
+    *,
+    progress: Progress | None = None,
+    health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+) -> UpResult:
+    progress = progress or Silent()
+    record = records.get(project.state_dir, name)
+    invocation.note(event_type="workspace", workspace=name)
+    template = template_for(project, record)
+    require_worktree(project, name)
+    invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
+    if not template.services:
+        from nexus_cli.workspaces.services_up import UpResult
+
+        return UpResult()
+    client = _connect()
+    return _up_with_hooks(
+        client, project, record, template, progress, health_timeout_s, create=False
+    )
+
+
+def down(project: Project, name: str) -> int:
+    """Stop and remove the containers (volumes, network and port allocations stay)."""
+    from nexus_cli.workspaces import docker_services
+
+    record = records.get(project.state_dir, name)
+    invocation.note(event_type="workspace", workspace=name)
+    template = template_for(project, record)
+    invocation.note(template_used=telemetry_label(template))
+    if not template.services:
+        return 0
+    return docker_services.stop_containers(_connect(), project.project_id(), name)

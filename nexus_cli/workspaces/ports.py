@@ -1,0 +1,196 @@
+"""Host ports without collisions: one allocation table for the whole machine.
+
+The table lives in ``$NEXUS_HOME/ports.json`` (so workspaces of different projects never collide)
+and is changed only under an exclusive ``fcntl`` lock on ``ports.lock``, written to a temporary
+file and moved into place. A port is probed with a bind before it is handed out; an allocation is
+kept across ``down``/``up`` and replaced only when something else took the port meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import ConflictError, StateError
+
+TABLE_FILE = "ports.json"
+LOCK_FILE = "ports.lock"
+SEARCH_SPAN = 200  # how far above the preferred port to look before using the fallback range
+FALLBACK_RANGE = (20000, 40000)
+
+
+@dataclass(frozen=True)
+class PortRequest:
+    service: str
+    container_port: int
+    preferred: int
+    protocol: str = "tcp"
+
+
+@dataclass
+class Allocation:
+    project: str
+    workspace: str
+    service: str
+    container_port: int
+    protocol: str
+    host_port: int
+
+    def key(self) -> tuple[str, str, str, int, str]:
+        return (self.project, self.workspace, self.service, self.container_port, self.protocol)
+
+
+@dataclass
+class AllocationResult:
+    allocations: list[Allocation]
+    attempts: int  # the most candidates any one port needed (1 when every preferred port was free)
+    conflicts: list[tuple[Allocation, int]]  # (new allocation, the port that was taken)
+
+
+def table_paths(home: Path) -> tuple[Path, Path]:
+    return home / TABLE_FILE, home / LOCK_FILE
+
+
+@contextlib.contextmanager
+def locked_table(home: Path) -> Iterator[list[Allocation]]:
+    """Yield the allocation list under an exclusive lock; write it back if the block succeeds."""
+    import fcntl
+
+    from nexus_cli.paths import ensure_private_dir
+
+    ensure_private_dir(home)
+    table, lock = table_paths(home)
+    with open(lock, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            allocations = _read(table)
+            before = [asdict(a) for a in allocations]
+            yield allocations
+            if [asdict(a) for a in allocations] != before:
+                _write(table, allocations)
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _read(table: Path) -> list[Allocation]:
+    try:
+        data: Any = json.loads(table.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise StateError(
+            f"port allocation table {table} is unreadable: {exc}",
+            hint="move it aside; Nexus re-creates it (ports are then allocated afresh)",
+        ) from None
+    try:
+        return [Allocation(**row) for row in data.get("allocations", [])]
+    except (TypeError, AttributeError) as exc:
+        raise StateError(f"port allocation table {table} is malformed: {exc}") from None
+
+
+def _write(table: Path, allocations: list[Allocation]) -> None:
+    tmp = table.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(
+        json.dumps({"version": 1, "allocations": [asdict(a) for a in allocations]}, indent=1)
+    )
+    os.replace(tmp, table)
+
+
+def port_is_free(port: int, protocol: str = "tcp", address: str = "127.0.0.1") -> bool:
+    """True when a bind on ``address:port`` succeeds right now."""
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+    if address != "127.0.0.1":
+        return True
+    with socket.socket(socket.AF_INET, kind) as sock:  # a 0.0.0.0 listener also blocks us
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def allocate(
+    home: Path,
+    project: str,
+    workspace: str,
+    requests: list[PortRequest],
+    *,
+    in_use_by_us: frozenset[int] = frozenset(),
+    bind_address: str = "127.0.0.1",
+) -> AllocationResult:
+    """Give each request a host port: the recorded one if still free, else the first free one.
+
+    ``in_use_by_us`` are ports held by this workspace's own running containers: not probed.
+    """
+    result = AllocationResult(allocations=[], attempts=0, conflicts=[])
+    with locked_table(home) as table:
+        for request in requests:
+            key = (project, workspace, request.service, request.container_port, request.protocol)
+            existing = next((a for a in table if a.key() == key), None)
+            taken = {a.host_port for a in table if a.key() != key}
+            if existing is not None and existing.host_port in in_use_by_us:
+                result.allocations.append(existing)
+                result.attempts = max(result.attempts, 1)
+                continue
+            start = existing.host_port if existing is not None else request.preferred
+            port, attempts = _first_free(start, request.protocol, taken, bind_address)
+            result.attempts = max(result.attempts, attempts)
+            if existing is not None:
+                old = existing.host_port
+                existing.host_port = port
+                if port != old:
+                    result.conflicts.append((existing, old))
+                result.allocations.append(existing)
+            else:
+                allocation = Allocation(
+                    project,
+                    workspace,
+                    request.service,
+                    request.container_port,
+                    request.protocol,
+                    port,
+                )
+                table.append(allocation)
+                result.allocations.append(allocation)
+    return result
+
+
+def _candidates(start: int) -> Iterator[int]:
+    yield from range(start, min(start + SEARCH_SPAN, 65536))
+    yield from range(*FALLBACK_RANGE)
+
+
+def _first_free(start: int, protocol: str, taken: set[int], address: str) -> tuple[int, int]:
+    attempts = 0
+    for port in _candidates(start):
+        if port in taken or (port < 1024 and start >= 1024):
+            continue
+        attempts += 1
+        if port_is_free(port, protocol, address):
+            return port, attempts
+    raise ConflictError(f"no free host port found near {start}", category="port_conflict")
+
+
+def release(home: Path, project: str, workspace: str) -> int:
+    """Forget every allocation of a workspace; returns how many were removed."""
+    with locked_table(home) as table:
+        keep = [a for a in table if not (a.project == project and a.workspace == workspace)]
+        removed = len(table) - len(keep)
+        table[:] = keep
+    return removed
+
+
+def allocations_for(home: Path, project: str, workspace: str) -> list[Allocation]:
+    table, _ = table_paths(home)
+    return [a for a in _read(table) if a.project == project and a.workspace == workspace]

@@ -1,0 +1,112 @@
+"""The project's workspace records: ``.nexus/state/workspaces.json``, one owner, atomic writes.
+
+A record says which template and variables a workspace was created with; together with the git
+worktree list and the containers labelled for the project, it is one of the three sources that
+``nexus workspace list`` reconciles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import NotFoundError, StateError
+
+RECORDS_FILE = "workspaces.json"
+LOCK_FILE = "workspaces.lock"
+
+
+@dataclass
+class WorkspaceRecord:
+    name: str
+    template: str
+    branch: str
+    created_at: float = field(default_factory=time.time)
+    variables: dict[str, str] = field(default_factory=dict)
+    bind_address: str = "127.0.0.1"
+    # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
+    generated_files: dict[str, str] = field(default_factory=dict)
+    post_create_done: bool = False  # the template's post_create hooks ran (once, ever)
+
+
+def _path(state_dir: Path) -> Path:
+    return state_dir / RECORDS_FILE
+
+
+def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
+    path = _path(state_dir)
+    try:
+        data: Any = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise StateError(
+            f"workspace records {path} are unreadable: {exc}",
+            hint="restore the file from a backup or move it aside (worktrees and containers are untouched)",
+        ) from None
+    try:
+        return {row["name"]: WorkspaceRecord(**row) for row in data.get("workspaces", [])}
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise StateError(f"workspace records {path} are malformed: {exc}") from None
+
+
+def get(state_dir: Path, name: str) -> WorkspaceRecord:
+    record = load_all(state_dir).get(name)
+    if record is None:
+        raise NotFoundError(
+            f"no workspace named {name!r}", hint="see `nexus workspace list` for the workspaces"
+        )
+    return record
+
+
+@contextlib.contextmanager
+def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
+    """Yield the records under an exclusive lock and write them back atomically afterwards."""
+    import fcntl
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / LOCK_FILE, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            records = load_all(state_dir)
+            yield records
+            _write(state_dir, records)
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
+    path = _path(state_dir)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    rows = [asdict(r) for r in sorted(records.values(), key=lambda r: r.name)]
+    tmp.write_text(json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def complete_names(incomplete: str) -> list[str]:
+    """Shell completion source for workspace names (see :mod:`nexus_cli.completion`)."""
+    from nexus_cli.project import find_project
+
+    try:
+        state_dir = find_project().state_dir
+        return sorted(n for n in load_all(state_dir) if n.startswith(incomplete))
+    except Exception:
+        return []
+
+
+def complete_templates(incomplete: str) -> list[str]:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.project import find_project
+    from nexus_cli.workspaces.templates import available
+
+    try:
+        root: Path | None = find_project().root
+    except NexusError:
+        root = None
+    return sorted(n for n in available(root) if n.startswith(incomplete))

@@ -1,0 +1,209 @@
+"""What is really there: reconcile records, ``git worktree list`` and containers; repair drift.
+
+``list`` and ``status`` never need a Docker engine: when it is down, container state is reported
+as unknown and everything git knows is still shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.errors import DockerUnavailableError, NexusError
+from nexus_cli.workspaces import git_worktrees, records
+from nexus_cli.workspaces.names import LABEL_SERVICE, LABEL_WORKSPACE
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+
+
+@dataclass
+class ServiceView:
+    service: str
+    container: str
+    status: str  # running, exited, created, missing, unknown
+    health: str | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class WorkspaceView:
+    name: str
+    path: str
+    branch: str | None
+    template: str | None
+    state: str  # ready, running, stopped, partial, broken, untracked, unknown
+    worktree: str  # ok, missing, unregistered
+    services: list[ServiceView] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    uncommitted: int | None = None
+
+
+@dataclass
+class Overview:
+    workspaces: list[WorkspaceView]
+    engine: str  # "ok", "not needed" or the unavailability message
+
+
+def _expected_services(project: Project, record: records.WorkspaceRecord) -> list[str] | None:
+    from nexus_cli.workspaces.lifecycle import template_for
+
+    try:
+        return list(template_for(project, record).services)
+    except NexusError:
+        return None
+
+
+def _containers(project: Project, needed: bool) -> tuple[dict[str, list[Any]], str]:
+    """Containers by workspace. The engine is always asked (to find orphans), but being
+    unavailable only matters when some workspace has services."""
+    from nexus_cli import engine
+    from nexus_cli.workspaces import docker_services
+
+    try:
+        client = engine.connect()
+    except DockerUnavailableError as exc:
+        return {}, exc.message if needed else "not needed"
+    by_workspace: dict[str, list[Any]] = {}
+    for container in docker_services.containers_for(client, project.project_id()):
+        by_workspace.setdefault(container.labels.get(LABEL_WORKSPACE, ""), []).append(container)
+    return by_workspace, "ok"
+
+
+def overview(project: Project, only: str | None = None) -> Overview:
+    """Reconcile the three sources into one view per workspace name."""
+    recs = records.load_all(project.state_dir)
+    if only is not None:
+        recs = {only: records.get(project.state_dir, only)}
+    expected = {name: _expected_services(project, rec) for name, rec in recs.items()}
+    trees = {
+        info.path.name: info
+        for info in git_worktrees.list_worktrees(project).values()
+        if info.path.parent == project.worktrees_dir
+    }
+    needs_engine = any(s is None or s for s in expected.values())
+    containers, engine_state = _containers(project, needs_engine)
+    names = set(recs) | ({only} if only else set(trees) | set(containers))
+    views = [
+        _view(
+            project,
+            n,
+            recs.get(n),
+            trees.get(n),
+            containers.get(n, []),
+            expected.get(n),
+            engine_state,
+        )
+        for n in sorted(names)
+    ]
+    return Overview(views, engine_state)
+
+
+def _view(
+    project: Project,
+    name: str,
+    record: records.WorkspaceRecord | None,
+    tree: git_worktrees.WorktreeInfo | None,
+    containers: list[Any],
+    expected: list[str] | None,
+    engine_state: str,
+) -> WorkspaceView:
+    path = git_worktrees.worktree_path(project, name)
+    view = WorkspaceView(
+        name=name,
+        path=str(path),
+        branch=tree.branch if tree else (record.branch if record else None),
+        template=record.template if record else None,
+        state="ready",
+        worktree=_worktree_state(path, tree),
+    )
+    _note_git_drift(view, record, tree)
+    if record is None and containers:
+        view.drift.append(f"{len(containers)} container(s) labelled for it but no Nexus record")
+    view.services = _service_views(expected or [], containers, engine_state)
+    view.state = _state(view, record, expected, engine_state)
+    if view.worktree == "ok":
+        view.uncommitted = len(git_worktrees.uncommitted_changes(path))
+    return view
+
+
+def _worktree_state(path: Path, tree: git_worktrees.WorktreeInfo | None) -> str:
+    if not (path / ".git").exists():
+        return "missing"
+    return "ok" if tree is not None else "unregistered"
+
+
+def _note_git_drift(
+    view: WorkspaceView,
+    record: records.WorkspaceRecord | None,
+    tree: git_worktrees.WorktreeInfo | None,
+) -> None:
+    if record is None:
+        view.drift.append("worktree without a Nexus record")
+    if view.worktree == "missing":
+        view.drift.append(
+            f"worktree folder is missing; run `nexus workspace repair {view.name}`"
+            + (" (git still lists it)" if tree is not None else "")
+        )
+    elif view.worktree == "unregistered":
+        view.drift.append(
+            f"folder is not a registered git worktree; run `nexus workspace repair {view.name}`"
+        )
+    if tree is not None and tree.locked:
+        view.drift.append("worktree entry is locked")
+    if tree is not None and tree.branch not in (None, view.name):
+        view.drift.append(f"worktree is on branch {tree.branch!r}, expected {view.name!r}")
+
+
+def _service_views(
+    expected: list[str], containers: list[Any], engine_state: str
+) -> list[ServiceView]:
+    from nexus_cli.workspaces import docker_services
+
+    by_service = {c.labels.get(LABEL_SERVICE, ""): c for c in containers}
+    views: list[ServiceView] = []
+    for service in dict.fromkeys([*expected, *by_service]):
+        container = by_service.get(service)
+        if container is None:
+            status = "unknown" if engine_state not in ("ok", "not needed") else "missing"
+            views.append(ServiceView(service, "", status))
+            continue
+        health = (container.attrs.get("State", {}).get("Health") or {}).get("Status")
+        ports = {
+            f"{p}/{proto}": h
+            for (p, proto), h in docker_services.published_ports(container).items()
+        }
+        views.append(ServiceView(service, container.name, container.status, health, ports))
+    return views
+
+
+def _state(
+    view: WorkspaceView,
+    record: records.WorkspaceRecord | None,
+    expected: list[str] | None,
+    engine_state: str,
+) -> str:
+    if record is None:
+        return "untracked"
+    if view.worktree != "ok":
+        return "broken"
+    if not view.services:
+        return "ready"
+    if engine_state not in ("ok", "not needed"):
+        return "unknown"
+    running = [s for s in view.services if s.status == "running"]
+    if len(running) == len(view.services):
+        return "running"
+    return "stopped" if not running else "partial"
+
+
+def repair(project: Project, name: str | None = None) -> dict[str, list[str]]:
+    """Restore missing worktrees from their branches, prune stale entries, unlock locked ones."""
+    recs = records.load_all(project.state_dir)
+    if name is not None:
+        recs = {name: records.get(project.state_dir, name)}
+    done: dict[str, list[str]] = {}
+    for workspace in sorted(recs):
+        done[workspace] = git_worktrees.repair_worktree(project, workspace)
+    return done

@@ -1,0 +1,264 @@
+"""Validation of the ``services`` entries and the ``x-nexus`` files and hooks of a template.
+
+Every error names the template file, the key (``services.db.ports[0]``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from nexus_cli.errors import ConfigError
+from nexus_cli.workspaces.names import validate_service_name
+from nexus_cli.workspaces.template_model import (
+    HealthSpec,
+    Hook,
+    PortSpec,
+    ServiceSpec,
+    Template,
+    VolumeSpec,
+)
+
+SERVICE_KEYS = (
+    "image",
+    "command",
+    "environment",
+    "ports",
+    "volumes",
+    "healthcheck",
+    "depends_on",
+    "working_dir",
+)
+HEALTH_KEYS = ("test", "interval", "timeout", "retries", "start_period")
+HOOK_KINDS = ("post_create", "post_start")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+PORT = re.compile(r"^(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
+DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def fail(path: Any, key: str, expected: str) -> ConfigError:
+    return ConfigError(f"{path}: {key}: expected {expected}")
+
+
+def parse_duration(value: Any, path: Any, key: str) -> float:
+    """Seconds from a number or a Compose duration such as ``500ms``, ``2s`` or ``1m30s``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    parts = DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise fail(path, key, "a duration such as 500ms, 2s or 1m30s")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
+    key = f"services.{name}"
+    if not validate_service_name(name):
+        raise fail(path, key, "a service name of lowercase letters, digits, '_' or '-'")
+    if not isinstance(spec, dict):
+        raise fail(path, key, "a mapping with at least 'image'")
+    unknown = sorted(set(spec) - set(SERVICE_KEYS))
+    if unknown:
+        raise fail(
+            path, f"{key}.{unknown[0]}", f"one of the supported keys: {', '.join(SERVICE_KEYS)}"
+        )
+    image = spec.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise fail(path, f"{key}.image", "an image name such as postgres:16")
+    working_dir = spec.get("working_dir", "/workspace")
+    if not isinstance(working_dir, str) or not working_dir.startswith("/"):
+        raise fail(path, f"{key}.working_dir", "an absolute path inside the container")
+    return ServiceSpec(
+        name=name,
+        image=image.strip(),
+        command=_parse_command(spec.get("command"), path, f"{key}.command"),
+        environment=_parse_environment(spec.get("environment"), path, f"{key}.environment"),
+        ports=[
+            _parse_port(p, path, f"{key}.ports[{i}]")
+            for i, p in enumerate(_list(spec, "ports", path, key))
+        ],
+        volumes=[
+            _parse_volume(v, path, f"{key}.volumes[{i}]")
+            for i, v in enumerate(_list(spec, "volumes", path, key))
+        ],
+        healthcheck=_parse_health(spec.get("healthcheck"), path, f"{key}.healthcheck"),
+        depends_on=_parse_depends(spec.get("depends_on"), path, f"{key}.depends_on"),
+        working_dir=working_dir,
+    )
+
+
+def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:
+    value = spec.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail(path, f"{key}.{field}", "a list")
+    return value
+
+
+def _parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return [str(v) for v in value]
+    raise fail(path, key, "a string or a list of strings")
+
+
+def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        result: dict[str, str] = {}
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or "=" not in item:
+                raise fail(path, f"{key}[{i}]", "NAME=VALUE")
+            k, _, v = item.partition("=")
+            result[k] = v
+        return result
+    raise fail(path, key, "a mapping of NAME: VALUE or a list of NAME=VALUE")
+
+
+def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
+    if isinstance(value, dict):
+        target, published = value.get("target"), value.get("published", value.get("target"))
+        protocol = str(value.get("protocol", "tcp"))
+        text = f"{published}:{target}/{protocol}"
+    else:
+        text = str(value)
+    match = PORT.match(text)
+    if match is None:
+        raise fail(path, key, "CONTAINER_PORT or HOST_PORT:CONTAINER_PORT (e.g. 5432 or 8080:80)")
+    host, container, protocol = match.group(1), int(match.group(2)), match.group(3) or "tcp"
+    preferred = int(host) if host else container
+    for port in (container, preferred):
+        if not 1 <= port <= 65535:
+            raise fail(path, key, "port numbers between 1 and 65535")
+    return PortSpec(container_port=container, preferred_host_port=preferred, protocol=protocol)
+
+
+def _parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
+    if not isinstance(value, str) or value.count(":") not in (1, 2):
+        raise fail(path, key, "NAME:/container/path or ./relative:/container/path[:ro]")
+    source, target, *mode = value.split(":")
+    if not target.startswith("/"):
+        raise fail(path, key, "an absolute container path after ':'")
+    if mode and mode[0] not in ("ro", "rw"):
+        raise fail(path, key, "':ro' or ':rw' as the mode")
+    read_only = bool(mode) and mode[0] == "ro"
+    if source.startswith("./") or source == ".":
+        rel = PurePosixPath(source)
+        if ".." in rel.parts:
+            raise fail(path, key, "a bind source inside the worktree (no '..')")
+        return VolumeSpec(source=str(rel), target=target, named=False, read_only=read_only)
+    if not VOLUME_NAME.match(source):
+        raise fail(path, key, "a volume name (letters, digits, '_', '.', '-') or ./relative path")
+    return VolumeSpec(source=source, target=target, named=True, read_only=read_only)
+
+
+def _parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or "test" not in value:
+        raise fail(path, key, "a mapping with 'test'")
+    unknown = sorted(set(value) - set(HEALTH_KEYS))
+    if unknown:
+        raise fail(path, f"{key}.{unknown[0]}", f"one of {', '.join(HEALTH_KEYS)}")
+    test = value["test"]
+    if isinstance(test, str):
+        test_list = ["CMD-SHELL", test]
+    elif (
+        isinstance(test, list)
+        and len(test) >= 2
+        and test[0] in ("CMD", "CMD-SHELL")
+        and all(isinstance(t, str) for t in test)
+    ):
+        test_list = [str(t) for t in test]
+    else:
+        raise fail(path, f"{key}.test", "a shell string or [CMD, ...] / [CMD-SHELL, '...']")
+    retries = value.get("retries", 3)
+    if not isinstance(retries, int) or retries < 1:
+        raise fail(path, f"{key}.retries", "a positive integer")
+    return HealthSpec(
+        test=test_list,
+        interval_s=parse_duration(value.get("interval", "2s"), path, f"{key}.interval"),
+        timeout_s=parse_duration(value.get("timeout", "5s"), path, f"{key}.timeout"),
+        retries=retries,
+        start_period_s=parse_duration(value.get("start_period", 0), path, f"{key}.start_period"),
+    )
+
+
+def _parse_depends(value: Any, path: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise fail(path, key, "a list of service names")
+
+
+def parse_files(value: Any, path: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail(path, "x-nexus.files", "a mapping of relative path: content")
+    result: dict[str, str] = {}
+    for rel, content in value.items():
+        parts = PurePosixPath(str(rel)).parts
+        if not parts or str(rel).startswith("/") or ".." in parts or parts[0] == ".git":
+            raise fail(path, f"x-nexus.files.{rel}", "a relative path inside the worktree")
+        if not isinstance(content, str):
+            raise fail(path, f"x-nexus.files.{rel}", "the file's text")
+        result[str(rel)] = content
+    return result
+
+
+def parse_hooks(value: Any, path: Any, services: dict[str, ServiceSpec]) -> dict[str, list[Hook]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail(path, "x-nexus.hooks", "a mapping with post_create and/or post_start")
+    result: dict[str, list[Hook]] = {}
+    for kind, entries in value.items():
+        key = f"x-nexus.hooks.{kind}"
+        if kind not in HOOK_KINDS:
+            raise fail(path, key, f"one of {', '.join(HOOK_KINDS)}")
+        if not isinstance(entries, list):
+            raise fail(path, key, "a list of {service: NAME, command: ...}")
+        hooks: list[Hook] = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or entry.get("service") not in services:
+                raise fail(
+                    path, f"{key}[{i}].service", f"one of the services: {', '.join(services)}"
+                )
+            command = _parse_command(entry.get("command"), path, f"{key}[{i}].command")
+            if command is None:
+                raise fail(path, f"{key}[{i}].command", "a string or a list of strings")
+            hooks.append(Hook(service=str(entry["service"]), command=command))
+        result[str(kind)] = hooks
+    return result
+
+
+def parse_default_service(value: Any, path: Any, services: dict[str, ServiceSpec]) -> str | None:
+    if value is None:
+        return None
+    if value not in services:
+        raise fail(path, "x-nexus.default_service", f"one of the services: {', '.join(services)}")
+    return str(value)
+
+
+def check_dependencies(template: Template) -> None:
+    for service in template.services.values():
+        for dep in service.depends_on:
+            if dep not in template.services:
+                raise fail(
+                    template.path,
+                    f"services.{service.name}.depends_on",
+                    f"names of services in this template, not {dep!r}",
+                )

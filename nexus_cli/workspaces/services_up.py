@@ -1,0 +1,223 @@
+"""Bringing a workspace's services up: images, network, ports, containers, health, hooks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.errors import NexusError
+from nexus_cli.telemetry import invocation
+from nexus_cli.workspaces import docker_services, ports
+from nexus_cli.workspaces.docker_services import ServicePlan
+from nexus_cli.workspaces.git_worktrees import worktree_path
+from nexus_cli.workspaces.template_model import Hook, Template
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+    from nexus_cli.workspaces.progress import Progress
+    from nexus_cli.workspaces.records import WorkspaceRecord
+
+
+@dataclass
+class UpResult:
+    started: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    ports: list[ports.Allocation] = field(default_factory=list)
+    pull_ms: float = 0.0
+    attempts: int = 0
+    conflicts: int = 0
+
+
+def bring_up(
+    client: Any,
+    project: Project,
+    record: WorkspaceRecord,
+    template: Template,
+    progress: Progress,
+    health_timeout_s: float = 120.0,
+) -> UpResult:
+    """Start every service of the workspace that is not already running as planned."""
+    result = UpResult()
+    result.pull_ms = prepare_engine(client, project, record.name, template, progress)
+    running = {
+        c.labels.get("dev.nexus.service"): c
+        for c in docker_services.containers_for(client, project.project_id(), record.name)
+        if c.status == "running"
+    }
+    allocations = _allocate_ports(project, record, template, running, result, progress)
+    _start_services(
+        client,
+        project,
+        record,
+        template,
+        allocations,
+        running,
+        result,
+        progress,
+        health_timeout_s,
+    )
+    return result
+
+
+def _allocate_ports(
+    project: Project,
+    record: WorkspaceRecord,
+    template: Template,
+    running: dict[str | None, Any],
+    result: UpResult,
+    progress: Progress,
+) -> list[ports.Allocation]:
+    """Host ports for every published port; a port taken meanwhile is replaced and reported."""
+    from nexus_cli.paths import nexus_home
+
+    ours = frozenset(
+        p for c in running.values() for p in docker_services.published_ports(c).values()
+    )
+    requests = [
+        ports.PortRequest(s.name, p.container_port, p.preferred_host_port, p.protocol)
+        for s in template.services.values()
+        for p in s.ports
+    ]
+    allocated = ports.allocate(
+        nexus_home(),
+        project.project_id(),
+        record.name,
+        requests,
+        in_use_by_us=ours,
+        bind_address=record.bind_address,
+    )
+    result.ports, result.attempts = allocated.allocations, allocated.attempts
+    result.conflicts = len(allocated.conflicts)
+    for allocation, old_port in allocated.conflicts:
+        progress.say(
+            f"port {old_port} of {allocation.service} is taken by another program; "
+            f"using {allocation.host_port} instead"
+        )
+        invocation.signal("port_conflict", port=old_port)
+    return allocated.allocations
+
+
+def prepare_engine(
+    client: Any, project: Project, workspace: str, template: Template, progress: Progress
+) -> float:
+    """Pull missing images and create the network and volumes; returns the pull time in ms."""
+    pull_ms = _pull_images(client, template, progress)
+    inv = invocation.current()
+    before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
+    invocation.metric("docker_pull_time_ms", before + pull_ms)
+    project_id = project.project_id()
+    docker_services.ensure_network(client, project_id, workspace)
+    for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
+        docker_services.ensure_volume(client, project_id, workspace, volume)
+    return pull_ms
+
+
+def _pull_images(client: Any, template: Template, progress: Progress) -> float:
+    started = time.perf_counter()
+    for image in dict.fromkeys(s.image for s in template.services.values()):
+        step = f"image {image}"
+        progress.begin(step)
+
+        def report(done: int, total: int, step: str = step) -> None:
+            progress.advance(step, done, total)
+
+        docker_services.ensure_image(client, image, report)
+        progress.end(step)
+    return (time.perf_counter() - started) * 1000
+
+
+def _start_services(
+    client: Any,
+    project: Project,
+    record: WorkspaceRecord,
+    template: Template,
+    allocations: list[ports.Allocation],
+    running: dict[str | None, Any],
+    result: UpResult,
+    progress: Progress,
+    health_timeout_s: float,
+) -> None:
+    project_id = project.project_id()
+    pending_health: list[tuple[Any, str]] = []
+    needed_by_others = {d for s in template.services.values() for d in s.depends_on}
+    plans: list[ServicePlan] = []
+    for service in template.start_order():
+        host_ports = {
+            (a.container_port, a.protocol): a.host_port
+            for a in allocations
+            if a.service == service.name
+        }
+        current = running.get(service.name)
+        if current is not None and docker_services.published_ports(current) == host_ports:
+            result.kept.append(service.name)
+            continue
+        plans.append(
+            ServicePlan(
+                project_id=project_id,
+                workspace=record.name,
+                service=service,
+                worktree=worktree_path(project, record.name),
+                git_common_dir=project.git_common_dir,
+                host_ports=host_ports,
+                bind_address=record.bind_address,
+            )
+        )
+    containers = _create_all(client, plans, progress)
+    for plan, container in zip(plans, containers, strict=True):
+        name = plan.service.name
+        progress.begin(f"start {name}")
+        container.start()
+        progress.end(f"start {name}")
+        result.started.append(name)
+        if plan.service.healthcheck is not None:
+            pending_health.append((container, name))
+        if name in needed_by_others:
+            _wait_all(pending_health, progress, health_timeout_s)
+    _wait_all(pending_health, progress, health_timeout_s)
+
+
+def _create_all(client: Any, plans: list[ServicePlan], progress: Progress) -> list[Any]:
+    """Create the containers at once (in threads); they are started in dependency order."""
+    if not plans:
+        return []
+    from concurrent.futures import ThreadPoolExecutor
+
+    progress.begin("containers")
+    with ThreadPoolExecutor(max_workers=min(8, len(plans))) as pool:
+        containers = list(
+            pool.map(lambda plan: docker_services.create_container(client, plan), plans)
+        )
+    progress.end("containers")
+    return containers
+
+
+def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: float) -> None:
+    while pending:
+        container, name = pending.pop(0)
+        progress.begin(f"health {name}")
+        docker_services.wait_healthy(container, name, timeout_s)
+        progress.end(f"health {name}")
+
+
+def run_hooks(
+    client: Any, project: Project, workspace: str, hooks: list[Hook], kind: str, progress: Progress
+) -> None:
+    """Run ``post_create``/``post_start`` hooks inside their services; a failure stops here."""
+    from nexus_cli.workspaces.names import container_name
+
+    for hook in hooks:
+        container = client.containers.get(
+            container_name(project.project_id(), workspace, hook.service)
+        )
+        command = ["sh", "-c", hook.command] if isinstance(hook.command, str) else hook.command
+        progress.begin(f"{kind} hook in {hook.service}")
+        exit_code, output = container.exec_run(command, workdir="/workspace")
+        progress.end(f"{kind} hook in {hook.service}")
+        if exit_code != 0:
+            tail = bytes(output or b"").decode("utf-8", "replace").strip().splitlines()[-10:]
+            raise NexusError(
+                f"{kind} hook in service {hook.service!r} failed with exit code {exit_code}"
+                + (":\n" + "\n".join(tail) if tail else ""),
+                hint=f"fix the hook in the template, then run `nexus workspace up {workspace}`",
+            )

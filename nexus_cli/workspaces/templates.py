@@ -1,0 +1,202 @@
+"""Workspace templates: a documented subset of the Compose file format plus an ``x-nexus`` section.
+
+Templates are looked up in the project's ``.nexus/templates/``, then the user config folder's
+``templates/``, then the templates shipped with Nexus; the first match wins. Every problem in a
+template becomes a :class:`ConfigError` naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.errors import ConfigError, NotFoundError, UsageError
+from nexus_cli.workspaces.service_parsing import (
+    check_dependencies,
+    parse_default_service,
+    parse_files,
+    parse_hooks,
+    parse_service,
+)
+from nexus_cli.workspaces.template_model import Template
+
+TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
+NEXUS_KEYS = frozenset({"description", "variables", "files", "hooks", "default_service"})
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def search_dirs(project_root: Path | None) -> list[tuple[str, Path]]:
+    """Where templates come from, highest precedence first."""
+    from nexus_cli.paths import user_config_dir
+    from nexus_cli.resources import data_dir
+
+    dirs: list[tuple[str, Path]] = []
+    if project_root is not None:
+        dirs.append(("project", project_root / ".nexus" / "templates"))
+    dirs.append(("user", user_config_dir() / "templates"))
+    dirs.append(("builtin", data_dir("templates")))
+    return dirs
+
+
+def find_template_file(name: str, project_root: Path | None) -> tuple[str, Path]:
+    for origin, folder in search_dirs(project_root):
+        for suffix in (".yaml", ".yml"):
+            candidate = folder / f"{name}{suffix}"
+            if candidate.is_file():
+                return origin, candidate
+    known = ", ".join(sorted(available(project_root))) or "none"
+    raise NotFoundError(
+        f"no template named {name!r}",
+        hint=f"available templates: {known} (see `nexus template list`)",
+    )
+
+
+def available(project_root: Path | None) -> dict[str, tuple[str, Path]]:
+    """Template name -> (origin, file), the first found in precedence order winning."""
+    found: dict[str, tuple[str, Path]] = {}
+    for origin, folder in search_dirs(project_root):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix in (".yaml", ".yml") and path.is_file():
+                found.setdefault(path.stem, (origin, path))
+    return found
+
+
+def load_template(
+    name: str, project_root: Path | None, values: dict[str, str] | None = None
+) -> Template:
+    """Find, read, substitute variables in, and validate the template ``name``."""
+    origin, path = find_template_file(name, project_root)
+    return parse_template_file(name, origin, path, values or {}, strict=values is not None)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def parse_template_file(
+    name: str, origin: str, path: Path, values: dict[str, str], *, strict: bool
+) -> Template:
+    raw = read_yaml(path)
+    unknown = set(raw) - TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{path}: {sorted(unknown)[0]}: unsupported top-level key; expected one of "
+            f"{', '.join(sorted(TOP_KEYS))}"
+        )
+    nexus = _mapping(raw.get("x-nexus"), path, "x-nexus")
+    bad = set(nexus) - NEXUS_KEYS
+    if bad:
+        raise ConfigError(
+            f"{path}: x-nexus.{sorted(bad)[0]}: unsupported key; expected one of "
+            f"{', '.join(sorted(NEXUS_KEYS))}"
+        )
+    variables = _parse_variables(nexus.get("variables"), path)
+    resolved = _resolve_values(variables, values, path, strict=strict)
+    data = substitute(raw, resolved, path)
+    nexus = _mapping(data.get("x-nexus"), path, "x-nexus")
+    services_raw = _mapping(data.get("services"), path, "services")
+    services = {key: parse_service(str(key), spec, path) for key, spec in services_raw.items()}
+    template = Template(
+        name=name,
+        path=path,
+        origin=origin,
+        description=str(nexus.get("description", "")),
+        services=services,
+        variables=variables,
+        files=parse_files(nexus.get("files"), path),
+        hooks=parse_hooks(nexus.get("hooks"), path, services),
+        default_service=parse_default_service(nexus.get("default_service"), path, services),
+    )
+    check_dependencies(template)
+    template.start_order()
+    return template
+
+
+def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _parse_variables(value: Any, path: Path) -> dict[str, str | None]:
+    result: dict[str, str | None] = {}
+    for key, spec in _mapping(value, path, "x-nexus.variables").items():
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)):
+            raise ConfigError(f"{path}: x-nexus.variables.{key}: expected an identifier name")
+        if isinstance(spec, dict):
+            default = spec.get("default")
+            result[str(key)] = None if default is None else str(default)
+        elif spec is None:
+            result[str(key)] = None
+        elif isinstance(spec, str | int | float | bool):
+            result[str(key)] = str(spec)
+        else:
+            raise ConfigError(
+                f"{path}: x-nexus.variables.{key}: expected a default value or a mapping with 'default'"
+            )
+    return result
+
+
+def _resolve_values(
+    variables: dict[str, str | None], values: dict[str, str], path: Path, *, strict: bool
+) -> dict[str, str]:
+    builtin = {"NEXUS_WORKSPACE", "NEXUS_PROJECT_ID"}
+    unknown = sorted(set(values) - set(variables) - builtin)
+    if unknown:
+        known = ", ".join(sorted(variables)) or "none"
+        raise UsageError(
+            f"template {path.stem!r} has no variable {unknown[0]!r}", hint=f"its variables: {known}"
+        )
+    resolved: dict[str, str] = {}
+    for key, default in variables.items():
+        if key in values:
+            resolved[key] = values[key]
+        elif default is not None:
+            resolved[key] = default
+        elif strict:
+            raise UsageError(
+                f"template {path.stem!r} needs a value for {key!r}", hint=f"pass --var {key}=VALUE"
+            )
+    for key in builtin:
+        if key in values:
+            resolved[key] = values[key]
+    return resolved
+
+
+def substitute(value: Any, values: dict[str, str], path: Path) -> Any:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` in every string of ``value``."""
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            key, default = match.group(1), match.group(2)
+            if key in values:
+                return values[key]
+            if default is not None:
+                return default
+            return match.group(0)
+
+        return VARIABLE.sub(replace, value)
+    if isinstance(value, list):
+        return [substitute(v, values, path) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, values, path) for k, v in value.items()}
+    return value

@@ -1,0 +1,47 @@
+"""The text layout of the impact report follows the seed's "Process Impact Analysis"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nexus_cli.gpu import impact
+from nexus_cli.gpu.model import GpuProcessReading
+from nexus_cli.gpu.report_text import impact_lines
+from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
+
+SECTIONS = [
+    "Current State:",
+    "Resources (process and children):",
+    "Checkpoints:",
+    "If Killed Now:",
+    "Child Processes (will also terminate):",
+    "Distributed Training Impact:",
+    "Recommendations:",
+]
+
+
+def test_layout_with_gpus_and_ranks(
+    start_trainer: Callable[..., Trainer], fake_nvml: Callable[..., FakeNvml]
+) -> None:
+    env = {"RANK": "0", "WORLD_SIZE": "4", "MASTER_ADDR": "10.0.0.1", "LOCAL_RANK": "0"}
+    trainer = start_trainer("--epochs", "60", "--interval", "0.2", env=env, checkpoints=5)
+    fake = fake_nvml(
+        [make_gpu("0"), make_gpu("1", utilization_pct=93, temperature_c=76)],
+        {
+            "0": [GpuProcessReading(trainer.pid, "0", 22 * GIB, ["compute"])],
+            "1": [GpuProcessReading(trainer.pid, "1", 22 * GIB, ["compute"])],
+        },
+        {"0": {trainer.pid: 90}},
+    )
+    lines = impact_lines(impact.analyze(trainer.pid, [], fake))
+    assert lines[0].startswith(f"Process Impact Analysis - PID: {trainer.pid} (")
+    assert [line for line in lines if line in SECTIONS] == SECTIONS
+    text = "\n".join(lines)
+    assert "  GPU 0: 95% util (SM 90% by this process), 22.0 GiB VRAM, 78°C" in text
+    assert "  GPU 1: 93% util (SM n/a by this process), 22.0 GiB VRAM, 76°C" in text
+    assert "/60 (" in text and "% complete)" in text and " total, started " in text
+    assert "GPU-hours wasted:" in text and "(2 GPUs x" in text
+    assert "  - This is rank 0 (master)" in text and "3 other ranks" in text
+    assert "Total cluster waste:" in text
+    assert "(still open by the process)" in text and "Recovery possible from ckpt_epoch" in text
+    assert [line[:5] for line in lines[-4:]] == ["  [W]", "  [G]", "  [S]", "  [K]"]

@@ -1,0 +1,61 @@
+"""--global installs into the home folder (a temporary one here), with its own lock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.paths import user_config_dir
+from tests.conftest import run_nexus
+from tests.personas.conftest import tree
+
+
+def test_global_add_and_remove(project: Path, isolated_home: Path) -> None:
+    claude_md = isolated_home / ".claude" / "CLAUDE.md"
+    claude_md.parent.mkdir()
+    claude_md.write_bytes(b"my global rules\n")
+    home_before = tree(isolated_home / ".claude")
+    project_before = tree(project)
+
+    result = run_nexus("persona", "add", "data-scientist", "--global")
+    assert result.exit_code == 0, result.stderr
+    assert "not installed with --global" in result.stderr  # scripts belong to projects
+    text = claude_md.read_text()
+    assert text.startswith("my global rules\n\n<!-- >>> nexus:persona:data-scientist")
+    assert "@~/.claude/personas/data-scientist.md" in text
+    assert (isolated_home / ".claude/commands/data-scientist/gpu-optimize.md").is_file()
+    assert (isolated_home / ".codex/AGENTS.md").is_file()
+    settings = json.loads((isolated_home / ".claude/settings.json").read_text())
+    assert "Bash(nvidia-smi:*)" in settings["permissions"]["allow"]
+    lock = user_config_dir() / "personas.lock"
+    assert json.loads(lock.read_text())["personas"]["data-scientist"]["targets"] == [
+        "claude",
+        "agents",
+    ]
+    assert tree(project) == project_before  # the project is untouched
+    assert not (project / "scripts").exists()
+
+    current = run_nexus("persona", "current", "--global", "--json")
+    assert [p["name"] for p in current.json()] == ["data-scientist"]
+    assert run_nexus("persona", "current", "--json").json() == []
+
+    result = run_nexus("persona", "remove", "data-scientist", "--global")
+    assert result.exit_code == 0, result.stderr
+    assert tree(isolated_home / ".claude") == home_before
+    assert not (isolated_home / ".codex").exists()
+    assert not lock.exists()
+
+
+def test_global_works_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_nexus("persona", "add", "designer", "--global", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["global"] is True
+
+
+def test_global_refuses_cursor(project: Path) -> None:
+    result = run_nexus("persona", "add", "designer", "--global", "--target", "cursor")
+    assert result.exit_code == 2
+    assert "no user-level file" in result.stderr

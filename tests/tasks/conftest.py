@@ -1,0 +1,46 @@
+"""Fixtures for task tests: an initialised project with a fixed agent name, and CLI helpers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexus_cli import paths
+from tests.conftest import Result, run_nexus
+
+
+@pytest.fixture
+def tasks_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NEXUS_AGENT", "alice")
+    return project
+
+
+def ok(*args: str) -> Result:
+    result = run_nexus(*args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def new_task(title: str, *args: str) -> str:
+    """Create a task and return its ID."""
+    return str(ok("task", "create", title, "--json", *args).json()["id"])
+
+
+def show(task_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = ok("task", "show", task_id, "--json").json()
+    return data
+
+
+def last_event(command: str) -> dict[str, Any]:
+    """The newest telemetry event row of ``command`` (e.g. ``task complete``), raw_data parsed."""
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    conn.row_factory = sqlite3.Row
+    sql = "SELECT * FROM events WHERE command = ? ORDER BY id DESC LIMIT 1"
+    row = dict(conn.execute(sql, (command,)).fetchone())
+    conn.close()
+    row["raw"] = json.loads(row["raw_data"] or "{}")
+    return row

@@ -1,0 +1,143 @@
+"""The tasks.jsonl merge driver: field-by-field, unit level and through a real two-clone pull."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.tasks import jsonl
+from nexus_cli.tasks.gitsetup import ATTRIBUTE_LINE, driver_command
+from nexus_cli.tasks.merge import merge_task, merge_tasks
+from nexus_cli.tasks.model import Task
+from tests.conftest import git, run_nexus
+from tests.tasks.conftest import new_task, ok
+
+
+def _task(**kw: object) -> Task:
+    base = {"id": "nx-aaaa", "title": "T", "created_at": "t0", "updated_at": "t0"}
+    return Task.from_dict({**base, **kw})
+
+
+def test_fields_take_the_changed_side_or_the_later_update() -> None:
+    base = _task(title="T", priority=2, labels=["a", "b"])
+    ours = _task(title="Ours", priority=2, labels=["a", "b", "c"], updated_at="t2")
+    theirs = _task(title="Theirs", priority=0, labels=["a"], updated_at="t1")
+    merged = merge_task(base, ours, theirs)
+    assert merged.title == "Ours"  # both changed: later updated_at wins
+    assert merged.priority == 0  # only theirs changed it
+    assert merged.labels == ["a", "c"]  # b removed on one side, c added on the other
+    assert merged.updated_at == "t2"
+
+
+def test_history_and_notes_are_unioned() -> None:
+    shared = {"at": "t0", "by": "a", "action": "created"}
+    ours = _task(history=[shared, {"at": "t2", "by": "a", "action": "x"}], notes=[{"at": "t2"}])
+    theirs = _task(history=[shared, {"at": "t1", "by": "b", "action": "y"}], notes=[{"at": "t1"}])
+    merged = merge_task(_task(history=[shared]), ours, theirs)
+    assert [h["at"] for h in merged.history] == ["t0", "t1", "t2"]
+    assert [n["at"] for n in merged.notes] == ["t1", "t2"]
+
+
+def test_added_and_deleted_tasks() -> None:
+    kept = _task(id="nx-keep")
+    gone = _task(id="nx-gone")
+    result = merge_tasks(
+        [kept, gone], [kept, gone, _task(id="nx-mine")], [kept, _task(id="nx-new")]
+    )
+    assert [t.id for t in result] == ["nx-keep", "nx-mine", "nx-new"]
+
+
+def test_same_id_created_on_both_sides_is_a_conflict() -> None:
+    from nexus_cli.errors import ConflictError
+
+    ours = _task(title="Mine", created_at="t1")
+    theirs = _task(title="Theirs", created_at="t2")
+    with pytest.raises(ConflictError, match="created independently"):
+        merge_tasks([], [ours], [theirs])
+
+
+def _commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def _titles(repo: Path) -> dict[str, dict[str, object]]:
+    result = run_nexus("-C", str(repo), "task", "list", "--json")
+    assert result.exit_code == 0, result.stderr
+    return {t["id"]: t for t in result.json()}
+
+
+@pytest.mark.slow
+def test_two_clones_share_tasks_through_git(tasks_project: Path, tmp_path: Path) -> None:
+    origin = tasks_project
+    assert ATTRIBUTE_LINE in (origin / ".gitattributes").read_text()
+    shared_id = new_task("Shared task")
+    _commit_all(origin, "tasks")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    ok("-C", str(clone), "init")
+    git(clone, "config", "pull.rebase", "false")
+    git(origin, "config", "pull.rebase", "false")
+    # Both sides change the same task and add their own.
+    ok("-C", str(origin), "task", "note", shared_id, "note from origin")
+    mine = ok("-C", str(origin), "task", "create", "Origin task", "--json").json()["id"]
+    _commit_all(origin, "origin work")
+    ok("-C", str(clone), "task", "claim", shared_id, "--agent", "bob")
+    theirs = ok("-C", str(clone), "task", "create", "Clone task", "--json").json()["id"]
+    _commit_all(clone, "clone work")
+    # The clone pulls origin: a real merge of tasks.jsonl, resolved by the driver.
+    git(clone, "pull", "-q", "--no-edit", "origin", "main")
+    text = (clone / ".nexus" / "tasks.jsonl").read_text()
+    assert "<<<<<<<" not in text
+    tasks = _titles(clone)
+    assert set(tasks) == {shared_id, mine, theirs}
+    shared = tasks[shared_id]
+    assert shared["assignee"] == "bob" and shared["status"] == "in_progress"
+    assert [n["text"] for n in shared["notes"]] == ["note from origin"]  # type: ignore[index]
+    # And origin pulls the merge back: both clones agree.
+    git(origin, "pull", "-q", "--no-edit", str(clone), "main")
+    assert _titles(origin) == tasks
+    assert git(origin, "status", "--porcelain").strip() == ""
+
+
+def test_driver_refuses_conflict_markers(tmp_path: Path) -> None:
+    good = jsonl.render_tasks([_task()])
+    base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
+    base.write_bytes(good)
+    ours.write_bytes(good)
+    theirs.write_bytes(b"<<<<<<< x\n" + good)
+    result = run_nexus("task", "merge-driver", str(base), str(ours), str(theirs))
+    assert result.exit_code == 1 and "conflict marker" in result.stderr
+    assert ours.read_bytes() == good
+
+
+def test_driver_falls_back_to_nexus_on_path(tmp_path: Path) -> None:
+    """When the recorded interpreter is gone (venv moved), `nexus` on PATH does the merge."""
+    import shutil
+    import sys
+
+    nexus = shutil.which("nexus", path=str(Path(sys.executable).parent))
+    assert nexus is not None
+    command = driver_command("/nonexistent/python")
+    base = _task()
+    (tmp_path / "o").write_bytes(jsonl.render_tasks([base]))
+    (tmp_path / "a").write_bytes(jsonl.render_tasks([base, _task(id="nx-mine")]))
+    (tmp_path / "b").write_bytes(jsonl.render_tasks([base, _task(id="nx-them")]))
+    line = command.replace("%O", "o").replace("%A", "a").replace("%B", "b")
+    env = {**os.environ, "PATH": f"{Path(nexus).parent}:{os.environ['PATH']}"}
+    subprocess.run(["sh", "-c", line], check=True, env=env, cwd=tmp_path)
+    merged = jsonl.parse((tmp_path / "a").read_bytes(), source="a")
+    assert [t.id for t in merged] == ["nx-aaaa", "nx-mine", "nx-them"]
+
+
+def test_init_keeps_user_gitattributes(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(git_repo)
+    (git_repo / ".gitattributes").write_text("*.png binary")
+    ok("init")
+    ok("init")
+    text = (git_repo / ".gitattributes").read_text()
+    assert text == f"*.png binary\n{ATTRIBUTE_LINE}\n"
+    assert "merge-driver" in git(git_repo, "config", "--get", "merge.nexus-tasks.driver")

@@ -1,0 +1,58 @@
+"""The task database: migrations, export then import through the store changes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nexus_cli.project import find_project
+from nexus_cli.tasks import schema
+from nexus_cli.tasks.store import READY_SQL, db_path, open_store
+from tests.tasks.conftest import new_task, ok
+from tests.tasks.test_jsonl import _task
+
+
+def test_migrations_applied_once_and_wal(tasks_project: Path) -> None:
+    new_task("A")
+    conn = sqlite3.connect(db_path(find_project()))
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
+    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
+    assert names == ["m001_tasks"]
+    plan = str(conn.execute(f"EXPLAIN QUERY PLAN {READY_SQL} LIMIT 50", ["me"]).fetchall())
+    assert "INDEX ix_tasks_ready (status=?)" in plan
+    assert "TEMP B-TREE" not in plan  # no sort of all open tasks
+    assert "SCAN d" not in plan and "SCAN u" not in plan  # dependency probes use keys
+    conn.close()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(tasks=st.lists(_task, max_size=5, unique_by=lambda t: t.id))
+def test_export_import_through_the_database_changes_nothing(
+    tasks_project: Path, tasks: list
+) -> None:  # type: ignore[type-arg]
+    from nexus_cli.tasks import jsonl
+
+    path = tasks_project / ".nexus" / "tasks.jsonl"
+    data = jsonl.render_tasks(tasks)
+    path.write_bytes(data)
+    store = open_store(find_project())
+    try:
+        assert sorted(t.id for t in store.list_tasks()) == sorted(t.id for t in tasks)
+        with store.write():
+            pass  # forces an export
+    finally:
+        store.close()
+    assert path.read_bytes() == data
+
+
+def test_list_reads_a_file_edited_in_the_same_second(tasks_project: Path) -> None:
+    task_id = new_task("Short")
+    path = tasks_project / ".nexus" / "tasks.jsonl"
+    path.write_text(path.read_text().replace('"Short"', '"Shorx"'))
+    assert ok("task", "show", task_id, "--json").json()["title"] == "Shorx"

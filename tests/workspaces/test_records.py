@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.errors import NotFoundError, StateError
+from nexus_cli.workspaces import records
+
+
+def test_records_round_trip(tmp_path: Path) -> None:
+    with records.editing(tmp_path) as recs:
+        recs["a"] = records.WorkspaceRecord(
+            name="a", template="bare", branch="a", variables={"X": "1"}
+        )
+    loaded = records.get(tmp_path, "a")
+    assert loaded.variables == {"X": "1"}
+    assert loaded.bind_address == "127.0.0.1"
+    with pytest.raises(NotFoundError, match="no workspace named 'b'"):
+        records.get(tmp_path, "b")
+
+
+def test_failed_edit_writes_nothing(tmp_path: Path) -> None:
+    with records.editing(tmp_path) as recs:
+        recs["a"] = records.WorkspaceRecord(name="a", template="bare", branch="a")
+    with pytest.raises(RuntimeError), records.editing(tmp_path) as recs:
+        recs.pop("a")
+        raise RuntimeError("boom")
+    assert "a" in records.load_all(tmp_path)
+
+
+def test_corrupt_records_are_a_state_error(tmp_path: Path) -> None:
+    (tmp_path / records.RECORDS_FILE).write_text("[oops")
+    with pytest.raises(StateError, match="unreadable"):
+        records.load_all(tmp_path)
+
+
+def test_completion_sources(project: Path) -> None:
+    from nexus_cli.completion import candidates
+    from tests.conftest import run_nexus
+
+    assert run_nexus("workspace", "create", "feature-auth").exit_code == 0
+    assert run_nexus("workspace", "create", "bugfix").exit_code == 0
+    assert candidates("workspace", "feat") == ["feature-auth"]
+    assert "node-postgres" in candidates("template", "node")

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.errors import ConfigError, NotFoundError, UsageError
+from nexus_cli.workspaces.templates import available, load_template
+
+SHIPPED = ("bare", "node-postgres", "python-postgres", "go-postgres")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_templates_parse(name: str) -> None:
+    template = load_template(name, None, {})
+    assert template.origin == "builtin"
+    if name == "bare":
+        assert template.services == {}
+    else:
+        assert [s.name for s in template.start_order()] == ["db", "app"]
+        db = template.services["db"]
+        assert db.image == "postgres:16"
+        assert db.healthcheck is not None and db.healthcheck.test[0] == "CMD-SHELL"
+        assert db.ports[0].container_port == 5432
+        assert db.volumes[0].named
+
+
+def test_variables_substitute_and_override(tmp_path: Path) -> None:
+    template = load_template("node-postgres", None, {"NODE_VERSION": "22", "APP_PORT": "4000"})
+    app = template.services["app"]
+    assert app.image == "node:22"
+    assert app.ports[0].container_port == 4000
+    assert "PORT=4000" in template.files[".env.nexus"]
+
+
+def test_unknown_variable_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no variable 'NOPE'"):
+        load_template("node-postgres", None, {"NOPE": "1"})
+
+
+def _write(root: Path, name: str, text: str) -> Path:
+    folder = root / ".nexus" / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_project_template_wins_over_builtin(tmp_path: Path) -> None:
+    _write(tmp_path, "bare", "x-nexus: {description: mine}\nservices: {}\n")
+    template = load_template("bare", tmp_path, {})
+    assert template.origin == "project"
+    assert template.description == "mine"
+    assert available(tmp_path)["bare"][0] == "project"
+    assert available(tmp_path)["node-postgres"][0] == "builtin"
+
+
+def test_user_template_is_found(isolated_home: Path) -> None:
+    folder = isolated_home / ".config" / "nexus" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "mine.yaml").write_text("services:\n  s:\n    image: alpine\n")
+    assert load_template("mine", None, {}).origin == "user"
+
+
+def test_missing_template_lists_available() -> None:
+    with pytest.raises(NotFoundError) as info:
+        load_template("nope", None, {})
+    assert info.value.hint is not None and "node-postgres" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        (
+            "services:\n  db:\n    image: x\n    ports: ['abc']\n",
+            "services.db.ports[0]",
+            "CONTAINER_PORT",
+        ),
+        ("services:\n  db:\n    command: x\n", "services.db.image", "an image name"),
+        (
+            "services:\n  db:\n    image: x\n    restart: always\n",
+            "services.db.restart",
+            "supported keys",
+        ),
+        (
+            "services:\n  db:\n    image: x\n    depends_on: [web]\n",
+            "services.db.depends_on",
+            "names of services",
+        ),
+        (
+            "services:\n  db:\n    image: x\n    volumes: ['./../up:/x']\n",
+            "services.db.volumes[0]",
+            "inside the worktree",
+        ),
+        (
+            "services:\n  db:\n    image: x\n    healthcheck: {test: 'true', interval: soon}\n",
+            "services.db.healthcheck.interval",
+            "a duration",
+        ),
+        ("services: [a]\n", "services", "a mapping"),
+        (
+            "x-nexus:\n  files:\n    ../evil: x\nservices: {}\n",
+            "x-nexus.files.../evil",
+            "relative path",
+        ),
+        (
+            "x-nexus:\n  hooks:\n    post_create: [{service: nope, command: x}]\nservices: {}\n",
+            "x-nexus.hooks.post_create[0].service",
+            "one of the services",
+        ),
+        ("bogus: 1\n", "bogus", "unsupported top-level key"),
+    ],
+)
+def test_invalid_template_names_file_key_and_expectation(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    path = _write(tmp_path, "bad", text)
+    with pytest.raises(ConfigError) as info:
+        load_template("bad", tmp_path, {})
+    assert str(path) in info.value.message
+    assert f": {key}:" in info.value.message
+    assert expected in info.value.message
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad", "services:\n  db: [\n")
+    with pytest.raises(ConfigError, match=r"line \d+.*invalid YAML") as info:
+        load_template("bad", tmp_path, {})
+    assert str(path) in info.value.message
+
+
+def test_dependency_cycle_is_reported(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "cyc",
+        "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n",
+    )
+    with pytest.raises(ConfigError, match="dependency cycle"):
+        load_template("cyc", tmp_path, {})
+
+
+def test_required_variable_needs_a_value(tmp_path: Path) -> None:
+    _write(tmp_path, "req", "x-nexus:\n  variables:\n    TOKEN: {}\nservices: {}\n")
+    with pytest.raises(UsageError, match="needs a value for 'TOKEN'"):
+        load_template("req", tmp_path, {})
+    assert load_template("req", tmp_path, {"TOKEN": "t"}).variables == {"TOKEN": None}
