@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.window import Window
 
 F = TypeVar("F", bound=Callable[..., Any])
+TOP_ROWS = 20
 
 
 def window_options(func: F) -> F:
@@ -75,9 +76,11 @@ def _render(data: dict[str, Any]) -> None:
     click.echo("")
     print_table(
         ("command", "runs", "errors", "median", "p95"),
-        commands,
+        commands[:TOP_ROWS],
         empty="no invocations in this window",
     )
+    if len(commands) > TOP_ROWS:
+        click.echo(f"({len(commands) - TOP_ROWS} more commands; --json lists them all)", err=True)
     if data["top_templates"]:
         click.echo("")
         print_table(
