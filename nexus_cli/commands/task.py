@@ -7,35 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from nexus_cli.commands import task_gates
+from nexus_cli.commands.task_common import (
+    STATUS_CHOICES,
+    agent_option,
+    change_task,
+    me,
+    open_task_store,
+    task_id_arg,
+)
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.model import Task
-    from nexus_cli.tasks.store import TaskStore
-    from nexus_cli.tasks.verification import Verification
-
-STATUS_CHOICES = click.Choice(
-    ["open", "in_progress", "verifying", "review", "done", "rejected", "cancelled"]
-)
-task_id_arg = click.argument("task_id", metavar="ID", shell_complete=completer("task"))
-agent_option = click.option(
-    "--agent", metavar="NAME", help="Who you are (default: $NEXUS_AGENT, git user.name, $USER)."
-)
-
-
-def _store() -> TaskStore:
-    from nexus_cli.project import find_project
-    from nexus_cli.tasks.store import open_store
-
-    return open_store(find_project())
-
-
-def _me(agent: str | None = None) -> str:
-    from nexus_cli.tasks.identity import current_agent
-
-    return current_agent(agent)
 
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
@@ -131,7 +117,7 @@ def create(
     from nexus_cli.tasks.lifecycle import create as create_task
     from nexus_cli.tasks.model import Gate
 
-    store = _store()
+    store = open_task_store()
     commands = list(gates)
     if not commands:
         commands = detect_default_gates(store.project.root)
@@ -150,7 +136,7 @@ def create(
         workspace=workspace,
         labels=labels,
     )
-    created = create_task(store, spec, _me())
+    created = create_task(store, spec, me())
     if as_json:
         emit_json(created.to_dict())
     else:
@@ -171,7 +157,9 @@ def list_(
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
-    docs = _store().list_docs(status=status, assignee=assignee, label=label, workspace=workspace)
+    docs = open_task_store().list_docs(
+        status=status, assignee=assignee, label=label, workspace=workspace
+    )
     _listing(docs, as_json, "no tasks")
 
 
@@ -182,7 +170,7 @@ def show(task_id: str, as_json: bool) -> None:
     """Show one task (any unique ID prefix works)."""
     from nexus_cli.tasks.lifecycle import load
 
-    _show(load(_store(), task_id), as_json)
+    _show(load(open_task_store(), task_id), as_json)
 
 
 @task.command()
@@ -193,31 +181,19 @@ def show(task_id: str, as_json: bool) -> None:
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
-    _listing(_store().ready_docs(_me(agent), limit), as_json, "nothing is ready")
+    _listing(open_task_store().ready_docs(me(agent), limit), as_json, "nothing is ready")
 
 
 @task.command()
 @json_option
 def blocked(as_json: bool) -> None:
     """Unfinished tasks waiting on unfinished dependencies."""
-    pairs = _store().blocked()
+    pairs = open_task_store().blocked()
     if as_json:
         emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
         return
     rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in pairs]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
-
-
-def _change(
-    task_id: str, action: str, as_json: bool = False, agent: str | None = None, **kw: Any
-) -> None:
-    from nexus_cli.tasks.lifecycle import change
-
-    changed = change(_store(), task_id, _me(agent), action, **kw)
-    if as_json:
-        emit_json(changed.to_dict())
-    else:
-        click.echo(f"{changed.id}  {changed.status}  {changed.assignee or '-'}  {changed.title}")
 
 
 @task.command()
@@ -226,7 +202,7 @@ def _change(
 @json_option
 def assign(task_id: str, agent_name: str, as_json: bool) -> None:
     """Assign a task to AGENT (an empty string unassigns)."""
-    _change(task_id, "assign", as_json, assignee=agent_name)
+    change_task(task_id, "assign", as_json, assignee=agent_name)
 
 
 @task.command()
@@ -235,7 +211,7 @@ def assign(task_id: str, agent_name: str, as_json: bool) -> None:
 @json_option
 def claim(task_id: str, agent: str | None, as_json: bool) -> None:
     """Atomically take an open task: of many simultaneous claims exactly one wins."""
-    _change(task_id, "claim", as_json, agent=agent)
+    change_task(task_id, "claim", as_json, agent=agent)
 
 
 @task.command()
@@ -243,7 +219,7 @@ def claim(task_id: str, agent: str | None, as_json: bool) -> None:
 @json_option
 def start(task_id: str, as_json: bool) -> None:
     """Start working on a task (assigns it to you)."""
-    _change(task_id, "start", as_json)
+    change_task(task_id, "start", as_json)
 
 
 @task.command()
@@ -251,7 +227,7 @@ def start(task_id: str, as_json: bool) -> None:
 @json_option
 def approve(task_id: str, as_json: bool) -> None:
     """Approve a task in review: it becomes done."""
-    _change(task_id, "approve", as_json)
+    change_task(task_id, "approve", as_json)
 
 
 @task.command()
@@ -260,7 +236,7 @@ def approve(task_id: str, as_json: bool) -> None:
 @json_option
 def reject(task_id: str, reason: str, as_json: bool) -> None:
     """Send a task in review (or done) back to work."""
-    _change(task_id, "reject", as_json, reason=reason)
+    change_task(task_id, "reject", as_json, reason=reason)
 
 
 @task.command()
@@ -268,7 +244,7 @@ def reject(task_id: str, reason: str, as_json: bool) -> None:
 @json_option
 def reopen(task_id: str, as_json: bool) -> None:
     """Reopen a done, cancelled, rejected or in-progress task."""
-    _change(task_id, "reopen", as_json)
+    change_task(task_id, "reopen", as_json)
 
 
 @task.command()
@@ -277,7 +253,7 @@ def reopen(task_id: str, as_json: bool) -> None:
 @json_option
 def cancel(task_id: str, reason: str, as_json: bool) -> None:
     """Cancel a task."""
-    _change(task_id, "cancel", as_json, reason=reason)
+    change_task(task_id, "cancel", as_json, reason=reason)
 
 
 @task.command()
@@ -286,7 +262,7 @@ def cancel(task_id: str, reason: str, as_json: bool) -> None:
 @json_option
 def note(task_id: str, text: str, as_json: bool) -> None:
     """Add a note to a task."""
-    _change(task_id, "note", as_json, text=text)
+    change_task(task_id, "note", as_json, text=text)
 
 
 @task.group(cls=NexusGroup)
@@ -300,7 +276,7 @@ def dep() -> None:
 @json_option
 def dep_add(task_id: str, dependency: str, as_json: bool) -> None:
     """Make ID depend on DEP: ID is blocked until DEP is done or cancelled."""
-    _change(task_id, "dep_add", as_json, dep=dependency)
+    change_task(task_id, "dep_add", as_json, dep=dependency)
 
 
 @dep.command(name="remove")
@@ -309,84 +285,7 @@ def dep_add(task_id: str, dependency: str, as_json: bool) -> None:
 @json_option
 def dep_remove(task_id: str, dependency: str, as_json: bool) -> None:
     """Remove DEP from ID's dependencies."""
-    _change(task_id, "dep_remove", as_json, dep=dependency)
-
-
-@task.group(cls=NexusGroup)
-def gate() -> None:
-    """Add verification gates to a task."""
-
-
-@gate.command(name="add")
-@task_id_arg
-@click.argument("command")
-@click.option("--timeout", type=click.IntRange(1), default=600, show_default=True, help="Seconds.")
-@click.option("--in", "service", metavar="SERVICE", help="Run inside this workspace service.")
-@json_option
-def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_json: bool) -> None:
-    """Add a gate (a shell command that must exit 0) to a task."""
-    from nexus_cli.tasks.model import Gate
-
-    _change(task_id, "gate_add", as_json, gate=Gate(command, timeout, service))
-
-
-def _print_results(verification: Verification) -> None:
-    for r in verification.results:
-        if r.passed:
-            info(f"PASS  {r.gate.command}  ({r.duration_ms} ms)")
-            continue
-        why = (
-            "timed out"
-            if r.timed_out
-            else ("did not start" if not r.started else f"exit {r.exit_code}")
-        )
-        info(f"FAIL  {r.gate.command}  ({why}, {r.duration_ms} ms) in {r.where}")
-        for line in r.output_tail.splitlines():
-            info(f"    | {line}")
-
-
-def _verification_json(verification: Verification) -> dict[str, Any]:
-    return {
-        "task": verification.task.to_dict(),
-        "passed": verification.passed,
-        "gates": [r.to_dict() for r in verification.results],
-    }
-
-
-@task.command()
-@task_id_arg
-@json_option
-def complete(task_id: str, as_json: bool) -> None:
-    """Run every gate; only if all pass does the task become done (or review). Exit 3 otherwise."""
-    from nexus_cli.tasks.config import load_settings
-    from nexus_cli.tasks.verification import complete as complete_task
-    from nexus_cli.tasks.verification import failure
-
-    store = _store()
-    verification = complete_task(store, task_id, _me(), load_settings(store.project))
-    _print_results(verification)
-    if as_json:
-        emit_json(_verification_json(verification))
-    if not verification.passed:
-        raise failure(verification, moved=True)
-    if not as_json:
-        click.echo(f"{verification.task.id}  {verification.task.status}  {verification.task.title}")
-
-
-@task.command()
-@task_id_arg
-@json_option
-def verify(task_id: str, as_json: bool) -> None:
-    """Run the gates without changing the task's status (exit 3 if one fails)."""
-    from nexus_cli.tasks.verification import failure
-    from nexus_cli.tasks.verification import verify as verify_task
-
-    verification = verify_task(_store(), task_id, _me())
-    _print_results(verification)
-    if as_json:
-        emit_json(_verification_json(verification))
-    if not verification.passed:
-        raise failure(verification, moved=False)
+    change_task(task_id, "dep_remove", as_json, dep=dependency)
 
 
 @task.command()
@@ -396,7 +295,7 @@ def history(task_id: str, as_json: bool) -> None:
     """Every transition, gate run and change, with who, when and why."""
     from nexus_cli.tasks.lifecycle import load
 
-    found = load(_store(), task_id)
+    found = load(open_task_store(), task_id)
     if as_json:
         emit_json(found.history)
         return
@@ -417,7 +316,7 @@ def context(task_id: str) -> None:
     from nexus_cli.tasks.context import render
     from nexus_cli.tasks.lifecycle import load
 
-    store = _store()
+    store = open_task_store()
     click.echo(render(store, load(store, task_id)))
 
 
@@ -432,3 +331,7 @@ def merge_driver(base: str, ours: str, theirs: str) -> None:
     from nexus_cli.tasks.merge import merge_files
 
     merge_files(Path(base), Path(ours), Path(theirs))
+
+
+for _command in (task_gates.complete, task_gates.verify, task_gates.gate):
+    task.add_command(_command)

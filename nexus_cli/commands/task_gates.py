@@ -1,0 +1,91 @@
+"""`nexus task complete|verify|gate`: running verification gates and showing their results."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from nexus_cli.commands.task_common import change_task, me, open_task_store, task_id_arg
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, info, json_option
+
+if TYPE_CHECKING:
+    from nexus_cli.tasks.verification import Verification
+
+
+@click.group(cls=NexusGroup)
+def gate() -> None:
+    """Add verification gates to a task."""
+
+
+@gate.command(name="add")
+@task_id_arg
+@click.argument("command")
+@click.option("--timeout", type=click.IntRange(1), default=600, show_default=True, help="Seconds.")
+@click.option("--in", "service", metavar="SERVICE", help="Run inside this workspace service.")
+@json_option
+def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_json: bool) -> None:
+    """Add a gate (a shell command that must exit 0) to a task."""
+    from nexus_cli.tasks.model import Gate
+
+    change_task(task_id, "gate_add", as_json, gate=Gate(command, timeout, service))
+
+
+def _print_results(verification: Verification) -> None:
+    for r in verification.results:
+        if r.passed:
+            info(f"PASS  {r.gate.command}  ({r.duration_ms} ms)")
+            continue
+        why = (
+            "timed out"
+            if r.timed_out
+            else ("did not start" if not r.started else f"exit {r.exit_code}")
+        )
+        info(f"FAIL  {r.gate.command}  ({why}, {r.duration_ms} ms) in {r.where}")
+        for line in r.output_tail.splitlines():
+            info(f"    | {line}")
+
+
+def _verification_json(verification: Verification) -> dict[str, Any]:
+    return {
+        "task": verification.task.to_dict(),
+        "passed": verification.passed,
+        "gates": [r.to_dict() for r in verification.results],
+    }
+
+
+@click.command()
+@task_id_arg
+@json_option
+def complete(task_id: str, as_json: bool) -> None:
+    """Run every gate; only if all pass does the task become done (or review). Exit 3 otherwise."""
+    from nexus_cli.tasks.config import load_settings
+    from nexus_cli.tasks.verification import complete as complete_task
+    from nexus_cli.tasks.verification import failure
+
+    store = open_task_store()
+    verification = complete_task(store, task_id, me(), load_settings(store.project))
+    _print_results(verification)
+    if as_json:
+        emit_json(_verification_json(verification))
+    if not verification.passed:
+        raise failure(verification, moved=True)
+    if not as_json:
+        click.echo(f"{verification.task.id}  {verification.task.status}  {verification.task.title}")
+
+
+@click.command()
+@task_id_arg
+@json_option
+def verify(task_id: str, as_json: bool) -> None:
+    """Run the gates without changing the task's status (exit 3 if one fails)."""
+    from nexus_cli.tasks.verification import failure
+    from nexus_cli.tasks.verification import verify as verify_task
+
+    verification = verify_task(open_task_store(), task_id, me())
+    _print_results(verification)
+    if as_json:
+        emit_json(_verification_json(verification))
+    if not verification.passed:
+        raise failure(verification, moved=False)
