@@ -10,11 +10,12 @@ _SLOW = {
         "creates start from a cached image instead of downloading layers every time"
     ),
     "workspace up": "keep the workspace's images cached and drop services you do not use today",
-    "task submit": (
-        "run the slowest gate locally before submitting, or split it so quick gates fail first"
+    "task complete": (
+        "run `nexus task verify ID` while you work, and split the slowest gate so quick gates "
+        "fail first"
     ),
-    "task run": "move slow setup out of the task into the workspace image (built once, cached)",
-    "gpu analyze": "limit the analysis to the changed files or a shorter sampling window",
+    "task verify": "split the slowest gate so quick gates fail first, or give it a --timeout",
+    "gpu impact": "pass --checkpoint-dir so the checkpoint search does not walk the whole tree",
     "stats": "lower telemetry.retention_days in $NEXUS_HOME/config.json to keep the database small",
 }
 
@@ -24,8 +25,8 @@ _ERRORS = {
         "Nexus at the right one with DOCKER_HOST / `docker context use`"
     ),
     "gate_failed": (
-        "run the task's gates locally before `task submit` (they are plain commands in the task "
-        "template) so failures show up before review"
+        "run `nexus task verify ID` before `nexus task complete` (the gates are plain shell "
+        "commands, listed by `nexus task show ID`) so failures show up early"
     ),
     "health_timeout": (
         "raise the service's healthcheck start period in the template, or fix the service that "
@@ -47,8 +48,8 @@ def for_slow_command(command: str, p95_ms: int, median_ms: int | None) -> str:
             return f"'{command}': {fix}."
     spread = f" (p95 is {p95_ms / median_ms:.1f}x the median)" if median_ms else ""
     return (
-        f"profile the slow runs of '{command}'{spread} with `NEXUS_DEBUG=1 nexus {command}` and "
-        "look at the step timings it records; the slow runs are outliers worth chasing."
+        f"look at the slow runs of '{command}'{spread}: `nexus export --format ndjson` shows the "
+        "step timings each run recorded (its metrics); the slow runs are outliers worth chasing."
     )
 
 

@@ -31,18 +31,18 @@ COMMANDS: dict[str, tuple[int, float, float, str, tuple[str, ...]]] = {
     "workspace shell": (5, 600000, 1.0, "workspace", ("docker_unavailable",)),
     "workspace logs": (3, 400, 0.5, "workspace", ("not_found",)),
     "task create": (6, 150, 0.3, "task", ("usage",)),
-    "task submit": (6, 45000, 0.6, "task", ("gate_failed",)),
+    "task complete": (6, 45000, 0.6, "task", ("gate_failed",)),
     "task list": (8, 80, 0.3, "task", ()),
-    "task review": (3, 200, 0.3, "task", ("not_found",)),
+    "task approve": (3, 200, 0.3, "task", ("not_found",)),
     "persona add": (2, 120, 0.3, "persona", ("config_invalid",)),
     "gpu monitor": (2, 900000, 0.8, "gpu", ()),
-    "gpu analyze": (2, 9000, 0.5, "gpu", ()),
+    "gpu impact": (2, 300, 0.5, "gpu", ()),
     "stats": (4, 140, 0.3, "telemetry", ("usage",)),
     "dashboard": (2, 200, 0.3, "telemetry", ()),
     "doctor": (2, 700, 0.3, "command", ()),
     "version": (3, 40, 0.2, "command", ()),
 }
-TEMPLATES = ("python-web", "node-web", "postgres", "ml-gpu", "go-service")
+TEMPLATES = ("node-postgres", "python-postgres", "go-postgres", "bare")
 REASONS = ("a1b2c3d4e5f6a7b8", "0f9e8d7c6b5a4938", "77aa88bb99cc00dd")
 
 
@@ -51,7 +51,7 @@ def _raw(command: str, ok: bool, category: str | None, rng: random.Random) -> st
     signals: list[dict[str, Any]] = []
     if category == "port_conflict":
         signals.append({"kind": "port_conflict", "port": rng.choice((3000, 3000, 3000, 5432))})
-    if command == "task submit":
+    if command == "task complete":
         signals.append(
             {
                 "kind": "gate_run",
@@ -61,7 +61,7 @@ def _raw(command: str, ok: bool, category: str | None, rng: random.Random) -> st
                 "timed_out": False,
             }
         )
-    if command == "task review" and ok:
+    if command == "task approve" and ok:
         if rng.random() < 0.3:
             signals.append({"kind": "task_rejected", "reason_hash": rng.choice(REASONS)})
         else:

@@ -66,8 +66,8 @@ def test_port_conflicts_suggest_a_free_port() -> None:
 
 def test_repeated_rejections_with_the_same_reason() -> None:
     for _ in range(3):
-        emit("task review", signals=[{"kind": "task_rejected", "reason_hash": "aaaa1111"}])
-    emit("task review", signals=[{"kind": "task_rejected", "reason_hash": "bbbb2222"}])
+        emit("task approve", signals=[{"kind": "task_rejected", "reason_hash": "aaaa1111"}])
+    emit("task approve", signals=[{"kind": "task_rejected", "reason_hash": "bbbb2222"}])
     found = [p for p in _insights("--improvements") if p["pattern_type"] == "repeated_rejection"]
     assert [p["frequency"] for p in found] == [3]
     assert "gate" in found[0]["suggested_fix"]
@@ -83,12 +83,12 @@ def test_workspaces_deleted_soon_after_creation() -> None:
 
 def test_commands_retried_right_after_failing() -> None:
     for _ in range(3):
-        emit("task submit", 3, category="gate_failed")
-        emit("task submit", 0)
+        emit("task complete", 3, category="gate_failed")
+        emit("task complete", 0)
     emit("task list", 1, category="not_found")
     emit("version")
     retries = [p for p in _insights("--errors") if p["pattern_type"] == "retry_after_failure"]
-    assert [(p["key"], p["frequency"]) for p in retries] == [("retry:task submit", 3)]
+    assert [(p["key"], p["frequency"]) for p in retries] == [("retry:task complete", 3)]
     assert "gate_failed" in retries[0]["suggested_fix"]
 
 

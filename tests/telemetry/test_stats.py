@@ -131,7 +131,7 @@ def test_counters_noted_by_commands_are_counted_per_event() -> None:
 
     for command, counter in (
         ("workspace create", "workspaces_created"),
-        ("task review", "tasks_completed"),
+        ("task approve", "tasks_completed"),
     ):
         inv = invocation.begin(command.split())
         inv.command_path = command.split()
