@@ -187,3 +187,17 @@ def docker_client() -> Iterator[Any]:
     client = docker.from_env()
     yield client
     client.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say plainly how the Docker-marked tests went, so a CI log shows they really ran."""
+    outcomes: dict[str, int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "docker" in getattr(report, "keywords", {}) and report.when in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if outcomes:
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
+        terminalreporter.write_line(f"docker-marked tests against the real engine: {summary}")
