@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from nexus_cli.commands.options import shown_default_option
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
@@ -98,13 +99,7 @@ def task() -> None:
 @click.option(
     "--gate", "gates", multiple=True, metavar="CMD", help="Verification command (repeat)."
 )
-@click.option(
-    "--gate-timeout",
-    type=click.IntRange(1),
-    default=600,
-    show_default=True,
-    help="Seconds per gate.",
-)
+@shown_default_option("--gate-timeout", click.IntRange(1), 600, "Seconds per gate.")
 @click.option(
     "--in", "service", metavar="SERVICE", help="Run the gates inside this workspace service."
 )
