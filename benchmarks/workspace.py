@@ -68,52 +68,27 @@ def _ensure_image() -> None:
 def _raw_commands(repo: Path, name: str, port: int) -> list[list[str]]:
     prefix = f"raw-bench-{os.getpid()}-{name}"
     wt = repo / ".nexus" / "worktrees" / name
+
+    def run(service: str, *args: str) -> list[str]:
+        """`docker run` of one service the way the duo template starts it."""
+        return [
+            *("docker", "run", "-d", "--init", "--name", f"{prefix}-{service}"),
+            *("--network", prefix, "--label", "dev.nexus.bench=1", "-v", f"{wt}:/workspace"),
+            *args,
+        ]
+
     return [
         ["git", "worktree", "add", "-q", "-b", name, str(wt)],
         ["docker", "network", "create", "--label", "dev.nexus.bench=1", prefix],
         ["docker", "volume", "create", "--label", "dev.nexus.bench=1", f"{prefix}-data"],
-        [
-            "docker",
-            "run",
-            "-d",
-            "--init",
-            "--name",
-            f"{prefix}-db",
-            "--network",
-            prefix,
-            "--label",
-            "dev.nexus.bench=1",
-            "-v",
-            f"{wt}:/workspace",
-            "-v",
-            f"{prefix}-data:/data",
-            IMAGE,
-            "sleep",
-            "3600",
-        ],
-        [
-            "docker",
-            "run",
-            "-d",
-            "--init",
-            "--name",
-            f"{prefix}-web",
-            "--network",
-            prefix,
-            "--label",
-            "dev.nexus.bench=1",
-            "-v",
-            f"{wt}:/workspace",
+        run("db", "-v", f"{prefix}-data:/data", IMAGE, "sleep", "3600"),
+        run(
+            "web",
             "-p",
             f"127.0.0.1:{port}:8080",
             IMAGE,
-            "httpd",
-            "-f",
-            "-p",
-            "8080",
-            "-h",
-            "/workspace",
-        ],
+            *["httpd", "-f", "-p", "8080", "-h", "/workspace"],
+        ),
     ]
 
 
