@@ -15,19 +15,19 @@ Three measurements, each printed with its target:
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
+ROOT = harness.ROOT
 sys.path.insert(0, str(ROOT))
 
 QUERY = "index,name,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw,power.limit"
@@ -39,38 +39,22 @@ BARE_NVML = (
 )
 
 
-def _nexus() -> str:
-    candidate = Path(sys.prefix) / "bin" / "nexus"
-    found = str(candidate) if candidate.exists() else shutil.which("nexus")
-    if not found:
-        sys.exit("nexus is not installed in this environment (run `make test` or `pip install .`)")
-    return found
-
-
-def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    rc = subprocess.run(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ).returncode
-    return (time.perf_counter() - start) * 1000, rc
-
-
 def _interleaved(cases: dict[str, list[str]], env: dict[str, str], runs: int) -> None:
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    codes: dict[str, int] = {}
-    for name, cmd in cases.items():  # warm-up
-        codes[name] = _time(cmd, env)[1]
-    for _ in range(runs):
-        for name, cmd in cases.items():
-            samples[name].append(_time(cmd, env)[0])
-    print(f"{'command':44} {'median ms':>10} {'min ms':>8} {'exit':>5}")
-    for name, values in samples.items():
-        print(f"{name:44} {statistics.median(values):10.1f} {min(values):8.1f} {codes[name]:5d}")
+    timings = harness.interleave(  # exit codes come from the warm-up round
+        {name: harness.Case(cmd, env) for name, cmd in cases.items()}, runs, check=False
+    )
+    harness.print_table(
+        timings.samples,
+        ("command", 44),
+        [harness.Column("median ms", harness.median, 10), harness.Column("min ms", min, 8)],
+        header_note=f" {'exit':>5}",
+        row_note=lambda name: f" {timings.exit_codes[name]:5d}",
+    )
 
 
 def bench_status(env: dict[str, str], runs: int) -> None:
     print("1. whole-process GPU status (interleaved)")
-    cases = {"nexus gpu status --json": [_nexus(), "gpu", "status", "--json"]}
+    cases = {"nexus gpu status --json": [harness.nexus(), "gpu", "status", "--json"]}
     smi, gpustat = shutil.which("nvidia-smi"), shutil.which("gpustat")
     if smi:
         cases["nvidia-smi --query-gpu=... --format=csv"] = [
@@ -131,13 +115,13 @@ def bench_monitor(refreshes: int) -> None:
         costs.append((time.perf_counter() - start) * 1000)
         console.file = io.StringIO()
     session.close()  # type: ignore[attr-defined]
-    per_gpu = statistics.median(costs) / max(gpus, 1)
+    per_gpu = harness.median(costs) / max(gpus, 1)
     adapter = (
         "real NVML" if real else "in-memory fake adapter (no driver here: excludes NVML's own time)"
     )
     print(f"adapter: {adapter}; GPUs: {gpus}; refreshes: {refreshes}")
     print(
-        f"median per refresh {statistics.median(costs):.2f} ms; per GPU {per_gpu:.2f} ms "
+        f"median per refresh {harness.median(costs):.2f} ms; per GPU {per_gpu:.2f} ms "
         f"(target <= 5 ms per GPU) {'OK' if per_gpu <= 5 else 'MISSED'}"
     )
 
@@ -161,12 +145,13 @@ def bench_impact(env: dict[str, str], runs: int) -> None:
         try:
             while len(list(Path(tmp, "ckpts").glob("ckpt_*.pt"))) < 3:
                 time.sleep(0.05)
-            cmd = [_nexus(), "gpu", "impact", str(trainer.pid), "--json"]
-            samples = [_time(cmd, env)[0] for _ in range(runs + 1)][1:]
+            cmd = [harness.nexus(), "gpu", "impact", str(trainer.pid), "--json"]
+            impact = {"impact": harness.Case(cmd, env)}  # the first, warm-up run is not counted
+            samples = harness.interleave(impact, runs, check=False).samples["impact"]
         finally:
             os.killpg(trainer.pid, signal.SIGKILL)
             trainer.wait()
-    med = statistics.median(samples)
+    med = harness.median(samples)
     print(
         f"median {med:.1f} ms, min {min(samples):.1f} ms over {runs} runs "
         f"(target <= 500 ms) {'OK' if med <= 500 else 'MISSED'}; includes a 100 ms CPU% sample"
@@ -174,14 +159,11 @@ def bench_impact(env: dict[str, str], runs: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=15)
+    parser = harness.parser(__doc__, runs=15)
     parser.add_argument("--refreshes", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "NEXUS_HOME": home}
+        env = harness.nexus_env(home)
         bench_status(env, args.runs)
         bench_monitor(args.refreshes)
         bench_impact(env, args.runs)

@@ -14,33 +14,14 @@ and prints medians. Target: every persona command under 300 ms on a laptop-class
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import harness
+
 TARGET_MS = 300.0
-
-
-def _nexus() -> str:
-    candidate = Path(sys.prefix) / "bin" / "nexus"
-    found = str(candidate) if candidate.exists() else shutil.which("nexus")
-    if not found:
-        sys.exit("nexus is not installed in this environment (run `make test` or `pip install .`)")
-    return found
-
-
-def _time(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-    )
-    return (time.perf_counter() - start) * 1000
 
 
 def _project(root: Path, env: dict[str, str]) -> Path:
@@ -55,15 +36,11 @@ def _project(root: Path, env: dict[str, str]) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
-    nexus = _nexus()
+    args = harness.parser(__doc__, runs=15).parse_args()
+    nexus = harness.nexus()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = {**os.environ, "NEXUS_HOME": str(root / "home"), "HOME": str(root)}
+        env = harness.nexus_env(root / "home", HOME=str(root))
         repo = _project(root, env)
         original = {p: (repo / p).read_bytes() for p in ("CLAUDE.md", "AGENTS.md")}
         steps = {
@@ -73,15 +50,16 @@ def main() -> int:
             "persona add (no change)": ["persona", "add", "data-scientist"],
             "persona remove": ["persona", "remove", "data-scientist"],
         }
-        times: dict[str, list[float]] = {name: [] for name in steps}
-        for _ in range(args.runs):
-            for name, argv in steps.items():
-                times[name].append(_time([nexus, *argv], env, repo))
+        cases = {name: harness.Case([nexus, *argv], env, repo) for name, argv in steps.items()}
+        times = harness.interleave(cases, args.runs, warm_up=False).samples
         restored = all((repo / p).read_bytes() == data for p, data in original.items())
-    print(f"{'command':<26} {'median ms':>10} {'min ms':>8}   ({args.runs} interleaved runs)")
-    for name, values in times.items():
-        print(f"{name:<26} {statistics.median(values):>10.1f} {min(values):>8.1f}")
-    worst = max(statistics.median(v) for n, v in times.items() if n.startswith("persona"))
+    harness.print_table(
+        times,
+        ("command", 26),
+        [harness.Column("median ms", harness.median, 10), harness.Column("min ms", min, 8)],
+        header_note=f"   ({args.runs} interleaved runs)",
+    )
+    worst = max(harness.median(v) for n, v in times.items() if n.startswith("persona"))
     verdict = "PASS" if worst <= TARGET_MS else "FAIL"
     print(
         f"\nslowest persona command median {worst:.1f} ms (target <= {TARGET_MS:.0f} ms): {verdict}"

@@ -11,15 +11,11 @@ and prints medians and ratios. Targets: nexus/click <= 1.3x, recording on/off <=
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import harness
 
 HELLO = """\
 import click
@@ -34,55 +30,31 @@ if __name__ == "__main__":
 """
 
 
-def _nexus() -> str:
-    candidate = Path(sys.prefix) / "bin" / "nexus"
-    found = str(candidate) if candidate.exists() else shutil.which("nexus")
-    if not found:
-        sys.exit("nexus is not installed in this environment (run `make test` or `pip install .`)")
-    return found
-
-
-def _time(cmd: list[str], env: dict[str, str], cwd: str) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-    )
-    return (time.perf_counter() - start) * 1000
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=40)
-    args = parser.parse_args()
+    args = harness.parser(__doc__, runs=40).parse_args()
+    nexus = harness.nexus()
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
         hello.write_text(HELLO)
-        base_env = {
-            **os.environ,
-            "NEXUS_HOME": str(Path(tmp) / "home"),
-            "PYTHONDONTWRITEBYTECODE": "0",
-        }
-        for key in ("NEXUS_TELEMETRY_DISABLED", "DO_NOT_TRACK"):
-            base_env.pop(key, None)
+        base_env = harness.nexus_env(
+            Path(tmp) / "home", recording_on=True, PYTHONDONTWRITEBYTECODE="0"
+        )
         off_env = {**base_env, "NEXUS_TELEMETRY_DISABLED": "1"}
         cases = {
-            "nexus --version": ([_nexus(), "--version"], base_env),
-            "click hello --version": ([sys.executable, str(hello), "--version"], base_env),
-            "nexus --version (recording off)": ([_nexus(), "--version"], off_env),
+            "nexus --version": harness.Case([nexus, "--version"], base_env, tmp),
+            "click hello --version": harness.Case(
+                [sys.executable, str(hello), "--version"], base_env, tmp
+            ),
+            "nexus --version (recording off)": harness.Case([nexus, "--version"], off_env, tmp),
         }
-        samples: dict[str, list[float]] = {name: [] for name in cases}
-        for cmd, env in cases.values():  # warm caches and create the database once
-            _time(cmd, env, tmp)
-        for _ in range(args.runs):
-            for name, (cmd, env) in cases.items():
-                samples[name].append(_time(cmd, env, tmp))
-    med = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"{'case':34} {'median ms':>10} {'p90 ms':>8}")
-    for name, values in samples.items():
-        p90 = statistics.quantiles(values, n=10)[-1]
-        print(f"{name:34} {med[name]:10.1f} {p90:8.1f}")
+        # the warm-up round warms caches and creates the database once
+        samples = harness.interleave(cases, args.runs).samples
+    med = {name: harness.median(values) for name, values in samples.items()}
+    harness.print_table(
+        samples,
+        ("case", 34),
+        [harness.Column("median ms", harness.median, 10), harness.Column("p90 ms", harness.p90, 8)],
+    )
     vs_click = med["nexus --version"] / med["click hello --version"]
     on_off = med["nexus --version"] / med["nexus --version (recording off)"]
     print()

@@ -11,28 +11,18 @@ and prints medians. Targets (2-core machine): each <= 0.25 s at 10,000 tasks; `r
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
+
 TARGET_S = 0.25
 READY_GROWTH = 1.5
-
-
-def _nexus() -> str:
-    candidate = Path(sys.prefix) / "bin" / "nexus"
-    found = str(candidate) if candidate.exists() else shutil.which("nexus")
-    if not found:
-        sys.exit("nexus is not installed in this environment (run `make test` or `pip install .`)")
-    return found
 
 
 def _task_line(i: int, rng: random.Random, ids: list[str]) -> str:
@@ -62,14 +52,14 @@ def _task_line(i: int, rng: random.Random, ids: list[str]) -> str:
 def build_project(root: Path, count: int, env: dict[str, str]) -> None:
     root.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run([_nexus(), "init"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run([harness.nexus(), "init"], cwd=root, env=env, check=True, capture_output=True)
     rng = random.Random(count)
     ids = sorted({f"nx-{i:08x}" for i in range(count)})
     lines = [_task_line(i, rng, ids) for i in range(count)]
     (root / ".nexus" / "tasks.jsonl").write_text("\n".join(lines) + "\n")
     start = time.perf_counter()
     subprocess.run(
-        [_nexus(), "task", "list", "--json"],
+        [harness.nexus(), "task", "list", "--json"],
         cwd=root,
         env=env,
         check=True,
@@ -78,16 +68,8 @@ def build_project(root: Path, count: int, env: dict[str, str]) -> None:
     print(f"imported {count:,} tasks in {time.perf_counter() - start:.2f} s", file=sys.stderr)
 
 
-def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    return time.perf_counter() - start
-
-
 def cases(root: Path, count: int) -> dict[str, list[str]]:
-    nexus = _nexus()
+    nexus = harness.nexus()
     some_id = f"nx-{count // 2:08x}"
     return {
         f"task ready --json ({count:,})": [nexus, "task", "ready", "--json"],
@@ -98,30 +80,29 @@ def cases(root: Path, count: int) -> dict[str, list[str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=15)
+    parser = harness.parser(__doc__, runs=15)
     parser.add_argument("--sizes", default="10000,100000")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "NEXUS_HOME": str(Path(tmp) / "home"), "NEXUS_AGENT": "bench"}
-        runs: dict[str, tuple[list[str], Path]] = {}
+        env = harness.nexus_env(Path(tmp) / "home", NEXUS_AGENT="bench")
+        runs: dict[str, harness.Case] = {}
         for count in sizes:
             root = Path(tmp) / f"p{count}"
             build_project(root, count, env)
-            runs.update({name: (cmd, root) for name, cmd in cases(root, count).items()})
-        samples: dict[str, list[float]] = {name: [] for name in runs}
-        for cmd, root in runs.values():  # warm caches
-            _time(cmd, root, env)
-        for _ in range(args.runs):
-            for name, (cmd, root) in runs.items():
-                samples[name].append(_time(cmd, root, env))
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"{'command':40} {'median s':>9} {'min s':>7}")
-    for name, value in medians.items():
-        print(f"{name:40} {value:9.3f} {min(samples[name]):7.3f}")
+            runs.update(
+                {name: harness.Case(cmd, env, root) for name, cmd in cases(root, count).items()}
+            )
+        samples = harness.interleave(runs, args.runs).seconds()  # after one round warming caches
+    medians = {name: harness.median(values) for name, values in samples.items()}
+    harness.print_table(
+        samples,
+        ("command", 40),
+        [
+            harness.Column("median s", harness.median, 9, digits=3),
+            harness.Column("min s", min, 7, digits=3),
+        ],
+    )
     print()
     small = sizes[0]
     ok = True

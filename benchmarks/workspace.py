@@ -14,16 +14,15 @@ and prints medians. Targets: create <= 1.5x raw and < 5 s; up after down < 2 s; 
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import harness
 
 IMAGE = "nexus-test-busybox:latest"
 TEMPLATE = f"""\
@@ -40,25 +39,12 @@ services:
 """
 
 
-def _nexus() -> str:
-    candidate = Path(sys.prefix) / "bin" / "nexus"
-    found = str(candidate) if candidate.exists() else shutil.which("nexus")
-    if not found:
-        sys.exit("nexus is not installed in this environment (run `make test` or `pip install .`)")
-    return found
-
-
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run(
-        cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    harness.time_ms(cmd, env, cwd, stderr=subprocess.PIPE)
 
 
 def _timed(cmds: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    for cmd in cmds:
-        _run(cmd, cwd, env)
-    return (time.perf_counter() - start) * 1000
+    return sum(harness.time_ms(cmd, env, cwd, stderr=subprocess.PIPE) for cmd in cmds)
 
 
 def _free_port() -> int:
@@ -74,7 +60,7 @@ def _ensure_image() -> None:
     if busybox is None:
         sys.exit(f"{IMAGE} is missing and no static busybox is installed to build it")
     with tempfile.TemporaryDirectory() as ctx:
-        shutil.copy(Path(__file__).resolve().parent.parent / "tests" / "image" / "Dockerfile", ctx)
+        shutil.copy(harness.ROOT / "tests" / "image" / "Dockerfile", ctx)
         shutil.copy(busybox, Path(ctx) / "busybox")
         subprocess.run(["docker", "build", "-q", "-t", IMAGE, ctx], check=True, capture_output=True)
 
@@ -82,56 +68,32 @@ def _ensure_image() -> None:
 def _raw_commands(repo: Path, name: str, port: int) -> list[list[str]]:
     prefix = f"raw-bench-{os.getpid()}-{name}"
     wt = repo / ".nexus" / "worktrees" / name
+
+    def run(service: str, *args: str) -> list[str]:
+        """`docker run` of one service the way the duo template starts it."""
+        return [
+            *("docker", "run", "-d", "--init", "--name", f"{prefix}-{service}"),
+            *("--network", prefix, "--label", "dev.nexus.bench=1", "-v", f"{wt}:/workspace"),
+            *args,
+        ]
+
     return [
         ["git", "worktree", "add", "-q", "-b", name, str(wt)],
         ["docker", "network", "create", "--label", "dev.nexus.bench=1", prefix],
         ["docker", "volume", "create", "--label", "dev.nexus.bench=1", f"{prefix}-data"],
-        [
-            "docker",
-            "run",
-            "-d",
-            "--init",
-            "--name",
-            f"{prefix}-db",
-            "--network",
-            prefix,
-            "--label",
-            "dev.nexus.bench=1",
-            "-v",
-            f"{wt}:/workspace",
-            "-v",
-            f"{prefix}-data:/data",
-            IMAGE,
-            "sleep",
-            "3600",
-        ],
-        [
-            "docker",
-            "run",
-            "-d",
-            "--init",
-            "--name",
-            f"{prefix}-web",
-            "--network",
-            prefix,
-            "--label",
-            "dev.nexus.bench=1",
-            "-v",
-            f"{wt}:/workspace",
+        run("db", "-v", f"{prefix}-data:/data", IMAGE, "sleep", "3600"),
+        run(
+            "web",
             "-p",
             f"127.0.0.1:{port}:8080",
             IMAGE,
-            "httpd",
-            "-f",
-            "-p",
-            "8080",
-            "-h",
-            "/workspace",
-        ],
+            *["httpd", "-f", "-p", "8080", "-h", "/workspace"],
+        ),
     ]
 
 
-def _cleanup_raw(repo: Path, env: dict[str, str]) -> None:
+def _remove_labelled(label: str, *, check: bool) -> None:
+    """Remove every container, network and volume carrying ``label`` (``key=value``)."""
     for kind in ("container", "network", "volume"):
         ids = subprocess.run(
             [
@@ -141,15 +103,19 @@ def _cleanup_raw(repo: Path, env: dict[str, str]) -> None:
                 "-q",
                 *(["-a"] if kind == "container" else []),
                 "--filter",
-                "label=dev.nexus.bench=1",
+                f"label={label}",
             ],
             capture_output=True,
             text=True,
-            check=True,
+            check=check,
         ).stdout.split()
         if ids:
             flag = ["-f"] if kind != "network" else []
             subprocess.run(["docker", kind, "rm", *flag, *ids], capture_output=True, check=False)
+
+
+def _cleanup_raw(repo: Path, env: dict[str, str]) -> None:
+    _remove_labelled("dev.nexus.bench=1", check=True)
 
 
 def _setup_repo(root: Path, env: dict[str, str]) -> Path:
@@ -158,7 +124,7 @@ def _setup_repo(root: Path, env: dict[str, str]) -> Path:
     for cmd in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "commit", "-q", "--allow-empty", "-m", "i"],
-        [_nexus(), "init"],
+        [harness.nexus(), "init"],
     ):
         _run(cmd, repo, env)
     (repo / ".nexus" / "templates").mkdir()
@@ -167,7 +133,7 @@ def _setup_repo(root: Path, env: dict[str, str]) -> Path:
 
 
 def _measure(repo: Path, env: dict[str, str], runs: int) -> dict[str, list[float]]:
-    nexus = _nexus()
+    nexus = harness.nexus()
     keys = ("create", "raw", "up", "bare", "git", "version")
     samples: dict[str, list[float]] = {k: [] for k in keys}
     for i in range(-1, runs):  # run -1 warms caches and is not counted
@@ -203,41 +169,18 @@ def _measure(repo: Path, env: dict[str, str], runs: int) -> dict[str, list[float
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = harness.parser(__doc__, runs=5).parse_args()
     _ensure_image()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "NEXUS_HOME": str(Path(tmp) / "home"), "NEXUS_TELEMETRY_DISABLED": "0"}
+        env = harness.nexus_env(Path(tmp) / "home", NEXUS_TELEMETRY_DISABLED="0")
         repo = _setup_repo(Path(tmp), env)
         try:
             samples = _measure(repo, env, args.runs)
         finally:
             _cleanup_raw(repo, env)
             pid = (repo / ".nexus" / "state" / "project-id").read_text().strip()
-            for kind in ("container", "network", "volume"):
-                ids = subprocess.run(
-                    [
-                        "docker",
-                        kind,
-                        "ls",
-                        "-q",
-                        *(["-a"] if kind == "container" else []),
-                        "--filter",
-                        f"label=dev.nexus.project={pid}",
-                    ],
-                    capture_output=True,
-                    text=True,
-                ).stdout.split()
-                if ids:
-                    subprocess.run(
-                        ["docker", kind, "rm", *(["-f"] if kind != "network" else []), *ids],
-                        capture_output=True,
-                    )
-    med = {k: statistics.median(v) for k, v in samples.items()}
-    print(f"{'case':<44}{'median ms':>10}   ({args.runs} interleaved runs)")
+            _remove_labelled(f"dev.nexus.project={pid}", check=False)
+    med = {k: harness.median(v) for k, v in samples.items()}
     labels = {
         "create": "nexus workspace create (2 services)",
         "raw": "raw: git worktree + network + volume + 2 run",
@@ -246,8 +189,12 @@ def main() -> int:
         "git": "raw: git worktree add",
         "version": "reference: nexus --version (start-up floor)",
     }
-    for key, label in labels.items():
-        print(f"{label:<44}{med[key]:>10.0f}")
+    harness.print_table(
+        {label: samples[key] for key, label in labels.items()},
+        ("case", 44),
+        [harness.Column("median ms", harness.median, 9, digits=0)],  # 9 + separator: 10 wide
+        header_note=f"   ({args.runs} interleaved runs)",
+    )
     verdicts = [
         (
             f"create / raw = {med['create'] / med['raw']:.2f}x (target <= 1.5x)",

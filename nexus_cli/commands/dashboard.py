@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from nexus_cli.commands.options import shown_default_option
 from nexus_cli.output import emit_json, json_option
 
 if TYPE_CHECKING:
@@ -85,20 +86,10 @@ def _watch(days: int, interval: float) -> None:
 
 
 @click.command()
-@click.option(
-    "--days",
-    type=click.IntRange(1, 3650),
-    default=30,
-    show_default=True,
-    help="How many days to show.",
-)
+@shown_default_option("--days", click.IntRange(1, 3650), 30, "How many days to show.")
 @click.option("--watch", is_flag=True, help="Refresh live until Ctrl-C (interactive).")
-@click.option(
-    "--interval",
-    type=click.FloatRange(0.2),
-    default=5.0,
-    show_default=True,
-    help="Seconds between refreshes with --watch.",
+@shown_default_option(
+    "--interval", click.FloatRange(0.2), 5.0, "Seconds between refreshes with --watch."
 )
 @click.option("--html", "html_file", metavar="FILE", help="Write one self-contained HTML page.")
 @click.option("--force", is_flag=True, help="Replace an existing --html file.")

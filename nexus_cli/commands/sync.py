@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from nexus_cli.commands.options import shown_default_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 
@@ -15,12 +16,11 @@ def sync() -> None:
 
 @sync.command()
 @click.argument("url")
-@click.option(
+@shown_default_option(
     "--protocol",
-    type=click.Choice(["otlp", "json"]),
-    default="otlp",
-    show_default=True,
-    help="OTLP/HTTP log records (POST /v1/logs) or NDJSON batches.",
+    click.Choice(["otlp", "json"]),
+    "otlp",
+    "OTLP/HTTP log records (POST /v1/logs) or NDJSON batches.",
 )
 @click.option(
     "--header",
@@ -42,26 +42,12 @@ def setup(url: str, protocol: str, headers: tuple[str, ...]) -> None:
 
 
 @sync.command()
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, 10000),
-    default=500,
-    show_default=True,
-    help="Events per request.",
+@shown_default_option("--batch-size", click.IntRange(1, 10000), 500, "Events per request.")
+@shown_default_option(
+    "--timeout", click.FloatRange(0.1, 300), 10.0, "Seconds to wait for each request."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 300),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait for each request.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 10),
-    default=3,
-    show_default=True,
-    help="Retries per batch after a failure (with backoff).",
+@shown_default_option(
+    "--retries", click.IntRange(0, 10), 3, "Retries per batch after a failure (with backoff)."
 )
 @click.option("--background", is_flag=True, hidden=True)
 @json_option
@@ -88,12 +74,11 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
 
 @sync.command()
 @click.argument("state", type=click.Choice(["on", "off"]))
-@click.option(
+@shown_default_option(
     "--interval",
-    type=click.IntRange(0, 86400),
-    default=60,
-    show_default=True,
-    help="At most one background sync per this many seconds.",
+    click.IntRange(0, 86400),
+    60,
+    "At most one background sync per this many seconds.",
 )
 def auto(state: str, interval: int) -> None:
     """Sync in a detached background process after commands (never delays them)."""

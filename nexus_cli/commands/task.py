@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nexus_cli.commands import task_gates
+from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import (
     STATUS_CHOICES,
     agent_option,
@@ -84,13 +85,7 @@ def task() -> None:
 @click.option(
     "--gate", "gates", multiple=True, metavar="CMD", help="Verification command (repeat)."
 )
-@click.option(
-    "--gate-timeout",
-    type=click.IntRange(1),
-    default=600,
-    show_default=True,
-    help="Seconds per gate.",
-)
+@shown_default_option("--gate-timeout", click.IntRange(1), 600, "Seconds per gate.")
 @click.option(
     "--in", "service", metavar="SERVICE", help="Run the gates inside this workspace service."
 )

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from nexus_cli.errors import ConflictError, StateError
+from nexus_cli.errors import ConflictError
+from nexus_cli.workspaces.jsonstate import exclusive_lock, load_json, replace_text
 
 TABLE_FILE = "ports.json"
 LOCK_FILE = "ports.lock"
@@ -60,46 +59,33 @@ def table_paths(home: Path) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def locked_table(home: Path) -> Iterator[list[Allocation]]:
     """Yield the allocation list under an exclusive lock; write it back if the block succeeds."""
-    import fcntl
-
     from nexus_cli.paths import ensure_private_dir
 
     ensure_private_dir(home)
     table, lock = table_paths(home)
-    with open(lock, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            allocations = _read(table)
-            before = [asdict(a) for a in allocations]
-            yield allocations
-            if [asdict(a) for a in allocations] != before:
-                _write(table, allocations)
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with exclusive_lock(lock):
+        allocations = _read(table)
+        before = [asdict(a) for a in allocations]
+        yield allocations
+        if [asdict(a) for a in allocations] != before:
+            _write(table, allocations)
 
 
 def _read(table: Path) -> list[Allocation]:
-    try:
-        data: Any = json.loads(table.read_text())
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        raise StateError(
-            f"port allocation table {table} is unreadable: {exc}",
-            hint="move it aside; Nexus re-creates it (ports are then allocated afresh)",
-        ) from None
-    try:
-        return [Allocation(**row) for row in data.get("allocations", [])]
-    except (TypeError, AttributeError) as exc:
-        raise StateError(f"port allocation table {table} is malformed: {exc}") from None
+    return load_json(
+        table,
+        lambda data: [Allocation(**row) for row in data.get("allocations", [])],
+        missing=[],
+        what=f"port allocation table {table} is",
+        hint="move it aside; Nexus re-creates it (ports are then allocated afresh)",
+    )
 
 
 def _write(table: Path, allocations: list[Allocation]) -> None:
-    tmp = table.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(
-        json.dumps({"version": 1, "allocations": [asdict(a) for a in allocations]}, indent=1)
+    replace_text(
+        table,
+        json.dumps({"version": 1, "allocations": [asdict(a) for a in allocations]}, indent=1),
     )
-    os.replace(tmp, table)
 
 
 def port_is_free(port: int, protocol: str = "tcp", address: str = "127.0.0.1") -> bool:

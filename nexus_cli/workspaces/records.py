@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from nexus_cli.errors import NotFoundError, StateError
+from nexus_cli.errors import NotFoundError
+from nexus_cli.workspaces.jsonstate import exclusive_lock, load_json, replace_text
 
 RECORDS_FILE = "workspaces.json"
 LOCK_FILE = "workspaces.lock"
@@ -41,19 +40,13 @@ def _path(state_dir: Path) -> Path:
 
 def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
     path = _path(state_dir)
-    try:
-        data: Any = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise StateError(
-            f"workspace records {path} are unreadable: {exc}",
-            hint="restore the file from a backup or move it aside (worktrees and containers are untouched)",
-        ) from None
-    try:
-        return {row["name"]: WorkspaceRecord(**row) for row in data.get("workspaces", [])}
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise StateError(f"workspace records {path} are malformed: {exc}") from None
+    return load_json(
+        path,
+        lambda data: {row["name"]: WorkspaceRecord(**row) for row in data.get("workspaces", [])},
+        missing={},
+        what=f"workspace records {path} are",
+        hint="restore the file from a backup or move it aside (worktrees and containers are untouched)",
+    )
 
 
 def get(state_dir: Path, name: str) -> WorkspaceRecord:
@@ -68,25 +61,16 @@ def get(state_dir: Path, name: str) -> WorkspaceRecord:
 @contextlib.contextmanager
 def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
     """Yield the records under an exclusive lock and write them back atomically afterwards."""
-    import fcntl
-
     state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / LOCK_FILE, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            records = load_all(state_dir)
-            yield records
-            _write(state_dir, records)
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with exclusive_lock(state_dir / LOCK_FILE):
+        records = load_all(state_dir)
+        yield records
+        _write(state_dir, records)
 
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
-    path = _path(state_dir)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
     rows = [asdict(r) for r in sorted(records.values(), key=lambda r: r.name)]
-    tmp.write_text(json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n")
-    os.replace(tmp, path)
+    replace_text(_path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n")
 
 
 def complete_names(incomplete: str) -> list[str]:
