@@ -157,6 +157,27 @@ def show(name: str, as_json: bool) -> None:
         click.echo("env: " + ", ".join(f"{k}={v}" for k, v in p.environment.items()))
 
 
+def _install(
+    planner: str,
+    name: str,
+    level: str | None,
+    is_global: bool,
+    target: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Plan an add or a switch of persona NAME, then apply it (or only show it, with --dry-run)."""
+    from nexus_cli.personas import installer
+    from nexus_cli.personas.catalog import load
+    from nexus_cli.personas.targets import parse_targets
+
+    scope = _scope(is_global)
+    plan = getattr(installer, planner)(
+        scope, load(name, scope.search()), level, parse_targets(target, is_global)
+    )
+    _run(plan, dry_run, as_json)
+
+
 @persona.command()
 @NAME
 @LEVEL
@@ -172,15 +193,7 @@ def add(
     Every change is checked first: if a file of yours would be overwritten, nothing is written
     and each conflict is named. Running it again changes nothing.
     """
-    from nexus_cli.personas import installer
-    from nexus_cli.personas.catalog import load
-    from nexus_cli.personas.targets import parse_targets
-
-    scope = _scope(is_global)
-    plan = installer.plan_add(
-        scope, load(name, scope.search()), level, parse_targets(target, is_global)
-    )
-    _run(plan, dry_run, as_json)
+    _install("plan_add", name, level, is_global, target, dry_run, as_json)
 
 
 @persona.command()
@@ -206,15 +219,7 @@ def switch(
     name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
 ) -> None:
     """Remove every other active persona and add NAME, in one all-or-nothing step."""
-    from nexus_cli.personas import installer
-    from nexus_cli.personas.catalog import load
-    from nexus_cli.personas.targets import parse_targets
-
-    scope = _scope(is_global)
-    plan = installer.plan_switch(
-        scope, load(name, scope.search()), level, parse_targets(target, is_global)
-    )
-    _run(plan, dry_run, as_json)
+    _install("plan_switch", name, level, is_global, target, dry_run, as_json)
 
 
 @persona.command()
