@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
@@ -13,6 +14,8 @@ from nexus_cli.telemetry import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.personas.installer import Plan, Scope
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 NAME = click.argument("name", shell_complete=completer("persona"))
 GLOBAL = click.option(
@@ -157,8 +160,15 @@ def show(name: str, as_json: bool) -> None:
         click.echo("env: " + ", ".join(f"{k}={v}" for k, v in p.environment.items()))
 
 
+def _install_options(func: F) -> F:
+    """The arguments `add` and `switch` share: NAME, --level, --global, --target, --dry-run, --json."""
+    for decorate in (json_option, DRY_RUN, TARGET, GLOBAL, LEVEL, NAME):
+        func = decorate(func)
+    return func
+
+
 def _install(
-    planner: str,
+    planner: Literal["plan_add", "plan_switch"],
     name: str,
     level: str | None,
     is_global: bool,
@@ -179,12 +189,7 @@ def _install(
 
 
 @persona.command()
-@NAME
-@LEVEL
-@GLOBAL
-@TARGET
-@DRY_RUN
-@json_option
+@_install_options
 def add(
     name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
 ) -> None:
@@ -209,12 +214,7 @@ def remove(names: tuple[str, ...], is_global: bool, dry_run: bool, as_json: bool
 
 
 @persona.command()
-@NAME
-@LEVEL
-@GLOBAL
-@TARGET
-@DRY_RUN
-@json_option
+@_install_options
 def switch(
     name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
 ) -> None:
