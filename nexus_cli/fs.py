@@ -121,7 +121,7 @@ def atomic_write(
             fh.write(data)  # type: ignore[arg-type, call-overload]
         else:
             for chunk in data:
-                fh.write(chunk)  # type: ignore[arg-type]
+                fh.write(chunk)  # type: ignore[arg-type, call-overload]
     return Path(path)
 
 
