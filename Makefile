@@ -20,15 +20,15 @@ demo: $(STAMP)
 
 ## test: install what the tests need and run lint, types, the docs check and the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check nexus_cli tests benchmarks
-	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/ruff check nexus_cli tests benchmarks scripts
+	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python docs/gen_cli_reference.py --check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check nexus_cli tests benchmarks
-	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/ruff check nexus_cli tests benchmarks scripts
+	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
