@@ -29,9 +29,12 @@ def ms(value: float | None) -> str:
     return human_ms(value)
 
 
-def _markup(text: str) -> str:
-    """Escaped ``text`` with `code` spans styled."""
-    return _CODE.sub(lambda m: f"[bold cyan]{m.group(1)}[/]", escape_markup(text, newlines=False))
+def code_markup(text: str, *, styled: bool = True) -> str:
+    """Escaped ``text`` with `code` spans styled (or kept in backticks where there is no style)."""
+    escaped = escape_markup(text, newlines=False)
+    if not styled:
+        return escaped
+    return _CODE.sub(lambda m: f"[bold cyan]{m.group(1)}[/]", escaped)
 
 
 def _summary(data: dict[str, Any], width: int) -> Table:
@@ -79,7 +82,7 @@ def _insights(data: dict[str, Any], limit: int) -> RenderableType:
     grid.add_column(width=1, no_wrap=True)
     grid.add_column(ratio=1)
     for p in found:
-        text = f"{_markup(p['description'])}\n[green]→[/] {_markup(p['suggested_fix'])}"
+        text = f"{code_markup(p['description'])}\n[green]→[/] {code_markup(p['suggested_fix'])}"
         grid.add_row("•", Text.from_markup(text))
     return grid
 
