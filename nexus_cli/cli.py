@@ -141,9 +141,12 @@ def _restore_sigterm(previous: object) -> None:
 
 
 def _report(message: str, hint: str | None = None) -> None:
-    click.echo(f"error: {message}", err=True)
+    """Print ``error:``/``hint:``; messages may quote untrusted data, so controls are shown."""
+    from nexus_cli.terminal import escape
+
+    click.echo(f"error: {escape(message)}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {escape(hint)}", err=True)
 
 
 def _debug() -> bool:
