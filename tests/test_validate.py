@@ -72,3 +72,16 @@ def test_accepted_workspace_names_are_safe_everywhere(value: str) -> None:
 def test_accepted_task_ids_are_plain(value: str) -> None:
     if validate.is_valid(validate.task_id, value):
         assert value.startswith("nx-") and value.isalnum() is False and value.isascii()
+
+
+@pytest.mark.parametrize(
+    "bad", ["a\nb", "a\rb", "a\x00b", "\x1b[2J", "a\x85b", "a\udcffb", "a\x7f"]
+)
+def test_plain_text_refuses_control_characters(bad: str) -> None:
+    with pytest.raises(UsageError, match="--output contains a control character"):
+        validate.plain_text(bad, what="--output")
+
+
+def test_plain_text_keeps_ordinary_text() -> None:
+    text = "/tmp/r é {date} 100% 'quoted' $(x)"
+    assert validate.plain_text(text, what="--output") is text
