@@ -157,3 +157,86 @@ def test_plain_table_without_rows(capsys: pytest.CaptureFixture[str]) -> None:
 
     print_table(("name", "state"), [])
     assert capsys.readouterr().out == "name  state\n"
+
+
+def _wait_for_output(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The first line ``proc`` prints on stdout (so it is running its command, not starting up)."""
+    import selectors
+
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout), "nexus printed nothing in time"
+    return proc.stdout.readline()
+
+
+def test_sigterm_exits_143_and_is_recorded_as_interrupted(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+
+    from nexus_cli import paths
+    from tests.conftest import nexus_exe
+
+    proc = subprocess.Popen(
+        [*nexus_exe(), "dashboard", "--watch", "--interval", "0.2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for_output(proc)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "terminated"
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    rows = conn.execute("SELECT command, exit_code, error_category, success FROM events").fetchall()
+    conn.close()
+    assert rows == [("dashboard", 143, "interrupted", 0)]
+
+
+def test_sigterm_runs_cleanup_blocks(tmp_path: Path) -> None:
+    """SIGTERM raises like Ctrl-C inside the command, so its ``finally`` blocks run."""
+    import signal
+
+    marker = tmp_path / "cleaned"
+    code = (
+        "import sys, time, click\n"
+        "from nexus_cli import cli\n"
+        "@cli.cli.command('slow')\n"
+        "def slow():\n"
+        "    try:\n"
+        "        print('started', flush=True)\n"
+        "        time.sleep(60)\n"
+        "    finally:\n"
+        f"        open({str(marker)!r}, 'w').write('yes')\n"
+        "sys.exit(cli.main(['slow']))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for_output(proc) == "started\n"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert marker.read_text() == "yes"
+    assert "Traceback" not in stderr
+
+
+def test_sigterm_handler_is_restored_after_an_in_process_run() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_nexus("version").exit_code == 0
+    assert signal.getsignal(signal.SIGTERM) is before

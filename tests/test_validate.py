@@ -182,3 +182,16 @@ def test_is_valid_only_swallows_nexus_errors() -> None:
 
     with pytest.raises(RuntimeError):
         validate.is_valid(broken, "x")
+
+
+@pytest.mark.parametrize(
+    "bad", ["a\nb", "a\rb", "a\x00b", "\x1b[2J", "a\x85b", "a\udcffb", "a\x7f"]
+)
+def test_plain_text_refuses_control_characters(bad: str) -> None:
+    with pytest.raises(UsageError, match="--output contains a control character"):
+        validate.plain_text(bad, what="--output")
+
+
+def test_plain_text_keeps_ordinary_text() -> None:
+    text = "/tmp/r é {date} 100% 'quoted' $(x)"
+    assert validate.plain_text(text, what="--output") is text

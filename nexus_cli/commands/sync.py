@@ -69,7 +69,9 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
     elif "skipped" in result:
         click.echo(f"sync skipped: {result['skipped']}", err=True)
     else:
-        click.echo(f"sent {result['sent']} event(s) to {result['destination']}", err=True)
+        from nexus_cli.terminal import escape
+
+        click.echo(f"sent {result['sent']} event(s) to {escape(result['destination'])}", err=True)
 
 
 @sync.command()
@@ -108,9 +110,13 @@ def status(as_json: bool) -> None:
     if as_json:
         emit_json(info)
         return
-    click.echo(f"destination: {info['url']} ({info['protocol']})")
+    from nexus_cli.terminal import escape  # sync.json is a file anyone with access may edit
+
+    click.echo(f"destination: {escape(str(info['url']))} ({escape(str(info['protocol']))})")
     if info["headers"]:
-        click.echo("headers:     " + ", ".join(f"{h}=<hidden>" for h in info["headers"]))
+        click.echo(
+            "headers:     " + ", ".join(f"{escape(h)}=<hidden>" for h in sorted(config.headers))
+        )
     click.echo(f"auto sync:   {'on' if info['auto'] else 'off'}")
     click.echo(f"last sync:   {info['last_sync_at'] or 'never'} ({info['events_sent']} sent)")
     click.echo(f"pending:     {info['pending']} event(s)")

@@ -39,6 +39,12 @@ def _sync() -> dict[str, Any] | None:
     return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
 
 
+def _salt() -> dict[str, Any] | None:
+    from nexus_cli.telemetry import privacy
+
+    return privacy.regeneration_note()
+
+
 def read_status() -> dict[str, Any]:
     enabled, source = settings.decide()
     db = paths.telemetry_db_path()
@@ -54,6 +60,7 @@ def read_status() -> dict[str, Any]:
         "patterns": 0,
         "retention_days": _retention(),
         "sync": _sync(),
+        "salt_regenerated": _salt(),
         "fields_collected": list(schema.EVENT_COLUMNS),
         "never_collected": list(NEVER_COLLECTED),
     }

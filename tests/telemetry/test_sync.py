@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
 
 from nexus_cli import paths
 from nexus_cli.telemetry import synthetic
@@ -140,3 +147,121 @@ def test_auto_and_now_need_a_destination() -> None:
         assert result.exit_code == 1, args
         assert result.stderr.splitlines()[0] == "error: sync is not set up"
     assert not (paths.nexus_home() / "sync.auto").exists()
+
+
+@dataclass
+class Seen:
+    """Every request a server received: (method, path, headers, body)."""
+
+    url: str
+    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+
+
+def _serve(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[Seen]:
+    seen = Seen(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+            seen.requests.append((self.command, self.path, dict(self.headers), body))
+            answer(self)
+
+        do_GET = do_POST = do_PUT = _any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _ok(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Seen]:
+    """A second local server that records whatever reaches it (it must receive nothing)."""
+    yield from _serve(_ok)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_fails_the_sync_and_sends_nothing_elsewhere(
+    elsewhere: Seen, status: int
+) -> None:
+    target = f"{elsewhere.url}/stolen"
+
+    def redirect(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Location", target)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    _record(3)
+    for collector in _serve(redirect):
+        setup = run_nexus(
+            "sync", "setup", collector.url, "--header", "Authorization=Bearer s3cret",
+            "--header", "X-Api-Key=k3y",
+        )  # fmt: skip
+        assert setup.exit_code == 0
+        pending = run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"]
+        result = run_nexus("--no-telemetry", "sync", "now", "--retries", "2")
+        assert result.exit_code == 1
+        assert result.stderr.startswith(
+            f"error: sync failed: the collector answered HTTP {status} redirecting to '{target}'"
+        ), result.stderr
+        assert "hint: run `nexus sync setup URL` with the final address" in result.stderr
+        assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+        assert len(collector.requests) == 1  # one request, not retried
+        assert collector.requests[0][2]["Authorization"] == "Bearer s3cret"
+        after = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+        assert after["pending"] == pending and after["events_sent"] == 0
+    assert elsewhere.requests == []
+
+
+def test_a_non_2xx_success_class_answer_is_not_delivery(elsewhere: Seen) -> None:
+    def no_content_but_204(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(204)
+        handler.end_headers()
+
+    _record(2)
+    for collector in _serve(no_content_but_204):
+        run_nexus("sync", "setup", collector.url)
+        assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0  # 204 is a 2xx
+    for collector in _serve(
+        lambda h: (h.send_response(304), h.send_header("Content-Length", "0"), h.end_headers())
+    ):
+        run_nexus("sync", "setup", collector.url)
+        _record(1)
+        before = run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"]
+        result = run_nexus("--no-telemetry", "sync", "now", "--retries", "0")
+        assert result.exit_code == 1 and "HTTP 304" in result.stderr
+        after = run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"]
+        assert after == before > 0
+
+
+def test_collector_text_is_escaped_on_the_terminal(elsewhere: Seen) -> None:
+    location = f"{elsewhere.url}/\x1b]0;owned\x07\x1b[2J"
+
+    def redirect(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    _record(1)
+    for collector in _serve(redirect):
+        run_nexus("sync", "setup", collector.url)
+        result = run_nexus("--no-telemetry", "sync", "now", "--retries", "0")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert elsewhere.requests == []
