@@ -70,7 +70,7 @@ def processes(as_json: bool) -> None:
     """Every GPU process: user, PID, GPU, GPU memory, SM%, CPU%, RAM, runtime and command."""
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.status import read_processes
-    from nexus_cli.gpu.units import duration, number, size
+    from nexus_cli.gpu.units import duration, number, shown, size
 
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
@@ -80,7 +80,7 @@ def processes(as_json: bool) -> None:
         return
     table = [
         (
-            r.user or "?",
+            shown(r.user or "?"),
             r.pid,
             r.gpu_index,
             size(r.used_memory),
@@ -88,7 +88,7 @@ def processes(as_json: bool) -> None:
             number(r.cpu_percent, "%", 1),
             size(r.rss_bytes),
             duration(r.runtime_s),
-            _NAMESPACE_NOTE.get(r.namespace, (r.command or "")[:60]),
+            _NAMESPACE_NOTE.get(r.namespace, shown((r.command or "")[:60])),
         )
         for r in rows
     ]
@@ -159,15 +159,24 @@ def monitor(interval: float, once: bool) -> None:
             return  # Ctrl-C is how a monitor ends
 
 
-def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> dict[str, object]:
+def _act(
+    pid: int, action: str, create_time: float, yes: bool, summary: str, force: bool
+) -> dict[str, object]:
     from nexus_cli.gpu.actions import perform
 
     if not yes:
         click.confirm(f"{summary} Proceed?", abort=True, err=True)
-    result = perform(pid, action, create_time)
+    result = perform(pid, action, create_time, force_other_user=force)
     invocation.signal("gpu_action", action=action, signal=result.signal, pids=len(result.pids))
+    for note in result.skipped:
+        click.echo(note, err=True)
     click.echo(f"sent {result.signal} to {', '.join(map(str, result.pids))}", err=True)
-    return {"action": result.action, "signal": result.signal, "pids": result.pids}
+    return {
+        "action": result.action,
+        "signal": result.signal,
+        "pids": result.pids,
+        "skipped": result.skipped,
+    }
 
 
 @gpu.command()
@@ -193,6 +202,11 @@ def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> 
     metavar="EPOCH",
     help="Refuse the action unless the process's create time is this (from --json).",
 )
+@click.option(
+    "--force-other-user",
+    is_flag=True,
+    help="As root, allow --action on another user's process (refused otherwise).",
+)
 def impact(
     pid: int,
     as_json: bool,
@@ -200,12 +214,19 @@ def impact(
     action: str | None,
     yes: bool,
     expect_create_time: float | None,
+    force_other_user: bool,
 ) -> None:
     """What would be lost if PID were killed now: runtime, resources, checkpoints, children,
     distributed ranks, and what to do instead."""
+    import os
+
+    from nexus_cli.gpu import guards
     from nexus_cli.gpu.impact import analyze_with_gpu
+    from nexus_cli.gpu.units import shown as escape
 
     invocation.note(event_type="gpu")
+    if action is not None:  # refuse before analysing, asking or signalling anything
+        guards.check(pid, os.getuid(), force_other_user=force_other_user)
     started = time.perf_counter()
     report = analyze_with_gpu(pid, list(checkpoint_dirs))
     invocation.metric("impact_analysis_ms", (time.perf_counter() - started) * 1000)
@@ -227,7 +248,7 @@ def impact(
             report.process.create_time if expect_create_time is None else expect_create_time
         )
         kids = len(report.process.children)
-        summary = f"{action}: PID {pid} ({report.process.name}, {kids} children)."
-        data["action_result"] = _act(pid, action, create_time, yes, summary)
+        summary = f"{action}: PID {pid} ({escape(report.process.name)}, {kids} children)."
+        data["action_result"] = _act(pid, action, create_time, yes, summary, force_other_user)
     if as_json:
         emit_json(data)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from nexus_cli.gpu.impact import ImpactReport
-from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.gpu.units import NA, duration, number, shown, size
 
 RULE = "=" * 60
 
@@ -19,7 +19,7 @@ def _state(r: ImpactReport) -> list[str]:
         "Current State:",
         f"  Runtime: {duration(p.runtime_s)} ({estimate}started {_clock(p.create_time)})",
     ]
-    lines.append(f"  Status: {p.status}, user {p.user or NA}")
+    lines.append(f"  Status: {p.status}, user {shown(p.user or NA)}")
     if p.namespace == "other":
         lines.append("  Runs in another PID namespace (a container)")
     if r.progress is not None:
@@ -67,7 +67,7 @@ def _checkpoints(r: ImpactReport) -> list[str]:
     lines = [
         "Checkpoints:",
         f"  Last saved: {duration(r.checkpoint_age_s)} ago{epoch}",
-        f"  Location: {_short(c.path)}",
+        f"  Location: {shown(_short(c.path))}",
         f"  Size: {size(c.size)}" + (" (still open by the process)" if c.open_by_process else ""),
         f"  Found: {r.checkpoints_found}",
     ]
@@ -93,7 +93,7 @@ def _if_killed(r: ImpactReport) -> list[str]:
             f"  [!] GPU-hours wasted: {w.gpu_hours:.2f} ({w.gpus} GPUs x {duration(w.seconds)})"
         )
     if r.newest_checkpoint is not None:
-        lines.append(f"  [ok] Recovery possible from {Path(r.newest_checkpoint.path).name}")
+        lines.append(f"  [ok] Recovery possible from {shown(Path(r.newest_checkpoint.path).name)}")
     return lines
 
 
@@ -102,7 +102,7 @@ def _children(r: ImpactReport) -> list[str]:
         return ["Child Processes: none"]
     lines = ["Child Processes (will also terminate):"]
     for c in r.process.children:
-        lines.append(f"  - {c.role or 'process'} (PID {c.pid}): {c.command[:70]}")
+        lines.append(f"  - {c.role or 'process'} (PID {c.pid}): {shown(c.command[:70])}")
     return lines
 
 
@@ -127,7 +127,7 @@ def _distributed(r: ImpactReport) -> list[str]:
 
 
 def impact_lines(r: ImpactReport) -> list[str]:
-    head = f"Process Impact Analysis - PID: {r.process.pid} ({r.process.command[:60]})"
+    head = f"Process Impact Analysis - PID: {r.process.pid} ({shown(r.process.command[:60])})"
     sections = [
         _state(r),
         _resources(r),
