@@ -56,6 +56,7 @@ class Progress:
     epoch: int | None
     step: int | None
     total_epochs: int | None
+    from_this_run: bool = True  # False: read from a checkpoint an earlier run wrote
 
     @property
     def percent(self) -> float | None:
@@ -83,6 +84,8 @@ class ImpactReport:
     gpu_note: str | None
     gpus: list[GpuUse]
     checkpoints_found: int
+    checkpoints_from_earlier_run: int
+    checkpoint_layouts: list[str]
     newest_checkpoint: ckpt.Checkpoint | None
     checkpoint_age_s: float | None
     cadence_s: float | None
@@ -96,8 +99,10 @@ class ImpactReport:
     recommendations: list[dict[str, str]] = field(default_factory=list)
 
     def estimated_total_s(self) -> float | None:
-        """Runtime scaled by the progress percentage, when the progress is known."""
-        percent = None if self.progress is None else self.progress.percent
+        """Runtime scaled by the progress percentage, when this run's progress is known."""
+        if self.progress is None or not self.progress.from_this_run:
+            return None  # an earlier run's epoch says nothing about this run's pace
+        percent = self.progress.percent
         if not percent:
             return None
         return round(self.process.runtime_s * 100.0 / percent, 1)
@@ -211,7 +216,9 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         child.cpu_percent = cpu.get(child.pid)
     proc.cpu_percent = cpu.get(proc.pid)
     gpus = None if session is None else gpu_use(session, set(tree))
-    found = ckpt.find_checkpoints(procinfo.open_paths(pid), proc.cwd, checkpoint_dirs)
+    named = ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)
+    found = ckpt.find_checkpoints(procinfo.open_paths(pid), proc.cwd, checkpoint_dirs, named)
+    earlier = sum(c.mtime < proc.create_time for c in found)
     newest = found[-1] if found else None
     cadence = ckpt.cadence_s(found, since=proc.create_time)
     age = None if newest is None else max(0.0, time.time() - newest.mtime)
@@ -221,7 +228,12 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
     caught = procinfo.caught_signals(pid)
     progress = None
     if newest is not None and (newest.epoch is not None or newest.step is not None):
-        progress = Progress(newest.epoch, newest.step, total_epochs(proc.cmdline))
+        progress = Progress(
+            newest.epoch,
+            newest.step,
+            total_epochs(proc.cmdline),
+            from_this_run=newest.mtime >= proc.create_time,
+        )
     report = ImpactReport(
         process=proc,
         cpu_percent=round(sum(cpu.values()), 1) if cpu else None,
@@ -230,6 +242,8 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         gpu_note=None if session is not None else "GPU information unavailable (no NVIDIA driver)",
         gpus=gpus or [],
         checkpoints_found=len(found),
+        checkpoints_from_earlier_run=earlier,
+        checkpoint_layouts=sorted({c.layout for c in found}),
         newest_checkpoint=newest,
         checkpoint_age_s=None if age is None else round(age, 1),
         cadence_s=None if cadence is None else round(cadence, 2),

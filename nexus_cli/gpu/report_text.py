@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from nexus_cli.gpu.checkpoints import LAYOUTS
 from nexus_cli.gpu.impact import ImpactReport
 from nexus_cli.gpu.units import NA, duration, number, shown, size
 
@@ -31,7 +32,10 @@ def _state(r: ImpactReport) -> list[str]:
             parts.append(f"epoch {pr.epoch}{total}{pct}")
         if pr.step is not None:
             parts.append(f"step {pr.step}")
-        lines.append(f"  Progress: {', '.join(parts)} (from the newest checkpoint's name)")
+        source = "the newest checkpoint's name"
+        if not pr.from_this_run:
+            source += ", written by an earlier run"
+        lines.append(f"  Progress: {', '.join(parts)} (from {source})")
     return lines
 
 
@@ -63,16 +67,25 @@ def _checkpoints(r: ImpactReport) -> list[str]:
     c = r.newest_checkpoint
     if c is None:
         return ["Checkpoints:", "  none found (open files, working directory, --checkpoint-dir)"]
-    epoch = f" (epoch {c.epoch})" if c.epoch is not None else ""
+    notes = [f"epoch {c.epoch}"] if c.epoch is not None else []
+    if c.mtime < r.process.create_time:
+        notes.append("from an earlier run")
+    note = f" ({', '.join(notes)})" if notes else ""
+    found = f"{r.checkpoints_found}"
+    if r.checkpoints_from_earlier_run:
+        found += f" ({r.checkpoints_from_earlier_run} from an earlier run)"
+    layouts = ", ".join(LAYOUTS.get(x, x) for x in r.checkpoint_layouts)
     lines = [
         "Checkpoints:",
-        f"  Last saved: {duration(r.checkpoint_age_s)} ago{epoch}",
+        f"  Last saved: {duration(r.checkpoint_age_s)} ago{note}",
         f"  Location: {shown(_short(c.path))}",
         f"  Size: {size(c.size)}" + (" (still open by the process)" if c.open_by_process else ""),
-        f"  Found: {r.checkpoints_found}",
+        f"  Found: {found}, layout: {layouts}",
     ]
-    if r.cadence_s is not None:
-        lines.append(f"  Cadence: about every {duration(r.cadence_s)}")
+    if r.cadence_s is None:
+        lines.append("  Cadence: unknown (fewer than two checkpoints written by this run)")
+    else:
+        lines.append(f"  Cadence: about every {duration(r.cadence_s)} (this run)")
         if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:
             lines.append(f"  Next checkpoint in about {duration(r.next_checkpoint_in_s)}")
     return lines
