@@ -14,12 +14,7 @@ from nexus_cli.telemetry import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.gpu.monitor import Poller, Snapshot
-    from nexus_cli.gpu.status import GpuStatus
-
-_NAMESPACE_NOTE = {
-    "other": "(in another PID namespace: a container)",
-    "not visible": "(not visible here: another PID namespace)",
-}
+    from nexus_cli.gpu.status import GpuStatus, ProcessRow
 
 
 @click.group(cls=NexusGroup)
@@ -88,12 +83,26 @@ def processes(as_json: bool) -> None:
             number(r.cpu_percent, "%", 1),
             size(r.rss_bytes),
             duration(r.runtime_s),
-            _NAMESPACE_NOTE.get(r.namespace, shown((r.command or "")[:60])),
+            _command_cell(r),
         )
         for r in rows
     ]
     columns = ("user", "pid", "gpu", "gpu mem", "sm", "cpu", "ram", "runtime", "command")
     print_table(columns, table, empty="no GPU processes")
+
+
+def _command_cell(row: ProcessRow) -> str:
+    """The command column: the command, where it runs, or why it cannot be seen."""
+    from nexus_cli.gpu.units import shown
+
+    if row.namespace == "not visible":
+        return f"({row.note})"
+    command = shown((row.command or "")[:60])
+    if row.namespace == "other":
+        where = f"container {row.container_id}" if row.container_id else "another PID namespace"
+        inner = f", PID {row.inner_pid} inside" if row.inner_pid is not None else ""
+        return f"[{where}{inner}] {command}"
+    return command
 
 
 def _print_plain(snap: Snapshot) -> None:

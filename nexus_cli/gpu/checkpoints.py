@@ -122,8 +122,9 @@ def _scan(folder: Path, depth: int, open_paths: set[str]) -> Iterable[Checkpoint
         entries = list(os.scandir(folder))[:_MAX_ENTRIES]
     except OSError:
         return
+    in_container = str(folder).startswith("/proc/")  # never follow its symlinks to our root
     for entry in entries:
-        is_dir = entry.is_dir()
+        is_dir = entry.is_dir(follow_symlinks=not in_container)
         # A folder is a checkpoint when named like one (`checkpoint-500/`, `global_step9/`,
         # DeepSpeed `x.ckpt/`); any other folder (`checkpoints/`) is searched.
         if _CHECKPOINT_DIR.search(entry.name) if is_dir else is_checkpoint_name(entry.name):
@@ -135,6 +136,8 @@ def _scan(folder: Path, depth: int, open_paths: set[str]) -> Iterable[Checkpoint
 
 
 def _resolved(path: str | Path) -> Path:
+    if str(path).startswith("/proc/"):  # in a container's root: its symlinks mean its own root
+        return Path(os.path.normpath(path))
     try:
         return Path(path).resolve()
     except (OSError, RuntimeError):  # a symlink loop

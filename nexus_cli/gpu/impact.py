@@ -15,6 +15,7 @@ from typing import Any
 
 from nexus_cli.gpu import checkpoints as ckpt
 from nexus_cli.gpu import procinfo
+from nexus_cli.gpu.containers import host_path
 from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
 
 _TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")
@@ -216,8 +217,14 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         child.cpu_percent = cpu.get(child.pid)
     proc.cpu_percent = cpu.get(proc.pid)
     gpus = None if session is None else gpu_use(session, set(tree))
-    named = ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)
-    found = ckpt.find_checkpoints(procinfo.open_paths(pid), proc.cwd, checkpoint_dirs, named)
+    # A containerised process's paths are read through /proc/PID/root.
+    named = [host_path(pid, str(p)) for p in ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)]
+    found = ckpt.find_checkpoints(
+        [host_path(pid, p) for p in procinfo.open_paths(pid)],
+        None if proc.cwd is None else host_path(pid, proc.cwd),
+        checkpoint_dirs,
+        [Path(p) for p in named],
+    )
     earlier = sum(c.mtime < proc.create_time for c in found)
     newest = found[-1] if found else None
     cadence = ckpt.cadence_s(found, since=proc.create_time)

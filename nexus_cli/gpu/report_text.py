@@ -22,7 +22,9 @@ def _state(r: ImpactReport) -> list[str]:
     ]
     lines.append(f"  Status: {p.status}, user {shown(p.user or NA)}")
     if p.namespace == "other":
-        lines.append("  Runs in another PID namespace (a container)")
+        where = f"container {p.container_id}" if p.container_id else "another PID namespace"
+        inner = f", PID {p.inner_pid} inside" if p.inner_pid is not None else ""
+        lines.append(f"  Runs in {where}{inner}")
     if r.progress is not None:
         pr = r.progress
         parts = []
