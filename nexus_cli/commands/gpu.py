@@ -129,6 +129,32 @@ def _print_frames(poller: Poller, interval: float, once: bool) -> None:
         time.sleep(interval)
 
 
+def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
+    """One JSON document per frame (one line each), for scripts."""
+    import json
+    from dataclasses import asdict
+
+    while True:
+        snap = poller.snapshot()
+        frame = {
+            "time": time.time(),
+            "devices": [asdict(d) for d in snap.devices],
+            "processes": [
+                {
+                    **asdict(p),
+                    "name": snap.names.get(p.pid),
+                    "sm_util_pct": snap.sm_util.get(g, {}).get(p.pid),
+                }
+                for g, plist in snap.processes.items()
+                for p in plist
+            ],
+        }
+        click.echo(json.dumps(frame, ensure_ascii=False))
+        if once:
+            return
+        time.sleep(interval)
+
+
 def _live(poller: Poller, interval: float) -> None:
     from rich.live import Live
 
@@ -150,8 +176,13 @@ def _live(poller: Poller, interval: float) -> None:
     help="Seconds between refreshes.",
 )
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
-def monitor(interval: float, once: bool) -> None:
-    """A live view of GPUs and their processes (Ctrl-C to stop). Polls NVML in-process."""
+@json_option
+def monitor(interval: float, once: bool, as_json: bool) -> None:
+    """A live view of GPUs and their processes. On a terminal it is interactive: sort (s), filter
+    (/), inspect a process's impact (Enter), graceful/suspend/resume/kill (g/p/r/K, confirmed),
+    quit (q). Piped, with --once or --json it prints frames. Polls NVML in-process."""
+    import sys
+
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.monitor import Poller
     from nexus_cli.output import stdout_is_tty
@@ -160,8 +191,14 @@ def monitor(interval: float, once: bool) -> None:
     with nvml.opened() as session:
         poller = Poller(session)
         try:
-            if once or not stdout_is_tty():
+            if as_json:
+                _print_json_frames(poller, interval, once)
+            elif once or not stdout_is_tty():
                 _print_frames(poller, interval, once)
+            elif sys.stdin.isatty():
+                from nexus_cli.gpu.monitor_app import MonitorApp
+
+                MonitorApp(session, interval).run()
             else:
                 _live(poller, interval)
         except KeyboardInterrupt:

@@ -156,3 +156,36 @@ def impact_lines(r: ImpactReport) -> list[str]:
     for section in sections:
         lines.extend([*section, ""])
     return lines[:-1]
+
+
+def panel_lines(r: ImpactReport) -> list[str]:
+    """The short form of the report for the monitor's side panel: what would be lost, and when
+    the next checkpoint comes."""
+    p, w = r.process, r.work_lost
+    lines = [
+        shown(p.command[:48]),
+        f"user {shown(p.user or NA)}, running {duration(p.runtime_s)}",
+        f"children: {len(p.children)}",
+        "",
+        f"Work lost if killed: {duration(w.seconds)} (since the {w.since})",
+    ]
+    if w.gpu_hours is not None and w.gpus:
+        lines.append(f"GPU-hours wasted: {w.gpu_hours:.2f} on {w.gpus} GPUs")
+    c = r.newest_checkpoint
+    if c is None:
+        lines.append("Last checkpoint: none found")
+    else:
+        earlier = " (earlier run)" if c.mtime < p.create_time else ""
+        lines.append(f"Last checkpoint: {duration(r.checkpoint_age_s)} ago{earlier}")
+        lines.append(f"  {shown(Path(c.path).name)}")
+    if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:
+        lines.append(f"Next checkpoint: in about {duration(r.next_checkpoint_in_s)}")
+    elif r.next_checkpoint_in_s is not None:
+        lines.append("Next checkpoint: due now")
+    else:
+        lines.append("Next checkpoint: unknown (cadence not measured yet)")
+    if r.distributed is not None and r.distributed.world_size:
+        lines.append(f"Distributed: rank {r.distributed.rank}, world {r.distributed.world_size}")
+    lines.append("")
+    lines.extend(f"[{x['key']}] {x['text']}" for x in r.recommendations)
+    return lines
