@@ -65,7 +65,8 @@ def processes(as_json: bool) -> None:
     """Every GPU process: user, PID, GPU, GPU memory, SM%, CPU%, RAM, runtime and command."""
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.status import read_processes
-    from nexus_cli.gpu.units import duration, number, shown, size
+    from nexus_cli.gpu.units import duration, number, size
+    from nexus_cli.terminal import escape
 
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
@@ -75,7 +76,7 @@ def processes(as_json: bool) -> None:
         return
     table = [
         (
-            shown(r.user or "?"),
+            escape(r.user or "?", newlines=False),
             r.pid,
             r.gpu_index,
             size(r.used_memory),
@@ -93,11 +94,11 @@ def processes(as_json: bool) -> None:
 
 def _command_cell(row: ProcessRow) -> str:
     """The command column: the command, where it runs, or why it cannot be seen."""
-    from nexus_cli.gpu.units import shown
+    from nexus_cli.terminal import escape
 
     if row.namespace == "not visible":
         return f"({row.note})"
-    command = shown((row.command or "")[:60])
+    command = escape((row.command or "")[:60], newlines=False)
     if row.namespace == "other":
         where = f"container {row.container_id}" if row.container_id else "another PID namespace"
         inner = f", PID {row.inner_pid} inside" if row.inner_pid is not None else ""
@@ -268,7 +269,7 @@ def impact(
 
     from nexus_cli.gpu import guards
     from nexus_cli.gpu.impact import analyze_with_gpu
-    from nexus_cli.gpu.units import shown as escape
+    from nexus_cli.terminal import escape
 
     invocation.note(event_type="gpu")
     if action is not None:  # refuse before analysing, asking or signalling anything
@@ -294,7 +295,9 @@ def impact(
             report.process.create_time if expect_create_time is None else expect_create_time
         )
         kids = len(report.process.children)
-        summary = f"{action}: PID {pid} ({escape(report.process.name)}, {kids} children)."
+        summary = (
+            f"{action}: PID {pid} ({escape(report.process.name, newlines=False)}, {kids} children)."
+        )
         data["action_result"] = _act(pid, action, create_time, yes, summary, force_other_user)
     if as_json:
         emit_json(data)

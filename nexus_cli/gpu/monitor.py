@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession
-from nexus_cli.gpu.units import NA, number, shown, size
+from nexus_cli.gpu.units import NA, number, size
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -101,7 +102,7 @@ def process_rows(snap: Snapshot) -> list[tuple[str, ...]]:
         (
             gpu,
             str(p.pid),
-            shown(snap.names.get(p.pid, "?")),
+            escape(snap.names.get(p.pid, "?"), newlines=False),
             size(p.used_memory),
             number(snap.sm_util.get(gpu, {}).get(p.pid), "%"),
         )

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from nexus_cli.gpu.monitor import Snapshot
-from nexus_cli.gpu.units import shown
+from nexus_cli.terminal import escape
 
 SORTS = ("memory", "utilisation", "runtime")
 HISTORY = 30  # samples kept per device and metric
@@ -73,8 +73,8 @@ def process_list(snap: Snapshot) -> list[ProcRow]:
         ProcRow(
             gpu,
             p.pid,
-            shown(snap.names.get(p.pid, "?")),
-            shown(snap.users.get(p.pid, "?")),
+            escape(snap.names.get(p.pid, "?"), newlines=False),
+            escape(snap.users.get(p.pid, "?"), newlines=False),
             p.used_memory,
             snap.sm_util.get(gpu, {}).get(p.pid),
             snap.started.get(p.pid),

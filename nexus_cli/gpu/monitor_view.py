@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from nexus_cli.gpu.monitor import Snapshot
 from nexus_cli.gpu.monitor_state import History, MonitorState
-from nexus_cli.gpu.units import NA, duration, number, shown, size
+from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -101,7 +102,10 @@ def _status_line(state: MonitorState) -> RenderableType:
     confirm = state.confirmation()
     if confirm is not None:
         return Text(confirm, style="bold yellow")
-    return Text(f"{shown(state.message)}  |  {HELP}" if state.message else HELP, style="dim")
+    return Text(
+        f"{escape(state.message, newlines=False)}  |  {HELP}" if state.message else HELP,
+        style="dim",
+    )
 
 
 def render_interactive(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from nexus_cli.gpu.checkpoints import LAYOUTS
 from nexus_cli.gpu.impact import ImpactReport
-from nexus_cli.gpu.units import NA, duration, number, shown, size
+from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.terminal import escape
 
 RULE = "=" * 60
 
@@ -20,7 +21,7 @@ def _state(r: ImpactReport) -> list[str]:
         "Current State:",
         f"  Runtime: {duration(p.runtime_s)} ({estimate}started {_clock(p.create_time)})",
     ]
-    lines.append(f"  Status: {p.status}, user {shown(p.user or NA)}")
+    lines.append(f"  Status: {p.status}, user {escape(p.user or NA, newlines=False)}")
     if p.namespace == "other":
         where = f"container {p.container_id}" if p.container_id else "another PID namespace"
         inner = f", PID {p.inner_pid} inside" if p.inner_pid is not None else ""
@@ -80,7 +81,7 @@ def _checkpoints(r: ImpactReport) -> list[str]:
     lines = [
         "Checkpoints:",
         f"  Last saved: {duration(r.checkpoint_age_s)} ago{note}",
-        f"  Location: {shown(_short(c.path))}",
+        f"  Location: {escape(_short(c.path), newlines=False)}",
         f"  Size: {size(c.size)}" + (" (still open by the process)" if c.open_by_process else ""),
         f"  Found: {found}, layout: {layouts}",
     ]
@@ -108,7 +109,9 @@ def _if_killed(r: ImpactReport) -> list[str]:
             f"  [!] GPU-hours wasted: {w.gpu_hours:.2f} ({w.gpus} GPUs x {duration(w.seconds)})"
         )
     if r.newest_checkpoint is not None:
-        lines.append(f"  [ok] Recovery possible from {shown(Path(r.newest_checkpoint.path).name)}")
+        lines.append(
+            f"  [ok] Recovery possible from {escape(Path(r.newest_checkpoint.path).name, newlines=False)}"
+        )
     return lines
 
 
@@ -117,7 +120,9 @@ def _children(r: ImpactReport) -> list[str]:
         return ["Child Processes: none"]
     lines = ["Child Processes (will also terminate):"]
     for c in r.process.children:
-        lines.append(f"  - {c.role or 'process'} (PID {c.pid}): {shown(c.command[:70])}")
+        lines.append(
+            f"  - {c.role or 'process'} (PID {c.pid}): {escape(c.command[:70], newlines=False)}"
+        )
     return lines
 
 
@@ -142,7 +147,7 @@ def _distributed(r: ImpactReport) -> list[str]:
 
 
 def impact_lines(r: ImpactReport) -> list[str]:
-    head = f"Process Impact Analysis - PID: {r.process.pid} ({shown(r.process.command[:60])})"
+    head = f"Process Impact Analysis - PID: {r.process.pid} ({escape(r.process.command[:60], newlines=False)})"
     sections = [
         _state(r),
         _resources(r),
@@ -163,8 +168,8 @@ def panel_lines(r: ImpactReport) -> list[str]:
     the next checkpoint comes."""
     p, w = r.process, r.work_lost
     lines = [
-        shown(p.command[:48]),
-        f"user {shown(p.user or NA)}, running {duration(p.runtime_s)}",
+        escape(p.command[:48], newlines=False),
+        f"user {escape(p.user or NA, newlines=False)}, running {duration(p.runtime_s)}",
         f"children: {len(p.children)}",
         "",
         f"Work lost if killed: {duration(w.seconds)} (since the {w.since})",
@@ -177,7 +182,7 @@ def panel_lines(r: ImpactReport) -> list[str]:
     else:
         earlier = " (earlier run)" if c.mtime < p.create_time else ""
         lines.append(f"Last checkpoint: {duration(r.checkpoint_age_s)} ago{earlier}")
-        lines.append(f"  {shown(Path(c.path).name)}")
+        lines.append(f"  {escape(Path(c.path).name, newlines=False)}")
     if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:
         lines.append(f"Next checkpoint: in about {duration(r.next_checkpoint_in_s)}")
     elif r.next_checkpoint_in_s is not None:

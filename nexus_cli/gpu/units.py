@@ -37,28 +37,3 @@ def number(value: float | int | None, suffix: str = "", digits: int = 0) -> str:
     if value is None:
         return NA
     return f"{value:.{digits}f}{suffix}"
-
-
-def shown(text: str) -> str:
-    """``text`` read from /proc (a name, a command line) made safe for a terminal: control
-    characters are shown visibly (``^[`` for ESC, ``\\x9b`` for C1) and kept on one line.
-
-    The same rule as ``nexus_cli.terminal.escape(text, newlines=False)``; replaced by it once that
-    module is on main.
-    """
-    out = []
-    for char in text:
-        code = ord(char)
-        if char == "\n":
-            out.append("⏎")
-        elif code == 0x1B:
-            out.append("^[")
-        elif code < 0x20 and char != "\t":
-            out.append("^" + chr(code + 0x40))
-        elif 0x7F <= code <= 0x9F:
-            out.append(f"\\x{code:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\ufffd")
-        else:
-            out.append(char)
-    return "".join(out)
