@@ -206,6 +206,30 @@ def _work_lost(
     )
 
 
+def _progress(proc: procinfo.ProcessFacts, newest: ckpt.Checkpoint | None) -> Progress | None:
+    """Progress from the newest checkpoint's name, marked when an earlier run wrote it."""
+    if newest is None or (newest.epoch is None and newest.step is None):
+        return None
+    return Progress(
+        newest.epoch,
+        newest.step,
+        total_epochs(proc.cmdline),
+        from_this_run=newest.mtime >= proc.create_time,
+    )
+
+
+def _checkpoints_of(proc: procinfo.ProcessFacts, extra: list[Path]) -> list[ckpt.Checkpoint]:
+    """The process's checkpoints; a containerised process's paths are read via /proc/PID/root."""
+    pid = proc.pid
+    named = [host_path(pid, str(p)) for p in ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)]
+    return ckpt.find_checkpoints(
+        [host_path(pid, p) for p in procinfo.open_paths(pid)],
+        None if proc.cwd is None else host_path(pid, proc.cwd),
+        extra,
+        [Path(p) for p in named],
+    )
+
+
 def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) -> ImpactReport:
     """The impact report for ``pid``; ``session`` None means GPU readings are unavailable."""
     from nexus_cli.gpu.advice import recommend
@@ -217,14 +241,7 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         child.cpu_percent = cpu.get(child.pid)
     proc.cpu_percent = cpu.get(proc.pid)
     gpus = None if session is None else gpu_use(session, set(tree))
-    # A containerised process's paths are read through /proc/PID/root.
-    named = [host_path(pid, str(p)) for p in ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)]
-    found = ckpt.find_checkpoints(
-        [host_path(pid, p) for p in procinfo.open_paths(pid)],
-        None if proc.cwd is None else host_path(pid, proc.cwd),
-        checkpoint_dirs,
-        [Path(p) for p in named],
-    )
+    found = _checkpoints_of(proc, checkpoint_dirs)
     earlier = sum(c.mtime < proc.create_time for c in found)
     newest = found[-1] if found else None
     cadence = ckpt.cadence_s(found, since=proc.create_time)
@@ -233,14 +250,6 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
     env = procinfo.environment(pid)
     dist = detect_distributed(pid, env)
     caught = procinfo.caught_signals(pid)
-    progress = None
-    if newest is not None and (newest.epoch is not None or newest.step is not None):
-        progress = Progress(
-            newest.epoch,
-            newest.step,
-            total_epochs(proc.cmdline),
-            from_this_run=newest.mtime >= proc.create_time,
-        )
     report = ImpactReport(
         process=proc,
         cpu_percent=round(sum(cpu.values()), 1) if cpu else None,
@@ -255,7 +264,7 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         checkpoint_age_s=None if age is None else round(age, 1),
         cadence_s=None if cadence is None else round(cadence, 2),
         next_checkpoint_in_s=None if next_in is None else round(next_in, 1),
-        progress=progress,
+        progress=_progress(proc, newest),
         work_lost=_work_lost(proc, newest, gpus, dist),
         distributed=dist,
         environment_readable=env is not None,
