@@ -78,9 +78,13 @@ class MonitorApp:
         invocation.signal(
             "gpu_action", action=command.action, signal=result.signal, pids=len(result.pids)
         )
-        self.state.message = f"sent {result.signal} to {', '.join(map(str, result.pids))}"
+        sent = f"sent {result.signal} to {', '.join(map(str, result.pids))}"
         if self.state.inspected_pid == command.pid:
-            self.inspect(command.pid)
+            if command.action == "kill":
+                self.panel, self.state.inspected_pid = None, None
+            else:
+                self.inspect(command.pid)  # suspended or resumed: the panel shows it now
+        self.state.message = sent
 
     def handle(self, command: Command | None) -> bool:
         """Carry out a key's command; False when the monitor should stop."""

@@ -157,11 +157,14 @@ def test_actions_have_the_guards_of_impact(
     env = write_fake_nvml(tmp_path / "nvml.json", [make_gpu("0")], {"0": []})
     env["PYTHONPATH"] = str(REPO_ROOT)
     screen = monitor(env)
-    shell = next(
+    nexus = next(
         p
         for p in psutil.process_iter(["cmdline"])
-        if "MONITOR-EXITED" in " ".join(p.info["cmdline"] or [])
+        if "nexus_cli gpu monitor" in " ".join(p.info["cmdline"] or [])
+        and env["NEXUS_NVML_FAKE"] in " ".join(p.environ().values())
     )
+    shell = nexus.parent()  # the tmux pane's shell: an ancestor of nexus
+    assert shell is not None
     write_fake_nvml(
         tmp_path / "nvml.json",
         [make_gpu("0")],
