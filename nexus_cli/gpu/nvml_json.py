@@ -36,7 +36,10 @@ class JsonSession:
 
     def read_devices(self) -> list[GpuReading]:
         self._load()
-        return [GpuReading(**d) for d in self._data.get("devices", [])]
+        try:
+            return [GpuReading(**d) for d in self._data.get("devices", [])]
+        except (TypeError, AttributeError) as exc:
+            raise GpuUnavailableError(f"{ENV}: bad device in {self._path}: {exc}") from None
 
     def read_processes(self, gpu_index: str) -> list[GpuProcessReading]:
         return [
