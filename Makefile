@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench docs docs-check docs-serve clean
+.PHONY: demo test lint typecheck check bench docs docs-check docs-serve clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +20,15 @@ demo: $(STAMP)
 
 ## test: install what the tests need and run lint, types, the docs check and the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check nexus_cli tests benchmarks
-	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/ruff check nexus_cli tests benchmarks scripts
+	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory docs-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check nexus_cli tests benchmarks
-	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/ruff check nexus_cli tests benchmarks scripts
+	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -54,6 +54,11 @@ docs-serve: $(STAMP)
 ## bench: run every benchmark and print its figures
 bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
+
+## mutation: mutation-test the critical modules with mutmut and report each score (slow: minutes)
+mutation: $(STAMP)
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<4'
+	$(BIN)/python scripts/mutation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist site .cache

@@ -1,0 +1,258 @@
+"""The one place that writes, locks and resolves files Nexus does not fully control.
+
+Modelled on pip's ``utils/filesystem.py`` and pre-commit's ``file_lock.py``:
+
+- :func:`atomic_write` writes through a temp file with a unique name in the target's folder,
+  fsyncs it, renames it over the target and removes the temp file on any exit (an exception, a
+  ``KeyboardInterrupt`` or the ``SystemExit`` that SIGTERM becomes). It never replaces a
+  non-regular file (a FIFO, a device node, a folder) and never writes through a symlink.
+- :func:`locked` holds an exclusive ``fcntl`` lock for a block.
+- :func:`resolve_inside` turns a relative path read from repository content or a state file into
+  an absolute one, refusing anything that resolves (after symlinks) outside its root.
+- :func:`inside_git_dir` says whether a path names something in a ``.git`` folder, in any spelling.
+
+Keep it free of heavy imports: the recorder and start-up paths use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from nexus_cli.errors import ConflictError, NexusError, StateError, UsageError
+
+__all__ = [
+    "PathEscapeError",
+    "atomic_write",
+    "atomic_writer",
+    "check_replaceable",
+    "inside_git_dir",
+    "is_inside",
+    "locked",
+    "resolve_inside",
+]
+
+
+class PathEscapeError(NexusError):
+    """A path read from untrusted content points outside the folder it must stay in."""
+
+    category = "path_escape"
+
+
+def check_replaceable(path: Path) -> None:
+    """Raise unless ``path`` is missing or a regular file that is not a symlink."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StateError(f"cannot inspect {path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise ConflictError(
+            f"{path} is a symbolic link; Nexus does not write through links",
+            hint="remove the link or choose another path",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise ConflictError(
+            f"{path} is not a regular file (a folder, FIFO or device); it is left alone",
+            hint="choose a path to a regular file",
+        )
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: Path | str, *, mode: int | None = None, binary: bool = False, fsync: bool = True
+) -> Iterator[IO[str] | IO[bytes]]:
+    """Yield a file object; on a clean exit its content replaces ``path`` atomically.
+
+    The temp file has a unique name beside ``path`` (so the rename never crosses file systems) and
+    is removed whatever happens in the block. ``mode`` defaults to the existing file's mode, else
+    0o644 (or what the umask allows).
+    """
+    target = Path(path)
+    check_replaceable(target)
+    if mode is None:
+        with contextlib.suppress(OSError):
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+    directory = target.parent if str(target.parent) else Path(".")
+    import tempfile
+
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise StateError(
+            f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        os.chmod(fd, mode if mode is not None else 0o666 & ~_umask())
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
+            yield fh
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        check_replaceable(target)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise StateError(
+            f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
+        ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def atomic_write(
+    path: Path | str,
+    data: str | bytes | Iterable[str],
+    *,
+    mode: int | None = None,
+    fsync: bool = True,
+) -> Path:
+    """Replace ``path`` with ``data`` (text, bytes or text chunks) atomically; return the path."""
+    binary = isinstance(data, bytes | bytearray)
+    with atomic_writer(path, mode=mode, binary=binary, fsync=fsync) as fh:
+        if isinstance(data, str | bytes | bytearray):
+            fh.write(data)  # type: ignore[arg-type, call-overload]
+        else:
+            for chunk in data:
+                fh.write(chunk)  # type: ignore[arg-type, call-overload]
+    return Path(path)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _hint_for(exc: OSError) -> str | None:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full: free some space and run the command again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "check the folder's permissions (or that the file system is writable)"
+    return None
+
+
+@contextlib.contextmanager
+def locked(path: Path | str, *, blocking: bool = True) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on the file ``path`` (created 0600 if missing).
+
+    With ``blocking=False`` a lock held elsewhere raises :class:`ConflictError` at once.
+    """
+    import fcntl
+
+    lock = Path(path)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except IsADirectoryError:
+        raise StateError(
+            f"lock file {lock} is a folder", hint=f"remove it (rmdir {lock}) and try again"
+        ) from None
+    except OSError as exc:
+        raise StateError(
+            f"cannot open lock file {lock}: {exc.strerror or exc}",
+            hint=_hint_for(exc) or f"remove {lock} if it is not a regular file",
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise ConflictError(f"{lock} is locked by another Nexus process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def is_inside(path: Path | str, root: Path | str) -> bool:
+    """Whether ``path`` (resolved after symlinks) is ``root`` or below it."""
+    real = os.path.realpath(path)
+    real_root = os.path.realpath(root)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def resolve_inside(
+    root: Path | str, relative: str | Path, *, what: str, allow_root: bool = False
+) -> Path:
+    """``root / relative`` resolved after symlinks; :class:`PathEscapeError` if it leaves ``root``.
+
+    ``relative`` comes from untrusted content: absolute paths, NUL bytes, backslashes and ``..``
+    that climb out are refused; a symlink anywhere on the way that leads outside ``root`` is
+    refused too. ``what`` names the value for the message (``"template x.yaml: files entry"``).
+    """
+    text = os.fspath(relative)
+    if not text or "\x00" in text:
+        raise PathEscapeError(f"{what}: {text!r} is not a usable path")
+    if "\\" in text:
+        raise PathEscapeError(f"{what}: {text!r} contains a backslash")
+    if os.path.isabs(text):
+        raise PathEscapeError(f"{what}: {text!r} must be relative to {root}")
+    real_root = os.path.realpath(root)
+    candidate = os.path.realpath(os.path.join(real_root, text))
+    if candidate == real_root:
+        if allow_root:
+            return Path(candidate)
+        raise PathEscapeError(f"{what}: {text!r} names the folder itself, not something in it")
+    if not candidate.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise PathEscapeError(
+            f"{what}: {text!r} resolves outside {root}",
+            hint="paths in repository content must stay inside it (symbolic links included)",
+        )
+    return Path(candidate)
+
+
+def _folded(part: str) -> str:
+    """A path component as file systems may see it: NFKC, case-folded, trailing dots/spaces cut."""
+    from urllib.parse import unquote
+
+    text = unquote(part)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return text.rstrip(". ")
+
+
+def inside_git_dir(path: Path | str, root: Path | str | None = None) -> bool:
+    """Whether ``path`` names a ``.git`` folder or anything in one, in any spelling.
+
+    Looks at every component (``.GIT``, ``.git.``, ``%2egit``, ``git~1``-free NFKC forms), and,
+    when ``root`` is given, at the resolved path too, so a symlink into ``.git`` counts.
+    """
+    text = os.fspath(path).replace("\\", "/")
+    if any(_folded(part) in (".git", "git~1") for part in text.split("/")):
+        return True
+    if root is not None:
+        real = os.path.realpath(os.path.join(os.fspath(root), text))
+        rel = os.path.relpath(real, os.path.realpath(root))
+        if any(_folded(part) == ".git" for part in rel.split(os.sep)):
+            return True
+    return False
+
+
+def require_directory(path: Path, *, what: str) -> Path:
+    """Create ``path`` as a folder (parents too) or raise a clear error if something else is there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(
+            f"{what} {path} exists and is not a folder",
+            hint="point it at a folder (or remove the file)",
+        ) from None
+    except NotADirectoryError:
+        raise UsageError(
+            f"{what} {path} is below a file, not a folder",
+            hint="point it at a folder",
+        ) from None
+    except OSError as exc:
+        raise StateError(
+            f"cannot create {what} {path}: {exc.strerror or exc}", hint=_hint_for(exc)
+        ) from None
+    return path

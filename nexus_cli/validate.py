@@ -1,0 +1,127 @@
+"""One validator per kind of name, used at every boundary where a name enters Nexus.
+
+The same function checks a name typed on the command line, read back from ``.nexus/state``, a
+lock file or ``tasks.jsonl``, found in a template or workflow, or sent by an MCP client. Each
+returns the value unchanged when it is valid. A bad value raises :class:`UsageError` (exit 2) when
+it came from the user (``source=None``); when it was read from a file, ``source`` names that file
+and the error is a :class:`StateError` (for Nexus's own state) or :class:`ConfigError` (for
+repository content), so the message says where the bad value lives.
+
+Keep this module import-light: it runs on hot paths.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nexus_cli.errors import ConfigError, NexusError, StateError, UsageError
+
+WORKSPACE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TASK_ID_PATTERN = re.compile(r"^nx-[0-9a-z]{4,16}$")
+PROJECT_ID_PATTERN = re.compile(r"^[0-9a-f]{8,32}$")
+
+WORKSPACE_RULES = (
+    "use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit "
+    "(e.g. feature-auth)"
+)
+SERVICE_RULES = "use 1-63 lowercase letters, digits, '_' or '-', starting with a letter or digit"
+SLUG_RULES = "use 1-63 lowercase letters, digits or '-', starting with a letter or digit"
+TASK_ID_RULES = "task ids look like nx-ab12 (nx- and 4-16 lowercase letters or digits)"
+
+
+def _fail(kind: str, value: object, problem: str, rules: str, source: Path | str | None) -> None:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    if source is None:
+        raise UsageError(f"invalid {kind} {shown}: {problem}", hint=rules)
+    error: type[NexusError] = (
+        StateError if "/.nexus/state" in str(source) or ".lock" in str(source) else ConfigError
+    )
+    raise error(
+        f"{source}: invalid {kind} {shown}: {problem}",
+        hint="the file was edited or is corrupt; fix or remove that entry",
+    )
+
+
+def _common_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return f"expected text, found {type(value).__name__}"
+    if not value:
+        return "it is empty"
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        return "it contains control characters or undecodable bytes"
+    if value.startswith("-"):
+        return "it starts with a dash"
+    if "/" in value or "\\" in value:
+        return "it contains a slash"
+    if ".." in value:
+        return "it contains '..'"
+    return None
+
+
+def _check(
+    kind: str,
+    value: object,
+    pattern: re.Pattern[str],
+    rules: str,
+    source: Path | str | None,
+    *,
+    git_ref: bool = False,
+) -> str:
+    problem = _common_problem(value)
+    if problem is None:
+        assert isinstance(value, str)
+        if git_ref and value.endswith((".", ".lock")):
+            problem = "it ends with '.' or '.lock'"
+        elif not pattern.fullmatch(value):
+            problem = "it has characters outside those allowed or is too long"
+    if problem is not None:
+        _fail(kind, value, problem, rules, source)
+    assert isinstance(value, str)
+    return value
+
+
+def workspace_name(value: object, *, source: Path | str | None = None) -> str:
+    """A workspace name: a git branch, Docker object and folder name at once."""
+    return _check("workspace name", value, WORKSPACE_PATTERN, WORKSPACE_RULES, source, git_ref=True)
+
+
+def service_name(value: object, *, source: Path | str | None = None) -> str:
+    return _check("service name", value, SERVICE_PATTERN, SERVICE_RULES, source)
+
+
+def persona_name(value: object, *, source: Path | str | None = None) -> str:
+    return _check("persona name", value, SLUG_PATTERN, SLUG_RULES, source)
+
+
+def template_name(value: object, *, source: Path | str | None = None) -> str:
+    return _check("template name", value, SLUG_PATTERN, SLUG_RULES, source)
+
+
+def workflow_name(value: object, *, source: Path | str | None = None) -> str:
+    return _check("workflow name", value, SLUG_PATTERN, SLUG_RULES, source)
+
+
+def task_id(value: object, *, source: Path | str | None = None) -> str:
+    """A full task id (``nx-`` plus base36 digits), as stored; prefixes are resolved elsewhere."""
+    return _check("task id", value, TASK_ID_PATTERN, TASK_ID_RULES, source)
+
+
+def project_id(value: object, *, source: Path | str | None = None) -> str:
+    """The per-clone id that names Docker objects: lowercase hex, 8-32 digits."""
+    return _check(
+        "project id", value, PROJECT_ID_PATTERN, "a project id is 8-32 lowercase hex digits", source
+    )
+
+
+def is_valid(validator: object, value: object) -> bool:
+    """Whether ``validator(value)`` accepts ``value`` (for filters that skip rather than fail)."""
+    try:
+        validator(value)  # type: ignore[operator]
+    except NexusError:
+        return False
+    return True

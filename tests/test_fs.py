@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nexus_cli.errors import ConflictError, StateError
+from nexus_cli.fs import (
+    PathEscapeError,
+    atomic_write,
+    inside_git_dir,
+    is_inside,
+    locked,
+    resolve_inside,
+)
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    os.chmod(target, 0o600)
+    atomic_write(target, "new")
+    assert target.read_text() == "new"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o600)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_atomic_write_chunks_and_bytes(tmp_path: Path) -> None:
+    atomic_write(tmp_path / "c", iter(["a", "b"]))
+    atomic_write(tmp_path / "b", b"\x00\x01")
+    assert (tmp_path / "c").read_text() == "ab"
+    assert (tmp_path / "b").read_bytes() == b"\x00\x01"
+
+
+def test_atomic_write_cleans_temp_on_error(tmp_path: Path) -> None:
+    from nexus_cli.fs import atomic_writer
+
+    with pytest.raises(RuntimeError), atomic_writer(tmp_path / "x") as fh:
+        fh.write("partial")  # type: ignore[arg-type]
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_refuses_fifo_symlink_and_folder(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConflictError, match="not a regular file"):
+        atomic_write(fifo, "x")
+    assert fifo.is_fifo()
+    outside = tmp_path / "outside"
+    outside.write_text("keep")
+    link = tmp_path / "link"
+    link.symlink_to(outside)
+    with pytest.raises(ConflictError, match="symbolic link"):
+        atomic_write(link, "x")
+    assert outside.read_text() == "keep"
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ConflictError):
+        atomic_write(tmp_path / "dir", "x")
+
+
+def test_atomic_write_interrupted_by_sigterm_leaves_no_temp(tmp_path: Path) -> None:
+    script = (
+        "import signal, sys, time\n"
+        "from nexus_cli.fs import atomic_writer\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))\n"
+        f"with atomic_writer({str(tmp_path / 'big')!r}) as fh:\n"
+        "    fh.write('x' * 1000)\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(30)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 143
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_locked_refuses_a_folder_and_non_blocking_conflict(tmp_path: Path) -> None:
+    (tmp_path / "ports.lock").mkdir()
+    with pytest.raises(StateError, match="is a folder"), locked(tmp_path / "ports.lock"):
+        pass
+    lock = tmp_path / "x.lock"
+    with locked(lock):
+        code = (
+            "import sys\nfrom nexus_cli.fs import locked\n"
+            "from nexus_cli.errors import ConflictError\n"
+            f"try:\n    with locked({str(lock)!r}, blocking=False): sys.exit(0)\n"
+            "except ConflictError: sys.exit(7)\n"
+        )
+        assert subprocess.run([sys.executable, "-c", code]).returncode == 7
+
+
+def test_resolve_inside_follows_symlinks(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "seed").symlink_to("/")
+    (root / "ok").mkdir()
+    assert resolve_inside(root, "ok/file", what="t") == (root / "ok" / "file").resolve()
+    for bad in ["seed", "seed/etc", "../x", "/etc", "ok/../../x", "a\x00b", "a\\..\\..\\x", ""]:
+        with pytest.raises(PathEscapeError):
+            resolve_inside(root, bad, what="t")
+    with pytest.raises(PathEscapeError):
+        resolve_inside(root, ".", what="t")
+    assert resolve_inside(root, ".", what="t", allow_root=True) == root.resolve()
+
+
+@given(st.lists(st.sampled_from(["a", "..", ".", "b", "seed", "c/.."]), min_size=1, max_size=6))
+def test_resolve_inside_never_escapes(parts: list[str]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        root.mkdir()
+        (root / "seed").symlink_to(tmp)
+        try:
+            result = resolve_inside(root, "/".join(parts), what="t")
+        except PathEscapeError:
+            return
+        assert is_inside(result, root)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/hooks/x",
+        "./.git/config",
+        ".GIT/hooks",
+        "x/../.git/hooks",
+        ".git./hooks",
+        ".git /x",
+        "%2egit/hooks",
+        "a\\.git\\hooks",
+        "ＧＩＴ/../.Git/x",
+        "sub/.git",
+    ],
+)
+def test_inside_git_dir_any_spelling(path: str) -> None:
+    assert inside_git_dir(path)
+
+
+def test_inside_git_dir_through_symlink(tmp_path: Path) -> None:
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    (tmp_path / "hooks").symlink_to(tmp_path / ".git" / "hooks")
+    assert inside_git_dir("hooks/post-checkout", tmp_path)
+    assert not inside_git_dir("docs/gitignore.md", tmp_path)
+    assert not inside_git_dir(".github/x.md", tmp_path)
+
+
+def test_messages_and_hints_are_exact(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "l").symlink_to(tmp_path / "d")
+    with pytest.raises(ConflictError) as link:
+        atomic_write(tmp_path / "l", "x")
+    assert (
+        link.value.message
+        == f"{tmp_path / 'l'} is a symbolic link; Nexus does not write through links"
+    )
+    assert link.value.hint == "remove the link or choose another path"
+    with pytest.raises(ConflictError) as folder:
+        atomic_write(tmp_path / "d", "x")
+    assert folder.value.hint == "choose a path to a regular file"
+    root = tmp_path / "root"
+    root.mkdir()
+    cases = {
+        "a\x00": "w: 'a\\x00' is not a usable path",
+        "a\\b": "w: 'a\\\\b' contains a backslash",
+        "/etc": f"w: '/etc' must be relative to {root}",
+        ".": "w: '.' names the folder itself, not something in it",
+        "../x": f"w: '../x' resolves outside {root}",
+    }
+    for value, message in cases.items():
+        with pytest.raises(PathEscapeError) as info:
+            resolve_inside(root, value, what="w")
+        assert info.value.message == message
+    with pytest.raises(PathEscapeError) as out:
+        resolve_inside(root, "../x", what="w")
+    assert (
+        out.value.hint
+        == "paths in repository content must stay inside it (symbolic links included)"
+    )
+
+
+def test_unreadable_parent_is_a_state_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StateError) as info:
+        atomic_write(tmp_path / "file" / "below", "x")
+    assert info.value.message.startswith(f"cannot inspect {tmp_path / 'file' / 'below'}: ")
+    assert "Not a directory" in info.value.message
+
+
+def test_new_files_take_the_given_mode_or_the_umask(tmp_path: Path) -> None:
+    atomic_write(tmp_path / "secret", "x", mode=0o600)
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+    old = os.umask(0o027)
+    try:
+        atomic_write(tmp_path / "plain", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "plain").stat().st_mode & 0o777 == 0o640
+    os.chmod(tmp_path / "secret", 0o640)
+    atomic_write(tmp_path / "secret", "y")
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o640
+
+
+def test_hints_for_disk_full_and_permissions() -> None:
+    import errno
+
+    from nexus_cli.fs import _hint_for
+
+    assert _hint_for(OSError(errno.ENOSPC, "full")) == (
+        "the disk is full: free some space and run the command again"
+    )
+    for code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        assert _hint_for(OSError(code, "no")) == (
+            "check the folder's permissions (or that the file system is writable)"
+        )
+    assert _hint_for(OSError(errno.EIO, "io")) is None
+
+
+def test_write_into_a_missing_folder_names_the_target(tmp_path: Path) -> None:
+    with pytest.raises(StateError) as info:
+        atomic_write(tmp_path / "missing" / "x", "data")
+    assert info.value.message.startswith(f"cannot write {tmp_path / 'missing' / 'x'}: ")
+
+
+def test_is_inside_edges(tmp_path: Path) -> None:
+    (tmp_path / "ab").mkdir()
+    (tmp_path / "a").mkdir()
+    assert is_inside(tmp_path / "a", tmp_path / "a")
+    assert is_inside(tmp_path / "a" / "x", tmp_path / "a")
+    assert not is_inside(tmp_path / "ab", tmp_path / "a")
+    assert not is_inside(tmp_path, tmp_path / "a")
+    assert is_inside("/etc/passwd", "/")
+    assert resolve_inside("/", "etc", what="w") == Path("/etc")
+
+
+def test_inside_git_dir_uses_root_not_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "h").symlink_to(repo / ".git")
+    monkeypatch.chdir(repo / ".git")
+    assert not inside_git_dir("docs/x", repo)
+    assert inside_git_dir("h/config", repo)
+    assert inside_git_dir("GIT~1/config")
+    assert inside_git_dir("git~1")
+    assert not inside_git_dir("digit~1/x")
+
+
+def test_require_directory(tmp_path: Path) -> None:
+    from nexus_cli.errors import UsageError
+    from nexus_cli.fs import require_directory
+
+    assert require_directory(tmp_path / "a" / "b", what="NEXUS_HOME") == tmp_path / "a" / "b"
+    assert (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UsageError) as exists:
+        require_directory(tmp_path / "f", what="NEXUS_HOME")
+    assert exists.value.message == f"NEXUS_HOME {tmp_path / 'f'} exists and is not a folder"
+    assert exists.value.hint == "point it at a folder (or remove the file)"
+    with pytest.raises(UsageError) as below:
+        require_directory(tmp_path / "f" / "x", what="NEXUS_HOME")
+    assert below.value.message == f"NEXUS_HOME {tmp_path / 'f' / 'x'} is below a file, not a folder"
+    assert below.value.hint == "point it at a folder"
