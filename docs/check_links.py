@@ -103,7 +103,9 @@ def _check_link(root: Path, page: Path, url: str, pages: dict[Path, _PageParser]
 def main(argv: list[str]) -> int:
     site = Path(argv[1] if len(argv) > 1 else "site")
     if not (site / "index.html").is_file():
-        print(f"error: {site}/index.html not found; build the site first (make docs)", file=sys.stderr)
+        print(
+            f"error: {site}/index.html not found; build the site first (make docs)", file=sys.stderr
+        )
         return 1
     broken = check_site(site)
     for link in broken:

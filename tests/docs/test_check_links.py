@@ -68,7 +68,9 @@ def test_each_kind_of_broken_link_is_reported(site: Path, href: str, reason: str
     assert [(b.page, b.url, b.reason) for b in broken] == [("index.html", href, reason)]
 
 
-def test_main_lists_broken_links_and_exits_1(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_lists_broken_links_and_exits_1(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _page(site / "guide" / "index.html", '<a href="../gone.html">gone</a>')
     assert check_links.main(["check_links.py", str(site)]) == 1
     err = capsys.readouterr().err
