@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -136,3 +137,20 @@ def test_a_missing_page_or_anchor_fails_the_strict_build(tmp_path: Path) -> None
     output = result.stdout + result.stderr
     assert "page does not exist" in output
     assert "anchor does not exist" in output
+
+
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("name", ["README.md", "CONTRIBUTING.md"])
+def test_root_pages_link_only_to_files_that_exist(name: str) -> None:
+    """README and CONTRIBUTING live outside the site: their relative links are checked here."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    targets = [t for t in MARKDOWN_LINK.findall(text) if not check_links.is_external(t)]
+    assert targets, f"{name} has no relative links to check"
+    missing = [t for t in targets if not (ROOT / t.split("#")[0]).exists()]
+    assert missing == []
+
+
+def test_readme_links_the_contributor_guide() -> None:
+    assert "](CONTRIBUTING.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
