@@ -220,7 +220,9 @@ def start(task_id: str, as_json: bool) -> None:
     change_task(task_id, "start", as_json)
     from nexus_cli.workflows.stage_persona import switch_after_start
 
-    switch_after_start(task_id)
+    persona = switch_after_start(task_id)
+    if persona:
+        info(f"workspace persona: {persona}")
 
 
 @task.command()

@@ -32,7 +32,9 @@ def switch_for(project: Project, task: Task) -> str | None:
     persona = stage_persona(task)
     if persona is None or not task.workspace:
         return None
-    worktree = project.worktrees_dir / validate.workspace_name(task.workspace)
+    worktree = project.worktrees_dir / validate.workspace_name(
+        task.workspace, source=f"task {task.id} workspace"
+    )
     if not worktree.is_dir():
         return None
     from nexus_cli.personas import installer
