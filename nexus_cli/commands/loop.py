@@ -56,7 +56,9 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 @click.command()
-@click.option("--agent", "agent_cmd", metavar="CMD", help="Agent command line (default: loop.agent).")
+@click.option(
+    "--agent", "agent_cmd", metavar="CMD", help="Agent command line (default: loop.agent)."
+)
 @click.option("--task", "task_ref", metavar="ID", shell_complete=completer("task"))
 @click.option("--max-iterations", type=click.IntRange(1), help="Per task (default: 10).")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="For the run.")

@@ -44,7 +44,11 @@ def list_(as_json: bool) -> None:
 
     rows: list[dict[str, Any]] = []
     for source in sources(_project_root()):
-        row: dict[str, Any] = {"name": source.name, "origin": source.origin, "path": str(source.path)}
+        row: dict[str, Any] = {
+            "name": source.name,
+            "origin": source.origin,
+            "path": str(source.path),
+        }
         try:
             flow = read(source)
             row |= {"description": flow.description, "stages": [s.id for s in flow.stages]}

@@ -7,6 +7,7 @@ it started: SIGTERM to the group, then SIGKILL after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,10 +32,8 @@ class AgentRun:
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:
     """SIGTERM the agent's process group, wait up to ``grace_s``, then SIGKILL what is left."""
     for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
         try:
             proc.wait(wait)
             _kill_rest(proc.pid)
@@ -45,10 +44,8 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:
 
 def _kill_rest(pgid: int) -> None:
     """The leader is gone; children it left in the group get SIGKILL too."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _feed(proc: subprocess.Popen[bytes], prompt: bytes) -> None:
@@ -60,10 +57,8 @@ def _feed(proc: subprocess.Popen[bytes], prompt: bytes) -> None:
     except (BrokenPipeError, OSError):
         pass  # the agent does not read its stdin: fine
     finally:
-        try:
+        with contextlib.suppress(OSError):
             stdin.close()
-        except OSError:
-            pass
 
 
 def contains(path: Path, needle: str) -> bool:

@@ -249,4 +249,3 @@ def refuse_without_agent(agent: str | None) -> str:
             hint="e.g. --agent 'claude -p' (the task context arrives on its stdin)",
         )
     return agent
-

@@ -189,4 +189,3 @@ def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
         return True
     except Exception:
         return False
-

@@ -52,7 +52,9 @@ def resolve_vars(flow: Workflow, given: dict[str, str]) -> dict[str, str]:
     for key in given:
         if key not in flow.vars:
             known = ", ".join(flow.vars) or "none"
-            raise UsageError(f"workflow {flow.name} has no variable {key!r} (its variables: {known})")
+            raise UsageError(
+                f"workflow {flow.name} has no variable {key!r} (its variables: {known})"
+            )
     values: dict[str, str] = {}
     for var in flow.vars.values():
         if var.name in given:

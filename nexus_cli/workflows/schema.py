@@ -164,8 +164,11 @@ def _stages(path: Path, value: Any) -> list[Stage]:
         persona = validate.persona_name(item.get("persona"), source=f"{path}: {where}persona")
         gates = _string_list(path, item.get("gates"), f"{where}gates")
         if not gates:
-            raise _fail(path, f"{where}gates", "must list at least one gate (a stage needs a check)")
+            raise _fail(
+                path, f"{where}gates", "must list at least one gate (a stage needs a check)"
+            )
         needs_raw = item.get("needs")
+        needs: tuple[str, ...]
         if needs_raw is None:
             needs = (stages[-1].id,) if stages else ()
         else:

@@ -22,7 +22,7 @@ def test_package_release_chain(loop_project: Path, agent_log: Path) -> None:
     _python_like_project(loop_project)
     created = ok("workflow", "run", "package-release", "--var", "version=1.2", "--json").json()
     ids = [t["id"] for t in created]
-    assert [t["labels"] for t in created][0] == [
+    assert next(t["labels"] for t in created) == [
         "persona:backend",
         "stage:prepare",
         "workflow:package-release",

@@ -50,7 +50,9 @@ def test_list_shows_shipped_and_project_workflows(flows: Path) -> None:
 
 
 def test_a_project_file_overrides_a_shipped_one_and_broken_ones_are_listed(flows: Path) -> None:
-    (flows / "package-release.yaml").write_text(PROJECT_FLOW.replace("name: rel", "name: package-release"))
+    (flows / "package-release.yaml").write_text(
+        PROJECT_FLOW.replace("name: rel", "name: package-release")
+    )
     (flows / "bad.yaml").write_text("name: bad\nstages: nope\n")
     rows = {r["name"]: r for r in ok("workflow", "list", "--json").json()}
     assert rows["package-release"]["origin"] == "project"
@@ -111,7 +113,7 @@ def test_tests_gate_uses_the_detected_test_commands(flows: Path, project: Path) 
     (project / "package.json").write_text('{"scripts": {"test": "node -e 0"}}')
     tasks = ok("workflow", "run", "feature-development", "--var", "feature=login", "--json").json()
     assert [[g["command"] for g in t["gates"]] for t in tasks] == [["npm test"]] * 3
-    assert [t["title"] for t in tasks][0] == "Backend for login"
+    assert next(t["title"] for t in tasks) == "Backend for login"
 
 
 def test_a_missing_workspace_and_a_bad_name_are_refused(flows: Path) -> None:
@@ -126,7 +128,9 @@ def test_task_start_of_a_stage_switches_the_workspace_persona(flows: Path, proje
 
     worktree = project / ".nexus" / "worktrees" / "rel"
     git(project, "worktree", "add", "-q", "-b", "rel", str(worktree))
-    tasks = ok("workflow", "run", "rel", "--var", "version=1", "--workspace", "rel", "--json").json()
+    tasks = ok(
+        "workflow", "run", "rel", "--var", "version=1", "--workspace", "rel", "--json"
+    ).json()
     started = ok("task", "start", tasks[0]["id"])
     assert "workspace persona: backend" in started.stderr
     lock = (worktree / ".nexus" / "personas.lock").read_text()

@@ -55,7 +55,7 @@ def test_a_good_file_with_default_chain_and_explicit_needs() -> None:
         (("{required: true}", "{required: yes please}"), "key 'vars.version.required' must be"),
         (("{default: stable}", "{deflt: stable}"), "key 'vars.channel.deflt' is not known"),
         (("id: build,", "id: Build!,"), "key 'stages[0].id'"),
-        (("title: \"Build {version}\"", "title: [1]"), "key 'stages[0].title' must be text"),
+        (('title: "Build {version}"', "title: [1]"), "key 'stages[0].title' must be text"),
     ],
 )
 def test_malformed_parts_are_refused_naming_file_and_key(
@@ -77,5 +77,5 @@ def test_a_cycle_in_needs_is_refused() -> None:
 
 @pytest.mark.parametrize("text", ["", "- a list", "name: rel\nstages: []\n", "a: [unclosed"])
 def test_not_a_workflow(text: str) -> None:
-    with pytest.raises(ConfigError, match="rel.yaml"):
+    with pytest.raises(ConfigError, match=r"rel\.yaml"):
         _parse(text)
