@@ -80,7 +80,14 @@ def loop(
     """
     from nexus_cli.commands.task_common import me, open_task_store
     from nexus_cli.loop.config import load_settings
-    from nexus_cli.loop.runner import LoopOptions, refuse_without_agent, run_loop
+    from nexus_cli.loop.runner import (
+        EXIT_TERMINATED,
+        LoopInterrupted,
+        LoopOptions,
+        Terminated,
+        refuse_without_agent,
+        run_loop,
+    )
 
     invocation.note(event_type="loop")
     store = open_task_store()
@@ -96,6 +103,8 @@ def loop(
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         result = run_loop(store, opts, LineReporter(as_json))
+    except Terminated:  # between tasks: nothing was running, nothing to note
+        raise LoopInterrupted("nexus loop stopped by SIGTERM", exit_code=EXIT_TERMINATED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
         invocation.note(event_type="loop")

@@ -134,3 +134,31 @@ def test_a_blocked_task_is_refused(loop_project: Path, agent_log: Path) -> None:
     result = run_nexus("loop", "--agent", AGENT, "--task", second)
     assert result.exit_code == 1 and f"blocked by {first}" in result.stderr
     assert runs(agent_log) == []
+
+
+def test_max_minutes_stops_a_running_agent(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_SLEEP", "30")
+    task_id = new_task("Slow", "--gate", GATE)
+    result = run_nexus("loop", "--agent", AGENT, "--max-minutes", "0.02", "--json")
+    assert result.exit_code == 1
+    line = json.loads(result.stdout)
+    assert line["agent_timed_out"] is True and line["gates"] == []
+    task = show(task_id)
+    assert task["status"] == "in_progress"
+    assert "time limit of 0.02 minutes" in task["notes"][-1]["text"]
+
+
+def test_no_loop_events_when_telemetry_is_off(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEXUS_TELEMETRY_DISABLED", "1")
+    task_id = new_task("Private", "--gate", GATE)
+    assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
+    db = paths.telemetry_db_path()
+    if db.exists():
+        conn = sqlite3.connect(db)
+        count = conn.execute("SELECT count(*) FROM events WHERE event_type = 'loop'").fetchone()
+        conn.close()
+        assert count == (0,)
