@@ -31,11 +31,13 @@ class LineReporter:
 
         if not self.as_json:
             extra = f" (persona {persona})" if persona else ""
-            info(f"{task.id}: {escape(task.title)}{extra}")
+            info(f"{escape(task.id)}: {escape(task.title)}{extra}")
 
     def iteration_started(self, task: Task, number: int) -> None:
         if self.live:
-            click.echo(f"{task.id} #{number}  running agent...", nl=False)
+            from nexus_cli.terminal import escape
+
+            click.echo(f"{escape(task.id)} #{number}  running agent...", nl=False)
 
     def iteration_finished(self, it: Iteration) -> None:
         if self.as_json:
@@ -44,8 +46,12 @@ class LineReporter:
         passed = sum(1 for g in it.gates if g["passed"])
         gates = f"gates {passed}/{len(it.gates)} passed" if it.gates else "gates not run"
         agent = "agent timed out" if it.agent.timed_out else f"agent exit {it.agent.exit_code}"
-        verdict = "-> " + it.status if it.passed else "-> next iteration"
-        line = f"{it.task_id} #{it.iteration}  {agent}  {it.duration_ms / 1000:.1f}s  {gates}  {verdict}"
+        from nexus_cli.terminal import escape
+
+        line = (
+            f"{escape(it.task_id)} #{it.iteration}  {agent}  {it.duration_ms / 1000:.1f}s  "
+            f"{gates}  -> {it.status}"
+        )
         click.echo(("\r\x1b[K" if self.live else "") + line)
 
 
