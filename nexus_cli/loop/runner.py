@@ -230,8 +230,10 @@ def _record(store: TaskStore, it: Iteration, actor: str) -> None:
     from nexus_cli.telemetry import recorder
 
     event = invocation.Invocation(["loop"])
-    event.command_path = ["loop"]
+    event.command_path = ["loop", "iteration"]  # apart from the `loop` command's own event
     event.fields.update(event_type="loop", task=it.task_id)
+    if not it.passed:
+        event.fields["error_category"] = "gate_failed"
     event.metrics.update(
         iteration=it.iteration,
         agent_exit_code=it.agent.exit_code,

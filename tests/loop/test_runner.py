@@ -47,13 +47,14 @@ def test_iterations_are_loop_telemetry_events(loop_project: Path, agent_log: Pat
     assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute(
-        "SELECT command, success, exit_code, raw_data FROM events WHERE event_type = 'loop' "
-        "AND command = 'loop' ORDER BY id"
+        "SELECT command, success, exit_code, raw_data, error_category FROM events "
+        "WHERE event_type = 'loop' ORDER BY id"
     ).fetchall()
     conn.close()
-    per_iteration = [r for r in rows if r[3] and '"iteration"' in r[3]]
+    per_iteration = [r for r in rows if r[0] == "loop iteration"]
     assert [json.loads(r[3])["metrics"]["iteration"] for r in per_iteration] == [1, 2]
-    assert [r[1] for r in per_iteration] == [0, 1]
+    assert [(r[1], r[2], r[4]) for r in per_iteration] == [(0, 3, "gate_failed"), (1, 0, None)]
+    assert [r[0] for r in rows][-1] == "loop"  # the command's own event, once
     assert task_id not in "".join(str(r) for r in rows)  # ids are hashed
 
 
