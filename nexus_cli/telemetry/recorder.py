@@ -51,8 +51,8 @@ def connect(path: str) -> sqlite3.Connection:
         os.close(fd)
     except FileExistsError:
         pass
-    except FileNotFoundError:
-        paths.ensure_private_dir(os.path.dirname(path))
+    except (FileNotFoundError, NotADirectoryError):
+        paths.ensure_private_dir(os.path.dirname(path))  # a typed error when it cannot be made
         return connect(path)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -66,6 +66,8 @@ def connect(path: str) -> sqlite3.Connection:
 def _session(conn: sqlite3.Connection, now: float) -> tuple[str, str]:
     """Return ``(session_id, shell_key)`` for this invocation."""
     explicit = os.environ.get("NEXUS_SESSION_ID", "").strip()
+    if explicit and not explicit.isprintable():  # undecodable bytes or control characters
+        explicit = "".join(ch for ch in explicit if ch.isprintable()).strip()
     if explicit:
         return explicit[:128], "env"
     shell_key = f"ppid:{os.getppid()}"
