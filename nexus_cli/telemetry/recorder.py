@@ -13,7 +13,7 @@ import sqlite3
 import time
 from typing import Any
 
-from nexus_cli import __version__, paths
+from nexus_cli import __version__, paths, sqlite_open
 from nexus_cli.telemetry import schema
 from nexus_cli.telemetry.invocation import Invocation
 
@@ -46,15 +46,7 @@ def _utc(ts: float) -> str:
 
 def connect(path: str) -> sqlite3.Connection:
     """Open the telemetry database for writing, creating it (mode 0600) and its schema if needed."""
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
-    except (FileNotFoundError, NotADirectoryError):
-        paths.ensure_private_dir(os.path.dirname(path))  # a typed error when it cannot be made
-        return connect(path)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
     conn.execute("PRAGMA synchronous=NORMAL")
     if conn.execute("PRAGMA user_version").fetchone()[0] < schema.BASE_VERSION:
         conn.execute("PRAGMA journal_mode=WAL")
