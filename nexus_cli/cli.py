@@ -13,7 +13,7 @@ import sys
 import click
 
 from nexus_cli import __version__
-from nexus_cli.errors import ExitCode, NexusError, Terminated
+from nexus_cli.errors import ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.telemetry import invocation
 
@@ -161,9 +161,27 @@ def _debug() -> bool:
     return os.environ.get("NEXUS_DEBUG", "") not in ("", "0")
 
 
+def _check_decodable(args: list[str]) -> None:
+    """Refuse arguments holding bytes that are not UTF-8 (``surrogateescape``'d by Python)."""
+    for index, arg in enumerate(args, 1):
+        if arg.isascii() or not any("\ud800" <= ch <= "\udfff" for ch in arg):
+            continue
+        try:
+            raw = arg.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "backslashreplace")
+        shown = repr(raw)[1:]  # b'show\xff' -> 'show\xff'
+        raise UsageError(
+            f"argument {index} ({shown if len(shown) <= 60 else shown[:57] + '...'}) "
+            "is not valid UTF-8",
+            hint="Nexus takes UTF-8 arguments: check the locale (LANG, LC_ALL) or the caller",
+        )
+
+
 def _run(args: list[str], inv: invocation.Invocation) -> int:
     """Run the command tree; map every outcome to an exit code (the one error boundary)."""
     try:
+        _check_decodable(args)
         rv = cli.main(args=args, prog_name="nexus", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else ExitCode.OK
     except NexusError as exc:

@@ -98,8 +98,10 @@ def _hashes_exist(db: str) -> bool:
         return False
     import sqlite3
 
+    from nexus_cli import sqlite_open
+
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        conn = sqlite_open.open_read_only(db)
         try:
             row = conn.execute(
                 "SELECT 1 FROM events WHERE workspace_hash IS NOT NULL OR task_hash IS NOT NULL "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from nexus_cli import paths
+from nexus_cli import paths, sqlite_open
 from nexus_cli.telemetry import schema, settings
 
 NEVER_COLLECTED = (
@@ -66,7 +66,7 @@ def read_status() -> dict[str, Any]:
     }
     if db.exists():
         try:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+            conn = sqlite_open.open_read_only(db)
             try:
                 row = conn.execute(
                     "SELECT count(*), min(timestamp), max(timestamp) FROM events"

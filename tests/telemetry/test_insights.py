@@ -164,7 +164,10 @@ def test_report_into_a_read_only_folder(tmp_path: Path) -> None:
         target = locked / "r.md"
     result = run_nexus("insights", "--report", "--output", str(target))
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [f"error: cannot write {target}: Permission denied"]
+    assert result.stderr.splitlines() == [
+        f"error: cannot write {target}: Permission denied",
+        "hint: check the folder's permissions (or that the file system is writable)",
+    ]
 
 
 def test_report_into_a_missing_folder(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_bad_expressions_and_missing_crontab(monkeypatch: pytest.MonkeyPatch) ->
         ("--output", "/tmp/r.md\r* * * * * touch /tmp/nexus-pwned"),
         ("--output", "/tmp/r\x00.md"),
         ("--output", "/tmp/r\x1b[2J.md"),
-        ("--output", "/tmp/r\udcff.md"),
+        ("--output", "/tmp/r\x85.md"),
         ("--cron", "0 9 * * 1\n* * * * * touch /tmp/nexus-pwned"),
         ("--cron", "0 9 * * 1\r"),
         ("--cron", "0 9 * *\x00 1"),
