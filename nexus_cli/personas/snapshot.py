@@ -34,13 +34,14 @@ class Change:
 class Snapshot:
     """Files under ``root`` as the plan sees them; the disk is never written here."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, no_symlinks: bool = False) -> None:
         self.root = root
+        self.no_symlinks = no_symlinks
         self._disk: dict[str, FileState | None] = {}
         self._now: dict[str, FileState | None] = {}
 
     def real(self, rel: str) -> Path:
-        return resolve_inside(self.root, rel, f"{self.root}")
+        return resolve_inside(self.root, rel, f"{self.root}", no_symlinks=self.no_symlinks)
 
     def _load(self, rel: str) -> None:
         if rel in self._disk:
