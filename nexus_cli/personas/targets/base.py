@@ -165,15 +165,16 @@ class Context:
     @property
     def summary(self) -> str:
         """A precise one-line description: what the persona is for, so an agent can pick it."""
-        what = self.persona.description.strip().rstrip(".") or self.persona.display_name
-        return f"{self.persona.display_name} persona: {what}. Use for {self.persona.display_name.lower()} work in this project."
+        display = self.persona.display_name
+        what = self.persona.description.strip().rstrip(".") or display
+        return f"{display} persona: {what}. Use when a task in this project calls for this role."
 
 
 def instructions(ctx: Context, invocations: dict[str, str]) -> str:
     """The persona's instructions for one target; ``invocations`` maps the commands that target
     received to what a user types (``/data-scientist-gpu-optimize``). Mentions of the others go."""
     persona = ctx.persona
-    parts = [f"# Persona: {persona.display_name}\n", persona.instructions.strip()]
+    parts = [f"# Persona: {persona.display_name}", persona.instructions.strip()]
     if ctx.level is not None and ctx.level.instructions.strip():
         parts.append(ctx.level.instructions.strip())
     text = "\n\n".join(p for p in parts if p)

@@ -101,7 +101,7 @@ def subagent(ctx: Context) -> str:
             ("tools", ", ".join(subagent_tools(ctx))),
         ]
     )
-    return front + "\n" + instructions(ctx, invocations(ctx))
+    return front + "\n" + instructions(ctx, {})  # a subagent does not run the user's skills
 
 
 def skill(ctx: Context, command: Command) -> str:
