@@ -215,7 +215,7 @@ def yaml_str(value: str) -> str:
 
 def frontmatter(pairs: list[tuple[str, str]]) -> str:
     """``---`` + ``key: value`` lines (values already rendered) + ``---``."""
-    return "---\n" + "".join(f"{k}: {v}\n" for k, v in pairs) + "---\n"
+    return "---\n" + "".join(f"{k}: {v}".rstrip() + "\n" for k, v in pairs) + "---\n"
 
 
 def text_file(text: str) -> FileState:
