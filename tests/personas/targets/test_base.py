@@ -37,9 +37,7 @@ def _written_commands(want: Desired) -> set[str]:
         parts = rel.split("/")
         if rel.startswith(".claude/skills/") and parts[-1] == "SKILL.md":
             names.add(parts[2])
-        elif rel.startswith(".claude/commands/"):
-            names.add(parts[-1].removesuffix(".md"))
-        elif rel.startswith(".cursor/commands/"):
+        elif rel.startswith(".claude/commands/") or rel.startswith(".cursor/commands/"):
             names.add(parts[-1].removesuffix(".md"))
         elif rel.startswith(".github/prompts/"):
             names.add(parts[-1].removesuffix(".prompt.md"))
