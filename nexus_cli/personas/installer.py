@@ -199,8 +199,16 @@ def plan_upgrade(scope: Scope) -> Plan:
         except NexusError as exc:
             found.notes.append(f"skipped {name}: {exc.message}")
             continue
-        _add_into(snap, after, found, persona, record.get("level"), record.get("targets"),
-                  scope.is_global, bool(record.get("legacy_commands")))
+        _add_into(
+            snap,
+            after,
+            found,
+            persona,
+            record.get("level"),
+            record.get("targets"),
+            scope.is_global,
+            bool(record.get("legacy_commands")),
+        )
         plan_names.append(name)
     plan = _finish(scope, snap, before, after, found)
     plan.added.extend(plan_names)

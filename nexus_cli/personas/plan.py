@@ -116,7 +116,9 @@ def _files(
             files[rel] = {"sha256": sha256(state.data), "owner": name}
 
 
-def _blocks(snap: Snapshot, lock: dict[str, Any], name: str, want: Desired, found: Findings) -> None:
+def _blocks(
+    snap: Snapshot, lock: dict[str, Any], name: str, want: Desired, found: Findings
+) -> None:
     blocks: dict[str, dict[str, Any]] = lock["blocks"]
     mine = [r for r, rec in blocks.items() if name in rec["owners"]]
     for rel in sorted({*mine, *want.blocks, *want.shared_blocks}):

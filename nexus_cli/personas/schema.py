@@ -118,8 +118,10 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
         raise _fail(path, "always", "must be true or false")
     _check_list(path, data.get("globs"), "globs")
     for glob in data.get("globs") or []:
-        if not glob or any(c in glob for c in ",\"\n\r\x00") or glob.startswith("/"):
-            raise _fail(path, "globs", f"has an unusable pattern {glob!r} (relative, no commas or quotes)")
+        if not glob or any(c in glob for c in ',"\n\r\x00') or glob.startswith("/"):
+            raise _fail(
+                path, "globs", f"has an unusable pattern {glob!r} (relative, no commas or quotes)"
+            )
     env = data.get("environment")
     if env is not None and not (
         isinstance(env, dict)

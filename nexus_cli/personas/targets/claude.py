@@ -76,7 +76,9 @@ def emit(ctx: Context, want: Desired) -> None:
         where = "~/.claude" if ctx.is_global else ".claude"
         want.blocks[memory] = f"<!-- {ctx.tag} -->\n@{where}/personas/{name}.md"
     perms = ctx.permissions
-    rules = {k: v for k, v in (("allow", perms.allow), ("ask", perms.ask), ("deny", perms.deny)) if v}
+    rules = {
+        k: v for k, v in (("allow", perms.allow), ("ask", perms.ask), ("deny", perms.deny)) if v
+    }
     if rules or ctx.persona.environment:
         want.settings[".claude/settings.json"] = SettingsWant(rules, dict(ctx.persona.environment))
 

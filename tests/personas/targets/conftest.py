@@ -59,9 +59,7 @@ def frontmatter(text: str) -> tuple[dict[str, Any], str]:
     return meta, body
 
 
-def check_keys(
-    meta: dict[str, Any], required: dict[str, type], optional: dict[str, type]
-) -> None:
+def check_keys(meta: dict[str, Any], required: dict[str, type], optional: dict[str, type]) -> None:
     """Required keys present with their types; nothing outside what the assistant documents."""
     for key, kind in required.items():
         assert key in meta, f"missing {key}"

@@ -21,6 +21,7 @@ def frontmatter(text: str) -> tuple[dict[str, Any], str]:
     """Cursor's frontmatter is YAML except ``globs``: a bare comma-separated list (documented
     form; ``**/*.css`` is not valid YAML), read here as a plain string."""
     head, sep, rest = text.partition("\n---\n")
+    assert sep, "frontmatter is not closed"
     lines = head.splitlines()
     globs = [line for line in lines if line.startswith("globs:")]
     assert len(globs) == 1
