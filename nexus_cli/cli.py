@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "_NEXUS_COMPLETE" in os.environ:
         # A shell asking for completions (every TAB press): answer, record nothing.
+        from nexus_cli.completion import register_shells
+
+        register_shells()
         cli.main(args=args, prog_name="nexus")
     inv = invocation.begin(args)
     code: int = ExitCode.ERROR

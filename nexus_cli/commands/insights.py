@@ -14,15 +14,33 @@ _GROUPS = ("slow", "errors", "improvements")
 
 
 def _render(patterns: list[dict[str, Any]]) -> None:
+    """Each pattern wrapped to the terminal (80 columns when piped), with a hanging indent."""
     if not patterns:
         click.echo("no patterns detected in this window", err=True)
         return
-    for p in patterns:
-        click.echo(f"[{p['group']}] {p['description']}")
-        click.echo(
-            f"    seen {p['frequency']}x, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC"
-        )
-        click.echo(f"    suggestion: {p['suggested_fix']}")
+    from rich.text import Text
+
+    from nexus_cli.commands.dashboard_view import code_markup
+    from nexus_cli.output import console
+
+    out = console()
+    if not out.is_terminal:
+        out.width = 80
+    styled = out.color_system is not None
+
+    def hanging(first: str, markup: str) -> None:
+        for number, line in enumerate(Text.from_markup(markup).wrap(out, out.width - 4)):
+            line.rstrip()
+            out.print(Text(first if number == 0 else "    ") + line, soft_wrap=True)
+
+    for index, p in enumerate(patterns):
+        if index:
+            out.print()
+        description = code_markup(p["description"], styled=styled)
+        hanging("  • ", f"[bold]{p['group']}:[/] {description}")
+        seen = f"seen {p['frequency']}×, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC"
+        hanging("    ", f"[dim]{seen}[/]")
+        hanging("  → ", code_markup(p["suggested_fix"], styled=styled))
 
 
 def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: bool) -> None:
