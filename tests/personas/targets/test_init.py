@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from nexus_cli.personas.catalog import layers, load
+from nexus_cli.personas.targets import GLOBAL_TARGETS, TARGETS, capabilities, desired
 from tests.conftest import run_nexus
 from tests.personas.conftest import tree
 
@@ -43,3 +47,33 @@ def test_default_targets_follow_what_the_project_uses(project: Path) -> None:
     record = json.loads((project / ".nexus" / "personas.lock").read_text())["personas"]["backend"]
     assert record["targets"] == ["claude", "agents", "cursor", "copilot"]
     assert record["layout"] == 2
+
+
+KINDS = {
+    ".claude/skills/": "skills",
+    ".claude/commands/": "commands",
+    ".cursor/commands/": "commands",
+    ".github/prompts/": "commands",
+    ".codex/prompts/": "commands",
+    ".claude/agents/": "subagents",
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "is_global"),
+    [(t, False) for t in TARGETS] + [(t, True) for t in GLOBAL_TARGETS],
+)
+def test_a_target_writes_only_what_it_declares_it_can_express(target: str, is_global: bool) -> None:
+    persona = load("developer", layers(None, include_project=False))
+    caps = capabilities(target, is_global)
+    want, _ = desired(persona, persona.pick_level("l2"), [target], is_global)
+    written = {
+        kind for prefix, kind in KINDS.items() for rel in want.files if rel.startswith(prefix)
+    }
+    if want.settings:
+        written.add("permissions")
+    declared = {k for k in ("commands", "skills", "subagents", "permissions") if getattr(caps, k)}
+    if target == "claude":
+        declared.discard("commands")  # skills by default; commands only with --legacy-commands
+    assert written == declared
+    assert not caps.hooks
