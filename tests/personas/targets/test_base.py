@@ -119,3 +119,26 @@ def test_a_custom_persona_mentioning_its_commands_gets_them_rewritten(tmp_path: 
         want, _ = desired(persona, None, [targets], False)
         texts = "".join(_instruction_texts(want).values())
         assert expected in texts
+
+
+def test_architect_for_cursor_and_copilot_names_only_written_commands(project: Path) -> None:
+    from tests.conftest import run_nexus
+    from tests.personas.conftest import tree
+
+    before = tree(project)
+    result = run_nexus("persona", "add", "software-architect", "--target", "cursor,copilot")
+    assert result.exit_code == 0, result.stderr
+    cursor = sorted(p.name for p in (project / ".cursor" / "commands").iterdir())
+    prompts = sorted(p.name for p in (project / ".github" / "prompts").iterdir())
+    commands = ["architecture-review", "performance-audit", "write-adr"]
+    assert cursor == [f"software-architect-{c}.md" for c in commands]
+    assert prompts == [f"software-architect-{c}.prompt.md" for c in commands]
+    written = {f"software-architect-{c}" for c in commands}
+    for rel in (
+        ".cursor/rules/software-architect.mdc",
+        ".github/instructions/software-architect.instructions.md",
+    ):
+        assert set(MENTION.findall((project / rel).read_text())) == written
+    assert not (project / "CLAUDE.md").exists() and not (project / "AGENTS.md").exists()
+    assert run_nexus("persona", "remove", "software-architect").exit_code == 0
+    assert tree(project) == before
