@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from nexus_cli.managed_block import remove_block, upsert_block
+from nexus_cli.managed_block import find_block, remove_block, upsert_block
 from nexus_cli.personas import settings_json
 from nexus_cli.personas.catalog import PERMISSION_KEYS
 from nexus_cli.personas.lock import sha256
@@ -133,6 +133,12 @@ def _blocks(
         rec = blocks.setdefault(rel, {"created": cur is None, "owners": []})
         wanted = rel in want.blocks or rel in want.shared_blocks
         new = _edit_blocks(text, rec, name, want.blocks.get(rel), want.shared_blocks.get(rel, {}))
+        if (
+            found.keep_edited
+            and rel not in want.blocks
+            and find_block(text, block_name(name), COMMENT)
+        ):
+            found.notes.append(f"moved persona {name}'s block out of {rel} (new layout)")
         if wanted:
             _claim_dirs(snap, lock, rel, name, found)
             if name not in rec["owners"]:

@@ -73,6 +73,9 @@ def test_upgrade_moves_to_the_new_layout_and_keeps_user_edits(project: Path) -> 
     assert "kept .claude/commands/software-architect/performance-audit.md" in result.stderr
     assert "kept .cursor/rules/software-architect.mdc" in result.stderr
     assert "upgraded 1 persona(s): software-architect" in result.stderr
+    assert "moved persona software-architect's block out of .github/copilot-instructions.md" in (
+        result.stderr
+    )
     assert edited_command.read_text() == "my own audit steps\n"  # never overwritten
     assert edited_rule.read_text() == "my own rule\n"
     assert not (project / ".claude/commands/software-architect/write-adr.md").exists()
