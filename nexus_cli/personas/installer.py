@@ -22,6 +22,9 @@ from nexus_cli.personas.plan import Findings, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
 
 
+GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
+
+
 @dataclass(frozen=True)
 class Scope:
     """Where personas are installed: a project (root = repository) or global (root = home)."""
@@ -37,7 +40,8 @@ class Scope:
         return not self.is_global
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.root, no_symlinks=self.no_symlinks)
+        only_under = GLOBAL_FOLDERS if self.is_global else ()
+        return Snapshot(self.root, no_symlinks=self.no_symlinks, only_under=only_under)
 
     def search(self) -> list[Layer]:
         return layers(self.project_root, include_project=not self.is_global)

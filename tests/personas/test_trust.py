@@ -229,3 +229,31 @@ def test_every_spelling_of_git_is_refused(prefix: str, git: str, suffix: str) ->
 def test_every_plain_path_is_accepted_as_is(parts: list[str]) -> None:
     rel = "/".join(parts)
     assert check_relative(rel, "w") == rel
+
+
+def test_global_writes_only_into_the_assistants_folders(project: Path, isolated_home: Path) -> None:
+    from nexus_cli.paths import user_config_dir
+
+    bashrc = isolated_home / ".bashrc"
+    bashrc.write_text("mine\n")
+    import hashlib
+
+    lock = user_config_dir() / "personas.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(b"mine\n").hexdigest()
+    lock.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "personas": {"evil": {"level": None, "targets": ["agents"]}},
+                "files": {".bashrc": {"sha256": digest, "owner": "evil"}},
+                "dirs": {},
+                "blocks": {},
+                "settings": {},
+            }
+        )
+    )
+    result = run_nexus("persona", "remove", "evil", "--global")
+    assert result.exit_code == 1
+    assert ".bashrc is outside .claude, .codex" in result.stderr
+    assert bashrc.read_text() == "mine\n"
