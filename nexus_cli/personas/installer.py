@@ -21,7 +21,6 @@ from nexus_cli.personas.catalog import Layer, Persona, layers
 from nexus_cli.personas.plan import Findings, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
 
-
 GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
 
 

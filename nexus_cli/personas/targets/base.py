@@ -14,7 +14,6 @@ from pathlib import Path
 
 from nexus_cli.errors import ConfigError
 from nexus_cli.personas.catalog import NAME_RE, Level, Permissions, Persona
-from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.snapshot import FileState
 
 LAYOUT = 2  # the layout version recorded in the lock; 1 = commands + always-on rules everywhere
@@ -220,10 +219,6 @@ def frontmatter(pairs: list[tuple[str, str]]) -> str:
 
 def text_file(text: str) -> FileState:
     return FileState(text.encode("utf-8"), 0o644)
-
-
-def add_file(want: Desired, rel: str, state: FileState) -> None:
-    want.files[rel] = state
 
 
 def script_state(source: Path) -> FileState:

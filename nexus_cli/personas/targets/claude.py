@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.settings_json import SettingsWant
+from nexus_cli.personas.snapshot import FileState
 from nexus_cli.personas.targets.base import (
     Capabilities,
     Command,
@@ -58,7 +59,8 @@ def emit(ctx: Context, want: Desired) -> None:
     want.files[f".claude/agents/{name}.md"] = text_file(subagent(ctx))
     if ctx.legacy_commands:
         for command in ctx.commands:
-            want.files[f".claude/commands/{name}/{command.name}.md"] = script_state(command.source)
+            data = command.source.read_bytes()  # as written: the legacy format is the source's
+            want.files[f".claude/commands/{name}/{command.name}.md"] = FileState(data, 0o644)
     else:
         for command in ctx.commands:
             folder = f".claude/skills/{skill_name(ctx, command.name)}"
