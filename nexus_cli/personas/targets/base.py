@@ -110,12 +110,17 @@ def read_command(path: Path) -> Command:
             raise ConfigError(f"{path}: frontmatter key {key!r} must be a string")
     return Command(
         name=name,
-        description=meta.get("description") or f"The {name} command",
-        argument_hint=meta.get("argument-hint"),
-        allowed_tools=meta.get("allowed-tools"),
+        description=one_line(meta.get("description")) or f"The {name} command",
+        argument_hint=one_line(meta.get("argument-hint")) or None,
+        allowed_tools=one_line(meta.get("allowed-tools")) or None,
         body=body,
         source=path,
     )
+
+
+def one_line(text: str | None) -> str:
+    """Whitespace (newlines included) collapsed: these values go into one-line fields."""
+    return " ".join((text or "").split())
 
 
 @dataclass
@@ -164,8 +169,8 @@ class Context:
     @property
     def summary(self) -> str:
         """A precise one-line description: what the persona is for, so an agent can pick it."""
-        display = self.persona.display_name
-        what = self.persona.description.strip().rstrip(".") or display
+        display = one_line(self.persona.display_name)
+        what = one_line(self.persona.description).rstrip(".") or display
         return f"{display} persona: {what}. Use when a task in this project calls for this role."
 
 

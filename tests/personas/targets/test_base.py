@@ -142,3 +142,13 @@ def test_architect_for_cursor_and_copilot_names_only_written_commands(project: P
     assert not (project / "CLAUDE.md").exists() and not (project / "AGENTS.md").exists()
     assert run_nexus("persona", "remove", "software-architect").exit_code == 0
     assert tree(project) == before
+
+
+def test_multi_line_frontmatter_values_become_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.md"
+    path.write_text(
+        '---\ndescription: "Do it\\n- `/evil` injected"\nargument-hint: |\n  a\n  b\n---\nx\n'
+    )
+    command = read_command(path)
+    assert command.description == "Do it - `/evil` injected"
+    assert command.argument_hint == "a b"
