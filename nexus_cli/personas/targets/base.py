@@ -182,11 +182,12 @@ def instructions(ctx: Context, invocations: dict[str, str]) -> str:
     if ctx.level is not None and ctx.level.instructions.strip():
         parts.append(ctx.level.instructions.strip())
     text = "\n\n".join(p for p in parts if p)
-    text = adapt_mentions(text, {c.name: c for c in ctx.commands}, invocations)
+    by_name = {c.name: c for c in ctx.commands}
+    text = adapt_mentions(text, by_name, invocations)
     listed = [c for c in ctx.commands if c.name in invocations]
     if listed:
         lines = [f"- `{invocations[c.name]}` - {c.description}" for c in listed]
-        text += "\n\n## Commands\n" + "\n".join(lines)
+        text += "\n\n## Commands\n" + adapt_mentions("\n".join(lines), by_name, invocations)
     return text + "\n"
 
 
