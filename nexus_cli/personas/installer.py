@@ -110,7 +110,9 @@ def _add_into(
     record = lock["personas"].get(persona.name, {})
     chosen_level = persona.pick_level(level if level is not None else record.get("level"))
     chosen_targets = (
-        targets or record.get("targets") or target_map.default_targets(snap.root, is_global)
+        targets
+        or _recorded_targets(record, is_global)
+        or target_map.default_targets(snap.root, is_global)
     )
     legacy = bool(record.get("legacy_commands")) if legacy_commands is None else legacy_commands
     want, notes = target_map.desired(persona, chosen_level, chosen_targets, is_global, legacy)
@@ -123,6 +125,20 @@ def _add_into(
         "layout": target_map.LAYOUT,
         **({"legacy_commands": True} if legacy else {}),
     }
+
+
+def _recorded_targets(record: dict[str, Any], is_global: bool) -> list[str] | None:
+    """The targets the lock recorded for a persona; the lock may come from a commit."""
+    recorded = record.get("targets")
+    if recorded is None:
+        return None
+    allowed = target_map.GLOBAL_TARGETS if is_global else target_map.TARGETS
+    if not isinstance(recorded, list) or not all(t in allowed for t in recorded):
+        raise StateError(
+            f"the persona lock records unknown targets {recorded!r}",
+            hint="pass --target, or restore the lock from git",
+        )
+    return recorded
 
 
 def _remove_from(snap: Snapshot, lock: dict[str, Any], found: Findings, name: str) -> None:

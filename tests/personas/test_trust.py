@@ -257,3 +257,11 @@ def test_global_writes_only_into_the_assistants_folders(project: Path, isolated_
     assert result.exit_code == 1
     assert ".bashrc is outside .claude, .codex" in result.stderr
     assert bashrc.read_text() == "mine\n"
+
+
+def test_unknown_targets_in_the_lock_are_a_clear_error(project: Path) -> None:
+    _lock(project, {"personas": {"testing": {"level": None, "targets": ["../x"]}}})
+    result = run_nexus("persona", "add", "testing")
+    assert result.exit_code == 1
+    assert "the persona lock records unknown targets ['../x']" in result.stderr
+    assert "Traceback" not in result.stderr
