@@ -23,6 +23,8 @@ class PathEscapeError(ConflictError):
 
 
 def _folded(part: str) -> str:
+    """A path component as a file system may read it: decoded, case-folded, trailing dots and
+    spaces cut (so ``..``, ``%2e%2e`` and ``. .`` all fold to the empty string)."""
     from urllib.parse import unquote
 
     return unquote(part).casefold().rstrip(". ")
@@ -35,11 +37,11 @@ def check_relative(rel: str, what: str) -> str:
     pure = PurePosixPath(rel)
     if pure.is_absolute() or rel.startswith("~"):
         raise PathEscapeError(f"{what}: absolute path {rel!r} refused")
-    if any(_folded(part) == ".." for part in pure.parts):
-        raise PathEscapeError(f"{what}: path {rel!r} leaves its folder ('..' refused)")
     parts = [p for p in pure.parts if p != "."]
-    if not parts or any(_folded(p) in ("", ".") for p in parts):
+    if not parts:
         raise PathEscapeError(f"{what}: invalid path {rel!r}")
+    if any(_folded(part) == "" for part in parts):
+        raise PathEscapeError(f"{what}: path {rel!r} leaves its folder ('..' refused)")
     if fs.inside_git_dir(rel):
         raise PathEscapeError(f"{what}: path {rel!r} is inside .git; refused")
     if any(_folded(p) in RESERVED for p in parts):

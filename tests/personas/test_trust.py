@@ -265,3 +265,55 @@ def test_unknown_targets_in_the_lock_are_a_clear_error(project: Path) -> None:
     assert result.exit_code == 1
     assert "the persona lock records unknown targets ['../x']" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("rel", "message"),
+    [
+        ("", "w: invalid path ''"),
+        (".", "w: invalid path '.'"),
+        ("./.", "w: invalid path './.'"),
+        ("/etc/passwd", "w: absolute path '/etc/passwd' refused"),
+        ("~/x", "w: absolute path '~/x' refused"),
+        ("../x", "w: path '../x' leaves its folder ('..' refused)"),
+        ("a/%2e%2e/x", "w: path 'a/%2e%2e/x' leaves its folder ('..' refused)"),
+        ("a/. ./x", "w: path 'a/. ./x' leaves its folder ('..' refused)"),
+        ("a/.../x", "w: path 'a/.../x' leaves its folder ('..' refused)"),
+        (".git/config", "w: path '.git/config' is inside .git; refused"),
+        (".Git/config", "w: path '.Git/config' is inside .git; refused"),
+        (".nexus/x", "w: path '.nexus/x' is inside Nexus's own state (.nexus/)"),
+        ("a/.NeXus/x", "w: path 'a/.NeXus/x' is inside Nexus's own state (.nexus/)"),
+        ("%2enexus/x", "w: path '%2enexus/x' is inside Nexus's own state (.nexus/)"),
+        (".nexus /x", "w: path '.nexus /x' is inside Nexus's own state (.nexus/)"),
+    ],
+)
+def test_each_refusal_says_why(rel: str, message: str) -> None:
+    with pytest.raises(PathEscapeError) as info:
+        check_relative(rel, "w")
+    assert info.value.message == message
+
+
+def test_resolve_inside_messages_name_the_path_and_the_hint(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "real").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    os.symlink("../out", root / "away")
+    os.symlink("real", root / "link")
+    os.symlink(".git", root / "g")
+    (root / ".git").mkdir()
+    with pytest.raises(PathEscapeError) as info:
+        resolve_inside(root, "away/f", "w")
+    assert info.value.message == (
+        f"w: away/f resolves to {tmp_path / 'out' / 'f'}, outside {root} (symlink escape refused)"
+    )
+    with pytest.raises(PathEscapeError) as info:
+        resolve_inside(root, "g/hooks/x", "w")
+    assert info.value.message == "w: g/hooks/x resolves into .git; refused"
+    with pytest.raises(PathEscapeError) as info:
+        resolve_inside(root, "./link//f", "w", no_symlinks=True)
+    assert info.value.message == (
+        "w: link/f passes through a symbolic link; Nexus does not write through links"
+    )
+    assert info.value.hint == "replace the link with a real folder or file, or remove it"
+    assert resolve_inside(root, "real/f", "w", no_symlinks=True) == root / "real" / "f"
+    assert resolve_inside(root, "./real//f", "w") == root / "real" / "f"
