@@ -38,7 +38,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "merge": (["nexus_cli/tasks/merge.py"], ["tests/tasks/test_merge.py"]),
     "ports": (["nexus_cli/workspaces/ports.py"], ["tests/workspaces/test_ports.py"]),
     "privacy": (["nexus_cli/telemetry/privacy.py"], ["tests/telemetry/test_privacy.py"]),
-    "persona-safety": (["nexus_cli/personas/safety.py"], ["tests/personas/test_safety.py"]),
+    "persona-safety": (
+        ["nexus_cli/personas/safety.py"],
+        ["tests/personas/test_safety.py", "tests/personas/test_trust.py"],
+    ),
     "gates": (["nexus_cli/tasks/gates.py"], ["tests/tasks/test_gates.py"]),
 }
 
