@@ -163,6 +163,7 @@ def _start_services(
                 bind_address=record.bind_address,
             )
         )
+    _check_bind_sources(project, record, template)
     containers = _create_all(client, plans, progress)
     for plan, container in zip(plans, containers, strict=True):
         name = plan.service.name
@@ -175,6 +176,23 @@ def _start_services(
         if name in needed_by_others:
             _wait_all(pending_health, progress, health_timeout_s)
     _wait_all(pending_health, progress, health_timeout_s)
+
+
+def _check_bind_sources(project: Project, record: WorkspaceRecord, template: Template) -> None:
+    """Every ``./path`` bind source must resolve (after symlinks) inside the worktree."""
+    from nexus_cli.workspaces.templates import resolve_in_worktree
+
+    worktree = worktree_path(project, record.name)
+    for service in template.services.values():
+        for volume in service.volumes:
+            if not volume.named:
+                resolve_in_worktree(
+                    worktree,
+                    volume.source,
+                    template=template.path,
+                    key=f"services.{service.name}.volumes ({volume.source}:{volume.target})",
+                    allow_root=True,
+                )
 
 
 def _create_all(client: Any, plans: list[ServicePlan], progress: Progress) -> list[Any]:
