@@ -201,11 +201,12 @@ def _check_bind_sources(project: Project, record: WorkspaceRecord, template: Tem
     for service in template.services.values():
         for volume in service.volumes:
             if not volume.named:
+                shown = volume.source if volume.source == "." else f"./{volume.source}"
                 resolve_in_worktree(
                     worktree,
                     volume.source,
                     template=template.path,
-                    key=f"services.{service.name}.volumes ({volume.source}:{volume.target})",
+                    key=f"services.{service.name}.volumes ({shown}:{volume.target})",
                     allow_root=True,
                 )
 
