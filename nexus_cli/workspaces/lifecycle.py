@@ -190,7 +190,16 @@ def _configured_bind_address(project: Project) -> str:
     config = load_yaml_mapping(project.config_path, what="project configuration")
     section = config.get("workspaces") or {}
     value = section.get("bind_address", "127.0.0.1") if isinstance(section, dict) else "127.0.0.1"
-    return str(value)
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        from nexus_cli.config_yaml import key_error
+
+        raise key_error(
+            project.config_path, "workspaces.bind_address", f"{value!r} is not an IP address"
+        ) from None
 
 
 def _write_files(worktree: Path, template: Template) -> list[str]:
