@@ -36,7 +36,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "fs": (["nexus_cli/fs.py"], ["tests/test_fs.py"]),
     "terminal": (["nexus_cli/terminal.py"], ["tests/test_terminal.py"]),
     "merge": (["nexus_cli/tasks/merge.py"], ["tests/tasks/test_merge.py"]),
-    "ports": (["nexus_cli/workspaces/ports.py"], ["tests/workspaces/test_ports.py"]),
+    "ports": (
+        ["nexus_cli/workspaces/ports.py"],
+        ["tests/workspaces/test_ports.py", "tests/workspaces/test_ports_properties.py"],
+    ),
     "privacy": (["nexus_cli/telemetry/privacy.py"], ["tests/telemetry/test_privacy.py"]),
     "persona-safety": (
         ["nexus_cli/personas/safety.py"],
