@@ -151,8 +151,9 @@ def test_four_simultaneous_creates_of_one_name_have_one_winner(
     assert run_nexus("workspace", "status", "same", "--json").json()["state"] == "running"
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_create_removes_what_it_made(
-    ws_project: Path, test_image: str, docker_client: Any
+    ws_project: Path, test_image: str, docker_client: Any, sig: int, code: int
 ) -> None:
     _template(
         ws_project,
@@ -175,8 +176,8 @@ def test_interrupted_create_removes_what_it_made(
     ):
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == code
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
     _nothing_left(ws_project, docker_client, "intr")
     home = Path(os.environ["NEXUS_HOME"])
