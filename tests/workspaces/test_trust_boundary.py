@@ -217,3 +217,11 @@ def test_list_skips_foreign_folder_names_and_flags_linked_worktrees(
     views = {v["name"]: v for v in result.json()["workspaces"]}
     assert set(views) == {"w"}
     assert views["w"]["worktree"] == "unsafe"
+
+
+@pytest.mark.parametrize("rel", [".GIT/hooks/post-checkout", "sub/.git/config", "a\\b", ".git."])
+def test_files_entries_into_git_folders_are_refused(project: Path, rel: str) -> None:
+    template = _files_template(project, {rel: "x"})
+    result = run_nexus("template", "show", "writer")
+    assert result.exit_code == 1
+    assert f"{template}: x-nexus.files.{rel}" in result.stderr
