@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nexus_cli import git
-from nexus_cli.errors import ConflictError, NotFoundError
+from nexus_cli import fs, git, validate
+from nexus_cli.errors import ConflictError, NotFoundError, StateError
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -28,7 +28,15 @@ class WorktreeInfo:
 
 
 def worktree_path(project: Project, name: str) -> Path:
-    return project.worktrees_dir / name
+    """``.nexus/worktrees/NAME``; refused if a link (or a linked parent) leads it elsewhere."""
+    validate.workspace_name(name)
+    path = project.worktrees_dir / name
+    if path.is_symlink() or not fs.is_inside(path.parent, project.root):
+        raise StateError(
+            f"{path} is a symbolic link or lies outside the project; Nexus leaves it alone",
+            hint="remove the link (worktrees live in .nexus/worktrees of the project)",
+        )
+    return path
 
 
 def list_worktrees(project: Project) -> dict[Path, WorktreeInfo]:

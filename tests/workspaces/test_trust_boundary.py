@@ -185,3 +185,43 @@ def test_template_name_cannot_climb_out_of_the_template_folders(project: Path) -
     result = run_nexus("workspace", "create", "w", "-t", "../../../etc/x")
     assert result.exit_code == 2
     assert "invalid template name" in result.stderr
+
+
+def test_worktree_folder_that_is_a_link_outside_is_never_deleted(
+    project: Path, tmp_path: Path
+) -> None:
+    assert run_nexus("workspace", "create", "w").exit_code == 0
+    worktree = project / ".nexus" / "worktrees" / "w"
+    run_git(project, "worktree", "remove", "--force", str(worktree))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    worktree.symlink_to(outside)
+    result = run_nexus("workspace", "delete", "w", "--force")
+    assert result.exit_code == 1
+    assert "is a symbolic link or lies outside the project" in result.stderr
+    assert (outside / "precious.txt").read_text() == "keep me"
+
+
+def test_list_skips_foreign_folder_names_and_flags_linked_worktrees(
+    project: Path, tmp_path: Path
+) -> None:
+    assert run_nexus("workspace", "create", "w").exit_code == 0
+    foreign = project / ".nexus" / "worktrees" / "Bad Name"
+    run_git(project, "worktree", "add", "-q", "--detach", str(foreign))
+    worktree = project / ".nexus" / "worktrees" / "w"
+    run_git(project, "worktree", "remove", "--force", str(worktree))
+    worktree.symlink_to(tmp_path)
+    result = run_nexus("workspace", "list", "--json")
+    assert result.exit_code == 0, result.stderr
+    views = {v["name"]: v for v in result.json()["workspaces"]}
+    assert set(views) == {"w"}
+    assert views["w"]["worktree"] == "unsafe"
+
+
+@pytest.mark.parametrize("rel", [".GIT/hooks/post-checkout", "sub/.git/config", "a\\b", ".git."])
+def test_files_entries_into_git_folders_are_refused(project: Path, rel: str) -> None:
+    template = _files_template(project, {rel: "x"})
+    result = run_nexus("template", "show", "writer")
+    assert result.exit_code == 1
+    assert f"{template}: x-nexus.files.{rel}" in result.stderr

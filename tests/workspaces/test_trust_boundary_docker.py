@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -151,8 +152,9 @@ def test_four_simultaneous_creates_of_one_name_have_one_winner(
     assert run_nexus("workspace", "status", "same", "--json").json()["state"] == "running"
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_create_removes_what_it_made(
-    ws_project: Path, test_image: str, docker_client: Any
+    ws_project: Path, test_image: str, docker_client: Any, sig: int, code: int
 ) -> None:
     _template(
         ws_project,
@@ -175,8 +177,8 @@ def test_interrupted_create_removes_what_it_made(
     ):
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == code
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
     _nothing_left(ws_project, docker_client, "intr")
     home = Path(os.environ["NEXUS_HOME"])
@@ -219,3 +221,49 @@ def test_service_that_exits_fails_create(ws_project: Path, test_image: str) -> N
     assert result.exit_code == 1
     assert "service 'app' exited with code 3" in result.stderr
     assert not (ws_project / ".nexus" / "worktrees" / "q").exists()
+
+
+def _host_git_mounts() -> dict[str, dict[str, str]]:
+    """The host's git binary, its exec path and shared libraries, read-only (busybox has no git)."""
+    binary = shutil.which("git")
+    if binary is None:
+        pytest.skip("no git binary on the host")
+    real = os.path.realpath(binary)
+    exec_path = subprocess.run(["git", "--exec-path"], capture_output=True, text=True).stdout
+    ldd = subprocess.run(["ldd", real], capture_output=True, text=True).stdout
+    paths = {real, exec_path.strip(), "/usr/share/git-core"}
+    for line in ldd.splitlines():
+        for word in line.split():
+            if word.startswith("/"):
+                paths.update({os.path.dirname(word), os.path.dirname(os.path.realpath(word))})
+    return {p: {"bind": p, "mode": "ro"} for p in paths if os.path.exists(p)}
+
+
+def test_git_commit_works_in_a_container_but_config_and_hooks_do_not(
+    project: Path, test_image: str, docker_client: Any
+) -> None:
+    from nexus_cli.workspaces import git_worktrees
+    from nexus_cli.workspaces.docker_services import git_mounts
+
+    nexus_project = find_project(project)
+    worktree, _ = git_worktrees.create_worktree(nexus_project, "g", None)
+    (worktree / "a.txt").write_text("hi\n")
+    common = nexus_project.git_common_dir
+    mounts = {str(worktree): {"bind": "/workspace", "mode": "rw"}}
+    mounts.update(git_mounts(worktree, common, "g"))
+    mounts.update(_host_git_mounts())
+    git_bin = os.path.realpath(str(shutil.which("git")))
+    script = (
+        f"export HOME=/tmp G={git_bin}; cd /workspace && $G config --global safe.directory '*'"
+        " && $G add a.txt && $G -c user.name=c -c user.email=c@d commit -qm inside && echo ok;"
+        f" $G config core.hooksPath /x || echo config-refused;"
+        f" echo x > {common}/hooks/post-commit || echo hook-refused"
+    )
+    out = docker_client.containers.run(
+        test_image, ["sh", "-c", script], volumes=mounts, remove=True, stderr=True
+    ).decode()
+    assert "ok" in out.splitlines()
+    assert "config-refused" in out and "hook-refused" in out
+    assert git(project, "log", "-1", "--format=%s", "g").strip() == "inside"
+    assert "hooksPath" not in (common / "config").read_text()
+    assert not (common / "hooks" / "post-commit").exists()
