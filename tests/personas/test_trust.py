@@ -303,9 +303,8 @@ def test_resolve_inside_messages_name_the_path_and_the_hint(tmp_path: Path) -> N
     (root / ".git").mkdir()
     with pytest.raises(PathEscapeError) as info:
         resolve_inside(root, "away/f", "w")
-    assert info.value.message == (
-        f"w: away/f resolves to {tmp_path / 'out' / 'f'}, outside {root} (symlink escape refused)"
-    )
+    assert info.value.message == f"w: 'away/f' resolves outside {root} (symlink escape refused)"
+    assert info.value.hint and "symbolic links included" in info.value.hint
     with pytest.raises(PathEscapeError) as info:
         resolve_inside(root, "g/hooks/x", "w")
     assert info.value.message == "w: g/hooks/x resolves into .git; refused"
