@@ -27,7 +27,7 @@ def _folded(part: str) -> str:
     spaces cut (so ``..``, ``%2e%2e`` and ``. .`` all fold to the empty string)."""
     from urllib.parse import unquote
 
-    return unquote(part).casefold().rstrip(". ")
+    return unquote(part).rstrip(". ").casefold()
 
 
 def check_relative(rel: str, what: str) -> str:

@@ -189,6 +189,8 @@ def test_a_plain_path_is_normalised_not_refused() -> None:
     assert check_relative(".github/x", "w") == ".github/x"
     assert check_relative(".gitignore", "w") == ".gitignore"
     assert check_relative("a.nexus/x", "w") == "a.nexus/x"
+    assert check_relative(".nexusX/x", "w") == ".nexusX/x"  # only dots and spaces are cut
+    assert check_relative("X/y", "w") == "X/y"
 
 
 def test_resolve_inside_refuses_links_only_when_asked(tmp_path: Path) -> None:
