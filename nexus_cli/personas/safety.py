@@ -27,7 +27,7 @@ def _folded(part: str) -> str:
     spaces cut (so ``..``, ``%2e%2e`` and ``. .`` all fold to the empty string)."""
     from urllib.parse import unquote
 
-    return unquote(part).casefold().rstrip(". ")
+    return unquote(part).rstrip(". ").casefold()
 
 
 def check_relative(rel: str, what: str) -> str:
@@ -37,7 +37,7 @@ def check_relative(rel: str, what: str) -> str:
     pure = PurePosixPath(rel)
     if pure.is_absolute() or rel.startswith("~"):
         raise PathEscapeError(f"{what}: absolute path {rel!r} refused")
-    parts = [p for p in pure.parts if p != "."]
+    parts = list(pure.parts)  # pathlib already drops "." parts and empty ones ("a//b")
     if not parts:
         raise PathEscapeError(f"{what}: invalid path {rel!r}")
     if any(_folded(part) == "" for part in parts):
@@ -58,11 +58,8 @@ def resolve_inside(root: Path, rel: str, what: str, *, no_symlinks: bool = False
     clean = check_relative(rel, what)
     try:
         real = fs.resolve_inside(root, clean, what=what)
-    except fs.PathEscapeError:
-        raise PathEscapeError(
-            f"{what}: {clean} resolves to {os.path.realpath(root / clean)}, outside "
-            f"{os.path.realpath(root)} (symlink escape refused)"
-        ) from None
+    except fs.PathEscapeError as exc:
+        raise PathEscapeError(f"{exc.message} (symlink escape refused)", hint=exc.hint) from None
     if fs.inside_git_dir(clean, root):
         raise PathEscapeError(f"{what}: {clean} resolves into .git; refused")
     plain = Path(os.path.realpath(root)) / clean

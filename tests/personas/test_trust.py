@@ -189,6 +189,8 @@ def test_a_plain_path_is_normalised_not_refused() -> None:
     assert check_relative(".github/x", "w") == ".github/x"
     assert check_relative(".gitignore", "w") == ".gitignore"
     assert check_relative("a.nexus/x", "w") == "a.nexus/x"
+    assert check_relative(".nexusX/x", "w") == ".nexusX/x"  # only dots and spaces are cut
+    assert check_relative("X/y", "w") == "X/y"
 
 
 def test_resolve_inside_refuses_links_only_when_asked(tmp_path: Path) -> None:
@@ -303,9 +305,8 @@ def test_resolve_inside_messages_name_the_path_and_the_hint(tmp_path: Path) -> N
     (root / ".git").mkdir()
     with pytest.raises(PathEscapeError) as info:
         resolve_inside(root, "away/f", "w")
-    assert info.value.message == (
-        f"w: away/f resolves to {tmp_path / 'out' / 'f'}, outside {root} (symlink escape refused)"
-    )
+    assert info.value.message == f"w: 'away/f' resolves outside {root} (symlink escape refused)"
+    assert info.value.hint and "symbolic links included" in info.value.hint
     with pytest.raises(PathEscapeError) as info:
         resolve_inside(root, "g/hooks/x", "w")
     assert info.value.message == "w: g/hooks/x resolves into .git; refused"
