@@ -38,7 +38,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "merge": (["nexus_cli/tasks/merge.py"], ["tests/tasks/test_merge.py"]),
     "ports": (
         ["nexus_cli/workspaces/ports.py"],
-        ["tests/workspaces/test_ports.py", "tests/workspaces/test_ports_properties.py"],
+        [
+            "tests/workspaces/test_ports.py",
+            "tests/workspaces/test_ports_properties.py",
+            "tests/workspaces/test_ports_table.py",
+        ],
     ),
     "privacy": (["nexus_cli/telemetry/privacy.py"], ["tests/telemetry/test_privacy.py"]),
     "persona-safety": (

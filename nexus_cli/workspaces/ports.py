@@ -181,7 +181,7 @@ def _candidates(start: int) -> Iterator[int]:
 def _first_free(start: int, protocol: str, taken: set[int], address: str) -> tuple[int, int]:
     attempts = 0
     for port in _candidates(start):
-        if port in taken or (port < 1024 and start >= 1024):
+        if port in taken:
             continue
         attempts += 1
         if port_is_free(port, protocol, address):
