@@ -67,10 +67,9 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def current_tasks(store: TaskStore, agent: str) -> list[dict[str, Any]]:
+def current_tasks(store: TaskStore, agent: str, limit: int = SHOWN) -> list[dict[str, Any]]:
     """The caller's unfinished, started tasks (most recently updated first)."""
-    docs = [json.loads(d) for s in MINE for d in store.list_docs(status=s, assignee=agent)]
-    return sorted(docs, key=lambda d: str(d.get("updated_at", "")), reverse=True)
+    return [json.loads(d) for d in store.recent_docs(MINE, agent, limit)]
 
 
 def workspace_of(project: Project, cwd: Path) -> str | None:
@@ -90,17 +89,16 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
         workspace=workspace_of(project, cwd),
         tasks_total=store.count(),
     )
-    for doc in current_tasks(store, agent)[:SHOWN]:
+    for doc in current_tasks(store, agent):
         brief.in_progress.append(
             {**_summary(doc), "last_failing_gate": last_failing_gate(doc.get("history", []))}
         )
     ready = [json.loads(d) for d in store.ready_docs(agent, SHOWN + 1)]
     brief.ready = [_summary(d) for d in ready[:SHOWN]]
     brief.ready_more = len(ready) > SHOWN
-    blocked = store.blocked()
-    brief.blocked_total = len(blocked)
+    brief.blocked_total, blocked = store.blocked_page(SHOWN)
     brief.blocked = [
-        {**_summary(t.to_dict()), "blocked_by": deps[:SHOWN]} for t, deps in blocked[:SHOWN]
+        {**_summary(json.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
     ]
     brief.next_commands = _next_commands(brief)
     return brief

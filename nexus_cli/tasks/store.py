@@ -200,6 +200,36 @@ class TaskStore:
         )
         return [(_task(r[0]), sorted(r[1].split(","))) for r in self.conn.execute(sql)]
 
+    # --- bounded queries for `nexus prime` (each one indexed or LIMITed) -----------------------
+
+    def recent_docs(self, statuses: tuple[str, ...], assignee: str, limit: int) -> list[str]:
+        """``assignee``'s tasks in ``statuses``, most recently updated first."""
+        marks = ",".join("?" * len(statuses))
+        sql = (
+            f"SELECT doc FROM tasks WHERE status IN ({marks}) AND assignee = ? "
+            "ORDER BY updated_at DESC, id LIMIT ?"
+        )
+        return [r[0] for r in self.conn.execute(sql, (*statuses, assignee, limit))]
+
+    def blocked_page(self, limit: int) -> tuple[int, list[tuple[str, list[str]]]]:
+        """How many unfinished tasks wait on unfinished ones, and the first ``limit`` of them."""
+        where = f"t.status NOT IN {FINISHED!r} AND EXISTS ({_UNFINISHED_DEP})"
+        total = int(self.conn.execute(f"SELECT count(*) FROM tasks t WHERE {where}").fetchone()[0])
+        ids = self.conn.execute(
+            f"SELECT t.id FROM tasks t WHERE {where} ORDER BY t.priority, t.created_at, t.id "
+            "LIMIT ?",
+            (limit,),
+        ).fetchall()
+        waits = (
+            "SELECT d.depends_on FROM deps d JOIN tasks u ON u.id = d.depends_on "
+            f"WHERE d.task_id = ? AND u.status NOT IN {FINISHED!r} ORDER BY d.depends_on"
+        )
+        page = []
+        for (task_id,) in ids:
+            doc = self.conn.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            page.append((doc[0], [r[0] for r in self.conn.execute(waits, (task_id,))]))
+        return total, page
+
     def dependency_path(self, start: str, target: str) -> list[str] | None:
         """A path start -> ... -> target following depends_on edges, or None."""
         sql = (
