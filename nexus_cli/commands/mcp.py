@@ -80,7 +80,7 @@ def _report(plan: object, print_only: bool, as_json: bool) -> None:
     if not plan.changes:
         info("nothing to change")
     for change in plan.changes:
-        verb = "would " + change.verb if print_only else change.verb
+        verb = f"would {change.verb}" if print_only else f"{change.verb.rstrip('e')}ed"
         info(f"{verb} {change.path}")
         if print_only and change.after is not None:
             click.echo(change.after, nl=not change.after.endswith("\n"))

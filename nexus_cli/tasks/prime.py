@@ -129,7 +129,9 @@ def _next_commands(brief: Briefing) -> list[str]:
 def render(brief: Briefing) -> str:
     """The briefing as Markdown."""
     out = [f"# Nexus session: {brief.project}", ""]
-    out.append(f"- Project: `{brief.root}` ({brief.tasks_total} tasks); you are `{brief.agent}`")
+    out.append(
+        f"- Project: `{brief.root}` ({brief.tasks_total} task{'' if brief.tasks_total == 1 else 's'}); you are `{brief.agent}`"
+    )
     if brief.workspace:
         out.append(f"- Workspace: `{brief.workspace}` (this session runs in its worktree)")
     out.append("- A task is done only when its gates pass: `nexus task complete ID`.")
