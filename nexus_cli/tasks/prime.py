@@ -32,7 +32,7 @@ class Briefing:
     ready: list[dict[str, Any]] = field(default_factory=list)
     ready_more: bool = False
     blocked: list[dict[str, Any]] = field(default_factory=list)
-    blocked_total: int = 0
+    blocked_more: bool = False
     next_commands: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     ready = [json.loads(d) for d in store.ready_docs(agent, SHOWN + 1)]
     brief.ready = [_summary(d) for d in ready[:SHOWN]]
     brief.ready_more = len(ready) > SHOWN
-    brief.blocked_total, blocked = store.blocked_page(SHOWN)
+    brief.blocked_more, blocked = store.blocked_page(SHOWN)
     brief.blocked = [
         {**_summary(json.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
     ]
@@ -149,11 +149,12 @@ def render(brief: Briefing) -> str:
     out.append("_… more: `nexus task ready`_" if brief.ready_more else "")
     if not brief.ready:
         out[-1] = "_Nothing is ready._"
-    if brief.blocked_total:
-        out += ["", f"## Blocked ({brief.blocked_total})", ""]
+    if brief.blocked:
+        out += ["", "## Blocked", ""]
         out += [
             f"- {t['id']} {t['title']} — waits on {', '.join(t['blocked_by'])}"
             for t in brief.blocked
         ]
+        out.append("_… more: `nexus task blocked`_" if brief.blocked_more else "")
     out += ["", "## Continue with", "", *[f"1. `{c}`" for c in brief.next_commands], ""]
     return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))
