@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from nexus_cli import __version__
-from nexus_cli.mcp import analysis_tools, recording, task_tools, workspace_tools
+from nexus_cli.mcp import recording
 from nexus_cli.project import Project
 
 HEARTBEAT_S = 5.0
@@ -106,16 +106,3 @@ def build(project: Project, *, record: bool = True) -> MCPServer[Any]:
 
 def serve(project: Project, *, record: bool = True) -> None:
     build(project, record=record).run("stdio")
-
-
-__all__ = [
-    "NexusMCP",
-    "TaskId",
-    "Window",
-    "WorkspaceName",
-    "analysis_tools",
-    "build",
-    "serve",
-    "task_tools",
-    "workspace_tools",
-]

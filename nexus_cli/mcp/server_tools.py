@@ -7,10 +7,10 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from nexus_cli.mcp import analysis_tools as at
+from nexus_cli.mcp import task_tools as tt
+from nexus_cli.mcp import workspace_tools as wt
 from nexus_cli.mcp.server import NexusMCP, TaskId, Window, WorkspaceName
-from nexus_cli.mcp.server import analysis_tools as at
-from nexus_cli.mcp.server import task_tools as tt
-from nexus_cli.mcp.server import workspace_tools as wt
 
 
 def register(s: NexusMCP) -> None:

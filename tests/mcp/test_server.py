@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,10 @@ def test_bare_workspace_tools(project: Path) -> None:
             exec_ = await s.call_tool("workspace_exec", {"name": "feature-a", "command": ["ls"]})
             personas = ok(await s.call_tool("persona_list", {}))
             stats = ok(await s.call_tool("stats", {"window": "today"}))
+            insights = ok(await s.call_tool("insights", {"window": "7d"}))
+            current = ok(await s.call_tool("persona_current", {}))
+            impact = ok(await s.call_tool("gpu_impact", {"pid": os.getpid()}))
+            bad_window = await s.call_tool("stats", {"window": "yesterday-ish"})
             return locals()
 
     r = asyncio.run(session())
@@ -134,3 +139,6 @@ def test_bare_workspace_tools(project: Path) -> None:
     assert r["exec_"].is_error and "has no services" in text_of(r["exec_"])
     assert any(p["name"] for p in r["personas"])
     assert r["stats"]["invocations"] >= 6
+    assert "insights" in r["insights"] and r["current"] == []
+    assert r["impact"]["process"]["pid"] == os.getpid()
+    assert r["bad_window"].is_error and "\n" not in text_of(r["bad_window"])
