@@ -6,6 +6,8 @@ Every task id an MCP client sends goes through :func:`nexus_cli.validate.task_id
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nexus_cli import validate
@@ -30,8 +32,14 @@ def _me() -> str:
     return current_agent()
 
 
-def _store(project: Project) -> TaskStore:
-    return open_store(project)
+@contextmanager
+def _store(project: Project) -> Iterator[TaskStore]:
+    """A task store for one call, closed after it (the server lives for a whole session)."""
+    store = open_store(project)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _docs(docs: list[str]) -> list[Any]:
@@ -43,7 +51,8 @@ def _docs(docs: list[str]) -> list[Any]:
 def task_ready(project: Project, limit: int = 20) -> list[Any]:
     if limit < 0:
         raise UsageError("limit must be 0 (all) or more")
-    return _docs(_store(project).ready_docs(_me(), limit))
+    with _store(project) as store:
+        return _docs(store.ready_docs(_me(), limit))
 
 
 def task_list(project: Project, status: str | None = None, label: str | None = None) -> list[Any]:
@@ -51,27 +60,30 @@ def task_list(project: Project, status: str | None = None, label: str | None = N
 
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(STATUSES)}")
-    return _docs(_store(project).list_docs(status=status, label=label))
+    with _store(project) as store:
+        return _docs(store.list_docs(status=status, label=label))
 
 
 def task_show(project: Project, task_id: str) -> dict[str, Any]:
     from nexus_cli.tasks.lifecycle import load
 
-    return load(_store(project), task_ref(task_id)).to_dict()
+    with _store(project) as store:
+        return load(store, task_ref(task_id)).to_dict()
 
 
 def task_history(project: Project, task_id: str) -> list[Any]:
     from nexus_cli.tasks.lifecycle import load
 
-    return load(_store(project), task_ref(task_id)).history
+    with _store(project) as store:
+        return load(store, task_ref(task_id)).history
 
 
 def task_context(project: Project, task_id: str) -> str:
     from nexus_cli.tasks.context import render
     from nexus_cli.tasks.lifecycle import load
 
-    store = _store(project)
-    return render(store, load(store, task_ref(task_id)))
+    with _store(project) as store:
+        return render(store, load(store, task_ref(task_id)))
 
 
 def task_create(
@@ -91,7 +103,6 @@ def task_create(
     from nexus_cli.tasks.lifecycle import NewTask, create
     from nexus_cli.tasks.model import Gate
 
-    store = _store(project)
     deps = tuple(task_ref(d) for d in depends_on or [])
     commands = [g for g in gates if g.strip()]
     if len(commands) != len(gates):
@@ -115,14 +126,16 @@ def task_create(
         gates=tuple(Gate(c, DEFAULT_GATE_TIMEOUT_S) for c in commands),
         labels=tuple(labels or ()),
     )
-    return create(store, spec, _me()).to_dict()
+    with _store(project) as store:
+        return create(store, spec, _me()).to_dict()
 
 
 def change(project: Project, task_id: str, action: str, **kwargs: Any) -> dict[str, Any]:
     """``claim``, ``start`` or ``note``: one named change, as ``nexus task <action> --json``."""
     from nexus_cli.tasks.lifecycle import change as change_task
 
-    return change_task(_store(project), task_ref(task_id), _me(), action, **kwargs).to_dict()
+    with _store(project) as store:
+        return change_task(store, task_ref(task_id), _me(), action, **kwargs).to_dict()
 
 
 def run_gates(project: Project, task_id: str, complete: bool) -> dict[str, Any]:
@@ -135,12 +148,12 @@ def run_gates(project: Project, task_id: str, complete: bool) -> dict[str, Any]:
     from nexus_cli.tasks.verification import complete as complete_task
     from nexus_cli.tasks.verification import verify
 
-    store = _store(project)
     ref = task_ref(task_id)
-    if complete:
-        verification = complete_task(store, ref, _me(), load_settings(project))
-    else:
-        verification = verify(store, ref, _me())
+    with _store(project) as store:
+        if complete:
+            verification = complete_task(store, ref, _me(), load_settings(project))
+        else:
+            verification = verify(store, ref, _me())
     result = {
         "task": verification.task.to_dict(),
         "passed": verification.passed,
