@@ -142,3 +142,35 @@ def test_bare_workspace_tools(project: Path) -> None:
     assert "insights" in r["insights"] and r["current"] == []
     assert r["impact"]["process"]["pid"] == os.getpid()
     assert r["bad_window"].is_error and "\n" not in text_of(r["bad_window"])
+
+
+def test_concurrent_calls_are_separate_events(project: Path, isolated_home: Path) -> None:
+    async def session() -> list[Any]:
+        async with mcp_session(project) as s:
+            created = ok(await s.call_tool("task_create", {"title": "slow", "gates": ["sleep 2"]}))
+            tid = created["id"]
+            ok(await s.call_tool("task_start", {"id": tid}))
+
+            async def later(tool: str, args: dict[str, Any]) -> Any:
+                await asyncio.sleep(1)  # the gate (sleep 2) is running by then
+                return await s.call_tool(tool, args)
+
+            return list(
+                await asyncio.gather(
+                    s.call_tool("task_complete", {"id": tid}),
+                    later("task_list", {"status": "verifying"}),
+                    later("task_show", {"id": "nx-nope"}),
+                )
+            )
+
+    completed, listed, missing = asyncio.run(session())
+    assert ok(completed)["passed"] is True
+    assert [t["title"] for t in ok(listed)] == ["slow"]  # ran while the gate was running
+    assert missing.is_error
+    events = {e["command"]: e for e in mcp_events(isolated_home)}
+    assert set(events) == {"task_create", "task_start", "task_complete", "task_list", "task_show"}
+    assert (
+        events["task_complete"]["success"] == 1 and events["task_complete"]["duration_ms"] >= 2000
+    )
+    assert events["task_list"]["success"] == 1 and events["task_list"]["duration_ms"] < 2000
+    assert events["task_show"]["error_category"] == "not_found"
