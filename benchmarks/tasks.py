@@ -2,7 +2,8 @@
 
 Builds a project whose tasks.jsonl holds N tasks with random dependencies on earlier tasks
 (30% done, 10% in progress, the rest open), lets the first command import it, then times
-interleaved runs of `task ready --json`, `task list --json`, `task create` and `task show`
+interleaved runs of `task ready --json`, `task list --json`, `task create`, `task show` and
+`prime`
 and prints medians. Targets (2-core machine): each <= 0.25 s at 10,000 tasks; `ready` at
 100,000 tasks <= 1.5x `ready` at 10,000.
 
@@ -76,6 +77,7 @@ def cases(root: Path, count: int) -> dict[str, list[str]]:
         f"task list --json ({count:,})": [nexus, "task", "list", "--json"],
         f"task create ({count:,})": [nexus, "task", "create", "Bench", "--gate", "true"],
         f"task show ({count:,})": [nexus, "task", "show", some_id],
+        f"prime ({count:,})": [nexus, "prime"],
     }
 
 

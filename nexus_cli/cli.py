@@ -33,10 +33,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "nexus_cli.commands.loop:loop",
         "Run an agent on tasks until their gates pass.",
     ),
+    "mcp": ("nexus_cli.commands.mcp:mcp", "Serve Nexus to coding agents over MCP; connect them."),
     "persona": (
         "nexus_cli.commands.persona:persona",
         "Add, remove and switch role bundles for coding assistants.",
     ),
+    "prime": ("nexus_cli.commands.prime:prime", "Start-of-session briefing for a coding agent."),
     "stats": ("nexus_cli.commands.stats:stats", "Usage statistics for a time window."),
     "sync": ("nexus_cli.commands.sync:sync", "Send telemetry to your own collector."),
     "task": ("nexus_cli.commands.task:task", "Track tasks whose verification gates must pass."),

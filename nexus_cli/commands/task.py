@@ -313,13 +313,27 @@ def history(task_id: str, as_json: bool) -> None:
 
 
 @task.command()
-@task_id_arg
-def context(task_id: str) -> None:
-    """Print a Markdown hand-off: goal, gates, last gate output, rejections, notes, related tasks."""
+@click.argument("task_id", metavar="[ID]", required=False, shell_complete=completer("task"))
+@click.option("--current", is_flag=True, help="Your most recently changed task in progress.")
+def context(task_id: str | None, current: bool) -> None:
+    """Print a Markdown hand-off: goal, gates, last gate output, rejections, notes, related tasks.
+
+    With --current (used by the Claude Code PreCompact hook), prints nothing when no task is yours.
+    """
+    from nexus_cli.errors import UsageError
     from nexus_cli.tasks.context import render
     from nexus_cli.tasks.lifecycle import load
 
+    if (task_id is None) == (not current):
+        raise UsageError("give a task ID or --current (not both)")
     store = open_task_store()
+    if task_id is None:
+        from nexus_cli.tasks.prime import current_tasks
+
+        mine = current_tasks(store, me())
+        if not mine:
+            return
+        task_id = mine[0]["id"]
     click.echo(render(store, load(store, task_id)))
 
 

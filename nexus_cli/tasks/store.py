@@ -200,6 +200,41 @@ class TaskStore:
         )
         return [(_task(r[0]), sorted(r[1].split(","))) for r in self.conn.execute(sql)]
 
+    # --- bounded queries for `nexus prime` (each one indexed or LIMITed) -----------------------
+
+    def recent_docs(self, statuses: tuple[str, ...], assignee: str, limit: int) -> list[str]:
+        """``assignee``'s tasks in ``statuses``, most recently updated first."""
+        marks = ",".join("?" * len(statuses))
+        sql = (
+            f"SELECT doc FROM tasks WHERE status IN ({marks}) AND assignee = ? "
+            "ORDER BY updated_at DESC, id LIMIT ?"
+        )
+        return [r[0] for r in self.conn.execute(sql, (*statuses, assignee, limit))]
+
+    def blocked_page(self, limit: int) -> tuple[bool, list[tuple[str, list[str]]]]:
+        """The first ``limit`` unfinished tasks waiting on unfinished ones (by priority, age),
+        and whether there are more. One early-stopping walk of ``ix_tasks_ready`` per status."""
+        from nexus_cli.tasks.model import STATUSES
+
+        found: list[tuple[int, str, str]] = []
+        for status in (s for s in STATUSES if s not in FINISHED):
+            found += self.conn.execute(
+                "SELECT t.priority, t.created_at, t.id FROM tasks t INDEXED BY ix_tasks_ready "
+                f"WHERE t.status = ? AND EXISTS ({_UNFINISHED_DEP}) "
+                "ORDER BY t.priority, t.created_at, t.id LIMIT ?",
+                (status, limit + 1),
+            ).fetchall()
+        found.sort()
+        waits = (
+            "SELECT d.depends_on FROM deps d JOIN tasks u ON u.id = d.depends_on "
+            f"WHERE d.task_id = ? AND u.status NOT IN {FINISHED!r} ORDER BY d.depends_on"
+        )
+        page = []
+        for _, _, task_id in found[:limit]:
+            doc = self.conn.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            page.append((doc[0], [r[0] for r in self.conn.execute(waits, (task_id,))]))
+        return len(found) > limit, page
+
     def dependency_path(self, start: str, target: str) -> list[str] | None:
         """A path start -> ... -> target following depends_on edges, or None."""
         sql = (

@@ -9,6 +9,7 @@ imports nothing heavy.
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Any
 
 # What a command may attach to its event. Everything else is refused.
@@ -56,21 +57,24 @@ class Invocation:
         return " ".join(self.command_path)
 
 
-_current: Invocation | None = None
+# A context variable rather than a global: `nexus mcp` runs tool calls concurrently (each in its
+# own task and worker thread), and each call is its own invocation.
+_CURRENT: ContextVar[Invocation | None] = ContextVar("nexus_invocation", default=None)
 
 
 def begin(argv: list[str]) -> Invocation:
-    global _current
-    _current = Invocation(argv)
-    return _current
+    inv = Invocation(argv)
+    _CURRENT.set(inv)
+    return inv
 
 
 def current() -> Invocation | None:
-    return _current
+    return _CURRENT.get()
 
 
 def note(**fields: Any) -> None:
     """Attach context to the current invocation's event (see :data:`FIELDS`)."""
+    _current = _CURRENT.get()
     if _current is None:
         return
     unknown = set(fields) - FIELDS
@@ -85,6 +89,7 @@ def note(**fields: Any) -> None:
 
 def metric(name: str, value: float) -> None:
     """Record a numeric measurement (e.g. ``worktree_creation_time_ms``) in the event's raw_data."""
+    _current = _CURRENT.get()
     if _current is not None:
         _current.metrics[name] = round(float(value), 3)
 
@@ -94,5 +99,6 @@ def signal(kind: str, **counts: int | float | str | bool) -> None:
 
     Values must be categories, numbers or flags — never user-supplied text.
     """
+    _current = _CURRENT.get()
     if _current is not None:
         _current.signals.append({"kind": kind, **counts})

@@ -1,0 +1,86 @@
+"""``nexus mcp``: serve Nexus to coding agents over MCP (stdio); install it into their configs."""
+
+from __future__ import annotations
+
+import click
+
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option
+
+CLIENTS = click.Choice(["claude", "cursor", "codex", "vscode"])
+
+
+@click.group(cls=NexusGroup, invoke_without_command=True)
+@click.pass_context
+def mcp(ctx: click.Context) -> None:
+    """Serve this project's tasks, workspaces and insights to coding agents over MCP (stdio).
+
+    Run by an MCP client, not by hand: connect one with `nexus mcp install --client NAME`.
+    Needs the optional extra: pip install 'nexus-cli[mcp]'.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from nexus_cli.errors import NexusError
+    from nexus_cli.project import find_project
+    from nexus_cli.telemetry import invocation, settings
+
+    project = find_project().require_initialized()
+    try:
+        from nexus_cli.mcp.server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("mcp", "pydantic", "anyio"):
+            raise
+        raise NexusError(
+            "`nexus mcp` needs the MCP SDK: pip install 'nexus-cli[mcp]'", category="missing_extra"
+        ) from None
+    inv = invocation.current()
+    enabled, _ = settings.decide(inv.no_telemetry if inv is not None else False)
+    serve(project, record=enabled)
+
+
+@mcp.command()
+@click.option("--client", "client", type=CLIENTS, required=True, help="The coding agent.")
+@click.option("--global", "is_global", is_flag=True, help="The user-wide config (codex: required).")
+@click.option("--hooks", is_flag=True, help="Claude Code: also add SessionStart/PreCompact hooks.")
+@click.option("--print", "print_only", is_flag=True, help="Only show what would be written.")
+@json_option
+def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json: bool) -> None:
+    """Add Nexus to CLIENT's MCP configuration as a managed entry (`uninstall` removes it)."""
+    from nexus_cli.mcp import install as logic
+
+    plan = logic.plan_install(logic.scope(is_global), client, hooks=hooks)
+    if not print_only:
+        logic.apply(plan)
+    _report(plan, print_only, as_json)
+
+
+@mcp.command()
+@click.option("--client", "client", type=CLIENTS, required=True, help="The coding agent.")
+@click.option("--global", "is_global", is_flag=True, help="The user-wide config.")
+@click.option("--print", "print_only", is_flag=True, help="Only show what would change.")
+@json_option
+def uninstall(client: str, is_global: bool, print_only: bool, as_json: bool) -> None:
+    """Remove what `nexus mcp install` added, restoring each file byte for byte where possible."""
+    from nexus_cli.mcp import install as logic
+
+    plan = logic.plan_uninstall(logic.scope(is_global), client)
+    if not print_only:
+        logic.apply(plan)
+    _report(plan, print_only, as_json)
+
+
+def _report(plan: object, print_only: bool, as_json: bool) -> None:
+    from nexus_cli.mcp.install import Plan
+    from nexus_cli.output import info
+
+    assert isinstance(plan, Plan)
+    if as_json:
+        emit_json({**plan.to_dict(), "dry_run": print_only})
+        return
+    if not plan.changes:
+        info("nothing to change")
+    for change in plan.changes:
+        verb = f"would {change.verb}" if print_only else f"{change.verb.rstrip('e')}ed"
+        info(f"{verb} {change.path}")
+        if print_only and change.after is not None:
+            click.echo(change.after, nl=not change.after.endswith("\n"))

@@ -1,0 +1,31 @@
+"""``nexus prime``: the start-of-session briefing for a coding agent (Markdown or --json)."""
+
+from __future__ import annotations
+
+import click
+
+from nexus_cli.commands.task_common import agent_option
+from nexus_cli.output import emit_json, json_option
+
+
+@click.command()
+@agent_option
+@json_option
+def prime(agent: str | None, as_json: bool) -> None:
+    """Print what an agent needs at the start of a session: project, workspace, its tasks in
+    progress (with the last failing gate), ready and blocked tasks, and what to run next.
+
+    Claude Code runs it at session start after `nexus mcp install --client claude --hooks`.
+    """
+    from pathlib import Path
+
+    from nexus_cli.commands.task_common import me, open_task_store
+    from nexus_cli.tasks.prime import build, render
+    from nexus_cli.telemetry import invocation
+
+    invocation.note(event_type="task")
+    brief = build(open_task_store(), me(agent), Path.cwd())
+    if as_json:
+        emit_json(brief.to_dict())
+    else:
+        click.echo(render(brief))

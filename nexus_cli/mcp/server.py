@@ -1,0 +1,108 @@
+"""``nexus mcp``: the MCP server (stdio) over the project of the working directory.
+
+The only module that imports the ``mcp`` SDK. Each tool is a thin async wrapper that validates
+nothing itself: it runs the plain function from ``task_tools``/``workspace_tools``/
+``analysis_tools`` in a worker thread through :func:`nexus_cli.mcp.recording.call` (one telemetry
+event per call, CLI error messages as ``is_error`` results) and returns the ``--json`` shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from nexus_cli import __version__
+from nexus_cli.mcp import recording
+from nexus_cli.project import Project
+
+HEARTBEAT_S = 5.0
+INSTRUCTIONS = (
+    "Nexus tracks this repository's tasks. A task is done only when its verification gates "
+    "(shell commands) pass: call task_complete, never claim completion yourself. Start with "
+    "task_ready, then task_claim, work, task_note what you learned, and task_complete."
+)
+
+TaskId = Annotated[str, Field(description="Task id, e.g. nx-ab12 (the 'nx-' may be left out).")]
+WorkspaceName = Annotated[
+    str, Field(description="Workspace name: lowercase letters, digits, '.', '_', '-'.")
+]
+Window = Annotated[
+    str,
+    Field(description="'today', 'week', 'month', a duration like '7d' or '12h', or a date."),
+]
+
+
+class NexusMCP:
+    """The server and the project it serves."""
+
+    def __init__(self, project: Project, record: bool) -> None:
+        self.project = project
+        self.record = record
+        self.app: MCPServer[Any] = MCPServer(
+            name="nexus", version=__version__, instructions=INSTRUCTIONS
+        )
+
+    async def run(
+        self, tool: str, fn: Callable[..., Any], *args: Any, ctx: Context | None = None
+    ) -> str:
+        """Run ``fn`` for ``tool`` in a thread (progress heartbeats when ``ctx``); JSON text out."""
+        work = functools.partial(recording.call, tool, self.record, fn, *args)
+        try:
+            if ctx is None:
+                result = await anyio.to_thread.run_sync(work)
+            else:
+                result = await _with_progress(ctx, tool, work)
+        except recording.ToolFailure as exc:
+            raise ToolError(exc.text) from None
+        return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+
+
+async def _with_progress(ctx: Context, tool: str, work: Callable[[], Any]) -> Any:
+    async def beat() -> None:
+        elapsed = 0.0
+        while True:
+            await _progress(ctx, elapsed, f"{tool}: running ({int(elapsed)} s)")
+            await anyio.sleep(HEARTBEAT_S)
+            elapsed += HEARTBEAT_S
+
+    failure: recording.ToolFailure | None = None
+    result: Any = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(beat)
+        try:
+            result = await anyio.to_thread.run_sync(work)
+        except recording.ToolFailure as exc:  # raised here, not inside the task group's error
+            failure = exc
+        finally:
+            group.cancel_scope.cancel()
+    await _progress(ctx, 1, f"{tool}: finished", total=1)
+    if failure is not None:
+        raise failure
+    return result
+
+
+async def _progress(ctx: Context, value: float, message: str, total: float | None = None) -> None:
+    # Progress is best effort: a client that went away must not fail the call.
+    with contextlib.suppress(Exception):
+        await ctx.report_progress(value, total, message)
+
+
+def build(project: Project, *, record: bool = True) -> MCPServer[Any]:
+    """The configured server; :mod:`nexus_cli.mcp.server_tools` registers every tool on it."""
+    from nexus_cli.mcp.server_tools import register
+
+    server = NexusMCP(project, record)
+    register(server)
+    return server.app
+
+
+def serve(project: Project, *, record: bool = True) -> None:
+    build(project, record=record).run("stdio")

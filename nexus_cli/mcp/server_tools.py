@@ -1,0 +1,199 @@
+"""Every tool ``nexus mcp`` offers, with its JSON input schema (from the annotations)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from nexus_cli.mcp import analysis_tools as at
+from nexus_cli.mcp import task_tools as tt
+from nexus_cli.mcp import workspace_tools as wt
+from nexus_cli.mcp.server import NexusMCP, TaskId, Window, WorkspaceName
+
+
+def register(s: NexusMCP) -> None:
+    _register_task_queries(s)
+    _register_task_changes(s)
+    _register_workspaces(s)
+    _register_analysis(s)
+
+
+def _register_task_queries(s: NexusMCP) -> None:
+    app, p = s.app, s.project
+
+    @app.tool(description="Open tasks with no unfinished dependency, unassigned or yours.")
+    async def task_ready(
+        limit: Annotated[int, Field(description="At most this many (0: all).", ge=0)] = 20,
+    ) -> str:
+        return await s.run("task_ready", tt.task_ready, p, limit)
+
+    @app.tool(description="All tasks by priority then age, optionally filtered.")
+    async def task_list(
+        status: Annotated[
+            str | None, Field(description="open, in_progress, verifying, review, done, ...")
+        ] = None,
+        label: Annotated[str | None, Field(description="Only tasks with this label.")] = None,
+    ) -> str:
+        return await s.run("task_list", tt.task_list, p, status, label)
+
+    @app.tool(description="One task: status, gates, notes, history (as `nexus task show --json`).")
+    async def task_show(id: TaskId) -> str:
+        return await s.run("task_show", tt.task_show, p, id)
+
+    @app.tool(
+        description="Markdown hand-off for a task: goal, gates with the last failing output, "
+        "rejections, notes and related tasks. Read it before resuming work."
+    )
+    async def task_context(id: TaskId) -> str:
+        return await s.run("task_context", tt.task_context, p, id)
+
+    @app.tool(description="Every transition, gate run and change of a task: who, when and why.")
+    async def task_history(id: TaskId) -> str:
+        return await s.run("task_history", tt.task_history, p, id)
+
+
+def _register_task_changes(s: NexusMCP) -> None:
+    app, p = s.app, s.project
+
+    @app.tool(
+        description="Create a task whose verification gates (shell commands run in the "
+        "project) must all exit 0 before it can be done. Returns the task with its id."
+    )
+    async def task_create(
+        title: Annotated[str, Field(description="What to do, in one line.")],
+        ctx: Context,
+        gates: Annotated[
+            list[str],
+            Field(
+                description="Shell commands that must exit 0, e.g. ['pytest -q']. Empty: "
+                "the project's detected test command."
+            ),
+        ] = [],  # noqa: B006 - pydantic copies defaults
+        description: Annotated[str, Field(description="What done looks like.")] = "",
+        priority: Annotated[int, Field(description="0 (highest) to 4.", ge=0, le=4)] = 2,
+        depends_on: Annotated[
+            list[str], Field(description="Ids of tasks that must be done first.")
+        ] = [],  # noqa: B006
+        labels: Annotated[list[str], Field(description="Free-form labels.")] = [],  # noqa: B006
+        no_gates: Annotated[
+            bool, Field(description="Explicitly create a task without any gate.")
+        ] = False,
+    ) -> str:
+        args = (p, title, gates, description, priority, depends_on, labels, no_gates)
+        return await s.run("task_create", tt.task_create, *args, ctx=ctx)
+
+    @app.tool(description="Atomically take an open task (exactly one of many claims wins).")
+    async def task_claim(id: TaskId) -> str:
+        return await s.run("task_claim", tt.change, p, id, "claim")
+
+    @app.tool(description="Start working on a task (assigns it to you).")
+    async def task_start(id: TaskId) -> str:
+        return await s.run("task_start", tt.change, p, id, "start")
+
+    @app.tool(description="Add a note to a task (kept for whoever picks it up next).")
+    async def task_note(
+        id: TaskId, text: Annotated[str, Field(description="The note.", min_length=1)]
+    ) -> str:
+        return await s.run("task_note", _note, p, id, text)
+
+    @app.tool(
+        description="Run a task's gates without changing its status. An error result lists "
+        "each gate's exit code and output tail."
+    )
+    async def task_verify(id: TaskId, ctx: Context) -> str:
+        return await s.run("task_verify", tt.run_gates, p, id, False, ctx=ctx)
+
+    @app.tool(
+        description="Run every gate; only if all pass does the task become done (or review). "
+        "If one fails it is an error result with each gate's exit code and output tail, and "
+        "the task stays in_progress. There is no way to skip a gate."
+    )
+    async def task_complete(id: TaskId, ctx: Context) -> str:
+        return await s.run("task_complete", tt.run_gates, p, id, True, ctx=ctx)
+
+
+def _note(project: object, task_id: str, text: str) -> object:
+    return tt.change(project, task_id, "note", text=text)  # type: ignore[arg-type]
+
+
+def _register_workspaces(s: NexusMCP) -> None:
+    app, p = s.app, s.project
+
+    @app.tool(description="Workspaces with their state, branch, template, services and drift.")
+    async def workspace_list() -> str:
+        return await s.run("workspace_list", wt.workspace_list, p)
+
+    @app.tool(description="One workspace: worktree, branch, uncommitted changes, services.")
+    async def workspace_status(name: WorkspaceName) -> str:
+        return await s.run("workspace_status", wt.workspace_status, p, name)
+
+    @app.tool(
+        description="Create a workspace: git worktree on branch NAME plus the template's "
+        "services, ports and volumes (template 'bare' has no services)."
+    )
+    async def workspace_create(
+        name: WorkspaceName,
+        ctx: Context,
+        template: Annotated[
+            str, Field(description="Template name (see `nexus template list`).")
+        ] = "bare",
+        vars: Annotated[
+            dict[str, str], Field(description="Template variables, e.g. {'PG_VERSION': '16'}.")
+        ] = {},  # noqa: B006
+    ) -> str:
+        return await s.run(
+            "workspace_create", wt.workspace_create, p, name, template, vars, ctx=ctx
+        )
+
+    @app.tool(description="Start a workspace's services (ports stay the same when free).")
+    async def workspace_up(name: WorkspaceName, ctx: Context) -> str:
+        return await s.run("workspace_up", wt.workspace_up, p, name, ctx=ctx)
+
+    @app.tool(description="Stop a workspace's containers; volumes, network and ports are kept.")
+    async def workspace_down(name: WorkspaceName) -> str:
+        return await s.run("workspace_down", wt.workspace_down, p, name)
+
+    @app.tool(
+        description="Run a command (argv list, no shell) in /workspace of a workspace service; "
+        "returns exit_code and the last 64 KiB of output."
+    )
+    async def workspace_exec(
+        name: WorkspaceName,
+        command: Annotated[list[str], Field(description="Argv, e.g. ['pytest', '-q'].")],
+        ctx: Context,
+        service: Annotated[
+            str | None, Field(description="Service (default: the template's first).")
+        ] = None,
+    ) -> str:
+        return await s.run("workspace_exec", wt.workspace_exec, p, name, command, service, ctx=ctx)
+
+
+def _register_analysis(s: NexusMCP) -> None:
+    app, p = s.app, s.project
+
+    @app.tool(description="Personas (role bundles for coding assistants) that can be added.")
+    async def persona_list() -> str:
+        return await s.run("persona_list", at.persona_list, p)
+
+    @app.tool(description="The personas active in this project.")
+    async def persona_current() -> str:
+        return await s.run("persona_current", at.persona_current, p)
+
+    @app.tool(description="Usage statistics for a window: invocations, success rate, timings.")
+    async def stats(window: Window = "week") -> str:
+        return await s.run("stats", at.stats, window)
+
+    @app.tool(description="Usage patterns detected in a window, each with a suggested fix.")
+    async def insights(window: Window = "month") -> str:
+        return await s.run("insights", at.insights, window)
+
+    @app.tool(
+        description="Read-only: what would be lost if a process were killed now (runtime, GPU "
+        "memory, checkpoints, children, distributed ranks). Sends no signal."
+    )
+    async def gpu_impact(
+        pid: Annotated[int, Field(description="Process id to analyse.", gt=0)],
+    ) -> str:
+        return await s.run("gpu_impact", at.gpu_impact, pid)

@@ -1,0 +1,160 @@
+"""``nexus prime``: the start-of-session briefing a coding agent reads first.
+
+Small by design (well under ~1,500 tokens): the project, the workspace the session runs in, the
+caller's tasks in progress with their last failing gate, the top ready tasks, blocked tasks and
+why, and the three commands to continue. Every list is bounded and comes from an indexed query,
+so it stays fast at 10,000 tasks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_cli.project import Project
+from nexus_cli.tasks.store import TaskStore
+
+SHOWN = 5
+TITLE_CHARS = 100
+MINE = ("in_progress", "rejected", "verifying")
+
+
+@dataclass
+class Briefing:
+    project: str
+    root: str
+    agent: str
+    workspace: str | None
+    tasks_total: int
+    in_progress: list[dict[str, Any]] = field(default_factory=list)
+    ready: list[dict[str, Any]] = field(default_factory=list)
+    ready_more: bool = False
+    blocked: list[dict[str, Any]] = field(default_factory=list)
+    blocked_more: bool = False
+    next_commands: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _title(text: str) -> str:
+    one = " ".join(str(text).split())
+    return one if len(one) <= TITLE_CHARS else one[: TITLE_CHARS - 1] + "…"
+
+
+def last_failing_gate(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The most recent gate run if it failed (a later pass of any gate clears nothing else)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in history:
+        if entry.get("action") == "gate_run":
+            latest[str(entry.get("command"))] = entry
+    failed = [e for e in latest.values() if not e.get("passed")]
+    if not failed:
+        return None
+    last = max(failed, key=lambda e: str(e.get("at", "")))
+    tail = str(last.get("output_tail") or "").strip().splitlines()[-3:]
+    return {"command": last.get("command"), "exit_code": last.get("exit_code"), "tail": tail}
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["id"],
+        "title": _title(doc["title"]),
+        "priority": doc["priority"],
+        "status": doc["status"],
+    }
+
+
+def current_tasks(store: TaskStore, agent: str, limit: int = SHOWN) -> list[dict[str, Any]]:
+    """The caller's unfinished, started tasks (most recently updated first)."""
+    return [json.loads(d) for d in store.recent_docs(MINE, agent, limit)]
+
+
+def workspace_of(project: Project, cwd: Path) -> str | None:
+    try:
+        rel = cwd.resolve().relative_to(project.worktrees_dir.resolve())
+    except ValueError:
+        return None
+    return rel.parts[0] if rel.parts else None
+
+
+def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
+    project = store.project
+    brief = Briefing(
+        project=project.root.name,
+        root=str(project.root),
+        agent=agent,
+        workspace=workspace_of(project, cwd),
+        tasks_total=store.count(),
+    )
+    for doc in current_tasks(store, agent):
+        brief.in_progress.append(
+            {**_summary(doc), "last_failing_gate": last_failing_gate(doc.get("history", []))}
+        )
+    ready = [json.loads(d) for d in store.ready_docs(agent, SHOWN + 1)]
+    brief.ready = [_summary(d) for d in ready[:SHOWN]]
+    brief.ready_more = len(ready) > SHOWN
+    brief.blocked_more, blocked = store.blocked_page(SHOWN)
+    brief.blocked = [
+        {**_summary(json.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
+    ]
+    brief.next_commands = _next_commands(brief)
+    return brief
+
+
+def _next_commands(brief: Briefing) -> list[str]:
+    if brief.in_progress:
+        tid = brief.in_progress[0]["id"]
+        return [
+            f"nexus task context {tid}",
+            f'nexus task note {tid} "what you learned"',
+            f"nexus task complete {tid}",
+        ]
+    if brief.ready:
+        tid = brief.ready[0]["id"]
+        return [
+            f"nexus task claim {tid}",
+            f"nexus task context {tid}",
+            f"nexus task complete {tid}",
+        ]
+    return [
+        'nexus task create "TITLE" --gate "TEST COMMAND"',
+        "nexus task list",
+        "nexus task blocked",
+    ]
+
+
+def render(brief: Briefing) -> str:
+    """The briefing as Markdown."""
+    out = [f"# Nexus session: {brief.project}", ""]
+    out.append(
+        f"- Project: `{brief.root}` ({brief.tasks_total} task{'' if brief.tasks_total == 1 else 's'}); you are `{brief.agent}`"
+    )
+    if brief.workspace:
+        out.append(f"- Workspace: `{brief.workspace}` (this session runs in its worktree)")
+    out.append("- A task is done only when its gates pass: `nexus task complete ID`.")
+    out += ["", "## In progress (yours)", ""]
+    for t in brief.in_progress:
+        out.append(f"- {t['id']} [{t['status']}] P{t['priority']} {t['title']}")
+        gate = t["last_failing_gate"]
+        if gate:
+            out.append(f"  - last failing gate: `{gate['command']}` (exit {gate['exit_code']})")
+            out += [f"    > {line}" for line in gate["tail"]]
+    if not brief.in_progress:
+        out.append("_Nothing in progress._")
+    out += ["", "## Ready", ""]
+    out += [f"- {t['id']} P{t['priority']} {t['title']}" for t in brief.ready]
+    out.append("_… more: `nexus task ready`_" if brief.ready_more else "")
+    if not brief.ready:
+        out[-1] = "_Nothing is ready._"
+    if brief.blocked:
+        out += ["", "## Blocked", ""]
+        out += [
+            f"- {t['id']} {t['title']} — waits on {', '.join(t['blocked_by'])}"
+            for t in brief.blocked
+        ]
+        out.append("_… more: `nexus task blocked`_" if brief.blocked_more else "")
+    out += ["", "## Continue with", "", *[f"1. `{c}`" for c in brief.next_commands], ""]
+    return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))

@@ -1,0 +1,45 @@
+"""`workspace_exec` over MCP against the real Docker engine (one service, busybox)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_nexus
+from tests.mcp.conftest import mcp_session, ok, text_of
+
+
+@pytest.mark.docker
+def test_workspace_exec_runs_in_the_service(project: Path, test_image: str) -> None:
+    templates = project / ".nexus" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "one.yaml").write_text(
+        f"services:\n  app:\n    image: {test_image}\n    command: [sleep, '600']\n"
+    )
+
+    async def session() -> dict[str, Any]:
+        async with mcp_session(project) as s:
+            created = ok(
+                await s.call_tool("workspace_create", {"name": "mcp-ws", "template": "one"})
+            )
+            argv = ["sh", "-c", "seq 1 20000 >&2; echo done in $(pwd); exit 4"]
+            ran = ok(await s.call_tool("workspace_exec", {"name": "mcp-ws", "command": argv}))
+            missing = await s.call_tool(
+                "workspace_exec", {"name": "mcp-ws", "command": ["true"], "service": "nope"}
+            )
+            down = ok(await s.call_tool("workspace_down", {"name": "mcp-ws"}))
+            return locals()
+
+    try:
+        r = asyncio.run(session())
+    finally:
+        run_nexus("workspace", "delete", "mcp-ws", "--force")
+    assert r["created"]["template"] == "one"
+    assert r["ran"]["exit_code"] == 4
+    assert r["ran"]["output"].endswith("20000\ndone in /workspace\n")
+    assert r["ran"]["truncated_bytes"] > 0 and len(r["ran"]["output"]) == 64 * 1024
+    assert r["missing"].is_error and "no service 'nope'" in text_of(r["missing"])
+    assert r["down"]["stopped"] == 1

@@ -1,0 +1,45 @@
+"""`nexus prime` and `nexus task context --current`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_nexus
+
+
+def _create(*args: str) -> str:
+    result = run_nexus("task", "create", *args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_prime_briefs_in_progress_ready_and_blocked(project: Path) -> None:
+    mine = _create("Make it pass", "--gate", "cat missing.txt")
+    ready = _create("Another thing", "--gate", "true")
+    blocked = _create("Later", "--gate", "true", "--depends-on", mine)
+    assert run_nexus("task", "start", mine).exit_code == 0
+    assert run_nexus("task", "complete", mine).exit_code == 3
+
+    data = run_nexus("prime", "--json").json()
+    assert [t["id"] for t in data["in_progress"]] == [mine]
+    gate = data["in_progress"][0]["last_failing_gate"]
+    assert gate["command"] == "cat missing.txt" and gate["exit_code"] == 1
+    assert [t["id"] for t in data["ready"]] == [ready]
+    assert data["blocked"][0]["id"] == blocked and data["blocked"][0]["blocked_by"] == [mine]
+    assert data["next_commands"][0] == f"nexus task context {mine}"
+
+    text = run_nexus("prime").stdout
+    assert "missing.txt" in text and f"waits on {mine}" in text
+    assert len(text) < 6000  # ~1,500 tokens
+
+    context = run_nexus("task", "context", "--current")
+    assert context.exit_code == 0 and context.stdout.startswith(f"# {mine}: Make it pass")
+
+
+def test_context_current_without_a_task_prints_nothing(project: Path) -> None:
+    _create("Not started", "--gate", "true")
+    result = run_nexus("task", "context", "--current")
+    assert result.exit_code == 0 and result.stdout == ""
+    both = run_nexus("task", "context")
+    assert both.exit_code == 2
+    assert "Nothing in progress" in run_nexus("prime").stdout
