@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
+    "loop": (
+        "nexus_cli.commands.loop:loop",
+        "Run an agent on tasks until their gates pass.",
+    ),
     "persona": (
         "nexus_cli.commands.persona:persona",
         "Add, remove and switch role bundles for coding assistants.",
@@ -42,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List workspace templates and show what one resolves to.",
     ),
     "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
+    "workflow": (
+        "nexus_cli.commands.workflow:workflow",
+        "Multi-persona workflows: stages become a chain of gated tasks.",
+    ),
     "workspace": (
         "nexus_cli.commands.workspace:workspace",
         "Worktrees with their own services, ports and volumes.",
@@ -241,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "_NEXUS_COMPLETE" in os.environ:
         # A shell asking for completions (every TAB press): answer, record nothing.
+        from nexus_cli.completion import register_shells
+
+        register_shells()
         cli.main(args=args, prog_name="nexus")
     inv = invocation.begin(args)
     previous = _install_sigterm()

@@ -7,10 +7,9 @@ any subdirectory, and from inside a linked worktree (whose ``.git`` file points 
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
+from nexus_cli import fs
 from nexus_cli.errors import NotAProjectError
 
 NEXUS_DIR = ".nexus"
@@ -76,20 +75,11 @@ class Project:
 
         Stored in the untracked state folder so that two clones of one repository (or two
         repositories with the same folder name) never share containers, networks or volumes.
+        Validated when read back; see :mod:`nexus_cli.project_id`.
         """
-        path = self.state_dir / "project-id"
-        try:
-            value = path.read_text().strip()
-            if value:
-                return value
-        except FileNotFoundError:
-            pass
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_hex(4)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(value + "\n")
-        os.replace(tmp, path)
-        return value
+        from nexus_cli import project_id
+
+        return project_id.get(self)
 
     def require_initialized(self) -> Project:
         if not self.is_initialized:
@@ -154,7 +144,7 @@ def _merge_gitignore(path: Path) -> bool:
     if not missing:
         return False
     prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
-    path.write_text(prefix + "\n".join(missing) + "\n")
+    fs.atomic_write(path, prefix + "\n".join(missing) + "\n")
     return True
 
 
@@ -170,7 +160,7 @@ def init_project(start: Path | None = None) -> tuple[Project, list[str]]:
         nexus_dir.mkdir()
         changed.append(f"{NEXUS_DIR}/")
     if not project.config_path.exists():
-        project.config_path.write_text(DEFAULT_CONFIG)
+        fs.atomic_write(project.config_path, DEFAULT_CONFIG)
         changed.append(f"{NEXUS_DIR}/{CONFIG_FILE}")
     if _merge_gitignore(nexus_dir / ".gitignore"):
         changed.append(f"{NEXUS_DIR}/.gitignore")

@@ -9,6 +9,7 @@ import click
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -72,6 +73,11 @@ def workspace() -> None:
     "--no-start", is_flag=True, help="Create the worktree only; start services later with `up`."
 )
 @click.option("--bind-all", is_flag=True, help="Publish ports on 0.0.0.0 instead of 127.0.0.1.")
+@click.option(
+    "--keep-on-failure",
+    is_flag=True,
+    help="Keep what a failed create made (worktree, containers...) instead of removing it.",
+)
 @HEALTH_TIMEOUT
 @json_option
 def create(
@@ -81,6 +87,7 @@ def create(
     variables: tuple[str, ...],
     no_start: bool,
     bind_all: bool,
+    keep_on_failure: bool,
     health_timeout: float,
     as_json: bool,
 ) -> None:
@@ -100,6 +107,7 @@ def create(
             bind_address="0.0.0.0" if bind_all else None,
             progress=progress,
             health_timeout_s=health_timeout,
+            keep_on_failure=keep_on_failure,
         )
     finally:
         progress.close()
@@ -167,7 +175,7 @@ def _view_row(view: WorkspaceView) -> tuple[str, ...]:
     running = sum(1 for s in view.services if s.status == "running")
     services = f"{running}/{len(view.services)}" if view.services else "-"
     ports = " ".join(f"{s.service}:{h}" for s in view.services for h in s.ports.values())
-    return (
+    cells = (
         view.name,
         view.state,
         view.branch or "?",
@@ -176,6 +184,7 @@ def _view_row(view: WorkspaceView) -> tuple[str, ...]:
         ports or "-",
         "; ".join(view.drift),
     )
+    return tuple(escape(cell, newlines=False) for cell in cells)
 
 
 @workspace.command(name="list")
@@ -217,15 +226,15 @@ def status(name: str, as_json: bool) -> None:
         return
     if result.engine not in ("ok", "not needed"):
         warn(f"{result.engine}; container state unknown")
-    click.echo(f"{view.name}: {view.state}")
-    click.echo(f"  path:     {view.path}")
+    click.echo(escape(f"{view.name}: {view.state}"))
+    click.echo(escape(f"  path:     {view.path}"))
     click.echo(
-        f"  branch:   {view.branch}   worktree: {view.worktree}"
+        f"  branch:   {escape(str(view.branch))}   worktree: {escape(str(view.worktree))}"
         + (f"   uncommitted changes: {view.uncommitted}" if view.uncommitted is not None else "")
     )
-    click.echo(f"  template: {view.template}")
+    click.echo(escape(f"  template: {view.template}"))
     for item in view.drift:
-        click.echo(f"  drift:    {item}")
+        click.echo(escape(f"  drift:    {item}"))
     if view.services:
         print_table(
             ("service", "status", "health", "ports"),

@@ -9,6 +9,7 @@ import click
 
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -119,8 +120,14 @@ def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
 
 @click.command()
 @click.argument("name", required=False, shell_complete=completer("workspace"))
+@click.option(
+    "--adopt-project-id",
+    "adopt_id",
+    metavar="ID",
+    help="Write ID back as the project id (when .nexus/state/project-id was lost or corrupted).",
+)
 @json_option
-def repair(name: str | None, as_json: bool) -> None:
+def repair(name: str | None, adopt_id: str | None, as_json: bool) -> None:
     """Restore missing worktrees from their branches; prune stale and unlock locked entries.
 
     Uncommitted work in a folder that was deleted by hand cannot be restored.
@@ -129,6 +136,11 @@ def repair(name: str | None, as_json: bool) -> None:
     from nexus_cli.workspaces.recovery import repair as repair_workspaces
 
     invocation.note(event_type="workspace", **({"workspace": name} if name else {}))
+    if adopt_id is not None:
+        from nexus_cli import project_id
+
+        project_id.adopt(_project(), adopt_id)
+        click.echo(f"project id set to {adopt_id}", err=True)
     done = repair_workspaces(_project(), name)
     if as_json:
         emit_json(done)
@@ -137,4 +149,4 @@ def repair(name: str | None, as_json: bool) -> None:
         click.echo("no workspaces to repair", err=True)
     for workspace, actions in done.items():
         for action in actions:
-            click.echo(f"{workspace}: {action}", err=True)
+            click.echo(f"{workspace}: {escape(action)}", err=True)

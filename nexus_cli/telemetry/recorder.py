@@ -15,7 +15,7 @@ from typing import Any
 
 from nexus_cli import __version__, paths, sqlite_open
 from nexus_cli.telemetry import schema
-from nexus_cli.telemetry.invocation import Invocation
+from nexus_cli.telemetry.invocation import Invocation, current
 
 SESSION_IDLE_SECONDS = 30 * 60
 _COUNTERS = ("workspaces_created", "tasks_completed")
@@ -150,6 +150,33 @@ def record(inv: Invocation, exit_code: int) -> bool:
                     0 if exit_code == 0 else 1,
                 ),
             )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return True
+    except Exception:
+        return False
+
+
+def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
+    """Store one extra event (e.g. a ``loop`` iteration) inside the current invocation.
+
+    ``inv`` is a fresh :class:`Invocation` whose fields say what happened (``event_type``,
+    ``task``...). Only the ``events`` row is written: the session counters stay with the command's
+    own event. Honours the telemetry switches; returns False (silently) when nothing was stored.
+    """
+    from nexus_cli.telemetry import settings
+
+    parent = current()
+    if not settings.decide(bool(parent and parent.no_telemetry))[0]:
+        return False
+    try:
+        now = time.time()
+        conn = connect(paths.telemetry_db_str())
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            session_id, _ = _session(conn, now)
+            conn.execute(_INSERT_EVENT, build_row(inv, exit_code, now, duration_ms, session_id))
             conn.execute("COMMIT")
         finally:
             conn.close()

@@ -54,7 +54,7 @@ def entry(expression: str, output: str) -> str:
     command = (
         f"NEXUS_HOME={shlex.quote(home)} {shlex.quote(exe)} "
         f"--no-telemetry insights --report --format {'json' if target.endswith('.json') else 'md'} "
-        f"--since 7d --force --output {shlex.quote(target)}"
+        f"--since 7d --force --quiet --output {shlex.quote(target)}"
     )
     line = f"{expression} {command.replace('%', chr(92) + '%')} {MARKER}"
     return plain_text(line, what="the crontab line")
@@ -72,6 +72,10 @@ def _read(crontab: str) -> list[str]:
 
 
 def _write(crontab: str, lines: list[str]) -> None:
+    if not any(line.strip() for line in lines):
+        # Nothing of the user's is left: remove the table, so "no crontab" is restored as it was.
+        subprocess.run([crontab, "-r"], capture_output=True, text=True, timeout=10)
+        return
     text = "".join(line + "\n" for line in lines)
     result = subprocess.run([crontab, "-"], input=text, capture_output=True, text=True, timeout=10)
     if result.returncode != 0:

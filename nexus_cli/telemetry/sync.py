@@ -40,11 +40,33 @@ class SyncError(NexusError):
     category = "sync_failed"
 
 
+ENCODINGS = ("auto", "protobuf", "json")
+
+
+def protobuf_available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("opentelemetry.proto") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 @dataclass
 class SyncConfig:
     url: str
     protocol: str = "otlp"
     headers: dict[str, str] = field(default_factory=dict)
+    encoding: str = "auto"  # OTLP only: protobuf, json, or auto (protobuf when installed)
+
+    @property
+    def wire_encoding(self) -> str:
+        """``protobuf`` or ``json`` for OTLP (``ndjson`` for the json protocol)."""
+        if self.protocol != "otlp":
+            return "ndjson"
+        if self.encoding == "auto":
+            return "protobuf" if protobuf_available() else "json"
+        return self.encoding
 
     @property
     def endpoint(self) -> str:
@@ -68,14 +90,19 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def setup(url: str, protocol: str, headers: list[str]) -> SyncConfig:
+def setup(url: str, protocol: str, headers: list[str], encoding: str = "auto") -> SyncConfig:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise UsageError(f"not an http(s) URL: {url!r}", hint="e.g. http://127.0.0.1:4318")
-    config = SyncConfig(url, protocol, dict(parse_header(h) for h in headers))
+    if encoding == "protobuf" and not protobuf_available():
+        raise UsageError(
+            "OTLP protobuf encoding needs the opentelemetry-proto package",
+            hint="pip install 'nexus-cli[otlp]', or use --encoding json",
+        )
+    config = SyncConfig(url, protocol, dict(parse_header(h) for h in headers), encoding)
     path = _home_file(CONFIG_FILE)
     paths.ensure_private_dir(os.path.dirname(path))
-    data = {"url": url, "protocol": protocol, "headers": config.headers}
+    data = {"url": url, "protocol": protocol, "encoding": encoding, "headers": config.headers}
     fs.atomic_write(path, json.dumps(data, indent=2), mode=0o600)
     return config
 
@@ -89,6 +116,7 @@ def load() -> SyncConfig:
             str(data["url"]),
             str(data.get("protocol", "otlp")),
             {str(k): str(v) for k, v in data.get("headers", {}).items()},
+            str(data.get("encoding", "auto")) if data.get("encoding") in ENCODINGS else "auto",
         )
     except FileNotFoundError:
         raise NotFoundError("sync is not set up", hint="run `nexus sync setup URL` first") from None
@@ -130,12 +158,18 @@ def mark(db: Db, config: SyncConfig) -> dict[str, Any]:
     last_id = row[0] if row else 0
     if last_id and (db.execute("SELECT max(id) FROM events").fetchone()[0] or 0) < last_id:
         last_id = 0  # the events were purged and ids started again
-    pending = db.execute("SELECT count(*) FROM events WHERE id > ?", [last_id]).fetchone()[0]
+    pending, own = db.execute(
+        "SELECT count(*), coalesce(sum(command LIKE 'sync %'), 0) FROM events WHERE id > ?",
+        [last_id],
+    ).fetchone()
+    # A sync's own event is written after it sent everything, so it always waits for the next
+    # sync: it is counted apart, so that right after `sync now` there is nothing else pending.
     return {
         "last_event_id": last_id,
         "last_sync_at": row[1] if row else None,
         "events_sent": row[2] if row else 0,
-        "pending": pending,
+        "pending": pending - own,
+        "pending_sync_records": own,
     }
 
 
@@ -167,11 +201,27 @@ def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(_NoRedirects())
 
 
-def _post(config: SyncConfig, body: bytes, timeout: float) -> None:
-    kind = "application/json" if config.protocol == "otlp" else "application/x-ndjson"
-    request = urllib.request.Request(
-        config.endpoint, data=body, method="POST", headers={**config.headers, "Content-Type": kind}
-    )
+CONTENT_TYPES = {
+    "protobuf": "application/x-protobuf",
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+}
+
+
+def _post(config: SyncConfig, body: bytes, timeout: float, *, gzip_body: bool = True) -> None:
+    from nexus_cli import __version__
+
+    headers = {
+        **config.headers,
+        "Content-Type": CONTENT_TYPES[config.wire_encoding],
+        "User-Agent": f"nexus-cli/{__version__}",
+    }
+    if gzip_body:
+        import gzip
+
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    request = urllib.request.Request(config.endpoint, data=body, method="POST", headers=headers)
     with _opener().open(request, timeout=timeout) as response:
         response.read()
         status = getattr(response, "status", None) or response.getcode()
@@ -183,11 +233,12 @@ def _post(config: SyncConfig, body: bytes, timeout: float) -> None:
 
 def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff: float) -> None:
     reason = ""
+    gzip_body = True
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
-            _post(config, body, timeout)
+            _post(config, body, timeout, gzip_body=gzip_body)
             return
         except RedirectRefused:
             raise  # a redirect is configuration, not a transient failure: never retried
@@ -199,6 +250,14 @@ def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff
                     f"{reason} redirecting to {location!r}; Nexus never follows redirects",
                     hint="run `nexus sync setup URL` with the final address",
                 ) from None
+            if exc.code == 415 and gzip_body:
+                gzip_body = False  # the collector does not take gzip: send it plain right away
+                try:
+                    _post(config, body, timeout, gzip_body=False)
+                    return
+                except urllib.error.HTTPError as plain:
+                    reason = f"the collector answered HTTP {plain.code}"
+                    exc = plain
             if 400 <= exc.code < 500 and exc.code not in (408, 429):
                 break
         except (urllib.error.URLError, OSError) as exc:
@@ -230,7 +289,9 @@ def sync_now(
         after, sent = mark(db, config)["last_event_id"], 0
         while rows := _batch(db, after, batch_size):
             body = (
-                otlp.logs_payload(rows) if config.protocol == "otlp" else otlp.ndjson_payload(rows)
+                otlp.logs_payload(rows, config.wire_encoding)
+                if config.protocol == "otlp"
+                else otlp.ndjson_payload(rows)
             )
             try:
                 _send(config, body, timeout, retries, backoff)

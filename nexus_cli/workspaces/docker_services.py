@@ -100,18 +100,49 @@ def containers_for(client: Any, project_id: str, workspace: str | None = None) -
     return list(client.containers.list(all=True, filters={"label": filters}))
 
 
+# What of the repository's common git dir a container gets (same path as on the host, so the
+# worktree's ``.git`` file resolves): objects, refs and logs read-write (``git commit`` needs them),
+# the worktree's own admin folder read-write; config, hooks, HEAD, packed-refs and the files that
+# say where the git dir is are read-only. Other worktrees' admin folders are not mounted at all.
+GIT_RW = ("objects", "refs", "logs")
+GIT_RO = ("config", "HEAD", "packed-refs", "hooks", "info")
+ADMIN_RO = ("commondir", "gitdir", "config.worktree")
+
+
+def git_mounts(worktree: Path, common: Path, workspace: str) -> dict[str, dict[str, str]]:
+    """Bind mounts that let ``git status/commit`` work in ``/workspace`` but never let a
+    container change what the host's git runs (hooks, config, the git dir's location)."""
+    mounts: dict[str, dict[str, str]] = {}
+
+    def add(path: Path, mode: str, bind: str | None = None) -> None:
+        if path.exists() and not path.is_symlink():
+            mounts[str(path)] = {"bind": bind or str(path), "mode": mode}
+
+    for name in GIT_RW:
+        add(common / name, "rw")
+    for name in GIT_RO:
+        add(common / name, "ro")
+    admin = common / "worktrees" / workspace
+    add(admin, "rw")
+    for name in ADMIN_RO:
+        add(admin / name, "ro")
+    add(worktree / ".git", "ro", "/workspace/.git")
+    return mounts
+
+
 def _mounts(client: Any, plan: ServicePlan) -> dict[str, dict[str, str]]:
-    mounts = {
-        str(plan.worktree): {"bind": "/workspace", "mode": "rw"},
-        # The worktree's .git file points into the common dir: mount it at the same path.
-        str(plan.git_common_dir): {"bind": str(plan.git_common_dir), "mode": "rw"},
-    }
+    from nexus_cli import fs
+
+    mounts = {str(plan.worktree): {"bind": "/workspace", "mode": "rw"}}
+    mounts.update(git_mounts(plan.worktree, plan.git_common_dir, plan.workspace))
     for volume in plan.service.volumes:
         mode = "ro" if volume.read_only else "rw"
         if volume.named:
             source = ensure_volume(client, plan.project_id, plan.workspace, volume.source)
-        else:
-            source = str((plan.worktree / volume.source).resolve())
+        else:  # checked by services_up against the template; resolved again here (symlinks)
+            source = str(
+                fs.resolve_inside(plan.worktree, volume.source, what="bind mount", allow_root=True)
+            )
         mounts[source] = {"bind": volume.target, "mode": mode}
     return mounts
 

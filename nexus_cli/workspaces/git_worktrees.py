@@ -1,7 +1,8 @@
-"""Git worktrees through GitPython: create, inspect, remove and repair a workspace's checkout.
+"""Git worktrees: create, inspect, remove and repair a workspace's checkout.
 
-A workspace NAME lives in ``<root>/.nexus/worktrees/NAME`` on branch ``NAME``. GitPython is
-imported inside the functions (it is a heavy import).
+A workspace NAME lives in ``<root>/.nexus/worktrees/NAME`` on branch ``NAME``. Every git call goes
+through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--end-of-options``,
+``--from`` resolved to a commit id before it reaches ``git worktree add``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nexus_cli.errors import ConflictError, NexusError, NotFoundError
+from nexus_cli import fs, git, validate
+from nexus_cli.errors import ConflictError, NotFoundError, StateError
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -26,25 +28,22 @@ class WorktreeInfo:
 
 
 def worktree_path(project: Project, name: str) -> Path:
-    return project.worktrees_dir / name
-
-
-def _git(project: Project, *args: str) -> str:
-    """Run ``git ARGS`` in the main worktree; a git failure becomes a :class:`NexusError`."""
-    import git
-
-    try:
-        return str(git.Git(str(project.root)).execute(["git", *args]))
-    except git.GitCommandError as exc:
-        detail = (exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
-        raise NexusError(f"git {args[0]} failed: {detail or exc}") from None
+    """``.nexus/worktrees/NAME``; refused if a link (or a linked parent) leads it elsewhere."""
+    validate.workspace_name(name)
+    path = project.worktrees_dir / name
+    if path.is_symlink() or not fs.is_inside(path.parent, project.root):
+        raise StateError(
+            f"{path} is a symbolic link or lies outside the project; Nexus leaves it alone",
+            hint="remove the link (worktrees live in .nexus/worktrees of the project)",
+        )
+    return path
 
 
 def list_worktrees(project: Project) -> dict[Path, WorktreeInfo]:
     """Parse ``git worktree list --porcelain`` into path -> info."""
     found: dict[Path, WorktreeInfo] = {}
     current: WorktreeInfo | None = None
-    for line in [*_git(project, "worktree", "list", "--porcelain").splitlines(), ""]:
+    for line in [*git.worktree_list(project.root).splitlines(), ""]:
         if line.startswith("worktree "):
             current = WorktreeInfo(path=Path(line[len("worktree ") :]), branch=None, head=None)
         elif current is None:
@@ -64,67 +63,54 @@ def list_worktrees(project: Project) -> dict[Path, WorktreeInfo]:
 
 
 def branch_exists(project: Project, branch: str) -> bool:
-    """Whether ``refs/heads/BRANCH`` exists (read from the ref store: no git process)."""
-    ref = f"refs/heads/{branch}"
-    if (project.git_common_dir / ref).is_file():
-        return True
-    try:
-        packed = (project.git_common_dir / "packed-refs").read_text(errors="replace")
-    except OSError:
-        packed = ""
-    if any(line.endswith(" " + ref) for line in packed.splitlines()):
-        return True
-    if (project.git_common_dir / "reftable").is_dir():  # not a files ref store: ask git
-        return bool(_git(project, "branch", "--list", branch).strip())
-    return False
+    """Whether ``refs/heads/BRANCH`` exists."""
+    return git.branch_exists(project.root, branch)
 
 
-def create_worktree(project: Project, name: str, from_ref: str | None) -> Path:
-    """Add the worktree for ``name``; an existing branch is checked out, not recreated."""
+def create_worktree(project: Project, name: str, from_ref: str | None) -> tuple[Path, bool]:
+    """Add the worktree for ``name``; an existing branch is checked out, not recreated.
+
+    Returns the path and whether the branch was created by this call. ``from_ref`` is resolved to
+    a commit id first, so whatever the user typed never reaches ``git worktree add`` as an option.
+    """
     path = worktree_path(project, name)
     if path.exists() and any(path.iterdir()):
         raise ConflictError(
             f"{path} already exists and is not empty",
             hint=f"move it aside or run `nexus workspace repair {name}`",
         )
+    git.require_commit(project.root)
+    start = git.resolve_commit(project.root, from_ref) if from_ref is not None else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    if branch_exists(project, name):
-        if from_ref is not None:
-            raise ConflictError(
-                f"branch {name!r} already exists; --from applies only to a new branch",
-                hint=f"drop --from to check out the existing branch {name!r}",
-            )
-        args = ["worktree", "add", str(path), name]
-    else:
-        args = ["worktree", "add", "-b", name, str(path), from_ref or "HEAD"]
+    exists = branch_exists(project, name)
+    if exists and from_ref is not None:
+        raise ConflictError(
+            f"branch {name!r} already exists; --from applies only to a new branch",
+            hint=f"drop --from to check out the existing branch {name!r}",
+        )
+    new_from = None if exists else (start or git.resolve_commit(project.root, "HEAD"))
     try:
-        _git(project, *args)
-    except NexusError as exc:
+        git.worktree_add(project.root, path, branch=name, new_from=new_from)
+    except git.GitError as exc:
         if "prune" not in exc.message and "already" not in exc.message:
             raise
-        _git(project, "worktree", "prune")  # a stale entry for a folder deleted by hand
-        _git(project, *args)
-    return path
+        git.worktree_prune(project.root)  # a stale entry for a folder deleted by hand
+        git.worktree_add(project.root, path, branch=name, new_from=new_from)
+    return path, not exists
 
 
 def uncommitted_changes(path: Path) -> list[str]:
     """``git status --porcelain`` lines of a worktree (empty when clean or missing)."""
-    import git
-
     if not (path / ".git").exists():
         return []
-    try:
-        out = git.Repo(path).git.status("--porcelain")
-    except git.GitCommandError:
-        return []
-    return [line for line in str(out).splitlines() if line.strip()]
+    return git.status_porcelain(path)
 
 
 def unmerged_commits(project: Project, branch: str) -> int:
     """Commits on ``branch`` that the main worktree's HEAD does not contain."""
-    if not branch_exists(project, branch):
+    if not branch_exists(project, branch) or not git.has_commit(project.root):
         return 0
-    return int(_git(project, "rev-list", "--count", f"HEAD..{branch}").strip() or 0)
+    return git.count_commits(project.root, "HEAD", f"refs/heads/{branch}")
 
 
 def remove_worktree(project: Project, name: str) -> None:
@@ -132,20 +118,20 @@ def remove_worktree(project: Project, name: str) -> None:
     path = worktree_path(project, name)
     info = list_worktrees(project).get(path)
     if info is not None and info.locked:
-        _git(project, "worktree", "unlock", str(path))
+        git.worktree_unlock(project.root, path)
     if info is not None and path.exists():
-        _git(project, "worktree", "remove", "--force", str(path))
+        git.worktree_remove(project.root, path)
     elif path.exists():
         import shutil
 
         shutil.rmtree(path)
-    _git(project, "worktree", "prune")
+    git.worktree_prune(project.root)
 
 
 def delete_branch(project: Project, branch: str, *, force: bool) -> bool:
     if not branch_exists(project, branch):
         return False
-    _git(project, "branch", "-D" if force else "-d", branch)
+    git.delete_branch(project.root, branch, force=force)
     return True
 
 
@@ -155,12 +141,12 @@ def repair_worktree(project: Project, name: str) -> list[str]:
     done: list[str] = []
     info = list_worktrees(project).get(path)
     if info is not None and info.locked:
-        _git(project, "worktree", "unlock", str(path))
+        git.worktree_unlock(project.root, path)
         done.append("unlocked the worktree entry")
     if path.exists() and (path / ".git").exists():
-        _git(project, "worktree", "repair", str(path))
+        git.worktree_repair(project.root, path)
         return done or ["worktree is healthy"]
-    _git(project, "worktree", "prune")
+    git.worktree_prune(project.root)
     if info is not None:
         done.append("pruned the stale worktree entry")
     if not branch_exists(project, name):
@@ -170,7 +156,7 @@ def repair_worktree(project: Project, name: str) -> list[str]:
         )
     if path.exists() and any(path.iterdir()):
         raise ConflictError(f"{path} exists but is not a git worktree", hint="move it aside first")
-    _git(project, "worktree", "add", str(path), name)
+    git.worktree_add(project.root, path, branch=name, new_from=None)
     done.append(
         f"restored the worktree from branch {name!r} (uncommitted work that was in the deleted "
         "folder cannot be restored)"

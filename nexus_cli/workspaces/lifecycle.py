@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import fs, validate
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.names import validate_name
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.template_model import Template
-from nexus_cli.workspaces.templates import load_template
+from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -63,15 +64,21 @@ def create(
     bind_address: str | None = None,
     progress: Progress | None = None,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    keep_on_failure: bool = False,
 ) -> CreateResult:
-    """Create the worktree, write the template's files, record it, and start its services."""
+    """Create the worktree, write the template's files, record it, and start its services.
+
+    All or nothing: the name is reserved under the project's lock (so of simultaneous creates of
+    one name exactly one proceeds), and on any failure or interrupt what this call made is removed
+    again (see :class:`rollback.Rollback`) unless ``keep_on_failure``.
+    """
+    from nexus_cli import git
+    from nexus_cli.workspaces.rollback import Rollback
+
     progress = progress or Silent()
     validate_name(name)
-    if name in records.load_all(project.state_dir):
-        raise ConflictError(
-            f"workspace {name!r} already exists",
-            hint=f"use `nexus workspace up {name}` to start it",
-        )
+    validate.template_name(template_name)
+    git.require_commit(project.root)
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
@@ -81,13 +88,34 @@ def create(
     )
     template = template_for(project, record)
     client = _connect() if template.services and start else None
-    path, prepare_error = _worktree_while_preparing(
-        project, name, from_ref, client, template, progress
-    )
-    result = CreateResult(name, path, name, template.name, _write_files(path, template))
-    record.generated_files = {rel: _sha256(template.files[rel]) for rel in result.files_written}
-    with records.editing(project.state_dir) as all_records:
-        all_records[name] = record
+    _reserve(project, record)
+    undo = Rollback(project, name, client)
+    try:
+        path, prepare_error = _worktree_while_preparing(
+            project, name, from_ref, client, template, progress, undo
+        )
+        result = CreateResult(name, path, name, template.name, _write_files(path, template))
+        with records.editing(project.state_dir) as all_records:
+            record.generated_files = {
+                rel: _sha256(template.files[rel]) for rel in result.files_written
+            }
+            all_records[name] = record
+        if prepare_error is not None:
+            raise prepare_error
+        if client is not None:
+            result.up = _up_with_hooks(
+                client, project, record, template, progress, health_timeout_s, create=True
+            )
+    except BaseException as exc:
+        if keep_on_failure:
+            if isinstance(exc, NexusError) and exc.hint is None:
+                exc.hint = f"kept what was made (--keep-on-failure); fix it with `nexus workspace up {name}`"
+            raise
+        removed = undo.run()
+        if isinstance(exc, NexusError) and removed:
+            note = f"removed what this create had made ({', '.join(removed)}); rerun it when fixed"
+            exc.hint = f"{exc.hint}; {note}" if exc.hint else note
+        raise
     invocation.note(
         event_type="workspace",
         workspace=name,
@@ -95,13 +123,18 @@ def create(
         services_count=len(template.services),
         workspaces_created=1,
     )
-    if prepare_error is not None:
-        raise prepare_error
-    if client is not None:
-        result.up = _up_with_hooks(
-            client, project, record, template, progress, health_timeout_s, create=True
-        )
     return result
+
+
+def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
+    """Write the record first, under the lock: the one create that does so owns the name."""
+    with records.editing(project.state_dir) as all_records:
+        if record.name in all_records:
+            raise ConflictError(
+                f"workspace {record.name!r} already exists",
+                hint=f"use `nexus workspace up {record.name}` to start it",
+            )
+        all_records[record.name] = record
 
 
 def _worktree_while_preparing(
@@ -111,6 +144,7 @@ def _worktree_while_preparing(
     client: Any,
     template: Template,
     progress: Progress,
+    undo: Any,
 ) -> tuple[Path, NexusError | None]:
     """Create the worktree while images and the network are made ready in another thread.
 
@@ -128,6 +162,8 @@ def _worktree_while_preparing(
             prepare_engine(client, project, name, template, progress)
         except NexusError as exc:
             errors.append(exc)
+        except Exception as exc:  # the Docker SDK's own errors: never a thread traceback
+            errors.append(NexusError(f"cannot prepare Docker objects for {name!r}: {exc}"))
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
     if worker is not None:
@@ -135,7 +171,9 @@ def _worktree_while_preparing(
     progress.begin("worktree")
     started = time.perf_counter()
     try:
-        path = git_worktrees.create_worktree(project, name, from_ref)
+        undo.before_worktree()
+        path, created_branch = git_worktrees.create_worktree(project, name, from_ref)
+        undo.made_worktree(created_branch)
     finally:
         if worker is not None:
             worker.join()
@@ -145,26 +183,40 @@ def _worktree_while_preparing(
 
 
 def _configured_bind_address(project: Project) -> str:
-    from nexus_cli.workspaces.templates import read_yaml
+    from nexus_cli.config_yaml import load_yaml_mapping
 
     if not project.config_path.is_file():
         return "127.0.0.1"
-    section = read_yaml(project.config_path).get("workspaces") or {}
+    config = load_yaml_mapping(project.config_path, what="project configuration")
+    section = config.get("workspaces") or {}
     value = section.get("bind_address", "127.0.0.1") if isinstance(section, dict) else "127.0.0.1"
-    return str(value)
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        from nexus_cli.config_yaml import key_error
+
+        raise key_error(
+            project.config_path, "workspaces.bind_address", f"{value!r} is not an IP address"
+        ) from None
 
 
 def _write_files(worktree: Path, template: Template) -> list[str]:
-    """Write the template's files into the worktree when absent; never overwrite."""
+    """Write the template's files into the worktree when absent; never overwrite.
+
+    Each path must resolve (after symlinks committed to the repository) inside the worktree, and
+    is written with :func:`fs.atomic_write`, which never writes through a link.
+    """
     written: list[str] = []
     for rel, content in template.files.items():
-        target = worktree / rel
-        if target.exists() or target.is_symlink():
+        target = resolve_in_worktree(
+            worktree, rel, template=template.path, key=f"x-nexus.files.{rel}"
+        )
+        if os.path.lexists(worktree / rel) or target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.nexus-tmp{os.getpid()}")
-        tmp.write_text(content)
-        os.replace(tmp, target)
+        fs.atomic_write(target, content)
         written.append(rel)
     return written
 
@@ -193,14 +245,7 @@ def _up_with_hooks(
 ) -> UpResult:
     from nexus_cli.workspaces.services_up import bring_up, run_hooks
 
-    try:
-        result = bring_up(client, project, record, template, progress, health_timeout_s)
-    except NexusError as exc:
-        if create and exc.hint is None:
-            exc.hint = (
-                f"the worktree is ready; fix the cause and run `nexus workspace up {record.name}`"
-            )
-        raise
+    result = bring_up(client, project, record, template, progress, health_timeout_s)
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
     if not record.post_create_done:  # on create, or on the first `up` after --no-start

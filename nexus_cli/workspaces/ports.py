@@ -2,7 +2,7 @@
 
 The table lives in ``$NEXUS_HOME/ports.json`` (so workspaces of different projects never collide)
 and is changed only under an exclusive ``fcntl`` lock on ``ports.lock``, written to a temporary
-file and moved into place. A port is probed with a bind before it is handed out; an allocation is
+file and moved into place (:mod:`nexus_cli.fs`). A port is probed with a bind before it is handed out; an allocation is
 kept across ``down``/``up`` and replaced only when something else took the port meanwhile.
 """
 
@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from nexus_cli.errors import ConflictError
-from nexus_cli.workspaces.jsonstate import exclusive_lock, load_json, replace_text
+from nexus_cli import fs, validate
+from nexus_cli.errors import ConflictError, NexusError, StateError
+from nexus_cli.workspaces.jsonstate import load_json
 
 TABLE_FILE = "ports.json"
 LOCK_FILE = "ports.lock"
@@ -63,7 +64,7 @@ def locked_table(home: Path) -> Iterator[list[Allocation]]:
 
     ensure_private_dir(home)
     table, lock = table_paths(home)
-    with exclusive_lock(lock):
+    with fs.locked(lock):
         allocations = _read(table)
         before = [asdict(a) for a in allocations]
         yield allocations
@@ -74,15 +75,35 @@ def locked_table(home: Path) -> Iterator[list[Allocation]]:
 def _read(table: Path) -> list[Allocation]:
     return load_json(
         table,
-        lambda data: [Allocation(**row) for row in data.get("allocations", [])],
+        lambda data: [_checked(Allocation(**row), table) for row in data.get("allocations", [])],
         missing=[],
         what=f"port allocation table {table} is",
         hint="move it aside; Nexus re-creates it (ports are then allocated afresh)",
     )
 
 
+def _checked(allocation: Allocation, table: Path) -> Allocation:
+    """An allocation read back from the table: names and numbers validated."""
+    try:
+        validate.project_id(allocation.project, source=table)
+        validate.workspace_name(allocation.workspace, source=table)
+        validate.service_name(allocation.service, source=table)
+    except NexusError as exc:  # Nexus's own state, wherever NEXUS_HOME is
+        raise StateError(exc.message, hint=exc.hint) from None
+    ports_ok = all(
+        isinstance(p, int) and 1 <= p <= 65535
+        for p in (allocation.host_port, allocation.container_port)
+    )
+    if not ports_ok or allocation.protocol not in ("tcp", "udp"):
+        raise StateError(
+            f"{table}: allocation for {allocation.workspace!r} has an invalid port or protocol",
+            hint="move the file aside; Nexus re-creates it (ports are then allocated afresh)",
+        )
+    return allocation
+
+
 def _write(table: Path, allocations: list[Allocation]) -> None:
-    replace_text(
+    fs.atomic_write(
         table,
         json.dumps({"version": 1, "allocations": [asdict(a) for a in allocations]}, indent=1),
     )

@@ -13,9 +13,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from nexus_cli.errors import NotFoundError
-from nexus_cli.workspaces.jsonstate import exclusive_lock, load_json, replace_text
+from nexus_cli import fs, validate
+from nexus_cli.errors import NotFoundError, StateError
+from nexus_cli.workspaces.jsonstate import load_json
 
 RECORDS_FILE = "workspaces.json"
 LOCK_FILE = "workspaces.lock"
@@ -42,11 +44,34 @@ def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
     path = _path(state_dir)
     return load_json(
         path,
-        lambda data: {row["name"]: WorkspaceRecord(**row) for row in data.get("workspaces", [])},
+        lambda data: _parse(data, path),
         missing={},
         what=f"workspace records {path} are",
         hint="restore the file from a backup or move it aside (worktrees and containers are untouched)",
     )
+
+
+def _parse(data: Any, path: Path) -> dict[str, WorkspaceRecord]:
+    """Records from the document, each checked: names read back are untrusted (hand edits, bugs)."""
+    result: dict[str, WorkspaceRecord] = {}
+    for row in data.get("workspaces", []):
+        record = WorkspaceRecord(**row)
+        validate.workspace_name(record.name, source=path)
+        validate.workspace_name(record.branch, source=path)
+        validate.template_name(record.template, source=path)
+        if not isinstance(record.variables, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in record.variables.items()
+        ):
+            raise StateError(f"{path}: workspace {record.name!r}: variables must map text to text")
+        for rel in record.generated_files:
+            if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
+                raise StateError(
+                    f"{path}: workspace {record.name!r}: generated file {rel!r} is not a "
+                    "relative path inside the worktree",
+                    hint="the file was edited or is corrupt; fix or remove that entry",
+                )
+        result[record.name] = record
+    return result
 
 
 def get(state_dir: Path, name: str) -> WorkspaceRecord:
@@ -62,7 +87,7 @@ def get(state_dir: Path, name: str) -> WorkspaceRecord:
 def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
     """Yield the records under an exclusive lock and write them back atomically afterwards."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(state_dir / LOCK_FILE):
+    with fs.locked(state_dir / LOCK_FILE):
         records = load_all(state_dir)
         yield records
         _write(state_dir, records)
@@ -70,7 +95,9 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
     rows = [asdict(r) for r in sorted(records.values(), key=lambda r: r.name)]
-    replace_text(_path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n")
+    fs.atomic_write(
+        _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
+    )
 
 
 def complete_names(incomplete: str) -> list[str]:

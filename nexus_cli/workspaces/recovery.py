@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.errors import DockerUnavailableError, NexusError
+from nexus_cli import validate
+from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.names import LABEL_SERVICE, LABEL_WORKSPACE
 
@@ -84,7 +85,9 @@ def overview(project: Project, only: str | None = None) -> Overview:
     }
     needs_engine = any(s is None or s for s in expected.values())
     containers, engine_state = _containers(project, needs_engine)
-    names = set(recs) | ({only} if only else set(trees) | set(containers))
+    found = set(recs) | ({only} if only else set(trees) | set(containers))
+    # folders and container labels are not Nexus's own: names that are not valid are skipped
+    names = {n for n in found if validate.is_valid(validate.workspace_name, n)}
     views = [
         _view(
             project,
@@ -109,7 +112,11 @@ def _view(
     expected: list[str] | None,
     engine_state: str,
 ) -> WorkspaceView:
-    path = git_worktrees.worktree_path(project, name)
+    try:
+        path = git_worktrees.worktree_path(project, name)
+        unsafe = None
+    except StateError as exc:
+        path, unsafe = project.worktrees_dir / name, exc.message
     view = WorkspaceView(
         name=name,
         path=str(path),
@@ -119,11 +126,14 @@ def _view(
         worktree=_worktree_state(path, tree),
     )
     _note_git_drift(view, record, tree)
+    if unsafe is not None:
+        view.worktree = "unsafe"
+        view.drift.append(unsafe)
     if record is None and containers:
         view.drift.append(f"{len(containers)} container(s) labelled for it but no Nexus record")
     view.services = _service_views(expected or [], containers, engine_state)
     view.state = _state(view, record, expected, engine_state)
-    if view.worktree == "ok":
+    if view.worktree == "ok" and unsafe is None:
         view.uncommitted = len(git_worktrees.uncommitted_changes(path))
     return view
 

@@ -9,6 +9,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from nexus_cli import fs
 from nexus_cli.errors import ConfigError
 from nexus_cli.workspaces.names import validate_service_name
 from nexus_cli.workspaces.template_model import (
@@ -210,9 +211,12 @@ def parse_files(value: Any, path: Any) -> dict[str, str]:
         raise fail(path, "x-nexus.files", "a mapping of relative path: content")
     result: dict[str, str] = {}
     for rel, content in value.items():
-        parts = PurePosixPath(str(rel)).parts
-        if not parts or str(rel).startswith("/") or ".." in parts or parts[0] == ".git":
+        text = str(rel)
+        parts = PurePosixPath(text).parts
+        if not parts or text.startswith("/") or ".." in parts or "\\" in text or "\x00" in text:
             raise fail(path, f"x-nexus.files.{rel}", "a relative path inside the worktree")
+        if fs.inside_git_dir(text):  # .git, .GIT, nested sub/.git: git's own files, never ours
+            raise fail(path, f"x-nexus.files.{rel}", "a path outside any .git folder")
         if not isinstance(content, str):
             raise fail(path, f"x-nexus.files.{rel}", "the file's text")
         result[str(rel)] = content

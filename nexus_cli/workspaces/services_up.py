@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.records import WorkspaceRecord
 
 
+SETTLE_S = 0.3  # how long a service without a healthcheck must stay up to count as started
+
+
 @dataclass
 class UpResult:
     started: list[str] = field(default_factory=list)
@@ -151,6 +154,8 @@ def _start_services(
         current = running.get(service.name)
         if current is not None and docker_services.published_ports(current) == host_ports:
             result.kept.append(service.name)
+            if service.name in needed_by_others:  # a dependency kept running must be healthy too
+                _wait_all([(current, service.name)], progress, health_timeout_s)
             continue
         plans.append(
             ServicePlan(
@@ -163,6 +168,7 @@ def _start_services(
                 bind_address=record.bind_address,
             )
         )
+    _check_bind_sources(project, record, template)
     containers = _create_all(client, plans, progress)
     for plan, container in zip(plans, containers, strict=True):
         name = plan.service.name
@@ -170,11 +176,39 @@ def _start_services(
         container.start()
         progress.end(f"start {name}")
         result.started.append(name)
-        if plan.service.healthcheck is not None:
-            pending_health.append((container, name))
+        pending_health.append((container, name))
         if name in needed_by_others:
             _wait_all(pending_health, progress, health_timeout_s)
     _wait_all(pending_health, progress, health_timeout_s)
+    _check_still_running(list(zip(plans, containers, strict=True)))
+
+
+def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:
+    """A service without a healthcheck that exited right after its start fails the command."""
+    plain = [(p, c) for p, c in started if p.service.healthcheck is None]
+    if not plain:
+        return
+    time.sleep(SETTLE_S)
+    for plan, container in plain:
+        docker_services.wait_healthy(container, plan.service.name, 0)
+
+
+def _check_bind_sources(project: Project, record: WorkspaceRecord, template: Template) -> None:
+    """Every ``./path`` bind source must resolve (after symlinks) inside the worktree."""
+    from nexus_cli.workspaces.templates import resolve_in_worktree
+
+    worktree = worktree_path(project, record.name)
+    for service in template.services.values():
+        for volume in service.volumes:
+            if not volume.named:
+                shown = volume.source if volume.source == "." else f"./{volume.source}"
+                resolve_in_worktree(
+                    worktree,
+                    volume.source,
+                    template=template.path,
+                    key=f"services.{service.name}.volumes ({shown}:{volume.target})",
+                    allow_root=True,
+                )
 
 
 def _create_all(client: Any, plans: list[ServicePlan], progress: Progress) -> list[Any]:

@@ -73,21 +73,27 @@ def load_template(
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    from nexus_cli.config_yaml import load_yaml_mapping
+
+    return load_yaml_mapping(path, what="template")
+
+
+def resolve_in_worktree(
+    worktree: Path, relative: str, *, template: Path, key: str, allow_root: bool = False
+) -> Path:
+    """``worktree / relative`` after symlinks; a :class:`ConfigError` naming file and key if it
+    leaves the worktree (a committed ``seed -> /`` link, for example)."""
+    from nexus_cli import fs
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    return data
+        return fs.resolve_inside(
+            worktree, relative, what=f"{template}: {key}", allow_root=allow_root
+        )
+    except fs.PathEscapeError as exc:
+        raise ConfigError(
+            exc.message,
+            hint="template paths must stay inside the worktree, symbolic links included",
+        ) from None
 
 
 def parse_template_file(

@@ -111,7 +111,7 @@ def test_slow_commands_and_growth(monkeypatch: pytest.MonkeyPatch) -> None:
     conn.commit()
     conn.close()
     grown = {p["key"]: p for p in _insights("--slow")}["slow:doctor"]
-    assert "grew from 300 ms to 1500 ms" in grown["description"]
+    assert "grew from 300 ms to 1.5 s" in grown["description"]
 
 
 def test_patterns_are_kept_and_updated_in_place() -> None:

@@ -1,6 +1,6 @@
 """The salt: never used when missing, empty or short; regenerated once, even under a race.
 
-Mutation testing (``mutmut run`` with ``[tool.mutmut]`` in pyproject.toml) kills every mutant of
+Mutation testing (``python scripts/mutation.py privacy``) kills every mutant of
 ``nexus_cli/telemetry/privacy.py`` except equivalent ones: the read chunk size (4096 vs 4097),
 ``token_hex(None)`` (its default is 32), the letter case of SQL keywords, and the spelling of the
 UTF-8 codec (``"UTF-8"``, ``None`` or the default in a UTF-8 locale, for an ASCII JSON note).

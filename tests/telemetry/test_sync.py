@@ -84,9 +84,8 @@ def test_unreachable_collector_loses_nothing(receiver: Receiver) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: sync failed: cannot reach http://127.0.0.1:9/collector")
     assert len(result.stderr.splitlines()) == 1
-    assert run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"] == len(
-        _all_ids()
-    )
+    status = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+    assert status["pending"] + status["pending_sync_records"] == len(_all_ids())
     run_nexus("--no-telemetry", "sync", "setup", receiver.url)
     assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
     assert sorted(receiver.event_ids()) == _all_ids()
@@ -96,9 +95,9 @@ def test_json_protocol_posts_ndjson(receiver: Receiver) -> None:
     _record(4)
     run_nexus("sync", "setup", f"{receiver.url}/ingest", "--protocol", "json")
     assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
-    path, headers, body = receiver.accepted[0]
+    path, headers, _ = receiver.accepted[0]
     assert path == "/ingest" and headers["Content-Type"] == "application/x-ndjson"
-    lines = [json.loads(line) for line in body.decode().splitlines()]
+    lines = [json.loads(line) for line in receiver.bodies()[0].decode().splitlines()]
     assert [line["id"] for line in lines] == _all_ids()
 
 
@@ -265,3 +264,38 @@ def test_collector_text_is_escaped_on_the_terminal(elsewhere: Seen) -> None:
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert elsewhere.requests == []
+
+
+def test_protobuf_gzip_request_parses_and_status_reaches_zero(receiver: Receiver) -> None:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from nexus_cli import __version__
+
+    _record(3)
+    assert run_nexus("sync", "setup", receiver.url, "--encoding", "protobuf").exit_code == 0
+    assert run_nexus("sync", "now").exit_code == 0
+    _, headers, _ = receiver.accepted[0]
+    assert headers["Content-Type"] == "application/x-protobuf"
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["User-Agent"] == f"nexus-cli/{__version__}"
+    request = ExportLogsServiceRequest.FromString(receiver.bodies()[0])
+    assert len(request.resource_logs[0].scope_logs[0].log_records) == len(_all_ids()) - 1
+    status = run_nexus("sync", "status", "--json").json()
+    assert status["pending"] == 0
+    assert status["pending_sync_records"] == 1  # `sync now` itself, sent by the next sync
+    shown = run_nexus("--no-telemetry", "sync", "status")
+    assert "pending:     0 event(s) (+" in shown.stdout
+    assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
+    final = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+    assert final["pending"] == 0 and final["pending_sync_records"] == 0
+    assert sorted(receiver.event_ids()) == _all_ids()
+
+
+def test_a_collector_that_refuses_gzip_gets_plain_bodies(receiver: Receiver) -> None:
+    _record(2)
+    receiver.plan = [415]
+    run_nexus("sync", "setup", receiver.url, "--encoding", "json")
+    assert run_nexus("--no-telemetry", "sync", "now", "--retries", "0").exit_code == 0
+    _, headers, body = receiver.accepted[0]
+    assert "Content-Encoding" not in headers
+    assert json.loads(body)["resourceLogs"]

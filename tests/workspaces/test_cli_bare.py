@@ -122,7 +122,7 @@ def test_existing_branch_and_from_ref(project: Path) -> None:
     head = git(project, "rev-parse", "HEAD").strip()
     assert run_nexus("workspace", "create", "fresh", "--from", head).exit_code == 0
     bad = run_nexus("workspace", "create", "broken", "--from", "no-such-ref")
-    assert bad.exit_code == 1 and "git worktree failed" in bad.stderr
+    assert bad.exit_code == 2 and "'no-such-ref' does not name a commit" in bad.stderr
 
 
 def test_deleted_worktree_is_broken_then_repaired(project: Path) -> None:

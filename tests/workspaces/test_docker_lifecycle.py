@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from tests.conftest import nexus_exe, run_nexus, run_process
+from tests.conftest import git, nexus_exe, run_nexus, run_process
 
 pytestmark = pytest.mark.docker
 
@@ -131,7 +131,9 @@ def test_delete_removes_every_docker_object(ws_project: Path, docker_client: Any
     assert not (ws_project / ".nexus" / "worktrees" / "w5").exists()
 
 
-def test_unhealthy_service_times_out_with_its_logs(ws_project: Path, isolated_home: Path) -> None:
+def test_unhealthy_service_times_out_with_its_logs(
+    ws_project: Path, isolated_home: Path, docker_client: Any
+) -> None:
     folder = ws_project / ".nexus" / "templates"
     (folder / "sick.yaml").write_text(
         "services:\n  db:\n    image: nexus-test-busybox:latest\n"
@@ -143,7 +145,14 @@ def test_unhealthy_service_times_out_with_its_logs(ws_project: Path, isolated_ho
     assert "service 'db' not healthy after 1s" in result.stderr
     assert "starting-up" in result.stderr
     assert last_event(isolated_home)["error_category"] == "health_timeout"
-    assert (ws_project / ".nexus" / "worktrees" / "sick" / ".git").exists()  # nothing lost
+    # all or nothing: the failed create removed its worktree, branch, record and containers
+    assert not (ws_project / ".nexus" / "worktrees" / "sick").exists()
+    assert git(ws_project, "branch", "--list", "sick") == ""
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+    pid = find_project(ws_project).project_id()
+    label = {"label": [f"dev.nexus.project={pid}", "dev.nexus.workspace=sick"]}
+    assert docker_client.containers.list(all=True, filters=label) == []
+    assert docker_client.networks.list(filters=label) == []
 
 
 def test_bind_all_publishes_on_every_interface(ws_project: Path, docker_client: Any) -> None:
@@ -183,6 +192,13 @@ def test_unpullable_image_is_one_clear_error(ws_project: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot pull image nexus-does-not-exist.invalid/none:1")
     assert "Traceback" not in result.stderr
+    # nothing left behind, so the same create can be rerun (it used to say "already exists")
+    assert not (ws_project / ".nexus" / "worktrees" / "np").exists()
+    assert git(ws_project, "branch", "--list", "np") == ""
+    again = run_nexus("workspace", "create", "np", "-t", "nopull")
+    assert again.stderr.startswith("error: cannot pull image"), again.stderr
+    kept = run_nexus("workspace", "create", "np", "-t", "nopull", "--keep-on-failure")
+    assert kept.exit_code == 1
     assert run_nexus("workspace", "status", "np", "--json").json()["worktree"] == "ok"
 
 

@@ -13,7 +13,7 @@ from tests.conftest import git
 
 def test_create_new_branch_from_head(git_repo: Path) -> None:
     project = find_project(git_repo)
-    path = git_worktrees.create_worktree(project, "feat", None)
+    path, _ = git_worktrees.create_worktree(project, "feat", None)
     assert path == git_repo / ".nexus" / "worktrees" / "feat"
     assert git(path, "rev-parse", "--abbrev-ref", "HEAD").strip() == "feat"
     info = git_worktrees.list_worktrees(project)[path]
@@ -26,7 +26,7 @@ def test_existing_branch_is_checked_out_not_recreated(git_repo: Path) -> None:
     git(git_repo, "add", "new.txt")
     git(git_repo, "commit", "-qm", "after")
     project = find_project(git_repo)
-    path = git_worktrees.create_worktree(project, "old", None)
+    path, _ = git_worktrees.create_worktree(project, "old", None)
     assert not (path / "new.txt").exists()
     git(git_repo, "branch", "other")
     with pytest.raises(ConflictError, match="--from applies only"):
@@ -38,18 +38,18 @@ def test_from_ref(git_repo: Path) -> None:
     (git_repo / "b.txt").write_text("x")
     git(git_repo, "add", "b.txt")
     git(git_repo, "commit", "-qm", "second")
-    path = git_worktrees.create_worktree(find_project(git_repo), "fix", first)
+    path, _ = git_worktrees.create_worktree(find_project(git_repo), "fix", first)
     assert git(path, "rev-parse", "HEAD").strip() == first
 
 
 def test_bad_ref_is_a_clean_error(git_repo: Path) -> None:
-    with pytest.raises(NexusError, match="git worktree failed"):
+    with pytest.raises(NexusError, match="does not name a commit"):
         git_worktrees.create_worktree(find_project(git_repo), "x", "no-such-ref")
 
 
 def test_uncommitted_and_unmerged(git_repo: Path) -> None:
     project = find_project(git_repo)
-    path = git_worktrees.create_worktree(project, "feat", None)
+    path, _ = git_worktrees.create_worktree(project, "feat", None)
     assert git_worktrees.uncommitted_changes(path) == []
     assert git_worktrees.unmerged_commits(project, "feat") == 0
     (path / "work.txt").write_text("x")
@@ -61,7 +61,7 @@ def test_uncommitted_and_unmerged(git_repo: Path) -> None:
 
 def test_repair_restores_a_deleted_folder(git_repo: Path) -> None:
     project = find_project(git_repo)
-    path = git_worktrees.create_worktree(project, "feat", None)
+    path, _ = git_worktrees.create_worktree(project, "feat", None)
     (path / "c.txt").write_text("committed")
     git(path, "add", "c.txt")
     git(path, "commit", "-qm", "c")
@@ -75,7 +75,7 @@ def test_repair_restores_a_deleted_folder(git_repo: Path) -> None:
 
 def test_repair_unlocks_a_locked_entry(git_repo: Path) -> None:
     project = find_project(git_repo)
-    path = git_worktrees.create_worktree(project, "feat", None)
+    path, _ = git_worktrees.create_worktree(project, "feat", None)
     git(git_repo, "worktree", "lock", str(path))
     shutil.rmtree(path)
     done = git_worktrees.repair_worktree(project, "feat")
@@ -86,7 +86,7 @@ def test_repair_unlocks_a_locked_entry(git_repo: Path) -> None:
 
 def test_repair_without_branch_says_so(git_repo: Path) -> None:
     project = find_project(git_repo)
-    path = git_worktrees.create_worktree(project, "feat", None)
+    path, _ = git_worktrees.create_worktree(project, "feat", None)
     shutil.rmtree(path)
     git(git_repo, "worktree", "prune")
     git(git_repo, "branch", "-D", "feat")

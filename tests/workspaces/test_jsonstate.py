@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nexus_cli.errors import StateError
-from nexus_cli.workspaces.jsonstate import exclusive_lock, load_json, replace_text
+from nexus_cli.workspaces.jsonstate import load_json
 
 
 def _names(data: Any) -> list[str]:
@@ -44,28 +42,3 @@ def test_malformed_document_is_a_state_error(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(StateError, match=r"records .* are malformed: "):
         load_json(path, _names, missing=[], what=f"records {path} are", hint="h")
-
-
-def test_replace_text_leaves_only_the_new_file(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    path.write_text("old")
-    replace_text(path, "new")
-    assert path.read_text() == "new"
-    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
-
-
-def test_exclusive_lock_serialises_holders(tmp_path: Path) -> None:
-    lock = tmp_path / "state.lock"
-    order: list[str] = []
-
-    def second() -> None:
-        with exclusive_lock(lock):
-            order.append("second")
-
-    with exclusive_lock(lock):
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(0.2)
-        order.append("first")
-    thread.join(timeout=5)
-    assert order == ["first", "second"]

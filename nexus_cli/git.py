@@ -1,0 +1,182 @@
+"""Git, through plain ``git`` subprocesses: small functions with clear errors.
+
+Shaped like pre-commit's ``git.py``. Every value that came from a user or from a file is passed
+after ``--end-of-options`` (so ``--lock`` is a ref name, never an option) and branch names are
+checked with ``git check-ref-format --branch`` first. A failure becomes a :class:`GitError` with
+git's own message; a repository with no commit yet gets a message saying how to make one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from nexus_cli.errors import NexusError, UsageError
+
+FIRST_COMMIT_HINT = "make a first commit: git commit --allow-empty -m init"
+
+
+class GitError(NexusError):
+    category = "git"
+
+
+class NoCommitError(GitError):
+    """The repository has no commit yet, so nothing can be branched from it."""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # set by hooks that call us
+        env.pop(key, None)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.setdefault("LC_ALL", "C")
+    return env
+
+
+def run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``git ARGS`` in ``cwd``; a non-zero exit raises :class:`GitError` when ``check``."""
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed", hint="install git and try again") from None
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        message = "; ".join(line.removeprefix("fatal: ") for line in detail[-3:]) or "no output"
+        raise GitError(f"git {args[0]} failed: {message}")
+    return proc
+
+
+def output(cwd: Path, *args: str) -> str:
+    return run(cwd, *args).stdout
+
+
+def check_branch_name(cwd: Path, name: str) -> str:
+    """``name`` if git accepts it as a new branch name, else :class:`UsageError`."""
+    if name.startswith("-") or not name:
+        raise UsageError(f"invalid branch name {name!r}", hint="branch names cannot start with '-'")
+    proc = run(cwd, "check-ref-format", "--branch", name, check=False)
+    if proc.returncode != 0:
+        raise UsageError(f"invalid branch name {name!r}", hint="see `git help check-ref-format`")
+    return name
+
+
+def has_commit(cwd: Path) -> bool:
+    return (
+        run(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode == 0
+    )
+
+
+def require_commit(cwd: Path) -> None:
+    if not has_commit(cwd):
+        raise NoCommitError(
+            "this repository has no commit yet: make one first", hint=FIRST_COMMIT_HINT
+        )
+
+
+def resolve_commit(cwd: Path, ref: str) -> str:
+    """The commit id ``ref`` names (a branch, tag or id); a clear error when it names none."""
+    if not ref or any(ord(ch) < 32 for ch in ref):
+        raise UsageError(f"invalid git revision {ref!r}")
+    proc = run(
+        cwd,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{ref}^{{commit}}",
+        check=False,
+    )
+    if proc.returncode != 0:
+        require_commit(cwd)
+        raise UsageError(
+            f"{ref!r} does not name a commit in this repository",
+            hint="pass a branch, tag or commit id to --from",
+        )
+    return proc.stdout.strip()
+
+
+def branch_exists(cwd: Path, branch: str) -> bool:
+    proc = run(
+        cwd,
+        "show-ref",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"refs/heads/{branch}",
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def branch_commit(cwd: Path, branch: str) -> str | None:
+    proc = run(
+        cwd,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"refs/heads/{branch}",
+        check=False,
+    )
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def count_commits(cwd: Path, exclude: str, include: str) -> int:
+    """Commits reachable from ``include`` and not from ``exclude`` (both already validated refs)."""
+    text = output(cwd, "rev-list", "--count", "--end-of-options", f"{exclude}..{include}")
+    return int(text.strip() or 0)
+
+
+def status_porcelain(cwd: Path) -> list[str]:
+    proc = run(cwd, "status", "--porcelain", check=False)
+    if proc.returncode != 0:
+        return []
+    return [line for line in proc.stdout.splitlines() if line.strip()]
+
+
+def worktree_add(cwd: Path, path: Path, *, branch: str, new_from: str | None) -> None:
+    """Check out ``branch`` at ``path``; with ``new_from`` (a commit id) create the branch there."""
+    check_branch_name(cwd, branch)
+    if new_from is not None:
+        run(cwd, "worktree", "add", "-b", branch, "--end-of-options", str(path), new_from)
+    else:
+        run(cwd, "worktree", "add", "--end-of-options", str(path), branch)
+
+
+def worktree_list(cwd: Path) -> str:
+    return output(cwd, "worktree", "list", "--porcelain")
+
+
+def worktree_remove(cwd: Path, path: Path) -> None:
+    run(cwd, "worktree", "remove", "--force", "--end-of-options", str(path))
+
+
+def worktree_unlock(cwd: Path, path: Path) -> None:
+    run(cwd, "worktree", "unlock", "--end-of-options", str(path))
+
+
+def worktree_repair(cwd: Path, path: Path) -> None:
+    run(cwd, "worktree", "repair", "--end-of-options", str(path))
+
+
+def worktree_prune(cwd: Path) -> None:
+    run(cwd, "worktree", "prune")
+
+
+def delete_branch(cwd: Path, branch: str, *, force: bool) -> None:
+    check_branch_name(cwd, branch)
+    run(cwd, "branch", "-D" if force else "-d", "--end-of-options", branch)
+
+
+def common_dir(cwd: Path) -> Path:
+    text = output(cwd, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    return Path(text)

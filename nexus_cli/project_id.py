@@ -1,0 +1,119 @@
+"""The per-clone project id in ``.nexus/state/project-id``: read, checked, created once, adopted.
+
+The id names every Docker object of the project (``nexus-ID-…``) and is sent into Docker API
+paths, so a value read back is validated (:func:`validate.project_id`). It is never silently
+replaced: an emptied or garbage file is a :class:`StateError`; a missing file gets a new id only
+when no Docker container that mounts one of this project's worktrees exists (those carry the old
+id in their ``dev.nexus.project`` label: the error then names it and the repair command).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nexus_cli import fs, validate
+from nexus_cli.errors import ConflictError, NexusError, StateError
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+
+FILE = "project-id"
+LOCK = "project-id.lock"
+
+
+def _read(path: Path) -> str | None:
+    """The stored id, ``None`` when the file is missing; StateError when it is not an id."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return validate.project_id(text.strip(), source=path)
+
+
+def adopt_hint(found: list[str]) -> str:
+    if found:
+        return f"run `nexus workspace repair --adopt-project-id {found[0]}` to reconnect them"
+    return "if this project has no containers, remove the file and Nexus makes a new id"
+
+
+def get(project: Project) -> str:
+    """The project's id; created (atomically, under a lock) only when nothing used an old one."""
+    path = project.state_dir / FILE
+    try:
+        value = _read(path)
+    except StateError as exc:
+        found = ids_in_docker(project)
+        exc.hint = (
+            f"containers of this project carry id {', '.join(found)}: " + adopt_hint(found)
+            if found
+            else f"no containers of this project were found: remove {path} to make a new id"
+        )
+        raise
+    if value is not None:
+        return value
+    fs.require_directory(project.state_dir, what="state folder")
+    with fs.locked(project.state_dir / LOCK):
+        value = _read(path)  # another process may have created it meanwhile
+        if value is not None:
+            return value
+        found = ids_in_docker(project)
+        if found:
+            raise StateError(
+                f"{path} is missing, but containers of this project use id {found[0]}",
+                hint=adopt_hint(found),
+            )
+        value = secrets.token_hex(4)
+        fs.atomic_write(path, value + "\n")
+    return value
+
+
+def adopt(project: Project, value: str) -> str:
+    """Write ``value`` as the project id (repairing a lost or corrupt file)."""
+    validate.project_id(value)
+    path = project.state_dir / FILE
+    fs.require_directory(project.state_dir, what="state folder")
+    with fs.locked(project.state_dir / LOCK):
+        try:
+            current = _read(path)
+        except StateError:
+            current = None
+        if current is not None and current != value:
+            raise ConflictError(
+                f"{path} already holds the valid id {current}",
+                hint="remove the file first if you really mean to change the project id",
+            )
+        fs.atomic_write(path, value + "\n")
+    return value
+
+
+def ids_in_docker(project: Project) -> list[str]:
+    """Project ids of Nexus containers that mount a worktree of this project (empty without Docker)."""
+    if not _may_have_workspaces(project):
+        return []
+    try:
+        from nexus_cli import engine
+
+        client = engine.connect(timeout=5)
+        containers = client.containers.list(all=True, filters={"label": ["dev.nexus.managed=true"]})
+    except (NexusError, Exception):
+        return []
+    found: dict[str, None] = {}
+    for container in containers:
+        label = (container.labels or {}).get("dev.nexus.project", "")
+        mounts = container.attrs.get("Mounts") or []
+        if validate.is_valid(validate.project_id, label) and any(
+            fs.is_inside(str(m.get("Source", "")), project.worktrees_dir) for m in mounts
+        ):
+            found[label] = None
+    return list(found)
+
+
+def _may_have_workspaces(project: Project) -> bool:
+    try:
+        return any(project.worktrees_dir.iterdir())
+    except OSError:
+        return False
