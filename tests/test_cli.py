@@ -422,3 +422,41 @@ def test_a_full_disk(
     assert "free some space" in result.stderr
     monkeypatch.delenv("NEXUS_TELEMETRY_DISABLED", raising=False)
     assert run_nexus("version").exit_code == 0  # recording fails silently
+
+
+def test_sigterm_during_task_complete_puts_the_task_back_to_work(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's example: SIGTERM during `task complete` used to leave the task `verifying`."""
+    import signal
+    import time
+
+    from tests.conftest import nexus_exe
+
+    monkeypatch.setenv("NEXUS_AGENT", "alice")
+    created = run_nexus("task", "create", "Gated", "--gate", "sleep 30", "--json")
+    task_id = created.json()["id"]
+    assert run_nexus("task", "start", task_id).exit_code == 0
+
+    def status() -> dict[str, object]:
+        data: dict[str, object] = run_nexus("task", "show", task_id, "--json").json()
+        return data
+
+    proc = subprocess.Popen(
+        [*nexus_exe(), "task", "complete", task_id],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while status()["status"] != "verifying" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert status()["status"] == "in_progress"
