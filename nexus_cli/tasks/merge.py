@@ -55,7 +55,19 @@ def merge_task(base: Task | None, ours: Task, theirs: Task) -> Task:
             merged[key] = o[key]
         else:
             merged[key] = later[key]
+    flags = [d.get("no_gates", False) for d in (b, o, t)]
+    merged["no_gates"] = _merge_scalar(flags[0] if base else None, flags[1], flags[2], later is t)
     return Task.from_dict(merged)
+
+
+def _merge_scalar(base: Any, ours: Any, theirs: Any, theirs_later: bool) -> Any:
+    if ours == theirs:
+        return ours
+    if base is not None and ours == base:
+        return theirs
+    if base is not None and theirs == base:
+        return ours
+    return theirs if theirs_later else ours
 
 
 def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[Task]:
