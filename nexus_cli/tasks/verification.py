@@ -16,7 +16,7 @@ from typing import Any
 from nexus_cli.errors import ConflictError, GateFailedError, UsageError
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import TaskSettings
-from nexus_cli.tasks.gate_process import sigterm_raises
+from nexus_cli.tasks.gate_process import Terminated, sigterm_raises
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
@@ -100,8 +100,8 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
     try:
         with sigterm_raises():
             results = run_all(store, task)
-    except (KeyboardInterrupt, SystemExit) as exc:
-        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+    except BaseException as exc:  # interrupted, terminated or refused: never left verifying
+        why = {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(type(exc), "could not run")
         _back_to_work(store, task.id, actor, f"gates {why}")
         raise
     with store.write():
@@ -137,13 +137,15 @@ def _require_gates(task: Task, settings: TaskSettings) -> None:
 
 def _claim_verification(task: Task, actor: str) -> dict[str, Any] | None:
     """Move ``task`` to verifying for this process; the stale owner's record if taken over."""
+    from nexus_cli.terminal import escape
+
     stale: dict[str, Any] | None = None
     if task.status == "verifying":
         owner = verifying_owner(task)
         if owner is not None and owner_alive(owner):
             raise ConflictError(
                 f"task {task.id} is already verifying (pid {owner.get('pid')}, "
-                f"by {owner.get('by')}); wait for it to finish"
+                f"by {escape(str(owner.get('by')), newlines=False)}); wait for it to finish"
             )
         stale = owner or {}
         lifecycle.record(task, actor, "verification_taken_over", previous=stale or None)
@@ -197,7 +199,12 @@ def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> No
 def failure(verification: Verification, *, moved: bool) -> GateFailedError:
     """The exit-3 error for a verification whose gates did not all pass."""
     task = verification.task
-    names = ", ".join(f"`{r.gate.command}` (exit {r.exit_code})" for r in verification.failed)
+    from nexus_cli.terminal import escape
+
+    names = ", ".join(
+        f"`{escape(r.gate.command, newlines=False)}` (exit {r.exit_code})"
+        for r in verification.failed
+    )
     where = f"task {task.id} stays in_progress: " if moved else ""
     return GateFailedError(
         f"{where}gate failed: {names}",
