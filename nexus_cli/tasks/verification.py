@@ -101,7 +101,9 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
         with sigterm_raises():
             results = run_all(store, task)
     except BaseException as exc:  # interrupted, terminated or refused: never left verifying
-        why = {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(type(exc), "could not run")
+        why = {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(
+            type(exc), "could not run"
+        )
         _back_to_work(store, task.id, actor, f"gates {why}")
         raise
     with store.write():

@@ -83,10 +83,14 @@ def test_two_clones_share_tasks_through_git(tasks_project: Path, tmp_path: Path)
     git(origin, "config", "pull.rebase", "false")
     # Both sides change the same task and add their own.
     ok("-C", str(origin), "task", "note", shared_id, "note from origin")
-    mine = ok("-C", str(origin), "task", "create", "Origin task", "--no-gates", "--json").json()["id"]
+    mine = ok("-C", str(origin), "task", "create", "Origin task", "--no-gates", "--json").json()[
+        "id"
+    ]
     _commit_all(origin, "origin work")
     ok("-C", str(clone), "task", "claim", shared_id, "--agent", "bob")
-    theirs = ok("-C", str(clone), "task", "create", "Clone task", "--no-gates", "--json").json()["id"]
+    theirs = ok("-C", str(clone), "task", "create", "Clone task", "--no-gates", "--json").json()[
+        "id"
+    ]
     _commit_all(clone, "clone work")
     # The clone pulls origin: a real merge of tasks.jsonl, resolved by the driver.
     git(clone, "pull", "-q", "--no-edit", "origin", "main")

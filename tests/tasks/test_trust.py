@@ -56,7 +56,7 @@ def test_bad_jsonl_line_is_a_config_error_and_loses_nothing(
     result = run_nexus("task", "list", "--json")
     assert result.exit_code == 1, result.stderr
     first = result.stderr.splitlines()[0]
-    assert f"tasks.jsonl:2: " in first and named in first, result.stderr
+    assert "tasks.jsonl:2: " in first and named in first, result.stderr
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
     assert _jsonl(tasks_project).read_text() == bad  # the file is left for the user to fix
     _jsonl(tasks_project).write_text(before)
