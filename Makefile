@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench docs clean
+.PHONY: demo test lint typecheck check bench docs docs-check docs-serve clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
 ## demo: install Nexus and run the guided demo (works with or without Docker and a GPU)
@@ -20,26 +20,45 @@ demo: $(STAMP)
 
 ## test: install what the tests need and run lint, types, the docs check and the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check nexus_cli tests benchmarks
-	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/ruff check nexus_cli tests benchmarks scripts
+	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 	$(BIN)/mypy
-	$(BIN)/python docs/gen_cli_reference.py --check
+	$(MAKE) --no-print-directory docs-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check nexus_cli tests benchmarks
-	$(BIN)/ruff format --check nexus_cli tests benchmarks
+	$(BIN)/ruff check nexus_cli tests benchmarks scripts
+	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## docs: regenerate the CLI reference from --help
+## docs: regenerate the CLI reference from --help, build the site into site/ (strict) and check its links
 docs: $(STAMP)
 	$(BIN)/python docs/gen_cli_reference.py
+	rm -rf site
+	$(BIN)/zensical build --strict --clean
+	$(BIN)/python docs/check_links.py site
+
+## docs-check: what CI runs: the CLI reference is current, the strict build passes, every internal link resolves
+docs-check: $(STAMP)
+	$(BIN)/python docs/gen_cli_reference.py --check
+	rm -rf site
+	$(BIN)/zensical build --strict --clean
+	$(BIN)/python docs/check_links.py site
+
+## docs-serve: serve the site on http://localhost:8000 and rebuild on every change
+docs-serve: $(STAMP)
+	$(BIN)/zensical serve
 
 ## bench: run every benchmark and print its figures
 bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 
+## mutation: mutation-test the critical modules with mutmut and report each score (slow: minutes)
+mutation: $(STAMP)
+	$(BIN)/pip install --quiet 'mutmut>=3.8,<4'
+	$(BIN)/python scripts/mutation.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist site .cache

@@ -18,8 +18,17 @@ trap cleanup EXIT
 bold=""; reset=""
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m'; reset=$'\033[0m'; fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
-export -f step show 2>/dev/null || true
+# Print a command as it can be copied and run (arguments quoted where they need it), then run it.
+quote() {
+  local arg out=""
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=" $arg"
+    else out+=" '${arg//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s' "${out# }"
+}
+show() { printf '$ %s\n' "$(quote "$@")"; "$@"; }
+export -f step show quote 2>/dev/null || true
 
 mkdir -p "$DEMO_DIR/project"
 cd "$DEMO_DIR/project"

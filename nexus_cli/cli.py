@@ -13,7 +13,7 @@ import sys
 import click
 
 from nexus_cli import __version__
-from nexus_cli.errors import ExitCode, NexusError
+from nexus_cli.errors import ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.telemetry import invocation
 
@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
+    "loop": (
+        "nexus_cli.commands.loop:loop",
+        "Run an agent on tasks until their gates pass.",
+    ),
     "persona": (
         "nexus_cli.commands.persona:persona",
         "Add, remove and switch role bundles for coding assistants.",
@@ -42,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List workspace templates and show what one resolves to.",
     ),
     "version": ("nexus_cli.commands.version:version", "Show the Nexus version."),
+    "workflow": (
+        "nexus_cli.commands.workflow:workflow",
+        "Multi-persona workflows: stages become a chain of gated tasks.",
+    ),
     "workspace": (
         "nexus_cli.commands.workspace:workspace",
         "Worktrees with their own services, ports and volumes.",
@@ -100,19 +108,80 @@ def cli() -> None:
     """
 
 
+_sigterm = {"received": False, "raise": True}
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM becomes :class:`Terminated` (a KeyboardInterrupt), once, so cleanup runs."""
+    first = not _sigterm["received"]
+    _sigterm["received"] = True
+    if first and _sigterm["raise"]:
+        raise Terminated()
+    # A second SIGTERM (or one during recording) lets the cleanup already running finish.
+
+
+def terminated() -> bool:
+    """Whether this invocation received SIGTERM (it then exits 143 whatever the command did)."""
+    return _sigterm["received"]
+
+
+def _install_sigterm() -> object:
+    """Handle SIGTERM like Ctrl-C; return the previous handler (None when left alone)."""
+    # `_signal` is built in and already loaded; `signal` would cost ~1 ms of start-up.
+    import _signal as signal  # type: ignore[import-not-found, unused-ignore]
+
+    _sigterm.update({"received": False, "raise": True})
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous is signal.SIG_IGN:  # started under nohup-like parents: keep ignoring it
+            return None
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (Nexus embedded in another program)
+        return None
+    return previous
+
+
+def _restore_sigterm(previous: object) -> None:
+    import _signal as signal  # type: ignore[import-not-found, unused-ignore]
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _report(message: str, hint: str | None = None) -> None:
-    click.echo(f"error: {message}", err=True)
+    """Print ``error:``/``hint:``; messages may quote untrusted data, so controls are shown."""
+    from nexus_cli.terminal import escape
+
+    click.echo(f"error: {escape(message)}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {escape(hint)}", err=True)
 
 
 def _debug() -> bool:
     return os.environ.get("NEXUS_DEBUG", "") not in ("", "0")
 
 
+def _check_decodable(args: list[str]) -> None:
+    """Refuse arguments holding bytes that are not UTF-8 (``surrogateescape``'d by Python)."""
+    for index, arg in enumerate(args, 1):
+        if arg.isascii() or not any("\ud800" <= ch <= "\udfff" for ch in arg):
+            continue
+        try:
+            raw = arg.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "backslashreplace")
+        shown = repr(raw)[1:]  # b'show\xff' -> 'show\xff'
+        raise UsageError(
+            f"argument {index} ({shown if len(shown) <= 60 else shown[:57] + '...'}) "
+            "is not valid UTF-8",
+            hint="Nexus takes UTF-8 arguments: check the locale (LANG, LC_ALL) or the caller",
+        )
+
+
 def _run(args: list[str], inv: invocation.Invocation) -> int:
     """Run the command tree; map every outcome to an exit code (the one error boundary)."""
     try:
+        _check_decodable(args)
         rv = cli.main(args=args, prog_name="nexus", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else ExitCode.OK
     except NexusError as exc:
@@ -142,15 +211,13 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
             inv.fields.setdefault("error_category", "no_input")
             _report("no input available to answer a prompt", "pass --yes to skip confirmation")
             return ExitCode.ERROR
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _interrupted(inv)
         inv.fields.setdefault("error_category", "interrupted")
-        click.echo(
-            "interrupted" if isinstance(exc.__cause__, KeyboardInterrupt) else "aborted", err=True
-        )
-        return ExitCode.INTERRUPTED if exc.__cause__ is not None else ExitCode.ERROR
+        click.echo("aborted", err=True)
+        return ExitCode.ERROR
     except KeyboardInterrupt:
-        inv.fields.setdefault("error_category", "interrupted")
-        click.echo("interrupted", err=True)
-        return ExitCode.INTERRUPTED
+        return _interrupted(inv)
     except BrokenPipeError:
         # The reader went away (`nexus ... | head`): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -167,20 +234,40 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
         return ExitCode.ERROR
 
 
+def _interrupted(inv: invocation.Invocation) -> int:
+    """Ctrl-C exits 130; SIGTERM (which raised :class:`Terminated`) exits 143."""
+    inv.fields.setdefault("error_category", "interrupted")
+    if terminated():
+        click.echo("terminated", err=True)
+        return ExitCode.TERMINATED
+    click.echo("interrupted", err=True)
+    return ExitCode.INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run nexus with ``argv`` (default ``sys.argv[1:]``), record the invocation, return the code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if "_NEXUS_COMPLETE" in os.environ:
         # A shell asking for completions (every TAB press): answer, record nothing.
+        from nexus_cli.completion import register_shells
+
+        register_shells()
         cli.main(args=args, prog_name="nexus")
     inv = invocation.begin(args)
+    previous = _install_sigterm()
     code: int = ExitCode.ERROR
     try:
         code = _run(args, inv)
+        if terminated() and code != ExitCode.TERMINATED:  # a --watch loop took it as its end
+            code = _interrupted(inv)
+    except Terminated:
+        code = ExitCode.TERMINATED
+        inv.fields.setdefault("error_category", "interrupted")
     except BaseException:
         code = ExitCode.INTERRUPTED if sys.exc_info()[0] is KeyboardInterrupt else ExitCode.ERROR
         raise
     finally:
+        _sigterm["raise"] = False  # from here on SIGTERM only marks the exit code
         try:  # noqa: SIM105 - contextlib is not worth importing on the hot path
             sys.stdout.flush()
         except Exception:
@@ -195,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             from nexus_cli.telemetry import autosync  # one stat unless `sync auto on`
 
             autosync.after_command()
+        _restore_sigterm(previous)
+    if terminated():
+        code = ExitCode.TERMINATED
     return int(code)
 
 

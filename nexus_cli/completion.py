@@ -3,7 +3,14 @@
 Groups complete workspace names, task IDs, templates and personas through :func:`completer`,
 which looks up a ``"module:function"`` in :data:`SOURCES` only when the shell asks, so
 completion costs nothing at start-up. A source function takes the text typed so far and
-returns candidate strings; any error yields no candidates.
+returns candidates: strings, or ``(value, description)`` pairs (task IDs come with their titles);
+any error yields no candidates. Descriptions are repository data (titles from ``tasks.jsonl``), so
+they are escaped and kept on one line before a shell sees them.
+
+bash uses Click's script. zsh and fish use Nexus's own: the zsh one loads ``compinit`` itself when
+``compdef`` is missing (a ``.zshrc`` without ``compinit``, or ``zsh -f``), and the fish one splits
+each line only at its first comma, so descriptions with commas stay whole (Click's splits at every
+comma).
 """
 
 from __future__ import annotations
@@ -28,12 +35,92 @@ SOURCES: dict[str, str] = {
 }
 
 
+ZSH_SCRIPT = r"""#compdef nexus
+# Nexus completion for zsh (nexus completion zsh). Works with or without compinit in .zshrc.
+
+_nexus_completion() {
+    local -a completions
+    local -a completions_with_descriptions
+    local -a response
+    (( ! $+commands[nexus] )) && return 1
+
+    response=("${(@f)$(env COMP_WORDS="${words[*]}" COMP_CWORD=$((CURRENT-1)) %(complete_var)s=zsh_complete %(prog_name)s)}")
+
+    for type key descr in ${response}; do
+        if [[ "$type" == "plain" ]]; then
+            if [[ "$descr" == "_" ]]; then
+                completions+=("$key")
+            else
+                completions_with_descriptions+=("${key//:/\:}":"$descr")
+            fi
+        elif [[ "$type" == "dir" ]]; then
+            _path_files -/
+        elif [[ "$type" == "file" ]]; then
+            _path_files -f
+        fi
+    done
+
+    if [ -n "$completions_with_descriptions" ]; then
+        _describe -V unsorted completions_with_descriptions -U
+    fi
+
+    if [ -n "$completions" ]; then
+        compadd -U -V unsorted -a completions
+    fi
+}
+
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+    _nexus_completion "$@"
+else
+    if ! (( $+functions[compdef] )); then
+        autoload -Uz compinit && compinit -u
+    fi
+    compdef _nexus_completion nexus
+fi
+"""
+
+FISH_SCRIPT = r"""# Nexus completion for fish (nexus completion fish | source).
+function _nexus_completion
+    set -l response (env %(complete_var)s=fish_complete COMP_WORDS=(commandline -cp) COMP_CWORD=(commandline -t) %(prog_name)s)
+
+    for completion in $response
+        set -l metadata (string split -m 1 "," -- $completion)
+
+        if test "$metadata[1]" = "dir"
+            __fish_complete_directories $metadata[2]
+        else if test "$metadata[1]" = "file"
+            __fish_complete_path $metadata[2]
+        else if test "$metadata[1]" = "plain"
+            echo $metadata[2]
+        end
+    end
+end
+
+complete --no-files --command nexus --arguments "(_nexus_completion)"
+"""
+
+
+def register_shells() -> None:
+    """Make Click use Nexus's zsh and fish scripts (for ``*_source``) instead of its own."""
+    from click.shell_completion import FishComplete, ZshComplete, add_completion_class
+
+    class NexusZshComplete(ZshComplete):
+        source_template = ZSH_SCRIPT
+
+    class NexusFishComplete(FishComplete):
+        source_template = FISH_SCRIPT
+
+    add_completion_class(NexusZshComplete, "zsh")
+    add_completion_class(NexusFishComplete, "fish")
+
+
 def script(shell: str) -> str:
-    """Click's completion script for ``shell``."""
+    """The completion script for ``shell`` (Nexus's own for zsh and fish, Click's for bash)."""
     from click.shell_completion import get_completion_class
 
     from nexus_cli.cli import cli
 
+    register_shells()
     cls = get_completion_class(shell)
     if cls is None:
         raise UsageError(f"unsupported shell {shell!r}; choose one of {', '.join(SHELLS)}")
@@ -80,16 +167,38 @@ def uninstall(shell: str, home: Path) -> tuple[Path, bool]:
     return path, after != before
 
 
+Candidate = tuple[str, str | None]
+
+
 def candidates(kind: str, incomplete: str) -> list[str]:
+    """The values from the source for ``kind`` that start with ``incomplete``."""
+    return [value for value, _ in described_candidates(kind, incomplete)]
+
+
+def described_candidates(kind: str, incomplete: str) -> list[Candidate]:
+    """``(value, description)`` pairs from the source for ``kind`` that start with ``incomplete``."""
     spec = SOURCES.get(kind)
     if spec is None:
         return []
     module_name, _, func_name = spec.partition(":")
     try:
-        func: Callable[[str], list[str]] = getattr(importlib.import_module(module_name), func_name)
-        return [c for c in func(incomplete) if c.startswith(incomplete)]
+        func: Callable[[str], list[str | tuple[str, str]]] = getattr(
+            importlib.import_module(module_name), func_name
+        )
+        found = func(incomplete)
     except Exception:
         return []
+    from nexus_cli.terminal import escape
+
+    result: list[Candidate] = []
+    for item in found:
+        value, description = (item, None) if isinstance(item, str) else item
+        if not value.startswith(incomplete) or not value.isprintable():
+            continue
+        if description is not None:
+            description = " ".join(escape(description, newlines=False).split())[:120] or None
+        result.append((value, description))
+    return result
 
 
 def completer(kind: str) -> Callable[[Any, Any, str], list[Any]]:
@@ -98,6 +207,6 @@ def completer(kind: str) -> Callable[[Any, Any, str], list[Any]]:
     def complete(ctx: Any, param: Any, incomplete: str) -> list[Any]:
         from click.shell_completion import CompletionItem
 
-        return [CompletionItem(c) for c in candidates(kind, incomplete)]
+        return [CompletionItem(v, help=d) for v, d in described_candidates(kind, incomplete)]
 
     return complete

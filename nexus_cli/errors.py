@@ -16,6 +16,16 @@ class ExitCode(IntEnum):
     USAGE = 2
     GATE_FAILED = 3
     INTERRUPTED = 130
+    TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised like Ctrl-C so ``finally`` blocks and cleanup run (exit 143).
+
+    It subclasses :class:`KeyboardInterrupt`, so code that already cleans up on Ctrl-C cleans up
+    on SIGTERM too; code that treats Ctrl-C as a normal end (a ``--watch`` loop) still ends with
+    143, because the root checks :func:`nexus_cli.cli.terminated`.
+    """
 
 
 class NexusError(Exception):

@@ -64,6 +64,22 @@ class NexusGroup(click.Group):
             raise TypeError(f"{import_path} is not a click command")
         return command
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Subcommand names with their short help from the registry: completing imports nothing."""
+        from click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=help_text)
+            for name, (_, help_text) in sorted(self.lazy_subcommands.items())
+            if name.startswith(incomplete)
+        ]
+        for name in super().list_commands(ctx):
+            cmd = super().get_command(ctx, name)
+            if name.startswith(incomplete) and cmd is not None and not cmd.hidden:
+                items.append(CompletionItem(name, help=cmd.get_short_help_str(limit=150)))
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows: list[tuple[str, str]] = []
         limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)

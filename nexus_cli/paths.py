@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from nexus_cli.errors import NexusError
+
 APP = "nexus"
 TELEMETRY_DB = "telemetry.db"
 TELEMETRY_OFF_SENTINEL = "telemetry.off"
@@ -85,8 +87,56 @@ def telemetry_db_str() -> str:
 
 
 def ensure_private_dir(path: Path | str) -> None:
-    """Create ``path`` (mode 0700, parents too) if missing."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """Create ``path`` (mode 0700, parents too) if missing; a clear error if it cannot be.
+
+    ``NEXUS_HOME`` pointing at a file is a usage error (exit 2); a folder that cannot be created
+    (permissions, a read-only or full disk) is a :class:`~nexus_cli.errors.StateError`.
+    """
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise folder_error(os.fspath(path), exc) from None
+
+
+def _names_home(path: str) -> str | None:
+    """``"NEXUS_HOME"`` when ``path`` is (or is inside) the folder that variable names."""
+    explicit = os.environ.get("NEXUS_HOME")
+    if not explicit:
+        return None
+    home = os.path.abspath(explicit)
+    target = os.path.abspath(path)
+    return (
+        "NEXUS_HOME" if target == home or target.startswith(home.rstrip(os.sep) + os.sep) else None
+    )
+
+
+def folder_error(path: str, exc: OSError) -> NexusError:
+    """The typed error for a state folder (or a file in one) that cannot be created or used."""
+    import errno
+
+    from nexus_cli.errors import StateError, UsageError
+
+    variable = _names_home(path)
+    if isinstance(exc, FileExistsError | NotADirectoryError) or exc.errno == errno.ENOTDIR:
+        if variable:
+            return UsageError(
+                f"NEXUS_HOME ({os.environ['NEXUS_HOME']}) is not a folder: "
+                f"{path} cannot be created",
+                hint="point NEXUS_HOME at a folder (or unset it to use the default)",
+            )
+        return StateError(
+            f"{path} cannot be created: a file is in the way",
+            hint="move that file aside and run the command again",
+        )
+    if exc.errno == errno.ENOSPC:
+        hint = "the disk is full: free some space and run the command again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check the folder's permissions" + (
+            ", or point NEXUS_HOME at a writable folder" if variable else ""
+        )
+    else:
+        hint = None
+    return StateError(f"cannot create {path}: {exc.strerror or exc}", hint=hint)
 
 
 def create_private_file(path: Path | str) -> bool:

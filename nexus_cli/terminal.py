@@ -33,11 +33,9 @@ def escape(text: str, *, newlines: bool = True) -> str:
     Tabs are kept; newlines are kept unless ``newlines=False`` (then shown as ``⏎``), for data
     that must stay on one line such as a title in a table cell.
     """
-    result = _CONTROL.sub(_visible, text)
-    result = _SURROGATE.sub("\ufffd", result)
     if not newlines:
-        result = result.replace("\r\n", "⏎").replace("\n", "⏎")
-    return result
+        text = text.replace("\r\n", "⏎").replace("\n", "⏎")
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
 
 
 def escape_markup(text: str, *, newlines: bool = True) -> str:

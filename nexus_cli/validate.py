@@ -125,3 +125,28 @@ def is_valid(validator: object, value: object) -> bool:
     except NexusError:
         return False
     return True
+
+
+def _control_character(value: str) -> str | None:
+    for ch in value:
+        code = ord(ch)
+        if code < 32 or 127 <= code <= 159 or 0xD800 <= code <= 0xDFFF:
+            return ch
+    return None
+
+
+def plain_text(value: str, *, what: str) -> str:
+    """``value`` unchanged unless it holds a control character (newline, CR, NUL, ESC, C1...).
+
+    For anything written into a line-based file (crontab) or a shell-quoted string: quoting does
+    not stop a newline from starting a new crontab line. Undecodable bytes (surrogates) count too.
+    """
+    bad = _control_character(value)
+    if bad is not None:
+        shown = repr(value)
+        raise UsageError(
+            f"{what} contains a control character ({bad!r}): "
+            f"{shown if len(shown) <= 80 else shown[:77] + '...'}",
+            hint="remove newlines, carriage returns, NUL and other control characters",
+        )
+    return value

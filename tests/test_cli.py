@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -157,3 +160,265 @@ def test_plain_table_without_rows(capsys: pytest.CaptureFixture[str]) -> None:
 
     print_table(("name", "state"), [])
     assert capsys.readouterr().out == "name  state\n"
+
+
+def _wait_for_output(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The first line ``proc`` prints on stdout (so it is running its command, not starting up)."""
+    import selectors
+
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout), "nexus printed nothing in time"
+    return proc.stdout.readline()
+
+
+def test_sigterm_exits_143_and_is_recorded_as_interrupted(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+
+    from nexus_cli import paths
+    from tests.conftest import nexus_exe
+
+    proc = subprocess.Popen(
+        [*nexus_exe(), "dashboard", "--watch", "--interval", "0.2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for_output(proc)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "terminated"
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    rows = conn.execute("SELECT command, exit_code, error_category, success FROM events").fetchall()
+    conn.close()
+    assert rows == [("dashboard", 143, "interrupted", 0)]
+
+
+def test_sigterm_runs_cleanup_blocks(tmp_path: Path) -> None:
+    """SIGTERM raises like Ctrl-C inside the command, so its ``finally`` blocks run."""
+    import signal
+
+    marker = tmp_path / "cleaned"
+    code = (
+        "import sys, time, click\n"
+        "from nexus_cli import cli\n"
+        "@cli.cli.command('slow')\n"
+        "def slow():\n"
+        "    try:\n"
+        "        print('started', flush=True)\n"
+        "        time.sleep(60)\n"
+        "    finally:\n"
+        f"        open({str(marker)!r}, 'w').write('yes')\n"
+        "sys.exit(cli.main(['slow']))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for_output(proc) == "started\n"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert marker.read_text() == "yes"
+    assert "Traceback" not in stderr
+
+
+def test_sigterm_handler_is_restored_after_an_in_process_run() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_nexus("version").exit_code == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+# --- trust boundary: encoding, ranges, a home that is a file, unwritable or full ------------
+
+
+def _one_error(stderr: str) -> str:
+    """The ``error:`` line of ``stderr``; fails on a traceback or the "this is a bug" text."""
+    assert "Traceback" not in stderr and "unexpected" not in stderr and "a bug" not in stderr
+    lines = stderr.splitlines()
+    assert lines and lines[0].startswith("error: ") and len(lines) <= 2, stderr
+    assert len(lines) == 1 or lines[1].startswith("hint: ")
+    return lines[0]
+
+
+def _events() -> list[tuple[object, ...]]:
+    import sqlite3
+
+    from nexus_cli import paths
+
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    try:
+        return conn.execute(
+            "SELECT command, exit_code, error_category, session_id FROM events ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "argv", [[b"task", b"show", b"\xff"], [b"stats", b"--since", b"7\xe9d"], [b"-C", b"\xfe\xff"]]
+)
+def test_undecodable_argument_bytes_are_a_usage_error(argv: list[bytes], tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable.encode(), b"-m", b"nexus_cli", *argv],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    stderr = out.stderr.decode("utf-8", "replace")
+    assert out.returncode == 2, stderr
+    assert _one_error(stderr).endswith("is not valid UTF-8")
+    assert "hint: Nexus takes UTF-8 arguments" in stderr
+    assert _events() == [(None, 2, "usage", _events()[0][3])]
+
+
+def test_undecodable_session_id_is_cleaned_not_fatal(tmp_path: Path) -> None:
+    env = {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()}
+    env[b"NEXUS_SESSION_ID"] = b"sess\xff\x1b-1"
+    out = subprocess.run(
+        [sys.executable, "-m", "nexus_cli", "version"],
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0 and out.stderr == b""
+    assert _events() == [("version", 0, None, "sess-1")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats", "--since", "99999999999d"],
+        ["stats", "--until", "99999999999d"],
+        ["stats", "--since", "99999999999999999999999999999999999999h"],
+        ["insights", "--since", "99999999999d"],
+        ["export", "--since", "99999999999d"],
+        ["dashboard", "--days", "99999999999"],
+    ],
+)
+def test_out_of_range_durations_are_usage_errors(args: list[str]) -> None:
+    result = run_nexus(*args)
+    assert result.exit_code == 2, result.stderr
+    _one_error(result.stderr)
+
+
+def test_extreme_but_valid_dates_work() -> None:
+    assert run_nexus("stats", "--until", "9999-12-31").exit_code == 0
+    window = run_nexus("stats", "--since", "0999-01-01", "--json").json()["window"]
+    assert window["since"] == "0999-01-01 00:00:00.000"  # four-digit years compare correctly
+    purge = run_nexus("telemetry", "purge", "--older-than", "9" * 30, "--yes")
+    assert purge.exit_code == 0, purge.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats"],
+        ["export"],
+        ["insights"],
+        ["dashboard", "--json"],
+        ["telemetry", "off"],
+        ["telemetry", "purge", "--yes"],
+        ["sync", "setup", "http://127.0.0.1:9"],
+    ],
+)
+def test_nexus_home_pointing_at_a_file(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home-file"
+    home.write_text("not a folder\n")
+    monkeypatch.setenv("NEXUS_HOME", str(home))
+    result = run_nexus(*args)
+    assert result.exit_code == 2, result.stderr
+    assert _one_error(result.stderr).startswith(f"error: NEXUS_HOME ({home}) is not a folder")
+    assert "hint: point NEXUS_HOME at a folder" in result.stderr
+    assert home.read_text() == "not a folder\n"
+
+
+def test_recording_never_breaks_a_command_when_home_is_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home-file"
+    home.write_text("x")
+    monkeypatch.setenv("NEXUS_HOME", str(home))
+    result = run_nexus("version", "--json")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert run_nexus("telemetry", "status", "--json").exit_code == 0
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount a 64 KiB tmpfs (root only); skip cleanly where mounting is not allowed."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        target = tmp_path / f"mnt{len(mounted)}"
+        target.mkdir()
+        out = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size=64k,{options}", "tmpfs", str(target)],
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {out.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in mounted:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+@pytest.mark.parametrize("args", [["stats"], ["telemetry", "off"], ["sync", "setup", "http://x"]])
+def test_an_unwritable_home(
+    args: list[str], tiny_tmpfs: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_only = tiny_tmpfs("ro")
+    for home in (read_only, read_only / "home"):
+        monkeypatch.setenv("NEXUS_HOME", str(home))
+        result = run_nexus(*args)
+        assert result.exit_code == 1, result.stderr
+        assert "Read-only file system" in _one_error(result.stderr)
+        assert "hint: check the" in result.stderr
+        assert run_nexus("version").exit_code == 0  # recording fails silently
+
+
+@pytest.mark.parametrize(
+    "args", [["stats"], ["export"], ["telemetry", "off"], ["sync", "setup", "http://x"]]
+)
+def test_a_full_disk(
+    args: list[str], tiny_tmpfs: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = tiny_tmpfs("rw")
+    monkeypatch.setenv("NEXUS_HOME", str(disk / "home"))
+    if args[0] in ("stats", "export"):
+        assert run_nexus("version").exit_code == 0  # a database exists (its WAL may shrink,
+        monkeypatch.setenv("NEXUS_TELEMETRY_DISABLED", "1")  # so no recording frees space)
+    (disk / "home").mkdir(exist_ok=True)
+    with open(disk / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+        while fh.write(b"\0" * 4096):
+            pass
+    result = run_nexus(*args)
+    assert result.exit_code == 1, result.stderr
+    line = _one_error(result.stderr)
+    assert "disk is full" in line or "No space left on device" in line
+    assert "free some space" in result.stderr
+    monkeypatch.delenv("NEXUS_TELEMETRY_DISABLED", raising=False)
+    assert run_nexus("version").exit_code == 0  # recording fails silently

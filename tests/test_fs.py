@@ -152,3 +152,120 @@ def test_inside_git_dir_through_symlink(tmp_path: Path) -> None:
     assert inside_git_dir("hooks/post-checkout", tmp_path)
     assert not inside_git_dir("docs/gitignore.md", tmp_path)
     assert not inside_git_dir(".github/x.md", tmp_path)
+
+
+def test_messages_and_hints_are_exact(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "l").symlink_to(tmp_path / "d")
+    with pytest.raises(ConflictError) as link:
+        atomic_write(tmp_path / "l", "x")
+    assert (
+        link.value.message
+        == f"{tmp_path / 'l'} is a symbolic link; Nexus does not write through links"
+    )
+    assert link.value.hint == "remove the link or choose another path"
+    with pytest.raises(ConflictError) as folder:
+        atomic_write(tmp_path / "d", "x")
+    assert folder.value.hint == "choose a path to a regular file"
+    root = tmp_path / "root"
+    root.mkdir()
+    cases = {
+        "a\x00": "w: 'a\\x00' is not a usable path",
+        "a\\b": "w: 'a\\\\b' contains a backslash",
+        "/etc": f"w: '/etc' must be relative to {root}",
+        ".": "w: '.' names the folder itself, not something in it",
+        "../x": f"w: '../x' resolves outside {root}",
+    }
+    for value, message in cases.items():
+        with pytest.raises(PathEscapeError) as info:
+            resolve_inside(root, value, what="w")
+        assert info.value.message == message
+    with pytest.raises(PathEscapeError) as out:
+        resolve_inside(root, "../x", what="w")
+    assert (
+        out.value.hint
+        == "paths in repository content must stay inside it (symbolic links included)"
+    )
+
+
+def test_unreadable_parent_is_a_state_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StateError) as info:
+        atomic_write(tmp_path / "file" / "below", "x")
+    assert info.value.message.startswith(f"cannot inspect {tmp_path / 'file' / 'below'}: ")
+    assert "Not a directory" in info.value.message
+
+
+def test_new_files_take_the_given_mode_or_the_umask(tmp_path: Path) -> None:
+    atomic_write(tmp_path / "secret", "x", mode=0o600)
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+    old = os.umask(0o027)
+    try:
+        atomic_write(tmp_path / "plain", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "plain").stat().st_mode & 0o777 == 0o640
+    os.chmod(tmp_path / "secret", 0o640)
+    atomic_write(tmp_path / "secret", "y")
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o640
+
+
+def test_hints_for_disk_full_and_permissions() -> None:
+    import errno
+
+    from nexus_cli.fs import _hint_for
+
+    assert _hint_for(OSError(errno.ENOSPC, "full")) == (
+        "the disk is full: free some space and run the command again"
+    )
+    for code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        assert _hint_for(OSError(code, "no")) == (
+            "check the folder's permissions (or that the file system is writable)"
+        )
+    assert _hint_for(OSError(errno.EIO, "io")) is None
+
+
+def test_write_into_a_missing_folder_names_the_target(tmp_path: Path) -> None:
+    with pytest.raises(StateError) as info:
+        atomic_write(tmp_path / "missing" / "x", "data")
+    assert info.value.message.startswith(f"cannot write {tmp_path / 'missing' / 'x'}: ")
+
+
+def test_is_inside_edges(tmp_path: Path) -> None:
+    (tmp_path / "ab").mkdir()
+    (tmp_path / "a").mkdir()
+    assert is_inside(tmp_path / "a", tmp_path / "a")
+    assert is_inside(tmp_path / "a" / "x", tmp_path / "a")
+    assert not is_inside(tmp_path / "ab", tmp_path / "a")
+    assert not is_inside(tmp_path, tmp_path / "a")
+    assert is_inside("/etc/passwd", "/")
+    assert resolve_inside("/", "etc", what="w") == Path("/etc")
+
+
+def test_inside_git_dir_uses_root_not_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "h").symlink_to(repo / ".git")
+    monkeypatch.chdir(repo / ".git")
+    assert not inside_git_dir("docs/x", repo)
+    assert inside_git_dir("h/config", repo)
+    assert inside_git_dir("GIT~1/config")
+    assert inside_git_dir("git~1")
+    assert not inside_git_dir("digit~1/x")
+
+
+def test_require_directory(tmp_path: Path) -> None:
+    from nexus_cli.errors import UsageError
+    from nexus_cli.fs import require_directory
+
+    assert require_directory(tmp_path / "a" / "b", what="NEXUS_HOME") == tmp_path / "a" / "b"
+    assert (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UsageError) as exists:
+        require_directory(tmp_path / "f", what="NEXUS_HOME")
+    assert exists.value.message == f"NEXUS_HOME {tmp_path / 'f'} exists and is not a folder"
+    assert exists.value.hint == "point it at a folder (or remove the file)"
+    with pytest.raises(UsageError) as below:
+        require_directory(tmp_path / "f" / "x", what="NEXUS_HOME")
+    assert below.value.message == f"NEXUS_HOME {tmp_path / 'f' / 'x'} is below a file, not a folder"
+    assert below.value.hint == "point it at a folder"

@@ -52,7 +52,7 @@ def test_wheel_install_from_another_folder(tmp_path: Path) -> None:
         env=env,
     ).stdout.strip()
     assert str(env_dir) in site, "the installed copy must be the one imported"
-    for name in ("templates", "personas"):
+    for name in ("templates", "personas", "workflows"):
         shipped = Path(info["data"][name])
         assert str(env_dir) in str(shipped)
         assert _files(shipped) == _files(REPO_ROOT / name)

@@ -33,3 +33,31 @@ def test_escaped_text_has_no_controls(text: str) -> None:
     out = io.StringIO()
     Console(file=out, force_terminal=False, width=1000).print(escape_markup(text), end="")
     assert "\x1b" not in out.getvalue()
+
+
+def test_exact_visible_forms() -> None:
+    assert escape("\x1b") == "^["
+    assert escape("\x00\x01\x1f") == "^@^A^_"
+    assert escape("\x7f\x80\x9f") == "\\x7f\\x80\\x9f"
+    assert escape("\xa0é\t\n") == "\xa0é\t\n"
+    assert escape("a\ud800b") == "a\ufffdb"
+    assert escape("a\r\nb\nc", newlines=False) == "a⏎b⏎c"
+    assert escape("a\r\nb") == "a^M\nb"
+
+
+def test_markup_escape_exact() -> None:
+    assert escape_markup("[b]x[/b]") == "\\[b]x\\[/b]"
+    assert escape_markup("\\[b]") == "\\\\\\[b]"
+    assert escape_markup("[]") == "\\[]"
+    assert escape_markup("[@click]") == "\\[@click]"
+    assert escape_markup("[#fff]") == "\\[#fff]"
+    assert escape_markup("a [1] b") == "a [1] b"
+    assert escape_markup("\x1b[31m") == "^[[31m"
+    assert escape_markup("x\ny", newlines=False) == "x⏎y"
+
+
+def test_has_controls() -> None:
+    assert has_controls("a\x1bb")
+    assert has_controls("\x9b")
+    assert not has_controls("tab\tnewline\n")
+    assert not has_controls("plain")

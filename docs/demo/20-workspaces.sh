@@ -20,8 +20,28 @@ show nexus workspace list
 show nexus workspace repair bugfix-login
 show nexus workspace status bugfix-login
 
-demo_image="nexus-test-busybox:latest"
-if command -v docker >/dev/null 2>&1 && docker image inspect "$demo_image" >/dev/null 2>&1; then
+demo_image="${NEXUS_DEMO_IMAGE:-nexus-test-busybox:latest}"
+# The services part needs a Docker engine and a local image. No registry is needed: on a first run
+# the image is built FROM scratch from a static busybox (Debian: busybox-static), as CI does.
+docker_skip=""
+if ! command -v docker >/dev/null 2>&1; then
+  docker_skip="no docker command on PATH"
+elif ! docker info >/dev/null 2>&1; then
+  docker_skip="the Docker engine is not running (or you may not use it: try sudo, or the docker group)"
+elif ! docker image inspect "$demo_image" >/dev/null 2>&1; then
+  busybox_bin="$(readlink -f "$(command -v busybox 2>/dev/null || echo /bin/busybox)" 2>/dev/null || true)"
+  if [ -x "$busybox_bin" ] && ! ldd "$busybox_bin" >/dev/null 2>&1; then
+    step "First run with Docker: building the demo image $demo_image FROM scratch (static busybox, no registry)"
+    image_ctx="$(mktemp -d)"
+    cp "$here/../tests/image/Dockerfile" "$busybox_bin" "$image_ctx/"
+    [ "$(basename "$busybox_bin")" = busybox ] || mv "$image_ctx/$(basename "$busybox_bin")" "$image_ctx/busybox"
+    show docker build -q -t "$demo_image" "$image_ctx" || docker_skip="building $demo_image failed"
+    rm -rf "$image_ctx"
+  else
+    docker_skip="no static busybox to build $demo_image from (sudo apt install busybox-static)"
+  fi
+fi
+if [ -z "$docker_skip" ]; then
   step "With a Docker engine: a two-service workspace from a project template (local image $demo_image)"
   mkdir -p .nexus/templates
   cat > .nexus/templates/demo.yaml <<YAML
@@ -44,7 +64,7 @@ YAML
   show nexus workspace up svc-demo
   show nexus workspace delete svc-demo
 else
-  step "No Docker engine or no local demo image here: skipping the services part"
+  step "Skipping the services part: $docker_skip"
   echo "On a machine with Docker: nexus workspace create api --template node-postgres"
   echo "(its own postgres volume and network, ports on 127.0.0.1 that never collide)."
 fi

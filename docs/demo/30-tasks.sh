@@ -1,12 +1,14 @@
 # Tasks: verification gates that cannot be skipped, shared through git. No Docker needed here
 # (gates with --in SERVICE run inside a workspace container when an engine is available).
 step "nexus task: tasks live in .nexus/tasks.db and .nexus/tasks.jsonl (commit it to share)"
-nexus init >/dev/null
+show nexus init
 export NEXUS_AGENT=demo-agent
 printf 'echo "checking the parser"\ngrep -q parser src.txt\n' > check.sh
-schema=$(nexus task create "Design the schema" -p 1 --gate "true")
-parser=$(nexus task create "Write the parser" -p 0 --depends-on "$schema" --gate "sh check.sh" \
-  -d "Parse the input; check.sh must pass")
+# `nexus task create` prints the new id on stdout, so scripts can capture it.
+capture() { printf '$ %s=$(%s)\n' "$1" "$(quote "${@:2}")"; printf -v "$1" '%s' "$("${@:2}")"; echo "${!1}"; }
+capture schema nexus task create "Design the schema" -p 1 --gate "true"
+capture parser nexus task create "Write the parser" -p 0 --depends-on "$schema" --gate "sh check.sh" \
+  -d "Parse the input; check.sh must pass"
 show nexus task ready
 show nexus task blocked
 
@@ -17,7 +19,7 @@ show nexus task ready
 
 step "A failing gate keeps the task in progress: exit code 3, output stored"
 show nexus task claim "$parser"
-code=0; nexus task complete "$parser" || code=$?
+code=0; show nexus task complete "$parser" || code=$?
 status=$(nexus task show "$parser" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
 echo "(exit code $code; the task is still $status)"
 echo "parser: done" > src.txt
@@ -41,5 +43,5 @@ nexus task note "$schema" "note from here" >/dev/null
 git add -A && git commit -q -m "local note"
 git -c pull.rebase=false pull -q --no-edit "$DEMO_DIR/teammate" main
 show nexus task list
-nexus task show "$schema" | grep note
+show nexus task show "$schema"
 unset NEXUS_AGENT

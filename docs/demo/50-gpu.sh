@@ -20,11 +20,12 @@ echo "(a stand-in trainer, PID $gpu_demo_pid: 2 worker children, a checkpoint ev
 show nexus gpu impact "$gpu_demo_pid" || true
 
 step "The same as JSON, for scripts (work lost, newest checkpoint, cadence)"
+printf '$ nexus gpu impact %s --json   # four of its fields:\n' "$gpu_demo_pid"
 nexus gpu impact "$gpu_demo_pid" --json | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-print("work lost:", r["work_lost"], "\nnewest:", r["newest_checkpoint"]["path"].split("/")[-1],
-      "\ncadence_s:", r["cadence_s"], "\ngraceful signal:", r["graceful_signal"])' || true
+keys = ("work_lost", "newest_checkpoint", "cadence_s", "graceful_signal")
+print(json.dumps({k: r.get(k) for k in keys}, indent=2))' || true
 
 step "nexus gpu impact PID --action graceful --yes: SIGUSR1, since the trainer handles it"
 show nexus gpu impact "$gpu_demo_pid" --action graceful --yes --json >/dev/null || true

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import click
 
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.output import emit_json, json_option
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
 
 
 def _gather(days: int) -> dict[str, Any]:
@@ -21,73 +21,73 @@ def _gather(days: int) -> dict[str, Any]:
         return dashboard.collect(db, days)
 
 
-def _renderable(data: dict[str, Any]) -> RenderableType:
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-
-    from nexus_cli.commands.stats import ms
-
-    s = data["stats"]
-    rate = "-" if s["success_rate"] is None else f"{s['success_rate'] * 100:.1f}%"
-    figures = Table.grid(padding=(0, 3))
-    figures.add_row(
-        "Workspaces created",
-        str(s["workspaces_created"]),
-        "Tasks completed",
-        str(s["tasks_completed"]),
-    )
-    figures.add_row("Avg session", ms(s["avg_session_ms"]), "Success rate", rate)
-    figures.add_row("Invocations", str(s["invocations"]), "Sessions", str(s["sessions"]))
-    templates = Table("template", "uses", box=None)
-    for t in s["top_templates"][:5]:
-        templates.add_row(t["template"], str(t["count"]))
-    issues = Table("issue", "count", box=None)
-    for category, count in list(s["error_categories"].items())[:5]:
-        issues.add_row(category, str(count))
-    timings = Table("command", "median", "p95", box=None)
-    for c in data["timings"][:8]:
-        timings.add_row(c["command"], ms(c["median_ms"]), ms(c["p95_ms"]))
-    tips = Group(
-        *[f"• {p['description']}\n  → {p['suggested_fix']}" for p in data["insights"][:5]]
-        or ["no patterns detected"]
-    )
-    title = f"Nexus dashboard · last {data['days']} days · {data['generated_at']}"
-    return Group(
-        Panel(figures, title=title, expand=False),
-        Panel(templates, title="Top templates", expand=False),
-        Panel(issues, title="Common issues", expand=False),
-        Panel(timings, title="Command timings (interactive excluded)", expand=False),
-        Panel(tips, title="Insights", expand=False),
-    )
-
-
 def _watch(days: int, interval: float) -> None:
-    """Redraw in place on a terminal; when piped, print each refresh one after another."""
+    """Redraw in the alternate screen until ``q`` or Ctrl-C; when piped, print each refresh."""
     import time
 
-    from rich.live import Live
-
+    from nexus_cli.commands import dashboard_view
     from nexus_cli.output import console
 
     out = console()
-    try:
-        if not out.is_terminal:
+    if not out.is_terminal:
+        try:
             while True:
-                out.print(_renderable(_gather(days)))
+                out.print(dashboard_view.static(_gather(days), out.width))
                 out.file.flush()
                 time.sleep(interval)
-        with Live(_renderable(_gather(days)), console=out, auto_refresh=False) as live:
-            while True:
-                time.sleep(interval)
-                live.update(_renderable(_gather(days)), refresh=True)
-    except KeyboardInterrupt:
+        except KeyboardInterrupt:
+            return
+    from rich.live import Live
+
+    def frame() -> Any:
+        width, height = out.size
+        return dashboard_view.screen(_gather(days), width, height, interval)
+
+    with _keys() as pressed, Live(frame(), console=out, screen=True, auto_refresh=False) as live:
+        try:
+            while pressed(interval) not in ("q", "Q"):
+                live.update(frame(), refresh=True)
+        except KeyboardInterrupt:
+            return
+
+
+@contextlib.contextmanager
+def _keys() -> Iterator[Callable[[float], str | None]]:
+    """Read single key presses from the terminal (cbreak mode, restored on exit).
+
+    Yields ``pressed(timeout)``: the key pressed within ``timeout`` seconds, else ``None``.
+    """
+    import select
+    import sys
+    import termios
+    import time
+    import tty
+
+    stream = sys.stdin
+    try:
+        fd = stream.fileno()
+        saved = termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error):
+        yield lambda timeout: time.sleep(timeout)  # type: ignore[func-returns-value]
         return
+
+    def pressed(timeout: float) -> str | None:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return None
+        data = os.read(fd, 32).decode(errors="replace")
+        return data[:1] or "q"  # end of input: stop as for q
+
+    tty.setcbreak(fd)
+    try:
+        yield pressed
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 @click.command()
 @shown_default_option("--days", click.IntRange(1, 3650), 30, "How many days to show.")
-@click.option("--watch", is_flag=True, help="Refresh live until Ctrl-C (interactive).")
+@click.option("--watch", is_flag=True, help="Refresh live in the full terminal until q or Ctrl-C.")
 @shown_default_option(
     "--interval", click.FloatRange(0.2), 5.0, "Seconds between refreshes with --watch."
 )
@@ -113,6 +113,8 @@ def dashboard(
     elif as_json:
         emit_json(data)
     else:
+        from nexus_cli.commands import dashboard_view
         from nexus_cli.output import console
 
-        console().print(_renderable(data))
+        out = console()
+        out.print(dashboard_view.static(data, out.width))

@@ -14,12 +14,7 @@ from nexus_cli.telemetry import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.gpu.monitor import Poller, Snapshot
-    from nexus_cli.gpu.status import GpuStatus
-
-_NAMESPACE_NOTE = {
-    "other": "(in another PID namespace: a container)",
-    "not visible": "(not visible here: another PID namespace)",
-}
+    from nexus_cli.gpu.status import GpuStatus, ProcessRow
 
 
 @click.group(cls=NexusGroup)
@@ -71,6 +66,7 @@ def processes(as_json: bool) -> None:
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.status import read_processes
     from nexus_cli.gpu.units import duration, number, size
+    from nexus_cli.terminal import escape
 
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
@@ -80,7 +76,7 @@ def processes(as_json: bool) -> None:
         return
     table = [
         (
-            r.user or "?",
+            escape(r.user or "?", newlines=False),
             r.pid,
             r.gpu_index,
             size(r.used_memory),
@@ -88,12 +84,26 @@ def processes(as_json: bool) -> None:
             number(r.cpu_percent, "%", 1),
             size(r.rss_bytes),
             duration(r.runtime_s),
-            _NAMESPACE_NOTE.get(r.namespace, (r.command or "")[:60]),
+            _command_cell(r),
         )
         for r in rows
     ]
     columns = ("user", "pid", "gpu", "gpu mem", "sm", "cpu", "ram", "runtime", "command")
     print_table(columns, table, empty="no GPU processes")
+
+
+def _command_cell(row: ProcessRow) -> str:
+    """The command column: the command, where it runs, or why it cannot be seen."""
+    from nexus_cli.terminal import escape
+
+    if row.namespace == "not visible":
+        return f"({row.note})"
+    command = escape((row.command or "")[:60], newlines=False)
+    if row.namespace == "other":
+        where = f"container {row.container_id}" if row.container_id else "another PID namespace"
+        inner = f", PID {row.inner_pid} inside" if row.inner_pid is not None else ""
+        return f"[{where}{inner}] {command}"
+    return command
 
 
 def _print_plain(snap: Snapshot) -> None:
@@ -120,6 +130,32 @@ def _print_frames(poller: Poller, interval: float, once: bool) -> None:
         time.sleep(interval)
 
 
+def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
+    """One JSON document per frame (one line each), for scripts."""
+    import json
+    from dataclasses import asdict
+
+    while True:
+        snap = poller.snapshot()
+        frame = {
+            "time": time.time(),
+            "devices": [asdict(d) for d in snap.devices],
+            "processes": [
+                {
+                    **asdict(p),
+                    "name": snap.names.get(p.pid),
+                    "sm_util_pct": snap.sm_util.get(g, {}).get(p.pid),
+                }
+                for g, plist in snap.processes.items()
+                for p in plist
+            ],
+        }
+        click.echo(json.dumps(frame, ensure_ascii=False))
+        if once:
+            return
+        time.sleep(interval)
+
+
 def _live(poller: Poller, interval: float) -> None:
     from rich.live import Live
 
@@ -141,8 +177,13 @@ def _live(poller: Poller, interval: float) -> None:
     help="Seconds between refreshes.",
 )
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
-def monitor(interval: float, once: bool) -> None:
-    """A live view of GPUs and their processes (Ctrl-C to stop). Polls NVML in-process."""
+@json_option
+def monitor(interval: float, once: bool, as_json: bool) -> None:
+    """A live view of GPUs and their processes. On a terminal it is interactive: sort (s), filter
+    (/), inspect a process's impact (Enter), graceful/suspend/resume/kill (g/p/r/K, confirmed),
+    quit (q). Piped, with --once or --json it prints frames. Polls NVML in-process."""
+    import sys
+
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.monitor import Poller
     from nexus_cli.output import stdout_is_tty
@@ -151,23 +192,38 @@ def monitor(interval: float, once: bool) -> None:
     with nvml.opened() as session:
         poller = Poller(session)
         try:
-            if once or not stdout_is_tty():
+            if as_json:
+                _print_json_frames(poller, interval, once)
+            elif once or not stdout_is_tty():
                 _print_frames(poller, interval, once)
+            elif sys.stdin.isatty():
+                from nexus_cli.gpu.monitor_app import MonitorApp
+
+                MonitorApp(session, interval).run()
             else:
                 _live(poller, interval)
         except KeyboardInterrupt:
             return  # Ctrl-C is how a monitor ends
 
 
-def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> dict[str, object]:
+def _act(
+    pid: int, action: str, create_time: float, yes: bool, summary: str, force: bool
+) -> dict[str, object]:
     from nexus_cli.gpu.actions import perform
 
     if not yes:
         click.confirm(f"{summary} Proceed?", abort=True, err=True)
-    result = perform(pid, action, create_time)
+    result = perform(pid, action, create_time, force_other_user=force)
     invocation.signal("gpu_action", action=action, signal=result.signal, pids=len(result.pids))
+    for note in result.skipped:
+        click.echo(note, err=True)
     click.echo(f"sent {result.signal} to {', '.join(map(str, result.pids))}", err=True)
-    return {"action": result.action, "signal": result.signal, "pids": result.pids}
+    return {
+        "action": result.action,
+        "signal": result.signal,
+        "pids": result.pids,
+        "skipped": result.skipped,
+    }
 
 
 @gpu.command()
@@ -193,6 +249,11 @@ def _act(pid: int, action: str, create_time: float, yes: bool, summary: str) -> 
     metavar="EPOCH",
     help="Refuse the action unless the process's create time is this (from --json).",
 )
+@click.option(
+    "--force-other-user",
+    is_flag=True,
+    help="As root, allow --action on another user's process (refused otherwise).",
+)
 def impact(
     pid: int,
     as_json: bool,
@@ -200,12 +261,19 @@ def impact(
     action: str | None,
     yes: bool,
     expect_create_time: float | None,
+    force_other_user: bool,
 ) -> None:
     """What would be lost if PID were killed now: runtime, resources, checkpoints, children,
     distributed ranks, and what to do instead."""
+    import os
+
+    from nexus_cli.gpu import guards
     from nexus_cli.gpu.impact import analyze_with_gpu
+    from nexus_cli.terminal import escape
 
     invocation.note(event_type="gpu")
+    if action is not None:  # refuse before analysing, asking or signalling anything
+        guards.check(pid, os.getuid(), force_other_user=force_other_user)
     started = time.perf_counter()
     report = analyze_with_gpu(pid, list(checkpoint_dirs))
     invocation.metric("impact_analysis_ms", (time.perf_counter() - started) * 1000)
@@ -227,7 +295,9 @@ def impact(
             report.process.create_time if expect_create_time is None else expect_create_time
         )
         kids = len(report.process.children)
-        summary = f"{action}: PID {pid} ({report.process.name}, {kids} children)."
-        data["action_result"] = _act(pid, action, create_time, yes, summary)
+        summary = (
+            f"{action}: PID {pid} ({escape(report.process.name, newlines=False)}, {kids} children)."
+        )
+        data["action_result"] = _act(pid, action, create_time, yes, summary, force_other_user)
     if as_json:
         emit_json(data)

@@ -14,18 +14,38 @@ _GROUPS = ("slow", "errors", "improvements")
 
 
 def _render(patterns: list[dict[str, Any]]) -> None:
+    """Each pattern wrapped to the terminal (80 columns when piped), with a hanging indent."""
     if not patterns:
         click.echo("no patterns detected in this window", err=True)
         return
-    for p in patterns:
-        click.echo(f"[{p['group']}] {p['description']}")
-        click.echo(
-            f"    seen {p['frequency']}x, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC"
-        )
-        click.echo(f"    suggestion: {p['suggested_fix']}")
+    from rich.text import Text
+
+    from nexus_cli.commands.dashboard_view import code_markup
+    from nexus_cli.output import console
+
+    out = console()
+    if not out.is_terminal:
+        out.width = 80
+    styled = out.color_system is not None
+
+    def hanging(first: str, markup: str) -> None:
+        for number, line in enumerate(Text.from_markup(markup).wrap(out, out.width - 4)):
+            line.rstrip()
+            out.print(Text(first if number == 0 else "    ") + line, soft_wrap=True)
+
+    for index, p in enumerate(patterns):
+        if index:
+            out.print()
+        description = code_markup(p["description"], styled=styled)
+        hanging("  • ", f"[bold]{p['group']}:[/] {description}")
+        seen = f"seen {p['frequency']}×, {p['first_seen'][:16]} to {p['last_seen'][:16]} UTC"
+        hanging("    ", f"[dim]{seen}[/]")
+        hanging("  → ", code_markup(p["suggested_fix"], styled=styled))
 
 
-def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: bool) -> None:
+def _write_report(
+    data: dict[str, Any], fmt: str, output: str | None, force: bool, quiet: bool
+) -> None:
     from nexus_cli.telemetry import files, report
 
     text = report.to_json(data) if fmt == "json" else report.to_markdown(data)
@@ -33,7 +53,8 @@ def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: boo
         click.echo(text, nl=False)
         return
     path = files.write_text(output, text, force=force)
-    click.echo(f"report written to {path}", err=True)
+    if not quiet:
+        click.echo(f"report written to {path}", err=True)
 
 
 @click.group(cls=NexusGroup, invoke_without_command=True)
@@ -52,6 +73,12 @@ def _write_report(data: dict[str, Any], fmt: str, output: str | None, force: boo
 )
 @click.option("--output", metavar="FILE", help="Report file ({date} is replaced); default stdout.")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing on success (for cron: no mail unless it fails).",
+)
 @json_option
 @click.pass_context
 def insights(
@@ -62,6 +89,7 @@ def insights(
     fmt: str,
     output: str | None,
     force: bool,
+    quiet: bool,
     **options: Any,
 ) -> None:
     """Detect patterns in your use (default: last 30 days), each with a concrete fix.
@@ -83,7 +111,7 @@ def insights(
         patterns = logic.run(db, window, groups or None)
         figures = stats.compute(db, window) if report else None
     if report and figures is not None:
-        _write_report(report_logic.build(figures, patterns), fmt, output, force)
+        _write_report(report_logic.build(figures, patterns), fmt, output, force, quiet)
     elif as_json:
         emit_json({"window": window.to_dict(), "insights": patterns})
     else:
@@ -97,7 +125,6 @@ def insights(
 @click.option("--print", "print_only", is_flag=True, help="Only print the crontab line.")
 def schedule(expression: str | None, output: str | None, remove: bool, print_only: bool) -> None:
     """Install (or --remove) one managed crontab entry that writes the weekly report."""
-    from nexus_cli.errors import UsageError
     from nexus_cli.telemetry import schedule as logic
 
     if remove:
@@ -109,10 +136,11 @@ def schedule(expression: str | None, output: str | None, remove: bool, print_onl
     if not expression:
         line = logic.installed()
         if line is None:
-            raise UsageError(
-                "give --cron EXPR to install, or --remove",
-                hint='e.g. nexus insights schedule --cron "0 9 * * 1"',
+            click.echo(
+                'none installed (install one with: nexus insights schedule --cron "0 9 * * 1")',
+                err=True,
             )
+            return
         click.echo(line)
         return
     target = output or logic.default_output()

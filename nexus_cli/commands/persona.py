@@ -25,6 +25,12 @@ DRY_RUN = click.option("--dry-run", is_flag=True, help="Show the plan; write not
 LEVEL = click.option(
     "--level", metavar="LEVEL", help="Skill level (developer: beginner, l1, l2, expert)."
 )
+LEGACY = click.option(
+    "--legacy-commands/--skills",
+    "legacy_commands",
+    default=None,
+    help="Claude Code: install commands as .claude/commands/ (the legacy form) instead of skills.",
+)
 TARGET = click.option(
     "--target",
     metavar="LIST",
@@ -62,13 +68,15 @@ def _report(plan: Plan, dry_run: bool, as_json: bool) -> None:
     if as_json:
         emit_json({**plan.to_dict(), "dry_run": dry_run})
     else:
+        from nexus_cli.terminal import escape
+
         verb = "would " if dry_run else ""
         for change in plan.changes:
-            click.echo(f"{verb}{change.action} {change.rel}")
+            click.echo(f"{verb}{change.action} {escape(change.rel)}")
         if not plan.changes:
             info("nothing to change")
         for note in plan.notes:
-            info(f"note: {note}")
+            info(f"note: {escape(note)}")
 
 
 def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
@@ -162,7 +170,7 @@ def show(name: str, as_json: bool) -> None:
 
 def _install_options(func: F) -> F:
     """The arguments `add` and `switch` share: NAME, --level, --global, --target, --dry-run, --json."""
-    for decorate in (json_option, DRY_RUN, TARGET, GLOBAL, LEVEL, NAME):
+    for decorate in (json_option, DRY_RUN, LEGACY, TARGET, GLOBAL, LEVEL, NAME):
         func = decorate(func)
     return func
 
@@ -173,6 +181,7 @@ def _install(
     level: str | None,
     is_global: bool,
     target: str | None,
+    legacy_commands: bool | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -183,7 +192,11 @@ def _install(
 
     scope = _scope(is_global)
     plan = getattr(installer, planner)(
-        scope, load(name, scope.search()), level, parse_targets(target, is_global)
+        scope,
+        load(name, scope.search()),
+        level,
+        parse_targets(target, is_global),
+        legacy_commands,
     )
     _run(plan, dry_run, as_json)
 
@@ -191,14 +204,20 @@ def _install(
 @persona.command()
 @_install_options
 def add(
-    name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
+    name: str,
+    level: str | None,
+    is_global: bool,
+    target: str | None,
+    legacy_commands: bool | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Add persona NAME to this project (or your home folder with --global).
 
     Every change is checked first: if a file of yours would be overwritten, nothing is written
     and each conflict is named. Running it again changes nothing.
     """
-    _install("plan_add", name, level, is_global, target, dry_run, as_json)
+    _install("plan_add", name, level, is_global, target, legacy_commands, dry_run, as_json)
 
 
 @persona.command()
@@ -216,10 +235,43 @@ def remove(names: tuple[str, ...], is_global: bool, dry_run: bool, as_json: bool
 @persona.command()
 @_install_options
 def switch(
-    name: str, level: str | None, is_global: bool, target: str | None, dry_run: bool, as_json: bool
+    name: str,
+    level: str | None,
+    is_global: bool,
+    target: str | None,
+    legacy_commands: bool | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Remove every other active persona and add NAME, in one all-or-nothing step."""
-    _install("plan_switch", name, level, is_global, target, dry_run, as_json)
+    _install("plan_switch", name, level, is_global, target, legacy_commands, dry_run, as_json)
+
+
+@persona.command()
+@GLOBAL
+@DRY_RUN
+@json_option
+def upgrade(is_global: bool, dry_run: bool, as_json: bool) -> None:
+    """Move personas installed with an older layout to the current one, in place.
+
+    The plan is shown first. Files you edited since Nexus installed them are never overwritten
+    or deleted: they are kept and reported.
+    """
+    from nexus_cli.personas import installer
+
+    plan = installer.plan_upgrade(_scope(is_global))
+    if not as_json:
+        _report(plan, True, False)
+    if dry_run:
+        if as_json:
+            _report(plan, True, True)
+        installer.check(plan)
+        return
+    installer.apply(plan)
+    if as_json:
+        _report(plan, False, True)
+    elif plan.added:
+        info(f"upgraded {len(plan.added)} persona(s): {', '.join(plan.added)}")
 
 
 @persona.command()

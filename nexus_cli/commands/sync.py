@@ -22,6 +22,12 @@ def sync() -> None:
     "otlp",
     "OTLP/HTTP log records (POST /v1/logs) or NDJSON batches.",
 )
+@shown_default_option(
+    "--encoding",
+    click.Choice(["auto", "protobuf", "json"]),
+    "auto",
+    "OTLP body: protobuf (needs nexus-cli[otlp]) or JSON; auto picks protobuf when installed.",
+)
 @click.option(
     "--header",
     "headers",
@@ -29,13 +35,14 @@ def sync() -> None:
     metavar="NAME=VALUE",
     help="Send this header (e.g. an API key); stored with mode 0600, never printed.",
 )
-def setup(url: str, protocol: str, headers: tuple[str, ...]) -> None:
+def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> None:
     """Choose where `sync now` sends events."""
     from nexus_cli.telemetry import sync as logic
 
-    config = logic.setup(url, protocol, list(headers))
+    config = logic.setup(url, protocol, list(headers), encoding)
+    wire = f" {config.wire_encoding}" if protocol == "otlp" else ""
     click.echo(
-        f"sync destination: {config.endpoint} ({protocol}"
+        f"sync destination: {config.endpoint} ({protocol}{wire}, gzip"
         f"{f', {len(config.headers)} header(s)' if config.headers else ''})",
         err=True,
     )
@@ -69,7 +76,9 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
     elif "skipped" in result:
         click.echo(f"sync skipped: {result['skipped']}", err=True)
     else:
-        click.echo(f"sent {result['sent']} event(s) to {result['destination']}", err=True)
+        from nexus_cli.terminal import escape
+
+        click.echo(f"sent {result['sent']} event(s) to {escape(result['destination'])}", err=True)
 
 
 @sync.command()
@@ -101,6 +110,7 @@ def status(as_json: bool) -> None:
     info = {
         "url": config.endpoint,
         "protocol": config.protocol,
+        "encoding": config.wire_encoding,
         "headers": sorted(config.headers),
         "auto": logic.auto_enabled(),
         **mark,
@@ -108,9 +118,18 @@ def status(as_json: bool) -> None:
     if as_json:
         emit_json(info)
         return
-    click.echo(f"destination: {info['url']} ({info['protocol']})")
+    from nexus_cli.terminal import escape  # sync.json is a file anyone with access may edit
+
+    click.echo(
+        f"destination: {escape(str(info['url']))} "
+        f"({escape(str(info['protocol']))}, {escape(str(info['encoding']))})"
+    )
     if info["headers"]:
-        click.echo("headers:     " + ", ".join(f"{h}=<hidden>" for h in info["headers"]))
+        click.echo(
+            "headers:     " + ", ".join(f"{escape(h)}=<hidden>" for h in sorted(config.headers))
+        )
     click.echo(f"auto sync:   {'on' if info['auto'] else 'off'}")
     click.echo(f"last sync:   {info['last_sync_at'] or 'never'} ({info['events_sent']} sent)")
-    click.echo(f"pending:     {info['pending']} event(s)")
+    own = int(info["pending_sync_records"])
+    note = f" (+{own} record(s) of sync itself, sent by the next sync)" if own else ""
+    click.echo(f"pending:     {info['pending']} event(s){note}")

@@ -240,8 +240,16 @@ def claim(task_id: str, agent: str | None, as_json: bool) -> None:
 @task_id_arg
 @json_option
 def start(task_id: str, as_json: bool) -> None:
-    """Start working on a task (assigns it to you)."""
+    """Start working on a task (assigns it to you).
+
+    A workflow stage in a workspace switches that workspace to the stage's persona.
+    """
     change_task(task_id, "start", as_json)
+    from nexus_cli.workflows.stage_persona import switch_after_start
+
+    persona = switch_after_start(task_id)
+    if persona:
+        info(f"workspace persona: {persona}")
 
 
 @task.command()

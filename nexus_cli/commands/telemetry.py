@@ -39,6 +39,16 @@ def status(as_json: bool) -> None:
             else "not set up (nothing leaves this machine)"
         )
     )
+    regenerated = info["salt_regenerated"]
+    if regenerated:
+        from nexus_cli.terminal import escape
+
+        when = regenerated["regenerated_at"]
+        click.echo(
+            "salt:      regenerated"
+            + (f" {escape(str(when))} UTC" if when else "")
+            + f" ({escape(regenerated['reason'])}): names hashed before then no longer match"
+        )
     if info["oldest"]:
         click.echo(f"oldest:    {info['oldest']} UTC")
         click.echo(f"newest:    {info['newest']} UTC")

@@ -21,7 +21,9 @@ def version(as_json: bool) -> None:
                 "python": platform.python_version(),
                 "platform": sys.platform,
                 "executable": sys.executable,
-                "data": {name: str(data_dir(name)) for name in ("templates", "personas")},
+                "data": {
+                    name: str(data_dir(name)) for name in ("templates", "personas", "workflows")
+                },
             }
         )
     else:

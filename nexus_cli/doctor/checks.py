@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from nexus_cli import paths
+from nexus_cli import paths, sqlite_open
 from nexus_cli.errors import NexusError
 
 
@@ -103,7 +103,7 @@ def check_database(label: str, path: Path) -> Check:
     if not path.exists():
         return Check(label, "ok", f"{path} (not created yet)", True)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        conn = sqlite_open.open_read_only(path)
         try:
             result = conn.execute("PRAGMA quick_check").fetchone()[0]
         finally:

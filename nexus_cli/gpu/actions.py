@@ -1,18 +1,24 @@
 """Acting on a process after an impact analysis: graceful stop, suspend, resume, kill.
 
-Only the user's own processes are signalled (unless running as root), and the process's create
-time is checked immediately before signalling, so a PID reused by another program is never hit.
+:mod:`nexus_cli.gpu.guards` decides first whether the process may be signalled at all (never PID 1,
+kernel threads, nexus or its ancestors, other users' processes unless root forces it). The
+process's create time is then checked immediately before signalling, and each signal goes through
+psutil, which re-checks the identity of every PID it sends to, so a reused PID is never hit.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from nexus_cli.errors import ConflictError, NexusError
-from nexus_cli.gpu import procinfo
+from nexus_cli.errors import ConflictError, NexusError, NotFoundError
+from nexus_cli.gpu import guards, procinfo
 from nexus_cli.gpu.impact import graceful_signal
+
+if TYPE_CHECKING:
+    import psutil
 
 ACTIONS = ("graceful", "suspend", "resume", "kill")
 _CREATE_TIME_TOLERANCE_S = 0.05
@@ -27,61 +33,82 @@ class ActionResult:
     action: str
     signal: str
     pids: list[int]
+    skipped: list[str] = field(default_factory=list)  # descendants left alone, and why
 
 
-def _check_identity(pid: int, expected_create_time: float) -> None:
-    proc = procinfo.get_process(pid)
-    if abs(proc.create_time() - expected_create_time) > _CREATE_TIME_TOLERANCE_S:
-        raise ConflictError(
-            f"PID {pid} now belongs to a different process (create time changed); nothing was sent",
-            hint=f"re-run `nexus gpu impact {pid}` to analyse the process that has it now",
-        )
-
-
-def _check_owner(pid: int, acting_uid: int) -> None:
-    if acting_uid == 0:
-        return
-    uid = procinfo.get_process(pid).uids().real
-    if uid != acting_uid:
-        raise PermissionRefusedError(
-            f"PID {pid} belongs to another user (uid {uid}); nexus only signals your own processes",
-            hint="ask its owner, or run as root",
-        )
-
-
-def _targets(pid: int, action: str) -> tuple[int, list[int]]:
-    """The signal to send and the PIDs it goes to (children too for suspend/resume/kill)."""
+def _check_identity(proc: psutil.Process, expected_create_time: float) -> None:
     import psutil
 
-    if action == "graceful":
-        return graceful_signal(pid), [pid]
-    number = {"suspend": signal.SIGSTOP, "resume": signal.SIGCONT, "kill": signal.SIGKILL}[action]
     try:
-        kids = [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        now = proc.create_time()
+    except psutil.NoSuchProcess:
+        raise NotFoundError(f"process {proc.pid} exited; nothing was sent") from None
+    if abs(now - expected_create_time) > _CREATE_TIME_TOLERANCE_S:
+        raise ConflictError(
+            f"PID {proc.pid} now belongs to a different process (create time changed);"
+            " nothing was sent",
+            hint=f"re-run `nexus gpu impact {proc.pid}` to analyse the process that has it now",
+        )
+
+
+def _descendants(
+    proc: psutil.Process, acting_uid: int, force_other_user: bool
+) -> tuple[list[psutil.Process], list[str]]:
+    """The descendants that may be signalled, and a note for each one left alone."""
+    import psutil
+
+    try:
+        kids = proc.children(recursive=True)
     except psutil.Error:
-        kids = []
-    # Suspend children first and resume the parent first, so no side waits on a stopped peer.
-    order = [*kids, pid] if action in ("suspend", "kill") else [pid, *kids]
-    return number, order
+        return [], []
+    allowed: list[psutil.Process] = []
+    skipped: list[str] = []
+    for kid in kids:
+        reason = guards.refusal(kid.pid, acting_uid, force_other_user=force_other_user)
+        if reason is None:
+            allowed.append(kid)
+        else:
+            skipped.append(reason.replace("refused to signal", "left alone"))
+    return allowed, skipped
 
 
 def perform(
-    pid: int, action: str, expected_create_time: float, acting_uid: int | None = None
+    pid: int,
+    action: str,
+    expected_create_time: float,
+    acting_uid: int | None = None,
+    *,
+    force_other_user: bool = False,
 ) -> ActionResult:
-    """Send ``action``'s signal to ``pid`` (and, where it applies, its children)."""
+    """Send ``action``'s signal to ``pid`` (and, where it applies, its descendants)."""
+    import psutil
+
     if action not in ACTIONS:
         raise NexusError(f"unknown action {action!r}", category="usage")
-    _check_owner(pid, os.getuid() if acting_uid is None else acting_uid)
-    number, pids = _targets(pid, action)
-    _check_identity(pid, expected_create_time)
+    uid = os.getuid() if acting_uid is None else acting_uid
+    guards.check(pid, uid, force_other_user=force_other_user)
+    proc = procinfo.get_process(pid)
+    kids: list[psutil.Process] = []
+    skipped: list[str] = []
+    if action == "graceful":
+        number = graceful_signal(pid)
+    else:
+        number = {"suspend": signal.SIGSTOP, "resume": signal.SIGCONT, "kill": signal.SIGKILL}[
+            action
+        ]
+        kids, skipped = _descendants(proc, uid, force_other_user)
+    # Suspend/kill children first and resume the parent first, so no side waits on a stopped peer.
+    order = [*kids, proc] if action in ("suspend", "kill") else [proc, *kids]
+    _check_identity(proc, expected_create_time)
     sent: list[int] = []
-    for target in pids:
+    for target in order:
         try:
-            os.kill(target, number)
-            sent.append(target)
-        except ProcessLookupError:
-            continue  # a child that exited meanwhile
-        except PermissionError:
-            if target == pid:
+            target.send_signal(number)  # psutil re-checks that the PID is still this process
+            sent.append(target.pid)
+        except psutil.NoSuchProcess:
+            if target is proc:
+                raise NotFoundError(f"process {pid} exited before the signal") from None
+        except psutil.AccessDenied:
+            if target is proc:
                 raise PermissionRefusedError(f"not allowed to signal PID {pid}") from None
-    return ActionResult(action, procinfo.signal_name(number), sent)
+    return ActionResult(action, procinfo.signal_name(number), sent, skipped)

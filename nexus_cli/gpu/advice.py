@@ -24,7 +24,10 @@ def _wait(report: ImpactReport) -> str:
     if report.newest_checkpoint is None:
         return "no checkpoint found: nothing to wait for (pass --checkpoint-dir if they live elsewhere)"
     if report.next_checkpoint_in_s is None:
-        return "checkpoint cadence unknown (one checkpoint so far): watch for the next one"
+        return (
+            "checkpoint cadence unknown (fewer than two checkpoints written by this run):"
+            " watch for the next one"
+        )
     if report.next_checkpoint_in_s <= 0:
         late = duration(-report.next_checkpoint_in_s)
         return f"next checkpoint is due now (overdue by {late}): re-run this in a moment"

@@ -15,6 +15,7 @@ from typing import Any
 
 from nexus_cli.gpu import checkpoints as ckpt
 from nexus_cli.gpu import procinfo
+from nexus_cli.gpu.containers import host_path
 from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
 
 _TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")
@@ -56,6 +57,7 @@ class Progress:
     epoch: int | None
     step: int | None
     total_epochs: int | None
+    from_this_run: bool = True  # False: read from a checkpoint an earlier run wrote
 
     @property
     def percent(self) -> float | None:
@@ -83,6 +85,8 @@ class ImpactReport:
     gpu_note: str | None
     gpus: list[GpuUse]
     checkpoints_found: int
+    checkpoints_from_earlier_run: int
+    checkpoint_layouts: list[str]
     newest_checkpoint: ckpt.Checkpoint | None
     checkpoint_age_s: float | None
     cadence_s: float | None
@@ -96,8 +100,10 @@ class ImpactReport:
     recommendations: list[dict[str, str]] = field(default_factory=list)
 
     def estimated_total_s(self) -> float | None:
-        """Runtime scaled by the progress percentage, when the progress is known."""
-        percent = None if self.progress is None else self.progress.percent
+        """Runtime scaled by the progress percentage, when this run's progress is known."""
+        if self.progress is None or not self.progress.from_this_run:
+            return None  # an earlier run's epoch says nothing about this run's pace
+        percent = self.progress.percent
         if not percent:
             return None
         return round(self.process.runtime_s * 100.0 / percent, 1)
@@ -200,6 +206,30 @@ def _work_lost(
     )
 
 
+def _progress(proc: procinfo.ProcessFacts, newest: ckpt.Checkpoint | None) -> Progress | None:
+    """Progress from the newest checkpoint's name, marked when an earlier run wrote it."""
+    if newest is None or (newest.epoch is None and newest.step is None):
+        return None
+    return Progress(
+        newest.epoch,
+        newest.step,
+        total_epochs(proc.cmdline),
+        from_this_run=newest.mtime >= proc.create_time,
+    )
+
+
+def _checkpoints_of(proc: procinfo.ProcessFacts, extra: list[Path]) -> list[ckpt.Checkpoint]:
+    """The process's checkpoints; a containerised process's paths are read via /proc/PID/root."""
+    pid = proc.pid
+    named = [host_path(pid, str(p)) for p in ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)]
+    return ckpt.find_checkpoints(
+        [host_path(pid, p) for p in procinfo.open_paths(pid)],
+        None if proc.cwd is None else host_path(pid, proc.cwd),
+        extra,
+        [Path(p) for p in named],
+    )
+
+
 def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) -> ImpactReport:
     """The impact report for ``pid``; ``session`` None means GPU readings are unavailable."""
     from nexus_cli.gpu.advice import recommend
@@ -211,7 +241,8 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         child.cpu_percent = cpu.get(child.pid)
     proc.cpu_percent = cpu.get(proc.pid)
     gpus = None if session is None else gpu_use(session, set(tree))
-    found = ckpt.find_checkpoints(procinfo.open_paths(pid), proc.cwd, checkpoint_dirs)
+    found = _checkpoints_of(proc, checkpoint_dirs)
+    earlier = sum(c.mtime < proc.create_time for c in found)
     newest = found[-1] if found else None
     cadence = ckpt.cadence_s(found, since=proc.create_time)
     age = None if newest is None else max(0.0, time.time() - newest.mtime)
@@ -219,9 +250,6 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
     env = procinfo.environment(pid)
     dist = detect_distributed(pid, env)
     caught = procinfo.caught_signals(pid)
-    progress = None
-    if newest is not None and (newest.epoch is not None or newest.step is not None):
-        progress = Progress(newest.epoch, newest.step, total_epochs(proc.cmdline))
     report = ImpactReport(
         process=proc,
         cpu_percent=round(sum(cpu.values()), 1) if cpu else None,
@@ -230,11 +258,13 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         gpu_note=None if session is not None else "GPU information unavailable (no NVIDIA driver)",
         gpus=gpus or [],
         checkpoints_found=len(found),
+        checkpoints_from_earlier_run=earlier,
+        checkpoint_layouts=sorted({c.layout for c in found}),
         newest_checkpoint=newest,
         checkpoint_age_s=None if age is None else round(age, 1),
         cadence_s=None if cadence is None else round(cadence, 2),
         next_checkpoint_in_s=None if next_in is None else round(next_in, 1),
-        progress=progress,
+        progress=_progress(proc, newest),
         work_lost=_work_lost(proc, newest, gpus, dist),
         distributed=dist,
         environment_readable=env is not None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession
 from nexus_cli.gpu.units import NA, number, size
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -24,31 +25,48 @@ class Snapshot:
     processes: dict[str, list[GpuProcessReading]]
     sm_util: dict[str, dict[int, int]]
     names: dict[int, str] = field(default_factory=dict)
+    users: dict[int, str] = field(default_factory=dict)
+    started: dict[int, float] = field(default_factory=dict)  # create times
 
 
 class Poller:
-    """Takes snapshots from one open session, remembering process names between frames."""
+    """Takes snapshots from one open session, remembering each PID's name, user and create
+    time between frames (raw strings: the views escape them)."""
 
     def __init__(self, session: NvmlSession) -> None:
         self.session = session
-        self._names: dict[int, str] = {}
+        self._known: dict[int, tuple[str, str, float | None]] = {}
 
-    def _name(self, pid: int) -> str:
-        if pid not in self._names:
+    def _about(self, pid: int) -> tuple[str, str, float | None]:
+        if pid not in self._known:
             import psutil
 
             try:
-                self._names[pid] = psutil.Process(pid).name()
+                proc = psutil.Process(pid)
+                with proc.oneshot():
+                    name, started = proc.name(), proc.create_time()
+                    try:
+                        user = proc.username()
+                    except (psutil.AccessDenied, KeyError):
+                        user = str(proc.uids().real)
+                self._known[pid] = (name, user, started)
             except psutil.Error:
-                self._names[pid] = "?"
-        return self._names[pid]
+                self._known[pid] = ("?", "?", None)
+        return self._known[pid]
 
     def snapshot(self) -> Snapshot:
         devices = self.session.read_devices()
         procs = {d.index: self.session.read_processes(d.index) for d in devices}
         sm = {i: self.session.read_process_utilization(i) if p else {} for i, p in procs.items()}
-        names = {p.pid: self._name(p.pid) for plist in procs.values() for p in plist}
-        return Snapshot(devices, procs, sm, names)
+        about = {p.pid: self._about(p.pid) for plist in procs.values() for p in plist}
+        return Snapshot(
+            devices,
+            procs,
+            sm,
+            {pid: a[0] for pid, a in about.items()},
+            {pid: a[1] for pid, a in about.items()},
+            {pid: a[2] for pid, a in about.items() if a[2] is not None},
+        )
 
 
 def _memory(d: GpuReading) -> str:
@@ -84,7 +102,7 @@ def process_rows(snap: Snapshot) -> list[tuple[str, ...]]:
         (
             gpu,
             str(p.pid),
-            snap.names.get(p.pid, "?"),
+            escape(snap.names.get(p.pid, "?"), newlines=False),
             size(p.used_memory),
             number(snap.sm_util.get(gpu, {}).get(p.pid), "%"),
         )
@@ -98,11 +116,12 @@ def render(snap: Snapshot) -> RenderableType:
     from rich import box
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     devices = Table(*DEVICE_COLUMNS, title="GPUs", box=box.SIMPLE_HEAD, header_style="bold")
     for row in device_rows(snap):
         devices.add_row(*row)
     procs = Table(*PROCESS_COLUMNS, title="Processes", box=box.SIMPLE_HEAD, header_style="bold")
     for row in process_rows(snap):
-        procs.add_row(*row)
+        procs.add_row(*(Text(cell) for cell in row))  # names from /proc: never Rich markup
     return Group(devices, procs)

@@ -3,11 +3,13 @@
 :func:`connect` initialises NVML and returns a session; a missing library or driver becomes a
 :class:`GpuUnavailableError` with a hint. Each field is read on its own: an ``NVMLError``
 (NotSupported, NoPermission, a driver/library mismatch...) turns that field into ``None`` (shown
-as n/a), never into a crash. Tests replace this module's :func:`connect` with an in-memory fake.
+as n/a), never into a crash. Tests replace this module's :func:`connect` with an in-memory fake,
+or, for a `nexus` subprocess, point ``NEXUS_NVML_FAKE`` at a JSON file (:mod:`.nvml_json`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -153,6 +155,13 @@ class PynvmlSession:
 
 def connect() -> NvmlSession:
     """Initialise NVML; :class:`GpuUnavailableError` when the library or driver is missing."""
+    fake = os.environ.get("NEXUS_NVML_FAKE")
+    if fake:
+        from pathlib import Path
+
+        from nexus_cli.gpu.nvml_json import JsonSession
+
+        return JsonSession(Path(fake))
     try:
         import pynvml
     except ImportError:

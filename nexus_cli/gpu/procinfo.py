@@ -34,6 +34,8 @@ class ProcessFacts:
     rss_bytes: int | None
     status: str
     namespace: str  # "same", "other" (another PID namespace: a container) or "unknown"
+    container_id: str | None = None  # from the cgroup, when in another PID namespace
+    inner_pid: int | None = None  # its PID inside that namespace (NSpid)
     cpu_percent: float | None = None
     cwd: str | None = None
     role: str | None = None
@@ -73,9 +75,18 @@ def signal_name(number: int) -> str:
 def get_process(pid: int) -> psutil.Process:
     import psutil
 
+    from nexus_cli.gpu import containers
+
     try:
         return psutil.Process(pid)
     except psutil.NoSuchProcess:
+        if containers.nexus_in_container():
+            raise NotFoundError(
+                f"no process with PID {pid} is visible here:"
+                " nexus runs in a container without the host PID namespace",
+                hint="run nexus on the host (NVML reports host PIDs), or the container with"
+                " --pid=host",
+            ) from None
         raise NotFoundError(
             f"no process with PID {pid}", hint="list GPU processes with `nexus gpu processes`"
         ) from None
@@ -145,6 +156,11 @@ def facts(proc: psutil.Process, *, with_children: bool = False) -> ProcessFacts:
             namespace=pid_namespace(proc.pid),
             cwd=_safe(proc.cwd),
         )
+    if info.namespace == "other":
+        from nexus_cli.gpu import containers
+
+        where = containers.describe(proc.pid)
+        info.container_id, info.inner_pid = where.container_id, where.inner_pid
     if with_children:
         for child in _safe(lambda: proc.children(recursive=True)) or []:
             if child.pid == os.getpid():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from nexus_cli.gpu.checkpoints import LAYOUTS
 from nexus_cli.gpu.impact import ImpactReport
 from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.terminal import escape
 
 RULE = "=" * 60
 
@@ -19,9 +21,11 @@ def _state(r: ImpactReport) -> list[str]:
         "Current State:",
         f"  Runtime: {duration(p.runtime_s)} ({estimate}started {_clock(p.create_time)})",
     ]
-    lines.append(f"  Status: {p.status}, user {p.user or NA}")
+    lines.append(f"  Status: {p.status}, user {escape(p.user or NA, newlines=False)}")
     if p.namespace == "other":
-        lines.append("  Runs in another PID namespace (a container)")
+        where = f"container {p.container_id}" if p.container_id else "another PID namespace"
+        inner = f", PID {p.inner_pid} inside" if p.inner_pid is not None else ""
+        lines.append(f"  Runs in {where}{inner}")
     if r.progress is not None:
         pr = r.progress
         parts = []
@@ -31,7 +35,10 @@ def _state(r: ImpactReport) -> list[str]:
             parts.append(f"epoch {pr.epoch}{total}{pct}")
         if pr.step is not None:
             parts.append(f"step {pr.step}")
-        lines.append(f"  Progress: {', '.join(parts)} (from the newest checkpoint's name)")
+        source = "the newest checkpoint's name"
+        if not pr.from_this_run:
+            source += ", written by an earlier run"
+        lines.append(f"  Progress: {', '.join(parts)} (from {source})")
     return lines
 
 
@@ -63,16 +70,25 @@ def _checkpoints(r: ImpactReport) -> list[str]:
     c = r.newest_checkpoint
     if c is None:
         return ["Checkpoints:", "  none found (open files, working directory, --checkpoint-dir)"]
-    epoch = f" (epoch {c.epoch})" if c.epoch is not None else ""
+    notes = [f"epoch {c.epoch}"] if c.epoch is not None else []
+    if c.mtime < r.process.create_time:
+        notes.append("from an earlier run")
+    note = f" ({', '.join(notes)})" if notes else ""
+    found = f"{r.checkpoints_found}"
+    if r.checkpoints_from_earlier_run:
+        found += f" ({r.checkpoints_from_earlier_run} from an earlier run)"
+    layouts = ", ".join(LAYOUTS.get(x, x) for x in r.checkpoint_layouts)
     lines = [
         "Checkpoints:",
-        f"  Last saved: {duration(r.checkpoint_age_s)} ago{epoch}",
-        f"  Location: {_short(c.path)}",
+        f"  Last saved: {duration(r.checkpoint_age_s)} ago{note}",
+        f"  Location: {escape(_short(c.path), newlines=False)}",
         f"  Size: {size(c.size)}" + (" (still open by the process)" if c.open_by_process else ""),
-        f"  Found: {r.checkpoints_found}",
+        f"  Found: {found}, layout: {layouts}",
     ]
-    if r.cadence_s is not None:
-        lines.append(f"  Cadence: about every {duration(r.cadence_s)}")
+    if r.cadence_s is None:
+        lines.append("  Cadence: unknown (fewer than two checkpoints written by this run)")
+    else:
+        lines.append(f"  Cadence: about every {duration(r.cadence_s)} (this run)")
         if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:
             lines.append(f"  Next checkpoint in about {duration(r.next_checkpoint_in_s)}")
     return lines
@@ -93,7 +109,9 @@ def _if_killed(r: ImpactReport) -> list[str]:
             f"  [!] GPU-hours wasted: {w.gpu_hours:.2f} ({w.gpus} GPUs x {duration(w.seconds)})"
         )
     if r.newest_checkpoint is not None:
-        lines.append(f"  [ok] Recovery possible from {Path(r.newest_checkpoint.path).name}")
+        lines.append(
+            f"  [ok] Recovery possible from {escape(Path(r.newest_checkpoint.path).name, newlines=False)}"
+        )
     return lines
 
 
@@ -102,7 +120,9 @@ def _children(r: ImpactReport) -> list[str]:
         return ["Child Processes: none"]
     lines = ["Child Processes (will also terminate):"]
     for c in r.process.children:
-        lines.append(f"  - {c.role or 'process'} (PID {c.pid}): {c.command[:70]}")
+        lines.append(
+            f"  - {c.role or 'process'} (PID {c.pid}): {escape(c.command[:70], newlines=False)}"
+        )
     return lines
 
 
@@ -127,7 +147,7 @@ def _distributed(r: ImpactReport) -> list[str]:
 
 
 def impact_lines(r: ImpactReport) -> list[str]:
-    head = f"Process Impact Analysis - PID: {r.process.pid} ({r.process.command[:60]})"
+    head = f"Process Impact Analysis - PID: {r.process.pid} ({escape(r.process.command[:60], newlines=False)})"
     sections = [
         _state(r),
         _resources(r),
@@ -141,3 +161,36 @@ def impact_lines(r: ImpactReport) -> list[str]:
     for section in sections:
         lines.extend([*section, ""])
     return lines[:-1]
+
+
+def panel_lines(r: ImpactReport) -> list[str]:
+    """The short form of the report for the monitor's side panel: what would be lost, and when
+    the next checkpoint comes."""
+    p, w = r.process, r.work_lost
+    lines = [
+        escape(p.command[:48], newlines=False),
+        f"user {escape(p.user or NA, newlines=False)}, running {duration(p.runtime_s)}",
+        f"children: {len(p.children)}",
+        "",
+        f"Work lost if killed: {duration(w.seconds)} (since the {w.since})",
+    ]
+    if w.gpu_hours is not None and w.gpus:
+        lines.append(f"GPU-hours wasted: {w.gpu_hours:.2f} on {w.gpus} GPUs")
+    c = r.newest_checkpoint
+    if c is None:
+        lines.append("Last checkpoint: none found")
+    else:
+        earlier = " (earlier run)" if c.mtime < p.create_time else ""
+        lines.append(f"Last checkpoint: {duration(r.checkpoint_age_s)} ago{earlier}")
+        lines.append(f"  {escape(Path(c.path).name, newlines=False)}")
+    if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:
+        lines.append(f"Next checkpoint: in about {duration(r.next_checkpoint_in_s)}")
+    elif r.next_checkpoint_in_s is not None:
+        lines.append("Next checkpoint: due now")
+    else:
+        lines.append("Next checkpoint: unknown (cadence not measured yet)")
+    if r.distributed is not None and r.distributed.world_size:
+        lines.append(f"Distributed: rank {r.distributed.rank}, world {r.distributed.world_size}")
+    lines.append("")
+    lines.extend(f"[{x['key']}] {x['text']}" for x in r.recommendations)
+    return lines

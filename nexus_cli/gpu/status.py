@@ -27,6 +27,9 @@ class ProcessRow:
     sm_util_pct: int | None
     kinds: list[str]
     namespace: str  # "same", "other" (container) or "not visible" (another PID namespace)
+    container_id: str | None = None
+    inner_pid: int | None = None  # the PID inside its container (NSpid)
+    note: str | None = None  # why a "not visible" PID cannot be seen
     user: str | None = None
     cpu_percent: float | None = None
     rss_bytes: int | None = None
@@ -41,6 +44,8 @@ def read_status(session: NvmlSession) -> list[GpuStatus]:
 def _host_side(row: ProcessRow) -> None:
     import psutil
 
+    from nexus_cli.gpu import containers
+
     try:
         proc = psutil.Process(row.pid)
         with proc.oneshot():
@@ -52,8 +57,13 @@ def _host_side(row: ProcessRow) -> None:
         row.namespace = "not visible"  # NVML's host PID is not in our PID namespace
     except psutil.AccessDenied:
         pass
-    if row.namespace != "not visible":
-        row.namespace = procinfo.pid_namespace(row.pid)
+    if row.namespace == "not visible":
+        row.note = containers.invisible_reason()
+        return
+    row.namespace = procinfo.pid_namespace(row.pid)
+    if row.namespace == "other":
+        where = containers.describe(row.pid)
+        row.container_id, row.inner_pid = where.container_id, where.inner_pid
 
 
 def read_processes(session: NvmlSession, cpu_window_s: float = 0.1) -> list[ProcessRow]:

@@ -30,6 +30,8 @@ KNOWN_KEYS = frozenset(
         "environment",
         "levels",
         "default_level",
+        "always",
+        "globs",
     }
 )
 PERMISSION_KEYS = ("allow", "ask", "deny")
@@ -84,6 +86,8 @@ class Persona:
     environment: dict[str, str] = field(default_factory=dict)
     levels: dict[str, Level] = field(default_factory=dict)
     default_level: str | None = None
+    always: bool = False  # Cursor: alwaysApply instead of an agent-requested rule
+    globs: tuple[str, ...] = ()  # Cursor globs, Copilot applyTo
 
     @property
     def is_builtin(self) -> bool:
@@ -197,6 +201,8 @@ def _merge(base: Persona, own: Persona) -> Persona:
         environment={**base.environment, **own.environment},
         levels={**base.levels, **own.levels},
         default_level=own.default_level or base.default_level,
+        always=own.always or base.always,
+        globs=own.globs or base.globs,
     )
 
 

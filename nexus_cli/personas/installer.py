@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli.errors import ConflictError, NotFoundError, StateError
+from nexus_cli.errors import ConflictError, NexusError, NotFoundError, StateError
 from nexus_cli.personas import lock as lockfile
 from nexus_cli.personas import targets as target_map
 from nexus_cli.personas.catalog import Layer, Persona, layers
 from nexus_cli.personas.plan import Findings, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
+
+GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,15 @@ class Scope:
     lock_path: Path
     is_global: bool
     project_root: Path | None
+
+    @property
+    def no_symlinks(self) -> bool:
+        """A project's symlinks are repository content: never write through one."""
+        return not self.is_global
+
+    def snapshot(self) -> Snapshot:
+        only_under = GLOBAL_FOLDERS if self.is_global else ()
+        return Snapshot(self.root, no_symlinks=self.no_symlinks, only_under=only_under)
 
     def search(self) -> list[Layer]:
         return layers(self.project_root, include_project=not self.is_global)
@@ -83,7 +94,7 @@ def active(scope: Scope) -> dict[str, dict[str, Any]]:
 
 def _start(scope: Scope) -> tuple[Snapshot, dict[str, Any], dict[str, Any], Findings]:
     before = lockfile.read(scope.lock_path)
-    return Snapshot(scope.root), before, copy.deepcopy(before), Findings()
+    return scope.snapshot(), before, copy.deepcopy(before), Findings()
 
 
 def _add_into(
@@ -94,20 +105,40 @@ def _add_into(
     level: str | None,
     targets: list[str] | None,
     is_global: bool,
+    legacy_commands: bool | None = None,
 ) -> None:
     record = lock["personas"].get(persona.name, {})
     chosen_level = persona.pick_level(level if level is not None else record.get("level"))
     chosen_targets = (
-        targets or record.get("targets") or target_map.default_targets(snap.root, is_global)
+        targets
+        or _recorded_targets(record, is_global)
+        or target_map.default_targets(snap.root, is_global)
     )
-    want, notes = target_map.desired(persona, chosen_level, chosen_targets, is_global)
+    legacy = bool(record.get("legacy_commands")) if legacy_commands is None else legacy_commands
+    want, notes = target_map.desired(persona, chosen_level, chosen_targets, is_global, legacy)
     found.notes.extend(notes)
     reconcile(snap, lock, persona.name, want, found)
     lock["personas"][persona.name] = {
         "level": chosen_level.name if chosen_level else None,
         "targets": chosen_targets,
         "origin": persona.origin,
+        "layout": target_map.LAYOUT,
+        **({"legacy_commands": True} if legacy else {}),
     }
+
+
+def _recorded_targets(record: dict[str, Any], is_global: bool) -> list[str] | None:
+    """The targets the lock recorded for a persona; the lock may come from a commit."""
+    recorded = record.get("targets")
+    if recorded is None:
+        return None
+    allowed = target_map.GLOBAL_TARGETS if is_global else target_map.TARGETS
+    if not isinstance(recorded, list) or not all(t in allowed for t in recorded):
+        raise StateError(
+            f"the persona lock records unknown targets {recorded!r}",
+            hint="pass --target, or restore the lock from git",
+        )
+    return recorded
 
 
 def _remove_from(snap: Snapshot, lock: dict[str, Any], found: Findings, name: str) -> None:
@@ -122,10 +153,14 @@ def _finish(
 
 
 def plan_add(
-    scope: Scope, persona: Persona, level: str | None = None, targets: list[str] | None = None
+    scope: Scope,
+    persona: Persona,
+    level: str | None = None,
+    targets: list[str] | None = None,
+    legacy_commands: bool | None = None,
 ) -> Plan:
     snap, before, after, found = _start(scope)
-    _add_into(snap, after, found, persona, level, targets, scope.is_global)
+    _add_into(snap, after, found, persona, level, targets, scope.is_global, legacy_commands)
     plan = _finish(scope, snap, before, after, found)
     plan.added.append(persona.name)
     return plan
@@ -147,16 +182,55 @@ def plan_remove(scope: Scope, names: list[str]) -> Plan:
 
 
 def plan_switch(
-    scope: Scope, persona: Persona, level: str | None = None, targets: list[str] | None = None
+    scope: Scope,
+    persona: Persona,
+    level: str | None = None,
+    targets: list[str] | None = None,
+    legacy_commands: bool | None = None,
 ) -> Plan:
     snap, before, after, found = _start(scope)
     others = [n for n in after["personas"] if n != persona.name]
     for name in others:
         _remove_from(snap, after, found, name)
-    _add_into(snap, after, found, persona, level, targets, scope.is_global)
+    _add_into(snap, after, found, persona, level, targets, scope.is_global, legacy_commands)
     plan = _finish(scope, snap, before, after, found)
     plan.removed.extend(others)
     plan.added.append(persona.name)
+    return plan
+
+
+def plan_upgrade(scope: Scope) -> Plan:
+    """Reinstall every persona recorded with an older layout in the current one.
+
+    Files Nexus wrote and nobody touched move to the new layout; a file the user edited is
+    never overwritten or deleted: it is kept and reported in the plan's notes.
+    """
+    from nexus_cli.personas.catalog import load
+
+    snap, before, after, found = _start(scope)
+    found.keep_edited = True
+    plan_names: list[str] = []
+    for name, record in list(after["personas"].items()):
+        if record.get("layout", 1) >= target_map.LAYOUT:
+            continue
+        try:
+            persona = load(name, scope.search())
+        except NexusError as exc:
+            found.notes.append(f"skipped {name}: {exc.message}")
+            continue
+        _add_into(
+            snap,
+            after,
+            found,
+            persona,
+            record.get("level"),
+            record.get("targets"),
+            scope.is_global,
+            bool(record.get("legacy_commands")),
+        )
+        plan_names.append(name)
+    plan = _finish(scope, snap, before, after, found)
+    plan.added.extend(plan_names)
     return plan
 
 
@@ -184,9 +258,10 @@ def apply(plan: Plan) -> None:
     for change in plan.changes:
         try:
             _apply_change(plan.scope, change)
-        except OSError as exc:
+        except (OSError, StateError) as exc:
+            why = exc.message if isinstance(exc, StateError) else exc.strerror or exc
             raise StateError(
-                f"stopped while writing {change.rel}: {exc.strerror or exc}",
+                f"stopped while writing {change.rel}: {why}",
                 hint="the lock records everything written so far: fix the cause and run the "
                 "command again, or `nexus persona remove` to take it out",
             ) from None
@@ -199,16 +274,14 @@ def apply(plan: Plan) -> None:
 
 
 def _apply_change(scope: Scope, change: Change) -> None:
-    snap = Snapshot(scope.root)
-    path = snap.real(change.rel)  # checked again right before writing
+    from nexus_cli.fs import atomic_write
+
+    path = scope.snapshot().real(change.rel)  # checked again right before writing
     if change.after is None:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.nexus-tmp")
-    tmp.write_bytes(change.after.data)
-    os.chmod(tmp, change.after.mode)
-    os.replace(tmp, path)
+    atomic_write(path, change.after.data, mode=change.after.mode)
 
 
 def unified_diff(plan: Plan) -> str:

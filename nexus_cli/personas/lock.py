@@ -4,10 +4,12 @@
 Layout::
 
     {"version": 1,
-     "personas": {NAME: {"level": L, "targets": [...], "origin": "builtin"}},
+     "personas": {NAME: {"level": L, "targets": [...], "origin": "builtin", "layout": 2,
+                         "legacy_commands": false}},
      "files":    {REL: {"sha256": HEX, "owner": NAME}},
      "dirs":     {REL: [NAME, ...]},
-     "blocks":   {REL: {"created": bool, "owners": [NAME, ...]}},
+     "blocks":   {REL: {"created": bool, "owners": [NAME, ...],
+                        "shared": {BLOCK: [NAME, ...]}}},  # "shared" only when present
      "settings": {REL: {"original": TEXT or null, "created_keys": [...],
                         "allow"|"ask"|"deny": {RULE: [NAME, ...]},
                         "env": {KEY: {"value": V, "owners": [NAME, ...]}}}}}
@@ -18,7 +20,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,37 @@ def read(path: Path) -> dict[str, Any]:
     for section in SECTIONS:
         if not isinstance(data.setdefault(section, {}), dict):
             raise StateError(f"{path}: key {section!r} of the persona lock must be an object")
+    _check_names(data, path)
     return data
+
+
+def _check_names(data: dict[str, Any], path: Path) -> None:
+    """Every persona name in the lock must be a valid name: the lock may come from a commit."""
+    from nexus_cli.validate import persona_name
+
+    names: list[Any] = list(data["personas"])
+    try:
+        for record in data["files"].values():
+            names.append(record["owner"])
+        for owners in data["dirs"].values():
+            names.extend(owners)
+        for record in data["blocks"].values():
+            names.extend(record["owners"])
+            for owners in record.get("shared", {}).values():
+                names.extend(owners)
+        for record in data["settings"].values():
+            for sub in ("allow", "ask", "deny"):
+                for owners in record.get(sub, {}).values():
+                    names.extend(owners)
+            for entry in record.get("env", {}).values():
+                names.extend(entry["owners"])
+    except (KeyError, TypeError, AttributeError):
+        raise StateError(
+            f"{path}: the persona lock is damaged (an entry lacks its owners)",
+            hint="restore it from git, or remove it to forget what Nexus installed",
+        ) from None
+    for name in names:
+        persona_name(name, source=path)
 
 
 def is_empty(data: dict[str, Any]) -> bool:
@@ -75,6 +106,9 @@ def union(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         target = merged["blocks"].setdefault(rel, copy.deepcopy(record))
         target["created"] = record["created"]
         target["owners"] = _names(target["owners"], record["owners"])
+        for block, owners in record.get("shared", {}).items():
+            shared = target.setdefault("shared", {})
+            shared[block] = _names(shared.get(block, []), owners)
     for rel, record in before["settings"].items():
         target = merged["settings"].setdefault(rel, copy.deepcopy(record))
         target["original"] = record.get("original")
@@ -105,7 +139,7 @@ def write(path: Path, data: dict[str, Any]) -> None:
     if is_empty(data):
         path.unlink(missing_ok=True)
         return
+    from nexus_cli.fs import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(render(data))
-    os.replace(tmp, path)
+    atomic_write(path, render(data))

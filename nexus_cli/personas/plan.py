@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from nexus_cli.managed_block import remove_block, upsert_block
+from nexus_cli.managed_block import find_block, remove_block, upsert_block
 from nexus_cli.personas import settings_json
 from nexus_cli.personas.catalog import PERMISSION_KEYS
 from nexus_cli.personas.lock import sha256
@@ -29,6 +29,8 @@ class Desired:
     files: dict[str, FileState] = field(default_factory=dict)
     blocks: dict[str, str] = field(default_factory=dict)
     settings: dict[str, SettingsWant] = field(default_factory=dict)
+    # blocks several personas share (the CLAUDE.md import of AGENTS.md): rel -> {block: content}
+    shared_blocks: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Findings:
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     prune_dirs: list[str] = field(default_factory=list)
+    keep_edited: bool = False  # upgrade: an edited file is kept and reported, not a conflict
 
 
 def block_name(persona: str) -> str:
@@ -47,7 +50,7 @@ def reconcile(
 ) -> None:
     want = desired or Desired()
     _files(snap, lock, name, want.files, found)
-    _blocks(snap, lock, name, want.blocks, found)
+    _blocks(snap, lock, name, want, found)
     _settings(snap, lock, name, want.settings, found)
     _release_dirs(lock, name, found)
 
@@ -102,7 +105,10 @@ def _files(
         elif rec is None and cur is not None:
             found.conflicts.append(f"{rel}: exists and is not managed by Nexus; not overwritten")
         elif rec is not None and cur is not None and sha256(cur.data) != rec["sha256"]:
-            found.conflicts.append(f"{rel}: edited since it was installed; not overwritten")
+            if found.keep_edited:
+                found.notes.append(f"kept {rel}: edited since it was installed; not upgraded")
+            else:
+                found.conflicts.append(f"{rel}: edited since it was installed; not overwritten")
         else:
             _claim_dirs(snap, lock, rel, name, found)
             if cur != state:
@@ -111,11 +117,11 @@ def _files(
 
 
 def _blocks(
-    snap: Snapshot, lock: dict[str, Any], name: str, want: dict[str, str], found: Findings
+    snap: Snapshot, lock: dict[str, Any], name: str, want: Desired, found: Findings
 ) -> None:
     blocks: dict[str, dict[str, Any]] = lock["blocks"]
     mine = [r for r, rec in blocks.items() if name in rec["owners"]]
-    for rel in sorted({*mine, *want}):
+    for rel in sorted({*mine, *want.blocks, *want.shared_blocks}):
         ok, cur = _read(snap, rel, found)
         if not ok:
             continue
@@ -125,22 +131,54 @@ def _blocks(
             found.conflicts.append(f"{rel}: not UTF-8 text; Nexus will not edit it")
             continue
         rec = blocks.setdefault(rel, {"created": cur is None, "owners": []})
-        mode = cur.mode if cur else 0o644
-        if rel in want:
+        wanted = rel in want.blocks or rel in want.shared_blocks
+        new = _edit_blocks(text, rec, name, want.blocks.get(rel), want.shared_blocks.get(rel, {}))
+        if (
+            found.keep_edited
+            and rel not in want.blocks
+            and find_block(text, block_name(name), COMMENT)
+        ):
+            found.notes.append(f"moved persona {name}'s block out of {rel} (new layout)")
+        if wanted:
             _claim_dirs(snap, lock, rel, name, found)
-            new: str | None = upsert_block(text, block_name(name), want[rel], COMMENT)
             if name not in rec["owners"]:
                 rec["owners"].append(name)
         else:
-            new = remove_block(text, block_name(name), COMMENT) if cur else None
             rec["owners"].remove(name)
-            if not rec["owners"]:
-                del blocks[rel]
-                if rec["created"] and new == "":
-                    new = None
-        after = None if new is None else FileState(new.encode("utf-8"), mode)
+        after: FileState | None = None
+        if cur is not None or wanted:
+            after = FileState(new.encode("utf-8"), cur.mode if cur else 0o644)
+        if not rec["owners"]:
+            del blocks[rel]
+            if rec["created"] and new == "":
+                after = None
         if after != cur:
             snap.put(rel, after)
+
+
+def _edit_blocks(
+    text: str, rec: dict[str, Any], name: str, own: str | None, shared: dict[str, str]
+) -> str:
+    """``text`` with persona ``name``'s own block and its share of the shared blocks updated."""
+    if own is not None:
+        text = upsert_block(text, block_name(name), own, COMMENT)
+    else:
+        text = remove_block(text, block_name(name), COMMENT)
+    owners_of: dict[str, list[str]] = rec.setdefault("shared", {})
+    for block, owners in list(owners_of.items()):
+        if name in owners and block not in shared:
+            owners.remove(name)
+        if not owners:
+            text = remove_block(text, block, COMMENT)
+            del owners_of[block]
+    for block, content in shared.items():
+        owners = owners_of.setdefault(block, [])
+        if name not in owners:
+            owners.append(name)
+        text = upsert_block(text, block, content, COMMENT)
+    if not owners_of:
+        del rec["shared"]
+    return text
 
 
 def _settings(

@@ -12,11 +12,15 @@ PERSONA_YAML = """\
 name: {name}
 display_name: {display}
 description: {description}
-{extends}# Markdown instructions for the assistant (CLAUDE.md imports it, AGENTS.md inlines it).
+{extends}# Markdown instructions for the assistant (AGENTS.md inlines them, CLAUDE.md imports them,
+# Cursor and Copilot get them as rules loaded when relevant).
 instructions: instructions.md
-# Slash commands for Claude Code, installed as .claude/commands/{name}/<file>.
+# Commands, one Markdown file each: a Claude Code skill ({name}-checklist), a Cursor command,
+# a Copilot prompt file (files in commands/checklist/ travel beside the skill).
 commands:
   - commands/checklist.md
+# always: true                 # Cursor: apply in every session instead of when relevant
+# globs: ["src/**"]            # Cursor globs and Copilot applyTo (default: every file)
 # Claude Code permission rules merged into .claude/settings.json (block = deny).
 permissions:
   allow: []
@@ -41,9 +45,9 @@ argument-hint: "[what to check]"
 allowed-tools: Read, Grep, Glob
 ---
 
-Review $ARGUMENTS (or the current change when empty) against the checklist in
-.claude/personas/{name}.md. For each item say whether it holds, with file:line evidence, and
-list what is missing first.
+Review $ARGUMENTS (or the current change when empty) against the {display} persona's
+instructions. For each item say whether it holds, with file:line evidence, and list what is
+missing first.
 """
 
 

@@ -55,6 +55,8 @@ class PersonaSpec:
             environment=data.get("environment") or {},
             levels=levels,
             default_level=default_level,
+            always=bool(data.get("always", False)),
+            globs=tuple(data.get("globs") or ()),
         )
 
 
@@ -112,6 +114,14 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
         if data.get(key) is not None and not isinstance(data[key], str):
             raise _fail(path, key, "must be a string")
     _check_list(path, data.get("commands"), "commands")
+    if data.get("always") is not None and not isinstance(data["always"], bool):
+        raise _fail(path, "always", "must be true or false")
+    _check_list(path, data.get("globs"), "globs")
+    for glob in data.get("globs") or []:
+        if not glob or any(c in glob for c in ',"\n\r\x00') or glob.startswith("/"):
+            raise _fail(
+                path, "globs", f"has an unusable pattern {glob!r} (relative, no commas or quotes)"
+            )
     env = data.get("environment")
     if env is not None and not (
         isinstance(env, dict)

@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from nexus_cli.personas.safety import resolve_inside
+from nexus_cli.personas.safety import PathEscapeError, check_relative, resolve_inside
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,26 @@ class Change:
 class Snapshot:
     """Files under ``root`` as the plan sees them; the disk is never written here."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, *, no_symlinks: bool = False, only_under: tuple[str, ...] = ()
+    ) -> None:
         self.root = root
+        self.no_symlinks = no_symlinks
+        self.only_under = only_under  # with --global: the assistants' folders in the home folder
         self._disk: dict[str, FileState | None] = {}
         self._now: dict[str, FileState | None] = {}
 
     def real(self, rel: str) -> Path:
-        return resolve_inside(self.root, rel, f"{self.root}")
+        path = resolve_inside(self.root, rel, f"{self.root}", no_symlinks=self.no_symlinks)
+        clean = check_relative(rel, f"{self.root}")
+        if self.only_under and not any(
+            clean == d or clean.startswith(d + "/") for d in self.only_under
+        ):
+            raise PathEscapeError(
+                f"{self.root}: {clean} is outside {', '.join(self.only_under)}; refused",
+                hint="with --global Nexus writes only into the assistants' folders",
+            )
+        return path
 
     def _load(self, rel: str) -> None:
         if rel in self._disk:

@@ -267,8 +267,8 @@ def open_store(project: Project, *, sync: bool = True) -> TaskStore:
     return store
 
 
-def complete_ids(incomplete: str) -> list[str]:
-    """Shell completion source: task IDs (with and without the ``nx-`` prefix) and titles."""
+def complete_ids(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion source: task IDs (with or without the ``nx-`` prefix) and their titles."""
     from nexus_cli.project import find_project
     from nexus_cli.tasks import ids
 
@@ -276,8 +276,8 @@ def complete_ids(incomplete: str) -> list[str]:
     try:
         prefix = ids.normalise_prefix(incomplete) if incomplete else ids.ID_PREFIX
         found = store.ids_with_prefix(prefix, limit=200)
+        titles = store.titles(found) if found else {}
     finally:
         store.close()
-    if incomplete and not incomplete.lower().startswith(ids.ID_PREFIX):
-        return [i[len(ids.ID_PREFIX) :] for i in found]
-    return found
+    strip = bool(incomplete) and not incomplete.lower().startswith(ids.ID_PREFIX)
+    return [(i[len(ids.ID_PREFIX) :] if strip else i, titles.get(i, ("", ""))[0]) for i in found]

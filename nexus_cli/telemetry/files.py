@@ -1,13 +1,22 @@
-"""Writing the files users ask for (reports, HTML dashboards, exports): atomic, never clobbering."""
+"""Writing the files users ask for (reports, HTML dashboards, exports): atomic, never clobbering.
+
+They hold telemetry, so they are written 0600 like the database. The write goes through
+:func:`nexus_cli.fs.atomic_write`: a temp file beside the target, removed on any exit (an error,
+Ctrl-C or SIGTERM), renamed over the target only when complete. ``--force`` replaces a regular
+file only: never a symlink, FIFO, device node or folder.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from nexus_cli.errors import ConflictError, StateError
+from nexus_cli import fs
+from nexus_cli.errors import ConflictError
+
+MODE = 0o600
 
 
 def expand(path: str) -> str:
@@ -16,24 +25,15 @@ def expand(path: str) -> str:
 
 
 def write_text(path: str, text: str, *, force: bool = False) -> str:
-    """Write ``text`` to ``path`` via a temp file + rename. Returns the absolute path."""
+    """Write ``text`` to ``path`` atomically (mode 0600). Returns the absolute path."""
     return write_chunks(path, [text], force=force)
 
 
 def write_chunks(path: str, chunks: Iterable[str], *, force: bool = False) -> str:
-    """Write ``chunks`` to ``path`` via a temp file + rename. Returns the absolute path."""
+    """Write ``chunks`` to ``path`` atomically (mode 0600). Returns the absolute path."""
     target = os.path.abspath(expand(path))
-    if os.path.exists(target) and not force:
+    fs.check_replaceable(Path(target))  # a link, FIFO, device or folder: refused even with --force
+    if os.path.lexists(target) and not force:
         raise ConflictError(f"{target} already exists", hint="pass --force to replace it")
-    directory = os.path.dirname(target)
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise StateError(f"cannot write {target}: {exc.strerror or exc}") from None
+    fs.atomic_write(target, chunks, mode=MODE)
     return target

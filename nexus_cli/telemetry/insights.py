@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry import retention, suggestions
+from nexus_cli.telemetry.report import human_ms
 from nexus_cli.telemetry.stats import Durations, percentile, split_durations, where
 from nexus_cli.telemetry.window import Window, stamp
 
@@ -98,9 +99,13 @@ def detect_slow(
         growing = growth is not None and growth >= GROWTH_RATIO and (new or 0) >= threshold / 2
         if len(values) < MIN_RUNS or p95 is None or (p95 < threshold and not growing):
             continue
-        slow[command] = f"'{command}' p95 is {p95} ms (median {p50} ms) over {len(values)} runs"
+        slow[command] = (
+            f"'{command}' p95 is {human_ms(p95)} (median {human_ms(p50)}) over {len(values)} runs"
+        )
         if growing:
-            slow[command] += f"; p95 grew from {old} ms to {new} ms ({growth:.1f}x) recently"
+            slow[command] += (
+                f"; p95 grew from {human_ms(old)} to {human_ms(new)} ({growth:.1f}x) recently"
+            )
         slow[command] += "\0" + suggestions.for_slow_command(command, p95, p50)
     if not slow:
         return []

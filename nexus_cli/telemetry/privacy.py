@@ -1,36 +1,136 @@
-"""Salted hashing of names. The salt is local (mode 0600) and never exported."""
+"""Salted hashing of names. The salt is local (mode 0600) and never exported.
+
+The salt is what makes a stored hash useless to anyone without this machine: a missing, empty or
+short (under :data:`MIN_SALT_BYTES`) salt is never used. It is regenerated, under a lock so that
+concurrent first recorders end with one salt, and when hashes made with an older salt may exist
+a note (:data:`NOTE_FILE`) says so, for ``nexus telemetry status``: those hashes no longer match.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import os
 import secrets
+import stat
+import time
+from typing import Any
 
 from nexus_cli import paths
+from nexus_cli.errors import StateError
+
+MIN_SALT_BYTES = 16
+NOTE_FILE = "telemetry.salt.regenerated"
+LOCK_FILE = "telemetry.salt.lock"
+
+
+def _read(path: str) -> bytes | None:
+    """The salt file's content (stripped), None when missing; never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StateError(
+                f"{path} is a symbolic link; the telemetry salt must be a regular file",
+                hint=f"remove it (rm {path}); a new salt is made on the next command",
+            ) from None
+        raise StateError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StateError(
+                f"{path} is not a regular file",
+                hint=f"remove it (rm -r {path}); a new salt is made on the next command",
+            )
+        chunks = []
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+        return b"".join(chunks).strip()
+    finally:
+        os.close(fd)
+
+
+def usable(value: bytes | None) -> bool:
+    """Whether ``value`` may serve as the salt: present and at least 16 bytes."""
+    return value is not None and len(value) >= MIN_SALT_BYTES
 
 
 def salt() -> bytes:
-    """The local salt, created on first use in ``$NEXUS_HOME``."""
-    path = paths.nexus_home() / paths.SALT_FILE
-    try:
-        value = path.read_bytes().strip()
-        if value:
-            return value
-    except FileNotFoundError:
-        pass
-    paths.ensure_private_dir(path.parent)
-    value = secrets.token_hex(32).encode()
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(value + b"\n")
-    try:
-        os.link(tmp, path)  # first writer wins; never replace an existing salt
-    except FileExistsError:
-        value = path.read_bytes().strip()
-    finally:
-        tmp.unlink(missing_ok=True)
+    """The local salt, created on first use in ``$NEXUS_HOME`` (regenerated if unusable)."""
+    home = paths.nexus_home_str()
+    path = os.path.join(home, paths.SALT_FILE)
+    value = _read(path)
+    if value is None or not usable(value):
+        return _regenerate(home, path)
     return value
+
+
+def _regenerate(home: str, path: str) -> bytes:
+    """Make a new salt under the salt lock; the first process wins, the others read its salt."""
+    from nexus_cli import fs
+
+    paths.ensure_private_dir(home)
+    with fs.locked(os.path.join(home, LOCK_FILE)):
+        old = _read(path)  # another process may have made one while this one waited
+        if old is not None and usable(old):
+            return old
+        value = secrets.token_hex(32).encode()
+        fs.atomic_write(path, value + b"\n", mode=0o600)
+        reason = _reason(old, home)
+        if reason is not None:
+            note = {"regenerated_at": _utc_now(), "reason": reason}
+            fs.atomic_write(os.path.join(home, NOTE_FILE), json.dumps(note) + "\n", mode=0o600)
+    return value
+
+
+def _reason(old: bytes | None, home: str) -> str | None:
+    """Why the salt was replaced, when hashes made before may exist; None for a first salt."""
+    if old is not None:
+        return "it was empty" if not old else f"it was too short ({len(old)} bytes)"
+    return "it was missing" if _hashes_exist(os.path.join(home, paths.TELEMETRY_DB)) else None
+
+
+def _hashes_exist(db: str) -> bool:
+    """Whether the telemetry database holds any hashed name (made with a salt now gone)."""
+    if not os.path.exists(db):
+        return False
+    import sqlite3
+
+    from nexus_cli import sqlite_open
+
+    try:
+        conn = sqlite_open.open_read_only(db)
+        try:
+            row = conn.execute(
+                "SELECT 1 FROM events WHERE workspace_hash IS NOT NULL OR task_hash IS NOT NULL "
+                "LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True  # cannot tell: say so rather than hide it
+    return row is not None
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
+def regeneration_note() -> dict[str, Any] | None:
+    """The last regeneration (``regenerated_at``, ``reason``), or None if the salt never was."""
+    path = os.path.join(paths.nexus_home_str(), NOTE_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
+    if not isinstance(data, dict):
+        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
+    return {"regenerated_at": data.get("regenerated_at"), "reason": str(data.get("reason"))}
 
 
 def hash_name(name: str, *, kind: str) -> str:

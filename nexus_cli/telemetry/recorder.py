@@ -13,9 +13,9 @@ import sqlite3
 import time
 from typing import Any
 
-from nexus_cli import __version__, paths
+from nexus_cli import __version__, paths, sqlite_open
 from nexus_cli.telemetry import schema
-from nexus_cli.telemetry.invocation import Invocation
+from nexus_cli.telemetry.invocation import Invocation, current
 
 SESSION_IDLE_SECONDS = 30 * 60
 _COUNTERS = ("workspaces_created", "tasks_completed")
@@ -46,15 +46,7 @@ def _utc(ts: float) -> str:
 
 def connect(path: str) -> sqlite3.Connection:
     """Open the telemetry database for writing, creating it (mode 0600) and its schema if needed."""
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        paths.ensure_private_dir(os.path.dirname(path))
-        return connect(path)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
     conn.execute("PRAGMA synchronous=NORMAL")
     if conn.execute("PRAGMA user_version").fetchone()[0] < schema.BASE_VERSION:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -66,6 +58,8 @@ def connect(path: str) -> sqlite3.Connection:
 def _session(conn: sqlite3.Connection, now: float) -> tuple[str, str]:
     """Return ``(session_id, shell_key)`` for this invocation."""
     explicit = os.environ.get("NEXUS_SESSION_ID", "").strip()
+    if explicit and not explicit.isprintable():  # undecodable bytes or control characters
+        explicit = "".join(ch for ch in explicit if ch.isprintable()).strip()
     if explicit:
         return explicit[:128], "env"
     shell_key = f"ppid:{os.getppid()}"
@@ -156,6 +150,33 @@ def record(inv: Invocation, exit_code: int) -> bool:
                     0 if exit_code == 0 else 1,
                 ),
             )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return True
+    except Exception:
+        return False
+
+
+def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
+    """Store one extra event (e.g. a ``loop`` iteration) inside the current invocation.
+
+    ``inv`` is a fresh :class:`Invocation` whose fields say what happened (``event_type``,
+    ``task``...). Only the ``events`` row is written: the session counters stay with the command's
+    own event. Honours the telemetry switches; returns False (silently) when nothing was stored.
+    """
+    from nexus_cli.telemetry import settings
+
+    parent = current()
+    if not settings.decide(bool(parent and parent.no_telemetry))[0]:
+        return False
+    try:
+        now = time.time()
+        conn = connect(paths.telemetry_db_str())
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            session_id, _ = _session(conn, now)
+            conn.execute(_INSERT_EVENT, build_row(inv, exit_code, now, duration_ms, session_id))
             conn.execute("COMMIT")
         finally:
             conn.close()

@@ -59,7 +59,10 @@ def retention_days() -> int:
 
 def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[str, int]:
     """Delete events, sessions and patterns older than ``days``; returns rows deleted per table."""
-    cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
+    try:
+        cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
+    except OverflowError:  # more days than the calendar holds: nothing is that old
+        cutoff = stamp(datetime.min.replace(tzinfo=UTC))
     deleted: dict[str, int] = {}
     with db.atomic():
         for table, column in (

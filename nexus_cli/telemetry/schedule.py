@@ -15,6 +15,7 @@ import sys
 
 from nexus_cli import paths
 from nexus_cli.errors import NexusError, UsageError
+from nexus_cli.validate import plain_text
 
 MARKER = "# nexus-insights-report (managed by nexus)"
 
@@ -29,6 +30,7 @@ def nexus_executable() -> str:
 
 
 def validate(expression: str) -> str:
+    plain_text(expression, what="--cron")
     fields = expression.split()
     if len(fields) != 5 and not (len(fields) == 1 and fields[0].startswith("@")):
         raise UsageError(
@@ -40,14 +42,22 @@ def validate(expression: str) -> str:
 
 
 def entry(expression: str, output: str) -> str:
-    """The crontab line (also printed for people who add it by hand)."""
-    target = os.path.abspath(os.path.expanduser(output))
+    """The crontab line (also printed for people who add it by hand).
+
+    Every value in it is refused if it holds a control character: shell quoting does not stop a
+    newline from starting a second crontab line.
+    """
+    expression = validate(expression)
+    home = plain_text(paths.nexus_home_str(), what="NEXUS_HOME")
+    exe = plain_text(nexus_executable(), what="the nexus executable's path")
+    target = plain_text(os.path.abspath(os.path.expanduser(output)), what="--output")
     command = (
-        f"NEXUS_HOME={shlex.quote(paths.nexus_home_str())} {shlex.quote(nexus_executable())} "
+        f"NEXUS_HOME={shlex.quote(home)} {shlex.quote(exe)} "
         f"--no-telemetry insights --report --format {'json' if target.endswith('.json') else 'md'} "
-        f"--since 7d --force --output {shlex.quote(target)}"
+        f"--since 7d --force --quiet --output {shlex.quote(target)}"
     )
-    return f"{validate(expression)} {command.replace('%', chr(92) + '%')} {MARKER}"
+    line = f"{expression} {command.replace('%', chr(92) + '%')} {MARKER}"
+    return plain_text(line, what="the crontab line")
 
 
 def default_output() -> str:
@@ -62,6 +72,10 @@ def _read(crontab: str) -> list[str]:
 
 
 def _write(crontab: str, lines: list[str]) -> None:
+    if not any(line.strip() for line in lines):
+        # Nothing of the user's is left: remove the table, so "no crontab" is restored as it was.
+        subprocess.run([crontab, "-r"], capture_output=True, text=True, timeout=10)
+        return
     text = "".join(line + "\n" for line in lines)
     result = subprocess.run([crontab, "-"], input=text, capture_output=True, text=True, timeout=10)
     if result.returncode != 0:

@@ -34,8 +34,13 @@ def decide(no_telemetry_flag: bool = False) -> tuple[bool, str]:
 def set_enabled(enabled: bool) -> None:
     """Persist the user's choice (``nexus telemetry on|off``)."""
     sentinel = paths.nexus_home() / paths.TELEMETRY_OFF_SENTINEL
-    if enabled:
-        sentinel.unlink(missing_ok=True)
-    else:
-        paths.ensure_private_dir(sentinel.parent)
-        sentinel.write_text("telemetry disabled by `nexus telemetry off`\n")
+    try:
+        if enabled:
+            sentinel.unlink(missing_ok=True)
+        else:
+            paths.ensure_private_dir(sentinel.parent)
+            sentinel.write_text("telemetry disabled by `nexus telemetry off`\n")
+    except OSError as exc:
+        error = paths.folder_error(str(sentinel), exc)
+        error.message = f"cannot {'remove' if enabled else 'write'} {sentinel}: {exc.strerror}"
+        raise error from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from nexus_cli import paths
+from nexus_cli import paths, sqlite_open
 from nexus_cli.telemetry import schema, settings
 
 NEVER_COLLECTED = (
@@ -39,6 +39,12 @@ def _sync() -> dict[str, Any] | None:
     return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
 
 
+def _salt() -> dict[str, Any] | None:
+    from nexus_cli.telemetry import privacy
+
+    return privacy.regeneration_note()
+
+
 def read_status() -> dict[str, Any]:
     enabled, source = settings.decide()
     db = paths.telemetry_db_path()
@@ -54,12 +60,13 @@ def read_status() -> dict[str, Any]:
         "patterns": 0,
         "retention_days": _retention(),
         "sync": _sync(),
+        "salt_regenerated": _salt(),
         "fields_collected": list(schema.EVENT_COLUMNS),
         "never_collected": list(NEVER_COLLECTED),
     }
     if db.exists():
         try:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+            conn = sqlite_open.open_read_only(db)
             try:
                 row = conn.execute(
                     "SELECT count(*), min(timestamp), max(timestamp) FROM events"

@@ -147,17 +147,55 @@ def opened(path: str | None = None) -> Iterator[Db]:
         try:
             conn = _open(path)
         except OSError as exc:
-            raise StateError(f"cannot open the telemetry database {path}: {exc.strerror}") from None
+            raise StateError(
+                f"cannot open the telemetry database {path}: {exc.strerror or exc}",
+                hint=paths.folder_error(path, exc).hint,
+            ) from None
         migrate(conn)
         yield Db(conn)
-    except sqlite3.DatabaseError as exc:
+    except UnicodeEncodeError:
         raise StateError(
-            f"cannot read the telemetry database {path}: {exc}",
-            hint="run `nexus doctor`; move the file aside to start a new one (nothing is deleted)",
+            f"the telemetry database path {path!r} is not valid UTF-8",
+            hint="point NEXUS_HOME at a folder whose path is UTF-8",
         ) from None
+    except sqlite3.DatabaseError as exc:
+        raise _database_error(path, exc) from None
     finally:
         if conn is not None:
             conn.close()
+
+
+def _disk_full(path: str) -> bool:
+    """Whether the file system holding ``path`` has (almost) no space left for its user."""
+    import os
+
+    try:
+        info = os.statvfs(os.path.dirname(path) or ".")
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < 64 * 1024
+
+
+def _database_error(path: str, exc: sqlite3.DatabaseError) -> StateError:
+    """A full disk or a read-only file is said as such, not as a corrupt database."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and (
+        code & 0xFF == sqlite3.SQLITE_FULL
+        or (code & 0xFF == sqlite3.SQLITE_IOERR and _disk_full(path))
+    ):
+        return StateError(
+            f"cannot write the telemetry database {path}: the disk is full",
+            hint="free some space and run the command again",
+        )
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+        return StateError(
+            f"cannot write the telemetry database {path}: {exc}",
+            hint="check the permissions of the file and its folder (or point NEXUS_HOME elsewhere)",
+        )
+    return StateError(
+        f"cannot read the telemetry database {path}: {exc}",
+        hint="run `nexus doctor`; move the file aside to start a new one (nothing is deleted)",
+    )
 
 
 def applied_migrations(db: Db) -> list[str]:

@@ -14,7 +14,10 @@ _SLOW = {
         "run `nexus task verify ID` while you work, and split the slowest gate so quick gates "
         "fail first"
     ),
-    "task verify": "split the slowest gate so quick gates fail first, or give it a --timeout",
+    "task verify": (
+        "split the slowest gate so quick gates fail first, or bound it "
+        "(`nexus task gate add ID COMMAND --timeout 120`)"
+    ),
     "gpu impact": "pass --checkpoint-dir so the checkpoint search does not walk the whole tree",
     "stats": "lower telemetry.retention_days in $NEXUS_HOME/config.json to keep the database small",
 }
@@ -35,9 +38,15 @@ _ERRORS = {
     "usage": "turn on shell completion (`nexus completion bash --install`) to avoid mistyped commands",
     "not_found": "list what exists first (`nexus workspace list`, `nexus task list`) or enable completion",
     "config_invalid": "validate the YAML named in the error (its file and key are in the message)",
-    "conflict": "another nexus command was writing the same state: wait for it or remove the stale lock",
+    "conflict": (
+        "the thing already existed or another Nexus command held it: choose another name, pass "
+        "`--force` where the message offers it, or wait for the other command to finish"
+    ),
     "state_corrupt": "run `nexus doctor`; it names the damaged database and how to move it aside",
-    "interrupted": "long commands were interrupted: run them with --help to find a --timeout or --detach",
+    "interrupted": (
+        "commands were stopped by Ctrl-C or SIGTERM: `nexus workspace repair NAME` fixes a "
+        "workspace left half-made, and `nexus task show ID` says where a task stopped"
+    ),
     "internal": "rerun with NEXUS_DEBUG=1 and report the traceback: this is a bug in nexus",
 }
 
@@ -87,5 +96,6 @@ REJECTION_FIX = (
 )
 SHORT_LIVED_FIX = (
     "workspaces are deleted minutes after creation: keep one scratch workspace for quick checks "
-    "(`nexus task run --in` it) or use a lighter template, instead of paying setup each time."
+    "(`nexus workspace exec NAME -- COMMAND` runs a command in it) or use a lighter template, "
+    "instead of paying setup each time."
 )

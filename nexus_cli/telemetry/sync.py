@@ -3,11 +3,14 @@
 The destination lives in ``$NEXUS_HOME/sync.json`` (mode 0600: headers may hold secrets). The
 high-water mark (the last event id the destination accepted) is the ``sync_marks`` table; it
 moves only after the collector answered 2xx for a batch, so a failed sync is resent next time.
+
+Requests go to the configured URL and nowhere else: a redirect (3xx) is a failure naming its
+``Location``, never followed, so the ``Authorization`` and custom headers are never re-sent to
+another address and the mark does not move.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -15,12 +18,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import paths
-from nexus_cli.errors import ConfigError, NexusError, NotFoundError, UsageError
+from nexus_cli import fs, paths
+from nexus_cli.errors import ConfigError, ConflictError, NexusError, NotFoundError, UsageError
 from nexus_cli.telemetry import otlp
 from nexus_cli.telemetry.window import stamp
 
@@ -37,11 +40,33 @@ class SyncError(NexusError):
     category = "sync_failed"
 
 
+ENCODINGS = ("auto", "protobuf", "json")
+
+
+def protobuf_available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("opentelemetry.proto") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 @dataclass
 class SyncConfig:
     url: str
     protocol: str = "otlp"
     headers: dict[str, str] = field(default_factory=dict)
+    encoding: str = "auto"  # OTLP only: protobuf, json, or auto (protobuf when installed)
+
+    @property
+    def wire_encoding(self) -> str:
+        """``protobuf`` or ``json`` for OTLP (``ndjson`` for the json protocol)."""
+        if self.protocol != "otlp":
+            return "ndjson"
+        if self.encoding == "auto":
+            return "protobuf" if protobuf_available() else "json"
+        return self.encoding
 
     @property
     def endpoint(self) -> str:
@@ -65,18 +90,20 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def setup(url: str, protocol: str, headers: list[str]) -> SyncConfig:
+def setup(url: str, protocol: str, headers: list[str], encoding: str = "auto") -> SyncConfig:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise UsageError(f"not an http(s) URL: {url!r}", hint="e.g. http://127.0.0.1:4318")
-    config = SyncConfig(url, protocol, dict(parse_header(h) for h in headers))
+    if encoding == "protobuf" and not protobuf_available():
+        raise UsageError(
+            "OTLP protobuf encoding needs the opentelemetry-proto package",
+            hint="pip install 'nexus-cli[otlp]', or use --encoding json",
+        )
+    config = SyncConfig(url, protocol, dict(parse_header(h) for h in headers), encoding)
     path = _home_file(CONFIG_FILE)
     paths.ensure_private_dir(os.path.dirname(path))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"url": url, "protocol": protocol, "headers": config.headers}, fh, indent=2)
-    os.replace(tmp, path)
+    data = {"url": url, "protocol": protocol, "encoding": encoding, "headers": config.headers}
+    fs.atomic_write(path, json.dumps(data, indent=2), mode=0o600)
     return config
 
 
@@ -89,6 +116,7 @@ def load() -> SyncConfig:
             str(data["url"]),
             str(data.get("protocol", "otlp")),
             {str(k): str(v) for k, v in data.get("headers", {}).items()},
+            str(data.get("encoding", "auto")) if data.get("encoding") in ENCODINGS else "auto",
         )
     except FileNotFoundError:
         raise NotFoundError("sync is not set up", hint="run `nexus sync setup URL` first") from None
@@ -100,8 +128,7 @@ def set_auto(enabled: bool, min_interval_s: int = 60) -> None:
     sentinel = _home_file(AUTO_SENTINEL)
     if enabled:
         load()  # refuse to turn on auto sync without a destination
-        with open(sentinel, "w") as fh:
-            fh.write(f"{min_interval_s}\n")
+        fs.atomic_write(sentinel, f"{min_interval_s}\n", mode=0o600, fsync=False)
     elif os.path.exists(sentinel):
         os.unlink(sentinel)
 
@@ -112,17 +139,15 @@ def auto_enabled() -> bool:
 
 @contextmanager
 def _locked(wait: bool) -> Iterator[bool]:
+    """Hold the sync lock; yield False at once when ``wait`` is off and another sync holds it."""
     paths.ensure_private_dir(paths.nexus_home_str())
-    fd = os.open(_home_file(LOCK_FILE), os.O_CREAT | os.O_RDWR, 0o600)
-    try:
+    with ExitStack() as stack:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+            stack.enter_context(fs.locked(_home_file(LOCK_FILE), blocking=wait))
+        except ConflictError:
             yield False
             return
         yield True
-    finally:
-        os.close(fd)
 
 
 def mark(db: Db, config: SyncConfig) -> dict[str, Any]:
@@ -133,34 +158,106 @@ def mark(db: Db, config: SyncConfig) -> dict[str, Any]:
     last_id = row[0] if row else 0
     if last_id and (db.execute("SELECT max(id) FROM events").fetchone()[0] or 0) < last_id:
         last_id = 0  # the events were purged and ids started again
-    pending = db.execute("SELECT count(*) FROM events WHERE id > ?", [last_id]).fetchone()[0]
+    pending, own = db.execute(
+        "SELECT count(*), coalesce(sum(command LIKE 'sync %'), 0) FROM events WHERE id > ?",
+        [last_id],
+    ).fetchone()
+    # A sync's own event is written after it sent everything, so it always waits for the next
+    # sync: it is counted apart, so that right after `sync now` there is nothing else pending.
     return {
         "last_event_id": last_id,
         "last_sync_at": row[1] if row else None,
         "events_sent": row[2] if row else 0,
-        "pending": pending,
+        "pending": pending - own,
+        "pending_sync_records": own,
     }
 
 
-def _post(config: SyncConfig, body: bytes, timeout: float) -> None:
-    kind = "application/json" if config.protocol == "otlp" else "application/x-ndjson"
-    request = urllib.request.Request(
-        config.endpoint, data=body, method="POST", headers={**config.headers, "Content-Type": kind}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+class RedirectRefused(SyncError):
+    """The collector answered 3xx: Nexus sends only to the configured URL."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect, so credentials never travel to the address a collector names."""
+
+    def redirect_request(  # type: ignore[override]
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> None:
+        location = headers.get("Location") or newurl
+        raise RedirectRefused(
+            f"the collector answered HTTP {code} redirecting to {location!r}; Nexus sends only "
+            "to the configured URL and never follows redirects",
+            hint="run `nexus sync setup URL` with the final address",
+        )
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(_NoRedirects())
+
+
+CONTENT_TYPES = {
+    "protobuf": "application/x-protobuf",
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+}
+
+
+def _post(config: SyncConfig, body: bytes, timeout: float, *, gzip_body: bool = True) -> None:
+    from nexus_cli import __version__
+
+    headers = {
+        **config.headers,
+        "Content-Type": CONTENT_TYPES[config.wire_encoding],
+        "User-Agent": f"nexus-cli/{__version__}",
+    }
+    if gzip_body:
+        import gzip
+
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    request = urllib.request.Request(config.endpoint, data=body, method="POST", headers=headers)
+    with _opener().open(request, timeout=timeout) as response:
         response.read()
+        status = getattr(response, "status", None) or response.getcode()
+        if not 200 <= int(status) < 300:  # only a 2xx counts as delivered
+            raise urllib.error.HTTPError(
+                config.endpoint, int(status), "not a success", response.headers, None
+            )
 
 
 def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff: float) -> None:
     reason = ""
+    gzip_body = True
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
-            _post(config, body, timeout)
+            _post(config, body, timeout, gzip_body=gzip_body)
             return
+        except RedirectRefused:
+            raise  # a redirect is configuration, not a transient failure: never retried
         except urllib.error.HTTPError as exc:
             reason = f"the collector answered HTTP {exc.code}"
+            if 300 <= exc.code < 400:
+                location = exc.headers.get("Location") if exc.headers else None
+                raise RedirectRefused(
+                    f"{reason} redirecting to {location!r}; Nexus never follows redirects",
+                    hint="run `nexus sync setup URL` with the final address",
+                ) from None
+            if exc.code == 415 and gzip_body:
+                gzip_body = False  # the collector does not take gzip: send it plain right away
+                try:
+                    _post(config, body, timeout, gzip_body=False)
+                    return
+                except urllib.error.HTTPError as plain:
+                    reason = f"the collector answered HTTP {plain.code}"
+                    exc = plain
             if 400 <= exc.code < 500 and exc.code not in (408, 429):
                 break
         except (urllib.error.URLError, OSError) as exc:
@@ -192,7 +289,9 @@ def sync_now(
         after, sent = mark(db, config)["last_event_id"], 0
         while rows := _batch(db, after, batch_size):
             body = (
-                otlp.logs_payload(rows) if config.protocol == "otlp" else otlp.ndjson_payload(rows)
+                otlp.logs_payload(rows, config.wire_encoding)
+                if config.protocol == "otlp"
+                else otlp.ndjson_payload(rows)
             )
             try:
                 _send(config, body, timeout, retries, backoff)
@@ -200,7 +299,8 @@ def sync_now(
                 pending = mark(db, config)["pending"]
                 raise SyncError(
                     f"sync failed: {exc.message}; sent {sent}, {pending} still pending "
-                    "(they are sent next time)"
+                    "(they are sent next time)",
+                    hint=exc.hint,
                 ) from None
             after, sent = rows[-1]["id"], sent + len(rows)
             with db.atomic():

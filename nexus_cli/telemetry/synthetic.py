@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from nexus_cli import __version__
+from nexus_cli import __version__, sqlite_open
 from nexus_cli.telemetry import schema
 
 # command: (weight, median ms, spread, event_type, error categories)
@@ -161,7 +160,7 @@ def fill(path: str, events: int, days: float, seed: int = 7, now: float | None =
 
     with store.opened(path):
         pass
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = sqlite_open.open_private(path, timeout=5.0)
     conn.execute("PRAGMA synchronous=OFF")
     columns = ", ".join(schema.EVENT_COLUMNS)
     marks = ", ".join("?" for _ in schema.EVENT_COLUMNS)

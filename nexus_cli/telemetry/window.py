@@ -25,10 +25,21 @@ _FORMATS = (
 )
 
 
+_HINT = "use YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (UTC) or a relative age such as 7d, 12h"
+
+
 def stamp(moment: datetime) -> str:
-    """The database's timestamp text for ``moment`` (UTC)."""
+    """The database's timestamp text for ``moment`` (UTC); years always have four digits."""
+    m = moment.astimezone(UTC)
     return (
-        moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond // 1000:03d}"
+    )
+
+
+def _out_of_range(option: str, text: str) -> UsageError:
+    return UsageError(
+        f"{option}: {text!r} is out of range (dates run from year 1 to 9999)", hint=_HINT
     )
 
 
@@ -37,7 +48,10 @@ def parse_moment(text: str, *, option: str, now: datetime) -> tuple[datetime, bo
     value = text.strip()
     match = _RELATIVE.match(value.lower())
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}), False
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}), False
+        except (OverflowError, ValueError):
+            raise _out_of_range(option, text) from None
     if value.lower() == "today":
         return now.replace(hour=0, minute=0, second=0, microsecond=0), True
     for fmt in _FORMATS:
@@ -45,10 +59,7 @@ def parse_moment(text: str, *, option: str, now: datetime) -> tuple[datetime, bo
             return datetime.strptime(value, fmt).replace(tzinfo=UTC), fmt == "%Y-%m-%d"
         except ValueError:
             continue
-    raise UsageError(
-        f"{option}: unknown date {text!r}",
-        hint="use YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (UTC) or a relative age such as 7d, 12h",
-    )
+    raise UsageError(f"{option}: unknown date {text!r}", hint=_HINT)
 
 
 @dataclass(frozen=True)
@@ -105,11 +116,17 @@ def resolve(
     if until:
         end, date_only = parse_moment(until, option="--until", now=now)
         if date_only:
-            end += timedelta(days=1)
+            try:
+                end += timedelta(days=1)
+            except OverflowError:
+                end = datetime.max.replace(tzinfo=UTC)  # 9999-12-31 includes its whole day
     if since:
         start, _ = parse_moment(since, option="--since", now=now)
     else:
-        start = end - timedelta(days=default_days)
+        try:
+            start = end - timedelta(days=default_days)
+        except OverflowError:
+            raise _out_of_range("--until", until or "") from None
     if start >= end:
         raise UsageError(f"--since ({stamp(start)}) is not before --until ({stamp(end)})")
     return Window(stamp(start), stamp(end), f"{stamp(start)[:16]} to {stamp(end)[:16]} UTC")

@@ -7,13 +7,14 @@ else in these tests — processes, files, signals, /proc — is real.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,28 @@ def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeNvml]:
         return fake
 
     return install
+
+
+def write_fake_nvml(
+    path: Path,
+    devices: list[GpuReading],
+    processes: dict[str, list[GpuProcessReading]] | None = None,
+    sm_util: dict[str, dict[int, int]] | None = None,
+) -> dict[str, str]:
+    """Write the JSON that ``NEXUS_NVML_FAKE`` reads; returns the env for a `nexus` subprocess."""
+    data = {
+        "driver_version": "550.54.15",
+        "devices": [asdict(d) for d in devices],
+        "processes": {
+            gpu: [{"pid": p.pid, "used_memory": p.used_memory, "kinds": p.kinds} for p in procs]
+            for gpu, procs in (processes or {}).items()
+        },
+        "sm_util": {gpu: {str(k): v for k, v in u.items()} for gpu, u in (sm_util or {}).items()},
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)  # a reader never sees half a file
+    return {"NEXUS_NVML_FAKE": str(path)}
 
 
 def nvml_reason() -> str | None:

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from nexus_cli.errors import ConflictError, NotFoundError
-from nexus_cli.gpu import actions
+from nexus_cli.gpu import actions, guards
 from tests.gpu.conftest import Trainer, wait_until
 
 
@@ -76,7 +76,7 @@ def test_a_reused_pid_is_never_signalled(start_trainer: Callable[..., Trainer]) 
 def test_other_users_processes_are_refused(start_trainer: Callable[..., Trainer]) -> None:
     trainer = start_trainer()
     other_uid = 65534 if os.getuid() != 65534 else 65533
-    with pytest.raises(actions.PermissionRefusedError, match="another user"):
+    with pytest.raises(guards.RefusedError, match="another user"):
         actions.perform(trainer.pid, "kill", _create_time(trainer.pid), acting_uid=other_uid)
     assert trainer.proc.poll() is None
 

@@ -98,7 +98,50 @@ def test_cadence_is_the_median_gap() -> None:
     assert ckpt.cadence_s([]) is None
 
 
-def test_cadence_prefers_checkpoints_of_this_run() -> None:
+def test_cadence_counts_only_checkpoints_of_this_run() -> None:
+    """Regression: older checkpoints gave a cadence ("overdue by 1.7s") to a run that had
+    written fewer than two of its own."""
     series = _series([0, 10, 20, 30, 1000, 1300])
     assert ckpt.cadence_s(series, since=900) == pytest.approx(300)
-    assert ckpt.cadence_s(series, since=1250) == pytest.approx(10)  # too few since: all count
+    assert ckpt.cadence_s(series, since=1250) is None
+    assert ckpt.cadence_s(series, since=2000) is None
+
+
+def test_relative_and_absolute_spellings_count_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: `--checkpoint-dir checkpoints` (relative) reported four files as "Found: 8"."""
+    for i in range(4):
+        _write(tmp_path / "checkpoints" / f"model_epoch_{i}.pt", 40 - i)
+    monkeypatch.chdir(tmp_path)
+    opened = [str(tmp_path / "checkpoints" / "model_epoch_3.pt")]
+    found = ckpt.find_checkpoints(opened, str(tmp_path), [Path("checkpoints")])
+    assert len(found) == 4
+    assert all(Path(c.path).is_absolute() for c in found)
+    assert [c.open_by_process for c in found] == [False, False, False, True]
+
+
+def test_a_symlinked_last_checkpoint_counts_once(tmp_path: Path) -> None:
+    target = _write(tmp_path / "ckpts" / "epoch=1-step=20.ckpt", 5)
+    (tmp_path / "ckpts" / "last.ckpt").symlink_to(target.name)
+    (found,) = ckpt.find_checkpoints([], str(tmp_path), [])
+    assert found.path == str(target) and found.layout == "lightning"
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "expected"),
+    [
+        (["python", "train.py", "--output_dir", "out"], ["run/out"]),
+        (["python", "train.py", "--output-dir=/abs/out"], ["/abs/out"]),
+        (["python", "fit.py", "--trainer.callbacks.dirpath=ckpts"], ["run/ckpts"]),
+        (["deepspeed", "t.py", "--save", "ds", "--epochs", "3"], ["run/ds"]),
+        (["python", "t.py", "--save_dir"], []),
+        (["python", "t.py", "--save-dir", "--fast"], []),
+        (["python", "t.py", "--lr", "0.1", "out"], []),
+    ],
+)
+def test_checkpoint_dirs_from_the_command_line(cmdline: list[str], expected: list[str]) -> None:
+    found = ckpt.dirs_from_cmdline(cmdline, "/home/u")
+    assert [str(p) for p in found] == [
+        e if e.startswith("/") else "/home/u/" + e.removeprefix("run/") for e in expected
+    ]

@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 
 import psutil
@@ -150,7 +152,6 @@ def test_impact_of_a_missing_pid() -> None:
 
 def test_gpu_impact_imports_no_rich_and_no_docker(start_trainer: Callable[..., Trainer]) -> None:
     import subprocess
-    import sys
 
     trainer = start_trainer()
     code = (
@@ -168,7 +169,6 @@ def test_another_user_cannot_signal_our_trainer(
 ) -> None:
     """A real second user (nobody) runs nexus against our trainer: analysis yes, signals no."""
     import subprocess
-    import sys
 
     if os.getuid() != 0:
         pytest.skip("needs root to run nexus as another user")
@@ -196,3 +196,21 @@ def test_another_user_cannot_signal_our_trainer(
     )
     assert refused.returncode == 1 and "belongs to another user" in refused.stderr
     assert trainer.proc.poll() is None
+
+
+def test_names_from_proc_are_escaped_for_the_terminal(fake_nvml: Callable[..., FakeNvml]) -> None:
+    """A command line holding escape sequences (set the title, clear the screen) is shown inert."""
+    hostile = "\x1b]0;owned\x07\x1b[2J"
+    proc = subprocess.Popen(["sh", "-c", "sleep 60; :", hostile])
+    try:
+        wait_until(lambda: hostile in " ".join(psutil.Process(proc.pid).cmdline()))
+        fake_nvml([make_gpu("0")], {"0": [GpuProcessReading(proc.pid, "0", GIB, ["compute"])]})
+        for args in (["gpu", "processes"], ["gpu", "impact", str(proc.pid)]):
+            out = run_nexus(*args).stdout
+            assert "\x1b" not in out and "\x07" not in out
+            assert "^[]0;owned^G^[[2J" in out
+        raw = run_nexus("gpu", "processes", "--json").json()["processes"][0]["command"]
+        assert hostile in raw  # --json keeps the raw string
+    finally:
+        proc.kill()
+        proc.wait()

@@ -63,7 +63,7 @@ def test_diff_shows_a_unified_diff_and_writes_nothing(project: Path) -> None:
     assert result.exit_code == 0
     assert "--- a/AGENTS.md\n+++ b/AGENTS.md\n" in result.stdout
     assert "+<!-- >>> nexus:persona:devops >>> -->" in result.stdout
-    assert "--- /dev/null\n+++ b/.claude/commands/devops/pipeline-review.md" in result.stdout
+    assert "--- /dev/null\n+++ b/.claude/skills/devops-pipeline-review/SKILL.md" in result.stdout
     assert tree(project) == before
     run_nexus("persona", "add", "devops")
     assert run_nexus("persona", "diff", "devops").stdout == ""
@@ -99,8 +99,9 @@ def test_create_then_add_custom(project: Path) -> None:
     assert Path(result.stdout.strip()) == folder
     assert "extends: data-scientist" in (folder / "persona.yaml").read_text()
     assert run_nexus("persona", "add", "ml-lead").exit_code == 0
-    assert (project / ".claude/commands/ml-lead/gpu-optimize.md").is_file()
-    assert (project / ".claude/commands/ml-lead/checklist.md").is_file()
+    assert (project / ".claude/skills/ml-lead-gpu-optimize/SKILL.md").is_file()
+    assert (project / ".claude/skills/ml-lead-checklist/SKILL.md").is_file()
+    assert (project / ".claude/agents/ml-lead.md").is_file()
     again = run_nexus("persona", "create", "ml-lead")
     assert again.exit_code == 1 and "already exists" in again.stderr
 

@@ -23,10 +23,14 @@ def test_global_add_and_remove(project: Path, isolated_home: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "not installed with --global" in result.stderr  # scripts belong to projects
     text = claude_md.read_text()
-    assert text.startswith("my global rules\n\n<!-- >>> nexus:persona:data-scientist")
-    assert "@~/.claude/personas/data-scientist.md" in text
-    assert (isolated_home / ".claude/commands/data-scientist/gpu-optimize.md").is_file()
-    assert (isolated_home / ".codex/AGENTS.md").is_file()
+    # with the agents target too, Claude imports ~/.codex/AGENTS.md: the text exists once
+    assert text.startswith("my global rules\n\n<!-- >>> nexus:agents-import >>> -->")
+    assert "@~/.codex/AGENTS.md" in text
+    assert (isolated_home / ".claude/skills/data-scientist-gpu-optimize/SKILL.md").is_file()
+    assert (isolated_home / ".claude/agents/data-scientist.md").is_file()
+    assert "Priorities" in (isolated_home / ".codex/AGENTS.md").read_text()
+    prompt = isolated_home / ".codex/prompts/data-scientist-gpu-optimize.md"
+    assert prompt.read_text().startswith("---\ndescription: ")  # Codex's own prompts folder
     settings = json.loads((isolated_home / ".claude/settings.json").read_text())
     assert "Bash(nvidia-smi:*)" in settings["permissions"]["allow"]
     lock = user_config_dir() / "personas.lock"

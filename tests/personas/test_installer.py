@@ -59,16 +59,17 @@ def test_while_installed_the_user_content_is_kept_and_entries_are_merged(scope: 
     _add(scope, "developer", "l2")
     claude = (scope.root / "CLAUDE.md").read_text()
     assert claude.startswith(CLAUDE.decode())
-    assert "@.claude/personas/data-scientist.md" in claude
-    assert "@.claude/personas/developer.md" in claude
+    assert claude.count("@AGENTS.md") == 1  # one shared import for both personas
+    agents = (scope.root / "AGENTS.md").read_text()
+    assert "Persona: Data Scientist" in agents and "Persona: Software Developer" in agents
     settings = json.loads((scope.root / ".claude" / "settings.json").read_text())
     assert list(settings) == ["model", "permissions", "env"]  # user's order kept
     assert settings["permissions"]["allow"][0] == "Bash(make:*)"
     assert "Bash(kill -9:*)" in settings["permissions"]["deny"]  # `block` maps to deny
     assert settings["env"] == {"PYTHONUNBUFFERED": "1"}
     assert '\n    "model"' in (scope.root / ".claude" / "settings.json").read_text()  # indent kept
-    assert "L2" in (scope.root / ".claude" / "personas" / "developer.md").read_text()
-    assert (scope.root / ".claude" / "commands" / "developer" / "profile.md").is_file()
+    assert "L2" in (scope.root / ".claude" / "agents" / "developer.md").read_text()
+    assert (scope.root / ".claude" / "skills" / "developer-profile" / "SKILL.md").is_file()
     agents = (scope.root / "AGENTS.md").read_text()
     assert agents.startswith(AGENTS.decode() + "\n<!-- >>> nexus:persona:data-scientist")
 
@@ -118,15 +119,15 @@ def test_existing_user_file_is_a_conflict_and_nothing_is_written(scope: Scope) -
     _user_files(scope.root)
     (scope.root / "scripts").mkdir()
     (scope.root / "scripts" / "gpu_monitor.sh").write_text("my own script\n")
-    (scope.root / ".claude" / "commands" / "data-scientist").mkdir(parents=True)
-    (scope.root / ".claude" / "commands" / "data-scientist" / "gpu-optimize.md").write_text("x")
+    (scope.root / ".claude" / "skills" / "data-scientist-gpu-optimize").mkdir(parents=True)
+    (scope.root / ".claude" / "skills" / "data-scientist-gpu-optimize" / "SKILL.md").write_text("x")
     before = tree(scope.root)
     plan = installer.plan_add(scope, load("data-scientist", scope.search()))
     assert len(plan.conflicts) == 2
     with pytest.raises(ConflictError) as info:
         installer.apply(plan)
     assert "scripts/gpu_monitor.sh" in info.value.message
-    assert "gpu-optimize.md" in info.value.message
+    assert "data-scientist-gpu-optimize/SKILL.md" in info.value.message
     assert tree(scope.root) == before
     assert not scope.lock_path.exists()
 
@@ -192,10 +193,10 @@ def test_env_value_conflict_is_refused(scope: Scope) -> None:
 
 def test_level_change_replaces_level_files(scope: Scope) -> None:
     _add(scope, "developer", "expert")
-    assert (scope.root / ".claude" / "commands" / "developer" / "profile.md").is_file()
+    assert (scope.root / ".claude" / "skills" / "developer-profile" / "SKILL.md").is_file()
     _add(scope, "developer", "beginner")
-    assert not (scope.root / ".claude" / "commands" / "developer" / "profile.md").exists()
-    assert "beginner" in (scope.root / ".claude" / "personas" / "developer.md").read_text()
+    assert not (scope.root / ".claude" / "skills" / "developer-profile").exists()
+    assert "beginner" in (scope.root / ".claude" / "agents" / "developer.md").read_text()
     assert installer.active(scope)["developer"]["level"] == "beginner"
 
 
@@ -245,8 +246,9 @@ def test_custom_persona_extends_builtin(scope: Scope) -> None:
     assert persona.origin == "project"
     assert "l2" in persona.levels  # inherited
     installer.apply(installer.plan_add(scope, persona, "l1"))
-    text = (scope.root / ".claude" / "personas" / "developer.md").read_text()
+    text = (scope.root / ".claude" / "agents" / "developer.md").read_text()
     assert "Tests first" in text and "make test" in text
+    assert "Our Developer" in (scope.root / "AGENTS.md").read_text()
     settings = json.loads((scope.root / ".claude" / "settings.json").read_text())
     assert {"Bash(make test:*)", "Bash(git diff:*)"} <= set(settings["permissions"]["allow"])
 
@@ -293,7 +295,7 @@ def test_an_apply_that_stops_half_way_can_still_be_undone(scope: Scope) -> None:
     (scope.root / "scripts").write_text("appeared after planning\n")  # a real race
     with pytest.raises(StateError, match="stopped while writing scripts/"):
         installer.apply(plan)
-    assert "data-scientist" in (scope.root / "CLAUDE.md").read_text()  # applied partly
+    assert "data-scientist" in (scope.root / "AGENTS.md").read_text()  # applied partly
     (scope.root / "scripts").unlink()
     installer.apply(installer.plan_remove(scope, ["data-scientist"]))
     assert tree(scope.root) == before

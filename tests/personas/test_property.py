@@ -21,7 +21,13 @@ from tests.personas.conftest import tree, write_persona
 
 PERSONAS = ["data-scientist", "developer", "designer", "helper"]
 LEVELS = [None, "beginner", "l2", "expert"]
-TARGET_SETS = [None, ["claude"], ["agents", "copilot"], ["claude", "agents", "cursor", "copilot"]]
+TARGET_SETS = [
+    None,
+    ["claude"],
+    ["agents", "copilot"],
+    ["cursor"],
+    ["claude", "agents", "cursor", "copilot"],
+]
 RULES = ["Bash(nvidia-smi:*)", "Bash(python -m pytest:*)", "Bash(git diff:*)", "Bash(ls:*)"]
 
 TEXT = st.text(alphabet=st.sampled_from("ab \n\r#<>-!é"), max_size=30)
@@ -53,6 +59,11 @@ USER_FILES = st.fixed_dictionaries(
         ".claude/settings.json": settings_json(),
         "scripts/gpu_monitor.sh": st.just(b"#!/bin/sh\necho mine\n"),
         ".claude/commands/notes.md": TEXT.map(str.encode),
+        ".claude/skills/mine/SKILL.md": TEXT.map(str.encode),
+        ".claude/agents/mine.md": TEXT.map(str.encode),
+        ".cursor/commands/mine.md": TEXT.map(str.encode),
+        ".github/instructions/mine.instructions.md": TEXT.map(str.encode),
+        ".github/prompts/mine.prompt.md": TEXT.map(str.encode),
     },
 )
 
@@ -62,6 +73,7 @@ OPS = st.lists(
         st.sampled_from(PERSONAS),
         st.sampled_from(LEVELS),
         st.sampled_from(TARGET_SETS),
+        st.sampled_from([None, True, False]),  # --legacy-commands / --skills / as recorded
     ),
     max_size=6,
 )
@@ -95,8 +107,11 @@ def _apply(plan: installer.Plan, root: Path) -> bool:
     return True
 
 
-def _step(scope: Scope, op: tuple[str, str, str | None, list[str] | None]) -> None:
-    kind, name, level, targets = op
+Op = tuple[str, str, str | None, list[str] | None, bool | None]
+
+
+def _step(scope: Scope, op: Op) -> None:
+    kind, name, level, targets, legacy = op
     persona = load(name, scope.search())
     level = level if persona.levels else None
     if kind == "remove":
@@ -104,8 +119,8 @@ def _step(scope: Scope, op: tuple[str, str, str | None, list[str] | None]) -> No
             _apply(installer.plan_remove(scope, [name]), scope.root)
         return
     make = installer.plan_add if kind == "add" else installer.plan_switch
-    if _apply(make(scope, persona, level, targets), scope.root):
-        again = installer.plan_add(scope, persona, level, targets)
+    if _apply(make(scope, persona, level, targets, legacy), scope.root):
+        again = installer.plan_add(scope, persona, level, targets, legacy)
         assert again.changes == [] and again.conflicts == [], again.to_dict()
 
 
@@ -116,7 +131,7 @@ def _step(scope: Scope, op: tuple[str, str, str | None, list[str] | None]) -> No
 )
 @given(user_files=USER_FILES, ops=OPS)
 def test_any_sequence_is_reversible_and_idempotent(
-    user_files: dict[str, bytes], ops: list[tuple[str, str, str | None, list[str] | None]]
+    user_files: dict[str, bytes], ops: list[Op]
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -67,10 +67,35 @@ class Receiver:
     refused: int = 0
     plan: list[int] = field(default_factory=list)  # statuses to answer first, then 200
 
+    def bodies(self) -> list[bytes]:
+        """Each accepted body, un-gzipped."""
+        import gzip
+
+        return [
+            gzip.decompress(body) if headers.get("Content-Encoding") == "gzip" else body
+            for _, headers, body in self.accepted
+        ]
+
+    def otlp_requests(self) -> list[dict[str, Any]]:
+        """Each accepted OTLP request, parsed by the official schema when it is protobuf."""
+        from google.protobuf import json_format
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+            ExportLogsServiceRequest,
+        )
+
+        parsed = []
+        for (_, headers, _), body in zip(self.accepted, self.bodies(), strict=True):
+            if headers.get("Content-Type") == "application/x-protobuf":
+                message = ExportLogsServiceRequest.FromString(body)
+                parsed.append(json_format.MessageToDict(message))
+            else:
+                parsed.append(json.loads(body))
+        return parsed
+
     def otlp_records(self) -> list[dict[str, Any]]:
         records = []
-        for _, _, body in self.accepted:
-            for resource in json.loads(body)["resourceLogs"]:
+        for request in self.otlp_requests():
+            for resource in request["resourceLogs"]:
                 for scope in resource["scopeLogs"]:
                     records.extend(scope["logRecords"])
         return records

@@ -142,3 +142,67 @@ def test_watch_refreshes_until_ctrl_c(filled: Path) -> None:
     assert proc.returncode == 0, err
     assert out.decode().count("Nexus dashboard") >= 2
     assert sys.executable
+
+
+def test_html_scales_with_the_page_and_uses_a_log_axis(filled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dash.html"
+    assert run_nexus("dashboard", "--html", str(out)).exit_code == 0
+    html = out.read_text()
+    svgs = re.findall(r"<svg [^>]*>", html)
+    assert len(svgs) == 3
+    for svg in svgs:
+        assert 'viewBox="0 0 640 ' in svg and " width=" not in svg and " height=" not in svg
+    assert 'name="viewport"' in html
+    sizes = {int(s) for s in re.findall(r'font-size="(\d+)"', html)}
+    assert min(sizes) >= 12  # a 640-wide viewBox at a 700 px window: about 1:1, so 12 px text
+    durations = html[html.index('id="chart-durations"') :].split("</svg>")[0]
+    for tick in ("10 ms", "100 ms", "1 s", "10 s"):
+        assert f">{tick}</text>" in durations
+    per_day = html[html.index('id="chart-per-day"') :].split("</svg>")[0]
+    assert len(re.findall(r'text-anchor="middle">\d\d-\d\d</text>', per_day)) >= 4
+    assert "<code>nexus task verify ID</code>" in html
+    assert "`" not in html.split("<h2>Insights</h2>")[1]
+
+
+@pytest.mark.chromium
+def test_chromium_at_700_px_shows_every_chart_without_overflow(
+    filled: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dash.html"
+    assert run_nexus("dashboard", "--html", str(out)).exit_code == 0
+    shot = tmp_path / "narrow.png"
+    browser = chromium_binary()
+    assert browser is not None
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=700,2400",
+            out.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    width, bpp, rows = _png_pixels(shot.read_bytes())
+    assert width == 700
+    blue = (37, 99, 235)
+    columns = [
+        x // bpp
+        for row in rows
+        for x in range(0, width * bpp, bpp)
+        if all(abs(row[x + i] - blue[i]) <= 6 for i in range(3))
+    ]
+    assert len(columns) > 5000
+    # The per-day bars span most of the page width: the charts scale up, not down to slivers.
+    assert max(columns) - min(columns) > 550

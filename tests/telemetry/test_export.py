@@ -5,13 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 import sqlite3
+import stat
+import subprocess
+import time
 from pathlib import Path
+
+import pytest
 
 from nexus_cli import paths
 from nexus_cli.telemetry import privacy
-from tests.conftest import run_nexus
-from tests.telemetry.conftest import db_rows
+from tests.conftest import nexus_exe, run_nexus
+from tests.telemetry.conftest import db_rows, write_config
 
 
 def _some_events() -> None:
@@ -68,3 +75,91 @@ def test_sql_dump_restores_into_an_empty_database_without_the_salt(tmp_path: Pat
     clash = run_nexus("export", "--sql", "--output", str(out))
     assert clash.exit_code == 1 and "already exists" in clash.stderr
     assert out.read_text() == dump
+
+
+def _special(kind: str, where: Path) -> Path:
+    target = where / f"out-{kind}"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "device":
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # like /dev/null
+    elif kind == "symlink":
+        (where / "victim").write_text("keep me\n")
+        target.symlink_to(where / "victim")
+    elif kind == "dangling-symlink":
+        target.symlink_to(where / "nowhere")
+    return target
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device", "symlink", "dangling-symlink"])
+def test_force_never_replaces_something_that_is_not_a_regular_file(
+    kind: str, tmp_path: Path
+) -> None:
+    _some_events()
+    target = _special(kind, tmp_path)
+    before = os.lstat(target)
+    for extra in ([], ["--force"]):
+        result = run_nexus("--no-telemetry", "export", "--output", str(target), *extra)
+        assert result.exit_code == 1, result.stderr
+        assert result.stderr.startswith(f"error: {target} is "), result.stderr
+        assert "unexpected" not in result.stderr
+        after = os.lstat(target)
+        assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    if kind == "symlink":
+        assert (tmp_path / "victim").read_text() == "keep me\n"
+    if kind == "dangling-symlink":
+        assert not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_exports_are_private(tmp_path: Path) -> None:
+    _some_events()
+    for extra in (["--format", "csv"], ["--sql"], []):
+        out = tmp_path / f"e{len(extra)}"
+        assert run_nexus("--no-telemetry", "export", "-o", str(out), *extra).exit_code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # --force over an existing world-readable file makes it private too
+    (tmp_path / "old.json").write_text("{}")
+    (tmp_path / "old.json").chmod(0o644)
+    forced = run_nexus("--no-telemetry", "export", "-o", str(tmp_path / "old.json"), "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert stat.S_IMODE((tmp_path / "old.json").stat().st_mode) == 0o600
+
+
+def _temp_files(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupted_export_leaves_no_temp_file(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    from nexus_cli.telemetry import synthetic
+
+    write_config({"telemetry": {"retention_days": 0}})
+    synthetic.fill(str(paths.telemetry_db_path()), 60_000, 30, seed=5)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = subprocess.Popen(
+        [*nexus_exe(), "export", "--format", "ndjson", "--output", str(out_dir / "big.ndjson")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _temp_files(out_dir) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _temp_files(out_dir), "the export finished before it could be interrupted"
+        time.sleep(0.1)  # let it write a while
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert list(out_dir.iterdir()) == []

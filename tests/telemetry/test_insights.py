@@ -111,7 +111,7 @@ def test_slow_commands_and_growth(monkeypatch: pytest.MonkeyPatch) -> None:
     conn.commit()
     conn.close()
     grown = {p["key"]: p for p in _insights("--slow")}["slow:doctor"]
-    assert "grew from 300 ms to 1500 ms" in grown["description"]
+    assert "grew from 300 ms to 1.5 s" in grown["description"]
 
 
 def test_patterns_are_kept_and_updated_in_place() -> None:
@@ -164,7 +164,10 @@ def test_report_into_a_read_only_folder(tmp_path: Path) -> None:
         target = locked / "r.md"
     result = run_nexus("insights", "--report", "--output", str(target))
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [f"error: cannot write {target}: Permission denied"]
+    assert result.stderr.splitlines() == [
+        f"error: cannot write {target}: Permission denied",
+        "hint: check the folder's permissions (or that the file system is writable)",
+    ]
 
 
 def test_report_into_a_missing_folder(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,78 @@ def test_bad_expressions_and_missing_crontab(monkeypatch: pytest.MonkeyPatch) ->
     assert "hint: add this line with your scheduler by hand: 0 9 * * 1 " in missing.stderr
     printed = run_nexus("insights", "schedule", "--cron", "0 9 * * 1", "--print")
     assert printed.exit_code == 0 and printed.stdout.strip().endswith(schedule.MARKER)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--output", "/tmp/r.md\n* * * * * touch /tmp/nexus-pwned"),
+        ("--output", "/tmp/r.md\r* * * * * touch /tmp/nexus-pwned"),
+        ("--output", "/tmp/r\x00.md"),
+        ("--output", "/tmp/r\x1b[2J.md"),
+        ("--output", "/tmp/r\x85.md"),
+        ("--cron", "0 9 * * 1\n* * * * * touch /tmp/nexus-pwned"),
+        ("--cron", "0 9 * * 1\r"),
+        ("--cron", "0 9 * *\x00 1"),
+    ],
+)
+def test_control_characters_never_reach_the_crontab(
+    real_crontab: str, option: str, value: str
+) -> None:
+    args = {"--cron": "0 9 * * 1", "--output": "/tmp/r.md", option: value}
+    before = _crontab(real_crontab)
+    result = run_nexus("insights", "schedule", *[x for kv in args.items() for x in kv])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {option} contains a control character")
+    assert len(result.stderr.splitlines()) == 2  # error + hint
+    assert _crontab(real_crontab) == before
+    printed = run_nexus("insights", "schedule", "--print", *[x for kv in args.items() for x in kv])
+    assert printed.exit_code == 2 and printed.stdout == ""
+
+
+def test_a_control_character_in_nexus_home_is_refused(
+    real_crontab: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEXUS_HOME", str(tmp_path / "home\n* * * * * touch x"))
+    result = run_nexus("--no-telemetry", "insights", "schedule", "--cron", "0 9 * * 1")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: NEXUS_HOME contains a control character")
+    assert _crontab(real_crontab) == ["# a line of the user's"]
+
+
+@pytest.fixture
+def no_crontab() -> Iterator[str]:
+    """No crontab at all for the user during the test (restored after)."""
+    crontab = shutil.which("crontab")
+    if crontab is None:
+        pytest.skip("no crontab command (apt install cron)")
+    saved = subprocess.run([crontab, "-l"], capture_output=True, text=True)
+    subprocess.run([crontab, "-r"], capture_output=True)
+    yield crontab
+    if saved.returncode == 0:
+        subprocess.run([crontab, "-"], input=saved.stdout, text=True, check=True)
+    else:
+        subprocess.run([crontab, "-r"], capture_output=True)
+
+
+def test_nothing_installed_is_not_an_error_and_remove_restores_no_crontab(
+    no_crontab: str,
+) -> None:
+    shown = run_nexus("insights", "schedule")
+    assert shown.exit_code == 0
+    assert shown.stdout == "" and shown.stderr.startswith("none installed")
+    assert run_nexus("insights", "schedule", "--cron", "0 9 * * 1").exit_code == 0
+    assert subprocess.run([no_crontab, "-l"], capture_output=True).returncode == 0
+    assert run_nexus("insights", "schedule", "--remove").exit_code == 0
+    after = subprocess.run([no_crontab, "-l"], capture_output=True, text=True)
+    assert after.returncode != 0 and "no crontab" in after.stderr
+
+
+def test_the_scheduled_command_is_silent_on_success(tmp_path: Path) -> None:
+    out = tmp_path / "report-{date}.md"
+    line = run_nexus("insights", "schedule", "--cron", "0 9 * * 1", "--print", "--output", str(out))
+    command = line.stdout.strip()[len("0 9 * * 1 ") : -len(schedule.MARKER)].strip()
+    ran = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "" and ran.stderr == ""  # cron mails any output: there is none
+    assert len(list(tmp_path.glob("report-*.md"))) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nexus_cli import paths
@@ -69,3 +71,18 @@ def test_a_corrupt_database_is_one_clear_error_and_is_left_alone() -> None:
         if args[0] != "sync":
             assert result.stderr.splitlines()[0].startswith("error: cannot read the telemetry")
     assert db.read_bytes() == garbage
+
+
+def test_a_home_whose_path_holds_uri_characters_reads_the_right_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read-only opens escape ``?``, ``#`` and ``%``: the status reads this home's database."""
+    home = tmp_path / "we?ird#home%20x"
+    monkeypatch.setenv("NEXUS_HOME", str(home))
+    assert run_nexus("version").exit_code == 0
+    assert run_nexus("version").exit_code == 0
+    status = run_nexus("telemetry", "status", "--json").json()
+    assert "error" not in status and status["events"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [home.name]
+    doctor = run_nexus("doctor", "--json")
+    assert "we?ird#home%20x" in doctor.stdout

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
 
 from nexus_cli import paths
 from nexus_cli.telemetry import synthetic
@@ -77,9 +84,8 @@ def test_unreachable_collector_loses_nothing(receiver: Receiver) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: sync failed: cannot reach http://127.0.0.1:9/collector")
     assert len(result.stderr.splitlines()) == 1
-    assert run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"] == len(
-        _all_ids()
-    )
+    status = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+    assert status["pending"] + status["pending_sync_records"] == len(_all_ids())
     run_nexus("--no-telemetry", "sync", "setup", receiver.url)
     assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
     assert sorted(receiver.event_ids()) == _all_ids()
@@ -89,9 +95,9 @@ def test_json_protocol_posts_ndjson(receiver: Receiver) -> None:
     _record(4)
     run_nexus("sync", "setup", f"{receiver.url}/ingest", "--protocol", "json")
     assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
-    path, headers, body = receiver.accepted[0]
+    path, headers, _ = receiver.accepted[0]
     assert path == "/ingest" and headers["Content-Type"] == "application/x-ndjson"
-    lines = [json.loads(line) for line in body.decode().splitlines()]
+    lines = [json.loads(line) for line in receiver.bodies()[0].decode().splitlines()]
     assert [line["id"] for line in lines] == _all_ids()
 
 
@@ -140,3 +146,156 @@ def test_auto_and_now_need_a_destination() -> None:
         assert result.exit_code == 1, args
         assert result.stderr.splitlines()[0] == "error: sync is not set up"
     assert not (paths.nexus_home() / "sync.auto").exists()
+
+
+@dataclass
+class Seen:
+    """Every request a server received: (method, path, headers, body)."""
+
+    url: str
+    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+
+
+def _serve(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[Seen]:
+    seen = Seen(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+            seen.requests.append((self.command, self.path, dict(self.headers), body))
+            answer(self)
+
+        do_GET = do_POST = do_PUT = _any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _ok(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Seen]:
+    """A second local server that records whatever reaches it (it must receive nothing)."""
+    yield from _serve(_ok)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_fails_the_sync_and_sends_nothing_elsewhere(
+    elsewhere: Seen, status: int
+) -> None:
+    target = f"{elsewhere.url}/stolen"
+
+    def redirect(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Location", target)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    _record(3)
+    for collector in _serve(redirect):
+        setup = run_nexus(
+            "sync", "setup", collector.url, "--header", "Authorization=Bearer s3cret",
+            "--header", "X-Api-Key=k3y",
+        )  # fmt: skip
+        assert setup.exit_code == 0
+        pending = run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"]
+        result = run_nexus("--no-telemetry", "sync", "now", "--retries", "2")
+        assert result.exit_code == 1
+        assert result.stderr.startswith(
+            f"error: sync failed: the collector answered HTTP {status} redirecting to '{target}'"
+        ), result.stderr
+        assert "hint: run `nexus sync setup URL` with the final address" in result.stderr
+        assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+        assert len(collector.requests) == 1  # one request, not retried
+        assert collector.requests[0][2]["Authorization"] == "Bearer s3cret"
+        after = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+        assert after["pending"] == pending and after["events_sent"] == 0
+    assert elsewhere.requests == []
+
+
+def test_a_non_2xx_success_class_answer_is_not_delivery(elsewhere: Seen) -> None:
+    def no_content_but_204(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(204)
+        handler.end_headers()
+
+    _record(2)
+    for collector in _serve(no_content_but_204):
+        run_nexus("sync", "setup", collector.url)
+        assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0  # 204 is a 2xx
+    for collector in _serve(
+        lambda h: (h.send_response(304), h.send_header("Content-Length", "0"), h.end_headers())
+    ):
+        run_nexus("sync", "setup", collector.url)
+        _record(1)
+        before = run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"]
+        result = run_nexus("--no-telemetry", "sync", "now", "--retries", "0")
+        assert result.exit_code == 1 and "HTTP 304" in result.stderr
+        after = run_nexus("--no-telemetry", "sync", "status", "--json").json()["pending"]
+        assert after == before > 0
+
+
+def test_collector_text_is_escaped_on_the_terminal(elsewhere: Seen) -> None:
+    location = f"{elsewhere.url}/\x1b]0;owned\x07\x1b[2J"
+
+    def redirect(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    _record(1)
+    for collector in _serve(redirect):
+        run_nexus("sync", "setup", collector.url)
+        result = run_nexus("--no-telemetry", "sync", "now", "--retries", "0")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert elsewhere.requests == []
+
+
+def test_protobuf_gzip_request_parses_and_status_reaches_zero(receiver: Receiver) -> None:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from nexus_cli import __version__
+
+    _record(3)
+    assert run_nexus("sync", "setup", receiver.url, "--encoding", "protobuf").exit_code == 0
+    assert run_nexus("sync", "now").exit_code == 0
+    _, headers, _ = receiver.accepted[0]
+    assert headers["Content-Type"] == "application/x-protobuf"
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["User-Agent"] == f"nexus-cli/{__version__}"
+    request = ExportLogsServiceRequest.FromString(receiver.bodies()[0])
+    assert len(request.resource_logs[0].scope_logs[0].log_records) == len(_all_ids()) - 1
+    status = run_nexus("sync", "status", "--json").json()
+    assert status["pending"] == 0
+    assert status["pending_sync_records"] == 1  # `sync now` itself, sent by the next sync
+    shown = run_nexus("--no-telemetry", "sync", "status")
+    assert "pending:     0 event(s) (+" in shown.stdout
+    assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
+    final = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+    assert final["pending"] == 0 and final["pending_sync_records"] == 0
+    assert sorted(receiver.event_ids()) == _all_ids()
+
+
+def test_a_collector_that_refuses_gzip_gets_plain_bodies(receiver: Receiver) -> None:
+    _record(2)
+    receiver.plan = [415]
+    run_nexus("sync", "setup", receiver.url, "--encoding", "json")
+    assert run_nexus("--no-telemetry", "sync", "now", "--retries", "0").exit_code == 0
+    _, headers, body = receiver.accepted[0]
+    assert "Content-Encoding" not in headers
+    assert json.loads(body)["resourceLogs"]

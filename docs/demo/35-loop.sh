@@ -1,0 +1,21 @@
+# The agent loop and workflows: an agent is re-run until the gates pass; a workflow is a chain of
+# gated stages. The "agent" here is a two-line shell script that gets it wrong the first time.
+step "nexus workflow: shipped multi-persona workflows, each stage guarded by gates"
+export NEXUS_AGENT=demo-agent
+show nexus workflow list
+printf 'test:\n\tgrep -qx ok status.txt\n' > Makefile
+printf '# Changelog\n' > CHANGELOG.md
+git add Makefile CHANGELOG.md && git commit -q -m "a project with make test"
+show nexus workflow run package-release --var version=1.2
+
+step "nexus loop: the prompt (task context + last failing gate output) goes to the agent's stdin"
+cat > "$DEMO_DIR/agent.sh" <<'AGENT'
+if [ "$NEXUS_LOOP_ITERATION" = 1 ]; then echo broken > status.txt; exit 0; fi
+echo ok > status.txt
+version=$(sed -n 's/^# nx-[0-9a-z]*: [A-Za-z]* release //p' | head -1)
+grep -q "$version" CHANGELOG.md || printf '\n## %s\n' "$version" >> CHANGELOG.md
+git rev-parse -q --verify "refs/tags/v$version" >/dev/null || git tag "v$version"
+AGENT
+show nexus loop --agent "sh $DEMO_DIR/agent.sh" --max-iterations 3
+show nexus task list --label workflow:package-release
+unset NEXUS_AGENT

@@ -1,0 +1,123 @@
+"""`nexus loop`: keep an agent working on a task until its gates pass, then take the next one."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from nexus_cli.completion import completer
+from nexus_cli.output import info, json_option
+from nexus_cli.telemetry import invocation
+
+if TYPE_CHECKING:
+    from nexus_cli.loop.runner import Iteration
+    from nexus_cli.tasks.model import Task
+
+
+class LineReporter:
+    """One line per iteration: live (rewritten in place) on a terminal, NDJSON with --json."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.live = not as_json and sys.stdout.isatty()
+
+    def task_started(self, task: Task, persona: str | None) -> None:
+        from nexus_cli.terminal import escape
+
+        if not self.as_json:
+            extra = f" (persona {persona})" if persona else ""
+            info(f"{escape(task.id)}: {escape(task.title)}{extra}")
+
+    def iteration_started(self, task: Task, number: int) -> None:
+        if self.live:
+            from nexus_cli.terminal import escape
+
+            click.echo(f"{escape(task.id)} #{number}  running agent...", nl=False)
+
+    def iteration_finished(self, it: Iteration) -> None:
+        if self.as_json:
+            click.echo(json.dumps(it.to_dict(), ensure_ascii=False))
+            return
+        passed = sum(1 for g in it.gates if g["passed"])
+        gates = f"gates {passed}/{len(it.gates)} passed" if it.gates else "gates not run"
+        agent = "agent timed out" if it.agent.timed_out else f"agent exit {it.agent.exit_code}"
+        from nexus_cli.terminal import escape
+
+        line = (
+            f"{escape(it.task_id)} #{it.iteration}  {agent}  {it.duration_ms / 1000:.1f}s  "
+            f"{gates}  -> {it.status}"
+        )
+        click.echo(("\r\x1b[K" if self.live else "") + line)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    from nexus_cli.loop.runner import Terminated
+
+    raise Terminated()
+
+
+@click.command()
+@click.option(
+    "--agent", "agent_cmd", metavar="CMD", help="Agent command line (default: loop.agent)."
+)
+@click.option("--task", "task_ref", metavar="ID", shell_complete=completer("task"))
+@click.option("--max-iterations", type=click.IntRange(1), help="Per task (default: 10).")
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="For the run.")
+@click.option("--completion-promise", metavar="TEXT", help="Stop when the agent prints TEXT.")
+@json_option
+def loop(
+    agent_cmd: str | None,
+    task_ref: str | None,
+    max_iterations: int | None,
+    max_minutes: float | None,
+    completion_promise: str | None,
+    as_json: bool,
+) -> int:
+    """Run an agent on a task until its gates pass, then on the next ready task.
+
+    Claims the task, pipes its `task context` (with the last failing gate output) to the agent's
+    stdin, runs the gates after each agent run, and repeats. Stops at the limits, after two
+    failed agent runs in a row, or when the agent prints the completion promise.
+    """
+    from nexus_cli.commands.task_common import me, open_task_store
+    from nexus_cli.loop.config import load_settings
+    from nexus_cli.loop.runner import (
+        EXIT_TERMINATED,
+        LoopInterrupted,
+        LoopOptions,
+        Terminated,
+        refuse_without_agent,
+        run_loop,
+    )
+
+    invocation.note(event_type="loop")
+    store = open_task_store()
+    settings = load_settings(store.project)
+    opts = LoopOptions(
+        agent=refuse_without_agent(agent_cmd or settings.agent),
+        actor=me(),
+        task=task_ref,
+        max_iterations=max_iterations or settings.max_iterations,
+        max_minutes=max_minutes,
+        promise=completion_promise or None,
+    )
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        result = run_loop(store, opts, LineReporter(as_json))
+    except Terminated:  # between tasks: nothing was running, nothing to note
+        raise LoopInterrupted("nexus loop stopped by SIGTERM", exit_code=EXIT_TERMINATED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        invocation.note(event_type="loop")
+    if result.reason is not None:
+        info(f"stopped: {result.stopped_task} stays in progress: {result.reason}")
+    elif not result.completed:
+        info("nothing is ready")
+    else:
+        info(f"done: {', '.join(result.completed)}")
+    return result.exit_code

@@ -1,0 +1,123 @@
+"""`nexus workflow`: multi-persona workflows whose stages become a chain of gated tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, info, json_option, print_table
+from nexus_cli.telemetry import invocation
+
+NAME = click.argument("name", metavar="NAME")
+
+
+@click.group(cls=NexusGroup)
+def workflow() -> None:
+    """Workflows: stages done by personas, each guarded by gates (e.g. package-release).
+
+    Shipped workflows live in the Nexus package; a project's own in .nexus/workflows/NAME.yaml
+    (which override shipped ones of the same name).
+    """
+    invocation.note(event_type="workflow")
+
+
+def _project_root() -> Path | None:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.project import find_project
+
+    try:
+        return find_project().root
+    except NexusError:
+        return None
+
+
+@workflow.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List the workflows you can run (project ones first hide shipped ones)."""
+    from nexus_cli.errors import NexusError
+    from nexus_cli.terminal import escape
+    from nexus_cli.workflows.catalog import read, sources
+
+    rows: list[dict[str, Any]] = []
+    for source in sources(_project_root()):
+        row: dict[str, Any] = {
+            "name": source.name,
+            "origin": source.origin,
+            "path": str(source.path),
+        }
+        try:
+            flow = read(source)
+            row |= {"description": flow.description, "stages": [s.id for s in flow.stages]}
+        except NexusError as exc:
+            row |= {"description": "", "stages": [], "error": exc.message}
+        rows.append(row)
+    if as_json:
+        emit_json(rows)
+        return
+    print_table(
+        ["NAME", "ORIGIN", "STAGES", "DESCRIPTION"],
+        [
+            (
+                r["name"],
+                r["origin"],
+                " -> ".join(r["stages"]),
+                escape(f"invalid: {r['error']}" if "error" in r else r["description"]),
+            )
+            for r in rows
+        ],
+        empty="no workflows found",
+    )
+
+
+@workflow.command()
+@NAME
+@json_option
+def show(name: str, as_json: bool) -> None:
+    """Show the stages of workflow NAME: personas, gates and dependencies."""
+    from nexus_cli.terminal import escape
+    from nexus_cli.workflows.catalog import load
+
+    flow = load(name, _project_root())
+    if as_json:
+        emit_json(flow.to_dict())
+        return
+    click.echo(f"{flow.name} ({flow.origin}): {escape(flow.description)}")
+    for var in flow.vars.values():
+        how = "required" if var.required else f"default {var.default!r}"
+        click.echo(f"  var {var.name} ({escape(how)}) {escape(var.description)}".rstrip())
+    for stage in flow.stages:
+        needs = ", ".join(stage.needs) or "nothing"
+        click.echo(f"stage {stage.id}  persona {stage.persona}  needs {needs}")
+        click.echo(f"  title: {escape(stage.title)}")
+        for gate in stage.gates:
+            click.echo(f"  gate: {escape(gate)}")
+
+
+@workflow.command()
+@NAME
+@click.option("--var", "assignments", multiple=True, metavar="K=V", help="Set a variable (repeat).")
+@click.option("--workspace", metavar="W", help="Run the stages in this workspace's worktree.")
+@json_option
+def run(name: str, assignments: tuple[str, ...], workspace: str | None, as_json: bool) -> None:
+    """Create one task per stage of workflow NAME, chained so `task ready` releases them in order."""
+    from nexus_cli.commands.task_common import me, open_task_store
+    from nexus_cli.terminal import escape
+    from nexus_cli.workflows import instantiate
+    from nexus_cli.workflows.catalog import load
+
+    store = open_task_store()
+    flow = load(name, store.project.root)
+    given = instantiate.parse_assignments(assignments)
+    tasks = instantiate.run(store, flow, given, me(), workspace)
+    invocation.note(event_type="workflow")
+    if as_json:
+        emit_json([t.to_dict() for t in tasks])
+        return
+    for task in tasks:
+        after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
+        click.echo(f"{task.id}  {escape(task.title)}{after}")
+    info(f"{len(tasks)} task(s) created; `nexus loop` works through them in order")

@@ -1,0 +1,41 @@
+"""The ``loop:`` section of ``.nexus/config.yaml``: the default agent command and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nexus_cli.errors import ConfigError
+from nexus_cli.project import Project
+
+DEFAULT_MAX_ITERATIONS = 10
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    agent: str | None = None
+    max_iterations: int = DEFAULT_MAX_ITERATIONS
+
+
+def load_settings(project: Project) -> LoopSettings:
+    """Read ``loop.agent`` and ``loop.max_iterations``; a bad value names the file and key."""
+    path = project.config_path
+    if not path.is_file():
+        return LoopSettings()
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+    section = data.get("loop") if isinstance(data, dict) else None
+    if section is None:
+        return LoopSettings()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: key 'loop' must be a mapping")
+    agent = section.get("agent")
+    if agent is not None and (not isinstance(agent, str) or not agent.strip()):
+        raise ConfigError(f"{path}: key 'loop.agent' must be a shell command line")
+    limit = section.get("max_iterations", DEFAULT_MAX_ITERATIONS)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"{path}: key 'loop.max_iterations' must be a whole number >= 1")
+    return LoopSettings(agent=agent, max_iterations=limit)

@@ -1,0 +1,253 @@
+"""`nexus loop`: claim a task, run the agent, run the gates, repeat until they pass; next task.
+
+Gates are the backpressure: the agent's own word is never enough. Each iteration is recorded in
+the task's history (``loop_iteration``) and as a telemetry event of type ``loop``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from nexus_cli.errors import ExitCode, NexusError, UsageError
+from nexus_cli.loop.agent import AgentRun, run_agent
+from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks.config import TaskSettings
+from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.store import TaskStore
+from nexus_cli.telemetry import invocation
+
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the same clean-up runs (exit 143 instead of 130)."""
+
+
+class LoopInterrupted(NexusError):
+    category = "interrupted"
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message, hint="run `nexus loop --task ID` again to resume it")
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    agent: str
+    actor: str
+    task: str | None = None
+    max_iterations: int = 10
+    max_minutes: float | None = None
+    promise: str | None = None
+
+
+@dataclass
+class Iteration:
+    task_id: str
+    title: str
+    iteration: int
+    agent: AgentRun
+    gates: list[dict[str, Any]]
+    status: str
+    log: str
+    duration_ms: int
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.gates) and all(g["passed"] for g in self.gates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task_id,
+            "title": self.title,
+            "iteration": self.iteration,
+            "agent_exit_code": self.agent.exit_code,
+            "agent_timed_out": self.agent.timed_out,
+            "promise_seen": self.agent.promise_seen,
+            "duration_ms": self.duration_ms,
+            "gates": self.gates,
+            "passed": self.passed,
+            "status": self.status,
+            "log": self.log,
+        }
+
+
+@dataclass
+class LoopResult:
+    completed: list[str] = field(default_factory=list)
+    stopped_task: str | None = None
+    reason: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return ExitCode.OK if self.reason is None else ExitCode.ERROR
+
+
+class Reporter(Protocol):
+    def task_started(self, task: Task, persona: str | None) -> None: ...
+    def iteration_started(self, task: Task, number: int) -> None: ...
+    def iteration_finished(self, it: Iteration) -> None: ...
+
+
+def run_loop(store: TaskStore, opts: LoopOptions, reporter: Reporter) -> LoopResult:
+    """Work through the given task, or every ready one, until done or a limit stops the loop."""
+    from nexus_cli.loop import pick
+    from nexus_cli.tasks.config import load_settings
+
+    settings = load_settings(store.project)
+    deadline = None if opts.max_minutes is None else time.monotonic() + opts.max_minutes * 60
+    result = LoopResult()
+    while True:
+        task = pick.next_task(store, opts, first=not result.completed)
+        if task is None:
+            return result
+        reporter.task_started(task, pick.enter_stage(store, task))
+        reason = _work_on(store, task, opts, settings, deadline, reporter)
+        if reason is not None:
+            _note(store, task.id, opts.actor, f"nexus loop stopped: {reason}")
+            result.stopped_task, result.reason = task.id, reason
+            return result
+        result.completed.append(task.id)
+        if opts.task is not None:
+            return result
+
+
+def _work_on(
+    store: TaskStore,
+    task: Task,
+    opts: LoopOptions,
+    settings: TaskSettings,
+    deadline: float | None,
+    reporter: Reporter,
+) -> str | None:
+    """Iterate on ``task``; None when its gates passed, else why the loop stops."""
+    failures_in_row = 0
+    number = 0
+    try:
+        for number in range(1, opts.max_iterations + 1):
+            if deadline is not None and time.monotonic() >= deadline:
+                return f"time limit of {opts.max_minutes:g} minutes reached"
+            it = _iterate(store, task.id, number, opts, settings, deadline, reporter)
+            if it.passed:
+                return None
+            if it.agent.timed_out:
+                return f"time limit of {opts.max_minutes:g} minutes reached during the agent run"
+            if it.agent.promise_seen:
+                return "the agent printed the completion promise but the gates failed"
+            failures_in_row = failures_in_row + 1 if it.agent.exit_code != 0 else 0
+            if failures_in_row >= 2:
+                return "the agent exited non-zero twice in a row"
+    except KeyboardInterrupt as exc:
+        raise _interrupted(store, task.id, opts.actor, number, exc) from None
+    return f"{opts.max_iterations} iteration(s) without passing gates"
+
+
+def _interrupted(
+    store: TaskStore, task_id: str, actor: str, number: int, exc: BaseException
+) -> LoopInterrupted:
+    term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
+    name = "SIGTERM" if term else "SIGINT"
+    text = f"nexus loop interrupted by {name} in iteration {number}; the task stays claimed"
+    _note(store, task_id, actor, text)
+    return LoopInterrupted(
+        f"{text} ({task_id})", exit_code=EXIT_TERMINATED if term else ExitCode.INTERRUPTED
+    )
+
+
+def _note(store: TaskStore, task_id: str, actor: str, text: str) -> None:
+    lifecycle.change(store, task_id, actor, "note", text=text)
+
+
+def _iterate(
+    store: TaskStore,
+    task_id: str,
+    number: int,
+    opts: LoopOptions,
+    settings: TaskSettings,
+    deadline: float | None,
+    reporter: Reporter,
+) -> Iteration:
+    from nexus_cli.loop.pick import prompt_for, work_dir
+    from nexus_cli.tasks.verification import complete
+
+    started = time.monotonic()
+    task = lifecycle.load(store, task_id)
+    reporter.iteration_started(task, number)
+    log = store.project.state_dir / "loop" / f"{task.id}-{number}.log"
+    run = run_agent(
+        opts.agent,
+        prompt_for(store, task, number, opts),
+        cwd=work_dir(store, task),
+        env=_agent_env(task, number, opts.actor),
+        log_path=log,
+        promise=opts.promise,
+        timeout_s=None if deadline is None else max(deadline - time.monotonic(), 1.0),
+    )
+    gates: list[dict[str, Any]] = []
+    status = task.status
+    if not run.timed_out:
+        verification = complete(store, task.id, opts.actor, settings)
+        status = verification.task.status
+        gates = [
+            {"command": r.gate.command, "passed": r.passed, "exit_code": r.exit_code}
+            for r in verification.results
+        ]
+    ms = int((time.monotonic() - started) * 1000)
+    it = Iteration(task.id, task.title, number, run, gates, status, str(log), ms)
+    _record(store, it, opts.actor)
+    reporter.iteration_finished(it)
+    return it
+
+
+def _agent_env(task: Task, number: int, actor: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(NEXUS_TASK_ID=task.id, NEXUS_LOOP_ITERATION=str(number), NEXUS_AGENT=actor)
+    env.pop("NEXUS_WORKSPACE", None)
+    if task.workspace:
+        env["NEXUS_WORKSPACE"] = task.workspace
+    return env
+
+
+def _record(store: TaskStore, it: Iteration, actor: str) -> None:
+    """The iteration in the task's history, and as a ``loop`` telemetry event."""
+    with store.write():
+        task = lifecycle.load(store, it.task_id)
+        lifecycle.record(
+            task,
+            actor,
+            "loop_iteration",
+            iteration=it.iteration,
+            agent_exit_code=it.agent.exit_code,
+            duration_ms=it.duration_ms,
+            gates=it.gates,
+            passed=it.passed,
+        )
+        store.put(task)
+    from nexus_cli.telemetry import recorder
+
+    event = invocation.Invocation(["loop"])
+    event.command_path = ["loop", "iteration"]  # apart from the `loop` command's own event
+    event.fields.update(event_type="loop", task=it.task_id)
+    if not it.passed:
+        event.fields["error_category"] = "gate_failed"
+    event.metrics.update(
+        iteration=it.iteration,
+        agent_exit_code=it.agent.exit_code,
+        gates_passed=sum(1 for g in it.gates if g["passed"]),
+        gates_failed=sum(1 for g in it.gates if not g["passed"]),
+    )
+    code = ExitCode.OK if it.passed else ExitCode.GATE_FAILED
+    recorder.record_event(event, int(code), it.duration_ms)
+
+
+def refuse_without_agent(agent: str | None) -> str:
+    if agent is None or not agent.strip():
+        raise UsageError(
+            "no agent command: pass --agent CMD or set loop.agent in .nexus/config.yaml",
+            hint="e.g. --agent 'claude -p' (the task context arrives on its stdin)",
+        )
+    return agent

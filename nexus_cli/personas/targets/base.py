@@ -1,0 +1,234 @@
+"""What every target shares: the install context, commands read from Markdown, rendering helpers.
+
+A target (one module per assistant) declares its :class:`Capabilities` - what that assistant can
+express - and writes each persona part it can express into a :class:`Desired`. A part a target
+cannot express is left out, and the instructions written for it never mention it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nexus_cli.errors import ConfigError
+from nexus_cli.personas.catalog import NAME_RE, Level, Permissions, Persona
+from nexus_cli.personas.snapshot import FileState
+
+LAYOUT = 2  # the layout version recorded in the lock; 1 = commands + always-on rules everywhere
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The persona parts an assistant can express (in this scope)."""
+
+    always_on: bool = False  # instructions read in every session
+    on_demand: bool = False  # instructions loaded when relevant (by description or path)
+    commands: bool = False  # user-invoked prompts (/name)
+    skills: bool = False  # model- or user-invoked skills with their own folder
+    subagents: bool = False
+    permissions: bool = False  # allow/ask/deny rules and env
+    hooks: bool = False
+
+
+@dataclass(frozen=True)
+class Command:
+    """One persona command, read from ``commands/<name>.md`` (frontmatter + body)."""
+
+    name: str
+    description: str
+    argument_hint: str | None
+    allowed_tools: str | None
+    body: str
+    source: Path
+
+    def tool_names(self) -> set[str]:
+        """``Read, Bash(git log:*), Write(docs/*)`` -> {Read, Bash, Write}."""
+        return tool_names(split_tools(self.allowed_tools or ""))
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.tool_names() & {"Edit", "Write", "Bash", "MultiEdit", "NotebookEdit"})
+
+    def support_files(self) -> list[tuple[str, Path]]:
+        """Files in ``commands/<name>/`` (scripts, templates) that travel beside a skill."""
+        folder = self.source.with_suffix("")
+        if not folder.is_dir():
+            return []
+        from nexus_cli.personas.catalog import persona_path
+
+        found = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+            rel = path.relative_to(folder).as_posix()
+            found.append((rel, persona_path(folder, rel, f"commands/{self.name}/")))
+        return found
+
+
+def split_tools(text: str) -> list[str]:
+    """Split a tool list on commas outside parentheses."""
+    tools, depth, current = [], 0, ""
+    for char in text:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            tools.append(current.strip())
+            current = ""
+        else:
+            current += char
+    tools.append(current.strip())
+    return [t for t in tools if t]
+
+
+def tool_names(rules: list[str] | tuple[str, ...]) -> set[str]:
+    return {rule.split("(", 1)[0].strip() for rule in rules if rule.strip()}
+
+
+def read_command(path: Path) -> Command:
+    import yaml
+
+    name = path.stem
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"{path}: command file names must be lowercase names (letters, digits, -)"
+        )
+    text = path.read_text(encoding="utf-8")
+    meta: object = {}
+    body = text
+    if text.startswith("---\n"):
+        front, sep, rest = text[4:].partition("\n---\n")
+        if sep:
+            try:
+                meta = yaml.safe_load(front) or {}
+            except yaml.YAMLError:
+                raise ConfigError(f"{path}: invalid YAML frontmatter") from None
+            body = rest.lstrip("\n")
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{path}: frontmatter must be a mapping")
+    for key in ("description", "argument-hint", "allowed-tools"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise ConfigError(f"{path}: frontmatter key {key!r} must be a string")
+    return Command(
+        name=name,
+        description=one_line(meta.get("description")) or f"The {name} command",
+        argument_hint=one_line(meta.get("argument-hint")) or None,
+        allowed_tools=one_line(meta.get("allowed-tools")) or None,
+        body=body,
+        source=path,
+    )
+
+
+def one_line(text: str | None) -> str:
+    """Whitespace (newlines included) collapsed: these values go into one-line fields."""
+    return " ".join((text or "").split())
+
+
+@dataclass
+class Context:
+    """One persona being installed: what every target needs to render it."""
+
+    persona: Persona
+    level: Level | None
+    targets: list[str]
+    is_global: bool
+    legacy_commands: bool = False
+    commands: list[Command] = field(default_factory=list)
+
+    @classmethod
+    def make(
+        cls,
+        persona: Persona,
+        level: Level | None,
+        targets: list[str],
+        is_global: bool,
+        legacy_commands: bool = False,
+    ) -> Context:
+        paths = {p.name: p for p in persona.commands}
+        if level is not None:
+            paths.update({p.name: p for p in level.commands})
+        commands = [read_command(p) for p in paths.values()]
+        return cls(persona, level, targets, is_global, legacy_commands, commands)
+
+    @property
+    def name(self) -> str:
+        return self.persona.name
+
+    @property
+    def permissions(self) -> Permissions:
+        p = self.persona.permissions
+        return p.union(self.level.permissions) if self.level else p
+
+    @property
+    def tag(self) -> str:
+        n = self.name
+        return (
+            f"Persona {self.persona.display_name}: added by `nexus persona add {n}`; "
+            f"`nexus persona remove {n}` takes it out."
+        )
+
+    @property
+    def summary(self) -> str:
+        """A precise one-line description: what the persona is for, so an agent can pick it."""
+        display = one_line(self.persona.display_name)
+        what = one_line(self.persona.description).rstrip(".") or display
+        return f"{display} persona: {what}. Use when a task in this project calls for this role."
+
+
+def instructions(ctx: Context, invocations: dict[str, str]) -> str:
+    """The persona's instructions for one target; ``invocations`` maps the commands that target
+    received to what a user types (``/data-scientist-gpu-optimize``). Mentions of the others go."""
+    persona = ctx.persona
+    parts = [f"# Persona: {persona.display_name}", persona.instructions.strip()]
+    if ctx.level is not None and ctx.level.instructions.strip():
+        parts.append(ctx.level.instructions.strip())
+    text = "\n\n".join(p for p in parts if p)
+    by_name = {c.name: c for c in ctx.commands}
+    text = adapt_mentions(text, by_name, invocations)
+    listed = [c for c in ctx.commands if c.name in invocations]
+    if listed:
+        lines = [f"- `{invocations[c.name]}` - {c.description}" for c in listed]
+        text += "\n\n## Commands\n" + adapt_mentions("\n".join(lines), by_name, invocations)
+    return text + "\n"
+
+
+def adapt_mentions(text: str, commands: dict[str, Command], invocations: dict[str, str]) -> str:
+    """Rewrite ``/name`` mentions of the persona's commands for one target: to what the user
+    types there, or - when the target did not get the command - out of the text."""
+    if not commands:
+        return text
+    names = "|".join(re.escape(n) for n in sorted(commands, key=len, reverse=True))
+    token = rf"`?(?<![\w/.-])/({names})(?![\w/-])`?"
+    missing = [n for n in commands if n not in invocations]
+    if missing:
+        gone = "|".join(re.escape(n) for n in missing)
+        text = re.sub(rf"(?m)^[ \t]*[-*][ \t]+`?/({gone})(?![\w/-])`?.*\n?", "", text)
+        text = re.sub(rf"[ \t]*\(`?/({gone})(?![\w/-])`?\)", "", text)
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in invocations:
+            return f"`{invocations[name]}`"
+        return f"the {name} task"
+
+    return re.sub(token, replace, text)
+
+
+def yaml_str(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def frontmatter(pairs: list[tuple[str, str]]) -> str:
+    """``---`` + ``key: value`` lines (values already rendered) + ``---``."""
+    return "---\n" + "".join(f"{k}: {v}".rstrip() + "\n" for k, v in pairs) + "---\n"
+
+
+def text_file(text: str) -> FileState:
+    return FileState(text.encode("utf-8"), 0o644)
+
+
+def script_state(source: Path) -> FileState:
+    """A file copied as is; scripts (executable, or starting with ``#!``) stay executable."""
+    data = source.read_bytes()
+    executable = source.stat().st_mode & 0o111 or data.startswith(b"#!")
+    return FileState(data, 0o755 if executable else 0o644)

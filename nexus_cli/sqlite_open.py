@@ -1,0 +1,42 @@
+"""The one way Nexus opens an SQLite database file (telemetry, doctor; tasks may follow).
+
+Two shapes: :func:`open_private` for the owner that writes (the file is created 0600, its folder
+0700, before SQLite sees it, so a database never exists world-readable even for a moment), and
+:func:`open_read_only` for readers that must never create or change a file (``mode=ro``, with
+the path escaped for SQLite's URI syntax so a ``?``, ``#`` or ``%`` in ``NEXUS_HOME`` cannot
+change which file is opened). This module is on the recording hot path: standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from nexus_cli import paths
+
+
+def uri_path(path: str) -> str:
+    """``path`` escaped for an SQLite ``file:`` URI (``%``, ``?`` and ``#`` are special)."""
+    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+
+
+def open_read_only(path: str | os.PathLike[str], *, timeout: float = 1.0) -> sqlite3.Connection:
+    """Open an existing database read-only; never creates the file."""
+    return sqlite3.connect(f"file:{uri_path(os.fspath(path))}?mode=ro", uri=True, timeout=timeout)
+
+
+def open_private(path: str, *, timeout: float) -> sqlite3.Connection:
+    """Open ``path`` for writing (autocommit: callers BEGIN themselves), created 0600 if missing.
+
+    A folder that cannot be made raises the typed error of :func:`paths.ensure_private_dir`.
+    """
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except (FileNotFoundError, NotADirectoryError):
+        paths.ensure_private_dir(os.path.dirname(path) or ".")
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    return sqlite3.connect(path, timeout=timeout, isolation_level=None)

@@ -1,0 +1,1 @@
+"""Multi-persona workflows: YAML files whose stages become a chain of gated tasks."""

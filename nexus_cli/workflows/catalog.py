@@ -1,0 +1,64 @@
+"""Where workflows come from: the project's ``.nexus/workflows/`` first, then the shipped ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nexus_cli import validate
+from nexus_cli.errors import ConfigError, NotFoundError
+from nexus_cli.workflows.schema import Workflow, parse
+
+MAX_FILE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    origin: str  # "project" or "builtin"
+    path: Path
+
+
+def folders(project_root: Path | None) -> list[tuple[str, Path]]:
+    """Folders searched, highest priority first."""
+    from nexus_cli.resources import data_dir
+
+    found: list[tuple[str, Path]] = []
+    if project_root is not None:
+        found.append(("project", project_root / ".nexus" / "workflows"))
+    found.append(("builtin", data_dir("workflows")))
+    return found
+
+
+def sources(project_root: Path | None) -> list[Source]:
+    """Every visible workflow (a project file hides a shipped one of the same name), by name."""
+    seen: dict[str, Source] = {}
+    for origin, folder in folders(project_root):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            if validate.is_valid(validate.workflow_name, path.stem) and path.is_file():
+                seen.setdefault(path.stem, Source(path.stem, origin, path))
+    return [seen[name] for name in sorted(seen)]
+
+
+def read(source: Source) -> Workflow:
+    try:
+        size = source.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{source.path}: workflow file is larger than {MAX_FILE_BYTES} bytes")
+        text = source.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source.path}: cannot read workflow file ({exc})") from None
+    return parse(source.path, text, source.origin)
+
+
+def load(name: str, project_root: Path | None) -> Workflow:
+    """The workflow ``name`` (validated as typed on the command line)."""
+    validate.workflow_name(name)
+    for source in sources(project_root):
+        if source.name == name:
+            return read(source)
+    raise NotFoundError(
+        f"no workflow named {name!r}", hint="`nexus workflow list` shows the available workflows"
+    )

@@ -1,0 +1,58 @@
+"""Starting a workflow stage in a workspace switches that workspace's persona to the stage's.
+
+The switch goes through the persona installer (planned, checked for conflicts, recorded in the
+worktree's ``.nexus/personas.lock``), so `nexus persona remove` or another switch undoes it.
+"""
+
+from __future__ import annotations
+
+from nexus_cli import validate
+from nexus_cli.project import Project
+from nexus_cli.tasks.model import Task
+from nexus_cli.workflows.instantiate import LABEL_PERSONA, LABEL_STAGE
+
+
+def stage_persona(task: Task) -> str | None:
+    """The persona a workflow stage task asks for (checked: labels come from tasks.jsonl)."""
+    if not any(label.startswith(LABEL_STAGE) for label in task.labels):
+        return None
+    for label in task.labels:
+        if label.startswith(LABEL_PERSONA):
+            name = label[len(LABEL_PERSONA) :]
+            return validate.persona_name(name, source=f"task {task.id} label {label!r}")
+    return None
+
+
+def switch_for(project: Project, task: Task) -> str | None:
+    """Switch the task's workspace to its stage persona; returns the persona, or None if no switch.
+
+    Nothing happens for tasks that are not workflow stages, have no workspace, or whose workspace
+    has no worktree. A conflict (a file of yours in the way) raises and changes nothing.
+    """
+    persona = stage_persona(task)
+    if persona is None or not task.workspace:
+        return None
+    worktree = project.worktrees_dir / validate.workspace_name(
+        task.workspace, source=f"task {task.id} workspace"
+    )
+    if not worktree.is_dir():
+        return None
+    from nexus_cli.personas import installer
+    from nexus_cli.personas.catalog import load
+
+    scope = installer.project_scope(worktree)
+    if list(installer.active(scope)) == [persona]:
+        return persona
+    plan = installer.plan_switch(scope, load(persona, scope.search()))
+    installer.apply(plan)
+    return persona
+
+
+def switch_after_start(ref: str) -> str | None:
+    """`nexus task start` calls this: switch the persona if the task is a stage in a workspace."""
+    from nexus_cli.project import find_project
+    from nexus_cli.tasks.lifecycle import load
+    from nexus_cli.tasks.store import open_store
+
+    store = open_store(find_project())
+    return switch_for(store.project, load(store, ref))

@@ -1,0 +1,165 @@
+"""`nexus loop` with a real scripted agent: iterations, limits, history, telemetry, NDJSON."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from nexus_cli import paths
+from tests.conftest import run_nexus
+from tests.loop.conftest import AGENT, GATE, runs
+from tests.tasks.conftest import new_task, ok, show
+
+
+def _iterations(task_id: str) -> list[dict[str, object]]:
+    return [h for h in show(task_id)["history"] if h["action"] == "loop_iteration"]
+
+
+def test_two_dependent_tasks_finish_in_order_in_two_iterations_each(
+    loop_project: Path, agent_log: Path
+) -> None:
+    second = new_task("Second", "--gate", GATE)
+    first = new_task("First", "--gate", GATE)
+    ok("task", "dep", "add", second, first)
+    result = run_nexus("loop", "--agent", AGENT)
+    assert result.exit_code == 0, result.stderr
+    assert runs(agent_log) == [(first, 1), (first, 2), (second, 1), (second, 2)]
+    for task_id in (first, second):
+        assert show(task_id)["status"] == "done"
+        its = _iterations(task_id)
+        assert [(h["iteration"], h["passed"]) for h in its] == [(1, False), (2, True)]
+        assert its[0]["agent_exit_code"] == 0
+        assert its[0]["gates"] == [{"command": GATE, "passed": False, "exit_code": 1}]
+    history = ok("task", "history", first).stdout
+    assert "loop_iteration" in history and "iteration=2" in history
+    # the second prompt carries the failed gate from the first iteration
+    prompt = (agent_log / f"prompt-{first}-2.md").read_text()
+    assert f"`{GATE}`" in prompt and "FAILED (exit 1)" in prompt
+    assert "iteration 2 of at most 10" in prompt
+    assert "FAILED" not in (agent_log / f"prompt-{first}-1.md").read_text()
+
+
+def test_iterations_are_loop_telemetry_events(loop_project: Path, agent_log: Path) -> None:
+    task_id = new_task("Measured", "--gate", GATE)
+    assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    rows = conn.execute(
+        "SELECT command, success, exit_code, raw_data, error_category FROM events "
+        "WHERE event_type = 'loop' ORDER BY id"
+    ).fetchall()
+    conn.close()
+    per_iteration = [r for r in rows if r[0] == "loop iteration"]
+    assert [json.loads(r[3])["metrics"]["iteration"] for r in per_iteration] == [1, 2]
+    assert [(r[1], r[2], r[4]) for r in per_iteration] == [(0, 3, "gate_failed"), (1, 0, None)]
+    assert [r[0] for r in rows][-1] == "loop"  # the command's own event, once
+    assert task_id not in "".join(str(r) for r in rows)  # ids are hashed
+
+
+def test_max_iterations_runs_the_agent_exactly_that_often(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_MODE", "never")
+    task_id = new_task("Never passes", "--gate", GATE)
+    result = run_nexus("loop", "--agent", AGENT, "--max-iterations", "3")
+    assert result.exit_code == 1
+    assert runs(agent_log) == [(task_id, 1), (task_id, 2), (task_id, 3)]
+    task = show(task_id)
+    assert task["status"] == "in_progress" and task["assignee"] == "alice"
+    assert "3 iteration(s) without passing gates" in task["notes"][-1]["text"]
+    assert "stays in progress" in result.stderr
+
+
+def test_two_failed_agent_runs_in_a_row_stop_the_loop(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_EXIT", "7")
+    monkeypatch.setenv("SCRIPTED_AGENT_MODE", "never")
+    task_id = new_task("Crashing agent", "--gate", GATE)
+    result = run_nexus("loop", "--agent", AGENT, "--json")
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(x["iteration"], x["agent_exit_code"], x["passed"]) for x in lines] == [
+        (1, 7, False),
+        (2, 7, False),
+    ]
+    assert "non-zero twice in a row" in show(task_id)["notes"][-1]["text"]
+
+
+def test_completion_promise_stops_and_gates_still_decide(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_MODE", "never")
+    monkeypatch.setenv("SCRIPTED_AGENT_PROMISE", "<promise>DONE</promise>")
+    task_id = new_task("Claims done", "--gate", GATE)
+    result = run_nexus(
+        "loop", "--agent", AGENT, "--completion-promise", "<promise>DONE</promise>", "--json"
+    )
+    assert result.exit_code == 1
+    assert runs(agent_log) == [(task_id, 1)]
+    assert json.loads(result.stdout)["promise_seen"] is True
+    assert show(task_id)["status"] == "in_progress"
+    assert "completion promise" in show(task_id)["notes"][-1]["text"]
+
+
+def test_without_an_agent_it_refuses_and_config_supplies_one(
+    loop_project: Path, agent_log: Path
+) -> None:
+    task_id = new_task("Configured", "--gate", GATE)
+    refused = run_nexus("loop")
+    assert refused.exit_code == 2 and "no agent command" in refused.stderr
+    assert show(task_id)["status"] == "open"
+    config = loop_project / ".nexus" / "config.yaml"
+    config.write_text(config.read_text() + f"loop:\n  agent: {json.dumps(AGENT)}\n")
+    assert run_nexus("loop").exit_code == 0
+    assert show(task_id)["status"] == "done"
+
+
+def test_nothing_ready_is_not_an_error(loop_project: Path, agent_log: Path) -> None:
+    result = run_nexus("loop", "--agent", AGENT)
+    assert result.exit_code == 0 and "nothing is ready" in result.stderr
+    assert runs(agent_log) == []
+
+
+def test_a_task_without_gates_is_refused(loop_project: Path, agent_log: Path) -> None:
+    task_id = new_task("No gates")
+    result = run_nexus("loop", "--agent", AGENT, "--task", task_id)
+    assert result.exit_code == 2 and "no gates" in result.stderr
+
+
+def test_a_blocked_task_is_refused(loop_project: Path, agent_log: Path) -> None:
+    first = new_task("First", "--gate", GATE)
+    second = new_task("Second", "--gate", GATE, "--depends-on", first)
+    result = run_nexus("loop", "--agent", AGENT, "--task", second)
+    assert result.exit_code == 1 and f"blocked by {first}" in result.stderr
+    assert runs(agent_log) == []
+
+
+def test_max_minutes_stops_a_running_agent(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_SLEEP", "30")
+    task_id = new_task("Slow", "--gate", GATE)
+    result = run_nexus("loop", "--agent", AGENT, "--max-minutes", "0.02", "--json")
+    assert result.exit_code == 1
+    line = json.loads(result.stdout)
+    assert line["agent_timed_out"] is True and line["gates"] == []
+    task = show(task_id)
+    assert task["status"] == "in_progress"
+    assert "time limit of 0.02 minutes" in task["notes"][-1]["text"]
+
+
+def test_no_loop_events_when_telemetry_is_off(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEXUS_TELEMETRY_DISABLED", "1")
+    task_id = new_task("Private", "--gate", GATE)
+    assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
+    db = paths.telemetry_db_path()
+    if db.exists():
+        conn = sqlite3.connect(db)
+        count = conn.execute("SELECT count(*) FROM events WHERE event_type = 'loop'").fetchone()
+        conn.close()
+        assert count == (0,)

@@ -1,0 +1,157 @@
+"""`nexus workflow list|show|run`: shipped and project workflows, variables, the released chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_nexus
+from tests.tasks.conftest import ok, show
+
+PROJECT_FLOW = """\
+name: rel
+description: "Release {version}"
+vars:
+  version: {required: true, description: "the version"}
+  note: {default: "routine"}
+stages:
+  - id: build
+    persona: backend
+    title: "Build {version} ({note})"
+    gates: ["test -n {version}"]
+  - id: check
+    persona: testing
+    title: "Check {version}"
+    gates: ["true"]
+  - id: ship
+    persona: devops
+    title: "Ship {version}"
+    gates: ["echo {version} > shipped.txt"]
+"""
+
+
+@pytest.fixture
+def flows(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NEXUS_AGENT", "alice")
+    folder = project / ".nexus" / "workflows"
+    folder.mkdir()
+    (folder / "rel.yaml").write_text(PROJECT_FLOW)
+    return folder
+
+
+def test_list_shows_shipped_and_project_workflows(flows: Path) -> None:
+    rows = {r["name"]: r for r in ok("workflow", "list", "--json").json()}
+    for name in ("package-release", "feature-development", "incident-response"):
+        assert rows[name]["origin"] == "builtin" and "error" not in rows[name]
+    assert rows["rel"]["origin"] == "project"
+    assert rows["package-release"]["stages"] == ["prepare", "verify", "publish"]
+    assert "package-release" in ok("workflow", "list").stdout
+
+
+def test_a_project_file_overrides_a_shipped_one_and_broken_ones_are_listed(flows: Path) -> None:
+    (flows / "package-release.yaml").write_text(
+        PROJECT_FLOW.replace("name: rel", "name: package-release")
+    )
+    (flows / "bad.yaml").write_text("name: bad\nstages: nope\n")
+    rows = {r["name"]: r for r in ok("workflow", "list", "--json").json()}
+    assert rows["package-release"]["origin"] == "project"
+    assert "key 'stages' must be a non-empty list" in rows["bad"]["error"]
+    failed = run_nexus("workflow", "run", "bad")
+    assert failed.exit_code == 1 and "bad.yaml: key 'stages'" in failed.stderr
+
+
+def test_show_prints_stages_personas_gates_and_needs(flows: Path) -> None:
+    data = ok("workflow", "show", "rel", "--json").json()
+    assert [(s["id"], s["persona"], s["needs"]) for s in data["stages"]] == [
+        ("build", "backend", []),
+        ("check", "testing", ["build"]),
+        ("ship", "devops", ["check"]),
+    ]
+    assert data["vars"]["version"]["required"] is True
+    text = ok("workflow", "show", "incident-response").stdout
+    assert "stage triage  persona observability  needs nothing" in text
+    assert "gate: test -s incidents/{incident}.md" in text
+
+
+def test_run_refuses_without_a_required_var_and_creates_nothing(flows: Path) -> None:
+    result = run_nexus("workflow", "run", "rel")
+    assert result.exit_code == 2 and "needs --var version=VALUE" in result.stderr
+    assert ok("task", "list", "--json").json() == []
+    unknown = run_nexus("workflow", "run", "rel", "--var", "version=1", "--var", "colour=red")
+    assert unknown.exit_code == 2 and "has no variable 'colour'" in unknown.stderr
+
+
+def test_run_creates_a_chain_that_ready_releases_one_stage_at_a_time(flows: Path) -> None:
+    tasks = ok("workflow", "run", "rel", "--var", "version=1.2 beta", "--json").json()
+    build, check, ship = (t["id"] for t in tasks)
+    assert tasks[0]["title"] == "Build 1.2 beta (routine)"
+    assert tasks[0]["gates"][0]["command"] == "test -n '1.2 beta'"  # values are shell-quoted
+    assert tasks[1]["depends_on"] == [build] and tasks[2]["depends_on"] == [check]
+    assert "stage:check" in tasks[1]["labels"] and "workflow:rel" in tasks[1]["labels"]
+    for current in (build, check, ship):
+        ready = [t["id"] for t in ok("task", "ready", "--json").json()]
+        assert ready == [current]
+        ok("task", "start", current)
+        ok("task", "complete", current)
+    assert ok("task", "ready", "--json").json() == []
+    assert show(ship)["status"] == "done"
+
+
+def test_unknown_persona_and_unknown_placeholder_are_refused(flows: Path) -> None:
+    (flows / "rel.yaml").write_text(PROJECT_FLOW.replace("persona: testing", "persona: wizard"))
+    result = run_nexus("workflow", "run", "rel", "--var", "version=1")
+    assert result.exit_code == 1
+    assert "key 'stages[1].persona' names unknown persona 'wizard'" in result.stderr
+    (flows / "rel.yaml").write_text(PROJECT_FLOW.replace("Check {version}", "Check {verison}"))
+    result = run_nexus("workflow", "run", "rel", "--var", "version=1")
+    assert result.exit_code == 1 and "key 'stages[1].title' uses {verison}" in result.stderr
+    assert ok("task", "list", "--json").json() == []
+
+
+def test_tests_gate_uses_the_detected_test_commands(flows: Path, project: Path) -> None:
+    (project / "package.json").write_text('{"scripts": {"test": "node -e 0"}}')
+    tasks = ok("workflow", "run", "feature-development", "--var", "feature=login", "--json").json()
+    assert [[g["command"] for g in t["gates"]] for t in tasks] == [["npm test"]] * 3
+    assert next(t["title"] for t in tasks) == "Backend for login"
+
+
+def test_a_missing_workspace_and_a_bad_name_are_refused(flows: Path) -> None:
+    result = run_nexus("workflow", "run", "rel", "--var", "version=1", "--workspace", "nope")
+    assert result.exit_code == 1 and "workspace 'nope' has no worktree" in result.stderr
+    assert run_nexus("workflow", "show", "../x").exit_code == 2
+    assert run_nexus("workflow", "show", "absent").exit_code == 1
+
+
+def test_task_start_of_a_stage_switches_the_workspace_persona(flows: Path, project: Path) -> None:
+    from tests.conftest import git
+
+    worktree = project / ".nexus" / "worktrees" / "rel"
+    git(project, "worktree", "add", "-q", "-b", "rel", str(worktree))
+    tasks = ok(
+        "workflow", "run", "rel", "--var", "version=1", "--workspace", "rel", "--json"
+    ).json()
+    started = ok("task", "start", tasks[0]["id"])
+    assert "workspace persona: backend" in started.stderr
+    lock = (worktree / ".nexus" / "personas.lock").read_text()
+    assert '"backend"' in lock and (worktree / "CLAUDE.md").is_file()
+    ok("task", "complete", tasks[0]["id"])
+    ok("task", "start", tasks[1]["id"])
+    lock = (worktree / ".nexus" / "personas.lock").read_text()
+    assert '"testing"' in lock and '"backend"' not in lock
+    from nexus_cli.personas import installer
+
+    scope = installer.project_scope(worktree)
+    installer.apply(installer.plan_remove(scope, ["testing"]))  # reversible: the lock has it all
+    assert installer.active(scope) == {} and not (worktree / "CLAUDE.md").exists()
+
+
+def test_a_forged_persona_label_is_refused(flows: Path, project: Path) -> None:
+    from nexus_cli.errors import ConfigError
+    from nexus_cli.project import find_project
+    from nexus_cli.tasks.model import Task
+    from nexus_cli.workflows.stage_persona import switch_for
+
+    task = Task(id="nx-abcd", title="t", workspace="rel", labels=["stage:x", "persona:../../etc"])
+    with pytest.raises(ConfigError, match="invalid persona name"):
+        switch_for(find_project(project), task)
