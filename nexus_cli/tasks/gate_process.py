@@ -5,9 +5,10 @@ shell runs in its own session, so its process group id is its pid. When the shel
 timeout, on Ctrl-C (``KeyboardInterrupt``) and on SIGTERM, the WHOLE group is terminated:
 SIGTERM first, then SIGKILL after :data:`GRACE_S` seconds for what is still there.
 
-SIGTERM: if nothing else handles it (the handler is still ``SIG_DFL``), a handler that raises
-:class:`Terminated` is installed while a gate runs, so the caller can clean up (kill the group,
-put the task back to work) and the process exits 143.
+SIGTERM: the CLI root turns it into :class:`~nexus_cli.errors.Terminated` (a
+``KeyboardInterrupt``; exit 143). Where nothing handles it (the handler is still ``SIG_DFL``:
+Nexus used as a library), :func:`sigterm_raises` installs the same behaviour while gates run, so
+the caller can clean up (kill the group, put the task back to work).
 """
 
 from __future__ import annotations
@@ -23,15 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from nexus_cli.errors import Terminated
+
 GRACE_S = 3.0
-SIGTERM_EXIT = 128 + signal.SIGTERM
-
-
-class Terminated(SystemExit):
-    """SIGTERM arrived while a gate ran; exits 143 once cleanup has run."""
-
-    def __init__(self) -> None:
-        super().__init__(SIGTERM_EXIT)
 
 
 @dataclass

@@ -13,10 +13,10 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli.errors import ConflictError, GateFailedError, UsageError
+from nexus_cli.errors import ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import TaskSettings
-from nexus_cli.tasks.gate_process import Terminated, sigterm_raises
+from nexus_cli.tasks.gate_process import sigterm_raises
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
@@ -101,9 +101,9 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
         with sigterm_raises():
             results = run_all(store, task)
     except BaseException as exc:  # interrupted, terminated or refused: never left verifying
-        why = {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(
-            type(exc), "could not run"
-        )
+        why = "could not run"
+        if isinstance(exc, KeyboardInterrupt):
+            why = "terminated" if isinstance(exc, Terminated) else "interrupted"
         _back_to_work(store, task.id, actor, f"gates {why}")
         raise
     with store.write():
