@@ -173,3 +173,18 @@ def test_a_live_verification_is_not_taken_over(tasks_project: Path) -> None:
         proc.wait(timeout=30)
         _kill_group(pgid)
     assert show(task_id)["status"] == "in_progress"
+
+
+def test_complete_with_a_timed_out_gate_leaves_no_process(tasks_project: Path) -> None:
+    task_id = new_task(
+        "Slow", "--gate", "echo $$ > pgid; sh -c 'sleep 300 & sleep 300'", "--gate-timeout", "1"
+    )
+    ok("task", "start", task_id)
+    result = run_nexus("task", "complete", task_id)
+    assert result.exit_code == 3 and "timed out" in result.stderr
+    pgid = int((tasks_project / "pgid").read_text())
+    try:
+        assert _group_gone(pgid), "the timed-out gate's children survived"
+    finally:
+        _kill_group(pgid)
+    assert show(task_id)["status"] == "in_progress"
