@@ -187,7 +187,11 @@ def owner_alive(owner: dict[str, Any]) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # the pid may have been reused by an unrelated program since
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"nexus" in fh.read()
+    except OSError:
+        return True
 
 
 def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> None:

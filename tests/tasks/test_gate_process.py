@@ -188,3 +188,23 @@ def test_complete_with_a_timed_out_gate_leaves_no_process(tasks_project: Path) -
     finally:
         _kill_group(pgid)
     assert show(task_id)["status"] == "in_progress"
+
+
+def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
+    import json
+
+    from nexus_cli.tasks.verification import host_tag
+
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        entry = {"at": "t1", "by": "bob", "action": "transition", "from": "in_progress"}
+        entry.update(to="verifying", pid=sleeper.pid, host=host_tag())
+        line = {"id": "nx-reus", "title": "Reused", "status": "verifying", "history": [entry]}
+        line["gates"] = [{"command": "true"}]
+        (tasks_project / ".nexus" / "tasks.jsonl").write_text(json.dumps(line) + "\n")
+        result = run_nexus("task", "complete", "nx-reus")
+        assert result.exit_code == 0, result.stderr
+        assert "took over" in result.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
