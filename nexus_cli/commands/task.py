@@ -12,7 +12,9 @@ from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import (
     STATUS_CHOICES,
     agent_option,
+    cell,
     change_task,
+    line,
     me,
     open_task_store,
     task_id_arg,
@@ -20,13 +22,16 @@ from nexus_cli.commands.task_common import (
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.model import Task
 
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
-    return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
+    return [
+        (t.id, f"P{t.priority}", t.status, cell(t.assignee or "-"), cell(t.title)) for t in tasks
+    ]
 
 
 def _listing(docs: list[str], as_json: bool, empty: str) -> None:
@@ -44,24 +49,28 @@ def _show(task: Task, as_json: bool) -> None:
     if as_json:
         emit_json(task.to_dict())
         return
-    click.echo(f"{task.id}  {task.title}")
+    click.echo(f"{task.id}  {line(task.title)}")
     click.echo(
-        f"  status: {task.status}   priority: P{task.priority}   assignee: {task.assignee or '-'}"
+        f"  status: {task.status}   priority: P{task.priority}   "
+        f"assignee: {line(task.assignee or '-')}"
     )
     if task.workspace:
-        click.echo(f"  workspace: {task.workspace}")
+        click.echo(f"  workspace: {line(task.workspace)}")
     if task.labels:
-        click.echo(f"  labels: {', '.join(task.labels)}")
+        click.echo(f"  labels: {line(', '.join(task.labels))}")
     if task.depends_on:
-        click.echo(f"  depends on: {', '.join(task.depends_on)}")
+        click.echo(f"  depends on: {line(', '.join(task.depends_on))}")
     for gate in task.gates:
-        where = f" [in {gate.service}]" if gate.service else ""
-        click.echo(f"  gate: {gate.command}{where} (timeout {gate.timeout_s}s)")
+        where = f" [in {line(gate.service)}]" if gate.service else ""
+        click.echo(f"  gate: {line(gate.command)}{where} (timeout {gate.timeout_s}s)")
+    if not task.gates:
+        click.echo("  gates: none (--no-gates)" if task.no_gates else "  gates: none")
     if task.description:
         click.echo("")
-        click.echo(task.description)
+        click.echo(escape(task.description))
     for note in task.notes:
-        click.echo(f"  note {note.get('at', '')[:16]} {note.get('by', '')}: {note.get('text', '')}")
+        at, by = str(note.get("at", ""))[:16], str(note.get("by", ""))
+        click.echo(f"  note {line(at)} {line(by)}: {escape(str(note.get('text', '')))}")
 
 
 @click.group(cls=NexusGroup)
@@ -89,6 +98,11 @@ def task() -> None:
 @click.option(
     "--in", "service", metavar="SERVICE", help="Run the gates inside this workspace service."
 )
+@click.option(
+    "--no-gates",
+    is_flag=True,
+    help="Create it without gates (only where none is detected; recorded in its history).",
+)
 @click.option("--workspace", metavar="W", help="Workspace whose worktree the gates run in.")
 @click.option("--label", "labels", multiple=True, metavar="L")
 @json_option
@@ -100,11 +114,16 @@ def create(
     gates: tuple[str, ...],
     gate_timeout: int,
     service: str | None,
+    no_gates: bool,
     workspace: str | None,
     labels: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Create a task. Without --gate, test commands detected in the project become its gates."""
+    """Create a task. Without --gate, test commands detected in the project become its gates.
+
+    If none is detected, pass --gate CMD or, explicitly, --no-gates.
+    """
+    from nexus_cli import validate
     from nexus_cli.errors import UsageError
     from nexus_cli.tasks.config import load_settings
     from nexus_cli.tasks.gates import detect_default_gates
@@ -112,9 +131,11 @@ def create(
     from nexus_cli.tasks.lifecycle import create as create_task
     from nexus_cli.tasks.model import Gate
 
+    if workspace is not None:
+        validate.workspace_name(workspace)
     store = open_task_store()
     commands = list(gates)
-    if not commands:
+    if not commands and not no_gates:
         commands = detect_default_gates(store.project.root)
         if commands:
             info(f"gates detected: {', '.join(commands)} (override with --gate)")
@@ -130,8 +151,11 @@ def create(
         gates=tuple(Gate(c, gate_timeout, service) for c in commands),
         workspace=workspace,
         labels=labels,
+        no_gates=no_gates,
     )
     created = create_task(store, spec, me())
+    if no_gates:
+        info("warning: task created without gates (--no-gates); this is recorded in its history")
     if as_json:
         emit_json(created.to_dict())
     else:
@@ -187,7 +211,10 @@ def blocked(as_json: bool) -> None:
     if as_json:
         emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
         return
-    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in pairs]
+    rows = [
+        (t.id, f"P{t.priority}", t.status, cell(", ".join(deps)), cell(t.title))
+        for t, deps in pairs
+    ]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
 
 
@@ -306,8 +333,9 @@ def history(task_id: str, as_json: bool) -> None:
     for h in found.history:
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
         text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
+        when = str(h.get("at", ""))[:19].replace("T", " ")
         rows.append(
-            (h.get("at", "")[:19].replace("T", " "), h.get("by", ""), h.get("action", ""), text)
+            (cell(when), cell(str(h.get("by", ""))), cell(str(h.get("action", ""))), cell(text))
         )
     print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
 
@@ -334,7 +362,7 @@ def context(task_id: str | None, current: bool) -> None:
         if not mine:
             return
         task_id = mine[0]["id"]
-    click.echo(render(store, load(store, task_id)))
+    click.echo(escape(render(store, load(store, task_id))))
 
 
 @task.command(name="merge-driver", hidden=True)

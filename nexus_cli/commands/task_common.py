@@ -21,6 +21,23 @@ agent_option = click.option(
 )
 
 
+def line(text: str) -> str:
+    """Untrusted text (a title from a teammate) made safe for one line of plain output."""
+    from nexus_cli.terminal import escape
+
+    return escape(text, newlines=False)
+
+
+def cell(text: str) -> str:
+    """Untrusted text for a table cell: Rich draws tables on a terminal, so markup is escaped."""
+    from nexus_cli.output import stdout_is_tty
+    from nexus_cli.terminal import escape, escape_markup
+
+    if stdout_is_tty():
+        return escape_markup(text, newlines=False)
+    return escape(text, newlines=False)
+
+
 def open_task_store() -> TaskStore:
     from nexus_cli.project import find_project
     from nexus_cli.tasks.store import open_store
@@ -43,4 +60,5 @@ def change_task(
     if as_json:
         emit_json(changed.to_dict())
     else:
-        click.echo(f"{changed.id}  {changed.status}  {changed.assignee or '-'}  {changed.title}")
+        who = line(changed.assignee or "-")
+        click.echo(f"{changed.id}  {changed.status}  {who}  {line(changed.title)}")

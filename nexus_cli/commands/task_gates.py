@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from nexus_cli.commands.task_common import change_task, me, open_task_store, task_id_arg
+from nexus_cli.commands.task_common import change_task, line, me, open_task_store, task_id_arg
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
 
@@ -33,18 +33,21 @@ def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_j
 
 
 def _print_results(verification: Verification) -> None:
+    from nexus_cli.terminal import escape
+
     for r in verification.results:
+        command = line(r.gate.command)
         if r.passed:
-            info(f"PASS  {r.gate.command}  ({r.duration_ms} ms)")
+            info(f"PASS  {command}  ({r.duration_ms} ms)")
             continue
         why = (
             "timed out"
             if r.timed_out
             else ("did not start" if not r.started else f"exit {r.exit_code}")
         )
-        info(f"FAIL  {r.gate.command}  ({why}, {r.duration_ms} ms) in {r.where}")
-        for line in r.output_tail.splitlines():
-            info(f"    | {line}")
+        info(f"FAIL  {command}  ({why}, {r.duration_ms} ms) in {line(r.where)}")
+        for text in r.output_tail.splitlines():
+            info(f"    | {escape(text, newlines=False)}")
 
 
 def _verification_json(verification: Verification) -> dict[str, Any]:
@@ -66,13 +69,20 @@ def complete(task_id: str, as_json: bool) -> None:
 
     store = open_task_store()
     verification = complete_task(store, task_id, me(), load_settings(store.project))
+    stale = verification.taken_over_from
+    if stale is not None:
+        info(
+            f"took over task {verification.task.id}: its verification by pid "
+            f"{stale.get('pid', '?')} had stopped (the process is gone)"
+        )
     _print_results(verification)
     if as_json:
         emit_json(_verification_json(verification))
     if not verification.passed:
         raise failure(verification, moved=True)
     if not as_json:
-        click.echo(f"{verification.task.id}  {verification.task.status}  {verification.task.title}")
+        done = verification.task
+        click.echo(f"{done.id}  {done.status}  {line(done.title)}")
 
 
 @click.command()

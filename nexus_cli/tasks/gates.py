@@ -7,15 +7,16 @@ whose container is missing counts as failed — never as passed.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import fs, validate
 from nexus_cli.errors import NexusError
 from nexus_cli.project import Project
+from nexus_cli.tasks.gate_process import run_group
 from nexus_cli.tasks.model import Gate, Task
 
 TAIL_LINES = 50
@@ -51,39 +52,34 @@ def tail(text: str, lines: int = TAIL_LINES) -> str:
 
 
 def gate_directory(project: Project, task: Task) -> Path:
-    """The task's workspace worktree if it exists, else the project root."""
+    """The task's workspace worktree if it exists, else the project root.
+
+    The workspace name comes from the database or a teammate's ``tasks.jsonl``: it is validated
+    and must resolve (after symlinks) inside the project's worktrees folder.
+    """
     if task.workspace:
-        worktree = project.worktrees_dir / task.workspace
+        name = validate.workspace_name(task.workspace, source=f"task {task.id}")
+        worktree = fs.resolve_inside(
+            project.worktrees_dir, name, what=f"workspace of task {task.id}"
+        )
         if worktree.is_dir():
             return worktree
     return project.root
 
 
 def run_on_host(gate: Gate, cwd: Path) -> GateResult:
+    """Run ``gate`` in ``cwd`` as its own process group (see :mod:`gate_process`)."""
+    if not gate.command.strip():
+        return _not_started(gate, str(cwd), "cannot start gate: its command is blank")
     start = time.monotonic()
     try:
-        proc = subprocess.run(
-            gate.command,
-            shell=True,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            timeout=gate.timeout_s,
-            start_new_session=True,
-        )
-        output = proc.stdout.decode("utf-8", "replace")
-        code, timed_out = proc.returncode, False
-    except subprocess.TimeoutExpired as exc:
-        output = (exc.output or b"").decode("utf-8", "replace")
-        output += f"\n[nexus] gate timed out after {gate.timeout_s}s"
-        code, timed_out = -1, True
+        outcome = run_group(gate.command, cwd, gate.timeout_s)
     except OSError as exc:
         return _not_started(gate, str(cwd), f"cannot start gate: {exc}")
     ms = int((time.monotonic() - start) * 1000)
-    return GateResult(
-        gate, code == 0 and not timed_out, code, ms, timed_out, tail(output), str(cwd)
-    )
+    code = outcome.exit_code
+    passed = code == 0 and not outcome.timed_out
+    return GateResult(gate, passed, code, ms, outcome.timed_out, tail(outcome.output), str(cwd))
 
 
 def _not_started(gate: Gate, where: str, message: str) -> GateResult:
@@ -95,6 +91,8 @@ def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
     where = f"container {gate.service} of workspace {task.workspace}"
     if not task.workspace:
         return _not_started(gate, where, "gate runs in a service but the task has no workspace")
+    validate.workspace_name(task.workspace, source=f"task {task.id}")
+    validate.service_name(gate.service, source=f"task {task.id}")
     from nexus_cli import engine
 
     try:

@@ -1,13 +1,15 @@
 """``.nexus/tasks.jsonl``: the shared record in git — parsing, rendering, atomic rewrite.
 
-Parsing is all-or-nothing: a conflict marker or a malformed line raises :class:`ConfigError`
-naming the file and line, before anything is imported.
+The file is untrusted (teammates, pull requests). Parsing is all-or-nothing: a conflict marker,
+a malformed line or a field that fails validation (:mod:`nexus_cli.tasks.record`) raises
+:class:`ConfigError` naming the file and line before anything is imported, so the database keeps
+its last good state and the file is left for the user to fix — no good line is lost, and no bad
+line is silently dropped by the next rewrite.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -63,16 +65,12 @@ def render_tasks(tasks: Iterable[Task]) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+    """Replace ``path`` with ``data`` atomically (:func:`nexus_cli.fs.atomic_write`).
 
     Readers see the old or the new file, never a mix. No fsync (it cost ~0.1-0.2 s per change
     at 10,000 tasks): like SQLite's WAL with synchronous=NORMAL, a power cut may lose the last
     change; a missing file is rewritten from the database by the next change.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from nexus_cli import fs
+
+    fs.atomic_write(path, data, fsync=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nexus_cli import validate
 from nexus_cli.errors import ConflictError, NotFoundError, UsageError
 from nexus_cli.tasks import ids
 from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
@@ -46,7 +47,7 @@ def record(task: Task, actor: str, action: str, **details: Any) -> dict[str, Any
     return entry
 
 
-def transition(task: Task, to: str, actor: str, reason: str | None = None) -> None:
+def transition(task: Task, to: str, actor: str, reason: str | None = None, **extra: Any) -> None:
     """Move ``task`` to ``to`` (or refuse with the allowed moves), recorded in its history."""
     if to not in TRANSITIONS[task.status]:
         allowed = ", ".join(sorted(TRANSITIONS[task.status]))
@@ -57,7 +58,7 @@ def transition(task: Task, to: str, actor: str, reason: str | None = None) -> No
     details: dict[str, Any] = {"from": task.status, "to": to}
     if reason:
         details["reason"] = reason
-    record(task, actor, "transition", **details)
+    record(task, actor, "transition", **details, **extra)
     invocation.signal("task_transition", from_status=task.status, to_status=to)
     task.status = to
     if to == "done":
@@ -73,11 +74,35 @@ class NewTask:
     gates: tuple[Gate, ...] = ()
     workspace: str | None = None
     labels: tuple[str, ...] = ()
+    no_gates: bool = False
+
+
+def _check_spec(spec: NewTask) -> None:
+    if not spec.title.strip():
+        raise UsageError("a task needs a non-empty title")
+    if spec.workspace is not None:
+        validate.workspace_name(spec.workspace)
+    for gate in spec.gates:
+        _check_gate(gate)
+    if spec.no_gates and spec.gates:
+        raise UsageError("--no-gates and --gate exclude each other")
+    if not spec.gates and not spec.no_gates:
+        raise UsageError(
+            "a task needs a verification gate and none was detected in this project",
+            hint="pass --gate CMD (repeatable), or --no-gates to create it without one "
+            "(recorded in its history)",
+        )
+
+
+def _check_gate(gate: Gate) -> None:
+    if not gate.command.strip():
+        raise UsageError(f"gate command {gate.command!r} is blank", hint="give a command to run")
+    if gate.service is not None:
+        validate.service_name(gate.service)
 
 
 def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
-    if not spec.title.strip():
-        raise UsageError("a task needs a non-empty title")
+    _check_spec(spec)
     if spec.priority not in PRIORITIES:
         raise UsageError(f"priority must be 0-4, not {spec.priority}")
     with store.write():
@@ -91,9 +116,13 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
             labels=sorted(set(spec.labels)),
             depends_on=sorted(set(deps)),
             gates=list(spec.gates),
+            no_gates=spec.no_gates,
         )
         task.created_at = now_iso()
-        record(task, actor, "created", to="open")
+        if spec.no_gates:
+            record(task, actor, "created", to="open", no_gates=True)
+        else:
+            record(task, actor, "created", to="open")
         store.put(task)
     invocation.note(event_type="task", task=task.id)
     return task
@@ -156,6 +185,16 @@ def _with_reason(to: str) -> Any:
     return apply
 
 
+def _approve(store: TaskStore, task: Task, actor: str) -> None:
+    """Only a task whose gates passed (it is in review) can be approved into done."""
+    if task.status != "review":
+        raise ConflictError(
+            f"task {task.id} is {task.status}; only a task in review can be approved",
+            hint=f"`nexus task complete {task.id}` runs its gates first",
+        )
+    transition(task, "done", actor)
+
+
 def _simple(to: str) -> Any:
     def apply(store: TaskStore, task: Task, actor: str) -> None:
         transition(task, to, actor)
@@ -194,9 +233,9 @@ def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
 
 
 def _add_gate(store: TaskStore, task: Task, actor: str, gate: Gate) -> None:
-    if not gate.command.strip():
-        raise UsageError("a gate needs a command")
+    _check_gate(gate)
     task.gates = [*task.gates, gate]
+    task.no_gates = False
     record(task, actor, "gate_added", command=gate.command)
 
 
@@ -205,7 +244,7 @@ CHANGES: dict[str, Any] = {
     "start": _start,
     "claim": _claim,
     "assign": _assign,
-    "approve": _simple("done"),
+    "approve": _approve,
     "reopen": _simple("open"),
     "reject": _with_reason("rejected"),
     "cancel": _with_reason("cancelled"),

@@ -24,7 +24,10 @@ def _union(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for items in lists:
         for item in items:
-            seen.setdefault(json.dumps(item, sort_keys=True), item)
+            key = json.dumps(item, sort_keys=True)
+            # Equal entries may differ in key order: keep one chosen by content, not by side.
+            if key not in seen or json.dumps(item) < json.dumps(seen[key]):
+                seen[key] = item
     return sorted(
         seen.values(), key=lambda e: (str(e.get("at", "")), json.dumps(e, sort_keys=True))
     )
@@ -36,26 +39,38 @@ def _merge_set(base: list[str], ours: list[str], theirs: list[str]) -> list[str]
 
 
 def merge_task(base: Task | None, ours: Task, theirs: Task) -> Task:
-    b = base.to_dict() if base else {}
+    """Three-way merge of one task; symmetric in ``ours``/``theirs``."""
+    b = base.to_dict() if base else None
     o, t = ours.to_dict(), theirs.to_dict()
-    later = t if t["updated_at"] > o["updated_at"] else o
     merged: dict[str, Any] = {}
     for key in FIELD_ORDER:
+        old = b.get(key, []) if b else []
         if key in UNIONED:
-            merged[key] = _union(b.get(key, []), o[key], t[key])
+            merged[key] = _union(old, o[key], t[key])
         elif key in SETS:
-            merged[key] = _merge_set(b.get(key, []), o[key], t[key])
+            merged[key] = _merge_set(old, o[key], t[key])
         elif key == "updated_at":
             merged[key] = max(o[key], t[key])
-        elif o[key] == t[key]:
-            merged[key] = o[key]
-        elif base is not None and o[key] == b.get(key):
-            merged[key] = t[key]
-        elif base is not None and t[key] == b.get(key):
-            merged[key] = o[key]
         else:
-            merged[key] = later[key]
+            merged[key] = _merge_scalar(key, b, o, t)
+    merged["no_gates"] = _merge_scalar("no_gates", b, o, t)
     return Task.from_dict(merged)
+
+
+def _merge_scalar(
+    key: str, base: dict[str, Any] | None, ours: dict[str, Any], theirs: dict[str, Any]
+) -> Any:
+    """The side that changed ``key``; if both did, the later update (ties: the larger value)."""
+    mine, other = ours.get(key, False), theirs.get(key, False)
+    if mine == other:
+        return mine
+    if base is not None and mine == base.get(key, False):
+        return other
+    if base is not None and other == base.get(key, False):
+        return mine
+    if ours["updated_at"] != theirs["updated_at"]:
+        return other if theirs["updated_at"] > ours["updated_at"] else mine
+    return max(mine, other, key=lambda v: json.dumps(v, sort_keys=True))
 
 
 def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[Task]:

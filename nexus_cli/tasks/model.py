@@ -88,6 +88,7 @@ class Task:
     history: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
+    no_gates: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -106,7 +107,10 @@ class Task:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
-        return {key: data[key] for key in FIELD_ORDER}
+        ordered = {key: data[key] for key in FIELD_ORDER}
+        if self.no_gates:  # only when set, so older lines stay byte-identical
+            ordered["no_gates"] = True
+        return ordered
 
     def to_line(self) -> str:
         """The canonical JSONL line (no newline): fixed field order, compact, UTF-8."""
@@ -135,6 +139,7 @@ class Task:
             history=list(data.get("history") or []),
             created_at=str(data.get("created_at") or ""),
             updated_at=str(data.get("updated_at") or ""),
+            no_gates=data.get("no_gates") is True,
         )
 
     @property
@@ -151,6 +156,9 @@ def parse_line(line: str, *, where: str) -> Task:
         data = json.loads(line)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
+        from nexus_cli.tasks.record import check_record
+
+        check_record(data, where)
         return Task.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

@@ -8,7 +8,6 @@ database is recognised without importing sqlite-utils at all (start-up time).
 
 from __future__ import annotations
 
-import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +44,10 @@ def migrate(project: Project, path: Path) -> None:
     """Apply pending migrations under a file lock (two first runs must not race)."""
     from sqlite_utils import Database
 
+    from nexus_cli import fs
+
     project.state_dir.mkdir(parents=True, exist_ok=True)
-    with open(project.state_dir / "tasks-migrate.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with fs.locked(project.state_dir / "tasks-migrate.lock"):
         db = Database(path)
         try:
             _migrations().apply(db)

@@ -2,16 +2,21 @@
 
 Gates run outside the database lock (they can take minutes): the task is first marked
 ``verifying``, the gates run, then the results and the next status are written in a second
-transaction. There is deliberately no way to skip a gate.
+transaction. There is deliberately no way to skip a gate: a task without gates completes only
+if it was created with ``--no-gates`` (recorded in its history).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
+from typing import Any
 
-from nexus_cli.errors import ConflictError, GateFailedError, UsageError
+from nexus_cli.errors import ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import TaskSettings
+from nexus_cli.tasks.gate_process import sigterm_raises
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
@@ -22,6 +27,7 @@ from nexus_cli.telemetry import invocation
 class Verification:
     task: Task
     results: list[GateResult] = field(default_factory=list)
+    taken_over_from: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -80,34 +86,112 @@ def verify(store: TaskStore, text: str, actor: str) -> Verification:
 
 
 def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) -> Verification:
-    """Mark verifying, run every gate, then move to done/review (all pass) or back (exit 3)."""
+    """Mark verifying, run every gate, then move to done/review (all pass) or back (exit 3).
+
+    Marking ``verifying`` is the lock: it happens in one ``BEGIN IMMEDIATE`` transaction that
+    refuses a task another live process is verifying, so the gates of a task run once at a time.
+    A ``verifying`` left by a process that is gone (killed) is taken over.
+    """
     with store.write():
         task = lifecycle.load(store, text)
-        if settings.require_gate and not task.gates:
-            raise UsageError(
-                f"task {task.id} has no gate and this project requires one",
-                hint="add one with `nexus task gate add ID CMD`",
-            )
-        if task.status != "verifying":
-            lifecycle.transition(task, "verifying", actor)
+        _require_gates(task, settings)
+        taken_over = _claim_verification(task, actor)
         store.put(task)
     try:
-        results = run_all(store, task)
-    except KeyboardInterrupt:
-        _back_to_work(store, task.id, actor, "gates interrupted")
+        with sigterm_raises():
+            results = run_all(store, task)
+    except BaseException as exc:  # interrupted, terminated or refused: never left verifying
+        why = "could not run"
+        if isinstance(exc, KeyboardInterrupt):
+            why = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        _back_to_work(store, task.id, actor, f"gates {why}")
         raise
     with store.write():
         task = lifecycle.load(store, task.id)
         if task.status != "verifying":
             raise ConflictError(f"task {task.id} changed to {task.status} while its gates ran")
         _record_runs(task, results, actor, "complete")
-        verification = Verification(task, results)
+        verification = Verification(task, results, taken_over_from=taken_over)
         if verification.passed:
-            lifecycle.transition(task, "review" if settings.require_review else "done", actor)
+            reason = None if task.gates else "no gates (--no-gates)"
+            done = "review" if settings.require_review else "done"
+            lifecycle.transition(task, done, actor, reason)
         else:
             lifecycle.transition(task, "in_progress", actor, "gates failed")
         store.put(task)
     return verification
+
+
+def _require_gates(task: Task, settings: TaskSettings) -> None:
+    if task.gates:
+        return
+    if settings.require_gate:
+        raise UsageError(
+            f"task {task.id} has no gate and this project requires one",
+            hint="add one with `nexus task gate add ID CMD`",
+        )
+    if not task.no_gates:
+        raise UsageError(
+            f"task {task.id} has no gate: gates cannot be skipped",
+            hint=f"add one with `nexus task gate add {task.id} CMD`",
+        )
+
+
+def _claim_verification(task: Task, actor: str) -> dict[str, Any] | None:
+    """Move ``task`` to verifying for this process; the stale owner's record if taken over."""
+    from nexus_cli.terminal import escape
+
+    stale: dict[str, Any] | None = None
+    if task.status == "verifying":
+        owner = verifying_owner(task)
+        if owner is not None and owner_alive(owner):
+            raise ConflictError(
+                f"task {task.id} is already verifying (pid {owner.get('pid')}, "
+                f"by {escape(str(owner.get('by')), newlines=False)}); wait for it to finish"
+            )
+        stale = owner or {}
+        lifecycle.record(task, actor, "verification_taken_over", previous=stale or None)
+        task.status = "in_progress"  # the stale run is abandoned; move again, recorded
+    lifecycle.transition(task, "verifying", actor, pid=os.getpid(), host=host_tag())
+    return stale
+
+
+def host_tag() -> str:
+    """This machine, as recorded in the shared history: a hash, not the host name itself."""
+    import hashlib
+
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+
+
+def verifying_owner(task: Task) -> dict[str, Any] | None:
+    """The pid/host of the last transition to verifying, if recorded."""
+    for entry in reversed(task.history):
+        if entry.get("action") == "transition" and entry.get("to") == "verifying":
+            pid, host = entry.get("pid"), entry.get("host")
+            if isinstance(pid, int) and isinstance(host, str):
+                return {"pid": pid, "host": host, "by": entry.get("by")}
+            return None
+    return None
+
+
+def owner_alive(owner: dict[str, Any]) -> bool:
+    """Whether the recorded verifying process still runs (only knowable on this host)."""
+    if owner.get("host") != host_tag():
+        return False
+    pid = int(owner["pid"])
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # the pid may have been reused by an unrelated program since
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"nexus" in fh.read()
+    except OSError:
+        return True
 
 
 def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> None:
@@ -121,7 +205,12 @@ def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> No
 def failure(verification: Verification, *, moved: bool) -> GateFailedError:
     """The exit-3 error for a verification whose gates did not all pass."""
     task = verification.task
-    names = ", ".join(f"`{r.gate.command}` (exit {r.exit_code})" for r in verification.failed)
+    from nexus_cli.terminal import escape
+
+    names = ", ".join(
+        f"`{escape(r.gate.command, newlines=False)}` (exit {r.exit_code})"
+        for r in verification.failed
+    )
     where = f"task {task.id} stays in_progress: " if moved else ""
     return GateFailedError(
         f"{where}gate failed: {names}",

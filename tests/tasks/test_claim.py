@@ -58,7 +58,7 @@ def test_concurrent_writers_lose_nothing(tasks_project: Path) -> None:
 
     procs = [
         subprocess.Popen(
-            [*nexus_exe(), "task", "create", f"Parallel {i}"],
+            [*nexus_exe(), "task", "create", f"Parallel {i}", "--no-gates"],
             cwd=tasks_project,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

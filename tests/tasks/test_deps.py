@@ -59,7 +59,7 @@ def test_dep_add_and_remove(tasks_project: Path) -> None:
 
 
 def test_unknown_dependency(tasks_project: Path) -> None:
-    result = run_nexus("task", "create", "X", "--depends-on", "nx-zzzzzz")
+    result = run_nexus("task", "create", "X", "--no-gates", "--depends-on", "nx-zzzzzz")
     assert result.exit_code == 1
     assert "no task matches" in result.stderr
     assert ok("task", "list", "--json").json() == []

@@ -39,7 +39,7 @@ def test_ids_in_a_store_are_unique(tasks_project: Path, titles: list[str]) -> No
     store = open_store(find_project())
     try:
         before = store.count()
-        made = [create(store, NewTask(title=t), "alice").id for t in titles]
+        made = [create(store, NewTask(title=t, no_gates=True), "alice").id for t in titles]
         assert len(set(made)) == len(made)
         assert store.count() == before + len(made)
         assert all(resolve(store, m) == m for m in made)

@@ -19,7 +19,7 @@ def _file(root: Path) -> Path:
 
 
 def test_file_is_sorted_with_stable_field_order(tasks_project: Path) -> None:
-    ids = [new_task(f"T{i}") for i in range(5)]
+    ids = [new_task(f"T{i}", "--gate", "true") for i in range(5)]
     lines = _file(tasks_project).read_text().splitlines()
     assert [json.loads(x)["id"] for x in lines] == sorted(ids)
     assert all(list(json.loads(x)) == list(FIELD_ORDER) for x in lines)
@@ -116,7 +116,7 @@ _task = st.builds(
     workspace=st.one_of(st.none(), st.from_regex(r"[a-z]{1,8}", fullmatch=True)),
     labels=st.lists(_text, max_size=3),
     depends_on=st.lists(st.from_regex(r"nx-[0-9a-z]{4}", fullmatch=True), max_size=3),
-    gates=st.lists(st.builds(Gate, command=_text.filter(bool), timeout_s=st.integers(1, 999))),
+    gates=st.lists(st.builds(Gate, command=_text.filter(str.strip), timeout_s=st.integers(1, 999))),
     notes=st.lists(st.fixed_dictionaries({"at": _text, "by": _text, "text": _text}), max_size=3),
     history=st.lists(_entry, max_size=3),
     created_at=_text,

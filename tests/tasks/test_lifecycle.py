@@ -96,7 +96,7 @@ def test_invalid_transition_is_refused(tasks_project: Path) -> None:
     task_id = new_task("Not started", "--gate", "true")
     result = run_nexus("task", "approve", task_id)
     assert result.exit_code == 1
-    assert "is open; it cannot become done" in result.stderr
+    assert "is open; only a task in review can be approved" in result.stderr
     assert "Traceback" not in result.stderr
     assert show(task_id)["status"] == "open"
 

@@ -10,7 +10,7 @@ import pytest
 
 from nexus_cli.tasks import jsonl
 from nexus_cli.tasks.gitsetup import ATTRIBUTE_LINE, driver_command
-from nexus_cli.tasks.merge import merge_task, merge_tasks
+from nexus_cli.tasks.merge import merge_files, merge_task, merge_tasks
 from nexus_cli.tasks.model import Task
 from tests.conftest import git, run_nexus
 from tests.tasks.conftest import new_task, ok
@@ -83,10 +83,14 @@ def test_two_clones_share_tasks_through_git(tasks_project: Path, tmp_path: Path)
     git(origin, "config", "pull.rebase", "false")
     # Both sides change the same task and add their own.
     ok("-C", str(origin), "task", "note", shared_id, "note from origin")
-    mine = ok("-C", str(origin), "task", "create", "Origin task", "--json").json()["id"]
+    mine = ok("-C", str(origin), "task", "create", "Origin task", "--no-gates", "--json").json()[
+        "id"
+    ]
     _commit_all(origin, "origin work")
     ok("-C", str(clone), "task", "claim", shared_id, "--agent", "bob")
-    theirs = ok("-C", str(clone), "task", "create", "Clone task", "--json").json()["id"]
+    theirs = ok("-C", str(clone), "task", "create", "Clone task", "--no-gates", "--json").json()[
+        "id"
+    ]
     _commit_all(clone, "clone work")
     # The clone pulls origin: a real merge of tasks.jsonl, resolved by the driver.
     git(clone, "pull", "-q", "--no-edit", "origin", "main")
@@ -141,3 +145,65 @@ def test_init_keeps_user_gitattributes(git_repo: Path, monkeypatch: pytest.Monke
     text = (git_repo / ".gitattributes").read_text()
     assert text == f"*.png binary\n{ATTRIBUTE_LINE}\n"
     assert "merge-driver" in git(git_repo, "config", "--get", "merge.nexus-tasks.driver")
+
+
+def test_merge_files_merges_into_ours_and_tolerates_a_missing_base(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.write_bytes(jsonl.render_tasks([_task(id="nx-mine")]))
+    theirs.write_bytes(jsonl.render_tasks([_task(id="nx-them")]))
+    assert merge_files(tmp_path / "no-base", ours, theirs) == 1
+    assert [t.id for t in jsonl.parse(ours.read_bytes(), source="x")] == ["nx-mine", "nx-them"]
+    assert theirs.read_bytes() == jsonl.render_tasks([_task(id="nx-them")])
+
+
+def test_merge_files_names_the_bad_file(tmp_path: Path) -> None:
+    from nexus_cli.errors import ConfigError
+
+    base, ours, theirs = tmp_path / "base", tmp_path / "ours", tmp_path / "theirs"
+    base.write_text("")
+    ours.write_bytes(jsonl.render_tasks([_task()]))
+    theirs.write_text('{"id": "nx-aaaa"}\n')
+    with pytest.raises(ConfigError, match=f"^{theirs}:1: "):
+        merge_files(base, ours, theirs)
+    assert ours.read_bytes() == jsonl.render_tasks([_task()])
+
+
+def test_conflict_hint_says_how_to_recover() -> None:
+    from nexus_cli.errors import ConflictError
+
+    with pytest.raises(ConflictError) as caught:
+        merge_tasks([], [_task(created_at="t1")], [_task(created_at="t2")])
+    assert caught.value.hint == "recreate one of them with `nexus task create` after the merge"
+
+
+def test_a_task_known_to_base_is_merged_even_if_created_at_differs() -> None:
+    base = _task()
+    result = merge_tasks([base], [_task(created_at="t1", title="A")], [_task(created_at="t2")])
+    assert [t.title for t in result] == ["A"]
+
+
+def test_history_keeps_base_entries_and_sorts_by_time_then_content() -> None:
+    old = {"at": "2026-01-01T00:00:00.000000Z", "by": "a", "action": "created"}
+    undated = {"by": "z", "action": "imported"}
+    first = {"at": "2026-01-02T00:00:00.000000Z", "by": "b", "action": "a"}
+    second = {"at": "2026-01-02T00:00:00.000000Z", "action": "z", "by": "a"}
+    base = _task(history=[old])
+    ours = _task(history=[undated, second], updated_at="t1")
+    theirs = _task(history=[first], updated_at="t1")
+    for merged in (merge_task(base, ours, theirs), merge_task(base, theirs, ours)):
+        assert merged.history == [undated, old, first, second]
+
+
+def test_both_changed_with_equal_times_picks_the_same_value_either_way() -> None:
+    base = _task(title="T")
+    ours = _task(title="Apple", updated_at="t1")
+    theirs = _task(title="Banana", updated_at="t1")
+    assert merge_task(base, ours, theirs).title == "Banana"
+    assert merge_task(base, theirs, ours).title == "Banana"
+    assert merge_task(base, ours, theirs).updated_at == "t1"
+
+
+def test_updated_at_is_the_latest_even_when_one_side_went_back_in_time() -> None:
+    base = _task(updated_at="t5")
+    merged = merge_task(base, _task(updated_at="t5"), _task(updated_at="t3", title="skewed"))
+    assert (merged.updated_at, merged.title) == ("t5", "skewed")

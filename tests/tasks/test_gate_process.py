@@ -1,0 +1,210 @@
+"""Gates run as process groups: nothing of a gate survives a timeout, SIGTERM or a kill; one
+`task complete` of a task at a time, and a stale `verifying` is taken over."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.tasks.gate_process import group_alive, run_group
+from tests.conftest import nexus_exe, run_nexus
+from tests.tasks.conftest import new_task, ok, show
+
+
+def _wait_for(path: Path, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def _group_gone(pgid: int, timeout: float = 10) -> bool:
+    """No process of ``pgid`` is left (init reaps the killed orphans shortly after)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not group_alive(pgid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def test_timeout_terminates_the_whole_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pgid"
+    command = f"echo $$ > {pidfile}; sh -c 'sleep 300 & sleep 300'"
+    start = time.monotonic()
+    outcome = run_group(command, tmp_path, 1)
+    assert outcome.timed_out and outcome.exit_code == -1
+    assert time.monotonic() - start < 10
+    pgid = int(pidfile.read_text())
+    assert _group_gone(pgid), f"processes of gate group {pgid} survived the timeout"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pgid, 0)
+
+
+def test_children_left_behind_by_a_finished_gate_are_terminated(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pgid"
+    start = time.monotonic()
+    outcome = run_group(f"echo $$ > {pidfile}; sleep 300 & echo done", tmp_path, 60)
+    assert outcome.exit_code == 0 and "done" in outcome.output
+    assert time.monotonic() - start < 10  # not held open by the child's copy of stdout
+    assert _group_gone(int(pidfile.read_text()))
+
+
+def test_a_child_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pgid"
+    command = f"echo $$ > {pidfile}; sh -c 'trap \"\" TERM; sleep 300' & sleep 300"
+    outcome = run_group(command, tmp_path, 1)
+    assert outcome.timed_out
+    assert _group_gone(int(pidfile.read_text()))
+
+
+def _started(tasks_project: Path, gate: str) -> str:
+    task_id = new_task("Gate", "--gate", gate)
+    ok("task", "start", task_id)
+    return task_id
+
+
+def test_sigterm_during_complete_kills_the_gate_group_and_moves_the_task_back(
+    tasks_project: Path,
+) -> None:
+    pidfile = tasks_project / "pgid"
+    task_id = _started(tasks_project, "echo $$ > pgid; sh -c 'sleep 300 & sleep 300'")
+    proc = subprocess.Popen(
+        [*nexus_exe(), "task", "complete", task_id],
+        cwd=tasks_project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pgid = int(_wait_for(pidfile))
+    try:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        assert "Traceback" not in err
+        assert _group_gone(pgid), "the gate's children survived SIGTERM"
+    finally:
+        _kill_group(pgid)
+    data = show(task_id)
+    assert data["status"] == "in_progress"
+    assert data["history"][-1]["reason"] == "gates terminated"
+
+
+@pytest.mark.slow
+def test_five_parallel_completes_run_the_gates_once(tasks_project: Path) -> None:
+    task_id = _started(tasks_project, "echo run >> count; sleep 6")
+    procs = [
+        subprocess.Popen(
+            [*nexus_exe(), "task", "complete", task_id],
+            cwd=tasks_project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
+    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert (tasks_project / "count").read_text().splitlines() == ["run"]
+    codes = sorted(code for code, _, _ in outcomes)
+    assert codes == [0, 1, 1, 1, 1], outcomes
+    for code, _, err in outcomes:
+        if code == 1:
+            assert len(err.strip().splitlines()) == 1, err
+            assert "already verifying" in err or "is done" in err, err
+    assert sum("already verifying" in err for _, _, err in outcomes) >= 1
+    assert show(task_id)["status"] == "done"
+
+
+def test_a_stale_verification_is_taken_over(tasks_project: Path) -> None:
+    pidfile = tasks_project / "pgid"
+    task_id = _started(tasks_project, "test -f go || { echo $$ > pgid; sleep 300; }")
+    proc = subprocess.Popen(
+        [*nexus_exe(), "task", "complete", task_id],
+        cwd=tasks_project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pgid = int(_wait_for(pidfile))
+    proc.kill()  # SIGKILL: no cleanup can run, the task stays verifying
+    proc.wait(timeout=30)
+    _kill_group(pgid)
+    assert show(task_id)["status"] == "verifying"
+    (tasks_project / "go").write_text("")
+    result = run_nexus("task", "complete", task_id)
+    assert result.exit_code == 0, result.stderr
+    assert "took over" in result.stderr and str(proc.pid) in result.stderr
+    data = show(task_id)
+    assert data["status"] == "done"
+    assert any(h["action"] == "verification_taken_over" for h in data["history"])
+
+
+def test_a_live_verification_is_not_taken_over(tasks_project: Path) -> None:
+    pidfile = tasks_project / "pgid"
+    task_id = _started(tasks_project, "echo $$ > pgid; sleep 300")
+    proc = subprocess.Popen(
+        [*nexus_exe(), "task", "complete", task_id],
+        cwd=tasks_project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pgid = int(_wait_for(pidfile))
+    try:
+        result = run_nexus("task", "complete", task_id)
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == [
+            f"error: task {task_id} is already verifying (pid {proc.pid}, by alice); "
+            "wait for it to finish"
+        ]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        _kill_group(pgid)
+    assert show(task_id)["status"] == "in_progress"
+
+
+def test_complete_with_a_timed_out_gate_leaves_no_process(tasks_project: Path) -> None:
+    task_id = new_task(
+        "Slow", "--gate", "echo $$ > pgid; sh -c 'sleep 300 & sleep 300'", "--gate-timeout", "1"
+    )
+    ok("task", "start", task_id)
+    result = run_nexus("task", "complete", task_id)
+    assert result.exit_code == 3 and "timed out" in result.stderr
+    pgid = int((tasks_project / "pgid").read_text())
+    try:
+        assert _group_gone(pgid), "the timed-out gate's children survived"
+    finally:
+        _kill_group(pgid)
+    assert show(task_id)["status"] == "in_progress"
+
+
+def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
+    import json
+
+    from nexus_cli.tasks.verification import host_tag
+
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        entry = {"at": "t1", "by": "bob", "action": "transition", "from": "in_progress"}
+        entry.update(to="verifying", pid=sleeper.pid, host=host_tag())
+        line = {"id": "nx-reus", "title": "Reused", "status": "verifying", "history": [entry]}
+        line["gates"] = [{"command": "true"}]
+        (tasks_project / ".nexus" / "tasks.jsonl").write_text(json.dumps(line) + "\n")
+        result = run_nexus("task", "complete", "nx-reus")
+        assert result.exit_code == 0, result.stderr
+        assert "took over" in result.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
