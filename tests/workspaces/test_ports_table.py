@@ -177,3 +177,17 @@ def test_no_free_port_is_a_port_conflict() -> None:
         ports._first_free(start, "tcp", taken, "127.0.0.1")
     assert info.value.message == "no free host port found near 30000"
     assert info.value.category == "port_conflict"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "kind"), [("tcp", socket.SOCK_STREAM), ("udp", socket.SOCK_DGRAM)]
+)
+def test_a_holder_on_another_address_blocks_the_default_probe(
+    held: list[socket.socket], protocol: str, kind: int
+) -> None:
+    # Binding 127.0.0.1 would succeed, but a wildcard bind (what a 0.0.0.0 publish needs) would
+    # not: the default probe is conservative and checks both.
+    port = free_port()
+    held.append(_hold("127.0.0.2", port, kind))
+    assert ports.port_is_free(port, protocol) is False
+    assert ports.port_is_free(port, protocol, "127.0.0.3") is True
