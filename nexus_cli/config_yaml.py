@@ -13,7 +13,7 @@ from typing import Any
 
 from nexus_cli.errors import ConfigError
 
-__all__ = ["key_error", "load_yaml_mapping"]
+__all__ = ["key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
 
 
 def load_yaml_mapping(path: Path | str, *, what: str) -> dict[str, Any]:
@@ -22,7 +22,6 @@ def load_yaml_mapping(path: Path | str, *, what: str) -> dict[str, Any]:
     ``what`` names the kind of file for messages about the whole file ("template", "project
     configuration"). Only safe YAML is loaded (no Python objects).
     """
-    import yaml
 
     file = Path(path)
     try:
@@ -31,20 +30,51 @@ def load_yaml_mapping(path: Path | str, *, what: str) -> dict[str, Any]:
         raise ConfigError(f"{file}: cannot read {what}: it is not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read {what}: {exc.strerror or exc}") from None
+    return parse_yaml_mapping(text, file, what=what)
+
+
+def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
+    """The YAML document in ``text`` (read from ``path``); a syntax error is a ConfigError.
+
+    The message says where the YAML broke, the nearest key above that place, and why:
+    ``FILE: invalid YAML at line 3, column 14 near key 'description': ...``.
+    """
+    import yaml
+
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{file}{where}: invalid YAML: {problem}") from None
+        raise ConfigError(_yaml_message(Path(path), text, exc, what)) from None
+
+
+def parse_yaml_mapping(text: str, path: Path | str, *, what: str) -> dict[str, Any]:
+    """Like :func:`parse_yaml`, for a document that must be a mapping (``{}`` when empty)."""
+    data = parse_yaml(text, path, what=what)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{file}: expected a mapping at the top level of the {what}, got {type(data).__name__}"
+            f"{path}: expected a mapping at the top level of the {what}, got {type(data).__name__}"
         )
     return data
+
+
+def _yaml_message(path: Path, text: str, exc: Exception, what: str) -> str:
+    import re
+
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"{path}: invalid YAML in the {what}: {problem}"
+    key = None
+    for line in text.splitlines()[: mark.line + 1]:
+        found = re.match(r"^\s*([A-Za-z_][\w.-]*)\s*:", line)
+        if found:
+            key = found.group(1)
+    near = f" near key {key!r}" if key else ""
+    return (
+        f"{path}: invalid YAML at line {mark.line + 1}, column {mark.column + 1}{near}: {problem}"
+    )
 
 
 def key_error(path: Path | str, key: str, problem: str) -> ConfigError:

@@ -21,13 +21,10 @@ def load_settings(project: Project) -> LoopSettings:
     path = project.config_path
     if not path.is_file():
         return LoopSettings()
-    import yaml
+    from nexus_cli.config_yaml import load_yaml_mapping
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
-    section = data.get("loop") if isinstance(data, dict) else None
+    data = load_yaml_mapping(path, what="project configuration")
+    section = data.get("loop")
     if section is None:
         return LoopSettings()
     if not isinstance(section, dict):

@@ -61,38 +61,17 @@ class PersonaSpec:
 
 
 def parse_persona(path: Path) -> PersonaSpec:
-    import yaml
+    from nexus_cli.config_yaml import parse_yaml
 
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(_yaml_message(path, text, exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    data = parse_yaml(text, path, what="persona file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     _validate(path, data)
     return PersonaSpec(path, data)
-
-
-def _yaml_message(path: Path, text: str, exc: Exception) -> str:
-    """One line: where the YAML broke, the nearest key above that place, and why."""
-    import re
-
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is None:
-        return f"{path}: invalid YAML: {problem}"
-    key = None
-    for line in text.splitlines()[: mark.line + 1]:
-        found = re.match(r"^\s*([A-Za-z_][\w.-]*)\s*:", line)
-        if found:
-            key = found.group(1)
-    near = f" near key {key!r}" if key else ""
-    return (
-        f"{path}: invalid YAML at line {mark.line + 1}, column {mark.column + 1}{near}: {problem}"
-    )
 
 
 def _fail(path: Path, key: str, why: str) -> ConfigError:

@@ -19,13 +19,10 @@ def load_settings(project: Project) -> TaskSettings:
     path = project.config_path
     if not path.is_file():
         return TaskSettings()
-    import yaml
+    from nexus_cli.config_yaml import load_yaml_mapping
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
-    section = data.get("tasks") if isinstance(data, dict) else None
+    data = load_yaml_mapping(path, what="project configuration")
+    section = data.get("tasks")
     if section is None:
         return TaskSettings()
     if not isinstance(section, dict):

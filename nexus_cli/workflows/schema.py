@@ -99,15 +99,9 @@ def _unknown(path: Path, data: dict[str, Any], known: set[str], where: str) -> N
 
 def parse(path: Path, text: str, origin: str) -> Workflow:
     """Parse the YAML ``text`` of ``path`` into a checked :class:`Workflow`."""
-    import yaml
+    from nexus_cli.config_yaml import parse_yaml
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    data = parse_yaml(text, path, what="workflow file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a workflow file must be a mapping")
     _unknown(path, data, _TOP_KEYS, "")

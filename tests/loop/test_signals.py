@@ -42,9 +42,13 @@ def test_signal_stops_agent_group_and_keeps_the_claim(
     )
     pid_file = agent_log / "agent.pid"
     deadline = time.monotonic() + 30
-    while not pid_file.is_file() and time.monotonic() < deadline:
+    # The agent writes its pid (not atomically): wait until the whole number is there.
+    while time.monotonic() < deadline:
+        text = pid_file.read_text().strip() if pid_file.is_file() else ""
+        if text.isdigit():
+            break
         time.sleep(0.05)
-    agent_pid = int(pid_file.read_text())
+    agent_pid = int(pid_file.read_text().strip())
     started = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)

@@ -124,7 +124,7 @@ def test_invalid_template_names_file_key_and_expectation(
 
 def test_invalid_yaml_names_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "bad", "services:\n  db: [\n")
-    with pytest.raises(ConfigError, match=r"line \d+.*invalid YAML") as info:
+    with pytest.raises(ConfigError, match=r"invalid YAML at line \d+") as info:
         load_template("bad", tmp_path, {})
     assert str(path) in info.value.message
 

@@ -85,7 +85,7 @@ def tool_names(rules: list[str] | tuple[str, ...]) -> set[str]:
 
 
 def read_command(path: Path) -> Command:
-    import yaml
+    from nexus_cli.config_yaml import parse_yaml
 
     name = path.stem
     if not NAME_RE.match(name):
@@ -98,10 +98,7 @@ def read_command(path: Path) -> Command:
     if text.startswith("---\n"):
         front, sep, rest = text[4:].partition("\n---\n")
         if sep:
-            try:
-                meta = yaml.safe_load(front) or {}
-            except yaml.YAMLError:
-                raise ConfigError(f"{path}: invalid YAML frontmatter") from None
+            meta = parse_yaml(front, path, what="frontmatter") or {}
             body = rest.lstrip("\n")
     if not isinstance(meta, dict):
         raise ConfigError(f"{path}: frontmatter must be a mapping")
