@@ -21,18 +21,23 @@ DRIVER_NAME = "nexus-tasks"
 
 
 def driver_command(python: str | None = None) -> str:
-    exe = shlex.quote(python or sys.executable)
+    from nexus_cli.validate import plain_text
+
+    # The command goes into .git/config and runs through a shell: no control characters in it.
+    exe = shlex.quote(plain_text(python or sys.executable, what="the Python executable's path"))
     args = "task merge-driver %O %A %B"
     return f"if [ -x {exe} ]; then {exe} -m nexus_cli {args}; else nexus {args}; fi"
 
 
 def _git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    from nexus_cli import git
+
     try:
-        return subprocess.run(
-            ["git", *args], cwd=project.root, capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise StateError(f"cannot run git to install the task merge driver: {exc}") from None
+        return git.run(project.root, *args, check=False)
+    except git.GitError as exc:
+        raise StateError(
+            f"cannot run git to install the task merge driver: {exc.message}"
+        ) from None
 
 
 def _git_config(project: Project, key: str, value: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 from pathlib import Path
 
 
@@ -15,13 +14,13 @@ def current_agent(explicit: str | None = None, cwd: Path | None = None) -> str:
     env = os.environ.get("NEXUS_AGENT", "").strip()
     if env:
         return env
+    from nexus_cli import git
+
     try:
-        out = subprocess.run(
-            ["git", "config", "user.name"], cwd=cwd, capture_output=True, text=True, timeout=5
-        )
+        out = git.run(cwd or Path.cwd(), "config", "user.name", check=False)
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, git.GitError):
         pass
     try:
         return os.environ.get("USER") or getpass.getuser()
