@@ -207,3 +207,12 @@ def test_updated_at_is_the_latest_even_when_one_side_went_back_in_time() -> None
     base = _task(updated_at="t5")
     merged = merge_task(base, _task(updated_at="t5"), _task(updated_at="t3", title="skewed"))
     assert (merged.updated_at, merged.title) == ("t5", "skewed")
+
+
+def test_gate_lists_changed_on_both_sides_at_the_same_time_compare_by_sorted_keys() -> None:
+    slow_in_a = {"command": "x", "timeout_s": 1, "service": "b"}
+    fast_in_b = {"command": "x", "timeout_s": 2, "service": "a"}
+    ours = _task(gates=[slow_in_a], updated_at="t1")
+    theirs = _task(gates=[fast_in_b], updated_at="t1")
+    for merged in (merge_task(_task(), ours, theirs), merge_task(_task(), theirs, ours)):
+        assert [g.to_dict() for g in merged.gates] == [slow_in_a]
