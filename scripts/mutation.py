@@ -35,7 +35,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "validators": (["nexus_cli/validate.py"], ["tests/test_validate.py"]),
     "fs": (["nexus_cli/fs.py"], ["tests/test_fs.py"]),
     "terminal": (["nexus_cli/terminal.py"], ["tests/test_terminal.py"]),
-    "merge": (["nexus_cli/tasks/merge.py"], ["tests/tasks/test_merge.py"]),
+    "merge": (
+        ["nexus_cli/tasks/merge.py"],
+        ["tests/tasks/test_merge.py", "tests/tasks/test_merge_properties.py"],
+    ),
     "ports": (
         ["nexus_cli/workspaces/ports.py"],
         [
@@ -49,7 +52,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["nexus_cli/personas/safety.py"],
         ["tests/personas/test_safety.py", "tests/personas/test_trust.py"],
     ),
-    "gates": (["nexus_cli/tasks/gates.py"], ["tests/tasks/test_gates.py"]),
+    "gates": (
+        ["nexus_cli/tasks/gates.py"],
+        ["tests/tasks/test_gates.py", "tests/tasks/test_gate_process.py"],
+    ),
 }
 
 
