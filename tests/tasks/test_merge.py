@@ -216,3 +216,11 @@ def test_gate_lists_changed_on_both_sides_at_the_same_time_compare_by_sorted_key
     theirs = _task(gates=[fast_in_b], updated_at="t1")
     for merged in (merge_task(_task(), ours, theirs), merge_task(_task(), theirs, ours)):
         assert [g.to_dict() for g in merged.gates] == [slow_in_a]
+
+
+def test_the_same_entry_in_another_key_order_is_kept_once_whichever_side_has_it() -> None:
+    one = {"at": "t1", "by": "a", "action": "x"}
+    same = {"action": "x", "by": "a", "at": "t1"}
+    ours, theirs = _task(history=[one]), _task(history=[same])
+    for merged in (merge_task(None, ours, theirs), merge_task(None, theirs, ours)):
+        assert [list(h) for h in merged.history] == [list(same)]
