@@ -87,11 +87,8 @@ def _png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
     return width, bpp, rows
 
 
-@pytest.mark.chromium
-def test_headless_chromium_renders_the_charts(filled: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dash.html"
-    assert run_nexus("dashboard", "--html", str(out)).exit_code == 0
-    shot = tmp_path / "shot.png"
+def _screenshot(page: Path, shot: Path, profile: Path, size: str) -> None:
+    """A headless Chromium screenshot of ``page`` at ``size`` (``"W,H"``), offline."""
     browser = chromium_binary()
     assert browser is not None
     subprocess.run(
@@ -106,15 +103,23 @@ def test_headless_chromium_renders_the_charts(filled: Path, tmp_path: Path) -> N
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--user-data-dir={profile}",
             f"--screenshot={shot}",
-            "--window-size=1280,2000",
-            out.as_uri(),
+            f"--window-size={size}",
+            page.as_uri(),
         ],
         capture_output=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.chromium
+def test_headless_chromium_renders_the_charts(filled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dash.html"
+    assert run_nexus("dashboard", "--html", str(out)).exit_code == 0
+    shot = tmp_path / "shot.png"
+    _screenshot(out, shot, tmp_path / "profile", "1280,2000")
     assert shot.exists() and shot.stat().st_size > 10_000
     width, bpp, rows = _png_pixels(shot.read_bytes())
     counts = {"blue": 0, "orange": 0, "red": 0}
@@ -171,29 +176,7 @@ def test_chromium_at_700_px_shows_every_chart_without_overflow(
     out = tmp_path / "dash.html"
     assert run_nexus("dashboard", "--html", str(out)).exit_code == 0
     shot = tmp_path / "narrow.png"
-    browser = chromium_binary()
-    assert browser is not None
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=700,2400",
-            out.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    _screenshot(out, shot, tmp_path / "profile", "700,2400")
     width, bpp, rows = _png_pixels(shot.read_bytes())
     assert width == 700
     blue = (37, 99, 235)
