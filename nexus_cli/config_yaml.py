@@ -13,7 +13,7 @@ from typing import Any
 
 from nexus_cli.errors import ConfigError
 
-__all__ = ["key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
+__all__ = ["config_section", "key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
 
 
 def load_yaml_mapping(path: Path | str, *, what: str) -> dict[str, Any]:
@@ -75,6 +75,16 @@ def _yaml_message(path: Path, text: str, exc: Exception, what: str) -> str:
     return (
         f"{path}: invalid YAML at line {mark.line + 1}, column {mark.column + 1}{near}: {problem}"
     )
+
+
+def config_section(path: Path, name: str) -> dict[str, Any] | None:
+    """The ``name:`` mapping of the project configuration at ``path`` (None when absent)."""
+    if not path.is_file():
+        return None
+    section = load_yaml_mapping(path, what="project configuration").get(name)
+    if section is not None and not isinstance(section, dict):
+        raise ConfigError(f"{path}: key '{name}' must be a mapping")
+    return section
 
 
 def key_error(path: Path | str, key: str, problem: str) -> ConfigError:

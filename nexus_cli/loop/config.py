@@ -18,17 +18,12 @@ class LoopSettings:
 
 def load_settings(project: Project) -> LoopSettings:
     """Read ``loop.agent`` and ``loop.max_iterations``; a bad value names the file and key."""
-    path = project.config_path
-    if not path.is_file():
-        return LoopSettings()
-    from nexus_cli.config_yaml import load_yaml_mapping
+    from nexus_cli.config_yaml import config_section
 
-    data = load_yaml_mapping(path, what="project configuration")
-    section = data.get("loop")
+    path = project.config_path
+    section = config_section(path, "loop")
     if section is None:
         return LoopSettings()
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: key 'loop' must be a mapping")
     agent = section.get("agent")
     if agent is not None and (not isinstance(agent, str) or not agent.strip()):
         raise ConfigError(f"{path}: key 'loop.agent' must be a shell command line")

@@ -16,17 +16,12 @@ class TaskSettings:
 
 def load_settings(project: Project) -> TaskSettings:
     """Read ``tasks.require_gate`` / ``tasks.require_review``; a bad file names file and key."""
-    path = project.config_path
-    if not path.is_file():
-        return TaskSettings()
-    from nexus_cli.config_yaml import load_yaml_mapping
+    from nexus_cli.config_yaml import config_section
 
-    data = load_yaml_mapping(path, what="project configuration")
-    section = data.get("tasks")
+    path = project.config_path
+    section = config_section(path, "tasks")
     if section is None:
         return TaskSettings()
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: key 'tasks' must be a mapping")
     values: dict[str, bool] = {}
     for key in ("require_gate", "require_review"):
         value = section.get(key, False)
