@@ -1,7 +1,7 @@
 """Read-side speed of telemetry on a large history: whole `nexus` processes, medians.
 
 Fills a temporary $NEXUS_HOME with N realistic events spread over 365 days (one executemany in
-one transaction, see nexus_cli/telemetry/synthetic.py), then times, interleaved:
+one transaction, see nexus_cli/telemetry/store/synthetic.py), then times, interleaved:
   * `nexus stats --month --json`
   * `nexus insights --json`
   * `nexus dashboard --html out.html --force`
@@ -37,7 +37,7 @@ def main() -> int:
         help="add N more events older than 31 days (windowed work must not grow with them)",
     )
     args = parser.parse_args()
-    from nexus_cli.telemetry import synthetic
+    from nexus_cli.telemetry.store import synthetic
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"

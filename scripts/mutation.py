@@ -47,7 +47,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "tests/workspaces/test_ports_table.py",
         ],
     ),
-    "privacy": (["nexus_cli/telemetry/privacy.py"], ["tests/telemetry/test_privacy.py"]),
+    "privacy": (
+        ["nexus_cli/telemetry/record/privacy.py"],
+        ["tests/telemetry/record/test_privacy.py"],
+    ),
     "persona-safety": (
         ["nexus_cli/personas/safety.py"],
         ["tests/personas/test_safety.py", "tests/personas/test_trust.py"],

@@ -14,7 +14,8 @@ from nexus_cli.output import emit_json, json_option
 
 
 def _gather(days: int) -> dict[str, Any]:
-    from nexus_cli.telemetry import dashboard, retention, store
+    from nexus_cli.telemetry.show import dashboard
+    from nexus_cli.telemetry.store import retention, store
 
     with store.opened() as db:
         retention.apply_daily(db)
@@ -98,7 +99,7 @@ def dashboard(
     days: int, watch: bool, interval: float, html_file: str | None, force: bool, as_json: bool
 ) -> None:
     """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights."""
-    from nexus_cli.telemetry.invocation import note
+    from nexus_cli.telemetry.record.invocation import note
 
     note(event_type="telemetry")
     if watch:
@@ -106,7 +107,7 @@ def dashboard(
         return
     data = _gather(days)
     if html_file:
-        from nexus_cli.telemetry import files, html
+        from nexus_cli.telemetry.show import files, html
 
         path = files.write_text(html_file, html.render(data), force=force)
         click.echo(f"dashboard written to {path}", err=True)

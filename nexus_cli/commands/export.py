@@ -34,10 +34,11 @@ def export(
     from datetime import UTC, datetime
 
     from nexus_cli.errors import UsageError
-    from nexus_cli.telemetry import export as logic
-    from nexus_cli.telemetry import files, store
-    from nexus_cli.telemetry.invocation import note
-    from nexus_cli.telemetry.window import parse_moment, stamp
+    from nexus_cli.telemetry.read.window import parse_moment, stamp
+    from nexus_cli.telemetry.record.invocation import note
+    from nexus_cli.telemetry.ship import export as logic
+    from nexus_cli.telemetry.show import files
+    from nexus_cli.telemetry.store import store
 
     note(event_type="telemetry")
     chosen = list(tables) or list(logic.TABLES)

@@ -46,7 +46,7 @@ def _render(patterns: list[dict[str, Any]]) -> None:
 def _write_report(
     data: dict[str, Any], fmt: str, output: str | None, force: bool, quiet: bool
 ) -> None:
-    from nexus_cli.telemetry import files, report
+    from nexus_cli.telemetry.show import files, report
 
     text = report.to_json(data) if fmt == "json" else report.to_markdown(data)
     if output is None or output == "-":
@@ -98,10 +98,11 @@ def insights(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nexus_cli.telemetry import insights as logic
-    from nexus_cli.telemetry import report as report_logic
-    from nexus_cli.telemetry import retention, stats, store
-    from nexus_cli.telemetry.invocation import note
+    from nexus_cli.telemetry.read import insights as logic
+    from nexus_cli.telemetry.read import stats
+    from nexus_cli.telemetry.record.invocation import note
+    from nexus_cli.telemetry.show import report as report_logic
+    from nexus_cli.telemetry.store import retention, store
 
     note(event_type="telemetry")
     groups = {g for g in _GROUPS if options.pop(g, False)}
@@ -125,7 +126,7 @@ def insights(
 @click.option("--print", "print_only", is_flag=True, help="Only print the crontab line.")
 def schedule(expression: str | None, output: str | None, remove: bool, print_only: bool) -> None:
     """Install (or --remove) one managed crontab entry that writes the weekly report."""
-    from nexus_cli.telemetry import schedule as logic
+    from nexus_cli.telemetry.ship import schedule as logic
 
     if remove:
         removed = logic.remove()

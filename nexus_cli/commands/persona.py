@@ -10,7 +10,7 @@ import click
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table, warn
-from nexus_cli.telemetry import invocation
+from nexus_cli.telemetry.record import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.personas.installer import Plan, Scope

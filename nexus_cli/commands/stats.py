@@ -10,7 +10,7 @@ import click
 from nexus_cli.output import emit_json, json_option, print_table
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.window import Window
+    from nexus_cli.telemetry.read.window import Window
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOP_ROWS = 20
@@ -32,7 +32,7 @@ def window_options(func: F) -> F:
 
 
 def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
-    from nexus_cli.telemetry import window
+    from nexus_cli.telemetry.read import window
 
     return window.resolve(
         today=options.get("today", False),
@@ -45,7 +45,7 @@ def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
 
 
 def ms(value: float | None) -> str:
-    from nexus_cli.telemetry.report import human_ms
+    from nexus_cli.telemetry.show.report import human_ms
 
     return human_ms(value)
 
@@ -101,10 +101,10 @@ def stats(workspace: str | None, as_json: bool, **options: Any) -> None:
     Interactive commands (workspace shell, gpu monitor, dashboard --watch, workspace logs
     --follow) are counted but left out of the timings.
     """
-    from nexus_cli.telemetry import retention, store
-    from nexus_cli.telemetry import stats as stats_logic
-    from nexus_cli.telemetry.invocation import note
-    from nexus_cli.telemetry.privacy import hash_name
+    from nexus_cli.telemetry.read import stats as stats_logic
+    from nexus_cli.telemetry.record.invocation import note
+    from nexus_cli.telemetry.record.privacy import hash_name
+    from nexus_cli.telemetry.store import retention, store
 
     note(event_type="telemetry")
     window = resolve_window(options)

@@ -37,7 +37,7 @@ def sync() -> None:
 )
 def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> None:
     """Choose where `sync now` sends events."""
-    from nexus_cli.telemetry import sync as logic
+    from nexus_cli.telemetry.ship import sync as logic
 
     config = logic.setup(url, protocol, list(headers), encoding)
     wire = f" {config.wire_encoding}" if protocol == "otlp" else ""
@@ -60,8 +60,8 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
 @json_option
 def now(batch_size: int, timeout: float, retries: int, background: bool, as_json: bool) -> None:
     """Send every event not sent yet; a failed sync loses nothing and is resent next time."""
-    from nexus_cli.telemetry import store
-    from nexus_cli.telemetry import sync as logic
+    from nexus_cli.telemetry.ship import sync as logic
+    from nexus_cli.telemetry.store import store
 
     with store.opened() as db:
         result = logic.sync_now(
@@ -91,7 +91,7 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
 )
 def auto(state: str, interval: int) -> None:
     """Sync in a detached background process after commands (never delays them)."""
-    from nexus_cli.telemetry import sync as logic
+    from nexus_cli.telemetry.ship import sync as logic
 
     logic.set_auto(state == "on", interval)
     click.echo(f"automatic sync is {state}", err=True)
@@ -101,8 +101,8 @@ def auto(state: str, interval: int) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show the destination (header values hidden), auto sync, and what is pending."""
-    from nexus_cli.telemetry import store
-    from nexus_cli.telemetry import sync as logic
+    from nexus_cli.telemetry.ship import sync as logic
+    from nexus_cli.telemetry.store import store
 
     config = logic.load()
     with store.opened() as db:

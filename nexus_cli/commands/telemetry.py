@@ -15,7 +15,7 @@ def telemetry() -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show whether recording is on, which setting decided, and what is stored."""
-    from nexus_cli.telemetry.status import read_status
+    from nexus_cli.telemetry.read.status import read_status
 
     info = read_status()
     if as_json:
@@ -59,7 +59,7 @@ def status(as_json: bool) -> None:
 @telemetry.command()
 def on() -> None:
     """Turn recording on."""
-    from nexus_cli.telemetry import settings
+    from nexus_cli.telemetry.record import settings
 
     settings.set_enabled(True)
     enabled, source = settings.decide()
@@ -72,7 +72,7 @@ def on() -> None:
 @telemetry.command()
 def off() -> None:
     """Turn recording off (nothing is recorded until `nexus telemetry on`)."""
-    from nexus_cli.telemetry import settings
+    from nexus_cli.telemetry.record import settings
 
     settings.set_enabled(False)
     click.echo("telemetry recording is off", err=True)
@@ -89,7 +89,8 @@ def off() -> None:
 )
 def purge(yes: bool, older_than: int | None) -> None:
     """Delete every telemetry row (events, sessions, patterns, sync marks) and VACUUM."""
-    from nexus_cli.telemetry import invocation, retention, store
+    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.store import retention, store
 
     inv = invocation.current()
     if inv is not None and not older_than:

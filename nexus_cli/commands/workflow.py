@@ -9,7 +9,7 @@ import click
 
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
-from nexus_cli.telemetry import invocation
+from nexus_cli.telemetry.record import invocation
 
 NAME = click.argument("name", metavar="NAME")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.telemetry import invocation
+from nexus_cli.telemetry.record import invocation
 
 PRESETS = ("today", "week", "month")
 
@@ -40,7 +40,7 @@ def persona_current(project: Project) -> list[dict[str, Any]]:
 
 
 def _window(window: str, default_days: float) -> Any:
-    from nexus_cli.telemetry import window as windows
+    from nexus_cli.telemetry.read import window as windows
 
     text = window.strip()
     if text in PRESETS:
@@ -56,8 +56,8 @@ def _window(window: str, default_days: float) -> Any:
 
 
 def stats(window: str = "week") -> dict[str, Any]:
-    from nexus_cli.telemetry import retention, store
-    from nexus_cli.telemetry import stats as stats_logic
+    from nexus_cli.telemetry.read import stats as stats_logic
+    from nexus_cli.telemetry.store import retention, store
 
     resolved = _window(window, 7)
     with store.opened() as db:
@@ -67,8 +67,8 @@ def stats(window: str = "week") -> dict[str, Any]:
 
 
 def insights(window: str = "month") -> dict[str, Any]:
-    from nexus_cli.telemetry import insights as logic
-    from nexus_cli.telemetry import retention, store
+    from nexus_cli.telemetry.read import insights as logic
+    from nexus_cli.telemetry.store import retention, store
 
     resolved = _window(window, 30)
     with store.opened() as db:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
-from nexus_cli.telemetry import invocation
+from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.lifecycle import template_for
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry import synthetic
+from nexus_cli.telemetry.store import synthetic
 
 SOCKET = f"nexus-dash-test-{os.getpid()}"
 

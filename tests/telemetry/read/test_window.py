@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from nexus_cli.errors import UsageError
-from nexus_cli.telemetry import window
+from nexus_cli.telemetry.read import window
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 """The salt: never used when missing, empty or short; regenerated once, even under a race.
 
 Mutation testing (``python scripts/mutation.py privacy``) kills every mutant of
-``nexus_cli/telemetry/privacy.py`` except equivalent ones: the read chunk size (4096 vs 4097),
+``nexus_cli/telemetry/record/privacy.py`` except equivalent ones: the read chunk size (4096 vs 4097),
 ``token_hex(None)`` (its default is 32), the letter case of SQL keywords, and the spelling of the
 UTF-8 codec (``"UTF-8"``, ``None`` or the default in a UTF-8 locale, for an ASCII JSON note).
 """
@@ -20,7 +20,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry import invocation, privacy, recorder
+from nexus_cli.telemetry.record import invocation, privacy, recorder
 from tests.conftest import run_nexus
 
 
@@ -134,7 +134,7 @@ def test_a_salt_that_is_not_a_regular_file_is_a_clear_error(kind: str, tmp_path:
 
 _RACER = """
 import sys, time
-from nexus_cli.telemetry import privacy
+from nexus_cli.telemetry.record import privacy
 start = float(sys.argv[1])
 while time.time() < start:
     pass

@@ -13,13 +13,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.telemetry import retention, suggestions
-from nexus_cli.telemetry.report import human_ms
-from nexus_cli.telemetry.stats import Durations, percentile, split_durations, where
-from nexus_cli.telemetry.window import Window, stamp
+from nexus_cli.telemetry.read import suggestions
+from nexus_cli.telemetry.read.stats import Durations, percentile, split_durations, where
+from nexus_cli.telemetry.read.window import Window, stamp
+from nexus_cli.telemetry.show.report import human_ms
+from nexus_cli.telemetry.store import retention
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.store import Db
+    from nexus_cli.telemetry.store.store import Db
 
 DEFAULT_SLOW_P95_MS = 2000
 GROWTH_RATIO = 1.5

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from nexus_cli import __version__, paths, sqlite_open
-from nexus_cli.telemetry import schema
-from nexus_cli.telemetry.invocation import Invocation, current
+from nexus_cli.telemetry.record.invocation import Invocation, current
+from nexus_cli.telemetry.store import schema
 
 SESSION_IDLE_SECONDS = 30 * 60
 _COUNTERS = ("workspaces_created", "tasks_completed")
@@ -94,7 +94,7 @@ def _raw_data(inv: Invocation) -> str | None:
 def _hash(value: Any, kind: str) -> str | None:
     if value is None or value == "":
         return None
-    from nexus_cli.telemetry.privacy import hash_name
+    from nexus_cli.telemetry.record.privacy import hash_name
 
     return hash_name(str(value), kind=kind)
 
@@ -165,7 +165,7 @@ def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
     ``task``...). Only the ``events`` row is written: the session counters stay with the command's
     own event. Honours the telemetry switches; returns False (silently) when nothing was stored.
     """
-    from nexus_cli.telemetry import settings
+    from nexus_cli.telemetry.record import settings
 
     parent = current()
     if not settings.decide(bool(parent and parent.no_telemetry))[0]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.telemetry import stats
+from nexus_cli.telemetry.read import stats
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -90,7 +90,7 @@ def test_plain_output_lists_commands_and_marks_interactive_ones(filled: Path) ->
 
 
 def test_workspace_filter_uses_the_hash() -> None:
-    from nexus_cli.telemetry import invocation, recorder
+    from nexus_cli.telemetry.record import invocation, recorder
 
     for name in ("api", "api", "web"):
         inv = invocation.begin(["workspace", "up", name])
@@ -127,7 +127,7 @@ def test_interactive_detection() -> None:
 
 
 def test_counters_noted_by_commands_are_counted_per_event() -> None:
-    from nexus_cli.telemetry import invocation, recorder
+    from nexus_cli.telemetry.record import invocation, recorder
 
     for command, counter in (
         ("workspace create", "workspaces_created"),

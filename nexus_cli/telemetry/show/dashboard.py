@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.telemetry import insights, stats
-from nexus_cli.telemetry.window import Window, stamp
+from nexus_cli.telemetry.read import insights, stats
+from nexus_cli.telemetry.read.window import Window, stamp
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.store import Db
+    from nexus_cli.telemetry.store.store import Db
 
 
 def _per_day(db: Db, since: str, until: str, days: int) -> list[dict[str, Any]]:

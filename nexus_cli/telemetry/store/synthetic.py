@@ -1,6 +1,6 @@
 """Realistic synthetic telemetry, for the benchmark, the tests and the demo's sample history.
 
-    python -m nexus_cli.telemetry.synthetic --events 1000000 --days 365 [--db PATH]
+    python -m nexus_cli.telemetry.store.synthetic --events 1000000 --days 365 [--db PATH]
 
 Events come in sessions of a few dozen commands; durations follow log-normal distributions per
 command (``workspace create`` slows down over the period); about 8% fail with realistic error
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nexus_cli import __version__, sqlite_open
-from nexus_cli.telemetry import schema
+from nexus_cli.telemetry.store import schema
 
 # command: (weight, median ms, spread, event_type, error categories)
 COMMANDS: dict[str, tuple[int, float, float, str, tuple[str, ...]]] = {
@@ -156,7 +156,7 @@ def generate(
 
 def fill(path: str, events: int, days: float, seed: int = 7, now: float | None = None) -> None:
     """Create (with every migration) and fill ``path`` in one transaction."""
-    from nexus_cli.telemetry import store
+    from nexus_cli.telemetry.store import store
 
     with store.opened(path):
         pass
@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--db", help="database path (default: $NEXUS_HOME/telemetry.db)")
     args = parser.parse_args()
-    from nexus_cli.telemetry import store
+    from nexus_cli.telemetry.store import store
 
     fill(args.db or store.database_path(), args.events, args.days, args.seed)
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexus_cli import paths
-from nexus_cli.telemetry import invocation, recorder
+from nexus_cli.telemetry.record import invocation, recorder
 from tests.conftest import run_nexus, run_process
 
 

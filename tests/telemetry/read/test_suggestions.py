@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from nexus_cli.telemetry import suggestions
+from nexus_cli.telemetry.read import suggestions
 from tests.conftest import run_nexus
 
 SNIPPET = re.compile(r"`(nexus [^`]+)`")
@@ -45,7 +45,7 @@ def test_suggested_commands_and_options_exist(snippet: str) -> None:
 
 
 def test_no_raw_milliseconds_in_slow_descriptions(project: object) -> None:
-    from nexus_cli.telemetry.insights import human_ms
+    from nexus_cli.telemetry.read.insights import human_ms
 
     assert human_ms(121062) == "2m 1s"
     assert human_ms(2500) == "2.5 s"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nexus_cli.telemetry import retention, store
+from nexus_cli.telemetry.store import retention, store
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows, write_config
 

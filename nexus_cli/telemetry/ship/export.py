@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.store import Db
+    from nexus_cli.telemetry.store.store import Db
 
 TABLES = {"events": "timestamp", "sessions": "ended_at", "patterns": "last_seen"}
 

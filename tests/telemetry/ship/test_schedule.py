@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.telemetry import schedule
+from nexus_cli.telemetry.ship import schedule
 from tests.conftest import run_nexus
 
 

@@ -7,7 +7,7 @@ import re
 from html import escape
 from typing import Any
 
-from nexus_cli.telemetry.report import human_ms
+from nexus_cli.telemetry.show.report import human_ms
 
 BLUE, ORANGE, RED, GREY = "#2563eb", "#f59e0b", "#dc2626", "#e5e7eb"
 MUTED = "#6b7280"

@@ -6,7 +6,8 @@ import sqlite3
 from typing import Any
 
 from nexus_cli import paths, sqlite_open
-from nexus_cli.telemetry import schema, settings
+from nexus_cli.telemetry.record import settings
+from nexus_cli.telemetry.store import schema
 
 NEVER_COLLECTED = (
     "option values",
@@ -20,7 +21,7 @@ NEVER_COLLECTED = (
 
 def _retention() -> int | str:
     from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry import retention
+    from nexus_cli.telemetry.store import retention
 
     try:
         return retention.retention_days()
@@ -30,7 +31,7 @@ def _retention() -> int | str:
 
 def _sync() -> dict[str, Any] | None:
     from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry import sync
+    from nexus_cli.telemetry.ship import sync
 
     try:
         config = sync.load()
@@ -40,7 +41,7 @@ def _sync() -> dict[str, Any] | None:
 
 
 def _salt() -> dict[str, Any] | None:
-    from nexus_cli.telemetry import privacy
+    from nexus_cli.telemetry.record import privacy
 
     return privacy.regeneration_note()
 

@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from nexus_cli.telemetry import otlp
+from nexus_cli.telemetry.ship import otlp
 
 
 def _event(**overrides: Any) -> dict[str, Any]:

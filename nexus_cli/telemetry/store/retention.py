@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import paths
 from nexus_cli.errors import ConfigError
-from nexus_cli.telemetry.window import stamp
+from nexus_cli.telemetry.read.window import stamp
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.store import Db
+    from nexus_cli.telemetry.store.store import Db
 
 DEFAULT_RETENTION_DAYS = 90
 CONFIG_FILE = "config.json"
@@ -95,7 +95,7 @@ def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:
 
 def purge_all(db: Db) -> dict[str, int]:
     """Delete every row of every telemetry table, then VACUUM. Returns rows deleted per table."""
-    from nexus_cli.telemetry.store import DATA_TABLES
+    from nexus_cli.telemetry.store.store import DATA_TABLES
 
     existing = set(db.table_names())
     deleted: dict[str, int] = {}

@@ -12,10 +12,10 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.telemetry.window import Window
+from nexus_cli.telemetry.read.window import Window
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.store import Db
+    from nexus_cli.telemetry.store.store import Db
 
 # Always interactive, and interactive only with the given option (stored in raw_data.options).
 INTERACTIVE_COMMANDS = frozenset({"workspace shell", "gpu monitor"})

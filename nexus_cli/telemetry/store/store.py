@@ -1,6 +1,6 @@
 """The one module that opens ``telemetry.db`` for analytics, and owns its later migrations.
 
-The recorder (:mod:`nexus_cli.telemetry.recorder`) creates the base schema with the standard
+The recorder (:mod:`nexus_cli.telemetry.record.recorder`) creates the base schema with the standard
 library on the hot path. Every schema change after that is a numbered sqlite-utils migration in
 the ``nexus-telemetry`` set below: functions are never renamed or reordered (the names are stored
 in ``_sqlite_migrations``), and each keeps the columns the recorder writes.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry import recorder
+from nexus_cli.telemetry.record import recorder
 
 if TYPE_CHECKING:
     from sqlite_utils import Database

@@ -8,7 +8,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry import store
+from nexus_cli.telemetry.store import store
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry import invocation, recorder
+from nexus_cli.telemetry.record import invocation, recorder
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -183,7 +183,7 @@ def test_report_into_a_missing_folder(tmp_path: Path) -> None:
 
 
 def test_human_durations() -> None:
-    from nexus_cli.telemetry.report import human_ms
+    from nexus_cli.telemetry.show.report import human_ms
 
     assert [human_ms(v) for v in (None, 85, 2500, 250_000, 8_071_900)] == [
         "-",

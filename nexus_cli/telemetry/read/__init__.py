@@ -1,0 +1,1 @@
+"""Reading: windows, stats, insights and their suggestions."""

@@ -1,0 +1,1 @@
+"""Shipping: exports, sync (NDJSON and OTLP) and scheduled reports."""

@@ -1,0 +1,1 @@
+"""Showing: the terminal dashboard, HTML, reports and the files they are written to."""

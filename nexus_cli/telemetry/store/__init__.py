@@ -1,0 +1,1 @@
+"""Storage: the SQLite schema, migrations, roll-ups and retention."""
