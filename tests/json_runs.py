@@ -1,0 +1,238 @@
+"""Run every ``--json`` command for real, once, and keep what each printed.
+
+Used by ``tests/test_json_schemas.py``. Everything is real: a git repository with a commit, the
+telemetry SQLite database filled by the commands themselves, tasks, personas, a bare-template
+workspace (no containers, so no Docker needed), a workflow, ``nexus loop`` with the scripted agent,
+an HTTP collector on 127.0.0.1 for ``sync``. GPU commands use the in-memory NVML session from
+``tests/gpu/conftest.py`` (the one fake the project allows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import git, run_nexus
+from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
+from tests.loop.conftest import AGENT
+
+Outputs = dict[str, list[Any]]
+
+
+class Collector:
+    """A collector on 127.0.0.1 that accepts everything and keeps each request body."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                import gzip
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                bodies.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ingest"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Runs:
+    """Runs ``nexus ARGS --json`` in the repository and files the parsed output by command."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.outputs: Outputs = {}
+        self.texts: dict[str, str] = {}
+
+    def __call__(
+        self, command: str, *args: str, ok_codes: tuple[int, ...] = (0,), ndjson: bool = False
+    ) -> Any:
+        result = run_nexus("-C", str(self.repo), *command.split(), *args, "--json")
+        assert result.exit_code in ok_codes, f"{command} {args}: {result.stderr}"
+        if ndjson:  # one JSON document per line
+            lines = [json.loads(line) for line in result.stdout.splitlines()]
+            self.outputs.setdefault(command, []).extend(lines)
+            return lines
+        data = json.loads(result.stdout)
+        self.outputs.setdefault(command, []).append(data)
+        return data
+
+    def plain(self, *args: str) -> str:
+        result = run_nexus("-C", str(self.repo), *args)
+        assert result.exit_code == 0, f"{args}: {result.stderr}"
+        return result.stdout
+
+
+def _repo(root: Path) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("# json contract\n")
+    (repo / "Makefile").write_text("test:\n\ttrue\n")
+    git(repo, "add", "README.md", "Makefile")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+def _tasks(run: Runs) -> None:
+    first = run("task create", "First", "--gate", "true", "--label", "x")["id"]
+    second = run("task create", "Second", "--priority", "1", "--gate", "true")["id"]
+    third = run("task create", "Third", "--no-gates")["id"]
+    run("task dep add", second, first)
+    run("task blocked")
+    run("task dep remove", second, first)
+    run("task list")
+    run("task ready")
+    run("task show", first)
+    run("task assign", third, "alice")
+    run("task start", third)
+    run("task cancel", third, "--reason", "not needed")
+    run("task reopen", third)
+    run("task claim", first)
+    run("task note", first, "a note")
+    run("task gate add", first, "test -f README.md")
+    run("task verify", first)
+    run("task complete", first)
+    run("task history", first)
+    run("prime")
+    run("task claim", second)
+    run("task complete", second)
+    run("task reject", second, "--reason", "try again")
+    run("task approve", first)
+
+
+def _personas(run: Runs) -> None:
+    run("persona list")
+    run("persona show", "backend")
+    run("persona add", "backend")
+    run("persona add", "testing", "--dry-run")
+    run("persona switch", "developer")
+    run("persona current")
+    run("persona upgrade")
+    run("persona remove", "developer")
+    run("mcp install", "--client", "claude", "--print")
+    run("mcp install", "--client", "cursor")
+    run("mcp uninstall", "--client", "cursor")
+
+
+def _workspaces(run: Runs) -> None:
+    run("template list")
+    run("template show", "bare")
+    run("template show", "python-postgres")
+    run("workspace create", "alpha", "--template", "bare")
+    run("workspace list")
+    run("workspace status", "alpha")
+    run("workspace ports", "alpha")
+    run("workspace up", "alpha")
+    run("workspace repair")
+    run("workspace delete", "alpha", "--force")
+
+
+def _workflows(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    run("workflow list")
+    run("workflow show", "package-release")
+    run("workflow run", "package-release", "--var", "version=1.2.3")
+    monkeypatch.setenv("SCRIPTED_AGENT_LOG", str(root / "agent-log"))
+    run("loop", "--agent", AGENT, "--max-iterations", "3", ndjson=True)
+
+
+def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    from nexus_cli.gpu import nvml
+    from nexus_cli.gpu.model import GpuProcessReading
+
+    ckpt = root / "ckpts"
+    cwd = root / "trainer"
+    cwd.mkdir()
+    trainer_py = Path(__file__).resolve().parent / "gpu" / "trainer.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(trainer_py), "--dir", str(ckpt)], cwd=cwd, start_new_session=True
+    )
+    trainer = Trainer(proc, ckpt, cwd)
+    try:
+        trainer.wait_for_checkpoints(2)
+        reading = GpuProcessReading(trainer.pid, "0", 7 * GIB, ["compute"])
+        fake = FakeNvml([make_gpu("0"), make_gpu("1", utilization_pct=0)], {"0": [reading]})
+        monkeypatch.setattr(nvml, "connect", lambda: fake)
+        run("gpu status")
+        run("gpu processes")
+        run("gpu monitor", "--once")
+        run("gpu impact", str(trainer.pid))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _telemetry(run: Runs) -> Collector:
+    run("telemetry status")
+    run("stats")
+    run("stats", "--since", "7d")
+    run("dashboard")
+    run("doctor", ok_codes=(0, 1))
+    collector = Collector()
+    run.plain("sync", "setup", collector.url, "--protocol", "json")
+    run("sync status")
+    run("sync now")
+    run("sync status")
+    return collector
+
+
+@contextmanager
+def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
+    """Run every ``--json`` command in a fresh home and repository under ``root``."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        home = root / "home"
+        home.mkdir()
+        for name, value in {
+            "HOME": home,
+            "NEXUS_HOME": home / "nexus-home",
+            "XDG_CONFIG_HOME": home / ".config",
+            "XDG_DATA_HOME": home / ".local" / "share",
+            "NEXUS_AGENT": "alice",
+            "GIT_AUTHOR_NAME": "Nexus Test",
+            "GIT_AUTHOR_EMAIL": "test@example.invalid",
+            "GIT_COMMITTER_NAME": "Nexus Test",
+            "GIT_COMMITTER_EMAIL": "test@example.invalid",
+        }.items():
+            monkeypatch.setenv(name, str(value))
+        for name in ("NEXUS_TELEMETRY_DISABLED", "DO_NOT_TRACK", "NEXUS_SESSION_ID", "NO_COLOR"):
+            monkeypatch.delenv(name, raising=False)
+        repo = _repo(root)
+        run = Runs(repo)
+        run("version")
+        run("init")
+        with open(repo / ".nexus" / "config.yaml", "a") as config:
+            config.write("\ntasks:\n  require_review: true\n")
+        _tasks(run)
+        _personas(run)
+        _workspaces(run)
+        _workflows(run, monkeypatch, root)
+        _gpu(run, monkeypatch, root)
+        collector = _telemetry(run)
+        try:
+            yield run.outputs, run, collector
+        finally:
+            collector.close()
+            os.chdir(root)
