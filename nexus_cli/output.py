@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The version of the --json shapes (docs/json.md, docs/schemas/): raised only by a change that
+# can break a script (a key removed or renamed, a type changed); added keys keep it.
+JSON_CONTRACT = 1
+
 
 def json_option(func: F) -> F:
     """The ``--json`` flag every listing and status command takes."""

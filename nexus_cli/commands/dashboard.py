@@ -112,7 +112,9 @@ def dashboard(
         path = files.write_text(html_file, html.render(data), force=force)
         click.echo(f"dashboard written to {path}", err=True)
     elif as_json:
-        emit_json(data)
+        from nexus_cli.telemetry.show.machine import dashboard_json
+
+        emit_json(dashboard_json(data))
     else:
         from nexus_cli.commands import dashboard_view
         from nexus_cli.output import console

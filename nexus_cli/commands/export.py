@@ -20,8 +20,8 @@ import click
     "--table",
     "tables",
     multiple=True,
-    type=click.Choice(["events", "sessions", "patterns"]),
-    help="Only these tables (repeatable; CSV takes exactly one, default events).",
+    type=click.Choice(["events", "sessions", "patterns", "all"]),
+    help="Export this table (repeatable, or `all`; default events; CSV takes exactly one).",
 )
 @click.option("--since", metavar="DATE", help="Only rows from DATE on (YYYY-MM-DD UTC or 7d).")
 @click.option("--sql", is_flag=True, help="Write a full SQL dump instead (restores with sqlite3).")
@@ -30,7 +30,11 @@ import click
 def export(
     fmt: str, tables: tuple[str, ...], since: str | None, sql: bool, output: str | None, force: bool
 ) -> None:
-    """Export events, sessions and patterns as JSON, NDJSON or CSV, or everything as SQL."""
+    """Export events (other tables with --table) as JSON, NDJSON or CSV, or everything as SQL.
+
+    Timestamps are RFC 3339 UTC (`2026-11-30T17:59:00.436Z`) and `raw_data` is a JSON object
+    (see docs/json.md); the SQL dump keeps the stored values so that it restores exactly.
+    """
     from datetime import UTC, datetime
 
     from nexus_cli.errors import UsageError
@@ -41,8 +45,8 @@ def export(
     from nexus_cli.telemetry.store import store
 
     note(event_type="telemetry")
-    chosen = list(tables) or list(logic.TABLES)
-    if fmt == "csv" and len(tables) > 1:
+    chosen = logic.chosen_tables(tables)
+    if fmt == "csv" and len(chosen) > 1:
         raise UsageError("CSV holds one table: pass a single --table")
     start = None
     if since:
@@ -51,7 +55,7 @@ def export(
         if sql:
             chunks = logic.as_sql(db.conn)
         elif fmt == "csv":
-            chunks = logic.as_csv(db, tables[0] if tables else "events", start)
+            chunks = logic.as_csv(db, chosen[0], start)
         elif fmt == "ndjson":
             chunks = logic.as_ndjson(db, chosen, start)
         else:

@@ -135,10 +135,12 @@ def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
     import json
     from dataclasses import asdict
 
+    from nexus_cli.timefmt import rfc3339
+
     while True:
         snap = poller.snapshot()
         frame = {
-            "time": time.time(),
+            "time": rfc3339(time.time()),
             "devices": [asdict(d) for d in snap.devices],
             "processes": [
                 {

@@ -114,7 +114,9 @@ def insights(
     if report and figures is not None:
         _write_report(report_logic.build(figures, patterns), fmt, output, force, quiet)
     elif as_json:
-        emit_json({"window": window.to_dict(), "insights": patterns})
+        from nexus_cli.telemetry.show.machine import insights_json, window_json
+
+        emit_json({"window": window_json(window.to_dict()), "insights": insights_json(patterns)})
     else:
         _render(patterns)
 

@@ -113,6 +113,8 @@ def stats(workspace: str | None, as_json: bool, **options: Any) -> None:
         retention.apply_daily(db)
         data = stats_logic.compute(db, window, ws_hash)
     if as_json:
-        emit_json(data)
+        from nexus_cli.telemetry.show.machine import stats_json
+
+        emit_json(stats_json(data))
     else:
         _render(data)

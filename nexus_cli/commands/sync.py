@@ -116,7 +116,9 @@ def status(as_json: bool) -> None:
         **mark,
     }
     if as_json:
-        emit_json(info)
+        from nexus_cli.telemetry.show.machine import sync_mark_json
+
+        emit_json(sync_mark_json(info))
         return
     from nexus_cli.terminal import escape  # sync.json is a file anyone with access may edit
 

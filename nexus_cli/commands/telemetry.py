@@ -19,7 +19,9 @@ def status(as_json: bool) -> None:
 
     info = read_status()
     if as_json:
-        emit_json(info)
+        from nexus_cli.telemetry.show.machine import status_json
+
+        emit_json(status_json(info))
         return
     click.echo(f"recording: {'on' if info['enabled'] else 'off'} (decided by {info['source']})")
     click.echo(f"database:  {info['database']} ({info['size_bytes']} bytes)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -36,13 +36,14 @@ def list_(as_json: bool) -> None:
     from nexus_cli.errors import NexusError
     from nexus_cli.workspaces.templates import available, parse_template_file
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, (origin, path) in sorted(available(_root()).items()):
+        services: list[str] | None
         try:
             parsed = parse_template_file(name, origin, path, {}, strict=False)
-            services, description = ", ".join(parsed.services) or "-", parsed.description
+            services, description, error = list(parsed.services), parsed.description, None
         except NexusError as exc:
-            services, description = "?", f"INVALID: {exc.message}"
+            services, description, error = None, None, exc.message
         rows.append(
             {
                 "name": name,
@@ -50,15 +51,20 @@ def list_(as_json: bool) -> None:
                 "path": str(path),
                 "services": services,
                 "description": description,
+                "error": error,
             }
         )
     if as_json:
         emit_json(rows)
         return
-    print_table(
-        ("name", "origin", "services", "description"),
-        [(r["name"], r["origin"], r["services"], r["description"]) for r in rows],
-    )
+    print_table(("name", "origin", "services", "description"), [_cells(r) for r in rows])
+
+
+def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+    services = row["services"]
+    shown = "?" if services is None else (", ".join(services) or "-")
+    description = f"INVALID: {row['error']}" if row["error"] else row["description"]
+    return (row["name"], row["origin"], shown, description or "")
 
 
 @template.command()

@@ -6,7 +6,7 @@ import sys
 import click
 
 from nexus_cli import __version__
-from nexus_cli.output import emit_json, json_option
+from nexus_cli.output import JSON_CONTRACT, emit_json, json_option
 from nexus_cli.resources import data_dir
 
 
@@ -18,6 +18,7 @@ def version(as_json: bool) -> None:
         emit_json(
             {
                 "nexus": __version__,
+                "json_contract": JSON_CONTRACT,
                 "python": platform.python_version(),
                 "platform": sys.platform,
                 "executable": sys.executable,

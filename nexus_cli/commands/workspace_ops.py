@@ -143,7 +143,7 @@ def repair(name: str | None, adopt_id: str | None, as_json: bool) -> None:
         click.echo(f"project id set to {adopt_id}", err=True)
     done = repair_workspaces(_project(), name)
     if as_json:
-        emit_json(done)
+        emit_json([{"name": workspace, "actions": actions} for workspace, actions in done.items()])
         return
     if not done:
         click.echo("no workspaces to repair", err=True)

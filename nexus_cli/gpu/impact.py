@@ -17,6 +17,7 @@ from nexus_cli.gpu import checkpoints as ckpt
 from nexus_cli.gpu import procinfo
 from nexus_cli.gpu.containers import host_path
 from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
+from nexus_cli.timefmt import rfc3339
 
 _TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")
 _LAUNCHERS = (
@@ -115,7 +116,18 @@ class ImpactReport:
             data["progress"]["percent"] = self.progress.percent
         if self.distributed is not None:
             data["distributed"]["is_master"] = self.distributed.is_master
+        _add_started_at(data["process"])
+        if data["newest_checkpoint"] is not None:  # RFC 3339, as every time in --json
+            data["newest_checkpoint"]["modified_at"] = rfc3339(data["newest_checkpoint"].pop("mtime"))
         return data
+
+
+def _add_started_at(process: dict[str, Any]) -> None:
+    """``started_at`` (RFC 3339) beside ``create_time``, the epoch seconds that identify the
+    process for ``--expect-create-time``; the same for every child."""
+    process["started_at"] = rfc3339(process["create_time"])
+    for child in process.get("children", []):
+        _add_started_at(child)
 
 
 def graceful_signal(pid: int) -> int:

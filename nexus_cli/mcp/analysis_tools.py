@@ -63,7 +63,9 @@ def stats(window: str = "week") -> dict[str, Any]:
     with store.opened() as db:
         retention.apply_daily(db)
         data: dict[str, Any] = stats_logic.compute(db, resolved, None)
-    return data
+    from nexus_cli.telemetry.show.machine import stats_json
+
+    return stats_json(data)
 
 
 def insights(window: str = "month") -> dict[str, Any]:
@@ -74,7 +76,9 @@ def insights(window: str = "month") -> dict[str, Any]:
     with store.opened() as db:
         retention.apply_daily(db)
         patterns = logic.run(db, resolved, None)
-    return {"window": resolved.to_dict(), "insights": patterns}
+    from nexus_cli.telemetry.show.machine import insights_json, window_json
+
+    return {"window": window_json(resolved.to_dict()), "insights": insights_json(patterns)}
 
 
 def gpu_impact(pid: int) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 Everything is produced as a stream of text chunks, so large databases export in constant memory.
 The hashing salt lives in its own file and never appears in an export.
+
+JSON, NDJSON and CSV rows are *portable* (:func:`portable`): timestamps are RFC 3339 UTC with a
+``Z`` and, in JSON and NDJSON, ``raw_data`` and ``affected_sessions`` are JSON values rather
+than JSON text. The SQL dump keeps the stored values as they are, so that it restores exactly.
 """
 
 from __future__ import annotations
@@ -17,15 +21,59 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 TABLES = {"events": "timestamp", "sessions": "ended_at", "patterns": "last_seen"}
+DEFAULT_TABLES = ("events",)
+# The stored columns that hold a UTC timestamp, and those that hold JSON text.
+TIMESTAMP_COLUMNS = {
+    "events": ("timestamp",),
+    "sessions": ("started_at", "ended_at"),
+    "patterns": ("first_seen", "last_seen"),
+}
+JSON_COLUMNS = {"events": ("raw_data",), "patterns": ("affected_sessions",)}
+BOOLEAN_COLUMNS = {"events": ("success",)}  # stored as 0/1
 
 
-def _rows(db: Db, table: str, since: str | None) -> Iterator[dict[str, Any]]:
+def _decoded(text: Any) -> Any:
+    """Stored JSON text as its value; text that does not parse is kept as it is (never lost)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def portable(table: str, row: dict[str, Any], *, structured: bool = True) -> dict[str, Any]:
+    """``row`` as exports and sync send it: RFC 3339 timestamps, JSON columns decoded."""
+    from nexus_cli.timefmt import with_rfc3339
+
+    out = with_rfc3339(row, TIMESTAMP_COLUMNS.get(table, ()))
+    if structured:
+        for column in JSON_COLUMNS.get(table, ()):
+            if column in out:
+                out[column] = _decoded(out[column])
+        for column in BOOLEAN_COLUMNS.get(table, ()):
+            if isinstance(out.get(column), int):
+                out[column] = bool(out[column])
+    return out
+
+
+def chosen_tables(names: tuple[str, ...] | list[str]) -> list[str]:
+    """``--table`` values in the order given (``all``: every table); events when none."""
+    if "all" in names:
+        return list(TABLES)
+    picked = list(dict.fromkeys(names))
+    return picked or list(DEFAULT_TABLES)
+
+
+def _rows(
+    db: Db, table: str, since: str | None, *, structured: bool = True
+) -> Iterator[dict[str, Any]]:
     column = TABLES[table]
     sql = f"SELECT * FROM {table}" + (f" WHERE {column} >= ?" if since else "") + " ORDER BY id"
     cursor = db.execute(sql, [since] if since else [])
     names = [d[0] for d in cursor.description]
     for row in cursor:
-        yield dict(zip(names, row, strict=True))
+        yield portable(table, dict(zip(names, row, strict=True)), structured=structured)
 
 
 def as_json(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
@@ -49,7 +97,7 @@ def as_csv(db: Db, table: str, since: str | None) -> Iterator[str]:
     writer = csv.writer(buffer)
     cursor = db.execute(f"SELECT * FROM {table} LIMIT 0")
     writer.writerow([d[0] for d in cursor.description])
-    for row in _rows(db, table, since):
+    for row in _rows(db, table, since, structured=False):
         writer.writerow(row.values())
         if buffer.tell() > 65536:
             yield buffer.getvalue()

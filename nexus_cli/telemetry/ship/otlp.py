@@ -150,4 +150,8 @@ def protobuf_bytes(body: dict[str, Any]) -> bytes:
 
 
 def ndjson_payload(events: list[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events).encode()
+    """One event per line, as ``nexus export`` writes it (RFC 3339 time, ``raw_data`` an object)."""
+    from nexus_cli.telemetry.ship.export import portable
+
+    lines = (json.dumps(portable("events", e), separators=(",", ":")) + "\n" for e in events)
+    return "".join(lines).encode()

@@ -31,7 +31,10 @@ def human_ms(value: float | None) -> str:
 
 
 def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    """The report as JSON, with the timestamps of the JSON contract (RFC 3339 UTC, ``Z``)."""
+    from nexus_cli.telemetry.show.machine import report_json
+
+    return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def to_markdown(report: dict[str, Any]) -> str:
