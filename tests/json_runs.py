@@ -234,6 +234,12 @@ def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
         _workflows(run, monkeypatch, root)
         _gpu(run, monkeypatch, root)
         collector = _telemetry(run)
+        for name, args in {
+            "export": ["--table", "all"],
+            "export-events": [],
+            "export-ndjson": ["--format", "ndjson", "--table", "all"],
+        }.items():
+            run.texts[name] = run.plain("--no-telemetry", "export", *args)
         try:
             yield run.outputs, run, collector
         finally:
