@@ -205,6 +205,10 @@ def test_invalid_project_template_is_reported(project: Path) -> None:
     created = run_nexus("workspace", "create", "w", "-t", "broken")
     assert created.exit_code == 1 and "services.db.ports[0]" in created.stderr
     assert "INVALID" in run_nexus("template", "list").stdout
+    rows = {r["name"]: r for r in run_nexus("template", "list", "--json").json()}
+    assert rows["broken"]["services"] is None and "services.db.ports[0]" in rows["broken"]["error"]
+    assert rows["bare"]["services"] == [] and rows["bare"]["error"] is None
+    assert rows["python-postgres"]["services"] == ["db", "app"]
 
 
 def test_template_files_are_written_and_never_overwrite(project: Path) -> None:

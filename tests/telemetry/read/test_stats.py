@@ -34,7 +34,8 @@ def test_month_figures_match_an_independent_sql_count(filled: Path) -> None:
     result = run_nexus("--no-telemetry", "stats", "--month", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    since, until = data["window"]["since"], data["window"]["until"]
+    # --json shows RFC 3339 (2026-11-30T17:59:00.436Z); the database stores 2026-11-30 17:59:00.436
+    since, until = (data["window"][k].replace("T", " ").rstrip("Z") for k in ("since", "until"))
     window = "timestamp >= ? AND timestamp < ?"
     n, ok = db_rows(f"SELECT count(*), sum(success) FROM events WHERE {window}", (since, until))[0]
     assert 5000 < n < 15000  # about half of the 60 days

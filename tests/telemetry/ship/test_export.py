@@ -29,24 +29,35 @@ def _some_events() -> None:
 
 def test_json_ndjson_and_csv_hold_the_rows() -> None:
     _some_events()
+    run_nexus("version", "--json")  # an event with raw_data (the option names)
     events = db_rows("SELECT count(*) FROM events")[0][0]
     data = json.loads(run_nexus("--no-telemetry", "export").stdout)
-    assert set(data) == {"events", "sessions", "patterns"} and len(data["events"]) == events
-    lines = run_nexus("--no-telemetry", "export", "--format", "ndjson").stdout.splitlines()
+    assert set(data) == {"events"} and len(data["events"]) == events  # events only by default
+    first = data["events"][0]
+    assert first["timestamp"].endswith("Z") and "T" in first["timestamp"]
+    assert first["success"] is True
+    raw = [e["raw_data"] for e in data["events"]]
+    assert all(r is None or isinstance(r, dict) for r in raw) and any(raw)  # objects, not text
+    everything = json.loads(run_nexus("--no-telemetry", "export", "--table", "all").stdout)
+    assert set(everything) == {"events", "sessions", "patterns"}
+    assert everything["events"] == data["events"]
+    lines = run_nexus(
+        "--no-telemetry", "export", "--format", "ndjson", "--table", "events", "--table", "sessions"
+    ).stdout.splitlines()
     tables = [json.loads(line)["table"] for line in lines]
-    assert tables.count("events") == events and "sessions" in tables
+    assert tables.count("events") == events and "sessions" in tables and "patterns" not in tables
+    assert all(json.loads(line)["timestamp"].endswith("Z") for line in lines[:events])
     rows = list(
         csv.DictReader(io.StringIO(run_nexus("--no-telemetry", "export", "--format", "csv").stdout))
     )
     assert len(rows) == events and rows[0]["command"] == "version"
+    assert rows[0]["timestamp"].endswith("Z") and rows[0]["success"] == "1"  # CSV: stored 0/1
     sessions = run_nexus(
         "--no-telemetry", "export", "--format", "csv", "--table", "sessions"
     ).stdout
     assert sessions.startswith("id,session_id,")
-    assert (
-        run_nexus("export", "--format", "csv", "--table", "events", "--table", "sessions").exit_code
-        == 2
-    )
+    for tables in (["--table", "events", "--table", "sessions"], ["--table", "all"]):
+        assert run_nexus("export", "--format", "csv", *tables).exit_code == 2
 
 
 def test_since_filters_and_bad_dates_fail() -> None:
