@@ -8,6 +8,7 @@ convert at the output boundary through :func:`rfc3339`, so a script reads one fo
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -61,8 +62,6 @@ def with_rfc3339(row: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     out = dict(row)
     for key in keys:
         if key in out:
-            try:
+            with contextlib.suppress(ValueError, OverflowError, OSError):
                 out[key] = rfc3339(out[key])
-            except (ValueError, OverflowError, OSError):
-                pass
     return out

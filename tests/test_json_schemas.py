@@ -142,7 +142,17 @@ def test_output_validates_against_its_schema(
 
 def _timestamps(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
     """Every value whose key says it is a moment (``*_at``, ``time``, ``since``...)."""
-    moments = {"at", "time", "timestamp", "since", "until", "oldest", "newest", "first_seen", "last_seen"}
+    moments = {
+        "at",
+        "time",
+        "timestamp",
+        "since",
+        "until",
+        "oldest",
+        "newest",
+        "first_seen",
+        "last_seen",
+    }
     if isinstance(node, dict):
         for k, v in node.items():
             label = key == "work_lost" and k == "since"  # "last checkpoint": what, not when

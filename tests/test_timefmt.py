@@ -19,7 +19,10 @@ from nexus_cli.timefmt import now, rfc3339, with_rfc3339
         ("2026-11-30T17:59:12.865163Z", "2026-11-30T17:59:12.865163Z"),  # tasks: unchanged
         ("2026-11-30T17:59:12+00:00", "2026-11-30T17:59:12Z"),
         (datetime(2026, 11, 30, 17, 59, 0, 436000, tzinfo=UTC), "2026-11-30T17:59:00.436000Z"),
-        (datetime(2026, 11, 30, 18, 59, tzinfo=timezone(timedelta(hours=1))), "2026-11-30T17:59:00Z"),
+        (
+            datetime(2026, 11, 30, 18, 59, tzinfo=timezone(timedelta(hours=1))),
+            "2026-11-30T17:59:00Z",
+        ),
         (0, "1970-01-01T00:00:00.000Z"),
         (1796061540.25, "2026-11-30T17:59:00.250Z"),
         (None, None),

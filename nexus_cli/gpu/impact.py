@@ -118,7 +118,9 @@ class ImpactReport:
             data["distributed"]["is_master"] = self.distributed.is_master
         _add_started_at(data["process"])
         if data["newest_checkpoint"] is not None:  # RFC 3339, as every time in --json
-            data["newest_checkpoint"]["modified_at"] = rfc3339(data["newest_checkpoint"].pop("mtime"))
+            data["newest_checkpoint"]["modified_at"] = rfc3339(
+                data["newest_checkpoint"].pop("mtime")
+            )
         return data
 
 
