@@ -322,7 +322,7 @@ def test_out_of_range_durations_are_usage_errors(args: list[str]) -> None:
 def test_extreme_but_valid_dates_work() -> None:
     assert run_nexus("stats", "--until", "9999-12-31").exit_code == 0
     window = run_nexus("stats", "--since", "0999-01-01", "--json").json()["window"]
-    assert window["since"] == "0999-01-01 00:00:00.000"  # four-digit years compare correctly
+    assert window["since"] == "0999-01-01T00:00:00.000Z"  # four-digit years compare correctly
     purge = run_nexus("telemetry", "purge", "--older-than", "9" * 30, "--yes")
     assert purge.exit_code == 0, purge.stderr
 
