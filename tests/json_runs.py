@@ -206,6 +206,7 @@ def _telemetry(run: Runs) -> Collector:
 def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
     """Run every ``--json`` command in a fresh home and repository under ``root``."""
     with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(os.getcwd())  # `nexus -C` changes this process's folder: restored after
         home = root / "home"
         home.mkdir()
         for name, value in {
@@ -240,8 +241,10 @@ def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
             "export-ndjson": ["--format", "ndjson", "--table", "all"],
         }.items():
             run.texts[name] = run.plain("--no-telemetry", "export", *args)
+        run.texts["insights-report"] = run.plain(
+            "--no-telemetry", "insights", "--report", "--format", "json"
+        )
         try:
             yield run.outputs, run, collector
         finally:
             collector.close()
-            os.chdir(root)

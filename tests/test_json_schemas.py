@@ -168,9 +168,11 @@ def _timestamps(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
 def test_every_timestamp_in_json_output_is_rfc3339_utc(
     ran: tuple[Outputs, Runs, Collector],
 ) -> None:
-    outputs, _, _ = ran
+    outputs, run, _ = ran
+    report = json.loads(run.texts["insights-report"])  # insights --report --format json
+    assert report["insights"] and RFC3339_Z.match(report["generated_at"])
     seen = 0
-    for command, documents in outputs.items():
+    for command, documents in [*outputs.items(), ("insights --report", [report])]:
         for key, value in _timestamps(documents):
             if value is not None:
                 assert isinstance(value, str) and RFC3339_Z.match(value), (command, key, value)
