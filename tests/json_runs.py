@@ -130,6 +130,7 @@ def _personas(run: Runs) -> None:
     run("persona add", "backend")
     run("persona add", "testing", "--dry-run")
     run("persona switch", "developer")
+    run("persona add", "testing")  # no levels: its level is null
     run("persona current")
     run("persona upgrade")
     run("persona remove", "developer")

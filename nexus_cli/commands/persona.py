@@ -283,7 +283,9 @@ def current(is_global: bool, as_json: bool) -> None:
 
     personas = active(_scope(is_global))
     if as_json:
-        emit_json([{"name": n, **r} for n, r in personas.items()])
+        from nexus_cli.personas.installer import active_rows
+
+        emit_json(active_rows(_scope(is_global)))
         return
     print_table(
         ["NAME", "LEVEL", "TARGETS", "ORIGIN"],

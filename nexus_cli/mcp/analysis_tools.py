@@ -34,9 +34,9 @@ def persona_list(project: Project) -> list[dict[str, Any]]:
 
 
 def persona_current(project: Project) -> list[dict[str, Any]]:
-    from nexus_cli.personas.installer import active, project_scope
+    from nexus_cli.personas.installer import active_rows, project_scope
 
-    return [{"name": n, **r} for n, r in active(project_scope(project.root)).items()]
+    return active_rows(project_scope(project.root))
 
 
 def _window(window: str, default_days: float) -> Any:

@@ -92,6 +92,22 @@ def active(scope: Scope) -> dict[str, dict[str, Any]]:
     return personas
 
 
+def active_rows(scope: Scope) -> list[dict[str, Any]]:
+    """The active personas as ``persona current --json`` shows them: every key always present
+    (a lock written by an older Nexus lacks ``layout``, which was 1)."""
+    return [
+        {
+            "name": name,
+            "level": record.get("level"),
+            "targets": list(record.get("targets", [])),
+            "origin": record.get("origin"),
+            "layout": record.get("layout", 1),
+            "legacy_commands": bool(record.get("legacy_commands", False)),
+        }
+        for name, record in active(scope).items()
+    ]
+
+
 def _start(scope: Scope) -> tuple[Snapshot, dict[str, Any], dict[str, Any], Findings]:
     before = lockfile.read(scope.lock_path)
     return scope.snapshot(), before, copy.deepcopy(before), Findings()
