@@ -169,7 +169,10 @@ def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
     cwd.mkdir()
     trainer_py = Path(__file__).resolve().parent / "gpu" / "trainer.py"
     proc = subprocess.Popen(
-        [sys.executable, str(trainer_py), "--dir", str(ckpt)], cwd=cwd, start_new_session=True
+        [sys.executable, str(trainer_py), "--dir", str(ckpt)],
+        cwd=cwd,
+        start_new_session=True,
+        env={**os.environ, "RANK": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "node0"},
     )
     trainer = Trainer(proc, ckpt, cwd)
     try:
@@ -200,6 +203,7 @@ def _telemetry(run: Runs) -> Collector:
     run("sync status")
     run("sync now")
     run("sync status")
+    run("telemetry status")  # now with a destination
     return collector
 
 
