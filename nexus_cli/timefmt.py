@@ -8,7 +8,6 @@ convert at the output boundary through :func:`rfc3339`, so a script reads one fo
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -21,6 +20,9 @@ _TEXT = re.compile(
 )
 
 
+_STORED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}")
+
+
 def rfc3339(value: str | datetime | float | None) -> str | None:
     """``value`` as RFC 3339 UTC text ending in ``Z``; None stays None.
 
@@ -30,6 +32,8 @@ def rfc3339(value: str | datetime | float | None) -> str | None:
     """
     if value is None:
         return None
+    if type(value) is str and len(value) == 23 and _STORED.match(value):
+        return f"{value[:10]}T{value[11:]}Z"  # the telemetry form, by far the most common
     if isinstance(value, bool):
         raise ValueError(f"not a timestamp: {value!r}")
     if isinstance(value, int | float):
@@ -42,6 +46,15 @@ def rfc3339(value: str | datetime | float | None) -> str | None:
         raise ValueError(f"not a UTC timestamp: {value!r}")
     day, minutes, seconds, _zone = match.groups()
     return f"{day}T{minutes}{seconds or ':00'}Z"
+
+
+def rfc3339_or_same(value: Any) -> Any:
+    """:func:`rfc3339` for stored data: a value that is not a timestamp (a damaged row) is kept
+    as it is rather than failing the whole output."""
+    try:
+        return rfc3339(value)
+    except (ValueError, OverflowError, OSError):
+        return value
 
 
 def _from_datetime(moment: datetime, timespec: str) -> str:
@@ -62,6 +75,5 @@ def with_rfc3339(row: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     out = dict(row)
     for key in keys:
         if key in out:
-            with contextlib.suppress(ValueError, OverflowError, OSError):
-                out[key] = rfc3339(out[key])
+            out[key] = rfc3339_or_same(out[key])
     return out

@@ -14,8 +14,10 @@ import csv
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from nexus_cli.timefmt import rfc3339_or_same
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
@@ -42,19 +44,35 @@ def _decoded(text: Any) -> Any:
         return text
 
 
-def portable(table: str, row: dict[str, Any], *, structured: bool = True) -> dict[str, Any]:
-    """``row`` as exports and sync send it: RFC 3339 timestamps, JSON columns decoded."""
-    from nexus_cli.timefmt import with_rfc3339
+def _converter(
+    table: str, names: Iterable[str], structured: bool
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Turn a row of ``table`` (with columns ``names``) into its portable form, in place.
 
-    out = with_rfc3339(row, TIMESTAMP_COLUMNS.get(table, ()))
-    if structured:
-        for column in JSON_COLUMNS.get(table, ()):
-            if column in out:
-                out[column] = _decoded(out[column])
-        for column in BOOLEAN_COLUMNS.get(table, ()):
-            if isinstance(out.get(column), int):
-                out[column] = bool(out[column])
-    return out
+    Built once per table, so that a large export spends its time on the rows, not on lookups.
+    """
+    present = set(names)
+    stamps = [c for c in TIMESTAMP_COLUMNS.get(table, ()) if c in present]
+    texts = [c for c in JSON_COLUMNS.get(table, ()) if c in present] if structured else []
+    flags = [c for c in BOOLEAN_COLUMNS.get(table, ()) if c in present] if structured else []
+
+    def convert(row: dict[str, Any]) -> dict[str, Any]:
+        for column in stamps:
+            row[column] = rfc3339_or_same(row[column])
+        for column in texts:
+            row[column] = _decoded(row[column])
+        for column in flags:
+            if type(row[column]) is int:
+                row[column] = bool(row[column])
+        return row
+
+    return convert
+
+
+def portable(table: str, row: dict[str, Any], *, structured: bool = True) -> dict[str, Any]:
+    """``row`` as exports and sync send it: RFC 3339 timestamps, JSON columns decoded, 0/1 as
+    booleans (a copy; the row is not changed)."""
+    return _converter(table, row, structured)(dict(row))
 
 
 def chosen_tables(names: tuple[str, ...] | list[str]) -> list[str]:
@@ -72,8 +90,9 @@ def _rows(
     sql = f"SELECT * FROM {table}" + (f" WHERE {column} >= ?" if since else "") + " ORDER BY id"
     cursor = db.execute(sql, [since] if since else [])
     names = [d[0] for d in cursor.description]
+    convert = _converter(table, names, structured)
     for row in cursor:
-        yield portable(table, dict(zip(names, row, strict=True)), structured=structured)
+        yield convert(dict(zip(names, row, strict=True)))
 
 
 def as_json(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
