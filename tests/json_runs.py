@@ -184,6 +184,8 @@ def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         run("gpu processes")
         run("gpu monitor", "--once")
         run("gpu impact", str(trainer.pid))
+        run("gpu impact", str(trainer.pid), "--action", "suspend", "--yes")  # action_result
+        run("gpu impact", str(trainer.pid), "--action", "resume", "--yes")
     finally:
         proc.kill()
         proc.wait()
