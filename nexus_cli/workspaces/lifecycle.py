@@ -78,7 +78,7 @@ def create(
     progress = progress or Silent()
     validate_name(name)
     validate.template_name(template_name)
-    git.require_commit(project.root)
+    refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
@@ -92,7 +92,7 @@ def create(
     undo = Rollback(project, name, client)
     try:
         path, prepare_error = _worktree_while_preparing(
-            project, name, from_ref, client, template, progress, undo
+            project, name, from_ref, refs, client, template, progress, undo
         )
         result = CreateResult(name, path, name, template.name, _write_files(path, template))
         with records.editing(project.state_dir) as all_records:
@@ -141,6 +141,7 @@ def _worktree_while_preparing(
     project: Project,
     name: str,
     from_ref: str | None,
+    refs: tuple[str, str | None],
     client: Any,
     template: Template,
     progress: Progress,
@@ -149,7 +150,8 @@ def _worktree_while_preparing(
     """Create the worktree while images and the network are made ready in another thread.
 
     A worktree failure is raised; a Docker preparation failure is returned, so that the caller
-    records the (good) worktree before reporting it.
+    records the (good) worktree before reporting it. ``refs`` is what :func:`git.head_and_branch`
+    said about HEAD and the branch.
     """
     import threading
 
@@ -172,14 +174,14 @@ def _worktree_while_preparing(
     started = time.perf_counter()
     try:
         undo.before_worktree()
-        path, created_branch = git_worktrees.create_worktree(project, name, from_ref)
-        undo.made_worktree(created_branch)
+        added = git_worktrees.add_worktree(project, name, from_ref, refs=refs)
+        undo.made_worktree(added.created_branch, added.start)
     finally:
         if worker is not None:
             worker.join()
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
-    return path, errors[0] if errors else None
+    return added.path, errors[0] if errors else None
 
 
 def _configured_bind_address(project: Project) -> str:

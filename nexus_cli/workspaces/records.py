@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,8 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
-    rows = [asdict(r) for r in sorted(records.values(), key=lambda r: r.name)]
+    # vars(): the fields in order, as asdict() gives them, without its deep copy (slow per record)
+    rows = [vars(r) for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
         _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
     )
