@@ -72,7 +72,9 @@ def store(path: os.PathLike[str] | str, what: str, text: str, data: Any) -> bool
     from nexus_cli.errors import NexusError
 
     try:
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        folder = os.path.dirname(target)
+        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)  # mode: only the leaf's
+        os.makedirs(folder, mode=0o700, exist_ok=True)
         fs.atomic_write(target, json.dumps(entry, ensure_ascii=False), mode=0o600, fsync=False)
     except (OSError, NexusError, ValueError):
         return False
