@@ -57,7 +57,8 @@ def test_each_read_returns_a_fresh_object(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["day: 2024-01-02\n", "1: one\n", "b: !!binary aGk=\n", "s: !!set {a}\n", "a: &x [*x]\n"]
+    "text",
+    ["day: 2024-01-02\n", "1: one\n", "b: !!binary aGk=\n", "s: !!set {a}\n", "a: &x [*x]\n"],
 )
 def test_documents_json_cannot_hold_are_not_kept(tmp_path: Path, text: str) -> None:
     path = tmp_path / "t.yaml"
@@ -87,7 +88,11 @@ def test_a_tampered_or_corrupt_entry_is_a_miss(tmp_path: Path) -> None:
     entry.write_text("{not json")
     assert load_yaml_mapping(path, what="template") == {"a": 1}
     assert oct(entry.stat().st_mode & 0o777) == "0o600"
-    assert oct(entry.parent.stat().st_mode & 0o777) == oct(entry.parent.parent.stat().st_mode & 0o777) == "0o700"
+    assert (
+        oct(entry.parent.stat().st_mode & 0o777)
+        == oct(entry.parent.parent.stat().st_mode & 0o777)
+        == "0o700"
+    )
 
 
 def test_the_kind_of_document_is_part_of_the_key(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def create(
         bind_address=bind_address or _configured_bind_address(project),
     )
     template = template_for(project, record)
-    client = _connect() if template.services and start else None
+    client = _connect(project) if template.services and start else None
     _reserve(project, record)
     undo = Rollback(project, name, client)
     try:
@@ -229,9 +229,10 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _connect() -> Any:
+def _connect(project: Project) -> Any:
     from nexus_cli import engine
 
+    records.note_engine_use(project.state_dir)
     return engine.connect()
 
 
@@ -302,7 +303,7 @@ def up(
         from nexus_cli.workspaces.services_up import UpResult
 
         return UpResult()
-    client = _connect()
+    client = _connect(project)
     return _up_with_hooks(
         client, project, record, template, progress, health_timeout_s, create=False
     )
@@ -318,4 +319,4 @@ def down(project: Project, name: str) -> int:
     invocation.note(template_used=telemetry_label(template))
     if not template.services:
         return 0
-    return docker_services.stop_containers(_connect(), project.project_id(), name)
+    return docker_services.stop_containers(_connect(project), project.project_id(), name)
