@@ -25,32 +25,52 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("docker", "git", "sqlite_utils", "rich.table")
-WRAPPER = (
-    "import json, os, sys\n"
-    "from nexus_cli.cli import main\n"
-    "code = main(sys.argv[1:])\n"
-    "sys.stdout.flush()\n"
-    f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
-    "with open(os.environ['HOT_PATH_REPORT'], 'w') as fh:\n"
-    "    json.dump({'code': code, 'loaded': loaded}, fh)\n"
-)
+# What completing a task ID does not need: the task model and tasks.jsonl (it reads two columns).
+COMPLETION_SPARES = (*HEAVY, "yaml", "rich", "nexus_cli.tasks.model", "nexus_cli.tasks.jsonl")
+WRAPPER = """\
+import atexit, json, os, sys
+
+def report():
+    watched = json.loads(os.environ["HOT_PATH_WATCH"])
+    with open(os.environ["HOT_PATH_REPORT"], "w") as fh:
+        json.dump({"code": code, "loaded": [m for m in watched if m in sys.modules]}, fh)
+
+code = None
+atexit.register(report)
+from nexus_cli.cli import main
+code = main(sys.argv[1:])
+"""
 
 
-def _loaded(project: Path, report: Path, *args: str, tty: bool = False) -> list[str]:
-    """The heavy modules `nexus ARGS` loaded, run in ``project`` (stdout a terminal if ``tty``)."""
-    env = {**os.environ, "HOT_PATH_REPORT": str(report)}
+def _loaded(
+    project: Path,
+    report: Path,
+    *args: str,
+    tty: bool = False,
+    watch: tuple[str, ...] = HEAVY,
+    env: dict[str, str] | None = None,
+    expect_out: str = "",
+) -> list[str]:
+    """The ``watch`` modules `nexus ARGS` loaded, run in ``project`` (stdout a terminal if ``tty``)."""
+    full_env = {
+        **os.environ,
+        **(env or {}),
+        "HOT_PATH_REPORT": str(report),
+        "HOT_PATH_WATCH": json.dumps(watch),
+    }
     cmd = [sys.executable, "-c", WRAPPER, *args]
     if tty:
         leader, follower = pty.openpty()
         try:
-            subprocess.run(cmd, cwd=project, env=env, stdout=follower, stderr=follower, check=False)
+            subprocess.run(cmd, cwd=project, env=full_env, stdout=follower, stderr=follower)
         finally:
             os.close(follower)
             os.close(leader)
     else:
-        subprocess.run(cmd, cwd=project, env=env, capture_output=True, check=False)
+        out = subprocess.run(cmd, cwd=project, env=full_env, capture_output=True, text=True)
+        assert expect_out in out.stdout, out
     result = json.loads(report.read_text())
-    assert result["code"] == 0, (args, result)
+    assert result["code"] in (0, None), (args, result)  # None: Click exited (completion)
     loaded: list[str] = result["loaded"]
     return loaded
 
@@ -120,3 +140,14 @@ def test_a_worktree_folder_without_a_record_makes_list_look_for_containers(
 ) -> None:
     (project / ".nexus" / "worktrees" / "lost").mkdir()
     assert "docker" in _loaded(project, tmp_path / "report.json", "workspace", "list", "--json")
+
+
+def test_completing_a_task_id_reads_no_task_model(project: Path, tmp_path: Path) -> None:
+    env = {
+        "_NEXUS_COMPLETE": "zsh_complete",
+        "COMP_WORDS": "nexus task show nx-",
+        "COMP_CWORD": "3",
+    }
+    report = tmp_path / "report.json"
+    found = _loaded(project, report, watch=COMPLETION_SPARES, env=env, expect_out="Ship it")
+    assert found == []
