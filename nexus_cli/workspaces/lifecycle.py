@@ -95,11 +95,12 @@ def create(
             project, name, from_ref, refs, client, template, progress, undo
         )
         result = CreateResult(name, path, name, template.name, _write_files(path, template))
-        with records.editing(project.state_dir) as all_records:
-            record.generated_files = {
-                rel: _sha256(template.files[rel]) for rel in result.files_written
-            }
-            all_records[name] = record
+        if result.files_written:  # else the reserved record is already the whole record
+            with records.editing(project.state_dir) as all_records:
+                record.generated_files = {
+                    rel: _sha256(template.files[rel]) for rel in result.files_written
+                }
+                all_records[name] = record
         if prepare_error is not None:
             raise prepare_error
         if client is not None:
