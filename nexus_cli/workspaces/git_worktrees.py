@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nexus_cli import fs, git, validate
 from nexus_cli.errors import ConflictError, NotFoundError, StateError
@@ -67,8 +67,7 @@ def branch_exists(project: Project, branch: str) -> bool:
     return git.branch_exists(project.root, branch)
 
 
-@dataclass(frozen=True)
-class AddedWorktree:
+class AddedWorktree(NamedTuple):  # a tuple: no dataclass to build on the `create` path (~1 ms)
     path: Path
     created_branch: bool
     start: str | None  # the commit a branch created by this call points at
