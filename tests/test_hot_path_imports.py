@@ -151,3 +151,10 @@ def test_completing_a_task_id_reads_no_task_model(project: Path, tmp_path: Path)
     report = tmp_path / "report.json"
     found = _loaded(project, report, watch=COMPLETION_SPARES, env=env, expect_out="Ship it")
     assert found == []
+
+
+def test_completing_a_subcommand_name_loads_no_pathlib(project: Path, tmp_path: Path) -> None:
+    env = {"_NEXUS_COMPLETE": "zsh_complete", "COMP_WORDS": "nexus ", "COMP_CWORD": "1"}
+    watch = (*COMPLETION_SPARES, "pathlib", "nexus_cli.commands.task", "sqlite3")
+    found = _loaded(project, tmp_path / "report.json", watch=watch, env=env, expect_out="workspace")
+    assert found == []
