@@ -8,9 +8,10 @@ it was parsed from: it is used only when the text read now is the same, characte
 so an edit is never missed (whatever its size or modification time). Only documents made of
 JSON's types (mappings with string keys, lists, strings, numbers, booleans, null) are kept;
 others (dates, binary, non-string keys, recursive aliases) are parsed every time. Entries are
-JSON, never pickle, so a tampered cache cannot run code. A missing, unreadable or corrupt entry
-is a miss, and a write that fails (read-only home, full disk) is skipped: the cache never changes
-what a command does, only how fast it reads.
+JSON, never pickle, so a tampered cache cannot run code; the folders are private (0700) and live
+in the user's own NEXUS_HOME or cache folder, trusted like the rest of them. A missing,
+unreadable or corrupt entry is a miss, and a write that fails (read-only home, full disk) is
+skipped: the cache never changes what a command does, only how fast it reads.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def store(path: os.PathLike[str] | str, what: str, text: str, data: Any) -> bool
 
     try:
         folder = os.path.dirname(target)
-        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)  # mode: only the leaf's
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        root = os.path.dirname(folder)
+        for path_ in (os.path.dirname(root), root, folder):  # makedirs sets the leaf's mode only
+            os.makedirs(path_, mode=0o700, exist_ok=True)
         fs.atomic_write(target, json.dumps(entry, ensure_ascii=False), mode=0o600, fsync=False)
     except (OSError, NexusError, ValueError):
         return False

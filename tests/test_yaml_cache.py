@@ -112,3 +112,11 @@ def test_an_unwritable_cache_changes_nothing(
     path.write_text("a: 1\n")
     assert yaml_cache.store(path, "template", "a: 1\n", {"a": 1}) is False
     assert load_yaml_mapping(path, what="template") == {"a": 1}
+
+
+def test_a_missing_home_is_made_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "new-home"
+    monkeypatch.setenv("NEXUS_HOME", str(home))
+    assert yaml_cache.store(tmp_path / "t.yaml", "template", "a: 1\n", {"a": 1})
+    for folder in (home, home / "cache", home / "cache" / "yaml"):
+        assert oct(folder.stat().st_mode & 0o777) == "0o700", folder
