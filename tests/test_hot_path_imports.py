@@ -1,4 +1,5 @@
-"""Hot paths load only what they use: `task ready`, `workspace list` and `stats` in real processes.
+"""Hot paths load only what they use: `task ready`, `workspace list`, `stats`, `workspace create
+-t bare` and shell completion, each in a real process.
 
 Each command runs in a fresh interpreter through the real entry point (recording on, as by
 default), and a wrapper prints which heavy modules were loaded when it exited. What each command
@@ -158,3 +159,13 @@ def test_completing_a_subcommand_name_loads_no_pathlib(project: Path, tmp_path: 
     watch = (*COMPLETION_SPARES, "pathlib", "nexus_cli.commands.task", "sqlite3")
     found = _loaded(project, tmp_path / "report.json", watch=watch, env=env, expect_out="workspace")
     assert found == []
+
+
+def test_bare_create_loads_no_docker_gitpython_or_pyyaml(project: Path, tmp_path: Path) -> None:
+    """The fixture's first create parsed config.yaml and bare.yaml; this one reads them cached."""
+    watch = (*HEAVY, "yaml", "secrets", "tempfile", "nexus_cli.workspaces.service_parsing")
+    found = _loaded(
+        project, tmp_path / "r.json", "workspace", "create", "w2", "-t", "bare", watch=watch
+    )
+    assert found == []
+    assert (project / ".nexus" / "worktrees" / "w2" / ".git").is_file()
