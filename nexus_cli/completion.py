@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import UsageError
-from nexus_cli.managed_block import remove_block, upsert_block
+
+if TYPE_CHECKING:  # pathlib (~4 ms with urllib.parse) is not needed to complete a subcommand
+    from pathlib import Path
 
 SHELLS = ("bash", "zsh", "fish")
 ENV_VAR = "_NEXUS_COMPLETE"
@@ -146,6 +147,8 @@ def install(shell: str, home: Path) -> tuple[Path, bool]:
 
     Returns the file and whether it changed.
     """
+    from nexus_cli.managed_block import upsert_block
+
     path = rc_file(shell, home)
     before = path.read_text() if path.exists() else ""
     after = upsert_block(before, "completion", rc_snippet(shell))
@@ -157,6 +160,8 @@ def install(shell: str, home: Path) -> tuple[Path, bool]:
 
 
 def uninstall(shell: str, home: Path) -> tuple[Path, bool]:
+    from nexus_cli.managed_block import remove_block
+
     path = rc_file(shell, home)
     if not path.exists():
         return path, False

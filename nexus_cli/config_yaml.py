@@ -37,14 +37,22 @@ def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
     """The YAML document in ``text`` (read from ``path``); a syntax error is a ConfigError.
 
     The message says where the YAML broke, the nearest key above that place, and why:
-    ``FILE: invalid YAML at line 3, column 14 near key 'description': ...``.
+    ``FILE: invalid YAML at line 3, column 14 near key 'description': ...``. A document parsed
+    before is taken from :mod:`nexus_cli.yaml_cache` (same path, same text), without PyYAML.
     """
+    from nexus_cli import yaml_cache
+
+    found, data = yaml_cache.lookup(path, what, text)
+    if found:
+        return data
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_message(Path(path), text, exc, what)) from None
+    yaml_cache.store(path, what, text, data)
+    return data
 
 
 def parse_yaml_mapping(text: str, path: Path | str, *, what: str) -> dict[str, Any]:

@@ -80,15 +80,12 @@ def atomic_writer(
         with contextlib.suppress(OSError):
             mode = stat.S_IMODE(os.stat(target).st_mode)
     directory = target.parent if str(target.parent) else Path(".")
-    import tempfile
-
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = _create_temp(directory, target.name)
     except OSError as exc:
         raise StateError(
             f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
         ) from None
-    tmp = Path(tmp_name)
     try:
         os.chmod(fd, mode if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
@@ -105,6 +102,24 @@ def atomic_writer(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
+    """A new file ``.NAME.RANDOM.tmp`` in ``directory``, opened for writing, mode 0600.
+
+    What :func:`tempfile.mkstemp` does (``O_EXCL``, never following a link, retrying a taken
+    name), without importing :mod:`tempfile` and :mod:`shutil` on the hot path (~4 ms).
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        candidate = directory / f".{name}.{os.urandom(6).hex()}.tmp"
+        try:
+            return os.open(candidate, flags, 0o600), candidate
+        except FileExistsError:
+            continue
+    import errno
+
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(directory))
 
 
 def atomic_write(

@@ -9,6 +9,7 @@ git's own message; a repository with no commit yet gets a message saying how to 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -59,10 +60,30 @@ def output(cwd: Path, *args: str) -> str:
     return run(cwd, *args).stdout
 
 
+# Branch names that every rule of `git check-ref-format --branch` accepts, checked without a
+# process: components of letters, digits, `_`, `-` and `.` (not first), joined by single slashes;
+# a component ending in `.lock`, a `..` anywhere, a trailing `.` and `HEAD` are left to git.
+# tests/test_git.py checks against git itself that every name matching this is one git accepts.
+_PLAIN_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
+def plainly_valid_branch(name: str) -> bool:
+    """Whether ``name`` is a branch name git accepts, decided without running git (may say no)."""
+    return (
+        _PLAIN_BRANCH.fullmatch(name) is not None
+        and ".." not in name
+        and not name.endswith(".")
+        and ".lock/" not in f"{name}/"
+        and name != "HEAD"
+    )
+
+
 def check_branch_name(cwd: Path, name: str) -> str:
     """``name`` if git accepts it as a new branch name, else :class:`UsageError`."""
     if name.startswith("-") or not name:
         raise UsageError(f"invalid branch name {name!r}", hint="branch names cannot start with '-'")
+    if plainly_valid_branch(name):
+        return name
     proc = run(cwd, "check-ref-format", "--branch", name, check=False)
     if proc.returncode != 0:
         raise UsageError(f"invalid branch name {name!r}", hint="see `git help check-ref-format`")
@@ -80,6 +101,25 @@ def require_commit(cwd: Path) -> None:
         raise NoCommitError(
             "this repository has no commit yet: make one first", hint=FIRST_COMMIT_HINT
         )
+
+
+def head_and_branch(cwd: Path, branch: str) -> tuple[str, str | None]:
+    """HEAD's commit id and ``refs/heads/BRANCH``'s (``None`` when absent), from one git process.
+
+    :class:`NoCommitError` when HEAD names no commit yet. ``branch`` must be a checked name.
+    """
+    ref = f"refs/heads/{branch}"
+    # `show-ref --verify` prints each ref that exists in order and stops at the first missing one.
+    proc = run(cwd, "show-ref", "--verify", "--end-of-options", "HEAD", ref, check=False)
+    found: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        oid, _, name = line.partition(" ")
+        found[name] = oid
+    head = found.get("HEAD")
+    if head is None:
+        require_commit(cwd)  # says "no commit yet", or raises git's own message below
+        raise GitError(f"git show-ref failed: {proc.stderr.strip() or 'no output'}")
+    return head, found.get(ref)
 
 
 def resolve_commit(cwd: Path, ref: str) -> str:

@@ -47,6 +47,23 @@ def nexus_home_str() -> str:
     return os.environ.get("NEXUS_HOME") or user_data_dir_str()
 
 
+def cache_dir_str() -> str:
+    """Where Nexus keeps what it can rebuild: ``$NEXUS_HOME/cache`` when NEXUS_HOME is set, else
+    the platform's user cache folder (``$XDG_CACHE_HOME/nexus``, ``~/.cache/nexus``, macOS
+    ``~/Library/Caches/nexus``)."""
+    join = os.path.join
+    explicit = os.environ.get("NEXUS_HOME")
+    if explicit:
+        return join(explicit, "cache")
+    if sys.platform == "darwin":
+        return join(_home(), "Library", "Caches", APP)
+    if sys.platform == "win32":  # pragma: no cover - not a CI platform
+        base = os.environ.get("LOCALAPPDATA") or join(_home(), "AppData", "Local")
+        return join(base, APP, APP, "Cache")
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return join(xdg if xdg else join(_home(), ".cache"), APP)
+
+
 def user_data_dir() -> Path:
     """The platform's user data folder for Nexus (what platformdirs returns)."""
     from pathlib import Path

@@ -14,6 +14,7 @@ from nexus_cli.errors import NotAProjectError
 
 NEXUS_DIR = ".nexus"
 CONFIG_FILE = "config.yaml"
+TASKS_FILE = "tasks.jsonl"
 STATE_DIR = "state"
 
 GITIGNORE_LINES = (

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from nexus_cli import git
 from nexus_cli.errors import UsageError
@@ -42,3 +45,48 @@ def test_no_commit_error_has_the_command(tmp_path: Path) -> None:
 def test_git_failure_is_a_git_error_with_gits_message(git_repo: Path) -> None:
     with pytest.raises(git.GitError, match=r"git branch failed: .*not found"):
         git.delete_branch(git_repo, "missing", force=False)
+
+
+def test_head_and_branch_in_one_process(git_repo: Path) -> None:
+    head = run_git(git_repo, "rev-parse", "HEAD").strip()
+    assert git.head_and_branch(git_repo, "feat") == (head, None)
+    run_git(git_repo, "branch", "feat")
+    assert git.head_and_branch(git_repo, "feat") == (head, head)
+    run_git(git_repo, "pack-refs", "--all")  # packed refs are found as well
+    assert git.head_and_branch(git_repo, "feat") == (head, head)
+
+
+def test_head_and_branch_without_a_commit_says_how_to_make_one(tmp_path: Path) -> None:
+    run_git(tmp_path, "init", "-q")
+    with pytest.raises(git.NoCommitError) as info:
+        git.head_and_branch(tmp_path, "feat")
+    assert info.value.hint is not None and "git commit" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    "name", ["a..b", "x.lock", "x.lock/y", "x/", "x.", "HEAD", "a//b", "a b", "-x", "@", "é"]
+)
+def test_names_outside_the_plain_subset_are_left_to_git(name: str) -> None:
+    assert not git.plainly_valid_branch(name)
+
+
+_NAMES = st.one_of(
+    st.from_regex(git._PLAIN_BRANCH, fullmatch=True),
+    st.text(alphabet="ab9_.-/HEADlock", min_size=1, max_size=12),
+)
+
+
+def test_plain_names_skip_git() -> None:
+    assert all(git.plainly_valid_branch(n) for n in ("feature-x", "fix/a_1.2", "v1.0-rc", "main"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=_NAMES)
+def test_every_plainly_valid_name_is_one_git_accepts(name: str) -> None:
+    """The check that skips `git check-ref-format` never accepts a name git would refuse."""
+    assume(git.plainly_valid_branch(name))
+    proc = subprocess.run(
+        ["git", "check-ref-format", "--branch", name], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, (name, proc.stderr)
+    assert proc.stdout.strip() == name

@@ -23,3 +23,13 @@ def test_nexus_home_prefers_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert paths.nexus_home() == tmp_path
     monkeypatch.delenv("NEXUS_HOME")
     assert paths.nexus_home() == paths.user_data_dir()
+
+
+def test_cache_dir_is_in_nexus_home_else_the_platform_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEXUS_HOME", str(tmp_path))
+    assert paths.cache_dir_str() == str(tmp_path / "cache")
+    monkeypatch.delenv("NEXUS_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.cache_dir_str() == platformdirs.user_cache_dir("nexus")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -39,6 +38,8 @@ def _listing(docs: list[str], as_json: bool, empty: str) -> None:
     if as_json:
         click.echo("[\n" + ",\n".join(docs) + "\n]" if docs else "[]")
         return
+    import json
+
     from nexus_cli.tasks.model import Task
 
     tasks = [Task.from_dict(json.loads(d)) for d in docs]

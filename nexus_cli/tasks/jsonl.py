@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nexus_cli.errors import ConfigError
+from nexus_cli.project import TASKS_FILE
 from nexus_cli.tasks.model import Task, parse_line
 
-FILE_NAME = "tasks.jsonl"
+FILE_NAME = TASKS_FILE
 CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
 
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli.errors import ConfigError
+from nexus_cli.tasks.statuses import FINISHED as FINISHED
+from nexus_cli.tasks.statuses import STATUSES as STATUSES
 
-STATUSES = ("open", "in_progress", "verifying", "review", "done", "rejected", "cancelled")
-FINISHED = ("done", "cancelled")
 PRIORITIES = range(5)
 DEFAULT_GATE_TIMEOUT_S = 600
 

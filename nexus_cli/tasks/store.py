@@ -12,12 +12,18 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import StateError
-from nexus_cli.project import Project
-from nexus_cli.tasks import jsonl, schema
-from nexus_cli.tasks.model import FINISHED, Task
+from nexus_cli.project import TASKS_FILE, Project
+from nexus_cli.tasks import schema
+from nexus_cli.tasks.statuses import FINISHED
+
+if TYPE_CHECKING:
+    from nexus_cli.tasks.model import Task
+
+# tasks.jsonl (jsonl, hashlib) and the task model (dataclasses, datetime) are imported by the
+# methods that use them: completing a task ID reads two columns and needs neither.
 
 DB_NAME = "tasks.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -39,7 +45,7 @@ class TaskStore:
     def __init__(self, project: Project, conn: sqlite3.Connection) -> None:
         self.project = project
         self.conn = conn
-        self.jsonl_path = project.nexus_dir / jsonl.FILE_NAME
+        self.jsonl_path = project.nexus_dir / TASKS_FILE
         self._in_write = False
 
     # --- transactions and sync ----------------------------------------------------------------
@@ -88,6 +94,8 @@ class TaskStore:
         sig = self._file_signature()
         if sig is None or sig == self._meta("jsonl_sig"):
             return  # a missing file is rewritten from the database by _export
+        from nexus_cli.tasks import jsonl
+
         data = self.jsonl_path.read_bytes()
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
@@ -96,6 +104,8 @@ class TaskStore:
         self._set_meta("jsonl_sig", self._file_signature())
 
     def _export(self) -> None:
+        from nexus_cli.tasks import jsonl
+
         rows = self.conn.execute("SELECT doc FROM tasks ORDER BY id")
         data = jsonl.render(row[0] for row in rows)
         digest = jsonl.content_hash(data)
@@ -272,6 +282,8 @@ def _row(task: Task) -> tuple[Any, ...]:
 
 def _task(doc: str) -> Task:
     import json
+
+    from nexus_cli.tasks.model import Task
 
     return Task.from_dict(json.loads(doc))
 

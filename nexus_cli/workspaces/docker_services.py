@@ -15,7 +15,7 @@ from typing import Any
 
 from nexus_cli.errors import NexusError
 from nexus_cli.workspaces import names
-from nexus_cli.workspaces.template_model import ServiceSpec
+from nexus_cli.workspaces.service_model import ServiceSpec
 
 PullProgress = Callable[[int, int], None]
 HEALTH_POLL_S = 0.1

@@ -78,7 +78,7 @@ def create(
     progress = progress or Silent()
     validate_name(name)
     validate.template_name(template_name)
-    git.require_commit(project.root)
+    refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
@@ -87,19 +87,20 @@ def create(
         bind_address=bind_address or _configured_bind_address(project),
     )
     template = template_for(project, record)
-    client = _connect() if template.services and start else None
+    client = _connect(project) if template.services and start else None
     _reserve(project, record)
     undo = Rollback(project, name, client)
     try:
         path, prepare_error = _worktree_while_preparing(
-            project, name, from_ref, client, template, progress, undo
+            project, name, from_ref, refs, client, template, progress, undo
         )
         result = CreateResult(name, path, name, template.name, _write_files(path, template))
-        with records.editing(project.state_dir) as all_records:
-            record.generated_files = {
-                rel: _sha256(template.files[rel]) for rel in result.files_written
-            }
-            all_records[name] = record
+        if result.files_written:  # else the reserved record is already the whole record
+            with records.editing(project.state_dir) as all_records:
+                record.generated_files = {
+                    rel: _sha256(template.files[rel]) for rel in result.files_written
+                }
+                all_records[name] = record
         if prepare_error is not None:
             raise prepare_error
         if client is not None:
@@ -141,6 +142,7 @@ def _worktree_while_preparing(
     project: Project,
     name: str,
     from_ref: str | None,
+    refs: tuple[str, str | None],
     client: Any,
     template: Template,
     progress: Progress,
@@ -149,7 +151,8 @@ def _worktree_while_preparing(
     """Create the worktree while images and the network are made ready in another thread.
 
     A worktree failure is raised; a Docker preparation failure is returned, so that the caller
-    records the (good) worktree before reporting it.
+    records the (good) worktree before reporting it. ``refs`` is what :func:`git.head_and_branch`
+    said about HEAD and the branch.
     """
     import threading
 
@@ -172,14 +175,14 @@ def _worktree_while_preparing(
     started = time.perf_counter()
     try:
         undo.before_worktree()
-        path, created_branch = git_worktrees.create_worktree(project, name, from_ref)
-        undo.made_worktree(created_branch)
+        added = git_worktrees.add_worktree(project, name, from_ref, refs=refs)
+        undo.made_worktree(added.created_branch, added.start)
     finally:
         if worker is not None:
             worker.join()
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
-    return path, errors[0] if errors else None
+    return added.path, errors[0] if errors else None
 
 
 def _configured_bind_address(project: Project) -> str:
@@ -227,9 +230,10 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _connect() -> Any:
+def _connect(project: Project) -> Any:
     from nexus_cli import engine
 
+    records.note_engine_use(project.state_dir)
     return engine.connect()
 
 
@@ -300,7 +304,7 @@ def up(
         from nexus_cli.workspaces.services_up import UpResult
 
         return UpResult()
-    client = _connect()
+    client = _connect(project)
     return _up_with_hooks(
         client, project, record, template, progress, health_timeout_s, create=False
     )
@@ -316,4 +320,4 @@ def down(project: Project, name: str) -> int:
     invocation.note(template_used=telemetry_label(template))
     if not template.services:
         return 0
-    return docker_services.stop_containers(_connect(), project.project_id(), name)
+    return docker_services.stop_containers(_connect(project), project.project_id(), name)

@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,10 @@ from nexus_cli.workspaces.jsonstate import load_json
 
 RECORDS_FILE = "workspaces.json"
 LOCK_FILE = "workspaces.lock"
+# Present once a workspace of this project has used a Docker engine (a template with services):
+# `workspace list` asks the engine for leftover containers only then (or when a workspace has
+# services), so a project of bare workspaces never loads the Docker SDK to list them.
+ENGINE_MARKER = "engine-used"
 
 
 @dataclass
@@ -94,10 +98,23 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
-    rows = [asdict(r) for r in sorted(records.values(), key=lambda r: r.name)]
+    # vars(): the fields in order, as asdict() gives them, without its deep copy (slow per record)
+    rows = [vars(r) for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
         _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
     )
+
+
+def note_engine_use(state_dir: Path) -> None:
+    """Remember that this project makes Docker objects (see :data:`ENGINE_MARKER`)."""
+    marker = state_dir / ENGINE_MARKER
+    if not marker.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fs.atomic_write(marker, "")
+
+
+def engine_used(state_dir: Path) -> bool:
+    return (state_dir / ENGINE_MARKER).exists()
 
 
 def complete_names(incomplete: str) -> list[str]:

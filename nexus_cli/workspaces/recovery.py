@@ -56,9 +56,25 @@ def _expected_services(project: Project, record: records.WorkspaceRecord) -> lis
         return None
 
 
-def _containers(project: Project, needed: bool) -> tuple[dict[str, list[Any]], str]:
-    """Containers by workspace. The engine is always asked (to find orphans), but being
-    unavailable only matters when some workspace has services."""
+def _may_have_containers(project: Project, known: set[str]) -> bool:
+    """Whether containers of this project may exist although no workspace record expects any:
+    the project has used an engine (:data:`records.ENGINE_MARKER`), or a worktree folder has no
+    record (a workspace whose record was lost, and with it what its template started)."""
+    if records.engine_used(project.state_dir):
+        return True
+    try:
+        return any(entry.name not in known for entry in project.worktrees_dir.iterdir())
+    except OSError:
+        return False
+
+
+def _containers(
+    project: Project, needed: bool, known: set[str]
+) -> tuple[dict[str, list[Any]], str]:
+    """Containers by workspace. The engine is asked (to find orphans) when some workspace has
+    services or containers may be left over; being unavailable only matters in the first case."""
+    if not needed and not _may_have_containers(project, known):
+        return {}, "not needed"  # the Docker SDK is not even loaded
     from nexus_cli import engine
     from nexus_cli.workspaces import docker_services
 
@@ -75,6 +91,7 @@ def _containers(project: Project, needed: bool) -> tuple[dict[str, list[Any]], s
 def overview(project: Project, only: str | None = None) -> Overview:
     """Reconcile the three sources into one view per workspace name."""
     recs = records.load_all(project.state_dir)
+    known = set(recs)
     if only is not None:
         recs = {only: records.get(project.state_dir, only)}
     expected = {name: _expected_services(project, rec) for name, rec in recs.items()}
@@ -84,7 +101,7 @@ def overview(project: Project, only: str | None = None) -> Overview:
         if info.path.parent == project.worktrees_dir
     }
     needs_engine = any(s is None or s for s in expected.values())
-    containers, engine_state = _containers(project, needs_engine)
+    containers, engine_state = _containers(project, needs_engine, known)
     found = set(recs) | ({only} if only else set(trees) | set(containers))
     # folders and container labels are not Nexus's own: names that are not valid are skipped
     names = {n for n in found if validate.is_valid(validate.workspace_name, n)}

@@ -32,12 +32,14 @@ class Rollback:
         path = worktree_path(self.project, self.name)
         self.worktree_existed = path.exists() and any(path.iterdir())
 
-    def made_worktree(self, created_branch: bool) -> None:
-        from nexus_cli import git
-
+    def made_worktree(self, created_branch: bool, start: str | None = None) -> None:
+        """The worktree exists; ``start`` is the commit a branch this create made points at."""
         self.created_branch = created_branch
-        if created_branch:
-            self.branch_start = git.branch_commit(self.project.root, self.name)
+        if created_branch and start is None:
+            from nexus_cli import git
+
+            start = git.branch_commit(self.project.root, self.name)
+        self.branch_start = start if created_branch else None
 
     def run(self) -> list[str]:
         """Remove what was made; Ctrl-C and SIGTERM wait until this is done. Returns what was."""

@@ -12,14 +12,8 @@ from typing import Any
 from nexus_cli import fs
 from nexus_cli.errors import ConfigError
 from nexus_cli.workspaces.names import validate_service_name
-from nexus_cli.workspaces.template_model import (
-    HealthSpec,
-    Hook,
-    PortSpec,
-    ServiceSpec,
-    Template,
-    VolumeSpec,
-)
+from nexus_cli.workspaces.service_model import HealthSpec, Hook, PortSpec, ServiceSpec, VolumeSpec
+from nexus_cli.workspaces.template_model import Template
 
 SERVICE_KEYS = (
     "image",

@@ -11,7 +11,8 @@ from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import docker_services, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.git_worktrees import worktree_path
-from nexus_cli.workspaces.template_model import Hook, Template
+from nexus_cli.workspaces.service_model import Hook
+from nexus_cli.workspaces.template_model import Template
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project

@@ -7,18 +7,12 @@ template becomes a :class:`ConfigError` naming the file, the key and what was ex
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
 
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
-from nexus_cli.workspaces.service_parsing import (
-    check_dependencies,
-    parse_default_service,
-    parse_files,
-    parse_hooks,
-    parse_service,
-)
 from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
@@ -118,14 +112,32 @@ def parse_template_file(
     data = substitute(raw, resolved, path)
     nexus = _mapping(data.get("x-nexus"), path, "x-nexus")
     services_raw = _mapping(data.get("services"), path, "services")
+    description = str(nexus.get("description", ""))
+    if not services_raw and all(
+        nexus.get(k) is None for k in ("files", "hooks", "default_service")
+    ):
+        # worktree only (`bare`): nothing for service_parsing to check, so it is not loaded
+        return Template(name, path, origin, description, variables=variables)
+    return _with_services(
+        Template(name, path, origin, description, variables=variables), nexus, services_raw
+    )
+
+
+def _with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str, Any]) -> Template:
+    """``base`` with its services, files, hooks and default service parsed and checked."""
+    from nexus_cli.workspaces.service_parsing import (
+        check_dependencies,
+        parse_default_service,
+        parse_files,
+        parse_hooks,
+        parse_service,
+    )
+
+    path = base.path
     services = {key: parse_service(str(key), spec, path) for key, spec in services_raw.items()}
-    template = Template(
-        name=name,
-        path=path,
-        origin=origin,
-        description=str(nexus.get("description", "")),
+    template = dataclasses.replace(
+        base,
         services=services,
-        variables=variables,
         files=parse_files(nexus.get("files"), path),
         hooks=parse_hooks(nexus.get("hooks"), path, services),
         default_service=parse_default_service(nexus.get("default_service"), path, services),

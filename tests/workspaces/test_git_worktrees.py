@@ -92,3 +92,24 @@ def test_repair_without_branch_says_so(git_repo: Path) -> None:
     git(git_repo, "branch", "-D", "feat")
     with pytest.raises(NotFoundError, match="no longer exists"):
         git_worktrees.repair_worktree(project, "feat")
+
+
+def test_a_stale_entry_for_a_new_branch_is_pruned(git_repo: Path) -> None:
+    """`add -b` makes the branch before it finds the stale entry; the retry checks it out."""
+    project = find_project(git_repo)
+    path = git_repo / ".nexus" / "worktrees" / "feat"
+    git(git_repo, "worktree", "add", "-q", "--detach", str(path))
+    shutil.rmtree(path)  # deleted by hand: git still lists it
+    head = git(git_repo, "rev-parse", "HEAD").strip()
+    added = git_worktrees.add_worktree(project, "feat", None)
+    assert added.created_branch and added.start == head
+    assert git(path, "rev-parse", "--abbrev-ref", "HEAD").strip() == "feat"
+
+
+def test_add_worktree_reports_the_start_commit_of_a_new_branch_only(git_repo: Path) -> None:
+    project = find_project(git_repo)
+    first = git(git_repo, "rev-parse", "HEAD").strip()
+    assert git_worktrees.add_worktree(project, "fix", first).start == first
+    git(git_repo, "branch", "old")
+    added = git_worktrees.add_worktree(project, "old", None)
+    assert not added.created_branch and added.start is None

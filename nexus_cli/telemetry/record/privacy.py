@@ -12,7 +12,6 @@ import errno
 import hashlib
 import json
 import os
-import secrets
 import stat
 import time
 from typing import Any
@@ -76,6 +75,8 @@ def _regenerate(home: str, path: str) -> bytes:
         old = _read(path)  # another process may have made one while this one waited
         if old is not None and usable(old):
             return old
+        import secrets  # only when the salt is made: ~5 ms (random, hmac) off every hashed event
+
         value = secrets.token_hex(32).encode()
         fs.atomic_write(path, value + b"\n", mode=0o600)
         reason = _reason(old, home)

@@ -1,0 +1,48 @@
+"""The parsed form of a template's services and hooks (what :mod:`service_parsing` produces)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    container_port: int
+    preferred_host_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    source: str
+    target: str
+    named: bool
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class HealthSpec:
+    test: list[str]
+    interval_s: float = 2.0
+    timeout_s: float = 5.0
+    retries: int = 3
+    start_period_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    image: str
+    command: list[str] | str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    ports: list[PortSpec] = field(default_factory=list)
+    volumes: list[VolumeSpec] = field(default_factory=list)
+    healthcheck: HealthSpec | None = None
+    depends_on: list[str] = field(default_factory=list)
+    working_dir: str = "/workspace"
+
+
+@dataclass(frozen=True)
+class Hook:
+    service: str
+    command: list[str] | str

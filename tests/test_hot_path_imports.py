@@ -1,0 +1,171 @@
+"""Hot paths load only what they use: `task ready`, `workspace list`, `stats`, `workspace create
+-t bare` and shell completion, each in a real process.
+
+Each command runs in a fresh interpreter through the real entry point (recording on, as by
+default), and a wrapper prints which heavy modules were loaded when it exited. What each command
+needs, and so what it may load:
+
+- docker: only a workspace command in a project that has used a Docker engine (a template with
+  services); never `task ready` or `stats`, never `workspace list` of bare workspaces.
+- git (GitPython): none of them (git runs as plain `git` processes through nexus_cli.git).
+- sqlite_utils: none of them once the telemetry database is up to date (reads and recording use
+  sqlite3; the first read after the database is made applies its migrations with sqlite-utils).
+- rich.table: only a table drawn on a terminal; never `--json` (even on a terminal), never text
+  written to a pipe (plain columns).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("docker", "git", "sqlite_utils", "rich.table")
+# What completing a task ID does not need: the task model and tasks.jsonl (it reads two columns).
+COMPLETION_SPARES = (*HEAVY, "yaml", "rich", "nexus_cli.tasks.model", "nexus_cli.tasks.jsonl")
+WRAPPER = """\
+import atexit, json, os, sys
+
+def report():
+    watched = json.loads(os.environ["HOT_PATH_WATCH"])
+    with open(os.environ["HOT_PATH_REPORT"], "w") as fh:
+        json.dump({"code": code, "loaded": [m for m in watched if m in sys.modules]}, fh)
+
+code = None
+atexit.register(report)
+from nexus_cli.cli import main
+code = main(sys.argv[1:])
+"""
+
+
+def _loaded(
+    project: Path,
+    report: Path,
+    *args: str,
+    tty: bool = False,
+    watch: tuple[str, ...] = HEAVY,
+    env: dict[str, str] | None = None,
+    expect_out: str = "",
+) -> list[str]:
+    """The ``watch`` modules `nexus ARGS` loaded, run in ``project`` (stdout a terminal if ``tty``)."""
+    full_env = {
+        **os.environ,
+        **(env or {}),
+        "HOT_PATH_REPORT": str(report),
+        "HOT_PATH_WATCH": json.dumps(watch),
+    }
+    cmd = [sys.executable, "-c", WRAPPER, *args]
+    if tty:
+        leader, follower = pty.openpty()
+        try:
+            subprocess.run(cmd, cwd=project, env=full_env, stdout=follower, stderr=follower)
+        finally:
+            os.close(follower)
+            os.close(leader)
+    else:
+        out = subprocess.run(cmd, cwd=project, env=full_env, capture_output=True, text=True)
+        assert expect_out in out.stdout, out
+    result = json.loads(report.read_text())
+    assert result["code"] in (0, None), (args, result)  # None: Click exited (completion)
+    loaded: list[str] = result["loaded"]
+    return loaded
+
+
+@pytest.fixture
+def project(git_repo: Path) -> Path:
+    """A project with a ready task, a bare workspace, and an up-to-date telemetry database."""
+    nexus = [sys.executable, "-m", "nexus_cli"]
+    for args in (
+        ["init"],
+        ["task", "create", "Ship it", "--gate", "true"],
+        ["workspace", "create", "w1"],
+        ["stats", "--json"],  # the first read applies the telemetry database's migrations
+    ):
+        subprocess.run([*nexus, *args], cwd=git_repo, check=True, capture_output=True)
+    return git_repo
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["task", "ready"],
+        ["task", "ready", "--json"],
+        ["workspace", "list"],
+        ["workspace", "list", "--json"],
+        ["stats"],
+        ["stats", "--json"],
+    ],
+    ids=" ".join,
+)
+def test_hot_commands_load_nothing_heavy(project: Path, tmp_path: Path, args: list[str]) -> None:
+    assert _loaded(project, tmp_path / "report.json", *args) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["task", "ready", "--json"], ["workspace", "list", "--json"], ["stats", "--json"]]
+)
+def test_json_on_a_terminal_draws_no_table(project: Path, tmp_path: Path, args: list[str]) -> None:
+    assert _loaded(project, tmp_path / "report.json", *args, tty=True) == []
+
+
+def test_a_table_on_a_terminal_loads_rich_table(project: Path, tmp_path: Path) -> None:
+    """The wrapper sees what a command loads: a table drawn on a terminal needs rich.table."""
+    assert _loaded(project, tmp_path / "report.json", "task", "ready", tty=True) == ["rich.table"]
+
+
+def test_workspace_list_asks_docker_once_the_project_used_it(project: Path, tmp_path: Path) -> None:
+    (project / ".nexus" / "state" / "engine-used").write_text("")
+    assert "docker" in _loaded(project, tmp_path / "report.json", "workspace", "list", "--json")
+
+
+def test_a_workspace_with_services_needs_docker(project: Path, tmp_path: Path) -> None:
+    templates = project / ".nexus" / "templates"
+    templates.mkdir()
+    (templates / "svc.yaml").write_text("services:\n  app:\n    image: busybox\n")
+    subprocess.run(
+        [sys.executable, "-m", "nexus_cli", "workspace", "create", "s1", "-t", "svc", "--no-start"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    assert "docker" in _loaded(project, tmp_path / "report.json", "workspace", "list", "--json")
+
+
+def test_a_worktree_folder_without_a_record_makes_list_look_for_containers(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / ".nexus" / "worktrees" / "lost").mkdir()
+    assert "docker" in _loaded(project, tmp_path / "report.json", "workspace", "list", "--json")
+
+
+def test_completing_a_task_id_reads_no_task_model(project: Path, tmp_path: Path) -> None:
+    env = {
+        "_NEXUS_COMPLETE": "zsh_complete",
+        "COMP_WORDS": "nexus task show nx-",
+        "COMP_CWORD": "3",
+    }
+    report = tmp_path / "report.json"
+    found = _loaded(project, report, watch=COMPLETION_SPARES, env=env, expect_out="Ship it")
+    assert found == []
+
+
+def test_completing_a_subcommand_name_loads_no_pathlib(project: Path, tmp_path: Path) -> None:
+    env = {"_NEXUS_COMPLETE": "zsh_complete", "COMP_WORDS": "nexus ", "COMP_CWORD": "1"}
+    watch = (*COMPLETION_SPARES, "pathlib", "nexus_cli.commands.task", "sqlite3")
+    found = _loaded(project, tmp_path / "report.json", watch=watch, env=env, expect_out="workspace")
+    assert found == []
+
+
+def test_bare_create_loads_no_docker_gitpython_or_pyyaml(project: Path, tmp_path: Path) -> None:
+    """The fixture's first create parsed config.yaml and bare.yaml; this one reads them cached."""
+    watch = (*HEAVY, "yaml", "secrets", "tempfile", "nexus_cli.workspaces.service_parsing")
+    found = _loaded(
+        project, tmp_path / "r.json", "workspace", "create", "w2", "-t", "bare", watch=watch
+    )
+    assert found == []
+    assert (project / ".nexus" / "worktrees" / "w2" / ".git").is_file()
