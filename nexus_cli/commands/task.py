@@ -12,7 +12,6 @@ from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import (
     STATUS_CHOICES,
     agent_option,
-    cell,
     change_task,
     line,
     me,
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
     return [
-        (t.id, f"P{t.priority}", t.status, cell(t.assignee or "-"), cell(t.title)) for t in tasks
+        (t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks
     ]
 
 
@@ -212,7 +211,7 @@ def blocked(as_json: bool) -> None:
         emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
         return
     rows = [
-        (t.id, f"P{t.priority}", t.status, cell(", ".join(deps)), cell(t.title))
+        (t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title)
         for t, deps in pairs
     ]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
@@ -334,9 +333,7 @@ def history(task_id: str, as_json: bool) -> None:
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
         text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
         when = str(h.get("at", ""))[:19].replace("T", " ")
-        rows.append(
-            (cell(when), cell(str(h.get("by", ""))), cell(str(h.get("action", ""))), cell(text))
-        )
+        rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
     print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
 
 
