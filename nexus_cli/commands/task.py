@@ -28,9 +28,7 @@ if TYPE_CHECKING:
 
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
-    return [
-        (t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks
-    ]
+    return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
 
 
 def _listing(docs: list[str], as_json: bool, empty: str) -> None:
@@ -210,10 +208,7 @@ def blocked(as_json: bool) -> None:
     if as_json:
         emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
         return
-    rows = [
-        (t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title)
-        for t, deps in pairs
-    ]
+    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in pairs]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
 
 

@@ -9,6 +9,7 @@ import click
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.plural import plural
 from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def down(name: str) -> None:
     from nexus_cli.workspaces import lifecycle
 
     count = lifecycle.down(_project(), name)
-    click.echo(f"{name}: stopped {count} container(s)", err=True)
+    click.echo(f"{name}: stopped {plural(count, 'container')}", err=True)
 
 
 def _view_row(view: WorkspaceView) -> tuple[str, ...]:
