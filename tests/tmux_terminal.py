@@ -90,14 +90,17 @@ class Terminal:
             time.sleep(0.2)
         raise AssertionError(f"the screen never matched:\n{screen}")
 
-    def run(self, command: str, seconds: float = 30) -> list[str]:
-        """Run ``command`` to its end; the screen's lines above the exit marker."""
-        self.start(f"{command}; echo EXITED-$?")
+    def run(self, command: str, seconds: float = 30, cwd: str | None = None) -> list[str]:
+        """Run ``command`` to its end (exit 0); its lines, scrollback included, without blanks."""
+        self.start(f"{command}; echo EXITED-$?", cwd)
         screen = self.wait(lambda s: "EXITED-" in s, seconds, history=True)
         lines = screen.splitlines()
         end = next(i for i, line in enumerate(lines) if line.startswith("EXITED-"))
         assert lines[end] == "EXITED-0", screen
-        return lines[:end]
+        return [line for line in lines[:end] if line]
+
+    def pane_title(self) -> str:
+        return self.tmux("display", "-p", "-t", SESSION, "#{pane_title}").strip()
 
     def send_keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", SESSION, *keys)
@@ -107,6 +110,15 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+SIZES = [(80, 24), (160, 50)]
+
+
+def assert_fits(lines: list[str], width: int) -> None:
+    """No line is wider than the terminal (a wrapped line comes back joined, so too long)."""
+    wide = [line for line in lines if len(line) > width]
+    assert not wide, "lines wider than the terminal:\n" + "\n".join(wide)
 
 
 @contextmanager

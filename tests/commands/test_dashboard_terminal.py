@@ -6,22 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli import paths
-from nexus_cli.telemetry.store import synthetic
-from tests.tmux_terminal import nexus_command, require_tmux, terminal
-
-
-@pytest.fixture
-def filled(isolated_home: Path) -> Path:
-    require_tmux()
-    db = paths.telemetry_db_path()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    synthetic.fill(str(db), 5000, 30)
-    return db
+from tests.tmux_terminal import nexus_command, terminal
 
 
 @pytest.mark.parametrize(("width", "height"), [(80, 24), (160, 50)])
-def test_watch_fits_the_terminal_and_quits_on_q(filled: Path, width: int, height: int) -> None:
+def test_watch_fits_the_terminal_and_quits_on_q(
+    filled_telemetry: Path, width: int, height: int
+) -> None:
     command = nexus_command("dashboard --watch --interval 0.5") + "; echo EXITED-$?"
     with terminal(width, height) as term:
         term.start(command)

@@ -265,7 +265,7 @@ def detect_retries(db: Db, window: Window) -> list[Pattern]:
             Pattern(
                 "retry_after_failure",
                 f"retry:{command}",
-                f"'{command}' was rerun within {RETRY_WITHIN_S} s of failing {len(rows)} times",
+                f"'{command}' was rerun within {RETRY_WITHIN_S // 60} minutes of failing {len(rows)} times",
                 len(rows),
                 rows[0][0],
                 rows[-1][0],
