@@ -93,11 +93,10 @@ def create(
     as_json: bool,
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
-    from nexus_cli.commands.workspace_progress import make_progress
+    from nexus_cli.commands.workspace_progress import shown_progress
     from nexus_cli.workspaces import lifecycle
 
-    progress = make_progress()
-    try:
+    with shown_progress() as progress:
         result = lifecycle.create(
             _project(),
             name,
@@ -110,8 +109,6 @@ def create(
             health_timeout_s=health_timeout,
             keep_on_failure=keep_on_failure,
         )
-    finally:
-        progress.close()
     ports = result.up.ports if result.up else []
     if as_json:
         emit_json(
@@ -139,14 +136,11 @@ def create(
 @json_option
 def up(name: str, health_timeout: float, as_json: bool) -> None:
     """Start NAME's services (recreating any that died); ports stay the same when free."""
-    from nexus_cli.commands.workspace_progress import make_progress
+    from nexus_cli.commands.workspace_progress import shown_progress
     from nexus_cli.workspaces import lifecycle
 
-    progress = make_progress()
-    try:
+    with shown_progress() as progress:
         result = lifecycle.up(_project(), name, progress=progress, health_timeout_s=health_timeout)
-    finally:
-        progress.close()
     if as_json:
         emit_json(result)
         return

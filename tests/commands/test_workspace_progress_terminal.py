@@ -1,0 +1,72 @@
+"""``workspace create`` progress in a real terminal (tmux): ✓ for steps done, ✗ and the reason for
+the step that failed, never a frozen spinner."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.tmux_terminal import Terminal, nexus_command, terminal
+from tests.workspaces.conftest import cleanup_docker  # noqa: F401 (a fixture)
+
+SPINNER = re.compile(r"[\u2800-\u28ff]")  # Rich's "dots" spinner frames (Braille)
+TEMPLATE = """\
+x-nexus:
+  description: two services on one image that is not here (no registry to pull it from)
+services:
+  db:
+    image: {image}
+    command: ["sleep", "3600"]
+    volumes: ["data:/data"]
+  app:
+    image: {image}
+    command: ["sleep", "3600"]
+"""
+
+
+def _create(term: Terminal, project: Path, args: str) -> list[str]:
+    term.start(nexus_command(f"workspace create {args}") + "; echo EXITED-$?", str(project))
+    screen = term.wait(lambda s: "EXITED-" in s, seconds=60, history=True)
+    return [line for line in screen.splitlines() if line]
+
+
+def test_a_step_that_fails_ends_with_a_cross_and_the_reason(project: Path) -> None:
+    with terminal(100, 24) as term:
+        lines = _create(term, project, "broken --template bare --from no-such-ref")
+    assert lines[-1] == "EXITED-2"
+    step = next(line for line in lines if "worktree" in line)
+    assert re.match(r"✗ worktree +'no-such-ref' does not name a commit in this repository", step)
+    assert "error: 'no-such-ref' does not name a commit" in "\n".join(lines)
+    assert not SPINNER.search("\n".join(lines)), lines  # nothing left spinning
+
+
+def test_steps_that_succeed_end_with_a_tick(project: Path) -> None:
+    with terminal(100, 24) as term:
+        lines = _create(term, project, "fine --template bare")
+    assert lines[-1] == "EXITED-0"
+    assert re.match(r"✓ worktree ━+ +\d+:\d\d:\d\d$", lines[0]), lines
+    assert lines[1] == "created workspace fine (template bare) on branch fine"
+    assert not SPINNER.search("\n".join(lines))
+
+
+@pytest.mark.docker
+def test_a_missing_image_is_listed_once_and_fails_with_a_cross(
+    project: Path,
+    cleanup_docker: list[str],  # noqa: F811
+) -> None:
+    from nexus_cli.project import find_project
+
+    cleanup_docker.append(find_project(project).project_id())
+    image = "nexus-test-missing-image:never"
+    (project / ".nexus" / "templates").mkdir(parents=True, exist_ok=True)
+    (project / ".nexus" / "templates" / "gone.yaml").write_text(TEMPLATE.format(image=image))
+    with terminal(120, 30) as term:
+        lines = _create(term, project, "gone --template gone")
+    assert lines[-1] != "EXITED-0"
+    shown = [line for line in lines if f"image {image}" in line]
+    assert len(shown) == 1, lines  # two services, one image: one step
+    assert shown[0].startswith(f"✗ image {image} ")
+    assert shown[0].split(f"✗ image {image}")[1].strip()  # with its reason
+    assert not SPINNER.search("\n".join(lines)), lines
