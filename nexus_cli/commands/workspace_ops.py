@@ -117,7 +117,9 @@ def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
     prefix = service is None and len(chosen) > 1
 
     def write(svc: str, line: str) -> None:
-        click.echo(f"{svc} | {line}" if prefix else line)
+        # Container output is untrusted: escape sequences are shown, not obeyed (tabs kept).
+        shown = escape(line.removesuffix("\r"), newlines=False)
+        click.echo(f"{escape(svc, newlines=False)} | {shown}" if prefix else shown)
 
     stream_logs(chosen, write, follow=follow, tail=int(tail) if tail.isdigit() else "all")
 
