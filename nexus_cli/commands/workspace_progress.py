@@ -86,7 +86,11 @@ class RichProgress(PlainProgress):
         self._progress.start()
 
     def begin(self, step: str) -> None:
-        task = self._progress.add_task(escape(step, newlines=False), total=None, detail="")
+        task = self._tasks.get(step)
+        if task is None:  # a step met again (the same image for two services) keeps one row
+            task = self._progress.add_task(escape(step, newlines=False), total=None, detail="")
+        else:
+            self._progress.reset(task, total=None, detail="", mark="")
         self._tasks[step] = self._running[step] = task
 
     def advance(self, step: str, done: int, total: int) -> None:

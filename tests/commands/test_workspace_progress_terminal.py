@@ -4,6 +4,7 @@ the step that failed, never a frozen spinner."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,29 @@ def test_a_missing_image_is_listed_once_and_fails_with_a_cross(
     assert shown[0].startswith(f"✗ image {image} ")
     assert shown[0].split(f"✗ image {image}")[1].strip()  # with its reason
     assert not SPINNER.search("\n".join(lines)), lines
+
+
+def test_a_step_met_twice_keeps_one_row_and_its_last_outcome(tmp_path: Path) -> None:
+    script = tmp_path / "steps.py"
+    script.write_text(
+        "from nexus_cli.commands.workspace_progress import shown_progress\n"
+        "from nexus_cli.errors import NexusError\n"
+        "try:\n"
+        "    with shown_progress() as p:\n"
+        "        p.begin('image busybox'); p.end('image busybox')\n"
+        "        p.begin('start db'); p.end('start db')\n"
+        "        p.begin('image busybox')\n"
+        "        raise NexusError('cannot pull image busybox: [red]no[/] registry\\nsecond line')\n"
+        "except NexusError:\n"
+        "    pass\n"
+    )
+    with terminal(100, 24) as term:
+        term.start(f"{sys.executable} {script}; echo EXITED-$?")
+        screen = term.wait(lambda s: "EXITED-" in s)
+    lines = [line for line in screen.splitlines() if line]
+    assert [line.split()[:3] for line in lines[:2]] == [
+        ["✗", "image", "busybox"],
+        ["✓", "start", "db"],
+    ]
+    assert "cannot pull image busybox: [red]no[/] registry" in lines[0]  # first line, literally
+    assert "second line" not in screen and lines[2] == "EXITED-0"
