@@ -115,8 +115,9 @@ def print_table(
 
     Cells are data: strings are escaped (:func:`nexus_cli.terminal.escape`) and never read as
     Rich markup; pass a ``rich.text.Text`` for a cell styled on purpose. Numeric columns are
-    right-aligned. On a terminal each row stays on one line and the last column is cut with
-    ``…`` to fit the width, unless ``wrap`` (long prose such as doctor's fixes wraps at words).
+    right-aligned. On a terminal each row stays on one line and the widest cells (a long title)
+    are cut with ``…`` to fit the width, unless ``wrap`` (prose such as doctor's fixes wraps at
+    words). Piped, every value is printed whole in plain aligned columns.
     """
     raw = [tuple(row) for row in rows]
     cells = [tuple(_safe_cell(cell) for cell in row) for row in raw]
