@@ -59,16 +59,13 @@ def _columns() -> list[Any]:
         def render(self, task: Any) -> Any:
             return Text("") if task.fields.get("mark") == "✗" else super().render(task)
 
+    # The mark, the step and the time never shrink; a long reason wraps in its own column.
     return [
-        Mark(),
-        TextColumn("{task.description}", markup=False),
-        Bar(),
-        TextColumn(
-            "{task.fields[detail]}",
-            markup=False,
-            table_column=Column(no_wrap=True, overflow="ellipsis"),
-        ),
-        TimeElapsedColumn(),
+        Mark(table_column=Column(no_wrap=True)),
+        TextColumn("{task.description}", markup=False, table_column=Column(no_wrap=True)),
+        Bar(bar_width=20),
+        TextColumn("{task.fields[detail]}", markup=False, table_column=Column(overflow="fold")),
+        TimeElapsedColumn(table_column=Column(no_wrap=True)),
     ]
 
 

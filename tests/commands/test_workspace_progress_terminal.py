@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tmux_terminal import Terminal, nexus_command, terminal
+from tests.tmux_terminal import Terminal, assert_fits, nexus_command, terminal
 from tests.workspaces.conftest import cleanup_docker  # noqa: F401 (a fixture)
 
 SPINNER = re.compile(r"[\u2800-\u28ff]")  # Rich's "dots" spinner frames (Braille)
@@ -33,13 +33,19 @@ def _create(term: Terminal, project: Path, args: str) -> list[str]:
     return [line for line in screen.splitlines() if line]
 
 
-def test_a_step_that_fails_ends_with_a_cross_and_the_reason(project: Path) -> None:
-    with terminal(100, 24) as term:
-        lines = _create(term, project, "broken --template bare --from no-such-ref")
+@pytest.mark.parametrize("width", [60, 100])
+def test_a_step_that_fails_ends_with_a_cross_and_the_reason(project: Path, width: int) -> None:
+    ref = "no-such-reference-anywhere-in-this-repository"
+    with terminal(width, 24) as term:
+        lines = _create(term, project, f"broken --template bare --from {ref}")
     assert lines[-1] == "EXITED-2"
-    step = next(line for line in lines if "worktree" in line)
-    assert re.match(r"✗ worktree +'no-such-ref' does not name a commit in this repository", step)
-    assert "error: 'no-such-ref' does not name a commit" in "\n".join(lines)
+    progress = lines[: next(i for i, line in enumerate(lines) if line.startswith("error:"))]
+    assert_fits(progress, width)
+    assert re.match(rf"✗ worktree +'{ref[:20]}", progress[0]), progress
+    assert re.search(r"\d:\d\d:\d\d$", progress[0])  # the time column kept its place
+    reason = " ".join(line.split("0:00:0")[0].strip() for line in progress)
+    assert "does not name a commit in this repository" in reason  # wrapped, not cut
+    assert f"error: '{ref}' does not name a commit" in "\n".join(lines)
     assert not SPINNER.search("\n".join(lines)), lines  # nothing left spinning
 
 
@@ -88,12 +94,11 @@ def test_a_step_met_twice_keeps_one_row_and_its_last_outcome(tmp_path: Path) -> 
         "    pass\n"
     )
     with terminal(100, 24) as term:
-        term.start(f"{sys.executable} {script}; echo EXITED-$?")
+        term.start(f"env -u COLUMNS -u LINES {sys.executable} {script}; echo EXITED-$?")
         screen = term.wait(lambda s: "EXITED-" in s)
     lines = [line for line in screen.splitlines() if line]
-    assert [line.split()[:3] for line in lines[:2]] == [
-        ["✗", "image", "busybox"],
-        ["✓", "start", "db"],
-    ]
-    assert "cannot pull image busybox: [red]no[/] registry" in lines[0]  # first line, literally
-    assert "second line" not in screen and lines[2] == "EXITED-0"
+    rows = [line.split()[:3] for line in lines if line[:1] in "✓✗"]
+    assert rows == [["✗", "image", "busybox"], ["✓", "start", "db"]]
+    # The reason's first line, literally (markup shown, not applied), before the time.
+    assert re.search(r"cannot pull image busybox: \[red\]no\[/\] registry +0:00:0\d$", lines[0])
+    assert "second line" not in screen and lines[-1] == "EXITED-0"
