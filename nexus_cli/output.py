@@ -110,12 +110,13 @@ def print_table(
     title: str | None = None,
     empty: str | None = None,
     wrap: bool = False,
+    right: Sequence[str] = (),
 ) -> None:
     """Print a table: Rich boxes on a terminal, plain aligned columns (no Rich) otherwise.
 
     Cells are data: strings are escaped (:func:`nexus_cli.terminal.escape`) and never read as
     Rich markup; pass a ``rich.text.Text`` for a cell styled on purpose. Numeric columns are
-    right-aligned. On a terminal each row stays on one line and the widest cells (a long title)
+    right-aligned, as are the columns named in ``right`` (durations). On a terminal each row stays on one line and the widest cells (a long title)
     are cut with ``…`` to fit the width, unless ``wrap`` (prose such as doctor's fixes wraps at
     words). Piped, every value is printed whole in plain aligned columns.
     """
@@ -130,7 +131,10 @@ def print_table(
         click.echo(_plain_table(columns, [tuple(str(c) for c in row) for row in cells]))
         return
     out = console()
-    numeric = [bool(raw) and all(_is_number(r[i]) for r in raw) for i in range(len(columns))]
+    numeric = [
+        name in right or (bool(raw) and all(_is_number(r[i]) for r in raw))
+        for i, name in enumerate(columns)
+    ]
     out.print(_rich_table(columns, cells, numeric, title, wrap, out.width))
 
 
