@@ -90,30 +90,98 @@ def _plain_table(columns: Sequence[str], rows: list[tuple[str, ...]]) -> str:
     )
 
 
+def _safe_cell(cell: Any) -> Any:
+    """A cell ready to draw: ``rich.text.Text`` as the caller styled it, anything else as plain
+    text with control characters shown visibly and newlines as ``⏎`` (Rich markup is never read
+    from data: a title holding ``[red]`` prints ``[red]``)."""
+    from nexus_cli.terminal import escape
+
+    if cell is None:
+        return ""
+    if hasattr(cell, "plain") and hasattr(cell, "spans"):  # rich.text.Text, without importing it
+        return cell
+    return escape(str(cell), newlines=False)
+
+
+def _is_number(cell: Any) -> bool:
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
+
+
 def print_table(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
     title: str | None = None,
     empty: str | None = None,
+    wrap: bool = False,
+    right: Sequence[str] = (),
 ) -> None:
-    """Print a table: Rich boxes on a terminal, plain aligned columns (no Rich) otherwise."""
-    cells = [tuple("" if cell is None else str(cell) for cell in row) for row in rows]
+    """Print a table: Rich boxes on a terminal, plain aligned columns (no Rich) otherwise.
+
+    Cells are data: strings are escaped (:func:`nexus_cli.terminal.escape`) and never read as
+    Rich markup; pass a ``rich.text.Text`` for a cell styled on purpose. Numeric columns are
+    right-aligned, as are the columns named in ``right`` (durations). On a terminal each row stays on one line and the widest cells (a long title)
+    are cut with ``…`` to fit the width, unless ``wrap`` (prose such as doctor's fixes wraps at
+    words). Piped, every value is printed whole in plain aligned columns.
+    """
+    raw = [tuple(row) for row in rows]
+    cells = [tuple(_safe_cell(cell) for cell in row) for row in raw]
     if not cells and empty is not None:
         click.echo(empty, err=True)
         return
     if not stdout_is_tty():
         if title:
             click.echo(title)
-        click.echo(_plain_table(columns, cells))
+        click.echo(_plain_table(columns, [tuple(str(c) for c in row) for row in cells]))
         return
-    from rich import box
-    from rich.table import Table
+    out = console()
+    numeric = [
+        name in right or (bool(raw) and all(_is_number(r[i]) for r in raw))
+        for i, name in enumerate(columns)
+    ]
+    out.print(_rich_table(columns, cells, numeric, title, wrap, out.width))
 
-    table = Table(*columns, title=title, box=box.ROUNDED, header_style="bold", pad_edge=False)
+
+def _fair_cap(natural: list[int], available: int) -> int | None:
+    """The widest a column may be so that all fit in ``available`` (the widest are cut first)."""
+    if sum(natural) <= available:
+        return None
+    for cap in range(max(natural), 0, -1):
+        if sum(min(n, cap) for n in natural) <= available:
+            return max(cap, 4)
+    return 4
+
+
+def _rich_table(
+    columns: Sequence[str],
+    cells: list[tuple[Any, ...]],
+    numeric: list[bool],
+    title: str | None,
+    wrap: bool,
+    width: int,
+) -> Any:
+    from rich import box
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, box=box.ROUNDED, header_style="bold")
+    natural = [
+        max([cell_len(c), *(cell_len(str(r[i])) for r in cells)]) for i, c in enumerate(columns)
+    ]
+    # Borders (one more than the columns) and one space of padding either side of each cell.
+    cap = None if wrap else _fair_cap(natural, width - (len(columns) + 1) - 2 * len(columns))
+    for index, name in enumerate(columns):
+        table.add_column(
+            name,
+            justify="right" if numeric[index] else "left",
+            no_wrap=not wrap,
+            overflow="fold" if wrap else "ellipsis",
+            max_width=cap,
+        )
     for row in cells:
-        table.add_row(*row)
-    console().print(table)
+        table.add_row(*(c if isinstance(c, Text) else Text(c) for c in row))
+    return table
 
 
 def warn(message: str) -> None:

@@ -28,6 +28,7 @@ def doctor(as_json: bool) -> int:
         print_table(
             ("check", "status", "detail", "fix"),
             [(c.name, c.status, c.detail, c.fix or "") for c in checks],
+            wrap=True,
         )
         click.echo(
             "All essential checks passed." if ok else "Some essential checks failed.", err=True

@@ -10,6 +10,7 @@ import click
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table, warn
+from nexus_cli.plural import plural
 from nexus_cli.telemetry.record import invocation
 
 if TYPE_CHECKING:
@@ -271,7 +272,7 @@ def upgrade(is_global: bool, dry_run: bool, as_json: bool) -> None:
     if as_json:
         _report(plan, False, True)
     elif plan.added:
-        info(f"upgraded {len(plan.added)} persona(s): {', '.join(plan.added)}")
+        info(f"upgraded {plural(len(plan.added), 'persona')}: {', '.join(plan.added)}")
 
 
 @persona.command()

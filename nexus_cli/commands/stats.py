@@ -62,7 +62,7 @@ def _render(data: dict[str, Any]) -> None:
         ("workspaces created", data["workspaces_created"]),
         ("tasks completed", data["tasks_completed"]),
     ]
-    print_table(("figure", "value"), rows)
+    print_table(("figure", "value"), rows, right=("value",))
     commands = [
         (
             c["command"],
@@ -78,6 +78,7 @@ def _render(data: dict[str, Any]) -> None:
         ("command", "runs", "errors", "median", "p95"),
         commands[:TOP_ROWS],
         empty="no invocations in this window",
+        right=("median", "p95"),
     )
     if len(commands) > TOP_ROWS:
         click.echo(f"({len(commands) - TOP_ROWS} more commands; --json lists them all)", err=True)

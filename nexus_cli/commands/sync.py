@@ -7,6 +7,7 @@ import click
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.plural import plural
 
 
 @click.group(cls=NexusGroup)
@@ -43,7 +44,7 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
     wire = f" {config.wire_encoding}" if protocol == "otlp" else ""
     click.echo(
         f"sync destination: {config.endpoint} ({protocol}{wire}, gzip"
-        f"{f', {len(config.headers)} header(s)' if config.headers else ''})",
+        f"{', ' + plural(len(config.headers), 'header') if config.headers else ''})",
         err=True,
     )
 
@@ -78,7 +79,9 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
     else:
         from nexus_cli.terminal import escape
 
-        click.echo(f"sent {result['sent']} event(s) to {escape(result['destination'])}", err=True)
+        click.echo(
+            f"sent {plural(result['sent'], 'event')} to {escape(result['destination'])}", err=True
+        )
 
 
 @sync.command()
@@ -133,5 +136,5 @@ def status(as_json: bool) -> None:
     click.echo(f"auto sync:   {'on' if info['auto'] else 'off'}")
     click.echo(f"last sync:   {info['last_sync_at'] or 'never'} ({info['events_sent']} sent)")
     own = int(info["pending_sync_records"])
-    note = f" (+{own} record(s) of sync itself, sent by the next sync)" if own else ""
-    click.echo(f"pending:     {info['pending']} event(s){note}")
+    note = f" (+{plural(own, 'record')} of sync itself, sent by the next sync)" if own else ""
+    click.echo(f"pending:     {plural(info['pending'], 'event')}{note}")

@@ -11,7 +11,6 @@ from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import (
     STATUS_CHOICES,
     agent_option,
-    cell,
     change_task,
     line,
     me,
@@ -28,9 +27,7 @@ if TYPE_CHECKING:
 
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
-    return [
-        (t.id, f"P{t.priority}", t.status, cell(t.assignee or "-"), cell(t.title)) for t in tasks
-    ]
+    return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
 
 
 def _listing(docs: list[str], as_json: bool, empty: str) -> None:
@@ -212,10 +209,7 @@ def blocked(as_json: bool) -> None:
     if as_json:
         emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
         return
-    rows = [
-        (t.id, f"P{t.priority}", t.status, cell(", ".join(deps)), cell(t.title))
-        for t, deps in pairs
-    ]
+    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in pairs]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
 
 
@@ -335,9 +329,7 @@ def history(task_id: str, as_json: bool) -> None:
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
         text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
         when = str(h.get("at", ""))[:19].replace("T", " ")
-        rows.append(
-            (cell(when), cell(str(h.get("by", ""))), cell(str(h.get("action", ""))), cell(text))
-        )
+        rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
     print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
 
 

@@ -28,16 +28,6 @@ def line(text: str) -> str:
     return escape(text, newlines=False)
 
 
-def cell(text: str) -> str:
-    """Untrusted text for a table cell: Rich draws tables on a terminal, so markup is escaped."""
-    from nexus_cli.output import stdout_is_tty
-    from nexus_cli.terminal import escape, escape_markup
-
-    if stdout_is_tty():
-        return escape_markup(text, newlines=False)
-    return escape(text, newlines=False)
-
-
 def open_task_store() -> TaskStore:
     from nexus_cli.project import find_project
     from nexus_cli.tasks.store import open_store

@@ -4,6 +4,7 @@ import click
 
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.plural import plural
 
 
 @click.group(cls=NexusGroup)
@@ -107,5 +108,6 @@ def purge(yes: bool, older_than: int | None) -> None:
             deleted = retention.purge_all(db)
     total = sum(deleted.values())
     click.echo(
-        f"deleted {total} row(s): " + ", ".join(f"{t} {n}" for t, n in deleted.items()), err=True
+        f"deleted {plural(total, 'row')}: " + ", ".join(f"{t} {n}" for t, n in deleted.items()),
+        err=True,
     )

@@ -9,6 +9,7 @@ import click
 
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
+from nexus_cli.plural import plural
 from nexus_cli.telemetry.record import invocation
 
 NAME = click.argument("name", metavar="NAME")
@@ -120,4 +121,4 @@ def run(name: str, assignments: tuple[str, ...], workspace: str | None, as_json:
     for task in tasks:
         after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
         click.echo(f"{task.id}  {escape(task.title)}{after}")
-    info(f"{len(tasks)} task(s) created; `nexus loop` works through them in order")
+    info(f"{plural(len(tasks), 'task')} created; `nexus loop` works through them in order")

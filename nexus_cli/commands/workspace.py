@@ -9,6 +9,7 @@ import click
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.plural import plural
 from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
@@ -92,11 +93,10 @@ def create(
     as_json: bool,
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
-    from nexus_cli.commands.workspace_progress import make_progress
+    from nexus_cli.commands.workspace_progress import shown_progress
     from nexus_cli.workspaces import lifecycle
 
-    progress = make_progress()
-    try:
+    with shown_progress() as progress:
         result = lifecycle.create(
             _project(),
             name,
@@ -109,8 +109,6 @@ def create(
             health_timeout_s=health_timeout,
             keep_on_failure=keep_on_failure,
         )
-    finally:
-        progress.close()
     ports = result.up.ports if result.up else []
     if as_json:
         emit_json(
@@ -138,14 +136,11 @@ def create(
 @json_option
 def up(name: str, health_timeout: float, as_json: bool) -> None:
     """Start NAME's services (recreating any that died); ports stay the same when free."""
-    from nexus_cli.commands.workspace_progress import make_progress
+    from nexus_cli.commands.workspace_progress import shown_progress
     from nexus_cli.workspaces import lifecycle
 
-    progress = make_progress()
-    try:
+    with shown_progress() as progress:
         result = lifecycle.up(_project(), name, progress=progress, health_timeout_s=health_timeout)
-    finally:
-        progress.close()
     if as_json:
         emit_json(result)
         return
@@ -168,7 +163,7 @@ def down(name: str) -> None:
     from nexus_cli.workspaces import lifecycle
 
     count = lifecycle.down(_project(), name)
-    click.echo(f"{name}: stopped {count} container(s)", err=True)
+    click.echo(f"{name}: stopped {plural(count, 'container')}", err=True)
 
 
 def _view_row(view: WorkspaceView) -> tuple[str, ...]:

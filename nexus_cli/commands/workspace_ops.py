@@ -9,6 +9,7 @@ import click
 
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.plural import plural
 from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ def delete(name: str, force: bool, keep_branch: bool, as_json: bool) -> None:
         emit_json(result)
         return
     branch = "deleted" if result.branch_deleted else "kept"
-    removed = ", ".join(f"{n} {kind}" for kind, n in result.removed.items()) or "no Docker objects"
+    removed = (
+        ", ".join(plural(n, kind.removesuffix("s")) for kind, n in result.removed.items())
+        or "no Docker objects"
+    )
     click.echo(f"deleted workspace {name} ({removed}; branch {branch})", err=True)
 
 
@@ -113,7 +117,9 @@ def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
     prefix = service is None and len(chosen) > 1
 
     def write(svc: str, line: str) -> None:
-        click.echo(f"{svc} | {line}" if prefix else line)
+        # Container output is untrusted: escape sequences are shown, not obeyed (tabs kept).
+        shown = escape(line.removesuffix("\r"), newlines=False)
+        click.echo(f"{escape(svc, newlines=False)} | {shown}" if prefix else shown)
 
     stream_logs(chosen, write, follow=follow, tail=int(tail) if tail.isdigit() else "all")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nexus_cli import paths, sqlite_open
 from nexus_cli.errors import NexusError
+from nexus_cli.plural import plural
 
 
 @dataclass
@@ -80,7 +81,7 @@ def check_nvml() -> Check:
         driver = pynvml.nvmlSystemGetDriverVersion()
     finally:
         pynvml.nvmlShutdown()
-    return Check("nvml", "ok", f"{count} GPU(s), driver {driver}", False)
+    return Check("nvml", "ok", f"{plural(count, 'GPU')}, driver {driver}", False)
 
 
 def check_writable(label: str, folder: Path) -> Check:

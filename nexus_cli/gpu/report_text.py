@@ -8,6 +8,7 @@ from pathlib import Path
 from nexus_cli.gpu.checkpoints import LAYOUTS
 from nexus_cli.gpu.impact import ImpactReport
 from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.plural import plural
 from nexus_cli.terminal import escape
 
 RULE = "=" * 60
@@ -50,7 +51,7 @@ def _resources(r: ImpactReport) -> list[str]:
     count = 1 + len(r.process.children)
     lines = [
         "Resources (process and children):",
-        f"  CPU: {number(r.cpu_percent, '%', 1)} over {count} processes",
+        f"  CPU: {number(r.cpu_percent, '%', 1)} over {plural(count, 'process', 'processes')}",
         f"  RAM: {size(r.rss_bytes)} resident",
     ]
     if not r.gpu_available:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from nexus_cli.errors import ExitCode, NexusError, UsageError
 from nexus_cli.loop.agent import AgentRun, run_agent
+from nexus_cli.plural import plural
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import TaskSettings
 from nexus_cli.tasks.model import Task
@@ -143,7 +144,7 @@ def _work_on(
                 return "the agent exited non-zero twice in a row"
     except KeyboardInterrupt as exc:
         raise _interrupted(store, task.id, opts.actor, number, exc) from None
-    return f"{opts.max_iterations} iteration(s) without passing gates"
+    return f"{plural(opts.max_iterations, 'iteration')} without passing gates"
 
 
 def _interrupted(

@@ -20,6 +20,7 @@ from nexus_cli.personas import targets as target_map
 from nexus_cli.personas.catalog import Layer, Persona, layers
 from nexus_cli.personas.plan import Findings, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
+from nexus_cli.plural import plural
 
 GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
 
@@ -254,7 +255,7 @@ def check(plan: Plan) -> None:
     """Raise ConflictError naming every conflict of ``plan``, if it has any."""
     if plan.conflicts:
         raise ConflictError(
-            f"{len(plan.conflicts)} conflict(s), nothing was changed:"
+            f"{plural(len(plan.conflicts), 'conflict')}, nothing was changed:"
             + "".join(f"\n  - {c}" for c in plan.conflicts),
             hint="move or remove the files named above, then run the command again",
         )

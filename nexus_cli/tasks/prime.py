@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexus_cli.plural import plural
 from nexus_cli.project import Project
 from nexus_cli.tasks.store import TaskStore
 
@@ -130,7 +131,7 @@ def render(brief: Briefing) -> str:
     """The briefing as Markdown."""
     out = [f"# Nexus session: {brief.project}", ""]
     out.append(
-        f"- Project: `{brief.root}` ({brief.tasks_total} task{'' if brief.tasks_total == 1 else 's'}); you are `{brief.agent}`"
+        f"- Project: `{brief.root}` ({plural(brief.tasks_total, 'task')}); you are `{brief.agent}`"
     )
     if brief.workspace:
         out.append(f"- Workspace: `{brief.workspace}` (this session runs in its worktree)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
+from nexus_cli.plural import plural
 from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.lifecycle import template_for
@@ -50,10 +51,10 @@ def what_would_be_lost(project: Project, record: records.WorkspaceRecord) -> lis
         if not (line.startswith("?? ") and line[3:].strip('"') in generated)
     ]
     if changes:
-        lost.append(f"{len(changes)} uncommitted change(s) in the worktree")
+        lost.append(f"{plural(len(changes), 'uncommitted change')} in the worktree")
     unmerged = git_worktrees.unmerged_commits(project, name)
     if unmerged:
-        lost.append(f"{unmerged} commit(s) on branch {name!r} not merged into HEAD")
+        lost.append(f"{plural(unmerged, 'commit')} on branch {name!r} not merged into HEAD")
     return lost
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import validate
 from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
+from nexus_cli.plural import plural
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.names import LABEL_SERVICE, LABEL_WORKSPACE
 
@@ -147,7 +148,9 @@ def _view(
         view.worktree = "unsafe"
         view.drift.append(unsafe)
     if record is None and containers:
-        view.drift.append(f"{len(containers)} container(s) labelled for it but no Nexus record")
+        view.drift.append(
+            f"{plural(len(containers), 'container')} labelled for it but no Nexus record"
+        )
     view.services = _service_views(expected or [], containers, engine_state)
     view.state = _state(view, record, expected, engine_state)
     if view.worktree == "ok" and unsafe is None:

@@ -248,11 +248,11 @@ def run_hooks(
         command = ["sh", "-c", hook.command] if isinstance(hook.command, str) else hook.command
         progress.begin(f"{kind} hook in {hook.service}")
         exit_code, output = container.exec_run(command, workdir="/workspace")
-        progress.end(f"{kind} hook in {hook.service}")
-        if exit_code != 0:
+        if exit_code != 0:  # the step stays open: the command shows it failed (✗)
             tail = bytes(output or b"").decode("utf-8", "replace").strip().splitlines()[-10:]
             raise NexusError(
                 f"{kind} hook in service {hook.service!r} failed with exit code {exit_code}"
                 + (":\n" + "\n".join(tail) if tail else ""),
                 hint=f"fix the hook in the template, then run `nexus workspace up {workspace}`",
             )
+        progress.end(f"{kind} hook in {hook.service}")

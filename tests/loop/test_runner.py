@@ -68,7 +68,7 @@ def test_max_iterations_runs_the_agent_exactly_that_often(
     assert runs(agent_log) == [(task_id, 1), (task_id, 2), (task_id, 3)]
     task = show(task_id)
     assert task["status"] == "in_progress" and task["assignee"] == "alice"
-    assert "3 iteration(s) without passing gates" in task["notes"][-1]["text"]
+    assert "3 iterations without passing gates" in task["notes"][-1]["text"]
     assert "stays in progress" in result.stderr
 
 

@@ -183,5 +183,5 @@ def test_dry_run_with_a_conflict_reports_it_and_exits_1(project: Path) -> None:
     assert result.json()["conflicts"] == [
         "scripts/gpu_monitor.sh: exists and is not managed by Nexus; not overwritten"
     ]
-    assert "1 conflict(s), nothing was changed" in result.stderr
+    assert "1 conflict, nothing was changed" in result.stderr
     assert tree(project) == before

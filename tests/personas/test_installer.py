@@ -138,7 +138,7 @@ def test_cli_reports_every_conflict_and_exits_1(project: Path) -> None:
     (project / "scripts" / "analyze_process_impact.sh").write_text("mine too\n")
     result = run_nexus("persona", "add", "data-scientist")
     assert result.exit_code == 1
-    assert "2 conflict(s), nothing was changed" in result.stderr
+    assert "2 conflicts, nothing was changed" in result.stderr
     assert "scripts/analyze_process_impact.sh" in result.stderr
     assert not (project / "CLAUDE.md").exists()
 

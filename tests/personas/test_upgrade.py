@@ -72,7 +72,7 @@ def test_upgrade_moves_to_the_new_layout_and_keeps_user_edits(project: Path) -> 
     assert "would delete .claude/commands/software-architect/write-adr.md" in result.stdout
     assert "kept .claude/commands/software-architect/performance-audit.md" in result.stderr
     assert "kept .cursor/rules/software-architect.mdc" in result.stderr
-    assert "upgraded 1 persona(s): software-architect" in result.stderr
+    assert "upgraded 1 persona: software-architect" in result.stderr
     assert "moved persona software-architect's block out of .github/copilot-instructions.md" in (
         result.stderr
     )

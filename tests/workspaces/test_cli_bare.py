@@ -95,7 +95,7 @@ def test_delete_refuses_to_lose_work_without_force(project: Path) -> None:
     (path / "notes.txt").write_text("precious")
     refused = run_nexus("workspace", "delete", "wip")
     assert refused.exit_code == 1
-    assert "1 uncommitted change(s)" in refused.stderr
+    assert "1 uncommitted change in" in refused.stderr
     assert path.exists()
     git(path, "add", "notes.txt")
     git(path, "commit", "-qm", "notes")

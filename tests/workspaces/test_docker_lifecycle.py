@@ -102,7 +102,7 @@ def test_down_then_up_keeps_ports_and_data(ws_project: Path, docker_client: Any)
     port = web_port("w4")
     run_nexus("workspace", "exec", "w4", "--", "sh", "-c", "echo kept > /data/file")
     down = run_nexus("workspace", "down", "w4")
-    assert down.exit_code == 0 and "stopped 2 container(s)" in down.stderr
+    assert down.exit_code == 0 and "stopped 2 containers" in down.stderr
     assert run_nexus("workspace", "status", "w4", "--json").json()["state"] == "stopped"
     up = run_nexus("workspace", "up", "w4")
     assert up.exit_code == 0, up.stderr

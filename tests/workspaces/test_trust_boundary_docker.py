@@ -223,6 +223,19 @@ def test_service_that_exits_fails_create(ws_project: Path, test_image: str) -> N
     assert not (ws_project / ".nexus" / "worktrees" / "q").exists()
 
 
+def test_logs_show_escape_sequences_and_markup_literally(ws_project: Path, test_image: str) -> None:
+    printer = r"printf '\\033]0;pwn\\007 [red]x[/]\\tend\\r\\n'; exec sleep 3600"
+    _template(
+        ws_project,
+        "noisy",
+        f'services:\n  app:\n    image: {test_image}\n    command: ["sh", "-c", "{printer}"]\n',
+    )
+    assert run_nexus("workspace", "create", "n", "-t", "noisy").exit_code == 0
+    logs = run_nexus("workspace", "logs", "n")
+    assert logs.exit_code == 0, logs.stderr
+    assert logs.stdout == "^[]0;pwn^G [red]x[/]\tend\n"  # visible, tab kept, no stray ^M
+
+
 def _host_git_mounts() -> dict[str, dict[str, str]]:
     """The host's git binary, its exec path and shared libraries, read-only (busybox has no git)."""
     binary = shutil.which("git")

@@ -16,6 +16,7 @@ from nexus_cli.personas.catalog import Level, Persona
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.targets import agents, claude, copilot, cursor
 from nexus_cli.personas.targets.base import LAYOUT, Capabilities, Context, script_state
+from nexus_cli.plural import plural
 
 __all__ = ["LAYOUT", "MODULES", "TARGETS", "Capabilities", "Context", "desired", "parse_targets"]
 
@@ -81,7 +82,7 @@ def desired(
     _refuse_markers(persona, want)
     if is_global and persona.files:
         notes.append(
-            f"{len(persona.files)} project file(s) not installed with --global (scripts belong to a project)"
+            f"{plural(len(persona.files), 'project file')} not installed with --global (scripts belong to a project)"
         )
     elif not is_global:
         for item in persona.files:

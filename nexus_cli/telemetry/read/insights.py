@@ -169,7 +169,8 @@ def detect_errors(db: Db, window: Window, ports: Counter[int]) -> list[Pattern]:
                 "recurring_error",
                 f"error:{category}",
                 f"'{category}' errors happened {count} times in {len(sessions)}"
-                f"{'+' if len(sessions) == MAX_SESSIONS else ''} session(s)",
+                f"{'+' if len(sessions) == MAX_SESSIONS else ''} "
+                f"{'session' if len(sessions) == 1 else 'sessions'}",
                 count,
                 first,
                 last,
@@ -225,7 +226,7 @@ def detect_short_lived(db: Db, window: Window) -> list[Pattern]:
     ages = sorted(int(r[2]) for r in quick)
     text = (
         f"{len(quick)} workspaces were deleted within {SHORT_LIVED_S // 60} minutes of "
-        f"creation (median age {percentile(ages, 0.5)} s)"
+        f"creation (median age {human_ms((percentile(ages, 0.5) or 0) * 1000)})"
     )
     return [
         _from_rows(
@@ -264,7 +265,7 @@ def detect_retries(db: Db, window: Window) -> list[Pattern]:
             Pattern(
                 "retry_after_failure",
                 f"retry:{command}",
-                f"'{command}' was rerun within {RETRY_WITHIN_S} s of failing {len(rows)} times",
+                f"'{command}' was rerun within {RETRY_WITHIN_S // 60} minutes of failing {len(rows)} times",
                 len(rows),
                 rows[0][0],
                 rows[-1][0],

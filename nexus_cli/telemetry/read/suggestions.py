@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from nexus_cli.plural import plural
+
 _SLOW = {
     "workspace create": (
         "pre-pull or pre-build the template's images (`docker pull`/`docker build` once) so "
@@ -70,7 +72,7 @@ def for_port_conflict(ports: Counter[int]) -> str:
     while alternative in ports:
         alternative += 1
     return (
-        f"port {port} was busy {times} time(s): consider using port {alternative} for that service "
+        f"port {port} was busy {plural(times, 'time')}: consider using port {alternative} for that service "
         "(set its host port in the template) or stop what holds it (`ss -ltnp`)."
     )
 

@@ -78,7 +78,7 @@ def test_workspaces_deleted_soon_after_creation() -> None:
         emit("workspace delete", signals=[{"kind": "workspace_deleted", "age_s": age}])
     found = [p for p in _insights() if p["pattern_type"] == "short_lived_workspace"]
     assert len(found) == 1 and found[0]["frequency"] == 2
-    assert "median age" in found[0]["description"]
+    assert found[0]["description"].endswith("(median age 45.0 s)")  # humanised, as in stats
 
 
 def test_commands_retried_right_after_failing() -> None:

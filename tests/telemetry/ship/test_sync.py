@@ -284,7 +284,7 @@ def test_protobuf_gzip_request_parses_and_status_reaches_zero(receiver: Receiver
     assert status["pending"] == 0
     assert status["pending_sync_records"] == 1  # `sync now` itself, sent by the next sync
     shown = run_nexus("--no-telemetry", "sync", "status")
-    assert "pending:     0 event(s) (+" in shown.stdout
+    assert "pending:     0 events (+" in shown.stdout
     assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
     final = run_nexus("--no-telemetry", "sync", "status", "--json").json()
     assert final["pending"] == 0 and final["pending_sync_records"] == 0
