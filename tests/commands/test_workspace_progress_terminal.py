@@ -72,7 +72,8 @@ def test_a_missing_image_is_listed_once_and_fails_with_a_cross(
     with terminal(120, 30) as term:
         lines = _create(term, project, "gone --template gone")
     assert lines[-1] != "EXITED-0"
-    shown = [line for line in lines if f"image {image}" in line]
+    # progress rows start with their mark; the error line after them names the image too
+    shown = [line for line in lines if re.match(rf"\S image {re.escape(image)} ", line)]
     assert len(shown) == 1, lines  # two services, one image: one step
     assert shown[0].startswith(f"✗ image {image} ")
     assert shown[0].split(f"✗ image {image}")[1].strip()  # with its reason
