@@ -15,7 +15,7 @@ import pytest
 
 from nexus_cli.cli import cli
 from nexus_cli.lazy import NexusGroup
-from tests.conftest import run_nexus
+from tests.conftest import fold_telemetry, run_nexus
 
 HEAVY = ("docker", "git", "pynvml", "psutil", "sqlite_utils", "yaml", "rich.table", "rich")
 
@@ -133,6 +133,7 @@ def test_ctrl_c_exits_130_and_is_recorded(monkeypatch: pytest.MonkeyPatch) -> No
     result = run_nexus("version", "--json")
     assert result.exit_code == 130
     assert "Traceback" not in result.stderr
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute("SELECT exit_code, error_category, success FROM events").fetchall()
     conn.close()
@@ -196,6 +197,7 @@ def test_sigterm_exits_143_and_is_recorded_as_interrupted(tmp_path: Path) -> Non
     assert proc.returncode == 143, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == "terminated"
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute("SELECT command, exit_code, error_category, success FROM events").fetchall()
     conn.close()
@@ -262,6 +264,7 @@ def _events() -> list[tuple[object, ...]]:
 
     from nexus_cli import paths
 
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     try:
         return conn.execute(
