@@ -58,6 +58,27 @@ def test_light_commands_import_nothing_heavy(args: list[str], tmp_path: Path) ->
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout
 
 
+RECORDING_MUST_NOT_LOAD = ("sqlite3", "json", "nexus_cli.sqlite_open", "nexus_cli.telemetry.store")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["version"], ["no-such-command"]])
+def test_recording_an_invocation_loads_no_sqlite_nor_json(args: list[str], tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from nexus_cli.cli import main\n"
+        f"main({args!r})\n"
+        "assert 'nexus_cli.telemetry.record.entry' in sys.modules  # it did record\n"
+        f"print('LOADED=' + ','.join(m for m in {RECORDING_MUST_NOT_LOAD!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "NEXUS_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "LOADED=", out.stdout
+    assert (tmp_path / "home" / "telemetry-journal" / "events").stat().st_size > 0
+
+
 def test_version_flag() -> None:
     result = run_nexus("--version")
     assert result.exit_code == 0

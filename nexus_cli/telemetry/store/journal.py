@@ -146,9 +146,14 @@ def _fold_segment(
         conn.execute("COMMIT")
     finally:
         os.close(fd)
-    os.unlink(path)
+    _remove(path)
     conn.execute("DELETE FROM maintenance WHERE key = ?", (marker,))
     return stored, skipped
+
+
+def _remove(segment: str) -> None:
+    """Remove a folded segment (its marker, committed with its events, guards the gap)."""
+    os.unlink(segment)
 
 
 def _records(fd: int) -> Iterator[bytes]:
@@ -175,10 +180,13 @@ def _insert_all(
 ) -> tuple[int, int]:
     stored = skipped = 0
     for record in records:
-        if not record.strip():
+        body, newline, rest = record.partition(b"\n")  # a record's JSON holds no raw newline
+        if rest.strip():
+            skipped += 1  # bytes after a record, without a separator of their own
+        if not body.strip():
             continue  # what precedes the first separator, or blank padding
         try:
-            item = entry.decode(record)
+            item = entry.decode(body + newline)
         except entry.BadEntry:
             skipped += 1
             continue
