@@ -2,8 +2,8 @@
 
 This runs after every command, so it is built for the common path: no ``sqlite3`` (nor ``json``
 for a plain entry) is imported. The entry is one complete record appended with a single
-``O_APPEND`` ``write`` to ``$NEXUS_HOME/telemetry-journal/events`` under a shared ``lockf`` lock
-(so a fold that renamed the file waits for writers in flight; see
+``O_APPEND`` ``write`` to ``$NEXUS_HOME/telemetry-journal/events``, under a ``lockf`` lock held
+just for that write (so a fold that renamed the file waits for writers in flight; see
 :mod:`nexus_cli.telemetry.store.journal`). It never raises: a home that cannot be written costs
 the event, never the command's output or exit code. When the journal grows past
 :data:`FOLD_BYTES` the recorder folds it itself, so it stays small without a reader.

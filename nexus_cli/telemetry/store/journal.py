@@ -1,11 +1,12 @@
 """Fold the telemetry journal into ``telemetry.db``: transactional, idempotent, crash-safe.
 
 Writers (:mod:`nexus_cli.telemetry.record.recorder`) append whole records to
-``telemetry-journal/events`` under a shared ``lockf`` lock. A fold, under ``fold.lock``:
+``telemetry-journal/events``, each under a ``lockf`` lock held for that one write. A fold, under
+``fold.lock``:
 
-1. renames ``events`` to ``fold-<random>`` (a *segment*) and takes the segment's lock once, so
-   every writer that opened it before the rename has finished (a writer that finds the file at
-   the path changed writes to the new ``events`` instead);
+1. renames ``events`` to ``fold-<time>-<random>`` (a *segment*) and takes the segment's lock
+   once, so every writer that opened it before the rename has finished (a writer that finds the
+   file at the path changed writes to the new ``events`` instead);
 2. for each segment, in one transaction: skips it if ``maintenance`` already holds its marker
    (a fold that committed, then crashed before removing it), else inserts its valid entries
    and the marker;
@@ -18,6 +19,7 @@ a torn, malformed or repeated (same ``uid``) record is skipped and counted in ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -107,12 +109,16 @@ def fold(conn: sqlite3.Connection) -> tuple[int, int]:
 def _take_live(folder: str) -> None:
     """Rename the live file to a new segment and wait for the writers that had it open."""
     live = os.path.join(folder, recorder.JOURNAL_FILE)
-    segment = os.path.join(folder, SEGMENT_PREFIX + os.urandom(16).hex())
+    # named by time first, so that segments left by an interrupted fold are folded in order
+    segment = os.path.join(folder, f"{SEGMENT_PREFIX}{time.time_ns():020d}-{os.urandom(8).hex()}")
     try:
         os.rename(live, segment)
     except FileNotFoundError:
         return
-    fd = os.open(segment, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(segment, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return  # not a regular file (a link, a FIFO): _fold_segment discards it
     try:
         os.lockf(fd, os.F_LOCK, 0)
         os.lockf(fd, os.F_ULOCK, 0)
@@ -128,10 +134,12 @@ def _fold_segment(
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return 0, 0  # not ours to read (a link, gone): left alone
+        _discard(path)  # a symbolic link put in the journal's place: removed, never followed
+        return 0, 0
     stored = skipped = 0
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
+            _discard(path)
             return 0, 0
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -149,6 +157,12 @@ def _fold_segment(
     _remove(path)
     conn.execute("DELETE FROM maintenance WHERE key = ?", (marker,))
     return stored, skipped
+
+
+def _discard(path: str) -> None:
+    """Remove what is not a journal file (a link itself, not its target; a FIFO); never raises."""
+    with contextlib.suppress(OSError):  # a folder, say: left alone, and skipped by every fold
+        os.unlink(path)
 
 
 def _remove(segment: str) -> None:

@@ -254,6 +254,11 @@ def test_a_symlink_in_place_of_the_journal_is_never_followed(tmp_path: Path) -> 
     (_folder() / recorder.JOURNAL_FILE).symlink_to(target)
     assert run_nexus("version").exit_code == 0
     assert target.read_text() == ""
+    assert run_nexus("stats", "--json").exit_code == 0  # the next read discards the link
+    assert target.exists() and target.read_text() == ""
+    assert not (_folder() / recorder.JOURNAL_FILE).is_symlink()
+    run_nexus("version")
+    assert _count("SELECT count(*) FROM events WHERE command = 'version'") == 1
 
 
 def test_the_recorder_folds_when_the_journal_grows_past_its_limit() -> None:
