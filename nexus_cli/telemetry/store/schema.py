@@ -1,9 +1,9 @@
 """The telemetry database schema (the seed's ``events``, ``sessions`` and ``patterns`` tables).
 
 :data:`BASE_SCHEMA` is what the journal fold writes into; :func:`connect` creates it with the
-standard library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later schema
-changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the columns
-the recorder writes.
+standard library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later
+schema changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the
+columns the fold writes.
 """
 
 from __future__ import annotations
