@@ -8,7 +8,9 @@ new `nexus` process would have:
                           close (close checkpoints and deletes the WAL: two fsyncs)
   * WAL, synchronous=OFF  the same without fsyncs (the WAL is still created and deleted)
   * PERSIST journal, synchronous=OFF  rollback journal kept between processes, no fsyncs
-Then what importing `sqlite3` and `json` costs on top of what `nexus --version` loads.
+Then what importing `sqlite3` and `json` costs on top of what `nexus --version` loads, and the
+whole recording path as `nexus --version` pays it: the time `cli.main(["--version"])` takes inside
+fresh processes with recording on, minus with it off (start-up noise stays out of it).
 (Python's sqlite3 exposes neither SQLITE_FCNTL_PERSIST_WAL nor, before 3.12,
 SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, so a persistent WAL is out of reach without ctypes.)
 
@@ -85,6 +87,43 @@ def import_cost(module: str, runs: int) -> float:
     return statistics.median(times) * 1000
 
 
+MAIN_TIMED = """
+import contextlib, io, time
+from nexus_cli import cli
+start, cpu = time.perf_counter(), time.process_time()
+with contextlib.redirect_stdout(io.StringIO()):
+    cli.main(["--version"])
+print((time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000)
+"""
+
+
+def recording_path_cost(runs: int) -> tuple[float, float]:
+    """Median (wall, CPU) ms that recording adds to `cli.main(["--version"])`, interleaved."""
+    samples: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for counted in [False] + [True] * runs:
+            for on in (True, False):
+                env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
+                if not on:
+                    env["NEXUS_TELEMETRY_DISABLED"] = "1"
+                out = subprocess.run(
+                    [sys.executable, "-c", MAIN_TIMED],
+                    env=env,
+                    cwd=tmp,  # not the repository: import the installed nexus_cli
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                if counted:
+                    wall, cpu = out.stdout.split()
+                    samples[on].append((float(wall), float(cpu)))
+
+    def med(on: bool, index: int) -> float:
+        return statistics.median(s[index] for s in samples[on])
+
+    return med(True, 0) - med(False, 0), med(True, 1) - med(False, 1)
+
+
 def main() -> int:
     args = harness.parser(__doc__, runs=200).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,6 +159,8 @@ def main() -> int:
     for module in ("sqlite3", "json", "nexus_cli.telemetry.record.entry"):
         cost = import_cost(module, max(20, args.runs // 5))
         print(f"import {module:<32} {cost:6.2f} CPU ms on top of nexus_cli.cli (median)")
+    wall, cpu = recording_path_cost(max(20, args.runs // 5))
+    print(f"recording path in `nexus --version`: +{wall:.2f} ms wall, +{cpu:.2f} CPU ms (median)")
     print(f"runs: {args.runs}; python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
     return 0
 
