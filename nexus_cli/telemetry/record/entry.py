@@ -12,6 +12,7 @@ is on the recording path of every invocation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 VERSION = 1
@@ -57,44 +58,40 @@ def _is_int(value: object) -> bool:
     return type(value) is int  # not bool
 
 
-def _check_text(key: str, value: object, limit: int) -> None:
-    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
-        raise BadEntry(f"{key}: not printable text of 1 to {limit} characters")
+def _hex(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 16 <= len(value) <= limit and set(value) <= _HEX
 
 
-def _check_value(key: str, kind: str, limit: int, value: object) -> None:
-    if kind.endswith("?"):
-        if value is None:
-            return
-        kind = kind[:-1]
-    if kind == "version":
-        ok = _is_int(value) and value == limit
-    elif kind == "hex":
-        ok = isinstance(value, str) and 16 <= len(value) <= limit and set(value) <= _HEX
-    elif kind == "ms":
-        ok = _is_int(value) and _MIN_MS <= value <= _MAX_MS  # type: ignore[operator]
-    elif kind == "count":
-        ok = _is_int(value) and 0 <= value <= limit  # type: ignore[operator]
-    elif kind == "int":
-        ok = _is_int(value) and -limit <= value < limit  # type: ignore[operator]
-    elif kind == "flag":
-        ok = value in (0, 1) and _is_int(value)
-    elif kind == "json":
-        ok = isinstance(value, str) and len(value) <= limit and _json_object(value)
-    else:
-        _check_text(key, value, limit)
-        return
-    if not ok:
-        raise BadEntry(f"{key}: not a valid {kind}")
+def _text(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
-def _json_object(text: str) -> bool:
+def _json_object(value: Any, limit: int) -> bool:
+    if not isinstance(value, str) or len(value) > limit:
+        return False
     import json  # raw_data was made by json.dumps, so json is loaded already
 
     try:
-        return isinstance(json.loads(text), dict)
+        return isinstance(json.loads(value), dict)
     except ValueError:
         return False
+
+
+_KINDS: dict[str, Callable[[Any, int], bool]] = {
+    "version": lambda v, limit: _is_int(v) and v == limit,
+    "hex": _hex,
+    "ms": lambda v, limit: _is_int(v) and _MIN_MS <= v <= _MAX_MS,
+    "count": lambda v, limit: _is_int(v) and 0 <= v <= limit,
+    "int": lambda v, limit: _is_int(v) and -limit <= v < limit,
+    "flag": lambda v, limit: _is_int(v) and v in (0, 1),
+    "json": _json_object,
+    "text": _text,
+}
+# FIELDS made ready to run: (key, may be null, test, limit, kind).
+_CHECKS = [
+    (key, kind.endswith("?"), _KINDS[kind.rstrip("?")], limit, kind.rstrip("?"))
+    for key, (kind, limit) in FIELDS.items()
+]
 
 
 def check(entry: object) -> dict[str, Any]:
@@ -103,8 +100,10 @@ def check(entry: object) -> dict[str, Any]:
         raise BadEntry("not a JSON object")
     if entry.keys() != FIELDS.keys():
         raise BadEntry("unexpected or missing keys")
-    for key, (kind, limit) in FIELDS.items():
-        _check_value(key, kind, limit, entry[key])
+    for key, nullable, test, limit, kind in _CHECKS:
+        value = entry[key]
+        if not (value is None and nullable) and not test(value, limit):
+            raise BadEntry(f"{key}: not a valid {kind}")
     if entry["success"] != (1 if entry["exit_code"] == 0 else 0):
         raise BadEntry("success does not match exit_code")
     return entry
