@@ -11,7 +11,7 @@ new `nexus` process would have:
 Then what importing `sqlite3` and `json` costs on top of what `nexus --version` loads, and the
 whole recording path as `nexus --version` pays it: the time `cli.main(["--version"])` takes inside
 fresh processes with recording on, minus with it off (start-up noise stays out of it).
-(Python's sqlite3 exposes neither SQLITE_FCNTL_PERSIST_WAL nor, before 3.12,
+(Python 3.11's sqlite3 exposes neither SQLITE_FCNTL_PERSIST_WAL nor
 SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, so a persistent WAL is out of reach without ctypes.)
 
     python benchmarks/recording.py [--runs 200]
