@@ -11,6 +11,7 @@ the event, never the command's output or exit code. When the journal grows past
 
 from __future__ import annotations
 
+import _thread
 import os
 import time
 from typing import Any
@@ -22,6 +23,9 @@ from nexus_cli.telemetry.record.invocation import Invocation, current
 JOURNAL_FILE = "events"
 FOLD_BYTES = 256 * 1024  # ~800 entries: fold once per this many bytes appended
 _COUNTERS = ("workspaces_created", "tasks_completed")
+# lockf locks do not exclude threads of one process (`nexus mcp` records and folds in threads):
+# this lock does, for appends and for a fold's wait on the writers in flight.
+APPEND_LOCK = _thread.allocate_lock()
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -135,14 +139,15 @@ def _open_live(folder: str) -> int:
 
 def append(data: bytes) -> int:
     """Append ``data`` (one whole record) to the journal; returns the journal's size before."""
-    fd = _open_live(journal_dir())
-    try:
-        size = os.fstat(fd).st_size
-        if os.write(fd, data) != len(data):
-            raise OSError("short write to the telemetry journal")
-        return size
-    finally:
-        os.close(fd)  # also releases the lock
+    with APPEND_LOCK:
+        fd = _open_live(journal_dir())
+        try:
+            size = os.fstat(fd).st_size
+            if os.write(fd, data) != len(data):
+                raise OSError("short write to the telemetry journal")
+            return size
+        finally:
+            os.close(fd)  # also releases the lockf lock
 
 
 def _store(inv: Invocation, exit_code: int, duration_ms: int, main: bool) -> bool:

@@ -120,8 +120,9 @@ def _take_live(folder: str) -> None:
     except OSError:
         return  # not a regular file (a link, a FIFO): _fold_segment discards it
     try:
-        os.lockf(fd, os.F_LOCK, 0)
-        os.lockf(fd, os.F_ULOCK, 0)
+        with recorder.APPEND_LOCK:  # this process's own writers (threads) as well
+            os.lockf(fd, os.F_LOCK, 0)
+            os.lockf(fd, os.F_ULOCK, 0)
     finally:
         os.close(fd)
 

@@ -91,6 +91,82 @@ def test_800_concurrent_records_with_folds_running_give_800_events() -> None:
     assert [p.name for p in _folder().iterdir()] == [journal.LOCK_FILE]
 
 
+def test_threads_of_one_process_recording_while_it_folds_give_one_event_each() -> None:
+    """`nexus mcp` records and folds in threads of one process (lockf does not part them)."""
+    import threading
+
+    done = threading.Event()
+
+    def fold_until_done() -> None:
+        while not done.is_set():
+            with store.opened():
+                pass
+
+    folder = threading.Thread(target=fold_until_done)
+    folder.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: _record(100), range(8)))
+    finally:
+        done.set()
+        folder.join()
+    assert _count() == 800
+
+
+def test_a_fold_waits_for_a_write_in_flight_in_another_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import types
+
+    _record(1)
+    writing = threading.Event()
+
+    def slow_write(fd: int, data: bytes) -> int:
+        writing.set()
+        time.sleep(0.3)  # the fold below renames the file meanwhile
+        return os.write(fd, data)
+
+    slow_os = types.SimpleNamespace(
+        **{n: getattr(os, n) for n in dir(os) if not n.startswith("__")}
+    )
+    slow_os.write = slow_write
+    monkeypatch.setattr(recorder, "os", slow_os)
+    writer = threading.Thread(target=_record, args=(1,))
+    writer.start()
+    assert writing.wait(10)
+    with store.opened():
+        pass
+    writer.join()
+    monkeypatch.setattr(recorder, "os", os)
+    assert _count() == 2
+
+
+SLOW_WRITER = """
+import os, sys, time, types
+from nexus_cli.telemetry.record import invocation, recorder
+def slow_write(fd, data):
+    print("writing", flush=True)
+    time.sleep(0.5)  # the fold in the test process renames the file meanwhile
+    return os.write(fd, data)
+slow_os = types.SimpleNamespace(**{n: getattr(os, n) for n in dir(os) if not n.startswith("__")})
+slow_os.write = slow_write
+recorder.os = slow_os
+inv = invocation.begin(["version"])
+sys.exit(0 if recorder.record(inv, 0) else 1)
+"""
+
+
+def test_a_fold_waits_for_a_write_in_flight_in_another_process() -> None:
+    _record(1)
+    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER], stdout=subprocess.PIPE)
+    assert writer.stdout is not None and writer.stdout.readline() == b"writing\n"
+    with store.opened():
+        pass
+    assert writer.wait(30) == 0
+    assert _count() == 2
+
+
 def test_folds_killed_at_random_moments_lose_and_duplicate_nothing() -> None:
     writers = [_python(WRITER, "150") for _ in range(4)]
     rng = random.Random(7)
