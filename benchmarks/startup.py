@@ -81,8 +81,15 @@ def concurrent_check(nexus: str, total: int) -> bool:
             text=True,
             check=True,
         )
-        events = json.loads(status.stdout)["events"]
+        info = json.loads(status.stdout)
+        events = info["events"]
+        if info.get("error"):
+            print(f"telemetry status: {info['error']}")
+        folder = Path(tmp) / "home" / "telemetry-journal"
+        left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
     ok = events == total
+    if not ok:
+        print(f"left in the journal folder: {left}")
     print(
         f"{total} recorded invocations, {WORKERS} at a time, in {elapsed:.1f} s: "
         f"{events} events after the next read  {'OK' if ok else 'MISSED'}"
