@@ -59,9 +59,10 @@ def file_per_event(home: Path) -> None:
 
 
 def sqlite_insert(db: Path, synchronous: str, journal_mode: str) -> None:
+    from nexus_cli import sqlite_open
     from nexus_cli.telemetry.store import journal, schema
 
-    conn = sqlite3.connect(db, timeout=0.1, isolation_level=None)
+    conn = sqlite_open.open_private(str(db), timeout=0.1)  # autocommit, as the recorder had it
     conn.execute(f"PRAGMA synchronous={synchronous}")
     if conn.execute("PRAGMA user_version").fetchone()[0] < schema.BASE_VERSION:
         conn.execute(f"PRAGMA journal_mode={journal_mode}")

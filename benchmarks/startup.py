@@ -60,6 +60,25 @@ def interleave(cases: dict[str, harness.Case], runs: int) -> tuple[dict[str, lis
     return wall, cpu
 
 
+def _skipped(db: Path) -> str:
+    """The journal records the folds skipped (maintenance.journal_skipped), for a miss's report."""
+    import sqlite3
+
+    from nexus_cli import sqlite_open
+
+    try:
+        conn = sqlite_open.open_read_only(db)
+        try:
+            row = conn.execute(
+                "SELECT value FROM maintenance WHERE key = 'journal_skipped'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"unknown ({exc})"
+    return row[0] if row else "0"
+
+
 def concurrent_check(nexus: str, total: int) -> bool:
     """Run `total` recorded `nexus --version` in WORKERS parallel lanes; count the events."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,9 +106,10 @@ def concurrent_check(nexus: str, total: int) -> bool:
             print(f"telemetry status: {info['error']}")
         folder = Path(tmp) / "home" / "telemetry-journal"
         left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+        skipped = _skipped(Path(tmp) / "home" / "telemetry.db")
     ok = events == total
     if not ok:
-        print(f"left in the journal folder: {left}")
+        print(f"left in the journal folder: {left}; records skipped as invalid: {skipped}")
     print(
         f"{total} recorded invocations, {WORKERS} at a time, in {elapsed:.1f} s: "
         f"{events} events after the next read  {'OK' if ok else 'MISSED'}"
