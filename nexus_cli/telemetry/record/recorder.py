@@ -21,7 +21,7 @@ from nexus_cli.telemetry.record import entry
 from nexus_cli.telemetry.record.invocation import Invocation, current
 
 JOURNAL_FILE = "events"
-FOLD_BYTES = 256 * 1024  # ~800 entries: fold once per this many bytes appended
+FOLD_BYTES = 256 * 1024  # ~600 entries: fold once per this many bytes appended
 _COUNTERS = ("workspaces_created", "tasks_completed")
 # lockf locks do not exclude threads of one process (`nexus mcp` records and folds in threads):
 # this lock does, for appends and for a fold's wait on the writers in flight.
@@ -161,12 +161,19 @@ def _store(inv: Invocation, exit_code: int, duration_ms: int, main: bool) -> boo
     return True
 
 
+AUTOFOLD_LOCK = "autofold.lock"
+
+
 def fold_now() -> None:
-    """Fold the journal into the database now (never raises: the next reader folds it)."""
+    """Fold the journal into the database now, unless another recorder is already folding it.
+
+    Never raises, never waits for another recorder's fold: the next reader folds what is left.
+    """
     try:
+        from nexus_cli import fs
         from nexus_cli.telemetry.store import store
 
-        with store.opened():
+        with fs.locked(os.path.join(journal_dir(), AUTOFOLD_LOCK), blocking=False), store.opened():
             pass
     except Exception:
         pass
