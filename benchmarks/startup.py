@@ -6,13 +6,23 @@ Runs, in one process and interleaved, N runs each of:
   * `nexus --version` with recording off    (NEXUS_TELEMETRY_DISABLED=1)
 and prints medians and ratios. Targets: nexus/click <= 1.3x, recording on/off <= 1.06x.
 
-    python benchmarks/startup.py [--runs 40]
+Then the concurrency check: 8 workers each run `nexus --version` (recording on) one after
+another, --concurrent runs in all, into a fresh NEXUS_HOME; `nexus telemetry status --json`
+(which folds the journal) must then count exactly that many events.
+
+    python benchmarks/startup.py [--runs 40] [--concurrent 800]
 """
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import harness
@@ -30,15 +40,95 @@ if __name__ == "__main__":
 """
 
 
+WORKERS = 8
+
+
+def interleave(cases: dict[str, harness.Case], runs: int) -> tuple[dict[str, list[float]], ...]:
+    """Like harness.interleave (one uncounted round first), keeping each run's wall-clock ms and
+    its CPU ms (user + system of the child, which a loaded machine inflates far less)."""
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
+    for counted in [False] + [True] * runs:
+        for name, case in cases.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            ms, _ = harness.run_ms(case.cmd, case.env, case.cwd)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if counted:
+                wall[name].append(ms)
+                used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                cpu[name].append(used * 1000)
+    return wall, cpu
+
+
+def _skipped(db: Path) -> str:
+    """The journal records the folds skipped (maintenance.journal_skipped), for a miss's report."""
+    import sqlite3
+
+    from nexus_cli import sqlite_open
+
+    try:
+        conn = sqlite_open.open_read_only(db)
+        try:
+            row = conn.execute(
+                "SELECT value FROM maintenance WHERE key = 'journal_skipped'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"unknown ({exc})"
+    return row[0] if row else "0"
+
+
+def concurrent_check(nexus: str, total: int) -> bool:
+    """Run `total` recorded `nexus --version` in WORKERS parallel lanes; count the events."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
+        lanes = [total // WORKERS + (1 if i < total % WORKERS else 0) for i in range(WORKERS)]
+
+        def lane(count: int) -> None:
+            for _ in range(count):
+                subprocess.run([nexus, "--version"], env=env, stdout=subprocess.DEVNULL, check=True)
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(WORKERS) as pool:
+            list(pool.map(lane, lanes))
+        elapsed = time.perf_counter() - start
+        status = subprocess.run(
+            [nexus, "--no-telemetry", "telemetry", "status", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        info = json.loads(status.stdout)
+        events = info["events"]
+        if info.get("error"):
+            print(f"telemetry status: {info['error']}")
+        folder = Path(tmp) / "home" / "telemetry-journal"
+        left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+        skipped = _skipped(Path(tmp) / "home" / "telemetry.db")
+    ok = events == total
+    if not ok:
+        print(f"left in the journal folder: {left}; records skipped as invalid: {skipped}")
+    print(
+        f"{total} recorded invocations, {WORKERS} at a time, in {elapsed:.1f} s: "
+        f"{events} events after the next read  {'OK' if ok else 'MISSED'}"
+    )
+    return ok
+
+
 def main() -> int:
-    args = harness.parser(__doc__, runs=40).parse_args()
+    parser = harness.parser(__doc__, runs=40)
+    parser.add_argument("--concurrent", type=int, default=800, help="0 skips the check")
+    args = parser.parse_args()
     nexus = harness.nexus()
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
         hello.write_text(HELLO)
-        base_env = harness.nexus_env(
-            Path(tmp) / "home", recording_on=True, PYTHONDONTWRITEBYTECODE="0"
-        )
+        base_env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
+        # Any non-empty value (even "0") stops Python writing .pyc files: without it, the
+        # warm-up round caches the bytecode of every module, as a user's installation has it.
+        base_env.pop("PYTHONDONTWRITEBYTECODE", None)
         off_env = {**base_env, "NEXUS_TELEMETRY_DISABLED": "1"}
         cases = {
             "nexus --version": harness.Case([nexus, "--version"], base_env, tmp),
@@ -47,13 +137,18 @@ def main() -> int:
             ),
             "nexus --version (recording off)": harness.Case([nexus, "--version"], off_env, tmp),
         }
-        # the warm-up round warms caches and creates the database once
-        samples = harness.interleave(cases, args.runs).samples
+        # the warm-up round warms caches and creates the journal once
+        samples, cpu = interleave(cases, args.runs)
     med = {name: harness.median(values) for name, values in samples.items()}
+    cpu_med = {name: harness.median(values) for name, values in cpu.items()}
     harness.print_table(
         samples,
         ("case", 34),
-        [harness.Column("median ms", harness.median, 10), harness.Column("p90 ms", harness.p90, 8)],
+        [
+            harness.Column("median ms", harness.median, 10),
+            harness.Column("p90 ms", harness.p90, 8),
+        ],
+        row_note=lambda name: f"   CPU median {cpu_med[name]:6.1f} ms",
     )
     vs_click = med["nexus --version"] / med["click hello --version"]
     on_off = med["nexus --version"] / med["nexus --version (recording off)"]
@@ -64,7 +159,12 @@ def main() -> int:
     print(
         f"recording on / recording off       = {on_off:.3f}x  (target <= 1.06x) {'OK' if on_off <= 1.06 else 'MISSED'}"
     )
-    print(f"runs per case: {args.runs}, interleaved; python {sys.version.split()[0]}")
+    cpu_ratio = cpu_med["nexus --version"] / cpu_med["nexus --version (recording off)"]
+    print(f"recording on / recording off, CPU  = {cpu_ratio:.3f}x  (cross-check)")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"runs per case: {args.runs}, interleaved; python {sys.version.split()[0]}; load {load}")
+    if args.concurrent and not concurrent_check(nexus, args.concurrent):
+        return 1
     return 0
 
 

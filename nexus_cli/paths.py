@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 APP = "nexus"
 TELEMETRY_DB = "telemetry.db"
+TELEMETRY_JOURNAL = "telemetry-journal"  # folder of entries not yet folded into the db
 TELEMETRY_OFF_SENTINEL = "telemetry.off"
 SALT_FILE = "telemetry.salt"
 

@@ -69,6 +69,15 @@ def project(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return git_repo
 
 
+def fold_telemetry() -> None:
+    """Fold the telemetry journal into telemetry.db, as every reader does before it reads."""
+    from nexus_cli.telemetry.store import journal, store
+
+    if journal.pending():
+        with store.opened():
+            pass
+
+
 @dataclass
 class Result:
     exit_code: int

@@ -15,7 +15,7 @@ import pytest
 
 from nexus_cli.cli import cli
 from nexus_cli.lazy import NexusGroup
-from tests.conftest import run_nexus
+from tests.conftest import fold_telemetry, run_nexus
 
 HEAVY = ("docker", "git", "pynvml", "psutil", "sqlite_utils", "yaml", "rich.table", "rich")
 
@@ -56,6 +56,27 @@ def test_light_commands_import_nothing_heavy(args: list[str], tmp_path: Path) ->
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout
+
+
+RECORDING_MUST_NOT_LOAD = ("sqlite3", "json", "nexus_cli.sqlite_open", "nexus_cli.telemetry.store")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["version"], ["no-such-command"]])
+def test_recording_an_invocation_loads_no_sqlite_nor_json(args: list[str], tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from nexus_cli.cli import main\n"
+        f"main({args!r})\n"
+        "assert 'nexus_cli.telemetry.record.entry' in sys.modules  # it did record\n"
+        f"print('LOADED=' + ','.join(m for m in {RECORDING_MUST_NOT_LOAD!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "NEXUS_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "LOADED=", out.stdout
+    assert (tmp_path / "home" / "telemetry-journal" / "events").stat().st_size > 0
 
 
 def test_version_flag() -> None:
@@ -133,6 +154,7 @@ def test_ctrl_c_exits_130_and_is_recorded(monkeypatch: pytest.MonkeyPatch) -> No
     result = run_nexus("version", "--json")
     assert result.exit_code == 130
     assert "Traceback" not in result.stderr
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute("SELECT exit_code, error_category, success FROM events").fetchall()
     conn.close()
@@ -196,6 +218,7 @@ def test_sigterm_exits_143_and_is_recorded_as_interrupted(tmp_path: Path) -> Non
     assert proc.returncode == 143, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == "terminated"
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute("SELECT command, exit_code, error_category, success FROM events").fetchall()
     conn.close()
@@ -262,6 +285,7 @@ def _events() -> list[tuple[object, ...]]:
 
     from nexus_cli import paths
 
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     try:
         return conn.execute(

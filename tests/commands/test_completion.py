@@ -78,3 +78,4 @@ def test_completion_requests_are_not_recorded(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert not paths.telemetry_db_path().exists()
+    assert not (paths.nexus_home() / paths.TELEMETRY_JOURNAL).exists()

@@ -15,11 +15,12 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.gpu.model import GpuProcessReading
-from tests.conftest import REPO_ROOT, run_nexus, run_process
+from tests.conftest import REPO_ROOT, fold_telemetry, run_nexus, run_process
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu, wait_until
 
 
 def _gpu_events() -> list[tuple[str, str, str | None]]:
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute("SELECT command, event_type, raw_data FROM events").fetchall()
     conn.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from tests.conftest import run_nexus
+from tests.conftest import fold_telemetry, run_nexus
 from tests.loop.conftest import AGENT, GATE, runs
 from tests.tasks.conftest import new_task, ok, show
 
@@ -45,6 +45,7 @@ def test_two_dependent_tasks_finish_in_order_in_two_iterations_each(
 def test_iterations_are_loop_telemetry_events(loop_project: Path, agent_log: Path) -> None:
     task_id = new_task("Measured", "--gate", GATE)
     assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     rows = conn.execute(
         "SELECT command, success, exit_code, raw_data, error_category FROM events "
@@ -157,6 +158,7 @@ def test_no_loop_events_when_telemetry_is_off(
     monkeypatch.setenv("NEXUS_TELEMETRY_DISABLED", "1")
     task_id = new_task("Private", "--gate", GATE)
     assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
+    fold_telemetry()
     db = paths.telemetry_db_path()
     if db.exists():
         conn = sqlite3.connect(db)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import nexus_exe
+from tests.conftest import fold_telemetry, nexus_exe
 
 pytest.importorskip("mcp")
 
@@ -45,6 +45,7 @@ def ok(result: Any) -> Any:
 
 
 def mcp_events(home: Path) -> list[dict[str, Any]]:
+    fold_telemetry()
     db = home / "nexus-home" / "telemetry.db"
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row

@@ -14,7 +14,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.cli import COMMANDS
-from tests.conftest import run_nexus
+from tests.conftest import fold_telemetry, run_nexus
 from tests.personas.conftest import tree
 
 
@@ -114,6 +114,7 @@ def test_create_global_goes_to_the_user_config_dir(project: Path) -> None:
 
 
 def _events() -> list[sqlite3.Row]:
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     conn.row_factory = sqlite3.Row
     try:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from tests.conftest import Result, run_nexus
+from tests.conftest import Result, fold_telemetry, run_nexus
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def show(task_id: str) -> dict[str, Any]:
 
 def last_event(command: str) -> dict[str, Any]:
     """The newest telemetry event row of ``command`` (e.g. ``task complete``), raw_data parsed."""
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     conn.row_factory = sqlite3.Row
     sql = "SELECT * FROM events WHERE command = ? ORDER BY id DESC LIMIT 1"

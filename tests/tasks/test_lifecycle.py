@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from tests.conftest import run_nexus, run_process
+from tests.conftest import fold_telemetry, run_nexus, run_process
 from tests.tasks.conftest import last_event, new_task, ok, show
 
 
@@ -86,6 +86,7 @@ def test_done_counts_a_completed_task(tasks_project: Path) -> None:
     task_id = new_task("Count me", "--gate", "true")
     ok("task", "start", task_id)
     ok("task", "complete", task_id)
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     total = conn.execute("SELECT sum(tasks_completed) FROM sessions").fetchone()[0]
     conn.close()

@@ -17,6 +17,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.telemetry.store import synthetic
+from tests.conftest import fold_telemetry
 
 
 def chromium_binary() -> str | None:
@@ -37,6 +38,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def db_rows(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
     try:
         return list(conn.execute(sql, params))

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git, run_nexus
+from tests.conftest import fold_telemetry, git, run_nexus
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
 
 
 def _events(home: Path) -> list[dict[str, Any]]:
+    fold_telemetry()
     db = sqlite3.connect(home / "nexus-home" / "telemetry.db")
     db.row_factory = sqlite3.Row
     rows = [dict(r) for r in db.execute("SELECT * FROM events ORDER BY id")]

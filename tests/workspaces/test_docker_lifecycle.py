@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from tests.conftest import git, nexus_exe, run_nexus, run_process
+from tests.conftest import fold_telemetry, git, nexus_exe, run_nexus, run_process
 
 pytestmark = pytest.mark.docker
 
 
 def last_event(home: Path) -> dict[str, Any]:
+    fold_telemetry()
     db = sqlite3.connect(home / "nexus-home" / "telemetry.db")
     db.row_factory = sqlite3.Row
     row = dict(db.execute("SELECT * FROM events ORDER BY id DESC LIMIT 1").fetchone())

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from tests.conftest import git, run_nexus
+from tests.conftest import fold_telemetry, git, run_nexus
 
 pytestmark = pytest.mark.docker
 
@@ -20,6 +20,7 @@ NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
 
 
 def _signals(home: Path) -> list[dict[str, Any]]:
+    fold_telemetry()
     db = sqlite3.connect(home / "nexus-home" / "telemetry.db")
     raw = db.execute("SELECT raw_data FROM events ORDER BY id DESC LIMIT 1").fetchone()[0]
     db.close()

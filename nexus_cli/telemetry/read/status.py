@@ -46,8 +46,23 @@ def _salt() -> dict[str, Any] | None:
     return privacy.regeneration_note()
 
 
+def _fold() -> str | None:
+    """Fold the recorder's journal through the store's open (so the counts include it)."""
+    from nexus_cli.errors import NexusError
+    from nexus_cli.telemetry.store import journal, store
+
+    if not journal.pending():
+        return None
+    try:
+        with store.opened():
+            return None
+    except NexusError as exc:
+        return f"cannot fold the journal: {exc.message}"
+
+
 def read_status() -> dict[str, Any]:
     enabled, source = settings.decide()
+    fold_error = _fold()
     db = paths.telemetry_db_path()
     info: dict[str, Any] = {
         "enabled": enabled,
@@ -65,6 +80,8 @@ def read_status() -> dict[str, Any]:
         "fields_collected": list(schema.EVENT_COLUMNS),
         "never_collected": list(NEVER_COLLECTED),
     }
+    if fold_error:
+        info["error"] = fold_error
     if db.exists():
         try:
             conn = sqlite_open.open_read_only(db)

@@ -94,7 +94,9 @@ def _reason(old: bytes | None, home: str) -> str | None:
 
 
 def _hashes_exist(db: str) -> bool:
-    """Whether the telemetry database holds any hashed name (made with a salt now gone)."""
+    """Whether the telemetry database or journal holds a hashed name (made with a salt now gone)."""
+    if _journal_has_hashes(os.path.join(os.path.dirname(db), paths.TELEMETRY_JOURNAL)):
+        return True
     if not os.path.exists(db):
         return False
     import sqlite3
@@ -113,6 +115,30 @@ def _hashes_exist(db: str) -> bool:
     except sqlite3.Error:
         return True  # cannot tell: say so rather than hide it
     return row is not None
+
+
+def _journal_has_hashes(folder: str) -> bool:
+    """Whether an entry not yet folded into the database carries a hashed name."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    for name in names:
+        if name != "events" and not name.startswith("fold-"):
+            continue
+        try:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            tail = b""
+            while chunk := os.read(fd, 1 << 20):
+                if b'_hash":"' in tail + chunk:
+                    return True
+                tail = chunk[-8:]
+        finally:
+            os.close(fd)
+    return False
 
 
 def _utc_now() -> str:

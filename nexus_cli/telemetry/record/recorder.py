@@ -1,76 +1,44 @@
-"""Write one ``events`` row per invocation, and keep ``sessions`` current.
+"""Append one journal entry per invocation; the store folds the journal into ``telemetry.db``.
 
-This runs after every command, so it is built for the common path: the standard library's
-``sqlite3`` only, WAL with ``synchronous=NORMAL``, a short busy timeout, one transaction, and a
-schema check that is a single ``PRAGMA user_version``. It never raises: a locked, read-only, full
-or corrupt database costs the event, never the command's output or exit code.
+This runs after every command, so it is built for the common path: no ``sqlite3`` (nor ``json``
+for a plain entry) is imported. The entry is one complete record appended with a single
+``O_APPEND`` ``write`` to ``$NEXUS_HOME/telemetry-journal/events``, under a ``lockf`` lock held
+just for that write (so a fold that renamed the file waits for writers in flight; see
+:mod:`nexus_cli.telemetry.store.journal`). It never raises: a home that cannot be written costs
+the event, never the command's output or exit code. When the journal grows past
+:data:`FOLD_BYTES` the recorder folds it itself, so it stays small without a reader.
 """
 
 from __future__ import annotations
 
+import _thread
 import os
-import sqlite3
 import time
 from typing import Any
 
-from nexus_cli import __version__, paths, sqlite_open
+from nexus_cli import __version__, paths
+from nexus_cli.telemetry.record import entry
 from nexus_cli.telemetry.record.invocation import Invocation, current
-from nexus_cli.telemetry.store import schema
 
-SESSION_IDLE_SECONDS = 30 * 60
+JOURNAL_FILE = "events"
+FOLD_BYTES = 256 * 1024  # ~600 entries: fold once per this many bytes appended
 _COUNTERS = ("workspaces_created", "tasks_completed")
-BUSY_TIMEOUT_SECONDS = 0.1
-
-_INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(schema.EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in schema.EVENT_COLUMNS)})"
-)
-_UPSERT_SESSION = """
-INSERT INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms,
-                      commands_executed, workspaces_created, tasks_completed, errors_encountered)
-VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
-ON CONFLICT (session_id) DO UPDATE SET
-    ended_at = excluded.ended_at,
-    duration_ms = CAST(round((julianday(excluded.ended_at) - julianday(started_at)) * 86400000)
-                       AS INTEGER),
-    commands_executed = commands_executed + 1,
-    workspaces_created = workspaces_created + excluded.workspaces_created,
-    tasks_completed = tasks_completed + excluded.tasks_completed,
-    errors_encountered = errors_encountered + excluded.errors_encountered
-"""
+# lockf locks do not exclude threads of one process (`nexus mcp` records and folds in threads):
+# this lock does, for appends and for a fold's wait on the writers in flight.
+APPEND_LOCK = _thread.allocate_lock()
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def _utc(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+def journal_dir() -> str:
+    return os.path.join(paths.nexus_home_str(), paths.TELEMETRY_JOURNAL)
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open the telemetry database for writing, creating it (mode 0600) and its schema if needed."""
-    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    if conn.execute("PRAGMA user_version").fetchone()[0] < schema.BASE_VERSION:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript("BEGIN IMMEDIATE;" + schema.BASE_SCHEMA + "COMMIT;")
-        conn.execute(f"PRAGMA user_version={schema.BASE_VERSION}")
-    return conn
-
-
-def _session(conn: sqlite3.Connection, now: float) -> tuple[str, str]:
-    """Return ``(session_id, shell_key)`` for this invocation."""
+def _session_id() -> str | None:
+    """``NEXUS_SESSION_ID`` made printable (at most 128 characters), or None when unset."""
     explicit = os.environ.get("NEXUS_SESSION_ID", "").strip()
     if explicit and not explicit.isprintable():  # undecodable bytes or control characters
         explicit = "".join(ch for ch in explicit if ch.isprintable()).strip()
-    if explicit:
-        return explicit[:128], "env"
-    shell_key = f"ppid:{os.getppid()}"
-    row = conn.execute(
-        "SELECT session_id, ended_at FROM sessions WHERE shell_key = ? "
-        "ORDER BY ended_at DESC LIMIT 1",
-        (shell_key,),
-    ).fetchone()
-    if row is not None and row[1] >= _utc(now - SESSION_IDLE_SECONDS):
-        return str(row[0]), shell_key
-    return f"s{int(now * 1000):x}{os.getppid():x}", shell_key
+    return explicit[:128] or None
 
 
 def _raw_data(inv: Invocation) -> str | None:
@@ -99,63 +67,122 @@ def _hash(value: Any, kind: str) -> str | None:
     return hash_name(str(value), kind=kind)
 
 
-def build_row(
-    inv: Invocation, exit_code: int, now: float, duration_ms: int, session_id: str
-) -> tuple[Any, ...]:
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def build_entry(
+    inv: Invocation, exit_code: int, now: float, duration_ms: int, main: bool
+) -> dict[str, Any]:
+    """The journal entry for ``inv`` (see :data:`entry.FIELDS`)."""
     fields = inv.fields
     success = exit_code == 0
     category = fields.get("error_category")
     if category is None and not success:
         category = "error"
-    return (
-        _utc(now),
-        session_id,
-        str(fields.get("event_type") or "command"),
-        _hash(fields.get("workspace"), "workspace"),
-        _hash(fields.get("task"), "task"),
-        inv.command or None,
-        duration_ms,
-        1 if success else 0,
-        category,
-        fields.get("template_used"),
-        fields.get("services_count"),
-        fields.get("ports_used"),
-        _raw_data(inv),
-        exit_code,
-        __version__,
-    )
+    return {
+        "v": entry.VERSION,
+        "uid": os.urandom(16).hex(),
+        "t": int(now * 1000),
+        "ppid": os.getppid(),
+        "sid": _session_id(),
+        "main": 1 if main else 0,
+        "event_type": str(fields.get("event_type") or "command"),
+        "workspace_hash": _hash(fields.get("workspace"), "workspace"),
+        "task_hash": _hash(fields.get("task"), "task"),
+        "command": inv.command or None,
+        "duration_ms": max(0, int(duration_ms)),
+        "success": 1 if success else 0,
+        "error_category": _text(category),
+        "template_used": _text(fields.get("template_used")),
+        "services_count": _int(fields.get("services_count")),
+        "ports_used": _int(fields.get("ports_used")),
+        "raw_data": _raw_data(inv),
+        "exit_code": int(exit_code),
+        "nexus_version": __version__,
+    }
+
+
+def _open_live(folder: str) -> int:
+    """An fd on the live journal file, locked, that is still the file at its path."""
+    path = os.path.join(folder, JOURNAL_FILE)
+    while True:
+        try:
+            fd = os.open(path, _OPEN_FLAGS, 0o600)
+        except FileNotFoundError:
+            paths.ensure_private_dir(os.path.dirname(folder))  # $NEXUS_HOME, 0700
+            paths.ensure_private_dir(folder)
+            fd = os.open(path, _OPEN_FLAGS, 0o600)
+        try:
+            os.lockf(fd, os.F_LOCK, 0)  # waits only while a fold takes the file over
+            st = os.fstat(fd)
+            if not (st.st_mode & 0o170000) == 0o100000:  # S_ISREG without importing stat
+                raise OSError(f"{path} is not a regular file")
+            try:
+                now_at_path = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                now_at_path = None
+            if now_at_path is not None and (now_at_path.st_ino, now_at_path.st_dev) == (
+                st.st_ino,
+                st.st_dev,
+            ):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # a fold renamed it away: append to the new live file instead
+
+
+def append(data: bytes) -> int:
+    """Append ``data`` (one whole record) to the journal; returns the journal's size before."""
+    with APPEND_LOCK:
+        fd = _open_live(journal_dir())
+        try:
+            size = os.fstat(fd).st_size
+            if os.write(fd, data) != len(data):
+                raise OSError("short write to the telemetry journal")
+            return size
+        finally:
+            os.close(fd)  # also releases the lockf lock
+
+
+def _store(inv: Invocation, exit_code: int, duration_ms: int, main: bool) -> bool:
+    try:
+        data = entry.encode(build_entry(inv, exit_code, time.time(), duration_ms, main))
+        before = append(data)
+    except Exception:
+        return False
+    if before // FOLD_BYTES != (before + len(data)) // FOLD_BYTES:
+        fold_now()
+    return True
+
+
+AUTOFOLD_LOCK = "autofold.lock"
+
+
+def fold_now() -> None:
+    """Fold the journal into the database now, unless another recorder is already folding it.
+
+    Never raises, never waits for another recorder's fold: the next reader folds what is left.
+    """
+    try:
+        from nexus_cli import fs
+        from nexus_cli.telemetry.store import store
+
+        with fs.locked(os.path.join(journal_dir(), AUTOFOLD_LOCK), blocking=False), store.opened():
+            pass
+    except Exception:
+        pass
 
 
 def record(inv: Invocation, exit_code: int) -> bool:
     """Store the invocation. Returns False (silently) when it could not be stored."""
-    try:
-        now = time.time()
-        duration_ms = int((time.perf_counter() - inv.started) * 1000)
-        conn = connect(paths.telemetry_db_str())
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            session_id, shell_key = _session(conn, now)
-            row = build_row(inv, exit_code, now, duration_ms, session_id)
-            conn.execute(_INSERT_EVENT, row)
-            conn.execute(
-                _UPSERT_SESSION,
-                (
-                    session_id,
-                    shell_key,
-                    row[0],
-                    row[0],
-                    0,
-                    int(inv.fields.get("workspaces_created", 0)),
-                    int(inv.fields.get("tasks_completed", 0)),
-                    0 if exit_code == 0 else 1,
-                ),
-            )
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        return True
-    except Exception:
-        return False
+    duration_ms = int((time.perf_counter() - inv.started) * 1000)
+    return _store(inv, exit_code, duration_ms, main=True)
 
 
 def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
@@ -170,16 +197,4 @@ def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
     parent = current()
     if not settings.decide(bool(parent and parent.no_telemetry))[0]:
         return False
-    try:
-        now = time.time()
-        conn = connect(paths.telemetry_db_str())
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            session_id, _ = _session(conn, now)
-            conn.execute(_INSERT_EVENT, build_row(inv, exit_code, now, duration_ms, session_id))
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        return True
-    except Exception:
-        return False
+    return _store(inv, exit_code, duration_ms, main=False)

@@ -1,14 +1,20 @@
 """The telemetry database schema (the seed's ``events``, ``sessions`` and ``patterns`` tables).
 
-:data:`BASE_SCHEMA` is what the hot-path recorder needs; it is created with the standard
-library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later schema
-changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the columns
-the recorder writes.
+:data:`BASE_SCHEMA` is what the journal fold writes into; :func:`connect` creates it with the
+standard library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later
+schema changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the
+columns the fold writes.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
+
 BASE_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 0.1
 
 BASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -76,3 +82,19 @@ EVENT_COLUMNS = (
     "exit_code",
     "nexus_version",
 )
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the telemetry database for writing, creating it (mode 0600) and its schema if needed.
+
+    WAL with ``synchronous=NORMAL``; the schema check is a single ``PRAGMA user_version``.
+    """
+    from nexus_cli import sqlite_open
+
+    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if conn.execute("PRAGMA user_version").fetchone()[0] < BASE_VERSION:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript("BEGIN IMMEDIATE;" + BASE_SCHEMA + "COMMIT;")
+        conn.execute(f"PRAGMA user_version={BASE_VERSION}")
+    return conn

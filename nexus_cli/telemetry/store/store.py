@@ -1,9 +1,8 @@
 """The one module that opens ``telemetry.db`` for analytics, and owns its later migrations.
 
-The recorder (:mod:`nexus_cli.telemetry.record.recorder`) creates the base schema with the standard
-library on the hot path. Every schema change after that is a numbered sqlite-utils migration in
-the ``nexus-telemetry`` set below: functions are never renamed or reordered (the names are stored
-in ``_sqlite_migrations``), and each keeps the columns the recorder writes.
+:func:`schema.connect` creates the base schema; each open folds in the recorder's journal. Every
+schema change after that is a numbered sqlite-utils migration in the ``nexus-telemetry`` set below: functions are never renamed or reordered (the names
+are stored in ``_sqlite_migrations``), and each keeps the columns the recorder writes.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.record import recorder
+from nexus_cli.telemetry.store import journal, schema
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -86,7 +85,7 @@ def database_path() -> str:
 
 
 def _open(path: str) -> sqlite3.Connection:
-    conn = recorder.connect(path)  # creates the file (0600) and the base schema when missing
+    conn = schema.connect(path)  # creates the file (0600) and the base schema when missing
     conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return conn
@@ -152,6 +151,7 @@ def opened(path: str | None = None) -> Iterator[Db]:
                 hint=paths.folder_error(path, exc).hint,
             ) from None
         migrate(conn)
+        journal.fold_into(conn, path)  # what the recorder appended since the last open
         yield Db(conn)
     except UnicodeEncodeError:
         raise StateError(

@@ -36,6 +36,7 @@ def emit(
     for sig in signals:
         inv.signals.append(dict(sig))
     assert recorder.record(inv, code)
+    time.sleep(0.002)  # timestamps have millisecond resolution; real invocations are >= 30 ms apart
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ import pytest
 from nexus_cli import paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.record import invocation, privacy, recorder
-from tests.conftest import run_nexus
+from tests.conftest import fold_telemetry, run_nexus
 
 
 def _salt_file() -> Path:
@@ -249,3 +249,18 @@ def test_a_missing_salt_beside_a_database_without_hashes_is_a_first_salt() -> No
     _salt_file().unlink(missing_ok=True)
     privacy.salt()
     assert privacy.regeneration_note() is None
+
+
+@pytest.mark.parametrize("folded", [False, True])
+def test_a_missing_salt_beside_hashes_in_the_journal_or_the_database_is_noted(
+    folded: bool,
+) -> None:
+    inv = invocation.begin(["workspace", "create"])
+    invocation.note(workspace="feature-auth")
+    assert recorder.record(inv, 0)  # one hashed name, in the journal
+    if folded:
+        fold_telemetry()
+    _salt_file().unlink()
+    privacy.salt()
+    note = privacy.regeneration_note()
+    assert note is not None and note["reason"] == "it was missing"

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from nexus_cli import paths
 from nexus_cli.telemetry.record import invocation, recorder
-from tests.conftest import run_nexus, run_process
+from tests.conftest import fold_telemetry, run_nexus, run_process
 
 
 def _rows(table: str = "events") -> list[sqlite3.Row]:
+    fold_telemetry()
     db = paths.telemetry_db_path()
     if not db.exists():
         return []
@@ -84,8 +85,12 @@ def test_telemetry_off_records_nothing_until_on() -> None:
     assert len(_rows()) == 2  # `telemetry on` itself, then `version`
 
 
-def test_database_is_private_and_in_wal_mode() -> None:
+def test_journal_and_database_are_private_and_in_wal_mode() -> None:
     run_nexus("version")
+    folder = paths.nexus_home() / paths.TELEMETRY_JOURNAL
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / recorder.JOURNAL_FILE).stat().st_mode) == 0o600
+    fold_telemetry()
     db = paths.telemetry_db_path()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     conn = sqlite3.connect(db)
@@ -264,10 +269,13 @@ def test_no_option_value_or_name_argument_is_ever_stored(
         inv = invocation.begin(args)
         invocation.note(workspace=name, task=value)
         recorder.record(inv, 0)
+    journal_text = (home / paths.TELEMETRY_JOURNAL / recorder.JOURNAL_FILE).read_text()
+    fold_telemetry()
     conn = sqlite3.connect(home / paths.TELEMETRY_DB)
     dump = "\n".join(conn.iterdump())
     conn.close()
     assert dump.count('INSERT INTO "events"') == 2 * len(invocations)
+    dump += journal_text  # nor the journal, before it is folded
     for secret in (
         value,
         name,
