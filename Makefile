@@ -51,9 +51,9 @@ docs-check: $(STAMP)
 docs-serve: $(STAMP)
 	$(BIN)/zensical serve
 
-## bench: run every benchmark and print its figures
+## bench: the performance budget: every headline ratio and figure in one run, with the machine described
 bench: $(STAMP)
-	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/budget.py
 
 ## mutation: mutation-test the critical modules with mutmut and report each score (slow: minutes)
 mutation: $(STAMP)

@@ -28,7 +28,24 @@ def parser(doc: str | None, runs: int) -> argparse.ArgumentParser:
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     result.add_argument("--runs", type=int, default=runs)
+    result.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also append each headline figure to FILE as one JSON line (benchmarks/budget.py)",
+    )
     return result
+
+
+def summarise(file: Path | None, name: str, value: float, target: float, unit: str = "x") -> None:
+    """Append one headline figure (`value` against `target`, lower is better) to `file`."""
+    if file is None:
+        return
+    import json
+
+    line = {"name": name, "value": round(value, 4), "target": target, "unit": unit}
+    with file.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 def nexus() -> str:

@@ -278,6 +278,7 @@ def main() -> int:
         f"   ({args.bare_runs} interleaved runs)",
     )
     ratio = med["bare"] / med["reference"]
+    harness.summarise(args.summary, "workspace create -t bare / (git + minimal Click)", ratio, 1.5)
     verdicts.append((f"bare / (git + minimal Click) = {ratio:.2f}x (target <= 1.5x)", ratio <= 1.5))
     cpu_ratio = med["bare cpu"] / med["reference cpu"]
     print(f"      (in CPU time: {cpu_ratio:.2f}x; load average {os.getloadavg()[0]:.1f})")

@@ -24,7 +24,10 @@ def status(as_json: bool) -> None:
 
         emit_json(status_json(info))
         return
-    click.echo(f"recording: {'on' if info['enabled'] else 'off'} (decided by {info['source']})")
+    from nexus_cli.telemetry.record.settings import SOURCES
+
+    why = SOURCES.get(info["source"], info["source"])
+    click.echo(f"recording: {'on' if info['enabled'] else 'off'} ({why})")
     click.echo(f"database:  {info['database']} ({info['size_bytes']} bytes)")
     click.echo(
         f"events:    {info['events']} (sessions {info['sessions']}, patterns {info['patterns']})"
@@ -68,7 +71,7 @@ def on() -> None:
     enabled, source = settings.decide()
     message = "telemetry recording is on"
     if not enabled:
-        message += f", but {source} still turns it off"
+        message += f", but it stays off: {settings.SOURCES[source]}"
     click.echo(message, err=True)
 
 

@@ -35,5 +35,5 @@ def test_status_says_what_is_collected() -> None:
     plain = run_nexus("telemetry", "status").stdout
     assert "retention: 90 days" in plain and "nothing leaves this machine" in plain
     assert run_nexus("telemetry", "status", env={"DO_NOT_TRACK": "1"}).stdout.startswith(
-        "recording: off (decided by DO_NOT_TRACK)"
+        "recording: off (DO_NOT_TRACK is set)"
     )

@@ -18,17 +18,27 @@ def _env_set(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in _TRUTHY_OFF
 
 
+# What decided, as `telemetry status --json` reports it, and how the text output says it.
+SOURCES = {
+    "flag": "--no-telemetry on this command",
+    "NEXUS_TELEMETRY_DISABLED": "NEXUS_TELEMETRY_DISABLED is set",
+    "DO_NOT_TRACK": "DO_NOT_TRACK is set",
+    "config": "turned off by `nexus telemetry off`",
+    "default": "the default",
+}
+
+
 def decide(no_telemetry_flag: bool = False) -> tuple[bool, str]:
-    """Return ``(enabled, source)`` where source names what decided."""
+    """Return ``(enabled, source)``; ``source`` is a key of :data:`SOURCES`."""
     if no_telemetry_flag:
-        return False, "--no-telemetry"
+        return False, "flag"
     if _env_set("NEXUS_TELEMETRY_DISABLED"):
         return False, "NEXUS_TELEMETRY_DISABLED"
     if _env_set("DO_NOT_TRACK"):
         return False, "DO_NOT_TRACK"
     if os.path.exists(os.path.join(paths.nexus_home_str(), paths.TELEMETRY_OFF_SENTINEL)):
-        return False, "config (nexus telemetry off)"
-    return True, "default (on)"
+        return False, "config"
+    return True, "default"
 
 
 def set_enabled(enabled: bool) -> None:
