@@ -18,6 +18,7 @@ from nexus_cli.telemetry.read.stats import Durations, percentile, split_duration
 from nexus_cli.telemetry.read.window import Window, stamp
 from nexus_cli.telemetry.show.report import human_ms
 from nexus_cli.telemetry.store import retention
+from nexus_cli.telemetry.store.rollup_fold import RETRY_WITHIN_S, SHORT_LIVED_S
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
@@ -26,8 +27,6 @@ DEFAULT_SLOW_P95_MS = 2000
 GROWTH_RATIO = 1.5
 MIN_RUNS = 5
 MIN_REPEATS = 3
-RETRY_WITHIN_S = 120
-SHORT_LIVED_S = 600
 MAX_SESSIONS = 20
 GROUPS = {
     "slow_command": "slow",
@@ -68,7 +67,7 @@ def split_point(window: Window) -> str:
     return stamp(end - (end - start) / 4)
 
 
-Seen = tuple[int, str, str, list[str]]
+Seen = tuple[int, str, str, list[str]]  # count, first and last timestamp, session ids
 
 
 def _seen_by(db: Db, key: str, clause: str, params: list[Any]) -> dict[str, Seen]:
@@ -86,38 +85,25 @@ def _seen_by(db: Db, key: str, clause: str, params: list[Any]) -> dict[str, Seen
     return found
 
 
-def detect_slow(
-    db: Db, window: Window, threshold: int, halves: tuple[Durations, Durations]
-) -> list[Pattern]:
-    before, after = halves
-    slow: dict[str, str] = {}
-    for command in sorted(set(before) | set(after)):
-        early, late = before.get(command, []), after.get(command, [])
-        values = sorted(early + late)
-        p95, p50 = percentile(values, 0.95), percentile(values, 0.5)
-        old, new = percentile(early, 0.95), percentile(late, 0.95)
-        growth = (new / old) if old and new and len(late) >= MIN_RUNS else None
-        growing = growth is not None and growth >= GROWTH_RATIO and (new or 0) >= threshold / 2
-        if len(values) < MIN_RUNS or p95 is None or (p95 < threshold and not growing):
-            continue
-        slow[command] = (
-            f"'{command}' p95 is {human_ms(p95)} (median {human_ms(p50)}) over {len(values)} runs"
-        )
-        if growing:
-            slow[command] += (
-                f"; p95 grew from {human_ms(old)} to {human_ms(new)} ({growth:.1f}x) recently"
-            )
-        slow[command] += "\0" + suggestions.for_slow_command(command, p95, p50)
-    if not slow:
-        return []
-    clause, params = where(window)
-    marks = ", ".join("?" for _ in slow)
-    seen = _seen_by(
-        db,
-        "command",
-        f"{clause} AND command IN ({marks}) AND duration_ms >= ?",
-        [*params, *slow, threshold // 2],
-    )
+def slow_text(
+    command: str, runs: int, late_runs: int, p: dict[str, int | None], threshold: int
+) -> str | None:
+    """Description and fix (joined by NUL) of a slow command, or None when it is not slow.
+
+    ``p`` holds ``p50``/``p95`` over the window and ``old``/``new``: p95 before and after the split.
+    """
+    p95, p50, old, new = p["p95"], p["p50"], p["old"], p["new"]
+    growth = (new / old) if old and new and late_runs >= MIN_RUNS else None
+    growing = growth is not None and growth >= GROWTH_RATIO and (new or 0) >= threshold / 2
+    if runs < MIN_RUNS or p95 is None or (p95 < threshold and not growing):
+        return None
+    text = f"'{command}' p95 is {human_ms(p95)} (median {human_ms(p50)}) over {runs} runs"
+    if growing:
+        text += f"; p95 grew from {human_ms(old)} to {human_ms(new)} ({growth:.1f}x) recently"
+    return text + "\0" + suggestions.for_slow_command(command, p95, p50)
+
+
+def slow_patterns(window: Window, slow: dict[str, str], seen: dict[str, Seen]) -> list[Pattern]:
     found = []
     for command, text in slow.items():
         description, fix = text.split("\0")
@@ -128,6 +114,36 @@ def detect_slow(
             )
         )
     return found
+
+
+def detect_slow(
+    db: Db, window: Window, threshold: int, halves: tuple[Durations, Durations]
+) -> list[Pattern]:
+    before, after = halves
+    slow: dict[str, str] = {}
+    for command in sorted(set(before) | set(after)):
+        early, late = before.get(command, []), after.get(command, [])
+        values = sorted(early + late)
+        figures = {
+            "p95": percentile(values, 0.95),
+            "p50": percentile(values, 0.5),
+            "old": percentile(early, 0.95),
+            "new": percentile(late, 0.95),
+        }
+        text = slow_text(command, len(values), len(late), figures, threshold)
+        if text is not None:
+            slow[command] = text
+    if not slow:
+        return []
+    clause, params = where(window)
+    marks = ", ".join("?" for _ in slow)
+    seen = _seen_by(
+        db,
+        "command",
+        f"{clause} AND command IN ({marks}) AND duration_ms >= ?",
+        [*params, *slow, threshold // 2],
+    )
+    return slow_patterns(window, slow, seen)
 
 
 def _signal_rows(db: Db, window: Window, kind: str, fields: str, tail: str = "") -> list[Any]:
@@ -155,6 +171,10 @@ def detect_errors(db: Db, window: Window, ports: Counter[int]) -> list[Pattern]:
     seen = _seen_by(
         db, "error_category", f"{clause} AND success = 0 AND error_category IS NOT NULL", params
     )
+    return error_patterns(seen, ports)
+
+
+def error_patterns(seen: dict[str, Seen], ports: Counter[int]) -> list[Pattern]:
     found = []
     for category, (count, first, last, sessions) in sorted(seen.items(), key=lambda kv: -kv[1][0]):
         if count < MIN_REPEATS:
@@ -180,11 +200,11 @@ def detect_errors(db: Db, window: Window, ports: Counter[int]) -> list[Pattern]:
     return found
 
 
-def _from_rows(rows: list[Any], pattern_type: str, key: str, text: str, fix: str) -> Pattern:
+def _seen_of_rows(rows: list[Any]) -> Seen:
     """``rows`` are ``(timestamp, session_id, ...)`` in any order."""
     stamps = sorted(r[0] for r in rows)
     sessions = list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS]
-    return Pattern(pattern_type, key, text, len(rows), stamps[0], stamps[-1], fix, sessions)
+    return len(rows), stamps[0], stamps[-1], sessions
 
 
 def detect_rejections(db: Db, window: Window) -> list[Pattern]:
@@ -196,16 +216,23 @@ def detect_rejections(db: Db, window: Window) -> list[Pattern]:
         "timestamp, session_id, json_extract(sig.value, '$.reason_hash')",
     ):
         by_reason[str(row[2])].append(row)
+    return rejection_patterns({k: _seen_of_rows(rows) for k, rows in by_reason.items()})
+
+
+def rejection_patterns(by_reason: dict[str, Seen]) -> list[Pattern]:
     return [
-        _from_rows(
-            rows,
+        Pattern(
             "repeated_rejection",
             f"rejection:{reason[:16]}",
-            f"tasks were rejected {len(rows)} times for the same reason (reason {reason[:8]})",
+            f"tasks were rejected {seen[0]} times for the same reason (reason {reason[:8]})",
+            seen[0],
+            seen[1],
+            seen[2],
             suggestions.REJECTION_FIX,
+            seen[3],
         )
-        for reason, rows in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
-        if len(rows) >= 2
+        for reason, seen in sorted(by_reason.items(), key=lambda kv: -kv[1][0])
+        if seen[0] >= 2
     ]
 
 
@@ -223,17 +250,27 @@ def detect_short_lived(db: Db, window: Window) -> list[Pattern]:
     if len(quick) < 2:
         return []
     ages = sorted(int(r[2]) for r in quick)
+    return short_lived_patterns(_seen_of_rows(quick), percentile(ages, 0.5))
+
+
+def short_lived_patterns(seen: Seen, median_age: int | None) -> list[Pattern]:
+    count, first, last, sessions = seen
+    if count < 2:
+        return []
     text = (
-        f"{len(quick)} workspaces were deleted within {SHORT_LIVED_S // 60} minutes of "
-        f"creation (median age {percentile(ages, 0.5)} s)"
+        f"{count} workspaces were deleted within {SHORT_LIVED_S // 60} minutes of "
+        f"creation (median age {median_age} s)"
     )
     return [
-        _from_rows(
-            quick,
+        Pattern(
             "short_lived_workspace",
             "short_lived_workspace",
             text,
+            count,
+            first,
+            last,
             suggestions.SHORT_LIVED_FIX,
+            sessions,
         )
     ]
 
@@ -241,7 +278,7 @@ def detect_short_lived(db: Db, window: Window) -> list[Pattern]:
 def detect_retries(db: Db, window: Window) -> list[Pattern]:
     """Failures followed, in the same session, by the same command within RETRY_WITHIN_S."""
     clause, params = where(window)
-    hits: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    hits = []
     limit = timedelta(seconds=RETRY_WITHIN_S)
     for ts, session, command, category, next_command, next_ts in db.execute(
         "SELECT f.timestamp, f.session_id, f.command, f.error_category, n.command, n.timestamp "
@@ -254,9 +291,17 @@ def detect_retries(db: Db, window: Window) -> list[Pattern]:
         if next_command == command and (
             datetime.fromisoformat(next_ts) - datetime.fromisoformat(ts) <= limit
         ):
-            hits[command].append((next_ts, session, category))
+            hits.append((ts, session, command, category, next_ts))
+    return retry_patterns(hits)
+
+
+def retry_patterns(hits: list[tuple[Any, ...]]) -> list[Pattern]:
+    """``hits``: ``(failed_at, session, command, category, retried_at)`` by failure time."""
+    by_command: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+    for _ts, session, command, category, next_ts in hits:
+        by_command[command].append((next_ts, session, category))
     found = []
-    for command, rows in sorted(hits.items(), key=lambda kv: -len(kv[1])):
+    for command, rows in sorted(by_command.items(), key=lambda kv: -len(kv[1])):
         if len(rows) < MIN_REPEATS:
             continue
         top = Counter(r[2] for r in rows).most_common(1)[0][0]
@@ -280,8 +325,17 @@ def detect(
     window: Window,
     threshold: int | None = None,
     halves: tuple[Durations, Durations] | None = None,
+    *,
+    exact: bool = False,
 ) -> list[Pattern]:
-    """Run every detector over ``window`` (``halves``: durations split at :func:`split_point`)."""
+    """Run every detector over ``window`` (``halves``: durations split at :func:`split_point`).
+
+    From the roll-ups unless ``exact`` (or ``halves``) is given: then from raw events.
+    """
+    if not exact and halves is None:
+        from nexus_cli.telemetry.read import insights_rolled
+
+        return insights_rolled.detect(db, window, threshold or slow_threshold_ms())
     halves = halves or split_durations(db, window, split_point(window))
     return [
         *detect_slow(db, window, threshold or slow_threshold_ms(), halves),
@@ -324,9 +378,14 @@ def run(
     window: Window,
     groups: set[str] | None = None,
     halves: tuple[Durations, Durations] | None = None,
+    *,
+    exact: bool = False,
+    patterns: list[Pattern] | None = None,
 ) -> list[dict[str, Any]]:
-    """Detect, store, and return the patterns (optionally only some groups) as dicts."""
-    patterns = detect(db, window, halves=halves)
+    """Detect (unless ``patterns`` are given), store, and return them (optionally only some
+    groups) as dicts."""
+    if patterns is None:
+        patterns = detect(db, window, halves=halves, exact=exact)
     save(db, patterns)
     stored = {
         r[0]: r[1]

@@ -1,0 +1,200 @@
+"""Window figures from the roll-ups: whole UTC days from the tables, partial days from raw events.
+
+A window ``since <= timestamp < until`` is cut into the whole UTC days it covers, read from the
+``rollup_*`` tables, and its partial first and last days, folded from raw events on the fly with
+the same :class:`~nexus_cli.telemetry.store.rollup_fold.Accumulator` (one index range each). So
+counts are exact at any window edge; only percentiles are approximate (within 1%, see
+:mod:`~nexus_cli.telemetry.store.sketch`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry.store import rollups, sketch
+from nexus_cli.telemetry.store.rollup_fold import EVENT_SELECT, Accumulator, Seen
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.store.store import Db
+
+DAY_START = " 00:00:00.000"
+Cell = list[Any]  # n, first timestamp, last timestamp, smallest session id
+
+
+@dataclass
+class Part:
+    """The roll-up figures of one stretch of time, merged over its days."""
+
+    commands: dict[str, list[int]] = field(default_factory=dict)
+    durations: dict[str, dict[int, Cell]] = field(default_factory=dict)
+    seen: dict[tuple[str, str], Seen] = field(default_factory=dict)
+
+    def add(self, other: Part) -> Part:
+        for command, figures in other.commands.items():
+            mine = self.commands.setdefault(command, [0] * len(figures))
+            for i, value in enumerate(figures):
+                mine[i] += value
+        for command, cells in other.durations.items():
+            buckets = self.durations.setdefault(command, {})
+            for index, cell in cells.items():
+                _add_cell(buckets, index, cell)
+        for key, seen in other.seen.items():
+            if key in self.seen:
+                self.seen[key].add(seen)
+            else:
+                self.seen[key] = Seen(seen.n, seen.first, seen.last, set(seen.sessions))
+        return self
+
+    def histogram(self, command: str) -> dict[int, int]:
+        return {index: cell[0] for index, cell in self.durations.get(command, {}).items()}
+
+    def kind(self, kind: str) -> dict[str, Seen]:
+        return {key: seen for (k, key), seen in self.seen.items() if k == kind}
+
+
+def _add_cell(buckets: dict[int, Cell], index: int, cell: Cell) -> None:
+    mine = buckets.get(index)
+    if mine is None:
+        buckets[index] = list(cell)
+        return
+    mine[0] += cell[0]
+    mine[1], mine[2], mine[3] = min(mine[1], cell[1]), max(mine[2], cell[2]), min(mine[3], cell[3])
+
+
+@dataclass(frozen=True)
+class Span:
+    """A window cut into whole days ``[first_day, end_day)`` and raw ``edges``."""
+
+    first_day: str
+    end_day: str
+    edges: tuple[tuple[str, str], ...]
+
+
+def _next_day(day: str) -> str | None:
+    try:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    except (OverflowError, ValueError):
+        return None
+
+
+def span(since: str, until: str) -> Span:
+    first = since[:10] if since[10:] == DAY_START else _next_day(since[:10])
+    end = until[:10]
+    if first is None or first >= end:
+        return Span("", "", ((since, until),))
+    edges = [(since, first + DAY_START), (end + DAY_START, until)]
+    return Span(first, end, tuple((a, b) for a, b in edges if a < b))
+
+
+def _raw(db: Db, since: str, until: str) -> Part:
+    acc = Accumulator(day_of=lambda ts: "")
+    acc.add_all(
+        db.execute(f"{EVENT_SELECT} WHERE timestamp >= ? AND timestamp < ?", [since, until])
+    )
+    part = Part()
+    part.commands = {cmd: figures for (_, cmd), figures in acc.commands.items()}
+    for (_, command, index), cell in acc.durations.items():
+        part.durations.setdefault(command, {})[index] = cell
+    part.seen = {(kind, key): seen for (_, kind, key), seen in acc.seen.items()}
+    return part
+
+
+def _days(db: Db, first: str, end: str) -> Part:
+    part, days = Part(), [first, end]
+    for command, *figures in db.execute(
+        "SELECT command, sum(n), sum(ok), sum(failed), sum(created), sum(completed) "
+        "FROM rollup_commands WHERE day >= ? AND day < ? GROUP BY command",
+        days,
+    ):
+        part.commands[command] = figures
+    for command, index, *cell in db.execute(
+        "SELECT command, bucket, sum(n), min(first_ts), max(last_ts), min(session_id) "
+        "FROM rollup_durations WHERE day >= ? AND day < ? GROUP BY command, bucket",
+        days,
+    ):
+        part.durations.setdefault(command, {})[index] = cell
+    for kind, key, n, first_ts, last_ts, sessions in db.execute(
+        "SELECT kind, key, sum(n), min(first_ts), max(last_ts), group_concat(sessions, char(10)) "
+        "FROM rollup_seen WHERE day >= ? AND day < ? GROUP BY kind, key",
+        days,
+    ):
+        ids = {s for text in sessions.split("\n") for s in json.loads(text)}
+        part.seen[(kind, key)] = Seen(n, first_ts, last_ts, set(sorted(ids)[:20]))
+    return part
+
+
+def part(db: Db, since: str, until: str) -> Part:
+    """Every roll-up figure of ``since <= timestamp < until`` (call :func:`prepare` first)."""
+    cut = span(since, until)
+    result = _days(db, cut.first_day, cut.end_day) if cut.first_day else Part()
+    for a, b in cut.edges:
+        result.add(_raw(db, a, b))
+    return result
+
+
+def prepare(db: Db) -> None:
+    """Fold the events recorded since the last read into the roll-ups."""
+    rollups.fold(db)
+
+
+def session_figures(db: Db, since: str, until: str) -> tuple[int, float | None]:
+    """Count and mean duration of the ``sessions`` rows active in the window."""
+    cut = span(since, until)
+    parts = ["SELECT session_id FROM rollup_sessions WHERE day >= ? AND day < ?"]
+    params: list[str] = [cut.first_day, cut.end_day]
+    for a, b in cut.edges:
+        parts.append("SELECT session_id FROM events WHERE timestamp >= ? AND timestamp < ?")
+        params += [a, b]
+    count, avg = db.execute(
+        "SELECT count(*), avg(duration_ms) FROM sessions WHERE session_id IN "
+        f"({' UNION '.join(parts)})",
+        params,
+    ).fetchone()
+    return count, avg
+
+
+def per_day(db: Db, since: str, until: str) -> dict[str, tuple[int, int]]:
+    """Invocations and failures per UTC day of the window."""
+    cut = span(since, until)
+    counts = {
+        day: (n, failed)
+        for day, n, failed in db.execute(
+            "SELECT day, sum(n), sum(failed) FROM rollup_commands WHERE day >= ? AND day < ? "
+            "GROUP BY day",
+            [cut.first_day, cut.end_day],
+        )
+    }
+    for a, b in cut.edges:
+        for day, n, failed in db.execute(
+            "SELECT substr(timestamp, 1, 10), count(*), coalesce(sum(success = 0), 0) "
+            "FROM events WHERE timestamp >= ? AND timestamp < ? GROUP BY 1",
+            [a, b],
+        ):
+            old = counts.get(day, (0, 0))
+            counts[day] = (old[0] + n, old[1] + failed)
+    return counts
+
+
+def retries(db: Db, since: str, until: str) -> list[tuple[Any, ...]]:
+    """``(failed_at, session, command, category, retried_at)`` of failures in the window."""
+    return db.execute(
+        "SELECT failed_at, session_id, command, error_category, retried_at FROM rollup_retries "
+        "WHERE failed_at >= ? AND failed_at < ? ORDER BY failed_at, event_id",
+        [since, until],
+    ).fetchall()
+
+
+def slow_runs(part: Part, command: str, at_least: int) -> tuple[int, str, str, list[str]] | None:
+    """Runs of ``command`` in buckets that reach ``at_least`` ms: count, first, last, sessions."""
+    cells = [
+        cell
+        for index, cell in part.durations.get(command, {}).items()
+        if (sketch.GAMMA**index >= at_least if index != sketch.ZERO_BUCKET else at_least <= 0)
+    ]
+    if not cells:
+        return None
+    sessions = sorted({c[3] for c in cells})[:20]
+    return sum(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), sessions

@@ -1,0 +1,238 @@
+"""Roll-up tables: per-day aggregates that stats, insights and the dashboard read.
+
+Raw ``events`` stay the source of truth. The roll-ups cover every event with ``id <= mark``, the
+high-water mark kept in ``maintenance`` (key ``rollup_mark``). :func:`fold` adds the events after
+the mark and moves the mark in ONE ``BEGIN IMMEDIATE`` transaction, so two processes folding at
+once cannot count an event twice (the second waits, then finds nothing new), and a crash leaves
+either both or neither. Reads fold first (the recorder never does: recording stays as fast as it
+was). Event ids only grow while the table keeps rows; when they go backwards (everything purged,
+new events recorded) the roll-ups are rebuilt.
+
+Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is stored as NONE):
+
+* ``rollup_commands`` (day, command): invocations, succeeded, failed, workspaces created, tasks
+  completed.
+* ``rollup_durations`` (day, command, bucket): the duration histogram of non-interactive runs
+  (:mod:`~nexus_cli.telemetry.store.sketch`), with the first and last timestamp and the smallest
+  session id of each bucket (what a slow-command insight shows).
+* ``rollup_seen`` (day, kind, key): count, first, last and up to 20 session ids (the smallest) for
+  error categories, templates, port conflicts, rejection reasons, short-lived workspaces, ages.
+* ``rollup_sessions`` (day, session_id): the sessions active that day.
+* ``rollup_retries``: one row per failure retried within 120 s in its session.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry.store import progress
+from nexus_cli.telemetry.store.rollup_fold import (
+    EVENT_SELECT,
+    SESSIONS_KEPT,
+    Accumulator,
+    retry_pairs,
+)
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.store.store import Db
+
+MARK_KEY = "rollup_mark"
+CHUNK = 200_000
+SHOW_PROGRESS_FROM = 100_000
+TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
+DAY_TABLES = TABLES[:4]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rollup_commands (
+    day TEXT NOT NULL, command TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,
+    failed INTEGER NOT NULL, created INTEGER NOT NULL, completed INTEGER NOT NULL,
+    PRIMARY KEY (day, command)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_durations (
+    day TEXT NOT NULL, command TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+    first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, session_id TEXT NOT NULL,
+    PRIMARY KEY (day, command, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_seen (
+    day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
+    first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, sessions TEXT NOT NULL,
+    PRIMARY KEY (day, kind, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_sessions (
+    day TEXT NOT NULL, session_id TEXT NOT NULL, PRIMARY KEY (day, session_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_retries (
+    event_id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, failed_at TEXT NOT NULL,
+    command TEXT NOT NULL, error_category TEXT, retried_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rollup_retries_failed_at ON rollup_retries (failed_at);
+CREATE INDEX IF NOT EXISTS rollup_retries_session ON rollup_retries (session_id);
+"""
+
+
+def mark(db: Db) -> int:
+    row = db.execute("SELECT value FROM maintenance WHERE key = ?", [MARK_KEY]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _set_mark(db: Db, value: int) -> None:
+    db.execute(
+        "INSERT INTO maintenance (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [MARK_KEY, str(value)],
+    )
+
+
+def _merge_sessions(old: str, new: str) -> str:
+    merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
+    return json.dumps(merged, separators=(",", ":"))
+
+
+def write(db: Db, acc: Accumulator) -> None:
+    """Add ``acc``'s figures to the tables (upserts that add counts and merge the rest)."""
+    db.conn.create_function("rollup_merge_sessions", 2, _merge_sessions, deterministic=True)
+    db.conn.executemany(
+        "INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "n = n + excluded.n, ok = ok + excluded.ok, failed = failed + excluded.failed, "
+        "created = created + excluded.created, completed = completed + excluded.completed",
+        ((day, cmd, *figures) for (day, cmd), figures in acc.commands.items()),
+    )
+    db.conn.executemany(
+        "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+        "last_ts = max(last_ts, excluded.last_ts), "
+        "session_id = min(session_id, excluded.session_id)",
+        ((*key, *cell) for key, cell in acc.durations.items()),
+    )
+    db.conn.executemany(
+        "INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+        "last_ts = max(last_ts, excluded.last_ts), "
+        "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
+        (
+            (*key, s.n, s.first, s.last, json.dumps(s.kept_sessions(), separators=(",", ":")))
+            for key, s in acc.seen.items()
+        ),
+    )
+    db.conn.executemany("INSERT OR IGNORE INTO rollup_sessions VALUES (?, ?)", acc.sessions)
+
+
+def _retries_everywhere(db: Db, top: int) -> None:
+    """Every retry pair among events ``id <= top`` (one pass in session order)."""
+    db.execute("DELETE FROM rollup_retries")
+    rows = db.execute(
+        "SELECT session_id, id, timestamp, command, success, error_category FROM events "
+        "WHERE id <= ? ORDER BY session_id, timestamp, id",
+        [top],
+    )
+    session: str | None = None
+    events: list[tuple[Any, ...]] = []
+    for row in rows:
+        if row[0] != session:
+            _insert_retries(db, session, events)
+            session, events = row[0], []
+        events.append(row[1:])
+    _insert_retries(db, session, events)
+
+
+def _insert_retries(db: Db, session: str | None, events: list[tuple[Any, ...]]) -> None:
+    if session is not None and len(events) > 1:
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
+            retry_pairs(session, events),
+        )
+
+
+def _retries_of(db: Db, sessions: set[str], top: int) -> None:
+    for session in sessions:
+        db.execute("DELETE FROM rollup_retries WHERE session_id = ?", [session])
+        events = db.execute(
+            "SELECT id, timestamp, command, success, error_category FROM events "
+            "WHERE session_id = ? AND id <= ? ORDER BY timestamp, id",
+            [session, top],
+        ).fetchall()
+        _insert_retries(db, session, events)
+
+
+def _chunks(low: int, high: int) -> Iterator[tuple[int, int]]:
+    while low < high:
+        yield low, min(low + CHUNK, high)
+        low += CHUNK
+
+
+def _clear(db: Db) -> None:
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table}")
+    _set_mark(db, 0)
+
+
+def _fold_locked(db: Db) -> int:
+    """Fold events after the mark (inside a write transaction). Returns the events folded."""
+    low = mark(db)
+    top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    if top < low:  # ids went backwards: the rows the mark counted are gone
+        _clear(db)
+        low = 0
+    if top == low:
+        return 0
+    folded, touched = 0, set()
+    label = "building telemetry roll-ups"
+    with progress.bar(label, top - low, show=top - low >= SHOW_PROGRESS_FROM) as tick:
+        for start, end in _chunks(low, top):
+            acc = Accumulator()
+            acc.add_all(db.execute(f"{EVENT_SELECT} WHERE id > ? AND id <= ?", [start, end]))
+            write(db, acc)
+            folded += acc.events
+            touched |= acc.touched
+            tick(end - start)
+    if low == 0:
+        _retries_everywhere(db, top)
+    else:
+        _retries_of(db, touched, top)
+    _set_mark(db, top)
+    return folded
+
+
+def fold(db: Db) -> int:
+    """Fold the events recorded since the last fold; returns how many (0: already current)."""
+    top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    if top == mark(db):  # the common case, without taking the write lock
+        return 0
+    with db.atomic():
+        return _fold_locked(db)
+
+
+def rebuild(db: Db) -> dict[str, Any]:
+    """Drop every roll-up row and fold all events again (one transaction)."""
+    started = time.perf_counter()
+    with db.atomic():
+        _clear(db)
+        folded = _fold_locked(db)
+        rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    return {
+        "events": folded,
+        "mark": mark(db),
+        "seconds": round(time.perf_counter() - started, 3),
+        "rows": rows,
+    }
+
+
+def forget_before(db: Db, cutoff: str) -> None:
+    """Keep roll-ups equal to the events left after deleting those before ``cutoff``.
+
+    Runs inside the caller's transaction: whole days before the cutoff's day are dropped, and
+    the cutoff's day is folded again from the raw events that remain (up to the mark).
+    """
+    if db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None:
+        _clear(db)
+        return
+    day, top = cutoff[:10], mark(db)
+    for table in DAY_TABLES:
+        db.execute(f"DELETE FROM {table} WHERE day <= ?", [day])
+    db.execute("DELETE FROM rollup_retries WHERE failed_at < ?", [cutoff])
+    acc = Accumulator()
+    acc.add_all(
+        db.execute(
+            f"{EVENT_SELECT} WHERE timestamp >= ? AND timestamp < ? AND id <= ?",
+            [f"{day} 00:00:00.000", f"{day} 99", top],
+        )
+    )
+    write(db, acc)
