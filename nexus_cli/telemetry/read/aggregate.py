@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.store import rollups, sketch
-from nexus_cli.telemetry.store.rollup_fold import EVENT_SELECT, Accumulator, Seen
+from nexus_cli.telemetry.store.rollup_fold import Accumulator, Seen
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
@@ -90,10 +90,8 @@ def span(since: str, until: str) -> Span:
 
 
 def _raw(db: Db, since: str, until: str) -> Part:
-    acc = Accumulator(day_of=lambda ts: "")
-    acc.add_all(
-        db.execute(f"{EVENT_SELECT} WHERE timestamp >= ? AND timestamp < ?", [since, until])
-    )
+    acc = Accumulator(by_day=False)
+    acc.fold(db.conn, "timestamp >= ? AND timestamp < ?", [since, until])
     part = Part()
     part.commands = {cmd: figures for (_, cmd), figures in acc.commands.items()}
     for (_, command, index), cell in acc.durations.items():

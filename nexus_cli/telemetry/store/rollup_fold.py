@@ -13,6 +13,7 @@ edges from raw events (:mod:`nexus_cli.telemetry.read.aggregate`), so both alway
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,13 @@ SHORT_LIVED_S = 600
 EVENT_SELECT = (
     "SELECT id, timestamp, session_id, command, duration_ms, success, error_category, "
     "template_used, raw_data FROM events"
+)
+# Rows that only add to counts and a duration bucket (succeeded, no template, no raw data that
+# the roll-ups read): folded as groups by SQL, which gives the same figures as one by one.
+PLAIN = (
+    "success = 1 AND template_used IS NULL AND (raw_data IS NULL OR "
+    "(instr(raw_data, '\"counts\"') = 0 AND instr(raw_data, '\"signals\"') = 0 "
+    "AND instr(raw_data, '\"options\"') = 0))"
 )
 # seen kinds: error (success = 0, key: category), template, port (port_conflict signals),
 # rejection (task_rejected, key: reason hash), short (workspace deleted young), age (its age, s)
@@ -78,34 +86,87 @@ def _key_text(value: Any) -> str:
     return str(value)
 
 
-class Accumulator:
-    """Roll-up figures of the events added so far; ``day_of`` maps a timestamp to its key."""
+def bucket_sql(conn: sqlite3.Connection) -> str:
+    """SQL for :func:`sketch.bucket` of ``duration_ms``: SQLite's math functions when built in,
+    else the Python function registered as ``rollup_bucket``."""
+    expression = (
+        f"CASE WHEN duration_ms > 0 THEN CAST(ceil(ln(duration_ms) / {sketch.LOG_GAMMA!r}) "
+        f"AS INTEGER) WHEN duration_ms IS NOT NULL THEN {sketch.ZERO_BUCKET} END"
+    )
+    try:
+        conn.execute(f"SELECT {expression.replace('duration_ms', '2')}").fetchone()
+        return expression
+    except sqlite3.OperationalError:  # built without SQLITE_ENABLE_MATH_FUNCTIONS
+        conn.create_function("rollup_bucket", 1, _bucket_or_null, deterministic=True)
+        return "rollup_bucket(duration_ms)"
 
-    def __init__(self, day_of: Callable[[str], str] = lambda ts: ts[:10]) -> None:
+
+def _bucket_or_null(value: float | None) -> int | None:
+    return None if value is None else sketch.bucket(value)
+
+
+class Accumulator:
+    """Roll-up figures of the events added so far, per UTC day (or all under "" if not by_day)."""
+
+    def __init__(self, *, by_day: bool = True) -> None:
         from nexus_cli.telemetry.read import stats
 
         self._always = stats.INTERACTIVE_COMMANDS
         self._with_option = stats.INTERACTIVE_WITH_OPTION
-        self.day_of = day_of
+        self.by_day = by_day
+        self.day_of: Callable[[str], str] = (lambda ts: ts[:10]) if by_day else (lambda ts: "")
         self.commands: dict[tuple[str, str], list[int]] = {}
         self.durations: dict[tuple[str, str, int], list[Any]] = {}
         self.seen: dict[tuple[str, str, str], Seen] = {}
-        self.sessions: set[tuple[str, str]] = set()
-        self.touched: set[str] = set()
         self.events = 0
 
     def add_all(self, rows: Iterable[tuple[Any, ...]]) -> None:
         for row in rows:
             self.add(row)
 
+    def fold(self, conn: sqlite3.Connection, where: str, params: list[Any]) -> None:
+        """Add every event matching ``where``: plain ones grouped by SQL, the rest one by one."""
+        day = "substr(timestamp, 1, 10)" if self.by_day else "''"
+        for group in conn.execute(
+            f"SELECT {day}, command, {bucket_sql(conn)} AS b, count(*), min(timestamp), "
+            f"max(timestamp), min(session_id) FROM events WHERE ({where}) AND {PLAIN} "
+            "GROUP BY 1, 2, 3",
+            params,
+        ):
+            self.add_plain(*group)
+        self.add_all(conn.execute(f"{EVENT_SELECT} WHERE ({where}) AND NOT ({PLAIN})", params))
+
+    def add_plain(
+        self, day: str, command: str | None, index: int | None, n: int, *cell: str
+    ) -> None:
+        """``n`` succeeded events of one (day, command, bucket) with no template or raw data."""
+        self.events += n
+        key = (day, NONE if command is None else command)
+        figures = self.commands.get(key)
+        if figures is None:
+            figures = self.commands[key] = [0, 0, 0, 0, 0]
+        figures[0] += n
+        figures[1] += n
+        if command is None or index is None or command in self._always:
+            return
+        old = self.durations.get((day, command, index))
+        if old is None:
+            self.durations[(day, command, index)] = [n, *cell]
+        else:
+            old[0] += n
+            old[1], old[2], old[3] = (
+                min(old[1], cell[0]),
+                max(old[2], cell[1]),
+                min(old[3], cell[2]),
+            )
+
     def add(self, row: tuple[Any, ...]) -> None:
         _id, ts, session, command, duration, success, category, template, raw = row
         day = self.day_of(ts)
         self.events += 1
-        self.touched.add(session)
-        self.sessions.add((day, session))
         data = _parsed(raw)
-        counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
+        found = data.get("counts")
+        counts: dict[str, Any] = found if isinstance(found, dict) else {}
         key = (day, NONE if command is None else command)
         figures = self.commands.get(key)
         if figures is None:

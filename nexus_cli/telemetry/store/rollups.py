@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.store import progress
 from nexus_cli.telemetry.store.rollup_fold import (
-    EVENT_SELECT,
     SESSIONS_KEPT,
     Accumulator,
+    RetryRow,
     retry_pairs,
 )
 
@@ -112,7 +112,6 @@ def write(db: Db, acc: Accumulator) -> None:
             for key, s in acc.seen.items()
         ),
     )
-    db.conn.executemany("INSERT OR IGNORE INTO rollup_sessions VALUES (?, ?)", acc.sessions)
 
 
 def _retries_everywhere(db: Db, top: int) -> None:
@@ -123,25 +122,26 @@ def _retries_everywhere(db: Db, top: int) -> None:
         "WHERE id <= ? ORDER BY session_id, timestamp, id",
         [top],
     )
+    found: list[RetryRow] = []
     session: str | None = None
     events: list[tuple[Any, ...]] = []
     for row in rows:
         if row[0] != session:
-            _insert_retries(db, session, events)
+            if len(events) > 1 and session is not None:
+                found += retry_pairs(session, events)
             session, events = row[0], []
         events.append(row[1:])
-    _insert_retries(db, session, events)
+    if len(events) > 1 and session is not None:
+        found += retry_pairs(session, events)
+    _insert_retries(db, found)
 
 
-def _insert_retries(db: Db, session: str | None, events: list[tuple[Any, ...]]) -> None:
-    if session is not None and len(events) > 1:
-        db.conn.executemany(
-            "INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
-            retry_pairs(session, events),
-        )
+def _insert_retries(db: Db, found: list[RetryRow]) -> None:
+    db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
 
 
 def _retries_of(db: Db, sessions: set[str], top: int) -> None:
+    found: list[RetryRow] = []
     for session in sessions:
         db.execute("DELETE FROM rollup_retries WHERE session_id = ?", [session])
         events = db.execute(
@@ -149,7 +149,8 @@ def _retries_of(db: Db, sessions: set[str], top: int) -> None:
             "WHERE session_id = ? AND id <= ? ORDER BY timestamp, id",
             [session, top],
         ).fetchall()
-        _insert_retries(db, session, events)
+        found += retry_pairs(session, events)
+    _insert_retries(db, found)
 
 
 def _chunks(low: int, high: int) -> Iterator[tuple[int, int]]:
@@ -173,20 +174,27 @@ def _fold_locked(db: Db) -> int:
         low = 0
     if top == low:
         return 0
-    folded, touched = 0, set()
+    folded = 0
     label = "building telemetry roll-ups"
     with progress.bar(label, top - low, show=top - low >= SHOW_PROGRESS_FROM) as tick:
         for start, end in _chunks(low, top):
             acc = Accumulator()
-            acc.add_all(db.execute(f"{EVENT_SELECT} WHERE id > ? AND id <= ?", [start, end]))
+            acc.fold(db.conn, "id > ? AND id <= ?", [start, end])
             write(db, acc)
+            db.execute(
+                "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
+                "session_id FROM events WHERE id > ? AND id <= ?",
+                [start, end],
+            )
             folded += acc.events
-            touched |= acc.touched
             tick(end - start)
     if low == 0:
         _retries_everywhere(db, top)
     else:
-        _retries_of(db, touched, top)
+        touched = db.execute(
+            "SELECT DISTINCT session_id FROM events WHERE id > ? AND id <= ?", [low, top]
+        )
+        _retries_of(db, {row[0] for row in touched}, top)
     _set_mark(db, top)
     return folded
 
@@ -229,10 +237,11 @@ def forget_before(db: Db, cutoff: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE day <= ?", [day])
     db.execute("DELETE FROM rollup_retries WHERE failed_at < ?", [cutoff])
     acc = Accumulator()
-    acc.add_all(
-        db.execute(
-            f"{EVENT_SELECT} WHERE timestamp >= ? AND timestamp < ? AND id <= ?",
-            [f"{day} 00:00:00.000", f"{day} 99", top],
-        )
-    )
+    day_range = [f"{day} 00:00:00.000", f"{day} 99", top]
+    acc.fold(db.conn, "timestamp >= ? AND timestamp < ? AND id <= ?", day_range)
     write(db, acc)
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
+        "session_id FROM events WHERE timestamp >= ? AND timestamp < ? AND id <= ?",
+        day_range,
+    )

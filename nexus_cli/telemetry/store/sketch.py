@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 RELATIVE_ACCURACY = 0.01
 GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
-_LOG_GAMMA = math.log(GAMMA)
+LOG_GAMMA = math.log(GAMMA)
 ZERO_BUCKET = -(2**31)
 
 
@@ -28,7 +28,7 @@ def bucket(value: float) -> int:
     """The bucket index of ``value`` (``ZERO_BUCKET`` for values <= 0)."""
     if value <= 0:
         return ZERO_BUCKET
-    return math.ceil(math.log(value) / _LOG_GAMMA)
+    return math.ceil(math.log(value) / LOG_GAMMA)
 
 
 def lower_bound(index: int) -> float:
