@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 DAY_START = " 00:00:00.000"
-Cell = list[Any]  # n, first timestamp, last timestamp, smallest session id
+Cell = list[Any]  # n, first and last timestamp, smallest session id, smallest and largest value
 
 
 @dataclass
@@ -51,6 +51,12 @@ class Part:
     def histogram(self, command: str) -> dict[int, int]:
         return {index: cell[0] for index, cell in self.durations.get(command, {}).items()}
 
+    def bounds(self, command: str) -> dict[int, tuple[float, float]]:
+        return {i: (cell[4], cell[5]) for i, cell in self.durations.get(command, {}).items()}
+
+    def percentile(self, command: str, fraction: float) -> int | None:
+        return sketch.percentile(self.histogram(command), fraction, self.bounds(command))
+
     def kind(self, kind: str) -> dict[str, Seen]:
         return {key: seen for (k, key), seen in self.seen.items() if k == kind}
 
@@ -62,6 +68,7 @@ def _add_cell(buckets: dict[int, Cell], index: int, cell: Cell) -> None:
         return
     mine[0] += cell[0]
     mine[1], mine[2], mine[3] = min(mine[1], cell[1]), max(mine[2], cell[2]), min(mine[3], cell[3])
+    mine[4], mine[5] = min(mine[4], cell[4]), max(mine[5], cell[5])
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,8 @@ def _days(db: Db, first: str, end: str) -> Part:
     ):
         part.commands[command] = figures
     for command, index, *cell in db.execute(
-        "SELECT command, bucket, sum(n), min(first_ts), max(last_ts), min(session_id) "
+        "SELECT command, bucket, sum(n), min(first_ts), max(last_ts), min(session_id), min(lo), "
+        "max(hi) "
         "FROM rollup_durations WHERE day >= ? AND day < ? GROUP BY command, bucket",
         days,
     ):
@@ -186,12 +194,9 @@ def retries(db: Db, since: str, until: str) -> list[tuple[Any, ...]]:
 
 
 def slow_runs(part: Part, command: str, at_least: int) -> tuple[int, str, str, list[str]] | None:
-    """Runs of ``command`` in buckets that reach ``at_least`` ms: count, first, last, sessions."""
-    cells = [
-        cell
-        for index, cell in part.durations.get(command, {}).items()
-        if (sketch.GAMMA**index >= at_least if index != sketch.ZERO_BUCKET else at_least <= 0)
-    ]
+    """Runs of ``command`` in buckets whose largest value reaches ``at_least`` ms: count, first,
+    last, sessions. Exact but for the one bucket (1% wide) that may straddle ``at_least``."""
+    cells = [cell for cell in part.durations.get(command, {}).values() if cell[5] >= at_least]
     if not cells:
         return None
     sessions = sorted({c[3] for c in cells})[:20]

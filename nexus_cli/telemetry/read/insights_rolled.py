@@ -40,27 +40,21 @@ def detect_slow(
     before, after = parts
     slow: dict[str, str] = {}
     for command in sorted(set(before.durations) | set(after.durations)):
-        early, late, both = (
-            before.histogram(command),
-            after.histogram(command),
-            all_.histogram(command),
-        )
         figures = {
-            "p95": sketch.percentile(both, 0.95),
-            "p50": sketch.percentile(both, 0.5),
-            "old": sketch.percentile(early, 0.95),
-            "new": sketch.percentile(late, 0.95),
+            "p95": all_.percentile(command, 0.95),
+            "p50": all_.percentile(command, 0.5),
+            "old": before.percentile(command, 0.95),
+            "new": after.percentile(command, 0.95),
         }
-        text = insights.slow_text(
-            command, sketch.count(both), sketch.count(late), figures, threshold
-        )
+        runs, late = sketch.count(all_.histogram(command)), sketch.count(after.histogram(command))
+        text = insights.slow_text(command, runs, late, figures, threshold)
         if text is not None:
             slow[command] = text
     seen = {}
     for command in slow:
-        runs = aggregate.slow_runs(all_, command, threshold // 2)
-        if runs is not None:
-            seen[command] = runs
+        found = aggregate.slow_runs(all_, command, threshold // 2)
+        if found is not None:
+            seen[command] = found
     return insights.slow_patterns(window, slow, seen)
 
 

@@ -207,8 +207,8 @@ def _commands_rolled(part: Part) -> list[dict[str, Any]]:
                 "errors": failed,
                 "interactive": command in INTERACTIVE_COMMANDS,
                 "timed_runs": sketch.count(histogram),
-                "median_ms": sketch.percentile(histogram, 0.5),
-                "p95_ms": sketch.percentile(histogram, 0.95),
+                "median_ms": part.percentile(command, 0.5),
+                "p95_ms": part.percentile(command, 0.95),
             }
         )
     return result

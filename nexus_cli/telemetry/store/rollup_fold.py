@@ -129,7 +129,8 @@ class Accumulator:
         day = "substr(timestamp, 1, 10)" if self.by_day else "''"
         for group in conn.execute(
             f"SELECT {day}, command, {bucket_sql(conn)} AS b, count(*), min(timestamp), "
-            f"max(timestamp), min(session_id) FROM events WHERE ({where}) AND {PLAIN} "
+            f"max(timestamp), min(session_id), min(duration_ms), max(duration_ms) "
+            f"FROM events WHERE ({where}) AND {PLAIN} "
             "GROUP BY 1, 2, 3",
             params,
         ):
@@ -137,7 +138,7 @@ class Accumulator:
         self.add_all(conn.execute(f"{EVENT_SELECT} WHERE ({where}) AND NOT ({PLAIN})", params))
 
     def add_plain(
-        self, day: str, command: str | None, index: int | None, n: int, *cell: str
+        self, day: str, command: str | None, index: int | None, n: int, *cell: Any
     ) -> None:
         """``n`` succeeded events of one (day, command, bucket) with no template or raw data."""
         self.events += n
@@ -159,6 +160,7 @@ class Accumulator:
                 max(old[2], cell[1]),
                 min(old[3], cell[2]),
             )
+            old[4], old[5] = min(old[4], cell[3]), max(old[5], cell[4])
 
     def add(self, row: tuple[Any, ...]) -> None:
         _id, ts, session, command, duration, success, category, template, raw = row
@@ -198,7 +200,7 @@ class Accumulator:
         key = (day, command, sketch.bucket(duration))
         cell = self.durations.get(key)
         if cell is None:
-            self.durations[key] = [1, ts, ts, session]
+            self.durations[key] = [1, ts, ts, session, duration, duration]
             return
         cell[0] += 1
         if ts < cell[1]:
@@ -207,6 +209,10 @@ class Accumulator:
             cell[2] = ts
         if session < cell[3]:
             cell[3] = session
+        if duration < cell[4]:
+            cell[4] = duration
+        if duration > cell[5]:
+            cell[5] = duration
 
     def _see(self, day: str, kind: str, key: str, ts: str, session: str) -> None:
         seen = self.seen.get((day, kind, key))

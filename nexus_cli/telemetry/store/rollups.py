@@ -14,7 +14,8 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
   completed.
 * ``rollup_durations`` (day, command, bucket): the duration histogram of non-interactive runs
   (:mod:`~nexus_cli.telemetry.store.sketch`), with the first and last timestamp and the smallest
-  session id of each bucket (what a slow-command insight shows).
+  session id of each bucket (what a slow-command insight shows) and its smallest and largest
+  duration (a bucket holding one value reports it exactly).
 * ``rollup_seen`` (day, kind, key): count, first, last and up to 20 session ids (the smallest) for
   error categories, templates, port conflicts, rejection reasons, short-lived workspaces, ages.
 * ``rollup_sessions`` (day, session_id): the sessions active that day.
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS rollup_commands (
 CREATE TABLE IF NOT EXISTS rollup_durations (
     day TEXT NOT NULL, command TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
     first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, session_id TEXT NOT NULL,
-    PRIMARY KEY (day, command, bucket)) WITHOUT ROWID;
+    lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (day, command, bucket)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_seen (
     day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
     first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, sessions TEXT NOT NULL,
@@ -96,10 +97,11 @@ def write(db: Db, acc: Accumulator) -> None:
         ((day, cmd, *figures) for (day, cmd), figures in acc.commands.items()),
     )
     db.conn.executemany(
-        "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+        "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
         "last_ts = max(last_ts, excluded.last_ts), "
-        "session_id = min(session_id, excluded.session_id)",
+        "session_id = min(session_id, excluded.session_id), "
+        "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
         ((*key, *cell) for key, cell in acc.durations.items()),
     )
     db.conn.executemany(

@@ -7,6 +7,9 @@ share :data:`ZERO_BUCKET`, represented by 0. Histograms are plain ``{bucket: cou
 merging two windows (or two days) is adding counts, as with Prometheus native histograms and
 OpenTelemetry exponential histograms (which use power-of-two gammas; any gamma merges with itself).
 
+Each bucket of the roll-ups also keeps its smallest and largest value; the representative is
+clamped into them (exact when a bucket saw one value, never further from the true one).
+
 Percentiles are nearest-rank, like the exact path (:func:`nexus_cli.telemetry.read.stats.percentile`):
 the bucket holding the rank-th smallest value is found and its representative is returned, rounded
 to whole milliseconds. So a reported percentile is within 1% of the exact one, plus at most 0.5 ms
@@ -62,8 +65,16 @@ def count(histogram: Mapping[int, int]) -> int:
     return sum(histogram.values())
 
 
-def percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
-    """Nearest-rank percentile (None when empty), within 1% of the exact one (+0.5 ms rounding)."""
+def percentile(
+    histogram: Mapping[int, int],
+    fraction: float,
+    bounds: Mapping[int, tuple[float, float]] | None = None,
+) -> int | None:
+    """Nearest-rank percentile (None when empty), within 1% of the exact one (+0.5 ms rounding).
+
+    ``bounds`` (smallest and largest value seen per bucket) narrow the answer: the representative
+    is clamped into them, which can only bring it closer, and is exact when they are equal.
+    """
     total = count(histogram)
     if total == 0:
         return None
@@ -72,5 +83,9 @@ def percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
     for index in sorted(histogram):
         seen += histogram[index]
         if seen >= rank:
-            return round(representative(index))
+            value = representative(index)
+            if bounds is not None and index in bounds:
+                lo, hi = bounds[index]
+                value = min(max(value, lo), hi)
+            return round(value)
     raise AssertionError("unreachable: the ranks add up to the total")
