@@ -33,7 +33,7 @@ EVENT_SELECT = (
 # Rows that only add to counts and a duration bucket (succeeded, no template, no raw data that
 # the roll-ups read): folded as groups by SQL, which gives the same figures as one by one.
 PLAIN = (
-    "success = 1 AND template_used IS NULL AND (raw_data IS NULL OR "
+    "success IS 1 AND template_used IS NULL AND (raw_data IS NULL OR "
     "(instr(raw_data, '\"counts\"') = 0 AND instr(raw_data, '\"signals\"') = 0 "
     "AND instr(raw_data, '\"options\"') = 0))"
 )
