@@ -51,11 +51,15 @@ class Part:
     def histogram(self, command: str) -> dict[int, int]:
         return {index: cell[0] for index, cell in self.durations.get(command, {}).items()}
 
-    def bounds(self, command: str) -> dict[int, tuple[float, float]]:
-        return {i: (cell[4], cell[5]) for i, cell in self.durations.get(command, {}).items()}
+    def runs(self, command: str) -> int:
+        return sum(cell[0] for cell in self.durations.get(command, {}).values())
 
     def percentile(self, command: str, fraction: float) -> int | None:
-        return sketch.percentile(self.histogram(command), fraction, self.bounds(command))
+        """:func:`sketch.percentile` of ``command``'s histogram, clamped to each bucket's values."""
+        cells = self.durations.get(command, {})
+        counts = {index: cell[0] for index, cell in cells.items()}
+        bounds = {index: (cell[4], cell[5]) for index, cell in cells.items()}
+        return sketch.percentile(counts, fraction, bounds)
 
     def kind(self, kind: str) -> dict[str, Seen]:
         return {key: seen for (k, key), seen in self.seen.items() if k == kind}
@@ -87,9 +91,24 @@ def _next_day(day: str) -> str | None:
         return None
 
 
-def span(since: str, until: str) -> Span:
-    first = since[:10] if since[10:] == DAY_START else _next_day(since[:10])
+def _empty(db: Db, since: str, until: str) -> bool:
+    found = db.execute(
+        "SELECT 1 FROM events WHERE timestamp >= ? AND timestamp < ? LIMIT 1", [since, until]
+    )
+    return found.fetchone() is None
+
+
+def span(db: Db, since: str, until: str) -> Span:
+    """Whole days from the roll-ups; a partial day with no events outside the window (today,
+    up to now) counts as whole too, so usually only the window's first day is read raw."""
+    day = since[:10]
+    whole_first = since[10:] == DAY_START or _empty(db, day + DAY_START, since)
+    first = day if whole_first else _next_day(day)
     end = until[:10]
+    if until[10:] != DAY_START:
+        after = _next_day(end)
+        if after is not None and _empty(db, until, after + DAY_START):
+            end = after
     if first is None or first >= end:
         return Span("", "", ((since, until),))
     edges = [(since, first + DAY_START), (end + DAY_START, until)]
@@ -134,7 +153,7 @@ def _days(db: Db, first: str, end: str) -> Part:
 
 def part(db: Db, since: str, until: str) -> Part:
     """Every roll-up figure of ``since <= timestamp < until`` (call :func:`prepare` first)."""
-    cut = span(since, until)
+    cut = span(db, since, until)
     result = _days(db, cut.first_day, cut.end_day) if cut.first_day else Part()
     for a, b in cut.edges:
         result.add(_raw(db, a, b))
@@ -148,7 +167,7 @@ def prepare(db: Db) -> None:
 
 def session_figures(db: Db, since: str, until: str) -> tuple[int, float | None]:
     """Count and mean duration of the ``sessions`` rows active in the window."""
-    cut = span(since, until)
+    cut = span(db, since, until)
     parts = ["SELECT session_id FROM rollup_sessions WHERE day >= ? AND day < ?"]
     params: list[str] = [cut.first_day, cut.end_day]
     for a, b in cut.edges:
@@ -164,7 +183,7 @@ def session_figures(db: Db, since: str, until: str) -> tuple[int, float | None]:
 
 def per_day(db: Db, since: str, until: str) -> dict[str, tuple[int, int]]:
     """Invocations and failures per UTC day of the window."""
-    cut = span(since, until)
+    cut = span(db, since, until)
     counts = {
         day: (n, failed)
         for day, n, failed in db.execute(

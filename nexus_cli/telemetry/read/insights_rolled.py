@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from nexus_cli.telemetry.read import aggregate, insights
 from nexus_cli.telemetry.read.window import Window
-from nexus_cli.telemetry.store import sketch
 from nexus_cli.telemetry.store.rollup_fold import NONE
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def detect_slow(
             "old": before.percentile(command, 0.95),
             "new": after.percentile(command, 0.95),
         }
-        runs, late = sketch.count(all_.histogram(command)), sketch.count(after.histogram(command))
+        runs, late = all_.runs(command), after.runs(command)
         text = insights.slow_text(command, runs, late, figures, threshold)
         if text is not None:
             slow[command] = text

@@ -190,7 +190,6 @@ def compute(
 
 
 def _commands_rolled(part: Part) -> list[dict[str, Any]]:
-    from nexus_cli.telemetry.store import sketch
     from nexus_cli.telemetry.store.rollup_fold import NONE
 
     result = []
@@ -199,14 +198,13 @@ def _commands_rolled(part: Part) -> list[dict[str, Any]]:
     ):
         if command == NONE:
             continue
-        histogram = part.histogram(command)
         result.append(
             {
                 "command": command,
                 "invocations": n,
                 "errors": failed,
                 "interactive": command in INTERACTIVE_COMMANDS,
-                "timed_runs": sketch.count(histogram),
+                "timed_runs": part.runs(command),
                 "median_ms": part.percentile(command, 0.5),
                 "p95_ms": part.percentile(command, 0.95),
             }
