@@ -128,7 +128,9 @@ def main() -> int:
     ok = all(
         r["within_bound"] and all(v <= TARGET_S for v in r["median_s"].values()) for r in results
     )
-    print(f"\ntarget <= {TARGET_S} s each, {args.runs} interleaved runs: {'met' if ok else 'missed'}")
+    print(
+        f"\ntarget <= {TARGET_S} s each, {args.runs} interleaved runs: {'met' if ok else 'missed'}"
+    )
     return 0 if ok else 1
 
 
