@@ -2,9 +2,9 @@
 
 Raw ``events`` stay the source of truth. The roll-ups cover every event with ``id <= mark``, the
 high-water mark kept in ``maintenance`` (key ``rollup_mark``). :func:`fold` adds the events after
-the mark and moves the mark in ONE ``BEGIN IMMEDIATE`` transaction, so two processes folding at
-once cannot count an event twice (the second waits, then finds nothing new), and a crash leaves
-either both or neither. Reads fold first (the recorder never does: recording stays as fast as it
+the mark and moves the mark in the same ``BEGIN IMMEDIATE`` transaction (one per CHUNK ids), so
+two processes folding at once cannot count an event twice (each chunk starts from the mark the
+last one left), and a crash leaves either both or neither. Reads fold first (the recorder never does: recording stays as fast as it
 was). Event ids only grow while the table keeps rows; when they go backwards (everything purged,
 new events recorded) the roll-ups are rebuilt.
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.store import progress
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 MARK_KEY = "rollup_mark"
-CHUNK = 200_000
+CHUNK = 50_000  # event ids per fold transaction (about a second at most)
 SHOW_PROGRESS_FROM = 100_000
 TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
 DAY_TABLES = TABLES[:4]
@@ -116,13 +115,14 @@ def write(db: Db, acc: Accumulator) -> None:
     )
 
 
-def _retries_everywhere(db: Db, top: int) -> None:
-    """Every retry pair among events ``id <= top`` (one pass in session order)."""
-    db.execute("DELETE FROM rollup_retries")
+def _retries_of(db: Db, low: int, top: int) -> None:
+    """Recompute the retry pairs of every session with an event in ``(low, top]``."""
+    touched = "SELECT DISTINCT session_id FROM events WHERE id > ? AND id <= ?"
+    db.execute(f"DELETE FROM rollup_retries WHERE session_id IN ({touched})", [low, top])
     rows = db.execute(
         "SELECT session_id, id, timestamp, command, success, error_category FROM events "
-        "WHERE id <= ? ORDER BY session_id, timestamp, id",
-        [top],
+        f"WHERE session_id IN ({touched}) AND id <= ? ORDER BY session_id, timestamp, id",
+        [low, top, top],
     )
     found: list[RetryRow] = []
     session: str | None = None
@@ -135,30 +135,7 @@ def _retries_everywhere(db: Db, top: int) -> None:
         events.append(row[1:])
     if len(events) > 1 and session is not None:
         found += retry_pairs(session, events)
-    _insert_retries(db, found)
-
-
-def _insert_retries(db: Db, found: list[RetryRow]) -> None:
     db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
-
-
-def _retries_of(db: Db, sessions: set[str], top: int) -> None:
-    found: list[RetryRow] = []
-    for session in sessions:
-        db.execute("DELETE FROM rollup_retries WHERE session_id = ?", [session])
-        events = db.execute(
-            "SELECT id, timestamp, command, success, error_category FROM events "
-            "WHERE session_id = ? AND id <= ? ORDER BY timestamp, id",
-            [session, top],
-        ).fetchall()
-        found += retry_pairs(session, events)
-    _insert_retries(db, found)
-
-
-def _chunks(low: int, high: int) -> Iterator[tuple[int, int]]:
-    while low < high:
-        yield low, min(low + CHUNK, high)
-        low += CHUNK
 
 
 def _clear(db: Db) -> None:
@@ -167,56 +144,59 @@ def _clear(db: Db) -> None:
     _set_mark(db, 0)
 
 
-def _fold_locked(db: Db) -> int:
-    """Fold events after the mark (inside a write transaction). Returns the events folded."""
+def _fold_chunk(db: Db) -> tuple[int, int]:
+    """Fold up to CHUNK event ids after the mark (inside a write transaction, which also moves
+    the mark). Returns (events folded, ids still after the mark)."""
     low = mark(db)
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     if top < low:  # ids went backwards: the rows the mark counted are gone
         _clear(db)
         low = 0
-    if top == low:
-        return 0
-    folded = 0
-    label = "building telemetry roll-ups"
-    with progress.bar(label, top - low, show=top - low >= SHOW_PROGRESS_FROM) as tick:
-        for start, end in _chunks(low, top):
-            acc = Accumulator()
-            acc.fold(db.conn, "id > ? AND id <= ?", [start, end])
-            write(db, acc)
-            db.execute(
-                "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
-                "session_id FROM events WHERE id > ? AND id <= ?",
-                [start, end],
-            )
-            folded += acc.events
-            tick(end - start)
-    if low == 0:
-        _retries_everywhere(db, top)
-    else:
-        touched = db.execute(
-            "SELECT DISTINCT session_id FROM events WHERE id > ? AND id <= ?", [low, top]
-        )
-        _retries_of(db, {row[0] for row in touched}, top)
-    _set_mark(db, top)
-    return folded
+    end = min(low + CHUNK, top)
+    if end == low:
+        return 0, 0
+    acc = Accumulator()
+    acc.fold(db.conn, "id > ? AND id <= ?", [low, end])
+    write(db, acc)
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
+        "session_id FROM events WHERE id > ? AND id <= ?",
+        [low, end],
+    )
+    _retries_of(db, low, end)
+    _set_mark(db, end)
+    return acc.events, top - end
 
 
 def fold(db: Db) -> int:
-    """Fold the events recorded since the last fold; returns how many (0: already current)."""
+    """Fold the events recorded since the last fold; returns how many (0: already current).
+
+    One transaction per CHUNK ids, so writers (the recorder) wait at most one chunk, and two
+    processes folding at once share the work instead of counting anything twice.
+    """
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    if top == mark(db):  # the common case, without taking the write lock
+    pending = top - mark(db)
+    if pending == 0:  # the common case, without taking the write lock
         return 0
-    with db.atomic():
-        return _fold_locked(db)
+    folded = 0
+    label = "building telemetry roll-ups"
+    with progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick:
+        while True:
+            with db.atomic():
+                events, left = _fold_chunk(db)
+            folded += events
+            tick(events)
+            if left <= 0:
+                return folded
 
 
 def rebuild(db: Db) -> dict[str, Any]:
-    """Drop every roll-up row and fold all events again (one transaction)."""
+    """Drop every roll-up row and fold all events again."""
     started = time.perf_counter()
     with db.atomic():
         _clear(db)
-        folded = _fold_locked(db)
-        rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    folded = fold(db)
+    rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     return {
         "events": folded,
         "mark": mark(db),
