@@ -86,7 +86,7 @@ def measure(shape: str, events: int, days: float, runs: int) -> dict[str, Any]:
         )  # fmt: skip
         build_s = json.loads(rebuilt.stdout)["seconds"]
         cases = {name: harness.Case([nexus, *argv], env, tmp) for name, argv in CASES.items()}
-        samples = harness.interleave(cases, runs, stderr=None).seconds()
+        samples = harness.interleave(cases, runs).seconds()
         worst, checked = _percentile_error(db)
         size_mb = Path(db).stat().st_size / 1e6
     return {

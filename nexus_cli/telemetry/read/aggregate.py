@@ -15,7 +15,12 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.store import rollups, sketch
-from nexus_cli.telemetry.store.rollup_fold import Accumulator, Seen
+from nexus_cli.telemetry.store.rollup_fold import (
+    KINDS_WITH_SESSIONS,
+    SESSIONS_KEPT,
+    Accumulator,
+    Seen,
+)
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
@@ -141,13 +146,15 @@ def _days(db: Db, first: str, end: str) -> Part:
         days,
     ):
         part.durations.setdefault(command, {})[index] = cell
+    listed = ", ".join(f"'{kind}'" for kind in sorted(KINDS_WITH_SESSIONS))
     for kind, key, n, first_ts, last_ts, sessions in db.execute(
-        "SELECT kind, key, sum(n), min(first_ts), max(last_ts), group_concat(sessions, char(10)) "
+        "SELECT kind, key, sum(n), min(first_ts), max(last_ts), "
+        f"CASE WHEN kind IN ({listed}) THEN group_concat(sessions, char(10)) END "
         "FROM rollup_seen WHERE day >= ? AND day < ? GROUP BY kind, key",
         days,
     ):
-        ids = {s for text in sessions.split("\n") for s in json.loads(text)}
-        part.seen[(kind, key)] = Seen(n, first_ts, last_ts, set(sorted(ids)[:20]))
+        ids = {s for text in sessions.split("\n") for s in json.loads(text)} if sessions else ()
+        part.seen[(kind, key)] = Seen(n, first_ts, last_ts, set(sorted(ids)[:SESSIONS_KEPT]))
     return part
 
 
@@ -218,5 +225,5 @@ def slow_runs(part: Part, command: str, at_least: int) -> tuple[int, str, str, l
     cells = [cell for cell in part.durations.get(command, {}).values() if cell[5] >= at_least]
     if not cells:
         return None
-    sessions = sorted({c[3] for c in cells})[:20]
+    sessions = sorted({c[3] for c in cells})[:SESSIONS_KEPT]
     return sum(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells), sessions
