@@ -295,26 +295,47 @@ def detect_retries(db: Db, window: Window) -> list[Pattern]:
     return retry_patterns(hits)
 
 
+# count, first and last retried_at (by failure time), sessions in failure order, top category
+Retried = tuple[int, str, str, list[str], str | None]
+
+
 def retry_patterns(hits: list[tuple[Any, ...]]) -> list[Pattern]:
     """``hits``: ``(failed_at, session, command, category, retried_at)`` by failure time."""
     by_command: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
     for _ts, session, command, category, next_ts in hits:
         by_command[command].append((next_ts, session, category))
+    return retried_patterns(
+        {
+            command: (
+                len(rows),
+                rows[0][0],
+                rows[-1][0],
+                list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS],
+                Counter(r[2] for r in rows).most_common(1)[0][0],
+            )
+            for command, rows in by_command.items()
+        }
+    )
+
+
+def retried_patterns(by_command: dict[str, Retried]) -> list[Pattern]:
+    """``by_command`` in the order of each command's first failure."""
     found = []
-    for command, rows in sorted(by_command.items(), key=lambda kv: -len(kv[1])):
-        if len(rows) < MIN_REPEATS:
+    for command, (count, first, last, sessions, top) in sorted(
+        by_command.items(), key=lambda kv: -kv[1][0]
+    ):
+        if count < MIN_REPEATS:
             continue
-        top = Counter(r[2] for r in rows).most_common(1)[0][0]
         found.append(
             Pattern(
                 "retry_after_failure",
                 f"retry:{command}",
-                f"'{command}' was rerun within {RETRY_WITHIN_S} s of failing {len(rows)} times",
-                len(rows),
-                rows[0][0],
-                rows[-1][0],
+                f"'{command}' was rerun within {RETRY_WITHIN_S} s of failing {count} times",
+                count,
+                first,
+                last,
                 suggestions.for_retry(command, top),
-                list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS],
+                sessions,
             )
         )
     return found

@@ -94,5 +94,5 @@ def detect(
         *insights.error_patterns(errors, ports),
         *insights.rejection_patterns(rejections),
         *_short_lived(all_),
-        *insights.retry_patterns(aggregate.retries(db, window.since, window.until)),
+        *insights.retried_patterns(aggregate.retries(db, window.since, window.until)),
     ]

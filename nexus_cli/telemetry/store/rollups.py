@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.store import progress
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 MARK_KEY = "rollup_mark"
+GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change
 CHUNK = 50_000  # event ids per fold transaction (about a second at most)
 SHOW_PROGRESS_FROM = 100_000
 TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
@@ -65,20 +67,39 @@ CREATE TABLE IF NOT EXISTS rollup_retries (
     command TEXT NOT NULL, error_category TEXT, retried_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS rollup_retries_failed_at ON rollup_retries (failed_at);
 CREATE INDEX IF NOT EXISTS rollup_retries_session ON rollup_retries (session_id);
+CREATE TABLE IF NOT EXISTS rollup_cache (
+    key TEXT PRIMARY KEY, generation INTEGER NOT NULL, value TEXT NOT NULL);
 """
 
 
-def mark(db: Db) -> int:
-    row = db.execute("SELECT value FROM maintenance WHERE key = ?", [MARK_KEY]).fetchone()
+def _get(db: Db, key: str) -> int:
+    row = db.execute("SELECT value FROM maintenance WHERE key = ?", [key]).fetchone()
     return int(row[0]) if row else 0
 
 
-def _set_mark(db: Db, value: int) -> None:
+def _put(db: Db, key: str, value: int) -> None:
     db.execute(
         "INSERT INTO maintenance (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [MARK_KEY, str(value)],
+        [key, str(value)],
     )
+
+
+def mark(db: Db) -> int:
+    return _get(db, MARK_KEY)
+
+
+def _set_mark(db: Db, value: int) -> None:
+    _put(db, MARK_KEY, value)
+
+
+def generation(db: Db) -> int:
+    """Changes whenever roll-up rows of a day before today (UTC) change (read/day_cache.py)."""
+    return _get(db, GENERATION_KEY)
+
+
+def _bump_generation(db: Db) -> None:
+    _put(db, GENERATION_KEY, generation(db) + 1)
 
 
 def _merge_sessions(old: str, new: str) -> str:
@@ -88,6 +109,9 @@ def _merge_sessions(old: str, new: str) -> str:
 
 def write(db: Db, acc: Accumulator) -> None:
     """Add ``acc``'s figures to the tables (upserts that add counts and merge the rest)."""
+    today = datetime.now(UTC).date().isoformat()
+    if any(day < today for day, _ in acc.commands):
+        _bump_generation(db)
     db.conn.create_function("rollup_merge_sessions", 2, _merge_sessions, deterministic=True)
     db.conn.executemany(
         "INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -142,6 +166,7 @@ def _clear(db: Db) -> None:
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
     _set_mark(db, 0)
+    _bump_generation(db)
 
 
 def _fold_chunk(db: Db) -> tuple[int, int]:
@@ -215,6 +240,7 @@ def forget_before(db: Db, cutoff: str) -> None:
         _clear(db)
         return
     day, top = cutoff[:10], mark(db)
+    _bump_generation(db)
     for table in DAY_TABLES:
         db.execute(f"DELETE FROM {table} WHERE day <= ?", [day])
     db.execute("DELETE FROM rollup_retries WHERE failed_at < ?", [cutoff])

@@ -31,6 +31,7 @@ MIGRATION_NAMES = (
     "m004_maintenance",
     "m005_events_session_index",
     "m006_rollups",
+    "m007_rollup_cache",
 )
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -45,6 +46,7 @@ DATA_TABLES = (
     "rollup_seen",
     "rollup_sessions",
     "rollup_retries",
+    "rollup_cache",
 )
 SHOW_PROGRESS_FROM = 100_000  # events: smaller databases migrate in well under a second
 
@@ -100,6 +102,14 @@ def _migrations() -> Migrations:
         for statement in rollups.SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+
+    @migrations()
+    def m007_rollup_cache(db: Database) -> None:
+        # Merged past days of the roll-ups, per day range (read/day_cache.py).
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS rollup_cache (key TEXT PRIMARY KEY, "
+            "generation INTEGER NOT NULL, value TEXT NOT NULL)"
+        )
 
     return migrations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import subprocess
@@ -22,30 +23,18 @@ def _fill() -> None:
         )
 
 
-def _rebuild(stderr: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nexus_cli", "--no-telemetry", "telemetry", "rebuild", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        check=True,
-        env={**os.environ, "COLUMNS": "100"},
-    )
-
-
-def test_the_build_shows_a_bar_on_a_terminal_and_nothing_when_piped() -> None:
-    _fill()
-    piped = subprocess.run(
-        [sys.executable, "-m", "nexus_cli", "--no-telemetry", "telemetry", "rebuild"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "building" not in piped.stderr and "rebuilt the roll-ups from 120000" in piped.stderr
-    assert piped.stdout == ""
+def _on_terminal(*argv: str) -> tuple[str, bytes]:
+    """Run nexus with stderr on a pseudo-terminal: its stdout and what the terminal showed."""
     main, tty = pty.openpty()
     try:
-        result = _rebuild(tty)
+        result = subprocess.run(
+            [sys.executable, "-m", "nexus_cli", "--no-telemetry", *argv],
+            stdout=subprocess.PIPE,
+            stderr=tty,
+            text=True,
+            check=True,
+            env={**os.environ, "COLUMNS": "100"},
+        )
         os.close(tty)
         shown = b""
         while True:
@@ -58,5 +47,32 @@ def test_the_build_shows_a_bar_on_a_terminal_and_nothing_when_piped() -> None:
             shown += chunk
     finally:
         os.close(main)
+    return result.stdout, shown
+
+
+def test_the_build_shows_a_bar_on_a_terminal_and_nothing_when_piped() -> None:
+    _fill()
+    piped = subprocess.run(
+        [sys.executable, "-m", "nexus_cli", "--no-telemetry", "telemetry", "rebuild"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "building" not in piped.stderr and "rebuilt the roll-ups from 120000" in piped.stderr
+    assert piped.stdout == ""
+    stdout, shown = _on_terminal("telemetry", "rebuild", "--json")
     assert b"building telemetry roll-ups" in shown
-    assert '"events": 120000' in result.stdout  # stdout stays clean JSON
+    assert '"events": 120000' in stdout  # stdout stays clean JSON
+
+
+def test_an_index_building_migration_shows_a_bar_on_a_terminal() -> None:
+    _fill()
+    with store.opened(str(paths.telemetry_db_path())) as db:  # as before m005 was applied
+        db.execute("DROP INDEX events_session_time")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_events_session_index'")
+        db.conn.commit()
+    stdout, shown = _on_terminal("stats", "--json")
+    assert b"upgrading the telemetry database" in shown
+    assert json.loads(stdout)["invocations"] > 0  # stdout stays clean JSON
+    with store.opened(str(paths.telemetry_db_path())) as db:
+        assert "events_session_time" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
