@@ -79,6 +79,7 @@ def measure(shape: str, events: int, days: float, runs: int) -> dict[str, Any]:
         _fill(db, shape, events, days)
         fill_s = time.perf_counter() - started
         env = harness.nexus_env(home, recording_on=True)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # installs have .pyc files; main() writes them
         nexus = harness.nexus()
         rebuilt = subprocess.run(
             [nexus, "--no-telemetry", "telemetry", "rebuild", "--json"],
@@ -109,6 +110,9 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=365)
     parser.add_argument("--json", dest="as_json", action="store_true")
     args = parser.parse_args()
+    import compileall
+
+    compileall.compile_dir(str(harness.ROOT / "nexus_cli"), quiet=1)  # as an install would have
     results = []
     for events in (int(n) for n in args.events.split(",")):
         for shape in args.shapes.split(","):

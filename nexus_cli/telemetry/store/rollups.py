@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS rollup_sessions (
 CREATE TABLE IF NOT EXISTS rollup_retries (
     event_id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, failed_at TEXT NOT NULL,
     command TEXT NOT NULL, error_category TEXT, retried_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS rollup_retries_failed_at ON rollup_retries (failed_at);
+CREATE INDEX IF NOT EXISTS rollup_retries_window ON rollup_retries
+    (failed_at, command, error_category, session_id, retried_at);
 CREATE INDEX IF NOT EXISTS rollup_retries_session ON rollup_retries (session_id);
 CREATE TABLE IF NOT EXISTS rollup_cache (
     key TEXT PRIMARY KEY, generation INTEGER NOT NULL, value TEXT NOT NULL);
