@@ -141,24 +141,31 @@ def write(db: Db, acc: Accumulator) -> None:
 
 
 def _retries_of(db: Db, low: int, top: int) -> None:
-    """Recompute the retry pairs of every session with an event in ``(low, top]``."""
-    touched = "SELECT DISTINCT session_id FROM events WHERE id > ? AND id <= ?"
-    db.execute(f"DELETE FROM rollup_retries WHERE session_id IN ({touched})", [low, top])
-    rows = db.execute(
-        "SELECT session_id, id, timestamp, command, success, error_category FROM events "
-        f"WHERE session_id IN ({touched}) AND id <= ? ORDER BY session_id, timestamp, id",
-        [low, top, top],
-    )
+    """Recompute the retry pairs that events ``(low, top]`` can change.
+
+    In each touched session only pairs from the event before the earliest new one onwards can
+    change (a failure's next event moves only when a new event lands right after it), so the
+    work is proportional to the new events, however long the session.
+    """
     found: list[RetryRow] = []
-    session: str | None = None
-    events: list[tuple[Any, ...]] = []
-    for row in rows:
-        if row[0] != session:
-            if len(events) > 1 and session is not None:
-                found += retry_pairs(session, events)
-            session, events = row[0], []
-        events.append(row[1:])
-    if len(events) > 1 and session is not None:
+    for session, earliest in db.execute(
+        "SELECT session_id, min(timestamp) FROM events WHERE id > ? AND id <= ? "
+        "GROUP BY session_id",
+        [low, top],
+    ).fetchall():
+        before = db.execute(
+            "SELECT max(timestamp) FROM events WHERE session_id = ? AND timestamp < ? AND id <= ?",
+            [session, earliest, top],
+        ).fetchone()[0]
+        start = before or earliest
+        db.execute(
+            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?", [session, start]
+        )
+        events = db.execute(
+            "SELECT id, timestamp, command, success, error_category FROM events "
+            "WHERE session_id = ? AND timestamp >= ? AND id <= ? ORDER BY timestamp, id",
+            [session, start, top],
+        ).fetchall()
         found += retry_pairs(session, events)
     db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
 
