@@ -23,7 +23,6 @@ from nexus_cli.telemetry.store.rollup_fold import (
 )
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.read.insights import Retried
     from nexus_cli.telemetry.store.store import Db
 
 DAY_START = " 00:00:00.000"
@@ -221,49 +220,6 @@ def per_day(db: Db, since: str, until: str) -> dict[str, tuple[int, int]]:
             old = counts.get(day, (0, 0))
             counts[day] = (old[0] + n, old[1] + failed)
     return counts
-
-
-def retries(db: Db, since: str, until: str) -> dict[str, Retried]:
-    """Failures in the window retried within 120 s, summed per command by SQL (in the order of
-    each command's first failure; the top category breaks ties by its first failure, as
-    ``Counter.most_common`` does over rows in failure order)."""
-    window = "FROM rollup_retries WHERE failed_at >= ? AND failed_at < ?"
-    params = [since, until]
-    firsts = db.execute(
-        f"SELECT command, count(*), min(failed_at) AS f, retried_at {window} "
-        "GROUP BY command ORDER BY f",
-        params,
-    ).fetchall()
-    lasts = dict(
-        (command, retried)
-        for command, _, retried in db.execute(
-            f"SELECT command, max(failed_at), retried_at {window} GROUP BY command", params
-        )
-    )
-    top: dict[str, tuple[int, str, str | None]] = {}
-    for command, category, n, first in db.execute(
-        f"SELECT command, error_category, count(*), min(failed_at) {window} "
-        "GROUP BY command, error_category",
-        params,
-    ):
-        if command not in top or (-n, first) < (-top[command][0], top[command][1]):
-            top[command] = (n, first, category)
-    sessions: dict[str, list[tuple[str, str]]] = {}
-    for command, session, first in db.execute(
-        f"SELECT command, session_id, min(failed_at) {window} GROUP BY command, session_id",
-        params,
-    ):
-        sessions.setdefault(command, []).append((first, session))
-    return {
-        command: (
-            n,
-            first_retried,
-            lasts[command],
-            [s for _, s in sorted(sessions[command])[:SESSIONS_KEPT]],
-            top[command][2],
-        )
-        for command, n, _, first_retried in firsts
-    }
 
 
 def slow_runs(part: Part, command: str, at_least: int) -> tuple[int, str, str, list[str]] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.store import rollups
@@ -21,26 +22,21 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 
-def _dump(part: Part) -> str:
-    return json.dumps(
-        {
-            "commands": part.commands,
-            "durations": [
-                [c, i, *cell] for c, cells in part.durations.items() for i, cell in cells.items()
-            ],
-            "seen": [
-                [k, key, s.n, s.first, s.last, sorted(s.sessions)]
-                for (k, key), s in part.seen.items()
-            ],
-        },
-        separators=(",", ":"),
-    )
+def _data(part: Part) -> dict[str, Any]:
+    return {
+        "commands": part.commands,
+        "durations": [
+            [c, i, *cell] for c, cells in part.durations.items() for i, cell in cells.items()
+        ],
+        "seen": [
+            [k, key, s.n, s.first, s.last, sorted(s.sessions)] for (k, key), s in part.seen.items()
+        ],
+    }
 
 
-def _load(text: str) -> Part:
+def _part(data: dict[str, Any]) -> Part:
     from nexus_cli.telemetry.read.aggregate import Part
 
-    data: dict[str, Any] = json.loads(text)
     part = Part(commands=data["commands"])
     for command, index, *cell in data["durations"]:
         part.durations.setdefault(command, {})[index] = cell
@@ -49,22 +45,26 @@ def _load(text: str) -> Part:
     return part
 
 
-def cached(db: Db, first: str, end: str, compute: Any) -> Part:
-    """The merged days ``[first, end)``: from the cache when current, else ``compute(db, first,
-    end)`` (stored for the next read when the database can be written)."""
+def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (a JSON value) for ``key``: from the cache while the roll-up generation it
+    was computed at is current, else computed and stored when the database can be written."""
     generation = rollups.generation(db)
-    key = f"{first}/{end}"
     row = db.execute("SELECT generation, value FROM rollup_cache WHERE key = ?", [key]).fetchone()
     if row is not None and row[0] == generation:
-        return _load(row[1])
-    part: Part = compute(db, first, end)
+        return json.loads(row[1])
+    value = compute()
     try:
         with db.atomic():
             db.execute("DELETE FROM rollup_cache WHERE generation != ?", [generation])
             db.execute(
                 "INSERT OR REPLACE INTO rollup_cache (key, generation, value) VALUES (?, ?, ?)",
-                [key, generation, _dump(part)],
+                [key, generation, json.dumps(value, separators=(",", ":"))],
             )
     except sqlite3.OperationalError:  # busy or read-only: the next read computes again
         pass
-    return part
+    return value
+
+
+def cached(db: Db, first: str, end: str, compute: Callable[[Db, str, str], Part]) -> Part:
+    """The merged days ``[first, end)`` of the roll-up tables."""
+    return _part(cached_json(db, f"{first}/{end}", lambda: _data(compute(db, first, end))))

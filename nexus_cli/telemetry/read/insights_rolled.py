@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from nexus_cli.telemetry.read import aggregate, insights
+from nexus_cli.telemetry.read import aggregate, insights, retries
 from nexus_cli.telemetry.read.window import Window
 from nexus_cli.telemetry.store.rollup_fold import NONE
 
@@ -94,5 +94,5 @@ def detect(
         *insights.error_patterns(errors, ports),
         *insights.rejection_patterns(rejections),
         *_short_lived(all_),
-        *insights.retried_patterns(aggregate.retries(db, window.since, window.until)),
+        *insights.retried_patterns(retries.retries(db, window.since, window.until)),
     ]

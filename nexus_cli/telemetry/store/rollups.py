@@ -148,6 +148,7 @@ def _retries_of(db: Db, low: int, top: int) -> None:
     work is proportional to the new events, however long the session.
     """
     found: list[RetryRow] = []
+    today, bump = datetime.now(UTC).date().isoformat(), False
     for session, earliest in db.execute(
         "SELECT session_id, min(timestamp) FROM events WHERE id > ? AND id <= ? "
         "GROUP BY session_id",
@@ -158,6 +159,8 @@ def _retries_of(db: Db, low: int, top: int) -> None:
             [session, earliest, top],
         ).fetchone()[0]
         start = before or earliest
+        if start[:10] < today:  # a retry row of a past day may change: cached sums are stale
+            bump = True
         db.execute(
             "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?", [session, start]
         )
@@ -168,6 +171,8 @@ def _retries_of(db: Db, low: int, top: int) -> None:
         ).fetchall()
         found += retry_pairs(session, events)
     db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
+    if bump:
+        _bump_generation(db)
 
 
 def _clear(db: Db) -> None:
