@@ -1,5 +1,9 @@
 """``nexus insights``: detect patterns in a window and keep them in the ``patterns`` table.
 
+The patterns, their texts and thresholds live here; their figures come from the roll-ups
+(:mod:`~nexus_cli.telemetry.read.insights_rolled`, the default) or from raw events
+(:mod:`~nexus_cli.telemetry.read.insights_exact`, ``--exact``).
+
 Detectors: slow commands (p95 over a threshold, or growing), recurring error categories, tasks
 rejected repeatedly for the same reason, workspaces deleted soon after creation, and commands
 retried right after a failure. Each :class:`Pattern` carries a concrete suggested fix.
@@ -8,13 +12,13 @@ retried right after a failure. Each :class:`Pattern` carries a concrete suggeste
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.read import suggestions
-from nexus_cli.telemetry.read.stats import Durations, percentile, split_durations, where
+from nexus_cli.telemetry.read.stats import Durations, split_durations
 from nexus_cli.telemetry.read.window import Window, stamp
 from nexus_cli.telemetry.show.report import human_ms
 from nexus_cli.telemetry.store import retention
@@ -70,21 +74,6 @@ def split_point(window: Window) -> str:
 Seen = tuple[int, str, str, list[str]]  # count, first and last timestamp, session ids
 
 
-def _seen_by(db: Db, key: str, clause: str, params: list[Any]) -> dict[str, Seen]:
-    """Per ``key`` value: count, first and last timestamp, and up to 20 session ids (one scan)."""
-    found: dict[str, Seen] = {}
-    for value, session, n, first, last in db.execute(
-        f"SELECT {key}, session_id, count(*), min(timestamp), max(timestamp) FROM events "
-        f"WHERE {clause} GROUP BY {key}, session_id",
-        params,
-    ):
-        count, lo, hi, sessions = found.get(value, (0, first, last, []))
-        if len(sessions) < MAX_SESSIONS:
-            sessions.append(session)
-        found[value] = (count + n, min(lo, first), max(hi, last), sessions)
-    return found
-
-
 def slow_text(
     command: str, runs: int, late_runs: int, p: dict[str, int | None], threshold: int
 ) -> str | None:
@@ -116,64 +105,6 @@ def slow_patterns(window: Window, slow: dict[str, str], seen: dict[str, Seen]) -
     return found
 
 
-def detect_slow(
-    db: Db, window: Window, threshold: int, halves: tuple[Durations, Durations]
-) -> list[Pattern]:
-    before, after = halves
-    slow: dict[str, str] = {}
-    for command in sorted(set(before) | set(after)):
-        early, late = before.get(command, []), after.get(command, [])
-        values = sorted(early + late)
-        figures = {
-            "p95": percentile(values, 0.95),
-            "p50": percentile(values, 0.5),
-            "old": percentile(early, 0.95),
-            "new": percentile(late, 0.95),
-        }
-        text = slow_text(command, len(values), len(late), figures, threshold)
-        if text is not None:
-            slow[command] = text
-    if not slow:
-        return []
-    clause, params = where(window)
-    marks = ", ".join("?" for _ in slow)
-    seen = _seen_by(
-        db,
-        "command",
-        f"{clause} AND command IN ({marks}) AND duration_ms >= ?",
-        [*params, *slow, threshold // 2],
-    )
-    return slow_patterns(window, slow, seen)
-
-
-def _signal_rows(db: Db, window: Window, kind: str, fields: str, tail: str = "") -> list[Any]:
-    clause, params = where(window)
-    return db.execute(
-        f"SELECT {fields} FROM events, json_each(events.raw_data, '$.signals') AS sig "
-        f"WHERE {clause} AND raw_data LIKE ? AND json_extract(sig.value, '$.kind') = ? {tail}",
-        [*params, f'%"{kind}"%', kind],
-    ).fetchall()
-
-
-def _ports(db: Db, window: Window) -> Counter[int]:
-    rows = _signal_rows(
-        db,
-        window,
-        "port_conflict",
-        "json_extract(sig.value, '$.port') AS port, count(*)",
-        "GROUP BY port",
-    )
-    return Counter({int(port): n for port, n in rows if isinstance(port, int)})
-
-
-def detect_errors(db: Db, window: Window, ports: Counter[int]) -> list[Pattern]:
-    clause, params = where(window)
-    seen = _seen_by(
-        db, "error_category", f"{clause} AND success = 0 AND error_category IS NOT NULL", params
-    )
-    return error_patterns(seen, ports)
-
-
 def error_patterns(seen: dict[str, Seen], ports: Counter[int]) -> list[Pattern]:
     found = []
     for category, (count, first, last, sessions) in sorted(seen.items(), key=lambda kv: -kv[1][0]):
@@ -200,25 +131,6 @@ def error_patterns(seen: dict[str, Seen], ports: Counter[int]) -> list[Pattern]:
     return found
 
 
-def _seen_of_rows(rows: list[Any]) -> Seen:
-    """``rows`` are ``(timestamp, session_id, ...)`` in any order."""
-    stamps = sorted(r[0] for r in rows)
-    sessions = list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS]
-    return len(rows), stamps[0], stamps[-1], sessions
-
-
-def detect_rejections(db: Db, window: Window) -> list[Pattern]:
-    by_reason: dict[str, list[Any]] = defaultdict(list)
-    for row in _signal_rows(
-        db,
-        window,
-        "task_rejected",
-        "timestamp, session_id, json_extract(sig.value, '$.reason_hash')",
-    ):
-        by_reason[str(row[2])].append(row)
-    return rejection_patterns({k: _seen_of_rows(rows) for k, rows in by_reason.items()})
-
-
 def rejection_patterns(by_reason: dict[str, Seen]) -> list[Pattern]:
     return [
         Pattern(
@@ -234,23 +146,6 @@ def rejection_patterns(by_reason: dict[str, Seen]) -> list[Pattern]:
         for reason, seen in sorted(by_reason.items(), key=lambda kv: -kv[1][0])
         if seen[0] >= 2
     ]
-
-
-def detect_short_lived(db: Db, window: Window) -> list[Pattern]:
-    quick = [
-        r
-        for r in _signal_rows(
-            db,
-            window,
-            "workspace_deleted",
-            "timestamp, session_id, json_extract(sig.value, '$.age_s')",
-        )
-        if isinstance(r[2], int | float) and r[2] < SHORT_LIVED_S
-    ]
-    if len(quick) < 2:
-        return []
-    ages = sorted(int(r[2]) for r in quick)
-    return short_lived_patterns(_seen_of_rows(quick), percentile(ages, 0.5))
 
 
 def short_lived_patterns(seen: Seen, median_age: int | None) -> list[Pattern]:
@@ -275,47 +170,8 @@ def short_lived_patterns(seen: Seen, median_age: int | None) -> list[Pattern]:
     ]
 
 
-def detect_retries(db: Db, window: Window) -> list[Pattern]:
-    """Failures followed, in the same session, by the same command within RETRY_WITHIN_S."""
-    clause, params = where(window)
-    hits = []
-    limit = timedelta(seconds=RETRY_WITHIN_S)
-    for ts, session, command, category, next_command, next_ts in db.execute(
-        "SELECT f.timestamp, f.session_id, f.command, f.error_category, n.command, n.timestamp "
-        "FROM events AS f JOIN events AS n ON n.id = (SELECT id FROM events "
-        "WHERE session_id = f.session_id AND timestamp > f.timestamp ORDER BY timestamp LIMIT 1) "
-        f"WHERE {clause.replace('timestamp', 'f.timestamp')} AND f.success = 0 "
-        "AND f.command IS NOT NULL ORDER BY f.timestamp",
-        params,
-    ):
-        if next_command == command and (
-            datetime.fromisoformat(next_ts) - datetime.fromisoformat(ts) <= limit
-        ):
-            hits.append((ts, session, command, category, next_ts))
-    return retry_patterns(hits)
-
-
 # count, first and last retried_at (by failure time), sessions in failure order, top category
 Retried = tuple[int, str, str, list[str], str | None]
-
-
-def retry_patterns(hits: list[tuple[Any, ...]]) -> list[Pattern]:
-    """``hits``: ``(failed_at, session, command, category, retried_at)`` by failure time."""
-    by_command: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
-    for _ts, session, command, category, next_ts in hits:
-        by_command[command].append((next_ts, session, category))
-    return retried_patterns(
-        {
-            command: (
-                len(rows),
-                rows[0][0],
-                rows[-1][0],
-                list(dict.fromkeys(r[1] for r in rows))[:MAX_SESSIONS],
-                Counter(r[2] for r in rows).most_common(1)[0][0],
-            )
-            for command, rows in by_command.items()
-        }
-    )
 
 
 def retried_patterns(by_command: dict[str, Retried]) -> list[Pattern]:
@@ -357,13 +213,15 @@ def detect(
         from nexus_cli.telemetry.read import insights_rolled
 
         return insights_rolled.detect(db, window, threshold or slow_threshold_ms())
+    from nexus_cli.telemetry.read import insights_exact as raw
+
     halves = halves or split_durations(db, window, split_point(window))
     return [
-        *detect_slow(db, window, threshold or slow_threshold_ms(), halves),
-        *detect_errors(db, window, _ports(db, window)),
-        *detect_rejections(db, window),
-        *detect_short_lived(db, window),
-        *detect_retries(db, window),
+        *raw.detect_slow(db, window, threshold or slow_threshold_ms(), halves),
+        *raw.detect_errors(db, window, raw.ports(db, window)),
+        *raw.detect_rejections(db, window),
+        *raw.detect_short_lived(db, window),
+        *raw.detect_retries(db, window),
     ]
 
 

@@ -36,13 +36,17 @@ from nexus_cli.telemetry.store.rollup_fold import (
     RetryRow,
     retry_pairs,
 )
+from nexus_cli.telemetry.store.store import BUSY_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 MARK_KEY = "rollup_mark"
 GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change
-CHUNK = 50_000  # event ids per fold transaction (about a second at most)
+# Event ids per fold transaction: short enough that the recorder (whose busy timeout is 0.1 s)
+# is rarely kept waiting, even during a first build over millions of events.
+CHUNK = 5_000
+FOLD_BUSY_TIMEOUT_MS = 30_000  # a reader waits for another one's chunk rather than failing
 SHOW_PROGRESS_FROM = 100_000
 TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
 DAY_TABLES = TABLES[:4]
@@ -218,14 +222,18 @@ def fold(db: Db) -> int:
         return 0
     folded = 0
     label = "building telemetry roll-ups"
-    with progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick:
-        while True:
-            with db.atomic():
-                events, left = _fold_chunk(db)
-            folded += events
-            tick(events)
-            if left <= 0:
-                return folded
+    db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
+    try:
+        with progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick:
+            while True:
+                with db.atomic():
+                    events, left = _fold_chunk(db)
+                folded += events
+                tick(events)
+                if left <= 0:
+                    return folded
+    finally:
+        db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
 def rebuild(db: Db) -> dict[str, Any]:
