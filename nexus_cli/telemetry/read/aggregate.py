@@ -53,9 +53,6 @@ class Part:
                 self.seen[key] = Seen(seen.n, seen.first, seen.last, set(seen.sessions))
         return self
 
-    def histogram(self, command: str) -> dict[int, int]:
-        return {index: cell[0] for index, cell in self.durations.get(command, {}).items()}
-
     def runs(self, command: str) -> int:
         return sum(cell[0] for cell in self.durations.get(command, {}).values())
 

@@ -34,11 +34,6 @@ def bucket(value: float) -> int:
     return math.ceil(math.log(value) / LOG_GAMMA)
 
 
-def lower_bound(index: int) -> float:
-    """Every value in bucket ``index`` is greater than this (0 for the zero bucket)."""
-    return 0.0 if index == ZERO_BUCKET else GAMMA ** (index - 1)
-
-
 def representative(index: int) -> float:
     """The value a bucket reports: within RELATIVE_ACCURACY of everything in it."""
     if index == ZERO_BUCKET:
