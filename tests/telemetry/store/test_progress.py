@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 
 from nexus_cli import paths
 from nexus_cli.telemetry.store import store
@@ -24,8 +25,23 @@ def _fill() -> None:
 
 
 def _on_terminal(*argv: str) -> tuple[str, bytes]:
-    """Run nexus with stderr on a pseudo-terminal: its stdout and what the terminal showed."""
+    """Run nexus with stderr on a pseudo-terminal: its stdout and what the terminal showed
+    (read while it runs, so a full terminal buffer never blocks it)."""
     main, tty = pty.openpty()
+    shown: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: everything was read
+                return
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         result = subprocess.run(
             [sys.executable, "-m", "nexus_cli", "--no-telemetry", *argv],
@@ -33,21 +49,14 @@ def _on_terminal(*argv: str) -> tuple[str, bytes]:
             stderr=tty,
             text=True,
             check=True,
+            timeout=300,
             env={**os.environ, "COLUMNS": "100"},
         )
-        os.close(tty)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal closed: everything was read
-                break
-            if not chunk:
-                break
-            shown += chunk
     finally:
+        os.close(tty)
+        reader.join(timeout=10)
         os.close(main)
-    return result.stdout, shown
+    return result.stdout, b"".join(shown)
 
 
 def test_the_build_shows_a_bar_on_a_terminal_and_nothing_when_piped() -> None:
