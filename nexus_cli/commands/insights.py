@@ -79,11 +79,15 @@ def _write_report(
     is_flag=True,
     help="Print nothing on success (for cron: no mail unless it fails).",
 )
+@click.option(
+    "--exact", is_flag=True, help="Compute from raw events (default: roll-ups, within 1%)."
+)
 @json_option
 @click.pass_context
 def insights(
     ctx: click.Context,
     /,
+    exact: bool,
     as_json: bool,
     report: bool,
     fmt: str,
@@ -109,8 +113,8 @@ def insights(
     window = resolve_window(options, default_days=30)
     with store.opened() as db:
         retention.apply_daily(db)
-        patterns = logic.run(db, window, groups or None)
-        figures = stats.compute(db, window) if report else None
+        patterns = logic.run(db, window, groups or None, exact=exact)
+        figures = stats.compute(db, window, exact=exact) if report else None
     if report and figures is not None:
         _write_report(report_logic.build(figures, patterns), fmt, output, force, quiet)
     elif as_json:

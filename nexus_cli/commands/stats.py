@@ -95,12 +95,16 @@ def _render(data: dict[str, Any]) -> None:
 @click.command()
 @window_options
 @click.option("--workspace", metavar="NAME", help="Only invocations about this workspace.")
+@click.option(
+    "--exact", is_flag=True, help="Percentiles from raw events (default: roll-ups, within 1%)."
+)
 @json_option
-def stats(workspace: str | None, as_json: bool, **options: Any) -> None:
+def stats(workspace: str | None, exact: bool, as_json: bool, **options: Any) -> None:
     """Invocations, success rate, sessions, median/p95 per command (default: last 7 days).
 
     Interactive commands (workspace shell, gpu monitor, dashboard --watch, workspace logs
-    --follow) are counted but left out of the timings.
+    --follow) are counted but left out of the timings. Counts are exact; median and p95 come
+    from roll-ups within 1% of the exact values unless --exact is given.
     """
     from nexus_cli.telemetry.read import stats as stats_logic
     from nexus_cli.telemetry.record.invocation import note
@@ -112,7 +116,7 @@ def stats(workspace: str | None, as_json: bool, **options: Any) -> None:
     ws_hash = hash_name(workspace, kind="workspace") if workspace else None
     with store.opened() as db:
         retention.apply_daily(db)
-        data = stats_logic.compute(db, window, ws_hash)
+        data = stats_logic.compute(db, window, ws_hash, exact=exact)
     if as_json:
         from nexus_cli.telemetry.show.machine import stats_json
 

@@ -114,3 +114,20 @@ def purge(yes: bool, older_than: int | None) -> None:
         f"deleted {plural(total, 'row')}: " + ", ".join(f"{t} {n}" for t, n in deleted.items()),
         err=True,
     )
+
+
+@telemetry.command()
+@json_option
+def rebuild(as_json: bool) -> None:
+    """Rebuild the roll-ups (per-day aggregates) that stats, insights and dashboard read."""
+    from nexus_cli.telemetry.store import rollups, store
+
+    with store.opened() as db:
+        result = rollups.rebuild(db)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"rebuilt the roll-ups from {result['events']} event(s) in {result['seconds']:.1f} s",
+        err=True,
+    )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli.telemetry.read.window import Window
 
 if TYPE_CHECKING:
+    from nexus_cli.telemetry.read.aggregate import Part
     from nexus_cli.telemetry.store.store import Db
 
 # Always interactive, and interactive only with the given option (stored in raw_data.options).
@@ -156,8 +157,17 @@ def compute(
     window: Window,
     workspace_hash: str | None = None,
     durations: Durations | None = None,
+    *,
+    exact: bool = False,
+    part: Part | None = None,
 ) -> dict[str, Any]:
-    """Every figure `nexus stats` shows, as one JSON-ready dict."""
+    """Every figure `nexus stats` shows, as one JSON-ready dict.
+
+    From the roll-ups (percentiles within 1%) unless ``exact`` or a workspace filter is given
+    (the roll-ups are not kept per workspace): then from raw events, as ``durations`` if given.
+    """
+    if not exact and workspace_hash is None and durations is None:
+        return _compute_rolled(db, window, part)
     clause, params = where(window, workspace_hash)
     if durations is None:
         durations = durations_by_command(db, window, workspace_hash)
@@ -175,5 +185,60 @@ def compute(
         **_counters(db, clause, params),
         "top_commands": [c["command"] for c in commands[:TOP]],
         "top_templates": [{"template": t, "count": n} for t, n in templates],
+        "commands": commands,
+    }
+
+
+def _commands_rolled(part: Part) -> list[dict[str, Any]]:
+    from nexus_cli.telemetry.store.rollup_fold import NONE
+
+    result = []
+    for command, (n, _ok, failed, *_) in sorted(
+        part.commands.items(), key=lambda kv: (-kv[1][0], kv[0])
+    ):
+        if command == NONE:
+            continue
+        result.append(
+            {
+                "command": command,
+                "invocations": n,
+                "errors": failed,
+                "interactive": command in INTERACTIVE_COMMANDS,
+                "timed_runs": part.runs(command),
+                "median_ms": part.percentile(command, 0.5),
+                "p95_ms": part.percentile(command, 0.95),
+            }
+        )
+    return result
+
+
+def _compute_rolled(db: Db, window: Window, part: Part | None) -> dict[str, Any]:
+    """:func:`compute` from the roll-ups (whole days) and raw events (partial days)."""
+    from nexus_cli.telemetry.read import aggregate
+    from nexus_cli.telemetry.store.rollup_fold import NONE
+
+    if part is None:
+        aggregate.prepare(db)
+        part = aggregate.part(db, window.since, window.until)
+    n = sum(f[0] for f in part.commands.values())
+    ok = sum(f[1] for f in part.commands.values())
+    errors = sorted(part.kind("error").items(), key=lambda kv: (-kv[1].n, kv[0] != NONE, kv[0]))
+    templates = sorted(part.kind("template").items(), key=lambda kv: (-kv[1].n, kv[0]))
+    sessions, avg = aggregate.session_figures(db, window.since, window.until)
+    commands = _commands_rolled(part)
+    return {
+        "window": window.to_dict(),
+        "workspace_filter": False,
+        "invocations": n,
+        "succeeded": ok,
+        "errors": n - ok,
+        "success_rate": round(ok / n, 4) if n else None,
+        "error_categories": {("None" if k == NONE else k): s.n for k, s in errors},
+        "sessions": sessions,
+        "avg_session_ms": None if avg is None else round(avg),
+        "workspaces_created": sum(f[3] for f in part.commands.values()),
+        "tasks_completed": sum(f[4] for f in part.commands.values()),
+        "top_commands": [c["command"] for c in commands[:TOP]],
+        "top_templates": [{"template": t, "count": s.n} for t, s in templates[:TOP]],
         "commands": commands,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.telemetry.read import insights, stats
+from nexus_cli.telemetry.read import aggregate, insights, insights_rolled, stats
 from nexus_cli.telemetry.read.window import Window, stamp
 
 if TYPE_CHECKING:
@@ -13,14 +13,7 @@ if TYPE_CHECKING:
 
 
 def _per_day(db: Db, since: str, until: str, days: int) -> list[dict[str, Any]]:
-    counts = {
-        day: (n, errors)
-        for day, n, errors in db.execute(
-            "SELECT substr(timestamp, 1, 10), count(*), coalesce(sum(success = 0), 0) "
-            "FROM events WHERE timestamp >= ? AND timestamp < ? GROUP BY 1",
-            [since, until],
-        )
-    }
+    counts = aggregate.per_day(db, since, until)
     today = datetime.now(UTC).date()
     result = []
     for offset in range(days - 1, -1, -1):
@@ -30,18 +23,28 @@ def _per_day(db: Db, since: str, until: str, days: int) -> list[dict[str, Any]]:
     return result
 
 
-def collect(db: Db, days: int) -> dict[str, Any]:
-    """Figures, per-day counts, timings per command and current insights for the last ``days``."""
+def collect(db: Db, days: int, *, exact: bool = False) -> dict[str, Any]:
+    """Figures, per-day counts, timings per command and current insights for the last ``days``.
+
+    From the roll-ups (percentiles within 1%) unless ``exact``.
+    """
     now = datetime.now(UTC)
     first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     window = Window(stamp(first_day), stamp(now + timedelta(seconds=1)), f"last {days} days")
-    halves = stats.split_durations(db, window, insights.split_point(window))
-    figures = stats.compute(db, window, durations=stats.merged(halves))
+    if exact:
+        halves = stats.split_durations(db, window, insights.split_point(window))
+        figures = stats.compute(db, window, durations=stats.merged(halves))
+        patterns = insights.run(db, window, halves=halves)
+    else:
+        parts = insights_rolled.halves(db, window)
+        figures = stats.compute(db, window, part=insights_rolled.whole(parts))
+        found = insights_rolled.detect(db, window, insights.slow_threshold_ms(), parts)
+        patterns = insights.run(db, window, patterns=found)
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "days": days,
         "stats": figures,
         "per_day": _per_day(db, window.since, window.until, days),
         "timings": [c for c in figures["commands"] if c["p95_ms"] is not None][:12],
-        "insights": insights.run(db, window, halves=halves),
+        "insights": patterns,
     }

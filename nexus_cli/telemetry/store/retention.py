@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import paths
 from nexus_cli.errors import ConfigError
 from nexus_cli.telemetry.read.window import stamp
+from nexus_cli.telemetry.store import rollups
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
@@ -72,6 +73,8 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
         ):
             cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
             deleted[table] = cursor.rowcount
+        if deleted["events"]:
+            rollups.forget_before(db, cutoff)
     return deleted
 
 

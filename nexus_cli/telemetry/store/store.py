@@ -29,10 +29,25 @@ MIGRATION_NAMES = (
     "m003_sync_marks",
     "m004_maintenance",
     "m005_events_session_index",
+    "m006_rollups",
+    "m007_rollup_cache",
 )
 
 BUSY_TIMEOUT_SECONDS = 5.0
-DATA_TABLES = ("events", "sessions", "patterns", "sync_marks", "maintenance")
+DATA_TABLES = (
+    "events",
+    "sessions",
+    "patterns",
+    "sync_marks",
+    "maintenance",
+    "rollup_commands",
+    "rollup_durations",
+    "rollup_seen",
+    "rollup_sessions",
+    "rollup_retries",
+    "rollup_cache",
+)
+SHOW_PROGRESS_FROM = 100_000  # events: smaller databases migrate in well under a second
 
 
 def _migrations() -> Migrations:
@@ -75,6 +90,24 @@ def _migrations() -> Migrations:
         # Retry detection looks up the event that followed each failure in its session.
         db.execute(
             "CREATE INDEX IF NOT EXISTS events_session_time ON events (session_id, timestamp)"
+        )
+
+    @migrations()
+    def m006_rollups(db: Database) -> None:
+        # Per-day aggregates for stats, insights and the dashboard (rollups.py). They start empty
+        # with mark 0: the first read builds them (with a progress bar on a terminal).
+        from nexus_cli.telemetry.store import rollups
+
+        for statement in rollups.SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
+    @migrations()
+    def m007_rollup_cache(db: Database) -> None:
+        # Merged past days of the roll-ups, per day range (read/day_cache.py).
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS rollup_cache (key TEXT PRIMARY KEY, "
+            "generation INTEGER NOT NULL, value TEXT NOT NULL)"
         )
 
     return migrations
@@ -131,10 +164,22 @@ def _pending(conn: sqlite3.Connection) -> bool:
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations (sqlite-utils ``Migrations``), importing it only when needed."""
-    if _pending(conn):
-        from sqlite_utils import Database
+    if not _pending(conn):
+        return
+    from sqlite_utils import Database
 
-        _migrations().apply(Database(conn))
+    from nexus_cli.telemetry.store import progress
+
+    size = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    label = "upgrading the telemetry database"
+    with progress.bar(label, None, show=size >= SHOW_PROGRESS_FROM) as tick:
+        # SQLite reports no progress while it builds an index; its VM-step callback keeps the
+        # bar (and its elapsed time) moving.
+        conn.set_progress_handler(lambda: tick(1) or 0, 1_000_000)
+        try:
+            _migrations().apply(Database(conn))
+        finally:
+            conn.set_progress_handler(None, 0)
 
 
 @contextmanager

@@ -72,14 +72,26 @@ def test_month_figures_match_an_independent_sql_count(filled: Path) -> None:
         if c["command"] in INTERACTIVE:
             assert c["interactive"] and c["median_ms"] is None and c["p95_ms"] is None
             continue
-        assert c["median_ms"] == _nearest_rank(c["command"], since, until, 0.5), c["command"]
-        assert c["p95_ms"] == _nearest_rank(c["command"], since, until, 0.95), c["command"]
+        for key, fraction in (("median_ms", 0.5), ("p95_ms", 0.95)):
+            exact = _nearest_rank(c["command"], since, until, fraction)
+            assert exact is not None and abs(c[key] - exact) <= 0.01 * exact + 0.5, c
     top = db_rows(
         f"SELECT template_used, count(*) FROM events WHERE {window} AND template_used IS NOT NULL "
         "GROUP BY 1 ORDER BY 2 DESC, 1",
         (since, until),
     )
     assert [(t["template"], t["count"]) for t in data["top_templates"]] == top[:10]
+
+
+def test_exact_computes_percentiles_from_raw_events(filled: Path) -> None:
+    result = run_nexus("--no-telemetry", "stats", "--month", "--exact", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    since, until = data["window"]["since"], data["window"]["until"]
+    for c in data["commands"]:
+        if c["command"] not in INTERACTIVE:
+            assert c["median_ms"] == _nearest_rank(c["command"], since, until, 0.5), c
+            assert c["p95_ms"] == _nearest_rank(c["command"], since, until, 0.95), c
 
 
 def test_plain_output_lists_commands_and_marks_interactive_ones(filled: Path) -> None:

@@ -22,11 +22,13 @@ def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
             "m003_sync_marks",
             "m004_maintenance",
             "m005_events_session_index",
+            "m006_rollups",
+            "m007_rollup_cache",
         ]
         assert "events_window" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
     assert store.defined_migrations() == list(store.MIGRATION_NAMES)
     with store.opened() as db:  # idempotent
-        assert len(store.applied_migrations(db)) == 5
+        assert len(store.applied_migrations(db)) == 7
     assert run_nexus("version").exit_code == 0
     assert db_rows("SELECT count(*) FROM events")[0][0] == 2
 
