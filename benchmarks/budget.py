@@ -9,7 +9,8 @@ Runs, one after the other, each benchmark in a short mode and collects its headl
 then prints one table (figure, target, verdict) and exits 1 when a figure misses its target.
 `make bench` runs it; each benchmark's own script gives the full detail.
 
-    python benchmarks/budget.py [--runs 40] [--concurrent 800] [--events 1000000] [--skip NAME]
+    python benchmarks/budget.py [--runs 40] [--concurrent 800] [--events 1000000] [--shapes generator]
+        [--skip NAME]
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def main() -> int:
     parser.add_argument("--bare-runs", type=int, default=25)
     parser.add_argument("--concurrent", type=int, default=800, help="0 skips the count")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--shapes", default="generator", help="telemetry.py's shapes")
     parser.add_argument(
         "--skip", action="append", default=[], choices=["startup", "workspace", "telemetry"]
     )
@@ -80,7 +82,10 @@ def main() -> int:
                 ["--runs", str(args.runs), "--concurrent", str(args.concurrent)],
             ),
             "workspace": ("workspace.py", ["--bare-only", "--bare-runs", str(args.bare_runs)]),
-            "telemetry": ("telemetry.py", ["--events", str(args.events)]),
+            "telemetry": (
+                "telemetry.py",
+                ["--events", str(args.events), "--shapes", args.shapes, "--runs", "3"],
+            ),
         }
         for name, (script, extra) in plan.items():
             if name not in args.skip and _run(script, extra, summary) not in (0, 1):

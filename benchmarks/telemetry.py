@@ -120,6 +120,9 @@ def main() -> int:
             results.append(result)
             timings = "  ".join(f"{k} {v:.3f} s" for k, v in result["median_s"].items())
             verdict = all(v <= TARGET_S for v in result["median_s"].values())
+            for case, seconds in result["median_s"].items():
+                name = f"{case} at {events:,} events ({shape})"
+                harness.summarise(args.summary, name, seconds, TARGET_S, "s")
             print(
                 f"{shape:<10} {events:>11,}  {timings}  build {result['build_s']:.1f} s  "
                 f"fill {result['fill_s']:.0f} s  {result['size_mb']} MB  "
