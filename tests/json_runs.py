@@ -196,6 +196,7 @@ def _telemetry(run: Runs) -> Collector:
         assert run_nexus("-C", str(run.repo), "task", "show", "nx-zzzz").exit_code != 0
     run("insights")
     run("telemetry status")
+    run("telemetry rebuild")
     run("stats")
     run("stats", "--since", "7d")
     run("dashboard")

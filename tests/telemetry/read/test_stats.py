@@ -87,7 +87,8 @@ def test_exact_computes_percentiles_from_raw_events(filled: Path) -> None:
     result = run_nexus("--no-telemetry", "stats", "--month", "--exact", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    since, until = data["window"]["since"], data["window"]["until"]
+    # the output is RFC 3339 (`...T...Z`); the database stores `YYYY-MM-DD HH:MM:SS.mmm`
+    since, until = (data["window"][k].replace("T", " ").rstrip("Z") for k in ("since", "until"))
     for c in data["commands"]:
         if c["command"] not in INTERACTIVE:
             assert c["median_ms"] == _nearest_rank(c["command"], since, until, 0.5), c
