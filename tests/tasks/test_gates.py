@@ -295,3 +295,17 @@ def test_detect_pytest_npm_and_make_markers(tmp_path: Path) -> None:
     assert detect_default_gates(tmp_path) == []
     (tmp_path / "package.json").write_text('["not", "an", "object"]')
     assert detect_default_gates(tmp_path) == []
+
+
+def test_detection_reads_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+
+    (tmp_path / "pyproject.toml").write_text("# café\n[tool.pytest.ini_options]\n", "utf-8")
+    package = '{"description": "café", "scripts": {"test": "jest"}}'
+    (tmp_path / "package.json").write_text(package, "utf-8")
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # an ASCII locale: the files are still read as UTF-8
+    try:
+        assert detect_default_gates(tmp_path) == ["python -m pytest -q", "npm test"]
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
