@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -307,7 +308,9 @@ def test_live_members_zombies_and_odd_process_names(tmp_path: Path) -> None:
     # session: /proc/PID/stat must be parsed from its last ")", leniently, by group not session.
     odd = tmp_path / "\udcffx) R 1 0"
     odd.symlink_to(shutil.which("sleep") or "/bin/sleep")
-    proc = subprocess.Popen([str(odd), "30"], process_group=0)
+    # SIGHUP at its default (a caller under nohup ignores it): asking must not send it
+    hup = functools.partial(signal.signal, signal.SIGHUP, signal.SIG_DFL)
+    proc = subprocess.Popen([str(odd), "30"], process_group=0, preexec_fn=hup)
     try:
         assert b"\xffx) R 1 0" in Path(f"/proc/{proc.pid}/stat").read_bytes()
         assert group_alive(proc.pid) is True
@@ -330,6 +333,7 @@ def test_live_members_zombies_and_odd_process_names(tmp_path: Path) -> None:
 def test_a_group_of_another_user_counts_as_alive(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:
+        assert group_alive(sleeper.pid) is True  # for its own user, the group is there
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the forked child
             code = 2
