@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/tasks/test_gates.py",
             "tests/tasks/test_gate_process.py",
+            "tests/tasks/test_gates_docker.py",
             "tests/tasks/test_trust.py",
         ],
     ),

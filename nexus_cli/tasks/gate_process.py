@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from nexus_cli.errors import Terminated
 
@@ -104,6 +105,11 @@ def _has_live_member(pgid: int) -> bool:
     return False
 
 
+def _read_all(stream: IO[bytes], chunks: list[bytes]) -> None:
+    with stream:
+        chunks.extend(iter(stream.readline, b""))
+
+
 def run_group(command: str, cwd: Path, timeout_s: float) -> ProcessOutcome:
     """Run ``command`` with ``sh -c`` in a new session; the group is gone when this returns."""
     proc = subprocess.Popen(
@@ -117,8 +123,7 @@ def run_group(command: str, cwd: Path, timeout_s: float) -> ProcessOutcome:
     )
     chunks: list[bytes] = []
     assert proc.stdout is not None
-    stream = proc.stdout
-    reader = threading.Thread(target=lambda: chunks.extend(iter(stream.readline, b"")), daemon=True)
+    reader = threading.Thread(target=_read_all, args=(proc.stdout, chunks), daemon=True)
     reader.start()
     timed_out = False
     try:
@@ -132,9 +137,10 @@ def run_group(command: str, cwd: Path, timeout_s: float) -> ProcessOutcome:
         terminate_group(proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=GRACE_S)
+        # A process that left the group (``setsid``) may hold the pipe open: stop waiting after
+        # a second; the reader closes the pipe when that process is done with it.
         reader.join(1.0)
-        stream.close()
-    output = b"".join(chunks).decode("utf-8", "replace")
+    output = b"".join(list(chunks)).decode("utf-8", "replace")
     if timed_out:
         output += f"\n[nexus] gate timed out after {timeout_s:g}s"
         return ProcessOutcome(-1, output, True)

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.tasks.gates import detect_default_gates, run_on_host
-from nexus_cli.tasks.model import Gate
+from nexus_cli.errors import NexusError
+from nexus_cli.project import find_project
+from nexus_cli.tasks.gates import (
+    GateResult,
+    detect_default_gates,
+    gate_directory,
+    run_gate,
+    run_in_container,
+    run_on_host,
+)
+from nexus_cli.tasks.model import Gate, Task
 from tests.conftest import run_nexus
 from tests.tasks.conftest import last_event, new_task, ok, show
 
@@ -171,3 +180,132 @@ def test_interrupted_complete_goes_back_to_work(tasks_project: Path) -> None:
     data = show(task_id)
     assert data["status"] == "in_progress"
     assert data["history"][-1]["reason"] == "gates interrupted"
+
+
+# --- the result of a gate, field by field --------------------------------------------------------
+
+
+def test_gate_result_to_dict() -> None:
+    gate = Gate("make check", 9, "db")
+    result = GateResult(gate, True, 4, 1234, True, "tail", "here", started=False)
+    assert result.to_dict() == {
+        "command": "make check",
+        "service": "db",
+        "passed": True,
+        "exit_code": 4,
+        "duration_ms": 1234,
+        "timed_out": True,
+        "started": False,
+        "where": "here",
+        "output_tail": "tail",
+    }
+
+
+def _fields(result: GateResult) -> dict[str, object]:
+    data = result.to_dict()
+    del data["command"], data["service"]
+    return data
+
+
+def test_run_on_host_reports_every_field(tmp_path: Path) -> None:
+    gate = Gate("sleep 0.3; echo one; echo two >&2; exit 3", timeout_s=30)
+    result = run_on_host(gate, tmp_path)
+    assert result.gate is gate
+    data = _fields(result)
+    assert 300 <= int(str(data.pop("duration_ms"))) < 10_000
+    assert data == {
+        "passed": False,
+        "exit_code": 3,
+        "timed_out": False,
+        "started": True,
+        "where": str(tmp_path),
+        "output_tail": "one\ntwo",
+    }
+    passing = run_on_host(Gate("echo fine"), tmp_path)
+    assert (passing.passed, passing.exit_code, passing.output_tail) == (True, 0, "fine")
+
+
+def test_a_gate_that_does_not_start_reports_why(tmp_path: Path) -> None:
+    blank = Gate("   ")
+    result = run_on_host(blank, tmp_path)
+    assert result.gate is blank
+    assert _fields(result) == {
+        "passed": False,
+        "exit_code": -1,
+        "duration_ms": 0,
+        "timed_out": False,
+        "started": False,
+        "where": str(tmp_path),
+        "output_tail": "cannot start gate: its command is blank",
+    }
+    gate = Gate("true")
+    missing = run_on_host(gate, tmp_path / "missing")
+    assert missing.gate is gate and missing.where == str(tmp_path / "missing")
+    assert missing.output_tail.startswith("cannot start gate: ")
+    assert "missing" in missing.output_tail and missing.started is False
+
+
+def test_gate_directory(tasks_project: Path, tmp_path: Path) -> None:
+    project = find_project()
+    assert gate_directory(project, Task("nx-abcd", "t")) == project.root
+    assert gate_directory(project, Task("nx-abcd", "t", workspace="nows")) == project.root
+    worktree = project.worktrees_dir / "feat"
+    worktree.mkdir(parents=True)
+    assert gate_directory(project, Task("nx-abcd", "t", workspace="feat")) == worktree
+    with pytest.raises(NexusError) as bad:
+        gate_directory(project, Task("nx-abcd", "t", workspace="no good"))
+    assert bad.value.message.startswith("task nx-abcd: invalid workspace name")
+    (project.worktrees_dir / "evil").symlink_to(tmp_path)
+    with pytest.raises(NexusError) as evil:
+        gate_directory(project, Task("nx-abcd", "t", workspace="evil"))
+    assert evil.value.message.startswith("workspace of task nx-abcd: ")
+
+
+def test_a_service_gate_needs_a_valid_workspace_and_service(tasks_project: Path) -> None:
+    project = find_project()
+    gate = Gate("true", service="app")
+    result = run_gate(project, Task("nx-abcd", "t"), gate)
+    assert result.gate is gate
+    assert _fields(result) == {
+        "passed": False,
+        "exit_code": -1,
+        "duration_ms": 0,
+        "timed_out": False,
+        "started": False,
+        "where": "container app of workspace None",
+        "output_tail": "gate runs in a service but the task has no workspace",
+    }
+    with pytest.raises(NexusError) as bad_ws:
+        run_in_container(project, Task("nx-abcd", "t", workspace="no good"), gate)
+    assert bad_ws.value.message.startswith("task nx-abcd: invalid workspace name")
+    with pytest.raises(NexusError) as bad_service:
+        run_in_container(project, Task("nx-abcd", "t", workspace="ws"), Gate("true", 5, "../x"))
+    assert bad_service.value.message.startswith("task nx-abcd: invalid service name")
+
+
+def test_detect_pytest_npm_and_make_markers(tmp_path: Path) -> None:
+    for marker in ("pytest.ini", "conftest.py"):
+        folder = tmp_path / marker.replace(".", "_")
+        folder.mkdir()
+        (folder / marker).write_text("")
+        assert detect_default_gates(folder) == ["python -m pytest -q"]
+    (tmp_path / "package.json").write_text('{"scripts": ["test"]}')
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "Makefile").write_text("build:\n\ttrue\n")
+    assert detect_default_gates(tmp_path) == []
+    (tmp_path / "package.json").write_text('["not", "an", "object"]')
+    assert detect_default_gates(tmp_path) == []
+
+
+def test_detection_reads_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+
+    (tmp_path / "pyproject.toml").write_text("# café\n[tool.pytest.ini_options]\n", "utf-8")
+    package = '{"description": "café", "scripts": {"test": "jest"}}'
+    (tmp_path / "package.json").write_text(package, "utf-8")
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # an ASCII locale: the files are still read as UTF-8
+    try:
+        assert detect_default_gates(tmp_path) == ["python -m pytest -q", "npm test"]
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)

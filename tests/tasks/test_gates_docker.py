@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
+from nexus_cli.tasks.gates import GateResult, _exec_with_timeout, run_gate, run_in_container
+from nexus_cli.tasks.model import Gate, Task
 from tests.conftest import run_nexus
 from tests.tasks.conftest import new_task, ok, show
 
@@ -60,3 +62,83 @@ def test_missing_container_counts_as_failed(tasks_project: Path) -> None:
     assert result.exit_code == 3
     assert "no running container" in result.stderr
     assert show(task_id)["status"] == "in_progress"
+
+
+def _fields(result: GateResult) -> dict[str, object]:
+    data = result.to_dict()
+    del data["command"], data["service"]
+    return data
+
+
+@pytest.mark.docker
+def test_run_in_container_reports_every_field(service_container: str) -> None:
+    project, task = find_project(), Task("nx-dock", "t", workspace=service_container)
+    gate = Gate("sleep 0.3; echo out; printf 'bad\\377\\n'", timeout_s=30, service="app")
+    result = run_gate(project, task, gate)
+    assert result.gate is gate
+    data = _fields(result)
+    assert 300 <= int(str(data.pop("duration_ms"))) < 20_000
+    assert data == {
+        "passed": True,
+        "exit_code": 0,
+        "timed_out": False,
+        "started": True,
+        "where": "container app of workspace gatews",
+        "output_tail": "out\nbad\ufffd",
+    }
+    failing = run_in_container(project, task, Gate("echo no; exit 5", service="app"))
+    assert (failing.passed, failing.exit_code, failing.output_tail) == (False, 5, "no")
+    quiet = run_in_container(project, task, Gate("true", service="app"))
+    assert (quiet.passed, quiet.output_tail) == (True, "")
+
+
+@pytest.mark.docker
+def test_a_container_gate_times_out(service_container: str) -> None:
+    task = Task("nx-dock", "t", workspace=service_container)
+    result = run_in_container(find_project(), task, Gate("sleep 5", timeout_s=1, service="app"))
+    data = _fields(result)
+    assert 900 <= int(str(data.pop("duration_ms"))) < 4_000
+    assert data == {
+        "passed": False,
+        "exit_code": -1,
+        "timed_out": True,
+        "started": True,
+        "where": "container app of workspace gatews",
+        "output_tail": "[nexus] gate timed out after 1s",
+    }
+
+
+@pytest.mark.docker
+def test_only_a_running_container_of_this_project_is_used(
+    service_container: str, test_image: str, docker_client: Any
+) -> None:
+    project = find_project()
+    container = docker_client.containers.get(f"nexus-{project.project_id()}-gatews-app")
+    container.kill()
+    container.wait(timeout=30)
+    decoy = docker_client.containers.run(
+        test_image,
+        ["sleep", "300"],
+        detach=True,
+        name=f"nexus-{project.project_id()}-decoy",
+        labels={"dev.nexus.project": "other", "dev.nexus.workspace": "gatews"},
+    )
+    try:
+        gate = Gate("true", service="app")
+        result = run_in_container(project, Task("nx-dock", "t", workspace=service_container), gate)
+        assert _fields(result) == {
+            "passed": False,
+            "exit_code": -1,
+            "duration_ms": 0,
+            "timed_out": False,
+            "started": False,
+            "where": "container app of workspace gatews",
+            "output_tail": "cannot start gate: no running container for container app of "
+            "workspace gatews",
+        }
+        stopped = _exec_with_timeout(container, gate, "here")
+        assert (stopped.started, stopped.where, stopped.gate) == (False, "here", gate)
+        assert stopped.output_tail.startswith("cannot start gate: ")
+        assert "is not running" in stopped.output_tail
+    finally:
+        decoy.remove(force=True)
