@@ -20,6 +20,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 OPT_OUT_VARIABLES = ("NEXUS_TELEMETRY_DISABLED", "DO_NOT_TRACK")
+# The floor any Click CLI pays: the reference the start-up and bare-create ratios divide by.
+MINIMAL_CLICK = """\
+import click
+
+@click.command()
+@click.version_option("1.0", prog_name="minimal")
+def minimal():
+    click.echo("minimal")
+
+if __name__ == "__main__":
+    minimal()
+"""
 
 
 def parser(doc: str | None, runs: int) -> argparse.ArgumentParser:

@@ -27,19 +27,6 @@ from pathlib import Path
 
 import harness
 
-HELLO = """\
-import click
-
-@click.command()
-@click.version_option("1.0", prog_name="hello")
-def hello():
-    click.echo("hello")
-
-if __name__ == "__main__":
-    hello()
-"""
-
-
 WORKERS = 8
 
 
@@ -124,7 +111,7 @@ def main() -> int:
     nexus = harness.nexus()
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
-        hello.write_text(HELLO)
+        hello.write_text(harness.MINIMAL_CLICK)
         base_env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
         # Any non-empty value (even "0") stops Python writing .pyc files: without it, the
         # warm-up round caches the bytecode of every module, as a user's installation has it.

@@ -32,17 +32,6 @@ from pathlib import Path
 import harness
 
 IMAGE = "nexus-test-busybox:latest"
-MINIMAL_CLICK = """\
-import click
-
-@click.command()
-@click.version_option("1.0", prog_name="minimal")
-def minimal():
-    click.echo("minimal")
-
-if __name__ == "__main__":
-    minimal()
-"""
 TEMPLATE = f"""\
 services:
   db:
@@ -187,7 +176,7 @@ def _measure_bare(repo: Path, env: dict[str, str], runs: int) -> dict[str, list[
     """`create -t bare` against `git worktree add` + a minimal Click app, interleaved."""
     nexus = harness.nexus()
     minimal = repo.parent / "minimal_click.py"
-    minimal.write_text(MINIMAL_CLICK)
+    minimal.write_text(harness.MINIMAL_CLICK)
     keys = ("bare", "git", "click", "reference")
     samples: dict[str, list[float]] = {k: [] for k in (*keys, *(f"{k} cpu" for k in keys))}
     for i in range(-1, runs):  # run -1 warms caches (and writes bytecode) and is not counted

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
+from nexus_cli.tasks.gates import GateResult
 from tests.conftest import Result, fold_telemetry, run_nexus
 
 
@@ -48,3 +49,10 @@ def last_event(command: str) -> dict[str, Any]:
     conn.close()
     row["raw"] = json.loads(row["raw_data"] or "{}")
     return row
+
+
+def gate_fields(result: GateResult) -> dict[str, object]:
+    """A gate result's dict without the gate's own command and service (what the run reports)."""
+    data = result.to_dict()
+    del data["command"], data["service"]
+    return data

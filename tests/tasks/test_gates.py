@@ -18,7 +18,7 @@ from nexus_cli.tasks.gates import (
 )
 from nexus_cli.tasks.model import Gate, Task
 from tests.conftest import run_nexus
-from tests.tasks.conftest import last_event, new_task, ok, show
+from tests.tasks.conftest import gate_fields, last_event, new_task, ok, show
 
 
 def _started(*args: str) -> str:
@@ -201,17 +201,11 @@ def test_gate_result_to_dict() -> None:
     }
 
 
-def _fields(result: GateResult) -> dict[str, object]:
-    data = result.to_dict()
-    del data["command"], data["service"]
-    return data
-
-
 def test_run_on_host_reports_every_field(tmp_path: Path) -> None:
     gate = Gate("sleep 0.3; echo one; echo two >&2; exit 3", timeout_s=30)
     result = run_on_host(gate, tmp_path)
     assert result.gate is gate
-    data = _fields(result)
+    data = gate_fields(result)
     assert 300 <= int(str(data.pop("duration_ms"))) < 10_000
     assert data == {
         "passed": False,
@@ -229,7 +223,7 @@ def test_a_gate_that_does_not_start_reports_why(tmp_path: Path) -> None:
     blank = Gate("   ")
     result = run_on_host(blank, tmp_path)
     assert result.gate is blank
-    assert _fields(result) == {
+    assert gate_fields(result) == {
         "passed": False,
         "exit_code": -1,
         "duration_ms": 0,
@@ -266,7 +260,7 @@ def test_a_service_gate_needs_a_valid_workspace_and_service(tasks_project: Path)
     gate = Gate("true", service="app")
     result = run_gate(project, Task("nx-abcd", "t"), gate)
     assert result.gate is gate
-    assert _fields(result) == {
+    assert gate_fields(result) == {
         "passed": False,
         "exit_code": -1,
         "duration_ms": 0,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from nexus_cli.tasks.gates import GateResult, _exec_with_timeout, run_gate, run_in_container
+from nexus_cli.tasks.gates import _exec_with_timeout, run_gate, run_in_container
 from nexus_cli.tasks.model import Gate, Task
 from tests.conftest import run_nexus
-from tests.tasks.conftest import new_task, ok, show
+from tests.tasks.conftest import gate_fields, new_task, ok, show
 
 
 @pytest.fixture
@@ -64,19 +64,13 @@ def test_missing_container_counts_as_failed(tasks_project: Path) -> None:
     assert show(task_id)["status"] == "in_progress"
 
 
-def _fields(result: GateResult) -> dict[str, object]:
-    data = result.to_dict()
-    del data["command"], data["service"]
-    return data
-
-
 @pytest.mark.docker
 def test_run_in_container_reports_every_field(service_container: str) -> None:
     project, task = find_project(), Task("nx-dock", "t", workspace=service_container)
     gate = Gate("sleep 0.3; echo out; printf 'bad\\377\\n'", timeout_s=30, service="app")
     result = run_gate(project, task, gate)
     assert result.gate is gate
-    data = _fields(result)
+    data = gate_fields(result)
     assert 300 <= int(str(data.pop("duration_ms"))) < 20_000
     assert data == {
         "passed": True,
@@ -96,7 +90,7 @@ def test_run_in_container_reports_every_field(service_container: str) -> None:
 def test_a_container_gate_times_out(service_container: str) -> None:
     task = Task("nx-dock", "t", workspace=service_container)
     result = run_in_container(find_project(), task, Gate("sleep 5", timeout_s=1, service="app"))
-    data = _fields(result)
+    data = gate_fields(result)
     assert 900 <= int(str(data.pop("duration_ms"))) < 4_000
     assert data == {
         "passed": False,
@@ -126,7 +120,7 @@ def test_only_a_running_container_of_this_project_is_used(
     try:
         gate = Gate("true", service="app")
         result = run_in_container(project, Task("nx-dock", "t", workspace=service_container), gate)
-        assert _fields(result) == {
+        assert gate_fields(result) == {
             "passed": False,
             "exit_code": -1,
             "duration_ms": 0,
