@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli.telemetry.read.window import stamp
 from nexus_cli.telemetry.store import rollups, sketch
 from nexus_cli.telemetry.store.rollup_fold import (
     KINDS_WITH_SESSIONS,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from nexus_cli.telemetry.store.store import Db
 
 DAY_START = " 00:00:00.000"
+HOUR_START = ":00:00.000"
 Cell = list[Any]  # n, first and last timestamp, smallest session id, smallest and largest value
 
 
@@ -167,12 +169,39 @@ def _query_days(db: Db, first: str, end: str) -> Part:
     return part
 
 
+def _hour(ts: str, *, up: bool) -> str | None:
+    """``ts`` rounded to a whole UTC hour (``up`` or down); None past the calendar's ends."""
+    try:
+        moment = datetime.strptime(ts[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
+        if up and ts[13:] != HOUR_START:
+            moment += timedelta(hours=1)
+    except (OverflowError, ValueError):
+        return None
+    return stamp(moment)
+
+
+def _edge(db: Db, since: str, until: str) -> Part:
+    """A stretch shorter than whole days: its whole hours before today through the cache
+    (:func:`day_cache.cached_hours`), the minutes around them from raw events."""
+    from nexus_cli.telemetry.read import day_cache
+
+    first, end = _hour(since, up=True), _hour(until, up=False)
+    today = datetime.now(UTC).date().isoformat() + DAY_START
+    if first is None or end is None or end > today or not since <= first < end <= until:
+        return _raw(db, since, until)
+    result = day_cache.cached_hours(db, first, end, _raw)
+    for a, b in ((since, first), (end, until)):
+        if a < b:
+            result.add(_raw(db, a, b))
+    return result
+
+
 def part(db: Db, since: str, until: str) -> Part:
     """Every roll-up figure of ``since <= timestamp < until`` (call :func:`prepare` first)."""
     cut = span(db, since, until)
     result = _days(db, cut.first_day, cut.end_day) if cut.first_day else Part()
     for a, b in cut.edges:
-        result.add(_raw(db, a, b))
+        result.add(_edge(db, a, b))
     return result
 
 

@@ -5,6 +5,11 @@ the past days of a window change only when events dated before today are folded 
 bumps the ``rollup_generation`` mark (:func:`nexus_cli.telemetry.store.rollups.generation`). So
 the merged past days are kept as one JSON row per day range in ``rollup_cache``, valid while the
 generation it was computed at is current; today is always read from the tables.
+
+The whole past hours of a window's partial first (or last) day are kept the same way, folded from
+raw events once (:func:`cached_hours`), so a read folds raw events only for the minutes before
+the first whole hour. Each kind of entry keeps at most :data:`KEEP` rows (the newest), so the
+table stays small while the same generation lasts for weeks.
 """
 
 from __future__ import annotations
@@ -45,20 +50,30 @@ def _part(data: dict[str, Any]) -> Part:
     return part
 
 
+KEEP = 16  # rows kept per kind of entry (the text of a key before its ":")
+
+
 def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` (a JSON value) for ``key``: from the cache while the roll-up generation it
-    was computed at is current, else computed and stored when the database can be written."""
+    """``compute()`` (a JSON value) for ``key`` (``kind:range``): from the cache while the
+    roll-up generation it was computed at is current, else computed and stored when the database
+    can be written (dropping other generations' rows and all but the newest of its kind)."""
     generation = rollups.generation(db)
     row = db.execute("SELECT generation, value FROM rollup_cache WHERE key = ?", [key]).fetchone()
     if row is not None and row[0] == generation:
         return json.loads(row[1])
     value = compute()
+    kind = key.split(":", 1)[0] + ":%"
     try:
         with db.atomic():
             db.execute("DELETE FROM rollup_cache WHERE generation != ?", [generation])
             db.execute(
                 "INSERT OR REPLACE INTO rollup_cache (key, generation, value) VALUES (?, ?, ?)",
                 [key, generation, json.dumps(value, separators=(",", ":"))],
+            )
+            db.execute(
+                "DELETE FROM rollup_cache WHERE key LIKE ? AND rowid NOT IN (SELECT rowid "
+                "FROM rollup_cache WHERE key LIKE ? ORDER BY rowid DESC LIMIT ?)",
+                [kind, kind, KEEP],
             )
     except sqlite3.OperationalError:  # busy or read-only: the next read computes again
         pass
@@ -67,4 +82,11 @@ def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
 
 def cached(db: Db, first: str, end: str, compute: Callable[[Db, str, str], Part]) -> Part:
     """The merged days ``[first, end)`` of the roll-up tables."""
-    return _part(cached_json(db, f"{first}/{end}", lambda: _data(compute(db, first, end))))
+    return _part(cached_json(db, f"days:{first}/{end}", lambda: _data(compute(db, first, end))))
+
+
+def cached_hours(db: Db, since: str, until: str, compute: Callable[[Db, str, str], Part]) -> Part:
+    """The raw events of ``[since, until)``, whole hours that end before today (UTC), folded."""
+    return _part(
+        cached_json(db, f"hours:{since}/{until}", lambda: _data(compute(db, since, until)))
+    )

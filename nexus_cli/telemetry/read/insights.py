@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.read import suggestions
@@ -32,6 +32,7 @@ GROWTH_RATIO = 1.5
 MIN_RUNS = 5
 MIN_REPEATS = 3
 MAX_SESSIONS = 20
+WHOLE_DAY_SPLIT = timedelta(days=4)  # a quarter of it is a day or more
 GROUPS = {
     "slow_command": "slow",
     "recurring_error": "errors",
@@ -66,9 +67,19 @@ def slow_threshold_ms() -> int:
 
 
 def split_point(window: Window) -> str:
-    """Where "recent" starts: the most recent quarter of the window, compared with the rest."""
-    start, end = datetime.fromisoformat(window.since), datetime.fromisoformat(window.until)
-    return stamp(end - (end - start) / 4)
+    """Where "recent" starts: the most recent quarter of the window, compared with the rest.
+
+    In a window of :data:`WHOLE_DAY_SPLIT` or more the split is rounded to the nearest UTC
+    midnight, so that both sides read whole days from the roll-ups instead of folding the raw
+    events of the day it falls in.
+    """
+    start, end = (
+        datetime.fromisoformat(t).replace(tzinfo=UTC) for t in (window.since, window.until)
+    )
+    split = end - (end - start) / 4
+    if end - start >= WHOLE_DAY_SPLIT:
+        split = datetime.combine((split + timedelta(hours=12)).date(), time(), UTC)
+    return stamp(split)
 
 
 Seen = tuple[int, str, str, list[str]]  # count, first and last timestamp, session ids

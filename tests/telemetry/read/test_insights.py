@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
+from nexus_cli.telemetry.read import insights
+from nexus_cli.telemetry.read.window import Window
 from nexus_cli.telemetry.record import invocation, recorder
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
@@ -193,3 +195,23 @@ def test_human_durations() -> None:
         "4m 10s",
         "2h 14m",
     ]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_recent_starts_at_a_utc_midnight_in_long_windows(
+    monkeypatch: pytest.MonkeyPatch, tz: str
+) -> None:
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        month = Window("2026-11-01 03:22:44.274", "2026-12-01 03:22:44.274", "30 days")
+        # the quarter point, 2026-11-23 21:22, is nearer the midnight after it
+        assert insights.split_point(month) == "2026-11-24 00:00:00.000"
+        week = Window("2026-11-20 10:00:00.000", "2026-11-24 10:00:00.000", "4 days")
+        assert insights.split_point(week) == "2026-11-23 00:00:00.000"  # 11-23 10:00 rounds down
+        # shorter windows split exactly at the quarter point
+        day = Window("2026-11-20 12:00:00.000", "2026-11-21 12:00:00.000", "1 day")
+        assert insights.split_point(day) == "2026-11-21 06:00:00.000"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
