@@ -34,7 +34,7 @@ def _data(part: Part) -> dict[str, Any]:
             [c, i, *cell] for c, cells in part.durations.items() for i, cell in cells.items()
         ],
         "seen": [
-            [k, key, s.n, s.first, s.last, sorted(s.sessions)] for (k, key), s in part.seen.items()
+            [k, key, s.n, s.first, s.last, s.kept_sessions()] for (k, key), s in part.seen.items()
         ],
     }
 
