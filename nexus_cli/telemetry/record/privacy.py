@@ -9,7 +9,6 @@ a note (:data:`NOTE_FILE`) says so, for ``nexus telemetry status``: those hashes
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import stat
@@ -18,6 +17,16 @@ from typing import Any
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
+
+# SHA-256 from CPython's built-in module (what hashlib falls back to without OpenSSL): importing
+# hashlib loads OpenSSL, ~5 ms of every recorded command that hashes a workspace name or task id.
+try:
+    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python <= 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:  # a build without the built-in modules
+        from hashlib import sha256  # type: ignore[assignment,no-redef,unused-ignore]
 
 MIN_SALT_BYTES = 16
 NOTE_FILE = "telemetry.salt.regenerated"
@@ -162,8 +171,8 @@ def regeneration_note() -> dict[str, Any] | None:
 
 def hash_name(name: str, *, kind: str) -> str:
     """Salted SHA-256 (hex) of a workspace name or task id. ``kind`` separates namespaces."""
-    digest = hashlib.sha256()
+    digest = sha256()
     digest.update(salt())
     digest.update(f"\0{kind}\0".encode())
     digest.update(name.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return str(digest.hexdigest())
