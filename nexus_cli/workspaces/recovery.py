@@ -118,7 +118,26 @@ def overview(project: Project, only: str | None = None) -> Overview:
         )
         for n in sorted(names)
     ]
+    _count_uncommitted([v for v in views if v.worktree == "ok"])
     return Overview(views, engine_state)
+
+
+STATUS_WORKERS = 8  # `git status` processes at once: each mostly waits on the file system
+
+
+def _count_uncommitted(views: list[WorkspaceView]) -> None:
+    """Fill in each view's uncommitted changes: one ``git status`` per worktree, run side by
+    side when there are several (52 worktrees: 0.58 s one after the other on 2 cores)."""
+    if len(views) < 2:
+        for view in views:
+            view.uncommitted = len(git_worktrees.uncommitted_changes(Path(view.path)))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(STATUS_WORKERS, len(views))) as pool:
+        counts = pool.map(lambda v: len(git_worktrees.uncommitted_changes(Path(v.path))), views)
+        for view, count in zip(views, counts, strict=True):
+            view.uncommitted = count
 
 
 def _view(
@@ -153,9 +172,7 @@ def _view(
         )
     view.services = _service_views(expected or [], containers, engine_state)
     view.state = _state(view, record, expected, engine_state)
-    if view.worktree == "ok" and unsafe is None:
-        view.uncommitted = len(git_worktrees.uncommitted_changes(path))
-    return view
+    return view  # uncommitted changes: counted for every "ok" worktree by the caller
 
 
 def _worktree_state(path: Path, tree: git_worktrees.WorktreeInfo | None) -> str:

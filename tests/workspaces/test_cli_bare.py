@@ -226,3 +226,17 @@ def test_template_files_are_written_and_never_overwrite(project: Path) -> None:
     assert (path / "hi.txt").read_text() == "hi you"
     assert (path / "README.md").read_text() == "# test repo\n"
     assert run_nexus("workspace", "delete", "f").exit_code == 0  # generated file is not "work"
+
+
+def test_list_counts_each_worktrees_uncommitted_changes(project: Path) -> None:
+    """Several worktrees are asked side by side; each count lands on its own workspace."""
+    names = [f"w{i}" for i in range(5)]
+    for i, name in enumerate(names):
+        assert run_nexus("workspace", "create", name, env=NO_ENGINE).exit_code == 0
+        for j in range(i):
+            (project / ".nexus" / "worktrees" / name / f"f{j}.txt").write_text("x")
+    shutil.rmtree(project / ".nexus" / "worktrees" / "w4")  # not "ok": no count at all
+    listed = run_nexus("workspace", "list", "--json", env=NO_ENGINE)
+    assert listed.exit_code == 0, listed.stderr
+    counts = {v["name"]: v["uncommitted"] for v in listed.json()["workspaces"]}
+    assert counts == {"w0": 0, "w1": 1, "w2": 2, "w3": 3, "w4": None}
