@@ -90,3 +90,32 @@ def test_every_plainly_valid_name_is_one_git_accepts(name: str) -> None:
     )
     assert proc.returncode == 0, (name, proc.stderr)
     assert proc.stdout.strip() == name
+
+
+def test_large_output_on_both_streams_does_not_block(git_repo: Path) -> None:
+    noisy = "!sh -c 'yes err | head -c 300000 >&2; yes out | head -c 300000'"
+    proc = git.run(git_repo, "-c", f"alias.noisy={noisy}", "noisy")
+    assert proc.returncode == 0
+    assert len(proc.stdout) == 300000 and len(proc.stderr) == 300000
+    assert proc.stdout.startswith("out\nout\n") and proc.stderr.startswith("err\nerr\n")
+
+
+def test_git_reads_an_empty_stdin_and_its_exit_code_is_kept(git_repo: Path) -> None:
+    proc = git.run(git_repo, "-c", "alias.eat=!cat; exit 3", "eat", check=False)
+    assert (proc.returncode, proc.stdout) == (3, "")
+
+
+def test_text_is_decoded_with_replacement_and_universal_newlines(git_repo: Path) -> None:
+    proc = git.run(git_repo, "-c", "alias.raw=!printf 'a\\r\\nb\\rc\\377'", "raw")
+    assert proc.stdout == "a\nb\nc\ufffd"
+
+
+def test_a_missing_folder_is_a_git_error(tmp_path: Path) -> None:
+    with pytest.raises(git.GitError, match="cannot change to"):
+        git.run(tmp_path / "gone", "status")
+
+
+def test_missing_git_is_one_clear_error(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(git_repo))  # no git there
+    with pytest.raises(git.GitError, match="git is not installed"):
+        git.run(git_repo, "status")

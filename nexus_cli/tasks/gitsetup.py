@@ -10,11 +10,14 @@ config is not cloned: every clone runs ``nexus init`` once (it is idempotent).
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from nexus_cli.errors import StateError
 from nexus_cli.project import Project
+
+if TYPE_CHECKING:
+    from nexus_cli import git
 
 ATTRIBUTE_LINE = ".nexus/tasks.jsonl merge=nexus-tasks"
 DRIVER_NAME = "nexus-tasks"
@@ -29,7 +32,7 @@ def driver_command(python: str | None = None) -> str:
     return f"if [ -x {exe} ]; then {exe} -m nexus_cli {args}; else nexus {args}; fi"
 
 
-def _git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+def _git(project: Project, *args: str) -> git.Completed:
     from nexus_cli import git
 
     try:

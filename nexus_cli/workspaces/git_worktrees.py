@@ -7,24 +7,31 @@ through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from nexus_cli import fs, git, validate
 from nexus_cli.errors import ConflictError, NotFoundError, StateError
+from nexus_cli.plain import Plain
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
 
 
-@dataclass
-class WorktreeInfo:
-    path: Path
-    branch: str | None
-    head: str | None
-    locked: bool = False
-    prunable: bool = False
+class WorktreeInfo(Plain):
+    def __init__(
+        self,
+        path: Path,
+        branch: str | None,
+        head: str | None,
+        locked: bool = False,
+        prunable: bool = False,
+    ) -> None:
+        self.path = path
+        self.branch = branch
+        self.head = head
+        self.locked = locked
+        self.prunable = prunable
 
 
 def worktree_path(project: Project, name: str) -> Path:
