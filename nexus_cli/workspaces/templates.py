@@ -7,7 +7,6 @@ template becomes a :class:`ConfigError` naming the file, the key and what was ex
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -135,8 +134,12 @@ def _with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str
 
     path = base.path
     services = {key: parse_service(str(key), spec, path) for key, spec in services_raw.items()}
-    template = dataclasses.replace(
-        base,
+    template = Template(
+        base.name,
+        base.path,
+        base.origin,
+        base.description,
+        variables=base.variables,
         services=services,
         files=parse_files(nexus.get("files"), path),
         hooks=parse_hooks(nexus.get("hooks"), path, services),
