@@ -136,10 +136,10 @@ def _days(db: Db, first: str, end: str) -> Part:
 
     today = datetime.now(UTC).date().isoformat()
     if end <= today:
-        return day_cache.cached(db, first, end, _query_days)
+        return day_cache.cached(db, "days", first, end, _query_days)
     if first >= today:
         return _query_days(db, first, end)
-    return day_cache.cached(db, first, today, _query_days).add(_query_days(db, today, end))
+    return day_cache.cached(db, "days", first, today, _query_days).add(_query_days(db, today, end))
 
 
 def _query_days(db: Db, first: str, end: str) -> Part:
@@ -172,7 +172,7 @@ def _query_days(db: Db, first: str, end: str) -> Part:
 def _hour(ts: str, *, up: bool) -> str | None:
     """``ts`` rounded to a whole UTC hour (``up`` or down); None past the calendar's ends."""
     try:
-        moment = datetime.strptime(ts[:13], "%Y-%m-%d %H").replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(ts[:13] + ":00").replace(tzinfo=UTC)
         if up and ts[13:] != HOUR_START:
             moment += timedelta(hours=1)
     except (OverflowError, ValueError):
@@ -182,14 +182,14 @@ def _hour(ts: str, *, up: bool) -> str | None:
 
 def _edge(db: Db, since: str, until: str) -> Part:
     """A stretch shorter than whole days: its whole hours before today through the cache
-    (:func:`day_cache.cached_hours`), the minutes around them from raw events."""
+    (:func:`day_cache.cached`), the minutes around them from raw events."""
     from nexus_cli.telemetry.read import day_cache
 
     first, end = _hour(since, up=True), _hour(until, up=False)
     today = datetime.now(UTC).date().isoformat() + DAY_START
     if first is None or end is None or end > today or not since <= first < end <= until:
         return _raw(db, since, until)
-    result = day_cache.cached_hours(db, first, end, _raw)
+    result = day_cache.cached(db, "hours", first, end, _raw)
     for a, b in ((since, first), (end, until)):
         if a < b:
             result.add(_raw(db, a, b))

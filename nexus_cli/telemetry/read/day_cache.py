@@ -7,7 +7,7 @@ the merged past days are kept as one JSON row per day range in ``rollup_cache``,
 generation it was computed at is current; today is always read from the tables.
 
 The whole past hours of a window's partial first (or last) day are kept the same way, folded from
-raw events once (:func:`cached_hours`), so a read folds raw events only for the minutes before
+raw events once (:func:`cached` with kind "hours"), so a read folds raw events only for the minutes before
 the first whole hour. Each kind of entry keeps at most :data:`KEEP` rows (the newest), so the
 table stays small while the same generation lasts for weeks.
 """
@@ -80,13 +80,9 @@ def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
     return value
 
 
-def cached(db: Db, first: str, end: str, compute: Callable[[Db, str, str], Part]) -> Part:
-    """The merged days ``[first, end)`` of the roll-up tables."""
-    return _part(cached_json(db, f"days:{first}/{end}", lambda: _data(compute(db, first, end))))
-
-
-def cached_hours(db: Db, since: str, until: str, compute: Callable[[Db, str, str], Part]) -> Part:
-    """The raw events of ``[since, until)``, whole hours that end before today (UTC), folded."""
-    return _part(
-        cached_json(db, f"hours:{since}/{until}", lambda: _data(compute(db, since, until)))
-    )
+def cached(
+    db: Db, kind: str, first: str, end: str, compute: Callable[[Db, str, str], Part]
+) -> Part:
+    """``compute(db, first, end)`` through the cache: ``kind`` "days" for merged whole days of
+    the roll-up tables, "hours" for raw events of whole hours that end before today (UTC)."""
+    return _part(cached_json(db, f"{kind}:{first}/{end}", lambda: _data(compute(db, first, end))))
