@@ -2,6 +2,8 @@
 # Both set everything up on a fresh Debian/Ubuntu machine with Python 3.11.
 
 PYTHON ?= python3
+# Test workers (pytest-xdist): Docker-marked tests share one worker (see tests/conftest.py).
+PYTEST_WORKERS ?= 4
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
@@ -24,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory docs-check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check nexus_cli tests benchmarks scripts

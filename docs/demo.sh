@@ -12,8 +12,31 @@ export NEXUS_CONFIG_HOME="$DEMO_DIR/nexus-config"
 export NEXUS_SESSION_ID="demo-$$"
 export GIT_AUTHOR_NAME="Nexus Demo" GIT_AUTHOR_EMAIL="demo@example.invalid"
 export GIT_COMMITTER_NAME="Nexus Demo" GIT_COMMITTER_EMAIL="demo@example.invalid"
-cleanup() { [ -n "${NEXUS_DEMO_KEEP:-}" ] || rm -rf "$DEMO_DIR"; }
+# On every exit (success, a failed step, Ctrl-C): end every process the demo started, with its
+# children; delete the workspaces it made (containers, networks, volumes); then the folder.
+kill_tree() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+cleanup() {
+  local code=$? pid name
+  trap - EXIT INT TERM
+  for pid in $(ps -o pid= --ppid $$ 2>/dev/null); do
+    [ "$pid" = "$BASHPID" ] || kill_tree "$pid"
+  done
+  if [ -d "$DEMO_DIR/project/.nexus" ]; then
+    for name in $(cd "$DEMO_DIR/project" && nexus --no-telemetry workspace list --json 2>/dev/null \
+        | python3 -c 'import json, sys; print(*(w["name"] for w in json.load(sys.stdin)["workspaces"]))' 2>/dev/null); do
+      (cd "$DEMO_DIR/project" && nexus --no-telemetry workspace delete "$name" --force >/dev/null 2>&1) || true
+    done
+  fi
+  [ -n "${NEXUS_DEMO_KEEP:-}" ] || rm -rf "$DEMO_DIR"
+  exit "$code"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 bold=""; reset=""
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m'; reset=$'\033[0m'; fi

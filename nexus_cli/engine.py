@@ -16,7 +16,10 @@ from nexus_cli.errors import DockerUnavailableError
 if TYPE_CHECKING:
     import docker
 
-CONNECT_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 5  # to find out whether an engine answers at all
+# For each API call after that: creating or starting a container on a busy machine can take many
+# seconds, and a call cut short by the client leaves its work half-seen (docker-py's default: 60).
+OPERATION_TIMEOUT_SECONDS = 120
 
 
 def endpoint() -> tuple[str, str]:
@@ -46,7 +49,8 @@ def _start_hint(host: str, source: str) -> str:
 
 
 def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
-    """A connected Docker client, or :class:`DockerUnavailableError`."""
+    """A connected Docker client, or :class:`DockerUnavailableError` when no engine answers the
+    first request within ``timeout`` seconds; later requests may take OPERATION_TIMEOUT_SECONDS."""
     import docker
     from docker.errors import DockerException
 
@@ -65,6 +69,7 @@ def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
         else:
             client = docker.DockerClient(base_url=host, timeout=timeout)
         client.ping()
+        client.api.timeout = max(timeout, OPERATION_TIMEOUT_SECONDS)
     except (DockerException, OSError, ValueError) as exc:
         raise DockerUnavailableError(
             f"Docker engine unavailable at {host} (DOCKER_HOST={os.environ.get('DOCKER_HOST', 'unset')})",

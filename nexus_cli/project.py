@@ -44,11 +44,12 @@ workspaces:
 class Project:
     """A git repository that Nexus works in."""
 
-    __slots__ = ("git_common_dir", "root")
+    __slots__ = ("git_common_dir", "here", "root")
 
-    def __init__(self, root: Path, git_common_dir: Path) -> None:
+    def __init__(self, root: Path, git_common_dir: Path, here: Path | None = None) -> None:
         self.root = root
         self.git_common_dir = git_common_dir
+        self.here = here  # the folder the project was found from (resolved), if known
 
     @property
     def nexus_dir(self) -> Path:
@@ -66,6 +67,18 @@ class Project:
     @property
     def worktrees_dir(self) -> Path:
         return self.nexus_dir / "worktrees"
+
+    @property
+    def workspace_here(self) -> str | None:
+        """The workspace whose worktree the project was found from, if any: after
+        ``cd "$(nexus workspace path NAME)"``, NAME. Not validated: callers check the name."""
+        if self.here is None:
+            return None
+        try:
+            inside = self.here.relative_to(self.worktrees_dir.resolve())
+        except (ValueError, OSError):
+            return None
+        return inside.parts[0] if inside.parts else None
 
     @property
     def is_initialized(self) -> bool:
@@ -124,14 +137,14 @@ def find_project(start: Path | None = None) -> Project:
     for folder in (here, *here.parents):
         dotgit = folder / ".git"
         if dotgit.is_dir():
-            return Project(folder, dotgit)
+            return Project(folder, dotgit, here)
         if dotgit.is_file():
             gitdir = _read_gitdir_file(dotgit)
             if gitdir is None:
                 continue
             common = _common_dir(gitdir)
             root = common.parent if common.name == ".git" else folder
-            return Project(root, common)
+            return Project(root, common, here)
     raise NotAProjectError(
         f"not a git repository: {here}",
         hint="run `git init` first (Nexus works inside a git repository)",

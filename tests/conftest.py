@@ -14,10 +14,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from nexus_cli import cli as cli_module
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests judge results, never speed: on a loaded machine (CI, a suite running beside
+# another) slow example generation or a slow example must not fail them.
+settings.register_profile("nexus", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nexus")
 
 
 @pytest.fixture(autouse=True)
@@ -210,3 +216,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if outcomes:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
         terminalreporter.write_line(f"docker-marked tests against the real engine: {summary}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the tests that use the Docker engine run one at a
+    time on one worker: each test's own NEXUS_HOME has its own port table, so two side by side
+    could pick the same free host port between the check and the bind."""
+    for item in items:
+        if item.get_closest_marker("docker") is not None:
+            item.add_marker(pytest.mark.xdist_group("docker"))

@@ -37,7 +37,7 @@ step "Sharing through git: a teammate's clone, a field-by-field merge driver, no
 show cat .gitattributes
 git add -A >/dev/null && git commit -q -m "tasks"
 git clone -q . "$DEMO_DIR/teammate"
-(cd "$DEMO_DIR/teammate" && export NEXUS_AGENT=teammate && nexus init >/dev/null && nexus task create "Teammate's task" >/dev/null \
+(cd "$DEMO_DIR/teammate" && export NEXUS_AGENT=teammate && nexus init >/dev/null && nexus task create "Teammate's task" --gate "true" >/dev/null \
   && nexus task note "$schema" "reviewed by the teammate" >/dev/null && git add -A && git commit -q -m "teammate")
 nexus task note "$schema" "note from here" >/dev/null
 git add -A && git commit -q -m "local note"

@@ -5,7 +5,7 @@ show nexus telemetry status
 step "Add sample history for the demo: 5,000 synthetic events over 30 days"
 nexus_python="$(dirname "$(command -v nexus)")/python"
 [ -x "$nexus_python" ] || nexus_python=python3
-show "$nexus_python" -m nexus_cli.telemetry.synthetic --events 5000 --days 30
+show "$nexus_python" -m nexus_cli.telemetry.store.synthetic --events 5000 --days 30
 
 step "nexus stats: invocations, success rate, sessions, median/p95 per command (interactive excluded)"
 show nexus stats --week
@@ -30,23 +30,31 @@ wc -l < "$NEXUS_HOME/events.csv"
 step "nexus sync: send unsent events to your own collector (here a throwaway one on 127.0.0.1)"
 collector_port_file="$NEXUS_HOME/collector.port"
 "$nexus_python" - "$collector_port_file" <<'PY' &
-import json, sys
+# A throwaway OTLP/HTTP collector: gzip or not, protobuf (with opentelemetry-proto) or JSON.
+import gzip, json, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
+def count(body, content_type):
+    if "protobuf" in content_type:
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+        request = ExportLogsServiceRequest.FromString(body)
+        return sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+    data = json.loads(body)
+    return sum(len(s["logRecords"]) for r in data["resourceLogs"] for s in r["scopeLogs"])
 class Collector(BaseHTTPRequestHandler):
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        n = sum(len(s["logRecords"]) for r in body["resourceLogs"] for s in r["scopeLogs"])
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        n = count(body, self.headers.get("Content-Type", ""))
         print(f"collector: received {n} OTLP log records on {self.path}", flush=True)
         self.send_response(200); self.end_headers()
     def log_message(self, *args): pass
 server = HTTPServer(("127.0.0.1", 0), Collector)
 open(sys.argv[1], "w").write(str(server.server_address[1]))
-server.timeout = 20
-for _ in range(60):
-    server.handle_request()
+server.serve_forever()
 PY
 collector_pid=$!
-for _ in $(seq 50); do [ -s "$collector_port_file" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$collector_port_file" ] && break; sleep 0.1; done
 show nexus sync setup "http://127.0.0.1:$(cat "$collector_port_file")" --header "Authorization=Bearer demo-secret"
 show nexus sync now --batch-size 2500
 show nexus sync status
@@ -55,4 +63,4 @@ wait "$collector_pid" 2>/dev/null || true
 
 step "nexus telemetry purge --yes: every row of every telemetry table deleted, then VACUUM"
 show nexus telemetry purge --yes
-show nexus telemetry status --json
+show nexus telemetry status

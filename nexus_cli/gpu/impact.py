@@ -197,6 +197,17 @@ def gpu_use(session: NvmlSession, pids: set[int]) -> list[GpuUse]:
     return used
 
 
+# A process's start time comes from /proc (the boot time, in whole seconds, plus clock ticks), and
+# a file's mtime from the file system's coarse clock: they can disagree by up to about a second.
+# A checkpoint written this close to the start belongs to this run, not to an earlier one.
+START_SLACK_S = 1.0
+
+
+def written_by_this_run(proc: procinfo.ProcessFacts, checkpoint: ckpt.Checkpoint) -> bool:
+    """Whether ``checkpoint`` was written by this run of ``proc`` (not by an earlier one)."""
+    return checkpoint.mtime >= proc.create_time - START_SLACK_S
+
+
 def _work_lost(
     proc: procinfo.ProcessFacts,
     newest: ckpt.Checkpoint | None,
@@ -204,7 +215,7 @@ def _work_lost(
     dist: Distributed | None,
 ) -> WorkLost:
     now = time.time()
-    saved = newest is not None and newest.mtime >= proc.create_time
+    saved = newest is not None and written_by_this_run(proc, newest)
     seconds = now - (newest.mtime if saved and newest else proc.create_time)
     n_gpus = None if gpus is None else len(gpus)
     gpu_hours = None if n_gpus is None else round(seconds / 3600 * n_gpus, 4)
@@ -228,7 +239,7 @@ def _progress(proc: procinfo.ProcessFacts, newest: ckpt.Checkpoint | None) -> Pr
         newest.epoch,
         newest.step,
         total_epochs(proc.cmdline),
-        from_this_run=newest.mtime >= proc.create_time,
+        from_this_run=written_by_this_run(proc, newest),
     )
 
 
@@ -256,9 +267,9 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
     proc.cpu_percent = cpu.get(proc.pid)
     gpus = None if session is None else gpu_use(session, set(tree))
     found = _checkpoints_of(proc, checkpoint_dirs)
-    earlier = sum(c.mtime < proc.create_time for c in found)
+    earlier = sum(not written_by_this_run(proc, c) for c in found)
     newest = found[-1] if found else None
-    cadence = ckpt.cadence_s(found, since=proc.create_time)
+    cadence = ckpt.cadence_s(found, since=proc.create_time - START_SLACK_S)
     age = None if newest is None else max(0.0, time.time() - newest.mtime)
     next_in = None if cadence is None or age is None else cadence - age
     env = procinfo.environment(pid)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from nexus_cli.gpu.checkpoints import LAYOUTS
-from nexus_cli.gpu.impact import ImpactReport
+from nexus_cli.gpu.impact import ImpactReport, written_by_this_run
 from nexus_cli.gpu.units import NA, duration, number, size
 from nexus_cli.plural import plural
 from nexus_cli.terminal import escape
@@ -72,7 +72,7 @@ def _checkpoints(r: ImpactReport) -> list[str]:
     if c is None:
         return ["Checkpoints:", "  none found (open files, working directory, --checkpoint-dir)"]
     notes = [f"epoch {c.epoch}"] if c.epoch is not None else []
-    if c.mtime < r.process.create_time:
+    if not written_by_this_run(r.process, c):
         notes.append("from an earlier run")
     note = f" ({', '.join(notes)})" if notes else ""
     found = f"{r.checkpoints_found}"
@@ -181,7 +181,7 @@ def panel_lines(r: ImpactReport) -> list[str]:
     if c is None:
         lines.append("Last checkpoint: none found")
     else:
-        earlier = " (earlier run)" if c.mtime < p.create_time else ""
+        earlier = " (earlier run)" if not written_by_this_run(p, c) else ""
         lines.append(f"Last checkpoint: {duration(r.checkpoint_age_s)} ago{earlier}")
         lines.append(f"  {escape(Path(c.path).name, newlines=False)}")
     if r.next_checkpoint_in_s is not None and r.next_checkpoint_in_s > 0:

@@ -52,16 +52,19 @@ def tail(text: str, lines: int = TAIL_LINES) -> str:
 
 
 def gate_directory(project: Project, task: Task) -> Path:
-    """The task's workspace worktree if it exists, else the project root.
+    """Where a task's host gates (and its agent) run: the task's own workspace worktree if it
+    has one; else the workspace worktree the command was run from (after
+    ``cd "$(nexus workspace path NAME)"``); else the project root.
 
-    The workspace name comes from the database or a teammate's ``tasks.jsonl``: it is validated
-    and must resolve (after symlinks) inside the project's worktrees folder.
+    A workspace name comes from the database, a teammate's ``tasks.jsonl`` or the current folder:
+    it is validated and must resolve (after symlinks) inside the project's worktrees folder.
     """
-    if task.workspace:
-        name = validate.workspace_name(task.workspace, source=f"task {task.id}")
-        worktree = fs.resolve_inside(
-            project.worktrees_dir, name, what=f"workspace of task {task.id}"
-        )
+    candidates = [(task.workspace, f"task {task.id}"), (project.workspace_here, "this folder")]
+    for name, source in candidates:
+        if not name:
+            continue
+        name = validate.workspace_name(name, source=source)
+        worktree = fs.resolve_inside(project.worktrees_dir, name, what=f"workspace of {source}")
         if worktree.is_dir():
             return worktree
     return project.root

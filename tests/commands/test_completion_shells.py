@@ -66,9 +66,14 @@ def test_fish_keeps_whole_descriptions_and_titles(
     assert any("Evil ^[]0;owned^G title" in line for line in lines)
 
 
+# This process's own tmux server: a shared socket name would let a test running beside this one
+# (another worker, another checkout's suite) kill the session under it.
+SOCKET = f"nexus-test-zsh-{os.getpid()}"
+
+
 def _tmux(*args: str, env: dict[str, str] | None = None) -> str:
     return subprocess.run(
-        ["tmux", "-L", "nexus-test", *args],
+        ["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -77,7 +82,7 @@ def _tmux(*args: str, env: dict[str, str] | None = None) -> str:
     ).stdout
 
 
-def _wait_for(pattern: str, seconds: float = 20) -> str:
+def _wait_for(pattern: str, seconds: float = 60) -> str:
     deadline = time.monotonic() + seconds
     screen = ""
     while time.monotonic() < deadline:
@@ -121,4 +126,4 @@ def test_zsh_without_compinit_completes_task_ids_with_titles(
         assert TITLE in screen
         assert "Evil ^[]0;owned^G title" in screen
     finally:
-        subprocess.run(["tmux", "-L", "nexus-test", "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)

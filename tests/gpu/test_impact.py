@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from nexus_cli.errors import NotFoundError
@@ -100,6 +101,22 @@ def test_work_lost_counts_from_start_when_no_checkpoint_is_newer(
     assert report.work_lost.since == "process start"
     assert report.work_lost.seconds == pytest.approx(report.process.runtime_s, abs=1.0)
     assert "cadence unknown" in report.recommendations[0]["text"]
+
+
+def test_a_checkpoint_written_as_the_process_started_belongs_to_this_run(
+    start_trainer: Callable[..., Trainer],
+) -> None:
+    """The start time read from /proc and a file's mtime can disagree by up to about a second:
+    a checkpoint written in that moment is this run's, not "from an earlier run"."""
+    trainer = start_trainer("--interval", "60", checkpoints=1)
+    (only,) = trainer.checkpoints()
+    started = psutil.Process(trainer.pid).create_time()
+    os.utime(only, (started - 0.5, started - 0.5))
+    report = impact.analyze(trainer.pid, [], None)
+    assert report.checkpoints_from_earlier_run == 0
+    assert report.work_lost.since == "last checkpoint"
+    os.utime(only, (started - 5, started - 5))
+    assert impact.analyze(trainer.pid, [], None).checkpoints_from_earlier_run == 1
 
 
 def test_usr1_handler_absent_means_graceful_is_sigterm(

@@ -255,6 +255,21 @@ def test_gate_directory(tasks_project: Path, tmp_path: Path) -> None:
     assert evil.value.message.startswith("workspace of task nx-abcd: ")
 
 
+def test_gate_directory_is_the_workspace_the_command_runs_in(tasks_project: Path) -> None:
+    """After `cd "$(nexus workspace path feat)"`, a task with no workspace of its own is
+    verified where its code was written: in that worktree, from any folder below it."""
+    root = find_project()
+    feat, other = root.worktrees_dir / "feat", root.worktrees_dir / "other"
+    (feat / "src").mkdir(parents=True)
+    other.mkdir()
+    here = find_project(feat / "src")
+    assert here.root == root.root and here.workspace_here == "feat"
+    assert root.workspace_here is None
+    assert gate_directory(here, Task("nx-abcd", "t")) == feat
+    assert gate_directory(here, Task("nx-abcd", "t", workspace="other")) == other  # its own wins
+    assert gate_directory(root, Task("nx-abcd", "t")) == root.root
+
+
 def test_a_service_gate_needs_a_valid_workspace_and_service(tasks_project: Path) -> None:
     project = find_project()
     gate = Gate("true", service="app")

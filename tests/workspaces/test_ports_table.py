@@ -85,8 +85,12 @@ def test_bad_ports_or_protocols_read_back(tmp_path: Path, field: str, value: obj
 
 @pytest.mark.parametrize(("host", "protocol"), [(1, "tcp"), (65535, "udp")])
 def test_edge_ports_and_udp_are_valid(tmp_path: Path, host: int, protocol: str) -> None:
-    _table(tmp_path, {**ROW, "host_port": host, "container_port": host, "protocol": protocol})
-    ports.release(tmp_path, "ffff0000", "other")  # reads (and keeps) the table
+    row = {**ROW, "host_port": host, "container_port": host, "protocol": protocol}
+    table = _table(tmp_path, row)
+    port = free_port()
+    ports.allocate(tmp_path, "ffff0000", "other", [ports.PortRequest("web", 8080, port)])
+    kept = json.loads(table.read_text())["allocations"]
+    assert row in kept and sorted(r["host_port"] for r in kept) == sorted([host, port])
 
 
 def test_the_table_is_written_in_its_documented_format(tmp_path: Path) -> None:

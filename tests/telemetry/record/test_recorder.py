@@ -247,7 +247,9 @@ SECRET = st.text(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(value=SECRET, name=SECRET)
 def test_no_option_value_or_name_argument_is_ever_stored(

@@ -8,6 +8,7 @@ import pty
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 from nexus_cli import paths
 from nexus_cli.telemetry.store import store
@@ -16,11 +17,16 @@ EVENTS = 120_000  # above rollups.SHOW_PROGRESS_FROM
 
 
 def _fill() -> None:
+    """EVENTS events spread over the 5 days before now, so every default window (7 days) sees them."""
+    days = [
+        (datetime.now(UTC) - timedelta(days=d, hours=1)).strftime("%Y-%m-%d %H:%M:%S.000")
+        for d in range(5)
+    ]
     with store.opened(str(paths.telemetry_db_path())) as db, db.atomic():
         db.conn.executemany(
             "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, success) "
             "VALUES (?, 's', 'command', 'doctor', ?, 1)",
-            ((f"2026-11-{1 + i % 28:02d} 10:00:00.000", i % 5000) for i in range(EVENTS)),
+            ((days[i % len(days)], i % 5000) for i in range(EVENTS)),
         )
 
 
