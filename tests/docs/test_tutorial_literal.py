@@ -144,7 +144,8 @@ def test_the_tutorial_runs_as_written(tmp_path: Path) -> None:
     if os.environ.get("NEXUS_TUTORIAL_TRANSCRIPT"):  # to update the tutorial: what really ran
         Path(os.environ["NEXUS_TUTORIAL_TRANSCRIPT"]).write_text(
             "".join(
-                f"$ {c}\n" + "".join(f"{x}\n" for x in out) for (c, _), out in zip(steps, outputs)
+                f"$ {c}\n" + "".join(f"{x}\n" for x in out)
+                for (c, _), out in zip(steps, outputs, strict=True)
             )
         )
     for (command, expected), actual in zip(steps, outputs, strict=True):
