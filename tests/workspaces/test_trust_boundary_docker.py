@@ -76,12 +76,17 @@ def test_container_cannot_change_hooks_config_or_the_git_dir_location(
         "dotgit": "echo 'gitdir: /workspace/evil' > /workspace/.git",
         "commondir": f"echo /workspace/evil > {common}/worktrees/g/commondir",
     }
+    dotgit = (ws_project / ".nexus" / "worktrees" / "g" / ".git").read_text()
+    commondir = (common / "worktrees" / "g" / "commondir").read_text()
     for what, command in attacks.items():
         result = run_nexus("workspace", "exec", "g", "--", "sh", "-c", command)
+        # The exit code says the write failed. Its message ("Read-only file system") is not
+        # asserted: the engine can drop the output of a short exec (moby/moby#27289).
         assert result.exit_code != 0, what
-        assert "Read-only file system" in result.stderr + result.stdout, what
     assert not (common / "hooks" / "post-checkout").exists()
     assert "hooksPath" not in (common / "config").read_text()
+    assert (ws_project / ".nexus" / "worktrees" / "g" / ".git").read_text() == dotgit
+    assert (common / "worktrees" / "g" / "commondir").read_text() == commondir
     # what `git commit` needs is writable: objects, refs, the worktree's index and HEAD
     ok = run_nexus(
         "workspace",

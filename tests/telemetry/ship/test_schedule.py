@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,19 +16,37 @@ from nexus_cli.telemetry.ship import schedule
 from tests.conftest import run_nexus
 
 
-@pytest.fixture
-def real_crontab() -> Iterator[str]:
-    """The user's crontab, saved before and restored after the test."""
+@contextmanager
+def _own_crontab(content: str | None) -> Iterator[str]:
+    """The user's crontab set to ``content`` (None: no crontab) for the test, restored after.
+
+    There is one crontab per user on the machine: tests that use it hold a machine-wide lock,
+    so that workers of one run, or a second suite running beside this one, take turns."""
     crontab = shutil.which("crontab")
     if crontab is None:
         pytest.skip("no crontab command (apt install cron)")
-    saved = subprocess.run([crontab, "-l"], capture_output=True, text=True)
-    subprocess.run([crontab, "-"], input="# a line of the user's\n", text=True, check=True)
-    yield crontab
-    if saved.returncode == 0:
-        subprocess.run([crontab, "-"], input=saved.stdout, text=True, check=True)
-    else:
-        subprocess.run([crontab, "-r"], capture_output=True)
+    lock_path = Path(tempfile.gettempdir()) / "nexus-tests-crontab.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = subprocess.run([crontab, "-l"], capture_output=True, text=True)
+        if content is None:
+            subprocess.run([crontab, "-r"], capture_output=True)
+        else:
+            subprocess.run([crontab, "-"], input=content, text=True, check=True)
+        try:
+            yield crontab
+        finally:
+            if saved.returncode == 0:
+                subprocess.run([crontab, "-"], input=saved.stdout, text=True, check=True)
+            else:
+                subprocess.run([crontab, "-r"], capture_output=True)
+
+
+@pytest.fixture
+def real_crontab() -> Iterator[str]:
+    """The user's crontab holding one line of theirs during the test."""
+    with _own_crontab("# a line of the user's\n") as crontab:
+        yield crontab
 
 
 def _crontab(crontab: str) -> list[str]:
@@ -106,17 +127,9 @@ def test_a_control_character_in_nexus_home_is_refused(
 
 @pytest.fixture
 def no_crontab() -> Iterator[str]:
-    """No crontab at all for the user during the test (restored after)."""
-    crontab = shutil.which("crontab")
-    if crontab is None:
-        pytest.skip("no crontab command (apt install cron)")
-    saved = subprocess.run([crontab, "-l"], capture_output=True, text=True)
-    subprocess.run([crontab, "-r"], capture_output=True)
-    yield crontab
-    if saved.returncode == 0:
-        subprocess.run([crontab, "-"], input=saved.stdout, text=True, check=True)
-    else:
-        subprocess.run([crontab, "-r"], capture_output=True)
+    """No crontab at all for the user during the test."""
+    with _own_crontab(None) as crontab:
+        yield crontab
 
 
 def test_nothing_installed_is_not_an_error_and_remove_restores_no_crontab(
