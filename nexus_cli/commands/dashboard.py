@@ -102,7 +102,9 @@ def _keys() -> Iterator[Callable[[float], str | None]]:
     "--interval", click.FloatRange(0.2), 5.0, "Seconds between refreshes with --watch."
 )
 @click.option("--html", "html_file", metavar="FILE", help="Write one self-contained HTML page.")
-@click.option("--force", is_flag=True, help="Replace an existing --html file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing --html file (unsafe: its content is lost)."
+)
 @click.option(
     "--width",
     type=click.IntRange(40, 1000),
