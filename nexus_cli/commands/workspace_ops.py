@@ -43,7 +43,7 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
     """
     from nexus_cli.workspaces.deletion import delete as delete_workspace
 
-    branch = "" if keep_branch else " and its branch"
+    branch = "" if keep_branch else " and (if merged) its branch"
     question = (
         f"Delete workspace {escape(name, newlines=False)}: its containers, network, volumes (their"
         f" data is lost), worktree{branch}?"
