@@ -3,7 +3,8 @@
 ``pip install 'nexus-cli[mcp]'`` is the right advice for only one of the ways Nexus gets
 installed. :func:`installation` finds out which one ran this process, from where the interpreter
 lives (pipx's and uv's tool folders) and from the distribution's ``direct_url.json`` (PEP 610: an
-editable checkout or a local folder), and :func:`add_command` names the command for it:
+editable checkout or a local folder); pipx and uv also leave a receipt in the venvs they manage
+(``pipx_metadata.json``, ``uv-receipt.toml``), and :func:`add_command` names the command for it:
 
 ========== ==============================================================
 pipx       ``pipx inject nexus-cli 'mcp<3,>=2.3'``
@@ -59,10 +60,12 @@ def installation() -> Installation:
     """Find out how the running Nexus was installed (never raises)."""
     prefix = Path(sys.prefix)
     python = _python_command(prefix)
-    if _under(prefix, "PIPX_HOME", "venvs", ("pipx", ".pipx")):
+    if (prefix / "pipx_metadata.json").is_file() or _under(
+        prefix, "PIPX_HOME", "venvs", ("pipx", ".pipx")
+    ):
         return Installation("pipx", python, tool_name=prefix.name)
     source, editable = _direct_url()
-    if _under(prefix, "UV_TOOL_DIR", None, ("uv",)):
+    if (prefix / "uv-receipt.toml").is_file() or _under(prefix, "UV_TOOL_DIR", None, ("uv",)):
         return Installation("uv", python, source, prefix.name, editable)
     if source is not None:
         return Installation("editable" if editable else "local", python, source, None, editable)

@@ -57,6 +57,22 @@ def test_tool_installs_are_found_from_where_the_interpreter_lives(
     assert inst.tool_name == "nexus-cli"
 
 
+@pytest.mark.parametrize(
+    ("receipt", "method"), [("pipx_metadata.json", "pipx"), ("uv-receipt.toml", "uv")]
+)
+def test_tool_installs_are_found_from_their_receipt_anywhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, receipt: str, method: str
+) -> None:
+    """PIPX_HOME or UV_TOOL_DIR set at install time but not now: the venv's receipt tells."""
+    monkeypatch.delenv("PIPX_HOME", raising=False)
+    monkeypatch.delenv("UV_TOOL_DIR", raising=False)
+    prefix = tmp_path / "somewhere" / "nexus-cli"
+    prefix.mkdir(parents=True)
+    (prefix / receipt).write_text("{}\n")
+    monkeypatch.setattr(sys, "prefix", str(prefix))
+    assert extras.installation().method == method
+
+
 def test_commands_for_each_method(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     make = extras.Installation
