@@ -1,4 +1,4 @@
-"""Shell completion: Click's scripts, an idempotent rc-file install, and dynamic completers.
+"""Shell completion: the scripts for bash, zsh and fish, and dynamic completers.
 
 Groups complete workspace names, task IDs, templates and personas through :func:`completer`,
 which looks up a ``"module:function"`` in :data:`SOURCES` only when the shell asks, so
@@ -7,22 +7,21 @@ returns candidates: strings, or ``(value, description)`` pairs (task IDs come wi
 any error yields no candidates. Descriptions are repository data (titles from ``tasks.jsonl``), so
 they are escaped and kept on one line before a shell sees them.
 
-bash uses Click's script. zsh and fish use Nexus's own: the zsh one loads ``compinit`` itself when
-``compdef`` is missing (a ``.zshrc`` without ``compinit``, or ``zsh -f``), and the fish one splits
-each line only at its first comma, so descriptions with commas stay whole (Click's splits at every
-comma).
+The scripts are Nexus's own (Click's protocol, Click's bash script plus a guard): each returns
+quietly when ``nexus`` is not on ``PATH`` (no ``command not found`` at a TAB in a shell without the
+venv). The zsh one works autoloaded from ``fpath`` (as ``_nexus``), sourced or eval'd, and loads
+``compinit`` itself when ``compdef`` is missing; the fish one splits each line only at its first
+comma, so descriptions with commas stay whole (Click's splits at every comma).
+:mod:`nexus_cli.completion_install` writes them where each shell loads them on first use.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli.errors import UsageError
-
-if TYPE_CHECKING:  # pathlib (~4 ms with urllib.parse) is not needed to complete a subcommand
-    from pathlib import Path
 
 SHELLS = ("bash", "zsh", "fish")
 ENV_VAR = "_NEXUS_COMPLETE"
@@ -36,8 +35,40 @@ SOURCES: dict[str, str] = {
 }
 
 
+# The first line of every script: `completion --uninstall` removes only files that start with it.
+SCRIPT_MARKER = "# Nexus completion for"
+
+BASH_SCRIPT = r"""# Nexus completion for bash (nexus completion bash). bash-completion loads it on first use.
+%(complete_func)s() {
+    local IFS=$'\n'
+    local response
+    command -v -- "$1" >/dev/null 2>&1 || return 0
+
+    response=$(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD=$COMP_CWORD %(complete_var)s=bash_complete "$1")
+
+    for completion in $response; do
+        IFS=',' read type value <<< "$completion"
+
+        if [[ $type == 'dir' ]]; then
+            COMPREPLY=()
+            compopt -o dirnames
+        elif [[ $type == 'file' ]]; then
+            COMPREPLY=()
+            compopt -o default
+        elif [[ $type == 'plain' ]]; then
+            COMPREPLY+=($value)
+        fi
+    done
+
+    return 0
+}
+
+complete -o nosort -F %(complete_func)s %(prog_name)s
+"""
+
 ZSH_SCRIPT = r"""#compdef nexus
-# Nexus completion for zsh (nexus completion zsh). Works with or without compinit in .zshrc.
+# Nexus completion for zsh (nexus completion zsh). Autoloaded from fpath as _nexus, sourced or
+# eval'd; works with or without compinit in .zshrc.
 
 _nexus_completion() {
     local -a completions
@@ -70,7 +101,7 @@ _nexus_completion() {
     fi
 }
 
-if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+if [[ $zsh_eval_context[-1] == loadautofunc || ${funcstack[1]} == _nexus ]]; then
     _nexus_completion "$@"
 else
     if ! (( $+functions[compdef] )); then
@@ -80,8 +111,9 @@ else
 fi
 """
 
-FISH_SCRIPT = r"""# Nexus completion for fish (nexus completion fish | source).
+FISH_SCRIPT = r"""# Nexus completion for fish (nexus completion fish | source). fish loads it on first use.
 function _nexus_completion
+    type -q %(prog_name)s; or return
     set -l response (env %(complete_var)s=fish_complete COMP_WORDS=(commandline -cp) COMP_CWORD=(commandline -t) %(prog_name)s)
 
     for completion in $response
@@ -102,8 +134,16 @@ complete --no-files --command nexus --arguments "(_nexus_completion)"
 
 
 def register_shells() -> None:
-    """Make Click use Nexus's zsh and fish scripts (for ``*_source``) instead of its own."""
-    from click.shell_completion import FishComplete, ZshComplete, add_completion_class
+    """Make Click use Nexus's scripts (for ``*_source``) instead of its own."""
+    from click.shell_completion import (
+        BashComplete,
+        FishComplete,
+        ZshComplete,
+        add_completion_class,
+    )
+
+    class NexusBashComplete(BashComplete):
+        source_template = BASH_SCRIPT
 
     class NexusZshComplete(ZshComplete):
         source_template = ZSH_SCRIPT
@@ -111,12 +151,13 @@ def register_shells() -> None:
     class NexusFishComplete(FishComplete):
         source_template = FISH_SCRIPT
 
+    add_completion_class(NexusBashComplete, "bash")
     add_completion_class(NexusZshComplete, "zsh")
     add_completion_class(NexusFishComplete, "fish")
 
 
 def script(shell: str) -> str:
-    """The completion script for ``shell`` (Nexus's own for zsh and fish, Click's for bash)."""
+    """The completion script for ``shell``."""
     from click.shell_completion import get_completion_class
 
     from nexus_cli.cli import cli
@@ -126,50 +167,6 @@ def script(shell: str) -> str:
     if cls is None:
         raise UsageError(f"unsupported shell {shell!r}; choose one of {', '.join(SHELLS)}")
     return cls(cli, {}, "nexus", ENV_VAR).source()
-
-
-def rc_file(shell: str, home: Path) -> Path:
-    if shell == "bash":
-        return home / ".bashrc"
-    if shell == "zsh":
-        return home / ".zshrc"
-    return home / ".config" / "fish" / "config.fish"
-
-
-def rc_snippet(shell: str) -> str:
-    if shell == "fish":
-        return f"{ENV_VAR}=fish_source nexus | source"
-    return f'eval "$({ENV_VAR}={shell}_source nexus)"'
-
-
-def install(shell: str, home: Path) -> tuple[Path, bool]:
-    """Write (or refresh) the managed completion block in the shell's rc file.
-
-    Returns the file and whether it changed.
-    """
-    from nexus_cli.managed_block import upsert_block
-
-    path = rc_file(shell, home)
-    before = path.read_text() if path.exists() else ""
-    after = upsert_block(before, "completion", rc_snippet(shell))
-    if after == before:
-        return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(after)
-    return path, True
-
-
-def uninstall(shell: str, home: Path) -> tuple[Path, bool]:
-    from nexus_cli.managed_block import remove_block
-
-    path = rc_file(shell, home)
-    if not path.exists():
-        return path, False
-    before = path.read_text()
-    after = remove_block(before, "completion")
-    if after != before:
-        path.write_text(after)
-    return path, after != before
 
 
 Candidate = tuple[str, str | None]

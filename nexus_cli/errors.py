@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     ERROR = 1
     USAGE = 2
     GATE_FAILED = 3
+    CONFIRMATION_NEEDED = 4  # a command that asks first found no terminal to ask on, and no --yes
     INTERRUPTED = 130
     TERMINATED = 143  # 128 + SIGTERM
 
@@ -79,6 +80,13 @@ class StateError(NexusError):
     """A database or state file is unreadable, corrupt or not writable."""
 
     category = "state_corrupt"
+
+
+class ConfirmationNeededError(NexusError):
+    """A command that asks before acting runs without a terminal and without ``--yes``."""
+
+    exit_code = ExitCode.CONFIRMATION_NEEDED
+    category = "confirmation_needed"
 
 
 class GateFailedError(NexusError):

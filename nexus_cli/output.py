@@ -62,8 +62,15 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
 
 
-def console(stderr: bool = False) -> Console:
-    """A Rich console that honours NO_COLOR and draws plainly when not on a terminal."""
+PIPED_WIDTH = 200  # off a terminal, long lines are kept whole (tables, insights) up to this width
+
+
+def console(stderr: bool = False, width: int | None = None) -> Console:
+    """A Rich console that honours NO_COLOR and draws plainly when not on a terminal.
+
+    ``width`` fixes the width (terminal or not); otherwise a terminal's own width is used, and
+    :data:`PIPED_WIDTH` off a terminal.
+    """
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -78,7 +85,7 @@ def console(stderr: bool = False) -> Console:
         highlight=False,
         emoji=False,
         soft_wrap=not tty,
-        width=None if tty else 200,
+        width=width if width is not None else (None if tty else PIPED_WIDTH),
     )
 
 

@@ -107,6 +107,18 @@ def run_nexus(*args: str, input: str | None = None, env: dict[str, str] | None =
 
 
 @pytest.fixture
+def answering_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that ask treat stdin as a terminal, so ``run_nexus(input="y\\n")`` answers them.
+
+    Without it CliRunner's stdin is not a terminal and they stop with exit 4 unless ``--yes``;
+    tests/commands/test_confirmation.py asks and answers in a real terminal (tmux).
+    """
+    from nexus_cli.commands import options
+
+    monkeypatch.setattr(options, "stdin_is_terminal", lambda: True)
+
+
+@pytest.fixture
 def nexus() -> Any:
     return run_nexus
 

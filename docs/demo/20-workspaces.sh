@@ -62,13 +62,13 @@ YAML
   show nexus workspace exec svc-demo -- sh -c 'echo "db data lives in its own volume" > /data/note && cat /data/note'
   show nexus workspace down svc-demo
   show nexus workspace up svc-demo
-  show nexus workspace delete svc-demo
+  show nexus workspace delete svc-demo --yes
 else
   step "Skipping the services part: $docker_skip"
   echo "On a machine with Docker: nexus workspace create api --template node-postgres"
   echo "(its own postgres volume and network, ports on 127.0.0.1 that never collide)."
 fi
 
-step "Delete a workspace (refuses to lose uncommitted or unmerged work without --force)"
-show nexus workspace delete feature-payment
+step "Delete a workspace (asks first unless --yes; refuses to lose uncommitted or unmerged work without --force)"
+show nexus workspace delete feature-payment --yes
 show nexus workspace list

@@ -9,25 +9,40 @@ from nexus_cli.completion import SHELLS
 
 @click.command()
 @click.argument("shell", type=click.Choice(SHELLS))
-@click.option("--install", is_flag=True, help="Add a managed block to the shell's rc file.")
-@click.option("--uninstall", is_flag=True, help="Remove the managed block again.")
+@click.option(
+    "--install",
+    is_flag=True,
+    help="Write the script where SHELL loads it on first use (nothing runs at shell start).",
+)
+@click.option("--uninstall", is_flag=True, help="Remove what --install wrote.")
 def completion(shell: str, install: bool, uninstall: bool) -> None:
-    """Print the completion script for SHELL, or install it into your rc file.
+    """Print the completion script for SHELL, or install it as a file SHELL loads by itself.
 
     \b
-    bash:  eval "$(nexus completion bash)"   (or: nexus completion bash --install)
-    zsh:   eval "$(nexus completion zsh)"
-    fish:  nexus completion fish | source
+    nexus completion bash --install   ~/.local/share/bash-completion/completions/nexus
+    nexus completion zsh --install    ~/.zfunc/_nexus (+ an fpath block in ~/.zshrc)
+    nexus completion fish --install   ~/.config/fish/completions/nexus.fish
+    eval "$(nexus completion bash)"   this shell only (zsh alike; fish: ... | source)
     """
     from nexus_cli import completion as comp
 
     if install and uninstall:
         raise click.UsageError("--install and --uninstall exclude each other")
-    if install or uninstall:
-        action = comp.install if install else comp.uninstall
-        path, changed = action(shell, Path.home())
-        verb = "installed in" if install else "removed from"
-        state = "" if changed else " (nothing to change)"
-        click.echo(f"completion {verb} {path}{state}", err=True)
+    if not (install or uninstall):
+        click.echo(comp.script(shell))
         return
-    click.echo(comp.script(shell))
+    from nexus_cli import completion_install as logic
+    from nexus_cli.output import info
+
+    outcome = (logic.install if install else logic.uninstall)(shell, Path.home())
+    for verb, path in outcome.changes:
+        info(f"{verb} {path}")
+    if not outcome.changes:
+        info("nothing to change")
+    for note in outcome.notes:
+        info(f"note: {note}")
+    if install:
+        info(
+            f"new {shell} shells load it on first use; in this one: "
+            f"{logic.load_now(shell, outcome.script)}"
+        )

@@ -22,14 +22,23 @@ def _gather(days: int) -> dict[str, Any]:
         return dashboard.collect(db, days)
 
 
-def _watch(days: int, interval: float) -> None:
+PIPED_WIDTH = 80  # off a terminal the dashboard fits a classic terminal, unless --width says
+
+
+def _console(width: int | None) -> Any:
+    """The console to draw on: ``--width`` if given, the terminal's width, else 80 columns."""
+    from nexus_cli.output import console, stdout_is_tty
+
+    return console(width=width if width is not None or stdout_is_tty() else PIPED_WIDTH)
+
+
+def _watch(days: int, interval: float, width: int | None) -> None:
     """Redraw in the alternate screen until ``q`` or Ctrl-C; when piped, print each refresh."""
     import time
 
     from nexus_cli.commands import dashboard_view
-    from nexus_cli.output import console
 
-    out = console()
+    out = _console(width)
     if not out.is_terminal:
         try:
             while True:
@@ -93,17 +102,31 @@ def _keys() -> Iterator[Callable[[float], str | None]]:
     "--interval", click.FloatRange(0.2), 5.0, "Seconds between refreshes with --watch."
 )
 @click.option("--html", "html_file", metavar="FILE", help="Write one self-contained HTML page.")
-@click.option("--force", is_flag=True, help="Replace an existing --html file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing --html file (unsafe: its content is lost)."
+)
+@click.option(
+    "--width",
+    type=click.IntRange(40, 1000),
+    metavar="N",
+    help="Draw N columns wide (default: the terminal's width; 80 when not on a terminal).",
+)
 @json_option
 def dashboard(
-    days: int, watch: bool, interval: float, html_file: str | None, force: bool, as_json: bool
+    days: int,
+    watch: bool,
+    interval: float,
+    html_file: str | None,
+    force: bool,
+    width: int | None,
+    as_json: bool,
 ) -> None:
     """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights."""
     from nexus_cli.telemetry.record.invocation import note
 
     note(event_type="telemetry")
     if watch:
-        _watch(days, interval)
+        _watch(days, interval, width)
         return
     data = _gather(days)
     if html_file:
@@ -117,7 +140,6 @@ def dashboard(
         emit_json(dashboard_json(data))
     else:
         from nexus_cli.commands import dashboard_view
-        from nexus_cli.output import console
 
-        out = console()
+        out = _console(width)
         out.print(dashboard_view.static(data, out.width))

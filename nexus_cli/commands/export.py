@@ -26,7 +26,9 @@ import click
 @click.option("--since", metavar="DATE", help="Only rows from DATE on (YYYY-MM-DD UTC or 7d).")
 @click.option("--sql", is_flag=True, help="Write a full SQL dump instead (restores with sqlite3).")
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
-@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing --output file (unsafe: its content is lost)."
+)
 def export(
     fmt: str, tables: tuple[str, ...], since: str | None, sql: bool, output: str | None, force: bool
 ) -> None:

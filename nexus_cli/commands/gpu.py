@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.telemetry.record import invocation
@@ -213,8 +214,7 @@ def _act(
 ) -> dict[str, object]:
     from nexus_cli.gpu.actions import perform
 
-    if not yes:
-        click.confirm(f"{summary} Proceed?", abort=True, err=True)
+    confirm(f"{summary} Proceed?", yes=yes)
     result = perform(pid, action, create_time, force_other_user=force)
     invocation.signal("gpu_action", action=action, signal=result.signal, pids=len(result.pids))
     for note in result.skipped:
@@ -244,7 +244,7 @@ def _act(
     type=click.Choice(["graceful", "suspend", "resume", "kill"]),
     help="After the analysis, send this to the process (asks first).",
 )
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.option(
     "--expect-create-time",
     type=float,
@@ -254,7 +254,7 @@ def _act(
 @click.option(
     "--force-other-user",
     is_flag=True,
-    help="As root, allow --action on another user's process (refused otherwise).",
+    help="As root, allow --action on another user's process (unsafe; refused otherwise).",
 )
 def impact(
     pid: int,

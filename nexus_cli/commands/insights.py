@@ -72,7 +72,9 @@ def _write_report(
     help="Report format.",
 )
 @click.option("--output", metavar="FILE", help="Report file ({date} is replaced); default stdout.")
-@click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing --output file (unsafe: its content is lost)."
+)
 @click.option(
     "--quiet",
     "-q",

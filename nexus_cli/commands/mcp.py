@@ -16,7 +16,8 @@ def mcp(ctx: click.Context) -> None:
     """Serve this project's tasks, workspaces and insights to coding agents over MCP (stdio).
 
     Run by an MCP client, not by hand: connect one with `nexus mcp install --client NAME`.
-    Needs the optional extra: pip install 'nexus-cli[mcp]'.
+    Needs the optional `mcp` extra; `nexus doctor` names the command that adds it to your
+    installation (pipx, uv tool, a checkout or pip).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -30,8 +31,12 @@ def mcp(ctx: click.Context) -> None:
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("mcp", "pydantic", "anyio"):
             raise
+        from nexus_cli.extras import missing_hint
+
         raise NexusError(
-            "`nexus mcp` needs the MCP SDK: pip install 'nexus-cli[mcp]'", category="missing_extra"
+            "`nexus mcp` needs the MCP SDK (the optional `mcp` extra), which is not installed",
+            hint=missing_hint("mcp"),
+            category="missing_extra",
         ) from None
     inv = invocation.current()
     enabled, _ = settings.decide(inv.no_telemetry if inv is not None else False)
@@ -45,12 +50,22 @@ def mcp(ctx: click.Context) -> None:
 @click.option("--print", "print_only", is_flag=True, help="Only show what would be written.")
 @json_option
 def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json: bool) -> None:
-    """Add Nexus to CLIENT's MCP configuration as a managed entry (`uninstall` removes it)."""
+    """Add Nexus to CLIENT's MCP configuration as a managed entry (`uninstall` removes it).
+
+    Without the MCP SDK the entry is still written, with a warning: the client can start
+    `nexus mcp` once the SDK is installed.
+    """
+    from nexus_cli import extras
     from nexus_cli.mcp import install as logic
+    from nexus_cli.output import warn
 
     plan = logic.plan_install(logic.scope(is_global), client, hooks=hooks)
     if not print_only:
         logic.apply(plan)
+    if not extras.installed("mcp"):
+        warn(
+            f"the MCP SDK is not installed, so {client} cannot start `nexus mcp` yet; {extras.missing_hint('mcp')}"
+        )
     _report(plan, print_only, as_json)
 
 

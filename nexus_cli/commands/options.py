@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+
+from nexus_cli.errors import ConfirmationNeededError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -15,3 +18,38 @@ def shown_default_option(
 ) -> Callable[[F], F]:
     """The option ``name`` of type ``kind`` (a range, a choice), whose default ``--help`` shows."""
     return click.option(name, type=kind, default=default, show_default=True, help=help)
+
+
+def yes_option(func: F) -> F:
+    """``--yes``/``-y``: the one flag that answers yes to a command's confirmation question."""
+    return click.option(
+        "--yes",
+        "-y",
+        is_flag=True,
+        help="Do not ask for confirmation (required when stdin is not a terminal).",
+    )(func)
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask ``question`` (y/N, on stderr) unless ``yes``; a "no" aborts (exit 1).
+
+    Without a terminal on stdin nothing is asked, so a script or agent never waits on a prompt
+    nobody sees: it stops at once with :class:`ConfirmationNeededError` (exit 4) unless ``--yes``.
+    """
+    if yes:
+        return
+    if not stdin_is_terminal():
+        ctx = click.get_current_context(silent=True)
+        command = ctx.command_path if ctx is not None else "nexus"
+        raise ConfirmationNeededError(
+            f"`{command}` asks for confirmation and stdin is not a terminal",
+            hint="pass --yes (-y) to confirm without being asked",
+        )
+    click.confirm(question, abort=True, err=True)

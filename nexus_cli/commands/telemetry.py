@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import click
 
+from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
@@ -85,7 +86,7 @@ def off() -> None:
 
 
 @telemetry.command()
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.option(
     "--older-than",
     "older_than",
@@ -102,8 +103,7 @@ def purge(yes: bool, older_than: int | None) -> None:
     if inv is not None and not older_than:
         inv.no_telemetry = True  # an emptied database stays empty: the purge is not recorded
     what = f"telemetry older than {older_than} days" if older_than else "ALL recorded telemetry"
-    if not yes:
-        click.confirm(f"Delete {what} in {store.database_path()}?", abort=True, err=True)
+    confirm(f"Delete {what} in {store.database_path()}?", yes=yes)
     with store.opened() as db:
         if older_than:
             deleted = retention.prune_older_than(db, older_than)

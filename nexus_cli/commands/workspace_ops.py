@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
@@ -26,16 +27,34 @@ def _project() -> Project:
 
 @click.command()
 @NAME
+@yes_option
 @click.option(
-    "--force", is_flag=True, help="Delete even with uncommitted changes or an unmerged branch."
+    "--force",
+    is_flag=True,
+    help="Delete even with uncommitted changes or an unmerged branch (unsafe: that work is lost)."
+    " Implies --yes.",
 )
 @click.option("--keep-branch", is_flag=True, help="Keep the git branch.")
 @json_option
-def delete(name: str, force: bool, keep_branch: bool, as_json: bool) -> None:
-    """Delete NAME: containers, network, volumes, worktree and (if merged) its branch."""
+def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) -> None:
+    """Delete NAME: containers, network, volumes, worktree and (if merged) its branch.
+
+    Asks first (--yes or --force skips the question; without a terminal one of them is needed).
+    """
     from nexus_cli.workspaces.deletion import delete as delete_workspace
 
-    result = delete_workspace(_project(), name, force=force, keep_branch=keep_branch)
+    branch = "" if keep_branch else " and (if merged) its branch"
+    question = (
+        f"Delete workspace {escape(name, newlines=False)}: its containers, network, volumes (their"
+        f" data is lost), worktree{branch}?"
+    )
+    result = delete_workspace(
+        _project(),
+        name,
+        force=force,
+        keep_branch=keep_branch,
+        confirm=lambda: confirm(question, yes=yes or force),
+    )
     if as_json:
         emit_json(result)
         return

@@ -84,6 +84,27 @@ def check_nvml() -> Check:
     return Check("nvml", "ok", f"{plural(count, 'GPU')}, driver {driver}", False)
 
 
+def check_mcp() -> Check:
+    """The MCP SDK (the optional ``mcp`` extra) that `nexus mcp` serves coding agents with."""
+    from nexus_cli import extras
+
+    if not extras.installed("mcp"):
+        return Check(
+            "mcp",
+            "warn",
+            "the MCP SDK is not installed; `nexus mcp` (Nexus for coding agents) needs it",
+            False,
+            extras.missing_hint("mcp"),
+        )
+    from importlib import metadata
+
+    try:
+        version = metadata.version("mcp")
+    except metadata.PackageNotFoundError:
+        version = "version unknown"
+    return Check("mcp", "ok", f"MCP SDK {version}", False)
+
+
 def check_writable(label: str, folder: Path) -> Check:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -128,6 +149,7 @@ def run_checks(project_root: Path | None) -> list[Check]:
         check_git,
         check_docker,
         check_nvml,
+        check_mcp,
         partial(check_writable, "state:user", home),
         partial(check_database, "db:telemetry", home / paths.TELEMETRY_DB),
     ]
@@ -140,5 +162,6 @@ def run_checks(project_root: Path | None) -> list[Check]:
                     plan.append(partial(check_database, f"db:{db.name}", db))
     results = [check() for check in plan]
     if os.environ.get("NEXUS_HOME") is None:
-        results[3].detail += " (platform default; set NEXUS_HOME to move it)"
+        user_state = next(r for r in results if r.name == "state:user")
+        user_state.detail += " (platform default; set NEXUS_HOME to move it)"
     return results

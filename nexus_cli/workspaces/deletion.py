@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,8 +60,15 @@ def what_would_be_lost(project: Project, record: records.WorkspaceRecord) -> lis
 
 
 def delete(
-    project: Project, name: str, *, force: bool = False, keep_branch: bool = False
+    project: Project,
+    name: str,
+    *,
+    force: bool = False,
+    keep_branch: bool = False,
+    confirm: Callable[[], None] | None = None,
 ) -> DeleteResult:
+    """Delete workspace ``name``; ``confirm`` (if given) runs after the safety checks and before
+    anything is removed, and stops the deletion by raising."""
     from nexus_cli.paths import nexus_home
     from nexus_cli.workspaces import ports
 
@@ -74,6 +82,8 @@ def delete(
             f"deleting {name!r} would lose " + " and ".join(lost),
             hint="commit or merge first, or pass --force to delete anyway",
         )
+    if confirm is not None:
+        confirm()
     result = DeleteResult(name)
     has_services = _has_services(project, record)
     if has_services:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_nexus
+from tests.tmux_terminal import terminal
 
 BIN = Path(sys.executable).parent
 TITLE = "Fix login, then logout; keep sessions"
@@ -127,3 +128,105 @@ def test_zsh_without_compinit_completes_task_ids_with_titles(
         assert "Evil ^[]0;owned^G title" in screen
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+
+
+def _bash_complete(
+    home: Path, cwd: Path, path: str, words: str
+) -> subprocess.CompletedProcess[str]:
+    """Complete ``words`` in a real bash that sourced the installed file (as bash-completion does)."""
+    script = home / ".local/share/bash-completion/completions/nexus"
+    line = (
+        f"source {script}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); "
+        '_nexus_completion nexus; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    env = {**_shell_env(home), "PATH": path}
+    return subprocess.run(
+        ["bash", "--norc", "-c", line], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_bash_file_completes_and_is_silent_without_nexus(
+    tasks: dict[str, str], isolated_home: Path, project: Path
+) -> None:
+    _need("bash")
+    assert run_nexus("completion", "bash", "--install").exit_code == 0
+    found = _bash_complete(isolated_home, project, f"{BIN}:/usr/bin:/bin", "nexus doc")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["doctor"] and found.stderr == ""
+    ids = _bash_complete(isolated_home, project, f"{BIN}:/usr/bin:/bin", "nexus task show nx-")
+    assert set(ids.stdout.split()) == set(tasks)
+    missing = _bash_complete(isolated_home, project, "/usr/bin:/bin", "nexus doc")
+    assert missing.returncode == 0
+    assert missing.stdout.strip() == "" and missing.stderr == ""
+
+
+def test_bash_completion_package_loads_the_file_on_first_use(
+    isolated_home: Path, project: Path
+) -> None:
+    _need("bash")
+    loader = Path("/usr/share/bash-completion/bash_completion")
+    if not loader.exists():
+        pytest.skip("the bash-completion package is not installed")
+    assert run_nexus("completion", "bash", "--install").exit_code == 0
+    line = f"source {loader}; complete -p nexus 2>/dev/null || echo none; __load_completion nexus; complete -p nexus"
+    out = subprocess.run(
+        ["bash", "--norc", "-c", line],
+        env=_shell_env(isolated_home),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.splitlines() == ["none", "complete -o nosort -F _nexus_completion nexus"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_starting_a_shell_runs_no_nexus(isolated_home: Path, tmp_path: Path, shell: str) -> None:
+    """After --install an interactive shell starts without running nexus (no ~70 ms, no errors)."""
+    _need(shell)
+    (isolated_home / ".zshrc").write_text("PS1='%% '\n")
+    assert run_nexus("completion", shell, "--install").exit_code == 0
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    marker = tmp_path / "nexus-ran"
+    (fake / "nexus").write_text(f"#!/bin/sh\necho ran >> {marker}\n")
+    (fake / "nexus").chmod(0o755)
+    env = {**_shell_env(isolated_home), "PATH": f"{fake}:/usr/bin:/bin"}
+    out = subprocess.run(
+        [shell, "-i", "-c", "echo started"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert "started" in out.stdout, out.stderr
+    assert "nexus" not in out.stderr
+    assert not marker.exists()
+
+
+def test_zsh_with_compinit_completes_twice_and_is_silent_without_nexus(
+    tasks: dict[str, str], isolated_home: Path, project: Path
+) -> None:
+    _need("zsh")
+    _need("tmux")
+    (isolated_home / ".zshrc").write_text("PS1='%% '\nautoload -Uz compinit && compinit -u\n")
+    assert run_nexus("completion", "zsh", "--install").exit_code == 0
+    with terminal(160, 50) as term:  # its own tmux server
+        term.start(
+            f"env HOME={isolated_home} ZDOTDIR={isolated_home} PATH=/usr/bin:/bin zsh -f",
+            str(project),
+        )
+        term.send_keys("source ~/.zshrc; echo sourced-$?", "Enter")
+        term.wait(lambda s: "sourced-0" in s)
+        term.send_keys("nexus task show nx-", "Tab")  # nexus is not on PATH: nothing, silently
+        time.sleep(1.5)
+        screen = term.screen()
+        assert "command not found" not in screen and TITLE not in screen
+        term.send_keys("C-u", f"export PATH={BIN}:/usr/bin:/bin; clear", "Enter")
+        term.send_keys("nexus doc", "Tab")
+        term.wait(lambda s: "nexus doctor" in s)
+        term.send_keys("C-u", "nexus task show nx-", "Tab")  # _nexus runs a second time
+        screen = term.wait(lambda s: "Fix login, then logout" in s)
+        assert "command not found" not in screen

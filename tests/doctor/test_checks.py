@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ def test_doctor_json_is_valid_and_lists_every_check(project: Path) -> None:
     result = run_nexus("doctor", "--json")
     data = result.json()
     names = {c["name"] for c in data["checks"]}
-    assert {"git", "docker", "nvml", "state:user", "db:telemetry", "state:project"} <= names
+    assert {"git", "docker", "nvml", "mcp", "state:user", "db:telemetry", "state:project"} <= names
     assert result.exit_code == (0 if data["ok"] else 1)
     assert data["ok"] is True
     for check in data["checks"]:
@@ -51,3 +52,14 @@ def test_doctor_table_for_people(project: Path) -> None:
     result = run_nexus("doctor")
     assert "git" in result.stdout and "db:telemetry" in result.stdout
     assert "\x1b[" not in result.stdout and "╭" not in result.stdout
+
+
+def test_doctor_checks_the_mcp_sdk(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    present = next(c for c in run_nexus("doctor", "--json").json()["checks"] if c["name"] == "mcp")
+    assert present["status"] == "ok" and present["detail"].startswith("MCP SDK ")
+    monkeypatch.setitem(sys.modules, "mcp", None)  # the import system now finds no MCP SDK
+    result = run_nexus("doctor", "--json")
+    missing = next(c for c in result.json()["checks"] if c["name"] == "mcp")
+    assert missing["status"] == "warn" and missing["essential"] is False
+    assert missing["fix"].startswith("install the MCP SDK with: ") and "mcp" in missing["fix"]
+    assert result.exit_code == 0  # a warning, not a failure

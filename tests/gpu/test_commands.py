@@ -125,6 +125,15 @@ def test_impact_action_suspend_resume_with_yes(start_trainer: Callable[..., Trai
     wait_until(lambda: psutil.Process(trainer.pid).status() != psutil.STATUS_STOPPED)
 
 
+def test_impact_action_without_a_terminal_needs_yes(start_trainer: Callable[..., Trainer]) -> None:
+    trainer = start_trainer()
+    result = run_nexus("gpu", "impact", str(trainer.pid), "--action", "kill", input="y\n")
+    assert result.exit_code == 4
+    assert "stdin is not a terminal" in result.stderr and "--yes" in result.stderr
+    assert trainer.proc.poll() is None and "sent" not in result.stderr
+
+
+@pytest.mark.usefixtures("answering_terminal")
 def test_impact_action_graceful_needs_confirmation(start_trainer: Callable[..., Trainer]) -> None:
     trainer = start_trainer()
     refused = run_nexus("gpu", "impact", str(trainer.pid), "--action", "graceful", input="n\n")

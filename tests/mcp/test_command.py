@@ -7,15 +7,16 @@ from pathlib import Path
 from tests.conftest import run_process
 
 
-def test_without_the_extra_it_names_the_pip_command(project: Path, tmp_path: Path) -> None:
+def test_without_the_extra_it_names_the_install_command(project: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "mcp.py").write_text("raise ImportError('not installed', name='mcp')\n")
     result = run_process("mcp", cwd=project, env={"PYTHONPATH": str(blocker)})
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == (
-        "error: `nexus mcp` needs the MCP SDK: pip install 'nexus-cli[mcp]'"
+        "error: `nexus mcp` needs the MCP SDK (the optional `mcp` extra), which is not installed"
     )
+    assert result.stderr.splitlines()[1].startswith("hint: install the MCP SDK with: ")
     assert "Traceback" not in result.stderr
 
 

@@ -95,3 +95,22 @@ def test_codex_global_config_gets_a_managed_block(project: Path, isolated_home: 
     assert '[mcp_servers.nexus]\ncommand = "nexus"' in config.read_text()
     assert run_nexus("mcp", "uninstall", "--client", "codex", "--global").exit_code == 0
     assert config.read_text() == original
+
+
+def test_install_without_the_sdk_warns_once_and_still_writes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mcp", None)  # the import system now finds no MCP SDK
+    result = run_nexus("mcp", "install", "--client", "cursor")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "MCP SDK is not installed" in warnings[0] and "install the MCP SDK with: " in warnings[0]
+    assert json.loads((project / ".cursor/mcp.json").read_text())["mcpServers"]["nexus"]
+
+
+def test_install_with_the_sdk_does_not_warn(project: Path) -> None:
+    result = run_nexus("mcp", "install", "--client", "cursor")
+    assert result.exit_code == 0 and "warning" not in result.stderr

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
 TABLES = ("events", "sessions", "patterns", "sync_marks", "maintenance")
 
 
-def test_off_records_nothing_and_purge_empties_every_table() -> None:
+def test_off_records_nothing_and_purge_empties_every_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for args in (["version"], ["nope"], ["stats"], ["insights"]):
         run_nexus(*args)
     before = db_rows("SELECT count(*) FROM events")[0][0]
@@ -19,6 +23,12 @@ def test_off_records_nothing_and_purge_empties_every_table() -> None:
     status = run_nexus("telemetry", "status", "--json").json()
     assert status["enabled"] is False and status["source"].startswith("config")
     assert run_nexus("telemetry", "on").exit_code == 0
+    unasked = run_nexus("telemetry", "purge", input="y\n")  # stdin is not a terminal: no prompt
+    assert unasked.exit_code == 4 and "pass --yes" in unasked.stderr
+    assert db_rows("SELECT count(*) FROM events")[0][0] > 0
+    from nexus_cli.commands import options
+
+    monkeypatch.setattr(options, "stdin_is_terminal", lambda: True)  # as on a terminal
     declined = run_nexus("telemetry", "purge", input="n\n")
     assert declined.exit_code == 1 and db_rows("SELECT count(*) FROM events")[0][0] > 0
     result = run_nexus("telemetry", "purge", "--yes")

@@ -48,7 +48,7 @@ def test_create_list_status_path_delete_without_engine(project: Path) -> None:
     assert run_nexus("workspace", "path", "feature-auth").stdout.strip() == str(path)
     assert run_nexus("workspace", "ports", "feature-auth", "--json").json() == []
 
-    deleted = run_nexus("workspace", "delete", "feature-auth", env=NO_ENGINE)
+    deleted = run_nexus("workspace", "delete", "feature-auth", "--yes", env=NO_ENGINE)
     assert deleted.exit_code == 0, deleted.stderr
     assert not path.exists()
     assert git(project, "branch", "--list", "feature-auth").strip() == ""
@@ -102,7 +102,7 @@ def test_delete_refuses_to_lose_work_without_force(project: Path) -> None:
     git(path, "commit", "-qm", "notes")
     unmerged = run_nexus("workspace", "delete", "wip")
     assert unmerged.exit_code == 1 and "not merged" in unmerged.stderr
-    kept = run_nexus("workspace", "delete", "wip", "--keep-branch")
+    kept = run_nexus("workspace", "delete", "wip", "--keep-branch", "-y")
     assert kept.exit_code == 0, kept.stderr
     assert git(project, "branch", "--list", "wip").strip() == "wip"
 
@@ -225,7 +225,7 @@ def test_template_files_are_written_and_never_overwrite(project: Path) -> None:
     path = project / ".nexus" / "worktrees" / "f"
     assert (path / "hi.txt").read_text() == "hi you"
     assert (path / "README.md").read_text() == "# test repo\n"
-    assert run_nexus("workspace", "delete", "f").exit_code == 0  # generated file is not "work"
+    assert run_nexus("workspace", "delete", "f", "--yes").exit_code == 0  # generated: not "work"
 
 
 def test_list_counts_each_worktrees_uncommitted_changes(project: Path) -> None:

@@ -122,7 +122,7 @@ def test_delete_removes_every_docker_object(ws_project: Path, docker_client: Any
     pid = find_project(ws_project).project_id()
     label = {"label": [f"dev.nexus.project={pid}", "dev.nexus.workspace=w5"]}
     assert len(docker_client.volumes.list(filters=label)) == 1
-    result = run_nexus("workspace", "delete", "w5", "--json")
+    result = run_nexus("workspace", "delete", "w5", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["removed"] == {"containers": 2, "networks": 1, "volumes": 1}
     assert docker_client.containers.list(all=True, filters=label) == []

@@ -92,7 +92,7 @@ def test_engine_down_gives_one_line_and_git_still_works(ws_project: Path) -> Non
     status = run_nexus("workspace", "status", "e", env=NO_ENGINE)
     assert status.exit_code == 0 and "worktree: ok" in status.stdout
     assert run_nexus("workspace", "create", "side", env=NO_ENGINE).exit_code == 0
-    assert run_nexus("workspace", "delete", "side", env=NO_ENGINE).exit_code == 0
+    assert run_nexus("workspace", "delete", "side", "--yes", env=NO_ENGINE).exit_code == 0
 
 
 def test_list_shows_containers_without_a_record(ws_project: Path) -> None:

@@ -140,10 +140,11 @@ def protobuf_bytes(body: dict[str, Any]) -> bytes:
         )
     except ImportError:
         from nexus_cli.errors import UsageError
+        from nexus_cli.extras import missing_hint
 
         raise UsageError(
             "OTLP protobuf encoding needs the opentelemetry-proto package",
-            hint="pip install 'nexus-cli[otlp]', or use --encoding json",
+            hint=f"{missing_hint('otlp')}, or use --encoding json",
         ) from None
     message = json_format.ParseDict(body, ExportLogsServiceRequest())
     return bytes(message.SerializeToString())

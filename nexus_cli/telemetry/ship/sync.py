@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import fs, paths
 from nexus_cli.errors import ConfigError, ConflictError, NexusError, NotFoundError, UsageError
+from nexus_cli.extras import missing_hint
 from nexus_cli.telemetry.read.window import stamp
 from nexus_cli.telemetry.ship import otlp
 
@@ -97,7 +98,7 @@ def setup(url: str, protocol: str, headers: list[str], encoding: str = "auto") -
     if encoding == "protobuf" and not protobuf_available():
         raise UsageError(
             "OTLP protobuf encoding needs the opentelemetry-proto package",
-            hint="pip install 'nexus-cli[otlp]', or use --encoding json",
+            hint=f"{missing_hint('otlp')}, or use --encoding json",
         )
     config = SyncConfig(url, protocol, dict(parse_header(h) for h in headers), encoding)
     path = _home_file(CONFIG_FILE)

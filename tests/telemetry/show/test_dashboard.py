@@ -35,6 +35,31 @@ def test_terminal_dashboard_shows_the_seed_figures(filled: Path) -> None:
     assert data["stats"]["invocations"] == sum(d["invocations"] for d in data["per_day"])
 
 
+def test_piped_dashboard_fits_80_columns_unless_width_says(filled: Path) -> None:
+    piped = run_nexus("dashboard", "--days", "14")
+    assert piped.exit_code == 0, piped.stderr
+    lines = piped.stdout.splitlines()
+    assert max(len(line) for line in lines) == 80  # panels are drawn to the full width
+    wide = run_nexus("dashboard", "--days", "14", "--width", "160")
+    assert wide.exit_code == 0, wide.stderr
+    assert max(len(line) for line in wide.stdout.splitlines()) == 160
+    assert "Insights" in wide.stdout and "Top templates" in wide.stdout
+    narrow = run_nexus("dashboard", "--width", "20")
+    assert narrow.exit_code == 2 and "--width" in narrow.stderr
+
+
+def test_piped_dashboard_in_a_real_process_ignores_columns(filled: Path) -> None:
+    out = subprocess.run(
+        [*nexus_exe(), "dashboard", "--days", "7"],
+        env={**os.environ, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert max(len(line) for line in out.stdout.splitlines()) == 80
+
+
 def test_html_is_one_self_contained_file(filled: Path, tmp_path: Path) -> None:
     out = tmp_path / "dash.html"
     result = run_nexus("dashboard", "--html", str(out))
