@@ -7,6 +7,7 @@ interrupt (Ctrl-C, SIGTERM) that kills and reaps; clear errors for what cannot s
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import os
@@ -73,6 +74,24 @@ def _running_members(pgid: int) -> list[int]:
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def test_only_proc_imports_subprocess() -> None:
+    """One way to start processes: nothing else in nexus_cli imports subprocess or spawns."""
+    offenders = []
+    for path in sorted((REPO / "nexus_cli").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if "subprocess" in names and path.name != "proc.py":
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+        if "posix_spawn" in source or "os.fork" in source:
+            offenders.append(f"{path.relative_to(REPO)}: posix_spawn/fork")
+    assert offenders == []
 
 
 # --- output, stdin, exit codes and text ---------------------------------------------------------
