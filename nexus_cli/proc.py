@@ -80,24 +80,25 @@ def run(
         stderr: int = subprocess.STDOUT
     else:
         stdout, stderr = subprocess.PIPE, subprocess.STDOUT if merge_stderr else subprocess.PIPE
-    proc = _start(
-        args,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
-        stdout=stdout,
-        stderr=stderr,
-        new_session=new_session,
-    )
-    out, err = _Reader(proc.stdout), _Reader(proc.stderr)
-    if data is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
-    guard = sigterm_raises() if new_session else contextlib.nullcontext()
-    try:
-        with guard:
+    # SIGTERM raises from before the start, and everything after the start is inside the
+    # try: an interrupt that comes as soon as the child runs still ends (and reaps) it.
+    with sigterm_raises() if new_session else contextlib.nullcontext():
+        proc = _start(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=stdout,
+            stderr=stderr,
+            new_session=new_session,
+        )
+        try:
+            out, err = _Reader(proc.stdout), _Reader(proc.stderr)
+            if data is not None:
+                threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
             finished = _wait(proc, until) and (new_session or _drain((out, err), until))
-    finally:
-        _stop(proc, group=new_session, grace_s=grace_s)
+        finally:
+            _stop(proc, group=new_session, grace_s=grace_s)
     # Whatever was written before the end; a process that left the group may hold the pipes.
     _drain((out, err), time.monotonic() + DRAIN_S)
     return Completed(args, proc.returncode, out.text(), err.text(), timed_out=not finished)
