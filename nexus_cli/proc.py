@@ -255,12 +255,10 @@ def _start_error(argv: list[str], cwd: Path | str | None, exc: OSError) -> Canno
 
 def _earliest(timeout: float | None, deadline: float | None) -> float | None:
     """The monotonic time at which the run must end, if any."""
-    ends = [
-        t
-        for t in (deadline, None if timeout is None else time.monotonic() + timeout)
-        if t is not None
-    ]
-    return min(ends, default=None)
+    if timeout is None:
+        return deadline
+    end = time.monotonic() + timeout
+    return end if deadline is None else min(deadline, end)
 
 
 def _left(until: float | None) -> float | None:
