@@ -89,6 +89,18 @@ class ConfirmationNeededError(NexusError):
     category = "confirmation_needed"
 
 
+class CannotStartError(NexusError):
+    """A process could not be started: its folder is missing, or the program cannot run."""
+
+    category = "cannot_start"
+
+
+class CommandNotFoundError(CannotStartError):
+    """A program Nexus runs (git, sh, crontab, docker) is not installed, or not on PATH."""
+
+    category = "command_not_found"
+
+
 class GateFailedError(NexusError):
     """A verification gate failed: the task does not move on."""
 

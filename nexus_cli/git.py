@@ -5,21 +5,22 @@ after ``--end-of-options`` (so ``--lock`` is a ref name, never an option) and br
 checked with ``git check-ref-format --branch`` first. A failure becomes a :class:`GitError` with
 git's own message; a repository with no commit yet gets a message saying how to make one.
 
-Processes are started with ``os.posix_spawnp`` and read through ``select.poll`` rather than the
-``subprocess`` module, whose import (with ``signal`` and ``selectors``) costs more than the
-``git`` process itself on the hot paths (``workspace create -t bare``, ``task`` commands).
+This is the one module that runs git; it starts it through :mod:`nexus_cli.proc` (stdin from
+/dev/null, output as text with undecodable bytes replaced, the process killed and reaped when
+interrupted).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from pathlib import Path
 
-from nexus_cli.errors import NexusError, UsageError
+from nexus_cli import proc
+from nexus_cli.errors import CannotStartError, CommandNotFoundError, NexusError, UsageError
 
 FIRST_COMMIT_HINT = "make a first commit: git commit --allow-empty -m init"
+VERSION_TIMEOUT_S = 10.0
 
 
 class GitError(NexusError):
@@ -39,87 +40,36 @@ def _env() -> dict[str, str]:
     return env
 
 
-class Completed:
-    """A finished ``git`` process: exit status and its output as text (undecodable bytes replaced)."""
+def run(cwd: Path, *args: str, check: bool = True) -> proc.Completed:
+    """``git ARGS`` in ``cwd``; a non-zero exit raises :class:`GitError` when ``check``.
 
-    __slots__ = ("args", "returncode", "stderr", "stdout")
-
-    def __init__(self, args: list[str], returncode: int, stdout: str, stderr: str) -> None:
-        self.args, self.returncode, self.stdout, self.stderr = args, returncode, stdout, stderr
-
-    def __repr__(self) -> str:
-        return f"Completed(args={self.args!r}, returncode={self.returncode})"
-
-
-def _text(chunks: list[bytes]) -> str:
-    """Bytes as text with universal newlines, as ``subprocess`` gave them with ``text=True``."""
-    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _spawn(cwd: Path, argv: list[str]) -> tuple[int, str, str]:
-    """Run ``argv`` in ``cwd`` with stdin from /dev/null; exit status, stdout and stderr.
-
-    Both pipes are read as data comes (no deadlock on a large stderr). When reading is
-    interrupted (Ctrl-C, SIGTERM), the process is killed and reaped before the error goes on.
+    ``cwd`` is passed as ``git -C``, so a missing folder is git's own error.
     """
-    import select
+    return _git(list(args), cwd=cwd, check=check)
 
-    out_r, out_w = os.pipe()  # not inheritable: only the dup2 copies reach the child
-    err_r, err_w = os.pipe()
+
+def version() -> str:
+    """``git --version``'s answer; :class:`GitError` when git is missing or does not answer."""
+    return _git(["--version"], cwd=None, check=True, timeout=VERSION_TIMEOUT_S).stdout.strip()
+
+
+def _git(
+    args: list[str], *, cwd: Path | None, check: bool, timeout: float | None = None
+) -> proc.Completed:
+    where = [] if cwd is None else ["-C", str(cwd)]
     try:
-        try:
-            pid = os.posix_spawnp(
-                argv[0],
-                [argv[0], "-C", str(cwd), *argv[1:]],
-                _env(),
-                file_actions=[
-                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                    (os.POSIX_SPAWN_DUP2, out_w, 1),
-                    (os.POSIX_SPAWN_DUP2, err_w, 2),
-                ],
-            )
-        finally:
-            os.close(out_w)
-            os.close(err_w)
-        chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-        try:
-            poller = select.poll()
-            for fd in chunks:
-                poller.register(fd, select.POLLIN)
-            left = len(chunks)
-            while left:
-                for fd, _event in poller.poll():
-                    data = os.read(fd, 65536)
-                    if data:
-                        chunks[fd].append(data)
-                    else:
-                        poller.unregister(fd)
-                        left -= 1
-            status = os.waitpid(pid, 0)[1]
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.kill(pid, 9)  # SIGKILL, as subprocess.run does when interrupted
-            os.waitpid(pid, 0)
-            raise
-    finally:
-        os.close(out_r)
-        os.close(err_r)
-    return os.waitstatus_to_exitcode(status), _text(chunks[out_r]), _text(chunks[err_r])
-
-
-def run(cwd: Path, *args: str, check: bool = True) -> Completed:
-    """``git ARGS`` in ``cwd``; a non-zero exit raises :class:`GitError` when ``check``."""
-    argv = ["git", *args]
-    try:
-        code, stdout, stderr = _spawn(cwd, argv)
-    except FileNotFoundError:
+        done = proc.run(["git", *where, *args], env=_env(), timeout=timeout)
+    except CommandNotFoundError:
         raise GitError("git is not installed", hint="install git and try again") from None
-    proc = Completed(argv, code, stdout, stderr)
-    if check and proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
+    except CannotStartError as exc:
+        raise GitError(exc.message) from None
+    if done.timed_out:
+        raise GitError(f"git {args[0]} did not finish within {timeout:g}s")
+    if check and done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
         message = "; ".join(line.removeprefix("fatal: ") for line in detail[-3:]) or "no output"
         raise GitError(f"git {args[0]} failed: {message}")
-    return proc
+    return done
 
 
 def output(cwd: Path, *args: str) -> str:

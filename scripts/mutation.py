@@ -56,10 +56,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["tests/personas/test_safety.py", "tests/personas/test_trust.py"],
     ),
     "gates": (
-        ["nexus_cli/tasks/gates.py", "nexus_cli/tasks/gate_process.py"],
+        ["nexus_cli/tasks/gates.py", "nexus_cli/proc.py"],
         [
             "tests/tasks/test_gates.py",
-            "tests/tasks/test_gate_process.py",
+            "tests/tasks/test_gate_groups.py",
+            "tests/test_proc.py",
             "tests/tasks/test_gates_docker.py",
             "tests/tasks/test_trust.py",
         ],

@@ -1,4 +1,5 @@
-"""nexus_cli.git: plain git subprocesses, --end-of-options, check-ref-format, clear errors."""
+"""nexus_cli.git: git processes (through nexus_cli.proc), --end-of-options, check-ref-format,
+clear errors."""
 
 from __future__ import annotations
 
@@ -92,22 +93,16 @@ def test_every_plainly_valid_name_is_one_git_accepts(name: str) -> None:
     assert proc.stdout.strip() == name
 
 
-def test_large_output_on_both_streams_does_not_block(git_repo: Path) -> None:
-    noisy = "!sh -c 'yes err | head -c 300000 >&2; yes out | head -c 300000'"
-    proc = git.run(git_repo, "-c", f"alias.noisy={noisy}", "noisy")
-    assert proc.returncode == 0
-    assert len(proc.stdout) == 300000 and len(proc.stderr) == 300000
-    assert proc.stdout.startswith("out\nout\n") and proc.stderr.startswith("err\nerr\n")
+def test_git_runs_through_proc_with_its_exit_code_and_output(git_repo: Path) -> None:
+    """The runner itself is tested in tests/test_proc.py; here, what git.run makes of it."""
+    proc = git.run(git_repo, "-c", "alias.eat=!cat; echo out; exit 3", "eat", check=False)
+    assert (proc.returncode, proc.stdout) == (3, "out\n")
+    with pytest.raises(git.GitError, match="git -c failed: no output"):
+        git.run(git_repo, "-c", "alias.quiet=!exit 1", "quiet")
 
 
-def test_git_reads_an_empty_stdin_and_its_exit_code_is_kept(git_repo: Path) -> None:
-    proc = git.run(git_repo, "-c", "alias.eat=!cat; exit 3", "eat", check=False)
-    assert (proc.returncode, proc.stdout) == (3, "")
-
-
-def test_text_is_decoded_with_replacement_and_universal_newlines(git_repo: Path) -> None:
-    proc = git.run(git_repo, "-c", "alias.raw=!printf 'a\\r\\nb\\rc\\377'", "raw")
-    assert proc.stdout == "a\nb\nc\ufffd"
+def test_version_is_gits_answer() -> None:
+    assert git.version().startswith("git version ")
 
 
 def test_a_missing_folder_is_a_git_error(tmp_path: Path) -> None:
@@ -119,3 +114,5 @@ def test_missing_git_is_one_clear_error(git_repo: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("PATH", str(git_repo))  # no git there
     with pytest.raises(git.GitError, match="git is not installed"):
         git.run(git_repo, "status")
+    with pytest.raises(git.GitError, match="git is not installed"):
+        git.version()

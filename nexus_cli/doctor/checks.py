@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from nexus_cli import paths, sqlite_open
+from nexus_cli import git, paths, sqlite_open
 from nexus_cli.errors import NexusError
 from nexus_cli.plural import plural
 
@@ -34,14 +33,14 @@ class Check:
 
 
 def check_git() -> Check:
-    git = shutil.which("git")
-    if git is None:
+    found = shutil.which("git")
+    if found is None:
         return Check("git", "fail", "git not found on PATH", True, "install git (apt install git)")
     try:
-        out = subprocess.run([git, "--version"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("git", "fail", f"git did not run: {exc}", True, "reinstall git")
-    return Check("git", "ok", out.stdout.strip() or git, True)
+        version = git.version()
+    except git.GitError as exc:
+        return Check("git", "fail", f"git did not run: {exc.message}", True, "reinstall git")
+    return Check("git", "ok", version or found, True)
 
 
 def check_docker() -> Check:

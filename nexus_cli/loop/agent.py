@@ -1,20 +1,19 @@
 """Run the agent command once: prompt on stdin, output to a log file, its own process group.
 
 The agent is a shell command line (``claude -p``, ``codex exec -``, a script). It starts in a new
-session so that an interrupt, a time limit or the end of ``nexus loop`` can stop it and everything
-it started: SIGTERM to the group, then SIGKILL after a grace period.
+session, and nothing of that session's process group outlives the iteration: when the agent
+exits, hits the time limit, or ``nexus loop`` is interrupted, the group (background children the
+agent left behind included) gets SIGTERM, then SIGKILL after a grace period (:mod:`nexus_cli.proc`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from nexus_cli import proc
+from nexus_cli.errors import CannotStartError
 
 GRACE_S = 5.0
 _CHUNK = 1 << 16
@@ -27,38 +26,6 @@ class AgentRun:
     promise_seen: bool = False
     timed_out: bool = False
     started: bool = True
-
-
-def stop_group(proc: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> None:
-    """SIGTERM the agent's process group, wait up to ``grace_s``, then SIGKILL what is left."""
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(wait)
-            _kill_rest(proc.pid)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _kill_rest(pgid: int) -> None:
-    """The leader is gone; children it left in the group get SIGKILL too."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def _feed(proc: subprocess.Popen[bytes], prompt: bytes) -> None:
-    stdin = proc.stdin
-    if stdin is None:  # pragma: no cover - always a pipe here
-        return
-    try:
-        stdin.write(prompt)
-    except (BrokenPipeError, OSError):
-        pass  # the agent does not read its stdin: fine
-    finally:
-        with contextlib.suppress(OSError):
-            stdin.close()
 
 
 def contains(path: Path, needle: str) -> bool:
@@ -88,36 +55,26 @@ def run_agent(
     promise: str | None = None,
     timeout_s: float | None = None,
 ) -> AgentRun:
-    """Run ``command`` once; stop its whole group on timeout or interrupt (then re-raise)."""
+    """Run ``command`` once; its whole group is stopped when it ends, times out or is interrupted
+    (an interrupt is re-raised once the group is gone)."""
     start = time.monotonic()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         try:
-            proc = subprocess.Popen(
-                command,
-                shell=True,
+            done = proc.run(
+                ["/bin/sh", "-c", command],
                 cwd=cwd,
                 env=env,
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                input=prompt,
+                timeout=timeout_s,
+                new_session=True,
+                output_file=log,
+                grace_s=GRACE_S,
             )
-        except OSError as exc:
-            log.write(f"[nexus] cannot start the agent: {exc}\n".encode())
+        except CannotStartError as exc:
+            log.write(f"[nexus] cannot start the agent: {exc.message}\n".encode())
             return AgentRun(127, 0, started=False)
-        feeder = threading.Thread(target=_feed, args=(proc, prompt.encode()), daemon=True)
-        feeder.start()
-        timed_out = False
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            stop_group(proc)
-        except BaseException:
-            stop_group(proc)
-            raise
     ms = int((time.monotonic() - start) * 1000)
-    code = -1 if timed_out else int(proc.returncode)
+    code = -1 if done.timed_out else done.returncode
     seen = bool(promise) and contains(log_path, promise or "")
-    return AgentRun(code, ms, promise_seen=seen, timed_out=timed_out)
+    return AgentRun(code, ms, promise_seen=seen, timed_out=done.timed_out)

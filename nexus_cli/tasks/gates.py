@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, validate
-from nexus_cli.errors import NexusError
+from nexus_cli import fs, proc, validate
+from nexus_cli.errors import CannotStartError, NexusError
 from nexus_cli.project import Project
-from nexus_cli.tasks.gate_process import run_group
 from nexus_cli.tasks.model import Gate, Task
 
 TAIL_LINES = 50
@@ -71,18 +70,27 @@ def gate_directory(project: Project, task: Task) -> Path:
 
 
 def run_on_host(gate: Gate, cwd: Path) -> GateResult:
-    """Run ``gate`` in ``cwd`` as its own process group (see :mod:`gate_process`)."""
+    """Run ``gate`` with ``sh -c`` in ``cwd``, in a new session whose whole process group is
+    ended when the shell exits, times out or is interrupted (see :mod:`nexus_cli.proc`)."""
     if not gate.command.strip():
         return _not_started(gate, str(cwd), "cannot start gate: its command is blank")
     start = time.monotonic()
     try:
-        outcome = run_group(gate.command, cwd, gate.timeout_s)
-    except OSError as exc:
-        return _not_started(gate, str(cwd), f"cannot start gate: {exc}")
+        done = proc.run(
+            ["/bin/sh", "-c", gate.command],
+            cwd=cwd,
+            timeout=gate.timeout_s,
+            new_session=True,
+            merge_stderr=True,
+        )
+    except CannotStartError as exc:
+        return _not_started(gate, str(cwd), f"cannot start gate: {exc.message}")
     ms = int((time.monotonic() - start) * 1000)
-    code = outcome.exit_code
-    passed = code == 0 and not outcome.timed_out
-    return GateResult(gate, passed, code, ms, outcome.timed_out, tail(outcome.output), str(cwd))
+    if done.timed_out:
+        output = f"{done.stdout}\n[nexus] gate timed out after {gate.timeout_s:g}s"
+        return GateResult(gate, False, -1, ms, True, tail(output), str(cwd))
+    passed = done.returncode == 0
+    return GateResult(gate, passed, done.returncode, ms, False, tail(done.stdout), str(cwd))
 
 
 def _not_started(gate: Gate, where: str, message: str) -> GateResult:

@@ -17,7 +17,7 @@ from nexus_cli.errors import StateError
 from nexus_cli.project import Project
 
 if TYPE_CHECKING:
-    from nexus_cli import git
+    from nexus_cli import proc
 
 ATTRIBUTE_LINE = ".nexus/tasks.jsonl merge=nexus-tasks"
 DRIVER_NAME = "nexus-tasks"
@@ -32,7 +32,7 @@ def driver_command(python: str | None = None) -> str:
     return f"if [ -x {exe} ]; then {exe} -m nexus_cli {args}; else nexus {args}; fi"
 
 
-def _git(project: Project, *args: str) -> git.Completed:
+def _git(project: Project, *args: str) -> proc.Completed:
     from nexus_cli import git
 
     try:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_cli.errors import ConflictError, GateFailedError, Terminated, UsageError
+from nexus_cli.proc import sigterm_raises
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import TaskSettings
-from nexus_cli.tasks.gate_process import sigterm_raises
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore

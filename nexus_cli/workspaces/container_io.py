@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import proc
 from nexus_cli.errors import NexusError, NotFoundError
 from nexus_cli.workspaces import records
 from nexus_cli.workspaces.names import container_name
@@ -74,7 +74,7 @@ def shell(container: Any, interactive_tty: bool) -> int:
         )
     flags = "-it" if interactive_tty else "-i"
     probe = "command -v bash >/dev/null 2>&1 && exec bash || exec sh"
-    return subprocess.call(
+    return proc.run_attached(
         [docker, "exec", flags, "-w", "/workspace", container.id, "sh", "-c", probe]
     )
 

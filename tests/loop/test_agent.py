@@ -59,6 +59,32 @@ def test_timeout_stops_the_whole_group(tmp_path: Path) -> None:
     assert not _alive(child)
 
 
+def test_children_the_agent_left_behind_end_with_its_iteration(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    started = time.monotonic()
+    run = run_agent(
+        f"sleep 1000 & echo $! > {pid_file}; echo started",
+        "",
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_path=tmp_path / "l",
+    )
+    assert (run.exit_code, run.timed_out) == (0, False)
+    assert time.monotonic() - started < 10  # the sleep's copy of the log does not hold the run
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the agent's background sleep outlived its iteration"
+
+
+def test_an_agent_that_cannot_start_is_logged(tmp_path: Path) -> None:
+    log = tmp_path / "l"
+    run = run_agent("true", "", cwd=tmp_path / "gone", env=dict(os.environ), log_path=log)
+    assert (run.exit_code, run.started) == (127, False)
+    assert log.read_text().startswith("[nexus] cannot start the agent: cannot start sh in ")
+
+
 def test_promise_is_found_across_read_chunks(tmp_path: Path) -> None:
     path = tmp_path / "out.log"
     needle = "<promise>DONE</promise>"

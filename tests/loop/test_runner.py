@@ -165,3 +165,31 @@ def test_no_loop_events_when_telemetry_is_off(
         count = conn.execute("SELECT count(*) FROM events WHERE event_type = 'loop'").fetchone()
         conn.close()
         assert count == (0,)
+
+
+def test_a_background_process_of_the_agent_ends_with_the_iteration(
+    loop_project: Path, tmp_path: Path
+) -> None:
+    """An agent that starts `sleep 1000 &` and exits: once `nexus loop` is done, the sleep is gone."""
+    import time
+
+    task_id = new_task("Background", "--gate", GATE)
+    pid_file = tmp_path / "sleep.pid"
+    agent = f"sleep 1000 & echo $! > {pid_file}; echo ok > status.txt"
+    result = run_nexus("loop", "--agent", agent, "--task", task_id)
+    assert result.exit_code == 0, result.stderr
+    assert show(task_id)["status"] == "done"
+    sleeper = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while _running(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(sleeper), "the agent's `sleep 1000 &` outlived the loop iteration"
+
+
+def _running(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

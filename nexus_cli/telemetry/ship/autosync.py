@@ -44,19 +44,16 @@ def _spawn_if_due(home: str, sentinel: str) -> None:
         pass
     with open(stamp, "w"):
         pass
-    import subprocess
+    # proc (and subprocess with it) only now: this module runs after every command, --version too.
+    from nexus_cli import proc
 
     log = os.open(os.path.join(home, "sync.log"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
     try:
-        subprocess.Popen(
+        proc.spawn_detached(
             [sys.executable, "-m", "nexus_cli", "--no-telemetry", "sync", "now", "--background"],
-            env={**os.environ, CHILD_ENV: "1"},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
             cwd=home,
-            start_new_session=True,
-            close_fds=True,
+            env={**os.environ, CHILD_ENV: "1"},
+            log_fd=log,
         )
     finally:
         os.close(log)

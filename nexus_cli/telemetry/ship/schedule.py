@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 
-from nexus_cli import paths
+from nexus_cli import paths, proc
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.validate import plain_text
 
 MARKER = "# nexus-insights-report (managed by nexus)"
+TIMEOUT_S = 10.0
 
 
 def crontab_command() -> str | None:
@@ -64,8 +64,15 @@ def default_output() -> str:
     return os.path.join(paths.nexus_home_str(), "reports", "insights-{date}.md")
 
 
+def _crontab(crontab: str, *args: str, input: str | None = None) -> proc.Completed:
+    result = proc.run([crontab, *args], input=input, timeout=TIMEOUT_S)
+    if result.timed_out:
+        raise NexusError(f"crontab {' '.join(args)} did not finish within {TIMEOUT_S:g}s")
+    return result
+
+
 def _read(crontab: str) -> list[str]:
-    result = subprocess.run([crontab, "-l"], capture_output=True, text=True, timeout=10)
+    result = _crontab(crontab, "-l")
     if result.returncode != 0:  # "no crontab for user" is the usual reason
         return []
     return result.stdout.splitlines()
@@ -74,10 +81,9 @@ def _read(crontab: str) -> list[str]:
 def _write(crontab: str, lines: list[str]) -> None:
     if not any(line.strip() for line in lines):
         # Nothing of the user's is left: remove the table, so "no crontab" is restored as it was.
-        subprocess.run([crontab, "-r"], capture_output=True, text=True, timeout=10)
+        _crontab(crontab, "-r")
         return
-    text = "".join(line + "\n" for line in lines)
-    result = subprocess.run([crontab, "-"], input=text, capture_output=True, text=True, timeout=10)
+    result = _crontab(crontab, "-", input="".join(line + "\n" for line in lines))
     if result.returncode != 0:
         raise NexusError(f"crontab refused the new table: {result.stderr.strip()}")
 

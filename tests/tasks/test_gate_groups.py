@@ -1,12 +1,11 @@
-"""Gates run as process groups: nothing of a gate survives a timeout, SIGTERM or a kill; one
-`task complete` of a task at a time, and a stale `verifying` is taken over."""
+"""Host gates run as process groups (`gates.run_on_host` over `nexus_cli.proc`): nothing of a gate
+survives a timeout, SIGTERM or a kill; one `task complete` of a task at a time, and a stale
+`verifying` is taken over. The process-group mechanics themselves are tested in tests/test_proc.py."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,13 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.tasks.gate_process import (
-    ProcessOutcome,
-    _has_live_member,
-    group_alive,
-    run_group,
-    terminate_group,
-)
+from nexus_cli.proc import group_alive
+from nexus_cli.tasks.gates import GateResult, run_on_host
+from nexus_cli.tasks.model import Gate
 from tests.conftest import nexus_exe, run_nexus
 from tests.tasks.conftest import new_task, ok, show
 
@@ -59,6 +54,10 @@ def _running_members(pgid: int) -> list[int]:
     return found
 
 
+def run_group(command: str, cwd: Path, timeout_s: float) -> GateResult:
+    return run_on_host(Gate(command, timeout_s), cwd)
+
+
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
@@ -69,7 +68,7 @@ def test_timeout_terminates_the_whole_group(tmp_path: Path) -> None:
     command = f"echo $$ > {pidfile}; sh -c 'sleep 300 & sleep 300'"
     start = time.monotonic()
     outcome = run_group(command, tmp_path, 1)
-    assert outcome.timed_out and outcome.exit_code == -1
+    assert outcome.timed_out and outcome.exit_code == -1 and not outcome.passed
     assert time.monotonic() - start < 10
     pgid = int(pidfile.read_text())
     assert _group_gone(pgid), f"processes of gate group {pgid} survived the timeout"
@@ -80,7 +79,7 @@ def test_children_left_behind_by_a_finished_gate_are_terminated(tmp_path: Path) 
     pidfile = tmp_path / "pgid"
     start = time.monotonic()
     outcome = run_group(f"echo $$ > {pidfile}; sleep 300 & echo done", tmp_path, 60)
-    assert outcome.exit_code == 0 and "done" in outcome.output
+    assert outcome.exit_code == 0 and "done" in outcome.output_tail
     assert time.monotonic() - start < 10  # not held open by the child's copy of stdout
     assert _group_gone(int(pidfile.read_text()))
 
@@ -232,7 +231,7 @@ def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
         sleeper.wait()
 
 
-# --- run_group, terminate_group and _has_live_member, one behaviour at a time -------------------
+# --- run_on_host, one behaviour at a time ---------------------------------------------------------
 
 
 def test_the_shell_leads_its_own_session_with_stdin_from_dev_null(tmp_path: Path) -> None:
@@ -245,26 +244,28 @@ def test_the_shell_leads_its_own_session_with_stdin_from_dev_null(tmp_path: Path
         os.dup2(saved, 0)
         for fd in (saved, read_end, write_end):
             os.close(fd)
-    lines = outcome.output.splitlines()
+    lines = outcome.output_tail.splitlines()
     assert lines[0].split() == [lines[1], lines[1]]  # process group and session are its pid
     assert lines[2:] == ["/dev/null", "err", "bad\ufffd", str(tmp_path.resolve())]
-    assert (outcome.exit_code, outcome.timed_out) == (0, False)
+    assert (outcome.exit_code, outcome.timed_out, outcome.passed) == (0, False, True)
 
 
 def test_exit_code_and_output_of_a_finished_shell(tmp_path: Path) -> None:
-    assert run_group("echo one; exit 4", tmp_path, 30) == ProcessOutcome(4, "one\n", False)
+    outcome = run_group("echo one; exit 4", tmp_path, 30)
+    assert (outcome.exit_code, outcome.output_tail, outcome.timed_out) == (4, "one", False)
 
 
 def test_a_timeout_keeps_the_output_and_says_so(tmp_path: Path) -> None:
     outcome = run_group("echo before; sleep 30", tmp_path, 0.5)
-    assert outcome == ProcessOutcome(-1, "before\n\n[nexus] gate timed out after 0.5s", True)
+    assert (outcome.exit_code, outcome.timed_out) == (-1, True)
+    assert outcome.output_tail == "before\n\n[nexus] gate timed out after 0.5s"
 
 
 def test_a_quick_gate_returns_at_once(tmp_path: Path) -> None:
     times = []
     for _ in range(2):  # the faster of two runs: a loaded machine may slow one down
         start = time.monotonic()
-        assert run_group("echo hi", tmp_path, 30).output == "hi\n"
+        assert run_group("echo hi", tmp_path, 30).output_tail == "hi"
         times.append(time.monotonic() - start)
     assert min(times) < 0.9
 
@@ -273,79 +274,4 @@ def test_a_process_that_left_the_group_does_not_hold_the_gate(tmp_path: Path) ->
     start = time.monotonic()
     outcome = run_group("setsid sleep 3 & sleep 0.2; echo hi", tmp_path, 30)
     assert time.monotonic() - start < 1.9  # about one second of waiting for the pipe, not three
-    assert outcome == ProcessOutcome(0, "hi\n", False)
-
-
-def test_terminate_gives_the_group_time_to_clean_up_then_returns(tmp_path: Path) -> None:
-    marker = tmp_path / "cleaned"
-    script = f"trap 'sleep 0.2; echo cleaned > {marker}; exit 0' TERM; echo ready; "
-    proc = subprocess.Popen(
-        ["sh", "-c", script + "while :; do sleep 0.1; done"],
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-        text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        assert proc.stdout.readline() == "ready\n"
-        start = time.monotonic()
-        terminate_group(proc.pid)
-        elapsed = time.monotonic() - start
-        assert marker.read_text() == "cleaned\n"  # SIGTERM, then the grace period, not SIGKILL
-        assert elapsed < 1.0  # returns once only the (zombie) shell is left
-        assert proc.wait(timeout=10) == 0
-    finally:
-        _kill_group(proc.pid)
-        proc.stdout.close()
-
-
-def _stat_state(pid: int) -> str:
-    return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0].decode()
-
-
-def test_live_members_zombies_and_odd_process_names(tmp_path: Path) -> None:
-    # A process name with a ")" and a byte that is not UTF-8, in its own group but not its own
-    # session: /proc/PID/stat must be parsed from its last ")", leniently, by group not session.
-    odd = tmp_path / "\udcffx) R 1 0"
-    odd.symlink_to(shutil.which("sleep") or "/bin/sleep")
-    # SIGHUP at its default (a caller under nohup ignores it): asking must not send it
-    hup = functools.partial(signal.signal, signal.SIGHUP, signal.SIG_DFL)
-    proc = subprocess.Popen([str(odd), "30"], process_group=0, preexec_fn=hup)
-    try:
-        assert b"\xffx) R 1 0" in Path(f"/proc/{proc.pid}/stat").read_bytes()
-        assert group_alive(proc.pid) is True
-        assert _has_live_member(proc.pid) is True
-        time.sleep(0.2)
-        assert proc.poll() is None  # asking does not signal the group
-        proc.kill()
-        deadline = time.monotonic() + 10
-        while _stat_state(proc.pid) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert group_alive(proc.pid) is True  # the zombie is still in the group
-        assert _has_live_member(proc.pid) is False
-    finally:
-        proc.kill()
-        proc.wait()
-    assert group_alive(proc.pid) is False
-    assert _has_live_member(proc.pid) is False
-
-
-def test_a_group_of_another_user_counts_as_alive(tmp_path: Path) -> None:
-    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
-    try:
-        assert group_alive(sleeper.pid) is True  # for its own user, the group is there
-        child = os.fork()
-        if child == 0:  # pragma: no cover - runs in the forked child
-            code = 2
-            try:
-                if os.getuid() == 0:
-                    os.setgid(65534)
-                    os.setuid(65534)
-                code = 0 if group_alive(sleeper.pid) else 1
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        sleeper.kill()
-        sleeper.wait()
+    assert (outcome.exit_code, outcome.output_tail, outcome.timed_out) == (0, "hi", False)
