@@ -174,28 +174,36 @@ def test_a_new_session_leads_its_own_group() -> None:
 # --- time limits --------------------------------------------------------------------------------
 
 
-def test_a_timeout_kills_the_process_and_keeps_its_output() -> None:
-    start = time.monotonic()
-    done = _sh("echo before; exec sleep 30", timeout=0.5)
+def _timed_out_when_ready(script: str, ready: Path, **kwargs: object) -> proc.Completed:
+    """Run ``script`` with a short time limit that ends it only after it wrote ``ready``: on a
+    slow machine the limit is raised (1, 4, 16, 64 s) until the script got that far in time."""
+    for limit in (1, 4, 16, 64):
+        ready.unlink(missing_ok=True)
+        done = _sh(script, timeout=limit, **kwargs)
+        assert done.timed_out
+        if ready.is_file() and ready.read_text().strip():
+            return done
+    raise AssertionError(f"{ready.name} was never written before the time limit")
+
+
+def test_a_timeout_kills_the_process_and_keeps_its_output(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    done = _timed_out_when_ready(f"echo before; echo 1 > {ready}; exec sleep 300", ready)
     assert done.timed_out and done.returncode == -signal.SIGKILL
     assert done.stdout == "before\n"
-    assert time.monotonic() - start < 10
 
 
 def test_the_earlier_of_timeout_and_deadline_ends_the_run() -> None:
     start = time.monotonic()
-    assert proc.run(["sleep", "30"], deadline=start + 0.3, timeout=60).timed_out
-    assert proc.run(["sleep", "30"], deadline=start + 60, timeout=0.3).timed_out
-    assert time.monotonic() - start < 10
+    assert proc.run(["sleep", "300"], deadline=start + 0.3, timeout=240).timed_out
+    assert proc.run(["sleep", "300"], deadline=start + 240, timeout=0.3).timed_out
+    assert time.monotonic() - start < 200  # neither waited for the other limit (or for sleep)
     assert not proc.run(["true"], deadline=time.monotonic() + 30, timeout=30).timed_out
 
 
 def test_a_timeout_ends_the_whole_group_grandchildren_too(tmp_path: Path) -> None:
     script = "echo $$ > leader; sh -c 'sleep 300 & echo $! > grandchild; wait' & wait"
-    start = time.monotonic()
-    done = _sh(script, cwd=tmp_path, timeout=1, new_session=True)
-    assert done.timed_out
-    assert time.monotonic() - start < 10
+    _timed_out_when_ready(script, tmp_path / "grandchild", cwd=tmp_path, new_session=True)
     pgid, grandchild = int((tmp_path / "leader").read_text()), _pid_in(tmp_path / "grandchild")
     try:
         assert _until(lambda: not _alive(grandchild)), "the grandchild survived the timeout"
@@ -215,17 +223,22 @@ def test_children_left_behind_by_a_finished_session_are_ended(tmp_path: Path) ->
 
 def test_a_child_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
     script = "sh -c 'trap \"\" TERM; echo $$ > child; sleep 300' & sleep 300"
-    done = _sh(script, cwd=tmp_path, timeout=1, new_session=True, grace_s=0.5)
-    assert done.timed_out
+    _timed_out_when_ready(script, tmp_path / "child", cwd=tmp_path, new_session=True, grace_s=0.5)
     child = _pid_in(tmp_path / "child")
     assert _until(lambda: not _alive(child))
 
 
-def test_a_process_that_left_the_group_does_not_hold_the_run() -> None:
+def test_a_process_that_left_the_group_does_not_hold_the_run(tmp_path: Path) -> None:
     start = time.monotonic()
-    done = _sh("setsid sleep 3 & sleep 0.2; echo hi", new_session=True)
-    assert time.monotonic() - start < 2.5  # about one second of waiting for the pipe, not three
-    assert (done.returncode, done.stdout) == (0, "hi\n")
+    done = _sh(
+        f"setsid sleep 300 & echo $! > {tmp_path}/left; sleep 0.2; echo hi", new_session=True
+    )
+    try:
+        assert time.monotonic() - start < 120  # about one second of waiting for the pipe, not 300
+        assert (done.returncode, done.stdout) == (0, "hi\n")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(_pid_in(tmp_path / "left"), signal.SIGKILL)
 
 
 # --- interrupts: Ctrl-C and SIGTERM -------------------------------------------------------------
