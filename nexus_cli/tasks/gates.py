@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import validate
 from nexus_cli.errors import NexusError
 from nexus_cli.project import Project
 from nexus_cli.tasks.gate_process import run_group
 from nexus_cli.tasks.model import Gate, Task
+from nexus_cli.workspaces.handle import Workspace
 
 TAIL_LINES = 50
 
@@ -55,14 +56,11 @@ def gate_directory(project: Project, task: Task) -> Path:
     """The task's workspace worktree if it exists, else the project root.
 
     The workspace name comes from the database or a teammate's ``tasks.jsonl``: it is validated
-    and must resolve (after symlinks) inside the project's worktrees folder.
+    and must resolve (after symlinks) inside the project's worktrees folder (the handle checks).
     """
     if task.workspace:
-        name = validate.workspace_name(task.workspace, source=f"task {task.id}")
-        worktree = fs.resolve_inside(
-            project.worktrees_dir, name, what=f"workspace of task {task.id}"
-        )
-        if worktree.is_dir():
+        worktree = Workspace(project, task.workspace, source=f"task {task.id}").existing_worktree()
+        if worktree is not None:
             return worktree
     return project.root
 
@@ -91,7 +89,7 @@ def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
     where = f"container {gate.service} of workspace {task.workspace}"
     if not task.workspace:
         return _not_started(gate, where, "gate runs in a service but the task has no workspace")
-    validate.workspace_name(task.workspace, source=f"task {task.id}")
+    workspace = Workspace(project, task.workspace, source=f"task {task.id}")
     validate.service_name(gate.service, source=f"task {task.id}")
     from nexus_cli import engine
 
@@ -99,11 +97,7 @@ def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
         client = engine.connect()
     except NexusError as exc:
         return _not_started(gate, where, f"cannot start gate: {exc.message}")
-    labels = [
-        f"dev.nexus.project={project.project_id()}",
-        f"dev.nexus.workspace={task.workspace}",
-        f"dev.nexus.service={gate.service}",
-    ]
+    labels = workspace.label_filters(gate.service)
     found = client.containers.list(filters={"label": labels, "status": "running"})
     if not found:
         return _not_started(gate, where, f"cannot start gate: no running container for {where}")
