@@ -123,6 +123,15 @@ class Workspace:
         return found
 
 
+def name_at(project: Project, path: Path) -> str | None:
+    """The name of the worktree folder ``path`` lies in (``None`` outside every worktree)."""
+    try:
+        rel = path.resolve().relative_to(project.worktrees_dir.resolve())
+    except ValueError:
+        return None
+    return rel.parts[0] if rel.parts else None
+
+
 def project_filters(project_id_value: str) -> list[str]:
     """Docker ``label`` filters that match every object of one project."""
     return [f"{LABEL_PROJECT}={project_id_value}"]
@@ -179,8 +188,12 @@ __all__ = [
     "LABEL_PROJECT",
     "LABEL_SERVICE",
     "LABEL_WORKSPACE",
+    "MANAGED_FILTER",
     "Workspace",
     "ids_in_docker",
+    "name_at",
     "project_filters",
     "project_id_of",
+    "service_of",
+    "workspace_of",
 ]

@@ -102,3 +102,14 @@ def test_a_linked_worktrees_folder_that_leaves_the_project_is_refused(
     os.symlink(outside, git_repo / ".nexus" / "worktrees")
     with pytest.raises(StateError):
         Workspace(find_project(git_repo), "feat").existing_worktree()
+
+
+def test_name_at_finds_the_worktree_a_folder_is_in(git_repo: Path) -> None:
+    from nexus_cli.workspaces.handle import name_at
+
+    project = find_project(git_repo)
+    inside = Workspace(project, "feat").worktree_unchecked / "src" / "pkg"
+    inside.mkdir(parents=True)
+    assert name_at(project, inside) == "feat"
+    assert name_at(project, git_repo) is None
+    assert name_at(project, project.worktrees_dir) is None
