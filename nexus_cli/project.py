@@ -8,9 +8,13 @@ any subdirectory, and from inside a linked worktree (whose ``.git`` file points 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nexus_cli import fs
 from nexus_cli.errors import NotAProjectError
+
+if TYPE_CHECKING:
+    from nexus_cli.project_id import IdsInUse
 
 NEXUS_DIR = ".nexus"
 CONFIG_FILE = "config.yaml"
@@ -44,12 +48,13 @@ workspaces:
 class Project:
     """A git repository that Nexus works in."""
 
-    __slots__ = ("git_common_dir", "here", "root")
+    __slots__ = ("_project_id", "git_common_dir", "here", "root")
 
     def __init__(self, root: Path, git_common_dir: Path, here: Path | None = None) -> None:
         self.root = root
         self.git_common_dir = git_common_dir
         self.here = here  # the folder the project was found from (resolved), if known
+        self._project_id: str | None = None
 
     @property
     def nexus_dir(self) -> Path:
@@ -69,31 +74,23 @@ class Project:
         return self.nexus_dir / "worktrees"
 
     @property
-    def workspace_here(self) -> str | None:
-        """The workspace whose worktree the project was found from, if any: after
-        ``cd "$(nexus workspace path NAME)"``, NAME. Not validated: callers check the name."""
-        if self.here is None:
-            return None
-        try:
-            inside = self.here.relative_to(self.worktrees_dir.resolve())
-        except (ValueError, OSError):
-            return None
-        return inside.parts[0] if inside.parts else None
-
-    @property
     def is_initialized(self) -> bool:
         return self.config_path.is_file()
 
-    def project_id(self) -> str:
+    def project_id(self, *, in_docker: IdsInUse | None = None) -> str:
         """A per-clone unique id used to name Docker objects; created on first use.
 
         Stored in the untracked state folder so that two clones of one repository (or two
         repositories with the same folder name) never share containers, networks or volumes.
-        Validated when read back; see :mod:`nexus_cli.project_id`.
+        Validated when read back, then kept on this object: the file is read once. Workspace
+        code asks through :func:`nexus_cli.workspaces.handle.project_id_of`, which passes
+        ``in_docker`` (see :mod:`nexus_cli.project_id`).
         """
-        from nexus_cli import project_id
+        if self._project_id is None:
+            from nexus_cli import project_id
 
-        return project_id.get(self)
+            self._project_id = project_id.get(self, in_docker)
+        return self._project_id
 
     def require_initialized(self) -> Project:
         if not self.is_initialized:
@@ -179,7 +176,6 @@ def init_project(start: Path | None = None) -> tuple[Project, list[str]]:
     if _merge_gitignore(nexus_dir / ".gitignore"):
         changed.append(f"{NEXUS_DIR}/.gitignore")
     changed.extend(_run_init_hooks(project))
-    project.project_id()
     return project, changed
 
 

@@ -3,23 +3,27 @@
 The id names every Docker object of the project (``nexus-ID-…``) and is sent into Docker API
 paths, so a value read back is validated (:func:`validate.project_id`). It is never silently
 replaced: an emptied or garbage file is a :class:`StateError`; a missing file gets a new id only
-when no Docker container that mounts one of this project's worktrees exists (those carry the old
-id in their ``dev.nexus.project`` label: the error then names it and the repair command).
+when ``in_docker`` finds no id still in use (the workspaces domain passes
+:func:`nexus_cli.workspaces.handle.ids_in_docker`, which asks Docker for containers that mount one
+of this project's worktrees: the error then names the old id and the repair command). This module
+never talks to Docker itself.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nexus_cli import fs, validate
-from nexus_cli.errors import ConflictError, NexusError, StateError
+from nexus_cli.errors import ConflictError, StateError
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
 
 FILE = "project-id"
+IdsInUse = Callable[["Project"], list[str]]
 LOCK = "project-id.lock"
 
 
@@ -40,8 +44,16 @@ def adopt_hint(found: list[str]) -> str:
     return "if this project has no containers, remove the file and Nexus makes a new id"
 
 
-def get(project: Project) -> str:
-    """The project's id; created (atomically, under a lock) only when nothing used an old one."""
+def _none_in_use(project: Project) -> list[str]:
+    return []
+
+
+def get(project: Project, in_docker: IdsInUse | None = None) -> str:
+    """The project's id; created (atomically, under a lock) only when nothing used an old one.
+
+    ``in_docker`` lists ids that Docker objects of this project still carry (default: none known).
+    """
+    ids_in_docker = in_docker or _none_in_use
     path = project.state_dir / FILE
     try:
         value = _read(path)
@@ -88,32 +100,3 @@ def adopt(project: Project, value: str) -> str:
             )
         fs.atomic_write(path, value + "\n")
     return value
-
-
-def ids_in_docker(project: Project) -> list[str]:
-    """Project ids of Nexus containers that mount a worktree of this project (empty without Docker)."""
-    if not _may_have_workspaces(project):
-        return []
-    try:
-        from nexus_cli import engine
-
-        client = engine.connect(timeout=5)
-        containers = client.containers.list(all=True, filters={"label": ["dev.nexus.managed=true"]})
-    except (NexusError, Exception):
-        return []
-    found: dict[str, None] = {}
-    for container in containers:
-        label = (container.labels or {}).get("dev.nexus.project", "")
-        mounts = container.attrs.get("Mounts") or []
-        if validate.is_valid(validate.project_id, label) and any(
-            fs.is_inside(str(m.get("Source", "")), project.worktrees_dir) for m in mounts
-        ):
-            found[label] = None
-    return list(found)
-
-
-def _may_have_workspaces(project: Project) -> bool:
-    try:
-        return any(project.worktrees_dir.iterdir())
-    except OSError:
-        return False

@@ -22,6 +22,7 @@ SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TASK_ID_PATTERN = re.compile(r"^nx-[0-9a-z]{4,16}$")
 PROJECT_ID_PATTERN = re.compile(r"^[0-9a-f]{8,32}$")
+VARIABLE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 WORKSPACE_RULES = (
     "use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit "
@@ -116,6 +117,36 @@ def project_id(value: object, *, source: Path | str | None = None) -> str:
     return _check(
         "project id", value, PROJECT_ID_PATTERN, "a project id is 8-32 lowercase hex digits", source
     )
+
+
+def template_variables(values: dict[str, str]) -> dict[str, str]:
+    """Template variables (``--var KEY=VALUE``, MCP ``vars``): keys are letters, digits and '_'.
+
+    The values are text (any text: they are substituted into the template, which checks what
+    it makes of them). Returns ``values`` unchanged.
+    """
+    for key, value in values.items():
+        if not isinstance(key, str) or not VARIABLE_PATTERN.fullmatch(key):
+            shown = key[:40] if isinstance(key, str) else key
+            raise UsageError(
+                f"invalid template variable name {shown!r}",
+                hint="use letters, digits and '_', not starting with a digit (e.g. PG_VERSION)",
+            )
+        if not isinstance(value, str):
+            raise UsageError(f"template variable {key} must be text, found {type(value).__name__}")
+    return values
+
+
+def command_argv(value: object) -> list[str]:
+    """A command as an argument list (no shell): at least one argument, the first not empty."""
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or not all(isinstance(arg, str) for arg in value)
+        or not value[0]
+    ):
+        raise UsageError("command must be a non-empty list of arguments, e.g. ['ls', '-la']")
+    return list(value)
 
 
 def is_valid(validator: object, value: object) -> bool:

@@ -148,6 +148,7 @@ def _workspaces(run: Runs) -> None:
     run("workspace status", "alpha")
     run("workspace ports", "alpha")
     run("workspace up", "alpha")
+    run("workspace down", "alpha")
     run("workspace repair")
     run("workspace delete", "alpha", "--force")
 

@@ -195,3 +195,21 @@ def test_plain_text_refuses_control_characters(bad: str) -> None:
 def test_plain_text_keeps_ordinary_text() -> None:
     text = "/tmp/r é {date} 100% 'quoted' $(x)"
     assert validate.plain_text(text, what="--output") is text
+
+
+@pytest.mark.parametrize("key", ["PG_VERSION", "_x", "a1"])
+def test_template_variable_keys(key: str) -> None:
+    assert validate.template_variables({key: "v"}) == {key: "v"}
+
+
+@pytest.mark.parametrize("key", ["", "1X", "A-B", "A B", "Ä", "A\n"])
+def test_bad_template_variable_keys_are_usage_errors(key: str) -> None:
+    with pytest.raises(UsageError, match="invalid template variable name"):
+        validate.template_variables({key: "v"})
+
+
+@pytest.mark.parametrize("argv", [[], [""], "ls", [1], None])
+def test_a_command_is_a_non_empty_argument_list(argv: object) -> None:
+    with pytest.raises(UsageError, match="non-empty list of arguments"):
+        validate.command_argv(argv)
+    assert validate.command_argv(("ls", "-la")) == ["ls", "-la"]

@@ -15,8 +15,10 @@ def init(as_json: bool) -> None:
     missing.
     """
     from nexus_cli.project import init_project
+    from nexus_cli.workspaces.handle import project_id_of
 
     project, changed = init_project()
+    project_id_of(project)  # made now (or checked against Docker), not by the first workspace
     if as_json:
         emit_json(
             {"root": str(project.root), "nexus_dir": str(project.nexus_dir), "changed": changed}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +12,8 @@ from nexus_cli.output import emit_json, json_option, print_table
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from nexus_cli.workspaces.lookup import TemplateEntry
 
 
 def _root() -> Path | None:
@@ -33,38 +35,22 @@ def template() -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """List the templates `nexus workspace create --template` accepts."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.workspaces.templates import available, parse_template_file
+    from nexus_cli.workspaces.lookup import list_templates
 
-    rows: list[dict[str, Any]] = []
-    for name, (origin, path) in sorted(available(_root()).items()):
-        services: list[str] | None
-        try:
-            parsed = parse_template_file(name, origin, path, {}, strict=False)
-            services, description, error = list(parsed.services), parsed.description, None
-        except NexusError as exc:
-            services, description, error = None, None, exc.message
-        rows.append(
-            {
-                "name": name,
-                "origin": origin,
-                "path": str(path),
-                "services": services,
-                "description": description,
-                "error": error,
-            }
-        )
+    result = list_templates(_root())
     if as_json:
-        emit_json(rows)
+        emit_json(result.to_json())
         return
-    print_table(("name", "origin", "services", "description"), [_cells(r) for r in rows])
+    print_table(
+        ("name", "origin", "services", "description"), [_cells(t) for t in result.templates]
+    )
 
 
-def _cells(row: dict[str, Any]) -> tuple[str, ...]:
-    services = row["services"]
+def _cells(entry: TemplateEntry) -> tuple[str, ...]:
+    services = entry.services
     shown = "?" if services is None else (", ".join(services) or "-")
-    description = f"INVALID: {row['error']}" if row["error"] else row["description"]
-    return (row["name"], row["origin"], shown, description or "")
+    description = f"INVALID: {entry.error}" if entry.error else entry.description
+    return (entry.name, entry.origin, shown, description or "")
 
 
 @template.command()
@@ -76,14 +62,13 @@ def _cells(row: dict[str, Any]) -> tuple[str, ...]:
 def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     """Show NAME's resolved services, volumes, healthchecks and the ports it will allocate."""
     from nexus_cli.commands.workspace import _parse_vars
-    from nexus_cli.workspaces.templates import find_template_file, parse_template_file
+    from nexus_cli.workspaces.lookup import show_template
 
-    origin, path = find_template_file(name, _root())
-    parsed = parse_template_file(name, origin, path, _parse_vars(variables), strict=False)
+    parsed = show_template(name, _root(), _parse_vars(variables))
     if as_json:
-        emit_json(parsed)
+        emit_json(parsed.to_dict())
         return
-    click.echo(f"{name} ({origin}: {path})")
+    click.echo(f"{name} ({parsed.origin}: {parsed.path})")
     if parsed.description:
         click.echo(f"  {parsed.description}")
     for var, default in parsed.variables.items():

@@ -14,6 +14,7 @@ from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
     from nexus_cli.workspaces.recovery import WorkspaceView
 
 NAME = click.argument("name", shell_complete=completer("workspace"))
@@ -32,7 +33,15 @@ def _project() -> Project:
     return find_project().require_initialized()
 
 
+def _workspace(name: str) -> Workspace:
+    """The handle of workspace NAME of the current project (the name is validated here)."""
+    from nexus_cli.workspaces.handle import Workspace
+
+    return Workspace(_project(), name)
+
+
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--var KEY=VALUE`` pairs as a mapping; the keys are checked by the core."""
     from nexus_cli.errors import UsageError
 
     values: dict[str, str] = {}
@@ -98,8 +107,7 @@ def create(
 
     with shown_progress() as progress:
         result = lifecycle.create(
-            _project(),
-            name,
+            _workspace(name),
             template_name=template_name,
             from_ref=from_ref,
             variables=_parse_vars(variables),
@@ -109,21 +117,14 @@ def create(
             health_timeout_s=health_timeout,
             keep_on_failure=keep_on_failure,
         )
-    ports = result.up.ports if result.up else []
     if as_json:
-        emit_json(
-            {
-                "name": result.name,
-                "path": str(result.path),
-                "branch": result.branch,
-                "template": result.template,
-                "files_written": result.files_written,
-                "ports": ports,
-            }
-        )
+        emit_json(result.to_json())
         return
-    click.echo(f"created workspace {name} (template {result.template}) on branch {name}", err=True)
-    for a in ports:
+    click.echo(
+        f"created workspace {name} (template {result.template}) on branch {result.branch}",
+        err=True,
+    )
+    for a in result.ports:
         click.echo(
             f"  {a.service} {a.container_port}/{a.protocol} -> localhost:{a.host_port}", err=True
         )
@@ -140,9 +141,9 @@ def up(name: str, health_timeout: float, as_json: bool) -> None:
     from nexus_cli.workspaces import lifecycle
 
     with shown_progress() as progress:
-        result = lifecycle.up(_project(), name, progress=progress, health_timeout_s=health_timeout)
+        result = lifecycle.up(_workspace(name), progress=progress, health_timeout_s=health_timeout)
     if as_json:
-        emit_json(result)
+        emit_json(result.to_json())
         return
     started = ", ".join(result.started) or "nothing to start"
     click.echo(
@@ -158,12 +159,16 @@ def up(name: str, health_timeout: float, as_json: bool) -> None:
 
 @workspace.command()
 @NAME
-def down(name: str) -> None:
+@json_option
+def down(name: str, as_json: bool) -> None:
     """Stop and remove NAME's containers; volumes, network and ports are kept for `up`."""
     from nexus_cli.workspaces import lifecycle
 
-    count = lifecycle.down(_project(), name)
-    click.echo(f"{name}: stopped {plural(count, 'container')}", err=True)
+    result = lifecycle.down(_workspace(name))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(f"{name}: stopped {plural(result.stopped, 'container')}", err=True)
 
 
 def _view_row(view: WorkspaceView) -> tuple[str, ...]:
@@ -187,13 +192,11 @@ def _view_row(view: WorkspaceView) -> tuple[str, ...]:
 def list_(as_json: bool) -> None:
     """List workspaces, reconciling records, `git worktree list` and containers; show drift."""
     from nexus_cli.output import warn
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.workspaces.recovery import overview
+    from nexus_cli.workspaces.recovery import list_workspaces
 
-    invocation.note(event_type="workspace")
-    result = overview(_project())
+    result = list_workspaces(_project())
     if as_json:
-        emit_json({"engine": result.engine, "workspaces": result.workspaces})
+        emit_json(result.to_json())
         return
     if result.engine not in ("ok", "not needed"):
         warn(f"{result.engine}; container state unknown")
@@ -210,14 +213,12 @@ def list_(as_json: bool) -> None:
 def status(name: str, as_json: bool) -> None:
     """Show NAME's worktree, branch, uncommitted changes and each service's state."""
     from nexus_cli.output import warn
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.workspaces.recovery import overview
+    from nexus_cli.workspaces.recovery import status as workspace_status
 
-    invocation.note(event_type="workspace", workspace=name)
-    result = overview(_project(), only=name)
-    view = result.workspaces[0]
+    result = workspace_status(_workspace(name))
+    view = result.view
     if as_json:
-        emit_json(view)
+        emit_json(result.to_json())
         return
     if result.engine not in ("ok", "not needed"):
         warn(f"{result.engine}; container state unknown")
@@ -250,36 +251,17 @@ def status(name: str, as_json: bool) -> None:
 @json_option
 def ports(name: str, as_json: bool) -> None:
     """Show NAME's host ports (stable across down/up) and where each one goes."""
-    from nexus_cli.paths import nexus_home
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.workspaces import ports as port_table
-    from nexus_cli.workspaces import records
+    from nexus_cli.workspaces.lookup import published_ports
 
-    project = _project()
-    invocation.note(event_type="workspace", workspace=name)
-    record = records.get(project.state_dir, name)
-    rows = [
-        {
-            "service": a.service,
-            "container_port": a.container_port,
-            "protocol": a.protocol,
-            "host_port": a.host_port,
-            "address": record.bind_address,
-        }
-        for a in port_table.allocations_for(nexus_home(), project.project_id(), name)
-    ]
+    result = published_ports(_workspace(name))
     if as_json:
-        emit_json(rows)
+        emit_json(result.to_json())
         return
     print_table(
         ("service", "container", "host"),
         [
-            (
-                r["service"],
-                f"{r['container_port']}/{r['protocol']}",
-                f"{r['address']}:{r['host_port']}",
-            )
-            for r in rows
+            (r.service, f"{r.container_port}/{r.protocol}", f"{r.address}:{r.host_port}")
+            for r in result.rows
         ],
         empty=f"{name} has no published ports (yet: they are allocated on `up`)",
     )
@@ -289,13 +271,9 @@ def ports(name: str, as_json: bool) -> None:
 @NAME
 def path(name: str) -> None:
     """Print NAME's worktree path: cd "$(nexus workspace path NAME)"."""
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.workspaces import git_worktrees, records
+    from nexus_cli.workspaces.lookup import worktree_path
 
-    project = _project()
-    invocation.note(event_type="workspace", workspace=name)
-    records.get(project.state_dir, name)
-    click.echo(str(git_worktrees.worktree_path(project, name)))
+    click.echo(str(worktree_path(_workspace(name))))
 
 
 from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell  # noqa: E402

@@ -15,6 +15,7 @@ from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
 
 NAME = click.argument("name", shell_complete=completer("workspace"))
 
@@ -23,6 +24,12 @@ def _project() -> Project:
     from nexus_cli.project import find_project
 
     return find_project().require_initialized()
+
+
+def _workspace(name: str, project: Project | None = None) -> Workspace:
+    from nexus_cli.workspaces.handle import Workspace
+
+    return Workspace(project or _project(), name)
 
 
 @click.command()
@@ -49,14 +56,13 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
         f" data is lost), worktree{branch}?"
     )
     result = delete_workspace(
-        _project(),
-        name,
+        _workspace(name),
         force=force,
         keep_branch=keep_branch,
         confirm=lambda: confirm(question, yes=yes or force),
     )
     if as_json:
-        emit_json(result)
+        emit_json(result.to_json())
         return
     branch = "deleted" if result.branch_deleted else "kept"
     removed = (
@@ -75,11 +81,7 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
 
     Example: nexus workspace exec feature-auth --service db -- psql -U postgres -c 'select 1'
     """
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.workspaces.container_io import exec_command, find_container
-
-    invocation.note(event_type="workspace", workspace=name)
-    client, container = find_container(_project(), name, service)
+    from nexus_cli.workspaces.execution import run_command
 
     def write(chunk: bytes, is_err: bool) -> None:
         stream = sys.stderr if is_err else sys.stdout
@@ -87,7 +89,7 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
         stream.buffer.write(chunk) if hasattr(stream, "buffer") else stream.write(chunk.decode())
         stream.flush()
 
-    return exec_command(client, container, list(command), write)
+    return run_command(_workspace(name), list(command), service, write)
 
 
 @click.command()
@@ -100,7 +102,7 @@ def shell(name: str, service: str | None) -> int:
     from nexus_cli.workspaces.container_io import shell as open_shell
 
     invocation.note(event_type="workspace", workspace=name)
-    _client, container = find_container(_project(), name, service)
+    _client, container = find_container(_workspace(name), service)
     return open_shell(container, interactive_tty=sys.stdin.isatty() and sys.stdout.isatty())
 
 
@@ -113,26 +115,10 @@ def shell(name: str, service: str | None) -> int:
 )
 def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
     """Print NAME's service logs (every service, prefixed, when SERVICE is not given)."""
-    from nexus_cli import engine
-    from nexus_cli.errors import NotFoundError
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.workspaces import docker_services
     from nexus_cli.workspaces.container_io import stream_logs
-    from nexus_cli.workspaces.records import get
+    from nexus_cli.workspaces.execution import log_sources
 
-    project = _project()
-    invocation.note(event_type="workspace", workspace=name)
-    get(project.state_dir, name)
-    found = {
-        c.labels.get("dev.nexus.service", ""): c
-        for c in docker_services.containers_for(engine.connect(), project.project_id(), name)
-    }
-    if service is not None and service not in found:
-        raise NotFoundError(
-            f"workspace {name!r} has no container for service {service!r}",
-            hint=f"containers: {', '.join(sorted(found)) or 'none (run `nexus workspace up`)'}",
-        )
-    chosen = [(s, found[s]) for s in sorted(found) if service in (None, s)]
+    chosen = log_sources(_workspace(name), service)
     prefix = service is None and len(chosen) > 1
 
     def write(svc: str, line: str) -> None:
@@ -157,19 +143,17 @@ def repair(name: str | None, adopt_id: str | None, as_json: bool) -> None:
 
     Uncommitted work in a folder that was deleted by hand cannot be restored.
     """
-    from nexus_cli.telemetry.record import invocation
     from nexus_cli.workspaces.recovery import repair as repair_workspaces
 
-    invocation.note(event_type="workspace", **({"workspace": name} if name else {}))
+    project = _project()
+    target = _workspace(name, project) if name is not None else None
+    result = repair_workspaces(project, target, adopt_project_id=adopt_id)
     if adopt_id is not None:
-        from nexus_cli import project_id
-
-        project_id.adopt(_project(), adopt_id)
         click.echo(f"project id set to {adopt_id}", err=True)
-    done = repair_workspaces(_project(), name)
     if as_json:
-        emit_json([{"name": workspace, "actions": actions} for workspace, actions in done.items()])
+        emit_json(result.to_json())
         return
+    done = result.done
     if not done:
         click.echo("no workspaces to repair", err=True)
     for workspace, actions in done.items():

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, proc, validate
+from nexus_cli import proc, validate
 from nexus_cli.errors import CannotStartError, NexusError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task
+from nexus_cli.workspaces.handle import Workspace, name_at
 
 TAIL_LINES = 50
 
@@ -56,16 +57,15 @@ def gate_directory(project: Project, task: Task) -> Path:
     ``cd "$(nexus workspace path NAME)"``); else the project root.
 
     A workspace name comes from the database, a teammate's ``tasks.jsonl`` or the current folder:
-    it is validated and must resolve (after symlinks) inside the project's worktrees folder.
+    it is validated and must resolve (after symlinks) inside the project's worktrees folder (the
+    handle checks).
     """
-    candidates = [(task.workspace, f"task {task.id}"), (project.workspace_here, "this folder")]
-    for name, source in candidates:
-        if not name:
-            continue
-        name = validate.workspace_name(name, source=source)
-        worktree = fs.resolve_inside(project.worktrees_dir, name, what=f"workspace of {source}")
-        if worktree.is_dir():
-            return worktree
+    here = None if project.here is None else name_at(project, project.here)
+    for name, source in ((task.workspace, f"task {task.id}"), (here, "this folder")):
+        if name:
+            worktree = Workspace(project, name, source=source).existing_worktree()
+            if worktree is not None:
+                return worktree
     return project.root
 
 
@@ -102,7 +102,7 @@ def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
     where = f"container {gate.service} of workspace {task.workspace}"
     if not task.workspace:
         return _not_started(gate, where, "gate runs in a service but the task has no workspace")
-    validate.workspace_name(task.workspace, source=f"task {task.id}")
+    workspace = Workspace(project, task.workspace, source=f"task {task.id}")
     validate.service_name(gate.service, source=f"task {task.id}")
     from nexus_cli import engine
 
@@ -110,11 +110,7 @@ def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
         client = engine.connect()
     except NexusError as exc:
         return _not_started(gate, where, f"cannot start gate: {exc.message}")
-    labels = [
-        f"dev.nexus.project={project.project_id()}",
-        f"dev.nexus.workspace={task.workspace}",
-        f"dev.nexus.service={gate.service}",
-    ]
+    labels = workspace.label_filters(gate.service)
     found = client.containers.list(filters={"label": labels, "status": "running"})
     if not found:
         return _not_started(gate, where, f"cannot start gate: no running container for {where}")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli.plural import plural
-from nexus_cli.project import Project
 from nexus_cli.tasks.store import TaskStore
+from nexus_cli.workspaces.handle import name_at
 
 SHOWN = 5
 TITLE_CHARS = 100
@@ -73,21 +73,13 @@ def current_tasks(store: TaskStore, agent: str, limit: int = SHOWN) -> list[dict
     return [json.loads(d) for d in store.recent_docs(MINE, agent, limit)]
 
 
-def workspace_of(project: Project, cwd: Path) -> str | None:
-    try:
-        rel = cwd.resolve().relative_to(project.worktrees_dir.resolve())
-    except ValueError:
-        return None
-    return rel.parts[0] if rel.parts else None
-
-
 def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     project = store.project
     brief = Briefing(
         project=project.root.name,
         root=str(project.root),
         agent=agent,
-        workspace=workspace_of(project, cwd),
+        workspace=name_at(project, cwd),
         tasks_total=store.count(),
     )
     for doc in current_tasks(store, agent):

@@ -11,12 +11,12 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from nexus_cli import validate
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.model import Gate, Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, topological
+from nexus_cli.workspaces.handle import Workspace
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]{0,31})\}")
 MAX_VAR_LENGTH = 200
@@ -127,9 +127,8 @@ def check_personas(flow: Workflow, project_root: Path) -> None:
 def workspace_root(store: TaskStore, workspace: str | None) -> Path:
     if workspace is None:
         return store.project.root
-    validate.workspace_name(workspace)
-    path = store.project.worktrees_dir / workspace
-    if not path.is_dir():
+    path = Workspace(store.project, workspace).existing_worktree()
+    if path is None:
         raise NotFoundError(
             f"workspace {workspace!r} has no worktree",
             hint=f"create it first: `nexus workspace create {workspace}`",

@@ -10,6 +10,7 @@ from nexus_cli import validate
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Task
 from nexus_cli.workflows.instantiate import LABEL_PERSONA, LABEL_STAGE
+from nexus_cli.workspaces.handle import Workspace
 
 
 def stage_persona(task: Task) -> str | None:
@@ -32,10 +33,10 @@ def switch_for(project: Project, task: Task) -> str | None:
     persona = stage_persona(task)
     if persona is None or not task.workspace:
         return None
-    worktree = project.worktrees_dir / validate.workspace_name(
-        task.workspace, source=f"task {task.id} workspace"
-    )
-    if not worktree.is_dir():
+    worktree = Workspace(
+        project, task.workspace, source=f"task {task.id} workspace"
+    ).existing_worktree()
+    if worktree is None:
         return None
     from nexus_cli.personas import installer
     from nexus_cli.personas.catalog import load

@@ -9,22 +9,21 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import proc
 from nexus_cli.errors import NexusError, NotFoundError
-from nexus_cli.workspaces import records
-from nexus_cli.workspaces.names import container_name
 
 if TYPE_CHECKING:
-    from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
 
 Writer = Callable[[bytes, bool], None]  # (chunk, is_stderr)
 
 
-def find_container(project: Project, name: str, service: str | None) -> tuple[Any, Any]:
+def find_container(workspace: Workspace, service: str | None) -> tuple[Any, Any]:
     """(client, running container) of ``service`` (default: the template's default service)."""
     from nexus_cli import engine
     from nexus_cli.workspaces.lifecycle import template_for
 
-    record = records.get(project.state_dir, name)
-    template = template_for(project, record)
+    name = workspace.name
+    record = workspace.record()
+    template = template_for(workspace, record)
     if not template.services:
         raise NexusError(
             f"workspace {name!r} uses template {record.template!r}, which has no services",
@@ -40,7 +39,7 @@ def find_container(project: Project, name: str, service: str | None) -> tuple[An
     from docker.errors import NotFound
 
     try:
-        container = client.containers.get(container_name(project.project_id(), name, chosen))
+        container = client.containers.get(workspace.container_name(chosen))
     except NotFound:
         container = None
     if container is None or container.status != "running":

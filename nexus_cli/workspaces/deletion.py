@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
 from nexus_cli.plural import plural
@@ -15,7 +15,7 @@ from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.lifecycle import template_for
 
 if TYPE_CHECKING:
-    from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
 
 
 @dataclass
@@ -24,6 +24,10 @@ class DeleteResult:
     removed: dict[str, int] = field(default_factory=dict)
     branch_deleted: bool = False
     branch_kept_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``workspace delete --json`` prints."""
+        return asdict(self)
 
 
 def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str]:
@@ -40,11 +44,11 @@ def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str
     return same
 
 
-def what_would_be_lost(project: Project, record: records.WorkspaceRecord) -> list[str]:
+def what_would_be_lost(workspace: Workspace, record: records.WorkspaceRecord) -> list[str]:
     """Uncommitted changes and unmerged commits that deleting the workspace would throw away."""
-    name = record.name
+    name = workspace.branch
     lost: list[str] = []
-    path = git_worktrees.worktree_path(project, name)
+    path = workspace.worktree
     generated = _unchanged_generated(path, record)
     changes = [
         line
@@ -53,28 +57,28 @@ def what_would_be_lost(project: Project, record: records.WorkspaceRecord) -> lis
     ]
     if changes:
         lost.append(f"{plural(len(changes), 'uncommitted change')} in the worktree")
-    unmerged = git_worktrees.unmerged_commits(project, name)
+    unmerged = git_worktrees.unmerged_commits(workspace.project, name)
     if unmerged:
         lost.append(f"{plural(unmerged, 'commit')} on branch {name!r} not merged into HEAD")
     return lost
 
 
 def delete(
-    project: Project,
-    name: str,
+    workspace: Workspace,
     *,
     force: bool = False,
     keep_branch: bool = False,
     confirm: Callable[[], None] | None = None,
 ) -> DeleteResult:
-    """Delete workspace ``name``; ``confirm`` (if given) runs after the safety checks and before
+    """Delete ``workspace``; ``confirm`` (if given) runs after the safety checks and before
     anything is removed, and stops the deletion by raising."""
     from nexus_cli.paths import nexus_home
     from nexus_cli.workspaces import ports
 
-    record = records.get(project.state_dir, name)
+    project, name = workspace.project, workspace.name
+    record = workspace.record()
     invocation.note(event_type="workspace", workspace=name)
-    lost = what_would_be_lost(project, record)
+    lost = what_would_be_lost(workspace, record)
     if keep_branch:
         lost = [item for item in lost if "not merged" not in item]
     if lost and not force:
@@ -85,29 +89,29 @@ def delete(
     if confirm is not None:
         confirm()
     result = DeleteResult(name)
-    has_services = _has_services(project, record)
+    has_services = _has_services(workspace, record)
     if has_services:
-        result.removed = _remove_docker_objects(project, name, required=has_services)
-    ports.release(nexus_home(), project.project_id(), name)
-    git_worktrees.remove_worktree(project, name)
+        result.removed = _remove_docker_objects(workspace, required=has_services)
+    ports.release(nexus_home(), workspace.project_id, name)
+    git_worktrees.remove_worktree(workspace)
     if keep_branch:
         result.branch_kept_reason = "--keep-branch"
     else:
-        result.branch_deleted = git_worktrees.delete_branch(project, name, force=force)
+        result.branch_deleted = git_worktrees.delete_branch(project, workspace.branch, force=force)
     with records.editing(project.state_dir) as all_records:
         all_records.pop(name, None)
     invocation.signal("workspace_deleted", age_s=int(max(0.0, time.time() - record.created_at)))
     return result
 
 
-def _has_services(project: Project, record: records.WorkspaceRecord) -> bool:
+def _has_services(workspace: Workspace, record: records.WorkspaceRecord) -> bool:
     try:
-        return bool(template_for(project, record).services)
+        return bool(template_for(workspace, record).services)
     except NexusError:
         return True  # template gone or broken: clean up by label to be safe
 
 
-def _remove_docker_objects(project: Project, name: str, *, required: bool) -> dict[str, int]:
+def _remove_docker_objects(workspace: Workspace, *, required: bool) -> dict[str, int]:
     from nexus_cli import engine
     from nexus_cli.workspaces import docker_services
 
@@ -117,4 +121,4 @@ def _remove_docker_objects(project: Project, name: str, *, required: bool) -> di
         if required:
             raise
         return {}
-    return docker_services.remove_all(client, project.project_id(), name)
+    return docker_services.remove_all(client, workspace)

@@ -1,7 +1,7 @@
 """A workspace's containers, network and volumes, through the Docker SDK.
 
-Every object is named and labelled from the project id and the workspace name (see
-:mod:`names`). The client always comes from :func:`nexus_cli.engine.connect`. The docker package
+Every object is named and labelled by the workspace handle (:class:`handle.Workspace`), which
+builds them from the project id and the workspace name. The client always comes from :func:`nexus_cli.engine.connect`. The docker package
 is imported only inside functions.
 """
 
@@ -11,11 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import NexusError
-from nexus_cli.workspaces import names
+from nexus_cli.workspaces.handle import project_filters, workspace_of
 from nexus_cli.workspaces.service_model import ServiceSpec
+
+if TYPE_CHECKING:
+    from nexus_cli.workspaces.handle import Workspace
 
 PullProgress = Callable[[int, int], None]
 HEALTH_POLL_S = 0.1
@@ -26,8 +29,7 @@ LOG_LINES = 10
 class ServicePlan:
     """Everything needed to run one service of one workspace."""
 
-    project_id: str
-    workspace: str
+    workspace: Workspace
     service: ServiceSpec
     worktree: Path
     git_common_dir: Path
@@ -36,7 +38,7 @@ class ServicePlan:
 
     @property
     def container_name(self) -> str:
-        return names.container_name(self.project_id, self.workspace, self.service.name)
+        return self.workspace.container_name(self.service.name)
 
 
 def ensure_image(client: Any, image: str, on_progress: PullProgress | None = None) -> bool:
@@ -69,34 +71,36 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
     return True
 
 
-def ensure_network(client: Any, project_id: str, workspace: str) -> Any:
+def ensure_network(client: Any, workspace: Workspace) -> Any:
     from docker.errors import NotFound
 
-    name = names.network_name(project_id, workspace)
+    name = workspace.network_name
     try:
         return client.networks.get(name)
     except NotFound:
-        return client.networks.create(
-            name, driver="bridge", labels=names.labels(project_id, workspace)
-        )
+        return client.networks.create(name, driver="bridge", labels=workspace.labels())
 
 
-def ensure_volume(client: Any, project_id: str, workspace: str, volume: str) -> str:
+def ensure_volume(client: Any, workspace: Workspace, volume: str) -> str:
     from docker.errors import NotFound
 
-    name = names.volume_name(project_id, workspace, volume)
+    name = workspace.volume_name(volume)
     try:
         client.volumes.get(name)
     except NotFound:
-        client.volumes.create(name, labels=names.labels(project_id, workspace))
+        client.volumes.create(name, labels=workspace.labels())
     return name
 
 
-def containers_for(client: Any, project_id: str, workspace: str | None = None) -> list[Any]:
-    """Every container (running or not) labelled for the project (and workspace)."""
-    filters = [f"{names.LABEL_PROJECT}={project_id}"]
-    if workspace is not None:
-        filters.append(f"{names.LABEL_WORKSPACE}={workspace}")
+def containers_for(client: Any, workspace: Workspace) -> list[Any]:
+    """Every container (running or not) labelled for the workspace."""
+    filters = workspace.label_filters()
+    return list(client.containers.list(all=True, filters={"label": filters}))
+
+
+def project_containers(client: Any, project_id: str) -> list[Any]:
+    """Every container (running or not) labelled for the project, of any workspace."""
+    filters = project_filters(project_id)
     return list(client.containers.list(all=True, filters={"label": filters}))
 
 
@@ -134,11 +138,11 @@ def _mounts(client: Any, plan: ServicePlan) -> dict[str, dict[str, str]]:
     from nexus_cli import fs
 
     mounts = {str(plan.worktree): {"bind": "/workspace", "mode": "rw"}}
-    mounts.update(git_mounts(plan.worktree, plan.git_common_dir, plan.workspace))
+    mounts.update(git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name))
     for volume in plan.service.volumes:
         mode = "ro" if volume.read_only else "rw"
         if volume.named:
-            source = ensure_volume(client, plan.project_id, plan.workspace, volume.source)
+            source = ensure_volume(client, plan.workspace, volume.source)
         else:  # checked by services_up against the template; resolved again here (symlinks)
             source = str(
                 fs.resolve_inside(plan.worktree, volume.source, what="bind mount", allow_root=True)
@@ -170,16 +174,16 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
         old.remove(force=True)
     except NotFound:
         pass
-    network = names.network_name(plan.project_id, plan.workspace)
+    network = plan.workspace.network_name
     service = plan.service
     container = client.containers.create(
         service.image,
         command=service.command,
         name=plan.container_name,
-        labels=names.labels(plan.project_id, plan.workspace, service.name),
+        labels=plan.workspace.labels(service.name),
         environment={
             **service.environment,
-            "NEXUS_WORKSPACE": plan.workspace,
+            "NEXUS_WORKSPACE": plan.workspace.name,
             "NEXUS_SERVICE": service.name,
         },
         working_dir=service.working_dir,
@@ -228,14 +232,14 @@ def _health_error(container: Any, service: str, reason: str) -> NexusError:
     tail = f"; last log lines:\n{logs}" if logs else " (no log output)"
     return NexusError(
         f"service {service!r} {reason}{tail}",
-        hint=f"see `nexus workspace logs {container.labels.get(names.LABEL_WORKSPACE, '')} {service}`",
+        hint=f"see `nexus workspace logs {workspace_of(container.labels)} {service}`",
         category="health_timeout",
     )
 
 
-def stop_containers(client: Any, project_id: str, workspace: str, timeout_s: int = 5) -> int:
+def stop_containers(client: Any, workspace: Workspace, timeout_s: int = 5) -> int:
     """Stop and remove the workspace's containers (volumes stay). Returns how many."""
-    found = containers_for(client, project_id, workspace)
+    found = containers_for(client, workspace)
     for container in found:
         if container.status == "running":
             container.stop(timeout=timeout_s)
@@ -243,10 +247,10 @@ def stop_containers(client: Any, project_id: str, workspace: str, timeout_s: int
     return len(found)
 
 
-def remove_all(client: Any, project_id: str, workspace: str) -> dict[str, int]:
+def remove_all(client: Any, workspace: Workspace) -> dict[str, int]:
     """Remove containers, network and volumes of a workspace."""
-    counts = {"containers": stop_containers(client, project_id, workspace, timeout_s=2)}
-    label = [f"{names.LABEL_PROJECT}={project_id}", f"{names.LABEL_WORKSPACE}={workspace}"]
+    counts = {"containers": stop_containers(client, workspace, timeout_s=2)}
+    label = workspace.label_filters()
     networks = client.networks.list(filters={"label": label})
     for network in networks:
         network.remove()

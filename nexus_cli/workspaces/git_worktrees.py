@@ -1,6 +1,7 @@
 """Git worktrees: create, inspect, remove and repair a workspace's checkout.
 
-A workspace NAME lives in ``<root>/.nexus/worktrees/NAME`` on branch ``NAME``. Every git call goes
+A workspace NAME lives in ``<root>/.nexus/worktrees/NAME`` on branch ``NAME`` (both from its
+:class:`~nexus_cli.workspaces.handle.Workspace` handle). Every git call goes
 through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--end-of-options``,
 ``--from`` resolved to a commit id before it reaches ``git worktree add``).
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from nexus_cli import fs, git, validate
-from nexus_cli.errors import ConflictError, NotFoundError, StateError
+from nexus_cli import git
+from nexus_cli.errors import ConflictError, NotFoundError
 from nexus_cli.plain import Plain
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
 
 
 class WorktreeInfo(Plain):
@@ -32,18 +34,6 @@ class WorktreeInfo(Plain):
         self.head = head
         self.locked = locked
         self.prunable = prunable
-
-
-def worktree_path(project: Project, name: str) -> Path:
-    """``.nexus/worktrees/NAME``; refused if a link (or a linked parent) leads it elsewhere."""
-    validate.workspace_name(name)
-    path = project.worktrees_dir / name
-    if path.is_symlink() or not fs.is_inside(path.parent, project.root):
-        raise StateError(
-            f"{path} is a symbolic link or lies outside the project; Nexus leaves it alone",
-            hint="remove the link (worktrees live in .nexus/worktrees of the project)",
-        )
-    return path
 
 
 def list_worktrees(project: Project) -> dict[Path, WorktreeInfo]:
@@ -80,26 +70,27 @@ class AddedWorktree(NamedTuple):  # a tuple: no dataclass to build on the `creat
     start: str | None  # the commit a branch created by this call points at
 
 
-def create_worktree(project: Project, name: str, from_ref: str | None) -> tuple[Path, bool]:
-    """Add the worktree for ``name``; an existing branch is checked out, not recreated.
+def create_worktree(workspace: Workspace, from_ref: str | None) -> tuple[Path, bool]:
+    """Add the workspace's worktree; an existing branch is checked out, not recreated.
 
     Returns the path and whether the branch was created by this call (see :func:`add_worktree`).
     """
-    added = add_worktree(project, name, from_ref)
+    added = add_worktree(workspace, from_ref)
     return added.path, added.created_branch
 
 
 def add_worktree(
-    project: Project, name: str, from_ref: str | None, *, refs: tuple[str, str | None] | None = None
+    workspace: Workspace, from_ref: str | None, *, refs: tuple[str, str | None] | None = None
 ) -> AddedWorktree:
-    """Add the worktree for ``name``; an existing branch is checked out, not recreated.
+    """Add the workspace's worktree; an existing branch is checked out, not recreated.
 
     ``from_ref`` is resolved to a commit id first, so whatever the user typed never reaches
-    ``git worktree add`` as an option. ``refs`` is :func:`git.head_and_branch` for ``name`` when
+    ``git worktree add`` as an option. ``refs`` is :func:`git.head_and_branch` for the branch when
     the caller already asked (it is asked here otherwise): with it, a new branch costs one git
     process, ``git worktree add -b``.
     """
-    path = worktree_path(project, name)
+    project, name = workspace.project, workspace.branch
+    path = workspace.worktree
     if path.exists() and any(path.iterdir()):
         raise ConflictError(
             f"{path} already exists and is not empty",
@@ -141,9 +132,9 @@ def unmerged_commits(project: Project, branch: str) -> int:
     return git.count_commits(project.root, "HEAD", f"refs/heads/{branch}")
 
 
-def remove_worktree(project: Project, name: str) -> None:
+def remove_worktree(workspace: Workspace) -> None:
     """Remove the worktree folder and git's entry for it (forcefully: callers checked first)."""
-    path = worktree_path(project, name)
+    project, path = workspace.project, workspace.worktree
     info = list_worktrees(project).get(path)
     if info is not None and info.locked:
         git.worktree_unlock(project.root, path)
@@ -163,9 +154,9 @@ def delete_branch(project: Project, branch: str, *, force: bool) -> bool:
     return True
 
 
-def repair_worktree(project: Project, name: str) -> list[str]:
+def repair_worktree(workspace: Workspace) -> list[str]:
     """Bring back a workspace's worktree from its branch. Returns what was done, in words."""
-    path = worktree_path(project, name)
+    project, name, path = workspace.project, workspace.branch, workspace.worktree
     done: list[str] = []
     info = list_worktrees(project).get(path)
     if info is not None and info.locked:

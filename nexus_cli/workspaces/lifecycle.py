@@ -16,13 +16,14 @@ from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.plain import Plain
 from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import git_worktrees, records
-from nexus_cli.workspaces.names import validate_name
+from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
+    from nexus_cli.workspaces.ports import Allocation
     from nexus_cli.workspaces.services_up import UpResult
 
 # services_up (ports, sockets, Docker plumbing) is imported only by workspaces with services.
@@ -46,24 +47,47 @@ class CreateResult(Plain):
         self.files_written: list[str] = [] if files_written is None else files_written
         self.up = up
 
+    @property
+    def ports(self) -> list[Allocation]:
+        return self.up.ports if self.up else []
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``workspace create --json`` prints and the MCP tool returns."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "branch": self.branch,
+            "template": self.template,
+            "files_written": list(self.files_written),
+            "ports": [a.to_json() for a in self.ports],
+        }
+
+
+class DownResult(Plain):
+    def __init__(self, name: str, stopped: int) -> None:
+        self.name = name
+        self.stopped = stopped  # containers stopped and removed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "stopped": self.stopped}
+
 
 def telemetry_label(template: Template) -> str:
     """What telemetry may store about a template: a built-in's name, else "custom"."""
     return template.name if template.origin == "builtin" else "custom"
 
 
-def template_for(project: Project, record: records.WorkspaceRecord) -> Template:
+def template_for(workspace: Workspace, record: records.WorkspaceRecord) -> Template:
     values = {
         **record.variables,
-        "NEXUS_WORKSPACE": record.name,
-        "NEXUS_PROJECT_ID": project.project_id(),
+        "NEXUS_WORKSPACE": workspace.name,
+        "NEXUS_PROJECT_ID": workspace.project_id,
     }
-    return load_template(record.template, project.root, values)
+    return load_template(record.template, workspace.project.root, values)
 
 
 def create(
-    project: Project,
-    name: str,
+    workspace: Workspace,
     *,
     template_name: str = "bare",
     from_ref: str | None = None,
@@ -84,25 +108,27 @@ def create(
     from nexus_cli.workspaces.rollback import Rollback
 
     progress = progress or Silent()
-    validate_name(name)
+    project, name = workspace.project, workspace.name
     validate.template_name(template_name)
+    values = validate.template_variables(dict(variables or {}))
     refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
-        branch=name,
-        variables=dict(variables or {}),
+        branch=workspace.branch,
+        variables=values,
         bind_address=bind_address or _configured_bind_address(project),
     )
-    template = template_for(project, record)
+    template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
     _reserve(project, record)
-    undo = Rollback(project, name, client)
+    undo = Rollback(workspace, client)
     try:
         path, prepare_error = _worktree_while_preparing(
-            project, name, from_ref, refs, client, template, progress, undo
+            workspace, from_ref, refs, client, template, progress, undo
         )
-        result = CreateResult(name, path, name, template.name, _write_files(path, template))
+        files = _write_files(path, template)
+        result = CreateResult(name, path, workspace.branch, template.name, files)
         if result.files_written:  # else the reserved record is already the whole record
             with records.editing(project.state_dir) as all_records:
                 record.generated_files = {
@@ -113,7 +139,7 @@ def create(
             raise prepare_error
         if client is not None:
             result.up = _up_with_hooks(
-                client, project, record, template, progress, health_timeout_s, create=True
+                client, workspace, record, template, progress, health_timeout_s
             )
     except BaseException as exc:
         if keep_on_failure:
@@ -147,8 +173,7 @@ def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
 
 
 def _worktree_while_preparing(
-    project: Project,
-    name: str,
+    workspace: Workspace,
     from_ref: str | None,
     refs: tuple[str, str | None],
     client: Any,
@@ -170,11 +195,13 @@ def _worktree_while_preparing(
         from nexus_cli.workspaces.services_up import prepare_engine
 
         try:
-            prepare_engine(client, project, name, template, progress)
+            prepare_engine(client, workspace, template, progress)
         except NexusError as exc:
             errors.append(exc)
         except Exception as exc:  # the Docker SDK's own errors: never a thread traceback
-            errors.append(NexusError(f"cannot prepare Docker objects for {name!r}: {exc}"))
+            errors.append(
+                NexusError(f"cannot prepare Docker objects for {workspace.name!r}: {exc}")
+            )
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
     if worker is not None:
@@ -183,7 +210,7 @@ def _worktree_while_preparing(
     started = time.perf_counter()
     try:
         undo.before_worktree()
-        added = git_worktrees.add_worktree(project, name, from_ref, refs=refs)
+        added = git_worktrees.add_worktree(workspace, from_ref, refs=refs)
         undo.made_worktree(added.created_branch, added.start)
     finally:
         if worker is not None:
@@ -247,24 +274,22 @@ def _connect(project: Project) -> Any:
 
 def _up_with_hooks(
     client: Any,
-    project: Project,
+    workspace: Workspace,
     record: records.WorkspaceRecord,
     template: Template,
     progress: Progress,
     health_timeout_s: float,
-    *,
-    create: bool,
 ) -> UpResult:
     from nexus_cli.workspaces.services_up import bring_up, run_hooks
 
-    result = bring_up(client, project, record, template, progress, health_timeout_s)
+    project = workspace.project
+    result = bring_up(client, workspace, record, template, progress, health_timeout_s)
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
     if not record.post_create_done:  # on create, or on the first `up` after --no-start
         run_hooks(
             client,
-            project,
-            record.name,
+            workspace,
             template.hooks.get("post_create", []),
             "post_create",
             progress,
@@ -275,8 +300,7 @@ def _up_with_hooks(
     if result.started:
         run_hooks(
             client,
-            project,
-            record.name,
+            workspace,
             template.hooks.get("post_start", []),
             "post_start",
             progress,
@@ -284,48 +308,47 @@ def _up_with_hooks(
     return result
 
 
-def require_worktree(project: Project, name: str) -> Path:
-    path = git_worktrees.worktree_path(project, name)
+def require_worktree(workspace: Workspace) -> Path:
+    path = workspace.worktree
     if not (path / ".git").exists():
         raise NexusError(
-            f"the worktree of {name!r} is missing ({path})",
-            hint=f"run `nexus workspace repair {name}` to restore it from its branch",
+            f"the worktree of {workspace.name!r} is missing ({path})",
+            hint=f"run `nexus workspace repair {workspace.name}` to restore it from its branch",
             category="not_found",
         )
     return path
 
 
 def up(
-    project: Project,
-    name: str,
+    workspace: Workspace,
     *,
     progress: Progress | None = None,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
 ) -> UpResult:
+    """Start the services that are not running as planned (see :func:`services_up.bring_up`)."""
     progress = progress or Silent()
-    record = records.get(project.state_dir, name)
-    invocation.note(event_type="workspace", workspace=name)
-    template = template_for(project, record)
-    require_worktree(project, name)
+    record = workspace.record()
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    template = template_for(workspace, record)
+    require_worktree(workspace)
     invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
     if not template.services:
         from nexus_cli.workspaces.services_up import UpResult
 
         return UpResult()
-    client = _connect(project)
-    return _up_with_hooks(
-        client, project, record, template, progress, health_timeout_s, create=False
-    )
+    client = _connect(workspace.project)
+    return _up_with_hooks(client, workspace, record, template, progress, health_timeout_s)
 
 
-def down(project: Project, name: str) -> int:
+def down(workspace: Workspace) -> DownResult:
     """Stop and remove the containers (volumes, network and port allocations stay)."""
     from nexus_cli.workspaces import docker_services
 
-    record = records.get(project.state_dir, name)
-    invocation.note(event_type="workspace", workspace=name)
-    template = template_for(project, record)
+    record = workspace.record()
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    template = template_for(workspace, record)
     invocation.note(template_used=telemetry_label(template))
     if not template.services:
-        return 0
-    return docker_services.stop_containers(_connect(project), project.project_id(), name)
+        return DownResult(workspace.name, 0)
+    client = _connect(workspace.project)
+    return DownResult(workspace.name, docker_services.stop_containers(client, workspace))

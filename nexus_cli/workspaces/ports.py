@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConflictError, NexusError, StateError
@@ -44,6 +45,9 @@ class Allocation:
 
     def key(self) -> tuple[str, str, str, int, str]:
         return (self.project, self.workspace, self.service, self.container_port, self.protocol)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass

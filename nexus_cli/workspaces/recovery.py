@@ -6,15 +6,16 @@ as unknown and everything git knows is still shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import validate
 from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
+from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import git_worktrees, records
-from nexus_cli.workspaces.names import LABEL_SERVICE, LABEL_WORKSPACE
+from nexus_cli.workspaces.handle import Workspace, project_id_of, service_of, workspace_of
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -41,18 +42,56 @@ class WorkspaceView:
     drift: list[str] = field(default_factory=list)
     uncommitted: int | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``workspace status --json`` prints and the MCP tool returns."""
+        return asdict(self)
+
 
 @dataclass
 class Overview:
     workspaces: list[WorkspaceView]
     engine: str  # "ok", "not needed" or the unavailability message
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``workspace list --json`` prints and the MCP tool returns."""
+        return {"engine": self.engine, "workspaces": [v.to_json() for v in self.workspaces]}
+
+
+@dataclass
+class StatusResult:
+    view: WorkspaceView
+    engine: str  # as in Overview
+
+    def to_json(self) -> dict[str, Any]:
+        return self.view.to_json()
+
+
+@dataclass
+class RepairResult:
+    done: dict[str, list[str]]  # workspace -> what was done, in words
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{"name": name, "actions": actions} for name, actions in self.done.items()]
+
+
+def list_workspaces(project: Project) -> Overview:
+    """``workspace list``: every workspace, reconciled (see :func:`overview`)."""
+    invocation.note(event_type="workspace")
+    return overview(project)
+
+
+def status(workspace: Workspace) -> StatusResult:
+    """``workspace status``: one workspace, reconciled (see :func:`overview`)."""
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    result = overview(workspace.project, only=workspace.name)
+    return StatusResult(result.workspaces[0], result.engine)
+
 
 def _expected_services(project: Project, record: records.WorkspaceRecord) -> list[str] | None:
     from nexus_cli.workspaces.lifecycle import template_for
 
     try:
-        return list(template_for(project, record).services)
+        return list(template_for(Workspace(project, record.name), record).services)
     except NexusError:
         return None
 
@@ -84,8 +123,8 @@ def _containers(
     except DockerUnavailableError as exc:
         return {}, exc.message if needed else "not needed"
     by_workspace: dict[str, list[Any]] = {}
-    for container in docker_services.containers_for(client, project.project_id()):
-        by_workspace.setdefault(container.labels.get(LABEL_WORKSPACE, ""), []).append(container)
+    for container in docker_services.project_containers(client, project_id_of(project)):
+        by_workspace.setdefault(workspace_of(container.labels), []).append(container)
     return by_workspace, "ok"
 
 
@@ -149,11 +188,12 @@ def _view(
     expected: list[str] | None,
     engine_state: str,
 ) -> WorkspaceView:
+    workspace = Workspace(project, name)
     try:
-        path = git_worktrees.worktree_path(project, name)
+        path = workspace.worktree
         unsafe = None
     except StateError as exc:
-        path, unsafe = project.worktrees_dir / name, exc.message
+        path, unsafe = workspace.worktree_unchecked, exc.message
     view = WorkspaceView(
         name=name,
         path=str(path),
@@ -208,7 +248,7 @@ def _service_views(
 ) -> list[ServiceView]:
     from nexus_cli.workspaces import docker_services
 
-    by_service = {c.labels.get(LABEL_SERVICE, ""): c for c in containers}
+    by_service = {service_of(c.labels): c for c in containers}
     views: list[ServiceView] = []
     for service in dict.fromkeys([*expected, *by_service]):
         container = by_service.get(service)
@@ -245,12 +285,24 @@ def _state(
     return "stopped" if not running else "partial"
 
 
-def repair(project: Project, name: str | None = None) -> dict[str, list[str]]:
-    """Restore missing worktrees from their branches, prune stale entries, unlock locked ones."""
+def repair(
+    project: Project, workspace: Workspace | None = None, *, adopt_project_id: str | None = None
+) -> RepairResult:
+    """Restore missing worktrees from their branches, prune stale entries, unlock locked ones.
+
+    ``adopt_project_id`` first writes that id back as the project id (a lost or corrupt file).
+    """
+    invocation.note(event_type="workspace", **({"workspace": workspace.name} if workspace else {}))
+    if adopt_project_id is not None:
+        from nexus_cli import project_id
+
+        project_id.adopt(project, adopt_project_id)
     recs = records.load_all(project.state_dir)
-    if name is not None:
-        recs = {name: records.get(project.state_dir, name)}
+    if workspace is not None:
+        recs = {workspace.name: workspace.record()}
     done: dict[str, list[str]] = {}
-    for workspace in sorted(recs):
-        done[workspace] = git_worktrees.repair_worktree(project, workspace)
-    return done
+    for name in sorted(recs):
+        done[name] = git_worktrees.repair_worktree(
+            workspace if workspace is not None else Workspace(project, name)
+        )
+    return RepairResult(done)

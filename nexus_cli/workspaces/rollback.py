@@ -14,22 +14,21 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
 
 
 class Rollback:
-    def __init__(self, project: Project, name: str, client: Any) -> None:
-        self.project = project
-        self.name = name
+    def __init__(self, workspace: Workspace, client: Any) -> None:
+        self.workspace = workspace
+        self.project = workspace.project
+        self.name = workspace.name
         self.client = client
         self.worktree_existed = True
         self.created_branch = False
         self.branch_start: str | None = None
 
     def before_worktree(self) -> None:
-        from nexus_cli.workspaces.git_worktrees import worktree_path
-
-        path = worktree_path(self.project, self.name)
+        path = self.workspace.worktree
         self.worktree_existed = path.exists() and any(path.iterdir())
 
     def made_worktree(self, created_branch: bool, start: str | None = None) -> None:
@@ -63,7 +62,7 @@ class Rollback:
             return False
         from nexus_cli.workspaces import docker_services
 
-        counts = docker_services.remove_all(self.client, self.project.project_id(), self.name)
+        counts = docker_services.remove_all(self.client, self.workspace)
         return any(counts.values())
 
     def _ports(self) -> bool:
@@ -72,15 +71,15 @@ class Rollback:
 
         if self.client is None:
             return False
-        return ports.release(nexus_home(), self.project.project_id(), self.name) > 0
+        return ports.release(nexus_home(), self.workspace.project_id, self.name) > 0
 
     def _worktree(self) -> bool:
         from nexus_cli.workspaces import git_worktrees
 
-        path = git_worktrees.worktree_path(self.project, self.name)
+        path = self.workspace.worktree
         if self.worktree_existed or not path.exists():
             return False
-        git_worktrees.remove_worktree(self.project, self.name)
+        git_worktrees.remove_worktree(self.workspace)
         return True
 
     def _branch(self) -> bool:

@@ -9,9 +9,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from nexus_cli import fs
+from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
-from nexus_cli.workspaces.names import validate_service_name
 from nexus_cli.workspaces.service_model import HealthSpec, Hook, PortSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.template_model import Template
 
@@ -50,7 +49,7 @@ def parse_duration(value: Any, path: Any, key: str) -> float:
 
 def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
     key = f"services.{name}"
-    if not validate_service_name(name):
+    if not validate.is_valid(validate.service_name, name):
         raise fail(path, key, "a service name of lowercase letters, digits, '_' or '-'")
     if not isinstance(spec, dict):
         raise fail(path, key, "a mapping with at least 'image'")

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import NexusError
 from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import docker_services, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
-from nexus_cli.workspaces.git_worktrees import worktree_path
+from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.service_model import Hook
 from nexus_cli.workspaces.template_model import Template
 
 if TYPE_CHECKING:
-    from nexus_cli.project import Project
+    from nexus_cli.workspaces.handle import Workspace
     from nexus_cli.workspaces.progress import Progress
     from nexus_cli.workspaces.records import WorkspaceRecord
 
@@ -32,10 +33,14 @@ class UpResult:
     attempts: int = 0
     conflicts: int = 0
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``workspace up --json`` prints and the MCP tool returns."""
+        return asdict(self)
+
 
 def bring_up(
     client: Any,
-    project: Project,
+    workspace: Workspace,
     record: WorkspaceRecord,
     template: Template,
     progress: Progress,
@@ -43,16 +48,16 @@ def bring_up(
 ) -> UpResult:
     """Start every service of the workspace that is not already running as planned."""
     result = UpResult()
-    result.pull_ms = prepare_engine(client, project, record.name, template, progress)
-    running = {
-        c.labels.get("dev.nexus.service"): c
-        for c in docker_services.containers_for(client, project.project_id(), record.name)
+    result.pull_ms = prepare_engine(client, workspace, template, progress)
+    running: dict[str | None, Any] = {
+        service_of(c.labels): c
+        for c in docker_services.containers_for(client, workspace)
         if c.status == "running"
     }
-    allocations = _allocate_ports(project, record, template, running, result, progress)
+    allocations = _allocate_ports(workspace, record, template, running, result, progress)
     _start_services(
         client,
-        project,
+        workspace,
         record,
         template,
         allocations,
@@ -65,7 +70,7 @@ def bring_up(
 
 
 def _allocate_ports(
-    project: Project,
+    workspace: Workspace,
     record: WorkspaceRecord,
     template: Template,
     running: dict[str | None, Any],
@@ -85,8 +90,8 @@ def _allocate_ports(
     ]
     allocated = ports.allocate(
         nexus_home(),
-        project.project_id(),
-        record.name,
+        workspace.project_id,
+        workspace.name,
         requests,
         in_use_by_us=ours,
         bind_address=record.bind_address,
@@ -103,17 +108,16 @@ def _allocate_ports(
 
 
 def prepare_engine(
-    client: Any, project: Project, workspace: str, template: Template, progress: Progress
+    client: Any, workspace: Workspace, template: Template, progress: Progress
 ) -> float:
     """Pull missing images and create the network and volumes; returns the pull time in ms."""
     pull_ms = _pull_images(client, template, progress)
     inv = invocation.current()
     before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
     invocation.metric("docker_pull_time_ms", before + pull_ms)
-    project_id = project.project_id()
-    docker_services.ensure_network(client, project_id, workspace)
+    docker_services.ensure_network(client, workspace)
     for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
-        docker_services.ensure_volume(client, project_id, workspace, volume)
+        docker_services.ensure_volume(client, workspace, volume)
     return pull_ms
 
 
@@ -133,7 +137,7 @@ def _pull_images(client: Any, template: Template, progress: Progress) -> float:
 
 def _start_services(
     client: Any,
-    project: Project,
+    workspace: Workspace,
     record: WorkspaceRecord,
     template: Template,
     allocations: list[ports.Allocation],
@@ -142,7 +146,7 @@ def _start_services(
     progress: Progress,
     health_timeout_s: float,
 ) -> None:
-    project_id = project.project_id()
+    worktree = workspace.worktree
     pending_health: list[tuple[Any, str]] = []
     needed_by_others = {d for s in template.services.values() for d in s.depends_on}
     plans: list[ServicePlan] = []
@@ -160,16 +164,15 @@ def _start_services(
             continue
         plans.append(
             ServicePlan(
-                project_id=project_id,
-                workspace=record.name,
+                workspace=workspace,
                 service=service,
-                worktree=worktree_path(project, record.name),
-                git_common_dir=project.git_common_dir,
+                worktree=worktree,
+                git_common_dir=workspace.project.git_common_dir,
                 host_ports=host_ports,
                 bind_address=record.bind_address,
             )
         )
-    _check_bind_sources(project, record, template)
+    _check_bind_sources(worktree, template)
     containers = _create_all(client, plans, progress)
     for plan, container in zip(plans, containers, strict=True):
         name = plan.service.name
@@ -194,11 +197,10 @@ def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:
         docker_services.wait_healthy(container, plan.service.name, 0)
 
 
-def _check_bind_sources(project: Project, record: WorkspaceRecord, template: Template) -> None:
+def _check_bind_sources(worktree: Path, template: Template) -> None:
     """Every ``./path`` bind source must resolve (after symlinks) inside the worktree."""
     from nexus_cli.workspaces.templates import resolve_in_worktree
 
-    worktree = worktree_path(project, record.name)
     for service in template.services.values():
         for volume in service.volumes:
             if not volume.named:
@@ -236,15 +238,11 @@ def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: flo
 
 
 def run_hooks(
-    client: Any, project: Project, workspace: str, hooks: list[Hook], kind: str, progress: Progress
+    client: Any, workspace: Workspace, hooks: list[Hook], kind: str, progress: Progress
 ) -> None:
     """Run ``post_create``/``post_start`` hooks inside their services; a failure stops here."""
-    from nexus_cli.workspaces.names import container_name
-
     for hook in hooks:
-        container = client.containers.get(
-            container_name(project.project_id(), workspace, hook.service)
-        )
+        container = client.containers.get(workspace.container_name(hook.service))
         command = ["sh", "-c", hook.command] if isinstance(hook.command, str) else hook.command
         progress.begin(f"{kind} hook in {hook.service}")
         exit_code, output = container.exec_run(command, workdir="/workspace")
@@ -253,6 +251,6 @@ def run_hooks(
             raise NexusError(
                 f"{kind} hook in service {hook.service!r} failed with exit code {exit_code}"
                 + (":\n" + "\n".join(tail) if tail else ""),
-                hint=f"fix the hook in the template, then run `nexus workspace up {workspace}`",
+                hint=f"fix the hook in the template, then run `nexus workspace up {workspace.name}`",
             )
         progress.end(f"{kind} hook in {hook.service}")

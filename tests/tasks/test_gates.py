@@ -263,8 +263,7 @@ def test_gate_directory_is_the_workspace_the_command_runs_in(tasks_project: Path
     (feat / "src").mkdir(parents=True)
     other.mkdir()
     here = find_project(feat / "src")
-    assert here.root == root.root and here.workspace_here == "feat"
-    assert root.workspace_here is None
+    assert here.root == root.root and here.here == (feat / "src").resolve()
     assert gate_directory(here, Task("nx-abcd", "t")) == feat
     assert gate_directory(here, Task("nx-abcd", "t", workspace="other")) == other  # its own wins
     assert gate_directory(root, Task("nx-abcd", "t")) == root.root

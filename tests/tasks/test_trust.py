@@ -100,7 +100,9 @@ def test_gates_never_run_through_a_symlinked_worktree(tasks_project: Path, tmp_p
     worktrees.mkdir(parents=True, exist_ok=True)
     (worktrees / "feat").symlink_to(outside)
     result = run_nexus("task", "complete", task_id)
-    assert result.exit_code == 1 and "resolves outside" in result.stderr, result.stderr
+    assert result.exit_code == 1 and "is a symbolic link or lies outside" in result.stderr, (
+        result.stderr
+    )
     assert not (outside / "ran").exists() and not (tasks_project / "ran").exists()
     assert show(task_id)["status"] == "in_progress"
 

@@ -262,9 +262,10 @@ def test_git_commit_works_in_a_container_but_config_and_hooks_do_not(
 ) -> None:
     from nexus_cli.workspaces import git_worktrees
     from nexus_cli.workspaces.docker_services import git_mounts
+    from nexus_cli.workspaces.handle import Workspace
 
     nexus_project = find_project(project)
-    worktree, _ = git_worktrees.create_worktree(nexus_project, "g", None)
+    worktree, _ = git_worktrees.create_worktree(Workspace(nexus_project, "g"), None)
     (worktree / "a.txt").write_text("hi\n")
     common = nexus_project.git_common_dir
     mounts = {str(worktree): {"bind": "/workspace", "mode": "rw"}}

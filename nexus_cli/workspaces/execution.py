@@ -1,0 +1,81 @@
+"""Commands in, and logs of, a workspace's services: one core for the CLI and the MCP tool.
+
+``nexus workspace exec`` streams the output to the terminal; the MCP tool ``workspace_exec``
+keeps the last :data:`EXEC_OUTPUT_LIMIT` bytes. Both validate their input here, the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli import validate
+from nexus_cli.errors import NotFoundError
+from nexus_cli.telemetry.record import invocation
+from nexus_cli.workspaces.container_io import Writer, exec_command, find_container
+from nexus_cli.workspaces.handle import service_of
+
+if TYPE_CHECKING:
+    from nexus_cli.workspaces.handle import Workspace
+
+EXEC_OUTPUT_LIMIT = 64 * 1024  # bytes of combined output the captured form keeps (the tail)
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    output: str
+    truncated_bytes: int  # bytes dropped from the front to keep EXEC_OUTPUT_LIMIT
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_command(
+    workspace: Workspace, command: list[str], service: str | None, write: Writer
+) -> int:
+    """Run ``command`` (argv, no shell) in ``/workspace`` of the service; returns its exit code."""
+    argv = validate.command_argv(command)
+    if service is not None:
+        validate.service_name(service)
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    client, container = find_container(workspace, service)
+    return exec_command(client, container, argv, write)
+
+
+def run_captured(
+    workspace: Workspace, command: list[str], service: str | None = None
+) -> ExecResult:
+    """:func:`run_command`, keeping the last :data:`EXEC_OUTPUT_LIMIT` bytes of the output."""
+    kept = bytearray()
+    dropped = 0
+
+    def write(chunk: bytes, is_err: bool) -> None:
+        nonlocal dropped
+        kept.extend(chunk)
+        if len(kept) > EXEC_OUTPUT_LIMIT:
+            dropped += len(kept) - EXEC_OUTPUT_LIMIT
+            del kept[: len(kept) - EXEC_OUTPUT_LIMIT]
+
+    code = run_command(workspace, command, service, write)
+    return ExecResult(code, kept.decode("utf-8", errors="replace"), dropped)
+
+
+def log_sources(workspace: Workspace, service: str | None) -> list[tuple[str, Any]]:
+    """(service, container) pairs whose logs ``workspace logs`` shows, sorted by service."""
+    from nexus_cli import engine
+    from nexus_cli.workspaces import docker_services
+
+    if service is not None:
+        validate.service_name(service)
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    workspace.record()
+    found = {
+        service_of(c.labels): c for c in docker_services.containers_for(engine.connect(), workspace)
+    }
+    if service is not None and service not in found:
+        raise NotFoundError(
+            f"workspace {workspace.name!r} has no container for service {service!r}",
+            hint=f"containers: {', '.join(sorted(found)) or 'none (run `nexus workspace up`)'}",
+        )
+    return [(s, found[s]) for s in sorted(found) if service in (None, s)]

@@ -1,0 +1,199 @@
+"""The workspace handle: one workspace of one project, and every name derived from it.
+
+A :class:`Workspace` is built once, at the edge, from a project and a name; the name is validated
+then (:func:`validate.workspace_name`). Everything else Nexus needs to find the workspace's parts
+comes from the handle and from nowhere else: the worktree path (checked to stay inside the
+project's worktrees folder after symlinks), the branch, the Docker object names (container,
+network, volume), their labels and the label filters that find them again, and the project id,
+read once per handle (and once per :class:`Project`).
+
+Docker objects are named from the per-project id, never from a folder's basename, so two
+repositories with the same folder name never share anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nexus_cli import fs, validate
+from nexus_cli.errors import NexusError, StateError
+
+if TYPE_CHECKING:
+    from nexus_cli.project import Project
+    from nexus_cli.workspaces.records import WorkspaceRecord
+
+LABEL_PROJECT = "dev.nexus.project"
+LABEL_WORKSPACE = "dev.nexus.workspace"
+LABEL_SERVICE = "dev.nexus.service"
+LABEL_MANAGED = "dev.nexus.managed"
+MANAGED_FILTER = f"{LABEL_MANAGED}=true"
+
+
+class Workspace:
+    """Workspace ``name`` of ``project``: validated name, paths, Docker names and labels."""
+
+    __slots__ = ("_project_id", "name", "project", "source")
+
+    def __init__(self, project: Project, name: str, *, source: Path | str | None = None) -> None:
+        """``source`` says where ``name`` was read (a file, ``"task nx-ab12"``); None: the user."""
+        self.project = project
+        self.name = validate.workspace_name(name, source=source)
+        self.source = source
+        self._project_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.name!r}, {str(self.project.root)!r})"
+
+    @property
+    def project_id(self) -> str:
+        """The project's id (read, and if needed created, on first use; then kept)."""
+        if self._project_id is None:
+            self._project_id = project_id_of(self.project)
+        return self._project_id
+
+    @property
+    def branch(self) -> str:
+        return self.name
+
+    @property
+    def worktree_unchecked(self) -> Path:
+        """Where the worktree belongs, not checked: only to name it in a report or message."""
+        return self.project.worktrees_dir / self.name
+
+    @property
+    def worktree(self) -> Path:
+        """``.nexus/worktrees/NAME``; :class:`StateError` if a link leads it (or its parent) out.
+
+        The path itself must not be a symbolic link, the worktrees folder must resolve inside
+        the project, and the path must resolve inside the worktrees folder.
+        """
+        root = self.project.worktrees_dir
+        path = self.worktree_unchecked
+        if (
+            path.is_symlink()
+            or not fs.is_inside(root, self.project.root)
+            or not fs.is_inside(path, root)
+        ):
+            where = f"workspace of {self.source}: " if self.source is not None else ""
+            raise StateError(
+                f"{where}{path} is a symbolic link or lies outside the project; "
+                "Nexus leaves it alone",
+                hint="remove the link (worktrees live in .nexus/worktrees of the project)",
+            )
+        return path
+
+    def existing_worktree(self) -> Path | None:
+        """The worktree when it is a folder (checked as :attr:`worktree`), else ``None``."""
+        path = self.worktree
+        return path if path.is_dir() else None
+
+    def record(self) -> WorkspaceRecord:
+        """The workspace's record; :class:`NotFoundError` when there is none."""
+        from nexus_cli.workspaces import records
+
+        return records.get(self.project.state_dir, self.name)
+
+    @property
+    def network_name(self) -> str:
+        return f"nexus-{self.project_id}-{self.name}"
+
+    def container_name(self, service: str) -> str:
+        return f"nexus-{self.project_id}-{self.name}-{service}"
+
+    def volume_name(self, volume: str) -> str:
+        return f"nexus-{self.project_id}-{self.name}-{volume}"
+
+    def labels(self, service: str | None = None) -> dict[str, str]:
+        """The labels every Docker object of the workspace carries (and a container its service)."""
+        result = {
+            LABEL_PROJECT: self.project_id,
+            LABEL_WORKSPACE: self.name,
+            LABEL_MANAGED: "true",
+        }
+        if service is not None:
+            result[LABEL_SERVICE] = service
+        return result
+
+    def label_filters(self, service: str | None = None) -> list[str]:
+        """Docker ``label`` filters that match the workspace's objects (of ``service``)."""
+        found = [*project_filters(self.project_id), f"{LABEL_WORKSPACE}={self.name}"]
+        if service is not None:
+            found.append(f"{LABEL_SERVICE}={service}")
+        return found
+
+
+def name_at(project: Project, path: Path) -> str | None:
+    """The name of the worktree folder ``path`` lies in (``None`` outside every worktree)."""
+    try:
+        rel = path.resolve().relative_to(project.worktrees_dir.resolve())
+    except ValueError:
+        return None
+    return rel.parts[0] if rel.parts else None
+
+
+def project_filters(project_id_value: str) -> list[str]:
+    """Docker ``label`` filters that match every object of one project."""
+    return [f"{LABEL_PROJECT}={project_id_value}"]
+
+
+def workspace_of(labels: dict[str, str] | None) -> str:
+    return (labels or {}).get(LABEL_WORKSPACE, "")
+
+
+def service_of(labels: dict[str, str] | None) -> str:
+    return (labels or {}).get(LABEL_SERVICE, "")
+
+
+def project_id_of(project: Project) -> str:
+    """The project's id, kept on the project object after the first read (see :mod:`project_id`).
+
+    A lost or corrupt id file is checked against the containers that mount this project's
+    worktrees (:func:`ids_in_docker`), so the error can name the id to adopt.
+    """
+    return project.project_id(in_docker=ids_in_docker)
+
+
+def ids_in_docker(project: Project) -> list[str]:
+    """Project ids of Nexus containers that mount a worktree of this project (empty without Docker)."""
+    if not _may_have_workspaces(project):
+        return []
+    try:
+        from nexus_cli import engine
+
+        client = engine.connect(timeout=5)
+        containers = client.containers.list(all=True, filters={"label": [MANAGED_FILTER]})
+    except (NexusError, Exception):
+        return []
+    found: dict[str, None] = {}
+    for container in containers:
+        label = (container.labels or {}).get(LABEL_PROJECT, "")
+        mounts = container.attrs.get("Mounts") or []
+        if validate.is_valid(validate.project_id, label) and any(
+            fs.is_inside(str(m.get("Source", "")), project.worktrees_dir) for m in mounts
+        ):
+            found[label] = None
+    return list(found)
+
+
+def _may_have_workspaces(project: Project) -> bool:
+    try:
+        return any(project.worktrees_dir.iterdir())
+    except OSError:
+        return False
+
+
+__all__ = [
+    "LABEL_MANAGED",
+    "LABEL_PROJECT",
+    "LABEL_SERVICE",
+    "LABEL_WORKSPACE",
+    "MANAGED_FILTER",
+    "Workspace",
+    "ids_in_docker",
+    "name_at",
+    "project_filters",
+    "project_id_of",
+    "service_of",
+    "workspace_of",
+]

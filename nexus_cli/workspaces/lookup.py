@@ -1,0 +1,105 @@
+"""Read-only questions about workspaces and templates: a worktree's path, a workspace's host
+ports, the templates available and what one resolves to. The CLI (and any other front end)
+only renders what these return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli import validate
+from nexus_cli.telemetry.record import invocation
+
+if TYPE_CHECKING:
+    from nexus_cli.workspaces.handle import Workspace
+    from nexus_cli.workspaces.template_model import Template
+
+
+def worktree_path(workspace: Workspace) -> Path:
+    """``workspace path``: the worktree of a workspace that has a record."""
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    workspace.record()
+    return workspace.worktree
+
+
+@dataclass
+class PortRow:
+    service: str
+    container_port: int
+    protocol: str
+    host_port: int
+    address: str  # the host interface it is published on
+
+
+@dataclass
+class PortsResult:
+    rows: list[PortRow]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """What ``workspace ports --json`` prints."""
+        return [asdict(row) for row in self.rows]
+
+
+def published_ports(workspace: Workspace) -> PortsResult:
+    """``workspace ports``: the host ports allocated to the workspace (stable across down/up)."""
+    from nexus_cli.paths import nexus_home
+    from nexus_cli.workspaces import ports
+
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    record = workspace.record()
+    allocated = ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
+    return PortsResult(
+        [
+            PortRow(a.service, a.container_port, a.protocol, a.host_port, record.bind_address)
+            for a in allocated
+        ]
+    )
+
+
+@dataclass
+class TemplateEntry:
+    name: str
+    origin: str  # project, user or builtin
+    path: str
+    services: list[str] | None  # None when the file does not parse
+    description: str | None
+    error: str | None
+
+
+@dataclass
+class TemplateList:
+    templates: list[TemplateEntry]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """What ``template list --json`` prints."""
+        return [asdict(entry) for entry in self.templates]
+
+
+def list_templates(project_root: Path | None) -> TemplateList:
+    """``template list``: every template ``workspace create --template`` accepts here."""
+    from nexus_cli.errors import NexusError
+    from nexus_cli.workspaces.templates import available, parse_template_file
+
+    entries: list[TemplateEntry] = []
+    for name, (origin, path) in sorted(available(project_root).items()):
+        try:
+            parsed = parse_template_file(name, origin, path, {}, strict=False)
+        except NexusError as exc:
+            entries.append(TemplateEntry(name, origin, str(path), None, None, exc.message))
+            continue
+        entries.append(
+            TemplateEntry(name, origin, str(path), list(parsed.services), parsed.description, None)
+        )
+    return TemplateList(entries)
+
+
+def show_template(name: str, project_root: Path | None, variables: dict[str, str]) -> Template:
+    """``template show``: the template resolved with ``variables`` (unset ones may stay open)."""
+    from nexus_cli.workspaces.templates import find_template_file, parse_template_file
+
+    validate.template_name(name)
+    values = validate.template_variables(variables)
+    origin, path = find_template_file(name, project_root)
+    return parse_template_file(name, origin, path, values, strict=False)
