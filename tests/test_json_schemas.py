@@ -19,8 +19,9 @@ from tests.conftest import REPO_ROOT
 from tests.json_runs import Collector, Outputs, Runs, every_json_command
 
 SCHEMAS = REPO_ROOT / "docs" / "schemas" / "v1"
-# Schemas of outputs that are not a --json command, and the shared definitions.
-NOT_COMMANDS = {"common", "export", "export-ndjson", "sync-ndjson"}
+# Schemas of outputs that are not a --json command (exports, sync payloads, MCP tool results
+# without a --json twin), and the shared definitions.
+NOT_COMMANDS = {"common", "export", "export-ndjson", "sync-ndjson", "mcp-task-context"}
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 
