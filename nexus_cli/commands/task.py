@@ -24,8 +24,8 @@ from nexus_cli.tasks.limits import READY_LIMIT
 from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
+    from nexus_cli.tasks.listing import TaskListing
     from nexus_cli.tasks.model import Task
-    from nexus_cli.tasks.results import TaskListing
 
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
@@ -158,7 +158,7 @@ def list_(
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
-    from nexus_cli.tasks.queries import list_tasks
+    from nexus_cli.tasks.listing import list_tasks
 
     found = list_tasks(
         project(), status=status, assignee=assignee, label=label, workspace=workspace
@@ -189,7 +189,7 @@ def show(task_id: str, as_json: bool) -> None:
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
-    from nexus_cli.tasks.queries import ready as ready_tasks
+    from nexus_cli.tasks.listing import ready as ready_tasks
 
     _listing(ready_tasks(project(), agent=agent, limit=limit), as_json, "nothing is ready")
 

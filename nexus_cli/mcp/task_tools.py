@@ -1,7 +1,7 @@
 """The task tools of ``nexus mcp``: adapters over the task core, as an agent calls it.
 
-Each function calls one operation of :mod:`nexus_cli.tasks.queries`, :mod:`nexus_cli.tasks.actions`
-or :mod:`nexus_cli.tasks.context` with ``caller=Caller.AGENT`` and returns its ``to_json()``: the
+Each function calls one operation of the task core (``tasks/listing.py``, ``queries.py``,
+``actions.py``, ``context.py``) with ``caller=Caller.AGENT`` and returns its ``to_json()``: the
 same JSON as the matching ``nexus task … --json`` (tests/mcp/test_front_end_equivalence.py).
 No rule lives here (ADR 0007).
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from nexus_cli.caller import Caller
 from nexus_cli.project import Project
-from nexus_cli.tasks import actions, queries
+from nexus_cli.tasks import actions, listing, queries
 from nexus_cli.tasks.context import handoff
 from nexus_cli.tasks.verification import Verification, failure
 
@@ -20,11 +20,11 @@ AGENT = Caller.AGENT
 
 
 def task_ready(project: Project, limit: int | None = None) -> list[Any]:
-    return queries.ready(project, limit=limit, caller=AGENT).to_json()
+    return listing.ready(project, limit=limit, caller=AGENT).to_json()
 
 
 def task_list(project: Project, status: str | None = None, label: str | None = None) -> list[Any]:
-    return queries.list_tasks(project, status=status, label=label).to_json()
+    return listing.list_tasks(project, status=status, label=label).to_json()
 
 
 def task_show(project: Project, task_id: str) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.identity import current_agent
+from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, Gate
-from nexus_cli.tasks.queries import opened
 from nexus_cli.tasks.results import TaskResult
 from nexus_cli.tasks.verification import Verification
 from nexus_cli.tasks.verification import complete as complete_gates

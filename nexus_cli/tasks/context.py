@@ -8,9 +8,9 @@ from nexus_cli.project import Project
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.identity import current_agent
+from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.prime import current_tasks
-from nexus_cli.tasks.queries import opened
 from nexus_cli.tasks.results import TaskContext
 from nexus_cli.tasks.store import TaskStore
 

@@ -16,7 +16,7 @@ from typing import Any
 from nexus_cli.plural import plural
 from nexus_cli.project import Project
 from nexus_cli.tasks.identity import current_agent
-from nexus_cli.tasks.queries import opened
+from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.store import TaskStore
 
 SHOWN = 5

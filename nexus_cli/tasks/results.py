@@ -3,29 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from nexus_cli.tasks.model import Task
-
-
-@dataclass(frozen=True)
-class TaskListing:
-    """Tasks as their canonical JSON documents, by priority then age; kept as text so that a
-    listing can be printed without parsing each task (``task ready --json`` is a hot path)."""
-
-    docs: list[str]
-
-    def to_json(self) -> list[Any]:
-        return [json.loads(doc) for doc in self.docs]
-
-    def json_text(self) -> str:
-        """The same JSON as ``to_json()``, written straight from the stored documents."""
-        return "[\n" + ",\n".join(self.docs) + "\n]" if self.docs else "[]"
-
-    def tasks(self) -> list[Task]:
-        return [Task.from_dict(doc) for doc in self.to_json()]
 
 
 @dataclass(frozen=True)
