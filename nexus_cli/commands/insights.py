@@ -104,16 +104,16 @@ def insights(
 
     groups = {g for g in usage.GROUPS if options.pop(g, False)}
     window = resolve_window(options, default_days=usage.INSIGHTS_DAYS)
+    found = usage.insights(window, groups=groups, exact=exact)
     if report:
         from nexus_cli.telemetry.show import report as report_logic
 
-        found = usage.insights(window, groups=groups, exact=exact)
         figures = usage.stats(window, exact=exact).figures
         _write_report(report_logic.build(figures, found.patterns), fmt, output, force, quiet)
     elif as_json:
-        emit_json(usage.insights(window, groups=groups, exact=exact).to_json())
+        emit_json(found.to_json())
     else:
-        _render(usage.insights(window, groups=groups, exact=exact).patterns)
+        _render(found.patterns)
 
 
 @insights.command()
