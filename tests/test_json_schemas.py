@@ -15,6 +15,7 @@ from typing import Any
 import click
 import pytest
 
+from nexus_cli.mcp.schemas import errors as _errors  # the check nexus mcp uses too
 from tests.conftest import REPO_ROOT
 from tests.json_runs import Collector, Outputs, Runs, every_json_command
 
@@ -45,26 +46,6 @@ def json_commands() -> list[str]:
 
 def schema_file(command: str) -> Path:
     return SCHEMAS / f"{command.replace(' ', '-')}.schema.json"
-
-
-def _validator(name: str) -> Any:
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-
-    resources = [
-        (p.name, Resource.from_contents(json.loads(p.read_text())))
-        for p in SCHEMAS.glob("*.schema.json")
-    ]
-    registry: Registry[Any] = Registry().with_resources(resources)
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return Draft202012Validator(schema, registry=registry)
-
-
-def _errors(name: str, document: Any) -> list[str]:
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}"
-        for e in _validator(name).iter_errors(document)
-    ]
 
 
 @pytest.fixture(scope="module")
