@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NoReturn
 
 from nexus_cli.errors import ConfigError, NexusError, StateError, UsageError
 
@@ -21,6 +22,7 @@ WORKSPACE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 SERVICE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TASK_ID_PATTERN = re.compile(r"^nx-[0-9a-z]{4,16}$")
+TASK_REF_PATTERN = re.compile(r"^nx-[0-9a-z]{1,16}$")
 PROJECT_ID_PATTERN = re.compile(r"^[0-9a-f]{8,32}$")
 VARIABLE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -31,9 +33,14 @@ WORKSPACE_RULES = (
 SERVICE_RULES = "use 1-63 lowercase letters, digits, '_' or '-', starting with a letter or digit"
 SLUG_RULES = "use 1-63 lowercase letters, digits or '-', starting with a letter or digit"
 TASK_ID_RULES = "task ids look like nx-ab12 (nx- and 4-16 lowercase letters or digits)"
+TASK_REF_RULES = (
+    "give a task id such as nx-ab12, or a unique start of one (ab1); 'nx-' may be left out"
+)
 
 
-def _fail(kind: str, value: object, problem: str, rules: str, source: Path | str | None) -> None:
+def _fail(
+    kind: str, value: object, problem: str, rules: str, source: Path | str | None
+) -> NoReturn:
     shown = repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
@@ -110,6 +117,23 @@ def workflow_name(value: object, *, source: Path | str | None = None) -> str:
 def task_id(value: object, *, source: Path | str | None = None) -> str:
     """A full task id (``nx-`` plus base36 digits), as stored; prefixes are resolved elsewhere."""
     return _check("task id", value, TASK_ID_PATTERN, TASK_ID_RULES, source)
+
+
+def task_ref(value: object, *, source: Path | str | None = None) -> str:
+    """A task id or a unique start of one, as people and agents type it (``nx-ab12``, ``AB1``).
+
+    Returns the normalised reference (lower case, with ``nx-``); which task it names is resolved
+    against the store (:func:`nexus_cli.tasks.lifecycle.resolve`).
+    """
+    problem = _common_problem(value)
+    if problem is None:
+        assert isinstance(value, str)
+        text = value.strip().lower()
+        ref = text if text.startswith("nx-") else "nx-" + text
+        if TASK_REF_PATTERN.fullmatch(ref):
+            return ref
+        problem = "it has characters outside those allowed or is too long"
+    _fail("task id", value, problem, TASK_REF_RULES, source)
 
 
 def project_id(value: object, *, source: Path | str | None = None) -> str:

@@ -15,12 +15,14 @@ from typing import Any
 import click
 import pytest
 
+from nexus_cli.mcp.schemas import errors as _errors  # the check nexus mcp uses too
 from tests.conftest import REPO_ROOT
 from tests.json_runs import Collector, Outputs, Runs, every_json_command
 
 SCHEMAS = REPO_ROOT / "docs" / "schemas" / "v1"
-# Schemas of outputs that are not a --json command, and the shared definitions.
-NOT_COMMANDS = {"common", "export", "export-ndjson", "sync-ndjson"}
+# Schemas of outputs that are not a --json command (exports, sync payloads, MCP tool results
+# without a --json twin), and the shared definitions.
+NOT_COMMANDS = {"common", "export", "export-ndjson", "sync-ndjson", "mcp-task-context"}
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 
@@ -44,26 +46,6 @@ def json_commands() -> list[str]:
 
 def schema_file(command: str) -> Path:
     return SCHEMAS / f"{command.replace(' ', '-')}.schema.json"
-
-
-def _validator(name: str) -> Any:
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-
-    resources = [
-        (p.name, Resource.from_contents(json.loads(p.read_text())))
-        for p in SCHEMAS.glob("*.schema.json")
-    ]
-    registry: Registry[Any] = Registry().with_resources(resources)
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return Draft202012Validator(schema, registry=registry)
-
-
-def _errors(name: str, document: Any) -> list[str]:
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}"
-        for e in _validator(name).iter_errors(document)
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -213,3 +213,19 @@ def test_a_command_is_a_non_empty_argument_list(argv: object) -> None:
     with pytest.raises(UsageError, match="non-empty list of arguments"):
         validate.command_argv(argv)
     assert validate.command_argv(("ls", "-la")) == ["ls", "-la"]
+
+
+@pytest.mark.parametrize(
+    ("value", "ref"),
+    [("nx-ab12", "nx-ab12"), ("AB1", "nx-ab1"), (" ab12 ", "nx-ab12"), ("nx-0", "nx-0")],
+)
+def test_task_refs_are_ids_or_their_start_normalised(value: str, ref: str) -> None:
+    assert validate.task_ref(value) == ref
+
+
+@pytest.mark.parametrize(
+    "value", ["", "nx-", "nx-----", "../x", "--lock", "ab\n12", "nx-" + "a" * 17, 7]
+)
+def test_task_refs_refuse_what_no_task_id_starts_with(value: object) -> None:
+    with pytest.raises(UsageError, match="invalid task id"):
+        validate.task_ref(value)

@@ -270,23 +270,13 @@ def impact(
     import os
 
     from nexus_cli.gpu import guards
-    from nexus_cli.gpu.impact import analyze_with_gpu
+    from nexus_cli.gpu.impact import impact_report
     from nexus_cli.terminal import escape
 
     invocation.note(event_type="gpu")
     if action is not None:  # refuse before analysing, asking or signalling anything
         guards.check(pid, os.getuid(), force_other_user=force_other_user)
-    started = time.perf_counter()
-    report = analyze_with_gpu(pid, list(checkpoint_dirs))
-    invocation.metric("impact_analysis_ms", (time.perf_counter() - started) * 1000)
-    invocation.signal(
-        "gpu_impact",
-        gpu_available=report.gpu_available,
-        gpus=len(report.gpus),
-        children=len(report.process.children),
-        checkpoints=report.checkpoints_found,
-        distributed=report.distributed is not None,
-    )
+    report = impact_report(pid, list(checkpoint_dirs))
     data = report.to_dict()
     if not as_json:
         from nexus_cli.gpu.report_text import impact_lines

@@ -10,8 +10,6 @@ from nexus_cli.commands.stats import resolve_window, window_options
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 
-_GROUPS = ("slow", "errors", "improvements")
-
 
 def _render(patterns: list[dict[str, Any]]) -> None:
     """Each pattern wrapped to the terminal (80 columns when piped), with a hanging indent."""
@@ -104,27 +102,20 @@ def insights(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nexus_cli.telemetry.read import insights as logic
-    from nexus_cli.telemetry.read import stats
-    from nexus_cli.telemetry.record.invocation import note
-    from nexus_cli.telemetry.show import report as report_logic
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry import usage
 
-    note(event_type="telemetry")
-    groups = {g for g in _GROUPS if options.pop(g, False)}
-    window = resolve_window(options, default_days=30)
-    with store.opened() as db:
-        retention.apply_daily(db)
-        patterns = logic.run(db, window, groups or None, exact=exact)
-        figures = stats.compute(db, window, exact=exact) if report else None
-    if report and figures is not None:
-        _write_report(report_logic.build(figures, patterns), fmt, output, force, quiet)
+    groups = {g for g in usage.GROUPS if options.pop(g, False)}
+    window = resolve_window(options, default_days=usage.INSIGHTS_DAYS)
+    found = usage.insights(window, groups=groups, exact=exact)
+    if report:
+        from nexus_cli.telemetry.show import report as report_logic
+
+        figures = usage.stats(window, exact=exact).figures
+        _write_report(report_logic.build(figures, found.patterns), fmt, output, force, quiet)
     elif as_json:
-        from nexus_cli.telemetry.show.machine import insights_json, window_json
-
-        emit_json({"window": window_json(window.to_dict()), "insights": insights_json(patterns)})
+        emit_json(found.to_json())
     else:
-        _render(patterns)
+        _render(found.patterns)
 
 
 @insights.command()

@@ -48,16 +48,17 @@ def persona() -> None:
 
 
 def _scope(is_global: bool) -> Scope:
+    """The project's scope (outside a project: an error), or the user's with --global."""
     from nexus_cli.errors import NexusError
-    from nexus_cli.personas.installer import global_scope, project_scope
+    from nexus_cli.personas.listing import scope_for
     from nexus_cli.project import find_project
 
     if is_global:
         try:
-            return global_scope(find_project().root)
+            return scope_for(find_project().root, is_global=True)
         except NexusError:
-            return global_scope(None)
-    return project_scope(find_project().root)
+            return scope_for(None)
+    return scope_for(find_project().root)
 
 
 def _signal(kind: str, names: list[str], origins: dict[str, str]) -> None:
@@ -95,14 +96,26 @@ def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
     _signal("persona_add", plan.added, origins)
 
 
+def _listing_scope() -> Scope:
+    """For `list` and `show`: the project's personas, or only the user's outside a project."""
+    from nexus_cli.errors import NexusError
+    from nexus_cli.personas.listing import scope_for
+    from nexus_cli.project import find_project
+
+    try:
+        root = find_project().root
+    except NexusError:
+        root = None
+    return scope_for(root)
+
+
 @persona.command("list")
 @json_option
 def list_(as_json: bool) -> None:
     """List the personas you can add (built-in, user and project ones)."""
-    from nexus_cli.personas.catalog import load_all
+    from nexus_cli.personas.listing import list_personas
 
-    scope = _scope(False) if _in_project() else _scope(True)
-    rows = [_summary(p) for p in load_all(scope.search())]
+    rows = list_personas(_listing_scope()).to_json()
     if as_json:
         emit_json(rows)
         return
@@ -113,50 +126,19 @@ def list_(as_json: bool) -> None:
     )
 
 
-def _in_project() -> bool:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.project import find_project
-
-    try:
-        find_project()
-    except NexusError:
-        return False
-    return True
-
-
-def _summary(p: Any) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "display_name": p.display_name,
-        "description": p.description,
-        "origin": p.origin,
-        "extends": p.extends,
-        "levels": list(p.levels),
-        "default_level": p.default_level,
-        "commands": [c.stem for c in p.commands],
-        "files": [f.target for f in p.files],
-        "permissions": {
-            "allow": list(p.permissions.allow),
-            "ask": list(p.permissions.ask),
-            "deny": list(p.permissions.deny),
-        },
-        "environment": p.environment,
-    }
-
-
 @persona.command()
 @NAME
 @json_option
 def show(name: str, as_json: bool) -> None:
     """Show what persona NAME contains."""
-    from nexus_cli.personas.catalog import load
+    from nexus_cli.personas.listing import show as show_persona
 
-    scope = _scope(False) if _in_project() else _scope(True)
-    p = load(name, scope.search())
-    data = _summary(p)
+    found = show_persona(_listing_scope(), name)
+    data = found.to_json()
     if as_json:
-        emit_json({**data, "instructions": p.instructions})
+        emit_json(data)
         return
+    p = found.persona
     click.echo(f"{p.display_name} ({p.name}, {p.origin})")
     click.echo(p.description)
     for key in ("levels", "commands", "files"):
@@ -280,20 +262,15 @@ def upgrade(is_global: bool, dry_run: bool, as_json: bool) -> None:
 @json_option
 def current(is_global: bool, as_json: bool) -> None:
     """List the active personas."""
-    from nexus_cli.personas.installer import active
+    from nexus_cli.personas.listing import current as active_personas
 
-    personas = active(_scope(is_global))
+    rows = active_personas(_scope(is_global)).to_json()
     if as_json:
-        from nexus_cli.personas.installer import active_rows
-
-        emit_json(active_rows(_scope(is_global)))
+        emit_json(rows)
         return
     print_table(
         ["NAME", "LEVEL", "TARGETS", "ORIGIN"],
-        [
-            (n, r.get("level") or "", ",".join(r.get("targets", [])), r.get("origin", ""))
-            for n, r in personas.items()
-        ],
+        [(r["name"], r["level"] or "", ",".join(r["targets"]), r["origin"] or "") for r in rows],
         empty="no persona is active",
     )
 

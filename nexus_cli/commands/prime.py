@@ -19,13 +19,13 @@ def prime(agent: str | None, as_json: bool) -> None:
     """
     from pathlib import Path
 
-    from nexus_cli.commands.task_common import me, open_task_store
-    from nexus_cli.tasks.prime import build, render
+    from nexus_cli.commands.task_common import project
+    from nexus_cli.tasks.prime import briefing, render
     from nexus_cli.telemetry.record import invocation
 
     invocation.note(event_type="task")
-    brief = build(open_task_store(), me(agent), Path.cwd())
+    brief = briefing(project(), Path.cwd(), agent=agent)
     if as_json:
-        emit_json(brief.to_dict())
+        emit_json(brief.to_json())
     else:
         click.echo(render(brief))

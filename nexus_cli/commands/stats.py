@@ -106,20 +106,10 @@ def stats(workspace: str | None, exact: bool, as_json: bool, **options: Any) -> 
     --follow) are counted but left out of the timings. Counts are exact; median and p95 come
     from roll-ups within 1% of the exact values unless --exact is given.
     """
-    from nexus_cli.telemetry.read import stats as stats_logic
-    from nexus_cli.telemetry.record.invocation import note
-    from nexus_cli.telemetry.record.privacy import hash_name
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry import usage
 
-    note(event_type="telemetry")
-    window = resolve_window(options)
-    ws_hash = hash_name(workspace, kind="workspace") if workspace else None
-    with store.opened() as db:
-        retention.apply_daily(db)
-        data = stats_logic.compute(db, window, ws_hash, exact=exact)
+    found = usage.stats(resolve_window(options), workspace=workspace, exact=exact)
     if as_json:
-        from nexus_cli.telemetry.show.machine import stats_json
-
-        emit_json(stats_json(data))
+        emit_json(found.to_json())
     else:
-        _render(data)
+        _render(found.figures)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from nexus_cli.caller import Caller
 from nexus_cli.commands import task_gates
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import (
@@ -13,16 +14,17 @@ from nexus_cli.commands.task_common import (
     agent_option,
     change_task,
     line,
-    me,
-    open_task_store,
+    project,
     task_id_arg,
 )
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
+from nexus_cli.tasks.limits import READY_LIMIT
 from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
+    from nexus_cli.tasks.listing import TaskListing
     from nexus_cli.tasks.model import Task
 
 
@@ -30,17 +32,12 @@ def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
     return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
 
 
-def _listing(docs: list[str], as_json: bool, empty: str) -> None:
-    """Print tasks from their canonical JSON: passed through as-is with --json (fast)."""
+def _listing(found: TaskListing, as_json: bool, empty: str) -> None:
+    """Print tasks: their canonical JSON passed through as-is with --json (fast), or a table."""
     if as_json:
-        click.echo("[\n" + ",\n".join(docs) + "\n]" if docs else "[]")
+        click.echo(found.json_text())
         return
-    import json
-
-    from nexus_cli.tasks.model import Task
-
-    tasks = [Task.from_dict(json.loads(d)) for d in docs]
-    print_table(("ID", "PRI", "STATUS", "ASSIGNEE", "TITLE"), _rows(tasks), empty=empty)
+    print_table(("ID", "PRI", "STATUS", "ASSIGNEE", "TITLE"), _rows(found.tasks()), empty=empty)
 
 
 def _show(task: Task, as_json: bool) -> None:
@@ -121,43 +118,30 @@ def create(
 
     If none is detected, pass --gate CMD or, explicitly, --no-gates.
     """
-    from nexus_cli import validate
-    from nexus_cli.errors import UsageError
-    from nexus_cli.tasks.config import load_settings
-    from nexus_cli.tasks.gates import detect_default_gates
-    from nexus_cli.tasks.lifecycle import NewTask
-    from nexus_cli.tasks.lifecycle import create as create_task
-    from nexus_cli.tasks.model import Gate
+    from nexus_cli.tasks.actions import create as create_task
 
-    if workspace is not None:
-        validate.workspace_name(workspace)
-    store = open_task_store()
-    commands = list(gates)
-    if not commands and not no_gates:
-        commands = detect_default_gates(store.project.root)
-        if commands:
-            info(f"gates detected: {', '.join(commands)} (override with --gate)")
-    if service and not workspace:
-        raise UsageError("--in SERVICE needs --workspace (the workspace whose container it is)")
-    if not commands and load_settings(store.project).require_gate:
-        raise UsageError("this project requires a verification gate", hint="pass --gate CMD")
-    spec = NewTask(
-        title=title,
+    created = create_task(
+        project(),
+        title,
+        gates=gates,
+        no_gates=no_gates,
+        gate_timeout_s=gate_timeout,
+        service=service,
+        workspace=workspace,
         description=description,
         priority=priority,
         depends_on=depends_on,
-        gates=tuple(Gate(c, gate_timeout, service) for c in commands),
-        workspace=workspace,
         labels=labels,
-        no_gates=no_gates,
     )
-    created = create_task(store, spec, me())
+    if created.gates_detected:
+        commands = ", ".join(g.command for g in created.task.gates)
+        info(f"gates detected: {commands} (override with --gate)")
     if no_gates:
         info("warning: task created without gates (--no-gates); this is recorded in its history")
     if as_json:
-        emit_json(created.to_dict())
+        emit_json(created.to_json())
     else:
-        click.echo(created.id)
+        click.echo(created.task.id)
 
 
 @task.command(name="list")
@@ -174,10 +158,12 @@ def list_(
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
-    docs = open_task_store().list_docs(
-        status=status, assignee=assignee, label=label, workspace=workspace
+    from nexus_cli.tasks.listing import list_tasks
+
+    found = list_tasks(
+        project(), status=status, assignee=assignee, label=label, workspace=workspace
     )
-    _listing(docs, as_json, "no tasks")
+    _listing(found, as_json, "no tasks")
 
 
 @task.command()
@@ -185,31 +171,40 @@ def list_(
 @json_option
 def show(task_id: str, as_json: bool) -> None:
     """Show one task (any unique ID prefix works)."""
-    from nexus_cli.tasks.lifecycle import load
+    from nexus_cli.tasks.queries import show as show_task
 
-    _show(load(open_task_store(), task_id), as_json)
+    _show(show_task(project(), task_id).task, as_json)
 
 
 @task.command()
 @agent_option
 @click.option(
-    "-n", "--limit", type=click.IntRange(0), default=50, show_default=True, help="0: all."
+    "-n",
+    "--limit",
+    type=click.IntRange(0),
+    default=READY_LIMIT[Caller.PERSON],
+    show_default=True,
+    help="0: all.",
 )
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
-    _listing(open_task_store().ready_docs(me(agent), limit), as_json, "nothing is ready")
+    from nexus_cli.tasks.listing import ready as ready_tasks
+
+    _listing(ready_tasks(project(), agent=agent, limit=limit), as_json, "nothing is ready")
 
 
 @task.command()
 @json_option
 def blocked(as_json: bool) -> None:
     """Unfinished tasks waiting on unfinished dependencies."""
-    pairs = open_task_store().blocked()
+    from nexus_cli.tasks.queries import blocked as blocked_tasks
+
+    found = blocked_tasks(project())
     if as_json:
-        emit_json([{**t.to_dict(), "blocked_by": deps} for t, deps in pairs])
+        emit_json(found.to_json())
         return
-    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in pairs]
+    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in found.pairs]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
 
 
@@ -239,10 +234,7 @@ def start(task_id: str, as_json: bool) -> None:
 
     A workflow stage in a workspace switches that workspace to the stage's persona.
     """
-    change_task(task_id, "start", as_json)
-    from nexus_cli.workflows.stage_persona import switch_after_start
-
-    persona = switch_after_start(task_id)
+    persona = change_task(task_id, "start", as_json)
     if persona:
         info(f"workspace persona: {persona}")
 
@@ -318,14 +310,14 @@ def dep_remove(task_id: str, dependency: str, as_json: bool) -> None:
 @json_option
 def history(task_id: str, as_json: bool) -> None:
     """Every transition, gate run and change, with who, when and why."""
-    from nexus_cli.tasks.lifecycle import load
+    from nexus_cli.tasks.queries import history as task_history
 
-    found = load(open_task_store(), task_id)
+    found = task_history(project(), task_id)
     if as_json:
-        emit_json(found.history)
+        emit_json(found.to_json())
         return
     rows = []
-    for h in found.history:
+    for h in found.to_json():
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
         text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
         when = str(h.get("at", ""))[:19].replace("T", " ")
@@ -341,21 +333,11 @@ def context(task_id: str | None, current: bool) -> None:
 
     With --current (used by the Claude Code PreCompact hook), prints nothing when no task is yours.
     """
-    from nexus_cli.errors import UsageError
-    from nexus_cli.tasks.context import render
-    from nexus_cli.tasks.lifecycle import load
+    from nexus_cli.tasks.context import handoff
 
-    if (task_id is None) == (not current):
-        raise UsageError("give a task ID or --current (not both)")
-    store = open_task_store()
-    if task_id is None:
-        from nexus_cli.tasks.prime import current_tasks
-
-        mine = current_tasks(store, me())
-        if not mine:
-            return
-        task_id = mine[0]["id"]
-    click.echo(escape(render(store, load(store, task_id))))
+    found = handoff(project(), task_id, current=current)
+    if found is not None:
+        click.echo(escape(found.markdown))
 
 
 @task.command(name="merge-driver", hidden=True)

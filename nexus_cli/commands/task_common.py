@@ -8,13 +8,13 @@ import click
 
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json
+from nexus_cli.tasks.statuses import STATUSES
 
 if TYPE_CHECKING:
+    from nexus_cli.project import Project
     from nexus_cli.tasks.store import TaskStore
 
-STATUS_CHOICES = click.Choice(
-    ["open", "in_progress", "verifying", "review", "done", "rejected", "cancelled"]
-)
+STATUS_CHOICES = click.Choice(STATUSES)
 task_id_arg = click.argument("task_id", metavar="ID", shell_complete=completer("task"))
 agent_option = click.option(
     "--agent", metavar="NAME", help="Who you are (default: $NEXUS_AGENT, git user.name, $USER)."
@@ -28,11 +28,16 @@ def line(text: str) -> str:
     return escape(text, newlines=False)
 
 
-def open_task_store() -> TaskStore:
+def project() -> Project:
     from nexus_cli.project import find_project
+
+    return find_project()
+
+
+def open_task_store() -> TaskStore:
     from nexus_cli.tasks.store import open_store
 
-    return open_store(find_project())
+    return open_store(project())
 
 
 def me(agent: str | None = None) -> str:
@@ -43,12 +48,16 @@ def me(agent: str | None = None) -> str:
 
 def change_task(
     task_id: str, action: str, as_json: bool = False, agent: str | None = None, **kw: Any
-) -> None:
-    from nexus_cli.tasks.lifecycle import change
+) -> str | None:
+    """Apply one named change through the core; print the task. Returns the stage persona that
+    a ``start`` switched the task's workspace to, if any."""
+    from nexus_cli.tasks.actions import change
 
-    changed = change(open_task_store(), task_id, me(agent), action, **kw)
+    changed = change(project(), task_id, action, agent=agent, **kw)
+    task = changed.task
     if as_json:
-        emit_json(changed.to_dict())
+        emit_json(changed.to_json())
     else:
-        who = line(changed.assignee or "-")
-        click.echo(f"{changed.id}  {changed.status}  {who}  {line(changed.title)}")
+        who = line(task.assignee or "-")
+        click.echo(f"{task.id}  {task.status}  {who}  {line(task.title)}")
+    return changed.persona

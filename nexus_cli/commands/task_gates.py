@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.task_common import change_task, line, me, open_task_store, task_id_arg
+from nexus_cli.commands.task_common import change_task, line, project, task_id_arg
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
 
@@ -50,25 +50,15 @@ def _print_results(verification: Verification) -> None:
             info(f"    | {escape(text, newlines=False)}")
 
 
-def _verification_json(verification: Verification) -> dict[str, Any]:
-    return {
-        "task": verification.task.to_dict(),
-        "passed": verification.passed,
-        "gates": [r.to_dict() for r in verification.results],
-    }
-
-
 @click.command()
 @task_id_arg
 @json_option
 def complete(task_id: str, as_json: bool) -> None:
     """Run every gate; only if all pass does the task become done (or review). Exit 3 otherwise."""
-    from nexus_cli.tasks.config import load_settings
-    from nexus_cli.tasks.verification import complete as complete_task
+    from nexus_cli.tasks.actions import complete as complete_task
     from nexus_cli.tasks.verification import failure
 
-    store = open_task_store()
-    verification = complete_task(store, task_id, me(), load_settings(store.project))
+    verification = complete_task(project(), task_id)
     stale = verification.taken_over_from
     if stale is not None:
         info(
@@ -77,7 +67,7 @@ def complete(task_id: str, as_json: bool) -> None:
         )
     _print_results(verification)
     if as_json:
-        emit_json(_verification_json(verification))
+        emit_json(verification.to_json())
     if not verification.passed:
         raise failure(verification, moved=True)
     if not as_json:
@@ -90,12 +80,12 @@ def complete(task_id: str, as_json: bool) -> None:
 @json_option
 def verify(task_id: str, as_json: bool) -> None:
     """Run the gates without changing the task's status (exit 3 if one fails)."""
+    from nexus_cli.tasks.actions import verify as verify_task
     from nexus_cli.tasks.verification import failure
-    from nexus_cli.tasks.verification import verify as verify_task
 
-    verification = verify_task(open_task_store(), task_id, me())
+    verification = verify_task(project(), task_id)
     _print_results(verification)
     if as_json:
-        emit_json(_verification_json(verification))
+        emit_json(verification.to_json())
     if not verification.passed:
         raise failure(verification, moved=False)

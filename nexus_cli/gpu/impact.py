@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexus_cli.errors import UsageError
 from nexus_cli.gpu import checkpoints as ckpt
 from nexus_cli.gpu import procinfo
 from nexus_cli.gpu.containers import host_path
 from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
+from nexus_cli.telemetry.record import invocation
 from nexus_cli.timefmt import rfc3339
 
 _TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")
@@ -317,3 +319,23 @@ def analyze_with_gpu(pid: int, checkpoint_dirs: list[Path]) -> ImpactReport:
         return analyze(pid, checkpoint_dirs, session)
     finally:
         session.close()
+
+
+def impact_report(pid: int, checkpoint_dirs: list[Path] | None = None) -> ImpactReport:
+    """``nexus gpu impact`` and the MCP tool ``gpu_impact``: the analysis, timed and recorded
+    (no process names or paths, only counts), read-only: signal actions are the CLI's alone."""
+    if pid <= 0:
+        raise UsageError(f"pid must be a positive process id, not {pid}")
+    invocation.note(event_type="gpu")
+    started = time.perf_counter()
+    report = analyze_with_gpu(pid, list(checkpoint_dirs or []))
+    invocation.metric("impact_analysis_ms", (time.perf_counter() - started) * 1000)
+    invocation.signal(
+        "gpu_impact",
+        gpu_available=report.gpu_available,
+        gpus=len(report.gpus),
+        children=len(report.process.children),
+        checkpoints=report.checkpoints_found,
+        distributed=report.distributed is not None,
+    )
+    return report

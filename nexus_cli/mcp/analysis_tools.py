@@ -1,91 +1,36 @@
 """Read-only tools of ``nexus mcp``: personas, usage statistics, insights, GPU impact.
 
-No tool here changes anything: GPU signal actions stay on the command line, where a person
-confirms them.
+Adapters over the cores in :mod:`nexus_cli.personas.listing`, :mod:`nexus_cli.telemetry.usage`
+and :mod:`nexus_cli.gpu.impact`; each returns the core result's JSON, the same as the matching
+``--json`` command (ADR 0007). No tool here changes anything: GPU signal actions stay on the
+command line, where a person confirms them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nexus_cli.errors import UsageError
+from nexus_cli.gpu.impact import impact_report
+from nexus_cli.personas import listing
 from nexus_cli.project import Project
-from nexus_cli.telemetry.record import invocation
-
-PRESETS = ("today", "week", "month")
+from nexus_cli.telemetry import usage
 
 
 def persona_list(project: Project) -> list[dict[str, Any]]:
-    from nexus_cli.personas.catalog import load_all
-    from nexus_cli.personas.installer import project_scope
-
-    return [
-        {
-            "name": p.name,
-            "display_name": p.display_name,
-            "description": p.description,
-            "origin": p.origin,
-            "extends": p.extends,
-            "levels": list(p.levels),
-            "default_level": p.default_level,
-        }
-        for p in load_all(project_scope(project.root).search())
-    ]
+    return listing.list_personas(listing.scope_for(project.root)).to_json()
 
 
 def persona_current(project: Project) -> list[dict[str, Any]]:
-    from nexus_cli.personas.installer import active_rows, project_scope
-
-    return active_rows(project_scope(project.root))
-
-
-def _window(window: str, default_days: float) -> Any:
-    from nexus_cli.telemetry.read import window as windows
-
-    text = window.strip()
-    if text in PRESETS:
-        return windows.resolve(
-            today=text == "today",
-            week=text == "week",
-            month=text == "month",
-            default_days=default_days,
-        )
-    if not text:
-        return windows.resolve(default_days=default_days)
-    return windows.resolve(since=text, default_days=default_days)
+    return listing.current(listing.scope_for(project.root)).to_json()
 
 
 def stats(window: str = "week") -> dict[str, Any]:
-    from nexus_cli.telemetry.read import stats as stats_logic
-    from nexus_cli.telemetry.store import retention, store
-
-    resolved = _window(window, 7)
-    with store.opened() as db:
-        retention.apply_daily(db)
-        data: dict[str, Any] = stats_logic.compute(db, resolved, None)
-    from nexus_cli.telemetry.show.machine import stats_json
-
-    return stats_json(data)
+    return usage.stats(usage.window_from_text(window, usage.STATS_DAYS)).to_json()
 
 
 def insights(window: str = "month") -> dict[str, Any]:
-    from nexus_cli.telemetry.read import insights as logic
-    from nexus_cli.telemetry.store import retention, store
-
-    resolved = _window(window, 30)
-    with store.opened() as db:
-        retention.apply_daily(db)
-        patterns = logic.run(db, resolved, None)
-    from nexus_cli.telemetry.show.machine import insights_json, window_json
-
-    return {"window": window_json(resolved.to_dict()), "insights": insights_json(patterns)}
+    return usage.insights(usage.window_from_text(window, usage.INSIGHTS_DAYS)).to_json()
 
 
 def gpu_impact(pid: int) -> dict[str, Any]:
-    from nexus_cli.gpu.impact import analyze_with_gpu
-
-    if pid <= 0:
-        raise UsageError(f"pid must be a positive process id, not {pid}")
-    invocation.note(event_type="gpu")
-    data: dict[str, Any] = analyze_with_gpu(pid, []).to_dict()
-    return data
+    return impact_report(pid).to_dict()

@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from nexus_cli import __version__
-from nexus_cli.mcp import recording
+from nexus_cli.mcp import recording, schemas
 from nexus_cli.project import Project
 
 HEARTBEAT_S = 5.0
@@ -46,6 +46,7 @@ class NexusMCP:
     def __init__(self, project: Project, record: bool) -> None:
         self.project = project
         self.record = record
+        self.check_schemas = schemas.debug_checks()
         self.app: MCPServer[Any] = MCPServer(
             name="nexus", version=__version__, instructions=INSTRUCTIONS
         )
@@ -62,7 +63,19 @@ class NexusMCP:
                 result = await _with_progress(ctx, tool, work)
         except recording.ToolFailure as exc:
             raise ToolError(exc.text) from None
+        if self.check_schemas:
+            _check_schema(tool, result)
         return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+
+
+def _check_schema(tool: str, result: Any) -> None:
+    """With NEXUS_DEBUG=1: a result that breaks its schema is a tool error, not a quiet drift."""
+    problems = schemas.tool_errors(tool, result)
+    if problems:
+        raise ToolError(
+            f"the result of {tool} does not match its JSON Schema: {'; '.join(problems[:3])} "
+            "(hint: this is a bug in nexus; please report it)"
+        )
 
 
 async def _with_progress(ctx: Context, tool: str, work: Callable[[], Any]) -> Any:

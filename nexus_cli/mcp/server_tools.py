@@ -7,10 +7,13 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from nexus_cli.caller import Caller
 from nexus_cli.mcp import analysis_tools as at
 from nexus_cli.mcp import task_tools as tt
 from nexus_cli.mcp import workspace_tools as wt
 from nexus_cli.mcp.server import NexusMCP, TaskId, Window, WorkspaceName
+from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.statuses import STATUSES
 
 
 def register(s: NexusMCP) -> None:
@@ -25,14 +28,16 @@ def _register_task_queries(s: NexusMCP) -> None:
 
     @app.tool(description="Open tasks with no unfinished dependency, unassigned or yours.")
     async def task_ready(
-        limit: Annotated[int, Field(description="At most this many (0: all).", ge=0)] = 20,
+        limit: Annotated[int, Field(description="At most this many (0: all).", ge=0)] = READY_LIMIT[
+            Caller.AGENT
+        ],
     ) -> str:
         return await s.run("task_ready", tt.task_ready, p, limit)
 
     @app.tool(description="All tasks by priority then age, optionally filtered.")
     async def task_list(
         status: Annotated[
-            str | None, Field(description="open, in_progress, verifying, review, done, ...")
+            str | None, Field(description="One of: " + ", ".join(STATUSES) + ".")
         ] = None,
         label: Annotated[str | None, Field(description="Only tasks with this label.")] = None,
     ) -> str:
@@ -78,7 +83,11 @@ def _register_task_changes(s: NexusMCP) -> None:
         ] = [],  # noqa: B006
         labels: Annotated[list[str], Field(description="Free-form labels.")] = [],  # noqa: B006
         no_gates: Annotated[
-            bool, Field(description="Explicitly create a task without any gate.")
+            bool,
+            Field(
+                description="Refused over MCP: only a person may create a task without gates "
+                "(`nexus task create --no-gates`)."
+            ),
         ] = False,
     ) -> str:
         args = (p, title, gates, description, priority, depends_on, labels, no_gates)

@@ -1,89 +1,44 @@
-"""The task tools of ``nexus mcp``: thin calls into the task library, JSON in and out.
+"""The task tools of ``nexus mcp``: adapters over the task core, as an agent calls it.
 
-Every task id an MCP client sends goes through :func:`nexus_cli.validate.task_id` first (a full
-``nx-…`` id or its 4+ character suffix); results have the shapes of the CLI's ``--json``.
+Each function calls one operation of the task core (``tasks/listing.py``, ``queries.py``,
+``actions.py``, ``context.py``) with ``caller=Caller.AGENT`` and returns its ``to_json()``: the
+same JSON as the matching ``nexus task … --json`` (tests/mcp/test_front_end_equivalence.py).
+No rule lives here (ADR 0007).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from nexus_cli import validate
-from nexus_cli.errors import UsageError
+from nexus_cli.caller import Caller
 from nexus_cli.project import Project
-from nexus_cli.tasks import ids
-from nexus_cli.tasks.store import TaskStore, open_store
+from nexus_cli.tasks import actions, listing, queries
+from nexus_cli.tasks.context import handoff
+from nexus_cli.tasks.verification import Verification, failure
 
-DEFAULT_GATE_TIMEOUT_S = 600
-
-
-def task_ref(value: object) -> str:
-    """An id an MCP client sent: ``nx-ab12`` or ``ab12``, checked by the CLI's validator."""
-    if isinstance(value, str) and value and not value.startswith(("-", ".", "/")):
-        value = ids.normalise_prefix(value)
-    return validate.task_id(value)
+AGENT = Caller.AGENT
 
 
-def _me() -> str:
-    from nexus_cli.tasks.identity import current_agent
-
-    return current_agent()
-
-
-@contextmanager
-def _store(project: Project) -> Iterator[TaskStore]:
-    """A task store for one call, closed after it (the server lives for a whole session)."""
-    store = open_store(project)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _docs(docs: list[str]) -> list[Any]:
-    import json
-
-    return [json.loads(d) for d in docs]
-
-
-def task_ready(project: Project, limit: int = 20) -> list[Any]:
-    if limit < 0:
-        raise UsageError("limit must be 0 (all) or more")
-    with _store(project) as store:
-        return _docs(store.ready_docs(_me(), limit))
+def task_ready(project: Project, limit: int | None = None) -> list[Any]:
+    return listing.ready(project, limit=limit, caller=AGENT).to_json()
 
 
 def task_list(project: Project, status: str | None = None, label: str | None = None) -> list[Any]:
-    from nexus_cli.tasks.model import STATUSES
-
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(STATUSES)}")
-    with _store(project) as store:
-        return _docs(store.list_docs(status=status, label=label))
+    return listing.list_tasks(project, status=status, label=label).to_json()
 
 
 def task_show(project: Project, task_id: str) -> dict[str, Any]:
-    from nexus_cli.tasks.lifecycle import load
-
-    with _store(project) as store:
-        return load(store, task_ref(task_id)).to_dict()
+    return queries.show(project, task_id).to_json()
 
 
 def task_history(project: Project, task_id: str) -> list[Any]:
-    from nexus_cli.tasks.lifecycle import load
-
-    with _store(project) as store:
-        return load(store, task_ref(task_id)).history
+    return queries.history(project, task_id).to_json()
 
 
 def task_context(project: Project, task_id: str) -> str:
-    from nexus_cli.tasks.context import render
-    from nexus_cli.tasks.lifecycle import load
-
-    with _store(project) as store:
-        return render(store, load(store, task_ref(task_id)))
+    found = handoff(project, task_id)
+    assert found is not None  # only --current finds nothing
+    return found.to_json()
 
 
 def task_create(
@@ -96,46 +51,23 @@ def task_create(
     labels: list[str] | None = None,
     no_gates: bool = False,
 ) -> dict[str, Any]:
-    """Create a task. Gates: the given ones, else the detected test commands, else none only
-    when ``no_gates`` says so explicitly (and the project does not require one)."""
-    from nexus_cli.tasks.config import load_settings
-    from nexus_cli.tasks.gates import detect_default_gates
-    from nexus_cli.tasks.lifecycle import NewTask, create
-    from nexus_cli.tasks.model import Gate
-
-    deps = tuple(task_ref(d) for d in depends_on or [])
-    commands = [g for g in gates if g.strip()]
-    if len(commands) != len(gates):
-        raise UsageError("a gate needs a command (an empty string was given)")
-    if commands and no_gates:
-        raise UsageError("gates and no_gates=true contradict each other")
-    if not commands and not no_gates:
-        commands = detect_default_gates(project.root)
-        if not commands:
-            raise UsageError(
-                "a task needs a verification gate and no test command was detected",
-                hint="pass gates (shell commands that must exit 0), or no_gates=true",
-            )
-    if not commands and load_settings(project).require_gate:
-        raise UsageError("this project requires a verification gate", hint="pass gates")
-    spec = NewTask(
-        title=title,
+    created = actions.create(
+        project,
+        title,
+        gates=gates,
+        no_gates=no_gates,
         description=description,
         priority=priority,
-        depends_on=deps,
-        gates=tuple(Gate(c, DEFAULT_GATE_TIMEOUT_S) for c in commands),
-        labels=tuple(labels or ()),
+        depends_on=depends_on or (),
+        labels=labels or (),
+        caller=AGENT,
     )
-    with _store(project) as store:
-        return create(store, spec, _me()).to_dict()
+    return created.to_json()
 
 
-def change(project: Project, task_id: str, action: str, **kwargs: Any) -> dict[str, Any]:
+def change(project: Project, task_id: str, action: str, **details: Any) -> dict[str, Any]:
     """``claim``, ``start`` or ``note``: one named change, as ``nexus task <action> --json``."""
-    from nexus_cli.tasks.lifecycle import change as change_task
-
-    with _store(project) as store:
-        return change_task(store, task_ref(task_id), _me(), action, **kwargs).to_dict()
+    return actions.change(project, task_id, action, **details).to_json()
 
 
 def run_gates(project: Project, task_id: str, complete: bool) -> dict[str, Any]:
@@ -144,24 +76,11 @@ def run_gates(project: Project, task_id: str, complete: bool) -> dict[str, Any]:
     A failed gate raises :class:`~nexus_cli.mcp.recording.GatesFailed` carrying the same JSON
     (``passed: false`` and each gate's output tail), which the server reports as a tool error.
     """
-    from nexus_cli.tasks.config import load_settings
-    from nexus_cli.tasks.verification import complete as complete_task
-    from nexus_cli.tasks.verification import verify
-
-    ref = task_ref(task_id)
-    with _store(project) as store:
-        if complete:
-            verification = complete_task(store, ref, _me(), load_settings(project))
-        else:
-            verification = verify(store, ref, _me())
-    result = {
-        "task": verification.task.to_dict(),
-        "passed": verification.passed,
-        "gates": [r.to_dict() for r in verification.results],
-    }
+    run = actions.complete if complete else actions.verify
+    verification: Verification = run(project, task_id)
+    result = verification.to_json()
     if not verification.passed:
         from nexus_cli.mcp.recording import GatesFailed
-        from nexus_cli.tasks.verification import failure
 
         error = failure(verification, moved=complete)
         hint = "each gate's exit code and output tail follow; fix the cause, then call again"

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from nexus_cli import validate
+from nexus_cli.errors import UsageError
+from nexus_cli.project import Project
+from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.gates import gate_directory
+from nexus_cli.tasks.identity import current_agent
+from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.prime import current_tasks
+from nexus_cli.tasks.results import TaskContext
 from nexus_cli.tasks.store import TaskStore
 
 
@@ -73,3 +81,20 @@ def render(store: TaskStore, task: Task) -> str:
         ]
     out += ["", "## Related tasks", "", *_related(store, task), ""]
     return "\n".join(out)
+
+
+def handoff(
+    project: Project, ref: str | None = None, *, current: bool = False, agent: str | None = None
+) -> TaskContext | None:
+    """The hand-off of ``ref`` (``nexus task context`` and the MCP tool ``task_context``), or
+    with ``current`` of the caller's most recently changed task in progress (None if none)."""
+    if (ref is None) == (not current):
+        raise UsageError("give a task ID or --current (not both)")
+    with opened(project) as store:
+        if ref is None:
+            mine = current_tasks(store, current_agent(agent))
+            if not mine:
+                return None
+            ref = str(mine[0]["id"])
+        task = lifecycle.load(store, validate.task_ref(ref))
+        return TaskContext(task.id, render(store, task))

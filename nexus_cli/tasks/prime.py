@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli.plural import plural
+from nexus_cli.project import Project
+from nexus_cli.tasks.identity import current_agent
+from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workspaces.handle import name_at
 
@@ -38,6 +41,9 @@ class Briefing:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.to_dict()
 
 
 def _title(text: str) -> str:
@@ -95,6 +101,12 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     ]
     brief.next_commands = _next_commands(brief)
     return brief
+
+
+def briefing(project: Project, cwd: Path, *, agent: str | None = None) -> Briefing:
+    """``nexus prime``: the briefing for ``agent`` (default: who runs it) working in ``cwd``."""
+    with opened(project) as store:
+        return build(store, current_agent(agent), cwd)
 
 
 def _next_commands(brief: Briefing) -> list[str]:

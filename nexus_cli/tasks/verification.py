@@ -37,6 +37,14 @@ class Verification:
     def failed(self) -> list[GateResult]:
         return [r for r in self.results if not r.passed]
 
+    def to_json(self) -> dict[str, Any]:
+        """``task verify|complete --json`` and the MCP tools' result (also when a gate failed)."""
+        return {
+            "task": self.task.to_dict(),
+            "passed": self.passed,
+            "gates": [r.to_dict() for r in self.results],
+        }
+
 
 def run_all(store: TaskStore, task: Task) -> list[GateResult]:
     results = []

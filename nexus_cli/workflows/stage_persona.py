@@ -47,13 +47,3 @@ def switch_for(project: Project, task: Task) -> str | None:
     plan = installer.plan_switch(scope, load(persona, scope.search()))
     installer.apply(plan)
     return persona
-
-
-def switch_after_start(ref: str) -> str | None:
-    """`nexus task start` calls this: switch the persona if the task is a stage in a workspace."""
-    from nexus_cli.project import find_project
-    from nexus_cli.tasks.lifecycle import load
-    from nexus_cli.tasks.store import open_store
-
-    store = open_store(find_project())
-    return switch_for(store.project, load(store, ref))

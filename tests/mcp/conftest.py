@@ -18,13 +18,14 @@ pytest.importorskip("mcp")
 
 
 @asynccontextmanager
-async def mcp_session(cwd: Path) -> AsyncIterator[Any]:
+async def mcp_session(cwd: Path, *global_args: str) -> AsyncIterator[Any]:
+    """A session with `nexus [GLOBAL_ARGS] mcp` started in ``cwd`` (e.g. ``--no-telemetry``)."""
     from mcp.client import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     exe, *args = nexus_exe()
     params = StdioServerParameters(
-        command=exe, args=[*args, "mcp"], cwd=str(cwd), env=dict(os.environ)
+        command=exe, args=[*args, *global_args, "mcp"], cwd=str(cwd), env=dict(os.environ)
     )
     with open(os.environ.get("NEXUS_TEST_MCP_ERRLOG", os.devnull), "w") as errlog:
         async with (

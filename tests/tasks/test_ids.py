@@ -73,8 +73,10 @@ def test_prefix_resolution(tasks_project: Path) -> None:
         for m in made:
             if m[3] == shared:
                 assert m in result.stderr
-    missing = run_nexus("task", "show", "nx-----")
+    missing = run_nexus("task", "show", "nx-zzzzzzzz")
     assert missing.exit_code == 1 and "no task matches" in missing.stderr
+    invalid = run_nexus("task", "show", "nx-----")  # the validator MCP arguments go through
+    assert invalid.exit_code == 2 and "invalid task id" in invalid.stderr
 
 
 def test_completion_source(tasks_project: Path) -> None:

@@ -1,0 +1,122 @@
+"""The task changes that every front end offers: create, the named changes, verify, complete.
+
+Each is the one implementation behind both ``nexus task <action> --json`` and the MCP tool of
+the same name (ADR 0007). Front ends parse, call one of these with their :class:`Caller`, and
+render the result; every rule (gates required, who may skip them, which ids are valid) is here
+or below, in :mod:`nexus_cli.tasks.lifecycle` and :mod:`nexus_cli.tasks.verification`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nexus_cli import validate
+from nexus_cli.caller import Caller
+from nexus_cli.errors import UsageError
+from nexus_cli.project import Project
+from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks.config import load_settings
+from nexus_cli.tasks.gates import detect_default_gates
+from nexus_cli.tasks.identity import current_agent
+from nexus_cli.tasks.listing import opened
+from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, Gate
+from nexus_cli.tasks.results import TaskResult
+from nexus_cli.tasks.verification import Verification
+from nexus_cli.tasks.verification import complete as complete_gates
+from nexus_cli.tasks.verification import verify as verify_gates
+from nexus_cli.workflows.stage_persona import switch_for
+
+# How each caller names a gate in a hint: a command-line flag or an MCP argument.
+_GATE_HINT = {Caller.PERSON: "pass --gate CMD (repeatable)", Caller.AGENT: "pass gates"}
+
+
+def create(
+    project: Project,
+    title: str,
+    *,
+    gates: Sequence[str] = (),
+    no_gates: bool = False,
+    gate_timeout_s: int = DEFAULT_GATE_TIMEOUT_S,
+    service: str | None = None,
+    workspace: str | None = None,
+    description: str = "",
+    priority: int = 2,
+    depends_on: Sequence[str] = (),
+    labels: Sequence[str] = (),
+    agent: str | None = None,
+    caller: Caller = Caller.PERSON,
+) -> TaskResult:
+    """Create a task. Its gates: those given, else the test commands detected in the project;
+    with none, only an explicit ``no_gates`` (recorded in its history) creates it."""
+    # The one deliberate difference: only a person may create a task that no gate verifies.
+    if no_gates and caller is Caller.AGENT:
+        raise UsageError(
+            "an agent cannot create a task without gates",
+            hint="pass gates (shell commands that must exit 0); a person can create one "
+            "with `nexus task create --no-gates`",
+        )
+    if workspace is not None:
+        validate.workspace_name(workspace)
+    if service is not None and workspace is None:
+        raise UsageError("--in SERVICE needs --workspace (the workspace whose container it is)")
+    deps = tuple(validate.task_ref(d) for d in depends_on)
+    commands, detected = list(gates), False
+    if not commands and not no_gates:
+        commands = detect_default_gates(project.root)
+        detected = bool(commands)
+    if not commands and load_settings(project).require_gate:
+        raise UsageError("this project requires a verification gate", hint=_GATE_HINT[caller])
+    if not commands and not no_gates:
+        raise UsageError(
+            "a task needs a verification gate and none was detected in this project",
+            hint=_GATE_HINT[caller]
+            + (", or --no-gates to create it without one" if caller is Caller.PERSON else ""),
+        )
+    spec = lifecycle.NewTask(
+        title=title,
+        description=description,
+        priority=priority,
+        depends_on=deps,
+        gates=tuple(Gate(c, gate_timeout_s, service) for c in commands),
+        workspace=workspace,
+        labels=tuple(labels),
+        no_gates=no_gates,
+    )
+    with opened(project) as store:
+        created = lifecycle.create(store, spec, current_agent(agent))
+    return TaskResult(created, gates_detected=detected)
+
+
+def change(
+    project: Project, ref: str, action: str, *, agent: str | None = None, **details: Any
+) -> TaskResult:
+    """Apply one named change (``claim``, ``start``, ``note``, ``assign``, ``approve``,
+    ``reject``, ``reopen``, ``cancel``, ``dep_add``, ``dep_remove``, ``gate_add``).
+
+    Starting a workflow stage in a workspace switches that workspace to the stage's persona.
+    """
+    if action not in lifecycle.CHANGES:
+        raise UsageError(f"unknown task change {action!r}")
+    if "dep" in details:
+        details["dep"] = validate.task_ref(details["dep"])
+    with opened(project) as store:
+        task = lifecycle.change(
+            store, validate.task_ref(ref), current_agent(agent), action, **details
+        )
+        persona = switch_for(project, task) if action == "start" else None
+    return TaskResult(task, persona=persona)
+
+
+def verify(project: Project, ref: str, *, agent: str | None = None) -> Verification:
+    """Run the task's gates and record the runs; the status does not change."""
+    with opened(project) as store:
+        return verify_gates(store, validate.task_ref(ref), current_agent(agent))
+
+
+def complete(project: Project, ref: str, *, agent: str | None = None) -> Verification:
+    """Run every gate; the task becomes done (or review) only if all pass."""
+    with opened(project) as store:
+        return complete_gates(
+            store, validate.task_ref(ref), current_agent(agent), load_settings(project)
+        )

@@ -1,0 +1,94 @@
+"""The task listings every front end offers: ``ready`` and ``list`` (ADR 0007).
+
+Kept apart from the other queries because ``task ready`` is a hot path: a listing is printed
+from the stored JSON documents without loading the task model or the lifecycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli import validate
+from nexus_cli.caller import Caller
+from nexus_cli.errors import UsageError
+from nexus_cli.project import Project
+from nexus_cli.tasks.identity import current_agent
+from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.statuses import STATUSES
+from nexus_cli.tasks.store import TaskStore, open_store
+
+if TYPE_CHECKING:
+    from nexus_cli.tasks.model import Task
+
+
+@contextmanager
+def opened(project: Project) -> Iterator[TaskStore]:
+    """The task store for one operation, closed after it (the MCP server lives for a session)."""
+    store = open_store(project)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@dataclass
+class TaskListing:
+    """Tasks as their canonical JSON documents, by priority then age; kept as text so that a
+    listing can be printed without parsing each task."""
+
+    docs: list[str]
+
+    def to_json(self) -> list[Any]:
+        return [json.loads(doc) for doc in self.docs]
+
+    def json_text(self) -> str:
+        """The same JSON as ``to_json()``, written straight from the stored documents."""
+        return "[\n" + ",\n".join(self.docs) + "\n]" if self.docs else "[]"
+
+    def tasks(self) -> list[Task]:
+        # The task model (dataclasses, datetime) is imported here: only a table needs it.
+        from nexus_cli.tasks.model import Task
+
+        return [Task.from_dict(doc) for doc in self.to_json()]
+
+
+def check_status(status: str | None) -> str | None:
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(STATUSES)}")
+    return status
+
+
+def ready(
+    project: Project,
+    *,
+    agent: str | None = None,
+    limit: int | None = None,
+    caller: Caller = Caller.PERSON,
+) -> TaskListing:
+    """Open tasks with no unfinished dependency, unassigned or ``agent``'s; by priority, age."""
+    limit = READY_LIMIT[caller] if limit is None else limit
+    if limit < 0:
+        raise UsageError(f"limit must be 0 (all) or more, not {limit}")
+    with opened(project) as store:
+        return TaskListing(store.ready_docs(current_agent(agent), limit))
+
+
+def list_tasks(
+    project: Project,
+    *,
+    status: str | None = None,
+    assignee: str | None = None,
+    label: str | None = None,
+    workspace: str | None = None,
+) -> TaskListing:
+    """Every task matching all the filters given, by priority then age."""
+    check_status(status)
+    if workspace is not None:
+        validate.workspace_name(workspace)
+    with opened(project) as store:
+        docs = store.list_docs(status=status, assignee=assignee, label=label, workspace=workspace)
+    return TaskListing(docs)

@@ -1,0 +1,51 @@
+"""What the task operations return: one result object per kind, whose ``to_json()`` is the
+``--json`` shape and the MCP tool's result alike (docs/schemas/v1/task-*.schema.json)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nexus_cli.tasks.model import Task
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One task after a query or a change; ``persona`` is the workflow stage persona that a
+    ``start`` switched its workspace to, if any (not part of the JSON)."""
+
+    task: Task
+    persona: str | None = None
+    gates_detected: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return self.task.to_dict()
+
+
+@dataclass(frozen=True)
+class BlockedListing:
+    """Unfinished tasks waiting on unfinished ones, each with what it waits on."""
+
+    pairs: list[tuple[Task, list[str]]]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{**task.to_dict(), "blocked_by": deps} for task, deps in self.pairs]
+
+
+@dataclass(frozen=True)
+class TaskHistory:
+    task: Task
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return self.task.history
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """The Markdown hand-off of one task (a text, not JSON: its ``to_json()`` is the string)."""
+
+    task_id: str
+    markdown: str
+
+    def to_json(self) -> str:
+        return self.markdown

@@ -1,0 +1,80 @@
+"""The usage reports every front end offers: ``stats`` and ``insights`` for a window.
+
+The one implementation behind ``nexus stats --json``, ``nexus insights --json`` and the MCP tools
+``stats`` and ``insights`` (ADR 0007): open the telemetry database (folding the journal), apply
+the daily retention, compute, and return a result whose ``to_json()`` is the machine shape
+(docs/schemas/v1/stats.schema.json, insights.schema.json). It only calls the readers in
+``telemetry/read`` and the output boundary in ``telemetry/show/machine``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nexus_cli import validate
+from nexus_cli.telemetry.read import insights as insights_logic
+from nexus_cli.telemetry.read import stats as stats_logic
+from nexus_cli.telemetry.read import window as windows
+from nexus_cli.telemetry.read.window import Window
+from nexus_cli.telemetry.record.invocation import note
+from nexus_cli.telemetry.record.privacy import hash_name
+from nexus_cli.telemetry.show.machine import insights_json, stats_json, window_json
+from nexus_cli.telemetry.store import retention, store
+
+PRESETS = ("today", "week", "month")
+STATS_DAYS = 7
+INSIGHTS_DAYS = 30
+GROUPS = ("slow", "errors", "improvements")
+
+
+def window_from_text(text: str, default_days: float) -> Window:
+    """A window written as one text (the MCP argument): ``today``, ``week``, ``month``, a
+    relative age (``7d``, ``12h``) or a date; empty: the last ``default_days``."""
+    value = text.strip()
+    if value in PRESETS:
+        return windows.resolve(
+            today=value == "today",
+            week=value == "week",
+            month=value == "month",
+            default_days=default_days,
+        )
+    return windows.resolve(since=value or None, default_days=default_days)
+
+
+@dataclass(frozen=True)
+class Stats:
+    figures: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return stats_json(self.figures)
+
+
+@dataclass(frozen=True)
+class Insights:
+    window: Window
+    patterns: list[Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "window": window_json(self.window.to_dict()),
+            "insights": insights_json(self.patterns),
+        }
+
+
+def stats(window: Window, *, workspace: str | None = None, exact: bool = False) -> Stats:
+    """Invocations, success rate, sessions and timings in ``window`` (only invocations about
+    ``workspace`` when given; exact percentiles from raw events with ``exact``)."""
+    note(event_type="telemetry")
+    ws_hash = hash_name(validate.workspace_name(workspace), kind="workspace") if workspace else None
+    with store.opened() as db:
+        retention.apply_daily(db)
+        return Stats(stats_logic.compute(db, window, ws_hash, exact=exact))
+
+
+def insights(window: Window, *, groups: set[str] | None = None, exact: bool = False) -> Insights:
+    """The patterns detected in ``window`` (only those of ``groups`` when given)."""
+    note(event_type="telemetry")
+    with store.opened() as db:
+        retention.apply_daily(db)
+        return Insights(window, insights_logic.run(db, window, groups or None, exact=exact))

@@ -1,0 +1,55 @@
+"""The task core called directly: the caller's kind decides the two deliberate differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.caller import Caller
+from nexus_cli.errors import UsageError
+from nexus_cli.project import find_project
+from nexus_cli.tasks import actions, listing, queries
+
+
+def test_only_a_person_creates_a_task_without_gates(tasks_project: Path) -> None:
+    project = find_project(tasks_project)
+    with pytest.raises(UsageError, match="an agent cannot create a task without gates"):
+        actions.create(project, "No gate", no_gates=True, caller=Caller.AGENT)
+    assert listing.list_tasks(project).docs == []
+    made = actions.create(project, "No gate", no_gates=True, caller=Caller.PERSON)
+    assert made.to_json()["no_gates"] is True
+    assert made.task.history[0]["no_gates"] is True
+
+
+def test_the_hint_names_what_each_caller_can_pass(tasks_project: Path) -> None:
+    project = find_project(tasks_project)
+    for caller, hint in ((Caller.PERSON, "--gate CMD"), (Caller.AGENT, "pass gates")):
+        with pytest.raises(UsageError, match="needs a verification gate") as info:
+            actions.create(project, "Nothing detected", caller=caller)
+        assert hint in str(info.value.hint)
+
+
+def test_ready_lists_fewer_for_an_agent_unless_asked(tasks_project: Path) -> None:
+    project = find_project(tasks_project)
+    for i in range(22):
+        actions.create(project, f"T{i}", gates=["true"])
+    assert len(listing.ready(project, caller=Caller.AGENT).docs) == 20
+    assert len(listing.ready(project).docs) == 22
+    assert len(listing.ready(project, limit=3, caller=Caller.AGENT).docs) == 3
+    with pytest.raises(UsageError, match="limit must be 0"):
+        listing.ready(project, limit=-1)
+
+
+def test_bad_input_is_refused_before_the_store_is_opened(tasks_project: Path) -> None:
+    project = find_project(tasks_project)
+    with pytest.raises(UsageError, match="unknown status"):
+        listing.list_tasks(project, status="blocked")
+    with pytest.raises(UsageError, match="invalid workspace name"):
+        listing.list_tasks(project, workspace="../x")
+    with pytest.raises(UsageError, match="invalid task id"):
+        queries.show(project, "../x")
+    with pytest.raises(UsageError, match="invalid task id"):
+        actions.create(project, "t", gates=["true"], depends_on=["--x"])
+    with pytest.raises(UsageError, match="unknown task change"):
+        actions.change(project, "nx-ab12", "delete")
