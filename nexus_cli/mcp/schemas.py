@@ -34,6 +34,11 @@ TOOL_SCHEMAS = {
     "stats": "stats",
     "insights": "insights",
     "gpu_impact": "gpu-impact",
+    "workspace_list": "workspace-list",
+    "workspace_status": "workspace-status",
+    "workspace_create": "workspace-create",
+    "workspace_up": "workspace-up",
+    "workspace_down": "workspace-down",
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from nexus_cli.mcp.schemas import TOOL_SCHEMAS
 from tests.conftest import run_nexus
 from tests.mcp.conftest import mcp_session, ok, text_of
 from tests.test_json_schemas import _errors
@@ -87,10 +88,12 @@ def test_bare_workspace_operations_agree(project: Path) -> None:
     found = asyncio.run(session())
     cli_create, mcp_create = found.pop("create")
     assert cli_create["name"] == "cli-ws" and cli_create["template"] == "bare"
-    assert_same("workspace-create", renamed(cli_create, "cli-ws", "mcp-ws"), mcp_create)
+    assert_same(
+        TOOL_SCHEMAS["workspace_create"], renamed(cli_create, "cli-ws", "mcp-ws"), mcp_create
+    )
     assert [w["name"] for w in found["list"][0]["workspaces"]] == ["cli-ws", "mcp-ws"]
     for key, (cli, mcp) in found.items():
-        assert_same(f"workspace-{key.split()[0]}", cli, mcp)
+        assert_same(TOOL_SCHEMAS[f"workspace_{key.split()[0]}"], cli, mcp)
 
 
 @pytest.mark.parametrize(
@@ -193,6 +196,6 @@ def test_a_workspace_with_a_service_agrees(project: Path, test_image: str) -> No
     assert found["up"][0]["kept"] == ["app"] and found["status"][0]["state"] == "running"
     cli_down, mcp_down = found.pop("down")
     assert cli_down["stopped"] == 1
-    assert_same("workspace-down", renamed(cli_down, "cli-svc", "mcp-svc"), mcp_down)
+    assert_same(TOOL_SCHEMAS["workspace_down"], renamed(cli_down, "cli-svc", "mcp-svc"), mcp_down)
     for key, (cli, mcp) in found.items():
-        assert_same(f"workspace-{key}", cli, mcp)
+        assert_same(TOOL_SCHEMAS[f"workspace_{key}"], cli, mcp)
