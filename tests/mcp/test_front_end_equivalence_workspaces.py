@@ -189,7 +189,7 @@ def test_a_workspace_with_a_service_agrees(project: Path, test_image: str) -> No
     cli_create, mcp_create = found.pop("create")
     assert [p["container_port"] for p in cli_create["ports"]] == [8080]
     assert_same(
-        "workspace-create",
+        TOOL_SCHEMAS["workspace_create"],
         without_host_ports(renamed(cli_create, "cli-svc", "mcp-svc")),
         without_host_ports(mcp_create),
     )
