@@ -9,7 +9,7 @@ id in their ``dev.nexus.project`` label: the error then names it and the repair 
 
 from __future__ import annotations
 
-import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +66,7 @@ def get(project: Project) -> str:
                 f"{path} is missing, but containers of this project use id {found[0]}",
                 hint=adopt_hint(found),
             )
-        value = os.urandom(4).hex()  # what secrets.token_hex does, without importing it (~5 ms)
+        value = secrets.token_hex(4)
         fs.atomic_write(path, value + "\n")
     return value
 
