@@ -3,7 +3,8 @@
 Runs, one after the other, each benchmark in a short mode and collects its headline figures:
   * start-up: `nexus --version` / a minimal Click app          (startup.py, target <= 1.3x)
   * recording on / off, and N concurrent invocations counted    (startup.py, <= 1.06x, 0 lost)
-  * `workspace create -t bare` / (git worktree add + minimal Click)  (workspace.py, <= 1.5x)
+  * `workspace create -t bare` / (git worktree add + minimal Click)  (workspace.py, reported only:
+    its 1.5x target was withdrawn with the hand-written standard-library stand-ins)
   * `stats --month --json`, `insights --json`, `dashboard --html` at 1M events (telemetry.py,
     <= 0.5 s each)
 then prints one table (figure, target, verdict) and exits 1 when a figure misses its target.
@@ -102,9 +103,12 @@ def main() -> int:
     print(f"{'figure':<{width}}  {'value':>10}  {'target':>10}  verdict")
     missed = 0
     for fig in figures:
+        value = f"{fig['value']:.3f}{fig['unit']}" if fig["unit"] in ("x", "s") else fig["value"]
+        if fig["target"] is None:  # reported, not judged
+            print(f"{fig['name']:<{width}}  {value:>10}  {'-':>10}  -")
+            continue
         ok = fig["value"] <= fig["target"]
         missed += not ok
-        value = f"{fig['value']:.3f}{fig['unit']}" if fig["unit"] in ("x", "s") else fig["value"]
         target = f"<= {fig['target']}{fig['unit'] if fig['unit'] in ('x', 's') else ''}"
         print(f"{fig['name']:<{width}}  {value:>10}  {target:>10}  {'OK' if ok else 'MISSED'}")
     for script in failed:

@@ -49,8 +49,13 @@ def parser(doc: str | None, runs: int) -> argparse.ArgumentParser:
     return result
 
 
-def summarise(file: Path | None, name: str, value: float, target: float, unit: str = "x") -> None:
-    """Append one headline figure (`value` against `target`, lower is better) to `file`."""
+def summarise(
+    file: Path | None, name: str, value: float, target: float | None, unit: str = "x"
+) -> None:
+    """Append one headline figure (`value` against `target`, lower is better) to `file`.
+
+    A `target` of None reports the figure without judging it.
+    """
     if file is None:
         return
     import json

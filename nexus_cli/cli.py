@@ -8,7 +8,9 @@ where the invocation is recorded — exactly once, whatever happened.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +18,12 @@ from nexus_cli import __version__
 from nexus_cli.errors import ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.telemetry.record import invocation
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+    Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 # name -> ("module:attribute", short help). Keep sorted; register only commands that work.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -127,11 +135,8 @@ def terminated() -> bool:
     return _sigterm["received"]
 
 
-def _install_sigterm() -> object:
+def _install_sigterm() -> Handler:
     """Handle SIGTERM like Ctrl-C; return the previous handler (None when left alone)."""
-    # `_signal` is built in and already loaded; `signal` would cost ~1 ms of start-up.
-    import _signal as signal  # type: ignore[import-not-found, unused-ignore]
-
     _sigterm.update({"received": False, "raise": True})
     try:
         previous = signal.getsignal(signal.SIGTERM)
@@ -143,9 +148,7 @@ def _install_sigterm() -> object:
     return previous
 
 
-def _restore_sigterm(previous: object) -> None:
-    import _signal as signal  # type: ignore[import-not-found, unused-ignore]
-
+def _restore_sigterm(previous: Handler) -> None:
     if previous is not None:
         signal.signal(signal.SIGTERM, previous)
 

@@ -2,16 +2,17 @@
 
 Modelled on pip's ``utils/filesystem.py`` and pre-commit's ``file_lock.py``:
 
-- :func:`atomic_write` writes through a temp file with a unique name in the target's folder,
-  fsyncs it, renames it over the target and removes the temp file on any exit (an exception, a
-  ``KeyboardInterrupt`` or the ``SystemExit`` that SIGTERM becomes). It never replaces a
-  non-regular file (a FIFO, a device node, a folder) and never writes through a symlink.
-- :func:`locked` holds an exclusive ``fcntl`` lock for a block.
+- :func:`atomic_write` writes through a temp file in a private folder made by :mod:`tempfile`
+  beside the target, fsyncs it, renames it over the target and removes the temp file and folder
+  on any exit (an exception, a ``KeyboardInterrupt`` or the ``SystemExit`` that SIGTERM becomes).
+  The file is opened with the mode it must have; the process umask is never changed. It never
+  replaces a non-regular file (a FIFO, a device node, a folder) and never writes through a link.
+- :func:`locked` holds an exclusive ``flock`` lock for a block: Nexus's one lock helper.
 - :func:`resolve_inside` turns a relative path read from repository content or a state file into
   an absolute one, refusing anything that resolves (after symlinks) outside its root.
 - :func:`inside_git_dir` says whether a path names something in a ``.git`` folder, in any spelling.
 
-Keep it free of heavy imports: the recorder and start-up paths use it.
+Standard library only: the recorder and start-up paths use it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -36,6 +38,10 @@ __all__ = [
     "locked",
     "resolve_inside",
 ]
+
+
+# A new file, never through a link at the last component; the name is unique in a private folder.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class PathEscapeError(NexusError):
@@ -70,9 +76,11 @@ def atomic_writer(
 ) -> Iterator[IO[str] | IO[bytes]]:
     """Yield a file object; on a clean exit its content replaces ``path`` atomically.
 
-    The temp file has a unique name beside ``path`` (so the rename never crosses file systems) and
-    is removed whatever happens in the block. ``mode`` defaults to the existing file's mode, else
-    0o644 (or what the umask allows).
+    The temp file lies in a private folder that :func:`tempfile.mkdtemp` makes beside ``path`` (so
+    the rename never crosses file systems) and both are removed whatever happens in the block.
+    ``mode`` defaults to the existing file's mode, else what ``os.open`` gives 0o666 under the
+    process umask (0o644 for the usual 022). The umask is never read or changed: it is a
+    process-wide setting, and the MCP server writes from several threads.
     """
     target = Path(path)
     check_replaceable(target)
@@ -81,13 +89,16 @@ def atomic_writer(
             mode = stat.S_IMODE(os.stat(target).st_mode)
     directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = _create_temp(directory, target.name)
+        private = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise StateError(
             f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
         ) from None
+    tmp = os.path.join(private, "data")
     try:
-        os.chmod(fd, mode if mode is not None else 0o666 & ~_umask())
+        fd = os.open(tmp, _NEW_FILE, 0o666)  # the kernel applies the umask
+        if mode is not None:
+            os.fchmod(fd, mode)  # exactly the mode asked for (or the replaced file's)
         with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
             yield fh
             fh.flush()
@@ -102,24 +113,8 @@ def atomic_writer(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-
-
-def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
-    """A new file ``.NAME.RANDOM.tmp`` in ``directory``, opened for writing, mode 0600.
-
-    What :func:`tempfile.mkstemp` does (``O_EXCL``, never following a link, retrying a taken
-    name), without importing :mod:`tempfile` and :mod:`shutil` on the hot path (~4 ms).
-    """
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(100):
-        candidate = directory / f".{name}.{os.urandom(6).hex()}.tmp"
-        try:
-            return os.open(candidate, flags, 0o600), candidate
-        except FileExistsError:
-            continue
-    import errno
-
-    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(directory))
+        with contextlib.suppress(OSError):
+            os.rmdir(private)
 
 
 def atomic_write(
@@ -138,12 +133,6 @@ def atomic_write(
             for chunk in data:
                 fh.write(chunk)  # type: ignore[arg-type, call-overload]
     return Path(path)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _hint_for(exc: OSError) -> str | None:

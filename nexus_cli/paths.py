@@ -1,23 +1,25 @@
 """Where Nexus keeps state.
 
-User-level state lives in ``$NEXUS_HOME``, else the platform's user data folder (the same folder
-``platformdirs.user_data_dir("nexus")`` returns; computed here without importing platformdirs,
-which costs ~20 ms, because this module is on the hot path of every invocation). User-level
-configuration (custom templates and personas) lives in the platform's user config folder.
+User-level state lives in ``$NEXUS_HOME``, else the platform's user data folder
+(``platformdirs.user_data_dir("nexus")``). User-level configuration (custom templates and
+personas) lives in ``$NEXUS_CONFIG_HOME``, else the platform's user config folder, and what can be
+rebuilt in ``$NEXUS_HOME/cache``, else the platform's user cache folder. :mod:`platformdirs`
+decides the platform folders, so Nexus agrees with other tools on every platform and honours the
+same ``XDG_*`` variables.
 
-The ``*_str`` functions return plain strings and are what the per-invocation hot path uses:
-importing :mod:`pathlib` costs ~3 ms (it pulls in ``urllib.parse``), more than recording itself.
+The ``*_str`` functions return plain strings for callers that join and open paths with
+:mod:`os`; the others return :class:`~pathlib.Path`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pathlib import Path
+import platformdirs
 
+if TYPE_CHECKING:
     from nexus_cli.errors import NexusError
 
 APP = "nexus"
@@ -27,20 +29,9 @@ TELEMETRY_OFF_SENTINEL = "telemetry.off"
 SALT_FILE = "telemetry.salt"
 
 
-def _home() -> str:
-    return os.path.expanduser("~")
-
-
 def user_data_dir_str() -> str:
-    """The platform's user data folder for Nexus (what platformdirs returns), as a string."""
-    join = os.path.join
-    if sys.platform == "darwin":
-        return join(_home(), "Library", "Application Support", APP)
-    if sys.platform == "win32":  # pragma: no cover - not a CI platform
-        base = os.environ.get("LOCALAPPDATA") or join(_home(), "AppData", "Local")
-        return join(base, APP, APP)
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    return join(xdg if xdg else join(_home(), ".local", "share"), APP)
+    """The platform's user data folder for Nexus, as a string."""
+    return platformdirs.user_data_dir(APP)
 
 
 def nexus_home_str() -> str:
@@ -52,47 +43,28 @@ def cache_dir_str() -> str:
     """Where Nexus keeps what it can rebuild: ``$NEXUS_HOME/cache`` when NEXUS_HOME is set, else
     the platform's user cache folder (``$XDG_CACHE_HOME/nexus``, ``~/.cache/nexus``, macOS
     ``~/Library/Caches/nexus``)."""
-    join = os.path.join
     explicit = os.environ.get("NEXUS_HOME")
     if explicit:
-        return join(explicit, "cache")
-    if sys.platform == "darwin":
-        return join(_home(), "Library", "Caches", APP)
-    if sys.platform == "win32":  # pragma: no cover - not a CI platform
-        base = os.environ.get("LOCALAPPDATA") or join(_home(), "AppData", "Local")
-        return join(base, APP, APP, "Cache")
-    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return join(xdg if xdg else join(_home(), ".cache"), APP)
+        return os.path.join(explicit, "cache")
+    return platformdirs.user_cache_dir(APP)
 
 
 def user_data_dir() -> Path:
-    """The platform's user data folder for Nexus (what platformdirs returns)."""
-    from pathlib import Path
-
+    """The platform's user data folder for Nexus."""
     return Path(user_data_dir_str())
 
 
 def user_config_dir() -> Path:
-    """The platform's user config folder for Nexus (custom templates, personas, completion)."""
-    from pathlib import Path
-
+    """``$NEXUS_CONFIG_HOME``, else the platform's user config folder for Nexus (custom
+    templates, personas, completion)."""
     explicit = os.environ.get("NEXUS_CONFIG_HOME")
     if explicit:
         return Path(explicit)
-    home = Path(_home())
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / APP
-    if sys.platform == "win32":  # pragma: no cover
-        base = os.environ.get("APPDATA") or str(home / "AppData" / "Roaming")
-        return Path(base) / APP / APP
-    xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-    return (Path(xdg) if xdg else home / ".config") / APP
+    return Path(platformdirs.user_config_dir(APP))
 
 
 def nexus_home() -> Path:
     """User-level state folder: ``$NEXUS_HOME`` or the platform's user data folder."""
-    from pathlib import Path
-
     return Path(nexus_home_str())
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,68 @@ def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
     assert target.read_text() == "new"
     assert oct(target.stat().st_mode & 0o777) == oct(0o600)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def _current_umask() -> int:
+    current = os.umask(0o022)  # the test's own reading; Nexus never calls os.umask
+    os.umask(current)
+    return current
+
+
+def test_atomic_write_modes(tmp_path: Path) -> None:
+    """New files get 0o666 under the umask; an explicit mode is exact; a replaced file keeps its."""
+    previous = os.umask(0o027)
+    try:
+        atomic_write(tmp_path / "new", "x")
+        atomic_write(tmp_path / "exact", "x", mode=0o664)  # wider than the umask allows
+        kept = tmp_path / "kept"
+        kept.write_text("old")
+        os.chmod(kept, 0o751)
+        atomic_write(kept, "new")
+        assert _current_umask() == 0o027
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "exact").stat().st_mode) == 0o664
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o751
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exact", "kept", "new"]
+
+
+def test_atomic_write_from_threads_never_touches_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The umask is process-wide: a write in one thread (the MCP server) must not change it."""
+    import threading
+
+    expected = 0o666 & ~_current_umask()
+    calls: list[int] = []
+    real_umask = os.umask
+    monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or real_umask(mask))
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(20):
+                atomic_write(tmp_path / f"t{n}-{i}", "x" * i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert calls == []
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {expected}
+    assert len(list(tmp_path.iterdir())) == 80
+
+
+def test_fs_has_no_umask_call() -> None:
+    import nexus_cli.fs
+
+    assert "umask(" not in Path(nexus_cli.fs.__file__).read_text()
 
 
 def test_atomic_write_chunks_and_bytes(tmp_path: Path) -> None:

@@ -64,3 +64,23 @@ def test_wheel_install_from_another_folder(tmp_path: Path) -> None:
     doctor = run("doctor", "--json", cwd=repo)
     assert "ok" in json.loads(doctor.stdout)
     assert sys.executable != str(python)
+
+
+# Distribution name -> the module it installs, where the two differ.
+IMPORT_NAMES = {"nvidia-ml-py": "pynvml", "pyyaml": "yaml", "sqlite-utils": "sqlite_utils"}
+
+
+def test_every_declared_dependency_is_imported() -> None:
+    """A runtime dependency nothing imports is one more package to install for nothing."""
+    import re
+    import tomllib
+
+    declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    source = "\n".join(p.read_text() for p in (REPO_ROOT / "nexus_cli").rglob("*.py"))
+    unused = []
+    for requirement in declared:
+        dist = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+        module = IMPORT_NAMES.get(dist, dist.replace("-", "_"))
+        if not re.search(rf"^\s*(import|from) {re.escape(module)}\b", source, re.MULTILINE):
+            unused.append(dist)
+    assert unused == []

@@ -16,7 +16,7 @@ import click
 from nexus_cli.terminal import escape
 
 
-class PlainProgress:
+class LineProgress:
     """Off a terminal: no animation, only the one-line messages."""
 
     def begin(self, step: str) -> None:
@@ -69,7 +69,7 @@ def _columns() -> list[Any]:
     ]
 
 
-class RichProgress(PlainProgress):
+class RichProgress(LineProgress):
     """Spinner and byte bars for the steps (worktree, image pulls, containers, health)."""
 
     def __init__(self) -> None:
@@ -117,16 +117,16 @@ class RichProgress(PlainProgress):
         self._progress.stop()
 
 
-def make_progress() -> PlainProgress:
+def make_progress() -> LineProgress:
     try:
         tty = sys.stderr.isatty()
     except (AttributeError, ValueError):
         tty = False
-    return RichProgress() if tty else PlainProgress()
+    return RichProgress() if tty else LineProgress()
 
 
 @contextmanager
-def shown_progress() -> Iterator[PlainProgress]:
+def shown_progress() -> Iterator[LineProgress]:
     """Progress for one command; on any failure the running steps end with ✗ and the reason."""
     from nexus_cli.errors import NexusError
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import migrations, sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.project import TASKS_FILE, Project
 from nexus_cli.tasks import schema
@@ -297,17 +298,25 @@ def open_store(project: Project, *, sync: bool = True) -> TaskStore:
     project.require_initialized()
     path = db_path(project)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite_open.open_private(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    except OSError as exc:
+        raise StateError(f"cannot open the task database {path}: {exc.strerror or exc}") from None
+    try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if conn.execute("PRAGMA user_version").fetchone()[0] != schema.LATEST:
-            schema.migrate(project, path)
+        migrations.migrate(conn, schema.MIGRATIONS, what=f"task database {path}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "locked" in str(exc):
+            raise StateError(f"task database is busy or locked: {exc}") from None
         raise StateError(
             f"task database {path} is unreadable: {exc}",
             hint="move it aside; it is rebuilt from .nexus/tasks.jsonl on the next command",
         ) from None
+    except BaseException:
+        conn.close()
+        raise
     store = TaskStore(project, conn)
     if sync:
         store.sync()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConflictError, NexusError
-from nexus_cli.plain import Plain
 from nexus_cli.telemetry.record import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
@@ -30,22 +30,14 @@ if TYPE_CHECKING:
 DEFAULT_HEALTH_TIMEOUT_S = 120.0
 
 
-class CreateResult(Plain):
-    def __init__(
-        self,
-        name: str,
-        path: Path,
-        branch: str,
-        template: str,
-        files_written: list[str] | None = None,
-        up: UpResult | None = None,
-    ) -> None:
-        self.name = name
-        self.path = path
-        self.branch = branch
-        self.template = template
-        self.files_written: list[str] = [] if files_written is None else files_written
-        self.up = up
+@dataclass(slots=True)
+class CreateResult:
+    name: str
+    path: Path
+    branch: str
+    template: str
+    files_written: list[str] = field(default_factory=list)
+    up: UpResult | None = None  # set once the services started
 
     @property
     def ports(self) -> list[Allocation]:
@@ -63,10 +55,10 @@ class CreateResult(Plain):
         }
 
 
-class DownResult(Plain):
-    def __init__(self, name: str, stopped: int) -> None:
-        self.name = name
-        self.stopped = stopped  # containers stopped and removed
+@dataclass(slots=True, frozen=True)
+class DownResult:
+    name: str
+    stopped: int  # containers stopped and removed
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "stopped": self.stopped}

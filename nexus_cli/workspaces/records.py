@@ -8,15 +8,16 @@ worktree list and the containers labelled for the project, it is one of the thre
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import NotFoundError, StateError
-from nexus_cli.plain import Plain
 from nexus_cli.workspaces.jsonstate import load_json
 
 RECORDS_FILE = "workspaces.json"
@@ -27,27 +28,23 @@ LOCK_FILE = "workspaces.lock"
 ENGINE_MARKER = "engine-used"
 
 
-class WorkspaceRecord(Plain):
-    def __init__(
-        self,
-        name: str,
-        template: str,
-        branch: str,
-        created_at: float | None = None,
-        variables: dict[str, str] | None = None,
-        bind_address: str = "127.0.0.1",
-        generated_files: dict[str, str] | None = None,
-        post_create_done: bool = False,
-    ) -> None:
-        self.name = name
-        self.template = template
-        self.branch = branch
-        self.created_at: float = time.time() if created_at is None else created_at
-        self.variables: dict[str, str] = {} if variables is None else variables
-        self.bind_address = bind_address
-        # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
-        self.generated_files: dict[str, str] = {} if generated_files is None else generated_files
-        self.post_create_done = post_create_done  # the template's post_create hooks ran (once)
+@dataclass(slots=True)
+class WorkspaceRecord:
+    """One workspace as ``workspaces.json`` stores it: exactly these fields, in this order."""
+
+    name: str
+    template: str
+    branch: str
+    created_at: float = field(default_factory=time.time)
+    variables: dict[str, str] = field(default_factory=dict)
+    bind_address: str = "127.0.0.1"
+    # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
+    generated_files: dict[str, str] = field(default_factory=dict)
+    post_create_done: bool = False  # the template's post_create hooks ran (once)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the declared fields and nothing else."""
+        return dataclasses.asdict(self)
 
 
 def _path(state_dir: Path) -> Path:
@@ -108,8 +105,7 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
-    # vars(): the fields in the order __init__ sets them, without asdict()'s deep copy
-    rows = [vars(r) for r in sorted(records.values(), key=lambda r: r.name)]
+    rows = [r.to_dict() for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
         _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
     )

@@ -1,45 +1,32 @@
 """The parsed form of a workspace template (what :mod:`templates` produces).
 
-Its services and hooks are :mod:`service_model` classes, loaded only by templates that have some:
-the ``bare`` template's create makes one class here instead of six (~1.5 ms each), and that one
-is a :class:`~nexus_cli.plain.Plain` class rather than a frozen dataclass (~4 ms with the
-``dataclasses`` import).
+Its services and hooks are :mod:`service_model` classes, loaded only by templates that have some.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import ConfigError
-from nexus_cli.plain import Plain
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.service_model import Hook, ServiceSpec
 
 
-class Template(Plain):
-    def __init__(
-        self,
-        name: str,
-        path: Path,
-        origin: str,  # "project", "user" or "builtin"
-        description: str = "",
-        services: dict[str, ServiceSpec] | None = None,
-        variables: dict[str, str | None] | None = None,
-        files: dict[str, str] | None = None,
-        hooks: dict[str, list[Hook]] | None = None,
-        default_service: str | None = None,
-    ) -> None:
-        self.name = name
-        self.path = path
-        self.origin = origin
-        self.description = description
-        self.services: dict[str, ServiceSpec] = services or {}
-        self.variables: dict[str, str | None] = variables or {}
-        self.files: dict[str, str] = files or {}
-        self.hooks: dict[str, list[Hook]] = hooks or {}
-        self.default_service = default_service
+@dataclass(frozen=True, slots=True)
+class Template:
+    name: str
+    path: Path
+    origin: str  # "project", "user" or "builtin"
+    description: str = ""
+    services: dict[str, ServiceSpec] = field(default_factory=dict)
+    variables: dict[str, str | None] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    hooks: dict[str, list[Hook]] = field(default_factory=dict)
+    default_service: str | None = None
 
     def start_order(self) -> list[ServiceSpec]:
         """Services ordered so that each comes after the services it depends on."""
@@ -62,9 +49,7 @@ class Template(Plain):
         return [self.services[n] for n in ordered]
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields in order, services and hooks as dicts (what ``dataclasses.asdict`` gave)."""
-        import dataclasses
-
+        """The fields in order, the path as text, services and hooks as dicts."""
         return {
             "name": self.name,
             "path": str(self.path),

@@ -43,3 +43,19 @@ def test_completion_sources(project: Path) -> None:
     assert run_nexus("workspace", "create", "bugfix").exit_code == 0
     assert candidates("workspace", "feat") == ["feature-auth"]
     assert "node-postgres" in candidates("template", "node")
+
+
+def test_record_json_has_exactly_its_fields(tmp_path: Path) -> None:
+    """A stray attribute must never reach workspaces.json (the old base class wrote ``vars()``)."""
+    import dataclasses
+    import json
+
+    record = records.WorkspaceRecord(name="a", template="bare", branch="a")
+    with pytest.raises(AttributeError):  # slots: nothing outside the fields can be attached
+        record.scratch = "x"  # type: ignore[attr-defined]
+    with records.editing(tmp_path) as recs:
+        recs["a"] = record
+    rows = json.loads((tmp_path / records.RECORDS_FILE).read_text())["workspaces"]
+    fields = [f.name for f in dataclasses.fields(records.WorkspaceRecord)]
+    assert [list(row) for row in rows] == [fields]
+    assert records.load_all(tmp_path) == {"a": record}

@@ -1,0 +1,86 @@
+"""tasks.db's migrations: a database made by the old sqlite-utils path opens and keeps its rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexus_cli import migrations
+from nexus_cli.errors import StateError
+from nexus_cli.project import find_project
+from nexus_cli.tasks import schema
+from nexus_cli.tasks.store import db_path, open_store
+from tests.tasks.conftest import new_task, show
+
+# The first migration exactly as the sqlite-utils code (Migrations("nexus.tasks")) ran it.
+OLD_M001 = (
+    "CREATE TABLE tasks (id TEXT PRIMARY KEY, title TEXT NOT NULL, status TEXT NOT NULL,"
+    " priority INTEGER NOT NULL, assignee TEXT, workspace TEXT, created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL, doc TEXT NOT NULL)",
+    "CREATE INDEX ix_tasks_ready ON tasks(status, priority, created_at, id)",
+    "CREATE INDEX ix_tasks_assignee ON tasks(assignee)",
+    "CREATE TABLE deps (task_id TEXT NOT NULL, depends_on TEXT NOT NULL,"
+    " PRIMARY KEY (task_id, depends_on)) WITHOUT ROWID",
+    "CREATE INDEX ix_deps_depends_on ON deps(depends_on, task_id)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+)
+
+
+def _old_database(path: Path, *, user_version: int) -> None:
+    """What the previous tasks/schema.py made: sqlite-utils migrations, then user_version."""
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    old = Migrations("nexus.tasks")
+
+    @old()
+    def m001_tasks(db: Any) -> None:
+        for statement in OLD_M001:
+            db.execute(statement)
+
+    db = Database(path)
+    old.apply(db)
+    db.execute(f"PRAGMA user_version = {user_version}")  # 0: it crashed before this line
+    db.close()
+
+
+def test_migrations_are_numbered_by_position() -> None:
+    migrations.check_names(schema.MIGRATIONS)
+    assert schema.LATEST == len(schema.MIGRATIONS) == 1
+
+
+@pytest.mark.parametrize("user_version", [1, 0])
+def test_a_database_made_by_the_old_code_opens_and_keeps_its_tasks(
+    tasks_project: Path, user_version: int
+) -> None:
+    task_id = new_task("Made before the runner")
+    path = db_path(find_project())
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    _old_database(path, user_version=user_version)
+    assert show(task_id)["title"] == "Made before the runner"  # re-imported from tasks.jsonl
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 1
+    conn.close()
+
+
+def test_opening_an_up_to_date_database_migrates_nothing(tasks_project: Path) -> None:
+    new_task("A")
+    store = open_store(find_project())
+    try:
+        assert migrations.migrate(store.conn, schema.MIGRATIONS, what="t") == 0
+    finally:
+        store.close()
+
+
+def test_a_database_from_a_newer_nexus_is_a_clear_error(tasks_project: Path) -> None:
+    new_task("A")
+    conn = sqlite3.connect(db_path(find_project()))
+    conn.execute(f"PRAGMA user_version = {schema.LATEST + 1}")
+    conn.close()
+    with pytest.raises(StateError, match="this Nexus knows versions up to"):
+        open_store(find_project())
