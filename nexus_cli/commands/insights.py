@@ -46,7 +46,7 @@ def _render(patterns: list[dict[str, Any]]) -> None:
 def _write_report(
     data: dict[str, Any], fmt: str, output: str | None, force: bool, quiet: bool
 ) -> None:
-    from nexus_cli.telemetry.show import files, report
+    from nexus_cli.telemetry.present import files, report
 
     text = report.to_json(data) if fmt == "json" else report.to_markdown(data)
     if output is None or output == "-":
@@ -102,11 +102,11 @@ def insights(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nexus_cli.telemetry.read import insights as logic
-    from nexus_cli.telemetry.read import stats
-    from nexus_cli.telemetry.record.invocation import note
-    from nexus_cli.telemetry.show import report as report_logic
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry.db import retention, store
+    from nexus_cli.telemetry.journal.invocation import note
+    from nexus_cli.telemetry.present import report as report_logic
+    from nexus_cli.telemetry.query import insights as logic
+    from nexus_cli.telemetry.query import stats
 
     note(event_type="telemetry")
     groups = {g for g in _GROUPS if options.pop(g, False)}
@@ -118,7 +118,7 @@ def insights(
     if report and figures is not None:
         _write_report(report_logic.build(figures, patterns), fmt, output, force, quiet)
     elif as_json:
-        from nexus_cli.telemetry.show.machine import insights_json, window_json
+        from nexus_cli.telemetry.present.machine import insights_json, window_json
 
         emit_json({"window": window_json(window.to_dict()), "insights": insights_json(patterns)})
     else:

@@ -21,7 +21,7 @@ def prime(agent: str | None, as_json: bool) -> None:
 
     from nexus_cli.commands.task_common import me, open_task_store
     from nexus_cli.tasks.prime import build, render
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
 
     invocation.note(event_type="task")
     brief = build(open_task_store(), me(agent), Path.cwd())

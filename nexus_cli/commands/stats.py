@@ -10,7 +10,7 @@ import click
 from nexus_cli.output import emit_json, json_option, print_table
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.read.window import Window
+    from nexus_cli.telemetry.query.window import Window
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOP_ROWS = 20
@@ -32,7 +32,7 @@ def window_options(func: F) -> F:
 
 
 def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
-    from nexus_cli.telemetry.read import window
+    from nexus_cli.telemetry.query import window
 
     return window.resolve(
         today=options.get("today", False),
@@ -45,7 +45,7 @@ def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
 
 
 def ms(value: float | None) -> str:
-    from nexus_cli.telemetry.show.report import human_ms
+    from nexus_cli.telemetry.query.durations import human_ms
 
     return human_ms(value)
 
@@ -106,10 +106,10 @@ def stats(workspace: str | None, exact: bool, as_json: bool, **options: Any) -> 
     --follow) are counted but left out of the timings. Counts are exact; median and p95 come
     from roll-ups within 1% of the exact values unless --exact is given.
     """
-    from nexus_cli.telemetry.read import stats as stats_logic
-    from nexus_cli.telemetry.record.invocation import note
-    from nexus_cli.telemetry.record.privacy import hash_name
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry.db import retention, store
+    from nexus_cli.telemetry.journal.invocation import note
+    from nexus_cli.telemetry.journal.privacy import hash_name
+    from nexus_cli.telemetry.query import stats as stats_logic
 
     note(event_type="telemetry")
     window = resolve_window(options)
@@ -118,7 +118,7 @@ def stats(workspace: str | None, exact: bool, as_json: bool, **options: Any) -> 
         retention.apply_daily(db)
         data = stats_logic.compute(db, window, ws_hash, exact=exact)
     if as_json:
-        from nexus_cli.telemetry.show.machine import stats_json
+        from nexus_cli.telemetry.present.machine import stats_json
 
         emit_json(stats_json(data))
     else:

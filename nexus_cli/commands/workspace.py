@@ -187,7 +187,7 @@ def _view_row(view: WorkspaceView) -> tuple[str, ...]:
 def list_(as_json: bool) -> None:
     """List workspaces, reconciling records, `git worktree list` and containers; show drift."""
     from nexus_cli.output import warn
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces.recovery import overview
 
     invocation.note(event_type="workspace")
@@ -210,7 +210,7 @@ def list_(as_json: bool) -> None:
 def status(name: str, as_json: bool) -> None:
     """Show NAME's worktree, branch, uncommitted changes and each service's state."""
     from nexus_cli.output import warn
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces.recovery import overview
 
     invocation.note(event_type="workspace", workspace=name)
@@ -251,7 +251,7 @@ def status(name: str, as_json: bool) -> None:
 def ports(name: str, as_json: bool) -> None:
     """Show NAME's host ports (stable across down/up) and where each one goes."""
     from nexus_cli.paths import nexus_home
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces import ports as port_table
     from nexus_cli.workspaces import records
 
@@ -289,7 +289,7 @@ def ports(name: str, as_json: bool) -> None:
 @NAME
 def path(name: str) -> None:
     """Print NAME's worktree path: cd "$(nexus workspace path NAME)"."""
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces import git_worktrees, records
 
     project = _project()

@@ -56,7 +56,7 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
 
     Example: nexus workspace exec feature-auth --service db -- psql -U postgres -c 'select 1'
     """
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces.container_io import exec_command, find_container
 
     invocation.note(event_type="workspace", workspace=name)
@@ -76,7 +76,7 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
 @click.argument("service", required=False)
 def shell(name: str, service: str | None) -> int:
     """Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI)."""
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces.container_io import find_container
     from nexus_cli.workspaces.container_io import shell as open_shell
 
@@ -96,7 +96,7 @@ def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
     """Print NAME's service logs (every service, prefixed, when SERVICE is not given)."""
     from nexus_cli import engine
     from nexus_cli.errors import NotFoundError
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces import docker_services
     from nexus_cli.workspaces.container_io import stream_logs
     from nexus_cli.workspaces.records import get
@@ -138,7 +138,7 @@ def repair(name: str | None, adopt_id: str | None, as_json: bool) -> None:
 
     Uncommitted work in a folder that was deleted by hand cannot be restored.
     """
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces.recovery import repair as repair_workspaces
 
     invocation.note(event_type="workspace", **({"workspace": name} if name else {}))

@@ -10,7 +10,7 @@ from typing import Any
 
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 PRESETS = ("today", "week", "month")
 
@@ -40,7 +40,7 @@ def persona_current(project: Project) -> list[dict[str, Any]]:
 
 
 def _window(window: str, default_days: float) -> Any:
-    from nexus_cli.telemetry.read import window as windows
+    from nexus_cli.telemetry.query import window as windows
 
     text = window.strip()
     if text in PRESETS:
@@ -56,27 +56,27 @@ def _window(window: str, default_days: float) -> Any:
 
 
 def stats(window: str = "week") -> dict[str, Any]:
-    from nexus_cli.telemetry.read import stats as stats_logic
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry.db import retention, store
+    from nexus_cli.telemetry.query import stats as stats_logic
 
     resolved = _window(window, 7)
     with store.opened() as db:
         retention.apply_daily(db)
         data: dict[str, Any] = stats_logic.compute(db, resolved, None)
-    from nexus_cli.telemetry.show.machine import stats_json
+    from nexus_cli.telemetry.present.machine import stats_json
 
     return stats_json(data)
 
 
 def insights(window: str = "month") -> dict[str, Any]:
-    from nexus_cli.telemetry.read import insights as logic
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry.db import retention, store
+    from nexus_cli.telemetry.query import insights as logic
 
     resolved = _window(window, 30)
     with store.opened() as db:
         retention.apply_daily(db)
         patterns = logic.run(db, resolved, None)
-    from nexus_cli.telemetry.show.machine import insights_json, window_json
+    from nexus_cli.telemetry.present.machine import insights_json, window_json
 
     return {"window": window_json(resolved.to_dict()), "insights": insights_json(patterns)}
 

@@ -11,7 +11,7 @@ from typing import Any
 from nexus_cli import validate
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 EXEC_OUTPUT_LIMIT = 64 * 1024  # bytes of combined output kept (the tail)
 VAR_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import NexusError
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.git_worktrees import worktree_path
