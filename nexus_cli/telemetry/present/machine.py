@@ -1,6 +1,6 @@
 """Telemetry figures as machine output (``--json`` and MCP): the stored timestamps made RFC 3339.
 
-The readers in ``telemetry/read`` return timestamps as the database stores them
+The readers in ``telemetry/query`` return timestamps as the database stores them
 (``2026-11-30 17:59:00.436``); these functions are the output boundary that turns them into the
 one format of the JSON contract (``2026-11-30T17:59:00.436Z``, see docs/json.md) without
 changing any figure.
