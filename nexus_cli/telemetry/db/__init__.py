@@ -1,1 +1,2 @@
-"""Storage: the SQLite schema, migrations, roll-ups and retention."""
+"""``telemetry.db``: its schema and migrations, the fold of the journal, roll-ups, retention, event
+classification and synthetic history."""

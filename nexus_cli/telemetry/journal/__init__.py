@@ -1,1 +1,2 @@
-"""Recording: one event per invocation, what is hashed, and the on/off setting."""
+"""The journal: one event per invocation (hashed names, the on/off switch), its file format,
+its lock, appending on the recording path and reading records back for the fold."""

@@ -1,1 +1,2 @@
-"""Showing: the terminal dashboard, HTML, reports and the files they are written to."""
+"""Rendering: the HTML dashboard, Markdown and JSON reports, the ``--json`` shapes, and the
+files they are written to."""
