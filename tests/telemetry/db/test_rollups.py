@@ -84,7 +84,7 @@ def _insert(path: str, events: list[tuple[int, tuple[Any, ...]]], taken: set[int
         taken.add(offset)
         category = category if success == 0 else None
         rows.append((_ts(offset), session, command, duration, success, category, template, data))
-    with store.opened(path) as db, db.atomic():
+    with store.migrated(path) as db, db.atomic():  # a plain writer: it folds nothing
         db.conn.executemany(INSERT, rows)
         db.conn.executemany(
             "INSERT OR IGNORE INTO sessions (session_id, duration_ms) VALUES (?, ?)",
