@@ -8,19 +8,23 @@ import pty
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 from nexus_cli import paths
 from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db.schema import stamp
 
 EVENTS = 120_000  # above rollups.SHOW_PROGRESS_FROM
 
 
 def _fill() -> None:
+    """EVENTS events over the last 6 days (inside `stats`' default window of 7)."""
+    days = [stamp(datetime.now(UTC) - timedelta(days=d, hours=1)) for d in range(6)]
     with store.opened(str(paths.telemetry_db_path())) as db, db.atomic():
         db.conn.executemany(
             "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, success) "
             "VALUES (?, 's', 'command', 'doctor', ?, 1)",
-            ((f"2026-11-{1 + i % 28:02d} 10:00:00.000", i % 5000) for i in range(EVENTS)),
+            ((days[i % 6], i % 5000) for i in range(EVENTS)),
         )
 
 
