@@ -2,7 +2,7 @@
 
 In one process, interleaved, N times each, with a fresh file handle or connection every time as a
 new `nexus` process would have:
-  * journal append        the recorder today: encode one entry, one O_APPEND write under lockf
+  * journal append        the recorder today: encode one entry, one O_APPEND write under the journal's flock
   * file per event        one new file per event (create, write, rename)
   * WAL, synchronous=NORMAL   the former recorder: open, BEGIN IMMEDIATE, session + event, COMMIT,
                           close (close checkpoints and deletes the WAL: two fsyncs)
@@ -33,20 +33,20 @@ import harness
 
 
 def _entry() -> dict[str, object]:
-    from nexus_cli.telemetry.record import invocation, recorder
+    from nexus_cli.telemetry.journal import invocation, recorder
 
     inv = invocation.Invocation(["--version"])
     return recorder.build_entry(inv, 0, time.time(), 3, main=True)
 
 
 def journal_append(home: Path) -> None:
-    from nexus_cli.telemetry.record import entry, recorder
+    from nexus_cli.telemetry.journal import entry, file
 
-    recorder.append(entry.encode(_entry()))
+    file.append(entry.encode(_entry()))
 
 
 def file_per_event(home: Path) -> None:
-    from nexus_cli.telemetry.record import entry
+    from nexus_cli.telemetry.journal import entry
 
     folder = home / "per-event"
     folder.mkdir(exist_ok=True)
@@ -60,7 +60,7 @@ def file_per_event(home: Path) -> None:
 
 def sqlite_insert(db: Path, synchronous: str, journal_mode: str) -> None:
     from nexus_cli import sqlite_open
-    from nexus_cli.telemetry.store import journal, schema
+    from nexus_cli.telemetry.db import fold, schema
 
     conn = sqlite_open.open_private(str(db), timeout=0.1)  # autocommit, as the recorder had it
     conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -69,7 +69,7 @@ def sqlite_insert(db: Path, synchronous: str, journal_mode: str) -> None:
         conn.executescript("BEGIN IMMEDIATE;" + schema.BASE_SCHEMA + "COMMIT;")
         conn.execute(f"PRAGMA user_version={schema.BASE_VERSION}")
     conn.execute("BEGIN IMMEDIATE")
-    journal._insert(conn, _entry())  # the former recorder's session lookup, event and upsert
+    fold._insert(conn, _entry())  # the former recorder's session lookup, event and upsert
     conn.execute("COMMIT")
     conn.close()
 
@@ -157,7 +157,7 @@ def main() -> int:
         ],
     )
     print()
-    for module in ("sqlite3", "json", "nexus_cli.telemetry.record.entry"):
+    for module in ("sqlite3", "json", "nexus_cli.telemetry.journal.entry"):
         cost = import_cost(module, max(20, args.runs // 5))
         print(f"import {module:<32} {cost:6.2f} CPU ms on top of nexus_cli.cli (median)")
     wall, cpu = recording_path_cost(max(20, args.runs // 5))

@@ -9,7 +9,7 @@ timed), then times, interleaved (median of --runs rounds after one warm-up round
 and checks every roll-up percentile of `stats --month` against the exact one (same window):
 |approx - exact| <= 1% of exact + 0.5 ms (docs/telemetry.md). Target: each <= 0.5 s.
 
-Shapes: generator (nexus_cli/telemetry/store/synthetic.py: 17 commands, log-normal durations, 8%
+Shapes: generator (nexus_cli/telemetry/db/synthetic.py: 17 commands, log-normal durations, 8%
 errors, signals), sessions (7 commands, sessions of 40-50, uniform durations, 10% errors), skewed
 (Pareto durations), errors (30% errors); see benchmarks/telemetry_shapes.py.
 
@@ -41,7 +41,7 @@ CASES = {
 
 def _fill(path: str, shape: str, events: int, days: float) -> None:
     if shape == "generator":
-        from nexus_cli.telemetry.store import synthetic
+        from nexus_cli.telemetry.db import synthetic
 
         synthetic.fill(path, events, days)
     else:
@@ -50,8 +50,8 @@ def _fill(path: str, shape: str, events: int, days: float) -> None:
 
 def _percentile_error(path: str) -> tuple[float, int]:
     """The largest error of roll-up percentiles beyond the bound (<= 0: within), and how many."""
-    from nexus_cli.telemetry.read import stats, window
-    from nexus_cli.telemetry.store import store
+    from nexus_cli.telemetry.db import store
+    from nexus_cli.telemetry.query import stats, window
 
     month = window.resolve(month=True)
     with store.opened(path) as db:

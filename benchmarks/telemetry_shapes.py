@@ -76,7 +76,7 @@ def rows(shape: Shape, events: int, days: float, seed: int = 5) -> Iterator[tupl
 def fill(path: str, name: str, events: int, days: float) -> None:
     """Create ``path`` (every migration) and insert ``events`` of shape ``name``."""
     from nexus_cli import sqlite_open
-    from nexus_cli.telemetry.store import schema, store
+    from nexus_cli.telemetry.db import schema, store
 
     with store.opened(path):
         pass

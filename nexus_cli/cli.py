@@ -17,7 +17,7 @@ import click
 from nexus_cli import __version__
 from nexus_cli.errors import ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -277,11 +277,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
         except Exception:
             pass
-        from nexus_cli.telemetry.record import settings
+        from nexus_cli.telemetry.journal import settings
 
         enabled, _ = settings.decide(inv.no_telemetry)
         if enabled:
-            from nexus_cli.telemetry.record import recorder
+            from nexus_cli.telemetry.journal import recorder
 
             recorder.record(inv, int(code))
             from nexus_cli.telemetry.ship import autosync  # one stat unless `sync auto on`

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 
 def _option_names(cmd: click.Command, args: list[str]) -> list[str]:

@@ -48,8 +48,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "privacy": (
-        ["nexus_cli/telemetry/record/privacy.py"],
-        ["tests/telemetry/record/test_privacy.py"],
+        ["nexus_cli/telemetry/journal/privacy.py"],
+        ["tests/telemetry/journal/test_privacy.py"],
     ),
     "persona-safety": (
         ["nexus_cli/personas/safety.py"],

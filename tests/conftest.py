@@ -77,9 +77,10 @@ def project(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fold_telemetry() -> None:
     """Fold the telemetry journal into telemetry.db, as every reader does before it reads."""
-    from nexus_cli.telemetry.store import journal, store
+    from nexus_cli.telemetry.db import store
+    from nexus_cli.telemetry.journal import file
 
-    if journal.pending():
+    if file.pending():
         with store.opened():
             pass
 

@@ -58,7 +58,7 @@ def test_light_commands_import_nothing_heavy(args: list[str], tmp_path: Path) ->
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout
 
 
-RECORDING_MUST_NOT_LOAD = ("sqlite3", "json", "nexus_cli.sqlite_open", "nexus_cli.telemetry.store")
+RECORDING_MUST_NOT_LOAD = ("sqlite3", "json", "nexus_cli.sqlite_open", "nexus_cli.telemetry.db")
 
 
 @pytest.mark.parametrize("args", [["--version"], ["version"], ["no-such-command"]])
@@ -67,7 +67,7 @@ def test_recording_an_invocation_loads_no_sqlite_nor_json(args: list[str], tmp_p
         "import sys\n"
         "from nexus_cli.cli import main\n"
         f"main({args!r})\n"
-        "assert 'nexus_cli.telemetry.record.entry' in sys.modules  # it did record\n"
+        "assert 'nexus_cli.telemetry.journal.entry' in sys.modules  # it did record\n"
         f"print('LOADED=' + ','.join(m for m in {RECORDING_MUST_NOT_LOAD!r} if m in sys.modules))\n"
     )
     env = {**os.environ, "NEXUS_HOME": str(tmp_path / "home")}

@@ -164,6 +164,26 @@ def test_completing_a_subcommand_name_loads_no_task_module(project: Path, tmp_pa
     assert found == []
 
 
+# The recording path (run after every command) is telemetry/journal/ alone: it never opens
+# telemetry.db nor loads what reads it (json is the wrapper's own: tests/test_cli.py checks it).
+RECORDING_SPARES = (
+    *HEAVY,
+    "sqlite3",
+    "nexus_cli.sqlite_open",
+    "nexus_cli.telemetry.db",
+    "nexus_cli.telemetry.query",
+    "nexus_cli.telemetry.present",
+    "nexus_cli.telemetry.ship.sync",
+)
+
+
+def test_recording_an_invocation_loads_only_the_journal(project: Path, tmp_path: Path) -> None:
+    found = _loaded(project, tmp_path / "r.json", "--version", watch=RECORDING_SPARES)
+    assert found == []
+    journal = Path(os.environ["NEXUS_HOME"]) / "telemetry-journal" / "events"
+    assert journal.stat().st_size > 0  # it did record
+
+
 def test_bare_create_loads_no_docker_gitpython_or_pyyaml(project: Path, tmp_path: Path) -> None:
     """The fixture's first create parsed config.yaml and bare.yaml; this one reads them cached."""
     watch = (*HEAVY, "yaml", "nexus_cli.workspaces.service_parsing")

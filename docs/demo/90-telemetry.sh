@@ -5,7 +5,7 @@ show nexus telemetry status
 step "Add sample history for the demo: 5,000 synthetic events over 30 days"
 nexus_python="$(dirname "$(command -v nexus)")/python"
 [ -x "$nexus_python" ] || nexus_python=python3
-show "$nexus_python" -m nexus_cli.telemetry.store.synthetic --events 5000 --days 30
+show "$nexus_python" -m nexus_cli.telemetry.db.synthetic --events 5000 --days 30
 
 step "nexus stats: invocations, success rate, sessions, median/p95 per command (interactive excluded)"
 show nexus stats --week

@@ -14,8 +14,8 @@ from nexus_cli.output import emit_json, json_option
 
 
 def _gather(days: int) -> dict[str, Any]:
-    from nexus_cli.telemetry.show import dashboard
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry.db import retention, store
+    from nexus_cli.telemetry.query import dashboard
 
     with store.opened() as db:
         retention.apply_daily(db)
@@ -122,7 +122,7 @@ def dashboard(
     as_json: bool,
 ) -> None:
     """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights."""
-    from nexus_cli.telemetry.record.invocation import note
+    from nexus_cli.telemetry.journal.invocation import note
 
     note(event_type="telemetry")
     if watch:
@@ -130,12 +130,12 @@ def dashboard(
         return
     data = _gather(days)
     if html_file:
-        from nexus_cli.telemetry.show import files, html
+        from nexus_cli.telemetry.present import files, html
 
         path = files.write_text(html_file, html.render(data), force=force)
         click.echo(f"dashboard written to {path}", err=True)
     elif as_json:
-        from nexus_cli.telemetry.show.machine import dashboard_json
+        from nexus_cli.telemetry.present.machine import dashboard_json
 
         emit_json(dashboard_json(data))
     else:

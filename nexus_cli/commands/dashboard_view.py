@@ -24,7 +24,7 @@ _CODE = re.compile(r"\\?`([^`]+)`")
 
 
 def ms(value: float | None) -> str:
-    from nexus_cli.telemetry.show.report import human_ms
+    from nexus_cli.telemetry.query.durations import human_ms
 
     return human_ms(value)
 

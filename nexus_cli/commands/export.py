@@ -40,11 +40,12 @@ def export(
     from datetime import UTC, datetime
 
     from nexus_cli.errors import UsageError
-    from nexus_cli.telemetry.read.window import parse_moment, stamp
-    from nexus_cli.telemetry.record.invocation import note
+    from nexus_cli.telemetry.db import store
+    from nexus_cli.telemetry.db.schema import stamp
+    from nexus_cli.telemetry.journal.invocation import note
+    from nexus_cli.telemetry.present import files
+    from nexus_cli.telemetry.query.window import parse_moment
     from nexus_cli.telemetry.ship import export as logic
-    from nexus_cli.telemetry.show import files
-    from nexus_cli.telemetry.store import store
 
     note(event_type="telemetry")
     chosen = logic.chosen_tables(tables)

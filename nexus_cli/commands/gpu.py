@@ -11,7 +11,7 @@ import click
 from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.gpu.monitor import Poller, Snapshot

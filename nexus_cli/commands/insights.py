@@ -44,7 +44,7 @@ def _render(patterns: list[dict[str, Any]]) -> None:
 def _write_report(
     data: dict[str, Any], fmt: str, output: str | None, force: bool, quiet: bool
 ) -> None:
-    from nexus_cli.telemetry.show import files, report
+    from nexus_cli.telemetry.present import files, report
 
     text = report.to_json(data) if fmt == "json" else report.to_markdown(data)
     if output is None or output == "-":
@@ -108,7 +108,7 @@ def insights(
     window = resolve_window(options, default_days=usage.INSIGHTS_DAYS)
     found = usage.insights(window, groups=groups, exact=exact)
     if report:
-        from nexus_cli.telemetry.show import report as report_logic
+        from nexus_cli.telemetry.present import report as report_logic
 
         figures = usage.stats(window, exact=exact).figures
         _write_report(report_logic.build(figures, found.patterns), fmt, output, force, quiet)

@@ -12,7 +12,7 @@ import click
 
 from nexus_cli.completion import completer
 from nexus_cli.output import info, json_option
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.loop.runner import Iteration

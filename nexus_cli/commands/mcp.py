@@ -23,7 +23,7 @@ def mcp(ctx: click.Context) -> None:
         return
     from nexus_cli.errors import NexusError
     from nexus_cli.project import find_project
-    from nexus_cli.telemetry.record import invocation, settings
+    from nexus_cli.telemetry.journal import invocation, settings
 
     project = find_project().require_initialized()
     try:

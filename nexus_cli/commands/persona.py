@@ -11,7 +11,7 @@ from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table, warn
 from nexus_cli.plural import plural
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.personas.installer import Plan, Scope

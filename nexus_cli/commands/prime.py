@@ -21,7 +21,7 @@ def prime(agent: str | None, as_json: bool) -> None:
 
     from nexus_cli.commands.task_common import project
     from nexus_cli.tasks.prime import briefing, render
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
 
     invocation.note(event_type="task")
     brief = briefing(project(), Path.cwd(), agent=agent)

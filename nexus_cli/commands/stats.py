@@ -10,7 +10,7 @@ import click
 from nexus_cli.output import emit_json, json_option, print_table
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.read.window import Window
+    from nexus_cli.telemetry.query.window import Window
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOP_ROWS = 20
@@ -32,7 +32,7 @@ def window_options(func: F) -> F:
 
 
 def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
-    from nexus_cli.telemetry.read import window
+    from nexus_cli.telemetry.query import window
 
     return window.resolve(
         today=options.get("today", False),
@@ -45,7 +45,7 @@ def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
 
 
 def ms(value: float | None) -> str:
-    from nexus_cli.telemetry.show.report import human_ms
+    from nexus_cli.telemetry.query.durations import human_ms
 
     return human_ms(value)
 

@@ -61,8 +61,8 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
 @json_option
 def now(batch_size: int, timeout: float, retries: int, background: bool, as_json: bool) -> None:
     """Send every event not sent yet; a failed sync loses nothing and is resent next time."""
+    from nexus_cli.telemetry.db import store
     from nexus_cli.telemetry.ship import sync as logic
-    from nexus_cli.telemetry.store import store
 
     with store.opened() as db:
         result = logic.sync_now(
@@ -104,8 +104,8 @@ def auto(state: str, interval: int) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show the destination (header values hidden), auto sync, and what is pending."""
+    from nexus_cli.telemetry.db import store
     from nexus_cli.telemetry.ship import sync as logic
-    from nexus_cli.telemetry.store import store
 
     config = logic.load()
     with store.opened() as db:
@@ -119,7 +119,7 @@ def status(as_json: bool) -> None:
         **mark,
     }
     if as_json:
-        from nexus_cli.telemetry.show.machine import sync_mark_json
+        from nexus_cli.telemetry.present.machine import sync_mark_json
 
         emit_json(sync_mark_json(info))
         return

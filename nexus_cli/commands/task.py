@@ -74,7 +74,7 @@ def task() -> None:
 
     Tasks live in .nexus/tasks.db (local) and .nexus/tasks.jsonl (commit it to share).
     """
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
 
     invocation.note(event_type="task")
 

@@ -17,15 +17,15 @@ def telemetry() -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show whether recording is on, which setting decided, and what is stored."""
-    from nexus_cli.telemetry.read.status import read_status
+    from nexus_cli.telemetry.query.status import read_status
 
     info = read_status()
     if as_json:
-        from nexus_cli.telemetry.show.machine import status_json
+        from nexus_cli.telemetry.present.machine import status_json
 
         emit_json(status_json(info))
         return
-    from nexus_cli.telemetry.record.settings import SOURCES
+    from nexus_cli.telemetry.journal.settings import SOURCES
 
     why = SOURCES.get(info["source"], info["source"])
     click.echo(f"recording: {'on' if info['enabled'] else 'off'} ({why})")
@@ -66,7 +66,7 @@ def status(as_json: bool) -> None:
 @telemetry.command()
 def on() -> None:
     """Turn recording on."""
-    from nexus_cli.telemetry.record import settings
+    from nexus_cli.telemetry.journal import settings
 
     settings.set_enabled(True)
     enabled, source = settings.decide()
@@ -79,7 +79,7 @@ def on() -> None:
 @telemetry.command()
 def off() -> None:
     """Turn recording off (nothing is recorded until `nexus telemetry on`)."""
-    from nexus_cli.telemetry.record import settings
+    from nexus_cli.telemetry.journal import settings
 
     settings.set_enabled(False)
     click.echo("telemetry recording is off", err=True)
@@ -96,8 +96,8 @@ def off() -> None:
 )
 def purge(yes: bool, older_than: int | None) -> None:
     """Delete every telemetry row (events, sessions, patterns, sync marks) and VACUUM."""
-    from nexus_cli.telemetry.record import invocation
-    from nexus_cli.telemetry.store import retention, store
+    from nexus_cli.telemetry.db import retention, store
+    from nexus_cli.telemetry.journal import invocation
 
     inv = invocation.current()
     if inv is not None and not older_than:
@@ -120,7 +120,7 @@ def purge(yes: bool, older_than: int | None) -> None:
 @json_option
 def rebuild(as_json: bool) -> None:
     """Rebuild the roll-ups (per-day aggregates) that stats, insights and dashboard read."""
-    from nexus_cli.telemetry.store import rollups, store
+    from nexus_cli.telemetry.db import rollups, store
 
     with store.opened() as db:
         result = rollups.rebuild(db)

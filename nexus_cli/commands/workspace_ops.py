@@ -97,7 +97,7 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
 @click.argument("service", required=False)
 def shell(name: str, service: str | None) -> int:
     """Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI)."""
-    from nexus_cli.telemetry.record import invocation
+    from nexus_cli.telemetry.journal import invocation
     from nexus_cli.workspaces.container_io import find_container
     from nexus_cli.workspaces.container_io import shell as open_shell
 

@@ -18,7 +18,7 @@ from nexus_cli.gpu import checkpoints as ckpt
 from nexus_cli.gpu import procinfo
 from nexus_cli.gpu.containers import host_path
 from nexus_cli.gpu.model import GpuUnavailableError, NvmlSession, attribution_devices
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.timefmt import rfc3339
 
 _TOTAL_EPOCHS = re.compile(r"^--?(?:max[_-]?epochs|num[_-]?epochs|epochs|n[_-]?epochs)(?:=(\d+))?$")

@@ -65,7 +65,7 @@ class MonitorApp:
 
     def act(self, command: Command) -> None:
         from nexus_cli.gpu.actions import perform
-        from nexus_cli.telemetry.record import invocation
+        from nexus_cli.telemetry.journal import invocation
 
         if command.create_time is None:
             self.state.message = f"PID {command.pid} cannot be inspected: nothing was sent"

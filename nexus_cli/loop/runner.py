@@ -19,7 +19,7 @@ from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.config import TaskSettings
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 EXIT_TERMINATED = 143
 
@@ -228,7 +228,7 @@ def _record(store: TaskStore, it: Iteration, actor: str) -> None:
             passed=it.passed,
         )
         store.put(task)
-    from nexus_cli.telemetry.record import recorder
+    from nexus_cli.telemetry.journal import recorder
 
     event = invocation.Invocation(["loop"])
     event.command_path = ["loop", "iteration"]  # apart from the `loop` command's own event

@@ -1,6 +1,6 @@
 """One MCP tool call = one invocation: the same error mapping and telemetry path as the CLI.
 
-:func:`call` runs a tool function as its own :class:`~nexus_cli.telemetry.record.invocation.Invocation`
+:func:`call` runs a tool function as its own :class:`~nexus_cli.telemetry.journal.invocation.Invocation`
 (command = the tool name, ``event_type`` = ``mcp``; argument values are never recorded) and turns
 every failure into a :class:`ToolFailure` whose text is the CLI's one-line message and hint.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nexus_cli.errors import ExitCode, GateFailedError, NexusError
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 T = TypeVar("T")
 
@@ -66,6 +66,6 @@ def call(tool: str, record: bool, fn: Callable[..., T], *args: Any, **kwargs: An
     finally:
         inv.fields["event_type"] = "mcp"  # library code may have noted 'task' or 'workspace'
         if record:
-            from nexus_cli.telemetry.record import recorder
+            from nexus_cli.telemetry.journal import recorder
 
             recorder.record(inv, code)

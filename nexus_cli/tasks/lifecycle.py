@@ -14,7 +14,7 @@ from nexus_cli.errors import ConflictError, NotFoundError, UsageError
 from nexus_cli.tasks import ids
 from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
 from nexus_cli.tasks.store import TaskStore
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 
 def resolve(store: TaskStore, text: str) -> str:
@@ -178,7 +178,7 @@ def _with_reason(to: str) -> Any:
             raise UsageError(f"a reason is required to move a task to {to}")
         transition(task, to, actor, reason)
         if to == "rejected":
-            from nexus_cli.telemetry.record.privacy import hash_name
+            from nexus_cli.telemetry.journal.privacy import hash_name
 
             invocation.signal("task_rejected", reason_hash=hash_name(reason, kind="reason"))
 

@@ -20,7 +20,7 @@ from nexus_cli.tasks.config import TaskSettings
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 
 @dataclass

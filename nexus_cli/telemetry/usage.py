@@ -4,7 +4,7 @@ The one implementation behind ``nexus stats --json``, ``nexus insights --json`` 
 ``stats`` and ``insights`` (ADR 0007): open the telemetry database (folding the journal), apply
 the daily retention, compute, and return a result whose ``to_json()`` is the machine shape
 (docs/schemas/v1/stats.schema.json, insights.schema.json). It only calls the readers in
-``telemetry/read`` and the output boundary in ``telemetry/show/machine``.
+``telemetry/query`` and the output boundary in ``telemetry/present/machine``.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from nexus_cli import validate
-from nexus_cli.telemetry.read import insights as insights_logic
-from nexus_cli.telemetry.read import stats as stats_logic
-from nexus_cli.telemetry.read import window as windows
-from nexus_cli.telemetry.read.window import Window
-from nexus_cli.telemetry.record.invocation import note
-from nexus_cli.telemetry.record.privacy import hash_name
-from nexus_cli.telemetry.show.machine import insights_json, stats_json, window_json
-from nexus_cli.telemetry.store import retention, store
+from nexus_cli.telemetry.db import retention, store
+from nexus_cli.telemetry.journal.invocation import note
+from nexus_cli.telemetry.journal.privacy import hash_name
+from nexus_cli.telemetry.present.machine import insights_json, stats_json, window_json
+from nexus_cli.telemetry.query import insights as insights_logic
+from nexus_cli.telemetry.query import stats as stats_logic
+from nexus_cli.telemetry.query import window as windows
+from nexus_cli.telemetry.query.window import Window
 
 PRESETS = ("today", "week", "month")
 STATS_DAYS = 7

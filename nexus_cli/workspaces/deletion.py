@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
 from nexus_cli.plural import plural
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.lifecycle import template_for
 

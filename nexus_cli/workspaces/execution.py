@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import validate
 from nexus_cli.errors import NotFoundError
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces.container_io import Writer, exec_command, find_container
 from nexus_cli.workspaces.handle import service_of
 

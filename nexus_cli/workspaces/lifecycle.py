@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConflictError, NexusError
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.progress import Progress, Silent

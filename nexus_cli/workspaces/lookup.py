@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import validate
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import validate
 from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
-from nexus_cli.telemetry.record import invocation
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace, project_id_of, service_of, workspace_of
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.store import synthetic
+from nexus_cli.telemetry.db import synthetic
 from tests.tmux_terminal import require_tmux
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.telemetry.show.report import human_ms
+from nexus_cli.telemetry.query.durations import human_ms
 from tests.conftest import run_nexus
 from tests.tmux_terminal import SIZES, assert_fits, nexus_command, terminal
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.store import synthetic
+from nexus_cli.telemetry.db import synthetic
 from tests.conftest import fold_telemetry
 
 

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import fs, paths
 from nexus_cli.errors import ConfigError, ConflictError, NexusError, NotFoundError, UsageError
 from nexus_cli.extras import missing_hint
-from nexus_cli.telemetry.read.window import stamp
+from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.ship import otlp
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.store.store import Db
+    from nexus_cli.telemetry.db.store import Db
 
 CONFIG_FILE = "sync.json"
 AUTO_SENTINEL = "sync.auto"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.record import privacy
+from nexus_cli.telemetry.journal import privacy
 from tests.conftest import nexus_exe, run_nexus
 from tests.telemetry.conftest import db_rows, write_config
 
@@ -149,7 +149,7 @@ def _temp_files(folder: Path) -> list[str]:
 def test_an_interrupted_export_leaves_no_temp_file(
     tmp_path: Path, sig: signal.Signals, code: int
 ) -> None:
-    from nexus_cli.telemetry.store import synthetic
+    from nexus_cli.telemetry.db import synthetic
 
     write_config({"telemetry": {"retention_days": 0}})
     synthetic.fill(str(paths.telemetry_db_path()), 60_000, 30, seed=5)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.store import synthetic
+from nexus_cli.telemetry.db import synthetic
 from tests.conftest import run_nexus, run_process
 from tests.telemetry.conftest import Receiver, db_rows
 

@@ -1,0 +1,110 @@
+"""How long telemetry is kept, and pruning older rows (never on the recording hot path).
+
+The maximum age is ``telemetry.retention_days`` in ``$NEXUS_HOME/config.json`` (default 90)::
+
+    {"telemetry": {"retention_days": 180}}
+
+``0`` keeps everything. Reading commands (stats, insights, dashboard, export) prune at most once
+per UTC day; ``nexus telemetry purge --older-than DAYS`` prunes on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli import paths
+from nexus_cli.errors import ConfigError
+from nexus_cli.telemetry.db import rollups
+from nexus_cli.telemetry.db.schema import stamp
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.db.store import Db
+
+DEFAULT_RETENTION_DAYS = 90
+CONFIG_FILE = "config.json"
+
+
+def config_path() -> str:
+    return os.path.join(paths.nexus_home_str(), CONFIG_FILE)
+
+
+def read_config() -> dict[str, Any]:
+    """The user config file (``{}`` when absent). Raises :class:`ConfigError` when malformed."""
+    path = config_path()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    return data
+
+
+def retention_days() -> int:
+    section = read_config().get("telemetry", {})
+    value = (
+        section.get("retention_days", DEFAULT_RETENTION_DAYS) if isinstance(section, dict) else None
+    )
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(
+            f"{config_path()}: telemetry.retention_days must be a whole number of days >= 0"
+        )
+    return value
+
+
+def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[str, int]:
+    """Delete events, sessions and patterns older than ``days``; returns rows deleted per table."""
+    try:
+        cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
+    except OverflowError:  # more days than the calendar holds: nothing is that old
+        cutoff = stamp(datetime.min.replace(tzinfo=UTC))
+    deleted: dict[str, int] = {}
+    with db.atomic():
+        for table, column in (
+            ("events", "timestamp"),
+            ("sessions", "ended_at"),
+            ("patterns", "last_seen"),
+        ):
+            cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
+            deleted[table] = cursor.rowcount
+        if deleted["events"]:
+            rollups.forget_before(db, cutoff)
+    return deleted
+
+
+def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:
+    """Prune by the configured retention, at most once per UTC day. None when nothing ran."""
+    days = retention_days()
+    now = now or datetime.now(UTC)
+    today = now.strftime("%Y-%m-%d")
+    row = db.execute("SELECT value FROM maintenance WHERE key = 'retention_applied_on'").fetchone()
+    if days == 0 or (row is not None and row[0] == today):
+        return None
+    deleted = prune_older_than(db, days, now)
+    with db.atomic():
+        db.execute(
+            "INSERT INTO maintenance (key, value) VALUES ('retention_applied_on', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [today],
+        )
+    return deleted
+
+
+def purge_all(db: Db) -> dict[str, int]:
+    """Delete every row of every telemetry table, then VACUUM. Returns rows deleted per table."""
+    from nexus_cli.telemetry.db.store import DATA_TABLES
+
+    existing = set(db.table_names())
+    deleted: dict[str, int] = {}
+    with db.atomic():
+        for table in DATA_TABLES:
+            if table in existing:
+                deleted[table] = db.execute(f"DELETE FROM {table}").rowcount
+    db.execute("VACUUM")
+    return deleted

@@ -1,0 +1,277 @@
+"""Roll-up tables: per-day aggregates that stats, insights and the dashboard read.
+
+Raw ``events`` stay the source of truth. The roll-ups cover every event with ``id <= mark``, the
+high-water mark kept in ``maintenance`` (key ``rollup_mark``). :func:`fold` adds the events after
+the mark and moves the mark in the same ``BEGIN IMMEDIATE`` transaction (one per CHUNK ids), so
+two processes folding at once cannot count an event twice (each chunk starts from the mark the
+last one left), and a crash leaves either both or neither. Reads fold first, through
+:func:`nexus_cli.telemetry.db.fold.fold` (the recorder never does: recording stays as fast as it
+was). Event ids only grow while the table keeps rows; when they go backwards (everything purged,
+new events recorded) the roll-ups are rebuilt.
+
+Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is stored as NONE):
+
+* ``rollup_commands`` (day, command): invocations, succeeded, failed, workspaces created, tasks
+  completed.
+* ``rollup_durations`` (day, command, bucket): the duration histogram of non-interactive runs
+  (:mod:`~nexus_cli.telemetry.db.sketch`), with the first and last timestamp and the smallest
+  session id of each bucket (what a slow-command insight shows) and its smallest and largest
+  duration (a bucket holding one value reports it exactly).
+* ``rollup_seen`` (day, kind, key): count, first, last and up to 20 session ids (the smallest) for
+  error categories, templates, port conflicts, rejection reasons, short-lived workspaces, ages.
+* ``rollup_sessions`` (day, session_id): the sessions active that day.
+* ``rollup_retries``: one row per failure retried within 120 s in its session.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry.db import progress
+from nexus_cli.telemetry.db.rollup_fold import (
+    SESSIONS_KEPT,
+    Accumulator,
+    RetryRow,
+    retry_pairs,
+)
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.db.store import Db
+
+MARK_KEY = "rollup_mark"
+GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change
+# Event ids per fold transaction: short enough that the recorder (whose busy timeout is 0.1 s)
+# is rarely kept waiting, even during a first build over millions of events.
+CHUNK = 5_000
+FOLD_BUSY_TIMEOUT_MS = 30_000  # a reader waits for another one's chunk rather than failing
+SHOW_PROGRESS_FROM = 100_000
+TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
+DAY_TABLES = TABLES[:4]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rollup_commands (
+    day TEXT NOT NULL, command TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,
+    failed INTEGER NOT NULL, created INTEGER NOT NULL, completed INTEGER NOT NULL,
+    PRIMARY KEY (day, command)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_durations (
+    day TEXT NOT NULL, command TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+    first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, session_id TEXT NOT NULL,
+    lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (day, command, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_seen (
+    day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
+    first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, sessions TEXT NOT NULL,
+    PRIMARY KEY (day, kind, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_sessions (
+    day TEXT NOT NULL, session_id TEXT NOT NULL, PRIMARY KEY (day, session_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_retries (
+    event_id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, failed_at TEXT NOT NULL,
+    command TEXT NOT NULL, error_category TEXT, retried_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rollup_retries_window ON rollup_retries
+    (failed_at, command, error_category, session_id, retried_at);
+CREATE INDEX IF NOT EXISTS rollup_retries_session ON rollup_retries (session_id);
+CREATE TABLE IF NOT EXISTS rollup_cache (
+    key TEXT PRIMARY KEY, generation INTEGER NOT NULL, value TEXT NOT NULL);
+"""
+
+
+def _get(db: Db, key: str) -> int:
+    row = db.execute("SELECT value FROM maintenance WHERE key = ?", [key]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _put(db: Db, key: str, value: int) -> None:
+    db.execute(
+        "INSERT INTO maintenance (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, str(value)],
+    )
+
+
+def mark(db: Db) -> int:
+    return _get(db, MARK_KEY)
+
+
+def _set_mark(db: Db, value: int) -> None:
+    _put(db, MARK_KEY, value)
+
+
+def generation(db: Db) -> int:
+    """Changes whenever roll-up rows of a day before today (UTC) change (read/day_cache.py)."""
+    return _get(db, GENERATION_KEY)
+
+
+def _bump_generation(db: Db) -> None:
+    _put(db, GENERATION_KEY, generation(db) + 1)
+
+
+def _merge_sessions(old: str, new: str) -> str:
+    merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
+    return json.dumps(merged, separators=(",", ":"))
+
+
+def write(db: Db, acc: Accumulator) -> None:
+    """Add ``acc``'s figures to the tables (upserts that add counts and merge the rest)."""
+    today = datetime.now(UTC).date().isoformat()
+    if any(day < today for day, _ in acc.commands):
+        _bump_generation(db)
+    db.conn.create_function("rollup_merge_sessions", 2, _merge_sessions, deterministic=True)
+    db.conn.executemany(
+        "INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "n = n + excluded.n, ok = ok + excluded.ok, failed = failed + excluded.failed, "
+        "created = created + excluded.created, completed = completed + excluded.completed",
+        ((day, cmd, *figures) for (day, cmd), figures in acc.commands.items()),
+    )
+    db.conn.executemany(
+        "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+        "SET n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+        "last_ts = max(last_ts, excluded.last_ts), "
+        "session_id = min(session_id, excluded.session_id), "
+        "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
+        ((*key, *cell) for key, cell in acc.durations.items()),
+    )
+    db.conn.executemany(
+        "INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+        "last_ts = max(last_ts, excluded.last_ts), "
+        "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
+        (
+            (*key, s.n, s.first, s.last, json.dumps(s.kept_sessions(), separators=(",", ":")))
+            for key, s in acc.seen.items()
+        ),
+    )
+
+
+def _retries_of(db: Db, low: int, top: int) -> None:
+    """Recompute the retry pairs that events ``(low, top]`` can change.
+
+    In each touched session only pairs from the event before the earliest new one onwards can
+    change (a failure's next event moves only when a new event lands right after it), so the
+    work is proportional to the new events, however long the session.
+    """
+    found: list[RetryRow] = []
+    today, bump = datetime.now(UTC).date().isoformat(), False
+    for session, earliest in db.execute(
+        "SELECT session_id, min(timestamp) FROM events WHERE id > ? AND id <= ? "
+        "GROUP BY session_id",
+        [low, top],
+    ).fetchall():
+        before = db.execute(
+            "SELECT max(timestamp) FROM events WHERE session_id = ? AND timestamp < ? AND id <= ?",
+            [session, earliest, top],
+        ).fetchone()[0]
+        start = before or earliest
+        if start[:10] < today:  # a retry row of a past day may change: cached sums are stale
+            bump = True
+        db.execute(
+            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?", [session, start]
+        )
+        events = db.execute(
+            "SELECT id, timestamp, command, success, error_category FROM events "
+            "WHERE session_id = ? AND timestamp >= ? AND id <= ? ORDER BY timestamp, id",
+            [session, start, top],
+        ).fetchall()
+        found += retry_pairs(session, events)
+    db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
+    if bump:
+        _bump_generation(db)
+
+
+def _clear(db: Db) -> None:
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table}")
+    _set_mark(db, 0)
+    _bump_generation(db)
+
+
+def _fold_chunk(db: Db) -> tuple[int, int]:
+    """Fold up to CHUNK event ids after the mark (inside a write transaction, which also moves
+    the mark). Returns (events folded, ids still after the mark)."""
+    low = mark(db)
+    top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    if top < low:  # ids went backwards: the rows the mark counted are gone
+        _clear(db)
+        low = 0
+    end = min(low + CHUNK, top)
+    if end == low:
+        return 0, 0
+    acc = Accumulator()
+    acc.fold(db.conn, "id > ? AND id <= ?", [low, end])
+    write(db, acc)
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
+        "session_id FROM events WHERE id > ? AND id <= ?",
+        [low, end],
+    )
+    _retries_of(db, low, end)
+    _set_mark(db, end)
+    return acc.events, top - end
+
+
+def fold(db: Db) -> int:
+    """Fold the events recorded since the last fold; returns how many (0: already current).
+
+    One transaction per CHUNK ids, so writers (the recorder) wait at most one chunk, and two
+    processes folding at once share the work instead of counting anything twice.
+    """
+    top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    pending = top - mark(db)
+    if pending == 0:  # the common case, without taking the write lock
+        return 0
+    folded = 0
+    label = "building telemetry roll-ups"
+    busy_timeout = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+    db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
+    try:
+        with progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick:
+            while True:
+                with db.atomic():
+                    events, left = _fold_chunk(db)
+                folded += events
+                tick(events)
+                if left <= 0:
+                    return folded
+    finally:
+        db.execute(f"PRAGMA busy_timeout={busy_timeout}")
+
+
+def rebuild(db: Db) -> dict[str, Any]:
+    """Drop every roll-up row and fold all events again."""
+    started = time.perf_counter()
+    with db.atomic():
+        _clear(db)
+    folded = fold(db)
+    rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    return {
+        "events": folded,
+        "mark": mark(db),
+        "seconds": round(time.perf_counter() - started, 3),
+        "rows": rows,
+    }
+
+
+def forget_before(db: Db, cutoff: str) -> None:
+    """Keep roll-ups equal to the events left after deleting those before ``cutoff``.
+
+    Runs inside the caller's transaction: whole days before the cutoff's day are dropped, and
+    the cutoff's day is folded again from the raw events that remain (up to the mark).
+    """
+    if db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None:
+        _clear(db)
+        return
+    day, top = cutoff[:10], mark(db)
+    _bump_generation(db)
+    for table in DAY_TABLES:
+        db.execute(f"DELETE FROM {table} WHERE day <= ?", [day])
+    db.execute("DELETE FROM rollup_retries WHERE failed_at < ?", [cutoff])
+    acc = Accumulator()
+    day_range = [f"{day} 00:00:00.000", f"{day} 99", top]
+    acc.fold(db.conn, "timestamp >= ? AND timestamp < ? AND id <= ?", day_range)
+    write(db, acc)
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
+        "session_id FROM events WHERE timestamp >= ? AND timestamp < ? AND id <= ?",
+        day_range,
+    )

@@ -1,0 +1,117 @@
+"""The telemetry database schema (the seed's ``events``, ``sessions`` and ``patterns`` tables).
+
+:data:`BASE_SCHEMA` is what the journal fold writes into; :func:`connect` creates it with the
+standard library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later
+schema changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the
+columns the fold writes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
+    from datetime import datetime
+
+BASE_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 0.1
+
+BASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,            -- UTC, 'YYYY-MM-DD HH:MM:SS.fff'
+    session_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,           -- 'command', 'workspace', 'task', 'persona', 'gpu', ...
+    workspace_hash TEXT,                -- salted SHA-256 of the workspace name
+    task_hash TEXT,                     -- salted SHA-256 of the task id
+    command TEXT,                       -- 'workspace create'
+    duration_ms INTEGER,
+    success INTEGER,
+    error_category TEXT,                -- 'port_conflict', 'usage', 'docker_unavailable', ...
+    template_used TEXT,
+    services_count INTEGER,
+    ports_used INTEGER,
+    raw_data TEXT,                      -- JSON: option names, metrics, signals; never values
+    exit_code INTEGER,
+    nexus_version TEXT
+);
+CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
+CREATE INDEX IF NOT EXISTS events_command_timestamp ON events (command, timestamp);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT UNIQUE NOT NULL,
+    shell_key TEXT,
+    started_at TEXT,
+    ended_at TEXT,
+    duration_ms INTEGER,
+    commands_executed INTEGER,
+    workspaces_created INTEGER,
+    tasks_completed INTEGER,
+    errors_encountered INTEGER,
+    user_feedback TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_shell_ended ON sessions (shell_key, ended_at);
+CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
+CREATE TABLE IF NOT EXISTS patterns (
+    id INTEGER PRIMARY KEY,
+    pattern_type TEXT NOT NULL,
+    description TEXT,
+    frequency INTEGER,
+    first_seen TEXT,
+    last_seen TEXT,
+    affected_sessions TEXT,             -- JSON array of session ids
+    suggested_fix TEXT
+);
+"""
+
+# The columns of `events`, in insert order (without id).
+EVENT_COLUMNS = (
+    "timestamp",
+    "session_id",
+    "event_type",
+    "workspace_hash",
+    "task_hash",
+    "command",
+    "duration_ms",
+    "success",
+    "error_category",
+    "template_used",
+    "services_count",
+    "ports_used",
+    "raw_data",
+    "exit_code",
+    "nexus_version",
+)
+
+
+def utc(ms: int) -> str:
+    """The ``events.timestamp`` text of Unix milliseconds ``ms``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}"
+
+
+def stamp(moment: datetime) -> str:
+    """The ``events.timestamp`` text of ``moment`` (UTC); years always have four digits."""
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond // 1000:03d}"
+    )
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the telemetry database for writing, creating it (mode 0600) and its schema if needed.
+
+    WAL with ``synchronous=NORMAL``; the schema check is a single ``PRAGMA user_version``.
+    """
+    from nexus_cli import sqlite_open
+
+    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if conn.execute("PRAGMA user_version").fetchone()[0] < BASE_VERSION:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript("BEGIN IMMEDIATE;" + BASE_SCHEMA + "COMMIT;")
+        conn.execute(f"PRAGMA user_version={BASE_VERSION}")
+    return conn

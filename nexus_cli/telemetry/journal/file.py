@@ -1,0 +1,159 @@
+"""The journal file: where it lives, its lock, appending one record, and reading records back.
+
+``$NEXUS_HOME/telemetry-journal/`` holds:
+
+* ``events``, the live file: each recorded invocation appends one whole record
+  (:mod:`~nexus_cli.telemetry.journal.entry`) with a single ``O_APPEND`` ``write``;
+* ``events.lock``, the journal's lock (:func:`nexus_cli.fs.locked`, an ``flock``, like every
+  other lock in Nexus). A writer holds it from opening ``events`` to its one write; a fold holds
+  it while it renames ``events`` to a segment. So a writer has either finished writing to the
+  file the fold takes, or opens the new ``events`` after the rename: nothing lands in a segment
+  that is being read. ``flock`` locks belong to an open file, so they also keep apart the threads
+  of one process (``nexus mcp`` records and folds in threads) with no second lock;
+* ``fold-<time>-<random>``, segments taken by a fold and not yet folded (names sort by time);
+* ``fold.lock`` (one fold at a time) and ``autofold.lock`` (the recorder's own fold).
+
+This module is on the recording path of every command: it imports neither ``sqlite3`` nor
+``json``. The database side of the fold is :mod:`nexus_cli.telemetry.db.fold`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli import fs, paths
+from nexus_cli.telemetry.journal import entry
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+JOURNAL_FILE = "events"
+LOCK_FILE = "events.lock"
+FOLD_LOCK_FILE = "fold.lock"
+AUTOFOLD_LOCK_FILE = "autofold.lock"
+SEGMENT_PREFIX = "fold-"
+_CHUNK = 1024 * 1024
+_APPEND_FLAGS = (
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+)
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def journal_dir() -> str:
+    return os.path.join(paths.nexus_home_str(), paths.TELEMETRY_JOURNAL)
+
+
+def locked(folder: str) -> AbstractContextManager[None]:
+    """The journal's lock (held by each append, and by a fold while it takes the live file)."""
+    return fs.locked(os.path.join(folder, LOCK_FILE))
+
+
+def append(data: bytes) -> int:
+    """Append ``data`` (one whole record) to the journal; returns the journal's size before."""
+    folder = journal_dir()
+    if not os.path.isdir(folder):
+        paths.ensure_private_dir(os.path.dirname(folder))  # $NEXUS_HOME, 0700
+        paths.ensure_private_dir(folder)
+    path = os.path.join(folder, JOURNAL_FILE)
+    with locked(folder):
+        fd = os.open(path, _APPEND_FLAGS, 0o600)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(f"{path} is not a regular file")
+            if os.write(fd, data) != len(data):
+                raise OSError("short write to the telemetry journal")
+            return st.st_size
+        finally:
+            os.close(fd)
+
+
+def pending() -> bool:
+    """Whether the journal folder holds anything to fold (one ``listdir``)."""
+    try:
+        names = os.listdir(journal_dir())
+    except OSError:
+        return False
+    return any(n == JOURNAL_FILE or n.startswith(SEGMENT_PREFIX) for n in names)
+
+
+def take_live(folder: str) -> None:
+    """Rename the live file to a new segment, under the journal's lock (so no write is torn)."""
+    live = os.path.join(folder, JOURNAL_FILE)
+    # named by time first, so that segments left by an interrupted fold are folded in order
+    segment = os.path.join(folder, f"{SEGMENT_PREFIX}{time.time_ns():020d}-{os.urandom(8).hex()}")
+    with locked(folder):
+        try:
+            os.rename(live, segment)
+        except FileNotFoundError:
+            return
+
+
+def segments(folder: str) -> list[str]:
+    """The names of the segments waiting to be folded, oldest first."""
+    return sorted(n for n in os.listdir(folder) if n.startswith(SEGMENT_PREFIX))
+
+
+def open_segment(path: str) -> int | None:
+    """A read fd on the segment ``path``; None (and the thing removed) when it is not a regular
+    file: a symbolic link put in the journal's place is removed, never followed."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        discard(path)
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        discard(path)
+        return None
+    return fd
+
+
+def discard(path: str) -> None:
+    """Remove what is not a journal file (a link itself, not its target; a FIFO); never raises."""
+    with contextlib.suppress(OSError):  # a folder, say: left alone, and skipped by every fold
+        os.unlink(path)
+
+
+def remove(segment: str) -> None:
+    """Remove a folded segment (its marker, committed with its events, guards the gap)."""
+    os.unlink(segment)
+
+
+def records(fd: int) -> Iterator[bytes]:
+    """The records of a segment (the bytes between separators); oversized ones as ``b"?"``."""
+    buf = b""
+    dropping = False  # inside a record already reported as oversized
+    while chunk := os.read(fd, _CHUNK):
+        parts = (buf + chunk).split(entry.SEPARATOR)
+        buf = parts.pop()
+        for part in parts:
+            if not dropping:
+                yield part
+            dropping = False
+        if len(buf) > entry.MAX_ENTRY_BYTES:
+            if not dropping:
+                yield b"?"
+            buf, dropping = b"", True
+    if buf and not dropping:
+        yield buf
+
+
+def read(fd: int) -> Iterator[dict[str, Any] | None]:
+    """The checked entries of a segment, in order, and None for each record skipped (torn,
+    malformed, or bytes after a record without a separator of their own)."""
+    for record in records(fd):
+        body, newline, rest = record.partition(b"\n")  # a record's JSON holds no raw newline
+        if rest.strip():
+            yield None  # bytes after a record, without a separator of their own
+        if not body.strip():
+            continue  # what precedes the first separator, or blank padding
+        try:
+            yield entry.decode(body + newline)
+        except entry.BadEntry:
+            yield None

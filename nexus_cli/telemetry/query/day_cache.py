@@ -1,0 +1,88 @@
+"""A cache of merged whole-day roll-ups for windows that end before today (UTC).
+
+Merging a month of per-day histograms is the largest part of a read (tens of thousands of rows);
+the past days of a window change only when events dated before today are folded or pruned, which
+bumps the ``rollup_generation`` mark (:func:`nexus_cli.telemetry.db.rollups.generation`). So
+the merged past days are kept as one JSON row per day range in ``rollup_cache``, valid while the
+generation it was computed at is current; today is always read from the tables.
+
+The whole past hours of a window's partial first (or last) day are kept the same way, folded from
+raw events once (:func:`cached` with kind "hours"), so a read folds raw events only for the minutes before
+the first whole hour. Each kind of entry keeps at most :data:`KEEP` rows (the newest), so the
+table stays small while the same generation lasts for weeks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry.db import rollups
+from nexus_cli.telemetry.db.rollup_fold import Seen
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.db.store import Db
+    from nexus_cli.telemetry.query.aggregate import Part
+
+
+def _data(part: Part) -> dict[str, Any]:
+    return {
+        "commands": part.commands,
+        "durations": [
+            [c, i, *cell] for c, cells in part.durations.items() for i, cell in cells.items()
+        ],
+        "seen": [
+            [k, key, s.n, s.first, s.last, s.kept_sessions()] for (k, key), s in part.seen.items()
+        ],
+    }
+
+
+def _part(data: dict[str, Any]) -> Part:
+    from nexus_cli.telemetry.query.aggregate import Part
+
+    part = Part(commands=data["commands"])
+    for command, index, *cell in data["durations"]:
+        part.durations.setdefault(command, {})[index] = cell
+    for kind, key, n, first, last, sessions in data["seen"]:
+        part.seen[(kind, key)] = Seen(n, first, last, set(sessions))
+    return part
+
+
+KEEP = 16  # rows kept per kind of entry (the text of a key before its ":")
+
+
+def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (a JSON value) for ``key`` (``kind:range``): from the cache while the
+    roll-up generation it was computed at is current, else computed and stored when the database
+    can be written (dropping other generations' rows and all but the newest of its kind)."""
+    generation = rollups.generation(db)
+    row = db.execute("SELECT generation, value FROM rollup_cache WHERE key = ?", [key]).fetchone()
+    if row is not None and row[0] == generation:
+        return json.loads(row[1])
+    value = compute()
+    kind = key.split(":", 1)[0] + ":%"
+    try:
+        with db.atomic():
+            db.execute("DELETE FROM rollup_cache WHERE generation != ?", [generation])
+            db.execute(
+                "INSERT OR REPLACE INTO rollup_cache (key, generation, value) VALUES (?, ?, ?)",
+                [key, generation, json.dumps(value, separators=(",", ":"))],
+            )
+            db.execute(
+                "DELETE FROM rollup_cache WHERE key LIKE ? AND rowid NOT IN (SELECT rowid "
+                "FROM rollup_cache WHERE key LIKE ? ORDER BY rowid DESC LIMIT ?)",
+                [kind, kind, KEEP],
+            )
+    except sqlite3.OperationalError:  # busy or read-only: the next read computes again
+        pass
+    return value
+
+
+def cached(
+    db: Db, kind: str, first: str, end: str, compute: Callable[[Db, str, str], Part]
+) -> Part:
+    """``compute(db, first, end)`` through the cache: ``kind`` "days" for merged whole days of
+    the roll-up tables, "hours" for raw events of whole hours that end before today (UTC)."""
+    return _part(cached_json(db, f"{kind}:{first}/{end}", lambda: _data(compute(db, first, end))))

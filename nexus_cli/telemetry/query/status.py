@@ -1,0 +1,100 @@
+"""What `nexus telemetry status` reports."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from nexus_cli import paths, sqlite_open
+from nexus_cli.telemetry.db import schema
+from nexus_cli.telemetry.journal import settings
+
+NEVER_COLLECTED = (
+    "option values",
+    "positional arguments",
+    "workspace names or task ids in clear (salted SHA-256 only)",
+    "file paths",
+    "environment variables",
+    "command output",
+)
+
+
+def _retention() -> int | str:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.telemetry.db import retention
+
+    try:
+        return retention.retention_days()
+    except NexusError as exc:
+        return f"invalid: {exc.message}"
+
+
+def _sync() -> dict[str, Any] | None:
+    from nexus_cli.errors import NexusError
+    from nexus_cli.telemetry.ship import sync
+
+    try:
+        config = sync.load()
+    except NexusError:
+        return None
+    return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
+
+
+def _salt() -> dict[str, Any] | None:
+    from nexus_cli.telemetry.journal import privacy
+
+    return privacy.regeneration_note()
+
+
+def _fold() -> str | None:
+    """Fold the recorder's journal through the store's open (so the counts include it)."""
+    from nexus_cli.errors import NexusError
+    from nexus_cli.telemetry.db import store
+    from nexus_cli.telemetry.journal import file
+
+    if not file.pending():
+        return None
+    try:
+        with store.opened():
+            return None
+    except NexusError as exc:
+        return f"cannot fold the journal: {exc.message}"
+
+
+def read_status() -> dict[str, Any]:
+    enabled, source = settings.decide()
+    fold_error = _fold()
+    db = paths.telemetry_db_path()
+    info: dict[str, Any] = {
+        "enabled": enabled,
+        "source": source,
+        "database": str(db),
+        "size_bytes": db.stat().st_size if db.exists() else 0,
+        "events": 0,
+        "oldest": None,
+        "newest": None,
+        "sessions": 0,
+        "patterns": 0,
+        "retention_days": _retention(),
+        "sync": _sync(),
+        "salt_regenerated": _salt(),
+        "fields_collected": list(schema.EVENT_COLUMNS),
+        "never_collected": list(NEVER_COLLECTED),
+    }
+    if fold_error:
+        info["error"] = fold_error
+    if db.exists():
+        try:
+            conn = sqlite_open.open_read_only(db)
+            try:
+                row = conn.execute(
+                    "SELECT count(*), min(timestamp), max(timestamp) FROM events"
+                ).fetchone()
+                info["sessions"] = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+                info["patterns"] = conn.execute("SELECT count(*) FROM patterns").fetchone()[0]
+            finally:
+                conn.close()
+            info["events"], info["oldest"], info["newest"] = row
+        except sqlite3.Error as exc:
+            info["error"] = f"cannot read the database: {exc}"
+    return info

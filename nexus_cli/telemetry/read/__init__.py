@@ -1,1 +1,0 @@
-"""Reading: windows, stats, insights and their suggestions."""

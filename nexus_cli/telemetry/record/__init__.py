@@ -1,1 +1,0 @@
-"""Recording: one event per invocation, what is hashed, and the on/off setting."""

@@ -1,1 +1,0 @@
-"""Showing: the terminal dashboard, HTML, reports and the files they are written to."""

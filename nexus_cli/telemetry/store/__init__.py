@@ -1,1 +1,0 @@
-"""Storage: the SQLite schema, migrations, roll-ups and retention."""

@@ -1,0 +1,117 @@
+"""Window figures from the roll-ups: the partial days at a window's edges, and their hour cache
+(real SQLite files; compared with one fold of the raw events)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db.schema import stamp
+from nexus_cli.telemetry.query import aggregate, day_cache
+
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+DAY1 = TODAY - timedelta(days=5)
+COMMANDS = ("workspace create", "task list", "doctor")
+
+
+def _fill(path: str, start: datetime, hours: int) -> None:
+    """An event every 7 minutes from ``start``: a mix of commands, failures, signals."""
+    rows = []
+    for i in range(hours * 60 // 7):
+        failed = i % 9 == 0
+        rows.append(
+            (
+                stamp(start + timedelta(minutes=7 * i)),
+                f"s{i % 13}",
+                COMMANDS[i % 3],
+                (i * 37) % 5000,
+                0 if failed else 1,
+                "usage" if failed else None,
+                "bare" if i % 11 == 0 else None,
+                '{"signals":[{"kind":"port_conflict","port":5432}]}' if i % 5 == 0 else None,
+            )
+        )
+    with store.opened(path) as db, db.atomic():
+        db.conn.executemany(
+            "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, "
+            "success, error_category, template_used, raw_data) "
+            "VALUES (?, ?, 'command', ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def _cached_keys(db: store.Db) -> list[str]:
+    return [r[0] for r in db.execute("SELECT key FROM rollup_cache ORDER BY key")]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> str:
+    path = str(tmp_path / "telemetry.db")
+    _fill(path, DAY1, 4 * 24)
+    return path
+
+
+def test_an_edge_reads_its_whole_past_hours_from_the_cache(path: str) -> None:
+    since = stamp(DAY1 + timedelta(hours=5, minutes=17, seconds=3))
+    until = stamp(DAY1 + timedelta(days=2, hours=20, minutes=41))
+    with store.opened(path) as db:  # the open folds the new events into the roll-ups
+        first = aggregate.part(db, since, until)
+        hours = f"hours:{stamp(DAY1 + timedelta(hours=6))}/{stamp(DAY1 + timedelta(days=1))}"
+        tail = (
+            f"hours:{stamp(DAY1 + timedelta(days=2))}/{stamp(DAY1 + timedelta(days=2, hours=20))}"
+        )
+        assert hours in _cached_keys(db) and tail in _cached_keys(db)
+        assert aggregate.part(db, since, until) == first  # now from the cache
+        assert first == aggregate._raw(db, since, until)  # one fold of every raw event
+
+
+def test_events_folded_into_cached_hours_invalidate_them(path: str) -> None:
+    since = stamp(DAY1 + timedelta(hours=2, minutes=30))
+    until = stamp(DAY1 + timedelta(days=1, hours=1))
+    with store.opened(path) as db:
+        before = aggregate.part(db, since, until).commands["doctor"][0]
+    late = stamp(DAY1 + timedelta(hours=9, minutes=1))  # inside a cached hour
+    with store.opened(path) as db, db.atomic():
+        db.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, "
+            "success) VALUES (?, 'late', 'command', 'doctor', 5, 1)",
+            [late],
+        )
+    with store.opened(path) as db:
+        after = aggregate.part(db, since, until)
+        assert after.commands["doctor"][0] == before + 1
+        assert after == aggregate._raw(db, since, until)
+
+
+def test_hours_of_today_are_never_cached(tmp_path: Path) -> None:
+    path = str(tmp_path / "telemetry.db")
+    now = datetime.now(UTC)
+    _fill(path, TODAY, max(1, now.hour))
+    with store.opened(path) as db:
+        part = aggregate.part(db, stamp(TODAY + timedelta(minutes=3)), stamp(now))
+        assert not [k for k in _cached_keys(db) if k.startswith("hours:")]
+        assert part == aggregate._raw(db, stamp(TODAY + timedelta(minutes=3)), stamp(now))
+
+
+def test_edges_at_the_ends_of_the_calendar_are_read_raw(path: str) -> None:
+    with store.opened(path) as db:
+        assert (
+            aggregate.part(db, "9999-12-31 23:30:00.000", "9999-12-31 23:59:00.000").commands == {}
+        )
+        assert (
+            aggregate.part(db, "0001-01-01 00:00:00.000", "0001-01-01 00:10:00.000").commands == {}
+        )
+
+
+def test_each_kind_of_cache_entry_keeps_only_the_newest(path: str) -> None:
+    with store.opened(path) as db:
+        day_cache.cached_json(db, "days:a/b", lambda: 1)
+        for i in range(day_cache.KEEP + 5):
+            assert day_cache.cached_json(db, f"hours:{i:03d}", lambda i=i: i) == i
+        keys = _cached_keys(db)
+        assert "days:a/b" in keys
+        hours = [k for k in keys if k.startswith("hours:")]
+        assert hours == [f"hours:{i:03d}" for i in range(5, day_cache.KEEP + 5)]
