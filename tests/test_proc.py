@@ -17,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nexus_cli import proc
 from nexus_cli.errors import CannotStartError, CommandNotFoundError
+from tests.processes import alive, running_members, until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,43 +33,10 @@ def _sh(script: str, **kwargs: object) -> proc.Completed:
     return proc.run(["sh", "-c", script], **kwargs)  # type: ignore[arg-type]
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for init to reap it counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state not in (b"Z", b"X")
-
-
-def _until(check: Callable[[], bool], timeout: float = 30) -> bool:
-    """Poll ``check`` until it holds or ``timeout`` seconds pass."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
-
-
 def _pid_in(path: Path, timeout: float = 30) -> int:
     """The whole number written to ``path`` (waits until it is there)."""
-    _until(lambda: path.is_file() and path.read_text().strip().isdigit(), timeout)
+    until(lambda: path.is_file() and path.read_text().strip().isdigit(), timeout)
     return int(path.read_text())
-
-
-def _running_members(pgid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
-            found.append(int(entry.name))
-    return found
 
 
 def _kill_group(pgid: int) -> None:
@@ -206,8 +174,8 @@ def test_a_timeout_ends_the_whole_group_grandchildren_too(tmp_path: Path) -> Non
     _timed_out_when_ready(script, tmp_path / "grandchild", cwd=tmp_path, new_session=True)
     pgid, grandchild = int((tmp_path / "leader").read_text()), _pid_in(tmp_path / "grandchild")
     try:
-        assert _until(lambda: not _alive(grandchild)), "the grandchild survived the timeout"
-        assert _until(lambda: _running_members(pgid) == [])
+        assert until(lambda: not alive(grandchild)), "the grandchild survived the timeout"
+        assert until(lambda: running_members(pgid) == [])
     finally:
         _kill_group(pgid)
 
@@ -218,14 +186,14 @@ def test_children_left_behind_by_a_finished_session_are_ended(tmp_path: Path) ->
     assert (done.returncode, done.stdout, done.timed_out) == (0, "done\n", False)
     assert time.monotonic() - start < 10  # not held open by the child's copy of stdout
     child = _pid_in(tmp_path / "child")
-    assert _until(lambda: not _alive(child))
+    assert until(lambda: not alive(child))
 
 
 def test_a_child_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
     script = "sh -c 'trap \"\" TERM; echo $$ > child; sleep 300' & sleep 300"
     _timed_out_when_ready(script, tmp_path / "child", cwd=tmp_path, new_session=True, grace_s=0.5)
     child = _pid_in(tmp_path / "child")
-    assert _until(lambda: not _alive(child))
+    assert until(lambda: not alive(child))
 
 
 def test_a_process_that_left_the_group_does_not_hold_the_run(tmp_path: Path) -> None:
@@ -278,9 +246,9 @@ def test_ctrl_c_kills_and_reaps(tmp_path: Path, new_session: bool) -> None:
         _sh(script, cwd=tmp_path, new_session=new_session)
     leader, grandchild = _pid_in(tmp_path / "leader"), _pid_in(tmp_path / "grandchild")
     try:
-        assert not _alive(leader) and _reaped(leader)
+        assert not alive(leader) and _reaped(leader)
         if new_session:  # the whole group; a plain child shares our group, so only it is killed
-            assert _until(lambda: not _alive(grandchild)), "the grandchild survived Ctrl-C"
+            assert until(lambda: not alive(grandchild)), "the grandchild survived Ctrl-C"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(grandchild, signal.SIGKILL)
@@ -308,7 +276,7 @@ def test_sigterm_ends_the_group_and_raises_terminated(tmp_path: Path) -> None:
         runner.send_signal(signal.SIGTERM)
         out, _ = runner.communicate(timeout=30)
         assert (runner.returncode, out) == (7, "Terminated\n")
-        assert _until(lambda: not _alive(grandchild) and not _alive(leader))
+        assert until(lambda: not alive(grandchild) and not alive(leader))
     finally:
         runner.kill()
         runner.wait()
@@ -380,7 +348,7 @@ def test_live_members_zombies_and_odd_process_names(tmp_path: Path) -> None:
         time.sleep(0.2)
         assert child.poll() is None  # asking does not signal the group
         child.kill()
-        assert _until(lambda: _stat_state(child.pid) == "Z", 10)
+        assert until(lambda: _stat_state(child.pid) == "Z", 10)
         assert proc.group_alive(child.pid) is True  # the zombie is still in the group
         assert proc._has_live_member(child.pid) is False
     finally:

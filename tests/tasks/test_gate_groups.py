@@ -17,6 +17,7 @@ from nexus_cli.proc import group_alive
 from nexus_cli.tasks.gates import GateResult, run_on_host
 from nexus_cli.tasks.model import Gate
 from tests.conftest import nexus_exe, run_nexus
+from tests.processes import running_members
 from tests.tasks.conftest import new_task, ok, show
 
 
@@ -33,25 +34,10 @@ def _group_gone(pgid: int, timeout: float = 10) -> bool:
     """No process of ``pgid`` is left (init reaps the killed orphans shortly after)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not group_alive(pgid) or not _running_members(pgid):
+        if not group_alive(pgid) or not running_members(pgid):
             return True
         time.sleep(0.05)
     return False
-
-
-def _running_members(pgid: int) -> list[int]:
-    """Processes of ``pgid`` that still run (zombies waiting for a busy init to reap them don't)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
-            found.append(int(entry.name))
-    return found
 
 
 def run_group(command: str, cwd: Path, timeout_s: float) -> GateResult:
@@ -72,7 +58,7 @@ def test_timeout_terminates_the_whole_group(tmp_path: Path) -> None:
     assert time.monotonic() - start < 10
     pgid = int(pidfile.read_text())
     assert _group_gone(pgid), f"processes of gate group {pgid} survived the timeout"
-    assert _running_members(pgid) == []  # only zombies (if any) wait for init to reap them
+    assert running_members(pgid) == []  # only zombies (if any) wait for init to reap them
 
 
 def test_children_left_behind_by_a_finished_gate_are_terminated(tmp_path: Path) -> None:
