@@ -138,18 +138,20 @@ def allocate(
     requests: list[PortRequest],
     *,
     in_use_by_us: frozenset[int] = frozenset(),
+    avoid: frozenset[int] = frozenset(),
     bind_address: str = "127.0.0.1",
 ) -> AllocationResult:
     """Give each request a host port: the recorded one if still free, else the first free one.
 
     ``in_use_by_us`` are ports held by this workspace's own running containers: not probed.
+    ``avoid`` are ports the engine refused although they looked free (taken meanwhile).
     """
     result = AllocationResult(allocations=[], attempts=0, conflicts=[])
     with locked_table(home) as table:
         for request in requests:
             key = (project, workspace, request.service, request.container_port, request.protocol)
             existing = next((a for a in table if a.key() == key), None)
-            taken = {a.host_port for a in table if a.key() != key}
+            taken = {a.host_port for a in table if a.key() != key} | avoid
             if existing is not None and existing.host_port in in_use_by_us:
                 result.allocations.append(existing)
                 result.attempts = max(result.attempts, 1)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.errors import NexusError
+from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
@@ -22,6 +23,34 @@ if TYPE_CHECKING:
 
 
 SETTLE_S = 0.3  # how long a service without a healthcheck must stay up to count as started
+# A host port that was free when allocated can be taken before the engine binds it (another
+# program, another user's workspace): the engine refuses the start, and the ports are allocated
+# again, avoiding the refused ones, at most this many times in all.
+PORT_ATTEMPTS = 3
+_PORT_TAKEN = re.compile(
+    r"Bind for [^ ]*:(\d+) failed: port is already allocated"
+    r"|listen (?:tcp|udp)[46]? [^ ]*:(\d+): bind: address already in use"
+)
+
+
+class PortTakenError(ConflictError):
+    """The engine could not bind a host port that was free when it was allocated."""
+
+    def __init__(self, service: str, port: int) -> None:
+        super().__init__(
+            f"host port {port} of service {service!r} was taken by another program while the"
+            " workspace started",
+            hint="run the command again, or free the port",
+            category="port_conflict",
+        )
+        self.service = service
+        self.port = port
+
+
+def taken_port(exc: BaseException) -> int | None:
+    """The host port an engine error says is taken, if that is what it says."""
+    found = _PORT_TAKEN.search(str(exc))
+    return None if found is None else int(found.group(1) or found.group(2))
 
 
 @dataclass
@@ -49,24 +78,43 @@ def bring_up(
     """Start every service of the workspace that is not already running as planned."""
     result = UpResult()
     result.pull_ms = prepare_engine(client, workspace, template, progress)
-    running: dict[str | None, Any] = {
+    running = _running(client, workspace)
+    refused: set[int] = set()
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        allocations = _allocate_ports(
+            workspace, record, template, running, result, progress, frozenset(refused)
+        )
+        try:
+            _start_services(
+                client,
+                workspace,
+                record,
+                template,
+                allocations,
+                running,
+                result,
+                progress,
+                health_timeout_s,
+            )
+            break
+        except PortTakenError as exc:
+            if attempt == PORT_ATTEMPTS:
+                raise
+            refused.add(exc.port)
+            progress.say(f"port {exc.port} of {exc.service} was taken meanwhile; trying another")
+            invocation.signal("port_conflict", port=exc.port)
+            running = _running(client, workspace)
+    result.kept = [name for name in result.kept if name not in result.started]
+    return result
+
+
+def _running(client: Any, workspace: Workspace) -> dict[str | None, Any]:
+    """The workspace's running containers by service."""
+    return {
         service_of(c.labels): c
         for c in docker_services.containers_for(client, workspace)
         if c.status == "running"
     }
-    allocations = _allocate_ports(workspace, record, template, running, result, progress)
-    _start_services(
-        client,
-        workspace,
-        record,
-        template,
-        allocations,
-        running,
-        result,
-        progress,
-        health_timeout_s,
-    )
-    return result
 
 
 def _allocate_ports(
@@ -76,6 +124,7 @@ def _allocate_ports(
     running: dict[str | None, Any],
     result: UpResult,
     progress: Progress,
+    refused: frozenset[int] = frozenset(),
 ) -> list[ports.Allocation]:
     """Host ports for every published port; a port taken meanwhile is replaced and reported."""
     from nexus_cli.paths import nexus_home
@@ -94,6 +143,7 @@ def _allocate_ports(
         workspace.name,
         requests,
         in_use_by_us=ours,
+        avoid=refused,
         bind_address=record.bind_address,
     )
     result.ports, result.attempts = allocated.allocations, allocated.attempts
@@ -177,7 +227,13 @@ def _start_services(
     for plan, container in zip(plans, containers, strict=True):
         name = plan.service.name
         progress.begin(f"start {name}")
-        container.start()
+        try:
+            container.start()
+        except Exception as exc:  # docker's APIError; the engine's words say if a port was taken
+            port = taken_port(exc)
+            if port is None:
+                raise
+            raise PortTakenError(name, port) from exc
         progress.end(f"start {name}")
         result.started.append(name)
         pending_health.append((container, name))
