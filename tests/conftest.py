@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -229,6 +230,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if outcomes:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
         terminalreporter.write_line(f"docker-marked tests against the real engine: {summary}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the processes the tests start, however the suite itself was started.
+
+    A suite started in the background of a non-interactive shell (a CI script, `cmd &`) inherits
+    SIGINT ignored, and so would every process it starts: the tests that send SIGINT (as Ctrl-C
+    does) would then see it ignored. A handler here is reset to the default in each child."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
