@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 from nexus_cli.errors import CannotStartError, CommandNotFoundError, Terminated
 
@@ -83,16 +83,22 @@ def run(
     # SIGTERM raises from before the start, and everything after the start is inside the
     # try: an interrupt that comes as soon as the child runs still ends (and reaps) it.
     with sigterm_raises() if new_session else contextlib.nullcontext():
-        proc = _start(
-            args,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
-            stdout=stdout,
-            stderr=stderr,
-            new_session=new_session,
-        )
+        held = _HeldSignals()
         try:
+            proc = _start(
+                args,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+                stdout=stdout,
+                stderr=stderr,
+                new_session=new_session,
+            )
+        except BaseException:
+            held.restore()
+            raise
+        try:
+            held.release()  # a Ctrl-C or SIGTERM held during the start raises here, guarded
             out, err = _Reader(proc.stdout), _Reader(proc.stderr)
             if data is not None:
                 threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
@@ -185,6 +191,39 @@ def _has_live_member(pgid: int) -> bool:
         if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
             return True
     return False
+
+
+class _HeldSignals:
+    """Ctrl-C and SIGTERM that arrive while a child is being started are held until it has
+    started: raised inside ``subprocess.Popen``, they would leave a running child that nothing
+    ends. Only handlers that act (the CLI's, Python's KeyboardInterrupt) are held; in another
+    thread nothing is (signals are handled in the main thread)."""
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                self.previous[signum] = handler
+                signal.signal(signum, self._hold)
+
+    def _hold(self, signum: int, frame: FrameType | None) -> None:
+        self.pending.append(signum)
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous = {}
+
+    def release(self) -> None:
+        """Restore the handlers, then run the first one whose signal came meanwhile."""
+        handlers = dict(self.previous)
+        self.restore()
+        for signum in self.pending[:1]:
+            handlers[signum](signum, None)
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:

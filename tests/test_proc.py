@@ -19,11 +19,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nexus_cli import proc
-from nexus_cli.errors import CannotStartError, CommandNotFoundError
+from nexus_cli.errors import CannotStartError, CommandNotFoundError, Terminated
 from tests.processes import alive, running_members, until
 
 REPO = Path(__file__).resolve().parent.parent
@@ -281,6 +282,31 @@ def test_sigterm_ends_the_group_and_raises_terminated(tmp_path: Path) -> None:
         runner.kill()
         runner.wait()
         _kill_group(leader)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_during_the_start_still_ends_the_child(
+    monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
+    """Regression: an interrupt raised inside ``subprocess.Popen`` (after the fork, before it
+    returned) left the started child running, with nothing to end it."""
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen_then_interrupt(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        child = real_popen(*args, **kwargs)
+        started.append(child)
+        os.kill(os.getpid(), signum)  # its handler runs here, still inside the start
+        time.sleep(0.2)
+        return child
+
+    monkeypatch.setattr(proc.subprocess, "Popen", popen_then_interrupt)
+    expected = KeyboardInterrupt if signum == signal.SIGINT else Terminated
+    with pytest.raises(expected):
+        proc.run(["sleep", "300"], new_session=True)
+    (child,) = started
+    assert child.returncode is not None  # ended and reaped
+    assert not alive(child.pid)
 
 
 # --- what cannot start --------------------------------------------------------------------------
