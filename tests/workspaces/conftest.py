@@ -97,3 +97,28 @@ def ws_project(project: Path, test_image: str, cleanup_docker: list[str]) -> Pat
     write_test_template(project, test_image)
     cleanup_docker.append(find_project(project).project_id())
     return project
+
+
+def file_in_service(workspace: str, path: str, service: str = "db") -> str:
+    """A file in a workspace's service container, read through the engine's archive API: not an
+    exec, whose output the engine can drop when the command is short (moby/moby#27289)."""
+    import io
+    import tarfile
+
+    import docker
+
+    from nexus_cli.workspaces.handle import Workspace
+
+    name = Workspace(find_project(), workspace).container_name(service)
+    client = docker.from_env()
+    try:
+        stream, _ = client.containers.get(name).get_archive(path)
+        data = b"".join(stream)
+    finally:
+        client.close()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.next()
+        assert member is not None
+        content = tar.extractfile(member)
+        assert content is not None
+        return content.read().decode()

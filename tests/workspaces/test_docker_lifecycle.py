@@ -15,6 +15,7 @@ import pytest
 
 from nexus_cli.project import find_project
 from tests.conftest import fold_telemetry, git, nexus_exe, run_nexus, run_process
+from tests.workspaces.conftest import file_in_service
 
 pytestmark = pytest.mark.docker
 
@@ -108,11 +109,10 @@ def test_down_then_up_keeps_ports_and_data(ws_project: Path, docker_client: Any)
     up = run_nexus("workspace", "up", "w4")
     assert up.exit_code == 0, up.stderr
     assert web_port("w4") == port
-    assert run_nexus("workspace", "exec", "w4", "--", "cat", "/data/file").stdout == "kept\n"
-    starts = run_nexus("workspace", "exec", "w4", "--", "cat", "/data/starts").stdout
+    assert file_in_service("w4", "/data/file") == "kept\n"
+    starts = file_in_service("w4", "/data/starts")
     assert starts == "started\nstarted\n"  # post_start ran on create and on up
-    created = run_nexus("workspace", "exec", "w4", "--", "cat", "/data/created-by-hook").stdout
-    assert created == "created\n"  # post_create ran once
+    assert file_in_service("w4", "/data/created-by-hook") == "created\n"  # post_create: once
     again = run_nexus("workspace", "up", "w4", "--json").json()
     assert again["started"] == [] and sorted(again["kept"]) == ["db", "web"]
 
@@ -219,7 +219,6 @@ def test_no_start_then_up_runs_post_create_once(ws_project: Path) -> None:
     assert run_nexus("workspace", "up", "w9").exit_code == 0
     assert run_nexus("workspace", "down", "w9").exit_code == 0
     assert run_nexus("workspace", "up", "w9").exit_code == 0
-    hook = run_nexus("workspace", "exec", "w9", "--", "cat", "/data/created-by-hook")
-    assert hook.stdout == "created\n"
-    starts = run_nexus("workspace", "exec", "w9", "--", "cat", "/data/starts").stdout
+    assert file_in_service("w9", "/data/created-by-hook") == "created\n"
+    starts = file_in_service("w9", "/data/starts")
     assert starts == "started\nstarted\n"

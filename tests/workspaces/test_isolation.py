@@ -9,7 +9,7 @@ import pytest
 
 from nexus_cli.project import find_project
 from tests.conftest import git, run_nexus
-from tests.workspaces.conftest import write_test_template
+from tests.workspaces.conftest import file_in_service, write_test_template
 
 pytestmark = pytest.mark.docker
 
@@ -46,10 +46,7 @@ def test_three_workspaces_are_isolated(ws_project: Path, docker_client: Any) -> 
         "workspace", "exec", NAMES[0], "--", "sh", "-c", "echo auth-only > /data/secret"
     )
     assert secret.exit_code == 0
-    assert (
-        run_nexus("workspace", "exec", NAMES[0], "--", "cat", "/data/secret").stdout
-        == "auth-only\n"
-    )
+    assert file_in_service(NAMES[0], "/data/secret") == "auth-only\n"
     for other in NAMES[1:]:
         assert (
             run_nexus("workspace", "exec", other, "--", "test", "-e", "/data/secret").exit_code == 1
