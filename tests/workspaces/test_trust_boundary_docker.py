@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -107,7 +108,7 @@ def test_container_cannot_change_hooks_config_or_the_git_dir_location(
 def test_missing_project_id_with_containers_names_the_repair(
     ws_project: Path, test_image: str, docker_client: Any, cleanup_docker: list[str]
 ) -> None:
-    old = "0123abcd"
+    old = secrets.token_hex(4)  # its own id: a suite running beside this one cleans up its own
     cleanup_docker.append(old)
     worktree = ws_project / ".nexus" / "worktrees" / "orphan"
     worktree.mkdir(parents=True)
