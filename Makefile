@@ -24,6 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check nexus_cli tests benchmarks scripts
 	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory docs-check
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
@@ -31,6 +32,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check nexus_cli tests benchmarks scripts
 	$(BIN)/ruff format --check nexus_cli tests benchmarks scripts
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
