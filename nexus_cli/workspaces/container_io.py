@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import proc
+from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, NotFoundError
+from nexus_cli.workspaces.lifecycle import template_for
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -18,9 +19,6 @@ Writer = Callable[[bytes, bool], None]  # (chunk, is_stderr)
 
 def find_container(workspace: Workspace, service: str | None) -> tuple[Any, Any]:
     """(client, running container) of ``service`` (default: the template's default service)."""
-    from nexus_cli import engine
-    from nexus_cli.workspaces.lifecycle import template_for
-
     name = workspace.name
     record = workspace.record()
     template = template_for(workspace, record)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import engine
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
+from nexus_cli.paths import nexus_home
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import git_worktrees, records
+from nexus_cli.workspaces import docker_services, git_worktrees, ports, records
 from nexus_cli.workspaces.lifecycle import template_for
 
 if TYPE_CHECKING:
@@ -32,8 +35,6 @@ class DeleteResult:
 
 def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str]:
     """Template-written files still exactly as Nexus wrote them: deleting them loses nothing."""
-    import hashlib
-
     same: set[str] = set()
     for rel, digest in record.generated_files.items():
         try:
@@ -72,9 +73,6 @@ def delete(
 ) -> DeleteResult:
     """Delete ``workspace``; ``confirm`` (if given) runs after the safety checks and before
     anything is removed, and stops the deletion by raising."""
-    from nexus_cli.paths import nexus_home
-    from nexus_cli.workspaces import ports
-
     project, name = workspace.project, workspace.name
     record = workspace.record()
     invocation.note(event_type="workspace", workspace=name)
@@ -112,9 +110,6 @@ def _has_services(workspace: Workspace, record: records.WorkspaceRecord) -> bool
 
 
 def _remove_docker_objects(workspace: Workspace, *, required: bool) -> dict[str, int]:
-    from nexus_cli import engine
-    from nexus_cli.workspaces import docker_services
-
     try:
         client = engine.connect()
     except DockerUnavailableError:

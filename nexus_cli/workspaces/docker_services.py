@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import fs
 from nexus_cli.errors import NexusError
 from nexus_cli.workspaces.handle import project_filters, workspace_of
 from nexus_cli.workspaces.service_model import ServiceSpec
@@ -135,8 +136,6 @@ def git_mounts(worktree: Path, common: Path, workspace: str) -> dict[str, dict[s
 
 
 def _mounts(client: Any, plan: ServicePlan) -> dict[str, dict[str, str]]:
-    from nexus_cli import fs
-
     mounts = {str(plan.worktree): {"bind": "/workspace", "mode": "rw"}}
     mounts.update(git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name))
     for volume in plan.service.volumes:

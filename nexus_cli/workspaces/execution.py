@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import validate
+from nexus_cli import engine, validate
 from nexus_cli.errors import NotFoundError
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.workspaces import docker_services
 from nexus_cli.workspaces.container_io import Writer, exec_command, find_container
 from nexus_cli.workspaces.handle import service_of
 
@@ -63,9 +64,6 @@ def run_captured(
 
 def log_sources(workspace: Workspace, service: str | None) -> list[tuple[str, Any]]:
     """(service, container) pairs whose logs ``workspace logs`` shows, sorted by service."""
-    from nexus_cli import engine
-    from nexus_cli.workspaces import docker_services
-
     if service is not None:
         validate.service_name(service)
     invocation.note(event_type="workspace", workspace=workspace.name)

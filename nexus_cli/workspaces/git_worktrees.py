@@ -8,6 +8,7 @@ through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -134,8 +135,6 @@ def remove_worktree(workspace: Workspace) -> None:
     if info is not None and path.exists():
         git.worktree_remove(project.root, path)
     elif path.exists():
-        import shutil
-
         shutil.rmtree(path)
     git.worktree_prune(project.root)
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nexus_cli import fs, validate
+from nexus_cli import engine, fs, validate
 from nexus_cli.errors import NexusError, StateError
+from nexus_cli.workspaces import records
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -90,8 +91,6 @@ class Workspace:
 
     def record(self) -> WorkspaceRecord:
         """The workspace's record; :class:`NotFoundError` when there is none."""
-        from nexus_cli.workspaces import records
-
         return records.get(self.project.state_dir, self.name)
 
     @property
@@ -159,8 +158,6 @@ def ids_in_docker(project: Project) -> list[str]:
     if not _may_have_workspaces(project):
         return []
     try:
-        from nexus_cli import engine
-
         client = engine.connect(timeout=5)
         containers = client.containers.list(all=True, filters={"label": [MANAGED_FILTER]})
     except (NexusError, Exception):

@@ -6,27 +6,31 @@ work without an engine.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import fs, validate
+from nexus_cli import engine, fs, git, validate
+from nexus_cli.config_yaml import key_error, load_yaml_mapping
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import git_worktrees, records
+from nexus_cli.workspaces import docker_services, git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.progress import Progress, Silent
+from nexus_cli.workspaces.rollback import Rollback
+from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
     from nexus_cli.workspaces.ports import Allocation
-    from nexus_cli.workspaces.services_up import UpResult
 
-# services_up (ports, sockets, Docker plumbing) is imported only by workspaces with services.
 DEFAULT_HEALTH_TIMEOUT_S = 120.0
 
 
@@ -96,9 +100,6 @@ def create(
     one name exactly one proceeds), and on any failure or interrupt what this call made is removed
     again (see :class:`rollback.Rollback`) unless ``keep_on_failure``.
     """
-    from nexus_cli import git
-    from nexus_cli.workspaces.rollback import Rollback
-
     progress = progress or Silent()
     project, name = workspace.project, workspace.name
     validate.template_name(template_name)
@@ -179,13 +180,9 @@ def _worktree_while_preparing(
     records the (good) worktree before reporting it. ``refs`` is what :func:`git.head_and_branch`
     said about HEAD and the branch.
     """
-    import threading
-
     errors: list[NexusError] = []
 
     def prepare() -> None:
-        from nexus_cli.workspaces.services_up import prepare_engine
-
         try:
             prepare_engine(client, workspace, template, progress)
         except NexusError as exc:
@@ -213,20 +210,14 @@ def _worktree_while_preparing(
 
 
 def _configured_bind_address(project: Project) -> str:
-    from nexus_cli.config_yaml import load_yaml_mapping
-
     if not project.config_path.is_file():
         return "127.0.0.1"
     config = load_yaml_mapping(project.config_path, what="project configuration")
     section = config.get("workspaces") or {}
     value = section.get("bind_address", "127.0.0.1") if isinstance(section, dict) else "127.0.0.1"
-    import ipaddress
-
     try:
         return str(ipaddress.ip_address(str(value)))
     except ValueError:
-        from nexus_cli.config_yaml import key_error
-
         raise key_error(
             project.config_path, "workspaces.bind_address", f"{value!r} is not an IP address"
         ) from None
@@ -252,14 +243,10 @@ def _write_files(worktree: Path, template: Template) -> list[str]:
 
 
 def _sha256(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _connect(project: Project) -> Any:
-    from nexus_cli import engine
-
     records.note_engine_use(project.state_dir)
     return engine.connect()
 
@@ -272,8 +259,6 @@ def _up_with_hooks(
     progress: Progress,
     health_timeout_s: float,
 ) -> UpResult:
-    from nexus_cli.workspaces.services_up import bring_up, run_hooks
-
     project = workspace.project
     result = bring_up(client, workspace, record, template, progress, health_timeout_s)
     invocation.metric("port_allocation_attempts", result.attempts)
@@ -325,8 +310,6 @@ def up(
     require_worktree(workspace)
     invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
     if not template.services:
-        from nexus_cli.workspaces.services_up import UpResult
-
         return UpResult()
     client = _connect(workspace.project)
     return _up_with_hooks(client, workspace, record, template, progress, health_timeout_s)
@@ -334,8 +317,6 @@ def up(
 
 def down(workspace: Workspace) -> DownResult:
     """Stop and remove the containers (volumes, network and port allocations stay)."""
-    from nexus_cli.workspaces import docker_services
-
     record = workspace.record()
     invocation.note(event_type="workspace", workspace=workspace.name)
     template = template_for(workspace, record)

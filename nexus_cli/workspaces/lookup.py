@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import validate
+from nexus_cli.errors import NexusError
+from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.workspaces import ports
+from nexus_cli.workspaces.templates import available, find_template_file, parse_template_file
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -44,9 +48,6 @@ class PortsResult:
 
 def published_ports(workspace: Workspace) -> PortsResult:
     """``workspace ports``: the host ports allocated to the workspace (stable across down/up)."""
-    from nexus_cli.paths import nexus_home
-    from nexus_cli.workspaces import ports
-
     invocation.note(event_type="workspace", workspace=workspace.name)
     record = workspace.record()
     allocated = ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
@@ -79,9 +80,6 @@ class TemplateList:
 
 def list_templates(project_root: Path | None) -> TemplateList:
     """``template list``: every template ``workspace create --template`` accepts here."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.workspaces.templates import available, parse_template_file
-
     entries: list[TemplateEntry] = []
     for name, (origin, path) in sorted(available(project_root).items()):
         try:
@@ -97,8 +95,6 @@ def list_templates(project_root: Path | None) -> TemplateList:
 
 def show_template(name: str, project_root: Path | None, variables: dict[str, str]) -> Template:
     """``template show``: the template resolved with ``variables`` (unset ones may stay open)."""
-    from nexus_cli.workspaces.templates import find_template_file, parse_template_file
-
     validate.template_name(name)
     values = validate.template_variables(variables)
     origin, path = find_template_file(name, project_root)

@@ -18,6 +18,7 @@ from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConflictError, NexusError, StateError
+from nexus_cli.paths import ensure_private_dir
 from nexus_cli.workspaces.jsonstate import load_json
 
 TABLE_FILE = "ports.json"
@@ -64,8 +65,6 @@ def table_paths(home: Path) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def locked_table(home: Path) -> Iterator[list[Allocation]]:
     """Yield the allocation list under an exclusive lock; write it back if the block succeeds."""
-    from nexus_cli.paths import ensure_private_dir
-
     ensure_private_dir(home)
     table, lock = table_paths(home)
     with fs.locked(lock):

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import fs, validate
-from nexus_cli.errors import NotFoundError, StateError
+from nexus_cli.errors import NexusError, NotFoundError, StateError
+from nexus_cli.project import find_project
 from nexus_cli.workspaces.jsonstate import load_json
+from nexus_cli.workspaces.templates import available
 
 RECORDS_FILE = "workspaces.json"
 LOCK_FILE = "workspaces.lock"
@@ -125,8 +127,6 @@ def engine_used(state_dir: Path) -> bool:
 
 def complete_names(incomplete: str) -> list[str]:
     """Shell completion source for workspace names (see :mod:`nexus_cli.completion`)."""
-    from nexus_cli.project import find_project
-
     try:
         state_dir = find_project().state_dir
         return sorted(n for n in load_all(state_dir) if n.startswith(incomplete))
@@ -135,10 +135,6 @@ def complete_names(incomplete: str) -> list[str]:
 
 
 def complete_templates(incomplete: str) -> list[str]:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.project import find_project
-    from nexus_cli.workspaces.templates import available
-
     try:
         root: Path | None = find_project().root
     except NexusError:

@@ -6,16 +6,18 @@ as unknown and everything git knows is still shown.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import validate
+from nexus_cli import engine, project_id, validate
 from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import git_worktrees, records
+from nexus_cli.workspaces import docker_services, git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace, project_id_of, service_of, workspace_of
+from nexus_cli.workspaces.lifecycle import template_for
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -88,8 +90,6 @@ def status(workspace: Workspace) -> StatusResult:
 
 
 def _expected_services(project: Project, record: records.WorkspaceRecord) -> list[str] | None:
-    from nexus_cli.workspaces.lifecycle import template_for
-
     try:
         return list(template_for(Workspace(project, record.name), record).services)
     except NexusError:
@@ -115,9 +115,6 @@ def _containers(
     services or containers may be left over; being unavailable only matters in the first case."""
     if not needed and not _may_have_containers(project, known):
         return {}, "not needed"  # the Docker SDK is not even loaded
-    from nexus_cli import engine
-    from nexus_cli.workspaces import docker_services
-
     try:
         client = engine.connect()
     except DockerUnavailableError as exc:
@@ -171,8 +168,6 @@ def _count_uncommitted(views: list[WorkspaceView]) -> None:
         for view in views:
             view.uncommitted = len(git_worktrees.uncommitted_changes(Path(view.path)))
         return
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(min(STATUS_WORKERS, len(views))) as pool:
         counts = pool.map(lambda v: len(git_worktrees.uncommitted_changes(Path(v.path))), views)
         for view, count in zip(views, counts, strict=True):
@@ -246,8 +241,6 @@ def _note_git_drift(
 def _service_views(
     expected: list[str], containers: list[Any], engine_state: str
 ) -> list[ServiceView]:
-    from nexus_cli.workspaces import docker_services
-
     by_service = {service_of(c.labels): c for c in containers}
     views: list[ServiceView] = []
     for service in dict.fromkeys([*expected, *by_service]):
@@ -294,8 +287,6 @@ def repair(
     """
     invocation.note(event_type="workspace", **({"workspace": workspace.name} if workspace else {}))
     if adopt_project_id is not None:
-        from nexus_cli import project_id
-
         project_id.adopt(project, adopt_project_id)
     recs = records.load_all(project.state_dir)
     if workspace is not None:

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from nexus_cli import git
+from nexus_cli.paths import nexus_home
+from nexus_cli.workspaces import docker_services, git_worktrees, ports, records
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -35,8 +40,6 @@ class Rollback:
         """The worktree exists; ``start`` is the commit a branch this create made points at."""
         self.created_branch = created_branch
         if created_branch and start is None:
-            from nexus_cli import git
-
             start = git.branch_commit(self.project.root, self.name)
         self.branch_start = start if created_branch else None
 
@@ -60,22 +63,15 @@ class Rollback:
     def _docker(self) -> bool:
         if self.client is None:
             return False
-        from nexus_cli.workspaces import docker_services
-
         counts = docker_services.remove_all(self.client, self.workspace)
         return any(counts.values())
 
     def _ports(self) -> bool:
-        from nexus_cli.paths import nexus_home
-        from nexus_cli.workspaces import ports
-
         if self.client is None:
             return False
         return ports.release(nexus_home(), self.workspace.project_id, self.name) > 0
 
     def _worktree(self) -> bool:
-        from nexus_cli.workspaces import git_worktrees
-
         path = self.workspace.worktree
         if self.worktree_existed or not path.exists():
             return False
@@ -83,8 +79,6 @@ class Rollback:
         return True
 
     def _branch(self) -> bool:
-        from nexus_cli import git
-
         if not self.created_branch:
             return False
         if git.branch_commit(self.project.root, self.name) != self.branch_start:
@@ -93,8 +87,6 @@ class Rollback:
         return True
 
     def _record(self) -> bool:
-        from nexus_cli.workspaces import records
-
         with records.editing(self.project.state_dir) as all_records:
             return all_records.pop(self.name, None) is not None
 
@@ -102,8 +94,6 @@ class Rollback:
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM while cleaning up; a signal that arrived is re-delivered afterwards."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -31,6 +31,27 @@ PORT = re.compile(r"^(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 
+def with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str, Any]) -> Template:
+    """``base`` with its services (``services_raw``), and the files, hooks and default service of
+    its ``x-nexus`` section (``nexus``), parsed and checked."""
+    path = base.path
+    services = {key: parse_service(str(key), spec, path) for key, spec in services_raw.items()}
+    template = Template(
+        base.name,
+        base.path,
+        base.origin,
+        base.description,
+        variables=base.variables,
+        services=services,
+        files=parse_files(nexus.get("files"), path),
+        hooks=parse_hooks(nexus.get("hooks"), path, services),
+        default_service=parse_default_service(nexus.get("default_service"), path, services),
+    )
+    check_dependencies(template)
+    template.start_order()
+    return template
+
+
 def fail(path: Any, key: str, expected: str) -> ConfigError:
     return ConfigError(f"{path}: {key}: expected {expected}")
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import ConflictError, NexusError
+from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.service_model import Hook
 from nexus_cli.workspaces.template_model import Template
+from nexus_cli.workspaces.templates import resolve_in_worktree
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -127,8 +130,6 @@ def _allocate_ports(
     refused: frozenset[int] = frozenset(),
 ) -> list[ports.Allocation]:
     """Host ports for every published port; a port taken meanwhile is replaced and reported."""
-    from nexus_cli.paths import nexus_home
-
     ours = frozenset(
         p for c in running.values() for p in docker_services.published_ports(c).values()
     )
@@ -255,8 +256,6 @@ def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:
 
 def _check_bind_sources(worktree: Path, template: Template) -> None:
     """Every ``./path`` bind source must resolve (after symlinks) inside the worktree."""
-    from nexus_cli.workspaces.templates import resolve_in_worktree
-
     for service in template.services.values():
         for volume in service.volumes:
             if not volume.named:
@@ -274,8 +273,6 @@ def _create_all(client: Any, plans: list[ServicePlan], progress: Progress) -> li
     """Create the containers at once (in threads); they are started in dependency order."""
     if not plans:
         return []
-    from concurrent.futures import ThreadPoolExecutor
-
     progress.begin("containers")
     with ThreadPoolExecutor(max_workers=min(8, len(plans))) as pool:
         containers = list(

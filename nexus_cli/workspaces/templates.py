@@ -11,7 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import fs
+from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
+from nexus_cli.paths import user_config_dir
+from nexus_cli.resources import data_dir
 from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
@@ -21,9 +25,6 @@ VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 def search_dirs(project_root: Path | None) -> list[tuple[str, Path]]:
     """Where templates come from, highest precedence first."""
-    from nexus_cli.paths import user_config_dir
-    from nexus_cli.resources import data_dir
-
     dirs: list[tuple[str, Path]] = []
     if project_root is not None:
         dirs.append(("project", project_root / ".nexus" / "templates"))
@@ -66,8 +67,6 @@ def load_template(
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    from nexus_cli.config_yaml import load_yaml_mapping
-
     return load_yaml_mapping(path, what="template")
 
 
@@ -76,8 +75,6 @@ def resolve_in_worktree(
 ) -> Path:
     """``worktree / relative`` after symlinks; a :class:`ConfigError` naming file and key if it
     leaves the worktree (a committed ``seed -> /`` link, for example)."""
-    from nexus_cli import fs
-
     try:
         return fs.resolve_inside(
             worktree, relative, what=f"{template}: {key}", allow_root=allow_root
@@ -117,37 +114,13 @@ def parse_template_file(
     ):
         # worktree only (`bare`): nothing for service_parsing to check, so it is not loaded
         return Template(name, path, origin, description, variables=variables)
-    return _with_services(
+    # The one deferred import of a project module: `workspace create -t bare` (and every command
+    # on a template without services) never loads the service parser (tests/test_hot_path_imports).
+    from nexus_cli.workspaces.service_parsing import with_services
+
+    return with_services(
         Template(name, path, origin, description, variables=variables), nexus, services_raw
     )
-
-
-def _with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str, Any]) -> Template:
-    """``base`` with its services, files, hooks and default service parsed and checked."""
-    from nexus_cli.workspaces.service_parsing import (
-        check_dependencies,
-        parse_default_service,
-        parse_files,
-        parse_hooks,
-        parse_service,
-    )
-
-    path = base.path
-    services = {key: parse_service(str(key), spec, path) for key, spec in services_raw.items()}
-    template = Template(
-        base.name,
-        base.path,
-        base.origin,
-        base.description,
-        variables=base.variables,
-        services=services,
-        files=parse_files(nexus.get("files"), path),
-        hooks=parse_hooks(nexus.get("hooks"), path, services),
-        default_service=parse_default_service(nexus.get("default_service"), path, services),
-    )
-    check_dependencies(template)
-    template.start_order()
-    return template
 
 
 def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:
