@@ -30,7 +30,7 @@ ENV_VAR = "_NEXUS_COMPLETE"
 SOURCES: dict[str, str] = {
     "template": "nexus_cli.workspaces.records:complete_templates",
     "workspace": "nexus_cli.workspaces.records:complete_names",
-    "task": "nexus_cli.tasks.store:complete_ids",
+    "task": "nexus_cli.tasks.database:complete_ids",
     "persona": "nexus_cli.personas.catalog:complete_names",
 }
 

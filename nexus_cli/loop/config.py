@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nexus_cli.config_yaml import config_section
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import Project
 
@@ -18,8 +19,6 @@ class LoopSettings:
 
 def load_settings(project: Project) -> LoopSettings:
     """Read ``loop.agent`` and ``loop.max_iterations``; a bad value names the file and key."""
-    from nexus_cli.config_yaml import config_section
-
     path = project.config_path
     section = config_section(path, "loop")
     if section is None:

@@ -1,30 +1,33 @@
-"""Which task the loop works on next, where the agent runs, and what it is told."""
+"""Which task the loop works on next, where the agent runs, and what it is told.
+
+Every change to a task (claim, assign) goes through :mod:`nexus_cli.tasks.actions`, the one
+implementation behind the CLI and the MCP tools; the held store is only read.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nexus_cli.errors import ConflictError, UsageError
-from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks import actions, lifecycle
+from nexus_cli.tasks.context import render
+from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.stage_persona import switch_for
 from nexus_cli.tasks.store import TaskStore
-
-if TYPE_CHECKING:
-    from nexus_cli.loop.runner import LoopOptions
 
 READY_WINDOW = 50
 
 
-def next_task(store: TaskStore, opts: LoopOptions, *, first: bool) -> Task | None:
-    """The given task (once), or the first ready task with gates that this agent can claim."""
-    if opts.task is not None:
-        return _given(store, opts.task, opts.actor) if first else None
-    for candidate in store.ready(opts.actor, READY_WINDOW):
+def next_task(store: TaskStore, actor: str, given: str | None, *, first: bool) -> Task | None:
+    """The ``given`` task (once), or the first ready task with gates that ``actor`` can claim."""
+    if given is not None:
+        return _given(store, given, actor) if first else None
+    for candidate in store.ready(actor, READY_WINDOW):
         if not candidate.gates:
             continue  # nothing would tell the loop when it is done
         try:
-            return lifecycle.change(store, candidate.id, opts.actor, "claim")
+            return actions.change(store.project, candidate.id, "claim", agent=actor).task
         except ConflictError:
             continue  # another agent won it: try the next one
     return None
@@ -44,10 +47,12 @@ def _given(store: TaskStore, ref: str, actor: str) -> Task:
             hint="finish those first, or run `nexus loop` without --task to follow the order",
         )
     if task.status in ("open", "rejected"):
-        return lifecycle.change(store, task.id, actor, "claim")
+        return actions.change(store.project, task.id, "claim", agent=actor).task
     if task.status == "in_progress" and task.assignee in (None, actor):
         if task.assignee is None:
-            return lifecycle.change(store, task.id, actor, "assign", assignee=actor)
+            return actions.change(
+                store.project, task.id, "assign", agent=actor, assignee=actor
+            ).task
         return task  # resume our own claimed task
     owner = f" by {task.assignee}" if task.assignee else ""
     raise ConflictError(f"task {task.id} is {task.status}{owner}: the loop cannot take it")
@@ -60,31 +65,27 @@ def _finished(store: TaskStore, task_id: str) -> bool:
 
 def enter_stage(store: TaskStore, task: Task) -> str | None:
     """Starting a workflow stage in a workspace switches the workspace's persona."""
-    from nexus_cli.workflows.stage_persona import switch_for
-
     return switch_for(store.project, task)
 
 
 def work_dir(store: TaskStore, task: Task) -> Path:
     """Where the agent runs: the same folder as the task's gates."""
-    from nexus_cli.tasks.gates import gate_directory
-
     return gate_directory(store.project, task)
 
 
-def prompt_for(store: TaskStore, task: Task, number: int, opts: LoopOptions) -> str:
+def prompt_for(
+    store: TaskStore, task: Task, number: int, max_iterations: int, promise: str | None
+) -> str:
     """The task's hand-off Markdown (last failing gates included) plus how the loop works."""
-    from nexus_cli.tasks.context import render
-
     lines = [
         render(store, task).rstrip("\n"),
         "",
         "## Loop",
         "",
-        f"This is iteration {number} of at most {opts.max_iterations} of `nexus loop`.",
+        f"This is iteration {number} of at most {max_iterations} of `nexus loop`.",
         "Make the change, then exit: the gates above run after you exit and all must pass.",
         "Failing gates and their output come back to you in the next iteration.",
     ]
-    if opts.promise:
-        lines.append(f"When you are sure the work is complete, print `{opts.promise}`.")
+    if promise:
+        lines.append(f"When you are sure the work is complete, print `{promise}`.")
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """`nexus loop`: claim a task, run the agent, run the gates, repeat until they pass; next task.
 
 Gates are the backpressure: the agent's own word is never enough. Each iteration is recorded in
-the task's history (``loop_iteration``) and as a telemetry event of type ``loop``.
+the task's history (``loop_iteration``) and as a telemetry event of type ``loop``. Every change
+to a task goes through :mod:`nexus_cli.tasks.actions`, like the CLI's and the MCP tools'.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nexus_cli.errors import ExitCode, NexusError, UsageError
+from nexus_cli.loop import pick
 from nexus_cli.loop.agent import AgentRun, run_agent
 from nexus_cli.plural import plural
-from nexus_cli.tasks import lifecycle
-from nexus_cli.tasks.config import TaskSettings
+from nexus_cli.tasks import actions, lifecycle
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
-from nexus_cli.telemetry.journal import invocation
+from nexus_cli.telemetry.journal import invocation, recorder
 
 EXIT_TERMINATED = 143
 
@@ -96,18 +97,14 @@ class Reporter(Protocol):
 
 def run_loop(store: TaskStore, opts: LoopOptions, reporter: Reporter) -> LoopResult:
     """Work through the given task, or every ready one, until done or a limit stops the loop."""
-    from nexus_cli.loop import pick
-    from nexus_cli.tasks.config import load_settings
-
-    settings = load_settings(store.project)
     deadline = None if opts.max_minutes is None else time.monotonic() + opts.max_minutes * 60
     result = LoopResult()
     while True:
-        task = pick.next_task(store, opts, first=not result.completed)
+        task = pick.next_task(store, opts.actor, opts.task, first=not result.completed)
         if task is None:
             return result
         reporter.task_started(task, pick.enter_stage(store, task))
-        reason = _work_on(store, task, opts, settings, deadline, reporter)
+        reason = _work_on(store, task, opts, deadline, reporter)
         if reason is not None:
             _note(store, task.id, opts.actor, f"nexus loop stopped: {reason}")
             result.stopped_task, result.reason = task.id, reason
@@ -121,7 +118,6 @@ def _work_on(
     store: TaskStore,
     task: Task,
     opts: LoopOptions,
-    settings: TaskSettings,
     deadline: float | None,
     reporter: Reporter,
 ) -> str | None:
@@ -132,7 +128,7 @@ def _work_on(
         for number in range(1, opts.max_iterations + 1):
             if deadline is not None and time.monotonic() >= deadline:
                 return f"time limit of {opts.max_minutes:g} minutes reached"
-            it = _iterate(store, task.id, number, opts, settings, deadline, reporter)
+            it = _iterate(store, task.id, number, opts, deadline, reporter)
             if it.passed:
                 return None
             if it.agent.timed_out:
@@ -160,7 +156,7 @@ def _interrupted(
 
 
 def _note(store: TaskStore, task_id: str, actor: str, text: str) -> None:
-    lifecycle.change(store, task_id, actor, "note", text=text)
+    actions.change(store.project, task_id, "note", agent=actor, text=text)
 
 
 def _iterate(
@@ -168,21 +164,17 @@ def _iterate(
     task_id: str,
     number: int,
     opts: LoopOptions,
-    settings: TaskSettings,
     deadline: float | None,
     reporter: Reporter,
 ) -> Iteration:
-    from nexus_cli.loop.pick import prompt_for, work_dir
-    from nexus_cli.tasks.verification import complete
-
     started = time.monotonic()
     task = lifecycle.load(store, task_id)
     reporter.iteration_started(task, number)
     log = store.project.state_dir / "loop" / f"{task.id}-{number}.log"
     run = run_agent(
         opts.agent,
-        prompt_for(store, task, number, opts),
-        cwd=work_dir(store, task),
+        pick.prompt_for(store, task, number, opts.max_iterations, opts.promise),
+        cwd=pick.work_dir(store, task),
         env=_agent_env(task, number, opts.actor),
         log_path=log,
         promise=opts.promise,
@@ -191,7 +183,7 @@ def _iterate(
     gates: list[dict[str, Any]] = []
     status = task.status
     if not run.timed_out:
-        verification = complete(store, task.id, opts.actor, settings)
+        verification = actions.complete(store.project, task.id, agent=opts.actor)
         status = verification.task.status
         gates = [
             {"command": r.gate.command, "passed": r.passed, "exit_code": r.exit_code}
@@ -215,21 +207,16 @@ def _agent_env(task: Task, number: int, actor: str) -> dict[str, str]:
 
 def _record(store: TaskStore, it: Iteration, actor: str) -> None:
     """The iteration in the task's history, and as a ``loop`` telemetry event."""
-    with store.write():
-        task = lifecycle.load(store, it.task_id)
-        lifecycle.record(
-            task,
-            actor,
-            "loop_iteration",
-            iteration=it.iteration,
-            agent_exit_code=it.agent.exit_code,
-            duration_ms=it.duration_ms,
-            gates=it.gates,
-            passed=it.passed,
-        )
-        store.put(task)
-    from nexus_cli.telemetry.journal import recorder
-
+    actions.record_loop_iteration(
+        store.project,
+        it.task_id,
+        agent=actor,
+        iteration=it.iteration,
+        agent_exit_code=it.agent.exit_code,
+        duration_ms=it.duration_ms,
+        gates=it.gates,
+        passed=it.passed,
+    )
     event = invocation.Invocation(["loop"])
     event.command_path = ["loop", "iteration"]  # apart from the `loop` command's own event
     event.fields.update(event_type="loop", task=it.task_id)

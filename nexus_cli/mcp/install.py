@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import managed_block
+from nexus_cli import fs, managed_block
 from nexus_cli.errors import ConflictError, StateError, UsageError
 from nexus_cli.mcp import config_json
+from nexus_cli.paths import user_config_dir
+from nexus_cli.project import find_project
 
 SERVER = {"command": "nexus", "args": ["mcp"]}
 HOOK_EVENTS = {"SessionStart": "nexus prime", "PreCompact": "nexus task context --current"}
@@ -35,10 +37,7 @@ class Scope:
 
 def scope(is_global: bool) -> Scope:
     if is_global:
-        from nexus_cli.paths import user_config_dir
-
         return Scope(Path(os.path.expanduser("~")), user_config_dir() / "mcp.lock", True)
-    from nexus_cli.project import find_project
 
     root = find_project().require_initialized().root
     return Scope(root, root / ".nexus" / "mcp.lock", False)
@@ -201,8 +200,6 @@ def _taken_back(path: Path, current: str, record: dict[str, Any]) -> str | None:
 
 def apply(plan: Plan) -> None:
     """Write every change (after checking nothing moved since planning), then the lock."""
-    from nexus_cli import fs
-
     plan.scope.lock_path.parent.mkdir(parents=True, exist_ok=True)
     with fs.locked(plan.scope.lock_path.with_name(plan.scope.lock_path.name + ".lck")):
         for change in plan.changes:

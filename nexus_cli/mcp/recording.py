@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nexus_cli.errors import ExitCode, GateFailedError, NexusError
-from nexus_cli.telemetry.journal import invocation
+from nexus_cli.telemetry.journal import invocation, recorder
 
 T = TypeVar("T")
 
@@ -66,6 +66,4 @@ def call(tool: str, record: bool, fn: Callable[..., T], *args: Any, **kwargs: An
     finally:
         inv.fields["event_type"] = "mcp"  # library code may have noted 'task' or 'workspace'
         if record:
-            from nexus_cli.telemetry.journal import recorder
-
             recorder.record(inv, code)

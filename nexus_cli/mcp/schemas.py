@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,6 @@ TOOL_SCHEMAS = {
 def debug_checks() -> bool:
     """Whether the server validates its results: ``NEXUS_DEBUG=1``, the schemas present and
     ``jsonschema`` (the test extra) installed."""
-    from importlib.util import find_spec
-
     return (
         os.environ.get("NEXUS_DEBUG") == "1"
         and SCHEMA_DIR.is_dir()

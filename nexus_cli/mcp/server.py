@@ -12,15 +12,15 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
 
 from nexus_cli import __version__
 from nexus_cli.mcp import recording, schemas
+from nexus_cli.mcp.server_tools import register
 from nexus_cli.project import Project
 
 HEARTBEAT_S = 5.0
@@ -30,18 +30,9 @@ INSTRUCTIONS = (
     "task_ready, then task_claim, work, task_note what you learned, and task_complete."
 )
 
-TaskId = Annotated[str, Field(description="Task id, e.g. nx-ab12 (the 'nx-' may be left out).")]
-WorkspaceName = Annotated[
-    str, Field(description="Workspace name: lowercase letters, digits, '.', '_', '-'.")
-]
-Window = Annotated[
-    str,
-    Field(description="'today', 'week', 'month', a duration like '7d' or '12h', or a date."),
-]
-
 
 class NexusMCP:
-    """The server and the project it serves."""
+    """The server and the project it serves (a :class:`~nexus_cli.mcp.server_tools.ToolHost`)."""
 
     def __init__(self, project: Project, record: bool) -> None:
         self.project = project
@@ -110,8 +101,6 @@ async def _progress(ctx: Context, value: float, message: str, total: float | Non
 
 def build(project: Project, *, record: bool = True) -> MCPServer[Any]:
     """The configured server; :mod:`nexus_cli.mcp.server_tools` registers every tool on it."""
-    from nexus_cli.mcp.server_tools import register
-
     server = NexusMCP(project, record)
     register(server)
     return server.app

@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from nexus_cli.caller import Caller
 from nexus_cli.mcp import analysis_tools as at
 from nexus_cli.mcp import task_tools as tt
 from nexus_cli.mcp import workspace_tools as wt
-from nexus_cli.mcp.server import NexusMCP, TaskId, Window, WorkspaceName
+from nexus_cli.project import Project
 from nexus_cli.tasks.limits import READY_LIMIT
 from nexus_cli.tasks.statuses import STATUSES
 
+TaskId = Annotated[str, Field(description="Task id, e.g. nx-ab12 (the 'nx-' may be left out).")]
+WorkspaceName = Annotated[
+    str, Field(description="Workspace name: lowercase letters, digits, '.', '_', '-'.")
+]
+Window = Annotated[
+    str,
+    Field(description="'today', 'week', 'month', a duration like '7d' or '12h', or a date."),
+]
 
-def register(s: NexusMCP) -> None:
+
+class ToolHost(Protocol):
+    """What the tools are registered on: the server (:class:`nexus_cli.mcp.server.NexusMCP`)."""
+
+    project: Project
+    app: MCPServer[Any]
+
+    async def run(
+        self, tool: str, fn: Callable[..., Any], *args: Any, ctx: Context | None = None
+    ) -> str:
+        """Run ``fn`` for ``tool`` in a thread; its result as JSON text."""
+        ...
+
+
+def register(s: ToolHost) -> None:
     _register_task_queries(s)
     _register_task_changes(s)
     _register_workspaces(s)
     _register_analysis(s)
 
 
-def _register_task_queries(s: NexusMCP) -> None:
+def _register_task_queries(s: ToolHost) -> None:
     app, p = s.app, s.project
 
     @app.tool(description="Open tasks with no unfinished dependency, unassigned or yours.")
@@ -59,7 +82,7 @@ def _register_task_queries(s: NexusMCP) -> None:
         return await s.run("task_history", tt.task_history, p, id)
 
 
-def _register_task_changes(s: NexusMCP) -> None:
+def _register_task_changes(s: ToolHost) -> None:
     app, p = s.app, s.project
 
     @app.tool(
@@ -127,7 +150,7 @@ def _note(project: object, task_id: str, text: str) -> object:
     return tt.change(project, task_id, "note", text=text)  # type: ignore[arg-type]
 
 
-def _register_workspaces(s: NexusMCP) -> None:
+def _register_workspaces(s: ToolHost) -> None:
     app, p = s.app, s.project
 
     @app.tool(description="Workspaces with their state, branch, template, services and drift.")
@@ -179,7 +202,7 @@ def _register_workspaces(s: NexusMCP) -> None:
         return await s.run("workspace_exec", wt.workspace_exec, p, name, command, service, ctx=ctx)
 
 
-def _register_analysis(s: NexusMCP) -> None:
+def _register_analysis(s: ToolHost) -> None:
     app, p = s.app, s.project
 
     @app.tool(description="Personas (role bundles for coding assistants) that can be added.")

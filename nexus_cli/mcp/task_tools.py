@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nexus_cli.caller import Caller
+from nexus_cli.mcp.recording import GatesFailed
 from nexus_cli.project import Project
 from nexus_cli.tasks import actions, listing, queries
 from nexus_cli.tasks.context import handoff
@@ -80,8 +81,6 @@ def run_gates(project: Project, task_id: str, complete: bool) -> dict[str, Any]:
     verification: Verification = run(project, task_id)
     result = verification.to_json()
     if not verification.passed:
-        from nexus_cli.mcp.recording import GatesFailed
-
         error = failure(verification, moved=complete)
         hint = "each gate's exit code and output tail follow; fix the cause, then call again"
         raise GatesFailed(error.message, hint, result)

@@ -11,26 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from nexus_cli.project import Project
+from nexus_cli.workspaces import execution, lifecycle, recovery
 from nexus_cli.workspaces.handle import Workspace
 
 
 def workspace_list(project: Project) -> dict[str, Any]:
-    from nexus_cli.workspaces.recovery import list_workspaces
-
-    return list_workspaces(project).to_json()
+    return recovery.list_workspaces(project).to_json()
 
 
 def workspace_status(project: Project, name: str) -> dict[str, Any]:
-    from nexus_cli.workspaces.recovery import status
-
-    return status(Workspace(project, name)).to_json()
+    return recovery.status(Workspace(project, name)).to_json()
 
 
 def workspace_create(
     project: Project, name: str, template: str = "bare", variables: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    from nexus_cli.workspaces import lifecycle
-
     result = lifecycle.create(
         Workspace(project, name), template_name=template, variables=variables or {}
     )
@@ -38,14 +33,10 @@ def workspace_create(
 
 
 def workspace_up(project: Project, name: str) -> dict[str, Any]:
-    from nexus_cli.workspaces import lifecycle
-
     return lifecycle.up(Workspace(project, name)).to_json()
 
 
 def workspace_down(project: Project, name: str) -> dict[str, Any]:
-    from nexus_cli.workspaces import lifecycle
-
     return lifecycle.down(Workspace(project, name)).to_json()
 
 
@@ -53,6 +44,4 @@ def workspace_exec(
     project: Project, name: str, command: list[str], service: str | None = None
 ) -> dict[str, Any]:
     """Run ``command`` (an argv list, no shell) in the service; keep the last 64 KiB of output."""
-    from nexus_cli.workspaces.execution import run_captured
-
-    return run_captured(Workspace(project, name), command, service).to_json()
+    return execution.run_captured(Workspace(project, name), command, service).to_json()

@@ -1,4 +1,5 @@
-"""The task changes that every front end offers: create, the named changes, verify, complete.
+"""The task changes that every front end offers: create, the named changes, verify, complete
+(and the history entry of a `nexus loop` iteration).
 
 Each is the one implementation behind both ``nexus task <action> --json`` and the MCP tool of
 the same name (ADR 0007). Front ends parse, call one of these with their :class:`Caller`, and
@@ -22,10 +23,10 @@ from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, Gate
 from nexus_cli.tasks.results import TaskResult
+from nexus_cli.tasks.stage_persona import switch_for
 from nexus_cli.tasks.verification import Verification
 from nexus_cli.tasks.verification import complete as complete_gates
 from nexus_cli.tasks.verification import verify as verify_gates
-from nexus_cli.workflows.stage_persona import switch_for
 
 # How each caller names a gate in a hint: a command-line flag or an MCP argument.
 _GATE_HINT = {Caller.PERSON: "pass --gate CMD (repeatable)", Caller.AGENT: "pass gates"}
@@ -106,6 +107,33 @@ def change(
         )
         persona = switch_for(project, task) if action == "start" else None
     return TaskResult(task, persona=persona)
+
+
+def record_loop_iteration(
+    project: Project,
+    ref: str,
+    *,
+    agent: str | None = None,
+    iteration: int,
+    agent_exit_code: int,
+    duration_ms: int,
+    gates: list[dict[str, Any]],
+    passed: bool,
+) -> TaskResult:
+    """Record one `nexus loop` iteration in the task's history (``loop_iteration``)."""
+    with opened(project) as store:
+        task = lifecycle.log(
+            store,
+            validate.task_ref(ref),
+            current_agent(agent),
+            "loop_iteration",
+            iteration=iteration,
+            agent_exit_code=agent_exit_code,
+            duration_ms=duration_ms,
+            gates=gates,
+            passed=passed,
+        )
+    return TaskResult(task)
 
 
 def verify(project: Project, ref: str, *, agent: str | None = None) -> Verification:

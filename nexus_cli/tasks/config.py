@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nexus_cli.config_yaml import config_section
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import Project
 
@@ -16,8 +17,6 @@ class TaskSettings:
 
 def load_settings(project: Project) -> TaskSettings:
     """Read ``tasks.require_gate`` / ``tasks.require_review``; a bad file names file and key."""
-    from nexus_cli.config_yaml import config_section
-
     path = project.config_path
     section = config_section(path, "tasks")
     if section is None:

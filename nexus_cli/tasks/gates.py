@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import proc, validate
+from nexus_cli import engine, proc, validate
 from nexus_cli.errors import CannotStartError, NexusError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task
@@ -104,7 +104,6 @@ def run_in_container(project: Project, task: Task, gate: Gate) -> GateResult:
         return _not_started(gate, where, "gate runs in a service but the task has no workspace")
     workspace = Workspace(project, task.workspace, source=f"task {task.id}")
     validate.service_name(gate.service, source=f"task {task.id}")
-    from nexus_cli import engine
 
     try:
         client = engine.connect()

@@ -13,8 +13,10 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
+from nexus_cli import git
 from nexus_cli.errors import StateError
 from nexus_cli.project import Project
+from nexus_cli.validate import plain_text
 
 if TYPE_CHECKING:
     from nexus_cli import proc
@@ -24,8 +26,6 @@ DRIVER_NAME = "nexus-tasks"
 
 
 def driver_command(python: str | None = None) -> str:
-    from nexus_cli.validate import plain_text
-
     # The command goes into .git/config and runs through a shell: no control characters in it.
     exe = shlex.quote(plain_text(python or sys.executable, what="the Python executable's path"))
     args = "task merge-driver %O %A %B"
@@ -33,8 +33,6 @@ def driver_command(python: str | None = None) -> str:
 
 
 def _git(project: Project, *args: str) -> proc.Completed:
-    from nexus_cli import git
-
     try:
         return git.run(project.root, *args, check=False)
     except git.GitError as exc:

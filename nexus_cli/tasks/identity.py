@@ -6,6 +6,8 @@ import getpass
 import os
 from pathlib import Path
 
+from nexus_cli import git
+
 
 def current_agent(explicit: str | None = None, cwd: Path | None = None) -> str:
     """``--agent``, else ``NEXUS_AGENT``, else git ``user.name``, else ``$USER``."""
@@ -14,7 +16,6 @@ def current_agent(explicit: str | None = None, cwd: Path | None = None) -> str:
     env = os.environ.get("NEXUS_AGENT", "").strip()
     if env:
         return env
-    from nexus_cli import git
 
     try:
         out = git.run(cwd or Path.cwd(), "config", "user.name", check=False)

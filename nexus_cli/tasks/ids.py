@@ -7,6 +7,7 @@ of tasks so that two clones creating tasks independently stay unlikely to pick t
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
@@ -34,8 +35,6 @@ def _base36(value: int) -> str:
 
 def candidate(title: str, length: int) -> str:
     """A fresh random ID of ``length`` digits (the title only adds entropy)."""
-    import hashlib  # here, not at the top: completing an ID (normalise_prefix) needs no hash
-
     seed = f"{title}\0{time.time_ns()}\0{os.getpid()}\0".encode() + os.urandom(16)
     number = int.from_bytes(hashlib.sha256(seed).digest(), "big") % (36**length)
     return ID_PREFIX + _base36(number).rjust(length, "0")

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from nexus_cli import fs
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import TASKS_FILE
 from nexus_cli.tasks.model import Task, parse_line
@@ -72,6 +73,4 @@ def write_atomic(path: Path, data: bytes) -> None:
     at 10,000 tasks): like SQLite's WAL with synchronous=NORMAL, a power cut may lose the last
     change; a missing file is rewritten from the database by the next change.
     """
-    from nexus_cli import fs
-
     fs.atomic_write(path, data, fsync=False)

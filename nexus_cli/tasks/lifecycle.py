@@ -15,6 +15,7 @@ from nexus_cli.tasks import ids
 from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.telemetry.journal.privacy import hash_name
 
 
 def resolve(store: TaskStore, text: str) -> str:
@@ -147,6 +148,15 @@ def change(store: TaskStore, ref: str, actor: str, action: str, /, **kwargs: Any
     return task
 
 
+def log(store: TaskStore, ref: str, actor: str, action: str, /, **details: Any) -> Task:
+    """Append one ``action`` entry to the history of the task ``ref`` names (no status change)."""
+    with store.write():
+        task = load(store, ref)
+        record(task, actor, action, **details)
+        store.put(task)
+    return task
+
+
 def _start(store: TaskStore, task: Task, actor: str) -> None:
     if task.assignee and task.assignee != actor:
         raise ConflictError(
@@ -178,8 +188,6 @@ def _with_reason(to: str) -> Any:
             raise UsageError(f"a reason is required to move a task to {to}")
         transition(task, to, actor, reason)
         if to == "rejected":
-            from nexus_cli.telemetry.journal.privacy import hash_name
-
             invocation.signal("task_rejected", reason_hash=hash_name(reason, kind="reason"))
 
     return apply

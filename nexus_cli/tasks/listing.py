@@ -18,6 +18,7 @@ from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.statuses import STATUSES
 from nexus_cli.tasks.store import TaskStore, open_store
 
@@ -51,7 +52,6 @@ class TaskListing:
 
     def tasks(self) -> list[Task]:
         # The task model (dataclasses, datetime) is imported here: only a table needs it.
-        from nexus_cli.tasks.model import Task
 
         return [Task.from_dict(doc) for doc in self.to_json()]
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli.errors import ConfigError
+from nexus_cli.tasks.record import check_record
 from nexus_cli.tasks.statuses import FINISHED as FINISHED
 from nexus_cli.tasks.statuses import STATUSES as STATUSES
 
@@ -156,7 +157,6 @@ def parse_line(line: str, *, where: str) -> Task:
         data = json.loads(line)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        from nexus_cli.tasks.record import check_record
 
         check_record(data, where)
         return Task.from_dict(data)

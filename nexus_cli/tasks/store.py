@@ -8,26 +8,20 @@ Readers import the file first when its size/mtime — then its content hash — 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nexus_cli import migrations, sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.project import TASKS_FILE, Project
-from nexus_cli.tasks import schema
-from nexus_cli.tasks.statuses import FINISHED
+from nexus_cli.tasks import database, jsonl
+from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.statuses import FINISHED, STATUSES
 
-if TYPE_CHECKING:
-    from nexus_cli.tasks.model import Task
-
-# tasks.jsonl (jsonl, hashlib) and the task model (dataclasses, datetime) are imported by the
-# methods that use them: completing a task ID reads two columns and needs neither.
-
-DB_NAME = "tasks.db"
-BUSY_TIMEOUT_MS = 30_000
+# Opening the database (and completing a task ID, which needs neither tasks.jsonl nor the task
+# model) is in nexus_cli.tasks.database.
 _UNFINISHED_DEP = (
     "SELECT 1 FROM deps d JOIN tasks u ON u.id = d.depends_on "
     f"WHERE d.task_id = t.id AND u.status NOT IN {FINISHED!r}"
@@ -95,8 +89,6 @@ class TaskStore:
         sig = self._file_signature()
         if sig is None or sig == self._meta("jsonl_sig"):
             return  # a missing file is rewritten from the database by _export
-        from nexus_cli.tasks import jsonl
-
         data = self.jsonl_path.read_bytes()
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
@@ -105,8 +97,6 @@ class TaskStore:
         self._set_meta("jsonl_sig", self._file_signature())
 
     def _export(self) -> None:
-        from nexus_cli.tasks import jsonl
-
         rows = self.conn.execute("SELECT doc FROM tasks ORDER BY id")
         data = jsonl.render(row[0] for row in rows)
         digest = jsonl.content_hash(data)
@@ -153,19 +143,13 @@ class TaskStore:
         return None if row is None else _task(row[0])
 
     def ids_with_prefix(self, prefix: str, limit: int = 11) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-            (prefix, prefix + "\U0010ffff", limit),
-        )
-        return [r[0] for r in rows]
+        return database.ids_with_prefix(self.conn, prefix, limit)
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM tasks").fetchone()[0])
 
     def titles(self, ids: list[str]) -> dict[str, tuple[str, str]]:
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT id, title, status FROM tasks WHERE id IN ({marks})", ids)
-        return {r[0]: (r[1], r[2]) for r in rows}
+        return database.titles(self.conn, ids)
 
     def dependents(self, task_id: str) -> list[str]:
         rows = self.conn.execute("SELECT task_id FROM deps WHERE depends_on = ?", (task_id,))
@@ -225,8 +209,6 @@ class TaskStore:
     def blocked_page(self, limit: int) -> tuple[bool, list[tuple[str, list[str]]]]:
         """The first ``limit`` unfinished tasks waiting on unfinished ones (by priority, age),
         and whether there are more. One early-stopping walk of ``ix_tasks_ready`` per status."""
-        from nexus_cli.tasks.model import STATUSES
-
         found: list[tuple[int, str, str]] = []
         for status in (s for s in STATUSES if s not in FINISHED):
             found += self.conn.execute(
@@ -282,58 +264,12 @@ def _row(task: Task) -> tuple[Any, ...]:
 
 
 def _task(doc: str) -> Task:
-    import json
-
-    from nexus_cli.tasks.model import Task
-
     return Task.from_dict(json.loads(doc))
-
-
-def db_path(project: Project) -> Path:
-    return project.nexus_dir / DB_NAME
 
 
 def open_store(project: Project, *, sync: bool = True) -> TaskStore:
     """Open (creating and migrating as needed) the task database and import tasks.jsonl."""
-    project.require_initialized()
-    path = db_path(project)
-    try:
-        conn = sqlite_open.open_private(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-    except OSError as exc:
-        raise StateError(f"cannot open the task database {path}: {exc.strerror or exc}") from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        migrations.migrate(conn, schema.MIGRATIONS, what=f"task database {path}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if "locked" in str(exc):
-            raise StateError(f"task database is busy or locked: {exc}") from None
-        raise StateError(
-            f"task database {path} is unreadable: {exc}",
-            hint="move it aside; it is rebuilt from .nexus/tasks.jsonl on the next command",
-        ) from None
-    except BaseException:
-        conn.close()
-        raise
-    store = TaskStore(project, conn)
+    store = TaskStore(project, database.connect(project))
     if sync:
         store.sync()
     return store
-
-
-def complete_ids(incomplete: str) -> list[tuple[str, str]]:
-    """Shell completion source: task IDs (with or without the ``nx-`` prefix) and their titles."""
-    from nexus_cli.project import find_project
-    from nexus_cli.tasks import ids
-
-    store = open_store(find_project(), sync=False)
-    try:
-        prefix = ids.normalise_prefix(incomplete) if incomplete else ids.ID_PREFIX
-        found = store.ids_with_prefix(prefix, limit=200)
-        titles = store.titles(found) if found else {}
-    finally:
-        store.close()
-    strip = bool(incomplete) and not incomplete.lower().startswith(ids.ID_PREFIX)
-    return [(i[len(ids.ID_PREFIX) :] if strip else i, titles.get(i, ("", ""))[0]) for i in found]

@@ -8,6 +8,7 @@ if it was created with ``--no-gates`` (recorded in its history).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.terminal import escape
 
 
 @dataclass
@@ -147,8 +149,6 @@ def _require_gates(task: Task, settings: TaskSettings) -> None:
 
 def _claim_verification(task: Task, actor: str) -> dict[str, Any] | None:
     """Move ``task`` to verifying for this process; the stale owner's record if taken over."""
-    from nexus_cli.terminal import escape
-
     stale: dict[str, Any] | None = None
     if task.status == "verifying":
         owner = verifying_owner(task)
@@ -166,8 +166,6 @@ def _claim_verification(task: Task, actor: str) -> dict[str, Any] | None:
 
 def host_tag() -> str:
     """This machine, as recorded in the shared history: a hash, not the host name itself."""
-    import hashlib
-
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
 
 
@@ -213,7 +211,6 @@ def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> No
 def failure(verification: Verification, *, moved: bool) -> GateFailedError:
     """The exit-3 error for a verification whose gates did not all pass."""
     task = verification.task
-    from nexus_cli.terminal import escape
 
     names = ", ".join(
         f"`{escape(r.gate.command, newlines=False)}` (exit {r.exit_code})"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nexus_cli import validate
 from nexus_cli.errors import ConfigError, NotFoundError
+from nexus_cli.resources import data_dir
 from nexus_cli.workflows.schema import Workflow, parse
 
 MAX_FILE_BYTES = 256 * 1024
@@ -21,8 +22,6 @@ class Source:
 
 def folders(project_root: Path | None) -> list[tuple[str, Path]]:
     """Folders searched, highest priority first."""
-    from nexus_cli.resources import data_dir
-
     found: list[tuple[str, Path]] = []
     if project_root is not None:
         found.append(("project", project_root / ".nexus" / "workflows"))

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
+from nexus_cli.personas.catalog import available, layers
 from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.model import Gate, Task
+from nexus_cli.tasks.stage_persona import LABEL_PERSONA, LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, topological
 from nexus_cli.workspaces.handle import Workspace
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]{0,31})\}")
 MAX_VAR_LENGTH = 200
-LABEL_WORKFLOW = "workflow:"
-LABEL_STAGE = "stage:"
-LABEL_PERSONA = "persona:"
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,6 @@ def _fill(flow: Workflow, text: str, values: dict[str, str], key: str, *, shell:
 
 def plan(flow: Workflow, values: dict[str, str], gate_root: Path) -> list[PlannedTask]:
     """The tasks to create, in dependency order, with placeholders filled and gates expanded."""
-    from nexus_cli.tasks.gates import detect_default_gates
-
     detected: list[str] | None = None
     planned = []
     order = topological(flow.stages) or []
@@ -112,8 +110,6 @@ def plan(flow: Workflow, values: dict[str, str], gate_root: Path) -> list[Planne
 
 
 def check_personas(flow: Workflow, project_root: Path) -> None:
-    from nexus_cli.personas.catalog import available, layers
-
     known = available(layers(project_root))
     for index, stage in enumerate(flow.stages):
         if stage.persona not in known:

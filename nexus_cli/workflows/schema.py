@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import validate
+from nexus_cli.config_yaml import parse_yaml
 from nexus_cli.errors import ConfigError
 
 STAGE_ID_PATTERN = validate.SLUG_PATTERN
@@ -99,8 +100,6 @@ def _unknown(path: Path, data: dict[str, Any], known: set[str], where: str) -> N
 
 def parse(path: Path, text: str, origin: str) -> Workflow:
     """Parse the YAML ``text`` of ``path`` into a checked :class:`Workflow`."""
-    from nexus_cli.config_yaml import parse_yaml
-
     data = parse_yaml(text, path, what="workflow file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a workflow file must be a mapping")

@@ -12,7 +12,8 @@ from nexus_cli import migrations
 from nexus_cli.errors import StateError
 from nexus_cli.project import find_project
 from nexus_cli.tasks import schema
-from nexus_cli.tasks.store import db_path, open_store
+from nexus_cli.tasks.database import db_path
+from nexus_cli.tasks.store import open_store
 from tests.tasks.conftest import new_task, show
 
 # The first migration exactly as the sqlite-utils code (Migrations("nexus.tasks")) ran it.

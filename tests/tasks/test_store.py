@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from nexus_cli.project import find_project
 from nexus_cli.tasks import schema
-from nexus_cli.tasks.store import READY_SQL, db_path, open_store
+from nexus_cli.tasks.database import db_path
+from nexus_cli.tasks.store import READY_SQL, open_store
 from tests.tasks.conftest import new_task, ok
 from tests.tasks.test_jsonl import _task
 

@@ -144,14 +144,3 @@ def test_task_start_of_a_stage_switches_the_workspace_persona(flows: Path, proje
     scope = installer.project_scope(worktree)
     installer.apply(installer.plan_remove(scope, ["testing"]))  # reversible: the lock has it all
     assert installer.active(scope) == {} and not (worktree / "CLAUDE.md").exists()
-
-
-def test_a_forged_persona_label_is_refused(flows: Path, project: Path) -> None:
-    from nexus_cli.errors import ConfigError
-    from nexus_cli.project import find_project
-    from nexus_cli.tasks.model import Task
-    from nexus_cli.workflows.stage_persona import switch_for
-
-    task = Task(id="nx-abcd", title="t", workspace="rel", labels=["stage:x", "persona:../../etc"])
-    with pytest.raises(ConfigError, match="invalid persona name"):
-        switch_for(find_project(project), task)

@@ -1,16 +1,24 @@
 """Starting a workflow stage in a workspace switches that workspace's persona to the stage's.
 
-The switch goes through the persona installer (planned, checked for conflicts, recorded in the
-worktree's ``.nexus/personas.lock``), so `nexus persona remove` or another switch undoes it.
+A workflow stage is a task whose labels say so (``workflow run`` writes them, see
+:mod:`nexus_cli.workflows.instantiate`). The switch goes through the persona installer (planned,
+checked for conflicts, recorded in the worktree's ``.nexus/personas.lock``), so `nexus persona
+remove` or another switch undoes it.
 """
 
 from __future__ import annotations
 
 from nexus_cli import validate
+from nexus_cli.personas import installer
+from nexus_cli.personas.catalog import load
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Task
-from nexus_cli.workflows.instantiate import LABEL_PERSONA, LABEL_STAGE
 from nexus_cli.workspaces.handle import Workspace
+
+# The labels of a workflow stage task: its workflow, its stage and the stage's persona.
+LABEL_WORKFLOW = "workflow:"
+LABEL_STAGE = "stage:"
+LABEL_PERSONA = "persona:"
 
 
 def stage_persona(task: Task) -> str | None:
@@ -38,9 +46,6 @@ def switch_for(project: Project, task: Task) -> str | None:
     ).existing_worktree()
     if worktree is None:
         return None
-    from nexus_cli.personas import installer
-    from nexus_cli.personas.catalog import load
-
     scope = installer.project_scope(worktree)
     if list(installer.active(scope)) == [persona]:
         return persona

@@ -1,0 +1,77 @@
+"""Opening ``.nexus/tasks.db`` (created, migrated, in WAL mode), and the ID lookups over it.
+
+Kept apart from :mod:`nexus_cli.tasks.store` because completing a task ID is a hot path: it
+reads two columns and loads neither the task model nor tasks.jsonl (which the store syncs).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from nexus_cli import migrations, sqlite_open
+from nexus_cli.errors import StateError
+from nexus_cli.project import Project, find_project
+from nexus_cli.tasks import ids, schema
+
+DB_NAME = "tasks.db"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def db_path(project: Project) -> Path:
+    return project.nexus_dir / DB_NAME
+
+
+def connect(project: Project) -> sqlite3.Connection:
+    """The task database of ``project``, created and migrated as needed (autocommit)."""
+    project.require_initialized()
+    path = db_path(project)
+    try:
+        conn = sqlite_open.open_private(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    except OSError as exc:
+        raise StateError(f"cannot open the task database {path}: {exc.strerror or exc}") from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        migrations.migrate(conn, schema.MIGRATIONS, what=f"task database {path}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "locked" in str(exc):
+            raise StateError(f"task database is busy or locked: {exc}") from None
+        raise StateError(
+            f"task database {path} is unreadable: {exc}",
+            hint="move it aside; it is rebuilt from .nexus/tasks.jsonl on the next command",
+        ) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def ids_with_prefix(conn: sqlite3.Connection, prefix: str, limit: int = 11) -> list[str]:
+    rows = conn.execute(
+        "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+        (prefix, prefix + "\U0010ffff", limit),
+    )
+    return [r[0] for r in rows]
+
+
+def titles(conn: sqlite3.Connection, task_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """id -> (title, status) of each of ``task_ids`` found."""
+    marks = ",".join("?" * len(task_ids))
+    sql = f"SELECT id, title, status FROM tasks WHERE id IN ({marks})"
+    return {r[0]: (r[1], r[2]) for r in conn.execute(sql, task_ids)}
+
+
+def complete_ids(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion source: task IDs (with or without the ``nx-`` prefix) and their titles."""
+    conn = connect(find_project())
+    try:
+        prefix = ids.normalise_prefix(incomplete) if incomplete else ids.ID_PREFIX
+        found = ids_with_prefix(conn, prefix, limit=200)
+        named = titles(conn, found) if found else {}
+    finally:
+        conn.close()
+    strip = bool(incomplete) and not incomplete.lower().startswith(ids.ID_PREFIX)
+    return [(i[len(ids.ID_PREFIX) :] if strip else i, named.get(i, ("", ""))[0]) for i in found]
