@@ -186,7 +186,7 @@ def test_recording_an_invocation_loads_only_the_journal(project: Path, tmp_path:
 
 def test_bare_create_loads_no_docker_gitpython_or_pyyaml(project: Path, tmp_path: Path) -> None:
     """The fixture's first create parsed config.yaml and bare.yaml; this one reads them cached."""
-    watch = (*HEAVY, "yaml", "nexus_cli.workspaces.service_parsing")
+    watch = (*HEAVY, "yaml")
     found = _loaded(
         project, tmp_path / "r.json", "workspace", "create", "w2", "-t", "bare", watch=watch
     )

@@ -16,6 +16,7 @@ from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
 from nexus_cli.resources import data_dir
+from nexus_cli.workspaces.service_parsing import with_services
 from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
@@ -112,12 +113,7 @@ def parse_template_file(
     if not services_raw and all(
         nexus.get(k) is None for k in ("files", "hooks", "default_service")
     ):
-        # worktree only (`bare`): nothing for service_parsing to check, so it is not loaded
-        return Template(name, path, origin, description, variables=variables)
-    # The one deferred import of a project module: `workspace create -t bare` (and every command
-    # on a template without services) never loads the service parser (tests/test_hot_path_imports).
-    from nexus_cli.workspaces.service_parsing import with_services
-
+        return Template(name, path, origin, description, variables=variables)  # worktree only
     return with_services(
         Template(name, path, origin, description, variables=variables), nexus, services_raw
     )
