@@ -18,6 +18,8 @@ Standard library only: the recorder and start-up paths use it.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import stat
 import tempfile
@@ -25,6 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote
 
 from nexus_cli.errors import ConflictError, NexusError, StateError, UsageError
 
@@ -136,8 +139,6 @@ def atomic_write(
 
 
 def _hint_for(exc: OSError) -> str | None:
-    import errno
-
     if exc.errno == errno.ENOSPC:
         return "the disk is full: free some space and run the command again"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -151,8 +152,6 @@ def locked(path: Path | str, *, blocking: bool = True) -> Iterator[None]:
 
     With ``blocking=False`` a lock held elsewhere raises :class:`ConflictError` at once.
     """
-    import fcntl
-
     lock = Path(path)
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -217,8 +216,6 @@ def resolve_inside(
 
 def _folded(part: str) -> str:
     """A path component as file systems may see it: NFKC, case-folded, trailing dots/spaces cut."""
-    from urllib.parse import unquote
-
     text = unquote(part)
     text = unicodedata.normalize("NFKC", text).casefold()
     return text.rstrip(". ")

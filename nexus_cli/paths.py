@@ -13,14 +13,13 @@ The ``*_str`` functions return plain strings for callers that join and open path
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import platformdirs
 
-if TYPE_CHECKING:
-    from nexus_cli.errors import NexusError
+from nexus_cli.errors import NexusError, StateError, UsageError
 
 APP = "nexus"
 TELEMETRY_DB = "telemetry.db"
@@ -102,10 +101,6 @@ def _names_home(path: str) -> str | None:
 
 def folder_error(path: str, exc: OSError) -> NexusError:
     """The typed error for a state folder (or a file in one) that cannot be created or used."""
-    import errno
-
-    from nexus_cli.errors import StateError, UsageError
-
     variable = _names_home(path)
     if isinstance(exc, FileExistsError | NotADirectoryError) or exc.errno == errno.ENOTDIR:
         if variable:

@@ -7,14 +7,12 @@ any subdirectory, and from inside a linked worktree (whose ``.git`` file points 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from nexus_cli import fs
+from nexus_cli import fs, project_id
 from nexus_cli.errors import NotAProjectError
-
-if TYPE_CHECKING:
-    from nexus_cli.project_id import IdsInUse
 
 NEXUS_DIR = ".nexus"
 CONFIG_FILE = "config.yaml"
@@ -43,6 +41,12 @@ workspaces:
   # Host interface that published container ports bind to.
   bind_address: 127.0.0.1
 """
+
+# The ids that Docker objects of a project still carry (see :meth:`Project.project_id`).
+IdsInUse = Callable[["Project"], list[str]]
+# Set-up a capability needs at `nexus init` time (the task merge driver, for example): it receives
+# the project and returns the paths it changed.
+InitHook = Callable[["Project"], list[str]]
 
 
 class Project:
@@ -87,9 +91,8 @@ class Project:
         ``in_docker`` (see :mod:`nexus_cli.project_id`).
         """
         if self._project_id is None:
-            from nexus_cli import project_id
-
-            self._project_id = project_id.get(self, in_docker)
+            found = None if in_docker is None else functools.partial(in_docker, self)
+            self._project_id = project_id.get(self, found)
         return self._project_id
 
     def require_initialized(self) -> Project:
@@ -159,10 +162,14 @@ def _merge_gitignore(path: Path) -> bool:
     return True
 
 
-def init_project(start: Path | None = None) -> tuple[Project, list[str]]:
-    """Create ``.nexus/`` at the repository's top level. Idempotent.
+def init_project(
+    start: Path | None = None, *, hooks: Iterable[InitHook] = ()
+) -> tuple[Project, list[str]]:
+    """Create ``.nexus/`` at the repository's top level, then run ``hooks``. Idempotent.
 
-    Returns the project and the list of paths (relative to the root) that were created or changed.
+    ``hooks`` are the set-up steps of capabilities above this module (the command passes the task
+    merge driver's). Returns the project and the list of paths (relative to the root) that were
+    created or changed.
     """
     project = find_project(start)
     changed: list[str] = []
@@ -175,22 +182,6 @@ def init_project(start: Path | None = None) -> tuple[Project, list[str]]:
         changed.append(f"{NEXUS_DIR}/{CONFIG_FILE}")
     if _merge_gitignore(nexus_dir / ".gitignore"):
         changed.append(f"{NEXUS_DIR}/.gitignore")
-    changed.extend(_run_init_hooks(project))
-    return project, changed
-
-
-# Capabilities that need set-up at `nexus init` time (the task merge driver, for example) add
-# "module:function" here; the function receives the project and returns the paths it changed.
-# Imported only when `init` runs, so they cost nothing elsewhere.
-INIT_HOOKS: tuple[str, ...] = ("nexus_cli.tasks.gitsetup:install_merge_driver",)
-
-
-def _run_init_hooks(project: Project) -> list[str]:
-    import importlib
-
-    changed: list[str] = []
-    for spec in INIT_HOOKS:
-        module_name, _, func_name = spec.partition(":")
-        hook = getattr(importlib.import_module(module_name), func_name)
+    for hook in hooks:
         changed.extend(hook(project))
-    return changed
+    return project, changed

@@ -7,24 +7,34 @@ when ``in_docker`` finds no id still in use (the workspaces domain passes
 :func:`nexus_cli.workspaces.handle.ids_in_docker`, which asks Docker for containers that mount one
 of this project's worktrees: the error then names the old id and the repair command). This module
 never talks to Docker itself.
+
+It sits below :mod:`nexus_cli.project` (whose :meth:`~nexus_cli.project.Project.project_id` calls
+it): it needs only the project's state folder, so it takes anything that has one.
 """
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConflictError, StateError
 
-if TYPE_CHECKING:
-    from nexus_cli.project import Project
-
 FILE = "project-id"
-IdsInUse = Callable[["Project"], list[str]]
 LOCK = "project-id.lock"
+
+
+class HasStateDir(Protocol):
+    """What this module needs of a project (a :class:`~nexus_cli.project.Project`)."""
+
+    @property
+    def state_dir(self) -> Path: ...
+
+
+# The ids that Docker objects of the project still carry (asked only when the file is bad or gone).
+IdsFound = Callable[[], list[str]]
 
 
 def _read(path: Path) -> str | None:
@@ -44,11 +54,11 @@ def adopt_hint(found: list[str]) -> str:
     return "if this project has no containers, remove the file and Nexus makes a new id"
 
 
-def _none_in_use(project: Project) -> list[str]:
+def _none_in_use() -> list[str]:
     return []
 
 
-def get(project: Project, in_docker: IdsInUse | None = None) -> str:
+def get(project: HasStateDir, in_docker: IdsFound | None = None) -> str:
     """The project's id; created (atomically, under a lock) only when nothing used an old one.
 
     ``in_docker`` lists ids that Docker objects of this project still carry (default: none known).
@@ -58,7 +68,7 @@ def get(project: Project, in_docker: IdsInUse | None = None) -> str:
     try:
         value = _read(path)
     except StateError as exc:
-        found = ids_in_docker(project)
+        found = ids_in_docker()
         exc.hint = (
             f"containers of this project carry id {', '.join(found)}: " + adopt_hint(found)
             if found
@@ -72,18 +82,20 @@ def get(project: Project, in_docker: IdsInUse | None = None) -> str:
         value = _read(path)  # another process may have created it meanwhile
         if value is not None:
             return value
-        found = ids_in_docker(project)
+        found = ids_in_docker()
         if found:
             raise StateError(
                 f"{path} is missing, but containers of this project use id {found[0]}",
                 hint=adopt_hint(found),
             )
-        value = secrets.token_hex(4)
+        # What secrets.token_hex(4) returns, without loading secrets (hmac, hashlib) on every
+        # command that finds the project: this module is imported with nexus_cli.project.
+        value = os.urandom(4).hex()
         fs.atomic_write(path, value + "\n")
     return value
 
 
-def adopt(project: Project, value: str) -> str:
+def adopt(project: HasStateDir, value: str) -> str:
     """Write ``value`` as the project id (repairing a lost or corrupt file)."""
     validate.project_id(value)
     path = project.state_dir / FILE

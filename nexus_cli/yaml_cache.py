@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from typing import Any
 
-from nexus_cli import __version__
+from nexus_cli import __version__, fs
+from nexus_cli.errors import NexusError
 from nexus_cli.paths import cache_dir_str
 
 FORMAT = 1
@@ -28,8 +30,6 @@ _MAX_DEPTH = 64
 
 
 def _entry_path(path: str, what: str) -> str:
-    import zlib
-
     key = f"{what}\0{path}".encode("utf-8", "surrogateescape")
     return os.path.join(cache_dir_str(), "yaml", f"{zlib.crc32(key):08x}.json")
 
@@ -69,9 +69,6 @@ def store(path: os.PathLike[str] | str, what: str, text: str, data: Any) -> bool
         "data": data,
     }
     target = _entry_path(key_path, what)
-    from nexus_cli import fs
-    from nexus_cli.errors import NexusError
-
     try:
         folder = os.path.dirname(target)
         root = os.path.dirname(folder)

@@ -189,7 +189,7 @@ def monitor(interval: float, once: bool, as_json: bool) -> None:
 
     from nexus_cli.gpu import nvml
     from nexus_cli.gpu.monitor import Poller
-    from nexus_cli.output import stdout_is_tty
+    from nexus_cli.output import console, stdout_is_tty
 
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
@@ -202,7 +202,7 @@ def monitor(interval: float, once: bool, as_json: bool) -> None:
             elif sys.stdin.isatty():
                 from nexus_cli.gpu.monitor_app import MonitorApp
 
-                MonitorApp(session, interval).run()
+                MonitorApp(session, interval).run(console())
             else:
                 _live(poller, interval)
         except KeyboardInterrupt:

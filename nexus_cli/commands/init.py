@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.tasks.gitsetup import install_merge_driver
 
 
 @click.command()
@@ -17,7 +18,7 @@ def init(as_json: bool) -> None:
     from nexus_cli.project import init_project
     from nexus_cli.workspaces.handle import project_id_of
 
-    project, changed = init_project()
+    project, changed = init_project(hooks=(install_merge_driver,))
     project_id_of(project)  # made now (or checked against Docker), not by the first workspace
     if as_json:
         emit_json(

@@ -9,9 +9,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 
-from nexus_cli import git, paths, sqlite_open
+from nexus_cli import engine, extras, git, paths, sqlite_open
 from nexus_cli.errors import NexusError
 from nexus_cli.plural import plural
 
@@ -44,8 +45,6 @@ def check_git() -> Check:
 
 
 def check_docker() -> Check:
-    from nexus_cli import engine
-
     host, source = engine.endpoint()
     try:
         client = engine.connect(timeout=3)
@@ -85,8 +84,6 @@ def check_nvml() -> Check:
 
 def check_mcp() -> Check:
     """The MCP SDK (the optional ``mcp`` extra) that `nexus mcp` serves coding agents with."""
-    from nexus_cli import extras
-
     if not extras.installed("mcp"):
         return Check(
             "mcp",
@@ -95,8 +92,6 @@ def check_mcp() -> Check:
             False,
             extras.missing_hint("mcp"),
         )
-    from importlib import metadata
-
     try:
         version = metadata.version("mcp")
     except metadata.PackageNotFoundError:

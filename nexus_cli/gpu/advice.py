@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from nexus_cli.gpu.units import duration
 
 if TYPE_CHECKING:
-    from nexus_cli.gpu.impact import ImpactReport
+    from nexus_cli.gpu.report import ImpactReport
 
 
 def _lost(report: ImpactReport) -> str:

@@ -8,27 +8,32 @@ and the screen is redrawn after each key, so the view reacts at once.
 from __future__ import annotations
 
 import os
+import select
 import sys
+import termios
 import time
+import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from nexus_cli.errors import NexusError
+from nexus_cli.gpu.actions import perform
+from nexus_cli.gpu.impact import analyze
 from nexus_cli.gpu.model import NvmlSession
 from nexus_cli.gpu.monitor import Poller, Snapshot
 from nexus_cli.gpu.monitor_state import Command, History, MonitorState, parse_keys, process_list
+from nexus_cli.gpu.monitor_view import render_interactive
+from nexus_cli.gpu.report_text import panel_lines
+from nexus_cli.telemetry.journal import invocation
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, RenderableType
 
 
 @contextmanager
 def _cbreak(fd: int) -> Iterator[None]:
     """Keys one at a time, without echo; the terminal is restored on any exit."""
-    import termios
-    import tty
-
     saved = termios.tcgetattr(fd)
     try:
         tty.setcbreak(fd)
@@ -54,9 +59,6 @@ class MonitorApp:
         return snap
 
     def inspect(self, pid: int) -> None:
-        from nexus_cli.gpu.impact import analyze
-        from nexus_cli.gpu.report_text import panel_lines
-
         try:
             self.panel = panel_lines(analyze(pid, [], self.session))
         except NexusError as exc:
@@ -64,9 +66,6 @@ class MonitorApp:
             self.state.message = exc.message
 
     def act(self, command: Command) -> None:
-        from nexus_cli.gpu.actions import perform
-        from nexus_cli.telemetry.journal import invocation
-
         if command.create_time is None:
             self.state.message = f"PID {command.pid} cannot be inspected: nothing was sent"
             return
@@ -98,20 +97,16 @@ class MonitorApp:
             self.act(command)
         return True
 
-    def run(self) -> None:
-        import select
-
+    def run(self, console: Console) -> None:
+        """Draw full-screen on ``console`` (the command's, which honours NO_COLOR) until `q`."""
         from rich.live import Live
-
-        from nexus_cli.gpu.monitor_view import render_interactive
-        from nexus_cli.output import console
 
         fd = sys.stdin.fileno()
 
         def frame() -> RenderableType:
             return render_interactive(self.snap, self.history, self.state, self.panel)
 
-        with _cbreak(fd), Live(frame(), console=console(), screen=True, auto_refresh=False) as live:
+        with _cbreak(fd), Live(frame(), console=console, screen=True, auto_refresh=False) as live:
             due = time.monotonic() + self.interval
             while True:
                 live.update(frame(), refresh=True)

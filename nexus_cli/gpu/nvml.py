@@ -13,9 +13,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, GpuUnavailableError, NvmlSession
+from nexus_cli.gpu.nvml_json import JsonSession
 
 T = TypeVar("T")
 
@@ -157,10 +159,6 @@ def connect() -> NvmlSession:
     """Initialise NVML; :class:`GpuUnavailableError` when the library or driver is missing."""
     fake = os.environ.get("NEXUS_NVML_FAKE")
     if fake:
-        from pathlib import Path
-
-        from nexus_cli.gpu.nvml_json import JsonSession
-
         return JsonSession(Path(fake))
     try:
         import pynvml

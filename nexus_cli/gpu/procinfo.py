@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from nexus_cli.errors import NotFoundError
+from nexus_cli.gpu import containers
 
 if TYPE_CHECKING:
     import psutil
@@ -74,8 +75,6 @@ def signal_name(number: int) -> str:
 
 def get_process(pid: int) -> psutil.Process:
     import psutil
-
-    from nexus_cli.gpu import containers
 
     try:
         return psutil.Process(pid)
@@ -157,8 +156,6 @@ def facts(proc: psutil.Process, *, with_children: bool = False) -> ProcessFacts:
             cwd=_safe(proc.cwd),
         )
     if info.namespace == "other":
-        from nexus_cli.gpu import containers
-
         where = containers.describe(proc.pid)
         info.container_id, info.inner_pid = where.container_id, where.inner_pid
     if with_children:

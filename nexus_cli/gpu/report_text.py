@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from nexus_cli.gpu.checkpoints import LAYOUTS
-from nexus_cli.gpu.impact import ImpactReport, written_by_this_run
+from nexus_cli.gpu.report import ImpactReport, written_by_this_run
 from nexus_cli.gpu.units import NA, duration, number, size
 from nexus_cli.plural import plural
 from nexus_cli.terminal import escape

@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from nexus_cli.gpu import procinfo
+from nexus_cli.gpu import containers, procinfo
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession, attribution_devices
 
 
@@ -43,8 +43,6 @@ def read_status(session: NvmlSession) -> list[GpuStatus]:
 
 def _host_side(row: ProcessRow) -> None:
     import psutil
-
-    from nexus_cli.gpu import containers
 
     try:
         proc = psutil.Process(row.pid)

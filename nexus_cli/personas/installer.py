@@ -9,15 +9,19 @@ is always accounted for.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nexus_cli.errors import ConflictError, NexusError, NotFoundError, StateError
+from nexus_cli.fs import atomic_write
+from nexus_cli.paths import user_config_dir
 from nexus_cli.personas import lock as lockfile
 from nexus_cli.personas import targets as target_map
-from nexus_cli.personas.catalog import Layer, Persona, layers
+from nexus_cli.personas.catalog import Layer, layers, load
+from nexus_cli.personas.model import Persona
 from nexus_cli.personas.plan import Findings, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
 from nexus_cli.plural import plural
@@ -52,8 +56,6 @@ def project_scope(root: Path) -> Scope:
 
 
 def global_scope(project_root: Path | None = None) -> Scope:
-    from nexus_cli.paths import user_config_dir
-
     home = Path(os.path.expanduser("~"))
     return Scope(home, user_config_dir() / "personas.lock", True, project_root)
 
@@ -222,8 +224,6 @@ def plan_upgrade(scope: Scope) -> Plan:
     Files Nexus wrote and nobody touched move to the new layout; a file the user edited is
     never overwritten or deleted: it is kept and reported in the plan's notes.
     """
-    from nexus_cli.personas.catalog import load
-
     snap, before, after, found = _start(scope)
     found.keep_edited = True
     plan_names: list[str] = []
@@ -291,8 +291,6 @@ def apply(plan: Plan) -> None:
 
 
 def _apply_change(scope: Scope, change: Change) -> None:
-    from nexus_cli.fs import atomic_write
-
     path = scope.snapshot().real(change.rel)  # checked again right before writing
     if change.after is None:
         path.unlink(missing_ok=True)
@@ -303,8 +301,6 @@ def _apply_change(scope: Scope, change: Change) -> None:
 
 def unified_diff(plan: Plan) -> str:
     """What applying ``plan`` would change, as a unified diff (binary files summarised)."""
-    import difflib
-
     out: list[str] = []
     for change in plan.changes:
         before = _lines(change.before.data if change.before else b"")

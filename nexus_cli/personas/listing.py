@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import validate
-from nexus_cli.personas.catalog import Persona, load, load_all
+from nexus_cli.personas.catalog import load, load_all
 from nexus_cli.personas.installer import Scope, active_rows, global_scope, project_scope
+from nexus_cli.personas.model import Persona
 
 
 def scope_for(project_root: Path | None, *, is_global: bool = False) -> Scope:

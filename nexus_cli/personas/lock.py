@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli.errors import StateError
+from nexus_cli.fs import atomic_write
+from nexus_cli.validate import persona_name
 
 VERSION = 1
 SECTIONS = ("personas", "files", "dirs", "blocks", "settings")
@@ -62,8 +64,6 @@ def read(path: Path) -> dict[str, Any]:
 
 def _check_names(data: dict[str, Any], path: Path) -> None:
     """Every persona name in the lock must be a valid name: the lock may come from a commit."""
-    from nexus_cli.validate import persona_name
-
     names: list[Any] = list(data["personas"])
     try:
         for record in data["files"].values():
@@ -139,7 +139,5 @@ def write(path: Path, data: dict[str, Any]) -> None:
     if is_empty(data):
         path.unlink(missing_ok=True)
         return
-    from nexus_cli.fs import atomic_write
-
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, render(data))

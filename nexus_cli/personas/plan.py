@@ -14,8 +14,8 @@ from typing import Any
 
 from nexus_cli.managed_block import find_block, remove_block, upsert_block
 from nexus_cli.personas import settings_json
-from nexus_cli.personas.catalog import PERMISSION_KEYS
 from nexus_cli.personas.lock import sha256
+from nexus_cli.personas.model import PERMISSION_KEYS
 from nexus_cli.personas.settings_json import SettingsWant
 from nexus_cli.personas.snapshot import FileState, Snapshot
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from nexus_cli import fs
 from nexus_cli.errors import ConflictError
@@ -25,8 +26,6 @@ class PathEscapeError(ConflictError):
 def _folded(part: str) -> str:
     """A path component as a file system may read it: decoded, case-folded, trailing dots and
     spaces cut (so ``..``, ``%2e%2e`` and ``. .`` all fold to the empty string)."""
-    from urllib.parse import unquote
-
     return unquote(part).rstrip(". ").casefold()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nexus_cli.errors import ConflictError, UsageError
-from nexus_cli.personas.catalog import NAME_RE, Layer, load
+from nexus_cli.personas.catalog import Layer, load
+from nexus_cli.personas.model import NAME_RE
 
 PERSONA_YAML = """\
 # A custom Nexus persona. Reference: docs/personas.md

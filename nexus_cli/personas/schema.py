@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nexus_cli.config_yaml import parse_yaml
 from nexus_cli.errors import ConfigError
-from nexus_cli.personas.catalog import (
+from nexus_cli.personas.model import (
     KNOWN_KEYS,
     NAME_RE,
     PERMISSION_KEYS,
@@ -61,8 +62,6 @@ class PersonaSpec:
 
 
 def parse_persona(path: Path) -> PersonaSpec:
-    from nexus_cli.config_yaml import parse_yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_cli.errors import ConfigError
-from nexus_cli.personas.catalog import PERMISSION_KEYS
+from nexus_cli.personas.model import PERMISSION_KEYS
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from nexus_cli.errors import ConfigError, UsageError
-from nexus_cli.personas.catalog import Level, Persona
+from nexus_cli.personas.model import Level, Persona
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.targets import agents, claude, copilot, cursor
 from nexus_cli.personas.targets.base import LAYOUT, Capabilities, Context, script_state

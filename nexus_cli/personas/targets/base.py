@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nexus_cli.config_yaml import parse_yaml
 from nexus_cli.errors import ConfigError
-from nexus_cli.personas.catalog import NAME_RE, Level, Permissions, Persona
+from nexus_cli.personas.model import NAME_RE, Level, Permissions, Persona, persona_path
 from nexus_cli.personas.snapshot import FileState
 
 LAYOUT = 2  # the layout version recorded in the lock; 1 = commands + always-on rules everywhere
@@ -56,8 +57,6 @@ class Command:
         folder = self.source.with_suffix("")
         if not folder.is_dir():
             return []
-        from nexus_cli.personas.catalog import persona_path
-
         found = []
         for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
             rel = path.relative_to(folder).as_posix()
@@ -85,8 +84,6 @@ def tool_names(rules: list[str] | tuple[str, ...]) -> set[str]:
 
 
 def read_command(path: Path) -> Command:
-    from nexus_cli.config_yaml import parse_yaml
-
     name = path.stem
     if not NAME_RE.match(name):
         raise ConfigError(
