@@ -26,16 +26,14 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli import fs, paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import rollups, schema
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import utc
 from nexus_cli.telemetry.journal import file
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
 
 MARKER_PREFIX = "journal:"
 SKIPPED_KEY = "journal_skipped"

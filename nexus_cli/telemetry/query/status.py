@@ -6,8 +6,10 @@ import sqlite3
 from typing import Any
 
 from nexus_cli import paths, sqlite_open
-from nexus_cli.telemetry.db import schema
-from nexus_cli.telemetry.journal import settings
+from nexus_cli.errors import NexusError
+from nexus_cli.telemetry.db import retention, schema, store
+from nexus_cli.telemetry.journal import file, privacy, settings
+from nexus_cli.telemetry.ship import sync
 
 NEVER_COLLECTED = (
     "option values",
@@ -20,9 +22,6 @@ NEVER_COLLECTED = (
 
 
 def _retention() -> int | str:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry.db import retention
-
     try:
         return retention.retention_days()
     except NexusError as exc:
@@ -30,9 +29,6 @@ def _retention() -> int | str:
 
 
 def _sync() -> dict[str, Any] | None:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry.ship import sync
-
     try:
         config = sync.load()
     except NexusError:
@@ -41,17 +37,11 @@ def _sync() -> dict[str, Any] | None:
 
 
 def _salt() -> dict[str, Any] | None:
-    from nexus_cli.telemetry.journal import privacy
-
     return privacy.regeneration_note()
 
 
 def _fold() -> str | None:
     """Fold the recorder's journal through the store's open (so the counts include it)."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry.db import store
-    from nexus_cli.telemetry.journal import file
-
     if not file.pending():
         return None
     try:
