@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from typing import Any
 
@@ -36,8 +38,19 @@ def _sync() -> dict[str, Any] | None:
     return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
 
 
-def _salt() -> dict[str, Any] | None:
-    return privacy.regeneration_note()
+def regeneration_note() -> dict[str, Any] | None:
+    """The last regeneration (``regenerated_at``, ``reason``), or None if the salt never was."""
+    path = os.path.join(paths.nexus_home_str(), privacy.NOTE_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
+    if not isinstance(data, dict):
+        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
+    return {"regenerated_at": data.get("regenerated_at"), "reason": str(data.get("reason"))}
 
 
 def _fold() -> str | None:
@@ -67,7 +80,7 @@ def read_status() -> dict[str, Any]:
         "patterns": 0,
         "retention_days": _retention(),
         "sync": _sync(),
-        "salt_regenerated": _salt(),
+        "salt_regenerated": regeneration_note(),
         "fields_collected": list(schema.EVENT_COLUMNS),
         "never_collected": list(NEVER_COLLECTED),
     }
