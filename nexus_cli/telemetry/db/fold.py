@@ -26,16 +26,14 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli import fs, paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import rollups, schema
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import utc
-from nexus_cli.telemetry.journal import file
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
+from nexus_cli.telemetry.journal import file, reader
 
 MARKER_PREFIX = "journal:"
 SKIPPED_KEY = "journal_skipped"
@@ -114,7 +112,7 @@ def _fold_segment(
         try:
             done = conn.execute("SELECT 1 FROM maintenance WHERE key = ?", (marker,)).fetchone()
             if done is None:
-                stored, skipped = _insert_all(conn, file.read(fd), uids)
+                stored, skipped = _insert_all(conn, reader.read(fd), uids)
                 conn.execute("INSERT INTO maintenance (key, value) VALUES (?, ?)", (marker, "1"))
                 _count_skipped(conn, skipped)
         except BaseException:

@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli import paths
 from nexus_cli.errors import ConfigError
 from nexus_cli.telemetry.db import rollups
-from nexus_cli.telemetry.db.schema import stamp
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.schema import DATA_TABLES, stamp
 
 DEFAULT_RETENTION_DAYS = 90
 CONFIG_FILE = "config.json"
@@ -98,8 +96,6 @@ def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:
 
 def purge_all(db: Db) -> dict[str, int]:
     """Delete every row of every telemetry table, then VACUUM. Returns rows deleted per table."""
-    from nexus_cli.telemetry.db.store import DATA_TABLES
-
     existing = set(db.table_names())
     deleted: dict[str, int] = {}
     with db.atomic():

@@ -28,18 +28,16 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli.telemetry.db import progress
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     SESSIONS_KEPT,
     Accumulator,
     RetryRow,
     retry_pairs,
 )
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
 
 MARK_KEY = "rollup_mark"
 GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change

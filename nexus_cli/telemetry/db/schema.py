@@ -12,6 +12,8 @@ import time
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from nexus_cli import sqlite_open
+
 if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
@@ -67,6 +69,21 @@ CREATE TABLE IF NOT EXISTS patterns (
 );
 """
 
+# Every table that holds telemetry data (what `nexus telemetry purge` empties).
+DATA_TABLES = (
+    "events",
+    "sessions",
+    "patterns",
+    "sync_marks",
+    "maintenance",
+    "rollup_commands",
+    "rollup_durations",
+    "rollup_seen",
+    "rollup_sessions",
+    "rollup_retries",
+    "rollup_cache",
+)
+
 # The columns of `events`, in insert order (without id).
 EVENT_COLUMNS = (
     "timestamp",
@@ -106,8 +123,6 @@ def connect(path: str) -> sqlite3.Connection:
 
     WAL with ``synchronous=NORMAL``; the schema check is a single ``PRAGMA user_version``.
     """
-    from nexus_cli import sqlite_open
-
     conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
     conn.execute("PRAGMA synchronous=NORMAL")
     if conn.execute("PRAGMA user_version").fetchone()[0] < BASE_VERSION:

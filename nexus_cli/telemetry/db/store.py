@@ -9,14 +9,16 @@ names are stored in ``_sqlite_migrations``), and each keeps the columns the fold
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import fold, schema
+from nexus_cli.telemetry.db import fold, progress, rollups, schema
+from nexus_cli.telemetry.db.handle import Db
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -36,19 +38,6 @@ MIGRATION_NAMES = (
 )
 
 BUSY_TIMEOUT_SECONDS = 5.0
-DATA_TABLES = (
-    "events",
-    "sessions",
-    "patterns",
-    "sync_marks",
-    "maintenance",
-    "rollup_commands",
-    "rollup_durations",
-    "rollup_seen",
-    "rollup_sessions",
-    "rollup_retries",
-    "rollup_cache",
-)
 SHOW_PROGRESS_FROM = 100_000  # events: smaller databases migrate in well under a second
 
 
@@ -98,8 +87,6 @@ def _migrations() -> Migrations:
     def m006_rollups(db: Database) -> None:
         # Per-day aggregates for stats, insights and the dashboard (rollups.py). They start empty
         # with mark 0: the first read builds them (with a progress bar on a terminal).
-        from nexus_cli.telemetry.db import rollups
-
         for statement in rollups.SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -126,32 +113,6 @@ def _open(path: str) -> sqlite3.Connection:
     return conn
 
 
-class Db:
-    """The opened database: ``execute`` and ``atomic``, all the analytics modules need."""
-
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
-        self.conn = conn
-        self.path = path
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
-
-    @contextmanager
-    def atomic(self) -> Iterator[Db]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-    def table_names(self) -> list[str]:
-        return [
-            r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        ]
-
-
 def _pending(conn: sqlite3.Connection) -> bool:
     try:
         applied = {
@@ -170,8 +131,6 @@ def migrate(conn: sqlite3.Connection) -> None:
     if not _pending(conn):
         return
     from sqlite_utils import Database
-
-    from nexus_cli.telemetry.db import progress
 
     size = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     label = "upgrading the telemetry database"
@@ -227,8 +186,6 @@ def migrated(path: str | None = None) -> Iterator[Db]:
 
 def _disk_full(path: str) -> bool:
     """Whether the file system holding ``path`` has (almost) no space left for its user."""
-    import os
-
     try:
         info = os.statvfs(os.path.dirname(path) or ".")
     except OSError:

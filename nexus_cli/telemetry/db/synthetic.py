@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nexus_cli import __version__, sqlite_open
-from nexus_cli.telemetry.db import schema
+from nexus_cli.telemetry.db import schema, store
 
 # command: (weight, median ms, spread, event_type, error categories)
 COMMANDS: dict[str, tuple[int, float, float, str, tuple[str, ...]]] = {
@@ -156,8 +156,6 @@ def generate(
 
 def fill(path: str, events: int, days: float, seed: int = 7, now: float | None = None) -> None:
     """Create (with every migration) and fill ``path`` in one transaction."""
-    from nexus_cli.telemetry.db import store
-
     with store.opened(path):
         pass
     conn = sqlite_open.open_private(path, timeout=5.0)
@@ -193,8 +191,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--db", help="database path (default: $NEXUS_HOME/telemetry.db)")
     args = parser.parse_args()
-    from nexus_cli.telemetry.db import store
-
     fill(args.db or store.database_path(), args.events, args.days, args.seed)
 
 

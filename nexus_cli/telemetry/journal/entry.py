@@ -5,15 +5,18 @@ record separator lets a reader skip a torn record (a crash mid-write, a full dis
 next one intact, even when a later writer appended right after the torn bytes.
 
 The same :func:`check` runs when the recorder writes an entry and when the store folds it back
-(the journal is untrusted input), so a record the recorder would refuse is never stored.
-Encoding needs no ``json`` import for the common entry (ASCII names, no ``raw_data``): this module
-is on the recording path of every invocation.
+(the journal is untrusted input: :func:`nexus_cli.telemetry.journal.reader.decode`), so a record
+the recorder would refuse is never stored. Neither encoding nor checking imports ``json``
+(:mod:`~nexus_cli.telemetry.journal.jsontext` does both): this module is on the recording path of
+every invocation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from nexus_cli.telemetry.journal import jsontext
 
 VERSION = 1
 SEPARATOR = b"\x1e"
@@ -67,14 +70,7 @@ def _text(value: Any, limit: int) -> bool:
 
 
 def _json_object(value: Any, limit: int) -> bool:
-    if not isinstance(value, str) or len(value) > limit:
-        return False
-    import json  # raw_data was made by json.dumps, so json is loaded already
-
-    try:
-        return isinstance(json.loads(value), dict)
-    except ValueError:
-        return False
+    return isinstance(value, str) and len(value) <= limit and jsontext.is_object(value)
 
 
 _KINDS: dict[str, Callable[[Any, int], bool]] = {
@@ -114,11 +110,7 @@ def _scalar(value: Any) -> str:
         return "null"
     if isinstance(value, int):
         return str(int(value))
-    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-        return f'"{value}"'
-    import json
-
-    return json.dumps(value)
+    return jsontext.dumps(value)
 
 
 def encode(entry: dict[str, Any]) -> bytes:
@@ -129,16 +121,3 @@ def encode(entry: dict[str, Any]) -> bytes:
     if len(data) > MAX_ENTRY_BYTES:
         raise BadEntry("entry too long")
     return data
-
-
-def decode(record: bytes) -> dict[str, Any]:
-    """The entry in one record (the bytes between two separators); :class:`BadEntry` if bad."""
-    import json
-
-    if len(record) > MAX_ENTRY_BYTES or not record.endswith(b"\n"):
-        raise BadEntry("torn or oversized record")
-    try:
-        value = json.loads(record)
-    except ValueError:  # includes UnicodeDecodeError
-        raise BadEntry("not JSON") from None
-    return check(value)

@@ -14,7 +14,8 @@
 * ``fold.lock`` (one fold at a time) and ``autofold.lock`` (the recorder's own fold).
 
 This module is on the recording path of every command: it imports neither ``sqlite3`` nor
-``json``. The database side of the fold is :mod:`nexus_cli.telemetry.db.fold`.
+``json``. Entries are read back by :mod:`nexus_cli.telemetry.journal.reader`; the database side
+of the fold is :mod:`nexus_cli.telemetry.db.fold`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nexus_cli import fs, paths
 from nexus_cli.telemetry.journal import entry
@@ -142,18 +143,3 @@ def records(fd: int) -> Iterator[bytes]:
             buf, dropping = b"", True
     if buf and not dropping:
         yield buf
-
-
-def read(fd: int) -> Iterator[dict[str, Any] | None]:
-    """The checked entries of a segment, in order, and None for each record skipped (torn,
-    malformed, or bytes after a record without a separator of their own)."""
-    for record in records(fd):
-        body, newline, rest = record.partition(b"\n")  # a record's JSON holds no raw newline
-        if rest.strip():
-            yield None  # bytes after a record, without a separator of their own
-        if not body.strip():
-            continue  # what precedes the first separator, or blank padding
-        try:
-            yield entry.decode(body + newline)
-        except entry.BadEntry:
-            yield None

@@ -4,19 +4,23 @@ The salt is what makes a stored hash useless to anyone without this machine: a m
 short (under :data:`MIN_SALT_BYTES`) salt is never used. It is regenerated, under a lock so that
 concurrent first recorders end with one salt, and when hashes made with an older salt may exist
 a note (:data:`NOTE_FILE`) says so, for ``nexus telemetry status``: those hashes no longer match.
+
+This module is on the recording path of every command that hashes a name: it imports neither
+``json`` nor ``sqlite3`` (whether ``telemetry.db`` holds hashes is asked of a child process,
+:mod:`nexus_cli.telemetry.journal.child`; the note is read by
+:func:`nexus_cli.telemetry.query.status.regeneration_note`).
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 import time
-from typing import Any
 
-from nexus_cli import paths
+from nexus_cli import fs, paths
 from nexus_cli.errors import StateError
+from nexus_cli.telemetry.journal import child, jsontext
 
 # SHA-256 from CPython's built-in module (what hashlib falls back to without OpenSSL): importing
 # hashlib loads OpenSSL, ~5 ms of every recorded command that hashes a workspace name or task id.
@@ -77,21 +81,18 @@ def salt() -> bytes:
 
 def _regenerate(home: str, path: str) -> bytes:
     """Make a new salt under the salt lock; the first process wins, the others read its salt."""
-    from nexus_cli import fs
-
     paths.ensure_private_dir(home)
     with fs.locked(os.path.join(home, LOCK_FILE)):
         old = _read(path)  # another process may have made one while this one waited
         if old is not None and usable(old):
             return old
-        import secrets  # only when the salt is made: ~5 ms (random, hmac) off every hashed event
-
-        value = secrets.token_hex(32).encode()
+        # os.urandom is what secrets.token_hex reads (importing secrets costs ~5 ms: random, hmac)
+        value = os.urandom(32).hex().encode()
         fs.atomic_write(path, value + b"\n", mode=0o600)
         reason = _reason(old, home)
         if reason is not None:
             note = {"regenerated_at": _utc_now(), "reason": reason}
-            fs.atomic_write(os.path.join(home, NOTE_FILE), json.dumps(note) + "\n", mode=0o600)
+            fs.atomic_write(os.path.join(home, NOTE_FILE), jsontext.dumps(note) + "\n", mode=0o600)
     return value
 
 
@@ -108,22 +109,8 @@ def _hashes_exist(db: str) -> bool:
         return True
     if not os.path.exists(db):
         return False
-    import sqlite3
-
-    from nexus_cli import sqlite_open
-
-    try:
-        conn = sqlite_open.open_read_only(db)
-        try:
-            row = conn.execute(
-                "SELECT 1 FROM events WHERE workspace_hash IS NOT NULL OR task_hash IS NOT NULL "
-                "LIMIT 1"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return True  # cannot tell: say so rather than hide it
-    return row is not None
+    # SQLite in a child process (exit status 0: no hashed name); anything else cannot tell: say so
+    return child.run("hashes", db) != 0
 
 
 def _journal_has_hashes(folder: str) -> bool:
@@ -152,21 +139,6 @@ def _journal_has_hashes(folder: str) -> bool:
 
 def _utc_now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-
-
-def regeneration_note() -> dict[str, Any] | None:
-    """The last regeneration (``regenerated_at``, ``reason``), or None if the salt never was."""
-    path = os.path.join(paths.nexus_home_str(), NOTE_FILE)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
-    if not isinstance(data, dict):
-        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
-    return {"regenerated_at": data.get("regenerated_at"), "reason": str(data.get("reason"))}
 
 
 def hash_name(name: str, *, kind: str) -> str:

@@ -1,12 +1,13 @@
 """Record one journal entry per invocation; :mod:`nexus_cli.telemetry.db.fold` folds the journal
 into ``telemetry.db``.
 
-This runs after every command, so it is built for the common path: no ``sqlite3`` (nor ``json``
-for a plain entry) is imported. The entry is one complete record appended to
-``$NEXUS_HOME/telemetry-journal/events`` under the journal's lock
-(:func:`nexus_cli.telemetry.journal.file.append`). It never raises: a home that cannot be written costs
-the event, never the command's output or exit code. When the journal grows past
-:data:`FOLD_BYTES` the recorder folds it itself, so it stays small without a reader.
+This runs after every command, so it is built for the common path: neither ``sqlite3`` nor
+``json`` is imported (:mod:`~nexus_cli.telemetry.journal.jsontext` writes the JSON). The entry is
+one complete record appended to ``$NEXUS_HOME/telemetry-journal/events`` under the journal's lock
+(:func:`nexus_cli.telemetry.journal.file.append`). It never raises: a home that cannot be written
+costs the event, never the command's output or exit code. When the journal grows past
+:data:`FOLD_BYTES` the recorder has it folded, in a child process
+(:mod:`nexus_cli.telemetry.journal.child`), so it stays small without a reader.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import os
 import time
 from typing import Any
 
-from nexus_cli import __version__
-from nexus_cli.telemetry.journal import entry, file
+from nexus_cli import __version__, fs
+from nexus_cli.telemetry.journal import child, entry, file, jsontext, settings
 from nexus_cli.telemetry.journal.invocation import Invocation, current
+from nexus_cli.telemetry.journal.privacy import hash_name
 
 FOLD_BYTES = 256 * 1024  # ~600 entries: fold once per this many bytes appended
 _COUNTERS = ("workspaces_created", "tasks_completed")
@@ -35,8 +37,6 @@ def _raw_data(inv: Invocation) -> str | None:
     counts = {k: inv.fields[k] for k in _COUNTERS if inv.fields.get(k)}
     if not (inv.option_names or inv.metrics or inv.signals or counts):
         return None
-    import json  # only when there is something to encode
-
     data: dict[str, Any] = {}
     if inv.option_names:
         data["options"] = inv.option_names
@@ -46,14 +46,12 @@ def _raw_data(inv: Invocation) -> str | None:
         data["signals"] = inv.signals
     if counts:  # per-event counters, so windowed stats need not trust session boundaries
         data["counts"] = counts
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+    return jsontext.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
 def _hash(value: Any, kind: str) -> str | None:
     if value is None or value == "":
         return None
-    from nexus_cli.telemetry.journal.privacy import hash_name
-
     return hash_name(str(value), kind=kind)
 
 
@@ -112,14 +110,13 @@ def fold_now() -> None:
     """Fold the journal into the database now, unless another recorder is already folding it.
 
     Never raises, never waits for another recorder's fold: the next reader folds what is left.
+    The fold (:func:`nexus_cli.telemetry.db.child.fold_journal`) runs in a child process, waited
+    for under the autofold lock, so that recording never loads SQLite.
     """
     try:
-        from nexus_cli import fs
-        from nexus_cli.telemetry.db import fold, store
-
         autofold = os.path.join(file.journal_dir(), file.AUTOFOLD_LOCK_FILE)
-        with fs.locked(autofold, blocking=False), store.migrated() as db:
-            fold.fold_journal(db)
+        with fs.locked(autofold, blocking=False):
+            child.run("fold")
     except Exception:
         pass
 
@@ -137,8 +134,6 @@ def record_event(inv: Invocation, exit_code: int, duration_ms: int) -> bool:
     ``task``...). Only the ``events`` row is written: the session counters stay with the command's
     own event. Honours the telemetry switches; returns False (silently) when nothing was stored.
     """
-    from nexus_cli.telemetry.journal import settings
-
     parent = current()
     if not settings.decide(bool(parent and parent.no_telemetry))[0]:
         return False

@@ -10,11 +10,10 @@ counts are exact at any window edge; only percentiles are approximate (within 1%
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
-from nexus_cli.telemetry.db import sketch
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     KINDS_WITH_SESSIONS,
     SESSIONS_KEPT,
@@ -22,61 +21,11 @@ from nexus_cli.telemetry.db.rollup_fold import (
     Seen,
 )
 from nexus_cli.telemetry.db.schema import stamp
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
+from nexus_cli.telemetry.query import day_cache
+from nexus_cli.telemetry.query.part import Part
 
 DAY_START = " 00:00:00.000"
 HOUR_START = ":00:00.000"
-Cell = list[Any]  # n, first and last timestamp, smallest session id, smallest and largest value
-
-
-@dataclass
-class Part:
-    """The roll-up figures of one stretch of time, merged over its days."""
-
-    commands: dict[str, list[int]] = field(default_factory=dict)
-    durations: dict[str, dict[int, Cell]] = field(default_factory=dict)
-    seen: dict[tuple[str, str], Seen] = field(default_factory=dict)
-
-    def add(self, other: Part) -> Part:
-        for command, figures in other.commands.items():
-            mine = self.commands.setdefault(command, [0] * len(figures))
-            for i, value in enumerate(figures):
-                mine[i] += value
-        for command, cells in other.durations.items():
-            buckets = self.durations.setdefault(command, {})
-            for index, cell in cells.items():
-                _add_cell(buckets, index, cell)
-        for key, seen in other.seen.items():
-            if key in self.seen:
-                self.seen[key].add(seen)
-            else:
-                self.seen[key] = Seen(seen.n, seen.first, seen.last, set(seen.sessions))
-        return self
-
-    def runs(self, command: str) -> int:
-        return sum(cell[0] for cell in self.durations.get(command, {}).values())
-
-    def percentile(self, command: str, fraction: float) -> int | None:
-        """:func:`sketch.percentile` of ``command``'s histogram, clamped to each bucket's values."""
-        cells = self.durations.get(command, {})
-        counts = {index: cell[0] for index, cell in cells.items()}
-        bounds = {index: (cell[4], cell[5]) for index, cell in cells.items()}
-        return sketch.percentile(counts, fraction, bounds)
-
-    def kind(self, kind: str) -> dict[str, Seen]:
-        return {key: seen for (k, key), seen in self.seen.items() if k == kind}
-
-
-def _add_cell(buckets: dict[int, Cell], index: int, cell: Cell) -> None:
-    mine = buckets.get(index)
-    if mine is None:
-        buckets[index] = list(cell)
-        return
-    mine[0] += cell[0]
-    mine[1], mine[2], mine[3] = min(mine[1], cell[1]), max(mine[2], cell[2]), min(mine[3], cell[3])
-    mine[4], mine[5] = min(mine[4], cell[4]), max(mine[5], cell[5])
 
 
 @dataclass(frozen=True)
@@ -132,8 +81,6 @@ def _raw(db: Db, since: str, until: str) -> Part:
 
 def _days(db: Db, first: str, end: str) -> Part:
     """Whole days ``[first, end)``: the past ones through the cache, today from the tables."""
-    from nexus_cli.telemetry.query import day_cache
-
     today = datetime.now(UTC).date().isoformat()
     if end <= today:
         return day_cache.cached(db, "days", first, end, _query_days)
@@ -183,8 +130,6 @@ def _hour(ts: str, *, up: bool) -> str | None:
 def _edge(db: Db, since: str, until: str) -> Part:
     """A stretch shorter than whole days: its whole hours before today through the cache
     (:func:`day_cache.cached`), the minutes around them from raw events."""
-    from nexus_cli.telemetry.query import day_cache
-
     first, end = _hour(since, up=True), _hour(until, up=False)
     today = datetime.now(UTC).date().isoformat() + DAY_START
     if first is None or end is None or end > today or not since <= first < end <= until:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.query import aggregate, insights, insights_rolled, stats
+from nexus_cli.telemetry.query.patterns import slow_threshold_ms, split_point
 from nexus_cli.telemetry.query.window import Window
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
+    from nexus_cli.telemetry.db.handle import Db
 
 
 def _per_day(db: Db, since: str, until: str, days: int) -> list[dict[str, Any]]:
@@ -33,13 +34,13 @@ def collect(db: Db, days: int, *, exact: bool = False) -> dict[str, Any]:
     first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     window = Window(stamp(first_day), stamp(now + timedelta(seconds=1)), f"last {days} days")
     if exact:
-        halves = stats.split_durations(db, window, insights.split_point(window))
+        halves = stats.split_durations(db, window, split_point(window))
         figures = stats.compute(db, window, durations=stats.merged(halves))
         patterns = insights.run(db, window, halves=halves)
     else:
         parts = insights_rolled.halves(db, window)
         figures = stats.compute(db, window, part=insights_rolled.whole(parts))
-        found = insights_rolled.detect(db, window, insights.slow_threshold_ms(), parts)
+        found = insights_rolled.detect(db, window, slow_threshold_ms(), parts)
         patterns = insights.run(db, window, patterns=found)
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli.telemetry.db import rollups
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import Seen
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
-    from nexus_cli.telemetry.query.aggregate import Part
+from nexus_cli.telemetry.query.part import Part
 
 
 def _data(part: Part) -> dict[str, Any]:
@@ -40,8 +38,6 @@ def _data(part: Part) -> dict[str, Any]:
 
 
 def _part(data: dict[str, Any]) -> Part:
-    from nexus_cli.telemetry.query.aggregate import Part
-
     part = Part(commands=data["commands"])
     for command, index, *cell in data["durations"]:
         part.durations.setdefault(command, {})[index] = cell

@@ -1,15 +1,16 @@
 """The insights detectors over raw events (``--exact``): the same patterns as the roll-ups give,
-with exact percentiles and counts; patterns are built by :mod:`nexus_cli.telemetry.query.insights`.
+with exact percentiles and counts; patterns are built by :mod:`nexus_cli.telemetry.query.patterns`.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S, SHORT_LIVED_S
-from nexus_cli.telemetry.query.insights import (
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.query.patterns import (
     MAX_SESSIONS,
     Pattern,
     Seen,
@@ -22,9 +23,6 @@ from nexus_cli.telemetry.query.insights import (
 )
 from nexus_cli.telemetry.query.stats import Durations, percentile, where
 from nexus_cli.telemetry.query.window import Window
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
 
 
 def _seen_by(db: Db, key: str, clause: str, params: list[Any]) -> dict[str, Seen]:

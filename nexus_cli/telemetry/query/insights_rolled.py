@@ -1,7 +1,7 @@
 """The insights detectors fed from the roll-ups instead of raw events (the default path).
 
-Same patterns, texts and thresholds as :mod:`nexus_cli.telemetry.query.insights` (which builds the
-patterns); the figures come from :mod:`nexus_cli.telemetry.query.aggregate`. Differences, all
+Same patterns, texts and thresholds as :mod:`nexus_cli.telemetry.query.insights_exact` (both
+build them with :mod:`nexus_cli.telemetry.query.patterns`); the figures come from :mod:`nexus_cli.telemetry.query.aggregate`. Differences, all
 documented in docs/telemetry.md: percentiles are within 1%; a slow command's runs "at or above
 half the threshold" are counted by duration bucket (runs up to 2% below may count); and the
 sessions listed with a pattern are a sample of up to 20 of its sessions.
@@ -10,26 +10,23 @@ sessions listed with a pattern are a sample of up to 20 of its sessions.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import NONE
-from nexus_cli.telemetry.query import aggregate, insights, retries
+from nexus_cli.telemetry.query import aggregate, patterns, retries
+from nexus_cli.telemetry.query.part import Part
+from nexus_cli.telemetry.query.patterns import Pattern
 from nexus_cli.telemetry.query.window import Window
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
-    from nexus_cli.telemetry.query.aggregate import Part
-    from nexus_cli.telemetry.query.insights import Pattern
 
 
 def halves(db: Db, window: Window) -> tuple[Part, Part]:
-    """Roll-up figures before and after :func:`insights.split_point`."""
-    split = insights.split_point(window)
+    """Roll-up figures before and after :func:`patterns.split_point`."""
+    split = patterns.split_point(window)
     return aggregate.part(db, window.since, split), aggregate.part(db, split, window.until)
 
 
 def whole(parts: tuple[Part, Part]) -> Part:
-    return aggregate.Part().add(parts[0]).add(parts[1])
+    return Part().add(parts[0]).add(parts[1])
 
 
 def detect_slow(
@@ -45,7 +42,7 @@ def detect_slow(
             "new": after.percentile(command, 0.95),
         }
         runs, late = all_.runs(command), after.runs(command)
-        text = insights.slow_text(command, runs, late, figures, threshold)
+        text = patterns.slow_text(command, runs, late, figures, threshold)
         if text is not None:
             slow[command] = text
     seen = {}
@@ -53,7 +50,7 @@ def detect_slow(
         found = aggregate.slow_runs(all_, command, threshold // 2)
         if found is not None:
             seen[command] = found
-    return insights.slow_patterns(window, slow, seen)
+    return patterns.slow_patterns(window, slow, seen)
 
 
 def _short_lived(all_: Part) -> list[Pattern]:
@@ -69,7 +66,7 @@ def _short_lived(all_: Part) -> list[Pattern]:
             median = age
             break
     seen = (short.n, short.first, short.last, short.kept_sessions())
-    return insights.short_lived_patterns(seen, median)
+    return patterns.short_lived_patterns(seen, median)
 
 
 def detect(
@@ -90,8 +87,8 @@ def detect(
     }
     return [
         *detect_slow(window, threshold, parts, all_),
-        *insights.error_patterns(errors, ports),
-        *insights.rejection_patterns(rejections),
+        *patterns.error_patterns(errors, ports),
+        *patterns.rejection_patterns(rejections),
         *_short_lived(all_),
-        *insights.retried_patterns(retries.retries(db, window.since, window.until)),
+        *patterns.retried_patterns(retries.retries(db, window.since, window.until)),
     ]

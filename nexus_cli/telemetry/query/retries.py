@@ -9,14 +9,12 @@ and the partial days directly (index ranges on ``failed_at``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import NONE, SESSIONS_KEPT
 from nexus_cli.telemetry.query import aggregate, day_cache
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
-    from nexus_cli.telemetry.query.insights import Retried
+from nexus_cli.telemetry.query.patterns import Retried
 
 # command -> [n, first failed_at, its retried_at, last failed_at, its retried_at,
 #             {category: [n, first failed_at]}, [[first failed_at, session], ...]]

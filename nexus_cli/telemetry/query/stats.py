@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli.telemetry.db.classify import (
     INTERACTIVE_COMMANDS,
     INTERACTIVE_WITH_OPTION,
     is_interactive,
 )
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.rollup_fold import NONE
+from nexus_cli.telemetry.query import aggregate
+from nexus_cli.telemetry.query.part import Part
 from nexus_cli.telemetry.query.window import Window
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
-    from nexus_cli.telemetry.query.aggregate import Part
 
 TOP = 10
 
@@ -182,8 +182,6 @@ def compute(
 
 
 def _commands_rolled(part: Part) -> list[dict[str, Any]]:
-    from nexus_cli.telemetry.db.rollup_fold import NONE
-
     result = []
     for command, (n, _ok, failed, *_) in sorted(
         part.commands.items(), key=lambda kv: (-kv[1][0], kv[0])
@@ -206,9 +204,6 @@ def _commands_rolled(part: Part) -> list[dict[str, Any]]:
 
 def _compute_rolled(db: Db, window: Window, part: Part | None) -> dict[str, Any]:
     """:func:`compute` from the roll-ups (whole days) and raw events (partial days)."""
-    from nexus_cli.telemetry.db.rollup_fold import NONE
-    from nexus_cli.telemetry.query import aggregate
-
     if part is None:
         part = aggregate.part(db, window.since, window.until)
     n = sum(f[0] for f in part.commands.values())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from typing import Any
 
 from nexus_cli import paths, sqlite_open
-from nexus_cli.telemetry.db import schema
-from nexus_cli.telemetry.journal import settings
+from nexus_cli.errors import NexusError
+from nexus_cli.telemetry.db import retention, schema, store
+from nexus_cli.telemetry.journal import file, privacy, settings
+from nexus_cli.telemetry.ship import sync
 
 NEVER_COLLECTED = (
     "option values",
@@ -20,9 +24,6 @@ NEVER_COLLECTED = (
 
 
 def _retention() -> int | str:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry.db import retention
-
     try:
         return retention.retention_days()
     except NexusError as exc:
@@ -30,9 +31,6 @@ def _retention() -> int | str:
 
 
 def _sync() -> dict[str, Any] | None:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry.ship import sync
-
     try:
         config = sync.load()
     except NexusError:
@@ -40,18 +38,23 @@ def _sync() -> dict[str, Any] | None:
     return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
 
 
-def _salt() -> dict[str, Any] | None:
-    from nexus_cli.telemetry.journal import privacy
-
-    return privacy.regeneration_note()
+def regeneration_note() -> dict[str, Any] | None:
+    """The last regeneration (``regenerated_at``, ``reason``), or None if the salt never was."""
+    path = os.path.join(paths.nexus_home_str(), privacy.NOTE_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
+    if not isinstance(data, dict):
+        return {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
+    return {"regenerated_at": data.get("regenerated_at"), "reason": str(data.get("reason"))}
 
 
 def _fold() -> str | None:
     """Fold the recorder's journal through the store's open (so the counts include it)."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.telemetry.db import store
-    from nexus_cli.telemetry.journal import file
-
     if not file.pending():
         return None
     try:
@@ -77,7 +80,7 @@ def read_status() -> dict[str, Any]:
         "patterns": 0,
         "retention_days": _retention(),
         "sync": _sync(),
-        "salt_regenerated": _salt(),
+        "salt_regenerated": regeneration_note(),
         "fields_collected": list(schema.EVENT_COLUMNS),
         "never_collected": list(NEVER_COLLECTED),
     }

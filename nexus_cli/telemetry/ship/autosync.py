@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from nexus_cli import paths
+from nexus_cli import paths, proc
 
 SENTINEL = "sync.auto"
 STAMP = "sync.spawned"
@@ -44,9 +44,6 @@ def _spawn_if_due(home: str, sentinel: str) -> None:
         pass
     with open(stamp, "w"):
         pass
-    # proc (and subprocess with it) only now: this module runs after every command, --version too.
-    from nexus_cli import proc
-
     log = os.open(os.path.join(home, "sync.log"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
     try:
         proc.spawn_detached(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli.timefmt import rfc3339_or_same
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
+    from nexus_cli.telemetry.db.handle import Db
 
 TABLES = {"events": "timestamp", "sessions": "ended_at", "patterns": "last_seen"}
 DEFAULT_TABLES = ("events",)

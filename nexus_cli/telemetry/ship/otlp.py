@@ -18,6 +18,9 @@ import time
 from typing import Any
 
 from nexus_cli import __version__
+from nexus_cli.errors import UsageError
+from nexus_cli.extras import missing_hint
+from nexus_cli.telemetry.ship.export import portable
 
 SCOPE = "nexus_cli.telemetry"
 SEVERITY = {True: (9, "INFO"), False: (17, "ERROR")}
@@ -139,9 +142,6 @@ def protobuf_bytes(body: dict[str, Any]) -> bytes:
             ExportLogsServiceRequest,
         )
     except ImportError:
-        from nexus_cli.errors import UsageError
-        from nexus_cli.extras import missing_hint
-
         raise UsageError(
             "OTLP protobuf encoding needs the opentelemetry-proto package",
             hint=f"{missing_hint('otlp')}, or use --encoding json",
@@ -152,7 +152,5 @@ def protobuf_bytes(body: dict[str, Any]) -> bytes:
 
 def ndjson_payload(events: list[dict[str, Any]]) -> bytes:
     """One event per line, as ``nexus export`` writes it (RFC 3339 time, ``raw_data`` an object)."""
-    from nexus_cli.telemetry.ship.export import portable
-
     lines = (json.dumps(portable("events", e), separators=(",", ":")) + "\n" for e in events)
     return "".join(lines).encode()

@@ -11,6 +11,8 @@ another address and the mark does not move.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import json
 import os
 import time
@@ -20,16 +22,17 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import fs, paths
+from nexus_cli import __version__, fs, paths
 from nexus_cli.errors import ConfigError, ConflictError, NexusError, NotFoundError, UsageError
 from nexus_cli.extras import missing_hint
 from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.ship import otlp
 
 if TYPE_CHECKING:
-    from nexus_cli.telemetry.db.store import Db
+    from nexus_cli.telemetry.db.handle import Db
 
 CONFIG_FILE = "sync.json"
 AUTO_SENTINEL = "sync.auto"
@@ -45,8 +48,6 @@ ENCODINGS = ("auto", "protobuf", "json")
 
 
 def protobuf_available() -> bool:
-    import importlib.util
-
     try:
         return importlib.util.find_spec("opentelemetry.proto") is not None
     except (ImportError, ValueError):
@@ -210,16 +211,12 @@ CONTENT_TYPES = {
 
 
 def _post(config: SyncConfig, body: bytes, timeout: float, *, gzip_body: bool = True) -> None:
-    from nexus_cli import __version__
-
     headers = {
         **config.headers,
         "Content-Type": CONTENT_TYPES[config.wire_encoding],
         "User-Agent": f"nexus-cli/{__version__}",
     }
     if gzip_body:
-        import gzip
-
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
     request = urllib.request.Request(config.endpoint, data=body, method="POST", headers=headers)
@@ -316,6 +313,4 @@ def sync_now(
 
 
 def stamp_now() -> str:
-    from datetime import UTC, datetime
-
     return stamp(datetime.now(UTC))

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexus_cli.telemetry.db import retention, rollups, store
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollups import TABLES
 from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.query import insights, stats
@@ -103,7 +104,7 @@ def _close(approx: int | None, exact: int | None) -> bool:
     return abs(approx - exact) <= 0.01 * exact + 0.5
 
 
-def _check_stats(db: store.Db, window: Window) -> None:
+def _check_stats(db: Db, window: Window) -> None:
     rolled, exact = stats.compute(db, window), stats.compute(db, window, exact=True)
     assert stats.compute(db, window) == rolled  # again, the past days from rollup_cache
     assert {k: v for k, v in rolled.items() if k != "commands"} == {
@@ -115,7 +116,7 @@ def _check_stats(db: store.Db, window: Window) -> None:
         assert _close(r["median_ms"], e["median_ms"]) and _close(r["p95_ms"], e["p95_ms"]), (r, e)
 
 
-def _check_insights(db: store.Db, window: Window) -> None:
+def _check_insights(db: Db, window: Window) -> None:
     rolled = {p.key: p for p in insights.detect(db, window)}
     exact = {p.key: p for p in insights.detect(db, window, exact=True)}
     for key in set(rolled) | set(exact):
@@ -135,7 +136,7 @@ def _check_insights(db: store.Db, window: Window) -> None:
         assert len(r.sessions) == len(e.sessions)
 
 
-def _tables(db: store.Db) -> dict[str, list[tuple[Any, ...]]]:
+def _tables(db: Db) -> dict[str, list[tuple[Any, ...]]]:
     return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall()) for t in TABLES}
 
 

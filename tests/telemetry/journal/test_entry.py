@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nexus_cli import errors
-from nexus_cli.telemetry.journal import entry, invocation, recorder
+from nexus_cli.telemetry.journal import entry, invocation, reader, recorder
 
 
 def _entry(**fields: Any) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def test_a_plain_entry_is_one_record_written_without_json() -> None:
     data = entry.encode(_entry())
     assert data.startswith(entry.SEPARATOR) and data.endswith(b"\n")
     assert data.count(b"\n") == 1 and data.count(entry.SEPARATOR) == 1
-    assert entry.decode(data[1:]) == json.loads(data[1:])
+    assert reader.decode(data[1:]) == json.loads(data[1:])
 
 
 TEXT = st.text(
@@ -38,14 +38,14 @@ TEXT = st.text(
 @given(category=TEXT, template=TEXT, ports=st.integers(0, 65535))
 def test_any_printable_text_round_trips(category: str, template: str, ports: int) -> None:
     item = _entry(error_category=category, template_used=template, ports_used=ports)
-    assert entry.decode(entry.encode(item)[1:]) == item
+    assert reader.decode(entry.encode(item)[1:]) == item
 
 
 def test_exit_codes_of_an_int_enum_are_plain_ints() -> None:
     inv = invocation.Invocation(["x"])
     item = recorder.build_entry(inv, errors.ExitCode.USAGE, time.time(), 1, main=True)
     assert type(item["exit_code"]) is int
-    assert entry.decode(entry.encode(item)[1:])["exit_code"] == 2
+    assert reader.decode(entry.encode(item)[1:])["exit_code"] == 2
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_each_field_is_checked(change: dict[str, Any]) -> None:
     with pytest.raises(entry.BadEntry):
         entry.encode({**_entry(), **change})
     with pytest.raises(entry.BadEntry):
-        entry.decode(json.dumps({**_entry(), **change}).encode() + b"\n")
+        reader.decode(json.dumps({**_entry(), **change}).encode() + b"\n")
 
 
 def test_missing_or_extra_keys_are_refused() -> None:
@@ -87,7 +87,7 @@ def test_missing_or_extra_keys_are_refused() -> None:
 
 def test_oversized_and_torn_records_are_refused() -> None:
     with pytest.raises(entry.BadEntry):
-        entry.decode(b"{" + b" " * entry.MAX_ENTRY_BYTES + b"}\n")
+        reader.decode(b"{" + b" " * entry.MAX_ENTRY_BYTES + b"}\n")
     data = entry.encode(_entry())
     with pytest.raises(entry.BadEntry):
-        entry.decode(data[1:-5])
+        reader.decode(data[1:-5])

@@ -2,8 +2,9 @@
 
 Mutation testing (``python scripts/mutation.py privacy``) kills every mutant of
 ``nexus_cli/telemetry/journal/privacy.py`` except equivalent ones: the read chunk size (4096 vs 4097),
-``token_hex(None)`` (its default is 32), the letter case of SQL keywords, and the spelling of the
-UTF-8 codec (``"UTF-8"``, ``None`` or the default in a UTF-8 locale, for an ASCII JSON note).
+the letter case of SQL keywords, and the spelling of the UTF-8 codec (``"UTF-8"``, ``None`` or the
+default in a UTF-8 locale, for an ASCII JSON note). (The SQL query and the note's reader now live in
+``nexus_cli/telemetry/db/child.py`` and ``nexus_cli/telemetry/query/status.py``.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from nexus_cli import paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.journal import invocation, privacy, recorder
+from nexus_cli.telemetry.query import status
 from tests.conftest import fold_telemetry, run_nexus
 
 
@@ -39,7 +41,7 @@ def test_first_salt_is_private_long_and_noted_nowhere() -> None:
     assert _salt_file().read_bytes() == value + b"\n"
     assert stat.S_IMODE(_salt_file().stat().st_mode) == 0o600
     assert privacy.salt() == value  # stable
-    assert privacy.regeneration_note() is None
+    assert status.regeneration_note() is None
     assert run_nexus("telemetry", "status", "--json").json()["salt_regenerated"] is None
 
 
@@ -58,10 +60,10 @@ def test_an_unusable_salt_is_regenerated_and_status_says_so(content: bytes, reas
     assert len(value) == 64 and value != content.strip()
     assert _salt_file().read_bytes() == value + b"\n"
     assert stat.S_IMODE(_salt_file().stat().st_mode) == 0o600
-    note = privacy.regeneration_note()
+    note = status.regeneration_note()
     assert note is not None and note["reason"] == reason and note["regenerated_at"]
-    status = run_nexus("telemetry", "status", "--json").json()
-    assert status["salt_regenerated"]["reason"] == reason
+    shown = run_nexus("telemetry", "status", "--json").json()
+    assert shown["salt_regenerated"]["reason"] == reason
     human = run_nexus("telemetry", "status").stdout
     assert f"({reason}): names hashed before then no longer match" in human
     assert "salt:      regenerated 20" in human
@@ -76,7 +78,7 @@ def test_an_empty_salt_is_never_used_for_hashing() -> None:
 def test_a_sixteen_byte_salt_is_used_as_is() -> None:
     _write_salt(b"0123456789abcdef\n")
     assert privacy.salt() == b"0123456789abcdef"
-    assert privacy.regeneration_note() is None
+    assert status.regeneration_note() is None
 
 
 def test_hash_is_sha256_of_salt_kind_and_name() -> None:
@@ -95,10 +97,10 @@ def test_a_missing_salt_with_hashes_already_stored_is_noted() -> None:
     inv = invocation.begin(["workspace", "create", "feature-auth"])
     invocation.note(workspace="feature-auth")
     assert recorder.record(inv, 0)
-    assert privacy.regeneration_note() is None
+    assert status.regeneration_note() is None
     _salt_file().unlink()
     privacy.salt()
-    note = privacy.regeneration_note()
+    note = status.regeneration_note()
     assert note is not None and note["reason"] == "it was missing"
 
 
@@ -218,7 +220,7 @@ def test_the_note_is_private_and_stamped_in_utc(monkeypatch: pytest.MonkeyPatch)
         time.tzset()
     note_file = paths.nexus_home() / privacy.NOTE_FILE
     assert stat.S_IMODE(note_file.stat().st_mode) == 0o600
-    note = privacy.regeneration_note()
+    note = status.regeneration_note()
     assert note is not None
     stamped = datetime.strptime(note["regenerated_at"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs((datetime.now(UTC) - stamped).total_seconds()) < 120
@@ -229,7 +231,7 @@ def test_an_unreadable_note_is_reported_as_unknown(content: str) -> None:
     paths.nexus_home().mkdir(parents=True, exist_ok=True)
     (paths.nexus_home() / privacy.NOTE_FILE).write_text(content)
     unknown = {"regenerated_at": None, "reason": "unknown (the note is unreadable)"}
-    assert privacy.regeneration_note() == unknown
+    assert status.regeneration_note() == unknown
     assert run_nexus("telemetry", "status", "--json").json()["salt_regenerated"] == unknown
     assert "salt:      regenerated (unknown (the note is unreadable))" in (
         run_nexus("telemetry", "status").stdout
@@ -240,7 +242,7 @@ def test_a_missing_salt_beside_an_unreadable_database_is_noted() -> None:
     paths.nexus_home().mkdir(parents=True, exist_ok=True)
     paths.telemetry_db_path().write_bytes(b"this is not a database" * 100)
     privacy.salt()
-    note = privacy.regeneration_note()
+    note = status.regeneration_note()
     assert note is not None and note["reason"] == "it was missing"
 
 
@@ -248,7 +250,7 @@ def test_a_missing_salt_beside_a_database_without_hashes_is_a_first_salt() -> No
     assert run_nexus("version").exit_code == 0  # an event without any hashed name
     _salt_file().unlink(missing_ok=True)
     privacy.salt()
-    assert privacy.regeneration_note() is None
+    assert status.regeneration_note() is None
 
 
 @pytest.mark.parametrize("folded", [False, True])
@@ -262,5 +264,5 @@ def test_a_missing_salt_beside_hashes_in_the_journal_or_the_database_is_noted(
         fold_telemetry()
     _salt_file().unlink()
     privacy.salt()
-    note = privacy.regeneration_note()
+    note = status.regeneration_note()
     assert note is not None and note["reason"] == "it was missing"

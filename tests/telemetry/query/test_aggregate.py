@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.query import aggregate, day_cache
 
@@ -43,7 +44,7 @@ def _fill(path: str, start: datetime, hours: int) -> None:
         )
 
 
-def _cached_keys(db: store.Db) -> list[str]:
+def _cached_keys(db: Db) -> list[str]:
     return [r[0] for r in db.execute("SELECT key FROM rollup_cache ORDER BY key")]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.telemetry.journal import invocation, recorder
-from nexus_cli.telemetry.query import insights
+from nexus_cli.telemetry.query import patterns
 from nexus_cli.telemetry.query.window import Window
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
@@ -210,12 +210,12 @@ def test_recent_starts_at_a_utc_midnight_in_long_windows(
     try:
         month = Window("2026-11-01 03:22:44.274", "2026-12-01 03:22:44.274", "30 days")
         # the quarter point, 2026-11-23 21:22, is nearer the midnight after it
-        assert insights.split_point(month) == "2026-11-24 00:00:00.000"
+        assert patterns.split_point(month) == "2026-11-24 00:00:00.000"
         week = Window("2026-11-20 10:00:00.000", "2026-11-24 10:00:00.000", "4 days")
-        assert insights.split_point(week) == "2026-11-23 00:00:00.000"  # 11-23 10:00 rounds down
+        assert patterns.split_point(week) == "2026-11-23 00:00:00.000"  # 11-23 10:00 rounds down
         # shorter windows split exactly at the quarter point
         day = Window("2026-11-20 12:00:00.000", "2026-11-21 12:00:00.000", "1 day")
-        assert insights.split_point(day) == "2026-11-21 06:00:00.000"
+        assert patterns.split_point(day) == "2026-11-21 06:00:00.000"
     finally:
         monkeypatch.undo()
         time.tzset()
