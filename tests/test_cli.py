@@ -58,11 +58,11 @@ def test_light_commands_import_nothing_heavy(args: list[str], tmp_path: Path) ->
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout
 
 
-RECORDING_MUST_NOT_LOAD = ("sqlite3", "json", "nexus_cli.sqlite_open", "nexus_cli.telemetry.db")
+RECORDING_MUST_NOT_LOAD = ("sqlite3", "nexus_cli.sqlite_open", "nexus_cli.telemetry.db")
 
 
 @pytest.mark.parametrize("args", [["--version"], ["version"], ["no-such-command"]])
-def test_recording_an_invocation_loads_no_sqlite_nor_json(args: list[str], tmp_path: Path) -> None:
+def test_recording_an_invocation_loads_no_sqlite(args: list[str], tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from nexus_cli.cli import main\n"

@@ -1,34 +1,29 @@
-"""Run a telemetry module in a child Python and wait for it: the recording path's way to do the
-rare work that needs SQLite without loading it.
+"""Fold the journal in a child Python and wait for it: the recording path's way to do the rare
+work that needs SQLite without loading it.
 
-The recorder folds a journal that grew large, and a salt made anew asks whether
-``telemetry.db`` holds names hashed with the old one; both are answered by
-:mod:`nexus_cli.telemetry.db.child`, in its own process, so that recording itself stays
-``sqlite3``-free (tests/test_hot_path_imports.py). The child is started with ``os.posix_spawn``
-(``subprocess`` is a few milliseconds to import), with ``-P`` so that the working folder cannot
-put its own ``nexus_cli`` first on the path, and with no terminal input or output.
+Once the journal grew past :data:`~nexus_cli.telemetry.journal.recorder.FOLD_BYTES` the recorder
+has :mod:`nexus_cli.telemetry.db.child` fold it, in its own process (through
+:mod:`nexus_cli.proc`), so that recording itself never imports ``sqlite3`` and the journal stays
+below the database in the import graph. ``-P`` keeps the working folder's own ``nexus_cli`` (if
+any) off the path.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
+from nexus_cli import proc
+from nexus_cli.errors import NexusError
+
 DB_CHILD = "nexus_cli.telemetry.db.child"
-_QUIET = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+FOLD_TIMEOUT_S = 120.0
 
 
 def run(*args: str) -> int | None:
     """``python -P -m nexus_cli.telemetry.db.child ARGS``, waited for: its exit status, or None
-    when it could not be started."""
+    when it could not be started or ran past :data:`FOLD_TIMEOUT_S`."""
     try:
-        pid = os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-P", "-m", DB_CHILD, *args],
-            os.environ,
-            file_actions=_QUIET,
-        )
-        _, status = os.waitpid(pid, 0)
-    except OSError:
+        done = proc.run([sys.executable, "-P", "-m", DB_CHILD, *args], timeout=FOLD_TIMEOUT_S)
+    except NexusError:
         return None
-    return os.waitstatus_to_exitcode(status)
+    return None if done.timed_out else done.returncode

@@ -6,17 +6,14 @@ next one intact, even when a later writer appended right after the torn bytes.
 
 The same :func:`check` runs when the recorder writes an entry and when the store folds it back
 (the journal is untrusted input: :func:`nexus_cli.telemetry.journal.reader.decode`), so a record
-the recorder would refuse is never stored. Neither encoding nor checking imports ``json``
-(:mod:`~nexus_cli.telemetry.journal.jsontext` does both): this module is on the recording path of
-every invocation.
+the recorder would refuse is never stored.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
-
-from nexus_cli.telemetry.journal import jsontext
 
 VERSION = 1
 SEPARATOR = b"\x1e"
@@ -26,6 +23,7 @@ MAX_ENTRY_BYTES = 64 * 1024
 _MIN_MS, _MAX_MS = 946_684_800_000, 253_402_300_799_999
 _HEX = frozenset("0123456789abcdef")
 _INT32 = 2**31
+MAX_DEPTH = 32  # how deep a raw_data object may nest
 
 # Entry key -> (kind, maximum length or value). Every key is required; no other key is allowed.
 # `t` (ms), `uid`, `ppid`, `sid` and `main` say when, which and whose; the rest are `events`
@@ -70,7 +68,28 @@ def _text(value: Any, limit: int) -> bool:
 
 
 def _json_object(value: Any, limit: int) -> bool:
-    return isinstance(value, str) and len(value) <= limit and jsontext.is_object(value)
+    return isinstance(value, str) and len(value) <= limit and _is_object(value)
+
+
+def _is_object(text: str) -> bool:
+    """Whether ``text`` is one JSON object (no NaN or Infinity, nested at most 32 deep)."""
+    try:
+        value = json.loads(text, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and _depth(value) <= MAX_DEPTH
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 _KINDS: dict[str, Callable[[Any, int], bool]] = {
@@ -110,7 +129,7 @@ def _scalar(value: Any) -> str:
         return "null"
     if isinstance(value, int):
         return str(int(value))
-    return jsontext.dumps(value)
+    return json.dumps(value, allow_nan=False)
 
 
 def encode(entry: dict[str, Any]) -> bytes:

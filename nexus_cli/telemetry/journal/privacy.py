@@ -5,32 +5,22 @@ short (under :data:`MIN_SALT_BYTES`) salt is never used. It is regenerated, unde
 concurrent first recorders end with one salt, and when hashes made with an older salt may exist
 a note (:data:`NOTE_FILE`) says so, for ``nexus telemetry status``: those hashes no longer match.
 
-This module is on the recording path of every command that hashes a name: it imports neither
-``json`` nor ``sqlite3`` (whether ``telemetry.db`` holds hashes is asked of a child process,
-:mod:`nexus_cli.telemetry.journal.child`; the note is read by
-:func:`nexus_cli.telemetry.query.status.regeneration_note`).
+This module is on the recording path of every command that hashes a name: it never opens
+``telemetry.db`` (the note is read by :func:`nexus_cli.telemetry.query.status.regeneration_note`).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
+import secrets
 import stat
 import time
 
 from nexus_cli import fs, paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.journal import child, jsontext
-
-# SHA-256 from CPython's built-in module (what hashlib falls back to without OpenSSL): importing
-# hashlib loads OpenSSL, ~5 ms of every recorded command that hashes a workspace name or task id.
-try:
-    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python <= 3.11
-except ImportError:
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:  # a build without the built-in modules
-        from hashlib import sha256  # type: ignore[assignment,no-redef,unused-ignore]
 
 MIN_SALT_BYTES = 16
 NOTE_FILE = "telemetry.salt.regenerated"
@@ -86,13 +76,12 @@ def _regenerate(home: str, path: str) -> bytes:
         old = _read(path)  # another process may have made one while this one waited
         if old is not None and usable(old):
             return old
-        # os.urandom is what secrets.token_hex reads (importing secrets costs ~5 ms: random, hmac)
-        value = os.urandom(32).hex().encode()
+        value = secrets.token_hex(32).encode()
         fs.atomic_write(path, value + b"\n", mode=0o600)
         reason = _reason(old, home)
         if reason is not None:
             note = {"regenerated_at": _utc_now(), "reason": reason}
-            fs.atomic_write(os.path.join(home, NOTE_FILE), jsontext.dumps(note) + "\n", mode=0o600)
+            fs.atomic_write(os.path.join(home, NOTE_FILE), json.dumps(note) + "\n", mode=0o600)
     return value
 
 
@@ -104,13 +93,12 @@ def _reason(old: bytes | None, home: str) -> str | None:
 
 
 def _hashes_exist(db: str) -> bool:
-    """Whether the telemetry database or journal holds a hashed name (made with a salt now gone)."""
+    """Whether hashed names made with a salt now gone may exist: in the journal, or a database."""
     if _journal_has_hashes(os.path.join(os.path.dirname(db), paths.TELEMETRY_JOURNAL)):
         return True
-    if not os.path.exists(db):
-        return False
-    # SQLite in a child process (exit status 0: no hashed name); anything else cannot tell: say so
-    return child.run("hashes", db) != 0
+    # Any database may hold one: the note says they *may* no longer match (reading it would put
+    # SQLite on the recording path for a question a person only needs a hint about).
+    return os.path.exists(db)
 
 
 def _journal_has_hashes(folder: str) -> bool:
@@ -143,7 +131,7 @@ def _utc_now() -> str:
 
 def hash_name(name: str, *, kind: str) -> str:
     """Salted SHA-256 (hex) of a workspace name or task id. ``kind`` separates namespaces."""
-    digest = sha256()
+    digest = hashlib.sha256()
     digest.update(salt())
     digest.update(f"\0{kind}\0".encode())
     digest.update(name.encode("utf-8", "surrogatepass"))

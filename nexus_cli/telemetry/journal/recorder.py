@@ -1,8 +1,8 @@
 """Record one journal entry per invocation; :mod:`nexus_cli.telemetry.db.fold` folds the journal
 into ``telemetry.db``.
 
-This runs after every command, so it is built for the common path: neither ``sqlite3`` nor
-``json`` is imported (:mod:`~nexus_cli.telemetry.journal.jsontext` writes the JSON). The entry is
+This runs after every command, so it is built for the common path: ``sqlite3`` is never
+imported. The entry is
 one complete record appended to ``$NEXUS_HOME/telemetry-journal/events`` under the journal's lock
 (:func:`nexus_cli.telemetry.journal.file.append`). It never raises: a home that cannot be written
 costs the event, never the command's output or exit code. When the journal grows past
@@ -12,12 +12,13 @@ costs the event, never the command's output or exit code. When the journal grows
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
 
 from nexus_cli import __version__, fs
-from nexus_cli.telemetry.journal import child, entry, file, jsontext, settings
+from nexus_cli.telemetry.journal import child, entry, file, settings
 from nexus_cli.telemetry.journal.invocation import Invocation, current
 from nexus_cli.telemetry.journal.privacy import hash_name
 
@@ -46,7 +47,7 @@ def _raw_data(inv: Invocation) -> str | None:
         data["signals"] = inv.signals
     if counts:  # per-event counters, so windowed stats need not trust session boundaries
         data["counts"] = counts
-    return jsontext.dumps(data, separators=(",", ":"), sort_keys=True)
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
 def _hash(value: Any, kind: str) -> str | None:
