@@ -30,6 +30,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from nexus_cli import fs
 from nexus_cli.telemetry.db import progress
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
@@ -45,6 +46,7 @@ GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change
 # is rarely kept waiting, even during a first build over millions of events.
 CHUNK = 5_000
 FOLD_BUSY_TIMEOUT_MS = 30_000  # a reader waits for another one's chunk rather than failing
+FOLD_LOCK_SUFFIX = ".rollups.lock"  # beside the database: one roll-up fold at a time
 SHOW_PROGRESS_FROM = 100_000
 TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
 DAY_TABLES = TABLES[:4]
@@ -223,7 +225,13 @@ def fold(db: Db) -> int:
     busy_timeout = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
     db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
     try:
-        with progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick:
+        # Folders take turns for the whole fold (SQLite's busy wait is not fair: a folder between
+        # two chunks of another could wait out its timeout on a busy machine); the one that waited
+        # then finds little or nothing left to fold.
+        with (
+            fs.locked(f"{db.path}{FOLD_LOCK_SUFFIX}"),
+            progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick,
+        ):
             while True:
                 with db.atomic():
                     events, left = _fold_chunk(db)
