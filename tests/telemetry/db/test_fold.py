@@ -133,7 +133,9 @@ def test_folds_killed_at_random_moments_lose_and_duplicate_nothing() -> None:
 def test_writers_killed_mid_run_never_break_the_reader() -> None:
     code = WRITER.replace("int(sys.argv[1])", "10**9")
     writers = [_python(code) for _ in range(4)]
-    time.sleep(1.0)
+    deadline = time.monotonic() + 300
+    while _journal_bytes() < 16 * 1024 and time.monotonic() < deadline:  # they are writing
+        time.sleep(0.05)
     for proc in writers:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -158,6 +160,14 @@ def test_writers_killed_mid_run_never_break_the_reader() -> None:
     after = _count()
     assert after + _skipped() - skipped_before == before + len(records)
     assert after >= before + len(records) - 4  # at most one torn record per killed writer
+
+
+def _journal_bytes() -> int:
+    """What the writers have appended so far (0 before the first one made the journal)."""
+    try:
+        return sum(p.stat().st_size for p in _folder().iterdir())
+    except OSError:
+        return 0
 
 
 def _keys(conn: Any) -> list[str]:
