@@ -38,22 +38,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from nexus_cli import config_yaml, fs, paths
-from nexus_cli.errors import NexusError, StateError
+from nexus_cli.errors import GateNeedsApprovalError, NoTerminalError, StateError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task, now_iso
+from nexus_cli.terminal import escape
+
+__all__ = [
+    "Approval",
+    "Book",
+    "GateNeedsApprovalError",
+    "NoTerminalError",
+    "approval_for",
+    "approve",
+    "ask_person",
+    "forget",
+    "gate_hash",
+    "needs_approval",
+    "pending",
+    "previous_commands",
+    "project_key",
+    "trust_rule_for",
+]
 
 FORMAT = 1
 APPROVALS_DIR = "approvals"
 TRUST_FILE = "trust.yaml"
 # A trust rule never covers a command that the shell could turn into several commands.
 _SHELL_SYNTAX = set(";&|<>`$()\n\r\\{}*?[]~#!")
-
-
-class GateNeedsApprovalError(NexusError):
-    """A gate's command has not been approved by a person for this task (exit 5)."""
-
-    exit_code = 5
-    category = "needs_approval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,28 +133,48 @@ def _read(project: Project) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
+class Book:
+    """The approvals and trust rules of one project, read once (for checking many gates)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.approved = _read(project)
+        self.rules = _rules()
+        self.root = os.path.realpath(project.root)
+
+    def approval_for(self, task_id: str, gate: Gate) -> Approval | None:
+        """Why ``gate`` of task ``task_id`` may run, or None when a person must approve it."""
+        record = self.approved.get(task_id, {}).get(gate_hash(gate))
+        if record is not None and record.get("command") == gate.command:
+            how, at = str(record.get("how") or "terminal"), str(record.get("at") or "")
+            return Approval(how=how, at=at)
+        rule = _matching_rule(self.rules, self.root, gate)
+        return None if rule is None else Approval(how="rule", at="", rule=rule)
+
+    def pending(self, task: Task) -> list[Gate]:
+        """The gates of ``task`` that wait for a person's approval (in order)."""
+        return [g for g in task.gates if self.approval_for(task.id, g) is None]
+
+
 def approval_for(project: Project, task_id: str, gate: Gate) -> Approval | None:
     """Why ``gate`` of task ``task_id`` may run, or None when a person must approve it first."""
-    record = _read(project).get(task_id, {}).get(gate_hash(gate))
-    if record is not None and record.get("command") == gate.command:
-        return Approval(how=str(record.get("how") or "terminal"), at=str(record.get("at") or ""))
-    rule = trust_rule_for(project, gate)
-    if rule is not None:
-        return Approval(how="rule", at="", rule=rule)
-    return None
+    return Book(project).approval_for(task_id, gate)
 
 
 def pending(project: Project, task: Task) -> list[Gate]:
     """The gates of ``task`` that wait for a person's approval (in order)."""
-    approved = _read(project).get(task.id, {})
-    waiting = []
-    for gate in task.gates:
-        record = approved.get(gate_hash(gate))
-        if record is not None and record.get("command") == gate.command:
-            continue
-        if trust_rule_for(project, gate) is None:
-            waiting.append(gate)
-    return waiting
+    return Book(project).pending(task) if task.gates else []
+
+
+def needs_approval(task: Task, waiting: Sequence[Gate]) -> GateNeedsApprovalError:
+    """The exit-5 error for ``task`` whose ``waiting`` gates nobody approved: nothing ran."""
+    commands = ", ".join(f"`{escape(g.command, newlines=False)}`" for g in waiting)
+    return GateNeedsApprovalError(
+        f"task {task.id}: nothing ran; its gate {commands} waits for a person's approval"
+        if len(waiting) == 1
+        else f"task {task.id}: nothing ran; its gates {commands} wait for a person's approval",
+        hint=f"a person must approve it: nexus task gate approve {task.id}",
+    )
 
 
 @contextlib.contextmanager
@@ -230,10 +261,13 @@ def trust_rule_for(project: Project, gate: Gate) -> str | None:
     syntax (``;``, ``&&``, ``|``, redirections, substitutions, globs), so ``pytest *`` covers
     ``pytest -q tests/`` but never ``pytest; curl … | sh``.
     """
+    return _matching_rule(_rules(), os.path.realpath(project.root), gate)
+
+
+def _matching_rule(rules: list[tuple[str, list[str]]], root: str, gate: Gate) -> str | None:
     if any(ch in _SHELL_SYNTAX for ch in gate.command):
         return None
-    root = os.path.realpath(project.root)
-    for where, patterns in _rules():
+    for where, patterns in rules:
         if where not in ("*", root):
             continue
         for pattern in patterns:
@@ -243,13 +277,6 @@ def trust_rule_for(project: Project, gate: Gate) -> str | None:
 
 
 # --- asking a person --------------------------------------------------------------------------
-
-
-class NoTerminalError(NexusError):
-    """Approval needs a person at a terminal, and this process has none (exit 4)."""
-
-    exit_code = 4
-    category = "confirmation_needed"
 
 
 def ask_person(question: str) -> bool:

@@ -95,12 +95,14 @@ class TaskStore:
         sig = self._file_signature()
         if sig is None or sig == self._meta("jsonl_sig"):
             return  # a missing file is rewritten from the database by _export
-        from nexus_cli.tasks import jsonl
+        from nexus_cli.tasks import jsonl, provenance
 
         data = self.jsonl_path.read_bytes()
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
-            self._replace_all(jsonl.parse(data, source=str(self.jsonl_path)))
+            tasks = jsonl.parse(data, source=str(self.jsonl_path))
+            provenance.record_imported_changes(self._gates_by_task(), tasks)
+            self._replace_all(tasks)
             self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 
@@ -115,6 +117,11 @@ class TaskStore:
         jsonl.write_atomic(self.jsonl_path, data)
         self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
+
+    def _gates_by_task(self) -> dict[str, str]:
+        """Each task's gates (JSON) as the database has them, to see what an import changes."""
+        rows = self.conn.execute("SELECT id, json_extract(doc, '$.gates') FROM tasks")
+        return {task_id: gates or "[]" for task_id, gates in rows}
 
     # --- rows ---------------------------------------------------------------------------------
 

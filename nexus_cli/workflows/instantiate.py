@@ -14,6 +14,7 @@ from pathlib import Path
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.model import Gate, Task
+from nexus_cli.tasks.provenance import VIA_WORKFLOW
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, topological
 from nexus_cli.workspaces.handle import Workspace
@@ -157,6 +158,7 @@ def run(
                 f"{LABEL_STAGE}{stage.id}",
                 f"{LABEL_PERSONA}{stage.persona}",
             ),
+            via=VIA_WORKFLOW,  # from a committed file: its gates wait for a person's approval
         )
         created[stage.id] = lifecycle.create(store, spec, actor)
     return list(created.values())
