@@ -136,8 +136,10 @@ def run_process(
     env: dict[str, str] | None = None,
     timeout: float = 120,
     input: str | None = None,
+    new_session: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run nexus in a real subprocess."""
+    """Run nexus in a real subprocess (with ``new_session``, without a controlling terminal,
+    as an agent's shell tool or CI runs it)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [*nexus_exe(), *args],
@@ -147,6 +149,7 @@ def run_process(
         text=True,
         timeout=timeout,
         input=input,
+        start_new_session=new_session,
     )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.options import stdin_is_terminal
+from nexus_cli.commands import options
 from nexus_cli.commands.task_common import change_task, line, project, task_id_arg
 from nexus_cli.completion import completer
 from nexus_cli.errors import NexusError
@@ -38,7 +38,7 @@ def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_j
     agent's shell) it waits until a person runs `nexus task gate approve ID`.
     """
     new = Gate(command, timeout, service)
-    at_terminal = stdin_is_terminal()
+    at_terminal = options.stdin_is_terminal()
     change_task(task_id, "gate_add", as_json, gate=new, at_terminal=at_terminal)
     if not at_terminal:
         info(f"the gate waits for a person's approval: nexus task gate approve {line(task_id)}")

@@ -118,13 +118,12 @@ def run(name: str, assignments: tuple[str, ...], workspace: str | None, as_json:
     invocation.note(event_type="workflow")
     if as_json:
         emit_json([t.to_dict() for t in tasks])
-        return
-    for task in tasks:
-        after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
-        click.echo(f"{task.id}  {escape(task.title)}{after}")
-    info(f"{plural(len(tasks), 'task')} created; `nexus loop` works through them in order")
-    waiting = [t.id for t in tasks if approvals.pending(store.project, t)]
-    if waiting:
+    else:
+        for task in tasks:
+            after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
+            click.echo(f"{task.id}  {escape(task.title)}{after}")
+        info(f"{plural(len(tasks), 'task')} created; `nexus loop` works through them in order")
+    if any(approvals.pending(store.project, t) for t in tasks):
         info(
             "their gates come from a workflow file, so they wait for a person's approval: "
             "nexus task gate approve --all"

@@ -35,3 +35,17 @@ def runs(log: Path) -> list[tuple[str, int]]:
     if not path.is_file():
         return []
     return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def trusted_release_gates(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The person's own trust rules for the package-release workflow's gates (which come from a
+    workflow file, so they would wait for approval): ``$NEXUS_CONFIG_HOME/trust.yaml``."""
+    config = isolated_home / "trust-config"
+    config.mkdir()
+    (config / "trust.yaml").write_text(
+        "rules:\n  - project: '*'\n    commands:\n      - make test\n"
+        "      - 'grep -qF -- * CHANGELOG.md'\n      - 'git rev-parse -q --verify refs/tags/v*'\n"
+    )
+    monkeypatch.setenv("NEXUS_CONFIG_HOME", str(config))
+    return config / "trust.yaml"

@@ -22,8 +22,14 @@ EXPECTED_TOOLS = {
 
 
 def test_a_gated_task_completes_only_after_its_gate_passes(
-    project: Path, isolated_home: Path
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The agent proposes the gate; the person trusts that command in their own configuration
+    # (tests/mcp/test_gate_approval.py approves at a terminal instead).
+    config = isolated_home / "config"
+    config.mkdir()
+    (config / "trust.yaml").write_text("rules:\n  - project: '*'\n    commands: [cat done.txt]\n")
+    monkeypatch.setenv("NEXUS_CONFIG_HOME", str(config))
     progress: list[float] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
