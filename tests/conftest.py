@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,24 @@ def answering_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from nexus_cli.commands import options
 
     monkeypatch.setattr(options, "stdin_is_terminal", lambda: True)
+
+
+@pytest.fixture
+def trust(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """``trust(*patterns)``: the person's own trust rules for these commands in every project
+    (``$NEXUS_CONFIG_HOME/trust.yaml``, outside the repository), so that gates proposed by an
+    agent or a workflow run without a person at a terminal (tests/tasks/test_gate_review.py)."""
+
+    def write(*patterns: str) -> Path:
+        config = isolated_home / "trust-config"
+        config.mkdir(exist_ok=True)
+        commands = "".join(f"      - {json.dumps(p)}\n" for p in patterns)
+        path = config / "trust.yaml"
+        path.write_text("rules:\n  - project: '*'\n    commands:\n" + commands)
+        monkeypatch.setenv("NEXUS_CONFIG_HOME", str(config))
+        return path
+
+    return write
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ git add Makefile CHANGELOG.md && git commit -q -m "a project with make test"
 show nexus workflow run package-release --var version=1.2
 
 step "Gates from a committed workflow file wait for a person's approval; nothing runs them yet"
-prepare=$(nexus task ready --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+prepare=$(nexus task list --label stage:prepare --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
 show nexus task gate list "$prepare"
 # A person approves them at a terminal (`nexus task gate approve --all` shows each command and
 # asks on /dev/tty; a script cannot answer), or trusts plain commands in their own config,

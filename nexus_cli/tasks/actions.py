@@ -90,7 +90,7 @@ def create(
     # Whoever runs the CLI could run these commands anyway: creating the task approves them.
     # An agent's gates (MCP) wait for a person: an MCP-only agent must not get a shell this way.
     if caller is Caller.PERSON:
-        approvals.approve(project, created.id, created.gates, how=via_approval(via))
+        approvals.approve(project, created.id, approvals.gates_of(created), how=via_approval(via))
     return TaskResult(created, gates_detected=detected)
 
 

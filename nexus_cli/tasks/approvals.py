@@ -44,6 +44,7 @@ from nexus_cli.tasks.model import Gate, Task, now_iso
 from nexus_cli.terminal import escape
 
 __all__ = [
+    "NO_GATES",
     "Approval",
     "Book",
     "GateNeedsApprovalError",
@@ -53,6 +54,7 @@ __all__ = [
     "ask_person",
     "forget",
     "gate_hash",
+    "gates_of",
     "needs_approval",
     "pending",
     "previous_commands",
@@ -69,10 +71,12 @@ _SHELL_SYNTAX = set(";&|<>`$()\n\r\\{}*?[]~#!")
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """Why a gate may run: ``how`` is ``created``, ``gate-add``, ``terminal`` or ``rule``."""
+    """Why a gate may run: ``how`` is ``created`` or ``detected`` (the task was created on the
+    command line), ``gate-add`` (added on the command line at a terminal), ``terminal``
+    (``nexus task gate approve``) or ``rule`` (a trust rule: ``rule`` names it)."""
 
     how: str
-    at: str
+    at: str | None  # None for a trust rule: it approves whatever it covers, whenever
     rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +137,19 @@ def _read(project: Project) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
+# What a task created with --no-gates "runs": nothing. Approved like a gate, so that an edit of
+# tasks.jsonl that swaps a task's gates for ``no_gates: true`` waits for a person too. It is a
+# shell comment (running it would do nothing) that no trust rule can match (``#``).
+NO_GATES = Gate("# no gates: the task completes without running any check")
+
+
+def gates_of(task: Task) -> list[Gate]:
+    """What completing ``task`` relies on: its gates, or :data:`NO_GATES` for a no-gates task."""
+    if task.gates:
+        return list(task.gates)
+    return [NO_GATES] if task.no_gates else []
+
+
 class Book:
     """The approvals and trust rules of one project, read once (for checking many gates)."""
 
@@ -146,14 +163,14 @@ class Book:
         """Why ``gate`` of task ``task_id`` may run, or None when a person must approve it."""
         record = self.approved.get(task_id, {}).get(gate_hash(gate))
         if record is not None and record.get("command") == gate.command:
-            how, at = str(record.get("how") or "terminal"), str(record.get("at") or "")
-            return Approval(how=how, at=at)
+            how, at = str(record.get("how") or "terminal"), record.get("at")
+            return Approval(how=how, at=str(at) if at else None)
         rule = _matching_rule(self.rules, self.root, gate)
-        return None if rule is None else Approval(how="rule", at="", rule=rule)
+        return None if rule is None else Approval(how="rule", at=None, rule=rule)
 
     def pending(self, task: Task) -> list[Gate]:
         """The gates of ``task`` that wait for a person's approval (in order)."""
-        return [g for g in task.gates if self.approval_for(task.id, g) is None]
+        return [g for g in gates_of(task) if self.approval_for(task.id, g) is None]
 
 
 def approval_for(project: Project, task_id: str, gate: Gate) -> Approval | None:
@@ -163,7 +180,7 @@ def approval_for(project: Project, task_id: str, gate: Gate) -> Approval | None:
 
 def pending(project: Project, task: Task) -> list[Gate]:
     """The gates of ``task`` that wait for a person's approval (in order)."""
-    return Book(project).pending(task) if task.gates else []
+    return Book(project).pending(task) if gates_of(task) else []
 
 
 def needs_approval(task: Task, waiting: Sequence[Gate]) -> GateNeedsApprovalError:
@@ -293,8 +310,8 @@ def ask_person(question: str) -> bool:
             "approving a gate needs a person at a terminal, and this process has none",
             hint="run `nexus task gate approve` yourself, in a terminal",
         ) from None
-    with contextlib.closing(os.fdopen(tty, "r+", encoding="utf-8", errors="replace")) as fh:
-        fh.write(question)
-        fh.flush()
+    # A terminal cannot seek, so it is written through the descriptor and read as text.
+    with os.fdopen(tty, "r", encoding="utf-8", errors="replace") as fh:
+        os.write(tty, question.encode("utf-8", "replace"))
         answer = fh.readline()
     return answer.strip().lower() in ("y", "yes")

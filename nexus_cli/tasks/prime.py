@@ -136,8 +136,10 @@ def _next_commands(brief: Briefing) -> list[str]:
             f'nexus task note {tid} "what you learned"',
             f"nexus task complete {tid}",
         ]
-    if brief.ready:
-        tid = brief.ready[0]["id"]
+    waiting = {t["id"] for t in brief.needs_approval}
+    workable = [t for t in brief.ready if t["id"] not in waiting]
+    if workable:
+        tid = workable[0]["id"]
         return [
             f"nexus task claim {tid}",
             f"nexus task context {tid}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,15 +38,15 @@ def runs(log: Path) -> list[tuple[str, int]]:
     return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines()]
 
 
+RELEASE_GATES = (
+    "make test",
+    "grep -qF -- * CHANGELOG.md",
+    "git rev-parse -q --verify refs/tags/v*",
+)
+
+
 @pytest.fixture
-def trusted_release_gates(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The person's own trust rules for the package-release workflow's gates (which come from a
-    workflow file, so they would wait for approval): ``$NEXUS_CONFIG_HOME/trust.yaml``."""
-    config = isolated_home / "trust-config"
-    config.mkdir()
-    (config / "trust.yaml").write_text(
-        "rules:\n  - project: '*'\n    commands:\n      - make test\n"
-        "      - 'grep -qF -- * CHANGELOG.md'\n      - 'git rev-parse -q --verify refs/tags/v*'\n"
-    )
-    monkeypatch.setenv("NEXUS_CONFIG_HOME", str(config))
-    return config / "trust.yaml"
+def trusted_release_gates(trust: Callable[..., Path]) -> Path:
+    """The person trusts the package-release workflow's gates (which come from a workflow file,
+    so they would wait for approval) in their own configuration."""
+    return trust(*RELEASE_GATES)

@@ -119,5 +119,6 @@ def test_prime_says_how_approval_works_and_lists_waiting_tasks(tasks_project: Pa
     data = ok("prime", "--json").json()
     [waiting] = data["needs_approval"]
     assert waiting["id"] == created.task.id and waiting["commands"] == ["touch ran"]
+    assert not any(created.task.id in command for command in data["next_commands"])
     text = ok("prime").stdout
     assert "nexus task gate approve ID" in text and "Waiting for a person's approval" in text

@@ -4,6 +4,7 @@ agent, from a workflow, imported; what may run is in the user's approvals, outsi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,21 @@ def test_workflow_gates_wait_for_approval(tasks_project: Path) -> None:
     first = result.json()[0]["id"]
     assert _entries(first, "created")[0]["via"] == "workflow"
     assert not any(g["approved"] for g in _gate_list(first))
+
+
+def test_an_edit_that_swaps_the_gates_for_no_gates_waits_too(tasks_project: Path) -> None:
+    task_id = new_task("Guarded", "--gate", "false")
+    ok("task", "start", task_id)
+    jsonl = tasks_project / ".nexus" / "tasks.jsonl"
+    line = json.loads(jsonl.read_text())
+    line.update(gates=[], no_gates=True)
+    jsonl.write_text(json.dumps(line) + "\n")
+    result = run_nexus("task", "complete", task_id)
+    assert result.exit_code == 5, result.stderr
+    assert "no gates: the task completes without running any check" in result.stderr
+    assert show(task_id)["status"] == "in_progress"
+    [change] = _entries(task_id, "gates_changed")
+    assert change["from"] == ["false"] and change["to"] == []
+    typed = new_task("Typed without gates")  # a person's --no-gates: approved by that act
+    ok("task", "start", typed)
+    ok("task", "complete", typed)
