@@ -13,11 +13,15 @@ from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
 from nexus_cli.plural import plural
-from nexus_cli.tasks import approvals, gate_review
-from nexus_cli.tasks.model import Gate
 
 if TYPE_CHECKING:
+    from nexus_cli.tasks.approvals import Approval
+    from nexus_cli.tasks.gate_review import Review
     from nexus_cli.tasks.verification import Verification
+
+# The task core (model, approvals) is imported by the commands that use it, like the rest of
+# this module: completing a task ID loads this module and must not load the task model
+# (tests/test_hot_path_imports.py).
 
 
 @click.group(cls=NexusGroup)
@@ -37,6 +41,8 @@ def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_j
     Typed at a terminal, the gate is approved by that act; without a terminal (a script, an
     agent's shell) it waits until a person runs `nexus task gate approve ID`.
     """
+    from nexus_cli.tasks.model import Gate
+
     new = Gate(command, timeout, service)
     at_terminal = options.stdin_is_terminal()
     change_task(task_id, "gate_add", as_json, gate=new, at_terminal=at_terminal)
@@ -49,6 +55,8 @@ def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_j
 @json_option
 def gate_list(task_id: str, as_json: bool) -> None:
     """Each gate of a task: approved (and how) or needs approval."""
+    from nexus_cli.tasks import gate_review
+
     found = gate_review.gate_list(project(), task_id)
     if as_json:
         emit_json(found.to_json())
@@ -56,12 +64,12 @@ def gate_list(task_id: str, as_json: bool) -> None:
     click.echo(f"{found.task.id}  {line(found.task.title)}")
     for status in found.gates:
         where = f" [in {line(status.gate.service)}]" if status.gate.service else ""
-        click.echo(f"  {_approval_text(status.approval):<40}  {line(status.gate.command)}{where}")
+        click.echo(f"  {_approval_text(status.approval):<30}  {line(status.gate.command)}{where}")
     if not found.gates:
         click.echo("  gates: none")
 
 
-def _approval_text(approval: approvals.Approval | None) -> str:
+def _approval_text(approval: Approval | None) -> str:
     if approval is None:
         return "needs approval"
     if approval.how == "rule":
@@ -80,6 +88,8 @@ def gate_approve(task_ids: tuple[str, ...], every: bool) -> None:
     changed them, then asks once on /dev/tty. Only a person can answer: there is no --yes,
     and a pipe, an environment variable or an agent without a terminal cannot (exit 4).
     """
+    from nexus_cli.tasks import approvals, gate_review
+
     where = project()
     reviews = gate_review.review(where, task_ids, every=every)
     if not reviews:
@@ -97,7 +107,7 @@ def gate_approve(task_ids: tuple[str, ...], every: bool) -> None:
     info(f"approved {plural(approved, 'gate')} of {ids}")
 
 
-def _review_screen(reviews: list[gate_review.Review]) -> str:
+def _review_screen(reviews: list[Review]) -> str:
     """What a person reads before answering: every waiting command exactly, escaped."""
     out = ["Gates that wait for your approval (each runs as a shell command on this machine):"]
     for item in reviews:
