@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     GATE_FAILED = 3
     CONFIRMATION_NEEDED = 4  # a command that asks first found no terminal to ask on, and no --yes
+    NEEDS_APPROVAL = 5  # a gate's command waits for a person's approval: nothing ran
     INTERRUPTED = 130
     TERMINATED = 143  # 128 + SIGTERM
 
@@ -89,6 +90,10 @@ class ConfirmationNeededError(NexusError):
     category = "confirmation_needed"
 
 
+class NoTerminalError(ConfirmationNeededError):
+    """Approving a gate needs a person at a terminal, and this process has none (exit 4)."""
+
+
 class CannotStartError(NexusError):
     """A process could not be started: its folder is missing, or the program cannot run."""
 
@@ -106,3 +111,10 @@ class GateFailedError(NexusError):
 
     exit_code = ExitCode.GATE_FAILED
     category = "gate_failed"
+
+
+class GateNeedsApprovalError(NexusError):
+    """A gate's command has not been approved by a person for its task: nothing ran (exit 5)."""
+
+    exit_code = ExitCode.NEEDS_APPROVAL
+    category = "needs_approval"

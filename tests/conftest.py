@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,24 @@ def answering_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def trust(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """``trust(*patterns)``: the person's own trust rules for these commands in every project
+    (``$NEXUS_CONFIG_HOME/trust.yaml``, outside the repository), so that gates proposed by an
+    agent or a workflow run without a person at a terminal (tests/tasks/test_gate_review.py)."""
+
+    def write(*patterns: str) -> Path:
+        config = isolated_home / "trust-config"
+        config.mkdir(exist_ok=True)
+        commands = "".join(f"      - {json.dumps(p)}\n" for p in patterns)
+        path = config / "trust.yaml"
+        path.write_text("rules:\n  - project: '*'\n    commands:\n" + commands)
+        monkeypatch.setenv("NEXUS_CONFIG_HOME", str(config))
+        return path
+
+    return write
+
+
+@pytest.fixture
 def nexus() -> Any:
     return run_nexus
 
@@ -136,8 +154,10 @@ def run_process(
     env: dict[str, str] | None = None,
     timeout: float = 120,
     input: str | None = None,
+    new_session: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run nexus in a real subprocess."""
+    """Run nexus in a real subprocess (with ``new_session``, without a controlling terminal,
+    as an agent's shell tool or CI runs it)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [*nexus_exe(), *args],
@@ -147,6 +167,7 @@ def run_process(
         text=True,
         timeout=timeout,
         input=input,
+        start_new_session=new_session,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from nexus_cli.commands import options
 from tests.conftest import git, run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
 from tests.loop.conftest import AGENT
@@ -114,6 +115,7 @@ def _tasks(run: Runs) -> None:
     run("task claim", first)
     run("task note", first, "a note")
     run("task gate add", first, "test -f README.md")
+    run("task gate list", first)
     run("task verify", first)
     run("task complete", first)
     run("task history", first)
@@ -157,6 +159,15 @@ def _workflows(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
     run("workflow list")
     run("workflow show", "package-release")
     run("workflow run", "package-release", "--var", "version=1.2.3")
+    # Gates from a committed workflow wait for approval: the person trusts these in their config.
+    config = root / "nexus-config"
+    config.mkdir()
+    (config / "trust.yaml").write_text(
+        "rules:\n  - project: '*'\n    commands:\n      - make test\n"
+        "      - 'grep -qF -- * CHANGELOG.md'\n      - 'git rev-parse -q --verify refs/tags/v*'\n"
+    )
+    monkeypatch.setenv("NEXUS_CONFIG_HOME", str(config))
+    run("task gate list", run("task list", "--label", "workflow:package-release")[0]["id"])
     monkeypatch.setenv("SCRIPTED_AGENT_LOG", str(root / "agent-log"))
     run("loop", "--agent", AGENT, "--max-iterations", "3", ndjson=True)
 
@@ -238,7 +249,9 @@ def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
         run("init")
         with open(repo / ".nexus" / "config.yaml", "a") as config:
             config.write("\ntasks:\n  require_review: true\n")
-        _tasks(run)
+        with monkeypatch.context() as at_terminal:  # `task gate add` typed by a person
+            at_terminal.setattr(options, "stdin_is_terminal", lambda: True)
+            _tasks(run)
         _personas(run)
         _workspaces(run)
         _workflows(run, monkeypatch, root)

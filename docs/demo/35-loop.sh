@@ -8,6 +8,21 @@ printf '# Changelog\n' > CHANGELOG.md
 git add Makefile CHANGELOG.md && git commit -q -m "a project with make test"
 show nexus workflow run package-release --var version=1.2
 
+step "Gates from a committed workflow file wait for a person's approval; nothing runs them yet"
+prepare=$(nexus task list --label stage:prepare --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+show nexus task gate list "$prepare"
+# A person approves them at a terminal (`nexus task gate approve --all` shows each command and
+# asks on /dev/tty; a script cannot answer), or trusts plain commands in their own config,
+# outside the repository. The demo has no person at a terminal, so it writes a trust rule:
+mkdir -p "$NEXUS_CONFIG_HOME"
+cat > "$NEXUS_CONFIG_HOME/trust.yaml" <<TRUST
+rules:
+  - project: $PWD
+    commands: [make test, 'grep -qF -- * CHANGELOG.md', 'git rev-parse -q --verify refs/tags/v*']
+TRUST
+show cat "$NEXUS_CONFIG_HOME/trust.yaml"
+show nexus task gate list "$prepare"
+
 step "nexus loop: the prompt (task context + last failing gate output) goes to the agent's stdin"
 cat > "$DEMO_DIR/agent.sh" <<'AGENT'
 if [ "$NEXUS_LOOP_ITERATION" = 1 ]; then echo broken > status.txt; exit 0; fi

@@ -114,10 +114,15 @@ def loop(
     finally:
         signal.signal(signal.SIGTERM, previous)
         invocation.note(event_type="loop")
+    if result.waiting:
+        info(
+            f"left alone, gates wait for a person's approval: {', '.join(result.waiting)} "
+            "(nexus task gate approve ID)"
+        )
     if result.reason is not None:
         info(f"stopped: {result.stopped_task} stays in progress: {result.reason}")
-    elif not result.completed:
+    elif not result.completed and not result.waiting:
         info("nothing is ready")
-    else:
+    elif result.completed:
         info(f"done: {', '.join(result.completed)}")
     return result.exit_code

@@ -1,4 +1,4 @@
-"""`nexus task complete|verify|gate`: running verification gates and showing their results."""
+"""`nexus task complete|verify|gate`: running verification gates, showing and approving them."""
 
 from __future__ import annotations
 
@@ -6,17 +6,27 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands import options
 from nexus_cli.commands.task_common import change_task, line, project, task_id_arg
+from nexus_cli.completion import completer
+from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
+from nexus_cli.plural import plural
 
 if TYPE_CHECKING:
+    from nexus_cli.tasks.approvals import Approval
+    from nexus_cli.tasks.gate_review import Review
     from nexus_cli.tasks.verification import Verification
+
+# The task core (model, approvals) is imported by the commands that use it, like the rest of
+# this module: completing a task ID loads this module and must not load the task model
+# (tests/test_hot_path_imports.py).
 
 
 @click.group(cls=NexusGroup)
 def gate() -> None:
-    """Add verification gates to a task."""
+    """Add verification gates to a task, list them, approve the ones that wait."""
 
 
 @gate.command(name="add")
@@ -26,10 +36,94 @@ def gate() -> None:
 @click.option("--in", "service", metavar="SERVICE", help="Run inside this workspace service.")
 @json_option
 def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_json: bool) -> None:
-    """Add a gate (a shell command that must exit 0) to a task."""
+    """Add a gate (a shell command that must exit 0) to a task.
+
+    Typed at a terminal, the gate is approved by that act; without a terminal (a script, an
+    agent's shell) it waits until a person runs `nexus task gate approve ID`.
+    """
     from nexus_cli.tasks.model import Gate
 
-    change_task(task_id, "gate_add", as_json, gate=Gate(command, timeout, service))
+    new = Gate(command, timeout, service)
+    at_terminal = options.stdin_is_terminal()
+    change_task(task_id, "gate_add", as_json, gate=new, at_terminal=at_terminal)
+    if not at_terminal:
+        info(f"the gate waits for a person's approval: nexus task gate approve {line(task_id)}")
+
+
+@gate.command(name="list")
+@task_id_arg
+@json_option
+def gate_list(task_id: str, as_json: bool) -> None:
+    """Each gate of a task: approved (and how) or needs approval."""
+    from nexus_cli.tasks import gate_review
+
+    found = gate_review.gate_list(project(), task_id)
+    if as_json:
+        emit_json(found.to_json())
+        return
+    click.echo(f"{found.task.id}  {line(found.task.title)}")
+    for status in found.gates:
+        where = f" [in {line(status.gate.service)}]" if status.gate.service else ""
+        click.echo(f"  {_approval_text(status.approval):<30}  {line(status.gate.command)}{where}")
+    if not found.gates:
+        click.echo("  gates: none")
+
+
+def _approval_text(approval: Approval | None) -> str:
+    if approval is None:
+        return "needs approval"
+    if approval.how == "rule":
+        return f"approved (rule {line(approval.rule or '')})"
+    when = f", {approval.at[:10]}" if approval.at else ""
+    return f"approved ({approval.how}{when})"
+
+
+@gate.command(name="approve")
+@click.argument("task_ids", metavar="[ID]...", nargs=-1, shell_complete=completer("task"))
+@click.option("--all", "every", is_flag=True, help="Every unfinished task with a waiting gate.")
+def gate_approve(task_ids: tuple[str, ...], every: bool) -> None:
+    """Review the gates that wait for approval, and approve them (asked on the terminal).
+
+    Shows each waiting command exactly, the diff from the commands approved before and who
+    changed them, then asks once on /dev/tty. Only a person can answer: there is no --yes,
+    and a pipe, an environment variable or an agent without a terminal cannot (exit 4).
+    """
+    from nexus_cli.tasks import approvals, gate_review
+
+    where = project()
+    reviews = gate_review.review(where, task_ids, every=every)
+    if not reviews:
+        info("no gate waits for approval")
+        return
+    count = sum(len(r.waiting) for r in reviews)
+    question = (
+        f"Approve {plural(count, 'gate')} of {plural(len(reviews), 'task')} to run as shell "
+        f"commands in {line(str(where.root))}? [y/N] "
+    )
+    if not approvals.ask_person(_review_screen(reviews) + question):
+        raise NexusError("nothing approved: the gates still wait")
+    approved = gate_review.approve_reviewed(where, reviews)
+    ids = ", ".join(r.task.id for r in reviews)
+    info(f"approved {plural(approved, 'gate')} of {ids}")
+
+
+def _review_screen(reviews: list[Review]) -> str:
+    """What a person reads before answering: every waiting command exactly, escaped."""
+    out = ["Gates that wait for your approval (each runs as a shell command on this machine):"]
+    for item in reviews:
+        task = item.task
+        out += ["", f"{task.id}  {line(task.title)}  [{task.status}]", "  waiting:"]
+        for g in item.waiting:
+            where = f"  [in service {line(g.service)}]" if g.service else ""
+            out.append(f"    {line(g.command)}{where}")
+        if item.previous:
+            out.append("  against the commands approved for this task before:")
+        else:
+            out.append("  no command was approved for this task before:")
+        out += [f"    {line(d)}" for d in item.diff()]
+        out.append("  how its gates were set (from its history, which anyone can edit):")
+        out += [f"    {line(c)}" for c in item.change_lines()] or ["    (no record)"]
+    return "\n".join(out) + "\n\n"
 
 
 def _print_results(verification: Verification) -> None:

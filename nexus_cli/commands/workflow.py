@@ -10,6 +10,7 @@ import click
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
 from nexus_cli.plural import plural
+from nexus_cli.tasks import approvals
 from nexus_cli.telemetry.journal import invocation
 
 NAME = click.argument("name", metavar="NAME")
@@ -117,8 +118,13 @@ def run(name: str, assignments: tuple[str, ...], workspace: str | None, as_json:
     invocation.note(event_type="workflow")
     if as_json:
         emit_json([t.to_dict() for t in tasks])
-        return
-    for task in tasks:
-        after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
-        click.echo(f"{task.id}  {escape(task.title)}{after}")
-    info(f"{plural(len(tasks), 'task')} created; `nexus loop` works through them in order")
+    else:
+        for task in tasks:
+            after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
+            click.echo(f"{task.id}  {escape(task.title)}{after}")
+        info(f"{plural(len(tasks), 'task')} created; `nexus loop` works through them in order")
+    if any(approvals.pending(store.project, t) for t in tasks):
+        info(
+            "their gates come from a workflow file, so they wait for a person's approval: "
+            "nexus task gate approve --all"
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nexus_cli.errors import ConflictError, UsageError
-from nexus_cli.tasks import actions, lifecycle
+from nexus_cli.tasks import actions, approvals, lifecycle
 from nexus_cli.tasks.context import render
 from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.model import Task
@@ -19,13 +19,29 @@ from nexus_cli.tasks.store import TaskStore
 READY_WINDOW = 50
 
 
-def next_task(store: TaskStore, actor: str, given: str | None, *, first: bool) -> Task | None:
-    """The ``given`` task (once), or the first ready task with gates that ``actor`` can claim."""
+def next_task(
+    store: TaskStore,
+    actor: str,
+    given: str | None,
+    *,
+    first: bool,
+    waiting: list[str] | None = None,
+) -> Task | None:
+    """The ``given`` task (once), or the first ready task with gates that ``actor`` can claim.
+
+    A ready task whose gates wait for a person's approval is skipped, noted, and its id added
+    to ``waiting``."""
     if given is not None:
         return _given(store, given, actor) if first else None
+    book = approvals.Book(store.project)
     for candidate in store.ready(actor, READY_WINDOW):
         if not candidate.gates:
             continue  # nothing would tell the loop when it is done
+        if book.pending(candidate):
+            note_waiting(store, candidate.id, actor)
+            if waiting is not None and candidate.id not in waiting:
+                waiting.append(candidate.id)
+            continue  # the agent would work for gates that cannot run
         try:
             return actions.change(store.project, candidate.id, "claim", agent=actor).task
         except ConflictError:
@@ -40,6 +56,10 @@ def _given(store: TaskStore, ref: str, actor: str) -> Task:
             f"task {task.id} has no gates: the loop would not know when it is done",
             hint=f"add one with `nexus task gate add {task.id} CMD`",
         )
+    waiting = approvals.pending(store.project, task)
+    if waiting:
+        note_waiting(store, task.id, actor)
+        raise approvals.needs_approval(task, waiting)
     unfinished = [d for d in task.depends_on if not _finished(store, d)]
     if unfinished and task.status != "in_progress":
         raise ConflictError(
@@ -56,6 +76,19 @@ def _given(store: TaskStore, ref: str, actor: str) -> Task:
         return task  # resume our own claimed task
     owner = f" by {task.assignee}" if task.assignee else ""
     raise ConflictError(f"task {task.id} is {task.status}{owner}: the loop cannot take it")
+
+
+def waiting_note(task_id: str) -> str:
+    return f"gates wait for a person's approval: nexus task gate approve {task_id}"
+
+
+def note_waiting(store: TaskStore, task_id: str, actor: str) -> None:
+    """Tell whoever reads the task why the loop left it (once: not again on every run)."""
+    text = waiting_note(task_id)
+    task = lifecycle.load(store, task_id)
+    if task.notes and task.notes[-1].get("text") == text:
+        return
+    actions.change(store.project, task_id, "note", agent=actor, text=text)
 
 
 def _finished(store: TaskStore, task_id: str) -> bool:

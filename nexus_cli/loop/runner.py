@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nexus_cli.errors import ExitCode, NexusError, UsageError
+from nexus_cli.errors import ExitCode, GateNeedsApprovalError, NexusError, UsageError
 from nexus_cli.loop import pick
 from nexus_cli.loop.agent import AgentRun, run_agent
 from nexus_cli.plural import plural
-from nexus_cli.tasks import actions, lifecycle
+from nexus_cli.tasks import actions, verification
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
@@ -83,6 +83,8 @@ class LoopResult:
     completed: list[str] = field(default_factory=list)
     stopped_task: str | None = None
     reason: str | None = None
+    # Tasks left alone because a gate waits for a person's approval (noted on each task).
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -100,11 +102,20 @@ def run_loop(store: TaskStore, opts: LoopOptions, reporter: Reporter) -> LoopRes
     deadline = None if opts.max_minutes is None else time.monotonic() + opts.max_minutes * 60
     result = LoopResult()
     while True:
-        task = pick.next_task(store, opts.actor, opts.task, first=not result.completed)
+        task = pick.next_task(
+            store, opts.actor, opts.task, first=not result.completed, waiting=result.waiting
+        )
         if task is None:
             return result
         reporter.task_started(task, pick.enter_stage(store, task))
-        reason = _work_on(store, task, opts, deadline, reporter)
+        try:
+            reason = _work_on(store, task, opts, deadline, reporter)
+        except GateNeedsApprovalError:
+            pick.note_waiting(store, task.id, opts.actor)
+            if opts.task is not None:
+                raise  # exit 5: the one task asked for cannot be completed now
+            result.waiting.append(task.id)
+            continue  # unattended: the next ready task
         if reason is not None:
             _note(store, task.id, opts.actor, f"nexus loop stopped: {reason}")
             result.stopped_task, result.reason = task.id, reason
@@ -168,7 +179,7 @@ def _iterate(
     reporter: Reporter,
 ) -> Iteration:
     started = time.monotonic()
-    task = lifecycle.load(store, task_id)
+    task = verification.approved_task(store, task_id)  # an agent never works for a waiting gate
     reporter.iteration_started(task, number)
     log = store.project.state_dir / "loop" / f"{task.id}-{number}.log"
     run = run_agent(
@@ -182,17 +193,24 @@ def _iterate(
     )
     gates: list[dict[str, Any]] = []
     status = task.status
+    waiting: GateNeedsApprovalError | None = None
     if not run.timed_out:
-        verification = actions.complete(store.project, task.id, agent=opts.actor)
-        status = verification.task.status
-        gates = [
-            {"command": r.gate.command, "passed": r.passed, "exit_code": r.exit_code}
-            for r in verification.results
-        ]
+        try:
+            verified = actions.complete(store.project, task.id, agent=opts.actor)
+        except GateNeedsApprovalError as exc:  # the gates changed during the agent's run
+            waiting = exc
+        else:
+            status = verified.task.status
+            gates = [
+                {"command": r.gate.command, "passed": r.passed, "exit_code": r.exit_code}
+                for r in verified.results
+            ]
     ms = int((time.monotonic() - started) * 1000)
     it = Iteration(task.id, task.title, number, run, gates, status, str(log), ms)
     _record(store, it, opts.actor)
     reporter.iteration_finished(it)
+    if waiting is not None:
+        raise waiting
     return it
 
 

@@ -87,7 +87,9 @@ def _register_task_changes(s: ToolHost) -> None:
 
     @app.tool(
         description="Create a task whose verification gates (shell commands run in the "
-        "project) must all exit 0 before it can be done. Returns the task with its id."
+        "project) must all exit 0 before it can be done. Returns the task with its id.\n"
+        "Gates proposed by an agent wait for a person's approval before they can run "
+        "(`nexus task gate approve ID`)."
     )
     async def task_create(
         title: Annotated[str, Field(description="What to do, in one line.")],
@@ -132,7 +134,8 @@ def _register_task_changes(s: ToolHost) -> None:
 
     @app.tool(
         description="Run a task's gates without changing its status. An error result lists "
-        "each gate's exit code and output tail."
+        "each gate's exit code and output tail. A gate that waits for a person's approval "
+        "does not run: the error says so, and only a person can approve it."
     )
     async def task_verify(id: TaskId, ctx: Context) -> str:
         return await s.run("task_verify", tt.run_gates, p, id, False, ctx=ctx)
@@ -140,7 +143,8 @@ def _register_task_changes(s: ToolHost) -> None:
     @app.tool(
         description="Run every gate; only if all pass does the task become done (or review). "
         "If one fails it is an error result with each gate's exit code and output tail, and "
-        "the task stays in_progress. There is no way to skip a gate."
+        "the task stays in_progress. There is no way to skip a gate. A gate that waits for a "
+        "person's approval does not run: the error says so, and only a person can approve it."
     )
     async def task_complete(id: TaskId, ctx: Context) -> str:
         return await s.run("task_complete", tt.run_gates, p, id, True, ctx=ctx)

@@ -68,7 +68,7 @@ def task_create(
 
 def change(project: Project, task_id: str, action: str, **details: Any) -> dict[str, Any]:
     """``claim``, ``start`` or ``note``: one named change, as ``nexus task <action> --json``."""
-    return actions.change(project, task_id, action, **details).to_json()
+    return actions.change(project, task_id, action, caller=AGENT, **details).to_json()
 
 
 def run_gates(project: Project, task_id: str, complete: bool) -> dict[str, Any]:

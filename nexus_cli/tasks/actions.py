@@ -16,7 +16,7 @@ from nexus_cli import validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks import approvals, lifecycle, provenance
 from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.identity import current_agent
@@ -74,6 +74,7 @@ def create(
             hint=_GATE_HINT[caller]
             + (", or --no-gates to create it without one" if caller is Caller.PERSON else ""),
         )
+    via = provenance.via_for(caller, detected=detected)
     spec = lifecycle.NewTask(
         title=title,
         description=description,
@@ -83,29 +84,52 @@ def create(
         workspace=workspace,
         labels=tuple(labels),
         no_gates=no_gates,
+        via=via,
     )
     with opened(project) as store:
         created = lifecycle.create(store, spec, current_agent(agent))
+    # Whoever runs the CLI could run these commands anyway: creating the task approves them.
+    # An agent's gates (MCP) wait for a person: an MCP-only agent must not get a shell this way.
+    if caller is Caller.PERSON:
+        approvals.approve(project, created.id, approvals.gates_of(created), how=via_approval(via))
     return TaskResult(created, gates_detected=detected)
 
 
+def via_approval(via: str) -> str:
+    """How an approval given by creating a task is recorded: ``created`` or ``detected``."""
+    return "detected" if via == provenance.VIA_DETECTED else "created"
+
+
 def change(
-    project: Project, ref: str, action: str, *, agent: str | None = None, **details: Any
+    project: Project,
+    ref: str,
+    action: str,
+    *,
+    agent: str | None = None,
+    caller: Caller = Caller.PERSON,
+    at_terminal: bool = False,
+    **details: Any,
 ) -> TaskResult:
     """Apply one named change (``claim``, ``start``, ``note``, ``assign``, ``approve``,
     ``reject``, ``reopen``, ``cancel``, ``dep_add``, ``dep_remove``, ``gate_add``).
 
     Starting a workflow stage in a workspace switches that workspace to the stage's persona.
+    A gate added by a person on the command line at a terminal (``at_terminal``, which only the
+    CLI passes) is approved by that act; any other added gate waits for a person's approval.
     """
     if action not in lifecycle.CHANGES:
         raise UsageError(f"unknown task change {action!r}")
     if "dep" in details:
         details["dep"] = validate.task_ref(details["dep"])
+    if action == "gate_add":
+        details["via"] = provenance.via_for(caller)
     with opened(project) as store:
         task = lifecycle.change(
             store, validate.task_ref(ref), current_agent(agent), action, **details
         )
         persona = switch_for(project, task) if action == "start" else None
+    if action == "gate_add" and caller is Caller.PERSON and at_terminal:
+        approvals.approve(project, task.id, [details["gate"]], how="gate-add")
     return TaskResult(task, persona=persona)
 
 

@@ -76,6 +76,7 @@ class NewTask:
     workspace: str | None = None
     labels: tuple[str, ...] = ()
     no_gates: bool = False
+    via: str = "cli"  # how its gates arrived (nexus_cli.tasks.provenance)
 
 
 def _check_spec(spec: NewTask) -> None:
@@ -123,7 +124,7 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
         if spec.no_gates:
             record(task, actor, "created", to="open", no_gates=True)
         else:
-            record(task, actor, "created", to="open")
+            record(task, actor, "created", to="open", via=spec.via)
         store.put(task)
     invocation.note(event_type="task", task=task.id)
     return task
@@ -240,11 +241,11 @@ def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
     record(task, actor, "dependency_removed", dependency=matches[0])
 
 
-def _add_gate(store: TaskStore, task: Task, actor: str, gate: Gate) -> None:
+def _add_gate(store: TaskStore, task: Task, actor: str, gate: Gate, via: str = "cli") -> None:
     _check_gate(gate)
     task.gates = [*task.gates, gate]
     task.no_gates = False
-    record(task, actor, "gate_added", command=gate.command)
+    record(task, actor, "gate_added", command=gate.command, via=via)
 
 
 CHANGES: dict[str, Any] = {

@@ -15,8 +15,10 @@ from typing import Any
 
 from nexus_cli.plural import plural
 from nexus_cli.project import Project
+from nexus_cli.tasks import approvals
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
+from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workspaces.handle import name_at
 
@@ -37,6 +39,8 @@ class Briefing:
     ready_more: bool = False
     blocked: list[dict[str, Any]] = field(default_factory=list)
     blocked_more: bool = False
+    # Of the tasks above: those with a gate that waits for a person's approval.
+    needs_approval: list[dict[str, Any]] = field(default_factory=list)
     next_commands: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,7 +92,8 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
         workspace=name_at(project, cwd),
         tasks_total=store.count(),
     )
-    for doc in current_tasks(store, agent):
+    current = current_tasks(store, agent)
+    for doc in current:
         brief.in_progress.append(
             {**_summary(doc), "last_failing_gate": last_failing_gate(doc.get("history", []))}
         )
@@ -99,8 +104,22 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     brief.blocked = [
         {**_summary(json.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
     ]
+    shown = [*current, *ready[:SHOWN], *(json.loads(doc) for doc, _ in blocked)]
+    brief.needs_approval = _waiting(store.project, shown)
     brief.next_commands = _next_commands(brief)
     return brief
+
+
+def _waiting(project: Project, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tasks among ``docs`` with a gate that waits for a person's approval."""
+    book = approvals.Book(project)
+    found: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        task = Task.from_dict(doc)
+        waiting = book.pending(task)
+        if waiting and task.id not in found:
+            found[task.id] = {**_summary(doc), "commands": [_title(g.command) for g in waiting]}
+    return list(found.values())
 
 
 def briefing(project: Project, cwd: Path, *, agent: str | None = None) -> Briefing:
@@ -117,8 +136,10 @@ def _next_commands(brief: Briefing) -> list[str]:
             f'nexus task note {tid} "what you learned"',
             f"nexus task complete {tid}",
         ]
-    if brief.ready:
-        tid = brief.ready[0]["id"]
+    waiting = {t["id"] for t in brief.needs_approval}
+    workable = [t for t in brief.ready if t["id"] not in waiting]
+    if workable:
+        tid = workable[0]["id"]
         return [
             f"nexus task claim {tid}",
             f"nexus task context {tid}",
@@ -140,6 +161,10 @@ def render(brief: Briefing) -> str:
     if brief.workspace:
         out.append(f"- Workspace: `{brief.workspace}` (this session runs in its worktree)")
     out.append("- A task is done only when its gates pass: `nexus task complete ID`.")
+    out.append(
+        "- A gate runs only once a person approved its exact command: gates you add or change "
+        "(MCP, tasks.jsonl) wait for `nexus task gate approve ID`, which only a person can run."
+    )
     out += ["", "## In progress (yours)", ""]
     for t in brief.in_progress:
         out.append(f"- {t['id']} [{t['status']}] P{t['priority']} {t['title']}")
@@ -161,5 +186,11 @@ def render(brief: Briefing) -> str:
             for t in brief.blocked
         ]
         out.append("_… more: `nexus task blocked`_" if brief.blocked_more else "")
+    if brief.needs_approval:
+        out += ["", "## Waiting for a person's approval (do not work on these yet)", ""]
+        out += [
+            f"- {t['id']} {t['title']}: {', '.join(f'`{c}`' for c in t['commands'])}"
+            for t in brief.needs_approval
+        ]
     out += ["", "## Continue with", "", *[f"1. `{c}`" for c in brief.next_commands], ""]
     return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))

@@ -16,7 +16,7 @@ from typing import Any
 
 from nexus_cli.errors import StateError
 from nexus_cli.project import TASKS_FILE, Project
-from nexus_cli.tasks import database, jsonl
+from nexus_cli.tasks import database, jsonl, provenance
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.statuses import FINISHED, STATUSES
 
@@ -92,7 +92,9 @@ class TaskStore:
         data = self.jsonl_path.read_bytes()
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
-            self._replace_all(jsonl.parse(data, source=str(self.jsonl_path)))
+            tasks = jsonl.parse(data, source=str(self.jsonl_path))
+            provenance.record_imported_changes(self._gates_by_task(), tasks)
+            self._replace_all(tasks)
             self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 
@@ -105,6 +107,11 @@ class TaskStore:
         jsonl.write_atomic(self.jsonl_path, data)
         self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
+
+    def _gates_by_task(self) -> dict[str, str]:
+        """Each task's gates (JSON) as the database has them, to see what an import changes."""
+        rows = self.conn.execute("SELECT id, json_extract(doc, '$.gates') FROM tasks")
+        return {task_id: gates or "[]" for task_id, gates in rows}
 
     # --- rows ---------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from nexus_cli.errors import ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.proc import sigterm_raises
-from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks import approvals, lifecycle
 from nexus_cli.tasks.config import TaskSettings
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
@@ -86,9 +86,21 @@ def _store_runs(store: TaskStore, task_id: str, results: list[GateResult], actor
     return task
 
 
+def approved_task(store: TaskStore, text: str) -> Task:
+    """The task ``text`` names, as ``tasks.jsonl`` has it now (an edit of the file is imported
+    and its gate changes recorded first); :class:`GateNeedsApprovalError` (exit 5, nothing ran)
+    if a gate waits for a person's approval."""
+    store.sync()
+    task = lifecycle.load(store, text)
+    waiting = approvals.pending(store.project, task)
+    if waiting:
+        raise approvals.needs_approval(task, waiting)
+    return task
+
+
 def verify(store: TaskStore, text: str, actor: str) -> Verification:
     """Run the gates; record the runs; never change the status."""
-    task = lifecycle.load(store, text)
+    task = approved_task(store, text)
     if not task.gates:
         raise UsageError(f"task {task.id} has no gates to run")
     results = run_all(store, task)
@@ -102,11 +114,16 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
     refuses a task another live process is verifying, so the gates of a task run once at a time.
     A ``verifying`` left by a process that is gone (killed) is taken over.
     """
-    with store.write():
+    taken_over: dict[str, Any] | None = None
+    with store.write():  # imports an edited tasks.jsonl first, its gate changes recorded
         task = lifecycle.load(store, text)
         _require_gates(task, settings)
-        taken_over = _claim_verification(task, actor)
-        store.put(task)
+        waiting = approvals.pending(store.project, task)
+        if not waiting:
+            taken_over = _claim_verification(task, actor)
+            store.put(task)
+    if waiting:  # raised once the import (and its history entry) is committed
+        raise approvals.needs_approval(task, waiting)
     try:
         with sigterm_raises():
             results = run_all(store, task)
@@ -122,13 +139,21 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
             raise ConflictError(f"task {task.id} changed to {task.status} while its gates ran")
         _record_runs(task, results, actor, "complete")
         verification = Verification(task, results, taken_over_from=taken_over)
-        if verification.passed:
+        changed = task.gates != [r.gate for r in results]
+        if changed:  # what passed is not what the task now asks: it proves nothing
+            lifecycle.transition(task, "in_progress", actor, "gates changed while they ran")
+        elif verification.passed:
             reason = None if task.gates else "no gates (--no-gates)"
             done = "review" if settings.require_review else "done"
             lifecycle.transition(task, done, actor, reason)
         else:
             lifecycle.transition(task, "in_progress", actor, "gates failed")
         store.put(task)
+    if changed:
+        raise ConflictError(
+            f"task {task.id} stays in_progress: its gates changed while they ran",
+            hint=f"run `nexus task complete {task.id}` again",
+        )
     return verification
 
 

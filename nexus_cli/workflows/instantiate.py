@@ -16,6 +16,7 @@ from nexus_cli.personas.catalog import available, layers
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.model import Gate, Task
+from nexus_cli.tasks.provenance import VIA_WORKFLOW
 from nexus_cli.tasks.stage_persona import LABEL_PERSONA, LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, topological
@@ -153,6 +154,7 @@ def run(
                 f"{LABEL_STAGE}{stage.id}",
                 f"{LABEL_PERSONA}{stage.persona}",
             ),
+            via=VIA_WORKFLOW,  # from a committed file: its gates wait for a person's approval
         )
         created[stage.id] = lifecycle.create(store, spec, actor)
     return list(created.values())

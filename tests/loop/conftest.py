@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,17 @@ def runs(log: Path) -> list[tuple[str, int]]:
     if not path.is_file():
         return []
     return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines()]
+
+
+RELEASE_GATES = (
+    "make test",
+    "grep -qF -- * CHANGELOG.md",
+    "git rev-parse -q --verify refs/tags/v*",
+)
+
+
+@pytest.fixture
+def trusted_release_gates(trust: Callable[..., Path]) -> Path:
+    """The person trusts the package-release workflow's gates (which come from a workflow file,
+    so they would wait for approval) in their own configuration."""
+    return trust(*RELEASE_GATES)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git, run_nexus
 from tests.loop.conftest import AGENT, runs
 from tests.tasks.conftest import ok, show
@@ -18,6 +20,7 @@ def _python_like_project(root: Path) -> None:
     git(root, "commit", "-q", "-m", "project")
 
 
+@pytest.mark.usefixtures("trusted_release_gates")
 def test_package_release_chain(loop_project: Path, agent_log: Path) -> None:
     _python_like_project(loop_project)
     created = ok("workflow", "run", "package-release", "--var", "version=1.2", "--json").json()
@@ -40,6 +43,7 @@ def test_package_release_chain(loop_project: Path, agent_log: Path) -> None:
     ]
 
 
+@pytest.mark.usefixtures("trusted_release_gates")
 def test_stages_in_a_workspace_run_there_with_the_stage_persona(
     loop_project: Path, agent_log: Path
 ) -> None:
@@ -59,3 +63,16 @@ def test_stages_in_a_workspace_run_there_with_the_stage_persona(
     assert list(lock["personas"]) == ["devops"]
     assert not (loop_project / ".nexus" / "personas.lock").exists()
     assert (worktree / "status.txt").read_text() == "ok\n"
+
+
+def test_without_approval_the_loop_leaves_the_chain_alone(
+    loop_project: Path, agent_log: Path
+) -> None:
+    _python_like_project(loop_project)
+    created = run_nexus("workflow", "run", "package-release", "--var", "version=1.2", "--json")
+    assert "wait for a person's approval: nexus task gate approve --all" in created.stderr
+    first = created.json()[0]["id"]
+    result = run_nexus("loop", "--agent", AGENT)
+    assert result.exit_code == 0, result.stderr
+    assert f"left alone, gates wait for a person's approval: {first}" in result.stderr
+    assert runs(agent_log) == [] and show(first)["status"] == "open"

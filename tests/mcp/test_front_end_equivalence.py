@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from tests.mcp.conftest import mcp_session, text_of
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 MINUTE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
-VOLATILE = {"pid", "host", "duration_ms", "runtime_s", "rss_bytes", "cpu_percent", "seconds"}
+# ``via``: how a gate arrived differs by nature (typed on the CLI, proposed by an agent).
+VOLATILE = {
+    "pid", "host", "duration_ms", "runtime_s", "rss_bytes", "cpu_percent", "seconds", "via",
+}  # fmt: skip
 LOST = re.compile(r"lose .+? of work")
 
 
@@ -218,7 +222,10 @@ def test_every_tool_with_a_cli_twin_is_covered() -> None:
     assert covered == set(TOOL_SCHEMAS) - workspaces
 
 
-def test_tasks_and_personas_give_the_same_json_through_both(twins: tuple[Side, Side]) -> None:
+def test_tasks_and_personas_give_the_same_json_through_both(
+    twins: tuple[Side, Side], trust: Callable[..., Path]
+) -> None:
+    trust("true", "test -f done.txt", "make test")  # the agent's gates may run: the person says so
     cli, mcp = twins
     seen = _run_both(cli, mcp, TASK_STEPS)
     _check(seen)

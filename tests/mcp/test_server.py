@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ EXPECTED_TOOLS = {
 
 
 def test_a_gated_task_completes_only_after_its_gate_passes(
-    project: Path, isolated_home: Path
+    project: Path, isolated_home: Path, trust: Callable[..., Path]
 ) -> None:
+    # The agent proposes the gate; the person trusts that command in their own configuration
+    # (tests/mcp/test_gate_approval.py approves at a terminal instead).
+    trust("cat done.txt")
     progress: list[float] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
@@ -144,7 +148,11 @@ def test_bare_workspace_tools(project: Path) -> None:
     assert r["bad_window"].is_error and "\n" not in text_of(r["bad_window"])
 
 
-def test_concurrent_calls_are_separate_events(project: Path, isolated_home: Path) -> None:
+def test_concurrent_calls_are_separate_events(
+    project: Path, isolated_home: Path, trust: Callable[..., Path]
+) -> None:
+    trust("sleep 2")
+
     async def session() -> list[Any]:
         async with mcp_session(project) as s:
             created = ok(await s.call_tool("task_create", {"title": "slow", "gates": ["sleep 2"]}))

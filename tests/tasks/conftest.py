@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
+from nexus_cli.project import find_project
+from nexus_cli.tasks import approvals
 from nexus_cli.tasks.gates import GateResult
+from nexus_cli.tasks.model import Gate
 from tests.conftest import Result, fold_telemetry, run_nexus
 
 
@@ -56,3 +59,11 @@ def gate_fields(result: GateResult) -> dict[str, object]:
     data = result.to_dict()
     del data["command"], data["service"]
     return data
+
+
+def approve_as_person(task_id: str) -> None:
+    """What a person's `nexus task gate approve ID` at a terminal records, for a task a test
+    wrote into tasks.jsonl by hand (tests/mcp/test_gate_approval.py approves at a real one)."""
+    task = next(t for t in json.loads(ok("task", "list", "--json").stdout) if t["id"] == task_id)
+    gates = [Gate.from_dict(g) for g in task["gates"]]
+    approvals.approve(find_project(), task_id, gates, how="terminal")

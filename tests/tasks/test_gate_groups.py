@@ -18,7 +18,7 @@ from nexus_cli.tasks.gates import GateResult, run_on_host
 from nexus_cli.tasks.model import Gate
 from tests.conftest import nexus_exe, run_nexus
 from tests.processes import running_members
-from tests.tasks.conftest import new_task, ok, show
+from tests.tasks.conftest import approve_as_person, new_task, ok, show
 
 
 def _wait_for(path: Path, timeout: float = 30) -> str:
@@ -209,6 +209,7 @@ def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
         line = {"id": "nx-reus", "title": "Reused", "status": "verifying", "history": [entry]}
         line["gates"] = [{"command": "true"}]
         (tasks_project / ".nexus" / "tasks.jsonl").write_text(json.dumps(line) + "\n")
+        approve_as_person("nx-reus")
         result = run_nexus("task", "complete", "nx-reus")
         assert result.exit_code == 0, result.stderr
         assert "took over" in result.stderr

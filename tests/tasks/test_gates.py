@@ -141,6 +141,7 @@ def test_detect_default_gates(tmp_path: Path) -> None:
     assert detect_default_gates(tmp_path) == ["python -m pytest -q", "npm test", "cargo test"]
 
 
+@pytest.mark.usefixtures("answering_terminal")  # typed by a person: approved by that act
 def test_gate_add_and_bad_config(tasks_project: Path) -> None:
     task_id = new_task("Later gate")
     ok("task", "gate", "add", task_id, "false", "--timeout", "5")

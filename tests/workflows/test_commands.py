@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_nexus
-from tests.tasks.conftest import ok, show
+from tests.tasks.conftest import approve_as_person, ok, show
 
 PROJECT_FLOW = """\
 name: rel
@@ -93,6 +93,8 @@ def test_run_creates_a_chain_that_ready_releases_one_stage_at_a_time(flows: Path
         ready = [t["id"] for t in ok("task", "ready", "--json").json()]
         assert ready == [current]
         ok("task", "start", current)
+        assert run_nexus("task", "complete", current).exit_code == 5  # from a workflow file
+        approve_as_person(current)
         ok("task", "complete", current)
     assert ok("task", "ready", "--json").json() == []
     assert show(ship)["status"] == "done"
@@ -135,6 +137,7 @@ def test_task_start_of_a_stage_switches_the_workspace_persona(flows: Path, proje
     assert "workspace persona: backend" in started.stderr
     lock = (worktree / ".nexus" / "personas.lock").read_text()
     assert '"backend"' in lock and (worktree / "CLAUDE.md").is_file()
+    approve_as_person(tasks[0]["id"])
     ok("task", "complete", tasks[0]["id"])
     ok("task", "start", tasks[1]["id"])
     lock = (worktree / ".nexus" / "personas.lock").read_text()
