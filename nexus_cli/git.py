@@ -289,7 +289,18 @@ def worktree_tree(cwd: Path, *, exclude: str) -> str:
     are added to the object store, like ``git stash`` does)."""
     with temporary_index(cwd, seed=True) as index:
         run(cwd, "add", "-A", "--", ".", f":(exclude){exclude}", index_file=index)
-        run(cwd, "rm", "-r", "--cached", "-q", "--ignore-unmatch", "--", exclude, index_file=index)
+        run(
+            cwd,
+            "rm",
+            "-r",
+            "--cached",
+            "-f",
+            "-q",
+            "--ignore-unmatch",
+            "--",
+            exclude,
+            index_file=index,
+        )
         return run(cwd, "write-tree", index_file=index).stdout.strip()
 
 
@@ -297,7 +308,18 @@ def commit_tree_without(cwd: Path, commit: str, *, exclude: str) -> str:
     """The tree id of ``commit`` (a checked commit id) with the folder ``exclude`` removed."""
     with temporary_index(cwd) as index:
         run(cwd, "read-tree", "--end-of-options", commit, index_file=index)
-        run(cwd, "rm", "-r", "--cached", "-q", "--ignore-unmatch", "--", exclude, index_file=index)
+        run(
+            cwd,
+            "rm",
+            "-r",
+            "--cached",
+            "-f",
+            "-q",
+            "--ignore-unmatch",
+            "--",
+            exclude,
+            index_file=index,
+        )
         return run(cwd, "write-tree", index_file=index).stdout.strip()
 
 
