@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from nexus_cli import proc
@@ -31,21 +35,27 @@ class NoCommitError(GitError):
     """The repository has no commit yet, so nothing can be branched from it."""
 
 
-def _env() -> dict[str, str]:
+def _env(index_file: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # set by hooks that call us
         env.pop(key, None)
+    if index_file is not None:  # ours, for this one call (see temporary_index)
+        env["GIT_INDEX_FILE"] = str(index_file)
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.setdefault("LC_ALL", "C")
     return env
 
 
-def run(cwd: Path, *args: str, check: bool = True) -> proc.Completed:
+def run(
+    cwd: Path, *args: str, check: bool = True, index_file: Path | None = None
+) -> proc.Completed:
     """``git ARGS`` in ``cwd``; a non-zero exit raises :class:`GitError` when ``check``.
 
-    ``cwd`` is passed as ``git -C``, so a missing folder is git's own error.
+    ``cwd`` is passed as ``git -C``, so a missing folder is git's own error. ``index_file``
+    (from :func:`temporary_index`) is the index this one call reads and writes instead of the
+    repository's own.
     """
-    return _git(list(args), cwd=cwd, check=check)
+    return _git(list(args), cwd=cwd, check=check, index_file=index_file)
 
 
 def version() -> str:
@@ -54,11 +64,16 @@ def version() -> str:
 
 
 def _git(
-    args: list[str], *, cwd: Path | None, check: bool, timeout: float | None = None
+    args: list[str],
+    *,
+    cwd: Path | None,
+    check: bool,
+    timeout: float | None = None,
+    index_file: Path | None = None,
 ) -> proc.Completed:
     where = [] if cwd is None else ["-C", str(cwd)]
     try:
-        done = proc.run(["git", *where, *args], env=_env(), timeout=timeout)
+        done = proc.run(["git", *where, *args], env=_env(index_file), timeout=timeout)
     except CommandNotFoundError:
         raise GitError("git is not installed", hint="install git and try again") from None
     except CannotStartError as exc:
@@ -138,8 +153,9 @@ def head_and_branch(cwd: Path, branch: str) -> tuple[str, str | None]:
     return head, found.get(ref)
 
 
-def resolve_commit(cwd: Path, ref: str) -> str:
-    """The commit id ``ref`` names (a branch, tag or id); a clear error when it names none."""
+def resolve_commit(cwd: Path, ref: str, *, option: str = "--from") -> str:
+    """The commit id ``ref`` names (a branch, tag or id); a clear error when it names none
+    (whose hint names ``option``, the flag the user gave it with)."""
     if not ref or any(ord(ch) < 32 for ch in ref):
         raise UsageError(f"invalid git revision {ref!r}")
     proc = run(
@@ -155,7 +171,7 @@ def resolve_commit(cwd: Path, ref: str) -> str:
         require_commit(cwd)
         raise UsageError(
             f"{ref!r} does not name a commit in this repository",
-            hint="pass a branch, tag or commit id to --from",
+            hint=f"pass a branch, tag or commit id to {option}",
         )
     return proc.stdout.strip()
 
@@ -236,3 +252,92 @@ def delete_branch(cwd: Path, branch: str, *, force: bool) -> None:
 def common_dir(cwd: Path) -> Path:
     text = output(cwd, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
     return Path(text)
+
+
+def config_value(cwd: Path, key: str) -> str | None:
+    """The value of ``git config KEY`` as git resolves it here, or None when it is not set."""
+    done = run(cwd, "config", "--get", "--end-of-options", key, check=False)
+    if done.returncode == 1:  # not set
+        return None
+    if done.returncode != 0:
+        detail = done.stderr.strip().removeprefix("fatal: ") or "no output"
+        raise GitError(f"git config failed: {detail}")
+    return done.stdout.rstrip("\n")
+
+
+@contextmanager
+def temporary_index(cwd: Path, *, seed: bool = False) -> Iterator[Path]:
+    """A private index file for :func:`run`'s ``index_file``, removed afterwards.
+
+    With ``seed`` it starts as a copy of the repository's own index (so that tracked files stay
+    tracked, even ones that ``.gitignore`` names, and unchanged files are not hashed again);
+    without, it starts empty. The repository's own index is never written.
+    """
+    with tempfile.TemporaryDirectory(prefix="nexus-index-") as folder:
+        index = Path(folder) / "index"
+        if seed:
+            own = output(cwd, "rev-parse", "--path-format=absolute", "--git-path", "index")
+            with suppress(FileNotFoundError):  # no index yet: start empty
+                shutil.copyfile(own.strip(), index)
+        yield index
+
+
+def worktree_tree(cwd: Path, *, exclude: str) -> str:
+    """The tree id of the worktree at ``cwd`` as it is now: tracked and untracked files that are
+    not ignored, the folder ``exclude`` (relative to ``cwd``) left out. Written with a temporary
+    index: the repository's own index and its objects' refs are untouched (the tree's objects
+    are added to the object store, like ``git stash`` does)."""
+    with temporary_index(cwd, seed=True) as index:
+        run(cwd, "add", "-A", "--", ".", f":(exclude){exclude}", index_file=index)
+        run(
+            cwd,
+            "rm",
+            "-r",
+            "--cached",
+            "-f",
+            "-q",
+            "--ignore-unmatch",
+            "--",
+            exclude,
+            index_file=index,
+        )
+        return run(cwd, "write-tree", index_file=index).stdout.strip()
+
+
+def commit_tree_without(cwd: Path, commit: str, *, exclude: str) -> str:
+    """The tree id of ``commit`` (a checked commit id) with the folder ``exclude`` removed."""
+    with temporary_index(cwd) as index:
+        run(cwd, "read-tree", "--end-of-options", commit, index_file=index)
+        run(
+            cwd,
+            "rm",
+            "-r",
+            "--cached",
+            "-f",
+            "-q",
+            "--ignore-unmatch",
+            "--",
+            exclude,
+            index_file=index,
+        )
+        return run(cwd, "write-tree", index_file=index).stdout.strip()
+
+
+def head_commit(cwd: Path) -> str | None:
+    """HEAD's commit id, or None in a repository without a commit."""
+    done = run(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def commits_touching(cwd: Path, path: str, *, since: str | None = None) -> list[str]:
+    """Commits reachable from HEAD that changed ``path``, newest first; with ``since`` (a
+    checked commit id) only those not reachable from it."""
+    spec = "HEAD" if since is None else f"{since}..HEAD"
+    text = output(cwd, "log", "--format=%H", "--end-of-options", spec, "--", path)
+    return text.split()
+
+
+def file_at(cwd: Path, commit: str, path: str) -> str | None:
+    """The text of ``path`` (relative to the top) in ``commit``, or None where it has none."""
+    done = run(cwd, "cat-file", "blob", f"{commit}:{path}", check=False)
+    return done.stdout if done.returncode == 0 else None

@@ -76,6 +76,24 @@ def project(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return git_repo
 
 
+@pytest.fixture
+def ssh_signing_key(isolated_home: Path) -> Path:
+    """A real ed25519 key without a passphrase, made by ssh-keygen in the temporary HOME, that
+    git is configured (globally, in that HOME) to sign with: gpg.format ssh, user.signingkey."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed")
+    key = isolated_home / ".ssh" / "id_ed25519"
+    key.parent.mkdir(mode=0o700, exist_ok=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tester", "-f", str(key)],
+        check=True,
+        capture_output=True,
+    )
+    git(isolated_home, "config", "--global", "gpg.format", "ssh")
+    git(isolated_home, "config", "--global", "user.signingkey", str(key))
+    return key
+
+
 def fold_telemetry() -> None:
     """Fold the telemetry journal into telemetry.db, as every reader does before it reads."""
     from nexus_cli.telemetry.db import store

@@ -118,12 +118,14 @@ def _tasks(run: Runs) -> None:
     run("task gate list", first)
     run("task verify", first)
     run("task complete", first)
+    run("task receipt", first)
     run("task history", first)
     run("prime")
     run("task claim", second)
     run("task complete", second)
     run("task reject", second, "--reason", "try again")
     run("task approve", first)
+    run("task check-receipts", ok_codes=(0, 1))
 
 
 def _personas(run: Runs) -> None:

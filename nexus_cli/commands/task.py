@@ -355,3 +355,15 @@ def merge_driver(base: str, ours: str, theirs: str) -> None:
 
 for _command in (task_gates.complete, task_gates.verify, task_gates.gate):
     task.add_command(_command)
+task.lazy_subcommands.update(
+    {
+        "receipt": (
+            "nexus_cli.commands.task_receipts:receipt",
+            "Print the receipts of the task's last passing verification.",
+        ),
+        "check-receipts": (
+            "nexus_cli.commands.task_receipts:check_receipts",
+            "Re-verify offline that every done or review task has receipts for its gates.",
+        ),
+    }
+)

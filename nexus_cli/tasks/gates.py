@@ -32,6 +32,7 @@ class GateResult:
     output_tail: str
     where: str
     started: bool = True
+    receipt: dict[str, Any] | None = None  # a passing run's receipt (tasks/receipts.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {

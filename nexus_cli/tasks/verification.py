@@ -16,7 +16,7 @@ from typing import Any
 
 from nexus_cli.errors import ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.proc import sigterm_raises
-from nexus_cli.tasks import approvals, lifecycle
+from nexus_cli.tasks import approvals, lifecycle, receipts
 from nexus_cli.tasks.config import TaskSettings
 from nexus_cli.tasks.gates import GateResult, run_gate
 from nexus_cli.tasks.model import Task
@@ -60,6 +60,7 @@ def run_all(store: TaskStore, task: Task) -> list[GateResult]:
             timed_out=result.timed_out,
         )
         results.append(result)
+    receipts.attach(store.project, task, results, host=host_tag())
     return results
 
 
@@ -75,6 +76,8 @@ def _record_runs(task: Task, results: list[GateResult], actor: str, purpose: str
         }
         if not r.passed:
             details["output_tail"] = r.output_tail
+        if r.receipt is not None:
+            details["receipt"] = r.receipt
         lifecycle.record(task, actor, "gate_run", **details)
 
 

@@ -14,7 +14,7 @@ from nexus_cli.project import find_project
 from nexus_cli.tasks import approvals
 from nexus_cli.tasks.gates import GateResult
 from nexus_cli.tasks.model import Gate
-from tests.conftest import Result, fold_telemetry, run_nexus
+from tests.conftest import Result, fold_telemetry, git, run_nexus
 
 
 @pytest.fixture
@@ -67,3 +67,56 @@ def approve_as_person(task_id: str) -> None:
     task = next(t for t in json.loads(ok("task", "list", "--json").stdout) if t["id"] == task_id)
     gates = [Gate.from_dict(g) for g in task["gates"]]
     approvals.approve(find_project(), task_id, gates, how="terminal")
+
+
+def approve_all(root: Path, task_id: str) -> None:
+    """Approve every gate of the task as creating it on the command line does (the approvals
+    wiring approves CLI-created gates by itself; this keeps tests independent of it)."""
+    project = find_project(root)
+    gates = [Gate.from_dict(g) for g in show(task_id)["gates"]]
+    approvals.approve(project, task_id, gates, how="created")
+
+
+def close_task(root: Path, title: str, *gates: str) -> str:
+    """A task with ``gates`` (approved), started and completed: its id."""
+    args = [a for gate in gates for a in ("--gate", gate)]
+    task_id = new_task(title, *args)
+    approve_all(root, task_id)
+    ok("task", "start", task_id)
+    ok("task", "complete", task_id)
+    return task_id
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Commit everything in the worktree (.nexus/tasks.jsonl included); the new commit id."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def task_line(root: Path, task_id: str) -> dict[str, Any]:
+    for line in (root / ".nexus" / "tasks.jsonl").read_text().splitlines():
+        data: dict[str, Any] = json.loads(line)
+        if data["id"] == task_id:
+            return data
+    raise AssertionError(f"{task_id} is not in tasks.jsonl")
+
+
+def edit_task_line(root: Path, task_id: str, change: Any) -> None:
+    """Rewrite the task's line of tasks.jsonl by hand, as a person or an agent with a shell can:
+    ``change`` gets the parsed line and edits it in place."""
+    path = root / ".nexus" / "tasks.jsonl"
+    lines = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        if data["id"] == task_id:
+            change(data)
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def gate_receipts(root: Path, task_id: str) -> list[dict[str, Any]]:
+    """The receipts in the task's gate_run history entries, oldest first."""
+    history = task_line(root, task_id)["history"]
+    return [h["receipt"] for h in history if h["action"] == "gate_run" and "receipt" in h]

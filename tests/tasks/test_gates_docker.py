@@ -136,3 +136,21 @@ def test_only_a_running_container_of_this_project_is_used(
         assert "is not running" in stopped.output_tail
     finally:
         decoy.remove(force=True)
+
+
+@pytest.mark.docker
+def test_a_container_gate_receipt_names_the_image(
+    service_container: str, tasks_project: Path, docker_client: Any, test_image: str
+) -> None:
+    from tests.tasks.conftest import gate_receipts
+
+    task_id = new_task("Receipt", "--workspace", service_container, "--in", "app", "--gate", "true")
+    ok("task", "start", task_id)
+    ok("task", "complete", task_id)
+    [receipt] = gate_receipts(tasks_project, task_id)
+    image = docker_client.images.get(test_image)
+    assert receipt["where"]["service"] == "app"
+    assert receipt["where"]["image"] == {
+        "id": image.id,
+        "digests": sorted(image.attrs.get("RepoDigests") or []),
+    }
