@@ -8,9 +8,11 @@ found later. Keep this API small: other areas load their files through it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import yaml_cache
 from nexus_cli.errors import ConfigError
 
 __all__ = ["config_section", "key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
@@ -38,10 +40,9 @@ def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
 
     The message says where the YAML broke, the nearest key above that place, and why:
     ``FILE: invalid YAML at line 3, column 14 near key 'description': ...``. A document parsed
-    before is taken from :mod:`nexus_cli.yaml_cache` (same path, same text), without PyYAML.
+    before is taken from :mod:`nexus_cli.yaml_cache` (same path, same text, an entry signed by
+    this home's cache key), without PyYAML.
     """
-    from nexus_cli import yaml_cache
-
     found, data = yaml_cache.lookup(path, what, text)
     if found:
         return data
@@ -68,8 +69,6 @@ def parse_yaml_mapping(text: str, path: Path | str, *, what: str) -> dict[str, A
 
 
 def _yaml_message(path: Path, text: str, exc: Exception, what: str) -> str:
-    import re
-
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is None:

@@ -3,7 +3,8 @@
 User-level state lives in ``$NEXUS_HOME``, else the platform's user data folder
 (``platformdirs.user_data_dir("nexus")``). User-level configuration (custom templates and
 personas) lives in ``$NEXUS_CONFIG_HOME``, else the platform's user config folder, and what can be
-rebuilt in ``$NEXUS_HOME/cache``, else the platform's user cache folder. :mod:`platformdirs`
+rebuilt in ``$NEXUS_HOME/cache``, else the platform's user cache folder (the key that signs its
+entries stays in the state folder: :func:`cache_key_str`). :mod:`platformdirs`
 decides the platform folders, so Nexus agrees with other tools on every platform and honours the
 same ``XDG_*`` variables.
 
@@ -13,20 +14,20 @@ The ``*_str`` functions return plain strings for callers that join and open path
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import platformdirs
 
-if TYPE_CHECKING:
-    from nexus_cli.errors import NexusError
+from nexus_cli.errors import NexusError, StateError, UsageError
 
 APP = "nexus"
 TELEMETRY_DB = "telemetry.db"
 TELEMETRY_JOURNAL = "telemetry-journal"  # folder of entries not yet folded into the db
 TELEMETRY_OFF_SENTINEL = "telemetry.off"
 SALT_FILE = "telemetry.salt"
+CACHE_KEY_FILE = "cache.key"  # signs the cache's entries; kept outside the cache folder
 
 
 def user_data_dir_str() -> str:
@@ -47,6 +48,12 @@ def cache_dir_str() -> str:
     if explicit:
         return os.path.join(explicit, "cache")
     return platformdirs.user_cache_dir(APP)
+
+
+def cache_key_str() -> str:
+    """The secret that signs the cache's entries: ``cache.key`` in NEXUS_HOME (else the user data
+    folder), never inside the cache folder, so whoever can write the cache cannot sign for it."""
+    return os.path.join(nexus_home_str(), CACHE_KEY_FILE)
 
 
 def user_data_dir() -> Path:
@@ -102,10 +109,6 @@ def _names_home(path: str) -> str | None:
 
 def folder_error(path: str, exc: OSError) -> NexusError:
     """The typed error for a state folder (or a file in one) that cannot be created or used."""
-    import errno
-
-    from nexus_cli.errors import StateError, UsageError
-
     variable = _names_home(path)
     if isinstance(exc, FileExistsError | NotADirectoryError) or exc.errno == errno.ENOTDIR:
         if variable:
