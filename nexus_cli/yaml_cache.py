@@ -64,7 +64,7 @@ def _mac(key: bytes, path: str, what: str, text_hash: str, data: Any) -> bytes:
     return hmac.new(key, signed.encode("ascii"), hashlib.sha256).hexdigest().encode("ascii")
 
 
-def read_key() -> bytes | None:
+def _read_key() -> bytes | None:
     """The cache key, or None when it is missing, unreadable, not 32 bytes, or not private."""
     try:
         fd = os.open(cache_key_str(), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -111,7 +111,7 @@ def _new_key() -> bytes:
         try:
             os.link(spare, target)
         except FileExistsError:
-            winner = read_key()
+            winner = _read_key()
             if winner is None:
                 raise OSError(f"{target}: the cache key another process made is unusable") from None
             return winner
@@ -122,7 +122,7 @@ def _new_key() -> bytes:
 
 def lookup(path: os.PathLike[str] | str, what: str, text: str) -> tuple[bool, Any]:
     """``(True, data)`` when ``text`` at ``path`` was parsed before, else ``(False, None)``."""
-    key = read_key()
+    key = _read_key()
     if key is None:
         return False, None
     key_path = os.path.abspath(os.fspath(path))
@@ -152,7 +152,7 @@ def store(path: os.PathLike[str] | str, what: str, text: str, data: Any) -> bool
         root = os.path.dirname(folder)
         for path_ in (os.path.dirname(root), root, folder):  # makedirs sets the leaf's mode only
             os.makedirs(path_, mode=0o700, exist_ok=True)
-        key = read_key() or _new_key()
+        key = _read_key() or _new_key()
         text_hash = _text_hash(text)
         entry = {
             "format": FORMAT,
