@@ -40,7 +40,8 @@ def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
 
     The message says where the YAML broke, the nearest key above that place, and why:
     ``FILE: invalid YAML at line 3, column 14 near key 'description': ...``. A document parsed
-    before is taken from :mod:`nexus_cli.yaml_cache` (same path, same text), without PyYAML.
+    before is taken from :mod:`nexus_cli.yaml_cache` (same path, same text, an entry signed by
+    this home's cache key), without PyYAML.
     """
     found, data = yaml_cache.lookup(path, what, text)
     if found:

@@ -3,7 +3,8 @@
 User-level state lives in ``$NEXUS_HOME``, else the platform's user data folder
 (``platformdirs.user_data_dir("nexus")``). User-level configuration (custom templates and
 personas) lives in ``$NEXUS_CONFIG_HOME``, else the platform's user config folder, and what can be
-rebuilt in ``$NEXUS_HOME/cache``, else the platform's user cache folder. :mod:`platformdirs`
+rebuilt in ``$NEXUS_HOME/cache``, else the platform's user cache folder (the key that signs its
+entries stays in the state folder: :func:`cache_key_str`). :mod:`platformdirs`
 decides the platform folders, so Nexus agrees with other tools on every platform and honours the
 same ``XDG_*`` variables.
 
@@ -26,6 +27,7 @@ TELEMETRY_DB = "telemetry.db"
 TELEMETRY_JOURNAL = "telemetry-journal"  # folder of entries not yet folded into the db
 TELEMETRY_OFF_SENTINEL = "telemetry.off"
 SALT_FILE = "telemetry.salt"
+CACHE_KEY_FILE = "cache.key"  # signs the cache's entries; kept outside the cache folder
 
 
 def user_data_dir_str() -> str:
@@ -46,6 +48,12 @@ def cache_dir_str() -> str:
     if explicit:
         return os.path.join(explicit, "cache")
     return platformdirs.user_cache_dir(APP)
+
+
+def cache_key_str() -> str:
+    """The secret that signs the cache's entries: ``cache.key`` in NEXUS_HOME (else the user data
+    folder), never inside the cache folder, so whoever can write the cache cannot sign for it."""
+    return os.path.join(nexus_home_str(), CACHE_KEY_FILE)
 
 
 def user_data_dir() -> Path:
