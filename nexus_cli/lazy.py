@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from nexus_cli.telemetry.journal import invocation
 
@@ -40,24 +41,34 @@ class NexusGroup(click.Group):
 
     ``lazy_subcommands`` maps a command name to ``(import path, short help)``; the short help is
     kept here so that ``--help`` can list commands without importing their modules.
+    ``hidden_lazy_subcommands`` maps a name to an import path only: such a command runs when named
+    (or when the group's callback gets it with :meth:`get_command`) but is never listed.
     """
 
     def __init__(
-        self, *args: Any, lazy_subcommands: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        lazy_subcommands: dict[str, tuple[str, str]] | None = None,
+        hidden_lazy_subcommands: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_subcommands = dict(lazy_subcommands or {})
+        self.hidden_lazy_subcommands = dict(hidden_lazy_subcommands or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy_subcommands:
+        if cmd_name in self.lazy_subcommands or cmd_name in self.hidden_lazy_subcommands:
             return self._load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def _load(self, cmd_name: str) -> click.Command:
-        import_path = self.lazy_subcommands[cmd_name][0]
+        if cmd_name in self.lazy_subcommands:
+            import_path = self.lazy_subcommands[cmd_name][0]
+        else:
+            import_path = self.hidden_lazy_subcommands[cmd_name]
         module_name, _, attr = import_path.partition(":")
         command = getattr(importlib.import_module(module_name), attr)
         if not isinstance(command, click.Command):
@@ -66,8 +77,6 @@ class NexusGroup(click.Group):
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """Subcommand names with their short help from the registry: completing imports nothing."""
-        from click.shell_completion import CompletionItem
-
         items = [
             CompletionItem(name, help=help_text)
             for name, (_, help_text) in sorted(self.lazy_subcommands.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,7 +21,16 @@ from nexus_cli.commands.task_common import (
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
+from nexus_cli.tasks.actions import create as create_task
+from nexus_cli.tasks.context import handoff
 from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.listing import list_tasks
+from nexus_cli.tasks.listing import ready as ready_tasks
+from nexus_cli.tasks.merge import merge_files
+from nexus_cli.tasks.queries import blocked as blocked_tasks
+from nexus_cli.tasks.queries import history as task_history
+from nexus_cli.tasks.queries import show as show_task
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
@@ -74,8 +84,6 @@ def task() -> None:
 
     Tasks live in .nexus/tasks.db (local) and .nexus/tasks.jsonl (commit it to share).
     """
-    from nexus_cli.telemetry.journal import invocation
-
     invocation.note(event_type="task")
 
 
@@ -118,8 +126,6 @@ def create(
 
     If none is detected, pass --gate CMD or, explicitly, --no-gates.
     """
-    from nexus_cli.tasks.actions import create as create_task
-
     created = create_task(
         project(),
         title,
@@ -158,8 +164,6 @@ def list_(
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
-    from nexus_cli.tasks.listing import list_tasks
-
     found = list_tasks(
         project(), status=status, assignee=assignee, label=label, workspace=workspace
     )
@@ -171,8 +175,6 @@ def list_(
 @json_option
 def show(task_id: str, as_json: bool) -> None:
     """Show one task (any unique ID prefix works)."""
-    from nexus_cli.tasks.queries import show as show_task
-
     _show(show_task(project(), task_id).task, as_json)
 
 
@@ -189,8 +191,6 @@ def show(task_id: str, as_json: bool) -> None:
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
-    from nexus_cli.tasks.listing import ready as ready_tasks
-
     _listing(ready_tasks(project(), agent=agent, limit=limit), as_json, "nothing is ready")
 
 
@@ -198,8 +198,6 @@ def ready(agent: str | None, limit: int, as_json: bool) -> None:
 @json_option
 def blocked(as_json: bool) -> None:
     """Unfinished tasks waiting on unfinished dependencies."""
-    from nexus_cli.tasks.queries import blocked as blocked_tasks
-
     found = blocked_tasks(project())
     if as_json:
         emit_json(found.to_json())
@@ -310,8 +308,6 @@ def dep_remove(task_id: str, dependency: str, as_json: bool) -> None:
 @json_option
 def history(task_id: str, as_json: bool) -> None:
     """Every transition, gate run and change, with who, when and why."""
-    from nexus_cli.tasks.queries import history as task_history
-
     found = task_history(project(), task_id)
     if as_json:
         emit_json(found.to_json())
@@ -333,8 +329,6 @@ def context(task_id: str | None, current: bool) -> None:
 
     With --current (used by the Claude Code PreCompact hook), prints nothing when no task is yours.
     """
-    from nexus_cli.tasks.context import handoff
-
     found = handoff(project(), task_id, current=current)
     if found is not None:
         click.echo(escape(found.markdown))
@@ -346,10 +340,6 @@ def context(task_id: str | None, current: bool) -> None:
 @click.argument("theirs", type=click.Path(dir_okay=False))
 def merge_driver(base: str, ours: str, theirs: str) -> None:
     """Git merge driver for .nexus/tasks.jsonl (installed by `nexus init`): %O %A %B."""
-    from pathlib import Path
-
-    from nexus_cli.tasks.merge import merge_files
-
     merge_files(Path(base), Path(ours), Path(theirs))
 
 

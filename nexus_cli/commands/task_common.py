@@ -8,7 +8,12 @@ import click
 
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json
+from nexus_cli.project import find_project
+from nexus_cli.tasks.actions import change
+from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.statuses import STATUSES
+from nexus_cli.tasks.store import open_store
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -23,26 +28,18 @@ agent_option = click.option(
 
 def line(text: str) -> str:
     """Untrusted text (a title from a teammate) made safe for one line of plain output."""
-    from nexus_cli.terminal import escape
-
     return escape(text, newlines=False)
 
 
 def project() -> Project:
-    from nexus_cli.project import find_project
-
     return find_project()
 
 
 def open_task_store() -> TaskStore:
-    from nexus_cli.tasks.store import open_store
-
     return open_store(project())
 
 
 def me(agent: str | None = None) -> str:
-    from nexus_cli.tasks.identity import current_agent
-
     return current_agent(agent)
 
 
@@ -51,8 +48,6 @@ def change_task(
 ) -> str | None:
     """Apply one named change through the core; print the task. Returns the stage persona that
     a ``start`` switched the task's workspace to, if any."""
-    from nexus_cli.tasks.actions import change
-
     changed = change(project(), task_id, action, agent=agent, **kw)
     task = changed.task
     if as_json:

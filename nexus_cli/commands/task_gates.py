@@ -9,6 +9,11 @@ import click
 from nexus_cli.commands.task_common import change_task, line, project, task_id_arg
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
+from nexus_cli.tasks.actions import complete as complete_task
+from nexus_cli.tasks.actions import verify as verify_task
+from nexus_cli.tasks.model import Gate
+from nexus_cli.tasks.verification import failure
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.verification import Verification
@@ -27,14 +32,10 @@ def gate() -> None:
 @json_option
 def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_json: bool) -> None:
     """Add a gate (a shell command that must exit 0) to a task."""
-    from nexus_cli.tasks.model import Gate
-
     change_task(task_id, "gate_add", as_json, gate=Gate(command, timeout, service))
 
 
 def _print_results(verification: Verification) -> None:
-    from nexus_cli.terminal import escape
-
     for r in verification.results:
         command = line(r.gate.command)
         if r.passed:
@@ -55,9 +56,6 @@ def _print_results(verification: Verification) -> None:
 @json_option
 def complete(task_id: str, as_json: bool) -> None:
     """Run every gate; only if all pass does the task become done (or review). Exit 3 otherwise."""
-    from nexus_cli.tasks.actions import complete as complete_task
-    from nexus_cli.tasks.verification import failure
-
     verification = complete_task(project(), task_id)
     stale = verification.taken_over_from
     if stale is not None:
@@ -80,9 +78,6 @@ def complete(task_id: str, as_json: bool) -> None:
 @json_option
 def verify(task_id: str, as_json: bool) -> None:
     """Run the gates without changing the task's status (exit 3 if one fails)."""
-    from nexus_cli.tasks.actions import verify as verify_task
-    from nexus_cli.tasks.verification import failure
-
     verification = verify_task(project(), task_id)
     _print_results(verification)
     if as_json:

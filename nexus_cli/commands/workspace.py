@@ -6,6 +6,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell
+from nexus_cli.commands.workspace_progress import shown_progress
+from nexus_cli.errors import UsageError
+from nexus_cli.output import warn
+from nexus_cli.project import find_project
+from nexus_cli.workspaces import lifecycle
+from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.lookup import published_ports, worktree_path
+from nexus_cli.workspaces.recovery import list_workspaces
+from nexus_cli.workspaces.recovery import status as workspace_status
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
@@ -14,7 +24,6 @@ from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
-    from nexus_cli.workspaces.handle import Workspace
     from nexus_cli.workspaces.recovery import WorkspaceView
 
 NAME = click.argument("name", shell_complete=completer("workspace"))
@@ -28,22 +37,16 @@ HEALTH_TIMEOUT = click.option(
 
 
 def _project() -> Project:
-    from nexus_cli.project import find_project
-
     return find_project().require_initialized()
 
 
 def _workspace(name: str) -> Workspace:
     """The handle of workspace NAME of the current project (the name is validated here)."""
-    from nexus_cli.workspaces.handle import Workspace
-
     return Workspace(_project(), name)
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     """``--var KEY=VALUE`` pairs as a mapping; the keys are checked by the core."""
-    from nexus_cli.errors import UsageError
-
     values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -102,9 +105,6 @@ def create(
     as_json: bool,
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
-    from nexus_cli.commands.workspace_progress import shown_progress
-    from nexus_cli.workspaces import lifecycle
-
     with shown_progress() as progress:
         result = lifecycle.create(
             _workspace(name),
@@ -137,9 +137,6 @@ def create(
 @json_option
 def up(name: str, health_timeout: float, as_json: bool) -> None:
     """Start NAME's services (recreating any that died); ports stay the same when free."""
-    from nexus_cli.commands.workspace_progress import shown_progress
-    from nexus_cli.workspaces import lifecycle
-
     with shown_progress() as progress:
         result = lifecycle.up(_workspace(name), progress=progress, health_timeout_s=health_timeout)
     if as_json:
@@ -162,8 +159,6 @@ def up(name: str, health_timeout: float, as_json: bool) -> None:
 @json_option
 def down(name: str, as_json: bool) -> None:
     """Stop and remove NAME's containers; volumes, network and ports are kept for `up`."""
-    from nexus_cli.workspaces import lifecycle
-
     result = lifecycle.down(_workspace(name))
     if as_json:
         emit_json(result.to_json())
@@ -191,9 +186,6 @@ def _view_row(view: WorkspaceView) -> tuple[str, ...]:
 @json_option
 def list_(as_json: bool) -> None:
     """List workspaces, reconciling records, `git worktree list` and containers; show drift."""
-    from nexus_cli.output import warn
-    from nexus_cli.workspaces.recovery import list_workspaces
-
     result = list_workspaces(_project())
     if as_json:
         emit_json(result.to_json())
@@ -212,9 +204,6 @@ def list_(as_json: bool) -> None:
 @json_option
 def status(name: str, as_json: bool) -> None:
     """Show NAME's worktree, branch, uncommitted changes and each service's state."""
-    from nexus_cli.output import warn
-    from nexus_cli.workspaces.recovery import status as workspace_status
-
     result = workspace_status(_workspace(name))
     view = result.view
     if as_json:
@@ -251,8 +240,6 @@ def status(name: str, as_json: bool) -> None:
 @json_option
 def ports(name: str, as_json: bool) -> None:
     """Show NAME's host ports (stable across down/up) and where each one goes."""
-    from nexus_cli.workspaces.lookup import published_ports
-
     result = published_ports(_workspace(name))
     if as_json:
         emit_json(result.to_json())
@@ -271,12 +258,8 @@ def ports(name: str, as_json: bool) -> None:
 @NAME
 def path(name: str) -> None:
     """Print NAME's worktree path: cd "$(nexus workspace path NAME)"."""
-    from nexus_cli.workspaces.lookup import worktree_path
-
     click.echo(str(worktree_path(_workspace(name))))
 
-
-from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell  # noqa: E402
 
 for _command in (delete, exec_, logs, repair, shell):
     workspace.add_command(_command)
