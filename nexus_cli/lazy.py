@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from click.shell_completion import CompletionItem
+from click.utils import make_default_short_help
 
 from nexus_cli.telemetry.journal import invocation
 
@@ -41,19 +42,24 @@ class NexusGroup(click.Group):
 
     ``lazy_subcommands`` maps a command name to ``(import path, short help)``; the short help is
     kept here so that ``--help`` can list commands without importing their modules.
-    ``hidden_lazy_subcommands`` maps a name to an import path only: such a command runs when named
-    (or when the group's callback gets it with :meth:`get_command`) but is never listed.
+    With ``shorten_lazy_help`` that short help is the command's own (its docstring's first
+    sentence), and ``--help`` shortens it to the width as Click does a command's help; without it,
+    it is written as is (like Click's ``short_help``). ``hidden_lazy_subcommands`` maps a name to an
+    import path only: such a command runs when named (or when the group's callback gets it with
+    :meth:`get_command`) but is never listed.
     """
 
     def __init__(
         self,
         *args: Any,
         lazy_subcommands: dict[str, tuple[str, str]] | None = None,
+        shorten_lazy_help: bool = False,
         hidden_lazy_subcommands: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_subcommands = dict(lazy_subcommands or {})
+        self.shorten_lazy_help = shorten_lazy_help
         self.hidden_lazy_subcommands = dict(hidden_lazy_subcommands or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -91,10 +97,14 @@ class NexusGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows: list[tuple[str, str]] = []
-        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        # Hidden commands' names count for the width, the lazy ones as the others.
+        names = [*self.list_commands(ctx), *self.hidden_lazy_subcommands]
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
         for name in self.list_commands(ctx):
             if name in self.lazy_subcommands:
-                rows.append((name, self.lazy_subcommands[name][1]))
+                text = self.lazy_subcommands[name][1]
+                shown = make_default_short_help(text, limit) if self.shorten_lazy_help else text
+                rows.append((name, shown))
                 continue
             cmd = super().get_command(ctx, name)
             if cmd is not None and not cmd.hidden:

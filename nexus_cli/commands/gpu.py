@@ -35,6 +35,7 @@ from nexus_cli.terminal import escape
 from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
+    from nexus_cli.gpu.monitor import Snapshot
     from nexus_cli.gpu.status import GpuStatus, ProcessRow
 
 

@@ -39,6 +39,7 @@ def mcp(ctx: click.Context) -> None:
             hint=extras.missing_hint("mcp"),
             category="missing_extra",
         ) from None
+    assert serve is not None  # registered in SERVE
     ctx.invoke(serve)
 
 

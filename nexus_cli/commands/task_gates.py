@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.task_common import change_task, line, project, task_id_arg
+from nexus_cli.commands.task_changes import change_task
+from nexus_cli.commands.task_common import line, project, task_id_arg
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
 from nexus_cli.tasks.actions import complete as complete_task

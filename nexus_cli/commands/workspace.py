@@ -8,19 +8,18 @@ import click
 
 from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell
 from nexus_cli.commands.workspace_progress import shown_progress
+from nexus_cli.completion import completer
 from nexus_cli.errors import UsageError
-from nexus_cli.output import warn
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, json_option, print_table, warn
+from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.terminal import escape
 from nexus_cli.workspaces import lifecycle
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.lookup import published_ports, worktree_path
 from nexus_cli.workspaces.recovery import list_workspaces
 from nexus_cli.workspaces.recovery import status as workspace_status
-from nexus_cli.completion import completer
-from nexus_cli.lazy import NexusGroup
-from nexus_cli.output import emit_json, json_option, print_table
-from nexus_cli.plural import plural
-from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
