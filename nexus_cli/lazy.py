@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 from click.shell_completion import CompletionItem
-from click.utils import make_default_short_help
 
 from nexus_cli.telemetry.journal import invocation
 
@@ -103,8 +102,9 @@ class NexusGroup(click.Group):
         for name in self.list_commands(ctx):
             if name in self.lazy_subcommands:
                 text = self.lazy_subcommands[name][1]
-                shown = make_default_short_help(text, limit) if self.shorten_lazy_help else text
-                rows.append((name, shown))
+                if self.shorten_lazy_help:  # as Click shortens a loaded command's help
+                    text = click.Command(name, help=text).get_short_help_str(limit)
+                rows.append((name, text))
                 continue
             cmd = super().get_command(ctx, name)
             if cmd is not None and not cmd.hidden:
