@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -193,8 +192,8 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
         return int(rv) if isinstance(rv, int) else ExitCode.OK
     except NexusError as exc:
         inv.fields.setdefault("error_category", exc.category)
-        if _debug():
-            traceback.print_exc()
+        if _debug():  # the traceback as an uncaught exception's (the path below re-raises)
+            sys.excepthook(type(exc), exc, exc.__traceback__)
         _report(exc.message, exc.hint)
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:

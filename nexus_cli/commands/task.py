@@ -32,7 +32,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Run every gate; only if all pass does the task become done (or review).",
     ),
     "context": (
-        f"{_QUERIES}:context",
+        "nexus_cli.commands.task_context:context",
         "Print a Markdown hand-off: goal, gates, last gate output, rejections, notes, related "
         "tasks.",
     ),

@@ -1,4 +1,4 @@
-"""`nexus task show|blocked|history|context`: reading tasks through the task model."""
+"""`nexus task show|blocked|history`: reading tasks through the task model."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.task_common import line, project, task_id_arg
-from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option, print_table
-from nexus_cli.tasks.context import handoff
 from nexus_cli.tasks.queries import blocked as blocked_tasks
 from nexus_cli.tasks.queries import history as task_history
 from nexus_cli.tasks.queries import show as show_task
@@ -83,16 +81,3 @@ def history(task_id: str, as_json: bool) -> None:
         when = str(h.get("at", ""))[:19].replace("T", " ")
         rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
     print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
-
-
-@click.command()
-@click.argument("task_id", metavar="[ID]", required=False, shell_complete=completer("task"))
-@click.option("--current", is_flag=True, help="Your most recently changed task in progress.")
-def context(task_id: str | None, current: bool) -> None:
-    """Print a Markdown hand-off: goal, gates, last gate output, rejections, notes, related tasks.
-
-    With --current (used by the Claude Code PreCompact hook), prints nothing when no task is yours.
-    """
-    found = handoff(project(), task_id, current=current)
-    if found is not None:
-        click.echo(escape(found.markdown))
