@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.workspace import _parse_vars
+from nexus_cli.commands.options import parse_vars
 from nexus_cli.completion import completer
 from nexus_cli.errors import NotAProjectError
 from nexus_cli.lazy import NexusGroup
@@ -60,7 +60,7 @@ def _cells(entry: TemplateEntry) -> tuple[str, ...]:
 @json_option
 def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     """Show NAME's resolved services, volumes, healthchecks and the ports it will allocate."""
-    parsed = show_template(name, _root(), _parse_vars(variables))
+    parsed = show_template(name, _root(), parse_vars(variables))
     if as_json:
         emit_json(parsed.to_dict())
         return

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell
+from nexus_cli.commands.options import parse_vars
 from nexus_cli.commands.workspace_progress import shown_progress
 from nexus_cli.completion import completer
-from nexus_cli.errors import UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table, warn
 from nexus_cli.plural import plural
@@ -44,18 +43,35 @@ def _workspace(name: str) -> Workspace:
     return Workspace(_project(), name)
 
 
-def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``--var KEY=VALUE`` pairs as a mapping; the keys are checked by the core."""
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
-        values[key] = value
-    return values
+_OPS = "nexus_cli.commands.workspace_ops"
+
+# The commands of workspace_ops.py (containers, deletion, exec), loaded only when one runs:
+# name -> ("module:attribute", short help: the command's, which tests check).
+OPS: dict[str, tuple[str, str]] = {
+    "delete": (
+        f"{_OPS}:delete",
+        "Delete NAME: containers, network, volumes, worktree and (if merged) its branch.",
+    ),
+    "exec": (
+        f"{_OPS}:exec_",
+        "Run COMMAND in /workspace of NAME's service and exit with its exit code.",
+    ),
+    "logs": (
+        f"{_OPS}:logs",
+        "Print NAME's service logs (every service, prefixed, when SERVICE is not given).",
+    ),
+    "repair": (
+        f"{_OPS}:repair",
+        "Restore missing worktrees from their branches; prune stale and unlock locked entries.",
+    ),
+    "shell": (
+        f"{_OPS}:shell",
+        "Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI).",
+    ),
+}
 
 
-@click.group(cls=NexusGroup)
+@click.group(cls=NexusGroup, lazy_subcommands=OPS, shorten_lazy_help=True)
 def workspace() -> None:
     """Worktrees on their own branch, each with its own services, ports and volumes.
 
@@ -109,7 +125,7 @@ def create(
             _workspace(name),
             template_name=template_name,
             from_ref=from_ref,
-            variables=_parse_vars(variables),
+            variables=parse_vars(variables),
             start=not no_start,
             bind_address="0.0.0.0" if bind_all else None,
             progress=progress,
@@ -258,7 +274,3 @@ def ports(name: str, as_json: bool) -> None:
 def path(name: str) -> None:
     """Print NAME's worktree path: cd "$(nexus workspace path NAME)"."""
     click.echo(str(worktree_path(_workspace(name))))
-
-
-for _command in (delete, exec_, logs, repair, shell):
-    workspace.add_command(_command)

@@ -1,4 +1,4 @@
-"""``nexus workspace delete|exec|shell|logs|repair`` (registered on the group in workspace.py)."""
+"""``nexus workspace delete|exec|shell|logs|repair`` (loaded lazily by the group in workspace.py)."""
 
 from __future__ import annotations
 

@@ -8,17 +8,26 @@ import pytest
 
 from nexus_cli.commands.mcp import mcp
 from nexus_cli.commands.task import HIDDEN, SUBCOMMANDS, task
+from nexus_cli.commands.workspace import OPS, workspace
+from nexus_cli.lazy import NexusGroup
+
+REGISTERED = [
+    *((task, name, entry) for name, entry in sorted(SUBCOMMANDS.items())),
+    *((workspace, name, entry) for name, entry in sorted(OPS.items())),
+]
 
 
-@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
-def test_a_task_subcommand_is_registered_under_its_name_with_its_own_short_help(
-    name: str,
+@pytest.mark.parametrize(
+    ("group", "name", "entry"), REGISTERED, ids=[f"{g.name} {n}" for g, n, _ in REGISTERED]
+)
+def test_a_lazy_subcommand_is_registered_under_its_name_with_its_own_short_help(
+    group: NexusGroup, name: str, entry: tuple[str, str]
 ) -> None:
-    cmd = task.get_command(click.Context(task), name)
+    cmd = group.get_command(click.Context(group), name)
     assert cmd is not None
     assert cmd.name == name
     assert not cmd.hidden
-    assert cmd.get_short_help_str(limit=150) == SUBCOMMANDS[name][1]
+    assert cmd.get_short_help_str(limit=150) == entry[1]
 
 
 @pytest.mark.parametrize("name", sorted(HIDDEN))
