@@ -16,8 +16,8 @@ def test_each_change_prints_the_task_and_its_new_state(project: Path) -> None:
         "Ship",
         "it",
     ]
-    assert ok("task", "note", task_id, "half way", "--json").json()["task"]["notes"][0]["text"] == (
-        "half way"
+    assert (
+        ok("task", "note", task_id, "half way", "--json").json()["notes"][0]["text"] == "half way"
     )
     other = new_task("Other")
     ok("task", "dep", "add", task_id, other)

@@ -13,4 +13,4 @@ def test_show_blocked_and_history(project: Path) -> None:
     assert ok("task", "show", second, "--json").json()["depends_on"] == [first]
     assert f"{second}  Second" in ok("task", "show", second).stdout
     assert second in ok("task", "blocked").stdout
-    assert [h["action"] for h in ok("task", "history", first, "--json").json()][0] == "create"
+    assert next(h["action"] for h in ok("task", "history", first, "--json").json()) == "created"
