@@ -1,8 +1,8 @@
 """`nexus task`: tasks with verification gates that cannot be skipped, shared through git.
 
 Each subcommand's module is imported only when that subcommand runs (:mod:`nexus_cli.lazy`), so
-`task ready` and `task list` read the stored JSON documents without loading the task model, the
-lifecycle or the changes that go through them.
+`task ready` and `task list` (a hot path) load the listing, not the lifecycle, the changes or the
+gates.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`nexus task list|ready`: read from the stored JSON documents, without the task model."""
+"""`nexus task list|ready`: the listings, printed from the stored JSON documents."""
 
 from __future__ import annotations
 
