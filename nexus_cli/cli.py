@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nexus_cli import __version__
+from nexus_cli.completion import register_shells
 from nexus_cli.errors import ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
-from nexus_cli.telemetry.journal import invocation
+from nexus_cli.telemetry.journal import invocation, recorder, settings
+from nexus_cli.telemetry.ship import autosync
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -155,8 +158,6 @@ def _restore_sigterm(previous: Handler) -> None:
 
 def _report(message: str, hint: str | None = None) -> None:
     """Print ``error:``/``hint:``; messages may quote untrusted data, so controls are shown."""
-    from nexus_cli.terminal import escape
-
     click.echo(f"error: {escape(message)}", err=True)
     if hint:
         click.echo(f"hint: {escape(hint)}", err=True)
@@ -191,10 +192,8 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
         return int(rv) if isinstance(rv, int) else ExitCode.OK
     except NexusError as exc:
         inv.fields.setdefault("error_category", exc.category)
-        if _debug():
-            import traceback
-
-            traceback.print_exc()
+        if _debug():  # the traceback as an uncaught exception's (the path below re-raises)
+            sys.excepthook(type(exc), exc, exc.__traceback__)
         _report(exc.message, exc.hint)
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -254,8 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "_NEXUS_COMPLETE" in os.environ:
         # A shell asking for completions (every TAB press): answer, record nothing.
-        from nexus_cli.completion import register_shells
-
         register_shells()
         cli.main(args=args, prog_name="nexus")
     inv = invocation.begin(args)
@@ -277,16 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
         except Exception:
             pass
-        from nexus_cli.telemetry.journal import settings
-
         enabled, _ = settings.decide(inv.no_telemetry)
         if enabled:
-            from nexus_cli.telemetry.journal import recorder
-
             recorder.record(inv, int(code))
-            from nexus_cli.telemetry.ship import autosync  # one stat unless `sync auto on`
-
-            autosync.after_command()
+            autosync.after_command()  # one stat unless `sync auto on`
         _restore_sigterm(previous)
     if terminated():
         code = ExitCode.TERMINATED

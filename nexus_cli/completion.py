@@ -21,7 +21,18 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+import click
+from click.shell_completion import (
+    BashComplete,
+    CompletionItem,
+    FishComplete,
+    ZshComplete,
+    add_completion_class,
+    get_completion_class,
+)
+
 from nexus_cli.errors import UsageError
+from nexus_cli.terminal import escape
 
 SHELLS = ("bash", "zsh", "fish")
 ENV_VAR = "_NEXUS_COMPLETE"
@@ -133,40 +144,32 @@ complete --no-files --command nexus --arguments "(_nexus_completion)"
 """
 
 
+class NexusBashComplete(BashComplete):
+    source_template = BASH_SCRIPT
+
+
+class NexusZshComplete(ZshComplete):
+    source_template = ZSH_SCRIPT
+
+
+class NexusFishComplete(FishComplete):
+    source_template = FISH_SCRIPT
+
+
 def register_shells() -> None:
     """Make Click use Nexus's scripts (for ``*_source``) instead of its own."""
-    from click.shell_completion import (
-        BashComplete,
-        FishComplete,
-        ZshComplete,
-        add_completion_class,
-    )
-
-    class NexusBashComplete(BashComplete):
-        source_template = BASH_SCRIPT
-
-    class NexusZshComplete(ZshComplete):
-        source_template = ZSH_SCRIPT
-
-    class NexusFishComplete(FishComplete):
-        source_template = FISH_SCRIPT
-
     add_completion_class(NexusBashComplete, "bash")
     add_completion_class(NexusZshComplete, "zsh")
     add_completion_class(NexusFishComplete, "fish")
 
 
-def script(shell: str) -> str:
-    """The completion script for ``shell``."""
-    from click.shell_completion import get_completion_class
-
-    from nexus_cli.cli import cli
-
+def script(shell: str, root: click.Command) -> str:
+    """The completion script for ``shell``, completing the command tree under ``root``."""
     register_shells()
     cls = get_completion_class(shell)
     if cls is None:
         raise UsageError(f"unsupported shell {shell!r}; choose one of {', '.join(SHELLS)}")
-    return cls(cli, {}, "nexus", ENV_VAR).source()
+    return cls(root, {}, "nexus", ENV_VAR).source()
 
 
 Candidate = tuple[str, str | None]
@@ -190,8 +193,6 @@ def described_candidates(kind: str, incomplete: str) -> list[Candidate]:
         found = func(incomplete)
     except Exception:
         return []
-    from nexus_cli.terminal import escape
-
     result: list[Candidate] = []
     for item in found:
         value, description = (item, None) if isinstance(item, str) else item
@@ -207,8 +208,6 @@ def completer(kind: str) -> Callable[[Any, Any, str], list[Any]]:
     """A Click ``shell_complete`` callback for ``kind`` (``workspace``, ``task``...)."""
 
     def complete(ctx: Any, param: Any, incomplete: str) -> list[Any]:
-        from click.shell_completion import CompletionItem
-
         return [CompletionItem(v, help=d) for v, d in described_candidates(kind, incomplete)]
 
     return complete

@@ -25,11 +25,15 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nexus_cli import fs
 from nexus_cli.completion import SCRIPT_MARKER, script
 from nexus_cli.errors import ConflictError
 from nexus_cli.managed_block import find_block, remove_block, upsert_block
+
+if TYPE_CHECKING:
+    import click
 
 BLOCK = "completion"  # the managed block's name, in every rc file (the old eval line lived in it)
 
@@ -87,11 +91,12 @@ def zsh_block(folder: Path) -> str:
     )
 
 
-def install(shell: str, home: Path) -> Outcome:
-    """Write the script file and update the rc file; idempotent."""
+def install(shell: str, home: Path, root: click.Command) -> Outcome:
+    """Write the script file (completing the commands under ``root``) and update the rc file;
+    idempotent."""
     path = script_path(shell, home)
     outcome = Outcome(shell, path)
-    text = script(shell)
+    text = script(shell, root)
     current = _read(path)
     if current is not None and not written_by_nexus(current):
         raise ConflictError(

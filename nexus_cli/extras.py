@@ -21,11 +21,14 @@ one is present is asked of the import system (``find_spec``), which loads nothin
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shlex
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 DISTRIBUTION = "nexus-cli"
 
@@ -93,8 +96,6 @@ def missing_hint(extra: str) -> str:
 
 def requirements(extra: str) -> list[str]:
     """The requirements ``extra`` adds, from Nexus's own metadata (``["mcp<3,>=2.3"]``)."""
-    from importlib import metadata
-
     try:
         lines = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
@@ -123,10 +124,6 @@ def _under(prefix: Path, env: str, subfolder: str | None, names: tuple[str, ...]
 
 def _direct_url() -> tuple[str | None, bool]:
     """The local folder (or file) Nexus was installed from and whether editably, per PEP 610."""
-    import json
-    from importlib import metadata
-    from urllib.parse import unquote, urlparse
-
     try:
         text = metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
         data = json.loads(text) if text else {}

@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from nexus_cli.telemetry.journal import invocation
 
@@ -40,24 +41,39 @@ class NexusGroup(click.Group):
 
     ``lazy_subcommands`` maps a command name to ``(import path, short help)``; the short help is
     kept here so that ``--help`` can list commands without importing their modules.
+    With ``shorten_lazy_help`` that short help is the command's own (its docstring's first
+    sentence), and ``--help`` shortens it to the width as Click does a command's help; without it,
+    it is written as is (like Click's ``short_help``). ``hidden_lazy_subcommands`` maps a name to an
+    import path only: such a command runs when named (or when the group's callback gets it with
+    :meth:`get_command`) but is never listed.
     """
 
     def __init__(
-        self, *args: Any, lazy_subcommands: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        lazy_subcommands: dict[str, tuple[str, str]] | None = None,
+        shorten_lazy_help: bool = False,
+        hidden_lazy_subcommands: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_subcommands = dict(lazy_subcommands or {})
+        self.shorten_lazy_help = shorten_lazy_help
+        self.hidden_lazy_subcommands = dict(hidden_lazy_subcommands or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy_subcommands:
+        if cmd_name in self.lazy_subcommands or cmd_name in self.hidden_lazy_subcommands:
             return self._load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def _load(self, cmd_name: str) -> click.Command:
-        import_path = self.lazy_subcommands[cmd_name][0]
+        if cmd_name in self.lazy_subcommands:
+            import_path = self.lazy_subcommands[cmd_name][0]
+        else:
+            import_path = self.hidden_lazy_subcommands[cmd_name]
         module_name, _, attr = import_path.partition(":")
         command = getattr(importlib.import_module(module_name), attr)
         if not isinstance(command, click.Command):
@@ -66,8 +82,6 @@ class NexusGroup(click.Group):
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """Subcommand names with their short help from the registry: completing imports nothing."""
-        from click.shell_completion import CompletionItem
-
         items = [
             CompletionItem(name, help=help_text)
             for name, (_, help_text) in sorted(self.lazy_subcommands.items())
@@ -82,10 +96,15 @@ class NexusGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows: list[tuple[str, str]] = []
-        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        # Hidden commands' names count for the width, the lazy ones as the others.
+        names = [*self.list_commands(ctx), *self.hidden_lazy_subcommands]
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
         for name in self.list_commands(ctx):
             if name in self.lazy_subcommands:
-                rows.append((name, self.lazy_subcommands[name][1]))
+                text = self.lazy_subcommands[name][1]
+                if self.shorten_lazy_help:  # as Click shortens a loaded command's help
+                    text = click.Command(name, help=text).get_short_help_str(limit)
+                rows.append((name, text))
                 continue
             cmd = super().get_command(ctx, name)
             if cmd is not None and not cmd.hidden:

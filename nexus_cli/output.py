@@ -6,12 +6,17 @@ not a terminal no colour and no box drawing is printed.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from nexus_cli.terminal import escape, escape_markup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,8 +52,6 @@ def _default(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if hasattr(value, "__dataclass_fields__"):
-        import dataclasses
-
         return dataclasses.asdict(value)
     if isinstance(value, set | frozenset):
         return sorted(value)
@@ -57,8 +60,6 @@ def _default(value: Any) -> Any:
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON (and nothing else) on stdout."""
-    import json
-
     click.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
 
 
@@ -89,6 +90,18 @@ def console(stderr: bool = False, width: int | None = None) -> Console:
     )
 
 
+_CODE = re.compile(r"\\?`([^`]+)`")
+
+
+def code_markup(text: str, *, styled: bool = True) -> str:
+    """Escaped ``text`` with `code` spans styled (or kept in backticks where there is no style),
+    as Rich markup: for a console that prints with markup on."""
+    escaped = escape_markup(text, newlines=False)
+    if not styled:
+        return escaped
+    return _CODE.sub(lambda m: f"[bold cyan]{m.group(1)}[/]", escaped)
+
+
 def _plain_table(columns: Sequence[str], rows: list[tuple[str, ...]]) -> str:
     widths = [max([len(str(c)), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     lines = [columns, *rows]
@@ -101,8 +114,6 @@ def _safe_cell(cell: Any) -> Any:
     """A cell ready to draw: ``rich.text.Text`` as the caller styled it, anything else as plain
     text with control characters shown visibly and newlines as ``⏎`` (Rich markup is never read
     from data: a title holding ``[red]`` prints ``[red]``)."""
-    from nexus_cli.terminal import escape
-
     if cell is None:
         return ""
     if hasattr(cell, "plain") and hasattr(cell, "spans"):  # rich.text.Text, without importing it

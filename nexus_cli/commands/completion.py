@@ -4,11 +4,13 @@ from pathlib import Path
 
 import click
 
-from nexus_cli.completion import SHELLS
+from nexus_cli import completion as comp
+from nexus_cli import completion_install as logic
+from nexus_cli.output import info
 
 
 @click.command()
-@click.argument("shell", type=click.Choice(SHELLS))
+@click.argument("shell", type=click.Choice(comp.SHELLS))
 @click.option(
     "--install",
     is_flag=True,
@@ -24,17 +26,16 @@ def completion(shell: str, install: bool, uninstall: bool) -> None:
     nexus completion fish --install   ~/.config/fish/completions/nexus.fish
     eval "$(nexus completion bash)"   this shell only (zsh alike; fish: ... | source)
     """
-    from nexus_cli import completion as comp
-
     if install and uninstall:
         raise click.UsageError("--install and --uninstall exclude each other")
+    root = click.get_current_context().find_root().command
     if not (install or uninstall):
-        click.echo(comp.script(shell))
+        click.echo(comp.script(shell, root))
         return
-    from nexus_cli import completion_install as logic
-    from nexus_cli.output import info
-
-    outcome = (logic.install if install else logic.uninstall)(shell, Path.home())
+    if install:
+        outcome = logic.install(shell, Path.home(), root)
+    else:
+        outcome = logic.uninstall(shell, Path.home())
     for verb, path in outcome.changes:
         info(f"{verb} {path}")
     if not outcome.changes:

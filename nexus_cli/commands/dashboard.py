@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
+import sys
+import termios
+import time
+import tty
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
+from nexus_cli.commands import dashboard_view
 from nexus_cli.commands.options import shown_default_option
-from nexus_cli.output import emit_json, json_option
+from nexus_cli.output import console, emit_json, json_option, stdout_is_tty
+from nexus_cli.telemetry.db import retention, store
+from nexus_cli.telemetry.journal.invocation import note
+from nexus_cli.telemetry.present import files, html
+from nexus_cli.telemetry.present.machine import dashboard_json
+from nexus_cli.telemetry.query import dashboard as dashboard_query
 
 
 def _gather(days: int) -> dict[str, Any]:
-    from nexus_cli.telemetry.db import retention, store
-    from nexus_cli.telemetry.query import dashboard
-
     with store.opened() as db:
         retention.apply_daily(db)
-        return dashboard.collect(db, days)
+        return dashboard_query.collect(db, days)
 
 
 PIPED_WIDTH = 80  # off a terminal the dashboard fits a classic terminal, unless --width says
@@ -27,17 +35,11 @@ PIPED_WIDTH = 80  # off a terminal the dashboard fits a classic terminal, unless
 
 def _console(width: int | None) -> Any:
     """The console to draw on: ``--width`` if given, the terminal's width, else 80 columns."""
-    from nexus_cli.output import console, stdout_is_tty
-
     return console(width=width if width is not None or stdout_is_tty() else PIPED_WIDTH)
 
 
 def _watch(days: int, interval: float, width: int | None) -> None:
     """Redraw in the alternate screen until ``q`` or Ctrl-C; when piped, print each refresh."""
-    import time
-
-    from nexus_cli.commands import dashboard_view
-
     out = _console(width)
     if not out.is_terminal:
         try:
@@ -67,12 +69,6 @@ def _keys() -> Iterator[Callable[[float], str | None]]:
 
     Yields ``pressed(timeout)``: the key pressed within ``timeout`` seconds, else ``None``.
     """
-    import select
-    import sys
-    import termios
-    import time
-    import tty
-
     stream = sys.stdin
     try:
         fd = stream.fileno()
@@ -122,24 +118,16 @@ def dashboard(
     as_json: bool,
 ) -> None:
     """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights."""
-    from nexus_cli.telemetry.journal.invocation import note
-
     note(event_type="telemetry")
     if watch:
         _watch(days, interval, width)
         return
     data = _gather(days)
     if html_file:
-        from nexus_cli.telemetry.present import files, html
-
         path = files.write_text(html_file, html.render(data), force=force)
         click.echo(f"dashboard written to {path}", err=True)
     elif as_json:
-        from nexus_cli.telemetry.present.machine import dashboard_json
-
         emit_json(dashboard_json(data))
     else:
-        from nexus_cli.commands import dashboard_view
-
         out = _console(width)
         out.print(dashboard_view.static(data, out.width))

@@ -8,7 +8,6 @@ escaped before Rich sees it (``terminal.escape_markup``), and `code` in backtick
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -17,24 +16,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from nexus_cli.output import code_markup
+from nexus_cli.telemetry.query.durations import human_ms
 from nexus_cli.terminal import escape_markup
 
 WIDE = 120  # from this width the panels sit side by side in two columns
-_CODE = re.compile(r"\\?`([^`]+)`")
 
 
 def ms(value: float | None) -> str:
-    from nexus_cli.telemetry.query.durations import human_ms
-
     return human_ms(value)
-
-
-def code_markup(text: str, *, styled: bool = True) -> str:
-    """Escaped ``text`` with `code` spans styled (or kept in backticks where there is no style)."""
-    escaped = escape_markup(text, newlines=False)
-    if not styled:
-        return escaped
-    return _CODE.sub(lambda m: f"[bold cyan]{m.group(1)}[/]", escaped)
 
 
 def _summary(data: dict[str, Any], width: int) -> Table:

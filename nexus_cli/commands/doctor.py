@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import click
 
+from nexus_cli.doctor.checks import run_checks
+from nexus_cli.errors import NotAProjectError
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.project import find_project
 
 
 @click.command()
@@ -12,10 +15,6 @@ def doctor(as_json: bool) -> int:
 
     Exits 0 when every essential check passes and 1 otherwise; each problem comes with its fix.
     """
-    from nexus_cli.doctor.checks import run_checks
-    from nexus_cli.errors import NotAProjectError
-    from nexus_cli.project import find_project
-
     try:
         root = find_project().root
     except NotAProjectError:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
+
+from nexus_cli.errors import UsageError
+from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db.schema import stamp
+from nexus_cli.telemetry.journal.invocation import note
+from nexus_cli.telemetry.present import files
+from nexus_cli.telemetry.query.window import parse_moment
+from nexus_cli.telemetry.ship import export as logic
 
 
 @click.command()
@@ -37,16 +46,6 @@ def export(
     Timestamps are RFC 3339 UTC (`2026-11-30T17:59:00.436Z`) and `raw_data` is a JSON object
     (see docs/json.md); the SQL dump keeps the stored values so that it restores exactly.
     """
-    from datetime import UTC, datetime
-
-    from nexus_cli.errors import UsageError
-    from nexus_cli.telemetry.db import store
-    from nexus_cli.telemetry.db.schema import stamp
-    from nexus_cli.telemetry.journal.invocation import note
-    from nexus_cli.telemetry.present import files
-    from nexus_cli.telemetry.query.window import parse_moment
-    from nexus_cli.telemetry.ship import export as logic
-
     note(event_type="telemetry")
     chosen = logic.chosen_tables(tables)
     if fmt == "csv" and len(chosen) > 1:

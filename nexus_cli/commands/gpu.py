@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from nexus_cli.commands.options import confirm, yes_option
+from nexus_cli.gpu import guards, nvml
+from nexus_cli.gpu.actions import perform
+from nexus_cli.gpu.impact import impact_report
+from nexus_cli.gpu.monitor import (
+    DEVICE_COLUMNS,
+    PROCESS_COLUMNS,
+    Poller,
+    device_rows,
+    process_rows,
+    render,
+)
+from nexus_cli.gpu.monitor_app import MonitorApp
+from nexus_cli.gpu.report_text import impact_lines
+from nexus_cli.gpu.status import read_processes, read_status
+from nexus_cli.gpu.units import NA, duration, number, size
 from nexus_cli.lazy import NexusGroup
-from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.output import console, emit_json, json_option, print_table, stdout_is_tty
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.terminal import escape
+from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
-    from nexus_cli.gpu.monitor import Poller, Snapshot
+    from nexus_cli.gpu.monitor import Snapshot
     from nexus_cli.gpu.status import GpuStatus, ProcessRow
 
 
@@ -24,8 +45,6 @@ def gpu() -> None:
 
 
 def _status_row(entry: GpuStatus) -> tuple[str, ...]:
-    from nexus_cli.gpu.units import NA, number, size
-
     g = entry.gpu
     return (
         g.index + (" (MIG)" if g.is_mig else ""),
@@ -43,10 +62,6 @@ def _status_row(entry: GpuStatus) -> tuple[str, ...]:
 @json_option
 def status(as_json: bool) -> None:
     """Each GPU (and MIG device): utilization, memory, temperature, power and its processes."""
-    from nexus_cli.gpu import nvml
-    from nexus_cli.gpu.status import read_status
-    from nexus_cli.gpu.units import NA
-
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
         gpus = read_status(session)
@@ -64,11 +79,6 @@ def status(as_json: bool) -> None:
 @json_option
 def processes(as_json: bool) -> None:
     """Every GPU process: user, PID, GPU, GPU memory, SM%, CPU%, RAM, runtime and command."""
-    from nexus_cli.gpu import nvml
-    from nexus_cli.gpu.status import read_processes
-    from nexus_cli.gpu.units import duration, number, size
-    from nexus_cli.terminal import escape
-
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
         rows = read_processes(session)
@@ -95,8 +105,6 @@ def processes(as_json: bool) -> None:
 
 def _command_cell(row: ProcessRow) -> str:
     """The command column: the command, where it runs, or why it cannot be seen."""
-    from nexus_cli.terminal import escape
-
     if row.namespace == "not visible":
         return f"({row.note})"
     command = escape((row.command or "")[:60], newlines=False)
@@ -108,8 +116,6 @@ def _command_cell(row: ProcessRow) -> str:
 
 
 def _print_plain(snap: Snapshot) -> None:
-    from nexus_cli.gpu.monitor import DEVICE_COLUMNS, PROCESS_COLUMNS, device_rows, process_rows
-
     print_table(DEVICE_COLUMNS, device_rows(snap), title="GPUs", empty="no GPUs found")
     # `empty=`: also keeps print_table's plain path away from an empty row list.
     print_table(PROCESS_COLUMNS, process_rows(snap), title="Processes", empty="no GPU processes")
@@ -117,9 +123,6 @@ def _print_plain(snap: Snapshot) -> None:
 
 def _print_frames(poller: Poller, interval: float, once: bool) -> None:
     """Frames printed one after another: `--once`, or when stdout is not a terminal."""
-    from nexus_cli.gpu.monitor import render
-    from nexus_cli.output import console, stdout_is_tty
-
     while True:
         snap = poller.snapshot()
         if stdout_is_tty():
@@ -133,11 +136,6 @@ def _print_frames(poller: Poller, interval: float, once: bool) -> None:
 
 def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
     """One JSON document per frame (one line each), for scripts."""
-    import json
-    from dataclasses import asdict
-
-    from nexus_cli.timefmt import rfc3339
-
     while True:
         snap = poller.snapshot()
         frame = {
@@ -162,9 +160,6 @@ def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
 def _live(poller: Poller, interval: float) -> None:
     from rich.live import Live
 
-    from nexus_cli.gpu.monitor import render
-    from nexus_cli.output import console
-
     with Live(render(poller.snapshot()), console=console(), auto_refresh=False) as live:
         while True:
             time.sleep(interval)
@@ -185,12 +180,6 @@ def monitor(interval: float, once: bool, as_json: bool) -> None:
     """A live view of GPUs and their processes. On a terminal it is interactive: sort (s), filter
     (/), inspect a process's impact (Enter), graceful/suspend/resume/kill (g/p/r/K, confirmed),
     quit (q). Piped, with --once or --json it prints frames. Polls NVML in-process."""
-    import sys
-
-    from nexus_cli.gpu import nvml
-    from nexus_cli.gpu.monitor import Poller
-    from nexus_cli.output import console, stdout_is_tty
-
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
         poller = Poller(session)
@@ -200,8 +189,6 @@ def monitor(interval: float, once: bool, as_json: bool) -> None:
             elif once or not stdout_is_tty():
                 _print_frames(poller, interval, once)
             elif sys.stdin.isatty():
-                from nexus_cli.gpu.monitor_app import MonitorApp
-
                 MonitorApp(session, interval).run(console())
             else:
                 _live(poller, interval)
@@ -212,8 +199,6 @@ def monitor(interval: float, once: bool, as_json: bool) -> None:
 def _act(
     pid: int, action: str, create_time: float, yes: bool, summary: str, force: bool
 ) -> dict[str, object]:
-    from nexus_cli.gpu.actions import perform
-
     confirm(f"{summary} Proceed?", yes=yes)
     result = perform(pid, action, create_time, force_other_user=force)
     invocation.signal("gpu_action", action=action, signal=result.signal, pids=len(result.pids))
@@ -267,20 +252,12 @@ def impact(
 ) -> None:
     """What would be lost if PID were killed now: runtime, resources, checkpoints, children,
     distributed ranks, and what to do instead."""
-    import os
-
-    from nexus_cli.gpu import guards
-    from nexus_cli.gpu.impact import impact_report
-    from nexus_cli.terminal import escape
-
     invocation.note(event_type="gpu")
     if action is not None:  # refuse before analysing, asking or signalling anything
         guards.check(pid, os.getuid(), force_other_user=force_other_user)
     report = impact_report(pid, list(checkpoint_dirs))
     data = report.to_dict()
     if not as_json:
-        from nexus_cli.gpu.report_text import impact_lines
-
         click.echo("\n".join(impact_lines(report)))
     if action is not None:
         create_time = (

@@ -3,7 +3,9 @@ from __future__ import annotations
 import click
 
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.project import init_project
 from nexus_cli.tasks.gitsetup import install_merge_driver
+from nexus_cli.workspaces.handle import project_id_of
 
 
 @click.command()
@@ -15,9 +17,6 @@ def init(as_json: bool) -> None:
     git while config.yaml and tasks.jsonl stay tracked. Safe to run again: it only adds what is
     missing.
     """
-    from nexus_cli.project import init_project
-    from nexus_cli.workspaces.handle import project_id_of
-
     project, changed = init_project(hooks=(install_merge_driver,))
     project_id_of(project)  # made now (or checked against Docker), not by the first workspace
     if as_json:

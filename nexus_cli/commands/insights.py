@@ -8,7 +8,11 @@ import click
 
 from nexus_cli.commands.stats import resolve_window, window_options
 from nexus_cli.lazy import NexusGroup
-from nexus_cli.output import emit_json, json_option
+from nexus_cli.output import code_markup, console, emit_json, json_option
+from nexus_cli.telemetry import usage
+from nexus_cli.telemetry.present import files
+from nexus_cli.telemetry.present import report as report_logic
+from nexus_cli.telemetry.ship import schedule as logic
 
 
 def _render(patterns: list[dict[str, Any]]) -> None:
@@ -17,9 +21,6 @@ def _render(patterns: list[dict[str, Any]]) -> None:
         click.echo("no patterns detected in this window", err=True)
         return
     from rich.text import Text
-
-    from nexus_cli.commands.dashboard_view import code_markup
-    from nexus_cli.output import console
 
     out = console()
     if not out.is_terminal:
@@ -44,9 +45,7 @@ def _render(patterns: list[dict[str, Any]]) -> None:
 def _write_report(
     data: dict[str, Any], fmt: str, output: str | None, force: bool, quiet: bool
 ) -> None:
-    from nexus_cli.telemetry.present import files, report
-
-    text = report.to_json(data) if fmt == "json" else report.to_markdown(data)
+    text = report_logic.to_json(data) if fmt == "json" else report_logic.to_markdown(data)
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
@@ -102,14 +101,11 @@ def insights(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nexus_cli.telemetry import usage
 
     groups = {g for g in usage.GROUPS if options.pop(g, False)}
     window = resolve_window(options, default_days=usage.INSIGHTS_DAYS)
     found = usage.insights(window, groups=groups, exact=exact)
     if report:
-        from nexus_cli.telemetry.present import report as report_logic
-
         figures = usage.stats(window, exact=exact).figures
         _write_report(report_logic.build(figures, found.patterns), fmt, output, force, quiet)
     elif as_json:
@@ -125,8 +121,6 @@ def insights(
 @click.option("--print", "print_only", is_flag=True, help="Only print the crontab line.")
 def schedule(expression: str | None, output: str | None, remove: bool, print_only: bool) -> None:
     """Install (or --remove) one managed crontab entry that writes the weekly report."""
-    from nexus_cli.telemetry.ship import schedule as logic
-
     if remove:
         removed = logic.remove()
         click.echo(

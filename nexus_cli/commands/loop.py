@@ -10,9 +10,20 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.task_common import me, open_task_store
 from nexus_cli.completion import completer
+from nexus_cli.loop.config import load_settings
+from nexus_cli.loop.runner import (
+    EXIT_TERMINATED,
+    LoopInterrupted,
+    LoopOptions,
+    Terminated,
+    refuse_without_agent,
+    run_loop,
+)
 from nexus_cli.output import info, json_option
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.loop.runner import Iteration
@@ -27,16 +38,12 @@ class LineReporter:
         self.live = not as_json and sys.stdout.isatty()
 
     def task_started(self, task: Task, persona: str | None) -> None:
-        from nexus_cli.terminal import escape
-
         if not self.as_json:
             extra = f" (persona {persona})" if persona else ""
             info(f"{escape(task.id)}: {escape(task.title)}{extra}")
 
     def iteration_started(self, task: Task, number: int) -> None:
         if self.live:
-            from nexus_cli.terminal import escape
-
             click.echo(f"{escape(task.id)} #{number}  running agent...", nl=False)
 
     def iteration_finished(self, it: Iteration) -> None:
@@ -46,7 +53,6 @@ class LineReporter:
         passed = sum(1 for g in it.gates if g["passed"])
         gates = f"gates {passed}/{len(it.gates)} passed" if it.gates else "gates not run"
         agent = "agent timed out" if it.agent.timed_out else f"agent exit {it.agent.exit_code}"
-        from nexus_cli.terminal import escape
 
         line = (
             f"{escape(it.task_id)} #{it.iteration}  {agent}  {it.duration_ms / 1000:.1f}s  "
@@ -56,8 +62,6 @@ class LineReporter:
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    from nexus_cli.loop.runner import Terminated
-
     raise Terminated()
 
 
@@ -84,17 +88,6 @@ def loop(
     stdin, runs the gates after each agent run, and repeats. Stops at the limits, after two
     failed agent runs in a row, or when the agent prints the completion promise.
     """
-    from nexus_cli.commands.task_common import me, open_task_store
-    from nexus_cli.loop.config import load_settings
-    from nexus_cli.loop.runner import (
-        EXIT_TERMINATED,
-        LoopInterrupted,
-        LoopOptions,
-        Terminated,
-        refuse_without_agent,
-        run_loop,
-    )
-
     invocation.note(event_type="loop")
     store = open_task_store()
     settings = load_settings(store.project)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import click
 
+from nexus_cli import extras
+from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
-from nexus_cli.output import emit_json, json_option
+from nexus_cli.mcp import install as logic
+from nexus_cli.output import emit_json, info, json_option, warn
+from nexus_cli.project import find_project
 
 CLIENTS = click.Choice(["claude", "cursor", "codex", "vscode"])
 
+# Serving loads the MCP SDK (an optional extra): its module is loaded only when `nexus mcp` serves.
+SERVE = {"serve": "nexus_cli.commands.mcp_serve:serve"}
 
-@click.group(cls=NexusGroup, invoke_without_command=True)
+
+@click.group(cls=NexusGroup, invoke_without_command=True, hidden_lazy_subcommands=SERVE)
 @click.pass_context
 def mcp(ctx: click.Context) -> None:
     """Serve this project's tasks, workspaces and insights to coding agents over MCP (stdio).
@@ -21,26 +28,19 @@ def mcp(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nexus_cli.errors import NexusError
-    from nexus_cli.project import find_project
-    from nexus_cli.telemetry.journal import invocation, settings
-
-    project = find_project().require_initialized()
+    find_project().require_initialized()
     try:
-        from nexus_cli.mcp.server import serve
+        serve = mcp.get_command(ctx, "serve")  # imports the MCP SDK
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("mcp", "pydantic", "anyio"):
             raise
-        from nexus_cli.extras import missing_hint
-
         raise NexusError(
             "`nexus mcp` needs the MCP SDK (the optional `mcp` extra), which is not installed",
-            hint=missing_hint("mcp"),
+            hint=extras.missing_hint("mcp"),
             category="missing_extra",
         ) from None
-    inv = invocation.current()
-    enabled, _ = settings.decide(inv.no_telemetry if inv is not None else False)
-    serve(project, record=enabled)
+    assert serve is not None  # registered in SERVE
+    ctx.invoke(serve)
 
 
 @mcp.command()
@@ -55,10 +55,6 @@ def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json
     Without the MCP SDK the entry is still written, with a warning: the client can start
     `nexus mcp` once the SDK is installed.
     """
-    from nexus_cli import extras
-    from nexus_cli.mcp import install as logic
-    from nexus_cli.output import warn
-
     plan = logic.plan_install(logic.scope(is_global), client, hooks=hooks)
     if not print_only:
         logic.apply(plan)
@@ -76,19 +72,13 @@ def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json
 @json_option
 def uninstall(client: str, is_global: bool, print_only: bool, as_json: bool) -> None:
     """Remove what `nexus mcp install` added, restoring each file byte for byte where possible."""
-    from nexus_cli.mcp import install as logic
-
     plan = logic.plan_uninstall(logic.scope(is_global), client)
     if not print_only:
         logic.apply(plan)
     _report(plan, print_only, as_json)
 
 
-def _report(plan: object, print_only: bool, as_json: bool) -> None:
-    from nexus_cli.mcp.install import Plan
-    from nexus_cli.output import info
-
-    assert isinstance(plan, Plan)
+def _report(plan: logic.Plan, print_only: bool, as_json: bool) -> None:
     if as_json:
         emit_json({**plan.to_dict(), "dry_run": print_only})
         return

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from nexus_cli.errors import ConfirmationNeededError
+from nexus_cli.errors import ConfirmationNeededError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,3 +53,14 @@ def confirm(question: str, *, yes: bool) -> None:
             hint="pass --yes (-y) to confirm without being asked",
         )
     click.confirm(question, abort=True, err=True)
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--var KEY=VALUE`` pairs as a mapping; the keys are checked by the core."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values

@@ -8,10 +8,21 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import click
 
 from nexus_cli.completion import completer
+from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table, warn
+from nexus_cli.paths import user_config_dir
+from nexus_cli.personas import installer
+from nexus_cli.personas.catalog import load
+from nexus_cli.personas.listing import current as active_personas
+from nexus_cli.personas.listing import list_personas, scope_for
+from nexus_cli.personas.listing import show as show_persona
+from nexus_cli.personas.scaffold import create as scaffold
+from nexus_cli.personas.targets import parse_targets
 from nexus_cli.plural import plural
+from nexus_cli.project import find_project
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.personas.installer import Plan, Scope
@@ -49,10 +60,6 @@ def persona() -> None:
 
 def _scope(is_global: bool) -> Scope:
     """The project's scope (outside a project: an error), or the user's with --global."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.personas.listing import scope_for
-    from nexus_cli.project import find_project
-
     if is_global:
         try:
             return scope_for(find_project().root, is_global=True)
@@ -70,8 +77,6 @@ def _report(plan: Plan, dry_run: bool, as_json: bool) -> None:
     if as_json:
         emit_json({**plan.to_dict(), "dry_run": dry_run})
     else:
-        from nexus_cli.terminal import escape
-
         verb = "would " if dry_run else ""
         for change in plan.changes:
             click.echo(f"{verb}{change.action} {escape(change.rel)}")
@@ -82,8 +87,6 @@ def _report(plan: Plan, dry_run: bool, as_json: bool) -> None:
 
 
 def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
-    from nexus_cli.personas import installer
-
     origins = {n: r.get("origin", "custom") for n, r in plan.lock_before["personas"].items()}
     origins |= {n: r.get("origin", "custom") for n, r in plan.lock_after["personas"].items()}
     if dry_run:
@@ -98,10 +101,6 @@ def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
 
 def _listing_scope() -> Scope:
     """For `list` and `show`: the project's personas, or only the user's outside a project."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.personas.listing import scope_for
-    from nexus_cli.project import find_project
-
     try:
         root = find_project().root
     except NexusError:
@@ -113,8 +112,6 @@ def _listing_scope() -> Scope:
 @json_option
 def list_(as_json: bool) -> None:
     """List the personas you can add (built-in, user and project ones)."""
-    from nexus_cli.personas.listing import list_personas
-
     rows = list_personas(_listing_scope()).to_json()
     if as_json:
         emit_json(rows)
@@ -131,8 +128,6 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(name: str, as_json: bool) -> None:
     """Show what persona NAME contains."""
-    from nexus_cli.personas.listing import show as show_persona
-
     found = show_persona(_listing_scope(), name)
     data = found.to_json()
     if as_json:
@@ -169,10 +164,6 @@ def _install(
     as_json: bool,
 ) -> None:
     """Plan an add or a switch of persona NAME, then apply it (or only show it, with --dry-run)."""
-    from nexus_cli.personas import installer
-    from nexus_cli.personas.catalog import load
-    from nexus_cli.personas.targets import parse_targets
-
     scope = _scope(is_global)
     plan = getattr(installer, planner)(
         scope,
@@ -210,8 +201,6 @@ def add(
 @json_option
 def remove(names: tuple[str, ...], is_global: bool, dry_run: bool, as_json: bool) -> None:
     """Remove what persona NAMES added; files you edited are kept and reported."""
-    from nexus_cli.personas import installer
-
     _run(installer.plan_remove(_scope(is_global), list(names)), dry_run, as_json)
 
 
@@ -240,8 +229,6 @@ def upgrade(is_global: bool, dry_run: bool, as_json: bool) -> None:
     The plan is shown first. Files you edited since Nexus installed them are never overwritten
     or deleted: they are kept and reported.
     """
-    from nexus_cli.personas import installer
-
     plan = installer.plan_upgrade(_scope(is_global))
     if not as_json:
         _report(plan, True, False)
@@ -262,8 +249,6 @@ def upgrade(is_global: bool, dry_run: bool, as_json: bool) -> None:
 @json_option
 def current(is_global: bool, as_json: bool) -> None:
     """List the active personas."""
-    from nexus_cli.personas.listing import current as active_personas
-
     rows = active_personas(_scope(is_global)).to_json()
     if as_json:
         emit_json(rows)
@@ -282,10 +267,6 @@ def current(is_global: bool, as_json: bool) -> None:
 @TARGET
 def diff(name: str, level: str | None, is_global: bool, target: str | None) -> None:
     """Show what `add NAME` would change, as a unified diff."""
-    from nexus_cli.personas import installer
-    from nexus_cli.personas.catalog import load
-    from nexus_cli.personas.targets import parse_targets
-
     scope = _scope(is_global)
     plan = installer.plan_add(
         scope, load(name, scope.search()), level, parse_targets(target, is_global)
@@ -307,9 +288,6 @@ def diff(name: str, level: str | None, is_global: bool, target: str | None) -> N
 @GLOBAL
 def create(name: str, base: str | None, is_global: bool) -> None:
     """Scaffold a custom persona in .nexus/personas/ (or your config folder with --global)."""
-    from nexus_cli.paths import user_config_dir
-    from nexus_cli.personas.scaffold import create as scaffold
-
     scope = _scope(is_global)
     root = user_config_dir() / "personas" if is_global else scope.root / ".nexus" / "personas"
     folder = scaffold(name, base, root, scope.search())

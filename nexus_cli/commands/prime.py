@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from nexus_cli.commands.task_common import agent_option
+from nexus_cli.commands.task_common import agent_option, project
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.tasks.prime import briefing, render
+from nexus_cli.telemetry.journal import invocation
 
 
 @click.command()
@@ -17,12 +21,6 @@ def prime(agent: str | None, as_json: bool) -> None:
 
     Claude Code runs it at session start after `nexus mcp install --client claude --hooks`.
     """
-    from pathlib import Path
-
-    from nexus_cli.commands.task_common import project
-    from nexus_cli.tasks.prime import briefing, render
-    from nexus_cli.telemetry.journal import invocation
-
     invocation.note(event_type="task")
     brief = briefing(project(), Path.cwd(), agent=agent)
     if as_json:

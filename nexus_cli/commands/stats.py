@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.telemetry import usage
+from nexus_cli.telemetry.query import window
+from nexus_cli.telemetry.query.durations import human_ms
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.query.window import Window
@@ -32,8 +35,6 @@ def window_options(func: F) -> F:
 
 
 def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
-    from nexus_cli.telemetry.query import window
-
     return window.resolve(
         today=options.get("today", False),
         week=options.get("week", False),
@@ -45,8 +46,6 @@ def resolve_window(options: dict[str, Any], default_days: float = 7) -> Window:
 
 
 def ms(value: float | None) -> str:
-    from nexus_cli.telemetry.query.durations import human_ms
-
     return human_ms(value)
 
 
@@ -106,8 +105,6 @@ def stats(workspace: str | None, exact: bool, as_json: bool, **options: Any) -> 
     --follow) are counted but left out of the timings. Counts are exact; median and p95 come
     from roll-ups within 1% of the exact values unless --exact is given.
     """
-    from nexus_cli.telemetry import usage
-
     found = usage.stats(resolve_window(options), workspace=workspace, exact=exact)
     if as_json:
         emit_json(found.to_json())

@@ -8,6 +8,10 @@ from nexus_cli.commands.options import shown_default_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
+from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.present.machine import sync_mark_json
+from nexus_cli.telemetry.ship import sync as logic
+from nexus_cli.terminal import escape
 
 
 @click.group(cls=NexusGroup)
@@ -38,8 +42,6 @@ def sync() -> None:
 )
 def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> None:
     """Choose where `sync now` sends events."""
-    from nexus_cli.telemetry.ship import sync as logic
-
     config = logic.setup(url, protocol, list(headers), encoding)
     wire = f" {config.wire_encoding}" if protocol == "otlp" else ""
     click.echo(
@@ -61,9 +63,6 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
 @json_option
 def now(batch_size: int, timeout: float, retries: int, background: bool, as_json: bool) -> None:
     """Send every event not sent yet; a failed sync loses nothing and is resent next time."""
-    from nexus_cli.telemetry.db import store
-    from nexus_cli.telemetry.ship import sync as logic
-
     with store.opened() as db:
         result = logic.sync_now(
             db,
@@ -77,8 +76,6 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
     elif "skipped" in result:
         click.echo(f"sync skipped: {result['skipped']}", err=True)
     else:
-        from nexus_cli.terminal import escape
-
         click.echo(
             f"sent {plural(result['sent'], 'event')} to {escape(result['destination'])}", err=True
         )
@@ -94,8 +91,6 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
 )
 def auto(state: str, interval: int) -> None:
     """Sync in a detached background process after commands (never delays them)."""
-    from nexus_cli.telemetry.ship import sync as logic
-
     logic.set_auto(state == "on", interval)
     click.echo(f"automatic sync is {state}", err=True)
 
@@ -104,9 +99,6 @@ def auto(state: str, interval: int) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show the destination (header values hidden), auto sync, and what is pending."""
-    from nexus_cli.telemetry.db import store
-    from nexus_cli.telemetry.ship import sync as logic
-
     config = logic.load()
     with store.opened() as db:
         mark = logic.mark(db, config)
@@ -119,11 +111,8 @@ def status(as_json: bool) -> None:
         **mark,
     }
     if as_json:
-        from nexus_cli.telemetry.present.machine import sync_mark_json
-
         emit_json(sync_mark_json(info))
         return
-    from nexus_cli.terminal import escape  # sync.json is a file anyone with access may edit
 
     click.echo(
         f"destination: {escape(str(info['url']))} "

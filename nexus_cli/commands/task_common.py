@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from nexus_cli.completion import completer
-from nexus_cli.output import emit_json
+from nexus_cli.project import find_project
+from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.statuses import STATUSES
+from nexus_cli.tasks.store import open_store
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -23,41 +26,16 @@ agent_option = click.option(
 
 def line(text: str) -> str:
     """Untrusted text (a title from a teammate) made safe for one line of plain output."""
-    from nexus_cli.terminal import escape
-
     return escape(text, newlines=False)
 
 
 def project() -> Project:
-    from nexus_cli.project import find_project
-
     return find_project()
 
 
 def open_task_store() -> TaskStore:
-    from nexus_cli.tasks.store import open_store
-
     return open_store(project())
 
 
 def me(agent: str | None = None) -> str:
-    from nexus_cli.tasks.identity import current_agent
-
     return current_agent(agent)
-
-
-def change_task(
-    task_id: str, action: str, as_json: bool = False, agent: str | None = None, **kw: Any
-) -> str | None:
-    """Apply one named change through the core; print the task. Returns the stage persona that
-    a ``start`` switched the task's workspace to, if any."""
-    from nexus_cli.tasks.actions import change
-
-    changed = change(project(), task_id, action, agent=agent, **kw)
-    task = changed.task
-    if as_json:
-        emit_json(changed.to_json())
-    else:
-        who = line(task.assignee or "-")
-        click.echo(f"{task.id}  {task.status}  {who}  {line(task.title)}")
-    return changed.persona

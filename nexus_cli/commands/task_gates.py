@@ -7,21 +7,24 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands import options
-from nexus_cli.commands.task_common import change_task, line, project, task_id_arg
+from nexus_cli.commands.task_changes import change_task
+from nexus_cli.commands.task_common import line, project, task_id_arg
 from nexus_cli.completion import completer
 from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
 from nexus_cli.plural import plural
+from nexus_cli.tasks import approvals, gate_review
+from nexus_cli.tasks.actions import complete as complete_task
+from nexus_cli.tasks.actions import verify as verify_task
+from nexus_cli.tasks.approvals import Approval
+from nexus_cli.tasks.gate_review import Review
+from nexus_cli.tasks.model import Gate
+from nexus_cli.tasks.verification import failure
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
-    from nexus_cli.tasks.approvals import Approval
-    from nexus_cli.tasks.gate_review import Review
     from nexus_cli.tasks.verification import Verification
-
-# The task core (model, approvals) is imported by the commands that use it, like the rest of
-# this module: completing a task ID loads this module and must not load the task model
-# (tests/test_hot_path_imports.py).
 
 
 @click.group(cls=NexusGroup)
@@ -41,8 +44,6 @@ def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_j
     Typed at a terminal, the gate is approved by that act; without a terminal (a script, an
     agent's shell) it waits until a person runs `nexus task gate approve ID`.
     """
-    from nexus_cli.tasks.model import Gate
-
     new = Gate(command, timeout, service)
     at_terminal = options.stdin_is_terminal()
     change_task(task_id, "gate_add", as_json, gate=new, at_terminal=at_terminal)
@@ -55,8 +56,6 @@ def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_j
 @json_option
 def gate_list(task_id: str, as_json: bool) -> None:
     """Each gate of a task: approved (and how) or needs approval."""
-    from nexus_cli.tasks import gate_review
-
     found = gate_review.gate_list(project(), task_id)
     if as_json:
         emit_json(found.to_json())
@@ -88,8 +87,6 @@ def gate_approve(task_ids: tuple[str, ...], every: bool) -> None:
     changed them, then asks once on /dev/tty. Only a person can answer: there is no --yes,
     and a pipe, an environment variable or an agent without a terminal cannot (exit 4).
     """
-    from nexus_cli.tasks import approvals, gate_review
-
     where = project()
     reviews = gate_review.review(where, task_ids, every=every)
     if not reviews:
@@ -127,8 +124,6 @@ def _review_screen(reviews: list[Review]) -> str:
 
 
 def _print_results(verification: Verification) -> None:
-    from nexus_cli.terminal import escape
-
     for r in verification.results:
         command = line(r.gate.command)
         if r.passed:
@@ -149,9 +144,6 @@ def _print_results(verification: Verification) -> None:
 @json_option
 def complete(task_id: str, as_json: bool) -> None:
     """Run every gate; only if all pass does the task become done (or review). Exit 3 otherwise."""
-    from nexus_cli.tasks.actions import complete as complete_task
-    from nexus_cli.tasks.verification import failure
-
     verification = complete_task(project(), task_id)
     stale = verification.taken_over_from
     if stale is not None:
@@ -174,9 +166,6 @@ def complete(task_id: str, as_json: bool) -> None:
 @json_option
 def verify(task_id: str, as_json: bool) -> None:
     """Run the gates without changing the task's status (exit 3 if one fails)."""
-    from nexus_cli.tasks.actions import verify as verify_task
-    from nexus_cli.tasks.verification import failure
-
     verification = verify_task(project(), task_id)
     _print_results(verification)
     if as_json:

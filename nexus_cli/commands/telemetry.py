@@ -6,6 +6,12 @@ from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
+from nexus_cli.telemetry.db import retention, rollups, store
+from nexus_cli.telemetry.journal import invocation, settings
+from nexus_cli.telemetry.journal.settings import SOURCES
+from nexus_cli.telemetry.present.machine import status_json
+from nexus_cli.telemetry.query.status import read_status
+from nexus_cli.terminal import escape
 
 
 @click.group(cls=NexusGroup)
@@ -17,15 +23,10 @@ def telemetry() -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show whether recording is on, which setting decided, and what is stored."""
-    from nexus_cli.telemetry.query.status import read_status
-
     info = read_status()
     if as_json:
-        from nexus_cli.telemetry.present.machine import status_json
-
         emit_json(status_json(info))
         return
-    from nexus_cli.telemetry.journal.settings import SOURCES
 
     why = SOURCES.get(info["source"], info["source"])
     click.echo(f"recording: {'on' if info['enabled'] else 'off'} ({why})")
@@ -48,8 +49,6 @@ def status(as_json: bool) -> None:
     )
     regenerated = info["salt_regenerated"]
     if regenerated:
-        from nexus_cli.terminal import escape
-
         when = regenerated["regenerated_at"]
         click.echo(
             "salt:      regenerated"
@@ -66,8 +65,6 @@ def status(as_json: bool) -> None:
 @telemetry.command()
 def on() -> None:
     """Turn recording on."""
-    from nexus_cli.telemetry.journal import settings
-
     settings.set_enabled(True)
     enabled, source = settings.decide()
     message = "telemetry recording is on"
@@ -79,8 +76,6 @@ def on() -> None:
 @telemetry.command()
 def off() -> None:
     """Turn recording off (nothing is recorded until `nexus telemetry on`)."""
-    from nexus_cli.telemetry.journal import settings
-
     settings.set_enabled(False)
     click.echo("telemetry recording is off", err=True)
 
@@ -96,9 +91,6 @@ def off() -> None:
 )
 def purge(yes: bool, older_than: int | None) -> None:
     """Delete every telemetry row (events, sessions, patterns, sync marks) and VACUUM."""
-    from nexus_cli.telemetry.db import retention, store
-    from nexus_cli.telemetry.journal import invocation
-
     inv = invocation.current()
     if inv is not None and not older_than:
         inv.no_telemetry = True  # an emptied database stays empty: the purge is not recorded
@@ -120,8 +112,6 @@ def purge(yes: bool, older_than: int | None) -> None:
 @json_option
 def rebuild(as_json: bool) -> None:
     """Rebuild the roll-ups (per-day aggregates) that stats, insights and dashboard read."""
-    from nexus_cli.telemetry.db import rollups, store
-
     with store.opened() as db:
         result = rollups.rebuild(db)
     if as_json:

@@ -6,9 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.options import parse_vars
 from nexus_cli.completion import completer
+from nexus_cli.errors import NotAProjectError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.project import find_project
+from nexus_cli.workspaces.lookup import list_templates, show_template
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,9 +21,6 @@ if TYPE_CHECKING:
 
 
 def _root() -> Path | None:
-    from nexus_cli.errors import NotAProjectError
-    from nexus_cli.project import find_project
-
     try:
         return find_project().root
     except NotAProjectError:
@@ -35,8 +36,6 @@ def template() -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """List the templates `nexus workspace create --template` accepts."""
-    from nexus_cli.workspaces.lookup import list_templates
-
     result = list_templates(_root())
     if as_json:
         emit_json(result.to_json())
@@ -61,10 +60,7 @@ def _cells(entry: TemplateEntry) -> tuple[str, ...]:
 @json_option
 def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     """Show NAME's resolved services, volumes, healthchecks and the ports it will allocate."""
-    from nexus_cli.commands.workspace import _parse_vars
-    from nexus_cli.workspaces.lookup import show_template
-
-    parsed = show_template(name, _root(), _parse_vars(variables))
+    parsed = show_template(name, _root(), parse_vars(variables))
     if as_json:
         emit_json(parsed.to_dict())
         return

@@ -7,11 +7,17 @@ from typing import Any
 
 import click
 
+from nexus_cli.commands.task_common import me, open_task_store
+from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option, print_table
 from nexus_cli.plural import plural
+from nexus_cli.project import find_project
 from nexus_cli.tasks import approvals
 from nexus_cli.telemetry.journal import invocation
+from nexus_cli.terminal import escape
+from nexus_cli.workflows import instantiate
+from nexus_cli.workflows.catalog import load, read, sources
 
 NAME = click.argument("name", metavar="NAME")
 
@@ -27,9 +33,6 @@ def workflow() -> None:
 
 
 def _project_root() -> Path | None:
-    from nexus_cli.errors import NexusError
-    from nexus_cli.project import find_project
-
     try:
         return find_project().root
     except NexusError:
@@ -40,10 +43,6 @@ def _project_root() -> Path | None:
 @json_option
 def list_(as_json: bool) -> None:
     """List the workflows you can run (project ones first hide shipped ones)."""
-    from nexus_cli.errors import NexusError
-    from nexus_cli.terminal import escape
-    from nexus_cli.workflows.catalog import read, sources
-
     rows: list[dict[str, Any]] = []
     for source in sources(_project_root()):
         row: dict[str, Any] = {
@@ -80,9 +79,6 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(name: str, as_json: bool) -> None:
     """Show the stages of workflow NAME: personas, gates and dependencies."""
-    from nexus_cli.terminal import escape
-    from nexus_cli.workflows.catalog import load
-
     flow = load(name, _project_root())
     if as_json:
         emit_json(flow.to_dict())
@@ -106,11 +102,6 @@ def show(name: str, as_json: bool) -> None:
 @json_option
 def run(name: str, assignments: tuple[str, ...], workspace: str | None, as_json: bool) -> None:
     """Create one task per stage of workflow NAME, chained so `task ready` releases them in order."""
-    from nexus_cli.commands.task_common import me, open_task_store
-    from nexus_cli.terminal import escape
-    from nexus_cli.workflows import instantiate
-    from nexus_cli.workflows.catalog import load
-
     store = open_task_store()
     flow = load(name, store.project.root)
     given = instantiate.parse_assignments(assignments)

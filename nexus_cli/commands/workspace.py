@@ -6,15 +6,22 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.options import parse_vars
+from nexus_cli.commands.workspace_progress import shown_progress
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
-from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.output import emit_json, json_option, print_table, warn
 from nexus_cli.plural import plural
+from nexus_cli.project import find_project
 from nexus_cli.terminal import escape
+from nexus_cli.workspaces import lifecycle
+from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.lookup import published_ports, worktree_path
+from nexus_cli.workspaces.recovery import list_workspaces
+from nexus_cli.workspaces.recovery import status as workspace_status
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
-    from nexus_cli.workspaces.handle import Workspace
     from nexus_cli.workspaces.recovery import WorkspaceView
 
 NAME = click.argument("name", shell_complete=completer("workspace"))
@@ -28,32 +35,43 @@ HEALTH_TIMEOUT = click.option(
 
 
 def _project() -> Project:
-    from nexus_cli.project import find_project
-
     return find_project().require_initialized()
 
 
 def _workspace(name: str) -> Workspace:
     """The handle of workspace NAME of the current project (the name is validated here)."""
-    from nexus_cli.workspaces.handle import Workspace
-
     return Workspace(_project(), name)
 
 
-def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``--var KEY=VALUE`` pairs as a mapping; the keys are checked by the core."""
-    from nexus_cli.errors import UsageError
+_OPS = "nexus_cli.commands.workspace_ops"
 
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
-        values[key] = value
-    return values
+# The commands of workspace_ops.py (containers, deletion, exec), loaded only when one runs:
+# name -> ("module:attribute", short help: the command's, which tests check).
+OPS: dict[str, tuple[str, str]] = {
+    "delete": (
+        f"{_OPS}:delete",
+        "Delete NAME: containers, network, volumes, worktree and (if merged) its branch.",
+    ),
+    "exec": (
+        f"{_OPS}:exec_",
+        "Run COMMAND in /workspace of NAME's service and exit with its exit code.",
+    ),
+    "logs": (
+        f"{_OPS}:logs",
+        "Print NAME's service logs (every service, prefixed, when SERVICE is not given).",
+    ),
+    "repair": (
+        f"{_OPS}:repair",
+        "Restore missing worktrees from their branches; prune stale and unlock locked entries.",
+    ),
+    "shell": (
+        f"{_OPS}:shell",
+        "Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI).",
+    ),
+}
 
 
-@click.group(cls=NexusGroup)
+@click.group(cls=NexusGroup, lazy_subcommands=OPS, shorten_lazy_help=True)
 def workspace() -> None:
     """Worktrees on their own branch, each with its own services, ports and volumes.
 
@@ -102,15 +120,12 @@ def create(
     as_json: bool,
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
-    from nexus_cli.commands.workspace_progress import shown_progress
-    from nexus_cli.workspaces import lifecycle
-
     with shown_progress() as progress:
         result = lifecycle.create(
             _workspace(name),
             template_name=template_name,
             from_ref=from_ref,
-            variables=_parse_vars(variables),
+            variables=parse_vars(variables),
             start=not no_start,
             bind_address="0.0.0.0" if bind_all else None,
             progress=progress,
@@ -137,9 +152,6 @@ def create(
 @json_option
 def up(name: str, health_timeout: float, as_json: bool) -> None:
     """Start NAME's services (recreating any that died); ports stay the same when free."""
-    from nexus_cli.commands.workspace_progress import shown_progress
-    from nexus_cli.workspaces import lifecycle
-
     with shown_progress() as progress:
         result = lifecycle.up(_workspace(name), progress=progress, health_timeout_s=health_timeout)
     if as_json:
@@ -162,8 +174,6 @@ def up(name: str, health_timeout: float, as_json: bool) -> None:
 @json_option
 def down(name: str, as_json: bool) -> None:
     """Stop and remove NAME's containers; volumes, network and ports are kept for `up`."""
-    from nexus_cli.workspaces import lifecycle
-
     result = lifecycle.down(_workspace(name))
     if as_json:
         emit_json(result.to_json())
@@ -191,9 +201,6 @@ def _view_row(view: WorkspaceView) -> tuple[str, ...]:
 @json_option
 def list_(as_json: bool) -> None:
     """List workspaces, reconciling records, `git worktree list` and containers; show drift."""
-    from nexus_cli.output import warn
-    from nexus_cli.workspaces.recovery import list_workspaces
-
     result = list_workspaces(_project())
     if as_json:
         emit_json(result.to_json())
@@ -212,9 +219,6 @@ def list_(as_json: bool) -> None:
 @json_option
 def status(name: str, as_json: bool) -> None:
     """Show NAME's worktree, branch, uncommitted changes and each service's state."""
-    from nexus_cli.output import warn
-    from nexus_cli.workspaces.recovery import status as workspace_status
-
     result = workspace_status(_workspace(name))
     view = result.view
     if as_json:
@@ -251,8 +255,6 @@ def status(name: str, as_json: bool) -> None:
 @json_option
 def ports(name: str, as_json: bool) -> None:
     """Show NAME's host ports (stable across down/up) and where each one goes."""
-    from nexus_cli.workspaces.lookup import published_ports
-
     result = published_ports(_workspace(name))
     if as_json:
         emit_json(result.to_json())
@@ -271,12 +273,4 @@ def ports(name: str, as_json: bool) -> None:
 @NAME
 def path(name: str) -> None:
     """Print NAME's worktree path: cd "$(nexus workspace path NAME)"."""
-    from nexus_cli.workspaces.lookup import worktree_path
-
     click.echo(str(worktree_path(_workspace(name))))
-
-
-from nexus_cli.commands.workspace_ops import delete, exec_, logs, repair, shell  # noqa: E402
-
-for _command in (delete, exec_, logs, repair, shell):
-    workspace.add_command(_command)

@@ -1,4 +1,4 @@
-"""``nexus workspace delete|exec|shell|logs|repair`` (registered on the group in workspace.py)."""
+"""``nexus workspace delete|exec|shell|logs|repair`` (loaded lazily by the group in workspace.py)."""
 
 from __future__ import annotations
 
@@ -11,24 +11,27 @@ from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
+from nexus_cli.project import find_project
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
+from nexus_cli.workspaces.container_io import find_container, stream_logs
+from nexus_cli.workspaces.container_io import shell as open_shell
+from nexus_cli.workspaces.deletion import delete as delete_workspace
+from nexus_cli.workspaces.execution import log_sources, run_command
+from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.recovery import repair as repair_workspaces
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
-    from nexus_cli.workspaces.handle import Workspace
 
 NAME = click.argument("name", shell_complete=completer("workspace"))
 
 
 def _project() -> Project:
-    from nexus_cli.project import find_project
-
     return find_project().require_initialized()
 
 
 def _workspace(name: str, project: Project | None = None) -> Workspace:
-    from nexus_cli.workspaces.handle import Workspace
-
     return Workspace(project or _project(), name)
 
 
@@ -48,8 +51,6 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
 
     Asks first (--yes or --force skips the question; without a terminal one of them is needed).
     """
-    from nexus_cli.workspaces.deletion import delete as delete_workspace
-
     branch = "" if keep_branch else " and (if merged) its branch"
     question = (
         f"Delete workspace {escape(name, newlines=False)}: its containers, network, volumes (their"
@@ -81,7 +82,6 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
 
     Example: nexus workspace exec feature-auth --service db -- psql -U postgres -c 'select 1'
     """
-    from nexus_cli.workspaces.execution import run_command
 
     def write(chunk: bytes, is_err: bool) -> None:
         stream = sys.stderr if is_err else sys.stdout
@@ -97,10 +97,6 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
 @click.argument("service", required=False)
 def shell(name: str, service: str | None) -> int:
     """Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI)."""
-    from nexus_cli.telemetry.journal import invocation
-    from nexus_cli.workspaces.container_io import find_container
-    from nexus_cli.workspaces.container_io import shell as open_shell
-
     invocation.note(event_type="workspace", workspace=name)
     _client, container = find_container(_workspace(name), service)
     return open_shell(container, interactive_tty=sys.stdin.isatty() and sys.stdout.isatty())
@@ -115,9 +111,6 @@ def shell(name: str, service: str | None) -> int:
 )
 def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
     """Print NAME's service logs (every service, prefixed, when SERVICE is not given)."""
-    from nexus_cli.workspaces.container_io import stream_logs
-    from nexus_cli.workspaces.execution import log_sources
-
     chosen = log_sources(_workspace(name), service)
     prefix = service is None and len(chosen) > 1
 
@@ -143,8 +136,6 @@ def repair(name: str | None, adopt_id: str | None, as_json: bool) -> None:
 
     Uncommitted work in a folder that was deleted by hand cannot be restored.
     """
-    from nexus_cli.workspaces.recovery import repair as repair_workspaces
-
     project = _project()
     target = _workspace(name, project) if name is not None else None
     result = repair_workspaces(project, target, adopt_project_id=adopt_id)

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from nexus_cli.errors import NexusError
+from nexus_cli.output import console
 from nexus_cli.terminal import escape
 
 
@@ -75,8 +77,6 @@ class RichProgress(LineProgress):
     def __init__(self) -> None:
         from rich.progress import Progress
 
-        from nexus_cli.output import console
-
         self._progress = Progress(*_columns(), console=console(stderr=True), transient=False)
         self._tasks: dict[str, Any] = {}
         self._running: dict[str, Any] = {}
@@ -128,8 +128,6 @@ def make_progress() -> LineProgress:
 @contextmanager
 def shown_progress() -> Iterator[LineProgress]:
     """Progress for one command; on any failure the running steps end with ✗ and the reason."""
-    from nexus_cli.errors import NexusError
-
     progress = make_progress()
     try:
         yield progress

@@ -1,0 +1,191 @@
+"""`nexus task create` and the changes: assign, claim, start, approve, reject, reopen, cancel, note,
+dep add|remove (each one named change applied through the core)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from nexus_cli.commands.options import shown_default_option
+from nexus_cli.commands.task_common import agent_option, line, project, task_id_arg
+from nexus_cli.completion import completer
+from nexus_cli.lazy import NexusGroup
+from nexus_cli.output import emit_json, info, json_option
+from nexus_cli.tasks.actions import change
+from nexus_cli.tasks.actions import create as create_task
+
+
+def change_task(
+    task_id: str, action: str, as_json: bool = False, agent: str | None = None, **kw: Any
+) -> str | None:
+    """Apply one named change through the core; print the task. Returns the stage persona that
+    a ``start`` switched the task's workspace to, if any."""
+    changed = change(project(), task_id, action, agent=agent, **kw)
+    task = changed.task
+    if as_json:
+        emit_json(changed.to_json())
+    else:
+        who = line(task.assignee or "-")
+        click.echo(f"{task.id}  {task.status}  {who}  {line(task.title)}")
+    return changed.persona
+
+
+@click.command()
+@click.argument("title")
+@click.option("-d", "--description", default="", help="What done looks like.")
+@click.option("-p", "--priority", type=click.IntRange(0, 4), default=2, show_default=True)
+@click.option(
+    "--depends-on", "depends_on", multiple=True, metavar="ID", shell_complete=completer("task")
+)
+@click.option(
+    "--gate", "gates", multiple=True, metavar="CMD", help="Verification command (repeat)."
+)
+@shown_default_option("--gate-timeout", click.IntRange(1), 600, "Seconds per gate.")
+@click.option(
+    "--in", "service", metavar="SERVICE", help="Run the gates inside this workspace service."
+)
+@click.option(
+    "--no-gates",
+    is_flag=True,
+    help="Create it without gates (only where none is detected; recorded in its history).",
+)
+@click.option("--workspace", metavar="W", help="Workspace whose worktree the gates run in.")
+@click.option("--label", "labels", multiple=True, metavar="L")
+@json_option
+def create(
+    title: str,
+    description: str,
+    priority: int,
+    depends_on: tuple[str, ...],
+    gates: tuple[str, ...],
+    gate_timeout: int,
+    service: str | None,
+    no_gates: bool,
+    workspace: str | None,
+    labels: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a task. Without --gate, test commands detected in the project become its gates.
+
+    If none is detected, pass --gate CMD or, explicitly, --no-gates.
+    """
+    created = create_task(
+        project(),
+        title,
+        gates=gates,
+        no_gates=no_gates,
+        gate_timeout_s=gate_timeout,
+        service=service,
+        workspace=workspace,
+        description=description,
+        priority=priority,
+        depends_on=depends_on,
+        labels=labels,
+    )
+    if created.gates_detected:
+        commands = ", ".join(g.command for g in created.task.gates)
+        info(f"gates detected: {commands} (override with --gate)")
+    if no_gates:
+        info("warning: task created without gates (--no-gates); this is recorded in its history")
+    if as_json:
+        emit_json(created.to_json())
+    else:
+        click.echo(created.task.id)
+
+
+@click.command()
+@task_id_arg
+@click.argument("agent_name", metavar="AGENT")
+@json_option
+def assign(task_id: str, agent_name: str, as_json: bool) -> None:
+    """Assign a task to AGENT (an empty string unassigns)."""
+    change_task(task_id, "assign", as_json, assignee=agent_name)
+
+
+@click.command()
+@task_id_arg
+@agent_option
+@json_option
+def claim(task_id: str, agent: str | None, as_json: bool) -> None:
+    """Atomically take an open task: of many simultaneous claims exactly one wins."""
+    change_task(task_id, "claim", as_json, agent=agent)
+
+
+@click.command()
+@task_id_arg
+@json_option
+def start(task_id: str, as_json: bool) -> None:
+    """Start working on a task (assigns it to you).
+
+    A workflow stage in a workspace switches that workspace to the stage's persona.
+    """
+    persona = change_task(task_id, "start", as_json)
+    if persona:
+        info(f"workspace persona: {persona}")
+
+
+@click.command()
+@task_id_arg
+@json_option
+def approve(task_id: str, as_json: bool) -> None:
+    """Approve a task in review: it becomes done."""
+    change_task(task_id, "approve", as_json)
+
+
+@click.command()
+@task_id_arg
+@click.option("--reason", required=True, help="What must change (kept in the history).")
+@json_option
+def reject(task_id: str, reason: str, as_json: bool) -> None:
+    """Send a task in review (or done) back to work."""
+    change_task(task_id, "reject", as_json, reason=reason)
+
+
+@click.command()
+@task_id_arg
+@json_option
+def reopen(task_id: str, as_json: bool) -> None:
+    """Reopen a done, cancelled, rejected or in-progress task."""
+    change_task(task_id, "reopen", as_json)
+
+
+@click.command()
+@task_id_arg
+@click.option("--reason", required=True, help="Why (kept in the history).")
+@json_option
+def cancel(task_id: str, reason: str, as_json: bool) -> None:
+    """Cancel a task."""
+    change_task(task_id, "cancel", as_json, reason=reason)
+
+
+@click.command()
+@task_id_arg
+@click.argument("text")
+@json_option
+def note(task_id: str, text: str, as_json: bool) -> None:
+    """Add a note to a task."""
+    change_task(task_id, "note", as_json, text=text)
+
+
+@click.group(cls=NexusGroup)
+def dep() -> None:
+    """Add or remove dependencies (cycles are refused)."""
+
+
+@dep.command(name="add")
+@task_id_arg
+@click.argument("dependency", metavar="DEP", shell_complete=completer("task"))
+@json_option
+def dep_add(task_id: str, dependency: str, as_json: bool) -> None:
+    """Make ID depend on DEP: ID is blocked until DEP is done or cancelled."""
+    change_task(task_id, "dep_add", as_json, dep=dependency)
+
+
+@dep.command(name="remove")
+@task_id_arg
+@click.argument("dependency", metavar="DEP", shell_complete=completer("task"))
+@json_option
+def dep_remove(task_id: str, dependency: str, as_json: bool) -> None:
+    """Remove DEP from ID's dependencies."""
+    change_task(task_id, "dep_remove", as_json, dep=dependency)

@@ -1,0 +1,83 @@
+"""`nexus task show|blocked|history`: reading tasks through the task model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from nexus_cli.commands.task_common import line, project, task_id_arg
+from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.tasks.queries import blocked as blocked_tasks
+from nexus_cli.tasks.queries import history as task_history
+from nexus_cli.tasks.queries import show as show_task
+from nexus_cli.terminal import escape
+
+if TYPE_CHECKING:
+    from nexus_cli.tasks.model import Task
+
+
+def _show(task: Task, as_json: bool) -> None:
+    if as_json:
+        emit_json(task.to_dict())
+        return
+    click.echo(f"{task.id}  {line(task.title)}")
+    click.echo(
+        f"  status: {task.status}   priority: P{task.priority}   "
+        f"assignee: {line(task.assignee or '-')}"
+    )
+    if task.workspace:
+        click.echo(f"  workspace: {line(task.workspace)}")
+    if task.labels:
+        click.echo(f"  labels: {line(', '.join(task.labels))}")
+    if task.depends_on:
+        click.echo(f"  depends on: {line(', '.join(task.depends_on))}")
+    for gate in task.gates:
+        where = f" [in {line(gate.service)}]" if gate.service else ""
+        click.echo(f"  gate: {line(gate.command)}{where} (timeout {gate.timeout_s}s)")
+    if not task.gates:
+        click.echo("  gates: none (--no-gates)" if task.no_gates else "  gates: none")
+    if task.description:
+        click.echo("")
+        click.echo(escape(task.description))
+    for note in task.notes:
+        at, by = str(note.get("at", ""))[:16], str(note.get("by", ""))
+        click.echo(f"  note {line(at)} {line(by)}: {escape(str(note.get('text', '')))}")
+
+
+@click.command()
+@task_id_arg
+@json_option
+def show(task_id: str, as_json: bool) -> None:
+    """Show one task (any unique ID prefix works)."""
+    _show(show_task(project(), task_id).task, as_json)
+
+
+@click.command()
+@json_option
+def blocked(as_json: bool) -> None:
+    """Unfinished tasks waiting on unfinished dependencies."""
+    found = blocked_tasks(project())
+    if as_json:
+        emit_json(found.to_json())
+        return
+    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in found.pairs]
+    print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
+
+
+@click.command()
+@task_id_arg
+@json_option
+def history(task_id: str, as_json: bool) -> None:
+    """Every transition, gate run and change, with who, when and why."""
+    found = task_history(project(), task_id)
+    if as_json:
+        emit_json(found.to_json())
+        return
+    rows = []
+    for h in found.to_json():
+        detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
+        text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
+        when = str(h.get("at", ""))[:19].replace("T", " ")
+        rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
+    print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
