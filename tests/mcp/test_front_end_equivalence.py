@@ -26,9 +26,12 @@ from tests.mcp.conftest import mcp_session, text_of
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 MINUTE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
-# ``via``: how a gate arrived differs by nature (typed on the CLI, proposed by an agent).
+# ``via`` and a receipt's ``approved``: how a gate arrived and was approved differ by nature
+# (typed on the CLI, proposed by an agent and trusted by a rule); a receipt's ``head`` and
+# ``tree`` name each side's own repository.
 VOLATILE = {
     "pid", "host", "duration_ms", "runtime_s", "rss_bytes", "cpu_percent", "seconds", "via",
+    "approved", "head", "tree",
 }  # fmt: skip
 LOST = re.compile(r"lose .+? of work")
 

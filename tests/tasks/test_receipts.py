@@ -84,12 +84,14 @@ def test_verify_leaves_receipts_and_a_failing_gate_none(tasks_project: Path) -> 
     assert runs[0]["receipt"]["run"] == {"gate": 0, "gates": 2}
 
 
-def test_a_gate_without_approval_gets_a_receipt_that_says_so(tasks_project: Path) -> None:
-    task_id = new_task("Unapproved", "--gate", "true")
+def test_a_gate_without_approval_runs_nothing_and_leaves_no_receipt(tasks_project: Path) -> None:
+    task_id = new_task("Unapproved", "--gate", "touch ran")
     project = find_project(tasks_project)
     approvals.forget(project, [task_id])  # whatever creating it approved
-    ok("task", "verify", task_id)
-    assert gate_receipts(tasks_project, task_id)[0]["approved"] is None
+    result = run_nexus("task", "verify", task_id)
+    assert result.exit_code == 5, result
+    assert not (tasks_project / "ran").exists()
+    assert gate_receipts(tasks_project, task_id) == []
 
 
 def test_a_trust_rule_approval_is_recorded_with_its_rule(
