@@ -42,7 +42,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "create": (f"{_CHANGES}:create", "Create a task."),
     "dep": (f"{_CHANGES}:dep", "Add or remove dependencies (cycles are refused)."),
-    "gate": (f"{_GATES}:gate", "Add verification gates to a task."),
+    "gate": (
+        f"{_GATES}:gate",
+        "Add verification gates to a task, list them, approve the ones that wait.",
+    ),
     "history": (
         f"{_QUERIES}:history",
         "Every transition, gate run and change, with who, when and why.",

@@ -77,7 +77,16 @@ def history(task_id: str, as_json: bool) -> None:
     rows = []
     for h in found.to_json():
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
+        if isinstance(detail.get("receipt"), dict):  # the whole receipt: `nexus task receipt ID`
+            detail["receipt"] = _receipt_summary(detail["receipt"])
         text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
         when = str(h.get("at", ""))[:19].replace("T", " ")
         rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
     print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
+
+
+def _receipt_summary(receipt: dict[str, object]) -> str:
+    """A receipt in one history cell: the tree it ran on, and whether it is signed."""
+    tree = str(receipt.get("tree") or "-")[:12]
+    signed = "signed" if receipt.get("signature") else "unsigned"
+    return f"tree:{tree},{signed}"

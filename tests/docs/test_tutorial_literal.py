@@ -51,6 +51,7 @@ _NORMALISE = [
     (re.compile(r"\b\d+(h|m) \d+(m|s)\b"), "<time>"),
     (re.compile(r"\(\d+ bytes\)"), "(<size>)"),
     (re.compile(r"\b(pid|host|duration_ms)=\S+"), r"\1=<\1>"),
+    (re.compile(r"\breceipt=tree:[0-9a-f-]+"), "receipt=tree:<tree>"),
     (re.compile(r"\s+"), " "),
 ]
 
