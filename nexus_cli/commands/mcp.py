@@ -45,7 +45,9 @@ def mcp(ctx: click.Context) -> None:
 
 @mcp.command()
 @click.option("--client", "client", type=CLIENTS, required=True, help="The coding agent.")
-@click.option("--global", "is_global", is_flag=True, help="The user-wide config, not the project's.")
+@click.option(
+    "--global", "is_global", is_flag=True, help="The user-wide config, not the project's."
+)
 @click.option("--hooks", is_flag=True, help="Claude Code: also add SessionStart/PreCompact hooks.")
 @click.option("--print", "print_only", is_flag=True, help="Only show what would be written.")
 @json_option

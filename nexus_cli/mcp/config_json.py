@@ -98,7 +98,8 @@ class _Parser:
         if char in "{[":
             return self.container(char == "{")
         if char == '"':
-            return _Node(start, self.pos, self.string())
+            value = self.string()
+            return _Node(start, self.pos, value)
         for word, literal in _LITERALS.items():
             if text.startswith(word, start):
                 self.pos += len(word)
@@ -184,7 +185,7 @@ def _walk(node: _Node, path: list[str], leaf: type, where: str) -> tuple[_Node, 
         if not isinstance(found.value, kind):
             dotted = ".".join(path[: depth + 1])
             raise ConfigError(
-                f"{where}: key {dotted!r} must be a {'list' if kind is list else 'object'}"
+                f"{where}: key {dotted!r} must be {'a list' if kind is list else 'an object'}"
             )
         node = found
     return node, len(path)
@@ -204,7 +205,7 @@ def missing(
             if holder is not None and not isinstance(holder, kind):
                 dotted = ".".join(entry["path"][: depth + 1])
                 raise ConfigError(
-                    f"{where}: key {dotted!r} must be a {'list' if kind is list else 'object'}"
+                    f"{where}: key {dotted!r} must be {'a list' if kind is list else 'an object'}"
                 )
         if "key" in entry:
             current = holder.get(entry["key"]) if holder is not None else None

@@ -412,3 +412,12 @@ def test_comments_in_a_strict_json_file_are_refused_in_one_line(project: Path) -
     assert result.exit_code != 0 and "not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
     assert (project / ".mcp.json").read_text() == text
+
+
+def test_a_file_nexus_creates_in_the_home_folder_is_private(
+    project: Path, isolated_home: Path
+) -> None:
+    assert run_nexus("mcp", "install", "--client", "claude", "--global").exit_code == 0
+    assert stat.S_IMODE((isolated_home / ".claude.json").stat().st_mode) == 0o600
+    assert run_nexus("mcp", "uninstall", "--client", "claude", "--global").exit_code == 0
+    assert not (isolated_home / ".claude.json").exists()
