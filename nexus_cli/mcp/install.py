@@ -267,7 +267,13 @@ def plan_uninstall(sc: Scope, client: str) -> Plan:
     if installed is None:
         return plan
     for key, record in installed["files"].items():
-        path = sc.root / key  # an absolute key stays itself
+        if not sc.is_global and (Path(key).is_absolute() or ".." in Path(key).parts):
+            # a project's lock may come from anyone's commit: it names files inside the project
+            raise StateError(
+                f"{sc.lock_path}: names {key!r}, outside the project",
+                hint="remove that entry from the lock, or the lock itself",
+            )
+        path = sc.root / key  # a global lock's absolute key ($CODEX_HOME) stays itself
         before = _read(path)
         if before is None:
             continue  # removed by hand: nothing of ours is left

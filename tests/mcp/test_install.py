@@ -421,3 +421,18 @@ def test_a_file_nexus_creates_in_the_home_folder_is_private(
     assert stat.S_IMODE((isolated_home / ".claude.json").stat().st_mode) == 0o600
     assert run_nexus("mcp", "uninstall", "--client", "claude", "--global").exit_code == 0
     assert not (isolated_home / ".claude.json").exists()
+
+
+def test_a_project_lock_naming_a_file_outside_the_project_is_refused(
+    project: Path, isolated_home: Path
+) -> None:
+    victim = isolated_home / "victim.json"
+    victim.write_text('{"mcpServers": {"nexus": {"command": "nexus", "args": ["mcp"]}}}\n')
+    entry = {"path": ["mcpServers"], "key": "nexus", "value": {"command": "nexus", "args": ["mcp"]}}
+    record = {"format": "json", "created_file": True, "original_sha": None, "written": "x",
+              "inserts": None, "entries": [entry], "created": ["mcpServers"]}  # fmt: skip
+    lock = {"version": 2, "clients": {"claude": {"files": {str(victim): record}}}}
+    (project / ".nexus" / "mcp.lock").write_text(json.dumps(lock))
+    result = run_nexus("mcp", "uninstall", "--client", "claude")
+    assert result.exit_code != 0 and "outside the project" in result.stderr
+    assert victim.exists()
