@@ -45,12 +45,17 @@ def mcp(ctx: click.Context) -> None:
 
 @mcp.command()
 @click.option("--client", "client", type=CLIENTS, required=True, help="The coding agent.")
-@click.option("--global", "is_global", is_flag=True, help="The user-wide config (codex: required).")
+@click.option(
+    "--global", "is_global", is_flag=True, help="The user-wide config, not the project's."
+)
 @click.option("--hooks", is_flag=True, help="Claude Code: also add SessionStart/PreCompact hooks.")
 @click.option("--print", "print_only", is_flag=True, help="Only show what would be written.")
 @json_option
 def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json: bool) -> None:
     """Add Nexus to CLIENT's MCP configuration as a managed entry (`uninstall` removes it).
+
+    Running it again adds only what is missing (`--hooks` later adds the hooks) and otherwise
+    changes nothing.
 
     Without the MCP SDK the entry is still written, with a warning: the client can start
     `nexus mcp` once the SDK is installed.
@@ -82,7 +87,9 @@ def _report(plan: logic.Plan, print_only: bool, as_json: bool) -> None:
     if as_json:
         emit_json({**plan.to_dict(), "dry_run": print_only})
         return
-    if not plan.changes:
+    if plan.already:
+        info(f"nexus is already installed for {plan.client}; nothing to change")
+    elif not plan.changes:
         info("nothing to change")
     for change in plan.changes:
         verb = f"would {change.verb}" if print_only else f"{change.verb.rstrip('e')}ed"

@@ -1,31 +1,40 @@
 """``nexus mcp install|uninstall``: plan, apply under a lock, record, take back byte for byte.
 
-Each client's configuration file gets one managed entry (JSON files) or one managed block
-(Codex's TOML). The lock (``.nexus/mcp.lock``, or ``mcp.lock`` in the user config folder for
-``--global``) keeps each file's original bytes and the hash of what Nexus wrote: when the file is
-unchanged since, uninstall writes the original back (or removes the file Nexus created); when
-someone edited it since, only Nexus's entries are taken out.
+Each client's configuration file gets Nexus's entries (the ``nexus`` server, and with ``--hooks``
+Claude Code's two hooks) *inserted* into the user's text: JSON, JSONC (VS Code, comments kept) or
+TOML (Codex, through tomlkit). The lock (``.nexus/mcp.lock``, or ``mcp.lock`` in the user config
+folder for ``--global``; 0600) records only what Nexus added — the entries, the containers it had
+to create, each insertion (Nexus's own text) and hashes of the file before and after — never a
+copy of the user's file: ``~/.claude.json`` holds account data. When a file is unchanged since,
+uninstall takes the insertions out and the user's bytes are back (or removes the file Nexus
+created); when someone edited it since, only Nexus's entries are cut out of the new text.
+
+Installing is idempotent and additive: what is already there is left alone (the same install
+again writes nothing), and what is missing — ``--hooks`` after a plain install — is added to the
+same record.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nexus_cli import fs, managed_block
 from nexus_cli.errors import ConflictError, StateError, UsageError
-from nexus_cli.mcp import config_json
+from nexus_cli.mcp import config_json, config_toml
 from nexus_cli.paths import user_config_dir
 from nexus_cli.project import find_project
 
 SERVER = {"command": "nexus", "args": ["mcp"]}
 HOOK_EVENTS = {"SessionStart": "nexus prime", "PreCompact": "nexus task context --current"}
-BLOCK = "mcp"
-CODEX_BLOCK = '[mcp_servers.nexus]\ncommand = "nexus"\nargs = ["mcp"]\n'
+LOCK_VERSION = 2
+PRIVATE = 0o600  # the lock, and any file Nexus creates in a home folder
 
 
 @dataclass(frozen=True)
@@ -60,33 +69,77 @@ class Plan:
     client: str
     lock_after: dict[str, Any]
     changes: list[Change] = field(default_factory=list)
+    already: bool = False  # install: everything was there already
+    rewrite_lock: bool = False  # the lock must be written even with no change (an old format)
 
     def to_dict(self) -> dict[str, Any]:
         return {"client": self.client, "changes": [c.to_dict() for c in self.changes]}
 
 
-def _entries(client: str, is_global: bool, hooks: bool) -> dict[str, list[dict[str, Any]]]:
-    """Relative file -> the entries Nexus adds there for ``client``."""
+@dataclass(frozen=True)
+class Target:
+    """One configuration file and the entries Nexus adds there."""
+
+    key: str  # the lock's name for it: relative to the scope's root, or absolute
+    path: Path
+    fmt: str  # json, jsonc or toml
+    entries: list[dict[str, Any]]
+
+
+def codex_home() -> Path:
+    """``$CODEX_HOME``, else ``~/.codex``: where Codex keeps its user config.
+
+    Codex documents CODEX_HOME ("Sets the root for Codex state, including config … Default
+    ~/.codex … If you set it, the directory must already exist"):
+    https://developers.openai.com/codex/environment-variables
+    """
+    value = os.environ.get("CODEX_HOME")
+    if not value:
+        return Path(os.path.expanduser("~")) / ".codex"
+    home = Path(value).expanduser()
+    if not home.is_dir():
+        raise UsageError(
+            f"CODEX_HOME={value} is not a folder",
+            hint="Codex needs it to exist: create it, or unset CODEX_HOME for ~/.codex",
+        )
+    return home
+
+
+def _target(sc: Scope, path: Path, fmt: str, entries: list[dict[str, Any]]) -> Target:
+    try:
+        key = str(path.relative_to(sc.root))
+    except ValueError:
+        key = str(path)
+    return Target(key, path, fmt, entries)
+
+
+def _targets(client: str, sc: Scope, hooks: bool) -> list[Target]:
+    server_entry = {"path": ["mcpServers"], "key": "nexus", "value": SERVER}
     if client == "vscode":
-        if is_global:
+        if sc.is_global:
             raise UsageError("VS Code's user MCP file lives in its profile; use the project file")
-        server = {"type": "stdio", **SERVER}
-        return {".vscode/mcp.json": [{"path": ["servers"], "key": "nexus", "value": server}]}
+        entry = {"path": ["servers"], "key": "nexus", "value": {"type": "stdio", **SERVER}}
+        # VS Code reads mcp.json as JSON with comments (// and /* */) and trailing commas
+        return [_target(sc, sc.root / ".vscode" / "mcp.json", "jsonc", [entry])]
     if client == "cursor":
-        return {".cursor/mcp.json": [{"path": ["mcpServers"], "key": "nexus", "value": SERVER}]}
-    found = {
-        (".claude.json" if is_global else ".mcp.json"): [
-            {"path": ["mcpServers"], "key": "nexus", "value": SERVER}
-        ]
-    }
+        return [_target(sc, sc.root / ".cursor" / "mcp.json", "json", [server_entry])]
+    if client == "codex":
+        # Codex reads [mcp_servers.NAME] from the user config, $CODEX_HOME/config.toml, and — in a
+        # project the user trusts — from the project's own .codex/config.toml ("you can add
+        # project overrides with .codex/config.toml files. For security, Codex loads project
+        # .codex/ layers only when you trust the project"):
+        # https://developers.openai.com/codex/config-basic
+        folder = codex_home() if sc.is_global else sc.root / ".codex"
+        entry = {"path": ["mcp_servers"], "key": "nexus", "value": SERVER}
+        return [_target(sc, folder / "config.toml", "toml", [entry])]
+    main = sc.root / (".claude.json" if sc.is_global else ".mcp.json")
+    found = [_target(sc, main, "json", [server_entry])]
     if hooks:
-        found[".claude/settings.json"] = [
-            {
-                "path": ["hooks", event],
-                "item": {"hooks": [{"type": "command", "command": command}]},
-            }
+        entries = [
+            {"path": ["hooks", event], "item": {"hooks": [{"type": "command", "command": command}]}}
             for event, command in HOOK_EVENTS.items()
         ]
+        found.append(_target(sc, sc.root / ".claude" / "settings.json", "json", entries))
     return found
 
 
@@ -103,105 +156,170 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_lock(path: Path) -> dict[str, Any]:
+def _upgraded(record: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 record (it kept the user's whole file) as version 2 (hashes only)."""
+    original = record.get("original")
+    fmt = "block" if "block" in record else "json"
+    new = {
+        "format": fmt,
+        "created_file": original is None,
+        "original_sha": None if original is None else _sha(original),
+        "written": record.get("written"),
+        "inserts": None,
+        "entries": record.get("entries", []),
+        "created": record.get("created", []),
+    }
+    if "block" in record:
+        new["block"] = record["block"]
+    return new
+
+
+def read_lock(path: Path) -> tuple[dict[str, Any], bool]:
+    """The lock, and whether it has to be written again (an old format, or not private)."""
     text = _read(path)
     if text is None:
-        return {"version": 1, "clients": {}}
+        return {"version": LOCK_VERSION, "clients": {}}, False
     try:
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("clients"), dict):
             raise ValueError("no 'clients' object")
+        for installed in data["clients"].values():
+            if not isinstance(installed, dict) or not isinstance(installed.get("files"), dict):
+                raise ValueError("a client without a 'files' object")
     except ValueError as exc:
         raise StateError(
             f"{path}: the MCP install lock is corrupt ({exc})",
             hint="restore it from git, or remove it to forget what Nexus installed",
         ) from None
-    return data
+    stale = data.get("version") != LOCK_VERSION
+    if stale:
+        for installed in data["clients"].values():
+            installed["files"] = {k: _upgraded(r) for k, r in installed["files"].items()}
+        data["version"] = LOCK_VERSION
+    with contextlib.suppress(OSError):
+        stale = stale or stat.S_IMODE(path.stat().st_mode) != PRIVATE
+    return data, stale
+
+
+def _missing(target: Target, text: str | None) -> list[dict[str, Any]]:
+    where = str(target.path)
+    if target.fmt == "toml":
+        return config_toml.missing(text, target.entries, where)
+    return config_json.missing(text, target.entries, where, jsonc=target.fmt == "jsonc")
+
+
+def _add(
+    target: Target, text: str, entries: list[dict[str, Any]]
+) -> tuple[str, list[config_json.Insert] | None, list[str]]:
+    where = str(target.path)
+    if target.fmt == "toml":
+        return config_toml.add(text, entries, where)
+    after, inserts, created = config_json.add(text, entries, where, jsonc=target.fmt == "jsonc")
+    return after, inserts, created
 
 
 def plan_install(sc: Scope, client: str, *, hooks: bool = False) -> Plan:
     if hooks and client != "claude":
         raise UsageError("--hooks is for --client claude (Claude Code's session hooks)")
-    if client == "codex" and not sc.is_global:
-        raise UsageError("Codex reads ~/.codex/config.toml only", hint="pass --global")
-    lock = read_lock(sc.lock_path)
-    if client in lock["clients"]:
-        raise ConflictError(
-            f"nexus is already installed for {client}",
-            hint=f"run `nexus mcp uninstall --client {client}` first",
-        )
-    plan = Plan(sc, client, lock)
-    records: dict[str, Any] = {}
-    if client == "codex":
-        _plan_codex(plan, records)
-    else:
-        for rel, entries in _entries(client, sc.is_global, hooks).items():
-            path = sc.root / rel
-            before = _read(path)
-            data = config_json.parse(before, str(path))
-            created = config_json.add(data, entries, str(path))
-            after = config_json.render(data, before or "")
-            if after == before:
-                continue  # already there, exactly as Nexus would write it: the user's own
-            plan.changes.append(
-                Change(path, "update" if before is not None else "create", before, after)
-            )
-            records[rel] = {
-                "original": before,
-                "written": _sha(after),
-                "entries": entries,
+    lock, stale = read_lock(sc.lock_path)
+    plan = Plan(sc, client, lock, rewrite_lock=stale)
+    installed = lock["clients"].get(client)
+    records: dict[str, Any] = dict(installed["files"]) if installed else {}
+    for target in _targets(client, sc, hooks):
+        before = _read(target.path)
+        absent = _missing(target, before)
+        if not absent:
+            continue  # all there: Nexus's from before, or the user's own (never recorded as ours)
+        after, inserts, created = _add(target, before or "", absent)
+        record = records.get(target.key)
+        if record is None or before is None:
+            record = {
+                "format": target.fmt,
+                "created_file": before is None,
+                "original_sha": None if before is None else _sha(before),
+                "inserts": inserts,
+                "entries": absent,
                 "created": created,
             }
+        else:  # additive: the same record grows (its insertions chain while nobody edits)
+            chained = record.get("inserts") is not None and record.get("written") == _sha(before)
+            record = {
+                **record,
+                "inserts": record["inserts"] + inserts if chained and inserts is not None else None,
+                "entries": record["entries"] + absent,
+                "created": record["created"] + created,
+            }
+        record["written"] = _sha(after)
+        records[target.key] = record
+        verb = "update" if before is not None else "create"
+        plan.changes.append(Change(target.path, verb, before, after))
+    if not plan.changes:
+        plan.already = True
+        return plan
     lock["clients"][client] = {"files": records}
     return plan
 
 
-def _plan_codex(plan: Plan, records: dict[str, Any]) -> None:
-    rel = ".codex/config.toml"
-    path = plan.scope.root / rel
-    before = _read(path)
-    if before is not None and "[mcp_servers.nexus]" in before:
-        raise ConflictError(f"{path}: it already has an [mcp_servers.nexus] table")
-    after = managed_block.upsert_block(before or "", BLOCK, CODEX_BLOCK)
-    plan.changes.append(Change(path, "update" if before is not None else "create", before, after))
-    records[rel] = {"original": before, "written": _sha(after), "block": BLOCK}
-
-
 def plan_uninstall(sc: Scope, client: str) -> Plan:
-    lock = read_lock(sc.lock_path)
+    lock, stale = read_lock(sc.lock_path)
     installed = lock["clients"].pop(client, None)
-    plan = Plan(sc, client, lock)
+    plan = Plan(sc, client, lock, rewrite_lock=stale)
     if installed is None:
         return plan
-    for rel, record in installed["files"].items():
-        path = sc.root / rel
+    for key, record in installed["files"].items():
+        if not sc.is_global and (Path(key).is_absolute() or ".." in Path(key).parts):
+            # a project's lock may come from anyone's commit: it names files inside the project
+            raise StateError(
+                f"{sc.lock_path}: names {key!r}, outside the project",
+                hint="remove that entry from the lock, or the lock itself",
+            )
+        path = sc.root / key  # a global lock's absolute key ($CODEX_HOME) stays itself
         before = _read(path)
         if before is None:
             continue  # removed by hand: nothing of ours is left
         after = _taken_back(path, before, record)
         if after != before:
             verb = "remove" if after is None else "restore"
+            if after is not None and _sha(after) != record.get("original_sha"):
+                verb = "update"
             plan.changes.append(Change(path, verb, before, after))
     return plan
 
 
 def _taken_back(path: Path, current: str, record: dict[str, Any]) -> str | None:
-    original: str | None = record["original"]
-    if _sha(current) == record["written"]:
-        return original  # untouched since: the original bytes (None: the file did not exist)
-    if "block" in record:
+    """``current`` without Nexus's entries (None: remove the file Nexus created)."""
+    where = str(path)
+    inserts = record.get("inserts")
+    if inserts is not None and _sha(current) == record["written"]:
+        original = config_json.undo(current, [(int(o), str(t)) for o, t in inserts])
+        if original is not None and (
+            _sha(original) == record["original_sha"] or record["created_file"]
+        ):
+            return None if record["created_file"] and not original.strip() else original
+    fmt = record.get("format", "json")
+    if fmt == "block":
         return managed_block.remove_block(current, record["block"])
-    data = config_json.parse(current, str(path))
-    config_json.remove(data, record["entries"], list(record["created"]), str(path))
-    if data == config_json.parse(original, str(path)):
-        return original if original is not None or data else None
-    return config_json.render(data, current)
+    if fmt == "toml":
+        after = config_toml.remove(current, record["entries"], record["created"], where)
+        empty = not config_toml.parse(after, where)
+    else:
+        jsonc = fmt == "jsonc"
+        after = config_json.remove(
+            current, record["entries"], record["created"], where, jsonc=jsonc
+        )
+        empty = not config_json.parse(after, where, jsonc=jsonc)
+    if record.get("created_file") and empty and _sha(after) != _sha(current):
+        return None
+    return after
 
 
 def apply(plan: Plan) -> None:
-    """Write every change (after checking nothing moved since planning), then the lock."""
-    plan.scope.lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with fs.locked(plan.scope.lock_path.with_name(plan.scope.lock_path.name + ".lck")):
+    """Write every change (after checking nothing moved since planning), then the lock (0600)."""
+    if not plan.changes and not plan.rewrite_lock:
+        return
+    lock_path = plan.scope.lock_path
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with fs.locked(lock_path.with_name(lock_path.name + ".lck")):
         for change in plan.changes:
             if _read(change.path) != change.before:
                 raise ConflictError(f"{change.path} changed while Nexus was planning; run again")
@@ -210,9 +328,11 @@ def apply(plan: Plan) -> None:
                 change.path.unlink()
                 continue
             change.path.parent.mkdir(parents=True, exist_ok=True)
-            fs.atomic_write(change.path, change.after)
+            mode = PRIVATE if change.before is None and plan.scope.is_global else None
+            fs.atomic_write(change.path, change.after, mode=mode)
         lock = plan.lock_after
         if lock["clients"]:
-            fs.atomic_write(plan.scope.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
-        elif plan.scope.lock_path.exists():
-            plan.scope.lock_path.unlink()
+            text = json.dumps(lock, indent=2, sort_keys=True) + "\n"
+            fs.atomic_write(lock_path, text, mode=PRIVATE)
+        elif lock_path.exists():
+            lock_path.unlink()

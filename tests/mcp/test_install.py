@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import stat
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from nexus_cli.paths import user_config_dir
 from tests.conftest import run_nexus
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_ino, a.st_mtime_ns, a.st_size) == (b.st_ino, b.st_mtime_ns, b.st_size)
 
 
 @pytest.mark.parametrize(
@@ -26,8 +35,16 @@ def test_install_then_uninstall_leaves_no_file_behind(
     data = json.loads((project / rel).read_text())
     assert data[key]["nexus"]["command"] == "nexus"
     assert data[key]["nexus"]["args"] == ["mcp"]
+    written = (project / rel).stat()
+    lock = project / ".nexus" / "mcp.lock"
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    locked = lock.stat()
     again = run_nexus("mcp", "install", "--client", client)
-    assert again.exit_code == 1 and "already installed" in again.stderr
+    assert again.exit_code == 0, again.stderr
+    assert f"nexus is already installed for {client}; nothing to change" in again.stderr
+    # nothing rewritten: neither the client's file nor the lock
+    assert _same_file(written, (project / rel).stat())
+    assert _same_file(locked, lock.stat())
     removed = run_nexus("mcp", "uninstall", "--client", client)
     assert removed.exit_code == 0, removed.stderr
     assert not (project / rel).exists()
@@ -84,15 +101,18 @@ def test_claude_hooks_are_added_and_removed_byte_for_byte(project: Path) -> None
     assert not (project / ".mcp.json").exists()
 
 
-def test_codex_global_config_gets_a_managed_block(project: Path, isolated_home: Path) -> None:
+def test_codex_global_config_gets_its_table(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEX_HOME", raising=False)
     config = isolated_home / ".codex" / "config.toml"
     config.parent.mkdir()
     original = 'model = "o3"\n'
     config.write_text(original)
-    local = run_nexus("mcp", "install", "--client", "codex")
-    assert local.exit_code == 2 and "--global" in local.stderr
     assert run_nexus("mcp", "install", "--client", "codex", "--global").exit_code == 0
     assert '[mcp_servers.nexus]\ncommand = "nexus"' in config.read_text()
+    assert tomllib.loads(config.read_text())["model"] == "o3"
+    assert not (project / ".codex").exists()
     assert run_nexus("mcp", "uninstall", "--client", "codex", "--global").exit_code == 0
     assert config.read_text() == original
 
@@ -114,3 +134,305 @@ def test_install_without_the_sdk_warns_once_and_still_writes(
 def test_install_with_the_sdk_does_not_warn(project: Path) -> None:
     result = run_nexus("mcp", "install", "--client", "cursor")
     assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+# --- #25: the lock records only what Nexus added, never a copy of the user's file; it is 0600 ---
+
+ACCOUNT = (
+    '{\n  "numStartups": 42,\n  "oauthAccount": {"emailAddress": "me@example.com",'
+    ' "accountUuid": "secret-uuid-7f3a"},\n  "projects": {}\n}\n'
+)
+
+
+def test_global_claude_install_keeps_no_copy_of_claude_json(
+    project: Path, isolated_home: Path
+) -> None:
+    claude_json = isolated_home / ".claude.json"
+    claude_json.write_text(ACCOUNT)
+    claude_json.chmod(0o600)
+    result = run_nexus("mcp", "install", "--client", "claude", "--global")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(claude_json.read_text())
+    assert data["mcpServers"]["nexus"] == {"command": "nexus", "args": ["mcp"]}
+    assert data["oauthAccount"]["accountUuid"] == "secret-uuid-7f3a"
+    assert stat.S_IMODE(claude_json.stat().st_mode) == 0o600  # the user's mode is kept
+    lock = user_config_dir() / "mcp.lock"
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    text = lock.read_text()
+    for secret in ("secret-uuid-7f3a", "me@example.com", "numStartups"):
+        assert secret not in text
+    assert run_nexus("mcp", "uninstall", "--client", "claude", "--global").exit_code == 0
+    assert claude_json.read_text() == ACCOUNT  # byte for byte, from the lock's hashes only
+    assert not lock.exists()
+
+
+def test_global_claude_uninstall_after_claude_rewrote_its_file(
+    project: Path, isolated_home: Path
+) -> None:
+    claude_json = isolated_home / ".claude.json"
+    claude_json.write_text(ACCOUNT)
+    assert run_nexus("mcp", "install", "--client", "claude", "--global").exit_code == 0
+    data = json.loads(claude_json.read_text())
+    data["numStartups"] = 43  # Claude Code rewrites this file all the time
+    claude_json.write_text(json.dumps(data, indent=2) + "\n")
+    assert run_nexus("mcp", "uninstall", "--client", "claude", "--global").exit_code == 0
+    after = json.loads(claude_json.read_text())
+    assert "mcpServers" not in after
+    assert after["numStartups"] == 43 and after["oauthAccount"]["accountUuid"] == "secret-uuid-7f3a"
+
+
+def test_an_old_lock_with_a_copy_of_the_file_is_scrubbed_and_made_private(
+    project: Path, isolated_home: Path
+) -> None:
+    claude_json = isolated_home / ".claude.json"
+    claude_json.write_text(ACCOUNT)
+    assert run_nexus("mcp", "install", "--client", "claude", "--global").exit_code == 0
+    lock = user_config_dir() / "mcp.lock"
+    written = hashlib.sha256(claude_json.read_bytes()).hexdigest()
+    entry = {"path": ["mcpServers"], "key": "nexus", "value": {"command": "nexus", "args": ["mcp"]}}
+    old = {  # what Nexus wrote before: the whole original file, world-readable
+        "version": 1,
+        "clients": {
+            "claude": {
+                "files": {
+                    ".claude.json": {
+                        "original": ACCOUNT,
+                        "written": written,
+                        "entries": [entry],
+                        "created": ["mcpServers"],
+                    }
+                }
+            }
+        },
+    }
+    lock.write_text(json.dumps(old))
+    lock.chmod(0o644)
+    result = run_nexus("mcp", "install", "--client", "claude", "--global")
+    assert result.exit_code == 0 and "already installed" in result.stderr
+    assert "secret-uuid-7f3a" not in lock.read_text()
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    assert run_nexus("mcp", "uninstall", "--client", "claude", "--global").exit_code == 0
+    assert json.loads(claude_json.read_text()) == json.loads(ACCOUNT)
+
+
+# --- #25: Codex's config.toml is read and written as TOML ---
+
+CODEX_CONFIG = """# my Codex settings
+model = "o3"  # the one I like
+
+[mcp_servers]
+# docs first
+docs = { command = "npx", args = ["-y", "docs-mcp"] }
+
+[profiles.fast]
+model = "o4-mini"
+"""
+
+
+def test_codex_existing_mcp_servers_table_gets_no_duplicate(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    config = isolated_home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    text = '[mcp_servers]\nnexus = { command = "nexus", args = ["mcp"] }\n'
+    config.write_text(text)
+    result = run_nexus("mcp", "install", "--client", "codex", "--global")
+    assert result.exit_code == 0, result.stderr
+    assert "already installed" in result.stderr
+    assert config.read_text() == text
+    tomllib.loads(config.read_text())
+    # and it is the user's own: uninstall leaves it
+    assert run_nexus("mcp", "uninstall", "--client", "codex", "--global").exit_code == 0
+    assert config.read_text() == text
+
+
+def test_codex_keeps_the_users_tables_comments_and_formatting(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    config = isolated_home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(CODEX_CONFIG)
+    assert run_nexus("mcp", "install", "--client", "codex", "--global").exit_code == 0
+    after = config.read_text()
+    data = tomllib.loads(after)
+    assert data["mcp_servers"]["nexus"] == {"command": "nexus", "args": ["mcp"]}
+    assert data["mcp_servers"]["docs"]["command"] == "npx"
+    assert data["profiles"]["fast"]["model"] == "o4-mini"
+    for line in CODEX_CONFIG.splitlines():
+        assert line in after.splitlines()
+    assert run_nexus("mcp", "install", "--client", "codex", "--global").exit_code == 0
+    assert config.read_text() == after  # idempotent
+    assert run_nexus("mcp", "uninstall", "--client", "codex", "--global").exit_code == 0
+    assert config.read_text() == CODEX_CONFIG
+
+
+def test_codex_uninstall_after_an_edit_keeps_the_edit(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    config = isolated_home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(CODEX_CONFIG)
+    assert run_nexus("mcp", "install", "--client", "codex", "--global").exit_code == 0
+    config.write_text(config.read_text() + '\n[profiles.slow]\nmodel = "o3-pro"\n')
+    assert run_nexus("mcp", "uninstall", "--client", "codex", "--global").exit_code == 0
+    data = tomllib.loads(config.read_text())
+    assert "nexus" not in data["mcp_servers"] and "docs" in data["mcp_servers"]
+    assert data["profiles"]["slow"]["model"] == "o3-pro"
+    assert "# docs first" in config.read_text()
+
+
+def test_codex_a_different_nexus_server_is_not_overwritten(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    config = isolated_home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    text = '[mcp_servers]\nnexus = { command = "/opt/nexus" }\n'
+    config.write_text(text)
+    result = run_nexus("mcp", "install", "--client", "codex", "--global")
+    assert result.exit_code == 1 and "already set to something else" in result.stderr
+    assert config.read_text() == text
+
+
+def test_codex_invalid_toml_is_one_clear_line(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    config = isolated_home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("model = \n")
+    result = run_nexus("mcp", "install", "--client", "codex", "--global")
+    assert result.exit_code != 0
+    assert "not valid TOML" in result.stderr and "Traceback" not in result.stderr
+    assert config.read_text() == "model = \n"
+
+
+def test_codex_honours_codex_home(
+    project: Path, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codex_home = tmp_path / "elsewhere"
+    codex_home.mkdir()
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    assert run_nexus("mcp", "install", "--client", "codex", "--global").exit_code == 0
+    data = tomllib.loads((codex_home / "config.toml").read_text())
+    assert data["mcp_servers"]["nexus"]["command"] == "nexus"
+    assert not (isolated_home / ".codex").exists()
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "missing"))
+    result = run_nexus("mcp", "install", "--client", "codex", "--global")
+    assert result.exit_code == 2 and "CODEX_HOME" in result.stderr
+    # uninstall uses the path it recorded, whatever CODEX_HOME says now
+    assert run_nexus("mcp", "uninstall", "--client", "codex", "--global").exit_code == 0
+    assert not (codex_home / "config.toml").exists()
+
+
+def test_codex_project_config(project: Path, isolated_home: Path) -> None:
+    result = run_nexus("mcp", "install", "--client", "codex")
+    assert result.exit_code == 0, result.stderr
+    data = tomllib.loads((project / ".codex" / "config.toml").read_text())
+    assert data == {"mcp_servers": {"nexus": {"command": "nexus", "args": ["mcp"]}}}
+    assert not (isolated_home / ".codex").exists()
+    assert run_nexus("mcp", "uninstall", "--client", "codex").exit_code == 0
+    assert not (project / ".codex" / "config.toml").exists()
+
+
+# --- #25: install is idempotent and additive; VS Code's mcp.json is JSONC ---
+
+
+def test_hooks_added_after_a_plain_install(project: Path) -> None:
+    assert run_nexus("mcp", "install", "--client", "claude").exit_code == 0
+    mcp_json = (project / ".mcp.json").read_text()
+    result = run_nexus("mcp", "install", "--client", "claude", "--hooks")
+    assert result.exit_code == 0, result.stderr
+    assert (project / ".mcp.json").read_text() == mcp_json
+    hooks = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]
+    assert hooks["SessionStart"][0]["hooks"][0]["command"] == "nexus prime"
+    again = run_nexus("mcp", "install", "--client", "claude", "--hooks")
+    assert again.exit_code == 0 and "already installed" in again.stderr
+    assert run_nexus("mcp", "uninstall", "--client", "claude").exit_code == 0
+    assert not (project / ".mcp.json").exists()
+    assert not (project / ".claude" / "settings.json").exists()
+
+
+def test_an_entry_removed_by_hand_is_put_back(project: Path) -> None:
+    assert run_nexus("mcp", "install", "--client", "cursor").exit_code == 0
+    path = project / ".cursor" / "mcp.json"
+    path.write_text('{"mcpServers": {"mine": {"command": "x"}}}\n')
+    assert run_nexus("mcp", "install", "--client", "cursor").exit_code == 0
+    assert set(json.loads(path.read_text())["mcpServers"]) == {"mine", "nexus"}
+    assert run_nexus("mcp", "uninstall", "--client", "cursor").exit_code == 0
+    assert json.loads(path.read_text()) == {"mcpServers": {"mine": {"command": "x"}}}
+
+
+VSCODE_JSONC = """{
+  // servers for this repository
+  "servers": {
+    /* the docs server */
+    "docs": {"type": "stdio", "command": "npx", "args": ["-y", "docs-mcp"],},
+  },
+  "inputs": [],
+}
+"""
+
+
+def test_vscode_jsonc_is_accepted_and_its_comments_kept(project: Path) -> None:
+    path = project / ".vscode" / "mcp.json"
+    path.parent.mkdir()
+    path.write_text(VSCODE_JSONC)
+    result = run_nexus("mcp", "install", "--client", "vscode")
+    assert result.exit_code == 0, result.stderr
+    after = path.read_text()
+    assert "// servers for this repository" in after and "/* the docs server */" in after
+    assert '"nexus": {' in after and '"type": "stdio"' in after
+    assert not path.with_name("mcp.json.bak").exists()  # nothing lost, so no backup needed
+    assert run_nexus("mcp", "install", "--client", "vscode").exit_code == 0
+    assert path.read_text() == after
+    assert run_nexus("mcp", "uninstall", "--client", "vscode").exit_code == 0
+    assert path.read_text() == VSCODE_JSONC
+
+
+def test_vscode_jsonc_uninstall_after_an_edit_keeps_comments(project: Path) -> None:
+    path = project / ".vscode" / "mcp.json"
+    path.parent.mkdir()
+    path.write_text(VSCODE_JSONC)
+    assert run_nexus("mcp", "install", "--client", "vscode").exit_code == 0
+    path.write_text(path.read_text().replace('"inputs": []', '"inputs": [] /* added */'))
+    assert run_nexus("mcp", "uninstall", "--client", "vscode").exit_code == 0
+    after = path.read_text()
+    assert '"nexus"' not in after and '"docs"' in after
+    assert "// servers for this repository" in after and "/* added */" in after
+
+
+def test_comments_in_a_strict_json_file_are_refused_in_one_line(project: Path) -> None:
+    text = '{\n  // no comments in .mcp.json\n  "mcpServers": {}\n}\n'
+    (project / ".mcp.json").write_text(text)
+    result = run_nexus("mcp", "install", "--client", "claude")
+    assert result.exit_code != 0 and "not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+    assert (project / ".mcp.json").read_text() == text
+
+
+def test_a_file_nexus_creates_in_the_home_folder_is_private(
+    project: Path, isolated_home: Path
+) -> None:
+    assert run_nexus("mcp", "install", "--client", "claude", "--global").exit_code == 0
+    assert stat.S_IMODE((isolated_home / ".claude.json").stat().st_mode) == 0o600
+    assert run_nexus("mcp", "uninstall", "--client", "claude", "--global").exit_code == 0
+    assert not (isolated_home / ".claude.json").exists()
+
+
+def test_a_project_lock_naming_a_file_outside_the_project_is_refused(
+    project: Path, isolated_home: Path
+) -> None:
+    victim = isolated_home / "victim.json"
+    victim.write_text('{"mcpServers": {"nexus": {"command": "nexus", "args": ["mcp"]}}}\n')
+    entry = {"path": ["mcpServers"], "key": "nexus", "value": {"command": "nexus", "args": ["mcp"]}}
+    record = {"format": "json", "created_file": True, "original_sha": None, "written": "x",
+              "inserts": None, "entries": [entry], "created": ["mcpServers"]}  # fmt: skip
+    lock = {"version": 2, "clients": {"claude": {"files": {str(victim): record}}}}
+    (project / ".nexus" / "mcp.lock").write_text(json.dumps(lock))
+    result = run_nexus("mcp", "uninstall", "--client", "claude")
+    assert result.exit_code != 0 and "outside the project" in result.stderr
+    assert victim.exists()
