@@ -16,7 +16,7 @@ import click
 
 from nexus_cli import __version__
 from nexus_cli.completion import register_shells
-from nexus_cli.errors import ExitCode, NexusError, Terminated, UsageError
+from nexus_cli.errors import CwdGoneError, ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.telemetry.journal import invocation, recorder, settings
 from nexus_cli.telemetry.ship import autosync
@@ -228,6 +228,11 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.ERROR
     except Exception as exc:
+        if isinstance(exc, OSError) and _cwd_gone():  # read where no helper checked for it
+            gone = CwdGoneError()
+            inv.fields.setdefault("error_category", gone.category)
+            _report(gone.message, gone.hint)
+            return int(gone.exit_code)
         inv.fields.setdefault("error_category", "internal")
         if _debug():
             raise
@@ -236,6 +241,15 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
             "this is a bug in nexus; rerun with NEXUS_DEBUG=1 for the traceback and report it",
         )
         return ExitCode.ERROR
+
+
+def _cwd_gone() -> bool:
+    """Whether the current directory was deleted (then any relative path fails)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return True
+    return False
 
 
 def _interrupted(inv: invocation.Invocation) -> int:
@@ -282,8 +296,3 @@ def main(argv: list[str] | None = None) -> int:
     if terminated():
         code = ExitCode.TERMINATED
     return int(code)
-
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

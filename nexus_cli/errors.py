@@ -61,6 +61,18 @@ class NotAProjectError(NexusError):
     category = "not_a_project"
 
 
+class CwdGoneError(NexusError):
+    """The current folder was deleted (or moved away) after the shell entered it."""
+
+    category = "cwd_gone"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the current folder no longer exists",
+            hint="cd to an existing folder (this one was deleted or moved), or pass -C DIR",
+        )
+
+
 class ConfigError(NexusError):
     """A file Nexus reads (YAML, JSONL, TOML) is malformed; the message names file and key."""
 

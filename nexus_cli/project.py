@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nexus_cli import fs, project_id
-from nexus_cli.errors import NotAProjectError
+from nexus_cli.errors import CwdGoneError, NotAProjectError
 
 NEXUS_DIR = ".nexus"
 CONFIG_FILE = "config.yaml"
@@ -128,12 +128,20 @@ def _common_dir(gitdir: Path) -> Path:
     return path if path.is_absolute() else (gitdir / path).resolve()
 
 
+def current_dir() -> Path:
+    """The current directory; :class:`CwdGoneError` when it was deleted under us."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise CwdGoneError() from None
+
+
 def find_project(start: Path | None = None) -> Project:
     """Return the project containing ``start`` (default: the current directory).
 
     Raises :class:`NotAProjectError` outside a git repository.
     """
-    here = (start or Path.cwd()).resolve()
+    here = (start or current_dir()).resolve()
     for folder in (here, *here.parents):
         dotgit = folder / ".git"
         if dotgit.is_dir():

@@ -484,3 +484,174 @@ def test_sigterm_during_task_complete_puts_the_task_back_to_work(
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     assert status()["status"] == "in_progress"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["task", "list"], ["workspace", "list"], ["prime"], ["doctor"], ["init"]],
+    ids=" ".join,
+)
+def test_a_deleted_working_directory_is_one_clear_error(project: Path, args: list[str]) -> None:
+    """The shell's folder was removed after it entered it: one line and a hint, exit 1."""
+    import shlex
+
+    from tests.conftest import nexus_exe
+
+    command = shlex.join([*nexus_exe(), *args])
+    out = subprocess.run(
+        ["sh", "-c", f"mkdir gone && cd gone && rmdir ../gone && exec {command}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr and "unexpected" not in out.stderr
+    assert out.stderr.splitlines() == [
+        "error: the current folder no longer exists",
+        "hint: cd to an existing folder (this one was deleted or moved), or pass -C DIR",
+    ]
+
+
+def test_a_deleted_working_directory_with_dash_c(project: Path) -> None:
+    """-C DIR (absolute) still works from a deleted folder; commands without one too."""
+    import shlex
+
+    from tests.conftest import nexus_exe
+
+    for args, expected in (
+        (["-C", str(project), "task", "list", "--json"], "[]"),
+        (["--version"], "nexus "),
+    ):
+        command = shlex.join([*nexus_exe(), *args])
+        out = subprocess.run(
+            ["sh", "-c", f"mkdir gone && cd gone && rmdir ../gone && exec {command}"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(expected)
+
+
+# Runs the real console script in a child Python that sends itself a real SIGINT at the Nth
+# import made once Nexus's own code runs (the audit hook sees each import before it loads), or
+# while Python shuts down after the command (an exit handler): no timing luck either way.
+SIGINT_AT = """
+import atexit, os, runpy, signal, sys
+where, script = sys.argv[1], sys.argv[2]
+count = [-1]
+
+def hook(event, args):
+    if event != "import" or where == "exit":
+        return
+    if count[0] < 0 and args[0] != "nexus_cli.__main__":
+        return
+    count[0] += 1
+    if count[0] == int(where):
+        os.write(2, b"sigint: " + args[0].encode() + b"\\n")
+        os.kill(os.getpid(), signal.SIGINT)
+
+def at_exit():
+    if where == "exit":
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(100_000))  # Python code runs: a handler would raise here
+    os.write(2, b"imports: %d\\n" % count[0])
+
+atexit.register(at_exit)
+sys.addaudithook(hook)
+sys.argv = [script, *sys.argv[3:]]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("nexus")
+    assert script.is_file(), "install Nexus (pip install -e .) to test its console script"
+    return str(script)
+
+
+def _sigint_at(where: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", SIGINT_AT, where, _console_script(), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+
+def test_ctrl_c_while_nexus_imports_exits_130_quietly(tmp_path: Path) -> None:
+    """A Ctrl-C at any import of start-up: exit 130, one line, no traceback.
+
+    Imports 0 and 1 are Python importing ``nexus_cli.__main__`` for the console script, before
+    any Nexus code runs; from import 2 on, Nexus's entry point handles SIGINT."""
+    total = int(_sigint_at("-1", tmp_path, "--version").stderr.split("imports: ")[1])
+    assert total > 20  # Click and the CLI
+    for at in [*range(2, 12), *range(12, total + 1, 7), total]:
+        out = _sigint_at(str(at), tmp_path, "--version")
+        lines = out.stderr.splitlines()
+        assert lines[0].startswith("sigint: "), out.stderr
+        assert "Traceback" not in out.stderr, (at, out.stderr)
+        assert lines[1:] == ["interrupted"], (at, out.stderr)
+        assert out.returncode == 130, (at, out.stderr)
+        assert out.stdout == ""
+
+
+def test_ctrl_c_after_the_command_keeps_its_exit_code(tmp_path: Path) -> None:
+    """Once the command returned, a Ctrl-C while Python shuts down changes nothing."""
+    out = _sigint_at("exit", tmp_path, "--version")
+    assert out.stdout.startswith("nexus ")
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+    assert out.returncode == 0, out.stderr
+
+
+def test_ctrl_c_at_any_moment_of_start_up(tmp_path: Path) -> None:
+    """Real SIGINTs from outside at growing delays from 0 ms, until one comes after the end.
+
+    Every outcome is accepted but a traceback from Nexus's code (after its entry point set its
+    handler): Python may be killed before it handles signals (-SIGINT, no output) or print its
+    own traceback while it starts (site, the console script's ``import re``, importing
+    ``nexus_cli.__main__``) - before any Nexus code runs."""
+    import re
+    import signal
+    import time
+
+    import nexus_cli.__main__ as entry
+
+    source = Path(entry.__file__).read_text().splitlines()
+    handler_line = next((i for i, line in enumerate(source, 1) if line == "try:"), 0)
+    frame = re.compile(r'File "([^"]+)", line (\d+)')
+
+    def from_nexus(stderr: str) -> bool:
+        for path, line in frame.findall(stderr):
+            here = Path(path)
+            if here.parent.name != "nexus_cli" or here.name == "__init__.py":
+                continue
+            if here.name == "__main__.py" and int(line) < handler_line:
+                continue
+            return True
+        return False
+
+    delay = 0.0
+    while True:
+        proc = subprocess.Popen(
+            [_console_script(), "--version"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert not from_nexus(stderr), (delay, stderr)
+        if "Traceback" not in stderr:
+            assert proc.returncode in (0, 130, -signal.SIGINT), (delay, stderr)
+            assert len(stderr.splitlines()) <= 1, (delay, stderr)
+        if proc.returncode == 0:
+            assert stdout.startswith("nexus ")
+            break
+        delay = delay * 1.2 + 0.001  # 0, 1, 2.2, 3.6 ... ms: dense early, where Python starts
+        assert delay < 30, "nexus --version never finished before the signal"

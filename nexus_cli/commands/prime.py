@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from nexus_cli.commands.task_common import agent_option, project
 from nexus_cli.output import emit_json, json_option
+from nexus_cli.project import current_dir
 from nexus_cli.tasks.prime import briefing, render
 from nexus_cli.telemetry.journal import invocation
 
@@ -22,7 +21,7 @@ def prime(agent: str | None, as_json: bool) -> None:
     Claude Code runs it at session start after `nexus mcp install --client claude --hooks`.
     """
     invocation.note(event_type="task")
-    brief = briefing(project(), Path.cwd(), agent=agent)
+    brief = briefing(project(), current_dir(), agent=agent)
     if as_json:
         emit_json(brief.to_json())
     else:

@@ -20,6 +20,7 @@ from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
+from nexus_cli.terminal import escape
 from nexus_cli.workspaces.handle import name_at
 
 SHOWN = 5
@@ -152,14 +153,21 @@ def _next_commands(brief: Briefing) -> list[str]:
     ]
 
 
+def _e(value: object) -> str:
+    """A data value (title, gate output, path, name) safe on a terminal and on one line."""
+    return escape(str(value), newlines=False)
+
+
 def render(brief: Briefing) -> str:
-    """The briefing as Markdown."""
-    out = [f"# Nexus session: {brief.project}", ""]
+    """The briefing as Markdown. Every value from the project (titles, notes, gate output,
+    names) has its control characters shown visibly; ``--json`` keeps the raw strings."""
+    out = [f"# Nexus session: {_e(brief.project)}", ""]
     out.append(
-        f"- Project: `{brief.root}` ({plural(brief.tasks_total, 'task')}); you are `{brief.agent}`"
+        f"- Project: `{_e(brief.root)}` ({plural(brief.tasks_total, 'task')}); "
+        f"you are `{_e(brief.agent)}`"
     )
     if brief.workspace:
-        out.append(f"- Workspace: `{brief.workspace}` (this session runs in its worktree)")
+        out.append(f"- Workspace: `{_e(brief.workspace)}` (this session runs in its worktree)")
     out.append("- A task is done only when its gates pass: `nexus task complete ID`.")
     out.append(
         "- A gate runs only once a person approved its exact command: gates you add or change "
@@ -167,30 +175,33 @@ def render(brief: Briefing) -> str:
     )
     out += ["", "## In progress (yours)", ""]
     for t in brief.in_progress:
-        out.append(f"- {t['id']} [{t['status']}] P{t['priority']} {t['title']}")
+        out.append(f"- {_e(t['id'])} [{_e(t['status'])}] P{t['priority']} {_e(t['title'])}")
         gate = t["last_failing_gate"]
         if gate:
-            out.append(f"  - last failing gate: `{gate['command']}` (exit {gate['exit_code']})")
-            out += [f"    > {line}" for line in gate["tail"]]
+            out.append(
+                f"  - last failing gate: `{_e(gate['command'])}` (exit {_e(gate['exit_code'])})"
+            )
+            out += [f"    > {_e(line)}" for line in gate["tail"]]
     if not brief.in_progress:
         out.append("_Nothing in progress._")
     out += ["", "## Ready", ""]
-    out += [f"- {t['id']} P{t['priority']} {t['title']}" for t in brief.ready]
+    out += [f"- {_e(t['id'])} P{t['priority']} {_e(t['title'])}" for t in brief.ready]
     out.append("_… more: `nexus task ready`_" if brief.ready_more else "")
     if not brief.ready:
         out[-1] = "_Nothing is ready._"
     if brief.blocked:
         out += ["", "## Blocked", ""]
         out += [
-            f"- {t['id']} {t['title']} — waits on {', '.join(t['blocked_by'])}"
+            f"- {_e(t['id'])} {_e(t['title'])} — waits on {_e(', '.join(t['blocked_by']))}"
             for t in brief.blocked
         ]
         out.append("_… more: `nexus task blocked`_" if brief.blocked_more else "")
     if brief.needs_approval:
         out += ["", "## Waiting for a person's approval (do not work on these yet)", ""]
         out += [
-            f"- {t['id']} {t['title']}: {', '.join(f'`{c}`' for c in t['commands'])}"
+            f"- {_e(t['id'])} {_e(t['title'])}: {', '.join(f'`{_e(c)}`' for c in t['commands'])}"
             for t in brief.needs_approval
         ]
-    out += ["", "## Continue with", "", *[f"1. `{c}`" for c in brief.next_commands], ""]
+    commands = [f"1. `{_e(c)}`" for c in brief.next_commands]
+    out += ["", "## Continue with", "", *commands, ""]
     return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))

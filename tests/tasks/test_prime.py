@@ -43,3 +43,25 @@ def test_context_current_without_a_task_prints_nothing(project: Path) -> None:
     both = run_nexus("task", "context")
     assert both.exit_code == 2
     assert "Nothing in progress" in run_nexus("prime").stdout
+
+
+def test_prime_shows_control_characters_visibly(project: Path) -> None:
+    """Titles and gate output come from teammates and programs: prime's text holds no ESC/BEL
+    (no window-title or clear-screen sequence reaches the terminal); --json keeps them raw."""
+    title = "pwn \x1b]0;pwned\x07 then \x1b[2J clear\x9b1m"
+    mine = _create(title, "--gate", r"printf 'out \033]0;gate\007 \033[2J\n'; exit 1")
+    other = _create("also \x1b[31mred\x1b[0m", "--gate", "true")
+    _create("later \x07", "--gate", "true", "--depends-on", other)
+    assert run_nexus("task", "start", mine).exit_code == 0
+    assert run_nexus("task", "complete", mine).exit_code == 3
+
+    text = run_nexus("prime").stdout
+    for byte in ("\x1b", "\x07", "\x9b"):
+        assert byte not in text
+    assert "pwn ^[]0;pwned^G then ^[[2J clear\\x9b1m" in text
+    assert "also ^[[31mred^[[0m" in text and "later ^G" in text
+    assert "> out ^[]0;gate^G ^[[2J" in text
+
+    data = run_nexus("prime", "--json").json()
+    assert data["in_progress"][0]["title"] == " ".join(title.split())
+    assert "\x1b]0;gate\x07" in data["in_progress"][0]["last_failing_gate"]["tail"][0]

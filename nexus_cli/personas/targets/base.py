@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nexus_cli.config_yaml import parse_yaml
@@ -43,6 +43,7 @@ class Command:
     allowed_tools: str | None
     body: str
     source: Path
+    edited: bool = False  # changed from the source (global: rules for project files dropped)
 
     def tool_names(self) -> set[str]:
         """``Read, Bash(git log:*), Write(docs/*)`` -> {Read, Bash, Write}."""
@@ -141,7 +142,16 @@ class Context:
         if level is not None:
             paths.update({p.name: p for p in level.commands})
         commands = [read_command(p) for p in paths.values()]
+        if is_global:
+            missing = tuple(item.target for item in persona.files)
+            commands = [without_project_files(c, persona.name, missing) for c in commands]
         return cls(persona, level, targets, is_global, legacy_commands, commands)
+
+    @property
+    def missing_files(self) -> tuple[str, ...]:
+        """The persona's project files (``scripts/...``) not installed here: all of them with
+        ``--global``, where rules and instructions must not count on them."""
+        return tuple(item.target for item in self.persona.files) if self.is_global else ()
 
     @property
     def name(self) -> str:
@@ -149,8 +159,19 @@ class Context:
 
     @property
     def permissions(self) -> Permissions:
+        """The persona's rules (and its level's), less those naming a project file that is not
+        installed: ``Bash(scripts/x.sh:*)`` in ``~/.claude`` would approve any repository's
+        ``scripts/x.sh``."""
         p = self.persona.permissions
-        return p.union(self.level.permissions) if self.level else p
+        p = p.union(self.level.permissions) if self.level else p
+        missing = self.missing_files
+        if not missing:
+            return p
+
+        def keep(rules: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(r for r in rules if not mentions(r, missing))
+
+        return Permissions(keep(p.allow), keep(p.ask), keep(p.deny))
 
     @property
     def tag(self) -> str:
@@ -176,6 +197,9 @@ def instructions(ctx: Context, invocations: dict[str, str]) -> str:
     if ctx.level is not None and ctx.level.instructions.strip():
         parts.append(ctx.level.instructions.strip())
     text = "\n\n".join(p for p in parts if p)
+    note = project_files_note(text, ctx.name, ctx.missing_files)
+    if note:
+        text += "\n\n" + note
     by_name = {c.name: c for c in ctx.commands}
     text = adapt_mentions(text, by_name, invocations)
     listed = [c for c in ctx.commands if c.name in invocations]
@@ -183,6 +207,47 @@ def instructions(ctx: Context, invocations: dict[str, str]) -> str:
         lines = [f"- `{invocations[c.name]}` - {c.description}" for c in listed]
         text += "\n\n## Commands\n" + adapt_mentions("\n".join(lines), by_name, invocations)
     return text + "\n"
+
+
+def mentions(text: str, paths: tuple[str, ...]) -> list[str]:
+    """The ``paths`` that ``text`` names as a path (``scripts/x.sh``, ``./scripts/x.sh``)."""
+    return [p for p in paths if re.search(rf"(?<![\w/.-])(?:\./)?{re.escape(p)}(?![\w/.-])", text)]
+
+
+def project_files_note(text: str, persona: str, missing: tuple[str, ...]) -> str:
+    """A note for text that names project files which are not installed (``--global``)."""
+    named = mentions(text, missing)
+    if not named:
+        return ""
+    files = ", ".join(f"`{p}`" for p in named)
+    return (
+        f"Note: {files} {'is' if len(named) == 1 else 'are'} available only when the persona is "
+        f"added to a project (`nexus persona add {persona}` in that project); it is not "
+        "installed with `--global`. In a project without it, do not run a file of that name: "
+        "do that step by other means, or ask the user."
+    )
+
+
+def without_project_files(command: Command, persona: str, missing: tuple[str, ...]) -> Command:
+    """``command`` with its ``allowed-tools`` rules for ``missing`` files dropped and a note
+    saying where those files exist."""
+    tools = split_tools(command.allowed_tools or "")
+    kept = [t for t in tools if not mentions(t, missing)]
+    note = project_files_note(command.body, persona, missing)
+    if kept == tools and not note:
+        return command
+    body = command.body.rstrip("\n") + "\n\n" + note + "\n" if note else command.body
+    return replace(command, allowed_tools=", ".join(kept) or None, body=body, edited=True)
+
+
+def render_command(command: Command) -> str:
+    """A command file in the source format (frontmatter + body), from its parsed parts."""
+    pairs = [("description", yaml_str(command.description))]
+    if command.argument_hint:
+        pairs.append(("argument-hint", yaml_str(command.argument_hint)))
+    if command.allowed_tools:
+        pairs.append(("allowed-tools", yaml_str(command.allowed_tools)))
+    return frontmatter(pairs) + "\n" + command.body
 
 
 def adapt_mentions(text: str, commands: dict[str, Command], invocations: dict[str, str]) -> str:

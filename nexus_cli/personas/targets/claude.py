@@ -25,6 +25,7 @@ from nexus_cli.personas.targets.base import (
     Context,
     frontmatter,
     instructions,
+    render_command,
     script_state,
     text_file,
     tool_names,
@@ -59,7 +60,10 @@ def emit(ctx: Context, want: Desired) -> None:
     want.files[f".claude/agents/{name}.md"] = text_file(subagent(ctx))
     if ctx.legacy_commands:
         for command in ctx.commands:
-            data = command.source.read_bytes()  # as written: the legacy format is the source's
+            # as written - the legacy format is the source's - unless edited for --global
+            data = command.source.read_bytes()
+            if command.edited:
+                data = render_command(command).encode("utf-8")
             want.files[f".claude/commands/{name}/{command.name}.md"] = FileState(data, 0o644)
     else:
         for command in ctx.commands:
