@@ -208,8 +208,8 @@ def test_concurrent_calls_are_separate_events(
         ("task_create", {"title": "t", "no_gates": "maybe"}, "no_gates: must be true or false"),
         ("task_note", {"id": "nx-1", "text": ""}, "text: must be a non-empty string"),
         ("task_show", {}, "id: is required"),
-        ("gpu_impact", {"pid": 10**30}, "pid: must be an integer between 1 and 4194304"),
-        ("gpu_impact", {"pid": 0}, "pid: must be an integer between 1 and 4194304"),
+        ("gpu_impact", {"pid": 10**30}, "pid: must be an integer between 1 and 2147483647"),
+        ("gpu_impact", {"pid": 0}, "pid: must be an integer between 1 and 2147483647"),
         (
             "workspace_create",
             {"name": "w", "vars": {"A": 1}},
