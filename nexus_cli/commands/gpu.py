@@ -214,7 +214,7 @@ def _act(
 
 
 @gpu.command()
-@click.argument("pid", type=click.IntRange(min=1))
+@click.argument("pid", type=click.IntRange(1, guards.PID_MAX))
 @json_option
 @click.option(
     "--checkpoint-dir",

@@ -45,7 +45,7 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
     config = logic.setup(url, protocol, list(headers), encoding)
     wire = f" {config.wire_encoding}" if protocol == "otlp" else ""
     click.echo(
-        f"sync destination: {config.endpoint} ({protocol}{wire}, gzip"
+        f"sync destination: {escape(config.shown_endpoint)} ({protocol}{wire}, gzip"
         f"{', ' + plural(len(config.headers), 'header') if config.headers else ''})",
         err=True,
     )
@@ -103,7 +103,7 @@ def status(as_json: bool) -> None:
     with store.opened() as db:
         mark = logic.mark(db, config)
     info = {
-        "url": config.endpoint,
+        "url": config.shown_endpoint,
         "protocol": config.protocol,
         "encoding": config.wire_encoding,
         "headers": sorted(config.headers),

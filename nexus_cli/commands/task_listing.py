@@ -9,7 +9,7 @@ import click
 from nexus_cli.caller import Caller
 from nexus_cli.commands.task_common import STATUS_CHOICES, agent_option, project
 from nexus_cli.output import json_option, print_table
-from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.listing import list_tasks
 from nexus_cli.tasks.listing import ready as ready_tasks
 
@@ -35,17 +35,26 @@ def _listing(found: TaskListing, as_json: bool, empty: str) -> None:
 @click.option("--assignee", metavar="A")
 @click.option("--label", metavar="L")
 @click.option("--workspace", metavar="W")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(0, MAX_LIMIT),
+    default=LIST_LIMIT[Caller.PERSON],
+    show_default=True,
+    help="At most this many (0: all).",
+)
 @json_option
 def list_(
     status: str | None,
     assignee: str | None,
     label: str | None,
     workspace: str | None,
+    limit: int,
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
     found = list_tasks(
-        project(), status=status, assignee=assignee, label=label, workspace=workspace
+        project(), status=status, assignee=assignee, label=label, workspace=workspace, limit=limit
     )
     _listing(found, as_json, "no tasks")
 
@@ -55,10 +64,10 @@ def list_(
 @click.option(
     "-n",
     "--limit",
-    type=click.IntRange(0),
+    type=click.IntRange(0, MAX_LIMIT),
     default=READY_LIMIT[Caller.PERSON],
     show_default=True,
-    help="0: all.",
+    help="At most this many (0: all).",
 )
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:

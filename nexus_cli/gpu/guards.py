@@ -12,6 +12,10 @@ import os
 
 from nexus_cli.errors import NexusError, UsageError
 
+# The largest process id there can be (pid_t is a signed 32-bit integer): the CLI and the MCP tool
+# refuse a bigger one with one line.
+PID_MAX = 2**31 - 1
+
 _PF_KTHREAD = 0x00200000  # the `flags` field of /proc/PID/stat (include/linux/sched.h)
 
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from pydantic import ValidationError
 
 from nexus_cli import __version__
+from nexus_cli.errors import UsageError
 from nexus_cli.mcp import recording, schemas
 from nexus_cli.mcp.server_tools import register
 from nexus_cli.project import Project
@@ -38,8 +41,8 @@ class NexusMCP:
         self.project = project
         self.record = record
         self.check_schemas = schemas.debug_checks()
-        self.app: MCPServer[Any] = MCPServer(
-            name="nexus", version=__version__, instructions=INSTRUCTIONS
+        self.app: MCPServer[Any] = _Server(
+            self, name="nexus", version=__version__, instructions=INSTRUCTIONS
         )
 
     async def run(
@@ -59,6 +62,42 @@ class NexusMCP:
         return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
 
 
+class _Server(MCPServer[Any]):
+    """The SDK's server, except that arguments which do not fit a tool's input schema come back
+    as one line naming each argument and its problem (``limit: must be an integer between 0 and
+    10000``), recorded like any refused call, instead of pydantic's multi-line report."""
+
+    def __init__(self, host: NexusMCP, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.host = host
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            # The SDK raises ToolError from the pydantic ValidationError of the arguments
+            # (mcp/server/mcpserver/tools/base.py, Tool.run); anything else stays as it is.
+            invalid = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(invalid, ValidationError):
+                raise
+            schema = next((t.input_schema for t in await self.list_tools() if t.name == name), {})
+            problem = recording.argument_error(
+                invalid.errors(include_url=False, include_input=False), schema
+            )
+            refuse = functools.partial(recording.call, name, self.host.record, _refuse, problem)
+            try:
+                await anyio.to_thread.run_sync(refuse)
+            except recording.ToolFailure as failure:
+                raise ToolError(f"Error executing tool {name}: {failure.text}") from invalid
+            raise  # not reached: _refuse always raises
+
+
+def _refuse(problem: str) -> None:
+    raise UsageError(problem)
+
+
 def _check_schema(tool: str, result: Any) -> None:
     """With NEXUS_DEBUG=1: a result that breaks its schema is a tool error, not a quiet drift."""
     problems = schemas.tool_errors(tool, result)
@@ -70,12 +109,27 @@ def _check_schema(tool: str, result: Any) -> None:
 
 
 async def _with_progress(ctx: Context, tool: str, work: Callable[[], Any]) -> Any:
+    """Run ``work`` with a heartbeat: progress is the seconds elapsed (0, 5, 10, … without a
+    total), then one last notification whose progress equals its total (done).
+
+    "The progress value MUST increase with each notification, even if the total is unknown."
+    (MCP specification, Utilities/Progress:
+    https://modelcontextprotocol.io/specification/2025-06-18/basic/utilities/progress).
+    So the last value is the time elapsed, and always more than the heartbeat before it.
+    """
+    start = time.monotonic()
+    sent: list[float] = []  # the values notified so far, each larger than the one before
+
+    def next_value() -> float:
+        elapsed = round(time.monotonic() - start, 3)
+        return max(elapsed, sent[-1] + 0.001) if sent else elapsed
+
     async def beat() -> None:
-        elapsed = 0.0
         while True:
-            await _progress(ctx, elapsed, f"{tool}: running ({int(elapsed)} s)")
+            value = next_value()
+            sent.append(value)
+            await _progress(ctx, value, f"{tool}: running ({int(value)} s)")
             await anyio.sleep(HEARTBEAT_S)
-            elapsed += HEARTBEAT_S
 
     failure: recording.ToolFailure | None = None
     result: Any = None
@@ -87,7 +141,8 @@ async def _with_progress(ctx: Context, tool: str, work: Callable[[], Any]) -> An
             failure = exc
         finally:
             group.cancel_scope.cancel()
-    await _progress(ctx, 1, f"{tool}: finished", total=1)
+    done = next_value()
+    await _progress(ctx, done, f"{tool}: finished ({int(done)} s)", total=done)
     if failure is not None:
         raise failure
     return result

@@ -9,16 +9,22 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from nexus_cli.caller import Caller
+from nexus_cli.gpu.guards import PID_MAX
 from nexus_cli.mcp import analysis_tools as at
 from nexus_cli.mcp import task_tools as tt
 from nexus_cli.mcp import workspace_tools as wt
 from nexus_cli.project import Project
-from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.statuses import STATUSES
 
 TaskId = Annotated[str, Field(description="Task id, e.g. nx-ab12 (the 'nx-' may be left out).")]
 WorkspaceName = Annotated[
     str, Field(description="Workspace name: lowercase letters, digits, '.', '_', '-'.")
+]
+# Every integer argument has both bounds, the CLI's IntRange: a value past them is refused with one
+# line (nexus_cli/mcp/arguments.py) before any code runs, never an overflow further down.
+Limit = Annotated[
+    int, Field(description=f"At most this many (0: all; at most {MAX_LIMIT}).", ge=0, le=MAX_LIMIT)
 ]
 Window = Annotated[
     str,
@@ -51,20 +57,24 @@ def _register_task_queries(s: ToolHost) -> None:
 
     @app.tool(description="Open tasks with no unfinished dependency, unassigned or yours.")
     async def task_ready(
-        limit: Annotated[int, Field(description="At most this many (0: all).", ge=0)] = READY_LIMIT[
-            Caller.AGENT
-        ],
+        limit: Limit = READY_LIMIT[Caller.AGENT],
     ) -> str:
         return await s.run("task_ready", tt.task_ready, p, limit)
 
-    @app.tool(description="All tasks by priority then age, optionally filtered.")
+    @app.tool(
+        description=f"Tasks by priority then age, optionally filtered: the first `limit` "
+        f"({LIST_LIMIT[Caller.AGENT]} unless you ask). A result of exactly `limit` tasks may "
+        "have more after it: filter by status or label, or call again with a larger limit "
+        "(0: all)."
+    )
     async def task_list(
         status: Annotated[
             str | None, Field(description="One of: " + ", ".join(STATUSES) + ".")
         ] = None,
         label: Annotated[str | None, Field(description="Only tasks with this label.")] = None,
+        limit: Limit = LIST_LIMIT[Caller.AGENT],
     ) -> str:
-        return await s.run("task_list", tt.task_list, p, status, label)
+        return await s.run("task_list", tt.task_list, p, status, label, limit)
 
     @app.tool(description="One task: status, gates, notes, history (as `nexus task show --json`).")
     async def task_show(id: TaskId) -> str:
@@ -230,6 +240,6 @@ def _register_analysis(s: ToolHost) -> None:
         "memory, checkpoints, children, distributed ranks). Sends no signal."
     )
     async def gpu_impact(
-        pid: Annotated[int, Field(description="Process id to analyse.", gt=0)],
+        pid: Annotated[int, Field(description="Process id to analyse.", ge=1, le=PID_MAX)],
     ) -> str:
         return await s.run("gpu_impact", at.gpu_impact, pid)

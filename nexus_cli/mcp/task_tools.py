@@ -24,8 +24,12 @@ def task_ready(project: Project, limit: int | None = None) -> list[Any]:
     return listing.ready(project, limit=limit, caller=AGENT).to_json()
 
 
-def task_list(project: Project, status: str | None = None, label: str | None = None) -> list[Any]:
-    return listing.list_tasks(project, status=status, label=label).to_json()
+def task_list(
+    project: Project, status: str | None = None, label: str | None = None, limit: int | None = None
+) -> list[Any]:
+    return listing.list_tasks(
+        project, status=status, label=label, limit=limit, caller=AGENT
+    ).to_json()
 
 
 def task_show(project: Project, task_id: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
 from nexus_cli.tasks.identity import current_agent
-from nexus_cli.tasks.limits import READY_LIMIT
+from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.statuses import STATUSES
 from nexus_cli.tasks.store import TaskStore, open_store
@@ -62,6 +62,13 @@ def check_status(status: str | None) -> str | None:
     return status
 
 
+def check_limit(limit: int) -> int:
+    """``limit`` if it is 0 (all) to :data:`MAX_LIMIT`; a usage error (one line) otherwise."""
+    if not 0 <= limit <= MAX_LIMIT:
+        raise UsageError(f"limit: must be an integer between 0 and {MAX_LIMIT}, not {limit}")
+    return limit
+
+
 def ready(
     project: Project,
     *,
@@ -70,9 +77,7 @@ def ready(
     caller: Caller = Caller.PERSON,
 ) -> TaskListing:
     """Open tasks with no unfinished dependency, unassigned or ``agent``'s; by priority, age."""
-    limit = READY_LIMIT[caller] if limit is None else limit
-    if limit < 0:
-        raise UsageError(f"limit must be 0 (all) or more, not {limit}")
+    limit = check_limit(READY_LIMIT[caller] if limit is None else limit)
     with opened(project) as store:
         return TaskListing(store.ready_docs(current_agent(agent), limit))
 
@@ -84,11 +89,17 @@ def list_tasks(
     assignee: str | None = None,
     label: str | None = None,
     workspace: str | None = None,
+    limit: int | None = None,
+    caller: Caller = Caller.PERSON,
 ) -> TaskListing:
-    """Every task matching all the filters given, by priority then age."""
+    """The tasks matching all the filters given, by priority then age: the first ``limit``
+    (0: all; by default :data:`LIST_LIMIT` of ``caller``)."""
+    limit = check_limit(LIST_LIMIT[caller] if limit is None else limit)
     check_status(status)
     if workspace is not None:
         validate.workspace_name(workspace)
     with opened(project) as store:
-        docs = store.list_docs(status=status, assignee=assignee, label=label, workspace=workspace)
+        docs = store.list_docs(
+            limit, status=status, assignee=assignee, label=label, workspace=workspace
+        )
     return TaskListing(docs)

@@ -165,11 +165,13 @@ class TaskStore:
     # --- queries ------------------------------------------------------------------------------
 
     def list_tasks(self, **filters: str | None) -> list[Task]:
-        return [_task(doc) for doc in self.list_docs(**filters)]
+        return [_task(doc) for doc in self.list_docs(0, **filters)]
 
-    def list_docs(self, **filters: str | None) -> list[str]:
-        """Canonical JSON of the matching tasks, by priority then age (no parsing: fast)."""
-        where, args = [], []
+    def list_docs(self, limit: int = 0, **filters: str | None) -> list[str]:
+        """Canonical JSON of the matching tasks, by priority then age (no parsing: fast); the
+        first ``limit`` (0: all)."""
+        where: list[str] = []
+        args: list[Any] = []
         for column in ("status", "assignee", "workspace"):
             if filters.get(column):
                 where.append(f"{column} = ?")
@@ -179,6 +181,9 @@ class TaskStore:
             args.append(filters["label"])
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT doc FROM tasks {clause} ORDER BY priority, created_at, id"
+        if limit > 0:
+            sql += " LIMIT ?"
+            args.append(limit)
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def ready(self, me: str, limit: int) -> list[Task]:

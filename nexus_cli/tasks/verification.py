@@ -40,9 +40,12 @@ class Verification:
         return [r for r in self.results if not r.passed]
 
     def to_json(self) -> dict[str, Any]:
-        """``task verify|complete --json`` and the MCP tools' result (also when a gate failed)."""
+        """``task verify|complete --json`` and the MCP tools' result (also when a gate failed):
+        the task's id, title and status (not the whole task: its history grows with every gate
+        run, and ``task show`` has it) and each gate's result."""
+        task = self.task
         return {
-            "task": self.task.to_dict(),
+            "task": {"id": task.id, "title": task.title, "status": task.status},
             "passed": self.passed,
             "gates": [r.to_dict() for r in self.results],
         }

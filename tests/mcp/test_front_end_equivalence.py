@@ -96,6 +96,8 @@ TASK_STEPS = [
         {"title": "Bad dep", "gates": ["true"], "depends_on": ["../x"]},
         fails=True,
     ),
+    Step(["task", "list", "--limit", "1"], "task_list", {"limit": 1}),
+    Step(["task", "list", "--limit", "0", "--label", "x"], "task_list", {"limit": 0, "label": "x"}),
     Step(["persona", "list"], "persona_list"),
     Step(["persona", "current"], "persona_current"),
 ]
@@ -239,6 +241,10 @@ def test_tasks_and_personas_give_the_same_json_through_both(
     failed = seen[15]
     assert failed.step.fails and failed.by_mcp["passed"] is False
     assert failed.by_cli["task"]["status"] == "in_progress"
+    # the task's id, title and status, not its whole record with the history of every gate run
+    assert set(failed.by_cli["task"]) == set(failed.by_mcp["task"]) == {"id", "title", "status"}
+    one = [x for x in seen if x.step.args == {"limit": 1}]
+    assert len(one[0].by_mcp) == 1
 
 
 def test_usage_reports_give_the_same_json_through_both(twins: tuple[Side, Side]) -> None:

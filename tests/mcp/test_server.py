@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -11,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from nexus_cli.caller import Caller
+from nexus_cli.tasks.limits import LIST_LIMIT
+from tests.conftest import run_nexus
 from tests.mcp.conftest import mcp_events, mcp_session, ok, text_of
 
 EXPECTED_TOOLS = {
@@ -28,10 +32,10 @@ def test_a_gated_task_completes_only_after_its_gate_passes(
     # The agent proposes the gate; the person trusts that command in their own configuration
     # (tests/mcp/test_gate_approval.py approves at a terminal instead).
     trust("cat done.txt")
-    progress: list[float] = []
+    progress: list[tuple[float, float | None]] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+        progress.append((value, total))
 
     async def session() -> dict[str, Any]:
         async with mcp_session(project) as s:
@@ -68,7 +72,9 @@ def test_a_gated_task_completes_only_after_its_gate_passes(
     gates = json.loads(payload)["gates"]
     assert gates[0]["passed"] is False and "done.txt" in gates[0]["output_tail"]
     assert r["after_fail"]["status"] == "in_progress"
-    assert progress and progress[-1] == 1
+    values = [value for value, _ in progress]
+    assert values == sorted(set(values))  # strictly increasing (the MCP specification)
+    assert progress[-1][1] == progress[-1][0]  # the last one is done: progress == total
     assert r["passed"]["passed"] is True and r["passed"]["task"]["status"] == "done"
     assert "the gate reads done.txt" in r["context"]
     assert [h["action"] for h in r["history"]].count("gate_run") == 2
@@ -182,3 +188,137 @@ def test_concurrent_calls_are_separate_events(
     )
     assert events["task_list"]["success"] == 1 and events["task_list"]["duration_ms"] < 2000
     assert events["task_show"]["error_category"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [
+        ("task_ready", {"limit": 10**30}, "limit: must be an integer between 0 and 10000"),
+        ("task_ready", {"limit": -1}, "limit: must be an integer between 0 and 10000"),
+        ("task_ready", {"limit": "many"}, "limit: must be an integer between 0 and 10000"),
+        ("task_list", {"limit": 10**30}, "limit: must be an integer between 0 and 10000"),
+        ("task_list", {"status": ["open"]}, "status: must be a string (or null)"),
+        (
+            "task_create",
+            {"title": "t", "priority": 9},
+            "priority: must be an integer between 0 and 4",
+        ),
+        ("task_create", {"title": 5}, "title: must be a string"),
+        ("task_create", {"title": "t", "gates": "true"}, "gates: must be a list of strings"),
+        ("task_create", {"title": "t", "no_gates": "maybe"}, "no_gates: must be true or false"),
+        ("task_note", {"id": "nx-1", "text": ""}, "text: must be a non-empty string"),
+        ("task_show", {}, "id: is required"),
+        ("gpu_impact", {"pid": 10**30}, "pid: must be an integer between 1 and 2147483647"),
+        ("gpu_impact", {"pid": 0}, "pid: must be an integer between 1 and 2147483647"),
+        (
+            "workspace_create",
+            {"name": "w", "vars": {"A": 1}},
+            "vars: must be an object whose values",
+        ),
+        ("task_ready", {"limit": "1\n2\n3"}, "limit: must be an integer between 0 and 10000"),
+    ],
+)
+def test_invalid_arguments_are_one_clear_line(
+    project: Path, isolated_home: Path, tool: str, args: dict[str, Any], expected: str
+) -> None:
+    async def call() -> Any:
+        async with mcp_session(project) as s:
+            return await s.call_tool(tool, args)
+
+    result = asyncio.run(call())
+    text = text_of(result)
+    assert result.is_error
+    assert text == f"Error executing tool {tool}: {expected}" or text.startswith(
+        f"Error executing tool {tool}: {expected}"
+    )
+    assert "\n" not in text and "validation error" not in text and "pydantic" not in text
+    assert "Overflow" not in text and "bug in nexus" not in text
+    [event] = mcp_events(isolated_home)  # refused like any call: one event, a usage error
+    assert event["command"] == tool and event["success"] == 0
+    assert event["error_category"] == "usage"
+
+
+def test_the_cli_refuses_the_same_limits(project: Path) -> None:
+    for words in (["task", "ready", "--limit", str(10**30)], ["task", "list", "-n", "10001"]):
+        result = run_nexus(*words)
+        assert result.exit_code == 2 and "Traceback" not in result.stderr
+        assert "0<=x<=10000" in result.stderr
+    assert run_nexus("gpu", "impact", str(10**30)).exit_code == 2
+
+
+def test_task_list_has_a_limit(project: Path) -> None:
+    for i in range(LIST_LIMIT[Caller.AGENT] + 2):
+        assert run_nexus("task", "create", f"task {i}", "--gate", "true").exit_code == 0
+
+    async def session() -> dict[str, Any]:
+        async with mcp_session(project) as s:
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            default = ok(await s.call_tool("task_list", {}))
+            two = ok(await s.call_tool("task_list", {"limit": 2}))
+            every = ok(await s.call_tool("task_list", {"limit": 0}))
+            return locals()
+
+    r = asyncio.run(session())
+    assert len(r["default"]) == LIST_LIMIT[Caller.AGENT]
+    assert [t["title"] for t in r["two"]] == ["task 0", "task 1"]
+    assert len(r["every"]) == LIST_LIMIT[Caller.AGENT] + 2
+    schema = r["tools"]["task_list"].input_schema["properties"]["limit"]
+    assert schema["minimum"] == 0 and schema["maximum"] == 10000
+    assert "larger limit" in (r["tools"]["task_list"].description or "")
+    by_cli = run_nexus("task", "list", "--limit", "2", "--json")
+    assert [t["title"] for t in by_cli.json()] == ["task 0", "task 1"]
+    assert len(run_nexus("task", "list", "--json").json()) == LIST_LIMIT[Caller.AGENT] + 2
+
+
+def test_progress_increases_through_a_gate_longer_than_a_heartbeat(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    trust("sleep 6")  # longer than HEARTBEAT_S (5 s): at least two heartbeats, then the end
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total))
+
+    async def session() -> Any:
+        async with mcp_session(project) as s:
+            created = ok(await s.call_tool("task_create", {"title": "slow", "gates": ["sleep 6"]}))
+            ok(await s.call_tool("task_start", {"id": created["id"]}))
+            return await s.call_tool(
+                "task_complete", {"id": created["id"]}, progress_callback=on_progress
+            )
+
+    assert ok(asyncio.run(session()))["passed"] is True
+    values = [value for value, _ in progress]
+    assert len(values) >= 3, progress
+    assert all(a < b for a, b in itertools.pairwise(values)), progress
+    assert all(total is None for _, total in progress[:-1])
+    assert progress[-1][1] == progress[-1][0] >= 6  # done: progress == total, the seconds taken
+
+
+def test_a_gate_failure_carries_the_task_summary_not_its_history(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    trust("false")
+
+    async def session() -> list[Any]:
+        async with mcp_session(project) as s:
+            created = ok(await s.call_tool("task_create", {"title": "fails", "gates": ["false"]}))
+            ok(await s.call_tool("task_start", {"id": created["id"]}))
+            for i in range(5):
+                ok(await s.call_tool("task_note", {"id": created["id"], "text": f"note {i}"}))
+            return [
+                await s.call_tool(tool, {"id": created["id"]})
+                for tool in ("task_verify", "task_complete")
+            ]
+
+    for result in asyncio.run(session()):
+        assert result.is_error
+        _, _, payload = text_of(result).partition("\n")
+        failed = json.loads(payload)
+        assert failed["task"] == {
+            "id": failed["task"]["id"],
+            "title": "fails",
+            "status": "in_progress",
+        }
+        assert failed["passed"] is False and failed["gates"][0]["exit_code"] == 1
+        assert "note 1" not in payload and "history" not in payload

@@ -37,8 +37,13 @@ def test_ready_lists_fewer_for_an_agent_unless_asked(tasks_project: Path) -> Non
     assert len(listing.ready(project, caller=Caller.AGENT).docs) == 20
     assert len(listing.ready(project).docs) == 22
     assert len(listing.ready(project, limit=3, caller=Caller.AGENT).docs) == 3
-    with pytest.raises(UsageError, match="limit must be 0"):
-        listing.ready(project, limit=-1)
+    for limit in (-1, 10_001, 10**30):  # one line, never an overflow in SQLite
+        with pytest.raises(UsageError, match="limit: must be an integer between 0 and 10000"):
+            listing.ready(project, limit=limit)
+        with pytest.raises(UsageError, match="limit: must be an integer between 0 and 10000"):
+            listing.list_tasks(project, limit=limit)
+    assert len(listing.list_tasks(project, limit=5).docs) == 5
+    assert len(listing.list_tasks(project).docs) == 22  # a person: all
 
 
 def test_bad_input_is_refused_before_the_store_is_opened(tasks_project: Path) -> None:

@@ -35,7 +35,7 @@ def _sync() -> dict[str, Any] | None:
         config = sync.load()
     except NexusError:
         return None
-    return {"url": config.endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
+    return {"url": config.shown_endpoint, "protocol": config.protocol, "auto": sync.auto_enabled()}
 
 
 def regeneration_note() -> dict[str, Any] | None:

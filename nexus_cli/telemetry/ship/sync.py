@@ -7,10 +7,15 @@ moves only after the collector answered 2xx for a batch, so a failed sync is res
 Requests go to the configured URL and nowhere else: a redirect (3xx) is a failure naming its
 ``Location``, never followed, so the ``Authorization`` and custom headers are never re-sent to
 another address and the mark does not move.
+
+Credentials in the URL (``https://user:pass@host``) are sent as HTTP basic authentication,
+never as part of the address, and never shown: ``sync status``, ``sync now`` and every error
+show the URL as :func:`shown` gives it (``https://user:***@host``).
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import importlib.util
 import json
@@ -78,7 +83,63 @@ class SyncConfig:
 
     @property
     def destination(self) -> str:
+        """The key of the sync mark (the whole URL: never shown)."""
         return f"{self.protocol} {self.endpoint}"
+
+    @property
+    def shown_endpoint(self) -> str:
+        """The endpoint as Nexus prints it: credentials in it replaced by ``***``."""
+        return shown(self.endpoint)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the URL's credentials (if any) replaced by ``***``."""
+        userinfo = urllib.parse.urlsplit(self.url).netloc.rpartition("@")[0]
+        for secret in {userinfo, *userinfo.split(":", 1)[1:], urllib.parse.unquote(userinfo)}:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def shown(url: str) -> str:
+    """``url`` as it may be printed: the password replaced by ``***`` (``https://user:***@host``),
+    or the whole user part when there is no password (a lone name may be a token)."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    return urllib.parse.urlunsplit(
+        parts._replace(netloc=f"{user}:***@{host}" if colon else f"***@{host}")
+    )
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is an http(s) URL without control characters; a :class:`UsageError` (exit
+    2, one line, credentials hidden) otherwise."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in url):
+        raise UsageError(
+            "the URL contains a control character (a line break, a tab…)",
+            hint="give the collector's address on one line, e.g. http://127.0.0.1:4318",
+        )
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(f"not an http(s) URL: {shown(url)!r}", hint="e.g. http://127.0.0.1:4318")
+    return url
+
+
+def _target(config: SyncConfig) -> tuple[str, dict[str, str]]:
+    """Where a request goes (the endpoint without its credentials) and the basic authentication
+    header those credentials make (none when the settings have an Authorization header)."""
+    parts = urllib.parse.urlsplit(config.endpoint)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return config.endpoint, {}
+    url = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    if any(name.lower() == "authorization" for name in config.headers):
+        return url, {}
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    return url, {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
 
 
 def _home_file(name: str) -> str:
@@ -93,9 +154,7 @@ def parse_header(text: str) -> tuple[str, str]:
 
 
 def setup(url: str, protocol: str, headers: list[str], encoding: str = "auto") -> SyncConfig:
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(f"not an http(s) URL: {url!r}", hint="e.g. http://127.0.0.1:4318")
+    check_url(url)
     if encoding == "protobuf" and not protobuf_available():
         raise UsageError(
             "OTLP protobuf encoding needs the opentelemetry-proto package",
@@ -114,8 +173,15 @@ def load() -> SyncConfig:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
+        try:
+            url = check_url(str(data["url"]))
+        except UsageError as exc:  # written by hand, or by a version that did not check
+            raise ConfigError(
+                f"{path}: unusable sync URL: {exc.message}",
+                hint="run `nexus sync setup URL` again",
+            ) from None
         return SyncConfig(
-            str(data["url"]),
+            url,
             str(data.get("protocol", "otlp")),
             {str(k): str(v) for k, v in data.get("headers", {}).items()},
             str(data.get("encoding", "auto")) if data.get("encoding") in ENCODINGS else "auto",
@@ -211,7 +277,9 @@ CONTENT_TYPES = {
 
 
 def _post(config: SyncConfig, body: bytes, timeout: float, *, gzip_body: bool = True) -> None:
+    url, auth = _target(config)
     headers = {
+        **auth,
         **config.headers,
         "Content-Type": CONTENT_TYPES[config.wire_encoding],
         "User-Agent": f"nexus-cli/{__version__}",
@@ -219,14 +287,12 @@ def _post(config: SyncConfig, body: bytes, timeout: float, *, gzip_body: bool = 
     if gzip_body:
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
-    request = urllib.request.Request(config.endpoint, data=body, method="POST", headers=headers)
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     with _opener().open(request, timeout=timeout) as response:
         response.read()
         status = getattr(response, "status", None) or response.getcode()
         if not 200 <= int(status) < 300:  # only a 2xx counts as delivered
-            raise urllib.error.HTTPError(
-                config.endpoint, int(status), "not a success", response.headers, None
-            )
+            raise urllib.error.HTTPError(url, int(status), "not a success", response.headers, None)
 
 
 def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff: float) -> None:
@@ -260,8 +326,9 @@ def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff
                 break
         except (urllib.error.URLError, OSError) as exc:
             cause = getattr(exc, "reason", exc)
-            reason = f"cannot reach {config.endpoint}: {getattr(cause, 'strerror', None) or cause}"
-    raise SyncError(reason)
+            why = getattr(cause, "strerror", None) or cause
+            reason = f"cannot reach {config.shown_endpoint}: {why}"
+    raise SyncError(config.scrub(reason))
 
 
 def _batch(db: Db, after: int, size: int) -> list[dict[str, Any]]:
@@ -309,7 +376,7 @@ def sync_now(
                     "events_sent = events_sent + excluded.events_sent",
                     [config.destination, after, stamp_now(), len(rows)],
                 )
-        return {"sent": sent, "destination": config.endpoint, "last_event_id": after}
+        return {"sent": sent, "destination": config.shown_endpoint, "last_event_id": after}
 
 
 def stamp_now() -> str:

@@ -299,3 +299,77 @@ def test_a_collector_that_refuses_gzip_gets_plain_bodies(receiver: Receiver) -> 
     _, headers, body = receiver.accepted[0]
     assert "Content-Encoding" not in headers
     assert json.loads(body)["resourceLogs"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:4318/\r\nX-Evil: 1",
+        "http://127.0.0.1:4318/\nv1",
+        "http://127.0.0.1:4318/\tv1",
+        "http://127.0.0.1:4318/\x00",
+        "http://127.0.0.1:4318/\x85",
+    ],
+)
+def test_a_url_with_a_control_character_is_refused(url: str) -> None:
+    result = run_nexus("sync", "setup", url)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: the URL contains a control character")
+    assert "X-Evil" not in result.stderr and "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert not (paths.nexus_home() / "sync.json").exists()
+
+
+def test_a_stored_url_with_a_line_break_is_refused_before_sending(receiver: Receiver) -> None:
+    run_nexus("sync", "setup", receiver.url)
+    config = paths.nexus_home() / "sync.json"
+    data = json.loads(config.read_text())
+    data["url"] = receiver.url + "/\r\nX-Evil: 1"  # by hand, or by a version that did not check
+    config.write_text(json.dumps(data))
+    result = run_nexus("--no-telemetry", "sync", "now")
+    assert result.exit_code != 0 and "unusable sync URL" in result.stderr
+    assert "Traceback" not in result.stderr and receiver.accepted == []
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(
+    receiver: Receiver,
+) -> None:
+    _record(2)
+    host = receiver.url.removeprefix("http://")
+    setup = run_nexus("sync", "setup", f"http://alice:s3cr%40t@{host}")
+    assert setup.exit_code == 0, setup.stderr
+    assert "s3cr" not in setup.stderr and "alice:***@" in setup.stderr
+    now = run_nexus("--no-telemetry", "sync", "now", "--json")
+    assert now.exit_code == 0, now.stderr
+    assert now.json()["destination"] == f"http://alice:***@{host}/v1/logs"
+    path, headers, _ = receiver.accepted[0]
+    assert path == "/v1/logs" and headers["Authorization"] == "Basic YWxpY2U6czNjckB0"
+    shown = [
+        run_nexus("sync", "status"),
+        run_nexus("sync", "status", "--json"),
+        run_nexus("telemetry", "status"),
+        run_nexus("telemetry", "status", "--json"),
+    ]
+    assert run_nexus("sync", "status", "--json").json()["url"] == f"http://alice:***@{host}/v1/logs"
+    for result in shown:
+        assert result.exit_code == 0, result.stderr
+        assert "s3cr" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "hidden"),
+    [
+        ("http://alice:s3cret@127.0.0.1:9/collector", "http://alice:***@127.0.0.1:9/collector"),
+        ("http://t0ken-s3cret@127.0.0.1:9/collector", "http://***@127.0.0.1:9/collector"),
+    ],
+)
+def test_credentials_in_the_url_never_reach_an_error(url: str, hidden: str) -> None:
+    _record(1)
+    assert run_nexus("sync", "setup", url).exit_code == 0
+    failed = run_nexus("--no-telemetry", "sync", "now", "--retries", "0", "--timeout", "2")
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith(f"error: sync failed: cannot reach {hidden}/v1/logs")
+    assert "s3cret" not in failed.stderr
+    bad = run_nexus("sync", "setup", url.replace("http://", "ftp://"))
+    assert bad.exit_code == 2 and "not an http(s) URL" in bad.stderr
+    assert "s3cret" not in bad.stderr and "***@" in bad.stderr
