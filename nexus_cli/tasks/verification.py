@@ -40,12 +40,11 @@ class Verification:
         return [r for r in self.results if not r.passed]
 
     def to_json(self) -> dict[str, Any]:
-        """``task verify|complete --json`` and the MCP tools' result (also when a gate failed):
-        the task's id, title and status (not the whole task: its history grows with every gate
-        run, and ``task show`` has it) and each gate's result."""
-        task = self.task
+        """``task verify|complete --json`` and the MCP tools' result (also when a gate failed).
+
+        The whole task stays in this v1 shape (docs/json.md: removing keys needs schema v2)."""
         return {
-            "task": {"id": task.id, "title": task.title, "status": task.status},
+            "task": self.task.to_dict(),
             "passed": self.passed,
             "gates": [r.to_dict() for r in self.results],
         }

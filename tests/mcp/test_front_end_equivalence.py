@@ -241,8 +241,6 @@ def test_tasks_and_personas_give_the_same_json_through_both(
     failed = seen[15]
     assert failed.step.fails and failed.by_mcp["passed"] is False
     assert failed.by_cli["task"]["status"] == "in_progress"
-    # the task's id, title and status, not its whole record with the history of every gate run
-    assert set(failed.by_cli["task"]) == set(failed.by_mcp["task"]) == {"id", "title", "status"}
     one = [x for x in seen if x.step.args == {"limit": 1}]
     assert len(one[0].by_mcp) == 1
 
