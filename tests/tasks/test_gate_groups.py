@@ -99,7 +99,7 @@ def test_sigterm_during_complete_kills_the_gate_group_and_moves_the_task_back(
     pgid = int(_wait_for(pidfile))
     try:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=300)
         assert proc.returncode == 143, err
         assert "Traceback" not in err
         assert _group_gone(pgid), "the gate's children survived SIGTERM"

@@ -176,7 +176,7 @@ def test_interrupted_complete_goes_back_to_work(tasks_project: Path) -> None:
     while show(task_id)["status"] != "verifying" and time.monotonic() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err
     data = show(task_id)
     assert data["status"] == "in_progress"
