@@ -289,37 +289,21 @@ def worktree_tree(cwd: Path, *, exclude: str) -> str:
     are added to the object store, like ``git stash`` does)."""
     with temporary_index(cwd, seed=True) as index:
         run(cwd, "add", "-A", "--", ".", f":(exclude){exclude}", index_file=index)
-        run(
-            cwd,
-            "rm",
-            "-r",
-            "--cached",
-            "-f",
-            "-q",
-            "--ignore-unmatch",
-            "--",
-            exclude,
-            index_file=index,
-        )
+        _drop_from_index(cwd, exclude, index)
         return run(cwd, "write-tree", index_file=index).stdout.strip()
+
+
+def _drop_from_index(cwd: Path, folder: str, index: Path) -> None:
+    """Remove ``folder`` from the temporary ``index`` (``-f``: its files may differ from both
+    HEAD and the worktree, as ``.nexus/tasks.jsonl`` does right after a task is closed)."""
+    run(cwd, "rm", "-r", "--cached", "-f", "-q", "--ignore-unmatch", "--", folder, index_file=index)
 
 
 def commit_tree_without(cwd: Path, commit: str, *, exclude: str) -> str:
     """The tree id of ``commit`` (a checked commit id) with the folder ``exclude`` removed."""
     with temporary_index(cwd) as index:
         run(cwd, "read-tree", "--end-of-options", commit, index_file=index)
-        run(
-            cwd,
-            "rm",
-            "-r",
-            "--cached",
-            "-f",
-            "-q",
-            "--ignore-unmatch",
-            "--",
-            exclude,
-            index_file=index,
-        )
+        _drop_from_index(cwd, exclude, index)
         return run(cwd, "write-tree", index_file=index).stdout.strip()
 
 
