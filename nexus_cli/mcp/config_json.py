@@ -19,7 +19,7 @@ from typing import Any
 
 from nexus_cli.errors import ConfigError, ConflictError
 
-__all__ = ["Insert", "add", "missing", "parse", "remove", "undo"]
+__all__ = ["Insert", "add", "key_absent", "missing", "parse", "remove", "undo"]
 
 Insert = tuple[int, str]  # (offset in the text after the insertion's predecessors, text)
 
@@ -208,18 +208,26 @@ def missing(
                     f"{where}: key {dotted!r} must be {'a list' if kind is list else 'an object'}"
                 )
         if "key" in entry:
-            current = holder.get(entry["key"]) if holder is not None else None
-            if current is None:
+            if key_absent(holder, entry, where):
                 absent.append(entry)
-            elif current != entry["value"]:
-                dotted = ".".join([*entry["path"], entry["key"]])
-                raise ConflictError(
-                    f"{where}: {dotted!r} is already set to something else",
-                    hint="remove or rename that entry first; Nexus will not overwrite it",
-                )
         elif holder is None or entry["item"] not in holder:
             absent.append(entry)
     return absent
+
+
+def key_absent(holder: dict[str, Any] | None, entry: dict[str, Any], where: str) -> bool:
+    """Whether the keyed ``entry`` is not yet in ``holder``; the key already set to something
+    else is a conflict (Nexus never overwrites a user's entry). Shared by the TOML editor."""
+    current = holder.get(entry["key"]) if holder is not None else None
+    if current is None:
+        return True
+    if current != entry["value"]:
+        dotted = ".".join([*entry["path"], entry["key"]])
+        raise ConflictError(
+            f"{where}: {dotted!r} is already set to something else",
+            hint="remove or rename that entry first; Nexus will not overwrite it",
+        )
+    return False
 
 
 def _line_indent(text: str, pos: int) -> str:

@@ -17,8 +17,8 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import InlineTable
 
-from nexus_cli.errors import ConfigError, ConflictError
-from nexus_cli.mcp.config_json import Insert
+from nexus_cli.errors import ConfigError
+from nexus_cli.mcp.config_json import Insert, key_absent
 
 __all__ = ["add", "missing", "parse", "remove"]
 
@@ -52,19 +52,7 @@ def _holder(data: dict[str, Any], path: list[str], where: str) -> dict[str, Any]
 def missing(text: str | None, entries: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
     """The entries not yet in the file; a key already set to something else is a conflict."""
     data = parse(text, where)
-    absent = []
-    for entry in entries:
-        holder = _holder(data, entry["path"], where)
-        current = None if holder is None else holder.get(entry["key"])
-        if current is None:
-            absent.append(entry)
-        elif current != entry["value"]:
-            dotted = ".".join([*entry["path"], entry["key"]])
-            raise ConflictError(
-                f"{where}: {dotted!r} is already set to something else",
-                hint="remove or rename that entry first; Nexus will not overwrite it",
-            )
-    return absent
+    return [e for e in entries if key_absent(_holder(data, e["path"], where), e, where)]
 
 
 def _insertion(before: str, after: str) -> Insert | None:
