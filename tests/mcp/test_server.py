@@ -91,6 +91,16 @@ def test_a_gated_task_completes_only_after_its_gate_passes(
         assert value not in stored
 
 
+def _call_once(project: Path, tool: str, args: dict[str, Any]) -> Any:
+    """One tool call in a fresh MCP session: its result."""
+
+    async def call() -> Any:
+        async with mcp_session(project) as s:
+            return await s.call_tool(tool, args)
+
+    return asyncio.run(call())
+
+
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [
@@ -108,11 +118,7 @@ def test_a_gated_task_completes_only_after_its_gate_passes(
 def test_bad_arguments_are_one_line_tool_errors(
     project: Path, isolated_home: Path, tool: str, args: dict[str, Any], expected: str
 ) -> None:
-    async def call() -> Any:
-        async with mcp_session(project) as s:
-            return await s.call_tool(tool, args)
-
-    result = asyncio.run(call())
+    result = _call_once(project, tool, args)
     text = text_of(result)
     assert result.is_error
     assert expected in text
@@ -221,11 +227,7 @@ def test_concurrent_calls_are_separate_events(
 def test_invalid_arguments_are_one_clear_line(
     project: Path, isolated_home: Path, tool: str, args: dict[str, Any], expected: str
 ) -> None:
-    async def call() -> Any:
-        async with mcp_session(project) as s:
-            return await s.call_tool(tool, args)
-
-    result = asyncio.run(call())
+    result = _call_once(project, tool, args)
     text = text_of(result)
     assert result.is_error
     assert text == f"Error executing tool {tool}: {expected}" or text.startswith(
