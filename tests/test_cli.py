@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from nexus_cli.cli import cli
 from nexus_cli.lazy import NexusGroup
-from tests.conftest import fold_telemetry, run_nexus
+from tests.conftest import fold_telemetry, nexus_exe, run_nexus
 
 HEAVY = ("docker", "git", "pynvml", "psutil", "sqlite_utils", "yaml", "rich.table", "rich")
 
@@ -486,6 +487,18 @@ def test_sigterm_during_task_complete_puts_the_task_back_to_work(
     assert status()["status"] == "in_progress"
 
 
+def _from_a_deleted_folder(project: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """`nexus ARGS` run from a folder the shell entered and then removed."""
+    command = shlex.join([*nexus_exe(), *args])
+    return subprocess.run(
+        ["sh", "-c", f"mkdir gone && cd gone && rmdir ../gone && exec {command}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.mark.parametrize(
     "args",
     [["task", "list"], ["workspace", "list"], ["prime"], ["doctor"], ["init"]],
@@ -493,18 +506,7 @@ def test_sigterm_during_task_complete_puts_the_task_back_to_work(
 )
 def test_a_deleted_working_directory_is_one_clear_error(project: Path, args: list[str]) -> None:
     """The shell's folder was removed after it entered it: one line and a hint, exit 1."""
-    import shlex
-
-    from tests.conftest import nexus_exe
-
-    command = shlex.join([*nexus_exe(), *args])
-    out = subprocess.run(
-        ["sh", "-c", f"mkdir gone && cd gone && rmdir ../gone && exec {command}"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _from_a_deleted_folder(project, args)
     assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr and "unexpected" not in out.stderr
     assert out.stderr.splitlines() == [
@@ -515,22 +517,11 @@ def test_a_deleted_working_directory_is_one_clear_error(project: Path, args: lis
 
 def test_a_deleted_working_directory_with_dash_c(project: Path) -> None:
     """-C DIR (absolute) still works from a deleted folder; commands without one too."""
-    import shlex
-
-    from tests.conftest import nexus_exe
-
     for args, expected in (
         (["-C", str(project), "task", "list", "--json"], "[]"),
         (["--version"], "nexus "),
     ):
-        command = shlex.join([*nexus_exe(), *args])
-        out = subprocess.run(
-            ["sh", "-c", f"mkdir gone && cd gone && rmdir ../gone && exec {command}"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        out = _from_a_deleted_folder(project, args)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(expected)
 
