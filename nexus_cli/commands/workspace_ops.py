@@ -80,7 +80,10 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
 def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
     """Run COMMAND in /workspace of NAME's service and exit with its exit code.
 
-    Example: nexus workspace exec feature-auth --service db -- psql -U postgres -c 'select 1'
+    Standard input is passed on when it is not a terminal; with a terminal on both standard input
+    and output the command gets a TTY (as `docker exec -it`).
+
+    Example: nexus workspace exec feature-auth --service db -- psql -U postgres < dump.sql
     """
 
     def write(chunk: bytes, is_err: bool) -> None:
@@ -89,7 +92,12 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
         stream.buffer.write(chunk) if hasattr(stream, "buffer") else stream.write(chunk.decode())
         stream.flush()
 
-    return run_command(_workspace(name), list(command), service, write)
+    has_input = sys.stdin is not None and not sys.stdin.closed
+    terminal = has_input and sys.stdin.isatty() and sys.stdout.isatty()
+    stdin = sys.stdin.buffer if has_input and not sys.stdin.isatty() else None
+    return run_command(
+        _workspace(name), list(command), service, write, stdin=stdin, terminal=terminal
+    )
 
 
 @click.command()

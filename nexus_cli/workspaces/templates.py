@@ -16,6 +16,7 @@ from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
 from nexus_cli.resources import data_dir
+from nexus_cli.suggest import did_you_mean
 from nexus_cli.workspaces.service_parsing import with_services
 from nexus_cli.workspaces.template_model import Template
 
@@ -40,10 +41,12 @@ def find_template_file(name: str, project_root: Path | None) -> tuple[str, Path]
             candidate = folder / f"{name}{suffix}"
             if candidate.is_file():
                 return origin, candidate
-    known = ", ".join(sorted(available(project_root))) or "none"
+    names = sorted(available(project_root))
+    known = ", ".join(names) or "none"
     raise NotFoundError(
         f"no template named {name!r}",
-        hint=f"available templates: {known} (see `nexus template list`)",
+        hint=did_you_mean(name, names)
+        or f"available templates: {known} (see `nexus template list`)",
     )
 
 
