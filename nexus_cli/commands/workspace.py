@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +17,8 @@ from nexus_cli.project import find_project
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import lifecycle
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_ports import environment as workspace_environment
+from nexus_cli.workspaces.host_ports import variable as host_ports_variable
 from nexus_cli.workspaces.lookup import published_ports, worktree_path
 from nexus_cli.workspaces.recovery import list_workspaces
 from nexus_cli.workspaces.recovery import status as workspace_status
@@ -102,6 +105,13 @@ def workspace() -> None:
 )
 @click.option("--bind-all", is_flag=True, help="Publish ports on 0.0.0.0 instead of 127.0.0.1.")
 @click.option(
+    "--host-port",
+    "host_ports",
+    multiple=True,
+    metavar="NAME",
+    help="Allocate a port NAME for a process on the host (see `nexus workspace env`).",
+)
+@click.option(
     "--keep-on-failure",
     is_flag=True,
     help="Keep what a failed create made (worktree, containers...) instead of removing it.",
@@ -115,6 +125,7 @@ def create(
     variables: tuple[str, ...],
     no_start: bool,
     bind_all: bool,
+    host_ports: tuple[str, ...],
     keep_on_failure: bool,
     health_timeout: float,
     as_json: bool,
@@ -131,6 +142,7 @@ def create(
             progress=progress,
             health_timeout_s=health_timeout,
             keep_on_failure=keep_on_failure,
+            host_ports=list(host_ports),
         )
     if as_json:
         emit_json(result.to_json())
@@ -143,6 +155,8 @@ def create(
         click.echo(
             f"  {a.service} {a.container_port}/{a.protocol} -> localhost:{a.host_port}", err=True
         )
+    for host_name, port in result.host_ports.items():
+        click.echo(f"  host port {host_name}: {port} (${host_ports_variable(host_name)})", err=True)
     click.echo(str(result.path))
 
 
@@ -262,11 +276,32 @@ def ports(name: str, as_json: bool) -> None:
     print_table(
         ("service", "container", "host"),
         [
-            (r.service, f"{r.container_port}/{r.protocol}", f"{r.address}:{r.host_port}")
+            (
+                r.service if r.kind == "container" else f"{r.service} (host)",
+                f"{r.container_port}/{r.protocol}" if r.kind == "container" else "-",
+                f"{r.address}:{r.host_port}",
+            )
             for r in result.rows
         ],
         empty=f"{name} has no published ports (yet: they are allocated on `up`)",
     )
+
+
+@workspace.command()
+@NAME
+@json_option
+def env(name: str, as_json: bool) -> None:
+    """Print NAME's environment for processes on the host, as `export` lines.
+
+    NEXUS_PORT_<NAME> for each host port, PORT for the first, NEXUS_WORKSPACE and NEXUS_WORKTREE.
+    Example: eval "$(nexus workspace env feature-auth)" && npm run dev -- --port "$PORT"
+    """
+    result = workspace_environment(_workspace(name))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for key, value in result.variables.items():
+        click.echo(f"export {key}={shlex.quote(value)}")
 
 
 @workspace.command()

@@ -24,10 +24,17 @@ def workspace_status(project: Project, name: str) -> dict[str, Any]:
 
 
 def workspace_create(
-    project: Project, name: str, template: str = "bare", variables: dict[str, str] | None = None
+    project: Project,
+    name: str,
+    template: str = "bare",
+    variables: dict[str, str] | None = None,
+    host_ports: list[str] | None = None,
 ) -> dict[str, Any]:
     result = lifecycle.create(
-        Workspace(project, name), template_name=template, variables=variables or {}
+        Workspace(project, name),
+        template_name=template,
+        variables=variables or {},
+        host_ports=host_ports or [],
     )
     return result.to_json()
 

@@ -21,6 +21,8 @@ from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
+from nexus_cli.workspaces.host_ports import check_names as host_port_names
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
@@ -42,6 +44,7 @@ class CreateResult:
     template: str
     files_written: list[str] = field(default_factory=list)
     up: UpResult | None = None  # set once the services started
+    host_ports: dict[str, int] = field(default_factory=dict)  # name -> port for host processes
 
     @property
     def ports(self) -> list[Allocation]:
@@ -56,6 +59,7 @@ class CreateResult:
             "template": self.template,
             "files_written": list(self.files_written),
             "ports": [a.to_json() for a in self.ports],
+            "host_ports": dict(self.host_ports),
         }
 
 
@@ -93,6 +97,7 @@ def create(
     progress: Progress | None = None,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
     keep_on_failure: bool = False,
+    host_ports: list[str] | None = None,
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
 
@@ -104,6 +109,7 @@ def create(
     project, name = workspace.project, workspace.name
     validate.template_name(template_name)
     values = validate.template_variables(dict(variables or {}))
+    extra_host_ports = host_port_names(host_ports or [])
     refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
     record = records.WorkspaceRecord(
         name=name,
@@ -122,6 +128,11 @@ def create(
         )
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
+        wanted = list(dict.fromkeys([*template.host_ports, *extra_host_ports]))
+        result.host_ports = {
+            a.service: a.host_port
+            for a in allocate_host_ports(workspace, wanted, record.bind_address)
+        }
         if result.files_written:  # else the reserved record is already the whole record
             with records.editing(project.state_dir) as all_records:
                 record.generated_files = {

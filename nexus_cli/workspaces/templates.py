@@ -17,11 +17,13 @@ from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
 from nexus_cli.resources import data_dir
 from nexus_cli.suggest import did_you_mean
-from nexus_cli.workspaces.service_parsing import with_services
+from nexus_cli.workspaces.service_parsing import parse_host_ports, with_services
 from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
-NEXUS_KEYS = frozenset({"description", "variables", "files", "hooks", "default_service"})
+NEXUS_KEYS = frozenset(
+    {"description", "variables", "files", "hooks", "default_service", "host_ports"}
+)
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -113,13 +115,19 @@ def parse_template_file(
     nexus = _mapping(data.get("x-nexus"), path, "x-nexus")
     services_raw = _mapping(data.get("services"), path, "services")
     description = str(nexus.get("description", ""))
+    base = Template(
+        name,
+        path,
+        origin,
+        description,
+        variables=variables,
+        host_ports=parse_host_ports(nexus.get("host_ports"), path),
+    )
     if not services_raw and all(
         nexus.get(k) is None for k in ("files", "hooks", "default_service")
     ):
-        return Template(name, path, origin, description, variables=variables)  # worktree only
-    return with_services(
-        Template(name, path, origin, description, variables=variables), nexus, services_raw
-    )
+        return base  # worktree (and host ports) only
+    return with_services(base, nexus, services_raw)
 
 
 def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:
