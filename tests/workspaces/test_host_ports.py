@@ -30,7 +30,7 @@ def test_names_become_variables_and_preferred_ports_are_stable() -> None:
     "value", [["Web"], ["web", "web"], "web", [1], ["x" * 33], [f"p{i}" for i in range(17)]]
 )
 def test_bad_template_host_ports_are_refused(value: object) -> None:
-    with pytest.raises(ConfigError, match="x-nexus.host_ports"):
+    with pytest.raises(ConfigError, match=r"x-nexus\.host_ports"):
         parse_host_ports(value, "t.yaml")
 
 
@@ -48,8 +48,13 @@ def test_create_env_ports_and_delete(project: Path, isolated_home: Path) -> None
     }
     # What a shell gets from `eval "$(nexus workspace env hp)"`.
     shell = subprocess.run(
-        ["bash", "-c", 'eval "$("$@" workspace env hp)" && echo "$PORT $NEXUS_PORT_API"', "-"]
-        + nexus_exe(),
+        [
+            "bash",
+            "-c",
+            'eval "$("$@" workspace env hp)" && echo "$PORT $NEXUS_PORT_API"',
+            "-",
+            *nexus_exe(),
+        ],
         capture_output=True,
         text=True,
         cwd=project,
