@@ -112,6 +112,13 @@ def workspace() -> None:
     help="Allocate a port NAME for a process on the host (see `nexus workspace env`).",
 )
 @click.option(
+    "--ignored-files",
+    type=click.Choice(["copy", "reflink", "hardlink", "skip"]),
+    default="copy",
+    show_default=True,
+    help="How to bring the ignored files .worktreeinclude lists into the worktree.",
+)
+@click.option(
     "--keep-on-failure",
     is_flag=True,
     help="Keep what a failed create made (worktree, containers...) instead of removing it.",
@@ -126,6 +133,7 @@ def create(
     no_start: bool,
     bind_all: bool,
     host_ports: tuple[str, ...],
+    ignored_files: str,
     keep_on_failure: bool,
     health_timeout: float,
     as_json: bool,
@@ -143,6 +151,7 @@ def create(
             health_timeout_s=health_timeout,
             keep_on_failure=keep_on_failure,
             host_ports=list(host_ports),
+            ignored_files=ignored_files,
         )
     if as_json:
         emit_json(result.to_json())
@@ -155,6 +164,8 @@ def create(
         click.echo(
             f"  {a.service} {a.container_port}/{a.protocol} -> localhost:{a.host_port}", err=True
         )
+    if result.included.copied:
+        click.echo(f"  copied {plural(len(result.included.copied), 'ignored file')}", err=True)
     for host_name, port in result.host_ports.items():
         click.echo(f"  host port {host_name}: {port} (${host_ports_variable(host_name)})", err=True)
     click.echo(str(result.path))

@@ -23,6 +23,8 @@ from nexus_cli.workspaces import docker_services, git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
+from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
+from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
@@ -45,6 +47,7 @@ class CreateResult:
     files_written: list[str] = field(default_factory=list)
     up: UpResult | None = None  # set once the services started
     host_ports: dict[str, int] = field(default_factory=dict)  # name -> port for host processes
+    included: Included = field(default_factory=Included)  # ignored files from .worktreeinclude
 
     @property
     def ports(self) -> list[Allocation]:
@@ -60,6 +63,8 @@ class CreateResult:
             "files_written": list(self.files_written),
             "ports": [a.to_json() for a in self.ports],
             "host_ports": dict(self.host_ports),
+            "included": list(self.included.copied),
+            "included_refused": [{"path": p, "reason": r} for p, r in self.included.refused],
         }
 
 
@@ -98,6 +103,7 @@ def create(
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
     keep_on_failure: bool = False,
     host_ports: list[str] | None = None,
+    ignored_files: str = "copy",
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
 
@@ -110,6 +116,7 @@ def create(
     validate.template_name(template_name)
     values = validate.template_variables(dict(variables or {}))
     extra_host_ports = host_port_names(host_ports or [])
+    check_include_mode(ignored_files)
     refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
     record = records.WorkspaceRecord(
         name=name,
@@ -128,6 +135,9 @@ def create(
         )
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
+        result.included = bring_ignored_files(project.root, path, ignored_files)
+        for rel, why in result.included.refused:
+            progress.say(f"{INCLUDE_FILE}: not copying {rel!r}: {why}")
         wanted = list(dict.fromkeys([*template.host_ports, *extra_host_ports]))
         result.host_ports = {
             a.service: a.host_port
