@@ -156,6 +156,8 @@ def _workspaces(run: Runs) -> None:
     run("workspace down", "alpha")
     run("workspace repair")
     run("workspace delete", "alpha", "--force")
+    run("workspace create", "beta", "--template", "bare")
+    run("workspace finish", "beta")
 
 
 def _workflows(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

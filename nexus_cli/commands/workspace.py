@@ -55,6 +55,10 @@ OPS: dict[str, tuple[str, str]] = {
         f"{_OPS}:delete",
         "Delete NAME: containers, network, volumes, worktree and (if merged) its branch.",
     ),
+    "finish": (
+        f"{_OPS}:finish",
+        "Finish NAME: its tasks' gates pass, its branch is merged, then it is deleted.",
+    ),
     "exec": (
         f"{_OPS}:exec_",
         "Run COMMAND in /workspace of NAME's service and exit with its exit code.",

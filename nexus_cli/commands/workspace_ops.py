@@ -1,4 +1,5 @@
-"""``nexus workspace delete|exec|shell|logs|repair`` (loaded lazily by the group in workspace.py)."""
+"""``nexus workspace delete|finish|exec|shell|logs|repair`` (loaded lazily by the group in
+workspace.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks.finish import finish as finish_workspace
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces.container_io import find_container, stream_logs
@@ -45,21 +47,26 @@ def _workspace(name: str, project: Project | None = None) -> Workspace:
     " Implies --yes.",
 )
 @click.option("--keep-branch", is_flag=True, help="Keep the git branch.")
+@click.option("--keep-volumes", is_flag=True, help="Keep the workspace's Docker volumes.")
 @json_option
-def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) -> None:
+def delete(
+    name: str, yes: bool, force: bool, keep_branch: bool, keep_volumes: bool, as_json: bool
+) -> None:
     """Delete NAME: containers, network, volumes, worktree and (if merged) its branch.
 
     Asks first (--yes or --force skips the question; without a terminal one of them is needed).
     """
     branch = "" if keep_branch else " and (if merged) its branch"
+    volumes = "" if keep_volumes else ", volumes (their data is lost)"
     question = (
-        f"Delete workspace {escape(name, newlines=False)}: its containers, network, volumes (their"
-        f" data is lost), worktree{branch}?"
+        f"Delete workspace {escape(name, newlines=False)}: its containers, network{volumes},"
+        f" worktree{branch}?"
     )
     result = delete_workspace(
         _workspace(name),
         force=force,
         keep_branch=keep_branch,
+        keep_volumes=keep_volumes,
         confirm=lambda: confirm(question, yes=yes or force),
     )
     if as_json:
@@ -71,6 +78,44 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
         or "no Docker objects"
     )
     click.echo(f"deleted workspace {name} ({removed}; branch {branch})", err=True)
+
+
+@click.command()
+@NAME
+@click.option(
+    "--into",
+    metavar="BRANCH",
+    help="Branch to merge into (default: the branch of the main worktree).",
+)
+@click.option(
+    "--rebase",
+    "strategy",
+    flag_value="rebase",
+    help="Rebase the branch onto the target and fast-forward it, instead of a merge commit.",
+)
+@click.option("--merge", "strategy", flag_value="merge", default=True, hidden=True)
+@click.option("--keep-volumes", is_flag=True, help="Keep the workspace's Docker volumes.")
+@json_option
+def finish(name: str, into: str | None, strategy: str, keep_volumes: bool, as_json: bool) -> None:
+    """Finish NAME: its tasks' gates pass, its branch is merged, then it is deleted.
+
+    Refuses, changing nothing, when the worktree has uncommitted changes, a gate fails or the merge
+    conflicts. Example: nexus workspace finish feature-auth --into main --rebase
+    """
+    result = finish_workspace(
+        _project(), name, into=into, strategy=strategy, keep_volumes=keep_volumes
+    )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    merged = result.integration
+    gates = sum(item["gates"] for item in result.verified)
+    how = "rebased onto and fast-forwarded" if merged.strategy == "rebase" else "merged into"
+    click.echo(
+        f"finished workspace {name}: {plural(gates, 'gate')} passed, "
+        f"{plural(merged.commits, 'commit')} {how} {merged.target}, workspace deleted",
+        err=True,
+    )
 
 
 @click.command(name="exec", context_settings={"ignore_unknown_options": True})

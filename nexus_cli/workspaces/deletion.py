@@ -45,17 +45,23 @@ def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str
     return same
 
 
-def what_would_be_lost(workspace: Workspace, record: records.WorkspaceRecord) -> list[str]:
-    """Uncommitted changes and unmerged commits that deleting the workspace would throw away."""
-    name = workspace.branch
-    lost: list[str] = []
+def uncommitted(workspace: Workspace, record: records.WorkspaceRecord) -> list[str]:
+    """``git status --porcelain`` lines of the worktree, less the files the template wrote that
+    are still exactly as written."""
     path = workspace.worktree
     generated = _unchanged_generated(path, record)
-    changes = [
+    return [
         line
         for line in git_worktrees.uncommitted_changes(path)
         if not (line.startswith("?? ") and line[3:].strip('"') in generated)
     ]
+
+
+def what_would_be_lost(workspace: Workspace, record: records.WorkspaceRecord) -> list[str]:
+    """Uncommitted changes and unmerged commits that deleting the workspace would throw away."""
+    name = workspace.branch
+    lost: list[str] = []
+    changes = uncommitted(workspace, record)
     if changes:
         lost.append(f"{plural(len(changes), 'uncommitted change')} in the worktree")
     unmerged = git_worktrees.unmerged_commits(workspace.project, name)
@@ -69,6 +75,7 @@ def delete(
     *,
     force: bool = False,
     keep_branch: bool = False,
+    keep_volumes: bool = False,
     confirm: Callable[[], None] | None = None,
 ) -> DeleteResult:
     """Delete ``workspace``; ``confirm`` (if given) runs after the safety checks and before
@@ -89,7 +96,9 @@ def delete(
     result = DeleteResult(name)
     has_services = _has_services(workspace, record)
     if has_services:
-        result.removed = _remove_docker_objects(workspace, required=has_services)
+        result.removed = _remove_docker_objects(
+            workspace, required=has_services, keep_volumes=keep_volumes
+        )
     ports.release(nexus_home(), workspace.project_id, name)
     git_worktrees.remove_worktree(workspace)
     if keep_branch:
@@ -109,11 +118,13 @@ def _has_services(workspace: Workspace, record: records.WorkspaceRecord) -> bool
         return True  # template gone or broken: clean up by label to be safe
 
 
-def _remove_docker_objects(workspace: Workspace, *, required: bool) -> dict[str, int]:
+def _remove_docker_objects(
+    workspace: Workspace, *, required: bool, keep_volumes: bool
+) -> dict[str, int]:
     try:
         client = engine.connect()
     except DockerUnavailableError:
         if required:
             raise
         return {}
-    return docker_services.remove_all(client, workspace)
+    return docker_services.remove_all(client, workspace, keep_volumes=keep_volumes)
