@@ -152,6 +152,7 @@ def _workspaces(run: Runs) -> None:
     run("workspace status", "alpha")
     run("workspace ports", "alpha")
     run("workspace env", "alpha")
+    run("workspace hooks")
     run("workspace up", "alpha")
     run("workspace down", "alpha")
     run("workspace repair")

@@ -14,6 +14,7 @@ from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table, warn
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import lifecycle
 from nexus_cli.workspaces.handle import Workspace
@@ -54,6 +55,10 @@ OPS: dict[str, tuple[str, str]] = {
     "delete": (
         f"{_OPS}:delete",
         "Delete NAME: containers, network, volumes, worktree and (if merged) its branch.",
+    ),
+    "hooks": (
+        f"{_OPS}:hooks",
+        "List the host hooks around workspaces and approve the project's (--approve).",
     ),
     "finish": (
         f"{_OPS}:finish",
@@ -143,9 +148,11 @@ def create(
     as_json: bool,
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
+    handle = _workspace(name)
+    hooks = load_workspace_hooks(handle.project)
     with shown_progress() as progress:
         result = lifecycle.create(
-            _workspace(name),
+            handle,
             template_name=template_name,
             from_ref=from_ref,
             variables=parse_vars(variables),
@@ -156,6 +163,7 @@ def create(
             keep_on_failure=keep_on_failure,
             host_ports=list(host_ports),
             ignored_files=ignored_files,
+            hooks=hooks,
         )
     if as_json:
         emit_json(result.to_json())

@@ -10,9 +10,10 @@ import click
 
 from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.completion import completer
-from nexus_cli.output import emit_json, json_option
+from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks import workspace_hooks
 from nexus_cli.tasks.finish import finish as finish_workspace
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
@@ -68,6 +69,7 @@ def delete(
         keep_branch=keep_branch,
         keep_volumes=keep_volumes,
         confirm=lambda: confirm(question, yes=yes or force),
+        hooks=workspace_hooks.load(_project()),
     )
     if as_json:
         emit_json(result.to_json())
@@ -115,6 +117,45 @@ def finish(name: str, into: str | None, strategy: str, keep_volumes: bool, as_js
         f"finished workspace {name}: {plural(gates, 'gate')} passed, "
         f"{plural(merged.commits, 'commit')} {how} {merged.target}, workspace deleted",
         err=True,
+    )
+
+
+@click.command()
+@click.option(
+    "--approve",
+    is_flag=True,
+    help="Approve the project's waiting hooks (asks you on the terminal; no flag can answer).",
+)
+@json_option
+def hooks(approve: bool, as_json: bool) -> None:
+    """List the host hooks around workspaces and approve the project's (--approve).
+
+    Hooks are `workspaces.hooks` (pre_create, post_create, pre_delete) in your own config.yaml
+    or in the project's .nexus/config.yaml; a project's hook runs only once you approved it.
+    """
+    project = _project()
+    if approve:
+        approved = workspace_hooks.approve(project)
+        click.echo(
+            f"approved {plural(len(approved), 'hook')}" if approved else "no hook waits",
+            err=True,
+        )
+    views = workspace_hooks.listing(project)
+    if as_json:
+        emit_json([view.to_json() for view in views])
+        return
+    print_table(
+        ("event", "origin", "approved", "command"),
+        [
+            (
+                v.hook.event,
+                v.hook.origin,
+                v.approval or "WAITS (nexus workspace hooks --approve)",
+                escape(v.hook.command, newlines=False),
+            )
+            for v in views
+        ],
+        empty="no host hooks (workspaces.hooks in config.yaml or .nexus/config.yaml)",
     )
 
 

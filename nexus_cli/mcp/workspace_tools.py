@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nexus_cli.project import Project
+from nexus_cli.tasks import workspace_hooks
 from nexus_cli.workspaces import execution, lifecycle, recovery
 from nexus_cli.workspaces.handle import Workspace
 
@@ -35,6 +36,7 @@ def workspace_create(
         template_name=template,
         variables=variables or {},
         host_ports=host_ports or [],
+        hooks=workspace_hooks.load(project),
     )
     return result.to_json()
 

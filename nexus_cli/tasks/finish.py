@@ -20,6 +20,7 @@ from typing import Any
 from nexus_cli.errors import ConflictError
 from nexus_cli.plural import plural
 from nexus_cli.project import Project
+from nexus_cli.tasks import workspace_hooks
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.verification import failure
@@ -69,9 +70,12 @@ def finish(
             hint="commit them on the workspace's branch (or discard them), then finish again",
         )
     target = into if into is not None else integrate.default_target(workspace)
+    workspace_hooks.load(project)  # a pre_delete hook waiting for approval stops us before a merge
     verified = _run_gates(project, name, current_agent(agent))
     merged = integrate.integrate(workspace, target, strategy)
-    deleted = deletion.delete(workspace, force=True, keep_volumes=keep_volumes)
+    deleted = deletion.delete(
+        workspace, force=True, keep_volumes=keep_volumes, hooks=workspace_hooks.load(project)
+    )
     invocation.signal("workspace_finished", commits=merged.commits)
     return FinishResult(name, merged, deleted, verified)
 

@@ -14,8 +14,10 @@ from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, ports, records
+from nexus_cli.workspaces import docker_services, git_worktrees, host_hooks, ports, records
+from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.lifecycle import template_for
+from nexus_cli.workspaces.progress import Silent
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -77,6 +79,7 @@ def delete(
     keep_branch: bool = False,
     keep_volumes: bool = False,
     confirm: Callable[[], None] | None = None,
+    hooks: host_hooks.HostHooks = host_hooks.NONE,
 ) -> DeleteResult:
     """Delete ``workspace``; ``confirm`` (if given) runs after the safety checks and before
     anything is removed, and stops the deletion by raising."""
@@ -93,6 +96,11 @@ def delete(
         )
     if confirm is not None:
         confirm()
+    worktree = workspace.existing_worktree()
+    if worktree is not None:
+        host_hooks.run(
+            hooks, "pre_delete", cwd=worktree, env=hook_environment(workspace), progress=Silent()
+        )
     result = DeleteResult(name)
     has_services = _has_services(workspace, record)
     if has_services:

@@ -81,14 +81,31 @@ def environment(workspace: Workspace) -> WorkspaceEnv:
     """``NEXUS_WORKSPACE``, ``NEXUS_WORKTREE``, one ``NEXUS_PORT_<NAME>`` per host port and
     ``PORT`` for the first of them (in the order they were allocated)."""
     workspace.record()  # a clear "no workspace named ..." first
+    return WorkspaceEnv(variables_of(workspace))
+
+
+def variables_of(workspace: Workspace) -> dict[str, str]:
+    """What :func:`environment` exports, for a workspace that may have no record yet."""
     found = [
         a
         for a in ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
         if a.host
     ]
-    variables = {"NEXUS_WORKSPACE": workspace.name, "NEXUS_WORKTREE": str(workspace.worktree)}
+    variables = {
+        "NEXUS_WORKSPACE": workspace.name,
+        "NEXUS_WORKTREE": str(workspace.worktree_unchecked),
+    }
     for allocation in found:
         variables[variable(allocation.service)] = str(allocation.host_port)
     if found:
         variables["PORT"] = str(found[0].host_port)
-    return WorkspaceEnv(variables)
+    return variables
+
+
+def hook_environment(workspace: Workspace) -> dict[str, str]:
+    """:func:`variables_of` plus ``NEXUS_BRANCH`` and ``NEXUS_PROJECT_ROOT``, for host hooks."""
+    return {
+        **variables_of(workspace),
+        "NEXUS_BRANCH": workspace.branch,
+        "NEXUS_PROJECT_ROOT": str(workspace.project.root),
+    }

@@ -19,10 +19,11 @@ from nexus_cli import engine, fs, git, validate
 from nexus_cli.config_yaml import key_error, load_yaml_mapping
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, records
+from nexus_cli.workspaces import docker_services, git_worktrees, host_hooks, records
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
+from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
 from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
@@ -104,6 +105,7 @@ def create(
     keep_on_failure: bool = False,
     host_ports: list[str] | None = None,
     ignored_files: str = "copy",
+    hooks: host_hooks.HostHooks = host_hooks.NONE,
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
 
@@ -127,6 +129,15 @@ def create(
     )
     template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
+    if hooks.of("pre_create"):
+        _refuse_taken(name, records.load_all(project.state_dir))  # before the hook runs for nothing
+        host_hooks.run(
+            hooks,
+            "pre_create",
+            cwd=project.root,
+            env=hook_environment(workspace),
+            progress=progress,
+        )
     _reserve(project, record)
     undo = Rollback(workspace, client)
     try:
@@ -155,6 +166,9 @@ def create(
             result.up = _up_with_hooks(
                 client, workspace, record, template, progress, health_timeout_s
             )
+        host_hooks.run(
+            hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
+        )
     except BaseException as exc:
         if keep_on_failure:
             if isinstance(exc, NexusError) and exc.hint is None:
@@ -178,12 +192,16 @@ def create(
 def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
     """Write the record first, under the lock: the one create that does so owns the name."""
     with records.editing(project.state_dir) as all_records:
-        if record.name in all_records:
-            raise ConflictError(
-                f"workspace {record.name!r} already exists",
-                hint=f"use `nexus workspace up {record.name}` to start it",
-            )
+        _refuse_taken(record.name, all_records)
         all_records[record.name] = record
+
+
+def _refuse_taken(name: str, all_records: dict[str, records.WorkspaceRecord]) -> None:
+    if name in all_records:
+        raise ConflictError(
+            f"workspace {name!r} already exists",
+            hint=f"use `nexus workspace up {name}` to start it",
+        )
 
 
 def _worktree_while_preparing(
