@@ -120,6 +120,10 @@ def _tasks(run: Runs) -> None:
     run("task complete", first)
     run("task receipt", first)
     run("task history", first)
+    fact = run("remember", "the gate needs README.md", "--task", first)["id"]
+    run("remember", "a second fact")
+    run("forget", fact)
+    run("memory")
     run("prime")
     run("task claim", second)
     run("task complete", second)
