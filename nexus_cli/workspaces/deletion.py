@@ -53,7 +53,7 @@ def what_would_be_lost(workspace: Workspace, record: records.WorkspaceRecord) ->
     generated = _unchanged_generated(path, record)
     changes = [
         line
-        for line in git_worktrees.uncommitted_changes(path)
+        for line in git_worktrees.uncommitted_changes(workspace.project, path)
         if not (line.startswith("?? ") and line[3:].strip('"') in generated)
     ]
     if changes:
