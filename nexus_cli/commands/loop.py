@@ -92,7 +92,9 @@ def loop(
     store = open_task_store()
     settings = load_settings(store.project)
     opts = LoopOptions(
-        agent=refuse_without_agent(agent_cmd or settings.agent),
+        agent=refuse_without_agent(
+            agent_cmd or settings.agent, repository_agent=settings.repository_agent
+        ),
         actor=me(),
         task=task_ref,
         max_iterations=max_iterations or settings.max_iterations,
