@@ -67,7 +67,10 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 @click.command()
 @click.option(
-    "--agent", "agent_cmd", metavar="CMD", help="Agent command line (default: loop.agent)."
+    "--agent",
+    "agent_cmd",
+    metavar="CMD",
+    help="Agent command line (default: loop.agent in your own config.yaml).",
 )
 @click.option("--task", "task_ref", metavar="ID", shell_complete=completer("task"))
 @click.option("--max-iterations", type=click.IntRange(1), help="Per task (default: 10).")
