@@ -273,13 +273,20 @@ def _up_with_hooks(
 
 
 def require_worktree(workspace: Workspace) -> Path:
+    """The workspace's worktree; an error when it is missing or its ``.git`` file was changed
+    (containers are never started on a worktree that points at another git dir)."""
     path = workspace.worktree
-    if not (path / ".git").exists():
+    if not os.path.lexists(path / ".git"):
         raise NexusError(
             f"the worktree of {workspace.name!r} is missing ({path})",
             hint=f"run `nexus workspace repair {workspace.name}` to restore it from its branch",
             category="not_found",
         )
+    try:
+        git_worktrees.check_pointer(workspace.project, path)
+    except git.TamperedWorktreeError as exc:
+        exc.hint = f"run `nexus workspace repair {workspace.name}` to restore it"
+        raise
     return path
 
 

@@ -275,6 +275,8 @@ def test_hostile_git_pointer_is_never_followed_and_repair_restores_it(
     deleted = run_nexus("workspace", "delete", "w", "--yes")
     assert deleted.exit_code != 0
     assert "no longer points at" in deleted.stderr and "nexus workspace repair" in deleted.stderr
+    up = run_nexus("workspace", "up", "w")
+    assert up.exit_code != 0 and "nexus workspace repair w" in up.stderr
     assert not marker.exists()
 
     repaired = run_nexus("workspace", "repair", "w")
@@ -302,3 +304,29 @@ def test_a_git_pointer_replaced_by_a_link_or_folder_is_tampered(project: Path, k
     assert run_nexus("workspace", "repair", "w").exit_code == 0
     assert (worktree / ".git").read_text() == original
     assert (worktree / ".git.tampered-1").exists()  # kept for a look, not deleted
+
+
+def test_pointer_guards_cover_every_bind_that_shows_the_git_file(tmp_path: Path) -> None:
+    from nexus_cli.workspaces.docker_services import Bind, pointer_guards
+
+    worktree = tmp_path / "wt"
+    (worktree / "sub").mkdir(parents=True)
+    (worktree / ".git").write_text("gitdir: /x\n")
+    os.symlink(".", worktree / "here")
+    os.symlink(".git", worktree / "pointer")
+    dotgit = str(worktree / ".git")
+    binds = [
+        Bind(str(worktree), "/workspace", False),
+        Bind(dotgit, "/workspace/.git", True),  # what git_mounts adds
+        Bind(str(worktree / "here"), "/a", False),
+        Bind(str(tmp_path), "/up", False),  # a folder above the worktree
+        Bind(str(worktree / "pointer"), "/p", False),
+        Bind(str(worktree / "sub"), "/s", False),  # does not show .git
+        Bind(str(worktree), "/r", True),  # read-only already
+    ]
+    guarded = pointer_guards(worktree, binds)
+    assert Bind(str(worktree / "pointer"), "/p", True) in guarded
+    extra = {b.target: b for b in guarded[len(binds) :]}
+    assert set(extra) == {"/a/.git", "/up/wt/.git"}
+    assert all(b.source == dotgit and b.read_only for b in extra.values())
+    assert [b.target for b in guarded].count("/workspace/.git") == 1
