@@ -168,6 +168,19 @@ def pointer_guards(worktree: Path, binds: list[Bind]) -> list[Bind]:
     return guarded + [guard for target, guard in wanted.items() if target not in have]
 
 
+def _hold_worktree_config(admin: Path) -> None:
+    """Make sure the worktree's ``config.worktree`` exists (empty when new), so that
+    :func:`git_mounts` mounts it read-only: a container could otherwise create it in its
+    writable admin folder, and git reads it when ``extensions.worktreeConfig`` is on."""
+    if admin.parent.name != "worktrees":  # the main worktree: not mounted into containers
+        return
+    try:
+        fd = os.open(admin / "config.worktree", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
     """The service's mounts: the worktree at ``/workspace``, the git data (:func:`git_mounts`),
     the template's volumes, and the read-only guards of the ``.git`` file
@@ -176,7 +189,8 @@ def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
     from docker.types import Mount
 
     # a .git file that no longer points at the repository's git dir is never handed on
-    git.checkout_of(plan.git_common_dir, plan.worktree)
+    checkout = git.checkout_of(plan.git_common_dir, plan.worktree)
+    _hold_worktree_config(checkout.git_dir)
     binds = [Bind(str(plan.worktree), "/workspace", False)]
     for source, spec in git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name).items():
         binds.append(Bind(source, spec["bind"], spec["mode"] == "ro"))

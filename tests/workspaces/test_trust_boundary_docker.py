@@ -76,6 +76,7 @@ def test_container_cannot_change_hooks_config_or_the_git_dir_location(
         "config": f"printf '[core]\\nhooksPath=/workspace\\n' >> {common}/config",
         "dotgit": "echo 'gitdir: /workspace/evil' > /workspace/.git",
         "commondir": f"echo /workspace/evil > {common}/worktrees/g/commondir",
+        "config.worktree": f"echo '[core]' > {common}/worktrees/g/config.worktree",
     }
     dotgit = (ws_project / ".nexus" / "worktrees" / "g" / ".git").read_text()
     commondir = (common / "worktrees" / "g" / "commondir").read_text()
@@ -88,6 +89,7 @@ def test_container_cannot_change_hooks_config_or_the_git_dir_location(
     assert "hooksPath" not in (common / "config").read_text()
     assert (ws_project / ".nexus" / "worktrees" / "g" / ".git").read_text() == dotgit
     assert (common / "worktrees" / "g" / "commondir").read_text() == commondir
+    assert (common / "worktrees" / "g" / "config.worktree").read_text() == ""
     # what `git commit` needs is writable: objects, refs, the worktree's index and HEAD
     ok = run_nexus(
         "workspace",
