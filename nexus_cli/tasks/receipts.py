@@ -53,7 +53,7 @@ def attach(project: Project, task: Task, results: list[GateResult], *, host: str
     cwd = gate_directory(project, task)
     common: dict[str, Any] = {"format": FORMAT, "task": task.id, "at": now_iso()}
     common.update(_tree(project, cwd))
-    key, key_error = _signing_key(cwd)
+    key, key_error = _signing_key(project.root)  # the repository's config, not a worktree's
     for index, result in enumerate(results):
         if not result.passed:
             continue
