@@ -266,6 +266,7 @@ def test_hostile_git_pointer_is_never_followed_and_repair_restores_it(
 
     listed = run_nexus("workspace", "list", "--json")
     assert listed.exit_code == 0, listed.stderr
+    assert not marker.exists(), "`workspace list` ran the container's core.fsmonitor"
     (view,) = listed.json()["workspaces"]
     assert (view["worktree"], view["state"], view["uncommitted"]) == ("tampered", "broken", None)
     assert any("no longer points at this repository's git dir" in d for d in view["drift"])
