@@ -54,7 +54,7 @@ def uncommitted(workspace: Workspace, record: records.WorkspaceRecord) -> list[s
     generated = _unchanged_generated(path, record)
     return [
         line
-        for line in git_worktrees.uncommitted_changes(path)
+        for line in git_worktrees.uncommitted_changes(workspace.project, path)
         if not (line.startswith("?? ") and line[3:].strip('"') in generated)
     ]
 

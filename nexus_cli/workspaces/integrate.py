@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import git
+from nexus_cli import git, proc
 from nexus_cli.errors import ConflictError, UsageError
 from nexus_cli.workspaces.git_worktrees import list_worktrees
 
@@ -78,24 +78,37 @@ def integrate(workspace: Workspace, target: str, strategy: str = "merge") -> Int
         None,
     )
     if checked_out is not None:
-        _merge_in(checked_out, workspace.branch, ff_only=strategy == "rebase", target=target)
+        _merge_in(
+            workspace.project.git_common_dir,
+            checked_out,
+            workspace.branch,
+            ff_only=strategy == "rebase",
+            target=target,
+        )
     else:
         _merge_elsewhere(workspace, target, before, ff_only=strategy == "rebase")
     after = git.branch_commit(root, target) or before
     return Integration(target, strategy, before, after, commits)
 
 
+def _in(common: Path, tree: Path, *args: str) -> proc.Completed:
+    """``git ARGS`` in the worktree ``tree``, with the git dir its repository records for it:
+    never the worktree's own ``.git`` file, which a container may have written."""
+    return git.run(tree, *args, check=False, checkout=git.checkout_of(common, tree))
+
+
 def _rebase(workspace: Workspace, target: str) -> None:
-    tree = workspace.worktree
-    done = git.run(tree, "rebase", "--no-autostash", f"refs/heads/{target}", check=False)
+    tree, common = workspace.worktree, workspace.project.git_common_dir
+    done = _in(common, tree, "rebase", "--no-autostash", f"refs/heads/{target}")
     if done.returncode != 0:
-        files = _conflicts(tree)
-        git.run(tree, "rebase", "--abort", check=False)
+        files = _conflicts(common, tree)
+        _in(common, tree, "rebase", "--abort")
         raise _conflict_error(workspace.branch, target, files, "rebasing")
 
 
-def _merge_in(tree: Path, branch: str, *, ff_only: bool, target: str) -> None:
-    changed = [line for line in git.status_porcelain(tree) if not line.startswith("?? ")]
+def _merge_in(common: Path, tree: Path, branch: str, *, ff_only: bool, target: str) -> None:
+    checkout = git.checkout_of(common, tree)
+    changed = [line for line in git.status_porcelain(checkout) if not line.startswith("?? ")]
     if changed:
         raise ConflictError(
             f"{target!r} is checked out in {tree} with uncommitted changes "
@@ -103,10 +116,10 @@ def _merge_in(tree: Path, branch: str, *, ff_only: bool, target: str) -> None:
             hint="commit or stash them there, then finish again",
         )
     how = ["--ff-only"] if ff_only else ["--no-edit"]
-    done = git.run(tree, "merge", *how, f"refs/heads/{branch}", check=False)
+    done = _in(common, tree, "merge", *how, f"refs/heads/{branch}")
     if done.returncode != 0:
-        files = _conflicts(tree)
-        git.run(tree, "merge", "--abort", check=False)
+        files = _conflicts(common, tree)
+        _in(common, tree, "merge", "--abort")
         if not files:
             detail = (done.stderr or done.stdout).strip().splitlines()
             raise ConflictError(
@@ -118,18 +131,18 @@ def _merge_in(tree: Path, branch: str, *, ff_only: bool, target: str) -> None:
 
 
 def _merge_elsewhere(workspace: Workspace, target: str, before: str, *, ff_only: bool) -> None:
-    root = workspace.project.root
+    root, common = workspace.project.root, workspace.project.git_common_dir
     with tempfile.TemporaryDirectory(prefix="nexus-finish-") as scratch:
         tree = Path(scratch) / "tree"
         git.run(root, "worktree", "add", "--quiet", "--detach", str(tree), before)
         try:
             how = ["--ff-only"] if ff_only else ["--no-edit"]
-            done = git.run(tree, "merge", *how, f"refs/heads/{workspace.branch}", check=False)
+            done = _in(common, tree, "merge", *how, f"refs/heads/{workspace.branch}")
             if done.returncode != 0:
-                files = _conflicts(tree)
-                git.run(tree, "merge", "--abort", check=False)
+                files = _conflicts(common, tree)
+                _in(common, tree, "merge", "--abort")
                 raise _conflict_error(workspace.branch, target, files, "merging")
-            merged = git.output(tree, "rev-parse", "HEAD").strip()
+            merged = _in(common, tree, "rev-parse", "HEAD").stdout.strip()
             moved = git.run(root, "update-ref", f"refs/heads/{target}", merged, before, check=False)
             if moved.returncode != 0:
                 raise ConflictError(
@@ -141,8 +154,8 @@ def _merge_elsewhere(workspace: Workspace, target: str, before: str, *, ff_only:
             git.worktree_prune(root)
 
 
-def _conflicts(tree: Path) -> list[str]:
-    done = git.run(tree, "diff", "--name-only", "--diff-filter=U", check=False)
+def _conflicts(common: Path, tree: Path) -> list[str]:
+    done = _in(common, tree, "diff", "--name-only", "--diff-filter=U")
     return [line for line in done.stdout.splitlines() if line]
 
 

@@ -7,7 +7,6 @@ work without an engine.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import threading
 import time
@@ -16,10 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine, fs, git, validate
-from nexus_cli.config_yaml import key_error, load_yaml_mapping
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, host_hooks, records
+from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
@@ -120,12 +118,15 @@ def create(
     extra_host_ports = host_port_names(host_ports or [])
     check_include_mode(ignored_files)
     refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
+    bind = exposure.choose_bind_address(project, bind_address)
+    if bind.notice is not None:
+        progress.say(bind.notice)
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
         branch=workspace.branch,
         variables=values,
-        bind_address=bind_address or _configured_bind_address(project),
+        bind_address=bind.address,
     )
     template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
@@ -248,20 +249,6 @@ def _worktree_while_preparing(
     return added.path, errors[0] if errors else None
 
 
-def _configured_bind_address(project: Project) -> str:
-    if not project.config_path.is_file():
-        return "127.0.0.1"
-    config = load_yaml_mapping(project.config_path, what="project configuration")
-    section = config.get("workspaces") or {}
-    value = section.get("bind_address", "127.0.0.1") if isinstance(section, dict) else "127.0.0.1"
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        raise key_error(
-            project.config_path, "workspaces.bind_address", f"{value!r} is not an IP address"
-        ) from None
-
-
 def _write_files(worktree: Path, template: Template) -> list[str]:
     """Write the template's files into the worktree when absent; never overwrite.
 
@@ -325,13 +312,20 @@ def _up_with_hooks(
 
 
 def require_worktree(workspace: Workspace) -> Path:
+    """The workspace's worktree; an error when it is missing or its ``.git`` file was changed
+    (containers are never started on a worktree that points at another git dir)."""
     path = workspace.worktree
-    if not (path / ".git").exists():
+    if not os.path.lexists(path / ".git"):
         raise NexusError(
             f"the worktree of {workspace.name!r} is missing ({path})",
             hint=f"run `nexus workspace repair {workspace.name}` to restore it from its branch",
             category="not_found",
         )
+    try:
+        git_worktrees.check_pointer(workspace.project, path)
+    except git.TamperedWorktreeError as exc:
+        exc.hint = f"run `nexus workspace repair {workspace.name}` to restore it"
+        raise
     return path
 
 

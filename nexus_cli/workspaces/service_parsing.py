@@ -142,8 +142,22 @@ def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
     raise fail(path, key, "a mapping of NAME: VALUE or a list of NAME=VALUE")
 
 
+PORT_KEYS = ("target", "published", "protocol")
+
+
 def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
+    """``CONTAINER`` or ``HOST:CONTAINER[/proto]`` or ``{target, published, protocol}``. The host
+    interface is never the template's to choose (``IP:HOST:CONTAINER`` or ``host_ip`` are
+    refused): it is 127.0.0.1 unless you widen it (:mod:`nexus_cli.workspaces.exposure`)."""
     if isinstance(value, dict):
+        unknown = sorted(str(k) for k in value if k not in PORT_KEYS)
+        if unknown:
+            raise fail(
+                path,
+                f"{key}.{unknown[0]}",
+                f"only {', '.join(PORT_KEYS)} (the host interface is yours to choose: "
+                "--bind-all or workspaces.bind_address in your own config)",
+            )
         target, published = value.get("target"), value.get("published", value.get("target"))
         protocol = str(value.get("protocol", "tcp"))
         text = f"{published}:{target}/{protocol}"

@@ -102,6 +102,7 @@ def parse_template_file(
             f"{path}: {sorted(unknown)[0]}: unsupported top-level key; expected one of "
             f"{', '.join(sorted(TOP_KEYS))}"
         )
+    _check_volume_declarations(raw.get("volumes"), path)
     nexus = _mapping(raw.get("x-nexus"), path, "x-nexus")
     bad = set(nexus) - NEXUS_KEYS
     if bad:
@@ -128,6 +129,22 @@ def parse_template_file(
     ):
         return base  # worktree (and host ports) only
     return with_services(base, nexus, services_raw)
+
+
+def _check_volume_declarations(value: Any, path: Path) -> None:
+    """The top-level ``volumes:`` may only name volumes (``data:`` or ``data: {}``): a driver,
+    its options (``driver_opts: {type: none, o: bind, device: /}`` mounts any host folder),
+    ``external`` or ``name`` (another project's volume) are refused, never silently dropped."""
+    for name, spec in _mapping(value, path, "volumes").items():
+        if spec is None or spec == {}:
+            continue
+        key = f"volumes.{name}"
+        if isinstance(spec, dict):
+            key = f"{key}.{sorted(str(k) for k in spec)[0]}"
+        raise ConfigError(
+            f"{path}: {key}: a template declares a volume by name only; drivers, driver_opts, "
+            "external and name are not supported (each workspace gets volumes of its own)"
+        )
 
 
 def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:
