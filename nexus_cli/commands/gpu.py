@@ -27,7 +27,7 @@ from nexus_cli.gpu.monitor import (
 from nexus_cli.gpu.monitor_app import MonitorApp
 from nexus_cli.gpu.report_text import impact_lines
 from nexus_cli.gpu.status import read_processes, read_status
-from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.gpu.units import NA, clip, duration, number, size
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import console, emit_json, json_option, print_table, stdout_is_tty
 from nexus_cli.telemetry.journal import invocation
@@ -39,7 +39,15 @@ if TYPE_CHECKING:
     from nexus_cli.gpu.status import GpuStatus, ProcessRow
 
 
-@click.group(cls=NexusGroup)
+MORE = {
+    "stop": (
+        "nexus_cli.commands.gpu_stop:stop_command",
+        "Stop a training run's process group, now or right after its next complete checkpoint.",
+    ),
+}
+
+
+@click.group(cls=NexusGroup, lazy_subcommands=MORE, shorten_lazy_help=True)
 def gpu() -> None:
     """GPU status, processes, a live monitor, and "what do I lose if I kill this now?"."""
 
@@ -107,7 +115,7 @@ def _command_cell(row: ProcessRow) -> str:
     """The command column: the command, where it runs, or why it cannot be seen."""
     if row.namespace == "not visible":
         return f"({row.note})"
-    command = escape((row.command or "")[:60], newlines=False)
+    command = clip(escape(row.command or "", newlines=False), 60)
     if row.namespace == "other":
         where = f"container {row.container_id}" if row.container_id else "another PID namespace"
         inner = f", PID {row.inner_pid} inside" if row.inner_pid is not None else ""
