@@ -44,6 +44,14 @@ MORE = {
         "nexus_cli.commands.gpu_stop:stop_command",
         "Stop a training run's process group, now or right after its next complete checkpoint.",
     ),
+    "wait": (
+        "nexus_cli.commands.gpu_wait:wait_command",
+        "Wait until N GPUs are free, then run CMD on them (CUDA_VISIBLE_DEVICES by UUID).",
+    ),
+    "pick": (
+        "nexus_cli.commands.gpu_wait:pick_command",
+        "Print the UUIDs of the best free GPUs, one a line, for scripts (reserves nothing).",
+    ),
 }
 
 

@@ -55,7 +55,9 @@ def test_a_cut_command_line_ends_in_an_ellipsis_and_every_line_fits_80_columns(
     trainer = start_trainer("--epochs", "10")
     report = impact.analyze(trainer.pid, [], None)
     # Cut at 60 characters, as the header once did, this read `--epochs 1`.
-    report.process.command = "python train.py --data /data/imagenet/tr --lr 0.1 --epochs 10 --seed 3"
+    report.process.command = (
+        "python train.py --data /data/imagenet/tr --lr 0.1 --epochs 10 --seed 3"
+    )
     assert report.process.command[:60].endswith("--epochs 1")
     lines = impact_lines(report)
     assert lines[0].endswith("…)") and "--epochs 1)" not in lines[0]
