@@ -200,6 +200,10 @@ def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         run("gpu impact", str(trainer.pid))
         run("gpu impact", str(trainer.pid), "--action", "suspend", "--yes")  # action_result
         run("gpu impact", str(trainer.pid), "--action", "resume", "--yes")
+        run("gpu ghosts")
+        run("gpu pick")
+        run("gpu wait", "--json", "--", "true")  # `--json` is added after CMD too: true ignores it
+        run("gpu stop", str(trainer.pid), "--grace", "10")
     finally:
         proc.kill()
         proc.wait()

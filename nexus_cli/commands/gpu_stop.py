@@ -126,7 +126,7 @@ def stop_command(
         reason=result.reason,
         signals=len(result.sent),
         exited=result.exited,
-        complete_by=result.complete_by,
+        complete_by=result.complete_by or "",
     )
     if as_json:
         emit_json(result.to_dict())

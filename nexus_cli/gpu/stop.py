@@ -37,6 +37,7 @@ from nexus_cli.gpu.actions import PermissionRefusedError, check_identity
 from nexus_cli.gpu.checkpoints import Checkpoint
 from nexus_cli.gpu.containers import host_path
 from nexus_cli.gpu.impact import checkpoints_of
+from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
     import psutil
@@ -89,7 +90,11 @@ class StopResult:
     waited_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        seen = self.checkpoint_seen_complete_at
+        data["checkpoint_seen_complete_at"] = None if seen is None else rfc3339(seen)
+        data["sent"] = [{**asdict(s), "at": rfc3339(s.at)} for s in self.sent]
+        return data
 
 
 def signal_number(name: str) -> int:
