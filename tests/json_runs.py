@@ -217,6 +217,7 @@ def _telemetry(run: Runs) -> Collector:
     run("telemetry rebuild")
     run("stats")
     run("stats", "--since", "7d")
+    run("stats", "--gpu")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
     collector = Collector()

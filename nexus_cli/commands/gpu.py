@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.options import confirm, yes_option
-from nexus_cli.gpu import ghosts, guards, nvml
+from nexus_cli.gpu import accounting, ghosts, guards, nvml
 from nexus_cli.gpu.actions import perform
 from nexus_cli.gpu.impact import impact_report
 from nexus_cli.gpu.monitor import (
@@ -108,9 +108,10 @@ def status(idle_after: float, as_json: bool) -> None:
     with nvml.opened() as session:
         gpus = read_status(session)
         driver = session.driver_version
-        found = (
-            ghosts.find_and_remember(session, idle_after) if any(g.processes for g in gpus) else []
-        )
+        found: list[Ghost] = []
+        if any(g.processes for g in gpus):
+            found = ghosts.find_and_remember(session, idle_after)
+            accounting.record([g.gpu for g in gpus], {g.gpu.index: g.processes for g in gpus})
     invocation.metric("gpu_count", len(gpus))
     if as_json:
         emit_json(

@@ -5,10 +5,11 @@ The monitor polls NVML in-process (no subprocess per refresh); process names are
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from nexus_cli.gpu import ghosts
+from nexus_cli.gpu import accounting, ghosts
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession
 from nexus_cli.gpu.units import NA, number, size
 from nexus_cli.terminal import escape
@@ -39,6 +40,7 @@ class Poller:
         self.session = session
         self._known: dict[int, tuple[str, str, float | None]] = {}
         self._idle = ghosts.IdleTracker(idle_after_s)  # in memory: one per monitor
+        self._sampled = 0.0  # when GPU time per task was last recorded (monotonic)
 
     def _about(self, pid: int) -> tuple[str, str, float | None]:
         if pid not in self._known:
@@ -63,6 +65,9 @@ class Poller:
         sm = {i: self.session.read_process_utilization(i) if p else {} for i, p in procs.items()}
         about = {p.pid: self._about(p.pid) for plist in procs.values() for p in plist}
         found = ghosts.find_in(devices, procs, sm, self._idle) if about else []
+        if about and time.monotonic() - self._sampled >= accounting.MONITOR_SAMPLE_S:
+            self._sampled = time.monotonic()
+            accounting.record(devices, procs)
         return Snapshot(
             devices,
             procs,
