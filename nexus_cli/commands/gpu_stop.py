@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nexus_cli.commands.options import stdin_is_terminal
+from nexus_cli.commands import options as cli_options
 from nexus_cli.errors import UsageError
 from nexus_cli.gpu import guards
 from nexus_cli.gpu.stop import DEADLINE_EXIT, SIGNALS, StopOptions, signal_number, stop
@@ -18,7 +18,7 @@ from nexus_cli.terminal import escape
 
 def _ask(question: str) -> bool:
     """On a terminal, ask (default no); without one, give up."""
-    if not stdin_is_terminal():
+    if not cli_options.stdin_is_terminal():
         return False
     return click.confirm(question, default=False, err=True)
 

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from nexus_cli.gpu.stop import DEADLINE_EXIT
-from tests.conftest import run_process
+from tests.conftest import run_nexus, run_process
 from tests.gpu.conftest import HERE, wait_until
 
 Start = Callable[..., tuple[subprocess.Popen[bytes], Path]]
@@ -104,6 +104,23 @@ def test_deadline_without_a_terminal_gives_up_and_sends_nothing(chunk_trainer: S
     assert out.stderr.splitlines()[-2].startswith("error: no checkpoint completed within")
     assert "nothing was sent" in out.stderr and "Traceback" not in out.stderr
     assert proc.poll() is None and not (ckpts / "signalled.json").exists()
+
+
+@pytest.mark.parametrize(("answer", "code"), [("y", 0), ("n", DEADLINE_EXIT)])
+def test_deadline_on_a_terminal_asks(
+    chunk_trainer: Start, answering_terminal: None, answer: str, code: int
+) -> None:
+    proc, ckpts = chunk_trainer("--interval", "60")
+    result = run_nexus(
+        "gpu", "stop", str(proc.pid), "--at-checkpoint", "--deadline", "0.3", input=f"{answer}\n"
+    )
+    assert result.exit_code == code, result.stderr
+    assert "stop PID" in result.stderr and "now anyway?" in result.stderr
+    if answer == "y":
+        assert json.loads((ckpts / "signalled.json").read_text())["signal"] == "SIGTERM"
+        assert proc.wait(timeout=10) == 0
+    else:
+        assert proc.poll() is None and not (ckpts / "signalled.json").exists()
 
 
 def test_escalates_to_sigkill_when_sigterm_is_ignored(tmp_path: Path) -> None:
