@@ -125,7 +125,13 @@ def stats(workspace: str | None, exact: bool, gpu: bool, as_json: bool, **option
     if gpu:
         click.echo("")
         rows = [
-            (t.task_id, f"{t.gpu_hours:.2f}", gpu_size(t.peak_memory), t.samples) for t in tasks
+            (
+                t.task_id or f"workspace {t.workspace}",
+                f"{t.gpu_hours:.2f}",
+                gpu_size(t.peak_memory),
+                t.samples,
+            )
+            for t in tasks
         ]
         print_table(
             ("task", "GPU-hours", "peak GPU memory", "samples"),

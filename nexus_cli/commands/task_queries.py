@@ -74,18 +74,19 @@ def history(task_id: str, as_json: bool) -> None:
     """Every transition, gate run and change, with who, when and why."""
     found = task_history(project(), task_id)
     entries = list(found.to_json())
-    gpu = accounting.usage_of(found.task.id)
-    if gpu is not None:  # sampled GPU use of the task's processes (docs/gpu.md)
-        entries.append(
-            {
-                "at": rfc3339(gpu.last_seen),
-                "by": "nexus gpu",
-                "action": "gpu_usage",
-                "gpu_hours": round(gpu.gpu_hours, 4),
-                "peak_gpu_memory": gpu.peak_memory,
-                "samples": gpu.samples,
-            }
-        )
+    # Sampled GPU use of the task's processes, and of its workspace's (docs/gpu.md).
+    for gpu in accounting.usage_of(found.task.id, found.task.workspace):
+        entry: dict[str, object] = {
+            "at": rfc3339(gpu.last_seen),
+            "by": "nexus gpu",
+            "action": "gpu_usage",
+            "gpu_hours": round(gpu.gpu_hours, 4),
+            "peak_gpu_memory": gpu.peak_memory,
+            "samples": gpu.samples,
+        }
+        if gpu.workspace is not None:
+            entry["workspace"] = gpu.workspace
+        entries.append(entry)
     if as_json:
         emit_json(entries)
         return

@@ -1,8 +1,10 @@
 """GPU-hours and peak GPU memory per task, from samples of the GPU process list.
 
 A GPU process belongs to a task when its environment holds ``NEXUS_TASK_ID`` (``nexus loop``
-sets it for the agent, and everything the agent starts inherits it). Only your own processes'
-environments are read (``/proc/PID/environ``), and the value must be a valid task id.
+sets it for the agent, and everything the agent starts inherits it); else to a workspace when it
+holds ``NEXUS_WORKSPACE`` (every workspace service container has it, so whatever
+``nexus workspace exec`` starts there carries it). Only your own processes' environments are read
+(``/proc/PID/environ``), and the value must be a valid task id or workspace name.
 
 **Sampling.** Every time nexus reads the GPU process list for `gpu status`, and every
 :data:`MONITOR_SAMPLE_S` seconds while `gpu monitor` runs, it records, per task,
@@ -28,18 +30,28 @@ from nexus_cli.gpu.model import GpuProcessReading, GpuReading, attribution_devic
 from nexus_cli.timefmt import rfc3339
 
 ENV = "NEXUS_TASK_ID"
+WORKSPACE_ENV = "NEXUS_WORKSPACE"
+WORKSPACE = "workspace:"  # the key prefix of a workspace's totals
 MAX_GAP_S = 60.0
 MONITOR_SAMPLE_S = 10.0
 
 
 @dataclass
 class TaskUsage:
-    task_id: str
+    key: str  # a task id, or "workspace:NAME"
     gpu_seconds: float
     peak_memory: int | None
     samples: int
     first_seen: float
     last_seen: float
+
+    @property
+    def task_id(self) -> str | None:
+        return None if self.key.startswith(WORKSPACE) else self.key
+
+    @property
+    def workspace(self) -> str | None:
+        return self.key[len(WORKSPACE) :] if self.key.startswith(WORKSPACE) else None
 
     @property
     def gpu_hours(self) -> float:
@@ -48,6 +60,7 @@ class TaskUsage:
     def to_dict(self) -> dict[str, Any]:
         return {
             "task_id": self.task_id,
+            "workspace": self.workspace,
             "gpu_hours": round(self.gpu_hours, 4),
             "gpu_seconds": round(self.gpu_seconds, 3),
             "peak_memory": self.peak_memory,
@@ -57,13 +70,25 @@ class TaskUsage:
         }
 
 
-def task_of(pid: int) -> str | None:
-    """The task a process runs for: ``NEXUS_TASK_ID`` in its environment (own processes only)."""
+def _valid_key(key: str) -> bool:
+    if key.startswith(WORKSPACE):
+        return validate.is_valid(validate.workspace_name, key[len(WORKSPACE) :])
+    return validate.is_valid(validate.task_id, key)
+
+
+def owner_of(pid: int) -> str | None:
+    """Whose GPU time a process is: its task id (``NEXUS_TASK_ID``), else ``workspace:NAME``
+    (``NEXUS_WORKSPACE``); None for other users' processes and anything else."""
     if guards.owner_uid(pid) != os.getuid():
         return None
     env = procinfo.environment(pid) or {}
-    value = env.get(ENV)
-    return value if value is not None and validate.is_valid(validate.task_id, value) else None
+    task = env.get(ENV)
+    if task is not None and _valid_key(task) and not task.startswith(WORKSPACE):
+        return task
+    name = env.get(WORKSPACE_ENV)
+    if name is not None and _valid_key(WORKSPACE + name):
+        return WORKSPACE + name
+    return None
 
 
 def _path() -> Path:
@@ -84,13 +109,13 @@ def _load(path: Path) -> dict[str, Any]:
     return {"tasks": tasks, "open": opened}
 
 
-def _usage(task_id: str, raw: object) -> TaskUsage | None:
-    if not isinstance(raw, dict) or not validate.is_valid(validate.task_id, task_id):
+def _usage(key: str, raw: object) -> TaskUsage | None:
+    if not isinstance(raw, dict) or not _valid_key(key):
         return None
     try:
         peak = raw.get("peak_memory")
         return TaskUsage(
-            task_id,
+            key,
             float(raw["gpu_seconds"]),
             None if peak is None else int(peak),
             int(raw["samples"]),
@@ -113,7 +138,7 @@ def record(
     seen: list[tuple[str, str, int | None]] = []  # (open key, task, memory)
     for dev in attribution_devices(devices):
         for p in processes.get(dev.index, []):
-            task = task_of(p.pid)
+            task = owner_of(p.pid)
             if task is None:
                 continue
             try:
@@ -139,7 +164,7 @@ def record(
             usage.samples += 1
             usage.first_seen = min(usage.first_seen, stamp)
             usage.last_seen = max(usage.last_seen, stamp)
-            tasks[task] = {k: v for k, v in asdict(usage).items() if k != "task_id"}
+            tasks[task] = {k: v for k, v in asdict(usage).items() if k != "key"}
         data["open"] = {
             k: v for k, v in opened.items() if isinstance(v, int | float) and stamp - v <= MAX_GAP_S
         }
@@ -148,15 +173,18 @@ def record(
 
 
 def usage_by_task(since: float | None = None, until: float | None = None) -> list[TaskUsage]:
-    """Each task's totals, most GPU time first; with a window, the tasks seen in it."""
+    """Each task's (and workspace's) totals, most GPU time first; with a window, those seen in
+    it."""
     data = _load(_path())
     found = [u for k, v in data["tasks"].items() if (u := _usage(k, v)) is not None]
     if since is not None:
         found = [u for u in found if u.last_seen >= since]
     if until is not None:
         found = [u for u in found if u.first_seen < until]
-    return sorted(found, key=lambda u: (-u.gpu_seconds, u.task_id))
+    return sorted(found, key=lambda u: (-u.gpu_seconds, u.key))
 
 
-def usage_of(task_id: str) -> TaskUsage | None:
-    return next((u for u in usage_by_task() if u.task_id == task_id), None)
+def usage_of(task_id: str, workspace: str | None = None) -> list[TaskUsage]:
+    """The totals of a task, and of its workspace when it has one."""
+    keys = {task_id} | ({WORKSPACE + workspace} if workspace else set())
+    return [u for u in usage_by_task() if u.key in keys]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from nexus_cli.gpu import accounting
+from nexus_cli.gpu import accounting, guards
 from nexus_cli.gpu.model import GpuProcessReading
 from tests.conftest import run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, make_gpu
@@ -52,8 +54,27 @@ def test_gpu_time_is_credited_between_close_samples_only(spawn: Spawn) -> None:
     assert usage.task_id == "nx-gpu1" and usage.gpu_seconds == 60  # 2 devices x 30 s
     assert usage.peak_memory == 5 * GIB and usage.samples == 4
     accounting.record(devices, procs, now=t0 + 30 + accounting.MAX_GAP_S + 1)  # a long gap
-    assert accounting.usage_of("nx-gpu1").gpu_seconds == 60  # type: ignore[union-attr]
+    assert [u.gpu_seconds for u in accounting.usage_of("nx-gpu1")] == [60]
     assert accounting.usage_by_task(since=t0 + 10_000) == []
+
+
+def test_workspace_processes_count_for_the_workspace_and_the_task_wins(spawn: Spawn) -> None:
+    in_ws = spawn({"NEXUS_WORKSPACE": "train-ws"})
+    both = spawn({"NEXUS_WORKSPACE": "train-ws", accounting.ENV: "nx-gpu2"})
+    bad = spawn({"NEXUS_WORKSPACE": "../x"})
+    devices = [make_gpu("0")]
+    procs = {"0": [GpuProcessReading(p, "0", GIB) for p in (in_ws, both, bad)]}
+    t0 = 2_000_000_000.0
+    for step in (0, 10, 20):
+        accounting.record(devices, procs, now=t0 + step)
+    found = {u.key: u for u in accounting.usage_by_task()}
+    assert set(found) == {"workspace:train-ws", "nx-gpu2"}
+    assert found["workspace:train-ws"].gpu_seconds == 20
+    assert found["workspace:train-ws"].to_dict()["task_id"] is None
+    assert [u.key for u in accounting.usage_of("nx-gpu2", "train-ws")] == [
+        "nx-gpu2",
+        "workspace:train-ws",
+    ]
 
 
 def test_status_samples_and_stats_and_history_show_it(
@@ -74,3 +95,25 @@ def test_status_samples_and_stats_and_history_show_it(
     history = run_nexus("task", "history", task_id, "--json").json()
     assert history[-1]["action"] == "gpu_usage" and history[-1]["peak_gpu_memory"] == 3 * GIB
     assert "gpu_usage" in run_nexus("task", "history", task_id).stdout
+
+
+@pytest.mark.docker
+def test_a_process_in_a_workspace_container_counts_for_the_workspace(
+    docker_client: Any, test_image: str
+) -> None:
+    """Workspace services carry NEXUS_WORKSPACE; what runs in them (workspace exec) inherits it."""
+    container = docker_client.containers.run(
+        test_image,
+        ["sleep", "600"],
+        name=f"nexus-gputest-{uuid.uuid4().hex[:10]}",
+        labels={"nexus.test": "gpu"},
+        environment={"NEXUS_WORKSPACE": "feature-gpu"},
+        detach=True,
+    )
+    try:
+        container.reload()
+        pid = int(container.attrs["State"]["Pid"])
+        expected = None if guards.owner_uid(pid) != os.getuid() else "workspace:feature-gpu"
+        assert accounting.owner_of(pid) == expected  # other users' processes are never read
+    finally:
+        container.remove(force=True)
