@@ -17,6 +17,7 @@ monitor runs, missing whatever ran unobserved. The totals live in ``$NEXUS_HOME/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -136,15 +137,19 @@ def record(
 
     stamp = time.time() if now is None else now
     seen: list[tuple[str, str, int | None]] = []  # (open key, task, memory)
+    owners: dict[int, tuple[str, float] | None] = {}  # one look per PID
     for dev in attribution_devices(devices):
         for p in processes.get(dev.index, []):
-            task = owner_of(p.pid)
-            if task is None:
+            if p.pid not in owners:
+                owners[p.pid] = None
+                task = owner_of(p.pid)
+                if task is not None:
+                    with contextlib.suppress(psutil.Error):
+                        owners[p.pid] = (task, psutil.Process(p.pid).create_time())
+            found = owners[p.pid]
+            if found is None:
                 continue
-            try:
-                created = psutil.Process(p.pid).create_time()
-            except psutil.Error:
-                continue
+            task, created = found
             seen.append((f"{p.pid}:{created:.2f}:{dev.uuid or dev.index}", task, p.used_memory))
     if not seen:
         return 0

@@ -11,6 +11,7 @@ the time between). The notes live in ``$NEXUS_HOME/gpu/idle.json``, keyed by PID
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -132,36 +133,49 @@ def _idle_reading(p: GpuProcessReading, dev: GpuReading, sm: dict[int, int]) -> 
     return dev.utilization_pct == 0
 
 
-def _host_facts(ghost: Ghost) -> str | None:
-    """Fill in the process's details; its state ("gone", "zombie", "stopped", "running"...)."""
+@dataclass
+class _Facts:
+    state: str  # "gone", "zombie", "stopped", "paused-container", "running"
+    create_time: float | None = None
+    command: str | None = None
+    user: str | None = None
+    parent_pid: int | None = None
+    parent_command: str | None = None
+    container_id: str | None = None
+
+
+def _host_facts(pid: int) -> _Facts | None:
+    """What the host says about ``pid``; None when it cannot be seen from here."""
     import psutil
 
     try:
-        proc = psutil.Process(ghost.pid)
+        proc = psutil.Process(pid)
         with proc.oneshot():
             status = proc.status()
-            ghost.parent_pid = proc.ppid()
-            ghost.user = _try(proc.username)
-            ghost.command = _try(lambda: " ".join(proc.cmdline())) or _try(proc.name)
+            facts = _Facts(
+                "running",
+                proc.create_time(),
+                _try(lambda: " ".join(proc.cmdline())) or _try(proc.name),
+                _try(proc.username),
+                proc.ppid(),
+            )
     except psutil.NoSuchProcess:
-        return None if containers.nexus_in_container() else "gone"
+        return None if containers.nexus_in_container() else _Facts("gone")
     except psutil.AccessDenied:
-        return "running"
-    if ghost.parent_pid:
-        try:
-            parent = psutil.Process(ghost.parent_pid)
-            ghost.parent_command = _try(lambda: " ".join(parent.cmdline())) or _try(parent.name)
-        except psutil.Error:
-            pass
-    if procinfo.pid_namespace(ghost.pid) == "other":
-        ghost.container_id = containers.container_id(ghost.pid)
+        return _Facts("running")
+    if procinfo.pid_namespace(pid) == "other":
+        facts.container_id = containers.container_id(pid)
     if status == psutil.STATUS_ZOMBIE:
-        return "zombie"
-    if status in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
-        return "stopped"
-    if ghost.container_id is not None and _frozen(ghost.pid):
-        return "paused-container"
-    return "running"
+        facts.state = "zombie"
+        if facts.parent_pid:
+            with contextlib.suppress(psutil.Error):
+                parent = psutil.Process(facts.parent_pid)
+                facts.parent_command = _try(lambda: " ".join(parent.cmdline())) or _try(parent.name)
+    elif status in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
+        facts.state = "stopped"
+    elif facts.container_id is not None and _frozen(pid):
+        facts.state = "paused-container"
+    return facts
 
 
 def _try(read: Any) -> Any:
@@ -223,29 +237,38 @@ def find_in(
     now: float | None = None,
 ) -> list[Ghost]:
     """:func:`find` on readings already taken (the monitor's snapshot)."""
-    import psutil
-
     stamp = time.time() if now is None else now
     found: list[Ghost] = []
     keys: set[str] = set()
+    seen: dict[int, _Facts | None] = {}  # one look per PID, however many devices it uses
     for dev in attribution_devices(devices):
         for p in procs.get(dev.index, []):
-            ghost = Ghost("", p.pid, dev.index, dev.uuid, p.used_memory)
-            state = _host_facts(ghost)
-            if state is None:
+            if p.pid not in seen:
+                seen[p.pid] = _host_facts(p.pid)
+            facts = seen[p.pid]
+            if facts is None:
                 continue  # not visible from here: nothing can be said
-            if state == "running":
-                try:
-                    key = f"{p.pid}:{psutil.Process(p.pid).create_time():.2f}"
-                except psutil.Error:
+            ghost = Ghost(
+                facts.state,
+                p.pid,
+                dev.index,
+                dev.uuid,
+                p.used_memory,
+                facts.command,
+                facts.user,
+                facts.parent_pid,
+                facts.parent_command,
+                facts.container_id,
+            )
+            if facts.state == "running":
+                if facts.create_time is None:
                     continue
+                key = f"{p.pid}:{facts.create_time:.2f}:{dev.index}"
                 keys.add(key)
                 idle = tracker.observe(key, _idle_reading(p, dev, sm.get(dev.index, {})), stamp)
                 if idle is None or idle < tracker.idle_after_s:
                     continue
                 ghost.kind, ghost.idle_s = "idle", round(idle, 1)
-            else:
-                ghost.kind = state
             ghost.action = _action(ghost)
             found.append(ghost)
     tracker.forget_except(keys)
