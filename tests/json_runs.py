@@ -208,6 +208,10 @@ def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         run("gpu impact", str(trainer.pid))
         run("gpu impact", str(trainer.pid), "--action", "suspend", "--yes")  # action_result
         run("gpu impact", str(trainer.pid), "--action", "resume", "--yes")
+        run("gpu ghosts")
+        run("gpu pick")
+        run("gpu wait", "--json", "--", "true")  # `--json` is added after CMD too: true ignores it
+        run("gpu stop", str(trainer.pid), "--grace", "10")
     finally:
         proc.kill()
         proc.wait()
@@ -221,6 +225,7 @@ def _telemetry(run: Runs) -> Collector:
     run("telemetry rebuild")
     run("stats")
     run("stats", "--since", "7d")
+    run("stats", "--gpu")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
     collector = Collector()
