@@ -130,9 +130,10 @@ def loads(
 def dumps(
     value: Any,
     *,
-    indent: int | None = None,
+    indent: int | str | None = None,
     sort_keys: bool = False,
     compact: bool = False,
+    separators: tuple[str, str] | None = None,
     ascii_only: bool = False,
     default: Callable[[Any], Any] | None = None,
 ) -> str:
@@ -143,7 +144,7 @@ def dumps(
             value,
             indent=indent,
             sort_keys=sort_keys,
-            separators=(",", ":") if compact else None,
+            separators=(",", ":") if compact else separators,
             ensure_ascii=ascii_only,
             allow_nan=False,
             default=default,

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.errors import StateError
 from nexus_cli.fs import atomic_write
 from nexus_cli.validate import persona_name
@@ -47,7 +48,7 @@ def read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise StateError(f"{path}: cannot read the persona lock: {exc}") from None
     try:
-        data = json.loads(text)
+        data = jsonio.loads(text)
     except json.JSONDecodeError as exc:
         raise StateError(
             f"{path}: the persona lock is not valid JSON ({exc})",
@@ -131,7 +132,7 @@ def _names(first: list[str], second: list[str]) -> list[str]:
 
 
 def render(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (jsonio.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 def write(path: Path, data: dict[str, Any]) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, jsonio, validate
 from nexus_cli.errors import NexusError, NotFoundError, StateError
 from nexus_cli.project import find_project
 from nexus_cli.workspaces.jsonstate import load_json
@@ -109,7 +108,8 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
     rows = [r.to_dict() for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
-        _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
+        _path(state_dir),
+        jsonio.dumps({"version": 1, "workspaces": rows}, indent=1, ascii_only=True) + "\n",
     )
 
 
