@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ def read(path: Path) -> dict[str, Any]:
         raise StateError(f"{path}: cannot read the persona lock: {exc}") from None
     try:
         data = jsonio.loads(text)
-    except json.JSONDecodeError as exc:
+    except jsonio.JSONError as exc:
         raise StateError(
             f"{path}: the persona lock is not valid JSON ({exc})",
             hint="restore it from git, or remove it to forget what Nexus installed",

@@ -7,7 +7,6 @@ equals what the user had, the user's original bytes are written back.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ def parse(text: str, where: str) -> dict[str, Any]:
         return {}
     try:
         data = jsonio.loads(text)
-    except json.JSONDecodeError as exc:
+    except jsonio.JSONError as exc:
         raise ConfigError(f"{where}: not valid JSON ({exc}); Nexus will not rewrite it") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a JSON object at the top level")
