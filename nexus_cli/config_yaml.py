@@ -14,11 +14,12 @@ from typing import Any
 
 from nexus_cli import yaml_cache
 
+from nexus_cli.errors import ConfigError
+
 # A document whose aliases expand to more nodes than this is refused (a "billion laughs": nine
 # anchors of ten aliases each stand for 10**9 nodes in a few hundred bytes). Ordinary anchors and
 # merge keys (`<<: *defaults`) stay far below it.
 MAX_YAML_NODES = 100_000
-from nexus_cli.errors import ConfigError
 
 __all__ = ["config_section", "key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
 
@@ -54,7 +55,7 @@ def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader, stricter still
+        data = yaml.load(text, Loader=_loader())  # a SafeLoader, stricter still
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_message(Path(path), text, exc, what)) from None
     yaml_cache.store(path, what, text, data)
