@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import yaml_cache
-
 from nexus_cli.errors import ConfigError
 
 # A document whose aliases expand to more nodes than this is refused (a "billion laughs": nine
