@@ -27,6 +27,8 @@ LOCK_FILE = "workspaces.lock"
 # `workspace list` asks the engine for leftover containers only then (or when a workspace has
 # services), so a project of bare workspaces never loads the Docker SDK to list them.
 ENGINE_MARKER = "engine-used"
+MAX_WORKSPACES = 1_000  # records in one project
+MAX_FILES = 10_000  # generated files of one workspace
 
 
 @dataclass(slots=True)
@@ -65,25 +67,54 @@ def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
 
 def _parse(data: Any, path: Path) -> dict[str, WorkspaceRecord]:
     """Records from the document, each checked: names read back are untrusted (hand edits, bugs)."""
+    rows = data.get("workspaces", [])
+    if not isinstance(rows, list) or len(rows) > MAX_WORKSPACES:
+        raise StateError(f"{path}: 'workspaces' must be a list of at most {MAX_WORKSPACES:,}")
     result: dict[str, WorkspaceRecord] = {}
-    for row in data.get("workspaces", []):
+    for row in rows:
         record = WorkspaceRecord(**row)
-        validate.workspace_name(record.name, source=path)
-        validate.workspace_name(record.branch, source=path)
-        validate.template_name(record.template, source=path)
-        if not isinstance(record.variables, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in record.variables.items()
-        ):
-            raise StateError(f"{path}: workspace {record.name!r}: variables must map text to text")
-        for rel in record.generated_files:
-            if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
-                raise StateError(
-                    f"{path}: workspace {record.name!r}: generated file {rel!r} is not a "
-                    "relative path inside the worktree",
-                    hint="the file was edited or is corrupt; fix or remove that entry",
-                )
+        check_record(record, path)
         result[record.name] = record
     return result
+
+
+def check_record(record: WorkspaceRecord, path: Path) -> None:
+    """The schema of one record, checked when it is read and before it is written (``path``
+    names the file in the message): names, text maps, counts and sizes."""
+    validate.workspace_name(record.name, source=path)
+    validate.workspace_name(record.branch, source=path)
+    validate.template_name(record.template, source=path)
+    where = f"{path}: workspace {record.name!r}"
+    if (
+        not isinstance(record.variables, dict)
+        or len(record.variables) > validate.MAX_VARIABLES
+        or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= validate.MAX_VARIABLE_VALUE
+            for k, v in record.variables.items()
+        )
+    ):
+        raise StateError(
+            f"{where}: variables must map text to text (at most {validate.MAX_VARIABLES}, "
+            f"values up to {validate.MAX_VARIABLE_VALUE:,} characters)"
+        )
+    if not isinstance(record.generated_files, dict) or len(record.generated_files) > MAX_FILES:
+        raise StateError(f"{where}: generated_files must map at most {MAX_FILES:,} paths")
+    for rel, digest in record.generated_files.items():
+        if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
+            raise StateError(
+                f"{where}: generated file {rel!r} is not a relative path inside the worktree",
+                hint="the file was edited or is corrupt; fix or remove that entry",
+            )
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise StateError(f"{where}: generated file {rel!r} has no SHA-256")
+    if (
+        isinstance(record.created_at, bool)
+        or not isinstance(record.created_at, int | float)
+        or not isinstance(record.bind_address, str)
+        or len(record.bind_address) > 64
+        or not isinstance(record.post_create_done, bool)
+    ):
+        raise StateError(f"{where}: created_at, bind_address or post_create_done is malformed")
 
 
 def get(state_dir: Path, name: str) -> WorkspaceRecord:
@@ -106,6 +137,8 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
+    for record in records.values():
+        check_record(record, _path(state_dir))  # what is written must read back
     rows = [r.to_dict() for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
         _path(state_dir),
