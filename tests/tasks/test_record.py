@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nexus_cli.errors import ConfigError, UsageError
-from nexus_cli.tasks import record
+from nexus_cli.tasks import jsonl, record
+from nexus_cli.tasks.model import Task
 from tests.conftest import run_nexus
 from tests.mcp.conftest import mcp_session, text_of
 from tests.tasks.conftest import new_task, ok
@@ -122,3 +125,72 @@ def test_check_new_and_check_record_agree() -> None:
             record.check_new(bad)
         with pytest.raises(ConfigError, match=r"^f:1: field"):
             record.check_record(bad, "f:1")
+
+
+_GOOD = {
+    "id": "nx-good",
+    "title": "kept",
+    "description": "",
+    "priority": 2,
+    "status": "open",
+    "assignee": None,
+    "workspace": None,
+    "labels": [],
+    "depends_on": [],
+    "gates": [{"command": "true", "timeout_s": 60, "service": None}],
+    "notes": [],
+    "history": [],
+    "created_at": "2026-01-01T00:00:00.000000Z",
+    "updated_at": "2026-01-01T00:00:00.000000Z",
+}
+# Raw JSON spellings a hand edit, another tool or a hostile pull request may put in a field.
+_ODD_VALUES = st.sampled_from(
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e999",
+        "-0.0",
+        "0.5",
+        str(2**63),
+        str(-(2**64)),
+        "9" * 400,
+        "[" * 200 + "]" * 200,
+        '"\\ud800"',
+        '"\\udc80 tail"',
+        '"\\u0000\\u001b[31m"',
+        '"\\ud83d\\ude00"',
+        "true",
+        "null",
+        '{"k": 1, "k": 2}',
+        '"' + "x" * 1_001 + '"',
+    ]
+)
+_FIELDS = st.sampled_from([*_GOOD.keys(), "extra"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_FIELDS, _ODD_VALUES, st.booleans())
+def test_a_line_with_any_json_oddity_is_refused_or_round_trips(
+    field: str, odd: str, duplicate: bool
+) -> None:
+    """One odd value in one field of one line: that line is either imported and written back
+    exactly as Nexus writes it, or skipped with one line naming it — and the other task always
+    imports."""
+    other = Task.from_dict(dict(_GOOD, id="nx-othr")).to_line()
+    base = json.dumps({k: v for k, v in _GOOD.items() if k != field}, separators=(",", ":"))
+    spliced = f'"{field}":{odd}'
+    if duplicate and field in _GOOD:  # the odd value *and* the good one: a duplicate key
+        spliced += f',"{field}":{json.dumps(_GOOD[field])}'
+    line = base[:-1] + "," + spliced + "}"
+    parsed = jsonl.read(f"{other}\n{line}\n".encode(), source="tasks.jsonl")
+    assert [t.to_line() for t in parsed.tasks][:1] == [other]
+    if parsed.skipped:
+        [skipped] = parsed.skipped
+        assert skipped.text == line and skipped.number == 2
+        assert skipped.reason.startswith("tasks.jsonl:2: ") and "\n" not in skipped.reason
+        return
+    [_, task] = parsed.tasks
+    again = jsonl.read(jsonl.render_tasks(parsed.tasks), source="tasks.jsonl")
+    assert sorted(t.to_line() for t in again.tasks) == sorted(t.to_line() for t in parsed.tasks)
+    assert not again.skipped and task.to_line() == Task.from_dict(task.to_dict()).to_line()
