@@ -68,6 +68,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+# Made once: json.loads() with hooks builds a new decoder (and scanner) on every call.
+_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+    parse_int=_bounded_int,
+    object_pairs_hook=_unique_keys,
+)
+
+
 def depth(value: Any) -> int:
     """How deeply ``value`` nests: 0 for a scalar, 1 for ``[]`` or ``{"a": 1}``, and so on."""
     deepest = 0
@@ -102,13 +111,7 @@ def loads(
     else:
         text = data
     try:
-        value = json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-            object_pairs_hook=_unique_keys,
-        )
+        value = _DECODER.decode(text)
     except RecursionError:
         raise JSONError(f"document nests deeper than {max_depth} levels") from None
     except JSONError:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nexus_cli import fs
-from nexus_cli.errors import ConfigError
+from nexus_cli.errors import ConfigError, NexusError
 from nexus_cli.project import TASKS_FILE
 from nexus_cli.tasks.model import Task, parse_line
 
@@ -71,7 +71,7 @@ def read(data: bytes, *, source: str) -> ParsedFile:
             )
         try:
             task = parse_line(line, where=f"{source}:{number}")
-        except ConfigError as exc:
+        except NexusError as exc:  # ConfigError; StateError where the path looks like state
             parsed.skipped.append(SkippedLine(number, line, exc.message))
             continue
         if task.id in seen:
