@@ -208,6 +208,17 @@ def count_commits(cwd: Path, exclude: str, include: str) -> int:
     return int(text.strip() or 0)
 
 
+def ignored_matching(cwd: Path, patterns: Path) -> list[str]:
+    """Untracked files that git ignores in ``cwd`` *and* that match the ``.gitignore``-syntax
+    ``patterns`` file, relative to ``cwd``, sorted."""
+
+    def listed(*how: str) -> set[str]:
+        text = output(cwd, "ls-files", "-z", "--others", "--ignored", *how)
+        return {name for name in text.split("\0") if name}
+
+    return sorted(listed("--exclude-standard") & listed(f"--exclude-from={patterns}"))
+
+
 def status_porcelain(cwd: Path) -> list[str]:
     proc = run(cwd, "status", "--porcelain", check=False)
     if proc.returncode != 0:

@@ -147,14 +147,18 @@ def _workspaces(run: Runs) -> None:
     run("template list")
     run("template show", "bare")
     run("template show", "python-postgres")
-    run("workspace create", "alpha", "--template", "bare")
+    run("workspace create", "alpha", "--template", "bare", "--host-port", "web")
     run("workspace list")
     run("workspace status", "alpha")
     run("workspace ports", "alpha")
+    run("workspace env", "alpha")
+    run("workspace hooks")
     run("workspace up", "alpha")
     run("workspace down", "alpha")
     run("workspace repair")
     run("workspace delete", "alpha", "--force")
+    run("workspace create", "beta", "--template", "bare")
+    run("workspace finish", "beta")
 
 
 def _workflows(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

@@ -188,9 +188,23 @@ def _register_workspaces(s: ToolHost) -> None:
         vars: Annotated[
             dict[str, str], Field(description="Template variables, e.g. {'PG_VERSION': '16'}.")
         ] = {},  # noqa: B006
+        host_ports: Annotated[
+            list[str],
+            Field(
+                description="Names of ports to allocate for processes on the host, e.g. ['web'].",
+                max_length=16,
+            ),
+        ] = [],  # noqa: B006
     ) -> str:
         return await s.run(
-            "workspace_create", wt.workspace_create, p, name, template, vars, ctx=ctx
+            "workspace_create",
+            wt.workspace_create,
+            p,
+            name,
+            template,
+            vars,
+            host_ports,
+            ctx=ctx,
         )
 
     @app.tool(description="Start a workspace's services (ports stay the same when free).")

@@ -246,14 +246,14 @@ def stop_containers(client: Any, workspace: Workspace, timeout_s: int = 5) -> in
     return len(found)
 
 
-def remove_all(client: Any, workspace: Workspace) -> dict[str, int]:
-    """Remove containers, network and volumes of a workspace."""
+def remove_all(client: Any, workspace: Workspace, *, keep_volumes: bool = False) -> dict[str, int]:
+    """Remove containers, network and (unless ``keep_volumes``) volumes of a workspace."""
     counts = {"containers": stop_containers(client, workspace, timeout_s=2)}
     label = workspace.label_filters()
     networks = client.networks.list(filters={"label": label})
     for network in networks:
         network.remove()
-    volumes = client.volumes.list(filters={"label": label})
+    volumes = [] if keep_volumes else client.volumes.list(filters={"label": label})
     for volume in volumes:
         volume.remove(force=True)
     counts.update(networks=len(networks), volumes=len(volumes))

@@ -19,8 +19,13 @@ from nexus_cli import engine, fs, git, validate
 from nexus_cli.config_yaml import key_error, load_yaml_mapping
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, records
+from nexus_cli.workspaces import docker_services, git_worktrees, host_hooks, records
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
+from nexus_cli.workspaces.host_ports import check_names as host_port_names
+from nexus_cli.workspaces.host_ports import hook_environment
+from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
+from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
@@ -42,6 +47,8 @@ class CreateResult:
     template: str
     files_written: list[str] = field(default_factory=list)
     up: UpResult | None = None  # set once the services started
+    host_ports: dict[str, int] = field(default_factory=dict)  # name -> port for host processes
+    included: Included = field(default_factory=Included)  # ignored files from .worktreeinclude
 
     @property
     def ports(self) -> list[Allocation]:
@@ -56,6 +63,9 @@ class CreateResult:
             "template": self.template,
             "files_written": list(self.files_written),
             "ports": [a.to_json() for a in self.ports],
+            "host_ports": dict(self.host_ports),
+            "included": list(self.included.copied),
+            "included_refused": [{"path": p, "reason": r} for p, r in self.included.refused],
         }
 
 
@@ -93,6 +103,9 @@ def create(
     progress: Progress | None = None,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
     keep_on_failure: bool = False,
+    host_ports: list[str] | None = None,
+    ignored_files: str = "copy",
+    hooks: host_hooks.HostHooks = host_hooks.NONE,
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
 
@@ -104,6 +117,8 @@ def create(
     project, name = workspace.project, workspace.name
     validate.template_name(template_name)
     values = validate.template_variables(dict(variables or {}))
+    extra_host_ports = host_port_names(host_ports or [])
+    check_include_mode(ignored_files)
     refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
     record = records.WorkspaceRecord(
         name=name,
@@ -114,6 +129,15 @@ def create(
     )
     template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
+    if hooks.of("pre_create"):
+        _refuse_taken(name, records.load_all(project.state_dir))  # before the hook runs for nothing
+        host_hooks.run(
+            hooks,
+            "pre_create",
+            cwd=project.root,
+            env=hook_environment(workspace),
+            progress=progress,
+        )
     _reserve(project, record)
     undo = Rollback(workspace, client)
     try:
@@ -122,6 +146,14 @@ def create(
         )
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
+        result.included = bring_ignored_files(project.root, path, ignored_files)
+        for rel, why in result.included.refused:
+            progress.say(f"{INCLUDE_FILE}: not copying {rel!r}: {why}")
+        wanted = list(dict.fromkeys([*template.host_ports, *extra_host_ports]))
+        result.host_ports = {
+            a.service: a.host_port
+            for a in allocate_host_ports(workspace, wanted, record.bind_address)
+        }
         if result.files_written:  # else the reserved record is already the whole record
             with records.editing(project.state_dir) as all_records:
                 record.generated_files = {
@@ -134,6 +166,9 @@ def create(
             result.up = _up_with_hooks(
                 client, workspace, record, template, progress, health_timeout_s
             )
+        host_hooks.run(
+            hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
+        )
     except BaseException as exc:
         if keep_on_failure:
             if isinstance(exc, NexusError) and exc.hint is None:
@@ -157,12 +192,16 @@ def create(
 def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
     """Write the record first, under the lock: the one create that does so owns the name."""
     with records.editing(project.state_dir) as all_records:
-        if record.name in all_records:
-            raise ConflictError(
-                f"workspace {record.name!r} already exists",
-                hint=f"use `nexus workspace up {record.name}` to start it",
-            )
+        _refuse_taken(record.name, all_records)
         all_records[record.name] = record
+
+
+def _refuse_taken(name: str, all_records: dict[str, records.WorkspaceRecord]) -> None:
+    if name in all_records:
+        raise ConflictError(
+            f"workspace {name!r} already exists",
+            hint=f"use `nexus workspace up {name}` to start it",
+        )
 
 
 def _worktree_while_preparing(

@@ -107,3 +107,13 @@ def test_the_cli_refuses_a_variable_the_record_could_not_hold(project: Path) -> 
     result = run_nexus("workspace", "create", "w", "--var", "V=" + "x" * 10_001)
     assert result.exit_code == 2 and "longer than 10,000 characters" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelt_workspace_suggests_the_closest(tmp_path: Path) -> None:
+    with records.editing(tmp_path) as recs:
+        recs["feature-auth"] = records.WorkspaceRecord(
+            name="feature-auth", template="bare", branch="feature-auth"
+        )
+    with pytest.raises(NotFoundError) as info:
+        records.get(tmp_path, "feature-aut")
+    assert info.value.hint == "did you mean 'feature-auth'?"

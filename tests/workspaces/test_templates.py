@@ -144,3 +144,9 @@ def test_required_variable_needs_a_value(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="needs a value for 'TOKEN'"):
         load_template("req", tmp_path, {})
     assert load_template("req", tmp_path, {"TOKEN": "t"}).variables == {"TOKEN": None}
+
+
+def test_a_misspelt_template_suggests_the_closest() -> None:
+    with pytest.raises(NotFoundError) as info:
+        load_template("bar", None, {})
+    assert info.value.hint == "did you mean 'bare'?"
