@@ -33,6 +33,10 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _has_surrogate(text: str) -> bool:
+    return not text.isascii() and _SURROGATE.search(text) is not None  # isascii(): no scan
+
+
 class JSONError(ValueError):
     """A document (or value) that Nexus will not read (or write); the message is one line."""
 
@@ -123,9 +127,7 @@ def loads(
         raise JSONError(f"document nests deeper than {max_depth} levels")
     # Only an escape can make a surrogate; a valid pair (an emoji as \\ud83d\\ude00) reads as
     # one character, a lone one stays a surrogate, which no UTF-8 file can hold.
-    if ("\\ud" in text or "\\uD" in text) and _SURROGATE.search(
-        json.dumps(value, ensure_ascii=False)
-    ):
+    if ("\\ud" in text or "\\uD" in text) and _has_surrogate(json.dumps(value, ensure_ascii=False)):
         raise JSONError("text holds a lone surrogate (undecodable bytes)")
     return value
 
@@ -157,7 +159,7 @@ def dumps(
         if "float" in problem:
             problem = "NaN or Infinity: they are not JSON numbers"
         raise JSONError(f"cannot write {problem}") from None
-    if not ascii_only and _SURROGATE.search(text):
+    if not ascii_only and _has_surrogate(text):
         raise JSONError("cannot write text that holds undecodable bytes (a lone surrogate)")
     return text
 
@@ -175,6 +177,6 @@ def dumps_output(
         loose = json.dumps(value, ensure_ascii=True, allow_nan=True, default=default)
         cleaned = json.loads(loose, parse_constant=lambda _name: None)
         text = json.dumps(cleaned, indent=indent, ensure_ascii=False, allow_nan=False)
-    if _SURROGATE.search(text):
+    if _has_surrogate(text):
         return json.dumps(json.loads(text), indent=indent, ensure_ascii=True)
     return text

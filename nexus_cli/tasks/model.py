@@ -157,7 +157,7 @@ def parse_line(line: str, *, where: str) -> Task:
         data = jsonio.loads(line, max_depth=MAX_DEPTH, max_bytes=MAX_RECORD_BYTES)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        check_record(data, where)
+        check_record(data, where, read_with_cap=True)
         return Task.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
         problem = str(exc) if isinstance(exc, jsonio.JSONError) else f"{type(exc).__name__}: {exc}"

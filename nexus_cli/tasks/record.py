@@ -52,6 +52,8 @@ class _Invalid(Exception):
 
 
 def _undecodable(value: str) -> bool:
+    if value.isascii():
+        return False
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -132,15 +134,17 @@ def _check(data: dict[str, Any], source: str | None) -> None:
         _text(note, "text", MAX_TEXT, optional=True)
     if "no_gates" in data and not isinstance(data["no_gates"], bool):
         raise _Invalid("no_gates", "must be true or false")
-    if jsonio.depth(data) > MAX_DEPTH:
-        raise _Invalid("notes and history", f"nest deeper than {MAX_DEPTH} levels")
 
 
-def check_record(data: dict[str, Any], where: str) -> None:
+def check_record(data: dict[str, Any], where: str, *, read_with_cap: bool = False) -> None:
     """Raise :class:`ConfigError` (naming ``where``, ``file:line``) unless ``data`` is a
-    well-formed task."""
+    well-formed task (``read_with_cap``: ``data`` was read with ``max_depth=MAX_DEPTH``)."""
     try:
         _check(data, where)
+        # A line read from the file is nested at most MAX_DEPTH deep already (the JSON reader's
+        # cap, nexus_cli.tasks.model.parse_line); a dictionary made in memory is walked.
+        if not read_with_cap and jsonio.depth(data) > MAX_DEPTH:
+            raise _Invalid("notes and history", f"nest deeper than {MAX_DEPTH} levels")
     except _Invalid as exc:
         raise ConfigError(f"{where}: {exc}", hint=_READ_HINT) from None
 
@@ -150,6 +154,8 @@ def check_new(data: dict[str, Any]) -> None:
     :func:`check_record` will accept when it is read back."""
     try:
         _check(data, None)
+        if jsonio.depth(data) > MAX_DEPTH:
+            raise _Invalid("notes and history", f"nest deeper than {MAX_DEPTH} levels")
     except _Invalid as exc:
         name = exc.field.replace("_", " ")
         raise UsageError(f"task {name}: {exc.problem}", hint=_WRITE_HINT) from None
