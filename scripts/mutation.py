@@ -34,6 +34,10 @@ EXPLAINED = ROOT / "docs" / "mutation.md"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "validators": (["nexus_cli/validate.py"], ["tests/test_validate.py"]),
     "fs": (["nexus_cli/fs.py"], ["tests/test_fs.py"]),
+    "schema": (
+        ["nexus_cli/jsonio.py", "nexus_cli/tasks/record.py"],
+        ["tests/test_jsonio.py", "tests/tasks/test_record.py", "tests/tasks/test_jsonl.py"],
+    ),
     "terminal": (["nexus_cli/terminal.py"], ["tests/test_terminal.py"]),
     "merge": (
         ["nexus_cli/tasks/merge.py"],

@@ -262,8 +262,10 @@ def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
         run = Runs(repo)
         run("version")
         run("init")
-        with open(repo / ".nexus" / "config.yaml", "a") as config:
-            config.write("\ntasks:\n  require_review: true\n")
+        config = repo / ".nexus" / "config.yaml"  # a second `tasks:` key would be an error
+        config.write_text(
+            config.read_text().replace("require_review: false", "require_review: true")
+        )
         with monkeypatch.context() as at_terminal:  # `task gate add` typed by a person
             at_terminal.setattr(options, "stdin_is_terminal", lambda: True)
             _tasks(run)

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, managed_block
+from nexus_cli import fs, jsonio, managed_block
 from nexus_cli.errors import ConflictError, StateError, UsageError
 from nexus_cli.mcp import config_json, config_toml
 from nexus_cli.paths import user_config_dir
@@ -180,7 +179,7 @@ def read_lock(path: Path) -> tuple[dict[str, Any], bool]:
     if text is None:
         return {"version": LOCK_VERSION, "clients": {}}, False
     try:
-        data = json.loads(text)
+        data = jsonio.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("clients"), dict):
             raise ValueError("no 'clients' object")
         for installed in data["clients"].values():
@@ -332,7 +331,7 @@ def apply(plan: Plan) -> None:
             fs.atomic_write(change.path, change.after, mode=mode)
         lock = plan.lock_after
         if lock["clients"]:
-            text = json.dumps(lock, indent=2, sort_keys=True) + "\n"
+            text = jsonio.dumps(lock, indent=2, sort_keys=True, ascii_only=True) + "\n"
             fs.atomic_write(lock_path, text, mode=PRIVATE)
         elif lock_path.exists():
             lock_path.unlink()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import ValidationError
 
-from nexus_cli import __version__
+from nexus_cli import __version__, jsonio
 from nexus_cli.errors import UsageError
 from nexus_cli.mcp import recording, schemas
 from nexus_cli.mcp.server_tools import register
@@ -59,7 +58,7 @@ class NexusMCP:
             raise ToolError(exc.text) from None
         if self.check_schemas:
             _check_schema(tool, result)
-        return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+        return result if isinstance(result, str) else jsonio.dumps_output(result, indent=None)
 
 
 class _Server(MCPServer[Any]):

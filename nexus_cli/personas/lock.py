@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.errors import StateError
 from nexus_cli.fs import atomic_write
 from nexus_cli.validate import persona_name
@@ -47,8 +47,8 @@ def read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise StateError(f"{path}: cannot read the persona lock: {exc}") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = jsonio.loads(text)
+    except jsonio.JSONError as exc:
         raise StateError(
             f"{path}: the persona lock is not valid JSON ({exc})",
             hint="restore it from git, or remove it to forget what Nexus installed",
@@ -131,7 +131,7 @@ def _names(first: list[str], second: list[str]) -> list[str]:
 
 
 def render(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (jsonio.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 def write(path: Path, data: dict[str, Any]) -> None:

@@ -31,13 +31,12 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_cli import config_yaml, fs, paths
+from nexus_cli import config_yaml, fs, jsonio, paths
 from nexus_cli.errors import GateNeedsApprovalError, NoTerminalError, StateError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task, now_iso
@@ -91,9 +90,7 @@ def gate_hash(gate: Gate) -> str:
 
     The timeout is not part of it: changing how long a command may run changes nothing it does.
     """
-    canonical = json.dumps(
-        {"command": gate.command, "service": gate.service}, sort_keys=True, ensure_ascii=False
-    )
+    canonical = jsonio.dumps({"command": gate.command, "service": gate.service}, sort_keys=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -116,7 +113,7 @@ def _read(project: Project) -> dict[str, dict[str, dict[str, Any]]]:
     path = _store_path(project)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
@@ -204,7 +201,7 @@ def _updating(project: Project) -> Iterator[dict[str, dict[str, dict[str, Any]]]
         tasks = _read(project)
         yield tasks
         document = {"format": FORMAT, "project": os.path.realpath(project.root), "tasks": tasks}
-        fs.atomic_write(path, json.dumps(document, ensure_ascii=False, indent=1), mode=0o600)
+        fs.atomic_write(path, jsonio.dumps(document, indent=1), mode=0o600)
 
 
 def approve(project: Project, task_id: str, gates: Iterable[Gate], *, how: str) -> None:

@@ -12,13 +12,12 @@ the future is skipped and counted, never fatal.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, jsonio, validate
 from nexus_cli.errors import NotFoundError, UsageError
 from nexus_cli.project import Project
 from nexus_cli.tasks.identity import current_agent
@@ -77,7 +76,7 @@ def _new_id(text: str) -> str:
 
 
 def _append(project: Project, record: dict[str, Any]) -> None:
-    line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+    line = jsonio.dumps(record, compact=True) + "\n"
     state = project.state_dir
     state.mkdir(parents=True, exist_ok=True)
     with fs.locked(state / LOCK_FILE):
@@ -144,7 +143,7 @@ def _record(raw: bytes) -> dict[str, Any] | None:
     if not raw.strip():
         return None
     try:
-        record = json.loads(raw, parse_constant=_no_constant)
+        record = jsonio.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(record, dict) or record.get("op") not in ("add", "forget"):
@@ -166,10 +165,6 @@ def _record(raw: bytes) -> dict[str, Any] | None:
         if record["text"] != " ".join(record["text"].split()) or len(record["by"]) > 200:
             return None
     return record
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def briefing(project: Project) -> list[Fact]:

@@ -8,11 +8,11 @@ and atomic writes come from :mod:`nexus_cli.fs`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nexus_cli import jsonio
 from nexus_cli.errors import StateError
 
 T = TypeVar("T")
@@ -27,7 +27,7 @@ def load_json(path: Path, parse: Callable[[Any], T], *, missing: T, what: str, h
     ``StateError(f"{what} malformed: …")``.
     """
     try:
-        data = json.loads(path.read_text())
+        data = jsonio.loads(path.read_text())
     except FileNotFoundError:
         return missing
     except (OSError, ValueError) as exc:

@@ -9,14 +9,13 @@ kept across ``down``/``up`` and replaced only when something else took the port 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, jsonio, validate
 from nexus_cli.errors import ConflictError, NexusError, StateError
 from nexus_cli.paths import ensure_private_dir
 from nexus_cli.workspaces.jsonstate import load_json
@@ -120,7 +119,11 @@ def _checked(allocation: Allocation, table: Path) -> Allocation:
 def _write(table: Path, allocations: list[Allocation]) -> None:
     fs.atomic_write(
         table,
-        json.dumps({"version": 1, "allocations": [_row(a) for a in allocations]}, indent=1),
+        jsonio.dumps(
+            {"version": 1, "allocations": [_row(a) for a in allocations]},
+            indent=1,
+            ascii_only=True,
+        ),
     )
 
 

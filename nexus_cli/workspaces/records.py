@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, jsonio, validate
 from nexus_cli.errors import NexusError, NotFoundError, StateError
 from nexus_cli.project import find_project
 from nexus_cli.suggest import did_you_mean
@@ -29,6 +28,8 @@ LOCK_FILE = "workspaces.lock"
 # `workspace list` asks the engine for leftover containers only then (or when a workspace has
 # services), so a project of bare workspaces never loads the Docker SDK to list them.
 ENGINE_MARKER = "engine-used"
+MAX_WORKSPACES = 1_000  # records in one project
+MAX_FILES = 10_000  # generated files of one workspace
 
 
 @dataclass(slots=True)
@@ -67,25 +68,54 @@ def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
 
 def _parse(data: Any, path: Path) -> dict[str, WorkspaceRecord]:
     """Records from the document, each checked: names read back are untrusted (hand edits, bugs)."""
+    rows = data.get("workspaces", [])
+    if not isinstance(rows, list) or len(rows) > MAX_WORKSPACES:
+        raise StateError(f"{path}: 'workspaces' must be a list of at most {MAX_WORKSPACES:,}")
     result: dict[str, WorkspaceRecord] = {}
-    for row in data.get("workspaces", []):
+    for row in rows:
         record = WorkspaceRecord(**row)
-        validate.workspace_name(record.name, source=path)
-        validate.workspace_name(record.branch, source=path)
-        validate.template_name(record.template, source=path)
-        if not isinstance(record.variables, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in record.variables.items()
-        ):
-            raise StateError(f"{path}: workspace {record.name!r}: variables must map text to text")
-        for rel in record.generated_files:
-            if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
-                raise StateError(
-                    f"{path}: workspace {record.name!r}: generated file {rel!r} is not a "
-                    "relative path inside the worktree",
-                    hint="the file was edited or is corrupt; fix or remove that entry",
-                )
+        check_record(record, path)
         result[record.name] = record
     return result
+
+
+def check_record(record: WorkspaceRecord, path: Path) -> None:
+    """The schema of one record, checked when it is read and before it is written (``path``
+    names the file in the message): names, text maps, counts and sizes."""
+    validate.workspace_name(record.name, source=path)
+    validate.workspace_name(record.branch, source=path)
+    validate.template_name(record.template, source=path)
+    where = f"{path}: workspace {record.name!r}"
+    if (
+        not isinstance(record.variables, dict)
+        or len(record.variables) > validate.MAX_VARIABLES
+        or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= validate.MAX_VARIABLE_VALUE
+            for k, v in record.variables.items()
+        )
+    ):
+        raise StateError(
+            f"{where}: variables must map text to text (at most {validate.MAX_VARIABLES}, "
+            f"values up to {validate.MAX_VARIABLE_VALUE:,} characters)"
+        )
+    if not isinstance(record.generated_files, dict) or len(record.generated_files) > MAX_FILES:
+        raise StateError(f"{where}: generated_files must map at most {MAX_FILES:,} paths")
+    for rel, digest in record.generated_files.items():
+        if not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/"):
+            raise StateError(
+                f"{where}: generated file {rel!r} is not a relative path inside the worktree",
+                hint="the file was edited or is corrupt; fix or remove that entry",
+            )
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise StateError(f"{where}: generated file {rel!r} has no SHA-256")
+    if (
+        isinstance(record.created_at, bool)
+        or not isinstance(record.created_at, int | float)
+        or not isinstance(record.bind_address, str)
+        or len(record.bind_address) > 64
+        or not isinstance(record.post_create_done, bool)
+    ):
+        raise StateError(f"{where}: created_at, bind_address or post_create_done is malformed")
 
 
 def get(state_dir: Path, name: str) -> WorkspaceRecord:
@@ -110,9 +140,12 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 
 
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
+    for record in records.values():
+        check_record(record, _path(state_dir))  # what is written must read back
     rows = [r.to_dict() for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
-        _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
+        _path(state_dir),
+        jsonio.dumps({"version": 1, "workspaces": rows}, indent=1, ascii_only=True) + "\n",
     )
 
 

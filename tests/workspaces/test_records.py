@@ -61,6 +61,54 @@ def test_record_json_has_exactly_its_fields(tmp_path: Path) -> None:
     assert records.load_all(tmp_path) == {"a": record}
 
 
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (
+            '{"version": 1, "workspaces": [{"name": "a", "template": "bare", "branch": "a", '
+            '"created_at": NaN}]}',
+            "NaN is not a JSON number",
+        ),
+        ('{"version": 1, "workspaces": [], "workspaces": []}', "duplicate key"),
+        (
+            '{"version": 1, "workspaces": [{"name": "a", "template": "bare", "branch": "a", '
+            '"variables": {"V": "' + "x" * 10_001 + '"}}]}',
+            "variables must map text to text",
+        ),
+        (
+            '{"version": 1, "workspaces": [{"name": "a", "template": "bare", "branch": "a", '
+            '"generated_files": {"f": "not a hash"}}]}',
+            "has no SHA-256",
+        ),
+    ],
+)
+def test_records_read_back_with_the_schema(tmp_path: Path, document: str, words: str) -> None:
+    (tmp_path / records.RECORDS_FILE).write_text(document)
+    with pytest.raises(StateError, match=words) as caught:
+        records.load_all(tmp_path)
+    assert "\n" not in caught.value.message
+
+
+def test_a_record_the_reader_would_refuse_is_never_written(tmp_path: Path) -> None:
+    with records.editing(tmp_path) as recs:
+        recs["a"] = records.WorkspaceRecord(name="a", template="bare", branch="a")
+    before = (tmp_path / records.RECORDS_FILE).read_bytes()
+    with pytest.raises(StateError, match="variables"), records.editing(tmp_path) as recs:
+        recs["b"] = records.WorkspaceRecord(
+            name="b", template="bare", branch="b", variables={"V": "x" * 10_001}
+        )
+    assert (tmp_path / records.RECORDS_FILE).read_bytes() == before
+    assert list(records.load_all(tmp_path)) == ["a"]
+
+
+def test_the_cli_refuses_a_variable_the_record_could_not_hold(project: Path) -> None:
+    from tests.conftest import run_nexus
+
+    result = run_nexus("workspace", "create", "w", "--var", "V=" + "x" * 10_001)
+    assert result.exit_code == 2 and "longer than 10,000 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_misspelt_workspace_suggests_the_closest(tmp_path: Path) -> None:
     with records.editing(tmp_path) as recs:
         recs["feature-auth"] = records.WorkspaceRecord(

@@ -10,12 +10,11 @@ per UTC day; ``nexus telemetry purge --older-than DAYS`` prunes on demand.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nexus_cli import paths
+from nexus_cli import jsonio, paths
 from nexus_cli.errors import ConfigError
 from nexus_cli.telemetry.db import rollups
 from nexus_cli.telemetry.db.handle import Db
@@ -34,7 +33,7 @@ def read_config() -> dict[str, Any]:
     path = config_path()
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:

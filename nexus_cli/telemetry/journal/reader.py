@@ -7,10 +7,10 @@ and :mod:`~nexus_cli.telemetry.journal.entry` write without it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.telemetry.journal.entry import MAX_ENTRY_BYTES, BadEntry, check
 from nexus_cli.telemetry.journal.file import records
 
@@ -20,7 +20,7 @@ def decode(record: bytes) -> dict[str, Any]:
     if len(record) > MAX_ENTRY_BYTES or not record.endswith(b"\n"):
         raise BadEntry("torn or oversized record")
     try:
-        value = json.loads(record)
+        value = jsonio.loads(record)
     except ValueError:  # includes UnicodeDecodeError
         raise BadEntry("not JSON") from None
     return check(value)

@@ -12,12 +12,11 @@ costs the event, never the command's output or exit code. When the journal grows
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
-from nexus_cli import __version__, fs
+from nexus_cli import __version__, fs, jsonio
 from nexus_cli.telemetry.journal import child, entry, file, settings
 from nexus_cli.telemetry.journal.invocation import Invocation, current
 from nexus_cli.telemetry.journal.privacy import hash_name
@@ -47,7 +46,7 @@ def _raw_data(inv: Invocation) -> str | None:
         data["signals"] = inv.signals
     if counts:  # per-event counters, so windowed stats need not trust session boundaries
         data["counts"] = counts
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return jsonio.dumps(data, compact=True, sort_keys=True, ascii_only=True)
 
 
 def _hash(value: Any, kind: str) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from typing import Any
 
-from nexus_cli import paths, sqlite_open
+from nexus_cli import jsonio, paths, sqlite_open
 from nexus_cli.errors import NexusError
 from nexus_cli.telemetry.db import retention, schema, store
 from nexus_cli.telemetry.journal import file, privacy, settings
@@ -43,7 +42,7 @@ def regeneration_note() -> dict[str, Any] | None:
     path = os.path.join(paths.nexus_home_str(), privacy.NOTE_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):

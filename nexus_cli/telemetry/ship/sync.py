@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import gzip
 import importlib.util
-import json
 import os
 import time
 import urllib.error
@@ -30,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import __version__, fs, paths
+from nexus_cli import __version__, fs, jsonio, paths
 from nexus_cli.errors import ConfigError, ConflictError, NexusError, NotFoundError, UsageError
 from nexus_cli.extras import missing_hint
 from nexus_cli.telemetry.db.schema import stamp
@@ -164,7 +163,7 @@ def setup(url: str, protocol: str, headers: list[str], encoding: str = "auto") -
     path = _home_file(CONFIG_FILE)
     paths.ensure_private_dir(os.path.dirname(path))
     data = {"url": url, "protocol": protocol, "encoding": encoding, "headers": config.headers}
-    fs.atomic_write(path, json.dumps(data, indent=2), mode=0o600)
+    fs.atomic_write(path, jsonio.dumps(data, indent=2, ascii_only=True), mode=0o600)
     return config
 
 
@@ -172,7 +171,7 @@ def load() -> SyncConfig:
     path = _home_file(CONFIG_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
         try:
             url = check_url(str(data["url"]))
         except UsageError as exc:  # written by hand, or by a version that did not check
