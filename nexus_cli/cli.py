@@ -38,6 +38,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "export": ("nexus_cli.commands.export:export", "Export telemetry as JSON, NDJSON, CSV or SQL."),
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
+    "hook": (
+        "nexus_cli.commands.hook:hook",
+        "Answer a coding agent's lifecycle hook (stdin JSON).",
+    ),
+    "hooks": (
+        "nexus_cli.commands.hooks:hooks",
+        "Install the hooks that keep coding agents on gated tasks.",
+    ),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
     "loop": (
