@@ -293,10 +293,15 @@ def plan_install(sc: Scope, client: str, *, hooks: bool = False, server: bool = 
         current = before
         record = records.get(target.key)
         retired = _retired(record) if hooks else []
-        if retired and current is not None:
-            current = config_json.remove(current, retired, [], str(target.path), jsonc=False)
-            record = {**record, "inserts": None, "written": None}  # type: ignore[dict-item]
-            record["entries"] = [e for e in record["entries"] if e not in retired]
+        if retired and current is not None and record is not None:
+            emptied = [c for c in record["created"] if c in {".".join(e["path"]) for e in retired}]
+            current = config_json.remove(current, retired, emptied, str(target.path), jsonc=False)
+            record = {
+                **record,
+                "inserts": None,  # the insertions no longer add up to the text
+                "entries": [e for e in record["entries"] if e not in retired],
+                "created": [c for c in record["created"] if c not in emptied],
+            }
         absent = _missing(target, current)
         if not absent and current == before:
             continue  # all there: Nexus's from before, or the user's own (never recorded as ours)
