@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "hook": (
         "nexus_cli.commands.hook:hook",
-        "Answer a coding agent's lifecycle hook (stdin JSON).",
+        "Answer a coding agent's lifecycle hook (run by the agent).",
     ),
     "hooks": (
         "nexus_cli.commands.hooks:hooks",

@@ -1,7 +1,9 @@
 """What Nexus answers when a coding agent's lifecycle hook runs (``nexus hook EVENT``).
 
 One function, :func:`run`, takes the event and the JSON the client sent on stdin and returns a
-:class:`HookAnswer` (exit code, stdout, stderr) that the CLI prints as it is. The events:
+:class:`HookAnswer` (exit code, stdout, stderr) that the CLI prints as it is; the briefing of
+``session-start`` is :mod:`nexus_cli.mcp.hooks_start`'s, so that the gate hooks, which run at
+every end of a turn, load no more than they need. The events:
 
 * ``session-start`` (Claude Code ``SessionStart``, matchers ``startup``, ``resume``, ``compact``):
   the ``nexus prime`` briefing on stdout, which Claude Code adds to the context; after a
@@ -34,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,22 +45,18 @@ from typing import Any
 from nexus_cli import fs
 from nexus_cli.errors import NexusError
 from nexus_cli.project import Project, find_project
-from nexus_cli.tasks import approvals, lifecycle
-from nexus_cli.tasks import context as handoff
+from nexus_cli.tasks import approvals, ids
 from nexus_cli.tasks.identity import current_agent
-from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
-from nexus_cli.tasks.prime import MINE, build, current_tasks
-from nexus_cli.tasks.prime import render as render_briefing
-from nexus_cli.tasks.store import TaskStore
+from nexus_cli.tasks.store import TaskStore, open_store
 from nexus_cli.terminal import escape
-from nexus_cli.workspaces.handle import name_at
 
-EVENTS = ("session-start", "stop", "subagent-stop", "task-completed")
+EVENTS = ("stop", "subagent-stop", "task-completed")  # session-start: hooks_start
 MAX_BLOCKS = 3  # blocks in a row before the turn may end anyway (Claude Code's own cap is 8)
 MAX_PAYLOAD = 1 << 20  # bytes of stdin read; a hook payload is a few hundred
 TAIL_LINES = 20
 WORKING = ("in_progress", "rejected")  # the statuses in which a task's gates hold the turn
+MINE = ("in_progress", "rejected", "verifying")  # a session's task (as `nexus prime` lists them)
 
 
 @dataclass
@@ -95,14 +94,16 @@ def parse_payload(raw: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _cwd(payload: Mapping[str, Any], fallback: Path) -> Path:
+def session_dir(payload: Mapping[str, Any], fallback: Path) -> Path:
+    """The session's folder: the payload's ``cwd`` when it is an absolute existing folder."""
     given = payload.get("cwd")
     if isinstance(given, str) and given and os.path.isabs(given) and os.path.isdir(given):
         return Path(given)
     return fallback
 
 
-def _project(cwd: Path) -> Project | None:
+def project_at(cwd: Path) -> Project | None:
+    """The initialised Nexus project ``cwd`` lies in, else None (never an error)."""
     try:
         project = find_project(cwd)
     except (NexusError, OSError):
@@ -110,36 +111,45 @@ def _project(cwd: Path) -> Project | None:
     return project if project.is_initialized else None
 
 
+def failed(event: str, exc: Exception) -> HookAnswer:
+    """A hook that could not answer: one line on stderr, exit 0 (the session goes on)."""
+    message = exc.message if isinstance(exc, NexusError) else str(exc)
+    return HookAnswer(stderr=f"nexus hook {event}: {escape(message, newlines=False)}\n")
+
+
 def run(event: str, payload: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> HookAnswer:
-    """Answer ``event`` for the session described by ``payload`` (see the module docstring)."""
-    where = _cwd(payload, cwd)
-    project = _project(where)
+    """Answer a gate hook (``stop``, ``subagent-stop``, ``task-completed``) for the session
+    ``payload`` describes (see the module docstring)."""
+    where = session_dir(payload, cwd)
+    project = project_at(where)
     if project is None:
         return HookAnswer()  # not a Nexus project: nothing to say, and no error
     try:
-        with opened(project) as store:
-            if event == "session-start":
-                return _session_start(store, payload, env, where)
+        store = open_store(project)
+        try:
             task = session_task(store, env, where)
             if event == "task-completed":
                 return _task_completed(store, task, payload)
             return _stop(store, task, payload)
-    except (NexusError, OSError, ValueError) as exc:
-        message = exc.message if isinstance(exc, NexusError) else str(exc)
-        return HookAnswer(stderr=f"nexus hook {event}: {escape(message, newlines=False)}\n")
+        finally:
+            store.close()
+    except (NexusError, OSError, ValueError, sqlite3.Error) as exc:
+        return failed(event, exc)
 
 
 def session_task(store: TaskStore, env: Mapping[str, str], cwd: Path) -> Task | None:
     """``NEXUS_TASK_ID``, else the caller's latest claimed task, else the worktree's task."""
     wanted = env.get("NEXUS_TASK_ID", "").strip()
     if wanted:
-        with contextlib.suppress(NexusError):
-            return lifecycle.load(store, wanted)
-        return None
-    mine = current_tasks(store, current_agent(env.get("NEXUS_AGENT") or None, cwd), 1)
+        try:
+            return store.get(ids.normalise_prefix(wanted))
+        except NexusError:
+            return None
+    agent = current_agent(env.get("NEXUS_AGENT") or None, cwd)
+    mine = store.recent_docs(MINE, agent, 1)
     if mine:
-        return Task.from_dict(mine[0])
-    workspace = name_at(store.project, cwd)
+        return Task.from_dict(json.loads(mine[0]))
+    workspace = store.project.worktree_at(cwd)
     if workspace:
         for status in MINE:
             docs = store.list_docs(1, workspace=workspace, status=status)
@@ -235,15 +245,3 @@ def _task_completed(store: TaskStore, task: Task | None, payload: Mapping[str, A
     if not problems:
         return HookAnswer()
     return HookAnswer(exit_code=2, stderr=_reason(task, problems) + "\n")
-
-
-def _session_start(
-    store: TaskStore, payload: Mapping[str, Any], env: Mapping[str, str], cwd: Path
-) -> HookAnswer:
-    agent = current_agent(env.get("NEXUS_AGENT") or None, cwd)
-    text = render_briefing(build(store, agent, cwd))
-    if payload.get("source") == "compact":
-        task = session_task(store, env, cwd)
-        if task is not None:
-            text += "\n\n" + escape(handoff.render(store, task))
-    return HookAnswer(stdout=text.rstrip("\n") + "\n")
