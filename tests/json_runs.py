@@ -141,6 +141,8 @@ def _personas(run: Runs) -> None:
     run("mcp install", "--client", "claude", "--print")
     run("mcp install", "--client", "cursor")
     run("mcp uninstall", "--client", "cursor")
+    run("hooks install", "--client", "claude")
+    run("hooks uninstall", "--client", "claude")
 
 
 def _workspaces(run: Runs) -> None:
