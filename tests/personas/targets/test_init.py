@@ -54,7 +54,7 @@ KINDS = {
     ".claude/commands/": "commands",
     ".cursor/commands/": "commands",
     ".github/prompts/": "commands",
-    ".codex/prompts/": "commands",
+    ".agents/skills/": "skills",
     ".claude/agents/": "subagents",
 }
 
