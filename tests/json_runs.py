@@ -138,6 +138,8 @@ def _personas(run: Runs) -> None:
     run("persona current")
     run("persona upgrade")
     run("persona remove", "developer")
+    run("persona export", "testing", "--plugin", "exported-plugin")
+    run("persona export", "testing", "developer", "--marketplace", "exported-market")
     run("mcp install", "--client", "claude", "--print")
     run("mcp install", "--client", "cursor")
     run("mcp uninstall", "--client", "cursor")
