@@ -14,6 +14,7 @@ from nexus_cli.personas.installer import Scope
 from nexus_cli.personas.plan import Desired, Findings, reconcile
 from nexus_cli.personas.settings_json import SettingsWant
 from nexus_cli.personas.snapshot import FileState
+from nexus_cli.personas.targets import LAYOUT
 from tests.conftest import run_nexus
 from tests.personas.conftest import tree
 
@@ -85,7 +86,7 @@ def test_upgrade_moves_to_the_new_layout_and_keeps_user_edits(project: Path) -> 
     assert not (project / ".github/copilot-instructions.md").exists()  # the block is gone
     assert (project / "CLAUDE.md").read_text().count("@AGENTS.md") == 1
     lock = json.loads(scope.lock_path.read_text())
-    assert lock["personas"]["software-architect"]["layout"] == 2
+    assert lock["personas"]["software-architect"]["layout"] == LAYOUT
 
     again = run_nexus("persona", "upgrade")
     assert again.exit_code == 0 and "nothing to change" in again.stderr

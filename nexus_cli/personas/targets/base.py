@@ -18,7 +18,11 @@ from nexus_cli.personas.model import NAME_RE, Level, Permissions, Persona, perso
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.snapshot import FileState
 
-LAYOUT = 2  # the layout version recorded in the lock; 1 = commands + always-on rules everywhere
+# The layout version recorded in the lock (`persona upgrade` moves older installs): 1 = commands
+# and always-on rules everywhere; 2 = Claude skills, on-demand rules; 3 = Agent Skills for Codex
+# in .agents/skills (no ~/.codex/prompts), Copilot applyTo and Cursor globs only where a persona
+# names its files, skill-scoped tools kept off the subagent.
+LAYOUT = 3
 
 
 @dataclass(frozen=True)
