@@ -183,6 +183,10 @@ def _server_targets(client: str, sc: Scope) -> list[Target]:
         return [_target(sc, sc.root / ".vscode" / "mcp.json", "jsonc", [entry])]
     if client == "cursor":
         return [_target(sc, sc.root / ".cursor" / "mcp.json", "json", [server_entry])]
+    if client == "gemini":
+        # Gemini CLI reads mcpServers from .gemini/settings.json in the project and in ~/.gemini:
+        # https://geminicli.com/docs/tools/mcp-server (read 2026-12-06)
+        return [_target(sc, sc.root / ".gemini" / "settings.json", "json", [server_entry])]
     if client == "codex":
         # Codex reads [mcp_servers.NAME] from the user config, $CODEX_HOME/config.toml, and — in a
         # project the user trusts — from the project's own .codex/config.toml ("you can add

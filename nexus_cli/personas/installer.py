@@ -26,7 +26,12 @@ from nexus_cli.personas.plan import Findings, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
 from nexus_cli.plural import plural
 
-GLOBAL_FOLDERS = (".claude", ".codex", ".agents")  # all that --global may write in the home folder
+GLOBAL_FOLDERS = (
+    ".claude",
+    ".codex",
+    ".agents",
+    ".gemini",
+)  # all that --global may write in the home folder
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     [
         ("claude", ".mcp.json", "mcpServers"),
         ("cursor", ".cursor/mcp.json", "mcpServers"),
+        ("gemini", ".gemini/settings.json", "mcpServers"),
         ("vscode", ".vscode/mcp.json", "servers"),
     ],
 )

@@ -55,6 +55,7 @@ KINDS = {
     ".cursor/commands/": "commands",
     ".github/prompts/": "commands",
     ".agents/skills/": "skills",
+    ".gemini/commands/": "commands",
     ".claude/agents/": "subagents",
 }
 
