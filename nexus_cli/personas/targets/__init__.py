@@ -39,7 +39,7 @@ def parse_targets(value: str | None, is_global: bool) -> list[str] | None:
     allowed = GLOBAL_TARGETS if is_global else TARGETS
     for target in chosen:
         if target not in allowed:
-            extra = " (cursor and copilot have no user-level folder)" if is_global else ""
+            extra = " (cursor and copilot have no user-level file)" if is_global else ""
             raise UsageError(f"unknown target {target!r}; choose from {', '.join(allowed)}{extra}")
     if not chosen:
         raise UsageError("--target needs at least one of " + ", ".join(allowed))
