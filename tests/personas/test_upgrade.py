@@ -1,5 +1,6 @@
-"""`nexus persona upgrade`: a project installed with layout 1 moves to layout 2 in place,
-and a file the user edited is never overwritten or deleted."""
+"""`nexus persona upgrade`: an install with an older layout (1: commands and always-on rules;
+2: ~/.codex/prompts) moves to the current one in place, and a file the user edited is never
+overwritten or deleted."""
 
 from __future__ import annotations
 
@@ -127,3 +128,38 @@ def test_upgrade_skips_a_persona_that_no_longer_exists(project: Path) -> None:
     result = run_nexus("persona", "upgrade")
     assert result.exit_code == 0
     assert "skipped gone: no persona named 'gone'" in result.stderr
+
+
+def test_upgrade_moves_codex_prompts_to_agent_skills(project: Path, isolated_home: Path) -> None:
+    """Layout 2 wrote the commands as ~/.codex/prompts/*.md, which Codex deprecated: layout 3
+    writes ~/.agents/skills/ and takes the prompts out."""
+    scope = installer.global_scope(project)
+    persona = load("product-manager", scope.search())
+    want = Desired()
+    tag = f"Persona {persona.display_name}: added by `nexus persona add product-manager`."
+    want.blocks[".codex/AGENTS.md"] = f"<!-- {tag} -->\n# Persona\n"
+    for path in persona.commands:
+        rel = f".codex/prompts/product-manager-{path.stem}.md"
+        want.files[rel] = FileState(b'---\ndescription: "old"\n---\n\n' + path.read_bytes(), 0o644)
+    before = lockfile.read(scope.lock_path)
+    after = copy.deepcopy(before)
+    snap = scope.snapshot()
+    found = Findings()
+    reconcile(snap, after, "product-manager", want, found)
+    assert not found.conflicts
+    after["personas"]["product-manager"] = {
+        "level": None,
+        "targets": ["agents"],
+        "origin": "builtin",
+        "layout": 2,
+    }
+    installer.apply(installer.Plan(scope, before, after, snap.changes(), found))
+    assert (isolated_home / ".codex/prompts/product-manager-generate-prd.md").is_file()
+
+    result = run_nexus("persona", "upgrade", "--global")
+    assert result.exit_code == 0, result.stderr
+    assert not (isolated_home / ".codex/prompts").exists()
+    skill = isolated_home / ".agents/skills/product-manager-generate-prd/SKILL.md"
+    assert skill.read_text().startswith("---\nname: product-manager-generate-prd\n")
+    lock = json.loads(scope.lock_path.read_text())
+    assert lock["personas"]["product-manager"]["layout"] == LAYOUT
