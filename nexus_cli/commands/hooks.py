@@ -7,7 +7,7 @@ import click
 from nexus_cli.commands.mcp import report
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.mcp import install as logic
-from nexus_cli.output import json_option
+from nexus_cli.output import info, json_option
 
 CLIENTS = click.Choice(list(logic.HOOK_CLIENTS))
 
@@ -45,6 +45,8 @@ def install(client: str, is_global: bool, print_only: bool, as_json: bool) -> No
     if not print_only:
         logic.apply(plan)
     report(plan, print_only, as_json)
+    if client == "codex" and not as_json:
+        info("Codex runs hooks only with `[features] codex_hooks = true` in its config.toml")
 
 
 @hooks.command()

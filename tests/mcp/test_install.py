@@ -147,7 +147,8 @@ def test_reinstalling_takes_out_the_retired_precompact_hook(project: Path) -> No
 
 
 def test_codex_hooks_go_to_hooks_json(project: Path) -> None:
-    assert run_nexus("hooks", "install", "--client", "codex").exit_code == 0
+    installed = run_nexus("hooks", "install", "--client", "codex")
+    assert installed.exit_code == 0 and "codex_hooks = true" in installed.stderr
     data = json.loads((project / ".codex" / "hooks.json").read_text())
     assert set(data["hooks"]) == {"SessionStart", "Stop", "SubagentStop"}
     assert data["hooks"]["SessionStart"][0]["matcher"] == "startup|resume"
