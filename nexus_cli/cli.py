@@ -42,6 +42,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Forget the project fact ID (see `nexus memory`).",
     ),
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
+    "hook": (
+        "nexus_cli.commands.hook:hook",
+        "Answer a coding agent's lifecycle hook (run by the agent).",
+    ),
+    "hooks": (
+        "nexus_cli.commands.hooks:hooks",
+        "Install the hooks that keep coding agents on gated tasks.",
+    ),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
     "loop": (

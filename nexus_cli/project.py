@@ -77,6 +77,14 @@ class Project:
     def worktrees_dir(self) -> Path:
         return self.nexus_dir / "worktrees"
 
+    def worktree_at(self, path: Path) -> str | None:
+        """The name of the worktree folder ``path`` lies in (``None`` outside every worktree)."""
+        try:
+            rel = path.resolve().relative_to(self.worktrees_dir.resolve())
+        except ValueError:
+            return None
+        return rel.parts[0] if rel.parts else None
+
     @property
     def is_initialized(self) -> bool:
         return self.config_path.is_file()

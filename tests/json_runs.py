@@ -142,9 +142,13 @@ def _personas(run: Runs) -> None:
     run("persona current")
     run("persona upgrade")
     run("persona remove", "developer")
+    run("persona export", "testing", "--plugin", "exported-plugin")
+    run("persona export", "testing", "developer", "--marketplace", "exported-market")
     run("mcp install", "--client", "claude", "--print")
     run("mcp install", "--client", "cursor")
     run("mcp uninstall", "--client", "cursor")
+    run("hooks install", "--client", "claude")
+    run("hooks uninstall", "--client", "claude")
 
 
 def _workspaces(run: Runs) -> None:

@@ -27,7 +27,12 @@ from nexus_cli.personas.snapshot import Change, Snapshot
 from nexus_cli.plural import plural
 from nexus_cli.suggest import did_you_mean
 
-GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
+GLOBAL_FOLDERS = (
+    ".claude",
+    ".codex",
+    ".agents",
+    ".gemini",
+)  # all that --global may write in the home folder
 
 
 @dataclass(frozen=True)
