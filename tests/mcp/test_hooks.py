@@ -254,4 +254,9 @@ def test_a_broken_task_file_never_fails_the_session(
     (project / ".nexus" / "tasks.jsonl").write_text("{broken\n")
     result = fire(commands["Stop"], stop(project), project)
     assert result.returncode == 0 and result.stdout == ""
+    # The import skips the line (and keeps it in the file) with one warning; the hook goes on.
+    assert "tasks.jsonl:1: malformed task line" in result.stderr
+    (project / ".nexus" / "tasks.jsonl").write_text("<<<<<<< ours\n")  # refused whole: a conflict
+    result = fire(commands["Stop"], stop(project), project)
+    assert result.returncode == 0 and result.stdout == ""
     assert result.stderr.startswith("nexus hook stop: ")
