@@ -16,12 +16,8 @@ import errno
 import fcntl
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from nexus_cli.errors import ConflictError, StateError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 _LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -36,7 +32,7 @@ def hint_for(exc: OSError) -> str | None:
 
 
 @contextlib.contextmanager
-def locked(path: Path | str, *, blocking: bool = True) -> Iterator[None]:
+def locked(path: os.PathLike[str] | str, *, blocking: bool = True) -> Iterator[None]:
     """Hold an exclusive ``fcntl`` lock on the file ``path`` (created 0600 if missing).
 
     With ``blocking=False`` a lock held elsewhere raises :class:`ConflictError` at once.

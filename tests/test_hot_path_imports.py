@@ -9,8 +9,7 @@ needs, and so what it may load:
 - docker: only a workspace command in a project that has used a Docker engine (a template with
   services); never `task ready` or `stats`, never `workspace list` of bare workspaces.
 - git (GitPython): none of them (git runs as plain `git` processes through nexus_cli.git).
-- sqlite_utils: none of them once the telemetry database is up to date (reads and recording use
-  sqlite3; the first read after the database is made applies its migrations with sqlite-utils).
+- sqlite_utils: never (Nexus no longer uses it; watched so that it does not come back).
 - rich.table: only a table drawn on a terminal; never `--json` (even on a terminal), never text
   written to a pipe (plain columns).
 
