@@ -7,7 +7,8 @@ Modelled on pip's ``utils/filesystem.py`` and pre-commit's ``file_lock.py``:
   on any exit (an exception, a ``KeyboardInterrupt`` or the ``SystemExit`` that SIGTERM becomes).
   The file is opened with the mode it must have; the process umask is never changed. It never
   replaces a non-regular file (a FIFO, a device node, a folder) and never writes through a link.
-- :func:`locked` holds an exclusive ``flock`` lock for a block: Nexus's one lock helper.
+- :func:`locked` (re-exported from :mod:`nexus_cli.locks`, which the recording path imports
+  alone) holds an exclusive ``flock`` lock for a block: Nexus's one lock helper.
 - :func:`resolve_inside` turns a relative path read from repository content or a state file into
   an absolute one, refusing anything that resolves (after symlinks) outside its root.
 - :func:`inside_git_dir` says whether a path names something in a ``.git`` folder, in any spelling.
@@ -18,8 +19,6 @@ Standard library only: the recorder and start-up paths use it.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import os
 import stat
 import tempfile
@@ -30,6 +29,7 @@ from typing import IO
 from urllib.parse import unquote
 
 from nexus_cli.errors import ConflictError, NexusError, StateError, UsageError
+from nexus_cli.locks import hint_for, locked
 
 __all__ = [
     "PathEscapeError",
@@ -95,7 +95,7 @@ def atomic_writer(
         private = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise StateError(
-            f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
+            f"cannot write {target}: {exc.strerror or exc}", hint=hint_for(exc)
         ) from None
     tmp = os.path.join(private, "data")
     try:
@@ -111,7 +111,7 @@ def atomic_writer(
         os.replace(tmp, target)
     except OSError as exc:
         raise StateError(
-            f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
+            f"cannot write {target}: {exc.strerror or exc}", hint=hint_for(exc)
         ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -136,45 +136,6 @@ def atomic_write(
             for chunk in data:
                 fh.write(chunk)  # type: ignore[arg-type, call-overload]
     return Path(path)
-
-
-def _hint_for(exc: OSError) -> str | None:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full: free some space and run the command again"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "check the folder's permissions (or that the file system is writable)"
-    return None
-
-
-@contextlib.contextmanager
-def locked(path: Path | str, *, blocking: bool = True) -> Iterator[None]:
-    """Hold an exclusive ``fcntl`` lock on the file ``path`` (created 0600 if missing).
-
-    With ``blocking=False`` a lock held elsewhere raises :class:`ConflictError` at once.
-    """
-    lock = Path(path)
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except IsADirectoryError:
-        raise StateError(
-            f"lock file {lock} is a folder", hint=f"remove it (rmdir {lock}) and try again"
-        ) from None
-    except OSError as exc:
-        raise StateError(
-            f"cannot open lock file {lock}: {exc.strerror or exc}",
-            hint=_hint_for(exc) or f"remove {lock} if it is not a regular file",
-        ) from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise ConflictError(f"{lock} is locked by another Nexus process") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def is_inside(path: Path | str, root: Path | str) -> bool:
@@ -254,6 +215,6 @@ def require_directory(path: Path, *, what: str) -> Path:
         ) from None
     except OSError as exc:
         raise StateError(
-            f"cannot create {what} {path}: {exc.strerror or exc}", hint=_hint_for(exc)
+            f"cannot create {what} {path}: {exc.strerror or exc}", hint=hint_for(exc)
         ) from None
     return path

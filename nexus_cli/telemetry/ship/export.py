@@ -126,6 +126,9 @@ def as_csv(db: Db, table: str, since: str | None) -> Iterator[str]:
 
 
 def as_sql(conn: sqlite3.Connection) -> Iterator[str]:
-    """A full dump (schema, data, migration records) that restores into an empty database."""
+    """A full dump (schema, data, and the schema version ``iterdump`` leaves out) that restores
+    into an empty database, which then opens as up to date."""
     for statement in conn.iterdump():
         yield statement + "\n"
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    yield f"PRAGMA user_version = {version};\n"
