@@ -13,6 +13,7 @@ edges from raw events (:mod:`nexus_cli.telemetry.query.aggregate`), so both alwa
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ def _parsed(raw: str | None) -> dict[str, Any]:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value if isinstance(value, int | float) else None
 
 

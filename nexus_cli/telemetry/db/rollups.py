@@ -26,14 +26,16 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli import fs
-from nexus_cli.telemetry.db import progress
+from nexus_cli.telemetry.db import progress, quarantine
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
+    PLAIN,
     SESSIONS_KEPT,
     Accumulator,
     RetryRow,
@@ -78,8 +80,18 @@ CREATE TABLE IF NOT EXISTS rollup_cache (
 
 
 def _get(db: Db, key: str) -> int:
+    """A mark; :class:`BadMark` when its text is not a whole number (a damaged database)."""
     row = db.execute("SELECT value FROM maintenance WHERE key = ?", [key]).fetchone()
-    return int(row[0]) if row else 0
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise BadMark(key) from None
+
+
+class BadMark(ValueError):
+    """A roll-up mark that is not a number: the roll-ups are rebuilt (:func:`fold`)."""
 
 
 def _put(db: Db, key: str, value: int) -> None:
@@ -183,7 +195,33 @@ def _clear(db: Db) -> None:
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
     _set_mark(db, 0)
-    _bump_generation(db)
+    try:
+        _bump_generation(db)
+    except BadMark:  # a new generation no cached row was computed at (the cache is empty)
+        db.execute("DELETE FROM rollup_cache")
+        _put(db, GENERATION_KEY, 1)
+
+
+def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
+    """Move the events ``(low, end]`` that the roll-ups and readers cannot take out of ``events``
+    (:mod:`~nexus_cli.telemetry.db.quarantine`): rows of another shape (a damaged or hand-edited
+    database, an older version's) and raw data with numbers out of range."""
+    bad: dict[int, tuple[str, str | None]] = {
+        row[0]: ("not a valid events row", None)
+        for row in db.execute(
+            f"SELECT id FROM events WHERE id > ? AND id <= ? AND NOT {quarantine.VALID_EVENT_SQL}",
+            [low, end],
+        )
+    }
+    for event_id, raw in db.execute(
+        f"SELECT id, raw_data FROM events WHERE id > ? AND id <= ? AND raw_data IS NOT NULL "
+        f"AND NOT ({PLAIN})",
+        [low, end],
+    ):
+        if event_id not in bad and (why := quarantine.raw_data_problem(raw)) is not None:
+            bad[event_id] = (why, None)
+    if bad:
+        quarantine.move_events(db.conn, bad)
 
 
 def _fold_chunk(db: Db) -> tuple[int, int]:
@@ -197,6 +235,14 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
     end = min(low + CHUNK, top)
     if end == low:
         return 0, 0
+    _quarantine_bad_events(db, low, end)
+    events = _fold_range(db, low, end)
+    _set_mark(db, end)
+    return events, top - end
+
+
+def _fold_range(db: Db, low: int, end: int) -> int:
+    """Add the events ``(low, end]`` to the roll-ups; how many there were."""
     acc = Accumulator()
     acc.fold(db.conn, "id > ? AND id <= ?", [low, end])
     write(db, acc)
@@ -206,8 +252,36 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
         [low, end],
     )
     _retries_of(db, low, end)
+    return acc.events
+
+
+def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
+    """:func:`_fold_chunk`, one event at a time, each in a savepoint: an event that still makes
+    the fold raise is put aside (the last resort, after a rebuild failed the same way)."""
+    low = mark(db)
+    top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    end = min(low + CHUNK, top)
+    _quarantine_bad_events(db, low, end)
+    folded = 0
+    ids = [r[0] for r in db.execute("SELECT id FROM events WHERE id > ? AND id <= ?", [low, end])]
+    for event_id in ids:
+        db.execute("SAVEPOINT event")
+        try:
+            folded += _fold_range(db, event_id - 1, event_id)
+        except quarantine.ROW_ERRORS as exc:
+            db.execute("ROLLBACK TO event")
+            quarantine.move_events(db.conn, {event_id: quarantine.error_reason(exc)})
+        db.execute("RELEASE event")
     _set_mark(db, end)
-    return acc.events, top - end
+    return folded, top - end
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from damaged roll-up rows, marks or events (not from SQLite being
+    busy or the disk): a merge function's failure comes back as an OperationalError."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "user-defined function raised exception" in str(exc)
+    return isinstance(exc, quarantine.ROW_ERRORS)
 
 
 def fold(db: Db) -> int:
@@ -217,7 +291,10 @@ def fold(db: Db) -> int:
     processes folding at once share the work instead of counting anything twice.
     """
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    pending = top - mark(db)
+    try:
+        pending = top - mark(db)
+    except BadMark:
+        pending = top + 1  # rebuilt below
     if pending == 0:  # the common case, without taking the write lock
         return 0
     folded = 0
@@ -232,9 +309,21 @@ def fold(db: Db) -> int:
             fs.locked(f"{db.path}{FOLD_LOCK_SUFFIX}"),
             progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick,
         ):
+            rebuilt = isolate = False
             while True:
-                with db.atomic():
-                    events, left = _fold_chunk(db)
+                try:
+                    with db.atomic():
+                        events, left = (_fold_chunk_isolated if isolate else _fold_chunk)(db)
+                except Exception as exc:
+                    if isolate or not damaged(exc):
+                        raise
+                    # The roll-ups are disposable: damaged rows or marks are rebuilt from the
+                    # events; if the same fold fails on fresh tables, an event is at fault.
+                    isolate, rebuilt = rebuilt, True
+                    with db.atomic():
+                        _clear(db)
+                    continue
+                isolate = False
                 folded += events
                 tick(events)
                 if left <= 0:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from nexus_cli import paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import fold, progress, rollups, schema
+from nexus_cli.telemetry.db import fold, progress, quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ MIGRATION_NAMES = (
     "m005_events_session_index",
     "m006_rollups",
     "m007_rollup_cache",
+    "m008_quarantine",
 )
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -98,6 +99,11 @@ def _migrations() -> Migrations:
             "CREATE TABLE IF NOT EXISTS rollup_cache (key TEXT PRIMARY KEY, "
             "generation INTEGER NOT NULL, value TEXT NOT NULL)"
         )
+
+    @migrations()
+    def m008_quarantine(db: Database) -> None:
+        # Journal records and events a fold cannot take, kept aside (quarantine.py).
+        db.execute(quarantine.SCHEMA)
 
     return migrations
 
