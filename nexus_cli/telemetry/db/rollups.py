@@ -35,7 +35,6 @@ from nexus_cli import fs
 from nexus_cli.telemetry.db import progress, quarantine
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
-    PLAIN,
     SESSIONS_KEPT,
     Accumulator,
     RetryRow,
@@ -203,9 +202,8 @@ def _clear(db: Db) -> None:
 
 
 def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
-    """Move the events ``(low, end]`` that the roll-ups and readers cannot take out of ``events``
-    (:mod:`~nexus_cli.telemetry.db.quarantine`): rows of another shape (a damaged or hand-edited
-    database, an older version's) and raw data with numbers out of range."""
+    """Move the events ``(low, end]`` of a shape the roll-ups and readers cannot take (a damaged
+    or hand-edited database) out of ``events`` (:mod:`~nexus_cli.telemetry.db.quarantine`)."""
     bad: dict[int, tuple[str, str | None]] = {
         row[0]: ("not a valid events row", None)
         for row in db.execute(
@@ -213,13 +211,6 @@ def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
             [low, end],
         )
     }
-    for event_id, raw in db.execute(
-        f"SELECT id, raw_data FROM events WHERE id > ? AND id <= ? AND raw_data IS NOT NULL "
-        f"AND NOT ({PLAIN})",
-        [low, end],
-    ):
-        if event_id not in bad and (why := quarantine.raw_data_problem(raw)) is not None:
-            bad[event_id] = (why, None)
     if bad:
         quarantine.move_events(db.conn, bad)
 
@@ -243,8 +234,10 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
 
 def _fold_range(db: Db, low: int, end: int) -> int:
     """Add the events ``(low, end]`` to the roll-ups; how many there were."""
-    acc = Accumulator()
+    acc = Accumulator(reject=quarantine.counts_problem)
     acc.fold(db.conn, "id > ? AND id <= ?", [low, end])
+    if acc.rejected:
+        quarantine.move_events(db.conn, {i: (why, None) for i, why in acc.rejected.items()})
     write(db, acc)
     db.execute(
         "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
