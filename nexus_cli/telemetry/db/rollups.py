@@ -115,7 +115,12 @@ def generation(db: Db) -> int:
 
 
 def _bump_generation(db: Db) -> None:
-    _put(db, GENERATION_KEY, generation(db) + 1)
+    try:
+        current = generation(db)
+    except BadMark:  # a new generation no cached row was computed at (the cache is emptied)
+        db.execute("DELETE FROM rollup_cache")
+        current = 0
+    _put(db, GENERATION_KEY, current + 1)
 
 
 def _merge_sessions(old: str, new: str) -> str:
@@ -194,11 +199,7 @@ def _clear(db: Db) -> None:
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
     _set_mark(db, 0)
-    try:
-        _bump_generation(db)
-    except BadMark:  # a new generation no cached row was computed at (the cache is empty)
-        db.execute("DELETE FROM rollup_cache")
-        _put(db, GENERATION_KEY, 1)
+    _bump_generation(db)
 
 
 def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
