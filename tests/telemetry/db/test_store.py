@@ -24,11 +24,12 @@ def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
             "m005_events_session_index",
             "m006_rollups",
             "m007_rollup_cache",
+            "m008_quarantine",
         ]
         assert "events_window" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
     assert store.defined_migrations() == list(store.MIGRATION_NAMES)
     with store.opened() as db:  # idempotent
-        assert len(store.applied_migrations(db)) == 7
+        assert len(store.applied_migrations(db)) == 8
     assert run_nexus("version").exit_code == 0
     assert db_rows("SELECT count(*) FROM events")[0][0] == 2
 
@@ -88,3 +89,20 @@ def test_a_home_whose_path_holds_uri_characters_reads_the_right_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == [home.name]
     doctor = run_nexus("doctor", "--json")
     assert "we?ird#home%20x" in doctor.stdout
+
+
+def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events() -> None:
+    assert run_nexus("version").exit_code == 0
+    with store.opened() as db:
+        db.execute("DROP TABLE quarantine")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_quarantine'")
+        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert events == 1
+    assert run_nexus("--no-telemetry", "telemetry", "status", "--json").json()["quarantined"] == {
+        "total": 0,
+        "kept": 0,
+        "reasons": [],
+    }
+    with store.opened() as db:
+        assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == events
