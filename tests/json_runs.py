@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from nexus_cli import paths
 from nexus_cli.commands import options
 from tests.conftest import git, run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
@@ -225,6 +226,10 @@ def _telemetry(run: Runs) -> Collector:
     for _ in range(3):  # a recurring error, so that insights finds a pattern
         assert run_nexus("-C", str(run.repo), "task", "show", "nx-zzzz").exit_code != 0
     run("insights")
+    journal = paths.nexus_home() / paths.TELEMETRY_JOURNAL
+    journal.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(journal / "events", "ab") as fh:  # a record the fold puts aside, reported below
+        fh.write(b"\x1enot a record\n")
     run("telemetry status")
     run("telemetry rebuild")
     run("stats")
@@ -232,6 +237,7 @@ def _telemetry(run: Runs) -> Collector:
     run("stats", "--gpu")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
+    run("doctor", "--fix", ok_codes=(0, 1))
     collector = Collector()
     run.plain("sync", "setup", collector.url, "--protocol", "json")
     run("sync status")

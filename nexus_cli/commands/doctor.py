@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from nexus_cli.doctor import caches
 from nexus_cli.doctor.checks import run_checks
 from nexus_cli.errors import NotAProjectError
 from nexus_cli.mcp import clients
@@ -14,13 +15,20 @@ from nexus_cli.project import find_project
 
 @click.command()
 @click.option(
+    "--fix",
+    is_flag=True,
+    help="Repair what can be repaired first: rebuild damaged telemetry roll-ups, remove damaged "
+    "cache entries.",
+)
+@click.option(
     "--agents",
     is_flag=True,
     help="Also check each coding agent found: MCP entry, server reachable, hooks, skills.",
 )
 @json_option
-def doctor(agents: bool, as_json: bool) -> int:
-    """Check git, the Docker engine, NVML, state folders and database integrity.
+def doctor(fix: bool, agents: bool, as_json: bool) -> int:
+    """Check git, the Docker engine, NVML, state folders, database integrity, the telemetry
+    roll-ups, records put aside, and the caches.
 
     Exits 0 when every essential check passes and 1 otherwise; each problem comes with its fix.
 
@@ -34,6 +42,7 @@ def doctor(agents: bool, as_json: bool) -> int:
         root = find_project().root
     except NotAProjectError:
         root = None
+    repaired = caches.repair() if fix else []
     checks = run_checks(root)
     ok = all(c.passed for c in checks if c.essential)
     reports = None
@@ -41,11 +50,17 @@ def doctor(agents: bool, as_json: bool) -> int:
         where = root or Path.cwd()
         reports = clients.check(root, Path(os.path.expanduser("~")), clients.reacher(where))
     if as_json:
-        data = {"ok": ok, "checks": [c.to_dict() for c in checks]}
+        out: dict[str, object] = {"ok": ok, "checks": [c.to_dict() for c in checks]}
+        if fix:
+            out["repaired"] = repaired
         if reports is not None:
-            data["agents"] = [r.to_dict() for r in reports]
-        emit_json(data)
+            out["agents"] = [r.to_dict() for r in reports]
+        emit_json(out)
     else:
+        for line in repaired:
+            click.echo(f"repaired {line}", err=True)
+        if fix and not repaired:
+            click.echo("nothing to repair", err=True)
         print_table(
             ("check", "status", "detail", "fix"),
             [(c.name, c.status, c.detail, c.fix or "") for c in checks],

@@ -7,32 +7,17 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
 
 from nexus_cli import engine, extras, git, paths, sqlite_open
+from nexus_cli.doctor import caches
+from nexus_cli.doctor.result import Check
 from nexus_cli.errors import NexusError
 from nexus_cli.gpu import nvml
 from nexus_cli.gpu.model import GpuUnavailableError
 from nexus_cli.plural import plural
-
-
-@dataclass
-class Check:
-    name: str
-    status: str  # "ok", "warn" or "fail"
-    detail: str
-    essential: bool
-    fix: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "fail"
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def check_git() -> Check:
@@ -180,6 +165,7 @@ def run_checks(project_root: Path | None) -> list[Check]:
             for db in sorted(nexus_dir.rglob("*.db")):
                 if "worktrees" not in db.relative_to(nexus_dir).parts:
                     plan.append(partial(check_database, f"db:{db.name}", db))
+    plan += caches.CHECKS
     results = [check() for check in plan]
     if os.environ.get("NEXUS_HOME") is None:
         user_state = next(r for r in results if r.name == "state:user")

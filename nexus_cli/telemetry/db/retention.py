@@ -56,7 +56,8 @@ def retention_days() -> int:
 
 
 def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[str, int]:
-    """Delete events, sessions and patterns older than ``days``; returns rows deleted per table."""
+    """Delete events, sessions, patterns and rows put aside older than ``days``; returns rows
+    deleted per table."""
     try:
         cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
     except OverflowError:  # more days than the calendar holds: nothing is that old
@@ -67,6 +68,7 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
             ("events", "timestamp"),
             ("sessions", "ended_at"),
             ("patterns", "last_seen"),
+            ("quarantine", "at"),  # rows put aside by a fold, by when (quarantine.py)
         ):
             cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
             deleted[table] = cursor.rowcount

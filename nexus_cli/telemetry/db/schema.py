@@ -74,6 +74,7 @@ DATA_TABLES = (
     "rollup_sessions",
     "rollup_retries",
     "rollup_cache",
+    "quarantine",
 )
 
 # The columns of `events`, in insert order (without id).

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from nexus_cli import migrations, paths, sqlite_open
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import fold, progress, rollups, schema
+from nexus_cli.telemetry.db import fold, progress, quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -85,6 +85,11 @@ def m008_rollup_cache(conn: sqlite3.Connection) -> None:
     )
 
 
+def m009_quarantine(conn: sqlite3.Connection) -> None:
+    # Journal records and events a fold cannot take, kept aside (quarantine.py).
+    conn.execute(quarantine.SCHEMA)
+
+
 MIGRATIONS = (
     m001_base_schema,
     m002_events_window_index,
@@ -94,11 +99,13 @@ MIGRATIONS = (
     m006_events_session_index,
     m007_rollups,
     m008_rollup_cache,
+    m009_quarantine,
 )
 LATEST = len(MIGRATIONS)
 
-# What sqlite-utils recorded, in the set "nexus-telemetry", for migrations 2 to 8 above (it ran
-# them under these names; user_version 1 then meant the base schema).
+# What sqlite-utils recorded, in the set "nexus-telemetry", for migrations 2 to 9 above (it ran
+# them under these names; user_version 1 then meant the base schema). m008_quarantine was only
+# ever applied by development builds.
 SQLITE_UTILS_SET = "nexus-telemetry"
 SQLITE_UTILS_NAMES = (
     "m001_events_window_index",
@@ -108,6 +115,7 @@ SQLITE_UTILS_NAMES = (
     "m005_events_session_index",
     "m006_rollups",
     "m007_rollup_cache",
+    "m008_quarantine",
 )
 
 

@@ -19,7 +19,7 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 8
+        assert migrations.version(db.conn) == store.LATEST == 9
         assert "events_window" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
     migrations.check_names(store.MIGRATIONS)
     with store.opened() as db:  # idempotent
@@ -191,3 +191,20 @@ def test_a_home_whose_path_holds_uri_characters_reads_the_right_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == [home.name]
     doctor = run_nexus("doctor", "--json")
     assert "we?ird#home%20x" in doctor.stdout
+
+
+def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events() -> None:
+    assert run_nexus("version").exit_code == 0
+    with store.opened() as db:
+        db.execute("DROP TABLE quarantine")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_quarantine'")
+        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert events == 1
+    assert run_nexus("--no-telemetry", "telemetry", "status", "--json").json()["quarantined"] == {
+        "total": 0,
+        "kept": 0,
+        "reasons": [],
+    }
+    with store.opened() as db:
+        assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == events
