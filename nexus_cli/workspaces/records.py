@@ -53,6 +53,12 @@ def _path(state_dir: Path) -> Path:
     return state_dir / RECORDS_FILE
 
 
+def _root(state_dir: Path) -> Path:
+    """The repository that holds ``state_dir`` (always ``<repository>/.nexus/state``): files are
+    opened folder by folder from there, so a committed link on the way is refused."""
+    return state_dir.parent.parent
+
+
 def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
     path = _path(state_dir)
     return load_json(
@@ -61,6 +67,7 @@ def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
         missing={},
         what=f"workspace records {path} are",
         hint="restore the file from a backup or move it aside (worktrees and containers are untouched)",
+        root=_root(state_dir),
     )
 
 
@@ -99,8 +106,8 @@ def get(state_dir: Path, name: str) -> WorkspaceRecord:
 @contextlib.contextmanager
 def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
     """Yield the records under an exclusive lock and write them back atomically afterwards."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with fs.locked(state_dir / LOCK_FILE):
+    fs.require_directory(state_dir, what="state folder", root=_root(state_dir))
+    with fs.locked(state_dir / LOCK_FILE, root=_root(state_dir)):
         records = load_all(state_dir)
         yield records
         _write(state_dir, records)
@@ -109,7 +116,9 @@ def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
 def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
     rows = [r.to_dict() for r in sorted(records.values(), key=lambda r: r.name)]
     fs.atomic_write(
-        _path(state_dir), json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n"
+        _path(state_dir),
+        json.dumps({"version": 1, "workspaces": rows}, indent=1) + "\n",
+        root=_root(state_dir),
     )
 
 
@@ -117,8 +126,8 @@ def note_engine_use(state_dir: Path) -> None:
     """Remember that this project makes Docker objects (see :data:`ENGINE_MARKER`)."""
     marker = state_dir / ENGINE_MARKER
     if not marker.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        fs.atomic_write(marker, "")
+        fs.require_directory(state_dir, what="state folder", root=_root(state_dir))
+        fs.atomic_write(marker, "", root=_root(state_dir))
 
 
 def engine_used(state_dir: Path) -> bool:
