@@ -11,7 +11,8 @@ verified folder's descriptor (``dir_fd=``), never on a path name that could be s
 - :func:`atomic_writer` / :func:`write_atomic` create a uniquely named temp file in the final
   folder, fsync it and rename it over the target with ``os.replace(src_dir_fd=, dst_dir_fd=)``;
   the target must be missing or a regular file; the temp file goes on any exit;
-- :func:`makedirs`, :func:`unlink`, :func:`rmdir`, :func:`locked` and :func:`open_file`;
+- :func:`makedirs`, :func:`unlink`, :func:`rmdir`, :func:`rmtree`, :func:`locked` and
+  :func:`open_file`;
 - :func:`verified` checks a chain for callers that must hand a path name to another program
   (SQLite, git).
 
@@ -27,6 +28,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +46,7 @@ __all__ = [
     "open_file",
     "read_bytes",
     "rmdir",
+    "rmtree",
     "unlink",
     "verified",
     "write_atomic",
@@ -339,6 +342,24 @@ def rmdir(root: PathLike, path: PathLike) -> None:
         if _is_link(fd, name):
             raise _link_error(root, parts)
         os.rmdir(name, dir_fd=fd)
+
+
+def rmtree(root: PathLike, path: PathLike, *, missing_ok: bool = True) -> bool:
+    """Remove the folder ``path`` under ``root`` and everything in it; whether it was there.
+
+    The folders down to it are opened without following links, and :func:`shutil.rmtree` works
+    from that descriptor (it never follows a link inside the tree either).
+    """
+    try:
+        with _parent(root, path, create=False, what="remove") as (fd, name, parts):
+            if _is_link(fd, name):
+                raise _link_error(root, parts)
+            shutil.rmtree(name, dir_fd=fd)
+    except FileNotFoundError:
+        if missing_ok:
+            return False
+        raise
+    return True
 
 
 def verified(root: PathLike, path: PathLike) -> Path:
