@@ -204,9 +204,15 @@ def _parent(
 
 
 def makedirs(root: PathLike, path: PathLike, *, mode: int = 0o777) -> None:
-    """``mkdir -p`` of ``path`` under ``root``, refusing links at every depth."""
-    with open_dir(root, path, create=True, mode=mode):
-        pass
+    """``mkdir -p`` of ``path`` under ``root``, refusing links at every depth (``root`` exists)."""
+    try:
+        with open_dir(root, path, create=True, mode=mode):
+            pass
+    except OSError as exc:
+        shown = _shown(root, split(root, path))
+        raise StateError(
+            f"cannot create {shown}: {exc.strerror or exc}", hint=hint_for(exc)
+        ) from None
 
 
 def open_file(

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from nexus_cli import fs, paths
+from nexus_cli import fs, paths, safe_path
 from nexus_cli.telemetry.journal import entry
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def journal_dir() -> str:
 
 def locked(folder: str) -> AbstractContextManager[None]:
     """The journal's lock (held by each append, and by a fold while it takes the live file)."""
-    return fs.locked(os.path.join(folder, LOCK_FILE))
+    return fs.locked(os.path.join(folder, LOCK_FILE), root=os.path.dirname(folder))
 
 
 def append(data: bytes) -> int:
@@ -61,8 +61,8 @@ def append(data: bytes) -> int:
         paths.ensure_private_dir(os.path.dirname(folder))  # $NEXUS_HOME, 0700
         paths.ensure_private_dir(folder)
     path = os.path.join(folder, JOURNAL_FILE)
-    with locked(folder):
-        fd = os.open(path, _APPEND_FLAGS, 0o600)
+    with locked(folder):  # the folder and the file opened from $NEXUS_HOME, links refused
+        fd = safe_path.open_file(os.path.dirname(folder), path, _APPEND_FLAGS, 0o600)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from nexus_cli import paths
+from nexus_cli import paths, safe_path
 
 _TRUTHY_OFF = ("", "0", "false", "no", "off")
 
@@ -46,10 +46,12 @@ def set_enabled(enabled: bool) -> None:
     sentinel = paths.nexus_home() / paths.TELEMETRY_OFF_SENTINEL
     try:
         if enabled:
-            sentinel.unlink(missing_ok=True)
-        else:
+            safe_path.unlink(sentinel.parent, sentinel.name)
+        else:  # never written through a link in $NEXUS_HOME
             paths.ensure_private_dir(sentinel.parent)
-            sentinel.write_text("telemetry disabled by `nexus telemetry off`\n")
+            safe_path.write_atomic(
+                sentinel.parent, sentinel.name, "telemetry disabled by `nexus telemetry off`\n"
+            )
     except OSError as exc:
         error = paths.folder_error(str(sentinel), exc)
         error.message = f"cannot {'remove' if enabled else 'write'} {sentinel}: {exc.strerror}"

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from nexus_cli import paths, proc
+from nexus_cli import paths, proc, safe_path
 
 SENTINEL = "sync.auto"
 STAMP = "sync.spawned"
@@ -42,9 +42,9 @@ def _spawn_if_due(home: str, sentinel: str) -> None:
             return
     except FileNotFoundError:
         pass
-    with open(stamp, "w"):
-        pass
-    log = os.open(os.path.join(home, "sync.log"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+    # never through a link put in $NEXUS_HOME (safe_path: the last name opened with O_NOFOLLOW)
+    os.close(safe_path.open_file(home, STAMP, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    log = safe_path.open_file(home, "sync.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
     try:
         proc.spawn_detached(
             [sys.executable, "-m", "nexus_cli", "--no-telemetry", "sync", "now", "--background"],
