@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("nexus_cli.commands.dashboard:dashboard", "Show your usage dashboard (or HTML)."),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "export": ("nexus_cli.commands.export:export", "Export telemetry as JSON, NDJSON, CSV or SQL."),
+    "forget": (
+        "nexus_cli.commands.memory:forget",
+        "Forget the project fact ID (see `nexus memory`).",
+    ),
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
@@ -45,11 +49,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run an agent on tasks until their gates pass.",
     ),
     "mcp": ("nexus_cli.commands.mcp:mcp", "Serve Nexus to coding agents over MCP; connect them."),
+    "memory": (
+        "nexus_cli.commands.memory:memory",
+        "List the project's facts, newest first (`nexus remember` adds, `nexus forget` drops).",
+    ),
     "persona": (
         "nexus_cli.commands.persona:persona",
         "Add, remove and switch role bundles for coding assistants.",
     ),
     "prime": ("nexus_cli.commands.prime:prime", "Start-of-session briefing for a coding agent."),
+    "remember": (
+        "nexus_cli.commands.memory:remember",
+        "Remember a short project fact for every agent (shown by `nexus prime`).",
+    ),
     "stats": ("nexus_cli.commands.stats:stats", "Usage statistics for a time window."),
     "sync": ("nexus_cli.commands.sync:sync", "Send telemetry to your own collector."),
     "task": ("nexus_cli.commands.task:task", "Track tasks whose verification gates must pass."),

@@ -84,11 +84,13 @@ def _yaml_message(path: Path, text: str, exc: Exception, what: str) -> str:
     )
 
 
-def config_section(path: Path, name: str) -> dict[str, Any] | None:
-    """The ``name:`` mapping of the project configuration at ``path`` (None when absent)."""
+def config_section(
+    path: Path, name: str, *, what: str = "project configuration"
+) -> dict[str, Any] | None:
+    """The ``name:`` mapping of the configuration file at ``path`` (None when absent)."""
     if not path.is_file():
         return None
-    section = load_yaml_mapping(path, what="project configuration").get(name)
+    section = load_yaml_mapping(path, what=what).get(name)
     if section is not None and not isinstance(section, dict):
         raise ConfigError(f"{path}: key '{name}' must be a mapping")
     return section

@@ -8,6 +8,16 @@ git's own message; a repository with no commit yet gets a message saying how to 
 This is the one module that runs git; it starts it through :mod:`nexus_cli.proc` (stdin from
 /dev/null, output as text with undecodable bytes replaced, the process killed and reaped when
 interrupted).
+
+**A worktree's own files are not trusted.** A workspace's containers can write its worktree,
+including, through a bind mount a template adds, the ``.git`` file that says where the git dir
+is. So no call lets git decide for itself which git dir and which configuration it uses:
+
+- every call carries :data:`SAFE_CONFIG` as ``-c`` options, which outrank every config file
+  (no fsmonitor, no hooks, no ssh or credential helper, no transport, no submodule recursion);
+- a call on a linked worktree names its git dir with ``--git-dir``/``--work-tree``, found from
+  the main repository's common dir (:func:`checkout_of`), never from the worktree's ``.git``
+  file; a ``.git`` file that says otherwise is a :class:`TamperedWorktreeError`.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from nexus_cli import proc
@@ -35,6 +46,104 @@ class NoCommitError(GitError):
     """The repository has no commit yet, so nothing can be branched from it."""
 
 
+class TamperedWorktreeError(GitError):
+    """A linked worktree's ``.git`` file no longer names the git dir its repository gave it."""
+
+    category = "state"
+
+
+# Set on every git call (``-c`` outranks system, global, repository and worktree config): what
+# would make git start a program or read a git dir that a container could have written. The
+# filter, textconv and diff drivers are not listed: they are defined only in config files that
+# containers cannot write (the common dir's ``config`` is mounted read-only), and Nexus never runs
+# ``git diff``. docs/security.md lists each one.
+SAFE_CONFIG = (
+    "core.fsmonitor=false",  # a program git runs on `status`, `add`, ...
+    "core.hooksPath=/dev/null",  # hooks (post-checkout on `worktree add`, ...)
+    "core.sshCommand=false",
+    "credential.helper=",  # an empty value clears the list
+    "protocol.allow=never",  # Nexus never fetches: no transport, no upload-pack hooks
+    "submodule.recurse=false",
+    "safe.bareRepository=explicit",  # never discover a bare repository a container made
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A worktree and the git dir its repository says is its own (for :func:`run`)."""
+
+    git_dir: Path
+    work_tree: Path
+
+    def args(self) -> list[str]:
+        return [f"--git-dir={self.git_dir}", f"--work-tree={self.work_tree}"]
+
+
+def checkout_of(common: Path, worktree: Path) -> Checkout:
+    """The git dir of ``worktree`` as the repository whose common dir is ``common`` records it.
+
+    The main worktree (whose ``.git`` is ``common`` itself) is its own checkout. A linked
+    worktree's admin folder is the one under ``common/worktrees/`` whose ``gitdir`` file names
+    ``worktree/.git`` (a file containers get read-only); when the worktree's ``.git`` file points
+    anywhere else, :class:`TamperedWorktreeError`, and nothing of what it points at is read.
+    """
+    dotgit = worktree / ".git"
+    if dotgit.is_dir() and not dotgit.is_symlink() and _same(dotgit, common):
+        return Checkout(common, worktree)
+    admin = admin_dir(common, worktree)
+    if admin is None:
+        raise GitError(
+            f"{worktree} is not a worktree of the repository at {common.parent}",
+            hint="run `git worktree prune`, then `nexus workspace repair`",
+        )
+    if _pointer(dotgit) != admin.resolve():
+        raise TamperedWorktreeError(
+            f"{dotgit} no longer points at this repository's git dir ({admin}): "
+            "it was changed (by a container, a script or by hand), so Nexus does not use it",
+            hint="run `nexus workspace repair` to restore it (`git worktree repair` does the same)",
+        )
+    return Checkout(admin, worktree)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def admin_dir(common: Path, worktree: Path) -> Path | None:
+    """The folder under ``common/worktrees/`` whose ``gitdir`` file names ``worktree/.git``."""
+    want = os.path.realpath(worktree)
+    try:
+        entries = sorted(os.scandir(common / "worktrees"), key=lambda e: e.name)
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            recorded = Path(entry.path, "gitdir").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if recorded and os.path.realpath(os.path.dirname(recorded)) == want:
+            return Path(entry.path)
+    return None
+
+
+def _pointer(dotgit: Path) -> Path | None:
+    """Where a ``.git`` file points (resolved), or None when it is no such file."""
+    if dotgit.is_symlink() or not dotgit.is_file():
+        return None
+    try:
+        text = dotgit.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    first = text.splitlines()[0] if text else ""
+    if not first.startswith("gitdir: "):
+        return None
+    target = Path(first[len("gitdir: ") :])
+    return (target if target.is_absolute() else dotgit.parent / target).resolve()
+
+
 def _env(index_file: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # set by hooks that call us
@@ -47,15 +156,21 @@ def _env(index_file: Path | None = None) -> dict[str, str]:
 
 
 def run(
-    cwd: Path, *args: str, check: bool = True, index_file: Path | None = None
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    index_file: Path | None = None,
+    checkout: Checkout | None = None,
 ) -> proc.Completed:
     """``git ARGS`` in ``cwd``; a non-zero exit raises :class:`GitError` when ``check``.
 
     ``cwd`` is passed as ``git -C``, so a missing folder is git's own error. ``index_file``
     (from :func:`temporary_index`) is the index this one call reads and writes instead of the
-    repository's own.
+    repository's own. ``checkout`` (from :func:`checkout_of`) names the git dir and worktree, so
+    that git does not read the worktree's ``.git`` file.
     """
-    return _git(list(args), cwd=cwd, check=check, index_file=index_file)
+    where = [] if checkout is None else checkout.args()
+    return _git([*where, *args], cwd=cwd, check=check, index_file=index_file)
 
 
 def version() -> str:
@@ -72,18 +187,20 @@ def _git(
     index_file: Path | None = None,
 ) -> proc.Completed:
     where = [] if cwd is None else ["-C", str(cwd)]
+    safe = [word for option in SAFE_CONFIG for word in ("-c", option)]
     try:
-        done = proc.run(["git", *where, *args], env=_env(index_file), timeout=timeout)
+        done = proc.run(["git", *safe, *where, *args], env=_env(index_file), timeout=timeout)
     except CommandNotFoundError:
         raise GitError("git is not installed", hint="install git and try again") from None
     except CannotStartError as exc:
         raise GitError(exc.message) from None
+    verb = next((a for a in args if not a.startswith("--")), args[0])
     if done.timed_out:
-        raise GitError(f"git {args[0]} did not finish within {timeout:g}s")
+        raise GitError(f"git {verb} did not finish within {timeout:g}s")
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         message = "; ".join(line.removeprefix("fatal: ") for line in detail[-3:]) or "no output"
-        raise GitError(f"git {args[0]} failed: {message}")
+        raise GitError(f"git {verb} failed: {message}")
     return done
 
 
@@ -208,8 +325,28 @@ def count_commits(cwd: Path, exclude: str, include: str) -> int:
     return int(text.strip() or 0)
 
 
-def status_porcelain(cwd: Path) -> list[str]:
-    proc = run(cwd, "status", "--porcelain", check=False)
+def ignored_matching(cwd: Path, patterns: Path) -> list[str]:
+    """Untracked files that git ignores in ``cwd`` *and* that match the ``.gitignore``-syntax
+    ``patterns`` file, relative to ``cwd``, sorted."""
+
+    def listed(*how: str) -> set[str]:
+        text = output(cwd, "ls-files", "-z", "--others", "--ignored", *how)
+        return {name for name in text.split("\0") if name}
+
+    return sorted(listed("--exclude-standard") & listed(f"--exclude-from={patterns}"))
+
+
+def status_porcelain(checkout: Checkout) -> list[str]:
+    """``git status --porcelain`` lines of ``checkout``. A submodule counts when its commit
+    changed, not for edits inside it: that would run git in it, on its own ``.git`` file."""
+    proc = run(
+        checkout.work_tree,
+        "status",
+        "--porcelain",
+        "--ignore-submodules=dirty",  # no `git status` inside a submodule (its .git file)
+        check=False,
+        checkout=checkout,
+    )
     if proc.returncode != 0:
         return []
     return [line for line in proc.stdout.splitlines() if line.strip()]
@@ -266,7 +403,9 @@ def config_value(cwd: Path, key: str) -> str | None:
 
 
 @contextmanager
-def temporary_index(cwd: Path, *, seed: bool = False) -> Iterator[Path]:
+def temporary_index(
+    cwd: Path, *, seed: bool = False, checkout: Checkout | None = None
+) -> Iterator[Path]:
     """A private index file for :func:`run`'s ``index_file``, removed afterwards.
 
     With ``seed`` it starts as a copy of the repository's own index (so that tracked files stay
@@ -276,27 +415,31 @@ def temporary_index(cwd: Path, *, seed: bool = False) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="nexus-index-") as folder:
         index = Path(folder) / "index"
         if seed:
-            own = output(cwd, "rev-parse", "--path-format=absolute", "--git-path", "index")
+            own = run(
+                cwd, "rev-parse", "--path-format=absolute", "--git-path", "index", checkout=checkout
+            ).stdout
             with suppress(FileNotFoundError):  # no index yet: start empty
                 shutil.copyfile(own.strip(), index)
         yield index
 
 
-def worktree_tree(cwd: Path, *, exclude: str) -> str:
+def worktree_tree(cwd: Path, *, exclude: str, checkout: Checkout | None = None) -> str:
     """The tree id of the worktree at ``cwd`` as it is now: tracked and untracked files that are
     not ignored, the folder ``exclude`` (relative to ``cwd``) left out. Written with a temporary
     index: the repository's own index and its objects' refs are untouched (the tree's objects
     are added to the object store, like ``git stash`` does)."""
-    with temporary_index(cwd, seed=True) as index:
-        run(cwd, "add", "-A", "--", ".", f":(exclude){exclude}", index_file=index)
-        _drop_from_index(cwd, exclude, index)
-        return run(cwd, "write-tree", index_file=index).stdout.strip()
+    with temporary_index(cwd, seed=True, checkout=checkout) as index:
+        add = ("add", "-A", "--", ".", f":(exclude){exclude}")
+        run(cwd, *add, index_file=index, checkout=checkout)
+        _drop_from_index(cwd, exclude, index, checkout)
+        return run(cwd, "write-tree", index_file=index, checkout=checkout).stdout.strip()
 
 
-def _drop_from_index(cwd: Path, folder: str, index: Path) -> None:
+def _drop_from_index(cwd: Path, folder: str, index: Path, checkout: Checkout | None = None) -> None:
     """Remove ``folder`` from the temporary ``index`` (``-f``: its files may differ from both
     HEAD and the worktree, as ``.nexus/tasks.jsonl`` does right after a task is closed)."""
-    run(cwd, "rm", "-r", "--cached", "-f", "-q", "--ignore-unmatch", "--", folder, index_file=index)
+    rm = ("rm", "-r", "--cached", "-f", "-q", "--ignore-unmatch", "--", folder)
+    run(cwd, *rm, index_file=index, checkout=checkout)
 
 
 def commit_tree_without(cwd: Path, commit: str, *, exclude: str) -> str:
@@ -307,9 +450,10 @@ def commit_tree_without(cwd: Path, commit: str, *, exclude: str) -> str:
         return run(cwd, "write-tree", index_file=index).stdout.strip()
 
 
-def head_commit(cwd: Path) -> str | None:
+def head_commit(cwd: Path, checkout: Checkout | None = None) -> str | None:
     """HEAD's commit id, or None in a repository without a commit."""
-    done = run(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    verify = ("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    done = run(cwd, *verify, check=False, checkout=checkout)
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 

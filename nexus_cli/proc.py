@@ -110,10 +110,15 @@ def run(
     return Completed(args, proc.returncode, out.text(), err.text(), timed_out=not finished)
 
 
-def run_attached(argv: Sequence[str], *, cwd: Path | str | None = None) -> int:
+def run_attached(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
     """Run ``argv`` on the caller's own stdin, stdout and stderr (an interactive shell); its exit
     status. Interrupted, the process is killed and reaped before the interrupt goes on."""
-    proc = _start(list(argv), cwd=cwd, env=None, stdin=None, stdout=None, stderr=None)
+    proc = _start(list(argv), cwd=cwd, env=env, stdin=None, stdout=None, stderr=None)
     try:
         return proc.wait()
     finally:

@@ -120,6 +120,10 @@ def _tasks(run: Runs) -> None:
     run("task complete", first)
     run("task receipt", first)
     run("task history", first)
+    fact = run("remember", "the gate needs README.md", "--task", first)["id"]
+    run("remember", "a second fact")
+    run("forget", fact)
+    run("memory")
     run("prime")
     run("task claim", second)
     run("task complete", second)
@@ -147,14 +151,18 @@ def _workspaces(run: Runs) -> None:
     run("template list")
     run("template show", "bare")
     run("template show", "python-postgres")
-    run("workspace create", "alpha", "--template", "bare")
+    run("workspace create", "alpha", "--template", "bare", "--host-port", "web")
     run("workspace list")
     run("workspace status", "alpha")
     run("workspace ports", "alpha")
+    run("workspace env", "alpha")
+    run("workspace hooks")
     run("workspace up", "alpha")
     run("workspace down", "alpha")
     run("workspace repair")
     run("workspace delete", "alpha", "--force")
+    run("workspace create", "beta", "--template", "bare")
+    run("workspace finish", "beta")
 
 
 def _workflows(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
@@ -200,6 +208,10 @@ def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         run("gpu impact", str(trainer.pid))
         run("gpu impact", str(trainer.pid), "--action", "suspend", "--yes")  # action_result
         run("gpu impact", str(trainer.pid), "--action", "resume", "--yes")
+        run("gpu ghosts")
+        run("gpu pick")
+        run("gpu wait", "--json", "--", "true")  # `--json` is added after CMD too: true ignores it
+        run("gpu stop", str(trainer.pid), "--grace", "10")
     finally:
         proc.kill()
         proc.wait()
@@ -213,6 +225,7 @@ def _telemetry(run: Runs) -> Collector:
     run("telemetry rebuild")
     run("stats")
     run("stats", "--since", "7d")
+    run("stats", "--gpu")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
     collector = Collector()

@@ -164,3 +164,48 @@ def test_config_value_and_commits_touching(git_repo: Path) -> None:
     assert git.commits_touching(git_repo, "README.md", since=first) == [second]
     assert git.file_at(git_repo, first, "README.md") == "# test repo\n"
     assert git.file_at(git_repo, first, "missing") is None
+
+
+def _marking_script(folder: Path, marker: Path) -> Path:
+    script = folder / "mark.sh"
+    script.write_text(f'#!/bin/sh\necho "$0" >> {marker}\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_no_fsmonitor_hook_or_ssh_program_from_any_config_runs(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    script = _marking_script(tmp_path, marker)
+    run_git(git_repo, "config", "core.fsmonitor", str(script))
+    run_git(git_repo, "config", "core.sshCommand", str(script))
+    hooks = git_repo / ".git" / "hooks"
+    (hooks / "post-checkout").write_text(script.read_text())
+    (hooks / "post-checkout").chmod(0o755)
+    (git_repo / "new.txt").write_text("x")
+    run_git(git_repo, "status")  # the attack works for git itself
+    assert marker.exists()
+    marker.unlink()
+    checkout = git.checkout_of(git_repo / ".git", git_repo)
+    assert git.status_porcelain(checkout) == ["?? new.txt"]
+    git.worktree_add(git_repo, tmp_path / "wt", branch="wt", new_from=git.head_commit(git_repo))
+    git.worktree_tree(git_repo, exclude=".nexus", checkout=checkout)
+    assert not marker.exists()
+    assert "core.hooksPath=/dev/null" in git.SAFE_CONFIG
+
+
+def test_checkout_of_finds_the_git_dir_from_the_repository_not_the_dot_git_file(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    assert git.checkout_of(git_repo / ".git", git_repo) == git.Checkout(git_repo / ".git", git_repo)
+    run_git(git_repo, "worktree", "add", "-q", str(tmp_path / "one"), "-b", "one")
+    run_git(git_repo, "worktree", "add", "-q", str(tmp_path / "two"), "-b", "two")
+    checkout = git.checkout_of(git_repo / ".git", tmp_path / "two")
+    assert checkout.git_dir == git_repo / ".git" / "worktrees" / "two"
+    # the .git file of "two" now points at "one"'s admin folder (a real git dir, not its own)
+    (tmp_path / "two" / ".git").write_text(f"gitdir: {git_repo / '.git' / 'worktrees' / 'one'}\n")
+    with pytest.raises(git.TamperedWorktreeError, match="no longer points at"):
+        git.checkout_of(git_repo / ".git", tmp_path / "two")
+    with pytest.raises(git.GitError, match="is not a worktree of the repository"):
+        git.checkout_of(git_repo / ".git", tmp_path)

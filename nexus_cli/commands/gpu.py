@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.options import confirm, yes_option
-from nexus_cli.gpu import guards, nvml
+from nexus_cli.gpu import accounting, ghosts, guards, nvml
 from nexus_cli.gpu.actions import perform
 from nexus_cli.gpu.impact import impact_report
 from nexus_cli.gpu.monitor import (
@@ -27,24 +28,42 @@ from nexus_cli.gpu.monitor import (
 from nexus_cli.gpu.monitor_app import MonitorApp
 from nexus_cli.gpu.report_text import impact_lines
 from nexus_cli.gpu.status import read_processes, read_status
-from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.gpu.units import NA, WIDTH, clip, duration, number, parse_seconds, size
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import console, emit_json, json_option, print_table, stdout_is_tty
+from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
+    from nexus_cli.gpu.ghosts import Ghost
     from nexus_cli.gpu.monitor import Snapshot
     from nexus_cli.gpu.status import GpuStatus, ProcessRow
 
 
-@click.group(cls=NexusGroup)
+MORE = {
+    "stop": (
+        "nexus_cli.commands.gpu_stop:stop_command",
+        "Stop a training run's process group, now or right after its next complete checkpoint.",
+    ),
+    "wait": (
+        "nexus_cli.commands.gpu_wait:wait_command",
+        "Wait until N GPUs are free, then run CMD on them (CUDA_VISIBLE_DEVICES by UUID).",
+    ),
+    "pick": (
+        "nexus_cli.commands.gpu_wait:pick_command",
+        "Print the UUIDs of the best free GPUs, one a line, for scripts (reserves nothing).",
+    ),
+}
+
+
+@click.group(cls=NexusGroup, lazy_subcommands=MORE, shorten_lazy_help=True)
 def gpu() -> None:
     """GPU status, processes, a live monitor, and "what do I lose if I kill this now?"."""
 
 
-def _status_row(entry: GpuStatus) -> tuple[str, ...]:
+def _status_row(entry: GpuStatus, marks: dict[int, str]) -> tuple[str, ...]:
     g = entry.gpu
     return (
         g.index + (" (MIG)" if g.is_mig else ""),
@@ -54,25 +73,107 @@ def _status_row(entry: GpuStatus) -> tuple[str, ...]:
         f"{size(g.memory_used)} / {size(g.memory_total)}",
         number(g.temperature_c, "°C"),
         f"{number(g.power_draw_w, ' W')} / {number(g.power_limit_w, ' W')}",
-        ", ".join(str(p.pid) for p in entry.processes) or "-",
+        ", ".join(_pid_cell(p.pid, marks) for p in entry.processes) or "-",
     )
 
 
+def _idle_after(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    seconds = parse_seconds(value)
+    if seconds is None:
+        raise click.BadParameter(f"{value!r} is not a duration such as 90s, 15m or 2h")
+    return seconds
+
+
+idle_after_option = click.option(
+    "--idle-after",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    callback=_idle_after,
+    help="Flag a process seen at 0% SM for this long (learnt from earlier readings).",
+)
+
+
+def _pid_cell(pid: int, marks: dict[int, str]) -> str:
+    return f"{pid} ({marks[pid]})" if pid in marks else str(pid)
+
+
 @gpu.command()
+@idle_after_option
 @json_option
-def status(as_json: bool) -> None:
-    """Each GPU (and MIG device): utilization, memory, temperature, power and its processes."""
+def status(idle_after: float, as_json: bool) -> None:
+    """Each GPU (and MIG device): utilization, memory, temperature, power and its processes;
+    memory held by gone, zombie, stopped or idle processes is flagged."""
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
         gpus = read_status(session)
         driver = session.driver_version
+        found: list[Ghost] = []
+        if any(g.processes for g in gpus):
+            found = ghosts.find_and_remember(session, idle_after)
+            accounting.record([g.gpu for g in gpus], {g.gpu.index: g.processes for g in gpus})
     invocation.metric("gpu_count", len(gpus))
     if as_json:
-        emit_json({"driver_version": driver, "gpus": [g.to_dict() for g in gpus]})
+        emit_json(
+            {
+                "driver_version": driver,
+                "gpus": [g.to_dict() for g in gpus],
+                "ghosts": [g.to_dict() for g in found],
+            }
+        )
         return
-    rows = [_status_row(s) for s in gpus]
+    marks = ghosts.flags(found)
+    rows = [_status_row(s, marks) for s in gpus]
     columns = ("gpu", "name", "uuid", "util", "memory", "temp", "power", "processes")
     print_table(columns, rows, title=f"NVIDIA driver {driver or NA}", empty="no GPUs found")
+    if found:
+        held = size(sum(g.used_memory or 0 for g in found))
+        click.echo(
+            f"{plural(len(found), 'process', 'processes')} hold {held} of GPU memory"
+            " while gone, zombie, stopped or idle: see `nexus gpu ghosts`"
+        )
+
+
+def _ghost_lines(found: list[Ghost]) -> list[str]:
+    lines: list[str] = []
+    for g in found:
+        kind = f"idle {duration(g.idle_s)}" if g.kind == "idle" else g.kind
+        head = f"GPU {g.gpu_index}  PID {g.pid}  {kind}  {size(g.used_memory)}"
+        command = escape(g.command or "", newlines=False)
+        lines.append(head + (f"  {clip(command, WIDTH - len(head) - 2)}" if command else ""))
+        if g.parent_pid and g.kind == "zombie":
+            parent = escape(g.parent_command or "?", newlines=False)
+            lead = f"  parent PID {g.parent_pid}: "
+            lines.append(lead + clip(parent, WIDTH - len(lead)))
+        lines.extend(
+            textwrap.wrap(
+                g.action,
+                WIDTH,
+                initial_indent="  -> ",
+                subsequent_indent="     ",
+                break_on_hyphens=False,
+            )
+        )
+    return lines
+
+
+@gpu.command("ghosts")
+@idle_after_option
+@json_option
+def ghosts_command(idle_after: float, as_json: bool) -> None:
+    """List GPU memory held by gone, zombie, stopped, paused-container or idle processes, and
+    what can be done about each (which process, parent or container to stop). Sends nothing."""
+    invocation.note(event_type="gpu")
+    with nvml.opened() as session:
+        found = ghosts.find_and_remember(session, idle_after)
+    invocation.metric("gpu_ghosts", len(found))
+    if as_json:
+        emit_json({"idle_after_s": idle_after, "ghosts": [g.to_dict() for g in found]})
+        return
+    if not found:
+        click.echo("no ghosts or idlers: every GPU process is alive and busy (as far as seen)")
+        return
+    click.echo("\n".join(_ghost_lines(found)))
 
 
 @gpu.command()
@@ -107,7 +208,7 @@ def _command_cell(row: ProcessRow) -> str:
     """The command column: the command, where it runs, or why it cannot be seen."""
     if row.namespace == "not visible":
         return f"({row.note})"
-    command = escape((row.command or "")[:60], newlines=False)
+    command = clip(escape(row.command or "", newlines=False), 60)
     if row.namespace == "other":
         where = f"container {row.container_id}" if row.container_id else "another PID namespace"
         inner = f", PID {row.inner_pid} inside" if row.inner_pid is not None else ""
@@ -146,6 +247,7 @@ def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
                     **asdict(p),
                     "name": snap.names.get(p.pid),
                     "sm_util_pct": snap.sm_util.get(g, {}).get(p.pid),
+                    "flag": snap.flags.get(p.pid),
                 }
                 for g, plist in snap.processes.items()
                 for p in plist
@@ -175,21 +277,23 @@ def _live(poller: Poller, interval: float) -> None:
     help="Seconds between refreshes.",
 )
 @click.option("--once", is_flag=True, help="Print one frame and exit.")
+@idle_after_option
 @json_option
-def monitor(interval: float, once: bool, as_json: bool) -> None:
+def monitor(interval: float, once: bool, idle_after: float, as_json: bool) -> None:
     """A live view of GPUs and their processes. On a terminal it is interactive: sort (s), filter
     (/), inspect a process's impact (Enter), graceful/suspend/resume/kill (g/p/r/K, confirmed),
-    quit (q). Piped, with --once or --json it prints frames. Polls NVML in-process."""
+    quit (q). Piped, with --once or --json it prints frames. Polls NVML in-process. Processes
+    that are gone, zombie, stopped or idle (this monitor's own readings) are flagged."""
     invocation.note(event_type="gpu")
     with nvml.opened() as session:
-        poller = Poller(session)
+        poller = Poller(session, idle_after)
         try:
             if as_json:
                 _print_json_frames(poller, interval, once)
             elif once or not stdout_is_tty():
                 _print_frames(poller, interval, once)
             elif sys.stdin.isatty():
-                MonitorApp(session, interval).run(console())
+                MonitorApp(session, interval, idle_after).run(console())
             else:
                 _live(poller, interval)
         except KeyboardInterrupt:

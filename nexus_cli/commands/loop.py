@@ -67,7 +67,10 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 @click.command()
 @click.option(
-    "--agent", "agent_cmd", metavar="CMD", help="Agent command line (default: loop.agent)."
+    "--agent",
+    "agent_cmd",
+    metavar="CMD",
+    help="Agent command line (default: loop.agent in your own config.yaml).",
 )
 @click.option("--task", "task_ref", metavar="ID", shell_complete=completer("task"))
 @click.option("--max-iterations", type=click.IntRange(1), help="Per task (default: 10).")
@@ -92,7 +95,9 @@ def loop(
     store = open_task_store()
     settings = load_settings(store.project)
     opts = LoopOptions(
-        agent=refuse_without_agent(agent_cmd or settings.agent),
+        agent=refuse_without_agent(
+            agent_cmd or settings.agent, repository_agent=settings.repository_agent
+        ),
         actor=me(),
         task=task_ref,
         max_iterations=max_iterations or settings.max_iterations,

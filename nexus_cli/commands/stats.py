@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from nexus_cli.gpu import accounting
+from nexus_cli.gpu.units import size as gpu_size
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.telemetry import usage
 from nexus_cli.telemetry.query import window
@@ -97,16 +100,46 @@ def _render(data: dict[str, Any]) -> None:
 @click.option(
     "--exact", is_flag=True, help="Percentiles from raw events (default: roll-ups, within 1%)."
 )
+@click.option(
+    "--gpu", "gpu", is_flag=True, help="Also GPU-hours and peak GPU memory per task (sampled)."
+)
 @json_option
-def stats(workspace: str | None, exact: bool, as_json: bool, **options: Any) -> None:
+def stats(workspace: str | None, exact: bool, gpu: bool, as_json: bool, **options: Any) -> None:
     """Invocations, success rate, sessions, median/p95 per command (default: last 7 days).
 
     Interactive commands (workspace shell, gpu monitor, dashboard --watch, workspace logs
     --follow) are counted but left out of the timings. Counts are exact; median and p95 come
-    from roll-ups within 1% of the exact values unless --exact is given.
+    from roll-ups within 1% of the exact values unless --exact is given. --gpu adds each task's
+    GPU-hours and peak GPU memory, sampled by `nexus gpu status`/`monitor` (docs/gpu.md).
     """
-    found = usage.stats(resolve_window(options), workspace=workspace, exact=exact)
+    span = resolve_window(options)
+    found = usage.stats(span, workspace=workspace, exact=exact)
+    tasks = accounting.usage_by_task(_epoch(span.since), _epoch(span.until)) if gpu else []
     if as_json:
-        emit_json(found.to_json())
-    else:
-        _render(found.figures)
+        data = found.to_json()
+        if gpu:
+            data["gpu"] = {"tasks": [t.to_dict() for t in tasks]}
+        emit_json(data)
+        return
+    _render(found.figures)
+    if gpu:
+        click.echo("")
+        rows = [
+            (
+                t.task_id or f"workspace {t.workspace}",
+                f"{t.gpu_hours:.2f}",
+                gpu_size(t.peak_memory),
+                t.samples,
+            )
+            for t in tasks
+        ]
+        print_table(
+            ("task", "GPU-hours", "peak GPU memory", "samples"),
+            rows,
+            empty="no GPU use by a task was sampled in this window",
+            right=("GPU-hours", "peak GPU memory", "samples"),
+        )
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()

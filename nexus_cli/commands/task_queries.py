@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.task_common import line, project, task_id_arg
+from nexus_cli.gpu import accounting
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.tasks.queries import blocked as blocked_tasks
 from nexus_cli.tasks.queries import history as task_history
 from nexus_cli.tasks.queries import show as show_task
 from nexus_cli.terminal import escape
+from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.model import Task
@@ -71,11 +73,25 @@ def blocked(as_json: bool) -> None:
 def history(task_id: str, as_json: bool) -> None:
     """Every transition, gate run and change, with who, when and why."""
     found = task_history(project(), task_id)
+    entries = list(found.to_json())
+    # Sampled GPU use of the task's processes, and of its workspace's (docs/gpu.md).
+    for gpu in accounting.usage_of(found.task.id, found.task.workspace):
+        entry: dict[str, object] = {
+            "at": rfc3339(gpu.last_seen),
+            "by": "nexus gpu",
+            "action": "gpu_usage",
+            "gpu_hours": round(gpu.gpu_hours, 4),
+            "peak_gpu_memory": gpu.peak_memory,
+            "samples": gpu.samples,
+        }
+        if gpu.workspace is not None:
+            entry["workspace"] = gpu.workspace
+        entries.append(entry)
     if as_json:
-        emit_json(found.to_json())
+        emit_json(entries)
         return
     rows = []
-    for h in found.to_json():
+    for h in entries:
         detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
         if isinstance(detail.get("receipt"), dict):  # the whole receipt: `nexus task receipt ID`
             detail["receipt"] = _receipt_summary(detail["receipt"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 import click
@@ -13,9 +14,12 @@ from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table, warn
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import lifecycle
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_ports import environment as workspace_environment
+from nexus_cli.workspaces.host_ports import variable as host_ports_variable
 from nexus_cli.workspaces.lookup import published_ports, worktree_path
 from nexus_cli.workspaces.recovery import list_workspaces
 from nexus_cli.workspaces.recovery import status as workspace_status
@@ -51,6 +55,14 @@ OPS: dict[str, tuple[str, str]] = {
     "delete": (
         f"{_OPS}:delete",
         "Delete NAME: containers, network, volumes, worktree and (if merged) its branch.",
+    ),
+    "hooks": (
+        f"{_OPS}:hooks",
+        "List the host hooks around workspaces and approve the project's (--approve).",
+    ),
+    "finish": (
+        f"{_OPS}:finish",
+        "Finish NAME: its tasks' gates pass, its branch is merged, then it is deleted.",
     ),
     "exec": (
         f"{_OPS}:exec_",
@@ -102,6 +114,20 @@ def workspace() -> None:
 )
 @click.option("--bind-all", is_flag=True, help="Publish ports on 0.0.0.0 instead of 127.0.0.1.")
 @click.option(
+    "--host-port",
+    "host_ports",
+    multiple=True,
+    metavar="NAME",
+    help="Allocate a port NAME for a process on the host (see `nexus workspace env`).",
+)
+@click.option(
+    "--ignored-files",
+    type=click.Choice(["copy", "reflink", "hardlink", "skip"]),
+    default="copy",
+    show_default=True,
+    help="How to bring the ignored files .worktreeinclude lists into the worktree.",
+)
+@click.option(
     "--keep-on-failure",
     is_flag=True,
     help="Keep what a failed create made (worktree, containers...) instead of removing it.",
@@ -115,14 +141,18 @@ def create(
     variables: tuple[str, ...],
     no_start: bool,
     bind_all: bool,
+    host_ports: tuple[str, ...],
+    ignored_files: str,
     keep_on_failure: bool,
     health_timeout: float,
     as_json: bool,
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
+    handle = _workspace(name)
+    hooks = load_workspace_hooks(handle.project)
     with shown_progress() as progress:
         result = lifecycle.create(
-            _workspace(name),
+            handle,
             template_name=template_name,
             from_ref=from_ref,
             variables=parse_vars(variables),
@@ -131,6 +161,9 @@ def create(
             progress=progress,
             health_timeout_s=health_timeout,
             keep_on_failure=keep_on_failure,
+            host_ports=list(host_ports),
+            ignored_files=ignored_files,
+            hooks=hooks,
         )
     if as_json:
         emit_json(result.to_json())
@@ -143,6 +176,10 @@ def create(
         click.echo(
             f"  {a.service} {a.container_port}/{a.protocol} -> localhost:{a.host_port}", err=True
         )
+    if result.included.copied:
+        click.echo(f"  copied {plural(len(result.included.copied), 'ignored file')}", err=True)
+    for host_name, port in result.host_ports.items():
+        click.echo(f"  host port {host_name}: {port} (${host_ports_variable(host_name)})", err=True)
     click.echo(str(result.path))
 
 
@@ -262,11 +299,32 @@ def ports(name: str, as_json: bool) -> None:
     print_table(
         ("service", "container", "host"),
         [
-            (r.service, f"{r.container_port}/{r.protocol}", f"{r.address}:{r.host_port}")
+            (
+                r.service if r.kind == "container" else f"{r.service} (host)",
+                f"{r.container_port}/{r.protocol}" if r.kind == "container" else "-",
+                f"{r.address}:{r.host_port}",
+            )
             for r in result.rows
         ],
         empty=f"{name} has no published ports (yet: they are allocated on `up`)",
     )
+
+
+@workspace.command()
+@NAME
+@json_option
+def env(name: str, as_json: bool) -> None:
+    """Print NAME's environment for processes on the host, as `export` lines.
+
+    NEXUS_PORT_<NAME> for each host port, PORT for the first, NEXUS_WORKSPACE and NEXUS_WORKTREE.
+    Example: eval "$(nexus workspace env feature-auth)" && npm run dev -- --port "$PORT"
+    """
+    result = workspace_environment(_workspace(name))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for key, value in result.variables.items():
+        click.echo(f"export {key}={shlex.quote(value)}")
 
 
 @workspace.command()

@@ -1,4 +1,5 @@
-"""``nexus workspace delete|exec|shell|logs|repair`` (loaded lazily by the group in workspace.py)."""
+"""``nexus workspace delete|finish|exec|shell|logs|repair`` (loaded lazily by the group in
+workspace.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import click
 
 from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.completion import completer
-from nexus_cli.output import emit_json, json_option
+from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks import workspace_hooks
+from nexus_cli.tasks.finish import finish as finish_workspace
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces.container_io import find_container, stream_logs
@@ -45,22 +48,28 @@ def _workspace(name: str, project: Project | None = None) -> Workspace:
     " Implies --yes.",
 )
 @click.option("--keep-branch", is_flag=True, help="Keep the git branch.")
+@click.option("--keep-volumes", is_flag=True, help="Keep the workspace's Docker volumes.")
 @json_option
-def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) -> None:
+def delete(
+    name: str, yes: bool, force: bool, keep_branch: bool, keep_volumes: bool, as_json: bool
+) -> None:
     """Delete NAME: containers, network, volumes, worktree and (if merged) its branch.
 
     Asks first (--yes or --force skips the question; without a terminal one of them is needed).
     """
     branch = "" if keep_branch else " and (if merged) its branch"
+    volumes = "" if keep_volumes else ", volumes (their data is lost)"
     question = (
-        f"Delete workspace {escape(name, newlines=False)}: its containers, network, volumes (their"
-        f" data is lost), worktree{branch}?"
+        f"Delete workspace {escape(name, newlines=False)}: its containers, network{volumes},"
+        f" worktree{branch}?"
     )
     result = delete_workspace(
         _workspace(name),
         force=force,
         keep_branch=keep_branch,
+        keep_volumes=keep_volumes,
         confirm=lambda: confirm(question, yes=yes or force),
+        hooks=workspace_hooks.load(_project()),
     )
     if as_json:
         emit_json(result.to_json())
@@ -73,6 +82,83 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
     click.echo(f"deleted workspace {name} ({removed}; branch {branch})", err=True)
 
 
+@click.command()
+@NAME
+@click.option(
+    "--into",
+    metavar="BRANCH",
+    help="Branch to merge into (default: the branch of the main worktree).",
+)
+@click.option(
+    "--rebase",
+    "strategy",
+    flag_value="rebase",
+    help="Rebase the branch onto the target and fast-forward it, instead of a merge commit.",
+)
+@click.option("--merge", "strategy", flag_value="merge", default=True, hidden=True)
+@click.option("--keep-volumes", is_flag=True, help="Keep the workspace's Docker volumes.")
+@json_option
+def finish(name: str, into: str | None, strategy: str, keep_volumes: bool, as_json: bool) -> None:
+    """Finish NAME: its tasks' gates pass, its branch is merged, then it is deleted.
+
+    Refuses, changing nothing, when the worktree has uncommitted changes, a gate fails or the merge
+    conflicts. Example: nexus workspace finish feature-auth --into main --rebase
+    """
+    result = finish_workspace(
+        _project(), name, into=into, strategy=strategy, keep_volumes=keep_volumes
+    )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    merged = result.integration
+    gates = sum(item["gates"] for item in result.verified)
+    how = "rebased onto and fast-forwarded" if merged.strategy == "rebase" else "merged into"
+    click.echo(
+        f"finished workspace {name}: {plural(gates, 'gate')} passed, "
+        f"{plural(merged.commits, 'commit')} {how} {merged.target}, workspace deleted",
+        err=True,
+    )
+
+
+@click.command()
+@click.option(
+    "--approve",
+    is_flag=True,
+    help="Approve the project's waiting hooks (asks you on the terminal; no flag can answer).",
+)
+@json_option
+def hooks(approve: bool, as_json: bool) -> None:
+    """List the host hooks around workspaces and approve the project's (--approve).
+
+    Hooks are `workspaces.hooks` (pre_create, post_create, pre_delete) in your own config.yaml
+    or in the project's .nexus/config.yaml; a project's hook runs only once you approved it.
+    """
+    project = _project()
+    if approve:
+        approved = workspace_hooks.approve(project)
+        click.echo(
+            f"approved {plural(len(approved), 'hook')}" if approved else "no hook waits",
+            err=True,
+        )
+    views = workspace_hooks.listing(project)
+    if as_json:
+        emit_json([view.to_json() for view in views])
+        return
+    print_table(
+        ("event", "origin", "approved", "command"),
+        [
+            (
+                v.hook.event,
+                v.hook.origin,
+                v.approval or "WAITS (nexus workspace hooks --approve)",
+                escape(v.hook.command, newlines=False),
+            )
+            for v in views
+        ],
+        empty="no host hooks (workspaces.hooks in config.yaml or .nexus/config.yaml)",
+    )
+
+
 @click.command(name="exec", context_settings={"ignore_unknown_options": True})
 @NAME
 @click.option("-s", "--service", help="Service to run in (default: the template's first service).")
@@ -80,7 +166,10 @@ def delete(name: str, yes: bool, force: bool, keep_branch: bool, as_json: bool) 
 def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
     """Run COMMAND in /workspace of NAME's service and exit with its exit code.
 
-    Example: nexus workspace exec feature-auth --service db -- psql -U postgres -c 'select 1'
+    Standard input is passed on when it is not a terminal; with a terminal on both standard input
+    and output the command gets a TTY (as `docker exec -it`).
+
+    Example: nexus workspace exec feature-auth --service db -- psql -U postgres < dump.sql
     """
 
     def write(chunk: bytes, is_err: bool) -> None:
@@ -89,7 +178,12 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
         stream.buffer.write(chunk) if hasattr(stream, "buffer") else stream.write(chunk.decode())
         stream.flush()
 
-    return run_command(_workspace(name), list(command), service, write)
+    has_input = sys.stdin is not None and not sys.stdin.closed
+    terminal = has_input and sys.stdin.isatty() and sys.stdout.isatty()
+    stdin = sys.stdin.buffer if has_input and not sys.stdin.isatty() else None
+    return run_command(
+        _workspace(name), list(command), service, write, stdin=stdin, terminal=terminal
+    )
 
 
 @click.command()

@@ -137,6 +137,36 @@ def check_database(label: str, path: Path) -> Check:
     )
 
 
+def check_worktree_pointers(project_root: Path) -> Check:
+    """Each workspace worktree's ``.git`` file still names the git dir the repository gave it
+    (a container or a script that rewrote it chooses the config git on the host runs)."""
+    name = "worktrees:git-pointers"
+    common = project_root / ".git"
+    try:
+        folders = sorted(p for p in (project_root / ".nexus" / "worktrees").iterdir())
+    except OSError:
+        folders = []
+    tampered: list[str] = []
+    for folder in folders:
+        if not os.path.lexists(folder / ".git"):
+            continue  # missing worktrees are `workspace list`'s to report
+        try:
+            git.checkout_of(common, folder)
+        except git.TamperedWorktreeError:
+            tampered.append(folder.name)
+        except NexusError:
+            continue  # not registered: `workspace list` says so
+    if not tampered:
+        return Check(name, "ok", f"{plural(len(folders), 'worktree')} checked", True)
+    return Check(
+        name,
+        "fail",
+        f"the .git file of {', '.join(tampered)} points at another git dir (not followed)",
+        True,
+        "; ".join(f"nexus workspace repair {n}" for n in tampered),
+    )
+
+
 def run_checks(project_root: Path | None) -> list[Check]:
     home = paths.nexus_home()
     plan: list[Callable[[], Check]] = [
@@ -151,6 +181,7 @@ def run_checks(project_root: Path | None) -> list[Check]:
         nexus_dir = project_root / ".nexus"
         if nexus_dir.is_dir():
             plan.append(partial(check_writable, "state:project", nexus_dir))
+            plan.append(partial(check_worktree_pointers, project_root))
             for db in sorted(nexus_dir.rglob("*.db")):
                 if "worktrees" not in db.relative_to(nexus_dir).parts:
                     plan.append(partial(check_database, f"db:{db.name}", db))

@@ -36,7 +36,7 @@ class ActionResult:
     skipped: list[str] = field(default_factory=list)  # descendants left alone, and why
 
 
-def _check_identity(proc: psutil.Process, expected_create_time: float) -> None:
+def check_identity(proc: psutil.Process, expected_create_time: float) -> None:
     import psutil
 
     try:
@@ -99,7 +99,7 @@ def perform(
         kids, skipped = _descendants(proc, uid, force_other_user)
     # Suspend/kill children first and resume the parent first, so no side waits on a stopped peer.
     order = [*kids, proc] if action in ("suspend", "kill") else [proc, *kids]
-    _check_identity(proc, expected_create_time)
+    check_identity(proc, expected_create_time)
     sent: list[int] = []
     for target in order:
         try:

@@ -197,8 +197,20 @@ def find_checkpoints(
     found: dict[str, Checkpoint] = {}
     for folder, depth in _plan(opened, cwd, extra_dirs, named or []).items():
         for ckpt in _scan(folder, depth, opened):
+            outer = _enclosing_folder(Path(ckpt.path))
+            if outer is not None:  # a file of `checkpoint-500/`: the folder is the checkpoint
+                ckpt = found.get(str(outer)) or _describe(outer, opened) or ckpt
             found[ckpt.path] = ckpt
     return sorted(found.values(), key=lambda c: c.mtime)
+
+
+def _enclosing_folder(path: Path) -> Path | None:
+    """The checkpoint folder (``checkpoint-500/``, ``global_step9/``) ``path`` lies in, up to two
+    levels up (HF holds DeepSpeed's), or None."""
+    for parent in list(path.parents)[:2]:
+        if _CHECKPOINT_DIR.search(parent.name):
+            return parent
+    return None
 
 
 def cadence_s(checkpoints: list[Checkpoint], since: float | None = None) -> float | None:

@@ -138,7 +138,7 @@ def _progress(proc: procinfo.ProcessFacts, newest: ckpt.Checkpoint | None) -> Pr
     )
 
 
-def _checkpoints_of(proc: procinfo.ProcessFacts, extra: list[Path]) -> list[ckpt.Checkpoint]:
+def checkpoints_of(proc: procinfo.ProcessFacts, extra: list[Path]) -> list[ckpt.Checkpoint]:
     """The process's checkpoints; a containerised process's paths are read via /proc/PID/root."""
     pid = proc.pid
     named = [host_path(pid, str(p)) for p in ckpt.dirs_from_cmdline(proc.cmdline, proc.cwd)]
@@ -159,7 +159,7 @@ def analyze(pid: int, checkpoint_dirs: list[Path], session: NvmlSession | None) 
         child.cpu_percent = cpu.get(child.pid)
     proc.cpu_percent = cpu.get(proc.pid)
     gpus = None if session is None else gpu_use(session, set(tree))
-    found = _checkpoints_of(proc, checkpoint_dirs)
+    found = checkpoints_of(proc, checkpoint_dirs)
     earlier = sum(not written_by_this_run(proc, c) for c in found)
     newest = found[-1] if found else None
     cadence = ckpt.cadence_s(found, since=proc.create_time - START_SLACK_S)

@@ -5,9 +5,11 @@ The monitor polls NVML in-process (no subprocess per refresh); process names are
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nexus_cli.gpu import accounting, ghosts
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession
 from nexus_cli.gpu.units import NA, number, size
 from nexus_cli.terminal import escape
@@ -27,15 +29,18 @@ class Snapshot:
     names: dict[int, str] = field(default_factory=dict)
     users: dict[int, str] = field(default_factory=dict)
     started: dict[int, float] = field(default_factory=dict)  # create times
+    flags: dict[int, str] = field(default_factory=dict)  # ghosts and idlers: "zombie", "idle 2h"
 
 
 class Poller:
     """Takes snapshots from one open session, remembering each PID's name, user and create
     time between frames (raw strings: the views escape them)."""
 
-    def __init__(self, session: NvmlSession) -> None:
+    def __init__(self, session: NvmlSession, idle_after_s: float = ghosts.IDLE_AFTER_S) -> None:
         self.session = session
         self._known: dict[int, tuple[str, str, float | None]] = {}
+        self._idle = ghosts.IdleTracker(idle_after_s)  # in memory: one per monitor
+        self._sampled = 0.0  # when GPU time per task was last recorded (monotonic)
 
     def _about(self, pid: int) -> tuple[str, str, float | None]:
         if pid not in self._known:
@@ -59,6 +64,10 @@ class Poller:
         procs = {d.index: self.session.read_processes(d.index) for d in devices}
         sm = {i: self.session.read_process_utilization(i) if p else {} for i, p in procs.items()}
         about = {p.pid: self._about(p.pid) for plist in procs.values() for p in plist}
+        found = ghosts.find_in(devices, procs, sm, self._idle) if about else []
+        if about and time.monotonic() - self._sampled >= accounting.MONITOR_SAMPLE_S:
+            self._sampled = time.monotonic()
+            accounting.record(devices, procs)
         return Snapshot(
             devices,
             procs,
@@ -66,6 +75,7 @@ class Poller:
             {pid: a[0] for pid, a in about.items()},
             {pid: a[1] for pid, a in about.items()},
             {pid: a[2] for pid, a in about.items() if a[2] is not None},
+            ghosts.flags(found),
         )
 
 
@@ -97,12 +107,17 @@ def device_rows(snap: Snapshot) -> list[tuple[str, ...]]:
     ]
 
 
+def flagged(name: str, flag: str | None) -> str:
+    """A process name with its ghost/idle flag, if any: ``python [zombie]``."""
+    return name if flag is None else f"{name} [{flag}]"
+
+
 def process_rows(snap: Snapshot) -> list[tuple[str, ...]]:
     return [
         (
             gpu,
             str(p.pid),
-            escape(snap.names.get(p.pid, "?"), newlines=False),
+            flagged(escape(snap.names.get(p.pid, "?"), newlines=False), snap.flags.get(p.pid)),
             size(p.used_memory),
             number(snap.sm_util.get(gpu, {}).get(p.pid), "%"),
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from nexus_cli.errors import NexusError
 from nexus_cli.gpu.actions import perform
+from nexus_cli.gpu.ghosts import IDLE_AFTER_S
 from nexus_cli.gpu.impact import analyze
 from nexus_cli.gpu.model import NvmlSession
 from nexus_cli.gpu.monitor import Poller, Snapshot
@@ -43,9 +44,11 @@ def _cbreak(fd: int) -> Iterator[None]:
 
 
 class MonitorApp:
-    def __init__(self, session: NvmlSession, interval: float) -> None:
+    def __init__(
+        self, session: NvmlSession, interval: float, idle_after_s: float = IDLE_AFTER_S
+    ) -> None:
         self.session = session
-        self.poller = Poller(session)
+        self.poller = Poller(session, idle_after_s)
         self.interval = interval
         self.history = History()
         self.state = MonitorState()

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from nexus_cli.gpu.monitor import Snapshot
+from nexus_cli.gpu.monitor import Snapshot, flagged
 from nexus_cli.terminal import escape
 
 SORTS = ("memory", "utilisation", "runtime")
@@ -73,7 +73,7 @@ def process_list(snap: Snapshot) -> list[ProcRow]:
         ProcRow(
             gpu,
             p.pid,
-            escape(snap.names.get(p.pid, "?"), newlines=False),
+            flagged(escape(snap.names.get(p.pid, "?"), newlines=False), snap.flags.get(p.pid)),
             escape(snap.users.get(p.pid, "?"), newlines=False),
             p.used_memory,
             snap.sm_util.get(gpu, {}).get(p.pid),

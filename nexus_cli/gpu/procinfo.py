@@ -235,3 +235,60 @@ def ancestors_cmdlines(pid: int, depth: int = 4) -> list[str]:
     except (psutil.Error, OSError):
         pass
     return found
+
+
+def paths_open_for_writing(pids: list[int]) -> set[str]:
+    """Files any of ``pids`` has open for writing (psutil's mode: "w", "a", "r+"...)."""
+    import psutil
+
+    found: set[str] = set()
+    for pid in pids:
+        try:
+            files = psutil.Process(pid).open_files()
+        except (psutil.Error, OSError):
+            continue
+        found.update(f.path for f in files if getattr(f, "mode", "r") != "r")
+    return found
+
+
+def process_group(pid: int) -> int | None:
+    """``pid``'s process group id, None when it is gone."""
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def group_members(pgid: int) -> list[int]:
+    """The PIDs of process group ``pgid`` (the ``pgrp`` field of /proc/PID/stat), zombies left
+    out."""
+    members: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return sorted(members)
+
+
+def is_running(pid: int, create_time: float) -> bool:
+    """Whether the process ``pid`` started at ``create_time`` still runs (a zombie has ended)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - create_time) > 0.05:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 
 from nexus_cli.gpu.checkpoints import LAYOUTS
 from nexus_cli.gpu.report import ImpactReport, written_by_this_run
-from nexus_cli.gpu.units import NA, duration, number, size
+from nexus_cli.gpu.units import NA, WIDTH, clip, clip_left, duration, number, size
 from nexus_cli.plural import plural
 from nexus_cli.terminal import escape
 
@@ -36,10 +37,17 @@ def _state(r: ImpactReport) -> list[str]:
             parts.append(f"epoch {pr.epoch}{total}{pct}")
         if pr.step is not None:
             parts.append(f"step {pr.step}")
-        source = "the newest checkpoint's name"
+        source = "newest checkpoint's name"
         if not pr.from_this_run:
             source += ", written by an earlier run"
-        lines.append(f"  Progress: {', '.join(parts)} (from {source})")
+        lines.extend(
+            textwrap.wrap(
+                f"Progress: {', '.join(parts)} ({source})",
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            )
+        )
     return lines
 
 
@@ -82,7 +90,7 @@ def _checkpoints(r: ImpactReport) -> list[str]:
     lines = [
         "Checkpoints:",
         f"  Last saved: {duration(r.checkpoint_age_s)} ago{note}",
-        f"  Location: {escape(_short(c.path), newlines=False)}",
+        f"  Location: {clip_left(escape(_short(c.path), newlines=False), WIDTH - 12)}",
         f"  Size: {size(c.size)}" + (" (still open by the process)" if c.open_by_process else ""),
         f"  Found: {found}, layout: {layouts}",
     ]
@@ -110,9 +118,8 @@ def _if_killed(r: ImpactReport) -> list[str]:
             f"  [!] GPU-hours wasted: {w.gpu_hours:.2f} ({w.gpus} GPUs x {duration(w.seconds)})"
         )
     if r.newest_checkpoint is not None:
-        lines.append(
-            f"  [ok] Recovery possible from {escape(Path(r.newest_checkpoint.path).name, newlines=False)}"
-        )
+        name = escape(Path(r.newest_checkpoint.path).name, newlines=False)
+        lines.append(f"  [ok] Recovery possible from {clip_left(name, WIDTH - 31)}")
     return lines
 
 
@@ -121,9 +128,8 @@ def _children(r: ImpactReport) -> list[str]:
         return ["Child Processes: none"]
     lines = ["Child Processes (will also terminate):"]
     for c in r.process.children:
-        lines.append(
-            f"  - {c.role or 'process'} (PID {c.pid}): {escape(c.command[:70], newlines=False)}"
-        )
+        lead = f"  - {c.role or 'process'} (PID {c.pid}): "
+        lines.append(lead + clip(escape(c.command, newlines=False), WIDTH - len(lead)))
     return lines
 
 
@@ -147,8 +153,26 @@ def _distributed(r: ImpactReport) -> list[str]:
     return lines
 
 
+def _recommendations(r: ImpactReport) -> list[str]:
+    """Each recommendation wrapped to the report's width, continuation lines indented."""
+    lines: list[str] = []
+    for x in r.recommendations:
+        lines.extend(
+            textwrap.wrap(
+                f"[{x['key']}] {x['text']}",
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="      ",
+                break_on_hyphens=False,
+            )
+        )
+    return lines
+
+
 def impact_lines(r: ImpactReport) -> list[str]:
-    head = f"Process Impact Analysis - PID: {r.process.pid} ({escape(r.process.command[:60], newlines=False)})"
+    lead = f"Process Impact Analysis - PID: {r.process.pid} ("
+    command = clip(escape(r.process.command, newlines=False), WIDTH - len(lead) - 1)
+    head = f"{lead}{command})"
     sections = [
         _state(r),
         _resources(r),
@@ -156,7 +180,7 @@ def impact_lines(r: ImpactReport) -> list[str]:
         _if_killed(r),
         _children(r),
         _distributed(r),
-        ["Recommendations:", *(f"  [{x['key']}] {x['text']}" for x in r.recommendations)],
+        ["Recommendations:", *_recommendations(r)],
     ]
     lines = [head, RULE]
     for section in sections:
@@ -169,7 +193,7 @@ def panel_lines(r: ImpactReport) -> list[str]:
     the next checkpoint comes."""
     p, w = r.process, r.work_lost
     lines = [
-        escape(p.command[:48], newlines=False),
+        clip(escape(p.command, newlines=False), 48),
         f"user {escape(p.user or NA, newlines=False)}, running {duration(p.runtime_s)}",
         f"children: {len(p.children)}",
         "",

@@ -8,6 +8,7 @@ to a task goes through :mod:`nexus_cli.tasks.actions`, like the CLI's and the MC
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import time
 from dataclasses import dataclass, field
@@ -251,10 +252,20 @@ def _record(store: TaskStore, it: Iteration, actor: str) -> None:
     recorder.record_event(event, int(code), it.duration_ms)
 
 
-def refuse_without_agent(agent: str | None) -> str:
+def refuse_without_agent(agent: str | None, *, repository_agent: str | None = None) -> str:
+    """``agent``, or a usage error. ``repository_agent`` (the project's ``loop.agent``) is never
+    run on its own: the error shows it, escaped, so that you can pass it after reading it."""
     if agent is None or not agent.strip():
+        if repository_agent is not None:
+            raise UsageError(
+                "no agent command: loop.agent in .nexus/config.yaml is repository content and "
+                "does not run on its own",
+                hint=f"after reading it, pass --agent {shlex.quote(repository_agent)} "
+                "(or set loop.agent in your own ~/.config/nexus/config.yaml)",
+            )
         raise UsageError(
-            "no agent command: pass --agent CMD or set loop.agent in .nexus/config.yaml",
+            "no agent command: pass --agent CMD or set loop.agent in your own "
+            "~/.config/nexus/config.yaml",
             hint="e.g. --agent 'claude -p' (the task context arrives on its stdin)",
         )
     return agent

@@ -30,6 +30,8 @@ TOOL_SCHEMAS = {
     "task_note": "task-note",
     "task_verify": "task-verify",
     "task_complete": "task-complete",
+    "remember": "remember",
+    "forget": "forget",
     "persona_list": "persona-list",
     "persona_current": "persona-current",
     "stats": "stats",

@@ -14,6 +14,7 @@ from nexus_cli.mcp import analysis_tools as at
 from nexus_cli.mcp import task_tools as tt
 from nexus_cli.mcp import workspace_tools as wt
 from nexus_cli.project import Project
+from nexus_cli.tasks import memory
 from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.statuses import STATUSES
 
@@ -159,6 +160,34 @@ def _register_task_changes(s: ToolHost) -> None:
     async def task_complete(id: TaskId, ctx: Context) -> str:
         return await s.run("task_complete", tt.run_gates, p, id, True, ctx=ctx)
 
+    @app.tool(
+        description="Remember a short project fact for every agent and later sessions (one "
+        "sentence; `nexus prime` shows the newest). Returns the fact with its id."
+    )
+    async def remember(
+        text: Annotated[
+            str, Field(description="The fact.", min_length=1, max_length=memory.MAX_TEXT_CHARS)
+        ],
+        task: Annotated[
+            str | None, Field(description="The task this was learned on.", max_length=40)
+        ] = None,
+    ) -> str:
+        return await s.run("remember", _remember, p, text, task)
+
+    @app.tool(description="Forget a project fact by its id (a fact that turned out wrong).")
+    async def forget(
+        id: Annotated[str, Field(description="The fact's id (mem-...).", max_length=40)],
+    ) -> str:
+        return await s.run("forget", _forget, p, id)
+
+
+def _remember(project: Project, text: str, task: str | None) -> object:
+    return memory.remember(project, text, task=task).to_json()
+
+
+def _forget(project: Project, fact_id: str) -> object:
+    return memory.forget(project, fact_id).to_json()
+
 
 def _note(project: object, task_id: str, text: str) -> object:
     return tt.change(project, task_id, "note", text=text)  # type: ignore[arg-type]
@@ -188,9 +217,23 @@ def _register_workspaces(s: ToolHost) -> None:
         vars: Annotated[
             dict[str, str], Field(description="Template variables, e.g. {'PG_VERSION': '16'}.")
         ] = {},  # noqa: B006
+        host_ports: Annotated[
+            list[str],
+            Field(
+                description="Names of ports to allocate for processes on the host, e.g. ['web'].",
+                max_length=16,
+            ),
+        ] = [],  # noqa: B006
     ) -> str:
         return await s.run(
-            "workspace_create", wt.workspace_create, p, name, template, vars, ctx=ctx
+            "workspace_create",
+            wt.workspace_create,
+            p,
+            name,
+            template,
+            vars,
+            host_ports,
+            ctx=ctx,
         )
 
     @app.tool(description="Start a workspace's services (ports stay the same when free).")

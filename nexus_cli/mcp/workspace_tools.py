@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nexus_cli.project import Project
+from nexus_cli.tasks import workspace_hooks
 from nexus_cli.workspaces import execution, lifecycle, recovery
 from nexus_cli.workspaces.handle import Workspace
 
@@ -24,10 +25,18 @@ def workspace_status(project: Project, name: str) -> dict[str, Any]:
 
 
 def workspace_create(
-    project: Project, name: str, template: str = "bare", variables: dict[str, str] | None = None
+    project: Project,
+    name: str,
+    template: str = "bare",
+    variables: dict[str, str] | None = None,
+    host_ports: list[str] | None = None,
 ) -> dict[str, Any]:
     result = lifecycle.create(
-        Workspace(project, name), template_name=template, variables=variables or {}
+        Workspace(project, name),
+        template_name=template,
+        variables=variables or {},
+        host_ports=host_ports or [],
+        hooks=workspace_hooks.load(project),
     )
     return result.to_json()
 

@@ -16,6 +16,7 @@ from nexus_cli.personas.model import NAME_RE, PERSONA_FILE, Persona
 from nexus_cli.personas.schema import parse_persona
 from nexus_cli.project import find_project
 from nexus_cli.resources import data_dir
+from nexus_cli.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,28 @@ def load(name: str, search: list[Layer]) -> Persona:
         folder = layer.folder / name
         if (folder / PERSONA_FILE).is_file():
             return _load_from(folder, layer.origin, search, index, chain=(name,))
+    real = aliases(search).get(name)
+    if real is not None:
+        return load(real, search)
+    known = available(search)
     raise NotFoundError(
-        f"no persona named {name!r}", hint="`nexus persona list` shows the available personas"
+        f"no persona named {name!r}",
+        hint=did_you_mean(name, [*known, *aliases(search)])
+        or "`nexus persona list` shows the available personas",
     )
+
+
+def aliases(search: list[Layer]) -> dict[str, str]:
+    """Other names people use for a persona (``architect`` for ``software-architect``), from the
+    ``aliases`` key of each visible persona; a real persona's name always wins over an alias."""
+    found: dict[str, str] = {}
+    names = available(search)
+    for name, layer in names.items():
+        spec = parse_persona(layer.folder / name / PERSONA_FILE)
+        for alias in spec.aliases:
+            if alias not in names:
+                found.setdefault(alias, name)
+    return found
 
 
 def load_all(search: list[Layer]) -> list[Persona]:

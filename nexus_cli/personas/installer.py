@@ -25,6 +25,7 @@ from nexus_cli.personas.model import Persona
 from nexus_cli.personas.plan import Findings, Renders, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
 from nexus_cli.plural import plural
+from nexus_cli.suggest import did_you_mean
 
 GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
 
@@ -229,7 +230,8 @@ def plan_remove(scope: Scope, names: list[str]) -> Plan:
         if name not in after["personas"]:
             raise NotFoundError(
                 f"persona {name!r} is not installed here",
-                hint="`nexus persona current` lists the active personas"
+                hint=did_you_mean(name, after["personas"])
+                or "`nexus persona current` lists the active personas"
                 + ("" if scope.is_global else "; add --global for the user-level ones"),
             )
         _remove_from(scope, snap, after, found, name)

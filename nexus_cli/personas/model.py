@@ -19,6 +19,7 @@ PERSONA_FILE = "persona.yaml"
 KNOWN_KEYS = frozenset(
     {
         "name",
+        "aliases",
         "display_name",
         "description",
         "extends",

@@ -33,6 +33,10 @@ class PersonaSpec:
         value = self.data.get("extends")
         return value if isinstance(value, str) else None
 
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(self.data.get("aliases") or ())
+
     def build(self, folder: Path, origin: str) -> Persona:
         data = self.data
         name = data["name"]
@@ -91,6 +95,10 @@ def _validate(path: Path, data: dict[str, Any]) -> None:
     for key in ("display_name", "description", "extends", "instructions", "default_level"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise _fail(path, key, "must be a string")
+    _check_list(path, data.get("aliases"), "aliases")
+    for alias in data.get("aliases") or []:
+        if not NAME_RE.match(alias) or alias == name:
+            raise _fail(path, "aliases", f"has {alias!r}: an alias is another lowercase name")
     _check_list(path, data.get("commands"), "commands")
     if data.get("always") is not None and not isinstance(data["always"], bool):
         raise _fail(path, "always", "must be true or false")

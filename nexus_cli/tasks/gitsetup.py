@@ -1,6 +1,7 @@
 """`nexus init` hook: register the tasks.jsonl merge driver with git.
 
-Writes ``.gitattributes`` (``.nexus/tasks.jsonl merge=nexus-tasks``, appended, user lines kept)
+Writes ``.gitattributes`` (``.nexus/tasks.jsonl merge=nexus-tasks`` and
+``.nexus/memory.jsonl merge=union``, appended, user lines kept)
 and the clone-local git config ``merge.nexus-tasks.driver``. The driver prefers the Python that
 ran ``nexus init`` (works where ``nexus`` is not on PATH, e.g. git GUIs) and falls back to
 ``nexus`` on PATH when that interpreter is gone (the virtualenv was moved or deleted). Git
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from nexus_cli import proc
 
 ATTRIBUTE_LINE = ".nexus/tasks.jsonl merge=nexus-tasks"
+# The memory log is append-only JSONL: git's own union driver keeps both sides' new lines.
+MEMORY_ATTRIBUTE_LINE = ".nexus/memory.jsonl merge=union"
 DRIVER_NAME = "nexus-tasks"
 
 
@@ -57,10 +60,15 @@ def _merge_gitattributes(project: Project) -> bool:
         existing = safe_path.read_bytes(project.root, name).decode("utf-8", "surrogateescape")
     except FileNotFoundError:
         existing = ""
-    if ATTRIBUTE_LINE in existing.splitlines():
+    missing = [
+        line
+        for line in (ATTRIBUTE_LINE, MEMORY_ATTRIBUTE_LINE)
+        if line not in existing.splitlines()
+    ]
+    if not missing:
         return False
     prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
-    text = prefix + ATTRIBUTE_LINE + "\n"
+    text = prefix + "".join(line + "\n" for line in missing)
     fs.atomic_write(name, text.encode("utf-8", "surrogateescape"), root=project.root)
     return True
 

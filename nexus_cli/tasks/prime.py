@@ -15,7 +15,7 @@ from typing import Any
 
 from nexus_cli.plural import plural
 from nexus_cli.project import Project
-from nexus_cli.tasks import approvals
+from nexus_cli.tasks import approvals, memory
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
@@ -43,6 +43,8 @@ class Briefing:
     # Of the tasks above: those with a gate that waits for a person's approval.
     needs_approval: list[dict[str, Any]] = field(default_factory=list)
     next_commands: list[str] = field(default_factory=list)
+    # The newest project facts (`nexus remember`), within a size budget.
+    memory: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -108,6 +110,7 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     shown = [*current, *ready[:SHOWN], *(json.loads(doc) for doc, _ in blocked)]
     brief.needs_approval = _waiting(store.project, shown)
     brief.next_commands = _next_commands(brief)
+    brief.memory = [fact.to_json() for fact in memory.briefing(project)]
     return brief
 
 
@@ -202,6 +205,13 @@ def render(brief: Briefing) -> str:
             f"- {_e(t['id'])} {_e(t['title'])}: {', '.join(f'`{_e(c)}`' for c in t['commands'])}"
             for t in brief.needs_approval
         ]
+    if brief.memory:
+        out += [
+            "",
+            "## Project memory (newest first; `nexus remember` adds, `nexus forget` drops)",
+            "",
+        ]
+        out += [f"- {_e(f['text'])} ({_e(f['id'])}, {_e(f['by'])})" for f in brief.memory]
     commands = [f"1. `{_e(c)}`" for c in brief.next_commands]
     out += ["", "## Continue with", "", *commands, ""]
     return "\n".join(line for i, line in enumerate(out) if line or (i and out[i - 1]))

@@ -52,8 +52,8 @@ def attach(project: Project, task: Task, results: list[GateResult], *, host: str
         return
     cwd = gate_directory(project, task)
     common: dict[str, Any] = {"format": FORMAT, "task": task.id, "at": now_iso()}
-    common.update(_tree(cwd))
-    key, key_error = _signing_key(cwd)
+    common.update(_tree(project, cwd))
+    key, key_error = _signing_key(project.root)  # the repository's config, not a worktree's
     for index, result in enumerate(results):
         if not result.passed:
             continue
@@ -72,11 +72,12 @@ def attach(project: Project, task: Task, results: list[GateResult], *, host: str
         result.receipt = receipt
 
 
-def _tree(cwd: Path) -> dict[str, Any]:
-    try:
+def _tree(project: Project, cwd: Path) -> dict[str, Any]:
+    try:  # the git dir comes from the repository, never from a worktree's own .git file
+        checkout = git.checkout_of(project.git_common_dir, cwd)
         return {
-            "tree": git.worktree_tree(cwd, exclude=NEXUS_DIR),
-            "head": git.head_commit(cwd),
+            "tree": git.worktree_tree(cwd, exclude=NEXUS_DIR, checkout=checkout),
+            "head": git.head_commit(cwd, checkout),
         }
     except NexusError as exc:
         return {"tree": None, "head": None, "tree_error": exc.message}

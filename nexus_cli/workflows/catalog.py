@@ -8,6 +8,7 @@ from pathlib import Path
 from nexus_cli import validate
 from nexus_cli.errors import ConfigError, NotFoundError
 from nexus_cli.resources import data_dir
+from nexus_cli.suggest import did_you_mean
 from nexus_cli.workflows.schema import Workflow, parse
 
 MAX_FILE_BYTES = 256 * 1024
@@ -55,9 +56,12 @@ def read(source: Source) -> Workflow:
 def load(name: str, project_root: Path | None) -> Workflow:
     """The workflow ``name`` (validated as typed on the command line)."""
     validate.workflow_name(name)
-    for source in sources(project_root):
+    found = sources(project_root)
+    for source in found:
         if source.name == name:
             return read(source)
     raise NotFoundError(
-        f"no workflow named {name!r}", hint="`nexus workflow list` shows the available workflows"
+        f"no workflow named {name!r}",
+        hint=did_you_mean(name, [source.name for source in found])
+        or "`nexus workflow list` shows the available workflows",
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, NotFoundError
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
 
 Writer = Callable[[bytes, bool], None]  # (chunk, is_stderr)
+_CHUNK = 64 * 1024
 
 
 def find_container(workspace: Workspace, service: str | None) -> tuple[Any, Any]:
@@ -48,32 +51,91 @@ def find_container(workspace: Workspace, service: str | None) -> tuple[Any, Any]
     return client, container
 
 
-def exec_command(client: Any, container: Any, command: list[str], write: Writer) -> int:
-    """Run ``command`` in ``/workspace`` of the container, streaming output; return its exit code."""
+def exec_command(
+    client: Any,
+    container: Any,
+    command: list[str],
+    write: Writer,
+    stdin: BinaryIO | None = None,
+) -> int:
+    """Run ``command`` in ``/workspace`` of the container, streaming output; return its exit code.
+
+    With ``stdin``, its bytes are sent to the command as they are read and the command's input is
+    closed at their end (so ``... exec db -- psql < dump.sql`` sees the whole file, then EOF).
+    """
     exec_id = client.api.exec_create(
-        container.id, command, workdir="/workspace", stdout=True, stderr=True
+        container.id,
+        command,
+        workdir="/workspace",
+        stdin=stdin is not None,
+        stdout=True,
+        stderr=True,
     )["Id"]
-    for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
-        if out:
-            write(out, False)
-        if err:
-            write(err, True)
+    if stdin is None:
+        for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
+            if out:
+                write(out, False)
+            if err:
+                write(err, True)
+    else:
+        _exec_with_input(client, exec_id, stdin, write)
     return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0)
+
+
+def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) -> None:
+    """Feed ``stdin`` to a started exec from a thread while its output is read here: reading and
+    writing at once, so a command that echoes (``cat``) never fills a pipe and stalls both."""
+    from docker.utils.socket import STDERR, frames_iter
+
+    attached = client.api.exec_start(exec_id, socket=True)
+    sock = getattr(attached, "_sock", attached)
+    failed: list[OSError] = []
+
+    def feed() -> None:
+        try:
+            read = getattr(stdin, "read1", stdin.read)  # whatever has arrived, up to _CHUNK
+            while chunk := read(_CHUNK):
+                sock.sendall(chunk)
+        except OSError as exc:  # the command ended before reading all of its input
+            failed.append(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_WR)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        for stream, data in frames_iter(attached, tty=False):  # type: ignore[no-untyped-call]
+            write(data, stream == STDERR)
+    finally:
+        attached.close()
+    # The feeder is not waited for: a command that ends without reading all of its input (``head``)
+    # leaves it blocked on a read of ours, and this process's input is of no further use.
 
 
 def shell(container: Any, interactive_tty: bool) -> int:
     """An interactive shell through the docker CLI (which honours DOCKER_HOST and contexts)."""
+    probe = "command -v bash >/dev/null 2>&1 && exec bash || exec sh"
+    return exec_in_terminal(
+        container, ["sh", "-c", probe], tty=interactive_tty, purpose="`nexus workspace shell`"
+    )
+
+
+def exec_in_terminal(container: Any, command: list[str], *, tty: bool, purpose: str) -> int:
+    """Run ``command`` on this process's own terminal through ``docker exec -i [-t]``: the docker
+    CLI puts the terminal in raw mode, forwards window-size changes and signals."""
     docker = shutil.which("docker")
     if docker is None:
         raise NexusError(
-            "`nexus workspace shell` needs the docker command-line client",
+            f"{purpose} needs the docker command-line client",
             hint="install the docker CLI, or use `nexus workspace exec NAME -- sh -c '...'`",
         )
-    flags = "-it" if interactive_tty else "-i"
-    probe = "command -v bash >/dev/null 2>&1 && exec bash || exec sh"
-    return proc.run_attached(
-        [docker, "exec", flags, "-w", "/workspace", container.id, "sh", "-c", probe]
-    )
+    flags = "-it" if tty else "-i"
+    return proc.run_attached([docker, "exec", flags, "-w", "/workspace", container.id, *command])
+
+
+def has_docker_cli() -> bool:
+    return shutil.which("docker") is not None
 
 
 def stream_logs(

@@ -14,8 +14,10 @@ from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, ports, records
+from nexus_cli.workspaces import docker_services, git_worktrees, host_hooks, ports, records
+from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.lifecycle import template_for
+from nexus_cli.workspaces.progress import Silent
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -45,17 +47,23 @@ def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str
     return same
 
 
+def uncommitted(workspace: Workspace, record: records.WorkspaceRecord) -> list[str]:
+    """``git status --porcelain`` lines of the worktree, less the files the template wrote that
+    are still exactly as written."""
+    path = workspace.worktree
+    generated = _unchanged_generated(path, record)
+    return [
+        line
+        for line in git_worktrees.uncommitted_changes(workspace.project, path)
+        if not (line.startswith("?? ") and line[3:].strip('"') in generated)
+    ]
+
+
 def what_would_be_lost(workspace: Workspace, record: records.WorkspaceRecord) -> list[str]:
     """Uncommitted changes and unmerged commits that deleting the workspace would throw away."""
     name = workspace.branch
     lost: list[str] = []
-    path = workspace.worktree
-    generated = _unchanged_generated(path, record)
-    changes = [
-        line
-        for line in git_worktrees.uncommitted_changes(path)
-        if not (line.startswith("?? ") and line[3:].strip('"') in generated)
-    ]
+    changes = uncommitted(workspace, record)
     if changes:
         lost.append(f"{plural(len(changes), 'uncommitted change')} in the worktree")
     unmerged = git_worktrees.unmerged_commits(workspace.project, name)
@@ -69,7 +77,9 @@ def delete(
     *,
     force: bool = False,
     keep_branch: bool = False,
+    keep_volumes: bool = False,
     confirm: Callable[[], None] | None = None,
+    hooks: host_hooks.HostHooks = host_hooks.NONE,
 ) -> DeleteResult:
     """Delete ``workspace``; ``confirm`` (if given) runs after the safety checks and before
     anything is removed, and stops the deletion by raising."""
@@ -86,10 +96,17 @@ def delete(
         )
     if confirm is not None:
         confirm()
+    worktree = workspace.existing_worktree()
+    if worktree is not None:
+        host_hooks.run(
+            hooks, "pre_delete", cwd=worktree, env=hook_environment(workspace), progress=Silent()
+        )
     result = DeleteResult(name)
     has_services = _has_services(workspace, record)
     if has_services:
-        result.removed = _remove_docker_objects(workspace, required=has_services)
+        result.removed = _remove_docker_objects(
+            workspace, required=has_services, keep_volumes=keep_volumes
+        )
     ports.release(nexus_home(), workspace.project_id, name)
     git_worktrees.remove_worktree(workspace)
     if keep_branch:
@@ -109,11 +126,13 @@ def _has_services(workspace: Workspace, record: records.WorkspaceRecord) -> bool
         return True  # template gone or broken: clean up by label to be safe
 
 
-def _remove_docker_objects(workspace: Workspace, *, required: bool) -> dict[str, int]:
+def _remove_docker_objects(
+    workspace: Workspace, *, required: bool, keep_volumes: bool
+) -> dict[str, int]:
     try:
         client = engine.connect()
     except DockerUnavailableError:
         if required:
             raise
         return {}
-    return docker_services.remove_all(client, workspace)
+    return docker_services.remove_all(client, workspace, keep_volumes=keep_volumes)

@@ -7,13 +7,14 @@ is imported only inside functions.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nexus_cli import fs
+from nexus_cli import fs, git
 from nexus_cli.errors import NexusError
 from nexus_cli.workspaces.handle import project_filters, workspace_of
 from nexus_cli.workspaces.service_model import ServiceSpec
@@ -135,19 +136,79 @@ def git_mounts(worktree: Path, common: Path, workspace: str) -> dict[str, dict[s
     return mounts
 
 
-def _mounts(client: Any, plan: ServicePlan) -> dict[str, dict[str, str]]:
-    mounts = {str(plan.worktree): {"bind": "/workspace", "mode": "rw"}}
-    mounts.update(git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name))
+class Bind(NamedTuple):
+    source: str  # a host path
+    target: str  # a path in the container
+    read_only: bool
+
+
+def pointer_guards(worktree: Path, binds: list[Bind]) -> list[Bind]:
+    """``binds`` with the worktree's ``.git`` file read-only in every one that shows it.
+
+    A bind whose source (after symlinks) *is* the ``.git`` file becomes read-only; one whose
+    source is the worktree or a folder above it (whatever the template's spelling: ``.``, ``./``,
+    a link to ``.``) gets the ``.git`` file bound read-only over itself at the matching place
+    inside it. So no container can point the worktree at a git dir of its own, whose config
+    (``core.fsmonitor``, hooks) git on the host would run.
+    """
+    dotgit = os.path.join(os.path.realpath(worktree), ".git")
+    guarded: list[Bind] = []
+    wanted: dict[str, Bind] = {}
+    for bind in binds:
+        real = os.path.realpath(bind.source)
+        if real == dotgit:
+            guarded.append(bind._replace(read_only=True))
+            continue
+        guarded.append(bind)
+        if not bind.read_only and dotgit.startswith(real.rstrip(os.sep) + os.sep):
+            rel = PurePosixPath(os.path.relpath(dotgit, real))
+            target = str(PurePosixPath(bind.target) / rel)
+            wanted.setdefault(target, Bind(dotgit, target, True))
+    have = {b.target for b in guarded}
+    return guarded + [guard for target, guard in wanted.items() if target not in have]
+
+
+def _hold_worktree_config(admin: Path) -> None:
+    """Make sure the worktree's ``config.worktree`` exists (empty when new), so that
+    :func:`git_mounts` mounts it read-only: a container could otherwise create it in its
+    writable admin folder, and git reads it when ``extensions.worktreeConfig`` is on."""
+    if admin.parent.name != "worktrees":  # the main worktree: not mounted into containers
+        return
+    try:
+        fd = os.open(admin / "config.worktree", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
+    """The service's mounts: the worktree at ``/workspace``, the git data (:func:`git_mounts`),
+    the template's volumes, and the read-only guards of the ``.git`` file
+    (:func:`pointer_guards`). Docker's ``Mounts`` API, which takes any path and orders nested
+    targets after their parents."""
+    from docker.types import Mount
+
+    # a .git file that no longer points at the repository's git dir is never handed on
+    checkout = git.checkout_of(plan.git_common_dir, plan.worktree)
+    _hold_worktree_config(checkout.git_dir)
+    binds = [Bind(str(plan.worktree), "/workspace", False)]
+    for source, spec in git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name).items():
+        binds.append(Bind(source, spec["bind"], spec["mode"] == "ro"))
+    named: list[Any] = []
     for volume in plan.service.volumes:
-        mode = "ro" if volume.read_only else "rw"
         if volume.named:
             source = ensure_volume(client, plan.workspace, volume.source)
+            named.append(Mount(volume.target, source, type="volume", read_only=volume.read_only))
         else:  # checked by services_up against the template; resolved again here (symlinks)
-            source = str(
-                fs.resolve_inside(plan.worktree, volume.source, what="bind mount", allow_root=True)
+            resolved = fs.resolve_inside(
+                plan.worktree, volume.source, what="bind mount", allow_root=True
             )
-        mounts[source] = {"bind": volume.target, "mode": mode}
-    return mounts
+            binds.append(Bind(str(resolved), volume.target, volume.read_only))
+    mounts = [
+        Mount(b.target, b.source, type="bind", read_only=b.read_only)
+        for b in pointer_guards(plan.worktree, binds)
+    ]
+    return mounts + named
 
 
 def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
@@ -186,7 +247,7 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
             "NEXUS_SERVICE": service.name,
         },
         working_dir=service.working_dir,
-        volumes=_mounts(client, plan),
+        mounts=_mounts(client, plan),
         ports={
             f"{cport}/{proto}": (plan.bind_address, host)
             for (cport, proto), host in plan.host_ports.items()
@@ -246,14 +307,14 @@ def stop_containers(client: Any, workspace: Workspace, timeout_s: int = 5) -> in
     return len(found)
 
 
-def remove_all(client: Any, workspace: Workspace) -> dict[str, int]:
-    """Remove containers, network and volumes of a workspace."""
+def remove_all(client: Any, workspace: Workspace, *, keep_volumes: bool = False) -> dict[str, int]:
+    """Remove containers, network and (unless ``keep_volumes``) volumes of a workspace."""
     counts = {"containers": stop_containers(client, workspace, timeout_s=2)}
     label = workspace.label_filters()
     networks = client.networks.list(filters={"label": label})
     for network in networks:
         network.remove()
-    volumes = client.volumes.list(filters={"label": label})
+    volumes = [] if keep_volumes else client.volumes.list(filters={"label": label})
     for volume in volumes:
         volume.remove(force=True)
     counts.update(networks=len(networks), volumes=len(volumes))

@@ -7,13 +7,19 @@ keeps the last :data:`EXEC_OUTPUT_LIMIT` bytes. Both validate their input here, 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nexus_cli import engine, validate
 from nexus_cli.errors import NotFoundError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services
-from nexus_cli.workspaces.container_io import Writer, exec_command, find_container
+from nexus_cli.workspaces.container_io import (
+    Writer,
+    exec_command,
+    exec_in_terminal,
+    find_container,
+    has_docker_cli,
+)
 from nexus_cli.workspaces.handle import service_of
 
 if TYPE_CHECKING:
@@ -33,15 +39,27 @@ class ExecResult:
 
 
 def run_command(
-    workspace: Workspace, command: list[str], service: str | None, write: Writer
+    workspace: Workspace,
+    command: list[str],
+    service: str | None,
+    write: Writer,
+    *,
+    stdin: BinaryIO | None = None,
+    terminal: bool = False,
 ) -> int:
-    """Run ``command`` (argv, no shell) in ``/workspace`` of the service; returns its exit code."""
+    """Run ``command`` (argv, no shell) in ``/workspace`` of the service; returns its exit code.
+
+    ``stdin`` is forwarded to the command (then closed); ``terminal`` (stdin and stdout are both
+    terminals) gives it a TTY through the docker CLI, as ``docker exec -it`` would, when the CLI
+    is installed, and streams through the engine API otherwise."""
     argv = validate.command_argv(command)
     if service is not None:
         validate.service_name(service)
     invocation.note(event_type="workspace", workspace=workspace.name)
     client, container = find_container(workspace, service)
-    return exec_command(client, container, argv, write)
+    if terminal and has_docker_cli():
+        return exec_in_terminal(container, argv, tty=True, purpose="`nexus workspace exec`")
+    return exec_command(client, container, argv, write, stdin=None if terminal else stdin)
 
 
 def run_captured(

@@ -8,6 +8,7 @@ through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -112,11 +113,21 @@ def add_worktree(
     return AddedWorktree(path, not exists, None if exists else start)
 
 
-def uncommitted_changes(path: Path) -> list[str]:
-    """``git status --porcelain`` lines of a worktree (empty when clean or missing)."""
-    if not (path / ".git").exists():
+def uncommitted_changes(project: Project, path: Path) -> list[str]:
+    """``git status --porcelain`` lines of a worktree (empty when clean or missing).
+
+    Git is told the worktree's git dir as the repository records it (:func:`git.checkout_of`),
+    so a ``.git`` file rewritten by a container is never followed: it is a
+    :class:`git.TamperedWorktreeError`.
+    """
+    if not os.path.lexists(path / ".git"):
         return []
-    return git.status_porcelain(path)
+    return git.status_porcelain(git.checkout_of(project.git_common_dir, path))
+
+
+def check_pointer(project: Project, path: Path) -> None:
+    """:class:`git.TamperedWorktreeError` when the worktree's ``.git`` file was changed."""
+    git.checkout_of(project.git_common_dir, path)
 
 
 def unmerged_commits(project: Project, branch: str) -> int:
@@ -155,7 +166,12 @@ def repair_worktree(workspace: Workspace) -> list[str]:
     if info is not None and info.locked:
         git.worktree_unlock(project.root, path)
         done.append("unlocked the worktree entry")
-    if path.exists() and (path / ".git").exists():
+    if path.exists() and os.path.lexists(path / ".git"):
+        try:
+            check_pointer(project, path)
+        except git.TamperedWorktreeError:
+            _restore_pointer(project, path)
+            return [*done, "restored the worktree's .git file, which pointed elsewhere"]
         git.worktree_repair(project.root, path)
         return done or ["worktree is healthy"]
     git.worktree_prune(project.root)
@@ -174,3 +190,25 @@ def repair_worktree(workspace: Workspace) -> list[str]:
         "folder cannot be restored)"
     )
     return done
+
+
+def _restore_pointer(project: Project, path: Path) -> None:
+    """Put back the ``.git`` file of a worktree whose pointer was changed: a link or folder there
+    is moved aside first (``.git.tampered-N``, kept for a look), then the file is written from the
+    repository's own record (its ``worktrees/*/gitdir``) and ``git worktree repair`` checks both
+    directions."""
+    dotgit = path / ".git"
+    admin = git.admin_dir(project.git_common_dir, path)
+    if admin is None:
+        raise NotFoundError(
+            f"{path} is not registered as a worktree of this repository",
+            hint=f"move it aside, then run `nexus workspace repair {path.name}`",
+        )
+    if dotgit.is_symlink() or not dotgit.is_file():
+        n = 1
+        while os.path.lexists(path / f".git.tampered-{n}"):
+            n += 1
+        os.rename(dotgit, path / f".git.tampered-{n}")
+    fs.atomic_write(dotgit, f"gitdir: {admin}\n", root=project.root)
+    git.worktree_repair(project.root, path)
+    check_pointer(project, path)  # still wrong: say so rather than report success

@@ -7,7 +7,6 @@ work without an engine.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import threading
 import time
@@ -16,11 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine, git, safe_path, validate
-from nexus_cli.config_yaml import key_error, load_yaml_mapping
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, records
+from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
+from nexus_cli.workspaces.host_ports import check_names as host_port_names
+from nexus_cli.workspaces.host_ports import hook_environment
+from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
+from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
@@ -42,6 +45,8 @@ class CreateResult:
     template: str
     files_written: list[str] = field(default_factory=list)
     up: UpResult | None = None  # set once the services started
+    host_ports: dict[str, int] = field(default_factory=dict)  # name -> port for host processes
+    included: Included = field(default_factory=Included)  # ignored files from .worktreeinclude
 
     @property
     def ports(self) -> list[Allocation]:
@@ -56,6 +61,9 @@ class CreateResult:
             "template": self.template,
             "files_written": list(self.files_written),
             "ports": [a.to_json() for a in self.ports],
+            "host_ports": dict(self.host_ports),
+            "included": list(self.included.copied),
+            "included_refused": [{"path": p, "reason": r} for p, r in self.included.refused],
         }
 
 
@@ -93,6 +101,9 @@ def create(
     progress: Progress | None = None,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
     keep_on_failure: bool = False,
+    host_ports: list[str] | None = None,
+    ignored_files: str = "copy",
+    hooks: host_hooks.HostHooks = host_hooks.NONE,
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
 
@@ -104,16 +115,30 @@ def create(
     project, name = workspace.project, workspace.name
     validate.template_name(template_name)
     values = validate.template_variables(dict(variables or {}))
+    extra_host_ports = host_port_names(host_ports or [])
+    check_include_mode(ignored_files)
     refs = git.head_and_branch(project.root, name)  # fails early in a repository with no commit
+    bind = exposure.choose_bind_address(project, bind_address)
+    if bind.notice is not None:
+        progress.say(bind.notice)
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
         branch=workspace.branch,
         variables=values,
-        bind_address=bind_address or _configured_bind_address(project),
+        bind_address=bind.address,
     )
     template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
+    if hooks.of("pre_create"):
+        _refuse_taken(name, records.load_all(project.state_dir))  # before the hook runs for nothing
+        host_hooks.run(
+            hooks,
+            "pre_create",
+            cwd=project.root,
+            env=hook_environment(workspace),
+            progress=progress,
+        )
     _reserve(project, record)
     undo = Rollback(workspace, client)
     try:
@@ -122,6 +147,14 @@ def create(
         )
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
+        result.included = bring_ignored_files(project.root, path, ignored_files)
+        for rel, why in result.included.refused:
+            progress.say(f"{INCLUDE_FILE}: not copying {rel!r}: {why}")
+        wanted = list(dict.fromkeys([*template.host_ports, *extra_host_ports]))
+        result.host_ports = {
+            a.service: a.host_port
+            for a in allocate_host_ports(workspace, wanted, record.bind_address)
+        }
         if result.files_written:  # else the reserved record is already the whole record
             with records.editing(project.state_dir) as all_records:
                 record.generated_files = {
@@ -134,6 +167,9 @@ def create(
             result.up = _up_with_hooks(
                 client, workspace, record, template, progress, health_timeout_s
             )
+        host_hooks.run(
+            hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
+        )
     except BaseException as exc:
         if keep_on_failure:
             if isinstance(exc, NexusError) and exc.hint is None:
@@ -157,12 +193,16 @@ def create(
 def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
     """Write the record first, under the lock: the one create that does so owns the name."""
     with records.editing(project.state_dir) as all_records:
-        if record.name in all_records:
-            raise ConflictError(
-                f"workspace {record.name!r} already exists",
-                hint=f"use `nexus workspace up {record.name}` to start it",
-            )
+        _refuse_taken(record.name, all_records)
         all_records[record.name] = record
+
+
+def _refuse_taken(name: str, all_records: dict[str, records.WorkspaceRecord]) -> None:
+    if name in all_records:
+        raise ConflictError(
+            f"workspace {name!r} already exists",
+            hint=f"use `nexus workspace up {name}` to start it",
+        )
 
 
 def _worktree_while_preparing(
@@ -207,20 +247,6 @@ def _worktree_while_preparing(
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
     return added.path, errors[0] if errors else None
-
-
-def _configured_bind_address(project: Project) -> str:
-    if not project.config_path.is_file():
-        return "127.0.0.1"
-    config = load_yaml_mapping(project.config_path, what="project configuration")
-    section = config.get("workspaces") or {}
-    value = section.get("bind_address", "127.0.0.1") if isinstance(section, dict) else "127.0.0.1"
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        raise key_error(
-            project.config_path, "workspaces.bind_address", f"{value!r} is not an IP address"
-        ) from None
 
 
 def _write_files(worktree: Path, template: Template) -> list[str]:
@@ -286,13 +312,20 @@ def _up_with_hooks(
 
 
 def require_worktree(workspace: Workspace) -> Path:
+    """The workspace's worktree; an error when it is missing or its ``.git`` file was changed
+    (containers are never started on a worktree that points at another git dir)."""
     path = workspace.worktree
-    if not (path / ".git").exists():
+    if not os.path.lexists(path / ".git"):
         raise NexusError(
             f"the worktree of {workspace.name!r} is missing ({path})",
             hint=f"run `nexus workspace repair {workspace.name}` to restore it from its branch",
             category="not_found",
         )
+    try:
+        git_worktrees.check_pointer(workspace.project, path)
+    except git.TamperedWorktreeError as exc:
+        exc.hint = f"run `nexus workspace repair {workspace.name}` to restore it"
+        raise
     return path
 
 

@@ -30,11 +30,12 @@ def worktree_path(workspace: Workspace) -> Path:
 
 @dataclass
 class PortRow:
-    service: str
-    container_port: int
+    service: str  # the service, or the name of a host port
+    container_port: int | None  # None for a host port
     protocol: str
     host_port: int
-    address: str  # the host interface it is published on
+    address: str  # the host interface it is published on (for a host port: to listen on)
+    kind: str = "container"  # "container" (published by a service) or "host" (for a host process)
 
 
 @dataclass
@@ -53,7 +54,14 @@ def published_ports(workspace: Workspace) -> PortsResult:
     allocated = ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
     return PortsResult(
         [
-            PortRow(a.service, a.container_port, a.protocol, a.host_port, record.bind_address)
+            PortRow(
+                a.service,
+                None if a.host else a.container_port,
+                a.protocol,
+                a.host_port,
+                record.bind_address,
+                "host" if a.host else "container",
+            )
             for a in allocated
         ]
     )

@@ -29,10 +29,11 @@ FALLBACK_RANGE = (20000, 40000)
 
 @dataclass(frozen=True)
 class PortRequest:
-    service: str
-    container_port: int
+    service: str  # a service, or the name of a host port
+    container_port: int  # 0 for a host port
     preferred: int
     protocol: str = "tcp"
+    host: bool = False  # for a process on the host (x-nexus.host_ports), not a container
 
 
 @dataclass
@@ -43,12 +44,20 @@ class Allocation:
     container_port: int
     protocol: str
     host_port: int
+    host: bool = False  # a host port: ``service`` is its name and ``container_port`` is 0
 
-    def key(self) -> tuple[str, str, str, int, str]:
-        return (self.project, self.workspace, self.service, self.container_port, self.protocol)
+    def key(self) -> tuple[str, str, str, int, str, bool]:
+        return (
+            self.project,
+            self.workspace,
+            self.service,
+            self.container_port,
+            self.protocol,
+            self.host,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _row(self)
 
 
 @dataclass
@@ -94,9 +103,12 @@ def _checked(allocation: Allocation, table: Path) -> Allocation:
         validate.service_name(allocation.service, source=table)
     except NexusError as exc:  # Nexus's own state, wherever NEXUS_HOME is
         raise StateError(exc.message, hint=exc.hint) from None
-    ports_ok = all(
-        isinstance(p, int) and 1 <= p <= 65535
-        for p in (allocation.host_port, allocation.container_port)
+    inside = allocation.container_port
+    ports_ok = (
+        isinstance(allocation.host, bool)
+        and all(isinstance(p, int) for p in (allocation.host_port, inside))
+        and 1 <= allocation.host_port <= 65535
+        and (inside == 0 if allocation.host else 1 <= inside <= 65535)
     )
     if not ports_ok or allocation.protocol not in ("tcp", "udp"):
         raise StateError(
@@ -109,8 +121,17 @@ def _checked(allocation: Allocation, table: Path) -> Allocation:
 def _write(table: Path, allocations: list[Allocation]) -> None:
     fs.atomic_write(
         table,
-        json.dumps({"version": 1, "allocations": [asdict(a) for a in allocations]}, indent=1),
+        json.dumps({"version": 1, "allocations": [_row(a) for a in allocations]}, indent=1),
     )
+
+
+def _row(allocation: Allocation) -> dict[str, Any]:
+    """A table row; ``host`` only on host ports, so that a table without any stays readable by
+    earlier versions of Nexus sharing this ``$NEXUS_HOME``."""
+    row = asdict(allocation)
+    if not allocation.host:
+        del row["host"]
+    return row
 
 
 def port_is_free(port: int, protocol: str = "tcp", address: str = "127.0.0.1") -> bool:
@@ -149,7 +170,14 @@ def allocate(
     result = AllocationResult(allocations=[], attempts=0, conflicts=[])
     with locked_table(home) as table:
         for request in requests:
-            key = (project, workspace, request.service, request.container_port, request.protocol)
+            key = (
+                project,
+                workspace,
+                request.service,
+                request.container_port,
+                request.protocol,
+                request.host,
+            )
             existing = next((a for a in table if a.key() == key), None)
             taken = {a.host_port for a in table if a.key() != key} | avoid
             if existing is not None and existing.host_port in in_use_by_us:
@@ -173,6 +201,7 @@ def allocate(
                     request.container_port,
                     request.protocol,
                     port,
+                    request.host,
                 )
                 table.append(allocation)
                 result.allocations.append(allocation)

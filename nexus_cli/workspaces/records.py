@@ -19,6 +19,7 @@ from typing import Any
 from nexus_cli import fs, validate
 from nexus_cli.errors import NexusError, NotFoundError, StateError
 from nexus_cli.project import find_project
+from nexus_cli.suggest import did_you_mean
 from nexus_cli.workspaces.jsonstate import load_json
 from nexus_cli.workspaces.templates import available
 
@@ -95,10 +96,12 @@ def _parse(data: Any, path: Path) -> dict[str, WorkspaceRecord]:
 
 
 def get(state_dir: Path, name: str) -> WorkspaceRecord:
-    record = load_all(state_dir).get(name)
+    records = load_all(state_dir)
+    record = records.get(name)
     if record is None:
         raise NotFoundError(
-            f"no workspace named {name!r}", hint="see `nexus workspace list` for the workspaces"
+            f"no workspace named {name!r}",
+            hint=did_you_mean(name, records) or "see `nexus workspace list` for the workspaces",
         )
     return record
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, project_id, validate
+from nexus_cli import engine, git, project_id, validate
 from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
@@ -39,7 +39,7 @@ class WorkspaceView:
     branch: str | None
     template: str | None
     state: str  # ready, running, stopped, partial, broken, untracked, unknown
-    worktree: str  # ok, missing, unregistered
+    worktree: str  # ok, missing, unregistered, unsafe, tampered
     services: list[ServiceView] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     uncommitted: int | None = None
@@ -154,22 +154,22 @@ def overview(project: Project, only: str | None = None) -> Overview:
         )
         for n in sorted(names)
     ]
-    _count_uncommitted([v for v in views if v.worktree == "ok"])
+    _count_uncommitted(project, [v for v in views if v.worktree == "ok"])
     return Overview(views, engine_state)
 
 
 STATUS_WORKERS = 8  # `git status` processes at once: each mostly waits on the file system
 
 
-def _count_uncommitted(views: list[WorkspaceView]) -> None:
+def _count_uncommitted(project: Project, views: list[WorkspaceView]) -> None:
     """Fill in each view's uncommitted changes: one ``git status`` per worktree, run side by
     side when there are several (52 worktrees: 0.58 s one after the other on 2 cores)."""
     if len(views) < 2:
         for view in views:
-            view.uncommitted = len(git_worktrees.uncommitted_changes(Path(view.path)))
+            view.uncommitted = _uncommitted(project, view)
         return
     with ThreadPoolExecutor(min(STATUS_WORKERS, len(views))) as pool:
-        counts = pool.map(lambda v: len(git_worktrees.uncommitted_changes(Path(v.path))), views)
+        counts = pool.map(lambda v: _uncommitted(project, v), views)
         for view, count in zip(views, counts, strict=True):
             view.uncommitted = count
 
@@ -198,6 +198,8 @@ def _view(
         worktree=_worktree_state(path, tree),
     )
     _note_git_drift(view, record, tree)
+    if view.worktree == "ok":
+        _check_pointer(project, view, path)
     if unsafe is not None:
         view.worktree = "unsafe"
         view.drift.append(unsafe)
@@ -208,6 +210,24 @@ def _view(
     view.services = _service_views(expected or [], containers, engine_state)
     view.state = _state(view, record, expected, engine_state)
     return view  # uncommitted changes: counted for every "ok" worktree by the caller
+
+
+def _check_pointer(project: Project, view: WorkspaceView, path: Path) -> None:
+    """Mark a worktree whose ``.git`` file no longer points at the repository's git dir (a
+    container or a script rewrote it): its git data is then never read, and repair restores it."""
+    try:
+        git_worktrees.check_pointer(project, path)
+    except git.GitError as exc:
+        view.worktree = "tampered"
+        view.drift.append(f"{exc.message}; run `nexus workspace repair {view.name}`")
+
+
+def _uncommitted(project: Project, view: WorkspaceView) -> int | None:
+    try:
+        return len(git_worktrees.uncommitted_changes(project, Path(view.path)))
+    except git.TamperedWorktreeError as exc:  # changed since _check_pointer looked
+        view.drift.append(exc.message)
+        return None
 
 
 def _worktree_state(path: Path, tree: git_worktrees.WorktreeInfo | None) -> str:

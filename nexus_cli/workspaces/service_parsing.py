@@ -29,6 +29,8 @@ HOOK_KINDS = ("post_create", "post_start")
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 PORT = re.compile(r"^(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+HOST_PORT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+MAX_HOST_PORTS = 16
 
 
 def with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str, Any]) -> Template:
@@ -46,6 +48,7 @@ def with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str,
         files=parse_files(nexus.get("files"), path),
         hooks=parse_hooks(nexus.get("hooks"), path, services),
         default_service=parse_default_service(nexus.get("default_service"), path, services),
+        host_ports=base.host_ports,
     )
     check_dependencies(template)
     template.start_order()
@@ -139,8 +142,22 @@ def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
     raise fail(path, key, "a mapping of NAME: VALUE or a list of NAME=VALUE")
 
 
+PORT_KEYS = ("target", "published", "protocol")
+
+
 def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
+    """``CONTAINER`` or ``HOST:CONTAINER[/proto]`` or ``{target, published, protocol}``. The host
+    interface is never the template's to choose (``IP:HOST:CONTAINER`` or ``host_ip`` are
+    refused): it is 127.0.0.1 unless you widen it (:mod:`nexus_cli.workspaces.exposure`)."""
     if isinstance(value, dict):
+        unknown = sorted(str(k) for k in value if k not in PORT_KEYS)
+        if unknown:
+            raise fail(
+                path,
+                f"{key}.{unknown[0]}",
+                f"only {', '.join(PORT_KEYS)} (the host interface is yours to choose: "
+                "--bind-all or workspaces.bind_address in your own config)",
+            )
         target, published = value.get("target"), value.get("published", value.get("target"))
         protocol = str(value.get("protocol", "tcp"))
         text = f"{published}:{target}/{protocol}"
@@ -280,3 +297,22 @@ def check_dependencies(template: Template) -> None:
                     f"services.{service.name}.depends_on",
                     f"names of services in this template, not {dep!r}",
                 )
+
+
+def parse_host_ports(value: Any, path: Any) -> tuple[str, ...]:
+    """``x-nexus.host_ports`` of a template: a list of distinct short lowercase names."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_HOST_PORTS:
+        raise ConfigError(
+            f"{path}: x-nexus.host_ports: expected a list of up to {MAX_HOST_PORTS} names"
+        )
+    for name in value:
+        if not isinstance(name, str) or not HOST_PORT_NAME.match(name):
+            raise ConfigError(
+                f"{path}: x-nexus.host_ports: {name!r} is not a name "
+                "(lowercase letters, digits, -; 32 characters at most)"
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{path}: x-nexus.host_ports: a name is listed twice")
+    return tuple(value)

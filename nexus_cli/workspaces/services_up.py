@@ -67,7 +67,7 @@ class UpResult:
 
     def to_json(self) -> dict[str, Any]:
         """What ``workspace up --json`` prints and the MCP tool returns."""
-        return asdict(self)
+        return {**asdict(self), "ports": [a.to_json() for a in self.ports]}
 
 
 def bring_up(

@@ -27,6 +27,9 @@ class Template:
     files: dict[str, str] = field(default_factory=dict)
     hooks: dict[str, list[Hook]] = field(default_factory=dict)
     default_service: str | None = None
+    host_ports: tuple[
+        str, ...
+    ] = ()  # names of ports for processes on the host (x-nexus.host_ports)
 
     def start_order(self) -> list[ServiceSpec]:
         """Services ordered so that each comes after the services it depends on."""
@@ -60,4 +63,5 @@ class Template:
             "files": dict(self.files),
             "hooks": {k: [dataclasses.asdict(h) for h in v] for k, v in self.hooks.items()},
             "default_service": self.default_service,
+            "host_ports": list(self.host_ports),
         }

@@ -16,11 +16,14 @@ from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
 from nexus_cli.resources import data_dir
-from nexus_cli.workspaces.service_parsing import with_services
+from nexus_cli.suggest import did_you_mean
+from nexus_cli.workspaces.service_parsing import parse_host_ports, with_services
 from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
-NEXUS_KEYS = frozenset({"description", "variables", "files", "hooks", "default_service"})
+NEXUS_KEYS = frozenset(
+    {"description", "variables", "files", "hooks", "default_service", "host_ports"}
+)
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -40,10 +43,12 @@ def find_template_file(name: str, project_root: Path | None) -> tuple[str, Path]
             candidate = folder / f"{name}{suffix}"
             if candidate.is_file():
                 return origin, candidate
-    known = ", ".join(sorted(available(project_root))) or "none"
+    names = sorted(available(project_root))
+    known = ", ".join(names) or "none"
     raise NotFoundError(
         f"no template named {name!r}",
-        hint=f"available templates: {known} (see `nexus template list`)",
+        hint=did_you_mean(name, names)
+        or f"available templates: {known} (see `nexus template list`)",
     )
 
 
@@ -97,6 +102,7 @@ def parse_template_file(
             f"{path}: {sorted(unknown)[0]}: unsupported top-level key; expected one of "
             f"{', '.join(sorted(TOP_KEYS))}"
         )
+    _check_volume_declarations(raw.get("volumes"), path)
     nexus = _mapping(raw.get("x-nexus"), path, "x-nexus")
     bad = set(nexus) - NEXUS_KEYS
     if bad:
@@ -110,13 +116,35 @@ def parse_template_file(
     nexus = _mapping(data.get("x-nexus"), path, "x-nexus")
     services_raw = _mapping(data.get("services"), path, "services")
     description = str(nexus.get("description", ""))
+    base = Template(
+        name,
+        path,
+        origin,
+        description,
+        variables=variables,
+        host_ports=parse_host_ports(nexus.get("host_ports"), path),
+    )
     if not services_raw and all(
         nexus.get(k) is None for k in ("files", "hooks", "default_service")
     ):
-        return Template(name, path, origin, description, variables=variables)  # worktree only
-    return with_services(
-        Template(name, path, origin, description, variables=variables), nexus, services_raw
-    )
+        return base  # worktree (and host ports) only
+    return with_services(base, nexus, services_raw)
+
+
+def _check_volume_declarations(value: Any, path: Path) -> None:
+    """The top-level ``volumes:`` may only name volumes (``data:`` or ``data: {}``): a driver,
+    its options (``driver_opts: {type: none, o: bind, device: /}`` mounts any host folder),
+    ``external`` or ``name`` (another project's volume) are refused, never silently dropped."""
+    for name, spec in _mapping(value, path, "volumes").items():
+        if spec is None or spec == {}:
+            continue
+        key = f"volumes.{name}"
+        if isinstance(spec, dict):
+            key = f"{key}.{sorted(str(k) for k in spec)[0]}"
+        raise ConfigError(
+            f"{path}: {key}: a template declares a volume by name only; drivers, driver_opts, "
+            "external and name are not supported (each workspace gets volumes of its own)"
+        )
 
 
 def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:

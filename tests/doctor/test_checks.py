@@ -63,3 +63,24 @@ def test_doctor_checks_the_mcp_sdk(project: Path, monkeypatch: pytest.MonkeyPatc
     assert missing["status"] == "warn" and missing["essential"] is False
     assert missing["fix"].startswith("install the MCP SDK with: ") and "mcp" in missing["fix"]
     assert result.exit_code == 0  # a warning, not a failure
+
+
+def test_doctor_fails_on_a_tampered_worktree_pointer(project: Path) -> None:
+    """Issue 25, cause 2: a worktree's .git file rewritten to another git dir."""
+    assert run_nexus("workspace", "create", "w").exit_code == 0
+    dotgit = project / ".nexus" / "worktrees" / "w" / ".git"
+    original = dotgit.read_text()
+    assert _pointer_check(project)["status"] == "ok"
+    dotgit.write_text(f"gitdir: {project / '.git'}\n")  # a real git dir, but not its own
+    check = _pointer_check(project)
+    assert check["status"] == "fail" and "w" in check["detail"]
+    assert check["fix"] == "nexus workspace repair w"
+    assert run_nexus("workspace", "repair", "w").exit_code == 0
+    assert dotgit.read_text() == original
+    assert _pointer_check(project)["status"] == "ok"
+
+
+def _pointer_check(project: Path) -> dict[str, str]:
+    checks = run_nexus("doctor", "--json").json()["checks"]
+    (check,) = [c for c in checks if c["name"] == "worktrees:git-pointers"]
+    return dict(check)

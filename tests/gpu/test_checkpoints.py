@@ -145,3 +145,12 @@ def test_checkpoint_dirs_from_the_command_line(cmdline: list[str], expected: lis
     assert [str(p) for p in found] == [
         e if e.startswith("/") else "/home/u/" + e.removeprefix("run/") for e in expected
     ]
+
+
+def test_a_file_open_inside_a_checkpoint_folder_counts_as_that_folder(tmp_path: Path) -> None:
+    weights = _write(tmp_path / "out" / "checkpoint-200" / "model.safetensors", 1, size=100)
+    _write(tmp_path / "out" / "checkpoint-200" / "optimizer.pt", 1, size=50)
+    found = ckpt.find_checkpoints([str(weights)], None, [])
+    assert [(Path(c.path).name, c.layout, c.size) for c in found] == [
+        ("checkpoint-200", "huggingface", 150)
+    ]

@@ -27,7 +27,17 @@ def _gpu_events() -> list[tuple[str, str, str | None]]:
     return rows
 
 
-@pytest.mark.parametrize("args", [["status"], ["processes"], ["monitor", "--once"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status"],
+        ["processes"],
+        ["monitor", "--once"],
+        ["ghosts"],
+        ["pick"],
+        ["wait", "--", "true"],
+    ],
+)
 def test_without_a_driver_one_line_and_exit_1(args: list[str], no_nvml: None) -> None:
     out = run_process("gpu", *args)
     assert out.returncode == 1

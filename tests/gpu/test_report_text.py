@@ -44,4 +44,23 @@ def test_layout_with_gpus_and_ranks(
     assert "  - This is rank 0 (master)" in text and "3 other ranks" in text
     assert "Total cluster waste:" in text
     assert "(still open by the process)" in text and "Recovery possible from ckpt_epoch" in text
-    assert [line[:5] for line in lines[-4:]] == ["  [W]", "  [G]", "  [S]", "  [K]"]
+    keys = [line[:5] for line in lines[lines.index("Recommendations:") + 1 :]]
+    assert [k for k in keys if k.strip()] == ["  [W]", "  [G]", "  [S]", "  [K]"]
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_a_cut_command_line_ends_in_an_ellipsis_and_every_line_fits_80_columns(
+    start_trainer: Callable[..., Trainer],
+) -> None:
+    trainer = start_trainer("--epochs", "10")
+    report = impact.analyze(trainer.pid, [], None)
+    # Cut at 60 characters, as the header once did, this read `--epochs 1`.
+    report.process.command = (
+        "python train.py --data /data/imagenet/tr --lr 0.1 --epochs 10 --seed 3"
+    )
+    assert report.process.command[:60].endswith("--epochs 1")
+    lines = impact_lines(report)
+    assert lines[0].endswith("…)") and "--epochs 1)" not in lines[0]
+    assert all(len(line) <= 80 for line in lines), [x for x in lines if len(x) > 80]
+    report.process.command = "python train.py --epochs 10"
+    assert impact_lines(report)[0].endswith("(python train.py --epochs 10)")

@@ -105,17 +105,36 @@ def test_completion_promise_stops_and_gates_still_decide(
     assert "completion promise" in show(task_id)["notes"][-1]["text"]
 
 
-def test_without_an_agent_it_refuses_and_config_supplies_one(
-    loop_project: Path, agent_log: Path
+def test_without_an_agent_it_refuses_and_your_config_supplies_one(
+    loop_project: Path, agent_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task_id = new_task("Configured", "--gate", GATE)
     refused = run_nexus("loop")
     assert refused.exit_code == 2 and "no agent command" in refused.stderr
     assert show(task_id)["status"] == "open"
-    config = loop_project / ".nexus" / "config.yaml"
-    config.write_text(config.read_text() + f"loop:\n  agent: {json.dumps(AGENT)}\n")
+    mine = tmp_path / "my-config"
+    mine.mkdir()
+    monkeypatch.setenv("NEXUS_CONFIG_HOME", str(mine))
+    (mine / "config.yaml").write_text(f"loop:\n  agent: {json.dumps(AGENT)}\n")
     assert run_nexus("loop").exit_code == 0
     assert show(task_id)["status"] == "done"
+
+
+def test_a_committed_loop_agent_never_runs_on_its_own(
+    loop_project: Path, agent_log: Path, tmp_path: Path
+) -> None:
+    """Issue 25, cause 2: `loop.agent` in .nexus/config.yaml is repository content."""
+    task_id = new_task("Committed", "--gate", GATE)
+    marker = tmp_path / "committed-agent-ran"
+    committed = f"touch {marker}"
+    config = loop_project / ".nexus" / "config.yaml"
+    config.write_text(config.read_text() + f"loop:\n  agent: {json.dumps(committed)}\n")
+    refused = run_nexus("loop")
+    assert refused.exit_code == 2, refused.stderr
+    assert "loop.agent in .nexus/config.yaml is repository content" in refused.stderr
+    assert f"--agent 'touch {marker}'" in refused.stderr  # shown, to run after reading it
+    assert not marker.exists()
+    assert show(task_id)["status"] == "open"
 
 
 def test_nothing_ready_is_not_an_error(loop_project: Path, agent_log: Path) -> None:

@@ -100,6 +100,15 @@ TASK_STEPS = [
     Step(["task", "list", "--limit", "0", "--label", "x"], "task_list", {"limit": 0, "label": "x"}),
     Step(["persona", "list"], "persona_list"),
     Step(["persona", "current"], "persona_current"),
+    Step(
+        ["remember", "tests need `make db` first", "--task", "{t1}"],
+        "remember",
+        {"text": "tests need `make db` first", "task": "{t1}"},
+        save="f1",
+    ),
+    Step(["forget", "{f1}"], "forget", {"id": "{f1}"}),
+    Step(["forget", "{f1}"], "forget", {"id": "{f1}"}, fails=True),
+    Step(["remember", "   "], "remember", {"text": "   "}, fails=True),
 ]
 # Read from the one telemetry database that both sides share, neither recording meanwhile.
 USAGE_STEPS = [

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nexus_cli.errors import ConflictError, UsageError
+from nexus_cli.errors import ConfigError, ConflictError, NotFoundError, UsageError
 from nexus_cli.personas import catalog
 from nexus_cli.personas.catalog import layers, load, load_all
 from nexus_cli.personas.scaffold import create
+from nexus_cli.personas.schema import parse_persona
 from nexus_cli.resources import data_dir
 from tests.personas.conftest import write_persona
 
@@ -112,3 +113,31 @@ def test_completion_source_lists_persona_names(project: Path) -> None:
     from nexus_cli.completion import candidates
 
     assert candidates("persona", "d") == ["data-scientist", "designer", "developer", "devops"]
+
+
+def test_an_alias_loads_the_persona_it_names(tmp_path: Path, isolated_home: Path) -> None:
+    assert load("architect", layers(tmp_path)).name == "software-architect"
+
+
+def test_a_real_name_wins_over_another_personas_alias(tmp_path: Path, isolated_home: Path) -> None:
+    root = tmp_path / "p"
+    write_persona(root / ".nexus/personas/architect", "name: architect\ndisplay_name: Ours\n")
+    write_persona(root / ".nexus/personas/lead", "name: lead\naliases: [developer, boss]\n")
+    assert load("architect", layers(root)).display_name == "Ours"
+    assert load("developer", layers(root)).name == "developer"
+    assert load("boss", layers(root)).name == "lead"
+    assert catalog.aliases(layers(root))["boss"] == "lead"
+    assert "architect" not in catalog.aliases(layers(root))
+
+
+def test_an_unknown_name_suggests_the_closest_persona(tmp_path: Path, isolated_home: Path) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        load("develper", layers(tmp_path))
+    assert caught.value.hint == "did you mean 'developer'?"
+
+
+@pytest.mark.parametrize("aliases", ["[Bad Name]", "[x]", "not-a-list"])
+def test_bad_aliases_are_refused_naming_the_key(tmp_path: Path, aliases: str) -> None:
+    folder = write_persona(tmp_path / "x", f"name: x\naliases: {aliases}\n")
+    with pytest.raises(ConfigError, match="'aliases'"):
+        parse_persona(folder / "persona.yaml")

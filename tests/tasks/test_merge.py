@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli.tasks import jsonl
-from nexus_cli.tasks.gitsetup import ATTRIBUTE_LINE, driver_command
+from nexus_cli.tasks.gitsetup import ATTRIBUTE_LINE, MEMORY_ATTRIBUTE_LINE, driver_command
 from nexus_cli.tasks.merge import merge_files, merge_task, merge_tasks
 from nexus_cli.tasks.model import Task
 from tests.conftest import git, run_nexus
@@ -143,7 +143,7 @@ def test_init_keeps_user_gitattributes(git_repo: Path, monkeypatch: pytest.Monke
     ok("init")
     ok("init")
     text = (git_repo / ".gitattributes").read_text()
-    assert text == f"*.png binary\n{ATTRIBUTE_LINE}\n"
+    assert text == f"*.png binary\n{ATTRIBUTE_LINE}\n{MEMORY_ATTRIBUTE_LINE}\n"
     assert "merge-driver" in git(git_repo, "config", "--get", "merge.nexus-tasks.driver")
 
 

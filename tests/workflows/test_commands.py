@@ -147,3 +147,9 @@ def test_task_start_of_a_stage_switches_the_workspace_persona(flows: Path, proje
     scope = installer.project_scope(worktree)
     installer.apply(installer.plan_remove(scope, ["testing"]))  # reversible: the lock has it all
     assert installer.active(scope) == {} and not (worktree / "CLAUDE.md").exists()
+
+
+def test_an_unknown_workflow_suggests_the_closest(flows: Path) -> None:
+    result = run_nexus("workflow", "show", "featur")
+    assert result.exit_code != 0
+    assert "hint: did you mean 'feature-development'?" in result.stderr

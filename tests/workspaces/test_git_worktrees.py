@@ -51,10 +51,10 @@ def test_bad_ref_is_a_clean_error(git_repo: Path) -> None:
 def test_uncommitted_and_unmerged(git_repo: Path) -> None:
     project = find_project(git_repo)
     path, _ = git_worktrees.create_worktree(Workspace(project, "feat"), None)
-    assert git_worktrees.uncommitted_changes(path) == []
+    assert git_worktrees.uncommitted_changes(project, path) == []
     assert git_worktrees.unmerged_commits(project, "feat") == 0
     (path / "work.txt").write_text("x")
-    assert len(git_worktrees.uncommitted_changes(path)) == 1
+    assert len(git_worktrees.uncommitted_changes(project, path)) == 1
     git(path, "add", "work.txt")
     git(path, "commit", "-qm", "work")
     assert git_worktrees.unmerged_commits(project, "feat") == 1

@@ -59,3 +59,13 @@ def test_record_json_has_exactly_its_fields(tmp_path: Path) -> None:
     fields = [f.name for f in dataclasses.fields(records.WorkspaceRecord)]
     assert [list(row) for row in rows] == [fields]
     assert records.load_all(tmp_path) == {"a": record}
+
+
+def test_a_misspelt_workspace_suggests_the_closest(tmp_path: Path) -> None:
+    with records.editing(tmp_path) as recs:
+        recs["feature-auth"] = records.WorkspaceRecord(
+            name="feature-auth", template="bare", branch="feature-auth"
+        )
+    with pytest.raises(NotFoundError) as info:
+        records.get(tmp_path, "feature-aut")
+    assert info.value.hint == "did you mean 'feature-auth'?"

@@ -144,3 +144,97 @@ def test_required_variable_needs_a_value(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="needs a value for 'TOKEN'"):
         load_template("req", tmp_path, {})
     assert load_template("req", tmp_path, {"TOKEN": "t"}).variables == {"TOKEN": None}
+
+
+def test_a_misspelt_template_suggests_the_closest() -> None:
+    with pytest.raises(NotFoundError) as info:
+        load_template("bar", None, {})
+    assert info.value.hint == "did you mean 'bare'?"
+
+
+# What would widen a container's reach beyond its workspace (issue 25, cause 2): each is refused
+# by name, never silently dropped. docs/security.md lists them.
+SERVICE = "services:\n  app:\n    image: x\n"
+WIDENING = {
+    "privileged": "privileged: true",
+    "network_mode": "network_mode: host",
+    "pid": "pid: host",
+    "ipc": "ipc: host",
+    "cap_add": "cap_add: [SYS_ADMIN]",
+    "devices": "devices: ['/dev/sda:/dev/sda']",
+    "security_opt": "security_opt: ['seccomp:unconfined']",
+    "userns_mode": "userns_mode: host",
+    "user": "user: root",
+    "sysctls": "sysctls: {net.ipv4.ip_forward: 1}",
+    "networks": "networks: [host]",
+    "extra_hosts": "extra_hosts: ['a:1.2.3.4']",
+    "volumes_from": "volumes_from: [other]",
+    "cgroup_parent": "cgroup_parent: /",
+}
+
+
+@pytest.mark.parametrize("key", sorted(WIDENING))
+def test_service_keys_that_widen_exposure_are_refused(tmp_path: Path, key: str) -> None:
+    path = _write(tmp_path, "wide", SERVICE + f"    {WIDENING[key]}\n")
+    with pytest.raises(ConfigError, match="one of the supported keys") as info:
+        load_template("wide", tmp_path, {})
+    assert f"{path}: services.app.{key}:" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("volume", "key"),
+    [
+        ("/var/run/docker.sock:/var/run/docker.sock", "services.app.volumes[0]"),
+        ("/:/host", "services.app.volumes[0]"),
+        ("/etc:/etc:ro", "services.app.volumes[0]"),
+        ("~/.ssh:/root/.ssh", "services.app.volumes[0]"),
+        ("./../up:/x", "services.app.volumes[0]"),
+    ],
+)
+def test_host_path_and_socket_mounts_are_refused(tmp_path: Path, volume: str, key: str) -> None:
+    path = _write(tmp_path, "wide", SERVICE + f"    volumes: ['{volume}']\n")
+    with pytest.raises(ConfigError) as info:
+        load_template("wide", tmp_path, {})
+    assert f"{path}: {key}:" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "port",
+    [
+        "'0.0.0.0:8080:80'",
+        "'127.0.0.1:8080:80'",
+        "{target: 80, published: 8080, host_ip: 0.0.0.0}",
+        "{target: 80, mode: host}",
+    ],
+)
+def test_a_template_cannot_choose_the_host_interface(tmp_path: Path, port: str) -> None:
+    path = _write(tmp_path, "wide", SERVICE + f"    ports: [{port}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_template("wide", tmp_path, {})
+    assert f"{path}: services.app.ports[0]" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("declaration", "key"),
+    [
+        ("{driver_opts: {type: none, o: bind, device: /}}", "volumes.data.driver_opts"),
+        ("{driver: local}", "volumes.data.driver"),
+        ("{external: true}", "volumes.data.external"),
+        ("{name: other-project-data}", "volumes.data.name"),
+        ("bind", "volumes.data"),
+    ],
+)
+def test_volume_declarations_cannot_bind_host_folders(
+    tmp_path: Path, declaration: str, key: str
+) -> None:
+    text = SERVICE + f"    volumes: ['data:/data']\nvolumes:\n  data: {declaration}\n"
+    path = _write(tmp_path, "wide", text)
+    with pytest.raises(ConfigError, match="by name only") as info:
+        load_template("wide", tmp_path, {})
+    assert f"{path}: {key}:" in info.value.message
+
+
+def test_plain_volume_declarations_still_parse(tmp_path: Path) -> None:
+    text = SERVICE + "    volumes: ['data:/data']\nvolumes:\n  data:\n  more: {}\n"
+    _write(tmp_path, "plain", text)
+    assert load_template("plain", tmp_path, {}).services["app"].volumes[0].named

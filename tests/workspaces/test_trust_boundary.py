@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,108 @@ def test_files_entries_into_git_folders_are_refused(project: Path, rel: str) -> 
     result = run_nexus("template", "show", "writer")
     assert result.exit_code == 1
     assert f"{template}: x-nexus.files.{rel}" in result.stderr
+
+
+# --- a worktree's .git file rewritten to a hostile git dir (issue 25, cause 2) ------------------
+
+
+def _hostile_git_dir(worktree: Path, marker: Path) -> Path:
+    """What a container that can write the worktree makes: a git dir of its own (objects and
+    HEAD copied from the real one, so that git would happily use it) whose config sets
+    ``core.fsmonitor`` to a script that writes ``marker``, and the worktree's ``.git`` file
+    pointed at it. Returns the original ``.git`` text."""
+    original = (worktree / ".git").read_text()
+    evil = worktree / ".evil"
+    run_git(worktree, "init", "-q", "--bare", str(evil))
+    script = worktree / "fsmonitor.sh"
+    script.write_text(f"#!/bin/sh\necho ran >> {marker}\n")
+    script.chmod(0o755)
+    real = Path(original.split(":", 1)[1].strip())
+    (evil / "objects" / "info" / "alternates").write_text(
+        str((real / (real / "commondir").read_text().strip() / "objects").resolve()) + "\n"
+    )
+    (evil / "HEAD").write_text((real / "HEAD").read_text())
+    run_git(evil, "config", "core.bare", "false")
+    run_git(evil, "config", "core.fsmonitor", str(script))
+    (worktree / ".git").write_text(f"gitdir: {evil}\n")
+    return original
+
+
+def test_hostile_git_pointer_is_never_followed_and_repair_restores_it(
+    project: Path, tmp_path: Path
+) -> None:
+    assert run_nexus("workspace", "create", "w").exit_code == 0
+    worktree = project / ".nexus" / "worktrees" / "w"
+    marker = tmp_path / "fsmonitor-ran"
+    original = _hostile_git_dir(worktree, marker)
+    subprocess.run(["git", "status"], cwd=worktree, capture_output=True, check=False)
+    assert marker.exists(), "the attack works against a plain `git status`"
+    marker.unlink()
+
+    listed = run_nexus("workspace", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert not marker.exists(), "`workspace list` ran the container's core.fsmonitor"
+    (view,) = listed.json()["workspaces"]
+    assert (view["worktree"], view["state"], view["uncommitted"]) == ("tampered", "broken", None)
+    assert any("no longer points at this repository's git dir" in d for d in view["drift"])
+    status = run_nexus("workspace", "status", "w")
+    assert status.exit_code == 0, status.stderr
+    assert "tampered" in status.stdout + status.stderr
+    deleted = run_nexus("workspace", "delete", "w", "--yes")
+    assert deleted.exit_code != 0
+    assert "no longer points at" in deleted.stderr and "nexus workspace repair" in deleted.stderr
+    up = run_nexus("workspace", "up", "w")
+    assert up.exit_code != 0 and "nexus workspace repair w" in up.stderr
+    assert not marker.exists()
+
+    repaired = run_nexus("workspace", "repair", "w")
+    assert repaired.exit_code == 0, repaired.stderr
+    assert "restored the worktree's .git file" in repaired.stdout + repaired.stderr
+    assert (worktree / ".git").read_text() == original
+    after = run_nexus("workspace", "status", "w", "--json").json()
+    assert (after["worktree"], after["state"]) == ("ok", "ready")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "folder"])
+def test_a_git_pointer_replaced_by_a_link_or_folder_is_tampered(project: Path, kind: str) -> None:
+    assert run_nexus("workspace", "create", "w").exit_code == 0
+    worktree = project / ".nexus" / "worktrees" / "w"
+    original = (worktree / ".git").read_text()
+    (worktree / ".git").unlink()
+    if kind == "symlink":
+        (worktree / "elsewhere").write_text(original)
+        os.symlink("elsewhere", worktree / ".git")
+    else:
+        run_git(worktree, "init", "-q", "--bare", str(worktree / ".git"))
+    view = run_nexus("workspace", "status", "w", "--json").json()
+    assert view["worktree"] == "tampered"
+    assert run_nexus("workspace", "repair", "w").exit_code == 0
+    assert (worktree / ".git").read_text() == original
+    assert (worktree / ".git.tampered-1").exists()  # kept for a look, not deleted
+
+
+def test_pointer_guards_cover_every_bind_that_shows_the_git_file(tmp_path: Path) -> None:
+    from nexus_cli.workspaces.docker_services import Bind, pointer_guards
+
+    worktree = tmp_path / "wt"
+    (worktree / "sub").mkdir(parents=True)
+    (worktree / ".git").write_text("gitdir: /x\n")
+    os.symlink(".", worktree / "here")
+    os.symlink(".git", worktree / "pointer")
+    dotgit = str(worktree / ".git")
+    binds = [
+        Bind(str(worktree), "/workspace", False),
+        Bind(dotgit, "/workspace/.git", True),  # what git_mounts adds
+        Bind(str(worktree / "here"), "/a", False),
+        Bind(str(tmp_path), "/up", False),  # a folder above the worktree
+        Bind(str(worktree / "pointer"), "/p", False),
+        Bind(str(worktree / "sub"), "/s", False),  # does not show .git
+        Bind(str(worktree), "/r", True),  # read-only already
+    ]
+    guarded = pointer_guards(worktree, binds)
+    assert Bind(str(worktree / "pointer"), "/p", True) in guarded
+    extra = {b.target: b for b in guarded[len(binds) :]}
+    assert set(extra) == {"/a/.git", "/up/wt/.git"}
+    assert all(b.source == dotgit and b.read_only for b in extra.values())
+    assert [b.target for b in guarded].count("/workspace/.git") == 1

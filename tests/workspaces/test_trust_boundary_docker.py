@@ -76,6 +76,7 @@ def test_container_cannot_change_hooks_config_or_the_git_dir_location(
         "config": f"printf '[core]\\nhooksPath=/workspace\\n' >> {common}/config",
         "dotgit": "echo 'gitdir: /workspace/evil' > /workspace/.git",
         "commondir": f"echo /workspace/evil > {common}/worktrees/g/commondir",
+        "config.worktree": f"echo '[core]' > {common}/worktrees/g/config.worktree",
     }
     dotgit = (ws_project / ".nexus" / "worktrees" / "g" / ".git").read_text()
     commondir = (common / "worktrees" / "g" / "commondir").read_text()
@@ -88,6 +89,7 @@ def test_container_cannot_change_hooks_config_or_the_git_dir_location(
     assert "hooksPath" not in (common / "config").read_text()
     assert (ws_project / ".nexus" / "worktrees" / "g" / ".git").read_text() == dotgit
     assert (common / "worktrees" / "g" / "commondir").read_text() == commondir
+    assert (common / "worktrees" / "g" / "config.worktree").read_text() == ""
     # what `git commit` needs is writable: objects, refs, the worktree's index and HEAD
     ok = run_nexus(
         "workspace",
@@ -287,3 +289,66 @@ def test_git_commit_works_in_a_container_but_config_and_hooks_do_not(
     assert git(project, "log", "-1", "--format=%s", "g").strip() == "inside"
     assert "hooksPath" not in (common / "config").read_text()
     assert not (common / "hooks" / "post-commit").exists()
+
+
+# Every spelling of a bind mount that shows the worktree's .git file (issue 25, cause 2).
+POINTER_SPELLINGS = {
+    ".": "/m/dot",
+    "./": "/m/dot-slash",
+    "./here": "/m/link-to-dot",  # here -> .
+    "./pointer": "/m/link-to-git",  # pointer -> .git (the file itself)
+    "./.git": "/m/git-file",
+}
+
+
+def test_no_mount_spelling_lets_a_container_rewrite_the_git_pointer(
+    ws_project: Path, test_image: str
+) -> None:
+    os.symlink(".", ws_project / "here")
+    os.symlink(".git", ws_project / "pointer")
+    git(ws_project, "add", "here", "pointer")
+    git(ws_project, "commit", "-qm", "links")
+    volumes = ", ".join(f"'{src}:{dst}'" for src, dst in POINTER_SPELLINGS.items())
+    _template(ws_project, "wide", SLEEPER.format(image=test_image) + f"    volumes: [{volumes}]\n")
+    created = run_nexus("workspace", "create", "p", "-t", "wide")
+    assert created.exit_code == 0, created.stderr
+    dotgit = ws_project / ".nexus" / "worktrees" / "p" / ".git"
+    pointer = dotgit.read_text()
+    targets = [*POINTER_SPELLINGS.values(), "/workspace/.git"]
+    for target in targets:
+        path = target if target.endswith(".git") else f"{target}/.git"
+        for attack in (f"echo 'gitdir: /tmp' > {path}", f"rm -f {path}", f"mv {path} {path}.x"):
+            result = run_nexus("workspace", "exec", "p", "--", "sh", "-c", attack)
+            assert result.exit_code != 0, (target, attack)
+    assert dotgit.read_text() == pointer
+    # the mounts themselves still work: the worktree is writable through each folder mount
+    probes = " && ".join(f"touch {t}/probe-{i}" for i, t in enumerate(targets[:3]))
+    ok = run_nexus("workspace", "exec", "p", "--", "sh", "-c", f"{probes} && ls /workspace")
+    assert ok.exit_code == 0, ok.stderr
+    assert {p.name for p in dotgit.parent.glob("probe-*")} == {"probe-0", "probe-1", "probe-2"}
+    status = run_nexus("workspace", "status", "p", "--json").json()
+    assert (status["worktree"], status["state"]) == ("ok", "running")
+
+
+@pytest.mark.parametrize(
+    ("volume", "message"),
+    [
+        ("'./sub/..:/m'", "a bind source inside the worktree (no '..')"),
+        ("'{worktree}:/m'", "a volume name"),
+        ("{{type: bind, source: ., target: /m}}", "NAME:/container/path"),
+        ("'./up:/m'", "resolves outside"),  # up -> .. (the folder above the worktree)
+    ],
+)
+def test_mounts_that_cannot_be_guarded_are_refused(
+    ws_project: Path, test_image: str, docker_client: Any, volume: str, message: str
+) -> None:
+    os.symlink("..", ws_project / "up")
+    git(ws_project, "add", "up")
+    git(ws_project, "commit", "-qm", "up")
+    worktree = ws_project / ".nexus" / "worktrees" / "r"
+    spec = volume.format(worktree=worktree)
+    _template(ws_project, "wide", SLEEPER.format(image=test_image) + f"    volumes: [{spec}]\n")
+    result = run_nexus("workspace", "create", "r", "-t", "wide")
+    assert result.exit_code != 0
+    assert message in result.stderr, result.stderr
+    _nothing_left(ws_project, docker_client, "r")

@@ -1,0 +1,111 @@
+"""Host ports: ports for dev servers a developer runs on the host in a workspace's worktree.
+
+A template lists names (``x-nexus.host_ports: [web, api]``) and ``workspace create --host-port``
+adds more. Each name gets a port from the machine-wide allocation table of :mod:`ports`, so it
+never equals a container's port or another workspace's. The preferred port is derived from the
+project, workspace and name (stable, spread over a range), and a port is probed before it is handed
+out. ``nexus workspace env NAME`` exports them as ``NEXUS_PORT_<NAME>`` and the first as ``PORT``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from nexus_cli import validate
+from nexus_cli.errors import UsageError
+from nexus_cli.paths import nexus_home
+from nexus_cli.workspaces import ports
+from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.service_parsing import HOST_PORT_NAME, MAX_HOST_PORTS
+
+PREFERRED_RANGE = (41000, 49000)  # where stable preferred host ports are spread
+
+
+def check_names(names: list[str]) -> list[str]:
+    """Host-port names typed on the command line (``--host-port``), checked like the template's."""
+    unique = list(dict.fromkeys(names))
+    bad = [name for name in unique if not HOST_PORT_NAME.match(name)]
+    if bad:
+        raise UsageError(
+            f"--host-port {bad[0]!r} is not a name",
+            hint="use lowercase letters, digits and -, 32 characters at most (e.g. web, api)",
+        )
+    if len(unique) > MAX_HOST_PORTS:
+        raise UsageError(f"at most {MAX_HOST_PORTS} host ports per workspace")
+    return unique
+
+
+def preferred_port(project: str, workspace: str, name: str) -> int:
+    digest = hashlib.sha256(f"{project}\0{workspace}\0{name}".encode()).digest()
+    low, high = PREFERRED_RANGE
+    return low + int.from_bytes(digest[:4], "big") % (high - low)
+
+
+def allocate(workspace: Workspace, names: list[str], bind_address: str) -> list[ports.Allocation]:
+    """Give each name a host port (the recorded one when it is still there)."""
+    if not names:
+        return []
+    validate.workspace_name(workspace.name)
+    requests = [
+        ports.PortRequest(
+            name, 0, preferred_port(workspace.project_id, workspace.name, name), host=True
+        )
+        for name in names
+    ]
+    result = ports.allocate(
+        nexus_home(),
+        workspace.project_id,
+        workspace.name,
+        requests,
+        bind_address=bind_address,
+    )
+    return result.allocations
+
+
+def variable(name: str) -> str:
+    return "NEXUS_PORT_" + name.upper().replace("-", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceEnv:
+    """What ``nexus workspace env`` exports for processes on the host."""
+
+    variables: dict[str, str]
+
+    def to_json(self) -> dict[str, str]:
+        return dict(self.variables)
+
+
+def environment(workspace: Workspace) -> WorkspaceEnv:
+    """``NEXUS_WORKSPACE``, ``NEXUS_WORKTREE``, one ``NEXUS_PORT_<NAME>`` per host port and
+    ``PORT`` for the first of them (in the order they were allocated)."""
+    workspace.record()  # a clear "no workspace named ..." first
+    return WorkspaceEnv(variables_of(workspace))
+
+
+def variables_of(workspace: Workspace) -> dict[str, str]:
+    """What :func:`environment` exports, for a workspace that may have no record yet."""
+    found = [
+        a
+        for a in ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
+        if a.host
+    ]
+    variables = {
+        "NEXUS_WORKSPACE": workspace.name,
+        "NEXUS_WORKTREE": str(workspace.worktree_unchecked),
+    }
+    for allocation in found:
+        variables[variable(allocation.service)] = str(allocation.host_port)
+    if found:
+        variables["PORT"] = str(found[0].host_port)
+    return variables
+
+
+def hook_environment(workspace: Workspace) -> dict[str, str]:
+    """:func:`variables_of` plus ``NEXUS_BRANCH`` and ``NEXUS_PROJECT_ROOT``, for host hooks."""
+    return {
+        **variables_of(workspace),
+        "NEXUS_BRANCH": workspace.branch,
+        "NEXUS_PROJECT_ROOT": str(workspace.project.root),
+    }

@@ -1,0 +1,68 @@
+"""``nexus workspace exec`` passes standard input on, byte for byte, on the real Docker engine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import nexus_exe, run_nexus
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def workspace(ws_project: Path) -> str:
+    result = run_nexus("workspace", "create", "io", "--template", "duo")
+    assert result.exit_code == 0, result.stderr
+    return "io"
+
+
+def exec_process(
+    name: str, *command: str, data: bytes, cwd: Path
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [*nexus_exe(), "workspace", "exec", name, "--", *command],
+        input=data,
+        capture_output=True,
+        cwd=cwd,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
+    )
+
+
+def test_ten_megabytes_of_stdin_round_trip_byte_for_byte(ws_project: Path, workspace: str) -> None:
+    data = os.urandom(10 * 1024 * 1024)
+    done = exec_process(workspace, "cat", data=data, cwd=ws_project)
+    assert done.returncode == 0, done.stderr.decode()
+    assert len(done.stdout) == len(data)
+    assert hashlib.sha256(done.stdout).digest() == hashlib.sha256(data).digest()
+
+
+def test_input_reaches_a_command_that_reads_a_file_from_stdin(
+    ws_project: Path, workspace: str
+) -> None:
+    script = b"echo from-script; echo to-stderr >&2; exit 3\n"
+    done = exec_process(workspace, "sh", data=script, cwd=ws_project)
+    assert done.returncode == 3
+    assert done.stdout == b"from-script\n"
+    assert b"to-stderr" in done.stderr
+
+
+def test_a_command_that_stops_reading_early_still_ends(ws_project: Path, workspace: str) -> None:
+    data = b"line\n" * 2_000_000  # 10 MB, of which `head` reads one line
+    done = exec_process(workspace, "head", "-n", "1", data=data, cwd=ws_project)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"line\n"
+
+
+def test_empty_input_is_an_immediate_end_of_file(workspace: str) -> None:
+    result = run_nexus("workspace", "exec", workspace, "--", "wc", "-c", input="")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "0"
+    piped = run_nexus("workspace", "exec", workspace, "--", "cat", input="in-process\n")
+    assert piped.stdout == "in-process\n"
