@@ -40,15 +40,27 @@ def locked(path: os.PathLike[str] | str, *, blocking: bool = True) -> Iterator[N
     lock = os.fspath(path)
     try:
         fd = os.open(lock, _LOCK_FLAGS, 0o600)
-    except IsADirectoryError:
-        raise StateError(
-            f"lock file {lock} is a folder", hint=f"remove it (rmdir {lock}) and try again"
-        ) from None
     except OSError as exc:
-        raise StateError(
-            f"cannot open lock file {lock}: {exc.strerror or exc}",
-            hint=hint_for(exc) or f"remove {lock} if it is not a regular file",
-        ) from None
+        raise open_error(lock, exc) from None
+    with holding(fd, lock, blocking=blocking):
+        yield
+
+
+def open_error(lock: str, exc: OSError) -> StateError:
+    """The error for a lock file that cannot be opened (``lock`` as shown to the user)."""
+    if isinstance(exc, IsADirectoryError):
+        return StateError(
+            f"lock file {lock} is a folder", hint=f"remove it (rmdir {lock}) and try again"
+        )
+    return StateError(
+        f"cannot open lock file {lock}: {exc.strerror or exc}",
+        hint=hint_for(exc) or f"remove {lock} if it is not a regular file",
+    )
+
+
+@contextlib.contextmanager
+def holding(fd: int, lock: str, *, blocking: bool = True) -> Iterator[None]:
+    """Hold the ``flock`` of the open lock file ``fd`` for the block, then close ``fd``."""
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))

@@ -38,6 +38,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["nexus_cli/jsonio.py", "nexus_cli/tasks/record.py"],
         ["tests/test_jsonio.py", "tests/tasks/test_record.py", "tests/tasks/test_jsonl.py"],
     ),
+    "safe-path": (["nexus_cli/safe_path.py"], ["tests/test_safe_path.py", "tests/test_fs.py"]),
     "terminal": (["nexus_cli/terminal.py"], ["tests/test_terminal.py"]),
     "merge": (
         ["nexus_cli/tasks/merge.py"],

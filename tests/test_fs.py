@@ -239,7 +239,7 @@ def test_unreadable_parent_is_a_state_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(StateError) as info:
         atomic_write(tmp_path / "file" / "below", "x")
-    assert info.value.message.startswith(f"cannot inspect {tmp_path / 'file' / 'below'}: ")
+    assert info.value.message.startswith(f"cannot write {tmp_path / 'file' / 'below'}: ")
     assert "Not a directory" in info.value.message
 
 

@@ -293,7 +293,7 @@ def create(name: str, base: str | None, is_global: bool) -> None:
     """Scaffold a custom persona in .nexus/personas/ (or your config folder with --global)."""
     scope = _scope(is_global)
     root = user_config_dir() / "personas" if is_global else scope.root / ".nexus" / "personas"
-    folder = scaffold(name, base, root, scope.search())
+    folder = scaffold(name, base, root, scope.search(), root=scope.chain_root)
     click.echo(str(folder))
     info(f"edit {folder}/persona.yaml, then run `nexus persona add {name}`")
 

@@ -189,6 +189,7 @@ def _iterate(
         cwd=pick.work_dir(store, task),
         env=_agent_env(task, number, opts.actor),
         log_path=log,
+        log_root=store.project.root,
         promise=opts.promise,
         timeout_s=None if deadline is None else max(deadline - time.monotonic(), 1.0),
     )

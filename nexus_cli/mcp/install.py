@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, jsonio, managed_block
+from nexus_cli import fs, jsonio, managed_block, safe_path
 from nexus_cli.errors import ConflictError, StateError, UsageError
 from nexus_cli.mcp import config_json, config_toml
 from nexus_cli.paths import user_config_dir
@@ -402,21 +402,30 @@ def apply(plan: Plan) -> None:
     if not plan.changes and not plan.rewrite_lock:
         return
     lock_path = plan.scope.lock_path
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with fs.locked(lock_path.with_name(lock_path.name + ".lck")):
+    # a project's files and lock: every folder from its root opened without following links
+    root = None if plan.scope.is_global else plan.scope.root
+    if root is None:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        fs.require_directory(lock_path.parent, what="folder", root=root)
+    with fs.locked(lock_path.with_name(lock_path.name + ".lck"), root=root):
         for change in plan.changes:
             if _read(change.path) != change.before:
                 raise ConflictError(f"{change.path} changed while Nexus was planning; run again")
         for change in plan.changes:
+            where = root or change.path.parent
             if change.after is None:
-                change.path.unlink()
+                safe_path.unlink(where, change.path, missing_ok=False)
                 continue
-            change.path.parent.mkdir(parents=True, exist_ok=True)
+            if root is None:
+                change.path.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                fs.require_directory(change.path.parent, what="folder", root=root)
             mode = PRIVATE if change.before is None and plan.scope.is_global else None
-            fs.atomic_write(change.path, change.after, mode=mode)
+            fs.atomic_write(change.path, change.after, mode=mode, root=root)
         lock = plan.lock_after
         if lock["clients"]:
             text = jsonio.dumps(lock, indent=2, sort_keys=True, ascii_only=True) + "\n"
-            fs.atomic_write(lock_path, text, mode=PRIVATE)
-        elif lock_path.exists():
-            lock_path.unlink()
+            fs.atomic_write(lock_path, text, mode=PRIVATE, root=root)
+        else:
+            safe_path.unlink(root or lock_path.parent, lock_path)

@@ -106,11 +106,12 @@ def render_tasks(tasks: Iterable[Task]) -> bytes:
     return render(t.to_line() for t in sorted(tasks, key=lambda t: t.id))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (:func:`nexus_cli.fs.atomic_write`).
+def write_atomic(path: Path, data: bytes, *, root: Path | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically (:func:`nexus_cli.fs.atomic_write`), every folder
+    from ``root`` (the repository) down opened without following links.
 
     Readers see the old or the new file, never a mix. No fsync (it cost ~0.1-0.2 s per change
     at 10,000 tasks): like SQLite's WAL with synchronous=NORMAL, a power cut may lose the last
     change; a missing file is rewritten from the database by the next change.
     """
-    fs.atomic_write(path, data, fsync=False)
+    fs.atomic_write(path, data, fsync=False, root=root)

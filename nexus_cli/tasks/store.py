@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nexus_cli import jsonio, terminal
+from nexus_cli import jsonio, safe_path, terminal
 from nexus_cli.errors import StateError, UsageError
 from nexus_cli.project import TASKS_FILE, Project
 from nexus_cli.tasks import database, jsonl, provenance, record
@@ -89,7 +89,7 @@ class TaskStore:
         sig = self._file_signature()
         if sig is None or sig == self._meta("jsonl_sig"):
             return  # a missing file is rewritten from the database by _export
-        data = self.jsonl_path.read_bytes()
+        data = safe_path.read_bytes(self.project.root, self.jsonl_path)  # no link on the way
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
             parsed = jsonl.read(data, source=str(self.jsonl_path))
@@ -120,7 +120,7 @@ class TaskStore:
         digest = jsonl.content_hash(data)
         if digest == self._meta("jsonl_hash") and self.jsonl_path.exists():
             return
-        jsonl.write_atomic(self.jsonl_path, data)
+        jsonl.write_atomic(self.jsonl_path, data, root=self.project.root)
         self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, fs, git, validate
+from nexus_cli import engine, git, safe_path, validate
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
@@ -253,7 +253,8 @@ def _write_files(worktree: Path, template: Template) -> list[str]:
     """Write the template's files into the worktree when absent; never overwrite.
 
     Each path must resolve (after symlinks committed to the repository) inside the worktree, and
-    is written with :func:`fs.atomic_write`, which never writes through a link.
+    is written by :func:`safe_path.write_atomic`, which opens every folder from the worktree down
+    without following links (a link on the way is refused, not followed).
     """
     written: list[str] = []
     for rel, content in template.files.items():
@@ -262,8 +263,7 @@ def _write_files(worktree: Path, template: Template) -> list[str]:
         )
         if os.path.lexists(worktree / rel) or target.exists():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fs.atomic_write(target, content)
+        safe_path.write_atomic(worktree, rel, content, makedirs=True)
         written.append(rel)
     return written
 

@@ -75,7 +75,7 @@ def locked_table(home: Path) -> Iterator[list[Allocation]]:
     """Yield the allocation list under an exclusive lock; write it back if the block succeeds."""
     ensure_private_dir(home)
     table, lock = table_paths(home)
-    with fs.locked(lock):
+    with fs.locked(lock, root=home):
         allocations = _read(table)
         before = [asdict(a) for a in allocations]
         yield allocations
@@ -90,6 +90,7 @@ def _read(table: Path) -> list[Allocation]:
         missing=[],
         what=f"port allocation table {table} is",
         hint="move it aside; Nexus re-creates it (ports are then allocated afresh)",
+        root=table.parent,
     )
 
 

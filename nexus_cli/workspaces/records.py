@@ -55,6 +55,12 @@ def _path(state_dir: Path) -> Path:
     return state_dir / RECORDS_FILE
 
 
+def _root(state_dir: Path) -> Path:
+    """The repository that holds ``state_dir`` (always ``<repository>/.nexus/state``): files are
+    opened folder by folder from there, so a committed link on the way is refused."""
+    return state_dir.parent.parent
+
+
 def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
     path = _path(state_dir)
     return load_json(
@@ -63,6 +69,7 @@ def load_all(state_dir: Path) -> dict[str, WorkspaceRecord]:
         missing={},
         what=f"workspace records {path} are",
         hint="restore the file from a backup or move it aside (worktrees and containers are untouched)",
+        root=_root(state_dir),
     )
 
 
@@ -132,8 +139,8 @@ def get(state_dir: Path, name: str) -> WorkspaceRecord:
 @contextlib.contextmanager
 def editing(state_dir: Path) -> Iterator[dict[str, WorkspaceRecord]]:
     """Yield the records under an exclusive lock and write them back atomically afterwards."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with fs.locked(state_dir / LOCK_FILE):
+    fs.require_directory(state_dir, what="state folder", root=_root(state_dir))
+    with fs.locked(state_dir / LOCK_FILE, root=_root(state_dir)):
         records = load_all(state_dir)
         yield records
         _write(state_dir, records)
@@ -146,6 +153,7 @@ def _write(state_dir: Path, records: dict[str, WorkspaceRecord]) -> None:
     fs.atomic_write(
         _path(state_dir),
         jsonio.dumps({"version": 1, "workspaces": rows}, indent=1, ascii_only=True) + "\n",
+        root=_root(state_dir),
     )
 
 
@@ -153,8 +161,8 @@ def note_engine_use(state_dir: Path) -> None:
     """Remember that this project makes Docker objects (see :data:`ENGINE_MARKER`)."""
     marker = state_dir / ENGINE_MARKER
     if not marker.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        fs.atomic_write(marker, "")
+        fs.require_directory(state_dir, what="state folder", root=_root(state_dir))
+        fs.atomic_write(marker, "", root=_root(state_dir))
 
 
 def engine_used(state_dir: Path) -> bool:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from nexus_cli import home, locks
+from nexus_cli.errors import StateError
 from nexus_cli.telemetry.journal import entry
 
 if TYPE_CHECKING:
@@ -51,7 +52,30 @@ def journal_dir() -> str:
 
 def locked(folder: str) -> AbstractContextManager[None]:
     """The journal's lock (held by each append, and by a fold while it takes the live file)."""
+    _refuse_link(folder)
     return locks.locked(os.path.join(folder, LOCK_FILE))
+
+
+def _refuse_link(folder: str) -> None:
+    """The journal folder, one level under ``$NEXUS_HOME``, must be a real folder: a link there
+    would send the lock and the journal elsewhere (issue 25, rule 1). Checked with ``os`` alone:
+    this runs on every command (see :mod:`nexus_cli.safe_path` for the general path chain)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISLNK(os.lstat(folder).st_mode):
+            raise StateError(
+                f"{folder} is a symbolic link; Nexus does not follow links under "
+                f"{os.path.dirname(folder)}",
+                hint=f"remove the link ({folder}) and run the command again",
+            )
+
+
+def _open_in(folder: str, name: str, flags: int, mode: int) -> int:
+    """``folder/name`` opened through the folder's own descriptor, links refused at both."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def append(data: bytes) -> int:
@@ -61,8 +85,8 @@ def append(data: bytes) -> int:
         home.ensure_private_dir(os.path.dirname(folder))  # $NEXUS_HOME, 0700
         home.ensure_private_dir(folder)
     path = os.path.join(folder, JOURNAL_FILE)
-    with locked(folder):
-        fd = os.open(path, _APPEND_FLAGS, 0o600)
+    with locked(folder):  # the folder and the file opened from $NEXUS_HOME, links refused
+        fd = _open_in(folder, JOURNAL_FILE, _APPEND_FLAGS, 0o600)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

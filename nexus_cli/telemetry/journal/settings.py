@@ -49,10 +49,12 @@ def set_enabled(enabled: bool) -> None:
     try:
         if enabled:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(sentinel)
-        else:
+                os.unlink(sentinel)  # unlink removes a link itself, never what it points at
+        else:  # never written through a link in $NEXUS_HOME (its own folder: one name to check)
             home.ensure_private_dir(folder)
-            with open(sentinel, "w", encoding="utf-8") as out:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(sentinel, flags, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write("telemetry disabled by `nexus telemetry off`\n")
     except OSError as exc:
         error = home.folder_error(sentinel, exc)

@@ -46,6 +46,6 @@ def _due(folder: str, sentinel: str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    with open(stamp, "w"):
-        pass
+    # Never through a link put in $NEXUS_HOME (its own folder: the one name is opened O_NOFOLLOW).
+    os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600))
     return True

@@ -15,7 +15,12 @@ from nexus_cli.telemetry.ship.autosync import CHILD_ENV
 
 def start(home: str) -> None:
     """Start the sync in a new session, in ``home``, with ``sync.log`` as its output."""
-    log = os.open(os.path.join(home, "sync.log"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+    # Never through a link put in $NEXUS_HOME: the one name is opened O_NOFOLLOW.
+    log = os.open(
+        os.path.join(home, "sync.log"),
+        os.O_CREAT | os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW,
+        0o600,
+    )
     try:
         proc.spawn_detached(
             [sys.executable, "-m", "nexus_cli", "--no-telemetry", "sync", "now", "--background"],
