@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import fs
-from nexus_cli.errors import StateError
+from nexus_cli.errors import ConflictError, StateError
 from nexus_cli.locks import hint_for, locked
 
 
@@ -41,8 +41,23 @@ def test_hints_for_disk_full_and_permissions() -> None:
     assert hint_for(OSError(errno.EIO, "io")) is None
 
 
-def test_fs_locked_is_the_same_helper() -> None:
-    assert fs.locked is locked
+def test_fs_and_safe_path_locks_share_the_flock_of_this_module(tmp_path: Path) -> None:
+    """One lock helper: a lock taken through ``fs.locked`` (folder by folder from a root) and
+    the recording path's ``locks.locked`` on the same file exclude each other."""
+    lock = tmp_path / "state" / "x.lock"
+    lock.parent.mkdir()
+    with (
+        fs.locked(lock, root=tmp_path),
+        pytest.raises(ConflictError),
+        locked(lock, blocking=False),
+    ):
+        pass
+    with (
+        locked(lock),
+        pytest.raises(ConflictError),
+        fs.locked(lock, root=tmp_path, blocking=False),
+    ):
+        pass
 
 
 def test_threads_of_one_process_exclude_each_other(tmp_path: Path) -> None:
