@@ -14,6 +14,9 @@ goes through here, with the same rules:
   (Ctrl-C; SIGTERM, raised as :class:`~nexus_cli.errors.Terminated`) the whole group gets
   SIGTERM, then SIGKILL after ``grace_s``. Without it only the process itself is killed
   (SIGKILL, as :func:`subprocess.run` does), since its group is the caller's own;
+- a run inside :func:`cancellable` also ends (its group first) as soon as the caller cancels
+  the operation, and raises :class:`~nexus_cli.errors.Cancelled` (``nexus mcp`` does so when
+  a client cancels a call or goes away);
 - the process is always reaped;
 - a program that is not installed is a :class:`~nexus_cli.errors.CommandNotFoundError`, any other
   failure to start a :class:`~nexus_cli.errors.CannotStartError`: one clear line, no traceback.
@@ -25,6 +28,7 @@ Start-up: importing this module imports :mod:`subprocess` (a few milliseconds); 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import signal
 import subprocess
@@ -36,11 +40,50 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from nexus_cli.errors import CannotStartError, CommandNotFoundError, Terminated
+from nexus_cli.errors import Cancelled, CannotStartError, CommandNotFoundError, Terminated
 
 GRACE_S = 3.0  # between SIGTERM and SIGKILL for a process group
 DRAIN_S = 1.0  # how long output is still read after the process (group) is gone
 _CHUNK = 1 << 16
+POLL_S = 0.05  # how often a cancellable run looks at its cancellation
+
+
+class Cancellation:
+    """Set by another thread to stop an operation; ``reason`` says why (``cancelled``,
+    ``terminated``…) and ends up in the :class:`~nexus_cli.errors.Cancelled` raised."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = "cancelled"
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+_cancellation: contextvars.ContextVar[Cancellation | None] = contextvars.ContextVar(
+    "nexus_cancellation", default=None
+)
+
+
+@contextlib.contextmanager
+def cancellable(cancellation: Cancellation) -> Iterator[None]:
+    """Runs in this block (this thread or context) end when ``cancellation`` is set."""
+    token = _cancellation.set(cancellation)
+    try:
+        yield
+    finally:
+        _cancellation.reset(token)
+
+
+def check_cancelled() -> None:
+    """Raise :class:`~nexus_cli.errors.Cancelled` if the operation around it was cancelled."""
+    event = _cancellation.get()
+    if event is not None and event.is_set():
+        raise Cancelled(f"{event.reason} by the caller", reason=event.reason)
 
 
 @dataclass(frozen=True)
@@ -73,6 +116,7 @@ def run(
     ``output_file`` (a binary file) receives stdout and stderr instead of capturing them.
     """
     args = list(argv)
+    check_cancelled()
     until = _earliest(timeout, deadline)
     data = input.encode("utf-8") if isinstance(input, str) else input
     if output_file is not None:
@@ -107,6 +151,7 @@ def run(
             _stop(proc, group=new_session, grace_s=grace_s)
     # Whatever was written before the end; a process that left the group may hold the pipes.
     _drain((out, err), time.monotonic() + DRAIN_S)
+    check_cancelled()
     return Completed(args, proc.returncode, out.text(), err.text(), timed_out=not finished)
 
 
@@ -305,12 +350,20 @@ def _left(until: float | None) -> float | None:
 
 
 def _wait(proc: subprocess.Popen[bytes], until: float | None) -> bool:
-    """Whether ``proc`` exited before ``until``."""
-    try:
-        proc.wait(_left(until))
-    except subprocess.TimeoutExpired:
-        return False
-    return True
+    """Whether ``proc`` exited before ``until`` (False as well when the operation is cancelled)."""
+    event = _cancellation.get()
+    while True:
+        left = _left(until)
+        step = left if event is None else POLL_S if left is None else min(left, POLL_S)
+        try:
+            proc.wait(step)
+            return True
+        except subprocess.TimeoutExpired:
+            pass
+        if event is not None and event.is_set():
+            return False
+        if until is not None and time.monotonic() >= until:
+            return False
 
 
 def _drain(readers: tuple[_Reader, _Reader], until: float | None) -> bool:
