@@ -6,6 +6,7 @@ work without an engine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -15,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, fs, git, validate
+from nexus_cli import engine, fs, git, owner, validate
 from nexus_cli.config_yaml import key_error, load_yaml_mapping
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.progress import Progress, Silent
-from nexus_cli.workspaces.rollback import Rollback
+from nexus_cli.workspaces.rollback import Rollback, reserve
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
@@ -97,9 +98,39 @@ def create(
     """Create the worktree, write the template's files, record it, and start its services.
 
     All or nothing: the name is reserved under the project's lock (so of simultaneous creates of
-    one name exactly one proceeds), and on any failure or interrupt what this call made is removed
-    again (see :class:`rollback.Rollback`) unless ``keep_on_failure``.
+    one name exactly one proceeds), each step is journalled in the record before it is made, and
+    on any failure or interrupt what this call made is removed again (see
+    :mod:`~nexus_cli.workspaces.rollback`) unless ``keep_on_failure``. What a killed create left
+    is undone first when its name is created again.
     """
+    with owner.operation() as me:
+        return _create_as(
+            me,
+            workspace,
+            template_name=template_name,
+            from_ref=from_ref,
+            variables=variables,
+            start=start,
+            bind_address=bind_address,
+            progress=progress,
+            health_timeout_s=health_timeout_s,
+            keep_on_failure=keep_on_failure,
+        )
+
+
+def _create_as(
+    me: owner.Owner,
+    workspace: Workspace,
+    *,
+    template_name: str,
+    from_ref: str | None,
+    variables: dict[str, str] | None,
+    start: bool,
+    bind_address: str | None,
+    progress: Progress | None,
+    health_timeout_s: float,
+    keep_on_failure: bool,
+) -> CreateResult:
     progress = progress or Silent()
     project, name = workspace.project, workspace.name
     validate.template_name(template_name)
@@ -111,31 +142,38 @@ def create(
         branch=workspace.branch,
         variables=values,
         bind_address=bind_address or _configured_bind_address(project),
+        creating={"owner": me.to_json()},
     )
     template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
-    _reserve(project, record)
-    undo = Rollback(workspace, client)
+    if _reserve(workspace, record, client):  # a killed create's branch may be gone now
+        refs = git.head_and_branch(project.root, name)
+    undo = Rollback(workspace, client, record.creating)
     try:
         path, prepare_error = _worktree_while_preparing(
             workspace, from_ref, refs, client, template, progress, undo
         )
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
-        if result.files_written:  # else the reserved record is already the whole record
-            with records.editing(project.state_dir) as all_records:
-                record.generated_files = {
-                    rel: _sha256(template.files[rel]) for rel in result.files_written
-                }
-                all_records[name] = record
+        if result.files_written:
+            record.generated_files = {
+                rel: _sha256(template.files[rel]) for rel in result.files_written
+            }
+            _write_record(project, record)
         if prepare_error is not None:
             raise prepare_error
         if client is not None:
+            undo.intend(ports=True)
             result.up = _up_with_hooks(
                 client, workspace, record, template, progress, health_timeout_s
             )
+        record.creating = {}  # created: the journal goes, the record stays
+        _write_record(project, record)
     except BaseException as exc:
         if keep_on_failure:
+            record.creating = {}  # kept on purpose: no later run may undo it
+            with contextlib.suppress(NexusError):
+                _write_record(project, record)
             if isinstance(exc, NexusError) and exc.hint is None:
                 exc.hint = f"kept what was made (--keep-on-failure); fix it with `nexus workspace up {name}`"
             raise
@@ -154,14 +192,22 @@ def create(
     return result
 
 
-def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
-    """Write the record first, under the lock: the one create that does so owns the name."""
-    with records.editing(project.state_dir) as all_records:
-        if record.name in all_records:
+def _reserve(workspace: Workspace, record: records.WorkspaceRecord, client: Any) -> bool:
+    """Write the record first, under the lock: the one create that does so owns the name. A
+    create of this name that was killed is undone first (its journal, taken over): True then."""
+    stale = reserve(workspace.project.state_dir, record)
+    if stale is not None:
+        Rollback(workspace, client, stale.creating).run()
+        if reserve(workspace.project.state_dir, record) is not None:
             raise ConflictError(
-                f"workspace {record.name!r} already exists",
-                hint=f"use `nexus workspace up {record.name}` to start it",
+                f"workspace {record.name!r} already exists (another process is creating it)"
             )
+    return stale is not None
+
+
+def _write_record(project: Project, record: records.WorkspaceRecord) -> None:
+    """Store this create's record as it is now (the name is this create's: it reserved it)."""
+    with records.editing(project.state_dir) as all_records:
         all_records[record.name] = record
 
 
@@ -172,7 +218,7 @@ def _worktree_while_preparing(
     client: Any,
     template: Template,
     progress: Progress,
-    undo: Any,
+    undo: Rollback,
 ) -> tuple[Path, NexusError | None]:
     """Create the worktree while images and the network are made ready in another thread.
 
@@ -184,7 +230,7 @@ def _worktree_while_preparing(
 
     def prepare() -> None:
         try:
-            prepare_engine(client, workspace, template, progress)
+            prepare_engine(client, workspace, template, progress, stop=undo.stop)
         except NexusError as exc:
             errors.append(exc)
         except Exception as exc:  # the Docker SDK's own errors: never a thread traceback
@@ -194,13 +240,16 @@ def _worktree_while_preparing(
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
     if worker is not None:
+        undo.intend(docker=True)
+        undo.preparing = worker
         worker.start()
     progress.begin("worktree")
     started = time.perf_counter()
     try:
         undo.before_worktree()
-        added = git_worktrees.add_worktree(workspace, from_ref, refs=refs)
-        undo.made_worktree(added.created_branch, added.start)
+        added = git_worktrees.add_worktree(
+            workspace, from_ref, refs=refs, before_branch=undo.before_branch
+        )
     finally:
         if worker is not None:
             worker.join()
