@@ -167,13 +167,11 @@ def _create_as(
             result.up = _up_with_hooks(
                 client, workspace, record, template, progress, health_timeout_s
             )
-        record.creating = {}  # created: the journal goes, the record stays
-        _write_record(project, record)
+        _finish_record(project, record)
     except BaseException as exc:
         if keep_on_failure:
-            record.creating = {}  # kept on purpose: no later run may undo it
-            with contextlib.suppress(NexusError):
-                _write_record(project, record)
+            with contextlib.suppress(NexusError):  # kept on purpose: no later run may undo it
+                _finish_record(project, record)
             if isinstance(exc, NexusError) and exc.hint is None:
                 exc.hint = f"kept what was made (--keep-on-failure); fix it with `nexus workspace up {name}`"
             raise
@@ -203,6 +201,14 @@ def _reserve(workspace: Workspace, record: records.WorkspaceRecord, client: Any)
                 f"workspace {record.name!r} already exists (another process is creating it)"
             )
     return stale is not None
+
+
+def _finish_record(project: Project, record: records.WorkspaceRecord) -> None:
+    """The create is over (done, or kept with --keep-on-failure): its journal goes."""
+    record.creating = {}
+    with records.editing(project.state_dir) as all_records:
+        if record.name in all_records:
+            all_records[record.name].creating = {}
 
 
 def _write_record(project: Project, record: records.WorkspaceRecord) -> None:
