@@ -9,6 +9,8 @@ goes through here, with the same rules:
 - output is captured as UTF-8 text, undecodable bytes replaced, with universal newlines;
 - ``timeout`` (seconds) and ``deadline`` (a :func:`time.monotonic` time) bound a run; when the
   earlier of the two passes, the process is stopped and :attr:`Completed.timed_out` is true;
+  an operation's overall deadline (:func:`deadline_after`, e.g. ``workspace create``'s) bounds
+  every run inside it the same way, and :func:`time_left` tells waits that are not processes;
 - with ``new_session`` the process leads its own session and process group, and nothing of that
   group outlives :func:`run`: when the leader exits, times out, or the caller is interrupted
   (Ctrl-C; SIGTERM, raised as :class:`~nexus_cli.errors.Terminated`) the whole group gets
@@ -67,6 +69,27 @@ class Cancellation:
 _cancellation: contextvars.ContextVar[Cancellation | None] = contextvars.ContextVar(
     "nexus_cancellation", default=None
 )
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "nexus_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline_after(seconds: float) -> Iterator[float]:
+    """The operation in this block must end within ``seconds`` (an enclosing, earlier deadline
+    stays); every :func:`run` inside is bounded by it. Yields the monotonic deadline."""
+    outer = _deadline.get()
+    mine = time.monotonic() + seconds
+    token = _deadline.set(mine if outer is None else min(outer, mine))
+    try:
+        yield _deadline.get() or mine
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the overall deadline of the operation around (None: it has none)."""
+    return _left(_deadline.get())
 
 
 @contextlib.contextmanager
@@ -338,11 +361,11 @@ def _start_error(argv: list[str], cwd: Path | str | None, exc: OSError) -> Canno
 
 
 def _earliest(timeout: float | None, deadline: float | None) -> float | None:
-    """The monotonic time at which the run must end, if any."""
-    if timeout is None:
-        return deadline
-    end = time.monotonic() + timeout
-    return end if deadline is None else min(deadline, end)
+    """The monotonic time at which the run must end, if any (the operation's deadline too)."""
+    ends = [t for t in (deadline, _deadline.get()) if t is not None]
+    if timeout is not None:
+        ends.append(time.monotonic() + timeout)
+    return min(ends) if ends else None
 
 
 def _left(until: float | None) -> float | None:

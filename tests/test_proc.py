@@ -353,6 +353,23 @@ def test_a_run_that_nobody_cancels_ends_as_usual() -> None:
     assert _sh("exit 8", timeout=30).returncode == 8
 
 
+def test_an_operations_deadline_bounds_every_run_inside_it() -> None:
+    assert proc.time_left() is None
+    with proc.deadline_after(60):
+        with proc.deadline_after(0.5) as inner:  # the earlier one wins, nested either way
+            with proc.deadline_after(60) as nested:
+                assert nested == inner
+                started = time.monotonic()
+                done = _sh("sleep 30", timeout=30)
+                assert done.timed_out and time.monotonic() - started < 10
+                left = proc.time_left()
+                assert left is not None and left == 0
+        left = proc.time_left()
+        assert left is not None and 50 < left <= 60
+    assert proc.time_left() is None
+    assert not _sh("true").timed_out
+
+
 def test_a_missing_program_is_one_clear_error() -> None:
     with pytest.raises(CommandNotFoundError) as info:
         proc.run(["no-such-program-for-nexus", "--version"])

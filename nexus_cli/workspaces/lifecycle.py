@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, fs, git, owner, validate
+from nexus_cli import engine, fs, git, owner, proc, validate
 from nexus_cli.config_yaml import key_error, load_yaml_mapping
-from nexus_cli.errors import ConflictError, NexusError
+from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, git_worktrees, records
 from nexus_cli.workspaces.handle import Workspace
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.ports import Allocation
 
 DEFAULT_HEALTH_TIMEOUT_S = 120.0
+# The overall deadline of one `workspace create` (image pulls included): every git call and wait
+# inside ends by then, and the create is undone (docs/security.md lists the deadlines).
+CREATE_DEADLINE_S = 3600.0
 
 
 @dataclass(slots=True)
@@ -103,7 +106,7 @@ def create(
     :mod:`~nexus_cli.workspaces.rollback`) unless ``keep_on_failure``. What a killed create left
     is undone first when its name is created again.
     """
-    with owner.operation() as me:
+    with owner.operation() as me, proc.deadline_after(CREATE_DEADLINE_S):
         return _create_as(
             me,
             workspace,
@@ -164,9 +167,8 @@ def _create_as(
             raise prepare_error
         if client is not None:
             undo.intend(ports=True)
-            result.up = _up_with_hooks(
-                client, workspace, record, template, progress, health_timeout_s
-            )
+            health_s = min(health_timeout_s, proc.time_left() or health_timeout_s)
+            result.up = _up_with_hooks(client, workspace, record, template, progress, health_s)
         _finish_record(project, record)
     except BaseException as exc:
         if keep_on_failure:
@@ -258,7 +260,13 @@ def _worktree_while_preparing(
         )
     finally:
         if worker is not None:
-            worker.join()
+            worker.join(proc.time_left())
+    if worker is not None and worker.is_alive():
+        raise DeadlineError(
+            f"preparing Docker objects for {workspace.name!r} passed the create's deadline "
+            f"({CREATE_DEADLINE_S / 60:g} minutes)",
+            hint="check the engine (`docker info`) and the image registry, then run it again",
+        )
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
     return added.path, errors[0] if errors else None
