@@ -356,14 +356,14 @@ def test_a_run_that_nobody_cancels_ends_as_usual() -> None:
 def test_an_operations_deadline_bounds_every_run_inside_it() -> None:
     assert proc.time_left() is None
     with proc.deadline_after(60):
-        with proc.deadline_after(0.5) as inner:  # the earlier one wins, nested either way
-            with proc.deadline_after(60) as nested:
-                assert nested == inner
-                started = time.monotonic()
-                done = _sh("sleep 30", timeout=30)
-                assert done.timed_out and time.monotonic() - started < 10
-                left = proc.time_left()
-                assert left is not None and left == 0
+        # the earlier one wins, nested either way
+        with proc.deadline_after(0.5) as inner, proc.deadline_after(60) as nested:
+            assert nested == inner
+            started = time.monotonic()
+            done = _sh("sleep 30", timeout=30)
+            assert done.timed_out and time.monotonic() - started < 10
+            left = proc.time_left()
+            assert left is not None and left == 0
         left = proc.time_left()
         assert left is not None and 50 < left <= 60
     assert proc.time_left() is None
