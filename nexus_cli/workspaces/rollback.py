@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
 
 PREPARE_WAIT_S = 60.0  # how long the undo waits for the Docker preparation thread to stop
+DOCKER_PASSES = 5  # removal passes until no object of the workspace is left
+DOCKER_SETTLE_S = 0.5
 
 
 class Rollback:
@@ -85,11 +88,29 @@ class Rollback:
         return removed
 
     def _docker(self) -> bool:
+        """Remove the workspace's Docker objects, again until none is left: a request the
+        interrupt cut short (a container being created) may still complete in the engine."""
         if not self.journal.get("docker"):
             return False
         client = self.client if self.client is not None else engine.connect()
-        counts = docker_services.remove_all(client, self.workspace)
-        return any(counts.values())
+        removed = False
+        for _ in range(DOCKER_PASSES):
+            with contextlib.suppress(Exception):  # one object in use: the next pass retries
+                removed = (
+                    any(docker_services.remove_all(client, self.workspace).values()) or removed
+                )
+            if not self._docker_left(client):
+                break
+            time.sleep(DOCKER_SETTLE_S)
+        return removed
+
+    def _docker_left(self, client: Any) -> bool:
+        label = {"label": self.workspace.label_filters()}
+        return bool(
+            docker_services.containers_for(client, self.workspace)
+            or client.networks.list(filters=label)
+            or client.volumes.list(filters=label)
+        )
 
     def _ports(self) -> bool:
         if not self.journal.get("ports"):
