@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nexus_cli import owner
 
@@ -86,3 +88,24 @@ def test_a_dead_process_or_another_host_holds_nothing() -> None:
 )
 def test_records_that_are_not_owners_parse_to_none(data: dict[str, Any]) -> None:
     assert owner.parse(data) is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["host", "pid", "start", "token", "by"]), _JSON))
+def test_any_recorded_value_parses_to_an_owner_or_none_and_never_raises(
+    data: dict[str, Any],
+) -> None:
+    parsed = owner.parse(data)
+    if parsed is not None:
+        assert type(parsed.pid) is int and parsed.pid > 0 and parsed.token
+        assert owner.parse(parsed.to_json()) == parsed
+        assert isinstance(owner.alive(parsed), bool)
