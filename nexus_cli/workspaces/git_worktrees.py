@@ -9,6 +9,7 @@ through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -74,14 +75,19 @@ def create_worktree(workspace: Workspace, from_ref: str | None) -> tuple[Path, b
 
 
 def add_worktree(
-    workspace: Workspace, from_ref: str | None, *, refs: tuple[str, str | None] | None = None
+    workspace: Workspace,
+    from_ref: str | None,
+    *,
+    refs: tuple[str, str | None] | None = None,
+    before_branch: Callable[[str], None] | None = None,
 ) -> AddedWorktree:
     """Add the workspace's worktree; an existing branch is checked out, not recreated.
 
     ``from_ref`` is resolved to a commit id first, so whatever the user typed never reaches
     ``git worktree add`` as an option. ``refs`` is :func:`git.head_and_branch` for the branch when
     the caller already asked (it is asked here otherwise): with it, a new branch costs one git
-    process, ``git worktree add -b``.
+    process, ``git worktree add -b``. ``before_branch(start)`` is called just before a new
+    branch is made at commit ``start`` (``workspace create`` journals it).
     """
     project, name = workspace.project, workspace.branch
     path = workspace.worktree
@@ -101,6 +107,8 @@ def add_worktree(
             hint=f"drop --from to check out the existing branch {name!r}",
         )
     new_from = None if exists else start
+    if new_from is not None and before_branch is not None:
+        before_branch(new_from)
     try:
         git.worktree_add(project.root, path, branch=name, new_from=new_from)
     except git.GitError as exc:

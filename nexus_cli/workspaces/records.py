@@ -45,10 +45,16 @@ class WorkspaceRecord:
     # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
     generated_files: dict[str, str] = field(default_factory=dict)
     post_create_done: bool = False  # the template's post_create hooks ran (once)
+    # While ``workspace create`` runs: its journal (nexus_cli/workspaces/rollback.py), what it is
+    # about to make, written before it makes it. Empty (and not written) once created.
+    creating: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: the declared fields and nothing else."""
-        return dataclasses.asdict(self)
+        """The JSON form: the declared fields and nothing else (no empty journal)."""
+        data = dataclasses.asdict(self)
+        if not data["creating"]:
+            del data["creating"]
+        return data
 
 
 def _path(state_dir: Path) -> Path:
@@ -123,6 +129,35 @@ def check_record(record: WorkspaceRecord, path: Path) -> None:
         or not isinstance(record.post_create_done, bool)
     ):
         raise StateError(f"{where}: created_at, bind_address or post_create_done is malformed")
+    _check_journal(record, path)
+
+
+_JOURNAL_FLAGS = ("worktree", "docker", "ports")
+
+
+def _is_commit_id(value: Any) -> bool:
+    hexdigits = "0123456789abcdef"
+    return isinstance(value, str) and len(value) in (40, 64) and all(c in hexdigits for c in value)
+
+
+def _check_journal(record: WorkspaceRecord, path: Path) -> None:
+    journal = record.creating
+    problem = None
+    if not isinstance(journal, dict):
+        problem = "is not an object"
+    elif set(journal) - {"owner", "branch", *_JOURNAL_FLAGS}:
+        problem = "has unknown keys"
+    elif not isinstance(journal.get("owner", {}), dict):
+        problem = "has an owner that is not an object"
+    elif any(not isinstance(journal.get(k, False), bool) for k in _JOURNAL_FLAGS):
+        problem = "has a step that is not true or false"
+    elif "branch" in journal and not _is_commit_id(journal["branch"]):
+        problem = "has a branch start that is not a commit id"
+    if problem is not None:
+        raise StateError(
+            f"{path}: workspace {record.name!r}: the create journal {problem}",
+            hint="the file was edited or is corrupt; fix or remove that entry",
+        )
 
 
 def get(state_dir: Path, name: str) -> WorkspaceRecord:

@@ -57,8 +57,14 @@ def test_record_json_has_exactly_its_fields(tmp_path: Path) -> None:
         recs["a"] = record
     rows = json.loads((tmp_path / records.RECORDS_FILE).read_text())["workspaces"]
     fields = [f.name for f in dataclasses.fields(records.WorkspaceRecord)]
-    assert [list(row) for row in rows] == [fields]
+    assert [list(row) for row in rows] == [[f for f in fields if f != "creating"]]
     assert records.load_all(tmp_path) == {"a": record}
+    journal = {"owner": {"host": "h", "pid": 1, "start": "s", "token": "t"}, "worktree": True}
+    journal["branch"] = "0" * 40
+    record.creating = journal  # a create in progress: its journal is written, and read back
+    with records.editing(tmp_path) as recs:
+        recs["a"] = record
+    assert records.load_all(tmp_path)["a"].creating == journal
 
 
 @pytest.mark.parametrize(
@@ -117,3 +123,25 @@ def test_a_misspelt_workspace_suggests_the_closest(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as info:
         records.get(tmp_path, "feature-aut")
     assert info.value.hint == "did you mean 'feature-auth'?"
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [
+        [],
+        {"owner": [], "worktree": True},
+        {"worktree": "yes"},
+        {"branch": "main"},
+        {"branch": "0" * 39},
+        {"network": True},
+    ],
+)
+def test_a_create_journal_that_nexus_did_not_write_is_refused(
+    tmp_path: Path, journal: object
+) -> None:
+    import json
+
+    row = {"name": "a", "template": "bare", "branch": "a", "creating": journal}
+    (tmp_path / records.RECORDS_FILE).write_text(json.dumps({"version": 1, "workspaces": [row]}))
+    with pytest.raises(StateError, match="create journal"):
+        records.load_all(tmp_path)
