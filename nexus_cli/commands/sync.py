@@ -8,7 +8,7 @@ from nexus_cli.commands.options import shown_default_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
-from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry import operations
 from nexus_cli.telemetry.present.machine import sync_mark_json
 from nexus_cli.telemetry.ship import sync as logic
 from nexus_cli.terminal import escape
@@ -80,15 +80,13 @@ def now(
     as_json: bool,
 ) -> None:
     """Send every event not sent yet; a failed sync loses nothing and is resent next time."""
-    with store.opened() as db:
-        result = logic.sync_now(
-            db,
-            batch_size=batch_size,
-            timeout=timeout,
-            retries=retries,
-            wait_for_lock=not background,
-            deadline=deadline,
-        )
+    result = operations.sync_now(
+        batch_size=batch_size,
+        timeout=timeout,
+        retries=retries,
+        wait_for_lock=not background,
+        deadline=deadline,
+    )
     if as_json:
         emit_json(result)
     elif "skipped" in result:
@@ -117,17 +115,7 @@ def auto(state: str, interval: int) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show the destination (header values hidden), auto sync, and what is pending."""
-    config = logic.load()
-    with store.opened() as db:
-        mark = logic.mark(db, config)
-    info = {
-        "url": config.shown_endpoint,
-        "protocol": config.protocol,
-        "encoding": config.wire_encoding,
-        "headers": sorted(config.headers),
-        "auto": logic.auto_enabled(),
-        **mark,
-    }
+    info = operations.sync_status()
     if as_json:
         emit_json(sync_mark_json(info))
         return
@@ -137,9 +125,7 @@ def status(as_json: bool) -> None:
         f"({escape(str(info['protocol']))}, {escape(str(info['encoding']))})"
     )
     if info["headers"]:
-        click.echo(
-            "headers:     " + ", ".join(f"{escape(h)}=<hidden>" for h in sorted(config.headers))
-        )
+        click.echo("headers:     " + ", ".join(f"{escape(h)}=<hidden>" for h in info["headers"]))
     click.echo(f"auto sync:   {'on' if info['auto'] else 'off'}")
     click.echo(f"last sync:   {info['last_sync_at'] or 'never'} ({info['events_sent']} sent)")
     own = int(info["pending_sync_records"])

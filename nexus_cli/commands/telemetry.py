@@ -6,7 +6,7 @@ from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
-from nexus_cli.telemetry.db import retention, rollups, store
+from nexus_cli.telemetry import operations
 from nexus_cli.telemetry.journal import invocation, settings
 from nexus_cli.telemetry.journal.settings import SOURCES
 from nexus_cli.telemetry.present.machine import status_json
@@ -105,12 +105,8 @@ def purge(yes: bool, older_than: int | None) -> None:
     if inv is not None and not older_than:
         inv.no_telemetry = True  # an emptied database stays empty: the purge is not recorded
     what = f"telemetry older than {older_than} days" if older_than else "ALL recorded telemetry"
-    confirm(f"Delete {what} in {store.database_path()}?", yes=yes)
-    with store.opened() as db:
-        if older_than:
-            deleted = retention.prune_older_than(db, older_than)
-        else:
-            deleted = retention.purge_all(db)
+    confirm(f"Delete {what} in {operations.database_path()}?", yes=yes)
+    deleted = operations.purge(older_than)
     total = sum(deleted.values())
     click.echo(
         f"deleted {plural(total, 'row')}: " + ", ".join(f"{t} {n}" for t, n in deleted.items()),
@@ -122,8 +118,7 @@ def purge(yes: bool, older_than: int | None) -> None:
 @json_option
 def rebuild(as_json: bool) -> None:
     """Rebuild the roll-ups (per-day aggregates) that stats, insights and dashboard read."""
-    with store.opened() as db:
-        result = rollups.rebuild(db)
+    result = operations.rebuild()
     if as_json:
         emit_json(result)
         return
