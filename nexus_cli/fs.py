@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import IO
 from urllib.parse import unquote
 
 from nexus_cli import safe_path
-from nexus_cli.errors import ConflictError, StateError, UsageError
+from nexus_cli.errors import StateError, UsageError
 from nexus_cli.locks import hint_for
 from nexus_cli.safe_path import LinkInPathError, PathEscapeError
 
@@ -59,22 +58,7 @@ def _under(path: Path | str, root: Path | str | None) -> tuple[str, str]:
 
 def check_replaceable(path: Path) -> None:
     """Raise unless ``path`` is missing or a regular file that is not a symbolic link."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StateError(f"cannot inspect {path}: {exc.strerror or exc}") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise ConflictError(
-            f"{path} is a symbolic link; Nexus does not write through links",
-            hint="remove the link or choose another path",
-        )
-    if not stat.S_ISREG(st.st_mode):
-        raise ConflictError(
-            f"{path} is not a regular file (a folder, FIFO or device); it is left alone",
-            hint="choose a path to a regular file",
-        )
+    safe_path.check_replaceable(path, str(path))
 
 
 @contextlib.contextmanager

@@ -233,7 +233,9 @@ def read_bytes(root: PathLike, path: PathLike) -> bytes:
         return fh.read()
 
 
-def _check_replaceable(dir_fd: int, name: str, shown: str) -> None:
+def check_replaceable(name: PathLike, shown: str, dir_fd: int | None = None) -> None:
+    """Raise unless ``name`` (in the folder ``dir_fd``, else as given) is missing or a regular
+    file that is not a symbolic link."""
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -275,7 +277,7 @@ def atomic_writer(
         parts,
     ):
         shown = _shown(root, parts)
-        _check_replaceable(dir_fd, name, shown)
+        check_replaceable(name, shown, dir_fd)
         if mode is None:
             with contextlib.suppress(OSError):
                 mode = stat.S_IMODE(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
@@ -294,7 +296,7 @@ def atomic_writer(
                 fh.flush()
                 if fsync:
                     os.fsync(fh.fileno())
-            _check_replaceable(dir_fd, name, shown)
+            check_replaceable(name, shown, dir_fd)
             os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         except OSError as exc:
             raise StateError(
