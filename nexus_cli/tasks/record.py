@@ -9,6 +9,7 @@ kept as they are and escaped when shown on a terminal.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nexus_cli import validate
@@ -20,6 +21,7 @@ MAX_COMMAND = 10_000
 MAX_ITEMS = 10_000
 MAX_GATE_TIMEOUT_S = 7 * 24 * 3600
 
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _TEXT_FIELDS = {"title": MAX_TITLE, "description": MAX_TEXT, "created_at": 64, "updated_at": 64}
 
 
@@ -91,3 +93,10 @@ def check_record(data: dict[str, Any], where: str) -> None:
             raise _bad(where, key, "must hold objects")
     if "no_gates" in data and not isinstance(data["no_gates"], bool):
         raise _bad(where, "no_gates", "must be true or false")
+    if data.get("parent") is not None:
+        validate.task_id(data["parent"], source=where)
+        if data["parent"] == data.get("id"):
+            raise _bad(where, "parent", "names the task itself")
+    deferred = data.get("deferred_until")
+    if deferred is not None and (not isinstance(deferred, str) or not _MOMENT.fullmatch(deferred)):
+        raise _bad(where, "deferred_until", "must be a UTC moment like 2026-12-24T09:00:00.000000Z")
