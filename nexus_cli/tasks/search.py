@@ -28,7 +28,7 @@ from nexus_cli.tasks.statuses import FINISHED
 
 MAX_QUERY = 1_000
 _WORD = re.compile(r"\w+", re.UNICODE)
-DEFAULT_THRESHOLD = 0.7
+DEFAULT_THRESHOLD = 0.6
 
 
 def fts_query(text: str) -> str:
