@@ -78,7 +78,9 @@ def test_update_by_an_agent_cannot_remove_a_gate_and_its_new_gate_waits(
     # A person may remove one; even a person at a terminal cannot leave none in a project
     # that requires gates.
     person = actions.update(project, task_id, gates=[Gate("true")], at_terminal=True).task
-    assert [g.command for g in person.gates] == ["true"] and approvals.pending(project, person) == []
+    assert [g.command for g in person.gates] == ["true"] and approvals.pending(
+        project, person
+    ) == []
     config = tasks_project / ".nexus" / "config.yaml"
     config.write_text(config.read_text().replace("require_gate: false", "require_gate: true"))
     with pytest.raises(UsageError, match="requires a verification gate"):

@@ -12,7 +12,7 @@ from nexus_cli.tasks.model import Gate, Task
 def _task() -> Task:
     return Task(
         "nx-abcd",
-        "Parse: the \"config\" file",
+        'Parse: the "config" file',
         description="first line\nsecond line",
         labels=["b", "a"],
         depends_on=["nx-dep1"],

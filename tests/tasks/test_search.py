@@ -75,9 +75,7 @@ def test_duplicates_finds_titles_that_look_alike(tasks_project: Path) -> None:
 def test_duplicates_compares_few_pairs_at_ten_thousand() -> None:
     rng = random.Random(7)
     words = [f"w{n}" for n in range(3000)]
-    titles = [
-        (f"nx-{i:05d}", " ".join(rng.sample(words, 5)), "open") for i in range(10_000)
-    ]
+    titles = [(f"nx-{i:05d}", " ".join(rng.sample(words, 5)), "open") for i in range(10_000)]
     planted = [("nx-a", "Migrate the billing service", "open"),
                ("nx-b", "Migrate billing services", "open")]  # fmt: skip
     found = similar_pairs(sorted(titles + planted), 0.7)
