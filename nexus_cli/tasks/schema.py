@@ -53,6 +53,8 @@ def m002_parents_deferral_search(conn: sqlite3.Connection) -> None:
         " deferred_until = json_extract(doc, '$.deferred_until')"
     )
     conn.execute("CREATE INDEX ix_tasks_parent ON tasks(parent, status)")
+    # `task list --limit N` without a status walks this instead of sorting every task.
+    conn.execute("CREATE INDEX ix_tasks_order ON tasks(priority, created_at, id)")
     conn.execute(
         "CREATE VIRTUAL TABLE tasks_fts USING fts5(title, body,"
         " tokenize = 'unicode61 remove_diacritics 2')"

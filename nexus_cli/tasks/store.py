@@ -273,20 +273,26 @@ class TaskStore:
 
     def search_docs(self, match: str, limit: int, **filters: str | None) -> list[str]:
         """Tasks whose title, description or notes match the FTS5 query ``match`` (built by
-        :func:`nexus_cli.tasks.search.fts_query`: phrases only), best match first."""
-        where: list[str] = ["tasks_fts MATCH ?"]
+        :func:`nexus_cli.tasks.search.fts_query`: phrases only), best match first.
+
+        The best ``limit`` are chosen by rowid and score alone; only their documents are read
+        (a word in every task must not drag every document through the sorter)."""
+        join = ""
         args: list[Any] = [match]
         for column in ("status", "assignee"):
             if filters.get(column):
-                where.append(f"t.{column} = ?")
+                join += f" AND t.{column} = ?"
                 args.append(filters[column])
-        sql = (
-            "SELECT t.doc FROM tasks_fts JOIN tasks t ON t.rowid = tasks_fts.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY bm25(tasks_fts, 3.0, 1.0), t.id"
+        if join:
+            join = f"JOIN tasks t ON t.rowid = tasks_fts.rowid{join}"
+        best = (
+            "SELECT tasks_fts.rowid AS rid, bm25(tasks_fts, 3.0, 1.0) AS score FROM tasks_fts "
+            f"{join} WHERE tasks_fts MATCH ? ORDER BY score, rid"
         )
         if limit > 0:
-            sql += " LIMIT ?"
+            best += " LIMIT ?"
             args.append(limit)
+        sql = f"SELECT t.doc FROM ({best}) m JOIN tasks t ON t.rowid = m.rid ORDER BY m.score, t.id"
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def children(self, task_id: str, *, unfinished: bool = False) -> list[tuple[str, str, str]]:

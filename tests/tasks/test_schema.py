@@ -96,6 +96,7 @@ def test_migration_2_indexes_the_tasks_a_version_1_database_holds(tasks_project:
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE tasks_fts")
     conn.execute("DROP INDEX ix_tasks_parent")
+    conn.execute("DROP INDEX ix_tasks_order")
     conn.execute("ALTER TABLE tasks DROP COLUMN parent")
     conn.execute("ALTER TABLE tasks DROP COLUMN deferred_until")
     conn.execute("PRAGMA user_version = 1")

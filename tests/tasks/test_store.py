@@ -30,6 +30,12 @@ def test_migrations_applied_once_and_wal(tasks_project: Path) -> None:
     assert "TEMP B-TREE" not in plan  # no sort of all open tasks
     assert "SCAN d" not in plan and "SCAN u" not in plan  # dependency probes use keys
     assert "SCAN c" not in plan  # subtasks are probed through ix_tasks_parent
+    listing = str(
+        conn.execute(
+            "EXPLAIN QUERY PLAN SELECT doc FROM tasks ORDER BY priority, created_at, id LIMIT 50"
+        ).fetchall()
+    )
+    assert "ix_tasks_order" in listing and "TEMP B-TREE" not in listing  # `list -n 50`
     conn.close()
 
 
