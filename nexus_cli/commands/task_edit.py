@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,11 @@ def edit(
         _print(result, as_json)
         _say_waiting(result, at_terminal, "gates" in changes)
         return
+    if not at_terminal and not (os.environ.get("EDITOR") or os.environ.get("VISUAL")):
+        raise UsageError(
+            "nothing to change, and no terminal to open an editor in",
+            hint="pass what to change (e.g. --title TEXT), or set $EDITOR",
+        )
     edited = _edit_in_editor(task_id, at_terminal)
     if edited is not None:
         _print(edited, as_json)

@@ -80,6 +80,16 @@ def test_edit_refuses_a_cycle_and_nothing_to_change(project: Path) -> None:
     assert loop.exit_code == 2 and "cannot be its own parent" in loop.stderr
 
 
+def test_no_flag_without_a_terminal_or_editor_is_one_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = new_task("Alone")
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
+    result = run_nexus("task", "edit", task_id)
+    assert result.exit_code == 2 and "no terminal to open an editor in" in result.stderr
+
+
 def test_a_gate_changed_without_a_terminal_waits_for_approval(project: Path) -> None:
     task_id = new_task("Gated", "--gate", "true")
     result = ok("task", "edit", task_id, "--gate", "test -d .", "--gate", "true")
