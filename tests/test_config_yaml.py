@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.config_yaml import key_error, load_yaml_mapping
+from nexus_cli.config_yaml import dump_yaml, key_error, load_yaml_mapping, parse_yaml_mapping
 from nexus_cli.errors import ConfigError
 
 
@@ -53,3 +53,10 @@ def test_python_tags_are_not_loaded(tmp_path: Path) -> None:
 def test_key_error_names_file_and_key(tmp_path: Path) -> None:
     error = key_error(tmp_path / "t.yaml", "services.db.image", "expected text")
     assert error.message == f"{tmp_path / 't.yaml'}: services.db.image: expected text"
+
+
+def test_dump_yaml_keeps_order_and_writes_several_lines_as_a_block(tmp_path: Path) -> None:
+    data = {"title": "Ünïcode: yes", "description": "one\ntwo", "gates": [{"command": "a && b"}]}
+    text = dump_yaml(data)
+    assert text.splitlines()[:4] == ["title: 'Ünïcode: yes'", "description: |-", "  one", "  two"]
+    assert parse_yaml_mapping(text, tmp_path / "x.yaml", what="test") == data
