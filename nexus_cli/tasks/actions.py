@@ -25,7 +25,6 @@ from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, Gate
 from nexus_cli.tasks.moments import parse_moment
 from nexus_cli.tasks.results import SplitResult, TaskResult
 from nexus_cli.tasks.stage_persona import switch_for
-from nexus_cli.tasks.store import TaskStore
 from nexus_cli.tasks.verification import Verification
 from nexus_cli.tasks.verification import complete as complete_gates
 from nexus_cli.tasks.verification import verify as verify_gates
@@ -183,26 +182,15 @@ def update(
         gates=gates,
         parent=parent,
         via=provenance.via_for(caller),
+        may_remove_gates=caller is Caller.PERSON,
     )
     if change.is_empty():
         raise UsageError("nothing to change", hint="pass what to change, e.g. --title TEXT")
     with opened(project) as store:
-        if gates is not None and caller is Caller.AGENT:
-            _refuse_gate_removal(store, ref, gates)
         task, added = lifecycle.edit(store, validate.task_ref(ref), current_agent(agent), change)
     if added and caller is Caller.PERSON and at_terminal:
         approvals.approve(project, task.id, added, how="gate-add")
     return TaskResult(task)
-
-
-def _refuse_gate_removal(store: TaskStore, ref: str, gates: Sequence[Gate]) -> None:
-    task = lifecycle.load(store, validate.task_ref(ref))
-    if len(gates) < len(task.gates):
-        raise UsageError(
-            "an agent cannot remove a gate",
-            hint="change a gate's command (the new one waits for a person's approval), or ask "
-            f"a person to remove it with `nexus task edit {task.id}`",
-        )
 
 
 def split(

@@ -316,9 +316,10 @@ class TaskEdit:
     gates: tuple[Gate, ...] | None = None  # replaces every gate
     parent: str | None = None  # an id; "" removes the parent
     via: str = "cli"
+    may_remove_gates: bool = True  # False for an agent: fewer gates than before is refused
 
     def is_empty(self) -> bool:
-        return self == TaskEdit(via=self.via)
+        return self == TaskEdit(via=self.via, may_remove_gates=self.may_remove_gates)
 
 
 def edit(store: TaskStore, ref: str, actor: str, change: TaskEdit) -> tuple[Task, list[Gate]]:
@@ -377,6 +378,12 @@ def _replace_gates(task: Task, actor: str, change: TaskEdit) -> list[Gate]:
     gates = list(dict.fromkeys(change.gates or ()))
     if gates == task.gates:
         return []
+    if len(gates) < len(task.gates) and not change.may_remove_gates:
+        raise UsageError(
+            "an agent cannot remove a gate",
+            hint="change a gate's command (the new one waits for a person's approval), or ask "
+            f"a person to remove it with `nexus task edit {task.id}`",
+        )
     if not gates and not task.no_gates:
         task.no_gates = True
     elif gates:
