@@ -34,6 +34,7 @@ TARGET_S = 0.25
 READY_GROWTH = 1.5
 CORE_TARGET_S = 0.1
 CORE_GROWTH = 1.5
+NOISE_FLOOR_S = 0.005
 # Operations whose answer (or the matches they rank) grows with the project: judged against
 # CORE_TARGET_S at the first size only; their growth is reported, not judged.
 GROWS_WITH_N = ("list all", "search rare word (0.2%)", "search everywhere (50)")
@@ -175,8 +176,9 @@ def _judge_core(core: dict[str, float], sizes: list[int]) -> bool:
             if name.rsplit(" (", 1)[0] in GROWS_WITH_N:
                 print(f"      core {name.rsplit(' (', 1)[0]} at {big:,}: {other:.4f} s")
                 continue
-            # Below a millisecond, noise dominates a ratio: judge the growth above that floor.
-            ratio = max(other, 0.001) / max(value, 0.001)
+            # Below NOISE_FLOOR_S, scheduling noise on a shared machine dominates a ratio (the
+            # same call measures 0.9 ms in one run and 1.9 ms in the next): judge above it.
+            ratio = max(other, NOISE_FLOOR_S) / max(value, NOISE_FLOOR_S)
             verdict = ratio <= CORE_GROWTH
             ok &= verdict
             print(

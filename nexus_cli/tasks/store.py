@@ -40,6 +40,7 @@ READY_SQL = (
     f"AND NOT EXISTS ({_UNFINISHED_DEP}) AND NOT EXISTS ({_UNFINISHED_CHILD}) "
     "ORDER BY t.priority, t.created_at, t.id"
 )
+RANK_AT_MOST = 10_000  # `task search` ranks at most this many matches (see search_docs)
 _INDEX_SEARCH = (
     f"INSERT INTO tasks_fts(rowid, title, body) SELECT rowid, title, {SEARCH_BODY} FROM tasks"
 )
@@ -275,23 +276,32 @@ class TaskStore:
         """Tasks whose title, description or notes match the FTS5 query ``match`` (built by
         :func:`nexus_cli.tasks.search.fts_query`: phrases only), best match first.
 
-        The best ``limit`` are chosen by rowid and score alone; only their documents are read
-        (a word in every task must not drag every document through the sorter)."""
-        join = ""
+        The best ``limit`` are chosen by rowid and score alone; only their documents are read.
+        Scoring costs about 5 µs a match, so a query matching more than :data:`RANK_AT_MOST`
+        tasks (a word in nearly every title) is not ranked: its matches come in ``task list``
+        order (priority, age), found by one walk of ``ix_tasks_order``."""
+        where = ""
         args: list[Any] = [match]
         for column in ("status", "assignee"):
             if filters.get(column):
-                join += f" AND t.{column} = ?"
+                where += f" AND t.{column} = ?"
                 args.append(filters[column])
-        if join:
-            join = f"JOIN tasks t ON t.rowid = tasks_fts.rowid{join}"
+        tail = " LIMIT ?" if limit > 0 else ""
+        if limit > 0:
+            args.append(limit)
+        count = "SELECT count(*) FROM tasks_fts WHERE tasks_fts MATCH ?"
+        if self.conn.execute(count, (match,)).fetchone()[0] > RANK_AT_MOST:
+            sql = (
+                "SELECT t.doc FROM tasks t INDEXED BY ix_tasks_order WHERE t.rowid IN "
+                f"(SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?){where} "
+                f"ORDER BY t.priority, t.created_at, t.id{tail}"
+            )
+            return [r[0] for r in self.conn.execute(sql, args)]
+        join = f"JOIN tasks t ON t.rowid = tasks_fts.rowid{where}" if where else ""
         best = (
             "SELECT tasks_fts.rowid AS rid, bm25(tasks_fts, 3.0, 1.0) AS score FROM tasks_fts "
-            f"{join} WHERE tasks_fts MATCH ? ORDER BY score, rid"
+            f"{join} WHERE tasks_fts MATCH ? ORDER BY score, rid{tail}"
         )
-        if limit > 0:
-            best += " LIMIT ?"
-            args.append(limit)
         sql = f"SELECT t.doc FROM ({best}) m JOIN tasks t ON t.rowid = m.rid ORDER BY m.score, t.id"
         return [r[0] for r in self.conn.execute(sql, args)]
 

@@ -80,3 +80,18 @@ def test_duplicates_compares_few_pairs_at_ten_thousand() -> None:
                ("nx-b", "Migrate billing services", "open")]  # fmt: skip
     found = similar_pairs(sorted(titles + planted), 0.7)
     assert [(d.first[0], d.second[0]) for d in found] == [("nx-a", "nx-b")]
+
+
+def test_a_word_in_too_many_tasks_lists_them_unranked_in_list_order(
+    tasks_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nexus_cli.tasks import store
+
+    low = new_task("Common word, low priority", "-p", "3", "-d", "common common common")
+    high = new_task("Common word here too", "-p", "0")
+    assert _found("common") == [low, high]  # BM25: three more hits in its description
+    monkeypatch.setattr(store, "RANK_AT_MOST", 1)
+    assert _found("common") == [high, low]  # by priority, then age
+    ok("task", "cancel", high, "--reason", "x")
+    only = ok("task", "search", "--json", "--status", "open", "common").json()
+    assert [t["id"] for t in only] == [low]
