@@ -20,7 +20,14 @@ from nexus_cli.errors import ConfigError
 # merge keys (`<<: *defaults`) stay far below it.
 MAX_YAML_NODES = 100_000
 
-__all__ = ["config_section", "key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
+__all__ = [
+    "config_section",
+    "dump_yaml",
+    "key_error",
+    "load_yaml_mapping",
+    "parse_yaml",
+    "parse_yaml_mapping",
+]
 
 
 def load_yaml_mapping(path: Path | str, *, what: str) -> dict[str, Any]:
@@ -171,6 +178,22 @@ def config_section(
     if section is not None and not isinstance(section, dict):
         raise ConfigError(f"{path}: key '{name}' must be a mapping")
     return section
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """``data`` as block-style YAML for a person to edit: keys in the order given, text with
+    several lines as a ``|`` block, Unicode kept."""
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _text)
+    return str(yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000))
 
 
 def key_error(path: Path | str, key: str, problem: str) -> ConfigError:

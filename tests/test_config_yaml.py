@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.config_yaml import MAX_YAML_NODES, key_error, load_yaml_mapping
+from nexus_cli.config_yaml import (
+    MAX_YAML_NODES,
+    dump_yaml,
+    key_error,
+    load_yaml_mapping,
+    parse_yaml_mapping,
+)
 from nexus_cli.errors import ConfigError
 
 
@@ -104,3 +110,10 @@ def test_a_duplicate_key_is_an_error(tmp_path: Path, text: str, line: int) -> No
         load_yaml_mapping(path, what="template")
     assert info.value.message.startswith(f"{path}: invalid YAML at line {line}, column ")
     assert "duplicate key" in info.value.message and "\n" not in info.value.message
+
+
+def test_dump_yaml_keeps_order_and_writes_several_lines_as_a_block(tmp_path: Path) -> None:
+    data = {"title": "Ünïcode: yes", "description": "one\ntwo", "gates": [{"command": "a && b"}]}
+    text = dump_yaml(data)
+    assert text.splitlines()[:4] == ["title: 'Ünïcode: yes'", "description: |-", "  one", "  two"]
+    assert parse_yaml_mapping(text, tmp_path / "x.yaml", what="test") == data

@@ -13,6 +13,7 @@ from nexus_cli.lazy import NexusGroup
 from nexus_cli.telemetry.journal import invocation
 
 _CHANGES = "nexus_cli.commands.task_changes"
+_EDIT = "nexus_cli.commands.task_edit"
 _GATES = "nexus_cli.commands.task_gates"
 _LISTING = "nexus_cli.commands.task_listing"
 _QUERIES = "nexus_cli.commands.task_queries"
@@ -41,7 +42,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "tasks.",
     ),
     "create": (f"{_CHANGES}:create", "Create a task."),
+    "defer": (f"{_EDIT}:defer", "Keep a task out of `task ready` until a date."),
     "dep": (f"{_CHANGES}:dep", "Add or remove dependencies (cycles are refused)."),
+    "duplicates": (
+        f"{_LISTING}:duplicates",
+        "Pairs of unfinished tasks whose titles look alike, most alike first.",
+    ),
+    "edit": (
+        f"{_EDIT}:edit",
+        "Change a task's title, description, priority, labels, dependencies, parent or gates.",
+    ),
     "gate": (
         f"{_GATES}:gate",
         "Add verification gates to a task, list them, approve the ones that wait.",
@@ -62,7 +72,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "reject": (f"{_CHANGES}:reject", "Send a task in review (or done) back to work."),
     "reopen": (f"{_CHANGES}:reopen", "Reopen a done, cancelled, rejected or in-progress task."),
+    "search": (
+        f"{_LISTING}:search",
+        "Tasks whose title, description or notes hold every word of TEXT, best match first.",
+    ),
     "show": (f"{_QUERIES}:show", "Show one task (any unique ID prefix works)."),
+    "split": (
+        f"{_EDIT}:split",
+        "Turn a task into an epic: one subtask per title, each with the task's gates.",
+    ),
     "start": (f"{_CHANGES}:start", "Start working on a task (assigns it to you)."),
     "verify": (
         f"{_GATES}:verify",

@@ -52,6 +52,9 @@ def change_task(
 )
 @click.option("--workspace", metavar="W", help="Workspace whose worktree the gates run in.")
 @click.option("--label", "labels", multiple=True, metavar="L")
+@click.option(
+    "--parent", metavar="ID", shell_complete=completer("task"), help="Make it a subtask of ID."
+)
 @json_option
 def create(
     title: str,
@@ -64,6 +67,7 @@ def create(
     no_gates: bool,
     workspace: str | None,
     labels: tuple[str, ...],
+    parent: str | None,
     as_json: bool,
 ) -> None:
     """Create a task. Without --gate, test commands detected in the project become its gates.
@@ -82,6 +86,7 @@ def create(
         priority=priority,
         depends_on=depends_on,
         labels=labels,
+        parent=parent,
     )
     if created.gates_detected:
         commands = ", ".join(g.command for g in created.task.gates)

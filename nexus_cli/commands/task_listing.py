@@ -8,10 +8,14 @@ import click
 
 from nexus_cli.caller import Caller
 from nexus_cli.commands.task_common import STATUS_CHOICES, agent_option, project
-from nexus_cli.output import json_option, print_table
+from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.listing import list_tasks
 from nexus_cli.tasks.listing import ready as ready_tasks
+from nexus_cli.tasks.listing import tree as task_tree
+from nexus_cli.tasks.search import DEFAULT_THRESHOLD
+from nexus_cli.tasks.search import duplicates as find_duplicates
+from nexus_cli.tasks.search import search as search_tasks
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.listing import TaskListing
@@ -35,6 +39,11 @@ def _listing(found: TaskListing, as_json: bool, empty: str) -> None:
 @click.option("--assignee", metavar="A")
 @click.option("--label", metavar="L")
 @click.option("--workspace", metavar="W")
+@click.option("--parent", metavar="ID", help="Only the subtasks of this task.")
+@click.option(
+    "--since", metavar="WHEN", help="Changed since: YYYY-MM-DD, YYYY-MM-DDTHH:MMZ, or 7d, 12h, 30m."
+)
+@click.option("--tree", is_flag=True, help="Subtasks indented under their parent.")
 @click.option(
     "-n",
     "--limit",
@@ -49,14 +58,85 @@ def list_(
     assignee: str | None,
     label: str | None,
     workspace: str | None,
+    parent: str | None,
+    since: str | None,
+    tree: bool,
     limit: int,
     as_json: bool,
 ) -> None:
     """List tasks by priority, then age."""
     found = list_tasks(
-        project(), status=status, assignee=assignee, label=label, workspace=workspace, limit=limit
+        project(),
+        status=status,
+        assignee=assignee,
+        label=label,
+        workspace=workspace,
+        parent=parent,
+        since=since,
+        limit=limit,
     )
-    _listing(found, as_json, "no tasks")
+    if not tree:
+        _listing(found, as_json, "no tasks")
+        return
+    roots = task_tree(found)
+    if as_json:
+        emit_json(roots)
+        return
+    rows: list[tuple[Any, ...]] = []
+    _tree_rows(roots, 0, rows)
+    print_table(("ID", "PRI", "STATUS", "ASSIGNEE", "TITLE"), rows, empty="no tasks")
+
+
+def _tree_rows(nodes: list[dict[str, Any]], depth: int, rows: list[tuple[Any, ...]]) -> None:
+    for node in nodes:
+        title = "  " * depth + ("└ " if depth else "") + node["title"]
+        rows.append(
+            (node["id"], f"P{node['priority']}", node["status"], node["assignee"] or "-", title)
+        )
+        _tree_rows(node["children"], depth + 1, rows)
+
+
+@click.command()
+@click.argument("text")
+@click.option("--status", type=STATUS_CHOICES)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(0, MAX_LIMIT),
+    default=LIST_LIMIT[Caller.PERSON],
+    show_default=True,
+    help="At most this many (0: all).",
+)
+@json_option
+def search(text: str, status: str | None, limit: int, as_json: bool) -> None:
+    """Tasks whose title, description or notes hold every word of TEXT, best match first.
+
+    Words match as prefixes ("auth" finds "authentication"); nothing in TEXT is query syntax.
+    """
+    _listing(search_tasks(project(), text, status=status, limit=limit), as_json, "no match")
+
+
+@click.command()
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.3, 1.0),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="How alike (0.3-1.0, trigram Jaccard similarity).",
+)
+@click.option("--all", "include_finished", is_flag=True, help="Include done and cancelled tasks.")
+@json_option
+def duplicates(threshold: float, include_finished: bool, as_json: bool) -> None:
+    """Pairs of unfinished tasks whose titles look alike, most alike first."""
+    found = find_duplicates(project(), threshold=threshold, include_finished=include_finished)
+    if as_json:
+        emit_json(found.to_json())
+        return
+    rows = [
+        (f"{d.similarity:.2f}", d.first[0], d.first[1], d.second[0], d.second[1])
+        for d in found.pairs
+    ]
+    print_table(("ALIKE", "ID", "TITLE", "ID", "TITLE"), rows, empty="no duplicates found")
 
 
 @click.command()

@@ -34,6 +34,10 @@ def _show(task: Task, as_json: bool) -> None:
         click.echo(f"  labels: {line(', '.join(task.labels))}")
     if task.depends_on:
         click.echo(f"  depends on: {line(', '.join(task.depends_on))}")
+    if task.parent:
+        click.echo(f"  subtask of: {line(task.parent)}")
+    if task.deferred_until:
+        click.echo(f"  deferred until: {line(task.deferred_until[:16].replace('T', ' '))} UTC")
     for gate in task.gates:
         where = f" [in {line(gate.service)}]" if gate.service else ""
         click.echo(f"  gate: {line(gate.command)}{where} (timeout {gate.timeout_s}s)")

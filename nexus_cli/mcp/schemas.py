@@ -25,6 +25,7 @@ TOOL_SCHEMAS = {
     "task_context": "mcp-task-context",
     "task_history": "task-history",
     "task_create": "task-create",
+    "task_update": "task-edit",
     "task_claim": "task-claim",
     "task_start": "task-start",
     "task_note": "task-note",

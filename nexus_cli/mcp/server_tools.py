@@ -129,6 +129,35 @@ def _register_task_changes(s: ToolHost) -> None:
         args = (p, title, gates, description, priority, depends_on, labels, no_gates)
         return await s.run("task_create", tt.task_create, *args, ctx=ctx)
 
+    @app.tool(
+        description="Change a task: title, description, priority, labels, dependencies (cycles "
+        "are refused), parent (an epic; '' removes it) or gates. Give only what changes; every "
+        "change is a history entry. `gates` replaces every gate; a new or changed gate waits for "
+        "a person's approval, and an agent cannot remove a gate."
+    )
+    async def task_update(
+        id: TaskId,
+        title: Annotated[str | None, Field(description="New title.", min_length=1)] = None,
+        description: Annotated[str | None, Field(description="New description.")] = None,
+        priority: Annotated[int | None, Field(description="0 (highest) to 4.", ge=0, le=4)] = None,
+        add_labels: Annotated[list[str], Field(description="Labels to add.")] = [],  # noqa: B006
+        remove_labels: Annotated[list[str], Field(description="Labels to remove.")] = [],  # noqa: B006
+        add_depends_on: Annotated[
+            list[str], Field(description="Ids of tasks that must be done first.")
+        ] = [],  # noqa: B006
+        remove_depends_on: Annotated[list[str], Field(description="Dependencies to remove.")] = [],  # noqa: B006
+        gates: Annotated[
+            list[str] | None,
+            Field(description="Replace every gate with these shell commands."),
+        ] = None,
+        parent: Annotated[
+            str | None, Field(description="The epic's id ('' : no parent).", max_length=40)
+        ] = None,
+    ) -> str:
+        args = (p, id, title, description, priority, add_labels, remove_labels)
+        rest = (add_depends_on, remove_depends_on, gates, parent)
+        return await s.run("task_update", tt.task_update, *args, *rest)
+
     @app.tool(description="Atomically take an open task (exactly one of many claims wins).")
     async def task_claim(id: TaskId) -> str:
         return await s.run("task_claim", tt.change, p, id, "claim")

@@ -15,6 +15,7 @@ from nexus_cli.mcp.recording import GatesFailed
 from nexus_cli.project import Project
 from nexus_cli.tasks import actions, listing, queries
 from nexus_cli.tasks.context import handoff
+from nexus_cli.tasks.model import Gate
 from nexus_cli.tasks.verification import Verification, failure
 
 AGENT = Caller.AGENT
@@ -68,6 +69,37 @@ def task_create(
         caller=AGENT,
     )
     return created.to_json()
+
+
+def task_update(
+    project: Project,
+    task_id: str,
+    title: str | None = None,
+    description: str | None = None,
+    priority: int | None = None,
+    add_labels: list[str] | None = None,
+    remove_labels: list[str] | None = None,
+    add_depends_on: list[str] | None = None,
+    remove_depends_on: list[str] | None = None,
+    gates: list[str] | None = None,
+    parent: str | None = None,
+) -> dict[str, Any]:
+    """As ``nexus task edit ID --title … --json``; a new or changed gate waits for a person."""
+    updated = actions.update(
+        project,
+        task_id,
+        title=title,
+        description=description,
+        priority=priority,
+        add_labels=add_labels or (),
+        remove_labels=remove_labels or (),
+        add_deps=add_depends_on or (),
+        remove_deps=remove_depends_on or (),
+        gates=None if gates is None else [Gate(c) for c in gates],
+        parent=parent,
+        caller=AGENT,
+    )
+    return updated.to_json()
 
 
 def change(project: Project, task_id: str, action: str, **details: Any) -> dict[str, Any]:

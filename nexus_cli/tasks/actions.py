@@ -22,7 +22,8 @@ from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, Gate
-from nexus_cli.tasks.results import TaskResult
+from nexus_cli.tasks.moments import parse_moment
+from nexus_cli.tasks.results import SplitResult, TaskResult
 from nexus_cli.tasks.stage_persona import switch_for
 from nexus_cli.tasks.verification import Verification
 from nexus_cli.tasks.verification import complete as complete_gates
@@ -45,10 +46,11 @@ def create(
     priority: int = 2,
     depends_on: Sequence[str] = (),
     labels: Sequence[str] = (),
+    parent: str | None = None,
     agent: str | None = None,
     caller: Caller = Caller.PERSON,
 ) -> TaskResult:
-    """Create a task. Its gates: those given, else the test commands detected in the project;
+    """Create a task (a subtask of ``parent``, if given). Its gates: those given, else the test commands detected in the project;
     with none, only an explicit ``no_gates`` (recorded in its history) creates it."""
     # The one deliberate difference: only a person may create a task that no gate verifies.
     if no_gates and caller is Caller.AGENT:
@@ -62,6 +64,8 @@ def create(
     if service is not None and workspace is None:
         raise UsageError("--in SERVICE needs --workspace (the workspace whose container it is)")
     deps = tuple(validate.task_ref(d) for d in depends_on)
+    if parent is not None:
+        validate.task_ref(parent)
     commands, detected = list(gates), False
     if not commands and not no_gates:
         commands = detect_default_gates(project.root)
@@ -85,6 +89,7 @@ def create(
         labels=tuple(labels),
         no_gates=no_gates,
         via=via,
+        parent=parent,
     )
     with opened(project) as store:
         created = lifecycle.create(store, spec, current_agent(agent))
@@ -131,6 +136,96 @@ def change(
     if action == "gate_add" and caller is Caller.PERSON and at_terminal:
         approvals.approve(project, task.id, [details["gate"]], how="gate-add")
     return TaskResult(task, persona=persona)
+
+
+def update(
+    project: Project,
+    ref: str,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    priority: int | None = None,
+    add_labels: Sequence[str] = (),
+    remove_labels: Sequence[str] = (),
+    add_deps: Sequence[str] = (),
+    remove_deps: Sequence[str] = (),
+    gates: Sequence[Gate] | None = None,
+    parent: str | None = None,
+    agent: str | None = None,
+    caller: Caller = Caller.PERSON,
+    at_terminal: bool = False,
+) -> TaskResult:
+    """Edit a task (``nexus task edit``, MCP ``task_update``); each field changed is a history
+    entry. ``gates`` replaces every gate; ``parent`` ``""`` removes the parent.
+
+    Gates follow ``task gate add``: a gate added or changed by a person on the command line at
+    a terminal (``at_terminal``, which only the CLI passes) is approved by that act; any other
+    waits for a person's approval. An agent cannot remove a gate (a person can), and no one
+    can leave a project that requires gates with none.
+    """
+    for dep in (*add_deps, *remove_deps):
+        validate.task_ref(dep)
+    if parent:
+        validate.task_ref(parent)
+    if gates is not None:
+        gates = tuple(gates)
+        if not gates and load_settings(project).require_gate:
+            raise UsageError("this project requires a verification gate", hint=_GATE_HINT[caller])
+    change = lifecycle.TaskEdit(
+        title=title,
+        description=description,
+        priority=priority,
+        add_labels=tuple(add_labels),
+        remove_labels=tuple(remove_labels),
+        add_deps=tuple(add_deps),
+        remove_deps=tuple(remove_deps),
+        gates=gates,
+        parent=parent,
+        via=provenance.via_for(caller),
+        may_remove_gates=caller is Caller.PERSON,
+    )
+    if change.is_empty():
+        raise UsageError("nothing to change", hint="pass what to change, e.g. --title TEXT")
+    with opened(project) as store:
+        task, added = lifecycle.edit(store, validate.task_ref(ref), current_agent(agent), change)
+    if added and caller is Caller.PERSON and at_terminal:
+        approvals.approve(project, task.id, added, how="gate-add")
+    return TaskResult(task)
+
+
+def split(
+    project: Project,
+    ref: str,
+    titles: Sequence[str],
+    *,
+    agent: str | None = None,
+    caller: Caller = Caller.PERSON,
+) -> SplitResult:
+    """Turn a task into an epic with one subtask per title (each gets the parent's gates; a
+    person's split approves them, as creating a task does)."""
+    with opened(project) as store:
+        parent, children = lifecycle.split(
+            store,
+            validate.task_ref(ref),
+            current_agent(agent),
+            list(titles),
+            via=provenance.via_for(caller),
+        )
+    if caller is Caller.PERSON:
+        for child in children:
+            approvals.approve(project, child.id, approvals.gates_of(child), how="created")
+    return SplitResult(parent, children)
+
+
+def defer(project: Project, ref: str, until: str | None, *, agent: str | None = None) -> TaskResult:
+    """Keep a task out of ``ready`` until ``until`` (strict date, :mod:`moments`); None
+    undoes it."""
+    moment = None if until is None else parse_moment(until, what="--until")
+    with opened(project) as store:
+        task = lifecycle.change(
+            store, validate.task_ref(ref), current_agent(agent), "defer", until=moment
+        )
+    return TaskResult(task)
 
 
 def record_loop_iteration(

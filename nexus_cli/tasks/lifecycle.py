@@ -20,16 +20,7 @@ from nexus_cli.telemetry.journal.privacy import hash_name
 
 def resolve(store: TaskStore, text: str) -> str:
     """The one task ID that ``text`` (a full ID or any unique prefix) names."""
-    prefix = ids.normalise_prefix(text)
-    if store.get(prefix) is not None:
-        return prefix
-    matches = store.ids_with_prefix(prefix)
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise NotFoundError(f"no task matches {text!r}", hint="see `nexus task list`")
-    shown = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
-    raise UsageError(f"task prefix {text!r} is ambiguous: {shown}", hint="type more characters")
+    return store.resolve(text)
 
 
 def load(store: TaskStore, text: str) -> Task:
@@ -77,6 +68,7 @@ class NewTask:
     labels: tuple[str, ...] = ()
     no_gates: bool = False
     via: str = "cli"  # how its gates arrived (nexus_cli.tasks.provenance)
+    parent: str | None = None  # the epic it is a subtask of (an id or a unique prefix)
 
 
 def _check_spec(spec: NewTask) -> None:
@@ -109,6 +101,7 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
         raise UsageError(f"priority must be 0-4, not {spec.priority}")
     with store.write():
         deps = [resolve(store, d) for d in spec.depends_on]
+        parent = None if spec.parent is None else resolve(store, spec.parent)
         task = Task(
             id=_fresh_id(store, spec.title),
             title=spec.title.strip(),
@@ -120,11 +113,15 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
             gates=list(spec.gates),
             no_gates=spec.no_gates,
         )
+        if parent is not None:
+            check_parent(store, task, parent)
+            task.parent = parent
         task.created_at = now_iso()
+        extra: dict[str, Any] = {} if parent is None else {"parent": parent}
         if spec.no_gates:
-            record(task, actor, "created", to="open", no_gates=True)
+            record(task, actor, "created", to="open", no_gates=True, **extra)
         else:
-            record(task, actor, "created", to="open", via=spec.via)
+            record(task, actor, "created", to="open", via=spec.via, **extra)
         store.put(task)
     invocation.note(event_type="task", task=task.id)
     return task
@@ -201,7 +198,45 @@ def _approve(store: TaskStore, task: Task, actor: str) -> None:
             f"task {task.id} is {task.status}; only a task in review can be approved",
             hint=f"`nexus task complete {task.id}` runs its gates first",
         )
+    require_children_finished(store, task)
     transition(task, "done", actor)
+
+
+def check_parent(store: TaskStore, task: Task, parent_id: str) -> None:
+    """Refuse ``parent_id`` as ``task``'s parent: itself, a loop, or a finished task."""
+    if parent_id == task.id:
+        raise UsageError(f"task {task.id} cannot be its own parent")
+    up = store.ancestors(parent_id)
+    if task.id in up:
+        loop = " -> ".join([task.id, parent_id, *up[: up.index(task.id) + 1]])
+        raise UsageError(f"parent refused: it would create the loop {loop}")
+    parent = store.get(parent_id)
+    if parent is not None and parent.finished:
+        raise ConflictError(
+            f"task {parent_id} is {parent.status}; it cannot take new subtasks",
+            hint=f"reopen it first: `nexus task reopen {parent_id}`",
+        )
+
+
+def require_children_finished(store: TaskStore, task: Task) -> None:
+    """A parent is done only when every subtask is done or cancelled."""
+    waiting = store.children(task.id, unfinished=True)
+    if waiting:
+        shown = ", ".join(f"{i} ({status})" for i, _, status in waiting[:20])
+        more = f" and {len(waiting) - 20} more" if len(waiting) > 20 else ""
+        raise ConflictError(
+            f"task {task.id} has unfinished subtasks: {shown}{more}",
+            hint=f"finish or cancel them first (`nexus task list --parent {task.id}`)",
+        )
+
+
+def _defer(store: TaskStore, task: Task, actor: str, until: str | None) -> None:
+    """Keep ``task`` out of ``ready`` until ``until`` (a UTC moment, :func:`parse_moment`);
+    None: no longer deferred."""
+    if task.finished:
+        raise ConflictError(f"task {task.id} is {task.status}; only unfinished tasks are deferred")
+    record(task, actor, "deferred", until=until, previous=task.deferred_until)
+    task.deferred_until = until
 
 
 def _simple(to: str) -> Any:
@@ -260,4 +295,142 @@ CHANGES: dict[str, Any] = {
     "note": _note,
     "dep_add": _add_dep,
     "dep_remove": _remove_dep,
+    "defer": _defer,
 }
+
+
+# --- edit and split -------------------------------------------------------------------------
+
+
+@dataclass
+class TaskEdit:
+    """What to change in a task; None (or empty) leaves a field as it is."""
+
+    title: str | None = None
+    description: str | None = None
+    priority: int | None = None
+    add_labels: tuple[str, ...] = ()
+    remove_labels: tuple[str, ...] = ()
+    add_deps: tuple[str, ...] = ()
+    remove_deps: tuple[str, ...] = ()
+    gates: tuple[Gate, ...] | None = None  # replaces every gate
+    parent: str | None = None  # an id; "" removes the parent
+    via: str = "cli"
+    may_remove_gates: bool = True  # False for an agent: fewer gates than before is refused
+
+    def is_empty(self) -> bool:
+        return self == TaskEdit(via=self.via, may_remove_gates=self.may_remove_gates)
+
+
+def edit(store: TaskStore, ref: str, actor: str, change: TaskEdit) -> tuple[Task, list[Gate]]:
+    """Apply ``change`` to the task ``ref`` names, one history entry per field changed; the
+    task and the gates that are new to it (they need an approval to run)."""
+    if change.title is not None and not change.title.strip():
+        raise UsageError("a task needs a non-empty title")
+    if change.priority is not None and change.priority not in PRIORITIES:
+        raise UsageError(f"priority must be 0-4, not {change.priority}")
+    for gate in change.gates or ():
+        _check_gate(gate)
+    with store.write():
+        task = load(store, ref)
+        for field_name in ("title", "description", "priority"):
+            new = getattr(change, field_name)
+            if field_name == "title" and new is not None:
+                new = new.strip()
+            old = getattr(task, field_name)
+            if new is not None and new != old:
+                shown = {} if field_name == "description" else {"from": old, "to": new}
+                record(task, actor, "edited", field=field_name, **shown)
+                setattr(task, field_name, new)
+        _edit_labels(task, actor, change)
+        for dep in change.remove_deps:
+            _remove_dep(store, task, actor, dep)
+        for dep in change.add_deps:
+            _add_dep(store, task, actor, dep)
+        if change.parent is not None:
+            _set_parent(store, task, actor, change.parent)
+        added = _replace_gates(task, actor, change) if change.gates is not None else []
+        store.put(task)
+    return task, added
+
+
+def _edit_labels(task: Task, actor: str, change: TaskEdit) -> None:
+    before = set(task.labels)
+    after = (before | {x.strip() for x in change.add_labels}) - set(change.remove_labels)
+    after.discard("")
+    if after != before:
+        added, removed = sorted(after - before), sorted(before - after)
+        record(task, actor, "labels_changed", added=added, removed=removed)
+        task.labels = sorted(after)
+
+
+def _set_parent(store: TaskStore, task: Task, actor: str, ref: str) -> None:
+    new = resolve(store, ref) if ref else None
+    if new == task.parent:
+        return
+    if new is not None:
+        check_parent(store, task, new)
+    record(task, actor, "edited", field="parent", **{"from": task.parent, "to": new})
+    task.parent = new
+
+
+def _replace_gates(task: Task, actor: str, change: TaskEdit) -> list[Gate]:
+    gates = list(dict.fromkeys(change.gates or ()))
+    if gates == task.gates:
+        return []
+    if len(gates) < len(task.gates) and not change.may_remove_gates:
+        raise UsageError(
+            "an agent cannot remove a gate",
+            hint="change a gate's command (the new one waits for a person's approval), or ask "
+            f"a person to remove it with `nexus task edit {task.id}`",
+        )
+    if not gates and not task.no_gates:
+        task.no_gates = True
+    elif gates:
+        task.no_gates = False
+    record(
+        task,
+        actor,
+        "gates_changed",
+        via=change.via,
+        **{"from": [g.command for g in task.gates], "to": [g.command for g in gates]},
+    )
+    added = [g for g in gates if g not in task.gates]
+    task.gates = gates
+    return added
+
+
+def split(
+    store: TaskStore, ref: str, actor: str, titles: list[str], via: str = "cli"
+) -> tuple[Task, list[Task]]:
+    """Turn the task ``ref`` names into an epic: one subtask per title (the parent's gates,
+    priority, labels and workspace), all in one transaction."""
+    clean = [t.strip() for t in titles if t.strip()]
+    if not clean:
+        raise UsageError("task split needs at least one subtask title")
+    with store.write():
+        parent = load(store, ref)
+        if parent.finished:
+            raise ConflictError(f"task {parent.id} is {parent.status}; it cannot be split")
+        children = []
+        for title in clean:
+            child = Task(
+                id=_fresh_id(store, title),
+                title=title,
+                priority=parent.priority,
+                workspace=parent.workspace,
+                labels=list(parent.labels),
+                gates=list(parent.gates),
+                no_gates=parent.no_gates,
+                parent=parent.id,
+            )
+            child.created_at = now_iso()
+            gates: dict[str, Any] = {"no_gates": True} if parent.no_gates else {"via": via}
+            record(
+                child, actor, "created", to="open", parent=parent.id, split_from=parent.id, **gates
+            )
+            store.put(child)
+            children.append(child)
+        record(parent, actor, "split", into=[c.id for c in children])
+        store.put(parent)
+    return parent, children

@@ -18,6 +18,7 @@ from nexus_cli.project import Project
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.moments import parse_since
 from nexus_cli.tasks.statuses import STATUSES
 from nexus_cli.tasks.store import TaskStore, open_store
 
@@ -88,17 +89,56 @@ def list_tasks(
     assignee: str | None = None,
     label: str | None = None,
     workspace: str | None = None,
+    parent: str | None = None,
+    since: str | None = None,
     limit: int | None = None,
     caller: Caller = Caller.PERSON,
 ) -> TaskListing:
     """The tasks matching all the filters given, by priority then age: the first ``limit``
-    (0: all; by default :data:`LIST_LIMIT` of ``caller``)."""
+    (0: all; by default :data:`LIST_LIMIT` of ``caller``). ``parent``: its subtasks;
+    ``since``: changed since then (a date, a moment or an age like ``7d``)."""
     limit = check_limit(LIST_LIMIT[caller] if limit is None else limit)
     check_status(status)
     if workspace is not None:
         validate.workspace_name(workspace)
+    moment = None if since is None else parse_since(since)
     with opened(project) as store:
+        parent_id = None if parent is None else store.resolve(validate.task_ref(parent))
         docs = store.list_docs(
-            limit, status=status, assignee=assignee, label=label, workspace=workspace
+            limit,
+            status=status,
+            assignee=assignee,
+            label=label,
+            workspace=workspace,
+            parent=parent_id,
+            since=moment,
         )
     return TaskListing(docs)
+
+
+def tree(listing: TaskListing) -> list[dict[str, Any]]:
+    """The tasks of ``listing`` nested under their parents (``children``), in listing order; a
+    task whose parent is not in the listing is a root."""
+    tasks = listing.to_json()
+    nodes = {t["id"]: {**t, "children": []} for t in tasks}
+    roots = []
+    for task in tasks:
+        node, parent = nodes[task["id"]], task.get("parent")
+        if parent in nodes and not _under(nodes, parent, task["id"]):
+            nodes[parent]["children"].append(node)
+        else:
+            roots.append(node)
+    return roots
+
+
+def _under(nodes: dict[str, dict[str, Any]], start: str, target: str) -> bool:
+    """Whether ``start`` is ``target`` or below it (a parent loop read from a hand-edited file
+    must not hide tasks)."""
+    seen: set[str] = set()
+    node: str | None = start
+    while node in nodes and node not in seen:
+        if node == target:
+            return True
+        seen.add(node)
+        node = nodes[node].get("parent")
+    return False

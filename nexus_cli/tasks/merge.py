@@ -1,8 +1,9 @@
 """The git merge driver for ``.nexus/tasks.jsonl``: a field-by-field three-way merge.
 
 For each task ID: history and notes are unioned (deduplicated, ordered by time); labels and
-dependencies merge as sets (an element removed on one side stays removed); any other field takes
-the side that changed it, and when both changed it, the side with the later ``updated_at``.
+dependencies merge as sets (an element removed on one side stays removed); any other field (the
+parent link included) takes the side that changed it, and when both changed it, the side with the
+later ``updated_at``. Parent links that make a loop only together lose the newest link.
 A task added on one side is kept; a task deleted on one side and unchanged on the other goes.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from nexus_cli import jsonio
 from nexus_cli.errors import ConflictError
 from nexus_cli.tasks import jsonl
-from nexus_cli.tasks.model import FIELD_ORDER, Task
+from nexus_cli.tasks.model import FIELD_ORDER, OPTIONAL_FIELDS, Task
 
 UNIONED = ("history", "notes")
 SETS = ("labels", "depends_on")
@@ -57,7 +58,14 @@ def merge_task(base: Task | None, ours: Task, theirs: Task) -> Task:
         else:
             merged[key] = _merge_scalar(key, b, o, t)
     merged["no_gates"] = _merge_scalar("no_gates", b, o, t)
+    for key in OPTIONAL_FIELDS:  # absent and null are the same: no parent, not deferred
+        was = None if b is None else _with(b, key)
+        merged[key] = _merge_scalar(key, was, _with(o, key), _with(t, key))
     return Task.from_dict(merged)
+
+
+def _with(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {**data, key: data.get(key)}
 
 
 def _merge_scalar(
@@ -97,7 +105,24 @@ def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[
             deleted_unchanged = old is not None and old.to_line() == present.to_line()
             if not deleted_unchanged:
                 result.append(present)
+    _break_parent_loops(result)
     return result
+
+
+def _break_parent_loops(tasks: list[Task]) -> None:
+    """Each side may have linked parents without a loop and still make one together (ours: A
+    under B, theirs: B under A). In each loop, the link set by the latest update goes (ties: the
+    larger id), so the result does not depend on which side is ours."""
+    by_id = {t.id: t for t in tasks}
+    for task in tasks:
+        path: list[str] = []
+        node: Task | None = task
+        while node is not None and node.id not in path:
+            path.append(node.id)
+            node = by_id.get(node.parent) if node.parent else None
+        if node is not None:  # came back to ``node``: the loop is path[path.index(node.id):]
+            loop = [by_id[i] for i in path[path.index(node.id) :]]
+            max(loop, key=lambda t: (t.updated_at, t.id)).parent = None
 
 
 def merge_files(base: Path, ours: Path, theirs: Path) -> int:

@@ -47,6 +47,9 @@ FIELD_ORDER = (
     "updated_at",
 )
 
+# Optional fields after FIELD_ORDER (and ``no_gates``), present in a line only when set.
+OPTIONAL_FIELDS = ("parent", "deferred_until")
+
 
 def now_iso() -> str:
     """UTC time with microseconds; lexically sortable."""
@@ -90,6 +93,9 @@ class Task:
     created_at: str = ""
     updated_at: str = ""
     no_gates: bool = False
+    # Added after the first release: written only when set, so older lines stay byte-identical.
+    parent: str | None = None  # the epic this task is a subtask of
+    deferred_until: str | None = None  # not offered by `ready` before this UTC moment
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -111,6 +117,9 @@ class Task:
         ordered = {key: data[key] for key in FIELD_ORDER}
         if self.no_gates:  # only when set, so older lines stay byte-identical
             ordered["no_gates"] = True
+        for key in OPTIONAL_FIELDS:
+            if getattr(self, key) is not None:
+                ordered[key] = getattr(self, key)
         return ordered
 
     def to_line(self) -> str:
@@ -141,6 +150,8 @@ class Task:
             created_at=str(data.get("created_at") or ""),
             updated_at=str(data.get("updated_at") or ""),
             no_gates=data.get("no_gates") is True,
+            parent=data.get("parent") or None,
+            deferred_until=data.get("deferred_until") or None,
         )
 
     @property

@@ -14,6 +14,7 @@ valid Unicode (undecodable bytes from the command line) is refused.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nexus_cli import jsonio, validate
@@ -32,6 +33,7 @@ MAX_ITEMS = 10_000  # notes, history entries
 MAX_DEPTH = 16  # the whole record, as JSON: a history entry's gate runs sit 5 deep
 MAX_RECORD_BYTES = 8 * 1024 * 1024  # one line of tasks.jsonl
 
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _TEXT_FIELDS = {"title": MAX_TITLE, "description": MAX_TEXT, "created_at": 64, "updated_at": 64}
 _LIST_LIMITS = {
     "labels": MAX_LABELS,
@@ -134,6 +136,13 @@ def _check(data: dict[str, Any], source: str | None) -> None:
         _text(note, "text", MAX_TEXT, optional=True)
     if "no_gates" in data and not isinstance(data["no_gates"], bool):
         raise _Invalid("no_gates", "must be true or false")
+    if data.get("parent") is not None:
+        validate.task_id(data["parent"], source=source)
+        if data["parent"] == data.get("id"):
+            raise _Invalid("parent", "names the task itself")
+    deferred = data.get("deferred_until")
+    if deferred is not None and (not isinstance(deferred, str) or not _MOMENT.fullmatch(deferred)):
+        raise _Invalid("deferred_until", "must be a UTC moment like 2026-12-24T09:00:00.000000Z")
 
 
 def check_record(data: dict[str, Any], where: str, *, read_with_cap: bool = False) -> None:

@@ -23,6 +23,17 @@ class TaskResult:
 
 
 @dataclass(frozen=True)
+class SplitResult:
+    """A task split into subtasks: the parent and its new children."""
+
+    parent: Task
+    children: list[Task]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"parent": self.parent.to_dict(), "children": [c.to_dict() for c in self.children]}
+
+
+@dataclass(frozen=True)
 class BlockedListing:
     """Unfinished tasks waiting on unfinished ones, each with what it waits on."""
 

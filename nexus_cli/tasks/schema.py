@@ -33,5 +33,36 @@ def m001_tasks(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
 
 
-MIGRATIONS = (m001_tasks,)
+# The text `task search` looks in besides the title: the description and every note's text.
+SEARCH_BODY = (
+    "coalesce(json_extract(doc, '$.description'), '') || ' ' || coalesce((SELECT "
+    "group_concat(json_extract(n.value, '$.text'), ' ') FROM json_each(doc, '$.notes') n), '')"
+)
+
+
+def m002_parents_deferral_search(conn: sqlite3.Connection) -> None:
+    """Epics (``parent``), deferral (``deferred_until``) and full-text search (FTS5).
+
+    ``tasks_fts`` shares its rowid with ``tasks``; :class:`nexus_cli.tasks.store.TaskStore`
+    keeps it in step in ``put`` and ``_replace_all``.
+    """
+    conn.execute("ALTER TABLE tasks ADD COLUMN parent TEXT")
+    conn.execute("ALTER TABLE tasks ADD COLUMN deferred_until TEXT")
+    conn.execute(
+        "UPDATE tasks SET parent = json_extract(doc, '$.parent'),"
+        " deferred_until = json_extract(doc, '$.deferred_until')"
+    )
+    conn.execute("CREATE INDEX ix_tasks_parent ON tasks(parent, status)")
+    # `task list --limit N` without a status walks this instead of sorting every task.
+    conn.execute("CREATE INDEX ix_tasks_order ON tasks(priority, created_at, id)")
+    conn.execute(
+        "CREATE VIRTUAL TABLE tasks_fts USING fts5(title, body,"
+        " tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        f"INSERT INTO tasks_fts(rowid, title, body) SELECT rowid, title, {SEARCH_BODY} FROM tasks"
+    )
+
+
+MIGRATIONS = (m001_tasks, m002_parents_deferral_search)
 LATEST = len(MIGRATIONS)

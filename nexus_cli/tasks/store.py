@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from nexus_cli import jsonio, safe_path, terminal
-from nexus_cli.errors import StateError, UsageError
+from nexus_cli.errors import NotFoundError, StateError, UsageError
 from nexus_cli.project import TASKS_FILE, Project
-from nexus_cli.tasks import database, jsonl, provenance, record
-from nexus_cli.tasks.model import Task, parse_doc
+from nexus_cli.tasks import database, ids, jsonl, provenance, record
+from nexus_cli.tasks.model import Task, now_iso, parse_doc
+from nexus_cli.tasks.schema import SEARCH_BODY
 from nexus_cli.tasks.statuses import FINISHED, STATUSES
 
 # Opening the database (and completing a task ID, which needs neither tasks.jsonl nor the task
@@ -27,12 +28,21 @@ _UNFINISHED_DEP = (
     f"WHERE d.task_id = t.id AND u.status NOT IN {FINISHED!r}"
 )
 
+_UNFINISHED_CHILD = f"SELECT 1 FROM tasks c WHERE c.parent = t.id AND c.status NOT IN {FINISHED!r}"
+
 # One indexed walk of the open tasks in (priority, age) order that stops at LIMIT; each row's
-# unfinished dependencies are probed through the deps primary key and the tasks primary key.
+# unfinished dependencies are probed through the deps primary key and the tasks primary key, its
+# unfinished children through ix_tasks_parent. A deferred task waits for its moment.
 READY_SQL = (
     "SELECT doc FROM tasks t INDEXED BY ix_tasks_ready WHERE t.status = 'open' "
-    f"AND (t.assignee IS NULL OR t.assignee = ?) AND NOT EXISTS ({_UNFINISHED_DEP}) "
+    "AND (t.assignee IS NULL OR t.assignee = ?) "
+    "AND (t.deferred_until IS NULL OR t.deferred_until <= ?) "
+    f"AND NOT EXISTS ({_UNFINISHED_DEP}) AND NOT EXISTS ({_UNFINISHED_CHILD}) "
     "ORDER BY t.priority, t.created_at, t.id"
+)
+RANK_AT_MOST = 10_000  # `task search` ranks at most this many matches (see search_docs)
+_INDEX_SEARCH = (
+    f"INSERT INTO tasks_fts(rowid, title, body) SELECT rowid, title, {SEARCH_BODY} FROM tasks"
 )
 
 
@@ -135,11 +145,13 @@ class TaskStore:
         """Make the tables hold exactly ``tasks`` (bulk: one statement per table)."""
         self.conn.execute("DELETE FROM deps")
         self.conn.execute("DELETE FROM tasks")
+        self.conn.execute("DELETE FROM tasks_fts")
         self.conn.executemany(_INSERT_TASK, [_row(t) for t in tasks])
         self.conn.executemany(
             "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
             [(t.id, dep) for t in tasks for dep in set(t.depends_on)],
         )
+        self.conn.execute(_INDEX_SEARCH)
 
     def put(self, task: Task) -> None:
         """Insert or replace ``task`` and its dependency rows (inside :meth:`write`)."""
@@ -156,7 +168,11 @@ class TaskStore:
                 f"task {task.id} would take more than {record.MAX_RECORD_BYTES:,} bytes",
                 hint="remove notes or shorten the description",
             )
+        old = self.conn.execute("SELECT rowid FROM tasks WHERE id = ?", (task.id,)).fetchone()
+        if old is not None:
+            self.conn.execute("DELETE FROM tasks_fts WHERE rowid = ?", old)
         self.conn.execute(_INSERT_TASK, row)
+        self.conn.execute(f"{_INDEX_SEARCH} WHERE id = ?", (task.id,))
         self.conn.execute("DELETE FROM deps WHERE task_id = ?", (task.id,))
         self.conn.executemany(
             "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
@@ -175,6 +191,19 @@ class TaskStore:
     def get(self, task_id: str) -> Task | None:
         row = self.conn.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
         return None if row is None else _task(row[0])
+
+    def resolve(self, text: str) -> str:
+        """The one task ID that ``text`` (a full ID or any unique prefix) names."""
+        prefix = ids.normalise_prefix(text)
+        if self.get(prefix) is not None:
+            return prefix
+        matches = self.ids_with_prefix(prefix)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFoundError(f"no task matches {text!r}", hint="see `nexus task list`")
+        shown = ", ".join(matches[:10]) + (", ..." if len(matches) > 10 else "")
+        raise UsageError(f"task prefix {text!r} is ambiguous: {shown}", hint="type more characters")
 
     def ids_with_prefix(self, prefix: str, limit: int = 11) -> list[str]:
         return database.ids_with_prefix(self.conn, prefix, limit)
@@ -199,10 +228,13 @@ class TaskStore:
         first ``limit`` (0: all)."""
         where: list[str] = []
         args: list[Any] = []
-        for column in ("status", "assignee", "workspace"):
+        for column in ("status", "assignee", "workspace", "parent"):
             if filters.get(column):
                 where.append(f"{column} = ?")
                 args.append(filters[column])
+        if filters.get("since"):
+            where.append("updated_at >= ?")
+            args.append(filters["since"])
         if filters.get("label"):
             where.append("EXISTS (SELECT 1 FROM json_each(doc, '$.labels') WHERE value = ?)")
             args.append(filters["label"])
@@ -219,7 +251,7 @@ class TaskStore:
     def ready_docs(self, me: str, limit: int) -> list[str]:
         """Open, unblocked, unassigned or assigned to ``me``; by priority then age (indexed)."""
         sql = READY_SQL
-        args: list[Any] = [me]
+        args: list[Any] = [me, now_iso()]
         if limit > 0:
             sql += " LIMIT ?"
             args.append(limit)
@@ -267,6 +299,66 @@ class TaskStore:
             page.append((doc[0], [r[0] for r in self.conn.execute(waits, (task_id,))]))
         return len(found) > limit, page
 
+    def search_docs(self, match: str, limit: int, **filters: str | None) -> list[str]:
+        """Tasks whose title, description or notes match the FTS5 query ``match`` (built by
+        :func:`nexus_cli.tasks.search.fts_query`: phrases only), best match first.
+
+        The best ``limit`` are chosen by rowid and score alone; only their documents are read.
+        Scoring costs about 5 µs a match, so a query matching more than :data:`RANK_AT_MOST`
+        tasks (a word in nearly every title) is not ranked: its matches come in ``task list``
+        order (priority, age), found by one walk of ``ix_tasks_order``."""
+        where = ""
+        args: list[Any] = [match]
+        for column in ("status", "assignee"):
+            if filters.get(column):
+                where += f" AND t.{column} = ?"
+                args.append(filters[column])
+        tail = " LIMIT ?" if limit > 0 else ""
+        if limit > 0:
+            args.append(limit)
+        count = "SELECT count(*) FROM tasks_fts WHERE tasks_fts MATCH ?"
+        if self.conn.execute(count, (match,)).fetchone()[0] > RANK_AT_MOST:
+            sql = (
+                "SELECT t.doc FROM tasks t INDEXED BY ix_tasks_order WHERE t.rowid IN "
+                f"(SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?){where} "
+                f"ORDER BY t.priority, t.created_at, t.id{tail}"
+            )
+            return [r[0] for r in self.conn.execute(sql, args)]
+        join = f"JOIN tasks t ON t.rowid = tasks_fts.rowid{where}" if where else ""
+        best = (
+            "SELECT tasks_fts.rowid AS rid, bm25(tasks_fts, 3.0, 1.0) AS score FROM tasks_fts "
+            f"{join} WHERE tasks_fts MATCH ? ORDER BY score, rid{tail}"
+        )
+        sql = f"SELECT t.doc FROM ({best}) m JOIN tasks t ON t.rowid = m.rid ORDER BY m.score, t.id"
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def children(self, task_id: str, *, unfinished: bool = False) -> list[tuple[str, str, str]]:
+        """(id, title, status) of the tasks whose parent is ``task_id``, by id."""
+        sql = "SELECT id, title, status FROM tasks WHERE parent = ?"
+        if unfinished:
+            sql += f" AND status NOT IN {FINISHED!r}"
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(sql + " ORDER BY id", (task_id,))]
+
+    def ancestors(self, task_id: str) -> list[str]:
+        """``task_id``'s parent, its parent's parent, ... (stops at a loop or a missing task)."""
+        sql = (
+            "WITH RECURSIVE up(node, depth) AS (SELECT parent, 1 FROM tasks WHERE id = ? UNION "
+            "SELECT t.parent, up.depth + 1 FROM tasks t JOIN up ON t.id = up.node "
+            "WHERE up.depth < 10000) SELECT node FROM up WHERE node IS NOT NULL ORDER BY depth"
+        )
+        seen: list[str] = []
+        for (node,) in self.conn.execute(sql, (task_id,)):
+            if node in seen:
+                break
+            seen.append(node)
+        return seen
+
+    def titles_only(self) -> list[tuple[str, str, str]]:
+        """(id, title, status) of every task (for `task duplicates`)."""
+        return [
+            (r[0], r[1], r[2]) for r in self.conn.execute("SELECT id, title, status FROM tasks")
+        ]
+
     def dependency_path(self, start: str, target: str) -> list[str] | None:
         """A path start -> ... -> target following depends_on edges, or None."""
         sql = (
@@ -284,7 +376,8 @@ class TaskStore:
 
 _INSERT_TASK = (
     "INSERT OR REPLACE INTO tasks(id, title, status, priority, assignee, workspace,"
-    " created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " created_at, updated_at, doc, parent, deferred_until)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -299,6 +392,8 @@ def _row(task: Task) -> tuple[Any, ...]:
         task.created_at,
         task.updated_at,
         task.to_line(),
+        task.parent,
+        task.deferred_until,
     )
 
 

@@ -130,6 +130,7 @@ def _complete_as(
     taken_over: dict[str, Any] | None = None
     with store.write():  # imports an edited tasks.jsonl first, its gate changes recorded
         task = lifecycle.load(store, text)
+        lifecycle.require_children_finished(store, task)
         _require_gates(task, settings)
         waiting = approvals.pending(store.project, task)
         if not waiting:

@@ -110,6 +110,34 @@ TASK_STEPS = [
     Step(["forget", "{f1}"], "forget", {"id": "{f1}"}),
     Step(["forget", "{f1}"], "forget", {"id": "{f1}"}, fails=True),
     Step(["remember", "   "], "remember", {"text": "   "}, fails=True),
+    Step(
+        ["task", "edit", "{t3}", "--title", "Renamed", "--add-label", "y", "-p", "0", "-d", "new"],
+        "task_update",
+        {
+            "id": "{t3}",
+            "title": "Renamed",
+            "add_labels": ["y"],
+            "priority": 0,
+            "description": "new",
+        },
+    ),
+    Step(
+        ["task", "edit", "{t3}", "--gate", "make test", "--gate", "true", "--parent", "{t2}"],
+        "task_update",
+        {"id": "{t3}", "gates": ["make test", "true"], "parent": "{t2}"},
+    ),
+    Step(
+        ["task", "edit", "{t3}", "--add-dep", "{t3}"],
+        "task_update",
+        {"id": "{t3}", "add_depends_on": ["{t3}"]},
+        fails=True,
+    ),
+    Step(
+        ["task", "edit", "{t2}", "--parent", "{t3}"],
+        "task_update",
+        {"id": "{t2}", "parent": "{t3}"},
+        fails=True,
+    ),
 ]
 # Read from the one telemetry database that both sides share, neither recording meanwhile.
 USAGE_STEPS = [

@@ -22,7 +22,7 @@ EXPECTED_TOOLS = {
     "task_note", "task_verify", "task_complete", "task_context", "task_history",
     "workspace_list", "workspace_status", "workspace_create", "workspace_up",
     "workspace_down", "workspace_exec", "persona_list", "persona_current", "stats",
-    "insights", "gpu_impact", "remember", "forget",
+    "insights", "gpu_impact", "remember", "forget", "task_update",
 }  # fmt: skip
 
 

@@ -58,3 +58,32 @@ def test_bad_input_is_refused_before_the_store_is_opened(tasks_project: Path) ->
         actions.create(project, "t", gates=["true"], depends_on=["--x"])
     with pytest.raises(UsageError, match="unknown task change"):
         actions.change(project, "nx-ab12", "delete")
+
+
+def test_update_by_an_agent_cannot_remove_a_gate_and_its_new_gate_waits(
+    tasks_project: Path,
+) -> None:
+    from nexus_cli.tasks import approvals
+    from nexus_cli.tasks.model import Gate
+
+    project = find_project()
+    task_id = actions.create(project, "Gated", gates=["true", "test -d ."]).task.id
+    with pytest.raises(UsageError, match="an agent cannot remove a gate"):
+        actions.update(project, task_id, gates=[Gate("true")], caller=Caller.AGENT)
+    changed = actions.update(
+        project, task_id, gates=[Gate("true"), Gate("test -f x")], caller=Caller.AGENT
+    ).task
+    assert changed.history[-1]["via"] == "agent"
+    assert [g.command for g in approvals.pending(project, changed)] == ["test -f x"]
+    # A person may remove one; even a person at a terminal cannot leave none in a project
+    # that requires gates.
+    person = actions.update(project, task_id, gates=[Gate("true")], at_terminal=True).task
+    assert [g.command for g in person.gates] == ["true"] and approvals.pending(
+        project, person
+    ) == []
+    config = tasks_project / ".nexus" / "config.yaml"
+    config.write_text(config.read_text().replace("require_gate: false", "require_gate: true"))
+    with pytest.raises(UsageError, match="requires a verification gate"):
+        actions.update(project, task_id, gates=[])
+    with pytest.raises(UsageError, match="nothing to change"):
+        actions.update(project, task_id)

@@ -224,3 +224,91 @@ def test_the_same_entry_in_another_key_order_is_kept_once_whichever_side_has_it(
     ours, theirs = _task(history=[one]), _task(history=[same])
     for merged in (merge_task(None, ours, theirs), merge_task(None, theirs, ours)):
         assert [list(h) for h in merged.history] == [list(same)]
+
+
+# --- parent/child links -------------------------------------------------------------------
+
+
+def test_parent_link_takes_the_side_that_changed_it() -> None:
+    base = _task(title="Child")
+    ours = _task(title="Child", parent="nx-epic1", updated_at="t1")
+    theirs = _task(title="Child renamed", updated_at="t2")
+    for merged in (merge_task(base, ours, theirs), merge_task(base, theirs, ours)):
+        assert (merged.parent, merged.title) == ("nx-epic1", "Child renamed")
+    unlinked = merge_task(ours, _task(title="Child", updated_at="t3"), ours)
+    assert unlinked.parent is None  # removed on one side, unchanged on the other
+    both = merge_task(base, ours, _task(parent="nx-epic2", updated_at="t2"))
+    assert both.parent == "nx-epic2"  # both changed: the later update
+
+
+def test_links_that_make_a_loop_only_together_lose_the_newest() -> None:
+    a0, b0 = _task(id="nx-aaaa"), _task(id="nx-bbbb")
+    ours = [_task(id="nx-aaaa", parent="nx-bbbb", updated_at="t1"), b0]
+    theirs = [a0, _task(id="nx-bbbb", parent="nx-aaaa", updated_at="t2")]
+    for merged in (merge_tasks([a0, b0], ours, theirs), merge_tasks([a0, b0], theirs, ours)):
+        assert {t.id: t.parent for t in merged} == {"nx-aaaa": "nx-bbbb", "nx-bbbb": None}
+
+
+@pytest.mark.slow
+def test_two_clones_edit_both_ends_of_parent_links(tasks_project: Path, tmp_path: Path) -> None:
+    origin = tasks_project
+    epic = new_task("Epic")
+    child = new_task("Child", "--parent", epic)
+    loose = new_task("Loose")
+    _commit_all(origin, "tasks")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    ok("-C", str(clone), "init")
+    for repo in (origin, clone):
+        git(repo, "config", "pull.rebase", "false")
+    # Origin: renames the epic, adds a subtask, moves `loose` under the epic.
+    ok("-C", str(origin), "task", "edit", epic, "--title", "Epic renamed")
+    added = new_task_in(origin, "Origin subtask", epic)
+    ok("-C", str(origin), "task", "edit", loose, "--parent", epic)
+    _commit_all(origin, "origin work")
+    # Clone: splits the child further, edits the child, unlinks nothing.
+    ok("-C", str(clone), "task", "edit", child, "--title", "Child renamed", "--add-label", "c")
+    split = ok("-C", str(clone), "task", "split", child, "--into", "Grandchild", "--json").json()
+    grand = split["children"][0]["id"]
+    _commit_all(clone, "clone work")
+    git(clone, "pull", "-q", "--no-edit", "origin", "main")
+    assert "<<<<<<<" not in (clone / ".nexus" / "tasks.jsonl").read_text()
+    tasks = _titles(clone)
+    assert tasks[epic]["title"] == "Epic renamed"
+    assert {i: tasks[i].get("parent") for i in (child, added, loose, grand)} == {
+        child: epic, added: epic, loose: epic, grand: child
+    }  # fmt: skip
+    assert tasks[child]["title"] == "Child renamed" and tasks[child]["labels"] == ["c"]
+    # The merged links work: the epic waits for all three children, the child for its own.
+    ready = [t["id"] for t in ok("-C", str(clone), "task", "ready", "--json").json()]
+    assert epic not in ready and child not in ready and grand in ready
+    tree = ok("-C", str(clone), "task", "list", "--tree", "--json").json()
+    top = next(n for n in tree if n["id"] == epic)
+    assert sorted(c["id"] for c in top["children"]) == sorted([child, added, loose])
+    git(origin, "pull", "-q", "--no-edit", str(clone), "main")
+    assert _titles(origin) == tasks
+
+
+@pytest.mark.slow
+def test_two_clones_link_a_loop_and_the_merge_breaks_it(
+    tasks_project: Path, tmp_path: Path
+) -> None:
+    origin = tasks_project
+    a, b = new_task("A"), new_task("B")
+    _commit_all(origin, "tasks")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    ok("-C", str(clone), "init")
+    git(clone, "config", "pull.rebase", "false")
+    ok("-C", str(origin), "task", "edit", a, "--parent", b)
+    _commit_all(origin, "a under b")
+    ok("-C", str(clone), "task", "edit", b, "--parent", a)  # later: this link goes
+    _commit_all(clone, "b under a")
+    git(clone, "pull", "-q", "--no-edit", "origin", "main")
+    tasks = _titles(clone)
+    assert tasks[a].get("parent") == b and "parent" not in tasks[b]
+
+
+def new_task_in(repo: Path, title: str, parent: str) -> str:
+    args = ("-C", str(repo), "task", "create", title, "--no-gates", "--parent", parent, "--json")
+    return str(ok(*args).json()["id"])

@@ -50,7 +50,7 @@ def _old_database(path: Path, *, user_version: int) -> None:
 
 def test_migrations_are_numbered_by_position() -> None:
     migrations.check_names(schema.MIGRATIONS)
-    assert schema.LATEST == len(schema.MIGRATIONS) == 1
+    assert schema.LATEST == len(schema.MIGRATIONS) == 2
 
 
 @pytest.mark.parametrize("user_version", [1, 0])
@@ -85,3 +85,27 @@ def test_a_database_from_a_newer_nexus_is_a_clear_error(tasks_project: Path) -> 
     conn.close()
     with pytest.raises(StateError, match="this Nexus knows versions up to"):
         open_store(find_project())
+
+
+def test_migration_2_indexes_the_tasks_a_version_1_database_holds(tasks_project: Path) -> None:
+    """A database at version 1 whose tasks.jsonl is unchanged is not re-imported: migration 2
+    itself fills the parent and deferral columns and the search index from the stored rows."""
+    epic = new_task("Epic about invoices")
+    child = new_task("Child", "--parent", epic)
+    path = db_path(find_project())
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE tasks_fts")
+    conn.execute("DROP INDEX ix_tasks_parent")
+    conn.execute("DROP INDEX ix_tasks_order")
+    conn.execute("ALTER TABLE tasks DROP COLUMN parent")
+    conn.execute("ALTER TABLE tasks DROP COLUMN deferred_until")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = open_store(find_project(), sync=False)
+    try:
+        assert migrations.version(store.conn) == 2
+        assert store.children(epic) == [(child, "Child", "open")]
+        assert len(store.search_docs('"invoices"*', 0)) == 1
+    finally:
+        store.close()

@@ -22,11 +22,20 @@ def test_migrations_applied_once_and_wal(tasks_project: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"tasks", "deps", "meta"}  # no sqlite-utils bookkeeping table
-    plan = str(conn.execute(f"EXPLAIN QUERY PLAN {READY_SQL} LIMIT 50", ["me"]).fetchall())
+    search = {f"tasks_fts{suffix}" for suffix in ("", "_data", "_idx", "_content", "_docsize")}
+    # no sqlite-utils bookkeeping table; the FTS5 index of `task search` and its shadow tables
+    assert tables == {"tasks", "deps", "meta", *search, "tasks_fts_config"}
+    plan = str(conn.execute(f"EXPLAIN QUERY PLAN {READY_SQL} LIMIT 50", ["me", "now"]).fetchall())
     assert "INDEX ix_tasks_ready (status=?)" in plan
     assert "TEMP B-TREE" not in plan  # no sort of all open tasks
     assert "SCAN d" not in plan and "SCAN u" not in plan  # dependency probes use keys
+    assert "SCAN c" not in plan  # subtasks are probed through ix_tasks_parent
+    listing = str(
+        conn.execute(
+            "EXPLAIN QUERY PLAN SELECT doc FROM tasks ORDER BY priority, created_at, id LIMIT 50"
+        ).fetchall()
+    )
+    assert "ix_tasks_order" in listing and "TEMP B-TREE" not in listing  # `list -n 50`
     conn.close()
 
 
