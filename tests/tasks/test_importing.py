@@ -205,3 +205,34 @@ def test_the_fixture_files_are_valid_exports(tmp_path: Path) -> None:
     shutil.copy(BEADS, copy)
     records, problems = importing.parse(importing.read_file(copy), "beads")
     assert len(records) == 4 and len(problems) == 8
+
+
+def test_a_longer_cycle_loses_only_its_closing_edge(tasks_project: Path) -> None:
+    path = tasks_project / "ring.jsonl"
+    ring = ["r-1", "r-2", "r-3"]
+    rows = [
+        {"id": a, "title": a, "dependencies": [{"depends_on_id": b, "type": "blocks"}]}
+        for a, b in zip(ring, [*ring[1:], ring[0]], strict=True)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = ok("task", "import", str(path), "--from", "beads", "--json").json()
+    assert report["dependencies"] == [
+        {"task": "r-1", "depends_on": "r-2"},
+        {"task": "r-2", "depends_on": "r-3"},
+    ]
+    assert [p["where"] for p in report["problems"]] == ["line 3"]
+    made = _by_original(report)
+    # the stored graph is r-1 -> r-2 -> r-3: Nexus refuses the edge the import left out
+    refused = run_nexus("task", "dep", "add", made["r-3"], made["r-1"])
+    assert refused.exit_code == 2 and "cycle" in refused.stderr
+
+
+def test_an_import_that_cannot_store_a_task_stores_none(tasks_project: Path) -> None:
+    too_long = str(8 * 24 * 3600)  # over the 7-day limit of a gate, refused when stored
+    result = run_nexus(
+        "task", "import", str(BEADS), "--from", "beads", "--gate", "true",
+        "--gate-timeout", too_long,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "timeout" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _tasks(tasks_project) == []
