@@ -130,6 +130,8 @@ def _tasks(run: Runs) -> None:
     run("task complete", first)
     run("task receipt", first)
     run("task history", first)
+    issues = Path(__file__).parent / "tasks" / "data" / "github-issues.json"
+    run("task import", str(issues), "--from", "github")
     fact = run("remember", "the gate needs README.md", "--task", first)["id"]
     run("remember", "a second fact")
     run("forget", fact)

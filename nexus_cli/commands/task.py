@@ -60,6 +60,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         f"{_QUERIES}:history",
         "Every transition, gate run and change, with who, when and why.",
     ),
+    "import": (
+        "nexus_cli.commands.task_import:import_",
+        "Import tasks from a beads JSONL export or a `gh issue list --json` file.",
+    ),
     "list": (f"{_LISTING}:list_", "List tasks by priority, then age."),
     "note": (f"{_CHANGES}:note", "Add a note to a task."),
     "ready": (
