@@ -174,7 +174,10 @@ def _render_history(history: dict[str, Any]) -> None:
         click.echo("")
         rows = [
             *((f"tasks {status}", n) for status, n in t["by_status"].items()),
-            ("iterations per task", "-" if t["iterations_per_task"] is None else t["iterations_per_task"]),
+            (
+                "iterations per task",
+                "-" if t["iterations_per_task"] is None else t["iterations_per_task"],
+            ),
             ("first-try pass rate", _rate(t["first_try_pass_rate"])),
             ("claim to done p50", ms(t["claim_to_done_p50_ms"])),
             ("claim to done p95", ms(t["claim_to_done_p95_ms"])),

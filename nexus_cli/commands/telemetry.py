@@ -153,9 +153,9 @@ def serve(address: str, allow_remote: bool) -> None:
     """Serve the metrics of `export --format openmetrics` over HTTP until Ctrl-C."""
     host, port = metrics_server.parse_address(address, allow_remote=allow_remote)
     if allow_remote and not ipaddress.ip_address(host).is_loopback:
-        click.echo(
-            f"notice: serving metrics on {host}, reachable from other machines", err=True
-        )
+        click.echo(f"notice: serving metrics on {host}, reachable from other machines", err=True)
     metrics_server.serve(
-        host, port, ready=lambda url: click.echo(f"serving metrics at {url} (Ctrl-C stops)", err=True)
+        host,
+        port,
+        ready=lambda url: click.echo(f"serving metrics at {url} (Ctrl-C stops)", err=True),
     )

@@ -208,9 +208,7 @@ def workflow_figures(tasks: Iterable[Task]) -> list[dict[str, Any]]:
             continue
         stage = _label(task, LABEL_STAGE) or ""
         stages.setdefault((workflow, stage), StageFigures()).add(task)
-    return [
-        {"workflow": w, "stage": s, **f.to_json()} for (w, s), f in sorted(stages.items())
-    ]
+    return [{"workflow": w, "stage": s, **f.to_json()} for (w, s), f in sorted(stages.items())]
 
 
 def history_stats(*, tasks: bool, gates: bool, workflows: bool) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def parse_address(text: str, *, allow_remote: bool = False) -> tuple[str, int]:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "nexus-metrics"
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] != PATH:
             self._answer(404, "text/plain; charset=utf-8", b"not found: try /metrics\n")
             return
@@ -67,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: a scrape every few seconds must not fill the terminal."""
 
 

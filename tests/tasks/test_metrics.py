@@ -47,12 +47,13 @@ def test_export_openmetrics_holds_tasks_gates_and_commands(tasks_project: Path) 
     result = ok("export", "--format", "openmetrics")
     families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
     runs = {
-        (s.labels["gate"], s.labels["passed"]): s.value
-        for s in families["nexus_gate_runs"].samples
+        (s.labels["gate"], s.labels["passed"]): s.value for s in families["nexus_gate_runs"].samples
     }
     assert runs == {("test -f flag", "false"): 1, ("test -f flag", "true"): 1, ("true", "true"): 2}
     assert {s.labels["status"] for s in families["nexus_tasks"].samples} == {"open"}
-    counts = [s for s in families["nexus_gate_duration_seconds"].samples if s.name.endswith("_count")]
+    counts = [
+        s for s in families["nexus_gate_duration_seconds"].samples if s.name.endswith("_count")
+    ]
     assert sorted(s.value for s in counts) == [2, 2]
     commands = {s.labels["command"] for s in families["nexus_invocations"].samples}
     assert "task verify" in commands

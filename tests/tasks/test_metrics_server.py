@@ -19,7 +19,11 @@ from tests.conftest import nexus_exe, run_nexus
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("127.0.0.1:9464", ("127.0.0.1", 9464)), ("localhost:0", ("127.0.0.1", 0)), ("[::1]:80", ("::1", 80))],
+    [
+        ("127.0.0.1:9464", ("127.0.0.1", 9464)),
+        ("localhost:0", ("127.0.0.1", 0)),
+        ("[::1]:80", ("::1", 80)),
+    ],
 )
 def test_loopback_addresses_are_accepted(text: str, expected: tuple[str, int]) -> None:
     assert metrics_server.parse_address(text) == expected
