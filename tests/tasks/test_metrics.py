@@ -75,3 +75,62 @@ def test_export_openmetrics_outside_a_project_writes_only_commands(
 def test_export_openmetrics_refuses_table_options() -> None:
     result = run_nexus("export", "--format", "openmetrics", "--table", "sessions")
     assert result.exit_code == 2 and "takes no --table" in result.stderr
+
+
+def _task(history: list[object], status: str = "done", labels: tuple[str, ...] = ()) -> Task:
+    return Task.from_dict(
+        {"id": "nx-a1", "title": "t", "status": status, "history": history, "labels": list(labels)}
+    )
+
+
+def test_a_hand_edited_history_is_read_only_where_it_has_the_right_shape() -> None:
+    task = _task(
+        [
+            {"action": "transition", "to": "in_progress", "at": 5},
+            {"action": "transition", "to": "in_progress", "at": "2026-01-01T00:00:00Z"},
+            {"action": "gate_run", "command": ["rm"], "passed": True},
+            {"action": "gate_run", "command": "make", "passed": "yes"},
+            {"action": "gate_run", "command": "make", "passed": False, "duration_ms": -4},
+            {"action": "gate_run", "command": "make", "passed": True, "duration_ms": 2**60},
+            "not an entry",
+            {"action": "transition", "to": "done", "at": "2026-01-01T00:00:01.5Z"},
+        ]
+    )
+    figures = metrics.gate_figures([task])
+    assert list(figures) == ["make"] and figures["make"].durations_ms == []
+    assert (figures["make"].runs, figures["make"].passed) == (2, 1)
+    assert metrics.claim_to_done_ms(task) == 1500
+    assert metrics.iterations(task) == 2 and metrics.first_try_passed(task) is False
+
+
+def test_claim_to_done_needs_a_done_task_with_both_moments() -> None:
+    claimed = {"action": "transition", "to": "in_progress", "at": "2026-01-01T00:00:00Z"}
+    done = {"action": "transition", "to": "done", "at": "2026-01-01T00:01:00Z"}
+    assert metrics.claim_to_done_ms(_task([claimed, done])) == 60_000
+    assert metrics.claim_to_done_ms(_task([claimed, done], status="open")) is None
+    assert metrics.claim_to_done_ms(_task([done])) is None
+    naive = {**done, "at": "2026-01-01T00:01:00"}
+    assert metrics.claim_to_done_ms(_task([claimed, naive])) is None
+
+
+def test_workflow_figures_group_by_workflow_and_stage() -> None:
+    tasks = [
+        _task([], labels=("workflow:rel", "stage:build")),
+        _task([], status="open", labels=("workflow:rel", "stage:build")),
+        _task([], labels=("workflow:rel", "stage:ship")),
+        _task([]),
+    ]
+    rows = [
+        (w["workflow"], w["stage"], w["tasks"], w["done"]) for w in metrics.workflow_figures(tasks)
+    ]
+    assert rows == [("rel", "build", 2, 1), ("rel", "ship", 1, 1)]
+
+
+def test_a_gate_command_with_quotes_and_backslashes_parses_back(tasks_project: Path) -> None:
+    gate = 'printf "%s\\n" \\ok'
+    task_id = new_task("Quoted", "--gate", gate)
+    approve_all(tasks_project, task_id)
+    ok("task", "verify", task_id)
+    text = ok("export", "--format", "openmetrics").stdout
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert [s.labels["gate"] for s in families["nexus_gate_runs"].samples] == [gate]
