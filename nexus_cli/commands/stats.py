@@ -186,20 +186,21 @@ def _render_history(history: dict[str, Any]) -> None:
     if "gates" in history:
         click.echo("")
         print_table(
-            ("gate", "runs", "pass rate", "first try", "p50", "p95"),
+            ("gate", "runs", "pass rate", "first try", "flaky", "p50", "p95"),
             [
                 (
                     g["gate"],
                     g["runs"],
                     _rate(g["pass_rate"]),
                     _rate(g["first_try_pass_rate"]),
+                    f"{g['flaky_passes']}/{g['passes_after_failure']}",
                     ms(g["p50_ms"]),
                     ms(g["p95_ms"]),
                 )
                 for g in history["gates"]
             ],
             empty="no gate runs in this project's task history",
-            right=("runs", "pass rate", "first try", "p50", "p95"),
+            right=("runs", "pass rate", "first try", "flaky", "p50", "p95"),
         )
     if "workflows" in history:
         click.echo("")

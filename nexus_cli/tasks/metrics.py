@@ -5,7 +5,9 @@ Read from each task's ``history`` (``tasks.jsonl`` / the task database), nothing
 
 * ``gate_run`` entries (``command``, ``passed``, ``duration_ms``): per gate command — runs,
   passes, pass rate, first-try pass rate (the first run of that gate in each task passed),
-  duration p50/p95 (nearest rank);
+  duration p50/p95 (nearest rank); with the tree id a passing run's ``receipt`` and a failing
+  run's entry carry (``tree``), flaky passes: a pass right after a failure of the same gate in
+  the same task, on the same tree;
 * ``transition`` entries (``to``, ``at``): the first move to ``in_progress`` (the claim) and the
   last move to ``done``; time from claim to done is the difference;
 * labels ``workflow:NAME`` and ``stage:NAME`` (written by ``nexus workflow run``): per workflow
@@ -15,7 +17,7 @@ Read from each task's ``history`` (``tasks.jsonl`` / the task database), nothing
 * the task's ``status``: tasks per status.
 
 OpenMetrics families (:func:`task_families`): ``nexus_tasks{status}`` (gauge),
-``nexus_gate_runs_total{gate, passed}`` (counter) and ``nexus_gate_duration_seconds{gate}``
+``nexus_gate_runs_total{gate, passed}`` and ``nexus_gate_flaky_passes_total{gate}`` (counters) and ``nexus_gate_duration_seconds{gate}``
 (histogram, exact buckets).
 """
 
@@ -49,6 +51,8 @@ class GateFigures:
     first_tries: int = 0
     first_try_passed: int = 0
     durations_ms: list[int] = field(default_factory=list)
+    passes_after_failure: int = 0
+    flaky_passes: int = 0
 
     def to_json(self, command: str) -> dict[str, Any]:
         ordered = sorted(self.durations_ms)
@@ -63,12 +67,15 @@ class GateFigures:
             ),
             "p50_ms": percentile(ordered, 0.5),
             "p95_ms": percentile(ordered, 0.95),
+            "passes_after_failure": self.passes_after_failure,
+            "flaky_passes": self.flaky_passes,
         }
 
 
-def _gate_runs(task: Task) -> Iterator[tuple[str, bool, int | None]]:
-    """``(command, passed, duration_ms)`` of each well-formed gate_run entry, oldest first; an
-    entry of another shape (a hand-edited tasks.jsonl) is skipped."""
+def _runs_with_trees(task: Task) -> Iterator[tuple[str, bool, int | None, str | None]]:
+    """``(command, passed, duration_ms, tree)`` of each well-formed gate_run entry, oldest
+    first; ``tree`` is the id a passing run's receipt or a failing run's entry recorded (None
+    when absent). An entry of another shape (a hand-edited tasks.jsonl) is skipped."""
     for entry in task.history:
         if not isinstance(entry, dict) or entry.get("action") != "gate_run":
             continue
@@ -77,22 +84,39 @@ def _gate_runs(task: Task) -> Iterator[tuple[str, bool, int | None]]:
             continue
         duration = entry.get("duration_ms")
         ok_duration = type(duration) is int and 0 <= duration < 2**53
-        yield command, passed, duration if ok_duration else None
+        receipt = entry.get("receipt")
+        tree = receipt.get("tree") if passed and isinstance(receipt, dict) else entry.get("tree")
+        yield (
+            command,
+            passed,
+            duration if ok_duration else None,
+            (tree if isinstance(tree, str) and tree else None),
+        )
+
+
+def _gate_runs(task: Task) -> Iterator[tuple[str, bool, int | None]]:
+    for command, passed, duration, _ in _runs_with_trees(task):
+        yield command, passed, duration
 
 
 def gate_figures(tasks: Iterable[Task]) -> dict[str, GateFigures]:
-    """Per gate command (sorted): runs, passes, first tries, durations."""
+    """Per gate command (sorted): runs, passes, first tries, durations, and passes that came
+    right after a failure of the same gate in the same task — flaky when both runs saw the same
+    tree id (nothing in the gate's folder changed between them)."""
     figures: dict[str, GateFigures] = {}
     for task in tasks:
-        seen: set[str] = set()
-        for command, passed, duration in _gate_runs(task):
+        last: dict[str, tuple[bool, str | None]] = {}  # each gate's previous run in this task
+        for command, passed, duration, tree in _runs_with_trees(task):
             gate = figures.setdefault(command, GateFigures())
             gate.runs += 1
             gate.passed += passed
-            if command not in seen:
-                seen.add(command)
+            if command not in last:
                 gate.first_tries += 1
                 gate.first_try_passed += passed
+            elif passed and not last[command][0]:
+                gate.passes_after_failure += 1
+                gate.flaky_passes += tree is not None and tree == last[command][1]
+            last[command] = (passed, tree)
             if duration is not None:
                 gate.durations_ms.append(duration)
     return dict(sorted(figures.items()))
@@ -239,17 +263,23 @@ def task_families(tasks: list[Task]) -> list[Family]:
         "Durations of gate runs recorded in task histories.",
         unit="seconds",
     )
+    flaky = Family(
+        "nexus_gate_flaky_passes",
+        "counter",
+        "Gate passes right after a failure of the same gate in the same task, on the same tree.",
+    )
     for command, gate in gate_figures(tasks).items():
         for outcome, n in (("true", gate.passed), ("false", gate.runs - gate.passed)):
             if n:
                 runs.samples.append(("_total", {"gate": command, "passed": outcome}, n))
+        flaky.samples.append(("_total", {"gate": command}, gate.flaky_passes))
         if gate.durations_ms:
             durations.samples += openmetrics.histogram_samples(
                 {"gate": command},
                 ((ms / 1000, 1) for ms in gate.durations_ms),
                 sum(gate.durations_ms) / 1000,
             )
-    return [count, runs, durations]
+    return [count, runs, flaky, durations]
 
 
 def project_tasks() -> list[Task]:

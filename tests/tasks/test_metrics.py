@@ -134,3 +134,23 @@ def test_a_gate_command_with_quotes_and_backslashes_parses_back(tasks_project: P
     text = ok("export", "--format", "openmetrics").stdout
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert [s.labels["gate"] for s in families["nexus_gate_runs"].samples] == [gate]
+
+
+def test_a_pass_after_a_failure_on_the_same_tree_is_flaky(
+    tasks_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "flag"  # not in the tree: nothing changes
+    task_id = new_task("Flaky", "--gate", f"test -f {outside}")
+    approve_all(tasks_project, task_id)
+    assert run_nexus("task", "verify", task_id).exit_code == 3
+    outside.write_text("")
+    ok("task", "verify", task_id)
+    _fail_then_pass(tasks_project)  # its fix changes the tree: not flaky
+    figures = {g: f.to_json(g) for g, f in metrics.gate_figures(_tasks(tasks_project)).items()}
+    flaky, fixed = figures[f"test -f {outside}"], figures["test -f flag"]
+    assert (flaky["passes_after_failure"], flaky["flaky_passes"]) == (1, 1)
+    assert (fixed["passes_after_failure"], fixed["flaky_passes"]) == (1, 0)
+    text = ok("export", "--format", "openmetrics").stdout
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    counted = {s.labels["gate"]: s.value for s in families["nexus_gate_flaky_passes"].samples}
+    assert counted[f"test -f {outside}"] == 1 and counted["test -f flag"] == 0
