@@ -64,6 +64,8 @@ def test_the_sql_dump_holds_no_salt() -> None:
     chunks: list[str] = []
     exporting.export(sql=True, write=chunks.append)
     dump = "".join(chunks)
-    assert "CREATE TABLE" in dump and dump.rstrip().endswith(f"PRAGMA user_version = {store.LATEST};")
+    assert "CREATE TABLE" in dump and dump.rstrip().endswith(
+        f"PRAGMA user_version = {store.LATEST};"
+    )
     salt = (paths.nexus_home() / paths.SALT_FILE).read_text().strip()
     assert len(salt) >= 16 and salt not in dump
