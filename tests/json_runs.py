@@ -246,6 +246,7 @@ def _telemetry(run: Runs) -> Collector:
     run("stats")
     run("stats", "--since", "7d")
     run("stats", "--gpu")
+    run("stats", "--tasks", "--gates", "--workflows")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
     run("doctor", "--fix", ok_codes=(0, 1))

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from nexus_cli.errors import UsageError
+from nexus_cli.tasks import metrics
 from nexus_cli.telemetry import exporting
 
 
@@ -13,7 +15,7 @@ from nexus_cli.telemetry import exporting
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "ndjson", "csv"]),
+    type=click.Choice(["json", "ndjson", "csv", "openmetrics"]),
     default="json",
     show_default=True,
     help="Output format.",
@@ -38,7 +40,16 @@ def export(
 
     Timestamps are RFC 3339 UTC (`2026-11-30T17:59:00.436Z`) and `raw_data` is a JSON object
     (see docs/json.md); the SQL dump keeps the stored values so that it restores exactly.
+    `--format openmetrics` writes the metrics instead (counters and histograms of commands,
+    tasks and gates; see docs/telemetry.md), e.g. for node_exporter's textfile collector.
     """
+    if fmt == "openmetrics":
+        if tables or since or sql:
+            raise UsageError("--format openmetrics takes no --table, --since or --sql")
+        path = metrics.export_openmetrics(output=output, force=force, write=sys.stdout.write)
+        if path is not None:
+            click.echo(f"exported to {path}", err=True)
+        return
     path = exporting.export(
         fmt=fmt,
         tables=tables,

@@ -11,6 +11,7 @@ import click
 from nexus_cli.gpu import accounting
 from nexus_cli.gpu.units import size as gpu_size
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.tasks import metrics
 from nexus_cli.telemetry import usage
 from nexus_cli.telemetry.query import window
 from nexus_cli.telemetry.query.durations import human_ms
@@ -103,25 +104,47 @@ def _render(data: dict[str, Any]) -> None:
 @click.option(
     "--gpu", "gpu", is_flag=True, help="Also GPU-hours and peak GPU memory per task (sampled)."
 )
+@click.option(
+    "--tasks", "tasks", is_flag=True, help="Also tasks per status, iterations, claim-to-done."
+)
+@click.option(
+    "--gates", "gates", is_flag=True, help="Also per gate: runs, pass rate, first try, p50/p95."
+)
+@click.option(
+    "--workflows", "workflows", is_flag=True, help="Also per workflow stage: tasks, iterations."
+)
 @json_option
-def stats(workspace: str | None, exact: bool, gpu: bool, as_json: bool, **options: Any) -> None:
+def stats(
+    workspace: str | None,
+    exact: bool,
+    gpu: bool,
+    tasks: bool,
+    gates: bool,
+    workflows: bool,
+    as_json: bool,
+    **options: Any,
+) -> None:
     """Invocations, success rate, sessions, median/p95 per command (default: last 7 days).
 
     Interactive commands (workspace shell, gpu monitor, dashboard --watch, workspace logs
     --follow) are counted but left out of the timings. Counts are exact; median and p95 come
     from roll-ups within 1% of the exact values unless --exact is given. --gpu adds each task's
     GPU-hours and peak GPU memory, sampled by `nexus gpu status`/`monitor` (docs/gpu.md).
+    --tasks, --gates and --workflows add figures from the current project's task history (all
+    of it; the window applies to the telemetry figures), explained in docs/telemetry.md.
     """
     span = resolve_window(options)
     found = usage.stats(span, workspace=workspace, exact=exact)
-    tasks = accounting.usage_by_task(_epoch(span.since), _epoch(span.until)) if gpu else []
+    gpu_tasks = accounting.usage_by_task(_epoch(span.since), _epoch(span.until)) if gpu else []
+    history = metrics.history_stats(tasks=tasks, gates=gates, workflows=workflows)
     if as_json:
         data = found.to_json()
         if gpu:
-            data["gpu"] = {"tasks": [t.to_dict() for t in tasks]}
-        emit_json(data)
+            data["gpu"] = {"tasks": [t.to_dict() for t in gpu_tasks]}
+        emit_json({**data, **history})
         return
     _render(found.figures)
+    _render_history(history)
     if gpu:
         click.echo("")
         rows = [
@@ -131,13 +154,72 @@ def stats(workspace: str | None, exact: bool, gpu: bool, as_json: bool, **option
                 gpu_size(t.peak_memory),
                 t.samples,
             )
-            for t in tasks
+            for t in gpu_tasks
         ]
         print_table(
             ("task", "GPU-hours", "peak GPU memory", "samples"),
             rows,
             empty="no GPU use by a task was sampled in this window",
             right=("GPU-hours", "peak GPU memory", "samples"),
+        )
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _render_history(history: dict[str, Any]) -> None:
+    if "tasks" in history:
+        t = history["tasks"]
+        click.echo("")
+        rows = [
+            *((f"tasks {status}", n) for status, n in t["by_status"].items()),
+            (
+                "iterations per task",
+                "-" if t["iterations_per_task"] is None else t["iterations_per_task"],
+            ),
+            ("first-try pass rate", _rate(t["first_try_pass_rate"])),
+            ("claim to done p50", ms(t["claim_to_done_p50_ms"])),
+            ("claim to done p95", ms(t["claim_to_done_p95_ms"])),
+        ]
+        print_table(("task figure", "value"), rows, right=("value",))
+    if "gates" in history:
+        click.echo("")
+        print_table(
+            ("gate", "runs", "pass rate", "first try", "flaky", "p50", "p95"),
+            [
+                (
+                    g["gate"],
+                    g["runs"],
+                    _rate(g["pass_rate"]),
+                    _rate(g["first_try_pass_rate"]),
+                    f"{g['flaky_passes']}/{g['passes_after_failure']}",
+                    ms(g["p50_ms"]),
+                    ms(g["p95_ms"]),
+                )
+                for g in history["gates"]
+            ],
+            empty="no gate runs in this project's task history",
+            right=("runs", "pass rate", "first try", "flaky", "p50", "p95"),
+        )
+    if "workflows" in history:
+        click.echo("")
+        print_table(
+            ("workflow", "stage", "tasks", "done", "iterations", "first try", "claim to done p50"),
+            [
+                (
+                    w["workflow"],
+                    w["stage"],
+                    w["tasks"],
+                    w["done"],
+                    "-" if w["iterations_per_task"] is None else w["iterations_per_task"],
+                    _rate(w["first_try_pass_rate"]),
+                    ms(w["claim_to_done_p50_ms"]),
+                )
+                for w in history["workflows"]
+            ],
+            empty="no workflow stages in this project's task history",
+            right=("tasks", "done", "iterations", "first try", "claim to done p50"),
         )
 
 

@@ -96,7 +96,9 @@ def history(task_id: str, as_json: bool) -> None:
         return
     rows = []
     for h in entries:
-        detail = {k: v for k, v in h.items() if k not in ("at", "by", "action", "output_tail")}
+        # a failing run's output and tree id are in --json (the tree feeds `stats --gates`)
+        hidden = ("at", "by", "action", "output_tail", "tree")
+        detail = {k: v for k, v in h.items() if k not in hidden}
         if isinstance(detail.get("receipt"), dict):  # the whole receipt: `nexus task receipt ID`
             detail["receipt"] = _receipt_summary(detail["receipt"])
         text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import ipaddress
+
 import click
 
 from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
+from nexus_cli.tasks import metrics_server
 from nexus_cli.telemetry import operations
 from nexus_cli.telemetry.journal import invocation, settings
 from nexus_cli.telemetry.journal.settings import SOURCES
@@ -125,4 +128,29 @@ def rebuild(as_json: bool) -> None:
     click.echo(
         f"rebuilt the roll-ups from {result['events']} event(s) in {result['seconds']:.1f} s",
         err=True,
+    )
+
+
+@telemetry.command()
+@click.option(
+    "--metrics",
+    "address",
+    metavar="HOST:PORT",
+    required=True,
+    help="Serve OpenMetrics at http://HOST:PORT/metrics (a loopback address, e.g. 127.0.0.1:9464).",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback HOST (unsafe: other machines can read command and gate names).",
+)
+def serve(address: str, allow_remote: bool) -> None:
+    """Serve the metrics of `export --format openmetrics` over HTTP until Ctrl-C."""
+    host, port = metrics_server.parse_address(address, allow_remote=allow_remote)
+    if allow_remote and not ipaddress.ip_address(host).is_loopback:
+        click.echo(f"notice: serving metrics on {host}, reachable from other machines", err=True)
+    metrics_server.serve(
+        host,
+        port,
+        ready=lambda url: click.echo(f"serving metrics at {url} (Ctrl-C stops)", err=True),
     )

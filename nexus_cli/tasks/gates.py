@@ -32,6 +32,7 @@ class GateResult:
     where: str
     started: bool = True
     receipt: dict[str, Any] | None = None  # a passing run's receipt (tasks/receipts.py)
+    tree: str | None = None  # a failing run's tree id (tasks/receipts.py), for flakiness
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -46,13 +46,18 @@ def output_hash(tail: str) -> str:
 
 
 def attach(project: Project, task: Task, results: list[GateResult], *, host: str) -> None:
-    """Give every passing result of one verification its receipt (``result.receipt``);
-    ``host`` is this machine's tag (:func:`nexus_cli.tasks.verification.host_tag`)."""
+    """Give every passing result of one verification its receipt (``result.receipt``) and every
+    failing one the tree id it ran on (``result.tree``); ``host`` is this machine's tag
+    (:func:`nexus_cli.tasks.verification.host_tag`)."""
+    cwd = gate_directory(project, task)
+    tree = _tree(project, cwd)
+    for result in results:  # a failing run keeps the tree it saw: a later pass on the same
+        if not result.passed:  # tree is a flaky pass (nexus_cli/tasks/metrics.py)
+            result.tree = tree["tree"]
     if not any(r.passed for r in results):
         return
-    cwd = gate_directory(project, task)
     common: dict[str, Any] = {"format": FORMAT, "task": task.id, "at": now_iso()}
-    common.update(_tree(project, cwd))
+    common.update(tree)
     key, key_error = _signing_key(project.root)  # the repository's config, not a worktree's
     for index, result in enumerate(results):
         if not result.passed:

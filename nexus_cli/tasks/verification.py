@@ -77,6 +77,8 @@ def _record_runs(task: Task, results: list[GateResult], actor: str, purpose: str
         }
         if not r.passed:
             details["output_tail"] = r.output_tail
+            if r.tree:
+                details["tree"] = r.tree
         if r.receipt is not None:
             details["receipt"] = r.receipt
         lifecycle.record(task, actor, "gate_run", **details)

@@ -76,3 +76,30 @@ def test_without_approval_the_loop_leaves_the_chain_alone(
     assert result.exit_code == 0, result.stderr
     assert f"left alone, gates wait for a person's approval: {first}" in result.stderr
     assert runs(agent_log) == [] and show(first)["status"] == "open"
+
+
+@pytest.mark.usefixtures("trusted_release_gates")
+def test_a_workflow_run_by_the_agent_yields_stage_and_gate_metrics(
+    loop_project: Path, agent_log: Path
+) -> None:
+    """The scripted agent fails each stage's gate once and passes it on its second try."""
+    _python_like_project(loop_project)
+    created = ok("workflow", "run", "package-release", "--var", "version=1.2", "--json").json()
+    assert run_nexus("loop", "--agent", AGENT).exit_code == 0
+    stats = ok("stats", "--workflows", "--gates", "--tasks", "--json").json()
+    stages = {(w["workflow"], w["stage"]): w for w in stats["workflows"]}
+    expected_stages = {
+        next(x[len("stage:") :] for x in t["labels"] if x.startswith("stage:")) for t in created
+    }
+    assert {s for _, s in stages} == expected_stages and len(stages) == 3
+    for figures in stages.values():
+        assert (figures["tasks"], figures["done"]) == (1, 1)
+        assert figures["iterations_per_task"] == 2 and figures["first_try_pass_rate"] == 0.0
+        assert figures["claim_to_done_p50_ms"] is not None and figures["claim_to_done_p50_ms"] >= 0
+    gates = {g["gate"]: g for g in stats["gates"]}
+    make_test = gates["make test"]
+    assert make_test["first_try_pass_rate"] == 0.0 and make_test["pass_rate"] == 0.5
+    assert stats["tasks"]["by_status"] == {"done": 3}
+    assert stats["tasks"]["iterations_per_task"] == 2
+    table = ok("stats", "--workflows")
+    assert "package-release" in table.stdout and "claim to done p50" in table.stdout
