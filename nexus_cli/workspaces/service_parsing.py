@@ -91,17 +91,17 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
     return ServiceSpec(
         name=name,
         image=image.strip(),
-        command=_parse_command(spec.get("command"), path, f"{key}.command"),
-        environment=_parse_environment(spec.get("environment"), path, f"{key}.environment"),
+        command=parse_command(spec.get("command"), path, f"{key}.command"),
+        environment=parse_environment(spec.get("environment"), path, f"{key}.environment"),
         ports=[
-            _parse_port(p, path, f"{key}.ports[{i}]")
+            parse_port(p, path, f"{key}.ports[{i}]")
             for i, p in enumerate(_list(spec, "ports", path, key))
         ],
         volumes=[
-            _parse_volume(v, path, f"{key}.volumes[{i}]")
+            parse_volume(v, path, f"{key}.volumes[{i}]")
             for i, v in enumerate(_list(spec, "volumes", path, key))
         ],
-        healthcheck=_parse_health(spec.get("healthcheck"), path, f"{key}.healthcheck"),
+        healthcheck=parse_health(spec.get("healthcheck"), path, f"{key}.healthcheck"),
         depends_on=_parse_depends(spec.get("depends_on"), path, f"{key}.depends_on"),
         working_dir=working_dir,
     )
@@ -116,7 +116,7 @@ def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:
     return value
 
 
-def _parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
+def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -126,7 +126,7 @@ def _parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     raise fail(path, key, "a string or a list of strings")
 
 
-def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
+def parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, dict):
@@ -145,7 +145,7 @@ def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
 PORT_KEYS = ("target", "published", "protocol")
 
 
-def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
+def parse_port(value: Any, path: Any, key: str) -> PortSpec:
     """``CONTAINER`` or ``HOST:CONTAINER[/proto]`` or ``{target, published, protocol}``. The host
     interface is never the template's to choose (``IP:HOST:CONTAINER`` or ``host_ip`` are
     refused): it is 127.0.0.1 unless you widen it (:mod:`nexus_cli.workspaces.exposure`)."""
@@ -174,7 +174,7 @@ def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
     return PortSpec(container_port=container, preferred_host_port=preferred, protocol=protocol)
 
 
-def _parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
+def parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
     if not isinstance(value, str) or value.count(":") not in (1, 2):
         raise fail(path, key, "NAME:/container/path or ./relative:/container/path[:ro]")
     source, target, *mode = value.split(":")
@@ -193,7 +193,7 @@ def _parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
     return VolumeSpec(source=source, target=target, named=True, read_only=read_only)
 
 
-def _parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:
+def parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:
     if value is None:
         return None
     if not isinstance(value, dict) or "test" not in value:
@@ -272,7 +272,7 @@ def parse_hooks(value: Any, path: Any, services: dict[str, ServiceSpec]) -> dict
                 raise fail(
                     path, f"{key}[{i}].service", f"one of the services: {', '.join(services)}"
                 )
-            command = _parse_command(entry.get("command"), path, f"{key}[{i}].command")
+            command = parse_command(entry.get("command"), path, f"{key}[{i}].command")
             if command is None:
                 raise fail(path, f"{key}[{i}].command", "a string or a list of strings")
             hooks.append(Hook(service=str(entry["service"]), command=command))
