@@ -40,12 +40,6 @@ _INTERPOLATION = re.compile(
 MERGED_LISTS = ("ports", "expose", "volumes", "env_file", "profiles")
 
 
-def build_tag(project_id: str, workspace: str, service: str) -> str:
-    """The image a ``build:`` service of one workspace is tagged with (workspace names have no
-    ``/`` and service names no ``.``, so the tag is unambiguous)."""
-    return f"nexus-build-{project_id}:{workspace}.{service}"
-
-
 def load_compose(
     project_root: Path,
     relative: str,
@@ -59,8 +53,8 @@ def load_compose(
     """The Compose file ``relative`` (to ``project_root``) as a template with its services.
 
     ``profiles`` selects the services with a ``profiles:`` list (services without one always
-    run); ``values`` holds ``NEXUS_WORKSPACE``/``NEXUS_PROJECT_ID`` when a workspace is known
-    (built images are then tagged for it) and wins over the environment in ``${VAR}``.
+    run); ``values`` (``NEXUS_WORKSPACE``/``NEXUS_PROJECT_ID`` when a workspace is known) win
+    over the user's environment in ``${VAR}``.
     """
     path = compose_path(project_root, relative)
     env = {**os.environ, **(values or {})}
@@ -81,12 +75,8 @@ def load_compose(
             "'Your own Compose file', lists what is supported)",
         )
     active = _select(services, profiles, path)
-    pid, workspace = (values or {}).get("NEXUS_PROJECT_ID"), (values or {}).get("NEXUS_WORKSPACE")
-    specs = {}
-    for key, spec in active.items():
-        tag = build_tag(pid, workspace, key) if pid and workspace else None
-        context = Context(path, project_root, compose_dir, env, set(active), tag)
-        specs[key] = translate(key, spec, context)
+    context = Context(path, project_root, compose_dir, env, set(active))
+    specs = {key: translate(key, spec, context) for key, spec in active.items()}
     template = Template(name, path, origin, description, services=specs)
     check_dependencies(template)
     template.start_order()

@@ -20,7 +20,9 @@ from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
+    built_from,
     fail,
+    parse_build,
     parse_command,
     parse_health,
     parse_port,
@@ -42,7 +44,6 @@ class Context:
     compose_dir: str  # the file's folder, relative to the project root ("" for the root)
     env: Mapping[str, str]  # for ``environment: [NAME]`` entries without a value
     active: set[str] = field(default_factory=set)  # the services that run (profiles applied)
-    tag: str | None = None  # the image a ``build:`` is tagged with, when the workspace is known
 
     def inside(self, rel: str, key: str) -> str:
         """``rel`` (relative to the file's folder) as a project-relative POSIX path."""
@@ -59,7 +60,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
     build = _build(spec.get("build"), ctx, f"{key}.build")
     image = spec.get("image")
     if build is not None:
-        image = ctx.tag or f"(built from ./{build.context})"
+        image = built_from(build)
     elif not isinstance(image, str) or not image.strip():
         raise fail(ctx.path, f"{key}.image", "an image name, or build:")
     working_dir = spec.get("working_dir", "")
@@ -114,6 +115,8 @@ def _list(value: Any, ctx: Context, key: str) -> list[Any]:
 
 
 def _build(value: Any, ctx: Context, key: str) -> BuildSpec | None:
+    """``build:`` with its context made project-relative (and checked inside the project after
+    symlinks, as its Dockerfile); the image is built per workspace from the worktree."""
     if value is None:
         return None
     spec = {"context": value} if isinstance(value, str) else value
@@ -123,21 +126,11 @@ def _build(value: Any, ctx: Context, key: str) -> BuildSpec | None:
     if "://" in context or context.startswith("git@"):
         raise fail(ctx.path, f"{key}.context", "a local folder inside the project (no URL)")
     rel = ctx.inside(context, f"{key}.context")
+    build = parse_build({**spec, "context": rel}, ctx.path, key)
+    assert build is not None
     _resolve(ctx, rel, f"{key}.context", allow_root=True)
-    dockerfile = str(spec.get("dockerfile", "Dockerfile"))
-    _resolve(ctx, ctx.inside(posixpath.join(context, dockerfile), f"{key}.dockerfile"), key)
-    args = spec.get("args") or {}
-    if isinstance(args, list):
-        args = dict(str(a).partition("=")[::2] for a in args)
-    if not isinstance(args, dict):
-        raise fail(ctx.path, f"{key}.args", "a mapping or a list of NAME=VALUE")
-    target = spec.get("target")
-    return BuildSpec(
-        context="." if rel == "." else rel,
-        dockerfile=posixpath.normpath(dockerfile),
-        args={str(k): "" if v is None else str(v) for k, v in args.items()},
-        target=None if target is None else str(target),
-    )
+    _resolve(ctx, posixpath.join(rel, build.dockerfile), f"{key}.dockerfile")
+    return build
 
 
 def _resolve(ctx: Context, rel: str, key: str, *, allow_root: bool = False) -> Path:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from nexus_cli import fs, git
 from nexus_cli.errors import NexusError
 from nexus_cli.workspaces.handle import project_filters, workspace_of
+from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
     network = plan.workspace.network_name
     service = plan.service
     container = client.containers.create(
-        service.image,
+        image_of(plan.workspace, service),
         command=service.command,
         entrypoint=service.entrypoint,
         name=plan.container_name,

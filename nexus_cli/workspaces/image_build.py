@@ -23,6 +23,17 @@ if TYPE_CHECKING:
 LOG_LINES = 10
 
 
+def build_tag(workspace: Workspace, service: str) -> str:
+    """The image the ``build:`` service ``service`` of ``workspace`` is tagged with (workspace
+    names have no ``/`` and service names no ``.``, so the tag is unambiguous)."""
+    return f"nexus-build-{workspace.project_id}:{workspace.name}.{service}"
+
+
+def image_of(workspace: Workspace, service: ServiceSpec) -> str:
+    """The image a service's container runs: its own, or the one built for this workspace."""
+    return service.image if service.build is None else build_tag(workspace, service.name)
+
+
 def build_images(client: Any, workspace: Workspace, template: Template, progress: Progress) -> int:
     """Build the images of the template's ``build:`` services that are missing; how many."""
     built = 0
@@ -40,8 +51,9 @@ def build_image(
 
     spec = service.build
     assert spec is not None
+    tag = build_tag(workspace, service.name)
     try:
-        client.images.get(service.image)
+        client.images.get(tag)
         return False
     except ImageNotFound:
         pass
@@ -63,7 +75,7 @@ def build_image(
         client.images.build(
             path=str(context),
             dockerfile=os.path.relpath(dockerfile, context) if inside else str(dockerfile),
-            tag=service.image,
+            tag=tag,
             buildargs=dict(spec.args),
             target=spec.target,
             labels=workspace.labels(service.name),

@@ -5,17 +5,26 @@ Every error names the template file, the key (``services.db.ports[0]``) and what
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
-from nexus_cli.workspaces.service_model import HealthSpec, Hook, PortSpec, ServiceSpec, VolumeSpec
+from nexus_cli.workspaces.service_model import (
+    BuildSpec,
+    HealthSpec,
+    Hook,
+    PortSpec,
+    ServiceSpec,
+    VolumeSpec,
+)
 from nexus_cli.workspaces.template_model import Template
 
 SERVICE_KEYS = (
     "image",
+    "build",
     "command",
     "environment",
     "ports",
@@ -82,9 +91,10 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
         raise fail(
             path, f"{key}.{unknown[0]}", f"one of the supported keys: {', '.join(SERVICE_KEYS)}"
         )
-    image = spec.get("image")
+    build = parse_build(spec.get("build"), path, f"{key}.build")
+    image = built_from(build) if build is not None else spec.get("image")
     if not isinstance(image, str) or not image.strip():
-        raise fail(path, f"{key}.image", "an image name such as postgres:16")
+        raise fail(path, f"{key}.image", "an image name such as postgres:16, or build:")
     working_dir = spec.get("working_dir", "/workspace")
     if not isinstance(working_dir, str) or not working_dir.startswith("/"):
         raise fail(path, f"{key}.working_dir", "an absolute path inside the container")
@@ -104,7 +114,47 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
         healthcheck=parse_health(spec.get("healthcheck"), path, f"{key}.healthcheck"),
         depends_on=_parse_depends(spec.get("depends_on"), path, f"{key}.depends_on"),
         working_dir=working_dir,
+        build=build,
     )
+
+
+BUILD_KEYS = ("context", "dockerfile", "args", "target")
+
+
+def parse_build(value: Any, path: Any, key: str) -> BuildSpec | None:
+    """``build:`` of a template: a worktree-relative context (and a Dockerfile relative to it),
+    built per workspace from the worktree (:mod:`image_build`, which resolves both inside it)."""
+    if value is None:
+        return None
+    spec = {"context": value} if isinstance(value, str) else value
+    if not isinstance(spec, dict):
+        raise fail(path, key, "a context path or a mapping with context")
+    unknown = sorted(str(k) for k in spec if k not in BUILD_KEYS)
+    if unknown:
+        raise fail(path, f"{key}.{unknown[0]}", f"one of {', '.join(BUILD_KEYS)}")
+    context = posixpath.normpath(str(spec.get("context", ".")))
+    dockerfile = posixpath.normpath(str(spec.get("dockerfile", "Dockerfile")))
+    joined = posixpath.normpath(posixpath.join(context, dockerfile))
+    for text, where in ((context, "context"), (joined, "dockerfile")):
+        if text.startswith("/") or text == ".." or text.startswith("../") or "://" in text:
+            raise fail(path, f"{key}.{where}", "a path inside the worktree")
+    args = spec.get("args") or {}
+    if isinstance(args, list):
+        args = dict(str(a).partition("=")[::2] for a in args)
+    if not isinstance(args, dict):
+        raise fail(path, f"{key}.args", "a mapping or a list of NAME=VALUE")
+    target = spec.get("target")
+    return BuildSpec(
+        context=context,
+        dockerfile=dockerfile,
+        args={str(k): "" if v is None else str(v) for k, v in args.items()},
+        target=None if target is None else str(target),
+    )
+
+
+def built_from(build: BuildSpec) -> str:
+    """What a built service shows as its image (the tag is the workspace's: image_build)."""
+    return f"(built from ./{build.context})" if build.context != "." else "(built from .)"
 
 
 def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.project import find_project
-from nexus_cli.workspaces.compose import build_tag, load_compose
+from nexus_cli.workspaces.compose import load_compose
 from tests.conftest import git, run_nexus
 
 COMPOSE = """\
@@ -85,11 +85,10 @@ def write_project(root: Path, image: str) -> None:
 
 def test_translation_of_a_compose_file(project: Path) -> None:
     write_project(project, "img:1")
-    values = {"NEXUS_PROJECT_ID": "abcdef12", "NEXUS_WORKSPACE": "w1"}
-    template = load_compose(project, "compose.yaml", values=values)
+    template = load_compose(project, "compose.yaml")
     assert set(template.services) == {"db", "migrate", "web"}  # debug: profile not selected
     web = template.services["web"]
-    assert web.image == build_tag("abcdef12", "w1", "web") == "nexus-build-abcdef12:w1.web"
+    assert web.image == "(built from ./app)"  # tagged per workspace when built
     assert (
         web.build is not None
         and web.build.context == "app"
@@ -241,8 +240,8 @@ def test_one_compose_file_runs_in_two_workspaces_at_once(
     assert len({n.name for n in networks}) == 2 and len({v.name for v in volumes}) == 2
     images = client.images.list(filters=label)  # type: ignore[attr-defined]
     assert {t for i in images for t in i.tags} == {
-        build_tag(project_id, "w1", "web"),
-        build_tag(project_id, "w2", "web"),
+        f"nexus-build-{project_id}:w1.web",
+        f"nexus-build-{project_id}:w2.web",
     }
     for name in ("w1", "w2"):
         result = run_nexus("workspace", "delete", name, "--force")
