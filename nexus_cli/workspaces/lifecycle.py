@@ -177,7 +177,7 @@ def create(
             raise prepare_error
         if client is not None:
             result.up = _up_with_hooks(
-                client, workspace, record, template, progress, health_timeout_s
+                client, workspace, record, template, progress, health_timeout_s, prepared=True
             )
         host_hooks.run(
             hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
@@ -296,9 +296,13 @@ def _up_with_hooks(
     template: Template,
     progress: Progress,
     health_timeout_s: float,
+    *,
+    prepared: bool = False,
 ) -> UpResult:
     project = workspace.project
-    result = bring_up(client, workspace, record, template, progress, health_timeout_s)
+    result = bring_up(
+        client, workspace, record, template, progress, health_timeout_s, prepared=prepared
+    )
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
     if not record.post_create_done:  # on create, or on the first `up` after --no-start
