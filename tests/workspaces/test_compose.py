@@ -248,3 +248,40 @@ def test_one_compose_file_runs_in_two_workspaces_at_once(
         assert result.exit_code == 0, result.stderr
     assert client.images.list(filters=label) == []  # type: ignore[attr-defined]
     assert client.volumes.list(filters=label) == []  # type: ignore[attr-defined]
+
+
+def test_interpolation_follows_compose(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nexus_cli.workspaces.compose import interpolate
+
+    env = {"SET": "v", "EMPTY": ""}
+    path = project / "compose.yaml"
+    assert interpolate("${SET} $SET ${NOPE} $$SET", env, path) == "v v  $SET"
+    assert interpolate("${EMPTY:-d} ${EMPTY-d} ${NOPE-d}", env, path) == "d  d"
+    with pytest.raises(ConfigError, match="needs a value"):
+        interpolate("${NOPE:?needs a value}", env, path)
+
+
+def test_env_files_are_read_like_compose(tmp_path: Path) -> None:
+    from nexus_cli.workspaces.compose_service import read_env_file
+
+    env = tmp_path / ".env"
+    env.write_text("# c\n\nA=1 # note\nexport B=\"two\\nlines\"\nC='$raw'\nD=\n")
+    assert read_env_file(env) == {"A": "1", "B": "two\nlines", "C": "$raw", "D": ""}
+    env.write_text("A=1\nnot a pair\n")
+    with pytest.raises(ConfigError, match=r"\.env:2: expected NAME=VALUE"):
+        read_env_file(env)
+
+
+def test_the_strongest_condition_on_a_dependency_wins(project: Path) -> None:
+    from nexus_cli.workspaces.services_up import awaited
+
+    (project / "compose.yaml").write_text(
+        "services:\n  db: {image: x}\n  job: {image: x}\n"
+        "  a: {image: x, depends_on: [db, job]}\n"
+        "  b: {image: x, depends_on: {db: {condition: service_healthy},"
+        " job: {condition: service_completed_successfully}}}\n"
+    )
+    assert awaited(load_compose(project, "compose.yaml")) == {
+        "db": "service_healthy",
+        "job": "service_completed_successfully",
+    }
