@@ -177,7 +177,7 @@ def create(
             raise prepare_error
         if client is not None:
             result.up = _up_with_hooks(
-                client, workspace, record, template, progress, health_timeout_s, prepared=True
+                client, workspace, record, template, progress, health_timeout_s
             )
         host_hooks.run(
             hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
@@ -296,13 +296,9 @@ def _up_with_hooks(
     template: Template,
     progress: Progress,
     health_timeout_s: float,
-    *,
-    prepared: bool = False,
 ) -> UpResult:
     project = workspace.project
-    result = bring_up(
-        client, workspace, record, template, progress, health_timeout_s, prepared=prepared
-    )
+    result = bring_up(client, workspace, record, template, progress, health_timeout_s)
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
     if not record.post_create_done:  # on create, or on the first `up` after --no-start

@@ -78,14 +78,10 @@ def bring_up(
     template: Template,
     progress: Progress,
     health_timeout_s: float = 120.0,
-    *,
-    prepared: bool = False,
 ) -> UpResult:
-    """Start every service of the workspace that is not already running as planned
-    (``prepared``: images, network and volumes were made ready already, by ``create``)."""
+    """Start every service of the workspace that is not already running as planned."""
     result = UpResult()
-    if not prepared:
-        result.pull_ms = prepare_engine(client, workspace, template, progress)
+    result.pull_ms = prepare_engine(client, workspace, template, progress)
     build_images(client, workspace, template, progress)  # from the worktree: it exists now
     running = _running(client, workspace)
     refused: set[int] = set()
