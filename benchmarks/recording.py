@@ -64,10 +64,10 @@ def sqlite_insert(db: Path, synchronous: str, journal_mode: str) -> None:
 
     conn = sqlite_open.open_private(str(db), timeout=0.1)  # autocommit, as the recorder had it
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    if conn.execute("PRAGMA user_version").fetchone()[0] < schema.BASE_VERSION:
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 1:  # the former recorder's base
         conn.execute(f"PRAGMA journal_mode={journal_mode}")
         conn.executescript("BEGIN IMMEDIATE;" + schema.BASE_SCHEMA + "COMMIT;")
-        conn.execute(f"PRAGMA user_version={schema.BASE_VERSION}")
+        conn.execute("PRAGMA user_version=1")
     conn.execute("BEGIN IMMEDIATE")
     fold._insert(conn, _entry())  # the former recorder's session lookup, event and upsert
     conn.execute("COMMIT")

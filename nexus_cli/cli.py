@@ -7,6 +7,7 @@ where the invocation is recorded — exactly once, whatever happened.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nexus_cli import __version__
-from nexus_cli.completion import register_shells
 from nexus_cli.errors import CwdGoneError, ExitCode, NexusError, Terminated, UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.telemetry.journal import invocation, recorder, settings
@@ -42,6 +42,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Forget the project fact ID (see `nexus memory`).",
     ),
     "gpu": ("nexus_cli.commands.gpu:gpu", "GPU status, monitor and process-impact analysis."),
+    "hook": (
+        "nexus_cli.commands.hook:hook",
+        "Answer a coding agent's lifecycle hook (run by the agent).",
+    ),
+    "hooks": (
+        "nexus_cli.commands.hooks:hooks",
+        "Install the hooks that keep coding agents on gated tasks.",
+    ),
     "init": ("nexus_cli.commands.init:init", "Create .nexus/ in the current git repository."),
     "insights": ("nexus_cli.commands.insights:insights", "Detect usage patterns, with fixes."),
     "loop": (
@@ -80,6 +88,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Worktrees with their own services, ports and volumes.",
     ),
 }
+
+# Loaded by name only when a shell asks for completions, as a command's module is loaded only when
+# it runs: it brings Click's completion machinery, which no command needs to run.
+COMPLETION = "nexus_cli.completion"
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -279,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "_NEXUS_COMPLETE" in os.environ:
         # A shell asking for completions (every TAB press): answer, record nothing.
-        register_shells()
+        importlib.import_module(COMPLETION).register_shells()
         cli.main(args=args, prog_name="nexus")
     inv = invocation.begin(args)
     previous = _install_sigterm()

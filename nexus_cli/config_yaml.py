@@ -15,6 +15,11 @@ from typing import Any
 from nexus_cli import yaml_cache
 from nexus_cli.errors import ConfigError
 
+# A document whose aliases expand to more nodes than this is refused (a "billion laughs": nine
+# anchors of ten aliases each stand for 10**9 nodes in a few hundred bytes). Ordinary anchors and
+# merge keys (`<<: *defaults`) stay far below it.
+MAX_YAML_NODES = 100_000
+
 __all__ = ["config_section", "key_error", "load_yaml_mapping", "parse_yaml", "parse_yaml_mapping"]
 
 
@@ -49,11 +54,83 @@ def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_loader())  # a SafeLoader, stricter still
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_message(Path(path), text, exc, what)) from None
     yaml_cache.store(path, what, text, data)
     return data
+
+
+_LOADERS: list[type] = []
+
+
+def _loader() -> type:
+    """PyYAML's SafeLoader, refusing duplicate keys and documents whose aliases expand past
+    :data:`MAX_YAML_NODES` nodes or refer to themselves (made once, on first use)."""
+    if _LOADERS:
+        return _LOADERS[0]
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            _check_expansion(node, yaml)
+            return node
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                        continue
+                    key = self.construct_object(key_node)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {key!r}", key_node.start_mark
+                        )
+                    seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    _LOADERS.append(StrictLoader)
+    return StrictLoader
+
+
+def _check_expansion(root: Any, yaml: Any) -> None:
+    """Raise a YAML error when the node graph, its aliases expanded, has more than
+    :data:`MAX_YAML_NODES` nodes or a cycle (``&a [*a]``). Each node is visited once."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        children = _children(node, yaml)
+        if finished:
+            on_path.discard(id(node))
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"aliases expand to more than {MAX_YAML_NODES:,} nodes",
+                    node.start_mark,
+                )
+            sizes[id(node)] = size
+        elif id(node) in on_path:
+            raise yaml.composer.ComposerError(
+                None, None, "an alias refers to the node that holds it", node.start_mark
+            )
+        elif id(node) not in sizes:
+            on_path.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: Any, yaml: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def parse_yaml_mapping(text: str, path: Path | str, *, what: str) -> dict[str, Any]:

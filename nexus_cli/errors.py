@@ -130,3 +130,21 @@ class GateNeedsApprovalError(NexusError):
 
     exit_code = ExitCode.NEEDS_APPROVAL
     category = "needs_approval"
+
+
+class Cancelled(NexusError):
+    """The operation was cancelled by its caller (an MCP client's ``notifications/cancelled`` or
+    a client that went away): what it started is ended, what it claimed restored."""
+
+    exit_code = ExitCode.INTERRUPTED
+    category = "interrupted"
+
+    def __init__(self, message: str, *, reason: str = "cancelled") -> None:
+        super().__init__(message)
+        self.reason = reason  # a word for the history: cancelled, terminated, interrupted
+
+
+class DeadlineError(NexusError):
+    """An operation ran past its overall deadline; what it started is ended (docs/security.md)."""
+
+    category = "timeout"

@@ -2,12 +2,17 @@
 
 Modelled on pip's ``utils/filesystem.py`` and pre-commit's ``file_lock.py``:
 
-- :func:`atomic_write` writes through a temp file in a private folder made by :mod:`tempfile`
-  beside the target, fsyncs it, renames it over the target and removes the temp file and folder
-  on any exit (an exception, a ``KeyboardInterrupt`` or the ``SystemExit`` that SIGTERM becomes).
-  The file is opened with the mode it must have; the process umask is never changed. It never
-  replaces a non-regular file (a FIFO, a device node, a folder) and never writes through a link.
-- :func:`locked` holds an exclusive ``flock`` lock for a block: Nexus's one lock helper.
+- :func:`atomic_write` writes through a uniquely named temp file beside the target, fsyncs it,
+  renames it over the target and removes the temp file on any exit (an exception, a
+  ``KeyboardInterrupt`` or the ``SystemExit`` that SIGTERM becomes). The file is opened with the
+  mode it must have; the process umask is never changed. It never replaces a non-regular file (a
+  FIFO, a device node, a folder) and never writes through a link.
+- :func:`locked` holds an exclusive ``flock`` lock for a block: Nexus's one lock helper (the
+  recording path uses :mod:`nexus_cli.locks` alone, which this builds on).
+- Given ``root=`` (the repository, ``$NEXUS_HOME``, a worktree), :func:`atomic_write`,
+  :func:`locked` and :func:`require_directory` open every folder from that root down without
+  following links, through :mod:`nexus_cli.safe_path` (the path-chain module, which also reads,
+  removes and checks paths under a root). Paths under Nexus's roots always pass ``root``.
 - :func:`resolve_inside` turns a relative path read from repository content or a state file into
   an absolute one, refusing anything that resolves (after symlinks) outside its root.
 - :func:`inside_git_dir` says whether a path names something in a ``.git`` folder, in any spelling.
@@ -18,20 +23,21 @@ Standard library only: the recorder and start-up paths use it.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import os
 import stat
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
-from nexus_cli.errors import ConflictError, NexusError, StateError, UsageError
+from nexus_cli import safe_path
+from nexus_cli.errors import ConflictError, StateError, UsageError
+from nexus_cli.locks import hint_for
+from nexus_cli.safe_path import LinkInPathError, PathEscapeError
 
 __all__ = [
+    "LinkInPathError",
     "PathEscapeError",
     "atomic_write",
     "atomic_writer",
@@ -43,18 +49,16 @@ __all__ = [
 ]
 
 
-# A new file, never through a link at the last component; the name is unique in a private folder.
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-class PathEscapeError(NexusError):
-    """A path read from untrusted content points outside the folder it must stay in."""
-
-    category = "path_escape"
+def _under(path: Path | str, root: Path | str | None) -> tuple[str, str]:
+    """The root to open ``path`` from: ``root`` when given, else the folder that holds it."""
+    text = os.fspath(path)
+    if root is not None:
+        return os.fspath(root), text
+    return os.path.dirname(text) or ".", os.path.basename(text)
 
 
 def check_replaceable(path: Path) -> None:
-    """Raise unless ``path`` is missing or a regular file that is not a symlink."""
+    """Raise unless ``path`` is missing or a regular file that is not a symbolic link."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -75,49 +79,24 @@ def check_replaceable(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: Path | str, *, mode: int | None = None, binary: bool = False, fsync: bool = True
+    path: Path | str,
+    *,
+    mode: int | None = None,
+    binary: bool = False,
+    fsync: bool = True,
+    root: Path | str | None = None,
 ) -> Iterator[IO[str] | IO[bytes]]:
     """Yield a file object; on a clean exit its content replaces ``path`` atomically.
 
-    The temp file lies in a private folder that :func:`tempfile.mkdtemp` makes beside ``path`` (so
-    the rename never crosses file systems) and both are removed whatever happens in the block.
-    ``mode`` defaults to the existing file's mode, else what ``os.open`` gives 0o666 under the
-    process umask (0o644 for the usual 022). The umask is never read or changed: it is a
-    process-wide setting, and the MCP server writes from several threads.
+    With ``root`` (one of Nexus's roots: the repository, ``$NEXUS_HOME``, a worktree) every folder
+    from ``root`` down to ``path`` is opened without following links
+    (:func:`nexus_cli.safe_path.atomic_writer`); without it only the last name is checked (a path
+    the user typed, such as an ``--output`` file). ``mode`` defaults to the existing file's mode,
+    else what ``os.open`` gives 0o666 under the process umask; the umask is never changed.
     """
-    target = Path(path)
-    check_replaceable(target)
-    if mode is None:
-        with contextlib.suppress(OSError):
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        private = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise StateError(
-            f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
-        ) from None
-    tmp = os.path.join(private, "data")
-    try:
-        fd = os.open(tmp, _NEW_FILE, 0o666)  # the kernel applies the umask
-        if mode is not None:
-            os.fchmod(fd, mode)  # exactly the mode asked for (or the replaced file's)
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
-            yield fh
-            fh.flush()
-            if fsync:
-                os.fsync(fh.fileno())
-        check_replaceable(target)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise StateError(
-            f"cannot write {target}: {exc.strerror or exc}", hint=_hint_for(exc)
-        ) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        with contextlib.suppress(OSError):
-            os.rmdir(private)
+    base, rel = _under(path, root)
+    with safe_path.atomic_writer(base, rel, mode=mode, binary=binary, fsync=fsync) as fh:
+        yield fh
 
 
 def atomic_write(
@@ -126,10 +105,14 @@ def atomic_write(
     *,
     mode: int | None = None,
     fsync: bool = True,
+    root: Path | str | None = None,
 ) -> Path:
-    """Replace ``path`` with ``data`` (text, bytes or text chunks) atomically; return the path."""
+    """Replace ``path`` with ``data`` (text, bytes or text chunks) atomically; return the path.
+
+    ``root``: see :func:`atomic_writer`.
+    """
     binary = isinstance(data, bytes | bytearray)
-    with atomic_writer(path, mode=mode, binary=binary, fsync=fsync) as fh:
+    with atomic_writer(path, mode=mode, binary=binary, fsync=fsync, root=root) as fh:
         if isinstance(data, str | bytes | bytearray):
             fh.write(data)  # type: ignore[arg-type, call-overload]
         else:
@@ -138,43 +121,16 @@ def atomic_write(
     return Path(path)
 
 
-def _hint_for(exc: OSError) -> str | None:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full: free some space and run the command again"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "check the folder's permissions (or that the file system is writable)"
-    return None
-
-
-@contextlib.contextmanager
-def locked(path: Path | str, *, blocking: bool = True) -> Iterator[None]:
+def locked(
+    path: Path | str, *, blocking: bool = True, root: Path | str | None = None
+) -> contextlib.AbstractContextManager[None]:
     """Hold an exclusive ``fcntl`` lock on the file ``path`` (created 0600 if missing).
 
-    With ``blocking=False`` a lock held elsewhere raises :class:`ConflictError` at once.
+    With ``blocking=False`` a lock held elsewhere raises :class:`ConflictError` at once. With
+    ``root`` no folder between it and the lock file may be a link.
     """
-    lock = Path(path)
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except IsADirectoryError:
-        raise StateError(
-            f"lock file {lock} is a folder", hint=f"remove it (rmdir {lock}) and try again"
-        ) from None
-    except OSError as exc:
-        raise StateError(
-            f"cannot open lock file {lock}: {exc.strerror or exc}",
-            hint=_hint_for(exc) or f"remove {lock} if it is not a regular file",
-        ) from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise ConflictError(f"{lock} is locked by another Nexus process") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    base, rel = _under(path, root)
+    return safe_path.locked(base, rel, blocking=blocking)
 
 
 def is_inside(path: Path | str, root: Path | str) -> bool:
@@ -238,10 +194,17 @@ def inside_git_dir(path: Path | str, root: Path | str | None = None) -> bool:
     return False
 
 
-def require_directory(path: Path, *, what: str) -> Path:
-    """Create ``path`` as a folder (parents too) or raise a clear error if something else is there."""
+def require_directory(path: Path, *, what: str, root: Path | str | None = None) -> Path:
+    """Create ``path`` as a folder (parents too) or raise a clear error if something else is there.
+
+    With ``root``, the folders from ``root`` down are opened and made one by one, and a link
+    among them is refused (:class:`LinkInPathError`).
+    """
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if root is None:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            safe_path.makedirs(root, path)
     except FileExistsError:
         raise UsageError(
             f"{what} {path} exists and is not a folder",
@@ -254,6 +217,6 @@ def require_directory(path: Path, *, what: str) -> Path:
         ) from None
     except OSError as exc:
         raise StateError(
-            f"cannot create {what} {path}: {exc.strerror or exc}", hint=_hint_for(exc)
+            f"cannot create {what} {path}: {exc.strerror or exc}", hint=hint_for(exc)
         ) from None
     return path

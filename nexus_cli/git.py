@@ -36,6 +36,7 @@ from nexus_cli.errors import CannotStartError, CommandNotFoundError, NexusError,
 
 FIRST_COMMIT_HINT = "make a first commit: git commit --allow-empty -m init"
 VERSION_TIMEOUT_S = 10.0
+TIMEOUT_S = 600.0  # any other git call: an overall bound (a stuck lock, a hung hook or filter)
 
 
 class GitError(NexusError):
@@ -183,7 +184,7 @@ def _git(
     *,
     cwd: Path | None,
     check: bool,
-    timeout: float | None = None,
+    timeout: float | None = TIMEOUT_S,
     index_file: Path | None = None,
 ) -> proc.Completed:
     where = [] if cwd is None else ["-C", str(cwd)]
@@ -196,7 +197,13 @@ def _git(
         raise GitError(exc.message) from None
     verb = next((a for a in args if not a.startswith("--")), args[0])
     if done.timed_out:
-        raise GitError(f"git {verb} did not finish within {timeout:g}s")
+        left = proc.time_left()
+        overall = timeout is None or (left is not None and left <= 0)
+        within = "before the deadline of this operation" if overall else f"within {timeout:g}s"
+        raise GitError(
+            f"git {verb} did not finish {within}",
+            hint="the repository may be locked or very large; try again",
+        )
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         message = "; ".join(line.removeprefix("fatal: ") for line in detail[-3:]) or "no output"

@@ -11,7 +11,6 @@ import importlib
 from typing import Any
 
 import click
-from click.shell_completion import CompletionItem
 
 from nexus_cli.telemetry.journal import invocation
 
@@ -82,6 +81,8 @@ class NexusGroup(click.Group):
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """Subcommand names with their short help from the registry: completing imports nothing."""
+        from click.shell_completion import CompletionItem  # as Click's own shell_complete does
+
         items = [
             CompletionItem(name, help=help_text)
             for name, (_, help_text) in sorted(self.lazy_subcommands.items())

@@ -13,15 +13,24 @@ of two processes opening a new database at once, one migrates and the other then
 to do; a crash or an error leaves the database as it was. So a migration must use
 ``conn.execute`` only, never ``executescript`` (which commits) or ``PRAGMA journal_mode``.
 
+With ``lock`` (a file beside the database), pending migrations also wait for that lock first
+(:func:`nexus_cli.locks.locked`, no time limit), and ``before`` runs under it, outside the
+transaction: what cannot run inside one (``PRAGMA journal_mode=WAL``) or must come first (taking
+over the records of an older migration runner). Concurrent first uses then wait for the one that
+migrates, however long its migrations take, instead of for SQLite's busy timeout.
+
 Standard library only, like :mod:`nexus_cli.sqlite_open` that opens the connections.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 
 from nexus_cli.errors import StateError
+from nexus_cli.locks import locked
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -38,12 +47,21 @@ def check_names(migrations: Sequence[Migration]) -> None:
             raise ValueError(f"migration {number} is named {migration.__name__!r}")
 
 
-def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], *, what: str) -> int:
+def migrate(
+    conn: sqlite3.Connection,
+    migrations: Sequence[Migration],
+    *,
+    what: str,
+    lock: str | os.PathLike[str] | None = None,
+    before: Migration | None = None,
+) -> int:
     """Run the migrations ``conn``'s database has not had, in one exclusive transaction.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``, as :mod:`sqlite_open` opens
-    it) and outside a transaction. ``what`` names the database in errors. Returns how many ran.
-    A database newer than ``migrations`` (made by a later Nexus) is a :class:`StateError`.
+    it) and outside a transaction. ``what`` names the database in errors. With ``lock``, a
+    pending migration first waits for that file lock and runs ``before(conn)`` under it (see the
+    module's docstring). Returns how many ran. A database newer than ``migrations`` (made by a
+    later Nexus) is a :class:`StateError`.
     """
     if conn.isolation_level is not None or conn.in_transaction:
         raise ValueError("migrate() needs an autocommit connection outside a transaction")
@@ -51,6 +69,14 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], *, what: 
     if version(conn) == latest:
         return 0
     check_names(migrations)
+    with locked(lock) if lock is not None else contextlib.nullcontext():
+        if before is not None:
+            before(conn)
+        return _run(conn, migrations, what)
+
+
+def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str) -> int:
+    latest = len(migrations)
     conn.execute("BEGIN EXCLUSIVE")
     try:
         current = version(conn)  # another process may have migrated while we waited

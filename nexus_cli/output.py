@@ -7,7 +7,6 @@ not a terminal no colour and no box drawing is printed.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from nexus_cli.jsonio import dumps_output
 from nexus_cli.terminal import escape, escape_markup
 
 if TYPE_CHECKING:
@@ -59,8 +59,9 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON (and nothing else) on stdout."""
-    click.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
+    """Print ``data`` as JSON (and nothing else) on stdout; a number that is not finite (a NaN
+    from a division by nothing) is written as ``null``, never as a bare ``NaN``."""
+    click.echo(dumps_output(data, indent=2, default=_default))
 
 
 PIPED_WIDTH = 200  # off a terminal, long lines are kept whole (tables, insights) up to this width

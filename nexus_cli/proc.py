@@ -9,11 +9,16 @@ goes through here, with the same rules:
 - output is captured as UTF-8 text, undecodable bytes replaced, with universal newlines;
 - ``timeout`` (seconds) and ``deadline`` (a :func:`time.monotonic` time) bound a run; when the
   earlier of the two passes, the process is stopped and :attr:`Completed.timed_out` is true;
+  an operation's overall deadline (:func:`deadline_after`, e.g. ``workspace create``'s) bounds
+  every run inside it the same way, and :func:`time_left` tells waits that are not processes;
 - with ``new_session`` the process leads its own session and process group, and nothing of that
   group outlives :func:`run`: when the leader exits, times out, or the caller is interrupted
   (Ctrl-C; SIGTERM, raised as :class:`~nexus_cli.errors.Terminated`) the whole group gets
   SIGTERM, then SIGKILL after ``grace_s``. Without it only the process itself is killed
   (SIGKILL, as :func:`subprocess.run` does), since its group is the caller's own;
+- a run inside :func:`cancellable` also ends (its group first) as soon as the caller cancels
+  the operation, and raises :class:`~nexus_cli.errors.Cancelled` (``nexus mcp`` does so when
+  a client cancels a call or goes away);
 - the process is always reaped;
 - a program that is not installed is a :class:`~nexus_cli.errors.CommandNotFoundError`, any other
   failure to start a :class:`~nexus_cli.errors.CannotStartError`: one clear line, no traceback.
@@ -25,6 +30,7 @@ Start-up: importing this module imports :mod:`subprocess` (a few milliseconds); 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import signal
 import subprocess
@@ -36,11 +42,71 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from nexus_cli.errors import CannotStartError, CommandNotFoundError, Terminated
+from nexus_cli.errors import Cancelled, CannotStartError, CommandNotFoundError, Terminated
 
 GRACE_S = 3.0  # between SIGTERM and SIGKILL for a process group
 DRAIN_S = 1.0  # how long output is still read after the process (group) is gone
 _CHUNK = 1 << 16
+POLL_S = 0.05  # how often a cancellable run looks at its cancellation
+
+
+class Cancellation:
+    """Set by another thread to stop an operation; ``reason`` says why (``cancelled``,
+    ``terminated``…) and ends up in the :class:`~nexus_cli.errors.Cancelled` raised."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = "cancelled"
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+_cancellation: contextvars.ContextVar[Cancellation | None] = contextvars.ContextVar(
+    "nexus_cancellation", default=None
+)
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "nexus_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline_after(seconds: float) -> Iterator[float]:
+    """The operation in this block must end within ``seconds`` (an enclosing, earlier deadline
+    stays); every :func:`run` inside is bounded by it. Yields the monotonic deadline."""
+    outer = _deadline.get()
+    mine = time.monotonic() + seconds
+    token = _deadline.set(mine if outer is None else min(outer, mine))
+    try:
+        yield _deadline.get() or mine
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the overall deadline of the operation around (None: it has none)."""
+    return _left(_deadline.get())
+
+
+@contextlib.contextmanager
+def cancellable(cancellation: Cancellation) -> Iterator[None]:
+    """Runs in this block (this thread or context) end when ``cancellation`` is set."""
+    token = _cancellation.set(cancellation)
+    try:
+        yield
+    finally:
+        _cancellation.reset(token)
+
+
+def check_cancelled() -> None:
+    """Raise :class:`~nexus_cli.errors.Cancelled` if the operation around it was cancelled."""
+    event = _cancellation.get()
+    if event is not None and event.is_set():
+        raise Cancelled(f"{event.reason} by the caller", reason=event.reason)
 
 
 @dataclass(frozen=True)
@@ -73,6 +139,7 @@ def run(
     ``output_file`` (a binary file) receives stdout and stderr instead of capturing them.
     """
     args = list(argv)
+    check_cancelled()
     until = _earliest(timeout, deadline)
     data = input.encode("utf-8") if isinstance(input, str) else input
     if output_file is not None:
@@ -107,6 +174,7 @@ def run(
             _stop(proc, group=new_session, grace_s=grace_s)
     # Whatever was written before the end; a process that left the group may hold the pipes.
     _drain((out, err), time.monotonic() + DRAIN_S)
+    check_cancelled()
     return Completed(args, proc.returncode, out.text(), err.text(), timed_out=not finished)
 
 
@@ -298,11 +366,11 @@ def _start_error(argv: list[str], cwd: Path | str | None, exc: OSError) -> Canno
 
 
 def _earliest(timeout: float | None, deadline: float | None) -> float | None:
-    """The monotonic time at which the run must end, if any."""
-    if timeout is None:
-        return deadline
-    end = time.monotonic() + timeout
-    return end if deadline is None else min(deadline, end)
+    """The monotonic time at which the run must end, if any (the operation's deadline too)."""
+    ends = [t for t in (deadline, _deadline.get()) if t is not None]
+    if timeout is not None:
+        ends.append(time.monotonic() + timeout)
+    return min(ends) if ends else None
 
 
 def _left(until: float | None) -> float | None:
@@ -310,12 +378,20 @@ def _left(until: float | None) -> float | None:
 
 
 def _wait(proc: subprocess.Popen[bytes], until: float | None) -> bool:
-    """Whether ``proc`` exited before ``until``."""
-    try:
-        proc.wait(_left(until))
-    except subprocess.TimeoutExpired:
-        return False
-    return True
+    """Whether ``proc`` exited before ``until`` (False as well when the operation is cancelled)."""
+    event = _cancellation.get()
+    while True:
+        left = _left(until)
+        step = left if event is None else POLL_S if left is None else min(left, POLL_S)
+        try:
+            proc.wait(step)
+            return True
+        except subprocess.TimeoutExpired:
+            pass
+        if event is not None and event.is_set():
+            return False
+        if until is not None and time.monotonic() >= until:
+            return False
 
 
 def _drain(readers: tuple[_Reader, _Reader], until: float | None) -> bool:

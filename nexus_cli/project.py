@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from nexus_cli import fs, project_id
+from nexus_cli import fs, project_id, safe_path
 from nexus_cli.errors import CwdGoneError, NotAProjectError
 
 NEXUS_DIR = ".nexus"
@@ -76,6 +76,14 @@ class Project:
     @property
     def worktrees_dir(self) -> Path:
         return self.nexus_dir / "worktrees"
+
+    def worktree_at(self, path: Path) -> str | None:
+        """The name of the worktree folder ``path`` lies in (``None`` outside every worktree)."""
+        try:
+            rel = path.resolve().relative_to(self.worktrees_dir.resolve())
+        except ValueError:
+            return None
+        return rel.parts[0] if rel.parts else None
 
     @property
     def is_initialized(self) -> bool:
@@ -159,14 +167,18 @@ def find_project(start: Path | None = None) -> Project:
     )
 
 
-def _merge_gitignore(path: Path) -> bool:
-    existing = path.read_text() if path.exists() else ""
+def _merge_gitignore(root: Path, path: Path) -> bool:
+    try:
+        existing = safe_path.read_bytes(root, path).decode("utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        existing = ""
     have = set(existing.splitlines())
     missing = [line for line in GITIGNORE_LINES if line not in have]
     if not missing:
         return False
     prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
-    fs.atomic_write(path, prefix + "\n".join(missing) + "\n")
+    text = prefix + "\n".join(missing) + "\n"
+    fs.atomic_write(path, text.encode("utf-8", errors="surrogateescape"), root=root)
     return True
 
 
@@ -180,15 +192,21 @@ def init_project(
     created or changed.
     """
     project = find_project(start)
+    root = project.root
     changed: list[str] = []
     nexus_dir = project.nexus_dir
-    if not nexus_dir.is_dir():
-        nexus_dir.mkdir()
+    try:  # every path below the repository is opened folder by folder, links refused
+        with safe_path.open_dir(root, nexus_dir):
+            pass
+    except FileNotFoundError:
+        fs.require_directory(nexus_dir, what="folder", root=root)
         changed.append(f"{NEXUS_DIR}/")
-    if not project.config_path.exists():
-        fs.atomic_write(project.config_path, DEFAULT_CONFIG)
+    try:
+        safe_path.read_bytes(root, project.config_path)
+    except FileNotFoundError:
+        fs.atomic_write(project.config_path, DEFAULT_CONFIG, root=root)
         changed.append(f"{NEXUS_DIR}/{CONFIG_FILE}")
-    if _merge_gitignore(nexus_dir / ".gitignore"):
+    if _merge_gitignore(root, nexus_dir / ".gitignore"):
         changed.append(f"{NEXUS_DIR}/.gitignore")
     for hook in hooks:
         changed.extend(hook(project))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, safe_path, validate
 from nexus_cli.errors import ConflictError, StateError
 
 FILE = "project-id"
@@ -30,6 +30,9 @@ class HasStateDir(Protocol):
     """What this module needs of a project (a :class:`~nexus_cli.project.Project`)."""
 
     @property
+    def root(self) -> Path: ...
+
+    @property
     def state_dir(self) -> Path: ...
 
 
@@ -37,10 +40,13 @@ class HasStateDir(Protocol):
 IdsFound = Callable[[], list[str]]
 
 
-def _read(path: Path) -> str | None:
-    """The stored id, ``None`` when the file is missing; StateError when it is not an id."""
+def _read(root: Path, path: Path) -> str | None:
+    """The stored id, ``None`` when the file is missing; StateError when it is not an id.
+
+    Opened folder by folder from the repository: a link on the way is refused.
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        text = safe_path.read_bytes(root, path).decode("utf-8", errors="surrogateescape")
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -66,7 +72,7 @@ def get(project: HasStateDir, in_docker: IdsFound | None = None) -> str:
     ids_in_docker = in_docker or _none_in_use
     path = project.state_dir / FILE
     try:
-        value = _read(path)
+        value = _read(project.root, path)
     except StateError as exc:
         found = ids_in_docker()
         exc.hint = (
@@ -77,9 +83,9 @@ def get(project: HasStateDir, in_docker: IdsFound | None = None) -> str:
         raise
     if value is not None:
         return value
-    fs.require_directory(project.state_dir, what="state folder")
-    with fs.locked(project.state_dir / LOCK):
-        value = _read(path)  # another process may have created it meanwhile
+    fs.require_directory(project.state_dir, what="state folder", root=project.root)
+    with fs.locked(project.state_dir / LOCK, root=project.root):
+        value = _read(project.root, path)  # another process may have created it meanwhile
         if value is not None:
             return value
         found = ids_in_docker()
@@ -91,7 +97,7 @@ def get(project: HasStateDir, in_docker: IdsFound | None = None) -> str:
         # What secrets.token_hex(4) returns, without loading secrets (hmac, hashlib) on every
         # command that finds the project: this module is imported with nexus_cli.project.
         value = os.urandom(4).hex()
-        fs.atomic_write(path, value + "\n")
+        fs.atomic_write(path, value + "\n", root=project.root)
     return value
 
 
@@ -99,10 +105,10 @@ def adopt(project: HasStateDir, value: str) -> str:
     """Write ``value`` as the project id (repairing a lost or corrupt file)."""
     validate.project_id(value)
     path = project.state_dir / FILE
-    fs.require_directory(project.state_dir, what="state folder")
-    with fs.locked(project.state_dir / LOCK):
+    fs.require_directory(project.state_dir, what="state folder", root=project.root)
+    with fs.locked(project.state_dir / LOCK, root=project.root):
         try:
-            current = _read(path)
+            current = _read(project.root, path)
         except StateError:
             current = None
         if current is not None and current != value:
@@ -110,5 +116,5 @@ def adopt(project: HasStateDir, value: str) -> str:
                 f"{path} already holds the valid id {current}",
                 hint="remove the file first if you really mean to change the project id",
             )
-        fs.atomic_write(path, value + "\n")
+        fs.atomic_write(path, value + "\n", root=project.root)
     return value

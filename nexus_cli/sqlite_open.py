@@ -1,8 +1,7 @@
 """The one way Nexus opens an SQLite database file (tasks, telemetry, doctor).
 
 Nothing else in Nexus calls ``sqlite3.connect``. :mod:`nexus_cli.migrations` runs numbered
-schema migrations on a connection opened here (``tasks.db``; ``telemetry.db`` still has its own
-sqlite-utils set in ``telemetry/db/store.py``).
+schema migrations on a connection opened here (``tasks.db`` and ``telemetry.db``).
 
 Two shapes: :func:`open_private` for the owner that writes (the file is created 0600, its folder
 0700, before SQLite sees it, so a database never exists world-readable even for a moment), and

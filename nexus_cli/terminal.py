@@ -10,6 +10,7 @@ printed through Rich with markup on); ``--json`` output keeps the raw strings.
 from __future__ import annotations
 
 import re
+import sys
 
 # C0 controls except tab and newline, DEL, and the C1 range (which includes the 8-bit CSI/OSC).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -46,3 +47,13 @@ def escape_markup(text: str, *, newlines: bool = True) -> str:
 def has_controls(text: str) -> bool:
     """Whether ``text`` holds control characters other than tab and newline."""
     return bool(_CONTROL.search(text))
+
+
+def warn(message: str) -> None:
+    """``warning: message`` on stderr, escaped: for a domain module that must tell the person
+    something and go on (a task line skipped on import) without a front end to return it to."""
+    try:
+        sys.stderr.write(f"warning: {escape(message, newlines=False)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed: the warning is also kept where it applies
+        pass

@@ -143,12 +143,21 @@ def project_id(value: object, *, source: Path | str | None = None) -> str:
     )
 
 
+# The most template variables a workspace may have, and the longest value (the workspace record
+# keeps them, and reads them back with these limits).
+MAX_VARIABLES = 100
+MAX_VARIABLE_VALUE = 10_000
+
+
 def template_variables(values: dict[str, str]) -> dict[str, str]:
     """Template variables (``--var KEY=VALUE``, MCP ``vars``): keys are letters, digits and '_'.
 
     The values are text (any text: they are substituted into the template, which checks what
-    it makes of them). Returns ``values`` unchanged.
+    it makes of them), at most :data:`MAX_VARIABLE_VALUE` characters; at most
+    :data:`MAX_VARIABLES` of them. Returns ``values`` unchanged.
     """
+    if len(values) > MAX_VARIABLES:
+        raise UsageError(f"too many template variables ({len(values)}): at most {MAX_VARIABLES}")
     for key, value in values.items():
         if not isinstance(key, str) or not VARIABLE_PATTERN.fullmatch(key):
             shown = key[:40] if isinstance(key, str) else key
@@ -158,6 +167,10 @@ def template_variables(values: dict[str, str]) -> dict[str, str]:
             )
         if not isinstance(value, str):
             raise UsageError(f"template variable {key} must be text, found {type(value).__name__}")
+        if len(value) > MAX_VARIABLE_VALUE:
+            raise UsageError(
+                f"template variable {key} is longer than {MAX_VARIABLE_VALUE:,} characters"
+            )
     return values
 
 

@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import stat
 from typing import Any
 
-from nexus_cli import __version__, fs
+from nexus_cli import __version__, fs, jsonio
 from nexus_cli.errors import NexusError
 from nexus_cli.paths import cache_dir_str, cache_key_str
 
@@ -58,8 +57,8 @@ def _text_hash(text: str) -> str:
 
 def _mac(key: bytes, path: str, what: str, text_hash: str, data: Any) -> bytes:
     """The HMAC of an entry's content, in one canonical form (ASCII JSON, the data's own order)."""
-    signed = json.dumps(
-        [_DOMAIN, FORMAT, __version__, path, what, text_hash, data], separators=(",", ":")
+    signed = jsonio.dumps(
+        [_DOMAIN, FORMAT, __version__, path, what, text_hash, data], compact=True, ascii_only=True
     )
     return hmac.new(key, signed.encode("ascii"), hashlib.sha256).hexdigest().encode("ascii")
 
@@ -128,7 +127,7 @@ def lookup(path: os.PathLike[str] | str, what: str, text: str) -> tuple[bool, An
     key_path = os.path.abspath(os.fspath(path))
     try:
         with open(_entry_path(key_path, what), encoding="utf-8") as fh:
-            entry = json.load(fh)
+            entry = jsonio.loads(fh.read())
         if not isinstance(entry, dict) or "data" not in entry:
             return False, None
         mac = entry.get("mac")
@@ -163,7 +162,7 @@ def store(path: os.PathLike[str] | str, what: str, text: str, data: Any) -> bool
             "data": data,
             "mac": _mac(key, key_path, what, text_hash, data).decode("ascii"),
         }
-        fs.atomic_write(target, json.dumps(entry, ensure_ascii=False), mode=0o600, fsync=False)
+        fs.atomic_write(target, jsonio.dumps(entry), mode=0o600, fsync=False)
     except _FAILURES:
         return False
     return True

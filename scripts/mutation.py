@@ -34,6 +34,11 @@ EXPLAINED = ROOT / "docs" / "mutation.md"
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "validators": (["nexus_cli/validate.py"], ["tests/test_validate.py"]),
     "fs": (["nexus_cli/fs.py"], ["tests/test_fs.py"]),
+    "schema": (
+        ["nexus_cli/jsonio.py", "nexus_cli/tasks/record.py"],
+        ["tests/test_jsonio.py", "tests/tasks/test_record.py", "tests/tasks/test_jsonl.py"],
+    ),
+    "safe-path": (["nexus_cli/safe_path.py"], ["tests/test_safe_path.py", "tests/test_fs.py"]),
     "terminal": (["nexus_cli/terminal.py"], ["tests/test_terminal.py"]),
     "merge": (
         ["nexus_cli/tasks/merge.py"],

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from nexus_cli import paths
 from nexus_cli.commands import options
 from tests.conftest import git, run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
@@ -142,9 +143,13 @@ def _personas(run: Runs) -> None:
     run("persona current")
     run("persona upgrade")
     run("persona remove", "developer")
+    run("persona export", "testing", "--plugin", "exported-plugin")
+    run("persona export", "testing", "developer", "--marketplace", "exported-market")
     run("mcp install", "--client", "claude", "--print")
     run("mcp install", "--client", "cursor")
     run("mcp uninstall", "--client", "cursor")
+    run("hooks install", "--client", "claude")
+    run("hooks uninstall", "--client", "claude")
 
 
 def _workspaces(run: Runs, root: Path) -> None:
@@ -226,6 +231,10 @@ def _telemetry(run: Runs) -> Collector:
     for _ in range(3):  # a recurring error, so that insights finds a pattern
         assert run_nexus("-C", str(run.repo), "task", "show", "nx-zzzz").exit_code != 0
     run("insights")
+    journal = paths.nexus_home() / paths.TELEMETRY_JOURNAL
+    journal.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(journal / "events", "ab") as fh:  # a record the fold puts aside, reported below
+        fh.write(b"\x1enot a record\n")
     run("telemetry status")
     run("telemetry rebuild")
     run("stats")
@@ -233,6 +242,7 @@ def _telemetry(run: Runs) -> Collector:
     run("stats", "--gpu")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
+    run("doctor", "--fix", ok_codes=(0, 1))
     collector = Collector()
     run.plain("sync", "setup", collector.url, "--protocol", "json")
     run("sync status")
@@ -267,8 +277,10 @@ def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
         run = Runs(repo)
         run("version")
         run("init")
-        with open(repo / ".nexus" / "config.yaml", "a") as config:
-            config.write("\ntasks:\n  require_review: true\n")
+        config = repo / ".nexus" / "config.yaml"  # a second `tasks:` key would be an error
+        config.write_text(
+            config.read_text().replace("require_review: false", "require_review: true")
+        )
         with monkeypatch.context() as at_terminal:  # `task gate add` typed by a person
             at_terminal.setattr(options, "stdin_is_terminal", lambda: True)
             _tasks(run)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.config_yaml import key_error, load_yaml_mapping
+from nexus_cli.config_yaml import MAX_YAML_NODES, key_error, load_yaml_mapping
 from nexus_cli.errors import ConfigError
 
 
@@ -53,3 +53,54 @@ def test_python_tags_are_not_loaded(tmp_path: Path) -> None:
 def test_key_error_names_file_and_key(tmp_path: Path) -> None:
     error = key_error(tmp_path / "t.yaml", "services.db.image", "expected text")
     assert error.message == f"{tmp_path / 't.yaml'}: services.db.image: expected text"
+
+
+def _laughs(levels: int) -> str:
+    """A "billion laughs": each anchor holds nine aliases of the one before it."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(_laughs(9))  # 9**9 "lol"s in 400 bytes
+    with pytest.raises(ConfigError) as info:
+        load_yaml_mapping(path, what="template")
+    assert f"aliases expand to more than {MAX_YAML_NODES:,} nodes" in info.value.message
+    assert info.value.message.startswith(f"{path}: invalid YAML at line ")
+
+
+def test_anchors_and_merge_keys_below_the_limit_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "compose.yaml"
+    path.write_text(
+        "x-base: &base {image: busybox, restart: always}\nweb:\n  <<: *base\n  port: 1\n"
+    )
+    loaded = load_yaml_mapping(path, what="template")
+    assert loaded["web"] == {"image": "busybox", "restart": "always", "port": 1}
+    path.write_text(_laughs(4))  # 9**4 nodes: fine
+    assert len(load_yaml_mapping(path, what="template")["l3"]) == 9
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("a: &a [1, *a]\n")
+    with pytest.raises(ConfigError, match="an alias refers to the node that holds it"):
+        load_yaml_mapping(path, what="template")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("name: a\nimage: x\nname: b\n", 3),
+        ("services:\n  web: {}\n  db: {}\n  web: {}\n", 4),
+        ("1: a\n1: b\n", 2),
+    ],
+)
+def test_a_duplicate_key_is_an_error(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_yaml_mapping(path, what="template")
+    assert info.value.message.startswith(f"{path}: invalid YAML at line {line}, column ")
+    assert "duplicate key" in info.value.message and "\n" not in info.value.message

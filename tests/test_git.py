@@ -4,6 +4,7 @@ clear errors."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,16 @@ def test_no_commit_error_has_the_command(tmp_path: Path) -> None:
     with pytest.raises(git.NoCommitError) as info:
         git.require_commit(tmp_path)
     assert info.value.hint is not None and "git commit --allow-empty -m init" in info.value.hint
+
+
+def test_a_git_call_ends_at_the_operations_deadline(git_repo: Path) -> None:
+    from nexus_cli import proc
+
+    started = time.monotonic()
+    with proc.deadline_after(0.5), pytest.raises(git.GitError) as caught:
+        git.run(git_repo, "-c", "alias.hang=!exec sleep 30", "hang")
+    assert time.monotonic() - started < 10
+    assert caught.value.message.endswith("did not finish before the deadline of this operation")
 
 
 def test_git_failure_is_a_git_error_with_gits_message(git_repo: Path) -> None:

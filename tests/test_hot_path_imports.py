@@ -1,5 +1,6 @@
 """Hot paths load only what they use: `task ready`, `workspace list`, `stats`, `workspace create
--t bare` and shell completion, each in a real process.
+-t bare`, shell completion and a plain command (`nexus --version`, recorded), each in a real
+process.
 
 Each command runs in a fresh interpreter through the real entry point (recording on, as by
 default), and a wrapper prints which heavy modules were loaded when it exited. What each command
@@ -8,17 +9,21 @@ needs, and so what it may load:
 - docker: only a workspace command in a project that has used a Docker engine (a template with
   services); never `task ready` or `stats`, never `workspace list` of bare workspaces.
 - git (GitPython): none of them (git runs as plain `git` processes through nexus_cli.git).
-- sqlite_utils: none of them once the telemetry database is up to date (reads and recording use
-  sqlite3; the first read after the database is made applies its migrations with sqlite-utils).
+- sqlite_utils: never (Nexus no longer uses it; watched so that it does not come back).
 - rich.table: only a table drawn on a terminal; never `--json` (even on a terminal), never text
   written to a pipe (plain columns).
 
-Standard-library modules (dataclasses, tempfile, pathlib, signal…) are not watched: hand-written
-stand-ins for them cost more in clarity than they saved in milliseconds (STYLE.md).
+Standard-library modules (dataclasses, tempfile, pathlib, signal…) are not watched on those
+commands: hand-written stand-ins for them cost more in clarity than they saved in milliseconds
+(STYLE.md). A plain command is pinned whole instead (the last tests): it loads a minimal Click
+app's modules, the few Nexus modules of the root and the journal, and a short list of standard
+modules; the steps that need more (hashing a name, folding, auto sync, completing) load their
+modules by name only when they run.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pty
@@ -27,6 +32,10 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from nexus_cli import cli
+from nexus_cli.telemetry.journal import recorder
+from nexus_cli.telemetry.ship import autosync
 
 HEAVY = ("docker", "git", "sqlite_utils", "rich.table")
 # What completing does not need. (The command whose argument is completed is loaded with its
@@ -193,3 +202,118 @@ def test_bare_create_loads_no_docker_gitpython_or_pyyaml(project: Path, tmp_path
     )
     assert found == []
     assert (project / ".nexus" / "worktrees" / "w2" / ".git").is_file()
+
+
+# What `nexus --version` (recorded) may load beyond a minimal Click app's `--version`.
+PLAIN_NEXUS_MODULES = {
+    "nexus_cli",
+    "nexus_cli.__main__",
+    "nexus_cli.cli",
+    "nexus_cli.errors",
+    "nexus_cli.home",
+    "nexus_cli.jsonio",  # the one JSON writer: an entry never holds NaN (issue 25, cause 3)
+    "nexus_cli.lazy",
+    "nexus_cli.locks",
+    "nexus_cli.terminal",
+    "nexus_cli.telemetry",
+    "nexus_cli.telemetry.journal",
+    "nexus_cli.telemetry.journal.entry",
+    "nexus_cli.telemetry.journal.file",
+    "nexus_cli.telemetry.journal.invocation",
+    "nexus_cli.telemetry.journal.recorder",
+    "nexus_cli.telemetry.journal.settings",
+    "nexus_cli.telemetry.ship",
+    "nexus_cli.telemetry.ship.autosync",
+}
+# json: the journal entry; fcntl: its lock; signal: SIGTERM and Ctrl-C; contextvars: the invocation.
+PLAIN_STANDARD_MODULES = {
+    "_contextvars",
+    "_json",
+    "contextvars",
+    "fcntl",
+    "json",
+    "json.decoder",
+    "json.encoder",
+    "json.scanner",
+    "signal",
+}
+ALL_MODULES = """\
+import atexit, os, sys
+
+def report():
+    with open(os.environ["HOT_PATH_REPORT"], "w") as fh:
+        fh.write("\\n".join(sorted(sys.modules)))
+
+atexit.register(report)
+sys.argv = ["prog", "--version"]
+"""
+MINIMAL_CLICK = """\
+import click
+
+@click.command()
+@click.version_option("1.0", prog_name="minimal")
+def minimal():
+    pass
+
+minimal()
+"""
+
+
+def _all_modules(code: str, report: Path, cwd: Path, env: dict[str, str]) -> set[str]:
+    full_env = {**env, "HOT_PATH_REPORT": str(report)}
+    done = subprocess.run(
+        [sys.executable, "-c", ALL_MODULES + code], cwd=cwd, env=full_env, capture_output=True
+    )
+    assert done.returncode == 0, done
+    return set(report.read_text().split("\n"))
+
+
+def _plain_extras(tmp_path: Path, env: dict[str, str]) -> set[str]:
+    """The modules `nexus --version` loads that a minimal Click app's `--version` does not."""
+    click_app = _all_modules(MINIMAL_CLICK, tmp_path / "click.txt", tmp_path, env)
+    run = "from nexus_cli.__main__ import run\nrun()\n"
+    nexus = _all_modules(run, tmp_path / "nexus.txt", tmp_path, env)
+    return nexus - click_app
+
+
+def test_a_plain_command_loads_only_the_root_and_the_journal(tmp_path: Path) -> None:
+    """No process module, no hashing, no fold, no tempfile/pathlib/platformdirs, no completion:
+    only what recording one entry needs (NEXUS_HOME set, as tests/conftest.py sets it)."""
+    env = dict(os.environ)
+    extras = _plain_extras(tmp_path, env)
+    assert {m for m in extras if m.startswith("nexus_cli")} == PLAIN_NEXUS_MODULES
+    assert {m for m in extras if not m.startswith("nexus_cli")} <= PLAIN_STANDARD_MODULES
+    journal = Path(env["NEXUS_HOME"]) / "telemetry-journal" / "events"
+    assert journal.stat().st_size > 0  # it did record
+
+
+def test_without_nexus_home_a_plain_command_also_asks_platformdirs(tmp_path: Path) -> None:
+    """The platform's data folder is platformdirs' to find (with what it imports)."""
+    env = {k: v for k, v in os.environ.items() if k != "NEXUS_HOME"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    extras = _plain_extras(tmp_path, env)
+    assert "platformdirs" in extras
+    assert {m for m in extras if m.startswith("nexus_cli")} == PLAIN_NEXUS_MODULES
+    assert (tmp_path / "data" / "nexus" / "telemetry-journal" / "events").stat().st_size > 0
+
+
+def test_auto_sync_on_but_not_due_starts_nothing(tmp_path: Path) -> None:
+    home = Path(os.environ["NEXUS_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / autosync.SENTINEL).write_text("3600\n")
+    (home / autosync.STAMP).write_text("")  # a sync started just now
+    extras = _plain_extras(tmp_path, dict(os.environ))
+    assert {m for m in extras if m.startswith("nexus_cli")} == PLAIN_NEXUS_MODULES
+
+
+@pytest.mark.parametrize(
+    ("module", "function"),
+    [
+        (recorder.PRIVACY, "hash_name"),
+        (recorder.CHILD, "fold_now"),
+        (autosync.START, "start"),
+        (cli.COMPLETION, "register_shells"),
+    ],
+)
+def test_each_module_loaded_by_name_has_its_function(module: str, function: str) -> None:
+    assert callable(getattr(importlib.import_module(module), function))

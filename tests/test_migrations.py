@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli import migrations, sqlite_open
-from nexus_cli.errors import StateError
+from nexus_cli import locks, migrations, sqlite_open
+from nexus_cli.errors import ConflictError, StateError
 
 
 def m001_things(conn: sqlite3.Connection) -> None:
@@ -74,7 +74,7 @@ def test_needs_an_autocommit_connection(tmp_path: Path) -> None:
 
 RACER = """
 import sqlite3, sys, time
-from nexus_cli import migrations, sqlite_open
+from nexus_cli import locks, migrations, sqlite_open
 
 def m001_slow(conn):
     conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
@@ -98,3 +98,22 @@ def test_two_first_uses_at_once_migrate_once(tmp_path: Path) -> None:
     conn = _open(Path(path))
     assert conn.execute("SELECT count(*) FROM things").fetchone()[0] == 1
     assert migrations.version(conn) == 1
+
+
+def test_before_runs_under_the_lock_only_when_something_is_pending(tmp_path: Path) -> None:
+    conn = _open(tmp_path / "x.db")
+    lock = tmp_path / "x.migrate.lock"
+    seen: list[bool] = []
+
+    def before(c: sqlite3.Connection) -> None:
+        # The lock is held: a second, non-blocking attempt from this process is refused.
+        try:
+            with locks.locked(lock, blocking=False):
+                seen.append(False)
+        except ConflictError:
+            seen.append(True)
+        assert not c.in_transaction
+
+    assert migrations.migrate(conn, [m001_things], what="x", lock=lock, before=before) == 1
+    assert migrations.migrate(conn, [m001_things], what="x", lock=lock, before=before) == 0
+    assert seen == [True]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from rich.console import Console
 from rich.text import Text
 
+from nexus_cli import output
 from nexus_cli.output import _rich_table, _safe_cell, print_table
 
 EVIL = "Evil [red]x[/] \x1b]0;pwn\x07 title\nsecond line"
@@ -49,3 +51,12 @@ def test_wrap_keeps_every_word() -> None:
     long = "word " * 40
     text, _ = _draw([("nx-1", 3, long)], 60, wrap=True)
     assert text.count("word") == 40 and "…" not in text
+
+
+def test_emit_json_writes_null_for_numbers_that_are_not_finite(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output.emit_json({"median_ms": float("nan"), "rates": [float("inf"), 0.5]})
+    printed = capsys.readouterr().out
+    assert "NaN" not in printed and "Infinity" not in printed
+    assert json.loads(printed) == {"median_ms": None, "rates": [None, 0.5]}

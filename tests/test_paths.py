@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import platformdirs
@@ -42,13 +41,3 @@ def test_config_dir_prefers_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.delenv("NEXUS_CONFIG_HOME")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     assert paths.user_config_dir() == Path(platformdirs.user_config_dir("nexus"))
-
-
-def test_nexus_home_str_follows_xdg_data_home(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.delenv("NEXUS_HOME", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert paths.nexus_home_str() == platformdirs.user_data_dir("nexus")
-    if sys.platform.startswith("linux"):
-        assert paths.nexus_home_str() == str(tmp_path / "data" / "nexus")

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import proc
-from nexus_cli.errors import CannotStartError, CommandNotFoundError, Terminated
+from nexus_cli.errors import Cancelled, CannotStartError, CommandNotFoundError, Terminated
 from tests.processes import alive, running_members, until
 
 REPO = Path(__file__).resolve().parent.parent
@@ -310,6 +310,64 @@ def test_an_interrupt_during_the_start_still_ends_the_child(
 
 
 # --- what cannot start --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("new_session", [True, False])
+def test_a_cancelled_operation_ends_its_run_and_raises(tmp_path: Path, new_session: bool) -> None:
+    """Another thread cancels (``nexus mcp`` on notifications/cancelled): the run ends, its group
+    with it, and :class:`Cancelled` carries the reason; a later run does not even start."""
+    pidfile = tmp_path / "pid"
+    cancellation = proc.Cancellation()
+    box: dict[str, Any] = {}
+    script = "sleep 300 & sleep 300" if new_session else "exec sleep 300"  # its own group, or not
+
+    def work() -> None:
+        with proc.cancellable(cancellation):
+            try:
+                _sh(f"echo $$ > {pidfile}; {script}", new_session=new_session)
+            except Cancelled as exc:
+                box["reason"] = exc.reason
+            try:
+                _sh(f"echo again > {tmp_path / 'again'}")
+            except Cancelled:
+                box["second"] = "refused"
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    pid = _pid_in(pidfile)
+    cancellation.cancel("terminated")
+    worker.join(30)
+    assert not worker.is_alive()
+    assert box == {"reason": "terminated", "second": "refused"}
+    assert not (tmp_path / "again").exists()
+    if new_session:
+        assert until(lambda: not running_members(pid)), "the group outlived the cancellation"
+    else:
+        assert until(lambda: not alive(pid))
+
+
+def test_a_run_that_nobody_cancels_ends_as_usual() -> None:
+    cancellation = proc.Cancellation()
+    with proc.cancellable(cancellation):
+        assert _sh("exit 7").returncode == 7
+    assert _sh("exit 8", timeout=30).returncode == 8
+
+
+def test_an_operations_deadline_bounds_every_run_inside_it() -> None:
+    assert proc.time_left() is None
+    with proc.deadline_after(60):
+        # the earlier one wins, nested either way
+        with proc.deadline_after(0.5) as inner, proc.deadline_after(60) as nested:
+            assert nested == inner
+            started = time.monotonic()
+            done = _sh("sleep 30", timeout=30)
+            assert done.timed_out and time.monotonic() - started < 10
+            left = proc.time_left()
+            assert left is not None and left == 0
+        left = proc.time_left()
+        assert left is not None and 50 < left <= 60
+    assert proc.time_left() is None
+    assert not _sh("true").timed_out
 
 
 def test_a_missing_program_is_one_clear_error() -> None:

@@ -379,3 +379,36 @@ def test_poisoned_trust_rules_never_trust_a_command(project: Path, isolated_home
 
     _poison(trust, forge)
     assert approvals.trust_rule_for(find_project(project), gate) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "truncated", "empty", "folder", "bad key", "key folder"],
+)
+def test_a_command_reads_through_a_damaged_cache_and_rebuilds_it(damage: str) -> None:
+    """The cache is disposable: whatever happened to an entry or the key, the command that
+    reads the file gives the same answer, and the entry is made again where it can be."""
+    first = run_process("--no-telemetry", "template", "show", "bare", "--json")
+    assert first.returncode == 0, first.stderr
+    (entry,) = _entries()
+    key = Path(paths.cache_key_str())
+    text = entry.read_text()
+    if damage == "garbage":
+        entry.write_bytes(b"\xff\x00garbage")
+    elif damage == "truncated":
+        entry.write_text(text[: len(text) // 2])
+    elif damage == "empty":
+        entry.write_text("")
+    elif damage == "folder":
+        entry.unlink()
+        entry.mkdir()
+    elif damage == "bad key":
+        key.write_bytes(b"short")
+    else:
+        key.unlink()
+        key.mkdir()
+    again = run_process("--no-telemetry", "template", "show", "bare", "--json")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    if damage in ("garbage", "truncated", "empty", "bad key"):
+        assert json.loads(entry.read_text())["data"]  # made again

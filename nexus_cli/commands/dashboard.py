@@ -17,17 +17,11 @@ import click
 from nexus_cli.commands import dashboard_view
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.output import console, emit_json, json_option, stdout_is_tty
-from nexus_cli.telemetry.db import retention, store
-from nexus_cli.telemetry.journal.invocation import note
-from nexus_cli.telemetry.present import files, html
-from nexus_cli.telemetry.present.machine import dashboard_json
-from nexus_cli.telemetry.query import dashboard as dashboard_query
+from nexus_cli.telemetry import usage
 
 
 def _gather(days: int) -> dict[str, Any]:
-    with store.opened() as db:
-        retention.apply_daily(db)
-        return dashboard_query.collect(db, days)
+    return usage.dashboard(days).figures
 
 
 PIPED_WIDTH = 80  # off a terminal the dashboard fits a classic terminal, unless --width says
@@ -118,16 +112,16 @@ def dashboard(
     as_json: bool,
 ) -> None:
     """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights."""
-    note(event_type="telemetry")
     if watch:
         _watch(days, interval, width)
         return
-    data = _gather(days)
     if html_file:
-        path = files.write_text(html_file, html.render(data), force=force)
+        path = usage.write_dashboard_html(days, html_file, force=force)
         click.echo(f"dashboard written to {path}", err=True)
-    elif as_json:
-        emit_json(dashboard_json(data))
+        return
+    found = usage.dashboard(days)
+    if as_json:
+        emit_json(found.to_json())
     else:
         out = _console(width)
-        out.print(dashboard_view.static(data, out.width))
+        out.print(dashboard_view.static(found.figures, out.width))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import textwrap
@@ -29,6 +28,7 @@ from nexus_cli.gpu.monitor_app import MonitorApp
 from nexus_cli.gpu.report_text import impact_lines
 from nexus_cli.gpu.status import read_processes, read_status
 from nexus_cli.gpu.units import NA, WIDTH, clip, duration, number, parse_seconds, size
+from nexus_cli.jsonio import dumps_output
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import console, emit_json, json_option, print_table, stdout_is_tty
 from nexus_cli.plural import plural
@@ -253,7 +253,7 @@ def _print_json_frames(poller: Poller, interval: float, once: bool) -> None:
                 for p in plist
             ],
         }
-        click.echo(json.dumps(frame, ensure_ascii=False))
+        click.echo(dumps_output(frame, indent=None))
         if once:
             return
         time.sleep(interval)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from types import FrameType
@@ -12,6 +11,7 @@ import click
 
 from nexus_cli.commands.task_common import me, open_task_store
 from nexus_cli.completion import completer
+from nexus_cli.jsonio import dumps_output
 from nexus_cli.loop.config import load_settings
 from nexus_cli.loop.runner import (
     EXIT_TERMINATED,
@@ -48,7 +48,7 @@ class LineReporter:
 
     def iteration_finished(self, it: Iteration) -> None:
         if self.as_json:
-            click.echo(json.dumps(it.to_dict(), ensure_ascii=False))
+            click.echo(dumps_output(it.to_dict(), indent=None))
             return
         passed = sum(1 for g in it.gates if g["passed"])
         gates = f"gates {passed}/{len(it.gates)} passed" if it.gates else "gates not run"

@@ -11,7 +11,7 @@ from nexus_cli.mcp import install as logic
 from nexus_cli.output import emit_json, info, json_option, warn
 from nexus_cli.project import find_project
 
-CLIENTS = click.Choice(["claude", "cursor", "codex", "vscode"])
+CLIENTS = click.Choice(["claude", "cursor", "codex", "vscode", "gemini"])
 
 # Serving loads the MCP SDK (an optional extra): its module is loaded only when `nexus mcp` serves.
 SERVE = {"serve": "nexus_cli.commands.mcp_serve:serve"}
@@ -48,7 +48,11 @@ def mcp(ctx: click.Context) -> None:
 @click.option(
     "--global", "is_global", is_flag=True, help="The user-wide config, not the project's."
 )
-@click.option("--hooks", is_flag=True, help="Claude Code: also add SessionStart/PreCompact hooks.")
+@click.option(
+    "--hooks",
+    is_flag=True,
+    help="Claude Code, Codex: also add the gate-enforcing hooks (see `nexus hooks`).",
+)
 @click.option("--print", "print_only", is_flag=True, help="Only show what would be written.")
 @json_option
 def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json: bool) -> None:
@@ -67,7 +71,7 @@ def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json
         warn(
             f"the MCP SDK is not installed, so {client} cannot start `nexus mcp` yet; {extras.missing_hint('mcp')}"
         )
-    _report(plan, print_only, as_json)
+    report(plan, print_only, as_json)
 
 
 @mcp.command()
@@ -80,10 +84,11 @@ def uninstall(client: str, is_global: bool, print_only: bool, as_json: bool) -> 
     plan = logic.plan_uninstall(logic.scope(is_global), client)
     if not print_only:
         logic.apply(plan)
-    _report(plan, print_only, as_json)
+    report(plan, print_only, as_json)
 
 
-def _report(plan: logic.Plan, print_only: bool, as_json: bool) -> None:
+def report(plan: logic.Plan, print_only: bool, as_json: bool) -> None:
+    """What an install or uninstall changed (or would), as lines or as JSON."""
     if as_json:
         emit_json({**plan.to_dict(), "dry_run": print_only})
         return

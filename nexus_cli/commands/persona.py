@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
 from nexus_cli.completion import completer
-from nexus_cli.errors import NexusError
+from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.lazy import NexusGroup
+from nexus_cli.mcp import plugin
 from nexus_cli.output import emit_json, info, json_option, print_table, warn
 from nexus_cli.paths import user_config_dir
 from nexus_cli.personas import installer
@@ -21,6 +23,7 @@ from nexus_cli.personas.scaffold import create as scaffold
 from nexus_cli.personas.targets import parse_targets
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks.identity import current_agent
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 
@@ -46,7 +49,7 @@ LEGACY = click.option(
 TARGET = click.option(
     "--target",
     metavar="LIST",
-    help="Comma-separated: claude,agents,cursor,copilot (default: claude,agents + those in use).",
+    help="Comma-separated: claude,agents,cursor,copilot,gemini (default: claude,agents + those in use).",
 )
 
 
@@ -290,6 +293,66 @@ def create(name: str, base: str | None, is_global: bool) -> None:
     """Scaffold a custom persona in .nexus/personas/ (or your config folder with --global)."""
     scope = _scope(is_global)
     root = user_config_dir() / "personas" if is_global else scope.root / ".nexus" / "personas"
-    folder = scaffold(name, base, root, scope.search())
+    folder = scaffold(name, base, root, scope.search(), root=scope.chain_root)
     click.echo(str(folder))
     info(f"edit {folder}/persona.yaml, then run `nexus persona add {name}`")
+
+
+@persona.command()
+@click.argument("names", nargs=-1, required=True, shell_complete=completer("persona"))
+@click.option(
+    "--plugin",
+    "plugin_dir",
+    type=click.Path(path_type=Path),
+    help="Write NAME as a Claude Code plugin into this new (or empty) folder.",
+)
+@click.option(
+    "--marketplace",
+    "marketplace_dir",
+    type=click.Path(path_type=Path),
+    help="Write a plugin marketplace of the NAMES into this new (or empty) folder.",
+)
+@click.option("--name", "market_name", help="The marketplace's name (default: the folder's).")
+@click.option("--owner", help="The author and owner named (default: git user.name).")
+@LEVEL
+@json_option
+def export(
+    names: tuple[str, ...],
+    plugin_dir: Path | None,
+    marketplace_dir: Path | None,
+    market_name: str | None,
+    owner: str | None,
+    level: str | None,
+    as_json: bool,
+) -> None:
+    """Export personas as Claude Code plugins: `--plugin DIR` for one, `--marketplace DIR` for a
+    marketplace a team hosts in git (`/plugin marketplace add` in Claude Code).
+
+    Each plugin holds the persona as a subagent, its commands as skills, Nexus's gate-enforcing
+    hooks and the `nexus` MCP server. As with `--global`, the persona's project files (scripts)
+    stay out. The folder must be new or empty; it is written whole or not at all.
+    """
+    if (plugin_dir is None) == (marketplace_dir is None):
+        raise UsageError("choose one of --plugin DIR and --marketplace DIR")
+    scope = _listing_scope()
+    loaded = [load(n, scope.search()) for n in dict.fromkeys(names)]
+    chosen = [(p, p.pick_level(level) if level or p.levels else None) for p in loaded]
+    if plugin_dir is not None:
+        if len(chosen) != 1:
+            raise UsageError("--plugin exports one persona; use --marketplace for several")
+        result = plugin.export_plugin(*chosen[0], plugin_dir, author=owner or current_agent())
+    else:
+        assert marketplace_dir is not None
+        result = plugin.export_marketplace(
+            chosen,
+            marketplace_dir,
+            name=market_name or plugin.default_name(marketplace_dir),
+            owner=owner or current_agent(),
+        )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for item in result.plugins:
+        info(f"wrote plugin {item['name']} in {escape(item['path'])}")
+    if result.marketplace:
+        info(f"wrote {escape(result.marketplace)}")

@@ -54,14 +54,31 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
 @sync.command()
 @shown_default_option("--batch-size", click.IntRange(1, 10000), 500, "Events per request.")
 @shown_default_option(
-    "--timeout", click.FloatRange(0.1, 300), 10.0, "Seconds to wait for each request."
+    "--timeout",
+    click.FloatRange(0.1, 300),
+    10.0,
+    "Seconds each request may take in all (connect, send, the whole answer).",
+)
+@shown_default_option(
+    "--deadline",
+    click.FloatRange(1, 86400),
+    logic.DEADLINE_S,
+    "Seconds the whole sync may take (every batch and retry); then it stops, keeping what "
+    "was sent.",
 )
 @shown_default_option(
     "--retries", click.IntRange(0, 10), 3, "Retries per batch after a failure (with backoff)."
 )
 @click.option("--background", is_flag=True, hidden=True)
 @json_option
-def now(batch_size: int, timeout: float, retries: int, background: bool, as_json: bool) -> None:
+def now(
+    batch_size: int,
+    timeout: float,
+    deadline: float,
+    retries: int,
+    background: bool,
+    as_json: bool,
+) -> None:
     """Send every event not sent yet; a failed sync loses nothing and is resent next time."""
     with store.opened() as db:
         result = logic.sync_now(
@@ -70,6 +87,7 @@ def now(batch_size: int, timeout: float, retries: int, background: bool, as_json
             timeout=timeout,
             retries=retries,
             wait_for_lock=not background,
+            deadline=deadline,
         )
     if as_json:
         emit_json(result)

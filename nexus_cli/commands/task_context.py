@@ -16,7 +16,8 @@ from nexus_cli.terminal import escape
 def context(task_id: str | None, current: bool) -> None:
     """Print a Markdown hand-off: goal, gates, last gate output, rejections, notes, related tasks.
 
-    With --current (used by the Claude Code PreCompact hook), prints nothing when no task is yours.
+    With --current (the compaction hand-off of `nexus hook session-start`), prints nothing when no
+    task is yours.
     """
     found = handoff(project(), task_id, current=current)
     if found is not None:

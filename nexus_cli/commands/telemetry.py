@@ -34,6 +34,16 @@ def status(as_json: bool) -> None:
     click.echo(
         f"events:    {info['events']} (sessions {info['sessions']}, patterns {info['patterns']})"
     )
+    quarantined = info["quarantined"]
+    if quarantined["total"]:
+        click.echo(
+            f"skipped:   {plural(quarantined['total'], 'record')} the fold could not take, kept "
+            f"aside in the quarantine table ({quarantined['kept']} whole): "
+            + "; ".join(
+                f"{escape(r['reason'])} ({r['source']}) {r['count']}"
+                for r in quarantined["reasons"]
+            )
+        )
     click.echo(
         f"retention: {info['retention_days']} days (0 = keep everything; "
         "telemetry.retention_days in $NEXUS_HOME/config.json)"

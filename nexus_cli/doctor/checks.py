@@ -7,30 +7,17 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
 
 from nexus_cli import engine, extras, git, paths, sqlite_open
+from nexus_cli.doctor import caches
+from nexus_cli.doctor.result import Check
 from nexus_cli.errors import NexusError
+from nexus_cli.gpu import nvml
+from nexus_cli.gpu.model import GpuUnavailableError
 from nexus_cli.plural import plural
-
-
-@dataclass
-class Check:
-    name: str
-    status: str  # "ok", "warn" or "fail"
-    detail: str
-    essential: bool
-    fix: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "fail"
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def check_git() -> Check:
@@ -58,28 +45,21 @@ def check_docker() -> Check:
 
 
 def check_nvml() -> Check:
+    """NVML, asked through the GPU adapter (:func:`nexus_cli.gpu.nvml.opened`, the one module that
+    imports ``pynvml``): how many GPUs and which driver, or why there is none."""
     try:
-        import pynvml
-    except ImportError:
-        return Check(
-            "nvml", "warn", "nvidia-ml-py is not installed", False, "pip install nvidia-ml-py"
-        )
-    try:
-        pynvml.nvmlInit()
-    except Exception as exc:
+        with nvml.opened() as session:
+            gpus = [device for device in session.read_devices() if not device.is_mig]
+            driver = session.driver_version or "version unknown"
+    except GpuUnavailableError as exc:
         return Check(
             "nvml",
             "warn",
-            f"no NVIDIA driver ({type(exc).__name__}); GPU commands give CPU-side results only",
+            f"{exc.message}; GPU commands give CPU-side results only",
             False,
-            "install the NVIDIA driver to use `nexus gpu status`",
+            exc.hint or "install the NVIDIA driver to use `nexus gpu status`",
         )
-    try:
-        count = pynvml.nvmlDeviceGetCount()
-        driver = pynvml.nvmlSystemGetDriverVersion()
-    finally:
-        pynvml.nvmlShutdown()
-    return Check("nvml", "ok", f"{plural(count, 'GPU')}, driver {driver}", False)
+    return Check("nvml", "ok", f"{plural(len(gpus), 'GPU')}, driver {driver}", False)
 
 
 def check_mcp() -> Check:
@@ -185,6 +165,7 @@ def run_checks(project_root: Path | None) -> list[Check]:
             for db in sorted(nexus_dir.rglob("*.db")):
                 if "worktrees" not in db.relative_to(nexus_dir).parts:
                     plan.append(partial(check_database, f"db:{db.name}", db))
+    plan += caches.CHECKS
     results = [check() for check in plan]
     if os.environ.get("NEXUS_HOME") is None:
         user_state = next(r for r in results if r.name == "state:user")

@@ -18,14 +18,13 @@ monitor runs, missing whatever ran unobserved. The totals live in ``$NEXUS_HOME/
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, paths, validate
+from nexus_cli import fs, jsonio, paths, validate
 from nexus_cli.gpu import guards, procinfo
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, attribution_devices
 from nexus_cli.timefmt import rfc3339
@@ -100,7 +99,7 @@ def _path() -> Path:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsonio.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"tasks": {}, "open": {}}
     if not isinstance(data, dict):
@@ -173,7 +172,7 @@ def record(
         data["open"] = {
             k: v for k, v in opened.items() if isinstance(v, int | float) and stamp - v <= MAX_GAP_S
         }
-        fs.atomic_write(path, json.dumps(data), mode=0o600, fsync=False)
+        fs.atomic_write(path, jsonio.dumps(data), mode=0o600, fsync=False)
     return len(seen)
 
 

@@ -12,13 +12,12 @@ the time between). The notes live in ``$NEXUS_HOME/gpu/idle.json``, keyed by PID
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, paths
+from nexus_cli import fs, jsonio, paths
 from nexus_cli.gpu import containers, procinfo
 from nexus_cli.gpu.model import GpuProcessReading, GpuReading, NvmlSession, attribution_devices
 from nexus_cli.gpu.units import duration
@@ -80,7 +79,7 @@ class IdleFile:
 
     def load(self) -> dict[str, list[float]]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = jsonio.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         if not isinstance(data, dict):
@@ -94,7 +93,7 @@ class IdleFile:
         }
 
     def save(self, seen: dict[str, list[float]]) -> None:
-        fs.atomic_write(self.path, json.dumps(seen), mode=0o600, fsync=False)
+        fs.atomic_write(self.path, jsonio.dumps(seen), mode=0o600, fsync=False)
 
 
 def _frozen(pid: int) -> bool:

@@ -15,7 +15,6 @@ Only the owner's token removes its file.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import time
@@ -24,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from nexus_cli import fs, paths
+from nexus_cli import fs, jsonio, paths
 from nexus_cli.gpu import procinfo
 from nexus_cli.gpu.model import GpuReading, NvmlSession, attribution_devices
 
@@ -74,7 +73,7 @@ def _file(uuid: str) -> Path:
 def holder(uuid: str) -> Owner | None:
     """The live owner of ``uuid``'s reservation; None when free or stale (or unreadable)."""
     try:
-        data = json.loads(_file(uuid).read_text(encoding="utf-8"))
+        data = jsonio.loads(_file(uuid).read_text(encoding="utf-8"))
         owner = Owner(
             int(data["pid"]), float(data["create_time"]), str(data["token"]), float(data["since"])
         )
@@ -97,7 +96,7 @@ def claim(uuids: list[str], owner: Owner) -> bool:
             if current is not None and current.token != owner.token:
                 return False
         for uuid in uuids:
-            fs.atomic_write(_file(uuid), json.dumps({**asdict(owner), "uuid": uuid}), mode=0o600)
+            fs.atomic_write(_file(uuid), jsonio.dumps({**asdict(owner), "uuid": uuid}), mode=0o600)
     return True
 
 
@@ -107,7 +106,7 @@ def release(uuids: list[str], owner: Owner) -> None:
         for uuid in uuids:
             path = _file(uuid)
             try:
-                token = json.loads(path.read_text(encoding="utf-8")).get("token")
+                token = jsonio.loads(path.read_text(encoding="utf-8")).get("token")
             except (OSError, ValueError, AttributeError):
                 continue
             if token == owner.token:

@@ -22,7 +22,6 @@ first was another signal), ``grace_s`` later SIGKILL (unless ``kill`` is off).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import time
@@ -31,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import jsonio
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.gpu import guards, procinfo
 from nexus_cli.gpu.actions import PermissionRefusedError, check_identity
@@ -171,7 +171,7 @@ class CheckpointWatcher:
 
 def _whole_json(path: Path) -> bool:
     try:
-        json.loads(path.read_text(encoding="utf-8"))
+        jsonio.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return True

@@ -8,11 +8,13 @@ agent left behind included) gets SIGTERM, then SIGKILL after a grace period (:mo
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from nexus_cli import proc
+from nexus_cli import proc, safe_path
 from nexus_cli.errors import CannotStartError
 
 GRACE_S = 5.0
@@ -30,18 +32,22 @@ class AgentRun:
 
 def contains(path: Path, needle: str) -> bool:
     """Whether ``needle`` occurs in the file at ``path`` (read in chunks)."""
+    try:
+        with path.open("rb") as stream:
+            return _stream_contains(stream, needle)
+    except OSError:
+        return False
+
+
+def _stream_contains(stream: BinaryIO, needle: str) -> bool:
     data = needle.encode("utf-8")
     if not data:
         return False
     keep = b""
-    try:
-        with path.open("rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                if data in keep + chunk:
-                    return True
-                keep = (keep + chunk)[-len(data) :]
-    except OSError:
-        return False
+    while chunk := stream.read(_CHUNK):
+        if data in keep + chunk:
+            return True
+        keep = (keep + chunk)[-len(data) :]
     return False
 
 
@@ -52,14 +58,23 @@ def run_agent(
     cwd: Path,
     env: dict[str, str],
     log_path: Path,
+    log_root: Path | None = None,
     promise: str | None = None,
     timeout_s: float | None = None,
 ) -> AgentRun:
     """Run ``command`` once; its whole group is stopped when it ends, times out or is interrupted
-    (an interrupt is re-raised once the group is gone)."""
+    (an interrupt is re-raised once the group is gone).
+
+    The log (0600) and its folders are made from ``log_root`` (the repository) down without
+    following links (:mod:`nexus_cli.safe_path`); the promise is looked for in that same file.
+    """
     start = time.monotonic()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
+    if log_root is None:  # a log folder the caller chose itself
+        log_root = log_path.parent
+        log_root.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC
+    fd = safe_path.open_file(log_root, log_path, flags, 0o600, makedirs=True)
+    with os.fdopen(fd, "w+b") as log:
         try:
             done = proc.run(
                 ["/bin/sh", "-c", command],
@@ -74,7 +89,8 @@ def run_agent(
         except CannotStartError as exc:
             log.write(f"[nexus] cannot start the agent: {exc.message}\n".encode())
             return AgentRun(127, 0, started=False)
+        log.seek(0)
+        seen = bool(promise) and _stream_contains(log, promise or "")
     ms = int((time.monotonic() - start) * 1000)
     code = -1 if done.timed_out else done.returncode
-    seen = bool(promise) and contains(log_path, promise or "")
     return AgentRun(code, ms, promise_seen=seen, timed_out=done.timed_out)

@@ -24,6 +24,9 @@ from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
 
 EXIT_TERMINATED = 143
+# One agent run (one iteration) ends after this even without --max-minutes: an agent that hangs
+# must not hold the task claimed forever (docs/security.md lists the deadlines).
+AGENT_RUN_S = 4 * 3600.0
 
 
 class Terminated(KeyboardInterrupt):
@@ -143,6 +146,8 @@ def _work_on(
             it = _iterate(store, task.id, number, opts, deadline, reporter)
             if it.passed:
                 return None
+            if it.agent.timed_out and opts.max_minutes is None:
+                return f"the agent run passed its limit of {AGENT_RUN_S / 60:g} minutes"
             if it.agent.timed_out:
                 return f"time limit of {opts.max_minutes:g} minutes reached during the agent run"
             if it.agent.promise_seen:
@@ -171,6 +176,13 @@ def _note(store: TaskStore, task_id: str, actor: str, text: str) -> None:
     actions.change(store.project, task_id, "note", agent=actor, text=text)
 
 
+def _agent_time(deadline: float | None) -> float:
+    """How long one agent run may take: :data:`AGENT_RUN_S`, or less if the loop's time ends."""
+    if deadline is None:
+        return AGENT_RUN_S
+    return max(min(deadline - time.monotonic(), AGENT_RUN_S), 1.0)
+
+
 def _iterate(
     store: TaskStore,
     task_id: str,
@@ -189,8 +201,9 @@ def _iterate(
         cwd=pick.work_dir(store, task),
         env=_agent_env(task, number, opts.actor),
         log_path=log,
+        log_root=store.project.root,
         promise=opts.promise,
-        timeout_s=None if deadline is None else max(deadline - time.monotonic(), 1.0),
+        timeout_s=_agent_time(deadline),
     )
     gates: list[dict[str, Any]] = []
     status = task.status

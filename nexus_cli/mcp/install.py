@@ -1,7 +1,7 @@
 """``nexus mcp install|uninstall``: plan, apply under a lock, record, take back byte for byte.
 
 Each client's configuration file gets Nexus's entries (the ``nexus`` server, and with ``--hooks``
-Claude Code's two hooks) *inserted* into the user's text: JSON, JSONC (VS Code, comments kept) or
+or ``nexus hooks install`` the client's lifecycle hooks) *inserted* into the user's text: JSON, JSONC (VS Code, comments kept) or
 TOML (Codex, through tomlkit). The lock (``.nexus/mcp.lock``, or ``mcp.lock`` in the user config
 folder for ``--global``; 0600) records only what Nexus added — the entries, the containers it had
 to create, each insertion (Nexus's own text) and hashes of the file before and after — never a
@@ -18,21 +18,69 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import config_json, fs, managed_block
+from nexus_cli import config_json, fs, jsonio, managed_block, safe_path
 from nexus_cli.errors import ConflictError, StateError, UsageError
 from nexus_cli.mcp import config_toml
 from nexus_cli.paths import user_config_dir
 from nexus_cli.project import find_project
 
 SERVER = {"command": "nexus", "args": ["mcp"]}
-HOOK_EVENTS = {"SessionStart": "nexus prime", "PreCompact": "nexus task context --current"}
+# (client event, matcher or None, `nexus hook` event). Claude Code adds a hook's plain stdout to
+# the context only for SessionStart (UserPromptSubmit, UserPromptExpansion), so the briefing comes
+# back after a compaction through SessionStart's `compact` matcher, not PreCompact:
+# https://code.claude.com/docs/en/hooks (read 2026-12-06). Codex reads the same JSON shape from
+# hooks.json beside its config; its SessionStart matchers are startup, resume and clear:
+# https://developers.openai.com/codex/hooks (read 2026-12-06).
+HOOKS: dict[str, tuple[tuple[str, str | None, str], ...]] = {
+    "claude": (
+        ("SessionStart", "startup|resume|compact", "session-start"),
+        ("Stop", None, "stop"),
+        ("SubagentStop", None, "subagent-stop"),
+        ("TaskCompleted", None, "task-completed"),
+    ),
+    "codex": (
+        ("SessionStart", "startup|resume", "session-start"),
+        ("Stop", None, "stop"),
+        ("SubagentStop", None, "subagent-stop"),
+    ),
+}
+HOOK_CLIENTS = tuple(HOOKS)
+# What `--hooks` installed before: a PreCompact hook whose output never reached the agent.
+# Installing again takes these out of the files where Nexus's lock records them.
+RETIRED_HOOKS = (
+    {
+        "path": ["hooks", "SessionStart"],
+        "item": {"hooks": [{"type": "command", "command": "nexus prime"}]},
+    },
+    {
+        "path": ["hooks", "PreCompact"],
+        "item": {"hooks": [{"type": "command", "command": "nexus task context --current"}]},
+    },
+)
+
+
+def hook_command(event: str) -> str:
+    """The shell command of one hook: silent, exit 0, where ``nexus`` is not installed (a
+    settings file shared across machines, or Nexus uninstalled)."""
+    return f"command -v nexus >/dev/null 2>&1 || exit 0; nexus hook {event}"
+
+
+def hook_entries(client: str) -> list[dict[str, Any]]:
+    entries = []
+    for event, matcher, ours in HOOKS[client]:
+        item: dict[str, Any] = {"hooks": [{"type": "command", "command": hook_command(ours)}]}
+        if matcher is not None:
+            item = {"matcher": matcher, **item}
+        entries.append({"path": ["hooks", event], "item": item})
+    return entries
+
+
 LOCK_VERSION = 2
 PRIVATE = 0o600  # the lock, and any file Nexus creates in a home folder
 
@@ -113,7 +161,18 @@ def _target(sc: Scope, path: Path, fmt: str, entries: list[dict[str, Any]]) -> T
     return Target(key, path, fmt, entries)
 
 
-def _targets(client: str, sc: Scope, hooks: bool) -> list[Target]:
+def _targets(client: str, sc: Scope, hooks: bool, server: bool = True) -> list[Target]:
+    found = _server_targets(client, sc) if server else []
+    if hooks and client == "claude":
+        path = sc.root / ".claude" / "settings.json"
+        found.append(_target(sc, path, "json", hook_entries(client)))
+    elif hooks and client == "codex":
+        folder = codex_home() if sc.is_global else sc.root / ".codex"
+        found.append(_target(sc, folder / "hooks.json", "json", hook_entries(client)))
+    return found
+
+
+def _server_targets(client: str, sc: Scope) -> list[Target]:
     server_entry = {"path": ["mcpServers"], "key": "nexus", "value": SERVER}
     if client == "vscode":
         if sc.is_global:
@@ -123,6 +182,10 @@ def _targets(client: str, sc: Scope, hooks: bool) -> list[Target]:
         return [_target(sc, sc.root / ".vscode" / "mcp.json", "jsonc", [entry])]
     if client == "cursor":
         return [_target(sc, sc.root / ".cursor" / "mcp.json", "json", [server_entry])]
+    if client == "gemini":
+        # Gemini CLI reads mcpServers from .gemini/settings.json in the project and in ~/.gemini:
+        # https://geminicli.com/docs/tools/mcp-server (read 2026-12-06)
+        return [_target(sc, sc.root / ".gemini" / "settings.json", "json", [server_entry])]
     if client == "codex":
         # Codex reads [mcp_servers.NAME] from the user config, $CODEX_HOME/config.toml, and — in a
         # project the user trusts — from the project's own .codex/config.toml ("you can add
@@ -133,14 +196,7 @@ def _targets(client: str, sc: Scope, hooks: bool) -> list[Target]:
         entry = {"path": ["mcp_servers"], "key": "nexus", "value": SERVER}
         return [_target(sc, folder / "config.toml", "toml", [entry])]
     main = sc.root / (".claude.json" if sc.is_global else ".mcp.json")
-    found = [_target(sc, main, "json", [server_entry])]
-    if hooks:
-        entries = [
-            {"path": ["hooks", event], "item": {"hooks": [{"type": "command", "command": command}]}}
-            for event, command in HOOK_EVENTS.items()
-        ]
-        found.append(_target(sc, sc.root / ".claude" / "settings.json", "json", entries))
-    return found
+    return [_target(sc, main, "json", [server_entry])]
 
 
 def _read(path: Path) -> str | None:
@@ -180,7 +236,7 @@ def read_lock(path: Path) -> tuple[dict[str, Any], bool]:
     if text is None:
         return {"version": LOCK_VERSION, "clients": {}}, False
     try:
-        data = json.loads(text)
+        data = jsonio.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("clients"), dict):
             raise ValueError("no 'clients' object")
         for installed in data["clients"].values():
@@ -218,20 +274,41 @@ def _add(
     return after, inserts, created
 
 
-def plan_install(sc: Scope, client: str, *, hooks: bool = False) -> Plan:
-    if hooks and client != "claude":
-        raise UsageError("--hooks is for --client claude (Claude Code's session hooks)")
+def lock_name(client: str, *, server: bool = True) -> str:
+    """The lock's name for what one command installed: ``claude`` (``nexus mcp install``, with
+    its ``--hooks``), ``claude-hooks`` (``nexus hooks install``); each uninstall takes back its own."""
+    return client if server else f"{client}-hooks"
+
+
+def plan_install(sc: Scope, client: str, *, hooks: bool = False, server: bool = True) -> Plan:
+    if hooks and client not in HOOK_CLIENTS:
+        raise UsageError(
+            f"{client} has no lifecycle hooks Nexus can install; hooks are for "
+            + " and ".join(HOOK_CLIENTS)
+        )
     lock, stale = read_lock(sc.lock_path)
+    name = lock_name(client, server=server)
     plan = Plan(sc, client, lock, rewrite_lock=stale)
-    installed = lock["clients"].get(client)
+    installed = lock["clients"].get(name)
     records: dict[str, Any] = dict(installed["files"]) if installed else {}
-    for target in _targets(client, sc, hooks):
+    for target in _targets(client, sc, hooks, server):
         before = _read(target.path)
-        absent = _missing(target, before)
-        if not absent:
-            continue  # all there: Nexus's from before, or the user's own (never recorded as ours)
-        after, inserts, created = _add(target, before or "", absent)
+        current = before
         record = records.get(target.key)
+        retired = _retired(record) if hooks else []
+        if retired and current is not None and record is not None:
+            emptied = [c for c in record["created"] if c in {".".join(e["path"]) for e in retired}]
+            current = config_json.remove(current, retired, emptied, str(target.path), jsonc=False)
+            record = {
+                **record,
+                "inserts": None,  # the insertions no longer add up to the text
+                "entries": [e for e in record["entries"] if e not in retired],
+                "created": [c for c in record["created"] if c not in emptied],
+            }
+        absent = _missing(target, current)
+        if not absent and current == before:
+            continue  # all there: Nexus's from before, or the user's own (never recorded as ours)
+        after, inserts, created = _add(target, current or "", absent)
         if record is None or before is None:
             record = {
                 "format": target.fmt,
@@ -256,13 +333,20 @@ def plan_install(sc: Scope, client: str, *, hooks: bool = False) -> Plan:
     if not plan.changes:
         plan.already = True
         return plan
-    lock["clients"][client] = {"files": records}
+    lock["clients"][name] = {"files": records}
     return plan
 
 
-def plan_uninstall(sc: Scope, client: str) -> Plan:
+def _retired(record: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The hooks of an older ``--hooks`` that this record says Nexus added."""
+    if record is None:
+        return []
+    return [e for e in record.get("entries", []) if e in RETIRED_HOOKS]
+
+
+def plan_uninstall(sc: Scope, client: str, *, server: bool = True) -> Plan:
     lock, stale = read_lock(sc.lock_path)
-    installed = lock["clients"].pop(client, None)
+    installed = lock["clients"].pop(lock_name(client, server=server), None)
     plan = Plan(sc, client, lock, rewrite_lock=stale)
     if installed is None:
         return plan
@@ -318,21 +402,30 @@ def apply(plan: Plan) -> None:
     if not plan.changes and not plan.rewrite_lock:
         return
     lock_path = plan.scope.lock_path
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with fs.locked(lock_path.with_name(lock_path.name + ".lck")):
+    # a project's files and lock: every folder from its root opened without following links
+    root = None if plan.scope.is_global else plan.scope.root
+    if root is None:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        fs.require_directory(lock_path.parent, what="folder", root=root)
+    with fs.locked(lock_path.with_name(lock_path.name + ".lck"), root=root):
         for change in plan.changes:
             if _read(change.path) != change.before:
                 raise ConflictError(f"{change.path} changed while Nexus was planning; run again")
         for change in plan.changes:
+            where = root or change.path.parent
             if change.after is None:
-                change.path.unlink()
+                safe_path.unlink(where, change.path, missing_ok=False)
                 continue
-            change.path.parent.mkdir(parents=True, exist_ok=True)
+            if root is None:
+                change.path.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                fs.require_directory(change.path.parent, what="folder", root=root)
             mode = PRIVATE if change.before is None and plan.scope.is_global else None
-            fs.atomic_write(change.path, change.after, mode=mode)
+            fs.atomic_write(change.path, change.after, mode=mode, root=root)
         lock = plan.lock_after
         if lock["clients"]:
-            text = json.dumps(lock, indent=2, sort_keys=True) + "\n"
-            fs.atomic_write(lock_path, text, mode=PRIVATE)
-        elif lock_path.exists():
-            lock_path.unlink()
+            text = jsonio.dumps(lock, indent=2, sort_keys=True, ascii_only=True) + "\n"
+            fs.atomic_write(lock_path, text, mode=PRIVATE, root=root)
+        else:
+            safe_path.unlink(root or lock_path.parent, lock_path)

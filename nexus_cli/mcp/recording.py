@@ -7,10 +7,10 @@ every failure into a :class:`ToolFailure` whose text is the CLI's one-line messa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from nexus_cli import jsonio
 from nexus_cli.errors import ExitCode, GateFailedError, NexusError
 from nexus_cli.telemetry.journal import invocation, recorder
 
@@ -41,7 +41,7 @@ def one_line(text: str) -> str:
 def error_text(exc: NexusError) -> str:
     text = one_line(exc.message) + (f" (hint: {one_line(exc.hint)})" if exc.hint else "")
     if isinstance(exc, GatesFailed):
-        text += "\n" + json.dumps(exc.result, indent=2, ensure_ascii=False)
+        text += "\n" + jsonio.dumps_output(exc.result, indent=2)
     return text
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,11 +17,12 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.stdio import stdio_server
 from pydantic import ValidationError
 
-from nexus_cli import __version__
+from nexus_cli import __version__, jsonio
 from nexus_cli.errors import UsageError
-from nexus_cli.mcp import recording, schemas
+from nexus_cli.mcp import lifetime, recording, schemas
 from nexus_cli.mcp.server_tools import register
 from nexus_cli.project import Project
 
@@ -52,14 +52,14 @@ class NexusMCP:
         work = functools.partial(recording.call, tool, self.record, fn, *args)
         try:
             if ctx is None:
-                result = await anyio.to_thread.run_sync(work)
+                result = await lifetime.in_thread(work)
             else:
                 result = await _with_progress(ctx, tool, work)
         except recording.ToolFailure as exc:
             raise ToolError(exc.text) from None
         if self.check_schemas:
             _check_schema(tool, result)
-        return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+        return result if isinstance(result, str) else jsonio.dumps_output(result, indent=None)
 
 
 class _Server(MCPServer[Any]):
@@ -70,6 +70,12 @@ class _Server(MCPServer[Any]):
     def __init__(self, host: NexusMCP, **settings: Any) -> None:
         super().__init__(**settings)
         self.host = host
+
+    async def serve_stdio(self, stdin: lifetime.StdinLines) -> None:
+        """The SDK's ``run_stdio_async``, reading the client through ``stdin``."""
+        server = self._lowlevel_server
+        async with stdio_server(stdin=stdin) as (read, write):  # type: ignore[arg-type]
+            await server.run(read, write, server.create_initialization_options())
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -136,7 +142,7 @@ async def _with_progress(ctx: Context, tool: str, work: Callable[[], Any]) -> An
     async with anyio.create_task_group() as group:
         group.start_soon(beat)
         try:
-            result = await anyio.to_thread.run_sync(work)
+            result = await lifetime.in_thread(work)
         except recording.ToolFailure as exc:  # raised here, not inside the task group's error
             failure = exc
         finally:
@@ -162,4 +168,10 @@ def build(project: Project, *, record: bool = True) -> MCPServer[Any]:
 
 
 def serve(project: Project, *, record: bool = True) -> None:
-    build(project, record=record).run("stdio")
+    """Serve over stdio until the client closes stdin or SIGTERM/SIGINT comes (then exit 143 or
+    130 once the calls in flight are cancelled: gates ended, tasks restored)."""
+    server = NexusMCP(project, record)
+    register(server)
+    app = server.app
+    assert isinstance(app, _Server)
+    lifetime.run(app.serve_stdio)

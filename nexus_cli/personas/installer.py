@@ -15,19 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import safe_path
 from nexus_cli.errors import ConflictError, NexusError, NotFoundError, StateError
-from nexus_cli.fs import atomic_write
 from nexus_cli.paths import user_config_dir
 from nexus_cli.personas import lock as lockfile
 from nexus_cli.personas import targets as target_map
 from nexus_cli.personas.catalog import Layer, layers, load
 from nexus_cli.personas.model import Persona
-from nexus_cli.personas.plan import Findings, reconcile
+from nexus_cli.personas.plan import Findings, Renders, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
 from nexus_cli.plural import plural
 from nexus_cli.suggest import did_you_mean
 
-GLOBAL_FOLDERS = (".claude", ".codex")  # all that --global may write in the home folder
+GLOBAL_FOLDERS = (
+    ".claude",
+    ".codex",
+    ".agents",
+    ".gemini",
+)  # all that --global may write in the home folder
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,12 @@ class Scope:
     lock_path: Path
     is_global: bool
     project_root: Path | None
+
+    @property
+    def chain_root(self) -> Path | None:
+        """Where writes are opened folder by folder without following links (a project's root);
+        ``None`` with ``--global``, where a dotfiles manager's links in the home are accepted."""
+        return None if self.is_global else self.root
 
     @property
     def no_symlinks(self) -> bool:
@@ -92,7 +103,9 @@ class Plan:
 
 
 def active(scope: Scope) -> dict[str, dict[str, Any]]:
-    personas: dict[str, dict[str, Any]] = lockfile.read(scope.lock_path)["personas"]
+    personas: dict[str, dict[str, Any]] = lockfile.read(scope.lock_path, scope.chain_root)[
+        "personas"
+    ]
     return personas
 
 
@@ -113,7 +126,7 @@ def active_rows(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _start(scope: Scope) -> tuple[Snapshot, dict[str, Any], dict[str, Any], Findings]:
-    before = lockfile.read(scope.lock_path)
+    before = lockfile.read(scope.lock_path, scope.chain_root)
     return scope.snapshot(), before, copy.deepcopy(before), Findings()
 
 
@@ -137,7 +150,8 @@ def _add_into(
     legacy = bool(record.get("legacy_commands")) if legacy_commands is None else legacy_commands
     want, notes = target_map.desired(persona, chosen_level, chosen_targets, is_global, legacy)
     found.notes.extend(notes)
-    reconcile(snap, lock, persona.name, want, found)
+    can_render = renders(persona, is_global, _recorded_targets(record, is_global), chosen_targets)
+    reconcile(snap, lock, persona.name, want, found, can_render)
     lock["personas"][persona.name] = {
         "level": chosen_level.name if chosen_level else None,
         "targets": chosen_targets,
@@ -161,8 +175,37 @@ def _recorded_targets(record: dict[str, Any], is_global: bool) -> list[str] | No
     return recorded
 
 
-def _remove_from(snap: Snapshot, lock: dict[str, Any], found: Findings, name: str) -> None:
-    reconcile(snap, lock, name, None, found)
+def renders(persona: Persona, is_global: bool, *target_sets: list[str] | None) -> Renders:
+    """Every file ``persona`` can render now in this scope (any level, either command layout,
+    for each of ``target_sets``, each target alone and all together): removal deletes a file only when its path
+    and bytes come from here (or its path does and its bytes are what the lock recorded). The
+    lock's claim alone deletes nothing."""
+    allowed = list(target_map.GLOBAL_TARGETS if is_global else target_map.TARGETS)
+    combos = {tuple(t) for t in target_sets if t} | {tuple(allowed)} | {(t,) for t in allowed}
+    levels: list[str | None] = [*persona.levels] or [None]
+    found: Renders = {}
+    for targets in combos:
+        for level in levels:
+            for legacy in (False, True):
+                want, _ = target_map.desired(
+                    persona, persona.pick_level(level), list(targets), is_global, legacy
+                )
+                for rel, state in want.files.items():
+                    found.setdefault(rel, set()).add(state.data)
+    return found
+
+
+def _remove_from(
+    scope: Scope, snap: Snapshot, lock: dict[str, Any], found: Findings, name: str
+) -> None:
+    recorded = lock["personas"].get(name, {})
+    try:
+        targets = _recorded_targets(recorded, scope.is_global)
+        can_render = renders(load(name, scope.search()), scope.is_global, targets)
+    except NexusError as exc:  # gone or broken: no file can be shown to be Nexus's
+        found.notes.append(f"persona {name} cannot be rendered ({exc.message}): its files are kept")
+        can_render = {}
+    reconcile(snap, lock, name, None, found, can_render)
     lock["personas"].pop(name, None)
 
 
@@ -196,7 +239,7 @@ def plan_remove(scope: Scope, names: list[str]) -> Plan:
                 or "`nexus persona current` lists the active personas"
                 + ("" if scope.is_global else "; add --global for the user-level ones"),
             )
-        _remove_from(snap, after, found, name)
+        _remove_from(scope, snap, after, found, name)
     plan = _finish(scope, snap, before, after, found)
     plan.removed.extend(names)
     return plan
@@ -212,7 +255,7 @@ def plan_switch(
     snap, before, after, found = _start(scope)
     others = [n for n in after["personas"] if n != persona.name]
     for name in others:
-        _remove_from(snap, after, found, name)
+        _remove_from(scope, snap, after, found, name)
     _add_into(snap, after, found, persona, level, targets, scope.is_global, legacy_commands)
     plan = _finish(scope, snap, before, after, found)
     plan.removed.extend(others)
@@ -273,7 +316,10 @@ def apply(plan: Plan) -> None:
     check(plan)
     if not plan.changes and plan.lock_after == plan.lock_before:
         return
-    lockfile.write(plan.scope.lock_path, lockfile.union(plan.lock_before, plan.lock_after))
+    lock_root = plan.scope.chain_root
+    lockfile.write(
+        plan.scope.lock_path, lockfile.union(plan.lock_before, plan.lock_after), root=lock_root
+    )
     for change in plan.changes:
         try:
             _apply_change(plan.scope, change)
@@ -286,19 +332,27 @@ def apply(plan: Plan) -> None:
             ) from None
     for rel in sorted(plan.findings.prune_dirs, key=lambda r: -r.count("/")):
         try:
-            os.rmdir(plan.scope.root / rel)
+            if plan.scope.chain_root is not None:
+                safe_path.rmdir(plan.scope.chain_root, rel)
+            else:  # --global: a dotfiles link in the home is the user's own
+                os.rmdir(plan.scope.root / rel)
         except OSError:
             plan.notes.append(f"kept folder {rel}/: it is not empty")
-    lockfile.write(plan.scope.lock_path, plan.lock_after)
+    lockfile.write(plan.scope.lock_path, plan.lock_after, root=lock_root)
 
 
 def _apply_change(scope: Scope, change: Change) -> None:
     path = scope.snapshot().real(change.rel)  # checked again right before writing
+    if scope.chain_root is not None:  # a project: every folder opened without following links
+        root, rel = scope.chain_root, change.rel
+    else:
+        root, rel = path.parent, path.name
+        if change.after is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
     if change.after is None:
-        path.unlink(missing_ok=True)
+        safe_path.unlink(root, rel)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, change.after.data, mode=change.after.mode)
+    safe_path.write_atomic(root, rel, change.after.data, mode=change.after.mode, makedirs=True)
 
 
 def unified_diff(plan: Plan) -> str:

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import jsonio, safe_path
 from nexus_cli.errors import StateError
-from nexus_cli.fs import atomic_write
 from nexus_cli.validate import persona_name
 
 VERSION = 1
@@ -39,16 +38,19 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read(path: Path) -> dict[str, Any]:
+def read(path: Path, root: Path | None = None) -> dict[str, Any]:
+    """The lock at ``path``; with ``root`` (the project) opened without following links."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safe_path.read_bytes(root or path.parent, path).decode("utf-8")
     except FileNotFoundError:
         return empty()
+    except UnicodeDecodeError as exc:
+        raise StateError(f"{path}: cannot read the persona lock: {exc}") from None
     except OSError as exc:
         raise StateError(f"{path}: cannot read the persona lock: {exc}") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = jsonio.loads(text)
+    except jsonio.JSONError as exc:
         raise StateError(
             f"{path}: the persona lock is not valid JSON ({exc})",
             hint="restore it from git, or remove it to forget what Nexus installed",
@@ -131,13 +133,19 @@ def _names(first: list[str], second: list[str]) -> list[str]:
 
 
 def render(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (jsonio.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
-def write(path: Path, data: dict[str, Any]) -> None:
-    """Write the lock atomically; remove it when nothing is installed any more."""
+def write(path: Path, data: dict[str, Any], *, root: Path | None = None) -> None:
+    """Write the lock atomically; remove it when nothing is installed any more.
+
+    With ``root`` (the project) every folder down to the lock is opened without following links.
+    """
+    if root is None:
+        root = path.parent
+        if not is_empty(data):
+            path.parent.mkdir(parents=True, exist_ok=True)
     if is_empty(data):
-        path.unlink(missing_ok=True)
+        safe_path.unlink(root, path)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, render(data))
+    safe_path.write_atomic(root, path, render(data), makedirs=True)

@@ -21,6 +21,11 @@ from nexus_cli.personas.snapshot import FileState, Snapshot
 
 COMMENT = "<!--"
 
+# What a persona can render now, per path: every content it may have there (any level or
+# layout). A file is Nexus's to delete only if the persona renders its path, and its bytes are
+# one of those contents or the ones the lock recorded (the lock alone may come from a commit).
+Renders = dict[str, set[bytes]]
+
 
 @dataclass
 class Desired:
@@ -46,10 +51,19 @@ def block_name(persona: str) -> str:
 
 
 def reconcile(
-    snap: Snapshot, lock: dict[str, Any], name: str, desired: Desired | None, found: Findings
+    snap: Snapshot,
+    lock: dict[str, Any],
+    name: str,
+    desired: Desired | None,
+    found: Findings,
+    renders: Renders | None = None,
 ) -> None:
+    """``renders``: what the persona can render now (default: only ``desired``'s files)."""
     want = desired or Desired()
-    _files(snap, lock, name, want.files, found)
+    can_render: Renders = {rel: {state.data} for rel, state in want.files.items()}
+    for rel, contents in (renders or {}).items():
+        can_render.setdefault(rel, set()).update(contents)
+    _files(snap, lock, name, want.files, found, can_render)
     _blocks(snap, lock, name, want, found)
     _settings(snap, lock, name, want.settings, found)
     _release_dirs(lock, name, found)
@@ -86,14 +100,21 @@ def _files(
     name: str,
     want: dict[str, FileState],
     found: Findings,
+    renders: Renders,
 ) -> None:
     files: dict[str, dict[str, str]] = lock["files"]
     for rel in [r for r, rec in files.items() if rec["owner"] == name and r not in want]:
         ok, cur = _read(snap, rel, found)
-        if ok and cur is not None and sha256(cur.data) != files[rel]["sha256"]:
-            found.notes.append(f"kept {rel}: edited since it was installed")
-        elif ok and cur is not None:
-            snap.put(rel, None)
+        if ok and cur is not None:
+            recorded = sha256(cur.data) == files[rel]["sha256"]
+            if rel not in renders:  # the lock's word alone never deletes a file
+                found.notes.append(
+                    f"kept {rel}: persona {name} does not render it, so it is not Nexus's to delete"
+                )
+            elif not recorded and cur.data not in renders[rel]:
+                found.notes.append(f"kept {rel}: edited since it was installed")
+            else:
+                snap.put(rel, None)
         del files[rel]
     for rel, state in want.items():
         ok, cur = _read(snap, rel, found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nexus_cli import safe_path
 from nexus_cli.errors import ConflictError, UsageError
 from nexus_cli.personas.catalog import Layer, load
 from nexus_cli.personas.model import NAME_RE
@@ -52,8 +53,14 @@ missing first.
 """
 
 
-def create(name: str, base: str | None, dest_root: Path, search: list[Layer]) -> Path:
-    """Write the scaffold into ``dest_root/name``; return that folder. Never overwrites."""
+def create(
+    name: str, base: str | None, dest_root: Path, search: list[Layer], *, root: Path | None = None
+) -> Path:
+    """Write the scaffold into ``dest_root/name``; return that folder. Never overwrites.
+
+    ``root`` (the project) is where the folders are opened from without following links; by
+    default ``dest_root`` itself (made first).
+    """
     if not NAME_RE.match(name):
         raise UsageError(f"invalid persona name {name!r}", hint="use lowercase letters, digits, -")
     folder = dest_root / name
@@ -68,10 +75,16 @@ def create(name: str, base: str | None, dest_root: Path, search: list[Layer]) ->
         extends = (
             f"# Everything from {base!r} is kept; what is below adds to it.\nextends: {base}\n"
         )
-    (folder / "commands").mkdir(parents=True)
-    (folder / "persona.yaml").write_text(
-        PERSONA_YAML.format(name=name, display=display, description=description, extends=extends)
-    )
-    (folder / "instructions.md").write_text(INSTRUCTIONS.format(display=display))
-    (folder / "commands" / "checklist.md").write_text(COMMAND.format(display=display, name=name))
+    files = {
+        "persona.yaml": PERSONA_YAML.format(
+            name=name, display=display, description=description, extends=extends
+        ),
+        "instructions.md": INSTRUCTIONS.format(display=display),
+        "commands/checklist.md": COMMAND.format(display=display, name=name),
+    }
+    if root is None:
+        dest_root.mkdir(parents=True, exist_ok=True)
+        root = dest_root
+    for rel, text in files.items():  # from the root down, never through a link
+        safe_path.write_atomic(root, folder / rel, text, makedirs=True)
     return folder

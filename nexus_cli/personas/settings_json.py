@@ -7,11 +7,11 @@ equals what the user had, the user's original bytes are written back.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.errors import ConfigError
 from nexus_cli.personas.model import PERMISSION_KEYS
 
@@ -28,8 +28,8 @@ def parse(text: str, where: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = jsonio.loads(text)
+    except jsonio.JSONError as exc:
         raise ConfigError(f"{where}: not valid JSON ({exc}); Nexus will not rewrite it") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a JSON object at the top level")
@@ -50,9 +50,9 @@ def render(data: dict[str, Any], like: str) -> str:
     if like.strip() and "\n" not in like.strip():
         compact = '":' in like and '": ' not in like
         separators = (",", ":") if compact else (", ", ": ")
-        text = json.dumps(data, ensure_ascii=False, separators=separators)
+        text = jsonio.dumps(data, separators=separators)
     else:
-        text = json.dumps(data, indent=indent, ensure_ascii=False)
+        text = jsonio.dumps(data, indent=indent)
     return text + ("\n" if like.endswith("\n") or not like else "")
 
 

@@ -31,13 +31,12 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_cli import config_yaml, fs, paths
+from nexus_cli import config_yaml, fs, jsonio, paths, safe_path
 from nexus_cli.errors import GateNeedsApprovalError, NoTerminalError, StateError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task, now_iso
@@ -91,9 +90,7 @@ def gate_hash(gate: Gate) -> str:
 
     The timeout is not part of it: changing how long a command may run changes nothing it does.
     """
-    canonical = json.dumps(
-        {"command": gate.command, "service": gate.service}, sort_keys=True, ensure_ascii=False
-    )
+    canonical = jsonio.dumps({"command": gate.command, "service": gate.service}, sort_keys=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -114,9 +111,8 @@ def _store_path(project: Project) -> str:
 def _read(project: Project) -> dict[str, dict[str, dict[str, Any]]]:
     """task id -> gate hash -> approval record; a missing file is no approvals."""
     path = _store_path(project)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+    try:  # folder by folder from $NEXUS_HOME: a link on the way is refused
+        data = jsonio.loads(safe_path.read_bytes(paths.nexus_home_str(), path))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
@@ -198,13 +194,14 @@ def needs_approval(task: Task, waiting: Sequence[Gate]) -> GateNeedsApprovalErro
 def _updating(project: Project) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
     """The approvals, locked; what the block leaves in the mapping is written back atomically."""
     path = _store_path(project)
-    folder = os.path.dirname(path)
-    paths.ensure_private_dir(folder)
-    with fs.locked(os.path.join(folder, f"{project_key(project)}.lock")):
+    home = paths.nexus_home_str()
+    paths.ensure_private_dir(home)
+    safe_path.makedirs(home, APPROVALS_DIR, mode=0o700)
+    with fs.locked(os.path.join(home, APPROVALS_DIR, f"{project_key(project)}.lock"), root=home):
         tasks = _read(project)
         yield tasks
         document = {"format": FORMAT, "project": os.path.realpath(project.root), "tasks": tasks}
-        fs.atomic_write(path, json.dumps(document, ensure_ascii=False, indent=1), mode=0o600)
+        fs.atomic_write(path, jsonio.dumps(document, indent=1), mode=0o600, root=home)
 
 
 def approve(project: Project, task_id: str, gates: Iterable[Gate], *, how: str) -> None:

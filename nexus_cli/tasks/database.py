@@ -6,10 +6,11 @@ reads two columns and loads neither the task model nor tasks.jsonl (which the st
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
-from nexus_cli import migrations, sqlite_open
+from nexus_cli import migrations, safe_path, sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.project import Project, find_project
 from nexus_cli.tasks import ids, schema
@@ -22,10 +23,26 @@ def db_path(project: Project) -> Path:
     return project.nexus_dir / DB_NAME
 
 
+def _checked_path(project: Project) -> Path:
+    """``.nexus/tasks.db``, made 0600 through folders opened without following links.
+
+    SQLite opens files by name, so the database and the journal files beside it are checked
+    first: a link committed as ``.nexus``, ``tasks.db`` or ``tasks.db-wal`` is refused.
+    """
+    path = db_path(project)
+    for suffix in ("-wal", "-shm", "-journal"):
+        safe_path.verified(project.root, path.with_name(path.name + suffix))
+    try:
+        os.close(safe_path.open_file(project.root, path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise StateError(f"cannot open the task database {path}: {exc.strerror or exc}") from None
+    return safe_path.verified(project.root, path)
+
+
 def connect(project: Project) -> sqlite3.Connection:
     """The task database of ``project``, created and migrated as needed (autocommit)."""
     project.require_initialized()
-    path = db_path(project)
+    path = _checked_path(project)
     try:
         conn = sqlite_open.open_private(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     except OSError as exc:

@@ -6,14 +6,13 @@ whose container is missing counts as failed — never as passed.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import engine, proc, validate
+from nexus_cli import engine, jsonio, proc, validate
 from nexus_cli.errors import CannotStartError, NexusError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task
@@ -177,7 +176,7 @@ def _pyproject_pytest(root: Path) -> bool:
 
 def _npm_has_test(path: Path) -> bool:
     try:
-        scripts = json.loads(path.read_text(encoding="utf-8")).get("scripts") or {}
+        scripts = jsonio.loads(path.read_text(encoding="utf-8")).get("scripts") or {}
     except (OSError, ValueError, AttributeError):
         return False
     return isinstance(scripts, dict) and "test" in scripts

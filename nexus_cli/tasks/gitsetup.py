@@ -14,7 +14,7 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
-from nexus_cli import git
+from nexus_cli import fs, git, safe_path
 from nexus_cli.errors import StateError
 from nexus_cli.project import Project
 from nexus_cli.validate import plain_text
@@ -55,8 +55,11 @@ def _git_config(project: Project, key: str, value: str) -> bool:
 
 
 def _merge_gitattributes(project: Project) -> bool:
-    path = project.root / ".gitattributes"
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    name = ".gitattributes"  # a committed link here is refused, never written through
+    try:
+        existing = safe_path.read_bytes(project.root, name).decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        existing = ""
     missing = [
         line
         for line in (ATTRIBUTE_LINE, MEMORY_ATTRIBUTE_LINE)
@@ -65,7 +68,8 @@ def _merge_gitattributes(project: Project) -> bool:
     if not missing:
         return False
     prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
-    path.write_text(prefix + "".join(line + "\n" for line in missing), encoding="utf-8")
+    text = prefix + "".join(line + "\n" for line in missing)
+    fs.atomic_write(name, text.encode("utf-8", "surrogateescape"), root=project.root)
     return True
 
 

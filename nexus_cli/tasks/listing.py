@@ -6,13 +6,12 @@ from the stored JSON documents without loading the task model or the lifecycle.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import validate
+from nexus_cli import jsonio, validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
@@ -44,7 +43,7 @@ class TaskListing:
     docs: list[str]
 
     def to_json(self) -> list[Any]:
-        return [json.loads(doc) for doc in self.docs]
+        return [jsonio.loads(doc) for doc in self.docs]
 
     def json_text(self) -> str:
         """The same JSON as ``to_json()``, written straight from the stored documents."""

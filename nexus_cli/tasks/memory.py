@@ -12,13 +12,12 @@ the future is skipped and counted, never fatal.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, jsonio, safe_path, validate
 from nexus_cli.errors import NotFoundError, UsageError
 from nexus_cli.project import Project
 from nexus_cli.tasks.identity import current_agent
@@ -77,12 +76,12 @@ def _new_id(text: str) -> str:
 
 
 def _append(project: Project, record: dict[str, Any]) -> None:
-    line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-    state = project.state_dir
-    state.mkdir(parents=True, exist_ok=True)
-    with fs.locked(state / LOCK_FILE):
-        fd = os.open(
-            path_of(project), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644
+    line = jsonio.dumps(record, compact=True) + "\n"
+    state, root = project.state_dir, project.root  # opened folder by folder, links refused
+    fs.require_directory(state, what="state folder", root=root)
+    with fs.locked(state / LOCK_FILE, root=root):
+        fd = safe_path.open_file(
+            root, path_of(project), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
         )
         try:
             os.write(fd, line.encode("utf-8"))
@@ -114,7 +113,7 @@ def read(project: Project) -> Memory:
     """The facts not forgotten, newest first; bad lines skipped and counted."""
     path = path_of(project)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = safe_path.open_file(project.root, path, os.O_RDONLY)
     except FileNotFoundError:
         return Memory([], 0)
     except OSError as exc:
@@ -144,7 +143,7 @@ def _record(raw: bytes) -> dict[str, Any] | None:
     if not raw.strip():
         return None
     try:
-        record = json.loads(raw, parse_constant=_no_constant)
+        record = jsonio.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(record, dict) or record.get("op") not in ("add", "forget"):
@@ -166,10 +165,6 @@ def _record(raw: bytes) -> dict[str, Any] | None:
         if record["text"] != " ".join(record["text"].split()) or len(record["by"]) > 200:
             return None
     return record
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def briefing(project: Project) -> list[Fact]:

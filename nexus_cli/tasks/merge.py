@@ -8,10 +8,10 @@ A task added on one side is kept; a task deleted on one side and unchanged on th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.errors import ConflictError
 from nexus_cli.tasks import jsonl
 from nexus_cli.tasks.model import FIELD_ORDER, Task
@@ -24,12 +24,15 @@ def _union(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for items in lists:
         for item in items:
-            key = json.dumps(item, sort_keys=True)
+            key = jsonio.dumps(item, sort_keys=True, ascii_only=True)
             # Equal entries may differ in key order: keep one chosen by content, not by side.
-            if key not in seen or json.dumps(item) < json.dumps(seen[key]):
+            if key not in seen or jsonio.dumps(item, ascii_only=True) < jsonio.dumps(
+                seen[key], ascii_only=True
+            ):
                 seen[key] = item
     return sorted(
-        seen.values(), key=lambda e: (str(e.get("at", "")), json.dumps(e, sort_keys=True))
+        seen.values(),
+        key=lambda e: (str(e.get("at", "")), jsonio.dumps(e, sort_keys=True, ascii_only=True)),
     )
 
 
@@ -70,7 +73,7 @@ def _merge_scalar(
         return mine
     if ours["updated_at"] != theirs["updated_at"]:
         return other if theirs["updated_at"] > ours["updated_at"] else mine
-    return max(mine, other, key=lambda v: json.dumps(v, sort_keys=True))
+    return max(mine, other, key=lambda v: jsonio.dumps(v, sort_keys=True, ascii_only=True))
 
 
 def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[Task]:

@@ -6,13 +6,13 @@ The JSON form is what ``.nexus/tasks.jsonl`` holds, one task per line. Its field
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.errors import ConfigError
-from nexus_cli.tasks.record import check_record
+from nexus_cli.tasks.record import MAX_DEPTH, MAX_RECORD_BYTES, check_record
 from nexus_cli.tasks.statuses import FINISHED as FINISHED
 from nexus_cli.tasks.statuses import STATUSES as STATUSES
 
@@ -115,7 +115,7 @@ class Task:
 
     def to_line(self) -> str:
         """The canonical JSONL line (no newline): fixed field order, compact, UTF-8."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return jsonio.dumps(self.to_dict(), compact=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
@@ -154,14 +154,19 @@ class Task:
 def parse_line(line: str, *, where: str) -> Task:
     """Parse one JSONL line; ``where`` (``file:line``) names it in the error."""
     try:
-        data = json.loads(line)
+        data = jsonio.loads(line, max_depth=MAX_DEPTH, max_bytes=MAX_RECORD_BYTES)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-
-        check_record(data, where)
+        check_record(data, where, read_with_cap=True)
         return Task.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
+        problem = str(exc) if isinstance(exc, jsonio.JSONError) else f"{type(exc).__name__}: {exc}"
         raise ConfigError(
-            f"{where}: malformed task line ({type(exc).__name__}: {exc})",
-            hint="fix or remove that line (see `git diff`); nothing was imported from the file",
+            f"{where}: malformed task line ({problem})",
+            hint="fix or remove that line (see `git diff`); the other tasks were imported",
         ) from None
+
+
+def parse_doc(doc: str) -> Task:
+    """A task as the database holds it (its canonical line, written by :meth:`Task.to_line`)."""
+    return Task.from_dict(jsonio.loads(doc, max_depth=MAX_DEPTH, max_bytes=MAX_RECORD_BYTES))

@@ -8,11 +8,11 @@ so it stays fast at 10,000 tasks.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.plural import plural
 from nexus_cli.project import Project
 from nexus_cli.tasks import approvals, memory
@@ -83,7 +83,7 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
 
 def current_tasks(store: TaskStore, agent: str, limit: int = SHOWN) -> list[dict[str, Any]]:
     """The caller's unfinished, started tasks (most recently updated first)."""
-    return [json.loads(d) for d in store.recent_docs(MINE, agent, limit)]
+    return [jsonio.loads(d) for d in store.recent_docs(MINE, agent, limit)]
 
 
 def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
@@ -100,14 +100,14 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
         brief.in_progress.append(
             {**_summary(doc), "last_failing_gate": last_failing_gate(doc.get("history", []))}
         )
-    ready = [json.loads(d) for d in store.ready_docs(agent, SHOWN + 1)]
+    ready = [jsonio.loads(d) for d in store.ready_docs(agent, SHOWN + 1)]
     brief.ready = [_summary(d) for d in ready[:SHOWN]]
     brief.ready_more = len(ready) > SHOWN
     brief.blocked_more, blocked = store.blocked_page(SHOWN)
     brief.blocked = [
-        {**_summary(json.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
+        {**_summary(jsonio.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
     ]
-    shown = [*current, *ready[:SHOWN], *(json.loads(doc) for doc, _ in blocked)]
+    shown = [*current, *ready[:SHOWN], *(jsonio.loads(doc) for doc, _ in blocked)]
     brief.needs_approval = _waiting(store.project, shown)
     brief.next_commands = _next_commands(brief)
     brief.memory = [fact.to_json() for fact in memory.briefing(project)]

@@ -15,9 +15,9 @@ What may run is decided by :mod:`nexus_cli.tasks.approvals` alone.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.caller import Caller
 from nexus_cli.tasks.model import Gate, Task, now_iso
 
@@ -52,7 +52,7 @@ def record_imported_changes(before: dict[str, str], tasks: list[Task]) -> list[s
         text = before.get(task.id)
         if text is None:
             continue
-        old = [Gate.from_dict(g) for g in json.loads(text)]
+        old = [Gate.from_dict(g) for g in jsonio.loads(text)]
         if old == task.gates:
             continue
         at = now_iso()

@@ -17,14 +17,13 @@ Nothing here needs the machine the gates ran on: only git, ``ssh-keygen`` and ``
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import git
+from nexus_cli import git, jsonio
 from nexus_cli.project import NEXUS_DIR, TASKS_FILE, Project
 from nexus_cli.tasks import approvals, receipts, signatures
 from nexus_cli.tasks.listing import opened
@@ -240,7 +239,7 @@ def _closes_in(text: str, ids: Iterable[str]) -> dict[str, str | None]:
         if match is not None and match.group(1) not in wanted:
             continue
         try:
-            data = json.loads(line)
+            data = jsonio.loads(line)
         except ValueError:
             continue
         if not isinstance(data, dict) or data.get("id") not in wanted:

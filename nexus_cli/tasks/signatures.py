@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import git, proc
+from nexus_cli import git, jsonio, proc
 from nexus_cli.errors import NexusError
 
 NAMESPACE = "nexus-receipt"
@@ -43,7 +42,7 @@ class SigningError(NexusError):
 def canonical(receipt: dict[str, Any]) -> bytes:
     """What is signed: the receipt as compact JSON with sorted keys, without its signature."""
     data = {k: v for k, v in receipt.items() if k not in UNSIGNED_FIELDS}
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsonio.dumps(data, sort_keys=True, compact=True).encode()
 
 
 @dataclass(frozen=True)

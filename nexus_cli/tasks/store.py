@@ -8,16 +8,16 @@ Readers import the file first when its size/mtime — then its content hash — 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nexus_cli.errors import StateError
+from nexus_cli import jsonio, safe_path, terminal
+from nexus_cli.errors import StateError, UsageError
 from nexus_cli.project import TASKS_FILE, Project
-from nexus_cli.tasks import database, jsonl, provenance
-from nexus_cli.tasks.model import Task
+from nexus_cli.tasks import database, jsonl, provenance, record
+from nexus_cli.tasks.model import Task, parse_doc
 from nexus_cli.tasks.statuses import FINISHED, STATUSES
 
 # Opening the database (and completing a task ID, which needs neither tasks.jsonl nor the task
@@ -89,22 +89,38 @@ class TaskStore:
         sig = self._file_signature()
         if sig is None or sig == self._meta("jsonl_sig"):
             return  # a missing file is rewritten from the database by _export
-        data = self.jsonl_path.read_bytes()
+        data = safe_path.read_bytes(self.project.root, self.jsonl_path)  # no link on the way
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
-            tasks = jsonl.parse(data, source=str(self.jsonl_path))
-            provenance.record_imported_changes(self._gates_by_task(), tasks)
-            self._replace_all(tasks)
+            parsed = jsonl.read(data, source=str(self.jsonl_path))
+            provenance.record_imported_changes(self._gates_by_task(), parsed.tasks)
+            self._replace_all(parsed.tasks)
+            self._keep_skipped(parsed.skipped)
             self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 
+    def _keep_skipped(self, skipped: list[jsonl.SkippedLine]) -> None:
+        """Remember the lines the import skipped (written back by :meth:`_export`) and say so."""
+        for line in skipped:
+            terminal.warn(
+                f"{line.reason} — task skipped; the line is kept in the file until it is fixed "
+                "or removed"
+            )
+        self._set_meta("skipped_lines", jsonio.dumps([line.text for line in skipped]))
+
+    def skipped_lines(self) -> list[str]:
+        """The lines of tasks.jsonl that the last import skipped, as they are in the file."""
+        kept = self._meta("skipped_lines")
+        return [str(line) for line in jsonio.loads(kept)] if kept is not None else []
+
     def _export(self) -> None:
         rows = self.conn.execute("SELECT doc FROM tasks ORDER BY id")
-        data = jsonl.render(row[0] for row in rows)
+        # Skipped lines go back verbatim after the tasks: nothing a teammate wrote is lost.
+        data = jsonl.render([*(row[0] for row in rows), *self.skipped_lines()])
         digest = jsonl.content_hash(data)
         if digest == self._meta("jsonl_hash") and self.jsonl_path.exists():
             return
-        jsonl.write_atomic(self.jsonl_path, data)
+        jsonl.write_atomic(self.jsonl_path, data, root=self.project.root)
         self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 
@@ -129,7 +145,18 @@ class TaskStore:
         """Insert or replace ``task`` and its dependency rows (inside :meth:`write`)."""
         if not self._in_write:
             raise RuntimeError("TaskStore.put outside write()")
-        self.conn.execute(_INSERT_TASK, _row(task))
+        # The schema that reads tasks.jsonl back, checked before anything is stored.
+        record.check_new(task.to_dict())
+        try:
+            row = _row(task)
+        except jsonio.JSONError as exc:  # NaN in a history entry, undecodable bytes in a note
+            raise UsageError(f"task {task.id}: {exc}") from None
+        if len(row[-1].encode()) > record.MAX_RECORD_BYTES:
+            raise UsageError(
+                f"task {task.id} would take more than {record.MAX_RECORD_BYTES:,} bytes",
+                hint="remove notes or shorten the description",
+            )
+        self.conn.execute(_INSERT_TASK, row)
         self.conn.execute("DELETE FROM deps WHERE task_id = ?", (task.id,))
         self.conn.executemany(
             "INSERT OR IGNORE INTO deps(task_id, depends_on) VALUES (?, ?)",
@@ -276,7 +303,7 @@ def _row(task: Task) -> tuple[Any, ...]:
 
 
 def _task(doc: str) -> Task:
-    return Task.from_dict(json.loads(doc))
+    return parse_doc(doc)
 
 
 def open_store(project: Project, *, sync: bool = True) -> TaskStore:

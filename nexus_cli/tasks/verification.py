@@ -8,13 +8,12 @@ if it was created with ``--no-gates`` (recorded in its history).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli.errors import ConflictError, GateFailedError, Terminated, UsageError
+from nexus_cli import owner
+from nexus_cli.errors import Cancelled, ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.proc import sigterm_raises
 from nexus_cli.tasks import approvals, lifecycle, receipts
 from nexus_cli.tasks.config import TaskSettings
@@ -116,31 +115,37 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
     """Mark verifying, run every gate, then move to done/review (all pass) or back (exit 3).
 
     Marking ``verifying`` is the lock: it happens in one ``BEGIN IMMEDIATE`` transaction that
-    refuses a task another live process is verifying, so the gates of a task run once at a time.
-    A ``verifying`` left by a process that is gone (killed) is taken over.
+    refuses a task another live operation is verifying, so the gates of a task run once at a
+    time. The owner is this operation (:mod:`nexus_cli.owner`: host, pid, process start, random
+    token), not this process: two calls in one ``nexus mcp`` are two owners. A ``verifying``
+    left by an operation that is gone (killed, or its pid reused) is taken over.
     """
+    with owner.operation() as me:
+        return _complete_as(me, store, text, actor, settings)
+
+
+def _complete_as(
+    me: owner.Owner, store: TaskStore, text: str, actor: str, settings: TaskSettings
+) -> Verification:
     taken_over: dict[str, Any] | None = None
     with store.write():  # imports an edited tasks.jsonl first, its gate changes recorded
         task = lifecycle.load(store, text)
         _require_gates(task, settings)
         waiting = approvals.pending(store.project, task)
         if not waiting:
-            taken_over = _claim_verification(task, actor)
+            taken_over = _claim_verification(task, actor, me)
             store.put(task)
     if waiting:  # raised once the import (and its history entry) is committed
         raise approvals.needs_approval(task, waiting)
     try:
         with sigterm_raises():
             results = run_all(store, task)
-    except BaseException as exc:  # interrupted, terminated or refused: never left verifying
-        why = "could not run"
-        if isinstance(exc, KeyboardInterrupt):
-            why = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        _back_to_work(store, task.id, actor, f"gates {why}")
+    except BaseException as exc:  # interrupted, cancelled or refused: never left verifying
+        _back_to_work(store, task.id, actor, f"gates {_why_stopped(exc)}", me)
         raise
     with store.write():
         task = lifecycle.load(store, task.id)
-        if task.status != "verifying":
+        if task.status != "verifying" or _verifying_owner(task) != me:
             raise ConflictError(f"task {task.id} changed to {task.status} while its gates ran")
         _record_runs(task, results, actor, "complete")
         verification = Verification(task, results, taken_over_from=taken_over)
@@ -162,6 +167,16 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
     return verification
 
 
+def _why_stopped(exc: BaseException) -> str:
+    if isinstance(exc, Cancelled):
+        return exc.reason
+    if isinstance(exc, Terminated):
+        return "terminated"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return "could not run"
+
+
 def _require_gates(task: Task, settings: TaskSettings) -> None:
     if task.gates:
         return
@@ -177,52 +192,67 @@ def _require_gates(task: Task, settings: TaskSettings) -> None:
         )
 
 
-def _claim_verification(task: Task, actor: str) -> dict[str, Any] | None:
-    """Move ``task`` to verifying for this process; the stale owner's record if taken over."""
+def _claim_verification(task: Task, actor: str, me: owner.Owner) -> dict[str, Any] | None:
+    """Move ``task`` to verifying for operation ``me``; the stale owner's record if taken over."""
     stale: dict[str, Any] | None = None
     if task.status == "verifying":
-        owner = verifying_owner(task)
-        if owner is not None and owner_alive(owner):
+        holder = verifying_owner(task)
+        if holder is not None and owner_alive(holder):
             raise ConflictError(
-                f"task {task.id} is already verifying (pid {owner.get('pid')}, "
-                f"by {escape(str(owner.get('by')), newlines=False)}); wait for it to finish"
+                f"task {task.id} is already verifying (pid {holder.get('pid')}, "
+                f"by {escape(str(holder.get('by')), newlines=False)}); wait for it to finish"
             )
-        stale = owner or {}
+        stale = holder or {}
         lifecycle.record(task, actor, "verification_taken_over", previous=stale or None)
         task.status = "in_progress"  # the stale run is abandoned; move again, recorded
-    lifecycle.transition(task, "verifying", actor, pid=os.getpid(), host=host_tag())
+    lifecycle.transition(task, "verifying", actor, **me.to_json())
     return stale
 
 
 def host_tag() -> str:
     """This machine, as recorded in the shared history: a hash, not the host name itself."""
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+    return owner.host_tag()
 
 
-def verifying_owner(task: Task) -> dict[str, Any] | None:
-    """The pid/host of the last transition to verifying, if recorded."""
+def _last_verifying(task: Task) -> dict[str, Any] | None:
     for entry in reversed(task.history):
         if entry.get("action") == "transition" and entry.get("to") == "verifying":
-            pid, host = entry.get("pid"), entry.get("host")
-            if isinstance(pid, int) and isinstance(host, str):
-                return {"pid": pid, "host": host, "by": entry.get("by")}
-            return None
+            found: dict[str, Any] = entry
+            return found
     return None
 
 
-def owner_alive(owner: dict[str, Any]) -> bool:
-    """Whether the recorded verifying process still runs (only knowable on this host)."""
-    if owner.get("host") != host_tag():
+def _verifying_owner(task: Task) -> owner.Owner | None:
+    entry = _last_verifying(task)
+    return None if entry is None else owner.parse(entry)
+
+
+def verifying_owner(task: Task) -> dict[str, Any] | None:
+    """The owner (pid, host, and start and token when recorded) of the last move to verifying."""
+    entry = _last_verifying(task)
+    if entry is None:
+        return None
+    pid, host = entry.get("pid"), entry.get("host")
+    if not (type(pid) is int and isinstance(host, str)):
+        return None
+    found = {"pid": pid, "host": host, "by": entry.get("by")}
+    recorded = owner.parse(entry)
+    if recorded is not None:
+        found.update(start=recorded.start, token=recorded.token)
+    return found
+
+
+def owner_alive(holder: dict[str, Any]) -> bool:
+    """Whether the recorded verifying operation still runs (only knowable on this host)."""
+    recorded = owner.parse(holder)
+    if recorded is not None:
+        return owner.alive(recorded)
+    # Recorded before owners had a start and a token: the pid alone, if it runs Nexus.
+    pid = int(holder["pid"])
+    if holder.get("host") != host_tag() or pid <= 0 or pid == os.getpid():
         return False
-    pid = int(owner["pid"])
-    if pid <= 0 or pid == os.getpid():
+    if owner.process_start(pid) is None:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     try:  # the pid may have been reused by an unrelated program since
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
             return b"nexus" in fh.read()
@@ -230,10 +260,11 @@ def owner_alive(owner: dict[str, Any]) -> bool:
         return True
 
 
-def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str) -> None:
+def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str, me: owner.Owner) -> None:
+    """Restore a task this operation left ``verifying`` (never one another operation took)."""
     with store.write():
         task = lifecycle.load(store, task_id)
-        if task.status == "verifying":
+        if task.status == "verifying" and _verifying_owner(task) == me:
             lifecycle.transition(task, "in_progress", actor, reason)
             store.put(task)
 

@@ -1,10 +1,12 @@
-"""The usage reports every front end offers: ``stats`` and ``insights`` for a window.
+"""The usage reports every front end offers: ``stats`` and ``insights`` for a window, and the
+``dashboard``.
 
-The one implementation behind ``nexus stats --json``, ``nexus insights --json`` and the MCP tools
-``stats`` and ``insights`` (ADR 0007): open the telemetry database (folding the journal), apply
-the daily retention, compute, and return a result whose ``to_json()`` is the machine shape
-(docs/schemas/v1/stats.schema.json, insights.schema.json). It only calls the readers in
-``telemetry/query`` and the output boundary in ``telemetry/present/machine``.
+The one implementation behind ``nexus stats --json``, ``nexus insights --json``, ``nexus
+dashboard`` and the MCP tools ``stats`` and ``insights`` (ADR 0007): open the telemetry database
+(folding the journal), apply the daily retention, compute, and return a result whose
+``to_json()`` is the machine shape (docs/schemas/v1/stats.schema.json, insights.schema.json,
+dashboard.schema.json). It only calls the readers in ``telemetry/query`` and the output boundary
+in ``telemetry/present``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from nexus_cli import validate
 from nexus_cli.telemetry.db import retention, store
 from nexus_cli.telemetry.journal.invocation import note
 from nexus_cli.telemetry.journal.privacy import hash_name
-from nexus_cli.telemetry.present.machine import insights_json, stats_json, window_json
+from nexus_cli.telemetry.present import files, html
+from nexus_cli.telemetry.present.machine import (
+    dashboard_json,
+    insights_json,
+    stats_json,
+    window_json,
+)
+from nexus_cli.telemetry.query import dashboard as dashboard_query
 from nexus_cli.telemetry.query import insights as insights_logic
 from nexus_cli.telemetry.query import stats as stats_logic
 from nexus_cli.telemetry.query import window as windows
@@ -78,3 +87,29 @@ def insights(window: Window, *, groups: set[str] | None = None, exact: bool = Fa
     with store.opened() as db:
         retention.apply_daily(db)
         return Insights(window, insights_logic.run(db, window, groups or None, exact=exact))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    figures: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return dashboard_json(self.figures)
+
+    def to_html(self) -> str:
+        return html.render(self.figures)
+
+
+def dashboard(days: int) -> Dashboard:
+    """Workspaces, tasks, sessions, success rate, templates, issues and insights of the last
+    ``days`` days (the terminal view, ``--json`` and the HTML page draw the same figures)."""
+    note(event_type="telemetry")
+    with store.opened() as db:
+        retention.apply_daily(db)
+        return Dashboard(dashboard_query.collect(db, days))
+
+
+def write_dashboard_html(days: int, path: str, *, force: bool = False) -> str:
+    """The dashboard as one self-contained HTML page written to ``path`` (0600; an existing file
+    only with ``force``). Returns the absolute path."""
+    return files.write_text(path, dashboard(days).to_html(), force=force)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine
+from nexus_cli import engine, safe_path
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.plural import plural
@@ -40,9 +40,9 @@ def _unchanged_generated(path: Path, record: records.WorkspaceRecord) -> set[str
     same: set[str] = set()
     for rel, digest in record.generated_files.items():
         try:
-            if hashlib.sha256((path / rel).read_bytes()).hexdigest() == digest:
+            if hashlib.sha256(safe_path.read_bytes(path, rel)).hexdigest() == digest:
                 same.add(rel)
-        except OSError:
+        except (OSError, NexusError):  # gone, or a link now: not Nexus's file as written
             continue
     return same
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import config_json, fs, validate
+from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
 from nexus_cli.workspaces.templates import parse_template_file
 
@@ -288,6 +288,5 @@ def _write(
         trial = Path(scratch) / f"{name}.yaml"
         trial.write_text(text, encoding="utf-8")
         parse_template_file(name, "project", trial, {}, strict=False, project_root=project_root)
-    target = fs.resolve_inside(project_root, os.path.relpath(target, project_root), what="template")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fs.atomic_write(target, text)
+    # opened folder by folder from the project root: a committed link on the way is refused
+    safe_path.write_atomic(project_root, os.path.relpath(target, project_root), text, makedirs=True)

@@ -9,12 +9,12 @@ through :mod:`nexus_cli.git` (plain ``git`` subprocesses, user values after ``--
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from nexus_cli import fs, git
+from nexus_cli import fs, git, safe_path
 from nexus_cli.errors import ConflictError, NotFoundError
 
 if TYPE_CHECKING:
@@ -75,17 +75,24 @@ def create_worktree(workspace: Workspace, from_ref: str | None) -> tuple[Path, b
 
 
 def add_worktree(
-    workspace: Workspace, from_ref: str | None, *, refs: tuple[str, str | None] | None = None
+    workspace: Workspace,
+    from_ref: str | None,
+    *,
+    refs: tuple[str, str | None] | None = None,
+    before_branch: Callable[[str], None] | None = None,
 ) -> AddedWorktree:
     """Add the workspace's worktree; an existing branch is checked out, not recreated.
 
     ``from_ref`` is resolved to a commit id first, so whatever the user typed never reaches
     ``git worktree add`` as an option. ``refs`` is :func:`git.head_and_branch` for the branch when
     the caller already asked (it is asked here otherwise): with it, a new branch costs one git
-    process, ``git worktree add -b``.
+    process, ``git worktree add -b``. ``before_branch(start)`` is called just before a new
+    branch is made at commit ``start`` (``workspace create`` journals it).
     """
     project, name = workspace.project, workspace.branch
     path = workspace.worktree
+    fs.require_directory(path.parent, what="worktrees folder", root=project.root)
+    safe_path.verified(project.root, path)  # git gets a path name: no link on the way
     if path.exists() and any(path.iterdir()):
         raise ConflictError(
             f"{path} already exists and is not empty",
@@ -93,7 +100,6 @@ def add_worktree(
         )
     head, branch_commit = refs or git.head_and_branch(project.root, name)
     start = git.resolve_commit(project.root, from_ref) if from_ref is not None else head
-    path.parent.mkdir(parents=True, exist_ok=True)
     exists = branch_commit is not None
     if exists and from_ref is not None:
         raise ConflictError(
@@ -101,6 +107,8 @@ def add_worktree(
             hint=f"drop --from to check out the existing branch {name!r}",
         )
     new_from = None if exists else start
+    if new_from is not None and before_branch is not None:
+        before_branch(new_from)
     try:
         git.worktree_add(project.root, path, branch=name, new_from=new_from)
     except git.GitError as exc:
@@ -140,13 +148,14 @@ def unmerged_commits(project: Project, branch: str) -> int:
 def remove_worktree(workspace: Workspace) -> None:
     """Remove the worktree folder and git's entry for it (forcefully: callers checked first)."""
     project, path = workspace.project, workspace.worktree
+    safe_path.verified(project.root, path)  # never remove through a link on the way
     info = list_worktrees(project).get(path)
     if info is not None and info.locked:
         git.worktree_unlock(project.root, path)
     if info is not None and path.exists():
         git.worktree_remove(project.root, path)
     elif path.exists():
-        shutil.rmtree(path)
+        safe_path.rmtree(project.root, path)
     git.worktree_prune(project.root)
 
 
@@ -208,6 +217,6 @@ def _restore_pointer(project: Project, path: Path) -> None:
         while os.path.lexists(path / f".git.tampered-{n}"):
             n += 1
         os.rename(dotgit, path / f".git.tampered-{n}")
-    fs.atomic_write(dotgit, f"gitdir: {admin}\n")
+    fs.atomic_write(dotgit, f"gitdir: {admin}\n", root=project.root)
     git.worktree_repair(project.root, path)
     check_pointer(project, path)  # still wrong: say so rather than report success

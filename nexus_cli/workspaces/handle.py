@@ -124,11 +124,7 @@ class Workspace:
 
 def name_at(project: Project, path: Path) -> str | None:
     """The name of the worktree folder ``path`` lies in (``None`` outside every worktree)."""
-    try:
-        rel = path.resolve().relative_to(project.worktrees_dir.resolve())
-    except ValueError:
-        return None
-    return rel.parts[0] if rel.parts else None
+    return project.worktree_at(path)
 
 
 def project_filters(project_id_value: str) -> list[str]:

@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nexus_cli import fs, git
+from nexus_cli import fs, git, safe_path
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.fs import PathEscapeError
 
@@ -66,12 +66,14 @@ def bring_ignored_files(repo_root: Path, worktree: Path, mode: str = "copy") -> 
             continue
         try:
             target = fs.resolve_inside(worktree, rel, what=f"{INCLUDE_FILE} entry")
+            if not os.path.lexists(target):  # folders made from the worktree, links refused
+                safe_path.makedirs(worktree, os.path.dirname(rel))
+                target = safe_path.verified(worktree, rel)
         except PathEscapeError as exc:
             result.refused.append((rel, exc.message))
             continue
         if os.path.lexists(target):
             continue  # never overwrite what the worktree has
-        target.parent.mkdir(parents=True, exist_ok=True)
         _place(Path(os.path.realpath(repo_root / rel)), target, mode)
         result.copied.append(rel)
     return result

@@ -6,6 +6,7 @@ work without an engine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, fs, git, validate
-from nexus_cli.errors import ConflictError, NexusError
+from nexus_cli import engine, git, owner, proc, safe_path, validate
+from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
 from nexus_cli.workspaces.compose import load_compose
@@ -26,7 +27,7 @@ from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
 from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
-from nexus_cli.workspaces.rollback import Rollback
+from nexus_cli.workspaces.rollback import Rollback, reserve
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.ports import Allocation
 
 DEFAULT_HEALTH_TIMEOUT_S = 120.0
+# The overall deadline of one `workspace create` (image pulls included): every git call and wait
+# inside ends by then, and the create is undone (docs/security.md lists the deadlines).
+CREATE_DEADLINE_S = 3600.0
 
 
 @dataclass(slots=True)
@@ -118,9 +122,49 @@ def create(
     instead of a template, with its ``profiles`` selected (see :mod:`compose`).
 
     All or nothing: the name is reserved under the project's lock (so of simultaneous creates of
-    one name exactly one proceeds), and on any failure or interrupt what this call made is removed
-    again (see :class:`rollback.Rollback`) unless ``keep_on_failure``.
+    one name exactly one proceeds), each step is journalled in the record before it is made, and
+    on any failure or interrupt what this call made is removed again (see
+    :mod:`~nexus_cli.workspaces.rollback`) unless ``keep_on_failure``. What a killed create left
+    is undone first when its name is created again.
     """
+    with owner.operation() as me, proc.deadline_after(CREATE_DEADLINE_S):
+        return _create_as(
+            me,
+            workspace,
+            template_name=template_name,
+            from_ref=from_ref,
+            variables=variables,
+            start=start,
+            bind_address=bind_address,
+            progress=progress,
+            health_timeout_s=health_timeout_s,
+            keep_on_failure=keep_on_failure,
+            host_ports=host_ports,
+            ignored_files=ignored_files,
+            hooks=hooks,
+            compose=compose,
+            profiles=profiles,
+        )
+
+
+def _create_as(
+    me: owner.Owner,
+    workspace: Workspace,
+    *,
+    template_name: str,
+    from_ref: str | None,
+    variables: dict[str, str] | None,
+    start: bool,
+    bind_address: str | None,
+    progress: Progress | None,
+    health_timeout_s: float,
+    keep_on_failure: bool,
+    host_ports: list[str] | None,
+    ignored_files: str,
+    hooks: host_hooks.HostHooks,
+    compose: str | None,
+    profiles: list[str] | None,
+) -> CreateResult:
     progress = progress or Silent()
     project, name = workspace.project, workspace.name
     validate.template_name(template_name)
@@ -139,6 +183,7 @@ def create(
         bind_address=bind.address,
         compose=compose or "",
         profiles=list(profiles or []),
+        creating={"owner": me.to_json()},
     )
     template = template_for(workspace, record)
     client = _connect(project) if template.services and start else None
@@ -151,8 +196,9 @@ def create(
             env=hook_environment(workspace),
             progress=progress,
         )
-    _reserve(project, record)
-    undo = Rollback(workspace, client)
+    if _reserve(workspace, record, client):  # a killed create's branch may be gone now
+        refs = git.head_and_branch(project.root, name)
+    undo = Rollback(workspace, client, record.creating)
     try:
         path, prepare_error = _worktree_while_preparing(
             workspace, from_ref, refs, client, template, progress, undo
@@ -163,27 +209,31 @@ def create(
         for rel, why in result.included.refused:
             progress.say(f"{INCLUDE_FILE}: not copying {rel!r}: {why}")
         wanted = list(dict.fromkeys([*template.host_ports, *extra_host_ports]))
-        result.host_ports = {
-            a.service: a.host_port
-            for a in allocate_host_ports(workspace, wanted, record.bind_address)
-        }
-        if result.files_written:  # else the reserved record is already the whole record
-            with records.editing(project.state_dir) as all_records:
-                record.generated_files = {
-                    rel: _sha256(template.files[rel]) for rel in result.files_written
-                }
-                all_records[name] = record
+        if wanted:
+            undo.intend(ports=True)
+            result.host_ports = {
+                a.service: a.host_port
+                for a in allocate_host_ports(workspace, wanted, record.bind_address)
+            }
+        if result.files_written:
+            record.generated_files = {
+                rel: _sha256(template.files[rel]) for rel in result.files_written
+            }
+            _write_record(project, record)
         if prepare_error is not None:
             raise prepare_error
         if client is not None:
-            result.up = _up_with_hooks(
-                client, workspace, record, template, progress, health_timeout_s
-            )
+            undo.intend(ports=True)
+            health_s = min(health_timeout_s, proc.time_left() or health_timeout_s)
+            result.up = _up_with_hooks(client, workspace, record, template, progress, health_s)
         host_hooks.run(
             hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
         )
+        _finish_record(project, record)
     except BaseException as exc:
         if keep_on_failure:
+            with contextlib.suppress(NexusError):  # kept on purpose: no later run may undo it
+                _finish_record(project, record)
             if isinstance(exc, NexusError) and exc.hint is None:
                 exc.hint = f"kept what was made (--keep-on-failure); fix it with `nexus workspace up {name}`"
             raise
@@ -202,15 +252,36 @@ def create(
     return result
 
 
-def _reserve(project: Project, record: records.WorkspaceRecord) -> None:
-    """Write the record first, under the lock: the one create that does so owns the name."""
+def _reserve(workspace: Workspace, record: records.WorkspaceRecord, client: Any) -> bool:
+    """Write the record first, under the lock: the one create that does so owns the name. A
+    create of this name that was killed is undone first (its journal, taken over): True then."""
+    stale = reserve(workspace.project.state_dir, record)
+    if stale is not None:
+        Rollback(workspace, client, stale.creating).run()
+        if reserve(workspace.project.state_dir, record) is not None:
+            raise ConflictError(
+                f"workspace {record.name!r} already exists (another process is creating it)"
+            )
+    return stale is not None
+
+
+def _finish_record(project: Project, record: records.WorkspaceRecord) -> None:
+    """The create is over (done, or kept with --keep-on-failure): its journal goes."""
+    record.creating = {}
     with records.editing(project.state_dir) as all_records:
-        _refuse_taken(record.name, all_records)
+        if record.name in all_records:
+            all_records[record.name].creating = {}
+
+
+def _write_record(project: Project, record: records.WorkspaceRecord) -> None:
+    """Store this create's record as it is now (the name is this create's: it reserved it)."""
+    with records.editing(project.state_dir) as all_records:
         all_records[record.name] = record
 
 
 def _refuse_taken(name: str, all_records: dict[str, records.WorkspaceRecord]) -> None:
-    if name in all_records:
+    """A workspace of this name exists (one a killed create left is taken over later)."""
+    if name in all_records and not all_records[name].creating:
         raise ConflictError(
             f"workspace {name!r} already exists",
             hint=f"use `nexus workspace up {name}` to start it",
@@ -224,7 +295,7 @@ def _worktree_while_preparing(
     client: Any,
     template: Template,
     progress: Progress,
-    undo: Any,
+    undo: Rollback,
 ) -> tuple[Path, NexusError | None]:
     """Create the worktree while images and the network are made ready in another thread.
 
@@ -236,7 +307,7 @@ def _worktree_while_preparing(
 
     def prepare() -> None:
         try:
-            prepare_engine(client, workspace, template, progress)
+            prepare_engine(client, workspace, template, progress, stop=undo.stop)
         except NexusError as exc:
             errors.append(exc)
         except Exception as exc:  # the Docker SDK's own errors: never a thread traceback
@@ -246,16 +317,25 @@ def _worktree_while_preparing(
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
     if worker is not None:
+        undo.intend(docker=True)
+        undo.preparing = worker
         worker.start()
     progress.begin("worktree")
     started = time.perf_counter()
     try:
         undo.before_worktree()
-        added = git_worktrees.add_worktree(workspace, from_ref, refs=refs)
-        undo.made_worktree(added.created_branch, added.start)
+        added = git_worktrees.add_worktree(
+            workspace, from_ref, refs=refs, before_branch=undo.before_branch
+        )
     finally:
         if worker is not None:
-            worker.join()
+            worker.join(proc.time_left())
+    if worker is not None and worker.is_alive():
+        raise DeadlineError(
+            f"preparing Docker objects for {workspace.name!r} passed the create's deadline "
+            f"({CREATE_DEADLINE_S / 60:g} minutes)",
+            hint="check the engine (`docker info`) and the image registry, then run it again",
+        )
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
     return added.path, errors[0] if errors else None
@@ -265,7 +345,8 @@ def _write_files(worktree: Path, template: Template) -> list[str]:
     """Write the template's files into the worktree when absent; never overwrite.
 
     Each path must resolve (after symlinks committed to the repository) inside the worktree, and
-    is written with :func:`fs.atomic_write`, which never writes through a link.
+    is written by :func:`safe_path.write_atomic`, which opens every folder from the worktree down
+    without following links (a link on the way is refused, not followed).
     """
     written: list[str] = []
     for rel, content in template.files.items():
@@ -274,8 +355,7 @@ def _write_files(worktree: Path, template: Template) -> list[str]:
         )
         if os.path.lexists(worktree / rel) or target.exists():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fs.atomic_write(target, content)
+        safe_path.write_atomic(worktree, rel, content, makedirs=True)
         written.append(rel)
     return written
 

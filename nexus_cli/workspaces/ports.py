@@ -9,14 +9,13 @@ kept across ``down``/``up`` and replaced only when something else took the port 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import fs, jsonio, validate
 from nexus_cli.errors import ConflictError, NexusError, StateError
 from nexus_cli.paths import ensure_private_dir
 from nexus_cli.workspaces.jsonstate import load_json
@@ -76,7 +75,7 @@ def locked_table(home: Path) -> Iterator[list[Allocation]]:
     """Yield the allocation list under an exclusive lock; write it back if the block succeeds."""
     ensure_private_dir(home)
     table, lock = table_paths(home)
-    with fs.locked(lock):
+    with fs.locked(lock, root=home):
         allocations = _read(table)
         before = [asdict(a) for a in allocations]
         yield allocations
@@ -91,6 +90,7 @@ def _read(table: Path) -> list[Allocation]:
         missing=[],
         what=f"port allocation table {table} is",
         hint="move it aside; Nexus re-creates it (ports are then allocated afresh)",
+        root=table.parent,
     )
 
 
@@ -120,7 +120,11 @@ def _checked(allocation: Allocation, table: Path) -> Allocation:
 def _write(table: Path, allocations: list[Allocation]) -> None:
     fs.atomic_write(
         table,
-        json.dumps({"version": 1, "allocations": [_row(a) for a in allocations]}, indent=1),
+        jsonio.dumps(
+            {"version": 1, "allocations": [_row(a) for a in allocations]},
+            indent=1,
+            ascii_only=True,
+        ),
     )
 
 

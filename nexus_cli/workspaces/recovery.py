@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, project_id, validate
-from nexus_cli.errors import DockerUnavailableError, NexusError, StateError
+from nexus_cli import engine, git, owner, project_id, validate
+from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, records
+from nexus_cli.workspaces import docker_services, git_worktrees, records, rollback
 from nexus_cli.workspaces.handle import Workspace, project_id_of, service_of, workspace_of
 from nexus_cli.workspaces.lifecycle import template_for
 
@@ -301,7 +301,8 @@ def _state(
 def repair(
     project: Project, workspace: Workspace | None = None, *, adopt_project_id: str | None = None
 ) -> RepairResult:
-    """Restore missing worktrees from their branches, prune stale entries, unlock locked ones.
+    """Undo creates that were killed half-way (their journal), restore missing worktrees from
+    their branches, prune stale entries, unlock locked ones.
 
     ``adopt_project_id`` first writes that id back as the project id (a lost or corrupt file).
     """
@@ -312,8 +313,28 @@ def repair(
     if workspace is not None:
         recs = {workspace.name: workspace.record()}
     done: dict[str, list[str]] = {}
-    for name in sorted(recs):
+    with owner.operation() as me:
+        for name in sorted(recs):
+            undone = _undo_interrupted_create(project, name, me)
+            if undone is not None:
+                done[name] = undone
+    for name in sorted(set(recs) - set(done)):
         done[name] = git_worktrees.repair_worktree(
             workspace if workspace is not None else Workspace(project, name)
         )
     return RepairResult(done)
+
+
+def _undo_interrupted_create(project: Project, name: str, me: owner.Owner) -> list[str] | None:
+    """What a killed ``workspace create`` of ``name`` had made, removed (None: not one)."""
+    try:
+        with records.editing(project.state_dir) as all_records:
+            record = all_records.get(name)
+            stale = None if record is None else rollback.take_over_stale(record, me.to_json())
+    except ConflictError:
+        return ["left alone: another process is creating it"]
+    if stale is None:
+        return None
+    workspace = Workspace(project, name)
+    removed = rollback.Rollback(workspace, None, stale.creating).run()
+    return [f"removed what an interrupted create had made: {', '.join(removed) or 'its record'}"]

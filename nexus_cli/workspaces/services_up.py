@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -161,10 +162,18 @@ def _allocate_ports(
 
 
 def prepare_engine(
-    client: Any, workspace: Workspace, template: Template, progress: Progress
+    client: Any,
+    workspace: Workspace,
+    template: Template,
+    progress: Progress,
+    stop: threading.Event | None = None,
 ) -> float:
-    """Pull missing images and create the network and volumes; returns the pull time in ms."""
+    """Pull missing images and create the network and volumes; returns the pull time in ms.
+
+    Once ``stop`` is set (the create is being undone) nothing more is made."""
     pull_ms = _pull_images(client, template, progress)
+    if stop is not None and stop.is_set():
+        return pull_ms
     inv = invocation.current()
     before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
     invocation.metric("docker_pull_time_ms", before + pull_ms)

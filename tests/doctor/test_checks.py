@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
 from nexus_cli import paths
-from tests.conftest import run_nexus
+from tests.conftest import run_nexus, run_process
+from tests.gpu.conftest import make_gpu, write_fake_nvml
 
 
 def test_doctor_json_is_valid_and_lists_every_check(project: Path) -> None:
@@ -84,3 +86,32 @@ def _pointer_check(project: Path) -> dict[str, str]:
     checks = run_nexus("doctor", "--json").json()["checks"]
     (check,) = [c for c in checks if c["name"] == "worktrees:git-pointers"]
     return dict(check)
+
+
+def test_doctor_asks_nvml_through_the_gpu_adapter(project: Path, tmp_path: Path) -> None:
+    """The adapter's JSON fake answers: two GPUs (a MIG slice is not a third) and the driver."""
+    env = write_fake_nvml(
+        tmp_path / "nvml.json",
+        [make_gpu("0"), make_gpu("1"), make_gpu("0:0", is_mig=True, parent_index="0")],
+    )
+    out = run_process("doctor", "--json", cwd=project, env=env)
+    nvml_check = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "nvml")
+    assert nvml_check == {
+        "name": "nvml",
+        "status": "ok",
+        "detail": "2 GPUs, driver 550.54.15",
+        "essential": False,
+        "fix": None,
+    }
+
+
+def test_doctor_without_nvml_warns_with_the_adapters_hint(project: Path, tmp_path: Path) -> None:
+    (tmp_path / "nvml.json").write_text("{not json")
+    env = {"NEXUS_NVML_FAKE": str(tmp_path / "nvml.json")}
+    out = run_process("doctor", "--json", cwd=project, env=env)
+    nvml_check = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "nvml")
+    assert nvml_check["status"] == "warn" and not nvml_check["essential"]
+    assert nvml_check["detail"].startswith("NEXUS_NVML_FAKE: cannot read ")
+    assert nvml_check["detail"].endswith("; GPU commands give CPU-side results only")
+    assert nvml_check["fix"]
+    assert out.returncode == 0

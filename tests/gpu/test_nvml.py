@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pynvml
 import pytest
 
@@ -39,3 +42,20 @@ def test_real_devices_and_processes() -> None:
             assert isinstance(session.read_process_utilization(dev.index), dict)
     finally:
         session.close()
+
+
+def test_only_the_adapter_imports_pynvml() -> None:
+    """Doctor, status and impact all ask NVML through this adapter (the one fake in tests)."""
+    package = Path(nvml.__file__).resolve().parent.parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            if "pynvml" in names and path != Path(nvml.__file__).resolve():
+                offenders.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert offenders == []

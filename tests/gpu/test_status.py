@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from nexus_cli import jsonio
 from nexus_cli.gpu import nvml
 from nexus_cli.gpu.model import GpuProcessReading
 from nexus_cli.gpu.status import read_processes, read_status
+from tests.conftest import run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
 
 GONE = 2**22 + 77  # a PID no process here has (NVML's host PID from another namespace)
@@ -55,3 +57,15 @@ def test_processes_have_host_details(
     assert mine.cpu_percent is not None and mine.kinds == ["compute", "graphics"]
     assert hidden.gpu_index == "1:1" and hidden.namespace == "not visible"
     assert hidden.command is None and hidden.used_memory is None and hidden.sm_util_pct is None
+
+
+def test_json_output_holds_null_where_a_reading_is_not_a_number(
+    fake_nvml: Callable[..., FakeNvml],
+) -> None:
+    """A driver that reports NaN watts must not put a bare ``NaN`` (not JSON) on stdout."""
+    fake_nvml([make_gpu("0", power_draw_w=float("nan"), power_limit_w=float("inf"))])
+    result = run_nexus("gpu", "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+    [gpu] = jsonio.loads(result.stdout)["gpus"]
+    assert gpu["power_draw_w"] is None and gpu["power_limit_w"] is None

@@ -171,6 +171,20 @@ def test_max_minutes_stops_a_running_agent(
     assert "time limit of 0.02 minutes" in task["notes"][-1]["text"]
 
 
+def test_an_agent_run_has_a_deadline_without_max_minutes(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nexus_cli.loop import runner
+
+    monkeypatch.setattr(runner, "AGENT_RUN_S", 1.2)  # the default is hours: the bound, not its size
+    monkeypatch.setenv("SCRIPTED_AGENT_SLEEP", "30")
+    task_id = new_task("Hangs", "--gate", GATE)
+    result = run_nexus("loop", "--agent", AGENT, "--json")
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["agent_timed_out"] is True
+    assert "the agent run passed its limit of 0.02 minutes" in show(task_id)["notes"][-1]["text"]
+
+
 def test_no_loop_events_when_telemetry_is_off(
     loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

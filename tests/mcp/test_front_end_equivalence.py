@@ -28,10 +28,11 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 MINUTE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 # ``via`` and a receipt's ``approved``: how a gate arrived and was approved differ by nature
 # (typed on the CLI, proposed by an agent and trusted by a rule); a receipt's ``head`` and
-# ``tree`` name each side's own repository.
+# ``tree`` name each side's own repository; a verifying owner's ``start`` and ``token`` are each
+# operation's own (nexus_cli/owner.py).
 VOLATILE = {
     "pid", "host", "duration_ms", "runtime_s", "rss_bytes", "cpu_percent", "seconds", "via",
-    "approved", "head", "tree",
+    "approved", "head", "tree", "start", "token",
 }  # fmt: skip
 LOST = re.compile(r"lose .+? of work")
 

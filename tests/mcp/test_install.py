@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli.mcp.install import RETIRED_HOOKS
 from nexus_cli.paths import user_config_dir
 from tests.conftest import run_nexus
 
@@ -24,6 +25,7 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     [
         ("claude", ".mcp.json", "mcpServers"),
         ("cursor", ".cursor/mcp.json", "mcpServers"),
+        ("gemini", ".gemini/settings.json", "mcpServers"),
         ("vscode", ".vscode/mcp.json", "servers"),
     ],
 )
@@ -94,11 +96,69 @@ def test_claude_hooks_are_added_and_removed_byte_for_byte(project: Path) -> None
     settings.write_text(original)
     assert run_nexus("mcp", "install", "--client", "claude", "--hooks").exit_code == 0
     hooks = json.loads(settings.read_text())["hooks"]
-    assert hooks["SessionStart"][0]["hooks"][0]["command"] == "nexus prime"
-    assert hooks["PreCompact"][0]["hooks"][0]["command"] == "nexus task context --current"
+    assert hooks["SessionStart"][0]["matcher"] == "startup|resume|compact"
+    assert hooks["SessionStart"][0]["hooks"][0]["command"].endswith("nexus hook session-start")
+    assert hooks["Stop"][0]["hooks"][0]["command"].endswith("nexus hook stop")
+    assert "PreCompact" not in hooks
     assert run_nexus("mcp", "uninstall", "--client", "claude").exit_code == 0
     assert settings.read_text() == original
     assert not (project / ".mcp.json").exists()
+
+
+def test_hooks_install_is_its_own_record(project: Path) -> None:
+    settings = project / ".claude" / "settings.json"
+    assert run_nexus("hooks", "install", "--client", "claude").exit_code == 0
+    assert not (project / ".mcp.json").exists()  # hooks only, no MCP server entry
+    lock = json.loads((project / ".nexus" / "mcp.lock").read_text())
+    assert list(lock["clients"]) == ["claude-hooks"]
+    again = run_nexus("hooks", "install", "--client", "claude")
+    assert "already installed" in again.stderr
+    assert run_nexus("mcp", "uninstall", "--client", "claude").exit_code == 0
+    assert settings.exists()  # not what `mcp install` added
+    assert run_nexus("hooks", "uninstall", "--client", "claude").exit_code == 0
+    assert not settings.exists() and not (project / ".nexus" / "mcp.lock").exists()
+
+
+def test_reinstalling_takes_out_the_retired_precompact_hook(project: Path) -> None:
+    """What `--hooks` wrote before (SessionStart `nexus prime`, PreCompact) becomes the new set."""
+    settings = project / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    old = {"hooks": {e["path"][1]: [e["item"]] for e in RETIRED_HOOKS}}
+    text = json.dumps(old, indent=2) + "\n"
+    settings.write_text(text)
+    record = {
+        "format": "json",
+        "created_file": True,
+        "original_sha": None,
+        "inserts": None,
+        "written": hashlib.sha256(text.encode()).hexdigest(),
+        "entries": list(RETIRED_HOOKS),
+        "created": ["hooks", "hooks.SessionStart", "hooks.PreCompact"],
+    }
+    lock = {"version": 2, "clients": {"claude": {"files": {".claude/settings.json": record}}}}
+    (project / ".nexus" / "mcp.lock").write_text(json.dumps(lock))
+    assert run_nexus("mcp", "install", "--client", "claude", "--hooks").exit_code == 0
+    hooks = json.loads(settings.read_text())["hooks"]
+    assert "PreCompact" not in hooks
+    commands = [g["hooks"][0]["command"] for g in hooks["SessionStart"]]
+    assert commands == ["command -v nexus >/dev/null 2>&1 || exit 0; nexus hook session-start"]
+    assert run_nexus("mcp", "uninstall", "--client", "claude").exit_code == 0
+    assert not settings.exists()
+
+
+def test_codex_hooks_go_to_hooks_json(project: Path) -> None:
+    installed = run_nexus("hooks", "install", "--client", "codex")
+    assert installed.exit_code == 0 and "codex_hooks = true" in installed.stderr
+    data = json.loads((project / ".codex" / "hooks.json").read_text())
+    assert set(data["hooks"]) == {"SessionStart", "Stop", "SubagentStop"}
+    assert data["hooks"]["SessionStart"][0]["matcher"] == "startup|resume"
+    assert run_nexus("hooks", "uninstall", "--client", "codex").exit_code == 0
+    assert not (project / ".codex" / "hooks.json").exists()
+
+
+def test_hooks_are_refused_for_a_client_without_them(project: Path) -> None:
+    result = run_nexus("mcp", "install", "--client", "cursor", "--hooks")
+    assert result.exit_code == 2 and "no lifecycle hooks" in result.stderr
 
 
 def test_codex_global_config_gets_its_table(
@@ -348,7 +408,7 @@ def test_hooks_added_after_a_plain_install(project: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert (project / ".mcp.json").read_text() == mcp_json
     hooks = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]
-    assert hooks["SessionStart"][0]["hooks"][0]["command"] == "nexus prime"
+    assert hooks["SessionStart"][0]["hooks"][0]["command"].endswith("nexus hook session-start")
     again = run_nexus("mcp", "install", "--client", "claude", "--hooks")
     assert again.exit_code == 0 and "already installed" in again.stderr
     assert run_nexus("mcp", "uninstall", "--client", "claude").exit_code == 0

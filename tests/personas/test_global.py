@@ -29,8 +29,9 @@ def test_global_add_and_remove(project: Path, isolated_home: Path) -> None:
     assert (isolated_home / ".claude/skills/data-scientist-gpu-optimize/SKILL.md").is_file()
     assert (isolated_home / ".claude/agents/data-scientist.md").is_file()
     assert "Priorities" in (isolated_home / ".codex/AGENTS.md").read_text()
-    prompt = isolated_home / ".codex/prompts/data-scientist-gpu-optimize.md"
-    assert prompt.read_text().startswith("---\ndescription: ")  # Codex's own prompts folder
+    skill = isolated_home / ".agents/skills/data-scientist-gpu-optimize/SKILL.md"
+    assert skill.read_text().startswith("---\nname: data-scientist-gpu-optimize\n")  # Codex's
+    assert not (isolated_home / ".codex/prompts").exists()  # deprecated by Codex
     settings = json.loads((isolated_home / ".claude/settings.json").read_text())
     assert "Bash(nvidia-smi:*)" in settings["permissions"]["allow"]
     lock = user_config_dir() / "personas.lock"
@@ -85,7 +86,7 @@ def test_global_adds_no_rule_or_pointer_for_project_files(
         ".codex/AGENTS.md",
         ".claude/agents/data-scientist.md",
         ".claude/skills/data-scientist-process-impact/SKILL.md",
-        ".codex/prompts/data-scientist-process-impact.md",
+        ".agents/skills/data-scientist-process-impact/SKILL.md",
     ):
         text = (isolated_home / rel).read_text()
         assert "`scripts/analyze_process_impact.sh`" in text and note in text, rel

@@ -155,6 +155,38 @@ def test_a_lock_pointing_into_git_deletes_nothing(project: Path) -> None:
     assert hook.read_text() == "#!/bin/sh\n"
 
 
+@pytest.mark.parametrize("persona", ["software-architect", "gone"])
+def test_a_committed_lock_cannot_get_a_source_file_deleted(project: Path, persona: str) -> None:
+    """Issue #25, cause 1: a lock that lists ``src/main.py`` with its real hash, owned by an
+    installed persona (or one that no longer exists), deletes nothing: Nexus deletes only files
+    whose path the persona renders and whose bytes are its render or what it installed."""
+    import hashlib
+
+    source = project / "src" / "main.py"
+    source.parent.mkdir()
+    source.write_text("print('mine')\n")
+    if persona != "gone":
+        added = run_nexus("persona", "add", persona, "--target", "agents")
+        assert added.exit_code == 0, added.stderr
+    lock = (
+        json.loads((project / ".nexus" / "personas.lock").read_text()) if persona != "gone" else {}
+    )
+    lock.setdefault("version", 1)
+    lock.setdefault("personas", {})[persona] = {"level": None, "targets": ["agents"]}
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    lock.setdefault("files", {})["src/main.py"] = {"sha256": digest, "owner": persona}
+    (project / ".nexus" / "personas.lock").write_text(json.dumps(lock))
+
+    result = run_nexus("persona", "remove", persona)
+
+    assert result.exit_code == 0, result.stderr
+    assert source.read_text() == "print('mine')\n"
+    assert "kept src/main.py" in result.stderr
+    assert not (project / ".nexus" / "personas.lock").exists()  # forgotten, not deleted
+    if persona != "gone":
+        assert not (project / "AGENTS.md").exists()  # what the persona did write is removed
+
+
 def test_a_damaged_lock_entry_is_a_state_error(project: Path) -> None:
     _lock(project, {"files": {"a.md": {"sha256": "0"}}})
     result = run_nexus("persona", "current")

@@ -1,5 +1,6 @@
-"""`nexus persona upgrade`: a project installed with layout 1 moves to layout 2 in place,
-and a file the user edited is never overwritten or deleted."""
+"""`nexus persona upgrade`: an install with an older layout (1: commands and always-on rules;
+2: ~/.codex/prompts) moves to the current one in place, and a file the user edited is never
+overwritten or deleted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from nexus_cli.personas.installer import Scope
 from nexus_cli.personas.plan import Desired, Findings, reconcile
 from nexus_cli.personas.settings_json import SettingsWant
 from nexus_cli.personas.snapshot import FileState
+from nexus_cli.personas.targets import LAYOUT
 from tests.conftest import run_nexus
 from tests.personas.conftest import tree
 
@@ -85,7 +87,7 @@ def test_upgrade_moves_to_the_new_layout_and_keeps_user_edits(project: Path) -> 
     assert not (project / ".github/copilot-instructions.md").exists()  # the block is gone
     assert (project / "CLAUDE.md").read_text().count("@AGENTS.md") == 1
     lock = json.loads(scope.lock_path.read_text())
-    assert lock["personas"]["software-architect"]["layout"] == 2
+    assert lock["personas"]["software-architect"]["layout"] == LAYOUT
 
     again = run_nexus("persona", "upgrade")
     assert again.exit_code == 0 and "nothing to change" in again.stderr
@@ -126,3 +128,38 @@ def test_upgrade_skips_a_persona_that_no_longer_exists(project: Path) -> None:
     result = run_nexus("persona", "upgrade")
     assert result.exit_code == 0
     assert "skipped gone: no persona named 'gone'" in result.stderr
+
+
+def test_upgrade_moves_codex_prompts_to_agent_skills(project: Path, isolated_home: Path) -> None:
+    """Layout 2 wrote the commands as ~/.codex/prompts/*.md, which Codex deprecated: layout 3
+    writes ~/.agents/skills/ and takes the prompts out."""
+    scope = installer.global_scope(project)
+    persona = load("product-manager", scope.search())
+    want = Desired()
+    tag = f"Persona {persona.display_name}: added by `nexus persona add product-manager`."
+    want.blocks[".codex/AGENTS.md"] = f"<!-- {tag} -->\n# Persona\n"
+    for path in persona.commands:
+        rel = f".codex/prompts/product-manager-{path.stem}.md"
+        want.files[rel] = FileState(b'---\ndescription: "old"\n---\n\n' + path.read_bytes(), 0o644)
+    before = lockfile.read(scope.lock_path)
+    after = copy.deepcopy(before)
+    snap = scope.snapshot()
+    found = Findings()
+    reconcile(snap, after, "product-manager", want, found)
+    assert not found.conflicts
+    after["personas"]["product-manager"] = {
+        "level": None,
+        "targets": ["agents"],
+        "origin": "builtin",
+        "layout": 2,
+    }
+    installer.apply(installer.Plan(scope, before, after, snap.changes(), found))
+    assert (isolated_home / ".codex/prompts/product-manager-generate-prd.md").is_file()
+
+    result = run_nexus("persona", "upgrade", "--global")
+    assert result.exit_code == 0, result.stderr
+    assert not (isolated_home / ".codex/prompts").exists()
+    skill = isolated_home / ".agents/skills/product-manager-generate-prd/SKILL.md"
+    assert skill.read_text().startswith("---\nname: product-manager-generate-prd\n")
+    lock = json.loads(scope.lock_path.read_text())
+    assert lock["personas"]["product-manager"]["layout"] == LAYOUT

@@ -5,6 +5,7 @@ survives a timeout, SIGTERM or a kill; one `task complete` of a task at a time, 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli import owner
 from nexus_cli.proc import group_alive
 from nexus_cli.tasks.gates import GateResult, run_on_host
 from nexus_cli.tasks.model import Gate
@@ -197,25 +199,45 @@ def test_complete_with_a_timed_out_gate_leaves_no_process(tasks_project: Path) -
     assert show(task_id)["status"] == "in_progress"
 
 
+def _verifying_since(tasks_project: Path, pid: int, start: str) -> str:
+    """A task that ``tasks.jsonl`` says is verifying, owned by ``pid`` started at ``start``."""
+    entry = {"at": "t1", "by": "bob", "action": "transition", "from": "in_progress"}
+    entry.update(to="verifying", pid=pid, host=owner.host_tag(), start=start, token="0ld")
+    line = {"id": "nx-reus", "title": "Reused", "status": "verifying", "history": [entry]}
+    line["gates"] = [{"command": "true"}]
+    (tasks_project / ".nexus" / "tasks.jsonl").write_text(json.dumps(line) + "\n")
+    approve_as_person("nx-reus")
+    return "nx-reus"
+
+
 def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
-    import json
-
-    from nexus_cli.tasks.verification import host_tag
-
-    sleeper = subprocess.Popen(["sleep", "60"])
+    sleeper = subprocess.Popen(["sleep", "60"])  # runs with the pid, started after the owner
     try:
-        entry = {"at": "t1", "by": "bob", "action": "transition", "from": "in_progress"}
-        entry.update(to="verifying", pid=sleeper.pid, host=host_tag())
-        line = {"id": "nx-reus", "title": "Reused", "status": "verifying", "history": [entry]}
-        line["gates"] = [{"command": "true"}]
-        (tasks_project / ".nexus" / "tasks.jsonl").write_text(json.dumps(line) + "\n")
-        approve_as_person("nx-reus")
-        result = run_nexus("task", "complete", "nx-reus")
+        start = owner.process_start(sleeper.pid)
+        assert start
+        boot, ticks = start.rsplit(":", 1)
+        task_id = _verifying_since(tasks_project, sleeper.pid, f"{boot}:{int(ticks) - 1}")
+        result = run_nexus("task", "complete", task_id)
         assert result.exit_code == 0, result.stderr
         assert "took over" in result.stderr
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_live_owner_is_respected_whatever_program_it_runs(tasks_project: Path) -> None:
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        start = owner.process_start(sleeper.pid)
+        assert start
+        task_id = _verifying_since(tasks_project, sleeper.pid, start)
+        result = run_nexus("task", "complete", task_id)
+        assert result.exit_code == 1
+        assert f"is already verifying (pid {sleeper.pid}, by bob)" in result.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert run_nexus("task", "complete", task_id).exit_code == 0  # gone: taken over
 
 
 # --- run_on_host, one behaviour at a time ---------------------------------------------------------

@@ -158,8 +158,8 @@ def test_since_checks_only_tasks_closed_after_ref(tasks_project: Path) -> None:
 
 
 def test_review_tasks_are_checked_and_no_gates_tasks_pass(tasks_project: Path) -> None:
-    with open(tasks_project / ".nexus" / "config.yaml", "a") as config:
-        config.write("\ntasks:\n  require_review: true\n")
+    config = tasks_project / ".nexus" / "config.yaml"
+    config.write_text(config.read_text().replace("require_review: false", "require_review: true"))
     in_review = close_task(tasks_project, "Reviewed", "true")
     free = new_task("Free", "--no-gates")
     ok("task", "start", free)

@@ -99,7 +99,9 @@ def test_files_entry_that_is_a_committed_symlink_to_a_file_is_refused(
     assert not victim.exists()
 
 
-def test_files_entry_inside_the_worktree_is_written(project: Path) -> None:
+def test_files_entry_through_a_link_inside_the_worktree_is_refused(project: Path) -> None:
+    """Rule 1 (docs/security.md): a link anywhere on the way is refused, even one that stays
+    inside the worktree; the create is rolled back."""
     _commit_symlink(project, "conf", "sub")
     (project / "sub").mkdir()
     (project / "sub" / "keep").write_text("")
@@ -107,8 +109,21 @@ def test_files_entry_inside_the_worktree_is_written(project: Path) -> None:
     run_git(project, "commit", "-qm", "sub")
     _files_template(project, {"conf/app.env": "A=1\n"})
     result = run_nexus("workspace", "create", "w", "-t", "writer")
+    assert result.exit_code == 1, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ") and first.endswith(
+        "/w/conf is a symbolic link; "
+        f"Nexus does not follow links under {project / '.nexus' / 'worktrees' / 'w'}"
+    )
+    assert not (project / ".nexus" / "worktrees" / "w").exists()
+    assert not (project / "sub" / "app.env").exists()
+
+
+def test_files_entry_in_a_real_folder_is_written(project: Path) -> None:
+    _files_template(project, {"conf/app.env": "A=1\n"})
+    result = run_nexus("workspace", "create", "w", "-t", "writer")
     assert result.exit_code == 0, result.stderr
-    assert (project / ".nexus" / "worktrees" / "w" / "sub" / "app.env").read_text() == "A=1\n"
+    assert (project / ".nexus" / "worktrees" / "w" / "conf" / "app.env").read_text() == "A=1\n"
 
 
 # --- names read back from state ----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What each coding assistant gets from a persona, in that assistant's own format.
 
-One module per assistant (:mod:`.claude`, :mod:`.agents`, :mod:`.cursor`, :mod:`.copilot`), each
+One module per assistant (:mod:`.claude`, :mod:`.agents`, :mod:`.cursor`, :mod:`.copilot`,
+:mod:`.gemini`), each
 with ``capabilities(is_global)`` (what it can express), ``invocations(ctx)`` (the commands its
 instructions may name, and how a user types them) and ``emit(ctx, want)`` (the files, blocks and
 settings it gets). Project files (``files:`` entries) are installed once, whatever the targets.
@@ -14,7 +15,7 @@ from types import ModuleType
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.personas.model import Level, Persona
 from nexus_cli.personas.plan import Desired
-from nexus_cli.personas.targets import agents, claude, copilot, cursor
+from nexus_cli.personas.targets import agents, claude, copilot, cursor, gemini
 from nexus_cli.personas.targets.base import LAYOUT, Capabilities, Context, script_state
 from nexus_cli.plural import plural
 
@@ -25,9 +26,10 @@ MODULES: dict[str, ModuleType] = {
     "agents": agents,
     "cursor": cursor,
     "copilot": copilot,
+    "gemini": gemini,
 }
 TARGETS = tuple(MODULES)
-GLOBAL_TARGETS = ("claude", "agents")
+GLOBAL_TARGETS = ("claude", "agents", "gemini")
 
 
 def parse_targets(value: str | None, is_global: bool) -> list[str] | None:
@@ -45,7 +47,7 @@ def parse_targets(value: str | None, is_global: bool) -> list[str] | None:
 
 
 def default_targets(root: Path, is_global: bool) -> list[str]:
-    """claude and agents; cursor and copilot too when the project already uses them."""
+    """claude and agents; cursor, copilot and gemini too when the project already uses them."""
     targets = ["claude", "agents"]
     if not is_global:
         if (root / ".cursor").is_dir():
@@ -53,6 +55,8 @@ def default_targets(root: Path, is_global: bool) -> list[str]:
         github = root / ".github"
         if (github / "copilot-instructions.md").is_file() or (github / "instructions").is_dir():
             targets.append("copilot")
+        if (root / ".gemini").is_dir() or (root / "GEMINI.md").is_file():
+            targets.append("gemini")
     return targets
 
 

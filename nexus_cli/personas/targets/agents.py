@@ -1,14 +1,20 @@
-"""AGENTS.md (Codex and every assistant that reads it): always-on instructions, written once.
+"""AGENTS.md and Codex: always-on instructions, written once, and the commands as Agent Skills.
 
-* project: the instructions inline in a managed block in ``AGENTS.md``; Codex has no
-  project-level prompts, so no command is written and the text names none;
-* ``--global``: the block in ``~/.codex/AGENTS.md`` and each command as a Codex custom prompt
-  in ``~/.codex/prompts/<persona>-<command>.md`` (``description``, ``argument-hint``), which
-  Codex lists in its own ``/`` menu. The shared text still names no command: Claude Code imports
-  it too when both targets are installed, and ``/prompts:...`` means nothing there.
+* the instructions inline in a managed block in ``AGENTS.md`` (``--global``:
+  ``~/.codex/AGENTS.md``);
+* each command as an Agent Skill in ``.agents/skills/<persona>-<command>/SKILL.md`` (``--global``:
+  ``~/.agents/skills``), where Codex looks for skills from the folder it runs in up to the
+  repository root, and for the user. Codex loads a skill when the task matches its description,
+  or when the user mentions it (``$name``, ``/skills``). GitHub Copilot and Cursor read
+  ``.agents/skills`` too. Skills replace the custom prompts in ``~/.codex/prompts`` that Codex
+  deprecated; an upgrade takes those out.
 
-Docs: https://agents.md, https://developers.openai.com/codex/guides/agents-md,
-https://developers.openai.com/codex/custom-prompts
+The shared text names no command: Claude Code imports it too when both targets are installed.
+
+Docs (read 2026-12-06): https://agents.md, https://developers.openai.com/codex/guides/agents-md,
+https://developers.openai.com/codex/skills, https://agentskills.io/specification,
+https://code.visualstudio.com/docs/agents/reference/agent-skills-reference (Codex: project
+``.agents/skills/``, personal ``~/.agents/skills/``), https://cursor.com/docs/context/skills
 """
 
 from __future__ import annotations
@@ -17,17 +23,16 @@ from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.targets.base import (
     Capabilities,
     Context,
-    frontmatter,
+    emit_skills,
     instructions,
-    text_file,
-    yaml_str,
 )
 
 NAME = "agents"
+SKILLS = ".agents/skills"  # under the project, or the home folder with --global
 
 
 def capabilities(is_global: bool) -> Capabilities:
-    return Capabilities(always_on=True, commands=is_global)
+    return Capabilities(always_on=True, on_demand=True, skills=True)
 
 
 def invocations(ctx: Context) -> dict[str, str]:
@@ -35,18 +40,7 @@ def invocations(ctx: Context) -> dict[str, str]:
     return {}
 
 
-def prompt_name(ctx: Context, command: str) -> str:
-    return f"{ctx.name}-{command}"
-
-
 def emit(ctx: Context, want: Desired) -> None:
     rel = ".codex/AGENTS.md" if ctx.is_global else "AGENTS.md"
     want.blocks[rel] = f"<!-- {ctx.tag} -->\n{instructions(ctx, invocations(ctx))}"
-    if not ctx.is_global:
-        return
-    for command in ctx.commands:
-        pairs = [("description", yaml_str(command.description))]
-        if command.argument_hint:
-            pairs.append(("argument-hint", yaml_str(command.argument_hint)))
-        path = f".codex/prompts/{prompt_name(ctx, command.name)}.md"
-        want.files[path] = text_file(frontmatter(pairs) + "\n" + command.body)
+    emit_skills(ctx, want, SKILLS)

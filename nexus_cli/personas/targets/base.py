@@ -15,9 +15,14 @@ from pathlib import Path
 from nexus_cli.config_yaml import parse_yaml
 from nexus_cli.errors import ConfigError
 from nexus_cli.personas.model import NAME_RE, Level, Permissions, Persona, persona_path
+from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.snapshot import FileState
 
-LAYOUT = 2  # the layout version recorded in the lock; 1 = commands + always-on rules everywhere
+# The layout version recorded in the lock (`persona upgrade` moves older installs): 1 = commands
+# and always-on rules everywhere; 2 = Claude skills, on-demand rules; 3 = Agent Skills for Codex
+# in .agents/skills (no ~/.codex/prompts), Copilot applyTo and Cursor globs only where a persona
+# names its files, skill-scoped tools kept off the subagent.
+LAYOUT = 3
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,49 @@ def yaml_str(value: str) -> str:
 def frontmatter(pairs: list[tuple[str, str]]) -> str:
     """``---`` + ``key: value`` lines (values already rendered) + ``---``."""
     return "---\n" + "".join(f"{k}: {v}".rstrip() + "\n" for k, v in pairs) + "---\n"
+
+
+SKILL_NAME_MAX = 64
+SKILL_DESCRIPTION_MAX = 1024
+
+
+def skill_name(ctx: Context, command: str) -> str:
+    """``<persona>-<command>``, checked against the Agent Skills rules for ``name`` (1-64 of
+    a-z, 0-9 and ``-``, no leading, trailing or doubled ``-``; the folder has the same name):
+    https://agentskills.io/specification (read 2026-12-06)."""
+    name = f"{ctx.name}-{command}"
+    if len(name) > SKILL_NAME_MAX or "--" in name or not re.fullmatch(r"[a-z0-9-]+", name):
+        raise ConfigError(
+            f"{ctx.persona.folder / 'persona.yaml'}: skill name {name!r} (persona-command) must "
+            f"be at most {SKILL_NAME_MAX} lowercase letters, digits and single hyphens"
+        )
+    return name
+
+
+def skill(ctx: Context, command: Command) -> str:
+    """One command as an Agent Skill's ``SKILL.md``: ``name`` and ``description`` (the standard's
+    two required fields; the description cut to its 1,024 characters), ``argument-hint`` and
+    ``allowed-tools`` where the command has them, then the command's text."""
+    description = f"{command.description} ({ctx.persona.display_name} persona)"
+    if len(description) > SKILL_DESCRIPTION_MAX:
+        description = description[: SKILL_DESCRIPTION_MAX - 1] + "…"
+    pairs = [("name", skill_name(ctx, command.name)), ("description", yaml_str(description))]
+    if command.argument_hint:
+        pairs.append(("argument-hint", yaml_str(command.argument_hint)))
+    if command.allowed_tools:
+        pairs.append(("allowed-tools", yaml_str(command.allowed_tools)))
+    return frontmatter(pairs) + "\n" + command.body
+
+
+def emit_skills(ctx: Context, want: Desired, root: str) -> None:
+    """Every command as a skill folder under ``root`` (``.claude/skills``, ``.agents/skills``):
+    ``<root>/<persona>-<command>/SKILL.md`` with the ``commands/<command>/`` files beside it.
+    The one renderer of skills, whichever assistant reads them."""
+    for command in ctx.commands:
+        folder = f"{root}/{skill_name(ctx, command.name)}"
+        want.files[f"{folder}/SKILL.md"] = text_file(skill(ctx, command))
+        for rel, source in command.support_files():
+            want.files[f"{folder}/{rel}"] = script_state(source)
 
 
 def text_file(text: str) -> FileState:

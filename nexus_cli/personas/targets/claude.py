@@ -21,12 +21,13 @@ from nexus_cli.personas.settings_json import SettingsWant
 from nexus_cli.personas.snapshot import FileState
 from nexus_cli.personas.targets.base import (
     Capabilities,
-    Command,
     Context,
+    emit_skills,
     frontmatter,
     instructions,
     render_command,
-    script_state,
+    skill_name,
+    split_tools,
     text_file,
     tool_names,
     yaml_str,
@@ -50,10 +51,6 @@ def invocations(ctx: Context) -> dict[str, str]:
     return {c.name: f"/{skill_name(ctx, c.name)}" for c in ctx.commands}
 
 
-def skill_name(ctx: Context, command: str) -> str:
-    return f"{ctx.name}-{command}"
-
-
 def emit(ctx: Context, want: Desired) -> None:
     name = ctx.name
     text = instructions(ctx, invocations(ctx))
@@ -66,11 +63,7 @@ def emit(ctx: Context, want: Desired) -> None:
                 data = render_command(command).encode("utf-8")
             want.files[f".claude/commands/{name}/{command.name}.md"] = FileState(data, 0o644)
     else:
-        for command in ctx.commands:
-            folder = f".claude/skills/{skill_name(ctx, command.name)}"
-            want.files[f"{folder}/SKILL.md"] = text_file(skill(ctx, command))
-            for rel, source in command.support_files():
-                want.files[f"{folder}/{rel}"] = script_state(source)
+        emit_skills(ctx, want, ".claude/skills")
     memory = ".claude/CLAUDE.md" if ctx.is_global else "CLAUDE.md"
     if "agents" in ctx.targets:
         agents = "@~/.codex/AGENTS.md" if ctx.is_global else "@AGENTS.md"
@@ -90,12 +83,14 @@ def emit(ctx: Context, want: Desired) -> None:
 
 
 def subagent_tools(ctx: Context) -> list[str]:
-    """Read-only tools, plus every tool the persona's rules or commands allow or ask for, minus
-    the tools it denies outright (a bare ``Bash`` in ``deny``)."""
+    """Read-only tools, plus every tool the persona's own rules allow or ask for and every tool a
+    skill allows unscoped (``Edit``), minus the tools it denies outright (a bare ``Bash`` in
+    ``deny``). A skill's scoped rule stays the skill's: ``Write(docs/adr/*)`` in one skill gives
+    the subagent no ``Write``, which a subagent's ``tools`` list could only grant unscoped."""
     perms = ctx.permissions
     wanted = set(BASE_TOOLS) | tool_names(perms.allow) | tool_names(perms.ask)
     for command in ctx.commands:
-        wanted |= command.tool_names()
+        wanted |= {t for t in split_tools(command.allowed_tools or "") if "(" not in t}
     denied = {rule.strip() for rule in perms.deny if "(" not in rule}
     ordered = [*BASE_TOOLS, *sorted(wanted - set(BASE_TOOLS))]
     return [t for t in ordered if t not in denied]
@@ -110,15 +105,3 @@ def subagent(ctx: Context) -> str:
         ]
     )
     return front + "\n" + instructions(ctx, {})  # a subagent does not run the user's skills
-
-
-def skill(ctx: Context, command: Command) -> str:
-    pairs = [
-        ("name", skill_name(ctx, command.name)),
-        ("description", yaml_str(f"{command.description} ({ctx.persona.display_name} persona)")),
-    ]
-    if command.argument_hint:
-        pairs.append(("argument-hint", yaml_str(command.argument_hint)))
-    if command.allowed_tools:
-        pairs.append(("allowed-tools", yaml_str(command.allowed_tools)))
-    return frontmatter(pairs) + "\n" + command.body

@@ -1,14 +1,19 @@
 """GitHub Copilot (VS Code): path-scoped instructions and prompt files.
 
-* ``.github/instructions/<persona>.instructions.md`` with ``applyTo`` (the persona's ``globs``,
-  ``**`` by default) and ``description``;
+* ``.github/instructions/<persona>.instructions.md`` with ``description`` and ``applyTo`` only
+  where the persona names its files (``globs``; ``**`` for ``always: true``): without it the
+  agent loads the instructions on demand, by their description, not in every request;
 * ``.github/prompts/<persona>-<command>.prompt.md`` with ``description``, ``agent`` (``agent``
   for commands that edit files or run tools, ``ask`` for read-only ones) and ``argument-hint``;
   ``$ARGUMENTS`` becomes the prompt input variable ``${input:args}``.
 
 Project only: user-level prompt files live in the VS Code profile, not in a fixed folder.
 
-Docs: https://code.visualstudio.com/docs/copilot/customization/custom-instructions,
+Copilot reads Agent Skills from ``.claude/skills`` and ``.agents/skills`` as well as
+``.github/skills``, so the ``claude`` and ``agents`` targets' skills serve it too.
+
+Docs (read 2026-12-06): https://code.visualstudio.com/docs/copilot/customization/custom-instructions,
+https://code.visualstudio.com/docs/agents/reference/agent-skills-reference,
 https://code.visualstudio.com/docs/copilot/customization/prompt-files
 """
 
@@ -41,9 +46,14 @@ def invocations(ctx: Context) -> dict[str, str]:
 
 
 def instructions_file(ctx: Context) -> str:
-    apply_to = ",".join(ctx.persona.globs) or "**"
-    front = frontmatter([("description", yaml_str(ctx.summary)), ("applyTo", yaml_str(apply_to))])
-    return front + "\n" + instructions(ctx, invocations(ctx))
+    """``description`` always; ``applyTo`` only where the persona names its files (``globs``),
+    or ``**`` when it says ``always: true``. Without ``applyTo`` the agent loads the file on
+    demand, by its description, instead of in every request."""
+    pairs = [("description", yaml_str(ctx.summary))]
+    apply_to = ",".join(ctx.persona.globs) or ("**" if ctx.persona.always else "")
+    if apply_to:
+        pairs.append(("applyTo", yaml_str(apply_to)))
+    return frontmatter(pairs) + "\n" + instructions(ctx, invocations(ctx))
 
 
 def prompt(command: Command) -> str:

@@ -1,13 +1,17 @@
 """Cursor: an agent-requested rule and real commands.
 
-* ``.cursor/rules/<persona>.mdc`` with ``description`` (precise, so the agent can decide to load
-  it), ``globs`` (the persona's, if any) and ``alwaysApply: false`` - ``true`` only when the
-  persona says ``always: true``;
+* ``.cursor/rules/<persona>.mdc`` "Agent Requested": ``description`` (precise, so the agent can
+  decide to load it) and ``alwaysApply: false``; ``globs`` only when the persona names its files,
+  and ``alwaysApply: true`` only when it says ``always: true``;
 * ``.cursor/commands/<persona>-<command>.md`` - plain Markdown, run with ``/<persona>-<command>``.
 
 Project only: Cursor keeps user rules in its settings, not in files.
 
-Docs: https://cursor.com/docs/context/rules, https://cursor.com/docs/agent/chat/commands
+Cursor reads Agent Skills from ``.agents/skills`` and ``.claude/skills`` too, so the ``agents``
+and ``claude`` targets' skills serve it.
+
+Docs (read 2026-12-06): https://cursor.com/docs/context/rules,
+https://cursor.com/docs/agent/chat/commands, https://cursor.com/docs/context/skills
 """
 
 from __future__ import annotations
@@ -39,15 +43,13 @@ def invocations(ctx: Context) -> dict[str, str]:
 
 
 def rule(ctx: Context) -> str:
-    globs = ",".join(ctx.persona.globs)  # Cursor reads globs as a comma-separated list
-    front = frontmatter(
-        [
-            ("description", yaml_str(ctx.summary)),
-            ("globs", globs),
-            ("alwaysApply", "true" if ctx.persona.always else "false"),
-        ]
-    )
-    return front + instructions(ctx, invocations(ctx))
+    """Agent Requested (a ``description``, no ``globs``, ``alwaysApply: false``) unless the persona
+    names its files (then also Auto Attached to them) or says ``always: true``."""
+    pairs = [("description", yaml_str(ctx.summary))]
+    if ctx.persona.globs:
+        pairs.append(("globs", ",".join(ctx.persona.globs)))  # Cursor: comma-separated
+    pairs.append(("alwaysApply", "true" if ctx.persona.always else "false"))
+    return frontmatter(pairs) + instructions(ctx, invocations(ctx))
 
 
 def emit(ctx: Context, want: Desired) -> None:

@@ -15,9 +15,12 @@ Writers (:mod:`nexus_cli.telemetry.journal.file`) append whole records to
    and the marker;
 3. removes the segment, then its marker.
 
-Entries are untrusted input: each goes through :func:`entry.check` (the recorder's own check);
-a torn, malformed or repeated (same ``uid``) record is skipped and counted in ``maintenance``
-(key ``journal_skipped``), never raised.
+Entries are untrusted input: each goes through :func:`entry.check` (the recorder's own check),
+then :func:`quarantine.raw_data_problem` (numbers every reader can add up). A torn, malformed or
+repeated (same ``uid``) record, or one that still makes its insert raise, is skipped, counted in
+``maintenance`` (key ``journal_skipped``, and per reason) and kept aside in the ``quarantine``
+table (:mod:`~nexus_cli.telemetry.db.quarantine`), never raised: the good records of the segment
+are stored.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 
 from nexus_cli import fs, paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import rollups, schema
+from nexus_cli.telemetry.db import quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import utc
 from nexus_cli.telemetry.journal import file, reader
@@ -106,19 +109,17 @@ def _fold_segment(
     fd = file.open_segment(path)
     if fd is None:
         return 0, 0
-    stored = skipped = 0
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        trial = set(uids)  # left as it was if this try rolls back
         try:
-            done = conn.execute("SELECT 1 FROM maintenance WHERE key = ?", (marker,)).fetchone()
-            if done is None:
-                stored, skipped = _insert_all(conn, reader.read(fd), uids)
-                conn.execute("INSERT INTO maintenance (key, value) VALUES (?, ?)", (marker, "1"))
-                _count_skipped(conn, skipped)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            stored, skipped = _fold_once(conn, fd, marker, trial, isolate=False)
+        except quarantine.ROW_ERRORS:
+            # A record passed every check and still made an insert raise: fold the segment
+            # again, each record on its own, and put aside the ones that raise.
+            os.lseek(fd, 0, os.SEEK_SET)
+            stored, skipped = _fold_once(conn, fd, marker, uids, isolate=True)
+        else:
+            uids.update(trial)
     finally:
         os.close(fd)
     file.remove(path)
@@ -126,19 +127,62 @@ def _fold_segment(
     return stored, skipped
 
 
-def _insert_all(
-    conn: sqlite3.Connection, items: Iterator[dict[str, Any] | None], uids: set[str]
+def _fold_once(
+    conn: sqlite3.Connection, fd: int, marker: str, uids: set[str], *, isolate: bool
 ) -> tuple[int, int]:
-    """Insert the entries read from a segment (None: a skipped record), each ``uid`` once."""
+    """Fold one segment in one transaction (nothing when its marker says it was)."""
+    stored = skipped = 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = conn.execute("SELECT 1 FROM maintenance WHERE key = ?", (marker,)).fetchone()
+        if done is None:
+            stored, skipped = _insert_all(conn, reader.read(fd), uids, isolate=isolate)
+            conn.execute("INSERT INTO maintenance (key, value) VALUES (?, ?)", (marker, "1"))
+            _count_skipped(conn, skipped)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return stored, skipped
+
+
+def _insert_all(
+    conn: sqlite3.Connection, items: Iterator[reader.Read], uids: set[str], *, isolate: bool
+) -> tuple[int, int]:
+    """Insert the entries read from a segment, each ``uid`` once; every other record is put
+    aside (:mod:`~nexus_cli.telemetry.db.quarantine`). With ``isolate``, each insert runs in a
+    savepoint, and a record whose insert raises is put aside too."""
     stored = skipped = 0
     for item in items:
-        if item is None or item["uid"] in uids:
+        reason, detail = _problem(item, uids), None
+        if reason is None and item.entry is not None:
+            if not isolate:
+                _insert(conn, item.entry)
+            else:
+                conn.execute("SAVEPOINT record")
+                try:
+                    _insert(conn, item.entry)
+                except quarantine.ROW_ERRORS as exc:
+                    conn.execute("ROLLBACK TO record")
+                    reason, detail = quarantine.error_reason(exc)
+                conn.execute("RELEASE record")
+        if reason is not None:
+            quarantine.put(conn, "journal", reason, item.data, detail)
             skipped += 1
             continue
-        uids.add(item["uid"])
-        _insert(conn, item)
+        assert item.entry is not None
+        uids.add(item.entry["uid"])
         stored += 1
     return stored, skipped
+
+
+def _problem(item: reader.Read, uids: set[str]) -> str | None:
+    """Why a record read back is not stored (None: it is)."""
+    if item.entry is None:
+        return item.reason or "unreadable"
+    if item.entry["uid"] in uids:
+        return "repeated uid"
+    return quarantine.raw_data_problem(item.entry["raw_data"])
 
 
 def _session(conn: sqlite3.Connection, item: dict[str, Any]) -> tuple[str, str]:

@@ -10,12 +10,11 @@ per UTC day; ``nexus telemetry purge --older-than DAYS`` prunes on demand.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nexus_cli import paths
+from nexus_cli import jsonio, paths
 from nexus_cli.errors import ConfigError
 from nexus_cli.telemetry.db import rollups
 from nexus_cli.telemetry.db.handle import Db
@@ -34,7 +33,7 @@ def read_config() -> dict[str, Any]:
     path = config_path()
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
@@ -57,7 +56,8 @@ def retention_days() -> int:
 
 
 def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[str, int]:
-    """Delete events, sessions and patterns older than ``days``; returns rows deleted per table."""
+    """Delete events, sessions, patterns and rows put aside older than ``days``; returns rows
+    deleted per table."""
     try:
         cutoff = stamp((now or datetime.now(UTC)) - timedelta(days=days))
     except OverflowError:  # more days than the calendar holds: nothing is that old
@@ -68,6 +68,7 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
             ("events", "timestamp"),
             ("sessions", "ended_at"),
             ("patterns", "last_seen"),
+            ("quarantine", "at"),  # rows put aside by a fold, by when (quarantine.py)
         ):
             cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
             deleted[table] = cursor.rowcount

@@ -13,6 +13,7 @@ edges from raw events (:mod:`nexus_cli.telemetry.query.aggregate`), so both alwa
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ def _parsed(raw: str | None) -> dict[str, Any]:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value if isinstance(value, int | float) else None
 
 
@@ -107,8 +110,17 @@ def _bucket_or_null(value: float | None) -> int | None:
 class Accumulator:
     """Roll-up figures of the events added so far, per UTC day (or all under "" if not by_day)."""
 
-    def __init__(self, *, by_day: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        by_day: bool = True,
+        reject: Callable[[dict[str, Any]], str | None] | None = None,
+    ) -> None:
+        """``reject`` (parsed raw data -> why the event cannot be added, or None) leaves such
+        events out, listed in :attr:`rejected` (id -> why)."""
         self._always = classify.INTERACTIVE_COMMANDS
+        self._reject = reject
+        self.rejected: dict[int, str] = {}
         self.by_day = by_day
         self.day_of: Callable[[str], str] = (lambda ts: ts[:10]) if by_day else (lambda ts: "")
         self.commands: dict[tuple[str, str], list[int]] = {}
@@ -160,9 +172,12 @@ class Accumulator:
 
     def add(self, row: tuple[Any, ...]) -> None:
         _id, ts, session, command, duration, success, category, template, raw = row
+        data = _parsed(raw)
+        if self._reject is not None and (why := self._reject(data)) is not None:
+            self.rejected[_id] = why
+            return
         day = self.day_of(ts)
         self.events += 1
-        data = _parsed(raw)
         found = data.get("counts")
         counts: dict[str, Any] = found if isinstance(found, dict) else {}
         key = (day, NONE if command is None else command)

@@ -26,12 +26,13 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli import fs
-from nexus_cli.telemetry.db import progress
+from nexus_cli.telemetry.db import progress, quarantine
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     SESSIONS_KEPT,
@@ -78,8 +79,18 @@ CREATE TABLE IF NOT EXISTS rollup_cache (
 
 
 def _get(db: Db, key: str) -> int:
+    """A mark; :class:`BadMark` when its text is not a whole number (a damaged database)."""
     row = db.execute("SELECT value FROM maintenance WHERE key = ?", [key]).fetchone()
-    return int(row[0]) if row else 0
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise BadMark(key) from None
+
+
+class BadMark(ValueError):
+    """A roll-up mark that is not a number: the roll-ups are rebuilt (:func:`fold`)."""
 
 
 def _put(db: Db, key: str, value: int) -> None:
@@ -104,7 +115,12 @@ def generation(db: Db) -> int:
 
 
 def _bump_generation(db: Db) -> None:
-    _put(db, GENERATION_KEY, generation(db) + 1)
+    try:
+        current = generation(db)
+    except BadMark:  # a new generation no cached row was computed at (the cache is emptied)
+        db.execute("DELETE FROM rollup_cache")
+        current = 0
+    _put(db, GENERATION_KEY, current + 1)
 
 
 def _merge_sessions(old: str, new: str) -> str:
@@ -186,6 +202,20 @@ def _clear(db: Db) -> None:
     _bump_generation(db)
 
 
+def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
+    """Move the events ``(low, end]`` of a shape the roll-ups and readers cannot take (a damaged
+    or hand-edited database) out of ``events`` (:mod:`~nexus_cli.telemetry.db.quarantine`)."""
+    bad: dict[int, tuple[str, str | None]] = {
+        row[0]: ("not a valid events row", None)
+        for row in db.execute(
+            f"SELECT id FROM events WHERE id > ? AND id <= ? AND NOT {quarantine.VALID_EVENT_SQL}",
+            [low, end],
+        )
+    }
+    if bad:
+        quarantine.move_events(db.conn, bad)
+
+
 def _fold_chunk(db: Db) -> tuple[int, int]:
     """Fold up to CHUNK event ids after the mark (inside a write transaction, which also moves
     the mark). Returns (events folded, ids still after the mark)."""
@@ -197,8 +227,18 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
     end = min(low + CHUNK, top)
     if end == low:
         return 0, 0
-    acc = Accumulator()
+    _quarantine_bad_events(db, low, end)
+    events = _fold_range(db, low, end)
+    _set_mark(db, end)
+    return events, top - end
+
+
+def _fold_range(db: Db, low: int, end: int) -> int:
+    """Add the events ``(low, end]`` to the roll-ups; how many there were."""
+    acc = Accumulator(reject=quarantine.counts_problem)
     acc.fold(db.conn, "id > ? AND id <= ?", [low, end])
+    if acc.rejected:
+        quarantine.move_events(db.conn, {i: (why, None) for i, why in acc.rejected.items()})
     write(db, acc)
     db.execute(
         "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
@@ -206,8 +246,36 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
         [low, end],
     )
     _retries_of(db, low, end)
+    return acc.events
+
+
+def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
+    """:func:`_fold_chunk`, one event at a time, each in a savepoint: an event that still makes
+    the fold raise is put aside (the last resort, after a rebuild failed the same way)."""
+    low = mark(db)
+    top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    end = min(low + CHUNK, top)
+    _quarantine_bad_events(db, low, end)
+    folded = 0
+    ids = [r[0] for r in db.execute("SELECT id FROM events WHERE id > ? AND id <= ?", [low, end])]
+    for event_id in ids:
+        db.execute("SAVEPOINT event")
+        try:
+            folded += _fold_range(db, event_id - 1, event_id)
+        except quarantine.ROW_ERRORS as exc:
+            db.execute("ROLLBACK TO event")
+            quarantine.move_events(db.conn, {event_id: quarantine.error_reason(exc)})
+        db.execute("RELEASE event")
     _set_mark(db, end)
-    return acc.events, top - end
+    return folded, top - end
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from damaged roll-up rows, marks or events (not from SQLite being
+    busy or the disk): a merge function's failure comes back as an OperationalError."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "user-defined function raised exception" in str(exc)
+    return isinstance(exc, quarantine.ROW_ERRORS)
 
 
 def fold(db: Db) -> int:
@@ -217,7 +285,10 @@ def fold(db: Db) -> int:
     processes folding at once share the work instead of counting anything twice.
     """
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    pending = top - mark(db)
+    try:
+        pending = top - mark(db)
+    except BadMark:
+        pending = top + 1  # rebuilt below
     if pending == 0:  # the common case, without taking the write lock
         return 0
     folded = 0
@@ -232,9 +303,21 @@ def fold(db: Db) -> int:
             fs.locked(f"{db.path}{FOLD_LOCK_SUFFIX}"),
             progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick,
         ):
+            rebuilt = isolate = False
             while True:
-                with db.atomic():
-                    events, left = _fold_chunk(db)
+                try:
+                    with db.atomic():
+                        events, left = (_fold_chunk_isolated if isolate else _fold_chunk)(db)
+                except Exception as exc:
+                    if isolate or not damaged(exc):
+                        raise
+                    # The roll-ups are disposable: damaged rows or marks are rebuilt from the
+                    # events; if the same fold fails on fresh tables, an event is at fault.
+                    isolate, rebuilt = rebuilt, True
+                    with db.atomic():
+                        _clear(db)
+                    continue
+                isolate = False
                 folded += events
                 tick(events)
                 if left <= 0:

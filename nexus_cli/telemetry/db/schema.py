@@ -1,9 +1,7 @@
 """The telemetry database schema (the seed's ``events``, ``sessions`` and ``patterns`` tables).
 
-:data:`BASE_SCHEMA` is what the journal fold writes into; :func:`connect` creates it with the
-standard library's ``sqlite3`` when ``PRAGMA user_version`` is below :data:`BASE_VERSION`. Later
-schema changes are sqlite-utils ``Migrations`` owned by the telemetry store; they must keep the
-columns the fold writes.
+:data:`BASE_SCHEMA` is what the journal fold writes into: the first of the numbered migrations
+that :mod:`nexus_cli.telemetry.db.store` owns (the later ones keep the columns the fold writes).
 """
 
 from __future__ import annotations
@@ -12,14 +10,8 @@ import time
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from nexus_cli import sqlite_open
-
 if TYPE_CHECKING:
-    import sqlite3
     from datetime import datetime
-
-BASE_VERSION = 1
-BUSY_TIMEOUT_SECONDS = 0.1
 
 BASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -82,6 +74,7 @@ DATA_TABLES = (
     "rollup_sessions",
     "rollup_retries",
     "rollup_cache",
+    "quarantine",
 )
 
 # The columns of `events`, in insert order (without id).
@@ -116,17 +109,3 @@ def stamp(moment: datetime) -> str:
         f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}."
         f"{m.microsecond // 1000:03d}"
     )
-
-
-def connect(path: str) -> sqlite3.Connection:
-    """Open the telemetry database for writing, creating it (mode 0600) and its schema if needed.
-
-    WAL with ``synchronous=NORMAL``; the schema check is a single ``PRAGMA user_version``.
-    """
-    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    if conn.execute("PRAGMA user_version").fetchone()[0] < BASE_VERSION:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript("BEGIN IMMEDIATE;" + BASE_SCHEMA + "COMMIT;")
-        conn.execute(f"PRAGMA user_version={BASE_VERSION}")
-    return conn

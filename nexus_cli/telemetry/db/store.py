@@ -1,10 +1,17 @@
-"""The one module that opens ``telemetry.db`` for analytics, and owns its later migrations.
+"""The one module that opens ``telemetry.db`` for analytics, and owns its migrations.
 
-:func:`schema.connect` creates the base schema; :func:`opened` then folds in the recorder's
-journal and brings the roll-ups up to date (:func:`nexus_cli.telemetry.db.fold.fold`, the one
-write a read makes). Every schema change after the base schema is a numbered sqlite-utils
-migration in the ``nexus-telemetry`` set below: functions are never renamed or reordered (the
-names are stored in ``_sqlite_migrations``), and each keeps the columns the fold writes.
+:func:`opened` opens the database (created 0600 when missing), brings its schema up to date and
+then folds in the recorder's journal and brings the roll-ups up to date
+(:func:`nexus_cli.telemetry.db.fold.fold`, the one write a read makes). The schema is the
+numbered migrations below, run by :mod:`nexus_cli.migrations` (the runner ``tasks.db`` uses too)
+and counted in ``PRAGMA user_version``: a migration is never renamed, reordered or changed, and
+each keeps the columns the fold writes. The first use of a new (or older) database migrates it
+under the file lock :data:`MIGRATE_LOCK`, so concurrent first uses wait for one another.
+
+Databases made before this runner were migrated by sqlite-utils: ``user_version`` 1 for the base
+schema and the names of the later migrations in ``_sqlite_migrations``. The first open takes
+those records over (:func:`_take_over_sqlite_utils_records`): nothing already applied runs again;
+the old table is left in place, unused.
 """
 
 from __future__ import annotations
@@ -13,21 +20,94 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
-from nexus_cli import paths
+from nexus_cli import migrations, paths, sqlite_open
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import fold, progress, rollups, schema
+from nexus_cli.telemetry.db import fold, progress, quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
 
-if TYPE_CHECKING:
-    from sqlite_utils import Database
-    from sqlite_utils.migrations import Migrations
+BUSY_TIMEOUT_SECONDS = 5.0
+SHOW_PROGRESS_FROM = 100_000  # events: smaller databases migrate in well under a second
+MIGRATE_LOCK = "telemetry.migrate.lock"  # beside telemetry.db: one first use migrates at a time
 
-MIGRATION_SET = "nexus-telemetry"
-# The names of the migrations below, in order: checked with the standard library first, so that
-# sqlite-utils (~80 ms to import) is loaded only when a migration is actually pending.
-MIGRATION_NAMES = (
+
+def m001_base_schema(conn: sqlite3.Connection) -> None:
+    # The seed's events, sessions and patterns tables: what the journal fold writes into.
+    _script(conn, schema.BASE_SCHEMA)
+
+
+def m002_events_window_index(conn: sqlite3.Connection) -> None:
+    # A covering index: windowed aggregates (stats, insights, dashboard) read only the index
+    # range of their window, so their cost does not grow with older history.
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS events_window ON events "
+        "(timestamp, command, duration_ms, success, error_category, session_id)"
+    )
+
+
+def m003_pattern_key(conn: sqlite3.Connection) -> None:
+    # Insights upsert patterns by a stable key, so first_seen survives re-detection.
+    conn.execute("ALTER TABLE patterns ADD COLUMN pattern_key TEXT")
+    conn.execute("ALTER TABLE patterns ADD COLUMN pattern_group TEXT")
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS patterns_key ON patterns (pattern_key)")
+
+
+def m004_sync_marks(conn: sqlite3.Connection) -> None:
+    # The sync high-water mark, one row per destination (protocol + URL).
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS sync_marks (destination TEXT PRIMARY KEY, "
+        "last_event_id INTEGER NOT NULL DEFAULT 0, last_sync_at TEXT, "
+        "events_sent INTEGER NOT NULL DEFAULT 0)"
+    )
+
+
+def m005_maintenance(conn: sqlite3.Connection) -> None:
+    # When retention last ran, so reads prune at most once a day.
+    conn.execute("CREATE TABLE IF NOT EXISTS maintenance (key TEXT PRIMARY KEY, value TEXT)")
+
+
+def m006_events_session_index(conn: sqlite3.Connection) -> None:
+    # Retry detection looks up the event that followed each failure in its session.
+    conn.execute("CREATE INDEX IF NOT EXISTS events_session_time ON events (session_id, timestamp)")
+
+
+def m007_rollups(conn: sqlite3.Connection) -> None:
+    # Per-day aggregates for stats, insights and the dashboard (rollups.py). They start empty
+    # with mark 0: the first read builds them (with a progress bar on a terminal).
+    _script(conn, rollups.SCHEMA)
+
+
+def m008_rollup_cache(conn: sqlite3.Connection) -> None:
+    # Merged past days of the roll-ups, per day range (query/day_cache.py).
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS rollup_cache (key TEXT PRIMARY KEY, "
+        "generation INTEGER NOT NULL, value TEXT NOT NULL)"
+    )
+
+
+def m009_quarantine(conn: sqlite3.Connection) -> None:
+    # Journal records and events a fold cannot take, kept aside (quarantine.py).
+    conn.execute(quarantine.SCHEMA)
+
+
+MIGRATIONS = (
+    m001_base_schema,
+    m002_events_window_index,
+    m003_pattern_key,
+    m004_sync_marks,
+    m005_maintenance,
+    m006_events_session_index,
+    m007_rollups,
+    m008_rollup_cache,
+    m009_quarantine,
+)
+LATEST = len(MIGRATIONS)
+
+# What sqlite-utils recorded, in the set "nexus-telemetry", for migrations 2 to 9 above (it ran
+# them under these names; user_version 1 then meant the base schema). m008_quarantine was only
+# ever applied by development builds.
+SQLITE_UTILS_SET = "nexus-telemetry"
+SQLITE_UTILS_NAMES = (
     "m001_events_window_index",
     "m002_pattern_key",
     "m003_sync_marks",
@@ -35,71 +115,47 @@ MIGRATION_NAMES = (
     "m005_events_session_index",
     "m006_rollups",
     "m007_rollup_cache",
+    "m008_quarantine",
 )
 
-BUSY_TIMEOUT_SECONDS = 5.0
-SHOW_PROGRESS_FROM = 100_000  # events: smaller databases migrate in well under a second
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``script``'s statements one by one (``executescript`` would commit the migration);
+    SQLite itself says where each ends (a ``;`` in a comment does not)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement.strip()[:60]!r}")
 
 
-def _migrations() -> Migrations:
-    from sqlite_utils.migrations import Migrations
-
-    migrations = Migrations(MIGRATION_SET)
-
-    @migrations()
-    def m001_events_window_index(db: Database) -> None:
-        # A covering index: windowed aggregates (stats, insights, dashboard) read only the index
-        # range of their window, so their cost does not grow with older history.
-        db.execute(
-            "CREATE INDEX IF NOT EXISTS events_window ON events "
-            "(timestamp, command, duration_ms, success, error_category, session_id)"
+def _take_over_sqlite_utils_records(conn: sqlite3.Connection) -> None:
+    """Count, in ``user_version``, the migrations sqlite-utils applied to this database."""
+    if migrations.version(conn) > 1:
+        return
+    try:
+        rows = conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [SQLITE_UTILS_SET]
         )
+        applied = {row[0] for row in rows}
+    except sqlite3.OperationalError:  # no such table: never migrated by sqlite-utils
+        return
+    done = 0
+    for name in SQLITE_UTILS_NAMES:  # applied in order, each in its own transaction
+        if name not in applied:
+            break
+        done += 1
+    conn.execute(f"PRAGMA user_version = {1 + done}")
 
-    @migrations()
-    def m002_pattern_key(db: Database) -> None:
-        # Insights upsert patterns by a stable key, so first_seen survives re-detection.
-        db.execute("ALTER TABLE patterns ADD COLUMN pattern_key TEXT")
-        db.execute("ALTER TABLE patterns ADD COLUMN pattern_group TEXT")
-        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS patterns_key ON patterns (pattern_key)")
 
-    @migrations()
-    def m003_sync_marks(db: Database) -> None:
-        # The sync high-water mark, one row per destination (protocol + URL).
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS sync_marks (destination TEXT PRIMARY KEY, "
-            "last_event_id INTEGER NOT NULL DEFAULT 0, last_sync_at TEXT, "
-            "events_sent INTEGER NOT NULL DEFAULT 0)"
-        )
-
-    @migrations()
-    def m004_maintenance(db: Database) -> None:
-        # When retention last ran, so reads prune at most once a day.
-        db.execute("CREATE TABLE IF NOT EXISTS maintenance (key TEXT PRIMARY KEY, value TEXT)")
-
-    @migrations()
-    def m005_events_session_index(db: Database) -> None:
-        # Retry detection looks up the event that followed each failure in its session.
-        db.execute(
-            "CREATE INDEX IF NOT EXISTS events_session_time ON events (session_id, timestamp)"
-        )
-
-    @migrations()
-    def m006_rollups(db: Database) -> None:
-        # Per-day aggregates for stats, insights and the dashboard (rollups.py). They start empty
-        # with mark 0: the first read builds them (with a progress bar on a terminal).
-        for statement in rollups.SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-
-    @migrations()
-    def m007_rollup_cache(db: Database) -> None:
-        # Merged past days of the roll-ups, per day range (read/day_cache.py).
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS rollup_cache (key TEXT PRIMARY KEY, "
-            "generation INTEGER NOT NULL, value TEXT NOT NULL)"
-        )
-
-    return migrations
+def _before_migrating(conn: sqlite3.Connection) -> None:
+    """Under the migration lock, outside the transaction: WAL (a setting kept in the file, which
+    no transaction may change) and the records of the old runner."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    _take_over_sqlite_utils_records(conn)
 
 
 def database_path() -> str:
@@ -107,39 +163,39 @@ def database_path() -> str:
 
 
 def _open(path: str) -> sqlite3.Connection:
-    conn = schema.connect(path)  # creates the file (0600) and the base schema when missing
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    conn = sqlite_open.open_private(path, timeout=BUSY_TIMEOUT_SECONDS)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a damaged file fails here
     return conn
 
 
-def _pending(conn: sqlite3.Connection) -> bool:
+def _events(conn: sqlite3.Connection) -> int:
     try:
-        applied = {
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
-            )
-        }
-    except sqlite3.OperationalError:  # no migrations table yet
-        return True
-    return not applied.issuperset(MIGRATION_NAMES)
+        return int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+    except sqlite3.OperationalError:  # a new database: no events table yet
+        return 0
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Apply pending migrations (sqlite-utils ``Migrations``), importing it only when needed."""
-    if not _pending(conn):
-        return
-    from sqlite_utils import Database
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Apply pending migrations (one ``PRAGMA`` read when there are none); returns how many ran.
 
-    size = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    A large database shows a progress bar on a terminal while its indexes are built.
+    """
+    if migrations.version(conn) == LATEST:
+        return 0
     label = "upgrading the telemetry database"
-    with progress.bar(label, None, show=size >= SHOW_PROGRESS_FROM) as tick:
+    with progress.bar(label, None, show=_events(conn) >= SHOW_PROGRESS_FROM) as tick:
         # SQLite reports no progress while it builds an index; its VM-step callback keeps the
         # bar (and its elapsed time) moving.
         conn.set_progress_handler(lambda: tick(1) or 0, 1_000_000)
         try:
-            _migrations().apply(Database(conn))
+            return migrations.migrate(
+                conn,
+                MIGRATIONS,
+                what=f"the telemetry database {path}",
+                lock=os.path.join(os.path.dirname(path) or ".", MIGRATE_LOCK),
+                before=_before_migrating,
+            )
         finally:
             conn.set_progress_handler(None, 0)
 
@@ -170,7 +226,7 @@ def migrated(path: str | None = None) -> Iterator[Db]:
                 f"cannot open the telemetry database {path}: {exc.strerror or exc}",
                 hint=paths.folder_error(path, exc).hint,
             ) from None
-        migrate(conn)
+        migrate(conn, path)
         yield Db(conn, path)
     except UnicodeEncodeError:
         raise StateError(
@@ -213,14 +269,3 @@ def _database_error(path: str, exc: sqlite3.DatabaseError) -> StateError:
         f"cannot read the telemetry database {path}: {exc}",
         hint="run `nexus doctor`; move the file aside to start a new one (nothing is deleted)",
     )
-
-
-def applied_migrations(db: Db) -> list[str]:
-    """Names of the applied migrations, in the order they ran (via sqlite-utils)."""
-    from sqlite_utils import Database
-
-    return [m.name for m in _migrations().applied(Database(db.conn))]
-
-
-def defined_migrations() -> list[str]:
-    return [m.name for m in _migrations()._migrations]

@@ -11,9 +11,10 @@ the recorder would refuse is never stored.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
+
+from nexus_cli import jsonio
 
 VERSION = 1
 SEPARATOR = b"\x1e"
@@ -72,24 +73,13 @@ def _json_object(value: Any, limit: int) -> bool:
 
 
 def _is_object(text: str) -> bool:
-    """Whether ``text`` is one JSON object (no NaN or Infinity, nested at most 32 deep)."""
+    """Whether ``text`` is one JSON object that :func:`nexus_cli.jsonio.loads` reads (no NaN,
+    Infinity or number that overflows to it, no duplicate key, nested at most 32 deep)."""
     try:
-        value = json.loads(text, parse_constant=_refuse)
-    except (ValueError, RecursionError):
+        value = jsonio.loads(text, max_depth=MAX_DEPTH)
+    except jsonio.JSONError:
         return False
-    return isinstance(value, dict) and _depth(value) <= MAX_DEPTH
-
-
-def _refuse(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
-    return 0
+    return isinstance(value, dict)
 
 
 _KINDS: dict[str, Callable[[Any, int], bool]] = {
@@ -129,7 +119,7 @@ def _scalar(value: Any) -> str:
         return "null"
     if isinstance(value, int):
         return str(int(value))
-    return json.dumps(value, allow_nan=False)
+    return jsonio.dumps(value, ascii_only=True)
 
 
 def encode(entry: dict[str, Any]) -> bytes:

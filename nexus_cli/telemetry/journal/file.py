@@ -4,7 +4,7 @@
 
 * ``events``, the live file: each recorded invocation appends one whole record
   (:mod:`~nexus_cli.telemetry.journal.entry`) with a single ``O_APPEND`` ``write``;
-* ``events.lock``, the journal's lock (:func:`nexus_cli.fs.locked`, an ``flock``, like every
+* ``events.lock``, the journal's lock (:func:`nexus_cli.locks.locked`, an ``flock``, like every
   other lock in Nexus). A writer holds it from opening ``events`` to its one write; a fold holds
   it while it renames ``events`` to a segment. So a writer has either finished writing to the
   file the fold takes, or opens the new ``events`` after the rename: nothing lands in a segment
@@ -14,7 +14,7 @@
 * ``fold.lock`` (one fold at a time) and ``autofold.lock`` (the recorder's own fold).
 
 This module is on the recording path of every command: it imports neither ``sqlite3`` nor
-``json``. Entries are read back by :mod:`nexus_cli.telemetry.journal.reader`; the database side
+``json``, only :mod:`nexus_cli.home` and :mod:`nexus_cli.locks` of Nexus. Entries are read back by :mod:`nexus_cli.telemetry.journal.reader`; the database side
 of the fold is :mod:`nexus_cli.telemetry.db.fold`.
 """
 
@@ -27,7 +27,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from nexus_cli import fs, paths
+from nexus_cli import home, locks
+from nexus_cli.errors import StateError
 from nexus_cli.telemetry.journal import entry
 
 if TYPE_CHECKING:
@@ -46,23 +47,46 @@ _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def journal_dir() -> str:
-    return os.path.join(paths.nexus_home_str(), paths.TELEMETRY_JOURNAL)
+    return os.path.join(home.nexus_home_str(), home.TELEMETRY_JOURNAL)
 
 
 def locked(folder: str) -> AbstractContextManager[None]:
     """The journal's lock (held by each append, and by a fold while it takes the live file)."""
-    return fs.locked(os.path.join(folder, LOCK_FILE))
+    _refuse_link(folder)
+    return locks.locked(os.path.join(folder, LOCK_FILE))
+
+
+def _refuse_link(folder: str) -> None:
+    """The journal folder, one level under ``$NEXUS_HOME``, must be a real folder: a link there
+    would send the lock and the journal elsewhere (issue 25, rule 1). Checked with ``os`` alone:
+    this runs on every command (see :mod:`nexus_cli.safe_path` for the general path chain)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISLNK(os.lstat(folder).st_mode):
+            raise StateError(
+                f"{folder} is a symbolic link; Nexus does not follow links under "
+                f"{os.path.dirname(folder)}",
+                hint=f"remove the link ({folder}) and run the command again",
+            )
+
+
+def _open_in(folder: str, name: str, flags: int, mode: int) -> int:
+    """``folder/name`` opened through the folder's own descriptor, links refused at both."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def append(data: bytes) -> int:
     """Append ``data`` (one whole record) to the journal; returns the journal's size before."""
     folder = journal_dir()
     if not os.path.isdir(folder):
-        paths.ensure_private_dir(os.path.dirname(folder))  # $NEXUS_HOME, 0700
-        paths.ensure_private_dir(folder)
+        home.ensure_private_dir(os.path.dirname(folder))  # $NEXUS_HOME, 0700
+        home.ensure_private_dir(folder)
     path = os.path.join(folder, JOURNAL_FILE)
-    with locked(folder):
-        fd = os.open(path, _APPEND_FLAGS, 0o600)
+    with locked(folder):  # the folder and the file opened from $NEXUS_HOME, links refused
+        fd = _open_in(folder, JOURNAL_FILE, _APPEND_FLAGS, 0o600)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import secrets
 import stat
 import time
 
-from nexus_cli import fs, paths
+from nexus_cli import fs, jsonio, paths
 from nexus_cli.errors import StateError
 
 MIN_SALT_BYTES = 16
@@ -81,7 +80,11 @@ def _regenerate(home: str, path: str) -> bytes:
         reason = _reason(old, home)
         if reason is not None:
             note = {"regenerated_at": _utc_now(), "reason": reason}
-            fs.atomic_write(os.path.join(home, NOTE_FILE), json.dumps(note) + "\n", mode=0o600)
+            fs.atomic_write(
+                os.path.join(home, NOTE_FILE),
+                jsonio.dumps(note, ascii_only=True) + "\n",
+                mode=0o600,
+            )
     return value
 
 

@@ -1,28 +1,37 @@
 """Record one journal entry per invocation; :mod:`nexus_cli.telemetry.db.fold` folds the journal
 into ``telemetry.db``.
 
-This runs after every command, so it is built for the common path: ``sqlite3`` is never
-imported. The entry is
-one complete record appended to ``$NEXUS_HOME/telemetry-journal/events`` under the journal's lock
+This runs after every command, so it only appends: the entry is one complete record appended to
+``$NEXUS_HOME/telemetry-journal/events`` under the journal's lock
 (:func:`nexus_cli.telemetry.journal.file.append`). It never raises: a home that cannot be written
-costs the event, never the command's output or exit code. When the journal grows past
-:data:`FOLD_BYTES` the recorder has it folded, in a child process
-(:mod:`nexus_cli.telemetry.journal.child`), so it stays small without a reader.
+costs the event, never the command's output or exit code.
+
+Two steps happen only for some entries, and their modules are loaded by name only then, the way
+the CLI loads a command's module only when that command runs (``lazy.py``), so that a plain
+command such as ``nexus --version`` loads neither ``hashlib`` nor the process module
+(``tests/test_hot_path_imports.py`` pins this):
+
+* an entry naming a workspace or a task hashes the name (:data:`PRIVACY`, which makes the salt
+  on first use);
+* when the journal grows past :data:`FOLD_BYTES`, it is folded in a child process
+  (:data:`CHILD`), so it stays small without a reader.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
 import time
 from typing import Any
 
-from nexus_cli import __version__, fs
-from nexus_cli.telemetry.journal import child, entry, file, settings
+from nexus_cli import __version__, jsonio
+from nexus_cli.telemetry.journal import entry, file, settings
 from nexus_cli.telemetry.journal.invocation import Invocation, current
-from nexus_cli.telemetry.journal.privacy import hash_name
 
 FOLD_BYTES = 256 * 1024  # ~600 entries: fold once per this many bytes appended
+# Loaded only when an entry needs them (see the module's docstring).
+PRIVACY = "nexus_cli.telemetry.journal.privacy"  # hash_name(): the salt and hashlib
+CHILD = "nexus_cli.telemetry.journal.child"  # fold_now(): the fold, in a child process
 _COUNTERS = ("workspaces_created", "tasks_completed")
 
 
@@ -47,13 +56,13 @@ def _raw_data(inv: Invocation) -> str | None:
         data["signals"] = inv.signals
     if counts:  # per-event counters, so windowed stats need not trust session boundaries
         data["counts"] = counts
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return jsonio.dumps(data, compact=True, sort_keys=True, ascii_only=True)
 
 
 def _hash(value: Any, kind: str) -> str | None:
     if value is None or value == "":
         return None
-    return hash_name(str(value), kind=kind)
+    return str(importlib.import_module(PRIVACY).hash_name(str(value), kind=kind))
 
 
 def _text(value: Any) -> str | None:
@@ -103,23 +112,8 @@ def _store(inv: Invocation, exit_code: int, duration_ms: int, main: bool) -> boo
     except Exception:
         return False
     if before // FOLD_BYTES != (before + len(data)) // FOLD_BYTES:
-        fold_now()
+        importlib.import_module(CHILD).fold_now()
     return True
-
-
-def fold_now() -> None:
-    """Fold the journal into the database now, unless another recorder is already folding it.
-
-    Never raises, never waits for another recorder's fold: the next reader folds what is left.
-    The fold (:func:`nexus_cli.telemetry.db.child.fold_journal`) runs in a child process, waited
-    for under the autofold lock, so that recording never loads SQLite.
-    """
-    try:
-        autofold = os.path.join(file.journal_dir(), file.AUTOFOLD_LOCK_FILE)
-        with fs.locked(autofold, blocking=False):
-            child.run("fold")
-    except Exception:
-        pass
 
 
 def record(inv: Invocation, exit_code: int) -> bool:

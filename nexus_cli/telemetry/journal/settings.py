@@ -7,9 +7,10 @@ Checked on every invocation, so it costs one ``stat`` at most: the ``--no-teleme
 
 from __future__ import annotations
 
+import contextlib
 import os
 
-from nexus_cli import paths
+from nexus_cli import home
 
 _TRUTHY_OFF = ("", "0", "false", "no", "off")
 
@@ -36,21 +37,26 @@ def decide(no_telemetry_flag: bool = False) -> tuple[bool, str]:
         return False, "NEXUS_TELEMETRY_DISABLED"
     if _env_set("DO_NOT_TRACK"):
         return False, "DO_NOT_TRACK"
-    if os.path.exists(os.path.join(paths.nexus_home_str(), paths.TELEMETRY_OFF_SENTINEL)):
+    if os.path.exists(os.path.join(home.nexus_home_str(), home.TELEMETRY_OFF_SENTINEL)):
         return False, "config"
     return True, "default"
 
 
 def set_enabled(enabled: bool) -> None:
     """Persist the user's choice (``nexus telemetry on|off``)."""
-    sentinel = paths.nexus_home() / paths.TELEMETRY_OFF_SENTINEL
+    folder = home.nexus_home_str()
+    sentinel = os.path.join(folder, home.TELEMETRY_OFF_SENTINEL)
     try:
         if enabled:
-            sentinel.unlink(missing_ok=True)
-        else:
-            paths.ensure_private_dir(sentinel.parent)
-            sentinel.write_text("telemetry disabled by `nexus telemetry off`\n")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(sentinel)  # unlink removes a link itself, never what it points at
+        else:  # never written through a link in $NEXUS_HOME (its own folder: one name to check)
+            home.ensure_private_dir(folder)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(sentinel, flags, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write("telemetry disabled by `nexus telemetry off`\n")
     except OSError as exc:
-        error = paths.folder_error(str(sentinel), exc)
+        error = home.folder_error(sentinel, exc)
         error.message = f"cannot {'remove' if enabled else 'write'} {sentinel}: {exc.strerror}"
         raise error from None

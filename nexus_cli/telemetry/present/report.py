@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from nexus_cli import __version__
+from nexus_cli import __version__, jsonio
 from nexus_cli.telemetry.present.machine import report_json
 from nexus_cli.telemetry.query.durations import human_ms
 
@@ -22,7 +21,7 @@ def build(stats: dict[str, Any], patterns: list[dict[str, Any]]) -> dict[str, An
 
 def to_json(report: dict[str, Any]) -> str:
     """The report as JSON, with the timestamps of the JSON contract (RFC 3339 UTC, ``Z``)."""
-    return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
+    return jsonio.dumps_output(report_json(report), indent=2) + "\n"
 
 
 def to_markdown(report: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from nexus_cli.telemetry.db import rollups
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     KINDS_WITH_SESSIONS,
@@ -143,7 +144,18 @@ def _edge(db: Db, since: str, until: str) -> Part:
 
 def part(db: Db, since: str, until: str) -> Part:
     """Every roll-up figure of ``since <= timestamp < until`` (of the events folded into the
-    roll-ups when the database was opened: :func:`nexus_cli.telemetry.db.store.opened`)."""
+    roll-ups when the database was opened: :func:`nexus_cli.telemetry.db.store.opened`).
+
+    The roll-ups are disposable: when their rows do not parse (a damaged database), they are
+    rebuilt from the events and read again."""
+    try:
+        return _part(db, since, until)
+    except (ValueError, TypeError, KeyError):
+        rollups.rebuild(db)
+        return _part(db, since, until)
+
+
+def _part(db: Db, since: str, until: str) -> Part:
     cut = span(db, since, until)
     result = _days(db, cut.first_day, cut.end_day) if cut.first_day else Part()
     for a, b in cut.edges:

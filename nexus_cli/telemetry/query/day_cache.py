@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from nexus_cli.telemetry.db import rollups
 from nexus_cli.telemetry.db.handle import Db
@@ -37,7 +37,38 @@ def _data(part: Part) -> dict[str, Any]:
     }
 
 
+# The types of a cached duration row (command, bucket, n, first, last, session, lo, hi) and
+# seen row (kind, key, n, first, last, sessions).
+_DURATION = (str, int, int, str, str, str, (int, float), (int, float))
+_SEEN = (str, str, int, str, str, list)
+
+
+def _shaped(row: Any, types: tuple[Any, ...]) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == len(types)
+        and all(
+            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(row, types, strict=True)
+        )
+    )
+
+
+# What a damaged cached value makes parsing it raise (it is then computed again).
+CACHE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
 def _part(data: dict[str, Any]) -> Part:
+    """The part a cached value holds; raises one of :data:`CACHE_ERRORS` when it is damaged."""
+    if not (
+        isinstance(data.get("commands"), dict)
+        and all(
+            isinstance(f, list) and len(f) == 5 and all(type(n) is int for n in f)
+            for f in data["commands"].values()
+        )
+        and all(_shaped(d, _DURATION) for d in data["durations"])
+        and all(_shaped(s, _SEEN) for s in data["seen"])
+    ):
+        raise ValueError("not a cached part")
     part = Part(commands=data["commands"])
     for command, index, *cell in data["durations"]:
         part.durations.setdefault(command, {})[index] = cell
@@ -49,19 +80,31 @@ def _part(data: dict[str, Any]) -> Part:
 KEEP = 16  # rows kept per kind of entry (the text of a key before its ":")
 
 
-def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` (a JSON value) for ``key`` (``kind:range``): from the cache while the
-    roll-up generation it was computed at is current, else computed and stored when the database
-    can be written (dropping other generations' rows and all but the newest of its kind)."""
-    generation = rollups.generation(db)
+def cached_json(
+    db: Db, key: str, compute: Callable[[], Any], load: Callable[[Any], Any] = lambda v: v
+) -> Any:
+    """``load(compute())`` (``compute`` gives a JSON value) for ``key`` (``kind:range``): from
+    the cache while the roll-up generation it was computed at is current, else computed and
+    stored when the database can be written (dropping other generations' rows and all but the
+    newest of its kind). The cache is disposable: a row that does not parse or ``load`` raises
+    on is computed again and replaced, and nothing is cached while the generation is damaged."""
+    try:
+        generation: int | None = rollups.generation(db)
+    except rollups.BadMark:
+        generation = None
     row = db.execute("SELECT generation, value FROM rollup_cache WHERE key = ?", [key]).fetchone()
-    if row is not None and row[0] == generation:
-        return json.loads(row[1])
+    if row is not None and generation is not None and row[0] == generation:
+        try:
+            return load(json.loads(row[1]))
+        except CACHE_ERRORS:
+            pass  # damaged: computed again below, and the row replaced
     value = compute()
+    if generation is None:
+        return load(value)
     kind = key.split(":", 1)[0] + ":%"
     try:
         with db.atomic():
-            db.execute("DELETE FROM rollup_cache WHERE generation != ?", [generation])
+            db.execute("DELETE FROM rollup_cache WHERE generation IS NOT ?", [generation])
             db.execute(
                 "INSERT OR REPLACE INTO rollup_cache (key, generation, value) VALUES (?, ?, ?)",
                 [key, generation, json.dumps(value, separators=(",", ":"))],
@@ -73,7 +116,7 @@ def cached_json(db: Db, key: str, compute: Callable[[], Any]) -> Any:
             )
     except sqlite3.OperationalError:  # busy or read-only: the next read computes again
         pass
-    return value
+    return load(value)
 
 
 def cached(
@@ -81,4 +124,7 @@ def cached(
 ) -> Part:
     """``compute(db, first, end)`` through the cache: ``kind`` "days" for merged whole days of
     the roll-up tables, "hours" for raw events of whole hours that end before today (UTC)."""
-    return _part(cached_json(db, f"{kind}:{first}/{end}", lambda: _data(compute(db, first, end))))
+    return cast(
+        Part,
+        cached_json(db, f"{kind}:{first}/{end}", lambda: _data(compute(db, first, end)), _part),
+    )

@@ -49,6 +49,37 @@ def _summary(db: Db, since: str, until: str) -> Summary:
     return result
 
 
+def checked(value: Any) -> Summary:
+    """A cached summary as :func:`_summary` makes it; ValueError when it is not one (a damaged
+    cache row is computed again: :func:`day_cache.cached_json`)."""
+    if not isinstance(value, dict):
+        raise ValueError("not a retries summary")
+    for command, row in value.items():
+        if not (
+            isinstance(command, str)
+            and isinstance(row, list)
+            and len(row) == 7
+            and type(row[0]) is int
+            and all(isinstance(t, str) for t in row[1:5])
+            and isinstance(row[5], dict)
+            and all(
+                isinstance(c, str)
+                and isinstance(v, list)
+                and len(v) == 2
+                and type(v[0]) is int
+                and isinstance(v[1], str)
+                for c, v in row[5].items()
+            )
+            and isinstance(row[6], list)
+            and all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(t, str) for t in p)
+                for p in row[6]
+            )
+        ):
+            raise ValueError("not a retries summary")
+    return value
+
+
 def _merge(into: Summary, other: Summary) -> Summary:
     for command, theirs in other.items():
         mine = into.get(command)
@@ -97,7 +128,10 @@ def retries(db: Db, since: str, until: str) -> dict[str, Retried]:
         if cut.first_day < past_end:
             key = f"retries:{cut.first_day}/{past_end}"
             bounds = (cut.first_day + aggregate.DAY_START, past_end + aggregate.DAY_START)
-            _merge(summary, day_cache.cached_json(db, key, lambda: _summary(db, *bounds)))
+            _merge(
+                summary,
+                day_cache.cached_json(db, key, lambda: _summary(db, *bounds), checked),
+            )
         if past_end < cut.end_day:
             start = max(cut.first_day, past_end)
             _merge(

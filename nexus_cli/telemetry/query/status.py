@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from typing import Any
 
-from nexus_cli import paths, sqlite_open
+from nexus_cli import jsonio, paths, sqlite_open
 from nexus_cli.errors import NexusError
-from nexus_cli.telemetry.db import retention, schema, store
+from nexus_cli.telemetry.db import quarantine, retention, schema, store
 from nexus_cli.telemetry.journal import file, privacy, settings
 from nexus_cli.telemetry.ship import sync
 
@@ -43,7 +42,7 @@ def regeneration_note() -> dict[str, Any] | None:
     path = os.path.join(paths.nexus_home_str(), privacy.NOTE_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
@@ -78,6 +77,7 @@ def read_status() -> dict[str, Any]:
         "newest": None,
         "sessions": 0,
         "patterns": 0,
+        "quarantined": {"total": 0, "kept": 0, "reasons": []},
         "retention_days": _retention(),
         "sync": _sync(),
         "salt_regenerated": regeneration_note(),
@@ -95,6 +95,7 @@ def read_status() -> dict[str, Any]:
                 ).fetchone()
                 info["sessions"] = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
                 info["patterns"] = conn.execute("SELECT count(*) FROM patterns").fetchone()[0]
+                info["quarantined"] = quarantine.summary(conn)
             finally:
                 conn.close()
             info["events"], info["oldest"], info["newest"] = row

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import jsonio
 from nexus_cli.timefmt import rfc3339_or_same
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _decoded(text: Any) -> Any:
     if not isinstance(text, str):
         return text
     try:
-        return json.loads(text)
+        return jsonio.loads(text)
     except ValueError:
         return text
 
@@ -98,9 +98,9 @@ def _rows(
 def as_json(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
     yield "{"
     for t_index, table in enumerate(tables):
-        yield f"{',' if t_index else ''}\n  {json.dumps(table)}: ["
+        yield f"{',' if t_index else ''}\n  {jsonio.dumps(table, ascii_only=True)}: ["
         for r_index, row in enumerate(_rows(db, table, since)):
-            yield f"{',' if r_index else ''}\n    {json.dumps(row, ensure_ascii=False)}"
+            yield f"{',' if r_index else ''}\n    {jsonio.dumps_output(row, indent=None)}"
         yield "\n  ]"
     yield "\n}\n"
 
@@ -108,7 +108,7 @@ def as_json(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
 def as_ndjson(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
     for table in tables:
         for row in _rows(db, table, since):
-            yield json.dumps({"table": table, **row}, ensure_ascii=False) + "\n"
+            yield jsonio.dumps_output({"table": table, **row}, indent=None) + "\n"
 
 
 def as_csv(db: Db, table: str, since: str | None) -> Iterator[str]:
@@ -126,6 +126,9 @@ def as_csv(db: Db, table: str, since: str | None) -> Iterator[str]:
 
 
 def as_sql(conn: sqlite3.Connection) -> Iterator[str]:
-    """A full dump (schema, data, migration records) that restores into an empty database."""
+    """A full dump (schema, data, and the schema version ``iterdump`` leaves out) that restores
+    into an empty database, which then opens as up to date."""
     for statement in conn.iterdump():
         yield statement + "\n"
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    yield f"PRAGMA user_version = {version};\n"

@@ -13,11 +13,10 @@ imported only when a protobuf batch is encoded.
 from __future__ import annotations
 
 import calendar
-import json
 import time
 from typing import Any
 
-from nexus_cli import __version__
+from nexus_cli import __version__, jsonio
 from nexus_cli.errors import UsageError
 from nexus_cli.extras import missing_hint
 from nexus_cli.telemetry.ship.export import portable
@@ -61,7 +60,7 @@ def _data_attributes(raw: Any) -> list[dict[str, Any]]:
     """``raw_data`` (a JSON object, or its text) as ``nexus.data.<key>`` attributes."""
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = jsonio.loads(raw)
         except ValueError:
             return [_attr("nexus.data", raw)]
     if isinstance(raw, dict):
@@ -130,7 +129,7 @@ def logs_payload(events: list[dict[str, Any]], encoding: str = "json") -> bytes:
     """The ExportLogsServiceRequest for ``events``, encoded as ``protobuf`` or ``json``."""
     body = logs_request(events)
     if encoding == "json":
-        return json.dumps(body, separators=(",", ":")).encode()
+        return jsonio.dumps(body, compact=True, ascii_only=True).encode()
     return protobuf_bytes(body)
 
 
@@ -152,5 +151,7 @@ def protobuf_bytes(body: dict[str, Any]) -> bytes:
 
 def ndjson_payload(events: list[dict[str, Any]]) -> bytes:
     """One event per line, as ``nexus export`` writes it (RFC 3339 time, ``raw_data`` an object)."""
-    lines = (json.dumps(portable("events", e), separators=(",", ":")) + "\n" for e in events)
+    lines = (
+        jsonio.dumps(portable("events", e), compact=True, ascii_only=True) + "\n" for e in events
+    )
     return "".join(lines).encode()

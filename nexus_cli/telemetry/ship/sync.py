@@ -16,21 +16,24 @@ show the URL as :func:`shown` gives it (``https://user:***@host``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
+import http.client
 import importlib.util
-import json
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from nexus_cli import __version__, fs, paths
+from nexus_cli import __version__, fs, jsonio, paths
 from nexus_cli.errors import ConfigError, ConflictError, NexusError, NotFoundError, UsageError
 from nexus_cli.extras import missing_hint
 from nexus_cli.telemetry.db.schema import stamp
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 CONFIG_FILE = "sync.json"
 AUTO_SENTINEL = "sync.auto"
 LOCK_FILE = "sync.lock"
+DEADLINE_S = 300.0  # the whole of one `sync now`, however many batches and retries
 PROTOCOLS = ("otlp", "json")
 
 
@@ -164,7 +168,7 @@ def setup(url: str, protocol: str, headers: list[str], encoding: str = "auto") -
     path = _home_file(CONFIG_FILE)
     paths.ensure_private_dir(os.path.dirname(path))
     data = {"url": url, "protocol": protocol, "encoding": encoding, "headers": config.headers}
-    fs.atomic_write(path, json.dumps(data, indent=2), mode=0o600)
+    fs.atomic_write(path, jsonio.dumps(data, indent=2, ascii_only=True), mode=0o600)
     return config
 
 
@@ -172,7 +176,7 @@ def load() -> SyncConfig:
     path = _home_file(CONFIG_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = jsonio.loads(fh.read())
         try:
             url = check_url(str(data["url"]))
         except UsageError as exc:  # written by hand, or by a version that did not check
@@ -265,8 +269,75 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         )
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_NoRedirects())
+class _Guard:
+    """Ends a request at its deadline, however the collector answers: the socket timeout bounds
+    each read only, so a collector that sends one byte a second would hold a request (and the
+    sync lock) forever. At the deadline a timer shuts the request's sockets down, which ends
+    any read or write blocked on them at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._conns: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Guard:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def connection(self, http_class: Any) -> Callable[..., http.client.HTTPConnection]:
+        """``http_class``, made so that the deadline reaches each connection it opens."""
+
+        def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = http_class(host, **kwargs)
+            with self._lock:
+                self._conns.append(conn)
+                expired = self.expired
+            if expired:
+                raise OSError("the deadline passed")
+            return cast(http.client.HTTPConnection, conn)
+
+        return make
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            conns = list(self._conns)
+        for conn in conns:
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, guard: _Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(self.guard.connection(http_class), req, **kwargs)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, guard: _Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(self.guard.connection(http_class), req, **kwargs)
+
+
+def _opener(guard: _Guard) -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(_NoRedirects(), _GuardedHTTP(guard), _GuardedHTTPS(guard))
+
+
+class DeadlinePassed(SyncError):
+    """A request, or the whole sync, ran past its deadline."""
 
 
 CONTENT_TYPES = {
@@ -288,22 +359,41 @@ def _post(config: SyncConfig, body: bytes, timeout: float, *, gzip_body: bool = 
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    with _opener().open(request, timeout=timeout) as response:
-        response.read()
-        status = getattr(response, "status", None) or response.getcode()
-        if not 200 <= int(status) < 300:  # only a 2xx counts as delivered
-            raise urllib.error.HTTPError(url, int(status), "not a success", response.headers, None)
+    with _Guard(timeout) as guard:
+        try:
+            with _opener(guard).open(request, timeout=timeout) as response:
+                response.read()
+                status = getattr(response, "status", None) or response.getcode()
+        except (OSError, http.client.HTTPException):
+            if guard.expired:
+                raise DeadlinePassed(f"the collector did not answer within {timeout:g} s") from None
+            raise
+    if not 200 <= int(status) < 300:  # only a 2xx counts as delivered
+        raise urllib.error.HTTPError(url, int(status), "not a success", response.headers, None)
 
 
-def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff: float) -> None:
+def _send(
+    config: SyncConfig, body: bytes, timeout: float, retries: int, backoff: float, end: float
+) -> None:
+    """Send one batch, retrying transient failures, never past the monotonic time ``end``."""
     reason = ""
     gzip_body = True
     for attempt in range(retries + 1):
         if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
+            pause = backoff * 2 ** (attempt - 1)
+            if time.monotonic() + pause >= end:
+                break
+            time.sleep(pause)
+        left = end - time.monotonic()
+        if left <= 0:
+            break
         try:
-            _post(config, body, timeout, gzip_body=gzip_body)
+            _post(config, body, min(timeout, left), gzip_body=gzip_body)
             return
+        except DeadlinePassed as exc:
+            if left >= timeout or not reason:  # else the sync's deadline cut it short
+                reason = exc.message
+            continue
         except RedirectRefused:
             raise  # a redirect is configuration, not a transient failure: never retried
         except urllib.error.HTTPError as exc:
@@ -317,8 +407,15 @@ def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff
             if exc.code == 415 and gzip_body:
                 gzip_body = False  # the collector does not take gzip: send it plain right away
                 try:
-                    _post(config, body, timeout, gzip_body=False)
+                    _post(
+                        config,
+                        body,
+                        max(0.1, min(timeout, end - time.monotonic())),
+                        gzip_body=False,
+                    )
                     return
+                except DeadlinePassed:
+                    continue
                 except urllib.error.HTTPError as plain:
                     reason = f"the collector answered HTTP {plain.code}"
                     exc = plain
@@ -328,6 +425,8 @@ def _send(config: SyncConfig, body: bytes, timeout: float, retries: int, backoff
             cause = getattr(exc, "reason", exc)
             why = getattr(cause, "strerror", None) or cause
             reason = f"cannot reach {config.shown_endpoint}: {why}"
+    if time.monotonic() >= end:
+        reason = f"{reason or 'no answer'}; stopped at the sync's deadline (--deadline)"
     raise SyncError(config.scrub(reason))
 
 
@@ -345,9 +444,15 @@ def sync_now(
     retries: int = 3,
     backoff: float = 0.5,
     wait_for_lock: bool = True,
+    deadline: float = DEADLINE_S,
 ) -> dict[str, Any]:
-    """Send every unsent event. Raises :class:`SyncError` (with what was sent) on failure."""
+    """Send every unsent event. Raises :class:`SyncError` (with what was sent) on failure.
+
+    Each request ends after ``timeout`` seconds in all (connect, send, answer), and the whole
+    sync after ``deadline`` seconds: then it stops, what was accepted stays sent (the mark moved
+    batch by batch), and the lock is released."""
     config = load()
+    end = time.monotonic() + deadline
     with _locked(wait_for_lock) as got_lock:
         if not got_lock:
             return {"sent": 0, "skipped": "another sync is running"}
@@ -359,7 +464,7 @@ def sync_now(
                 else otlp.ndjson_payload(rows)
             )
             try:
-                _send(config, body, timeout, retries, backoff)
+                _send(config, body, timeout, retries, backoff, end)
             except SyncError as exc:
                 pending = mark(db, config)["pending"]
                 raise SyncError(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nexus_cli.personas.catalog import available, layers, load
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.targets import desired
 from nexus_cli.personas.targets.base import Context, adapt_mentions, read_command
+from tests.personas.targets.conftest import GOLDEN
 
 SHIPPED = list(available(layers(None, include_project=False)))
 # what a user would type: `/name` or Codex's `/prompts:name`, not a path (`docs/adr`, `/dev/null`)
@@ -152,3 +156,24 @@ def test_multi_line_frontmatter_values_become_one_line(tmp_path: Path) -> None:
     command = read_command(path)
     assert command.description == "Do it - `/evil` injected"
     assert command.argument_hint == "a b"
+
+
+GOLDEN_FILES = sorted(p for p in GOLDEN.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda p: p.relative_to(GOLDEN).as_posix())
+def test_every_golden_file_parses_in_its_format(path: Path) -> None:
+    """JSON with a JSON parser, frontmatter with a YAML parser (Cursor's bare globs aside)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        assert isinstance(json.loads(text), dict)
+    elif path.suffix == ".toml":
+        assert isinstance(tomllib.loads(text), dict)
+    elif text.startswith("---\n"):
+        head = text[4:].partition("\n---\n")[0]
+        if path.suffix == ".mdc":  # globs is a bare comma-separated list, not YAML
+            head = "\n".join(x for x in head.splitlines() if not x.startswith("globs:"))
+        assert isinstance(yaml.safe_load(head), dict)
+        if path.name == "SKILL.md":
+            meta = yaml.safe_load(head)
+            assert meta["name"] == path.parent.name and 1 <= len(meta["description"]) <= 1024

@@ -87,7 +87,16 @@ def test_a_bare_deny_removes_the_tool_from_the_subagent(project: Path) -> None:
     )
     files = installed(project, "reader", "--target", "claude")
     meta, _ = frontmatter(files[".claude/agents/reader.md"].decode())
-    assert meta["tools"] == "Read, Grep, Glob, Write"  # Bash denied outright; Write(...) is not
+    # Bash denied outright; the skill's Write(docs/*) stays the skill's: no unscoped Write
+    assert meta["tools"] == "Read, Grep, Glob"
+
+
+def test_a_skills_scoped_write_does_not_widen_the_subagent(project: Path) -> None:
+    files = installed(project, "software-architect", "--target", "claude")
+    skill, _ = frontmatter(files[".claude/skills/software-architect-write-adr/SKILL.md"].decode())
+    assert skill["allowed-tools"] == "Read, Glob, Write(docs/adr/*)"
+    agent, _ = frontmatter(files[".claude/agents/software-architect.md"].decode())
+    assert "Write" not in agent["tools"].split(", ")
 
 
 def test_legacy_commands_flag_keeps_the_old_form_and_is_remembered(project: Path) -> None:

@@ -1,4 +1,4 @@
-"""Copilot: .github/instructions/*.instructions.md with applyTo and .github/prompts/*.prompt.md."""
+"""Copilot: .github/instructions/*.instructions.md (applyTo narrowed) and .github/prompts/*.prompt.md."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from tests.conftest import run_nexus
 from tests.personas.conftest import tree, write_persona
 from tests.personas.targets.conftest import assert_golden, check_keys, frontmatter, installed
 
-# https://code.visualstudio.com/docs/copilot/customization/custom-instructions
-INSTRUCTIONS_REQUIRED = {"applyTo": str}
-INSTRUCTIONS_OPTIONAL = {"description": str, "name": str}
+# https://code.visualstudio.com/docs/copilot/customization/custom-instructions (read 2026-12-06):
+# applyTo makes a file load for matching files; without it the agent loads it by its description
+INSTRUCTIONS_REQUIRED = {"description": str}
+INSTRUCTIONS_OPTIONAL = {"applyTo": str, "name": str}
 # https://code.visualstudio.com/docs/copilot/customization/prompt-files#prompt-file-format
 PROMPT_REQUIRED = {"description": str, "agent": str}
 PROMPT_OPTIONAL = {"argument-hint": str, "name": str, "model": str, "tools": list}
@@ -32,7 +33,7 @@ def test_instructions_and_prompts_follow_the_documented_frontmatter(project: Pat
     assert path.read_bytes() == b"Use pnpm, not npm.\n"  # no block any more
     meta, body = frontmatter(files[".github/instructions/testing.instructions.md"].decode())
     check_keys(meta, INSTRUCTIONS_REQUIRED, INSTRUCTIONS_OPTIONAL)
-    assert meta["applyTo"] == "**"
+    assert "applyTo" not in meta  # on demand, not in every request
     assert "Flaky tests are bugs" in body
     for command, agent in (("flaky-test", "agent"), ("test-plan", "agent")):
         meta, body = frontmatter(files[f".github/prompts/testing-{command}.prompt.md"].decode())
@@ -54,3 +55,12 @@ def test_read_only_commands_run_in_ask_mode_and_globs_become_apply_to(project: P
     assert meta["applyTo"] == "docs/**/*.md"
     prompt, _ = frontmatter(files[".github/prompts/docs-check.prompt.md"].decode())
     assert prompt["agent"] == "ask"
+
+
+def test_always_applies_to_every_file(project: Path) -> None:
+    write_persona(
+        project / ".nexus" / "personas" / "everywhere", "name: everywhere\nalways: true\n"
+    )
+    files = installed(project, "everywhere", "--target", "copilot")
+    meta, _ = frontmatter(files[".github/instructions/everywhere.instructions.md"].decode())
+    assert meta["applyTo"] == "**"

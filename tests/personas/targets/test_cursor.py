@@ -12,7 +12,8 @@ from tests.personas.conftest import tree, write_persona
 from tests.personas.targets.conftest import assert_golden, check_keys, installed
 from tests.personas.targets.conftest import frontmatter as yaml_frontmatter
 
-# https://cursor.com/docs/context/rules#rule-anatomy: description, globs, alwaysApply
+# https://cursor.com/docs/context/rules#rule-anatomy (read 2026-12-06): description, globs,
+# alwaysApply; "Agent Requested" = a description, no globs, alwaysApply false
 RULE_REQUIRED = {"description": str, "alwaysApply": bool}
 RULE_OPTIONAL = {"globs": str}
 
@@ -24,12 +25,11 @@ def frontmatter(text: str) -> tuple[dict[str, Any], str]:
     assert sep, "frontmatter is not closed"
     lines = head.splitlines()
     globs = [line for line in lines if line.startswith("globs:")]
-    assert len(globs) == 1
+    assert len(globs) <= 1
     others = "\n".join(line for line in lines if not line.startswith("globs:"))
     meta, _ = yaml_frontmatter(others + "\n---\n")
-    value = globs[0].removeprefix("globs:").strip()
-    if value:
-        meta["globs"] = value
+    if globs:
+        meta["globs"] = globs[0].removeprefix("globs:").strip()
     return meta, rest
 
 
@@ -43,7 +43,7 @@ def test_rule_is_agent_requested_with_a_precise_description(project: Path) -> No
     files = installed(project, "frontend", "--target", "cursor")
     meta, body = frontmatter(files[".cursor/rules/frontend.mdc"].decode())
     check_keys(meta, RULE_REQUIRED, RULE_OPTIONAL)
-    assert meta["alwaysApply"] is False
+    assert meta["alwaysApply"] is False and "globs" not in meta  # Agent Requested
     assert meta["description"].startswith("Frontend Engineer persona: Web UI work")
     assert "Accessibility by default" in body
     assert "`/frontend-component`" in body

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli.personas.catalog import layers, load
-from nexus_cli.personas.targets import GLOBAL_TARGETS, TARGETS, capabilities, desired
+from nexus_cli.personas.targets import GLOBAL_TARGETS, LAYOUT, TARGETS, capabilities, desired
 from tests.conftest import run_nexus
 from tests.personas.conftest import tree
 
@@ -46,7 +46,7 @@ def test_default_targets_follow_what_the_project_uses(project: Path) -> None:
     _add("backend")
     record = json.loads((project / ".nexus" / "personas.lock").read_text())["personas"]["backend"]
     assert record["targets"] == ["claude", "agents", "cursor", "copilot"]
-    assert record["layout"] == 2
+    assert record["layout"] == LAYOUT
 
 
 KINDS = {
@@ -54,7 +54,8 @@ KINDS = {
     ".claude/commands/": "commands",
     ".cursor/commands/": "commands",
     ".github/prompts/": "commands",
-    ".codex/prompts/": "commands",
+    ".agents/skills/": "skills",
+    ".gemini/commands/": "commands",
     ".claude/agents/": "subagents",
 }
 

@@ -80,10 +80,9 @@ def test_the_build_shows_a_bar_on_a_terminal_and_nothing_when_piped() -> None:
 
 def test_an_index_building_migration_shows_a_bar_on_a_terminal() -> None:
     _fill()
-    with store.opened(str(paths.telemetry_db_path())) as db:  # as before m005 was applied
+    with store.opened(str(paths.telemetry_db_path())) as db:  # as before m006 was applied
         db.execute("DROP INDEX events_session_time")
-        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_events_session_index'")
-        db.conn.commit()
+        db.execute("PRAGMA user_version = 5")
     stdout, shown = _on_terminal("stats", "--json")
     assert b"upgrading the telemetry database" in shown
     assert json.loads(stdout)["invocations"] > 0  # stdout stays clean JSON

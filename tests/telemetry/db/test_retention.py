@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from nexus_cli import paths
 from nexus_cli.telemetry.db import retention, store
+from nexus_cli.telemetry.db.schema import stamp
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows, write_config
 
@@ -33,3 +37,21 @@ def test_a_broken_config_is_named() -> None:
     result = run_nexus("stats")
     assert result.exit_code == 1
     assert "config.json: telemetry.retention_days must be" in result.stderr
+
+
+def test_rows_put_aside_are_pruned_like_the_rest() -> None:
+    folder = paths.nexus_home() / paths.TELEMETRY_JOURNAL
+    folder.mkdir(mode=0o700, parents=True)
+    (folder / "events").write_bytes(b"\x1eold junk\n\x1enew junk\n")
+    assert run_nexus("--no-telemetry", "telemetry", "status").exit_code == 0
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    with conn:
+        conn.execute(
+            "UPDATE quarantine SET at = ? WHERE id = 1",
+            [stamp(datetime.now(UTC) - timedelta(days=40))],
+        )
+    conn.close()
+    result = run_nexus("--no-telemetry", "telemetry", "purge", "--older-than", "30", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "quarantine 1" in result.stderr
+    assert db_rows("SELECT data FROM quarantine") == [(b"new junk\n",)]

@@ -236,3 +236,19 @@ def test_two_processes_folding_at_once_count_every_event_once(tmp_path: Path) ->
         once = _tables(db)
         rollups.rebuild(db)
         assert _tables(db) == once
+
+
+def test_a_damaged_generation_mark_is_replaced_wherever_it_is_bumped(tmp_path: Path) -> None:
+    """Pruning bumps the generation without a fold first: a mark that is not a number is
+    replaced by a new generation (and the cache computed at the old one emptied)."""
+    path = str(tmp_path / "t.db")
+    now = datetime.now(UTC)
+    with store.migrated(path) as db, db.atomic():
+        for moment in (now - timedelta(days=10), now - timedelta(hours=1)):
+            db.execute(INSERT, [stamp(moment), "s1", "doctor", 5, 1, None, None, None])
+    with store.opened(path) as db:
+        db.execute("INSERT INTO rollup_cache VALUES ('days:a/b', 7, '[]')")
+        db.execute("UPDATE maintenance SET value = 'junk' WHERE key = ?", [rollups.GENERATION_KEY])
+        assert retention.prune_older_than(db, 5)["events"] == 1
+        assert rollups.generation(db) == 1
+        assert db.execute("SELECT count(*) FROM rollup_cache").fetchone()[0] == 0

@@ -91,3 +91,38 @@ def test_oversized_and_torn_records_are_refused() -> None:
     data = entry.encode(_entry())
     with pytest.raises(entry.BadEntry):
         reader.decode(data[1:-5])
+
+
+@pytest.mark.parametrize(
+    "raw_data",
+    [
+        '{"value": Infinity}',
+        '{"value": NaN}',
+        '{"value": 1e999}',  # no NaN literal, yet Python's json reads infinity
+        '{"value": -1e400}',
+        '{"value": 99999999999999999999}',
+        '{"value": 1, "value": 2}',
+        '{"a": ' * 40 + "1" + "}" * 40,
+        '{"text": "\\ud800"}',
+    ],
+)
+def test_raw_data_that_would_break_the_fold_is_refused(raw_data: str) -> None:
+    """The journal record schema reads ``raw_data`` with the strict reader: a value the fold
+    could not sum or store (infinity, a number past 64 bits) never passes the check."""
+    with pytest.raises(entry.BadEntry, match="raw_data"):
+        entry.check({**_entry(), "raw_data": raw_data})
+    record = json.dumps({**_entry(), "raw_data": raw_data}).encode() + b"\n"
+    with pytest.raises(entry.BadEntry):
+        reader.decode(record)
+
+
+@pytest.mark.parametrize("field", ["duration_ms", "exit_code"])
+def test_a_record_with_nan_or_a_duplicate_key_is_refused_on_read(field: str) -> None:
+    good = entry.encode(_entry())[1:]
+    with pytest.raises(entry.BadEntry):
+        reader.decode(good.replace(f'"{field}":'.encode(), f'"{field}":NaN,"{field}":'.encode()))
+    text = good.decode()
+    duplicated = text.replace('"v":1,', '"v":1,"v":1,', 1)
+    assert duplicated != text
+    with pytest.raises(entry.BadEntry):
+        reader.decode(duplicated.encode())

@@ -241,6 +241,34 @@ def test_workspace_and_task_names_are_salted_hashes() -> None:
     assert row["workspace_hash"] != hashlib.sha256(b"feature-auth").hexdigest()
 
 
+NAMED_ENTRY = """\
+import sys
+from nexus_cli.telemetry.journal import invocation, recorder
+inv = invocation.begin(["x"])
+if sys.argv[1:] == ["named"]:
+    invocation.note(workspace="feature-auth")
+assert recorder.record(inv, 0)
+print(recorder.PRIVACY in sys.modules, "hashlib" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("case", "loaded"), [("named", "True True"), ("plain", "False False")])
+def test_the_hashing_module_loads_only_for_an_entry_that_names_something(
+    case: str, loaded: str
+) -> None:
+    """A plain entry is appended without hashlib or the salt; one naming a workspace hashes it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", NAMED_ENTRY, case], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == loaded.split()
+    hashed = [row["workspace_hash"] for row in _rows()]
+    assert len(hashed) == 1
+    assert (hashed[0] is not None) == (case == "named")
+
+
 SECRET = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=6, max_size=30
 ).map(lambda s: "zq" + s + "qz")

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.telemetry.db import store
+from nexus_cli import paths
+from nexus_cli.telemetry.db import rollups, store
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import stamp
-from nexus_cli.telemetry.query import aggregate, day_cache
+from nexus_cli.telemetry.query import aggregate, day_cache, retries
+from tests.conftest import run_nexus
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 DAY1 = TODAY - timedelta(days=5)
@@ -116,3 +118,82 @@ def test_each_kind_of_cache_entry_keeps_only_the_newest(path: str) -> None:
         assert "days:a/b" in keys
         hours = [k for k in keys if k.startswith("hours:")]
         assert hours == [f"hours:{i:03d}" for i in range(5, day_cache.KEEP + 5)]
+
+
+# The roll-ups, their cache and their marks are disposable: damaged, they are computed again.
+DAMAGED = [
+    "garbage",
+    '{"commands": {"doctor": [1, 2',  # truncated
+    "[]",
+    '{"commands": {"doctor": ["1", 0, 0, 0, 0]}, "durations": [], "seen": []}',
+    '{"commands": {}, "durations": [["doctor", 1, 2]], "seen": []}',
+    '{"commands": {}, "durations": [], "seen": [["error", "x", 1, "a", "b", "not a list"]]}',
+    '{"doctor": [1, "a", "b", "c", "d", {}, [[1]]]}',  # a retries summary of the wrong shape
+    "[" * 100_000,
+]
+
+
+@pytest.mark.parametrize("junk", DAMAGED)
+def test_a_damaged_cache_row_is_computed_again_and_replaced(path: str, junk: str) -> None:
+    since, until = stamp(DAY1 + timedelta(hours=5, minutes=17)), stamp(TODAY)
+    with store.opened(path) as db:
+        first = aggregate.part(db, since, until)
+        found = retries.retries(db, since, until)
+        keys = _cached_keys(db)
+        assert any(k.startswith("days:") for k in keys) and any(
+            k.startswith("retries:") for k in keys
+        )
+        db.execute("UPDATE rollup_cache SET value = ?", [junk])
+        assert aggregate.part(db, since, until) == first
+        assert retries.retries(db, since, until) == found
+        for (value,) in db.execute("SELECT value FROM rollup_cache"):
+            assert value != junk
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE rollup_seen SET sessions = 'garbage'",
+        "UPDATE rollup_seen SET sessions = '[1'",
+        "UPDATE maintenance SET value = 'x' WHERE key = 'rollup_mark'",
+        "UPDATE maintenance SET value = '' WHERE key = 'rollup_generation'",
+    ],
+)
+def test_damaged_roll_up_rows_and_marks_are_rebuilt_from_the_events(path: str, damage: str) -> None:
+    since, until = stamp(DAY1 + timedelta(hours=5, minutes=17)), stamp(TODAY)
+    with store.opened(path) as db:
+        first = aggregate.part(db, since, until)
+        db.execute("DELETE FROM rollup_cache")
+        db.execute(damage)
+    late = stamp(DAY1 + timedelta(hours=9, minutes=1))
+    with store.opened(path) as db, db.atomic():  # one more event to fold into damaged roll-ups
+        db.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, "
+            "success, error_category) VALUES (?, 'late', 'command', 'doctor', 5, 0, 'usage')",
+            [late],
+        )
+    with store.opened(path) as db:
+        after = aggregate.part(db, since, until)
+        assert after.commands["doctor"][0] == first.commands["doctor"][0] + 1
+        assert after == aggregate._raw(db, since, until)
+        assert rollups.mark(db) == db.execute("SELECT max(id) FROM events").fetchone()[0]
+
+
+def test_stats_reads_through_every_damage_at_once_with_the_same_figures() -> None:
+    path = str(paths.telemetry_db_path())
+    _fill(path, DAY1, 4 * 24)
+    first = run_nexus("--no-telemetry", "stats", "--week", "--json")
+    assert first.exit_code == 0, first.stderr
+    with store.opened(path) as db:
+        for sql in (
+            "UPDATE rollup_cache SET value = '{\"commands\": {'",
+            "UPDATE rollup_seen SET sessions = 'garbage'",
+            "UPDATE maintenance SET value = 'x' WHERE key = 'rollup_mark'",
+            "UPDATE maintenance SET value = 'y' WHERE key = 'rollup_generation'",
+        ):
+            assert db.execute(sql).rowcount > 0, sql
+    again = run_nexus("--no-telemetry", "stats", "--week", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert {k: v for k, v in again.json().items() if k != "window"} == {
+        k: v for k, v in first.json().items() if k != "window"
+    }

@@ -373,3 +373,91 @@ def test_credentials_in_the_url_never_reach_an_error(url: str, hidden: str) -> N
     bad = run_nexus("sync", "setup", url.replace("http://", "ftp://"))
     assert bad.exit_code == 2 and "not an http(s) URL" in bad.stderr
     assert "s3cret" not in bad.stderr and "***@" in bad.stderr
+
+
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A real collector on 127.0.0.1 that reads the request, then answers one byte per 0.5 s:
+    every single read is quick, so only an overall deadline ends a request to it."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(30)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            while len(body) < length:
+                body += conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100_000:
+                if stop.wait(0.5):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    server.close()
+
+
+def _sync_lock_is_free() -> bool:
+    from nexus_cli import fs
+    from nexus_cli.errors import ConflictError
+
+    try:
+        with fs.locked(str(paths.nexus_home() / "sync.lock"), blocking=False):
+            return True
+    except ConflictError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("args", "at_least", "at_most"),
+    [
+        (("--timeout", "2", "--retries", "0"), 2, 8),
+        (("--timeout", "2"), 2, 20),  # 4 tries of 2 s, with 3.5 s of backoff between them
+        (("--timeout", "2", "--deadline", "3"), 2, 8),  # the whole sync stops at 3 s
+    ],
+)
+def test_a_collector_that_trickles_bytes_cannot_hold_a_sync(
+    trickler: str, args: tuple[str, ...], at_least: float, at_most: float
+) -> None:
+    """Issue #25: `sync now --timeout 5` had only per-read timeouts, so a collector trickling
+    bytes held it (and sync.lock) forever."""
+    _record(2)
+    assert run_nexus("sync", "setup", trickler, "--protocol", "json").exit_code == 0
+    started = time.monotonic()
+    done = run_process("--no-telemetry", "sync", "now", *args, timeout=60)
+    took = time.monotonic() - started
+    assert done.returncode != 0
+    assert at_least <= took <= at_most, took
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert "the collector did not answer within 2 s" in errors[0], done.stderr
+    if "--deadline" in args:
+        assert "stopped at the sync's deadline" in errors[0]
+    assert "sent 0" in errors[0] and "still pending" in errors[0]
+    assert "Traceback" not in done.stderr
+    assert _sync_lock_is_free()
+    status = run_nexus("--no-telemetry", "sync", "status", "--json").json()
+    assert status["last_event_id"] == 0  # nothing counted as delivered

@@ -1,0 +1,187 @@
+"""One `nexus mcp` is many actors, and each call ends cleanly: concurrent `task_complete` calls run
+the gates once; a cancelled call, a client that goes away and SIGTERM end the gate's process
+group and restore the task (nexus_cli/mcp/lifetime.py, nexus_cli/owner.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from tests.conftest import nexus_exe, run_nexus
+from tests.mcp.conftest import mcp_session, ok, text_of
+from tests.processes import alive, running_members, until
+
+SLOW_GATE = "echo $$ $PPID > pids; sleep 300"
+
+
+def _task(project: Path, trust: Callable[..., Path], gate: str) -> str:
+    trust(gate)
+    created = run_nexus("task", "create", "Gated", "--gate", gate, "--json")
+    assert created.exit_code == 0, created.stderr
+    task_id: str = json.loads(created.stdout)["id"]
+    assert run_nexus("task", "start", task_id).exit_code == 0
+    return task_id
+
+
+def _show(task_id: str) -> dict[str, Any]:
+    shown = run_nexus("task", "show", task_id, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    data: dict[str, Any] = json.loads(shown.stdout)
+    return data
+
+
+def _gate_pids(project: Path) -> tuple[int, int]:
+    """The gate shell's pid (its process group) and its parent, the server."""
+    pids = project / "pids"
+    assert until(lambda: pids.exists() and len(pids.read_text().split()) == 2), "no gate ran"
+    gate, server = (int(p) for p in pids.read_text().split())
+    return gate, server
+
+
+def _restored(task_id: str, reason: str) -> bool:
+    data = _show(task_id)
+    last = data["history"][-1]
+    return data["status"] == "in_progress" and last.get("reason") == reason
+
+
+def test_five_concurrent_completes_in_one_server_run_the_gates_once(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    task_id = _task(project, trust, "echo run >> count; sleep 3")
+
+    async def session() -> list[Any]:
+        async with mcp_session(project) as s:
+            calls = [s.call_tool("task_complete", {"id": task_id}) for _ in range(5)]
+            return list(await asyncio.gather(*calls))
+
+    results = asyncio.run(session())
+    assert (project / "count").read_text().splitlines() == ["run"]
+    passed = [r for r in results if not r.is_error]
+    assert len(passed) == 1 and ok(passed[0])["task"]["status"] == "done"
+    refused = [text_of(r) for r in results if r.is_error]
+    assert len(refused) == 4
+    assert all("already verifying" in t or "is done" in t for t in refused), refused
+    assert sum("already verifying" in t for t in refused) >= 1
+    assert _show(task_id)["status"] == "done"
+
+
+def test_a_cancelled_complete_ends_the_gate_and_restores_the_task(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    task_id = _task(project, trust, SLOW_GATE)
+
+    async def session() -> dict[str, Any]:
+        async with mcp_session(project) as s:
+            async with anyio.create_task_group() as group:
+                group.start_soon(s.call_tool, "task_complete", {"id": task_id})
+                gate, _ = await anyio.to_thread.run_sync(_gate_pids, project)
+                group.cancel_scope.cancel()  # the SDK sends notifications/cancelled
+            gone = await anyio.to_thread.run_sync(lambda: until(lambda: not running_members(gate)))
+            restored = await anyio.to_thread.run_sync(
+                lambda: until(lambda: _restored(task_id, "gates cancelled"))
+            )
+            after = ok(await s.call_tool("task_show", {"id": task_id}))
+            return {"gone": gone, "restored": restored, "after": after}
+
+    r = asyncio.run(session())
+    assert r["gone"], "the gate outlived the cancelled call"
+    assert r["restored"] and r["after"]["status"] == "in_progress"
+
+
+_CLIENT = """
+import anyio, os, sys
+from mcp.client import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+async def main():
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nexus_cli", "mcp"],
+                                   cwd=os.getcwd(), env=dict(os.environ))
+    async with stdio_client(params) as (r, w), ClientSession(r, w) as s:
+        await s.initialize()
+        await s.call_tool("task_complete", {"id": sys.argv[1]})
+
+anyio.run(main)
+"""
+
+
+def test_a_client_that_goes_away_ends_the_gate_and_restores_the_task(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    task_id = _task(project, trust, SLOW_GATE)
+    client = subprocess.Popen(
+        [sys.executable, "-c", _CLIENT, task_id],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        gate, server = _gate_pids(project)
+    finally:
+        client.kill()  # SIGKILL: the client's end of the pipes closes, nothing polite is said
+        client.wait(timeout=30)
+    try:
+        assert until(lambda: not running_members(gate)), "the gate outlived its client"
+        assert until(lambda: _restored(task_id, "gates cancelled: the client disconnected"))
+        assert until(lambda: not alive(server)), "the server outlived its client"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(gate, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signal.SIGKILL)
+
+
+def test_sigterm_ends_the_server_after_ending_the_gate_and_restoring_the_task(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    task_id = _task(project, trust, SLOW_GATE)
+    server = subprocess.Popen(
+        [*nexus_exe(), "mcp"],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _HELLO},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "task_complete", "arguments": {"id": task_id}}},
+    ):  # fmt: skip
+        server.stdin.write(json.dumps(message) + "\n")
+        server.stdin.flush()
+    try:
+        gate, parent = _gate_pids(project)
+        assert parent == server.pid
+        sent = time.monotonic()
+        server.send_signal(signal.SIGTERM)  # stdin stays open: only the signal ends it
+        server.wait(timeout=30)
+        took = time.monotonic() - sent
+        _, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+        server.wait()
+    assert server.returncode == 143, err
+    assert "Traceback" not in err
+    assert took < 5, f"the server took {took:.1f}s to end"
+    assert not running_members(gate), "the gate outlived the server"
+    assert _restored(task_id, "gates terminated")
+
+
+_HELLO = {
+    "protocolVersion": "2025-06-18",
+    "capabilities": {},
+    "clientInfo": {"name": "test", "version": "0"},
+}

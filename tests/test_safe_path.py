@@ -1,0 +1,255 @@
+"""The path-chain module: every folder under a root is opened without following links.
+
+Unit tests of :mod:`nexus_cli.safe_path`, property tests with a link at every depth, and the
+issue's example end to end: a repository that commits ``.nexus/state`` (or ``.nexus``, or
+``.nexus/worktrees``) as a link to a folder outside it cannot make ``nexus init``,
+``workspace create`` or ``task create`` write there.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nexus_cli import safe_path
+from nexus_cli.errors import ConflictError, StateError
+from nexus_cli.safe_path import LinkInPathError, PathEscapeError
+from tests.conftest import git, run_nexus
+
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+# -- the issue's example --------------------------------------------------------------------------
+
+
+def _hostile_repo(git_repo: Path, outside: Path, linked: str) -> None:
+    """Commit ``linked`` (below the repository) as a symbolic link to ``outside``."""
+    (git_repo / ".nexus").mkdir(exist_ok=True)
+    (git_repo / ".nexus" / "config.yaml").write_text("version: 1\n")
+    link = git_repo / linked
+    if link.is_dir() and not link.is_symlink():
+        link.rmdir()
+    link.symlink_to(outside, target_is_directory=True)
+    git(git_repo, "add", "-f", ".nexus")
+    git(git_repo, "commit", "-q", "-m", "hostile link")
+
+
+# Commands that do not open the linked folder at all succeed (and still write nothing outside).
+USES_NOT = {("init", ".nexus/worktrees"), ("task", ".nexus/worktrees"), ("task", ".nexus/state")}
+
+
+@pytest.mark.parametrize("linked", [".nexus/state", ".nexus/worktrees", ".nexus"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("init",),
+        ("workspace", "create", "feat", "--template", "bare"),
+        ("task", "create", "a title", "--gate", "true"),
+    ],
+    ids=["init", "workspace-create", "task-create"],
+)
+def test_a_committed_link_cannot_redirect_nexus_writes(
+    git_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    linked: str,
+    command: tuple[str, ...],
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if linked == ".nexus":
+        (outside / "config.yaml").write_text("version: 1\n")
+        (git_repo / ".nexus").mkdir()
+        (git_repo / ".nexus" / "config.yaml").write_text("version: 1\n")
+        os.rename(git_repo / ".nexus", tmp_path / "unused")
+        (git_repo / ".nexus").symlink_to(outside, target_is_directory=True)
+        git(git_repo, "add", "-f", ".nexus")
+        git(git_repo, "commit", "-q", "-m", "hostile link")
+    else:
+        _hostile_repo(git_repo, outside, linked)
+    before = _files(outside)
+    monkeypatch.chdir(git_repo)
+
+    result = run_nexus(*command, env=NO_ENGINE)
+
+    assert _files(outside) == before, "Nexus wrote through the committed link"
+    if (command[0], linked) in USES_NOT:
+        assert result.exit_code == 0, result.stderr  # the command never opens that folder
+        return
+    assert result.exit_code == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ") and "is a symbolic link" in lines[0], result.stderr
+    assert str(git_repo / linked) in lines[0]
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- operations under a root ----------------------------------------------------------------------
+
+
+def test_regular_paths_work(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    safe_path.makedirs(root, "a/b")
+    safe_path.write_atomic(root, "a/b/f", "one")
+    assert safe_path.read_bytes(root, "a/b/f") == b"one"
+    safe_path.write_atomic(root, root / "a" / "b" / "g", b"\x00", mode=0o600)
+    assert stat.S_IMODE((root / "a" / "b" / "g").stat().st_mode) == 0o600
+    safe_path.write_atomic(root, "c/d/e", "x", makedirs=True)
+    assert (root / "c" / "d" / "e").read_text() == "x"
+    with safe_path.locked(root, "a/l.lock"):
+        pass
+    assert stat.S_IMODE((root / "a" / "l.lock").stat().st_mode) == 0o600
+    assert safe_path.verified(root, "a/b/f") == root / "a" / "b" / "f"
+    assert safe_path.unlink(root, "a/b/f") is True
+    assert safe_path.unlink(root, "a/b/f") is False
+    with pytest.raises(FileNotFoundError):
+        safe_path.unlink(root, "a/b/f", missing_ok=False)
+    fd = safe_path.open_file(root, "a/log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.write(fd, b"x")
+    os.close(fd)
+    safe_path.unlink(root, "a/log")
+    safe_path.unlink(root, "a/b/g")
+    safe_path.unlink(root, "a/l.lock")
+    safe_path.rmdir(root, "a/b")
+    assert _files(root) == ["a", "c", "c/d", "c/d/e"]
+    with pytest.raises(FileNotFoundError):
+        safe_path.read_bytes(root, "a/missing")
+
+
+def test_paths_outside_the_root_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(PathEscapeError, match="climbs out"):
+        safe_path.write_atomic(tmp_path, "a/../../x", "x")
+    with pytest.raises(PathEscapeError, match="is not inside"):
+        safe_path.read_bytes(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(PathEscapeError, match="names the folder"):
+        safe_path.write_atomic(tmp_path, tmp_path, "x")
+
+
+def test_the_last_name_is_never_followed_or_replaced_unless_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "target").write_text("secret")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with pytest.raises(LinkInPathError):
+        safe_path.read_bytes(tmp_path, "link")
+    with pytest.raises(ConflictError, match="does not write through links"):
+        safe_path.write_atomic(tmp_path, "link", "x")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ConflictError, match="not a regular file"):
+        safe_path.write_atomic(tmp_path, "fifo", "x")
+    with pytest.raises(ConflictError, match="not a regular file"):
+        safe_path.read_bytes(tmp_path, "fifo")
+    assert (tmp_path / "target").read_text() == "secret"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StateError, match="is not a folder"):
+        safe_path.write_atomic(tmp_path, "file/below", "x")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("old")
+    with pytest.raises(RuntimeError), safe_path.atomic_writer(tmp_path, "f") as fh:
+        fh.write("new")  # type: ignore[arg-type]
+        raise RuntimeError("boom")
+    assert _files(tmp_path) == ["f"]
+    assert (tmp_path / "f").read_text() == "old"
+
+
+# -- a link at every depth ------------------------------------------------------------------------
+
+Operation = Callable[[Path, str], object]
+
+
+def _lock(root: Path, rel: str) -> None:
+    with safe_path.locked(root, rel):
+        pass
+
+
+OPERATIONS: dict[str, Operation] = {
+    "read": lambda root, rel: safe_path.read_bytes(root, rel),
+    "write": lambda root, rel: safe_path.write_atomic(root, rel, "planted"),
+    "write-makedirs": lambda root, rel: safe_path.write_atomic(root, rel, "x", makedirs=True),
+    "makedirs": lambda root, rel: safe_path.makedirs(root, rel),
+    "unlink": lambda root, rel: safe_path.unlink(root, rel),
+    "rmdir": lambda root, rel: safe_path.rmdir(root, rel),
+    "lock": _lock,
+    "verified": lambda root, rel: safe_path.verified(root, rel),
+    "open-append": lambda root, rel: os.close(
+        safe_path.open_file(root, rel, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    ),
+}
+
+names = st.text(alphabet="abcxyz", min_size=1, max_size=4)
+
+
+@given(
+    parts=st.lists(names, min_size=1, max_size=5),
+    depth=st.integers(min_value=0, max_value=4),
+    operation=st.sampled_from(sorted(OPERATIONS)),
+)
+def test_a_link_at_any_depth_is_refused(parts: list[str], depth: int, operation: str) -> None:
+    """A path of n components whose component i is a link (to a copy of the real folders outside
+    the root) is refused by every operation, and nothing outside changes."""
+    depth = min(depth, len(parts) - 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        outside = Path(tmp) / "outside"
+        real = root.joinpath(*parts[:depth])
+        real.mkdir(parents=True)
+        # outside holds what the rest of the path needs, so following the link would succeed
+        (outside.joinpath(*parts[depth + 1 : -1])).mkdir(parents=True, exist_ok=True)
+        leaf = outside.joinpath(*parts[depth + 1 :])
+        if depth < len(parts) - 1 and not leaf.exists():
+            leaf.write_text("victim") if operation != "rmdir" else leaf.mkdir()
+        elif depth == len(parts) - 1:
+            outside.rmdir()
+            if operation == "rmdir":
+                outside.mkdir()
+            else:
+                outside.write_text("victim")
+        (real / parts[depth]).symlink_to(outside)
+        before = {p: (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")}
+        if operation == "unlink" and depth == len(parts) - 1:
+            safe_path.unlink(root, "/".join(parts))  # removes the link itself, like rm
+            assert not (real / parts[depth]).is_symlink()
+            assert outside.read_text() == "victim"
+            return
+        with pytest.raises((LinkInPathError, ConflictError)) as info:
+            OPERATIONS[operation](root, "/".join(parts))
+        assert "symbolic link" in info.value.message
+        if outside.is_dir():
+            after = {p: (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")}
+            assert after == before
+        else:
+            assert outside.read_text() == "victim"
+        assert (real / parts[depth]).is_symlink()
+
+
+@given(parts=st.lists(names, min_size=1, max_size=5), operation=st.sampled_from(sorted(OPERATIONS)))
+def test_the_same_paths_without_links_work(parts: list[str], operation: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        target = root.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if operation == "rmdir":
+            target.mkdir()
+        elif operation not in ("makedirs", "write-makedirs"):
+            target.write_text("content")
+        elif operation == "write-makedirs" and target.parent != root:
+            target.parent.rmdir()
+        OPERATIONS[operation](root, "/".join(parts))
+        if operation in ("write", "write-makedirs"):
+            assert target.read_text() in ("planted", "x")
+        elif operation in ("unlink", "rmdir"):
+            assert not target.exists()
+        elif operation == "makedirs":
+            assert target.is_dir()
