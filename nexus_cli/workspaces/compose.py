@@ -36,7 +36,7 @@ MAX_EXTENDS = 10  # how deep ``extends`` may chain
 _INTERPOLATION = re.compile(
     r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
-# Keys whose relative paths are relative to the file that names them (rebased by ``extends``).
+# Lists that an ``extends`` adds up (base first); other values of the extending service win.
 MERGED_LISTS = ("ports", "expose", "volumes", "env_file", "profiles")
 
 
