@@ -6,6 +6,16 @@ With the image already local (the FROM-scratch busybox the tests use), runs inte
   * the raw equivalent by hand             `git worktree add -b` + `docker network create` +
                                            `docker volume create` + two `docker run -d`
   * `nexus workspace up` after `down`
+Then, in a loop of its own (--runs), interleaved, on the project's own Compose file (COMPOSE: a
+"db" with a healthcheck and a named volume, a "web" with a published port that depends on the
+db being healthy):
+  * `nexus workspace create cN --compose compose.yaml`
+  * by hand: `git worktree add -b` + the docker CLI commands `docker compose -p … up -d` runs
+    for that file: `docker network create`, `docker volume create`, `docker run -d` of the db
+    (with its healthcheck), `docker inspect` polled until it is healthy, `docker run -d` of the
+    web. There is no `docker compose` on the machines this runs on (nor in CI), so this is the
+    by-hand stand-in for it, with each step the plugin would take, in the same order.
+Target: create --compose <= 1.0x by hand.
 Then, in a loop of its own (--bare-runs, default 25), interleaved:
   * `nexus workspace create bN -t bare`    (recording on, as a user's default)
   * the reference: a `git worktree add -b gN PATH` process plus a minimal Click app's
@@ -14,9 +24,10 @@ and prints medians. Targets: create <= 1.5x raw and < 5 s; up after down < 2 s. 
 (git worktree add + minimal Click --version) is reported without a target: its 1.5x target was
 withdrawn rather than met with hand-written stand-ins for the standard library.
 
-    python benchmarks/workspace.py [--runs 5] [--bare-runs 25] [--bare-only]
+    python benchmarks/workspace.py [--runs 5] [--bare-runs 25] [--bare-only] [--compose-only]
 
---bare-only skips the Docker cases (no engine needed).
+--bare-only skips the Docker cases (no engine needed); --compose-only runs only the Compose
+comparison.
 """
 
 from __future__ import annotations
@@ -28,7 +39,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import harness
 
@@ -45,6 +58,28 @@ services:
     ports: ["{{port}}:8080"]
     depends_on: [db]
 """
+
+
+COMPOSE = f"""\
+services:
+  db:
+    image: {IMAGE}
+    command: ["sh", "-c", "touch /ready; exec sleep 3600"]
+    volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /ready"]
+      interval: 100ms
+      retries: 50
+  web:
+    image: {IMAGE}
+    command: ["httpd", "-f", "-p", "8080", "-h", "/"]
+    ports: ["{{port}}:8080"]
+    depends_on:
+      db: {{{{condition: service_healthy}}}}
+volumes:
+  data:
+"""
+HEALTH_POLL_S = 0.1
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
@@ -100,6 +135,66 @@ def _raw_commands(repo: Path, name: str, port: int) -> list[list[str]]:
     ]
 
 
+def _by_hand_compose(repo: Path, name: str, port: int, env: dict[str, str]) -> float:
+    """What `git worktree add` + `docker compose -p NAME up -d` does for COMPOSE, step by step
+    with the docker CLI (milliseconds): network, volume, db, wait healthy, web."""
+    project = f"compose-bench-{os.getpid()}-{name}"
+    label = ["--label", "dev.nexus.bench=1"]
+    wt = repo / ".nexus" / "worktrees" / name
+    started = time.perf_counter()
+    for cmd in (
+        ["git", "worktree", "add", "-q", "-b", name, str(wt)],
+        ["docker", "network", "create", *label, f"{project}_default"],
+        ["docker", "volume", "create", *label, f"{project}_data"],
+        [
+            *("docker", "run", "-d", "--name", f"{project}-db-1", *label),
+            *("--network", f"{project}_default", "--network-alias", "db"),
+            *("-v", f"{project}_data:/data"),
+            *("--health-cmd", "test -f /ready", "--health-interval", "100ms"),
+            *("--health-retries", "50", IMAGE, "sh", "-c", "touch /ready; exec sleep 3600"),
+        ],
+    ):
+        _run(cmd, repo, env)
+    inspect = ["docker", "inspect", "-f", "{{.State.Health.Status}}", f"{project}-db-1"]
+    deadline = time.monotonic() + 120
+    while subprocess.run(inspect, capture_output=True, text=True).stdout.strip() != "healthy":
+        if time.monotonic() > deadline:
+            sys.exit(f"{project}-db-1 did not become healthy in 120 s")
+        time.sleep(HEALTH_POLL_S)
+    _run(
+        [
+            *("docker", "run", "-d", "--name", f"{project}-web-1", *label),
+            *("--network", f"{project}_default", "--network-alias", "web"),
+            *("-p", f"127.0.0.1:{port}:8080", IMAGE, "httpd", "-f", "-p", "8080", "-h", "/"),
+        ],
+        repo,
+        env,
+    )
+    return (time.perf_counter() - started) * 1000
+
+
+def _measure_compose(repo: Path, env: dict[str, str], runs: int) -> dict[str, list[float]]:
+    """`create --compose` against the same file started by hand, interleaved."""
+    nexus = harness.nexus()
+    samples: dict[str, list[float]] = {"compose": [], "compose by hand": []}
+    for i in range(-1, runs):  # run -1 warms caches and is not counted
+        name = f"c{i + 1}"
+        create = [nexus, "workspace", "create", name, "--compose", "compose.yaml"]
+        first, second = (0, 1) if i % 2 == 0 else (1, 0)  # alternate which goes first
+        results: list[float] = [0.0, 0.0]
+        for which in (first, second):
+            if which == 0:
+                results[0] = _timed([create], repo, env)
+            else:
+                results[1] = _by_hand_compose(repo, f"h{i + 1}", _free_port(), env)
+        _run([nexus, "workspace", "delete", name, "--force"], repo, env)
+        _cleanup_raw(repo, env)
+        if i >= 0:
+            samples["compose"].append(results[0])
+            samples["compose by hand"].append(results[1])
+    return samples
+
+
 def _remove_labelled(label: str, *, check: bool) -> None:
     """Remove every container, network and volume carrying ``label`` (``key=value``)."""
     for kind in ("container", "network", "volume"):
@@ -137,6 +232,9 @@ def _setup_repo(root: Path, env: dict[str, str]) -> Path:
         _run(cmd, repo, env)
     (repo / ".nexus" / "templates").mkdir()
     (repo / ".nexus" / "templates" / "duo.yaml").write_text(TEMPLATE.format(port=_free_port()))
+    (repo / "compose.yaml").write_text(COMPOSE.format(port=_free_port()))
+    _run(["git", "add", "compose.yaml"], repo, env)
+    _run(["git", "commit", "-q", "-m", "compose"], repo, env)
     return repo
 
 
@@ -215,7 +313,12 @@ def main() -> int:
     parser = harness.parser(__doc__, runs=5)
     parser.add_argument("--bare-runs", type=int, default=25)
     parser.add_argument("--bare-only", action="store_true", help="skip the Docker cases")
+    parser.add_argument(
+        "--compose-only", action="store_true", help="only create --compose against by hand"
+    )
     args = parser.parse_args()
+    if args.compose_only:
+        return _compose_only(args)
     if not args.bare_only:
         _ensure_image()
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,6 +331,7 @@ def main() -> int:
         try:
             if not args.bare_only:
                 samples.update(_measure(repo, env, args.runs))
+                samples.update(_measure_compose(repo, env, args.runs))
             samples.update(_measure_bare(repo, env, args.bare_runs))
         finally:
             if not args.bare_only:
@@ -254,6 +358,7 @@ def main() -> int:
             ),
             (f"create = {med['create'] / 1000:.2f} s (target < 5 s)", med["create"] < 5000),
             (f"up after down = {med['up'] / 1000:.2f} s (target < 2 s)", med["up"] < 2000),
+            _compose_verdict(samples, args),
         ]
     _report(
         samples,
@@ -274,6 +379,37 @@ def main() -> int:
     print(f"      (in CPU time: {cpu_ratio:.2f}x; load average {os.getloadavg()[0]:.1f})")
     for text, ok in verdicts:
         print(f"{'PASS' if ok else 'MISS'}  {text}")
+    return 0
+
+
+def _compose_verdict(samples: dict[str, list[float]], args: Any) -> tuple[str, bool]:
+    _report(
+        samples,
+        {
+            "compose": "nexus workspace create --compose compose.yaml",
+            "compose by hand": "by hand: git worktree + docker CLI as compose",
+        },
+        f"   ({args.runs} interleaved runs)",
+    )
+    ratio = harness.median(samples["compose"]) / harness.median(samples["compose by hand"])
+    harness.summarise(args.summary, "workspace create --compose / by hand", ratio, 1.0)
+    return (f"create --compose / by hand = {ratio:.2f}x (target <= 1.0x)", ratio <= 1.0)
+
+
+def _compose_only(args: Any) -> int:
+    _ensure_image()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        repo = _setup_repo(Path(tmp), env)
+        try:
+            samples = _measure_compose(repo, env, args.runs)
+        finally:
+            _cleanup_raw(repo, env)
+            pid = (repo / ".nexus" / "state" / "project-id").read_text().strip()
+            _remove_labelled(f"dev.nexus.project={pid}", check=False)
+    text, ok = _compose_verdict(samples, args)
+    print(f"{'PASS' if ok else 'MISS'}  {text}")
     return 0
 
 

@@ -163,7 +163,12 @@ def _personas(run: Runs) -> None:
     run("hooks uninstall", "--client", "claude")
 
 
-def _workspaces(run: Runs) -> None:
+def _workspaces(run: Runs, root: Path) -> None:
+    (root / ".devcontainer").mkdir()
+    (root / ".devcontainer" / "devcontainer.json").write_text(
+        '{"image": "busybox", "forwardPorts": [3000], "customizations": {}}'
+    )
+    run("template import", ".devcontainer/devcontainer.json")
     run("template list")
     run("template show", "bare")
     run("template show", "python-postgres")
@@ -292,7 +297,7 @@ def every_json_command(root: Path) -> Iterator[tuple[Outputs, Runs, Collector]]:
             at_terminal.setattr(options, "stdin_is_terminal", lambda: True)
             _tasks(run)
         _personas(run)
-        _workspaces(run)
+        _workspaces(run, repo)
         _workflows(run, monkeypatch, root)
         _gpu(run, monkeypatch, root)
         collector = _telemetry(run)

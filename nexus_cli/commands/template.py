@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -12,11 +14,10 @@ from nexus_cli.errors import NotAProjectError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.project import find_project
+from nexus_cli.workspaces.devcontainer import import_devcontainer
 from nexus_cli.workspaces.lookup import list_templates, show_template
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from nexus_cli.workspaces.lookup import TemplateEntry
 
 
@@ -99,3 +100,22 @@ def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     for kind, hooks in parsed.hooks.items():
         for hook in hooks:
             click.echo(f"  {kind} hook in {hook.service}: {hook.command}")
+
+
+@template.command(name="import")
+@click.argument("file", metavar="DEVCONTAINER_JSON")
+@click.option("--name", help="Name of the new template (default: devcontainer).")
+@click.option("--force", is_flag=True, help="Replace a project template of that name.")
+@json_option
+def import_(file: str, name: str | None, force: bool, as_json: bool) -> None:
+    """Import a devcontainer.json as a project template in .nexus/templates/."""
+    root = find_project().root
+    relative = Path(os.path.relpath(os.path.abspath(file), root)).as_posix()
+    result = import_devcontainer(root, relative, name=name, force=force)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(f"imported {relative} as template {result.name} ({result.path})", err=True)
+    if result.left_out:
+        click.echo(f"  left out (editor settings): {', '.join(result.left_out)}", err=True)
+    click.echo(f"  start it with: nexus workspace create NAME --template {result.name}", err=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -104,6 +106,19 @@ def workspace() -> None:
     help="Template to create the workspace from.",
 )
 @click.option(
+    "--compose",
+    "compose_file",
+    metavar="FILE",
+    help="Run the project's own Compose file FILE instead of a template.",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    metavar="NAME",
+    help="With --compose: also start the services of Compose profile NAME.",
+)
+@click.option(
     "--from", "from_ref", metavar="REF", help="Start a new branch from REF (default HEAD)."
 )
 @click.option(
@@ -137,6 +152,8 @@ def workspace() -> None:
 def create(
     name: str,
     template_name: str,
+    compose_file: str | None,
+    profiles: tuple[str, ...],
     from_ref: str | None,
     variables: tuple[str, ...],
     no_start: bool,
@@ -149,11 +166,14 @@ def create(
 ) -> None:
     """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
     handle = _workspace(name)
+    compose = _compose_option(handle.project, compose_file, template_name, profiles)
     hooks = load_workspace_hooks(handle.project)
     with shown_progress() as progress:
         result = lifecycle.create(
             handle,
-            template_name=template_name,
+            template_name="compose" if compose else template_name,
+            compose=compose,
+            profiles=list(profiles),
             from_ref=from_ref,
             variables=parse_vars(variables),
             start=not no_start,
@@ -181,6 +201,19 @@ def create(
     for host_name, port in result.host_ports.items():
         click.echo(f"  host port {host_name}: {port} (${host_ports_variable(host_name)})", err=True)
     click.echo(str(result.path))
+
+
+def _compose_option(
+    project: Project, compose_file: str | None, template_name: str, profiles: tuple[str, ...]
+) -> str | None:
+    """--compose FILE as a path relative to the project root (checked inside it later)."""
+    if compose_file is None:
+        if profiles:
+            raise click.UsageError("--profile selects services of a --compose file")
+        return None
+    if template_name != "bare":
+        raise click.UsageError("give --template or --compose, not both")
+    return Path(os.path.relpath(os.path.abspath(compose_file), project.root)).as_posix()
 
 
 @workspace.command()

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import extras
+from nexus_cli import config_json, extras
 from nexus_cli.errors import NexusError
-from nexus_cli.mcp import config_json, config_toml
+from nexus_cli.mcp import config_toml
 from nexus_cli.mcp.install import HOOK_CLIENTS, codex_home
 
 REACH_TIMEOUT_S = 30.0

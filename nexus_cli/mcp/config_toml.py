@@ -4,7 +4,7 @@ Codex keeps its MCP servers in ``config.toml`` as ``[mcp_servers.NAME]`` tables 
 ``[mcp_servers]`` table, inline or not). The file is read and written with tomlkit, which keeps
 the user's other tables, comments and formatting; the result is then read back with the standard
 library's own parser and must hold exactly the user's data plus Nexus's entry, or nothing is
-written. Entries have the shape of :mod:`nexus_cli.mcp.config_json`'s (``path``/``key``/``value``).
+written. Entries have the shape of :mod:`nexus_cli.config_json`'s (``path``/``key``/``value``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import InlineTable
 
+from nexus_cli.config_json import Insert, key_absent
 from nexus_cli.errors import ConfigError
-from nexus_cli.mcp.config_json import Insert, key_absent
 
 __all__ = ["add", "missing", "parse", "remove"]
 

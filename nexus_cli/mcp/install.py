@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs, jsonio, managed_block, safe_path
+from nexus_cli import config_json, fs, jsonio, managed_block, safe_path
 from nexus_cli.errors import ConflictError, StateError, UsageError
-from nexus_cli.mcp import config_json, config_toml
+from nexus_cli.mcp import config_toml
 from nexus_cli.paths import user_config_dir
 from nexus_cli.project import find_project
 

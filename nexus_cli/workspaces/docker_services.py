@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from nexus_cli import fs, git
 from nexus_cli.errors import NexusError
 from nexus_cli.workspaces.handle import project_filters, workspace_of
+from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
 
 if TYPE_CHECKING:
@@ -237,8 +238,9 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
     network = plan.workspace.network_name
     service = plan.service
     container = client.containers.create(
-        service.image,
+        image_of(plan.workspace, service),
         command=service.command,
+        entrypoint=service.entrypoint,
         name=plan.container_name,
         labels=plan.workspace.labels(service.name),
         environment={
@@ -246,7 +248,7 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
             "NEXUS_WORKSPACE": plan.workspace.name,
             "NEXUS_SERVICE": service.name,
         },
-        working_dir=service.working_dir,
+        working_dir=service.working_dir or None,
         mounts=_mounts(client, plan),
         ports={
             f"{cport}/{proto}": (plan.bind_address, host)
@@ -257,8 +259,22 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
         healthcheck=_healthcheck(service),
         init=True,
         detach=True,
+        **_limits(service),
     )
     return container
+
+
+def _limits(service: ServiceSpec) -> dict[str, Any]:
+    """CPU, memory and restart settings of a Compose service (none for a template's)."""
+    extra: dict[str, Any] = {}
+    if service.nano_cpus is not None:
+        extra["nano_cpus"] = service.nano_cpus
+    if service.mem_limit is not None:
+        extra["mem_limit"] = service.mem_limit
+    if service.restart:
+        name, _, count = service.restart.partition(":")
+        extra["restart_policy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}
+    return extra
 
 
 def last_log_lines(container: Any, lines: int = LOG_LINES) -> str:
@@ -284,6 +300,21 @@ def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
                 "is unhealthy" if status == "unhealthy" else f"not healthy after {timeout_s:g}s"
             )
             raise _health_error(container, service, reason)
+        time.sleep(HEALTH_POLL_S)
+
+
+def wait_completed(container: Any, service: str, timeout_s: float) -> float:
+    """Wait until the container exits with code 0 (``service_completed_successfully``)."""
+    started = time.monotonic()
+    while True:
+        container.reload()
+        state = container.attrs.get("State", {})
+        if not state.get("Running") and state.get("Status") in ("exited", "dead"):
+            if state.get("ExitCode") == 0:
+                return time.monotonic() - started
+            raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
+        if time.monotonic() - started > timeout_s:
+            raise _health_error(container, service, f"did not complete in {timeout_s:g}s")
         time.sleep(HEALTH_POLL_S)
 
 
@@ -317,6 +348,9 @@ def remove_all(client: Any, workspace: Workspace, *, keep_volumes: bool = False)
     volumes = [] if keep_volumes else client.volumes.list(filters={"label": label})
     for volume in volumes:
         volume.remove(force=True)
+    images = client.images.list(filters={"label": label})  # built from a Compose build:
+    for image in images:
+        client.images.remove(image.id, force=True)
     counts.update(networks=len(networks), volumes=len(volumes))
     return counts
 

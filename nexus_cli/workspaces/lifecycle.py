@@ -19,6 +19,7 @@ from nexus_cli import engine, git, owner, proc, safe_path, validate
 from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
+from nexus_cli.workspaces.compose import load_compose
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
@@ -91,6 +92,10 @@ def template_for(workspace: Workspace, record: records.WorkspaceRecord) -> Templ
         "NEXUS_WORKSPACE": workspace.name,
         "NEXUS_PROJECT_ID": workspace.project_id,
     }
+    if record.compose:
+        return load_compose(
+            workspace.project.root, record.compose, profiles=record.profiles, values=values
+        )
     return load_template(record.template, workspace.project.root, values)
 
 
@@ -108,8 +113,13 @@ def create(
     host_ports: list[str] | None = None,
     ignored_files: str = "copy",
     hooks: host_hooks.HostHooks = host_hooks.NONE,
+    compose: str | None = None,
+    profiles: list[str] | None = None,
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
+
+    ``compose`` (a path relative to the project root) runs the project's own Compose file
+    instead of a template, with its ``profiles`` selected (see :mod:`compose`).
 
     All or nothing: the name is reserved under the project's lock (so of simultaneous creates of
     one name exactly one proceeds), each step is journalled in the record before it is made, and
@@ -132,6 +142,8 @@ def create(
             host_ports=host_ports,
             ignored_files=ignored_files,
             hooks=hooks,
+            compose=compose,
+            profiles=profiles,
         )
 
 
@@ -150,6 +162,8 @@ def _create_as(
     host_ports: list[str] | None,
     ignored_files: str,
     hooks: host_hooks.HostHooks,
+    compose: str | None,
+    profiles: list[str] | None,
 ) -> CreateResult:
     progress = progress or Silent()
     project, name = workspace.project, workspace.name
@@ -167,6 +181,8 @@ def _create_as(
         branch=workspace.branch,
         variables=values,
         bind_address=bind.address,
+        compose=compose or "",
+        profiles=list(profiles or []),
         creating={"owner": me.to_json()},
     )
     template = template_for(workspace, record)

@@ -91,7 +91,9 @@ def list_templates(project_root: Path | None) -> TemplateList:
     entries: list[TemplateEntry] = []
     for name, (origin, path) in sorted(available(project_root).items()):
         try:
-            parsed = parse_template_file(name, origin, path, {}, strict=False)
+            parsed = parse_template_file(
+                name, origin, path, {}, strict=False, project_root=project_root
+            )
         except NexusError as exc:
             entries.append(TemplateEntry(name, origin, str(path), None, None, exc.message))
             continue
@@ -106,4 +108,4 @@ def show_template(name: str, project_root: Path | None, variables: dict[str, str
     validate.template_name(name)
     values = validate.template_variables(variables)
     origin, path = find_template_file(name, project_root)
-    return parse_template_file(name, origin, path, values, strict=False)
+    return parse_template_file(name, origin, path, values, strict=False, project_root=project_root)

@@ -19,6 +19,7 @@ from nexus_cli import fs, jsonio, validate
 from nexus_cli.errors import NexusError, NotFoundError, StateError
 from nexus_cli.project import find_project
 from nexus_cli.suggest import did_you_mean
+from nexus_cli.workspaces.compose_keys import PROFILE
 from nexus_cli.workspaces.jsonstate import load_json
 from nexus_cli.workspaces.templates import available
 
@@ -45,6 +46,10 @@ class WorkspaceRecord:
     # Files the template wrote into the worktree: relative path -> SHA-256 of what was written.
     generated_files: dict[str, str] = field(default_factory=dict)
     post_create_done: bool = False  # the template's post_create hooks ran (once)
+    # ``--compose FILE`` (relative to the project root) and ``--profile``s: the project's own
+    # Compose file is the template (nexus_cli/workspaces/compose.py).
+    compose: str = ""
+    profiles: list[str] = field(default_factory=list)
     # While ``workspace create`` runs: its journal (nexus_cli/workspaces/rollback.py), what it is
     # about to make, written before it makes it. Empty (and not written) once created.
     creating: dict[str, Any] = field(default_factory=dict)
@@ -130,6 +135,24 @@ def check_record(record: WorkspaceRecord, path: Path) -> None:
     ):
         raise StateError(f"{where}: created_at, bind_address or post_create_done is malformed")
     _check_journal(record, path)
+    _check_compose(record, path)
+
+
+def _check_compose(record: WorkspaceRecord, path: Path) -> None:
+    rel, profiles = record.compose, record.profiles
+    if (
+        not isinstance(rel, str)
+        or rel.startswith("/")
+        or "\x00" in rel
+        or ".." in rel.split("/")
+        or not isinstance(profiles, list)
+        or not all(isinstance(p, str) and PROFILE.match(p) for p in profiles)
+    ):
+        raise StateError(
+            f"{path}: workspace {record.name!r}: compose must be a relative path inside the "
+            "project and profiles a list of names",
+            hint="the file was edited or is corrupt; fix or remove that entry",
+        )
 
 
 _JOURNAL_FLAGS = ("worktree", "docker", "ports")

@@ -30,6 +30,16 @@ class HealthSpec:
 
 
 @dataclass(frozen=True)
+class BuildSpec:
+    """An image built from the worktree (a Compose ``build:``): paths relative to the worktree."""
+
+    context: str
+    dockerfile: str = "Dockerfile"  # relative to the context
+    args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     image: str
@@ -39,7 +49,16 @@ class ServiceSpec:
     volumes: list[VolumeSpec] = field(default_factory=list)
     healthcheck: HealthSpec | None = None
     depends_on: list[str] = field(default_factory=list)
-    working_dir: str = "/workspace"
+    working_dir: str = "/workspace"  # "" keeps the image's own working directory
+    # The rest comes only from a project's Compose file (nexus_cli/workspaces/compose.py).
+    build: BuildSpec | None = None
+    entrypoint: list[str] | str | None = None
+    # dependency -> service_started | service_healthy | service_completed_successfully; a
+    # dependency not named here is waited for until healthy (or running, without a healthcheck)
+    depends_conditions: dict[str, str] = field(default_factory=dict)
+    nano_cpus: int | None = None
+    mem_limit: int | None = None  # bytes
+    restart: str = ""  # a restart policy name; "" is "no"
 
 
 @dataclass(frozen=True)

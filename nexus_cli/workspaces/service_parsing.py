@@ -5,17 +5,26 @@ Every error names the template file, the key (``services.db.ports[0]``) and what
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
-from nexus_cli.workspaces.service_model import HealthSpec, Hook, PortSpec, ServiceSpec, VolumeSpec
+from nexus_cli.workspaces.service_model import (
+    BuildSpec,
+    HealthSpec,
+    Hook,
+    PortSpec,
+    ServiceSpec,
+    VolumeSpec,
+)
 from nexus_cli.workspaces.template_model import Template
 
 SERVICE_KEYS = (
     "image",
+    "build",
     "command",
     "environment",
     "ports",
@@ -82,29 +91,70 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
         raise fail(
             path, f"{key}.{unknown[0]}", f"one of the supported keys: {', '.join(SERVICE_KEYS)}"
         )
-    image = spec.get("image")
+    build = parse_build(spec.get("build"), path, f"{key}.build")
+    image = built_from(build) if build is not None else spec.get("image")
     if not isinstance(image, str) or not image.strip():
-        raise fail(path, f"{key}.image", "an image name such as postgres:16")
+        raise fail(path, f"{key}.image", "an image name such as postgres:16, or build:")
     working_dir = spec.get("working_dir", "/workspace")
     if not isinstance(working_dir, str) or not working_dir.startswith("/"):
         raise fail(path, f"{key}.working_dir", "an absolute path inside the container")
     return ServiceSpec(
         name=name,
         image=image.strip(),
-        command=_parse_command(spec.get("command"), path, f"{key}.command"),
-        environment=_parse_environment(spec.get("environment"), path, f"{key}.environment"),
+        command=parse_command(spec.get("command"), path, f"{key}.command"),
+        environment=parse_environment(spec.get("environment"), path, f"{key}.environment"),
         ports=[
-            _parse_port(p, path, f"{key}.ports[{i}]")
+            parse_port(p, path, f"{key}.ports[{i}]")
             for i, p in enumerate(_list(spec, "ports", path, key))
         ],
         volumes=[
-            _parse_volume(v, path, f"{key}.volumes[{i}]")
+            parse_volume(v, path, f"{key}.volumes[{i}]")
             for i, v in enumerate(_list(spec, "volumes", path, key))
         ],
-        healthcheck=_parse_health(spec.get("healthcheck"), path, f"{key}.healthcheck"),
+        healthcheck=parse_health(spec.get("healthcheck"), path, f"{key}.healthcheck"),
         depends_on=_parse_depends(spec.get("depends_on"), path, f"{key}.depends_on"),
         working_dir=working_dir,
+        build=build,
     )
+
+
+BUILD_KEYS = ("context", "dockerfile", "args", "target")
+
+
+def parse_build(value: Any, path: Any, key: str) -> BuildSpec | None:
+    """``build:`` of a template: a worktree-relative context (and a Dockerfile relative to it),
+    built per workspace from the worktree (:mod:`image_build`, which resolves both inside it)."""
+    if value is None:
+        return None
+    spec = {"context": value} if isinstance(value, str) else value
+    if not isinstance(spec, dict):
+        raise fail(path, key, "a context path or a mapping with context")
+    unknown = sorted(str(k) for k in spec if k not in BUILD_KEYS)
+    if unknown:
+        raise fail(path, f"{key}.{unknown[0]}", f"one of {', '.join(BUILD_KEYS)}")
+    context = posixpath.normpath(str(spec.get("context", ".")))
+    dockerfile = posixpath.normpath(str(spec.get("dockerfile", "Dockerfile")))
+    joined = posixpath.normpath(posixpath.join(context, dockerfile))
+    for text, where in ((context, "context"), (joined, "dockerfile")):
+        if text.startswith("/") or text == ".." or text.startswith("../") or "://" in text:
+            raise fail(path, f"{key}.{where}", "a path inside the worktree")
+    args = spec.get("args") or {}
+    if isinstance(args, list):
+        args = dict(str(a).partition("=")[::2] for a in args)
+    if not isinstance(args, dict):
+        raise fail(path, f"{key}.args", "a mapping or a list of NAME=VALUE")
+    target = spec.get("target")
+    return BuildSpec(
+        context=context,
+        dockerfile=dockerfile,
+        args={str(k): "" if v is None else str(v) for k, v in args.items()},
+        target=None if target is None else str(target),
+    )
+
+
+def built_from(build: BuildSpec) -> str:
+    """What a built service shows as its image (the tag is the workspace's: image_build)."""
+    return f"(built from ./{build.context})" if build.context != "." else "(built from .)"
 
 
 def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:
@@ -116,7 +166,7 @@ def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:
     return value
 
 
-def _parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
+def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -126,7 +176,7 @@ def _parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     raise fail(path, key, "a string or a list of strings")
 
 
-def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
+def parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, dict):
@@ -145,7 +195,7 @@ def _parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
 PORT_KEYS = ("target", "published", "protocol")
 
 
-def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
+def parse_port(value: Any, path: Any, key: str) -> PortSpec:
     """``CONTAINER`` or ``HOST:CONTAINER[/proto]`` or ``{target, published, protocol}``. The host
     interface is never the template's to choose (``IP:HOST:CONTAINER`` or ``host_ip`` are
     refused): it is 127.0.0.1 unless you widen it (:mod:`nexus_cli.workspaces.exposure`)."""
@@ -174,7 +224,7 @@ def _parse_port(value: Any, path: Any, key: str) -> PortSpec:
     return PortSpec(container_port=container, preferred_host_port=preferred, protocol=protocol)
 
 
-def _parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
+def parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
     if not isinstance(value, str) or value.count(":") not in (1, 2):
         raise fail(path, key, "NAME:/container/path or ./relative:/container/path[:ro]")
     source, target, *mode = value.split(":")
@@ -193,7 +243,7 @@ def _parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
     return VolumeSpec(source=source, target=target, named=True, read_only=read_only)
 
 
-def _parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:
+def parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:
     if value is None:
         return None
     if not isinstance(value, dict) or "test" not in value:
@@ -272,7 +322,7 @@ def parse_hooks(value: Any, path: Any, services: dict[str, ServiceSpec]) -> dict
                 raise fail(
                     path, f"{key}[{i}].service", f"one of the services: {', '.join(services)}"
                 )
-            command = _parse_command(entry.get("command"), path, f"{key}[{i}].command")
+            command = parse_command(entry.get("command"), path, f"{key}[{i}].command")
             if command is None:
                 raise fail(path, f"{key}[{i}].command", "a string or a list of strings")
             hooks.append(Hook(service=str(entry["service"]), command=command))

@@ -16,6 +16,7 @@ from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.handle import service_of
+from nexus_cli.workspaces.image_build import build_images
 from nexus_cli.workspaces.service_model import Hook
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import resolve_in_worktree
@@ -82,6 +83,7 @@ def bring_up(
     """Start every service of the workspace that is not already running as planned."""
     result = UpResult()
     result.pull_ms = prepare_engine(client, workspace, template, progress)
+    build_images(client, workspace, template, progress)  # from the worktree: it exists now
     running = _running(client, workspace)
     refused: set[int] = set()
     for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -183,7 +185,8 @@ def prepare_engine(
 
 def _pull_images(client: Any, template: Template, progress: Progress) -> float:
     started = time.perf_counter()
-    for image in dict.fromkeys(s.image for s in template.services.values()):
+    pulled = (s.image for s in template.services.values() if s.build is None)
+    for image in dict.fromkeys(pulled):
         step = f"image {image}"
         progress.begin(step)
 
@@ -208,7 +211,8 @@ def _start_services(
 ) -> None:
     worktree = workspace.worktree
     pending_health: list[tuple[Any, str]] = []
-    needed_by_others = {d for s in template.services.values() for d in s.depends_on}
+    waits = awaited(template)
+    needed_by_others = {d for d, c in waits.items() if c == HEALTHY}
     plans: list[ServicePlan] = []
     for service in template.start_order():
         host_ports = {
@@ -247,10 +251,37 @@ def _start_services(
         progress.end(f"start {name}")
         result.started.append(name)
         pending_health.append((container, name))
-        if name in needed_by_others:
+        if waits.get(name) == COMPLETED:
+            pending_health = [p for p in pending_health if p[1] != name]
+            progress.begin(f"complete {name}")
+            docker_services.wait_completed(container, name, health_timeout_s)
+            progress.end(f"complete {name}")
+        elif name in needed_by_others:
             _wait_all(pending_health, progress, health_timeout_s)
     _wait_all(pending_health, progress, health_timeout_s)
-    _check_still_running(list(zip(plans, containers, strict=True)))
+    started = [
+        (p, c)
+        for p, c in zip(plans, containers, strict=True)
+        if waits.get(p.service.name) != COMPLETED
+    ]
+    _check_still_running(started)
+
+
+STARTED, HEALTHY, COMPLETED = "service_started", "service_healthy", "service_completed_successfully"
+
+
+def awaited(template: Template) -> dict[str, str]:
+    """Each dependency -> what its dependents wait for before they start: completion over
+    health over the start. A template's plain ``depends_on`` waits for health (or, without a
+    healthcheck, a running container); a Compose file says so with conditions."""
+    rank = {STARTED: 0, HEALTHY: 1, COMPLETED: 2}
+    result: dict[str, str] = {}
+    for service in template.services.values():
+        for dep in service.depends_on:
+            condition = service.depends_conditions.get(dep, HEALTHY)
+            if rank[condition] >= rank.get(result.get(dep, STARTED), 0):
+                result[dep] = condition
+    return result
 
 
 def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:

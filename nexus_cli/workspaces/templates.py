@@ -7,6 +7,7 @@ template becomes a :class:`ConfigError` naming the file, the key and what was ex
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,28 @@ from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
 from nexus_cli.resources import data_dir
 from nexus_cli.suggest import did_you_mean
-from nexus_cli.workspaces.service_parsing import parse_host_ports, with_services
+from nexus_cli.workspaces.compose import load_compose
+from nexus_cli.workspaces.service_parsing import (
+    parse_default_service,
+    parse_files,
+    parse_hooks,
+    parse_host_ports,
+    with_services,
+)
 from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
 NEXUS_KEYS = frozenset(
-    {"description", "variables", "files", "hooks", "default_service", "host_ports"}
+    {
+        "description",
+        "variables",
+        "files",
+        "hooks",
+        "default_service",
+        "host_ports",
+        "compose",
+        "profiles",
+    }
 )
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -69,7 +86,9 @@ def load_template(
 ) -> Template:
     """Find, read, substitute variables in, and validate the template ``name``."""
     origin, path = find_template_file(name, project_root)
-    return parse_template_file(name, origin, path, values or {}, strict=values is not None)
+    return parse_template_file(
+        name, origin, path, values or {}, strict=values is not None, project_root=project_root
+    )
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -93,7 +112,13 @@ def resolve_in_worktree(
 
 
 def parse_template_file(
-    name: str, origin: str, path: Path, values: dict[str, str], *, strict: bool
+    name: str,
+    origin: str,
+    path: Path,
+    values: dict[str, str],
+    *,
+    strict: bool,
+    project_root: Path | None = None,
 ) -> Template:
     raw = read_yaml(path)
     unknown = set(raw) - TOP_KEYS
@@ -124,11 +149,51 @@ def parse_template_file(
         variables=variables,
         host_ports=parse_host_ports(nexus.get("host_ports"), path),
     )
+    if nexus.get("compose") is not None:
+        return _from_compose(base, nexus, services_raw, project_root, resolved)
     if not services_raw and all(
         nexus.get(k) is None for k in ("files", "hooks", "default_service")
     ):
         return base  # worktree (and host ports) only
     return with_services(base, nexus, services_raw)
+
+
+def _from_compose(
+    base: Template,
+    nexus: dict[str, Any],
+    services_raw: dict[str, Any],
+    project_root: Path | None,
+    values: dict[str, str],
+) -> Template:
+    """``base`` with the services of the project's Compose file ``x-nexus.compose`` (its
+    ``x-nexus.profiles`` selected) and the template's own files, hooks and default service."""
+    path, compose = base.path, nexus["compose"]
+    if services_raw:
+        raise ConfigError(
+            f"{path}: services: a template with x-nexus.compose takes its services from that file"
+        )
+    if not isinstance(compose, str) or project_root is None:
+        raise ConfigError(f"{path}: x-nexus.compose: expected a path inside the project")
+    profiles = nexus.get("profiles") or []
+    if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+        raise ConfigError(f"{path}: x-nexus.profiles: expected a list of profile names")
+    loaded = load_compose(
+        project_root,
+        compose,
+        profiles=profiles,
+        values=values,
+        name=base.name,
+        origin=base.origin,
+        description=base.description,
+    )
+    services = loaded.services
+    return dataclasses.replace(
+        base,
+        services=services,
+        files=parse_files(nexus.get("files"), path),
+        hooks=parse_hooks(nexus.get("hooks"), path, services),
+        default_service=parse_default_service(nexus.get("default_service"), path, services),
+    )
 
 
 def _check_volume_declarations(value: Any, path: Path) -> None:

@@ -6,8 +6,9 @@ import tomllib
 
 import pytest
 
+from nexus_cli import config_json
 from nexus_cli.errors import ConfigError, ConflictError
-from nexus_cli.mcp import config_json, config_toml
+from nexus_cli.mcp import config_toml
 
 SERVER = {"command": "nexus", "args": ["mcp"]}
 ENTRY = {"path": ["mcp_servers"], "key": "nexus", "value": SERVER}

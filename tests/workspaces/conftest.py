@@ -72,6 +72,8 @@ def remove_project_objects(client: Any, project_id: str) -> None:
         network.remove()
     for volume in client.volumes.list(filters=label):
         volume.remove(force=True)
+    for image in client.images.list(filters=label):  # built for a Compose build:
+        client.images.remove(image.id, force=True)
 
 
 @pytest.fixture

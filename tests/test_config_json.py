@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nexus_cli import config_json
 from nexus_cli.errors import ConfigError
-from nexus_cli.mcp import config_json
 
 SERVER = {"command": "nexus", "args": ["mcp"]}
 ENTRY = {"path": ["mcpServers"], "key": "nexus", "value": SERVER}

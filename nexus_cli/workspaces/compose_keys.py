@@ -1,0 +1,150 @@
+"""Which keys of a Compose file a workspace runs, and the names of those it does not.
+
+:func:`unsupported_keys` walks a whole Compose document (its ``extends`` already merged) and
+returns every key Nexus would otherwise have to drop or cannot allow, each as a dotted path with
+the reason, so that one error names them all. The keys that would let a repository widen what a
+container may do to the host are the template format's refusals (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")  # a profile name
+
+TOP_KEYS = frozenset({"services", "volumes", "networks", "name", "version"})
+SERVICE_KEYS = frozenset(
+    {
+        "image",
+        "build",
+        "command",
+        "entrypoint",
+        "environment",
+        "env_file",
+        "ports",
+        "expose",
+        "volumes",
+        "healthcheck",
+        "depends_on",
+        "working_dir",
+        "profiles",
+        "deploy",
+        "restart",
+        "networks",
+    }
+)
+BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})
+HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
+DEPENDS_KEYS = frozenset({"condition", "required"})
+PORT_KEYS = frozenset({"target", "published", "protocol", "host_ip"})
+VOLUME_KEYS = frozenset({"type", "source", "target", "read_only"})
+ENV_FILE_KEYS = frozenset({"path", "required"})
+LIMIT_KEYS = frozenset({"cpus", "memory"})
+NETWORK_KEYS = frozenset({"driver"})
+# Keys refused because they would widen what the repository's containers may do to the host.
+WIDENING = frozenset(
+    {
+        "privileged",
+        "cap_add",
+        "devices",
+        "security_opt",
+        "network_mode",
+        "pid",
+        "ipc",
+        "userns_mode",
+        "user",
+        "sysctls",
+        "extra_hosts",
+        "volumes_from",
+        "cgroup_parent",
+        "cgroup",
+        "device_cgroup_rules",
+        "runtime",
+        "uts",
+        "gpus",
+    }
+)
+REFUSED = "refused: widens what the container may do to the host"
+UNSUPPORTED = "not supported"
+
+
+def unsupported_keys(document: dict[str, Any]) -> list[str]:
+    """``KEY (reason)`` for every key of ``document`` a workspace does not run, in file order."""
+    found: list[str] = []
+    for key in document:
+        if key not in TOP_KEYS and not str(key).startswith("x-"):
+            found.append(f"{key} ({UNSUPPORTED})")
+    for name, spec in _mapping(document.get("volumes")).items():
+        if spec not in (None, {}):
+            found.append(
+                f"volumes.{name} (only a name: each workspace gets volumes of its own; "
+                "drivers, driver_opts, external and name are refused)"
+            )
+    for name, spec in _mapping(document.get("networks")).items():
+        extra = sorted(set(_mapping(spec)) - NETWORK_KEYS) if isinstance(spec, dict) else []
+        driver = _mapping(spec).get("driver", "bridge") if isinstance(spec, dict) else "bridge"
+        if (spec is not None and not isinstance(spec, dict)) or extra or driver != "bridge":
+            found.append(f"networks.{name} (only a name: a workspace has one network of its own)")
+    for name, spec in _mapping(document.get("services")).items():
+        if isinstance(spec, dict):
+            found += [f"services.{name}.{key}" for key in service_keys(spec)]
+    return found
+
+
+def service_keys(spec: dict[str, Any]) -> list[str]:
+    """The unsupported keys of one service, relative to it, each with its reason."""
+    found: list[str] = []
+    for key in spec:
+        if key in WIDENING:
+            found.append(f"{key} ({REFUSED})")
+        elif key == "container_name":
+            found.append(f"{key} (Nexus names containers per workspace)")
+        elif key not in SERVICE_KEYS:
+            found.append(f"{key} ({UNSUPPORTED})")
+    if isinstance(spec.get("build"), dict):
+        found += _extra(spec["build"], BUILD_KEYS, "build")
+    found += _extra(_mapping(spec.get("healthcheck")), HEALTH_KEYS, "healthcheck")
+    depends = spec.get("depends_on")
+    if isinstance(depends, dict):
+        for dep, entry in depends.items():
+            found += _extra(_mapping(entry), DEPENDS_KEYS, f"depends_on.{dep}")
+    for i, port in enumerate(_list(spec.get("ports"))):
+        if isinstance(port, dict):
+            found += _extra(port, PORT_KEYS, f"ports[{i}]")
+    for i, volume in enumerate(_list(spec.get("volumes"))):
+        if isinstance(volume, dict):
+            found += _extra(volume, VOLUME_KEYS, f"volumes[{i}]")
+    for i, entry in enumerate(_list(spec.get("env_file"))):
+        if isinstance(entry, dict):
+            found += _extra(entry, ENV_FILE_KEYS, f"env_file[{i}]")
+    networks = spec.get("networks")
+    if isinstance(networks, dict):
+        found += [
+            f"networks.{net} (aliases and addresses: {UNSUPPORTED})"
+            for net, options in networks.items()
+            if options not in (None, {})
+        ]
+    found += _deploy_keys(spec.get("deploy"))
+    return found
+
+
+def _deploy_keys(deploy: Any) -> list[str]:
+    deploy = _mapping(deploy)
+    found = _extra(deploy, frozenset({"resources"}), "deploy")
+    resources = _mapping(deploy.get("resources"))
+    found += _extra(resources, frozenset({"limits"}), "deploy.resources")
+    found += _extra(_mapping(resources.get("limits")), LIMIT_KEYS, "deploy.resources.limits")
+    return found
+
+
+def _extra(mapping: dict[str, Any], allowed: frozenset[str], prefix: str) -> list[str]:
+    return [f"{prefix}.{key} ({UNSUPPORTED})" for key in mapping if key not in allowed]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

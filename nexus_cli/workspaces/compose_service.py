@@ -1,0 +1,314 @@
+"""One service of a project's Compose file as a :class:`ServiceSpec` (see :mod:`compose`).
+
+Paths in the file are relative to its folder; they become relative to the worktree (the project
+root) here and must stay inside it. Ports keep a loopback host address at most (the host
+interface is the user's to widen, never the file's); bind mounts must be ``./`` paths inside the
+project; ``env_file`` files are read from the project, after symlinks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_cli import fs, validate
+from nexus_cli.errors import ConfigError
+from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
+from nexus_cli.workspaces.service_parsing import (
+    built_from,
+    fail,
+    parse_build,
+    parse_command,
+    parse_health,
+    parse_port,
+    parse_volume,
+)
+
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)$")
+MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+MAX_ENV_FILE = 1 << 20  # bytes
+UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+@dataclass(frozen=True)
+class Context:
+    path: Path  # the Compose file (for messages)
+    project_root: Path
+    compose_dir: str  # the file's folder, relative to the project root ("" for the root)
+    env: Mapping[str, str]  # for ``environment: [NAME]`` entries without a value
+    active: set[str] = field(default_factory=set)  # the services that run (profiles applied)
+
+    def inside(self, rel: str, key: str) -> str:
+        """``rel`` (relative to the file's folder) as a project-relative POSIX path."""
+        joined = posixpath.normpath(posixpath.join(self.compose_dir, rel))
+        if rel.startswith("/") or joined == ".." or joined.startswith("../"):
+            raise fail(self.path, key, "a path inside the project")
+        return joined
+
+
+def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
+    key = f"services.{name}"
+    if not validate.is_valid(validate.service_name, name):
+        raise fail(ctx.path, key, "a service name of lowercase letters, digits, '_' or '-'")
+    build = _build(spec.get("build"), ctx, f"{key}.build")
+    image = spec.get("image")
+    if build is not None:
+        image = built_from(build)
+    elif not isinstance(image, str) or not image.strip():
+        raise fail(ctx.path, f"{key}.image", "an image name, or build:")
+    working_dir = spec.get("working_dir", "")
+    if not isinstance(working_dir, str) or (working_dir and not working_dir.startswith("/")):
+        raise fail(ctx.path, f"{key}.working_dir", "an absolute path inside the container")
+    health = spec.get("healthcheck")
+    if isinstance(health, dict) and (health.get("disable") or health.get("test") in (["NONE"],)):
+        health = None
+    elif isinstance(health, dict):
+        health = {k: v for k, v in health.items() if k != "disable"}
+    limits = ((spec.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    conditions = _depends(spec.get("depends_on"), ctx, f"{key}.depends_on")
+    restart = str(spec.get("restart", "") or "")
+    if restart and not RESTART.match(restart):
+        raise fail(ctx.path, f"{key}.restart", "no, always, unless-stopped or on-failure[:N]")
+    _check_networks(spec.get("networks"), ctx, f"{key}.networks")
+    _list(spec.get("expose"), ctx, f"{key}.expose")  # one network per workspace: all reachable
+    return ServiceSpec(
+        name=name,
+        image=image.strip(),
+        command=parse_command(spec.get("command"), ctx.path, f"{key}.command"),
+        entrypoint=parse_command(spec.get("entrypoint"), ctx.path, f"{key}.entrypoint"),
+        environment={
+            **_env_files(spec.get("env_file"), ctx, f"{key}.env_file"),
+            **_environment(spec.get("environment"), ctx, f"{key}.environment"),
+        },
+        ports=[
+            _port(p, ctx, f"{key}.ports[{i}]")
+            for i, p in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
+        ],
+        volumes=[
+            _volume(v, ctx, f"{key}.volumes[{i}]")
+            for i, v in enumerate(_list(spec.get("volumes"), ctx, f"{key}.volumes"))
+        ],
+        healthcheck=parse_health(health, ctx.path, f"{key}.healthcheck"),
+        depends_on=list(conditions),
+        working_dir=working_dir,
+        build=build,
+        depends_conditions=conditions,
+        nano_cpus=_cpus(limits.get("cpus"), ctx, f"{key}.deploy.resources.limits.cpus"),
+        mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
+        restart="" if restart == "no" else restart,
+    )
+
+
+def _list(value: Any, ctx: Context, key: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail(ctx.path, key, "a list")
+    return value
+
+
+def _build(value: Any, ctx: Context, key: str) -> BuildSpec | None:
+    """``build:`` with its context made project-relative (and checked inside the project after
+    symlinks, as its Dockerfile); the image is built per workspace from the worktree."""
+    if value is None:
+        return None
+    spec = {"context": value} if isinstance(value, str) else value
+    if not isinstance(spec, dict):
+        raise fail(ctx.path, key, "a context path or a mapping with context")
+    context = str(spec.get("context", "."))
+    if "://" in context or context.startswith("git@"):
+        raise fail(ctx.path, f"{key}.context", "a local folder inside the project (no URL)")
+    rel = ctx.inside(context, f"{key}.context")
+    build = parse_build({**spec, "context": rel}, ctx.path, key)
+    assert build is not None
+    _resolve(ctx, rel, f"{key}.context", allow_root=True)
+    _resolve(ctx, posixpath.join(rel, build.dockerfile), f"{key}.dockerfile")
+    return build
+
+
+def _resolve(ctx: Context, rel: str, key: str, *, allow_root: bool = False) -> Path:
+    try:
+        return fs.resolve_inside(
+            ctx.project_root, rel, what=f"{ctx.path}: {key}", allow_root=allow_root
+        )
+    except fs.PathEscapeError as exc:
+        raise ConfigError(exc.message, hint="Compose paths must stay inside the project") from None
+
+
+def _environment(value: Any, ctx: Context, key: str) -> dict[str, str]:
+    """``environment`` as a mapping or list; a name without a value takes the user's own
+    environment's value and is left out when that is unset (as Compose does)."""
+    if value is None:
+        return {}
+    items: list[tuple[str, Any]]
+    if isinstance(value, dict):
+        items = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = []
+        for item in value:
+            name, sep, text = str(item).partition("=")
+            items.append((name, text if sep else None))
+    else:
+        raise fail(ctx.path, key, "a mapping of NAME: VALUE or a list of NAME=VALUE")
+    result: dict[str, str] = {}
+    for name, text in items:
+        if text is None:
+            if name in ctx.env:
+                result[name] = ctx.env[name]
+        else:
+            result[name] = str(text).lower() if isinstance(text, bool) else str(text)
+    return result
+
+
+def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
+    entries = [value] if isinstance(value, str) else _list(value, ctx, key)
+    result: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        rel, required = (entry, True) if isinstance(entry, str) else (None, True)
+        if isinstance(entry, dict):
+            rel, required = entry.get("path"), entry.get("required", True) is not False
+        if not isinstance(rel, str):
+            raise fail(ctx.path, f"{key}[{i}]", "a path or {path, required}")
+        path = _resolve(ctx, ctx.inside(rel, f"{key}[{i}]"), f"{key}[{i}]")
+        if not path.is_file():
+            if required:
+                raise ConfigError(f"{ctx.path}: {key}[{i}]: {rel} not found")
+            continue
+        result.update(read_env_file(path))
+    return result
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines (``#`` comments, blank lines, ``export``, quotes) of an env file."""
+    if path.stat().st_size > MAX_ENV_FILE:
+        raise ConfigError(f"{path}: env file larger than {MAX_ENV_FILE:,} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the env file: {exc}") from None
+    result: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, raw = line.removeprefix("export ").partition("=")
+        name = name.strip()
+        if not sep or not ENV_NAME.match(name):
+            raise ConfigError(f"{path}:{number}: expected NAME=VALUE")
+        raw = raw.strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+            value = raw[1:-1]
+            if raw[0] == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        else:
+            value = re.split(r"\s+#", raw, maxsplit=1)[0]
+        result[name] = value
+    return result
+
+
+def _port(value: Any, ctx: Context, key: str) -> PortSpec:
+    """A port with at most a loopback host address, which is dropped: ports bind to 127.0.0.1
+    unless *you* widen that (``--bind-all``), never the file."""
+    if isinstance(value, dict):
+        value = dict(value)
+        _loopback(str(value.pop("host_ip", "127.0.0.1")), ctx, key)
+    elif isinstance(value, str) and value.count(":") == 2:
+        address, _, value = value.partition(":")
+        _loopback(address, ctx, key)
+        if value.startswith(":"):  # "127.0.0.1::80": any host port
+            value = value[1:]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return parse_port(value, ctx.path, key)
+
+
+def _loopback(address: str, ctx: Context, key: str) -> None:
+    try:
+        ok = address == "localhost" or ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise fail(
+            ctx.path,
+            key,
+            f"no host address or a loopback one, not {address!r} (a repository cannot publish "
+            "ports beyond this machine: pass --bind-all yourself)",
+        )
+
+
+def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
+    if isinstance(value, dict):
+        kind, source = value.get("type", "volume"), str(value.get("source", ""))
+        if kind not in ("volume", "bind") or not source or "target" not in value:
+            raise fail(ctx.path, key, "type volume or bind with a source and a target")
+        mode = ":ro" if value.get("read_only") else ""
+        value = f"{source}:{value['target']}{mode}"
+    if not isinstance(value, str) or ":" not in value:
+        raise fail(ctx.path, key, "NAME:/path or ./relative:/path (no anonymous volumes)")
+    source, _, rest = value.partition(":")
+    if source.startswith(("/", "~")):
+        raise fail(
+            ctx.path, key, "a named volume or a ./path inside the project (host paths are refused)"
+        )
+    if source.startswith("."):
+        source = "./" + ctx.inside(source, key)
+    return parse_volume(f"{source}:{rest}", ctx.path, key)
+
+
+def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
+    """Dependency -> condition; a list means ``service_started``. A dependency left out by the
+    selected profiles is an error unless marked ``required: false``."""
+    if value is None:
+        return {}
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = {v: {} for v in value}
+    if not isinstance(value, dict):
+        raise fail(ctx.path, key, "a list of service names or a mapping with conditions")
+    result: dict[str, str] = {}
+    for dep, entry in value.items():
+        entry = entry or {}
+        condition = entry.get("condition", "service_started")
+        if condition not in CONDITIONS:
+            raise fail(ctx.path, f"{key}.{dep}.condition", f"one of {', '.join(CONDITIONS)}")
+        if str(dep) not in ctx.active:
+            if entry.get("required", True) is False:
+                continue
+            raise fail(ctx.path, f"{key}.{dep}", "a service that runs (select its profile)")
+        result[str(dep)] = str(condition)
+    return result
+
+
+def _check_networks(value: Any, ctx: Context, key: str) -> None:
+    if value is not None and not isinstance(value, list | dict):
+        raise fail(ctx.path, key, "a list or mapping of network names")
+
+
+def _cpus(value: Any, ctx: Context, key: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        cpus = float(value)
+    except (TypeError, ValueError):
+        cpus = 0.0
+    if not 0 < cpus <= 1024:
+        raise fail(ctx.path, key, "a number of CPUs such as 0.5 or 2")
+    return int(cpus * 1_000_000_000)
+
+
+def _memory(value: Any, ctx: Context, key: str) -> int | None:
+    if value is None:
+        return None
+    match = MEMORY.match(str(value).strip())
+    if match is None or isinstance(value, bool):
+        raise fail(ctx.path, key, "a size such as 512m or 1g")
+    size = int(float(match.group(1)) * UNITS[match.group(2).lower()])
+    if size < 6 * (1 << 20):  # the engine's minimum
+        raise fail(ctx.path, key, "at least 6m")
+    return size

@@ -1,0 +1,292 @@
+"""``nexus template import devcontainer.json``: a dev container as a workspace template.
+
+The file (JSON with comments and trailing commas, read by :mod:`nexus_cli.config_json`) is
+repository content: it must be inside the project after symlinks, and every key that would be
+dropped or would widen what the container may do is named in one error. What is supported:
+``image`` or ``build`` (``dockerfile``, ``context``, ``args``, ``target``; the old
+``dockerFile``/``context`` too), ``forwardPorts`` (numbers), ``containerEnv``, ``mounts``
+(volumes, and binds of folders inside the workspace), ``postCreateCommand`` and
+``postStartCommand`` (hooks in the container). ``name`` becomes the description; ``$schema``
+and ``customizations`` (editor settings) are left out and listed in the result.
+
+The template is written to ``.nexus/templates/NAME.yaml`` (never over an existing file unless
+asked) and read back through the template loader before the command says it is done.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexus_cli import config_json, fs, safe_path, validate
+from nexus_cli.errors import ConfigError, ConflictError, UsageError
+from nexus_cli.workspaces.templates import parse_template_file
+
+SERVICE = "dev"
+KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM; while sleep 3600; do :; done"]
+SUPPORTED = frozenset(
+    {
+        "image",
+        "build",
+        "dockerFile",
+        "context",
+        "forwardPorts",
+        "containerEnv",
+        "mounts",
+        "postCreateCommand",
+        "postStartCommand",
+        "name",
+    }
+)
+LEFT_OUT = frozenset({"$schema", "customizations"})  # editor-only: no effect on the container
+REFUSED = frozenset(
+    {
+        "privileged",
+        "capAdd",
+        "securityOpt",
+        "runArgs",
+        "remoteUser",
+        "containerUser",
+        "initializeCommand",  # runs on the host
+        "workspaceMount",
+    }
+)
+BUILD_KEYS = frozenset({"dockerfile", "context", "args", "target"})
+MOUNT_KEYS = frozenset({"source", "target", "type", "readonly"})
+WORKSPACE_VAR = re.compile(r"^\$\{localWorkspaceFolder\}(/.*)?$")
+MAX_BYTES = 1 << 20
+
+
+@dataclass
+class ImportResult:
+    name: str
+    path: Path  # the template written
+    source: Path  # the devcontainer.json read
+    left_out: list[str] = field(default_factory=list)  # editor-only keys, not about containers
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``template import --json`` prints."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "source": str(self.source),
+            "left_out": list(self.left_out),
+        }
+
+
+def import_devcontainer(
+    project_root: Path, file: str, *, name: str | None = None, force: bool = False
+) -> ImportResult:
+    """Translate the devcontainer.json ``file`` (relative to the project root) into the template
+    ``name`` (default: ``devcontainer``) in ``.nexus/templates``."""
+    source = _source(project_root, file)
+    data = _read(source)
+    template_name = validate.template_name(name or "devcontainer")
+    spec = _translate(data, source, project_root)
+    target = project_root / ".nexus" / "templates" / f"{template_name}.yaml"
+    if os.path.lexists(target) and not force:
+        raise ConflictError(
+            f"template {template_name!r} exists ({target})",
+            hint="pass --name for another name, or --force to replace it",
+        )
+    _write(target, template_name, spec, source, project_root)
+    left_out = sorted(k for k in data if k in LEFT_OUT)
+    return ImportResult(template_name, target, source, left_out)
+
+
+def _source(project_root: Path, file: str) -> Path:
+    try:
+        path = fs.resolve_inside(project_root, file, what=f"devcontainer file {file!r}")
+    except fs.PathEscapeError as exc:
+        raise UsageError(exc.message, hint="give a path inside the project") from None
+    if not path.is_file():
+        raise UsageError(f"devcontainer file {file!r} not found in {project_root}")
+    return path
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if path.stat().st_size > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES:,} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from None
+    return config_json.parse(text, str(path), jsonc=True)
+
+
+def unsupported(data: dict[str, Any]) -> list[str]:
+    """Every key of ``data`` that the import would drop or may not allow, with the reason."""
+    found: list[str] = []
+    for key in data:
+        if key in REFUSED:
+            found.append(f"{key} (refused: widens what the container may do to the host)")
+        elif key == "dockerComposeFile":
+            found.append(f"{key} (use `nexus workspace create NAME --compose FILE`)")
+        elif key not in SUPPORTED | LEFT_OUT:
+            found.append(f"{key} (not supported)")
+    build = data.get("build")
+    if isinstance(build, dict):
+        found += [f"build.{k} (not supported)" for k in build if k not in BUILD_KEYS]
+    for i, mount in enumerate(data.get("mounts") or []):
+        if isinstance(mount, dict):
+            found += [f"mounts[{i}].{k} (not supported)" for k in mount if k not in MOUNT_KEYS]
+    return found
+
+
+def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[str, Any]:
+    problems = unsupported(data)
+    if problems:
+        raise ConfigError(
+            f"{source}: not supported: {', '.join(problems)}",
+            hint="remove these keys, or write a Nexus template (docs/reference/template-format.md)",
+        )
+    folder = os.path.relpath(source.parent, os.path.realpath(project_root))
+    folder = "" if folder == "." else Path(folder).as_posix()
+    service: dict[str, Any] = {}
+    build = _build(data, folder, source)
+    if build is not None:
+        service["build"] = build
+    elif isinstance(data.get("image"), str) and data["image"].strip():
+        service["image"] = data["image"].strip()
+    else:
+        raise ConfigError(f"{source}: image: expected an image name, or build.dockerfile")
+    service["command"] = KEEP_ALIVE  # a dev container stays up for exec and shells
+    env = data.get("containerEnv") or {}
+    if not isinstance(env, dict):
+        raise ConfigError(f"{source}: containerEnv: expected an object of NAME: value")
+    if env:
+        service["environment"] = {str(k): str(v) for k, v in env.items()}
+    ports = [_port(p, source) for p in data.get("forwardPorts") or []]
+    if ports:
+        service["ports"] = ports
+    volumes = [_mount(m, i, source) for i, m in enumerate(data.get("mounts") or [])]
+    if volumes:
+        service["volumes"] = volumes
+    nexus: dict[str, Any] = {
+        "description": str(data.get("name") or "dev container")
+        + f" (imported from {Path(folder, source.name).as_posix()})",
+        "default_service": SERVICE,
+    }
+    hooks = {
+        kind: [{"service": SERVICE, "command": c} for c in _commands(data.get(key), key, source)]
+        for key, kind in (("postCreateCommand", "post_create"), ("postStartCommand", "post_start"))
+        if data.get(key)
+    }
+    if hooks:
+        nexus["hooks"] = hooks
+    named = sorted({v.split(":")[0] for v in volumes if not v.startswith(".")})
+    document: dict[str, Any] = {"x-nexus": nexus, "services": {SERVICE: service}}
+    if named:
+        document["volumes"] = {v: None for v in named}
+    return document
+
+
+def _build(data: dict[str, Any], folder: str, source: Path) -> dict[str, Any] | None:
+    """``build`` (or the old top-level ``dockerFile``/``context``): paths in devcontainer.json
+    are relative to its folder; in the template, the context is relative to the worktree and
+    the Dockerfile to the context."""
+    build = data.get("build")
+    if build is None and data.get("dockerFile") is None:
+        return None
+    if build is None:
+        build = {"dockerfile": data["dockerFile"], "context": data.get("context", ".")}
+    if not isinstance(build, dict) or not isinstance(build.get("dockerfile"), str):
+        raise ConfigError(f"{source}: build.dockerfile: expected the Dockerfile's path")
+    context = posixpath.normpath(posixpath.join(folder, str(build.get("context", "."))))
+    dockerfile = posixpath.normpath(posixpath.join(folder, build["dockerfile"]))
+    for text, key in ((context, "context"), (dockerfile, "dockerfile")):
+        if text.startswith(("/", "../")) or text == "..":
+            raise ConfigError(f"{source}: build.{key}: expected a path inside the project")
+    result: dict[str, Any] = {
+        "context": context,
+        "dockerfile": posixpath.relpath(dockerfile, context),
+    }
+    if build.get("args"):
+        result["args"] = {str(k): str(v) for k, v in dict(build["args"]).items()}
+    if build.get("target"):
+        result["target"] = str(build["target"])
+    return result
+
+
+def _port(value: Any, source: Path) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return str(value)
+    raise ConfigError(
+        f"{source}: forwardPorts: {value!r}: expected port numbers of this container "
+        "(ports of other services: use --compose)"
+    )
+
+
+def _mount(value: Any, index: int, source: Path) -> str:
+    """A mount as a template volume: ``type=volume`` by name, or a ``type=bind`` of a folder
+    inside the workspace (``${localWorkspaceFolder}/…``); every other host path is refused."""
+    key = f"{source}: mounts[{index}]"
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.split(",")]
+        value = {k.strip(): v.strip() for k, _, v in pairs}
+        value.setdefault("source", value.pop("src", ""))
+        value.setdefault("target", value.pop("dst", value.pop("destination", "")))
+        if "readonly" in value or "ro" in value:
+            value["readonly"] = True
+            value.pop("ro", None)
+        extra = sorted(set(value) - MOUNT_KEYS)
+        if extra:
+            raise ConfigError(f"{key}.{extra[0]}: not supported")
+    if not isinstance(value, dict) or not value.get("target"):
+        raise ConfigError(f"{key}: expected type, source and target")
+    kind, src, target = value.get("type", "volume"), str(value.get("source", "")), value["target"]
+    mode = ":ro" if value.get("readonly") else ""
+    if kind == "volume" and re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", src):
+        return f"{src}:{target}{mode}"
+    match = WORKSPACE_VAR.match(src) if kind == "bind" else None
+    if match is None:
+        raise ConfigError(
+            f"{key}: {src!r}: expected a named volume or a folder inside the workspace "
+            "(${localWorkspaceFolder}/...); host paths are refused"
+        )
+    rel = posixpath.normpath("." + (match.group(1) or ""))
+    if rel == ".." or rel.startswith("../"):
+        raise ConfigError(f"{key}: {src!r}: expected a folder inside the workspace")
+    return f"./{rel.removeprefix('./')}:{target}{mode}" if rel != "." else f".:{target}{mode}"
+
+
+def _commands(value: Any, key: str, source: Path) -> list[Any]:
+    """A lifecycle command: a string (shell), a list (argv) or an object of named commands."""
+    if isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        return [_workspace_folder(value)]
+    if isinstance(value, dict):
+        return [c for v in value.values() for c in _commands(v, key, source)]
+    raise ConfigError(f"{source}: {key}: expected a string, a list of strings or an object")
+
+
+def _workspace_folder(command: Any) -> Any:
+    if isinstance(command, str):
+        return command.replace("${containerWorkspaceFolder}", "/workspace")
+    return [_workspace_folder(c) for c in command]
+
+
+def _write(
+    target: Path, name: str, document: dict[str, Any], source: Path, project_root: Path
+) -> None:
+    """Write the template, after it loaded from a temporary copy (a template that does not
+    load is never left behind)."""
+    import yaml
+
+    header = (
+        f"# Imported by `nexus template import` from {os.path.relpath(source, project_root)}.\n"
+        "# Edit freely: it is a Nexus template now (docs/reference/template-format.md).\n"
+    )
+    text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
+    with tempfile.TemporaryDirectory() as scratch:
+        trial = Path(scratch) / f"{name}.yaml"
+        trial.write_text(text, encoding="utf-8")
+        parse_template_file(name, "project", trial, {}, strict=False, project_root=project_root)
+    # opened folder by folder from the project root: a committed link on the way is refused
+    safe_path.write_atomic(project_root, os.path.relpath(target, project_root), text, makedirs=True)

