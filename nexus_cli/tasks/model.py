@@ -90,6 +90,7 @@ class Task:
     created_at: str = ""
     updated_at: str = ""
     no_gates: bool = False
+    lease: dict[str, Any] | None = None  # nexus_cli.tasks.lease; only while claimed
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -111,6 +112,8 @@ class Task:
         ordered = {key: data[key] for key in FIELD_ORDER}
         if self.no_gates:  # only when set, so older lines stay byte-identical
             ordered["no_gates"] = True
+        if self.lease:  # likewise: a task without a lease keeps its line
+            ordered["lease"] = self.lease
         return ordered
 
     def to_line(self) -> str:
@@ -141,6 +144,7 @@ class Task:
             created_at=str(data.get("created_at") or ""),
             updated_at=str(data.get("updated_at") or ""),
             no_gates=data.get("no_gates") is True,
+            lease=data["lease"] if isinstance(data.get("lease"), dict) else None,
         )
 
     @property

@@ -18,6 +18,7 @@ from typing import Any
 
 from nexus_cli import jsonio, validate
 from nexus_cli.errors import ConfigError, NexusError, UsageError
+from nexus_cli.tasks.lease import problem as lease_problem
 
 MAX_TITLE = 1_000
 MAX_TEXT = 100_000  # description, a note's text
@@ -134,6 +135,10 @@ def _check(data: dict[str, Any], source: str | None) -> None:
         _text(note, "text", MAX_TEXT, optional=True)
     if "no_gates" in data and not isinstance(data["no_gates"], bool):
         raise _Invalid("no_gates", "must be true or false")
+    if data.get("lease") is not None:
+        why = lease_problem(data["lease"])
+        if why:
+            raise _Invalid("lease", why)
 
 
 def check_record(data: dict[str, Any], where: str, *, read_with_cap: bool = False) -> None:
