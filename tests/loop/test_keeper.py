@@ -3,6 +3,7 @@ the next loop reclaims the task and finishes it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -34,10 +35,8 @@ def _agent_pid(agent_log: Path) -> int | None:
 
 
 def _end(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)  # the agent leads its own session (its process group)
-    except ProcessLookupError:
-        pass
 
 
 def test_a_killed_loops_task_is_reclaimed_and_finished(loop_project: Path, agent_log: Path) -> None:
