@@ -11,16 +11,24 @@ lease and never expires (the old behaviour).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from nexus_cli import owner
-
-if TYPE_CHECKING:  # model imports record, which checks leases with this module
-    from nexus_cli.tasks.model import Task
 
 DEFAULT_LEASE_S = 15 * 60
 MAX_LEASE_S = 7 * 24 * 3600
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class Task(Protocol):
+    """What a lease is read from (a :class:`nexus_cli.tasks.model.Task`; not imported: the
+    model checks its records with this module)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def lease(self) -> dict[str, Any] | None: ...
 
 
 def _iso(when: datetime) -> str:
