@@ -14,8 +14,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,14 @@ def _repo(root: Path) -> Path:
     return repo
 
 
+def _until_past(when: str) -> None:
+    """Poll until the UTC time ``when`` (a lease's expiry) has passed."""
+    limit = time.monotonic() + 30
+    while datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") <= when:
+        assert time.monotonic() < limit, f"{when} did not pass"
+        time.sleep(0.05)
+
+
 def _tasks(run: Runs) -> None:
     first = run("task create", "First", "--gate", "true", "--label", "x")["id"]
     second = run("task create", "Second", "--priority", "1", "--gate", "true")["id"]
@@ -122,6 +132,9 @@ def _tasks(run: Runs) -> None:
     run("task start", third)
     run("task cancel", third, "--reason", "not needed")
     run("task reopen", third)
+    leased = run("task claim", third, "--lease", "1")["lease"]
+    _until_past(leased["expires"])
+    run("task reclaim", third)
     run("task claim", first)
     run("task note", first, "a note")
     run("task gate add", first, "test -f README.md")

@@ -76,6 +76,27 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 @click.option("--max-iterations", type=click.IntRange(1), help="Per task (default: 10).")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="For the run.")
 @click.option("--completion-promise", metavar="TEXT", help="Stop when the agent prints TEXT.")
+@click.option(
+    "--iteration-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="End one agent run (its whole process group) after SECONDS.",
+)
+@click.option(
+    "--same-failure",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Stop a task when the same gate fails with the same output N times in a row.",
+)
+@click.option(
+    "--lease",
+    "lease_s",
+    type=click.IntRange(1, 7 * 24 * 3600),
+    metavar="SECONDS",
+    help="How long a claim lasts without a heartbeat (default: tasks.lease_seconds, 900).",
+)
 @json_option
 def loop(
     agent_cmd: str | None,
@@ -83,13 +104,19 @@ def loop(
     max_iterations: int | None,
     max_minutes: float | None,
     completion_promise: str | None,
+    iteration_timeout: float | None,
+    same_failure: int,
+    lease_s: int | None,
     as_json: bool,
 ) -> int:
     """Run an agent on a task until its gates pass, then on the next ready task.
 
     Claims the task, pipes its `task context` (with the last failing gate output) to the agent's
     stdin, runs the gates after each agent run, and repeats. Stops at the limits, after two
-    failed agent runs in a row, or when the agent prints the completion promise.
+    failed agent runs in a row, when one gate fails the same way --same-failure times, when the
+    agent command is missing (exit 127), or when the agent prints the completion promise.
+    The claim is a lease that the loop renews while it works; a dead loop's lease expires and
+    the task is reclaimed by the next loop.
     """
     invocation.note(event_type="loop")
     store = open_task_store()
@@ -103,6 +130,9 @@ def loop(
         max_iterations=max_iterations or settings.max_iterations,
         max_minutes=max_minutes,
         promise=completion_promise or None,
+        lease_s=lease_s,
+        iteration_timeout_s=iteration_timeout,
+        same_failure_limit=same_failure,
     )
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:

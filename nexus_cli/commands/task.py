@@ -70,6 +70,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         f"{_LISTING}:ready",
         "Open tasks with no unfinished dependency, unassigned or yours, by priority then age.",
     ),
+    "reclaim": (
+        f"{_CHANGES}:reclaim",
+        "Take back a claimed task whose lease expired: it becomes open again.",
+    ),
     "receipt": (
         "nexus_cli.commands.task_receipts:receipt",
         "Print the receipts of the task's last passing verification.",

@@ -111,10 +111,27 @@ def assign(task_id: str, agent_name: str, as_json: bool) -> None:
 @click.command()
 @task_id_arg
 @agent_option
+@click.option(
+    "--lease",
+    "lease_s",
+    type=click.IntRange(1, 7 * 24 * 3600),
+    default=None,
+    metavar="SECONDS",
+    help="How long the claim lasts without a heartbeat (default: tasks.lease_seconds, 900).",
+)
 @json_option
-def claim(task_id: str, agent: str | None, as_json: bool) -> None:
+def claim(task_id: str, agent: str | None, lease_s: int | None, as_json: bool) -> None:
     """Atomically take an open task: of many simultaneous claims exactly one wins."""
-    change_task(task_id, "claim", as_json, agent=agent)
+    change_task(task_id, "claim", as_json, agent=agent, lease_s=lease_s)
+
+
+@click.command()
+@task_id_arg
+@agent_option
+@json_option
+def reclaim(task_id: str, agent: str | None, as_json: bool) -> None:
+    """Take back a claimed task whose lease expired: it becomes open again."""
+    change_task(task_id, "reclaim", as_json, agent=agent)
 
 
 @click.command()

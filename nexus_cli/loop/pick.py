@@ -7,9 +7,11 @@ implementation behind the CLI and the MCP tools; the held store is only read.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from nexus_cli import owner
 from nexus_cli.errors import ConflictError, UsageError
-from nexus_cli.tasks import actions, approvals, lifecycle
+from nexus_cli.tasks import actions, approvals, lease, lifecycle
 from nexus_cli.tasks.context import render
 from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.model import Task
@@ -26,13 +28,18 @@ def next_task(
     *,
     first: bool,
     waiting: list[str] | None = None,
+    holder: owner.Owner | None = None,
+    lease_s: int | None = None,
 ) -> Task | None:
     """The ``given`` task (once), or the first ready task with gates that ``actor`` can claim.
 
+    Tasks whose lease expired (their agent died) are reclaimed first, so they are ready again.
     A ready task whose gates wait for a person's approval is skipped, noted, and its id added
-    to ``waiting``."""
+    to ``waiting``. The claim's lease is held by ``holder``."""
+    claim: dict[str, Any] = {"holder": holder, "lease_s": lease_s}
     if given is not None:
-        return _given(store, given, actor) if first else None
+        return _given(store, given, actor, claim) if first else None
+    reclaim_expired(store, actor)
     book = approvals.Book(store.project)
     for candidate in store.ready(actor, READY_WINDOW):
         if not candidate.gates:
@@ -43,13 +50,28 @@ def next_task(
                 waiting.append(candidate.id)
             continue  # the agent would work for gates that cannot run
         try:
-            return actions.change(store.project, candidate.id, "claim", agent=actor).task
+            return actions.change(store.project, candidate.id, "claim", agent=actor, **claim).task
         except ConflictError:
             continue  # another agent won it: try the next one
     return None
 
 
-def _given(store: TaskStore, ref: str, actor: str) -> Task:
+def reclaim_expired(store: TaskStore, actor: str) -> list[str]:
+    """Reclaim every in-progress task whose lease has expired; their ids."""
+    taken: list[str] = []
+    for task in store.list_tasks(status="in_progress"):
+        if lease.expired(task):
+            try:
+                actions.change(store.project, task.id, "reclaim", agent=actor)
+            except ConflictError:
+                continue  # its holder beat just now, or another loop reclaimed it first
+            taken.append(task.id)
+    return taken
+
+
+def _given(store: TaskStore, ref: str, actor: str, claim: dict[str, Any]) -> Task:
+    if lease.expired(lifecycle.load(store, ref)):
+        reclaim_expired(store, actor)
     task = lifecycle.load(store, ref)
     if not task.gates:
         raise UsageError(
@@ -67,7 +89,7 @@ def _given(store: TaskStore, ref: str, actor: str) -> Task:
             hint="finish those first, or run `nexus loop` without --task to follow the order",
         )
     if task.status in ("open", "rejected"):
-        return actions.change(store.project, task.id, "claim", agent=actor).task
+        return actions.change(store.project, task.id, "claim", agent=actor, **claim).task
     if task.status == "in_progress" and task.assignee in (None, actor):
         if task.assignee is None:
             return actions.change(

@@ -14,11 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from nexus_cli import owner
 from nexus_cli.errors import ExitCode, GateNeedsApprovalError, NexusError, UsageError
 from nexus_cli.loop import pick
 from nexus_cli.loop.agent import AgentRun, run_agent
+from nexus_cli.loop.keeper import LeaseKeeper
 from nexus_cli.plural import plural
 from nexus_cli.tasks import actions, verification
+from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
@@ -27,6 +30,7 @@ EXIT_TERMINATED = 143
 # One agent run (one iteration) ends after this even without --max-minutes: an agent that hangs
 # must not hold the task claimed forever (docs/security.md lists the deadlines).
 AGENT_RUN_S = 4 * 3600.0
+AGENT_NOT_FOUND = 127  # what the shell exits with when the agent command does not exist
 
 
 class Terminated(KeyboardInterrupt):
@@ -49,6 +53,9 @@ class LoopOptions:
     max_iterations: int = 10
     max_minutes: float | None = None
     promise: str | None = None
+    lease_s: int | None = None  # default: tasks.lease_seconds
+    iteration_timeout_s: float | None = None  # one agent run; default AGENT_RUN_S
+    same_failure_limit: int = 3  # the circuit breaker: one gate, one output, N times in a row
 
 
 @dataclass
@@ -61,6 +68,7 @@ class Iteration:
     status: str
     log: str
     duration_ms: int
+    failure: str | None = None  # the first failing gate and its output (the circuit breaker)
 
     @property
     def passed(self) -> bool:
@@ -103,17 +111,32 @@ class Reporter(Protocol):
 
 def run_loop(store: TaskStore, opts: LoopOptions, reporter: Reporter) -> LoopResult:
     """Work through the given task, or every ready one, until done or a limit stops the loop."""
+    with owner.operation() as holder:
+        return _run(store, opts, reporter, holder)
+
+
+def _run(
+    store: TaskStore, opts: LoopOptions, reporter: Reporter, holder: owner.Owner
+) -> LoopResult:
     deadline = None if opts.max_minutes is None else time.monotonic() + opts.max_minutes * 60
+    lease_s = opts.lease_s or load_settings(store.project).lease_seconds
     result = LoopResult()
     while True:
         task = pick.next_task(
-            store, opts.actor, opts.task, first=not result.completed, waiting=result.waiting
+            store,
+            opts.actor,
+            opts.task,
+            first=not result.completed,
+            waiting=result.waiting,
+            holder=holder,
+            lease_s=lease_s,
         )
         if task is None:
             return result
         reporter.task_started(task, pick.enter_stage(store, task))
         try:
-            reason = _work_on(store, task, opts, deadline, reporter)
+            with LeaseKeeper(store.project, task.id, opts.actor, holder, lease_s) as keeper:
+                reason = _work_on(store, task, opts, deadline, reporter, keeper)
         except GateNeedsApprovalError:
             pick.note_waiting(store, task.id, opts.actor)
             if opts.task is not None:
@@ -135,29 +158,58 @@ def _work_on(
     opts: LoopOptions,
     deadline: float | None,
     reporter: Reporter,
+    keeper: LeaseKeeper,
 ) -> str | None:
-    """Iterate on ``task``; None when its gates passed, else why the loop stops."""
+    """Iterate on ``task``; None when its gates passed, else why the loop stops.
+
+    Iteration numbers continue after the ones already in the task's history (a resumed loop
+    neither restarts at 1 nor overwrites the earlier logs)."""
     failures_in_row = 0
-    number = 0
+    same_failure: tuple[str, int] = ("", 0)  # the last failing gate + output, and how often
+    first = 1 + sum(1 for h in task.history if h.get("action") == "loop_iteration")
+    number = first - 1
     try:
-        for number in range(1, opts.max_iterations + 1):
+        for number in range(first, first + opts.max_iterations):
             if deadline is not None and time.monotonic() >= deadline:
                 return f"time limit of {opts.max_minutes:g} minutes reached"
             it = _iterate(store, task.id, number, opts, deadline, reporter)
+            if keeper.lost is not None:
+                return f"the task's lease was lost ({keeper.lost})"
+            if not it.agent.started or it.agent.exit_code == AGENT_NOT_FOUND:
+                return (
+                    f"the agent command was not found (exit {AGENT_NOT_FOUND}); "
+                    f"see {it.log} and check --agent"
+                )
             if it.passed:
                 return None
-            if it.agent.timed_out and opts.max_minutes is None:
-                return f"the agent run passed its limit of {AGENT_RUN_S / 60:g} minutes"
             if it.agent.timed_out:
-                return f"time limit of {opts.max_minutes:g} minutes reached during the agent run"
+                return _timeout_reason(opts)
             if it.agent.promise_seen:
                 return "the agent printed the completion promise but the gates failed"
             failures_in_row = failures_in_row + 1 if it.agent.exit_code != 0 else 0
             if failures_in_row >= 2:
                 return "the agent exited non-zero twice in a row"
+            if it.failure is not None:
+                count = same_failure[1] + 1 if it.failure == same_failure[0] else 1
+                same_failure = (it.failure, count)
+                last = number == first + opts.max_iterations - 1  # that limit says it already
+                if count >= opts.same_failure_limit and not last:
+                    gate = it.failure.split("\0", 1)[0]
+                    return (
+                        f"the gate {gate!r} failed with the same output "
+                        f"{plural(count, 'time')} in a row"
+                    )
     except KeyboardInterrupt as exc:
         raise _interrupted(store, task.id, opts.actor, number, exc) from None
     return f"{plural(opts.max_iterations, 'iteration')} without passing gates"
+
+
+def _timeout_reason(opts: LoopOptions) -> str:
+    if opts.iteration_timeout_s is not None:
+        return f"an agent run passed the iteration timeout of {opts.iteration_timeout_s:g} s"
+    if opts.max_minutes is None:
+        return f"the agent run passed its limit of {AGENT_RUN_S / 60:g} minutes"
+    return f"time limit of {opts.max_minutes:g} minutes reached during the agent run"
 
 
 def _interrupted(
@@ -176,11 +228,13 @@ def _note(store: TaskStore, task_id: str, actor: str, text: str) -> None:
     actions.change(store.project, task_id, "note", agent=actor, text=text)
 
 
-def _agent_time(deadline: float | None) -> float:
-    """How long one agent run may take: :data:`AGENT_RUN_S`, or less if the loop's time ends."""
+def _agent_time(deadline: float | None, iteration_s: float | None = None) -> float:
+    """How long one agent run may take: :data:`AGENT_RUN_S` (or the iteration timeout), less if
+    the loop's time ends first."""
+    limit = AGENT_RUN_S if iteration_s is None else min(iteration_s, AGENT_RUN_S)
     if deadline is None:
-        return AGENT_RUN_S
-    return max(min(deadline - time.monotonic(), AGENT_RUN_S), 1.0)
+        return limit
+    return max(min(deadline - time.monotonic(), limit), 1.0)
 
 
 def _iterate(
@@ -203,12 +257,14 @@ def _iterate(
         log_path=log,
         log_root=store.project.root,
         promise=opts.promise,
-        timeout_s=_agent_time(deadline),
+        timeout_s=_agent_time(deadline, opts.iteration_timeout_s),
     )
     gates: list[dict[str, Any]] = []
+    failure: str | None = None
     status = task.status
     waiting: GateNeedsApprovalError | None = None
-    if not run.timed_out:
+    # A missing agent (127) did no work: its gates must not complete the task behind its back.
+    if not run.timed_out and run.started and run.exit_code != AGENT_NOT_FOUND:
         try:
             verified = actions.complete(store.project, task.id, agent=opts.actor)
         except GateNeedsApprovalError as exc:  # the gates changed during the agent's run
@@ -219,8 +275,11 @@ def _iterate(
                 {"command": r.gate.command, "passed": r.passed, "exit_code": r.exit_code}
                 for r in verified.results
             ]
+            failed = [r for r in verified.results if not r.passed]
+            if failed:
+                failure = f"{failed[0].gate.command}\0{failed[0].output_tail}"
     ms = int((time.monotonic() - started) * 1000)
-    it = Iteration(task.id, task.title, number, run, gates, status, str(log), ms)
+    it = Iteration(task.id, task.title, number, run, gates, status, str(log), ms, failure)
     _record(store, it, opts.actor)
     reporter.iteration_finished(it)
     if waiting is not None:

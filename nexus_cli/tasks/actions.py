@@ -115,8 +115,9 @@ def change(
     at_terminal: bool = False,
     **details: Any,
 ) -> TaskResult:
-    """Apply one named change (``claim``, ``start``, ``note``, ``assign``, ``approve``,
-    ``reject``, ``reopen``, ``cancel``, ``dep_add``, ``dep_remove``, ``gate_add``).
+    """Apply one named change (``claim``, ``heartbeat``, ``reclaim``, ``start``, ``note``,
+    ``assign``, ``approve``, ``reject``, ``reopen``, ``cancel``, ``dep_add``, ``dep_remove``,
+    ``gate_add``). A claim's lease lasts ``lease_s`` (default: ``tasks.lease_seconds``).
 
     Starting a workflow stage in a workspace switches that workspace to the stage's persona.
     A gate added by a person on the command line at a terminal (``at_terminal``, which only the
@@ -128,6 +129,8 @@ def change(
         details["dep"] = validate.task_ref(details["dep"])
     if action == "gate_add":
         details["via"] = provenance.via_for(caller)
+    if action in ("claim", "heartbeat") and details.get("lease_s") is None:
+        details["lease_s"] = load_settings(project).lease_seconds
     with opened(project) as store:
         task = lifecycle.change(
             store, validate.task_ref(ref), current_agent(agent), action, **details

@@ -7,16 +7,19 @@ from dataclasses import dataclass
 from nexus_cli.config_yaml import config_section
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import Project
+from nexus_cli.tasks.lease import DEFAULT_LEASE_S, MAX_LEASE_S
 
 
 @dataclass(frozen=True)
 class TaskSettings:
     require_gate: bool = False
     require_review: bool = False
+    lease_seconds: int = DEFAULT_LEASE_S  # how long a claim lasts without a heartbeat
 
 
 def load_settings(project: Project) -> TaskSettings:
-    """Read ``tasks.require_gate`` / ``tasks.require_review``; a bad file names file and key."""
+    """Read ``tasks.require_gate`` / ``tasks.require_review`` / ``tasks.lease_seconds``; a bad
+    file names file and key."""
     path = project.config_path
     section = config_section(path, "tasks")
     if section is None:
@@ -25,6 +28,11 @@ def load_settings(project: Project) -> TaskSettings:
     for key in ("require_gate", "require_review"):
         value = section.get(key, False)
         if not isinstance(value, bool):
-            raise ConfigError(f"{path}: key 'tasks.{key}' must be true or false, not {value!r}")
+            raise ConfigError(f"{path}: key 'tasks.{key}' must be true or false, not {value!r:.40}")
         values[key] = value
-    return TaskSettings(**values)
+    lease_s = section.get("lease_seconds", DEFAULT_LEASE_S)
+    if isinstance(lease_s, bool) or not isinstance(lease_s, int) or not 0 < lease_s <= MAX_LEASE_S:
+        raise ConfigError(
+            f"{path}: key 'tasks.lease_seconds' must be 1-{MAX_LEASE_S} seconds, not {lease_s!r:.40}"
+        )
+    return TaskSettings(values["require_gate"], values["require_review"], lease_s)

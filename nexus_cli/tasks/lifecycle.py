@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_cli import validate
+from nexus_cli import owner, validate
 from nexus_cli.errors import ConflictError, NotFoundError, UsageError
-from nexus_cli.tasks import ids
+from nexus_cli.tasks import ids, lease
 from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
@@ -53,6 +53,8 @@ def transition(task: Task, to: str, actor: str, reason: str | None = None, **ext
     record(task, actor, "transition", **details, **extra)
     invocation.signal("task_transition", from_status=task.status, to_status=to)
     task.status = to
+    if to not in ("in_progress", "verifying"):
+        task.lease = None  # a lease lives only as long as the claim
     if to == "done":
         invocation.note(tasks_completed=1)
 
@@ -165,14 +167,88 @@ def _start(store: TaskStore, task: Task, actor: str) -> None:
     transition(task, "in_progress", actor)
 
 
-def _claim(store: TaskStore, task: Task, actor: str) -> None:
+def _claim(
+    store: TaskStore,
+    task: Task,
+    actor: str,
+    holder: owner.Owner | None = None,
+    lease_s: int = lease.DEFAULT_LEASE_S,
+) -> None:
+    waiting = _unfinished_dependencies(store, task)
+    if waiting:
+        raise ConflictError(
+            f"task {task.id} cannot be claimed: it depends on {', '.join(waiting)}, not done yet",
+            hint="see `nexus task ready` for the tasks that can be claimed now",
+        )
     if not store.claim(task.id, actor):
-        owner = f"claimed by {task.assignee}" if task.assignee else task.status
-        raise ConflictError(f"task {task.id} cannot be claimed: it is {owner}")
+        held = f"claimed by {task.assignee}" if task.assignee else task.status
+        raise ConflictError(f"task {task.id} cannot be claimed: it is {held}")
     if task.assignee != actor:
         record(task, actor, "assigned", assignee=actor, previous=task.assignee)
     task.assignee = actor
     transition(task, "in_progress", actor)
+    task.lease = lease.new(holder or owner.new(), _lease_length(lease_s))
+
+
+def _lease_length(lease_s: int) -> int:
+    if isinstance(lease_s, bool) or not isinstance(lease_s, int):
+        raise UsageError(f"a lease length must be whole seconds, not {lease_s!r:.30}")
+    if not 0 < lease_s <= lease.MAX_LEASE_S:
+        raise UsageError(f"a lease must last 1-{lease.MAX_LEASE_S:,} seconds, not {lease_s}")
+    return lease_s
+
+
+def _unfinished_dependencies(store: TaskStore, task: Task) -> list[str]:
+    waiting = []
+    for dep in task.depends_on:
+        found = store.get(dep)
+        if found is not None and not found.finished:
+            waiting.append(dep)
+    return sorted(waiting)
+
+
+def _heartbeat(
+    store: TaskStore,
+    task: Task,
+    actor: str,
+    holder: owner.Owner,
+    lease_s: int = lease.DEFAULT_LEASE_S,
+) -> None:
+    """Extend the lease that ``holder`` holds; take a new one on ``actor``'s own claimed task
+    (a resumed loop); refuse when the task is no longer ``actor``'s (it was reclaimed)."""
+    if task.status not in ("in_progress", "verifying") or task.assignee != actor:
+        held = f"claimed by {task.assignee}" if task.assignee else "not claimed"
+        raise ConflictError(f"task {task.id} is {task.status}, {held}: its lease was lost")
+    if task.lease is not None and lease.token(task) == holder.token:
+        task.lease = lease.beat(task.lease)
+        return
+    previous = lease.token(task)
+    task.lease = lease.new(holder, _lease_length(lease_s))
+    record(task, actor, "lease_renewed", previous_token=previous)
+
+
+def _reclaim(store: TaskStore, task: Task, actor: str) -> None:
+    """Take back a task whose lease expired: it becomes open and unassigned again."""
+    if task.status != "in_progress" or task.lease is None:
+        raise ConflictError(
+            f"task {task.id} is {task.status} without a lease: there is nothing to reclaim",
+            hint=f"a person can hand it over with `nexus task assign {task.id} AGENT`",
+        )
+    if not lease.expired(task):
+        raise ConflictError(
+            f"task {task.id}'s lease, held by {task.assignee}, runs until {task.lease['expires']}",
+            hint="a lease can be reclaimed once it has expired",
+        )
+    record(
+        task,
+        actor,
+        "reclaimed",
+        previous=task.assignee,
+        previous_token=lease.token(task),
+        expired_at=task.lease.get("expires"),
+    )
+    task.assignee = None
+    transition(task, "open", actor, "lease expired")
 
 
 def _assign(store: TaskStore, task: Task, actor: str, assignee: str) -> None:
@@ -287,6 +363,8 @@ CHANGES: dict[str, Any] = {
     "gate_add": _add_gate,
     "start": _start,
     "claim": _claim,
+    "heartbeat": _heartbeat,
+    "reclaim": _reclaim,
     "assign": _assign,
     "approve": _approve,
     "reopen": _simple("open"),

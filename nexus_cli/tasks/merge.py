@@ -61,6 +61,13 @@ def merge_task(base: Task | None, ours: Task, theirs: Task) -> Task:
     for key in OPTIONAL_FIELDS:  # absent and null are the same: no parent, not deferred
         was = None if b is None else _with(b, key)
         merged[key] = _merge_scalar(key, was, _with(o, key), _with(t, key))
+    # The lease follows the status: the side whose status won brings its lease (a claim on one
+    # side and a release on the other must not leave a lease on an open task).
+    status_side = o if merged["status"] == o["status"] else t
+    if o["status"] == t["status"]:
+        merged["lease"] = _merge_scalar("lease", b, o, t) or None
+    else:
+        merged["lease"] = status_side.get("lease")
     return Task.from_dict(merged)
 
 

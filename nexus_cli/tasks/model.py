@@ -96,6 +96,7 @@ class Task:
     # Added after the first release: written only when set, so older lines stay byte-identical.
     parent: str | None = None  # the epic this task is a subtask of
     deferred_until: str | None = None  # not offered by `ready` before this UTC moment
+    lease: dict[str, Any] | None = None  # nexus_cli.tasks.lease; only while claimed
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -120,6 +121,8 @@ class Task:
         for key in OPTIONAL_FIELDS:
             if getattr(self, key) is not None:
                 ordered[key] = getattr(self, key)
+        if self.lease:  # likewise: a task without a lease keeps its line
+            ordered["lease"] = self.lease
         return ordered
 
     def to_line(self) -> str:
@@ -152,6 +155,7 @@ class Task:
             no_gates=data.get("no_gates") is True,
             parent=data.get("parent") or None,
             deferred_until=data.get("deferred_until") or None,
+            lease=data["lease"] if isinstance(data.get("lease"), dict) else None,
         )
 
     @property

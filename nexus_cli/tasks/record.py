@@ -19,6 +19,7 @@ from typing import Any
 
 from nexus_cli import jsonio, validate
 from nexus_cli.errors import ConfigError, NexusError, UsageError
+from nexus_cli.tasks.lease import problem as lease_problem
 
 MAX_TITLE = 1_000
 MAX_TEXT = 100_000  # description, a note's text
@@ -143,6 +144,10 @@ def _check(data: dict[str, Any], source: str | None) -> None:
     deferred = data.get("deferred_until")
     if deferred is not None and (not isinstance(deferred, str) or not _MOMENT.fullmatch(deferred)):
         raise _Invalid("deferred_until", "must be a UTC moment like 2026-12-24T09:00:00.000000Z")
+    if data.get("lease") is not None:
+        why = lease_problem(data["lease"])
+        if why:
+            raise _Invalid("lease", why)
 
 
 def check_record(data: dict[str, Any], where: str, *, read_with_cap: bool = False) -> None:

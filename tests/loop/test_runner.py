@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,54 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except FileNotFoundError:
         return False
+
+
+def test_a_missing_agent_command_stops_instead_of_completing(
+    loop_project: Path, agent_log: Path
+) -> None:
+    task_id = new_task("Passes already", "--gate", "true")
+    result = run_nexus("loop", "--agent", "nexus-test-no-such-agent")
+    assert result.exit_code == 1
+    assert "agent command was not found (exit 127)" in result.stderr, result.stderr
+    task = show(task_id)
+    assert task["status"] == "in_progress"
+    assert not any(h["action"] == "gate_run" for h in task["history"])
+
+
+def test_iterations_continue_on_resume_and_keep_their_logs(
+    loop_project: Path, agent_log: Path
+) -> None:
+    task_id = new_task("Resumed", "--gate", GATE)
+    first = run_nexus("loop", "--agent", AGENT, "--max-iterations", "1")
+    assert first.exit_code == 1
+    second = run_nexus("loop", "--agent", AGENT, "--task", task_id)
+    assert second.exit_code == 0, second.stderr
+    assert runs(agent_log) == [(task_id, 1), (task_id, 2)]
+    assert [h["iteration"] for h in _iterations(task_id)] == [1, 2]
+    logs = loop_project / ".nexus" / "state" / "loop"
+    assert "made a first attempt" in (logs / f"{task_id}-1.log").read_text()
+    assert "fixed it" in (logs / f"{task_id}-2.log").read_text()
+    assert show(task_id)["status"] == "done"
+
+
+def test_the_same_gate_failure_trips_the_circuit_breaker(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_MODE", "never")
+    task_id = new_task("Stuck", "--gate", GATE)
+    result = run_nexus("loop", "--agent", AGENT, "--max-iterations", "10", "--same-failure", "2")
+    assert result.exit_code == 1
+    assert runs(agent_log) == [(task_id, 1), (task_id, 2)]
+    assert "failed with the same output 2 times in a row" in show(task_id)["notes"][-1]["text"]
+
+
+def test_the_iteration_timeout_ends_one_agent_run(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCRIPTED_AGENT_SLEEP", "120")
+    task_id = new_task("Slow", "--gate", GATE)
+    started = time.monotonic()
+    result = run_nexus("loop", "--agent", AGENT, "--iteration-timeout", "1")
+    assert result.exit_code == 1
+    assert time.monotonic() - started < 60
+    assert "iteration timeout of 1 s" in show(task_id)["notes"][-1]["text"]
