@@ -253,3 +253,75 @@ def test_the_same_paths_without_links_work(parts: list[str], operation: str) -> 
             assert not target.exists()
         elif operation == "makedirs":
             assert target.is_dir()
+
+
+# -- what removing and checking never do (pinned by mutation testing) ---------------------------
+
+
+@pytest.mark.parametrize("operation", ["unlink", "rmdir", "verified", "rmtree"])
+def test_removing_or_checking_never_creates_the_missing_folders_above(
+    tmp_path: Path, operation: str
+) -> None:
+    act: dict[str, Operation] = {
+        "unlink": lambda root, rel: safe_path.unlink(root, rel, missing_ok=False),
+        "rmdir": lambda root, rel: safe_path.rmdir(root, rel),
+        "verified": lambda root, rel: safe_path.verified(root, rel),
+        "rmtree": lambda root, rel: safe_path.rmtree(root, rel, missing_ok=False),
+    }
+    with pytest.raises(FileNotFoundError):
+        act[operation](tmp_path, "a/b/c")
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "verb"),
+    [("unlink", "remove"), ("rmdir", "remove"), ("rmtree", "remove"), ("verified", "open")],
+)
+def test_a_file_in_the_chain_is_named_with_the_operation(
+    tmp_path: Path, operation: str, verb: str
+) -> None:
+    (tmp_path / "file").write_text("kept")
+    act: dict[str, Operation] = {
+        "unlink": lambda root, rel: safe_path.unlink(root, rel),
+        "rmdir": lambda root, rel: safe_path.rmdir(root, rel),
+        "rmtree": lambda root, rel: safe_path.rmtree(root, rel),
+        "verified": lambda root, rel: safe_path.verified(root, rel),
+    }
+    with pytest.raises(StateError) as caught:
+        act[operation](tmp_path, "file/below/x")
+    assert str(caught.value).startswith(f"cannot {verb} {tmp_path / 'file' / 'below'}: ")
+    assert str(caught.value).endswith(f"{tmp_path / 'file'} is not a folder")
+    assert (tmp_path / "file").read_text() == "kept"
+
+
+def test_a_link_error_says_how_to_fix_it(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    with pytest.raises(LinkInPathError) as caught:
+        safe_path.write_atomic(tmp_path, "link/f", "x")
+    assert caught.value.message == (
+        f"{tmp_path / 'link'} is a symbolic link; Nexus does not follow links under {tmp_path}"
+    )
+    assert caught.value.hint == (
+        "replace the link with a real folder or file (in a repository: git rm it)"
+    )
+    assert _files(tmp_path) == ["link", "real"]
+
+
+def test_makedirs_gives_the_mode_asked_for_and_one_line_when_it_cannot(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        safe_path.makedirs(tmp_path, "open/a")
+        safe_path.makedirs(tmp_path, "private/b", mode=0o700)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "open" / "a").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "private" / "b").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
+    long = "n" * 300  # longer than a name may be: an OSError that is not "missing"
+    with pytest.raises(StateError) as caught:
+        safe_path.makedirs(tmp_path, f"open/{long}/c")
+    assert caught.value.message == (
+        f"cannot create {tmp_path / 'open' / long / 'c'}: File name too long"
+    )
+    assert caught.value.hint is None
