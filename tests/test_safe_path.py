@@ -325,3 +325,37 @@ def test_makedirs_gives_the_mode_asked_for_and_one_line_when_it_cannot(tmp_path:
         f"cannot create {tmp_path / 'open' / long / 'c'}: File name too long"
     )
     assert caught.value.hint is None
+
+
+def test_open_file_and_write_defaults(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        os.close(safe_path.open_file(tmp_path, "made", os.O_WRONLY | os.O_CREAT))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "made").stat().st_mode) == 0o644
+    # The folders above are made only when asked for.
+    with pytest.raises(FileNotFoundError):
+        safe_path.open_file(tmp_path, "a/b/f", os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(StateError, match="^cannot write "):
+        safe_path.write_atomic(tmp_path, "a/b/f", "x")
+    assert _files(tmp_path) == ["made"]
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(StateError, match=f"^cannot open {tmp_path / 'file' / 'x'}: "):
+        safe_path.open_file(tmp_path, "file/x/y", os.O_RDONLY)
+
+
+def test_only_a_loop_on_the_last_name_is_reported_as_a_link(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FileExistsError):  # O_EXCL on a link: "exists", not "is a link"
+        safe_path.open_file(tmp_path, "link", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    with pytest.raises(LinkInPathError):
+        safe_path.open_file(tmp_path, "link", os.O_WRONLY | os.O_CREAT)
+    assert _files(tmp_path) == ["link"]
+
+
+def test_an_absolute_path_to_a_special_file_is_named_in_the_refusal(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ConflictError) as caught:
+        safe_path.read_bytes(tmp_path, tmp_path / "fifo")
+    assert caught.value.message == f"{tmp_path / 'fifo'} is not a regular file"
