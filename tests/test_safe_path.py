@@ -291,21 +291,31 @@ def test_a_file_in_the_chain_is_named_with_the_operation(
         act[operation](tmp_path, "file/below/x")
     assert str(caught.value).startswith(f"cannot {verb} {tmp_path / 'file' / 'below'}: ")
     assert str(caught.value).endswith(f"{tmp_path / 'file'} is not a folder")
+    assert caught.value.hint == "move that file aside and run the command again"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "file").write_text("kept")
+    with pytest.raises(StateError) as caught:
+        act[operation](tmp_path, "d/file/below/x")
+    assert caught.value.message == (
+        f"cannot {verb} {tmp_path / 'd' / 'file' / 'below'}: "
+        f"{tmp_path / 'd' / 'file'} is not a folder"
+    )
     assert (tmp_path / "file").read_text() == "kept"
 
 
 def test_a_link_error_says_how_to_fix_it(tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    (tmp_path / "real" / "sub").mkdir()
     with pytest.raises(LinkInPathError) as caught:
-        safe_path.write_atomic(tmp_path, "link/f", "x")
+        safe_path.write_atomic(tmp_path, "link/sub/f", "x")
     assert caught.value.message == (
         f"{tmp_path / 'link'} is a symbolic link; Nexus does not follow links under {tmp_path}"
     )
     assert caught.value.hint == (
         "replace the link with a real folder or file (in a repository: git rm it)"
     )
-    assert _files(tmp_path) == ["link", "real"]
+    assert _files(tmp_path) == ["link", "real", "real/sub"]
 
 
 def test_makedirs_gives_the_mode_asked_for_and_one_line_when_it_cannot(tmp_path: Path) -> None:
@@ -320,7 +330,7 @@ def test_makedirs_gives_the_mode_asked_for_and_one_line_when_it_cannot(tmp_path:
     assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
     long = "n" * 300  # longer than a name may be: an OSError that is not "missing"
     with pytest.raises(StateError) as caught:
-        safe_path.makedirs(tmp_path, f"open/{long}/c")
+        safe_path.makedirs(tmp_path, tmp_path / "open" / long / "c")  # absolute under the root
     assert caught.value.message == (
         f"cannot create {tmp_path / 'open' / long / 'c'}: File name too long"
     )
@@ -340,6 +350,9 @@ def test_open_file_and_write_defaults(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="^cannot write "):
         safe_path.write_atomic(tmp_path, "a/b/f", "x")
     assert _files(tmp_path) == ["made"]
+    os.close(safe_path.open_file(tmp_path, "m/n/f", os.O_WRONLY | os.O_CREAT, makedirs=True))
+    assert _files(tmp_path) == ["m", "m/n", "m/n/f", "made"]
+    safe_path.rmtree(tmp_path, "m")
     (tmp_path / "file").write_text("kept")
     with pytest.raises(StateError, match=f"^cannot open {tmp_path / 'file' / 'x'}: "):
         safe_path.open_file(tmp_path, "file/x/y", os.O_RDONLY)
@@ -359,3 +372,11 @@ def test_an_absolute_path_to_a_special_file_is_named_in_the_refusal(tmp_path: Pa
     with pytest.raises(ConflictError) as caught:
         safe_path.read_bytes(tmp_path, tmp_path / "fifo")
     assert caught.value.message == f"{tmp_path / 'fifo'} is not a regular file"
+
+
+def test_a_last_name_that_cannot_be_inspected_is_one_line(tmp_path: Path) -> None:
+    long = "n" * 300
+    with pytest.raises(StateError) as caught:
+        safe_path.write_atomic(tmp_path, long, "x")
+    assert caught.value.message == f"cannot inspect {tmp_path / long}: File name too long"
+    assert _files(tmp_path) == []
