@@ -380,3 +380,18 @@ def test_a_last_name_that_cannot_be_inspected_is_one_line(tmp_path: Path) -> Non
         safe_path.write_atomic(tmp_path, long, "x")
     assert caught.value.message == f"cannot inspect {tmp_path / long}: File name too long"
     assert _files(tmp_path) == []
+
+
+def test_folders_made_for_a_write_and_open_dir_errors(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        safe_path.write_atomic(tmp_path, "a/b/f", "x", makedirs=True)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode) == 0o755
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(StateError, match=f"^cannot open {tmp_path / 'file' / 'x'}: "):
+        with safe_path.open_dir(tmp_path, "file/x"):
+            pass
+    with pytest.raises(PathEscapeError, match="is not a usable path"):
+        safe_path.read_bytes(tmp_path, "fi\x00le")
