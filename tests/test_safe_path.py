@@ -9,6 +9,7 @@ issue's example end to end: a repository that commits ``.nexus/state`` (or ``.ne
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -253,3 +254,147 @@ def test_the_same_paths_without_links_work(parts: list[str], operation: str) -> 
             assert not target.exists()
         elif operation == "makedirs":
             assert target.is_dir()
+
+
+# -- what removing and checking never do (pinned by mutation testing) ---------------------------
+
+
+@pytest.mark.parametrize("operation", ["unlink", "rmdir", "verified", "rmtree"])
+def test_removing_or_checking_never_creates_the_missing_folders_above(
+    tmp_path: Path, operation: str
+) -> None:
+    act: dict[str, Operation] = {
+        "unlink": lambda root, rel: safe_path.unlink(root, rel, missing_ok=False),
+        "rmdir": lambda root, rel: safe_path.rmdir(root, rel),
+        "verified": lambda root, rel: safe_path.verified(root, rel),
+        "rmtree": lambda root, rel: safe_path.rmtree(root, rel, missing_ok=False),
+    }
+    with pytest.raises(FileNotFoundError):
+        act[operation](tmp_path, "a/b/c")
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "verb"),
+    [("unlink", "remove"), ("rmdir", "remove"), ("rmtree", "remove"), ("verified", "open")],
+)
+def test_a_file_in_the_chain_is_named_with_the_operation(
+    tmp_path: Path, operation: str, verb: str
+) -> None:
+    (tmp_path / "file").write_text("kept")
+    act: dict[str, Operation] = {
+        "unlink": lambda root, rel: safe_path.unlink(root, rel),
+        "rmdir": lambda root, rel: safe_path.rmdir(root, rel),
+        "rmtree": lambda root, rel: safe_path.rmtree(root, rel),
+        "verified": lambda root, rel: safe_path.verified(root, rel),
+    }
+    with pytest.raises(StateError) as caught:
+        act[operation](tmp_path, "file/below/x")
+    assert str(caught.value).startswith(f"cannot {verb} {tmp_path / 'file' / 'below'}: ")
+    assert str(caught.value).endswith(f"{tmp_path / 'file'} is not a folder")
+    assert caught.value.hint == "move that file aside and run the command again"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "file").write_text("kept")
+    with pytest.raises(StateError) as caught:
+        act[operation](tmp_path, "d/file/below/x")
+    assert caught.value.message == (
+        f"cannot {verb} {tmp_path / 'd' / 'file' / 'below'}: "
+        f"{tmp_path / 'd' / 'file'} is not a folder"
+    )
+    assert (tmp_path / "file").read_text() == "kept"
+
+
+def test_a_link_error_says_how_to_fix_it(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    (tmp_path / "real" / "sub").mkdir()
+    with pytest.raises(LinkInPathError) as caught:
+        safe_path.write_atomic(tmp_path, "link/sub/f", "x")
+    assert caught.value.message == (
+        f"{tmp_path / 'link'} is a symbolic link; Nexus does not follow links under {tmp_path}"
+    )
+    assert caught.value.hint == (
+        "replace the link with a real folder or file (in a repository: git rm it)"
+    )
+    assert _files(tmp_path) == ["link", "real", "real/sub"]
+
+
+def test_makedirs_gives_the_mode_asked_for_and_one_line_when_it_cannot(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        safe_path.makedirs(tmp_path, "open/a")
+        safe_path.makedirs(tmp_path, "private/b", mode=0o700)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "open" / "a").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "private" / "b").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
+    long = "n" * 300  # longer than a name may be: an OSError that is not "missing"
+    with pytest.raises(StateError) as caught:
+        safe_path.makedirs(tmp_path, tmp_path / "open" / long / "c")  # absolute under the root
+    assert caught.value.message == (
+        f"cannot create {tmp_path / 'open' / long / 'c'}: File name too long"
+    )
+    assert caught.value.hint is None
+
+
+def test_open_file_and_write_defaults(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        os.close(safe_path.open_file(tmp_path, "made", os.O_WRONLY | os.O_CREAT))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "made").stat().st_mode) == 0o644
+    # The folders above are made only when asked for.
+    with pytest.raises(FileNotFoundError):
+        safe_path.open_file(tmp_path, "a/b/f", os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(StateError, match=r"^cannot write "):
+        safe_path.write_atomic(tmp_path, "a/b/f", "x")
+    assert _files(tmp_path) == ["made"]
+    os.close(safe_path.open_file(tmp_path, "m/n/f", os.O_WRONLY | os.O_CREAT, makedirs=True))
+    assert _files(tmp_path) == ["m", "m/n", "m/n/f", "made"]
+    safe_path.rmtree(tmp_path, "m")
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(StateError, match=rf"^cannot open {re.escape(str(tmp_path))}/file/x: "):
+        safe_path.open_file(tmp_path, "file/x/y", os.O_RDONLY)
+
+
+def test_only_a_loop_on_the_last_name_is_reported_as_a_link(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FileExistsError):  # O_EXCL on a link: "exists", not "is a link"
+        safe_path.open_file(tmp_path, "link", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    with pytest.raises(LinkInPathError):
+        safe_path.open_file(tmp_path, "link", os.O_WRONLY | os.O_CREAT)
+    assert _files(tmp_path) == ["link"]
+
+
+def test_an_absolute_path_to_a_special_file_is_named_in_the_refusal(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ConflictError) as caught:
+        safe_path.read_bytes(tmp_path, tmp_path / "fifo")
+    assert caught.value.message == f"{tmp_path / 'fifo'} is not a regular file"
+
+
+def test_a_last_name_that_cannot_be_inspected_is_one_line(tmp_path: Path) -> None:
+    long = "n" * 300
+    with pytest.raises(StateError) as caught:
+        safe_path.write_atomic(tmp_path, long, "x")
+    assert caught.value.message == f"cannot inspect {tmp_path / long}: File name too long"
+    assert _files(tmp_path) == []
+
+
+def test_folders_made_for_a_write_and_open_dir_errors(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        safe_path.write_atomic(tmp_path, "a/b/f", "x", makedirs=True)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode) == 0o755
+    (tmp_path / "file").write_text("kept")
+    with (
+        pytest.raises(StateError, match=rf"^cannot open {re.escape(str(tmp_path))}/file/x: "),
+        safe_path.open_dir(tmp_path, "file/x"),
+    ):
+        pass
+    with pytest.raises(PathEscapeError, match="is not a usable path"):
+        safe_path.read_bytes(tmp_path, "fi\x00le")
