@@ -96,8 +96,9 @@ def history(task_id: str, as_json: bool) -> None:
         return
     rows = []
     for h in entries:
-        # a failing run's output and tree id are in --json (the tree feeds `stats --gates`)
-        hidden = ("at", "by", "action", "output_tail", "tree")
+        # a failing run's output and tree id are in --json (the tree feeds `stats --gates`), and
+        # so is a verification's owner beyond host and pid (its process start and token)
+        hidden = ("at", "by", "action", "output_tail", "tree", "start", "token")
         detail = {k: v for k, v in h.items() if k not in hidden}
         if isinstance(detail.get("receipt"), dict):  # the whole receipt: `nexus task receipt ID`
             detail["receipt"] = _receipt_summary(detail["receipt"])

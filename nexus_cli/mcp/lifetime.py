@@ -8,8 +8,9 @@
 - :class:`StdinLines` reads the client's messages in a daemon thread: a read blocked on a silent
   client must not keep the process alive once the server has ended (anyio's worker threads,
   which the SDK's own reader uses, are joined when Python exits). End of input is the client's
-  shutdown (MCP's stdio transport: the client closes the server's stdin first): in-flight calls
-  are cancelled and the server ends.
+  shutdown (MCP's stdio transport: the client closes the server's stdin first): what was
+  already sent is still answered for up to ``END_OF_INPUT_GRACE_S`` (a client may write its
+  last request and close at once), then calls still in flight are cancelled and the server ends.
 - :func:`serve_until_stopped` ends the server on SIGTERM or SIGINT the same way, then lets the
   signal take its usual course (exit 143 or 130) once everything is cleaned up.
 
@@ -36,6 +37,7 @@ from nexus_cli import proc
 T = TypeVar("T")
 
 CLEANUP_S = 15.0  # what a cancelled call may take to end its gate and restore its task
+END_OF_INPUT_GRACE_S = 5.0  # after the client closed stdin: answers to what it had sent
 _POLL_S = 0.05
 
 # Why the calls in flight are being cancelled when the whole server stops (one per process);
@@ -110,13 +112,18 @@ async def serve_until_stopped(serve: Callable[[StdinLines], Awaitable[Any]]) -> 
                     group.cancel_scope.cancel()
                     return
 
+        served = anyio.Event()
+
         async def on_end_of_input() -> None:
             await stdin.ended.wait()
-            _stopping.append("cancelled: the client disconnected")
+            _stopping.append("cancelled: the client disconnected")  # why any call ends now
+            with anyio.move_on_after(END_OF_INPUT_GRACE_S):
+                await served.wait()  # the server answers what it read, then ends by itself
             group.cancel_scope.cancel()
 
         async def run() -> None:
             await serve(stdin)
+            served.set()
             group.cancel_scope.cancel()
 
         group.start_soon(on_signal)

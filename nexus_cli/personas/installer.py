@@ -192,7 +192,19 @@ def renders(persona: Persona, is_global: bool, *target_sets: list[str] | None) -
                 )
                 for rel, state in want.files.items():
                     found.setdefault(rel, set()).add(state.data)
+    for rel in retired_paths(persona, is_global):  # the lock's bytes only: no render makes them
+        found.setdefault(rel, set())
     return found
+
+
+def retired_paths(persona: Persona, is_global: bool) -> set[str]:
+    """Paths an older layout of Nexus wrote for ``persona`` that no target renders any more:
+    Codex's custom prompts (``~/.codex/prompts``, layout 2), replaced by Agent Skills. An upgrade
+    removes such a file only when its bytes are what the lock recorded."""
+    if not is_global:
+        return set()
+    commands = [*persona.commands, *(c for lvl in persona.levels.values() for c in lvl.commands)]
+    return {f".codex/prompts/{persona.name}-{path.stem}.md" for path in commands}
 
 
 def _remove_from(

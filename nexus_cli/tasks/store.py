@@ -163,7 +163,7 @@ class TaskStore:
             row = _row(task)
         except jsonio.JSONError as exc:  # NaN in a history entry, undecodable bytes in a note
             raise UsageError(f"task {task.id}: {exc}") from None
-        if len(row[-1].encode()) > record.MAX_RECORD_BYTES:
+        if len(row[_DOC].encode()) > record.MAX_RECORD_BYTES:
             raise UsageError(
                 f"task {task.id} would take more than {record.MAX_RECORD_BYTES:,} bytes",
                 hint="remove notes or shorten the description",
@@ -379,6 +379,9 @@ _INSERT_TASK = (
     " created_at, updated_at, doc, parent, deferred_until)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+_DOC = 8  # the place of the task's line (the ``doc`` column) in :func:`_row`
 
 
 def _row(task: Task) -> tuple[Any, ...]:
