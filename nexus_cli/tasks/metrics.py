@@ -29,6 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from nexus_cli.errors import NotAProjectError
+from nexus_cli.gpu import accounting, nvml
+from nexus_cli.gpu.model import GpuReading, GpuUnavailableError
 from nexus_cli.project import TASKS_FILE, find_project
 from nexus_cli.tasks.database import db_path
 from nexus_cli.tasks.listing import opened
@@ -282,6 +284,46 @@ def task_families(tasks: list[Task]) -> list[Family]:
     return [count, runs, flaky, durations]
 
 
+def gpu_families(devices: Callable[[], list[GpuReading]] | None = None) -> list[Family]:
+    """GPU time attributed to tasks and workspaces (:mod:`nexus_cli.gpu.accounting`, a sampled
+    lower bound) and, where NVML answers, each device's memory and utilisation now."""
+    seconds = Family(
+        "nexus_gpu_seconds",
+        "counter",
+        "GPU time of processes attributed to a task or workspace (sampled: a lower bound).",
+        unit="seconds",
+    )
+    peak = Family(
+        "nexus_gpu_peak_memory_bytes",
+        "gauge",
+        "The most GPU memory a task's or workspace's processes held when sampled.",
+        unit="bytes",
+    )
+    for usage in accounting.usage_by_task():
+        labels = {"task": usage.task_id} if usage.task_id else {"workspace": usage.workspace or ""}
+        seconds.samples.append(("_total", labels, round(usage.gpu_seconds, 3)))
+        if usage.peak_memory is not None:
+            peak.samples.append(("", labels, usage.peak_memory))
+    used = Family("nexus_gpu_memory_used_bytes", "gauge", "GPU memory in use now.", unit="bytes")
+    util = Family("nexus_gpu_utilization_ratio", "gauge", "GPU utilisation now (0 to 1).")
+    try:
+        readings = (devices or _devices_now)()
+    except GpuUnavailableError:
+        readings = []  # no driver here: the attributed time above is all there is
+    for gpu in readings:
+        labels = {"gpu": gpu.index, "uuid": gpu.uuid or ""}
+        if gpu.memory_used is not None:
+            used.samples.append(("", labels, gpu.memory_used))
+        if gpu.utilization_pct is not None:
+            util.samples.append(("", labels, gpu.utilization_pct / 100))
+    return [f for f in (seconds, peak, used, util) if f.samples]
+
+
+def _devices_now() -> list[GpuReading]:
+    with nvml.opened() as session:
+        return list(session.read_devices())
+
+
 def project_tasks() -> list[Task]:
     """The tasks of the project around the current directory (none outside a git repository)."""
     try:
@@ -299,7 +341,7 @@ def exposition() -> str:
     current project's (tasks and gates)."""
     with telemetry_store.opened() as db:
         families = openmetrics.command_families(db)
-    return openmetrics.render([*families, *task_families(project_tasks())])
+    return openmetrics.render([*families, *task_families(project_tasks()), *gpu_families()])
 
 
 def export_openmetrics(

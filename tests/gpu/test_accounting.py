@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from nexus_cli.gpu import accounting, guards
-from nexus_cli.gpu.model import GpuProcessReading
+from nexus_cli.gpu.model import GpuProcessReading, GpuUnavailableError
+from nexus_cli.tasks.metrics import gpu_families
+from nexus_cli.telemetry.ship import openmetrics
 from tests.conftest import run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, make_gpu
 
@@ -117,3 +120,28 @@ def test_a_process_in_a_workspace_container_counts_for_the_workspace(
         assert accounting.owner_of(pid) == expected  # other users' processes are never read
     finally:
         container.remove(force=True)
+
+
+def test_the_openmetrics_export_carries_task_and_device_gauges(spawn: Spawn) -> None:
+    mine = spawn({accounting.ENV: "nx-gpu2"})
+    devices = [make_gpu("0", memory_used=3 * GIB, utilization_pct=40)]
+    procs = {"0": [GpuProcessReading(mine, "0", 2 * GIB)]}
+    t0 = 2_000_000_000.0
+    accounting.record(devices, procs, now=t0)
+    accounting.record(devices, procs, now=t0 + 20)
+    text = openmetrics.render(gpu_families(lambda: devices))
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    (spent,) = families["nexus_gpu_seconds"].samples
+    assert spent.labels == {"task": "nx-gpu2"} and spent.value == 20
+    assert families["nexus_gpu_peak_memory_bytes"].samples[0].value == 2 * GIB
+    (used,) = families["nexus_gpu_memory_used_bytes"].samples
+    assert used.labels["gpu"] == "0" and used.value == 3 * GIB
+    assert families["nexus_gpu_utilization_ratio"].samples[0].value == 0.4
+
+
+def test_without_a_driver_only_the_attributed_time_is_exported() -> None:
+
+    def no_driver() -> list[Any]:
+        raise GpuUnavailableError("no NVIDIA GPU available")
+
+    assert gpu_families(no_driver) == []
