@@ -67,7 +67,7 @@ def test_each_read_returns_a_fresh_object(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["day: 2024-01-02\n", "1: one\n", "b: !!binary aGk=\n", "s: !!set {a}\n", "a: &x [*x]\n"],
+    ["day: 2024-01-02\n", "1: one\n", "b: !!binary aGk=\n", "s: !!set {a}\n"],
 )
 def test_documents_json_cannot_hold_are_not_kept(tmp_path: Path, text: str) -> None:
     path = tmp_path / "t.yaml"
@@ -75,6 +75,16 @@ def test_documents_json_cannot_hold_are_not_kept(tmp_path: Path, text: str) -> N
     first = load_yaml_mapping(path, what="template")
     assert _entries() == []
     assert type(load_yaml_mapping(path, what="template")) is type(first)
+
+
+def test_a_self_referencing_alias_is_refused_and_not_kept(tmp_path: Path) -> None:
+    """The YAML loader refuses it (issue 25, cause 3); the cache keeps no entry for it."""
+    path = tmp_path / "t.yaml"
+    path.write_text("a: &x [*x]\n")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="an alias refers to the node that holds it"):
+            load_yaml_mapping(path, what="template")
+    assert _entries() == []
 
 
 def test_errors_are_never_kept(tmp_path: Path) -> None:
