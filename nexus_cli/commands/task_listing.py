@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,6 +21,18 @@ from nexus_cli.tasks.search import search as search_tasks
 if TYPE_CHECKING:
     from nexus_cli.tasks.listing import TaskListing
     from nexus_cli.tasks.model import Task
+
+
+def limit_option(default: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-n/--limit``: at most this many (0: all), up to the MCP tools' own cap."""
+    return click.option(
+        "-n",
+        "--limit",
+        type=click.IntRange(0, MAX_LIMIT),
+        default=default,
+        show_default=True,
+        help="At most this many (0: all).",
+    )
 
 
 def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
@@ -44,14 +57,7 @@ def _listing(found: TaskListing, as_json: bool, empty: str) -> None:
     "--since", metavar="WHEN", help="Changed since: YYYY-MM-DD, YYYY-MM-DDTHH:MMZ, or 7d, 12h, 30m."
 )
 @click.option("--tree", is_flag=True, help="Subtasks indented under their parent.")
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(0, MAX_LIMIT),
-    default=LIST_LIMIT[Caller.PERSON],
-    show_default=True,
-    help="At most this many (0: all).",
-)
+@limit_option(LIST_LIMIT[Caller.PERSON])
 @json_option
 def list_(
     status: str | None,
@@ -99,14 +105,7 @@ def _tree_rows(nodes: list[dict[str, Any]], depth: int, rows: list[tuple[Any, ..
 @click.command()
 @click.argument("text")
 @click.option("--status", type=STATUS_CHOICES)
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(0, MAX_LIMIT),
-    default=LIST_LIMIT[Caller.PERSON],
-    show_default=True,
-    help="At most this many (0: all).",
-)
+@limit_option(LIST_LIMIT[Caller.PERSON])
 @json_option
 def search(text: str, status: str | None, limit: int, as_json: bool) -> None:
     """Tasks whose title, description or notes hold every word of TEXT, best match first.
@@ -141,14 +140,7 @@ def duplicates(threshold: float, include_finished: bool, as_json: bool) -> None:
 
 @click.command()
 @agent_option
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(0, MAX_LIMIT),
-    default=READY_LIMIT[Caller.PERSON],
-    show_default=True,
-    help="At most this many (0: all).",
-)
+@limit_option(READY_LIMIT[Caller.PERSON])
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
