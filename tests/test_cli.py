@@ -640,7 +640,10 @@ def test_ctrl_c_at_any_moment_of_start_up(tmp_path: Path) -> None:
         assert not from_nexus(stderr), (delay, stderr)
         if "Traceback" not in stderr:
             assert proc.returncode in (0, 130, -signal.SIGINT), (delay, stderr)
-            assert len(stderr.splitlines()) <= 1, (delay, stderr)
+            # Click's own boundary ends the ^C line first (an empty line) when the signal
+            # comes once the command runs; then one line says it was interrupted.
+            said = [line for line in stderr.splitlines() if line.strip()]
+            assert said in ([], ["interrupted"]), (delay, stderr)
         if proc.returncode == 0:
             assert stdout.startswith("nexus ")
             break

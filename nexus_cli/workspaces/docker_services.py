@@ -7,6 +7,7 @@ is imported only inside functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -75,13 +76,36 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
 
 
 def ensure_network(client: Any, workspace: Workspace) -> Any:
-    from docker.errors import NotFound
+    """The workspace's network, created when missing.
+
+    The engine (before API 1.44) allows two networks of one name, and then refuses every later
+    lookup by that name as ambiguous. A create whose request an interrupt cut short may still
+    complete in the engine after the undo looked, so a second one can appear: the oldest of the
+    workspace's own networks of that name is kept and the others (unused: nothing is attached
+    before this returns) are removed.
+    """
+    from docker.errors import APIError
 
     name = workspace.network_name
+    same = sorted(
+        (n for n in client.networks.list(names=[name]) if n.name == name),
+        key=lambda n: n.attrs.get("Created", ""),
+    )
+    if same:
+        labels = workspace.labels()
+        for extra in same[1:]:
+            if all(extra.attrs.get("Labels", {}).get(k) == v for k, v in labels.items()):
+                with contextlib.suppress(APIError):
+                    extra.remove()
+        return same[0]
     try:
+        return client.networks.create(
+            name, driver="bridge", labels=workspace.labels(), check_duplicate=True
+        )
+    except APIError as exc:
+        if exc.status_code != 409:  # 409: made meanwhile by another create of this name
+            raise
         return client.networks.get(name)
-    except NotFound:
-        return client.networks.create(name, driver="bridge", labels=workspace.labels())
 
 
 def ensure_volume(client: Any, workspace: Workspace, volume: str) -> str:

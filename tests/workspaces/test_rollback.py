@@ -154,3 +154,31 @@ def test_a_create_in_progress_is_not_undone_by_another(
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=120)
     _nothing_left(ws_project, docker_client)
+
+
+def test_two_networks_of_the_workspace_s_name_are_made_one_and_the_create_succeeds(
+    ws_project: Path, test_image: str, docker_client: Any
+) -> None:
+    """The engine (API < 1.44) lets a create the interrupt cut short finish after the undo
+    looked, so a second network of the same name can appear; a lookup by name is then
+    ambiguous. The next create keeps the oldest and removes the other."""
+    from nexus_cli.workspaces.handle import Workspace
+
+    workspace = Workspace(find_project(ws_project), NAME)
+    for _ in range(2):
+        docker_client.api.create_network(
+            workspace.network_name, driver="bridge", labels=workspace.labels()
+        )
+    oldest = sorted(
+        docker_client.networks.list(names=[workspace.network_name]),
+        key=lambda n: n.attrs["Created"],
+    )[0]
+    _template(ws_project, PLAIN.format(image=test_image))
+    made = run_nexus("workspace", "create", NAME, "-t", "slow")
+    assert made.exit_code == 0, made.stderr
+    left = [
+        n
+        for n in docker_client.networks.list(names=[workspace.network_name])
+        if n.name == workspace.network_name
+    ]
+    assert [n.id for n in left] == [oldest.id]
