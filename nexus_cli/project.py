@@ -8,6 +8,8 @@ any subdirectory, and from inside a linked worktree (whose ``.git`` file points 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -84,6 +86,17 @@ class Project:
         except ValueError:
             return None
         return rel.parts[0] if rel.parts else None
+
+    def machine_key(self) -> str:
+        """This project on this machine: a hash of the real path of its git folder.
+
+        Keys what the user decided about the project outside the repository (gate approvals,
+        exposure): every worktree of one repository shares its git folder, so a workspace
+        shares the project's; another clone (or a repository that copies this one's
+        ``.nexus/``) does not.
+        """
+        real = os.path.realpath(self.git_common_dir)
+        return hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
     @property
     def is_initialized(self) -> bool:

@@ -95,13 +95,8 @@ def gate_hash(gate: Gate) -> str:
 
 
 def project_key(project: Project) -> str:
-    """This project on this machine: a hash of the real path of its git folder.
-
-    Every worktree of one repository shares its git folder, so a workspace shares the project's
-    approvals; another clone (or a repository that copies this one's ``.nexus/``) does not.
-    """
-    real = os.path.realpath(project.git_common_dir)
-    return hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    """This project on this machine (:meth:`~nexus_cli.project.Project.machine_key`)."""
+    return project.machine_key()
 
 
 def _store_path(project: Project) -> str:

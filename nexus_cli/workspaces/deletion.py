@@ -14,7 +14,14 @@ from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, host_hooks, ports, records
+from nexus_cli.workspaces import (
+    docker_services,
+    exposure,
+    git_worktrees,
+    host_hooks,
+    ports,
+    records,
+)
 from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.lifecycle import template_for
 from nexus_cli.workspaces.progress import Silent
@@ -108,6 +115,7 @@ def delete(
             workspace, required=has_services, keep_volumes=keep_volumes
         )
     ports.release(nexus_home(), workspace.project_id, name)
+    exposure.forget_choice(project, name)
     git_worktrees.remove_worktree(workspace)
     if keep_branch:
         result.branch_kept_reason = "--keep-branch"

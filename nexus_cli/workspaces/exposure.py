@@ -7,16 +7,28 @@ Published ports bind to 127.0.0.1 unless *you* say otherwise: with ``--bind-all`
 there is used, anything else is ignored with a one-line notice (ignored rather than refused, so
 that a teammate's commit cannot stop your workspaces from starting). docs/security.md lists
 every setting that widens exposure and where each may come from.
+
+A workspace's record (``.nexus/state/workspaces.json``) remembers its address for later ``up``
+runs, but the record is a file in the repository's folder that a commit can carry too. So a
+wider address that you chose is also remembered outside the repository
+(``$NEXUS_HOME/exposure/<project key>.json``, keyed like gate approvals), and a record's wider
+address is used only when that grant or your configuration says the same
+(:func:`recorded_address`); otherwise ports bind to 127.0.0.1, with a notice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nexus_cli import fs, jsonio, paths, safe_path
 from nexus_cli.config_yaml import config_section, key_error
+from nexus_cli.errors import StateError
 from nexus_cli.paths import user_config_dir
 
 if TYPE_CHECKING:
@@ -25,6 +37,8 @@ if TYPE_CHECKING:
 LOOPBACK = "127.0.0.1"
 USER_CONFIG = "config.yaml"
 KEY = "workspaces.bind_address"
+GRANTS_DIR = "exposure"
+GRANTS_FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +84,81 @@ def _configured(path: Path, *, what: str) -> str | None:
         return str(ipaddress.ip_address(str(value)))
     except ValueError:
         raise key_error(path, KEY, f"{value!r} is not an IP address") from None
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _grants_file(project: Project) -> tuple[str, str]:
+    home = paths.nexus_home_str()
+    return home, os.path.join(home, GRANTS_DIR, f"{project.machine_key()}.json")
+
+
+def _read_grants(project: Project) -> dict[str, str]:
+    """workspace name -> the wider address you chose for it (a missing file: none)."""
+    home, path = _grants_file(project)
+    try:  # folder by folder from $NEXUS_HOME: a link on the way is refused
+        data = jsonio.loads(safe_path.read_bytes(home, path))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise StateError(
+            f"{path}: cannot read the workspaces' exposure ({exc})",
+            hint="move the file aside: workspaces then publish on 127.0.0.1 until created again",
+        ) from None
+    grants = data.get("workspaces") if isinstance(data, dict) else None
+    if not isinstance(grants, dict):
+        raise StateError(
+            f"{path}: not an exposure file",
+            hint="move the file aside: workspaces then publish on 127.0.0.1 until created again",
+        )
+    return {str(k): str(v) for k, v in grants.items() if isinstance(v, str)}
+
+
+@contextlib.contextmanager
+def _updating(project: Project) -> Iterator[dict[str, str]]:
+    home, path = _grants_file(project)
+    paths.ensure_private_dir(home)
+    safe_path.makedirs(home, GRANTS_DIR, mode=0o700)
+    with fs.locked(path.removesuffix(".json") + ".lock", root=home):
+        grants = _read_grants(project)
+        yield grants
+        document = {"format": GRANTS_FORMAT, "workspaces": grants}
+        fs.atomic_write(path, jsonio.dumps(document, indent=1), mode=0o600, root=home)
+
+
+def remember_choice(project: Project, name: str, address: str) -> None:
+    """You chose ``address`` for workspace ``name`` (on this machine, now): a wider one is
+    remembered outside the repository so that later ``up`` runs may use it."""
+    if is_loopback(address):
+        return  # the default needs no grant (one left by a deleted workspace went with it)
+    with _updating(project) as grants:
+        grants[name] = address
+
+
+def forget_choice(project: Project, name: str) -> None:
+    """The workspace is gone: so is what you chose for it."""
+    if not os.path.exists(_grants_file(project)[1]):
+        return
+    with _updating(project) as grants:
+        grants.pop(name, None)
+
+
+def recorded_address(project: Project, name: str, recorded: str) -> BindChoice:
+    """The address the record of workspace ``name`` asks for, if you chose it: a loopback one,
+    one remembered by :func:`remember_choice`, or your configuration's. Anything else (a record
+    a commit brought) binds to 127.0.0.1, with a notice."""
+    if is_loopback(recorded) or _read_grants(project).get(name) == recorded:
+        return BindChoice(recorded)
+    if _configured(user_config_path(), what="user configuration") == recorded:
+        return BindChoice(recorded)
+    return BindChoice(
+        LOOPBACK,
+        f"ignored bind address {recorded} in the record of workspace {name!r}: it was not "
+        "chosen on this machine (publish wider with `workspace create --bind-all` or "
+        f"{KEY} in {user_config_path()})",
+    )

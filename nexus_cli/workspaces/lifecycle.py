@@ -175,6 +175,7 @@ def _create_as(
     bind = exposure.choose_bind_address(project, bind_address)
     if bind.notice is not None:
         progress.say(bind.notice)
+    exposure.remember_choice(project, name, bind.address)
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,

@@ -13,7 +13,7 @@ from nexus_cli import validate
 from nexus_cli.errors import NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import ports
+from nexus_cli.workspaces import exposure, ports
 from nexus_cli.workspaces.templates import available, find_template_file, parse_template_file
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ def published_ports(workspace: Workspace) -> PortsResult:
     """``workspace ports``: the host ports allocated to the workspace (stable across down/up)."""
     invocation.note(event_type="workspace", workspace=workspace.name)
     record = workspace.record()
+    address = exposure.recorded_address(workspace.project, workspace.name, record.bind_address)
     allocated = ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
     return PortsResult(
         [
@@ -59,7 +60,7 @@ def published_ports(workspace: Workspace) -> PortsResult:
                 None if a.host else a.container_port,
                 a.protocol,
                 a.host_port,
-                record.bind_address,
+                address.address,
                 "host" if a.host else "container",
             )
             for a in allocated

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import engine, git, owner
 from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
-from nexus_cli.workspaces import docker_services, git_worktrees, ports, records
+from nexus_cli.workspaces import docker_services, exposure, git_worktrees, ports, records
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -139,7 +139,8 @@ class Rollback:
             if record is None or not _same_owner(record.creating, self.journal):
                 return False  # another create owns the name now
             del all_records[self.name]
-            return True
+        exposure.forget_choice(self.project, self.name)
+        return True
 
 
 def _same_owner(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -6,14 +6,14 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, ports
+from nexus_cli.workspaces import docker_services, exposure, ports
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
@@ -82,6 +82,10 @@ def bring_up(
 ) -> UpResult:
     """Start every service of the workspace that is not already running as planned."""
     result = UpResult()
+    bind = exposure.recorded_address(workspace.project, workspace.name, record.bind_address)
+    if bind.notice is not None:
+        progress.say(bind.notice)
+    record = replace(record, bind_address=bind.address)  # this run's copy: never written back
     result.pull_ms = prepare_engine(client, workspace, template, progress)
     build_images(client, workspace, template, progress)  # from the worktree: it exists now
     running = _running(client, workspace)
