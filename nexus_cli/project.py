@@ -20,6 +20,7 @@ NEXUS_DIR = ".nexus"
 CONFIG_FILE = "config.yaml"
 TASKS_FILE = "tasks.jsonl"
 STATE_DIR = "state"
+WORKTREES_DIR = "worktrees"
 
 GITIGNORE_LINES = (
     "# Managed by nexus: local state stays out of git; config.yaml and tasks.jsonl are shared.",
@@ -77,7 +78,7 @@ class Project:
 
     @property
     def worktrees_dir(self) -> Path:
-        return self.nexus_dir / "worktrees"
+        return self.nexus_dir / WORKTREES_DIR
 
     def worktree_at(self, path: Path) -> str | None:
         """The name of the worktree folder ``path`` lies in (``None`` outside every worktree)."""
@@ -149,6 +150,19 @@ def _common_dir(gitdir: Path) -> Path:
     return path if path.is_absolute() else (gitdir / path).resolve()
 
 
+def _nexus_worktree_owner(folder: Path) -> Path | None:
+    """The repository whose ``.nexus/worktrees/`` holds ``folder``, if it does.
+
+    A workspace's worktree is a folder a container may write to, its ``.git`` file included
+    (docs/security.md), so the project is found from where the worktree lives instead.
+    """
+    worktrees = folder.parent
+    if worktrees.name != WORKTREES_DIR or worktrees.parent.name != NEXUS_DIR:
+        return None
+    root = worktrees.parent.parent
+    return root if (root / ".git").is_dir() and not (root / ".git").is_symlink() else None
+
+
 def current_dir() -> Path:
     """The current directory; :class:`CwdGoneError` when it was deleted under us."""
     try:
@@ -168,6 +182,9 @@ def find_project(start: Path | None = None) -> Project:
         if dotgit.is_dir():
             return Project(folder, dotgit, here)
         if dotgit.is_file():
+            owner = _nexus_worktree_owner(folder)
+            if owner is not None:  # ours: found from where it lives, not from what its .git says
+                return Project(owner, owner / ".git", here)
             gitdir = _read_gitdir_file(dotgit)
             if gitdir is None:
                 continue

@@ -93,3 +93,18 @@ def test_project_id_is_stable_and_local(git_repo: Path) -> None:
     other = git_repo.parent / "clone"
     git(git_repo.parent, "clone", "-q", str(git_repo), str(other))
     assert find_project(other).project_id() != first
+
+
+def test_a_workspace_worktree_whose_git_file_was_rewritten_still_finds_its_project(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    """A container may rewrite a worktree's `.git` file (before `repair` puts it back): the
+    project is found from where the worktree lives, never from the repository it names."""
+    worktree = git_repo / ".nexus" / "worktrees" / "feature"
+    git(git_repo, "worktree", "add", "-q", "-b", "feature", str(worktree))
+    hostile = tmp_path / "hostile"
+    git(tmp_path, "init", "-q", str(hostile))
+    (worktree / ".git").write_text(f"gitdir: {hostile / '.git'}\n")
+    project = find_project(worktree)
+    assert project.root == git_repo.resolve()
+    assert project.git_common_dir == git_repo.resolve() / ".git"
