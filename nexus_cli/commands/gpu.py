@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.options import confirm, yes_option
+from nexus_cli.commands.options import (
+    checkpoint_dirs_option,
+    confirm,
+    expect_create_time_option,
+    yes_option,
+)
 from nexus_cli.gpu import accounting, ghosts, guards, nvml
 from nexus_cli.gpu.actions import perform
 from nexus_cli.gpu.impact import impact_report
@@ -320,25 +325,15 @@ def _act(
 @gpu.command()
 @click.argument("pid", type=click.IntRange(1, guards.PID_MAX))
 @json_option
-@click.option(
-    "--checkpoint-dir",
-    "checkpoint_dirs",
-    multiple=True,
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Also look for checkpoints here (repeatable).",
-)
+@checkpoint_dirs_option("Also look for checkpoints here (repeatable).")
 @click.option(
     "--action",
     type=click.Choice(["graceful", "suspend", "resume", "kill"]),
     help="After the analysis, send this to the process (asks first).",
 )
 @yes_option
-@click.option(
-    "--expect-create-time",
-    type=float,
-    metavar="EPOCH",
-    help="Refuse the action unless the process's create time is this (from --json).",
+@expect_create_time_option(
+    "Refuse the action unless the process's create time is this (from --json)."
 )
 @click.option(
     "--force-other-user",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from nexus_cli.commands import options as cli_options
+from nexus_cli.commands.options import checkpoint_dirs_option, expect_create_time_option
 from nexus_cli.errors import UsageError
 from nexus_cli.gpu import guards
 from nexus_cli.gpu.stop import DEADLINE_EXIT, SIGNALS, StopOptions, signal_number, stop
@@ -63,19 +64,9 @@ def _say(line: str) -> None:
     type=click.FloatRange(0.05, 600),
     help="Seconds a checkpoint must stay unchanged and closed (layouts without a marker).",
 )
-@click.option(
-    "--checkpoint-dir",
-    "checkpoint_dirs",
-    multiple=True,
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Also watch this folder for checkpoints (repeatable).",
-)
-@click.option(
-    "--expect-create-time",
-    type=float,
-    metavar="EPOCH",
-    help="Refuse unless the process's create time is this (from `gpu impact --json`).",
+@checkpoint_dirs_option("Also watch this folder for checkpoints (repeatable).")
+@expect_create_time_option(
+    "Refuse unless the process's create time is this (from `gpu impact --json`)."
 )
 @click.option(
     "--force-other-user",

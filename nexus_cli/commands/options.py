@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -28,6 +29,23 @@ def yes_option(func: F) -> F:
         is_flag=True,
         help="Do not ask for confirmation (required when stdin is not a terminal).",
     )(func)
+
+
+def checkpoint_dirs_option(help: str) -> Callable[[F], F]:
+    """``--checkpoint-dir DIR`` (repeatable, an existing folder) of the GPU commands."""
+    return click.option(
+        "--checkpoint-dir",
+        "checkpoint_dirs",
+        multiple=True,
+        metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help=help,
+    )
+
+
+def expect_create_time_option(help: str) -> Callable[[F], F]:
+    """``--expect-create-time EPOCH``: the process must still be the one that was analysed."""
+    return click.option("--expect-create-time", type=float, metavar="EPOCH", help=help)
 
 
 def stdin_is_terminal() -> bool:

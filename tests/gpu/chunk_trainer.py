@@ -12,6 +12,9 @@ checkpoint. Layouts (``--layout``):
 - ``rename``: written to ``ckpt_stepN.pt.tmp`` and renamed into place (``torch.save`` to a temp);
 - ``huggingface``: ``checkpoint-N/`` with two weight files, ``trainer_state.json`` last;
 - ``deepspeed``: ``global_stepN/`` with two files, then the ``latest`` file names it.
+
+``--hold FILE`` (``chunks`` layout): the second checkpoint stops after its first chunk until
+``FILE`` exists, so that a test decides when it is still being written, whatever the load.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ CHUNK = b"\1" * 65536
 state: dict[str, object] = {"writing": False, "last": None, "last_at": None, "count": 0}
 
 
-def _write_chunks(path: Path, chunks: int, pause: float, reopen: bool) -> None:
+def _write_chunks(
+    path: Path, chunks: int, pause: float, reopen: bool, hold: Path | None = None
+) -> None:
     if reopen:
         for _ in range(chunks):
             with open(path, "ab") as fh:
@@ -40,6 +45,8 @@ def _write_chunks(path: Path, chunks: int, pause: float, reopen: bool) -> None:
         for _ in range(chunks):
             fh.write(CHUNK)
             fh.flush()
+            while hold is not None and not hold.exists():
+                time.sleep(0.02)
             time.sleep(pause)
 
 
@@ -47,7 +54,8 @@ def save(args: argparse.Namespace, step: int) -> str:
     d: Path = args.dir
     if args.layout in ("chunks", "reopen"):
         path = d / f"ckpt_step{step}.pt"
-        _write_chunks(path, args.chunks, args.chunk_pause, args.layout == "reopen")
+        hold = args.hold if step == 200 else None
+        _write_chunks(path, args.chunks, args.chunk_pause, args.layout == "reopen", hold)
     elif args.layout == "rename":
         path = d / f"ckpt_step{step}.pt"
         tmp = d / f"ckpt_step{step}.pt.tmp"
@@ -77,6 +85,7 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--chunk-pause", type=float, default=0.15)
     parser.add_argument("--interval", type=float, default=1.5)
+    parser.add_argument("--hold", type=Path, help="the second checkpoint waits for this file")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from nexus_cli.gpu.stop import DEADLINE_EXIT
-from tests.conftest import run_nexus, run_process
+from tests.conftest import nexus_exe, run_nexus, run_process
 from tests.gpu.conftest import HERE, wait_until
 
 Start = Callable[..., tuple[subprocess.Popen[bytes], Path]]
@@ -73,13 +73,28 @@ def test_at_checkpoint_signals_within_a_second_of_a_complete_one_never_mid_write
 
 
 def test_a_checkpoint_half_written_when_the_watch_starts_is_waited_for(
-    chunk_trainer: Start,
+    chunk_trainer: Start, tmp_path: Path
 ) -> None:
-    proc, ckpts = chunk_trainer("--chunks", "12", "--chunk-pause", "0.2", "--interval", "0.5")
-    # The second checkpoint file exists but is still being written when the watch starts.
+    go = tmp_path / "go"
+    proc, ckpts = chunk_trainer(
+        "--chunks", "4", "--chunk-pause", "0.2", "--interval", "0.5", "--hold", str(go)
+    )
+    # The second checkpoint file exists but is still being written (held after its first chunk
+    # until the watch has started, however long that takes on a loaded machine).
     wait_until(lambda: len(_finished(ckpts)) == 1 and (ckpts / "ckpt_step200.pt").exists(), 30)
-    out = run_process("gpu", "stop", str(proc.pid), "--at-checkpoint", "--json")
-    assert out.returncode == 0, out.stderr
+    watch = subprocess.Popen(
+        [*nexus_exe(), "gpu", "stop", str(proc.pid), "--at-checkpoint", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    said = watch.stderr.readline()
+    assert said.startswith(f"watching PID {proc.pid}"), said
+    go.touch()
+    stdout, stderr = watch.communicate(timeout=120)
+    assert watch.returncode == 0, said + stderr
+    assert json.loads(stdout)["checkpoint"].endswith("ckpt_step200.pt")
     record = json.loads((ckpts / "signalled.json").read_text())
     assert record["mid_write"] is False and record["last"] == "ckpt_step200.pt"
     assert record["time"] - record["last_at"] < 1.0
