@@ -36,8 +36,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nexus_cli import config_yaml, fs, jsonio, paths, safe_path
-from nexus_cli.errors import GateNeedsApprovalError, NoTerminalError, StateError
+from nexus_cli import config_yaml, home_state, jsonio, paths
+from nexus_cli.errors import GateNeedsApprovalError, NoTerminalError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task, now_iso
 from nexus_cli.terminal import escape
@@ -99,28 +99,23 @@ def project_key(project: Project) -> str:
     return project.machine_key()
 
 
+READ_HINT = "move the file aside: every gate will then ask for approval again"
+
+
 def _store_path(project: Project) -> str:
-    return os.path.join(paths.nexus_home_str(), APPROVALS_DIR, f"{project_key(project)}.json")
+    return home_state.document_path(APPROVALS_DIR, project_key(project))
 
 
 def _read(project: Project) -> dict[str, dict[str, dict[str, Any]]]:
     """task id -> gate hash -> approval record; a missing file is no approvals."""
-    path = _store_path(project)
-    try:  # folder by folder from $NEXUS_HOME: a link on the way is refused
-        data = jsonio.loads(safe_path.read_bytes(paths.nexus_home_str(), path))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise StateError(
-            f"{path}: cannot read gate approvals ({exc})",
-            hint="move the file aside: every gate will then ask for approval again",
-        ) from None
-    tasks = data.get("tasks") if isinstance(data, dict) else None
-    if not isinstance(tasks, dict):
-        raise StateError(
-            f"{path}: not a gate approvals file",
-            hint="move the file aside: every gate will then ask for approval again",
+    return _typed(
+        home_state.read(
+            APPROVALS_DIR, project_key(project), "tasks", what="gate approvals", hint=READ_HINT
         )
+    )
+
+
+def _typed(tasks: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     return {
         str(task_id): {str(h): dict(rec) for h, rec in gates.items() if isinstance(rec, dict)}
         for task_id, gates in tasks.items()
@@ -188,15 +183,19 @@ def needs_approval(task: Task, waiting: Sequence[Gate]) -> GateNeedsApprovalErro
 @contextlib.contextmanager
 def _updating(project: Project) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
     """The approvals, locked; what the block leaves in the mapping is written back atomically."""
-    path = _store_path(project)
-    home = paths.nexus_home_str()
-    paths.ensure_private_dir(home)
-    safe_path.makedirs(home, APPROVALS_DIR, mode=0o700)
-    with fs.locked(os.path.join(home, APPROVALS_DIR, f"{project_key(project)}.lock"), root=home):
-        tasks = _read(project)
+    header = {"format": FORMAT, "project": os.path.realpath(project.root)}
+    with home_state.updating(
+        APPROVALS_DIR,
+        project_key(project),
+        "tasks",
+        what="gate approvals",
+        hint=READ_HINT,
+        header=header,
+    ) as stored:
+        tasks = _typed(stored)
         yield tasks
-        document = {"format": FORMAT, "project": os.path.realpath(project.root), "tasks": tasks}
-        fs.atomic_write(path, jsonio.dumps(document, indent=1), mode=0o600, root=home)
+        stored.clear()
+        stored.update(tasks)
 
 
 def approve(project: Project, task_id: str, gates: Iterable[Gate], *, how: str) -> None:

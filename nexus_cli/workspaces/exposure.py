@@ -21,14 +21,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nexus_cli import fs, jsonio, paths, safe_path
+from nexus_cli import home_state
 from nexus_cli.config_yaml import config_section, key_error
-from nexus_cli.errors import StateError
 from nexus_cli.paths import user_config_dir
 
 if TYPE_CHECKING:
@@ -93,42 +91,26 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def _grants_file(project: Project) -> tuple[str, str]:
-    home = paths.nexus_home_str()
-    return home, os.path.join(home, GRANTS_DIR, f"{project.machine_key()}.json")
+GRANTS_HINT = "move the file aside: workspaces then publish on 127.0.0.1 until created again"
 
 
 def _read_grants(project: Project) -> dict[str, str]:
     """workspace name -> the wider address you chose for it (a missing file: none)."""
-    home, path = _grants_file(project)
-    try:  # folder by folder from $NEXUS_HOME: a link on the way is refused
-        data = jsonio.loads(safe_path.read_bytes(home, path))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise StateError(
-            f"{path}: cannot read the workspaces' exposure ({exc})",
-            hint="move the file aside: workspaces then publish on 127.0.0.1 until created again",
-        ) from None
-    grants = data.get("workspaces") if isinstance(data, dict) else None
-    if not isinstance(grants, dict):
-        raise StateError(
-            f"{path}: not an exposure file",
-            hint="move the file aside: workspaces then publish on 127.0.0.1 until created again",
-        )
-    return {str(k): str(v) for k, v in grants.items() if isinstance(v, str)}
+    grants = home_state.read(
+        GRANTS_DIR, project.machine_key(), "workspaces", what="exposure", hint=GRANTS_HINT
+    )
+    return {str(k): v for k, v in grants.items() if isinstance(v, str)}
 
 
-@contextlib.contextmanager
-def _updating(project: Project) -> Iterator[dict[str, str]]:
-    home, path = _grants_file(project)
-    paths.ensure_private_dir(home)
-    safe_path.makedirs(home, GRANTS_DIR, mode=0o700)
-    with fs.locked(path.removesuffix(".json") + ".lock", root=home):
-        grants = _read_grants(project)
-        yield grants
-        document = {"format": GRANTS_FORMAT, "workspaces": grants}
-        fs.atomic_write(path, jsonio.dumps(document, indent=1), mode=0o600, root=home)
+def _updating(project: Project) -> contextlib.AbstractContextManager[dict[str, Any]]:
+    return home_state.updating(
+        GRANTS_DIR,
+        project.machine_key(),
+        "workspaces",
+        what="exposure",
+        hint=GRANTS_HINT,
+        header={"format": GRANTS_FORMAT},
+    )
 
 
 def remember_choice(project: Project, name: str, address: str) -> None:
@@ -142,7 +124,7 @@ def remember_choice(project: Project, name: str, address: str) -> None:
 
 def forget_choice(project: Project, name: str) -> None:
     """The workspace is gone: so is what you chose for it."""
-    if not os.path.exists(_grants_file(project)[1]):
+    if not os.path.exists(home_state.document_path(GRANTS_DIR, project.machine_key())):
         return
     with _updating(project) as grants:
         grants.pop(name, None)
