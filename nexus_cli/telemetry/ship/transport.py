@@ -132,22 +132,23 @@ class _Guard:
                     sock.shutdown(socket.SHUT_RDWR)
 
 
-class _GuardedHTTP(urllib.request.HTTPHandler):
+class _Guarded:
+    """A urllib handler whose connections the guard can end at the deadline."""
+
     def __init__(self, guard: _Guard) -> None:
         super().__init__()
         self.guard = guard
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
-        return super().do_open(self.guard.connection(http_class), req, **kwargs)
+        return super().do_open(self.guard.connection(http_class), req, **kwargs)  # type: ignore[misc]
 
 
-class _GuardedHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, guard: _Guard) -> None:
-        super().__init__()
-        self.guard = guard
+class _GuardedHTTP(_Guarded, urllib.request.HTTPHandler):
+    pass
 
-    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
-        return super().do_open(self.guard.connection(http_class), req, **kwargs)
+
+class _GuardedHTTPS(_Guarded, urllib.request.HTTPSHandler):
+    pass
 
 
 def _opener(guard: _Guard) -> urllib.request.OpenerDirector:
