@@ -4,7 +4,7 @@ Runs, in one process and interleaved, N runs each of:
   * `nexus --version`                       (recording on: one telemetry row per run)
   * a minimal Click hello-world             (the floor any Click CLI pays)
   * `nexus --version` with recording off    (NEXUS_TELEMETRY_DISABLED=1)
-and prints medians and ratios. Targets: nexus/click <= 1.3x, recording on/off <= 1.06x.
+and prints medians and ratios. Targets: nexus/click <= 1.15x (issue 23), recording on/off <= 1.06x.
 
 Then the concurrency check: 8 workers each run `nexus --version` (recording on) one after
 another, --concurrent runs in all, into a fresh NEXUS_HOME; `nexus telemetry status --json`
@@ -28,6 +28,7 @@ from pathlib import Path
 import harness
 
 WORKERS = 8
+VS_CLICK = 1.15  # nexus --version / a minimal Click app (issue 23)
 
 
 def interleave(cases: dict[str, harness.Case], runs: int) -> tuple[dict[str, list[float]], ...]:
@@ -141,12 +142,13 @@ def main() -> int:
     on_off = med["nexus --version"] / med["nexus --version (recording off)"]
     print()
     print(
-        f"nexus --version / click hello      = {vs_click:.3f}x  (target <= 1.30x) {'OK' if vs_click <= 1.3 else 'MISSED'}"
+        f"nexus --version / click hello      = {vs_click:.3f}x  (target <= {VS_CLICK:.2f}x) "
+        f"{'OK' if vs_click <= VS_CLICK else 'MISSED'}"
     )
     print(
         f"recording on / recording off       = {on_off:.3f}x  (target <= 1.06x) {'OK' if on_off <= 1.06 else 'MISSED'}"
     )
-    harness.summarise(args.summary, "start-up: nexus --version / minimal Click", vs_click, 1.3)
+    harness.summarise(args.summary, "start-up: nexus --version / minimal Click", vs_click, VS_CLICK)
     harness.summarise(args.summary, "recording on / off (nexus --version)", on_off, 1.06)
     cpu_ratio = cpu_med["nexus --version"] / cpu_med["nexus --version (recording off)"]
     print(f"recording on / recording off, CPU  = {cpu_ratio:.3f}x  (cross-check)")
