@@ -3,7 +3,9 @@
 Builds the 10,000-task project of benchmarks/tasks.py, installs the Claude Code hooks with
 `nexus hooks install --client claude`, claims a task whose gate has failed, and times interleaved
 runs of every hook command exactly as the settings file holds it (`sh -c COMMAND`, the client's
-JSON on stdin), beside `nexus --version` (the floor any `nexus` process pays on this machine).
+JSON on stdin), beside `nexus --version` (the floor any `nexus` process pays on this machine)
+and a bare Python start (`python -c pass`, the floor any Python process pays). On a loaded machine
+the ratio of a hook to `nexus --version` says more than the seconds: the load average is printed.
 Bytecode is written and used (PYTHONDONTWRITEBYTECODE is dropped), as in an installed Nexus.
 Target: each hook's median <= 0.150 s.
 
@@ -13,6 +15,7 @@ Target: each hook's median <= 0.150 s.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -77,15 +80,21 @@ def main() -> int:
         settings = json.loads((root / ".claude" / "settings.json").read_text())
         commands = {e: g[0]["hooks"][0]["command"] for e, g in settings["hooks"].items()}
         inputs = payloads(root, task)
-        cases = {"nexus --version": ([nexus, "--version"], "")}
+        cases = {
+            "python -c pass": ([sys.executable, "-c", "pass"], ""),
+            "nexus --version": ([nexus, "--version"], ""),
+        }
         for event, command in commands.items():
             cases[f"hook {event}"] = (["sh", "-c", command], json.dumps(inputs[event]))
         samples: dict[str, list[float]] = {name: [] for name in cases}
+        load_before = os.getloadavg()
         for counted in [False] + [True] * args.runs:  # one uncounted round warms the caches
             for name, (cmd, stdin) in cases.items():
                 seconds = run_once(cmd, stdin, env, root)
                 if counted:
                     samples[name].append(seconds)
+        load_after = os.getloadavg()
+    floor = harness.median(samples["nexus --version"])
     harness.print_table(
         samples,
         ("command", 24),
@@ -93,7 +102,12 @@ def main() -> int:
             harness.Column("median s", harness.median, 9, digits=3),
             harness.Column("min s", min, 7, digits=3),
             harness.Column("p90 s", harness.p90, 7, digits=3),
+            harness.Column("x --version", lambda v: harness.median(v) / floor, 11, digits=2),
         ],
+    )
+    print(
+        f"\n{os.cpu_count()} CPUs; load average (1 min) {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after"
     )
     print()
     ok = True

@@ -39,7 +39,7 @@ ENV_VAR = "_NEXUS_COMPLETE"
 
 # kind -> "module:function(incomplete: str) -> list[str]". Capabilities add their entry.
 SOURCES: dict[str, str] = {
-    "template": "nexus_cli.workspaces.records:complete_templates",
+    "template": "nexus_cli.workspaces.templates:complete_templates",
     "workspace": "nexus_cli.workspaces.records:complete_names",
     "task": "nexus_cli.tasks.database:complete_ids",
     "persona": "nexus_cli.personas.catalog:complete_names",

@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import os
 import secrets
-import socket
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -48,8 +47,11 @@ class Owner:
 
 
 def host_tag() -> str:
-    """This machine, as recorded in shared files: a hash, not the host name itself."""
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+    """This machine, as recorded in shared files: a hash, not the host name itself.
+
+    ``os.uname().nodename`` is the name ``socket.gethostname()`` returns on every POSIX system
+    (both read uname(2)), without loading the socket module on every task command and hook."""
+    return hashlib.sha256(os.uname().nodename.encode()).hexdigest()[:12]
 
 
 def process_start(pid: int) -> str | None:

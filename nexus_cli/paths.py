@@ -44,6 +44,7 @@ __all__ = [
     "folder_error",
     "nexus_home",
     "nexus_home_str",
+    "opencode_config_dir",
     "telemetry_db_path",
     "telemetry_db_str",
     "user_config_dir",
@@ -84,6 +85,15 @@ def user_config_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP))
+
+
+def opencode_config_dir() -> Path:
+    """OpenCode's user folder: ``$XDG_CONFIG_HOME/opencode`` (an absolute XDG_CONFIG_HOME), else
+    ``~/.config/opencode`` - on every platform, macOS included
+    (https://opencode.ai/docs/config, read 2026-12-06)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path(os.path.expanduser("~")) / ".config"
+    return base / "opencode"
 
 
 def nexus_home() -> Path:

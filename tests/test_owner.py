@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -23,6 +25,12 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_host_tag_is_the_one_earlier_versions_recorded() -> None:
+    """Tags in existing locks were hashed from socket.gethostname(): the same name is hashed."""
+    expected = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+    assert owner.host_tag() == expected
 
 
 def test_an_operation_is_live_only_while_it_runs() -> None:

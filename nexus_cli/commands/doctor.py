@@ -33,10 +33,10 @@ def doctor(fix: bool, agents: bool, as_json: bool) -> int:
     Exits 0 when every essential check passes and 1 otherwise; each problem comes with its fix.
 
     With --agents, also reports for each coding agent whose folder exists here or in your home
-    folder (Claude Code, Codex, Cursor, VS Code, Gemini CLI): which file registers the `nexus`
-    MCP server, whether that server starts and lists its tools (started as the agent starts
-    it), whether Nexus's hooks are installed and how many skills it can see. These checks are
-    not essential: they never change the exit code.
+    folder (Claude Code, Codex, Cursor, VS Code, Gemini CLI, OpenCode): which file registers the
+    `nexus` MCP server, whether that server starts and lists its tools (started as the agent
+    starts it), whether Nexus's hooks are installed and how many skills it can see. These checks
+    are not essential: they never change the exit code.
     """
     try:
         root = find_project().root

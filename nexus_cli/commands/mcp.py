@@ -11,7 +11,7 @@ from nexus_cli.mcp import install as logic
 from nexus_cli.output import emit_json, info, json_option, warn
 from nexus_cli.project import find_project
 
-CLIENTS = click.Choice(["claude", "cursor", "codex", "vscode", "gemini"])
+CLIENTS = click.Choice(["claude", "cursor", "codex", "vscode", "gemini", "opencode"])
 
 # Serving loads the MCP SDK (an optional extra): its module is loaded only when `nexus mcp` serves.
 SERVE = {"serve": "nexus_cli.commands.mcp_serve:serve"}

@@ -49,7 +49,10 @@ LEGACY = click.option(
 TARGET = click.option(
     "--target",
     metavar="LIST",
-    help="Comma-separated: claude,agents,cursor,copilot,gemini (default: claude,agents + those in use).",
+    help=(
+        "Comma-separated: claude,agents,cursor,copilot,gemini,opencode "
+        "(default: claude,agents + those in use)."
+    ),
 )
 
 

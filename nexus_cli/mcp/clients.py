@@ -19,6 +19,7 @@ from nexus_cli import config_json, extras
 from nexus_cli.errors import NexusError
 from nexus_cli.mcp import config_toml
 from nexus_cli.mcp.install import HOOK_CLIENTS, codex_home
+from nexus_cli.paths import opencode_config_dir
 
 REACH_TIMEOUT_S = 30.0
 
@@ -26,7 +27,8 @@ REACH_TIMEOUT_S = 30.0
 @dataclass(frozen=True)
 class Client:
     name: str
-    folders: tuple[str, ...]  # relative to the project and to the home folder: it is detected
+    folders: tuple[str, ...]  # relative to the project and to the home folder (or `~/`, `$…/`
+    # specs): where one exists, the client is detected
     configs: tuple[tuple[str, str, tuple[str, ...]], ...]  # (file, format, path to the servers)
     hooks: tuple[str, ...]  # files that hold its hooks
     skills: tuple[str, ...]  # folders of skills (or commands) it reads
@@ -80,6 +82,25 @@ CLIENTS = (
         (),
         (".gemini/commands", "~/.gemini/commands"),
     ),
+    Client(
+        "opencode",
+        (".opencode", "opencode.json", "opencode.jsonc", "$OPENCODE/"),
+        (
+            ("opencode.json", "jsonc", ("mcp",)),
+            ("opencode.jsonc", "jsonc", ("mcp",)),
+            ("$OPENCODE/opencode.json", "jsonc", ("mcp",)),
+            ("$OPENCODE/opencode.jsonc", "jsonc", ("mcp",)),
+        ),
+        (),
+        (
+            ".opencode/skills",
+            ".claude/skills",
+            ".agents/skills",
+            "$OPENCODE/skills",
+            "~/.claude/skills",
+            "~/.agents/skills",
+        ),
+    ),
 )
 
 
@@ -101,6 +122,8 @@ class ClientReport:
 def _resolve(spec: str, root: Path, home: Path) -> Path:
     if spec.startswith("~/"):
         return home / spec[2:]
+    if spec.startswith("$OPENCODE/"):
+        return opencode_config_dir() / spec.removeprefix("$OPENCODE/")
     if spec.startswith("$CODEX_HOME/"):
         try:
             return codex_home() / spec.removeprefix("$CODEX_HOME/")
@@ -161,8 +184,14 @@ def check(
     reports = []
     reached: dict[str, int | str] = {}
     for client in CLIENTS:
-        places = [home / f for f in client.folders] + [base / f for f in client.folders]
-        if not any(p.is_dir() for p in places):
+        places = [
+            place
+            for f in client.folders
+            for place in (
+                [_resolve(f, base, home)] if f.startswith(("~/", "$")) else [home / f, base / f]
+            )
+        ]
+        if not any(p.exists() for p in places):
             continue
         report = ClientReport(client.name)
         entry: dict[str, Any] | None = None
@@ -174,6 +203,8 @@ def check(
                 report.config.append(str(file))
                 entry = entry or servers["nexus"]
         report.mcp_registered = entry is not None
+        if entry is not None and (entry.get("enabled") is False or entry.get("disabled") is True):
+            report.problems.append("the `nexus` server is registered but disabled")
         if entry is not None and reach is not None:
             key = repr(sorted(entry.items()))
             if key not in reached:
@@ -197,13 +228,16 @@ def check(
 
 
 def list_tools(entry: dict[str, Any], cwd: Path) -> int:
-    """Start the server ``entry`` describes (``command``, ``args``) in ``cwd`` with the MCP SDK's
-    stdio client, as an agent does, and count the tools it lists."""
+    """Start the server ``entry`` describes (``command``, ``args``; or OpenCode's ``command``
+    array) in ``cwd`` with the MCP SDK's stdio client, as an agent does, and count the tools it
+    lists."""
     from mcp.client import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     command = entry.get("command")
     args = entry.get("args") or []
+    if isinstance(command, list) and command:  # OpenCode: one array, program and arguments
+        command, args = command[0], command[1:]
     if not isinstance(command, str) or not all(isinstance(a, str) for a in args):
         raise ValueError("the entry has no command to run")
     params = StdioServerParameters(command=command, args=args, cwd=str(cwd), env=dict(os.environ))

@@ -27,10 +27,11 @@ from typing import Any
 from nexus_cli import config_json, fs, jsonio, managed_block, safe_path
 from nexus_cli.errors import ConflictError, StateError, UsageError
 from nexus_cli.mcp import config_toml
-from nexus_cli.paths import user_config_dir
+from nexus_cli.paths import opencode_config_dir, user_config_dir
 from nexus_cli.project import find_project
 
 SERVER = {"command": "nexus", "args": ["mcp"]}
+OPENCODE_SERVER = {"type": "local", "command": ["nexus", "mcp"], "enabled": True}
 # (client event, matcher or None, `nexus hook` event). Claude Code adds a hook's plain stdout to
 # the context only for SessionStart (UserPromptSubmit, UserPromptExpansion), so the briefing comes
 # back after a compaction through SessionStart's `compact` matcher, not PreCompact:
@@ -153,6 +154,14 @@ def codex_home() -> Path:
     return home
 
 
+def opencode_config(sc: Scope) -> Path:
+    """The OpenCode config file Nexus edits: ``opencode.jsonc`` where there is one, else
+    ``opencode.json`` (created if need be), in the project or OpenCode's user folder."""
+    folder = opencode_config_dir() if sc.is_global else sc.root
+    jsonc = folder / "opencode.jsonc"
+    return jsonc if jsonc.is_file() else folder / "opencode.json"
+
+
 def _target(sc: Scope, path: Path, fmt: str, entries: list[dict[str, Any]]) -> Target:
     try:
         key = str(path.relative_to(sc.root))
@@ -186,6 +195,14 @@ def _server_targets(client: str, sc: Scope) -> list[Target]:
         # Gemini CLI reads mcpServers from .gemini/settings.json in the project and in ~/.gemini:
         # https://geminicli.com/docs/tools/mcp-server (read 2026-12-06)
         return [_target(sc, sc.root / ".gemini" / "settings.json", "json", [server_entry])]
+    if client == "opencode":
+        # OpenCode reads `mcp` from opencode.json or opencode.jsonc (JSON with comments either
+        # way) in the project and in ~/.config/opencode; a local server is {"type": "local",
+        # "command": [...], "enabled": true}. That is OpenCode 1's shape, which OpenCode 2 reads
+        # unchanged: https://opencode.ai/docs/mcp-servers, https://opencode.ai/docs/config,
+        # https://opencode.ai/docs/migrate-v1 (read 2026-12-06)
+        entry = {"path": ["mcp"], "key": "nexus", "value": OPENCODE_SERVER}
+        return [_target(sc, opencode_config(sc), "jsonc", [entry])]
     if client == "codex":
         # Codex reads [mcp_servers.NAME] from the user config, $CODEX_HOME/config.toml, and — in a
         # project the user trusts — from the project's own .codex/config.toml ("you can add

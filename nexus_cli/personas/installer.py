@@ -32,6 +32,7 @@ GLOBAL_FOLDERS = (
     ".codex",
     ".agents",
     ".gemini",
+    ".config/opencode",
 )  # all that --global may write in the home folder
 
 

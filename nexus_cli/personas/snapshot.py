@@ -79,6 +79,11 @@ class Snapshot:
         self._now[rel] = state
 
     def dir_on_disk(self, rel: str) -> bool:
+        """Whether folder ``rel`` exists. With --global, a folder above the assistants' folders
+        (``.config`` above ``.config/opencode``) counts as there: shared with every XDG program,
+        Nexus's own config included, it is never claimed, so never pruned."""
+        if any(d.startswith(rel + "/") for d in self.only_under):
+            return True
         return self.real(rel).is_dir()
 
     def changes(self) -> list[Change]:

@@ -21,7 +21,6 @@ from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.terminal import escape
-from nexus_cli.workspaces.handle import name_at
 
 SHOWN = 5
 TITLE_CHARS = 100
@@ -92,7 +91,7 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
         project=project.root.name,
         root=str(project.root),
         agent=agent,
-        workspace=name_at(project, cwd),
+        workspace=project.worktree_at(cwd),
         tasks_total=store.count(),
     )
     current = current_tasks(store, agent)

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import fs, jsonio, validate
-from nexus_cli.errors import NexusError, NotFoundError, StateError
+from nexus_cli.errors import NotFoundError, StateError
 from nexus_cli.project import find_project
 from nexus_cli.suggest import did_you_mean
 from nexus_cli.workspaces.compose_keys import PROFILE
 from nexus_cli.workspaces.jsonstate import load_json
-from nexus_cli.workspaces.templates import available
 
 RECORDS_FILE = "workspaces.json"
 LOCK_FILE = "workspaces.lock"
@@ -234,11 +233,3 @@ def complete_names(incomplete: str) -> list[str]:
         return sorted(n for n in load_all(state_dir) if n.startswith(incomplete))
     except Exception:
         return []
-
-
-def complete_templates(incomplete: str) -> list[str]:
-    try:
-        root: Path | None = find_project().root
-    except NexusError:
-        root = None
-    return sorted(n for n in available(root) if n.startswith(incomplete))

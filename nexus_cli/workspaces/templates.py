@@ -14,8 +14,9 @@ from typing import Any
 
 from nexus_cli import fs
 from nexus_cli.config_yaml import load_yaml_mapping
-from nexus_cli.errors import ConfigError, NotFoundError, UsageError
+from nexus_cli.errors import ConfigError, NexusError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
+from nexus_cli.project import find_project
 from nexus_cli.resources import data_dir
 from nexus_cli.suggest import did_you_mean
 from nexus_cli.workspaces.compose import load_compose
@@ -283,3 +284,13 @@ def substitute(value: Any, values: dict[str, str], path: Path) -> Any:
     if isinstance(value, dict):
         return {k: substitute(v, values, path) for k, v in value.items()}
     return value
+
+
+def complete_templates(incomplete: str) -> list[str]:
+    """Shell completion source for template names (see :mod:`nexus_cli.completion`); here, not
+    in :mod:`.records`, so that reading workspace records loads no template parser."""
+    try:
+        root: Path | None = find_project().root
+    except NexusError:
+        root = None
+    return sorted(n for n in available(root) if n.startswith(incomplete))

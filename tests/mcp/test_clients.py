@@ -74,3 +74,29 @@ def test_the_agents_checks_never_change_the_exit_code(project: Path) -> None:
     (project / ".cursor").mkdir()
     (project / ".cursor" / "mcp.json").write_text("{not json")
     assert run_nexus("doctor", "--agents").exit_code == plain.exit_code
+
+
+def test_opencode_is_detected_by_its_config_and_its_command_array_is_started(
+    project: Path, nexus_on_path: None
+) -> None:
+    assert run_nexus("mcp", "install", "--client", "opencode").exit_code == 0
+    assert run_nexus("persona", "add", "testing", "--target", "opencode").exit_code == 0
+    agents = {a["client"]: a for a in _agents()}
+    opencode = agents["opencode"]
+    assert opencode["config"] == [str(project / "opencode.json")]
+    assert opencode["mcp_registered"] is True and opencode["mcp_reachable"] is True
+    assert isinstance(opencode["tools"], int) and opencode["tools"] > 10
+    assert opencode["hooks_installed"] is None  # OpenCode's hooks are JS plugins, not commands
+    assert opencode["skills"] == 2 and opencode["problems"] == []
+
+
+def test_a_disabled_opencode_server_is_a_problem(project: Path, isolated_home: Path) -> None:
+    folder = isolated_home / ".config" / "opencode"
+    folder.mkdir(parents=True)
+    (folder / "opencode.jsonc").write_text(
+        '{\n  // mine\n  "mcp": {"nexus": {"type": "local", "command": ["nexus", "mcp"], '
+        '"enabled": false},},\n}\n'
+    )
+    (opencode,) = [a for a in _agents() if a["client"] == "opencode"]
+    assert opencode["config"] == [str(folder / "opencode.jsonc")]
+    assert "registered but disabled" in str(opencode["problems"])

@@ -496,3 +496,58 @@ def test_a_project_lock_naming_a_file_outside_the_project_is_refused(
     result = run_nexus("mcp", "uninstall", "--client", "claude")
     assert result.exit_code != 0 and "outside the project" in result.stderr
     assert victim.exists()
+
+
+def test_opencode_gets_a_local_server_in_opencode_json(project: Path) -> None:
+    result = run_nexus("mcp", "install", "--client", "opencode")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads((project / "opencode.json").read_text())
+    # https://opencode.ai/docs/mcp-servers (read 2026-12-06): type local, command array, enabled
+    assert data == {
+        "mcp": {"nexus": {"type": "local", "command": ["nexus", "mcp"], "enabled": True}}
+    }
+    assert run_nexus("mcp", "install", "--client", "opencode", "--hooks").exit_code == 2
+    assert run_nexus("mcp", "uninstall", "--client", "opencode").exit_code == 0
+    assert not (project / "opencode.json").exists()
+
+
+OPENCODE_JSONC = """\
+{
+  "$schema": "https://opencode.ai/config.json",
+  // our model
+  "model": "anthropic/claude-sonnet-4-5",
+  "mcp": {
+    /* the docs server */
+    "docs": {"type": "remote", "url": "https://example.invalid/mcp", "enabled": true},
+  },
+}
+"""
+
+
+def test_opencode_jsonc_keeps_the_users_keys_and_comments(project: Path) -> None:
+    path = project / "opencode.jsonc"
+    path.write_text(OPENCODE_JSONC)
+    result = run_nexus("mcp", "install", "--client", "opencode")
+    assert result.exit_code == 0, result.stderr
+    assert not (project / "opencode.json").exists()  # the .jsonc file is the one OpenCode reads
+    after = path.read_text()
+    assert "// our model" in after and "/* the docs server */" in after
+    assert '"model": "anthropic/claude-sonnet-4-5"' in after and '"docs": {' in after
+    assert '"nexus": {' in after and '"type": "local"' in after
+    assert run_nexus("mcp", "install", "--client", "opencode").exit_code == 0
+    assert path.read_text() == after
+    assert run_nexus("mcp", "uninstall", "--client", "opencode").exit_code == 0
+    assert path.read_text() == OPENCODE_JSONC
+
+
+def test_opencode_global_goes_to_the_xdg_config_folder(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    result = run_nexus("mcp", "install", "--client", "opencode", "--global")
+    assert result.exit_code == 0, result.stderr
+    path = tmp_path / "xdg" / "opencode" / "opencode.json"
+    assert json.loads(path.read_text())["mcp"]["nexus"]["command"] == ["nexus", "mcp"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert run_nexus("mcp", "uninstall", "--client", "opencode", "--global").exit_code == 0
+    assert not path.exists()

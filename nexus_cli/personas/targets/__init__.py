@@ -1,7 +1,7 @@
 """What each coding assistant gets from a persona, in that assistant's own format.
 
 One module per assistant (:mod:`.claude`, :mod:`.agents`, :mod:`.cursor`, :mod:`.copilot`,
-:mod:`.gemini`), each
+:mod:`.gemini`, :mod:`.opencode`), each
 with ``capabilities(is_global)`` (what it can express), ``invocations(ctx)`` (the commands its
 instructions may name, and how a user types them) and ``emit(ctx, want)`` (the files, blocks and
 settings it gets). Project files (``files:`` entries) are installed once, whatever the targets.
@@ -15,7 +15,7 @@ from types import ModuleType
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.personas.model import Level, Persona
 from nexus_cli.personas.plan import Desired
-from nexus_cli.personas.targets import agents, claude, copilot, cursor, gemini
+from nexus_cli.personas.targets import agents, claude, copilot, cursor, gemini, opencode
 from nexus_cli.personas.targets.base import LAYOUT, Capabilities, Context, script_state
 from nexus_cli.plural import plural
 
@@ -27,9 +27,10 @@ MODULES: dict[str, ModuleType] = {
     "cursor": cursor,
     "copilot": copilot,
     "gemini": gemini,
+    "opencode": opencode,
 }
 TARGETS = tuple(MODULES)
-GLOBAL_TARGETS = ("claude", "agents", "gemini")
+GLOBAL_TARGETS = ("claude", "agents", "gemini", "opencode")
 
 
 def parse_targets(value: str | None, is_global: bool) -> list[str] | None:
@@ -47,7 +48,8 @@ def parse_targets(value: str | None, is_global: bool) -> list[str] | None:
 
 
 def default_targets(root: Path, is_global: bool) -> list[str]:
-    """claude and agents; cursor, copilot and gemini too when the project already uses them."""
+    """claude and agents; cursor, copilot, gemini and opencode too when the project already uses
+    them."""
     targets = ["claude", "agents"]
     if not is_global:
         if (root / ".cursor").is_dir():
@@ -57,6 +59,10 @@ def default_targets(root: Path, is_global: bool) -> list[str]:
             targets.append("copilot")
         if (root / ".gemini").is_dir() or (root / "GEMINI.md").is_file():
             targets.append("gemini")
+        if (root / ".opencode").is_dir() or any(
+            (root / f"opencode.{ext}").is_file() for ext in ("json", "jsonc")
+        ):
+            targets.append("opencode")
     return targets
 
 

@@ -57,6 +57,12 @@ KINDS = {
     ".agents/skills/": "skills",
     ".gemini/commands/": "commands",
     ".claude/agents/": "subagents",
+    ".opencode/commands/": "commands",
+    ".opencode/skills/": "skills",
+    ".opencode/agents/": "subagents",
+    ".config/opencode/commands/": "commands",
+    ".config/opencode/skills/": "skills",
+    ".config/opencode/agents/": "subagents",
 }
 
 
