@@ -48,9 +48,11 @@ MIN_RUNS = 3  # completed workflow runs / resolved incidents
 LONGEST_STAGE_SHARE = 0.5
 DEFAULT_SLOW_GATE_P95_MS = 120_000
 MAX_LINE = 160  # a failing line is shown cut to this many characters
-# Lines a test runner prints for a failure: pytest's summary, unittest, TAP, go test, make, tsc...
+# Lines a test runner prints for a failure: pytest's summary, unittest, TAP, go test, rustc/tsc,
+# make...
 _FAILING_LINE = re.compile(
-    r"^(FAILED |FAIL[: ]|ERROR[: ]|E\s{2,}\S|not ok |--- FAIL|\S+Error: |error(\[\w+\])?: )"
+    r"^(FAILED |FAIL[: ]|ERROR[: ]|E\s{2,}\S|not ok |--- FAIL|\S+Error: |error(\[\w+\])?: "
+    r"|make(\[\d+\])?: \*\*\* )"
 )
 
 
