@@ -19,6 +19,8 @@ from nexus_cli.telemetry.query.patterns import Pattern
 from nexus_cli.telemetry.query.window import Window
 from nexus_cli.workflows.catalog import incident_names
 
+BUSIEST = 8  # tasks listed in the dashboard's "most iterations" table
+
 
 def incident_workflows() -> set[str]:
     """The incident workflows visible from the current directory (project and shipped)."""
@@ -51,7 +53,7 @@ def usage_insights(
     """``nexus insights`` and the MCP tool ``insights``: the telemetry's patterns in ``window``
     (kept in its ``patterns`` table) followed by the task-history insights."""
     found = usage.insights(window, groups=groups, exact=exact)
-    found.patterns.extend(insights(groups))
+    found.patterns.extend(p.to_dict() for p in insights(groups))
     return found
 
 
@@ -60,7 +62,21 @@ def dashboard(tasks: list[Task] | None = None) -> dict[str, Any]:
     found = metrics.project_tasks() if tasks is None else tasks
     result = metrics.history_stats(tasks=True, gates=True, workflows=True, found=found)
     result["workflow_runs"] = workflow_runs.run_figures(found, incident_workflows())
+    result["busiest_tasks"] = busiest_tasks(found)
     return result
+
+
+def busiest_tasks(tasks: list[Task], limit: int = BUSIEST) -> list[dict[str, Any]]:
+    """The tasks whose gates ran most often (two runs or more), most first: id, title, status
+    and iterations (the title is repository text: the page escapes it)."""
+    ranked = sorted(
+        ((metrics.iterations(t), t) for t in tasks), key=lambda pair: (-pair[0], pair[1].id)
+    )
+    return [
+        {"id": t.id, "title": t.title, "status": t.status, "iterations": n}
+        for n, t in ranked[:limit]
+        if n >= 2
+    ]
 
 
 def write_dashboard_html(days: int, path: str, *, force: bool = False) -> str:

@@ -18,7 +18,7 @@ CSS = """
 table.figures{width:100%;table-layout:fixed;border-collapse:collapse;font-size:13px}
 table.figures th,table.figures td{text-align:left;padding:4px 6px;border-bottom:1px solid #e5e7eb;
 overflow-wrap:anywhere;vertical-align:top}table.figures th{color:#6b7280;font-weight:600}
-table.figures td.n,table.figures th.n{text-align:right}table.figures col.name{width:34%}
+table.figures td.n,table.figures th.n{text-align:right}
 .bar{display:inline-block;height:10px;background:#2563eb;border-radius:2px;vertical-align:middle}
 """
 
@@ -32,12 +32,20 @@ def _number(value: Any) -> str:
 
 
 def _table(
-    table_id: str, columns: Sequence[str], rows: Sequence[Sequence[str]], empty: str, names: int = 1
+    table_id: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    empty: str,
+    widths: Sequence[int] = (34,),
 ) -> str:
-    """A table whose first ``names`` columns are text (escaped) and the rest figures."""
+    """A table whose first ``len(widths)`` columns are text (escaped; ``widths`` in percent of
+    the table) and the rest figures, sharing what is left."""
     if not rows:
         return f'<p class="muted" id="{table_id}">{escape(empty)}</p>'
-    cols = "".join('<col class="name">' if i < names else "<col>" for i in range(len(columns)))
+    names = len(widths)
+    cols = "".join(
+        f'<col style="width:{widths[i]}%">' if i < names else "<col>" for i in range(len(columns))
+    )
     head = "".join(
         f"<th{'' if i < names else ' class=n'}>{escape(c)}</th>" for i, c in enumerate(columns)
     )
@@ -67,7 +75,7 @@ def _statuses(tasks: dict[str, Any]) -> str:
     if not rows:
         return '<p class="muted" id="table-task-status">no tasks in this project</p>'
     return (
-        '<table class="figures" id="table-task-status"><colgroup><col class="name"><col>'
+        '<table class="figures" id="table-task-status"><colgroup><col style="width:34%"><col>'
         '<col style="width:50%"></colgroup><thead><tr><th>status</th><th class=n>tasks</th>'
         f"<th></th></tr></thead><tbody>{rows}</tbody></table>"
         f'<p class="muted">iterations per task {escape(_number(tasks["iterations_per_task"]))}'
@@ -112,9 +120,21 @@ def task_views(history: dict[str, Any]) -> str:
         )
         for r in history.get("workflow_runs", [])
     ]
+    busiest = [
+        (t["id"], t["title"], t["status"], str(t["iterations"]))
+        for t in history.get("busiest_tasks", [])
+    ]
     return (
         '<h2 id="tasks">Tasks per status</h2>'
         + _statuses(history.get("tasks", {"by_status": {}}))
+        + '<h2 id="busiest-tasks">Tasks with the most iterations</h2>'
+        + _table(
+            "table-busiest",
+            ("task", "title", "status", "iterations"),
+            busiest,
+            "no task needed more than one run of its gates",
+            widths=(16, 46, 14),
+        )
         + '<h2 id="gates">Gates: pass rate, first try, flaky passes, p95</h2>'
         + _table(
             "table-gates",
@@ -128,7 +148,7 @@ def task_views(history: dict[str, Any]) -> str:
             ("workflow", "stage", "done", "iterations", "first try", "p50", "p95"),
             stages,
             "no workflow stages in this project's task history",
-            names=2,
+            widths=(22, 16),
         )
         + '<h2 id="workflow-runs">Workflow runs: first claim to last done</h2>'
         + _table(
@@ -148,4 +168,4 @@ def cost_view(rows: list[dict[str, Any]]) -> str:
         return ""
     columns = list(rows[0])
     body = [tuple(_number(row.get(c)) for c in columns) for row in rows]
-    return '<h2 id="cost">Cost</h2>' + _table("table-cost", columns, body, "")
+    return '<h2 id="cost">Cost</h2>' + _table("table-cost", columns, body, "", widths=(30,))
