@@ -43,7 +43,10 @@ def stats(*, tasks: bool, gates: bool, workflows: bool) -> dict[str, Any]:
 
 def insights(groups: set[str] | None = None) -> list[Pattern]:
     """The task-history insights (only those of ``groups`` when given)."""
-    found = history_insights.detect(metrics.project_tasks(), incident_workflows())
+    tasks = metrics.project_tasks()
+    if not tasks:
+        return []  # no history: no workflow file needs reading
+    found = history_insights.detect(tasks, incident_workflows())
     return [p for p in found if not groups or p.group in groups]
 
 
