@@ -61,11 +61,14 @@ def usage_insights(
 
 
 def dashboard(tasks: list[Task] | None = None) -> dict[str, Any]:
-    """What the dashboard's task, gate and workflow views draw (the ``stats`` shapes)."""
+    """What the dashboard's task, gate and workflow views draw (the ``stats`` shapes), the
+    busiest tasks and the task-history insights (listed with the telemetry's)."""
     found = metrics.project_tasks() if tasks is None else tasks
     result = metrics.history_stats(tasks=True, gates=True, workflows=True, found=found)
-    result["workflow_runs"] = workflow_runs.run_figures(found, incident_workflows())
+    incidents = incident_workflows()
+    result["workflow_runs"] = workflow_runs.run_figures(found, incidents)
     result["busiest_tasks"] = busiest_tasks(found)
+    result["insights"] = [p.to_dict() for p in history_insights.detect(found, incidents)]
     return result
 
 

@@ -94,3 +94,18 @@ def test_the_dashboard_page_shows_task_views_with_hostile_text_escaped(
     assert views["busiest_tasks"] == [
         {"id": task_id, "title": HOSTILE, "status": "open", "iterations": 2}
     ]
+
+
+def test_the_dashboard_page_lists_task_history_insights(
+    tasks_project: Path, tmp_path: Path
+) -> None:
+    for n in range(5):
+        task_id = new_task(f"Task {n}", "--gate", "test -f never")
+        approve_all(tasks_project, task_id)
+        assert run_nexus("task", "verify", task_id).exit_code == 3
+    (found,) = history.dashboard()["insights"]
+    assert found["key"] == "gate_first_try:test -f never"
+    out = tmp_path / "dash.html"
+    ok("dashboard", "--html", str(out))
+    insights = out.read_text().split("<h2>Insights</h2>")[1]
+    assert "the gate <code>test -f never</code> fails its first run in 100% of tasks" in insights

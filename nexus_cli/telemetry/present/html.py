@@ -191,7 +191,7 @@ def render(data: dict[str, Any]) -> str:
         "".join(
             f'<li><b>{_text(p["description"])}</b><br><span class="fix">'
             f"{_text(p['suggested_fix'])}</span></li>"
-            for p in data["insights"]
+            for p in [*data["insights"], *(history or {}).get("insights", [])]
         )
         or '<li class="muted">no patterns detected</li>'
     )
