@@ -18,6 +18,7 @@ from nexus_cli.commands import dashboard_view
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.output import console, emit_json, json_option, stdout_is_tty
 from nexus_cli.telemetry import usage
+from nexus_cli.workflows import history as task_history
 
 
 def _gather(days: int) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def dashboard(
         _watch(days, interval, width)
         return
     if html_file:
-        path = usage.write_dashboard_html(days, html_file, force=force)
+        path = task_history.write_dashboard_html(days, html_file, force=force)
         click.echo(f"dashboard written to {path}", err=True)
         return
     found = usage.dashboard(days)

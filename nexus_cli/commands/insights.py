@@ -13,6 +13,7 @@ from nexus_cli.telemetry import usage
 from nexus_cli.telemetry.present import files
 from nexus_cli.telemetry.present import report as report_logic
 from nexus_cli.telemetry.ship import schedule as logic
+from nexus_cli.workflows import history as task_history
 
 
 def _render(patterns: list[dict[str, Any]]) -> None:
@@ -97,14 +98,16 @@ def insights(
 ) -> None:
     """Detect patterns in your use (default: last 30 days), each with a concrete fix.
 
-    Patterns are kept in the telemetry database's `patterns` table.
+    Patterns are kept in the telemetry database's `patterns` table. Insights about gates,
+    workflow stages and runs come from the current project's task history (all of it) and are
+    not stored; docs/telemetry.md lists them.
     """
     if ctx.invoked_subcommand is not None:
         return
 
     groups = {g for g in usage.GROUPS if options.pop(g, False)}
     window = resolve_window(options, default_days=usage.INSIGHTS_DAYS)
-    found = usage.insights(window, groups=groups, exact=exact)
+    found = task_history.usage_insights(window, groups=groups, exact=exact)
     if report:
         figures = usage.stats(window, exact=exact).figures
         _write_report(report_logic.build(figures, found.patterns), fmt, output, force, quiet)

@@ -11,10 +11,10 @@ import click
 from nexus_cli.gpu import accounting
 from nexus_cli.gpu.units import size as gpu_size
 from nexus_cli.output import emit_json, json_option, print_table
-from nexus_cli.tasks import metrics
 from nexus_cli.telemetry import usage
 from nexus_cli.telemetry.query import window
 from nexus_cli.telemetry.query.durations import human_ms
+from nexus_cli.workflows import history as task_history
 
 if TYPE_CHECKING:
     from nexus_cli.telemetry.query.window import Window
@@ -111,7 +111,10 @@ def _render(data: dict[str, Any]) -> None:
     "--gates", "gates", is_flag=True, help="Also per gate: runs, pass rate, first try, p50/p95."
 )
 @click.option(
-    "--workflows", "workflows", is_flag=True, help="Also per workflow stage: tasks, iterations."
+    "--workflows",
+    "workflows",
+    is_flag=True,
+    help="Also per workflow stage: tasks, iterations; per workflow: run duration.",
 )
 @json_option
 def stats(
@@ -136,7 +139,7 @@ def stats(
     span = resolve_window(options)
     found = usage.stats(span, workspace=workspace, exact=exact)
     gpu_tasks = accounting.usage_by_task(_epoch(span.since), _epoch(span.until)) if gpu else []
-    history = metrics.history_stats(tasks=tasks, gates=gates, workflows=workflows)
+    history = task_history.stats(tasks=tasks, gates=gates, workflows=workflows)
     if as_json:
         data = found.to_json()
         if gpu:
@@ -220,6 +223,39 @@ def _render_history(history: dict[str, Any]) -> None:
             ],
             empty="no workflow stages in this project's task history",
             right=("tasks", "done", "iterations", "first try", "claim to done p50"),
+        )
+    if history.get("workflow_runs"):
+        click.echo("")
+        print_table(
+            (
+                "workflow",
+                "runs",
+                "completed",
+                "duration p50",
+                "duration p95",
+                "resolution p50",
+                "resolution p95",
+            ),
+            [
+                (
+                    w["workflow"],
+                    w["runs"],
+                    w["completed"],
+                    ms(w["duration_p50_ms"]),
+                    ms(w["duration_p95_ms"]),
+                    ms(w["resolution_p50_ms"]) if w["incident"] else "",
+                    ms(w["resolution_p95_ms"]) if w["incident"] else "",
+                )
+                for w in history["workflow_runs"]
+            ],
+            right=(
+                "runs",
+                "completed",
+                "duration p50",
+                "duration p95",
+                "resolution p50",
+                "resolution p95",
+            ),
         )
 
 

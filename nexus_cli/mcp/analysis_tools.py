@@ -14,6 +14,7 @@ from nexus_cli.gpu.impact import impact_report
 from nexus_cli.personas import listing
 from nexus_cli.project import Project
 from nexus_cli.telemetry import usage
+from nexus_cli.workflows import history
 
 
 def persona_list(project: Project) -> list[dict[str, Any]]:
@@ -29,7 +30,7 @@ def stats(window: str = "week") -> dict[str, Any]:
 
 
 def insights(window: str = "month") -> dict[str, Any]:
-    return usage.insights(usage.window_from_text(window, usage.INSIGHTS_DAYS)).to_json()
+    return history.usage_insights(usage.window_from_text(window, usage.INSIGHTS_DAYS)).to_json()
 
 
 def gpu_impact(pid: int) -> dict[str, Any]:

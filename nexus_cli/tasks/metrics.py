@@ -124,7 +124,7 @@ def gate_figures(tasks: Iterable[Task]) -> dict[str, GateFigures]:
     return dict(sorted(figures.items()))
 
 
-def _moment(value: object) -> datetime | None:
+def moment(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -134,21 +134,28 @@ def _moment(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def claim_to_done_ms(task: Task) -> int | None:
-    """Milliseconds from the task's first claim (``in_progress``) to its last ``done``; None
-    when it is not done or its history lacks either moment."""
+def claim_and_done(task: Task) -> tuple[datetime | None, datetime | None]:
+    """The task's first claim (move to ``in_progress``) and its last move to ``done`` (either
+    None when the history lacks it)."""
     claimed: datetime | None = None
     done: datetime | None = None
     for entry in task.history:
         if not isinstance(entry, dict) or entry.get("action") != "transition":
             continue
-        at = _moment(entry.get("at"))
+        at = moment(entry.get("at"))
         if at is None:
             continue
         if entry.get("to") == "in_progress" and claimed is None:
             claimed = at
         elif entry.get("to") == "done":
             done = at
+    return claimed, done
+
+
+def claim_to_done_ms(task: Task) -> int | None:
+    """Milliseconds from the task's first claim (``in_progress``) to its last ``done``; None
+    when it is not done or its history lacks either moment."""
+    claimed, done = claim_and_done(task)
     if task.status != "done" or claimed is None or done is None or done < claimed:
         return None
     return int((done - claimed).total_seconds() * 1000)
@@ -170,7 +177,7 @@ def first_try_passed(task: Task) -> bool | None:
     return all(first.values()) if first else None
 
 
-def _label(task: Task, prefix: str) -> str | None:
+def label_value(task: Task, prefix: str) -> str | None:
     return next((x[len(prefix) :] for x in sorted(task.labels) if x.startswith(prefix)), None)
 
 
@@ -229,18 +236,22 @@ def workflow_figures(tasks: Iterable[Task]) -> list[dict[str, Any]]:
     """``stats --workflows``: per workflow and stage (tasks labelled ``workflow:``), sorted."""
     stages: dict[tuple[str, str], StageFigures] = {}
     for task in tasks:
-        workflow = _label(task, LABEL_WORKFLOW)
+        workflow = label_value(task, LABEL_WORKFLOW)
         if workflow is None:
             continue
-        stage = _label(task, LABEL_STAGE) or ""
+        stage = label_value(task, LABEL_STAGE) or ""
         stages.setdefault((workflow, stage), StageFigures()).add(task)
     return [{"workflow": w, "stage": s, **f.to_json()} for (w, s), f in sorted(stages.items())]
 
 
-def history_stats(*, tasks: bool, gates: bool, workflows: bool) -> dict[str, Any]:
-    """``stats --tasks/--gates/--workflows``: the chosen figures of the current project's task
-    history (empty outside a project), keyed ``tasks``, ``gates`` and ``workflows``."""
-    found = project_tasks() if tasks or gates or workflows else []
+def history_stats(
+    *, tasks: bool, gates: bool, workflows: bool, found: list[Task] | None = None
+) -> dict[str, Any]:
+    """``stats --tasks/--gates/--workflows``: the chosen figures of ``found`` (default: the
+    current project's task history, empty outside a project), keyed ``tasks``, ``gates`` and
+    ``workflows``."""
+    if found is None:
+        found = project_tasks() if tasks or gates or workflows else []
     result: dict[str, Any] = {}
     if tasks:
         result["tasks"] = task_figures(found)

@@ -96,8 +96,10 @@ class Dashboard:
     def to_json(self) -> dict[str, Any]:
         return dashboard_json(self.figures)
 
-    def to_html(self) -> str:
-        return html.render(self.figures)
+    def to_html(self, history: dict[str, Any] | None = None) -> str:
+        """The HTML page; ``history``: the task, gate and workflow views' figures."""
+        figures = self.figures if history is None else {**self.figures, "history": history}
+        return html.render(figures)
 
 
 def dashboard(days: int) -> Dashboard:
@@ -109,7 +111,10 @@ def dashboard(days: int) -> Dashboard:
         return Dashboard(dashboard_query.collect(db, days))
 
 
-def write_dashboard_html(days: int, path: str, *, force: bool = False) -> str:
+def write_dashboard_html(
+    days: int, path: str, *, force: bool = False, history: dict[str, Any] | None = None
+) -> str:
     """The dashboard as one self-contained HTML page written to ``path`` (0600; an existing file
-    only with ``force``). Returns the absolute path."""
-    return files.write_text(path, dashboard(days).to_html(), force=force)
+    only with ``force``), with the task views of ``history`` when given. Returns the absolute
+    path."""
+    return files.write_text(path, dashboard(days).to_html(history), force=force)

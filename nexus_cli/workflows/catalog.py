@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nexus_cli import validate
-from nexus_cli.errors import ConfigError, NotFoundError
+from nexus_cli.errors import ConfigError, NexusError, NotFoundError
 from nexus_cli.resources import data_dir
 from nexus_cli.suggest import did_you_mean
 from nexus_cli.workflows.schema import Workflow, parse
@@ -65,3 +65,17 @@ def load(name: str, project_root: Path | None) -> Workflow:
         hint=did_you_mean(name, [source.name for source in found])
         or "`nexus workflow list` shows the available workflows",
     )
+
+
+def incident_names(project_root: Path | None) -> set[str]:
+    """The visible workflows whose file says ``kind: incident``. A file that does not parse is
+    left out (its own commands report it): figures never fail over one broken workflow."""
+    names = set()
+    for source in sources(project_root):
+        try:
+            flow = read(source)
+        except NexusError:
+            continue
+        if flow.kind == "incident":
+            names.add(flow.name)
+    return names

@@ -21,7 +21,10 @@ VAR_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
 TESTS_GATE = "@tests"  # the project's detected test commands
 MAX_STAGES = 50
 
-_TOP_KEYS = {"name", "description", "vars", "stages"}
+_TOP_KEYS = {"name", "description", "kind", "vars", "stages"}
+# ``kind: incident`` marks an incident workflow: its runs are incidents, and `stats --workflows`
+# and `insights` report their time to resolution (docs/telemetry.md).
+KINDS = ("incident",)
 _STAGE_KEYS = {"id", "persona", "title", "description", "gates", "needs"}
 _VAR_KEYS = {"required", "default", "description"}
 
@@ -50,6 +53,7 @@ class Workflow:
     description: str
     path: Path
     origin: str
+    kind: str | None = None
     vars: dict[str, Var] = field(default_factory=dict)
     stages: list[Stage] = field(default_factory=list)
 
@@ -59,6 +63,7 @@ class Workflow:
             "description": self.description,
             "origin": self.origin,
             "path": str(self.path),
+            "kind": self.kind,
             "vars": {
                 v.name: {"required": v.required, "default": v.default, "description": v.description}
                 for v in self.vars.values()
@@ -108,10 +113,19 @@ def parse(path: Path, text: str, origin: str) -> Workflow:
     if path.suffix in (".yaml", ".yml") and path.stem != name:
         raise _fail(path, "name", f"is {name!r} but the file is named {path.name}")
     flow = Workflow(name, _text(path, data, "description", "", required=False), path, origin)
+    flow.kind = _kind(path, data.get("kind"))
     flow.vars = _vars(path, data.get("vars"))
     flow.stages = _stages(path, data.get("stages"))
     check_needs(path, flow.stages)
     return flow
+
+
+def _kind(path: Path, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in KINDS:
+        raise _fail(path, "kind", f"must be one of: {', '.join(KINDS)} (or left out)")
+    return value
 
 
 def _vars(path: Path, value: Any) -> dict[str, Var]:

@@ -82,10 +82,16 @@ def test_without_approval_the_loop_leaves_the_chain_alone(
 def test_a_workflow_run_by_the_agent_yields_stage_and_gate_metrics(
     loop_project: Path, agent_log: Path
 ) -> None:
-    """The scripted agent fails each stage's gate once and passes it on its second try."""
+    """Two runs of package-release; the scripted agent fails each stage's gates once and passes
+    them on its second try. `stats` shows the stages, gates and runs, `insights` the gate that
+    fails first time with its failing line."""
     _python_like_project(loop_project)
-    created = ok("workflow", "run", "package-release", "--var", "version=1.2", "--json").json()
-    assert run_nexus("loop", "--agent", AGENT).exit_code == 0
+    created = []
+    for version in ("1.2", "1.3"):
+        created += ok(
+            "workflow", "run", "package-release", "--var", f"version={version}", "--json"
+        ).json()
+        assert run_nexus("loop", "--agent", AGENT).exit_code == 0
     stats = ok("stats", "--workflows", "--gates", "--tasks", "--json").json()
     stages = {(w["workflow"], w["stage"]): w for w in stats["workflows"]}
     expected_stages = {
@@ -93,13 +99,36 @@ def test_a_workflow_run_by_the_agent_yields_stage_and_gate_metrics(
     }
     assert {s for _, s in stages} == expected_stages and len(stages) == 3
     for figures in stages.values():
-        assert (figures["tasks"], figures["done"]) == (1, 1)
+        assert (figures["tasks"], figures["done"]) == (2, 2)
         assert figures["iterations_per_task"] == 2 and figures["first_try_pass_rate"] == 0.0
         assert figures["claim_to_done_p50_ms"] is not None and figures["claim_to_done_p50_ms"] >= 0
     gates = {g["gate"]: g for g in stats["gates"]}
     make_test = gates["make test"]
     assert make_test["first_try_pass_rate"] == 0.0 and make_test["pass_rate"] == 0.5
-    assert stats["tasks"]["by_status"] == {"done": 3}
+    assert make_test["first_try_runs"] == 6
+    assert stats["tasks"]["by_status"] == {"done": 6}
     assert stats["tasks"]["iterations_per_task"] == 2
+    (run,) = stats["workflow_runs"]  # two runs of one workflow, each a chain of three stages
+    assert (run["workflow"], run["runs"], run["completed"]) == ("package-release", 2, 2)
+    assert run["incident"] is False and run["resolution_p50_ms"] is None
+    claims = [stages[("package-release", s)]["claim_to_done_p50_ms"] for s in expected_stages]
+    assert (
+        run["duration_p50_ms"] >= max(claims) and run["duration_p95_ms"] >= run["duration_p50_ms"]
+    )
     table = ok("stats", "--workflows")
     assert "package-release" in table.stdout and "claim to done p50" in table.stdout
+    assert "duration p50" in table.stdout
+    found = {p["key"]: p for p in ok("insights", "--json").json()["insights"]}
+    first_try = found["gate_first_try:make test"]
+    assert first_try["group"] == "errors" and first_try["frequency"] == 6
+    assert "`make test` fails its first run in 100% of tasks (6 of 6)" in first_try["description"]
+    # the line make printed when the gate failed, read from the history's output tails
+    assert (
+        "the failing line is usually `make: *** [Makefile:2: test] Error 1`"
+        in (first_try["description"])
+    )
+    assert "gate_first_try:grep -qF -- 1.2 CHANGELOG.md" not in found  # one first try: too few
+    assert not [k for k in found if k.startswith("workflow_duration:")]  # two runs: too few
+    assert ok("insights", "--slow", "--json").json()["insights"] == [
+        p for p in found.values() if p["group"] == "slow"
+    ]

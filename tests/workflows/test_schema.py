@@ -56,6 +56,8 @@ def test_a_good_file_with_default_chain_and_explicit_needs() -> None:
         (("{default: stable}", "{deflt: stable}"), "key 'vars.channel.deflt' is not known"),
         (("id: build,", "id: Build!,"), "key 'stages[0].id'"),
         (('title: "Build {version}"', "title: [1]"), "key 'stages[0].title' must be text"),
+        (("description: a release", "kind: outage"), "key 'kind' must be one of: incident"),
+        (("description: a release", "kind: [incident]"), "key 'kind' must be one of: incident"),
     ],
 )
 def test_malformed_parts_are_refused_naming_file_and_key(
@@ -79,3 +81,9 @@ def test_a_cycle_in_needs_is_refused() -> None:
 def test_not_a_workflow(text: str) -> None:
     with pytest.raises(ConfigError, match=r"rel\.yaml"):
         _parse(text)
+
+
+def test_kind_incident_marks_an_incident_workflow() -> None:
+    assert _parse(GOOD).kind is None  # type: ignore[attr-defined]
+    flow = _parse(GOOD.replace("description: a release", "kind: incident"))
+    assert flow.kind == "incident" and flow.to_dict()["kind"] == "incident"  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ import re
 from html import escape
 from typing import Any
 
+from nexus_cli.telemetry.present import html_tasks
 from nexus_cli.telemetry.query.durations import human_ms
 
 BLUE, ORANGE, RED, GREY = "#2563eb", "#f59e0b", "#dc2626", "#e5e7eb"
@@ -176,7 +177,11 @@ def _tiles(s: dict[str, Any]) -> str:
 
 
 def render(data: dict[str, Any]) -> str:
+    """The page. ``data`` is the dashboard's figures; with ``history`` (the task, gate and
+    workflow figures) it adds their views, with ``cost`` (rows) a cost view."""
     s = data["stats"]
+    history = data.get("history")
+    task_views = html_tasks.task_views(history) if history is not None else ""
     error_rows = [(k, int(v)) for k, v in s["error_categories"].items()]
     templates = (
         "".join(f"<li>{escape(t['template'])}: {t['count']}</li>" for t in s["top_templates"])
@@ -186,7 +191,7 @@ def render(data: dict[str, Any]) -> str:
         "".join(
             f'<li><b>{_text(p["description"])}</b><br><span class="fix">'
             f"{_text(p['suggested_fix'])}</span></li>"
-            for p in data["insights"]
+            for p in [*data["insights"], *(history or {}).get("insights", [])]
         )
         or '<li class="muted">no patterns detected</li>'
     )
@@ -196,7 +201,7 @@ def render(data: dict[str, Any]) -> str:
         "<title>Nexus dashboard</title>"
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
-        f"<style>{_CSS}</style></head><body>"
+        f"<style>{_CSS}{html_tasks.CSS}</style></head><body>"
         f'<h1>Nexus dashboard</h1><div class="muted">last {data["days"]} days · generated '
         f"{escape(data['generated_at'])} · recorded locally, nothing sent</div>{_tiles(s)}"
         f"<h2>Invocations per day (errors in red)</h2>{_bars_per_day(data['per_day'])}"
@@ -204,6 +209,7 @@ def render(data: dict[str, Any]) -> str:
         f"{_log_durations(data['timings'])}"
         f"<h2>Common issues (error categories)</h2>"
         f"{_hbars('chart-errors', 'Error categories', error_rows)}"
+        f"{task_views}{html_tasks.cost_view(data.get('cost', []))}"
         f"<h2>Top templates</h2><ul>{templates}</ul><h2>Insights</h2><ul>{insights}</ul>"
         "</body></html>\n"
     )

@@ -32,6 +32,13 @@ GROUPS = {
     "retry_after_failure": "errors",
     "repeated_rejection": "improvements",
     "short_lived_workspace": "improvements",
+    # from the task history (nexus_cli/tasks/history_insights.py), not stored in `patterns`
+    "gate_fails_first_try": "errors",
+    "flaky_gate": "errors",
+    "slow_gate": "slow",
+    "stage_iterations": "improvements",
+    "workflow_duration": "slow",
+    "incident_resolution": "improvements",
 }
 
 
