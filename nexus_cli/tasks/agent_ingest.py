@@ -1,0 +1,143 @@
+"""``nexus telemetry ingest claude|codex``: agents' logs into ``telemetry.db``, incrementally.
+
+For each ``*.jsonl`` file under the agent's folder (no symbolic link followed), only what was
+appended since the last ingest is read (:mod:`nexus_cli.telemetry.agents.logfile`); each line is
+strict JSON (:mod:`nexus_cli.jsonio`) or counted as bad and skipped; each usage record is
+attributed to a task (:mod:`nexus_cli.tasks.agent_attribution`) and stored with the file's new
+offset in one transaction, so an interrupted ingest leaves the file to be read again and the
+records' keys keep anything from being counted twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from nexus_cli import jsonio
+from nexus_cli.errors import UsageError
+from nexus_cli.tasks.agent_attribution import Attributor
+from nexus_cli.telemetry.agents import claude, codex, logfile
+from nexus_cli.telemetry.agents.claude import Found
+from nexus_cli.telemetry.agents.records import BadRecord, Hasher, UsageRecord
+from nexus_cli.telemetry.db import agent_usage
+from nexus_cli.telemetry.db import store as telemetry_store
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.journal.invocation import note
+
+AGENTS = ("claude", "codex")
+
+
+@dataclass
+class IngestResult:
+    agent: str
+    folder: str
+    files: int = 0
+    files_skipped: int = 0
+    lines: int = 0
+    bad_lines: int = 0
+    oversized_lines: int = 0
+    records: int = 0
+    new_records: int = 0
+    attributed: int = 0
+    tasks: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "folder": self.folder,
+            "files": self.files,
+            "files_skipped": self.files_skipped,
+            "lines": self.lines,
+            "bad_lines": self.bad_lines,
+            "oversized_lines": self.oversized_lines,
+            "records": self.records,
+            "new_records": self.new_records,
+            "attributed": self.attributed,
+            "unattributed": self.records - self.attributed,
+            "tasks": sorted(self.tasks),
+        }
+
+
+def default_folder(agent: str) -> str:
+    return claude.default_root() if agent == "claude" else codex.default_root()
+
+
+def ingest(agent: str, path: str | None = None, *, db_path: str | None = None) -> IngestResult:
+    """Read what is new in ``agent``'s logs under ``path`` (default: the agent's own folder)."""
+    if agent not in AGENTS:
+        raise UsageError(f"unknown agent {agent!r}", hint=f"choose one of: {', '.join(AGENTS)}")
+    folder = os.path.abspath(os.path.expanduser(path or default_folder(agent)))
+    result = IngestResult(agent, folder)
+    note(event_type="telemetry")
+    if not os.path.isdir(folder):
+        if path is not None:
+            raise UsageError(f"{folder} is not a folder", hint="--path takes the logs' folder")
+        return result  # this agent has not written any log here: nothing to read
+    hasher = Hasher()
+    attributor = Attributor(hasher)
+    with telemetry_store.migrated(db_path) as db:
+        for file in logfile.iter_logs(folder):
+            _ingest_file(db, agent, file, hasher, attributor, result)
+    return result
+
+
+def _ingest_file(
+    db: Db, agent: str, file: str, hasher: Hasher, attributor: Attributor, result: IngestResult
+) -> None:
+    file_hash = hasher(file, kind="agent-log")
+    mark = agent_usage.mark(db, file_hash)
+    if agent == "codex" and mark is not None and not _unchanged(file, mark):
+        mark = None  # a turn's model and session are in earlier lines: read it from its start
+    try:
+        reading = logfile.read(file, mark)
+    except logfile.NotALog:
+        result.files_skipped += 1
+        return
+    result.files += 1
+    result.oversized_lines += reading.oversized
+    found: list[Found] = []
+    context = codex.Context()
+    for line, _ in reading.lines:
+        result.lines += 1
+        try:
+            doc = jsonio.loads(line, max_bytes=logfile.MAX_LINE_BYTES)
+            item = (
+                claude.parse(doc, hasher)
+                if agent == "claude"
+                else codex.parse(doc, context, hasher)
+            )
+        except (jsonio.JSONError, BadRecord):
+            result.bad_lines += 1
+            continue
+        if item is not None:
+            found.append(item)
+    records = [_attributed(item, attributor) for item in found]
+    with db.atomic():
+        keys = {r.key for r in records}
+        result.new_records += len(keys - agent_usage.existing(db, keys))
+        agent_usage.put(db, records)
+        agent_usage.set_mark(db, file_hash, reading.mark, int(time.time() * 1000))
+    unique = {r.key: r for r in records}  # a response written as several lines is one record
+    result.records += len(unique)
+    for record in unique.values():
+        if record.task_id is not None:
+            result.attributed += 1
+            result.tasks.add(record.task_id)
+
+
+def _attributed(item: Found, attributor: Attributor) -> UsageRecord:
+    record = item.record
+    record.task_id, record.project_hash = attributor.attribute(
+        item.cwd, record.at_ms, record.task_id
+    )
+    return record
+
+
+def _unchanged(file: str, mark: agent_usage.Mark) -> bool:
+    try:
+        info = os.stat(file, follow_symlinks=False)
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino, info.st_size) == (mark.device, mark.inode, mark.offset)

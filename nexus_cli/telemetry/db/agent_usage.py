@@ -1,0 +1,161 @@
+"""The agent usage tables of ``telemetry.db``: what agents spent, and how far each log was read.
+
+``agent_usage`` holds one row per unit of usage (:class:`~nexus_cli.telemetry.agents.records.
+UsageRecord`): counts, a model identifier, a moment, salted hashes and an attributed task id;
+its primary key is the record's salted key, so a unit stored twice is one row.
+``agent_log_marks`` holds, per log file (by the salted hash of its path: no path is stored), the
+file's device and inode and the byte offset read up to, so the next ingest reads only what was
+appended. Both are created by migration ``m010_agent_usage`` in :mod:`store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nexus_cli.telemetry.db.handle import Db
+
+if TYPE_CHECKING:
+    from nexus_cli.telemetry.agents.records import UsageRecord
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS agent_usage ("
+    " key TEXT PRIMARY KEY,"
+    " source TEXT NOT NULL,"
+    " session_hash TEXT NOT NULL,"
+    " model TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL,"
+    " input_tokens INTEGER NOT NULL DEFAULT 0,"
+    " output_tokens INTEGER NOT NULL DEFAULT 0,"
+    " cache_write_tokens INTEGER NOT NULL DEFAULT 0,"
+    " cache_read_tokens INTEGER NOT NULL DEFAULT 0,"
+    " reported_cost_usd REAL,"
+    " task_id TEXT,"
+    " project_hash TEXT)",
+    "CREATE INDEX IF NOT EXISTS agent_usage_time ON agent_usage (at_ms)",
+    "CREATE TABLE IF NOT EXISTS agent_log_marks ("
+    " file_hash TEXT PRIMARY KEY,"
+    " device INTEGER NOT NULL,"
+    " inode INTEGER NOT NULL,"
+    " offset INTEGER NOT NULL,"
+    " read_at_ms INTEGER NOT NULL)",
+)
+
+_COLUMNS = (
+    "key, source, session_hash, model, at_ms, input_tokens, output_tokens, cache_write_tokens, "
+    "cache_read_tokens, reported_cost_usd, task_id, project_hash"
+)
+
+
+def _row(r: UsageRecord) -> tuple[object, ...]:
+    return (
+        r.key,
+        r.source,
+        r.session_hash,
+        r.model,
+        r.at_ms,
+        r.input_tokens,
+        r.output_tokens,
+        r.cache_write_tokens,
+        r.cache_read_tokens,
+        r.reported_cost_usd,
+        r.task_id,
+        r.project_hash,
+    )
+
+
+def add(db: Db, records: Iterable[UsageRecord]) -> int:
+    """Store records not stored yet (by key); how many were new. Call inside a transaction."""
+    before = db.conn.total_changes
+    db.conn.executemany(
+        f"INSERT OR IGNORE INTO agent_usage ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [_row(r) for r in records],
+    )
+    return db.conn.total_changes - before
+
+
+def put(db: Db, records: Iterable[UsageRecord]) -> int:
+    """Store records, replacing the counts of a stored record with the same key (a cumulative
+    OTLP series reports its running total again); how many rows changed."""
+    before = db.conn.total_changes
+    db.conn.executemany(
+        f"INSERT INTO agent_usage ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(key) DO UPDATE SET at_ms = excluded.at_ms,"
+        " input_tokens = max(input_tokens, excluded.input_tokens),"
+        " output_tokens = max(output_tokens, excluded.output_tokens),"
+        " cache_write_tokens = max(cache_write_tokens, excluded.cache_write_tokens),"
+        " cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),"
+        " reported_cost_usd = excluded.reported_cost_usd,"
+        " task_id = coalesce(task_id, excluded.task_id),"
+        " project_hash = coalesce(project_hash, excluded.project_hash)",
+        [_row(r) for r in records],
+    )
+    return db.conn.total_changes - before
+
+
+def existing(db: Db, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are stored already."""
+    wanted = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        marks = ",".join("?" * len(part))
+        found.update(
+            r[0] for r in db.execute(f"SELECT key FROM agent_usage WHERE key IN ({marks})", part)
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Mark:
+    device: int
+    inode: int
+    offset: int
+
+
+def mark(db: Db, file_hash: str) -> Mark | None:
+    row = db.execute(
+        "SELECT device, inode, offset FROM agent_log_marks WHERE file_hash = ?", (file_hash,)
+    ).fetchone()
+    return None if row is None else Mark(int(row[0]), int(row[1]), int(row[2]))
+
+
+def set_mark(db: Db, file_hash: str, where: Mark, now_ms: int) -> None:
+    db.execute(
+        "INSERT INTO agent_log_marks (file_hash, device, inode, offset, read_at_ms) "
+        "VALUES (?,?,?,?,?) ON CONFLICT(file_hash) DO UPDATE SET device = excluded.device,"
+        " inode = excluded.inode, offset = excluded.offset, read_at_ms = excluded.read_at_ms",
+        (file_hash, where.device, where.inode, where.offset, now_ms),
+    )
+
+
+@dataclass(frozen=True)
+class StoredUsage:
+    """A stored row, as the cost figures read it."""
+
+    source: str
+    session_hash: str
+    model: str
+    at_ms: int
+    input_tokens: int
+    output_tokens: int
+    cache_write_tokens: int
+    cache_read_tokens: int
+    reported_cost_usd: float | None
+    task_id: str | None
+    project_hash: str | None
+
+
+def rows(db: Db, since_ms: int | None, until_ms: int | None) -> list[StoredUsage]:
+    """The stored rows in ``[since_ms, until_ms)`` (None: unbounded), oldest first."""
+    found = db.execute(
+        "SELECT source, session_hash, model, at_ms, input_tokens, output_tokens,"
+        " cache_write_tokens, cache_read_tokens, reported_cost_usd, task_id, project_hash"
+        " FROM agent_usage WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms",
+        (
+            since_ms if since_ms is not None else -(2**62),
+            until_ms if until_ms is not None else 2**62,
+        ),
+    )
+    return [StoredUsage(*r) for r in found]
