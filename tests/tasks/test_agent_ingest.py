@@ -181,7 +181,7 @@ def test_no_prompt_text_path_or_session_id_reaches_the_database(
 def test_usage_outside_the_claim_or_any_worktree_is_unattributed(
     claimed: tuple[str, Path], isolated_home: Path, tmp_path: Path
 ) -> None:
-    task, worktree = claimed
+    _, worktree = claimed
     before = datetime.now(UTC) - timedelta(hours=2)  # the task was not claimed yet
     (claude_folder(isolated_home, worktree) / "early.jsonl").write_text(
         transcript(worktree, before).replace(SESSION, "early-session").replace("msg_", "early_")
