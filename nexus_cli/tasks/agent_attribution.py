@@ -84,7 +84,7 @@ class Attributor:
 
     def __init__(self, hasher: Hasher) -> None:
         self._hash = hasher
-        self._places: dict[str, _Place] = {}
+        self._places: dict[str, _Place | None] = {}
         self._tasks: dict[Path, list[Task]] = {}
 
     def attribute(
@@ -123,11 +123,11 @@ class Attributor:
     def _project_tasks(self, project: Project) -> list[Task]:
         root = project.root.resolve()
         if root not in self._tasks:
-            self._tasks[root] = _read_tasks(project)
+            self._tasks[root] = read_tasks(project)
         return self._tasks[root]
 
 
-def _read_tasks(project: Project) -> list[Task]:
+def read_tasks(project: Project) -> list[Task]:
     """The tasks of an initialised project (none, and nothing created, elsewhere)."""
     if not project.is_initialized:
         return []

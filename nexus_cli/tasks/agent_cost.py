@@ -31,8 +31,7 @@ from nexus_cli import validate
 from nexus_cli.errors import NotAProjectError
 from nexus_cli.project import Project, find_project
 from nexus_cli.tasks import receipts
-from nexus_cli.tasks.agent_attribution import claim_windows, project_hash
-from nexus_cli.tasks.metrics import project_tasks
+from nexus_cli.tasks.agent_attribution import claim_windows, project_hash, read_tasks
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.stage_persona import LABEL_PERSONA
 from nexus_cli.telemetry.agents import prices
@@ -166,12 +165,16 @@ def _current_project() -> Project | None:
 
 
 def cost_figures(
-    since_ms: int | None, until_ms: int | None, *, db_path: str | None = None
+    since_ms: int | None,
+    until_ms: int | None,
+    project: Project | None,
+    *,
+    db_path: str | None = None,
 ) -> dict[str, Any]:
-    """The ``cost`` section of ``stats --cost`` for ``[since_ms, until_ms)`` (epoch ms)."""
+    """The ``cost`` section of ``stats --cost`` for ``[since_ms, until_ms)`` (epoch ms), for
+    ``project`` (None: every project)."""
     table = prices.load()
-    project = _current_project()
-    tasks = {t.id: t for t in project_tasks()} if project is not None else {}
+    tasks = {t.id: t for t in read_tasks(project)} if project is not None else {}
     mine = project_hash(Hasher(), project) if project is not None else None
     with telemetry_store.migrated(db_path) as db:
         rows = one_source_per_session(agent_usage.rows(db, since_ms, until_ms))
@@ -273,6 +276,8 @@ def _ms(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def cost_in(span: Window) -> dict[str, Any]:
-    """``stats --cost`` (CLI) and ``stats`` with ``cost`` (MCP): the cost section for a window."""
-    return cost_figures(_ms(span.since), _ms(span.until))
+def cost_in(span: Window, project: Project | None = None) -> dict[str, Any]:
+    """``stats --cost`` (CLI) and ``stats`` with ``cost`` (MCP): the cost section for a window,
+    for ``project`` (default: the one around the current directory, if any)."""
+    chosen = project if project is not None else _current_project()
+    return cost_figures(_ms(span.since), _ms(span.until), chosen)

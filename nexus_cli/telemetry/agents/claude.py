@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nexus_cli.telemetry.agents.records import (
-    BadRecord,
     Hasher,
     UsageRecord,
     count,
@@ -95,6 +94,3 @@ def default_root() -> str:
     """``$CLAUDE_CONFIG_DIR/projects``, else ``~/.claude/projects``."""
     base = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
     return os.path.join(base, "projects")
-
-
-__all__ = ["SOURCE", "BadRecord", "Found", "default_root", "folder", "parse"]

@@ -75,7 +75,7 @@ def _price(raw: object, origin: str) -> Price:
         if not 0 <= value <= MAX_PRICE:
             raise ValueError(f"{name} must be from 0 to {MAX_PRICE:,.0f}")
         values.append(float(value))
-    return Price(*values, origin=origin)
+    return Price(values[0], values[1], values[2], values[3], origin)
 
 
 def shipped() -> PriceTable:

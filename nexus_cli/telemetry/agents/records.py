@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from nexus_cli import validate
+from nexus_cli.telemetry.db.agent_usage import UsageRecord as UsageRecord  # made here
 from nexus_cli.telemetry.journal import privacy
 
 MODEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,99}$")
@@ -30,31 +30,6 @@ SOURCES = ("claude", "codex", "otlp-log", "otlp-metric")
 
 class BadRecord(ValueError):
     """A log line or data point that holds usage in a shape Nexus does not accept."""
-
-
-@dataclass
-class UsageRecord:
-    key: str
-    source: str
-    session_hash: str
-    model: str
-    at_ms: int
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    reported_cost_usd: float | None = None
-    task_id: str | None = None
-    project_hash: str | None = None
-
-    @property
-    def tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_write_tokens
-            + self.cache_read_tokens
-        )
 
 
 class Hasher:

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from nexus_cli.telemetry.db.handle import Db
-
-if TYPE_CHECKING:
-    from nexus_cli.telemetry.agents.records import UsageRecord
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS agent_usage ("
@@ -41,6 +37,34 @@ SCHEMA = (
     " offset INTEGER NOT NULL,"
     " read_at_ms INTEGER NOT NULL)",
 )
+
+
+@dataclass
+class UsageRecord:
+    """One unit of agent usage, as stored (see :mod:`nexus_cli.telemetry.agents.records`)."""
+
+    key: str
+    source: str
+    session_hash: str
+    model: str
+    at_ms: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    reported_cost_usd: float | None = None
+    task_id: str | None = None
+    project_hash: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_write_tokens
+            + self.cache_read_tokens
+        )
+
 
 _COLUMNS = (
     "key, source, session_hash, model, at_ms, input_tokens, output_tokens, cache_write_tokens, "
