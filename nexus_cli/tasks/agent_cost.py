@@ -174,23 +174,25 @@ def cost_figures(
     """The ``cost`` section of ``stats --cost`` for ``[since_ms, until_ms)`` (epoch ms), for
     ``project`` (None: every project)."""
     table = prices.load()
+    hasher = Hasher()
     tasks = {t.id: t for t in read_tasks(project)} if project is not None else {}
-    mine = project_hash(Hasher(), project) if project is not None else None
+    known = {hasher(task_id, kind="task"): task_id for task_id in tasks}
+    mine = project_hash(hasher, project) if project is not None else None
     with telemetry_store.migrated(db_path) as db:
         rows = one_source_per_session(agent_usage.rows(db, since_ms, until_ms))
     total, unattributed, outside = Totals(), Totals(), Totals()
     per_task: dict[str, _TaskFigures] = {}
     per_model: dict[str, Totals] = {}
     for row in rows:
-        if project is not None and row.project_hash != mine and row.task_id not in tasks:
+        if project is not None and row.project_hash != mine and row.task_hash not in known:
             outside.add(row, table)
             continue
         total.add(row, table)
         per_model.setdefault(row.model, Totals()).add(row, table)
-        if row.task_id is None:
+        if row.task_hash is None:
             unattributed.add(row, table)
             continue
-        figures = per_task.setdefault(row.task_id, _TaskFigures(Totals(), set(), set()))
+        figures = per_task.setdefault(row.task_hash, _TaskFigures(Totals(), set(), set()))
         figures.totals.add(row, table)
         figures.models.add(row.model)
         figures.sessions.add(row.session_hash)
@@ -198,7 +200,7 @@ def cost_figures(
         "project": project is not None,
         "prices": {"retrieved": table.retrieved, "sources": table.sources},
         "total": total.to_json(),
-        **_by_task(per_task, tasks, table),
+        **_by_task(per_task, {h: tasks[i] for h, i in known.items()}),
         "models": [
             {"model": m, "priced": table.of(m) is not None, **t.to_json()}
             for m, t in sorted(per_model.items(), key=lambda kv: (-kv[1].tokens, kv[0]))
@@ -208,20 +210,20 @@ def cost_figures(
     }
 
 
-def _by_task(
-    per_task: dict[str, _TaskFigures], tasks: dict[str, Task], table: prices.PriceTable
-) -> dict[str, Any]:
+def _by_task(per_task: dict[str, _TaskFigures], tasks: dict[str, Task]) -> dict[str, Any]:
+    """The per-task rows and their sums; ``per_task`` and ``tasks`` are keyed by task hash."""
     now_ms = int(time.time() * 1000)
     rows: list[dict[str, Any]] = []
     personas: dict[str, list[Any]] = {}
     outcomes: dict[str, list[Any]] = {name: [Totals(), 0, 0] for name in OUTCOMES}
-    for task_id, figures in per_task.items():
-        task = tasks.get(task_id)
+    for task_hash, figures in per_task.items():
+        task = tasks.get(task_hash)
         took = wall_ms(task, now_ms) if task is not None else None
         kind, persona = outcome(task), persona_of(task)
         rows.append(
             {
-                "task_id": task_id,
+                "task_id": task.id if task is not None else None,
+                "task_hash": task_hash,
                 "title": task.title if task is not None else None,
                 "status": task.status if task is not None else None,
                 "outcome": kind,
@@ -236,7 +238,7 @@ def _by_task(
             _merge(bucket[0], figures.totals)
             bucket[1] += 1
             bucket[2] += took or 0
-    rows.sort(key=lambda r: (-r["cost_usd"], -r["tokens"], r["task_id"]))
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["tokens"], r["task_hash"]))
     return {
         "tasks": rows,
         "personas": [

@@ -20,7 +20,7 @@ from nexus_cli.errors import UsageError
 from nexus_cli.tasks.agent_attribution import Attributor
 from nexus_cli.telemetry.agents import claude, codex, logfile
 from nexus_cli.telemetry.agents.claude import Found
-from nexus_cli.telemetry.agents.records import BadRecord, Hasher, UsageRecord
+from nexus_cli.telemetry.agents.records import BadRecord, Hasher, UsageRecord, sealed
 from nexus_cli.telemetry.db import agent_usage
 from nexus_cli.telemetry.db import store as telemetry_store
 from nexus_cli.telemetry.db.handle import Db
@@ -113,7 +113,7 @@ def _ingest_file(
             continue
         if item is not None:
             found.append(item)
-    records = [_attributed(item, attributor) for item in found]
+    records = [sealed(_attributed(item, attributor), hasher) for item in found]
     with db.atomic():
         keys = {r.key for r in records}
         result.new_records += len(keys - agent_usage.existing(db, keys))

@@ -29,7 +29,7 @@ from nexus_cli.errors import NexusError, StateError, UsageError
 from nexus_cli.extras import missing_hint
 from nexus_cli.tasks import metrics_server
 from nexus_cli.telemetry.agents import otlp_in
-from nexus_cli.telemetry.agents.records import BadRecord, Hasher, UsageRecord
+from nexus_cli.telemetry.agents.records import BadRecord, Hasher, UsageRecord, sealed
 from nexus_cli.telemetry.db import agent_usage
 from nexus_cli.telemetry.db import store as telemetry_store
 
@@ -82,7 +82,7 @@ def decode(path: str, content_type: str, body: bytes) -> Iterator[UsageRecord]:
         raise Refused(415, "send application/json or application/x-protobuf")
     hasher = Hasher()
     try:
-        return iter(list(read(doc, hasher)))
+        return iter([sealed(r, hasher) for r in read(doc, hasher)])
     except BadRecord as exc:
         raise Refused(400, f"not an OTLP export: {exc}") from None
 
@@ -110,6 +110,7 @@ def _protobuf(path: str, body: bytes) -> Any:
 
 
 def store(records: list[UsageRecord], db_path: str | None = None) -> None:
+    """Store records whose task id is sealed (:func:`records.sealed`)."""
     with telemetry_store.migrated(db_path) as db, db.atomic():
         agent_usage.put(db, records)
 

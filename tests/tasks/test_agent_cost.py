@@ -13,7 +13,7 @@ import pytest
 from nexus_cli.project import find_project
 from nexus_cli.tasks import agent_cost, otlp_receiver
 from nexus_cli.tasks.agent_attribution import project_hash
-from nexus_cli.telemetry.agents.records import Hasher, UsageRecord
+from nexus_cli.telemetry.agents.records import Hasher, UsageRecord, sealed
 from tests.conftest import run_nexus
 from tests.tasks.conftest import approve_all, new_task, ok
 
@@ -30,7 +30,7 @@ def usage(
     project: str | None = None,
     tokens: tuple[int, int, int, int] = (1000, 100, 0, 0),
 ) -> UsageRecord:
-    return UsageRecord(
+    record = UsageRecord(
         key=key,
         source=source,
         session_hash=session,
@@ -43,6 +43,7 @@ def usage(
         task_id=task,
         project_hash=project,
     )
+    return sealed(record, Hasher())
 
 
 def cost() -> dict[str, Any]:
@@ -103,7 +104,9 @@ def test_cost_per_verified_task_versus_abandoned_work(tasks: dict[str, str]) -> 
     by_task = {t["task_id"]: t for t in found["tasks"]}
     assert by_task[tasks["verified"]]["outcome"] == "verified"
     assert by_task[tasks["verified"]]["persona"] == "reviewer"
-    assert by_task["nx-zzzz9999"]["status"] is None
+    unknown = [t for t in found["tasks"] if t["outcome"] == "unknown"]
+    assert [(t["task_id"], t["status"]) for t in unknown] == [(None, None)]
+    assert "nx-zzzz9999" not in str(found)  # stored and shown as its hash only
     personas = {p["persona"]: p["tasks"] for p in found["personas"]}
     assert personas == {"reviewer": 2, "none": 3}
     models = {m["model"]: m for m in found["models"]}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
+from nexus_cli.telemetry.agents.records import Hasher
 from tests.conftest import git, run_nexus
 from tests.tasks.conftest import new_task, ok
 
@@ -62,11 +63,17 @@ def claimed(tasks_project: Path) -> tuple[str, Path]:
 
 
 def usage_rows() -> list[tuple[Any, ...]]:
+    """The stored rows, the task as its id where the salted hash is one of ``known``."""
     with sqlite3.connect(paths.telemetry_db_str()) as conn:
         return conn.execute(
-            "SELECT task_id, model, input_tokens, output_tokens, cache_write_tokens,"
+            "SELECT task_hash, model, input_tokens, output_tokens, cache_write_tokens,"
             " cache_read_tokens FROM agent_usage ORDER BY at_ms"
         ).fetchall()
+
+
+def hashed(task: str) -> str:
+    """How a task id is stored: its salted hash, never the id."""
+    return Hasher()(task, kind="task")
 
 
 def cost_now() -> dict[str, Any]:
@@ -94,7 +101,7 @@ def test_a_transcript_in_the_worktree_is_attributed_to_its_task(
     assert (found["files"], found["new_records"], found["attributed"]) == (1, 2, 2)
     assert found["tasks"] == [task] and found["bad_lines"] == 0
     model = "claude-sonnet-4-5-20250929"
-    assert usage_rows() == [(task, model, *FIRST), (task, model, *SECOND)]
+    assert usage_rows() == [(hashed(task), model, *FIRST), (hashed(task), model, *SECOND)]
 
 
 def test_re_ingesting_counts_nothing_twice_and_reads_only_what_was_appended(
@@ -162,10 +169,10 @@ def test_a_line_too_long_is_skipped_whole(
     assert (found["oversized_lines"], found["new_records"]) == (1, 2)
 
 
-def test_no_prompt_text_path_or_session_id_reaches_the_database(
+def test_no_prompt_text_path_session_or_task_id_reaches_the_database(
     claimed: tuple[str, Path], isolated_home: Path
 ) -> None:
-    _, worktree = claimed
+    task, worktree = claimed
     log = claude_folder(isolated_home, worktree) / f"{SESSION}.jsonl"
     log.write_text(transcript(worktree, datetime.now(UTC)))
     ingest("claude")
@@ -174,7 +181,7 @@ def test_no_prompt_text_path_or_session_id_reaches_the_database(
     stored = b"".join(
         p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file()
     )
-    for secret in (*SECRETS, str(worktree), str(log)):
+    for secret in (*SECRETS, str(worktree), str(log), task):
         assert secret.encode() not in stored, secret
 
 
@@ -254,5 +261,5 @@ def test_codex_token_counts_are_ingested_and_attributed(
     (day / "rollout-1.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     found = ingest("codex")
     assert (found["new_records"], found["tasks"]) == (2, [task])
-    assert usage_rows() == [(task, "gpt-5-codex", 400, 50, 0, 600)] * 2
+    assert usage_rows() == [(hashed(task), "gpt-5-codex", 400, 50, 0, 600)] * 2
     assert ingest("codex")["new_records"] == 0

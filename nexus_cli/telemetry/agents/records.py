@@ -2,8 +2,8 @@
 
 A record holds counts (input, output, cache write and cache read tokens), the model's name (an
 identifier checked against :data:`MODEL_PATTERN`, else ``unknown``), a moment (epoch
-milliseconds), the salted hash of the agent's session id and, once attributed, a task id and the
-salted hash of the project's folder. Nothing else read from an agent's log is kept: no prompt or
+milliseconds), the salted hash of the agent's session id and, once attributed, the salted hashes
+of the task id and of the project's folder. Nothing else read from an agent's log is kept: no prompt or
 answer text, no tool input, no path.
 
 Its ``key`` (a salted hash of what makes the unit unique: an API message id and request id for a
@@ -44,6 +44,12 @@ class Hasher:
         digest.update(f"\0{kind}\0".encode())
         digest.update(name.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
+
+
+def sealed(record: UsageRecord, hasher: Hasher) -> UsageRecord:
+    """``record`` with the salted hash of its task id, the form in which the task is stored."""
+    record.task_hash = None if record.task_id is None else hasher(record.task_id, kind="task")
+    return record
 
 
 def count(value: object, what: str) -> int:

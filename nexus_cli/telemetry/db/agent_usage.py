@@ -1,7 +1,7 @@
 """The agent usage tables of ``telemetry.db``: what agents spent, and how far each log was read.
 
 ``agent_usage`` holds one row per unit of usage (:class:`~nexus_cli.telemetry.agents.records.
-UsageRecord`): counts, a model identifier, a moment, salted hashes and an attributed task id;
+UsageRecord`): counts, a model identifier, a moment, salted hashes (of the session, the attributed task and the project);
 its primary key is the record's salted key, so a unit stored twice is one row.
 ``agent_log_marks`` holds, per log file (by the salted hash of its path: no path is stored), the
 file's device and inode and the byte offset read up to, so the next ingest reads only what was
@@ -10,6 +10,7 @@ appended. Both are created by migration ``m010_agent_usage`` in :mod:`store`.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ SCHEMA = (
     " cache_write_tokens INTEGER NOT NULL DEFAULT 0,"
     " cache_read_tokens INTEGER NOT NULL DEFAULT 0,"
     " reported_cost_usd REAL,"
-    " task_id TEXT,"
+    " task_hash TEXT,"
     " project_hash TEXT)",
     "CREATE INDEX IF NOT EXISTS agent_usage_time ON agent_usage (at_ms)",
     "CREATE TABLE IF NOT EXISTS agent_log_marks ("
@@ -53,7 +54,8 @@ class UsageRecord:
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
     reported_cost_usd: float | None = None
-    task_id: str | None = None
+    task_id: str | None = None  # attributed task (in memory only: task_hash is stored)
+    task_hash: str | None = None
     project_hash: str | None = None
 
     @property
@@ -68,7 +70,7 @@ class UsageRecord:
 
 _COLUMNS = (
     "key, source, session_hash, model, at_ms, input_tokens, output_tokens, cache_write_tokens, "
-    "cache_read_tokens, reported_cost_usd, task_id, project_hash"
+    "cache_read_tokens, reported_cost_usd, task_hash, project_hash"
 )
 
 
@@ -84,7 +86,7 @@ def _row(r: UsageRecord) -> tuple[object, ...]:
         r.cache_write_tokens,
         r.cache_read_tokens,
         r.reported_cost_usd,
-        r.task_id,
+        r.task_hash,
         r.project_hash,
     )
 
@@ -111,7 +113,7 @@ def put(db: Db, records: Iterable[UsageRecord]) -> int:
         " cache_write_tokens = max(cache_write_tokens, excluded.cache_write_tokens),"
         " cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),"
         " reported_cost_usd = excluded.reported_cost_usd,"
-        " task_id = coalesce(task_id, excluded.task_id),"
+        " task_hash = coalesce(task_hash, excluded.task_hash),"
         " project_hash = coalesce(project_hash, excluded.project_hash)",
         [_row(r) for r in records],
     )
@@ -167,7 +169,7 @@ class StoredUsage:
     cache_write_tokens: int
     cache_read_tokens: int
     reported_cost_usd: float | None
-    task_id: str | None
+    task_hash: str | None
     project_hash: str | None
 
 
@@ -175,7 +177,7 @@ def rows(db: Db, since_ms: int | None, until_ms: int | None) -> list[StoredUsage
     """The stored rows in ``[since_ms, until_ms)`` (None: unbounded), oldest first."""
     found = db.execute(
         "SELECT source, session_hash, model, at_ms, input_tokens, output_tokens,"
-        " cache_write_tokens, cache_read_tokens, reported_cost_usd, task_id, project_hash"
+        " cache_write_tokens, cache_read_tokens, reported_cost_usd, task_hash, project_hash"
         " FROM agent_usage WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms",
         (
             since_ms if since_ms is not None else -(2**62),
@@ -183,3 +185,12 @@ def rows(db: Db, since_ms: int | None, until_ms: int | None) -> list[StoredUsage
         ),
     )
     return [StoredUsage(*r) for r in found]
+
+
+def forget_before(db: Db, cutoff_ms: int) -> int:
+    """Delete usage older than ``cutoff_ms`` (retention); how many rows. Inside a transaction.
+    The marks stay: a log already read is not read again."""
+    try:
+        return db.execute("DELETE FROM agent_usage WHERE at_ms < ?", (cutoff_ms,)).rowcount
+    except sqlite3.OperationalError:  # a database before migration 10 (tests build those)
+        return 0

@@ -75,6 +75,8 @@ DATA_TABLES = (
     "rollup_retries",
     "rollup_cache",
     "quarantine",
+    "agent_usage",  # what coding agents spent (agent_usage.py)
+    "agent_log_marks",
 )
 
 # The columns of `events`, in insert order (without id).
