@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,6 +180,8 @@ def cost_figures(
     mine = project_hash(hasher, project) if project is not None else None
     with telemetry_store.migrated(db_path) as db:
         rows = one_source_per_session(agent_usage.rows(db, since_ms, until_ms))
+        named = agent_usage.session_tasks(db)
+    rows = [_named(row, named) for row in rows]
     total, unattributed, outside = Totals(), Totals(), Totals()
     per_task: dict[str, _TaskFigures] = {}
     per_model: dict[str, Totals] = {}
@@ -250,6 +252,13 @@ def _by_task(per_task: dict[str, _TaskFigures], tasks: dict[str, Task]) -> dict[
             for name, (t, n, w) in outcomes.items()
         },
     }
+
+
+def _named(row: StoredUsage, named: dict[str, str]) -> StoredUsage:
+    """A row without a task gets the task its session was started for (``nexus loop``)."""
+    if row.task_hash is None and row.session_hash in named:
+        return replace(row, task_hash=named[row.session_hash])
+    return row
 
 
 def _merge(into: Totals, other: Totals) -> None:

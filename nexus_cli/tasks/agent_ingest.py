@@ -20,7 +20,14 @@ from nexus_cli.errors import UsageError
 from nexus_cli.tasks.agent_attribution import Attributor
 from nexus_cli.telemetry.agents import claude, codex, logfile
 from nexus_cli.telemetry.agents.claude import Found
-from nexus_cli.telemetry.agents.records import BadRecord, Hasher, UsageRecord, sealed
+from nexus_cli.telemetry.agents.records import (
+    BadRecord,
+    Hasher,
+    UsageRecord,
+    sealed,
+    task_id_or_none,
+    text_id,
+)
 from nexus_cli.telemetry.db import agent_usage
 from nexus_cli.telemetry.db import store as telemetry_store
 from nexus_cli.telemetry.db.handle import Db
@@ -141,3 +148,25 @@ def _unchanged(file: str, mark: agent_usage.Mark) -> bool:
     except OSError:
         return False
     return (info.st_dev, info.st_ino, info.st_size) == (mark.device, mark.inode, mark.offset)
+
+
+def name_session(session_id: object, task_id: object, *, db_path: str | None = None) -> bool:
+    """Record that agent session ``session_id`` was started for task ``task_id`` (the
+    session-start hook, with ``NEXUS_TASK_ID`` from ``nexus loop``), so its usage goes to that
+    task wherever it ran. Both are hashed; False when either is not a valid value."""
+    task = task_id_or_none(task_id)
+    try:
+        session = text_id(session_id, "session_id")
+    except BadRecord:
+        return False
+    if task is None:
+        return False
+    hasher = Hasher()
+    with telemetry_store.migrated(db_path) as db, db.atomic():
+        agent_usage.name_session(
+            db,
+            hasher(session, kind="agent-session"),
+            hasher(task, kind="task"),
+            int(time.time() * 1000),
+        )
+    return True

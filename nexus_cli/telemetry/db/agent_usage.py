@@ -3,6 +3,8 @@
 ``agent_usage`` holds one row per unit of usage (:class:`~nexus_cli.telemetry.agents.records.
 UsageRecord`): counts, a model identifier, a moment, salted hashes (of the session, the attributed task and the project);
 its primary key is the record's salted key, so a unit stored twice is one row.
+``agent_sessions`` holds, per agent session started by ``nexus loop``, the salted hash of the
+task it was started for (``NEXUS_TASK_ID``, recorded by the session-start hook).
 ``agent_log_marks`` holds, per log file (by the salted hash of its path: no path is stored), the
 file's device and inode and the byte offset read up to, so the next ingest reads only what was
 appended. Both are created by migration ``m010_agent_usage`` in :mod:`store`.
@@ -37,6 +39,10 @@ SCHEMA = (
     " inode INTEGER NOT NULL,"
     " offset INTEGER NOT NULL,"
     " read_at_ms INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS agent_sessions ("
+    " session_hash TEXT PRIMARY KEY,"
+    " task_hash TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL)",
 )
 
 
@@ -191,6 +197,23 @@ def forget_before(db: Db, cutoff_ms: int) -> int:
     """Delete usage older than ``cutoff_ms`` (retention); how many rows. Inside a transaction.
     The marks stay: a log already read is not read again."""
     try:
-        return db.execute("DELETE FROM agent_usage WHERE at_ms < ?", (cutoff_ms,)).rowcount
+        gone = db.execute("DELETE FROM agent_usage WHERE at_ms < ?", (cutoff_ms,)).rowcount
+        db.execute("DELETE FROM agent_sessions WHERE at_ms < ?", (cutoff_ms,))
+        return int(gone)
     except sqlite3.OperationalError:  # a database before migration 10 (tests build those)
         return 0
+
+
+def name_session(db: Db, session_hash: str, task_hash: str, at_ms: int) -> None:
+    """Record that the agent session ``session_hash`` works on task ``task_hash``."""
+    db.execute(
+        "INSERT INTO agent_sessions (session_hash, task_hash, at_ms) VALUES (?,?,?) "
+        "ON CONFLICT(session_hash) DO UPDATE SET task_hash = excluded.task_hash,"
+        " at_ms = excluded.at_ms",
+        (session_hash, task_hash, at_ms),
+    )
+
+
+def session_tasks(db: Db) -> dict[str, str]:
+    """session hash -> task hash, for the sessions a task was named for."""
+    return {r[0]: r[1] for r in db.execute("SELECT session_hash, task_hash FROM agent_sessions")}

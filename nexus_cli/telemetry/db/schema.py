@@ -77,6 +77,7 @@ DATA_TABLES = (
     "quarantine",
     "agent_usage",  # what coding agents spent (agent_usage.py)
     "agent_log_marks",
+    "agent_sessions",
 )
 
 # The columns of `events`, in insert order (without id).
