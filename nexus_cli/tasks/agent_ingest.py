@@ -30,10 +30,14 @@ from nexus_cli.telemetry.agents.records import (
 )
 from nexus_cli.telemetry.db import agent_usage
 from nexus_cli.telemetry.db import store as telemetry_store
+from nexus_cli.telemetry.db.agent_usage import Mark
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.journal.invocation import note
 
 AGENTS = ("claude", "codex")
+BATCH = 2000  # records stored (with the offset read up to) per transaction
+# A line without one of these words is not parsed: it cannot hold what is read from it.
+MARKERS = {"claude": (b'"usage"',), "codex": (b"session_meta", b"turn_context", b"token_count")}
 
 
 @dataclass
@@ -98,35 +102,51 @@ def _ingest_file(
     if agent == "codex" and mark is not None and not _unchanged(file, mark):
         mark = None  # a turn's model and session are in earlier lines: read it from its start
     try:
-        reading = logfile.read(file, mark)
+        with logfile.opened(file, mark) as reading:
+            result.files += 1
+            context = codex.Context()
+            batch: list[Found] = []
+            for line, end in reading.lines():
+                result.lines += 1
+                if not any(marker in line for marker in MARKERS[agent]):
+                    continue  # cannot hold usage (or, for Codex, a session or model): not parsed
+                try:
+                    doc = jsonio.loads(line, max_bytes=logfile.MAX_LINE_BYTES)
+                    if agent == "claude":
+                        item = claude.parse(doc, hasher)
+                    else:
+                        item = codex.parse(doc, context, hasher)
+                except (jsonio.JSONError, BadRecord):
+                    result.bad_lines += 1
+                    continue
+                if item is not None:
+                    batch.append(item)
+                if len(batch) >= BATCH:
+                    where = Mark(reading.device, reading.inode, end)
+                    _store(db, file_hash, batch, where, hasher, attributor, result)
+                    batch = []
+            result.oversized_lines += reading.oversized
+            _store(db, file_hash, batch, reading.mark, hasher, attributor, result)
     except logfile.NotALog:
         result.files_skipped += 1
-        return
-    result.files += 1
-    result.oversized_lines += reading.oversized
-    found: list[Found] = []
-    context = codex.Context()
-    for line, _ in reading.lines:
-        result.lines += 1
-        try:
-            doc = jsonio.loads(line, max_bytes=logfile.MAX_LINE_BYTES)
-            item = (
-                claude.parse(doc, hasher)
-                if agent == "claude"
-                else codex.parse(doc, context, hasher)
-            )
-        except (jsonio.JSONError, BadRecord):
-            result.bad_lines += 1
-            continue
-        if item is not None:
-            found.append(item)
+
+
+def _store(
+    db: Db,
+    file_hash: str,
+    found: list[Found],
+    mark: Mark,
+    hasher: Hasher,
+    attributor: Attributor,
+    result: IngestResult,
+) -> None:
+    """Store a batch of records with the offset read up to, in one transaction."""
     records = [sealed(_attributed(item, attributor), hasher) for item in found]
-    with db.atomic():
-        keys = {r.key for r in records}
-        result.new_records += len(keys - agent_usage.existing(db, keys))
-        agent_usage.put(db, records)
-        agent_usage.set_mark(db, file_hash, reading.mark, int(time.time() * 1000))
     unique = {r.key: r for r in records}  # a response written as several lines is one record
+    with db.atomic():
+        result.new_records += len(unique.keys() - agent_usage.existing(db, unique))
+        agent_usage.put(db, records)
+        agent_usage.set_mark(db, file_hash, mark, int(time.time() * 1000))
     result.records += len(unique)
     for record in unique.values():
         if record.task_id is not None:

@@ -140,17 +140,18 @@ def test_garbage_lines_are_counted_and_skipped(
     log = claude_folder(isolated_home, worktree) / f"{SESSION}.jsonl"
     good = [x.encode() for x in transcript(worktree, datetime.now(UTC)).splitlines(True)]
     bad = [
-        b"not json at all\n",
-        b'{"type": "assistant", "a": NaN}\n',
+        b'not json at all, "usage"\n',
+        b'{"type": "assistant", "usage": NaN}\n',
         b'{"type":"assistant","sessionId":"s","timestamp":"2026-01-01T00:00:00Z",'
         b'"message":{"usage":{"input_tokens":-5}}}\n',
-        b'{"dup": 1, "dup": 2}\n',
-        b'{"type": "user", "text": "\xff\xfe not UTF-8"}\n',
-        b"[1, 2, 3]\n",  # JSON, but no usage: not bad, just not read
+        b'{"usage": 1, "usage": 2}\n',
+        b'{"type": "user", "usage": "\xff\xfe not UTF-8"}\n',
+        b"[1, 2, 3]\n",  # no usage in it: not even parsed
+        b"{broken, and no word of interest\n",  # likewise: skipped unread, not counted
     ]
     log.write_bytes(b"".join([good[0], *bad[:4], good[1], good[2], *bad[4:], *good[3:]]))
     found = ingest("claude")
-    assert (found["new_records"], found["bad_lines"]) == (2, 5)
+    assert (found["new_records"], found["bad_lines"], found["lines"]) == (2, 5, 12)
 
 
 def test_a_line_too_long_is_skipped_whole(

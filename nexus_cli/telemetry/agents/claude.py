@@ -19,6 +19,7 @@ Format: https://code.claude.com/docs/en/monitoring-usage and the transcript read
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from nexus_cli.telemetry.agents.records import (
 
 SOURCE = "claude"
 MAX_CWD = 4096
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 @dataclass
@@ -47,7 +49,7 @@ def folder(value: object) -> str | None:
     """An absolute path without NUL or control characters, else None."""
     if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_CWD:
         return None
-    if any(ord(c) < 32 for c in value):
+    if _CONTROL.search(value):
         return None
     return os.path.normpath(value)
 

@@ -1,10 +1,11 @@
 """Reading an agent's JSONL log from where the last ingest stopped, as untrusted input.
 
-:func:`new_lines` opens the file without following a symbolic link and refuses anything but a
+:func:`opened` opens the file without following a symbolic link and refuses anything but a
 regular file. It starts at the stored offset when the file is the same one (same device and
 inode, not shorter than the offset), else at 0 (the file was replaced or truncated: records
-already stored are recognised by their keys, so nothing is counted twice). It yields each
-complete line with the offset just after it; a last line without its newline (the agent is
+already stored are recognised by their keys, so nothing is counted twice).
+:meth:`Reading.lines` yields each complete line with the offset just after it, one chunk in
+memory at a time; a last line without its newline (the agent is
 still writing it) is left for the next ingest. A line longer than :data:`MAX_LINE_BYTES` is
 skipped whole and counted, never held in memory.
 """
@@ -15,6 +16,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from nexus_cli.telemetry.db.agent_usage import Mark
@@ -29,22 +31,49 @@ class NotALog(OSError):
 
 @dataclass
 class Reading:
-    """Where a read started and ended, and what it skipped."""
+    """A log file opened where the last ingest stopped: :meth:`lines` yields what follows."""
 
+    fd: int
     device: int
     inode: int
     start: int
-    end: int = 0
+    end: int = 0  # the offset just after the last complete line read (or skipped)
     oversized: int = 0
-    lines: list[tuple[bytes, int]] = field(default_factory=list)
+    max_line: int = field(default=0)
 
     @property
     def mark(self) -> Mark:
         return Mark(self.device, self.inode, self.end)
 
+    def lines(self) -> Iterator[tuple[bytes, int]]:
+        """Each complete, non-blank line after ``start`` with the offset just after it."""
+        pending = b""
+        skipping = False
+        position = self.start  # the offset of pending's first byte
+        while chunk := os.read(self.fd, CHUNK):
+            pending += chunk
+            begin = 0
+            while (newline := pending.find(b"\n", begin)) >= 0:
+                line = pending[begin:newline]
+                begin = newline + 1
+                self.end = position + begin
+                if skipping or len(line) > self.max_line:
+                    skipping = False
+                    self.oversized += 1
+                elif line.strip():
+                    yield line, self.end
+            position += begin
+            pending = pending[begin:]
+            if len(pending) > self.max_line:  # no newline in sight: drop what was read of it
+                position += len(pending)
+                pending = b""
+                skipping = True
+        # An unfinished last line (or an oversized one still being skipped) is read next time.
 
-def read(path: str, mark: Mark | None, *, max_line: int | None = None) -> Reading:
-    """The complete lines appended to ``path`` since ``mark`` (see the module docstring)."""
+
+@contextmanager
+def opened(path: str, mark: Mark | None, *, max_line: int | None = None) -> Iterator[Reading]:
+    """``path`` opened for reading from ``mark`` (see the module docstring)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -56,35 +85,11 @@ def read(path: str, mark: Mark | None, *, max_line: int | None = None) -> Readin
             raise NotALog("it is not a regular file")
         same = mark is not None and (mark.device, mark.inode) == (info.st_dev, info.st_ino)
         start = mark.offset if same and mark is not None and mark.offset <= info.st_size else 0
-        reading = Reading(info.st_dev, info.st_ino, start, start)
-        if start < info.st_size:
-            os.lseek(fd, start, os.SEEK_SET)
-            _lines(fd, reading, MAX_LINE_BYTES if max_line is None else max_line)
-        return reading
+        os.lseek(fd, start, os.SEEK_SET)
+        limit = MAX_LINE_BYTES if max_line is None else max_line
+        yield Reading(fd, info.st_dev, info.st_ino, start, start, max_line=limit)
     finally:
         os.close(fd)
-
-
-def _lines(fd: int, reading: Reading, max_line: int) -> None:
-    pending = b""
-    skipping = False
-    position = reading.start  # the offset of pending's first byte
-    while chunk := os.read(fd, CHUNK):
-        pending += chunk
-        while (newline := pending.find(b"\n")) >= 0:
-            line, pending = pending[:newline], pending[newline + 1 :]
-            position += newline + 1
-            if skipping:
-                skipping = False
-                reading.oversized += 1
-            elif line.strip():
-                reading.lines.append((line, position))
-            reading.end = position
-        if len(pending) > max_line:  # no newline in sight: drop what was read of this line
-            position += len(pending)
-            pending = b""
-            skipping = True
-    # An unfinished last line (or an oversized one still being skipped) is read next time.
 
 
 def iter_logs(root: str, *, suffix: str = ".jsonl") -> Iterator[str]:
