@@ -264,3 +264,19 @@ def test_codex_token_counts_are_ingested_and_attributed(
     assert (found["new_records"], found["tasks"]) == (2, [task])
     assert usage_rows() == [(hashed(task), "gpt-5-codex", 400, 50, 0, 600)] * 2
     assert ingest("codex")["new_records"] == 0
+
+
+def test_the_command_says_what_it_read_in_one_line(
+    claimed: tuple[str, Path], isolated_home: Path
+) -> None:
+    _, worktree = claimed
+    empty = run_nexus("telemetry", "ingest", "claude")
+    assert empty.exit_code == 0 and "no claude logs in" in empty.stderr
+    log = claude_folder(isolated_home, worktree) / f"{SESSION}.jsonl"
+    log.write_text(transcript(worktree, datetime.now(UTC)) + 'not json, "usage" in it\n')
+    result = run_nexus("telemetry", "ingest", "claude")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "read 1 file: 2 new usage records (2 attributed to 1 task, 0 unattributed)",
+        "skipped 1 line: not valid JSON or usage",
+    ]
