@@ -251,6 +251,30 @@ def _gpu(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         proc.wait()
 
 
+def _agent_logs(repo: Path) -> None:
+    """A Claude Code transcript of a session in the repository: one response with usage, of a
+    priced model and of one without a price."""
+    folder = Path(os.environ["HOME"]) / ".claude" / "projects" / "-repo"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    lines = [
+        {
+            "type": "assistant",
+            "sessionId": "json-contract",
+            "cwd": str(repo),
+            "timestamp": stamp,
+            "requestId": f"req_{n}",
+            "message": {
+                "id": f"msg_{n}",
+                "model": model,
+                "usage": {"input_tokens": 5, "output_tokens": 7},
+            },
+        }
+        for n, model in enumerate(("claude-sonnet-4-5", "a-model-without-a-price"))
+    ]
+    (folder / "session.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
 def _telemetry(run: Runs) -> Collector:
     for _ in range(3):  # a recurring error, so that insights finds a pattern
         assert run_nexus("-C", str(run.repo), "task", "show", "nx-zzzz").exit_code != 0
@@ -265,6 +289,9 @@ def _telemetry(run: Runs) -> Collector:
     run("stats", "--since", "7d")
     run("stats", "--gpu")
     run("stats", "--tasks", "--gates", "--workflows")
+    _agent_logs(run.repo)
+    run("telemetry ingest", "claude")
+    run("stats", "--cost")
     run("dashboard")
     run("doctor", ok_codes=(0, 1))
     run("doctor", "--fix", ok_codes=(0, 1))

@@ -11,6 +11,7 @@ import click
 from nexus_cli.gpu import accounting
 from nexus_cli.gpu.units import size as gpu_size
 from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.tasks import agent_cost
 from nexus_cli.telemetry import usage
 from nexus_cli.telemetry.query import window
 from nexus_cli.telemetry.query.durations import human_ms
@@ -116,6 +117,12 @@ def _render(data: dict[str, Any]) -> None:
     is_flag=True,
     help="Also per workflow stage: tasks, iterations; per workflow: run duration.",
 )
+@click.option(
+    "--cost",
+    "cost",
+    is_flag=True,
+    help="Also agents' tokens, cost and wall time per task, persona, model and outcome.",
+)
 @json_option
 def stats(
     workspace: str | None,
@@ -124,6 +131,7 @@ def stats(
     tasks: bool,
     gates: bool,
     workflows: bool,
+    cost: bool,
     as_json: bool,
     **options: Any,
 ) -> None:
@@ -135,19 +143,26 @@ def stats(
     GPU-hours and peak GPU memory, sampled by `nexus gpu status`/`monitor` (docs/gpu.md).
     --tasks, --gates and --workflows add figures from the current project's task history (all
     of it; the window applies to the telemetry figures), explained in docs/telemetry.md.
+    --cost adds what coding agents spent in the window (read by `nexus telemetry ingest` and
+    `telemetry receive`): per task, persona and model, and per verified task vs abandoned work.
     """
     span = resolve_window(options)
     found = usage.stats(span, workspace=workspace, exact=exact)
     gpu_tasks = accounting.usage_by_task(_epoch(span.since), _epoch(span.until)) if gpu else []
     history = task_history.stats(tasks=tasks, gates=gates, workflows=workflows)
+    spent = agent_cost.cost_in(span) if cost else None
     if as_json:
         data = found.to_json()
         if gpu:
             data["gpu"] = {"tasks": [t.to_dict() for t in gpu_tasks]}
+        if spent is not None:
+            data["cost"] = spent
         emit_json({**data, **history})
         return
     _render(found.figures)
     _render_history(history)
+    if spent is not None:
+        render_cost(spent)
     if gpu:
         click.echo("")
         rows = [
@@ -261,3 +276,85 @@ def _render_history(history: dict[str, Any]) -> None:
 
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
+
+
+def _dollars(figures: dict[str, Any]) -> str:
+    text = f"${figures['cost_usd']:.2f}"
+    return text if figures["cost_complete"] else f"{text} + unknown"
+
+
+def _tokens(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k" if n >= 1000 else str(n)
+
+
+def render_cost(cost: dict[str, Any]) -> None:
+    """The ``--cost`` tables: outcomes, tasks, personas, models (costs marked where unknown)."""
+    click.echo("")
+    outcomes = cost["outcomes"]
+    rows = [
+        (
+            name.replace("_", " "),
+            o["tasks"],
+            _tokens(o["tokens"]),
+            _dollars(o),
+            ms(o["wall_ms"]) if o["tasks"] else "-",
+            _dollars(o["per_task"]) if o["per_task"] else "-",
+        )
+        for name, o in outcomes.items()
+        if o["tasks"]
+    ]
+    rows.append(
+        (
+            "unattributed",
+            "-",
+            _tokens(cost["unattributed"]["tokens"]),
+            _dollars(cost["unattributed"]),
+            "-",
+            "-",
+        )
+    )
+    print_table(
+        ("agent work", "tasks", "tokens", "cost", "wall time", "cost per task"),
+        rows,
+        right=("tasks", "tokens", "cost", "wall time", "cost per task"),
+    )
+    click.echo("")
+    print_table(
+        ("task", "outcome", "persona", "tokens", "cost", "wall time"),
+        [
+            (
+                t["task_id"],
+                t["outcome"].replace("_", " "),
+                t["persona"],
+                _tokens(t["tokens"]),
+                _dollars(t),
+                ms(t["wall_ms"]),
+            )
+            for t in cost["tasks"][:TOP_ROWS]
+        ],
+        empty="no agent usage attributed to a task in this window (see `nexus telemetry ingest`)",
+        right=("tokens", "cost", "wall time"),
+    )
+    if len(cost["tasks"]) > TOP_ROWS:
+        click.echo(f"({len(cost['tasks']) - TOP_ROWS} more tasks; --json lists them all)", err=True)
+    if cost["personas"]:
+        click.echo("")
+        print_table(
+            ("persona", "tasks", "tokens", "cost"),
+            [
+                (p["persona"], p["tasks"], _tokens(p["tokens"]), _dollars(p))
+                for p in cost["personas"]
+            ],
+            right=("tasks", "tokens", "cost"),
+        )
+    if cost["models"]:
+        click.echo("")
+        print_table(
+            ("model", "tokens", "cost"),
+            [
+                (m["model"], _tokens(m["tokens"]), _dollars(m) if m["priced"] else "unknown")
+                for m in cost["models"]
+            ],
+            right=("tokens", "cost"),
+        )
+    click.echo(f"(prices read {cost['prices']['retrieved']}; docs/telemetry.md)", err=True)

@@ -8,7 +8,7 @@ from nexus_cli.commands.options import confirm, yes_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
-from nexus_cli.tasks import metrics_server
+from nexus_cli.tasks import agent_ingest, metrics_server, otlp_receiver
 from nexus_cli.telemetry import operations
 from nexus_cli.telemetry.journal import invocation, settings
 from nexus_cli.telemetry.journal.settings import SOURCES
@@ -153,4 +153,70 @@ def serve(address: str, allow_remote: bool) -> None:
         host,
         port,
         ready=lambda url: click.echo(f"serving metrics at {url} (Ctrl-C stops)", err=True),
+    )
+
+
+@telemetry.command()
+@click.argument("agent", type=click.Choice(agent_ingest.AGENTS))
+@click.option(
+    "--path",
+    metavar="DIR",
+    help="The agent's log folder (default: ~/.claude/projects, or $CODEX_HOME/sessions).",
+)
+@json_option
+def ingest(agent: str, path: str | None, as_json: bool) -> None:
+    """Read token usage from an agent's session logs (only what is new since the last run).
+
+    Each usage record is attributed to the task claimed in the workspace worktree the session
+    ran in; counts, model names, hashed session ids and times are stored, never prompt text or
+    paths (docs/telemetry.md). See it with `nexus stats --cost`.
+    """
+    result = agent_ingest.ingest(agent, path)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    data = result.to_json()
+    if not data["files"] and not data["files_skipped"]:
+        click.echo(f"no {agent} logs in {escape(data['folder'])}", err=True)
+        return
+    click.echo(
+        f"read {plural(data['files'], 'file')}: {plural(data['new_records'], 'new usage record')}"
+        f" ({data['attributed']} attributed to {plural(len(data['tasks']), 'task')},"
+        f" {data['unattributed']} unattributed)",
+        err=True,
+    )
+    skipped = [
+        (data["bad_lines"], "line", "not valid JSON or usage"),
+        (data["oversized_lines"], "line", "too long"),
+        (data["files_skipped"], "file", "not a regular file"),
+    ]
+    for n, what, why in skipped:
+        if n:
+            click.echo(f"skipped {plural(n, what)}: {why}", err=True)
+
+
+@telemetry.command()
+@click.option(
+    "--listen",
+    "address",
+    metavar="HOST:PORT",
+    required=True,
+    help="Receive OTLP/HTTP at http://HOST:PORT (a loopback address, e.g. 127.0.0.1:4318).",
+)
+def receive(address: str) -> None:
+    """Receive Claude Code's OpenTelemetry metrics and events (OTLP/HTTP) until Ctrl-C.
+
+    Set OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT and OTEL_EXPORTER_OTLP_PROTOCOL=http/json
+    for Claude Code; only token and cost figures are kept (docs/telemetry.md).
+    """
+    host, port = otlp_receiver.parse_address(address)
+    counts = otlp_receiver.receive(
+        host,
+        port,
+        ready=lambda url: click.echo(f"receiving OTLP at {url} (Ctrl-C stops)", err=True),
+    )
+    click.echo(
+        f"received {plural(counts.exports, 'export')} ({plural(counts.records, 'usage record')}),"
+        f" refused {counts.refused}",
+        err=True,
     )

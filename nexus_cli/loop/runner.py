@@ -290,10 +290,25 @@ def _iterate(
 def _agent_env(task: Task, number: int, actor: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(NEXUS_TASK_ID=task.id, NEXUS_LOOP_ITERATION=str(number), NEXUS_AGENT=actor)
+    env["OTEL_RESOURCE_ATTRIBUTES"] = resource_attributes(
+        env.get("OTEL_RESOURCE_ATTRIBUTES"), task.id
+    )
     env.pop("NEXUS_WORKSPACE", None)
     if task.workspace:
         env["NEXUS_WORKSPACE"] = task.workspace
     return env
+
+
+def resource_attributes(current: str | None, task_id: str) -> str:
+    """``OTEL_RESOURCE_ATTRIBUTES`` for the agent: the person's own attributes, and
+    ``nexus.task.id``, so that an agent exporting OpenTelemetry (Claude Code) names its task to
+    ``nexus telemetry receive`` (docs/telemetry.md)."""
+    kept = [
+        item
+        for item in (current or "").split(",")
+        if item.strip() and item.split("=", 1)[0].strip() != "nexus.task.id"
+    ]
+    return ",".join([*kept, f"nexus.task.id={task_id}"])
 
 
 def _record(store: TaskStore, it: Iteration, actor: str) -> None:

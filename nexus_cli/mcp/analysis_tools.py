@@ -13,6 +13,7 @@ from typing import Any
 from nexus_cli.gpu.impact import impact_report
 from nexus_cli.personas import listing
 from nexus_cli.project import Project
+from nexus_cli.tasks import agent_cost
 from nexus_cli.telemetry import usage
 from nexus_cli.workflows import history
 
@@ -25,8 +26,12 @@ def persona_current(project: Project) -> list[dict[str, Any]]:
     return listing.current(listing.scope_for(project.root)).to_json()
 
 
-def stats(window: str = "week") -> dict[str, Any]:
-    return usage.stats(usage.window_from_text(window, usage.STATS_DAYS)).to_json()
+def stats(project: Project, window: str = "week", cost: bool = False) -> dict[str, Any]:
+    span = usage.window_from_text(window, usage.STATS_DAYS)
+    data = usage.stats(span).to_json()
+    if cost:
+        data["cost"] = agent_cost.cost_in(span, project)
+    return data
 
 
 def insights(window: str = "month") -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from nexus_cli.errors import NexusError
 from nexus_cli.mcp.hooks import HookAnswer, failed, project_at, session_dir, session_task
+from nexus_cli.tasks import agent_ingest
 from nexus_cli.tasks import context as handoff
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
@@ -26,7 +27,28 @@ EVENT = "session-start"
 
 
 def run(payload: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> HookAnswer:
-    """The briefing for the session ``payload`` describes (nothing outside a Nexus project)."""
+    """The briefing for the session ``payload`` describes (nothing outside a Nexus project).
+
+    A session ``nexus loop`` started for a task (``NEXUS_TASK_ID``) is recorded as that task's,
+    so that its tokens are attributed to it (docs/telemetry.md, agent cost)."""
+    problem = _name_session(payload, env)
+    answer = _briefing(payload, env, cwd)
+    answer.stderr = problem + answer.stderr
+    return answer
+
+
+def _name_session(payload: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """Record the session's task; what went wrong, for stderr (the briefing still comes)."""
+    if not env.get("NEXUS_TASK_ID"):
+        return ""
+    try:
+        agent_ingest.name_session(payload.get("session_id"), env["NEXUS_TASK_ID"])
+    except (NexusError, OSError, sqlite3.Error) as exc:
+        return failed(EVENT, exc).stderr
+    return ""
+
+
+def _briefing(payload: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> HookAnswer:
     where = session_dir(payload, cwd)
     project = project_at(where)
     if project is None:

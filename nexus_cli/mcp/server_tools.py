@@ -299,9 +299,17 @@ def _register_analysis(s: ToolHost) -> None:
     async def persona_current() -> str:
         return await s.run("persona_current", at.persona_current, p)
 
-    @app.tool(description="Usage statistics for a window: invocations, success rate, timings.")
-    async def stats(window: Window = "week") -> str:
-        return await s.run("stats", at.stats, window)
+    @app.tool(
+        description="Usage statistics for a window: invocations, success rate, timings; with "
+        "cost, what coding agents spent per task, persona, model and verified/abandoned work."
+    )
+    async def stats(
+        window: Window = "week",
+        cost: Annotated[
+            bool, Field(description="Also agents' tokens, cost and wall time (stats --cost).")
+        ] = False,
+    ) -> str:
+        return await s.run("stats", at.stats, p, window, cost)
 
     @app.tool(description="Usage patterns detected in a window, each with a suggested fix.")
     async def insights(window: Window = "month") -> str:

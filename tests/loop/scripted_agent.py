@@ -48,6 +48,9 @@ def main() -> int:
     log = Path(os.environ["SCRIPTED_AGENT_LOG"])
     log.mkdir(parents=True, exist_ok=True)
     (log / f"prompt-{task}-{iteration}.md").write_text(prompt)
+    (log / f"otel-{task}-{iteration}.txt").write_text(
+        os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    )
     with open(log / "runs.txt", "a") as runs:
         runs.write(f"{task} {iteration} {os.environ.get('NEXUS_WORKSPACE', '-')} {os.getcwd()}\n")
     (log / "agent.pid").write_text(str(os.getpid()))

@@ -43,6 +43,16 @@ def test_two_dependent_tasks_finish_in_order_in_two_iterations_each(
     assert "FAILED" not in (agent_log / f"prompt-{first}-1.md").read_text()
 
 
+def test_the_agent_names_its_task_to_opentelemetry(
+    loop_project: Path, agent_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=web,nexus.task.id=nx-old1")
+    task_id = new_task("Exported", "--gate", GATE)
+    assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0
+    attributes = (agent_log / f"otel-{task_id}-1.txt").read_text()
+    assert attributes == f"team=web,nexus.task.id={task_id}"
+
+
 def test_iterations_are_loop_telemetry_events(loop_project: Path, agent_log: Path) -> None:
     task_id = new_task("Measured", "--gate", GATE)
     assert run_nexus("loop", "--agent", AGENT, "--task", task_id).exit_code == 0

@@ -143,6 +143,7 @@ TASK_STEPS = [
 USAGE_STEPS = [
     Step(["stats", "--week"], "stats", {"window": "week"}),
     Step(["stats", "--since", "7d"], "stats", {"window": "7d"}),
+    Step(["stats", "--week", "--cost"], "stats", {"window": "week", "cost": True}),
     Step(["insights", "--month"], "insights", {"window": "month"}),
     Step(["insights", "--today"], "insights", {"window": "today"}),
 ]

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,28 @@ def test_a_broken_task_file_never_fails_the_session(
     result = fire(commands["Stop"], stop(project), project)
     assert result.returncode == 0 and result.stdout == ""
     assert result.stderr.startswith("nexus hook stop: ")
+
+
+def test_session_start_names_the_loop_task_of_the_session(
+    project: Path, commands: dict[str, str]
+) -> None:
+    from nexus_cli.tasks import agent_cost, otlp_receiver
+    from nexus_cli.telemetry.agents.records import Hasher, UsageRecord
+    from nexus_cli.telemetry.query.window import last_days
+
+    task = run_nexus("task", "create", "Looped", "--gate", GATE).stdout.strip()
+    result = fire(
+        commands["SessionStart"], session_start(project, "startup"), project, NEXUS_TASK_ID=task
+    )
+    assert result.returncode == 0 and result.stdout.startswith("# Nexus session")
+    # the session's usage, exported with no task attribute and never claimed anywhere
+    now_ms = int(time.time() * 1000) - 1000
+    record = UsageRecord("k", "otlp-log", Hasher()("abc123", kind="agent-session"), "m", now_ms, 7)
+    otlp_receiver.store([record])
+    [row] = agent_cost.cost_in(last_days(1))["tasks"]
+    assert (row["task_id"], row["tokens"]) == (task, 7)
+    # a task id that is not one is not recorded, and the briefing still comes
+    bad = fire(
+        commands["SessionStart"], session_start(project, "startup"), project, NEXUS_TASK_ID="x;y"
+    )
+    assert bad.returncode == 0 and bad.stdout.startswith("# Nexus session")

@@ -24,6 +24,7 @@ ALLOWED = {
     "query": {"journal", "db"},
     "present": {"journal", "db", "query"},
     "ship": {"journal", "db", "query"},
+    "agents": {"journal", "db"},  # agents' logs and exports read into records for db
 }
 # module -> the further groups it alone may import, and why
 EXCEPTIONS = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from nexus_cli import jsonio, paths
 from nexus_cli.errors import ConfigError
-from nexus_cli.telemetry.db import rollups
+from nexus_cli.telemetry.db import agent_usage, rollups
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import DATA_TABLES, stamp
 
@@ -74,7 +74,12 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
             deleted[table] = cursor.rowcount
         if deleted["events"]:
             rollups.forget_before(db, cutoff)
+        deleted["agent_usage"] = agent_usage.forget_before(db, _epoch_ms(cutoff))
     return deleted
+
+
+def _epoch_ms(stamp_text: str) -> int:
+    return int(datetime.fromisoformat(stamp_text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:

@@ -75,6 +75,9 @@ DATA_TABLES = (
     "rollup_retries",
     "rollup_cache",
     "quarantine",
+    "agent_usage",  # what coding agents spent (agent_usage.py)
+    "agent_log_marks",
+    "agent_sessions",
 )
 
 # The columns of `events`, in insert order (without id).

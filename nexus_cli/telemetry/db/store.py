@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from nexus_cli import migrations, paths, sqlite_open
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import fold, progress, quarantine, rollups, schema
+from nexus_cli.telemetry.db import agent_usage, fold, progress, quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -90,6 +90,13 @@ def m009_quarantine(conn: sqlite3.Connection) -> None:
     conn.execute(quarantine.SCHEMA)
 
 
+def m010_agent_usage(conn: sqlite3.Connection) -> None:
+    # Tokens coding agents spent (`nexus telemetry ingest`, `telemetry receive`) and how far
+    # each agent log was read (agent_usage.py); counts and hashes only.
+    for statement in agent_usage.SCHEMA:
+        conn.execute(statement)
+
+
 MIGRATIONS = (
     m001_base_schema,
     m002_events_window_index,
@@ -100,6 +107,7 @@ MIGRATIONS = (
     m007_rollups,
     m008_rollup_cache,
     m009_quarantine,
+    m010_agent_usage,
 )
 LATEST = len(MIGRATIONS)
 

@@ -55,3 +55,25 @@ def test_rows_put_aside_are_pruned_like_the_rest() -> None:
     assert result.exit_code == 0, result.stderr
     assert "quarantine 1" in result.stderr
     assert db_rows("SELECT data FROM quarantine") == [(b"new junk\n",)]
+
+
+def test_agent_usage_is_pruned_by_age_and_purged() -> None:
+    from nexus_cli.telemetry.db import agent_usage
+
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    with store.opened() as db, db.atomic():
+        agent_usage.put(
+            db,
+            [
+                agent_usage.UsageRecord(
+                    f"k{days}", "claude", "s", "m", now_ms - days * 86_400_000, 5
+                )
+                for days in (1, 40)
+            ],
+        )
+    with store.opened() as db:
+        assert retention.prune_older_than(db, 30)["agent_usage"] == 1
+    assert db_rows("SELECT key FROM agent_usage") == [("k1",)]
+    result = run_nexus("--no-telemetry", "telemetry", "purge", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert db_rows("SELECT count(*) FROM agent_usage") == [(0,)]

@@ -19,7 +19,7 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 9
+        assert migrations.version(db.conn) == store.LATEST == 10
         assert "events_window" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
     migrations.check_names(store.MIGRATIONS)
     with store.opened() as db:  # idempotent
@@ -49,7 +49,7 @@ def _old_database(path: Path, applied: int) -> None:
     conn.execute("PRAGMA user_version = 1")
     conn.close()
     old = Migrations(store.SQLITE_UTILS_SET)
-    for name, function in zip(store.SQLITE_UTILS_NAMES, store.MIGRATIONS[1:], strict=True):
+    for name, function in zip(store.SQLITE_UTILS_NAMES, store.MIGRATIONS[1:9], strict=True):
         old(name=name)(lambda db, run=function: run(db.conn))
     db = Database(path)
     db.execute(
@@ -197,7 +197,7 @@ def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events() -> None
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
         db.execute("DROP TABLE quarantine")
-        db.execute(f"PRAGMA user_version = {store.LATEST - 1}")  # as before m009_quarantine
+        db.execute("PRAGMA user_version = 8")  # as before m009_quarantine
         events = db.execute("SELECT count(*) FROM events").fetchone()[0]
     assert events == 1
     assert run_nexus("--no-telemetry", "telemetry", "status", "--json").json()["quarantined"] == {
@@ -208,3 +208,18 @@ def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events() -> None
     with store.opened() as db:
         assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == events
+
+
+def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events() -> None:
+    assert run_nexus("version").exit_code == 0
+    with store.opened() as db:
+        db.execute("DROP TABLE agent_usage")
+        db.execute("DROP TABLE agent_log_marks")
+        db.execute(f"PRAGMA user_version = {store.LATEST - 1}")  # as before m010_agent_usage
+        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    with store.opened() as db:
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT count(*) FROM agent_usage").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM agent_log_marks").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == events
+        assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
