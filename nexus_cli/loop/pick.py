@@ -14,7 +14,8 @@ from nexus_cli.errors import ConflictError, UsageError
 from nexus_cli.tasks import actions, approvals, lease, lifecycle
 from nexus_cli.tasks.context import render
 from nexus_cli.tasks.gates import gate_directory
-from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.listing import ready_docs
+from nexus_cli.tasks.model import Task, parse_doc
 from nexus_cli.tasks.stage_persona import switch_for
 from nexus_cli.tasks.store import TaskStore
 
@@ -41,9 +42,12 @@ def next_task(
         return _given(store, given, actor, claim) if first else None
     reclaim_expired(store, actor)
     book = approvals.Book(store.project)
-    for candidate in store.ready(actor, READY_WINDOW):
+    for doc in ready_docs(store.project, store, actor, READY_WINDOW):
+        candidate = parse_doc(doc)
         if not candidate.gates:
             continue  # nothing would tell the loop when it is done
+        if waiting is not None and candidate.id in waiting:
+            continue  # this loop left it already: it waits on something the agent cannot do
         if book.pending(candidate):
             note_waiting(store, candidate.id, actor)
             if waiting is not None and candidate.id not in waiting:
