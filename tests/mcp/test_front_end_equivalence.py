@@ -70,6 +70,18 @@ TASK_STEPS = [
         save="t2",
     ),
     Step(["task", "create", "Detected"], "task_create", {"title": "Detected"}, save="t3"),
+    Step(
+        ["task", "create", "Waits", "--gate", "true", "--wait", "approval:bob"],
+        "task_create",
+        {"title": "Waits", "gates": ["true"], "waits": ["approval:bob"]},
+    ),
+    Step(["task", "blocked"], "task_blocked"),
+    Step(
+        ["task", "create", "Bad wait", "--gate", "true", "--wait", "after:someday"],
+        "task_create",
+        {"title": "Bad wait", "gates": ["true"], "waits": ["after:someday"]},
+        fails=True,
+    ),
     Step(["task", "ready"], "task_ready"),
     Step(["task", "ready", "--limit", "1"], "task_ready", {"limit": 1}),
     Step(["task", "list"], "task_list"),
