@@ -107,6 +107,8 @@ class LoopResult:
     reason: str | None = None
     # Tasks left alone because a gate waits for a person's approval (noted on each task).
     waiting: list[str] = field(default_factory=list)
+    # Tasks left alone because a waiting gate is not satisfied (noted on each task).
+    held: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -137,7 +139,7 @@ def _run(
             opts.actor,
             opts.task,
             first=not result.completed,
-            waiting=result.waiting,
+            waiting=[*result.waiting, *result.held],
             holder=holder,
             lease_s=lease_s,
         )
@@ -158,7 +160,7 @@ def _run(
             if opts.task is not None:
                 result.stopped_task, result.reason = task.id, f"it waits on {exc.on}"
                 return result
-            result.waiting.append(task.id)
+            result.held.append(task.id)
             continue  # unattended: the next ready task
         if reason is not None:
             _note(store, task.id, opts.actor, f"nexus loop stopped: {reason}")

@@ -32,7 +32,6 @@ from nexus_cli.tasks.verification import verify as verify_gates
 
 # How each caller names a gate in a hint: a command-line flag or an MCP argument.
 _GATE_HINT = {Caller.PERSON: "pass --gate CMD (repeatable)", Caller.AGENT: "pass gates"}
-_WAIT_WHAT = {Caller.PERSON: "--wait", Caller.AGENT: "waits"}
 
 
 def create(
@@ -89,7 +88,7 @@ def create(
         depends_on=deps,
         gates=(
             *(Gate(c, gate_timeout_s, service) for c in commands),
-            *waiting_gates(waits, what=_WAIT_WHAT[caller]),
+            *waiting_gates(waits),
         ),
         workspace=workspace,
         labels=tuple(labels),
@@ -106,11 +105,13 @@ def create(
     return TaskResult(created, gates_detected=detected)
 
 
-def waiting_gates(specs: Sequence[str], *, what: str = "--wait") -> tuple[Gate, ...]:
-    """Waiting gates from ``KIND:VALUE`` texts (:func:`nexus_cli.tasks.wait_spec.parse`)."""
+def waiting_gates(specs: Sequence[str]) -> tuple[Gate, ...]:
+    """Waiting gates from ``KIND:VALUE`` texts (:func:`nexus_cli.tasks.wait_spec.parse`); an
+    error names the text, the same from the command line and over MCP."""
     found = []
     for spec in specs:
-        kind, command = wait_spec.parse(spec, what=what)
+        shown = repr(spec) if len(repr(spec)) <= 60 else repr(spec)[:57] + "..."
+        kind, command = wait_spec.parse(spec, what=f"waiting gate {shown}")
         found.append(Gate(command, wait=kind))
     return tuple(found)
 
@@ -220,7 +221,7 @@ def update(
         gates = tuple(gates)
         if not gates and load_settings(project).require_gate:
             raise UsageError("this project requires a verification gate", hint=_GATE_HINT[caller])
-    wait_gates = None if waits is None else waiting_gates(waits, what=_WAIT_WHAT[caller])
+    wait_gates = None if waits is None else waiting_gates(waits)
     change = lifecycle.TaskEdit(
         title=title,
         description=description,

@@ -27,9 +27,8 @@ KEYS = ("title", "priority", "parent", "labels", "depends_on", "gates", "descrip
 HEADER = """\
 # nexus task edit {id}: change what you want, save and quit.
 # Lines starting with '#' are ignored; an unchanged file changes nothing.
-# gates: shell commands that must exit 0; a new or changed one is approved by this edit only
-# when you run `nexus task edit` at a terminal. A waiting gate is one of
-# {{approval: NAME}}, {{after: 2026-12-24T09:00Z}}, {{task: ID}} or {{task: PATH#ID}}.
+# gates: commands that must exit 0 (a new or changed one is approved by this edit only at a
+# terminal), or waiting gates: {{approval: NAME}}, {{after: WHEN}}, {{task: ID}}, {{task: PATH#ID}}.
 """
 
 

@@ -154,7 +154,10 @@ def test_a_moment_without_a_zone_or_not_real_is_refused_at_the_boundary(
     for bad in ("after:2026-12-24T09:00", "after:2026-13-01T00:00Z", "after:tomorrow", "soon:x"):
         result = run_nexus("task", "create", "T", "--gate", "true", "--wait", bad)
         assert result.exit_code == 2, (bad, result.stderr)
-        assert result.stderr.startswith("error: --wait: ") and "Traceback" not in result.stderr
+        assert (
+            result.stderr.startswith(f"error: waiting gate {bad!r}")
+            and "Traceback" not in result.stderr
+        )
 
 
 def test_a_task_gate_waits_for_that_task_to_be_done(tasks_project: Path) -> None:
