@@ -70,18 +70,6 @@ TASK_STEPS = [
         save="t2",
     ),
     Step(["task", "create", "Detected"], "task_create", {"title": "Detected"}, save="t3"),
-    Step(
-        ["task", "create", "Waits", "--gate", "true", "--wait", "approval:bob"],
-        "task_create",
-        {"title": "Waits", "gates": ["true"], "waits": ["approval:bob"]},
-    ),
-    Step(["task", "blocked"], "task_blocked"),
-    Step(
-        ["task", "create", "Bad wait", "--gate", "true", "--wait", "after:someday"],
-        "task_create",
-        {"title": "Bad wait", "gates": ["true"], "waits": ["after:someday"]},
-        fails=True,
-    ),
     Step(["task", "ready"], "task_ready"),
     Step(["task", "ready", "--limit", "1"], "task_ready", {"limit": 1}),
     Step(["task", "list"], "task_list"),
@@ -148,6 +136,19 @@ TASK_STEPS = [
         ["task", "edit", "{t2}", "--parent", "{t3}"],
         "task_update",
         {"id": "{t2}", "parent": "{t3}"},
+        fails=True,
+    ),
+    Step(
+        ["task", "create", "Waits", "--gate", "true", "--wait", "approval:bob"],
+        "task_create",
+        {"title": "Waits", "gates": ["true"], "waits": ["approval:bob"]},
+        save="tw",
+    ),
+    Step(["task", "blocked"], "task_blocked"),
+    Step(
+        ["task", "create", "Bad wait", "--gate", "true", "--wait", "after:someday"],
+        "task_create",
+        {"title": "Bad wait", "gates": ["true"], "waits": ["after:someday"]},
         fails=True,
     ),
 ]
