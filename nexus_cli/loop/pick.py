@@ -6,6 +6,7 @@ implementation behind the CLI and the MCP tools; the held store is only read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,14 @@ def next_task(
     waiting: list[str] | None = None,
     holder: owner.Owner | None = None,
     lease_s: int | None = None,
+    skip: Collection[str] = (),
 ) -> Task | None:
     """The ``given`` task (once), or the first ready task with gates that ``actor`` can claim.
 
     Tasks whose lease expired (their agent died) are reclaimed first, so they are ready again.
     A ready task whose gates wait for a person's approval is skipped, noted, and its id added
-    to ``waiting``. The claim's lease is held by ``holder``."""
+    to ``waiting``; a task in ``skip`` (left for its waiting gates) is passed over. The claim's
+    lease is held by ``holder``."""
     claim: dict[str, Any] = {"holder": holder, "lease_s": lease_s}
     if given is not None:
         return _given(store, given, actor, claim) if first else None
@@ -46,8 +49,8 @@ def next_task(
         candidate = parse_doc(doc)
         if not candidate.gates:
             continue  # nothing would tell the loop when it is done
-        if waiting is not None and candidate.id in waiting:
-            continue  # this loop left it already: it waits on something the agent cannot do
+        if candidate.id in skip:
+            continue  # this loop left it already: its waiting gates are not satisfied
         if book.pending(candidate):
             note_waiting(store, candidate.id, actor)
             if waiting is not None and candidate.id not in waiting:

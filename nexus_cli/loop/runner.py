@@ -139,7 +139,8 @@ def _run(
             opts.actor,
             opts.task,
             first=not result.completed,
-            waiting=[*result.waiting, *result.held],
+            waiting=result.waiting,
+            skip=result.held,
             holder=holder,
             lease_s=lease_s,
         )
