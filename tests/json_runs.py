@@ -139,6 +139,7 @@ def _tasks(run: Runs) -> None:
     run("task note", first, "a note")
     run("task gate add", first, "test -f README.md")
     run("task gate list", first)
+    _waiting_gates(run, first)
     run("task verify", first)
     run("task complete", first)
     run("task receipt", first)
@@ -155,6 +156,18 @@ def _tasks(run: Runs) -> None:
     run("task reject", second, "--reason", "try again")
     run("task approve", first)
     run("task check-receipts", ok_codes=(0, 1))
+
+
+def _waiting_gates(run: Runs, other: str) -> None:
+    """A task with waiting gates: in `blocked` with what they wait on, held by `complete`."""
+    waits = ("--wait", "approval:bob", "--wait", "after:2999-01-01T00:00Z")
+    waiting = run("task create", "Waits", "--gate", "true", *waits)["id"]
+    run("task gate add", waiting, "--wait", f"task:{other}")
+    run("task gate list", waiting)
+    run("task blocked")
+    run("task start", waiting)
+    run("task complete", waiting, ok_codes=(3,))
+    run("task cancel", waiting, "--reason", "shown")
 
 
 def _personas(run: Runs) -> None:

@@ -147,9 +147,12 @@ def loop(
             f"left alone, gates wait for a person's approval: {', '.join(result.waiting)} "
             "(nexus task gate approve ID)"
         )
+    if result.held:
+        held = ", ".join(result.held)
+        info(f"left alone, waiting gates not satisfied: {held} (nexus task blocked)")
     if result.reason is not None:
         info(f"stopped: {result.stopped_task} stays in progress: {result.reason}")
-    elif not result.completed and not result.waiting:
+    elif not result.completed and not result.waiting and not result.held:
         info("nothing is ready")
     elif result.completed:
         info(f"done: {', '.join(result.completed)}")

@@ -22,7 +22,10 @@ _QUERIES = "nexus_cli.commands.task_queries"
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "approve": (f"{_CHANGES}:approve", "Approve a task in review: it becomes done."),
     "assign": (f"{_CHANGES}:assign", "Assign a task to AGENT (an empty string unassigns)."),
-    "blocked": (f"{_QUERIES}:blocked", "Unfinished tasks waiting on unfinished dependencies."),
+    "blocked": (
+        f"{_QUERIES}:blocked",
+        "Unfinished tasks waiting on dependencies or waiting gates.",
+    ),
     "cancel": (f"{_CHANGES}:cancel", "Cancel a task."),
     "check-receipts": (
         "nexus_cli.commands.task_receipts:check_receipts",

@@ -3,17 +3,26 @@ dep add|remove (each one named change applied through the core)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
+from nexus_cli.caller import Caller
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import agent_option, line, project, task_id_arg
 from nexus_cli.completion import completer
+from nexus_cli.errors import NexusError, NoTerminalError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
-from nexus_cli.tasks.actions import change
+from nexus_cli.tasks import approvals, waits
+from nexus_cli.tasks.actions import approve_as, change
 from nexus_cli.tasks.actions import create as create_task
+from nexus_cli.tasks.queries import show as show_task
+
+WAIT_HELP = (
+    "A waiting gate (repeat): approval:NAME, after:2026-12-24T09:00Z, task:ID or task:PATH#ID."
+)
 
 
 def change_task(
@@ -55,6 +64,7 @@ def change_task(
 @click.option(
     "--parent", metavar="ID", shell_complete=completer("task"), help="Make it a subtask of ID."
 )
+@click.option("--wait", "waits", multiple=True, metavar="SPEC", help=WAIT_HELP)
 @json_option
 def create(
     title: str,
@@ -68,11 +78,14 @@ def create(
     workspace: str | None,
     labels: tuple[str, ...],
     parent: str | None,
+    waits: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Create a task. Without --gate, test commands detected in the project become its gates.
 
-    If none is detected, pass --gate CMD or, explicitly, --no-gates.
+    If none is detected, pass --gate CMD or, explicitly, --no-gates. A --wait gate runs nothing:
+    it waits for a person (approval:NAME, see `nexus task approve --as`), a moment
+    (after:2026-12-24T09:00Z) or a task (task:ID, or task:../other-repo#ID).
     """
     created = create_task(
         project(),
@@ -87,9 +100,10 @@ def create(
         depends_on=depends_on,
         labels=labels,
         parent=parent,
+        waits=waits,
     )
     if created.gates_detected:
-        commands = ", ".join(g.command for g in created.task.gates)
+        commands = ", ".join(g.command for g in created.task.gates if g.wait is None)
         info(f"gates detected: {commands} (override with --gate)")
     if no_gates:
         info("warning: task created without gates (--no-gates); this is recorded in its history")
@@ -149,10 +163,46 @@ def start(task_id: str, as_json: bool) -> None:
 
 @click.command()
 @task_id_arg
+@click.option(
+    "--as",
+    "name",
+    metavar="NAME",
+    help="Satisfy the task's approval:NAME gate (asked on the terminal).",
+)
 @json_option
-def approve(task_id: str, as_json: bool) -> None:
-    """Approve a task in review: it becomes done."""
-    change_task(task_id, "approve", as_json)
+def approve(task_id: str, name: str | None, as_json: bool) -> None:
+    """Approve a task in review: it becomes done. With --as NAME, give NAME's approval instead.
+
+    --as NAME satisfies the task's `approval: NAME` gate and records who typed it and when in
+    its history; the task then completes with `nexus task complete` once its other gates pass.
+    It is asked once on /dev/tty: only a person can answer (no --yes; an agent over MCP, the
+    agent of `nexus loop` or a shell without a terminal cannot, exit 4). A name that no
+    approval gate of the task asks for is refused.
+    """
+    if name is None:
+        change_task(task_id, "approve", as_json)
+        return
+    shown = show_task(project(), task_id).task
+    waits.check_approver(shown, name, Caller.PERSON, dict(os.environ))
+    question = (
+        f"Approve task {shown.id} ({line(shown.title)}) as {line(name)}? "
+        "This satisfies its approval gate and is recorded in its history. [y/N] "
+    )
+    try:
+        answered = approvals.ask_person(question)
+    except NoTerminalError:
+        raise NoTerminalError(
+            f"approving as {line(name)} needs a person at a terminal, and this process has none",
+            hint=f"{line(name)} runs `nexus task approve {shown.id} --as {line(name)}` in a terminal",
+        ) from None
+    if not answered:
+        raise NexusError(f"nothing approved: task {shown.id} still waits for {line(name)}")
+    result = approve_as(project(), shown.id, name)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        task = result.task
+        click.echo(f"{task.id}  {task.status}  approved as {line(name)}  {line(task.title)}")
 
 
 @click.command()

@@ -47,7 +47,9 @@ def _print(result: TaskResult, as_json: bool) -> None:
 @click.option(
     "--remove-dep", "remove_deps", multiple=True, metavar="ID", shell_complete=completer("task")
 )
-@click.option("--gate", "gates", multiple=True, metavar="CMD", help="Replace every gate (repeat).")
+@click.option(
+    "--gate", "gates", multiple=True, metavar="CMD", help="Replace every command gate (repeat)."
+)
 @click.option(
     "--gate-timeout",
     type=click.IntRange(1),
@@ -57,6 +59,10 @@ def _print(result: TaskResult, as_json: bool) -> None:
 )
 @click.option("--in", "service", metavar="SERVICE", help="Run the --gate gates in this service.")
 @click.option("--no-gates", is_flag=True, help="Remove every gate (recorded in its history).")
+@click.option(
+    "--wait", "waits", multiple=True, metavar="SPEC", help="Replace every waiting gate (repeat)."
+)
+@click.option("--no-wait", is_flag=True, help="Remove every waiting gate.")
 @click.option("--parent", metavar="ID", shell_complete=completer("task"), help="Make it a subtask.")
 @click.option("--no-parent", is_flag=True, help="Make it a top-level task again.")
 @json_option
@@ -73,6 +79,8 @@ def edit(
     gate_timeout: int,
     service: str | None,
     no_gates: bool,
+    waits: tuple[str, ...],
+    no_wait: bool,
     parent: str | None,
     no_parent: bool,
     as_json: bool,
@@ -83,10 +91,14 @@ def edit(
     what you changed when you save and quit; a mistake is shown with its line and you can edit
     again. Every change is a history entry. Gates follow `nexus task gate add`: a new or changed
     gate is approved by this command only when it runs at a terminal; otherwise it waits for
-    `nexus task gate approve ID`.
+    `nexus task gate approve ID`. --gate replaces the commands and keeps the waiting gates;
+    --wait (approval:NAME, after:WHEN, task:ID, task:PATH#ID) replaces the waiting gates and
+    keeps the commands.
     """
-    if no_gates and gates:
-        raise UsageError("--no-gates and --gate exclude each other")
+    if no_gates and (gates or waits or no_wait):
+        raise UsageError("--no-gates excludes --gate, --wait and --no-wait")
+    if no_wait and waits:
+        raise UsageError("--no-wait and --wait exclude each other")
     if parent is not None and no_parent:
         raise UsageError("--parent and --no-parent exclude each other")
     if service is not None and not gates:
@@ -101,13 +113,17 @@ def edit(
         "remove_deps": remove_deps,
         "parent": "" if no_parent else parent,
     }
-    if gates or no_gates:
-        changes["gates"] = [Gate(c, gate_timeout, service) for c in gates]
+    if no_gates:
+        changes["gates"] = []
+    if gates:
+        changes["commands"] = [Gate(c, gate_timeout, service) for c in gates]
+    if waits or no_wait:
+        changes["waits"] = list(waits)
     at_terminal = options.stdin_is_terminal()
     if any(v not in (None, ()) for v in changes.values()):
         result = update(project(), task_id, at_terminal=at_terminal, **changes)
         _print(result, as_json)
-        _say_waiting(result, at_terminal, "gates" in changes)
+        _say_waiting(result, at_terminal, "gates" in changes or "commands" in changes)
         return
     if not at_terminal and not (os.environ.get("EDITOR") or os.environ.get("VISUAL")):
         raise UsageError(

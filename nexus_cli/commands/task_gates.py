@@ -7,16 +7,17 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands import options
-from nexus_cli.commands.task_changes import change_task
+from nexus_cli.commands.task_changes import WAIT_HELP, change_task
 from nexus_cli.commands.task_common import line, project, task_id_arg
 from nexus_cli.completion import completer
-from nexus_cli.errors import NexusError
+from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
 from nexus_cli.plural import plural
 from nexus_cli.tasks import approvals, gate_review
 from nexus_cli.tasks.actions import complete as complete_task
 from nexus_cli.tasks.actions import verify as verify_task
+from nexus_cli.tasks.actions import waiting_gates
 from nexus_cli.tasks.approvals import Approval
 from nexus_cli.tasks.gate_review import Review
 from nexus_cli.tasks.model import Gate
@@ -34,16 +35,36 @@ def gate() -> None:
 
 @gate.command(name="add")
 @task_id_arg
-@click.argument("command")
+@click.argument("command", required=False)
 @click.option("--timeout", type=click.IntRange(1), default=600, show_default=True, help="Seconds.")
 @click.option("--in", "service", metavar="SERVICE", help="Run inside this workspace service.")
+@click.option("--wait", "wait", metavar="SPEC", help=WAIT_HELP.replace(" (repeat)", ""))
 @json_option
-def gate_add(task_id: str, command: str, timeout: int, service: str | None, as_json: bool) -> None:
-    """Add a gate (a shell command that must exit 0) to a task.
+def gate_add(
+    task_id: str,
+    command: str | None,
+    timeout: int,
+    service: str | None,
+    wait: str | None,
+    as_json: bool,
+) -> None:
+    """Add a gate to a task: a shell COMMAND that must exit 0, or a waiting gate (--wait).
 
-    Typed at a terminal, the gate is approved by that act; without a terminal (a script, an
-    agent's shell) it waits until a person runs `nexus task gate approve ID`.
+    Typed at a terminal, a command gate is approved by that act; without a terminal (a script,
+    an agent's shell) it waits until a person runs `nexus task gate approve ID`. A waiting gate
+    runs nothing and needs no approval: approval:NAME waits for `nexus task approve ID --as
+    NAME`, after:2026-12-24T09:00Z for that moment, task:ID (or task:../other-repo#ID) for that
+    task to be done.
     """
+    if (command is None) == (wait is None):
+        raise UsageError("give a COMMAND or --wait SPEC (one gate at a time)")
+    if wait is not None:
+        if service is not None:
+            raise UsageError("--in SERVICE applies to a command gate; a waiting gate runs nothing")
+        (new,) = waiting_gates([wait])
+        change_task(task_id, "gate_add", as_json, gate=new, at_terminal=False)
+        return
+    assert command is not None
     new = Gate(command, timeout, service)
     at_terminal = options.stdin_is_terminal()
     change_task(task_id, "gate_add", as_json, gate=new, at_terminal=at_terminal)
@@ -63,6 +84,9 @@ def gate_list(task_id: str, as_json: bool) -> None:
     click.echo(f"{found.task.id}  {line(found.task.title)}")
     for status in found.gates:
         where = f" [in {line(status.gate.service)}]" if status.gate.service else ""
+        if status.gate.wait is not None:
+            click.echo(f"  {'waits (runs nothing)':<30}  {line(status.gate.command)}")
+            continue
         click.echo(f"  {_approval_text(status.approval):<30}  {line(status.gate.command)}{where}")
     if not found.gates:
         click.echo("  gates: none")
@@ -126,6 +150,9 @@ def _review_screen(reviews: list[Review]) -> str:
 def _print_results(verification: Verification) -> None:
     for r in verification.results:
         command = line(r.gate.command)
+        if r.gate.wait is not None:  # nothing ran: the reason is what it waits on
+            info(f"{'PASS' if r.passed else 'WAIT'}  {command}  ({line(r.output_tail)})")
+            continue
         if r.passed:
             info(f"PASS  {command}  ({r.duration_ms} ms)")
             continue

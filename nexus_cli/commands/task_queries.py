@@ -17,6 +17,7 @@ from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.model import Task
+    from nexus_cli.tasks.waits import WaitState
 
 
 def _show(task: Task, as_json: bool) -> None:
@@ -39,6 +40,9 @@ def _show(task: Task, as_json: bool) -> None:
     if task.deferred_until:
         click.echo(f"  deferred until: {line(task.deferred_until[:16].replace('T', ' '))} UTC")
     for gate in task.gates:
+        if gate.wait is not None:
+            click.echo(f"  gate: {line(gate.command)} (waits; runs nothing)")
+            continue
         where = f" [in {line(gate.service)}]" if gate.service else ""
         click.echo(f"  gate: {line(gate.command)}{where} (timeout {gate.timeout_s}s)")
     if not task.gates:
@@ -62,13 +66,24 @@ def show(task_id: str, as_json: bool) -> None:
 @click.command()
 @json_option
 def blocked(as_json: bool) -> None:
-    """Unfinished tasks waiting on unfinished dependencies."""
+    """Unfinished tasks waiting on unfinished dependencies or on waiting gates.
+
+    A waiting gate shows while it is not satisfied: approval:NAME until NAME approves
+    (`nexus task approve ID --as NAME`), after:WHEN until then, task:ID until that task is done.
+    """
     found = blocked_tasks(project())
     if as_json:
         emit_json(found.to_json())
         return
-    rows = [(t.id, f"P{t.priority}", t.status, ", ".join(deps), t.title) for t, deps in found.pairs]
+    rows = [
+        (t.id, f"P{t.priority}", t.status, _waits_on(deps, found.waiting.get(t.id, [])), t.title)
+        for t, deps in found.pairs
+    ]
     print_table(("ID", "PRI", "STATUS", "BLOCKED BY", "TITLE"), rows, empty="nothing is blocked")
+
+
+def _waits_on(deps: list[str], states: list[WaitState]) -> str:
+    return ", ".join([*deps, *(f"{s.gate.command} ({s.reason})" for s in states)])
 
 
 @click.command()

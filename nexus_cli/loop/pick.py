@@ -6,6 +6,7 @@ implementation behind the CLI and the MCP tools; the held store is only read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from nexus_cli.errors import ConflictError, UsageError
 from nexus_cli.tasks import actions, approvals, lease, lifecycle
 from nexus_cli.tasks.context import render
 from nexus_cli.tasks.gates import gate_directory
-from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.listing import ready_docs
+from nexus_cli.tasks.model import Task, parse_doc
 from nexus_cli.tasks.stage_persona import switch_for
 from nexus_cli.tasks.store import TaskStore
 
@@ -30,20 +32,25 @@ def next_task(
     waiting: list[str] | None = None,
     holder: owner.Owner | None = None,
     lease_s: int | None = None,
+    skip: Collection[str] = (),
 ) -> Task | None:
     """The ``given`` task (once), or the first ready task with gates that ``actor`` can claim.
 
     Tasks whose lease expired (their agent died) are reclaimed first, so they are ready again.
     A ready task whose gates wait for a person's approval is skipped, noted, and its id added
-    to ``waiting``. The claim's lease is held by ``holder``."""
+    to ``waiting``; a task in ``skip`` (left for its waiting gates) is passed over. The claim's
+    lease is held by ``holder``."""
     claim: dict[str, Any] = {"holder": holder, "lease_s": lease_s}
     if given is not None:
         return _given(store, given, actor, claim) if first else None
     reclaim_expired(store, actor)
     book = approvals.Book(store.project)
-    for candidate in store.ready(actor, READY_WINDOW):
+    for doc in ready_docs(store.project, store, actor, READY_WINDOW):
+        candidate = parse_doc(doc)
         if not candidate.gates:
             continue  # nothing would tell the loop when it is done
+        if candidate.id in skip:
+            continue  # this loop left it already: its waiting gates are not satisfied
         if book.pending(candidate):
             note_waiting(store, candidate.id, actor)
             if waiting is not None and candidate.id not in waiting:

@@ -58,6 +58,15 @@ class LoopOptions:
     same_failure_limit: int = 3  # the circuit breaker: one gate, one output, N times in a row
 
 
+class WaitingGates(Exception):
+    """An iteration whose only unsatisfied gates wait (:mod:`nexus_cli.tasks.waits`): another
+    agent run cannot satisfy them, so the loop leaves the task."""
+
+    def __init__(self, on: str) -> None:
+        super().__init__(on)
+        self.on = on
+
+
 @dataclass
 class Iteration:
     task_id: str
@@ -69,6 +78,7 @@ class Iteration:
     log: str
     duration_ms: int
     failure: str | None = None  # the first failing gate and its output (the circuit breaker)
+    waiting: str | None = None  # what the only unsatisfied gates wait on (the agent cannot help)
 
     @property
     def passed(self) -> bool:
@@ -97,6 +107,8 @@ class LoopResult:
     reason: str | None = None
     # Tasks left alone because a gate waits for a person's approval (noted on each task).
     waiting: list[str] = field(default_factory=list)
+    # Tasks left alone because a waiting gate is not satisfied (noted on each task).
+    held: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -128,6 +140,7 @@ def _run(
             opts.task,
             first=not result.completed,
             waiting=result.waiting,
+            skip=result.held,
             holder=holder,
             lease_s=lease_s,
         )
@@ -142,6 +155,13 @@ def _run(
             if opts.task is not None:
                 raise  # exit 5: the one task asked for cannot be completed now
             result.waiting.append(task.id)
+            continue  # unattended: the next ready task
+        except WaitingGates as exc:  # its commands pass; a person, a moment or a task remains
+            _note(store, task.id, opts.actor, f"nexus loop left it: waiting on {exc.on}")
+            if opts.task is not None:
+                result.stopped_task, result.reason = task.id, f"it waits on {exc.on}"
+                return result
+            result.held.append(task.id)
             continue  # unattended: the next ready task
         if reason is not None:
             _note(store, task.id, opts.actor, f"nexus loop stopped: {reason}")
@@ -182,6 +202,8 @@ def _work_on(
                 )
             if it.passed:
                 return None
+            if it.waiting is not None:
+                raise WaitingGates(it.waiting)
             if it.agent.timed_out:
                 return _timeout_reason(opts)
             if it.agent.promise_seen:
@@ -261,6 +283,7 @@ def _iterate(
     )
     gates: list[dict[str, Any]] = []
     failure: str | None = None
+    waits_on: str | None = None
     status = task.status
     waiting: GateNeedsApprovalError | None = None
     # A missing agent (127) did no work: its gates must not complete the task behind its back.
@@ -278,8 +301,10 @@ def _iterate(
             failed = [r for r in verified.results if not r.passed]
             if failed:
                 failure = f"{failed[0].gate.command}\0{failed[0].output_tail}"
+            if failed and all(r.gate.wait is not None for r in failed):
+                waits_on = "; ".join(f"{r.gate.command} ({r.output_tail})" for r in failed)
     ms = int((time.monotonic() - started) * 1000)
-    it = Iteration(task.id, task.title, number, run, gates, status, str(log), ms, failure)
+    it = Iteration(task.id, task.title, number, run, gates, status, str(log), ms, failure, waits_on)
     _record(store, it, opts.actor)
     reporter.iteration_finished(it)
     if waiting is not None:

@@ -37,7 +37,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from typing import Any
 from nexus_cli import fs
 from nexus_cli.errors import NexusError
 from nexus_cli.project import Project, find_project
-from nexus_cli.tasks import approvals, ids
+from nexus_cli.tasks import approvals, ids, waits
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore, open_store
@@ -73,9 +73,12 @@ class GateProblem:
     command: str
     exit_code: int | None  # None: not run yet
     tail: list[str]
+    waits_on: str | None = None  # a waiting gate not satisfied: why (nothing runs for it)
 
     def describe(self) -> str:
         command = escape(self.command, newlines=False)
+        if self.waits_on is not None:
+            return f"- `{command}` {escape(self.waits_on, newlines=False)} (no run can satisfy it)"
         if self.exit_code is None:
             return f"- `{command}` has not run yet"
         lines = [f"- `{command}` failed (exit {self.exit_code})"]
@@ -158,9 +161,14 @@ def session_task(store: TaskStore, env: Mapping[str, str], cwd: Path) -> Task | 
     return None
 
 
-def gate_problems(project: Project, task: Task) -> tuple[list[GateProblem], list[str]]:
-    """The gates of ``task`` whose last recorded run failed or that never ran, and the commands
-    that wait for a person's approval (the agent cannot run those; they never hold a turn)."""
+def gate_problems(
+    project: Project, task: Task, lookup: Callable[[str], Task | None] | None = None
+) -> tuple[list[GateProblem], list[str]]:
+    """The gates of ``task`` whose last recorded run failed or that never ran, or that wait
+    (:mod:`nexus_cli.tasks.waits`: ``waits_on`` set; ``lookup`` finds a local task), and the
+    commands that wait for a person's approval (the agent cannot run those; they never hold a
+    turn)."""
+    checker = waits.Checker(project, lookup or (lambda _id: None))
     latest: dict[str, dict[str, Any]] = {}
     for entry in task.history:
         if entry.get("action") == "gate_run":
@@ -168,6 +176,11 @@ def gate_problems(project: Project, task: Task) -> tuple[list[GateProblem], list
     waiting = {g.command for g in approvals.Book(project).pending(task)} if task.gates else set()
     problems = []
     for gate in task.gates:
+        if gate.wait is not None:
+            state = checker.evaluate(task, gate)
+            if not state.satisfied:
+                problems.append(GateProblem(gate.command, None, [], state.reason))
+            continue
         if gate.command in waiting:
             continue
         last = latest.get(gate.command)
@@ -218,10 +231,10 @@ def _stop(store: TaskStore, task: Task | None, payload: Mapping[str, Any]) -> Ho
     if task is None or task.status not in WORKING:
         _forget(path)
         return HookAnswer()
-    problems, _waiting = gate_problems(store.project, task)
-    if not problems:
+    problems, _waiting = gate_problems(store.project, task, store.get)
+    if not [p for p in problems if p.waits_on is None]:  # a waiting gate never holds a turn
         _forget(path)
-        return HookAnswer()
+        return HookAnswer(stdout=_waits_message(task, problems))
     blocks = _blocks_so_far(path, payload.get("stop_hook_active") is True)
     if blocks >= MAX_BLOCKS:  # kept: later stops of this run of blocks end the turn too
         message = (
@@ -241,7 +254,19 @@ def _task_completed(store: TaskStore, task: Task | None, payload: Mapping[str, A
     named = " ".join(str(payload.get(k) or "") for k in ("task_subject", "task_description"))
     if task.id not in named.lower():
         return HookAnswer()  # a step of the work, not the Nexus task itself
-    problems, _waiting = gate_problems(store.project, task)
+    problems, _waiting = gate_problems(store.project, task, store.get)
     if not problems:
         return HookAnswer()
     return HookAnswer(exit_code=2, stderr=_reason(task, problems) + "\n")
+
+
+def _waits_message(task: Task, problems: list[GateProblem]) -> str:
+    """For the person, when the turn ends with only waiting gates left: what they wait on."""
+    if not problems:
+        return ""
+    shown = "; ".join(
+        f"{escape(p.command, newlines=False)} ({escape(p.waits_on or '', newlines=False)})"
+        for p in problems
+    )
+    message = f"Nexus: task {task.id} is not done yet: it waits on {shown}."
+    return json.dumps({"systemMessage": message}, ensure_ascii=False) + "\n"

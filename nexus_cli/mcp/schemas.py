@@ -24,6 +24,7 @@ TOOL_SCHEMAS = {
     "task_show": "task-show",
     "task_context": "mcp-task-context",
     "task_history": "task-history",
+    "task_blocked": "task-blocked",
     "task_create": "task-create",
     "task_update": "task-edit",
     "task_claim": "task-claim",

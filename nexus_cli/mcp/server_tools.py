@@ -22,6 +22,15 @@ TaskId = Annotated[str, Field(description="Task id, e.g. nx-ab12 (the 'nx-' may 
 WorkspaceName = Annotated[
     str, Field(description="Workspace name: lowercase letters, digits, '.', '_', '-'.")
 ]
+WaitSpecs = Annotated[
+    list[str],
+    Field(
+        description="Waiting gates, which run nothing: 'approval:NAME' (only that person can "
+        "satisfy it, with `nexus task approve ID --as NAME` at a terminal; no tool approves), "
+        "'after:2026-12-24T09:00Z' (a moment with a zone), 'task:ID' or 'task:PATH#ID' (that "
+        "task, here or in the repository at PATH, is done)."
+    ),
+]
 # Every integer argument has both bounds, the CLI's IntRange: a value past them is refused with one
 # line (nexus_cli/mcp/arguments.py) before any code runs, never an overflow further down.
 Limit = Annotated[
@@ -88,6 +97,14 @@ def _register_task_queries(s: ToolHost) -> None:
     async def task_context(id: TaskId) -> str:
         return await s.run("task_context", tt.task_context, p, id)
 
+    @app.tool(
+        description="Unfinished tasks that wait, as `nexus task blocked --json`: `blocked_by` "
+        "lists unfinished dependencies, `waiting_on` the waiting gates not satisfied yet (a "
+        "person's approval, a moment, another task) with the reason."
+    )
+    async def task_blocked() -> str:
+        return await s.run("task_blocked", tt.task_blocked, p)
+
     @app.tool(description="Every transition, gate run and change of a task: who, when and why.")
     async def task_history(id: TaskId) -> str:
         return await s.run("task_history", tt.task_history, p, id)
@@ -125,15 +142,17 @@ def _register_task_changes(s: ToolHost) -> None:
                 "(`nexus task create --no-gates`)."
             ),
         ] = False,
+        waits: WaitSpecs = [],  # noqa: B006
     ) -> str:
-        args = (p, title, gates, description, priority, depends_on, labels, no_gates)
+        args = (p, title, gates, description, priority, depends_on, labels, no_gates, waits)
         return await s.run("task_create", tt.task_create, *args, ctx=ctx)
 
     @app.tool(
         description="Change a task: title, description, priority, labels, dependencies (cycles "
         "are refused), parent (an epic; '' removes it) or gates. Give only what changes; every "
-        "change is a history entry. `gates` replaces every gate; a new or changed gate waits for "
-        "a person's approval, and an agent cannot remove a gate."
+        "change is a history entry. `gates` replaces every command gate; a new or changed gate "
+        "waits for a person's approval, and an agent cannot remove a gate. `waits` replaces the "
+        "waiting gates: an agent may add one, never remove or change one."
     )
     async def task_update(
         id: TaskId,
@@ -148,14 +167,18 @@ def _register_task_changes(s: ToolHost) -> None:
         remove_depends_on: Annotated[list[str], Field(description="Dependencies to remove.")] = [],  # noqa: B006
         gates: Annotated[
             list[str] | None,
-            Field(description="Replace every gate with these shell commands."),
+            Field(description="Replace every command gate with these shell commands."),
         ] = None,
         parent: Annotated[
             str | None, Field(description="The epic's id ('' : no parent).", max_length=40)
         ] = None,
+        waits: Annotated[
+            list[str] | None,
+            Field(description="Replace every waiting gate with these (see task_create)."),
+        ] = None,
     ) -> str:
         args = (p, id, title, description, priority, add_labels, remove_labels)
-        rest = (add_depends_on, remove_depends_on, gates, parent)
+        rest = (add_depends_on, remove_depends_on, gates, parent, waits)
         return await s.run("task_update", tt.task_update, *args, *rest)
 
     @app.tool(description="Atomically take an open task (exactly one of many claims wins).")

@@ -37,6 +37,10 @@ def task_show(project: Project, task_id: str) -> dict[str, Any]:
     return queries.show(project, task_id).to_json()
 
 
+def task_blocked(project: Project) -> list[Any]:
+    return queries.blocked(project).to_json()
+
+
 def task_history(project: Project, task_id: str) -> list[Any]:
     return queries.history(project, task_id).to_json()
 
@@ -56,12 +60,14 @@ def task_create(
     depends_on: list[str] | None = None,
     labels: list[str] | None = None,
     no_gates: bool = False,
+    waits: list[str] | None = None,
 ) -> dict[str, Any]:
     created = actions.create(
         project,
         title,
         gates=gates,
         no_gates=no_gates,
+        waits=waits or (),
         description=description,
         priority=priority,
         depends_on=depends_on or (),
@@ -83,8 +89,11 @@ def task_update(
     remove_depends_on: list[str] | None = None,
     gates: list[str] | None = None,
     parent: str | None = None,
+    waits: list[str] | None = None,
 ) -> dict[str, Any]:
-    """As ``nexus task edit ID --title … --json``; a new or changed gate waits for a person."""
+    """As ``nexus task edit ID --title … --json``; a new or changed gate waits for a person.
+    ``gates`` replaces the command gates and ``waits`` the waiting gates (an agent may add a
+    waiting gate, never remove or change one)."""
     updated = actions.update(
         project,
         task_id,
@@ -95,7 +104,8 @@ def task_update(
         remove_labels=remove_labels or (),
         add_deps=add_depends_on or (),
         remove_deps=remove_depends_on or (),
-        gates=None if gates is None else [Gate(c) for c in gates],
+        commands=None if gates is None else [Gate(c) for c in gates],
+        waits=waits,
         parent=parent,
         caller=AGENT,
     )

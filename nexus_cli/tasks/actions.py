@@ -9,14 +9,15 @@ or below, in :mod:`nexus_cli.tasks.lifecycle` and :mod:`nexus_cli.tasks.verifica
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nexus_cli import validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import approvals, lifecycle, provenance
+from nexus_cli.tasks import approvals, lifecycle, provenance, wait_spec
 from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.identity import current_agent
@@ -47,6 +48,7 @@ def create(
     depends_on: Sequence[str] = (),
     labels: Sequence[str] = (),
     parent: str | None = None,
+    waits: Sequence[str] = (),
     agent: str | None = None,
     caller: Caller = Caller.PERSON,
 ) -> TaskResult:
@@ -72,7 +74,7 @@ def create(
         detected = bool(commands)
     if not commands and load_settings(project).require_gate:
         raise UsageError("this project requires a verification gate", hint=_GATE_HINT[caller])
-    if not commands and not no_gates:
+    if not commands and not no_gates and not waits:
         raise UsageError(
             "a task needs a verification gate and none was detected in this project",
             hint=_GATE_HINT[caller]
@@ -84,7 +86,10 @@ def create(
         description=description,
         priority=priority,
         depends_on=deps,
-        gates=tuple(Gate(c, gate_timeout_s, service) for c in commands),
+        gates=(
+            *(Gate(c, gate_timeout_s, service) for c in commands),
+            *waiting_gates(waits),
+        ),
         workspace=workspace,
         labels=tuple(labels),
         no_gates=no_gates,
@@ -98,6 +103,17 @@ def create(
     if caller is Caller.PERSON:
         approvals.approve(project, created.id, approvals.gates_of(created), how=via_approval(via))
     return TaskResult(created, gates_detected=detected)
+
+
+def waiting_gates(specs: Sequence[str]) -> tuple[Gate, ...]:
+    """Waiting gates from ``KIND:VALUE`` texts (:func:`nexus_cli.tasks.wait_spec.parse`); an
+    error names the text, the same from the command line and over MCP."""
+    found = []
+    for spec in specs:
+        shown = repr(spec) if len(repr(spec)) <= 60 else repr(spec)[:57] + "..."
+        kind, command = wait_spec.parse(spec, what=f"waiting gate {shown}")
+        found.append(Gate(command, wait=kind))
+    return tuple(found)
 
 
 def via_approval(via: str) -> str:
@@ -129,6 +145,8 @@ def change(
         details["dep"] = validate.task_ref(details["dep"])
     if action == "gate_add":
         details["via"] = provenance.via_for(caller)
+    if action == "approve_as":  # who asks decides whether it may (waits.check_approver)
+        details.update(caller=caller, env=details.get("env", dict(os.environ)))
     if action in ("claim", "heartbeat") and details.get("lease_s") is None:
         details["lease_s"] = load_settings(project).lease_seconds
     with opened(project) as store:
@@ -137,8 +155,35 @@ def change(
         )
         persona = switch_for(project, task) if action == "start" else None
     if action == "gate_add" and caller is Caller.PERSON and at_terminal:
-        approvals.approve(project, task.id, [details["gate"]], how="gate-add")
+        added = approvals.to_approve(task, [details["gate"]])
+        approvals.approve(project, task.id, added, how="gate-add")
     return TaskResult(task, persona=persona)
+
+
+def approve_as(
+    project: Project,
+    ref: str,
+    name: str,
+    *,
+    agent: str | None = None,
+    caller: Caller = Caller.PERSON,
+    env: Mapping[str, str] | None = None,
+) -> TaskResult:
+    """Record that ``name`` approved the task (``nexus task approve ID --as NAME``): satisfies
+    its ``approval: NAME`` gate. Refused for an agent (``caller``, or the agent of ``nexus loop``
+    by its ``env``) and for a name no approval gate of the task asks for
+    (:func:`nexus_cli.tasks.waits.check_approver`)."""
+    with opened(project) as store:
+        task = lifecycle.change(
+            store,
+            validate.task_ref(ref),
+            current_agent(agent),
+            "approve_as",
+            name=name,
+            caller=caller,
+            env=dict(os.environ) if env is None else env,
+        )
+    return TaskResult(task)
 
 
 def update(
@@ -154,6 +199,8 @@ def update(
     remove_deps: Sequence[str] = (),
     gates: Sequence[Gate] | None = None,
     parent: str | None = None,
+    commands: Sequence[Gate] | None = None,
+    waits: Sequence[str] | None = None,
     agent: str | None = None,
     caller: Caller = Caller.PERSON,
     at_terminal: bool = False,
@@ -174,6 +221,7 @@ def update(
         gates = tuple(gates)
         if not gates and load_settings(project).require_gate:
             raise UsageError("this project requires a verification gate", hint=_GATE_HINT[caller])
+    wait_gates = None if waits is None else waiting_gates(waits)
     change = lifecycle.TaskEdit(
         title=title,
         description=description,
@@ -183,6 +231,8 @@ def update(
         add_deps=tuple(add_deps),
         remove_deps=tuple(remove_deps),
         gates=gates,
+        commands=None if commands is None else tuple(commands),
+        waits=wait_gates,
         parent=parent,
         via=provenance.via_for(caller),
         may_remove_gates=caller is Caller.PERSON,
@@ -192,7 +242,7 @@ def update(
     with opened(project) as store:
         task, added = lifecycle.edit(store, validate.task_ref(ref), current_agent(agent), change)
     if added and caller is Caller.PERSON and at_terminal:
-        approvals.approve(project, task.id, added, how="gate-add")
+        approvals.approve(project, task.id, approvals.to_approve(task, added), how="gate-add")
     return TaskResult(task)
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "pending",
     "previous_commands",
     "project_key",
+    "to_approve",
     "trust_rule_for",
 ]
 
@@ -130,10 +131,25 @@ NO_GATES = Gate("# no gates: the task completes without running any check")
 
 
 def gates_of(task: Task) -> list[Gate]:
-    """What completing ``task`` relies on: its gates, or :data:`NO_GATES` for a no-gates task."""
-    if task.gates:
-        return list(task.gates)
-    return [NO_GATES] if task.no_gates else []
+    """What completing ``task`` runs: its command gates, or :data:`NO_GATES` for a task that
+    runs none (created with ``--no-gates``, or whose only gates wait: for a person, a time or
+    a task, :mod:`nexus_cli.tasks.waits`). Waiting gates run nothing, so they need no approval
+    here; a task whose commands are swapped for waiting gates waits for a person like one
+    whose gates are swapped for ``no_gates``."""
+    commands = [g for g in task.gates if g.wait is None]
+    if commands:
+        return commands
+    return [NO_GATES] if task.no_gates or task.gates else []
+
+
+def to_approve(task: Task, added: Iterable[Gate]) -> list[Gate]:
+    """What a person's act that added ``added`` to ``task`` approves: the new command gates,
+    and :data:`NO_GATES` when the task now runs no command (its gates all wait)."""
+    added = list(added)
+    found = [g for g in added if g.wait is None]
+    if any(g.wait is not None for g in added) and gates_of(task) == [NO_GATES]:
+        found.append(NO_GATES)
+    return found
 
 
 class Book:
@@ -146,7 +162,10 @@ class Book:
         self.root = os.path.realpath(project.root)
 
     def approval_for(self, task_id: str, gate: Gate) -> Approval | None:
-        """Why ``gate`` of task ``task_id`` may run, or None when a person must approve it."""
+        """Why ``gate`` of task ``task_id`` may run, or None when a person must approve it.
+        A waiting gate runs nothing: it needs no approval (``how: waits``)."""
+        if gate.wait is not None:
+            return Approval(how="waits", at=None)
         record = self.approved.get(task_id, {}).get(gate_hash(gate))
         if record is not None and record.get("command") == gate.command:
             how, at = str(record.get("how") or "terminal"), record.get("at")

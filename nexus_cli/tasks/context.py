@@ -30,6 +30,9 @@ def _gate_lines(task: Task) -> list[str]:
     runs = {str(r["command"]): r for r in _last_gate_runs(task)}
     lines = []
     for gate in task.gates:
+        if gate.wait is not None:
+            lines.append(f"- `{gate.command}` — a waiting gate: no run satisfies it")
+            continue
         where = f" (in service `{gate.service}`)" if gate.service else ""
         run = runs.get(gate.command)
         state = "not run yet"

@@ -32,10 +32,16 @@ def _checked_path(project: Project) -> Path:
     path = db_path(project)
     for suffix in ("-wal", "-shm", "-journal"):
         safe_path.verified(project.root, path.with_name(path.name + suffix))
-    try:
-        os.close(safe_path.open_file(project.root, path, os.O_WRONLY | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise StateError(f"cannot open the task database {path}: {exc.strerror or exc}") from None
+    # Only a missing file is created here. Opening and closing the database file of a process
+    # that holds a connection to it (`nexus loop`, `nexus mcp`) would drop that connection's
+    # POSIX locks: another process (an agent running `nexus task show`) would then take itself
+    # for the last one and reset the WAL under it ("disk I/O error").
+    if not os.path.lexists(path):
+        try:
+            os.close(safe_path.open_file(project.root, path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            message = exc.strerror or exc
+            raise StateError(f"cannot open the task database {path}: {message}") from None
     return safe_path.verified(project.root, path)
 
 

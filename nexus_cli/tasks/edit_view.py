@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from nexus_cli import config_yaml, validate
 from nexus_cli.errors import ConfigError, NexusError
+from nexus_cli.tasks import wait_spec
 from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, PRIORITIES, Gate, Task
 from nexus_cli.tasks.record import MAX_COMMAND, MAX_GATE_TIMEOUT_S, MAX_TEXT, MAX_TITLE
 
@@ -25,8 +27,8 @@ KEYS = ("title", "priority", "parent", "labels", "depends_on", "gates", "descrip
 HEADER = """\
 # nexus task edit {id}: change what you want, save and quit.
 # Lines starting with '#' are ignored; an unchanged file changes nothing.
-# gates: shell commands that must exit 0; a new or changed one is approved by this edit only
-# when you run `nexus task edit` at a terminal.
+# gates: commands that must exit 0 (a new or changed one is approved by this edit only at a
+# terminal), or waiting gates: {{approval: NAME}}, {{after: WHEN}}, {{task: ID}}, {{task: PATH#ID}}.
 """
 
 
@@ -60,7 +62,7 @@ def render(task: Task) -> str:
         "parent": task.parent,
         "labels": sorted(task.labels),
         "depends_on": sorted(task.depends_on),
-        "gates": [g.to_dict() for g in task.gates],
+        "gates": [g.to_dict() if g.wait is None else {g.wait: g.target} for g in task.gates],
         "description": task.description,
     }
     return HEADER.format(id=task.id) + config_yaml.dump_yaml(data)
@@ -155,6 +157,8 @@ def _gate(number: int, value: object) -> Gate:
         value = {"command": value}
     if not isinstance(value, dict):
         raise _Bad("gates", f"{where} must be a command or {{command, timeout_s, service}}")
+    if len(value) == 1 and next(iter(value)) in wait_spec.KINDS:
+        return _waiting_gate(where, value)
     unknown = set(value) - {"command", "timeout_s", "service"}
     if unknown:
         raise _Bad("gates", f"{where} has unknown fields: {', '.join(sorted(map(str, unknown)))}")
@@ -175,6 +179,19 @@ def _gate(number: int, value: object) -> Gate:
         except NexusError as exc:
             raise _Bad("gates", f"{where}: {exc.message}") from None
     return Gate(command, timeout, service)
+
+
+def _waiting_gate(where: str, value: dict[Any, Any]) -> Gate:
+    ((kind, target),) = value.items()
+    if isinstance(target, (datetime, date)):  # YAML reads an unquoted timestamp as one
+        target = target.isoformat()
+    if not isinstance(target, str):
+        raise _Bad("gates", f"{where}: {kind} must be text")
+    try:
+        kind, command = wait_spec.parse(f"{kind}:{target}", what=where)
+    except NexusError as exc:
+        raise _Bad("gates", exc.message) from None
+    return Gate(command, wait=kind)
 
 
 def changes(before: View, after: View) -> dict[str, Any]:

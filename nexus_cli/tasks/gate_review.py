@@ -70,10 +70,10 @@ class Review:
     def diff(self) -> list[str]:
         """The task's commands against those approved for it before: ``-`` gone, ``+`` new
         (waiting), two spaces unchanged (still approved)."""
-        now = {g.command for g in self.task.gates}
+        now = {g.command for g in self.task.gates if g.wait is None}
         kept = {g.command for g in self.approved}
         lines = [f"- {c}" for c in self.previous if c not in now]
-        lines += [f"  {g.command}" for g in self.task.gates if g.command in kept]
+        lines += [f"  {g.command}" for g in self.task.gates if g.command in kept and not g.wait]
         lines += [f"+ {g.command}" for g in self.waiting]
         return lines
 
@@ -103,7 +103,7 @@ def review(project: Project, refs: Sequence[str], *, every: bool = False) -> lis
             Review(
                 task=task,
                 waiting=waiting,
-                approved=[g for g in task.gates if g not in waiting],
+                approved=[g for g in task.gates if g.wait is None and g not in waiting],
                 previous=approvals.previous_commands(project, task.id),
                 changes=provenance.gate_changes(task),
             )

@@ -35,7 +35,7 @@ class GateResult:
     tree: str | None = None  # a failing run's tree id (tasks/receipts.py), for flakiness
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "command": self.gate.command,
             "service": self.gate.service,
             "passed": self.passed,
@@ -46,6 +46,17 @@ class GateResult:
             "where": self.where,
             "output_tail": self.output_tail,
         }
+        if self.gate.wait is not None:  # a waiting gate: nothing ran; output_tail is the reason
+            data["wait"] = self.gate.wait
+        return data
+
+
+def waited(gate: Gate, satisfied: bool, reason: str) -> GateResult:
+    """A waiting gate's result (:mod:`nexus_cli.tasks.waits`): nothing started; the reason is
+    its output."""
+    return GateResult(
+        gate, satisfied, 0 if satisfied else -1, 0, False, reason, "waiting gate", False
+    )
 
 
 def tail(text: str, lines: int = TAIL_LINES) -> str:

@@ -6,12 +6,14 @@ and tells telemetry what happened (IDs are hashed by the recorder; reasons are h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nexus_cli import owner, validate
+from nexus_cli.caller import Caller
 from nexus_cli.errors import ConflictError, NotFoundError, UsageError
-from nexus_cli.tasks import ids, lease
+from nexus_cli.tasks import ids, lease, wait_spec, waits
 from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
@@ -81,7 +83,7 @@ def _check_spec(spec: NewTask) -> None:
     for gate in spec.gates:
         _check_gate(gate)
     if spec.no_gates and spec.gates:
-        raise UsageError("--no-gates and --gate exclude each other")
+        raise UsageError("--no-gates excludes --gate and --wait")
     if not spec.gates and not spec.no_gates:
         raise UsageError(
             "a task needs a verification gate and none was detected in this project",
@@ -95,6 +97,22 @@ def _check_gate(gate: Gate) -> None:
         raise UsageError(f"gate command {gate.command!r} is blank", hint="give a command to run")
     if gate.service is not None:
         validate.service_name(gate.service)
+    if gate.wait is not None:
+        local = wait_spec.needs_resolving(gate.wait, gate.command)
+        why = None if local is not None else wait_spec.problem(gate.wait, gate.command)
+        if why is not None:
+            raise UsageError(f"waiting gate {gate.command!r:.80}: {why}", hint=wait_spec.FORMS)
+
+
+def _resolve_wait(store: TaskStore, task_id: str, gate: Gate) -> Gate:
+    """``gate`` with a local ``task:`` reference resolved to the full id it names."""
+    ref = None if gate.wait is None else wait_spec.needs_resolving(gate.wait, gate.command)
+    if ref is None:
+        return gate
+    full = resolve(store, ref)
+    if full == task_id:
+        raise UsageError(f"task {task_id} cannot wait on itself")
+    return Gate(f"task: {full}", gate.timeout_s, None, "task")
 
 
 def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
@@ -112,9 +130,9 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
             workspace=spec.workspace,
             labels=sorted(set(spec.labels)),
             depends_on=sorted(set(deps)),
-            gates=list(spec.gates),
             no_gates=spec.no_gates,
         )
+        task.gates = list(dict.fromkeys(_resolve_wait(store, task.id, g) for g in spec.gates))
         if parent is not None:
             check_parent(store, task, parent)
             task.parent = parent
@@ -278,6 +296,16 @@ def _approve(store: TaskStore, task: Task, actor: str) -> None:
     transition(task, "done", actor)
 
 
+def _approve_as(
+    store: TaskStore, task: Task, actor: str, name: str, caller: Caller, env: Mapping[str, str]
+) -> None:
+    """Record ``name``'s approval for ``task``'s ``approval: NAME`` gate (who typed it, as whom,
+    when), after :func:`nexus_cli.tasks.waits.check_approver` refused agents and names the
+    task does not ask for."""
+    waits.check_approver(task, name, caller, env)
+    record(task, actor, waits.APPROVAL, **{"as": name})
+
+
 def check_parent(store: TaskStore, task: Task, parent_id: str) -> None:
     """Refuse ``parent_id`` as ``task``'s parent: itself, a loop, or a finished task."""
     if parent_id == task.id:
@@ -354,6 +382,9 @@ def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
 
 def _add_gate(store: TaskStore, task: Task, actor: str, gate: Gate, via: str = "cli") -> None:
     _check_gate(gate)
+    gate = _resolve_wait(store, task.id, gate)
+    if gate.wait is not None and gate in task.gates:
+        raise UsageError(f"task {task.id} already has the gate {gate.command!r:.80}")
     task.gates = [*task.gates, gate]
     task.no_gates = False
     record(task, actor, "gate_added", command=gate.command, via=via)
@@ -367,6 +398,7 @@ CHANGES: dict[str, Any] = {
     "reclaim": _reclaim,
     "assign": _assign,
     "approve": _approve,
+    "approve_as": _approve_as,
     "reopen": _simple("open"),
     "reject": _with_reason("rejected"),
     "cancel": _with_reason("cancelled"),
@@ -392,6 +424,8 @@ class TaskEdit:
     add_deps: tuple[str, ...] = ()
     remove_deps: tuple[str, ...] = ()
     gates: tuple[Gate, ...] | None = None  # replaces every gate
+    commands: tuple[Gate, ...] | None = None  # replaces the command gates (waiting ones stay)
+    waits: tuple[Gate, ...] | None = None  # replaces the waiting gates (commands stay)
     parent: str | None = None  # an id; "" removes the parent
     via: str = "cli"
     may_remove_gates: bool = True  # False for an agent: fewer gates than before is refused
@@ -407,10 +441,11 @@ def edit(store: TaskStore, ref: str, actor: str, change: TaskEdit) -> tuple[Task
         raise UsageError("a task needs a non-empty title")
     if change.priority is not None and change.priority not in PRIORITIES:
         raise UsageError(f"priority must be 0-4, not {change.priority}")
-    for gate in change.gates or ():
+    for gate in (*(change.gates or ()), *(change.commands or ()), *(change.waits or ())):
         _check_gate(gate)
     with store.write():
         task = load(store, ref)
+        change = _whole_gates(task, change)
         for field_name in ("title", "description", "priority"):
             new = getattr(change, field_name)
             if field_name == "title" and new is not None:
@@ -427,9 +462,25 @@ def edit(store: TaskStore, ref: str, actor: str, change: TaskEdit) -> tuple[Task
             _add_dep(store, task, actor, dep)
         if change.parent is not None:
             _set_parent(store, task, actor, change.parent)
+        if change.gates is not None:
+            resolved = tuple(_resolve_wait(store, task.id, g) for g in change.gates)
+            change = replace(change, gates=resolved)
         added = _replace_gates(task, actor, change) if change.gates is not None else []
         store.put(task)
     return task, added
+
+
+def _whole_gates(task: Task, change: TaskEdit) -> TaskEdit:
+    """``change`` with its command and waiting gates merged into one list that replaces every
+    gate (the part not given is the task's own)."""
+    if change.commands is None and change.waits is None:
+        return change
+    base = list(change.gates) if change.gates is not None else task.gates
+    commands = change.commands
+    if commands is None:
+        commands = tuple(g for g in base if g.wait is None)
+    waiting = change.waits if change.waits is not None else tuple(g for g in base if g.wait)
+    return replace(change, gates=(*commands, *waiting), commands=None, waits=None)
 
 
 def _edit_labels(task: Task, actor: str, change: TaskEdit) -> None:
@@ -461,6 +512,11 @@ def _replace_gates(task: Task, actor: str, change: TaskEdit) -> list[Gate]:
             "an agent cannot remove a gate",
             hint="change a gate's command (the new one waits for a person's approval), or ask "
             f"a person to remove it with `nexus task edit {task.id}`",
+        )
+    if not change.may_remove_gates and any(g.wait and g not in gates for g in task.gates):
+        raise UsageError(  # nothing would stand in for it: a waiting gate needs no approval
+            "an agent cannot remove or change a waiting gate",
+            hint=f"ask a person to change it with `nexus task edit {task.id}`",
         )
     if not gates and not task.no_gates:
         task.no_gates = True

@@ -15,6 +15,7 @@ from nexus_cli import jsonio, validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
+from nexus_cli.tasks import waits
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.model import Task
@@ -76,10 +77,39 @@ def ready(
     limit: int | None = None,
     caller: Caller = Caller.PERSON,
 ) -> TaskListing:
-    """Open tasks with no unfinished dependency, unassigned or ``agent``'s; by priority, age."""
+    """Open tasks with no unfinished dependency, unassigned or ``agent``'s; by priority, age.
+
+    A task whose ``after:`` or ``task:`` gate is not satisfied yet is left out: what it waits for
+    is outside the work, and an agent that took it early would only hold it until then. An
+    ``approval:`` gate does not keep a task out: a person approves the work once it is done.
+    """
     limit = check_limit(READY_LIMIT[caller] if limit is None else limit)
     with opened(project) as store:
-        return TaskListing(store.ready_docs(current_agent(agent), limit))
+        return TaskListing(ready_docs(project, store, current_agent(agent), limit))
+
+
+# How a stored task line shows a gate that keeps it out of `ready` (canonical compact JSON).
+_HOLDING = ('"wait":"after"', '"wait":"task"')
+
+
+def ready_docs(project: Project, store: TaskStore, me: str, limit: int) -> list[str]:
+    """The documents of :meth:`TaskStore.ready_docs` less the tasks that an ``after:`` or
+    ``task:`` gate holds; the next ready ones take their places (up to ``limit``; 0: all)."""
+    checker = waits.Checker(project, store.get)
+    want = limit
+    while True:
+        docs = store.ready_docs(me, want)
+        kept = [doc for doc in docs if not _held(checker, doc)]
+        if limit == 0 or len(kept) >= limit or len(docs) < want:
+            return kept if limit == 0 else kept[:limit]
+        want *= 2
+
+
+def _held(checker: waits.Checker, doc: str) -> bool:
+    if not any(mark in doc for mark in _HOLDING):  # most lines: no parsing at all
+        return False
+    task = Task.from_dict(jsonio.loads(doc))
+    return any(s.gate.wait in ("after", "task") for s in checker.unsatisfied(task))
 
 
 def list_tasks(

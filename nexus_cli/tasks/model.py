@@ -58,14 +58,33 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class Gate:
-    """A verification command; ``service`` runs it inside that workspace container."""
+    """A verification command; ``service`` runs it inside that workspace container.
+
+    A waiting gate (``wait`` set: ``approval``, ``after`` or ``task``) runs nothing: it is
+    satisfied by a person's approval, a moment or another task (:mod:`nexus_cli.tasks.waits`).
+    Its ``command`` is its text, ``KIND: VALUE`` (``approval: alice``), so that a reader that
+    does not know waiting gates sees a command that fails if it is ever run.
+    """
 
     command: str
     timeout_s: int = DEFAULT_GATE_TIMEOUT_S
     service: str | None = None
+    wait: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"command": self.command, "timeout_s": self.timeout_s, "service": self.service}
+        data: dict[str, Any] = {
+            "command": self.command,
+            "timeout_s": self.timeout_s,
+            "service": self.service,
+        }
+        if self.wait is not None:  # only when set: a command gate keeps its line
+            data["wait"] = self.wait
+        return data
+
+    @property
+    def target(self) -> str:
+        """What a waiting gate waits on: the text after ``KIND: `` (a name, a moment, a task)."""
+        return self.command.partition(": ")[2]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Gate:
@@ -73,6 +92,7 @@ class Gate:
             command=str(data["command"]),
             timeout_s=int(data.get("timeout_s") or DEFAULT_GATE_TIMEOUT_S),
             service=data.get("service") or None,
+            wait=str(data["wait"]) if data.get("wait") is not None else None,
         )
 
 

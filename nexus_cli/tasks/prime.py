@@ -17,7 +17,7 @@ from nexus_cli.plural import plural
 from nexus_cli.project import Project
 from nexus_cli.tasks import approvals, memory
 from nexus_cli.tasks.identity import current_agent
-from nexus_cli.tasks.listing import opened
+from nexus_cli.tasks.listing import opened, ready_docs
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.terminal import escape
@@ -99,7 +99,7 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
         brief.in_progress.append(
             {**_summary(doc), "last_failing_gate": last_failing_gate(doc.get("history", []))}
         )
-    ready = [jsonio.loads(d) for d in store.ready_docs(agent, SHOWN + 1)]
+    ready = [jsonio.loads(d) for d in ready_docs(store.project, store, agent, SHOWN + 1)]
     brief.ready = [_summary(d) for d in ready[:SHOWN]]
     brief.ready_more = len(ready) > SHOWN
     brief.blocked_more, blocked = store.blocked_page(SHOWN)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from nexus_cli import validate
 from nexus_cli.project import Project
-from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks import lifecycle, waits
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.results import BlockedListing, TaskHistory, TaskResult
 
@@ -22,8 +22,21 @@ def show(project: Project, ref: str) -> TaskResult:
 
 
 def blocked(project: Project) -> BlockedListing:
+    """Unfinished tasks that wait: on unfinished dependencies, or on a waiting gate that is not
+    satisfied now (a person's approval, a moment, a task here or in another repository)."""
     with opened(project) as store:
-        return BlockedListing(store.blocked())
+        pairs = store.blocked()
+        checker = waits.Checker(project, store.get)
+        waiting: dict[str, list[waits.WaitState]] = {}
+        known = {task.id for task, _ in pairs}
+        for task in store.with_waiting_gates():
+            states = checker.unsatisfied(task)
+            if states:
+                waiting[task.id] = states
+                if task.id not in known:
+                    pairs.append((task, []))
+    pairs.sort(key=lambda pair: (pair[0].priority, pair[0].created_at, pair[0].id))
+    return BlockedListing(pairs, waiting)
 
 
 def history(project: Project, ref: str) -> TaskHistory:

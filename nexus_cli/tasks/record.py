@@ -19,6 +19,7 @@ from typing import Any
 
 from nexus_cli import jsonio, validate
 from nexus_cli.errors import ConfigError, NexusError, UsageError
+from nexus_cli.tasks import wait_spec
 from nexus_cli.tasks.lease import problem as lease_problem
 
 MAX_TITLE = 1_000
@@ -109,6 +110,12 @@ def _gate(gate: Any, source: str | None) -> None:
         )
     if gate.get("service") is not None:
         validate.service_name(gate["service"], source=source)
+    if gate.get("wait") is not None:  # a waiting gate (nexus_cli.tasks.wait_spec)
+        why = wait_spec.problem(gate["wait"], command)
+        if why is not None:
+            raise _Invalid("gates", f"holds a bad waiting gate: {why}")
+        if gate.get("service") is not None:
+            raise _Invalid("gates", "holds a waiting gate with a service (it runs nothing)")
 
 
 def _check(data: dict[str, Any], source: str | None) -> None:

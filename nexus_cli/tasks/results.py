@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.waits import WaitState
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,21 @@ class SplitResult:
 
 @dataclass(frozen=True)
 class BlockedListing:
-    """Unfinished tasks waiting on unfinished ones, each with what it waits on."""
+    """Unfinished tasks waiting on unfinished ones (``blocked_by``) or on waiting gates not yet
+    satisfied (``waiting_on``: a person, a moment, another task), each with what it waits on."""
 
     pairs: list[tuple[Task, list[str]]]
+    waiting: dict[str, list[WaitState]] = field(default_factory=dict)
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [{**task.to_dict(), "blocked_by": deps} for task, deps in self.pairs]
+        return [
+            {
+                **task.to_dict(),
+                "blocked_by": deps,
+                "waiting_on": [s.to_json() for s in self.waiting.get(task.id, [])],
+            }
+            for task, deps in self.pairs
+        ]
 
 
 @dataclass(frozen=True)

@@ -266,6 +266,15 @@ class TaskStore:
         )
         return [(_task(r[0]), sorted(r[1].split(","))) for r in self.conn.execute(sql)]
 
+    def with_waiting_gates(self) -> list[Task]:
+        """Unfinished tasks that have a waiting gate (nexus_cli.tasks.waits), by priority, age."""
+        sql = (
+            f"SELECT doc FROM tasks WHERE status NOT IN {FINISHED!r} "
+            """AND instr(doc, '"wait":') > 0 ORDER BY priority, created_at, id"""
+        )
+        found = (_task(r[0]) for r in self.conn.execute(sql))
+        return [t for t in found if any(g.wait is not None for g in t.gates)]
+
     # --- bounded queries for `nexus prime` (each one indexed or LIMITed) -----------------------
 
     def recent_docs(self, statuses: tuple[str, ...], assignee: str, limit: int) -> list[str]:

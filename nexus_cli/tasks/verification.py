@@ -15,9 +15,9 @@ from typing import Any
 from nexus_cli import owner
 from nexus_cli.errors import Cancelled, ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.proc import sigterm_raises
-from nexus_cli.tasks import approvals, lifecycle, receipts
+from nexus_cli.tasks import approvals, lifecycle, receipts, waits
 from nexus_cli.tasks.config import TaskSettings
-from nexus_cli.tasks.gates import GateResult, run_gate
+from nexus_cli.tasks.gates import GateResult, run_gate, waited
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
@@ -50,8 +50,15 @@ class Verification:
 
 
 def run_all(store: TaskStore, task: Task) -> list[GateResult]:
+    """Every gate's result, in order: command gates run, waiting gates are evaluated (nothing
+    runs for them, and they get no receipt and no ``gate_run`` entry)."""
+    checker = waits.Checker(store.project, store.get)
     results = []
     for gate in task.gates:
+        if gate.wait is not None:
+            state = checker.evaluate(task, gate)
+            results.append(waited(gate, state.satisfied, state.reason))
+            continue
         result = run_gate(store.project, task, gate)
         invocation.signal(
             "gate_run",
@@ -61,12 +68,15 @@ def run_all(store: TaskStore, task: Task) -> list[GateResult]:
             timed_out=result.timed_out,
         )
         results.append(result)
-    receipts.attach(store.project, task, results, host=host_tag())
+    ran = [r for r in results if r.gate.wait is None]
+    receipts.attach(store.project, task, ran, host=host_tag())
     return results
 
 
 def _record_runs(task: Task, results: list[GateResult], actor: str, purpose: str) -> None:
     for r in results:
+        if r.gate.wait is not None:
+            continue  # nothing ran: the transition's reason says what it waits on
         details = {
             "purpose": purpose,
             "command": r.gate.command,
@@ -160,7 +170,7 @@ def _complete_as(
             done = "review" if settings.require_review else "done"
             lifecycle.transition(task, done, actor, reason)
         else:
-            lifecycle.transition(task, "in_progress", actor, "gates failed")
+            lifecycle.transition(task, "in_progress", actor, _failed_reason(verification))
         store.put(task)
     if changed:
         raise ConflictError(
@@ -168,6 +178,14 @@ def _complete_as(
             hint=f"run `nexus task complete {task.id}` again",
         )
     return verification
+
+
+def _failed_reason(verification: Verification) -> str:
+    """``gates failed``, or what the only unsatisfied gates wait on."""
+    failed = verification.failed
+    if all(r.gate.wait is not None for r in failed):
+        return "waiting: " + "; ".join(f"{r.gate.command} ({r.output_tail})" for r in failed)
+    return "gates failed"
 
 
 def _why_stopped(exc: BaseException) -> str:
@@ -277,11 +295,17 @@ def failure(verification: Verification, *, moved: bool) -> GateFailedError:
     task = verification.task
 
     names = ", ".join(
-        f"`{escape(r.gate.command, newlines=False)}` (exit {r.exit_code})"
+        f"`{escape(r.gate.command, newlines=False)}` "
+        + (
+            f"({escape(r.output_tail, newlines=False)})"
+            if r.gate.wait is not None
+            else f"(exit {r.exit_code})"
+        )
         for r in verification.failed
     )
     where = f"task {task.id} stays in_progress: " if moved else ""
+    what = "it waits" if all(r.gate.wait for r in verification.failed) else "gate failed"
     return GateFailedError(
-        f"{where}gate failed: {names}",
+        f"{where}{what}: {names}",
         hint=f"see the output above or `nexus task context {task.id}`",
     )

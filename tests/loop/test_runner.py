@@ -288,3 +288,36 @@ def test_the_iteration_timeout_ends_one_agent_run(
     assert result.exit_code == 1
     assert time.monotonic() - started < 60
     assert "iteration timeout of 1 s" in show(task_id)["notes"][-1]["text"]
+
+
+def test_a_task_left_waiting_for_a_person_is_noted_and_the_loop_moves_on(
+    loop_project: Path, tmp_path: Path
+) -> None:
+    """The agent's commands pass but an approval gate waits: the loop runs the agent once, notes
+    what the task waits on, and takes the next task. The agent (in the loop's environment) that
+    tries to approve in the person's place is refused."""
+    from tests.conftest import nexus_exe
+
+    waiting = new_task("Needs bob", "-p", "0", "--gate", "true", "--wait", "approval:bob")
+    plain = new_task("Plain", "-p", "1", "--gate", "true")
+    agent = tmp_path / "agent.sh"
+    tried = tmp_path / "tried"
+    nexus = " ".join(nexus_exe())
+    agent.write_text(
+        "cat > /dev/null\n"
+        f'{nexus} task approve "$NEXUS_TASK_ID" --as bob </dev/null 2>>{tried}; '
+        f'echo "exit $?" >> {tried}\n'
+    )
+    result = run_nexus("loop", "--agent", f"sh {agent}")
+    assert result.exit_code == 0, result.stderr  # an agent's nexus call left the loop's store whole
+    assert f"left alone, waiting gates not satisfied: {waiting}" in result.stderr
+    assert show(plain)["status"] == "done"
+    task = show(waiting)
+    assert task["status"] == "in_progress"
+    assert task["notes"][-1]["text"] == (
+        "nexus loop left it: waiting on approval: bob (waits for bob's approval)"
+    )
+    assert len(_iterations(waiting)) == 1  # not run again for what it cannot do
+    assert not [h for h in task["history"] if h["action"] == "approval"]
+    log = tried.read_text()
+    assert "inside `nexus loop` is refused" in log and "exit 2" in log

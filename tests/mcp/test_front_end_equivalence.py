@@ -138,6 +138,19 @@ TASK_STEPS = [
         {"id": "{t2}", "parent": "{t3}"},
         fails=True,
     ),
+    Step(
+        ["task", "create", "Waits", "--gate", "true", "--wait", "approval:bob"],
+        "task_create",
+        {"title": "Waits", "gates": ["true"], "waits": ["approval:bob"]},
+        save="tw",
+    ),
+    Step(["task", "blocked"], "task_blocked"),
+    Step(
+        ["task", "create", "Bad wait", "--gate", "true", "--wait", "after:someday"],
+        "task_create",
+        {"title": "Bad wait", "gates": ["true"], "waits": ["after:someday"]},
+        fails=True,
+    ),
 ]
 # Read from the one telemetry database that both sides share, neither recording meanwhile.
 USAGE_STEPS = [

@@ -75,3 +75,48 @@ def test_answering_no_at_the_terminal_approves_nothing(project: Path) -> None:
         assert "EXITED-1" in screen and "nothing approved" in screen
     listed = run_process("task", "gate", "list", tid, "--json", cwd=project)
     assert [g["approved"] for g in json.loads(listed.stdout)["gates"]] == [False]
+
+
+def test_an_agent_cannot_satisfy_a_persons_approval_gate(project: Path) -> None:
+    """No tool approves; completing reports what the task waits on; removing or swapping the
+    waiting gate is refused. Only the person's own approval lets the agent complete it."""
+    from nexus_cli.project import find_project
+    from nexus_cli.tasks import actions
+
+    created = run_process(
+        "task", "create", "Ship", "--gate", "true", "--wait", "approval:bob", "--json",
+        cwd=project,
+    )  # fmt: skip
+    tid = json.loads(created.stdout)["id"]
+
+    async def agent() -> dict[str, Any]:
+        async with mcp_session(project) as s:
+            tools = {t.name for t in (await s.list_tools()).tools}
+            ok(await s.call_tool("task_claim", {"id": tid}))
+            completed = await s.call_tool("task_complete", {"id": tid})
+            removed = await s.call_tool("task_update", {"id": tid, "waits": []})
+            swapped = await s.call_tool(
+                "task_update", {"id": tid, "waits": ["after:2020-01-01T00:00Z"]}
+            )
+            blocked = ok(await s.call_tool("task_blocked", {}))
+            return locals()
+
+    r = asyncio.run(agent())
+    assert not any("approve" in name for name in r["tools"])
+    assert r["completed"].is_error
+    first, _, payload = text_of(r["completed"]).partition("\n")
+    assert "it waits: `approval: bob` (waits for bob's approval)" in first
+    assert [g["passed"] for g in json.loads(payload)["gates"]] == [True, False]
+    assert r["removed"].is_error and "an agent cannot remove a gate" in text_of(r["removed"])
+    swapped = text_of(r["swapped"])
+    assert r["swapped"].is_error and "cannot remove or change a waiting gate" in swapped
+    waiting = next(t for t in r["blocked"] if t["id"] == tid)["waiting_on"]
+    assert [w["reason"] for w in waiting] == ["waits for bob's approval"]
+
+    actions.approve_as(find_project(project), tid, "bob", env={})  # bob, at his terminal
+
+    async def finish() -> Any:
+        async with mcp_session(project) as s:
+            return ok(await s.call_tool("task_complete", {"id": tid}))
+
+    assert asyncio.run(finish())["task"]["status"] == "done"

@@ -192,6 +192,25 @@ def test_task_completed_keeps_the_nexus_task_open(project: Path, commands: dict[
     assert (step.returncode, step.stdout, step.stderr) == (0, "", "")
 
 
+def test_a_waiting_gate_never_holds_a_turn_but_keeps_the_task_open(
+    project: Path, commands: dict[str, str]
+) -> None:
+    """Stop: the commands passed, only a person's approval is left: the turn ends and the person
+    is told what the task waits on. TaskCompleted: the task is not done, with that reason."""
+    created = run_nexus("task", "create", "Sign-off", "--gate", "true", "--wait", "approval:bob")
+    task = created.stdout.strip()
+    assert run_nexus("task", "claim", task).exit_code == 0
+    assert run_nexus("task", "verify", task).exit_code == 3  # true passes; bob has not approved
+    result = _decision(fire(commands["Stop"], stop(project), project))
+    assert "decision" not in result
+    assert result["systemMessage"] == (
+        f"Nexus: task {task} is not done yet: it waits on approval: bob (waits for bob's approval)."
+    )
+    held = fire(commands["TaskCompleted"], task_completed(project, f"Finish {task}"), project)
+    assert held.returncode == 2
+    assert "`approval: bob` waits for bob's approval (no run can satisfy it)" in held.stderr
+
+
 def test_session_start_compact_prints_the_briefing_and_hand_off(
     project: Path, commands: dict[str, str]
 ) -> None:

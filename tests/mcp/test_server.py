@@ -18,7 +18,7 @@ from tests.conftest import run_nexus
 from tests.mcp.conftest import mcp_events, mcp_session, ok, text_of
 
 EXPECTED_TOOLS = {
-    "task_ready", "task_list", "task_show", "task_create", "task_claim", "task_start",
+    "task_ready", "task_list", "task_show", "task_create", "task_claim", "task_start", "task_blocked",
     "task_note", "task_verify", "task_complete", "task_context", "task_history",
     "workspace_list", "workspace_status", "workspace_create", "workspace_up",
     "workspace_down", "workspace_exec", "persona_list", "persona_current", "stats",

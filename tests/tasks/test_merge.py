@@ -312,3 +312,47 @@ def test_two_clones_link_a_loop_and_the_merge_breaks_it(
 def new_task_in(repo: Path, title: str, parent: str) -> str:
     args = ("-C", str(repo), "task", "create", title, "--no-gates", "--parent", parent, "--json")
     return str(ok(*args).json()["id"])
+
+
+def test_a_waiting_gate_and_an_approval_edited_on_both_sides_are_kept() -> None:
+    wait = {"command": "approval: bob", "timeout_s": 600, "service": None, "wait": "approval"}
+    later = {"command": "after: 2026-12-24T09:00:00.000000Z", "timeout_s": 600}
+    later.update(service=None, wait="after")
+    created = {"at": "t0", "by": "a", "action": "created"}
+    approval = {"at": "t2", "by": "bob", "action": "approval", "as": "bob"}
+    base = _task(gates=[wait], history=[created])
+    ours = _task(gates=[wait], history=[created, approval], updated_at="t2")
+    theirs = _task(gates=[wait, later], history=[created], updated_at="t1")
+    for merged in (merge_task(base, ours, theirs), merge_task(base, theirs, ours)):
+        assert [g.to_dict() for g in merged.gates] == [wait, later]
+        assert approval in merged.history
+        line = jsonl.parse(jsonl.render_tasks([merged]), source="merged")[0]
+        assert [g.wait for g in line.gates] == ["approval", "after"]
+
+
+@pytest.mark.slow
+def test_two_clones_keep_a_waiting_gate_and_an_approval(
+    tasks_project: Path, tmp_path: Path
+) -> None:
+    """Origin adds a waiting gate; the clone records bob's approval; a real pull merges both."""
+    from nexus_cli.project import find_project
+    from nexus_cli.tasks import actions
+
+    origin = tasks_project
+    task_id = new_task("Release", "--gate", "true", "--wait", "approval:bob")
+    _commit_all(origin, "task")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    ok("-C", str(clone), "init")
+    for repo in (origin, clone):
+        git(repo, "config", "pull.rebase", "false")
+    ok("-C", str(origin), "task", "gate", "add", task_id, "--wait", "task:../other#nx-ab12")
+    _commit_all(origin, "origin waits on another repository too")
+    actions.approve_as(find_project(clone), task_id, "bob", env={})
+    _commit_all(clone, "bob approved")
+    git(clone, "pull", "-q", "--no-edit", "origin", "main")
+    assert "<<<<<<<" not in (clone / ".nexus" / "tasks.jsonl").read_text()
+    merged = _titles(clone)[task_id]
+    assert [g.get("wait") for g in merged["gates"]] == [None, "approval", "task"]  # type: ignore[union-attr]
+    approvals = [h for h in merged["history"] if h["action"] == "approval"]  # type: ignore[union-attr]
+    assert [(h["as"], h["by"]) for h in approvals] == [("bob", "alice")]
