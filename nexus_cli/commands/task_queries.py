@@ -43,12 +43,35 @@ def _show(task: Task, as_json: bool) -> None:
         click.echo(f"  gate: {line(gate.command)}{where} (timeout {gate.timeout_s}s)")
     if not task.gates:
         click.echo("  gates: none (--no-gates)" if task.no_gates else "  gates: none")
-    if task.description:
+    if task.compacted is not None:
+        _show_compacted(task)
+    elif task.description:
         click.echo("")
         click.echo(escape(task.description))
     for note in task.notes:
         at, by = str(note.get("at", ""))[:16], str(note.get("by", ""))
         click.echo(f"  note {line(at)} {line(by)}: {escape(str(note.get('text', '')))}")
+
+
+def _show_compacted(task: Task) -> None:
+    """What `nexus task compact` kept of a task closed long ago: its summary and receipts."""
+    info = task.compacted or {}
+    click.echo(
+        f"  compacted: {line(str(info.get('at', ''))[:16].replace('T', ' '))} UTC "
+        f"(closed {line(str(info.get('closed_at', ''))[:16].replace('T', ' '))} UTC); dropped "
+        f"{info.get('dropped_notes', 0)} note(s), {info.get('dropped_history', 0)} history "
+        "entries (git has them)"
+    )
+    if task.description:
+        click.echo(f"  summary: {line(task.description)}")
+    for entry in task.history:
+        receipt = entry.get("receipt")
+        if entry.get("action") == "gate_run" and isinstance(receipt, dict):
+            click.echo(
+                f"  receipt {line(str(receipt.get('at', ''))[:16])}: "
+                f"{line(str(entry.get('command') or ''))} exit {receipt.get('exit_code')} "
+                f"{_receipt_summary(receipt)}"
+            )
 
 
 @click.command()
