@@ -61,7 +61,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Add verification gates to a task, list them, approve the ones that wait.",
     ),
     "history": (
-        f"{_QUERIES}:history",
+        "nexus_cli.commands.task_history:history",
         "Every transition, gate run and change, with who, when and why.",
     ),
     "import": (

@@ -316,11 +316,18 @@ class TaskStore:
         tail = " LIMIT ?" if limit > 0 else ""
         if limit > 0:
             args.append(limit)
-        count = "SELECT count(*) FROM tasks_fts WHERE tasks_fts MATCH ?"
-        if self.conn.execute(count, (match,)).fetchone()[0] > RANK_AT_MOST:
+        count = "SELECT count(*) FROM (SELECT 1 FROM tasks_fts WHERE tasks_fts MATCH ? LIMIT ?)"
+        if self.conn.execute(count, (match, RANK_AT_MOST + 1)).fetchone()[0] > RANK_AT_MOST:
+            # Unranked, in list order. With a limit: walk ix_tasks_order and probe the index by
+            # rowid, stopping at the limit (the matches are dense: more than RANK_AT_MOST of them);
+            # without one: every match, through the set of matching rowids.
+            found = (
+                "EXISTS (SELECT 1 FROM tasks_fts f WHERE f.tasks_fts MATCH ? AND f.rowid = t.rowid)"
+                if limit > 0
+                else "t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)"
+            )
             sql = (
-                "SELECT t.doc FROM tasks t INDEXED BY ix_tasks_order WHERE t.rowid IN "
-                f"(SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?){where} "
+                f"SELECT t.doc FROM tasks t INDEXED BY ix_tasks_order WHERE {found}{where} "
                 f"ORDER BY t.priority, t.created_at, t.id{tail}"
             )
             return [r[0] for r in self.conn.execute(sql, args)]
