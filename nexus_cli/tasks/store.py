@@ -306,8 +306,8 @@ class TaskStore:
         The best ``limit`` are chosen by rowid and score alone; only their documents are read.
         Scoring costs about 5 µs a match, so a query matching more than :data:`RANK_AT_MOST`
         tasks (a word in a fifth of 10,000 titles) is not ranked: its matches come in ``task
-        list`` order (priority, age), found by one walk of ``ix_tasks_order`` that, with a
-        limit, stops after it (the matches being dense, after a few rows per match)."""
+        list`` order (priority, age), found by one walk of ``ix_tasks_order`` that stops at
+        the limit (the matches being dense, after a few rows per match)."""
         where = ""
         args: list[Any] = [match]
         for column in ("status", "assignee"):
@@ -319,14 +319,10 @@ class TaskStore:
             args.append(limit)
         count = "SELECT count(*) FROM (SELECT 1 FROM tasks_fts WHERE tasks_fts MATCH ? LIMIT ?)"
         if self.conn.execute(count, (match, RANK_AT_MOST + 1)).fetchone()[0] > RANK_AT_MOST:
-            # Unranked, in list order. With a limit: walk ix_tasks_order and probe the index by
-            # rowid, stopping at the limit (the matches are dense: more than RANK_AT_MOST of them);
-            # without one: every match, through the set of matching rowids.
-            found = (
-                "EXISTS (SELECT 1 FROM tasks_fts f WHERE f.tasks_fts MATCH ? AND f.rowid = t.rowid)"
-                if limit > 0
-                else "t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)"
-            )
+            # Unranked, in list order: one walk of ix_tasks_order against the set of matching
+            # rowids, stopping at the limit. (Probing the index row by row instead would run the
+            # FTS5 query again for every row: a prefix query reads its whole doclist each time.)
+            found = "t.rowid IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ?)"
             sql = (
                 f"SELECT t.doc FROM tasks t INDEXED BY ix_tasks_order WHERE {found}{where} "
                 f"ORDER BY t.priority, t.created_at, t.id{tail}"
