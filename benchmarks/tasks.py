@@ -13,7 +13,8 @@ it, then:
    `prime`. Targets for each judged command: what it costs above start-up (the median of its
    run minus the `--version` run of the same round) <= 0.1 s at 10,000 tasks, and at 100,000
    <= 1.5x that. The load (`os.getloadavg`) is printed before and after: on a shared machine
-   whole-process times move with it, and the `--version` row shows by how much;
+   whole-process times move with it, and the `--version` row shows by how much; each process's
+   CPU time (user + system) is printed too, which the load moves much less;
 2. times the operations behind them in one process (what a command costs on top of start-up, and
    what an MCP call costs): `ready`, `list` (50, and all), `search` (a word in ~0.5% of the tasks,
    and one in every task), `show`; targets: each <= 0.1 s at 10,000 tasks, and at 100,000 <=
@@ -137,6 +138,31 @@ def cases(root: Path, count: int) -> dict[str, list[str]]:
         f"task create ({count:,})": [nexus, "task", "create", "Bench", "--gate", "true"],
         f"prime ({count:,})": [nexus, "prime"],
     }
+
+
+def _interleave_with_cpu(
+    runs: dict[str, harness.Case], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Like :func:`harness.interleave` (one uncounted round first), keeping each run's wall
+    seconds and its CPU seconds (user + system, from ``wait4``): on a machine shared with other
+    jobs the wall time grows with the load, the CPU time much less."""
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for counted in [False] + [True] * rounds:
+        for name, case in runs.items():
+            start = time.perf_counter()
+            child = subprocess.Popen(
+                case.cmd, env=dict(case.env), cwd=case.cwd, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                raise SystemExit(f"{name}: exit {child.returncode}")
+            if counted:
+                wall[name].append(time.perf_counter() - start)
+                cpu[name].append(usage.ru_utime + usage.ru_stime)
+    return wall, cpu
 
 
 def _above_start_up(samples: dict[str, list[float]]) -> dict[str, float]:
@@ -265,7 +291,7 @@ def main() -> int:
             core.update(core_timings(Path(tmp) / f"p{count}", count, args.runs))
         if args.core_only:
             return 0 if _judge_core(core, sizes) else 1
-        samples = harness.interleave(runs, args.runs).seconds()  # after one round warming caches
+        samples, cpu = _interleave_with_cpu(runs, args.runs)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     harness.print_table(
         samples,
@@ -275,6 +301,11 @@ def main() -> int:
             harness.Column("min s", min, 7, digits=3),
         ],
     )
+    print("\nCPU seconds (user + system) of each process, and above `nexus --version`:")
+    cpu_above = _above_start_up(cpu)
+    for name, values in cpu.items():
+        extra = "" if name == START_UP else f" {cpu_above[name]:17.3f}"
+        print(f"{name:<32} {harness.median(values):8.3f}{extra}")
     ok = _judge_commands(samples, sizes)
     ok &= _judge_core(core, sizes)
     for name, value in _above_start_up(samples).items():
