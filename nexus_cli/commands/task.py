@@ -35,6 +35,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         f"{_CHANGES}:claim",
         "Atomically take an open task: of many simultaneous claims exactly one wins.",
     ),
+    "compact": (
+        "nexus_cli.commands.task_compact:compact",
+        "Summarise done and cancelled tasks closed long ago into one short line each.",
+    ),
     "complete": (
         f"{_GATES}:complete",
         "Run every gate; only if all pass does the task become done (or review).",
@@ -60,7 +64,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Add verification gates to a task, list them, approve the ones that wait.",
     ),
     "history": (
-        f"{_QUERIES}:history",
+        "nexus_cli.commands.task_history:history",
         "Every transition, gate run and change, with who, when and why.",
     ),
     "import": (

@@ -1,4 +1,5 @@
-"""`nexus task show|blocked|history`: reading tasks through the task model."""
+"""`nexus task show|blocked`: reading tasks through the task model (`history`, which adds GPU
+use, is in :mod:`nexus_cli.commands.task_history`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.task_common import line, project, task_id_arg
-from nexus_cli.gpu import accounting
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.tasks.queries import blocked as blocked_tasks
-from nexus_cli.tasks.queries import history as task_history
 from nexus_cli.tasks.queries import show as show_task
 from nexus_cli.terminal import escape
-from nexus_cli.timefmt import rfc3339
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.model import Task
@@ -47,12 +45,35 @@ def _show(task: Task, as_json: bool) -> None:
         click.echo(f"  gate: {line(gate.command)}{where} (timeout {gate.timeout_s}s)")
     if not task.gates:
         click.echo("  gates: none (--no-gates)" if task.no_gates else "  gates: none")
-    if task.description:
+    if task.compacted is not None:
+        _show_compacted(task)
+    elif task.description:
         click.echo("")
         click.echo(escape(task.description))
     for note in task.notes:
         at, by = str(note.get("at", ""))[:16], str(note.get("by", ""))
         click.echo(f"  note {line(at)} {line(by)}: {escape(str(note.get('text', '')))}")
+
+
+def _show_compacted(task: Task) -> None:
+    """What `nexus task compact` kept of a task closed long ago: its summary and receipts."""
+    info = task.compacted or {}
+    click.echo(
+        f"  compacted: {line(str(info.get('at', ''))[:16].replace('T', ' '))} UTC "
+        f"(closed {line(str(info.get('closed_at', ''))[:16].replace('T', ' '))} UTC); dropped "
+        f"{info.get('dropped_notes', 0)} note(s), {info.get('dropped_history', 0)} history "
+        "entries (git has them)"
+    )
+    if task.description:
+        click.echo(f"  summary: {line(task.description)}")
+    for entry in task.history:
+        receipt = entry.get("receipt")
+        if entry.get("action") == "gate_run" and isinstance(receipt, dict):
+            click.echo(
+                f"  receipt {line(str(receipt.get('at', ''))[:16])}: "
+                f"{line(str(entry.get('command') or ''))} exit {receipt.get('exit_code')} "
+                f"{receipt_summary(receipt)}"
+            )
 
 
 @click.command()
@@ -86,44 +107,7 @@ def _waits_on(deps: list[str], states: list[WaitState]) -> str:
     return ", ".join([*deps, *(f"{s.gate.command} ({s.reason})" for s in states)])
 
 
-@click.command()
-@task_id_arg
-@json_option
-def history(task_id: str, as_json: bool) -> None:
-    """Every transition, gate run and change, with who, when and why."""
-    found = task_history(project(), task_id)
-    entries = list(found.to_json())
-    # Sampled GPU use of the task's processes, and of its workspace's (docs/gpu.md).
-    for gpu in accounting.usage_of(found.task.id, found.task.workspace):
-        entry: dict[str, object] = {
-            "at": rfc3339(gpu.last_seen),
-            "by": "nexus gpu",
-            "action": "gpu_usage",
-            "gpu_hours": round(gpu.gpu_hours, 4),
-            "peak_gpu_memory": gpu.peak_memory,
-            "samples": gpu.samples,
-        }
-        if gpu.workspace is not None:
-            entry["workspace"] = gpu.workspace
-        entries.append(entry)
-    if as_json:
-        emit_json(entries)
-        return
-    rows = []
-    for h in entries:
-        # a failing run's output and tree id are in --json (the tree feeds `stats --gates`), and
-        # so is a verification's owner beyond host and pid (its process start and token)
-        hidden = ("at", "by", "action", "output_tail", "tree", "start", "token")
-        detail = {k: v for k, v in h.items() if k not in hidden}
-        if isinstance(detail.get("receipt"), dict):  # the whole receipt: `nexus task receipt ID`
-            detail["receipt"] = _receipt_summary(detail["receipt"])
-        text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
-        when = str(h.get("at", ""))[:19].replace("T", " ")
-        rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
-    print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
-
-
-def _receipt_summary(receipt: dict[str, object]) -> str:
+def receipt_summary(receipt: dict[str, object]) -> str:
     """A receipt in one history cell: the tree it ran on, and whether it is signed."""
     tree = str(receipt.get("tree") or "-")[:12]
     signed = "signed" if receipt.get("signature") else "unsigned"

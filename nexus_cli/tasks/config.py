@@ -9,17 +9,22 @@ from nexus_cli.errors import ConfigError
 from nexus_cli.project import Project
 from nexus_cli.tasks.lease import DEFAULT_LEASE_S, MAX_LEASE_S
 
+DEFAULT_COMPACT_AFTER_DAYS = 90
+MAX_COMPACT_AFTER_DAYS = 36_500
+
 
 @dataclass(frozen=True)
 class TaskSettings:
     require_gate: bool = False
     require_review: bool = False
     lease_seconds: int = DEFAULT_LEASE_S  # how long a claim lasts without a heartbeat
+    # `nexus task compact` summarises tasks closed longer ago than this (nexus_cli.tasks.compaction)
+    compact_after_days: int = DEFAULT_COMPACT_AFTER_DAYS
 
 
 def load_settings(project: Project) -> TaskSettings:
-    """Read ``tasks.require_gate`` / ``tasks.require_review`` / ``tasks.lease_seconds``; a bad
-    file names file and key."""
+    """Read ``tasks.require_gate`` / ``tasks.require_review`` / ``tasks.lease_seconds`` /
+    ``tasks.compact_after_days``; a bad file names file and key."""
     path = project.config_path
     section = config_section(path, "tasks")
     if section is None:
@@ -35,4 +40,14 @@ def load_settings(project: Project) -> TaskSettings:
         raise ConfigError(
             f"{path}: key 'tasks.lease_seconds' must be 1-{MAX_LEASE_S} seconds, not {lease_s!r:.40}"
         )
-    return TaskSettings(values["require_gate"], values["require_review"], lease_s)
+    days = section.get("compact_after_days", DEFAULT_COMPACT_AFTER_DAYS)
+    if (
+        isinstance(days, bool)
+        or not isinstance(days, int)
+        or not 0 <= days <= MAX_COMPACT_AFTER_DAYS
+    ):
+        raise ConfigError(
+            f"{path}: key 'tasks.compact_after_days' must be 0-{MAX_COMPACT_AFTER_DAYS} days, "
+            f"not {days!r:.40}"
+        )
+    return TaskSettings(values["require_gate"], values["require_review"], lease_s, days)

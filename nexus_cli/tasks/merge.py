@@ -5,6 +5,13 @@ dependencies merge as sets (an element removed on one side stays removed); any o
 parent link included) takes the side that changed it, and when both changed it, the side with the
 later ``updated_at``. Parent links that make a loop only together lose the newest link.
 A task added on one side is kept; a task deleted on one side and unchanged on the other goes.
+
+A task compacted (``nexus task compact``, :mod:`nexus_cli.tasks.compaction`) on one side only:
+when the other side left it as it was, the compacted line wins; when the other side changed it
+(a note, a reopen, any edit), the task comes back whole — the dropped description, notes and
+history from the base (or from that side, without a base), with both sides' changes merged as
+above — and a later ``nexus task compact`` summarises it again if it is still closed long enough.
+Compacted on both sides, what either dropped stays dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any
 from nexus_cli import jsonio
 from nexus_cli.errors import ConflictError
 from nexus_cli.tasks import jsonl
-from nexus_cli.tasks.model import FIELD_ORDER, OPTIONAL_FIELDS, Task
+from nexus_cli.tasks.model import FIELD_ORDER, OPTIONAL_FIELDS, Task, summary_of
 
 UNIONED = ("history", "notes")
 SETS = ("labels", "depends_on")
@@ -105,7 +112,7 @@ def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[
                     f"({mine.title!r} and {other.title!r}); git marks the file as conflicted",
                     hint="recreate one of them with `nexus task create` after the merge",
                 )
-            result.append(merge_task(old, mine, other))
+            result.append(_merge_compacted(old, mine, other))
         elif mine or other:
             present = mine or other
             assert present is not None
@@ -114,6 +121,36 @@ def merge_tasks(base: list[Task], ours: list[Task], theirs: list[Task]) -> list[
                 result.append(present)
     _break_parent_loops(result)
     return result
+
+
+def _merge_compacted(base: Task | None, ours: Task, theirs: Task) -> Task:
+    """:func:`merge_task` with the compaction rule of the module's docstring (symmetric)."""
+    if (ours.compacted is None) == (theirs.compacted is None):
+        if ours.compacted is not None and base is not None and base.compacted is None:
+            base = _dropped(base)  # compacted on both sides: history and notes stay dropped
+        return merge_task(base, ours, theirs)
+    short, full = (ours, theirs) if ours.compacted is not None else (theirs, ours)
+    if base is not None and full.to_line() == base.to_line():
+        return short
+    whole = base if base is not None and base.compacted is None else full
+    return merge_task(base, _restored(short, whole), full)
+
+
+def _dropped(task: Task) -> Task:
+    copy = Task.from_dict(task.to_dict())
+    copy.notes, copy.history = [], []
+    return copy
+
+
+def _restored(short: Task, whole: Task) -> Task:
+    """The compacted ``short`` with what compaction dropped taken back from ``whole``."""
+    copy = Task.from_dict(short.to_dict())
+    if short.description == summary_of(whole):  # not edited since it was compacted
+        copy.description = whole.description
+    copy.notes = _union(whole.notes, short.notes)
+    copy.history = _union(whole.history, short.history)
+    copy.compacted = None
+    return copy
 
 
 def _break_parent_loops(tasks: list[Task]) -> None:

@@ -48,7 +48,7 @@ FIELD_ORDER = (
 )
 
 # Optional fields after FIELD_ORDER (and ``no_gates``), present in a line only when set.
-OPTIONAL_FIELDS = ("parent", "deferred_until")
+OPTIONAL_FIELDS = ("parent", "deferred_until", "compacted")
 
 
 def now_iso() -> str:
@@ -117,6 +117,8 @@ class Task:
     parent: str | None = None  # the epic this task is a subtask of
     deferred_until: str | None = None  # not offered by `ready` before this UTC moment
     lease: dict[str, Any] | None = None  # nexus_cli.tasks.lease; only while claimed
+    # Set by `nexus task compact` (nexus_cli.tasks.compaction): when, and what it dropped.
+    compacted: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -176,6 +178,7 @@ class Task:
             parent=data.get("parent") or None,
             deferred_until=data.get("deferred_until") or None,
             lease=data["lease"] if isinstance(data.get("lease"), dict) else None,
+            compacted=data["compacted"] if isinstance(data.get("compacted"), dict) else None,
         )
 
     @property
@@ -184,6 +187,21 @@ class Task:
 
     def last_rejections(self) -> list[str]:
         return [h.get("reason", "") for h in self.history if h.get("to") == "rejected"]
+
+
+SUMMARY_CHARS = 200
+
+
+def summary_of(task: Task) -> str:
+    """The first non-blank line of the description, else of the last note, cut to
+    :data:`SUMMARY_CHARS` characters."""
+    texts = [task.description, *(str(n.get("text") or "") for n in reversed(task.notes[-1:]))]
+    for text in texts:
+        for line in text.split("\n"):
+            if line.strip():
+                line = line.strip()
+                return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
+    return ""
 
 
 def parse_line(line: str, *, where: str) -> Task:

@@ -34,6 +34,15 @@ MAX_DEPENDS = 1_000
 MAX_ITEMS = 10_000  # notes, history entries
 MAX_DEPTH = 16  # the whole record, as JSON: a history entry's gate runs sit 5 deep
 MAX_RECORD_BYTES = 8 * 1024 * 1024  # one line of tasks.jsonl
+MAX_COUNT = 1_000_000_000  # a count in ``compacted`` (what compaction dropped, summed)
+# The keys of a compacted task's ``compacted`` object, all required (nexus_cli.tasks.compaction).
+COMPACTED_KEYS = (
+    "at",
+    "closed_at",
+    "dropped_description_chars",
+    "dropped_notes",
+    "dropped_history",
+)
 
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _TEXT_FIELDS = {"title": MAX_TITLE, "description": MAX_TEXT, "created_at": 64, "updated_at": 64}
@@ -46,6 +55,11 @@ _LIST_LIMITS = {
 }
 _READ_HINT = "fix or remove that line (see `git diff`); the other tasks were imported"
 _WRITE_HINT = "the limits of a task are listed in docs/security.md"
+
+
+def is_moment(value: object) -> bool:
+    """Whether ``value`` is a stored UTC moment (:func:`nexus_cli.tasks.model.now_iso`)."""
+    return isinstance(value, str) and _MOMENT.fullmatch(value) is not None
 
 
 class _Invalid(Exception):
@@ -155,6 +169,24 @@ def _check(data: dict[str, Any], source: str | None) -> None:
         why = lease_problem(data["lease"])
         if why:
             raise _Invalid("lease", why)
+    if data.get("compacted") is not None:
+        _compacted(data["compacted"])
+
+
+def _compacted(value: Any) -> None:
+    """What `nexus task compact` leaves (nexus_cli.tasks.compaction): exactly these keys."""
+    if not isinstance(value, dict):
+        raise _Invalid("compacted", "must be an object")
+    unknown = sorted(set(value) - set(COMPACTED_KEYS))
+    if unknown:
+        raise _Invalid("compacted", f"holds unknown key {unknown[0]!r:.40}")
+    for key in ("at", "closed_at"):
+        if not is_moment(value.get(key)):
+            raise _Invalid("compacted", f"needs {key!r} as a UTC moment")
+    for key in COMPACTED_KEYS[2:]:
+        count = value.get(key)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            raise _Invalid("compacted", f"needs {key!r} as a whole number 0-{MAX_COUNT:,}")
 
 
 def check_record(data: dict[str, Any], where: str, *, read_with_cap: bool = False) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from nexus_cli.tasks import jsonl
+from nexus_cli.tasks.compaction import compact_task
 from nexus_cli.tasks.gitsetup import ATTRIBUTE_LINE, MEMORY_ATTRIBUTE_LINE, driver_command
 from nexus_cli.tasks.merge import merge_files, merge_task, merge_tasks
-from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.model import Task, now_iso
 from tests.conftest import git, run_nexus
 from tests.tasks.conftest import new_task, ok
 
@@ -356,3 +358,162 @@ def test_two_clones_keep_a_waiting_gate_and_an_approval(
     assert [g.get("wait") for g in merged["gates"]] == [None, "approval", "task"]  # type: ignore[union-attr]
     approvals = [h for h in merged["history"] if h["action"] == "approval"]  # type: ignore[union-attr]
     assert [(h["as"], h["by"]) for h in approvals] == [("bob", "alice")]
+
+
+# --- compacted lines (nexus task compact) ------------------------------------------------------
+
+
+def _closed_long_ago() -> Task:
+    """A done task with a description, notes and history, closed 200 days ago."""
+    moments = [
+        (datetime.now(UTC) - timedelta(days=200 - i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for i in range(5)
+    ]
+    receipt = {"at": moments[3], "run": {"gate": 0, "gates": 1}, "exit_code": 0}
+    history = [
+        {"at": moments[0], "by": "a", "action": "created", "to": "open"},
+        {"at": moments[1], "by": "a", "action": "transition", "from": "open", "to": "in_progress"},
+        {"at": moments[2], "by": "a", "action": "transition", "from": "in_progress", "to": "verifying"},
+        {"at": moments[3], "by": "a", "action": "gate_run", "passed": True, "receipt": receipt},
+        {"at": moments[4], "by": "a", "action": "transition", "from": "verifying", "to": "done"},
+    ]  # fmt: skip
+    notes = [{"at": moments[2], "by": "a", "text": "how it went"}]
+    return _task(
+        status="done",
+        description="Summary line\nand the long rest",
+        notes=notes,
+        history=history,
+        labels=["x"],
+        depends_on=["nx-bbbb"],
+        created_at=moments[0],
+        updated_at=moments[4],
+    )
+
+
+def _compacted(task: Task) -> Task:
+    result = compact_task(task, now_iso())
+    assert result is not None
+    return result
+
+
+def _both_ways(base: Task | None, one: Task, other: Task) -> Task:
+    forward = merge_tasks([base] if base else [], [one], [other])
+    backward = merge_tasks([base] if base else [], [other], [one])
+    assert [t.to_line() for t in forward] == [t.to_line() for t in backward]  # symmetric
+    [merged] = forward
+    return merged
+
+
+def test_a_compacted_line_wins_over_a_side_that_left_the_task_alone() -> None:
+    base = _closed_long_ago()
+    short = _compacted(base)
+    assert _both_ways(base, short, base).to_line() == short.to_line()
+
+
+def test_an_edit_on_the_other_side_brings_the_compacted_task_back_whole() -> None:
+    base = _closed_long_ago()
+    short = _compacted(base)
+    edited = Task.from_dict(base.to_dict())
+    edited.notes = [*base.notes, {"at": now_iso(), "by": "b", "text": "one more thing"}]
+    edited.labels = ["x", "y"]
+    edited.updated_at = now_iso()
+    merged = _both_ways(base, short, edited)
+    assert merged.compacted is None
+    assert merged.description == base.description
+    assert merged.history == base.history  # nothing compaction dropped is lost
+    assert [n["text"] for n in merged.notes] == ["how it went", "one more thing"]
+    assert merged.labels == ["x", "y"] and merged.updated_at == edited.updated_at
+
+
+def test_a_reopen_on_the_other_side_reopens_the_whole_task() -> None:
+    base = _closed_long_ago()
+    reopened = Task.from_dict(base.to_dict())
+    reopened.status = "open"
+    reopened.updated_at = now_iso()
+    reopened.history = [
+        *base.history,
+        {
+            "at": reopened.updated_at,
+            "by": "b",
+            "action": "transition",
+            "from": "done",
+            "to": "open",
+        },
+    ]
+    merged = _both_ways(base, _compacted(base), reopened)
+    assert merged.status == "open" and merged.compacted is None
+    assert merged.history == reopened.history and merged.notes == base.notes
+
+
+def test_compacted_on_both_sides_stays_compacted() -> None:
+    base = _closed_long_ago()
+    one, other = _compacted(base), _compacted(base)
+    merged = _both_ways(base, one, other)
+    assert merged.compacted is not None and merged.notes == []
+    assert merged.history == one.history and merged.description == "Summary line"
+
+
+def test_a_compacted_task_edited_after_compaction_keeps_the_edit() -> None:
+    base = _closed_long_ago()
+    short = _compacted(base)
+    short.description = "Rewritten after compaction"
+    short.updated_at = now_iso()
+    noted = Task.from_dict(base.to_dict())
+    noted.notes = [*base.notes, {"at": now_iso(), "by": "b", "text": "later"}]
+    noted.updated_at = short.updated_at
+    merged = _both_ways(base, short, noted)
+    assert merged.description == "Rewritten after compaction" and merged.compacted is None
+    assert [n["text"] for n in merged.notes] == ["how it went", "later"]
+
+
+def test_without_a_base_the_whole_task_is_kept() -> None:
+    whole = _closed_long_ago()
+    merged = _both_ways(None, _compacted(whole), whole)
+    assert merged.compacted is None and merged.history == whole.history
+
+
+def test_merge_driver_reads_and_writes_compacted_lines(tmp_path: Path) -> None:
+    base = _closed_long_ago()
+    other = _task(id="nx-zzzz", title="other")
+    paths = [tmp_path / n for n in ("o", "a", "b")]
+    paths[0].write_bytes(jsonl.render_tasks([base]))
+    paths[1].write_bytes(jsonl.render_tasks([_compacted(base)]))
+    paths[2].write_bytes(jsonl.render_tasks([base, other]))
+    result = run_nexus("task", "merge-driver", *map(str, paths))
+    assert result.exit_code == 0, result.stderr
+    merged = jsonl.parse(paths[1].read_bytes(), source="a")
+    assert [t.id for t in merged] == ["nx-aaaa", "nx-zzzz"] and merged[0].compacted is not None
+
+
+@pytest.mark.slow
+def test_two_clones_compact_and_edit_the_same_tasks(tasks_project: Path, tmp_path: Path) -> None:
+    from tests.tasks.test_compaction import _old_closed
+
+    origin = tasks_project
+    quiet = _old_closed(origin, "Closed and forgotten")
+    noted = _old_closed(origin, "Closed, noted later")
+    _commit_all(origin, "tasks")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    ok("-C", str(clone), "init")
+    for repo in (origin, clone):
+        git(repo, "config", "pull.rebase", "false")
+    compacted = ok("-C", str(origin), "task", "compact", "--json").json()["compacted"]
+    assert {t["id"] for t in compacted} == {quiet, noted}
+    _commit_all(origin, "compact")
+    ok("-C", str(clone), "task", "note", noted, "a question about this one")
+    _commit_all(clone, "note")
+    git(clone, "pull", "-q", "--no-edit", "origin", "main")
+    assert "<<<<<<<" not in (clone / ".nexus" / "tasks.jsonl").read_text()
+    tasks = _titles(clone)
+    assert "compacted" in tasks[quiet] and tasks[quiet]["notes"] == []
+    assert "compacted" not in tasks[noted]  # edited on the other side: back whole
+    assert [n["text"] for n in tasks[noted]["notes"]] == [  # type: ignore[index]
+        "tried the lexer first",
+        "fixed in the grammar\nsee the test",
+        "a question about this one",
+    ]
+    git(origin, "pull", "-q", "--no-edit", str(clone), "main")
+    assert _titles(origin) == tasks
+    again = ok("-C", str(origin), "task", "compact", "--json").json()["compacted"]
+    assert [t["id"] for t in again] == [noted] and again[0]["dropped_notes"] == 3

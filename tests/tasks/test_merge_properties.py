@@ -4,11 +4,13 @@ changes never lost, history only grows, edits to different fields on both sides 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nexus_cli.tasks.compaction import compact_task
 from nexus_cli.tasks.merge import merge_task, merge_tasks
 from nexus_cli.tasks.model import Task
 
@@ -140,3 +142,63 @@ def test_no_gates_flag_survives_a_merge() -> None:
     renamed = Task(id="nx-aaaa", title="U", created_at="t0", updated_at="t2")
     merged = merge_task(base, waived, renamed)
     assert merged.no_gates is True and merged.title == "U"
+
+
+def _moment(days_ago: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@st.composite
+def _closed_and_compacted(draw: st.DrawFn) -> tuple[Task, Task, Task]:
+    """A task closed 200 days ago, that task compacted, and the task as another side left it
+    (unchanged, or with some of: a note, a label, a new title, a reopen)."""
+    history = [
+        {"at": _moment(300), "by": "a", "action": "created", "to": "open"},
+        {"at": _moment(250), "by": "a", "action": "transition", "from": "open", "to": "cancelled"},
+    ]
+    notes = [{"at": _moment(260), "by": "a", "text": t} for t in draw(st.lists(_word, max_size=3))]
+    base = Task.from_dict(
+        {
+            "id": "nx-aaaa",
+            "title": draw(_word),
+            "description": draw(st.text("ab\n", max_size=6)),
+            "status": "cancelled",
+            "notes": notes,
+            "history": history,
+            "created_at": _moment(300),
+            "updated_at": _moment(250),
+        }
+    )
+    short = compact_task(base, _moment(0))
+    other = Task.from_dict(base.to_dict())
+    for change in draw(st.lists(st.sampled_from(["note", "label", "title", "reopen"]))):
+        other.updated_at = _moment(1)
+        if change == "note":
+            other.notes = [*other.notes, {"at": _moment(1), "by": "b", "text": "later"}]
+        elif change == "label":
+            other.labels = ["new"]
+        elif change == "title":
+            other.title = "renamed"
+        else:
+            other.status = "open"
+            entry = {"at": _moment(1), "by": "b", "action": "transition", "to": "open"}
+            other.history = [*other.history, entry]
+    return base, short or base, other
+
+
+@given(_closed_and_compacted())
+def test_a_compacted_side_merges_symmetrically_and_loses_nothing_edited(
+    sides: tuple[Task, Task, Task],
+) -> None:
+    base, short, other = sides
+    merged = merge_tasks([base], [short], [other])
+    assert [_line(t) for t in merged] == [_line(t) for t in merge_tasks([base], [other], [short])]
+    [task] = merged
+    if _line(other) == _line(base):  # nobody else touched it: compaction wins
+        assert _line(task) == _line(short)
+    else:  # edited elsewhere: the whole task, with the edit
+        assert task.compacted is None
+        assert task.description == base.description
+        assert all(entry in task.history for entry in other.history)
+        assert all(note in task.notes for note in other.notes)
+        assert (task.title, task.status, task.labels) == (other.title, other.status, other.labels)

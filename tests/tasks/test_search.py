@@ -92,6 +92,10 @@ def test_a_word_in_too_many_tasks_lists_them_unranked_in_list_order(
     assert _found("common") == [low, high]  # BM25: three more hits in its description
     monkeypatch.setattr(store, "RANK_AT_MOST", 1)
     assert _found("common") == [high, low]  # by priority, then age
+    first = ok("task", "search", "--json", "-n", "1", "common").json()  # a walk that stops early
+    assert [t["id"] for t in first] == [high]
     ok("task", "cancel", high, "--reason", "x")
     only = ok("task", "search", "--json", "--status", "open", "common").json()
     assert [t["id"] for t in only] == [low]
+    page = ok("task", "search", "--json", "--status", "open", "-n", "5", "common").json()
+    assert [t["id"] for t in page] == [low]
