@@ -1,7 +1,7 @@
-"""Who holds a claim: one operation, not one process.
+"""Who holds a claim, as shared files record it: one operation, not one process.
 
-A claim that Nexus records in a shared file (a task ``verifying``, a create in progress) names
-its owner as ``(host, pid, start, token)``:
+A claim that Nexus records in a shared file (a task ``verifying``, a create in progress, a lease)
+names its owner as ``(host, pid, start, token)``:
 
 - ``host``: a hash of the host name (the name itself is never stored);
 - ``pid`` and ``start``: the process, and when it started (the boot id and the start time in
@@ -10,29 +10,19 @@ its owner as ``(host, pid, start, token)``:
 - ``token``: random, one per operation, so that two operations in one process (threads of
   ``nexus mcp``) are two owners.
 
-:func:`alive` decides whether a recorded owner still holds its claim: on this host, its process
-runs with the same start, and — when it is this very process — the operation is still in
-progress here (:func:`operation` keeps the set of live tokens). An owner on another host cannot
-be checked and counts as gone, as before; a record that is not an owner (old or hand-written)
-gives ``None`` from :func:`parse`.
+This module is the record alone (:class:`Owner`, and :func:`parse` for a record read from a shared
+file, where one that is not an owner — old or hand-written — gives ``None``), so that reading
+tasks checks a lease without loading what making and checking owners needs (hashing, random
+tokens, threads): that is :mod:`nexus_cli.ownership`'s, which only a claim loads.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import secrets
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TOKEN_BYTES = 8
 _MAX_FIELD = 200  # what a parsed field may hold: the records are shared, hence untrusted
-
-_live: set[str] = set()
-_live_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -46,64 +36,6 @@ class Owner:
         return {"host": self.host, "pid": self.pid, "start": self.start, "token": self.token}
 
 
-def host_tag() -> str:
-    """This machine, as recorded in shared files: a hash, not the host name itself.
-
-    ``os.uname().nodename`` is the name ``socket.gethostname()`` returns on every POSIX system
-    (both read uname(2)), without loading the socket module on every task command and hook."""
-    return hashlib.sha256(os.uname().nodename.encode()).hexdigest()[:12]
-
-
-def process_start(pid: int) -> str | None:
-    """``BOOT_ID:TICKS`` for process ``pid``; ``""`` when unknowable here; None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return None if os.path.isdir("/proc/self") else _exists(pid)
-    except (OSError, IndexError):
-        return ""
-    ticks = fields[19] if len(fields) > 19 else ""  # field 22 of stat; 20 after "pid (comm)"
-    return f"{_boot_id()}:{ticks}"
-
-
-def _exists(pid: int) -> str | None:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return ""
-    return ""
-
-
-def _boot_id() -> str:
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
-            return fh.read().strip()[:36]
-    except OSError:
-        return ""
-
-
-def new() -> Owner:
-    """A fresh owner for one operation of this process (not yet live: see :func:`operation`)."""
-    pid = os.getpid()
-    return Owner(host_tag(), pid, process_start(pid) or "", secrets.token_hex(TOKEN_BYTES))
-
-
-@contextlib.contextmanager
-def operation() -> Iterator[Owner]:
-    """A new owner that :func:`alive` sees as live in this process until the block ends."""
-    me = new()
-    with _live_lock:
-        _live.add(me.token)
-    try:
-        yield me
-    finally:
-        with _live_lock:
-            _live.discard(me.token)
-
-
 def parse(data: Mapping[str, Any]) -> Owner | None:
     """The owner recorded in ``data`` (from a shared file); None if it does not hold one."""
     host, pid, start, token = (data.get(k) for k in ("host", "pid", "start", "token"))
@@ -114,18 +46,3 @@ def parse(data: Mapping[str, Any]) -> Owner | None:
     if max(len(host), len(start), len(token)) > _MAX_FIELD:
         return None
     return Owner(host, pid, start, token)
-
-
-def alive(who: Owner) -> bool:
-    """Whether ``who`` still holds its claim (see the module's docstring)."""
-    if who.host != host_tag():
-        return False
-    if who.pid == os.getpid():
-        with _live_lock:
-            return who.token in _live and who.start == (process_start(who.pid) or "")
-    start = process_start(who.pid)
-    if start is None:
-        return False
-    if not start or not who.start:  # this platform cannot tell: the pid runs
-        return True
-    return start == who.start

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nexus_cli import owner
+from nexus_cli import owner, ownership
 from nexus_cli.errors import ExitCode, GateNeedsApprovalError, NexusError, UsageError
 from nexus_cli.loop import pick
 from nexus_cli.loop.agent import AgentRun, run_agent
@@ -123,7 +123,7 @@ class Reporter(Protocol):
 
 def run_loop(store: TaskStore, opts: LoopOptions, reporter: Reporter) -> LoopResult:
     """Work through the given task, or every ready one, until done or a limit stops the loop."""
-    with owner.operation() as holder:
+    with ownership.operation() as holder:
         return _run(store, opts, reporter, holder)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nexus_cli import owner, validate
+from nexus_cli import owner, ownership, validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import ConflictError, NotFoundError, UsageError
 from nexus_cli.tasks import ids, lease, wait_spec, waits
@@ -205,7 +205,7 @@ def _claim(
         record(task, actor, "assigned", assignee=actor, previous=task.assignee)
     task.assignee = actor
     transition(task, "in_progress", actor)
-    task.lease = lease.new(holder or owner.new(), _lease_length(lease_s))
+    task.lease = lease.new(holder or ownership.new(), _lease_length(lease_s))
 
 
 def _lease_length(lease_s: int) -> int:

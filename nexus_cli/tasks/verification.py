@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli import owner
+from nexus_cli import owner, ownership
 from nexus_cli.errors import Cancelled, ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.proc import sigterm_raises
 from nexus_cli.tasks import approvals, lifecycle, receipts, waits
@@ -132,7 +132,7 @@ def complete(store: TaskStore, text: str, actor: str, settings: TaskSettings) ->
     token), not this process: two calls in one ``nexus mcp`` are two owners. A ``verifying``
     left by an operation that is gone (killed, or its pid reused) is taken over.
     """
-    with owner.operation() as me:
+    with ownership.operation() as me:
         return _complete_as(me, store, text, actor, settings)
 
 
@@ -232,7 +232,7 @@ def _claim_verification(task: Task, actor: str, me: owner.Owner) -> dict[str, An
 
 def host_tag() -> str:
     """This machine, as recorded in the shared history: a hash, not the host name itself."""
-    return owner.host_tag()
+    return ownership.host_tag()
 
 
 def _last_verifying(task: Task) -> dict[str, Any] | None:
@@ -267,12 +267,12 @@ def owner_alive(holder: dict[str, Any]) -> bool:
     """Whether the recorded verifying operation still runs (only knowable on this host)."""
     recorded = owner.parse(holder)
     if recorded is not None:
-        return owner.alive(recorded)
+        return ownership.alive(recorded)
     # Recorded before owners had a start and a token: the pid alone, if it runs Nexus.
     pid = int(holder["pid"])
     if holder.get("host") != host_tag() or pid <= 0 or pid == os.getpid():
         return False
-    if owner.process_start(pid) is None:
+    if ownership.process_start(pid) is None:
         return False
     try:  # the pid may have been reused by an unrelated program since
         with open(f"/proc/{pid}/cmdline", "rb") as fh:

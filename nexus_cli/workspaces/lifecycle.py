@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner, proc, safe_path, validate
+from nexus_cli import engine, git, owner, ownership, proc, safe_path, validate
 from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
@@ -127,7 +127,7 @@ def create(
     :mod:`~nexus_cli.workspaces.rollback`) unless ``keep_on_failure``. What a killed create left
     is undone first when its name is created again.
     """
-    with owner.operation() as me, proc.deadline_after(CREATE_DEADLINE_S):
+    with ownership.operation() as me, proc.deadline_after(CREATE_DEADLINE_S):
         return _create_as(
             me,
             workspace,

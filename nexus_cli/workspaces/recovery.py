@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner, project_id, validate
+from nexus_cli import engine, git, owner, ownership, project_id, validate
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
@@ -313,7 +313,7 @@ def repair(
     if workspace is not None:
         recs = {workspace.name: workspace.record()}
     done: dict[str, list[str]] = {}
-    with owner.operation() as me:
+    with ownership.operation() as me:
         for name in sorted(recs):
             undone = _undo_interrupted_create(project, name, me)
             if undone is not None:

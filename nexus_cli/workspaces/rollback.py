@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner
+from nexus_cli import engine, git, owner, ownership
 from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
 from nexus_cli.workspaces import docker_services, exposure, git_worktrees, ports, records
@@ -176,7 +176,7 @@ def take_over_stale(
     if not record.creating:
         return None
     holder = owner.parse(record.creating.get("owner", {}))
-    if holder is not None and owner.alive(holder):
+    if holder is not None and ownership.alive(holder):
         raise ConflictError(
             f"workspace {record.name!r} already exists (another process is creating it)",
             hint="wait for it to finish, or see `nexus workspace list`",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli import owner
+from nexus_cli import ownership
 from nexus_cli.proc import group_alive
 from nexus_cli.tasks.gates import GateResult, run_on_host
 from nexus_cli.tasks.model import Gate
@@ -202,7 +202,7 @@ def test_complete_with_a_timed_out_gate_leaves_no_process(tasks_project: Path) -
 def _verifying_since(tasks_project: Path, pid: int, start: str) -> str:
     """A task that ``tasks.jsonl`` says is verifying, owned by ``pid`` started at ``start``."""
     entry = {"at": "t1", "by": "bob", "action": "transition", "from": "in_progress"}
-    entry.update(to="verifying", pid=pid, host=owner.host_tag(), start=start, token="0ld")
+    entry.update(to="verifying", pid=pid, host=ownership.host_tag(), start=start, token="0ld")
     line = {"id": "nx-reus", "title": "Reused", "status": "verifying", "history": [entry]}
     line["gates"] = [{"command": "true"}]
     (tasks_project / ".nexus" / "tasks.jsonl").write_text(json.dumps(line) + "\n")
@@ -213,7 +213,7 @@ def _verifying_since(tasks_project: Path, pid: int, start: str) -> str:
 def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "60"])  # runs with the pid, started after the owner
     try:
-        start = owner.process_start(sleeper.pid)
+        start = ownership.process_start(sleeper.pid)
         assert start
         boot, ticks = start.rsplit(":", 1)
         task_id = _verifying_since(tasks_project, sleeper.pid, f"{boot}:{int(ticks) - 1}")
@@ -228,7 +228,7 @@ def test_a_reused_pid_does_not_block_completion(tasks_project: Path) -> None:
 def test_a_live_owner_is_respected_whatever_program_it_runs(tasks_project: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        start = owner.process_start(sleeper.pid)
+        start = ownership.process_start(sleeper.pid)
         assert start
         task_id = _verifying_since(tasks_project, sleeper.pid, start)
         result = run_nexus("task", "complete", task_id)

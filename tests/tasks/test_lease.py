@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nexus_cli import owner
+from nexus_cli import owner, ownership
 from nexus_cli.tasks import lease
 from nexus_cli.tasks.merge import merge_task
 from nexus_cli.tasks.model import Task
@@ -108,7 +108,7 @@ def _task(status: str, updated: str, held: dict[str, Any] | None) -> Task:
 
 
 def test_merge_driver_takes_the_lease_with_the_status_that_wins() -> None:
-    mine = lease.new(owner.new(), 60)
+    mine = lease.new(ownership.new(), 60)
     base = _task("open", "2020-01-01T00:00:00.000000Z", None)
     claimed = _task("in_progress", _later(1), mine)
     released = _task("open", _later(2), None)
