@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -407,54 +403,6 @@ def config_value(cwd: Path, key: str) -> str | None:
         detail = done.stderr.strip().removeprefix("fatal: ") or "no output"
         raise GitError(f"git config failed: {detail}")
     return done.stdout.rstrip("\n")
-
-
-@contextmanager
-def temporary_index(
-    cwd: Path, *, seed: bool = False, checkout: Checkout | None = None
-) -> Iterator[Path]:
-    """A private index file for :func:`run`'s ``index_file``, removed afterwards.
-
-    With ``seed`` it starts as a copy of the repository's own index (so that tracked files stay
-    tracked, even ones that ``.gitignore`` names, and unchanged files are not hashed again);
-    without, it starts empty. The repository's own index is never written.
-    """
-    with tempfile.TemporaryDirectory(prefix="nexus-index-") as folder:
-        index = Path(folder) / "index"
-        if seed:
-            own = run(
-                cwd, "rev-parse", "--path-format=absolute", "--git-path", "index", checkout=checkout
-            ).stdout
-            with suppress(FileNotFoundError):  # no index yet: start empty
-                shutil.copyfile(own.strip(), index)
-        yield index
-
-
-def worktree_tree(cwd: Path, *, exclude: str, checkout: Checkout | None = None) -> str:
-    """The tree id of the worktree at ``cwd`` as it is now: tracked and untracked files that are
-    not ignored, the folder ``exclude`` (relative to ``cwd``) left out. Written with a temporary
-    index: the repository's own index and its objects' refs are untouched (the tree's objects
-    are added to the object store, like ``git stash`` does)."""
-    with temporary_index(cwd, seed=True, checkout=checkout) as index:
-        add = ("add", "-A", "--", ".", f":(exclude){exclude}")
-        run(cwd, *add, index_file=index, checkout=checkout)
-        _drop_from_index(cwd, exclude, index, checkout)
-        return run(cwd, "write-tree", index_file=index, checkout=checkout).stdout.strip()
-
-
-def _drop_from_index(cwd: Path, folder: str, index: Path, checkout: Checkout | None = None) -> None:
-    """Remove ``folder`` from the temporary ``index`` (``-f``: its files may differ from both
-    HEAD and the worktree, as ``.nexus/tasks.jsonl`` does right after a task is closed)."""
-    rm = ("rm", "-r", "--cached", "-f", "-q", "--ignore-unmatch", "--", folder)
-    run(cwd, *rm, index_file=index, checkout=checkout)
-
-
-def commit_tree_without(cwd: Path, commit: str, *, exclude: str) -> str:
-    """The tree id of ``commit`` (a checked commit id) with the folder ``exclude`` removed."""
-    with temporary_index(cwd) as index:
-        run(cwd, "read-tree", "--end-of-options", commit, index_file=index)
-        _drop_from_index(cwd, exclude, index)
-        return run(cwd, "write-tree", index_file=index).stdout.strip()
 
 
 def head_commit(cwd: Path, checkout: Checkout | None = None) -> str | None:

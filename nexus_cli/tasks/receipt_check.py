@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import git, jsonio
+from nexus_cli import git, git_trees, jsonio
 from nexus_cli.project import NEXUS_DIR, TASKS_FILE, Project
 from nexus_cli.tasks import approvals, receipts, signatures
 from nexus_cli.tasks.listing import opened
@@ -174,9 +174,9 @@ class _Trees:
     def of(self, commit: str | None) -> str:
         if commit not in self._known:
             if commit is None:
-                tree = git.worktree_tree(self.root, exclude=NEXUS_DIR)
+                tree = git_trees.worktree_tree(self.root, exclude=NEXUS_DIR)
             else:
-                tree = git.commit_tree_without(self.root, commit, exclude=NEXUS_DIR)
+                tree = git_trees.commit_tree_without(self.root, commit, exclude=NEXUS_DIR)
             self._known[commit] = tree
         return self._known[commit]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import engine, git
+from nexus_cli import engine, git, git_trees
 from nexus_cli.errors import NexusError, NotFoundError
 from nexus_cli.project import NEXUS_DIR, Project
 from nexus_cli.tasks import approvals, lifecycle, signatures
@@ -81,7 +81,7 @@ def _tree(project: Project, cwd: Path) -> dict[str, Any]:
     try:  # the git dir comes from the repository, never from a worktree's own .git file
         checkout = git.checkout_of(project.git_common_dir, cwd)
         return {
-            "tree": git.worktree_tree(cwd, exclude=NEXUS_DIR, checkout=checkout),
+            "tree": git_trees.worktree_tree(cwd, exclude=NEXUS_DIR, checkout=checkout),
             "head": git.head_commit(cwd, checkout),
         }
     except NexusError as exc:
