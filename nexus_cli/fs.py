@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
-from urllib.parse import unquote
 
 from nexus_cli import safe_path
 from nexus_cli.errors import StateError, UsageError
@@ -41,7 +39,6 @@ __all__ = [
     "atomic_write",
     "atomic_writer",
     "check_replaceable",
-    "inside_git_dir",
     "is_inside",
     "locked",
     "resolve_inside",
@@ -152,30 +149,6 @@ def resolve_inside(
             hint="paths in repository content must stay inside it (symbolic links included)",
         )
     return Path(candidate)
-
-
-def _folded(part: str) -> str:
-    """A path component as file systems may see it: NFKC, case-folded, trailing dots/spaces cut."""
-    text = unquote(part)
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return text.rstrip(". ")
-
-
-def inside_git_dir(path: Path | str, root: Path | str | None = None) -> bool:
-    """Whether ``path`` names a ``.git`` folder or anything in one, in any spelling.
-
-    Looks at every component (``.GIT``, ``.git.``, ``%2egit``, ``git~1``-free NFKC forms), and,
-    when ``root`` is given, at the resolved path too, so a symlink into ``.git`` counts.
-    """
-    text = os.fspath(path).replace("\\", "/")
-    if any(_folded(part) in (".git", "git~1") for part in text.split("/")):
-        return True
-    if root is not None:
-        real = os.path.realpath(os.path.join(os.fspath(root), text))
-        rel = os.path.relpath(real, os.path.realpath(root))
-        if any(_folded(part) == ".git" for part in rel.split(os.sep)):
-            return True
-    return False
 
 
 def require_directory(path: Path, *, what: str, root: Path | str | None = None) -> Path:

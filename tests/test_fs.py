@@ -15,7 +15,6 @@ from nexus_cli.errors import ConflictError, StateError
 from nexus_cli.fs import (
     PathEscapeError,
     atomic_write,
-    inside_git_dir,
     is_inside,
     resolve_inside,
 )
@@ -174,33 +173,6 @@ def test_resolve_inside_never_escapes(parts: list[str]) -> None:
         assert is_inside(result, root)
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        ".git/hooks/x",
-        "./.git/config",
-        ".GIT/hooks",
-        "x/../.git/hooks",
-        ".git./hooks",
-        ".git /x",
-        "%2egit/hooks",
-        "a\\.git\\hooks",
-        "ＧＩＴ/../.Git/x",
-        "sub/.git",
-    ],
-)
-def test_inside_git_dir_any_spelling(path: str) -> None:
-    assert inside_git_dir(path)
-
-
-def test_inside_git_dir_through_symlink(tmp_path: Path) -> None:
-    (tmp_path / ".git" / "hooks").mkdir(parents=True)
-    (tmp_path / "hooks").symlink_to(tmp_path / ".git" / "hooks")
-    assert inside_git_dir("hooks/post-checkout", tmp_path)
-    assert not inside_git_dir("docs/gitignore.md", tmp_path)
-    assert not inside_git_dir(".github/x.md", tmp_path)
-
-
 def test_messages_and_hints_are_exact(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "l").symlink_to(tmp_path / "d")
@@ -272,18 +244,6 @@ def test_is_inside_edges(tmp_path: Path) -> None:
     assert not is_inside(tmp_path, tmp_path / "a")
     assert is_inside("/etc/passwd", "/")
     assert resolve_inside("/", "etc", what="w") == Path("/etc")
-
-
-def test_inside_git_dir_uses_root_not_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    (repo / "h").symlink_to(repo / ".git")
-    monkeypatch.chdir(repo / ".git")
-    assert not inside_git_dir("docs/x", repo)
-    assert inside_git_dir("h/config", repo)
-    assert inside_git_dir("GIT~1/config")
-    assert inside_git_dir("git~1")
-    assert not inside_git_dir("digit~1/x")
 
 
 def test_require_directory(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from nexus_cli import fs
+from nexus_cli import dot_git, fs
 from nexus_cli.errors import ConflictError
 
 RESERVED = (".nexus",)
@@ -41,7 +41,7 @@ def check_relative(rel: str, what: str) -> str:
         raise PathEscapeError(f"{what}: invalid path {rel!r}")
     if any(_folded(part) == "" for part in parts):
         raise PathEscapeError(f"{what}: path {rel!r} leaves its folder ('..' refused)")
-    if fs.inside_git_dir(rel):
+    if dot_git.inside_git_dir(rel):
         raise PathEscapeError(f"{what}: path {rel!r} is inside .git; refused")
     if any(_folded(p) in RESERVED for p in parts):
         raise PathEscapeError(f"{what}: path {rel!r} is inside Nexus's own state (.nexus/)")
@@ -59,7 +59,7 @@ def resolve_inside(root: Path, rel: str, what: str, *, no_symlinks: bool = False
         real = fs.resolve_inside(root, clean, what=what)
     except fs.PathEscapeError as exc:
         raise PathEscapeError(f"{exc.message} (symlink escape refused)", hint=exc.hint) from None
-    if fs.inside_git_dir(clean, root):
+    if dot_git.inside_git_dir(clean, root):
         raise PathEscapeError(f"{what}: {clean} resolves into .git; refused")
     plain = Path(os.path.realpath(root)) / clean
     if no_symlinks and real != plain:

@@ -10,7 +10,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from nexus_cli import fs, validate
+from nexus_cli import dot_git, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.workspaces.service_model import (
     BuildSpec,
@@ -296,7 +296,7 @@ def parse_files(value: Any, path: Any) -> dict[str, str]:
         parts = PurePosixPath(text).parts
         if not parts or text.startswith("/") or ".." in parts or "\\" in text or "\x00" in text:
             raise fail(path, f"x-nexus.files.{rel}", "a relative path inside the worktree")
-        if fs.inside_git_dir(text):  # .git, .GIT, nested sub/.git: git's own files, never ours
+        if dot_git.inside_git_dir(text):  # .git, .GIT, nested sub/.git: git's own files, never ours
             raise fail(path, f"x-nexus.files.{rel}", "a path outside any .git folder")
         if not isinstance(content, str):
             raise fail(path, f"x-nexus.files.{rel}", "the file's text")
