@@ -17,6 +17,7 @@ _EDIT = "nexus_cli.commands.task_edit"
 _GATES = "nexus_cli.commands.task_gates"
 _LISTING = "nexus_cli.commands.task_listing"
 _QUERIES = "nexus_cli.commands.task_queries"
+_SEARCH = "nexus_cli.commands.task_search"
 
 # name -> ("module:attribute", short help: the command's, which tests check). Keep sorted.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -52,7 +53,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "defer": (f"{_EDIT}:defer", "Keep a task out of `task ready` until a date."),
     "dep": (f"{_CHANGES}:dep", "Add or remove dependencies (cycles are refused)."),
     "duplicates": (
-        f"{_LISTING}:duplicates",
+        f"{_SEARCH}:duplicates",
         "Pairs of unfinished tasks whose titles look alike, most alike first.",
     ),
     "edit": (
@@ -88,7 +89,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "reject": (f"{_CHANGES}:reject", "Send a task in review (or done) back to work."),
     "reopen": (f"{_CHANGES}:reopen", "Reopen a done, cancelled, rejected or in-progress task."),
     "search": (
-        f"{_LISTING}:search",
+        f"{_SEARCH}:search",
         "Tasks whose title, description or notes hold every word of TEXT, best match first.",
     ),
     "show": (f"{_QUERIES}:show", "Show one task (any unique ID prefix works)."),

@@ -1,4 +1,5 @@
-"""`nexus task list|ready`: the listings, printed from the stored JSON documents."""
+"""`nexus task list|ready`: the listings, printed from the stored JSON documents (`task search`
+and `task duplicates`, which need the search core, are :mod:`nexus_cli.commands.task_search`'s)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,6 @@ from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
 from nexus_cli.tasks.listing import list_tasks
 from nexus_cli.tasks.listing import ready as ready_tasks
 from nexus_cli.tasks.listing import tree as task_tree
-from nexus_cli.tasks.search import DEFAULT_THRESHOLD
-from nexus_cli.tasks.search import duplicates as find_duplicates
-from nexus_cli.tasks.search import search as search_tasks
 
 if TYPE_CHECKING:
     from nexus_cli.tasks.listing import TaskListing
@@ -39,7 +37,7 @@ def _rows(tasks: list[Task]) -> list[tuple[Any, ...]]:
     return [(t.id, f"P{t.priority}", t.status, t.assignee or "-", t.title) for t in tasks]
 
 
-def _listing(found: TaskListing, as_json: bool, empty: str) -> None:
+def print_listing(found: TaskListing, as_json: bool, empty: str) -> None:
     """Print tasks: their canonical JSON passed through as-is with --json (fast), or a table."""
     if as_json:
         click.echo(found.json_text())
@@ -82,7 +80,7 @@ def list_(
         limit=limit,
     )
     if not tree:
-        _listing(found, as_json, "no tasks")
+        print_listing(found, as_json, "no tasks")
         return
     roots = task_tree(found)
     if as_json:
@@ -103,45 +101,9 @@ def _tree_rows(nodes: list[dict[str, Any]], depth: int, rows: list[tuple[Any, ..
 
 
 @click.command()
-@click.argument("text")
-@click.option("--status", type=STATUS_CHOICES)
-@limit_option(LIST_LIMIT[Caller.PERSON])
-@json_option
-def search(text: str, status: str | None, limit: int, as_json: bool) -> None:
-    """Tasks whose title, description or notes hold every word of TEXT, best match first.
-
-    Words match as prefixes ("auth" finds "authentication"); nothing in TEXT is query syntax.
-    """
-    _listing(search_tasks(project(), text, status=status, limit=limit), as_json, "no match")
-
-
-@click.command()
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0.3, 1.0),
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="How alike (0.3-1.0, trigram Jaccard similarity).",
-)
-@click.option("--all", "include_finished", is_flag=True, help="Include done and cancelled tasks.")
-@json_option
-def duplicates(threshold: float, include_finished: bool, as_json: bool) -> None:
-    """Pairs of unfinished tasks whose titles look alike, most alike first."""
-    found = find_duplicates(project(), threshold=threshold, include_finished=include_finished)
-    if as_json:
-        emit_json(found.to_json())
-        return
-    rows = [
-        (f"{d.similarity:.2f}", d.first[0], d.first[1], d.second[0], d.second[1])
-        for d in found.pairs
-    ]
-    print_table(("ALIKE", "ID", "TITLE", "ID", "TITLE"), rows, empty="no duplicates found")
-
-
-@click.command()
 @agent_option
 @limit_option(READY_LIMIT[Caller.PERSON])
 @json_option
 def ready(agent: str | None, limit: int, as_json: bool) -> None:
     """Open tasks with no unfinished dependency, unassigned or yours, by priority then age."""
-    _listing(ready_tasks(project(), agent=agent, limit=limit), as_json, "nothing is ready")
+    print_listing(ready_tasks(project(), agent=agent, limit=limit), as_json, "nothing is ready")
