@@ -447,7 +447,10 @@ NOBODY = 65534
 
 def _as_user(action: Callable[[], object]) -> tuple[str, str, str | None]:
     """Run ``action`` as a user that the file permissions bind (in a forked child that drops to
-    ``nobody`` when the tests run as root): the class name, message and hint of what it raised."""
+    ``nobody`` when the tests run as root): the class name, message and hint of what it raised.
+
+    The callers also use the same functions in this process: what a forked child runs is not seen
+    by mutmut's test selection."""
 
     def outcome() -> tuple[str, str, str | None]:
         try:
@@ -490,8 +493,8 @@ def test_a_folder_that_cannot_be_made_is_one_line_with_a_hint() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         root.chmod(0o755)
-        (root / "ro").mkdir(mode=0o555)
-        (root / "ro").chmod(0o555)
+        safe_path.makedirs(root, "ro", mode=0o555)
+        assert stat.S_IMODE((root / "ro").stat().st_mode) == 0o555
         kind, message, hint = _as_user(lambda: safe_path.makedirs(root, "ro/a/b/c"))
         assert (kind, message, hint) == (
             "StateError",
@@ -513,7 +516,7 @@ def test_a_folder_that_cannot_be_opened_is_one_line_with_a_hint() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         root.chmod(0o755)
-        (root / "closed").mkdir()
+        safe_path.makedirs(root, "closed")
         (root / "closed").chmod(0o000)
         kind, message, hint = _as_user(lambda: safe_path.makedirs(root, "closed/x/y"))
         assert (kind, message, hint) == (
