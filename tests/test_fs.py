@@ -413,3 +413,20 @@ def test_locked_waits_by_default_and_refuses_at_once_when_asked(tmp_path: Path) 
     with pytest.raises(LinkInPathError), locked(tmp_path / "link" / "x.lock", root=tmp_path):
         pass
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_atomic_write_with_a_root_refuses_a_link_above_and_a_bare_name_is_in_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    (root / "real").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    (root / "link").symlink_to(tmp_path / "out", target_is_directory=True)
+    with pytest.raises(LinkInPathError):
+        atomic_write(root / "link" / "f", "planted", root=root)
+    assert atomic_write(root / "real" / "f", "kept", root=root) == root / "real" / "f"
+    assert list((tmp_path / "out").iterdir()) == []
+    assert (root / "real" / "f").read_text() == "kept"
+    monkeypatch.chdir(root / "real")
+    assert atomic_write("bare.txt", "here") == Path("bare.txt")
+    assert (root / "real" / "bare.txt").read_text() == "here"
