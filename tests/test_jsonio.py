@@ -193,6 +193,7 @@ def test_output_with_undecodable_text_can_be_printed(value: Any, indent: int | N
         (str(2**63), f"whole number {2**63} is outside the 64-bit range"),
         (str(jsonio.INT_MIN - 1), f"whole number {jsonio.INT_MIN - 1} is outside the 64-bit range"),
         ("{" + '"k": 1, ' * 2 + '"x": 0}', "duplicate key 'k'"),
+        ('{"first": 1, "k": 1, "k": 2}', "duplicate key 'k'"),  # the repeated one, not the first
         ('{"' + "k" * 70 + '": 1, "' + "k" * 70 + '": 2}', f"duplicate key {'k' * 60!r}"),
         ("[" * 100_000 + "]" * 100_000, "document nests deeper than 64 levels"),
         ('{"a":' * 65 + "1" + "}" * 65, "document nests deeper than 64 levels"),
