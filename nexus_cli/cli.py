@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Add, remove and switch role bundles for coding assistants.",
     ),
     "prime": ("nexus_cli.commands.prime:prime", "Start-of-session briefing for a coding agent."),
+    "queue": (
+        "nexus_cli.commands.queue:queue",
+        "The merge queue: re-run gates on the combined result, then merge.",
+    ),
     "remember": (
         "nexus_cli.commands.memory:remember",
         "Remember a short project fact for every agent (shown by `nexus prime`).",
