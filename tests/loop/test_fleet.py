@@ -1,0 +1,134 @@
+"""`nexus fleet`: real git, real processes, scripted agents, the merge queue at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nexus_cli.project import find_project
+from nexus_cli.tasks import merge_queue
+from tests.conftest import git, nexus_exe
+from tests.tasks.conftest import new_task, ok, show
+
+AGENT = f"{sys.executable} {Path(__file__).with_name('fleet_agent.py')}"
+
+
+def _poll(check: Callable[[], bool], what: str, seconds: float = 120) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _fleet(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*nexus_exe(), "fleet", "run", "--agent", AGENT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _merged_once(task_id: str) -> bool:
+    history = show(task_id)["history"]
+    return [h.get("outcome") for h in history if h["action"] == "merge_queue"] == ["merged"]
+
+
+def _worktrees(repo: Path) -> list[str]:
+    return [line.split()[0] for line in git(repo, "worktree", "list").splitlines() if line]
+
+
+def test_a_fleet_finishes_every_task_and_merges_each_once(loop_project: Path) -> None:
+    a = new_task("a", "--gate", "test -f a.txt")
+    b = new_task("b", "--gate", "test -f b.txt && test -f a.txt")  # only true once a is merged
+    c = new_task("c", "--gate", "test -f c.txt")
+    ok("task", "dep", "add", b, a)
+
+    fleet = _fleet("--agents", "2", "--json")
+    out, err = fleet.communicate(timeout=600)
+
+    assert fleet.returncode == 0, err
+    assert sorted(json.loads(out)["merged"]) == sorted([a, b, c])
+    for task_id in (a, b, c):
+        assert show(task_id)["status"] == "done"
+        assert _merged_once(task_id)
+    files = set(git(loop_project, "ls-tree", "--name-only", "main").split())
+    assert {"a.txt", "b.txt", "c.txt"} <= files
+    history = show(b)["history"]
+    started = next(i for i, h in enumerate(history) if h.get("event") == "agent_started")
+    assert any(h.get("event") == "agent_finished" for h in history[started:])
+    [merged] = [h for h in history if h["action"] == "merge_queue"]
+    assert merged["gates"][0]["passed"]  # the gates ran again on the combined tree
+    assert history[-1]["event"] == "merge_merged"
+    env = json.loads((loop_project / "a.env.json").read_text())
+    assert env["NEXUS_WORKSPACE"] == f"task-{a.removeprefix('nx-')}"
+    assert _worktrees(loop_project) == [str(loop_project)]  # every workspace deleted
+    status = ok("fleet", "status", "--json").json()
+    assert status["running"] is False and status["agents"] == []
+    assert status["queue"]["entries"] == []
+
+
+def test_an_agent_killed_mid_task_loses_its_lease_and_the_task_runs_again(
+    loop_project: Path, tmp_path: Path
+) -> None:
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    task_id = new_task("hang-once", "--gate", "test -f hang-once.txt")
+    project = find_project()
+    fleet = _fleet("--agents", "1", "--lease", "2", env={"FLEET_AGENT_HANG": str(hang)})
+    mark = hang / "hang-once.pid"
+    _poll(mark.exists, "the agent to start")
+    state = json.loads((project.state_dir / "fleet.json").read_text())
+    [agent] = state["agents"]
+    os.kill(int(mark.read_text()), signal.SIGKILL)  # the agent ...
+    os.kill(agent["pid"], signal.SIGKILL)  # ... and the loop that held the lease: no heartbeat
+
+    _out, err = fleet.communicate(timeout=600)
+
+    assert fleet.returncode == 0, err
+    events = [h.get("event") or h["action"] for h in show(task_id)["history"]]
+    assert "reclaimed" in events or "reclaim" in events
+    assert events.count("agent_started") == 2
+    assert show(task_id)["status"] == "done" and _merged_once(task_id)
+
+
+def test_sigterm_ends_every_agent_and_releases_its_task(loop_project: Path, tmp_path: Path) -> None:
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    task_id = new_task("hang-long", "--gate", "test -f hang-long.txt")
+    fleet = _fleet("--agents", "1", env={"FLEET_AGENT_HANG": str(hang)})
+    mark = hang / "hang-long.pid"
+    _poll(mark.exists, "the agent to start")
+    agent_pid = int(mark.read_text())
+
+    fleet.send_signal(signal.SIGTERM)
+    _out, err = fleet.communicate(timeout=120)
+
+    assert fleet.returncode == 143, err
+    assert "stopped by SIGTERM" in err
+    _poll(
+        lambda: not os.path.exists(f"/proc/{agent_pid}") or _zombie(agent_pid), "the agent to end"
+    )
+    task = show(task_id)
+    assert task["status"] == "open"
+    assert "nexus fleet stopped" in task["notes"][-1]["text"]
+    assert merge_queue.read(find_project()).entries == []
+    workspace = loop_project / ".nexus" / "worktrees" / f"task-{task_id.removeprefix('nx-')}"
+    assert workspace.is_dir()  # kept whole, with the work in it
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
