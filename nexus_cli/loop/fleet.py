@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli import owner, proc
+from nexus_cli import git, owner, proc
 from nexus_cli.errors import NexusError
 from nexus_cli.loop import fleet_state, pick
 from nexus_cli.project import Project
@@ -157,17 +157,25 @@ class _Fleet:
         slot = next(n for n in range(1, self.opts.agents + 1) if n not in self._slots())
         name = _workspace_name(task.id)
         workspace = Workspace(self.project, name)
+        self.starts[task.id] = self.starts.get(task.id, 0) + 1
         if workspace.existing_worktree() is None:
-            hooks = workspace_hooks.load(self.project)
-            ws_lifecycle.create(
-                workspace,
-                template_name=self.opts.template,
-                from_ref=self.target,
-                hooks=hooks,
-            )
+            # A task sent back by the queue kept its branch: the next attempt continues on it.
+            kept = git.branch_exists(self.project.root, workspace.branch)
+            try:
+                ws_lifecycle.create(
+                    workspace,
+                    template_name=self.opts.template,
+                    from_ref=None if kept else self.target,
+                    hooks=workspace_hooks.load(self.project),
+                )
+            except NexusError as exc:  # nothing of it is left (create rolls back)
+                self.result.stopped.append(task.id)
+                self._event(task.id, "workspace_failed")
+                self.say(f"{task.id}: workspace {name} not created: {exc.message}")
+                return
         _assign_workspace(self.project, task.id, name, self.opts.actor)
         env = _agent_env(workspace, task.id, f"{self.opts.actor}-{slot}")
-        log = self.project.state_dir / "fleet" / f"{task.id}-{self.starts.get(task.id, 0) + 1}.log"
+        log = self.project.state_dir / "fleet" / f"{task.id}-{self.starts[task.id]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         try:
@@ -176,7 +184,6 @@ class _Fleet:
             )
         finally:
             os.close(fd)
-        self.starts[task.id] = self.starts.get(task.id, 0) + 1
         self.running[task.id] = Running(task.id, name, slot, child)
         self._event(task.id, "agent_started", workspace=name, agent=slot)
         self.say(f"agent {slot}: {task.id} in workspace {name}")

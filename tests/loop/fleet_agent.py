@@ -1,7 +1,8 @@
 """A scripted agent for `nexus fleet` tests: commits ``<title>.txt`` in its worktree.
 
 With FLEET_AGENT_HANG set to a folder, the first run of a task whose title starts with ``hang``
-writes its pid there (``<title>.pid``) and sleeps, so that a test can kill it mid-task.
+writes its pid there (``<title>.pid``) and sleeps, so that a test can kill it mid-task. With
+FLEET_AGENT_SHARED set to a file name, every task also writes its title into that file.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ env_seen = {
     if k.startswith(("NEXUS_PORT", "NEXUS_SERVICE", "NEXUS_WORKSPACE", "PORT"))
 }
 Path(f"{title}.txt").write_text(f"{title}\n")
+shared = os.environ.get("FLEET_AGENT_SHARED")  # every task writes this file: they conflict
+if shared:
+    Path(shared).write_text(f"{title}\n")
 Path(f"{title}.env.json").write_text(json.dumps(env_seen, sort_keys=True) + "\n")
-subprocess.run(["git", "add", f"{title}.txt", f"{title}.env.json"], check=True)
-subprocess.run(["git", "commit", "-q", "-m", title], check=True)
+subprocess.run(
+    ["git", "add", f"{title}.txt", f"{title}.env.json", *([shared] if shared else [])], check=True
+)
+subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", title], check=True)

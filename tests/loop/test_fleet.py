@@ -132,3 +132,30 @@ def _zombie(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_two_conflicting_tasks_the_second_goes_back_and_main_stays_whole(
+    loop_project: Path,
+) -> None:
+    first = new_task("left", "--gate", "test -f left.txt")
+    second = new_task("right", "--gate", "test -f right.txt")
+
+    fleet = _fleet("--agents", "2", "--json", env={"FLEET_AGENT_SHARED": "shared.txt"})
+    out, err = fleet.communicate(timeout=600)
+
+    assert fleet.returncode == 1, err  # a task was sent back
+    assert out, err
+    result = json.loads(out)
+    [merged] = result["merged"]
+    [back] = set(result["sent_back"])  # tried again on its own branch, conflicting again
+    assert {merged, back} == {first, second}
+    winner = "left" if merged == first else "right"
+    assert git(loop_project, "show", "main:shared.txt") == f"{winner}\n"
+    files = set(git(loop_project, "ls-tree", "--name-only", "main").split())
+    loser = "right" if winner == "left" else "left"
+    assert f"{winner}.txt" in files and f"{loser}.txt" not in files  # never half-merged
+    assert git(loop_project, "status", "--porcelain", "--untracked-files=no") == ""
+    task = show(back)
+    assert task["status"] == "open"
+    assert "conflicts" in task["notes"][-1]["text"] and "shared.txt" in task["notes"][-1]["text"]
+    assert _merged_once(merged)
