@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from nexus_cli.commands import fleet as fleet_command
+from nexus_cli.loop import fleet_state
 from nexus_cli.project import find_project
 from nexus_cli.tasks import merge_queue
 from tests.conftest import git, nexus_exe
@@ -159,3 +161,34 @@ def test_two_conflicting_tasks_the_second_goes_back_and_main_stays_whole(
     assert task["status"] == "open"
     assert "conflicts" in task["notes"][-1]["text"] and "shared.txt" in task["notes"][-1]["text"]
     assert _merged_once(merged)
+
+
+def test_the_status_view_fits_80_by_24_with_many_agents() -> None:
+    agents = [
+        {
+            "agent": n,
+            "task": f"nx-{n:04d}",
+            "title": "A title \x1b[31mred\x1b[0m " * 5,
+            "workspace": f"task-{n:04d}-with-a-long-name",
+            "iteration": n,
+            "last_gate": "failed",
+            "seconds": 3725.0,
+        }
+        for n in range(1, 41)
+    ]
+    state = fleet_state.FleetStatus(
+        True,
+        "main",
+        40,
+        agents,
+        ["nx-dead"],
+        {
+            "entries": [{"task": f"nx-q{n:03d}"} for n in range(30)],
+            "recent": [{"task": "nx-0001", "outcome": "merged"}],
+        },
+    )
+    lines = fleet_command._lines(state)
+    assert len(lines) <= 23  # and the cursor's line
+    assert all(len(line) <= 80 for line in lines)
+    assert not any("\x1b" in line for line in lines)  # titles are escaped
+    assert " 1 nx-0001" in lines[2] and "62:05" in lines[2]
