@@ -42,7 +42,7 @@ from nexus_cli.tasks import (
 )
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
-from nexus_cli.telemetry.journal import invocation
+from nexus_cli.telemetry.journal import invocation, recorder
 from nexus_cli.workspaces import deletion, host_ports, lookup
 from nexus_cli.workspaces import lifecycle as ws_lifecycle
 from nexus_cli.workspaces.handle import Workspace
@@ -276,8 +276,11 @@ class _Fleet:
     # --- records -------------------------------------------------------------------------------
 
     def _event(self, task_id: str, what: str, **details: Any) -> None:
-        """A transition of the fleet: a task history entry and a telemetry signal."""
-        invocation.signal("fleet", event=what)
+        """A transition of the fleet: a task history entry and a telemetry event."""
+        event = invocation.Invocation(["fleet"])
+        event.command_path = ["fleet", what]  # a fixed name per transition, never user text
+        event.fields.update(event_type="loop", task=task_id)
+        recorder.record_event(event, 0, 0)
         try:
             with opened(self.project) as store, store.write():
                 task = lifecycle.load(store, task_id)

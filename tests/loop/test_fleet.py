@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from nexus_cli import paths
 from nexus_cli.commands import fleet as fleet_command
 from nexus_cli.loop import fleet_state
 from nexus_cli.project import find_project
 from nexus_cli.tasks import merge_queue
-from tests.conftest import git, nexus_exe
+from tests.conftest import fold_telemetry, git, nexus_exe
 from tests.tasks.conftest import new_task, ok, show
 
 AGENT = f"{sys.executable} {Path(__file__).with_name('fleet_agent.py')}"
@@ -74,6 +76,14 @@ def test_a_fleet_finishes_every_task_and_merges_each_once(loop_project: Path) ->
     env = json.loads((loop_project / "a.env.json").read_text())
     assert env["NEXUS_WORKSPACE"] == f"task-{a.removeprefix('nx-')}"
     assert _worktrees(loop_project) == [str(loop_project)]  # every workspace deleted
+    fold_telemetry()
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    commands = [
+        r[0] for r in conn.execute("SELECT command FROM events WHERE command LIKE 'fleet %'")
+    ]
+    conn.close()
+    for what in ("agent_started", "agent_finished", "merge_merged"):
+        assert commands.count(f"fleet {what}") == 3
     status = ok("fleet", "status", "--json").json()
     assert status["running"] is False and status["agents"] == []
     assert status["queue"]["entries"] == []
