@@ -64,7 +64,7 @@ def main() -> int:
                         samples[f"hand N={n}"].append(got["hand"])
         finally:
             bench._cleanup_raw(repo, env)
-    bench._report(samples, {k: k for k in samples}, "(wall time until all N are up)")
+    bench._report(samples, {k: k for k in samples}, "  (wall time until all N are up)")
     ok = True
     for n in sizes:
         ratio = harness.median(samples[f"nexus N={n}"]) / harness.median(samples[f"hand N={n}"])
