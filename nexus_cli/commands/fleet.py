@@ -48,7 +48,11 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     help="Agent command line (default: loop.agent in your own config.yaml).",
 )
 @click.option(
-    "--template", "-t", default="bare", show_default=True, help="Workspace template for each task."
+    "--template",
+    "-t",
+    default="bare",
+    show_default=True,
+    help="Workspace template for each task (a task's template:NAME label wins).",
 )
 @click.option(
     "--into",

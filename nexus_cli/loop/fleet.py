@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli import git, owner, proc
+from nexus_cli import git, owner, proc, validate
 from nexus_cli.errors import NexusError
 from nexus_cli.loop import fleet_state, pick
 from nexus_cli.project import Project
@@ -48,6 +48,7 @@ from nexus_cli.workspaces import lifecycle as ws_lifecycle
 from nexus_cli.workspaces.handle import Workspace
 
 POLL_S = 0.2
+TEMPLATE_LABEL = "template:"  # a task's label naming its workspace template
 READY_WINDOW = 50
 
 
@@ -164,7 +165,7 @@ class _Fleet:
             try:
                 ws_lifecycle.create(
                     workspace,
-                    template_name=self.opts.template,
+                    template_name=template_of(task, self.opts.template),
                     from_ref=None if kept else self.target,
                     hooks=workspace_hooks.load(self.project),
                 )
@@ -310,6 +311,15 @@ def _claimed(task: Task | None) -> bool:
     return (
         task is not None and task.status in ("in_progress", "verifying") and not lease.expired(task)
     )
+
+
+def template_of(task: Task, default: str) -> str:
+    """The template a task asks for with a ``template:NAME`` label (from tasks.jsonl: checked
+    like a template name on the command line), else ``default``."""
+    for label in task.labels:
+        if label.startswith(TEMPLATE_LABEL):
+            return validate.template_name(label[len(TEMPLATE_LABEL) :], source=f"task {task.id}")
+    return default
 
 
 def _workspace_name(task_id: str) -> str:

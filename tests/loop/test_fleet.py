@@ -14,9 +14,12 @@ from pathlib import Path
 
 from nexus_cli import paths
 from nexus_cli.commands import fleet as fleet_command
+from nexus_cli.errors import NexusError
+from nexus_cli.loop import fleet as fleet_run
 from nexus_cli.loop import fleet_state
 from nexus_cli.project import find_project
 from nexus_cli.tasks import merge_queue
+from nexus_cli.tasks.model import Task
 from tests.conftest import fold_telemetry, git, nexus_exe
 from tests.tasks.conftest import new_task, ok, show
 
@@ -202,3 +205,20 @@ def test_the_status_view_fits_80_by_24_with_many_agents() -> None:
     assert all(len(line) <= 80 for line in lines)
     assert not any("\x1b" in line for line in lines)  # titles are escaped
     assert " 1 nx-0001" in lines[2] and "62:05" in lines[2]
+
+
+def test_a_task_names_its_template_with_a_label() -> None:
+    def task(*labels: str) -> Task:
+        return Task(id="nx-ab12", title="t", labels=list(labels))
+
+    assert (
+        fleet_run.template_of(task("area:db", "template:python-postgres"), "bare")
+        == "python-postgres"
+    )
+    assert fleet_run.template_of(task("area:db"), "duo") == "duo"
+    try:
+        fleet_run.template_of(task("template:../../etc"), "bare")
+    except NexusError as exc:
+        assert "task nx-ab12" in exc.message
+    else:
+        raise AssertionError("a template name with a path was accepted")
