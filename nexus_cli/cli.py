@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("nexus_cli.commands.dashboard:dashboard", "Show your usage dashboard (or HTML)."),
     "doctor": ("nexus_cli.commands.doctor:doctor", "Check git, Docker, NVML, state and databases."),
     "export": ("nexus_cli.commands.export:export", "Export telemetry as JSON, NDJSON, CSV or SQL."),
+    "fleet": (
+        "nexus_cli.commands.fleet:fleet",
+        "Run several agents at once, each task in its own workspace.",
+    ),
     "forget": (
         "nexus_cli.commands.memory:forget",
         "Forget the project fact ID (see `nexus memory`).",
@@ -66,6 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Add, remove and switch role bundles for coding assistants.",
     ),
     "prime": ("nexus_cli.commands.prime:prime", "Start-of-session briefing for a coding agent."),
+    "queue": (
+        "nexus_cli.commands.queue:queue",
+        "The merge queue: re-run gates on the combined result, then merge.",
+    ),
     "remember": (
         "nexus_cli.commands.memory:remember",
         "Remember a short project fact for every agent (shown by `nexus prime`).",

@@ -125,9 +125,13 @@ def loads(
     # Counting brackets is cheap; only a document with more of them than the cap is walked.
     if text.count("[") + text.count("{") > max_depth and depth(value) > max_depth:
         raise JSONError(f"document nests deeper than {max_depth} levels")
-    # Only an escape can make a surrogate; a valid pair (an emoji as \\ud83d\\ude00) reads as
-    # one character, a lone one stays a surrogate, which no UTF-8 file can hold.
-    if ("\\ud" in text or "\\uD" in text) and _has_surrogate(json.dumps(value, ensure_ascii=False)):
+    # In text given as ``str`` a lone surrogate may stand as itself (undecodable bytes read with
+    # "surrogateescape"); otherwise only an escape can make one: a valid pair (an emoji as
+    # \\ud83d\\ude00) reads as one character, a lone one stays a surrogate, which no UTF-8 file can
+    # hold.
+    if _has_surrogate(text) or (
+        ("\\ud" in text or "\\uD" in text) and _has_surrogate(json.dumps(value, ensure_ascii=False))
+    ):
         raise JSONError("text holds a lone surrogate (undecodable bytes)")
     return value
 
@@ -170,7 +174,7 @@ def dumps_output(
     """``value`` as JSON for people and programs to read (``--json``, MCP results): a number that
     is not finite becomes ``null``, never a bare ``NaN``; undecodable bytes are escaped."""
     try:
-        return json.dumps(
+        text = json.dumps(
             value, indent=indent, ensure_ascii=False, allow_nan=False, default=default
         )
     except ValueError:

@@ -216,6 +216,29 @@ def spawn_detached(
     return proc.pid
 
 
+def spawn_child(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str],
+    log_fd: int,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session (its own process group), output appended to ``log_fd``.
+
+    The caller polls it (``poll()``), and ends it with :func:`kill_group` on its pid: one agent of
+    ``nexus fleet``, whose whole group must end when the fleet stops.
+    """
+    return _start(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=log_fd,
+        new_session=True,
+    )
+
+
 # --- process groups ------------------------------------------------------------------------------
 
 

@@ -213,6 +213,17 @@ def _workspaces(run: Runs, root: Path) -> None:
     run("workspace delete", "alpha", "--force")
     run("workspace create", "beta", "--template", "bare")
     run("workspace finish", "beta")
+    run("workspace create", "gamma", "--template", "bare")
+    queued = run("task create", "Queued", "--gate", "true", "--workspace", "gamma")["id"]
+    run("task start", queued)
+    run("task complete", queued)
+    run("queue add", queued)
+    run("queue list")
+    run("queue remove", queued)
+    run("queue add", queued)
+    run("queue run", ok_codes=(0, 3))
+    run("fleet run", "--agents", "1", "--agent", "true", ok_codes=(0, 1))
+    run("fleet status")
 
 
 def _workflows(run: Runs, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

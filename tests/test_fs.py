@@ -5,6 +5,8 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,9 +15,12 @@ from hypothesis import strategies as st
 
 from nexus_cli.errors import ConflictError, StateError
 from nexus_cli.fs import (
+    LinkInPathError,
     PathEscapeError,
     atomic_write,
+    check_replaceable,
     is_inside,
+    locked,
     resolve_inside,
 )
 
@@ -261,3 +266,127 @@ def test_require_directory(tmp_path: Path) -> None:
         require_directory(tmp_path / "f" / "x", what="NEXUS_HOME")
     assert below.value.message == f"NEXUS_HOME {tmp_path / 'f' / 'x'} is below a file, not a folder"
     assert below.value.hint == "point it at a folder"
+
+
+# -- pinned by mutation testing (2026-12-06) -----------------------------------------------------
+
+
+def test_require_directory_accepts_an_existing_folder_and_opens_from_the_root(
+    tmp_path: Path,
+) -> None:
+    from nexus_cli.fs import require_directory
+
+    (tmp_path / "home").mkdir()
+    assert require_directory(tmp_path / "home", what="NEXUS_HOME") == tmp_path / "home"
+    root = tmp_path / "repo"
+    root.mkdir()
+    made = require_directory(root / ".nexus" / "state", what="state folder", root=root)
+    assert made == root / ".nexus" / "state" and made.is_dir()
+    assert require_directory(root / ".nexus" / "state", what="state folder", root=root) == made
+    (root / "out").mkdir()
+    (root / "link").symlink_to(root / "out", target_is_directory=True)
+    with pytest.raises(LinkInPathError):
+        require_directory(root / "link" / "x", what="state folder", root=root)
+    assert list((root / "out").iterdir()) == []
+
+
+def test_require_directory_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    from nexus_cli.fs import require_directory
+
+    long = tmp_path / ("n" * 300)
+    with pytest.raises(StateError) as caught:
+        require_directory(long, what="NEXUS_HOME")
+    assert caught.value.message == f"cannot create NEXUS_HOME {long}: File name too long"
+    assert caught.value.hint is None
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs sysfs at /sys")
+def test_require_directory_names_permissions_when_the_system_refuses() -> None:
+    """sysfs refuses a new folder at its top to every user (EPERM as root, EACCES otherwise)."""
+    from nexus_cli.fs import require_directory
+
+    target = Path("/sys/nexus-test-not-allowed")
+    with pytest.raises(StateError) as caught:
+        require_directory(target, what="NEXUS_HOME")
+    assert caught.value.message in (
+        f"cannot create NEXUS_HOME {target}: Operation not permitted",
+        f"cannot create NEXUS_HOME {target}: Permission denied",
+        f"cannot create NEXUS_HOME {target}: Read-only file system",
+    )
+    assert caught.value.hint == (
+        "check the folder's permissions (or that the file system is writable)"
+    )
+
+
+def test_check_replaceable_names_the_path(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    check_replaceable(tmp_path / "file")
+    check_replaceable(tmp_path / "missing")
+    with pytest.raises(ConflictError) as link:
+        check_replaceable(tmp_path / "link")
+    assert link.value.message == (
+        f"{tmp_path / 'link'} is a symbolic link; Nexus does not write through links"
+    )
+    with pytest.raises(ConflictError) as folder:
+        check_replaceable(tmp_path / "dir")
+    assert folder.value.message == (
+        f"{tmp_path / 'dir'} is not a regular file (a folder, FIFO or device); it is left alone"
+    )
+
+
+def _waiting_on(path: Path) -> bool:
+    """Whether someone waits for a lock on ``path`` (a ``->`` line in /proc/locks)."""
+    inode = f":{path.stat().st_ino} "
+    return any(
+        "->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines()
+    )
+
+
+def test_locked_waits_by_default_and_refuses_at_once_when_asked(tmp_path: Path) -> None:
+    lock = tmp_path / "state" / "x.lock"
+    lock.parent.mkdir()
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            with locked(lock, root=tmp_path):
+                outcome.append("acquired")
+        except ConflictError as exc:
+            outcome.append(f"refused: {exc.message}")
+
+    with locked(lock, root=tmp_path):
+        assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+        with pytest.raises(ConflictError), locked(lock, blocking=False):
+            pass
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        deadline = time.monotonic() + 60
+        while waiter.is_alive() and not _waiting_on(lock):
+            assert time.monotonic() < deadline, "the second lock never waited"
+            time.sleep(0.01)
+    waiter.join(timeout=60)
+    assert outcome == ["acquired"]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "out", target_is_directory=True)
+    with pytest.raises(LinkInPathError), locked(tmp_path / "link" / "x.lock", root=tmp_path):
+        pass
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_atomic_write_with_a_root_refuses_a_link_above_and_a_bare_name_is_in_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    (root / "real").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    (root / "link").symlink_to(tmp_path / "out", target_is_directory=True)
+    with pytest.raises(LinkInPathError):
+        atomic_write(root / "link" / "f", "planted", root=root)
+    assert atomic_write(root / "real" / "f", "kept", root=root) == root / "real" / "f"
+    assert list((tmp_path / "out").iterdir()) == []
+    assert (root / "real" / "f").read_text() == "kept"
+    monkeypatch.chdir(root / "real")
+    assert atomic_write("bare.txt", "here") == Path("bare.txt")
+    assert (root / "real" / "bare.txt").read_text() == "here"

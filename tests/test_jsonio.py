@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +142,123 @@ def test_output_never_holds_a_bare_nan() -> None:
     assert "NaN" not in text and "Infinity" not in text
     assert jsonio.loads(text) == {"p95_ms": None, "rows": [None, None, 1.5], "n": 2}
     assert json.loads(jsonio.dumps_output({"t": "bad \udcff"})) == {"t": "bad \udcff"}
+
+
+def test_output_is_indented_as_asked_and_keeps_text_readable() -> None:
+    value = {"name": "café ✓", "rows": [1]}
+    assert jsonio.dumps_output(value) == '{\n  "name": "café ✓",\n  "rows": [\n    1\n  ]\n}'
+    assert jsonio.dumps_output(value, indent=None) == '{"name": "café ✓", "rows": [1]}'
+    # the same with a number that is not finite (the path that cleans it up first)
+    odd = {"name": "café ✓", "rows": [float("nan")]}
+    assert jsonio.dumps_output(odd) == '{\n  "name": "café ✓",\n  "rows": [\n    null\n  ]\n}'
+    assert jsonio.dumps_output(odd, indent=None) == '{"name": "café ✓", "rows": [null]}'
+
+
+def test_output_converts_other_types_with_the_callers_default() -> None:
+    class Moment:
+        def __str__(self) -> str:
+            return "2026-12-24"
+
+    assert jsonio.dumps_output({"at": Moment()}, indent=None, default=str) == '{"at": "2026-12-24"}'
+    assert (
+        jsonio.dumps_output({"at": Moment(), "p95": float("inf")}, indent=None, default=str)
+        == '{"at": "2026-12-24", "p95": null}'
+    )
+    with pytest.raises(TypeError):
+        jsonio.dumps_output({"at": Moment()})
+
+
+@pytest.mark.parametrize("value", [{"t": "bad \udcff"}, {"t": "bad \udcff", "p95": float("nan")}])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_output_with_undecodable_text_can_be_printed(value: Any, indent: int | None) -> None:
+    """A lone surrogate (undecodable bytes in a file name, say) is escaped, so the text can be
+    written to a UTF-8 terminal or pipe; everything else reads back as it was."""
+    text = jsonio.dumps_output(value, indent=indent)
+    text.encode("utf-8")  # no UnicodeEncodeError
+    assert text.isascii()
+    expected = {k: (None if isinstance(v, float) else v) for k, v in value.items()}
+    assert json.loads(text) == expected
+    assert ("\n" in text) == (indent is not None)
+
+
+# -- exact words and edges (pinned by mutation testing) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("9" * 50 + ".5e999", "number " + "9" * 40 + " is too large"),
+        ("9" * 50, "whole number " + "9" * 40 + "... is outside the 64-bit range"),
+        ("1" + "0" * 20, "whole number 100000000000000000000... is outside the 64-bit range"),
+        (str(2**63), f"whole number {2**63} is outside the 64-bit range"),
+        (str(jsonio.INT_MIN - 1), f"whole number {jsonio.INT_MIN - 1} is outside the 64-bit range"),
+        ("{" + '"k": 1, ' * 2 + '"x": 0}', "duplicate key 'k'"),
+        ('{"first": 1, "k": 1, "k": 2}', "duplicate key 'k'"),  # the repeated one, not the first
+        ('{"' + "k" * 70 + '": 1, "' + "k" * 70 + '": 2}', f"duplicate key {'k' * 60!r}"),
+        ("[" * 100_000 + "]" * 100_000, "document nests deeper than 64 levels"),
+        ('{"a":' * 65 + "1" + "}" * 65, "document nests deeper than 64 levels"),
+        ('{"a": 1', "not valid JSON: Expecting ',' delimiter: line 1 column 8 (char 7)"),
+        (b'"\xff"', "document is not UTF-8 text"),
+        ('"\\ud800"', "text holds a lone surrogate (undecodable bytes)"),
+        ('["\\uDC00"]', "text holds a lone surrogate (undecodable bytes)"),
+        ('"raw \udcff"', "text holds a lone surrogate (undecodable bytes)"),
+    ],
+)
+def test_each_refusal_has_its_exact_words(document: str | bytes, message: str) -> None:
+    with pytest.raises(jsonio.JSONError) as caught:
+        jsonio.loads(document)
+    assert str(caught.value) == message
+
+
+def test_the_edges_of_each_limit_are_inside() -> None:
+    assert jsonio.loads(str(jsonio.INT_MIN)) == jsonio.INT_MIN  # 20 characters
+    assert jsonio.loads(str(jsonio.INT_MAX)) == jsonio.INT_MAX
+    assert jsonio.loads("[" * 64 + "]" * 64) is not None  # exactly the cap
+    assert jsonio.loads("[[1], [2]]", max_depth=2) == [[1], [2]]  # more brackets than levels
+    assert jsonio.loads('"' + "x" * 8 + '"', max_bytes=10) == "x" * 8  # exactly the size
+    assert jsonio.loads(b'{"caf\xc3\xa9": "\xe2\x9c\x93"}') == {"café": "✓"}
+    assert jsonio.loads('"\\ud83d\\ude00 \\uD83D\\uDE00"') == "😀 😀"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, 0),
+        ("[]", 0),
+        ([], 1),
+        ({"a": 1}, 1),
+        ([1, [2], {"b": [3]}], 3),
+        ({"a": {"b": []}, "c": []}, 3),
+        ([[[[]]]], 4),
+    ],
+)
+def test_depth(value: Any, expected: int) -> None:
+    assert jsonio.depth(value) == expected
+
+
+def test_dumps_writes_as_asked() -> None:
+    value = {"b": [1, 2], "a": "é"}
+    assert jsonio.dumps(value) == '{"b": [1, 2], "a": "é"}'
+    assert jsonio.dumps(value, sort_keys=True) == '{"a": "é", "b": [1, 2]}'
+    assert jsonio.dumps(value, compact=True) == '{"b":[1,2],"a":"é"}'
+    assert jsonio.dumps(value, separators=(",", "=")) == '{"b"=[1,2],"a"="é"}'
+    assert jsonio.dumps(value, ascii_only=True) == '{"b": [1, 2], "a": "\\u00e9"}'
+    assert jsonio.dumps([1], indent=2) == "[\n  1\n]"
+    assert jsonio.dumps({"at": Path("/x")}, default=str) == '{"at": "/x"}'
+    assert jsonio.dumps(["\udcff"], ascii_only=True) == '["\\udcff"]'  # escaped: it reads back
+
+
+def test_dumps_refusals_have_their_exact_words() -> None:
+    with pytest.raises(jsonio.JSONError) as caught:
+        jsonio.dumps({"p95": float("nan")})
+    assert str(caught.value) == "cannot write NaN or Infinity: they are not JSON numbers"
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(jsonio.JSONError) as caught:
+        jsonio.dumps(loop)
+    assert str(caught.value) == "cannot write Circular reference detected"
+    with pytest.raises(jsonio.JSONError) as caught:
+        jsonio.dumps("bad \udcff")
+    assert str(caught.value) == (
+        "cannot write text that holds undecodable bytes (a lone surrogate)"
+    )

@@ -8,6 +8,7 @@ issue's example end to end: a repository that commits ``.nexus/state`` (or ``.ne
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -398,3 +399,130 @@ def test_folders_made_for_a_write_and_open_dir_errors(tmp_path: Path) -> None:
         pass
     with pytest.raises(PathEscapeError, match="is not a usable path"):
         safe_path.read_bytes(tmp_path, "fi\x00le")
+
+
+def test_rmtree_removes_a_tree_and_says_whether_it_was_there(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "c" / "f").write_text("x")
+    (tmp_path / "a" / "kept").write_text("kept")
+    assert safe_path.rmtree(tmp_path, "a/b") is True
+    assert _files(tmp_path) == ["a", "a/kept"]
+    assert safe_path.rmtree(tmp_path, "a/b") is False  # missing is fine by default
+    with pytest.raises(FileNotFoundError):
+        safe_path.rmtree(tmp_path, "a/b", missing_ok=False)
+    assert _files(tmp_path) == ["a", "a/kept"]
+
+
+def test_rmtree_refuses_a_link_as_the_last_name(tmp_path: Path) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "precious").write_text("kept")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(LinkInPathError) as caught:
+        safe_path.rmtree(tmp_path / "root", "link")
+    assert caught.value.message == (
+        f"{tmp_path / 'root' / 'link'} is a symbolic link; Nexus does not follow links under "
+        f"{tmp_path / 'root'}"
+    )
+    assert (tmp_path / "root" / "link").is_symlink()
+    assert (tmp_path / "outside" / "precious").read_text() == "kept"
+
+
+def test_split_drops_dots_and_accepts_the_file_system_root(tmp_path: Path) -> None:
+    assert safe_path.split(tmp_path, "a/./b/.") == ["a", "b"]
+    assert safe_path.split(tmp_path, tmp_path / "a" / "." / "b") == ["a", "b"]
+    with pytest.raises(PathEscapeError, match="names the folder"):
+        safe_path.write_atomic(tmp_path, "./.", "x")
+    # "/" as the root: every absolute path is under it
+    assert safe_path.split("/", "/etc/passwd") == ["etc", "passwd"]
+    (tmp_path / "f").write_text("content")
+    assert safe_path.read_bytes("/", tmp_path / "f") == b"content"
+    assert _files(tmp_path) == ["f"]
+
+
+# -- a folder the user may not open or write (as root: checked in a child that is not root) ------
+
+NOBODY = 65534
+
+
+def _as_user(action: Callable[[], object]) -> tuple[str, str, str | None]:
+    """Run ``action`` as a user that the file permissions bind (in a forked child that drops to
+    ``nobody`` when the tests run as root): the class name, message and hint of what it raised.
+
+    The callers also use the same functions in this process: what a forked child runs is not seen
+    by mutmut's test selection."""
+
+    def outcome() -> tuple[str, str, str | None]:
+        try:
+            action()
+        except StateError as exc:
+            return type(exc).__name__, exc.message, exc.hint
+        except Exception as exc:  # reported to the parent as text
+            return type(exc).__name__, str(exc), None
+        return "none", "", None
+
+    if os.geteuid() != 0:
+        return outcome()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(write, json.dumps(outcome()).encode())
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child could not drop to nobody"
+    kind, message, hint = json.loads(data)
+    return kind, message, hint
+
+
+PERMISSIONS_HINT = "check the folder's permissions (or that the file system is writable)"
+
+
+def test_a_folder_that_cannot_be_made_is_one_line_with_a_hint() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        safe_path.makedirs(root, "ro", mode=0o555)
+        assert stat.S_IMODE((root / "ro").stat().st_mode) == 0o555
+        kind, message, hint = _as_user(lambda: safe_path.makedirs(root, "ro/a/b/c"))
+        assert (kind, message, hint) == (
+            "StateError",
+            f"cannot open {root / 'ro' / 'a'}: Permission denied",
+            PERMISSIONS_HINT,
+        )
+        kind, message, hint = _as_user(
+            lambda: safe_path.write_atomic(root, "ro/a/b/f", "x", makedirs=True)
+        )
+        assert (kind, message, hint) == (
+            "StateError",
+            f"cannot write {root / 'ro' / 'a'}: Permission denied",
+            PERMISSIONS_HINT,
+        )
+        assert _files(root) == ["ro"]
+
+
+def test_a_folder_that_cannot_be_opened_is_one_line_with_a_hint() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        safe_path.makedirs(root, "closed")
+        (root / "closed").chmod(0o000)
+        kind, message, hint = _as_user(lambda: safe_path.makedirs(root, "closed/x/y"))
+        assert (kind, message, hint) == (
+            "StateError",
+            f"cannot create {root / 'closed' / 'x' / 'y'}: Permission denied",
+            PERMISSIONS_HINT,
+        )
+        (root / "closed").chmod(0o700)
+        assert _files(root) == ["closed"]

@@ -25,7 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "assign": (f"{_CHANGES}:assign", "Assign a task to AGENT (an empty string unassigns)."),
     "blocked": (
         f"{_QUERIES}:blocked",
-        "Unfinished tasks waiting on dependencies or waiting gates.",
+        "Unfinished tasks waiting on unfinished dependencies or on waiting gates.",
     ),
     "cancel": (f"{_CHANGES}:cancel", "Cancel a task."),
     "check-receipts": (

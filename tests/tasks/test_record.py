@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nexus_cli import jsonio, owner
 from nexus_cli.errors import ConfigError, UsageError
-from nexus_cli.tasks import jsonl, record
+from nexus_cli.tasks import jsonl, lease, record
 from nexus_cli.tasks.model import Task
 from tests.conftest import run_nexus
 from tests.mcp.conftest import mcp_session, text_of
@@ -194,3 +196,180 @@ def test_a_line_with_any_json_oddity_is_refused_or_round_trips(
     again = jsonl.read(jsonl.render_tasks(parsed.tasks), source="tasks.jsonl")
     assert sorted(t.to_line() for t in again.tasks) == sorted(t.to_line() for t in parsed.tasks)
     assert not again.skipped and task.to_line() == Task.from_dict(task.to_dict()).to_line()
+
+
+# -- every rule, its exact words on both paths (pinned by mutation testing) ----------------------
+
+_MINIMAL = {"id": "nx-abcd", "title": "t"}
+_READ_HINT = "fix or remove that line (see `git diff`); the other tasks were imported"
+_WRITE_HINT = "the limits of a task are listed in docs/security.md"
+
+
+def _moment(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _history_nesting(levels: int) -> list[Any]:
+    """A history whose record nests ``levels`` deep in all (record, history list, entry: 3)."""
+    inner: list[Any] = []
+    for _ in range(levels - 4):
+        inner = [inner]
+    history = [{"a": inner}]
+    assert jsonio.depth({**_MINIMAL, "history": history}) == levels
+    return history
+
+
+def _accepted(**fields: Any) -> None:
+    data = {**_MINIMAL, **fields}
+    record.check_new(data)
+    record.check_record(data, "tasks.jsonl:3")
+
+
+# A field's value at its limit, and the values that may be left out.
+AT_THE_LIMIT: list[dict[str, Any]] = [
+    {"title": "x" * record.MAX_TITLE},
+    {"description": "d" * record.MAX_TEXT, "assignee": "a" * record.MAX_ASSIGNEE},
+    {"description": None, "assignee": None, "workspace": None, "parent": None},
+    {"created_at": "c" * 64, "updated_at": "u" * 64},
+    {"labels": ["l" * record.MAX_LABEL] * record.MAX_LABELS},
+    {"depends_on": [f"nx-{i:04d}" for i in range(record.MAX_DEPENDS)]},
+    {"gates": [{"command": "c" * record.MAX_COMMAND, "timeout_s": record.MAX_GATE_TIMEOUT_S}]},
+    {"gates": [{"command": "true", "timeout_s": 1, "service": "db"}] * record.MAX_GATES},
+    {"gates": [{"command": "true", "timeout_s": None, "service": None}]},
+    {"notes": [{"text": "n" * record.MAX_TEXT}, {"text": None}, {}], "history": [{}]},
+    {"priority": 0, "no_gates": True, "workspace": "feat-1", "parent": "nx-efgh"},
+    {"no_gates": False, "deferred_until": _moment(1), "depends_on": None, "labels": None},
+    {"history": _history_nesting(record.MAX_DEPTH)},
+    {"title": "café ✓ \x1b[31m", "labels": ["été"], "gates": [{"command": "echo ✓"}]},
+]
+
+
+@pytest.mark.parametrize("fields", AT_THE_LIMIT)
+def test_values_at_the_limits_are_accepted(fields: dict[str, Any]) -> None:
+    _accepted(**fields)
+
+
+def test_a_valid_lease_is_accepted() -> None:
+    _accepted(lease=lease.new(owner.new(), 60))
+
+
+# (fields changed, the field named, its problem)
+REFUSED: list[tuple[dict[str, Any], str, str]] = [
+    ({"title": None}, "title", "must be text, not NoneType"),
+    ({"title": 7}, "title", "must be text, not int"),
+    ({"title": "x" * 1_001}, "title", "is longer than 1,000 characters (1,001)"),
+    ({"title": "bad \udcff"}, "title", "holds undecodable bytes"),
+    ({"description": "d" * 100_001}, "description", "is longer than 100,000 characters (100,001)"),
+    ({"description": ["d"]}, "description", "must be text, not list"),
+    ({"created_at": "c" * 65}, "created_at", "is longer than 64 characters (65)"),
+    ({"updated_at": 1}, "updated_at", "must be text, not int"),
+    ({"assignee": "a" * 1_001}, "assignee", "is longer than 1,000 characters (1,001)"),
+    ({"assignee": "bad \udcff"}, "assignee", "holds undecodable bytes"),
+    ({"priority": True}, "priority", "must be a whole number 0-4, not True"),
+    ({"priority": "2"}, "priority", "must be a whole number 0-4, not '2'"),
+    ({"priority": None}, "priority", "must be a whole number 0-4, not None"),
+    ({"depends_on": "nx-abcd"}, "depends_on", "must be a list, not str"),
+    (
+        {"depends_on": [f"nx-{i:04d}" for i in range(1_001)]},
+        "depends_on",
+        "has more than 1,000 entries (1,001)",
+    ),
+    ({"labels": ["l" * 101]}, "labels", "must hold text of at most 100 characters"),
+    ({"labels": [1]}, "labels", "must hold text of at most 100 characters"),
+    ({"labels": ["ok", "bad \udcff"]}, "labels", "holds undecodable bytes"),
+    ({"labels": ["l"] * 101}, "labels", "has more than 100 entries (101)"),
+    ({"gates": {"command": "true"}}, "gates", "must be a list, not dict"),
+    ({"gates": ["true"]}, "gates", "must hold objects"),
+    ({"gates": [{"command": "true"}] * 101}, "gates", "has more than 100 entries (101)"),
+    ({"gates": [{"command": " \t"}]}, "gates", "holds a blank or non-text command ' \\t'"),
+    ({"gates": [{"command": 5}]}, "gates", "holds a blank or non-text command 5"),
+    ({"gates": [{}]}, "gates", "holds a blank or non-text command None"),
+    (
+        {"gates": [{"command": "c" * 10_001}]},
+        "gates",
+        "holds a command longer than 10,000 characters",
+    ),
+    ({"gates": [{"command": "bad \udcff"}]}, "gates", "holds a command with undecodable bytes"),
+    *[
+        (
+            {"gates": [{"command": "true", "timeout_s": bad}]},
+            "gates",
+            f"holds timeout_s {bad!r}: give 1-604,800 s (7 days)",
+        )
+        for bad in (0, -1, 604_801, True, 1.5, "60")
+    ],
+    ({"notes": ["n"]}, "notes", "must hold objects"),
+    ({"history": [{}, 1]}, "history", "must hold objects"),
+    ({"notes": "n"}, "notes", "must be a list, not str"),
+    ({"notes": [{"text": "n" * 100_001}]}, "text", "is longer than 100,000 characters (100,001)"),
+    ({"notes": [{"text": 1}]}, "text", "must be text, not int"),
+    ({"no_gates": "yes"}, "no_gates", "must be true or false"),
+    ({"no_gates": None}, "no_gates", "must be true or false"),
+    ({"parent": "nx-abcd"}, "parent", "names the task itself"),
+    *[
+        (
+            {"deferred_until": bad},
+            "deferred_until",
+            "must be a UTC moment like 2026-12-24T09:00:00.000000Z",
+        )
+        for bad in ("tomorrow", 5, _moment(1)[:-1], _moment(1) + "x")
+    ],
+    ({"lease": "mine"}, "lease", "must be an object"),
+    ({"lease": {"owner": {}}}, "lease", "needs an owner (host, pid, start, token)"),
+    ({"history": _history_nesting(17)}, "notes and history", "nest deeper than 16 levels"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "problem"), REFUSED)
+def test_each_rule_names_the_field_and_problem_on_both_paths(
+    fields: dict[str, Any], field: str, problem: str
+) -> None:
+    data = {**_MINIMAL, **fields}
+    with pytest.raises(UsageError) as written:
+        record.check_new(data)
+    assert (written.value.message, written.value.hint) == (
+        f"task {field.replace('_', ' ')}: {problem}",
+        _WRITE_HINT,
+    )
+    with pytest.raises(ConfigError) as read:
+        record.check_record(data, "tasks.jsonl:3")
+    assert (read.value.message, read.value.hint) == (
+        f"tasks.jsonl:3: field {field!r} {problem}",
+        _READ_HINT,
+    )
+
+
+def test_a_missing_title_is_refused() -> None:
+    with pytest.raises(UsageError, match=r"^task title: must be text, not NoneType$"):
+        record.check_new({"id": "nx-abcd"})
+
+
+# (fields changed, what the validator names)
+NAMES: list[tuple[dict[str, Any], str]] = [
+    ({"id": "NX-1"}, "task id 'NX-1'"),
+    ({"id": None}, "task id None"),
+    ({"workspace": "../x"}, "workspace name '../x'"),
+    ({"depends_on": ["nx-efgh", "bad id"]}, "task id 'bad id'"),
+    ({"gates": [{"command": "true", "service": "DB!"}]}, "service name 'DB!'"),
+    ({"parent": "nx-"}, "task id 'nx-'"),
+]
+
+
+@pytest.mark.parametrize(("fields", "named"), NAMES)
+def test_ids_and_names_go_through_the_validators(fields: dict[str, Any], named: str) -> None:
+    data = {**_MINIMAL, **fields}
+    with pytest.raises(UsageError) as written:
+        record.check_new(data)
+    assert written.value.message.startswith(f"invalid {named}: ")
+    assert written.value.hint is not None and written.value.hint != _WRITE_HINT
+    with pytest.raises(ConfigError) as read:
+        record.check_record(data, "tasks.jsonl:3")
+    assert read.value.message.startswith(f"tasks.jsonl:3: invalid {named}: ")
+    assert read.value.hint == "the file was edited or is corrupt; fix or remove that entry"
+
+
+def test_a_record_read_with_the_depth_cap_is_not_walked_again() -> None:
+    deep = {**_MINIMAL, "history": _history_nesting(20)}
+    record.check_record(deep, "tasks.jsonl:3", read_with_cap=True)
+    with pytest.raises(ConfigError, match="nest deeper than 16 levels"):
+        record.check_record(deep, "tasks.jsonl:3")
