@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli import git, owner, proc, validate
+from nexus_cli import git, owner, ownership, proc, validate
 from nexus_cli.errors import NexusError
 from nexus_cli.loop import fleet_state, pick
 from nexus_cli.project import Project
@@ -97,7 +97,7 @@ def run_fleet(project: Project, opts: FleetOptions, say: Reporter) -> FleetResul
     """Run the fleet until nothing is ready, running or waiting for a lease to expire."""
     target = opts.target or merge_queue.default_target(project)
     fleet = _Fleet(project, opts, target, say)
-    with owner.operation() as me:
+    with ownership.operation() as me:
         try:
             fleet.run(me)
         except KeyboardInterrupt:

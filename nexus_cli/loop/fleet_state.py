@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from nexus_cli import fs, jsonio, owner, safe_path
+from nexus_cli import fs, jsonio, owner, ownership, safe_path
 from nexus_cli.project import Project
 from nexus_cli.tasks import merge_queue
 from nexus_cli.tasks.listing import opened
@@ -89,7 +89,7 @@ class FleetStatus:
 def status(project: Project) -> FleetStatus:
     data = _read(project)
     recorded = owner.parse(data.get("owner") or {}) if data else None
-    running = bool(data.get("running")) and recorded is not None and owner.alive(recorded)
+    running = bool(data.get("running")) and recorded is not None and ownership.alive(recorded)
     agents: list[dict[str, Any]] = []
     now = time.time()
     with opened(project) as store:

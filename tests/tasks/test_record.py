@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nexus_cli import jsonio, owner
+from nexus_cli import jsonio, ownership
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.tasks import jsonl, lease, record
 from nexus_cli.tasks.model import Task
@@ -250,7 +250,7 @@ def test_values_at_the_limits_are_accepted(fields: dict[str, Any]) -> None:
 
 
 def test_a_valid_lease_is_accepted() -> None:
-    _accepted(lease=lease.new(owner.new(), 60))
+    _accepted(lease=lease.new(ownership.new(), 60))
 
 
 # (fields changed, the field named, its problem)
