@@ -123,7 +123,7 @@ def task_ref(value: object, *, source: Path | str | None = None) -> str:
     """A task id or a unique start of one, as people and agents type it (``nx-ab12``, ``AB1``).
 
     Returns the normalised reference (lower case, with ``nx-``); which task it names is resolved
-    against the store (:func:`nexus_cli.tasks.lifecycle.resolve`).
+    against the store (:func:`nexus_cli.tasks.loading.resolve`).
     """
     problem = _common_problem(value)
     if problem is None:

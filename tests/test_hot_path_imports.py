@@ -1,6 +1,7 @@
 """Hot paths load only what they use: `task ready`, `workspace list`, `stats`, `workspace create
 -t bare`, shell completion and a plain command (`nexus --version`, recorded), each in a real
-process.
+process; the commands that only read tasks (`ready`, `list`, `search`, `show`, `prime`) and the
+agents' gate hooks load nothing that only changing a task needs (READ_SPARES below).
 
 Each command runs in a fresh interpreter through the real entry point (recording on, as by
 default), and a wrapper prints which heavy modules were loaded when it exited. What each command
@@ -64,6 +65,8 @@ def _loaded(
     watch: tuple[str, ...] = HEAVY,
     env: dict[str, str] | None = None,
     expect_out: str = "",
+    stdin: str = "",
+    codes: tuple[int | None, ...] = (0, None),  # None: Click exited (completion)
 ) -> list[str]:
     """The ``watch`` modules `nexus ARGS` loaded, run in ``project`` (stdout a terminal if ``tty``)."""
     full_env = {
@@ -81,10 +84,12 @@ def _loaded(
             os.close(follower)
             os.close(leader)
     else:
-        out = subprocess.run(cmd, cwd=project, env=full_env, capture_output=True, text=True)
+        out = subprocess.run(
+            cmd, cwd=project, env=full_env, input=stdin, capture_output=True, text=True
+        )
         assert expect_out in out.stdout, out
     result = json.loads(report.read_text())
-    assert result["code"] in (0, None), (args, result)  # None: Click exited (completion)
+    assert result["code"] in codes, (args, result)
     loaded: list[str] = result["loaded"]
     return loaded
 
@@ -117,6 +122,69 @@ def project(git_repo: Path) -> Path:
 )
 def test_hot_commands_load_nothing_heavy(project: Path, tmp_path: Path, args: list[str]) -> None:
     assert _loaded(project, tmp_path / "report.json", *args) == []
+
+
+# What the commands that only read tasks, and the agents' hooks, leave to the commands that change
+# things: making claim owners (nexus_cli.ownership: secrets for their tokens), the lifecycle,
+# trees written with a private index (nexus_cli.git_trees: tempfile), and the `.git`-in-any-
+# spelling check (nexus_cli.dot_git: unicodedata). Still loaded, because they are used: git and
+# proc (subprocess) for `git config user.name` when NEXUS_AGENT is unset, hashlib for the
+# tasks.jsonl digest, sqlite3, and for `show` the hashing of the task id that is recorded
+# (privacy: secrets for the salt).
+READ_SPARES = (
+    "nexus_cli.ownership",
+    "nexus_cli.tasks.lifecycle",
+    "nexus_cli.git_trees",
+    "nexus_cli.dot_git",
+    "unicodedata",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "spares"),
+    [
+        (["task", "ready", "--json"], ("secrets", "tempfile", "nexus_cli.tasks.search")),
+        (["task", "list", "-n", "50", "--json"], ("secrets", "tempfile", "nexus_cli.tasks.search")),
+        (["task", "search", "ship", "--json"], ("secrets", "tempfile")),
+        (["task", "show", "ID"], ("tempfile",)),  # the task id is recorded, hashed: secrets
+        (["prime"], ("secrets",)),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_reading_tasks_loads_nothing_that_only_changes_them(
+    project: Path, tmp_path: Path, args: list[str], spares: tuple[str, ...]
+) -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "nexus_cli", "task", "list", "--json"],
+        cwd=project, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    task = json.loads(listed)[0]["id"]
+    args = [task if a == "ID" else a for a in args]
+    watch = (*HEAVY, *READ_SPARES, *spares)
+    assert _loaded(project, tmp_path / "report.json", *args, watch=watch) == []
+
+
+@pytest.mark.parametrize("event", ["stop", "subagent-stop", "task-completed"])
+def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
+    project: Path, tmp_path: Path, event: str
+) -> None:
+    """The session's task is claimed and has a gate: the hook reads its runs and approvals."""
+    nexus = [sys.executable, "-m", "nexus_cli"]
+    task = subprocess.run(
+        [*nexus, "task", "create", "Hooked", "--gate", "false"],
+        cwd=project, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    subprocess.run([*nexus, "task", "claim", task], cwd=project, check=True, capture_output=True)
+    payload = {"session_id": "s1", "cwd": str(project), "stop_hook_active": False,
+               "task_subject": f"Finish {task}"}  # fmt: skip
+    watch = (*HEAVY, *READ_SPARES, "secrets")
+    env = {"NEXUS_TASK_ID": task}
+    stdin = json.dumps(payload)
+    codes = (2,) if event == "task-completed" else (0,)  # 2: the gate has not passed
+    found = _loaded(
+        project, tmp_path / "r.json", "hook", event, watch=watch, env=env, stdin=stdin, codes=codes
+    )
+    assert found == []
 
 
 @pytest.mark.parametrize(

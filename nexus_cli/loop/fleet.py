@@ -36,6 +36,7 @@ from nexus_cli.tasks import (
     approvals,
     lease,
     lifecycle,
+    loading,
     merge_queue,
     merge_run,
     workspace_hooks,
@@ -284,7 +285,7 @@ class _Fleet:
         recorder.record_event(event, 0, 0)
         try:
             with opened(self.project) as store, store.write():
-                task = lifecycle.load(store, task_id)
+                task = loading.load(store, task_id)
                 lifecycle.record(task, self.opts.actor, "fleet", event=what, **details)
                 store.put(task)
         except NexusError:
@@ -328,7 +329,7 @@ def _workspace_name(task_id: str) -> str:
 
 def _assign_workspace(project: Project, task_id: str, name: str, actor: str) -> None:
     with opened(project) as store, store.write():
-        task = lifecycle.load(store, task_id)
+        task = loading.load(store, task_id)
         if task.workspace != name:
             lifecycle.record(task, actor, "workspace_assigned", workspace=name)
             task.workspace = name

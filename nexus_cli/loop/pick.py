@@ -12,7 +12,7 @@ from typing import Any
 
 from nexus_cli import owner
 from nexus_cli.errors import ConflictError, UsageError
-from nexus_cli.tasks import actions, approvals, lease, lifecycle
+from nexus_cli.tasks import actions, approvals, lease, loading
 from nexus_cli.tasks.context import render
 from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.listing import ready_docs
@@ -77,9 +77,9 @@ def reclaim_expired(store: TaskStore, actor: str) -> list[str]:
 
 
 def _given(store: TaskStore, ref: str, actor: str, claim: dict[str, Any]) -> Task:
-    if lease.expired(lifecycle.load(store, ref)):
+    if lease.expired(loading.load(store, ref)):
         reclaim_expired(store, actor)
-    task = lifecycle.load(store, ref)
+    task = loading.load(store, ref)
     if not task.gates:
         raise UsageError(
             f"task {task.id} has no gates: the loop would not know when it is done",
@@ -114,7 +114,7 @@ def waiting_note(task_id: str) -> str:
 def note_waiting(store: TaskStore, task_id: str, actor: str) -> None:
     """Tell whoever reads the task why the loop left it (once: not again on every run)."""
     text = waiting_note(task_id)
-    task = lifecycle.load(store, task_id)
+    task = loading.load(store, task_id)
     if task.notes and task.notes[-1].get("text") == text:
         return
     actions.change(store.project, task_id, "note", agent=actor, text=text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nexus_cli import validate
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks import loading
 from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
@@ -99,5 +99,5 @@ def handoff(
             if not mine:
                 return None
             ref = str(mine[0]["id"])
-        task = lifecycle.load(store, validate.task_ref(ref))
+        task = loading.load(store, validate.task_ref(ref))
         return TaskContext(task.id, render(store, task))

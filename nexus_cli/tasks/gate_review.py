@@ -16,7 +16,7 @@ from typing import Any
 from nexus_cli import validate
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import approvals, lifecycle, provenance
+from nexus_cli.tasks import approvals, loading, provenance
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Gate, Task
 from nexus_cli.tasks.statuses import FINISHED
@@ -52,7 +52,7 @@ class GateList:
 
 def gate_list(project: Project, ref: str) -> GateList:
     with opened(project) as store:
-        task = lifecycle.load(store, validate.task_ref(ref))
+        task = loading.load(store, validate.task_ref(ref))
     book = approvals.Book(project)
     return GateList(task, [GateStatus(g, book.approval_for(task.id, g)) for g in task.gates])
 
@@ -92,7 +92,7 @@ def review(project: Project, refs: Sequence[str], *, every: bool = False) -> lis
         if every:
             tasks = [t for t in store.list_tasks() if t.status not in FINISHED]
         else:
-            tasks = [lifecycle.load(store, validate.task_ref(r)) for r in refs]
+            tasks = [loading.load(store, validate.task_ref(r)) for r in refs]
     book = approvals.Book(project)
     reviews = []
     for task in {t.id: t for t in tasks}.values():

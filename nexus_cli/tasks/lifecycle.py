@@ -14,24 +14,11 @@ from nexus_cli import owner, ownership, validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import ConflictError, NotFoundError, UsageError
 from nexus_cli.tasks import ids, lease, wait_spec, waits
+from nexus_cli.tasks.loading import load, resolve
 from nexus_cli.tasks.model import PRIORITIES, TRANSITIONS, Gate, Task, now_iso
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.telemetry.journal.privacy import hash_name
-
-
-def resolve(store: TaskStore, text: str) -> str:
-    """The one task ID that ``text`` (a full ID or any unique prefix) names."""
-    return store.resolve(text)
-
-
-def load(store: TaskStore, text: str) -> Task:
-    task_id = resolve(store, text)
-    task = store.get(task_id)
-    if task is None:  # pragma: no cover - resolve() just found it inside the same connection
-        raise NotFoundError(f"task {task_id} vanished")
-    invocation.note(event_type="task", task=task.id)
-    return task
 
 
 def record(task: Task, actor: str, action: str, **details: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from nexus_cli import fs, git, jsonio, safe_path, terminal, validate
 from nexus_cli.config_yaml import config_section
 from nexus_cli.errors import ConfigError, ConflictError, NotFoundError, UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import lifecycle
+from nexus_cli.tasks import lifecycle, loading
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import now_iso
@@ -151,7 +151,7 @@ def add(
     workspace's unless ``branch`` is given, its target the main worktree's branch unless given."""
     actor = current_agent(agent)
     with opened(project) as store:
-        task = lifecycle.load(store, validate.task_ref(ref))
+        task = loading.load(store, validate.task_ref(ref))
     if task.status not in QUEUED_STATUSES:
         raise ConflictError(
             f"task {task.id} is {task.status}; only a task whose gates passed can be queued",
@@ -176,7 +176,7 @@ def add(
         state.entries.append(entry)
         position = len(state.entries)
     with opened(project) as store, store.write():
-        task = lifecycle.load(store, task.id)
+        task = loading.load(store, task.id)
         lifecycle.record(task, actor, "merge_queued", branch=branch, target=target)
         store.put(task)
     invocation.signal("merge_queue", outcome="queued", position=position)

@@ -29,7 +29,7 @@ from typing import Any
 from nexus_cli import fs, git, proc
 from nexus_cli.errors import ConflictError, GateNeedsApprovalError
 from nexus_cli.project import Project
-from nexus_cli.tasks import approvals, lifecycle
+from nexus_cli.tasks import approvals, lifecycle, loading
 from nexus_cli.tasks.gates import GateResult, run_on_host
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
@@ -113,7 +113,7 @@ def _head(project: Project, skipped: set[str]) -> Entry | None:
 
 def _process(project: Project, entry: Entry, settings: QueueSettings, actor: str) -> Outcome:
     with opened(project) as store:
-        task = lifecycle.load(store, entry.task)
+        task = loading.load(store, entry.task)
     for _ in range(MOVED_TRIES):
         before = git.branch_commit(project.root, entry.target)
         tip = git.branch_commit(project.root, entry.branch)
@@ -255,7 +255,7 @@ def _advance(project: Project, target: str, before: str, after: str) -> str | No
 
 def _merged(project: Project, entry: Entry, task: Task, actor: str, outcome: Outcome) -> None:
     with opened(project) as store, store.write():
-        current = lifecycle.load(store, task.id)
+        current = loading.load(store, task.id)
         lifecycle.record(
             current,
             actor,
@@ -291,7 +291,7 @@ def _finish(
         [_gate_json(r) for r in back.gates],
     )
     with opened(project) as store, store.write():
-        current = lifecycle.load(store, task.id)
+        current = loading.load(store, task.id)
         for r in back.gates:
             details: dict[str, Any] = {
                 "purpose": "merge_queue",

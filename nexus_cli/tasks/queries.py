@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from nexus_cli import validate
 from nexus_cli.project import Project
-from nexus_cli.tasks import lifecycle, waits
+from nexus_cli.tasks import loading, waits
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.results import BlockedListing, TaskHistory, TaskResult
 
@@ -18,7 +18,7 @@ from nexus_cli.tasks.results import BlockedListing, TaskHistory, TaskResult
 def show(project: Project, ref: str) -> TaskResult:
     """The task that ``ref`` (an id or a unique start of one) names."""
     with opened(project) as store:
-        return TaskResult(lifecycle.load(store, validate.task_ref(ref)))
+        return TaskResult(loading.load(store, validate.task_ref(ref)))
 
 
 def blocked(project: Project) -> BlockedListing:
@@ -41,4 +41,4 @@ def blocked(project: Project) -> BlockedListing:
 
 def history(project: Project, ref: str) -> TaskHistory:
     with opened(project) as store:
-        return TaskHistory(lifecycle.load(store, validate.task_ref(ref)))
+        return TaskHistory(loading.load(store, validate.task_ref(ref)))

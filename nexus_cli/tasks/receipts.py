@@ -32,7 +32,7 @@ from typing import Any
 from nexus_cli import engine, git, git_trees
 from nexus_cli.errors import NexusError, NotFoundError
 from nexus_cli.project import NEXUS_DIR, Project
-from nexus_cli.tasks import approvals, lifecycle, signatures
+from nexus_cli.tasks import approvals, loading, signatures
 from nexus_cli.tasks.gates import GateResult, gate_directory
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Gate, Task, now_iso
@@ -238,7 +238,7 @@ class TaskReceipts:
 def receipts_of(project: Project, ref: str) -> TaskReceipts:
     """The receipts of the last verification of task ``ref`` in which every gate passed."""
     with opened(project) as store:
-        task = lifecycle.load(store, ref)
+        task = loading.load(store, ref)
     run = last_passing_run(task)
     if run is None:
         raise NotFoundError(

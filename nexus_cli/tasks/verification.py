@@ -15,7 +15,7 @@ from typing import Any
 from nexus_cli import owner, ownership
 from nexus_cli.errors import Cancelled, ConflictError, GateFailedError, Terminated, UsageError
 from nexus_cli.proc import sigterm_raises
-from nexus_cli.tasks import approvals, lifecycle, receipts, waits
+from nexus_cli.tasks import approvals, lifecycle, loading, receipts, waits
 from nexus_cli.tasks.config import TaskSettings
 from nexus_cli.tasks.gates import GateResult, run_gate, waited
 from nexus_cli.tasks.model import Task
@@ -96,7 +96,7 @@ def _record_runs(task: Task, results: list[GateResult], actor: str, purpose: str
 
 def _store_runs(store: TaskStore, task_id: str, results: list[GateResult], actor: str) -> Task:
     with store.write():
-        task = lifecycle.load(store, task_id)
+        task = loading.load(store, task_id)
         _record_runs(task, results, actor, "verify")
         store.put(task)
     return task
@@ -107,7 +107,7 @@ def approved_task(store: TaskStore, text: str) -> Task:
     and its gate changes recorded first); :class:`GateNeedsApprovalError` (exit 5, nothing ran)
     if a gate waits for a person's approval."""
     store.sync()
-    task = lifecycle.load(store, text)
+    task = loading.load(store, text)
     waiting = approvals.pending(store.project, task)
     if waiting:
         raise approvals.needs_approval(task, waiting)
@@ -141,7 +141,7 @@ def _complete_as(
 ) -> Verification:
     taken_over: dict[str, Any] | None = None
     with store.write():  # imports an edited tasks.jsonl first, its gate changes recorded
-        task = lifecycle.load(store, text)
+        task = loading.load(store, text)
         lifecycle.require_children_finished(store, task)
         _require_gates(task, settings)
         waiting = approvals.pending(store.project, task)
@@ -157,7 +157,7 @@ def _complete_as(
         _back_to_work(store, task.id, actor, f"gates {_why_stopped(exc)}", me)
         raise
     with store.write():
-        task = lifecycle.load(store, task.id)
+        task = loading.load(store, task.id)
         if task.status != "verifying" or _verifying_owner(task) != me:
             raise ConflictError(f"task {task.id} changed to {task.status} while its gates ran")
         _record_runs(task, results, actor, "complete")
@@ -284,7 +284,7 @@ def owner_alive(holder: dict[str, Any]) -> bool:
 def _back_to_work(store: TaskStore, task_id: str, actor: str, reason: str, me: owner.Owner) -> None:
     """Restore a task this operation left ``verifying`` (never one another operation took)."""
     with store.write():
-        task = lifecycle.load(store, task_id)
+        task = loading.load(store, task_id)
         if task.status == "verifying" and _verifying_owner(task) == me:
             lifecycle.transition(task, "in_progress", actor, reason)
             store.put(task)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from nexus_cli.project import find_project
 from nexus_cli.tasks import ids
-from nexus_cli.tasks.lifecycle import NewTask, create, resolve
+from nexus_cli.tasks.lifecycle import NewTask, create
+from nexus_cli.tasks.loading import resolve
 from nexus_cli.tasks.store import open_store
 from tests.conftest import run_nexus
 from tests.tasks.conftest import new_task, ok
