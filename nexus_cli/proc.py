@@ -204,16 +204,7 @@ def spawn_detached(
 
     Nothing waits for it: when Nexus exits first, init adopts and reaps it.
     """
-    proc = _start(
-        list(argv),
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log_fd,
-        stderr=log_fd,
-        new_session=True,
-    )
-    return proc.pid
+    return spawn_child(argv, cwd=cwd, env=env, log_fd=log_fd).pid
 
 
 def spawn_child(

@@ -61,6 +61,18 @@ def _from_datetime(moment: datetime, timespec: str) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
+def parse_moment(value: object) -> datetime | None:
+    """An ISO 8601 time with a zone (``Z`` or an offset) as an aware datetime; None for
+    anything else (not a string, not a time, or a time without a zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def now() -> str:
     """The current time, RFC 3339 UTC with milliseconds."""
     return _from_datetime(datetime.now(UTC), "milliseconds")

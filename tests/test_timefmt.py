@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from nexus_cli import timefmt
 from nexus_cli.timefmt import now, rfc3339, with_rfc3339
 
 
@@ -56,3 +57,19 @@ def test_rows_convert_only_their_time_keys_and_keep_damaged_values() -> None:
     }
     assert with_rfc3339({"timestamp": "garbage"}, ("timestamp",)) == {"timestamp": "garbage"}
     assert row["timestamp"] == "2026-11-30 17:59:00.436"  # the input is not changed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-06T09:00:00Z", "2026-12-06T09:00:00+00:00"),
+        ("2026-12-06T10:00:00+01:00", "2026-12-06T10:00:00+01:00"),
+        ("2026-12-06T09:00:00", None),  # no zone: not a moment
+        ("yesterday", None),
+        (12, None),
+        (None, None),
+    ],
+)
+def test_parse_moment_takes_only_times_with_a_zone(text: object, expected: str | None) -> None:
+    found = timefmt.parse_moment(text)
+    assert (None if found is None else found.isoformat()) == expected

@@ -241,16 +241,16 @@ def _render_history(history: dict[str, Any]) -> None:
         )
     if history.get("workflow_runs"):
         click.echo("")
+        figures = (
+            "runs",
+            "completed",
+            "duration p50",
+            "duration p95",
+            "resolution p50",
+            "resolution p95",
+        )
         print_table(
-            (
-                "workflow",
-                "runs",
-                "completed",
-                "duration p50",
-                "duration p95",
-                "resolution p50",
-                "resolution p95",
-            ),
+            ("workflow", *figures),
             [
                 (
                     w["workflow"],
@@ -263,14 +263,7 @@ def _render_history(history: dict[str, Any]) -> None:
                 )
                 for w in history["workflow_runs"]
             ],
-            right=(
-                "runs",
-                "completed",
-                "duration p50",
-                "duration p95",
-                "resolution p50",
-                "resolution p95",
-            ),
+            right=figures,
         )
 
 

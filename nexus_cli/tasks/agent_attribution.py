@@ -18,9 +18,9 @@ The folder itself is never stored: only the salted hash of the project's root, s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
+from nexus_cli import timefmt
 from nexus_cli.errors import NexusError
 from nexus_cli.project import TASKS_FILE, Project, find_project
 from nexus_cli.tasks.database import db_path
@@ -33,13 +33,8 @@ Window = tuple[int, int | None]  # epoch ms; None: still claimed
 
 
 def _ms(value: object) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return None if moment.tzinfo is None else int(moment.timestamp() * 1000)
+    found = timefmt.parse_moment(value)
+    return None if found is None else int(found.timestamp() * 1000)
 
 
 def claim_windows(task: Task) -> list[Window]:

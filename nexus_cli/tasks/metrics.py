@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from nexus_cli import timefmt
 from nexus_cli.errors import NotAProjectError
 from nexus_cli.gpu import accounting, nvml
 from nexus_cli.gpu.model import GpuReading, GpuUnavailableError
@@ -124,14 +125,7 @@ def gate_figures(tasks: Iterable[Task]) -> dict[str, GateFigures]:
     return dict(sorted(figures.items()))
 
 
-def moment(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+moment = timefmt.parse_moment  # the history's times (``at``, ``created_at``)
 
 
 def claim_and_done(task: Task) -> tuple[datetime | None, datetime | None]:

@@ -88,11 +88,24 @@ def serve(
         server = kind((host, port), _Handler)
     except OSError as exc:
         raise StateError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    thread = threading.Thread(target=server.serve_forever, name="nexus-metrics", daemon=True)
+    serve_until_stopped(server, host, PATH, name="nexus-metrics", ready=ready, stop=stop)
+
+
+def serve_until_stopped(
+    server: ThreadingHTTPServer,
+    host: str,
+    path: str,
+    *,
+    name: str,
+    ready: Callable[[str], object],
+    stop: threading.Event | None,
+) -> None:
+    """Serve on a thread until Ctrl-C or ``stop``; ``ready`` gets the URL of ``path`` first.
+    The server is shut down and closed however the wait ends."""
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
-    bound = server.server_address[1]
     shown = f"[{host}]" if ":" in host else host
-    ready(f"http://{shown}:{bound}{PATH}")
+    ready(f"http://{shown}:{server.server_address[1]}{path}")
     waiter = stop or threading.Event()
     try:
         while not waiter.wait(0.5):

@@ -209,18 +209,5 @@ def receive(
     server.db_path = db_path
     with telemetry_store.migrated(db_path):
         pass  # migrate once before the first export, not inside a request
-    thread = threading.Thread(target=server.serve_forever, name="nexus-otlp", daemon=True)
-    thread.start()
-    shown = f"[{host}]" if ":" in host else host
-    ready(f"http://{shown}:{server.server_address[1]}")
-    waiter = stop or threading.Event()
-    try:
-        while not waiter.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    metrics_server.serve_until_stopped(server, host, "", name="nexus-otlp", ready=ready, stop=stop)
     return server.counts
