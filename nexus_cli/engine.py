@@ -84,7 +84,12 @@ class Endpoint:
         return [*argv, "--", parts.hostname or ""]
 
     def to_json(self) -> dict[str, Any]:
-        return {"endpoint": self.host, "source": self.source, "remote": self.remote, "kind": self.kind}
+        return {
+            "endpoint": self.host,
+            "source": self.source,
+            "remote": self.remote,
+            "kind": self.kind,
+        }
 
 
 def current() -> Endpoint:

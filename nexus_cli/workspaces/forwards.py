@@ -188,16 +188,16 @@ def ensure(project_id: str, workspace: str, wanted: list[Wanted]) -> list[Forwar
             if f.endpoint == endpoint.host and f.alive()
         }
         keys = [(w.service, w.container_port, w.local_port, w.remote_port) for w in wanted]
-        for key, forward in live.items():
+        for key, old in live.items():
             if key not in keys:  # no longer wanted (another port now): ended
-                proc.kill_group(forward.pid)
+                proc.kill_group(old.pid)
         for key in keys:
-            forward = live.get(key)
-            if forward is None:
+            kept = live.get(key)
+            if kept is None:
                 pid = _start(endpoint, key[2], key[3])
-                forward = Forward(project_id, workspace, *key, pid, endpoint.host)
-            forwards.append(forward)
-            result.append(forward)
+                kept = Forward(project_id, workspace, *key, pid, endpoint.host)
+            forwards.append(kept)
+            result.append(kept)
     return result
 
 
@@ -205,7 +205,9 @@ def stop(project_id: str, workspace: str) -> int:
     """End the workspace's forwards and forget them; how many were running."""
     ended = 0
     with _editing() as forwards:
-        for forward in [f for f in forwards if (f.project_id, f.workspace) == (project_id, workspace)]:
+        for forward in [
+            f for f in forwards if (f.project_id, f.workspace) == (project_id, workspace)
+        ]:
             if forward.alive():
                 proc.kill_group(forward.pid)
                 ended += 1

@@ -481,6 +481,8 @@ def sync(workspace: Workspace, *, pull: bool = False) -> remote.SyncResult:
             hint="sync is for a remote engine (DOCKER_HOST=ssh://... or tcp://...)",
         )
     client = _connect(workspace.project)
-    return remote.pull(client, workspace, template) if pull else remote.push(
-        client, workspace, template
+    return (
+        remote.pull(client, workspace, template)
+        if pull
+        else remote.push(client, workspace, template)
     )

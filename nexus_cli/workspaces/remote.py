@@ -24,7 +24,6 @@ copies changed and new files back; files deleted in the container are not delete
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import posixpath
 import tarfile
@@ -183,7 +182,9 @@ def _changed_members(
 def pull(client: Any, workspace: Workspace, template: Template) -> SyncResult:
     """Copy the ``/workspace`` volume's files back into the worktree (see the module doc)."""
     worktree = workspace.worktree
-    result = SyncResult(workspace.name, "pull", volumes=[workspace.volume_name(worktree_volume("."))])
+    result = SyncResult(
+        workspace.name, "pull", volumes=[workspace.volume_name(worktree_volume("."))]
+    )
     helper = _helper(client, workspace, template, ["."])
     try:
         with tempfile.TemporaryFile() as stream:

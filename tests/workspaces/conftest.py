@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nexus_cli import extras
+from nexus_cli import engine, extras
 from nexus_cli.project import find_project
 
 TEMPLATE = """\
@@ -141,7 +141,11 @@ def _remote_engine_unavailable() -> str | None:
     """None when a remote engine can be started here, else why not."""
     if os.geteuid() != 0:
         return "the remote engine needs root (a second dockerd in its own mount namespace)"
-    for tool, package in (("unshare", "util-linux"), ("dockerd", "docker.io"), ("ssh", "openssh-client")):
+    for tool, package in (
+        ("unshare", "util-linux"),
+        ("dockerd", "docker.io"),
+        ("ssh", "openssh-client"),
+    ):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (apt-get install -y {package})"
     if not os.path.exists("/usr/sbin/sshd"):
@@ -153,8 +157,6 @@ def _remote_engine_unavailable() -> str | None:
 
 def remote_client(host: str) -> Any:
     """A Docker client of the remote engine, as Nexus makes it."""
-    from nexus_cli import engine
-
     import docker
 
     return docker.DockerClient(base_url=engine._with_ssh_port(host), use_ssh_client=True)

@@ -21,7 +21,7 @@ from nexus_cli.workspaces.docker_services import Bind, ServicePlan
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.service_model import ServiceSpec
 from tests.conftest import git, run_process
-from tests.workspaces.conftest import remote_client, remove_project_objects
+from tests.workspaces.conftest import REMOTE_ENGINE_PORT, remote_client, remove_project_objects
 
 pytestmark = pytest.mark.docker
 
@@ -139,8 +139,6 @@ def test_a_workspace_on_a_remote_engine_gets_files_volumes_and_forwards(
 
 
 def remote_project_host() -> str:
-    from tests.workspaces.conftest import REMOTE_ENGINE_PORT
-
     return f"ssh://nexus-remote-engine-{REMOTE_ENGINE_PORT}"
 
 
