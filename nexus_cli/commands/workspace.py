@@ -265,7 +265,9 @@ def sync(name: str, pull: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_json())
         return
-    if pull:
+    if result.reason is not None:
+        click.echo(f"{name}: {result.reason}", err=True)
+    elif pull:
         click.echo(
             f"{name}: wrote {plural(result.files, 'file')} from the container; "
             f"{result.unchanged} unchanged",

@@ -105,9 +105,11 @@ def _editing() -> Iterator[list[Forward]]:
     home = _home()
     with fs.locked(home / LOCK_FILE, root=home):
         forwards = load()
-        yield forwards
-        data = jsonio.dumps([asdict(f) for f in forwards], indent=2) + "\n"
-        fs.atomic_write(home / FORWARDS_FILE, data, root=home)
+        try:
+            yield forwards
+        finally:  # also when a start failed: the forwards started until then stay recorded
+            data = jsonio.dumps([asdict(f) for f in forwards], indent=2) + "\n"
+            fs.atomic_write(home / FORWARDS_FILE, data, root=home)
 
 
 def of_workspace(project_id: str, workspace: str) -> list[Forward]:
@@ -191,13 +193,14 @@ def ensure(project_id: str, workspace: str, wanted: list[Wanted]) -> list[Forwar
         for key, old in live.items():
             if key not in keys:  # no longer wanted (another port now): ended
                 proc.kill_group(old.pid)
+        kept = [live[key] for key in keys if key in live]
+        forwards.extend(kept)
+        result.extend(kept)
         for key in keys:
-            kept = live.get(key)
-            if kept is None:
+            if key not in live:
                 pid = _start(endpoint, key[2], key[3])
-                kept = Forward(project_id, workspace, *key, pid, endpoint.host)
-            forwards.append(kept)
-            result.append(kept)
+                forwards.append(Forward(project_id, workspace, *key, pid, endpoint.host))
+                result.append(forwards[-1])
     return result
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine, git, owner, proc, safe_path, validate
-from nexus_cli.errors import ConflictError, DeadlineError, NexusError, UsageError
+from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import (
     docker_services,
@@ -472,14 +472,12 @@ def sync(workspace: Workspace, *, pull: bool = False) -> remote.SyncResult:
     template = template_for(workspace, record)
     require_worktree(workspace)
     where = engine.current()
+    direction = "pull" if pull else "push"
     if not template.services:
-        raise UsageError(f"workspace {workspace.name!r} has no services: nothing to sync")
+        return remote.SyncResult(workspace.name, direction, reason="no services: nothing to sync")
     if not where.remote:
-        raise UsageError(
-            f"the engine at {where.host} is local: the services see the worktree itself, "
-            "nothing to sync",
-            hint="sync is for a remote engine (DOCKER_HOST=ssh://... or tcp://...)",
-        )
+        reason = f"the engine at {where.host} is local: its services see the worktree itself"
+        return remote.SyncResult(workspace.name, direction, reason=reason)
     client = _connect(workspace.project)
     return (
         remote.pull(client, workspace, template)

@@ -65,6 +65,7 @@ class SyncResult:
     files: int = 0  # files sent (push) or written (pull)
     unchanged: int = 0  # pull: files equal on both sides
     skipped: list[str] = field(default_factory=list)  # pull: not regular files, or .git
+    reason: str | None = None  # why nothing was synced (no services, a local engine)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class SyncResult:
             "files": self.files,
             "unchanged": self.unchanged,
             "skipped": list(self.skipped),
+            "reason": self.reason,
         }
 
 
