@@ -28,6 +28,10 @@ pytestmark = pytest.mark.docker
 TEMPLATE = """\
 x-nexus:
   description: two services on a remote engine
+  hooks:
+    post_create:
+      - service: web
+        command: "echo hooked > /hooked"
 services:
   reader:
     image: {image}
@@ -99,6 +103,22 @@ def test_a_workspace_on_a_remote_engine_gets_files_volumes_and_forwards(
     for name in (reader, web):
         mounts = client.containers.get(name).attrs["Mounts"]
         assert mounts and all(m["Type"] == "volume" for m in mounts), mounts
+
+    # hooks and `workspace exec` (input, output, exit code) reach the remote containers
+    assert _exec(web, "cat", "/hooked") == "0:hooked\n"
+    execd = run_process(
+        "workspace",
+        "exec",
+        "far",
+        "--service",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "cat; exit 3",
+        input="hi\n",
+    )
+    assert (execd.returncode, execd.stdout) == (3, "hi\n"), execd.stderr
 
     # the user is given a local port; it is forwarded (not the engine's own published port)
     [allocation] = created["ports"]
