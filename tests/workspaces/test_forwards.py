@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli.project import find_project
 from nexus_cli.workspaces import forwards
+from nexus_cli.workspaces.handle import Workspace
 from tests.conftest import run_nexus
 
 
@@ -66,3 +68,18 @@ def test_a_corrupt_record_is_one_clear_error(isolated_home: Path) -> None:
     result = run_nexus("doctor", "--json")
     check = next(c for c in result.json()["checks"] if c["name"] == "forwards")
     assert check["status"] == "warn" and "malformed" in check["detail"]
+
+
+def test_repair_forgets_the_stale_forwards_of_the_project(project: Path) -> None:
+    workspace_id = Workspace(find_project(project), "gone").project_id
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stale = forwards.Forward(workspace_id, "gone", "web", 80, 41000, 32768, ended.pid, "ssh://b")
+    _record(stale)
+    result = run_nexus("workspace", "repair", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert {
+        "name": "gone",
+        "actions": ["forgot the stale port forward 127.0.0.1:41000 (ssh gone)"],
+    } in result.json()
+    assert forwards.load() == []
