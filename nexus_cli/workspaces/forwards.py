@@ -60,10 +60,15 @@ class Forward:
             with open(f"/proc/{self.pid}/cmdline", "rb") as fh:
                 argv = fh.read().split(b"\0")
             with open(f"/proc/{self.pid}/stat", encoding="utf-8", errors="replace") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
+                stat = fh.read()
+            state = stat.rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return False
-        return state != "Z" and self.spec.encode() in argv and b"-N" in argv
+        if state == "Z":
+            return False
+        if argv == [b""]:  # in the middle of its exec: its command line is not there yet
+            return "(ssh)" in stat
+        return self.spec.encode() in argv and b"-N" in argv
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "alive": self.alive()}
@@ -145,9 +150,8 @@ def _start(endpoint: engine.Endpoint, local: int, remote: int) -> int:
     finally:
         os.close(fd)
     until = time.monotonic() + START_TIMEOUT_S
-    probe = Forward("", "", "", 1, local, remote, pid, endpoint.host)
     while time.monotonic() < until:
-        if not probe.alive():
+        if _exited(pid):  # our child: reaped here (ExitOnForwardFailure, a refused login)
             raise NexusError(
                 f"ssh could not forward 127.0.0.1:{local} to port {remote} of {endpoint.host}",
                 hint=f"see {home / LOG_FILE}; check that `ssh {' '.join(endpoint.ssh_target())}` works",
@@ -161,6 +165,15 @@ def _start(endpoint: engine.Endpoint, local: int, remote: int) -> int:
         f"{START_TIMEOUT_S:g}s",
         hint=f"see {home / LOG_FILE}",
     )
+
+
+def _exited(pid: int) -> bool:
+    """Whether our child ``pid`` has ended (and is reaped now)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
 
 
 @dataclass(frozen=True, slots=True)

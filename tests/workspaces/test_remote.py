@@ -148,10 +148,20 @@ def test_a_workspace_on_a_remote_engine_gets_files_volumes_and_forwards(
     assert (workspace.worktree / "inside.txt").read_text() == "made\n"
     assert (workspace.worktree / "remote.txt").read_text() == "inside\n"
 
-    # down ends the forward; delete leaves nothing on the engine
+    # down ends the forward; up syncs again and forwards the same local port again
     _nexus("workspace", "down", "far")
     assert not forward.alive() and forwards.of_workspace(workspace.project_id, "far") == []
+    (workspace.worktree / "remote.txt").write_text("after down\n")
+    up = _nexus("workspace", "up", "far", "--json")
+    assert [a["host_port"] for a in up["ports"]] == [local]
+    [again] = forwards.of_workspace(workspace.project_id, "far")
+    assert again.alive() and again.local_port == local
+    with urllib.request.urlopen(f"http://127.0.0.1:{local}/remote.txt", timeout=10) as answer:
+        assert answer.read().decode() == "after down\n"
+
+    # delete ends the forward and leaves nothing on the engine
     _nexus("workspace", "delete", "far", "--force")
+    assert not again.alive() and forwards.of_workspace(workspace.project_id, "far") == []
     label = {"label": [f"dev.nexus.project={workspace.project_id}"]}
     assert client.containers.list(all=True, filters=label) == []
     assert client.networks.list(filters=label) == []
