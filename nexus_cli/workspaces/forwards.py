@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import engine, fs, jsonio, proc
-from nexus_cli.errors import NexusError
+from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.workspaces.jsonstate import load_json
 
@@ -127,8 +127,29 @@ def _answers(port: int) -> bool:
     return False
 
 
+class LocalPortTakenError(ConflictError):
+    """The local port of a forward was taken by another program after it was allocated."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            f"local port {port} was taken by another program before its forward started",
+            hint="run the command again, or free the port",
+            category="port_conflict",
+        )
+        self.port = port
+
+
+def _check_free(port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise LocalPortTakenError(port) from None
+
+
 def _start(endpoint: engine.Endpoint, local: int, remote: int) -> int:
     """Start one ``ssh -N -L`` in its own session; its pid once the local port answers."""
+    _check_free(local)
     spec = f"127.0.0.1:{local}:127.0.0.1:{remote}"
     argv = [
         "ssh",

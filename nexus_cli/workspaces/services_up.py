@@ -124,7 +124,19 @@ def bring_up(
             running = _running(client, workspace)
     result.kept = [name for name in result.kept if name not in result.started]
     if where.scheme == "ssh":
-        _forward(client, workspace, result, progress)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                _forward(client, workspace, result, progress)
+                break
+            except forwards.LocalPortTakenError as exc:  # taken since allocated: another
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                refused.add(exc.port)
+                progress.say(f"local port {exc.port} was taken meanwhile; trying another")
+                invocation.signal("port_conflict", port=exc.port)
+                _allocate_ports(
+                    workspace, record, template, {}, result, progress, frozenset(refused)
+                )
     elif where.remote and result.ports:
         progress.say(forwards.TCP_NOTICE)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli import engine
 from nexus_cli.project import find_project
 from nexus_cli.workspaces import forwards
 from nexus_cli.workspaces.handle import Workspace
@@ -83,3 +85,13 @@ def test_repair_forgets_the_stale_forwards_of_the_project(project: Path) -> None
         "actions": ["forgot the stale port forward 127.0.0.1:41000 (ssh gone)"],
     } in result.json()
     assert forwards.load() == []
+
+
+def test_a_local_port_taken_since_allocation_is_a_port_conflict(isolated_home: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with pytest.raises(forwards.LocalPortTakenError) as caught:
+            forwards._start(engine.Endpoint("ssh://nowhere", "test"), taken, 32768)
+    assert caught.value.port == taken and caught.value.category == "port_conflict"
