@@ -74,7 +74,7 @@ def remote_project(
 
 def _nexus(*args: str) -> Any:
     result = run_process(*args, timeout=240)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, (args, result.returncode, result.stdout, result.stderr)
     return json.loads(result.stdout) if "--json" in args else result
 
 
