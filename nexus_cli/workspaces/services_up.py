@@ -392,6 +392,20 @@ def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: flo
         progress.end(f"health {name}")
 
 
+def _exec(client: Any, container: Any, command: list[str] | str) -> tuple[int, bytes]:
+    """Run ``command`` in ``/workspace``: (exit code, output). Streamed, and the exit code asked
+    for afterwards: over an ``ssh://`` engine the Docker SDK's socket can raise BrokenPipeError
+    when it is closed after the command ended (its ssh is gone by then); that is not a failure."""
+    exec_id = client.api.exec_create(container.id, command, workdir="/workspace")["Id"]
+    chunks: list[bytes] = []
+    try:
+        for chunk in client.api.exec_start(exec_id, stream=True):
+            chunks.append(bytes(chunk))
+    except BrokenPipeError:
+        pass
+    return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0), b"".join(chunks)
+
+
 def run_hooks(
     client: Any, workspace: Workspace, hooks: list[Hook], kind: str, progress: Progress
 ) -> None:
@@ -400,7 +414,7 @@ def run_hooks(
         container = client.containers.get(workspace.container_name(hook.service))
         command = ["sh", "-c", hook.command] if isinstance(hook.command, str) else hook.command
         progress.begin(f"{kind} hook in {hook.service}")
-        exit_code, output = container.exec_run(command, workdir="/workspace")
+        exit_code, output = _exec(client, container, command)
         if exit_code != 0:  # the step stays open: the command shows it failed (✗)
             tail = bytes(output or b"").decode("utf-8", "replace").strip().splitlines()[-10:]
             raise NexusError(
