@@ -9,8 +9,11 @@ the endpoint and how to start it.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from nexus_cli import extras, proc
 from nexus_cli.errors import DockerUnavailableError
 
 if TYPE_CHECKING:
@@ -38,6 +41,62 @@ def endpoint() -> tuple[str, str]:
     return "unix:///var/run/docker.sock", "default socket"
 
 
+LOCAL_SCHEMES = ("unix", "npipe", "fd")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the engine is, and whether it runs on another machine.
+
+    Remote is decided from the endpoint alone: a ``unix://`` (or ``npipe://``) socket is this
+    machine's engine, which sees this machine's files; ``ssh://`` and ``tcp://`` (also
+    ``tcp://127.0.0.1``: it may be a tunnel to another box) are treated as remote, whose view of
+    the filesystem is not ours.
+    """
+
+    host: str
+    source: str
+
+    @property
+    def scheme(self) -> str:
+        return self.host.partition("://")[0].lower() if "://" in self.host else "unix"
+
+    @property
+    def remote(self) -> bool:
+        return self.scheme not in LOCAL_SCHEMES
+
+    @property
+    def kind(self) -> str:
+        """``local``, ``ssh`` or ``tcp`` (any other remote scheme says its own name)."""
+        return "local" if not self.remote else self.scheme
+
+    def ssh_target(self) -> list[str]:
+        """``ssh`` arguments naming the engine's host (``[-p PORT] [-l USER] -- HOST``) for
+        an ``ssh://`` endpoint; empty for any other."""
+        if self.scheme != "ssh":
+            return []
+        parts = urlsplit(self.host)
+        argv: list[str] = []
+        if parts.port:
+            argv += ["-p", str(parts.port)]
+        if parts.username:
+            argv += ["-l", parts.username]
+        return [*argv, "--", parts.hostname or ""]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.host,
+            "source": self.source,
+            "remote": self.remote,
+            "kind": self.kind,
+        }
+
+
+def current() -> Endpoint:
+    """The engine Nexus would use now (:func:`endpoint`), with its kind."""
+    return Endpoint(*endpoint())
+
+
 def _start_hint(host: str, source: str) -> str:
     if host.startswith("unix://"):
         return (
@@ -48,6 +107,20 @@ def _start_hint(host: str, source: str) -> str:
     return f"check that the engine at {host} ({source}) is running and reachable, or change DOCKER_HOST"
 
 
+def _with_ssh_port(host: str) -> str:
+    """``ssh://[user@]alias`` with the port ssh's own config gives the alias: the Docker SDK
+    would otherwise pass ``-p 22``, overriding a ``Port`` in ``~/.ssh/config``."""
+    parts = urlsplit(host)
+    if parts.port or not parts.hostname:
+        return host
+    shown = proc.run(["ssh", "-G", "--", parts.hostname], timeout=CONNECT_TIMEOUT_SECONDS)
+    for line in shown.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "port" and value.strip().isdigit():
+            return f"ssh://{parts.netloc}:{value.strip()}"
+    return host
+
+
 def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
     """A connected Docker client, or :class:`DockerUnavailableError` when no engine answers the
     first request within ``timeout`` seconds; later requests may take OPERATION_TIMEOUT_SECONDS."""
@@ -55,8 +128,17 @@ def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
     from docker.errors import DockerException
 
     host, source = endpoint()
+    if host.startswith("ssh://") and not extras.installed("remote"):
+        raise DockerUnavailableError(
+            f"the Docker engine at {host} ({source}) is reached over ssh://, which needs paramiko",
+            hint=extras.missing_hint("remote"),
+        )
     try:
-        if source == "DOCKER_HOST":
+        if host.startswith("ssh://"):  # the ssh binary: the user's keys, agent and config
+            client = docker.DockerClient(
+                base_url=_with_ssh_port(host), timeout=timeout, use_ssh_client=True
+            )
+        elif source == "DOCKER_HOST":
             client = docker.from_env(timeout=timeout)
         elif source.startswith("docker context"):
             from docker.context import ContextAPI

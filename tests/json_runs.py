@@ -209,6 +209,7 @@ def _workspaces(run: Runs, root: Path) -> None:
     run("workspace hooks")
     run("workspace up", "alpha")
     run("workspace down", "alpha")
+    run("workspace sync", "alpha")
     run("workspace repair")
     run("workspace delete", "alpha", "--force")
     run("workspace create", "beta", "--template", "bare")

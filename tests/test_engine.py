@@ -24,3 +24,43 @@ def test_no_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
     with pytest.raises(DockerUnavailableError) as info:
         engine.connect()
     assert info.value.message.startswith(f"Docker engine unavailable at unix://{tmp_path}/no.sock")
+
+
+@pytest.mark.parametrize(
+    ("host", "remote", "kind"),
+    [
+        ("unix:///var/run/docker.sock", False, "local"),
+        ("npipe:////./pipe/docker_engine", False, "local"),
+        ("ssh://me@build-box:2200", True, "ssh"),
+        ("tcp://10.0.0.5:2376", True, "tcp"),
+        ("tcp://127.0.0.1:2375", True, "tcp"),  # may be a tunnel: its files are not ours
+    ],
+)
+def test_remote_is_decided_from_the_endpoint(host: str, remote: bool, kind: str) -> None:
+    where = engine.Endpoint(host, "DOCKER_HOST")
+    assert (where.remote, where.kind) == (remote, kind)
+    assert where.to_json() == {
+        "endpoint": host,
+        "source": "DOCKER_HOST",
+        "remote": remote,
+        "kind": kind,
+    }
+
+
+def test_the_ssh_target_keeps_port_and_user_and_ends_options() -> None:
+    assert engine.Endpoint("ssh://me@box:2200", "x").ssh_target() == [
+        "-p",
+        "2200",
+        "-l",
+        "me",
+        "--",
+        "box",
+    ]
+    assert engine.Endpoint("ssh://box", "x").ssh_target() == ["--", "box"]
+    assert engine.Endpoint("tcp://box:2375", "x").ssh_target() == []
+
+
+def test_the_current_endpoint_follows_docker_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "ssh://box")
+    assert engine.current() == engine.Endpoint("ssh://box", "DOCKER_HOST")
+    assert engine.current().remote

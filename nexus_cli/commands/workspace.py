@@ -251,6 +251,35 @@ def down(name: str, as_json: bool) -> None:
     click.echo(f"{name}: stopped {plural(result.stopped, 'container')}", err=True)
 
 
+@workspace.command()
+@NAME
+@click.option(
+    "--pull",
+    is_flag=True,
+    help="Copy the container's changed and new files back (refused over uncommitted local changes).",
+)
+@json_option
+def sync(name: str, pull: bool, as_json: bool) -> None:
+    """Copy NAME's worktree into its volumes on a remote engine (--pull: the other way)."""
+    result = lifecycle.sync(_workspace(name), pull=pull)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    if result.reason is not None:
+        click.echo(f"{name}: {result.reason}", err=True)
+    elif pull:
+        click.echo(
+            f"{name}: wrote {plural(result.files, 'file')} from the container; "
+            f"{result.unchanged} unchanged",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"{name}: sent {plural(result.files, 'file')} into {plural(len(result.volumes), 'volume')}",
+            err=True,
+        )
+
+
 def _view_row(view: WorkspaceView) -> tuple[str, ...]:
     running = sum(1 for s in view.services if s.status == "running")
     services = f"{running}/{len(view.services)}" if view.services else "-"

@@ -18,6 +18,7 @@ from nexus_cli.errors import NexusError
 from nexus_cli.gpu import nvml
 from nexus_cli.gpu.model import GpuUnavailableError
 from nexus_cli.plural import plural
+from nexus_cli.workspaces import forwards
 
 
 def check_git() -> Check:
@@ -32,7 +33,13 @@ def check_git() -> Check:
 
 
 def check_docker() -> Check:
-    host, source = engine.endpoint()
+    where = engine.current()
+    host, source = where.host, where.source
+    side = (
+        "local"
+        if not where.remote
+        else f"remote ({where.kind}: worktrees are synced into volumes, nothing local is mounted)"
+    )
     try:
         client = engine.connect(timeout=3)
         version = client.version().get("Version", "?")
@@ -41,7 +48,27 @@ def check_docker() -> Check:
         return Check("docker", "warn", exc.message, False, exc.hint)
     except Exception as exc:
         return Check("docker", "warn", f"{type(exc).__name__}: {exc}", False, "check the engine")
-    return Check("docker", "ok", f"engine {version} at {host} ({source})", False)
+    return Check("docker", "ok", f"engine {version} at {host} ({source}), {side}", False)
+
+
+def check_forwards() -> Check:
+    """The recorded port forwards of workspaces on remote engines: running, or stale."""
+    try:
+        live, stale = forwards.check()
+    except NexusError as exc:
+        return Check("forwards", "warn", exc.message, False, exc.hint)
+    if stale:
+        names = sorted({f"{f.workspace} (127.0.0.1:{f.local_port})" for f in stale})
+        return Check(
+            "forwards",
+            "warn",
+            f"{plural(len(stale), 'port forward')} not running: {', '.join(names)}",
+            False,
+            "`nexus workspace up NAME` starts them again; `nexus workspace repair` forgets them",
+        )
+    if not live and not engine.current().remote:
+        return Check("forwards", "ok", "none (the engine is local)", False)
+    return Check("forwards", "ok", f"{plural(len(live), 'port forward')} running", False)
 
 
 def check_nvml() -> Check:
@@ -152,6 +179,7 @@ def run_checks(project_root: Path | None) -> list[Check]:
     plan: list[Callable[[], Check]] = [
         check_git,
         check_docker,
+        check_forwards,
         check_nvml,
         check_mcp,
         partial(check_writable, "state:user", home),

@@ -99,8 +99,7 @@ def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) 
         except OSError as exc:  # the command ended before reading all of its input
             failed.append(exc)
         finally:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_WR)
+            _close_write(sock)
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
@@ -111,6 +110,17 @@ def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) 
         attached.close()
     # The feeder is not waited for: a command that ends without reading all of its input (``head``)
     # leaves it blocked on a read of ours, and this process's input is of no further use.
+
+
+def _close_write(sock: Any) -> None:
+    """End the command's input. Over an ``ssh://`` engine the Docker SDK's socket is the stdin and
+    stdout of ``ssh … docker system dial-stdio``: closing that stdin is the half-close."""
+    ssh = getattr(sock, "proc", None)
+    with contextlib.suppress(OSError):
+        if ssh is not None and getattr(ssh, "stdin", None) is not None:
+            ssh.stdin.close()
+        else:
+            sock.shutdown(socket.SHUT_WR)
 
 
 def shell(container: Any, interactive_tty: bool) -> int:

@@ -17,6 +17,7 @@ from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import (
     docker_services,
     exposure,
+    forwards,
     git_worktrees,
     host_hooks,
     ports,
@@ -109,6 +110,7 @@ def delete(
             hooks, "pre_delete", cwd=worktree, env=hook_environment(workspace), progress=Silent()
         )
     result = DeleteResult(name)
+    forwards.stop(workspace.project_id, name)  # a remote engine's port forwards
     has_services = _has_services(workspace, record)
     if has_services:
         result.removed = _remove_docker_objects(

@@ -8,15 +8,17 @@ is imported only inside functions.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nexus_cli import fs, git
-from nexus_cli.errors import NexusError
+from nexus_cli import engine, fs, git
+from nexus_cli.errors import ConfigError, NexusError
 from nexus_cli.workspaces.handle import project_filters, workspace_of
 from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
@@ -39,6 +41,8 @@ class ServicePlan:
     git_common_dir: Path
     host_ports: dict[tuple[int, str], int]
     bind_address: str = "127.0.0.1"
+    remote: bool = False  # the engine is remote: worktree paths are volumes (workspaces/remote.py)
+    engine_picks_ports: bool = False  # ssh engine: published anywhere, forwarded (forwards.py)
 
     @property
     def container_name(self) -> str:
@@ -206,6 +210,38 @@ def _hold_worktree_config(admin: Path) -> None:
     os.close(fd)
 
 
+WORKTREE_VOLUME = "nexus-worktree"
+
+
+def worktree_volume(rel: str) -> str:
+    """The workspace volume (short name) that holds worktree path ``rel`` on a remote engine."""
+    rel = posixpath.normpath(rel)
+    if rel == ".":
+        return WORKTREE_VOLUME
+    return f"{WORKTREE_VOLUME}-{hashlib.sha256(rel.encode()).hexdigest()[:12]}"
+
+
+def remote_mounts(plan: ServicePlan, binds: list[Bind]) -> list[Any]:
+    """The volume mounts that replace ``binds`` (worktree paths) on a remote engine, where a
+    local path does not exist; a bind of a path outside the worktree is refused with one line
+    naming the service and the path. No git data is mounted: the volumes hold the files only."""
+    from docker.types import Mount
+
+    root = os.path.realpath(plan.worktree)
+    result = []
+    for bind in binds:
+        rel = os.path.relpath(os.path.realpath(bind.source), root)
+        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+            raise ConfigError(
+                f"service {plan.service.name!r}: cannot bind-mount the local path {bind.source} "
+                f"on the remote engine {engine.current().host}",
+                hint="mount a path inside the worktree (it is synced into a volume) or a named volume",
+            )
+        volume = plan.workspace.volume_name(worktree_volume(rel.replace(os.sep, "/")))
+        result.append(Mount(bind.target, volume, type="volume", read_only=bind.read_only))
+    return result
+
+
 def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
     """The service's mounts: the worktree at ``/workspace``, the git data (:func:`git_mounts`),
     the template's volumes, and the read-only guards of the ``.git`` file
@@ -213,12 +249,13 @@ def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
     targets after their parents."""
     from docker.types import Mount
 
-    # a .git file that no longer points at the repository's git dir is never handed on
-    checkout = git.checkout_of(plan.git_common_dir, plan.worktree)
-    _hold_worktree_config(checkout.git_dir)
     binds = [Bind(str(plan.worktree), "/workspace", False)]
-    for source, spec in git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name).items():
-        binds.append(Bind(source, spec["bind"], spec["mode"] == "ro"))
+    if not plan.remote:
+        # a .git file that no longer points at the repository's git dir is never handed on
+        checkout = git.checkout_of(plan.git_common_dir, plan.worktree)
+        _hold_worktree_config(checkout.git_dir)
+        git_binds = git_mounts(plan.worktree, plan.git_common_dir, plan.workspace.name)
+        binds += [Bind(src, spec["bind"], spec["mode"] == "ro") for src, spec in git_binds.items()]
     named: list[Any] = []
     for volume in plan.service.volumes:
         if volume.named:
@@ -229,6 +266,8 @@ def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
                 plan.worktree, volume.source, what="bind mount", allow_root=True
             )
             binds.append(Bind(str(resolved), volume.target, volume.read_only))
+    if plan.remote:
+        return remote_mounts(plan, binds) + named
     mounts = [
         Mount(b.target, b.source, type="bind", read_only=b.read_only)
         for b in pointer_guards(plan.worktree, binds)
@@ -275,7 +314,7 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
         working_dir=service.working_dir or None,
         mounts=_mounts(client, plan),
         ports={
-            f"{cport}/{proto}": (plan.bind_address, host)
+            f"{cport}/{proto}": (plan.bind_address, None if plan.engine_picks_ports else host)
             for (cport, proto), host in plan.host_ports.items()
         },
         network=network,

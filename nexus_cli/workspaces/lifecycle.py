@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import engine, git, owner, ownership, proc, safe_path, validate
 from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, exposure, git_worktrees, host_hooks, records
+from nexus_cli.workspaces import (
+    docker_services,
+    exposure,
+    forwards,
+    git_worktrees,
+    host_hooks,
+    records,
+    remote,
+)
 from nexus_cli.workspaces.compose import load_compose
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
@@ -187,6 +195,8 @@ def _create_as(
         creating={"owner": me.to_json()},
     )
     template = template_for(workspace, record)
+    if template.services:
+        record.engine = engine.current().host
     client = _connect(project) if template.services and start else None
     if hooks.of("pre_create"):
         _refuse_taken(name, records.load_all(project.state_dir))  # before the hook runs for nothing
@@ -447,7 +457,30 @@ def down(workspace: Workspace) -> DownResult:
     invocation.note(event_type="workspace", workspace=workspace.name)
     template = template_for(workspace, record)
     invocation.note(template_used=telemetry_label(template))
+    forwards.stop(workspace.project_id, workspace.name)  # a remote engine's port forwards
     if not template.services:
         return DownResult(workspace.name, 0)
     client = _connect(workspace.project)
     return DownResult(workspace.name, docker_services.stop_containers(client, workspace))
+
+
+def sync(workspace: Workspace, *, pull: bool = False) -> remote.SyncResult:
+    """``workspace sync``: on a remote engine, copy the worktree into the workspace's volumes
+    (or, with ``pull``, the container's changes back; see :mod:`remote`)."""
+    record = workspace.record()
+    invocation.note(event_type="workspace", workspace=workspace.name)
+    template = template_for(workspace, record)
+    require_worktree(workspace)
+    where = engine.current()
+    direction = "pull" if pull else "push"
+    if not template.services:
+        return remote.SyncResult(workspace.name, direction, reason="no services: nothing to sync")
+    if not where.remote:
+        reason = f"the engine at {where.host} is local: its services see the worktree itself"
+        return remote.SyncResult(workspace.name, direction, reason=reason)
+    client = _connect(workspace.project)
+    return (
+        remote.pull(client, workspace, template)
+        if pull
+        else remote.push(client, workspace, template)
+    )

@@ -49,6 +49,8 @@ class WorkspaceRecord:
     # Compose file is the template (nexus_cli/workspaces/compose.py).
     compose: str = ""
     profiles: list[str] = field(default_factory=list)
+    # The Docker engine endpoint the services were created on ("" for none: bare, or older).
+    engine: str = ""
     # While ``workspace create`` runs: its journal (nexus_cli/workspaces/rollback.py), what it is
     # about to make, written before it makes it. Empty (and not written) once created.
     creating: dict[str, Any] = field(default_factory=dict)
@@ -131,8 +133,12 @@ def check_record(record: WorkspaceRecord, path: Path) -> None:
         or not isinstance(record.bind_address, str)
         or len(record.bind_address) > 64
         or not isinstance(record.post_create_done, bool)
+        or not isinstance(record.engine, str)
+        or len(record.engine) > 512
     ):
-        raise StateError(f"{where}: created_at, bind_address or post_create_done is malformed")
+        raise StateError(
+            f"{where}: created_at, bind_address, post_create_done or engine is malformed"
+        )
     _check_journal(record, path)
     _check_compose(record, path)
 

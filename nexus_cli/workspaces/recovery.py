@@ -15,7 +15,7 @@ from nexus_cli import engine, git, owner, ownership, project_id, validate
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError, StateError
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, git_worktrees, records, rollback
+from nexus_cli.workspaces import docker_services, forwards, git_worktrees, records, rollback
 from nexus_cli.workspaces.handle import Workspace, project_id_of, service_of, workspace_of
 from nexus_cli.workspaces.lifecycle import template_for
 
@@ -43,6 +43,8 @@ class WorkspaceView:
     services: list[ServiceView] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     uncommitted: int | None = None
+    # The engine of the services: {"endpoint", "remote"}; None for a workspace without any.
+    engine: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """What ``workspace status --json`` prints and the MCP tool returns."""
@@ -208,8 +210,40 @@ def _view(
             f"{plural(len(containers), 'container')} labelled for it but no Nexus record"
         )
     view.services = _service_views(expected or [], containers, engine_state)
+    if expected or containers:
+        _note_engine(view, workspace, record)
     view.state = _state(view, record, expected, engine_state)
     return view  # uncommitted changes: counted for every "ok" worktree by the caller
+
+
+def _note_engine(
+    view: WorkspaceView, workspace: Workspace, record: records.WorkspaceRecord | None
+) -> None:
+    """Which engine runs the services; behind an ssh engine the ports shown are the local
+    forwards (a published port without a live forward is drift)."""
+    where = engine.Endpoint(record.engine, "record") if record and record.engine else None
+    where = where or engine.current()
+    view.engine = {"endpoint": where.host, "remote": where.remote, "kind": where.kind}
+    if where.scheme != "ssh":
+        return
+    local = {
+        (f.service, f.container_port): f.local_port
+        for f in forwards.of_workspace(workspace.project_id, workspace.name)
+        if f.alive()
+    }
+    for service in view.services:
+        shown: dict[str, int] = {}
+        for key in service.ports:
+            port, _, proto = key.partition("/")
+            forwarded = local.get((service.service, int(port)))
+            if forwarded is not None:
+                shown[key] = forwarded
+            elif service.status == "running" and proto == "tcp":
+                view.drift.append(
+                    f"port {key} of {service.service} is not forwarded here; run "
+                    f"`nexus workspace up {view.name}`"
+                )
+        service.ports = shown
 
 
 def _check_pointer(project: Project, view: WorkspaceView, path: Path) -> None:
@@ -322,7 +356,30 @@ def repair(
         done[name] = git_worktrees.repair_worktree(
             workspace if workspace is not None else Workspace(project, name)
         )
+    _repair_forwards(project, recs, done, whole=workspace is None)
     return RepairResult(done)
+
+
+def _repair_forwards(
+    project: Project,
+    recs: dict[str, records.WorkspaceRecord],
+    done: dict[str, list[str]],
+    *,
+    whole: bool,
+) -> None:
+    """Forget the records of port forwards whose ssh is gone (stale); end the forwards of
+    workspaces of this project that no longer exist (their next ``up`` forwards again)."""
+    ours = project_id_of(project)
+    for forward in forwards.forget_stale():
+        if forward.project_id == ours and (whole or forward.workspace in recs):
+            done.setdefault(forward.workspace, []).append(
+                f"forgot the stale port forward 127.0.0.1:{forward.local_port} (ssh gone)"
+            )
+    if not whole:
+        return
+    for name in sorted({f.workspace for f in forwards.load() if f.project_id == ours} - set(recs)):
+        ended = forwards.stop(ours, name)
+        done.setdefault(name, []).append(f"ended {ended} port forward(s) of a deleted workspace")
 
 
 def _undo_interrupted_create(project: Project, name: str, me: owner.Owner) -> list[str] | None:

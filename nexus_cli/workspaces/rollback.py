@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import engine, git, owner, ownership
 from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
-from nexus_cli.workspaces import docker_services, exposure, git_worktrees, ports, records
+from nexus_cli.workspaces import (
+    docker_services,
+    exposure,
+    forwards,
+    git_worktrees,
+    ports,
+    records,
+)
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -115,6 +122,7 @@ class Rollback:
     def _ports(self) -> bool:
         if not self.journal.get("ports"):
             return False
+        forwards.stop(self.workspace.project_id, self.name)  # a remote engine's, if any
         return ports.release(nexus_home(), self.workspace.project_id, self.name) > 0
 
     def _worktree(self) -> bool:

@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nexus_cli import engine
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, exposure, ports
+from nexus_cli.workspaces import docker_services, exposure, forwards, ports, remote
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
@@ -86,8 +87,15 @@ def bring_up(
     if bind.notice is not None:
         progress.say(bind.notice)
     record = replace(record, bind_address=bind.address)  # this run's copy: never written back
+    where = engine.current()
+    if where.remote:  # published on the engine host's loopback; forwarded here (forwards.py)
+        record = replace(record, bind_address="127.0.0.1")
     result.pull_ms = prepare_engine(client, workspace, template, progress)
     build_images(client, workspace, template, progress)  # from the worktree: it exists now
+    if where.remote:
+        progress.begin("sync worktree")
+        remote.push(client, workspace, template)
+        progress.end("sync worktree")
     running = _running(client, workspace)
     refused: set[int] = set()
     for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -115,7 +123,42 @@ def bring_up(
             invocation.signal("port_conflict", port=exc.port)
             running = _running(client, workspace)
     result.kept = [name for name in result.kept if name not in result.started]
+    if where.scheme == "ssh":
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                _forward(client, workspace, result, progress)
+                break
+            except forwards.LocalPortTakenError as exc:  # taken since allocated: another
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                refused.add(exc.port)
+                progress.say(f"local port {exc.port} was taken meanwhile; trying another")
+                invocation.signal("port_conflict", port=exc.port)
+                _allocate_ports(
+                    workspace, record, template, {}, result, progress, frozenset(refused)
+                )
+    elif where.remote and result.ports:
+        progress.say(forwards.TCP_NOTICE)
     return result
+
+
+def _forward(client: Any, workspace: Workspace, result: UpResult, progress: Progress) -> None:
+    """Forward each allocated local port to the port the engine published for it."""
+    wanted = []
+    for allocation in result.ports:
+        container = client.containers.get(workspace.container_name(allocation.service))
+        published = docker_services.published_ports(container)
+        remote_port = published.get((allocation.container_port, allocation.protocol))
+        if remote_port is None or allocation.protocol != "tcp":
+            continue
+        wanted.append(
+            forwards.Wanted(
+                allocation.service, allocation.container_port, allocation.host_port, remote_port
+            )
+        )
+    progress.begin("port forwards")
+    forwards.ensure(workspace.project_id, workspace.name, wanted)
+    progress.end("port forwards")
 
 
 def _running(client: Any, workspace: Workspace) -> dict[str | None, Any]:
@@ -140,6 +183,8 @@ def _allocate_ports(
     ours = frozenset(
         p for c in running.values() for p in docker_services.published_ports(c).values()
     )
+    if engine.current().scheme == "ssh":  # the local ends are the forwards'
+        ours = forwards.local_ports(workspace.project_id, workspace.name)
     requests = [
         ports.PortRequest(s.name, p.container_port, p.preferred_host_port, p.protocol)
         for s in template.services.values()
@@ -214,6 +259,7 @@ def _start_services(
     health_timeout_s: float,
 ) -> None:
     worktree = workspace.worktree
+    where = engine.current()
     pending_health: list[tuple[Any, str]] = []
     waits = awaited(template)
     needed_by_others = {d for d, c in waits.items() if c == HEALTHY}
@@ -225,7 +271,7 @@ def _start_services(
             if a.service == service.name
         }
         current = running.get(service.name)
-        if current is not None and docker_services.published_ports(current) == host_ports:
+        if current is not None and _same_ports(current, host_ports, where):
             result.kept.append(service.name)
             if service.name in needed_by_others:  # a dependency kept running must be healthy too
                 _wait_all([(current, service.name)], progress, health_timeout_s)
@@ -238,6 +284,8 @@ def _start_services(
                 git_common_dir=workspace.project.git_common_dir,
                 host_ports=host_ports,
                 bind_address=record.bind_address,
+                remote=where.remote,
+                engine_picks_ports=where.scheme == "ssh",
             )
         )
     _check_bind_sources(worktree, template)
@@ -269,6 +317,16 @@ def _start_services(
         if waits.get(p.service.name) != COMPLETED
     ]
     _check_still_running(started)
+
+
+def _same_ports(
+    container: Any, host_ports: dict[tuple[int, str], int], where: engine.Endpoint
+) -> bool:
+    """A running container publishes what is planned (behind forwards: the same ports)."""
+    published = docker_services.published_ports(container)
+    if where.scheme == "ssh":
+        return set(published) == set(host_ports)
+    return published == host_ports
 
 
 STARTED, HEALTHY, COMPLETED = "service_started", "service_healthy", "service_completed_successfully"
@@ -334,6 +392,20 @@ def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: flo
         progress.end(f"health {name}")
 
 
+def _exec(client: Any, container: Any, command: list[str] | str) -> tuple[int, bytes]:
+    """Run ``command`` in ``/workspace``: (exit code, output). Streamed, and the exit code asked
+    for afterwards: over an ``ssh://`` engine the Docker SDK's socket can raise BrokenPipeError
+    when it is closed after the command ended (its ssh is gone by then); that is not a failure."""
+    exec_id = client.api.exec_create(container.id, command, workdir="/workspace")["Id"]
+    chunks: list[bytes] = []
+    try:
+        for chunk in client.api.exec_start(exec_id, stream=True):
+            chunks.append(bytes(chunk))
+    except BrokenPipeError:
+        pass
+    return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0), b"".join(chunks)
+
+
 def run_hooks(
     client: Any, workspace: Workspace, hooks: list[Hook], kind: str, progress: Progress
 ) -> None:
@@ -342,7 +414,7 @@ def run_hooks(
         container = client.containers.get(workspace.container_name(hook.service))
         command = ["sh", "-c", hook.command] if isinstance(hook.command, str) else hook.command
         progress.begin(f"{kind} hook in {hook.service}")
-        exit_code, output = container.exec_run(command, workdir="/workspace")
+        exit_code, output = _exec(client, container, command)
         if exit_code != 0:  # the step stays open: the command shows it failed (✗)
             tail = bytes(output or b"").decode("utf-8", "replace").strip().splitlines()[-10:]
             raise NexusError(

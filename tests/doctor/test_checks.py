@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from nexus_cli import paths
+from nexus_cli.workspaces import forwards
 from tests.conftest import run_nexus, run_process
 from tests.gpu.conftest import make_gpu, write_fake_nvml
 
@@ -115,3 +117,29 @@ def test_doctor_without_nvml_warns_with_the_adapters_hint(project: Path, tmp_pat
     assert nvml_check["detail"].endswith("; GPU commands give CPU-side results only")
     assert nvml_check["fix"]
     assert out.returncode == 0
+
+
+@pytest.mark.docker
+def test_doctor_says_the_engine_is_local(project: Path) -> None:
+    checks = {c["name"]: c for c in run_nexus("doctor", "--json").json()["checks"]}
+    assert checks["docker"]["detail"].endswith(", local")
+    assert checks["forwards"] == {
+        "name": "forwards",
+        "status": "ok",
+        "detail": "none (the engine is local)",
+        "essential": False,
+        "fix": None,
+    }
+
+
+def test_doctor_warns_of_a_stale_port_forward(project: Path) -> None:
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with forwards._editing() as recorded:
+        recorded.append(forwards.Forward("p1", "far", "web", 80, 41000, 32768, gone.pid, "ssh://b"))
+    check = next(
+        c for c in run_nexus("doctor", "--json").json()["checks"] if c["name"] == "forwards"
+    )
+    assert check["status"] == "warn"
+    assert "far (127.0.0.1:41000)" in check["detail"] and "repair" in check["fix"]

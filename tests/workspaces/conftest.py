@@ -3,13 +3,18 @@ clean-up of every Docker object labelled for the test projects."""
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nexus_cli import engine, extras
 from nexus_cli.project import find_project
 
 TEMPLATE = """\
@@ -124,3 +129,77 @@ def file_in_service(workspace: str, path: str, service: str = "db") -> str:
         content = tar.extractfile(member)
         assert content is not None
         return content.read().decode()
+
+
+# --- a second Docker engine, reachable only over SSH, with its own view of the filesystem --------
+
+REMOTE_ENGINE_SCRIPT = Path(__file__).with_name("remote_engine.sh")
+REMOTE_ENGINE_PORT = 2247  # sshd of the remote engine on 127.0.0.1; no other test uses it
+
+
+def _remote_engine_unavailable() -> str | None:
+    """None when a remote engine can be started here, else why not."""
+    if os.geteuid() != 0:
+        return "the remote engine needs root (a second dockerd in its own mount namespace)"
+    for tool, package in (
+        ("unshare", "util-linux"),
+        ("dockerd", "docker.io"),
+        ("ssh", "openssh-client"),
+    ):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install -y {package})"
+    if not os.path.exists("/usr/sbin/sshd"):
+        return "sshd is not installed (apt-get install -y openssh-server)"
+    if not extras.installed("remote"):
+        return "paramiko is not installed (the Docker SDK's ssh:// support): pip install paramiko"
+    return None
+
+
+def remote_client(host: str) -> Any:
+    """A Docker client of the remote engine, as Nexus makes it."""
+    import docker
+
+    return docker.DockerClient(base_url=engine._with_ssh_port(host), use_ssh_client=True)
+
+
+@pytest.fixture(scope="session")
+def remote_engine(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``ssh://nexus-remote-engine-PORT``: a second dockerd in its own mount namespace (/tmp and
+    /var/run are its own) behind sshd on 127.0.0.1 (tests/workspaces/remote_engine.sh), with the
+    test image loaded. A bind mount of a local path there mounts an empty folder."""
+    reason = _remote_engine_unavailable()
+    if reason is not None:
+        if os.environ.get("NEXUS_REQUIRE_DOCKER") == "1" and os.geteuid() == 0:
+            pytest.fail(f"NEXUS_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("remote-engine")
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    # ssh reads the config of the passwd home: the script writes its Host entry there
+    env.update(HOME=pwd.getpwuid(os.getuid()).pw_dir, REMOTE_ENGINE_PORT=str(REMOTE_ENGINE_PORT))
+    script = ["bash", str(REMOTE_ENGINE_SCRIPT)]
+    started = subprocess.run(
+        [*script, "start", str(folder)], env=env, capture_output=True, text=True, timeout=240
+    )
+    host = f"ssh://nexus-remote-engine-{REMOTE_ENGINE_PORT}"
+    try:
+        if started.returncode != 0:
+            logs = "".join(p.read_text(errors="replace") for p in folder.glob("*.log"))
+            pytest.fail(f"the remote engine did not start: {started.stderr}{logs[-2000:]}")
+        saved = subprocess.Popen(
+            ["docker", "-H", "unix:///var/run/docker.sock", "save", test_image],
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        loaded = subprocess.run(
+            ["docker", "load"],
+            stdin=saved.stdout,
+            env={**env, "DOCKER_HOST": host},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        saved.wait(timeout=60)
+        assert loaded.returncode == 0, loaded.stderr
+        yield host
+    finally:
+        subprocess.run([*script, "stop", str(folder)], env=env, capture_output=True, timeout=120)
