@@ -101,13 +101,17 @@ class Rollback:
             return False
         client = self.client if self.client is not None else engine.connect()
         removed = False
+        clean_looks = 0
         for _ in range(DOCKER_PASSES):
             with contextlib.suppress(Exception):  # one object in use: the next pass retries
                 removed = (
                     any(docker_services.remove_all(client, self.workspace).values()) or removed
                 )
-            if not self._docker_left(client):
-                break
+            with contextlib.suppress(Exception):  # an engine slow to answer: look again
+                if not self._docker_left(client):
+                    clean_looks += 1
+                    if clean_looks == 2:  # clean twice, a settle apart: nothing came in late
+                        break
             time.sleep(DOCKER_SETTLE_S)
         return removed
 
