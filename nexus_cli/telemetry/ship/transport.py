@@ -183,12 +183,19 @@ def post(config: Destination, body: bytes, timeout: float, *, gzip_body: bool = 
             with _opener(guard).open(request, timeout=timeout) as response:
                 response.read()
                 status = getattr(response, "status", None) or response.getcode()
-        except (OSError, http.client.HTTPException):
-            if guard.expired:
+        except (OSError, http.client.HTTPException) as exc:
+            # The guard's timer and the socket's own timeout end a request at the same moment:
+            # whichever came first, it is the deadline that ended it.
+            if guard.expired or _timed_out(exc):
                 raise DeadlinePassed(f"the collector did not answer within {timeout:g} s") from None
             raise
     if not 200 <= int(status) < 300:  # only a 2xx counts as delivered
         raise urllib.error.HTTPError(url, int(status), "not a success", response.headers, None)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A socket timeout, raised as it is or wrapped by urllib (``URLError(reason=...)``)."""
+    return isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
 
 
 def send(
