@@ -8,6 +8,7 @@ from types import FrameType
 
 import click
 
+from nexus_cli.commands.options import lease_option
 from nexus_cli.commands.task_common import me, project
 from nexus_cli.errors import ExitCode
 from nexus_cli.lazy import NexusGroup
@@ -69,13 +70,7 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     metavar="SECONDS",
     help="End one agent run after SECONDS.",
 )
-@click.option(
-    "--lease",
-    "lease_s",
-    type=click.IntRange(1, 7 * 24 * 3600),
-    metavar="SECONDS",
-    help="How long a claim lasts without a heartbeat (default: tasks.lease_seconds).",
-)
+@lease_option("How long a claim lasts without a heartbeat (default: tasks.lease_seconds).")
 @json_option
 def run(
     agents: int,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nexus_cli.commands.options import lease_option
 from nexus_cli.commands.task_common import me, open_task_store
 from nexus_cli.completion import completer
 from nexus_cli.jsonio import dumps_output
@@ -90,13 +91,7 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     metavar="N",
     help="Stop a task when the same gate fails with the same output N times in a row.",
 )
-@click.option(
-    "--lease",
-    "lease_s",
-    type=click.IntRange(1, 7 * 24 * 3600),
-    metavar="SECONDS",
-    help="How long a claim lasts without a heartbeat (default: tasks.lease_seconds, 900).",
-)
+@lease_option("How long a claim lasts without a heartbeat (default: tasks.lease_seconds, 900).")
 @json_option
 def loop(
     agent_cmd: str | None,

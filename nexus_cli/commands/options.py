@@ -48,6 +48,17 @@ def expect_create_time_option(help: str) -> Callable[[F], F]:
     return click.option("--expect-create-time", type=float, metavar="EPOCH", help=help)
 
 
+def lease_option(help: str) -> Callable[[F], F]:
+    """``--lease SECONDS``: how long a claim lasts without a heartbeat (loop and fleet)."""
+    return click.option(
+        "--lease",
+        "lease_s",
+        type=click.IntRange(1, 7 * 24 * 3600),
+        metavar="SECONDS",
+        help=help,
+    )
+
+
 def stdin_is_terminal() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
