@@ -22,6 +22,10 @@ def test_watch_fits_the_terminal_and_quits_on_q(
         assert all(len(line) <= width for line in lines)
         assert "Command timings" in screen and "workspace list" in screen
         assert "Templates and issues" in screen
+        # the agent cost panel (no usage here: it says how to record some) joins from 36 rows
+        assert ("Agent cost" in screen) is (height >= 36)
+        if height >= 36:
+            assert "nexus telemetry ingest claude" in screen
         assert "•" in screen and "→" in screen  # at least one insight with its fix
         assert "..." not in screen
         assert term.alternate_on()

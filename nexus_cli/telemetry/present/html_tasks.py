@@ -250,6 +250,7 @@ def cost_view(cost: dict[str, Any] | None) -> str:
         f'<p class="muted" id="cost-total">{tokens_text(total["tokens"])} tokens, '
         f"{escape(dollars_text(total))} in all · prices read "
         f"{_clean(str(cost['prices']['retrieved']))} · wall time: how long the task was claimed"
+        f"{'' if total['cost_complete'] else ' · + unknown: tokens of a model without a price'}"
         "</p>"
     )
     tasks = [
@@ -307,7 +308,7 @@ def cost_view(cost: dict[str, Any] | None) -> str:
             ("task", "title", "outcome", "persona", "models", "tokens", "cost", "wall time"),
             tasks,
             "no agent usage attributed to a task in this window",
-            widths=(13, 24, 11, 11, 14),
+            widths=(11, 21, 12, 10, 14),
         )
         + more_note
         + '<h2 id="cost-personas">Agent cost per persona</h2>'

@@ -205,17 +205,42 @@ def _ingest(home: Path, worktree: Path, session: str, model: str = SONNET) -> No
     assert found["new_records"] == 2 and found["attributed"] == 2, found
 
 
+def _claimed_in_worktree(project: Path, title: str) -> tuple[str, Path]:
+    """A task with an approved gate (``true``) for workspace ws1, claimed, and ws1's worktree."""
+    task = new_task(title, "--workspace", "ws1", "--gate", "true", "--label", "persona:reviewer")
+    approve_all(project, task)
+    ok("task", "claim", task)
+    worktree = project / ".nexus" / "worktrees" / "ws1"
+    git(project, "worktree", "add", "-q", "-b", "ws1", str(worktree))
+    return task, worktree
+
+
+def test_the_printed_dashboard_shows_what_verified_work_cost(
+    project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEXUS_AGENT", "alice")
+    task, worktree = _claimed_in_worktree(project, "Fix the failing test")
+    _ingest(isolated_home, worktree, "5f0c8a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f")
+    ok("task", "complete", task)
+    expected = run_nexus("stats", "--cost", "--json").json()["cost"]["outcomes"]["verified"]
+    for width in ("80", "160"):
+        printed = ok("dashboard", "--width", width).stdout
+        panel = printed[printed.index("Agent cost") :]
+        row = next(line for line in panel.splitlines() if "verified" in line)
+        dollars = f"${expected['cost_usd']:.2f}"
+        cells = next(part for part in row.split("│") if "verified" in part).split()
+        assert cells == ["verified", "1", dollars, dollars], printed
+        assert f"top model {SONNET}" in panel
+        assert "no agent usage" not in printed
+
+
 @pytest.mark.chromium
 @pytest.mark.parametrize("width", [700, 1400])
 def test_chromium_lays_out_the_task_and_cost_views_without_overflow(
     project: Path, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
 ) -> None:
     monkeypatch.setenv("NEXUS_AGENT", "alice")
-    paid = new_task(HOSTILE, "--workspace", "ws1", "--gate", "true", "--label", "persona:reviewer")
-    approve_all(project, paid)
-    ok("task", "claim", paid)
-    worktree = project / ".nexus" / "worktrees" / "ws1"
-    git(project, "worktree", "add", "-q", "-b", "ws1", str(worktree))
+    paid, worktree = _claimed_in_worktree(project, HOSTILE)
     _ingest(isolated_home, worktree, "5f0c8a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f")
     # a model name that is markup is not an identifier: it is stored as "unknown"
     hostile_model = "<script>alert(1)</script>\x1b[31m"
