@@ -184,7 +184,7 @@ def test_with_no_usage_the_cost_view_says_how_to_record_some(project: Path, tmp_
     assert "Agent cost" in printed and "nexus telemetry ingest claude" in printed
 
 
-def _ingest(home: Path, worktree: Path, session: str, model: str = SONNET) -> None:
+def ingest_transcript(home: Path, worktree: Path, session: str, model: str = SONNET) -> None:
     """The hand-written transcript written where Claude Code keeps a session run in
     ``worktree`` (its responses just after the claim), then `nexus telemetry ingest claude`."""
     moment = datetime.now(UTC) + timedelta(
@@ -205,7 +205,7 @@ def _ingest(home: Path, worktree: Path, session: str, model: str = SONNET) -> No
     assert found["new_records"] == 2 and found["attributed"] == 2, found
 
 
-def _claimed_in_worktree(project: Path, title: str) -> tuple[str, Path]:
+def claimed_in_worktree(project: Path, title: str) -> tuple[str, Path]:
     """A task with an approved gate (``true``) for workspace ws1, claimed, and ws1's worktree."""
     task = new_task(title, "--workspace", "ws1", "--gate", "true", "--label", "persona:reviewer")
     approve_all(project, task)
@@ -219,8 +219,8 @@ def test_the_printed_dashboard_shows_what_verified_work_cost(
     project: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEXUS_AGENT", "alice")
-    task, worktree = _claimed_in_worktree(project, "Fix the failing test")
-    _ingest(isolated_home, worktree, "5f0c8a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f")
+    task, worktree = claimed_in_worktree(project, "Fix the failing test")
+    ingest_transcript(isolated_home, worktree, "5f0c8a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f")
     ok("task", "complete", task)
     expected = run_nexus("stats", "--cost", "--json").json()["cost"]["outcomes"]["verified"]
     for width in ("80", "160"):
@@ -240,11 +240,13 @@ def test_chromium_lays_out_the_task_and_cost_views_without_overflow(
     project: Path, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
 ) -> None:
     monkeypatch.setenv("NEXUS_AGENT", "alice")
-    paid, worktree = _claimed_in_worktree(project, HOSTILE)
-    _ingest(isolated_home, worktree, "5f0c8a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f")
+    paid, worktree = claimed_in_worktree(project, HOSTILE)
+    ingest_transcript(isolated_home, worktree, "5f0c8a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f")
     # a model name that is markup is not an identifier: it is stored as "unknown"
     hostile_model = "<script>alert(1)</script>\x1b[31m"
-    _ingest(isolated_home, worktree, "6a1d9b5f-2e3c-4d4b-8f9a-8b7c6d5e4f3a", hostile_model)
+    ingest_transcript(
+        isolated_home, worktree, "6a1d9b5f-2e3c-4d4b-8f9a-8b7c6d5e4f3a", hostile_model
+    )
     ok("task", "complete", paid)
     task_id = new_task(HOSTILE, "--gate", LONG_GATE, "--gate", "test -f done")
     approve_all(project, task_id)
