@@ -4,6 +4,8 @@ Runs, in one process and interleaved, N runs each of:
   * `nexus --version`                       (recording on: one telemetry row per run)
   * a minimal Click hello-world             (the floor any Click CLI pays)
   * `nexus --version` with recording off    (NEXUS_TELEMETRY_DISABLED=1)
+  * `nexus --version` in its default home   (no NEXUS_HOME: platformdirs finds the folder, as
+                                             for most users; reported, no target)
 and prints medians and ratios. Targets: nexus/click <= 1.15x (issue 23), recording on/off <= 1.06x.
 
 With --instructions (and valgrind installed) each case also runs once under valgrind's
@@ -36,6 +38,7 @@ import harness
 
 WORKERS = 8
 VS_CLICK = 1.15  # nexus --version / a minimal Click app (issue 23)
+DEFAULT_HOME = "nexus --version (default home)"
 
 
 def interleave(cases: dict[str, harness.Case], runs: int) -> tuple[dict[str, list[float]], ...]:
@@ -148,12 +151,16 @@ def main() -> int:
         # warm-up round caches the bytecode of every module, as a user's installation has it.
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)
         off_env = {**base_env, "NEXUS_TELEMETRY_DISABLED": "1"}
+        default_env = {k: v for k, v in base_env.items() if not k.startswith("XDG_")}
+        default_env.pop("NEXUS_HOME")
+        default_env["HOME"] = str(Path(tmp) / "user")
         cases = {
             "nexus --version": harness.Case([nexus, "--version"], base_env, tmp),
             "click hello --version": harness.Case(
                 [sys.executable, str(hello), "--version"], base_env, tmp
             ),
             "nexus --version (recording off)": harness.Case([nexus, "--version"], off_env, tmp),
+            DEFAULT_HOME: harness.Case([nexus, "--version"], default_env, tmp),
         }
         # the warm-up round warms caches and creates the journal once
         samples, cpu = interleave(cases, args.runs)
@@ -185,6 +192,8 @@ def main() -> int:
     harness.summarise(args.summary, "recording on / off (nexus --version)", on_off, 1.06)
     cpu_ratio = cpu_med["nexus --version"] / cpu_med["nexus --version (recording off)"]
     print(f"recording on / recording off, CPU  = {cpu_ratio:.3f}x  (cross-check)")
+    default_ratio = med[DEFAULT_HOME] / med["click hello --version"]
+    print(f"default home / click hello         = {default_ratio:.3f}x  (no target: platformdirs)")
     if counted:
         by_count = counted["nexus --version"] / counted["click hello --version"]
         print(
