@@ -1,19 +1,27 @@
 """Fleet start-up: N workspaces with two services each, started at once, against the same by hand.
 
-For N = 1, 4, 8 (interleaved, --runs times after one warm-up round), wall time until all N are up:
-  * nexus      N `nexus workspace create fN-i -t duo` processes started together (the template of
+For N = 1, 4, 8 (interleaved, --runs times after one warm-up round; which side goes first
+alternates), wall time until all N are up:
+  * nexus      `nexus workspace create f-0 … f-(N-1) -t duo`: one process creating the N
+               workspaces together (nexus_cli/workspaces/batch.py, what `nexus fleet run
+               --agents N` does to start N agents), each with the template of
                benchmarks/workspace.py: a network, a volume, two containers, a published port,
-               a worktree each), as `nexus fleet run --agents N` needs them
+               a worktree
   * by hand    N shells started together, each running `git worktree add -b` + `docker network
                create` + `docker volume create` + two `docker run -d` (what `docker compose up -d`
                would do; there is no compose plugin on the machines this runs on)
+  * N procs    (reference, --processes) N separate `nexus workspace create fN-i -t duo`
+               processes started together: how this benchmark measured nexus before the fleet
+               created its workspaces in one process
 Targets: nexus <= 1.0x by hand at each N; nexus at N = 8 within 3x of nexus at N = 1.
+Prints the load average before and after: on a shared machine, compare only figures of one run.
 
-    python benchmarks/fleet.py [--runs 2] [--sizes 1,4,8]
+    python benchmarks/fleet.py [--runs 2] [--sizes 1,4,8] [--processes]
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,13 +40,31 @@ def _all_at_once(jobs: list[list[list[str]]], repo: Path, env: dict[str, str]) -
     return (time.perf_counter() - start) * 1000
 
 
-def _round(repo: Path, env: dict[str, str], n: int, tag: str) -> dict[str, float]:
+def _round(
+    repo: Path, env: dict[str, str], n: int, tag: str, processes: bool, hand_first: bool
+) -> dict[str, float]:
     nexus = harness.nexus()
     names = [f"f{tag}-{i}" for i in range(n)]
-    made = [[[nexus, "workspace", "create", name, "-t", "duo"]] for name in names]
-    by_hand = [bench._raw_commands(repo, f"h{tag}-{i}", bench._free_port()) for i in range(n)]
-    result = {"nexus": _all_at_once(made, repo, env), "hand": _all_at_once(by_hand, repo, env)}
-    for name in names:
+    solo = [f"p{tag}-{i}" for i in range(n)]
+    cases = {
+        "nexus": lambda: _all_at_once(
+            [[[nexus, "workspace", "create", *names, "-t", "duo"]]], repo, env
+        ),
+        "hand": lambda: _all_at_once(
+            [bench._raw_commands(repo, f"h{tag}-{i}", bench._free_port()) for i in range(n)],
+            repo,
+            env,
+        ),
+    }
+    if processes:
+        cases["procs"] = lambda: _all_at_once(
+            [[[nexus, "workspace", "create", name, "-t", "duo"]] for name in solo], repo, env
+        )
+    order = list(cases)
+    if hand_first:
+        order.reverse()
+    result = {key: cases[key]() for key in order}
+    for name in names + (solo if processes else []):
         bench._run([nexus, "workspace", "delete", name, "--force"], repo, env)
     bench._cleanup_raw(repo, env)
     return result
@@ -47,10 +73,15 @@ def _round(repo: Path, env: dict[str, str], n: int, tag: str) -> dict[str, float
 def main() -> int:
     parser = harness.parser(__doc__, runs=2)
     parser.add_argument("--sizes", default="1,4,8")
+    parser.add_argument(
+        "--processes", action="store_true", help="also time N separate create processes"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    kinds = ("nexus", "hand", "procs") if args.processes else ("nexus", "hand")
     bench._ensure_image()
-    samples: dict[str, list[float]] = {f"{k} N={n}": [] for n in sizes for k in ("nexus", "hand")}
+    print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    samples: dict[str, list[float]] = {f"{k} N={n}": [] for n in sizes for k in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -58,13 +89,15 @@ def main() -> int:
         try:
             for run in range(-1, args.runs):  # run -1 warms caches and is not counted
                 for n in sizes:
-                    got = _round(repo, env, n, f"{run + 1}n{n}")
+                    hand_first = (run + n) % 2 == 1
+                    got = _round(repo, env, n, f"{run + 1}n{n}", args.processes, hand_first)
                     if run >= 0:
-                        samples[f"nexus N={n}"].append(got["nexus"])
-                        samples[f"hand N={n}"].append(got["hand"])
+                        for kind, value in got.items():
+                            samples[f"{kind} N={n}"].append(value)
         finally:
             bench._cleanup_raw(repo, env)
     bench._report(samples, {k: k for k in samples}, "  (wall time until all N are up)")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     ok = True
     for n in sizes:
         ratio = harness.median(samples[f"nexus N={n}"]) / harness.median(samples[f"hand N={n}"])
