@@ -22,6 +22,8 @@ Prints the load average before and after: on a shared machine, compare only figu
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,11 +33,19 @@ import harness
 import workspace as bench
 
 
+def _job(cmds: list[list[str]], repo: Path, env: dict[str, str]) -> None:
+    """Run the commands in order; a failing one ends the benchmark, showing what it said."""
+    for cmd in cmds:
+        done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr}")
+
+
 def _all_at_once(jobs: list[list[list[str]]], repo: Path, env: dict[str, str]) -> float:
     """Wall milliseconds until every job (a list of commands run in order) has finished."""
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for future in [pool.submit(bench._timed, job, repo, env) for job in jobs]:
+        for future in [pool.submit(_job, job, repo, env) for job in jobs]:
             future.result()
     return (time.perf_counter() - start) * 1000
 
@@ -43,30 +53,29 @@ def _all_at_once(jobs: list[list[list[str]]], repo: Path, env: dict[str, str]) -
 def _round(
     repo: Path, env: dict[str, str], n: int, tag: str, processes: bool, hand_first: bool
 ) -> dict[str, float]:
+    """One timing of each side for N; each side's objects are removed before the next runs
+    (the engine's default address pools hold about 30 networks, shared with everything else)."""
     nexus = harness.nexus()
     names = [f"f{tag}-{i}" for i in range(n)]
     solo = [f"p{tag}-{i}" for i in range(n)]
-    cases = {
-        "nexus": lambda: _all_at_once(
-            [[[nexus, "workspace", "create", *names, "-t", "duo"]]], repo, env
-        ),
-        "hand": lambda: _all_at_once(
-            [bench._raw_commands(repo, f"h{tag}-{i}", bench._free_port()) for i in range(n)],
-            repo,
-            env,
-        ),
+    hand = [bench._raw_commands(repo, f"h{tag}-{i}", bench._free_port()) for i in range(n)]
+    cases: dict[str, tuple[list[list[list[str]]], list[str]]] = {
+        "nexus": ([[[nexus, "workspace", "create", *names, "-t", "duo"]]], names),
+        "hand": (hand, []),
     }
     if processes:
-        cases["procs"] = lambda: _all_at_once(
-            [[[nexus, "workspace", "create", name, "-t", "duo"]] for name in solo], repo, env
-        )
+        cases["procs"] = ([[[nexus, "workspace", "create", m, "-t", "duo"]] for m in solo], solo)
     order = list(cases)
     if hand_first:
         order.reverse()
-    result = {key: cases[key]() for key in order}
-    for name in names + (solo if processes else []):
-        bench._run([nexus, "workspace", "delete", name, "--force"], repo, env)
-    bench._cleanup_raw(repo, env)
+    result = {}
+    for key in order:
+        jobs, made = cases[key]
+        result[key] = _all_at_once(jobs, repo, env)
+        if made:
+            deletes = [[[nexus, "workspace", "delete", m, "--force"]] for m in made]
+            _all_at_once(deletes, repo, env)
+        bench._cleanup_raw(repo, env)
     return result
 
 
@@ -96,6 +105,8 @@ def main() -> int:
                             samples[f"{kind} N={n}"].append(value)
         finally:
             bench._cleanup_raw(repo, env)
+            pid = (repo / ".nexus" / "state" / "project-id").read_text().strip()
+            bench._remove_labelled(f"dev.nexus.project={pid}", check=False)
     bench._report(samples, {k: k for k in samples}, "  (wall time until all N are up)")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     ok = True

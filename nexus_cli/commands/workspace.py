@@ -96,7 +96,9 @@ def workspace() -> None:
 
 
 @workspace.command()
-@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.argument(
+    "names", nargs=-1, required=True, metavar="NAME...", shell_complete=completer("workspace")
+)
 @click.option(
     "-t",
     "--template",

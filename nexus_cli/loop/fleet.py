@@ -182,8 +182,9 @@ class _Fleet:
             if outcome.created:
                 self._start(task, Workspace(self.project, outcome.name))
                 return
-            # Nothing of it is left (each create is all or nothing).
-            self.result.stopped.append(task.id)
+            # Nothing of it is left (each create is all or nothing); it is tried again once.
+            if task.id not in self.result.stopped:
+                self.result.stopped.append(task.id)
             self._event(task.id, "workspace_failed")
             why = outcome.error.message if outcome.error is not None else "not started"
             self.say(f"{task.id}: workspace {outcome.name} not created: {why}")
