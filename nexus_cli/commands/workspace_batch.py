@@ -10,6 +10,7 @@ from nexus_cli.errors import ExitCode
 from nexus_cli.output import emit_json
 from nexus_cli.project import Project
 from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
+from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import batch
 
@@ -25,6 +26,7 @@ def create_several(
 ) -> int:
     """Create every workspace of ``names`` together (:func:`batch.create_many`); one line per
     workspace as it is ready, then the paths on stdout. Exit 0 only when every one was made."""
+    invocation.note(event_type="workspace")
     requests = [batch.Request(n, template_name=template_name, from_ref=from_ref) for n in names]
     batch.check_names(project, requests)  # a bad or repeated name: nothing is started
 
