@@ -37,8 +37,24 @@ def _job(cmds: list[list[str]], repo: Path, env: dict[str, str]) -> None:
     """Run the commands in order; a failing one ends the benchmark, showing what it said."""
     for cmd in cmds:
         done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+        if done.returncode != 0 and cmd[:3] == ["git", "worktree", "add"]:
+            done = _git_raced(cmd, done, repo, env)
         if done.returncode != 0:
             sys.exit(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr}")
+
+
+def _git_raced(
+    cmd: list[str], done: subprocess.CompletedProcess[str], repo: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Concurrent `git worktree add`s can make git read an entry another one is writing
+    ("failed to read .git/worktrees/X/commondir"); Nexus then tries once more, so by hand does
+    too: `-b` may have made the branch already, so it is checked out instead."""
+    if "failed to read" not in done.stderr:
+        return done
+    branch, path = cmd[cmd.index("-b") + 1], cmd[-1]
+    listed = subprocess.run(["git", "branch", "--list", branch], cwd=repo, capture_output=True)
+    again = ["git", "worktree", "add", "-q", path, branch] if listed.stdout.strip() else cmd
+    return subprocess.run(again, cwd=repo, env=env, capture_output=True, text=True)
 
 
 def _all_at_once(jobs: list[list[list[str]]], repo: Path, env: dict[str, str]) -> float:
