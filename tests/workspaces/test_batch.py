@@ -93,7 +93,9 @@ def test_create_many_reports_each_as_it_ends(ws_project: Path) -> None:
     assert result.failed == []
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_a_signal_during_the_batch_leaves_each_workspace_whole_or_gone(
     ws_project: Path, test_image: str, docker_client: Any, sig: int, code: int
 ) -> None:
@@ -107,13 +109,18 @@ def test_a_signal_during_the_batch_leaves_each_workspace_whole_or_gone(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 90
-    while len(_labelled(docker_client, project_id)["containers"]) < len(names):
-        assert time.monotonic() < deadline, "the creates never reached their containers"
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)  # far less than the health timeout: they were cancelled
+    try:
+        deadline = time.monotonic() + 90
+        while len(_labelled(docker_client, project_id)["containers"]) < len(names):
+            assert time.monotonic() < deadline, "the creates never reached their containers"
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)  # far less than the health timeout: cancelled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == code, err
     assert "Traceback" not in err
     # None could become healthy: every one was undone, nothing is left of any.
