@@ -28,7 +28,11 @@ STUCK = (
 def _labelled(client: Any, project_id: str) -> dict[str, list[str]]:
     label = {"label": [f"dev.nexus.project={project_id}"]}
     return {
-        "containers": sorted(c.name for c in client.containers.list(all=True, filters=label)),
+        # sparse: no inspect of each (one an undo removes meanwhile would be a 404 here)
+        "containers": sorted(
+            c.attrs["Names"][0].lstrip("/")
+            for c in client.containers.list(all=True, filters=label, sparse=True)
+        ),
         "networks": sorted(n.name for n in client.networks.list(filters=label)),
         "volumes": sorted(v.name for v in client.volumes.list(filters=label)),
     }
