@@ -6,13 +6,13 @@ from nexus_cli import validate
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
 from nexus_cli.tasks import loading
-from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.prime import current_tasks
 from nexus_cli.tasks.results import TaskContext
 from nexus_cli.tasks.store import TaskStore
+from nexus_cli.tasks.workdir import gate_directory
 
 
 def _last_gate_runs(task: Task) -> list[dict[str, object]]:
