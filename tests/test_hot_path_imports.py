@@ -181,7 +181,9 @@ HOOK_SPARES = (
     "nexus_cli.telemetry.db",
 )
 # ... and what only the briefing needs, which the gate hooks never print.
-BRIEFING = ("nexus_cli.tasks.prime", "nexus_cli.tasks.context", "nexus_cli.tasks.memory")
+BRIEFING = ("nexus_cli.tasks.prime", "nexus_cli.tasks.handoff", "nexus_cli.tasks.memory")
+# ... and what only `nexus task context` needs beside the hand-off: its result types.
+CONTEXT_COMMAND = ("nexus_cli.tasks.context", "nexus_cli.tasks.results")
 
 
 def _claimed_failing_task(project: Path) -> str:
@@ -203,7 +205,7 @@ def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
     task = _claimed_failing_task(project)
     payload = {"session_id": "s1", "cwd": str(project), "stop_hook_active": False,
                "task_subject": f"Finish {task}"}  # fmt: skip
-    watch = (*HEAVY, *READ_SPARES, "secrets", *HOOK_SPARES, *BRIEFING)
+    watch = (*HEAVY, *READ_SPARES, "secrets", *HOOK_SPARES, *BRIEFING, *CONTEXT_COMMAND)
     env = {"NEXUS_TASK_ID": task}
     stdin = json.dumps(payload)
     codes = (2,) if event == "task-completed" else (0,)  # 2: the gate has not passed
@@ -218,10 +220,11 @@ def test_the_session_start_hook_loads_only_the_briefing(
     project: Path, tmp_path: Path, source: str
 ) -> None:
     """The briefing, and after a compaction the claimed task's hand-off (its gate's failed run
-    and the folder to work in), with no gate runner, engine, Docker names or telemetry.db."""
+    and the folder to work in), with no gate runner, engine, Docker names, telemetry.db or the
+    result types of `nexus task context`."""
     task = _claimed_failing_task(project)
     payload = {"session_id": "s1", "cwd": str(project), "source": source}
-    watch = (*HEAVY, *READ_SPARES, *HOOK_SPARES)
+    watch = (*HEAVY, *READ_SPARES, *HOOK_SPARES, *CONTEXT_COMMAND)
     stdin = json.dumps(payload)
     expect = f"# {task}: Hooked" if source == "compact" else "# Nexus session"
     found = _loaded(

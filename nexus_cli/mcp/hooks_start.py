@@ -17,7 +17,7 @@ from typing import Any
 
 from nexus_cli.errors import NexusError
 from nexus_cli.mcp.hooks import HookAnswer, failed, project_at, session_dir, session_task
-from nexus_cli.tasks import context as handoff
+from nexus_cli.tasks import handoff
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.prime import build, render
