@@ -32,6 +32,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 from nexus_cli import cli
@@ -435,15 +436,69 @@ def test_auto_sync_on_but_not_due_starts_nothing(tmp_path: Path) -> None:
     assert {m for m in extras if m.startswith("nexus_cli")} == PLAIN_NEXUS_MODULES
 
 
-@pytest.mark.parametrize(
-    ("module", "function"),
-    [
-        (recorder.PRIVACY, "hash_name"),
-        (recorder.CHILD, "fold_now"),
-        (autosync.START, "start"),
-        (cli.COMPLETION, "register_shells"),
-        (hooks_start.SESSIONS, "name_session"),
-    ],
-)
-def test_each_module_loaded_by_name_has_its_function(module: str, function: str) -> None:
+# Modules loaded by name, each with its loader and the function the loader calls.
+LOADED_BY_NAME = [
+    ("nexus_cli.telemetry.journal.recorder", recorder.PRIVACY, "hash_name"),
+    ("nexus_cli.telemetry.journal.recorder", recorder.CHILD, "fold_now"),
+    ("nexus_cli.telemetry.ship.autosync", autosync.START, "start"),
+    ("nexus_cli.cli", cli.COMPLETION, "register_shells"),
+    ("nexus_cli.mcp.hooks_start", hooks_start.SESSIONS, "name_session"),
+]
+
+
+@pytest.mark.parametrize(("loader", "module", "function"), LOADED_BY_NAME)
+def test_each_module_loaded_by_name_has_its_function(
+    loader: str, module: str, function: str
+) -> None:
     assert callable(getattr(importlib.import_module(module), function))
+
+
+@pytest.mark.parametrize(("loader", "module", "function"), LOADED_BY_NAME)
+def test_a_module_loaded_by_name_does_not_import_its_loader(
+    loader: str, module: str, function: str
+) -> None:
+    """import-linter sees only import statements: a module loaded by name that imports its loader
+    back would be an import cycle that no contract catches."""
+    graph = grimp.build_graph("nexus_cli", include_external_packages=False)
+    assert loader not in graph.find_upstream_modules(module)
+
+
+COMPILES = """\
+import atexit, os, re, sys, traceback
+
+ours = []
+_compile = re.compile
+
+def compile(pattern, flags=0):
+    caller = traceback.extract_stack(limit=2)[0].filename
+    if os.sep + "nexus_cli" + os.sep in caller:
+        ours.append(f"{caller}: {pattern!r}")
+    return _compile(pattern, flags)
+
+def report():
+    with open(os.environ["HOT_PATH_REPORT"], "w") as fh:
+        fh.write("\\n".join(ours))
+
+re.compile = compile
+atexit.register(report)
+sys.argv = ["nexus", "--version"]
+from nexus_cli.__main__ import run
+run()
+"""
+
+
+def test_a_plain_command_compiles_no_pattern_of_its_own(tmp_path: Path) -> None:
+    """Every command imports the error boundary's escaping (terminal.py) and the JSON module:
+    their patterns are compiled by `re` when first used, not when imported (each costs about as
+    much as importing a small module)."""
+    report = tmp_path / "compiled.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILES],
+        cwd=tmp_path,
+        env={**os.environ, "HOT_PATH_REPORT": str(report)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done
+    assert done.stdout.startswith("nexus ")
+    assert report.read_text() == ""
