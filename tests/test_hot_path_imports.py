@@ -36,6 +36,7 @@ import grimp
 import pytest
 
 from nexus_cli import cli
+from nexus_cli.mcp import hooks_start
 from nexus_cli.telemetry.journal import recorder
 from nexus_cli.telemetry.ship import autosync
 
@@ -165,20 +166,47 @@ def test_reading_tasks_loads_nothing_that_only_changes_them(
     assert _loaded(project, tmp_path / "report.json", *args, watch=watch) == []
 
 
-@pytest.mark.parametrize("event", ["stop", "subagent-stop", "task-completed"])
-def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
-    project: Path, tmp_path: Path, event: str
-) -> None:
-    """The session's task is claimed and has a gate: the hook reads its runs and approvals."""
+# What no hook needs (each runs at every start or end of an agent's turn: benchmarks/hooks.py):
+# running gates (tasks.gates) and the engine module with what it loads (extras: importlib.metadata
+# and the email package), Docker names (workspaces.handle), and telemetry.db's schema, fold and
+# agent-log readers (tasks.agent_ingest; only a session `nexus loop` started names its task there).
+HOOK_SPARES = (
+    "nexus_cli.tasks.gates",
+    "nexus_cli.engine",
+    "nexus_cli.extras",
+    "importlib.metadata",
+    "email",
+    "nexus_cli.workspaces.handle",
+    "nexus_cli.workspaces.records",
+    "nexus_cli.tasks.agent_ingest",
+    "nexus_cli.telemetry.db",
+)
+# ... and what only the briefing needs, which the gate hooks never print.
+BRIEFING = ("nexus_cli.tasks.prime", "nexus_cli.tasks.handoff", "nexus_cli.tasks.memory")
+# ... and what only `nexus task context` needs beside the hand-off: its result types.
+CONTEXT_COMMAND = ("nexus_cli.tasks.context", "nexus_cli.tasks.results")
+
+
+def _claimed_failing_task(project: Path) -> str:
     nexus = [sys.executable, "-m", "nexus_cli"]
     task = subprocess.run(
         [*nexus, "task", "create", "Hooked", "--gate", "false"],
         cwd=project, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     subprocess.run([*nexus, "task", "claim", task], cwd=project, check=True, capture_output=True)
+    subprocess.run([*nexus, "task", "verify", task], cwd=project, capture_output=True)  # fails
+    return task
+
+
+@pytest.mark.parametrize("event", ["stop", "subagent-stop", "task-completed"])
+def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
+    project: Path, tmp_path: Path, event: str
+) -> None:
+    """The session's task is claimed and has a gate: the hook reads its runs and approvals."""
+    task = _claimed_failing_task(project)
     payload = {"session_id": "s1", "cwd": str(project), "stop_hook_active": False,
                "task_subject": f"Finish {task}"}  # fmt: skip
-    watch = (*HEAVY, *READ_SPARES, "secrets")
+    watch = (*HEAVY, *READ_SPARES, "secrets", *HOOK_SPARES, *BRIEFING, *CONTEXT_COMMAND)
     env = {"NEXUS_TASK_ID": task}
     stdin = json.dumps(payload)
     codes = (2,) if event == "task-completed" else (0,)  # 2: the gate has not passed
@@ -186,6 +214,39 @@ def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
         project, tmp_path / "r.json", "hook", event, watch=watch, env=env, stdin=stdin, codes=codes
     )
     assert found == []
+
+
+@pytest.mark.parametrize("source", ["startup", "compact"])
+def test_the_session_start_hook_loads_only_the_briefing(
+    project: Path, tmp_path: Path, source: str
+) -> None:
+    """The briefing, and after a compaction the claimed task's hand-off (its gate's failed run
+    and the folder to work in), with no gate runner, engine, Docker names, telemetry.db or the
+    result types of `nexus task context`."""
+    task = _claimed_failing_task(project)
+    payload = {"session_id": "s1", "cwd": str(project), "source": source}
+    watch = (*HEAVY, *READ_SPARES, *HOOK_SPARES, *CONTEXT_COMMAND)
+    stdin = json.dumps(payload)
+    expect = f"# {task}: Hooked" if source == "compact" else "# Nexus session"
+    found = _loaded(
+        project, tmp_path / "r.json", "hook", "session-start", watch=watch, stdin=stdin,
+        expect_out=expect,
+    )  # fmt: skip
+    assert found == []
+
+
+def test_a_session_nexus_loop_started_names_its_task_in_telemetry_db(
+    project: Path, tmp_path: Path
+) -> None:
+    """The one session start that needs telemetry.db loads it (by name: hooks_start.SESSIONS)."""
+    task = _claimed_failing_task(project)
+    stdin = json.dumps({"session_id": "s1", "cwd": str(project), "source": "startup"})
+    env = {"NEXUS_TASK_ID": task}
+    watch = ("nexus_cli.tasks.agent_ingest", "nexus_cli.engine", "importlib.metadata")
+    found = _loaded(
+        project, tmp_path / "r.json", "hook", "session-start", watch=watch, env=env, stdin=stdin
+    )
+    assert found == ["nexus_cli.tasks.agent_ingest"]
 
 
 @pytest.mark.parametrize(
@@ -381,6 +442,7 @@ LOADED_BY_NAME = [
     ("nexus_cli.telemetry.journal.recorder", recorder.CHILD, "fold_now"),
     ("nexus_cli.telemetry.ship.autosync", autosync.START, "start"),
     ("nexus_cli.cli", cli.COMPLETION, "register_shells"),
+    ("nexus_cli.mcp.hooks_start", hooks_start.SESSIONS, "name_session"),
 ]
 
 
