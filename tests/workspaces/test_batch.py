@@ -54,7 +54,10 @@ def test_four_at_once_are_all_made_with_distinct_ports(
     project_id = find_project(ws_project).project_id()
     objects = _labelled(docker_client, project_id)
     assert len(objects["containers"]) == 8 and len(objects["networks"]) == 4
-    running = {c.name for c in docker_client.containers.list(filters={"status": "running"})}
+    # only this project's containers, sparse: another test's container removed meanwhile is a 404
+    ours_running = {"label": [f"dev.nexus.project={project_id}"], "status": "running"}
+    listed_running = docker_client.containers.list(filters=ours_running, sparse=True)
+    running = {c.attrs["Names"][0].lstrip("/") for c in listed_running}
     assert set(objects["containers"]) <= running
     for name in names:  # each on its own branch, in its own worktree
         assert (ws_project / ".nexus" / "worktrees" / name / ".git").is_file()
