@@ -80,6 +80,10 @@ volumes:
   data:
 """
 HEALTH_POLL_S = 0.1
+# What this run made by hand carries this label, and only this run's objects are removed: a
+# label shared by every run would let two benchmarks at once (this one, fleet.py) delete each
+# other's containers mid-measurement.
+BENCH_LABEL = f"dev.nexus.bench={os.getpid()}"
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
@@ -116,14 +120,14 @@ def _raw_commands(repo: Path, name: str, port: int) -> list[list[str]]:
         """`docker run` of one service the way the duo template starts it."""
         return [
             *("docker", "run", "-d", "--init", "--name", f"{prefix}-{service}"),
-            *("--network", prefix, "--label", "dev.nexus.bench=1", "-v", f"{wt}:/workspace"),
+            *("--network", prefix, "--label", BENCH_LABEL, "-v", f"{wt}:/workspace"),
             *args,
         ]
 
     return [
         ["git", "worktree", "add", "-q", "-b", name, str(wt)],
-        ["docker", "network", "create", "--label", "dev.nexus.bench=1", prefix],
-        ["docker", "volume", "create", "--label", "dev.nexus.bench=1", f"{prefix}-data"],
+        ["docker", "network", "create", "--label", BENCH_LABEL, prefix],
+        ["docker", "volume", "create", "--label", BENCH_LABEL, f"{prefix}-data"],
         run("db", "-v", f"{prefix}-data:/data", IMAGE, "sleep", "3600"),
         run(
             "web",
@@ -139,7 +143,7 @@ def _by_hand_compose(repo: Path, name: str, port: int, env: dict[str, str]) -> f
     """What `git worktree add` + `docker compose -p NAME up -d` does for COMPOSE, step by step
     with the docker CLI (milliseconds): network, volume, db, wait healthy, web."""
     project = f"compose-bench-{os.getpid()}-{name}"
-    label = ["--label", "dev.nexus.bench=1"]
+    label = ["--label", BENCH_LABEL]
     wt = repo / ".nexus" / "worktrees" / name
     started = time.perf_counter()
     for cmd in (
@@ -218,7 +222,7 @@ def _remove_labelled(label: str, *, check: bool) -> None:
 
 
 def _cleanup_raw(repo: Path, env: dict[str, str]) -> None:
-    _remove_labelled("dev.nexus.bench=1", check=True)
+    _remove_labelled(BENCH_LABEL, check=True)
 
 
 def _setup_repo(root: Path, env: dict[str, str]) -> Path:
@@ -410,6 +414,7 @@ def _compose_only(args: Any) -> int:
             _remove_labelled(f"dev.nexus.project={pid}", check=False)
     text, ok = _compose_verdict(samples, args)
     print(f"{'PASS' if ok else 'MISS'}  {text}")
+    print(f"      (load average {os.getloadavg()[0]:.1f})")
     return 0
 
 
