@@ -237,7 +237,14 @@ def _create_as(
             undo.intend(ports=True)
             health_s = min(health_timeout_s, proc.time_left() or health_timeout_s)
             result.up = _up_with_hooks(
-                client, workspace, record, template, progress, health_s, prepared=pull_ms
+                client,
+                workspace,
+                record,
+                template,
+                progress,
+                health_s,
+                prepared=pull_ms,
+                in_create=True,
             )
         host_hooks.run(
             hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
@@ -279,11 +286,14 @@ def _reserve(workspace: Workspace, record: records.WorkspaceRecord, client: Any)
 
 
 def _finish_record(project: Project, record: records.WorkspaceRecord) -> None:
-    """The create is over (done, or kept with --keep-on-failure): its journal goes."""
+    """The create is over (done, or kept with --keep-on-failure): its journal goes, and whether
+    its post_create hooks ran is written with it."""
     record.creating = {}
     with records.editing(project.state_dir) as all_records:
         if record.name in all_records:
             all_records[record.name].creating = {}
+            if record.post_create_done:
+                all_records[record.name].post_create_done = True
 
 
 def _write_record(project: Project, record: records.WorkspaceRecord) -> None:
@@ -332,14 +342,15 @@ def _worktree_while_preparing(
             )
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
+    # One journal write for what comes next: the Docker objects, the worktree, and (services
+    # to start) their port allocations; a new branch is journalled when git is about to make it.
+    undo.before_worktree(docker=worker is not None)
     if worker is not None:
-        undo.intend(docker=True)
         undo.preparing = worker
         worker.start()
     progress.begin("worktree")
     started = time.perf_counter()
     try:
-        undo.before_worktree()
         added = git_worktrees.add_worktree(
             workspace, from_ref, refs=refs, before_branch=undo.before_branch
         )
@@ -394,9 +405,14 @@ def _up_with_hooks(
     progress: Progress,
     health_timeout_s: float,
     prepared: float | None = None,
+    in_create: bool = False,
 ) -> UpResult:
     """Start the services, then the hooks; ``prepared`` is the pull time (ms) when this create
-    already made the images, network and volumes ready (see :func:`services_up.bring_up`)."""
+    already made the images, network and volumes ready (see :func:`services_up.bring_up`).
+
+    ``in_create``: that the post_create hooks ran is kept in ``record`` and written when the
+    create ends (:func:`_finish_record`, one write with the journal's removal); a create that
+    fails before is undone, hooks and all."""
     project = workspace.project
     result = bring_up(
         client, workspace, record, template, progress, health_timeout_s, prepared=prepared
@@ -411,9 +427,11 @@ def _up_with_hooks(
             "post_create",
             progress,
         )
-        with records.editing(project.state_dir) as all_records:
-            if record.name in all_records:
-                all_records[record.name].post_create_done = True
+        record.post_create_done = True
+        if not in_create:
+            with records.editing(project.state_dir) as all_records:
+                if record.name in all_records:
+                    all_records[record.name].post_create_done = True
     if result.started:
         run_hooks(
             client,
