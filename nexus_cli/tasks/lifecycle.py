@@ -99,6 +99,7 @@ def _resolve_wait(store: TaskStore, task_id: str, gate: Gate) -> Gate:
     full = resolve(store, ref)
     if full == task_id:
         raise UsageError(f"task {task_id} cannot wait on itself")
+    _refuse_cycle(store, task_id, full, "waiting gate")
     return Gate(f"task: {full}", gate.timeout_s, None, "task")
 
 
@@ -349,13 +350,18 @@ def _add_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
     dep_id = resolve(store, dep)
     if dep_id == task.id:
         raise UsageError(f"task {task.id} cannot depend on itself")
-    path = store.dependency_path(dep_id, task.id)
-    if path is not None:
-        cycle = " -> ".join([task.id, *path])
-        raise UsageError(f"dependency refused: it would create the cycle {cycle}")
+    _refuse_cycle(store, task.id, dep_id, "dependency")
     if dep_id not in task.depends_on:
         task.depends_on = sorted({*task.depends_on, dep_id})
         record(task, actor, "dependency_added", dependency=dep_id)
+
+
+def _refuse_cycle(store: TaskStore, task_id: str, other: str, what: str) -> None:
+    """Refuse making ``task_id`` wait on ``other`` when ``other`` already waits on it."""
+    path = waits.wait_path(store.get, other, task_id)
+    if path is not None:
+        cycle = " -> ".join([task_id, *path])
+        raise UsageError(f"{what} refused: it would create the cycle {cycle}")
 
 
 def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nexus_cli import engine, fs, git
+from nexus_cli import engine, fs, git, proc
 from nexus_cli.errors import ConfigError, NexusError
 from nexus_cli.workspaces.handle import project_filters, workspace_of
 from nexus_cli.workspaces.image_build import image_of
@@ -63,6 +63,7 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
     layers: dict[str, tuple[int, int]] = {}
     try:
         for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+            proc.check_cancelled()
             if "error" in event:
                 raise NexusError(f"cannot pull image {image}: {event['error']}")
             detail = event.get("progressDetail") or {}
@@ -420,6 +421,7 @@ def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
 def _wait_healthy(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
     started = time.monotonic()
     while True:
+        proc.check_cancelled()  # a batch create interrupted (batch.py), an MCP call cancelled
         container.reload()
         state = container.attrs.get("State", {})
         status = (state.get("Health") or {}).get("Status")
@@ -447,6 +449,7 @@ def wait_completed(container: Any, service: str, timeout_s: float) -> float:
 def _wait_completed(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
     started = time.monotonic()
     while True:
+        proc.check_cancelled()
         container.reload()
         state = container.attrs.get("State", {})
         if not state.get("Running") and state.get("Status") in ("exited", "dead"):

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner, ownership
+from nexus_cli import engine, git, owner, ownership, proc
 from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
 from nexus_cli.workspaces import (
@@ -83,7 +83,9 @@ class Rollback:
     def run(self) -> list[str]:
         """Remove what was made; Ctrl-C and SIGTERM wait until this is done. Returns what was."""
         removed: list[str] = []
-        with _signals_deferred():
+        # A cancelled create (an interrupted batch, a cancelled MCP call) is undone all the same:
+        # the undo's own git and engine calls run under a cancellation nothing sets.
+        with _signals_deferred(), proc.cancellable(proc.Cancellation()):
             self.stop.set()
             if self.preparing is not None:
                 self.preparing.join(PREPARE_WAIT_S)
