@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +67,60 @@ def test_the_current_endpoint_follows_docker_host(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DOCKER_HOST", "ssh://box")
     assert engine.current() == engine.Endpoint("ssh://box", "DOCKER_HOST")
     assert engine.current().remote
+
+
+LOCAL_THEN_SSH = """
+import sys
+from nexus_cli import engine
+engine.current()
+print("paramiko" in sys.modules, "docker" in sys.modules)
+engine._ssh_transport()  # as connect() does for an ssh:// engine (a docker context's)
+import docker
+client = docker.APIClient(base_url="ssh://nobody@localhost", version="1.41", use_ssh_client=True)
+print("paramiko" in sys.modules, type(client._custom_adapter).__name__)
+"""
+
+
+def test_a_local_engine_loads_the_sdk_without_paramiko_and_ssh_gets_it_later(
+    tmp_path: Path,
+) -> None:
+    """The SDK's ssh:// transport (paramiko, invoke: half its import time) is left out while it
+    loads for a local engine, and added when an ssh:// engine is connected to afterwards."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    env["DOCKER_CONFIG"] = str(tmp_path)  # no docker context: the default socket
+    shown = subprocess.run(
+        [sys.executable, "-c", LOCAL_THEN_SSH], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["False", "True", "True", "SSHHTTPAdapter"]
+
+
+THREADS_AT_ONCE = """
+import sys, threading
+from nexus_cli import engine
+errors = []
+def first_use():
+    try:
+        engine.current()
+        import docker
+        docker.DockerClient  # the whole SDK, never a half-loaded one
+    except BaseException as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=first_use) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(errors or "ok", "paramiko" in sys.modules)
+"""
+
+
+def test_threads_loading_the_sdk_at_once_each_get_all_of_it(tmp_path: Path) -> None:
+    """Regression: a batch's creates, in threads, loaded the SDK at once; one found it half
+    loaded ("module 'docker' has no attribute 'DockerClient'") or deadlocked on docker.context."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    env["DOCKER_CONFIG"] = str(tmp_path)
+    for _ in range(3):
+        shown = subprocess.run(
+            [sys.executable, "-c", THREADS_AT_ONCE], env=env, capture_output=True, text=True
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.split() == ["ok", "False"], shown.stdout

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import posixpath
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -291,14 +292,23 @@ def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
 
 
 def create_container(client: Any, plan: ServicePlan) -> Any:
-    """Create (not start) the service's container; an old one of that name is replaced."""
-    from docker.errors import NotFound
+    """Create (not start) the service's container; an old one of that name is replaced.
+
+    The name is tried first: only when the engine answers that it is taken (409) is the old
+    container removed and the create made again, so the usual case costs one request."""
+    from docker.errors import APIError, NotFound
 
     try:
-        old = client.containers.get(plan.container_name)
-        old.remove(force=True)
-    except NotFound:
-        pass
+        return _create(client, plan)
+    except APIError as exc:
+        if exc.status_code != 409:
+            raise
+    with contextlib.suppress(NotFound):  # gone meanwhile: the name is free all the same
+        client.containers.get(plan.container_name).remove(force=True)
+    return _create(client, plan)
+
+
+def _create(client: Any, plan: ServicePlan) -> Any:
     network = plan.workspace.network_name
     service = plan.service
     container = client.containers.create(
@@ -348,8 +358,67 @@ def last_log_lines(container: Any, lines: int = LOG_LINES) -> str:
         return ""
 
 
+class StateChanges:
+    """Wakes a wait on a container as soon as the engine reports that its health changed or
+    that it stopped, instead of at the wait's next poll.
+
+    The engine's event stream (filtered to the container) is opened on the first
+    :meth:`wait`, which then returns at once so that the caller looks again: a change made before
+    the stream was open is seen by that look, every later one wakes the next wait. The poll stays
+    the floor (deadlines and cancellation are checked at each wake-up), and a stream that cannot
+    be opened (and an ``ssh://`` engine) leaves the plain poll. :meth:`close` ends the stream
+    and its reading thread.
+    """
+
+    EVENTS = ("health_status", "die", "destroy")
+
+    def __init__(self, container: Any) -> None:
+        self._container = container
+        self._changed = threading.Event()
+        self._stream: Any = None
+        self._opened = False
+
+    def wait(self, timeout_s: float) -> None:
+        if not self._opened:
+            self._opened = True
+            if self._container.client.api.base_url.startswith("http+docker://ssh"):
+                # the SDK cannot close a stream over ssh:// from another thread: poll only
+                time.sleep(timeout_s)
+                return
+            try:
+                self._stream = self._container.client.events(
+                    decode=True,
+                    filters={"container": self._container.id, "event": list(self.EVENTS)},
+                )
+            except Exception:  # no event stream (an old engine, a proxy): the poll alone
+                time.sleep(timeout_s)
+                return
+            threading.Thread(target=self._read, name="engine-events", daemon=True).start()
+            return
+        self._changed.wait(timeout_s)
+        self._changed.clear()
+
+    def _read(self) -> None:
+        with contextlib.suppress(Exception):  # closed under it: the wait is over
+            for _event in self._stream:
+                self._changed.set()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.close()
+
+
 def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container's healthcheck passes; returns the seconds waited."""
+    changes = StateChanges(container)
+    try:
+        return _wait_healthy(container, service, timeout_s, changes)
+    finally:
+        changes.close()
+
+
+def _wait_healthy(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
     started = time.monotonic()
     while True:
         proc.check_cancelled()  # a batch create interrupted (batch.py), an MCP call cancelled
@@ -365,11 +434,19 @@ def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
                 "is unhealthy" if status == "unhealthy" else f"not healthy after {timeout_s:g}s"
             )
             raise _health_error(container, service, reason)
-        time.sleep(HEALTH_POLL_S)
+        changes.wait(HEALTH_POLL_S)
 
 
 def wait_completed(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container exits with code 0 (``service_completed_successfully``)."""
+    changes = StateChanges(container)
+    try:
+        return _wait_completed(container, service, timeout_s, changes)
+    finally:
+        changes.close()
+
+
+def _wait_completed(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
     started = time.monotonic()
     while True:
         proc.check_cancelled()
@@ -381,7 +458,7 @@ def wait_completed(container: Any, service: str, timeout_s: float) -> float:
             raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
         if time.monotonic() - started > timeout_s:
             raise _health_error(container, service, f"did not complete in {timeout_s:g}s")
-        time.sleep(HEALTH_POLL_S)
+        changes.wait(HEALTH_POLL_S)
 
 
 def _health_error(container: Any, service: str, reason: str) -> NexusError:

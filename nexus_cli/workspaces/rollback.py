@@ -65,10 +65,16 @@ class Rollback:
             if record is not None and _same_owner(record.creating, self.journal):
                 record.creating = dict(self.journal)
 
-    def before_worktree(self) -> None:
+    def before_worktree(self, *, docker: bool = False) -> None:
+        """The worktree (unless a non-empty folder is there: never removed by the undo) and,
+        with ``docker``, the Docker objects and port allocations are about to be made: one
+        write for all of them (undoing one that was never made removes nothing)."""
+        steps: dict[str, Any] = {"docker": True, "ports": True} if docker else {}
         path = self.workspace.worktree
         if not (path.exists() and any(path.iterdir())):
-            self.intend(worktree=True)
+            steps["worktree"] = True
+        if steps:
+            self.intend(**steps)
 
     def before_branch(self, start: str) -> None:
         """``git worktree add -b`` is about to make the branch at commit ``start``."""
