@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,9 +27,6 @@ CONNECT_TIMEOUT_SECONDS = 5  # to find out whether an engine answers at all
 OPERATION_TIMEOUT_SECONDS = 120
 
 
-_SDK_LOCK = threading.Lock()
-
-
 def _import_sdk() -> None:
     """Import the Docker SDK, without its ``ssh://`` transport unless DOCKER_HOST asks for it.
 
@@ -38,20 +34,17 @@ def _import_sdk() -> None:
     about half of its import time, paid by every command that talks to a local engine. Hidden
     while the SDK loads, paramiko is left out; :func:`_ssh_transport` brings it in when an
     ``ssh://`` engine (a docker context's) is connected to later.
-
-    Threads (a batch of creates) import it one at a time, under a lock: one that found the SDK
-    half-loaded by another and went on to import a part of it could deadlock on the import locks.
     """
-    with _SDK_LOCK:
-        ssh = os.environ.get("DOCKER_HOST", "").strip().lower().startswith("ssh://")
-        hide = not ssh and "docker" not in sys.modules and "paramiko" not in sys.modules
-        if hide:
-            sys.modules["paramiko"] = None  # type: ignore[assignment]  # `import paramiko` fails
-        try:
-            importlib.import_module("docker")
-        finally:
-            if hide and sys.modules.get("paramiko", False) is None:
-                del sys.modules["paramiko"]
+    if "docker" in sys.modules or "paramiko" in sys.modules:
+        return
+    if os.environ.get("DOCKER_HOST", "").strip().lower().startswith("ssh://"):
+        return  # imported whole by the caller
+    sys.modules["paramiko"] = None  # type: ignore[assignment]  # `import paramiko` fails
+    try:
+        importlib.import_module("docker")
+    finally:
+        if sys.modules.get("paramiko", False) is None:
+            del sys.modules["paramiko"]
 
 
 def _ssh_transport() -> None:

@@ -93,34 +93,3 @@ def test_a_local_engine_loads_the_sdk_without_paramiko_and_ssh_gets_it_later(
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["False", "True", "True", "SSHHTTPAdapter"]
-
-
-THREADS_AT_ONCE = """
-import sys, threading
-from nexus_cli import engine
-errors = []
-def first_use():
-    try:
-        engine.current()
-        import docker
-        docker.DockerClient  # the whole SDK, never a half-loaded one
-    except BaseException as exc:
-        errors.append(repr(exc))
-threads = [threading.Thread(target=first_use) for _ in range(8)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(errors or "ok", "paramiko" in sys.modules)
-"""
-
-
-def test_threads_loading_the_sdk_at_once_each_get_all_of_it(tmp_path: Path) -> None:
-    """Regression: a batch's creates, in threads, loaded the SDK at once; one found it half
-    loaded ("module 'docker' has no attribute 'DockerClient'") or deadlocked on docker.context."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
-    env["DOCKER_CONFIG"] = str(tmp_path)
-    for _ in range(3):
-        shown = subprocess.run(
-            [sys.executable, "-c", THREADS_AT_ONCE], env=env, capture_output=True, text=True
-        )
-        assert shown.returncode == 0, shown.stderr
-        assert shown.stdout.split() == ["ok", "False"], shown.stdout
