@@ -8,9 +8,7 @@ the endpoint and how to start it.
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -27,46 +25,12 @@ CONNECT_TIMEOUT_SECONDS = 5  # to find out whether an engine answers at all
 OPERATION_TIMEOUT_SECONDS = 120
 
 
-def _import_sdk() -> None:
-    """Import the Docker SDK, without its ``ssh://`` transport unless DOCKER_HOST asks for it.
-
-    The SDK imports paramiko (and paramiko imports invoke) as it loads, for that transport only:
-    about half of its import time, paid by every command that talks to a local engine. Hidden
-    while the SDK loads, paramiko is left out; :func:`_ssh_transport` brings it in when an
-    ``ssh://`` engine (a docker context's) is connected to later.
-    """
-    if "docker" in sys.modules or "paramiko" in sys.modules:
-        return
-    if os.environ.get("DOCKER_HOST", "").strip().lower().startswith("ssh://"):
-        return  # imported whole by the caller
-    sys.modules["paramiko"] = None  # type: ignore[assignment]  # `import paramiko` fails
-    try:
-        importlib.import_module("docker")
-    finally:
-        if sys.modules.get("paramiko", False) is None:
-            del sys.modules["paramiko"]
-
-
-def _ssh_transport() -> None:
-    """The SDK's ``ssh://`` transport, when :func:`_import_sdk` left it out."""
-    import docker.api.client
-    import docker.transport
-
-    if hasattr(docker.transport, "SSHHTTPAdapter"):
-        return
-    from docker.transport.sshconn import SSHHTTPAdapter
-
-    docker.transport.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[misc]
-    docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter  # type: ignore[attr-defined]
-
-
 def endpoint() -> tuple[str, str]:
     """Return ``(host, source)``: where the engine is expected and what said so."""
     host = os.environ.get("DOCKER_HOST", "").strip()
     if host:
         return host, "DOCKER_HOST"
     try:
-        _import_sdk()
         from docker.context import ContextAPI
 
         ctx = ContextAPI.get_current_context()
@@ -160,7 +124,6 @@ def _with_ssh_port(host: str) -> str:
 def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
     """A connected Docker client, or :class:`DockerUnavailableError` when no engine answers the
     first request within ``timeout`` seconds; later requests may take OPERATION_TIMEOUT_SECONDS."""
-    _import_sdk()
     import docker
     from docker.errors import DockerException
 
@@ -172,7 +135,6 @@ def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
         )
     try:
         if host.startswith("ssh://"):  # the ssh binary: the user's keys, agent and config
-            _ssh_transport()
             client = docker.DockerClient(
                 base_url=_with_ssh_port(host), timeout=timeout, use_ssh_client=True
             )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,29 +64,3 @@ def test_the_current_endpoint_follows_docker_host(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DOCKER_HOST", "ssh://box")
     assert engine.current() == engine.Endpoint("ssh://box", "DOCKER_HOST")
     assert engine.current().remote
-
-
-LOCAL_THEN_SSH = """
-import sys
-from nexus_cli import engine
-engine.current()
-print("paramiko" in sys.modules, "docker" in sys.modules)
-engine._ssh_transport()  # as connect() does for an ssh:// engine (a docker context's)
-import docker
-client = docker.APIClient(base_url="ssh://nobody@localhost", version="1.41", use_ssh_client=True)
-print("paramiko" in sys.modules, type(client._custom_adapter).__name__)
-"""
-
-
-def test_a_local_engine_loads_the_sdk_without_paramiko_and_ssh_gets_it_later(
-    tmp_path: Path,
-) -> None:
-    """The SDK's ssh:// transport (paramiko, invoke: half its import time) is left out while it
-    loads for a local engine, and added when an ssh:// engine is connected to afterwards."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
-    env["DOCKER_CONFIG"] = str(tmp_path)  # no docker context: the default socket
-    shown = subprocess.run(
-        [sys.executable, "-c", LOCAL_THEN_SSH], env=env, capture_output=True, text=True
-    )
-    assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.split() == ["False", "True", "True", "SSHHTTPAdapter"]
