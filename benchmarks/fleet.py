@@ -49,12 +49,18 @@ def _git_raced(
     """Concurrent `git worktree add`s can make git read an entry another one is writing
     ("failed to read .git/worktrees/X/commondir"); Nexus then tries once more, so by hand does
     too: `-b` may have made the branch already, so it is checked out instead."""
-    if "failed to read" not in done.stderr:
-        return done
     branch, path = cmd[cmd.index("-b") + 1], cmd[-1]
-    listed = subprocess.run(["git", "branch", "--list", branch], cwd=repo, capture_output=True)
-    again = ["git", "worktree", "add", "-q", path, branch] if listed.stdout.strip() else cmd
-    return subprocess.run(again, cwd=repo, env=env, capture_output=True, text=True)
+    for _ in range(3):
+        if "failed to read" not in done.stderr and "already exists" not in done.stderr:
+            return done
+        subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True)
+        made = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+            cwd=repo, capture_output=True,
+        ).returncode == 0  # fmt: skip
+        again = ["git", "worktree", "add", "-q", path, branch] if made else cmd
+        done = subprocess.run(again, cwd=repo, env=env, capture_output=True, text=True)
+    return done
 
 
 def _all_at_once(jobs: list[list[list[str]]], repo: Path, env: dict[str, str]) -> float:
