@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import proc
+from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import host_hooks, lifecycle
@@ -127,6 +127,7 @@ def create_many(
     outcomes = [Outcome(r.name) for r in requests]
     if not requests:
         return BatchResult(outcomes)
+    engine.load_sdk()  # once, before the threads that each reach the engine
     cancel = proc.Cancellation()
     stopping = threading.Event()
 
