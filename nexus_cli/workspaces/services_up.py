@@ -14,7 +14,7 @@ from nexus_cli import engine
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, exposure, forwards, ports, remote
+from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
@@ -320,7 +320,7 @@ def _start_services(
         if waits.get(name) == COMPLETED:
             pending_health = [p for p in pending_health if p[1] != name]
             progress.begin(f"complete {name}")
-            docker_services.wait_completed(container, name, health_timeout_s)
+            container_waits.wait_completed(container, name, health_timeout_s)
             progress.end(f"complete {name}")
         elif name in needed_by_others:
             _wait_all(pending_health, progress, health_timeout_s)
@@ -367,7 +367,7 @@ def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:
         return
     time.sleep(SETTLE_S)
     for plan, container in plain:
-        docker_services.wait_healthy(container, plan.service.name, 0)
+        container_waits.wait_healthy(container, plan.service.name, 0)
 
 
 def _check_bind_sources(worktree: Path, template: Template) -> None:
@@ -402,7 +402,7 @@ def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: flo
     while pending:
         container, name = pending.pop(0)
         progress.begin(f"health {name}")
-        docker_services.wait_healthy(container, name, timeout_s)
+        container_waits.wait_healthy(container, name, timeout_s)
         progress.end(f"health {name}")
 
 

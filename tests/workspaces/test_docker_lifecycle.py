@@ -7,8 +7,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from nexus_cli.workspaces import docker_services
 from tests.conftest import fold_telemetry, git, nexus_exe, run_nexus, run_process
 from tests.workspaces.conftest import file_in_service
 
@@ -242,33 +239,3 @@ def test_up_replaces_a_leftover_container_of_the_same_name(
     db = docker_client.containers.get(name)
     assert db.id != leftover.id and db.status == "running"
     assert db.labels["dev.nexus.service"] == "db"
-
-
-def test_a_health_wait_wakes_on_the_engine_s_event(
-    docker_client: Any, test_image: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # With a poll this long, only the engine's health_status event can end the wait early.
-    monkeypatch.setattr(docker_services, "HEALTH_POLL_S", 60.0)
-    container = docker_client.containers.run(
-        test_image,
-        ["sh", "-c", "sleep 1; touch /ready; exec sleep 600"],
-        detach=True,
-        labels={"dev.nexus.test": "health-event"},
-        healthcheck={
-            "test": ["CMD-SHELL", "test -f /ready"],
-            "interval": 100_000_000,  # ns
-            "retries": 600,
-        },
-    )
-    try:
-        started = time.monotonic()
-        docker_services.wait_healthy(container, "db", timeout_s=60)
-        assert time.monotonic() - started < 30
-        container.reload()
-        assert container.attrs["State"]["Health"]["Status"] == "healthy"
-        deadline = time.monotonic() + 10
-        while any(t.name == "engine-events" for t in threading.enumerate()):
-            assert time.monotonic() < deadline, "the event stream's thread was left running"
-            time.sleep(0.05)
-    finally:
-        container.remove(force=True)
