@@ -18,10 +18,8 @@ workspace of the batch is either fully made or undone: never half-made.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import host_hooks, lifecycle
+from nexus_cli.workspaces import host_hooks, lifecycle, rollback
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.progress import Silent
 
@@ -159,7 +157,7 @@ def create_many(
         interrupted = True
         stopping.set()
         cancel.cancel("interrupted")
-        with _signals_held():
+        with rollback.signals_deferred():  # the creates in flight end: done or undone
             pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
@@ -189,23 +187,3 @@ class _Collect(Silent):
     def __init__(self, into: list[str]) -> None:
         super().__init__()
         self.messages = into
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold further Ctrl-C/SIGTERM while the creates in flight end (each finishes or is undone);
-    the first one held is raised afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, lambda signum, _frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if received:
-            signal.raise_signal(received[0])

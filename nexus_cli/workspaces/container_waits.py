@@ -73,6 +73,12 @@ class StateChanges:
             for _event in self._stream:
                 self._changed.set()
 
+    def __enter__(self) -> StateChanges:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._stream is not None:
             with contextlib.suppress(Exception):
@@ -81,11 +87,8 @@ class StateChanges:
 
 def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container's healthcheck passes; returns the seconds waited."""
-    changes = StateChanges(container)
-    try:
+    with StateChanges(container) as changes:
         return _wait_healthy(container, service, timeout_s, changes)
-    finally:
-        changes.close()
 
 
 def _wait_healthy(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
@@ -109,11 +112,8 @@ def _wait_healthy(container: Any, service: str, timeout_s: float, changes: State
 
 def wait_completed(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container exits with code 0 (``service_completed_successfully``)."""
-    changes = StateChanges(container)
-    try:
+    with StateChanges(container) as changes:
         return _wait_completed(container, service, timeout_s, changes)
-    finally:
-        changes.close()
 
 
 def _wait_completed(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:

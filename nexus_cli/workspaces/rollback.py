@@ -85,7 +85,7 @@ class Rollback:
         removed: list[str] = []
         # A cancelled create (an interrupted batch, a cancelled MCP call) is undone all the same:
         # the undo's own git and engine calls run under a cancellation nothing sets.
-        with _signals_deferred(), proc.cancellable(proc.Cancellation()):
+        with signals_deferred(), proc.cancellable(proc.Cancellation()):
             self.stop.set()
             if self.preparing is not None:
                 self.preparing.join(PREPARE_WAIT_S)
@@ -206,8 +206,9 @@ def take_over_stale(
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while cleaning up; a signal that arrived is re-delivered afterwards."""
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while cleaning up (or while work in flight ends); the first signal that
+    arrived is re-delivered afterwards. Outside the main thread it holds nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
