@@ -140,12 +140,8 @@ def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
         client.ping()
         client.api.timeout = max(timeout, OPERATION_TIMEOUT_SECONDS)
     except (DockerException, OSError, ValueError) as exc:
-        said = engine_ssh.log_tail(host) if host.lower().startswith("ssh://") else ""
-        if said:  # ssh reached the host, but not the engine's socket there: ssh says why
-            raise DockerUnavailableError(
-                f"Docker engine unavailable at {host} ({source}): ssh said: {said}",
-                hint=_start_hint(host, source),
-            ) from exc
+        if host.lower().startswith("ssh://"):  # ssh logged in, but the socket there did not answer
+            raise engine_ssh.unanswered(host, source) from exc
         raise DockerUnavailableError(
             f"Docker engine unavailable at {host} (DOCKER_HOST={os.environ.get('DOCKER_HOST', 'unset')})",
             hint=_start_hint(host, source),

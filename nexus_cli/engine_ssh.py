@@ -70,6 +70,8 @@ class Target:
 def parse(host: str) -> Target:
     """Take an ``ssh://`` endpoint apart, refusing what ``ssh -L`` cannot be given (as the Docker
     CLI does: no password, query or fragment) with :class:`DockerUnavailableError`."""
+    if any(ch.isspace() or not ch.isprintable() for ch in host):  # urlsplit drops tabs, newlines
+        raise _bad(host, "spaces and control characters are not allowed")
     try:
         parts = urlsplit(host)
         port = parts.port
@@ -84,8 +86,8 @@ def parse(host: str) -> Target:
     if parts.query or parts.fragment:
         raise _bad(host, "query parameters and fragments are not allowed")
     remote = parts.path if parts.path.strip("/") else DEFAULT_REMOTE_SOCKET
-    if ":" in remote or any(ch.isspace() or not ch.isprintable() for ch in remote):
-        raise _bad(host, "the socket path may not hold ':', spaces or control characters")
+    if ":" in remote:  # ssh -L LOCAL:REMOTE
+        raise _bad(host, "the socket path may not hold ':'")
     args: list[str] = []
     if port:
         args += ["-p", str(port)]
@@ -157,11 +159,21 @@ def running_pid(host: str) -> int | None:
         return forward.child.pid if forward is not None and forward.running() else None
 
 
-def log_tail(host: str) -> str:
-    """The last lines ssh wrote for the forward to ``host``, on one line ('' when none)."""
+def unanswered(host: str, source: str) -> DockerUnavailableError:
+    """The error for a forward that ssh opened but the engine did not answer through: no engine
+    at that socket on the host, or the login may not use it (ssh's own words, when it logged any)."""
+    target = parse(host)
     with _lock:
         forward = _forwards.get(host)
-    return _tail(forward.log) if forward is not None else ""
+    said = _tail(forward.log) if forward is not None else ""
+    return DockerUnavailableError(
+        f"Docker engine unavailable at {host} ({source}): ssh logged in, but no engine answered "
+        f"at {target.remote_socket} there" + (f" (ssh: {said})" if said else ""),
+        hint=(
+            "check that the engine runs on that host and that the login may use its socket "
+            f"(the docker group): `ssh {' '.join(target.ssh_args)} docker info`"
+        ),
+    )
 
 
 def close_all() -> None:
@@ -255,5 +267,9 @@ def _tail(log: Path) -> str:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("Warning: Permanently added")  # not a problem
+    ]
     return "; ".join(lines[-LOG_TAIL_LINES:])
