@@ -23,7 +23,8 @@ The Docker SDK's own ``ssh://`` support is not used: it imports paramiko, about 
 start of a command that touches Docker, even when it runs the ``ssh`` binary.
 
 The remote socket is ``/var/run/docker.sock`` unless the URL has a path, as with the Docker CLI
-since v29 (``ssh://me@box/run/user/1000/docker.sock`` for a rootless engine).
+(docker/cli ``cli/connhelper/connhelper.go``, read 2026-12-06):
+``ssh://me@box/run/user/1000/docker.sock`` for a rootless engine.
 
 Lifetime: :func:`socket_url` starts the forward on first use and reuses it (the MCP server's
 threads share one); a forward whose ``ssh`` has ended (the network dropped) is started again on the
