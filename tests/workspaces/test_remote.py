@@ -225,8 +225,7 @@ def _wait_for(condition: Any, timeout: float = 60) -> None:
 def test_one_ssh_forward_per_process_shared_restarted_and_ended(
     remote_engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """nexus_cli/engine_ssh.py against the engine behind sshd, with paramiko not installed."""
-    assert proc.run([sys.executable, "-c", "import paramiko"]).returncode != 0
+    """nexus_cli/engine_ssh.py against the engine behind sshd: no paramiko, no SDK ssh:// support."""
     monkeypatch.setenv("DOCKER_HOST", remote_engine)
     try:
         # threads (the MCP server's, a batch's) share one forward, in a process group of its own
@@ -238,7 +237,10 @@ def test_one_ssh_forward_per_process_shared_restarted_and_ended(
             thread.start()
         for thread in threads:
             thread.join()
-        assert len(clients) == 4
+        assert len(clients) == 4  # each on the forwarded socket, none with the SDK's ssh adapter
+        assert {type(c.api.adapters["http+docker://"]).__name__ for c in clients} == {
+            "UnixHTTPAdapter"
+        }
         pid = engine_ssh.running_pid(remote_engine)
         assert pid is not None and os.getpgid(pid) == pid != os.getpgid(0)
         assert all(c.ping() for c in clients)
@@ -250,10 +252,11 @@ def test_one_ssh_forward_per_process_shared_restarted_and_ended(
         engine_ssh.close_all()
     assert engine_ssh.running_pid(remote_engine) is None
 
-    # a process that reached the engine through its forward leaves no ssh behind when it exits
+    # a process that reached the engine through its forward leaves no ssh behind when it exits;
+    # paramiko cannot be imported there (it need not be uninstalled for this test to mean that)
     token = uuid.uuid4().hex
-    marked = {"DOCKER_HOST": remote_engine, "NEXUS_TEST_MARK": token}
-    doctor = run_process("doctor", "--json", env=marked)
+    marked = {**os.environ, "DOCKER_HOST": remote_engine, "NEXUS_TEST_MARK": token}
+    doctor = _nexus_without_paramiko(["doctor", "--json"], marked)
     [docker] = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "docker"]
     assert docker["status"] == "ok", docker
     assert f"at {remote_engine} (DOCKER_HOST), remote (ssh: " in docker["detail"]
@@ -262,7 +265,7 @@ def test_one_ssh_forward_per_process_shared_restarted_and_ended(
 
     # ... nor when the engine's socket is not there, which is one clear line
     missing = f"{remote_engine}/var/run/no-engine.sock"
-    failed = run_process("doctor", "--json", env={**marked, "DOCKER_HOST": missing})
+    failed = _nexus_without_paramiko(["doctor", "--json"], {**marked, "DOCKER_HOST": missing})
     [docker] = [c for c in json.loads(failed.stdout)["checks"] if c["name"] == "docker"]
     assert docker["status"] == "warn", docker
     assert docker["detail"] == (
@@ -271,3 +274,14 @@ def test_one_ssh_forward_per_process_shared_restarted_and_ended(
     )
     assert "docker group" in docker["fix"]
     assert processes_marked(token) == []
+
+
+def _nexus_without_paramiko(args: list[str], env: dict[str, str]) -> proc.Completed:
+    """``nexus ARGS`` in a process where ``import paramiko`` fails, as in an install without it."""
+    code = (
+        "import sys; sys.modules['paramiko'] = None; "
+        f"sys.argv = ['nexus', *{args!r}]; from nexus_cli.__main__ import run; run()"
+    )
+    done = proc.run([sys.executable, "-c", code], env=env, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
