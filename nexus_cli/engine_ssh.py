@@ -30,8 +30,10 @@ Lifetime: :func:`socket_url` starts the forward on first use and reuses it (the 
 threads share one); a forward whose ``ssh`` has ended (the network dropped) is started again on the
 next use. The ``ssh`` runs in its own process group (a Ctrl-C at the terminal reaches Nexus, which
 ends it in order) and is ended, reaped and its folder removed when Nexus exits (:func:`close_all`,
-registered with :mod:`atexit`; the CLI turns SIGTERM into a normal exit). Only a SIGKILL of
-Nexus leaves it running, until its connection drops.
+registered with :mod:`atexit`; the CLI turns SIGTERM into a normal exit). A Nexus that could not
+(SIGKILL, SIGHUP of a closed terminal) leaves its ``ssh`` running; the next forward this user
+starts ends it (:func:`_end_orphans`: the folder's ``pids`` file names the Nexus that owned it and
+its ``ssh``, which is ended only while its command line still names that folder's socket).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nexus_cli import proc
+from nexus_cli import fs, proc
 from nexus_cli.errors import DockerUnavailableError
 
 DEFAULT_REMOTE_SOCKET = "/var/run/docker.sock"
@@ -57,6 +59,8 @@ CONNECT_TIMEOUT_S = 10
 POLL_S = 0.05
 LOG_TAIL_LINES = 3
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux (104 on macOS)
+PREFIX = "nexus-docker-"
+PIDS_FILE = "pids"  # "NEXUS_PID SSH_PID": whose forward this folder is
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,7 @@ def socket_url(host: str) -> str:
         if not _registered:
             atexit.register(close_all)
             _registered = True
+            _end_orphans()
         forward = _start(target)
         _forwards[host] = forward
         return f"unix://{forward.socket}"
@@ -193,10 +198,10 @@ def _start(target: Target) -> _Forward:
             "(not found on PATH)",
             hint="install the OpenSSH client (e.g. apt install openssh-client)",
         )
-    folder = Path(tempfile.mkdtemp(prefix="nexus-docker-"))  # 0700
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX))  # 0700
     if len(str(folder)) + len("/docker.sock") > _SOCKET_PATH_MAX:  # a long TMPDIR
         shutil.rmtree(folder, ignore_errors=True)
-        folder = Path(tempfile.mkdtemp(prefix="nexus-docker-", dir="/tmp"))
+        folder = Path(tempfile.mkdtemp(prefix=PREFIX, dir="/tmp"))
     local = folder / "docker.sock"
     argv = [
         "ssh",
@@ -220,6 +225,9 @@ def _start(target: Target) -> _Forward:
         raise
     forward = _Forward(target, folder, child)
     try:
+        fs.atomic_write(
+            folder / PIDS_FILE, f"{os.getpid()} {child.pid}\n", fsync=False, root=folder
+        )
         _wait_ready(forward)
     except BaseException:
         forward.end()
@@ -274,3 +282,44 @@ def _tail(log: Path) -> str:
         if line.strip() and not line.startswith("Warning: Permanently added")  # not a problem
     ]
     return "; ".join(lines[-LOG_TAIL_LINES:])
+
+
+def _end_orphans() -> None:
+    """End the forwards that Nexus processes of this user left when they died unable to end them,
+    and remove their folders; a folder whose Nexus still runs (or that says nothing) is left."""
+    for root in {Path(tempfile.gettempdir()), Path("/tmp")}:
+        try:
+            folders = list(root.glob(f"{PREFIX}*"))
+        except OSError:
+            continue
+        for folder in folders:
+            with contextlib.suppress(OSError, ValueError):
+                info = folder.lstat()
+                if not folder.is_dir() or folder.is_symlink() or info.st_uid != os.getuid():
+                    continue
+                owner, ssh_pid = (int(n) for n in (folder / PIDS_FILE).read_text().split())
+                if owner == os.getpid() or _exists(owner):
+                    continue
+                if _is_forward_of(ssh_pid, folder):
+                    proc.kill_group(ssh_pid, grace_s=1.0)
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_forward_of(pid: int, folder: Path) -> bool:
+    """Whether ``pid`` is still the ssh that forwards ``folder``'s socket (not a reused pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return f"{folder / 'docker.sock'}:".encode() in b" ".join(argv) and argv[0].endswith(b"ssh")

@@ -263,6 +263,21 @@ def test_one_ssh_forward_per_process_shared_restarted_and_ended(
     assert "ssh (needed for ssh:// engines)" in docker["detail"]
     assert processes_marked(token) == []
 
+    # a Nexus killed outright (SIGKILL) cannot end its ssh: the next forward started ends it
+    killed = uuid.uuid4().hex
+    code = (
+        "import os, signal; from nexus_cli import engine, engine_ssh; engine.connect(); "
+        f"print(engine_ssh.socket_url({remote_engine!r})[len('unix://'):], flush=True); "
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    left = proc.run([sys.executable, "-c", code], env={**marked, "NEXUS_TEST_MARK": killed})
+    assert left.returncode == -signal.SIGKILL, left.stderr
+    assert len(processes_marked(killed)) == 1  # its ssh, left running
+    assert Path(left.stdout.strip()).parent.is_dir()
+    _nexus_without_paramiko(["doctor", "--json"], marked)
+    assert processes_marked(killed) == [] and not Path(left.stdout.strip()).parent.exists()
+    assert processes_marked(token) == []
+
     # ... nor when the engine's socket is not there, which is one clear line
     missing = f"{remote_engine}/var/run/no-engine.sock"
     failed = _nexus_without_paramiko(["doctor", "--json"], {**marked, "DOCKER_HOST": missing})
