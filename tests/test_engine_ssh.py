@@ -129,3 +129,17 @@ def test_the_cli_gives_one_error_line_and_a_hint_not_a_traceback(
     assert "Connection refused" in lines[0]
     assert lines[1].startswith("hint: check that `ssh -p") and len(lines) == 2, lines
     assert not (project / ".nexus" / "worktrees" / "db1").exists()
+
+
+def test_without_an_ssh_client_the_error_says_to_install_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ssh on it
+    monkeypatch.setenv("DOCKER_HOST", "ssh://box")
+    with pytest.raises(DockerUnavailableError) as caught:
+        engine.connect()
+    assert caught.value.message == (
+        "the Docker engine at ssh://box is reached with ssh, which is not installed "
+        "(not found on PATH)"
+    )
+    assert "openssh-client" in (caught.value.hint or "")
