@@ -237,14 +237,16 @@ def _start(target: Target) -> _Forward:
 
 def _wait_ready(forward: _Forward) -> None:
     """Return once the local socket accepts a connection; raise when ssh ends or time is up."""
-    until = time.monotonic() + START_TIMEOUT_S
+    left = proc.time_left()  # the operation's overall deadline, if it has one, comes first
+    wait_s = START_TIMEOUT_S if left is None else min(left, START_TIMEOUT_S)
+    until = time.monotonic() + wait_s
     while True:
         if not forward.running():
             raise _failed(forward, f"ssh exited ({forward.child.returncode})")
         if _answers(forward.socket):
             return
         if time.monotonic() >= until:
-            raise _failed(forward, f"ssh did not open the socket in {START_TIMEOUT_S:g}s")
+            raise _failed(forward, f"ssh did not open the socket in {wait_s:.3g}s")
         proc.check_cancelled()
         time.sleep(POLL_S)
 
