@@ -19,7 +19,7 @@ instead of one per connection (the SDK's pool and the batch's threads open sever
 is needed on the remote host but ``sshd`` and the engine (no ``docker`` CLI there). It needs
 ``sshd`` to allow forwarding to a socket (``AllowStreamLocalForwarding``, on by default) and the
 remote user to be allowed on the engine's socket (the ``docker`` group), as ``dial-stdio`` does.
-The Docker SDK's own ``ssh://`` support is not used: it imports paramiko, about 0.17 s at every
+The Docker SDK's own ``ssh://`` support is not used: it imports paramiko, about 0.2 s at every
 start of a command that touches Docker, even when it runs the ``ssh`` binary.
 
 The remote socket is ``/var/run/docker.sock`` unless the URL has a path, as with the Docker CLI
