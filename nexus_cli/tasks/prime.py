@@ -15,9 +15,9 @@ from typing import Any
 from nexus_cli import jsonio
 from nexus_cli.plural import plural
 from nexus_cli.project import Project
-from nexus_cli.tasks import approvals, memory, queries
+from nexus_cli.tasks import approvals, memory
 from nexus_cli.tasks.identity import current_agent
-from nexus_cli.tasks.listing import opened, ready_docs
+from nexus_cli.tasks.listing import blocked_page, opened, ready_docs
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.terminal import escape
@@ -102,16 +102,16 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     ready = [jsonio.loads(d) for d in ready_docs(store.project, store, agent, SHOWN + 1)]
     brief.ready = [_summary(d) for d in ready[:SHOWN]]
     brief.ready_more = len(ready) > SHOWN
-    brief.blocked_more, blocked = queries.blocked_page(project, store, SHOWN)
+    brief.blocked_more, blocked, waiting = blocked_page(project, store, SHOWN)
     brief.blocked = [
         {
             **_summary(task.to_dict()),
             "blocked_by": deps[:SHOWN],
-            "waiting_on": [s.to_json() for s in blocked.waiting.get(task.id, [])],
+            "waiting_on": [s.to_json() for s in waiting.get(task.id, [])],
         }
-        for task, deps in blocked.pairs
+        for task, deps in blocked
     ]
-    shown = [*current, *ready[:SHOWN], *(task.to_dict() for task, _ in blocked.pairs)]
+    shown = [*current, *ready[:SHOWN], *(task.to_dict() for task, _ in blocked)]
     brief.needs_approval = _waiting(store.project, shown)
     brief.next_commands = _next_commands(brief)
     brief.memory = [fact.to_json() for fact in memory.briefing(project)]
