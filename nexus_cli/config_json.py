@@ -26,6 +26,9 @@ Insert = tuple[int, str]  # (offset in the text after the insertion's predecesso
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"')
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
+# Deeper nesting is refused with a clear error, never a RecursionError: files such as a
+# repository's devcontainer.json are untrusted, and no real configuration comes near it.
+MAX_DEPTH = 200
 
 
 @dataclass
@@ -50,6 +53,7 @@ class _Parser:
 
     def __init__(self, text: str, where: str, jsonc: bool) -> None:
         self.text, self.where, self.jsonc, self.pos = text, where, jsonc, 0
+        self.depth = 0
 
     def fail(self, why: str) -> ConfigError:
         line = self.text.count("\n", 0, self.pos) + 1
@@ -123,6 +127,15 @@ class _Parser:
         return value
 
     def container(self, is_object: bool) -> _Node:
+        if self.depth >= MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            return self._container(is_object)
+        finally:
+            self.depth -= 1
+
+    def _container(self, is_object: bool) -> _Node:
         node = _Node(self.pos, 0, {} if is_object else [])
         closer = "}" if is_object else "]"
         self.pos += 1

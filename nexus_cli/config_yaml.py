@@ -64,6 +64,10 @@ def parse_yaml(text: str, path: Path | str, *, what: str) -> Any:
         data = yaml.load(text, Loader=_loader())  # a SafeLoader, stricter still
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_message(Path(path), text, exc, what)) from None
+    except RecursionError:  # PyYAML composes and constructs nested nodes recursively
+        raise ConfigError(
+            f"{path}: invalid YAML in the {what}: nested too deeply to read"
+        ) from None
     yaml_cache.store(path, what, text, data)
     return data
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")  # a profile name
+PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # a profile name
 
 TOP_KEYS = frozenset({"services", "volumes", "networks", "name", "version"})
 SERVICE_KEYS = frozenset(

@@ -18,6 +18,7 @@ from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
+from nexus_cli.terminal import escape, has_controls
 from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
     built_from,
@@ -30,9 +31,9 @@ from nexus_cli.workspaces.service_parsing import (
 )
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)$")
-MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
+MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?\Z", re.IGNORECASE)
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 MAX_ENV_FILE = 1 << 20  # bytes
 UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -71,7 +72,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         health = None
     elif isinstance(health, dict):
         health = {k: v for k, v in health.items() if k != "disable"}
-    limits = ((spec.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    limits = _limits(spec.get("deploy"), ctx, f"{key}.deploy")
     conditions = _depends(spec.get("depends_on"), ctx, f"{key}.depends_on")
     restart = str(spec.get("restart", "") or "")
     if restart and not RESTART.match(restart):
@@ -104,6 +105,20 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
         restart="" if restart == "no" else restart,
     )
+
+
+def _limits(deploy: Any, ctx: Context, key: str) -> dict[str, Any]:
+    """``deploy.resources.limits``; each level a mapping or absent."""
+    value = deploy
+    for name in ("resources", "limits", None):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise fail(ctx.path, key, "a mapping")
+        if name is None:
+            return value
+        key, value = f"{key}.{name}", value.get(name)
+    return {}
 
 
 def _list(value: Any, ctx: Context, key: str) -> list[Any]:
@@ -159,6 +174,8 @@ def _environment(value: Any, ctx: Context, key: str) -> dict[str, str]:
         raise fail(ctx.path, key, "a mapping of NAME: VALUE or a list of NAME=VALUE")
     result: dict[str, str] = {}
     for name, text in items:
+        if not name or "=" in name or has_controls(name) or "\n" in name:
+            raise fail(ctx.path, f"{key}.{escape(name)}", "variable names without '=' or controls")
         if text is None:
             if name in ctx.env:
                 result[name] = ctx.env[name]
@@ -249,6 +266,8 @@ def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
         if kind not in ("volume", "bind") or not source or "target" not in value:
             raise fail(ctx.path, key, "type volume or bind with a source and a target")
         mode = ":ro" if value.get("read_only") else ""
+        if kind == "bind" and not source.startswith((".", "/", "~")):
+            source = f"./{source}"  # a relative bind source, never a volume of that name
         value = f"{source}:{value['target']}{mode}"
     if not isinstance(value, str) or ":" not in value:
         raise fail(ctx.path, key, "NAME:/path or ./relative:/path (no anonymous volumes)")
@@ -258,7 +277,9 @@ def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
             ctx.path, key, "a named volume or a ./path inside the project (host paths are refused)"
         )
     if source.startswith("."):
-        source = "./" + ctx.inside(source, key)
+        source = ctx.inside(source, key)
+        _resolve(ctx, source, key, allow_root=True)  # a committed link out is refused here too
+        source = "./" + source
     return parse_volume(f"{source}:{rest}", ctx.path, key)
 
 
@@ -274,6 +295,8 @@ def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for dep, entry in value.items():
         entry = entry or {}
+        if not isinstance(entry, dict):
+            raise fail(ctx.path, f"{key}.{dep}", "a mapping with condition (and required)")
         condition = entry.get("condition", "service_started")
         if condition not in CONDITIONS:
             raise fail(ctx.path, f"{key}.{dep}.condition", f"one of {', '.join(CONDITIONS)}")

@@ -25,6 +25,7 @@ from typing import Any
 
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
+from nexus_cli.workspaces.service_parsing import VOLUME_NAME
 from nexus_cli.workspaces.templates import parse_template_file
 
 SERVICE = "dev"
@@ -58,7 +59,7 @@ REFUSED = frozenset(
 )
 BUILD_KEYS = frozenset({"dockerfile", "context", "args", "target"})
 MOUNT_KEYS = frozenset({"source", "target", "type", "readonly"})
-WORKSPACE_VAR = re.compile(r"^\$\{localWorkspaceFolder\}(/.*)?$")
+WORKSPACE_VAR = re.compile(r"^\$\{localWorkspaceFolder\}(/.*)?\Z")
 MAX_BYTES = 1 << 20
 
 
@@ -88,6 +89,7 @@ def import_devcontainer(
     data = _read(source)
     template_name = validate.template_name(name or "devcontainer")
     spec = _translate(data, source, project_root)
+    _check_paths(spec, source, project_root)
     target = project_root / ".nexus" / "templates" / f"{template_name}.yaml"
     if os.path.lexists(target) and not force:
         raise ConflictError(
@@ -186,6 +188,29 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
     return document
 
 
+def _check_paths(document: dict[str, Any], source: Path, project_root: Path) -> None:
+    """The build context, Dockerfile and bind sources of the translated template resolve inside
+    the project after symlinks (a committed link out of it is refused now, not at start)."""
+    service = document["services"][SERVICE]
+    paths: list[tuple[str, str, bool]] = []
+    build = service.get("build")
+    if build is not None:
+        paths.append((build["context"], "build.context", True))
+        paths.append(
+            (posixpath.join(build["context"], build["dockerfile"]), "build.dockerfile", False)
+        )
+    for i, volume in enumerate(service.get("volumes", [])):
+        if volume.startswith("."):
+            paths.append((volume.split(":")[0], f"mounts[{i}]", True))
+    for rel, key, allow_root in paths:
+        try:
+            fs.resolve_inside(project_root, rel, what=f"{source}: {key}", allow_root=allow_root)
+        except fs.PathEscapeError as exc:
+            raise ConfigError(
+                exc.message, hint="dev container paths must stay inside the project"
+            ) from None
+
+
 def _build(data: dict[str, Any], folder: str, source: Path) -> dict[str, Any] | None:
     """``build`` (or the old top-level ``dockerFile``/``context``): paths in devcontainer.json
     are relative to its folder; in the template, the context is relative to the worktree and
@@ -206,8 +231,11 @@ def _build(data: dict[str, Any], folder: str, source: Path) -> dict[str, Any] | 
         "context": context,
         "dockerfile": posixpath.relpath(dockerfile, context),
     }
-    if build.get("args"):
-        result["args"] = {str(k): str(v) for k, v in dict(build["args"]).items()}
+    args = build.get("args")
+    if args and not isinstance(args, dict):
+        raise ConfigError(f"{source}: build.args: expected an object of NAME: value")
+    if args:
+        result["args"] = {str(k): str(v) for k, v in args.items()}
     if build.get("target"):
         result["target"] = str(build["target"])
     return result
@@ -241,7 +269,7 @@ def _mount(value: Any, index: int, source: Path) -> str:
         raise ConfigError(f"{key}: expected type, source and target")
     kind, src, target = value.get("type", "volume"), str(value.get("source", "")), value["target"]
     mode = ":ro" if value.get("readonly") else ""
-    if kind == "volume" and re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", src):
+    if kind == "volume" and VOLUME_NAME.match(src):
         return f"{src}:{target}{mode}"
     match = WORKSPACE_VAR.match(src) if kind == "bind" else None
     if match is None:

@@ -46,6 +46,11 @@ def allocate(workspace: Workspace, names: list[str], bind_address: str) -> list[
     """Give each name a host port (the recorded one when it is still there)."""
     if not names:
         return []
+    if len(names) > MAX_HOST_PORTS:  # the template's and the command line's together
+        raise UsageError(
+            f"{len(names)} host ports asked for; at most {MAX_HOST_PORTS} per workspace",
+            hint="list fewer in x-nexus.host_ports and --host-port together",
+        )
     validate.workspace_name(workspace.name)
     requests = [
         ports.PortRequest(

@@ -35,11 +35,12 @@ SERVICE_KEYS = (
 )
 HEALTH_KEYS = ("test", "interval", "timeout", "retries", "start_period")
 HOOK_KINDS = ("post_create", "post_start")
-VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-PORT = re.compile(r"^(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+PORT = re.compile(r"^(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?\Z")
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-HOST_PORT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+HOST_PORT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}\Z")
 MAX_HOST_PORTS = 16
+MAX_DURATION_S = 24 * 3600  # a healthcheck's interval, timeout or start period
 
 
 def with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str, Any]) -> Template:
@@ -71,13 +72,18 @@ def fail(path: Any, key: str, expected: str) -> ConfigError:
 def parse_duration(value: Any, path: Any, key: str) -> float:
     """Seconds from a number or a Compose duration such as ``500ms``, ``2s`` or ``1m30s``."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_DURATION_S:  # also refuses NaN
+            raise fail(path, key, f"a duration between 0 and {MAX_DURATION_S // 3600}h")
         return float(value)
     text = str(value).strip()
     units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
     parts = DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise fail(path, key, "a duration such as 500ms, 2s or 1m30s")
-    return sum(float(n) * units[u] for n, u in parts)
+    seconds = sum(float(n) * units[u] for n, u in parts)
+    if seconds > MAX_DURATION_S:
+        raise fail(path, key, f"a duration between 0 and {MAX_DURATION_S // 3600}h")
+    return seconds
 
 
 def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
@@ -264,8 +270,8 @@ def parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:
     else:
         raise fail(path, f"{key}.test", "a shell string or [CMD, ...] / [CMD-SHELL, '...']")
     retries = value.get("retries", 3)
-    if not isinstance(retries, int) or retries < 1:
-        raise fail(path, f"{key}.retries", "a positive integer")
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 1 <= retries <= 10_000:
+        raise fail(path, f"{key}.retries", "a whole number from 1 to 10000")
     return HealthSpec(
         test=test_list,
         interval_s=parse_duration(value.get("interval", "2s"), path, f"{key}.interval"),

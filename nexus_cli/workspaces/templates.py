@@ -224,7 +224,7 @@ def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:
 def _parse_variables(value: Any, path: Path) -> dict[str, str | None]:
     result: dict[str, str | None] = {}
     for key, spec in _mapping(value, path, "x-nexus.variables").items():
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)):
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\Z", str(key)):
             raise ConfigError(f"{path}: x-nexus.variables.{key}: expected an identifier name")
         if isinstance(spec, dict):
             default = spec.get("default")

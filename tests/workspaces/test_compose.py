@@ -285,3 +285,84 @@ def test_the_strongest_condition_on_a_dependency_wins(project: Path) -> None:
         "db": "service_healthy",
         "job": "service_completed_successfully",
     }
+
+
+# --- hostile Compose files: each case escaped once (crash, silent acceptance or a link out) ---
+
+
+@pytest.mark.parametrize(
+    ("service", "words"),
+    [
+        # a trailing newline slipped past `$` in the patterns: a volume name Docker then refuses
+        ('volumes: ["data\\n:/data"]', "expected a volume name"),
+        ('restart: "always\\n"', "no, always, unless-stopped"),
+        ('ports: ["8080:80\\n"]', "CONTAINER_PORT or HOST_PORT:CONTAINER_PORT"),
+        # variable names a container cannot have
+        ("environment: {'A=B': x}", "variable names without '='"),
+        ('environment: ["\\x1b[2J=x"]', "variable names without '='"),
+        # values Docker cannot take (an infinite interval crashed the create)
+        ("healthcheck: {test: 'true', interval: .inf}", "a duration between 0 and 24h"),
+        ("healthcheck: {test: 'true', interval: -5}", "a duration between 0 and 24h"),
+        ("healthcheck: {test: 'true', retries: true}", "a whole number from 1 to 10000"),
+        # non-mappings where a mapping belongs: an AttributeError ("this is a bug") before
+        ("deploy: x", "services.app.deploy: expected a mapping"),
+        ("deploy: {resources: [1]}", "services.app.deploy.resources: expected a mapping"),
+        ("deploy: {resources: {limits: [1]}}", "deploy.resources.limits: expected a mapping"),
+    ],
+)
+def test_hostile_values_are_refused_in_one_error(project: Path, service: str, words: str) -> None:
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: x\n    {service}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_compose(project, "compose.yaml")
+    assert words in caught.value.message
+
+
+def test_a_dependency_that_is_not_a_mapping_is_a_config_error(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  app: {image: x, depends_on: {db: 5}}\n  db: {image: x}\n"
+    )
+    with pytest.raises(ConfigError, match=r"services\.app\.depends_on\.db: expected a mapping"):
+        load_compose(project, "compose.yaml")
+
+
+@pytest.mark.parametrize(
+    "volume",
+    [
+        "./rootlink:/host",  # a committed link to /
+        "./sub/etc:/host",  # a link in a folder below the top
+        "./sub/etc/ssl:/host",  # a path through a linked folder
+        "{type: bind, source: ./rootlink, target: /host}",
+        "{type: bind, source: rootlink, target: /host}",  # relative long form: a bind, not a volume
+    ],
+)
+def test_bind_sources_through_a_link_out_of_the_project_are_refused_when_read(
+    project: Path, volume: str
+) -> None:
+    (project / "rootlink").symlink_to("/")
+    (project / "sub").mkdir()
+    (project / "sub" / "etc").symlink_to("/etc")
+    (project / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: x\n    volumes: [{volume}]\n"
+    )
+    with pytest.raises(ConfigError, match="resolves outside"):
+        load_compose(project, "compose.yaml")
+
+
+def test_a_relative_bind_in_the_long_form_stays_a_bind(project: Path) -> None:
+    (project / "data").mkdir()
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    volumes: [{type: bind, source: data, target: /d}]\n"
+    )
+    (volume,) = load_compose(project, "compose.yaml").services["app"].volumes
+    assert (volume.source, volume.named) == ("data", False)
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_a_deeply_nested_file_is_one_clear_error(project: Path, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    deep = opening * 5000 + "1" + closing * 5000
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: x\n    command: {deep}\n")
+    result = run_nexus("workspace", "create", "w1", "--compose", "compose.yaml")
+    assert result.exit_code == 1, result.stderr  # a config error, never "unexpected ... bug"
+    assert result.stderr.count("\n") == 1 and "nested too deeply" in result.stderr
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []

@@ -130,3 +130,48 @@ def test_an_imported_devcontainer_starts(
     hook = run_nexus("workspace", "exec", "dev1", "--", "cat", "/cache/created", "/data/seed.txt")
     assert hook.exit_code == 0, hook.stderr
     assert hook.stdout == "hello dev\nseed\n"  # build arg, containerEnv, bind of the worktree
+
+
+# --- hostile devcontainer.json: each case got through (or crashed) before ---
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        # a committed link to / or through a linked folder: refused at import, not at start
+        (
+            '"mounts": ["type=bind,source=${localWorkspaceFolder}/rootlink,target=/h"]',
+            "mounts[0]: './rootlink' resolves outside",
+        ),
+        (
+            '"mounts": [{"type": "bind", "source": "${localWorkspaceFolder}/sub/etc/ssl", '
+            '"target": "/h"}]',
+            "resolves outside",
+        ),
+        ('"build": {"dockerfile": "../rootlink/etc/passwd"}', "build.dockerfile: "),
+        ('"build": {"dockerfile": "Dockerfile", "context": "../sub/etc"}', "build.context: "),
+        # a trailing newline slipped past `$`: a volume named "v\n", a bind path cut short
+        ('"mounts": [{"type": "volume", "source": "v\\n", "target": "/h"}]', "mounts[0]"),
+        (
+            '"mounts": [{"type": "bind", "source": "${localWorkspaceFolder}/data\\n", '
+            '"target": "/h"}]',
+            "mounts[0]",
+        ),
+        # a TypeError ("this is a bug") before
+        ('"build": {"dockerfile": "Dockerfile", "args": [1, 2]}', "build.args: expected"),
+        # a RecursionError before
+        ('"containerEnv": ' + '{"a": ' * 5000 + "1" + "}" * 5000, "nested more than"),
+    ],
+)
+def test_hostile_devcontainers_are_refused_and_nothing_is_written(
+    project: Path, extra: str, words: str
+) -> None:
+    write_devcontainer(project, "img:1", '{"image": "img:1", ' + extra + "}")
+    (project / "rootlink").symlink_to("/")
+    (project / "sub").mkdir()
+    (project / "sub" / "etc").symlink_to("/etc")
+    result = run_nexus("template", "import", ".devcontainer/devcontainer.json")
+    assert result.exit_code == 1, result.stderr
+    assert words in result.stderr and result.stderr.startswith("error:")
+    assert "bug" not in result.stderr and "Traceback" not in result.stderr
+    assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()

@@ -27,7 +27,18 @@ def test_names_become_variables_and_preferred_ports_are_stable() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [["Web"], ["web", "web"], "web", [1], ["x" * 33], [f"p{i}" for i in range(17)]]
+    "value",
+    [
+        ["Web"],
+        ["web", "web"],
+        "web",
+        [1],
+        ["x" * 33],
+        [f"p{i}" for i in range(17)],
+        ["web\n"],  # passed `$` before: `export NEXUS_PORT_WEB<newline>=…` broke `eval`
+        ["a=b"],
+        ["$(x)"],
+    ],
 )
 def test_bad_template_host_ports_are_refused(value: object) -> None:
     with pytest.raises(ConfigError, match=r"x-nexus\.host_ports"):
@@ -121,3 +132,29 @@ def test_six_parallel_workspaces_get_distinct_host_ports_never_a_containers(
     for name, result in zip(names, results, strict=True):
         env = run_nexus("workspace", "env", name, "--json").json()
         assert env["NEXUS_PORT_WEB"] == str(result["host_ports"]["web"])
+
+
+@pytest.mark.parametrize("name", ["web\n", "a=b", "$(touch x)", "web\x1b[2J"])
+def test_a_hostile_name_on_the_command_line_is_refused_before_anything_is_made(
+    project: Path, name: str
+) -> None:
+    result = run_nexus("workspace", "create", "hp", "--host-port", name)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("error: --host-port ") and "is not a name" in result.stderr
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+
+
+def test_the_template_and_the_command_line_together_stay_within_the_limit(
+    project: Path, isolated_home: Path
+) -> None:
+    names = [f"t{i}" for i in range(16)]
+    folder = project / ".nexus" / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "many.yaml").write_text(f"x-nexus:\n  host_ports: [{', '.join(names)}]\n")
+    result = run_nexus("workspace", "create", "hp", "--template", "many", "--host-port", "extra")
+    assert result.exit_code == 2, result.stderr
+    assert "at most 16 per workspace" in result.stderr
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+    table = isolated_home / "nexus-home" / ports.TABLE_FILE
+    assert not table.exists() or json.loads(table.read_text())["allocations"] == []
+    assert not (project / ".nexus" / "worktrees" / "hp").exists()
