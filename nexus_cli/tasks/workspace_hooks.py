@@ -4,7 +4,7 @@ them (the same approvals and trust rules as gates, :mod:`nexus_cli.tasks.approva
 A committed ``.nexus/config.yaml`` can propose ``workspaces.hooks``, but a repository must not be
 able to run a command on a developer's machine by being cloned: each of its hook commands waits
 until a person runs ``nexus workspace hooks --approve`` at a terminal (or a trust rule of their
-own covers it). A changed command needs approving again. Hooks in the user's own
+own covers it). A changed command, or one moved to another event, needs approving again. Hooks in the user's own
 ``<config dir>/config.yaml`` are theirs and run as written.
 """
 
@@ -24,8 +24,14 @@ from nexus_cli.terminal import escape
 from nexus_cli.workspaces import host_hooks
 from nexus_cli.workspaces.host_hooks import HostHook, HostHooks
 
-# The approvals entry of a project's workspace hooks (never a task id: those have no "@").
+# The approvals entries of a project's workspace hooks, one per event (never a task id: those
+# have no "@"). Per event because the event decides where and when a command runs: ``rm -rf .``
+# approved before a delete (in the worktree) must not run before a create (in the project).
 APPROVALS_KEY = "@workspace-hooks"
+
+
+def approvals_key(event: str) -> str:
+    return f"{APPROVALS_KEY}:{event}"
 USER_CONFIG_FILE = "config.yaml"
 
 
@@ -68,7 +74,7 @@ def listing(project: Project) -> list[HookView]:
         if hook.origin == "user":
             views.append(HookView(hook, "user"))
             continue
-        approval = book.approval_for(APPROVALS_KEY, Gate(hook.command))
+        approval = book.approval_for(approvals_key(hook.event), Gate(hook.command))
         how = (
             None
             if approval is None
@@ -108,5 +114,7 @@ def approve(project: Project, *, ask: Any = approvals.ask_person) -> list[HostHo
     )
     if not ask(question):
         raise UsageError("not approved: nothing changed")
-    approvals.approve(project, APPROVALS_KEY, [Gate(h.command) for h in waiting], how="terminal")
+    for event in dict.fromkeys(h.event for h in waiting):
+        gates = [Gate(h.command) for h in waiting if h.event == event]
+        approvals.approve(project, approvals_key(event), gates, how="terminal")
     return waiting

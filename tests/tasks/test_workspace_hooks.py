@@ -83,6 +83,26 @@ def test_a_project_hook_waits_for_a_person_then_runs(project: Path, tmp_path: Pa
     assert run_nexus("workspace", "create", "hk2").exit_code == 5
 
 
+def test_an_approved_command_moved_to_another_event_waits_again(
+    project: Path, tmp_path: Path
+) -> None:
+    """The event decides where a hook runs (pre_create: the project's top folder; pre_delete:
+    the worktree), so approving `rm -rf .` before a delete must not approve it before a create."""
+    marker = tmp_path / "ran"
+    command = f"touch {marker}"
+    project_config(project, f"workspaces:\n  hooks:\n    pre_delete: '{command}'\n")
+    workspace_hooks.approve(find_project(project), ask=lambda q: True)
+    project_config(project, f"workspaces:\n  hooks:\n    pre_create: '{command}'\n")
+    waiting = run_nexus("workspace", "create", "hk")
+    assert waiting.exit_code == 5, waiting.stderr
+    assert "pre_create hook" in waiting.stderr and "waits for a person's approval" in waiting.stderr
+    assert not marker.exists()
+    nothing_made(project, "hk")
+    # one byte changed waits too
+    project_config(project, f"workspaces:\n  hooks:\n    pre_delete: '{command} '\n")
+    assert run_nexus("workspace", "hooks", "--json").json()[0]["approved"] is False
+
+
 def test_a_refused_approval_changes_nothing(project: Path) -> None:
     project_config(project, "workspaces:\n  hooks:\n    pre_create: 'true'\n")
     with pytest.raises(UsageError, match="not approved"):
