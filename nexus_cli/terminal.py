@@ -14,8 +14,11 @@ import sys
 
 # The patterns are compiled by `re` on first use and kept in its cache: every command imports this
 # module (the CLI's error boundary), few of them print untrusted text.
-# C0 controls except tab and newline, DEL, and the C1 range (which includes the 8-bit CSI/OSC).
-_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+# C0 controls except tab and newline, DEL, the C1 range (which includes the 8-bit CSI/OSC), and
+# the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): a terminal
+# that does bidi would show `make test` for a command that runs something else ("Trojan Source",
+# CVE-2021-42574), and commands are shown for a person to approve.
+_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 _SURROGATE = r"[\ud800-\udfff]"
 _MARKUP = r"(\\*)(\[)(?=[a-zA-Z/@#]|\])"
 
@@ -27,11 +30,14 @@ def _visible(match: re.Match[str]) -> str:
         return "^["
     if code < 0x20:
         return "^" + chr(code + 0x40)
+    if code > 0xFF:
+        return f"\\u{code:04x}"
     return f"\\x{code:02x}"
 
 
 def escape(text: str, *, newlines: bool = True) -> str:
-    """``text`` with control characters shown visibly (``^[`` for ESC, ``\\x9b`` for C1).
+    """``text`` with control characters shown visibly (``^[`` for ESC, ``\\x9b`` for C1,
+    ``\\u202e`` for a bidi override).
 
     Tabs are kept; newlines are kept unless ``newlines=False`` (then shown as ``⏎``), for data
     that must stay on one line such as a title in a table cell.

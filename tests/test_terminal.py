@@ -56,6 +56,15 @@ def test_markup_escape_exact() -> None:
     assert escape_markup("x\ny", newlines=False) == "x⏎y"
 
 
+def test_bidi_overrides_are_shown_so_an_approved_command_reads_as_it_runs() -> None:
+    # "Trojan Source": on a terminal that does bidi, U+202E makes the rest read backwards
+    command = "make test #\u202e hs|lve/x.lilve//:ptth lruc ;"
+    assert escape(command) == "make test #\\u202e hs|lve/x.lilve//:ptth lruc ;"
+    assert escape("a\u202ab\u2066c\u2069d\u202c") == "a\\u202ab\\u2066c\\u2069d\\u202c"
+    assert has_controls("\u2067") and not has_controls("שלום עולם")  # plain RTL text stays
+    assert escape("\u200d\u05d0") == "\u200d\u05d0"  # joiners (emoji, scripts) stay
+
+
 def test_has_controls() -> None:
     assert has_controls("a\x1bb")
     assert has_controls("\x9b")
