@@ -70,3 +70,13 @@ def test_jsonc_comments_and_trailing_commas() -> None:
 def test_a_key_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(ConfigError, match="must be an object"):
         config_json.missing('{"mcpServers": []}', [ENTRY], "f", jsonc=False)
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_a_deeply_nested_document_is_a_config_error(opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    text = '{"x": ' + opening * 5000 + "1" + closing * 5000 + "}"
+    with pytest.raises(ConfigError, match="nested more than 200 levels"):  # a RecursionError
+        config_json.parse(text, "devcontainer.json", jsonc=True)
+    shallow = '{"x": ' + opening * 150 + "1" + closing * 150 + "}"
+    assert "x" in config_json.parse(shallow, "devcontainer.json", jsonc=True)

@@ -117,3 +117,12 @@ def test_dump_yaml_keeps_order_and_writes_several_lines_as_a_block(tmp_path: Pat
     text = dump_yaml(data)
     assert text.splitlines()[:4] == ["title: 'Ünïcode: yes'", "description: |-", "  one", "  two"]
     assert parse_yaml_mapping(text, tmp_path / "x.yaml", what="test") == data
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_a_deeply_nested_document_is_a_config_error(tmp_path: Path, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    path = tmp_path / "deep.yaml"
+    path.write_text("x: " + opening * 5000 + "1" + closing * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):  # was a RecursionError
+        load_yaml_mapping(path, what="template")
