@@ -32,6 +32,8 @@ APPROVALS_KEY = "@workspace-hooks"
 
 def approvals_key(event: str) -> str:
     return f"{APPROVALS_KEY}:{event}"
+
+
 USER_CONFIG_FILE = "config.yaml"
 
 

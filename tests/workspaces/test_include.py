@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli.workspaces.include import bring_ignored_files
 from tests.conftest import git, run_nexus
 
 
@@ -110,3 +111,40 @@ def test_a_linked_include_file_stops_the_create_and_leaves_nothing(
 def test_an_unknown_mode_is_a_usage_error(repo_with_ignored: Path) -> None:
     result = run_nexus("workspace", "create", "x", "--ignored-files", "move")
     assert result.exit_code == 2 and "move" in result.stderr
+
+
+def test_links_out_through_folders_on_either_side_are_refused(
+    project: Path, tmp_path: Path
+) -> None:
+    """Hostile cases that hold: a link to a folder outside, a link below an ignored folder, a
+    loop, patterns that climb (``../``, absolute), and a branch that commits a link where the
+    main checkout has an ignored folder (the copy would land outside the worktree)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("s\n")
+    (project / ".gitignore").write_text("linkdir\ncache/\nloop\nconfd/\n")
+    git(project, "add", ".gitignore")
+    git(project, "commit", "-qm", "ignore")
+    (project / "linkdir").symlink_to(outside)
+    (project / "cache").mkdir()
+    (project / "cache" / "inner").symlink_to(outside)
+    (project / "loop").symlink_to("loop")
+    (project / "confd").mkdir()
+    (project / "confd" / "app.cfg").write_text("cfg\n")
+    (project / ".worktreeinclude").write_text(
+        f"../outside/secret\n{outside}/secret\nlinkdir/secret\nlinkdir\ncache/**\nloop\nconfd/\n"
+    )
+    tree = tmp_path / "tree"
+    git(project, "worktree", "add", "-q", "-b", "evil", str(tree))
+    (tree / "confd").symlink_to(outside)
+    git(tree, "add", "-f", "confd")
+    git(tree, "commit", "-qm", "a link where the checkout has a folder")
+    result = bring_ignored_files(project, tree)
+    assert result.copied == []
+    assert [path for path, _ in result.refused] == [
+        "cache/inner",
+        "confd/app.cfg",
+        "linkdir",
+        "loop",
+    ]
+    assert sorted(os.listdir(outside)) == ["secret"]  # nothing written outside
