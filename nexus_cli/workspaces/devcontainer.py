@@ -25,6 +25,7 @@ from typing import Any
 
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
+from nexus_cli.terminal import escape
 from nexus_cli.workspaces.service_parsing import VOLUME_NAME
 from nexus_cli.workspaces.templates import parse_template_file
 
@@ -307,8 +308,10 @@ def _write(
     load is never left behind)."""
     import yaml
 
+    # the file's path is the repository's: a newline in a folder name must not start YAML
+    shown = escape(os.path.relpath(source, project_root), newlines=False)
     header = (
-        f"# Imported by `nexus template import` from {os.path.relpath(source, project_root)}.\n"
+        f"# Imported by `nexus template import` from {shown}.\n"
         "# Edit freely: it is a Nexus template now (docs/reference/template-format.md).\n"
     )
     text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)

@@ -134,6 +134,12 @@ def test_bare_workspace_operations_agree(project: Path) -> None:
             {"name": "ws", "template": "-x"},
             "invalid template name '-x'",
         ),
+        (  # a trailing newline passed the name pattern's `$` before
+            ("workspace", "create", "ws", "--host-port", "web\n"),
+            "workspace_create",
+            {"name": "ws", "host_ports": ["web\n"]},
+            "--host-port 'web\\n' is not a name",
+        ),
         (
             ("workspace", "down", "nobody"),
             "workspace_down",

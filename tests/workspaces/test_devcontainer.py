@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli.config_yaml import parse_yaml_mapping
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
 from nexus_cli.project import find_project
 from nexus_cli.workspaces.devcontainer import import_devcontainer
@@ -175,3 +176,15 @@ def test_hostile_devcontainers_are_refused_and_nothing_is_written(
     assert words in result.stderr and result.stderr.startswith("error:")
     assert "bug" not in result.stderr and "Traceback" not in result.stderr
     assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()
+
+
+def test_a_folder_name_with_a_newline_stays_in_the_header_comment(project: Path) -> None:
+    folder = project / ".devcontainer\nvolumes:\n  v: {driver: local}\n#"
+    folder.mkdir()
+    (folder / "devcontainer.json").write_text('{"image": "img:1"}')
+    result = import_devcontainer(project, f"{folder.name}/devcontainer.json")
+    text = result.path.read_text()
+    assert text.splitlines()[0].startswith("# Imported by `nexus template import` from .devcont")
+    assert "⏎volumes:" in text.splitlines()[0]
+    assert set(parse_yaml_mapping(text, result.path, what="template")) == {"x-nexus", "services"}
+    assert load_template("devcontainer", project).services["dev"].image == "img:1"
