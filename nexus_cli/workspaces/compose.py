@@ -32,6 +32,7 @@ from nexus_cli.workspaces.template_model import Template
 
 WHAT = "Compose file"
 MAX_EXTENDS = 10  # how deep ``extends`` may chain
+MAX_BYTES = 4 << 20  # a Compose file (or an ``extends`` file) larger than this is refused
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR and $$
 _INTERPOLATION = re.compile(
     r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
@@ -58,7 +59,7 @@ def load_compose(
     """
     path = compose_path(project_root, relative)
     env = {**os.environ, **(values or {})}
-    raw = interpolate(load_yaml_mapping(path, what=WHAT), env, path)
+    raw = interpolate(_load(path), env, path)
     compose_dir = _relative_dir(project_root, path)
     services_raw = raw.get("services")
     if not isinstance(services_raw, dict) or not services_raw:
@@ -92,6 +93,15 @@ def compose_path(project_root: Path, relative: str) -> Path:
     if not path.is_file():
         raise UsageError(f"{WHAT} {relative!r} not found in {project_root}")
     return path
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """The file's mapping; one larger than :data:`MAX_BYTES` is refused before it is read."""
+    if not path.is_file() or path.stat().st_size > MAX_BYTES:
+        raise ConfigError(
+            f"{path}: expected a {WHAT} (a plain file of at most {MAX_BYTES:,} bytes)"
+        )
+    return load_yaml_mapping(path, what=WHAT)
 
 
 def _relative_dir(project_root: Path, path: Path) -> str:
@@ -184,7 +194,7 @@ def _extended(
                 exc.message, hint="extends files must be inside the project"
             ) from None
         base_dir = _relative_dir(project_root, base_path)
-        other = interpolate(load_yaml_mapping(base_path, what=WHAT), env, base_path)
+        other = interpolate(_load(base_path), env, base_path)
         base_services = other.get("services") if isinstance(other.get("services"), dict) else {}
     elif base_name == key:
         raise ConfigError(f"{where}: a service cannot extend itself")

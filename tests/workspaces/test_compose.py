@@ -366,3 +366,14 @@ def test_a_deeply_nested_file_is_one_clear_error(project: Path, opening: str) ->
     assert result.exit_code == 1, result.stderr  # a config error, never "unexpected ... bug"
     assert result.stderr.count("\n") == 1 and "nested too deeply" in result.stderr
     assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+
+
+def test_an_oversized_compose_or_extends_file_is_refused_before_it_is_read(project: Path) -> None:
+    (project / "big.yaml").write_text("services:\n  app: {image: x}\n" + "#" * (4 << 20))
+    with pytest.raises(ConfigError, match="at most 4,194,304 bytes"):
+        load_compose(project, "big.yaml")
+    (project / "compose.yaml").write_text(
+        "services:\n  app: {extends: {file: big.yaml, service: app}}\n"
+    )
+    with pytest.raises(ConfigError, match="big.yaml: expected a Compose file"):
+        load_compose(project, "compose.yaml")
