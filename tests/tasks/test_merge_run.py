@@ -136,3 +136,31 @@ def test_a_second_runner_finds_the_queue_busy(tasks_project: Path) -> None:
         result = merge_run.run_queue(project)
     assert result.busy and result.outcomes == []
     assert merge_queue.read(project).entries == []
+
+
+def test_a_gate_the_branch_rewrites_in_tasks_jsonl_is_not_the_gate_that_runs(
+    tasks_project: Path,
+) -> None:
+    """An agent that breaks the check and rewrites its own task's gate to `true` in the
+    tasks.jsonl of its branch: the queue runs the gate a person approved, on the combined tree,
+    and the task goes back; the target does not move."""
+    task_id, tree = _done_task("cheat", "test -f b.txt", {"b.txt": "b\n"})
+    git(tree, "rm", "-q", "b.txt")
+    git(tree, "commit", "-q", "-m", "break the check")
+    lines = (tasks_project / ".nexus" / "tasks.jsonl").read_text().splitlines()
+    rewritten = [line.replace('"test -f b.txt"', '"true"') for line in lines]
+    assert rewritten != lines
+    (tree / ".nexus").mkdir(exist_ok=True)
+    (tree / ".nexus" / "tasks.jsonl").write_text("\n".join(rewritten) + "\n")
+    git(tree, "add", "-f", ".nexus/tasks.jsonl")
+    git(tree, "commit", "-q", "-m", "my gate is `true` now")
+    before = git(tasks_project, "rev-parse", "main").strip()
+
+    done = run_nexus("queue", "run", "--json")
+
+    assert done.exit_code == 3, done.stderr
+    [outcome] = done.json()["outcomes"]
+    assert outcome["outcome"] == "gate_failed", outcome
+    assert outcome["gates"][0]["command"] == "test -f b.txt"
+    assert git(tasks_project, "rev-parse", "main").strip() == before
+    assert show(task_id)["status"] != "done"
