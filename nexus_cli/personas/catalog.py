@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus_cli import fs
 from nexus_cli.errors import ConfigError, NexusError, NotFoundError, UsageError
 from nexus_cli.paths import user_config_dir
 from nexus_cli.personas.model import NAME_RE, PERSONA_FILE, Persona
@@ -86,6 +87,14 @@ def load_all(search: list[Layer]) -> list[Persona]:
 def _load_from(
     folder: Path, origin: str, search: list[Layer], index: int, chain: tuple[str, ...]
 ) -> Persona:
+    if origin == "project":  # repository content: a committed link out is never read
+        root = folder.parents[2]  # <root>/.nexus/personas/NAME
+        try:
+            fs.resolve_inside(root, (folder / PERSONA_FILE).relative_to(root), what="persona")
+        except fs.PathEscapeError as exc:
+            raise ConfigError(
+                exc.message, hint="a project's personas must be folders inside it, not links out"
+            ) from None
     spec = parse_persona(folder / PERSONA_FILE)
     own = spec.build(folder, origin)
     if spec.extends is None:

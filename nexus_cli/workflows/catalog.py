@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nexus_cli import validate
+from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError, NexusError, NotFoundError
 from nexus_cli.resources import data_dir
 from nexus_cli.suggest import did_you_mean
@@ -43,6 +43,14 @@ def sources(project_root: Path | None) -> list[Source]:
 
 
 def read(source: Source) -> Workflow:
+    if source.origin == "project":  # repository content: a committed link out is never read
+        root = source.path.parents[2]  # <root>/.nexus/workflows/NAME.yaml
+        try:
+            fs.resolve_inside(root, source.path.relative_to(root), what="workflow")
+        except fs.PathEscapeError as exc:
+            raise ConfigError(
+                exc.message, hint="a project's workflows must be files inside it, not links out"
+            ) from None
     try:
         size = source.path.stat().st_size
         if size > MAX_FILE_BYTES:

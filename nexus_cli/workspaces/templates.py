@@ -8,6 +8,7 @@ template becomes a :class:`ConfigError` naming the file, the key and what was ex
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def parse_template_file(
     strict: bool,
     project_root: Path | None = None,
 ) -> Template:
+    _check_inside_project(origin, path, project_root)
     raw = read_yaml(path)
     unknown = set(raw) - TOP_KEYS
     if unknown:
@@ -157,6 +159,22 @@ def parse_template_file(
     ):
         return base  # worktree (and host ports) only
     return with_services(base, nexus, services_raw)
+
+
+def _check_inside_project(origin: str, path: Path, project_root: Path | None) -> None:
+    """A project's template file is repository content: a committed link (the file, or the
+    ``.nexus/templates`` folder) that leads out of the project is refused, never read."""
+    if origin != "project" or project_root is None:
+        return
+    folder = Path(project_root) / ".nexus" / "templates"
+    if path.parent != folder:
+        return  # not one of the project's (the import's trial copy)
+    try:
+        fs.resolve_inside(project_root, os.path.relpath(path, project_root), what="template")
+    except fs.PathEscapeError as exc:
+        raise ConfigError(
+            exc.message, hint="a project's templates must be files inside it, not links out"
+        ) from None
 
 
 def _from_compose(

@@ -141,3 +141,15 @@ def test_bad_aliases_are_refused_naming_the_key(tmp_path: Path, aliases: str) ->
     folder = write_persona(tmp_path / "x", f"name: x\naliases: {aliases}\n")
     with pytest.raises(ConfigError, match="'aliases'"):
         parse_persona(folder / "persona.yaml")
+
+
+def test_a_committed_persona_link_out_of_the_project_is_never_read(
+    project: Path, tmp_path: Path
+) -> None:
+    outside = write_persona(tmp_path / "outside", "db_password: hunter2\n")
+    personas = project / ".nexus" / "personas"
+    personas.mkdir(parents=True)
+    (personas / "leak").symlink_to(outside)
+    with pytest.raises(ConfigError, match="resolves outside") as caught:
+        load("leak", layers(project))
+    assert "db_password" not in caught.value.message

@@ -153,3 +153,14 @@ def test_an_unknown_workflow_suggests_the_closest(flows: Path) -> None:
     result = run_nexus("workflow", "show", "featur")
     assert result.exit_code != 0
     assert "hint: did you mean 'feature-development'?" in result.stderr
+
+
+def test_a_committed_workflow_link_out_of_the_project_is_never_read(
+    flows: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("db_password: hunter2\n")
+    (flows / "leak.yaml").symlink_to(secret)
+    shown = run_nexus("workflow", "show", "leak")
+    assert shown.exit_code == 1 and "resolves outside" in shown.stderr
+    assert "db_password" not in shown.stderr

@@ -375,5 +375,5 @@ def test_an_oversized_compose_or_extends_file_is_refused_before_it_is_read(proje
     (project / "compose.yaml").write_text(
         "services:\n  app: {extends: {file: big.yaml, service: app}}\n"
     )
-    with pytest.raises(ConfigError, match="big.yaml: expected a Compose file"):
+    with pytest.raises(ConfigError, match=r"big\.yaml: expected a Compose file"):
         load_compose(project, "compose.yaml")

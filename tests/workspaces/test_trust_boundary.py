@@ -346,3 +346,28 @@ def test_pointer_guards_cover_every_bind_that_shows_the_git_file(tmp_path: Path)
     assert set(extra) == {"/a/.git", "/up/wt/.git"}
     assert all(b.source == dotgit and b.read_only for b in extra.values())
     assert [b.target for b in guarded].count("/workspace/.git") == 1
+
+
+@pytest.mark.parametrize("linked", ["file", "folder"])
+def test_a_committed_template_link_out_of_the_project_is_never_read(
+    project: Path, tmp_path: Path, linked: str
+) -> None:
+    """``.nexus/templates/x.yaml -> ~/secret.yaml`` read the outside file and printed its keys
+    in the error (``db_password: unsupported top-level key``)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.yaml").write_text("db_password: hunter2\nservices:\n  app: {image: x}\n")
+    folder = project / ".nexus" / "templates"
+    if linked == "file":
+        folder.mkdir(parents=True)
+        (folder / "x.yaml").symlink_to(outside / "x.yaml")
+    else:
+        folder.symlink_to(outside)
+    shown = run_nexus("template", "show", "x")
+    assert shown.exit_code == 1 and "resolves outside" in shown.stderr
+    assert "db_password" not in shown.stderr
+    listed = run_nexus("template", "list")
+    assert "resolves outside" in listed.stdout and "db_password" not in listed.stdout
+    created = run_nexus("workspace", "create", "w", "-t", "x")
+    assert created.exit_code == 1 and "resolves outside" in created.stderr
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
