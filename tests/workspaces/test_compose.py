@@ -377,3 +377,31 @@ def test_an_oversized_compose_or_extends_file_is_refused_before_it_is_read(proje
     )
     with pytest.raises(ConfigError, match=r"big\.yaml: expected a Compose file"):
         load_compose(project, "compose.yaml")
+
+
+@pytest.mark.docker
+def test_every_published_port_of_a_compose_file_ends_on_loopback(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: object
+) -> None:
+    """`80:80`, a bare container port, `localhost:`, `127.0.0.2:` and the long form: the engine
+    binds each to 127.0.0.1 only, whatever the file says (it cannot say 0.0.0.0)."""
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n"
+        f"    image: {test_image}\n"
+        '    command: ["sleep", "3600"]\n'
+        "    ports:\n"
+        '      - "80:80"\n'
+        '      - "81"\n'
+        '      - "localhost:82:82"\n'
+        '      - "127.0.0.2:83:83/udp"\n'
+        "      - {target: 84, published: 84}\n"
+    )
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    result = run_nexus("workspace", "create", "lo", "--compose", "compose.yaml", "--json")
+    assert result.exit_code == 0, result.stderr
+    app = docker_client.containers.get(f"nexus-{project_id}-lo-app")  # type: ignore[attr-defined]
+    bindings = app.attrs["HostConfig"]["PortBindings"]
+    assert set(bindings) == {"80/tcp", "81/tcp", "82/tcp", "83/udp", "84/tcp"}
+    assert {b["HostIp"] for spec in bindings.values() for b in spec} == {"127.0.0.1"}
+    assert run_nexus("workspace", "delete", "lo", "--force").exit_code == 0
