@@ -14,6 +14,7 @@ from nexus_cli.errors import NotAProjectError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.project import find_project
+from nexus_cli.terminal import escape
 from nexus_cli.workspaces.devcontainer import import_devcontainer
 from nexus_cli.workspaces.lookup import list_templates, show_template
 
@@ -65,11 +66,13 @@ def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         emit_json(parsed.to_dict())
         return
-    click.echo(f"{name} ({parsed.origin}: {parsed.path})")
+    # the template is repository content: what it says reaches the terminal escaped
+    click.echo(f"{name} ({parsed.origin}: {escape(str(parsed.path), newlines=False)})")
     if parsed.description:
-        click.echo(f"  {parsed.description}")
+        click.echo(f"  {escape(parsed.description, newlines=False)}")
     for var, default in parsed.variables.items():
-        click.echo(f"  variable {var} = {default if default is not None else '(required)'}")
+        shown = escape(default, newlines=False) if default is not None else "(required)"
+        click.echo(f"  variable {var} = {shown}")
     if not parsed.services:
         click.echo("  no services: a worktree only (works without Docker)")
         return
@@ -99,7 +102,8 @@ def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     )
     for kind, hooks in parsed.hooks.items():
         for hook in hooks:
-            click.echo(f"  {kind} hook in {hook.service}: {hook.command}")
+            command = hook.command if isinstance(hook.command, str) else " ".join(hook.command)
+            click.echo(f"  {kind} hook in {hook.service}: {escape(command, newlines=False)}")
 
 
 @template.command(name="import")

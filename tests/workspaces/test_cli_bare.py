@@ -240,3 +240,23 @@ def test_list_counts_each_worktrees_uncommitted_changes(project: Path) -> None:
     assert listed.exit_code == 0, listed.stderr
     counts = {v["name"]: v["uncommitted"] for v in listed.json()["workspaces"]}
     assert counts == {"w0": 0, "w1": 1, "w2": 2, "w3": 3, "w4": None}
+
+
+def test_template_show_escapes_what_the_template_says(project: Path) -> None:
+    """The description, a variable's default and a hook's command are repository content: they
+    reached the terminal raw (an OSC title, a clear screen, a bidi override)."""
+    folder = project / ".nexus" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "loud.yaml").write_text(
+        "x-nexus:\n"
+        '  description: "a\\e]0;owned\\a \\u202e b"\n'
+        '  variables: {V: "\\e[2J"}\n'
+        '  hooks:\n    post_create: [{service: app, command: "make\\e]0;t\\a"}]\n'
+        'services:\n  app: {image: "img\\e[31m"}\n'
+    )
+    shown = run_nexus("template", "show", "loud")
+    assert shown.exit_code == 0, shown.stderr
+    assert not any(ch in shown.stdout for ch in "\x1b\x07\u202e")
+    assert "a^[]0;owned^G \\u202e b" in shown.stdout
+    assert "variable V = ^[[2J" in shown.stdout
+    assert "post_create hook in app: make^[]0;t^G" in shown.stdout
