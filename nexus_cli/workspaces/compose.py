@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def load_compose(
     over the user's environment in ``${VAR}``.
     """
     path = compose_path(project_root, relative)
-    env = {**os.environ, **(values or {})}
+    env = HostEnvironment(values or {}, path)
     raw = interpolate(_load(path), env, path)
     compose_dir = _relative_dir(project_root, path)
     services_raw = raw.get("services")
@@ -82,6 +82,44 @@ def load_compose(
     check_dependencies(template)
     template.start_order()
     return template
+
+
+# The user's environment variables a Compose file may read, by name, comma-separated: a file in a
+# repository is not the user's, and `image: registry.example/x:${GITHUB_TOKEN}` would send the
+# token with the pull (docs/workspaces.md, "Your own Compose file").
+PASS_ENV = "NEXUS_COMPOSE_ENV"
+
+
+class HostEnvironment(Mapping[str, str]):
+    """What ``${VAR}`` and ``environment: [NAME]`` read: Nexus's own values (the workspace's
+    name and project id), then the user's environment variables named in ``NEXUS_COMPOSE_ENV``.
+    Reading any other variable that is set is a :class:`ConfigError` naming it; one that is not
+    set reads as unset, as in Compose (empty, or the ``${VAR:-default}``)."""
+
+    def __init__(self, values: Mapping[str, str], path: Path) -> None:
+        self._values, self._path = dict(values), path
+        listed = os.environ.get(PASS_ENV, "").split(",")
+        self._allowed = {name.strip() for name in listed if name.strip()}
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._values:
+            return self._values[key]
+        if key not in os.environ:
+            raise KeyError(key)
+        if key in self._allowed:
+            return os.environ[key]
+        raise ConfigError(
+            f"{self._path}: reads ${key} from your environment; a {WHAT} reads only the "
+            "variables you name",
+            hint=f"if it may, name it: {PASS_ENV}={key} (several: comma-separated)",
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        allowed = (name for name in sorted(self._allowed) if name in os.environ)
+        return iter([*self._values, *(n for n in allowed if n not in self._values)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def compose_path(project_root: Path, relative: str) -> Path:

@@ -261,6 +261,52 @@ def test_interpolation_follows_compose(project: Path, monkeypatch: pytest.Monkey
         interpolate("${NOPE:?needs a value}", env, path)
 
 
+LEAKY = """\
+services:
+  app:
+    image: registry.example/app:${{TOKEN_FOR_TEST}}
+    environment: [{passed}]
+"""
+
+
+def test_a_compose_file_reads_only_the_environment_variables_the_user_names(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository's file cannot send the user's secrets with an image pull or into a
+    container: a variable that is set and not named in NEXUS_COMPOSE_ENV is one clear error,
+    by ${VAR} and by `environment: [NAME]` alike; an unset one reads as unset."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "s3cret")
+    monkeypatch.setenv("PASSED_FOR_TEST", "yes")
+    monkeypatch.delenv("NEXUS_COMPOSE_ENV", raising=False)
+    (project / "compose.yaml").write_text(LEAKY.format(passed="PASSED_FOR_TEST"))
+    with pytest.raises(ConfigError, match=r"reads \$TOKEN_FOR_TEST from your environment") as e:
+        load_compose(project, "compose.yaml")
+    assert "s3cret" not in str(e.value) and "NEXUS_COMPOSE_ENV=TOKEN_FOR_TEST" in str(e.value.hint)
+
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", "TOKEN_FOR_TEST")
+    with pytest.raises(ConfigError, match=r"reads \$PASSED_FOR_TEST"):
+        load_compose(project, "compose.yaml")  # environment: [NAME] is a read too
+
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", " TOKEN_FOR_TEST, PASSED_FOR_TEST ")
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert app.image == "registry.example/app:s3cret" and app.environment == {
+        "PASSED_FOR_TEST": "yes"
+    }
+
+    monkeypatch.delenv("TOKEN_FOR_TEST")
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", "")
+    (project / "compose.yaml").write_text(LEAKY.format(passed="UNSET_FOR_TEST"))
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert app.image == "registry.example/app:" and app.environment == {}
+
+    result = run_nexus("workspace", "create", "leak", "--compose", "compose.yaml", env={
+        "TOKEN_FOR_TEST": "s3cret", "NEXUS_COMPOSE_ENV": ""})  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    assert "TOKEN_FOR_TEST" in result.stderr and "s3cret" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / ".nexus" / "worktrees" / "leak").exists()  # refused before anything
+
+
 def test_env_files_are_read_like_compose(tmp_path: Path) -> None:
     from nexus_cli.workspaces.compose_service import read_env_file
 
