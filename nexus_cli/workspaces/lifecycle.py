@@ -342,9 +342,12 @@ def _worktree_while_preparing(
             )
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
-    # One journal write for what comes next: the Docker objects, the worktree, and (services
-    # to start) their port allocations; a new branch is journalled when git is about to make it.
-    undo.before_worktree(docker=worker is not None)
+    # One journal write for what comes next: the Docker objects, the worktree, (services to
+    # start) their port allocations, and a new branch made at HEAD; a branch made at --from is
+    # journalled when git is about to make it (its commit is resolved then).
+    head, branch_commit = refs
+    new_at_head = head if branch_commit is None and from_ref is None else None
+    undo.before_worktree(docker=worker is not None, branch=new_at_head)
     if worker is not None:
         undo.preparing = worker
         worker.start()

@@ -65,11 +65,14 @@ class Rollback:
             if record is not None and _same_owner(record.creating, self.journal):
                 record.creating = dict(self.journal)
 
-    def before_worktree(self, *, docker: bool = False) -> None:
+    def before_worktree(self, *, docker: bool = False, branch: str | None = None) -> None:
         """The worktree (unless a non-empty folder is there: never removed by the undo) and,
-        with ``docker``, the Docker objects and port allocations are about to be made: one
-        write for all of them (undoing one that was never made removes nothing)."""
+        with ``docker``, the Docker objects and port allocations are about to be made, and with
+        ``branch`` a new branch at that commit: one write for all of them (undoing one that was
+        never made removes nothing; :meth:`before_branch` with the same commit writes nothing)."""
         steps: dict[str, Any] = {"docker": True, "ports": True} if docker else {}
+        if branch is not None:
+            steps["branch"] = branch
         path = self.workspace.worktree
         if not (path.exists() and any(path.iterdir())):
             steps["worktree"] = True
