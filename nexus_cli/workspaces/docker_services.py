@@ -235,7 +235,7 @@ def remote_mounts(plan: ServicePlan, binds: list[Bind]) -> list[Any]:
     return result
 
 
-def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
+def _mounts(plan: ServicePlan) -> list[Any]:
     """The service's mounts: the worktree at ``/workspace``, the git data (:func:`git_mounts`),
     the template's volumes, and the read-only guards of the ``.git`` file
     (:func:`pointer_guards`). Docker's ``Mounts`` API, which takes any path and orders nested
@@ -251,8 +251,8 @@ def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
         binds += [Bind(src, spec["bind"], spec["mode"] == "ro") for src, spec in git_binds.items()]
     named: list[Any] = []
     for volume in plan.service.volumes:
-        if volume.named:
-            source = ensure_volume(client, plan.workspace, volume.source)
+        if volume.named:  # made (labelled) before any container is created: prepare_engine
+            source = plan.workspace.volume_name(volume.source)
             named.append(Mount(volume.target, source, type="volume", read_only=volume.read_only))
         else:  # checked by services_up against the template; resolved again here (symlinks)
             resolved = fs.resolve_inside(
@@ -314,7 +314,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
             "NEXUS_SERVICE": service.name,
         },
         working_dir=service.working_dir or None,
-        mounts=_mounts(client, plan),
+        mounts=_mounts(plan),
         ports={
             f"{cport}/{proto}": (plan.bind_address, None if plan.engine_picks_ports else host)
             for (cport, proto), host in plan.host_ports.items()
