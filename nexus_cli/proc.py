@@ -171,7 +171,10 @@ def run(
             out, err = _Reader(proc.stdout), _Reader(proc.stderr)
             if data is not None:
                 threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
-            finished = _wait(proc, until) and (new_session or _drain((out, err), until))
+            if new_session:  # its group is ended afterwards: its own exit is what counts
+                finished = _wait(proc, until)
+            else:  # its output ends as it exits: waking then is sooner than Popen.wait's poll
+                finished = _drain((out, err), until, cancellable=True) and _wait(proc, until)
         finally:
             _stop(proc, group=new_session, grace_s=grace_s)
     # Whatever was written before the end; a process that left the group may hold the pipes.
@@ -416,10 +419,23 @@ def _wait(proc: subprocess.Popen[bytes], until: float | None) -> bool:
             return False
 
 
-def _drain(readers: tuple[_Reader, _Reader], until: float | None) -> bool:
-    """Whether both outputs reached their end before ``until``."""
+def _drain(
+    readers: tuple[_Reader, _Reader], until: float | None, *, cancellable: bool = False
+) -> bool:
+    """Whether both outputs reached their end before ``until`` (with ``cancellable``, False as
+    well once the operation is cancelled, looked at every POLL_S).
+
+    A pipe's end wakes the wait at once, where ``Popen.wait`` with a time limit polls (up to
+    50 ms apart): a process's output ends when it exits, unless it left a child holding it."""
+    event = _cancellation.get() if cancellable else None
     for reader in readers:
-        reader.join(_left(until))
+        while reader.reading():
+            left = _left(until)
+            if left == 0.0:
+                break
+            reader.join(left if event is None else POLL_S if left is None else min(left, POLL_S))
+            if event is not None and event.is_set():
+                return False
     return not any(reader.reading() for reader in readers)
 
 

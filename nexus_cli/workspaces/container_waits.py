@@ -110,6 +110,24 @@ def _wait_healthy(container: Any, service: str, timeout_s: float, changes: State
         changes.wait(HEALTH_POLL_S)
 
 
+def wait_still_running(container: Any, service: str, until: float) -> None:
+    """Return once the container has been running until ``until`` (a :func:`time.monotonic`
+    time); a container that stops before then is an error naming the service, raised as soon as
+    the engine says it died (its ``die`` event), not at the end of the window. Past ``until``
+    it is one look at the container."""
+    with StateChanges(container) as changes:
+        while True:
+            proc.check_cancelled()
+            container.reload()
+            state = container.attrs.get("State", {})
+            if not state.get("Running"):
+                raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            changes.wait(min(HEALTH_POLL_S, left))
+
+
 def wait_completed(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container exits with code 0 (``service_completed_successfully``)."""
     with StateChanges(container) as changes:

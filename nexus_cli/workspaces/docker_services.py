@@ -77,47 +77,42 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
     return True
 
 
-def ensure_network(client: Any, workspace: Workspace) -> Any:
-    """The workspace's network, created when missing.
+def ensure_network(client: Any, workspace: Workspace) -> None:
+    """Make sure the workspace's network exists: created when missing (one request).
 
     The engine (before API 1.44) allows two networks of one name, and then refuses every later
     lookup by that name as ambiguous. A create whose request an interrupt cut short may still
-    complete in the engine after the undo looked, so a second one can appear: the oldest of the
-    workspace's own networks of that name is kept and the others (unused: nothing is attached
-    before this returns) are removed.
+    complete in the engine after the undo looked, so a second one can appear: when the engine
+    says the name is taken, the oldest of the workspace's own networks of that name is kept and
+    the others (unused: nothing is attached before this returns) are removed.
     """
     from docker.errors import APIError
 
     name = workspace.network_name
+    try:
+        client.api.create_network(
+            name, driver="bridge", labels=workspace.labels(), check_duplicate=True
+        )
+        return
+    except APIError as exc:
+        if exc.status_code != 409:  # 409: there already (`up`), or made meanwhile by another
+            raise
     same = sorted(
         (n for n in client.networks.list(names=[name]) if n.name == name),
         key=lambda n: n.attrs.get("Created", ""),
     )
-    if same:
-        labels = workspace.labels()
-        for extra in same[1:]:
-            if all(extra.attrs.get("Labels", {}).get(k) == v for k, v in labels.items()):
-                with contextlib.suppress(APIError):
-                    extra.remove()
-        return same[0]
-    try:
-        return client.networks.create(
-            name, driver="bridge", labels=workspace.labels(), check_duplicate=True
-        )
-    except APIError as exc:
-        if exc.status_code != 409:  # 409: made meanwhile by another create of this name
-            raise
-        return client.networks.get(name)
+    labels = workspace.labels()
+    for extra in same[1:]:
+        if all(extra.attrs.get("Labels", {}).get(k) == v for k, v in labels.items()):
+            with contextlib.suppress(APIError):
+                extra.remove()
 
 
 def ensure_volume(client: Any, workspace: Workspace, volume: str) -> str:
-    from docker.errors import NotFound
-
+    """Make sure the workspace's volume exists; its engine name. One request: the engine
+    creates a volume of a name it does not have and answers with the one it has otherwise."""
     name = workspace.volume_name(volume)
-    try:
-        client.volumes.get(name)
-    except NotFound:
-        client.volumes.create(name, labels=workspace.labels())
+    client.volumes.create(name, labels=workspace.labels())
     return name
 
 
@@ -240,7 +235,7 @@ def remote_mounts(plan: ServicePlan, binds: list[Bind]) -> list[Any]:
     return result
 
 
-def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
+def _mounts(plan: ServicePlan) -> list[Any]:
     """The service's mounts: the worktree at ``/workspace``, the git data (:func:`git_mounts`),
     the template's volumes, and the read-only guards of the ``.git`` file
     (:func:`pointer_guards`). Docker's ``Mounts`` API, which takes any path and orders nested
@@ -256,8 +251,8 @@ def _mounts(client: Any, plan: ServicePlan) -> list[Any]:
         binds += [Bind(src, spec["bind"], spec["mode"] == "ro") for src, spec in git_binds.items()]
     named: list[Any] = []
     for volume in plan.service.volumes:
-        if volume.named:
-            source = ensure_volume(client, plan.workspace, volume.source)
+        if volume.named:  # made (labelled) before any container is created: prepare_engine
+            source = plan.workspace.volume_name(volume.source)
             named.append(Mount(volume.target, source, type="volume", read_only=volume.read_only))
         else:  # checked by services_up against the template; resolved again here (symlinks)
             resolved = fs.resolve_inside(
@@ -319,7 +314,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
             "NEXUS_SERVICE": service.name,
         },
         working_dir=service.working_dir or None,
-        mounts=_mounts(client, plan),
+        mounts=_mounts(plan),
         ports={
             f"{cport}/{proto}": (plan.bind_address, None if plan.engine_picks_ports else host)
             for (cport, proto), host in plan.host_ports.items()

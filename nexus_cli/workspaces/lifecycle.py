@@ -35,7 +35,7 @@ from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
 from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
-from nexus_cli.workspaces.rollback import Rollback, reserve
+from nexus_cli.workspaces.rollback import Rollback, reserve, worktree_steps
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
 from nexus_cli.workspaces.template_model import Template
 from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
@@ -207,6 +207,11 @@ def _create_as(
             env=hook_environment(workspace),
             progress=progress,
         )
+    # The record that reserves the name journals the worktree's steps already (one write less
+    # before git starts); what differs after a killed create's undo is written when it comes.
+    record.creating.update(
+        worktree_steps(workspace, docker=client is not None, branch=_new_at_head(refs, from_ref))
+    )
     if _reserve(workspace, record, client):  # a killed create's branch may be gone now
         refs = git.head_and_branch(project.root, name)
     undo = Rollback(workspace, client, record.creating)
@@ -342,9 +347,11 @@ def _worktree_while_preparing(
             )
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
-    # One journal write for what comes next: the Docker objects, the worktree, and (services
-    # to start) their port allocations; a new branch is journalled when git is about to make it.
-    undo.before_worktree(docker=worker is not None)
+    # What comes next is journalled (in the record that reserved the name; written here only
+    # when it differs): the Docker objects, the worktree, (services to start) their port
+    # allocations, and a new branch made at HEAD; a branch made at --from is journalled when git
+    # is about to make it (its commit is resolved then).
+    undo.before_worktree(docker=worker is not None, branch=_new_at_head(refs, from_ref))
     if worker is not None:
         undo.preparing = worker
         worker.start()
@@ -367,6 +374,12 @@ def _worktree_while_preparing(
     progress.end("worktree")
     prepared = pulled[0] if pulled and not errors else None
     return added.path, errors[0] if errors else None, prepared
+
+
+def _new_at_head(refs: tuple[str, str | None], from_ref: str | None) -> str | None:
+    """HEAD's commit when ``git worktree add -b`` will make the branch there, else None."""
+    head, branch_commit = refs
+    return head if branch_commit is None and from_ref is None else None
 
 
 def _write_files(worktree: Path, template: Template) -> list[str]:

@@ -65,14 +65,14 @@ class Rollback:
             if record is not None and _same_owner(record.creating, self.journal):
                 record.creating = dict(self.journal)
 
-    def before_worktree(self, *, docker: bool = False) -> None:
+    def before_worktree(self, *, docker: bool = False, branch: str | None = None) -> None:
         """The worktree (unless a non-empty folder is there: never removed by the undo) and,
-        with ``docker``, the Docker objects and port allocations are about to be made: one
-        write for all of them (undoing one that was never made removes nothing)."""
-        steps: dict[str, Any] = {"docker": True, "ports": True} if docker else {}
-        path = self.workspace.worktree
-        if not (path.exists() and any(path.iterdir())):
-            steps["worktree"] = True
+        with ``docker``, the Docker objects and port allocations are about to be made, and with
+        ``branch`` a new branch at that commit: one write for all of them (undoing one that was
+        never made removes nothing; :meth:`before_branch` with the same commit writes nothing).
+        Nothing is written when the record already says so (:func:`worktree_steps` put in the
+        record that reserved the name)."""
+        steps = worktree_steps(self.workspace, docker=docker, branch=branch)
         if steps:
             self.intend(**steps)
 
@@ -161,6 +161,19 @@ class Rollback:
             del all_records[self.name]
         exposure.forget_choice(self.project, self.name)
         return True
+
+
+def worktree_steps(
+    workspace: Workspace, *, docker: bool = False, branch: str | None = None
+) -> dict[str, Any]:
+    """The journal of :meth:`Rollback.before_worktree`: what it is about to make."""
+    steps: dict[str, Any] = {"docker": True, "ports": True} if docker else {}
+    if branch is not None:
+        steps["branch"] = branch
+    path = workspace.worktree
+    if not (path.exists() and any(path.iterdir())):
+        steps["worktree"] = True
+    return steps
 
 
 def _same_owner(a: dict[str, Any], b: dict[str, Any]) -> bool:

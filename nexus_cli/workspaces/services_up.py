@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.records import WorkspaceRecord
 
 
-SETTLE_S = 0.3  # how long a service without a healthcheck must stay up to count as started
+# How long a service without a healthcheck must stay up after its own start to count as
+# started: what exits at its start (a wrong command, a missing file, a script that fails) is
+# reported, and the wait costs the create only what is left of the window after the later
+# services' starts.
+SETTLE_S = 0.2
 # A host port that was free when allocated can be taken before the engine binds it (another
 # program, another user's workspace): the engine refuses the start, and the ports are allocated
 # again, avoiding the refused ones, at most this many times in all.
@@ -303,33 +307,33 @@ def _start_services(
             )
         )
     _check_bind_sources(worktree, template)
-    containers = _create_all(client, plans, progress)
-    for plan, container in zip(plans, containers, strict=True):
-        name = plan.service.name
-        progress.begin(f"start {name}")
-        try:
-            container.start()
-        except Exception as exc:  # docker's APIError; the engine's words say if a port was taken
-            port = taken_port(exc)
-            if port is None:
-                raise
-            raise PortTakenError(name, port) from exc
-        progress.end(f"start {name}")
-        result.started.append(name)
-        pending_health.append((container, name))
-        if waits.get(name) == COMPLETED:
-            pending_health = [p for p in pending_health if p[1] != name]
-            progress.begin(f"complete {name}")
-            container_waits.wait_completed(container, name, health_timeout_s)
-            progress.end(f"complete {name}")
-        elif name in needed_by_others:
-            _wait_all(pending_health, progress, health_timeout_s)
+    started: list[tuple[str, Any, float]] = []  # plain services: name, container, start time
+    with _Creating(client, plans, progress) as creating:
+        for plan in plans:  # each is started as soon as it is created and its dependencies allow
+            name = plan.service.name
+            container = creating.container(plan)
+            progress.begin(f"start {name}")
+            try:
+                container.start()
+            except Exception as exc:  # docker's APIError, whose words say if a port was taken
+                port = taken_port(exc)
+                if port is None:
+                    raise
+                raise PortTakenError(name, port) from exc
+            progress.end(f"start {name}")
+            result.started.append(name)
+            if waits.get(name) == COMPLETED:
+                progress.begin(f"complete {name}")
+                container_waits.wait_completed(container, name, health_timeout_s)
+                progress.end(f"complete {name}")
+                continue
+            if plan.service.healthcheck is None:  # looked at once its window is over
+                started.append((name, container, time.monotonic()))
+            if plan.service.healthcheck is not None or name in needed_by_others:
+                pending_health.append((container, name))
+            if name in needed_by_others:
+                _wait_all(pending_health, progress, health_timeout_s)
     _wait_all(pending_health, progress, health_timeout_s)
-    started = [
-        (p, c)
-        for p, c in zip(plans, containers, strict=True)
-        if waits.get(p.service.name) != COMPLETED
-    ]
     _check_still_running(started)
 
 
@@ -360,14 +364,13 @@ def awaited(template: Template) -> dict[str, str]:
     return result
 
 
-def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:
-    """A service without a healthcheck that exited right after its start fails the command."""
-    plain = [(p, c) for p, c in started if p.service.healthcheck is None]
-    if not plain:
-        return
-    time.sleep(SETTLE_S)
-    for plan, container in plain:
-        container_waits.wait_healthy(container, plan.service.name, 0)
+def _check_still_running(started: list[tuple[str, Any, float]]) -> None:
+    """A service without a healthcheck that stopped within SETTLE_S of its own start fails the
+    command. Each window began when that service started, so it has mostly passed by the time
+    the last service is up (the waits overlap the later starts); what is left of it is waited
+    here, ended at once by the engine's ``die`` event of a service that stops."""
+    for name, container, start in started:
+        container_waits.wait_still_running(container, name, start + SETTLE_S)
 
 
 def _check_bind_sources(worktree: Path, template: Template) -> None:
@@ -385,17 +388,38 @@ def _check_bind_sources(worktree: Path, template: Template) -> None:
                 )
 
 
-def _create_all(client: Any, plans: list[ServicePlan], progress: Progress) -> list[Any]:
-    """Create the containers at once (in threads); they are started in dependency order."""
-    if not plans:
-        return []
-    progress.begin("containers")
-    with ThreadPoolExecutor(max_workers=min(8, len(plans))) as pool:
-        containers = list(
-            pool.map(lambda plan: docker_services.create_container(client, plan), plans)
-        )
-    progress.end("containers")
-    return containers
+class _Creating:
+    """The containers of ``plans``, created at once (in threads) as soon as this is entered;
+    :meth:`container` waits for one of them only, so that a service starts while the others
+    are still being created. Leaving waits until every create has ended."""
+
+    def __init__(self, client: Any, plans: list[ServicePlan], progress: Progress) -> None:
+        self._client, self._plans, self._progress = client, plans, progress
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future[Any]] = {}
+        self._shown_done = False
+
+    def __enter__(self) -> _Creating:
+        if not self._plans:
+            return self
+        self._progress.begin("containers")
+        self._pool = ThreadPoolExecutor(max_workers=min(8, len(self._plans)))
+        for plan in self._plans:
+            self._futures[plan.service.name] = self._pool.submit(
+                docker_services.create_container, self._client, plan
+            )
+        return self
+
+    def container(self, plan: ServicePlan) -> Any:
+        container = self._futures[plan.service.name].result()
+        if not self._shown_done and all(f.done() for f in self._futures.values()):
+            self._shown_done = True
+            self._progress.end("containers")
+        return container
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: float) -> None:

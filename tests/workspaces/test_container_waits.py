@@ -1,5 +1,6 @@
 """Waiting for a container on the real engine: a health wait wakes on the engine's event, and
-the thread that reads the events ends with the wait."""
+the thread that reads the events ends with the wait; a service that must stay up is reported
+when it dies, not at the end of its window."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from nexus_cli.errors import NexusError
 from nexus_cli.workspaces import container_waits
 
 pytestmark = pytest.mark.docker
@@ -40,5 +42,44 @@ def test_a_health_wait_wakes_on_the_engine_s_event(
         while any(t.name == "engine-events" for t in threading.enumerate()):
             assert time.monotonic() < deadline, "the event stream's thread was left running"
             time.sleep(0.05)
+    finally:
+        container.remove(force=True)
+
+
+def test_a_still_running_wait_ends_at_the_service_s_death_not_its_window(
+    docker_client: Any, test_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a poll and a window this long, only the engine's die event ends the wait early.
+    monkeypatch.setattr(container_waits, "HEALTH_POLL_S", 60.0)
+    container = docker_client.containers.run(
+        test_image,
+        ["sh", "-c", "sleep 0.5; exit 3"],
+        detach=True,
+        labels={"dev.nexus.test": "still-running"},
+    )
+    try:
+        started = time.monotonic()
+        with pytest.raises(NexusError, match="service 'web' exited with code 3"):
+            container_waits.wait_still_running(container, "web", started + 120)
+        assert time.monotonic() - started < 30
+    finally:
+        container.remove(force=True)
+
+
+def test_a_still_running_wait_returns_at_the_end_of_the_window(
+    docker_client: Any, test_image: str
+) -> None:
+    container = docker_client.containers.run(
+        test_image, ["sleep", "600"], detach=True, labels={"dev.nexus.test": "still-running"}
+    )
+    try:
+        until = time.monotonic() + 0.3
+        container_waits.wait_still_running(container, "db", until)
+        assert time.monotonic() >= until
+        # a window that is over already: one look, no wait
+        container_waits.wait_still_running(container, "db", until - 600)
+        container.kill()
+        with pytest.raises(NexusError, match="service 'db' exited"):
+            container_waits.wait_still_running(container, "db", until - 600)
     finally:
         container.remove(force=True)

@@ -1,14 +1,19 @@
-"""Bringing services up when a host port is taken between its allocation and the engine's bind
-(another program, another user's workspace): the ports are allocated again, never the refused one."""
+"""Bringing services up: when a host port is taken between its allocation and the engine's bind
+(another program, another user's workspace) the ports are allocated again, never the refused one;
+a service without a healthcheck that exits after its start fails the create, checked once its
+own window (SETTLE_S from its start) is over."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nexus_cli.workspaces import docker_services
+from nexus_cli.project import find_project
+from nexus_cli.workspaces import docker_services, services_up
 from nexus_cli.workspaces.services_up import taken_port
 from tests.conftest import run_nexus
 
@@ -64,3 +69,46 @@ def test_a_port_taken_before_the_start_is_replaced(
         for blocker in blockers:
             blocker.remove(force=True)
         run_nexus("workspace", "delete", "w1", "--force")
+
+
+@pytest.mark.docker
+def test_a_window_that_began_at_an_earlier_start_is_not_waited_again(
+    docker_client: Any, test_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each service's window is counted from its own start: one started long ago costs one look.
+    monkeypatch.setattr(services_up, "SETTLE_S", 60.0)
+    container = docker_client.containers.run(
+        test_image, ["sleep", "600"], detach=True, labels={"dev.nexus.test": "settled"}
+    )
+    try:
+        begun = time.monotonic()
+        services_up._check_still_running([("db", container, begun - 120)])
+        assert time.monotonic() - begun < 30
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("db", "web", "quits"),
+    [
+        # the last service started exits at once: reported within its own window
+        (["sleep", "3600"], ["sh", "-c", "exit 3"], "web"),
+        # the first one exits while the next starts: reported all the same
+        (["sh", "-c", "sleep 0.05; exit 3"], ["sleep", "3600"], "db"),
+    ],
+)
+def test_a_service_that_exits_after_its_start_fails_the_create(
+    ws_project: Path, test_image: str, docker_client: Any, db: list[str], web: list[str], quits: str
+) -> None:
+    (ws_project / ".nexus" / "templates" / "quits.yaml").write_text(
+        f"services:\n  db:\n    image: {test_image}\n    command: {json.dumps(db)}\n"
+        f"  web:\n    image: {test_image}\n    command: {json.dumps(web)}\n"
+        "    depends_on: [db]\n"
+    )
+    created = run_nexus("workspace", "create", "q", "-t", "quits")
+    assert created.exit_code == 1, created.stderr
+    assert f"service {quits!r} exited with code 3" in created.stderr
+    label = {"label": [f"dev.nexus.project={find_project(ws_project).project_id()}"]}
+    assert docker_client.containers.list(all=True, filters=label) == []
+    assert not (ws_project / ".nexus" / "worktrees" / "q").exists()
