@@ -64,17 +64,35 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
         cutoff = stamp(datetime.min.replace(tzinfo=UTC))
     deleted: dict[str, int] = {}
     with db.atomic():
+        sessions = [  # whose strings go with their last event (below)
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT session_id FROM event_rows WHERE timestamp < ?", [cutoff]
+            )
+        ]
         for table, column in (
-            ("events", "timestamp"),
+            ("event_rows", "timestamp"),  # the events (a view over event_rows)
             ("sessions", "ended_at"),
             ("patterns", "last_seen"),
             ("quarantine", "at"),  # rows put aside by a fold, by when (quarantine.py)
         ):
             cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
             deleted[table] = cursor.rowcount
+        deleted["events"] = deleted.pop("event_rows")
         if deleted["events"]:
+            _forget_strings(db, sessions)
             rollups.forget_before(db, cutoff)
     return deleted
+
+
+def _forget_strings(db: Db, sessions: list[int]) -> None:
+    """Delete the stored session ids no event refers to any more (other strings, such as
+    command names and versions, are few and kept)."""
+    db.conn.executemany(
+        "DELETE FROM strings WHERE id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM event_rows WHERE session_id = strings.id)",
+        ((s,) for s in sessions),
+    )
 
 
 def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:
@@ -103,5 +121,6 @@ def purge_all(db: Db) -> dict[str, int]:
         for table in DATA_TABLES:
             if table in existing:
                 deleted[table] = db.execute(f"DELETE FROM {table}").rowcount
+        deleted["events"] = deleted.pop("event_rows", 0)  # `events` is a view over event_rows
     db.execute("VACUUM")
     return deleted

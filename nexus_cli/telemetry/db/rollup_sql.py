@@ -105,7 +105,8 @@ _ALWAYS = _quoted(classify.INTERACTIVE_COMMANDS)
 _INTERACTIVE_FLAG = (
     "CASE "
     + "".join(
-        f"WHEN command = '{command}' THEN {_option_sql(option)} "
+        f"WHEN command = (SELECT id FROM strings WHERE value = '{command}') "
+        f"THEN {_option_sql(option)} "
         for command, option in sorted(classify.INTERACTIVE_WITH_OPTION.items())
     )
     + "ELSE 0 END"
@@ -131,9 +132,10 @@ _UPSERT_DURATIONS = (
 # a missing or null reason hash as 'None', like Python's str()).
 _SIGNALS = f"""
 WITH sig AS (
-    SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, e.session_id AS session,
+    SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session,
            json_extract(s.value, '$.kind') AS kind, s.value AS v
-    FROM events AS e, json_each(e.raw_data, '$.signals') AS s
+    FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id,
+         json_each(e.raw_data, '$.signals') AS s
     WHERE e.id > ? AND e.id <= ? {{skip}}
       AND e.raw_data IS NOT NULL AND instr(e.raw_data, '"signals"') > 0
       AND (instr(e.raw_data, '"port_conflict"') > 0 OR instr(e.raw_data, '"task_rejected"') > 0
@@ -163,13 +165,18 @@ WITH sig AS (
 
 def _seen_sources(skip: str) -> str:
     """Every (day, ts, session, kind, key) the ``seen`` table counts, as one SELECT."""
-    plain = f"events WHERE {RANGE} {skip}"
+    rows = (
+        "event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+        f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
+    )
     return (
         f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))}, seen AS ("
-        f"SELECT substr(timestamp, 1, 10) AS day, timestamp AS ts, session_id AS session, "
-        f"'error' AS kind, coalesce(error_category, :none) AS key FROM {plain} AND success IS 0 "
-        f"UNION ALL SELECT substr(timestamp, 1, 10), timestamp, session_id, 'template', "
-        f"template_used FROM {plain} AND template_used IS NOT NULL "
+        "SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session, "
+        "'error' AS kind, coalesce((SELECT value FROM strings WHERE id = e.error_category), "
+        f":none) AS key FROM {rows} AND e.success IS 0 "
+        "UNION ALL SELECT substr(e.timestamp, 1, 10), e.timestamp, ss.value, 'template', "
+        f"(SELECT value FROM strings WHERE id = e.template_used) FROM {rows} "
+        "AND e.template_used IS NOT NULL "
         "UNION ALL SELECT day, ts, session, kind, key FROM found)"
     )
 
@@ -184,7 +191,8 @@ def _odd_ids(db: Db, low: int, end: int) -> str:
     """The :data:`ODD_SQL` rows of ``(low, end]`` as a condition that leaves them out ("" when
     there are none, as usual); larger sets go into a temporary table."""
     ids = [
-        r[0] for r in db.execute(f"SELECT id FROM events WHERE {RANGE} AND {ODD_SQL}", [low, end])
+        r[0]
+        for r in db.execute(f"SELECT id FROM event_rows WHERE {RANGE} AND {ODD_SQL}", [low, end])
     ]
     if not ids:
         return ""
@@ -202,7 +210,7 @@ def reject_counts(db: Db, low: int, end: int, skip: str) -> None:
     bad = {
         event_id: (why, None)
         for event_id, why in db.execute(
-            f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM events "
+            f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM event_rows "
             f"WHERE {RANGE} {skip} AND raw_data IS NOT NULL AND why IS NOT NULL",
             [low, end],
         )
@@ -228,8 +236,9 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
             "INSERT INTO temp.rollup_groups SELECT substr(timestamp, 1, 10), command, "
             f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, count(*), coalesce(sum(success IS 1), 0), "
             "coalesce(sum(success IS 0), 0), min(timestamp), max(timestamp), "
-            "min(session_id), min(duration_ms), max(duration_ms) "
-            f"FROM events WHERE {RANGE} {skip} GROUP BY 1, 2, 3, 4"
+            "min(ss.value), min(duration_ms), max(duration_ms) "
+            "FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+            f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} GROUP BY 1, 2, 3, 4"
         ),
         {"low": low, "end": end},
     )
@@ -238,9 +247,10 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     counted = {
         (day, command): (created, completed)
         for day, command, created, completed in conn.execute(
-            f"SELECT substr(timestamp, 1, 10), coalesce(command, :none), "
+            "SELECT substr(timestamp, 1, 10), coalesce((SELECT value FROM strings "
+            "WHERE id = command), :none), "
             f"sum({_count_sql('workspaces_created')}), sum({_count_sql('tasks_completed')}) "
-            f"FROM events WHERE {_named(RANGE)} {skip} AND raw_data IS NOT NULL "
+            f"FROM event_rows WHERE {_named(RANGE)} {skip} AND raw_data IS NOT NULL "
             "AND instr(raw_data, '\"counts\"') > 0 GROUP BY 1, 2",
             {"none": NONE, "low": low, "end": end},
         )
@@ -248,8 +258,8 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     commands = [
         (day, command, n, ok, failed, *counted.get((day, command), (0, 0)))
         for day, command, n, ok, failed in conn.execute(
-            "SELECT day, coalesce(command, ?), sum(n), sum(ok), sum(failed) "
-            "FROM temp.rollup_groups GROUP BY day, command",
+            "SELECT day, coalesce((SELECT value FROM strings WHERE id = command), ?), sum(n), "
+            "sum(ok), sum(failed) FROM temp.rollup_groups GROUP BY day, command",
             [NONE],
         )
     ]
@@ -257,9 +267,10 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {_UPSERT_COMMANDS}", commands
     )
     conn.execute(
-        "INSERT INTO rollup_durations SELECT day, command, bucket, n, first_ts, last_ts, "
-        "session_id, lo, hi FROM temp.rollup_groups WHERE command IS NOT NULL "
-        f"AND bucket IS NOT NULL AND NOT interactive AND command NOT IN ({_ALWAYS}) "
+        "INSERT INTO rollup_durations SELECT g.day, c.value, g.bucket, g.n, g.first_ts, "
+        "g.last_ts, g.session_id, g.lo, g.hi FROM temp.rollup_groups AS g "
+        "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
+        f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
         f"{_UPSERT_DURATIONS}"
     )
     _fold_seen(db, low, end, skip)
@@ -315,13 +326,19 @@ def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
 
 
 # Retry pairs of every session, up to an event id: the event after a failure is the first (in
-# (timestamp, id) order) with a later timestamp in its session (rollup_fold.retry_pairs), found
-# through the (session_id, timestamp) index; the gap is compared in whole milliseconds.
+# (timestamp, id) order) with a later timestamp in its session (rollup_fold.retry_pairs); only
+# the next RETRY_WITHIN_S are searched (a later next event makes no pair), through the window
+# index; the gap is compared in whole milliseconds.
 RETRIES_SQL = f"""
-SELECT f.id, f.session_id, f.timestamp, f.command, f.error_category, n.timestamp
-FROM events AS f JOIN events AS n ON n.id = (
-    SELECT id FROM events WHERE session_id = f.session_id AND timestamp > f.timestamp
-    AND id <= :top ORDER BY timestamp, id LIMIT 1)
+SELECT f.id, sf.value, f.timestamp, cf.value,
+       (SELECT value FROM strings WHERE id = f.error_category), n.timestamp
+FROM event_rows AS f
+JOIN event_rows AS n ON n.id = (
+    SELECT id FROM event_rows WHERE timestamp > f.timestamp
+    AND timestamp <= strftime('%Y-%m-%d %H:%M:%f', f.timestamp, '+{classify.RETRY_WITHIN_S} seconds')
+    AND session_id = f.session_id AND id <= :top ORDER BY timestamp, id LIMIT 1)
+JOIN strings AS sf ON sf.id = f.session_id
+JOIN strings AS cf ON cf.id = f.command
 WHERE f.id <= :top AND f.success IS 0 AND f.command IS NOT NULL AND n.command = f.command
   AND CAST(round((julianday(n.timestamp) - julianday(f.timestamp)) * 86400000) AS INTEGER)
       <= {classify.RETRY_WITHIN_S * 1000}

@@ -248,8 +248,9 @@ def _fold_range(db: Db, low: int, end: int, *, retries: bool = True) -> int:
         quarantine.move_events(db.conn, {i: (why, None) for i, why in acc.rejected.items()})
     write(db, acc)
     db.execute(
-        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
-        "session_id FROM events WHERE id > ? AND id <= ?",
+        "INSERT OR IGNORE INTO rollup_sessions SELECT d.day, s.value FROM (SELECT DISTINCT "
+        "substr(timestamp, 1, 10) AS day, session_id FROM event_rows WHERE id > ? AND id <= ?) "
+        "AS d JOIN strings AS s ON s.id = d.session_id",
         [low, end],
     )
     if retries:

@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS patterns (
 
 # Every table that holds telemetry data (what `nexus telemetry purge` empties).
 DATA_TABLES = (
-    "events",
+    "event_rows",
+    "strings",
     "sessions",
     "patterns",
     "sync_marks",
@@ -94,6 +95,93 @@ EVENT_COLUMNS = (
     "raw_data",
     "exit_code",
     "nexus_version",
+)
+
+
+# Migration 10 (store.m010_compact_events): each distinct text of the columns below is stored
+# once, in `strings`, and `event_rows` holds its id; `events` becomes a view with the columns
+# (names, order, values) of the table it replaces, so every reader reads it as before, and
+# INSTEAD OF triggers take the inserts and deletes writers make through it.
+INTERNED = (
+    "session_id",
+    "event_type",
+    "workspace_hash",
+    "task_hash",
+    "command",
+    "error_category",
+    "template_used",
+    "nexus_version",
+)
+COMPACT_TABLES = """
+CREATE TABLE IF NOT EXISTS strings (
+    id INTEGER PRIMARY KEY,
+    value NOT NULL UNIQUE               -- no type: a value keeps the type it was written with
+);
+CREATE TABLE IF NOT EXISTS event_rows (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,
+    session_id INTEGER NOT NULL,        -- strings.id, as are the other *_hash/command/... ids
+    event_type INTEGER NOT NULL,
+    workspace_hash INTEGER,
+    task_hash INTEGER,
+    command INTEGER,
+    duration_ms INTEGER,
+    success INTEGER,
+    error_category INTEGER,
+    template_used INTEGER,
+    services_count INTEGER,
+    ports_used INTEGER,
+    raw_data TEXT,
+    exit_code INTEGER,
+    nexus_version INTEGER
+);
+"""
+# The indexes reads use (EXPLAIN QUERY PLAN: tests/telemetry/db/test_store.py): window ranges
+# (stats, insights, dashboard, export, the roll-ups' edge days) and the event after a failure
+# in its session (retries).
+COMPACT_INDEXES = """
+CREATE INDEX IF NOT EXISTS event_rows_window ON event_rows
+    (timestamp, command, duration_ms, success, error_category, session_id);
+CREATE INDEX IF NOT EXISTS event_rows_session ON event_rows (session_id, timestamp);
+"""
+
+
+def _view() -> str:
+    joins, columns = [], []
+    for column in ("id", *EVENT_COLUMNS):
+        if column in INTERNED:
+            alias = f"s_{column}"
+            joins.append(f"LEFT JOIN strings AS {alias} ON {alias}.id = e.{column}")
+            columns.append(f"{alias}.value AS {column}")
+        else:
+            columns.append(f"e.{column} AS {column}")
+    return (
+        f"CREATE VIEW IF NOT EXISTS events AS SELECT {', '.join(columns)} "
+        f"FROM event_rows AS e {' '.join(joins)};\n"
+    )
+
+
+def _insert_trigger() -> str:
+    interns = "".join(
+        f"    INSERT INTO strings (value) SELECT NEW.{c} WHERE NEW.{c} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM strings WHERE value = NEW.{c});\n"
+        for c in INTERNED
+    )
+    values = ", ".join(
+        f"(SELECT id FROM strings WHERE value = NEW.{c})" if c in INTERNED else f"NEW.{c}"
+        for c in ("id", *EVENT_COLUMNS)
+    )
+    return (
+        "CREATE TRIGGER IF NOT EXISTS events_insert INSTEAD OF INSERT ON events BEGIN\n"
+        f"{interns}    INSERT INTO event_rows VALUES ({values});\nEND;\n"
+    )
+
+
+COMPACT_VIEW = (
+    _view()
+    + _insert_trigger()
+    + "CREATE TRIGGER IF NOT EXISTS events_delete INSTEAD OF DELETE ON events BEGIN\n"
+    "    DELETE FROM event_rows WHERE id = OLD.id;\nEND;\n"
 )
 
 
