@@ -147,17 +147,17 @@ CREATE INDEX IF NOT EXISTS event_rows_session ON event_rows (session_id, timesta
 
 
 def _view() -> str:
-    joins, columns = [], []
-    for column in ("id", *EVENT_COLUMNS):
-        if column in INTERNED:
-            alias = f"s_{column}"
-            joins.append(f"LEFT JOIN strings AS {alias} ON {alias}.id = e.{column}")
-            columns.append(f"{alias}.value AS {column}")
-        else:
-            columns.append(f"e.{column} AS {column}")
+    """The ``events`` view: each interned column as a scalar subquery, not a join, so that a
+    query evaluates only the columns it uses (SQLite omits an unused LEFT JOIN only outside
+    aggregate queries)."""
+    columns = [
+        f"(SELECT value FROM strings WHERE id = e.{column}) AS {column}"
+        if column in INTERNED
+        else f"e.{column} AS {column}"
+        for column in ("id", *EVENT_COLUMNS)
+    ]
     return (
-        f"CREATE VIEW IF NOT EXISTS events AS SELECT {', '.join(columns)} "
-        f"FROM event_rows AS e {' '.join(joins)};\n"
+        f"CREATE VIEW IF NOT EXISTS events AS SELECT {', '.join(columns)} FROM event_rows AS e;\n"
     )
 
 
