@@ -86,13 +86,16 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
 
 
 def _forget_strings(db: Db, sessions: list[int]) -> None:
-    """Delete the stored session ids no event refers to any more (other strings, such as
-    command names and versions, are few and kept)."""
-    db.conn.executemany(
-        "DELETE FROM strings WHERE id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM event_rows WHERE session_id = strings.id)",
-        ((s,) for s in sessions),
-    )
+    """Delete the stored session ids of ``sessions`` that no event refers to any more (other
+    strings, such as command names and versions, are few and kept)."""
+    if sessions:
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS pruned_sessions (id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM temp.pruned_sessions")
+        db.conn.executemany("INSERT INTO temp.pruned_sessions VALUES (?)", ((s,) for s in sessions))
+        db.execute(
+            "DELETE FROM strings WHERE id IN temp.pruned_sessions "
+            "AND id NOT IN (SELECT session_id FROM event_rows)"
+        )
 
 
 def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from nexus_cli import fs
 from nexus_cli.telemetry.db import progress, quarantine, rollup_sql
+from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     Accumulator,
@@ -164,36 +165,47 @@ def write(db: Db, acc: Accumulator) -> None:
 def _retries_of(db: Db, low: int, top: int) -> None:
     """Recompute the retry pairs that events ``(low, top]`` can change.
 
-    In each touched session only pairs from the event before the earliest new one onwards can
-    change (a failure's next event moves only when a new event lands right after it), so the
-    work is proportional to the new events, however long the session.
+    In each touched session only pairs of failures from RETRY_WITHIN_S before its earliest new
+    event onwards can change: an earlier failure's next event was already further away than
+    that (or a new event that becomes its next one is), so it makes no pair either way. The
+    events from there on are read in one range of the window index, so the work is
+    proportional to the new events, however long the sessions.
     """
-    found: list[RetryRow] = []
-    today, bump = datetime.now(UTC).date().isoformat(), False
-    for session, earliest in db.execute(
-        "SELECT session_id, min(timestamp) FROM events WHERE id > ? AND id <= ? "
-        "GROUP BY session_id",
-        [low, top],
-    ).fetchall():
-        before = db.execute(
-            "SELECT max(timestamp) FROM events WHERE session_id = ? AND timestamp < ? AND id <= ?",
-            [session, earliest, top],
-        ).fetchone()[0]
-        start = before or earliest
-        if start[:10] < today:  # a retry row of a past day may change: cached sums are stale
-            bump = True
-        db.execute(
-            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?", [session, start]
+    starts = {
+        session: start or ""
+        for session, start in db.execute(
+            "SELECT session_id, strftime('%Y-%m-%d %H:%M:%f', min(timestamp), ?) "
+            "FROM event_rows WHERE id > ? AND id <= ? GROUP BY session_id",
+            [f"-{RETRY_WITHIN_S} seconds", low, top],
         )
-        events = db.execute(
-            "SELECT id, timestamp, command, success, error_category FROM events "
-            "WHERE session_id = ? AND timestamp >= ? AND id <= ? ORDER BY timestamp, id",
-            [session, start, top],
-        ).fetchall()
-        found += retry_pairs(session, events)
+    }
+    if not starts:
+        return
+    events: dict[int, list[tuple[Any, ...]]] = {session: [] for session in starts}
+    for session, *event in db.execute(
+        "SELECT session_id, id, timestamp, (SELECT value FROM strings WHERE id = e.command), "
+        "success, (SELECT value FROM strings WHERE id = e.error_category) FROM event_rows AS e "
+        "WHERE timestamp >= ? AND id <= ? ORDER BY timestamp, id",
+        [min(starts.values()), top],
+    ):
+        if session in starts and event[1] >= starts[session]:
+            events[session].append(tuple(event))
+    names = dict(
+        db.execute(
+            f"SELECT id, value FROM strings WHERE id IN ({', '.join('?' for _ in starts)})",
+            list(starts),
+        )
+    )
+    found: list[RetryRow] = []
+    for session, start in starts.items():
+        db.execute(
+            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?",
+            [names[session], start],
+        )
+        found += retry_pairs(names[session], events[session])
     db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
-    if bump:
-        bump_generation(db)
+    if min(starts.values())[:10] < datetime.now(UTC).date().isoformat():
+        bump_generation(db)  # a retry row of a past day may change: cached sums are stale
 
 
 def _clear(db: Db) -> None:

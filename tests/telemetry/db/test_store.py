@@ -24,7 +24,7 @@ def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     with store.opened() as db:
         assert migrations.version(db.conn) == store.LATEST == 10
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
-        assert indexes == {"event_rows_window", "event_rows_session"}
+        assert indexes == {"event_rows_window"}
     migrations.check_names(store.MIGRATIONS)
     with store.opened() as db:  # idempotent
         assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
@@ -87,7 +87,7 @@ def test_a_database_migrated_by_sqlite_utils_is_taken_over_not_migrated_again(
         # only what sqlite-utils had not applied ran (migration 1 was user_version 1)
         assert ran == [m.__name__ for m in store.MIGRATIONS[1 + applied :]]
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
-        assert indexes == {"event_rows_window", "event_rows_session"}
+        assert indexes == {"event_rows_window"}
         assert "rollup_cache" in db.table_names()
         columns = {r[1] for r in db.execute("PRAGMA table_info(patterns)")}
         assert {"pattern_key", "pattern_group"} <= columns
@@ -376,4 +376,4 @@ def test_each_read_uses_an_index_and_each_index_a_read(
     finally:
         conn.close()
     assert scans == []  # no read goes through every event
-    assert used == {"event_rows_window", "event_rows_session"}
+    assert used == {"event_rows_window"}
