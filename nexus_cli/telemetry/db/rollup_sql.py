@@ -207,8 +207,8 @@ def _odd_ids(db: Db, low: int, end: int) -> str:
 def reject_counts(db: Db, low: int, end: int, skip: str) -> None:
     """Move the rows of ``(low, end]`` whose counts cannot be added into quarantine (what the
     Accumulator's ``reject`` does one row at a time)."""
-    bad = {
-        event_id: (why, None)
+    bad: dict[int, tuple[str, str | None]] = {
+        int(event_id): (str(why), None)
         for event_id, why in db.execute(
             f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM event_rows "
             f"WHERE {RANGE} {skip} AND raw_data IS NOT NULL AND why IS NOT NULL",
