@@ -2,7 +2,8 @@
 
 Raw ``events`` stay the source of truth. The roll-ups cover every event with ``id <= mark``, the
 high-water mark kept in ``maintenance`` (key ``rollup_mark``). :func:`fold` adds the events after
-the mark and moves the mark in the same ``BEGIN IMMEDIATE`` transaction (one per CHUNK ids), so
+the mark (in SQL: :mod:`~nexus_cli.telemetry.db.rollup_sql`) and moves the mark in the same
+``BEGIN IMMEDIATE`` transaction (one per CHUNK ids, BUILD_CHUNK during a full build), so
 two processes folding at once cannot count an event twice (each chunk starts from the mark the
 last one left), and a crash leaves either both or neither. Reads fold first, through
 :func:`nexus_cli.telemetry.db.fold.fold` (the recorder never does: recording stays as fast as it
