@@ -16,6 +16,7 @@ the old table is left in place, unused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -97,6 +98,26 @@ def m010_agent_usage(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def m011_compact_events(conn: sqlite3.Connection) -> None:
+    # Repeated strings once (schema.INTERNED into `strings`), `events` a view over `event_rows`,
+    # and only the indexes a read uses: about half the bytes per event. One transaction like
+    # every migration: cut short, the database is left as it was (tests/telemetry/db/test_store.py).
+    _script(conn, schema.COMPACT_TABLES)
+    for column in schema.INTERNED:
+        conn.execute(
+            f"INSERT OR IGNORE INTO strings (value) SELECT DISTINCT {column} FROM events "
+            f"WHERE {column} IS NOT NULL"
+        )
+    values = ", ".join(
+        f"(SELECT id FROM strings WHERE value = e.{c})" if c in schema.INTERNED else f"e.{c}"
+        for c in ("id", *schema.EVENT_COLUMNS)
+    )
+    conn.execute(f"INSERT INTO event_rows SELECT {values} FROM events AS e ORDER BY e.id")
+    conn.execute("DROP TABLE events")  # and its four indexes
+    _script(conn, schema.COMPACT_VIEW)
+    _script(conn, schema.COMPACT_INDEXES)
+
+
 MIGRATIONS = (
     m001_base_schema,
     m002_events_window_index,
@@ -108,7 +129,9 @@ MIGRATIONS = (
     m008_rollup_cache,
     m009_quarantine,
     m010_agent_usage,
+    m011_compact_events,
 )
+COMPACTED_AT = 11  # m011_compact_events: the migration after which free pages are given back
 LATEST = len(MIGRATIONS)
 
 # What sqlite-utils recorded, in the set "nexus-telemetry", for migrations 2 to 9 above (it ran
@@ -196,16 +219,32 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
         # SQLite reports no progress while it builds an index; its VM-step callback keeps the
         # bar (and its elapsed time) moving.
         conn.set_progress_handler(lambda: tick(1) or 0, 1_000_000)
+        before = migrations.version(conn)
         try:
-            return migrations.migrate(
+            ran = migrations.migrate(
                 conn,
                 MIGRATIONS,
                 what=f"the telemetry database {path}",
                 lock=os.path.join(os.path.dirname(path) or ".", MIGRATE_LOCK),
                 before=_before_migrating,
             )
+            if 0 < before < COMPACTED_AT <= migrations.version(conn):
+                _give_back_free_pages(conn)
         finally:
             conn.set_progress_handler(None, 0)
+    return ran
+
+
+def _give_back_free_pages(conn: sqlite3.Connection) -> None:
+    """VACUUM when most of the file is free pages (the old events table and its indexes after
+    m011_compact_events), so the file shrinks. VACUUM is atomic; when another process holds the
+    database it is skipped (the free pages are reused by later events)."""
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    if free * 4 < pages or free < 256:
+        return
+    with contextlib.suppress(sqlite3.OperationalError):  # busy: another process has it open
+        conn.execute("VACUUM")
 
 
 @contextmanager

@@ -1,0 +1,350 @@
+"""Roll-up figures computed by SQLite: one ``GROUP BY`` per table over a range of event ids.
+
+:func:`fold_range` adds the events of a range to the roll-up tables with the figures
+:class:`~nexus_cli.telemetry.db.rollup_fold.Accumulator` computes one event at a time (the same
+counts, duration buckets, first and last timestamps, smallest sessions, signals), but inside
+SQLite: the duration bucket is computed in the query (:func:`rollup_fold.bucket_sql`), the
+``raw_data`` fields through SQLite's JSON functions, and each table is one ``INSERT ... SELECT
+... GROUP BY ... ON CONFLICT DO UPDATE`` (the merges of :func:`rollups.write`). Only rows SQL
+could read differently from Python (:data:`ODD_SQL`: a JSON escape, a number beyond 2**53, a
+reason hash that is not text or a whole number, ``raw_data`` that is not text) go through the
+Accumulator, whose figures merge into the same rows: merging is order-free (sums, min, max and
+the 20 smallest session ids), so the tables come out the same either way
+(tests/telemetry/db/test_rollup_sql.py compares both on edge cases).
+
+:func:`retry_rows_sql` finds every retry pair up to an event id in one window query (what
+:func:`rollup_fold.retry_pairs` finds per session), for a full build.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from nexus_cli.telemetry.db import classify, quarantine
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.rollup_fold import (
+    EVENT_SELECT,
+    KINDS_WITH_SESSIONS,
+    NONE,
+    SESSIONS_KEPT,
+    Accumulator,
+    Seen,
+    bucket_sql,
+)
+
+RANGE = "id > ? AND id <= ?"
+_BIG = 2**53  # beyond it SQLite and Python may turn a JSON number into different text
+
+
+def _big(path: str) -> str:
+    return (
+        f"(json_type(s.value, '{path}') IN ('integer', 'real') "
+        f"AND abs(json_extract(s.value, '{path}')) > {_BIG})"
+    )
+
+
+# Rows whose raw_data SQLite's JSON functions could read differently from Python's json module:
+# folded by the Accumulator instead (exactly as before). Nexus itself never writes such rows.
+ODD_SQL = (
+    "(raw_data IS NOT NULL AND (typeof(raw_data) != 'text' OR instr(raw_data, '\\') > 0 "
+    "OR (instr(raw_data, '\"signals\"') > 0 AND (instr(raw_data, '\"reason_hash\"') > 0 "
+    f"OR raw_data GLOB '*[0-9][eE]*' OR raw_data GLOB '*{'[0-9]' * 16}*') "
+    "AND json_type(raw_data, '$.signals') = 'array' "
+    "AND EXISTS (SELECT 1 FROM json_each(raw_data, '$.signals') AS s WHERE s.type = 'object' "
+    "AND (json_type(s.value, '$.reason_hash') IN ('real', 'object', 'array') "
+    f"OR {_big('$.reason_hash')} OR {_big('$.port')} OR {_big('$.age_s')})))))"
+)
+
+
+def _counter_bad(key: str) -> str:
+    path = f"'$.counts.{key}'"
+    return (
+        f"(json_type(raw_data, {path}) IS NOT NULL AND NOT (json_type(raw_data, {path}) = "
+        f"'integer' AND json_extract(raw_data, {path}) BETWEEN 0 AND {quarantine.MAX_COUNT - 1}))"
+    )
+
+
+# quarantine.counts_problem in SQL: why a row's counts cannot be added (NULL: they can).
+COUNTS_PROBLEM_SQL = (
+    "CASE WHEN raw_data IS NULL OR instr(raw_data, '\"counts\"') = 0 "
+    "OR coalesce(json_type(raw_data, '$.counts'), 'null') = 'null' THEN NULL "
+    "WHEN json_type(raw_data, '$.counts') != 'object' THEN 'raw_data: counts is not an object' "
+    + "".join(
+        f"WHEN {_counter_bad(key)} THEN 'raw_data: counts.{key} is not a count' "
+        for key in quarantine.COUNTERS
+    )
+    + "END"
+)
+
+
+def _count_sql(key: str) -> str:
+    return (
+        "CASE WHEN raw_data IS NOT NULL AND instr(raw_data, '\"counts\"') > 0 "
+        f"THEN coalesce(json_extract(raw_data, '$.counts.{key}'), 0) ELSE 0 END"
+    )
+
+
+def _option_sql(option: str) -> str:
+    return (
+        "(raw_data IS NOT NULL AND instr(raw_data, '\"options\"') > 0 "
+        "AND json_type(raw_data, '$.options') = 'array' AND EXISTS (SELECT 1 FROM "
+        "json_each(raw_data, '$.options') AS o WHERE o.type = 'text' AND o.value = "
+        f"'{option}'))"
+    )
+
+
+def _quoted(names: frozenset[str] | list[str]) -> str:
+    return ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(names))
+
+
+_ALWAYS = _quoted(classify.INTERACTIVE_COMMANDS)
+# 1 for a run interactive by its option (classify.INTERACTIVE_WITH_OPTION), else 0; the JSON is
+# read only for the commands that have such an option.
+_INTERACTIVE_FLAG = (
+    "CASE "
+    + "".join(
+        f"WHEN command = (SELECT id FROM strings WHERE value = '{command}') "
+        f"THEN {_option_sql(option)} "
+        for command, option in sorted(classify.INTERACTIVE_WITH_OPTION.items())
+    )
+    + "ELSE 0 END"
+)
+_GROUPS_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_groups (day, command, bucket, interactive, n, ok, "
+    "failed, first_ts, last_ts, session_id, lo, hi)"
+)
+
+_UPSERT_COMMANDS = (
+    "ON CONFLICT DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, "
+    "failed = failed + excluded.failed, created = created + excluded.created, "
+    "completed = completed + excluded.completed"
+)
+_UPSERT_DURATIONS = (
+    "ON CONFLICT DO UPDATE SET n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+    "last_ts = max(last_ts, excluded.last_ts), session_id = min(session_id, excluded.session_id), "
+    "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
+)
+
+# One row per signal the roll-ups count: (day, timestamp, session, kind, key), as
+# Accumulator._signals sees them (port numbers and ages as whole-number text, booleans as 1/0,
+# a missing or null reason hash as 'None', like Python's str()).
+_SIGNALS = f"""
+WITH sig AS (
+    SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session,
+           json_extract(s.value, '$.kind') AS kind, s.value AS v
+    FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id,
+         json_each(e.raw_data, '$.signals') AS s
+    WHERE e.id > ? AND e.id <= ? {{skip}}
+      AND e.raw_data IS NOT NULL AND instr(e.raw_data, '"signals"') > 0
+      AND (instr(e.raw_data, '"port_conflict"') > 0 OR instr(e.raw_data, '"task_rejected"') > 0
+           OR instr(e.raw_data, '"workspace_deleted"') > 0)
+      AND json_type(e.raw_data, '$.signals') = 'array' AND s.type = 'object'
+), found AS (
+    SELECT day, ts, session, 'port' AS kind,
+           CAST(json_extract(v, '$.port') AS TEXT) AS key
+    FROM sig WHERE kind = 'port_conflict'
+      AND json_type(v, '$.port') IN ('integer', 'true', 'false')
+    UNION ALL
+    SELECT day, ts, session, 'rejection',
+           CASE WHEN coalesce(json_type(v, '$.reason_hash'), 'null') = 'null' THEN 'None'
+                ELSE CAST(json_extract(v, '$.reason_hash') AS TEXT) END
+    FROM sig WHERE kind = 'task_rejected'
+    UNION ALL
+    SELECT day, ts, session, k.kind,
+           CASE WHEN k.kind = 'short' THEN ''
+                ELSE CAST(CAST(json_extract(v, '$.age_s') AS INTEGER) AS TEXT) END
+    FROM sig, (SELECT 'short' AS kind UNION ALL SELECT 'age') AS k
+    WHERE sig.kind = 'workspace_deleted'
+      AND json_type(v, '$.age_s') IN ('integer', 'real', 'true', 'false')
+      AND json_extract(v, '$.age_s') < {classify.SHORT_LIVED_S}
+)
+"""
+
+
+def _seen_sources(skip: str) -> str:
+    """Every (day, ts, session, kind, key) the ``seen`` table counts, as one SELECT."""
+    rows = (
+        "event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+        f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
+    )
+    return (
+        f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))}, seen AS ("
+        "SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session, "
+        "'error' AS kind, coalesce((SELECT value FROM strings WHERE id = e.error_category), "
+        f":none) AS key FROM {rows} AND e.success IS 0 "
+        "UNION ALL SELECT substr(e.timestamp, 1, 10), e.timestamp, ss.value, 'template', "
+        f"(SELECT value FROM strings WHERE id = e.template_used) FROM {rows} "
+        "AND e.template_used IS NOT NULL "
+        "UNION ALL SELECT day, ts, session, kind, key FROM found)"
+    )
+
+
+def merge_sessions(old: str, new: str) -> str:
+    """The smallest SESSIONS_KEPT session ids of two ``sessions`` JSON arrays."""
+    merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
+    return json.dumps(merged, separators=(",", ":"))
+
+
+def _odd_ids(db: Db, low: int, end: int) -> str:
+    """The :data:`ODD_SQL` rows of ``(low, end]`` as a condition that leaves them out ("" when
+    there are none, as usual); larger sets go into a temporary table."""
+    ids = [
+        r[0]
+        for r in db.execute(f"SELECT id FROM event_rows WHERE {RANGE} AND {ODD_SQL}", [low, end])
+    ]
+    if not ids:
+        return ""
+    if len(ids) <= 1000:
+        return f"AND id NOT IN ({', '.join(str(int(i)) for i in ids)})"
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_odd (id INTEGER PRIMARY KEY)")
+    db.execute("DELETE FROM temp.rollup_odd")
+    db.conn.executemany("INSERT INTO temp.rollup_odd VALUES (?)", ((i,) for i in ids))
+    return "AND id NOT IN temp.rollup_odd"
+
+
+def reject_counts(db: Db, low: int, end: int, skip: str) -> None:
+    """Move the rows of ``(low, end]`` whose counts cannot be added into quarantine (what the
+    Accumulator's ``reject`` does one row at a time)."""
+    bad: dict[int, tuple[str, str | None]] = {
+        int(event_id): (str(why), None)
+        for event_id, why in db.execute(
+            f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM event_rows "
+            f"WHERE {RANGE} {skip} AND raw_data IS NOT NULL AND why IS NOT NULL",
+            [low, end],
+        )
+    }
+    if bad:
+        quarantine.move_events(db.conn, bad)
+
+
+def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None]:
+    """Add the events ``(low, end]`` (already checked: :data:`quarantine.VALID_EVENT_SQL`) to
+    the roll-up tables. Returns how many events SQL folded, the Accumulator holding the
+    :data:`ODD_SQL` rows (its ``rejected`` rows are still in ``events``; the caller moves them
+    and writes its figures) and the earliest day folded."""
+    conn, span = db.conn, [low, end]
+    skip = _odd_ids(db, low, end)
+    reject_counts(db, low, end, skip)
+    # One pass over the events: per (day, command, bucket, interactive), every figure of
+    # rollup_commands and rollup_durations; each table then sums the groups it needs.
+    conn.execute(_GROUPS_TABLE)
+    conn.execute("DELETE FROM temp.rollup_groups")
+    conn.execute(
+        _named(
+            "INSERT INTO temp.rollup_groups SELECT substr(timestamp, 1, 10), command, "
+            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, count(*), coalesce(sum(success IS 1), 0), "
+            "coalesce(sum(success IS 0), 0), min(timestamp), max(timestamp), "
+            "min(ss.value), min(duration_ms), max(duration_ms) "
+            "FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+            f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} GROUP BY 1, 2, 3, 4"
+        ),
+        {"low": low, "end": end},
+    )
+    # counts.* are read from the few rows that hold counts (out of the pass above: its sort
+    # then carries no raw_data).
+    counted = {
+        (day, command): (created, completed)
+        for day, command, created, completed in conn.execute(
+            "SELECT substr(timestamp, 1, 10), coalesce((SELECT value FROM strings "
+            "WHERE id = command), :none), "
+            f"sum({_count_sql('workspaces_created')}), sum({_count_sql('tasks_completed')}) "
+            f"FROM event_rows WHERE {_named(RANGE)} {skip} AND raw_data IS NOT NULL "
+            "AND instr(raw_data, '\"counts\"') > 0 GROUP BY 1, 2",
+            {"none": NONE, "low": low, "end": end},
+        )
+    }
+    commands = [
+        (day, command, n, ok, failed, *counted.get((day, command), (0, 0)))
+        for day, command, n, ok, failed in conn.execute(
+            "SELECT day, coalesce((SELECT value FROM strings WHERE id = command), ?), sum(n), "
+            "sum(ok), sum(failed) FROM temp.rollup_groups GROUP BY day, command",
+            [NONE],
+        )
+    ]
+    conn.executemany(
+        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {_UPSERT_COMMANDS}", commands
+    )
+    conn.execute(
+        "INSERT INTO rollup_durations SELECT g.day, c.value, g.bucket, g.n, g.first_ts, "
+        "g.last_ts, g.session_id, g.lo, g.hi FROM temp.rollup_groups AS g "
+        "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
+        f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
+        f"{_UPSERT_DURATIONS}"
+    )
+    _fold_seen(db, low, end, skip)
+    acc = Accumulator(reject=quarantine.counts_problem)
+    if skip:
+        acc.add_all(conn.execute(f"{EVENT_SELECT} WHERE {RANGE} AND {ODD_SQL}", span))
+    days = [row[0] for row in commands] + [day for day, _ in acc.commands]
+    return sum(row[2] for row in commands), acc, min(days, default=None)
+
+
+def _named(sql: str) -> str:
+    """``sql`` with its ``?`` placeholders numbered for (low, end) pairs: ``:low``/``:end``."""
+    parts = sql.split("?")
+    out = parts[0]
+    for i, part in enumerate(parts[1:]):
+        out += (":low" if i % 2 == 0 else ":end") + part
+    return out
+
+
+def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
+    """The ``seen`` figures of ``(low, end]``: counts, first and last per (day, kind, key) and
+    the smallest sessions of the kinds that keep them."""
+    source = _named(_seen_sources(skip))
+    params: dict[str, Any] = {"low": low, "end": end, "none": NONE}
+    groups: dict[tuple[str, str, str], Seen] = {}
+    kinds = _quoted(list(KINDS_WITH_SESSIONS))
+    for day, kind, key, session, n, first, last in db.execute(
+        f"{source} SELECT day, kind, key, CASE WHEN kind IN ({kinds}) THEN session END, "
+        "count(*), min(ts), max(ts) FROM seen GROUP BY 1, 2, 3, 4",
+        params,
+    ):
+        seen = groups.get((day, kind, key))
+        if seen is None:
+            seen = groups[(day, kind, key)] = Seen(n, first, last)
+        else:
+            seen.n += n
+            seen.first, seen.last = min(seen.first, first), max(seen.last, last)
+        if session is not None:
+            seen.sessions.add(session)
+    if not groups:
+        return
+    db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
+    db.conn.executemany(
+        "INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+        "last_ts = max(last_ts, excluded.last_ts), "
+        "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
+        (
+            (*key, s.n, s.first, s.last, json.dumps(s.kept_sessions(), separators=(",", ":")))
+            for key, s in groups.items()
+        ),
+    )
+
+
+# Retry pairs of every session, up to an event id: the event after a failure is the first (in
+# (timestamp, id) order) with a later timestamp in its session (rollup_fold.retry_pairs); only
+# the next RETRY_WITHIN_S are searched (a later next event makes no pair), through the window
+# index; the gap is compared in whole milliseconds.
+RETRIES_SQL = f"""
+SELECT f.id, sf.value, f.timestamp, cf.value,
+       (SELECT value FROM strings WHERE id = f.error_category), n.timestamp
+FROM event_rows AS f
+JOIN event_rows AS n ON n.id = (
+    SELECT id FROM event_rows WHERE timestamp > f.timestamp
+    AND timestamp <= strftime('%Y-%m-%d %H:%M:%f', f.timestamp, '+{classify.RETRY_WITHIN_S} seconds')
+    AND session_id = f.session_id AND id <= :top ORDER BY timestamp, id LIMIT 1)
+JOIN strings AS sf ON sf.id = f.session_id
+JOIN strings AS cf ON cf.id = f.command
+WHERE f.id <= :top AND f.success IS 0 AND f.command IS NOT NULL AND n.command = f.command
+  AND CAST(round((julianday(n.timestamp) - julianday(f.timestamp)) * 86400000) AS INTEGER)
+      <= {classify.RETRY_WITHIN_S * 1000}
+"""
+
+
+def retry_rows_sql(conn: sqlite3.Connection, top: int) -> list[tuple[Any, ...]]:
+    """Every retry pair among the events with ``id <= top`` (rows of ``rollup_retries``)."""
+    return conn.execute(RETRIES_SQL, {"top": top}).fetchall()
