@@ -70,6 +70,12 @@ def first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def sessions_json(sessions: list[str]) -> str:
+    """A ``rollup_seen.sessions`` array as SQLite's ``json_group_array`` writes it (characters
+    beyond ASCII as they are), so rows folded by Python and by SQL are the same bytes."""
+    return json.dumps(sessions, separators=(",", ":"), ensure_ascii=False)
+
+
 def _parsed(raw: str | None) -> dict[str, Any]:
     if not raw or '"' not in raw:
         return {}

@@ -30,8 +30,8 @@ from nexus_cli.telemetry.db.rollup_fold import (
     NONE,
     SESSIONS_KEPT,
     Accumulator,
-    Seen,
     bucket_sql,
+    sessions_json,
 )
 
 RANGE = "id > ? AND id <= ?"
@@ -111,9 +111,19 @@ _INTERACTIVE_FLAG = (
     )
     + "ELSE 0 END"
 )
+# The groups of one chunk, keyed: each event is added to its group by an upsert (a lookup among
+# the chunk's groups), which costs less than sorting the chunk's events for a GROUP BY. A NULL
+# command or bucket is never equal to another, so such events stay apart; the tables below sum
+# them per (day, command) or leave them out (no duration), as the GROUP BY did.
 _GROUPS_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS rollup_groups (day, command, bucket, interactive, n, ok, "
-    "failed, first_ts, last_ts, session_id, lo, hi)"
+    "failed, first_ts, last_ts, session_id, lo, hi, UNIQUE (day, command, bucket, interactive))"
+)
+_UPSERT_GROUPS = (
+    "ON CONFLICT DO UPDATE SET n = n + 1, ok = ok + excluded.ok, failed = failed + excluded.failed, "
+    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "session_id = min(session_id, excluded.session_id), lo = min(lo, excluded.lo), "
+    "hi = max(hi, excluded.hi)"
 )
 
 _UPSERT_COMMANDS = (
@@ -184,7 +194,7 @@ def _seen_sources(skip: str) -> str:
 def merge_sessions(old: str, new: str) -> str:
     """The smallest SESSIONS_KEPT session ids of two ``sessions`` JSON arrays."""
     merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
-    return json.dumps(merged, separators=(",", ":"))
+    return sessions_json(merged)
 
 
 def _odd_ids(db: Db, low: int, end: int) -> str:
@@ -234,11 +244,10 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     conn.execute(
         _named(
             "INSERT INTO temp.rollup_groups SELECT substr(timestamp, 1, 10), command, "
-            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, count(*), coalesce(sum(success IS 1), 0), "
-            "coalesce(sum(success IS 0), 0), min(timestamp), max(timestamp), "
-            "min(ss.value), min(duration_ms), max(duration_ms) "
+            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, timestamp, "
+            "timestamp, ss.value, duration_ms, duration_ms "
             "FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
-            f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} GROUP BY 1, 2, 3, 4"
+            f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} {_UPSERT_GROUPS}"
         ),
         {"low": low, "end": end},
     )
@@ -292,36 +301,24 @@ def _named(sql: str) -> str:
 
 def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     """The ``seen`` figures of ``(low, end]``: counts, first and last per (day, kind, key) and
-    the smallest sessions of the kinds that keep them."""
+    the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them,
+    all in one statement."""
     source = _named(_seen_sources(skip))
-    params: dict[str, Any] = {"low": low, "end": end, "none": NONE}
-    groups: dict[tuple[str, str, str], Seen] = {}
     kinds = _quoted(list(KINDS_WITH_SESSIONS))
-    for day, kind, key, session, n, first, last in db.execute(
-        f"{source} SELECT day, kind, key, CASE WHEN kind IN ({kinds}) THEN session END, "
-        "count(*), min(ts), max(ts) FROM seen GROUP BY 1, 2, 3, 4",
-        params,
-    ):
-        seen = groups.get((day, kind, key))
-        if seen is None:
-            seen = groups[(day, kind, key)] = Seen(n, first, last)
-        else:
-            seen.n += n
-            seen.first, seen.last = min(seen.first, first), max(seen.last, last)
-        if session is not None:
-            seen.sessions.add(session)
-    if not groups:
-        return
     db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
-    db.conn.executemany(
-        "INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
-        "last_ts = max(last_ts, excluded.last_ts), "
+    db.execute(
+        f"{source}, grouped AS (SELECT day, kind, key, "
+        f"CASE WHEN kind IN ({kinds}) THEN session END AS session, count(*) AS n, "
+        "min(ts) AS first_ts, max(ts) AS last_ts FROM seen GROUP BY 1, 2, 3, 4), "
+        "ranked AS (SELECT *, row_number() OVER (PARTITION BY day, kind, key ORDER BY session) "
+        "AS rank FROM grouped ORDER BY day, kind, key, session) "
+        "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
+        f"json_group_array(session) FILTER (WHERE session IS NOT NULL AND rank <= {SESSIONS_KEPT}) "
+        "FROM ranked WHERE true GROUP BY day, kind, key "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+        "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
         "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
-        (
-            (*key, s.n, s.first, s.last, json.dumps(s.kept_sessions(), separators=(",", ":")))
-            for key, s in groups.items()
-        ),
+        {"low": low, "end": end, "none": NONE},
     )
 
 

@@ -26,7 +26,6 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from nexus_cli.telemetry.db.rollup_fold import (
     Accumulator,
     RetryRow,
     retry_pairs,
+    sessions_json,
 )
 
 MARK_KEY = "rollup_mark"
@@ -157,7 +157,7 @@ def write(db: Db, acc: Accumulator) -> None:
         "last_ts = max(last_ts, excluded.last_ts), "
         "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
         (
-            (*key, s.n, s.first, s.last, json.dumps(s.kept_sessions(), separators=(",", ":")))
+            (*key, s.n, s.first, s.last, sessions_json(s.kept_sessions()))
             for key, s in acc.seen.items()
         ),
     )
@@ -222,7 +222,8 @@ def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
     bad: dict[int, tuple[str, str | None]] = {
         row[0]: ("not a valid events row", None)
         for row in db.execute(
-            f"SELECT id FROM events WHERE id > ? AND id <= ? AND NOT {quarantine.VALID_EVENT_SQL}",
+            f"SELECT id FROM event_rows WHERE id > ? AND id <= ? "
+            f"AND NOT {quarantine.VALID_ROW_SQL}",
             [low, end],
         )
     }

@@ -14,7 +14,7 @@ import pytest
 
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import schema, store
+from nexus_cli.telemetry.db import rollup_sql, schema, store
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -220,8 +220,8 @@ def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events(tmp_path:
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
 
 
-def _version_9(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
-    """A database as the previous Nexus left it (migrations 1-9, an `events` table with its
+def _version_10(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
+    """A database as the previous Nexus left it (migrations 1-10, an `events` table with its
     indexes) holding ``rows`` events of every column shape; returns `SELECT * FROM events`."""
     conn = sqlite3.connect(path, isolation_level=None)
     migrations.migrate(conn, store.MIGRATIONS[:10], what="t")
@@ -258,7 +258,7 @@ def _version_9(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
 
 def test_m011_stores_each_string_once_and_reads_the_same_rows(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    before = _version_9(path)
+    before = _version_10(path)
     with store.migrated(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
         after = db.execute("SELECT * FROM events ORDER BY id").fetchall()
@@ -283,7 +283,7 @@ def test_m011_stores_each_string_once_and_reads_the_same_rows(tmp_path: Path) ->
 
 def test_m011_gives_the_old_tables_pages_back(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    _version_9(path, rows=20_000)
+    _version_10(path, rows=20_000)
     size = path.stat().st_size
     with store.migrated(str(path)) as db:
         assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
@@ -292,7 +292,7 @@ def test_m011_gives_the_old_tables_pages_back(tmp_path: Path) -> None:
 
 
 # Opens a version-10 database and is killed (SIGKILL) inside m011, before its commit.
-KILLED_IN_M010 = """
+KILLED_IN_M011 = """
 import os, signal, sys
 from nexus_cli.telemetry.db import store
 real = store.m011_compact_events
@@ -307,12 +307,12 @@ with store.migrated(sys.argv[1]):
 
 def test_an_interrupted_m011_leaves_the_old_database_usable(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    before = _version_9(path)
-    child = subprocess.run([sys.executable, "-c", KILLED_IN_M010, str(path)], check=False)
+    before = _version_10(path)
+    child = subprocess.run([sys.executable, "-c", KILLED_IN_M011, str(path)], check=False)
     assert child.returncode == -9
     conn = sqlite3.connect(path)  # what the previous Nexus finds: its own database, whole
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 9
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
         assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone() == (
             "table",
         )
@@ -365,6 +365,7 @@ def test_each_read_uses_an_index_and_each_index_a_read(
     used: set[str] = set()
     scans: list[tuple[str, list[str]]] = []
     conn = sqlite3.connect(filled)
+    conn.create_function("rollup_merge_sessions", 2, rollup_sql.merge_sessions)  # the fold's
     try:
         for sql in sorted({s for s in statements if "event" in s}):
             if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT")) or "temp." in sql:
