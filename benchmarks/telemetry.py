@@ -18,6 +18,11 @@ baseline at 1M and <= 20 s at 10M, <= 150 bytes per event at 1M, each read <= 0.
 
     python benchmarks/telemetry.py [--events 1000000,10000000] [--baseline main] [--runs 5]
     python benchmarks/telemetry.py --events 1000000 --from-db old.db   # skip the fill
+    python benchmarks/telemetry.py --events 1000000,10000000 \\
+        --from-db 1000000=m1.db,10000000=m10.db --rebuilds 1 --warm-up-rebuilds 0
+
+Reads are timed as wall-clock seconds and as the CPU seconds of the process (user + system):
+on a shared machine the wall time follows the load, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -79,16 +84,44 @@ def nexus_cmd(tree: Path, *argv: str) -> list[str]:
     return [sys.executable, "-c", RUN_NEXUS, str(tree), *argv]
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rebuild(tree: Path, env: dict[str, str]) -> tuple[float, float]:
     """(seconds the rebuild reports, CPU seconds of its process)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = _cpu()
     done = subprocess.run(
         nexus_cmd(tree, "--no-telemetry", "telemetry", "rebuild", "--json"),
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return float(json.loads(done.stdout)["seconds"]), cpu
+    return float(json.loads(done.stdout)["seconds"]), _cpu() - before
+
+
+def reads(
+    trees: dict[str, Path], envs: dict[str, dict[str, str]], homes: dict[str, Path], runs: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Medians of wall and CPU seconds per "case name", whole processes, interleaved (case by
+    case, baseline then current), after one uncounted round."""
+    walls: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
+    for counted in [False] + [True] * runs:
+        for case, argv in CASES.items():
+            for name, tree in trees.items():
+                before, started = _cpu(), time.perf_counter()
+                subprocess.run(
+                    nexus_cmd(tree, "--no-telemetry", *argv), env=envs[name], cwd=homes[name],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                )  # fmt: skip
+                wall, cpu = time.perf_counter() - started, _cpu() - before
+                if counted:
+                    walls.setdefault(f"{case} {name}", []).append(wall)
+                    cpus.setdefault(f"{case} {name}", []).append(cpu)
+    return (
+        {k: round(harness.median(v), 3) for k, v in walls.items()},
+        {k: round(harness.median(v), 3) for k, v in cpus.items()},
+    )
 
 
 def bytes_per_event(path: Path) -> tuple[float, int]:
@@ -102,7 +135,12 @@ def bytes_per_event(path: Path) -> tuple[float, int]:
 
 
 def measure(
-    trees: dict[str, Path], events: int, days: float, runs: int, rebuilds: int, source: str | None
+    trees: dict[str, Path],
+    events: int,
+    days: float,
+    runs: int,
+    rebuilds: tuple[int, int],
+    source: str | None,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"events": events, "load_before": load()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +175,8 @@ def measure(
             env.pop("PYTHONDONTWRITEBYTECODE", None)
         walls: dict[str, list[float]] = {name: [] for name in trees}
         cpus: dict[str, list[float]] = {name: [] for name in trees}
-        for counted in [False] + [True] * rebuilds:  # the first builds what the fill left
+        warm_ups, counted_rounds = rebuilds  # a warm-up builds what the fill left
+        for counted in [False] * warm_ups + [True] * counted_rounds:
             for name, tree in trees.items():
                 wall, cpu = rebuild(tree, envs[name])
                 if counted:
@@ -145,13 +184,7 @@ def measure(
                     cpus[name].append(cpu)
         result["rebuild_s"] = {n: round(harness.median(v), 2) for n, v in walls.items()}
         result["rebuild_cpu_s"] = {n: round(harness.median(v), 2) for n, v in cpus.items()}
-        cases = {
-            f"{case} {name}": harness.Case(nexus_cmd(tree, *argv), envs[name], homes[name])
-            for case, argv in CASES.items()
-            for name, tree in trees.items()
-        }
-        samples = harness.interleave(cases, runs).seconds()
-        result["reads_s"] = {k: round(harness.median(v), 3) for k, v in samples.items()}
+        result["reads_s"], result["reads_cpu_s"] = reads(trees, envs, homes, runs)
         sizes = {name: bytes_per_event(homes[name] / "telemetry.db") for name in trees}
         result["bytes_per_event"] = {n: round(size) for n, (size, _) in sizes.items()}
         result["events_kept"] = {n: count for n, (_, count) in sizes.items()}
@@ -172,7 +205,10 @@ def report(r: dict[str, Any]) -> list[str]:
     ]
     for case in CASES:
         b, c = r["reads_s"][f"{case} baseline"], r["reads_s"][f"{case} current"]
-        lines.append(f"  {case:<12} baseline {b:8.3f} s  current {c:8.3f} s")
+        cb, cc = r["reads_cpu_s"][f"{case} baseline"], r["reads_cpu_s"][f"{case} current"]
+        lines.append(
+            f"  {case:<12} baseline {b:8.3f} s  current {c:8.3f} s   (CPU {cb:.3f} s vs {cc:.3f} s)"
+        )
     return lines
 
 
@@ -186,18 +222,36 @@ def verdict(r: dict[str, Any]) -> bool:
     return reads and size and rebuild_ok
 
 
+def from_db(text: str | None) -> dict[int, str]:
+    """``--from-db``: ``PATH`` (for every size, key 0) or ``N=PATH,N=PATH``."""
+    if not text:
+        return {}
+    if "=" not in text:
+        return {0: text}
+    pairs = (item.split("=", 1) for item in text.split(","))
+    return {int(size): path for size, path in pairs}
+
+
 def main() -> int:
     parser = harness.parser(__doc__, runs=5)
     parser.add_argument("--events", default="1000000", help="comma-separated sizes")
     parser.add_argument("--days", type=float, default=365)
     parser.add_argument("--baseline", default="main", help="git ref to compare with")
     parser.add_argument("--rebuilds", type=int, default=2, help="timed rebuilds per version")
-    parser.add_argument("--from-db", help="a database the baseline made (one size: its own)")
+    parser.add_argument(
+        "--warm-up-rebuilds", type=int, default=1,
+        help="uncounted rebuilds first (0 when --from-db files hold their roll-ups already)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--from-db",
+        help="a database the baseline made, or one per size: N=PATH[,N=PATH] (skips the fill)",
+    )
     parser.add_argument("--json", dest="as_json", action="store_true")
     args = parser.parse_args()
     import compileall
 
     results = []
+    sources = from_db(args.from_db)
     with tempfile.TemporaryDirectory() as tmp:
         trees = {
             "baseline": baseline_tree(args.baseline, Path(tmp) / "baseline"),
@@ -207,7 +261,10 @@ def main() -> int:
             compileall.compile_dir(str(tree / "nexus_cli"), quiet=1)  # as an install would have
         print(f"baseline {args.baseline} ({trees['baseline']}), current {harness.ROOT}")
         for events in (int(n) for n in args.events.split(",")):
-            r = measure(trees, events, args.days, args.runs, args.rebuilds, args.from_db)
+            r = measure(
+                trees, events, args.days, args.runs, (args.warm_up_rebuilds, args.rebuilds),
+                sources.get(events, sources.get(0)),
+            )  # fmt: skip
             results.append(r)
             print("\n".join(report(r)), flush=True)
             harness.summarise(args.summary, f"rebuild at {events:,}", r["rebuild_s"]["current"],
