@@ -124,6 +124,29 @@ def reads(
     )
 
 
+def note(line: str) -> None:
+    """A step's figure on stderr as soon as it is known (a long run cut short keeps them)."""
+    print(f"[{load()}] {line}", file=sys.stderr, flush=True)
+
+
+def roll_ups_current(path: Path) -> None:
+    """Mark the roll-ups of a baseline file as up to date (``rollup_mark`` = the last event id)
+    without building them: ``telemetry rebuild`` of `main` brings them up to date before it
+    drops and builds them, which on a file without them (a fill) would build them twice in the
+    timed process. Without warm-up rounds the timed rebuild then builds them once, like this
+    tree's, which does not bring them up to date first."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(
+                "INSERT INTO maintenance (key, value) SELECT 'rollup_mark', "
+                "CAST(coalesce(max(id), 0) AS TEXT) FROM events WHERE true "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            )
+    finally:
+        conn.close()
+
+
 def bytes_per_event(path: Path) -> tuple[float, int]:
     conn = sqlite3.connect(path)
     try:
@@ -167,6 +190,10 @@ def measure(
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         result["migrate_s"] = round(float(migrated.stdout), 1)
+        note(f"{events:,}: migration of the baseline's file by this tree {result['migrate_s']} s")
+        warm_ups, counted_rounds = rebuilds  # a warm-up builds what the fill left
+        if warm_ups == 0:
+            roll_ups_current(first)
         envs = {
             name: {**harness.nexus_env(home, recording_on=True), "PYTHONPATH": str(trees[name])}
             for name, home in homes.items()
@@ -175,10 +202,10 @@ def measure(
             env.pop("PYTHONDONTWRITEBYTECODE", None)
         walls: dict[str, list[float]] = {name: [] for name in trees}
         cpus: dict[str, list[float]] = {name: [] for name in trees}
-        warm_ups, counted_rounds = rebuilds  # a warm-up builds what the fill left
         for counted in [False] * warm_ups + [True] * counted_rounds:
             for name, tree in trees.items():
                 wall, cpu = rebuild(tree, envs[name])
+                note(f"{events:,}: {name} rebuild {wall:.2f} s reported, CPU {cpu:.1f} s")
                 if counted:
                     walls[name].append(wall)
                     cpus[name].append(cpu)
