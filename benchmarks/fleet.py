@@ -1,19 +1,29 @@
 """Fleet start-up: N workspaces with two services each, started at once, against the same by hand.
 
-For N = 1, 4, 8 (interleaved, --runs times after one warm-up round), wall time until all N are up:
-  * nexus      N `nexus workspace create fN-i -t duo` processes started together (the template of
+For N = 1, 4, 8 (interleaved, --runs times after one warm-up round; which side goes first
+alternates), wall time until all N are up:
+  * nexus      `nexus workspace create f-0 … f-(N-1) -t duo`: one process creating the N
+               workspaces together (nexus_cli/workspaces/batch.py, what `nexus fleet run
+               --agents N` does to start N agents), each with the template of
                benchmarks/workspace.py: a network, a volume, two containers, a published port,
-               a worktree each), as `nexus fleet run --agents N` needs them
+               a worktree
   * by hand    N shells started together, each running `git worktree add -b` + `docker network
                create` + `docker volume create` + two `docker run -d` (what `docker compose up -d`
                would do; there is no compose plugin on the machines this runs on)
+  * N procs    (reference, --processes) N separate `nexus workspace create fN-i -t duo`
+               processes started together: how this benchmark measured nexus before the fleet
+               created its workspaces in one process
 Targets: nexus <= 1.0x by hand at each N; nexus at N = 8 within 3x of nexus at N = 1.
+Prints the load average before and after: on a shared machine, compare only figures of one run.
 
-    python benchmarks/fleet.py [--runs 2] [--sizes 1,4,8]
+    python benchmarks/fleet.py [--runs 2] [--sizes 1,4,8] [--processes]
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,34 +33,86 @@ import harness
 import workspace as bench
 
 
+def _job(cmds: list[list[str]], repo: Path, env: dict[str, str]) -> None:
+    """Run the commands in order; a failing one ends the benchmark, showing what it said."""
+    for cmd in cmds:
+        done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+        if done.returncode != 0 and cmd[:3] == ["git", "worktree", "add"]:
+            done = _git_raced(cmd, done, repo, env)
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr}")
+
+
+def _git_raced(
+    cmd: list[str], done: subprocess.CompletedProcess[str], repo: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Concurrent `git worktree add`s can make git read an entry another one is writing
+    ("failed to read .git/worktrees/X/commondir"); Nexus then tries once more, so by hand does
+    too: `-b` may have made the branch already, so it is checked out instead."""
+    branch, path = cmd[cmd.index("-b") + 1], cmd[-1]
+    for _ in range(3):
+        if "failed to read" not in done.stderr and "already exists" not in done.stderr:
+            return done
+        subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True)
+        made = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+            cwd=repo, capture_output=True,
+        ).returncode == 0  # fmt: skip
+        again = ["git", "worktree", "add", "-q", path, branch] if made else cmd
+        done = subprocess.run(again, cwd=repo, env=env, capture_output=True, text=True)
+    return done
+
+
 def _all_at_once(jobs: list[list[list[str]]], repo: Path, env: dict[str, str]) -> float:
     """Wall milliseconds until every job (a list of commands run in order) has finished."""
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for future in [pool.submit(bench._timed, job, repo, env) for job in jobs]:
+        for future in [pool.submit(_job, job, repo, env) for job in jobs]:
             future.result()
     return (time.perf_counter() - start) * 1000
 
 
-def _round(repo: Path, env: dict[str, str], n: int, tag: str) -> dict[str, float]:
+def _round(
+    repo: Path, env: dict[str, str], n: int, tag: str, processes: bool, hand_first: bool
+) -> dict[str, float]:
+    """One timing of each side for N; each side's objects are removed before the next runs
+    (the engine's default address pools hold about 30 networks, shared with everything else)."""
     nexus = harness.nexus()
     names = [f"f{tag}-{i}" for i in range(n)]
-    made = [[[nexus, "workspace", "create", name, "-t", "duo"]] for name in names]
-    by_hand = [bench._raw_commands(repo, f"h{tag}-{i}", bench._free_port()) for i in range(n)]
-    result = {"nexus": _all_at_once(made, repo, env), "hand": _all_at_once(by_hand, repo, env)}
-    for name in names:
-        bench._run([nexus, "workspace", "delete", name, "--force"], repo, env)
-    bench._cleanup_raw(repo, env)
+    solo = [f"p{tag}-{i}" for i in range(n)]
+    hand = [bench._raw_commands(repo, f"h{tag}-{i}", bench._free_port()) for i in range(n)]
+    cases: dict[str, tuple[list[list[list[str]]], list[str]]] = {
+        "nexus": ([[[nexus, "workspace", "create", *names, "-t", "duo"]]], names),
+        "hand": (hand, []),
+    }
+    if processes:
+        cases["procs"] = ([[[nexus, "workspace", "create", m, "-t", "duo"]] for m in solo], solo)
+    order = list(cases)
+    if hand_first:
+        order.reverse()
+    result = {}
+    for key in order:
+        jobs, made = cases[key]
+        result[key] = _all_at_once(jobs, repo, env)
+        if made:
+            deletes = [[[nexus, "workspace", "delete", m, "--force"]] for m in made]
+            _all_at_once(deletes, repo, env)
+        bench._cleanup_raw(repo, env)
     return result
 
 
 def main() -> int:
     parser = harness.parser(__doc__, runs=2)
     parser.add_argument("--sizes", default="1,4,8")
+    parser.add_argument(
+        "--processes", action="store_true", help="also time N separate create processes"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    kinds = ("nexus", "hand", "procs") if args.processes else ("nexus", "hand")
     bench._ensure_image()
-    samples: dict[str, list[float]] = {f"{k} N={n}": [] for n in sizes for k in ("nexus", "hand")}
+    print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    samples: dict[str, list[float]] = {f"{k} N={n}": [] for n in sizes for k in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         env = harness.nexus_env(Path(tmp) / "home", recording_on=True)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -58,13 +120,17 @@ def main() -> int:
         try:
             for run in range(-1, args.runs):  # run -1 warms caches and is not counted
                 for n in sizes:
-                    got = _round(repo, env, n, f"{run + 1}n{n}")
+                    hand_first = (run + n) % 2 == 1
+                    got = _round(repo, env, n, f"{run + 1}n{n}", args.processes, hand_first)
                     if run >= 0:
-                        samples[f"nexus N={n}"].append(got["nexus"])
-                        samples[f"hand N={n}"].append(got["hand"])
+                        for kind, value in got.items():
+                            samples[f"{kind} N={n}"].append(value)
         finally:
             bench._cleanup_raw(repo, env)
+            pid = (repo / ".nexus" / "state" / "project-id").read_text().strip()
+            bench._remove_labelled(f"dev.nexus.project={pid}", check=False)
     bench._report(samples, {k: k for k in samples}, "  (wall time until all N are up)")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     ok = True
     for n in sizes:
         ratio = harness.median(samples[f"nexus N={n}"]) / harness.median(samples[f"hand N={n}"])

@@ -4,20 +4,29 @@ Runs, in one process and interleaved, N runs each of:
   * `nexus --version`                       (recording on: one telemetry row per run)
   * a minimal Click hello-world             (the floor any Click CLI pays)
   * `nexus --version` with recording off    (NEXUS_TELEMETRY_DISABLED=1)
+  * `nexus --version` in its default home   (no NEXUS_HOME: platformdirs finds the folder, as
+                                             for most users; reported, no target)
 and prints medians and ratios. Targets: nexus/click <= 1.15x (issue 23), recording on/off <= 1.06x.
+
+With --instructions (and valgrind installed) each case also runs once under valgrind's
+cachegrind, which counts the instructions the process executed: a figure that a shared, loaded
+machine does not change (wall-clock medians there drift by tens of percent). On a quiet machine
+the ratio of instructions has been within 0.01 of the ratio of wall-clock medians.
 
 Then the concurrency check: 8 workers each run `nexus --version` (recording on) one after
 another, --concurrent runs in all, into a fresh NEXUS_HOME; `nexus telemetry status --json`
 (which folds the journal) must then count exactly that many events.
 
-    python benchmarks/startup.py [--runs 40] [--concurrent 800]
+    python benchmarks/startup.py [--runs 40] [--concurrent 800] [--instructions]
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +38,7 @@ import harness
 
 WORKERS = 8
 VS_CLICK = 1.15  # nexus --version / a minimal Click app (issue 23)
+DEFAULT_HOME = "nexus --version (default home)"
 
 
 def interleave(cases: dict[str, harness.Case], runs: int) -> tuple[dict[str, list[float]], ...]:
@@ -46,6 +56,24 @@ def interleave(cases: dict[str, harness.Case], runs: int) -> tuple[dict[str, lis
                 used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
                 cpu[name].append(used * 1000)
     return wall, cpu
+
+
+def instructions(case: harness.Case) -> int:
+    """The instructions one run of ``case`` executes, counted by valgrind (user space only).
+
+    PYTHONHASHSEED is fixed, so that two runs of the same code execute the same instructions.
+    """
+    env = {**case.env, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+         *case.cmd],
+        env=env, cwd=case.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        check=True,
+    )  # fmt: skip
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
 
 
 def _skipped(db: Path) -> str:
@@ -108,7 +136,12 @@ def concurrent_check(nexus: str, total: int) -> int:
 def main() -> int:
     parser = harness.parser(__doc__, runs=40)
     parser.add_argument("--concurrent", type=int, default=800, help="0 skips the check")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions (needs valgrind)"
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     nexus = harness.nexus()
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
@@ -118,15 +151,22 @@ def main() -> int:
         # warm-up round caches the bytecode of every module, as a user's installation has it.
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)
         off_env = {**base_env, "NEXUS_TELEMETRY_DISABLED": "1"}
+        default_env = {k: v for k, v in base_env.items() if not k.startswith("XDG_")}
+        default_env.pop("NEXUS_HOME")
+        default_env["HOME"] = str(Path(tmp) / "user")
         cases = {
             "nexus --version": harness.Case([nexus, "--version"], base_env, tmp),
             "click hello --version": harness.Case(
                 [sys.executable, str(hello), "--version"], base_env, tmp
             ),
             "nexus --version (recording off)": harness.Case([nexus, "--version"], off_env, tmp),
+            DEFAULT_HOME: harness.Case([nexus, "--version"], default_env, tmp),
         }
         # the warm-up round warms caches and creates the journal once
         samples, cpu = interleave(cases, args.runs)
+        counted = (
+            {name: instructions(case) for name, case in cases.items()} if args.instructions else {}
+        )
     med = {name: harness.median(values) for name, values in samples.items()}
     cpu_med = {name: harness.median(values) for name, values in cpu.items()}
     harness.print_table(
@@ -152,6 +192,22 @@ def main() -> int:
     harness.summarise(args.summary, "recording on / off (nexus --version)", on_off, 1.06)
     cpu_ratio = cpu_med["nexus --version"] / cpu_med["nexus --version (recording off)"]
     print(f"recording on / recording off, CPU  = {cpu_ratio:.3f}x  (cross-check)")
+    default_ratio = med[DEFAULT_HOME] / med["click hello --version"]
+    print(f"default home / click hello         = {default_ratio:.3f}x  (no target: platformdirs)")
+    if counted:
+        by_count = counted["nexus --version"] / counted["click hello --version"]
+        print(
+            f"instructions (valgrind): nexus {counted['nexus --version'] / 1e6:.1f} M, "
+            f"click hello {counted['click hello --version'] / 1e6:.1f} M, recording off "
+            f"{counted['nexus --version (recording off)'] / 1e6:.1f} M"
+        )
+        print(
+            f"nexus --version / click hello, instructions = {by_count:.3f}x  (cross-check, "
+            "the same on a loaded machine)"
+        )
+        harness.summarise(
+            args.summary, "start-up instructions: nexus --version / minimal Click", by_count, None
+        )
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"runs per case: {args.runs}, interleaved; python {sys.version.split()[0]}; load {load}")
     if args.concurrent:

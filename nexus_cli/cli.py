@@ -7,6 +7,7 @@ where the invocation is recorded — exactly once, whatever happened.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -301,7 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         # A shell asking for completions (every TAB press): answer, record nothing.
         importlib.import_module(COMPLETION).register_shells()
         cli.main(args=args, prog_name="nexus")
-    inv = invocation.begin(args)
+    with invocation.running(args) as inv:
+        return _command(args, inv)
+
+
+def _command(args: list[str], inv: invocation.Invocation) -> int:
+    """Run the command of ``inv``, record it, return the exit code (143 after a SIGTERM)."""
     previous = _install_sigterm()
     code: int = ExitCode.ERROR
     try:
@@ -316,10 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         _sigterm["raise"] = False  # from here on SIGTERM only marks the exit code
-        try:  # noqa: SIM105 - contextlib is not worth importing on the hot path
+        with contextlib.suppress(Exception):
             sys.stdout.flush()
-        except Exception:
-            pass
         enabled, _ = settings.decide(inv.no_telemetry)
         if enabled:
             recorder.record(inv, int(code))

@@ -25,6 +25,17 @@ CONNECT_TIMEOUT_SECONDS = 5  # to find out whether an engine answers at all
 OPERATION_TIMEOUT_SECONDS = 120
 
 
+def load_sdk() -> None:
+    """Import the Docker SDK whole, in this thread.
+
+    Threads that import it for the first time at once can be handed each other's half-made
+    modules (Python resolves a wait between two threads' imports that way), so a caller about to
+    start threads that reach the engine loads it first.
+    """
+    import docker
+    import docker.context  # noqa: F401  # what `endpoint` reads
+
+
 def endpoint() -> tuple[str, str]:
     """Return ``(host, source)``: where the engine is expected and what said so."""
     host = os.environ.get("DOCKER_HOST", "").strip()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,11 +29,16 @@ MAX_DEPTH = 64  # containers inside containers; a record of Nexus nests at most 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 def _has_surrogate(text: str) -> bool:
-    return not text.isascii() and _SURROGATE.search(text) is not None  # isascii(): no scan
+    """Whether ``text`` holds a lone surrogate: the one thing UTF-8 cannot encode."""
+    if text.isascii():  # no scan
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class JSONError(ValueError):

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import sys
 
+# The patterns are compiled by `re` on first use and kept in its cache: every command imports this
+# module (the CLI's error boundary), few of them print untrusted text.
 # C0 controls except tab and newline, DEL, and the C1 range (which includes the 8-bit CSI/OSC).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_MARKUP = re.compile(r"(\\*)(\[)(?=[a-zA-Z/@#]|\])")
+_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_SURROGATE = r"[\ud800-\udfff]"
+_MARKUP = r"(\\*)(\[)(?=[a-zA-Z/@#]|\])"
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -36,17 +38,17 @@ def escape(text: str, *, newlines: bool = True) -> str:
     """
     if not newlines:
         text = text.replace("\r\n", "⏎").replace("\n", "⏎")
-    return _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
+    return re.sub(_SURROGATE, "\ufffd", re.sub(_CONTROL, _visible, text))
 
 
 def escape_markup(text: str, *, newlines: bool = True) -> str:
     """:func:`escape` plus Rich markup escaped, for text printed by a Rich console with markup."""
-    return _MARKUP.sub(lambda m: m.group(1) * 2 + "\\[", escape(text, newlines=newlines))
+    return re.sub(_MARKUP, lambda m: m.group(1) * 2 + "\\[", escape(text, newlines=newlines))
 
 
 def has_controls(text: str) -> bool:
     """Whether ``text`` holds control characters other than tab and newline."""
-    return bool(_CONTROL.search(text))
+    return re.search(_CONTROL, text) is not None
 
 
 def warn(message: str) -> None:

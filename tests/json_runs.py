@@ -215,6 +215,7 @@ def _workspaces(run: Runs, root: Path) -> None:
     run("workspace create", "beta", "--template", "bare")
     run("workspace finish", "beta")
     run("workspace create", "gamma", "--template", "bare")
+    run("workspace create", "delta", "epsilon", "--template", "bare")
     queued = run("task create", "Queued", "--gate", "true", "--workspace", "gamma")["id"]
     run("task start", queued)
     run("task complete", queued)

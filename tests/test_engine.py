@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,15 @@ def test_the_current_endpoint_follows_docker_host(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DOCKER_HOST", "ssh://box")
     assert engine.current() == engine.Endpoint("ssh://box", "DOCKER_HOST")
     assert engine.current().remote
+
+
+def test_load_sdk_imports_the_sdk_whole_in_a_fresh_interpreter() -> None:
+    """What `workspaces.batch` calls before its threads, so that none of them finds the SDK
+    half-imported by another."""
+    code = (
+        "import sys; from nexus_cli import engine; assert 'docker' not in sys.modules; "
+        "engine.load_sdk(); import docker, docker.context; "
+        "print(docker.DockerClient.__name__, docker.context.ContextAPI.__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["DockerClient", "ContextAPI"]

@@ -32,9 +32,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 from nexus_cli import cli
+from nexus_cli.mcp import hooks_start
 from nexus_cli.telemetry.journal import recorder
 from nexus_cli.telemetry.ship import autosync
 
@@ -164,20 +166,47 @@ def test_reading_tasks_loads_nothing_that_only_changes_them(
     assert _loaded(project, tmp_path / "report.json", *args, watch=watch) == []
 
 
-@pytest.mark.parametrize("event", ["stop", "subagent-stop", "task-completed"])
-def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
-    project: Path, tmp_path: Path, event: str
-) -> None:
-    """The session's task is claimed and has a gate: the hook reads its runs and approvals."""
+# What no hook needs (each runs at every start or end of an agent's turn: benchmarks/hooks.py):
+# running gates (tasks.gates) and the engine module with what it loads (extras: importlib.metadata
+# and the email package), Docker names (workspaces.handle), and telemetry.db's schema, fold and
+# agent-log readers (tasks.agent_ingest; only a session `nexus loop` started names its task there).
+HOOK_SPARES = (
+    "nexus_cli.tasks.gates",
+    "nexus_cli.engine",
+    "nexus_cli.extras",
+    "importlib.metadata",
+    "email",
+    "nexus_cli.workspaces.handle",
+    "nexus_cli.workspaces.records",
+    "nexus_cli.tasks.agent_ingest",
+    "nexus_cli.telemetry.db",
+)
+# ... and what only the briefing needs, which the gate hooks never print.
+BRIEFING = ("nexus_cli.tasks.prime", "nexus_cli.tasks.handoff", "nexus_cli.tasks.memory")
+# ... and what only `nexus task context` needs beside the hand-off: its result types.
+CONTEXT_COMMAND = ("nexus_cli.tasks.context", "nexus_cli.tasks.results")
+
+
+def _claimed_failing_task(project: Path) -> str:
     nexus = [sys.executable, "-m", "nexus_cli"]
     task = subprocess.run(
         [*nexus, "task", "create", "Hooked", "--gate", "false"],
         cwd=project, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     subprocess.run([*nexus, "task", "claim", task], cwd=project, check=True, capture_output=True)
+    subprocess.run([*nexus, "task", "verify", task], cwd=project, capture_output=True)  # fails
+    return task
+
+
+@pytest.mark.parametrize("event", ["stop", "subagent-stop", "task-completed"])
+def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
+    project: Path, tmp_path: Path, event: str
+) -> None:
+    """The session's task is claimed and has a gate: the hook reads its runs and approvals."""
+    task = _claimed_failing_task(project)
     payload = {"session_id": "s1", "cwd": str(project), "stop_hook_active": False,
                "task_subject": f"Finish {task}"}  # fmt: skip
-    watch = (*HEAVY, *READ_SPARES, "secrets")
+    watch = (*HEAVY, *READ_SPARES, "secrets", *HOOK_SPARES, *BRIEFING, *CONTEXT_COMMAND)
     env = {"NEXUS_TASK_ID": task}
     stdin = json.dumps(payload)
     codes = (2,) if event == "task-completed" else (0,)  # 2: the gate has not passed
@@ -185,6 +214,39 @@ def test_a_gate_hook_loads_nothing_that_only_changes_tasks(
         project, tmp_path / "r.json", "hook", event, watch=watch, env=env, stdin=stdin, codes=codes
     )
     assert found == []
+
+
+@pytest.mark.parametrize("source", ["startup", "compact"])
+def test_the_session_start_hook_loads_only_the_briefing(
+    project: Path, tmp_path: Path, source: str
+) -> None:
+    """The briefing, and after a compaction the claimed task's hand-off (its gate's failed run
+    and the folder to work in), with no gate runner, engine, Docker names, telemetry.db or the
+    result types of `nexus task context`."""
+    task = _claimed_failing_task(project)
+    payload = {"session_id": "s1", "cwd": str(project), "source": source}
+    watch = (*HEAVY, *READ_SPARES, *HOOK_SPARES, *CONTEXT_COMMAND)
+    stdin = json.dumps(payload)
+    expect = f"# {task}: Hooked" if source == "compact" else "# Nexus session"
+    found = _loaded(
+        project, tmp_path / "r.json", "hook", "session-start", watch=watch, stdin=stdin,
+        expect_out=expect,
+    )  # fmt: skip
+    assert found == []
+
+
+def test_a_session_nexus_loop_started_names_its_task_in_telemetry_db(
+    project: Path, tmp_path: Path
+) -> None:
+    """The one session start that needs telemetry.db loads it (by name: hooks_start.SESSIONS)."""
+    task = _claimed_failing_task(project)
+    stdin = json.dumps({"session_id": "s1", "cwd": str(project), "source": "startup"})
+    env = {"NEXUS_TASK_ID": task}
+    watch = ("nexus_cli.tasks.agent_ingest", "nexus_cli.engine", "importlib.metadata")
+    found = _loaded(
+        project, tmp_path / "r.json", "hook", "session-start", watch=watch, env=env, stdin=stdin
+    )
+    assert found == ["nexus_cli.tasks.agent_ingest"]
 
 
 @pytest.mark.parametrize(
@@ -374,14 +436,69 @@ def test_auto_sync_on_but_not_due_starts_nothing(tmp_path: Path) -> None:
     assert {m for m in extras if m.startswith("nexus_cli")} == PLAIN_NEXUS_MODULES
 
 
-@pytest.mark.parametrize(
-    ("module", "function"),
-    [
-        (recorder.PRIVACY, "hash_name"),
-        (recorder.CHILD, "fold_now"),
-        (autosync.START, "start"),
-        (cli.COMPLETION, "register_shells"),
-    ],
-)
-def test_each_module_loaded_by_name_has_its_function(module: str, function: str) -> None:
+# Modules loaded by name, each with its loader and the function the loader calls.
+LOADED_BY_NAME = [
+    ("nexus_cli.telemetry.journal.recorder", recorder.PRIVACY, "hash_name"),
+    ("nexus_cli.telemetry.journal.recorder", recorder.CHILD, "fold_now"),
+    ("nexus_cli.telemetry.ship.autosync", autosync.START, "start"),
+    ("nexus_cli.cli", cli.COMPLETION, "register_shells"),
+    ("nexus_cli.mcp.hooks_start", hooks_start.SESSIONS, "name_session"),
+]
+
+
+@pytest.mark.parametrize(("loader", "module", "function"), LOADED_BY_NAME)
+def test_each_module_loaded_by_name_has_its_function(
+    loader: str, module: str, function: str
+) -> None:
     assert callable(getattr(importlib.import_module(module), function))
+
+
+@pytest.mark.parametrize(("loader", "module", "function"), LOADED_BY_NAME)
+def test_a_module_loaded_by_name_does_not_import_its_loader(
+    loader: str, module: str, function: str
+) -> None:
+    """import-linter sees only import statements: a module loaded by name that imports its loader
+    back would be an import cycle that no contract catches."""
+    graph = grimp.build_graph("nexus_cli", include_external_packages=False)
+    assert loader not in graph.find_upstream_modules(module)
+
+
+COMPILES = """\
+import atexit, os, re, sys, traceback
+
+ours = []
+_compile = re.compile
+
+def compile(pattern, flags=0):
+    caller = traceback.extract_stack(limit=2)[0].filename
+    if os.sep + "nexus_cli" + os.sep in caller:
+        ours.append(f"{caller}: {pattern!r}")
+    return _compile(pattern, flags)
+
+def report():
+    with open(os.environ["HOT_PATH_REPORT"], "w") as fh:
+        fh.write("\\n".join(ours))
+
+re.compile = compile
+atexit.register(report)
+sys.argv = ["nexus", "--version"]
+from nexus_cli.__main__ import run
+run()
+"""
+
+
+def test_a_plain_command_compiles_no_pattern_of_its_own(tmp_path: Path) -> None:
+    """Every command imports the error boundary's escaping (terminal.py) and the JSON module:
+    their patterns are compiled by `re` when first used, not when imported (each costs about as
+    much as importing a small module)."""
+    report = tmp_path / "compiled.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILES],
+        cwd=tmp_path,
+        env={**os.environ, "HOT_PATH_REPORT": str(report)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done
+    assert done.stdout.startswith("nexus ")
+    assert report.read_text() == ""

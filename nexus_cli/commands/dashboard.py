@@ -22,7 +22,8 @@ from nexus_cli.workflows import history as task_history
 
 
 def _gather(days: int) -> dict[str, Any]:
-    return usage.dashboard(days).figures
+    """The figures the terminal draws: the telemetry's and the agent cost panel's."""
+    return {**usage.dashboard(days).figures, "cost": task_history.dashboard_cost(days)}
 
 
 PIPED_WIDTH = 80  # off a terminal the dashboard fits a classic terminal, unless --width says
@@ -112,7 +113,8 @@ def dashboard(
     width: int | None,
     as_json: bool,
 ) -> None:
-    """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights."""
+    """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights,
+    agent cost."""
     if watch:
         _watch(days, interval, width)
         return
@@ -120,9 +122,8 @@ def dashboard(
         path = task_history.write_dashboard_html(days, html_file, force=force)
         click.echo(f"dashboard written to {path}", err=True)
         return
-    found = usage.dashboard(days)
     if as_json:
-        emit_json(found.to_json())
+        emit_json(usage.dashboard(days).to_json())
     else:
         out = _console(width)
-        out.print(dashboard_view.static(found.figures, out.width))
+        out.print(dashboard_view.static(_gather(days), out.width))

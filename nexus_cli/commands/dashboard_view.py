@@ -4,6 +4,10 @@ Rendering only (Rich, no Click): ``nexus dashboard`` prints :func:`static`; ``--
 :func:`screen` in the alternate screen, sized to the terminal, with a footer that says how to
 quit. Data shown here comes from the telemetry database and the insights it computes: it is
 escaped before Rich sees it (``terminal.escape_markup``), and `code` in backticks is styled.
+
+The agent cost panel (``data["cost"]``, the ``stats --cost`` shape) is in every printed
+dashboard; ``--watch`` shows it under the insights from :data:`COST_HEIGHT` rows, so that at
+80×24 the other panels keep their essentials.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from rich.table import Table
 from rich.text import Text
 
 from nexus_cli.output import code_markup
+from nexus_cli.telemetry.present.html_tasks import has_usage
 from nexus_cli.telemetry.query.durations import human_ms
-from nexus_cli.terminal import escape_markup
+from nexus_cli.terminal import escape, escape_markup
 
 WIDE = 120  # from this width the panels sit side by side in two columns
+COST_HEIGHT = 36  # from this height --watch adds the agent cost panel under the insights
+NO_USAGE = (
+    "no agent usage recorded: `nexus telemetry ingest claude` (or `codex`), or "
+    "`nexus telemetry receive` for Claude Code's OpenTelemetry export"
+)
 
 
 def ms(value: float | None) -> str:
@@ -93,6 +103,63 @@ def _lists(data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str,
     return templates, issues
 
 
+SHORT_OUTCOMES = {"done_unverified": "unverified", "in_progress": "in progress"}
+
+
+def _dollars(figures: dict[str, Any] | None) -> str:
+    """``$4.50``, ``$4.50+?`` where some tokens had no price (the panel's last row says so)."""
+    if not figures:
+        return "-"
+    return f"${figures['cost_usd']:.2f}{'' if figures['cost_complete'] else '+?'}"
+
+
+def cost_rows(cost: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Per outcome with tasks, and unattributed usage: name, tasks, cost, cost per task."""
+    rows = [
+        (SHORT_OUTCOMES.get(name, name), str(o["tasks"]), _dollars(o), _dollars(o["per_task"]))
+        for name, o in cost["outcomes"].items()
+        if o["tasks"]
+    ]
+    if cost["unattributed"]["tokens"]:
+        rows.append(("unattributed", "-", _dollars(cost["unattributed"]), "-"))
+    return rows
+
+
+def _cost(data: dict[str, Any]) -> RenderableType:
+    """Per outcome (verified, abandoned, ...): tasks, cost, cost per task (``each``); the
+    costliest model. Short enough for half of an 80-column screen."""
+    cost = data["cost"]
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1)  # wraps in a cell even where the console does not soft-wrap
+    if not has_usage(cost):
+        grid.add_row(Text.from_markup(code_markup(NO_USAGE), style="dim"))
+        return grid
+    table = Table(box=None, expand=True, pad_edge=False, padding=(0, 0, 0, 1))
+    table.add_column("agent work", overflow="ellipsis", no_wrap=True, ratio=1, min_width=8)
+    for name in ("tasks", "cost", "each"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in cost_rows(cost):
+        table.add_row(*row)
+    grid.add_row(table)
+    if cost["models"]:
+        top = max(cost["models"], key=lambda m: (m["cost_usd"], m["tokens"]))
+        spent = _dollars(top) if top["priced"] else "no price"
+        grid.add_row(
+            Text(
+                f"top model {escape(top['model'], newlines=False)}: {spent}",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+        )
+    if not cost["total"]["cost_complete"]:
+        grid.add_row(Text("+? tokens of a model without a price", style="dim"))
+    return grid
+
+
+def _cost_panel(data: dict[str, Any]) -> Panel:
+    return Panel(_cost(data), title="Agent cost (stats --cost)")
+
+
 def title(data: dict[str, Any]) -> str:
     return f"Nexus dashboard · last {data['days']} days · {data['generated_at']}"
 
@@ -110,12 +177,13 @@ def static(data: dict[str, Any], width: int) -> RenderableType:
         _small_table("Top templates", templates, 5), _small_table("Common issues", issues, 5)
     )
     extras = Panel(small, title="Templates and issues")
+    cost = [_cost_panel(data)] if "cost" in data else []
     if width < WIDE:
-        return Group(summary, timings, tips, extras)
+        return Group(summary, timings, tips, extras, *cost)
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
-    grid.add_row(Group(timings, extras), tips)
+    grid.add_row(Group(timings, extras), Group(tips, *cost))
     return Group(summary, grid)
 
 
@@ -156,6 +224,11 @@ def screen(data: dict[str, Any], width: int, height: int, interval: float) -> La
     left["extras"].update(Panel(small, title="Templates and issues"))
     insight_count = 6 if wide and height >= 40 else 3
     right = Layout(Panel(_insights(data, insight_count), title="Insights"), name="right")
+    if "cost" in data and height >= COST_HEIGHT:
+        tips = Layout(Panel(_insights(data, insight_count), title="Insights"), ratio=1)
+        spent = Layout(_cost_panel(data), size=max(len(cost_rows(data["cost"])) + 5, 6))
+        right = Layout(name="right")
+        right.split_column(tips, spent)
     root["body"].split_row(left, right)
     right.ratio = 1
     left.ratio = 1

@@ -9,7 +9,8 @@ import click
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import agent_option, line, project
 from nexus_cli.output import emit_json, info, json_option
-from nexus_cli.tasks.importing import SOURCES, import_file
+from nexus_cli.tasks.import_formats import SOURCES
+from nexus_cli.tasks.importing import import_file
 
 
 @click.command(name="import")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.options import parse_vars
+from nexus_cli.commands.workspace_batch import create_several
 from nexus_cli.commands.workspace_progress import shown_progress
 from nexus_cli.completion import completer
 from nexus_cli.lazy import NexusGroup
@@ -95,7 +96,9 @@ def workspace() -> None:
 
 
 @workspace.command()
-@NAME
+@click.argument(
+    "names", nargs=-1, required=True, metavar="NAME...", shell_complete=completer("workspace")
+)
 @click.option(
     "-t",
     "--template",
@@ -150,7 +153,7 @@ def workspace() -> None:
 @HEALTH_TIMEOUT
 @json_option
 def create(
-    name: str,
+    names: tuple[str, ...],
     template_name: str,
     compose_file: str | None,
     profiles: tuple[str, ...],
@@ -163,10 +166,31 @@ def create(
     keep_on_failure: bool,
     health_timeout: float,
     as_json: bool,
-) -> None:
-    """Create workspace NAME: worktree, branch, and (unless --no-start) its running services."""
-    handle = _workspace(name)
+) -> int | None:
+    """Create workspace NAME: worktree, branch, and (unless --no-start) its running services.
+
+    Several NAMEs are created at once, each whole or not at all (--json: {created, failed}).
+    """
+    handle = _workspace(names[0])
     compose = _compose_option(handle.project, compose_file, template_name, profiles)
+    if len(names) > 1:
+        return create_several(
+            handle.project,
+            names,
+            template_name="compose" if compose else template_name,
+            from_ref=from_ref,
+            as_json=as_json,
+            compose=compose,
+            profiles=list(profiles),
+            variables=parse_vars(variables),
+            start=not no_start,
+            bind_address="0.0.0.0" if bind_all else None,
+            health_timeout_s=health_timeout,
+            keep_on_failure=keep_on_failure,
+            host_ports=list(host_ports),
+            ignored_files=ignored_files,
+        )
+    name = handle.name
     hooks = load_workspace_hooks(handle.project)
     with shown_progress() as progress:
         result = lifecycle.create(
@@ -187,7 +211,7 @@ def create(
         )
     if as_json:
         emit_json(result.to_json())
-        return
+        return None
     click.echo(
         f"created workspace {name} (template {result.template}) on branch {result.branch}",
         err=True,
@@ -201,6 +225,7 @@ def create(
     for host_name, port in result.host_ports.items():
         click.echo(f"  host port {host_name}: {port} (${host_ports_variable(host_name)})", err=True)
     click.echo(str(result.path))
+    return None
 
 
 def _compose_option(

@@ -2,7 +2,9 @@
 
 The fleet takes ready tasks (dependencies done, gates present, none waiting for approval), at
 most ``agents`` at a time. For each it creates a workspace (the template from ``--template``,
-default ``bare``) from the target branch, records the workspace on the task, and starts
+default ``bare``) from the target branch, those it needs at one time together in this process
+(:func:`nexus_cli.workspaces.batch.create_many`: one start-up and Docker SDK import for all, the
+waits on git and the engine overlapped), records the workspace on the task, and starts
 ``nexus loop --task ID`` in that worktree as a child in its own process group, with
 ``NEXUS_TASK_ID``, the workspace's ports and service addresses in its environment (the loop adds
 its guard rails, leases and history). When a child ends with the task done, the task enters the
@@ -14,7 +16,9 @@ waited for until the lease expires, then the task is reclaimed and started again
 
 Ctrl-C or SIGTERM: every child's process group is ended, each task still claimed is released
 (back to ``open``, with a note), its workspace kept with the work in it; a workspace is only ever
-created whole (:func:`nexus_cli.workspaces.lifecycle.create` rolls back a create cut short).
+created whole (:func:`nexus_cli.workspaces.lifecycle.create` rolls back a create cut short, and a
+batch waits for each create in flight to finish or be undone before it stops). A workspace made
+whole but not yet given an agent stays, and is used by the task's next start.
 """
 
 from __future__ import annotations
@@ -44,8 +48,7 @@ from nexus_cli.tasks import (
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
 from nexus_cli.telemetry.journal import invocation, recorder
-from nexus_cli.workspaces import deletion, host_ports, lookup
-from nexus_cli.workspaces import lifecycle as ws_lifecycle
+from nexus_cli.workspaces import batch, deletion, host_ports, lookup
 from nexus_cli.workspaces.handle import Workspace
 
 POLL_S = 0.2
@@ -150,31 +153,53 @@ class _Fleet:
                 and t.id not in self.running
                 and self.starts.get(t.id, 0) < self.opts.attempts
             ]
-        for task in candidates:
-            if len(self.running) >= self.opts.agents:
-                return
-            self._start(task)
+        free = self.opts.agents - len(self.running)
+        if free > 0 and candidates:
+            self._start_all(candidates[:free])
 
-    def _start(self, task: Task) -> None:
-        slot = next(n for n in range(1, self.opts.agents + 1) if n not in self._slots())
-        name = _workspace_name(task.id)
-        workspace = Workspace(self.project, name)
-        self.starts[task.id] = self.starts.get(task.id, 0) + 1
-        if workspace.existing_worktree() is None:
+    def _start_all(self, tasks: list[Task]) -> None:
+        """Start an agent on each task in its workspace. The workspaces missing are created
+        together, in one batch (:func:`batch.create_many`); each agent starts as soon as its
+        own workspace is ready."""
+        wanted: dict[str, tuple[Task, batch.Request]] = {}
+        for task in tasks:
+            self.starts[task.id] = self.starts.get(task.id, 0) + 1
+            workspace = Workspace(self.project, _workspace_name(task.id))
+            if workspace.existing_worktree() is not None:
+                self._start(task, workspace)
+                continue
             # A task sent back by the queue kept its branch: the next attempt continues on it.
             kept = git.branch_exists(self.project.root, workspace.branch)
-            try:
-                ws_lifecycle.create(
-                    workspace,
-                    template_name=template_of(task, self.opts.template),
-                    from_ref=None if kept else self.target,
-                    hooks=workspace_hooks.load(self.project),
-                )
-            except NexusError as exc:  # nothing of it is left (create rolls back)
-                self.result.stopped.append(task.id)
-                self._event(task.id, "workspace_failed")
-                self.say(f"{task.id}: workspace {name} not created: {exc.message}")
+            request = batch.Request(
+                workspace.name,
+                template_name=template_of(task, self.opts.template),
+                from_ref=None if kept else self.target,
+            )
+            wanted[workspace.name] = (task, request)
+
+        def made(outcome: batch.Outcome) -> None:
+            task = wanted[outcome.name][0]
+            if outcome.created:
+                self._start(task, Workspace(self.project, outcome.name))
                 return
+            # Nothing of it is left (each create is all or nothing); it is tried again once.
+            if task.id not in self.result.stopped:
+                self.result.stopped.append(task.id)
+            self._event(task.id, "workspace_failed")
+            why = outcome.error.message if outcome.error is not None else "not started"
+            self.say(f"{task.id}: workspace {outcome.name} not created: {why}")
+
+        if wanted:
+            batch.create_many(
+                self.project,
+                [request for _, request in wanted.values()],
+                hooks=workspace_hooks.load(self.project),
+                on_done=made,
+            )
+
+    def _start(self, task: Task, workspace: Workspace) -> None:
+        slot = next(n for n in range(1, self.opts.agents + 1) if n not in self._slots())
+        name = workspace.name
         _assign_workspace(self.project, task.id, name, self.opts.actor)
         env = _agent_env(workspace, task.id, f"{self.opts.actor}-{slot}")
         log = self.project.state_dir / "fleet" / f"{task.id}-{self.starts[task.id]}.log"

@@ -13,12 +13,12 @@ from typing import Any
 from nexus_cli import owner
 from nexus_cli.errors import ConflictError, UsageError
 from nexus_cli.tasks import actions, approvals, lease, loading
-from nexus_cli.tasks.context import render
-from nexus_cli.tasks.gates import gate_directory
+from nexus_cli.tasks.handoff import render
 from nexus_cli.tasks.listing import ready_docs
 from nexus_cli.tasks.model import Task, parse_doc
 from nexus_cli.tasks.stage_persona import switch_for
 from nexus_cli.tasks.store import TaskStore
+from nexus_cli.tasks.workdir import gate_directory
 
 READY_WINDOW = 50
 

@@ -9,6 +9,7 @@ a Nexus project, and exit 0 whatever happens (:mod:`nexus_cli.mcp.hooks`).
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,14 +17,17 @@ from typing import Any
 
 from nexus_cli.errors import NexusError
 from nexus_cli.mcp.hooks import HookAnswer, failed, project_at, session_dir, session_task
-from nexus_cli.tasks import agent_ingest
-from nexus_cli.tasks import context as handoff
+from nexus_cli.tasks import handoff
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.prime import build, render
 from nexus_cli.terminal import escape
 
 EVENT = "session-start"
+# name_session(): loaded by name only for a session `nexus loop` started (NEXUS_TASK_ID), as the
+# recorder loads what hashing needs: it brings telemetry.db's schema, fold and agent-log readers,
+# which the briefing of every other session start does not need (benchmarks/hooks.py).
+SESSIONS = "nexus_cli.tasks.agent_ingest"
 
 
 def run(payload: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> HookAnswer:
@@ -42,7 +46,9 @@ def _name_session(payload: Mapping[str, Any], env: Mapping[str, str]) -> str:
     if not env.get("NEXUS_TASK_ID"):
         return ""
     try:
-        agent_ingest.name_session(payload.get("session_id"), env["NEXUS_TASK_ID"])
+        importlib.import_module(SESSIONS).name_session(
+            payload.get("session_id"), env["NEXUS_TASK_ID"]
+        )
     except (NexusError, OSError, sqlite3.Error) as exc:
         return failed(EVENT, exc).stderr
     return ""

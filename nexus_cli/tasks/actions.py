@@ -17,7 +17,7 @@ from nexus_cli import validate
 from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import approvals, lifecycle, provenance, wait_spec
+from nexus_cli.tasks import approvals, editing, lifecycle, provenance, wait_spec
 from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.identity import current_agent
@@ -222,7 +222,7 @@ def update(
         if not gates and load_settings(project).require_gate:
             raise UsageError("this project requires a verification gate", hint=_GATE_HINT[caller])
     wait_gates = None if waits is None else waiting_gates(waits)
-    change = lifecycle.TaskEdit(
+    change = editing.TaskEdit(
         title=title,
         description=description,
         priority=priority,
@@ -240,7 +240,7 @@ def update(
     if change.is_empty():
         raise UsageError("nothing to change", hint="pass what to change, e.g. --title TEXT")
     with opened(project) as store:
-        task, added = lifecycle.edit(store, validate.task_ref(ref), current_agent(agent), change)
+        task, added = editing.edit(store, validate.task_ref(ref), current_agent(agent), change)
     if added and caller is Caller.PERSON and at_terminal:
         approvals.approve(project, task.id, approvals.to_approve(task, added), how="gate-add")
     return TaskResult(task)
@@ -257,7 +257,7 @@ def split(
     """Turn a task into an epic with one subtask per title (each gets the parent's gates; a
     person's split approves them, as creating a task does)."""
     with opened(project) as store:
-        parent, children = lifecycle.split(
+        parent, children = editing.split(
             store,
             validate.task_ref(ref),
             current_agent(agent),

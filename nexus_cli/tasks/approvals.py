@@ -158,8 +158,17 @@ class Book:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.approved = _read(project)
-        self.rules = _rules()
         self.root = os.path.realpath(project.root)
+        self._rules: list[tuple[str, list[str]]] | None = None
+
+    @property
+    def rules(self) -> list[tuple[str, list[str]]]:
+        """The user's trust rules, read when a gate without a person's approval first needs
+        them: a gate a person approved needs none (and the agents' hooks, which check every
+        end of a turn, then need not find the user's config folder)."""
+        if self._rules is None:
+            self._rules = _rules()
+        return self._rules
 
     def approval_for(self, task_id: str, gate: Gate) -> Approval | None:
         """Why ``gate`` of task ``task_id`` may run, or None when a person must approve it.

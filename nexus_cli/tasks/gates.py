@@ -16,7 +16,8 @@ from nexus_cli import engine, jsonio, proc, validate
 from nexus_cli.errors import CannotStartError, NexusError
 from nexus_cli.project import Project
 from nexus_cli.tasks.model import Gate, Task
-from nexus_cli.workspaces.handle import Workspace, name_at
+from nexus_cli.tasks.workdir import gate_directory
+from nexus_cli.workspaces.handle import Workspace
 
 TAIL_LINES = 50
 
@@ -61,24 +62,6 @@ def waited(gate: Gate, satisfied: bool, reason: str) -> GateResult:
 
 def tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
-
-
-def gate_directory(project: Project, task: Task) -> Path:
-    """Where a task's host gates (and its agent) run: the task's own workspace worktree if it
-    has one; else the workspace worktree the command was run from (after
-    ``cd "$(nexus workspace path NAME)"``); else the project root.
-
-    A workspace name comes from the database, a teammate's ``tasks.jsonl`` or the current folder:
-    it is validated and must resolve (after symlinks) inside the project's worktrees folder (the
-    handle checks).
-    """
-    here = None if project.here is None else name_at(project, project.here)
-    for name, source in ((task.workspace, f"task {task.id}"), (here, "this folder")):
-        if name:
-            worktree = Workspace(project, name, source=source).existing_worktree()
-            if worktree is not None:
-                return worktree
-    return project.root
 
 
 def run_on_host(gate: Gate, cwd: Path) -> GateResult:

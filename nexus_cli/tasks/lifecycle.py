@@ -1,4 +1,4 @@
-"""Task operations: create, resolve IDs, move through statuses, notes and dependencies.
+"""Task operations: create, move through statuses, notes and dependencies (edit, split: editing).
 
 Every change happens inside :meth:`TaskStore.write`, appends a history entry (who, when, why),
 and tells telemetry what happened (IDs are hashed by the recorder; reasons are hashed here).
@@ -7,7 +7,7 @@ and tells telemetry what happened (IDs are hashed by the recorder; reasons are h
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from nexus_cli import owner, ownership, validate
@@ -68,7 +68,7 @@ def _check_spec(spec: NewTask) -> None:
     if spec.workspace is not None:
         validate.workspace_name(spec.workspace)
     for gate in spec.gates:
-        _check_gate(gate)
+        check_gate(gate)
     if spec.no_gates and spec.gates:
         raise UsageError("--no-gates excludes --gate and --wait")
     if not spec.gates and not spec.no_gates:
@@ -79,7 +79,7 @@ def _check_spec(spec: NewTask) -> None:
         )
 
 
-def _check_gate(gate: Gate) -> None:
+def check_gate(gate: Gate) -> None:
     if not gate.command.strip():
         raise UsageError(f"gate command {gate.command!r} is blank", hint="give a command to run")
     if gate.service is not None:
@@ -91,7 +91,7 @@ def _check_gate(gate: Gate) -> None:
             raise UsageError(f"waiting gate {gate.command!r:.80}: {why}", hint=wait_spec.FORMS)
 
 
-def _resolve_wait(store: TaskStore, task_id: str, gate: Gate) -> Gate:
+def resolve_wait(store: TaskStore, task_id: str, gate: Gate) -> Gate:
     """``gate`` with a local ``task:`` reference resolved to the full id it names."""
     ref = None if gate.wait is None else wait_spec.needs_resolving(gate.wait, gate.command)
     if ref is None:
@@ -99,6 +99,7 @@ def _resolve_wait(store: TaskStore, task_id: str, gate: Gate) -> Gate:
     full = resolve(store, ref)
     if full == task_id:
         raise UsageError(f"task {task_id} cannot wait on itself")
+    _refuse_cycle(store, task_id, full, "waiting gate")
     return Gate(f"task: {full}", gate.timeout_s, None, "task")
 
 
@@ -110,7 +111,7 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
         deps = [resolve(store, d) for d in spec.depends_on]
         parent = None if spec.parent is None else resolve(store, spec.parent)
         task = Task(
-            id=_fresh_id(store, spec.title),
+            id=fresh_id(store, spec.title),
             title=spec.title.strip(),
             description=spec.description,
             priority=spec.priority,
@@ -119,7 +120,7 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
             depends_on=sorted(set(deps)),
             no_gates=spec.no_gates,
         )
-        task.gates = list(dict.fromkeys(_resolve_wait(store, task.id, g) for g in spec.gates))
+        task.gates = list(dict.fromkeys(resolve_wait(store, task.id, g) for g in spec.gates))
         if parent is not None:
             check_parent(store, task, parent)
             task.parent = parent
@@ -134,7 +135,7 @@ def create(store: TaskStore, spec: NewTask, actor: str) -> Task:
     return task
 
 
-def _fresh_id(store: TaskStore, title: str) -> str:
+def fresh_id(store: TaskStore, title: str) -> str:
     length = ids.id_length(store.count())
     while True:
         for _ in range(3):
@@ -345,20 +346,25 @@ def _note(store: TaskStore, task: Task, actor: str, text: str) -> None:
     task.updated_at = at
 
 
-def _add_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
+def add_dependency(store: TaskStore, task: Task, actor: str, dep: str) -> None:
     dep_id = resolve(store, dep)
     if dep_id == task.id:
         raise UsageError(f"task {task.id} cannot depend on itself")
-    path = store.dependency_path(dep_id, task.id)
-    if path is not None:
-        cycle = " -> ".join([task.id, *path])
-        raise UsageError(f"dependency refused: it would create the cycle {cycle}")
+    _refuse_cycle(store, task.id, dep_id, "dependency")
     if dep_id not in task.depends_on:
         task.depends_on = sorted({*task.depends_on, dep_id})
         record(task, actor, "dependency_added", dependency=dep_id)
 
 
-def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
+def _refuse_cycle(store: TaskStore, task_id: str, other: str, what: str) -> None:
+    """Refuse making ``task_id`` wait on ``other`` when ``other`` already waits on it."""
+    path = waits.wait_path(store.get, other, task_id)
+    if path is not None:
+        cycle = " -> ".join([task_id, *path])
+        raise UsageError(f"{what} refused: it would create the cycle {cycle}")
+
+
+def remove_dependency(store: TaskStore, task: Task, actor: str, dep: str) -> None:
     dep_id = ids.normalise_prefix(dep)
     matches = [d for d in task.depends_on if d.startswith(dep_id)]
     if len(matches) != 1:
@@ -368,8 +374,8 @@ def _remove_dep(store: TaskStore, task: Task, actor: str, dep: str) -> None:
 
 
 def _add_gate(store: TaskStore, task: Task, actor: str, gate: Gate, via: str = "cli") -> None:
-    _check_gate(gate)
-    gate = _resolve_wait(store, task.id, gate)
+    check_gate(gate)
+    gate = resolve_wait(store, task.id, gate)
     if gate.wait is not None and gate in task.gates:
         raise UsageError(f"task {task.id} already has the gate {gate.command!r:.80}")
     task.gates = [*task.gates, gate]
@@ -390,168 +396,7 @@ CHANGES: dict[str, Any] = {
     "reject": _with_reason("rejected"),
     "cancel": _with_reason("cancelled"),
     "note": _note,
-    "dep_add": _add_dep,
-    "dep_remove": _remove_dep,
+    "dep_add": add_dependency,
+    "dep_remove": remove_dependency,
     "defer": _defer,
 }
-
-
-# --- edit and split -------------------------------------------------------------------------
-
-
-@dataclass
-class TaskEdit:
-    """What to change in a task; None (or empty) leaves a field as it is."""
-
-    title: str | None = None
-    description: str | None = None
-    priority: int | None = None
-    add_labels: tuple[str, ...] = ()
-    remove_labels: tuple[str, ...] = ()
-    add_deps: tuple[str, ...] = ()
-    remove_deps: tuple[str, ...] = ()
-    gates: tuple[Gate, ...] | None = None  # replaces every gate
-    commands: tuple[Gate, ...] | None = None  # replaces the command gates (waiting ones stay)
-    waits: tuple[Gate, ...] | None = None  # replaces the waiting gates (commands stay)
-    parent: str | None = None  # an id; "" removes the parent
-    via: str = "cli"
-    may_remove_gates: bool = True  # False for an agent: fewer gates than before is refused
-
-    def is_empty(self) -> bool:
-        return self == TaskEdit(via=self.via, may_remove_gates=self.may_remove_gates)
-
-
-def edit(store: TaskStore, ref: str, actor: str, change: TaskEdit) -> tuple[Task, list[Gate]]:
-    """Apply ``change`` to the task ``ref`` names, one history entry per field changed; the
-    task and the gates that are new to it (they need an approval to run)."""
-    if change.title is not None and not change.title.strip():
-        raise UsageError("a task needs a non-empty title")
-    if change.priority is not None and change.priority not in PRIORITIES:
-        raise UsageError(f"priority must be 0-4, not {change.priority}")
-    for gate in (*(change.gates or ()), *(change.commands or ()), *(change.waits or ())):
-        _check_gate(gate)
-    with store.write():
-        task = load(store, ref)
-        change = _whole_gates(task, change)
-        for field_name in ("title", "description", "priority"):
-            new = getattr(change, field_name)
-            if field_name == "title" and new is not None:
-                new = new.strip()
-            old = getattr(task, field_name)
-            if new is not None and new != old:
-                shown = {} if field_name == "description" else {"from": old, "to": new}
-                record(task, actor, "edited", field=field_name, **shown)
-                setattr(task, field_name, new)
-        _edit_labels(task, actor, change)
-        for dep in change.remove_deps:
-            _remove_dep(store, task, actor, dep)
-        for dep in change.add_deps:
-            _add_dep(store, task, actor, dep)
-        if change.parent is not None:
-            _set_parent(store, task, actor, change.parent)
-        if change.gates is not None:
-            resolved = tuple(_resolve_wait(store, task.id, g) for g in change.gates)
-            change = replace(change, gates=resolved)
-        added = _replace_gates(task, actor, change) if change.gates is not None else []
-        store.put(task)
-    return task, added
-
-
-def _whole_gates(task: Task, change: TaskEdit) -> TaskEdit:
-    """``change`` with its command and waiting gates merged into one list that replaces every
-    gate (the part not given is the task's own)."""
-    if change.commands is None and change.waits is None:
-        return change
-    base = list(change.gates) if change.gates is not None else task.gates
-    commands = change.commands
-    if commands is None:
-        commands = tuple(g for g in base if g.wait is None)
-    waiting = change.waits if change.waits is not None else tuple(g for g in base if g.wait)
-    return replace(change, gates=(*commands, *waiting), commands=None, waits=None)
-
-
-def _edit_labels(task: Task, actor: str, change: TaskEdit) -> None:
-    before = set(task.labels)
-    after = (before | {x.strip() for x in change.add_labels}) - set(change.remove_labels)
-    after.discard("")
-    if after != before:
-        added, removed = sorted(after - before), sorted(before - after)
-        record(task, actor, "labels_changed", added=added, removed=removed)
-        task.labels = sorted(after)
-
-
-def _set_parent(store: TaskStore, task: Task, actor: str, ref: str) -> None:
-    new = resolve(store, ref) if ref else None
-    if new == task.parent:
-        return
-    if new is not None:
-        check_parent(store, task, new)
-    record(task, actor, "edited", field="parent", **{"from": task.parent, "to": new})
-    task.parent = new
-
-
-def _replace_gates(task: Task, actor: str, change: TaskEdit) -> list[Gate]:
-    gates = list(dict.fromkeys(change.gates or ()))
-    if gates == task.gates:
-        return []
-    if len(gates) < len(task.gates) and not change.may_remove_gates:
-        raise UsageError(
-            "an agent cannot remove a gate",
-            hint="change a gate's command (the new one waits for a person's approval), or ask "
-            f"a person to remove it with `nexus task edit {task.id}`",
-        )
-    if not change.may_remove_gates and any(g.wait and g not in gates for g in task.gates):
-        raise UsageError(  # nothing would stand in for it: a waiting gate needs no approval
-            "an agent cannot remove or change a waiting gate",
-            hint=f"ask a person to change it with `nexus task edit {task.id}`",
-        )
-    if not gates and not task.no_gates:
-        task.no_gates = True
-    elif gates:
-        task.no_gates = False
-    record(
-        task,
-        actor,
-        "gates_changed",
-        via=change.via,
-        **{"from": [g.command for g in task.gates], "to": [g.command for g in gates]},
-    )
-    added = [g for g in gates if g not in task.gates]
-    task.gates = gates
-    return added
-
-
-def split(
-    store: TaskStore, ref: str, actor: str, titles: list[str], via: str = "cli"
-) -> tuple[Task, list[Task]]:
-    """Turn the task ``ref`` names into an epic: one subtask per title (the parent's gates,
-    priority, labels and workspace), all in one transaction."""
-    clean = [t.strip() for t in titles if t.strip()]
-    if not clean:
-        raise UsageError("task split needs at least one subtask title")
-    with store.write():
-        parent = load(store, ref)
-        if parent.finished:
-            raise ConflictError(f"task {parent.id} is {parent.status}; it cannot be split")
-        children = []
-        for title in clean:
-            child = Task(
-                id=_fresh_id(store, title),
-                title=title,
-                priority=parent.priority,
-                workspace=parent.workspace,
-                labels=list(parent.labels),
-                gates=list(parent.gates),
-                no_gates=parent.no_gates,
-                parent=parent.id,
-            )
-            child.created_at = now_iso()
-            gates: dict[str, Any] = {"no_gates": True} if parent.no_gates else {"via": via}
-            record(
-                child, actor, "created", to="open", parent=parent.id, split_from=parent.id, **gates
-            )
-            store.put(child)
-            children.append(child)
-        record(parent, actor, "split", into=[c.id for c in children])
-        store.put(parent)
-    return parent, children

@@ -33,9 +33,10 @@ from nexus_cli import engine, git, git_trees
 from nexus_cli.errors import NexusError, NotFoundError
 from nexus_cli.project import NEXUS_DIR, Project
 from nexus_cli.tasks import approvals, loading, signatures
-from nexus_cli.tasks.gates import GateResult, gate_directory
+from nexus_cli.tasks.gates import GateResult
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Gate, Task, now_iso
+from nexus_cli.tasks.workdir import gate_directory
 from nexus_cli.workspaces.handle import Workspace
 
 FORMAT = 1

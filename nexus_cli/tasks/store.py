@@ -372,17 +372,6 @@ class TaskStore:
             (r[0], r[1], r[2]) for r in self.conn.execute("SELECT id, title, status FROM tasks")
         ]
 
-    def dependency_path(self, start: str, target: str) -> list[str] | None:
-        """A path start -> ... -> target following depends_on edges, or None."""
-        sql = (
-            "WITH RECURSIVE walk(node, path) AS (SELECT ?, ? UNION "
-            "SELECT d.depends_on, walk.path || ',' || d.depends_on FROM deps d "
-            "JOIN walk ON d.task_id = walk.node WHERE instr(walk.path, d.depends_on) = 0) "
-            "SELECT path FROM walk WHERE node = ? LIMIT 1"
-        )
-        row = self.conn.execute(sql, (start, start, target)).fetchone()
-        return None if row is None else str(row[0]).split(",")
-
     def close(self) -> None:
         self.conn.close()
 

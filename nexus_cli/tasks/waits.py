@@ -19,6 +19,7 @@ A waiting gate never runs a process. It is satisfied
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,36 @@ def read_statuses(base: Path) -> dict[str, str] | str:
     except NexusError as exc:
         return f"cannot read its tasks ({exc.message})"
     return {task.id: task.status for task in parsed.tasks}
+
+
+def waits_on(task: Task) -> list[str]:
+    """The ids of this project's tasks that ``task`` cannot finish before: its dependencies and
+    the targets of its local ``task:`` gates."""
+    local = (wait_spec.split_task(g.target) for g in task.gates if g.wait == "task")
+    return [*task.depends_on, *(ref for path, ref in local if path is None)]
+
+
+def wait_path(lookup: Callable[[str], Task | None], start: str, target: str) -> list[str] | None:
+    """A path ``start -> … -> target`` along dependencies and local ``task:`` gates, or None.
+
+    Adding an edge ``target -> start`` closes a cycle exactly when this finds a path: two tasks
+    that wait on each other, by either kind of edge, would both wait forever.
+    """
+    previous: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == target:
+            path = [node]
+            while (before := previous[path[-1]]) is not None:
+                path.append(before)
+            return path[::-1]
+        task = lookup(node)
+        for nxt in () if task is None else waits_on(task):
+            if nxt not in previous:
+                previous[nxt] = node
+                queue.append(nxt)
+    return None
 
 
 def approval_by(task: Task, name: str) -> dict[str, Any] | None:

@@ -96,9 +96,16 @@ class Dashboard:
     def to_json(self) -> dict[str, Any]:
         return dashboard_json(self.figures)
 
-    def to_html(self, history: dict[str, Any] | None = None) -> str:
-        """The HTML page; ``history``: the task, gate and workflow views' figures."""
-        figures = self.figures if history is None else {**self.figures, "history": history}
+    def to_html(
+        self, history: dict[str, Any] | None = None, cost: dict[str, Any] | None = None
+    ) -> str:
+        """The HTML page; ``history``: the task, gate and workflow views' figures; ``cost``: the
+        agent cost view's (the ``stats --cost`` shape)."""
+        figures = dict(self.figures)
+        if history is not None:
+            figures["history"] = history
+        if cost is not None:
+            figures["cost"] = cost
         return html.render(figures)
 
 
@@ -112,9 +119,14 @@ def dashboard(days: int) -> Dashboard:
 
 
 def write_dashboard_html(
-    days: int, path: str, *, force: bool = False, history: dict[str, Any] | None = None
+    days: int,
+    path: str,
+    *,
+    force: bool = False,
+    history: dict[str, Any] | None = None,
+    cost: dict[str, Any] | None = None,
 ) -> str:
     """The dashboard as one self-contained HTML page written to ``path`` (0600; an existing file
-    only with ``force``), with the task views of ``history`` when given. Returns the absolute
-    path."""
-    return files.write_text(path, dashboard(days).to_html(history), force=force)
+    only with ``force``), with the task views of ``history`` and the cost view of ``cost`` when
+    given. Returns the absolute path."""
+    return files.write_text(path, dashboard(days).to_html(history, cost), force=force)

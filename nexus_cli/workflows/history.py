@@ -12,9 +12,10 @@ from typing import Any
 
 from nexus_cli.errors import NotAProjectError
 from nexus_cli.project import find_project
-from nexus_cli.tasks import history_insights, metrics, workflow_runs
+from nexus_cli.tasks import agent_cost, history_insights, metrics, workflow_runs
 from nexus_cli.tasks.model import Task
 from nexus_cli.telemetry import usage
+from nexus_cli.telemetry.query import dashboard as dashboard_query
 from nexus_cli.telemetry.query.patterns import Pattern
 from nexus_cli.telemetry.query.window import Window
 from nexus_cli.workflows.catalog import incident_names
@@ -85,6 +86,15 @@ def busiest_tasks(tasks: list[Task], limit: int = BUSIEST) -> list[dict[str, Any
     ]
 
 
+def dashboard_cost(days: int) -> dict[str, Any]:
+    """The dashboard's agent cost figures: ``stats --cost`` (:func:`agent_cost.cost_in`) for the
+    dashboard's window of ``days`` days, for the current project (outside one: all usage)."""
+    return agent_cost.cost_in(dashboard_query.window_of(days))
+
+
 def write_dashboard_html(days: int, path: str, *, force: bool = False) -> str:
-    """``nexus dashboard --html``: the telemetry's page with the task, gate and workflow views."""
-    return usage.write_dashboard_html(days, path, force=force, history=dashboard())
+    """``nexus dashboard --html``: the telemetry's page with the task, gate and workflow views
+    and the agent cost view."""
+    return usage.write_dashboard_html(
+        days, path, force=force, history=dashboard(), cost=dashboard_cost(days)
+    )

@@ -11,15 +11,14 @@ import contextlib
 import hashlib
 import os
 import posixpath
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nexus_cli import engine, fs, git
+from nexus_cli import engine, fs, git, proc
 from nexus_cli.errors import ConfigError, NexusError
-from nexus_cli.workspaces.handle import project_filters, workspace_of
+from nexus_cli.workspaces.handle import project_filters
 from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
 
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
 
 PullProgress = Callable[[int, int], None]
-HEALTH_POLL_S = 0.1
-LOG_LINES = 10
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,7 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
     layers: dict[str, tuple[int, int]] = {}
     try:
         for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+            proc.check_cancelled()
             if "error" in event:
                 raise NexusError(f"cannot pull image {image}: {event['error']}")
             detail = event.get("progressDetail") or {}
@@ -290,14 +288,23 @@ def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
 
 
 def create_container(client: Any, plan: ServicePlan) -> Any:
-    """Create (not start) the service's container; an old one of that name is replaced."""
-    from docker.errors import NotFound
+    """Create (not start) the service's container; an old one of that name is replaced.
+
+    The name is tried first: only when the engine answers that it is taken (409) is the old
+    container removed and the create made again, so the usual case costs one request."""
+    from docker.errors import APIError, NotFound
 
     try:
-        old = client.containers.get(plan.container_name)
-        old.remove(force=True)
-    except NotFound:
-        pass
+        return _create(client, plan)
+    except APIError as exc:
+        if exc.status_code != 409:
+            raise
+    with contextlib.suppress(NotFound):  # gone meanwhile: the name is free all the same
+        client.containers.get(plan.container_name).remove(force=True)
+    return _create(client, plan)
+
+
+def _create(client: Any, plan: ServicePlan) -> Any:
     network = plan.workspace.network_name
     service = plan.service
     container = client.containers.create(
@@ -338,57 +345,6 @@ def _limits(service: ServiceSpec) -> dict[str, Any]:
         name, _, count = service.restart.partition(":")
         extra["restart_policy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}
     return extra
-
-
-def last_log_lines(container: Any, lines: int = LOG_LINES) -> str:
-    try:
-        return bytes(container.logs(tail=lines)).decode("utf-8", "replace").rstrip()
-    except Exception:
-        return ""
-
-
-def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
-    """Wait until the container's healthcheck passes; returns the seconds waited."""
-    started = time.monotonic()
-    while True:
-        container.reload()
-        state = container.attrs.get("State", {})
-        status = (state.get("Health") or {}).get("Status")
-        if status == "healthy" or (status is None and state.get("Running")):
-            return time.monotonic() - started
-        if not state.get("Running"):
-            raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
-        if status == "unhealthy" or time.monotonic() - started > timeout_s:
-            reason = (
-                "is unhealthy" if status == "unhealthy" else f"not healthy after {timeout_s:g}s"
-            )
-            raise _health_error(container, service, reason)
-        time.sleep(HEALTH_POLL_S)
-
-
-def wait_completed(container: Any, service: str, timeout_s: float) -> float:
-    """Wait until the container exits with code 0 (``service_completed_successfully``)."""
-    started = time.monotonic()
-    while True:
-        container.reload()
-        state = container.attrs.get("State", {})
-        if not state.get("Running") and state.get("Status") in ("exited", "dead"):
-            if state.get("ExitCode") == 0:
-                return time.monotonic() - started
-            raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
-        if time.monotonic() - started > timeout_s:
-            raise _health_error(container, service, f"did not complete in {timeout_s:g}s")
-        time.sleep(HEALTH_POLL_S)
-
-
-def _health_error(container: Any, service: str, reason: str) -> NexusError:
-    logs = last_log_lines(container)
-    tail = f"; last log lines:\n{logs}" if logs else " (no log output)"
-    return NexusError(
-        f"service {service!r} {reason}{tail}",
-        hint=f"see `nexus workspace logs {workspace_of(container.labels)} {service}`",
-        category="health_timeout",
-    )
 
 
 def stop_containers(client: Any, workspace: Workspace, timeout_s: int = 5) -> int:

@@ -112,9 +112,13 @@ def add_worktree(
     try:
         git.worktree_add(project.root, path, branch=name, new_from=new_from)
     except git.GitError as exc:
-        if "prune" not in exc.message:  # git suggests it for a stale entry (and only then)
+        # Two `git worktree add` at once (a batch, two processes): git may read the entry the
+        # other is writing and stop ("failed to read .git/worktrees/X/commondir"); once more.
+        racing = "failed to read" in exc.message and "worktrees" in exc.message
+        if "prune" not in exc.message and not racing:  # git suggests prune for a stale entry
             raise
-        git.worktree_prune(project.root)  # a stale entry for a folder deleted by hand
+        if not racing:
+            git.worktree_prune(project.root)  # a stale entry for a folder deleted by hand
         if not exists and git.branch_exists(project.root, name):
             new_from = None  # `add -b` made the branch before it found the stale entry
         git.worktree_add(project.root, path, branch=name, new_from=new_from)

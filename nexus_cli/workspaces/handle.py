@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nexus_cli import engine, fs, validate
-from nexus_cli.errors import NexusError, StateError
+from nexus_cli.errors import NexusError
 from nexus_cli.workspaces import records
+from nexus_cli.workspaces.worktree import checked as checked_worktree
 
 if TYPE_CHECKING:
     from nexus_cli.project import Project
@@ -64,25 +65,9 @@ class Workspace:
 
     @property
     def worktree(self) -> Path:
-        """``.nexus/worktrees/NAME``; :class:`StateError` if a link leads it (or its parent) out.
-
-        The path itself must not be a symbolic link, the worktrees folder must resolve inside
-        the project, and the path must resolve inside the worktrees folder.
-        """
-        root = self.project.worktrees_dir
-        path = self.worktree_unchecked
-        if (
-            path.is_symlink()
-            or not fs.is_inside(root, self.project.root)
-            or not fs.is_inside(path, root)
-        ):
-            where = f"workspace of {self.source}: " if self.source is not None else ""
-            raise StateError(
-                f"{where}{path} is a symbolic link or lies outside the project; "
-                "Nexus leaves it alone",
-                hint="remove the link (worktrees live in .nexus/worktrees of the project)",
-            )
-        return path
+        """``.nexus/worktrees/NAME``, refused when a link leads it (or its parent) out
+        (:func:`nexus_cli.workspaces.worktree.checked`)."""
+        return checked_worktree(self.project, self.name, self.source)
 
     def existing_worktree(self) -> Path | None:
         """The worktree when it is a folder (checked as :attr:`worktree`), else ``None``."""

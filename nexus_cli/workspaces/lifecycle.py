@@ -211,7 +211,7 @@ def _create_as(
         refs = git.head_and_branch(project.root, name)
     undo = Rollback(workspace, client, record.creating)
     try:
-        path, prepare_error = _worktree_while_preparing(
+        path, prepare_error, pull_ms = _worktree_while_preparing(
             workspace, from_ref, refs, client, template, progress, undo
         )
         files = _write_files(path, template)
@@ -236,7 +236,16 @@ def _create_as(
         if client is not None:
             undo.intend(ports=True)
             health_s = min(health_timeout_s, proc.time_left() or health_timeout_s)
-            result.up = _up_with_hooks(client, workspace, record, template, progress, health_s)
+            result.up = _up_with_hooks(
+                client,
+                workspace,
+                record,
+                template,
+                progress,
+                health_s,
+                prepared=pull_ms,
+                in_create=True,
+            )
         host_hooks.run(
             hooks, "post_create", cwd=path, env=hook_environment(workspace), progress=progress
         )
@@ -277,11 +286,14 @@ def _reserve(workspace: Workspace, record: records.WorkspaceRecord, client: Any)
 
 
 def _finish_record(project: Project, record: records.WorkspaceRecord) -> None:
-    """The create is over (done, or kept with --keep-on-failure): its journal goes."""
+    """The create is over (done, or kept with --keep-on-failure): its journal goes, and whether
+    its post_create hooks ran is written with it."""
     record.creating = {}
     with records.editing(project.state_dir) as all_records:
         if record.name in all_records:
             all_records[record.name].creating = {}
+            if record.post_create_done:
+                all_records[record.name].post_create_done = True
 
 
 def _write_record(project: Project, record: records.WorkspaceRecord) -> None:
@@ -307,18 +319,21 @@ def _worktree_while_preparing(
     template: Template,
     progress: Progress,
     undo: Rollback,
-) -> tuple[Path, NexusError | None]:
+) -> tuple[Path, NexusError | None, float | None]:
     """Create the worktree while images and the network are made ready in another thread.
 
     A worktree failure is raised; a Docker preparation failure is returned, so that the caller
-    records the (good) worktree before reporting it. ``refs`` is what :func:`git.head_and_branch`
-    said about HEAD and the branch.
+    records the (good) worktree before reporting it; so is the pull time in ms once the engine
+    is prepared (None when it was not: no services, or it failed), which lets the start skip
+    preparing it again. ``refs`` is what :func:`git.head_and_branch` said about HEAD and the
+    branch.
     """
     errors: list[NexusError] = []
+    pulled: list[float] = []
 
     def prepare() -> None:
         try:
-            prepare_engine(client, workspace, template, progress, stop=undo.stop)
+            pulled.append(prepare_engine(client, workspace, template, progress, stop=undo.stop))
         except NexusError as exc:
             errors.append(exc)
         except Exception as exc:  # the Docker SDK's own errors: never a thread traceback
@@ -327,14 +342,15 @@ def _worktree_while_preparing(
             )
 
     worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
+    # One journal write for what comes next: the Docker objects, the worktree, and (services
+    # to start) their port allocations; a new branch is journalled when git is about to make it.
+    undo.before_worktree(docker=worker is not None)
     if worker is not None:
-        undo.intend(docker=True)
         undo.preparing = worker
         worker.start()
     progress.begin("worktree")
     started = time.perf_counter()
     try:
-        undo.before_worktree()
         added = git_worktrees.add_worktree(
             workspace, from_ref, refs=refs, before_branch=undo.before_branch
         )
@@ -349,7 +365,8 @@ def _worktree_while_preparing(
         )
     invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
     progress.end("worktree")
-    return added.path, errors[0] if errors else None
+    prepared = pulled[0] if pulled and not errors else None
+    return added.path, errors[0] if errors else None, prepared
 
 
 def _write_files(worktree: Path, template: Template) -> list[str]:
@@ -387,9 +404,19 @@ def _up_with_hooks(
     template: Template,
     progress: Progress,
     health_timeout_s: float,
+    prepared: float | None = None,
+    in_create: bool = False,
 ) -> UpResult:
+    """Start the services, then the hooks; ``prepared`` is the pull time (ms) when this create
+    already made the images, network and volumes ready (see :func:`services_up.bring_up`).
+
+    ``in_create``: that the post_create hooks ran is kept in ``record`` and written when the
+    create ends (:func:`_finish_record`, one write with the journal's removal); a create that
+    fails before is undone, hooks and all."""
     project = workspace.project
-    result = bring_up(client, workspace, record, template, progress, health_timeout_s)
+    result = bring_up(
+        client, workspace, record, template, progress, health_timeout_s, prepared=prepared
+    )
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
     if not record.post_create_done:  # on create, or on the first `up` after --no-start
@@ -400,9 +427,11 @@ def _up_with_hooks(
             "post_create",
             progress,
         )
-        with records.editing(project.state_dir) as all_records:
-            if record.name in all_records:
-                all_records[record.name].post_create_done = True
+        record.post_create_done = True
+        if not in_create:
+            with records.editing(project.state_dir) as all_records:
+                if record.name in all_records:
+                    all_records[record.name].post_create_done = True
     if result.started:
         run_hooks(
             client,

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner, ownership
+from nexus_cli import engine, git, owner, ownership, proc
 from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
 from nexus_cli.workspaces import (
@@ -65,10 +65,16 @@ class Rollback:
             if record is not None and _same_owner(record.creating, self.journal):
                 record.creating = dict(self.journal)
 
-    def before_worktree(self) -> None:
+    def before_worktree(self, *, docker: bool = False) -> None:
+        """The worktree (unless a non-empty folder is there: never removed by the undo) and,
+        with ``docker``, the Docker objects and port allocations are about to be made: one
+        write for all of them (undoing one that was never made removes nothing)."""
+        steps: dict[str, Any] = {"docker": True, "ports": True} if docker else {}
         path = self.workspace.worktree
         if not (path.exists() and any(path.iterdir())):
-            self.intend(worktree=True)
+            steps["worktree"] = True
+        if steps:
+            self.intend(**steps)
 
     def before_branch(self, start: str) -> None:
         """``git worktree add -b`` is about to make the branch at commit ``start``."""
@@ -77,7 +83,9 @@ class Rollback:
     def run(self) -> list[str]:
         """Remove what was made; Ctrl-C and SIGTERM wait until this is done. Returns what was."""
         removed: list[str] = []
-        with _signals_deferred():
+        # A cancelled create (an interrupted batch, a cancelled MCP call) is undone all the same:
+        # the undo's own git and engine calls run under a cancellation nothing sets.
+        with signals_deferred(), proc.cancellable(proc.Cancellation()):
             self.stop.set()
             if self.preparing is not None:
                 self.preparing.join(PREPARE_WAIT_S)
@@ -198,8 +206,9 @@ def take_over_stale(
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while cleaning up; a signal that arrived is re-delivered afterwards."""
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while cleaning up (or while work in flight ends); the first signal that
+    arrived is re-delivered afterwards. Outside the main thread it holds nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

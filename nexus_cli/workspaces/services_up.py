@@ -14,7 +14,7 @@ from nexus_cli import engine
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, exposure, forwards, ports, remote
+from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
@@ -80,8 +80,13 @@ def bring_up(
     template: Template,
     progress: Progress,
     health_timeout_s: float = 120.0,
+    prepared: float | None = None,
 ) -> UpResult:
-    """Start every service of the workspace that is not already running as planned."""
+    """Start every service of the workspace that is not already running as planned.
+
+    ``prepared``: the pull time (ms) when the caller has just made the images, network and
+    volumes ready (:func:`prepare_engine`, run by ``create`` beside the worktree); they are not
+    looked up again then."""
     result = UpResult()
     bind = exposure.recorded_address(workspace.project, workspace.name, record.bind_address)
     if bind.notice is not None:
@@ -90,7 +95,11 @@ def bring_up(
     where = engine.current()
     if where.remote:  # published on the engine host's loopback; forwarded here (forwards.py)
         record = replace(record, bind_address="127.0.0.1")
-    result.pull_ms = prepare_engine(client, workspace, template, progress)
+    if prepared is None:
+        result.pull_ms = prepare_engine(client, workspace, template, progress)
+    else:  # made ready in create's thread, where no invocation records the metric
+        result.pull_ms = prepared
+        _record_pull(prepared)
     build_images(client, workspace, template, progress)  # from the worktree: it exists now
     if where.remote:
         progress.begin("sync worktree")
@@ -223,13 +232,18 @@ def prepare_engine(
     pull_ms = _pull_images(client, template, progress)
     if stop is not None and stop.is_set():
         return pull_ms
-    inv = invocation.current()
-    before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
-    invocation.metric("docker_pull_time_ms", before + pull_ms)
+    _record_pull(pull_ms)
     docker_services.ensure_network(client, workspace)
     for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
         docker_services.ensure_volume(client, workspace, volume)
     return pull_ms
+
+
+def _record_pull(pull_ms: float) -> None:
+    """Add ``pull_ms`` to the invocation's ``docker_pull_time_ms`` (this thread's invocation)."""
+    inv = invocation.current()
+    before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
+    invocation.metric("docker_pull_time_ms", before + pull_ms)
 
 
 def _pull_images(client: Any, template: Template, progress: Progress) -> float:
@@ -306,7 +320,7 @@ def _start_services(
         if waits.get(name) == COMPLETED:
             pending_health = [p for p in pending_health if p[1] != name]
             progress.begin(f"complete {name}")
-            docker_services.wait_completed(container, name, health_timeout_s)
+            container_waits.wait_completed(container, name, health_timeout_s)
             progress.end(f"complete {name}")
         elif name in needed_by_others:
             _wait_all(pending_health, progress, health_timeout_s)
@@ -353,7 +367,7 @@ def _check_still_running(started: list[tuple[ServicePlan, Any]]) -> None:
         return
     time.sleep(SETTLE_S)
     for plan, container in plain:
-        docker_services.wait_healthy(container, plan.service.name, 0)
+        container_waits.wait_healthy(container, plan.service.name, 0)
 
 
 def _check_bind_sources(worktree: Path, template: Template) -> None:
@@ -388,7 +402,7 @@ def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: flo
     while pending:
         container, name = pending.pop(0)
         progress.begin(f"health {name}")
-        docker_services.wait_healthy(container, name, timeout_s)
+        container_waits.wait_healthy(container, name, timeout_s)
         progress.end(f"health {name}")
 
 

@@ -222,3 +222,21 @@ def test_a_task_names_its_template_with_a_label() -> None:
         assert "task nx-ab12" in exc.message
     else:
         raise AssertionError("a template name with a path was accepted")
+
+
+def test_a_workspace_that_cannot_be_made_stops_only_its_task(loop_project: Path) -> None:
+    good = new_task("good", "--gate", "test -f good.txt")
+    bad = new_task("bad", "--gate", "test -f bad.txt", "--label", "template:missing")
+
+    fleet = _fleet("--agents", "2", "--json")  # both workspaces are made in one batch
+    out, err = fleet.communicate(timeout=600)
+
+    assert fleet.returncode == 1, err
+    result = json.loads(out)
+    assert result["merged"] == [good] and result["stopped"] == [bad]
+    events = [h.get("event") for h in show(bad)["history"]]
+    assert "workspace_failed" in events and "agent_started" not in events
+    name = f"task-{bad.removeprefix('nx-')}"
+    assert not (loop_project / ".nexus" / "worktrees" / name).exists()  # nothing of it is left
+    assert git(loop_project, "branch", "--list", name) == ""
+    assert _worktrees(loop_project) == [str(loop_project)]

@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
+from nexus_cli import cli
 from nexus_cli.mcp.schemas import TOOL_SCHEMAS, errors
 from tests.conftest import git, run_nexus
 from tests.mcp.conftest import mcp_session, text_of
+from tests.mcp.test_front_end_equivalence_workspaces import COMPARED_WORKSPACE_TOOLS
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 MINUTE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
@@ -143,6 +146,12 @@ TASK_STEPS = [
         "task_create",
         {"title": "Waits", "gates": ["true"], "waits": ["approval:bob"]},
         save="tw",
+    ),
+    Step(["task", "blocked"], "task_blocked"),
+    Step(  # a waiting gate added (an agent may add one, never remove or change one)
+        ["task", "edit", "{tw}", "--wait", "approval:bob", "--wait", "task:{t1}"],
+        "task_update",
+        {"id": "{tw}", "waits": ["approval:bob", "task:{t1}"]},
     ),
     Step(["task", "blocked"], "task_blocked"),
     Step(
@@ -273,10 +282,46 @@ def twins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Side, Side]:
     return Side(_project(tmp_path / "by-cli")), Side(_project(tmp_path / "by-mcp"))
 
 
-def test_every_tool_with_a_cli_twin_is_covered() -> None:
-    covered = {s.tool for s in [*TASK_STEPS, *USAGE_STEPS]} | {"gpu_impact"}
-    workspaces = {t for t in TOOL_SCHEMAS if t.startswith("workspace_")}  # in ..._workspaces.py
-    assert covered == set(TOOL_SCHEMAS) - workspaces
+# The tools with no `--json` twin: `nexus workspace exec` streams the command's output and exits
+# with its code (the tool returns both as JSON).
+NO_JSON_TWIN = {"workspace_exec"}
+
+
+def _schema_of(words: list[str]) -> str:
+    """The schema name of the command that ``words`` run (``task edit ID`` -> ``task-edit``)."""
+    command: click.Command = cli.cli
+    path: list[str] = []
+    for word in words:
+        if not isinstance(command, click.Group):
+            break
+        sub = command.get_command(click.Context(command), word)
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return "-".join(path)
+
+
+def test_every_tool_with_a_cli_twin_is_covered(project: Path) -> None:
+    """Every tool the server lists is compared here or in ..._workspaces.py, unless it has no
+    `--json` twin; and each is checked against the schema of the command it is compared with."""
+
+    async def listed() -> set[str]:
+        async with mcp_session(project) as s:
+            return {t.name for t in (await s.list_tools()).tools}
+
+    tools = asyncio.run(listed())
+    assert tools - set(TOOL_SCHEMAS) == NO_JSON_TWIN
+    gpu = Step(["gpu", "impact", "1"], "gpu_impact", {"pid": 1})
+    steps = [*TASK_STEPS, *USAGE_STEPS, gpu]
+    assert {s.tool for s in steps} | COMPARED_WORKSPACE_TOOLS == set(TOOL_SCHEMAS)
+    for step in steps:
+        if step.text:  # the command prints text; only the tool has a (string) schema
+            assert TOOL_SCHEMAS[step.tool] == "mcp-" + _schema_of(step.cli), step.cli
+        else:
+            assert TOOL_SCHEMAS[step.tool] == _schema_of(step.cli), step.cli
+    for tool in COMPARED_WORKSPACE_TOOLS:  # `workspace_up` is `nexus workspace up`
+        assert TOOL_SCHEMAS[tool] == _schema_of(tool.split("_")), tool
 
 
 def test_tasks_and_personas_give_the_same_json_through_both(
@@ -295,6 +340,9 @@ def test_tasks_and_personas_give_the_same_json_through_both(
     assert failed.by_cli["task"]["status"] == "in_progress"
     one = [x for x in seen if x.step.args == {"limit": 1}]
     assert len(one[0].by_mcp) == 1
+    waits = next(x for x in seen if x.step.tool == "task_update" and "waits" in x.step.args)
+    kinds = [g["wait"] for g in waits.by_mcp["gates"] if "wait" in g]
+    assert sorted(kinds) == ["approval", "task"]  # added to the one it had, on both sides
 
 
 def test_usage_reports_give_the_same_json_through_both(twins: tuple[Side, Side]) -> None:

@@ -25,6 +25,14 @@ from tests.mcp.conftest import mcp_session, ok, text_of
 from tests.test_json_schemas import _errors
 
 VOLATILE = ("pull_ms",)
+# What this file compares (tests/mcp/test_front_end_equivalence.py counts them as covered).
+COMPARED_WORKSPACE_TOOLS = {
+    "workspace_create",
+    "workspace_list",
+    "workspace_status",
+    "workspace_up",
+    "workspace_down",
+}
 
 
 def cli_json(*args: str) -> Any:
@@ -92,8 +100,11 @@ def test_bare_workspace_operations_agree(project: Path) -> None:
         TOOL_SCHEMAS["workspace_create"], renamed(cli_create, "cli-ws", "mcp-ws"), mcp_create
     )
     assert [w["name"] for w in found["list"][0]["workspaces"]] == ["cli-ws", "mcp-ws"]
+    compared = {"workspace_create"}
     for key, (cli, mcp) in found.items():
+        compared.add(f"workspace_{key.split()[0]}")
         assert_same(TOOL_SCHEMAS[f"workspace_{key.split()[0]}"], cli, mcp)
+    assert compared == COMPARED_WORKSPACE_TOOLS
 
 
 @pytest.mark.parametrize(

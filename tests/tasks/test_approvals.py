@@ -124,6 +124,20 @@ def test_a_malformed_trust_file_names_the_key(project: Path, config_home: Path) 
         approvals.approval_for(find_project(), "nx-any1", Gate("true"))
 
 
+def test_a_gate_a_person_approved_reads_no_trust_rule(project: Path, config_home: Path) -> None:
+    """The rules are read when a gate without an approval needs them, not before: a broken
+    trust file stops only the gates that would depend on it."""
+    _trust(config_home, "rules:\n  - commands: ['x']\n")
+    where = find_project()
+    approvals.approve(where, "nx-abc1", [Gate("true")], how="created")
+    book = approvals.Book(where)
+    assert book.pending(_task("nx-abc1", "true")) == []
+    approval = book.approval_for("nx-abc1", Gate("true"))
+    assert approval is not None and approval.how == "created"
+    with pytest.raises(ConfigError, match=r"rules\[0\]"):
+        book.pending(_task("nx-abc1", "true", "make"))
+
+
 def test_the_waiting_error_names_task_commands_escaped_and_how_to_approve() -> None:
     task = _task("nx-abc1", "true\x1b]0;owned\x07", "make test")
     error = approvals.needs_approval(task, task.gates)

@@ -11,7 +11,6 @@ from nexus_cli.project import find_project
 from nexus_cli.tasks.gates import (
     GateResult,
     detect_default_gates,
-    gate_directory,
     run_gate,
     run_in_container,
     run_on_host,
@@ -238,36 +237,6 @@ def test_a_gate_that_does_not_start_reports_why(tmp_path: Path) -> None:
     assert missing.gate is gate and missing.where == str(tmp_path / "missing")
     assert missing.output_tail.startswith("cannot start gate: ")
     assert "missing" in missing.output_tail and missing.started is False
-
-
-def test_gate_directory(tasks_project: Path, tmp_path: Path) -> None:
-    project = find_project()
-    assert gate_directory(project, Task("nx-abcd", "t")) == project.root
-    assert gate_directory(project, Task("nx-abcd", "t", workspace="nows")) == project.root
-    worktree = project.worktrees_dir / "feat"
-    worktree.mkdir(parents=True)
-    assert gate_directory(project, Task("nx-abcd", "t", workspace="feat")) == worktree
-    with pytest.raises(NexusError) as bad:
-        gate_directory(project, Task("nx-abcd", "t", workspace="no good"))
-    assert bad.value.message.startswith("task nx-abcd: invalid workspace name")
-    (project.worktrees_dir / "evil").symlink_to(tmp_path)
-    with pytest.raises(NexusError) as evil:
-        gate_directory(project, Task("nx-abcd", "t", workspace="evil"))
-    assert evil.value.message.startswith("workspace of task nx-abcd: ")
-
-
-def test_gate_directory_is_the_workspace_the_command_runs_in(tasks_project: Path) -> None:
-    """After `cd "$(nexus workspace path feat)"`, a task with no workspace of its own is
-    verified where its code was written: in that worktree, from any folder below it."""
-    root = find_project()
-    feat, other = root.worktrees_dir / "feat", root.worktrees_dir / "other"
-    (feat / "src").mkdir(parents=True)
-    other.mkdir()
-    here = find_project(feat / "src")
-    assert here.root == root.root and here.here == (feat / "src").resolve()
-    assert gate_directory(here, Task("nx-abcd", "t")) == feat
-    assert gate_directory(here, Task("nx-abcd", "t", workspace="other")) == other  # its own wins
-    assert gate_directory(root, Task("nx-abcd", "t")) == root.root
 
 
 def test_a_service_gate_needs_a_valid_workspace_and_service(tasks_project: Path) -> None:

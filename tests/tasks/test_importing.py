@@ -12,7 +12,7 @@ import pytest
 
 from nexus_cli.errors import UsageError
 from nexus_cli.project import find_project
-from nexus_cli.tasks import approvals, importing
+from nexus_cli.tasks import approvals, import_formats
 from nexus_cli.tasks.listing import list_tasks
 from tests.conftest import run_nexus
 from tests.tasks.conftest import ok, show
@@ -196,14 +196,14 @@ def test_control_characters_in_titles_are_escaped_on_the_terminal(tasks_project:
 
 def test_parse_refuses_an_unknown_source() -> None:
     with pytest.raises(UsageError, match="unknown import source"):
-        importing.parse("", "jira")
+        import_formats.parse("", "jira")
 
 
 def test_the_fixture_files_are_valid_exports(tmp_path: Path) -> None:
     # the fixtures are read as the user's files: a copy elsewhere parses the same
     copy = tmp_path / "b.jsonl"
     shutil.copy(BEADS, copy)
-    records, problems = importing.parse(importing.read_file(copy), "beads")
+    records, problems = import_formats.parse(import_formats.read_file(copy), "beads")
     assert len(records) == 4 and len(problems) == 8
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nexus_cli.tasks.gates import gate_directory
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.workdir import gate_directory
 from tests.conftest import run_nexus
 from tests.tasks.conftest import new_task, ok, show
 

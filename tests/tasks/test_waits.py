@@ -183,6 +183,25 @@ def test_a_task_cannot_wait_on_itself_or_a_task_that_does_not_exist(tasks_projec
     assert missing.exit_code != 0 and "Traceback" not in missing.stderr
 
 
+def test_two_tasks_may_not_wait_on_each_other_by_gate_or_dependency(tasks_project: Path) -> None:
+    first = new_task("First", "--gate", "true")
+    second = new_task("Second", "--gate", "true", "--wait", f"task:{first}")
+    third = new_task("Third", "--gate", "true", "--depends-on", second)
+    before = task_line(tasks_project, first)
+    by_gate = run_nexus("task", "gate", "add", first, "--wait", f"task:{third}")
+    assert by_gate.exit_code == 2
+    assert (
+        f"waiting gate refused: it would create the cycle {first} -> {third} -> {second} -> {first}"
+        in by_gate.stderr
+    )
+    by_dependency = run_nexus("task", "dep", "add", first, third)
+    assert by_dependency.exit_code == 2
+    assert f"{first} -> {third} -> {second} -> {first}" in by_dependency.stderr
+    by_edit = run_nexus("task", "edit", first, "--wait", f"task:{second}")
+    assert by_edit.exit_code == 2 and "cycle" in by_edit.stderr
+    assert task_line(tasks_project, first) == before
+
+
 def _other_repo(tmp_path: Path) -> Path:
     other = tmp_path / "other-repo"
     other.mkdir()

@@ -4,10 +4,14 @@ dashboard page's task views."""
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from nexus_cli.tasks import otlp_receiver
+from nexus_cli.telemetry.agents.records import Hasher, UsageRecord, sealed
 from nexus_cli.workflows import history
 from tests.conftest import run_nexus
 from tests.tasks.conftest import approve_all, new_task, ok
@@ -88,7 +92,7 @@ def test_the_dashboard_page_shows_task_views_with_hostile_text_escaped(
     assert "<script>" not in page and "<img" not in page and "<b>gate" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
     assert "test -f flag &amp;&amp; echo &#x27;&lt;b&gt;gate&lt;/b&gt;&#x27;" in page
-    assert 'id="cost"' not in page  # no cost rows recorded: no cost view
+    assert 'id="cost-empty"' in page  # no agent usage recorded: the cost view says how to
     assert not re.search(r"(src|href)=|https?://|@import|url\(", page.replace("src=x", ""))
     views = history.dashboard()
     assert views["busiest_tasks"] == [
@@ -109,3 +113,29 @@ def test_the_dashboard_page_lists_task_history_insights(
     ok("dashboard", "--html", str(out))
     insights = out.read_text().split("<h2>Insights</h2>")[1]
     assert "the gate <code>test -f never</code> fails its first run in 100% of tasks" in insights
+
+
+def test_the_dashboard_cost_covers_the_dashboards_days(tasks_project: Path) -> None:
+    task = new_task("Agent work")
+    ok("task", "claim", task)
+    now_ms = int(time.time() * 1000)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    before_today = int(today.timestamp() * 1000) - 3_600_000  # an hour before today began
+    records = [
+        UsageRecord(
+            key=key,
+            source="otlp-log",
+            session_hash="s1",
+            model="claude-sonnet-4-5-20250929",
+            at_ms=at_ms,
+            input_tokens=1000,
+            output_tokens=0,
+            cache_write_tokens=0,
+            cache_read_tokens=0,
+            task_id=task,
+        )
+        for key, at_ms in (("now", now_ms), ("yesterday", before_today))
+    ]
+    otlp_receiver.store([sealed(r, Hasher()) for r in records])
+    assert history.dashboard_cost(1)["total"]["tokens"] == 1000  # today only
+    assert history.dashboard_cost(2)["total"]["tokens"] == 2000

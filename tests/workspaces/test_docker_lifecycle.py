@@ -222,3 +222,20 @@ def test_no_start_then_up_runs_post_create_once(ws_project: Path) -> None:
     assert file_in_service("w9", "/data/created-by-hook") == "created\n"
     starts = file_in_service("w9", "/data/starts")
     assert starts == "started\nstarted\n"
+
+
+def test_up_replaces_a_leftover_container_of_the_same_name(
+    ws_project: Path, docker_client: Any, test_image: str
+) -> None:
+    created = run_nexus("workspace", "create", "w10", "-t", "duo", "--no-start")
+    assert created.exit_code == 0, created.stderr
+    pid = find_project(ws_project).project_id()
+    name = f"nexus-{pid}-w10-db"  # a container a killed run left, with the name create uses
+    leftover = docker_client.containers.create(
+        test_image, ["sleep", "600"], name=name, labels={"dev.nexus.project": pid}
+    )
+    up = run_nexus("workspace", "up", "w10")
+    assert up.exit_code == 0, up.stderr
+    db = docker_client.containers.get(name)
+    assert db.id != leftover.id and db.status == "running"
+    assert db.labels["dev.nexus.service"] == "db"

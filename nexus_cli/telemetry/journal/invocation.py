@@ -8,7 +8,9 @@ imports nothing heavy.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -63,9 +65,22 @@ _CURRENT: ContextVar[Invocation | None] = ContextVar("nexus_invocation", default
 
 
 def begin(argv: list[str]) -> Invocation:
+    """Make a new invocation of ``argv`` the current one (until another begins)."""
     inv = Invocation(argv)
     _CURRENT.set(inv)
     return inv
+
+
+@contextlib.contextmanager
+def running(argv: list[str]) -> Iterator[Invocation]:
+    """A new invocation of ``argv``, current for the block only (the CLI's whole command): after
+    it, notes go to the invocation that was current before (none, in a plain process)."""
+    inv = Invocation(argv)
+    token = _CURRENT.set(inv)
+    try:
+        yield inv
+    finally:
+        _CURRENT.reset(token)
 
 
 def current() -> Invocation | None:

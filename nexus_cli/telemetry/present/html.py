@@ -178,7 +178,8 @@ def _tiles(s: dict[str, Any]) -> str:
 
 def render(data: dict[str, Any]) -> str:
     """The page. ``data`` is the dashboard's figures; with ``history`` (the task, gate and
-    workflow figures) it adds their views, with ``cost`` (rows) a cost view."""
+    workflow figures) it adds their views, with ``cost`` (the ``stats --cost`` shape) the agent
+    cost view."""
     s = data["stats"]
     history = data.get("history")
     task_views = html_tasks.task_views(history) if history is not None else ""
@@ -209,7 +210,7 @@ def render(data: dict[str, Any]) -> str:
         f"{_log_durations(data['timings'])}"
         f"<h2>Common issues (error categories)</h2>"
         f"{_hbars('chart-errors', 'Error categories', error_rows)}"
-        f"{task_views}{html_tasks.cost_view(data.get('cost', []))}"
+        f"{task_views}{html_tasks.cost_view(data.get('cost'))}"
         f"<h2>Top templates</h2><ul>{templates}</ul><h2>Insights</h2><ul>{insights}</ul>"
         "</body></html>\n"
     )

@@ -1,17 +1,21 @@
-"""The dashboard page's task, gate and workflow views, and the place for a cost view.
+"""The dashboard page's task, gate and workflow views, and its agent cost view.
 
-Drawn from the ``stats --tasks/--gates/--workflows`` shapes (docs/telemetry.md). Gate commands,
-workflow and stage names are repository content: every value is HTML-escaped and shown as text.
+Drawn from the ``stats --tasks/--gates/--workflows`` and ``stats --cost`` shapes
+(docs/telemetry.md). Task titles, gate commands, workflow, stage, model and persona names are
+repository or agent data: every value is HTML-escaped and shown as text, its control characters
+made visible (``^[`` for ESC) as on a terminal.
 Tables use a fixed layout and break long words, so a long gate command wraps instead of making
 the page wider than the window (checked at 700 and 1,400 px in Chromium).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from nexus_cli import terminal
 from nexus_cli.telemetry.query.durations import human_ms
 
 CSS = """
@@ -21,6 +25,19 @@ overflow-wrap:anywhere;vertical-align:top}table.figures th{color:#6b7280;font-we
 table.figures td.n,table.figures th.n{text-align:right}
 .bar{display:inline-block;height:10px;background:#2563eb;border-radius:2px;vertical-align:middle}
 """
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _clean(text: str) -> str:
+    """``text`` for the page: control characters made visible, then HTML-escaped."""
+    return escape(terminal.escape(text, newlines=False))
+
+
+def _code(text: str) -> str:
+    """Our own text (never data) escaped, with `code` spans as ``<code>``."""
+    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escape(text))
 
 
 def _rate(value: float | None) -> str:
@@ -52,7 +69,7 @@ def _table(
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td{'' if i < names else ' class=n'}>{escape(cell)}</td>"
+            f"<td{'' if i < names else ' class=n'}>{_clean(cell)}</td>"
             for i, cell in enumerate(row)
         )
         + "</tr>"
@@ -68,7 +85,7 @@ def _statuses(tasks: dict[str, Any]) -> str:
     by_status: dict[str, int] = tasks.get("by_status", {})
     peak = max(by_status.values(), default=0) or 1
     rows = "".join(
-        f"<tr><td>{escape(status)}</td><td class=n>{n}</td>"
+        f"<tr><td>{_clean(status)}</td><td class=n>{n}</td>"
         f'<td><span class="bar" style="width:{100 * n / peak:.0f}%"></span></td></tr>'
         for status, n in by_status.items()
     )
@@ -160,12 +177,153 @@ def task_views(history: dict[str, Any]) -> str:
     )
 
 
-def cost_view(rows: list[dict[str, Any]]) -> str:
-    """Where a cost view plugs in: one table of ``rows`` (all with the same keys, in order:
-    the first is the name, e.g. task or model; the others its figures), or nothing at all
-    when there are no rows. Nexus passes none until agent cost is recorded."""
-    if not rows:
+def tokens_text(n: int) -> str:
+    """A token count in short: ``950``, ``12.3k``, ``4.56M``."""
+    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k" if n >= 1000 else str(n)
+
+
+def dollars_text(figures: dict[str, Any]) -> str:
+    """``$4.50``, and ``+ unknown`` where some tokens were of a model without a price."""
+    text = f"${figures['cost_usd']:.2f}"
+    return text if figures["cost_complete"] else f"{text} + unknown"
+
+
+def has_usage(cost: dict[str, Any]) -> bool:
+    """Whether any agent usage was recorded in the window (in this project, inside one)."""
+    return bool(cost["total"]["tokens"] or cost["tasks"])
+
+
+def outcome_rows(cost: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """Per outcome with tasks (verified, done unverified, abandoned, ...) and unattributed:
+    name, tasks, tokens, cost, wall time, cost per task — the ``stats --cost`` first table."""
+    rows = [
+        (
+            name.replace("_", " "),
+            str(o["tasks"]),
+            tokens_text(o["tokens"]),
+            dollars_text(o),
+            human_ms(o["wall_ms"]),
+            dollars_text(o["per_task"]) if o["per_task"] else "-",
+        )
+        for name, o in cost["outcomes"].items()
+        if o["tasks"]
+    ]
+    spare = cost["unattributed"]
+    if spare["tokens"]:
+        rows.append(
+            ("unattributed", "-", tokens_text(spare["tokens"]), dollars_text(spare), "-", "-")
+        )
+    return rows
+
+
+COST_TASKS = 20  # tasks listed in the cost view (the most expensive first)
+NO_USAGE = (
+    "No agent usage recorded in this window. Read Claude Code's session transcripts with "
+    "`nexus telemetry ingest claude` (Codex's logs: `nexus telemetry ingest codex`), or point "
+    "Claude Code's OpenTelemetry exporter at `nexus telemetry receive --listen 127.0.0.1:4318`; "
+    "usage in a task's workspace worktree is attributed to that task (docs/telemetry.md)."
+)
+
+
+def _task_name(row: dict[str, Any]) -> str:
+    return row["task_id"] or f"unknown task {row['task_hash'][:10]}"
+
+
+def cost_view(cost: dict[str, Any] | None) -> str:
+    """Agent cost from the ``stats --cost`` shape (:mod:`nexus_cli.tasks.agent_cost`): per
+    outcome (verified versus abandoned work), per task, per persona and per model; with no usage
+    recorded, how to record some. Nothing at all when ``cost`` is None (not gathered)."""
+    if cost is None:
         return ""
-    columns = list(rows[0])
-    body = [tuple(_number(row.get(c)) for c in columns) for row in rows]
-    return '<h2 id="cost">Cost</h2>' + _table("table-cost", columns, body, "", widths=(30,))
+    head = '<h2 id="cost">Agent cost: tokens, cost and wall time per task</h2>'
+    outside = cost.get("outside_project")
+    elsewhere = (
+        f'<p class="muted">{tokens_text(outside["tokens"])} tokens ({dollars_text(outside)}) '
+        "were spent in other projects in this window.</p>"
+        if outside and outside["tokens"]
+        else ""
+    )
+    if not has_usage(cost):
+        return f'{head}<p class="muted" id="cost-empty">{_code(NO_USAGE)}</p>{elsewhere}'
+    total = cost["total"]
+    summary = (
+        f'<p class="muted" id="cost-total">{tokens_text(total["tokens"])} tokens, '
+        f"{escape(dollars_text(total))} in all · prices read "
+        f"{_clean(str(cost['prices']['retrieved']))} · wall time: how long the task was claimed"
+        f"{'' if total['cost_complete'] else ' · + unknown: tokens of a model without a price'}"
+        "</p>"
+    )
+    tasks = [
+        (
+            _task_name(t),
+            t["title"] or "",
+            t["outcome"].replace("_", " "),
+            t["persona"],
+            ", ".join(t["models"]),
+            tokens_text(t["tokens"]),
+            dollars_text(t),
+            human_ms(t["wall_ms"]),
+        )
+        for t in cost["tasks"][:COST_TASKS]
+    ]
+    more = len(cost["tasks"]) - COST_TASKS
+    more_note = (
+        f'<p class="muted">{more} more tasks: {_code("`nexus stats --cost --json` lists them all")}</p>'
+        if more > 0
+        else ""
+    )
+    personas = [
+        (
+            p["persona"],
+            str(p["tasks"]),
+            tokens_text(p["tokens"]),
+            dollars_text(p),
+            human_ms(p["wall_ms"]),
+        )
+        for p in cost["personas"]
+    ]
+    models = [
+        (
+            m["model"],
+            tokens_text(m["input_tokens"]),
+            tokens_text(m["output_tokens"]),
+            tokens_text(m["cache_write_tokens"] + m["cache_read_tokens"]),
+            dollars_text(m) if m["priced"] else "no price",
+        )
+        for m in cost["models"]
+    ]
+    return (
+        head
+        + summary
+        + _table(
+            "table-cost-outcomes",
+            ("agent work", "tasks", "tokens", "cost", "wall time", "cost per task"),
+            outcome_rows(cost),
+            "no agent usage in this window",
+            widths=(24,),
+        )
+        + '<h2 id="cost-tasks">Agent cost per task</h2>'
+        + _table(
+            "table-cost-tasks",
+            ("task", "title", "outcome", "persona", "models", "tokens", "cost", "wall time"),
+            tasks,
+            "no agent usage attributed to a task in this window",
+            widths=(11, 21, 12, 10, 14),
+        )
+        + more_note
+        + '<h2 id="cost-personas">Agent cost per persona</h2>'
+        + _table(
+            "table-cost-personas",
+            ("persona", "tasks", "tokens", "cost", "wall time"),
+            personas,
+            "no agent usage attributed to a task in this window",
+        )
+        + '<h2 id="cost-models">Agent cost per model</h2>'
+        + _table(
+            "table-cost-models",
+            ("model", "input", "output", "cache", "cost"),
+            models,
+            "no agent usage in this window",
+        )
+        + elsewhere
+    )

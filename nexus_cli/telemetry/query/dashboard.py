@@ -25,14 +25,20 @@ def _per_day(db: Db, since: str, until: str, days: int) -> list[dict[str, Any]]:
     return result
 
 
+def window_of(days: int) -> Window:
+    """The dashboard's window: from the start (UTC) of the first of the last ``days`` days to
+    now (the agent cost view reads the same window)."""
+    now = datetime.now(UTC)
+    first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Window(stamp(first_day), stamp(now + timedelta(seconds=1)), f"last {days} days")
+
+
 def collect(db: Db, days: int, *, exact: bool = False) -> dict[str, Any]:
     """Figures, per-day counts, timings per command and current insights for the last ``days``.
 
     From the roll-ups (percentiles within 1%) unless ``exact``.
     """
-    now = datetime.now(UTC)
-    first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    window = Window(stamp(first_day), stamp(now + timedelta(seconds=1)), f"last {days} days")
+    window = window_of(days)
     if exact:
         halves = stats.split_durations(db, window, split_point(window))
         figures = stats.compute(db, window, durations=stats.merged(halves))

@@ -19,7 +19,7 @@ from nexus_cli import home
 SENTINEL = "sync.auto"
 STAMP = "sync.spawned"
 CHILD_ENV = "NEXUS_SYNC_BACKGROUND"
-START = "nexus_cli.telemetry.ship.autosync_start"  # start(home): the detached `sync now`
+START = "nexus_cli.telemetry.ship.autosync_start"  # start(home, env): the detached `sync now`
 
 
 def after_command() -> None:
@@ -31,7 +31,7 @@ def after_command() -> None:
         sentinel = os.path.join(folder, SENTINEL)
         if not os.path.exists(sentinel) or not _due(folder, sentinel):
             return
-        importlib.import_module(START).start(folder)
+        importlib.import_module(START).start(folder, {**os.environ, CHILD_ENV: "1"})
     except Exception:
         return
 

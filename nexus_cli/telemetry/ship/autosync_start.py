@@ -10,11 +10,11 @@ import os
 import sys
 
 from nexus_cli import proc
-from nexus_cli.telemetry.ship.autosync import CHILD_ENV
 
 
-def start(home: str) -> None:
-    """Start the sync in a new session, in ``home``, with ``sync.log`` as its output."""
+def start(home: str, env: dict[str, str]) -> None:
+    """Start the sync in a new session, in ``home``, with ``sync.log`` as its output and ``env``
+    as its environment (which marks it as the background sync: it starts no other)."""
     # Never through a link put in $NEXUS_HOME: the one name is opened O_NOFOLLOW.
     log = os.open(
         os.path.join(home, "sync.log"),
@@ -25,7 +25,7 @@ def start(home: str) -> None:
         proc.spawn_detached(
             [sys.executable, "-m", "nexus_cli", "--no-telemetry", "sync", "now", "--background"],
             cwd=home,
-            env={**os.environ, CHILD_ENV: "1"},
+            env=env,
             log_fd=log,
         )
     finally:

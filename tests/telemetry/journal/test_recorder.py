@@ -313,3 +313,17 @@ def test_no_option_value_or_name_argument_is_ever_stored(
         name.encode("unicode_escape").decode(),
     ):
         assert secret not in dump
+
+
+def test_an_invocation_is_current_only_while_its_command_runs() -> None:
+    """After `main()` returns, a note made outside any command attaches to no finished command."""
+    before = invocation.current()  # another test's (begin() in this thread), or None
+    seen: list[invocation.Invocation | None] = []
+    with invocation.running(["outer"]) as outer:
+        with invocation.running(["inner"]) as inner:
+            seen.append(invocation.current())
+        seen.append(invocation.current())
+    assert seen == [inner, outer]
+    assert invocation.current() is before
+    assert run_nexus("--version").exit_code == 0
+    assert invocation.current() is before
