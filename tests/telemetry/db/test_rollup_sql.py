@@ -330,3 +330,25 @@ def test_an_interrupted_final_retries_step_is_repeated(
     monkeypatch.undo()
     with store.opened(str(sql_db)) as db:
         assert _state(db) == expected
+
+
+def test_an_event_whose_session_is_missing_from_strings_is_quarantined(tmp_path: Path) -> None:
+    """The fast check leaves the session lookup to the grouping pass; an event it drops (a
+    damaged database) is found by the count and moved aside, the rest folded."""
+    path = tmp_path / "t.db"
+    with store.migrated(str(path)) as db:
+        with db.atomic():
+            db.conn.executemany(
+                INSERT,
+                [
+                    (_at(1, i), f"s-{i % 3}", "doctor", 10 + i, 1, None, None, None)
+                    for i in range(9)
+                ],
+            )
+            db.execute("UPDATE event_rows SET session_id = 999999 WHERE id = 4")
+        result = rollups.rebuild(db, show_progress=False)
+        assert result["events"] == 8
+        assert db.execute("SELECT sum(n) FROM rollup_commands").fetchone()[0] == 8
+        assert db.execute("SELECT count(*) FROM event_rows WHERE id = 4").fetchone()[0] == 0
+        reasons = db.execute("SELECT reason FROM quarantine").fetchall()
+        assert reasons == [("not a valid events row",)]
