@@ -178,21 +178,29 @@ WITH sig AS (
 
 
 def _seen_sources(skip: str) -> str:
-    """Every (day, ts, session, kind, key) the ``seen`` table counts, as one SELECT over the
-    chunk's :data:`EXTRA` rows (failures, templates and signals are all among them)."""
-    rows = (
-        "temp.rollup_extra AS e JOIN strings AS ss ON ss.id = e.session_id "
-        f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
-    )
+    """An INSERT of every (day, kind, key, session, n, first, last) the ``seen`` table counts
+    into ``temp.rollup_seen_rows``, from the chunk's :data:`EXTRA_SQL` rows (failures,
+    templates and signals are all among them). Failures and templates are first grouped by
+    their string ids (whole numbers compare faster than text), then named: the groups of one
+    (day, kind, key, session) are added up by :func:`_fold_seen`."""
+    kinds = _quoted(list(KINDS_WITH_SESSIONS))
+    where = f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
     return (
-        f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))}, seen AS ("
-        "SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session, "
-        "'error' AS kind, coalesce((SELECT value FROM strings WHERE id = e.error_category), "
-        f":none) AS key FROM {rows} AND e.success IS 0 "
-        "UNION ALL SELECT substr(e.timestamp, 1, 10), e.timestamp, ss.value, 'template', "
-        f"(SELECT value FROM strings WHERE id = e.template_used) FROM {rows} "
-        "AND e.template_used IS NOT NULL "
-        "UNION ALL SELECT day, ts, session, kind, key FROM found)"
+        f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))} "
+        "INSERT INTO temp.rollup_seen_rows "
+        "SELECT day, 'error', coalesce((SELECT value FROM strings WHERE id = category), :none), "
+        "(SELECT value FROM strings WHERE id = session), n, first_ts, last_ts FROM ("
+        "SELECT substr(e.timestamp, 1, 10) AS day, e.error_category AS category, "
+        "e.session_id AS session, count(*) AS n, min(e.timestamp) AS first_ts, "
+        f"max(e.timestamp) AS last_ts FROM temp.rollup_extra AS e {where} AND e.success IS 0 "
+        "GROUP BY 1, 2, 3) "
+        "UNION ALL SELECT day, 'template', (SELECT value FROM strings WHERE id = template), NULL, "
+        "n, first_ts, last_ts FROM (SELECT substr(e.timestamp, 1, 10) AS day, "
+        "e.template_used AS template, count(*) AS n, min(e.timestamp) AS first_ts, "
+        f"max(e.timestamp) AS last_ts FROM temp.rollup_extra AS e {where} "
+        "AND e.template_used IS NOT NULL GROUP BY 1, 2) "
+        f"UNION ALL SELECT day, kind, key, CASE WHEN kind IN ({kinds}) THEN session END, 1, ts, ts "
+        "FROM found"
     )
 
 
@@ -236,7 +244,8 @@ def _extra(db: Db, low: int, end: int) -> None:
     bad: dict[int, tuple[str, str | None]] = {
         int(row[0]): ("not a valid events row", None)
         for row in db.execute(
-            f"SELECT id FROM temp.rollup_extra WHERE NOT {quarantine.VALID_ROW_SQL}"
+            f"SELECT id FROM temp.rollup_extra WHERE NOT ({_SHAPE_OK} "
+            f"AND (raw_data IS NULL OR json_valid(raw_data))) {sessions}"
         )
     }
     if bad:
@@ -354,7 +363,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         "g.last_ts, g.session_id, g.lo, g.hi FROM temp.rollup_groups AS g "
         "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
         f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
-        f"ORDER BY 1, 2, 3 {_UPSERT_DURATIONS}"
+        f"{_UPSERT_DURATIONS}"
     )
     _fold_seen(db, low, end, skip)
     acc = Accumulator(reject=quarantine.counts_problem)
@@ -378,18 +387,16 @@ def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them.
     The rows are gathered into a temporary table first (grouping them there costs less than
     grouping the compound query that finds them)."""
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_seen_rows (day, ts, session, kind, key)")
-    db.execute("DELETE FROM temp.rollup_seen_rows")
     db.execute(
-        f"{_named(_seen_sources(skip))} INSERT INTO temp.rollup_seen_rows SELECT * FROM seen",
-        {"low": low, "end": end, "none": NONE},
+        "CREATE TEMP TABLE IF NOT EXISTS rollup_seen_rows "
+        "(day, kind, key, session, n, first_ts, last_ts)"
     )
-    kinds = _quoted(list(KINDS_WITH_SESSIONS))
+    db.execute("DELETE FROM temp.rollup_seen_rows")
+    db.execute(_named(_seen_sources(skip)), {"low": low, "end": end, "none": NONE})
     db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
     db.execute(
-        "WITH grouped AS (SELECT day, kind, key, "
-        f"CASE WHEN kind IN ({kinds}) THEN session END AS session, count(*) AS n, "
-        "min(ts) AS first_ts, max(ts) AS last_ts FROM temp.rollup_seen_rows GROUP BY 1, 2, 3, 4), "
+        "WITH grouped AS (SELECT day, kind, key, session, sum(n) AS n, min(first_ts) AS first_ts, "
+        "max(last_ts) AS last_ts FROM temp.rollup_seen_rows GROUP BY 1, 2, 3, 4), "
         "ranked AS (SELECT *, row_number() OVER (PARTITION BY day, kind, key ORDER BY session) "
         "AS rank FROM grouped ORDER BY day, kind, key, session) "
         "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
