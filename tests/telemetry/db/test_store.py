@@ -14,7 +14,7 @@ import pytest
 
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import rollup_sql, schema, store
+from nexus_cli.telemetry.db import child, rollup_sql, schema, store
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -318,12 +318,82 @@ def test_an_interrupted_m011_leaves_the_old_database_usable(tmp_path: Path) -> N
         )
         assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        assert "strings" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     finally:
         conn.close()
     with store.migrated(str(path)) as db:  # and the next open migrates it
         assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+
+
+class Stop(BaseException):
+    pass
+
+
+def test_an_interrupted_copy_goes_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events are copied into the compact tables in chunks that each commit: Ctrl-C in the
+    third leaves two done, the old table whole (the previous Nexus reads and writes it), and
+    the next open copies only the rest, taking over what was recorded or deleted meanwhile."""
+    path = tmp_path / "t.db"
+    before = _version_10(path, rows=1000)
+    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    real, ranges = store._copy_range, []
+
+    def third_interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
+        ranges.append((low, end))
+        real(conn, low, end)
+        if len(ranges) == 3:
+            raise Stop
+
+    monkeypatch.setattr(store, "_copy_range", third_interrupted)
+    with pytest.raises(Stop), store.migrated(str(path)):
+        pass
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+        assert conn.execute("SELECT count(*) FROM event_rows").fetchone()[0] == 600
+        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+        # the previous Nexus goes on meanwhile: one event deleted, one recorded
+        conn.execute("DELETE FROM events WHERE id = 5")
+        conn.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command) "
+            "VALUES ('2026-02-01 00:00:00.000', 'late', 'command', 'doctor')"
+        )
+        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    ranges.clear()
+    monkeypatch.setattr(
+        store, "_copy_range", lambda c, low, end: ranges.append(low) or real(c, low, end)
+    )
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+    assert ranges[0] == 600  # the two chunks done were not copied again
+
+
+def test_a_recorders_fold_leaves_a_long_upgrade_to_the_next_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    _version_10(path, rows=50)
+    monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 49)
+    with pytest.raises(store.UpgradePending), store.migrated(str(path), upgrade=False):
+        pass
+    monkeypatch.setattr(store, "database_path", lambda: str(path))
+    child.fold_journal()  # what the recorder runs: no upgrade, no error
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+    finally:
+        conn.close()
+    monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 50)  # small enough: upgraded inline
+    child.fold_journal()
+    with store.migrated(str(path)) as db:
+        assert db.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone() == (
+            "view",
+        )
 
 
 READS = (
