@@ -384,9 +384,9 @@ def _named(sql: str) -> str:
 
 def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     """The ``seen`` figures of ``(low, end]``: counts, first and last per (day, kind, key) and
-    the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them.
-    The rows are gathered into a temporary table first (grouping them there costs less than
-    grouping the compound query that finds them)."""
+    the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them
+    (:func:`merge_sessions`, once per row). The rows are gathered into a temporary table first
+    (grouping them there costs less than grouping the compound query that finds them)."""
     db.execute(
         "CREATE TEMP TABLE IF NOT EXISTS rollup_seen_rows "
         "(day, kind, key, session, n, first_ts, last_ts)"
@@ -395,13 +395,9 @@ def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     db.execute(_named(_seen_sources(skip)), {"low": low, "end": end, "none": NONE})
     db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
     db.execute(
-        "WITH grouped AS (SELECT day, kind, key, session, sum(n) AS n, min(first_ts) AS first_ts, "
-        "max(last_ts) AS last_ts FROM temp.rollup_seen_rows GROUP BY 1, 2, 3, 4), "
-        "ranked AS (SELECT *, row_number() OVER (PARTITION BY day, kind, key ORDER BY session) "
-        "AS rank FROM grouped ORDER BY day, kind, key, session) "
         "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
-        f"json_group_array(session) FILTER (WHERE session IS NOT NULL AND rank <= {SESSIONS_KEPT}) "
-        "FROM ranked WHERE true GROUP BY day, kind, key "
+        "rollup_merge_sessions(json_group_array(session) FILTER (WHERE session IS NOT NULL), "
+        "'[]') FROM temp.rollup_seen_rows WHERE true GROUP BY day, kind, key "
         "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
         "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
         "sessions = rollup_merge_sessions(sessions, excluded.sessions)"

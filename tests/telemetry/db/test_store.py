@@ -14,7 +14,8 @@ import pytest
 
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import child, rollup_sql, schema, store
+from nexus_cli.telemetry.db import child as db_child
+from nexus_cli.telemetry.db import rollup_sql, schema, store
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -382,14 +383,14 @@ def test_a_recorders_fold_leaves_a_long_upgrade_to_the_next_read(
     with pytest.raises(store.UpgradePending), store.migrated(str(path), upgrade=False):
         pass
     monkeypatch.setattr(store, "database_path", lambda: str(path))
-    child.fold_journal()  # what the recorder runs: no upgrade, no error
+    db_child.fold_journal()  # what the recorder runs: no upgrade, no error
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
     finally:
         conn.close()
     monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 50)  # small enough: upgraded inline
-    child.fold_journal()
+    db_child.fold_journal()
     with store.migrated(str(path)) as db:
         assert db.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone() == (
             "view",
