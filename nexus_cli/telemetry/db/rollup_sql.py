@@ -230,10 +230,15 @@ EXTRA_SQL = (
 )
 
 
-def _extra(db: Db, low: int, end: int) -> None:
-    """Copy the chunk's :data:`EXTRA_SQL` rows into ``temp.rollup_extra`` and move those of a
-    shape the roll-ups cannot take into quarantine (what ``VALID_ROW_SQL`` finds, but for
-    a session id missing from ``strings``: :func:`_grouped_all`)."""
+_BAD, _ODD = "bad", "odd"  # the flags of _extra (no reason of COUNTS_PROBLEM_SQL is either)
+
+
+def _extra(db: Db, low: int, end: int) -> str:
+    """Copy the chunk's :data:`EXTRA_SQL` rows into ``temp.rollup_extra`` and check them in one
+    pass: rows of a shape the roll-ups cannot take (what ``VALID_ROW_SQL`` finds, but for a
+    session id missing from ``strings``: :func:`_grouped_all`) and rows whose counts cannot be
+    added are moved into quarantine (what the Accumulator's ``reject`` does one row at a time);
+    returns the condition that leaves out the :data:`ODD_SQL` rows (see :func:`_skip`)."""
     db.execute(_EXTRA_TABLE)
     db.execute("DELETE FROM temp.rollup_extra")
     bad_sessions = [
@@ -241,26 +246,35 @@ def _extra(db: Db, low: int, end: int) -> None:
     ]
     sessions = f"OR session_id IN ({', '.join(map(str, bad_sessions))})" if bad_sessions else ""
     db.execute(EXTRA_SQL.format(sessions=sessions), [low, end])
-    bad: dict[int, tuple[str, str | None]] = {
-        int(row[0]): ("not a valid events row", None)
-        for row in db.execute(
-            f"SELECT id FROM temp.rollup_extra WHERE NOT ({_SHAPE_OK} "
-            f"AND (raw_data IS NULL OR json_valid(raw_data))) {sessions}"
-        )
-    }
-    if bad:
-        quarantine.move_events(db.conn, bad)
-        _forget_extra(db, bad)
+    # CASE evaluates lazily: the JSON of a row that is not valid JSON is never read
+    flag = (
+        f"CASE WHEN NOT ({_SHAPE_OK} AND (raw_data IS NULL OR json_valid(raw_data))) {sessions} "
+        f"THEN '{_BAD}' WHEN raw_data IS NULL THEN NULL WHEN {ODD_SQL} THEN '{_ODD}' "
+        f"ELSE {COUNTS_PROBLEM_SQL} END"
+    )
+    moved: dict[int, tuple[str, str | None]] = {}
+    odd: list[int] = []
+    for event_id, why in db.execute(
+        f"SELECT id, flag FROM (SELECT id, {flag} AS flag FROM temp.rollup_extra) "
+        "WHERE flag IS NOT NULL"
+    ):
+        if why == _ODD:
+            odd.append(int(event_id))
+        else:
+            moved[int(event_id)] = ("not a valid events row" if why == _BAD else str(why), None)
+    if moved:
+        quarantine.move_events(db.conn, moved)
+        _forget_extra(db, moved)
+    return _skip(db, odd)
 
 
 def _forget_extra(db: Db, ids: dict[int, Any]) -> None:
     db.conn.executemany("DELETE FROM temp.rollup_extra WHERE id = ?", ((i,) for i in ids))
 
 
-def _odd_ids(db: Db) -> str:
-    """The :data:`ODD_SQL` rows of the chunk as a condition that leaves them out ("" when there
-    are none, as usual); larger sets go into a temporary table."""
-    ids = [r[0] for r in db.execute(f"SELECT id FROM temp.rollup_extra WHERE {ODD_SQL}")]
+def _skip(db: Db, ids: list[int]) -> str:
+    """The :data:`ODD_SQL` rows ``ids`` as a condition that leaves them out ("" when there are
+    none, as usual); larger sets go into a temporary table."""
     if not ids:
         return ""
     if len(ids) <= 1000:
@@ -269,21 +283,6 @@ def _odd_ids(db: Db) -> str:
     db.execute("DELETE FROM temp.rollup_odd")
     db.conn.executemany("INSERT INTO temp.rollup_odd VALUES (?)", ((i,) for i in ids))
     return "AND id NOT IN temp.rollup_odd"
-
-
-def reject_counts(db: Db, skip: str) -> None:
-    """Move the rows of the chunk whose counts cannot be added into quarantine (what the
-    Accumulator's ``reject`` does one row at a time)."""
-    bad: dict[int, tuple[str, str | None]] = {
-        int(event_id): (str(why), None)
-        for event_id, why in db.execute(
-            f"SELECT id, {COUNTS_PROBLEM_SQL} AS why FROM temp.rollup_extra "
-            f"WHERE raw_data IS NOT NULL {skip} AND why IS NOT NULL"
-        )
-    }
-    if bad:
-        quarantine.move_events(db.conn, bad)
-        _forget_extra(db, bad)
 
 
 def _group(db: Db, low: int, end: int, skip: str) -> int:
@@ -331,9 +330,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     :data:`ODD_SQL` rows (its ``rejected`` rows are still in ``events``; the caller moves them
     and writes its figures) and the earliest day folded."""
     conn, span = db.conn, [low, end]
-    _extra(db, low, end)
-    skip = _odd_ids(db)
-    reject_counts(db, skip)
+    skip = _extra(db, low, end)
     _grouped_all(db, low, end, skip)
     # counts.* are read from the few rows that hold counts.
     counted = {
