@@ -1,16 +1,18 @@
-"""Roll-up figures computed by SQLite: one ``GROUP BY`` per table over a range of event ids.
+"""Roll-up figures computed by SQLite over a range of event ids.
 
 :func:`fold_range` adds the events of a range to the roll-up tables with the figures
 :class:`~nexus_cli.telemetry.db.rollup_fold.Accumulator` computes one event at a time (the same
 counts, duration buckets, first and last timestamps, smallest sessions, signals), but inside
-SQLite: the duration bucket is computed in the query (:func:`rollup_fold.bucket_sql`), the
-``raw_data`` fields through SQLite's JSON functions, and each table is one ``INSERT ... SELECT
-... GROUP BY ... ON CONFLICT DO UPDATE`` (the merges of :func:`rollups.write`). Only rows SQL
-could read differently from Python (:data:`ODD_SQL`: a JSON escape, a number beyond 2**53, a
-reason hash that is not text or a whole number, ``raw_data`` that is not text) go through the
-Accumulator, whose figures merge into the same rows: merging is order-free (sums, min, max and
-the 20 smallest session ids), so the tables come out the same either way
-(tests/telemetry/db/test_rollup_sql.py compares both on edge cases).
+SQLite: one pass over the range groups every event by (day, command, duration bucket) (the bucket
+computed in the query: :func:`rollup_fold.bucket_sql`), and the rows that need more than a count
+(raw data, failures, templates, a bad shape: :data:`EXTRA_SQL`) are copied once into a temporary
+table where they are checked in one pass and the ``raw_data`` fields read through SQLite's JSON
+functions; each table is then written by an ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (the
+merges of :func:`rollups.write`). Only rows SQL could read differently from Python
+(:data:`ODD_SQL`: a JSON escape, a number beyond 2**53, a reason hash that is not text or a whole
+number, ``raw_data`` that is not text) go through the Accumulator, whose figures merge into the
+same rows: merging is order-free (sums, min, max and the 20 smallest session ids), so the tables
+come out the same either way (tests/telemetry/db/test_rollup_sql.py compares both on edge cases).
 
 :func:`retry_rows_sql` finds every retry pair up to an event id in one window query (what
 :func:`rollup_fold.retry_pairs` finds per session), for a full build.

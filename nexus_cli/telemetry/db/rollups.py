@@ -335,7 +335,10 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
     folded = 0
     label = "building telemetry roll-ups"
     busy_timeout = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+    temp_store = int(db.execute("PRAGMA temp_store").fetchone()[0])
     db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
+    # The fold's temporary tables (a few MB per chunk) in memory rather than in files.
+    db.execute("PRAGMA temp_store=MEMORY")
     try:
         # Folders take turns for the whole fold (SQLite's busy wait is not fair: a folder between
         # two chunks of another could wait out its timeout on a busy machine); the one that waited
@@ -370,6 +373,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
                     return folded
     finally:
         db.execute(f"PRAGMA busy_timeout={busy_timeout}")
+        db.execute(f"PRAGMA temp_store={temp_store}")
 
 
 def rebuild(db: Db, *, show_progress: bool = True) -> dict[str, Any]:
