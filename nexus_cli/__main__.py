@@ -9,8 +9,16 @@ for the command (a KeyboardInterrupt, so cleanup runs, 130), and ignores it once
 returned its exit code.
 
 Until the handler is in place this module imports only what Python has loaded already (``os``,
-``sys``) and ``signal`` (which the CLI imports anyway), and the CLI after it: start-up is not
-slower.
+``sys``), ``gc`` (built in) and ``signal`` (which the CLI imports anyway), and the CLI after it:
+start-up is not slower.
+
+The cyclic garbage collector is off while the CLI is imported, and what the import made (modules,
+classes, functions: objects that live until the process ends) is then frozen with
+:func:`gc.freeze`, so that no later collection walks it again - neither those the command's own
+allocations trigger nor the one Python runs when it exits. Importing the CLI allocates enough to
+set off several full collections that find nothing to free; without them ``nexus --version`` runs
+about 12% fewer instructions (``benchmarks/startup.py``). Objects made after the import are
+collected as usual, so a long-running ``nexus mcp serve`` or ``nexus loop`` is not affected.
 """
 
 # No `from __future__ import annotations`: it would import a module before the handler is set.
@@ -18,6 +26,7 @@ import os
 import sys
 
 try:
+    import gc
     import signal
 except KeyboardInterrupt:  # Ctrl-C before anything else: stop as the handler below would
     os.write(2, b"interrupted\n")
@@ -41,8 +50,12 @@ def run() -> None:
         signal.signal(signal.SIGINT, _stop)
     code = INTERRUPTED
     try:
-        from nexus_cli.cli import main  # noqa: PLC0415 - under the handler above, on purpose
-
+        gc.disable()
+        try:
+            from nexus_cli.cli import main  # noqa: PLC0415 - under the handler above, on purpose
+        finally:
+            gc.freeze()
+            gc.enable()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)  # Ctrl-C is a KeyboardInterrupt again
         code = main()

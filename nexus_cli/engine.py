@@ -3,7 +3,8 @@
 Honours ``DOCKER_HOST`` (and ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``) first, then the current
 docker context (``DOCKER_CONTEXT`` or ``currentContext`` in ``~/.docker/config.json``), like the
 docker CLI does. A missing or stopped engine becomes one :class:`DockerUnavailableError` naming
-the endpoint and how to start it.
+the endpoint and how to start it. An ``ssh://`` engine is reached through a socket that the user's
+own ``ssh`` forwards (:mod:`nexus_cli.engine_ssh`), not through the Docker SDK's ``ssh://`` support.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from nexus_cli import extras, proc
+from nexus_cli import engine_ssh
 from nexus_cli.errors import DockerUnavailableError
 
 if TYPE_CHECKING:
@@ -83,16 +83,13 @@ class Endpoint:
 
     def ssh_target(self) -> list[str]:
         """``ssh`` arguments naming the engine's host (``[-p PORT] [-l USER] -- HOST``) for
-        an ``ssh://`` endpoint; empty for any other."""
+        an ``ssh://`` endpoint; empty for any other (or an ``ssh://`` URL ssh cannot use)."""
         if self.scheme != "ssh":
             return []
-        parts = urlsplit(self.host)
-        argv: list[str] = []
-        if parts.port:
-            argv += ["-p", str(parts.port)]
-        if parts.username:
-            argv += ["-l", parts.username]
-        return [*argv, "--", parts.hostname or ""]
+        try:
+            return list(engine_ssh.parse(self.host).ssh_args)
+        except DockerUnavailableError:
+            return []
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -118,20 +115,6 @@ def _start_hint(host: str, source: str) -> str:
     return f"check that the engine at {host} ({source}) is running and reachable, or change DOCKER_HOST"
 
 
-def _with_ssh_port(host: str) -> str:
-    """``ssh://[user@]alias`` with the port ssh's own config gives the alias: the Docker SDK
-    would otherwise pass ``-p 22``, overriding a ``Port`` in ``~/.ssh/config``."""
-    parts = urlsplit(host)
-    if parts.port or not parts.hostname:
-        return host
-    shown = proc.run(["ssh", "-G", "--", parts.hostname], timeout=CONNECT_TIMEOUT_SECONDS)
-    for line in shown.stdout.splitlines():
-        key, _, value = line.partition(" ")
-        if key == "port" and value.strip().isdigit():
-            return f"ssh://{parts.netloc}:{value.strip()}"
-    return host
-
-
 def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
     """A connected Docker client, or :class:`DockerUnavailableError` when no engine answers the
     first request within ``timeout`` seconds; later requests may take OPERATION_TIMEOUT_SECONDS."""
@@ -139,16 +122,9 @@ def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
     from docker.errors import DockerException
 
     host, source = endpoint()
-    if host.startswith("ssh://") and not extras.installed("remote"):
-        raise DockerUnavailableError(
-            f"the Docker engine at {host} ({source}) is reached over ssh://, which needs paramiko",
-            hint=extras.missing_hint("remote"),
-        )
     try:
-        if host.startswith("ssh://"):  # the ssh binary: the user's keys, agent and config
-            client = docker.DockerClient(
-                base_url=_with_ssh_port(host), timeout=timeout, use_ssh_client=True
-            )
+        if host.lower().startswith("ssh://"):  # the user's ssh forwards the engine's socket
+            client = docker.DockerClient(base_url=engine_ssh.socket_url(host), timeout=timeout)
         elif source == "DOCKER_HOST":
             client = docker.from_env(timeout=timeout)
         elif source.startswith("docker context"):
@@ -164,6 +140,8 @@ def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
         client.ping()
         client.api.timeout = max(timeout, OPERATION_TIMEOUT_SECONDS)
     except (DockerException, OSError, ValueError) as exc:
+        if host.lower().startswith("ssh://"):  # ssh logged in, but the socket there did not answer
+            raise engine_ssh.unanswered(host, source) from exc
         raise DockerUnavailableError(
             f"Docker engine unavailable at {host} (DOCKER_HOST={os.environ.get('DOCKER_HOST', 'unset')})",
             hint=_start_hint(host, source),

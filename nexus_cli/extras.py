@@ -36,7 +36,6 @@ DISTRIBUTION = "nexus-cli"
 EXTRAS: dict[str, tuple[str, str]] = {
     "mcp": ("mcp", "the MCP SDK"),
     "otlp": ("opentelemetry.proto", "the opentelemetry-proto package"),
-    "remote": ("paramiko", "paramiko (the Docker SDK's ssh:// support)"),
 }
 
 

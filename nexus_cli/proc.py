@@ -49,6 +49,8 @@ DRAIN_S = 1.0  # how long output is still read after the process (group) is gone
 _CHUNK = 1 << 16
 POLL_S = 0.05  # how often a cancellable run looks at its cancellation
 
+Child = subprocess.Popen[bytes]  # a child started by :func:`spawn_child`
+
 
 class Cancellation:
     """Set by another thread to stop an operation; ``reason`` says why (``cancelled``,
@@ -213,11 +215,12 @@ def spawn_child(
     cwd: Path | str,
     env: Mapping[str, str],
     log_fd: int,
-) -> subprocess.Popen[bytes]:
+) -> Child:
     """Start ``argv`` in a new session (its own process group), output appended to ``log_fd``.
 
-    The caller polls it (``poll()``), and ends it with :func:`kill_group` on its pid: one agent of
-    ``nexus fleet``, whose whole group must end when the fleet stops.
+    The caller polls it (``poll()``), and ends it with :func:`end_child` (or :func:`kill_group`
+    on its pid, then ``wait()``): one agent of ``nexus fleet``, whose whole group must end when the
+    fleet stops; the ssh forward to a remote Docker engine (:mod:`nexus_cli.engine_ssh`).
     """
     return _start(
         list(argv),
@@ -228,6 +231,11 @@ def spawn_child(
         stderr=log_fd,
         new_session=True,
     )
+
+
+def end_child(child: Child, grace_s: float = GRACE_S) -> None:
+    """End the group of a :func:`spawn_child` child (SIGTERM, SIGKILL after ``grace_s``), and reap it."""
+    _stop(child, group=True, grace_s=grace_s)
 
 
 # --- process groups ------------------------------------------------------------------------------

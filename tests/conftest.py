@@ -189,6 +189,26 @@ def run_process(
     )
 
 
+def processes_marked(token: str) -> list[int]:
+    """The live (not zombie) processes whose environment holds ``NEXUS_TEST_MARK=token``: what a
+    test's child started, wherever it was reparented to."""
+    mark = f"NEXUS_TEST_MARK={token}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                environ = fh.read().split(b"\0")
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if mark in environ and state != "Z":
+            found.append(int(entry))
+    return found
+
+
 # --- Docker -----------------------------------------------------------------------------------
 
 TEST_IMAGE = "nexus-test-busybox:latest"

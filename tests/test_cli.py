@@ -649,3 +649,40 @@ def test_ctrl_c_at_any_moment_of_start_up(tmp_path: Path) -> None:
             break
         delay = delay * 1.2 + 0.001  # 0, 1, 2.2, 3.6 ... ms: dense early, where Python starts
         assert delay < 30, "nexus --version never finished before the signal"
+
+
+# Runs the real console script in a child Python that reports, once Python has begun to exit,
+# whether the collector is on and how many objects the entry point froze.
+GC_AT_EXIT = """
+import atexit, gc, os, runpy, sys
+
+def at_exit():
+    os.write(2, b"gc: %d %d\\n" % (gc.isenabled(), gc.get_freeze_count()))
+
+atexit.register(at_exit)
+before = gc.get_freeze_count()
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+os.write(2, b"before: %d\\n" % before)
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["no-such-command"]])
+def test_start_up_freezes_what_the_import_made_and_keeps_the_collector_on(
+    args: list[str], tmp_path: Path
+) -> None:
+    """The CLI's import (modules, classes) is frozen out of the collector's walks; the collector
+    is on again for the command itself, whatever it ends with."""
+    out = subprocess.run(
+        [sys.executable, "-c", GC_AT_EXIT, _console_script(), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "NEXUS_HOME": str(tmp_path / "home")},
+    )
+    said = dict(line.split(": ", 1) for line in out.stderr.splitlines() if ": " in line)
+    assert said["before"] == "0", out.stderr
+    enabled, frozen = (int(part) for part in said["gc"].split())
+    assert enabled == 1, out.stderr
+    assert frozen > 10_000, out.stderr  # Click and the CLI's modules: tens of thousands

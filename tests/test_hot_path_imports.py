@@ -361,6 +361,7 @@ PLAIN_STANDARD_MODULES = {
     "_json",
     "contextvars",
     "fcntl",
+    "gc",  # built in: the entry point freezes what the import made
     "json",
     "json.decoder",
     "json.encoder",

@@ -413,6 +413,29 @@ def test_kill_group_gives_the_group_time_to_clean_up_then_returns(tmp_path: Path
         child.stdout.close()
 
 
+def test_end_child_ends_a_spawned_childs_whole_group_and_reaps_it(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        child = proc.spawn_child(
+            ["sh", "-c", "sleep 60 & echo $!; wait"], cwd=tmp_path, env={}, log_fd=fd
+        )
+    finally:
+        os.close(fd)
+    try:
+        deadline = time.monotonic() + 10
+        while not log.read_text().endswith("\n"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        sleeper = int(log.read_text())
+        proc.end_child(child, grace_s=1.0)
+        assert child.returncode == -signal.SIGTERM  # reaped: the status is known
+        with contextlib.suppress(FileNotFoundError):  # the backgrounded sleep ended too
+            assert _stat_state(sleeper) == "Z"
+    finally:
+        _kill_group(child.pid)
+
+
 def _stat_state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0].decode()
 

@@ -6,10 +6,11 @@ import click
 
 from nexus_cli.commands.mcp import report
 from nexus_cli.lazy import NexusGroup
+from nexus_cli.mcp import client_files
 from nexus_cli.mcp import install as logic
 from nexus_cli.output import info, json_option
 
-CLIENTS = click.Choice(list(logic.HOOK_CLIENTS))
+CLIENTS = click.Choice(list(client_files.HOOK_CLIENTS))
 
 
 @click.group(cls=NexusGroup)
@@ -41,7 +42,7 @@ def install(client: str, is_global: bool, print_only: bool, as_json: bool) -> No
     Running it again adds only what is missing and takes out the PreCompact hook that an older
     `nexus mcp install --hooks` added.
     """
-    plan = logic.plan_install(logic.scope(is_global), client, hooks=True, server=False)
+    plan = logic.plan_install(client_files.scope(is_global), client, hooks=True, server=False)
     if not print_only:
         logic.apply(plan)
     report(plan, print_only, as_json)
@@ -56,7 +57,7 @@ def install(client: str, is_global: bool, print_only: bool, as_json: bool) -> No
 @json_option
 def uninstall(client: str, is_global: bool, print_only: bool, as_json: bool) -> None:
     """Remove what `nexus hooks install` added, restoring each file byte for byte where possible."""
-    plan = logic.plan_uninstall(logic.scope(is_global), client, server=False)
+    plan = logic.plan_uninstall(client_files.scope(is_global), client, server=False)
     if not print_only:
         logic.apply(plan)
     report(plan, print_only, as_json)

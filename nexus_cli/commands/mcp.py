@@ -7,6 +7,7 @@ import click
 from nexus_cli import extras
 from nexus_cli.errors import NexusError
 from nexus_cli.lazy import NexusGroup
+from nexus_cli.mcp import client_files
 from nexus_cli.mcp import install as logic
 from nexus_cli.output import emit_json, info, json_option, warn
 from nexus_cli.project import find_project
@@ -64,7 +65,7 @@ def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json
     Without the MCP SDK the entry is still written, with a warning: the client can start
     `nexus mcp` once the SDK is installed.
     """
-    plan = logic.plan_install(logic.scope(is_global), client, hooks=hooks)
+    plan = logic.plan_install(client_files.scope(is_global), client, hooks=hooks)
     if not print_only:
         logic.apply(plan)
     if not extras.installed("mcp"):
@@ -81,7 +82,7 @@ def install(client: str, is_global: bool, hooks: bool, print_only: bool, as_json
 @json_option
 def uninstall(client: str, is_global: bool, print_only: bool, as_json: bool) -> None:
     """Remove what `nexus mcp install` added, restoring each file byte for byte where possible."""
-    plan = logic.plan_uninstall(logic.scope(is_global), client)
+    plan = logic.plan_uninstall(client_files.scope(is_global), client)
     if not print_only:
         logic.apply(plan)
     report(plan, print_only, as_json)

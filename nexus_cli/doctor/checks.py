@@ -40,6 +40,8 @@ def check_docker() -> Check:
         if not where.remote
         else f"remote ({where.kind}: worktrees are synced into volumes, nothing local is mounted)"
     )
+    if where.kind == "ssh":  # reached through a socket that the user's ssh forwards (engine_ssh)
+        side += f", through {shutil.which('ssh') or 'ssh'} (needed for ssh:// engines)"
     try:
         client = engine.connect(timeout=3)
         version = client.version().get("Version", "?")

@@ -18,7 +18,7 @@ from typing import Any
 from nexus_cli import config_json, extras
 from nexus_cli.errors import NexusError
 from nexus_cli.mcp import config_toml
-from nexus_cli.mcp.install import HOOK_CLIENTS, codex_home
+from nexus_cli.mcp.client_files import HOOK_CLIENTS, codex_home
 from nexus_cli.paths import opencode_config_dir
 
 REACH_TIMEOUT_S = 30.0

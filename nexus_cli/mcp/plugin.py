@@ -33,7 +33,7 @@ from typing import Any
 
 from nexus_cli import __version__, fs
 from nexus_cli.errors import ConflictError, UsageError
-from nexus_cli.mcp.install import SERVER, hook_entries
+from nexus_cli.mcp.client_files import SERVER, hook_entries
 from nexus_cli.personas.model import Level, Persona
 from nexus_cli.personas.plan import Desired
 from nexus_cli.personas.targets.base import Context, emit_skills

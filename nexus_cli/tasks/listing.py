@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nexus_cli import jsonio, validate
 from nexus_cli.caller import Caller
@@ -18,13 +18,10 @@ from nexus_cli.project import Project
 from nexus_cli.tasks import waits
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.limits import LIST_LIMIT, MAX_LIMIT, READY_LIMIT
-from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.model import Task, parse_doc
 from nexus_cli.tasks.moments import parse_since
 from nexus_cli.tasks.statuses import STATUSES
 from nexus_cli.tasks.store import TaskStore, open_store
-
-if TYPE_CHECKING:
-    from nexus_cli.tasks.model import Task
 
 
 @contextmanager
@@ -172,3 +169,36 @@ def _under(nodes: dict[str, dict[str, Any]], start: str, target: str) -> bool:
         seen.add(node)
         node = nodes[node].get("parent")
     return False
+
+
+def blocked_page(
+    project: Project, store: TaskStore, limit: int
+) -> tuple[bool, list[tuple[Task, list[str]]], dict[str, list[waits.WaitState]]]:
+    """The first ``limit`` tasks of ``task blocked`` (by priority, age), whether there are
+    more, and the waiting gates of those that have some: each index is read only as far as
+    that (the session briefing's bounded list)."""
+    more, page = store.blocked_page(limit)
+    pairs, waiting = with_waits(project, store, [(parse_doc(d), deps) for d, deps in page], limit)
+    return more or len(pairs) > limit, pairs[:limit], waiting
+
+
+def with_waits(
+    project: Project, store: TaskStore, pairs: list[tuple[Task, list[str]]], limit: int | None
+) -> tuple[list[tuple[Task, list[str]]], dict[str, list[waits.WaitState]]]:
+    """``pairs`` (tasks blocked by dependencies, each with them) and the tasks whose waiting
+    gates are not satisfied now, in ``task list`` order, with those gates by task id; with
+    ``limit``, at most ``limit + 1`` of the latter are looked for."""
+    checker = waits.Checker(project, store.get)
+    waiting: dict[str, list[waits.WaitState]] = {}
+    known = {task.id for task, _ in pairs}
+    for task in store.with_waiting_gates():
+        states = checker.unsatisfied(task)
+        if not states:
+            continue
+        waiting[task.id] = states
+        if task.id not in known:
+            pairs.append((task, store.unfinished_dependencies(task.id)))
+        if limit is not None and len(waiting) > limit:
+            break
+    pairs.sort(key=lambda pair: (pair[0].priority, pair[0].created_at, pair[0].id))
+    return pairs, waiting

@@ -17,7 +17,7 @@ from nexus_cli.plural import plural
 from nexus_cli.project import Project
 from nexus_cli.tasks import approvals, memory
 from nexus_cli.tasks.identity import current_agent
-from nexus_cli.tasks.listing import opened, ready_docs
+from nexus_cli.tasks.listing import blocked_page, opened, ready_docs
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.terminal import escape
@@ -102,15 +102,26 @@ def build(store: TaskStore, agent: str, cwd: Path) -> Briefing:
     ready = [jsonio.loads(d) for d in ready_docs(store.project, store, agent, SHOWN + 1)]
     brief.ready = [_summary(d) for d in ready[:SHOWN]]
     brief.ready_more = len(ready) > SHOWN
-    brief.blocked_more, blocked = store.blocked_page(SHOWN)
+    brief.blocked_more, blocked, waiting = blocked_page(project, store, SHOWN)
     brief.blocked = [
-        {**_summary(jsonio.loads(doc)), "blocked_by": deps[:SHOWN]} for doc, deps in blocked
+        {
+            **_summary(task.to_dict()),
+            "blocked_by": deps[:SHOWN],
+            "waiting_on": [s.to_json() for s in waiting.get(task.id, [])],
+        }
+        for task, deps in blocked
     ]
-    shown = [*current, *ready[:SHOWN], *(jsonio.loads(doc) for doc, _ in blocked)]
+    shown = [*current, *ready[:SHOWN], *(task.to_dict() for task, _ in blocked)]
     brief.needs_approval = _waiting(store.project, shown)
     brief.next_commands = _next_commands(brief)
     brief.memory = [fact.to_json() for fact in memory.briefing(project)]
     return brief
+
+
+def _waits(deps: list[str], waiting_on: list[dict[str, Any]]) -> str:
+    """What a blocked task waits on, in one line: its dependencies, then its waiting gates."""
+    gates = [str(state["reason"]) for state in waiting_on]
+    return "; ".join([*([f"waits on {', '.join(deps)}"] if deps else []), *gates])
 
 
 def _waiting(project: Project, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -194,7 +205,7 @@ def render(brief: Briefing) -> str:
     if brief.blocked:
         out += ["", "## Blocked", ""]
         out += [
-            f"- {_e(t['id'])} {_e(t['title'])} — waits on {_e(', '.join(t['blocked_by']))}"
+            f"- {_e(t['id'])} {_e(t['title'])} — {_e(_waits(t['blocked_by'], t['waiting_on']))}"
             for t in brief.blocked
         ]
         out.append("_… more: `nexus task blocked`_" if brief.blocked_more else "")

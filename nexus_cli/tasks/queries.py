@@ -1,5 +1,5 @@
-"""The task queries that every front end offers: show, blocked and history (``ready`` and
-``list`` are in :mod:`nexus_cli.tasks.listing`).
+"""The task queries that every front end offers: show, blocked and history (``ready``,
+``list`` and the briefing's first page of ``blocked`` are in :mod:`nexus_cli.tasks.listing`).
 
 Each is the one implementation behind both ``nexus task <query> --json`` and the MCP tool of the
 same name (ADR 0007): it validates its input with :mod:`nexus_cli.validate`, opens the store for
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from nexus_cli import validate
 from nexus_cli.project import Project
-from nexus_cli.tasks import loading, waits
-from nexus_cli.tasks.listing import opened
+from nexus_cli.tasks import loading
+from nexus_cli.tasks.listing import opened, with_waits
 from nexus_cli.tasks.results import BlockedListing, TaskHistory, TaskResult
 
 
@@ -25,17 +25,7 @@ def blocked(project: Project) -> BlockedListing:
     """Unfinished tasks that wait: on unfinished dependencies, or on a waiting gate that is not
     satisfied now (a person's approval, a moment, a task here or in another repository)."""
     with opened(project) as store:
-        pairs = store.blocked()
-        checker = waits.Checker(project, store.get)
-        waiting: dict[str, list[waits.WaitState]] = {}
-        known = {task.id for task, _ in pairs}
-        for task in store.with_waiting_gates():
-            states = checker.unsatisfied(task)
-            if states:
-                waiting[task.id] = states
-                if task.id not in known:
-                    pairs.append((task, []))
-    pairs.sort(key=lambda pair: (pair[0].priority, pair[0].created_at, pair[0].id))
+        pairs, waiting = with_waits(project, store, store.blocked(), None)
     return BlockedListing(pairs, waiting)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from nexus_cli.tasks.statuses import FINISHED
+
 
 def m001_tasks(conn: sqlite3.Connection) -> None:
     # The first schema. IF NOT EXISTS: a database whose sqlite-utils migration ran but whose
@@ -64,5 +66,19 @@ def m002_parents_deferral_search(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = (m001_tasks, m002_parents_deferral_search)
+# The unfinished tasks that may have a waiting gate (a gate's ``"wait":`` key is written only
+# when set); the store filters the false matches (the text in a description). A query must
+# repeat this condition word for word for SQLite to use the partial index below.
+MAY_WAIT = f"instr(doc, '\"wait\":') > 0 AND status NOT IN {FINISHED!r}"
+
+
+def m003_waiting_gates(conn: sqlite3.Connection) -> None:
+    """An index of the unfinished tasks with a waiting gate, in ``task list`` order: the session
+    briefing lists those that wait without reading every task."""
+    conn.execute(
+        f"CREATE INDEX ix_tasks_waiting ON tasks(priority, created_at, id) WHERE {MAY_WAIT}"
+    )
+
+
+MIGRATIONS = (m001_tasks, m002_parents_deferral_search, m003_waiting_gates)
 LATEST = len(MIGRATIONS)

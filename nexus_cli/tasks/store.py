@@ -18,7 +18,7 @@ from nexus_cli.errors import NotFoundError, StateError, UsageError
 from nexus_cli.project import TASKS_FILE, Project
 from nexus_cli.tasks import database, ids, jsonl, provenance, record
 from nexus_cli.tasks.model import Task, now_iso, parse_doc
-from nexus_cli.tasks.schema import SEARCH_BODY
+from nexus_cli.tasks.schema import MAY_WAIT, SEARCH_BODY
 from nexus_cli.tasks.statuses import FINISHED, STATUSES
 
 # Opening the database (and completing a task ID, which needs neither tasks.jsonl nor the task
@@ -266,14 +266,15 @@ class TaskStore:
         )
         return [(_task(r[0]), sorted(r[1].split(","))) for r in self.conn.execute(sql)]
 
-    def with_waiting_gates(self) -> list[Task]:
-        """Unfinished tasks that have a waiting gate (nexus_cli.tasks.waits), by priority, age."""
+    def with_waiting_gates(self) -> Iterator[Task]:
+        """Unfinished tasks that have a waiting gate (nexus_cli.tasks.waits), by priority, age,
+        read one at a time from ``ix_tasks_waiting`` (a caller may stop early)."""
         sql = (
-            f"SELECT doc FROM tasks WHERE status NOT IN {FINISHED!r} "
-            """AND instr(doc, '"wait":') > 0 ORDER BY priority, created_at, id"""
+            f"SELECT doc FROM tasks INDEXED BY ix_tasks_waiting WHERE {MAY_WAIT} "
+            "ORDER BY priority, created_at, id"
         )
         found = (_task(r[0]) for r in self.conn.execute(sql))
-        return [t for t in found if any(g.wait is not None for g in t.gates)]
+        return (t for t in found if any(g.wait is not None for g in t.gates))
 
     # --- bounded queries for `nexus prime` (each one indexed or LIMITed) -----------------------
 
@@ -298,15 +299,19 @@ class TaskStore:
                 (status, limit + 1),
             ).fetchall()
         found.sort()
-        waits = (
-            "SELECT d.depends_on FROM deps d JOIN tasks u ON u.id = d.depends_on "
-            f"WHERE d.task_id = ? AND u.status NOT IN {FINISHED!r} ORDER BY d.depends_on"
-        )
         page = []
         for _, _, task_id in found[:limit]:
             doc = self.conn.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
-            page.append((doc[0], [r[0] for r in self.conn.execute(waits, (task_id,))]))
+            page.append((doc[0], self.unfinished_dependencies(task_id)))
         return len(found) > limit, page
+
+    def unfinished_dependencies(self, task_id: str) -> list[str]:
+        """The ids of ``task_id``'s dependencies that are not finished, sorted."""
+        sql = (
+            "SELECT d.depends_on FROM deps d JOIN tasks u ON u.id = d.depends_on "
+            f"WHERE d.task_id = ? AND u.status NOT IN {FINISHED!r} ORDER BY d.depends_on"
+        )
+        return [r[0] for r in self.conn.execute(sql, (task_id,))]
 
     def search_docs(self, match: str, limit: int, **filters: str | None) -> list[str]:
         """Tasks whose title, description or notes match the FTS5 query ``match`` (built by

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,20 @@ def test_doctor_reports_an_engine_that_is_down(
     assert (
         result.exit_code == 0
     )  # Docker is not essential: bare workspaces and tasks work without it
+
+
+def test_doctor_reports_an_ssh_engine_it_cannot_reach_with_ssh_s_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as held:  # bound, not listening: a connection is refused
+        held.bind(("127.0.0.1", 0))
+        host = f"ssh://127.0.0.1:{held.getsockname()[1]}"
+        monkeypatch.setenv("DOCKER_HOST", host)
+        result = run_process("doctor", "--json")
+    docker = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "docker")
+    assert docker["status"] == "warn"
+    assert docker["detail"].startswith(f"cannot reach the Docker engine at {host} over ssh: ssh: ")
+    assert "Connection refused" in docker["detail"] and "BatchMode" in docker["fix"]
 
 
 def test_doctor_table_for_people(project: Path) -> None:

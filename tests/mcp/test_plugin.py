@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from nexus_cli.mcp.install import hook_command
+from nexus_cli.mcp.client_files import hook_command
 from tests.conftest import run_nexus
 
 SCHEMAS = Path(__file__).parent / "schemas"

@@ -36,6 +36,41 @@ def test_prime_briefs_in_progress_ready_and_blocked(project: Path) -> None:
     assert context.exit_code == 0 and context.stdout.startswith(f"# {mine}: Make it pass")
 
 
+def test_prime_lists_what_task_blocked_lists_waiting_gates_too(project: Path) -> None:
+    """The briefing's blocked list is the first page of `nexus task blocked`: a task waiting on
+    a person's approval or on another task is blocked there too, with the same reasons."""
+    first = _create("First", "--gate", "true")
+    waits_task = _create("After first", "--gate", "true", "--wait", f"task:{first}")
+    waits_bob = _create("Needs bob", "--gate", "true", "--wait", "approval:bob")
+    both = _create("Both", "--gate", "true", "--depends-on", first, "--wait", "approval:bob")
+
+    data = run_nexus("prime", "--json").json()
+    listed = run_nexus("task", "blocked", "--json").json()
+    assert [t["id"] for t in data["blocked"]] == [t["id"] for t in listed]
+    assert {t["id"] for t in data["blocked"]} == {waits_task, waits_bob, both}
+    entries = {t["id"]: t for t in data["blocked"]}
+    for task in listed:
+        assert entries[task["id"]]["waiting_on"] == task["waiting_on"]
+        assert entries[task["id"]]["blocked_by"] == task["blocked_by"]
+    assert entries[both]["blocked_by"] == [first]
+    assert entries[waits_bob]["waiting_on"][0]["reason"] == "waits for bob's approval"
+
+    text = run_nexus("prime").stdout
+    assert f"{waits_bob} Needs bob — waits for bob's approval" in text
+    assert f"{both} Both — waits on {first}; waits for bob's approval" in text
+    assert f"waits on task {first}, which is open" in text
+
+
+def test_prime_blocked_list_is_bounded_and_says_there_is_more(project: Path) -> None:
+    waiting = [
+        _create(f"Needs bob {i}", "--gate", "true", "--wait", "approval:bob") for i in range(7)
+    ]
+    data = run_nexus("prime", "--json").json()
+    assert [t["id"] for t in data["blocked"]] == waiting[:5]  # same priority: oldest first
+    assert data["blocked_more"] is True
+    assert "more: `nexus task blocked`" in run_nexus("prime").stdout
+
+
 def test_context_current_without_a_task_prints_nothing(project: Path) -> None:
     _create("Not started", "--gate", "true")
     result = run_nexus("task", "context", "--current")

@@ -50,7 +50,7 @@ def _old_database(path: Path, *, user_version: int) -> None:
 
 def test_migrations_are_numbered_by_position() -> None:
     migrations.check_names(schema.MIGRATIONS)
-    assert schema.LATEST == len(schema.MIGRATIONS) == 2
+    assert schema.LATEST == len(schema.MIGRATIONS) == 3
 
 
 @pytest.mark.parametrize("user_version", [1, 0])
@@ -97,6 +97,7 @@ def test_migration_2_indexes_the_tasks_a_version_1_database_holds(tasks_project:
     conn.execute("DROP TABLE tasks_fts")
     conn.execute("DROP INDEX ix_tasks_parent")
     conn.execute("DROP INDEX ix_tasks_order")
+    conn.execute("DROP INDEX ix_tasks_waiting")
     conn.execute("ALTER TABLE tasks DROP COLUMN parent")
     conn.execute("ALTER TABLE tasks DROP COLUMN deferred_until")
     conn.execute("PRAGMA user_version = 1")
@@ -104,8 +105,39 @@ def test_migration_2_indexes_the_tasks_a_version_1_database_holds(tasks_project:
     conn.close()
     store = open_store(find_project(), sync=False)
     try:
-        assert migrations.version(store.conn) == 2
+        assert migrations.version(store.conn) == schema.LATEST
         assert store.children(epic) == [(child, "Child", "open")]
         assert len(store.search_docs('"invoices"*', 0)) == 1
+    finally:
+        store.close()
+
+
+def test_migration_3_indexes_the_waiting_tasks_and_their_query_uses_it(
+    tasks_project: Path,
+) -> None:
+    """Only unfinished tasks with a waiting gate are in the partial index, and the store's
+    query for them walks it (a query must repeat the index's condition word for word)."""
+    waiting = new_task("Waits", "--gate", "true", "--wait", "approval:bob")
+    new_task("Plain", "--gate", "true")
+    new_task("Mentions it", "--description", 'a "wait": in the text')
+    path = db_path(find_project())
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX ix_tasks_waiting")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    store = open_store(find_project(), sync=False)
+    try:
+        assert migrations.version(store.conn) == 3
+        indexed = store.conn.execute(
+            f"SELECT id FROM tasks INDEXED BY ix_tasks_waiting WHERE {schema.MAY_WAIT}"
+        ).fetchall()
+        assert indexed == [(waiting,)]  # a description's quotes are escaped in the document
+        assert [t.id for t in store.with_waiting_gates()] == [waiting]
+        plan = store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT doc FROM tasks WHERE "
+            f"{schema.MAY_WAIT} ORDER BY priority, created_at, id"
+        ).fetchall()
+        assert any("ix_tasks_waiting" in str(row[-1]) for row in plan), plan
     finally:
         store.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nexus_cli import engine, extras
+from nexus_cli import engine_ssh
 from nexus_cli.project import find_project
 
 TEMPLATE = """\
@@ -150,16 +150,15 @@ def _remote_engine_unavailable() -> str | None:
             return f"{tool} is not installed (apt-get install -y {package})"
     if not os.path.exists("/usr/sbin/sshd"):
         return "sshd is not installed (apt-get install -y openssh-server)"
-    if not extras.installed("remote"):
-        return "paramiko is not installed (the Docker SDK's ssh:// support): pip install paramiko"
     return None
 
 
 def remote_client(host: str) -> Any:
-    """A Docker client of the remote engine, as Nexus makes it."""
+    """A Docker client of the remote engine, as Nexus makes it: through this process's ssh
+    forward of the engine's socket (nexus_cli/engine_ssh.py), without paramiko."""
     import docker
 
-    return docker.DockerClient(base_url=engine._with_ssh_port(host), use_ssh_client=True)
+    return docker.DockerClient(base_url=engine_ssh.socket_url(host))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,12 @@ against a second engine reachable only over SSH whose filesystem differs from th
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
+import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -14,13 +19,14 @@ from typing import Any
 
 import pytest
 
+from nexus_cli import engine, engine_ssh, proc
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
 from nexus_cli.workspaces import docker_services, forwards
 from nexus_cli.workspaces.docker_services import Bind, ServicePlan
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.service_model import ServiceSpec
-from tests.conftest import git, run_process
+from tests.conftest import git, nexus_exe, processes_marked, run_process
 from tests.workspaces.conftest import REMOTE_ENGINE_PORT, remote_client, remove_project_objects
 
 pytestmark = pytest.mark.docker
@@ -70,6 +76,7 @@ def remote_project(
                 forwards.stop(project_id, forward.workspace)
         remove_project_objects(client, project_id)
         client.close()
+        engine_ssh.close_all()
 
 
 def _nexus(*args: str) -> Any:
@@ -119,6 +126,17 @@ def test_a_workspace_on_a_remote_engine_gets_files_volumes_and_forwards(
         input="hi\n",
     )
     assert (execd.returncode, execd.stdout) == (3, "hi\n"), execd.stderr
+
+    # a command ended by SIGTERM while it works on the engine ends its ssh forward too
+    token = uuid.uuid4().hex
+    argv = [*nexus_exe(), "workspace", "exec", "far", "--service", "web", "--", "sleep", "60"]
+    env = {**os.environ, "NEXUS_TEST_MARK": token}
+    with subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL) as running:
+        _wait_for(lambda: len(processes_marked(token)) >= 2)  # nexus and its ssh
+        time.sleep(1)  # the exec has started in the container (at worst, the test ends sooner)
+        running.send_signal(signal.SIGTERM)
+        assert running.wait(timeout=60) == 143
+    assert processes_marked(token) == []
 
     # the user is given a local port; it is forwarded (not the engine's own published port)
     [allocation] = created["ports"]
@@ -195,3 +213,90 @@ def test_a_bind_mount_of_another_local_path_is_refused_on_a_remote_engine(
     assert "service 'db'" in caught.value.message
     assert str(project / ".git") in caught.value.message
     assert "\n" not in caught.value.message
+
+
+def _wait_for(condition: Any, timeout: float = 60) -> None:
+    until = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < until, "timed out"
+        time.sleep(0.05)
+
+
+def test_one_ssh_forward_per_process_shared_restarted_and_ended(
+    remote_engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nexus_cli/engine_ssh.py against the engine behind sshd: no paramiko, no SDK ssh:// support."""
+    monkeypatch.setenv("DOCKER_HOST", remote_engine)
+    try:
+        # threads (the MCP server's, a batch's) share one forward, in a process group of its own
+        clients: list[Any] = []
+        threads = [
+            threading.Thread(target=lambda: clients.append(engine.connect())) for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(clients) == 4  # each on the forwarded socket, none with the SDK's ssh adapter
+        assert {type(c.api.adapters["http+docker://"]).__name__ for c in clients} == {
+            "UnixHTTPAdapter"
+        }
+        pid = engine_ssh.running_pid(remote_engine)
+        assert pid is not None and os.getpgid(pid) == pid != os.getpgid(0)
+        assert all(c.ping() for c in clients)
+        # a forward whose ssh ended (the connection dropped) is started again on the next use
+        proc.kill_group(pid)
+        again = engine.connect()
+        assert again.ping() and engine_ssh.running_pid(remote_engine) not in (None, pid)
+    finally:
+        engine_ssh.close_all()
+    assert engine_ssh.running_pid(remote_engine) is None
+
+    # a process that reached the engine through its forward leaves no ssh behind when it exits;
+    # paramiko cannot be imported there (it need not be uninstalled for this test to mean that)
+    token = uuid.uuid4().hex
+    marked = {**os.environ, "DOCKER_HOST": remote_engine, "NEXUS_TEST_MARK": token}
+    doctor = _nexus_without_paramiko(["doctor", "--json"], marked)
+    [docker] = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "docker"]
+    assert docker["status"] == "ok", docker
+    assert f"at {remote_engine} (DOCKER_HOST), remote (ssh: " in docker["detail"]
+    assert "ssh (needed for ssh:// engines)" in docker["detail"]
+    assert processes_marked(token) == []
+
+    # a Nexus killed outright (SIGKILL) cannot end its ssh: the next forward started ends it
+    killed = uuid.uuid4().hex
+    code = (
+        "import os, signal; from nexus_cli import engine, engine_ssh; engine.connect(); "
+        f"print(engine_ssh.socket_url({remote_engine!r})[len('unix://'):], flush=True); "
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    left = proc.run([sys.executable, "-c", code], env={**marked, "NEXUS_TEST_MARK": killed})
+    assert left.returncode == -signal.SIGKILL, left.stderr
+    assert len(processes_marked(killed)) == 1  # its ssh, left running
+    assert Path(left.stdout.strip()).parent.is_dir()
+    _nexus_without_paramiko(["doctor", "--json"], marked)
+    assert processes_marked(killed) == [] and not Path(left.stdout.strip()).parent.exists()
+    assert processes_marked(token) == []
+
+    # ... nor when the engine's socket is not there, which is one clear line
+    missing = f"{remote_engine}/var/run/no-engine.sock"
+    failed = _nexus_without_paramiko(["doctor", "--json"], {**marked, "DOCKER_HOST": missing})
+    [docker] = [c for c in json.loads(failed.stdout)["checks"] if c["name"] == "docker"]
+    assert docker["status"] == "warn", docker
+    assert docker["detail"] == (
+        f"Docker engine unavailable at {missing} (DOCKER_HOST): ssh logged in, but no engine "
+        "answered at /var/run/no-engine.sock there"
+    )
+    assert "docker group" in docker["fix"]
+    assert processes_marked(token) == []
+
+
+def _nexus_without_paramiko(args: list[str], env: dict[str, str]) -> proc.Completed:
+    """``nexus ARGS`` in a process where ``import paramiko`` fails, as in an install without it."""
+    code = (
+        "import sys; sys.modules['paramiko'] = None; "
+        f"sys.argv = ['nexus', *{args!r}]; from nexus_cli.__main__ import run; run()"
+    )
+    done = proc.run([sys.executable, "-c", code], env=env, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
