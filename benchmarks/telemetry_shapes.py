@@ -76,16 +76,13 @@ def rows(shape: Shape, events: int, days: float, seed: int = 5) -> Iterator[tupl
 def fill(path: str, name: str, events: int, days: float) -> None:
     """Create ``path`` (every migration) and insert ``events`` of shape ``name``."""
     from nexus_cli import sqlite_open
-    from nexus_cli.telemetry.db import schema, store
+    from nexus_cli.telemetry.db import store, synthetic
 
     with store.opened(path):
         pass
     conn = sqlite_open.open_private(path, timeout=5.0)
     conn.execute("PRAGMA synchronous=OFF")
-    insert = (
-        f"INSERT INTO events ({', '.join(schema.EVENT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in schema.EVENT_COLUMNS)})"
-    )
+    bulk = synthetic.BulkInsert(conn)  # events is a view: rows go straight into event_rows
     batch: list[tuple[Any, ...]] = []
     sessions: dict[str, list[str]] = {}
     for row in rows(SHAPES[name], events, days):
@@ -94,11 +91,11 @@ def fill(path: str, name: str, events: int, days: float) -> None:
         span[1] = row[0]
         if len(batch) >= BATCH:
             conn.execute("BEGIN")
-            conn.executemany(insert, batch)
+            bulk.insert(batch)
             conn.execute("COMMIT")
             batch = []
     conn.execute("BEGIN")
-    conn.executemany(insert, batch)
+    bulk.insert(batch)
     conn.executemany(
         "INSERT OR IGNORE INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms) "
         "VALUES (?, 'bench', ?, ?, ?)",

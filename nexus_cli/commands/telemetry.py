@@ -121,7 +121,7 @@ def purge(yes: bool, older_than: int | None) -> None:
 @json_option
 def rebuild(as_json: bool) -> None:
     """Rebuild the roll-ups (per-day aggregates) that stats, insights and dashboard read."""
-    result = operations.rebuild()
+    result = operations.rebuild(show_progress=not as_json)
     if as_json:
         emit_json(result)
         return

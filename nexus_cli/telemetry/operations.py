@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexus_cli.telemetry.db import retention, rollups, store
+from nexus_cli.telemetry.db import fold, retention, rollups, store
 from nexus_cli.telemetry.ship import sync
 
 
@@ -25,10 +25,15 @@ def purge(older_than_days: int | None = None) -> dict[str, int]:
         return retention.purge_all(db)
 
 
-def rebuild() -> dict[str, Any]:
-    """Rebuild the per-day roll-ups from the events: ``{"events": N, "seconds": S, ...}``."""
-    with store.opened() as db:
-        return rollups.rebuild(db)
+def rebuild(*, show_progress: bool = True) -> dict[str, Any]:
+    """Rebuild the per-day roll-ups from the events: ``{"events": N, "seconds": S, ...}``.
+
+    The journal is folded into ``events`` first; the roll-ups are not brought up to date before
+    being dropped (the rebuild folds every event once). ``show_progress``: a bar on a terminal.
+    """
+    with store.migrated() as db:
+        fold.fold_journal(db)
+        return rollups.rebuild(db, show_progress=show_progress)
 
 
 def sync_now(

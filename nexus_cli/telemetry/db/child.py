@@ -14,9 +14,14 @@ from nexus_cli.telemetry.db import fold, store
 
 
 def fold_journal() -> None:
-    """Fold the journal into the telemetry database (migrated first)."""
-    with store.migrated() as db:
-        fold.fold_journal(db)
+    """Fold the journal into the telemetry database (migrated first). A database that needs
+    the long one-time upgrade is left to the next read: recording never waits for it (the
+    journal keeps the events meanwhile)."""
+    try:
+        with store.migrated(upgrade=False) as db:
+            fold.fold_journal(db)
+    except store.UpgradePending:
+        return
 
 
 def main(argv: list[str]) -> int:

@@ -42,10 +42,39 @@ MARKER_PREFIX = "journal:"
 SKIPPED_KEY = "journal_skipped"
 SESSION_IDLE_SECONDS = 30 * 60
 
+# Straight into event_rows (the view's trigger would look every string up again per row).
 _INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(schema.EVENT_COLUMNS)}) "
+    f"INSERT INTO event_rows ({', '.join(schema.EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in schema.EVENT_COLUMNS)})"
 )
+
+
+class Strings:
+    """The ``strings`` ids of the values one transaction stores (schema.INTERNED): each looked
+    up, or added, once. :meth:`forget` after a rollback (ids it handed out may be gone)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.ids: dict[Any, int] = {}
+
+    def id(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        found = self.ids.get(value)
+        if found is None:
+            row = self.conn.execute("SELECT id FROM strings WHERE value = ?", (value,)).fetchone()
+            if row is None:
+                cursor = self.conn.execute("INSERT INTO strings (value) VALUES (?)", (value,))
+                found = int(cursor.lastrowid or 0)
+            else:
+                found = int(row[0])
+            self.ids[value] = found
+        return found
+
+    def forget(self) -> None:
+        self.ids.clear()
+
+
 _UPSERT_SESSION = """
 INSERT INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms,
                       commands_executed, workspaces_created, tasks_completed, errors_encountered)
@@ -153,17 +182,19 @@ def _insert_all(
     aside (:mod:`~nexus_cli.telemetry.db.quarantine`). With ``isolate``, each insert runs in a
     savepoint, and a record whose insert raises is put aside too."""
     stored = skipped = 0
+    strings = Strings(conn)
     for item in items:
         reason, detail = _problem(item, uids), None
         if reason is None and item.entry is not None:
             if not isolate:
-                _insert(conn, item.entry)
+                _insert(conn, item.entry, strings)
             else:
                 conn.execute("SAVEPOINT record")
                 try:
-                    _insert(conn, item.entry)
+                    _insert(conn, item.entry, strings)
                 except quarantine.ROW_ERRORS as exc:
                     conn.execute("ROLLBACK TO record")
+                    strings.forget()
                     reason, detail = quarantine.error_reason(exc)
                 conn.execute("RELEASE record")
         if reason is not None:
@@ -200,11 +231,14 @@ def _session(conn: sqlite3.Connection, item: dict[str, Any]) -> tuple[str, str]:
     return f"s{item['t']:x}{item['ppid']:x}", shell_key
 
 
-def _insert(conn: sqlite3.Connection, item: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, item: dict[str, Any], strings: Strings) -> None:
     session_id, shell_key = _session(conn, item)
     timestamp = utc(item["t"])
     row = {**item, "timestamp": timestamp, "session_id": session_id}
-    conn.execute(_INSERT_EVENT, [row[c] for c in schema.EVENT_COLUMNS])
+    conn.execute(
+        _INSERT_EVENT,
+        [strings.id(row[c]) if c in schema.INTERNED else row[c] for c in schema.EVENT_COLUMNS],
+    )
     if not item["main"]:
         return
     counts = json.loads(item["raw_data"]).get("counts", {}) if item["raw_data"] else {}

@@ -72,6 +72,14 @@ VALID_EVENT_SQL = """(
     AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')
     AND (raw_data IS NULL OR json_valid(raw_data))
 )"""
+# VALID_EVENT_SQL over the stored rows (``event_rows``, where session_id is a ``strings`` id),
+# without the ``events`` view's lookup of every interned column: only the session's.
+VALID_ROW_SQL = """(
+    typeof(timestamp) = 'text' AND length(timestamp) = 23
+    AND EXISTS (SELECT 1 FROM strings WHERE id = session_id AND typeof(value) = 'text')
+    AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')
+    AND (raw_data IS NULL OR json_valid(raw_data))
+)"""
 
 
 class _Refused(ValueError):

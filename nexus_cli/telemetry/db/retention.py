@@ -64,15 +64,23 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
         cutoff = stamp(datetime.min.replace(tzinfo=UTC))
     deleted: dict[str, int] = {}
     with db.atomic():
+        sessions = [  # whose strings go with their last event (below)
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT session_id FROM event_rows WHERE timestamp < ?", [cutoff]
+            )
+        ]
         for table, column in (
-            ("events", "timestamp"),
+            ("event_rows", "timestamp"),  # the events (a view over event_rows)
             ("sessions", "ended_at"),
             ("patterns", "last_seen"),
             ("quarantine", "at"),  # rows put aside by a fold, by when (quarantine.py)
         ):
             cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff])
             deleted[table] = cursor.rowcount
+        deleted["events"] = deleted.pop("event_rows")
         if deleted["events"]:
+            _forget_strings(db, sessions)
             rollups.forget_before(db, cutoff)
         deleted["agent_usage"] = agent_usage.forget_before(db, _epoch_ms(cutoff))
     return deleted
@@ -80,6 +88,19 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
 
 def _epoch_ms(stamp_text: str) -> int:
     return int(datetime.fromisoformat(stamp_text).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def _forget_strings(db: Db, sessions: list[int]) -> None:
+    """Delete the stored session ids of ``sessions`` that no event refers to any more (other
+    strings, such as command names and versions, are few and kept)."""
+    if sessions:
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS pruned_sessions (id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM temp.pruned_sessions")
+        db.conn.executemany("INSERT INTO temp.pruned_sessions VALUES (?)", ((s,) for s in sessions))
+        db.execute(
+            "DELETE FROM strings WHERE id IN temp.pruned_sessions "
+            "AND id NOT IN (SELECT session_id FROM event_rows)"
+        )
 
 
 def apply_daily(db: Db, now: datetime | None = None) -> dict[str, int] | None:
@@ -108,5 +129,6 @@ def purge_all(db: Db) -> dict[str, int]:
         for table in DATA_TABLES:
             if table in existing:
                 deleted[table] = db.execute(f"DELETE FROM {table}").rowcount
+        deleted["events"] = deleted.pop("event_rows", 0)  # `events` is a view over event_rows
     db.execute("VACUUM")
     return deleted

@@ -61,11 +61,26 @@ class Seen:
         return sorted(self.sessions)[:SESSIONS_KEPT]
 
 
+def first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose repeated keys keep their first value, as SQLite's JSON functions
+    read them (so the SQL fold, :mod:`~nexus_cli.telemetry.db.rollup_sql`, agrees)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        result.setdefault(key, value)
+    return result
+
+
+def sessions_json(sessions: list[str]) -> str:
+    """A ``rollup_seen.sessions`` array as SQLite's ``json_group_array`` writes it (characters
+    beyond ASCII as they are), so rows folded by Python and by SQL are the same bytes."""
+    return json.dumps(sessions, separators=(",", ":"), ensure_ascii=False)
+
+
 def _parsed(raw: str | None) -> dict[str, Any]:
     if not raw or '"' not in raw:
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=first_wins)
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}

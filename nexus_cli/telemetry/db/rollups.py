@@ -2,7 +2,8 @@
 
 Raw ``events`` stay the source of truth. The roll-ups cover every event with ``id <= mark``, the
 high-water mark kept in ``maintenance`` (key ``rollup_mark``). :func:`fold` adds the events after
-the mark and moves the mark in the same ``BEGIN IMMEDIATE`` transaction (one per CHUNK ids), so
+the mark (in SQL: :mod:`~nexus_cli.telemetry.db.rollup_sql`) and moves the mark in the same
+``BEGIN IMMEDIATE`` transaction (one per CHUNK ids, BUILD_CHUNK during a full build), so
 two processes folding at once cannot count an event twice (each chunk starts from the mark the
 last one left), and a crash leaves either both or neither. Reads fold first, through
 :func:`nexus_cli.telemetry.db.fold.fold` (the recorder never does: recording stays as fast as it
@@ -25,27 +26,32 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli import fs
-from nexus_cli.telemetry.db import progress, quarantine
+from nexus_cli.telemetry.db import progress, quarantine, rollup_sql
+from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
-    SESSIONS_KEPT,
     Accumulator,
     RetryRow,
     retry_pairs,
+    sessions_json,
 )
 
 MARK_KEY = "rollup_mark"
+# Set while the retry pairs of a full build are still to be found (one query at its end).
+RETRIES_PENDING_KEY = "rollup_retries_pending"
 GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change
 # Event ids per fold transaction: short enough that the recorder (whose busy timeout is 0.1 s)
 # is rarely kept waiting, even during a first build over millions of events.
 CHUNK = 5_000
+# A full build (from mark 0) folds this many ids per transaction: nobody waits on it but other
+# readers, and each chunk costs a few statements whatever its size.
+BUILD_CHUNK = 200_000
 FOLD_BUSY_TIMEOUT_MS = 30_000  # a reader waits for another one's chunk rather than failing
 FOLD_LOCK_SUFFIX = ".rollups.lock"  # beside the database: one roll-up fold at a time
 SHOW_PROGRESS_FROM = 100_000
@@ -114,7 +120,7 @@ def generation(db: Db) -> int:
     return _get(db, GENERATION_KEY)
 
 
-def _bump_generation(db: Db) -> None:
+def bump_generation(db: Db) -> None:
     try:
         current = generation(db)
     except BadMark:  # a new generation no cached row was computed at (the cache is emptied)
@@ -123,17 +129,14 @@ def _bump_generation(db: Db) -> None:
     _put(db, GENERATION_KEY, current + 1)
 
 
-def _merge_sessions(old: str, new: str) -> str:
-    merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
-    return json.dumps(merged, separators=(",", ":"))
-
-
 def write(db: Db, acc: Accumulator) -> None:
     """Add ``acc``'s figures to the tables (upserts that add counts and merge the rest)."""
     today = datetime.now(UTC).date().isoformat()
     if any(day < today for day, _ in acc.commands):
-        _bump_generation(db)
-    db.conn.create_function("rollup_merge_sessions", 2, _merge_sessions, deterministic=True)
+        bump_generation(db)
+    db.conn.create_function(
+        "rollup_merge_sessions", 2, rollup_sql.merge_sessions, deterministic=True
+    )
     db.conn.executemany(
         "INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
         "n = n + excluded.n, ok = ok + excluded.ok, failed = failed + excluded.failed, "
@@ -154,7 +157,7 @@ def write(db: Db, acc: Accumulator) -> None:
         "last_ts = max(last_ts, excluded.last_ts), "
         "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
         (
-            (*key, s.n, s.first, s.last, json.dumps(s.kept_sessions(), separators=(",", ":")))
+            (*key, s.n, s.first, s.last, sessions_json(s.kept_sessions()))
             for key, s in acc.seen.items()
         ),
     )
@@ -163,43 +166,54 @@ def write(db: Db, acc: Accumulator) -> None:
 def _retries_of(db: Db, low: int, top: int) -> None:
     """Recompute the retry pairs that events ``(low, top]`` can change.
 
-    In each touched session only pairs from the event before the earliest new one onwards can
-    change (a failure's next event moves only when a new event lands right after it), so the
-    work is proportional to the new events, however long the session.
+    In each touched session only pairs of failures from RETRY_WITHIN_S before its earliest new
+    event onwards can change: an earlier failure's next event was already further away than
+    that (or a new event that becomes its next one is), so it makes no pair either way. The
+    events from there on are read in one range of the window index, so the work is
+    proportional to the new events, however long the sessions.
     """
-    found: list[RetryRow] = []
-    today, bump = datetime.now(UTC).date().isoformat(), False
-    for session, earliest in db.execute(
-        "SELECT session_id, min(timestamp) FROM events WHERE id > ? AND id <= ? "
-        "GROUP BY session_id",
-        [low, top],
-    ).fetchall():
-        before = db.execute(
-            "SELECT max(timestamp) FROM events WHERE session_id = ? AND timestamp < ? AND id <= ?",
-            [session, earliest, top],
-        ).fetchone()[0]
-        start = before or earliest
-        if start[:10] < today:  # a retry row of a past day may change: cached sums are stale
-            bump = True
-        db.execute(
-            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?", [session, start]
+    starts = {
+        session: start or ""
+        for session, start in db.execute(
+            "SELECT session_id, strftime('%Y-%m-%d %H:%M:%f', min(timestamp), ?) "
+            "FROM event_rows WHERE id > ? AND id <= ? GROUP BY session_id",
+            [f"-{RETRY_WITHIN_S} seconds", low, top],
         )
-        events = db.execute(
-            "SELECT id, timestamp, command, success, error_category FROM events "
-            "WHERE session_id = ? AND timestamp >= ? AND id <= ? ORDER BY timestamp, id",
-            [session, start, top],
-        ).fetchall()
-        found += retry_pairs(session, events)
+    }
+    if not starts:
+        return
+    events: dict[int, list[tuple[Any, ...]]] = {session: [] for session in starts}
+    for session, *event in db.execute(
+        "SELECT session_id, id, timestamp, (SELECT value FROM strings WHERE id = e.command), "
+        "success, (SELECT value FROM strings WHERE id = e.error_category) FROM event_rows AS e "
+        "WHERE timestamp >= ? AND id <= ? ORDER BY timestamp, id",
+        [min(starts.values()), top],
+    ):
+        if session in starts and event[1] >= starts[session]:
+            events[session].append(tuple(event))
+    names = dict(
+        db.execute(
+            f"SELECT id, value FROM strings WHERE id IN ({', '.join('?' for _ in starts)})",
+            list(starts),
+        )
+    )
+    found: list[RetryRow] = []
+    for session, start in starts.items():
+        db.execute(
+            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?",
+            [names[session], start],
+        )
+        found += retry_pairs(names[session], events[session])
     db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
-    if bump:
-        _bump_generation(db)
+    if min(starts.values())[:10] < datetime.now(UTC).date().isoformat():
+        bump_generation(db)  # a retry row of a past day may change: cached sums are stale
 
 
 def _clear(db: Db) -> None:
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
     _set_mark(db, 0)
-    _bump_generation(db)
+    bump_generation(db)
 
 
 def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
@@ -208,7 +222,8 @@ def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
     bad: dict[int, tuple[str, str | None]] = {
         row[0]: ("not a valid events row", None)
         for row in db.execute(
-            f"SELECT id FROM events WHERE id > ? AND id <= ? AND NOT {quarantine.VALID_EVENT_SQL}",
+            f"SELECT id FROM event_rows WHERE id > ? AND id <= ? "
+            f"AND NOT {quarantine.VALID_ROW_SQL}",
             [low, end],
         )
     }
@@ -217,36 +232,61 @@ def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
 
 
 def _fold_chunk(db: Db) -> tuple[int, int]:
-    """Fold up to CHUNK event ids after the mark (inside a write transaction, which also moves
-    the mark). Returns (events folded, ids still after the mark)."""
+    """Fold a chunk of event ids after the mark (inside a write transaction, which also moves
+    the mark): CHUNK ids, or BUILD_CHUNK during a full build. Returns (events folded, ids still
+    after the mark)."""
     low = mark(db)
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     if top < low:  # ids went backwards: the rows the mark counted are gone
         _clear(db)
         low = 0
-    end = min(low + CHUNK, top)
+    if low == 0 and top > 0:  # a full build: its retry pairs are found once, at its end
+        _put(db, RETRIES_PENDING_KEY, 1)
+    building = _get(db, RETRIES_PENDING_KEY) == 1
+    end = min(low + (BUILD_CHUNK if building else CHUNK), top)
     if end == low:
         return 0, 0
-    _quarantine_bad_events(db, low, end)
-    events = _fold_range(db, low, end)
+    events = _fold_range(db, low, end, retries=not building)  # bad rows into quarantine first
     _set_mark(db, end)
     return events, top - end
 
 
-def _fold_range(db: Db, low: int, end: int) -> int:
-    """Add the events ``(low, end]`` to the roll-ups; how many there were."""
-    acc = Accumulator(reject=quarantine.counts_problem)
-    acc.fold(db.conn, "id > ? AND id <= ?", [low, end])
+def _fold_range(db: Db, low: int, end: int, *, retries: bool = True) -> int:
+    """Add the events ``(low, end]`` to the roll-ups (SQL: :mod:`rollup_sql`); how many there
+    were. ``retries``: find their retry pairs too (a full build finds them all at its end)."""
+    folded, acc, first_day = rollup_sql.fold_range(db, low, end)
+    if first_day is not None and first_day < datetime.now(UTC).date().isoformat():
+        bump_generation(db)
     if acc.rejected:
         quarantine.move_events(db.conn, {i: (why, None) for i, why in acc.rejected.items()})
     write(db, acc)
     db.execute(
-        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
-        "session_id FROM events WHERE id > ? AND id <= ?",
+        "INSERT OR IGNORE INTO rollup_sessions SELECT d.day, s.value FROM (SELECT DISTINCT "
+        "substr(timestamp, 1, 10) AS day, session_id FROM event_rows WHERE id > ? AND id <= ?) "
+        "AS d JOIN strings AS s ON s.id = d.session_id",
         [low, end],
     )
-    _retries_of(db, low, end)
-    return acc.events
+    if retries:
+        _retries_of(db, low, end)
+    return folded + acc.events
+
+
+def retries_pending(db: Db) -> bool:
+    try:
+        return _get(db, RETRIES_PENDING_KEY) == 1
+    except BadMark:
+        return True
+
+
+def _find_all_retries(db: Db) -> None:
+    """The retry pairs of every event up to the mark, in one query (the end of a full build)."""
+    db.execute("DELETE FROM rollup_retries")
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
+        rollup_sql.retry_rows_sql(db.conn, mark(db)),
+    )
+    db.execute("DELETE FROM maintenance WHERE key = ?", [RETRIES_PENDING_KEY])
+    bump_generation(db)
 
 
 def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
@@ -278,30 +318,36 @@ def damaged(exc: BaseException) -> bool:
     return isinstance(exc, quarantine.ROW_ERRORS)
 
 
-def fold(db: Db) -> int:
+def fold(db: Db, *, show_progress: bool = True) -> int:
     """Fold the events recorded since the last fold; returns how many (0: already current).
 
-    One transaction per CHUNK ids, so writers (the recorder) wait at most one chunk, and two
-    processes folding at once share the work instead of counting anything twice.
+    One transaction per chunk of ids, so other folders wait at most one chunk, and two processes
+    folding at once share the work instead of counting anything twice. A large fold shows a
+    progress bar on a terminal (never with ``show_progress`` False, nor on a pipe).
     """
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     try:
         pending = top - mark(db)
     except BadMark:
         pending = top + 1  # rebuilt below
-    if pending == 0:  # the common case, without taking the write lock
+    if pending == 0 and not retries_pending(db):  # the common case, without the write lock
         return 0
     folded = 0
     label = "building telemetry roll-ups"
     busy_timeout = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+    temp_store = int(db.execute("PRAGMA temp_store").fetchone()[0])
     db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
+    # The fold's temporary tables (a few MB per chunk) in memory rather than in files.
+    db.execute("PRAGMA temp_store=MEMORY")
     try:
         # Folders take turns for the whole fold (SQLite's busy wait is not fair: a folder between
         # two chunks of another could wait out its timeout on a busy machine); the one that waited
         # then finds little or nothing left to fold.
         with (
             fs.locked(f"{db.path}{FOLD_LOCK_SUFFIX}"),
-            progress.bar(label, abs(pending), show=abs(pending) >= SHOW_PROGRESS_FROM) as tick,
+            progress.bar(
+                label, abs(pending), show=show_progress and abs(pending) >= SHOW_PROGRESS_FROM
+            ) as tick,
         ):
             rebuilt = isolate = False
             while True:
@@ -321,17 +367,22 @@ def fold(db: Db) -> int:
                 folded += events
                 tick(events)
                 if left <= 0:
+                    if retries_pending(db):
+                        with db.atomic():
+                            _find_all_retries(db)
                     return folded
     finally:
         db.execute(f"PRAGMA busy_timeout={busy_timeout}")
+        db.execute(f"PRAGMA temp_store={temp_store}")
 
 
-def rebuild(db: Db) -> dict[str, Any]:
-    """Drop every roll-up row and fold all events again."""
+def rebuild(db: Db, *, show_progress: bool = True) -> dict[str, Any]:
+    """Drop every roll-up row and fold all events again (in chunks: interrupted, it leaves a
+    mark the next fold goes on from)."""
     started = time.perf_counter()
     with db.atomic():
         _clear(db)
-    folded = fold(db)
+    folded = fold(db, show_progress=show_progress)
     rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     return {
         "events": folded,
@@ -351,7 +402,7 @@ def forget_before(db: Db, cutoff: str) -> None:
         _clear(db)
         return
     day, top = cutoff[:10], mark(db)
-    _bump_generation(db)
+    bump_generation(db)
     for table in DAY_TABLES:
         db.execute(f"DELETE FROM {table} WHERE day <= ?", [day])
     db.execute("DELETE FROM rollup_retries WHERE failed_at < ?", [cutoff])

@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS patterns (
 
 # Every table that holds telemetry data (what `nexus telemetry purge` empties).
 DATA_TABLES = (
-    "events",
+    "event_rows",
+    "strings",
     "sessions",
     "patterns",
     "sync_marks",
@@ -97,6 +98,92 @@ EVENT_COLUMNS = (
     "raw_data",
     "exit_code",
     "nexus_version",
+)
+
+
+# Migration 11 (store.m011_compact_events): each distinct text of the columns below is stored
+# once, in `strings`, and `event_rows` holds its id; `events` becomes a view with the columns
+# (names, order, values) of the table it replaces, so every reader reads it as before, and
+# INSTEAD OF triggers take the inserts and deletes writers make through it.
+INTERNED = (
+    "session_id",
+    "event_type",
+    "workspace_hash",
+    "task_hash",
+    "command",
+    "error_category",
+    "template_used",
+    "nexus_version",
+)
+COMPACT_TABLES = """
+CREATE TABLE IF NOT EXISTS strings (
+    id INTEGER PRIMARY KEY,
+    value NOT NULL UNIQUE               -- no type: a value keeps the type it was written with
+);
+CREATE TABLE IF NOT EXISTS event_rows (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,
+    session_id INTEGER NOT NULL,        -- strings.id, as are the other *_hash/command/... ids
+    event_type INTEGER NOT NULL,
+    workspace_hash INTEGER,
+    task_hash INTEGER,
+    command INTEGER,
+    duration_ms INTEGER,
+    success INTEGER,
+    error_category INTEGER,
+    template_used INTEGER,
+    services_count INTEGER,
+    ports_used INTEGER,
+    raw_data TEXT,
+    exit_code INTEGER,
+    nexus_version INTEGER
+);
+"""
+# The one index reads use (EXPLAIN QUERY PLAN of every read: tests/telemetry/db/test_store.py):
+# time ranges of the window (stats, insights, dashboard, export, the roll-ups' edge days), also
+# the next event of a failure within RETRY_WITHIN_S (retries), filtered by session in the index.
+COMPACT_INDEXES = """
+CREATE INDEX IF NOT EXISTS event_rows_window ON event_rows
+    (timestamp, command, duration_ms, success, error_category, session_id);
+"""
+
+
+def _view() -> str:
+    """The ``events`` view: each interned column as a scalar subquery, not a join, so that a
+    query evaluates only the columns it uses (SQLite omits an unused LEFT JOIN only outside
+    aggregate queries)."""
+    columns = [
+        f"(SELECT value FROM strings WHERE id = e.{column}) AS {column}"
+        if column in INTERNED
+        else f"e.{column} AS {column}"
+        for column in ("id", *EVENT_COLUMNS)
+    ]
+    return (
+        f"CREATE VIEW IF NOT EXISTS events AS SELECT {', '.join(columns)} FROM event_rows AS e;\n"
+    )
+
+
+def _insert_trigger() -> str:
+    interns = "".join(
+        f"    INSERT INTO strings (value) SELECT NEW.{c} WHERE NEW.{c} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM strings WHERE value = NEW.{c});\n"
+        for c in INTERNED
+    )
+    values = ", ".join(
+        f"(SELECT id FROM strings WHERE value = NEW.{c})" if c in INTERNED else f"NEW.{c}"
+        for c in ("id", *EVENT_COLUMNS)
+    )
+    return (
+        "CREATE TRIGGER IF NOT EXISTS events_insert INSTEAD OF INSERT ON events BEGIN\n"
+        f"{interns}    INSERT INTO event_rows VALUES ({values});\nEND;\n"
+    )
+
+
+COMPACT_VIEW = (
+    _view()
+    + _insert_trigger()
+    + "CREATE TRIGGER IF NOT EXISTS events_delete INSTEAD OF DELETE ON events BEGIN\n"
+    "    DELETE FROM event_rows WHERE id = OLD.id;\nEND;\n"
 )
 
 

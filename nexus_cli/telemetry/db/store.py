@@ -16,12 +16,13 @@ the old table is left in place, unused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nexus_cli import migrations, paths, sqlite_open
+from nexus_cli import locks, migrations, paths, sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import agent_usage, fold, progress, quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
@@ -97,6 +98,87 @@ def m010_agent_usage(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def m011_compact_events(conn: sqlite3.Connection) -> None:
+    # Repeated strings once (schema.INTERNED into `strings`), `events` a view over `event_rows`,
+    # and only the indexes a read uses: about half the bytes per event. The rows were copied
+    # before, in chunks that each commit (_copy_events, so an interrupted upgrade goes on where
+    # it stopped); this copies what is left (all of a small database, or what an older Nexus
+    # recorded since) and swaps the tables, in the one transaction every migration runs in.
+    _script(conn, schema.COMPACT_TABLES)
+    _script(conn, schema.COMPACT_INDEXES)
+    top = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    _copy_range(conn, _copied(conn), top)
+    there = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    if conn.execute("SELECT count(*) FROM event_rows").fetchone()[0] != there:
+        # an older Nexus deleted events (retention, purge) after they were copied
+        conn.execute("DELETE FROM event_rows WHERE id NOT IN (SELECT id FROM events)")
+    conn.execute("DROP TABLE events")  # and its four indexes
+    _script(conn, schema.COMPACT_VIEW)
+
+
+def _copied(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM event_rows").fetchone()[0])
+
+
+def _copy_range(conn: sqlite3.Connection, low: int, end: int) -> None:
+    """Copy the old ``events`` rows ``(low, end]`` into ``strings`` and ``event_rows``."""
+    for column in schema.INTERNED:
+        conn.execute(
+            f"INSERT OR IGNORE INTO strings (value) SELECT DISTINCT {column} FROM events "
+            f"WHERE id > ? AND id <= ? AND {column} IS NOT NULL",
+            [low, end],
+        )
+    values = ", ".join(
+        f"(SELECT id FROM strings WHERE value = e.{c})" if c in schema.INTERNED else f"e.{c}"
+        for c in ("id", *schema.EVENT_COLUMNS)
+    )
+    conn.execute(
+        f"INSERT INTO event_rows SELECT {values} FROM events AS e "
+        "WHERE e.id > ? AND e.id <= ? ORDER BY e.id",
+        [low, end],
+    )
+
+
+def _copy_pending(conn: sqlite3.Connection) -> bool:
+    """Whether m011_compact_events is still to run on a database with an ``events`` table."""
+    if not 1 <= migrations.version(conn) < COMPACTED_AT:
+        return False
+    kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone()
+    return kind is not None and kind[0] == "table"
+
+
+def _copy_events(conn: sqlite3.Connection, tick: progress.Tick) -> None:
+    """Before m011_compact_events, outside its transaction: copy the events into the compact
+    tables COPY_CHUNK at a time, each chunk its own transaction. Interrupted (Ctrl-C, SIGTERM,
+    a crash), the chunks done stay done and the next open goes on from the last one; until
+    m011 runs, the old ``events`` table is untouched, so the previous Nexus still reads and
+    writes it (what it adds or deletes meanwhile, m011 takes over)."""
+    _script(conn, schema.COMPACT_TABLES)  # autocommit: each statement commits
+    _script(conn, schema.COMPACT_INDEXES)
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            low = _copied(conn)
+            row = conn.execute(
+                "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+                [low, COPY_CHUNK - 1],
+            ).fetchone()
+            end = row[0] if row else conn.execute("SELECT max(id) FROM events").fetchone()[0]
+            if end is None or end <= low:
+                conn.execute("COMMIT")
+                return
+            _copy_range(conn, low, end)
+            copied = conn.execute("SELECT count(*) FROM event_rows WHERE id > ?", [low]).fetchone()[
+                0
+            ]
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        tick(copied)
+
+
 MIGRATIONS = (
     m001_base_schema,
     m002_events_window_index,
@@ -108,7 +190,13 @@ MIGRATIONS = (
     m008_rollup_cache,
     m009_quarantine,
     m010_agent_usage,
+    m011_compact_events,
 )
+COMPACTED_AT = 11  # m011_compact_events: the migration after which free pages are given back
+COPY_CHUNK = 100_000  # events per transaction of the copy before m011 (_copy_events)
+# A recorder's own fold (the journal grown past its size) migrates only a database this small;
+# a larger one is upgraded by the next read or `nexus telemetry rebuild`, with a progress bar.
+INLINE_UPGRADE_MAX = 20_000
 LATEST = len(MIGRATIONS)
 
 # What sqlite-utils recorded, in the set "nexus-telemetry", for migrations 2 to 9 above (it ran
@@ -184,28 +272,76 @@ def _events(conn: sqlite3.Connection) -> int:
         return 0
 
 
-def migrate(conn: sqlite3.Connection, path: str) -> int:
+class UpgradePending(StateError):
+    """The database needs the long one-time upgrade (m011) that a recorder's fold leaves to
+    the next read (:func:`migrated` with ``upgrade=False``)."""
+
+
+def migrate(conn: sqlite3.Connection, path: str, *, upgrade: bool = True) -> int:
     """Apply pending migrations (one ``PRAGMA`` read when there are none); returns how many ran.
 
-    A large database shows a progress bar on a terminal while its indexes are built.
+    A large database shows a progress bar on a terminal: the events copied into the compact
+    layout (in chunks that commit, see :func:`_copy_events`), then the rest. With ``upgrade``
+    False, a database needing that copy with more than INLINE_UPGRADE_MAX events is left as it
+    is: :class:`UpgradePending`.
     """
     if migrations.version(conn) == LATEST:
         return 0
+    lock = os.path.join(os.path.dirname(path) or ".", MIGRATE_LOCK)
+    events = _events(conn)
+    if _copy_pending(conn):
+        if not upgrade and events > INLINE_UPGRADE_MAX:
+            raise UpgradePending(
+                f"the telemetry database {path} needs a one-time upgrade",
+                hint="any read (`nexus stats`) or `nexus telemetry rebuild` upgrades it",
+            )
+        label = "upgrading the telemetry database: copying events"
+        with (
+            locks.locked(lock),
+            progress.bar(label, events, show=events >= SHOW_PROGRESS_FROM) as tick,
+        ):
+            conn.execute("PRAGMA journal_mode=WAL")
+            if _copy_pending(conn):  # still: another process may have upgraded it meanwhile
+                tick(_copied_count(conn))
+                _copy_events(conn, tick)
     label = "upgrading the telemetry database"
-    with progress.bar(label, None, show=_events(conn) >= SHOW_PROGRESS_FROM) as tick:
+    with progress.bar(label, None, show=events >= SHOW_PROGRESS_FROM) as tick:
         # SQLite reports no progress while it builds an index; its VM-step callback keeps the
         # bar (and its elapsed time) moving.
         conn.set_progress_handler(lambda: tick(1) or 0, 1_000_000)
+        before = migrations.version(conn)
         try:
-            return migrations.migrate(
+            ran = migrations.migrate(
                 conn,
                 MIGRATIONS,
                 what=f"the telemetry database {path}",
-                lock=os.path.join(os.path.dirname(path) or ".", MIGRATE_LOCK),
+                lock=lock,
                 before=_before_migrating,
             )
+            if 0 < before < COMPACTED_AT <= migrations.version(conn):
+                _give_back_free_pages(conn)
         finally:
             conn.set_progress_handler(None, 0)
+    return ran
+
+
+def _copied_count(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.execute("SELECT count(*) FROM event_rows").fetchone()[0])
+    except sqlite3.OperationalError:  # not started
+        return 0
+
+
+def _give_back_free_pages(conn: sqlite3.Connection) -> None:
+    """VACUUM when most of the file is free pages (the old events table and its indexes after
+    m011_compact_events), so the file shrinks. VACUUM is atomic; when another process holds the
+    database it is skipped (the free pages are reused by later events)."""
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    if free * 4 < pages or free < 256:
+        return
+    with contextlib.suppress(sqlite3.OperationalError):  # busy: another process has it open
+        conn.execute("VACUUM")
 
 
 @contextmanager
@@ -221,9 +357,10 @@ def opened(path: str | None = None) -> Iterator[Db]:
 
 
 @contextmanager
-def migrated(path: str | None = None) -> Iterator[Db]:
+def migrated(path: str | None = None, *, upgrade: bool = True) -> Iterator[Db]:
     """The telemetry database, migrated, nothing folded; any SQLite failure becomes one clear
-    :class:`StateError`."""
+    :class:`StateError`. ``upgrade`` False: :class:`UpgradePending` rather than a long
+    one-time upgrade (:func:`migrate`)."""
     path = path or database_path()
     conn: sqlite3.Connection | None = None
     try:
@@ -234,7 +371,7 @@ def migrated(path: str | None = None) -> Iterator[Db]:
                 f"cannot open the telemetry database {path}: {exc.strerror or exc}",
                 hint=paths.folder_error(path, exc).hint,
             ) from None
-        migrate(conn, path)
+        migrate(conn, path, upgrade=upgrade)
         yield Db(conn, path)
     except UnicodeEncodeError:
         raise StateError(

@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from nexus_cli import __version__, sqlite_open
@@ -154,14 +155,48 @@ def generate(
         ts = min(ts + gap * count * 0.5, end - 1)
 
 
+class BulkInsert:
+    """Inserts many ``events`` rows (:data:`schema.EVENT_COLUMNS` tuples) straight into
+    ``event_rows``, interning their strings in Python: what the view's INSERT trigger does one
+    row at a time, for a bulk load (the benchmark, the demo history)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.ids: dict[Any, int] = {v: i for i, v in conn.execute("SELECT id, value FROM strings")}
+        self.next_id = max(self.ids.values(), default=0) + 1
+        self.interned = [c in schema.INTERNED for c in schema.EVENT_COLUMNS]
+
+    def _id(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = self.next_id
+            self.conn.execute("INSERT INTO strings (id, value) VALUES (?, ?)", (found, value))
+            self.next_id += 1
+        return found
+
+    def rows(self, events: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        for event in events:
+            yield tuple(
+                self._id(v) if interned else v
+                for v, interned in zip(event, self.interned, strict=True)
+            )
+
+    def insert(self, events: Iterable[tuple[Any, ...]]) -> None:
+        marks = ", ".join("?" for _ in schema.EVENT_COLUMNS)
+        self.conn.executemany(
+            f"INSERT INTO event_rows ({', '.join(schema.EVENT_COLUMNS)}) VALUES ({marks})",
+            self.rows(events),
+        )
+
+
 def fill(path: str, events: int, days: float, seed: int = 7, now: float | None = None) -> None:
     """Create (with every migration) and fill ``path`` in one transaction."""
     with store.opened(path):
         pass
     conn = sqlite_open.open_private(path, timeout=5.0)
     conn.execute("PRAGMA synchronous=OFF")
-    columns = ", ".join(schema.EVENT_COLUMNS)
-    marks = ", ".join("?" for _ in schema.EVENT_COLUMNS)
     sessions: list[tuple[Any, ...]] = []
 
     def event_rows() -> Iterator[tuple[Any, ...]]:
@@ -172,7 +207,7 @@ def fill(path: str, events: int, days: float, seed: int = 7, now: float | None =
                 sessions.append(session)
 
     conn.execute("BEGIN")
-    conn.executemany(f"INSERT INTO events ({columns}) VALUES ({marks})", event_rows())
+    BulkInsert(conn).insert(event_rows())
     conn.executemany(
         "INSERT OR IGNORE INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms, "
         "commands_executed, workspaces_created, tasks_completed, errors_encountered) "

@@ -142,7 +142,9 @@ def detect_retries(db: Db, window: Window) -> list[Pattern]:
     for ts, session, command, category, next_command, next_ts in db.execute(
         "SELECT f.timestamp, f.session_id, f.command, f.error_category, n.command, n.timestamp "
         "FROM events AS f JOIN events AS n ON n.id = (SELECT id FROM events "
-        "WHERE session_id = f.session_id AND timestamp > f.timestamp ORDER BY timestamp LIMIT 1) "
+        "WHERE timestamp > f.timestamp AND timestamp <= strftime('%Y-%m-%d %H:%M:%f', "
+        f"f.timestamp, '+{RETRY_WITHIN_S} seconds') AND session_id = f.session_id "
+        "ORDER BY timestamp LIMIT 1) "
         f"WHERE {clause.replace('timestamp', 'f.timestamp')} AND f.success = 0 "
         "AND f.command IS NOT NULL ORDER BY f.timestamp",
         params,

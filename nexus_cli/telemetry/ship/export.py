@@ -87,7 +87,10 @@ def _rows(
     db: Db, table: str, since: str | None, *, structured: bool = True
 ) -> Iterator[dict[str, Any]]:
     column = TABLES[table]
-    sql = f"SELECT * FROM {table}" + (f" WHERE {column} >= ?" if since else "") + " ORDER BY id"
+    # `+id`: with --since the rows come from the time index and are sorted, rather than every
+    # row read in id order and filtered (docs/telemetry.md, storage)
+    order = " ORDER BY +id" if since else " ORDER BY id"
+    sql = f"SELECT * FROM {table}" + (f" WHERE {column} >= ?" if since else "") + order
     cursor = db.execute(sql, [since] if since else [])
     names = [d[0] for d in cursor.description]
     convert = _converter(table, names, structured)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
-from nexus_cli import paths
+from nexus_cli import migrations, paths
 from nexus_cli.telemetry.db import store
 from nexus_cli.telemetry.db.schema import stamp
 
@@ -73,18 +74,32 @@ def test_the_build_shows_a_bar_on_a_terminal_and_nothing_when_piped() -> None:
     )
     assert "building" not in piped.stderr and "rebuilt the roll-ups from 120000" in piped.stderr
     assert piped.stdout == ""
-    stdout, shown = _on_terminal("telemetry", "rebuild", "--json")
-    assert b"building telemetry roll-ups" in shown
-    assert '"events": 120000' in stdout  # stdout stays clean JSON
+    stdout, shown = _on_terminal("telemetry", "rebuild")
+    assert b"building telemetry roll-ups" in shown and stdout == ""
+    stdout, shown = _on_terminal("telemetry", "rebuild", "--json")  # --json: no bar at all
+    assert b"building" not in shown and b"rebuilt" not in shown
+    assert json.loads(stdout)["events"] == 120000
 
 
-def test_an_index_building_migration_shows_a_bar_on_a_terminal() -> None:
-    _fill()
-    with store.opened(str(paths.telemetry_db_path())) as db:  # as before m006 was applied
-        db.execute("DROP INDEX events_session_time")
-        db.execute("PRAGMA user_version = 5")
+def test_a_migration_shows_a_bar_on_a_terminal() -> None:
+    """A database as the previous version left it (migrations 1-9) with EVENTS events: its
+    first read migrates it (m011_compact_events) behind a bar."""
+    path = paths.telemetry_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, store.MIGRATIONS[:10], what="t")
+    stamp_ = stamp(datetime.now(UTC) - timedelta(hours=1))
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, success) "
+        "VALUES (?, 's', 'command', 'doctor', ?, 1)",
+        ((stamp_, i % 5000) for i in range(EVENTS)),
+    )
+    conn.execute("COMMIT")
+    conn.close()
     stdout, shown = _on_terminal("stats", "--json")
     assert b"upgrading the telemetry database" in shown
-    assert json.loads(stdout)["invocations"] > 0  # stdout stays clean JSON
-    with store.opened(str(paths.telemetry_db_path())) as db:
-        assert "events_session_time" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
+    assert json.loads(stdout)["invocations"] == EVENTS  # stdout stays clean JSON
+    with store.opened(str(path)) as db:
+        kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone()
+        assert kind == ("view",)

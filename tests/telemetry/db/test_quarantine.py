@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import fold, quarantine, rollup_fold, rollups, store
+from nexus_cli.telemetry.db import fold, quarantine, rollup_sql, rollups, store
 from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.journal import entry, file, invocation, recorder
 from tests.conftest import Result, run_nexus, run_process
@@ -130,10 +130,10 @@ def test_a_record_whose_insert_raises_is_put_aside_and_the_rest_stored(
     bad = _valid()
     real = fold._insert
 
-    def insert(conn: sqlite3.Connection, item: dict[str, Any]) -> None:
+    def insert(conn: sqlite3.Connection, item: dict[str, Any], strings: fold.Strings) -> None:
         if item["uid"] == bad["uid"]:
             raise OverflowError("injected")
-        real(conn, item)
+        real(conn, item, strings)
 
     monkeypatch.setattr(fold, "_insert", insert)
     _journal(entry.encode(_valid()) + entry.encode(bad) + entry.encode(_valid()))
@@ -205,14 +205,14 @@ def test_an_event_that_still_breaks_the_roll_ups_is_put_aside_after_one_rebuild(
         pass
     for _ in range(3):
         _insert_event()
-    real = rollup_fold.Accumulator.fold
+    real = rollup_sql.fold_range
 
-    def fold_(self: rollup_fold.Accumulator, conn: Any, where: str, params: list[Any]) -> None:
-        if where.startswith("id >") and params[0] < 2 <= params[1]:
+    def fold_range(db: Any, low: int, end: int) -> Any:
+        if low < 2 <= end:
             raise TypeError("injected")
-        real(self, conn, where, params)
+        return real(db, low, end)
 
-    monkeypatch.setattr(rollup_fold.Accumulator, "fold", fold_)
+    monkeypatch.setattr(rollup_sql, "fold_range", fold_range)
     with store.opened() as db:
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 2
         assert rollups.mark(db) == 3

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import schema, store
+from nexus_cli.telemetry.db import child as db_child
+from nexus_cli.telemetry.db import rollup_sql, schema, store
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -19,8 +23,9 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 10
-        assert "events_window" in {r[1] for r in db.execute("PRAGMA index_list(events)")}
+        assert migrations.version(db.conn) == store.LATEST == 11
+        indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
+        assert indexes == {"event_rows_window"}
     migrations.check_names(store.MIGRATIONS)
     with store.opened() as db:  # idempotent
         assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
@@ -63,19 +68,27 @@ def _old_database(path: Path, applied: int) -> None:
 
 @pytest.mark.parametrize("applied", [7, 4, 0])
 def test_a_database_migrated_by_sqlite_utils_is_taken_over_not_migrated_again(
-    tmp_path: Path, applied: int
+    tmp_path: Path, applied: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "telemetry.db"
     _old_database(path, applied)
-    conn = sqlite3.connect(path)
-    conn.execute("DROP INDEX IF EXISTS events_window")  # were m002 run again, it would come back
-    conn.commit()
-    conn.close()
+    ran: list[str] = []
+
+    def recorded(migration: Callable[[sqlite3.Connection], None]) -> Any:
+        @functools.wraps(migration)
+        def run(conn: sqlite3.Connection) -> None:
+            ran.append(migration.__name__)
+            migration(conn)
+
+        return run
+
+    monkeypatch.setattr(store, "MIGRATIONS", tuple(recorded(m) for m in store.MIGRATIONS))
     with store.migrated(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
-        indexes = {r[1] for r in db.execute("PRAGMA index_list(events)")}
-        assert ("events_window" in indexes) == (applied == 0)  # ran again only if never run
-        assert "events_session_time" in indexes  # m006 ran, then or now
+        # only what sqlite-utils had not applied ran (migration 1 was user_version 1)
+        assert ran == [m.__name__ for m in store.MIGRATIONS[1 + applied :]]
+        indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
+        assert indexes == {"event_rows_window"}
         assert "rollup_cache" in db.table_names()
         columns = {r[1] for r in db.execute("PRAGMA table_info(patterns)")}
         assert {"pattern_key", "pattern_group"} <= columns
@@ -159,7 +172,7 @@ def test_window_queries_use_the_covering_index() -> None:
                 ["2026-01-01", "2026-02-01"],
             )
         )
-    assert "COVERING INDEX events_window" in plan
+    assert "SEARCH e USING COVERING INDEX event_rows_window" in plan
 
 
 def test_a_corrupt_database_is_one_clear_error_and_is_left_alone() -> None:
@@ -193,33 +206,263 @@ def test_a_home_whose_path_holds_uri_characters_reads_the_right_file(
     assert "we?ird#home%20x" in doctor.stdout
 
 
-def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events() -> None:
-    assert run_nexus("version").exit_code == 0
-    with store.opened() as db:
-        db.execute("DROP TABLE quarantine")
-        db.execute("PRAGMA user_version = 8")  # as before m009_quarantine
-        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
-    assert events == 1
-    assert run_nexus("--no-telemetry", "telemetry", "status", "--json").json()["quarantined"] == {
-        "total": 0,
-        "kept": 0,
-        "reasons": [],
-    }
-    with store.opened() as db:
+def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, store.MIGRATIONS[:8], what="t")  # as before m009_quarantine
+    conn.execute(
+        "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')",
+        ["2026-01-01 00:00:00.000"],
+    )
+    conn.close()
+    with store.opened(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == events
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
 
 
-def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events() -> None:
-    assert run_nexus("version").exit_code == 0
-    with store.opened() as db:
-        db.execute("DROP TABLE agent_usage")
-        db.execute("DROP TABLE agent_log_marks")
-        db.execute(f"PRAGMA user_version = {store.LATEST - 1}")  # as before m010_agent_usage
-        events = db.execute("SELECT count(*) FROM events").fetchone()[0]
-    with store.opened() as db:
+def _version_10(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
+    """A database as the previous Nexus left it (migrations 1-10, an `events` table with its
+    indexes) holding ``rows`` events of every column shape; returns `SELECT * FROM events`."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, store.MIGRATIONS[:10], what="t")
+    conn.execute("BEGIN")
+    conn.executemany(
+        f"INSERT INTO events ({', '.join(schema.EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in schema.EVENT_COLUMNS)})",
+        [
+            (
+                f"2026-01-{1 + i % 28:02d} 10:00:{i % 60:02d}.{i % 1000:03d}",
+                f"sess-{i % 7}" if i % 11 else "séance-日本",
+                ("command", "workspace", "task")[i % 3],
+                None if i % 2 else f"{i % 5:064x}",
+                None if i % 3 else f"{i % 4:064x}",
+                (None, "doctor", "workspace create", "task list")[i % 4],
+                None if i % 13 == 0 else i * 37,
+                (1, 0, None)[i % 3],
+                None if i % 3 != 1 else ("usage", "port_conflict")[i % 2],
+                None if i % 4 != 2 else "bare",
+                i % 3 or None,
+                None,
+                None if i % 5 else '{"counts":{"workspaces_created":1}}',
+                i % 2,
+                ("0.9.0", "1.0.0")[i % 2],
+            )
+            for i in range(rows)
+        ],
+    )
+    conn.execute("COMMIT")
+    before = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    conn.close()
+    return before
+
+
+def test_m011_stores_each_string_once_and_reads_the_same_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    before = _version_10(path)
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        after = db.execute("SELECT * FROM events ORDER BY id").fetchall()
+        names = [d[0] for d in db.execute("SELECT * FROM events LIMIT 0").description]
+        kinds = dict(db.execute("SELECT name, type FROM sqlite_master WHERE name = 'events'"))
+        values = [r[0] for r in db.execute("SELECT value FROM strings")]
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        # writers go on writing through the view
+        db.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command) "
+            "VALUES ('2026-02-01 00:00:00.000', 'new', 'command', 'doctor')"
+        )
+        assert db.execute("SELECT count(*) FROM strings").fetchone()[0] == len(values) + 1
+        db.execute("DELETE FROM events WHERE session_id = 'new'")
+        assert db.execute("SELECT count(*) FROM event_rows").fetchone()[0] == len(before)
+    assert after == before  # the same values, of the same types, in the same columns
+    assert names == ["id", *schema.EVENT_COLUMNS]
+    assert kinds == {"events": "view"}
+    assert len(values) == len(set(values)) and "doctor" in values and "séance-日本" in values
+    assert not any(name.startswith("events_") for name in indexes)
+
+
+def test_m011_gives_the_old_tables_pages_back(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _version_10(path, rows=20_000)
+    size = path.stat().st_size
+    with store.migrated(str(path)) as db:
+        assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert path.stat().st_size < size * 0.6
+
+
+# Opens a version-10 database and is killed (SIGKILL) inside m011, before its commit.
+KILLED_IN_M011 = """
+import os, signal, sys
+from nexus_cli.telemetry.db import store
+real = store.m011_compact_events
+def m011_compact_events(conn):
+    real(conn)
+    os.kill(os.getpid(), signal.SIGKILL)
+store.MIGRATIONS = (*store.MIGRATIONS[:10], m011_compact_events)
+with store.migrated(sys.argv[1]):
+    pass
+"""
+
+
+def test_an_interrupted_m011_leaves_the_old_database_usable(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    before = _version_10(path)
+    child = subprocess.run([sys.executable, "-c", KILLED_IN_M011, str(path)], check=False)
+    assert child.returncode == -9
+    conn = sqlite3.connect(path)  # what the previous Nexus finds: its own database, whole
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+        assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone() == (
+            "table",
+        )
+        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        conn.close()
+    with store.migrated(str(path)) as db:  # and the next open migrates it
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+
+
+class Stop(BaseException):
+    pass
+
+
+def test_an_interrupted_copy_goes_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events are copied into the compact tables in chunks that each commit: Ctrl-C in the
+    third leaves two done, the old table whole (the previous Nexus reads and writes it), and
+    the next open copies only the rest, taking over what was recorded or deleted meanwhile."""
+    path = tmp_path / "t.db"
+    before = _version_10(path, rows=1000)
+    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    real, ranges = store._copy_range, []
+
+    def third_interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
+        ranges.append((low, end))
+        real(conn, low, end)
+        if len(ranges) == 3:
+            raise Stop
+
+    monkeypatch.setattr(store, "_copy_range", third_interrupted)
+    with pytest.raises(Stop), store.migrated(str(path)):
+        pass
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+        assert conn.execute("SELECT count(*) FROM event_rows").fetchone()[0] == 600
+        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+        # the previous Nexus goes on meanwhile: one event deleted, one recorded
+        conn.execute("DELETE FROM events WHERE id = 5")
+        conn.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command) "
+            "VALUES ('2026-02-01 00:00:00.000', 'late', 'command', 'doctor')"
+        )
+        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    ranges.clear()
+    monkeypatch.setattr(
+        store, "_copy_range", lambda c, low, end: ranges.append(low) or real(c, low, end)
+    )
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+    assert ranges[0] == 600  # the two chunks done were not copied again
+
+
+def test_a_recorders_fold_leaves_a_long_upgrade_to_the_next_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    _version_10(path, rows=50)
+    monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 49)
+    with pytest.raises(store.UpgradePending), store.migrated(str(path), upgrade=False):
+        pass
+    monkeypatch.setattr(store, "database_path", lambda: str(path))
+    db_child.fold_journal()  # what the recorder runs: no upgrade, no error
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+    finally:
+        conn.close()
+    monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 50)  # small enough: upgraded inline
+    db_child.fold_journal()
+    with store.migrated(str(path)) as db:
+        assert db.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone() == (
+            "view",
+        )
+
+
+READS = (
+    ["stats", "--month", "--json"],
+    ["stats", "--week", "--json"],
+    ["insights", "--json"],
+    ["dashboard", "--json"],
+    ["export", "--format", "openmetrics"],
+    ["export", "--since", "7d"],
+)
+
+
+def test_each_read_uses_an_index_and_each_index_a_read(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EXPLAIN QUERY PLAN of every statement the reads run on the events: none scans the whole
+    table, and every index on event_rows serves at least one of them (or the roll-up fold)."""
+    statements: list[str] = []
+    real_open = store._open
+
+    def traced(path: str) -> sqlite3.Connection:
+        conn = real_open(path)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(store, "_open", traced)
+    with store.opened(str(filled)):  # the first build, and new events folded as reads do
+        pass
+    with store.migrated(str(filled)) as db, db.atomic():
+        db.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command, success) "
+            "SELECT timestamp, session_id, event_type, command, 0 FROM events "
+            "ORDER BY id DESC LIMIT 50"
+        )
+    statements.clear()
+    for args in READS:
+        result = run_nexus("--no-telemetry", *args)
+        assert result.exit_code == 0, (args, result.stderr)
+    used: set[str] = set()
+    scans: list[tuple[str, list[str]]] = []
+    conn = sqlite3.connect(filled)
+    conn.create_function("rollup_merge_sessions", 2, rollup_sql.merge_sessions)  # the fold's
+    try:
+        for sql in sorted({s for s in statements if "event" in s}):
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH", "INSERT")) or "temp." in sql:
+                continue
+            plan = [str(r[-1]) for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            used.update(w for step in plan for w in step.split() if w.startswith("event_rows_"))
+            if any(step.split()[:2] in (["SCAN", "e"], ["SCAN", "event_rows"]) for step in plan):
+                scans.append((sql, plan))
+    finally:
+        conn.close()
+    assert scans == []  # no read goes through every event
+    assert used == {"event_rows_window"}
+
+
+def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, store.MIGRATIONS[:9], what="t")  # as before m010_agent_usage
+    conn.execute(
+        "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')",
+        ["2026-01-01 00:00:00.000"],
+    )
+    conn.close()
+    with store.opened(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT count(*) FROM agent_usage").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM agent_log_marks").fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == events
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
         assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0

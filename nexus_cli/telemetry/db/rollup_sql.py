@@ -1,0 +1,428 @@
+"""Roll-up figures computed by SQLite over a range of event ids.
+
+:func:`fold_range` adds the events of a range to the roll-up tables with the figures
+:class:`~nexus_cli.telemetry.db.rollup_fold.Accumulator` computes one event at a time (the same
+counts, duration buckets, first and last timestamps, smallest sessions, signals), but inside
+SQLite: one pass over the range groups every event by (day, command, duration bucket) (the bucket
+computed in the query: :func:`rollup_fold.bucket_sql`), and the rows that need more than a count
+(raw data, failures, templates, a bad shape: :data:`EXTRA_SQL`) are copied once into a temporary
+table where they are checked in one pass and the ``raw_data`` fields read through SQLite's JSON
+functions; each table is then written by an ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (the
+merges of :func:`rollups.write`). Only rows SQL could read differently from Python
+(:data:`ODD_SQL`: a JSON escape, a number beyond 2**53, a reason hash that is not text or a whole
+number, ``raw_data`` that is not text) go through the Accumulator, whose figures merge into the
+same rows: merging is order-free (sums, min, max and the 20 smallest session ids), so the tables
+come out the same either way (tests/telemetry/db/test_rollup_sql.py compares both on edge cases).
+
+:func:`retry_rows_sql` finds every retry pair up to an event id in one window query (what
+:func:`rollup_fold.retry_pairs` finds per session), for a full build.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from nexus_cli.telemetry.db import classify, quarantine
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.rollup_fold import (
+    EVENT_SELECT,
+    KINDS_WITH_SESSIONS,
+    NONE,
+    SESSIONS_KEPT,
+    Accumulator,
+    bucket_sql,
+    sessions_json,
+)
+
+RANGE = "id > ? AND id <= ?"
+_BIG = 2**53  # beyond it SQLite and Python may turn a JSON number into different text
+
+
+def _big(path: str) -> str:
+    return (
+        f"(json_type(s.value, '{path}') IN ('integer', 'real') "
+        f"AND abs(json_extract(s.value, '{path}')) > {_BIG})"
+    )
+
+
+# Rows whose raw_data SQLite's JSON functions could read differently from Python's json module:
+# folded by the Accumulator instead (exactly as before). Nexus itself never writes such rows.
+# Numbers matter only in the signals the roll-ups read (a kind spelt with an escape has a
+# backslash), so the costly patterns run only on rows naming one of those kinds.
+ODD_SQL = (
+    "(raw_data IS NOT NULL AND (typeof(raw_data) != 'text' OR instr(raw_data, '\\') > 0 "
+    "OR (instr(raw_data, '\"signals\"') > 0 AND (instr(raw_data, '\"port_conflict\"') > 0 "
+    "OR instr(raw_data, '\"task_rejected\"') > 0 OR instr(raw_data, '\"workspace_deleted\"') > 0) "
+    "AND (instr(raw_data, '\"reason_hash\"') > 0 "
+    f"OR raw_data GLOB '*[0-9][eE]*' OR raw_data GLOB '*{'[0-9]' * 16}*') "
+    "AND json_type(raw_data, '$.signals') = 'array' "
+    "AND EXISTS (SELECT 1 FROM json_each(raw_data, '$.signals') AS s WHERE s.type = 'object' "
+    "AND (json_type(s.value, '$.reason_hash') IN ('real', 'object', 'array') "
+    f"OR {_big('$.reason_hash')} OR {_big('$.port')} OR {_big('$.age_s')})))))"
+)
+
+
+def _counter_bad(key: str) -> str:
+    path = f"'$.counts.{key}'"
+    return (
+        f"(json_type(raw_data, {path}) IS NOT NULL AND NOT (json_type(raw_data, {path}) = "
+        f"'integer' AND json_extract(raw_data, {path}) BETWEEN 0 AND {quarantine.MAX_COUNT - 1}))"
+    )
+
+
+# quarantine.counts_problem in SQL: why a row's counts cannot be added (NULL: they can).
+COUNTS_PROBLEM_SQL = (
+    "CASE WHEN raw_data IS NULL OR instr(raw_data, '\"counts\"') = 0 "
+    "OR coalesce(json_type(raw_data, '$.counts'), 'null') = 'null' THEN NULL "
+    "WHEN json_type(raw_data, '$.counts') != 'object' THEN 'raw_data: counts is not an object' "
+    + "".join(
+        f"WHEN {_counter_bad(key)} THEN 'raw_data: counts.{key} is not a count' "
+        for key in quarantine.COUNTERS
+    )
+    + "END"
+)
+
+
+def _count_sql(key: str) -> str:
+    return (
+        "CASE WHEN raw_data IS NOT NULL AND instr(raw_data, '\"counts\"') > 0 "
+        f"THEN coalesce(json_extract(raw_data, '$.counts.{key}'), 0) ELSE 0 END"
+    )
+
+
+def _option_sql(option: str) -> str:
+    return (
+        "(raw_data IS NOT NULL AND instr(raw_data, '\"options\"') > 0 "
+        "AND json_type(raw_data, '$.options') = 'array' AND EXISTS (SELECT 1 FROM "
+        "json_each(raw_data, '$.options') AS o WHERE o.type = 'text' AND o.value = "
+        f"'{option}'))"
+    )
+
+
+def _quoted(names: frozenset[str] | list[str]) -> str:
+    return ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(names))
+
+
+_ALWAYS = _quoted(classify.INTERACTIVE_COMMANDS)
+# 1 for a run interactive by its option (classify.INTERACTIVE_WITH_OPTION), else 0; the JSON is
+# read only for the commands that have such an option.
+_INTERACTIVE_FLAG = (
+    "CASE "
+    + "".join(
+        f"WHEN command = (SELECT id FROM strings WHERE value = '{command}') "
+        f"THEN {_option_sql(option)} "
+        for command, option in sorted(classify.INTERACTIVE_WITH_OPTION.items())
+    )
+    + "ELSE 0 END"
+)
+# The groups of one chunk, keyed: each event is added to its group by an upsert (a lookup among
+# the chunk's groups), which costs less than sorting the chunk's events for a GROUP BY. A NULL
+# command or bucket is never equal to another, so such events stay apart; the tables below sum
+# them per (day, command) or leave them out (no duration), as the GROUP BY did.
+_GROUPS_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_groups (day, command, bucket, interactive, n, ok, "
+    "failed, first_ts, last_ts, session_id, lo, hi, UNIQUE (day, command, bucket, interactive))"
+)
+_UPSERT_GROUPS = (
+    "ON CONFLICT DO UPDATE SET n = n + 1, ok = ok + excluded.ok, failed = failed + excluded.failed, "
+    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "session_id = min(session_id, excluded.session_id), lo = min(lo, excluded.lo), "
+    "hi = max(hi, excluded.hi)"
+)
+
+_UPSERT_COMMANDS = (
+    "ON CONFLICT DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, "
+    "failed = failed + excluded.failed, created = created + excluded.created, "
+    "completed = completed + excluded.completed"
+)
+_UPSERT_DURATIONS = (
+    "ON CONFLICT DO UPDATE SET n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
+    "last_ts = max(last_ts, excluded.last_ts), session_id = min(session_id, excluded.session_id), "
+    "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
+)
+
+# One row per signal the roll-ups count: (day, timestamp, session, kind, key), as
+# Accumulator._signals sees them (port numbers and ages as whole-number text, booleans as 1/0,
+# a missing or null reason hash as 'None', like Python's str()).
+_SIGNALS = f"""
+WITH sig AS (
+    SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session,
+           json_extract(s.value, '$.kind') AS kind, s.value AS v
+    FROM temp.rollup_extra AS e JOIN strings AS ss ON ss.id = e.session_id,
+         json_each(e.raw_data, '$.signals') AS s
+    WHERE e.id > ? AND e.id <= ? {{skip}}
+      AND e.raw_data IS NOT NULL AND instr(e.raw_data, '"signals"') > 0
+      AND (instr(e.raw_data, '"port_conflict"') > 0 OR instr(e.raw_data, '"task_rejected"') > 0
+           OR instr(e.raw_data, '"workspace_deleted"') > 0)
+      AND json_type(e.raw_data, '$.signals') = 'array' AND s.type = 'object'
+), found AS (
+    SELECT day, ts, session, 'port' AS kind,
+           CAST(json_extract(v, '$.port') AS TEXT) AS key
+    FROM sig WHERE kind = 'port_conflict'
+      AND json_type(v, '$.port') IN ('integer', 'true', 'false')
+    UNION ALL
+    SELECT day, ts, session, 'rejection',
+           CASE WHEN coalesce(json_type(v, '$.reason_hash'), 'null') = 'null' THEN 'None'
+                ELSE CAST(json_extract(v, '$.reason_hash') AS TEXT) END
+    FROM sig WHERE kind = 'task_rejected'
+    UNION ALL
+    SELECT day, ts, session, k.kind,
+           CASE WHEN k.kind = 'short' THEN ''
+                ELSE CAST(CAST(json_extract(v, '$.age_s') AS INTEGER) AS TEXT) END
+    FROM sig, (SELECT 'short' AS kind UNION ALL SELECT 'age') AS k
+    WHERE sig.kind = 'workspace_deleted'
+      AND json_type(v, '$.age_s') IN ('integer', 'real', 'true', 'false')
+      AND json_extract(v, '$.age_s') < {classify.SHORT_LIVED_S}
+)
+"""
+
+
+def _seen_sources(skip: str) -> str:
+    """An INSERT of every (day, kind, key, session, n, first, last) the ``seen`` table counts
+    into ``temp.rollup_seen_rows``, from the chunk's :data:`EXTRA_SQL` rows (failures,
+    templates and signals are all among them). Failures and templates are first grouped by
+    their string ids (whole numbers compare faster than text), then named: the groups of one
+    (day, kind, key, session) are added up by :func:`_fold_seen`."""
+    kinds = _quoted(list(KINDS_WITH_SESSIONS))
+    where = f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
+    return (
+        f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))} "
+        "INSERT INTO temp.rollup_seen_rows "
+        "SELECT day, 'error', coalesce((SELECT value FROM strings WHERE id = category), :none), "
+        "(SELECT value FROM strings WHERE id = session), n, first_ts, last_ts FROM ("
+        "SELECT substr(e.timestamp, 1, 10) AS day, e.error_category AS category, "
+        "e.session_id AS session, count(*) AS n, min(e.timestamp) AS first_ts, "
+        f"max(e.timestamp) AS last_ts FROM temp.rollup_extra AS e {where} AND e.success IS 0 "
+        "GROUP BY 1, 2, 3) "
+        "UNION ALL SELECT day, 'template', (SELECT value FROM strings WHERE id = template), NULL, "
+        "n, first_ts, last_ts FROM (SELECT substr(e.timestamp, 1, 10) AS day, "
+        "e.template_used AS template, count(*) AS n, min(e.timestamp) AS first_ts, "
+        f"max(e.timestamp) AS last_ts FROM temp.rollup_extra AS e {where} "
+        "AND e.template_used IS NOT NULL GROUP BY 1, 2) "
+        f"UNION ALL SELECT day, kind, key, CASE WHEN kind IN ({kinds}) THEN session END, 1, ts, ts "
+        "FROM found"
+    )
+
+
+def merge_sessions(old: str, new: str) -> str:
+    """The smallest SESSIONS_KEPT session ids of two ``sessions`` JSON arrays."""
+    merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
+    return sessions_json(merged)
+
+
+# The rows of a chunk that need more than counting and a duration bucket, copied once into a
+# temporary table that the checks, counts and ``seen`` figures then read (a third of the events,
+# instead of a pass over all of them each): rows with raw data, failures, templates, and rows of
+# a shape the roll-ups cannot take (quarantine.VALID_ROW_SQL).
+_EXTRA_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_extra (id INTEGER PRIMARY KEY, timestamp, "
+    "session_id, command, duration_ms, success, error_category, template_used, raw_data)"
+)
+_SHAPE_OK = (
+    "typeof(timestamp) = 'text' AND length(timestamp) = 23 "
+    "AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')"
+)
+EXTRA_SQL = (
+    "INSERT INTO temp.rollup_extra SELECT id, timestamp, session_id, command, duration_ms, "
+    "success, error_category, template_used, raw_data FROM event_rows "
+    f"WHERE {RANGE} AND (raw_data IS NOT NULL OR success IS 0 "
+    f"OR template_used IS NOT NULL OR NOT ({_SHAPE_OK}) {{sessions}})"
+)
+
+
+_BAD, _ODD = "bad", "odd"  # the flags of _extra (no reason of COUNTS_PROBLEM_SQL is either)
+
+
+def _extra(db: Db, low: int, end: int) -> str:
+    """Copy the chunk's :data:`EXTRA_SQL` rows into ``temp.rollup_extra`` and check them in one
+    pass: rows of a shape the roll-ups cannot take (what ``VALID_ROW_SQL`` finds, but for a
+    session id missing from ``strings``: :func:`_grouped_all`) and rows whose counts cannot be
+    added are moved into quarantine (what the Accumulator's ``reject`` does one row at a time);
+    returns the condition that leaves out the :data:`ODD_SQL` rows (see :func:`_skip`)."""
+    db.execute(_EXTRA_TABLE)
+    db.execute("DELETE FROM temp.rollup_extra")
+    bad_sessions = [
+        int(r[0]) for r in db.execute("SELECT id FROM strings WHERE typeof(value) != 'text'")
+    ]
+    sessions = f"OR session_id IN ({', '.join(map(str, bad_sessions))})" if bad_sessions else ""
+    db.execute(EXTRA_SQL.format(sessions=sessions), [low, end])
+    # CASE evaluates lazily: the JSON of a row that is not valid JSON is never read
+    flag = (
+        f"CASE WHEN NOT ({_SHAPE_OK} AND (raw_data IS NULL OR json_valid(raw_data))) {sessions} "
+        f"THEN '{_BAD}' WHEN raw_data IS NULL THEN NULL WHEN {ODD_SQL} THEN '{_ODD}' "
+        f"ELSE {COUNTS_PROBLEM_SQL} END"
+    )
+    moved: dict[int, tuple[str, str | None]] = {}
+    odd: list[int] = []
+    for event_id, why in db.execute(
+        f"SELECT id, flag FROM (SELECT id, {flag} AS flag FROM temp.rollup_extra) "
+        "WHERE flag IS NOT NULL"
+    ):
+        if why == _ODD:
+            odd.append(int(event_id))
+        else:
+            moved[int(event_id)] = ("not a valid events row" if why == _BAD else str(why), None)
+    if moved:
+        quarantine.move_events(db.conn, moved)
+        _forget_extra(db, moved)
+    return _skip(db, odd)
+
+
+def _forget_extra(db: Db, ids: dict[int, Any]) -> None:
+    db.conn.executemany("DELETE FROM temp.rollup_extra WHERE id = ?", ((i,) for i in ids))
+
+
+def _skip(db: Db, ids: list[int]) -> str:
+    """The :data:`ODD_SQL` rows ``ids`` as a condition that leaves them out ("" when there are
+    none, as usual); larger sets go into a temporary table."""
+    if not ids:
+        return ""
+    if len(ids) <= 1000:
+        return f"AND id NOT IN ({', '.join(str(int(i)) for i in ids)})"
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_odd (id INTEGER PRIMARY KEY)")
+    db.execute("DELETE FROM temp.rollup_odd")
+    db.conn.executemany("INSERT INTO temp.rollup_odd VALUES (?)", ((i,) for i in ids))
+    return "AND id NOT IN temp.rollup_odd"
+
+
+def _group(db: Db, low: int, end: int, skip: str) -> int:
+    """One pass over the events: per (day, command, bucket, interactive), every figure of
+    rollup_commands and rollup_durations, in ``temp.rollup_groups`` (each table then sums the
+    groups it needs). Returns how many events the groups hold."""
+    conn = db.conn
+    conn.execute(_GROUPS_TABLE)
+    conn.execute("DELETE FROM temp.rollup_groups")
+    conn.execute(
+        _named(
+            "INSERT INTO temp.rollup_groups SELECT substr(timestamp, 1, 10), command, "
+            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, timestamp, "
+            "timestamp, ss.value, duration_ms, duration_ms "
+            "FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+            f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} {_UPSERT_GROUPS}"
+        ),
+        {"low": low, "end": end},
+    )
+    return int(conn.execute("SELECT coalesce(sum(n), 0) FROM temp.rollup_groups").fetchone()[0])
+
+
+def _grouped_all(db: Db, low: int, end: int, skip: str) -> None:
+    """Group the chunk's events; an event whose session id is missing from ``strings`` (a
+    damaged database: the join above leaves it out) is moved into quarantine first."""
+    grouped = _group(db, low, end, skip)
+    there = db.execute(f"SELECT count(*) FROM event_rows WHERE {RANGE} {skip}", [low, end])
+    if grouped == there.fetchone()[0]:
+        return
+    bad: dict[int, tuple[str, str | None]] = {
+        int(row[0]): ("not a valid events row", None)
+        for row in db.execute(
+            f"SELECT id FROM event_rows WHERE {RANGE} AND NOT {quarantine.VALID_ROW_SQL}",
+            [low, end],
+        )
+    }
+    quarantine.move_events(db.conn, bad)
+    _forget_extra(db, bad)
+    _group(db, low, end, skip)
+
+
+def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None]:
+    """Add the events ``(low, end]`` to the roll-up tables, after moving those of a shape they
+    cannot take into quarantine. Returns how many events SQL folded, the Accumulator holding the
+    :data:`ODD_SQL` rows (its ``rejected`` rows are still in ``events``; the caller moves them
+    and writes its figures) and the earliest day folded."""
+    conn, span = db.conn, [low, end]
+    skip = _extra(db, low, end)
+    _grouped_all(db, low, end, skip)
+    # counts.* are read from the few rows that hold counts.
+    counted = {
+        (day, command): (created, completed)
+        for day, command, created, completed in conn.execute(
+            "SELECT substr(timestamp, 1, 10), coalesce((SELECT value FROM strings "
+            "WHERE id = command), :none), "
+            f"sum({_count_sql('workspaces_created')}), sum({_count_sql('tasks_completed')}) "
+            f"FROM temp.rollup_extra WHERE raw_data IS NOT NULL {skip} "
+            "AND instr(raw_data, '\"counts\"') > 0 GROUP BY 1, 2",
+            {"none": NONE},
+        )
+    }
+    commands = [
+        (day, command, n, ok, failed, *counted.get((day, command), (0, 0)))
+        for day, command, n, ok, failed in conn.execute(
+            "SELECT day, coalesce((SELECT value FROM strings WHERE id = command), ?), sum(n), "
+            "sum(ok), sum(failed) FROM temp.rollup_groups GROUP BY day, command",
+            [NONE],
+        )
+    ]
+    conn.executemany(
+        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {_UPSERT_COMMANDS}", commands
+    )
+    conn.execute(
+        "INSERT INTO rollup_durations SELECT g.day, c.value, g.bucket, g.n, g.first_ts, "
+        "g.last_ts, g.session_id, g.lo, g.hi FROM temp.rollup_groups AS g "
+        "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
+        f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
+        f"{_UPSERT_DURATIONS}"
+    )
+    _fold_seen(db, low, end, skip)
+    acc = Accumulator(reject=quarantine.counts_problem)
+    if skip:
+        acc.add_all(conn.execute(f"{EVENT_SELECT} WHERE {RANGE} AND {ODD_SQL}", span))
+    days = [row[0] for row in commands] + [day for day, _ in acc.commands]
+    return sum(row[2] for row in commands), acc, min(days, default=None)
+
+
+def _named(sql: str) -> str:
+    """``sql`` with its ``?`` placeholders numbered for (low, end) pairs: ``:low``/``:end``."""
+    parts = sql.split("?")
+    out = parts[0]
+    for i, part in enumerate(parts[1:]):
+        out += (":low" if i % 2 == 0 else ":end") + part
+    return out
+
+
+def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
+    """The ``seen`` figures of ``(low, end]``: counts, first and last per (day, kind, key) and
+    the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them
+    (:func:`merge_sessions`, once per row). The rows are gathered into a temporary table first
+    (grouping them there costs less than grouping the compound query that finds them)."""
+    db.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS rollup_seen_rows "
+        "(day, kind, key, session, n, first_ts, last_ts)"
+    )
+    db.execute("DELETE FROM temp.rollup_seen_rows")
+    db.execute(_named(_seen_sources(skip)), {"low": low, "end": end, "none": NONE})
+    db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
+    db.execute(
+        "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
+        "rollup_merge_sessions(json_group_array(session) FILTER (WHERE session IS NOT NULL), "
+        "'[]') FROM temp.rollup_seen_rows WHERE true GROUP BY day, kind, key "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+        "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+        "sessions = rollup_merge_sessions(sessions, excluded.sessions)"
+    )
+
+
+# Retry pairs of every session, up to an event id: the event after a failure is the first (in
+# (timestamp, id) order) with a later timestamp in its session (rollup_fold.retry_pairs); only
+# the next RETRY_WITHIN_S are searched (a later next event makes no pair), through the window
+# index; the gap is compared in whole milliseconds.
+RETRIES_SQL = f"""
+SELECT f.id, sf.value, f.timestamp, cf.value,
+       (SELECT value FROM strings WHERE id = f.error_category), n.timestamp
+FROM event_rows AS f
+JOIN event_rows AS n ON n.id = (
+    SELECT id FROM event_rows WHERE timestamp > f.timestamp
+    AND timestamp <= strftime('%Y-%m-%d %H:%M:%f', f.timestamp, '+{classify.RETRY_WITHIN_S} seconds')
+    AND session_id = f.session_id AND id <= :top ORDER BY timestamp, id LIMIT 1)
+JOIN strings AS sf ON sf.id = f.session_id
+JOIN strings AS cf ON cf.id = f.command
+WHERE f.id <= :top AND f.success IS 0 AND f.command IS NOT NULL AND n.command = f.command
+  AND CAST(round((julianday(n.timestamp) - julianday(f.timestamp)) * 86400000) AS INTEGER)
+      <= {classify.RETRY_WITHIN_S * 1000}
+"""
+
+
+def retry_rows_sql(conn: sqlite3.Connection, top: int) -> list[tuple[Any, ...]]:
+    """Every retry pair among the events with ``id <= top`` (rows of ``rollup_retries``)."""
+    return conn.execute(RETRIES_SQL, {"top": top}).fetchall()
