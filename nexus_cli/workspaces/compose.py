@@ -189,11 +189,17 @@ def _select(
                 f"{path}: no service has the profile {profile!r}",
                 hint=f"profiles in this file: {', '.join(sorted(known)) or 'none'}",
             )
-    return {
+    active = {
         key: spec
         for key, spec in services.items()
         if not spec.get("profiles") or set(map(str, spec["profiles"])) & set(profiles)
     }
+    if not active:  # as `docker compose up` ("no service selected")
+        raise UsageError(
+            f"{path}: no service selected: every service has a profile",
+            hint=f"choose one with --profile ({', '.join(sorted(known))})",
+        )
+    return active
 
 
 def _extended(

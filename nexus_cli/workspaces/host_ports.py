@@ -42,15 +42,23 @@ def preferred_port(project: str, workspace: str, name: str) -> int:
     return low + int.from_bytes(digest[:4], "big") % (high - low)
 
 
+def check_total(names: list[str]) -> list[str]:
+    """The template's and the command line's host-port names together, each once: at most
+    :data:`MAX_HOST_PORTS` (checked before a create makes anything)."""
+    unique = list(dict.fromkeys(names))
+    if len(unique) > MAX_HOST_PORTS:
+        raise UsageError(
+            f"{len(unique)} host ports asked for; at most {MAX_HOST_PORTS} per workspace",
+            hint="list fewer in x-nexus.host_ports and --host-port together",
+        )
+    return unique
+
+
 def allocate(workspace: Workspace, names: list[str], bind_address: str) -> list[ports.Allocation]:
     """Give each name a host port (the recorded one when it is still there)."""
     if not names:
         return []
-    if len(names) > MAX_HOST_PORTS:  # the template's and the command line's together
-        raise UsageError(
-            f"{len(names)} host ports asked for; at most {MAX_HOST_PORTS} per workspace",
-            hint="list fewer in x-nexus.host_ports and --host-port together",
-        )
+    names = check_total(names)
     validate.workspace_name(workspace.name)
     requests = [
         ports.PortRequest(

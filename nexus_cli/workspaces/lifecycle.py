@@ -31,6 +31,7 @@ from nexus_cli.workspaces.compose import load_compose
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
+from nexus_cli.workspaces.host_ports import check_total as check_host_port_total
 from nexus_cli.workspaces.host_ports import hook_environment
 from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_files
 from nexus_cli.workspaces.include import check_mode as check_include_mode
@@ -183,7 +184,6 @@ def _create_as(
     bind = exposure.choose_bind_address(project, bind_address)
     if bind.notice is not None:
         progress.say(bind.notice)
-    exposure.remember_choice(project, name, bind.address)
     record = records.WorkspaceRecord(
         name=name,
         template=template_name,
@@ -195,6 +195,8 @@ def _create_as(
         creating={"owner": me.to_json()},
     )
     template = template_for(workspace, record)
+    wanted = check_host_port_total([*template.host_ports, *extra_host_ports])
+    exposure.remember_choice(project, name, bind.address)  # once the template and ports are valid
     if template.services:
         record.engine = engine.current().host
     client = _connect(project) if template.services and start else None
@@ -224,7 +226,6 @@ def _create_as(
         result.included = bring_ignored_files(project.root, path, ignored_files)
         for rel, why in result.included.refused:
             progress.say(f"{INCLUDE_FILE}: not copying {rel!r}: {why}")
-        wanted = list(dict.fromkeys([*template.host_ports, *extra_host_ports]))
         if wanted:
             undo.intend(ports=True)
             result.host_ports = {

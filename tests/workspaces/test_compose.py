@@ -175,6 +175,18 @@ def test_profiles_select_services(project: Path) -> None:
         load_compose(project, "compose.yaml", profiles=["prod"])
 
 
+def test_a_file_whose_every_service_has_a_profile_needs_one_chosen(project: Path) -> None:
+    """As `docker compose up`: nothing selected is an error, not a workspace with no services."""
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    profiles: [dev]\n"
+        "  tools:\n    image: x\n    profiles: [debug]\n"
+    )
+    with pytest.raises(UsageError, match="no service selected") as raised:
+        load_compose(project, "compose.yaml")
+    assert raised.value.hint == "choose one with --profile (debug, dev)"
+    assert set(load_compose(project, "compose.yaml", profiles=["dev"]).services) == {"app"}
+
+
 def test_a_template_can_point_at_the_compose_file(project: Path) -> None:
     write_project(project, "img:1")
     folder = project / ".nexus" / "templates"

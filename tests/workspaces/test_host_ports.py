@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from nexus_cli import home_state
 from nexus_cli.errors import ConfigError
-from nexus_cli.workspaces import ports
+from nexus_cli.project import find_project
+from nexus_cli.workspaces import exposure, ports
 from nexus_cli.workspaces.host_ports import preferred_port, variable
 from nexus_cli.workspaces.service_parsing import parse_host_ports
 from tests.conftest import nexus_exe, run_nexus
@@ -158,3 +160,9 @@ def test_the_template_and_the_command_line_together_stay_within_the_limit(
     table = isolated_home / "nexus-home" / ports.TABLE_FILE
     assert not table.exists() or json.loads(table.read_text())["allocations"] == []
     assert not (project / ".nexus" / "worktrees" / "hp").exists()
+    wide = run_nexus(
+        "workspace", "create", "hp", "-t", "many", "--host-port", "extra", "--bind-all"
+    )
+    assert wide.exit_code == 2 and "at most 16 per workspace" in wide.stderr, wide.stderr
+    grants = home_state.document_path(exposure.GRANTS_DIR, find_project().machine_key())
+    assert not os.path.exists(grants)  # refused before the wider address was remembered
