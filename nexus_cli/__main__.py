@@ -19,6 +19,8 @@ allocations trigger nor the one Python runs when it exits. Importing the CLI all
 set off several full collections that find nothing to free; without them ``nexus --version`` runs
 about 12% fewer instructions (``benchmarks/startup.py``). Objects made after the import are
 collected as usual, so a long-running ``nexus mcp serve`` or ``nexus loop`` is not affected.
+A command's own modules, imported when it is named (:class:`nexus_cli.lazy.NexusGroup`), are
+imported and frozen the same way.
 """
 
 # No `from __future__ import annotations`: it would import a module before the handler is set.

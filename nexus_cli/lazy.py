@@ -7,6 +7,7 @@ and the names — never the values — of the options given.
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Any
 
@@ -74,7 +75,12 @@ class NexusGroup(click.Group):
         else:
             import_path = self.hidden_lazy_subcommands[cmd_name]
         module_name, _, attr = import_path.partition(":")
-        command = getattr(importlib.import_module(module_name), attr)
+        gc.disable()  # as for the CLI's own import (nexus_cli.__main__): a command's modules and
+        try:  # classes live until the process ends, so no collection needs to walk them
+            command = getattr(importlib.import_module(module_name), attr)
+        finally:
+            gc.freeze()
+            gc.enable()
         if not isinstance(command, click.Command):
             raise TypeError(f"{import_path} is not a click command")
         return command

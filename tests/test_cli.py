@@ -686,3 +686,20 @@ def test_start_up_freezes_what_the_import_made_and_keeps_the_collector_on(
     enabled, frozen = (int(part) for part in said["gc"].split())
     assert enabled == 1, out.stderr
     assert frozen > 10_000, out.stderr  # Click and the CLI's modules: tens of thousands
+
+
+def test_a_command_loaded_on_demand_is_frozen_too(tmp_path: Path) -> None:
+    """`nexus task list --help` imports the task commands lazily: what they made is frozen too."""
+
+    def frozen(*args: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", GC_AT_EXIT, _console_script(), *args],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+            env={**os.environ, "NEXUS_HOME": str(tmp_path / "home")},
+        )  # fmt: skip
+        said = dict(line.split(": ", 1) for line in out.stderr.splitlines() if ": " in line)
+        enabled, count = (int(part) for part in said["gc"].split())
+        assert enabled == 1, out.stderr
+        return count
+
+    assert frozen("task", "list", "--help") > frozen("--version") + 1000
