@@ -26,7 +26,7 @@ from nexus_cli import fs
 from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys
-from nexus_cli.workspaces.compose_service import Context, translate
+from nexus_cli.workspaces.compose_service import Context, read_env_file, translate
 from nexus_cli.workspaces.service_parsing import check_dependencies
 from nexus_cli.workspaces.template_model import Template
 
@@ -58,7 +58,7 @@ def load_compose(
     over the user's environment in ``${VAR}``.
     """
     path = compose_path(project_root, relative)
-    env = HostEnvironment(values or {}, path)
+    env = HostEnvironment(values or {}, path, dot_env(project_root, path))
     raw = interpolate(_load(path), env, path)
     compose_dir = _relative_dir(project_root, path)
     services_raw = raw.get("services")
@@ -91,23 +91,28 @@ PASS_ENV = "NEXUS_COMPOSE_ENV"
 
 
 class HostEnvironment(Mapping[str, str]):
-    """What ``${VAR}`` and ``environment: [NAME]`` read: Nexus's own values (the workspace's
-    name and project id), then the user's environment variables named in ``NEXUS_COMPOSE_ENV``.
-    Reading any other variable that is set is a :class:`ConfigError` naming it; one that is not
-    set reads as unset, as in Compose (empty, or the ``${VAR:-default}``)."""
+    """What ``${VAR}`` and ``environment: [NAME]`` read, first found first: Nexus's own values
+    (the workspace's name and project id), the user's environment variables named in
+    ``NEXUS_COMPOSE_ENV``, then the project's ``.env`` beside the file. Reading any other
+    variable that is set in the user's environment is a :class:`ConfigError` naming it; one that
+    is not set reads as unset, as in Compose (empty, or the ``${VAR:-default}``)."""
 
-    def __init__(self, values: Mapping[str, str], path: Path) -> None:
-        self._values, self._path = dict(values), path
+    def __init__(
+        self, values: Mapping[str, str], path: Path, project: Mapping[str, str] | None = None
+    ) -> None:
+        self._values, self._project, self._path = dict(values), dict(project or {}), path
         listed = os.environ.get(PASS_ENV, "").split(",")
         self._allowed = {name.strip() for name in listed if name.strip()}
 
     def __getitem__(self, key: str) -> str:
         if key in self._values:
             return self._values[key]
+        if key in self._allowed and key in os.environ:
+            return os.environ[key]
+        if key in self._project:
+            return self._project[key]
         if key not in os.environ:
             raise KeyError(key)
-        if key in self._allowed:
-            return os.environ[key]
         raise ConfigError(
             f"{self._path}: reads ${key} from your environment; a {WHAT} reads only the "
             "variables you name",
@@ -115,11 +120,24 @@ class HostEnvironment(Mapping[str, str]):
         )
 
     def __iter__(self) -> Iterator[str]:
-        allowed = (name for name in sorted(self._allowed) if name in os.environ)
-        return iter([*self._values, *(n for n in allowed if n not in self._values)])
+        allowed = [name for name in sorted(self._allowed) if name in os.environ]
+        return iter(dict.fromkeys([*self._values, *allowed, *self._project]))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def dot_env(project_root: Path, path: Path) -> dict[str, str]:
+    """The ``.env`` file beside the Compose file, which Compose reads for ``${VAR}``: the
+    project's own values (inside the project after symbolic links, or refused), so unlike your
+    environment's they need no naming; a variable named in ``NEXUS_COMPOSE_ENV`` and set in your
+    environment wins over it, as your environment wins in Compose."""
+    rel = os.path.relpath(path.parent / ".env", os.path.realpath(project_root))
+    try:
+        found = fs.resolve_inside(project_root, rel, what=f"{path.parent / '.env'}")
+    except fs.PathEscapeError as exc:
+        raise ConfigError(exc.message, hint="Compose paths must stay inside the project") from None
+    return read_env_file(found) if found.is_file() else {}
 
 
 def compose_path(project_root: Path, relative: str) -> Path:

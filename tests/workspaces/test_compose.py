@@ -319,6 +319,31 @@ def test_a_compose_file_reads_only_the_environment_variables_the_user_names(
     assert not (project / ".nexus" / "worktrees" / "leak").exists()  # refused before anything
 
 
+def test_the_dot_env_beside_the_file_sets_its_variables(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's `.env` beside the Compose file feeds ${VAR} and `environment: [NAME]`
+    without naming; a variable you name and have set wins over it, as your environment does in
+    Compose; a `.env` that is a link out of the project is refused."""
+    monkeypatch.setenv("TOKEN_FOR_TEST", "from-shell")
+    monkeypatch.delenv("NEXUS_COMPOSE_ENV", raising=False)
+    (project / "compose.yaml").write_text(LEAKY.format(passed="PASSED_FOR_TEST"))
+    (project / ".env").write_text("TOKEN_FOR_TEST=from-file\nPASSED_FOR_TEST=yes\n")
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert app.image == "registry.example/app:from-file"
+    assert app.environment == {"PASSED_FOR_TEST": "yes"}
+
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", "TOKEN_FOR_TEST")
+    assert load_compose(project, "compose.yaml").services["app"].image.endswith(":from-shell")
+
+    outside = project.parent / "outside.env"
+    outside.write_text("TOKEN_FOR_TEST=secret\n")
+    (project / ".env").unlink()
+    (project / ".env").symlink_to(outside)
+    with pytest.raises(ConfigError, match="outside"):
+        load_compose(project, "compose.yaml")
+
+
 def test_env_files_are_read_like_compose(tmp_path: Path) -> None:
     from nexus_cli.workspaces.compose_service import read_env_file
 
