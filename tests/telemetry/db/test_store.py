@@ -206,15 +206,20 @@ def test_a_home_whose_path_holds_uri_characters_reads_the_right_file(
     assert "we?ird#home%20x" in doctor.stdout
 
 
-def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+def _one_event_at(path: Path, applied: int) -> None:
+    """A database as a Nexus with the first ``applied`` migrations left it, with one event."""
     conn = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(conn, store.MIGRATIONS[:8], what="t")  # as before m009_quarantine
+    migrations.migrate(conn, store.MIGRATIONS[:applied], what="t")
     conn.execute(
         "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')",
         ["2026-01-01 00:00:00.000"],
     )
     conn.close()
+
+
+def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _one_event_at(path, 8)  # as before m009_quarantine
     with store.opened(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
@@ -453,13 +458,7 @@ def test_each_read_uses_an_index_and_each_index_a_read(
 
 def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(conn, store.MIGRATIONS[:9], what="t")  # as before m010_agent_usage
-    conn.execute(
-        "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')",
-        ["2026-01-01 00:00:00.000"],
-    )
-    conn.close()
+    _one_event_at(path, 9)  # as before m010_agent_usage
     with store.opened(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT count(*) FROM agent_usage").fetchone()[0] == 0
