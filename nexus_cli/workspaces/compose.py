@@ -50,15 +50,18 @@ def load_compose(
     name: str = "compose",
     origin: str = "project",
     description: str = "",
+    lenient_env: bool = False,
 ) -> Template:
     """The Compose file ``relative`` (to ``project_root``) as a template with its services.
 
     ``profiles`` selects the services with a ``profiles:`` list (services without one always
     run); ``values`` (``NEXUS_WORKSPACE``/``NEXUS_PROJECT_ID`` when a workspace is known) win
-    over the user's environment in ``${VAR}``.
+    over the user's environment in ``${VAR}``. ``lenient_env`` is for callers that need only
+    the services' names (`exec`, `down`, `template show`): a variable the file may not read
+    (:class:`HostEnvironment`) reads as unset there instead of failing.
     """
     path = compose_path(project_root, relative)
-    env = HostEnvironment(values or {}, path, dot_env(project_root, path))
+    env = HostEnvironment(values or {}, path, dot_env(project_root, path), lenient=lenient_env)
     raw = interpolate(_load(path), env, path)
     compose_dir = _relative_dir(project_root, path)
     services_raw = raw.get("services")
@@ -98,9 +101,15 @@ class HostEnvironment(Mapping[str, str]):
     is not set reads as unset, as in Compose (empty, or the ``${VAR:-default}``)."""
 
     def __init__(
-        self, values: Mapping[str, str], path: Path, project: Mapping[str, str] | None = None
+        self,
+        values: Mapping[str, str],
+        path: Path,
+        project: Mapping[str, str] | None = None,
+        *,
+        lenient: bool = False,
     ) -> None:
         self._values, self._project, self._path = dict(values), dict(project or {}), path
+        self._lenient = lenient  # a variable it may not read reads as unset, without an error
         listed = os.environ.get(PASS_ENV, "").split(",")
         self._allowed = {name.strip() for name in listed if name.strip()}
 
@@ -111,7 +120,7 @@ class HostEnvironment(Mapping[str, str]):
             return os.environ[key]
         if key in self._project:
             return self._project[key]
-        if key not in os.environ:
+        if key not in os.environ or self._lenient:
             raise KeyError(key)
         raise ConfigError(
             f"{self._path}: reads ${key} from your environment; a {WHAT} reads only the "

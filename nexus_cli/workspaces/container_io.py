@@ -24,7 +24,7 @@ def find_container(workspace: Workspace, service: str | None) -> tuple[Any, Any]
     """(client, running container) of ``service`` (default: the template's default service)."""
     name = workspace.name
     record = workspace.record()
-    template = template_for(workspace, record)
+    template = template_for(workspace, record, names_only=True)
     if not template.services:
         raise NexusError(
             f"workspace {name!r} uses template {record.template!r}, which has no services",

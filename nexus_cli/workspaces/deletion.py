@@ -131,7 +131,7 @@ def delete(
 
 def _has_services(workspace: Workspace, record: records.WorkspaceRecord) -> bool:
     try:
-        return bool(template_for(workspace, record).services)
+        return bool(template_for(workspace, record, names_only=True).services)
     except NexusError:
         return True  # template gone or broken: clean up by label to be safe
 

@@ -95,7 +95,12 @@ def telemetry_label(template: Template) -> str:
     return template.name if template.origin == "builtin" else "custom"
 
 
-def template_for(workspace: Workspace, record: records.WorkspaceRecord) -> Template:
+def template_for(
+    workspace: Workspace, record: records.WorkspaceRecord, *, names_only: bool = False
+) -> Template:
+    """The workspace's template as its record made it. ``names_only``: for a caller that needs
+    only the services' names, so that a project's Compose file reading a variable of yours you
+    did not name for this run reads it as unset instead of failing (`exec`, `down`, status)."""
     values = {
         **record.variables,
         "NEXUS_WORKSPACE": workspace.name,
@@ -103,9 +108,13 @@ def template_for(workspace: Workspace, record: records.WorkspaceRecord) -> Templ
     }
     if record.compose:
         return load_compose(
-            workspace.project.root, record.compose, profiles=record.profiles, values=values
+            workspace.project.root,
+            record.compose,
+            profiles=record.profiles,
+            values=values,
+            lenient_env=names_only,
         )
-    return load_template(record.template, workspace.project.root, values)
+    return load_template(record.template, workspace.project.root, values, names_only=names_only)
 
 
 def create(
@@ -498,7 +507,7 @@ def down(workspace: Workspace) -> DownResult:
     """Stop and remove the containers (volumes, network and port allocations stay)."""
     record = workspace.record()
     invocation.note(event_type="workspace", workspace=workspace.name)
-    template = template_for(workspace, record)
+    template = template_for(workspace, record, names_only=True)
     invocation.note(template_used=telemetry_label(template))
     forwards.stop(workspace.project_id, workspace.name)  # a remote engine's port forwards
     if not template.services:

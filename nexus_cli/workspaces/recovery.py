@@ -93,7 +93,7 @@ def status(workspace: Workspace) -> StatusResult:
 
 def _expected_services(project: Project, record: records.WorkspaceRecord) -> list[str] | None:
     try:
-        return list(template_for(Workspace(project, record.name), record).services)
+        return list(template_for(Workspace(project, record.name), record, names_only=True).services)
     except NexusError:
         return None
 

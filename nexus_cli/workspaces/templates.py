@@ -84,12 +84,24 @@ def available(project_root: Path | None) -> dict[str, tuple[str, Path]]:
 
 
 def load_template(
-    name: str, project_root: Path | None, values: dict[str, str] | None = None
+    name: str,
+    project_root: Path | None,
+    values: dict[str, str] | None = None,
+    *,
+    names_only: bool = False,
 ) -> Template:
-    """Find, read, substitute variables in, and validate the template ``name``."""
+    """Find, read, substitute variables in, and validate the template ``name``. Without
+    ``values`` (showing or listing it), or with ``names_only``, a Compose file it points at reads
+    a variable it may not as unset (:func:`nexus_cli.workspaces.compose.load_compose`)."""
     origin, path = find_template_file(name, project_root)
     return parse_template_file(
-        name, origin, path, values or {}, strict=values is not None, project_root=project_root
+        name,
+        origin,
+        path,
+        values or {},
+        strict=values is not None,
+        project_root=project_root,
+        lenient_env=True if names_only else None,
     )
 
 
@@ -121,7 +133,12 @@ def parse_template_file(
     *,
     strict: bool,
     project_root: Path | None = None,
+    lenient_env: bool | None = None,
 ) -> Template:
+    """The template in ``path``. ``strict``: every variable must have a value (to create);
+    otherwise (to show or list) unset ones may stay open, and a Compose file it points at reads
+    a variable it may not as unset, as with ``lenient_env`` (default: ``not strict``)."""
+    lenient = not strict if lenient_env is None else lenient_env
     _check_inside_project(origin, path, project_root)
     raw = read_yaml(path)
     unknown = set(raw) - TOP_KEYS
@@ -153,7 +170,7 @@ def parse_template_file(
         host_ports=parse_host_ports(nexus.get("host_ports"), path),
     )
     if nexus.get("compose") is not None:
-        return _from_compose(base, nexus, services_raw, project_root, resolved)
+        return _from_compose(base, nexus, services_raw, project_root, resolved, lenient)
     if not services_raw and all(
         nexus.get(k) is None for k in ("files", "hooks", "default_service")
     ):
@@ -183,6 +200,7 @@ def _from_compose(
     services_raw: dict[str, Any],
     project_root: Path | None,
     values: dict[str, str],
+    lenient_env: bool,
 ) -> Template:
     """``base`` with the services of the project's Compose file ``x-nexus.compose`` (its
     ``x-nexus.profiles`` selected) and the template's own files, hooks and default service."""
@@ -204,6 +222,7 @@ def _from_compose(
         name=base.name,
         origin=base.origin,
         description=base.description,
+        lenient_env=lenient_env,
     )
     services = loaded.services
     return dataclasses.replace(

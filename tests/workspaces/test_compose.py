@@ -488,3 +488,53 @@ def test_every_published_port_of_a_compose_file_ends_on_loopback(
     assert set(bindings) == {"80/tcp", "81/tcp", "82/tcp", "83/udp", "84/tcp"}
     assert {b["HostIp"] for spec in bindings.values() for b in spec} == {"127.0.0.1"}
     assert run_nexus("workspace", "delete", "lo", "--force").exit_code == 0
+
+
+@pytest.mark.docker
+def test_a_variable_named_at_create_is_not_needed_again_to_exec_or_stop(
+    project: Path,
+    test_image: str,
+    cleanup_docker: list[str],
+    docker_client: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`exec`, `down`, `status` and `template show` need only the services' names: a variable
+    the file may not read reads as unset there; `up` (which starts containers) still asks."""
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n"
+        f"    image: {test_image}\n"
+        '    command: ["sh", "-c", "echo $$ROLE; exec sleep 3600"]\n'
+        "    environment: {ROLE: '${ROLE_FOR_TEST}'}\n"
+    )
+    cleanup_docker.append(find_project(project).project_id())
+    monkeypatch.setenv("ROLE_FOR_TEST", "worker")
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", "ROLE_FOR_TEST")
+    created = run_nexus("workspace", "create", "w1", "--compose", "compose.yaml")
+    assert created.exit_code == 0, created.stderr
+
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", "")  # a later shell, without the name
+    ran = run_nexus("workspace", "exec", "w1", "--", "sh", "-c", "echo $ROLE")
+    assert ran.exit_code == 0 and ran.stdout.strip() == "worker", ran.stderr
+    status = run_nexus("workspace", "status", "w1", "--json")
+    assert status.exit_code == 0, status.stderr
+    assert run_nexus("workspace", "down", "w1").exit_code == 0
+    up = run_nexus("workspace", "up", "w1")
+    assert up.exit_code == 1 and "reads $ROLE_FOR_TEST" in up.stderr
+    assert run_nexus("workspace", "delete", "w1", "--force").exit_code == 0
+
+
+def test_showing_a_template_that_points_at_the_file_needs_no_variable(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKEN_FOR_TEST", "s3cret")
+    monkeypatch.delenv("NEXUS_COMPOSE_ENV", raising=False)
+    (project / "compose.yaml").write_text(LEAKY.format(passed="PASSED_FOR_TEST"))
+    folder = project / ".nexus" / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "shop.yaml").write_text("x-nexus:\n  compose: compose.yaml\n")
+    shown = run_nexus("template", "show", "shop", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "s3cret" not in shown.stdout
+    assert load_compose(project, "compose.yaml", lenient_env=True).services["app"].image == (
+        "registry.example/app:"
+    )
