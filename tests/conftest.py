@@ -301,10 +301,15 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), the tests that use the Docker engine run one at a
     time on one worker: each test's own NEXUS_HOME has its own port table, so two side by side
-    could pick the same free host port between the check and the bind."""
+    could pick the same free host port between the check and the bind; and the second engine of
+    tests/workspaces/test_remote.py (one per worker session, on one fixed port) starts once.
+
+    ``tryfirst``: xdist's worker turns each ``xdist_group`` mark into the test's group in its own
+    hook of this name; a mark added after it would group nothing."""
     for item in items:
         if item.get_closest_marker("docker") is not None:
             item.add_marker(pytest.mark.xdist_group("docker"))
