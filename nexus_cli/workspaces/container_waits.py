@@ -88,26 +88,20 @@ class StateChanges:
 def wait_healthy(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container's healthcheck passes; returns the seconds waited."""
     with StateChanges(container) as changes:
-        return _wait_healthy(container, service, timeout_s, changes)
-
-
-def _wait_healthy(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
-    started = time.monotonic()
-    while True:
-        proc.check_cancelled()  # a batch create interrupted (batch.py), an MCP call cancelled
-        container.reload()
-        state = container.attrs.get("State", {})
-        status = (state.get("Health") or {}).get("Status")
-        if status == "healthy" or (status is None and state.get("Running")):
-            return time.monotonic() - started
-        if not state.get("Running"):
-            raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
-        if status == "unhealthy" or time.monotonic() - started > timeout_s:
-            reason = (
-                "is unhealthy" if status == "unhealthy" else f"not healthy after {timeout_s:g}s"
-            )
-            raise _health_error(container, service, reason)
-        changes.wait(HEALTH_POLL_S)
+        started = time.monotonic()
+        while True:
+            state = _state(container)
+            status = (state.get("Health") or {}).get("Status")
+            if status == "healthy" or (status is None and state.get("Running")):
+                return time.monotonic() - started
+            if not state.get("Running"):
+                raise _exited(container, service, state)
+            if status == "unhealthy" or time.monotonic() - started > timeout_s:
+                reason = (
+                    "is unhealthy" if status == "unhealthy" else f"not healthy after {timeout_s:g}s"
+                )
+                raise _health_error(container, service, reason)
+            changes.wait(HEALTH_POLL_S)
 
 
 def wait_still_running(container: Any, service: str, until: float) -> None:
@@ -117,11 +111,9 @@ def wait_still_running(container: Any, service: str, until: float) -> None:
     it is one look at the container."""
     with StateChanges(container) as changes:
         while True:
-            proc.check_cancelled()
-            container.reload()
-            state = container.attrs.get("State", {})
+            state = _state(container)
             if not state.get("Running"):
-                raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
+                raise _exited(container, service, state)
             left = until - time.monotonic()
             if left <= 0:
                 return
@@ -131,22 +123,29 @@ def wait_still_running(container: Any, service: str, until: float) -> None:
 def wait_completed(container: Any, service: str, timeout_s: float) -> float:
     """Wait until the container exits with code 0 (``service_completed_successfully``)."""
     with StateChanges(container) as changes:
-        return _wait_completed(container, service, timeout_s, changes)
+        started = time.monotonic()
+        while True:
+            state = _state(container)
+            if not state.get("Running") and state.get("Status") in ("exited", "dead"):
+                if state.get("ExitCode") == 0:
+                    return time.monotonic() - started
+                raise _exited(container, service, state)
+            if time.monotonic() - started > timeout_s:
+                raise _health_error(container, service, f"did not complete in {timeout_s:g}s")
+            changes.wait(HEALTH_POLL_S)
 
 
-def _wait_completed(container: Any, service: str, timeout_s: float, changes: StateChanges) -> float:
-    started = time.monotonic()
-    while True:
-        proc.check_cancelled()
-        container.reload()
-        state = container.attrs.get("State", {})
-        if not state.get("Running") and state.get("Status") in ("exited", "dead"):
-            if state.get("ExitCode") == 0:
-                return time.monotonic() - started
-            raise _health_error(container, service, f"exited with code {state.get('ExitCode')}")
-        if time.monotonic() - started > timeout_s:
-            raise _health_error(container, service, f"did not complete in {timeout_s:g}s")
-        changes.wait(HEALTH_POLL_S)
+def _state(container: Any) -> dict[str, Any]:
+    """The container's ``State`` as the engine has it now (a batch create interrupted, or an MCP
+    call cancelled, ends the wait here: see :func:`nexus_cli.proc.check_cancelled`)."""
+    proc.check_cancelled()
+    container.reload()
+    state: dict[str, Any] = container.attrs.get("State", {})
+    return state
+
+
+def _exited(container: Any, service: str, state: dict[str, Any]) -> NexusError:
+    return _health_error(container, service, f"exited with code {state.get('ExitCode')}")
 
 
 def _health_error(container: Any, service: str, reason: str) -> NexusError:
