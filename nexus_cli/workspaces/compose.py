@@ -61,9 +61,10 @@ def load_compose(
     (:class:`HostEnvironment`) reads as unset there instead of failing.
     """
     path = compose_path(project_root, relative)
-    env = HostEnvironment(values or {}, path, dot_env(project_root, path), lenient=lenient_env)
-    raw = interpolate(_load(path), env, path)
     compose_dir = _relative_dir(project_root, path)
+    project_values = dot_env(project_root, compose_dir, path)
+    env = HostEnvironment(values or {}, path, project_values, lenient=lenient_env)
+    raw = interpolate(_load(path), env, path)
     services_raw = raw.get("services")
     if not isinstance(services_raw, dict) or not services_raw:
         raise ConfigError(f"{path}: services: expected a mapping with at least one service")
@@ -136,14 +137,15 @@ class HostEnvironment(Mapping[str, str]):
         return sum(1 for _ in self)
 
 
-def dot_env(project_root: Path, path: Path) -> dict[str, str]:
+def dot_env(project_root: Path, compose_dir: str, path: Path) -> dict[str, str]:
     """The ``.env`` file beside the Compose file, which Compose reads for ``${VAR}``: the
     project's own values (inside the project after symbolic links, or refused), so unlike your
     environment's they need no naming; a variable named in ``NEXUS_COMPOSE_ENV`` and set in your
     environment wins over it, as your environment wins in Compose."""
-    rel = os.path.relpath(path.parent / ".env", os.path.realpath(project_root))
     try:
-        found = fs.resolve_inside(project_root, rel, what=f"{path.parent / '.env'}")
+        found = fs.resolve_inside(
+            project_root, posixpath.join(compose_dir, ".env"), what=f"{path.parent / '.env'}"
+        )
     except fs.PathEscapeError as exc:
         raise ConfigError(exc.message, hint="Compose paths must stay inside the project") from None
     return read_env_file(found) if found.is_file() else {}

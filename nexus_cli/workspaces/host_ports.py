@@ -55,10 +55,10 @@ def check_total(names: list[str]) -> list[str]:
 
 
 def allocate(workspace: Workspace, names: list[str], bind_address: str) -> list[ports.Allocation]:
-    """Give each name a host port (the recorded one when it is still there)."""
+    """Give each name a host port (the recorded one when it is still there); ``names`` as
+    :func:`check_total` returned them, before the create made anything."""
     if not names:
         return []
-    names = check_total(names)
     validate.workspace_name(workspace.name)
     requests = [
         ports.PortRequest(
