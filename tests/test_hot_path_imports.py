@@ -12,7 +12,7 @@ needs, and so what it may load:
 - git (GitPython): none of them (git runs as plain `git` processes through nexus_cli.git).
 - sqlite_utils: never (Nexus no longer uses it; watched so that it does not come back).
 - rich.table: only a table drawn on a terminal; never `--json` (even on a terminal), never text
-  written to a pipe (plain columns).
+  written to a pipe (plain columns). Rich at all: never `dashboard --json` or `--html`.
 
 Standard-library modules (dataclasses, tempfile, pathlib, signal…) are not watched on those
 commands: hand-written stand-ins for them cost more in clarity than they saved in milliseconds
@@ -36,6 +36,7 @@ import grimp
 import pytest
 
 from nexus_cli import cli
+from nexus_cli.commands import dashboard
 from nexus_cli.mcp import hooks_start
 from nexus_cli.telemetry.journal import recorder
 from nexus_cli.telemetry.ship import autosync
@@ -256,6 +257,15 @@ def test_json_on_a_terminal_draws_no_table(project: Path, tmp_path: Path, args: 
     assert _loaded(project, tmp_path / "report.json", *args, tty=True) == []
 
 
+@pytest.mark.parametrize("args", [["--json"], ["--html", "out.html"]], ids=" ".join)
+def test_the_dashboard_loads_rich_only_to_draw_on_a_terminal(
+    project: Path, tmp_path: Path, args: list[str]
+) -> None:
+    assert _loaded(project, tmp_path / "report.json", "dashboard", *args, watch=("rich",)) == []
+    drawn = _loaded(project, tmp_path / "drawn.json", "dashboard", tty=True, watch=("rich",))
+    assert drawn == ["rich"]
+
+
 def test_a_table_on_a_terminal_loads_rich_table(project: Path, tmp_path: Path) -> None:
     """The wrapper sees what a command loads: a table drawn on a terminal needs rich.table."""
     assert _loaded(project, tmp_path / "report.json", "task", "ready", tty=True) == ["rich.table"]
@@ -444,6 +454,8 @@ LOADED_BY_NAME = [
     ("nexus_cli.telemetry.ship.autosync", autosync.START, "start"),
     ("nexus_cli.cli", cli.COMPLETION, "register_shells"),
     ("nexus_cli.mcp.hooks_start", hooks_start.SESSIONS, "name_session"),
+    ("nexus_cli.commands.dashboard", dashboard.VIEW, "static"),
+    ("nexus_cli.commands.dashboard", dashboard.VIEW, "screen"),
 ]
 
 

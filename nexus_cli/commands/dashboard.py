@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import select
 import sys
@@ -10,15 +11,23 @@ import termios
 import time
 import tty
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import click
 
-from nexus_cli.commands import dashboard_view
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.output import console, emit_json, json_option, stdout_is_tty
 from nexus_cli.telemetry import usage
 from nexus_cli.workflows import history as task_history
+
+# What draws the dashboard on a terminal (Rich renderables), loaded by name only when it is drawn:
+# `--html` and `--json` do not load Rich.
+VIEW = "nexus_cli.commands.dashboard_view"
+
+
+def _view() -> ModuleType:
+    return importlib.import_module(VIEW)
 
 
 def _gather(days: int) -> dict[str, Any]:
@@ -40,7 +49,7 @@ def _watch(days: int, interval: float, width: int | None) -> None:
     if not out.is_terminal:
         try:
             while True:
-                out.print(dashboard_view.static(_gather(days), out.width))
+                out.print(_view().static(_gather(days), out.width))
                 out.file.flush()
                 time.sleep(interval)
         except KeyboardInterrupt:
@@ -49,7 +58,7 @@ def _watch(days: int, interval: float, width: int | None) -> None:
 
     def frame() -> Any:
         width, height = out.size
-        return dashboard_view.screen(_gather(days), width, height, interval)
+        return _view().screen(_gather(days), width, height, interval)
 
     with _keys() as pressed, Live(frame(), console=out, screen=True, auto_refresh=False) as live:
         try:
@@ -126,4 +135,4 @@ def dashboard(
         emit_json(usage.dashboard(days).to_json())
     else:
         out = _console(width)
-        out.print(dashboard_view.static(_gather(days), out.width))
+        out.print(_view().static(_gather(days), out.width))

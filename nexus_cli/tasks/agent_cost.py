@@ -30,10 +30,10 @@ from typing import Any
 from nexus_cli import validate
 from nexus_cli.errors import NotAProjectError
 from nexus_cli.project import Project, find_project
-from nexus_cli.tasks import receipts
+from nexus_cli.tasks import gate_runs
 from nexus_cli.tasks.agent_attribution import claim_windows, project_hash, read_tasks
+from nexus_cli.tasks.labels import LABEL_PERSONA
 from nexus_cli.tasks.model import Task
-from nexus_cli.tasks.stage_persona import LABEL_PERSONA
 from nexus_cli.telemetry.agents import prices
 from nexus_cli.telemetry.agents.records import Hasher
 from nexus_cli.telemetry.db import agent_usage
@@ -114,7 +114,7 @@ def verified(task: Task) -> bool:
     """Done, and the verification that closed it passed with a receipt for every gate run."""
     if task.status != "done":
         return False
-    closing = receipts.completing_run(task.history)
+    closing = gate_runs.completing_run(task.history)
     if closing is None or not closing[1].entries:
         return False
     return all(

@@ -33,7 +33,7 @@ from typing import Any
 
 from nexus_cli.errors import UsageError
 from nexus_cli.project import Project
-from nexus_cli.tasks import receipts
+from nexus_cli.tasks import gate_runs
 from nexus_cli.tasks.config import MAX_COMPACT_AFTER_DAYS, load_settings
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task, now_iso, parse_doc, summary_of
@@ -108,7 +108,7 @@ def kept_history(task: Task) -> list[dict[str, Any]]:
     closing = _closing_window(history)
     if closing is not None:
         keep.update(range(*closing))
-    passing = receipts.last_passing_run(task)
+    passing = gate_runs.last_passing_run(task)
     if passing is not None:
         ids = {id(e) for e in passing.entries}
         keep.update(i for i, e in enumerate(history) if id(e) in ids)
@@ -120,7 +120,7 @@ def kept_history(task: Task) -> list[dict[str, Any]]:
 
 
 def _closing_window(history: list[dict[str, Any]]) -> tuple[int, int] | None:
-    """[start, end) of the entries :func:`nexus_cli.tasks.receipts.completing_run` reads: the
+    """[start, end) of the entries :func:`nexus_cli.tasks.gate_runs.completing_run` reads: the
     transition to ``verifying`` before the last close, the gate runs, the close itself."""
     for end in range(len(history) - 1, -1, -1):
         entry = history[end]

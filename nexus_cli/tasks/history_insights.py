@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from nexus_cli.tasks.labels import LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.metrics import gate_figures, moment, workflow_figures
 from nexus_cli.tasks.model import Task
-from nexus_cli.tasks.stage_persona import LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.workflow_runs import runs as workflow_runs
 from nexus_cli.telemetry.db import retention
 from nexus_cli.telemetry.db.schema import stamp

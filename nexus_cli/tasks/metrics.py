@@ -34,9 +34,9 @@ from nexus_cli.gpu import accounting, nvml
 from nexus_cli.gpu.model import GpuReading, GpuUnavailableError
 from nexus_cli.project import TASKS_FILE, find_project
 from nexus_cli.tasks.database import db_path
+from nexus_cli.tasks.labels import LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
-from nexus_cli.tasks.stage_persona import LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.telemetry.db import store as telemetry_store
 from nexus_cli.telemetry.journal.invocation import note
 from nexus_cli.telemetry.present import files

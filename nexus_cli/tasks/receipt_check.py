@@ -25,7 +25,7 @@ from typing import Any
 
 from nexus_cli import git, git_trees, jsonio
 from nexus_cli.project import NEXUS_DIR, TASKS_FILE, Project
-from nexus_cli.tasks import approvals, receipts, signatures
+from nexus_cli.tasks import approvals, gate_runs, receipts, signatures
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Gate, Task
 
@@ -100,7 +100,7 @@ def check(
 
 def _check_task(task: Task, result: TaskCheck, trees: _Trees, *, require_signed: bool) -> None:
     problems = result.problems
-    completed = receipts.completing_run(task.history)
+    completed = gate_runs.completing_run(task.history)
     if completed is None:
         problems.append(f"no verification closed it (it became {task.status} without gates)")
         return
@@ -118,7 +118,7 @@ def _check_task(task: Task, result: TaskCheck, trees: _Trees, *, require_signed:
 
 
 def _receipts_for_gates(
-    gates: list[Gate], run: receipts.Run, problems: list[str]
+    gates: list[Gate], run: gate_runs.Run, problems: list[str]
 ) -> list[tuple[Gate, dict[str, Any]]]:
     """Each current gate with the receipt of the closing run for its exact command."""
     by_hash = {r.get("command_sha256"): r for r in run.receipts}
@@ -201,7 +201,7 @@ class _Trees:
 
 def _close_at(history: list[dict[str, Any]]) -> str | None:
     """The time of the transition that closed a task (its identity across commits)."""
-    completed = receipts.completing_run(history)
+    completed = gate_runs.completing_run(history)
     return None if completed is None else str(completed[0].get("at") or "") or None
 
 

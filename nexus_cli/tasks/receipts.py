@@ -33,6 +33,7 @@ from nexus_cli import engine, git, git_trees
 from nexus_cli.errors import NexusError, NotFoundError
 from nexus_cli.project import NEXUS_DIR, Project
 from nexus_cli.tasks import approvals, loading, signatures
+from nexus_cli.tasks.gate_runs import Run, last_passing_run
 from nexus_cli.tasks.gates import GateResult
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Gate, Task, now_iso
@@ -153,68 +154,6 @@ def _sign(receipt: dict[str, Any], key: signatures.SigningKey | None, error: str
 
 
 # --- reading receipts back -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    """One verification's gate runs as recorded in a task's history."""
-
-    purpose: str
-    at: str
-    entries: list[dict[str, Any]]
-
-    @property
-    def receipts(self) -> list[dict[str, Any]]:
-        return [e["receipt"] for e in self.entries if isinstance(e.get("receipt"), dict)]
-
-
-def last_passing_run(task: Task) -> Run | None:
-    """The newest verification whose every gate run passed and left a receipt."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for entry in task.history:
-        receipt = entry.get("receipt") if entry.get("action") == "gate_run" else None
-        if isinstance(receipt, dict) and isinstance(receipt.get("at"), str):
-            groups.setdefault(receipt["at"], []).append(entry)
-    for at in sorted(groups, reverse=True):
-        entries = groups[at]
-        run = entries[0]["receipt"].get("run")
-        if isinstance(run, dict) and run.get("gates") == len(entries):
-            return Run(str(entries[0].get("purpose") or ""), at, entries)
-    return None
-
-
-def completing_run(history: list[dict[str, Any]]) -> tuple[dict[str, Any], Run] | None:
-    """In a task's ``history``: the transition that closed it (verifying to done or review) and
-    the gate runs of that verification; None when no verification closed it."""
-    for end in range(len(history) - 1, -1, -1):
-        entry = history[end]
-        if isinstance(entry, dict) and _is_close(entry):
-            start = end
-            while start > 0 and not _is_transition_to(history[start - 1], "verifying"):
-                start -= 1
-            runs = [
-                e
-                for e in history[start:end]
-                if isinstance(e, dict) and e.get("action") == "gate_run"
-            ]
-            return entry, Run("complete", str(entry.get("at") or ""), runs)
-    return None
-
-
-def _is_close(entry: dict[str, Any]) -> bool:
-    return (
-        entry.get("action") == "transition"
-        and entry.get("from") == "verifying"
-        and entry.get("to") in ("done", "review")
-    )
-
-
-def _is_transition_to(entry: Any, status: str) -> bool:
-    return (
-        isinstance(entry, dict)
-        and entry.get("action") == "transition"
-        and entry.get("to") == status
-    )
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,9 @@ from nexus_cli import validate
 from nexus_cli.personas import installer
 from nexus_cli.personas.catalog import load
 from nexus_cli.project import Project
+from nexus_cli.tasks.labels import LABEL_PERSONA, LABEL_STAGE
 from nexus_cli.tasks.model import Task
 from nexus_cli.workspaces.handle import Workspace
-
-# The labels of a workflow stage task: its workflow, its stage and the stage's persona.
-LABEL_WORKFLOW = "workflow:"
-LABEL_STAGE = "stage:"
-LABEL_PERSONA = "persona:"
 
 
 def stage_persona(task: Task) -> str | None:

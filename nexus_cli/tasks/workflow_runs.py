@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from nexus_cli.tasks.labels import LABEL_WORKFLOW
 from nexus_cli.tasks.metrics import claim_and_done, label_value, moment
 from nexus_cli.tasks.model import Task
-from nexus_cli.tasks.stage_persona import LABEL_WORKFLOW
 from nexus_cli.telemetry.query.stats import percentile
 
 

@@ -15,9 +15,9 @@ from nexus_cli.errors import ConfigError, NotFoundError, UsageError
 from nexus_cli.personas.catalog import available, layers
 from nexus_cli.tasks import lifecycle
 from nexus_cli.tasks.gates import detect_default_gates
+from nexus_cli.tasks.labels import LABEL_PERSONA, LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.model import Gate, Task
 from nexus_cli.tasks.provenance import VIA_WORKFLOW
-from nexus_cli.tasks.stage_persona import LABEL_PERSONA, LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, topological
 from nexus_cli.workspaces.handle import Workspace
