@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any, cast
 
 from nexus_cli.telemetry.db import rollups
@@ -43,13 +44,19 @@ _DURATION = (str, int, int, str, str, str, (int, float), (int, float))
 _SEEN = (str, str, int, str, str, list)
 
 
-def _shaped(row: Any, types: tuple[Any, ...]) -> bool:
-    return (
-        isinstance(row, list)
-        and len(row) == len(types)
-        and all(
-            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(row, types, strict=True)
-        )
+def _table(rows: Any, types: tuple[Any, ...]) -> bool:
+    """Whether ``rows`` is a list of lists of ``len(types)`` values, each of its column's type
+    (never a bool where a number is expected). Checked a column at a time: a month's cached
+    part holds thousands of rows, read on every ``stats``/``insights``/``dashboard``."""
+    if not isinstance(rows, list):
+        return False
+    if not rows:
+        return True
+    if set(map(type, rows)) != {list} or set(map(len, rows)) != {len(types)}:
+        return False
+    return all(
+        all(map(isinstance, column, repeat(kind))) and bool not in set(map(type, column))
+        for column, kind in zip(zip(*rows, strict=True), types, strict=True)
     )
 
 
@@ -65,8 +72,8 @@ def _part(data: dict[str, Any]) -> Part:
             isinstance(f, list) and len(f) == 5 and all(type(n) is int for n in f)
             for f in data["commands"].values()
         )
-        and all(_shaped(d, _DURATION) for d in data["durations"])
-        and all(_shaped(s, _SEEN) for s in data["seen"])
+        and _table(data["durations"], _DURATION)
+        and _table(data["seen"], _SEEN)
     ):
         raise ValueError("not a cached part")
     part = Part(commands=data["commands"])

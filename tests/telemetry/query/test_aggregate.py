@@ -128,6 +128,9 @@ DAMAGED = [
     '{"commands": {"doctor": ["1", 0, 0, 0, 0]}, "durations": [], "seen": []}',
     '{"commands": {}, "durations": [["doctor", 1, 2]], "seen": []}',
     '{"commands": {}, "durations": [], "seen": [["error", "x", 1, "a", "b", "not a list"]]}',
+    '{"commands": {}, "durations": [["doctor", 1, true, "a", "b", "s", 1, 2]], "seen": []}',
+    '{"commands": {}, "durations": [["doctor", 1, 2, "a", "b", "s", 1, 2], "row"], "seen": []}',
+    '{"commands": {}, "durations": {"doctor": 1}, "seen": []}',
     '{"doctor": [1, "a", "b", "c", "d", {}, [[1]]]}',  # a retries summary of the wrong shape
     "[" * 100_000,
 ]
