@@ -319,9 +319,28 @@ def _exists(pid: int) -> bool:
 
 def _is_forward_of(pid: int, folder: Path) -> bool:
     """Whether ``pid`` is still the ssh that forwards ``folder``'s socket (not a reused pid)."""
+    argv = command_line(pid)
+    if not argv:
+        return False
+    return f"{folder / 'docker.sock'}:" in " ".join(argv) and argv[0].endswith("ssh")
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments process ``pid`` was started with ([] when it is gone or cannot be read):
+    from ``/proc`` where the system has one (Linux), else from ``ps`` (macOS and the BSDs)."""
+    return _proc_arguments(pid) if Path("/proc/self/cmdline").exists() else _ps_arguments(pid)
+
+
+def _proc_arguments(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
+            raw = fh.read()
     except OSError:
-        return False
-    return f"{folder / 'docker.sock'}:".encode() in b" ".join(argv) and argv[0].endswith(b"ssh")
+        return []
+    return [a.decode("utf-8", "replace") for a in raw.split(b"\0")[:-1]]
+
+
+def _ps_arguments(pid: int) -> list[str]:
+    """``ps`` joins the arguments with spaces: enough to find a socket path and the program."""
+    listed = proc.run(["ps", "-o", "command=", "-p", str(pid)], timeout=5.0)
+    return listed.stdout.split() if listed.returncode == 0 else []

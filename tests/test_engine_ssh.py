@@ -5,7 +5,9 @@ engine over SSH, and its end with the process, are tested in tests/workspaces/te
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -143,3 +145,16 @@ def test_without_an_ssh_client_the_error_says_to_install_one(
         "(not found on PATH)"
     )
     assert "openssh-client" in (caught.value.hint or "")
+
+
+@pytest.mark.skipif(shutil.which("ps") is None, reason="no ps on this machine")
+def test_a_process_is_recognised_from_ps_as_from_proc() -> None:
+    """Where there is no /proc (macOS), an orphaned forward's ssh is found through ps."""
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert engine_ssh._proc_arguments(child.pid) == ["sleep", "30"]
+        assert engine_ssh._ps_arguments(child.pid) == ["sleep", "30"]
+    finally:
+        child.kill()
+        child.wait()
+    assert engine_ssh._proc_arguments(child.pid) == engine_ssh._ps_arguments(child.pid) == []
