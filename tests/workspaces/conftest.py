@@ -16,6 +16,7 @@ import pytest
 
 from nexus_cli import engine_ssh
 from nexus_cli.project import find_project
+from nexus_cli.tasks import workspace_hooks
 
 TEMPLATE = """\
 # Two services on the local FROM-scratch busybox image: a "db" that keeps data in a named
@@ -60,13 +61,28 @@ def free_port() -> int:
 
 
 def write_test_template(
-    root: Path, image: str, name: str = "duo", web_port: int | None = None
+    root: Path,
+    image: str,
+    name: str = "duo",
+    web_port: int | None = None,
+    *,
+    approve: bool = True,
 ) -> Path:
+    """The `duo` test template in the project at ``root``; its container hooks approved (as a
+    person does at a terminal, :func:`workspace_hooks.approve_containers`) unless ``approve``
+    is False: a project's template is repository content."""
     folder = root / ".nexus" / "templates"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
     path.write_text(TEMPLATE.format(image=image, web_port=web_port or free_port()))
+    if approve:
+        approve_template_hooks(root, name)
     return path
+
+
+def approve_template_hooks(root: Path, template: str) -> None:
+    """Approve the container hooks of the project's ``template`` as a person at a terminal."""
+    workspace_hooks.approve_containers(find_project(root), template, ask=lambda question: True)
 
 
 def remove_project_objects(client: Any, project_id: str) -> None:
