@@ -5,6 +5,7 @@ left behind."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,10 @@ def test_a_repository_templates_container_hooks_wait_for_a_person(
     assert {(h["template"], h["service"], h["origin"]) for h in listed} == {
         ("hooked", "app", "project")
     }
+    from jsonschema import Draft202012Validator
+
+    schema = Path(__file__).parents[2] / "docs" / "schemas" / "v1" / "workspace-hooks.schema.json"
+    assert list(Draft202012Validator(json.loads(schema.read_text())).iter_errors(listed)) == []
     questions: list[str] = []
     approved = workspace_hooks.approve_containers(
         find_project(hooked_project), ask=lambda q: questions.append(q) or True
