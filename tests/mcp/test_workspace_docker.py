@@ -1,4 +1,5 @@
-"""`workspace_exec` over MCP against the real Docker engine (one service, busybox)."""
+"""The workspace tools over MCP against the real Docker engine (one service, busybox): `workspace_exec`,
+and `workspace_create`/`workspace_up` refusing a repository's unapproved container hook."""
 
 from __future__ import annotations
 
