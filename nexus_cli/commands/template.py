@@ -17,6 +17,7 @@ from nexus_cli.project import find_project
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces.devcontainer import import_devcontainer
 from nexus_cli.workspaces.lookup import list_templates, show_template
+from nexus_cli.workspaces.templates import load_template
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.lookup import TemplateEntry
@@ -123,3 +124,9 @@ def import_(file: str, name: str | None, force: bool, as_json: bool) -> None:
     if result.left_out:
         click.echo(f"  left out (editor settings): {', '.join(result.left_out)}", err=True)
     click.echo(f"  start it with: nexus workspace create NAME --template {result.name}", err=True)
+    if load_template(result.name, root).hooks:  # repository content: each waits for a person
+        click.echo(
+            "  its postCreateCommand/postStartCommand run once you approved them: "
+            f"nexus workspace hooks --approve --template {result.name}",
+            err=True,
+        )

@@ -17,6 +17,7 @@ from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option, print_table, warn
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
+from nexus_cli.tasks.workspace_hooks import container_hooks
 from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import lifecycle
@@ -61,7 +62,7 @@ OPS: dict[str, tuple[str, str]] = {
     ),
     "hooks": (
         f"{_OPS}:hooks",
-        "List the host hooks around workspaces and approve the project's (--approve).",
+        "List the hooks around workspaces and approve the project's (--approve).",
     ),
     "finish": (
         f"{_OPS}:finish",
@@ -208,6 +209,7 @@ def create(
             host_ports=list(host_ports),
             ignored_files=ignored_files,
             hooks=hooks,
+            container_hooks=container_hooks(handle.project),
         )
     if as_json:
         emit_json(result.to_json())
@@ -247,8 +249,14 @@ def _compose_option(
 @json_option
 def up(name: str, health_timeout: float, as_json: bool) -> None:
     """Start NAME's services (recreating any that died); ports stay the same when free."""
+    handle = _workspace(name)
     with shown_progress() as progress:
-        result = lifecycle.up(_workspace(name), progress=progress, health_timeout_s=health_timeout)
+        result = lifecycle.up(
+            handle,
+            progress=progress,
+            health_timeout_s=health_timeout,
+            container_hooks=container_hooks(handle.project),
+        )
     if as_json:
         emit_json(result.to_json())
         return

@@ -9,6 +9,7 @@ import click
 from nexus_cli.errors import ExitCode
 from nexus_cli.output import emit_json
 from nexus_cli.project import Project
+from nexus_cli.tasks.workspace_hooks import container_hooks
 from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
@@ -52,6 +53,7 @@ def create_several(
         project,
         requests,
         hooks=load_workspace_hooks(project),
+        container_hooks=container_hooks(project),
         on_done=shown,
         **options,
     )
@@ -69,4 +71,6 @@ def create_several(
             "(nothing of those is left); the others are ready",
             err=True,
         )
+        for hint in dict.fromkeys(e.hint for e in errors if e.hint):  # once each, not per name
+            click.echo(f"hint: {escape(hint)}", err=True)
     return int(errors[0].exit_code)

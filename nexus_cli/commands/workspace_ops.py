@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.options import confirm, yes_option
+from nexus_cli.commands.options import confirm, parse_vars, yes_option
 from nexus_cli.completion import completer
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.plural import plural
@@ -126,36 +126,68 @@ def finish(name: str, into: str | None, strategy: str, keep_volumes: bool, as_js
     is_flag=True,
     help="Approve the project's waiting hooks (asks you on the terminal; no flag can answer).",
 )
+@click.option(
+    "-t",
+    "--template",
+    "template_name",
+    help="Only this template's container hooks (default: every template in .nexus/templates/).",
+)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A variable of --template, as you create workspaces with it.",
+)
 @json_option
-def hooks(approve: bool, as_json: bool) -> None:
-    """List the host hooks around workspaces and approve the project's (--approve).
+def hooks(
+    approve: bool, template_name: str | None, variables: tuple[str, ...], as_json: bool
+) -> None:
+    """List the hooks around workspaces and approve the project's (--approve).
 
-    Hooks are `workspaces.hooks` (pre_create, post_create, pre_delete) in your own config.yaml
-    or in the project's .nexus/config.yaml; a project's hook runs only once you approved it.
+    Host hooks are `workspaces.hooks` (pre_create, post_create, pre_delete) in your own
+    config.yaml or in the project's .nexus/config.yaml; container hooks are `x-nexus.hooks`
+    (post_create, post_start) of the project's templates. A project's hook runs only once you
+    approved that exact command.
     """
     project = _project()
+    values = parse_vars(variables)
     if approve:
-        approved = workspace_hooks.approve(project)
+        approved = len(workspace_hooks.approve(project))
+        approved += len(workspace_hooks.approve_containers(project, template_name, values))
         click.echo(
-            f"approved {plural(len(approved), 'hook')}" if approved else "no hook waits",
-            err=True,
+            f"approved {plural(approved, 'hook')}" if approved else "no hook waits", err=True
         )
     views = workspace_hooks.listing(project)
+    containers = workspace_hooks.container_listing(project, template_name, values)
     if as_json:
-        emit_json([view.to_json() for view in views])
+        emit_json([v.to_json() for v in views] + [v.to_json() for v in containers])
         return
+    waits = "WAITS (nexus workspace hooks --approve)"
     print_table(
         ("event", "origin", "approved", "command"),
         [
-            (
-                v.hook.event,
-                v.hook.origin,
-                v.approval or "WAITS (nexus workspace hooks --approve)",
-                escape(v.hook.command, newlines=False),
-            )
-            for v in views
+            *(
+                (
+                    v.hook.event,
+                    v.hook.origin,
+                    v.approval or waits,
+                    escape(v.hook.command, newlines=False),
+                )
+                for v in views
+            ),
+            *(
+                (
+                    f"{v.event} in {v.template.name}/{v.hook.service}",
+                    v.template.origin,
+                    v.approval or waits,
+                    escape(v.hook.text, newlines=False),
+                )
+                for v in containers
+            ),
         ],
-        empty="no host hooks (workspaces.hooks in config.yaml or .nexus/config.yaml)",
+        empty="no hooks (workspaces.hooks in config.yaml or .nexus/config.yaml, x-nexus.hooks "
+        "in .nexus/templates/)",
     )
 
 

@@ -194,6 +194,7 @@ class _Fleet:
                 self.project,
                 [request for _, request in wanted.values()],
                 hooks=workspace_hooks.load(self.project),
+                container_hooks=workspace_hooks.container_hooks(self.project),
                 on_done=made,
             )
 

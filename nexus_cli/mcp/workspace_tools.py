@@ -37,12 +37,14 @@ def workspace_create(
         variables=variables or {},
         host_ports=host_ports or [],
         hooks=workspace_hooks.load(project),
+        container_hooks=workspace_hooks.container_hooks(project),
     )
     return result.to_json()
 
 
 def workspace_up(project: Project, name: str) -> dict[str, Any]:
-    return lifecycle.up(Workspace(project, name)).to_json()
+    check = workspace_hooks.container_hooks(project)
+    return lifecycle.up(Workspace(project, name), container_hooks=check).to_json()
 
 
 def workspace_down(project: Project, name: str) -> dict[str, Any]:

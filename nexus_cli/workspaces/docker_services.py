@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nexus_cli import engine, fs, git, proc
-from nexus_cli.errors import ConfigError, NexusError
+from nexus_cli.errors import ConfigError, ConflictError, NexusError
 from nexus_cli.workspaces.handle import project_filters
 from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
@@ -77,6 +77,23 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
     return True
 
 
+# The engine's words when its default address pools have no subnet left for one more network
+# (Docker 20.10.24 answers 404 with them; the text, not the status, is what is matched):
+# each workspace has a network of its own, and the default pools hold about 30 bridge networks.
+NO_ADDRESS_POOL = "could not find an available, non-overlapping IPv4 address pool"
+
+
+def _no_addresses_left() -> ConflictError:
+    return ConflictError(
+        "the Docker engine has no free network addresses left for this workspace's network "
+        "(its default address pools are used up by other networks)",
+        hint="delete workspaces you no longer use (`nexus workspace list`, then "
+        "`nexus workspace delete NAME`), remove unused networks (`docker network prune`), or "
+        "give the engine more with `default-address-pools` in its daemon.json",
+        category="address_pool_exhausted",
+    )
+
+
 def ensure_network(client: Any, workspace: Workspace) -> None:
     """Make sure the workspace's network exists: created when missing (one request).
 
@@ -95,6 +112,8 @@ def ensure_network(client: Any, workspace: Workspace) -> None:
         )
         return
     except APIError as exc:
+        if NO_ADDRESS_POOL in str(exc.explanation or exc):
+            raise _no_addresses_left() from None
         if exc.status_code != 409:  # 409: there already (`up`), or made meanwhile by another
             raise
     same = sorted(

@@ -38,7 +38,12 @@ from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback, reserve, worktree_steps
 from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
-from nexus_cli.workspaces.template_model import Template
+from nexus_cli.workspaces.template_model import (
+    CONTAINER_HOOK_EVENTS,
+    HookCheck,
+    Template,
+    refuse_repository_hooks,
+)
 from nexus_cli.workspaces.templates import load_template, resolve_in_worktree
 
 if TYPE_CHECKING:
@@ -133,6 +138,7 @@ def create(
     hooks: host_hooks.HostHooks = host_hooks.NONE,
     compose: str | None = None,
     profiles: list[str] | None = None,
+    container_hooks: HookCheck = refuse_repository_hooks,
 ) -> CreateResult:
     """Create the worktree, write the template's files, record it, and start its services.
 
@@ -144,6 +150,10 @@ def create(
     on any failure or interrupt what this call made is removed again (see
     :mod:`~nexus_cli.workspaces.rollback`) unless ``keep_on_failure``. What a killed create left
     is undone first when its name is created again.
+
+    ``container_hooks`` decides whether the template's container hooks may run (a repository's
+    only once a person approved them: :func:`nexus_cli.tasks.workspace_hooks.container_hooks`);
+    it is asked before anything is made, so a refused create leaves nothing behind.
     """
     with ownership.operation() as me, proc.deadline_after(CREATE_DEADLINE_S):
         return _create_as(
@@ -162,6 +172,7 @@ def create(
             hooks=hooks,
             compose=compose,
             profiles=profiles,
+            container_hooks=container_hooks,
         )
 
 
@@ -182,6 +193,7 @@ def _create_as(
     hooks: host_hooks.HostHooks,
     compose: str | None,
     profiles: list[str] | None,
+    container_hooks: HookCheck,
 ) -> CreateResult:
     progress = progress or Silent()
     project, name = workspace.project, workspace.name
@@ -205,6 +217,8 @@ def _create_as(
     )
     template = template_for(workspace, record)
     wanted = check_host_port_total([*template.host_ports, *extra_host_ports])
+    if template.services and start:  # the hooks run once the services started
+        container_hooks(template, CONTAINER_HOOK_EVENTS)
     exposure.remember_choice(project, name, bind.address)  # once the template and ports are valid
     if template.services:
         record.engine = engine.current().host
@@ -489,8 +503,12 @@ def up(
     *,
     progress: Progress | None = None,
     health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+    container_hooks: HookCheck = refuse_repository_hooks,
 ) -> UpResult:
-    """Start the services that are not running as planned (see :func:`services_up.bring_up`)."""
+    """Start the services that are not running as planned (see :func:`services_up.bring_up`).
+
+    ``container_hooks`` is asked (as by :func:`create`) before anything starts, for the
+    post_start hooks and, when they have not run yet, the post_create ones."""
     progress = progress or Silent()
     record = workspace.record()
     invocation.note(event_type="workspace", workspace=workspace.name)
@@ -499,6 +517,8 @@ def up(
     invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
     if not template.services:
         return UpResult()
+    events = CONTAINER_HOOK_EVENTS if not record.post_create_done else ("post_start",)
+    container_hooks(template, events)
     client = _connect(workspace.project)
     return _up_with_hooks(client, workspace, record, template, progress, health_timeout_s)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 
 
@@ -65,3 +66,9 @@ class ServiceSpec:
 class Hook:
     service: str
     command: list[str] | str
+
+    @property
+    def text(self) -> str:
+        """The command as one line of shell: a string as written, an argv list quoted (``sh -c``
+        on it runs that same argv). What a person approves and what approvals are keyed by."""
+        return self.command if isinstance(self.command, str) else shlex.join(self.command)

@@ -20,7 +20,7 @@ from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
 from nexus_cli.workspaces.service_model import Hook
 from nexus_cli.workspaces.template_model import Template
-from nexus_cli.workspaces.templates import resolve_in_worktree
+from nexus_cli.workspaces.templates import resolve_in_worktree, substitute
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -447,10 +447,15 @@ def _exec(client: Any, container: Any, command: list[str] | str) -> tuple[int, b
 def run_hooks(
     client: Any, workspace: Workspace, hooks: list[Hook], kind: str, progress: Progress
 ) -> None:
-    """Run ``post_create``/``post_start`` hooks inside their services; a failure stops here."""
+    """Run ``post_create``/``post_start`` hooks inside their services; a failure stops here.
+
+    Each runs as approved (:func:`nexus_cli.tasks.workspace_hooks.container_hooks`), with this
+    workspace's ``${NEXUS_WORKSPACE}`` and ``${NEXUS_PROJECT_ID}`` filled in now."""
+    names = {"NEXUS_WORKSPACE": workspace.name, "NEXUS_PROJECT_ID": workspace.project_id}
     for hook in hooks:
         container = client.containers.get(workspace.container_name(hook.service))
-        command = ["sh", "-c", hook.command] if isinstance(hook.command, str) else hook.command
+        written = substitute(hook.command, names, Path())
+        command = ["sh", "-c", written] if isinstance(written, str) else written
         progress.begin(f"{kind} hook in {hook.service}")
         exit_code, output = _exec(client, container, command)
         if exit_code != 0:  # the step stays open: the command shows it failed (✗)

@@ -6,11 +6,13 @@ Its services and hooks are :mod:`service_model` classes, loaded only by template
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli.errors import ConfigError
+from nexus_cli.errors import ConfigError, GateNeedsApprovalError
+from nexus_cli.terminal import escape
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.service_model import Hook, ServiceSpec
@@ -30,6 +32,17 @@ class Template:
     host_ports: tuple[
         str, ...
     ] = ()  # names of ports for processes on the host (x-nexus.host_ports)
+
+    @property
+    def from_repository(self) -> bool:
+        """A template in the project's ``.nexus/templates/`` is repository content: its
+        container hooks run only once a person approved them (a built-in or one of the user's
+        own runs as written)."""
+        return self.origin == "project"
+
+    def hooks_of(self, events: Sequence[str]) -> list[tuple[str, Hook]]:
+        """``(event, hook)`` of each container hook of ``events``, in the template's order."""
+        return [(event, hook) for event in events for hook in self.hooks.get(event, [])]
 
     def start_order(self) -> list[ServiceSpec]:
         """Services ordered so that each comes after the services it depends on."""
@@ -65,3 +78,35 @@ class Template:
             "default_service": self.default_service,
             "host_ports": list(self.host_ports),
         }
+
+
+# What a create or an up runs in containers: ``post_create`` once, ``post_start`` at each start.
+CONTAINER_HOOK_EVENTS = ("post_create", "post_start")
+
+# Decides, before anything is made or started, whether ``events``' container hooks of a template
+# may run: returns when they may, raises :class:`GateNeedsApprovalError` when one waits for a
+# person. The one that reads the approvals is
+# :func:`nexus_cli.tasks.workspace_hooks.container_hooks`.
+HookCheck = Callable[[Template, Sequence[str]], None]
+
+
+def hooks_wait(template: Template, waiting: Sequence[tuple[str, Hook]]) -> GateNeedsApprovalError:
+    """The exit-5 error for ``template``'s container hooks that nobody approved: nothing ran."""
+    event, first = waiting[0]
+    more = f" ({len(waiting) - 1} more too)" if len(waiting) > 1 else ""
+    again = " (with the --var values you create it with)" if template.variables else ""
+    return GateNeedsApprovalError(
+        f"the project's template {template.name!r}: its {event} hook "
+        f"`{escape(first.text, newlines=False)}` in {first.service} waits for a person's "
+        f"approval{more}",
+        hint=f"a person must approve it: nexus workspace hooks --approve --template "
+        f"{template.name}{again}",
+    )
+
+
+def refuse_repository_hooks(template: Template, events: Sequence[str]) -> None:
+    """The check when the caller has none: a repository's container hooks never run unapproved
+    (a built-in template's or the user's own do)."""
+    waiting = template.hooks_of(events) if template.from_repository else []
+    if waiting:
+        raise hooks_wait(template, waiting)

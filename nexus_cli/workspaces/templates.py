@@ -43,6 +43,10 @@ NEXUS_KEYS = frozenset(
         "profiles",
     }
 )
+# Set by Nexus for each workspace (never by --var). A container hook's command keeps them as
+# written until it runs (:func:`nexus_cli.workspaces.services_up.run_hooks`), so that what a
+# person approves is one text for every workspace; their values are validated names.
+BUILTIN_VARIABLES = ("NEXUS_WORKSPACE", "NEXUS_PROJECT_ID")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -158,7 +162,11 @@ def parse_template_file(
     variables = _parse_variables(nexus.get("variables"), path)
     resolved = _resolve_values(variables, values, path, strict=strict)
     data = substitute(raw, resolved, path)
+    hooks = nexus.get("hooks")
     nexus = _mapping(data.get("x-nexus"), path, "x-nexus")
+    if hooks is not None:  # the workspace's own names are filled in when a hook runs
+        kept = {**resolved, **{key: f"${{{key}}}" for key in BUILTIN_VARIABLES}}
+        nexus = {**nexus, "hooks": substitute(hooks, kept, path)}
     services_raw = _mapping(data.get("services"), path, "services")
     description = str(nexus.get("description", ""))
     base = Template(
@@ -280,7 +288,7 @@ def _parse_variables(value: Any, path: Path) -> dict[str, str | None]:
 def _resolve_values(
     variables: dict[str, str | None], values: dict[str, str], path: Path, *, strict: bool
 ) -> dict[str, str]:
-    builtin = {"NEXUS_WORKSPACE", "NEXUS_PROJECT_ID"}
+    builtin = set(BUILTIN_VARIABLES)
     unknown = sorted(set(values) - set(variables) - builtin)
     if unknown:
         known = ", ".join(sorted(variables)) or "none"

@@ -1,4 +1,5 @@
-"""`workspace_exec` over MCP against the real Docker engine (one service, busybox)."""
+"""The workspace tools over MCP against the real Docker engine (one service, busybox): `workspace_exec`,
+and `workspace_create`/`workspace_up` refusing a repository's unapproved container hook."""
 
 from __future__ import annotations
 
@@ -45,3 +46,45 @@ def test_workspace_exec_runs_in_the_service(project: Path, test_image: str) -> N
     assert r["ran"]["truncated_bytes"] > 0 and len(r["ran"]["output"]) == 64 * 1024
     assert r["missing"].is_error and "no service 'nope'" in text_of(r["missing"])
     assert r["down"]["stopped"] == 1
+
+
+@pytest.mark.docker
+def test_workspace_create_and_up_refuse_an_unapproved_container_hook(
+    project: Path, test_image: str
+) -> None:
+    """An agent cannot run a repository's container hook by creating a workspace over MCP: the
+    create is refused with nothing made, and so is an up; only a person approves it."""
+    templates = project / ".nexus" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "one.yaml").write_text(
+        "x-nexus:\n  hooks:\n    post_start: [{service: app, command: 'touch /tmp/owned'}]\n"
+        f"services:\n  app:\n    image: {test_image}\n    command: [sleep, '600']\n"
+    )
+
+    async def session() -> dict[str, Any]:
+        async with mcp_session(project) as s:
+            refused = await s.call_tool("workspace_create", {"name": "mcp-ws", "template": "one"})
+            listed = ok(await s.call_tool("workspace_list", {}))
+            return locals()
+
+    try:
+        r = asyncio.run(session())
+        assert r["refused"].is_error
+        assert (
+            "the project's template 'one': its post_start hook `touch /tmp/owned` in app waits "
+            "for a person's approval" in text_of(r["refused"])
+        )
+        assert r["listed"]["workspaces"] == []
+        assert not (project / ".nexus" / "worktrees" / "mcp-ws").exists()
+        # made without its hooks (--no-start), an up over MCP is refused before anything starts
+        assert run_nexus("workspace", "create", "mcp-ws", "-t", "one", "--no-start").exit_code == 0
+
+        async def up() -> Any:
+            async with mcp_session(project) as s:
+                return await s.call_tool("workspace_up", {"name": "mcp-ws"})
+
+        refused_up = asyncio.run(up())
+        assert refused_up.is_error and "waits for a person's approval" in text_of(refused_up)
+        assert run_nexus("workspace", "status", "mcp-ws", "--json").json()["state"] == "stopped"
+    finally:
+        run_nexus("workspace", "delete", "mcp-ws", "--force")

@@ -1,16 +1,26 @@
-"""Host hooks around workspaces on real processes and git: the user's run, the project's wait
-for a person's approval, and a failing hook stops the step it guards with nothing left behind."""
+"""Hooks around workspaces on real processes, git and the Docker engine: the user's run, the
+project's (host hooks in .nexus/config.yaml, container hooks of .nexus/templates/) wait for a
+person's approval of that exact command, and a failing hook stops the step it guards with nothing
+left behind."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from nexus_cli import paths
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.project import find_project
 from nexus_cli.tasks import workspace_hooks
+from nexus_cli.workspaces.templates import load_template
 from tests.conftest import git, run_nexus
+from tests.workspaces.conftest import (
+    cleanup_docker,  # noqa: F401 (a fixture)
+    file_in_service,
+)
 
 
 def user_config(isolated_home: Path, text: str) -> None:
@@ -148,3 +158,163 @@ def test_malformed_hooks_name_the_key(project: Path, text: str, key: str) -> Non
     project_config(project, text)
     with pytest.raises(ConfigError, match=key):
         workspace_hooks.configured(find_project(project))
+
+
+# --- container hooks of a template (x-nexus.hooks), on the real engine ---------------------------
+
+HOOKED = """\
+x-nexus:
+  hooks:
+    post_create: [{{service: app, command: "echo created >> /tmp/hooks"}}]
+    post_start: [{{service: app, command: "echo {start}-${{NEXUS_WORKSPACE}} >> /tmp/hooks"}}]
+services:
+  app:
+    image: {image}
+    command: [sleep, "600"]
+"""
+WAITING = (
+    "error: the project's template 'hooked': its post_create hook `echo created >> /tmp/hooks` "
+    "in app waits for a person's approval (1 more too)"
+)
+
+
+def hooked_template(folder: Path, image: str, start: str = "started") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hooked.yaml").write_text(HOOKED.format(image=image, start=start))
+
+
+def nothing_in_docker(docker_client: Any, project: Path) -> None:
+    label = {"label": [f"dev.nexus.project={find_project(project).project_id()}"]}
+    assert docker_client.containers.list(all=True, filters=label) == []
+    assert docker_client.networks.list(filters=label) == []
+    assert docker_client.volumes.list(filters=label) == []
+
+
+@pytest.fixture
+def hooked_project(project: Path, test_image: str, cleanup_docker: list[str]) -> Path:  # noqa: F811
+    """A project whose own template `hooked` has container hooks nobody approved yet."""
+    hooked_template(project / ".nexus" / "templates", test_image)
+    cleanup_docker.append(find_project(project).project_id())
+    return project
+
+
+@pytest.mark.docker
+def test_a_repository_templates_container_hooks_wait_for_a_person(
+    hooked_project: Path, docker_client: Any, test_image: str
+) -> None:
+    for args in (["c1"], ["c1", "--json"], ["c1", "c2"]):  # one, --json, a batch
+        waiting = run_nexus("workspace", "create", *args, "-t", "hooked")
+        assert waiting.exit_code == 5, waiting.stderr
+        lines = waiting.stderr.splitlines()
+        if "c2" in args:  # a batch: one line per workspace, each ending as one create's
+            assert all(line.endswith(WAITING.removeprefix("error:")) for line in lines[:2])
+        else:
+            assert lines[0] == WAITING
+        assert "nexus workspace hooks --approve --template hooked" in waiting.stderr
+        nothing_made(hooked_project, "c1")
+        nothing_made(hooked_project, "c2")
+        nothing_in_docker(docker_client, hooked_project)
+    listed = run_nexus("workspace", "hooks", "--json").json()
+    assert [(h["event"], h["command"], h["approved"]) for h in listed] == [
+        ("post_create", "echo created >> /tmp/hooks", False),
+        ("post_start", "echo started-${NEXUS_WORKSPACE} >> /tmp/hooks", False),
+    ]
+    assert {(h["template"], h["service"], h["origin"]) for h in listed} == {
+        ("hooked", "app", "project")
+    }
+    from jsonschema import Draft202012Validator
+
+    schema = Path(__file__).parents[2] / "docs" / "schemas" / "v1" / "workspace-hooks.schema.json"
+    assert list(Draft202012Validator(json.loads(schema.read_text())).iter_errors(listed)) == []
+    questions: list[str] = []
+    approved = workspace_hooks.approve_containers(
+        find_project(hooked_project), ask=lambda q: questions.append(q) or True
+    )
+    assert len(approved) == 2
+    assert "hooked post_create in app: echo created >> /tmp/hooks" in questions[0]
+    # One approval serves every workspace: its own name is filled in when the hook runs.
+    for name in ("c1", "c2"):
+        created = run_nexus("workspace", "create", name, "-t", "hooked")
+        assert created.exit_code == 0, created.stderr
+        assert file_in_service(name, "/tmp/hooks", "app") == f"created\nstarted-{name}\n"
+    # A changed command waits again, on up as on create: nothing starts.
+    assert run_nexus("workspace", "down", "c1").exit_code == 0
+    hooked_template(hooked_project / ".nexus" / "templates", test_image, start="restarted")
+    up = run_nexus("workspace", "up", "c1")
+    assert up.exit_code == 5, up.stderr
+    assert up.stderr.splitlines()[0] == (
+        "error: the project's template 'hooked': its post_start hook "
+        "`echo restarted-${NEXUS_WORKSPACE} >> /tmp/hooks` in app waits for a person's approval"
+    )
+    assert run_nexus("workspace", "status", "c1", "--json").json()["state"] == "stopped"
+    assert run_nexus("workspace", "create", "c3", "-t", "hooked").exit_code == 5
+    nothing_made_named = run_nexus("workspace", "list", "--json").json()["workspaces"]
+    assert sorted(w["name"] for w in nothing_made_named) == ["c1", "c2"]
+
+
+@pytest.mark.docker
+def test_a_refused_approval_of_container_hooks_changes_nothing(hooked_project: Path) -> None:
+    with pytest.raises(UsageError, match="not approved"):
+        workspace_hooks.approve_containers(find_project(hooked_project), ask=lambda q: False)
+    listed = run_nexus("workspace", "hooks", "--json").json()
+    assert [h["approved"] for h in listed] == [False, False]
+
+
+@pytest.mark.docker
+def test_the_users_own_template_runs_its_container_hooks_unasked(
+    project: Path,
+    test_image: str,
+    cleanup_docker: list[str],  # noqa: F811
+) -> None:
+    hooked_template(paths.user_config_dir() / "templates", test_image)
+    cleanup_docker.append(find_project(project).project_id())
+    created = run_nexus("workspace", "create", "u1", "-t", "hooked")
+    assert created.exit_code == 0, created.stderr
+    assert file_in_service("u1", "/tmp/hooks", "app") == "created\nstarted-u1\n"
+    assert run_nexus("workspace", "hooks", "--json").json() == []  # only the project's are listed
+    shown = run_nexus("workspace", "hooks", "--template", "hooked", "--json").json()
+    assert [(h["origin"], h["how"]) for h in shown] == [("user", "user"), ("user", "user")]
+
+
+def test_a_built_in_templates_container_hooks_need_no_approval(project: Path) -> None:
+    """The shipped python-postgres template has a post_create hook: it is not repository
+    content, so the check passes (no engine needed: the check comes before anything is made)."""
+    template = load_template("python-postgres", project, {})
+    assert template.origin == "builtin" and template.hooks["post_create"]
+    workspace_hooks.container_hooks(find_project(project))(template, ["post_create"])
+    # the same file copied into the repository is the repository's: it waits
+    folder = project / ".nexus" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "python-postgres.yaml").write_text(template.path.read_text())
+    mine = load_template("python-postgres", project, {})
+    with pytest.raises(Exception, match="waits for a person's approval") as refused:
+        workspace_hooks.container_hooks(find_project(project))(mine, ["post_create"])
+    assert getattr(refused.value, "exit_code", None) == 5
+
+
+def test_a_container_hooks_variables_are_part_of_what_is_approved(
+    project: Path, test_image: str
+) -> None:
+    """A --var value is in the command that runs: approving the default does not approve
+    another value (an MCP caller's, say); --template with --var approves that one."""
+    folder = project / ".nexus" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "greet.yaml").write_text(
+        "x-nexus:\n  variables: {WHO: world}\n  hooks:\n"
+        "    post_create: [{service: app, command: [echo, 'hi ${WHO}']}]\n"
+        f"services:\n  app: {{image: {test_image}}}\n"
+    )
+    me = find_project(project)
+    workspace_hooks.approve_containers(me, ask=lambda q: True)
+    check = workspace_hooks.container_hooks(me)
+    check(load_template("greet", project, {}), ["post_create"])
+    other = load_template("greet", project, {"WHO": "x; id"})
+    with pytest.raises(Exception, match=r"`echo 'hi x; id'` in app waits") as refused:
+        check(other, ["post_create"])
+    assert "--template greet (with the --var values" in str(getattr(refused.value, "hint", ""))
+    listed = run_nexus("workspace", "hooks", "-t", "greet", "--var", "WHO=x; id", "--json")
+    assert [h["command"] for h in listed.json()] == ["echo 'hi x; id'"]
+    assert listed.json()[0]["approved"] is False
+    workspace_hooks.approve_containers(me, "greet", {"WHO": "x; id"}, ask=lambda q: True)
+    check(other, ["post_create"])
+    assert run_nexus("workspace", "hooks", "--var", "WHO=1").exit_code == 2

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 
 from nexus_cli import engine_ssh
 from nexus_cli.project import find_project
+from nexus_cli.tasks import workspace_hooks
 
 TEMPLATE = """\
 # Two services on the local FROM-scratch busybox image: a "db" that keeps data in a named
@@ -60,13 +63,28 @@ def free_port() -> int:
 
 
 def write_test_template(
-    root: Path, image: str, name: str = "duo", web_port: int | None = None
+    root: Path,
+    image: str,
+    name: str = "duo",
+    web_port: int | None = None,
+    *,
+    approve: bool = True,
 ) -> Path:
+    """The `duo` test template in the project at ``root``; its container hooks approved (as a
+    person does at a terminal, :func:`workspace_hooks.approve_containers`) unless ``approve``
+    is False: a project's template is repository content."""
     folder = root / ".nexus" / "templates"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
     path.write_text(TEMPLATE.format(image=image, web_port=web_port or free_port()))
+    if approve:
+        approve_template_hooks(root, name)
     return path
+
+
+def approve_template_hooks(root: Path, template: str) -> None:
+    """Approve the container hooks of the project's ``template`` as a person at a terminal."""
+    workspace_hooks.approve_containers(find_project(root), template, ask=lambda question: True)
 
 
 def remove_project_objects(client: Any, project_id: str) -> None:
@@ -202,3 +220,77 @@ def remote_engine(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> 
         yield host
     finally:
         subprocess.run([*script, "stop", str(folder)], env=env, capture_output=True, timeout=120)
+
+
+# --- a second local engine whose address pool holds one network --------------------------------
+
+SMALL_POOL = "10.213.0.0/24"  # one /24: the engine can make exactly one bridge network
+
+
+@pytest.fixture
+def small_pool_engine(test_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``unix://…/docker.sock`` of a second dockerd on this machine whose default address pool
+    holds one network (``--default-address-pool base=10.213.0.0/24,size=24``), with the test
+    image loaded; ended when the test ends. Its /var/run is its own (a private mount namespace,
+    so its containerd and exec root never meet the main engine's); the rest of the filesystem,
+    the socket's folder included, is shared, so it is a local engine to Nexus."""
+    if os.geteuid() != 0:
+        pytest.skip("a second dockerd needs root")
+    for tool in ("unshare", "dockerd", "docker"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    folder = tmp_path_factory.mktemp("pool-engine")
+    sock = folder / "docker.sock"
+    (folder / "inner.sh").write_text(
+        "set -e\nmount --make-rprivate /\nmount -t tmpfs tmpfs /var/run\n"
+        f"exec dockerd --data-root {folder}/data --exec-root /var/run/dx "
+        f"--pidfile /var/run/d.pid --host unix://{sock} --iptables=false --bridge=none "
+        f"--default-address-pool base={SMALL_POOL},size=24\n"
+    )
+    log = (folder / "dockerd.log").open("wb")
+    daemon = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "bash", str(folder / "inner.sh")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its process group is ended below, and nothing else
+    )
+    host = f"unix://{sock}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    try:
+        info = ["docker", "-H", host, "info"]
+        for _ in range(120):
+            if subprocess.run(info, capture_output=True, env=env).returncode == 0:
+                break
+            if daemon.poll() is not None:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(
+                f"the small-pool engine did not start: {(folder / 'dockerd.log').read_text()[-2000:]}"
+            )
+        saved = subprocess.Popen(["docker", "save", test_image], stdout=subprocess.PIPE, env=env)
+        loaded = subprocess.run(
+            ["docker", "-H", host, "load"], stdin=saved.stdout, capture_output=True, env=env
+        )
+        saved.wait(timeout=60)
+        assert loaded.returncode == 0, loaded.stderr
+        yield host
+    finally:
+        # its networks' bridges live in this machine's network namespace: removed first, so that
+        # none is left holding the pool's addresses once the engine is gone
+        for argv in (["rm", "-f", "-v", "--"], ["network", "rm", "--"]):
+            listed = (
+                ["ps", "-aq"] if argv[0] == "rm" else ["network", "ls", "-q", "-f", "type=custom"]
+            )
+            ids = subprocess.run(
+                ["docker", "-H", host, *listed], capture_output=True, text=True, env=env
+            ).stdout.split()
+            if ids:
+                subprocess.run(["docker", "-H", host, *argv, *ids], capture_output=True, env=env)
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        log.close()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
+from nexus_cli.tasks import workspace_hooks
 from nexus_cli.workspaces import batch
 from tests.conftest import git, nexus_exe, run_nexus
 
@@ -94,10 +95,28 @@ def test_create_many_reports_each_as_it_ends(ws_project: Path) -> None:
     project = find_project(ws_project)
     seen: list[str] = []
     requests = [batch.Request("e1", "duo"), batch.Request("e2", "duo", from_ref="HEAD")]
-    result = batch.create_many(project, requests, on_done=lambda o: seen.append(o.name))
+    result = batch.create_many(
+        project,
+        requests,
+        on_done=lambda o: seen.append(o.name),
+        container_hooks=workspace_hooks.container_hooks(project),  # duo's: approved
+    )
     assert sorted(seen) == ["e1", "e2"]
     assert [r.name for r in result.created] == ["e1", "e2"]  # in the order requested
     assert result.failed == []
+
+
+def test_a_caller_that_gives_no_hook_check_runs_no_repository_hook(
+    ws_project: Path, docker_client: Any
+) -> None:
+    """The domain functions' default check approves nothing of a repository's: a front end that
+    forgot to pass :func:`workspace_hooks.container_hooks` gets a refusal, not a hook that ran
+    (duo's hooks are approved, but only that check reads the approvals)."""
+    project = find_project(ws_project)
+    result = batch.create_many(project, [batch.Request("d1", "duo")])
+    assert [o.error.category for o in result.failed if o.error] == ["needs_approval"]
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+    assert _labelled(docker_client, project.project_id())["containers"] == []
 
 
 @pytest.mark.parametrize(

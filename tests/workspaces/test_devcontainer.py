@@ -13,6 +13,7 @@ from nexus_cli.project import find_project
 from nexus_cli.workspaces.devcontainer import import_devcontainer
 from nexus_cli.workspaces.templates import load_template
 from tests.conftest import git, run_nexus
+from tests.workspaces.conftest import approve_template_hooks
 
 DEVCONTAINER = """\
 // A dev container as VS Code writes it: comments and trailing commas.
@@ -124,6 +125,16 @@ def test_an_imported_devcontainer_starts(
     imported = run_nexus("template", "import", ".devcontainer/devcontainer.json", "--json")
     assert imported.exit_code == 0, imported.stderr
     assert json.loads(imported.stdout)["name"] == "devcontainer"
+    again = run_nexus("template", "import", ".devcontainer/devcontainer.json", "--force")
+    assert (
+        "run once you approved them: nexus workspace hooks --approve --template devcontainer"
+        in (again.stderr)
+    )
+    # its postCreateCommand is the repository's: it waits for a person, with nothing made
+    waiting = run_nexus("workspace", "create", "dev1", "--template", "devcontainer")
+    assert waiting.exit_code == 5 and "post_create hook" in waiting.stderr, waiting.stderr
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+    approve_template_hooks(project, "devcontainer")
     created = run_nexus("workspace", "create", "dev1", "--template", "devcontainer", "--json")
     assert created.exit_code == 0, created.stderr
     ports = json.loads(created.stdout)["ports"]

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,44 @@ def test_up_replaces_a_leftover_container_of_the_same_name(
     db = docker_client.containers.get(name)
     assert db.id != leftover.id and db.status == "running"
     assert db.labels["dev.nexus.service"] == "db"
+
+
+def test_an_engine_out_of_network_addresses_is_one_clear_error(
+    project: Path, test_image: str, small_pool_engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each workspace has a network of its own; an engine whose address pools are used up
+    refuses one more (on a real engine whose pool holds one network, and it holds one already).
+    The create says so in one line with the ways out, and undoes what it made."""
+    import docker
+
+    (project / ".nexus" / "templates").mkdir(parents=True)
+    (project / ".nexus" / "templates" / "one.yaml").write_text(
+        f"services:\n  app:\n    image: {test_image}\n    command: [sleep, '600']\n"
+    )
+    monkeypatch.setenv("DOCKER_HOST", small_pool_engine)
+    client = docker.DockerClient(base_url=small_pool_engine)
+    try:
+        filler = client.networks.create(f"filler-{uuid.uuid4().hex[:12]}", driver="bridge")
+        refused = run_nexus("workspace", "create", "np", "-t", "one")
+        assert refused.exit_code == 1, refused.stderr
+        lines = refused.stderr.splitlines()
+        assert lines[0] == (
+            "error: the Docker engine has no free network addresses left for this workspace's "
+            "network (its default address pools are used up by other networks)"
+        )
+        assert lines[1].startswith("hint: delete workspaces you no longer use")
+        for way_out in ("nexus workspace list", "docker network prune", "default-address-pools"):
+            assert way_out in lines[1]
+        assert len(lines) == 2 and "Traceback" not in refused.stderr
+        assert not (project / ".nexus" / "worktrees" / "np").exists()
+        assert git(project, "branch", "--list", "np") == ""
+        assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+        assert [n.name for n in client.networks.list() if n.name.startswith("nexus-")] == []
+        assert client.containers.list(all=True) == []
+        # with the addresses given back, the same create works
+        filler.remove()
+        made = run_nexus("workspace", "create", "np", "-t", "one")
+        assert made.exit_code == 0, made.stderr
+        assert run_nexus("workspace", "delete", "np", "--force").exit_code == 0
+    finally:
+        client.close()

@@ -27,7 +27,12 @@ from nexus_cli.workspaces.docker_services import Bind, ServicePlan
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.service_model import ServiceSpec
 from tests.conftest import git, nexus_exe, processes_marked, run_process
-from tests.workspaces.conftest import REMOTE_ENGINE_PORT, remote_client, remove_project_objects
+from tests.workspaces.conftest import (
+    REMOTE_ENGINE_PORT,
+    approve_template_hooks,
+    remote_client,
+    remove_project_objects,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -63,6 +68,7 @@ def remote_project(
     templates = project / ".nexus" / "templates"
     templates.mkdir(parents=True, exist_ok=True)
     (templates / "pair.yaml").write_text(TEMPLATE.format(image=test_image))
+    approve_template_hooks(project, "pair")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "remote test files")
     monkeypatch.setenv("DOCKER_HOST", remote_engine)

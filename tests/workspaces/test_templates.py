@@ -33,6 +33,25 @@ def test_variables_substitute_and_override(tmp_path: Path) -> None:
     assert "PORT=4000" in template.files[".env.nexus"]
 
 
+def test_a_hook_keeps_the_workspaces_own_names_until_it_runs(tmp_path: Path) -> None:
+    """What a person approves is one text for every workspace: ``${NEXUS_WORKSPACE}`` stays in a
+    hook's command (run_hooks fills it in) while a --var value is substituted, and a file gets
+    both; an argv hook is approved as the shell line that runs that same argv."""
+    _write(
+        tmp_path,
+        "named",
+        "x-nexus:\n  variables: {WHO: you}\n"
+        "  files: {a.txt: '${NEXUS_WORKSPACE} ${WHO}'}\n  hooks:\n"
+        "    post_create: [{service: app, command: 'echo ${NEXUS_WORKSPACE:-x} ${WHO}'}]\n"
+        "    post_start: [{service: app, command: [echo, '${WHO} it', \"it's\"]}]\n"
+        "services:\n  app: {image: img}\n",
+    )
+    template = load_template("named", tmp_path, {"WHO": "me", "NEXUS_WORKSPACE": "w1"})
+    assert template.files["a.txt"] == "w1 me"
+    assert template.hooks["post_create"][0].text == "echo ${NEXUS_WORKSPACE} me"
+    assert template.hooks["post_start"][0].text == "echo 'me it' 'it'\"'\"'s'"
+
+
 def test_unknown_variable_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no variable 'NOPE'"):
         load_template("node-postgres", None, {"NOPE": "1"})

@@ -29,6 +29,10 @@ _ERRORS = {
         "start the Docker engine before working (`sudo systemctl enable --now docker`) or point "
         "Nexus at the right one with DOCKER_HOST / `docker context use`"
     ),
+    "address_pool_exhausted": (
+        "each workspace has a Docker network of its own: delete the workspaces you no longer use "
+        "and `docker network prune`, or raise `default-address-pools` in the engine's daemon.json"
+    ),
     "gate_failed": (
         "run `nexus task verify ID` before `nexus task complete` (the gates are plain shell "
         "commands, listed by `nexus task show ID`) so failures show up early"
