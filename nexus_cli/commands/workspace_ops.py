@@ -10,7 +10,7 @@ import click
 
 from nexus_cli.commands.options import confirm, parse_vars, yes_option
 from nexus_cli.completion import completer
-from nexus_cli.output import emit_json, json_option, print_table
+from nexus_cli.output import emit_json, json_option, print_table, warn
 from nexus_cli.plural import plural
 from nexus_cli.project import find_project
 from nexus_cli.tasks import workspace_hooks
@@ -159,7 +159,10 @@ def hooks(
             f"approved {plural(approved, 'hook')}" if approved else "no hook waits", err=True
         )
     views = workspace_hooks.listing(project)
-    containers = workspace_hooks.container_listing(project, template_name, values)
+    listed = workspace_hooks.container_listing(project, template_name, values)
+    for name, why in listed.unreadable:
+        warn(f"template {escape(name)} is not listed (its hooks cannot be read): {escape(why)}")
+    containers = listed.views
     if as_json:
         emit_json([v.to_json() for v in views] + [v.to_json() for v in containers])
         return

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import config_yaml, paths
-from nexus_cli.errors import GateNeedsApprovalError, UsageError
+from nexus_cli.errors import GateNeedsApprovalError, NexusError, UsageError
 from nexus_cli.project import Project
 from nexus_cli.tasks import approvals
 from nexus_cli.tasks.model import Gate
@@ -205,23 +205,37 @@ def container_hooks(project: Project) -> HookCheck:
     return check
 
 
+@dataclass(frozen=True, slots=True)
+class ContainerHooks:
+    """The container hooks listed, and the project templates that could not be read (name, why):
+    a broken template is left out of the listing, not a reason to refuse it (nor the host hooks'
+    approval); a create with it says why."""
+
+    views: list[ContainerHookView]
+    unreadable: list[tuple[str, str]]
+
+
 def container_listing(
     project: Project, template: str | None = None, variables: dict[str, str] | None = None
-) -> list[ContainerHookView]:
+) -> ContainerHooks:
     """The container hooks of ``template`` (with ``variables``, as a create with those --var
     values runs them), or of every template in the project's ``.nexus/templates/``."""
     book = approvals.Book(project)
     if template is not None:
-        loaded = [templates.load_template(template, project.root, dict(variables or {}))]
-    else:
-        if variables:
-            raise UsageError("--var gives a template's variables: name it with --template")
-        loaded = [
-            templates.load_template(name, project.root)
-            for name, (origin, _) in sorted(templates.available(project.root).items())
-            if origin == "project"
-        ]
-    return [view for t in loaded for view in _container_views(book, t)]
+        loaded = templates.load_template(template, project.root, dict(variables or {}))
+        return ContainerHooks(_container_views(book, loaded), [])
+    if variables:
+        raise UsageError("--var gives a template's variables: name it with --template")
+    views: list[ContainerHookView] = []
+    unreadable: list[tuple[str, str]] = []
+    for name, (origin, _) in sorted(templates.available(project.root).items()):
+        if origin != "project":
+            continue
+        try:
+            views += _container_views(book, templates.load_template(name, project.root))
+        except NexusError as exc:
+            unreadable.append((name, exc.message))
+    return ContainerHooks(views, unreadable)
 
 
 def approve_containers(
@@ -232,7 +246,8 @@ def approve_containers(
     ask: Any = approvals.ask_person,
 ) -> list[ContainerHookView]:
     """As :func:`approve`, for the waiting container hooks of :func:`container_listing`."""
-    waiting = [v for v in container_listing(project, template, variables) if v.approval is None]
+    listed = container_listing(project, template, variables).views
+    waiting = [v for v in listed if v.approval is None]
     if not waiting:
         return []
     lines = [

@@ -260,6 +260,35 @@ def test_a_refused_approval_of_container_hooks_changes_nothing(hooked_project: P
     assert [h["approved"] for h in listed] == [False, False]
 
 
+def test_a_broken_template_is_left_out_of_the_hooks_not_a_reason_to_refuse_them(
+    hooked_project: Path,
+) -> None:
+    """One unreadable template in the repository does not stop a person from seeing and
+    approving the others' hooks, nor the project's host hooks."""
+    (hooked_project / ".nexus" / "templates" / "broken.yaml").write_text("services: [\n")
+    project_config(hooked_project, "workspaces:\n  hooks:\n    pre_create: echo pre\n")
+    listed = run_nexus("workspace", "hooks", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert [(h["event"], h.get("template")) for h in listed.json()] == [
+        ("pre_create", None),
+        ("post_create", "hooked"),
+        ("post_start", "hooked"),
+    ]
+    assert listed.stderr.startswith("warning: template broken is not listed")
+    me = find_project(hooked_project)
+    assert [
+        v.template.name for v in workspace_hooks.approve_containers(me, ask=lambda q: True)
+    ] == [
+        "hooked",
+        "hooked",
+    ]
+    assert [h["approved"] for h in run_nexus("workspace", "hooks", "--json").json()] == [
+        False,
+        True,
+        True,
+    ]
+
+
 @pytest.mark.docker
 def test_the_users_own_template_runs_its_container_hooks_unasked(
     project: Path,
