@@ -230,11 +230,13 @@ def day_sql(ms: str) -> str:
     return day_text_sql(day_number_sql(ms))
 
 
-# The view's timestamp: a damaged at_ms (not a whole number in range) is shown as it is stored.
-_TIMESTAMP = (
-    f"CASE WHEN typeof(e.at_ms) = 'integer' THEN coalesce({text_sql('e.at_ms')}, e.at_ms) "
-    "ELSE e.at_ms END"
-)
+def timestamp_sql(at_ms: str) -> str:
+    """SQL: the view's ``timestamp`` of the stored ``at_ms`` (a column): its text, or a damaged
+    value (not a whole number in range) as it is stored."""
+    return (
+        f"CASE WHEN typeof({at_ms}) = 'integer' THEN coalesce({text_sql(at_ms)}, {at_ms}) "
+        f"ELSE {at_ms} END"
+    )
 
 
 def _view(name: str = "events", *, timed: bool = False, at_ms: bool = False) -> str:
@@ -247,7 +249,7 @@ def _view(name: str = "events", *, timed: bool = False, at_ms: bool = False) -> 
         if column in INTERNED:
             columns.append(f"(SELECT value FROM strings WHERE id = e.{column}) AS {column}")
         elif column == "timestamp" and timed:
-            columns.append(f"{_TIMESTAMP} AS timestamp")
+            columns.append(f"{timestamp_sql('e.at_ms')} AS timestamp")
         else:
             columns.append(f"e.{column} AS {column}")
     return (

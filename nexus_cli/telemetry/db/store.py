@@ -129,8 +129,14 @@ def m012_event_times(conn: sqlite3.Connection) -> None:
     _convert_range(conn, _converted(conn), top)
     there = conn.execute("SELECT count(*) FROM event_rows").fetchone()[0]
     if conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] != there:
-        # an older Nexus deleted events (retention, purge, quarantine) after they were converted
-        conn.execute("DELETE FROM event_rows_ms WHERE id NOT IN (SELECT id FROM event_rows)")
+        # an older Nexus deleted events (retention, purge, quarantine) after they were
+        # converted, and after a purge it may have given their ids to new events: drop every
+        # converted row that is not the same row any more, and convert what is missing
+        conn.execute(
+            "DELETE FROM event_rows_ms WHERE id IN (SELECT n.id FROM event_rows_ms AS n "
+            f"LEFT JOIN event_rows AS o ON o.id = n.id WHERE {_CHANGED})"
+        )
+        _convert_where(conn, "id NOT IN (SELECT id FROM event_rows_ms)", [])
     conn.execute("DROP VIEW events")  # and its triggers
     conn.execute("DROP TABLE event_rows")  # and its index
     conn.execute("ALTER TABLE event_rows_ms RENAME TO event_rows")
@@ -141,17 +147,30 @@ def _converted(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(max(id), 0) FROM event_rows_ms").fetchone()[0])
 
 
+# A converted row (n) that is no longer the text-timestamp row (o) of its id.
+_CHANGED = " OR ".join(
+    [
+        "o.id IS NULL",
+        *(f"o.{c} IS NOT n.{c}" for c in schema.EVENT_COLUMNS if c != "timestamp"),
+        f"o.timestamp IS NOT {schema.timestamp_sql('n.at_ms')}",
+    ]
+)
+
+
 def _convert_range(conn: sqlite3.Connection, low: int, end: int) -> None:
     """Copy the text-timestamp ``event_rows`` ``(low, end]`` into ``event_rows_ms``, each time
     as whole milliseconds (a text that does not read back exactly is kept as it is: the
     roll-up fold moves such a row into quarantine, as it did)."""
+    _convert_where(conn, "id > ? AND id <= ?", [low, end])
+
+
+def _convert_where(conn: sqlite3.Connection, where: str, params: list[int]) -> None:
     columns = ", ".join(
         schema.ms_sql("timestamp") if c == "timestamp" else c for c in ("id", *schema.EVENT_COLUMNS)
     )
     conn.execute(
-        f"INSERT INTO event_rows_ms SELECT {columns} FROM event_rows "
-        "WHERE id > ? AND id <= ? ORDER BY id",
-        [low, end],
+        f"INSERT INTO event_rows_ms SELECT {columns} FROM event_rows WHERE {where} ORDER BY id",
+        params,
     )
 
 

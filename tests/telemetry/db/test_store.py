@@ -527,6 +527,43 @@ def test_an_interrupted_conversion_goes_on_where_it_stopped(
     assert ranges[0] == 600  # the two chunks done were not converted again
 
 
+def test_a_purge_during_an_interrupted_conversion_leaves_no_stale_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous release purges the events (and their strings) while the conversion is cut
+    short, then records new ones under the same ids: the next open keeps only those."""
+    path = tmp_path / "t.db"
+    _version_11(path, rows=1000)
+    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    real = store._convert_range
+
+    def interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
+        real(conn, low, end)
+        if low >= 300:
+            raise Stop
+
+    monkeypatch.setattr(store, "_convert_range", interrupted)
+    with pytest.raises(Stop), store.migrated(str(path)):
+        pass
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] == 300
+        conn.execute("DELETE FROM events")
+        conn.execute("DELETE FROM strings")
+        for i in range(2):
+            conn.execute(
+                "INSERT INTO events (timestamp, session_id, event_type, command) "
+                f"VALUES ('2026-03-0{i + 1} 00:00:00.000', 'after', 'command', 'doctor')"
+            )
+        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert [row[0] for row in expected] == [1, 2]  # the ids the purged events had
+    monkeypatch.setattr(store, "_convert_range", real)
+    with store.migrated(str(path)) as db:
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+
+
 def test_the_oldest_layout_is_copied_then_converted_in_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
