@@ -54,6 +54,7 @@ def migrate(
     what: str,
     lock: str | os.PathLike[str] | None = None,
     before: Migration | None = None,
+    upto: int | None = None,
 ) -> int:
     """Run the migrations ``conn``'s database has not had, in one exclusive transaction.
 
@@ -66,16 +67,18 @@ def migrate(
     if conn.isolation_level is not None or conn.in_transaction:
         raise ValueError("migrate() needs an autocommit connection outside a transaction")
     latest = len(migrations)
-    if version(conn) == latest:
+    target = latest if upto is None else min(upto, latest)
+    current = version(conn)
+    if current == latest or target <= current < latest:
         return 0
     check_names(migrations)
     with locked(lock) if lock is not None else contextlib.nullcontext():
         if before is not None:
             before(conn)
-        return _run(conn, migrations, what)
+        return _run(conn, migrations, what, target)
 
 
-def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str) -> int:
+def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str, target: int) -> int:
     latest = len(migrations)
     conn.execute("BEGIN EXCLUSIVE")
     try:
@@ -85,7 +88,7 @@ def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str) -
                 f"{what} has schema version {current}; this Nexus knows versions up to {latest}",
                 hint="upgrade Nexus, or move the file aside if it can be rebuilt",
             )
-        for number in range(current + 1, latest + 1):
+        for number in range(current + 1, target + 1):
             migrations[number - 1](conn)
             conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
@@ -93,4 +96,4 @@ def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str) -
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return latest - current
+    return max(target - current, 0)

@@ -60,6 +60,18 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
         migrations.migrate(conn, [m001_things], what="x")
 
 
+def test_upto_runs_the_migrations_up_to_that_number_only(tmp_path: Path) -> None:
+    conn = _open(tmp_path / "x.db")
+    both = [m001_things, m002_things_colour]
+    assert migrations.migrate(conn, both, what="x", upto=1) == 1
+    assert (migrations.version(conn), _columns(conn)) == (1, ["id", "name"])
+    assert migrations.migrate(conn, both, what="x", upto=1) == 0
+    assert migrations.migrate(conn, both, what="x") == 1
+    assert migrations.version(conn) == 2
+    with pytest.raises(StateError, match="schema version 2; this Nexus knows versions up to 1"):
+        migrations.migrate(conn, [m001_things], what="x", upto=1)
+
+
 def test_misnumbered_migrations_are_a_bug(tmp_path: Path) -> None:
     conn = _open(tmp_path / "x.db")
     with pytest.raises(ValueError, match="migration 1 is named 'm002_things_colour'"):

@@ -44,8 +44,8 @@ SESSION_IDLE_SECONDS = 30 * 60
 
 # Straight into event_rows (the view's trigger would look every string up again per row).
 _INSERT_EVENT = (
-    f"INSERT INTO event_rows ({', '.join(schema.EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in schema.EVENT_COLUMNS)})"
+    f"INSERT INTO event_rows ({', '.join(schema.ROW_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in schema.ROW_COLUMNS)})"
 )
 
 
@@ -234,10 +234,10 @@ def _session(conn: sqlite3.Connection, item: dict[str, Any]) -> tuple[str, str]:
 def _insert(conn: sqlite3.Connection, item: dict[str, Any], strings: Strings) -> None:
     session_id, shell_key = _session(conn, item)
     timestamp = utc(item["t"])
-    row = {**item, "timestamp": timestamp, "session_id": session_id}
+    row = {**item, "at_ms": item["t"], "session_id": session_id}
     conn.execute(
         _INSERT_EVENT,
-        [strings.id(row[c]) if c in schema.INTERNED else row[c] for c in schema.EVENT_COLUMNS],
+        [strings.id(row[c]) if c in schema.INTERNED else row[c] for c in schema.ROW_COLUMNS],
     )
     if not item["main"]:
         return

@@ -32,6 +32,7 @@ import math
 import sqlite3
 from typing import Any
 
+from nexus_cli.telemetry.db import schema
 from nexus_cli.telemetry.db.schema import EVENT_COLUMNS
 
 TABLE = "quarantine"
@@ -72,10 +73,16 @@ VALID_EVENT_SQL = """(
     AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')
     AND (raw_data IS NULL OR json_valid(raw_data))
 )"""
-# VALID_EVENT_SQL over the stored rows (``event_rows``, where session_id is a ``strings`` id),
-# without the ``events`` view's lookup of every interned column: only the session's.
-VALID_ROW_SQL = """(
-    typeof(timestamp) = 'text' AND length(timestamp) = 23
+# The time of a stored row (``event_rows.at_ms``): whole milliseconds that the view shows as a
+# 23-character ``timestamp`` (schema.ms_sql keeps any other value as it was written).
+VALID_TIME_SQL = (
+    f"typeof(at_ms) = 'integer' AND at_ms BETWEEN {schema.AT_MS_MIN} AND {schema.AT_MS_MAX}"
+)
+# VALID_EVENT_SQL over the stored rows (``event_rows``, where session_id is a ``strings`` id,
+# the time VALID_TIME_SQL), without the ``events`` view's lookup of every interned column: only
+# the session's.
+VALID_ROW_SQL = f"""(
+    {VALID_TIME_SQL}
     AND EXISTS (SELECT 1 FROM strings WHERE id = session_id AND typeof(value) = 'text')
     AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')
     AND (raw_data IS NULL OR json_valid(raw_data))

@@ -18,7 +18,7 @@ from nexus_cli import jsonio, paths
 from nexus_cli.errors import ConfigError
 from nexus_cli.telemetry.db import agent_usage, rollups
 from nexus_cli.telemetry.db.handle import Db
-from nexus_cli.telemetry.db.schema import DATA_TABLES, stamp
+from nexus_cli.telemetry.db.schema import DATA_TABLES, ms_of, stamp
 
 DEFAULT_RETENTION_DAYS = 90
 CONFIG_FILE = "config.json"
@@ -63,15 +63,19 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
     except OverflowError:  # more days than the calendar holds: nothing is that old
         cutoff = stamp(datetime.min.replace(tzinfo=UTC))
     deleted: dict[str, int] = {}
+    cutoff_ms = ms_of(cutoff)
     with db.atomic():
         sessions = [  # whose strings go with their last event (below)
             row[0]
             for row in db.execute(
-                "SELECT DISTINCT session_id FROM event_rows WHERE timestamp < ?", [cutoff]
+                "SELECT DISTINCT session_id FROM event_rows WHERE at_ms < ?", [cutoff_ms]
             )
         ]
+        # the events (a view over event_rows, whose time is whole milliseconds)
+        deleted["event_rows"] = db.execute(
+            "DELETE FROM event_rows WHERE at_ms < ?", [cutoff_ms]
+        ).rowcount
         for table, column in (
-            ("event_rows", "timestamp"),  # the events (a view over event_rows)
             ("sessions", "ended_at"),
             ("patterns", "last_seen"),
             ("quarantine", "at"),  # rows put aside by a fold, by when (quarantine.py)
@@ -82,12 +86,8 @@ def prune_older_than(db: Db, days: float, now: datetime | None = None) -> dict[s
         if deleted["events"]:
             _forget_strings(db, sessions)
             rollups.forget_before(db, cutoff)
-        deleted["agent_usage"] = agent_usage.forget_before(db, _epoch_ms(cutoff))
+        deleted["agent_usage"] = agent_usage.forget_before(db, cutoff_ms)
     return deleted
-
-
-def _epoch_ms(stamp_text: str) -> int:
-    return int(datetime.fromisoformat(stamp_text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def _forget_strings(db: Db, sessions: list[int]) -> None:

@@ -22,14 +22,18 @@ from typing import Any
 
 from nexus_cli.telemetry.db import classify, sketch
 from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S
+from nexus_cli.telemetry.db.schema import day_number_sql, day_text_sql, ms_of, text_sql
 
 # Stands for a NULL command, error category or template in the roll-up keys (never a real name).
 NONE = "\x00"
 SESSIONS_KEPT = 20
+# Over `events_ms` (the `events` view with `at_ms`), so that a condition on the time uses the
+# index (TIME_RANGE).
 EVENT_SELECT = (
     "SELECT id, timestamp, session_id, command, duration_ms, success, error_category, "
-    "template_used, raw_data FROM events"
+    "template_used, raw_data FROM events_ms"
 )
+TIME_RANGE = "at_ms >= ? AND at_ms < ?"  # with time_range(since, until) as its parameters
 # Rows that only add to counts and a duration bucket (succeeded, no template, no raw data that
 # the roll-ups read): folded as groups by SQL, which gives the same figures as one by one.
 PLAIN = (
@@ -118,6 +122,11 @@ def bucket_sql(conn: sqlite3.Connection) -> str:
         return "rollup_bucket(duration_ms)"
 
 
+def time_range(since: str, until: str) -> list[int]:
+    """The parameters of TIME_RANGE for ``since <= timestamp < until`` (timestamp texts)."""
+    return [ms_of(since), ms_of(until)]
+
+
 def _bucket_or_null(value: float | None) -> int | None:
     return None if value is None else sketch.bucket(value)
 
@@ -148,13 +157,15 @@ class Accumulator:
             self.add(row)
 
     def fold(self, conn: sqlite3.Connection, where: str, params: list[Any]) -> None:
-        """Add every event matching ``where``: plain ones grouped by SQL, the rest one by one."""
-        day = "substr(timestamp, 1, 10)" if self.by_day else "''"
+        """Add every event of ``events_ms`` matching ``where``: plain ones grouped by SQL, the
+        rest one by one."""
+        number = day_number_sql("at_ms") if self.by_day else "''"
+        day = day_text_sql(number) if self.by_day else "''"  # named once per group
         for group in conn.execute(
-            f"SELECT {day}, command, {bucket_sql(conn)} AS b, count(*), min(timestamp), "
-            f"max(timestamp), min(session_id), min(duration_ms), max(duration_ms) "
-            f"FROM events WHERE ({where}) AND {PLAIN} "
-            "GROUP BY 1, 2, 3",
+            f"SELECT {day}, command, {bucket_sql(conn)} AS b, count(*), {text_sql('min(at_ms)')}, "
+            f"{text_sql('max(at_ms)')}, min(session_id), min(duration_ms), max(duration_ms) "
+            f"FROM events_ms WHERE ({where}) AND {PLAIN} "
+            f"GROUP BY {number}, 2, 3",
             params,
         ):
             self.add_plain(*group)

@@ -35,6 +35,7 @@ from nexus_cli.telemetry.db.rollup_fold import (
     bucket_sql,
     sessions_json,
 )
+from nexus_cli.telemetry.db.schema import day_number_sql, day_sql, day_text_sql, text_sql
 
 RANGE = "id > ? AND id <= ?"
 _BIG = 2**53  # beyond it SQLite and Python may turn a JSON number into different text
@@ -117,7 +118,8 @@ _INTERACTIVE_FLAG = (
     )
     + "ELSE 0 END"
 )
-# The groups of one chunk, keyed: each event is added to its group by an upsert (a lookup among
+# The groups of one chunk, keyed by the day's number (day_number_sql) and holding the first
+# and last times as whole milliseconds, named as text once per group: each event is added to its group by an upsert (a lookup among
 # the chunk's groups), which costs less than sorting the chunk's events for a GROUP BY. A NULL
 # command or bucket is never equal to another, so such events stay apart; the tables below sum
 # them per (day, command) or leave them out (no duration), as the GROUP BY did.
@@ -148,7 +150,7 @@ _UPSERT_DURATIONS = (
 # a missing or null reason hash as 'None', like Python's str()).
 _SIGNALS = f"""
 WITH sig AS (
-    SELECT substr(e.timestamp, 1, 10) AS day, e.timestamp AS ts, ss.value AS session,
+    SELECT {day_sql("e.at_ms")} AS day, {text_sql("e.at_ms")} AS ts, ss.value AS session,
            json_extract(s.value, '$.kind') AS kind, s.value AS v
     FROM temp.rollup_extra AS e JOIN strings AS ss ON ss.id = e.session_id,
          json_each(e.raw_data, '$.signals') AS s
@@ -187,19 +189,21 @@ def _seen_sources(skip: str) -> str:
     (day, kind, key, session) are added up by :func:`_fold_seen`."""
     kinds = _quoted(list(KINDS_WITH_SESSIONS))
     where = f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
+    first, last = text_sql("first_ms"), text_sql("last_ms")  # once per group, not per event
     return (
         f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))} "
         "INSERT INTO temp.rollup_seen_rows "
-        "SELECT day, 'error', coalesce((SELECT value FROM strings WHERE id = category), :none), "
-        "(SELECT value FROM strings WHERE id = session), n, first_ts, last_ts FROM ("
-        "SELECT substr(e.timestamp, 1, 10) AS day, e.error_category AS category, "
-        "e.session_id AS session, count(*) AS n, min(e.timestamp) AS first_ts, "
-        f"max(e.timestamp) AS last_ts FROM temp.rollup_extra AS e {where} AND e.success IS 0 "
+        f"SELECT {day_text_sql('day')}, 'error', coalesce((SELECT value FROM strings WHERE id = category), :none), "
+        f"(SELECT value FROM strings WHERE id = session), n, {first}, {last} FROM ("
+        f"SELECT {day_number_sql('e.at_ms')} AS day, e.error_category AS category, "
+        "e.session_id AS session, count(*) AS n, min(e.at_ms) AS first_ms, "
+        f"max(e.at_ms) AS last_ms FROM temp.rollup_extra AS e {where} AND e.success IS 0 "
         "GROUP BY 1, 2, 3) "
-        "UNION ALL SELECT day, 'template', (SELECT value FROM strings WHERE id = template), NULL, "
-        "n, first_ts, last_ts FROM (SELECT substr(e.timestamp, 1, 10) AS day, "
-        "e.template_used AS template, count(*) AS n, min(e.timestamp) AS first_ts, "
-        f"max(e.timestamp) AS last_ts FROM temp.rollup_extra AS e {where} "
+        f"UNION ALL SELECT {day_text_sql('day')}, 'template', "
+        "(SELECT value FROM strings WHERE id = template), NULL, "
+        f"n, {first}, {last} FROM (SELECT {day_number_sql('e.at_ms')} AS day, "
+        "e.template_used AS template, count(*) AS n, min(e.at_ms) AS first_ms, "
+        f"max(e.at_ms) AS last_ms FROM temp.rollup_extra AS e {where} "
         "AND e.template_used IS NOT NULL GROUP BY 1, 2) "
         f"UNION ALL SELECT day, kind, key, CASE WHEN kind IN ({kinds}) THEN session END, 1, ts, ts "
         "FROM found"
@@ -217,15 +221,15 @@ def merge_sessions(old: str, new: str) -> str:
 # instead of a pass over all of them each): rows with raw data, failures, templates, and rows of
 # a shape the roll-ups cannot take (quarantine.VALID_ROW_SQL).
 _EXTRA_TABLE = (
-    "CREATE TEMP TABLE IF NOT EXISTS rollup_extra (id INTEGER PRIMARY KEY, timestamp, "
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_extra (id INTEGER PRIMARY KEY, at_ms, "
     "session_id, command, duration_ms, success, error_category, template_used, raw_data)"
 )
 _SHAPE_OK = (
-    "typeof(timestamp) = 'text' AND length(timestamp) = 23 "
+    f"{quarantine.VALID_TIME_SQL} "
     "AND typeof(duration_ms) IN ('integer', 'null') AND typeof(success) IN ('integer', 'null')"
 )
 EXTRA_SQL = (
-    "INSERT INTO temp.rollup_extra SELECT id, timestamp, session_id, command, duration_ms, "
+    "INSERT INTO temp.rollup_extra SELECT id, at_ms, session_id, command, duration_ms, "
     "success, error_category, template_used, raw_data FROM event_rows "
     f"WHERE {RANGE} AND (raw_data IS NOT NULL OR success IS 0 "
     f"OR template_used IS NOT NULL OR NOT ({_SHAPE_OK}) {{sessions}})"
@@ -296,9 +300,9 @@ def _group(db: Db, low: int, end: int, skip: str) -> int:
     conn.execute("DELETE FROM temp.rollup_groups")
     conn.execute(
         _named(
-            "INSERT INTO temp.rollup_groups SELECT substr(timestamp, 1, 10), command, "
-            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, timestamp, "
-            "timestamp, ss.value, duration_ms, duration_ms "
+            f"INSERT INTO temp.rollup_groups SELECT {day_number_sql('at_ms')}, command, "
+            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, at_ms, "
+            "at_ms, ss.value, duration_ms, duration_ms "
             "FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
             f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} {_UPSERT_GROUPS}"
         ),
@@ -338,7 +342,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     counted = {
         (day, command): (created, completed)
         for day, command, created, completed in conn.execute(
-            "SELECT substr(timestamp, 1, 10), coalesce((SELECT value FROM strings "
+            f"SELECT {day_sql('at_ms')}, coalesce((SELECT value FROM strings "
             "WHERE id = command), :none), "
             f"sum({_count_sql('workspaces_created')}), sum({_count_sql('tasks_completed')}) "
             f"FROM temp.rollup_extra WHERE raw_data IS NOT NULL {skip} "
@@ -349,8 +353,9 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     commands = [
         (day, command, n, ok, failed, *counted.get((day, command), (0, 0)))
         for day, command, n, ok, failed in conn.execute(
-            "SELECT day, coalesce((SELECT value FROM strings WHERE id = command), ?), sum(n), "
-            "sum(ok), sum(failed) FROM temp.rollup_groups GROUP BY day, command",
+            f"SELECT {day_text_sql('day')}, coalesce((SELECT value FROM strings "
+            "WHERE id = command), ?), sum(n), sum(ok), sum(failed) FROM temp.rollup_groups "
+            "GROUP BY day, command",
             [NONE],
         )
     ]
@@ -358,8 +363,9 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {_UPSERT_COMMANDS}", commands
     )
     conn.execute(
-        "INSERT INTO rollup_durations SELECT g.day, c.value, g.bucket, g.n, g.first_ts, "
-        "g.last_ts, g.session_id, g.lo, g.hi FROM temp.rollup_groups AS g "
+        f"INSERT INTO rollup_durations SELECT {day_text_sql('g.day')}, c.value, g.bucket, g.n, "
+        f"{text_sql('g.first_ts')}, {text_sql('g.last_ts')}, g.session_id, g.lo, g.hi "
+        "FROM temp.rollup_groups AS g "
         "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
         f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
         f"{_UPSERT_DURATIONS}"
@@ -404,22 +410,19 @@ def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
 
 
 # Retry pairs of every session, up to an event id: the event after a failure is the first (in
-# (timestamp, id) order) with a later timestamp in its session (rollup_fold.retry_pairs); only
-# the next RETRY_WITHIN_S are searched (a later next event makes no pair), through the window
-# index; the gap is compared in whole milliseconds.
+# (time, id) order) with a later time in its session (rollup_fold.retry_pairs); only the next
+# RETRY_WITHIN_S are searched (a later next event makes no pair), through the window index.
 RETRIES_SQL = f"""
-SELECT f.id, sf.value, f.timestamp, cf.value,
-       (SELECT value FROM strings WHERE id = f.error_category), n.timestamp
+SELECT f.id, sf.value, {text_sql("f.at_ms")}, cf.value,
+       (SELECT value FROM strings WHERE id = f.error_category), {text_sql("n.at_ms")}
 FROM event_rows AS f
 JOIN event_rows AS n ON n.id = (
-    SELECT id FROM event_rows WHERE timestamp > f.timestamp
-    AND timestamp <= strftime('%Y-%m-%d %H:%M:%f', f.timestamp, '+{classify.RETRY_WITHIN_S} seconds')
-    AND session_id = f.session_id AND id <= :top ORDER BY timestamp, id LIMIT 1)
+    SELECT id FROM event_rows WHERE at_ms > f.at_ms
+    AND at_ms <= f.at_ms + {classify.RETRY_WITHIN_S * 1000}
+    AND session_id = f.session_id AND id <= :top ORDER BY at_ms, id LIMIT 1)
 JOIN strings AS sf ON sf.id = f.session_id
 JOIN strings AS cf ON cf.id = f.command
 WHERE f.id <= :top AND f.success IS 0 AND f.command IS NOT NULL AND n.command = f.command
-  AND CAST(round((julianday(n.timestamp) - julianday(f.timestamp)) * 86400000) AS INTEGER)
-      <= {classify.RETRY_WITHIN_S * 1000}
 """
 
 

@@ -36,10 +36,19 @@ from nexus_cli.telemetry.db import progress, quarantine, rollup_sql
 from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
+    TIME_RANGE,
     Accumulator,
     RetryRow,
     retry_pairs,
     sessions_json,
+)
+from nexus_cli.telemetry.db.schema import (
+    DAY_MS,
+    day_number_sql,
+    day_text_sql,
+    ms_of,
+    text_sql,
+    utc,
 )
 
 MARK_KEY = "rollup_mark"
@@ -173,23 +182,24 @@ def _retries_of(db: Db, low: int, top: int) -> None:
     proportional to the new events, however long the sessions.
     """
     starts = {
-        session: start or ""
+        session: start
         for session, start in db.execute(
-            "SELECT session_id, strftime('%Y-%m-%d %H:%M:%f', min(timestamp), ?) "
-            "FROM event_rows WHERE id > ? AND id <= ? GROUP BY session_id",
-            [f"-{RETRY_WITHIN_S} seconds", low, top],
+            "SELECT session_id, min(at_ms) - ? FROM event_rows WHERE id > ? AND id <= ? "
+            "GROUP BY session_id",
+            [RETRY_WITHIN_S * 1000, low, top],
         )
     }
     if not starts:
         return
     events: dict[int, list[tuple[Any, ...]]] = {session: [] for session in starts}
-    for session, *event in db.execute(
-        "SELECT session_id, id, timestamp, (SELECT value FROM strings WHERE id = e.command), "
-        "success, (SELECT value FROM strings WHERE id = e.error_category) FROM event_rows AS e "
-        "WHERE timestamp >= ? AND id <= ? ORDER BY timestamp, id",
+    for session, at_ms, *event in db.execute(
+        f"SELECT session_id, at_ms, id, {text_sql('at_ms')}, "
+        "(SELECT value FROM strings WHERE id = e.command), success, "
+        "(SELECT value FROM strings WHERE id = e.error_category) FROM event_rows AS e "
+        "WHERE at_ms >= ? AND id <= ? ORDER BY at_ms, id",
         [min(starts.values()), top],
     ):
-        if session in starts and event[1] >= starts[session]:
+        if session in starts and at_ms >= starts[session]:
             events[session].append(tuple(event))
     names = dict(
         db.execute(
@@ -201,11 +211,11 @@ def _retries_of(db: Db, low: int, top: int) -> None:
     for session, start in starts.items():
         db.execute(
             "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?",
-            [names[session], start],
+            [names[session], utc(start)],
         )
         found += retry_pairs(names[session], events[session])
     db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
-    if min(starts.values())[:10] < datetime.now(UTC).date().isoformat():
+    if utc(min(starts.values()))[:10] < datetime.now(UTC).date().isoformat():
         bump_generation(db)  # a retry row of a past day may change: cached sums are stale
 
 
@@ -261,9 +271,9 @@ def _fold_range(db: Db, low: int, end: int, *, retries: bool = True) -> int:
         quarantine.move_events(db.conn, {i: (why, None) for i, why in acc.rejected.items()})
     write(db, acc)
     db.execute(
-        "INSERT OR IGNORE INTO rollup_sessions SELECT d.day, s.value FROM (SELECT DISTINCT "
-        "substr(timestamp, 1, 10) AS day, session_id FROM event_rows WHERE id > ? AND id <= ?) "
-        "AS d JOIN strings AS s ON s.id = d.session_id",
+        f"INSERT OR IGNORE INTO rollup_sessions SELECT {day_text_sql('d.day')}, s.value FROM "
+        f"(SELECT DISTINCT {day_number_sql('at_ms')} AS day, session_id FROM event_rows "
+        "WHERE id > ? AND id <= ?) AS d JOIN strings AS s ON s.id = d.session_id",
         [low, end],
     )
     if retries:
@@ -407,11 +417,12 @@ def forget_before(db: Db, cutoff: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE day <= ?", [day])
     db.execute("DELETE FROM rollup_retries WHERE failed_at < ?", [cutoff])
     acc = Accumulator()
-    day_range = [f"{day} 00:00:00.000", f"{day} 99", top]
-    acc.fold(db.conn, "timestamp >= ? AND timestamp < ? AND id <= ?", day_range)
+    start = ms_of(f"{day} 00:00:00.000")
+    day_range = [start, start + DAY_MS, top]
+    acc.fold(db.conn, f"{TIME_RANGE} AND id <= ?", day_range)
     write(db, acc)
     db.execute(
-        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT substr(timestamp, 1, 10), "
-        "session_id FROM events WHERE timestamp >= ? AND timestamp < ? AND id <= ?",
-        day_range,
+        "INSERT OR IGNORE INTO rollup_sessions SELECT DISTINCT ?, "
+        f"session_id FROM events_ms WHERE {TIME_RANGE} AND id <= ?",
+        [day, *day_range],
     )

@@ -116,6 +116,100 @@ def m011_compact_events(conn: sqlite3.Connection) -> None:
     _script(conn, schema.COMPACT_VIEW)
 
 
+def m012_event_times(conn: sqlite3.Connection) -> None:
+    # The event time as whole UTC milliseconds (`event_rows.at_ms`, schema.TIMED_TABLE) instead
+    # of 23 characters of text, in the table and its index: about 36 bytes less per event, and
+    # whole-number comparisons for the window reads and the roll-up fold; the `events` view
+    # shows the same text as before. The rows were converted before, in chunks that each commit
+    # (_convert_times); this converts what is left (all of a small database, or what an older
+    # Nexus recorded since), then swaps the tables, in the one transaction of the migrations.
+    _script(conn, schema.TIMED_TABLE)
+    _script(conn, schema.TIMED_INDEX)
+    top = conn.execute("SELECT coalesce(max(id), 0) FROM event_rows").fetchone()[0]
+    _convert_range(conn, _converted(conn), top)
+    there = conn.execute("SELECT count(*) FROM event_rows").fetchone()[0]
+    if conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] != there:
+        # an older Nexus deleted events (retention, purge, quarantine) after they were
+        # converted, and after a purge it may have given their ids to new events: drop every
+        # converted row that is not the same row any more, and convert what is missing
+        conn.execute(
+            "DELETE FROM event_rows_ms WHERE id IN (SELECT n.id FROM event_rows_ms AS n "
+            f"LEFT JOIN event_rows AS o ON o.id = n.id WHERE {_CHANGED})"
+        )
+        _convert_where(conn, "id NOT IN (SELECT id FROM event_rows_ms)", [])
+    conn.execute("DROP VIEW events")  # and its triggers
+    conn.execute("DROP TABLE event_rows")  # and its index
+    conn.execute("ALTER TABLE event_rows_ms RENAME TO event_rows")
+    _script(conn, schema.TIMED_VIEWS)
+
+
+def _converted(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM event_rows_ms").fetchone()[0])
+
+
+# A converted row (n) that is no longer the text-timestamp row (o) of its id.
+_CHANGED = " OR ".join(
+    [
+        "o.id IS NULL",
+        *(f"o.{c} IS NOT n.{c}" for c in schema.EVENT_COLUMNS if c != "timestamp"),
+        f"o.timestamp IS NOT {schema.timestamp_sql('n.at_ms')}",
+    ]
+)
+
+
+def _convert_range(conn: sqlite3.Connection, low: int, end: int) -> None:
+    """Copy the text-timestamp ``event_rows`` ``(low, end]`` into ``event_rows_ms``, each time
+    as whole milliseconds (a text that does not read back exactly is kept as it is: the
+    roll-up fold moves such a row into quarantine, as it did)."""
+    _convert_where(conn, "id > ? AND id <= ?", [low, end])
+
+
+def _convert_where(conn: sqlite3.Connection, where: str, params: list[int]) -> None:
+    columns = ", ".join(
+        schema.ms_sql("timestamp") if c == "timestamp" else c for c in ("id", *schema.EVENT_COLUMNS)
+    )
+    conn.execute(
+        f"INSERT INTO event_rows_ms SELECT {columns} FROM event_rows WHERE {where} ORDER BY id",
+        params,
+    )
+
+
+def _times_pending(conn: sqlite3.Connection) -> bool:
+    """Whether m012_event_times is the migration to run next (the compact layout of m011)."""
+    return migrations.version(conn) == COMPACTED_AT
+
+
+def _convert_times(conn: sqlite3.Connection, tick: progress.Tick) -> None:
+    """Before m012_event_times, outside its transaction: convert the events into
+    ``event_rows_ms`` COPY_CHUNK at a time, each chunk its own transaction (as
+    :func:`_copy_events` does for m011): interrupted, the next open goes on from the last chunk
+    done, and until m012 runs the previous Nexus still reads and writes ``event_rows``."""
+    _script(conn, schema.TIMED_TABLE)  # autocommit: each statement commits
+    _script(conn, schema.TIMED_INDEX)
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            low = _converted(conn)
+            row = conn.execute(
+                "SELECT id FROM event_rows WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+                [low, COPY_CHUNK - 1],
+            ).fetchone()
+            end = row[0] if row else conn.execute("SELECT max(id) FROM event_rows").fetchone()[0]
+            if end is None or end <= low:
+                conn.execute("COMMIT")
+                return
+            _convert_range(conn, low, end)
+            done = conn.execute(
+                "SELECT count(*) FROM event_rows_ms WHERE id > ?", [low]
+            ).fetchone()[0]
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        tick(done)
+
+
 def _copied(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(max(id), 0) FROM event_rows").fetchone()[0])
 
@@ -191,9 +285,11 @@ MIGRATIONS = (
     m009_quarantine,
     m010_agent_usage,
     m011_compact_events,
+    m012_event_times,
 )
-COMPACTED_AT = 11  # m011_compact_events: the migration after which free pages are given back
-COPY_CHUNK = 100_000  # events per transaction of the copy before m011 (_copy_events)
+COMPACTED_AT = 11  # m011_compact_events
+TIMED_AT = 12  # m012_event_times: the last of the migrations after which free pages are given back
+COPY_CHUNK = 100_000  # events per transaction of the copies before m011 and m012
 # A recorder's own fold (the journal grown past its size) migrates only a database this small;
 # a larger one is upgraded by the next read or `nexus telemetry rebuild`, with a progress bar.
 INLINE_UPGRADE_MAX = 20_000
@@ -281,48 +377,75 @@ def migrate(conn: sqlite3.Connection, path: str, *, upgrade: bool = True) -> int
     """Apply pending migrations (one ``PRAGMA`` read when there are none); returns how many ran.
 
     A large database shows a progress bar on a terminal: the events copied into the compact
-    layout (in chunks that commit, see :func:`_copy_events`), then the rest. With ``upgrade``
-    False, a database needing that copy with more than INLINE_UPGRADE_MAX events is left as it
-    is: :class:`UpgradePending`.
+    layout (in chunks that commit, see :func:`_copy_events`), their times converted to whole
+    milliseconds (:func:`_convert_times`, the same way), then the rest. With ``upgrade`` False,
+    a database needing such a copy with more than INLINE_UPGRADE_MAX events is left as it is:
+    :class:`UpgradePending`.
     """
-    if migrations.version(conn) == LATEST:
+    first = migrations.version(conn)
+    if first == LATEST:
         return 0
     lock = os.path.join(os.path.dirname(path) or ".", MIGRATE_LOCK)
     events = _events(conn)
+    show = events >= SHOW_PROGRESS_FROM
+    if (
+        not upgrade
+        and events > INLINE_UPGRADE_MAX
+        and (_copy_pending(conn) or _times_pending(conn))
+    ):
+        raise UpgradePending(
+            f"the telemetry database {path} needs a one-time upgrade",
+            hint="any read (`nexus stats`) or `nexus telemetry rebuild` upgrades it",
+        )
+    ran = 0
     if _copy_pending(conn):
-        if not upgrade and events > INLINE_UPGRADE_MAX:
-            raise UpgradePending(
-                f"the telemetry database {path} needs a one-time upgrade",
-                hint="any read (`nexus stats`) or `nexus telemetry rebuild` upgrades it",
-            )
         label = "upgrading the telemetry database: copying events"
-        with (
-            locks.locked(lock),
-            progress.bar(label, events, show=events >= SHOW_PROGRESS_FROM) as tick,
-        ):
+        with locks.locked(lock), progress.bar(label, events, show=show) as tick:
             conn.execute("PRAGMA journal_mode=WAL")
             if _copy_pending(conn):  # still: another process may have upgraded it meanwhile
                 tick(_copied_count(conn))
                 _copy_events(conn, tick)
+        ran += _run(conn, path, lock, show=show, upto=COMPACTED_AT)  # so m012 converts in chunks
+    if _times_pending(conn):
+        label = "upgrading the telemetry database: converting event times"
+        with locks.locked(lock), progress.bar(label, events, show=show) as tick:
+            conn.execute("PRAGMA journal_mode=WAL")
+            if _times_pending(conn):
+                tick(_converted_count(conn))
+                _convert_times(conn, tick)
+    ran += _run(conn, path, lock, show=show)
+    if 0 < first < TIMED_AT <= migrations.version(conn):
+        _give_back_free_pages(conn)
+    return ran
+
+
+def _run(
+    conn: sqlite3.Connection, path: str, lock: str, *, show: bool, upto: int | None = None
+) -> int:
+    """The pending migrations up to number ``upto`` (all by default), under ``lock``."""
     label = "upgrading the telemetry database"
-    with progress.bar(label, None, show=events >= SHOW_PROGRESS_FROM) as tick:
+    with progress.bar(label, None, show=show) as tick:
         # SQLite reports no progress while it builds an index; its VM-step callback keeps the
         # bar (and its elapsed time) moving.
         conn.set_progress_handler(lambda: tick(1) or 0, 1_000_000)
-        before = migrations.version(conn)
         try:
-            ran = migrations.migrate(
+            return migrations.migrate(
                 conn,
                 MIGRATIONS,
                 what=f"the telemetry database {path}",
                 lock=lock,
                 before=_before_migrating,
+                upto=upto,
             )
-            if 0 < before < COMPACTED_AT <= migrations.version(conn):
-                _give_back_free_pages(conn)
         finally:
             conn.set_progress_handler(None, 0)
-    return ran
+
+
+def _converted_count(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0])
+    except sqlite3.OperationalError:  # not started
+        return 0
 
 
 def _copied_count(conn: sqlite3.Connection) -> int:

@@ -165,6 +165,7 @@ class BulkInsert:
         self.ids: dict[Any, int] = {v: i for i, v in conn.execute("SELECT id, value FROM strings")}
         self.next_id = max(self.ids.values(), default=0) + 1
         self.interned = [c in schema.INTERNED for c in schema.EVENT_COLUMNS]
+        self.interned[0] = False  # the timestamp: stored as whole milliseconds
 
     def _id(self, value: Any) -> int | None:
         if value is None:
@@ -178,15 +179,18 @@ class BulkInsert:
 
     def rows(self, events: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         for event in events:
-            yield tuple(
-                self._id(v) if interned else v
-                for v, interned in zip(event, self.interned, strict=True)
+            yield (
+                schema.ms_of(event[0]),
+                *(
+                    self._id(v) if interned else v
+                    for v, interned in zip(event[1:], self.interned[1:], strict=True)
+                ),
             )
 
     def insert(self, events: Iterable[tuple[Any, ...]]) -> None:
-        marks = ", ".join("?" for _ in schema.EVENT_COLUMNS)
+        marks = ", ".join("?" for _ in schema.ROW_COLUMNS)
         self.conn.executemany(
-            f"INSERT INTO event_rows ({', '.join(schema.EVENT_COLUMNS)}) VALUES ({marks})",
+            f"INSERT INTO event_rows ({', '.join(schema.ROW_COLUMNS)}) VALUES ({marks})",
             self.rows(events),
         )
 

@@ -1,6 +1,7 @@
 """Window figures from the roll-ups: whole UTC days from the tables, partial days from raw events.
 
-A window ``since <= timestamp < until`` is cut into the whole UTC days it covers, read from the
+A window ``since <= timestamp < until`` (``at_ms`` in the queries: the index's whole
+milliseconds) is cut into the whole UTC days it covers, read from the
 ``rollup_*`` tables, and its partial first and last days, folded from raw events on the fly with
 the same :class:`~nexus_cli.telemetry.db.rollup_fold.Accumulator` (one index range each). So
 counts are exact at any window edge; only percentiles are approximate (within 1%, see
@@ -18,10 +19,12 @@ from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     KINDS_WITH_SESSIONS,
     SESSIONS_KEPT,
+    TIME_RANGE,
     Accumulator,
     Seen,
+    time_range,
 )
-from nexus_cli.telemetry.db.schema import stamp
+from nexus_cli.telemetry.db.schema import day_number_sql, day_text_sql, stamp
 from nexus_cli.telemetry.query import day_cache
 from nexus_cli.telemetry.query.part import Part
 
@@ -47,7 +50,7 @@ def _next_day(day: str) -> str | None:
 
 def _empty(db: Db, since: str, until: str) -> bool:
     found = db.execute(
-        "SELECT 1 FROM events WHERE timestamp >= ? AND timestamp < ? LIMIT 1", [since, until]
+        f"SELECT 1 FROM event_rows WHERE {TIME_RANGE} LIMIT 1", time_range(since, until)
     )
     return found.fetchone() is None
 
@@ -71,7 +74,7 @@ def span(db: Db, since: str, until: str) -> Span:
 
 def _raw(db: Db, since: str, until: str) -> Part:
     acc = Accumulator(by_day=False)
-    acc.fold(db.conn, "timestamp >= ? AND timestamp < ?", [since, until])
+    acc.fold(db.conn, TIME_RANGE, time_range(since, until))
     part = Part()
     part.commands = {cmd: figures for (_, cmd), figures in acc.commands.items()}
     for (_, command, index), cell in acc.durations.items():
@@ -167,10 +170,10 @@ def session_figures(db: Db, since: str, until: str) -> tuple[int, float | None]:
     """Count and mean duration of the ``sessions`` rows active in the window."""
     cut = span(db, since, until)
     parts = ["SELECT session_id FROM rollup_sessions WHERE day >= ? AND day < ?"]
-    params: list[str] = [cut.first_day, cut.end_day]
+    params: list[str | int] = [cut.first_day, cut.end_day]
     for a, b in cut.edges:
-        parts.append("SELECT session_id FROM events WHERE timestamp >= ? AND timestamp < ?")
-        params += [a, b]
+        parts.append(f"SELECT session_id FROM events_ms WHERE {TIME_RANGE}")
+        params += time_range(a, b)
     count, avg = db.execute(
         "SELECT count(*), avg(duration_ms) FROM sessions WHERE session_id IN "
         f"({' UNION '.join(parts)})",
@@ -192,9 +195,10 @@ def per_day(db: Db, since: str, until: str) -> dict[str, tuple[int, int]]:
     }
     for a, b in cut.edges:
         for day, n, failed in db.execute(
-            "SELECT substr(timestamp, 1, 10), count(*), coalesce(sum(success = 0), 0) "
-            "FROM events WHERE timestamp >= ? AND timestamp < ? GROUP BY 1",
-            [a, b],
+            f"SELECT {day_text_sql(day_number_sql('at_ms'))}, count(*), "
+            f"coalesce(sum(success = 0), 0) FROM event_rows WHERE {TIME_RANGE} "
+            f"GROUP BY {day_number_sql('at_ms')}",
+            time_range(a, b),
         ):
             old = counts.get(day, (0, 0))
             counts[day] = (old[0] + n, old[1] + failed)

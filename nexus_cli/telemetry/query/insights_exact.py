@@ -10,6 +10,7 @@ from typing import Any
 
 from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S, SHORT_LIVED_S
 from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.schema import text_sql
 from nexus_cli.telemetry.query.patterns import (
     MAX_SESSIONS,
     Pattern,
@@ -29,7 +30,8 @@ def _seen_by(db: Db, key: str, clause: str, params: list[Any]) -> dict[str, Seen
     """Per ``key`` value: count, first and last timestamp, and up to 20 session ids (one scan)."""
     found: dict[str, Seen] = {}
     for value, session, n, first, last in db.execute(
-        f"SELECT {key}, session_id, count(*), min(timestamp), max(timestamp) FROM events "
+        f"SELECT {key}, session_id, count(*), {text_sql('min(at_ms)')}, "
+        f"{text_sql('max(at_ms)')} FROM events_ms "
         f"WHERE {clause} GROUP BY {key}, session_id",
         params,
     ):
@@ -73,7 +75,7 @@ def detect_slow(
 def _signal_rows(db: Db, window: Window, kind: str, fields: str, tail: str = "") -> list[Any]:
     clause, params = where(window)
     return db.execute(
-        f"SELECT {fields} FROM events, json_each(events.raw_data, '$.signals') AS sig "
+        f"SELECT {fields} FROM events_ms AS events, json_each(events.raw_data, '$.signals') AS sig "
         f"WHERE {clause} AND raw_data LIKE ? AND json_extract(sig.value, '$.kind') = ? {tail}",
         [*params, f'%"{kind}"%', kind],
     ).fetchall()
@@ -141,12 +143,11 @@ def detect_retries(db: Db, window: Window) -> list[Pattern]:
     limit = timedelta(seconds=RETRY_WITHIN_S)
     for ts, session, command, category, next_command, next_ts in db.execute(
         "SELECT f.timestamp, f.session_id, f.command, f.error_category, n.command, n.timestamp "
-        "FROM events AS f JOIN events AS n ON n.id = (SELECT id FROM events "
-        "WHERE timestamp > f.timestamp AND timestamp <= strftime('%Y-%m-%d %H:%M:%f', "
-        f"f.timestamp, '+{RETRY_WITHIN_S} seconds') AND session_id = f.session_id "
-        "ORDER BY timestamp LIMIT 1) "
-        f"WHERE {clause.replace('timestamp', 'f.timestamp')} AND f.success = 0 "
-        "AND f.command IS NOT NULL ORDER BY f.timestamp",
+        "FROM events_ms AS f JOIN events_ms AS n ON n.id = (SELECT id FROM events_ms "
+        f"WHERE at_ms > f.at_ms AND at_ms <= f.at_ms + {RETRY_WITHIN_S * 1000} "
+        "AND session_id = f.session_id ORDER BY at_ms LIMIT 1) "
+        f"WHERE {clause.replace('at_ms', 'f.at_ms')} AND f.success = 0 "
+        "AND f.command IS NOT NULL ORDER BY f.at_ms",
         params,
     ):
         if next_command == command and (

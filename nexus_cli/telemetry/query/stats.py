@@ -17,7 +17,8 @@ from nexus_cli.telemetry.db.classify import (
     is_interactive,
 )
 from nexus_cli.telemetry.db.handle import Db
-from nexus_cli.telemetry.db.rollup_fold import NONE
+from nexus_cli.telemetry.db.rollup_fold import NONE, TIME_RANGE, time_range
+from nexus_cli.telemetry.db.schema import ms_of
 from nexus_cli.telemetry.query import aggregate
 from nexus_cli.telemetry.query.part import Part
 from nexus_cli.telemetry.query.window import Window
@@ -33,8 +34,10 @@ def percentile(sorted_values: list[int], fraction: float) -> int | None:
 
 
 def where(window: Window, workspace_hash: str | None = None) -> tuple[str, list[Any]]:
-    clause = "timestamp >= ? AND timestamp < ?"
-    params: list[Any] = [window.since, window.until]
+    """The condition (over ``events_ms``: the time as whole milliseconds, for the index) and
+    parameters of the window's events."""
+    clause = TIME_RANGE
+    params: list[Any] = time_range(window.since, window.until)
     if workspace_hash:
         clause += " AND workspace_hash = ?"
         params.append(workspace_hash)
@@ -53,17 +56,17 @@ def split_durations(
     marks = ", ".join("?" for _ in excluded)
     halves: tuple[Durations, Durations] = (defaultdict(list), defaultdict(list))
     rows = db.execute(
-        f"SELECT command, duration_ms, timestamp >= ? FROM events WHERE {clause} "
+        f"SELECT command, duration_ms, at_ms >= ? FROM events_ms WHERE {clause} "
         f"AND command NOT IN ({marks}) AND duration_ms IS NOT NULL",
-        [split_at, *params, *excluded],
+        [ms_of(split_at), *params, *excluded],
     )
     for command, duration, late in rows:
         halves[late][command].append(duration)
     for command in INTERACTIVE_WITH_OPTION:
         for duration, raw, late in db.execute(
-            f"SELECT duration_ms, raw_data, timestamp >= ? FROM events WHERE command = ? "
+            f"SELECT duration_ms, raw_data, at_ms >= ? FROM events_ms WHERE command = ? "
             f"AND {clause} AND duration_ms IS NOT NULL",
-            [split_at, command, *params],
+            [ms_of(split_at), command, *params],
         ):
             if not is_interactive(command, raw):
                 halves[late][command].append(duration)
@@ -85,11 +88,11 @@ def durations_by_command(db: Db, window: Window, workspace_hash: str | None = No
 
 def _totals(db: Db, clause: str, params: list[Any]) -> dict[str, Any]:
     n, ok = db.execute(
-        f"SELECT count(*), coalesce(sum(success = 1), 0) FROM events WHERE {clause}", params
+        f"SELECT count(*), coalesce(sum(success = 1), 0) FROM events_ms WHERE {clause}", params
     ).fetchone()
     categories = dict(
         db.execute(
-            f"SELECT error_category, count(*) FROM events WHERE {clause} AND success = 0 "
+            f"SELECT error_category, count(*) FROM events_ms WHERE {clause} AND success = 0 "
             "GROUP BY error_category ORDER BY count(*) DESC, error_category",
             params,
         ).fetchall()
@@ -106,7 +109,7 @@ def _totals(db: Db, clause: str, params: list[Any]) -> dict[str, Any]:
 def _sessions(db: Db, clause: str, params: list[Any]) -> dict[str, Any]:
     count, avg = db.execute(
         "SELECT count(*), avg(duration_ms) FROM sessions WHERE session_id IN "
-        f"(SELECT DISTINCT session_id FROM events WHERE {clause})",
+        f"(SELECT DISTINCT session_id FROM events_ms WHERE {clause})",
         params,
     ).fetchone()
     return {"sessions": count, "avg_session_ms": None if avg is None else round(avg)}
@@ -116,7 +119,7 @@ def _counters(db: Db, clause: str, params: list[Any]) -> dict[str, int]:
     created, completed = db.execute(
         "SELECT coalesce(sum(json_extract(raw_data, '$.counts.workspaces_created')), 0), "
         "coalesce(sum(json_extract(raw_data, '$.counts.tasks_completed')), 0) "
-        f"FROM events WHERE {clause} AND raw_data LIKE '%\"counts\"%'",
+        f"FROM events_ms WHERE {clause} AND raw_data LIKE '%\"counts\"%'",
         params,
     ).fetchone()
     return {"workspaces_created": int(created), "tasks_completed": int(completed)}
@@ -125,7 +128,7 @@ def _counters(db: Db, clause: str, params: list[Any]) -> dict[str, int]:
 def _commands(db: Db, clause: str, params: list[Any], durations: Durations) -> list[dict[str, Any]]:
     result = []
     for command, n, errors in db.execute(
-        f"SELECT command, count(*), coalesce(sum(success = 0), 0) FROM events WHERE {clause} "
+        f"SELECT command, count(*), coalesce(sum(success = 0), 0) FROM events_ms WHERE {clause} "
         "AND command IS NOT NULL GROUP BY command ORDER BY count(*) DESC, command",
         params,
     ):
@@ -165,7 +168,7 @@ def compute(
         durations = durations_by_command(db, window, workspace_hash)
     commands = _commands(db, clause, params, durations)
     templates = db.execute(
-        f"SELECT template_used, count(*) FROM events WHERE {clause} AND template_used IS NOT NULL "
+        f"SELECT template_used, count(*) FROM events_ms WHERE {clause} AND template_used IS NOT NULL "
         f"GROUP BY template_used ORDER BY count(*) DESC, template_used LIMIT {TOP}",
         params,
     ).fetchall()

@@ -90,9 +90,7 @@ def read_status() -> dict[str, Any]:
         try:
             conn = sqlite_open.open_read_only(db)
             try:
-                row = conn.execute(
-                    "SELECT count(*), min(timestamp), max(timestamp) FROM events"
-                ).fetchone()
+                row = _events_span(conn)
                 info["sessions"] = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
                 info["patterns"] = conn.execute("SELECT count(*) FROM patterns").fetchone()[0]
                 info["quarantined"] = quarantine.summary(conn)
@@ -102,3 +100,16 @@ def read_status() -> dict[str, Any]:
         except sqlite3.Error as exc:
             info["error"] = f"cannot read the database: {exc}"
     return info
+
+
+def _events_span(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """How many events, the oldest and the newest timestamp (text): from the time index."""
+    try:
+        n, low, high = conn.execute(
+            "SELECT count(*), min(at_ms), max(at_ms) FROM event_rows"
+        ).fetchone()
+    except sqlite3.OperationalError:  # a layout before m012_event_times (not upgraded yet)
+        return tuple(
+            conn.execute("SELECT count(*), min(timestamp), max(timestamp) FROM events").fetchone()
+        )
+    return n, *(schema.utc(v) if isinstance(v, int) else v for v in (low, high))

@@ -1,7 +1,8 @@
 """Time windows for analytics: ``--today``, ``--week``, ``--month``, ``--since``, ``--until``.
 
-Timestamps in ``telemetry.db`` are UTC text (``YYYY-MM-DD HH:MM:SS.fff``), so a window is a pair
-of such strings and ``since <= timestamp < until`` uses the timestamp indexes. Dates given by the
+The ``events`` view shows timestamps as UTC text (``YYYY-MM-DD HH:MM:SS.fff``), so a window is a
+pair of such strings; queries filter ``since <= at_ms < until`` on the whole milliseconds the
+time index holds (:func:`nexus_cli.telemetry.db.rollup_fold.time_range`). Dates given by the
 user are UTC too: ``2026-11-01`` means that day's midnight UTC, and ``--until 2026-11-01``
 includes the whole of that day. Relative forms ``7d``, ``12h`` and ``30m`` count back from now.
 """

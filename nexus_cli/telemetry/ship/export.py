@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import jsonio
+from nexus_cli.telemetry.db.schema import EVENT_COLUMNS, ms_of
 from nexus_cli.timefmt import rfc3339_or_same
 
 if TYPE_CHECKING:
@@ -86,12 +87,17 @@ def chosen_tables(names: tuple[str, ...] | list[str]) -> list[str]:
 def _rows(
     db: Db, table: str, since: str | None, *, structured: bool = True
 ) -> Iterator[dict[str, Any]]:
-    column = TABLES[table]
+    column, source, columns = TABLES[table], table, "*"
+    params: list[Any] = [since] if since else []
+    if table == "events" and since:
+        # the time index holds whole milliseconds (event_rows.at_ms, read through events_ms)
+        column, source, columns = "at_ms", "events_ms", ", ".join(("id", *EVENT_COLUMNS))
+        params = [ms_of(since)]
     # `+id`: with --since the rows come from the time index and are sorted, rather than every
     # row read in id order and filtered (docs/telemetry.md, storage)
     order = " ORDER BY +id" if since else " ORDER BY id"
-    sql = f"SELECT * FROM {table}" + (f" WHERE {column} >= ?" if since else "") + order
-    cursor = db.execute(sql, [since] if since else [])
+    sql = f"SELECT {columns} FROM {source}" + (f" WHERE {column} >= ?" if since else "") + order
+    cursor = db.execute(sql, params)
     names = [d[0] for d in cursor.description]
     convert = _converter(table, names, structured)
     for row in cursor:

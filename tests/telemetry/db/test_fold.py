@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import fold, store
+from nexus_cli.telemetry.db import fold, schema, store
 from nexus_cli.telemetry.journal import entry, file, invocation, recorder
 from tests.conftest import nexus_exe, run_nexus
 
@@ -193,7 +193,7 @@ def _crash_fold_at(point: str, after: int = 0) -> None:
     module, name = point.split(".")
     code = f"""
 import os, signal
-from nexus_cli.telemetry.db import fold, store
+from nexus_cli.telemetry.db import fold, schema, store
 from nexus_cli.telemetry.journal import file
 calls = []
 real = {module}.{name}
@@ -273,6 +273,9 @@ HOSTILE: list[bytes] = [
     _raw_record(_valid(command="a\x1bb")),
     _raw_record(_valid(raw_data="[1]")),
     _raw_record(_valid(t=1)),
+    _raw_record(_valid(t="2026-01-01 10:00:00.000")),  # a time that is not whole milliseconds
+    _raw_record(_valid(t=10**20)),  # past the calendar
+    _raw_record(_valid(t=1.5e12)),
     entry.SEPARATOR + b"\xff\xfe not utf-8\n",
     entry.SEPARATOR + b"{" + b" " * (entry.MAX_ENTRY_BYTES + 10) + b"}\n",
 ]
@@ -332,6 +335,29 @@ def test_status_export_and_purge_see_journal_events() -> None:
     _record(1)
     assert run_nexus("telemetry", "purge", "--yes").exit_code == 0
     assert _count() == 0
+
+
+def test_times_read_back_exactly_through_the_view_and_the_export() -> None:
+    """Stored as whole milliseconds (event_rows.at_ms), shown as the same UTC text, to the
+    millisecond, by the `events` view, and as the same moment by `export`."""
+    hour = (int(time.time()) // 3600 - 2) * 3_600_000  # a whole hour (UTC), before now
+    times = [hour, hour + 1, hour + 999, hour + 1000, hour + 59_999, hour + 3_599_999]
+    _folder().mkdir(mode=0o700, parents=True)
+    records = [entry.encode(_valid(t=t)) for t in times]
+    (_folder() / file.JOURNAL_FILE).write_bytes(b"".join(records))
+    with store.opened() as db:
+        stored = db.execute("SELECT at_ms, typeof(at_ms) FROM event_rows ORDER BY id").fetchall()
+        shown = [r[0] for r in db.execute("SELECT timestamp FROM events ORDER BY id")]
+    assert stored == [(t, "integer") for t in times]
+    expected = [schema.utc(t) for t in times]
+    assert shown == expected
+    assert [s[-4:] for s in shown] == [".000", ".001", ".999", ".000", ".999", ".999"]
+    lines = run_nexus("--no-telemetry", "export", "--format", "ndjson").stdout.splitlines()
+    exported = [json.loads(line)["timestamp"] for line in lines]
+    assert exported == [e.replace(" ", "T") + "Z" for e in expected]
+    day = expected[0][:10]
+    since = run_nexus("--no-telemetry", "export", "--format", "ndjson", "--since", day).stdout
+    assert [json.loads(line)["timestamp"] for line in since.splitlines()] == exported
 
 
 def test_nothing_is_written_while_telemetry_is_off() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 import sqlite3
 import subprocess
 import sys
@@ -23,9 +24,9 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 11
+        assert migrations.version(db.conn) == store.LATEST == 12
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
-        assert indexes == {"event_rows_window"}
+        assert indexes == {"event_rows_time"}
     migrations.check_names(store.MIGRATIONS)
     with store.opened() as db:  # idempotent
         assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
@@ -88,7 +89,7 @@ def test_a_database_migrated_by_sqlite_utils_is_taken_over_not_migrated_again(
         # only what sqlite-utils had not applied ran (migration 1 was user_version 1)
         assert ran == [m.__name__ for m in store.MIGRATIONS[1 + applied :]]
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
-        assert indexes == {"event_rows_window"}
+        assert indexes == {"event_rows_time"}
         assert "rollup_cache" in db.table_names()
         columns = {r[1] for r in db.execute("PRAGMA table_info(patterns)")}
         assert {"pattern_key", "pattern_group"} <= columns
@@ -167,12 +168,12 @@ def test_window_queries_use_the_covering_index() -> None:
         plan = " ".join(
             str(r[-1])
             for r in db.execute(
-                "EXPLAIN QUERY PLAN SELECT command, count(*) FROM events "
-                "WHERE timestamp >= ? AND timestamp < ? GROUP BY command",
-                ["2026-01-01", "2026-02-01"],
+                "EXPLAIN QUERY PLAN SELECT command, count(*) FROM events_ms "
+                "WHERE at_ms >= ? AND at_ms < ? GROUP BY command",
+                [schema.ms_of("2026-01-01 00:00:00.000"), schema.ms_of("2026-02-01 00:00:00.000")],
             )
         )
-    assert "SEARCH e USING COVERING INDEX event_rows_window" in plan
+    assert "SEARCH e USING COVERING INDEX event_rows_time" in plan
 
 
 def test_a_corrupt_database_is_one_clear_error_and_is_left_alone() -> None:
@@ -402,6 +403,244 @@ def test_a_recorders_fold_leaves_a_long_upgrade_to_the_next_read(
         )
 
 
+def _version_11(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
+    """A database as the previous release left it (migrations 1-11: the compact layout with text
+    timestamps), holding the rows of :func:`_version_10`; returns `SELECT * FROM events`."""
+    before = _version_10(path, rows)
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, store.MIGRATIONS[:11], what="t")
+    assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+    conn.close()
+    return before
+
+
+def test_m012_stores_times_as_milliseconds_and_reads_the_same_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    _version_11(path)
+    conn = sqlite3.connect(path, isolation_level=None)  # and rows no fold writes
+    for bad in ("2026-01-01", "2026-02-30 10:00:00.000", "2026-01-01T10:00:00.000"):
+        conn.execute(
+            "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')", [bad]
+        )
+    before = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    conn.close()
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        after = db.execute("SELECT * FROM events ORDER BY id").fetchall()
+        names = [d[0] for d in db.execute("SELECT * FROM events LIMIT 0").description]
+        kinds = dict(db.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'event%'"))
+        types = [r[0] for r in db.execute("SELECT typeof(at_ms) FROM event_rows ORDER BY id")]
+        times = [r[0] for r in db.execute("SELECT at_ms FROM event_rows ORDER BY id LIMIT 3")]
+        indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
+        # writers go on writing through the view, and read back the same text
+        db.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command) "
+            "VALUES ('2026-02-01 00:00:00.123', 'new', 'command', 'doctor')"
+        )
+        new = db.execute("SELECT e.timestamp, r.at_ms FROM events AS e JOIN event_rows AS r "
+                         "USING (id) WHERE e.session_id = 'new'").fetchone()  # fmt: skip
+    assert after == before  # the same values, of the same types, in the same columns
+    assert names == ["id", *schema.EVENT_COLUMNS]
+    assert kinds == {
+        "events": "view",
+        "events_ms": "view",
+        "event_rows": "table",
+        "events_insert": "trigger",
+        "events_delete": "trigger",
+        "event_rows_time": "index",
+    }
+    assert types == ["integer"] * (len(before) - 3) + ["text"] * 3
+    assert times == [schema.ms_of(str(row[1])) for row in before[:3]]
+    assert indexes == {"event_rows_time"}
+    assert new == ("2026-02-01 00:00:00.123", schema.ms_of("2026-02-01 00:00:00.123"))
+    with store.opened(str(path)) as db:  # the first fold puts the rows of another shape aside
+        assert db.execute("SELECT count(*) FROM events").fetchone()[0] == len(before) - 3 + 1
+        assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 3
+
+
+def test_times_read_back_exactly(tmp_path: Path) -> None:
+    """Whole milliseconds in event_rows, the same text as schema.utc through the view, to the
+    millisecond and in UTC, from the first day of year 1 to the last of 9999; and the view's
+    INSERT trigger stores the milliseconds of that text."""
+    rng = random.Random(12)
+    times = [schema.AT_MS_MIN, -1, 0, 1, 999, 1000, 946_684_799_999, schema.AT_MS_MAX]
+    times += [rng.randint(schema.AT_MS_MIN, schema.AT_MS_MAX) for _ in range(3000)]
+    with store.migrated(str(tmp_path / "t.db")) as db:
+        db.conn.executemany(
+            "INSERT INTO event_rows (at_ms, session_id, event_type) VALUES (?, 1, 1)",
+            [(t,) for t in times],
+        )
+        shown = [r[0] for r in db.execute("SELECT timestamp FROM events ORDER BY id")]
+        db.execute("DELETE FROM event_rows")
+        db.conn.executemany(
+            "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')",
+            [(text,) for text in shown],
+        )
+        stored = [r[0] for r in db.execute("SELECT at_ms FROM event_rows ORDER BY id")]
+    assert shown == [schema.utc(t) for t in times]
+    assert [schema.ms_of(text) for text in shown] == times
+    assert stored == times
+
+
+def test_an_interrupted_conversion_goes_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """m012 converts the times in chunks that each commit: Ctrl-C in the third leaves two done,
+    the compact layout whole (the previous release reads and writes it), and the next open
+    converts only the rest, taking over what was recorded or deleted meanwhile."""
+    path = tmp_path / "t.db"
+    before = _version_11(path, rows=1000)
+    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    real, ranges = store._convert_range, []
+
+    def third_interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
+        ranges.append((low, end))
+        real(conn, low, end)
+        if len(ranges) == 3:
+            raise Stop
+
+    monkeypatch.setattr(store, "_convert_range", third_interrupted)
+    with pytest.raises(Stop), store.migrated(str(path)):
+        pass
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 11
+        assert conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] == 600
+        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+        # the previous release goes on meanwhile: one event deleted, one recorded
+        conn.execute("DELETE FROM events WHERE id = 5")
+        conn.execute(
+            "INSERT INTO events (timestamp, session_id, event_type, command) "
+            "VALUES ('2026-02-01 00:00:00.000', 'late', 'command', 'doctor')"
+        )
+        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    ranges.clear()
+    monkeypatch.setattr(
+        store, "_convert_range", lambda c, low, end: ranges.append(low) or real(c, low, end)
+    )
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+        assert "event_rows_ms" not in db.table_names()
+    assert ranges[0] == 600  # the two chunks done were not converted again
+
+
+def test_a_purge_during_an_interrupted_conversion_leaves_no_stale_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous release purges the events (and their strings) while the conversion is cut
+    short, then records new ones under the same ids: the next open keeps only those."""
+    path = tmp_path / "t.db"
+    _version_11(path, rows=1000)
+    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    real = store._convert_range
+
+    def interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
+        real(conn, low, end)
+        if low >= 300:
+            raise Stop
+
+    monkeypatch.setattr(store, "_convert_range", interrupted)
+    with pytest.raises(Stop), store.migrated(str(path)):
+        pass
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] == 300
+        conn.execute("DELETE FROM events")
+        conn.execute("DELETE FROM strings")
+        for i in range(2):
+            conn.execute(
+                "INSERT INTO events (timestamp, session_id, event_type, command) "
+                f"VALUES ('2026-03-0{i + 1} 00:00:00.000', 'after', 'command', 'doctor')"
+            )
+        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert [row[0] for row in expected] == [1, 2]  # the ids the purged events had
+    monkeypatch.setattr(store, "_convert_range", real)
+    with store.migrated(str(path)) as db:
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+
+
+def test_the_oldest_layout_is_copied_then_converted_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version-10 database (an `events` table) goes all the way, each long step in chunks:
+    the copy of m011, then the conversion of m012 (not one transaction of every event)."""
+    path = tmp_path / "t.db"
+    before = _version_10(path, rows=1000)
+    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    copied: list[int] = []
+    converted: list[int] = []
+    for name, seen in (("_copy_range", copied), ("_convert_range", converted)):
+        real = getattr(store, name)
+        monkeypatch.setattr(
+            store,
+            name,
+            lambda c, low, end, real=real, seen=seen: seen.append(low) or real(c, low, end),
+        )
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+    assert copied == [0, 300, 600, 900, 1000]  # the chunks, then m011's rest (none)
+    assert converted == [0, 300, 600, 900, 1000]
+
+
+# Opens a version-11 database and is killed (SIGKILL) inside m012, before its commit.
+KILLED_IN_M012 = """
+import os, signal, sys
+from nexus_cli.telemetry.db import store
+real = store.m012_event_times
+def m012_event_times(conn):
+    real(conn)
+    os.kill(os.getpid(), signal.SIGKILL)
+store.MIGRATIONS = (*store.MIGRATIONS[:11], m012_event_times)
+with store.migrated(sys.argv[1]):
+    pass
+"""
+
+
+def test_an_interrupted_m012_leaves_the_previous_layout_usable(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    before = _version_11(path)
+    child = subprocess.run([sys.executable, "-c", KILLED_IN_M012, str(path)], check=False)
+    assert child.returncode == -9
+    conn = sqlite3.connect(path)  # what the previous release finds: its own database, whole
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 11
+        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        conn.close()
+    with store.migrated(str(path)) as db:  # and the next open migrates it
+        assert migrations.version(db.conn) == store.LATEST
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
+
+
+def test_a_recorders_fold_leaves_a_long_conversion_to_the_next_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    _version_11(path, rows=50)
+    monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 49)
+    with pytest.raises(store.UpgradePending), store.migrated(str(path), upgrade=False):
+        pass
+    monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 50)  # small enough: upgraded inline
+    with store.migrated(str(path), upgrade=False) as db:
+        assert migrations.version(db.conn) == store.LATEST
+
+
+def test_a_database_of_a_later_nexus_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with store.migrated(str(path)) as db:
+        db.execute(f"PRAGMA user_version = {store.LATEST + 1}")
+    newer = f"schema version {store.LATEST + 1}; this Nexus knows"
+    with pytest.raises(StateError, match=newer), store.migrated(str(path)):
+        pass
+
+
 READS = (
     ["stats", "--month", "--json"],
     ["stats", "--week", "--json"],
@@ -453,7 +692,7 @@ def test_each_read_uses_an_index_and_each_index_a_read(
     finally:
         conn.close()
     assert scans == []  # no read goes through every event
-    assert used == {"event_rows_window"}
+    assert used == {"event_rows_time"}
 
 
 def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events(tmp_path: Path) -> None:
