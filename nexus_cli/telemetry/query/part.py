@@ -29,7 +29,10 @@ class Part:
             for i, value in enumerate(figures):
                 mine[i] += value
         for command, cells in other.durations.items():
-            buckets = self.durations.setdefault(command, {})
+            buckets = self.durations.get(command)
+            if buckets is None:  # a command new to this part: its cells copied at once
+                self.durations[command] = {index: list(cell) for index, cell in cells.items()}
+                continue
             for index, cell in cells.items():
                 _add_cell(buckets, index, cell)
         for key, seen in other.seen.items():
