@@ -113,14 +113,9 @@ INTERNED = (
     "template_used",
     "nexus_version",
 )
-COMPACT_TABLES = """
-CREATE TABLE IF NOT EXISTS strings (
-    id INTEGER PRIMARY KEY,
-    value NOT NULL UNIQUE               -- no type: a value keeps the type it was written with
-);
-CREATE TABLE IF NOT EXISTS event_rows (
-    id INTEGER PRIMARY KEY,
-    timestamp TEXT NOT NULL,
+# The columns after the time of both layouts of ``event_rows`` (m011: a text timestamp; m012:
+# whole milliseconds), as their CREATE TABLE statements have them.
+_ROW_COLUMNS_SQL = """\
     session_id INTEGER NOT NULL,        -- strings.id, as are the other *_hash/command/... ids
     event_type INTEGER NOT NULL,
     workspace_hash INTEGER,
@@ -137,6 +132,19 @@ CREATE TABLE IF NOT EXISTS event_rows (
     nexus_version INTEGER
 );
 """
+
+COMPACT_TABLES = (
+    """
+CREATE TABLE IF NOT EXISTS strings (
+    id INTEGER PRIMARY KEY,
+    value NOT NULL UNIQUE               -- no type: a value keeps the type it was written with
+);
+CREATE TABLE IF NOT EXISTS event_rows (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,
+"""
+    + _ROW_COLUMNS_SQL
+)
 # The index of the compact layout (m011), on the text timestamp: replaced by TIMED_INDEX (m012).
 COMPACT_INDEXES = """
 CREATE INDEX IF NOT EXISTS event_rows_window ON event_rows
@@ -159,27 +167,15 @@ AT_MS_MIN, AT_MS_MAX = -62_135_596_800_000, 253_402_300_799_999
 DAY_MS = 86_400_000
 _YEAR1_S = 62_135_596_800  # seconds from 0001-01-01 to 1970-01-01 (719,162 whole days)
 
-TIMED_TABLE = """
+TIMED_TABLE = (
+    """
 CREATE TABLE IF NOT EXISTS event_rows_ms (
     id INTEGER PRIMARY KEY,
     at_ms NOT NULL,                     -- UTC, whole milliseconds since 1970-01-01; no type:
                                         -- any other value keeps the type it was written with
-    session_id INTEGER NOT NULL,        -- strings.id, as are the other *_hash/command/... ids
-    event_type INTEGER NOT NULL,
-    workspace_hash INTEGER,
-    task_hash INTEGER,
-    command INTEGER,
-    duration_ms INTEGER,
-    success INTEGER,
-    error_category INTEGER,
-    template_used INTEGER,
-    services_count INTEGER,
-    ports_used INTEGER,
-    raw_data TEXT,
-    exit_code INTEGER,
-    nexus_version INTEGER
-);
 """
+    + _ROW_COLUMNS_SQL
+)
 # The one index reads use (EXPLAIN QUERY PLAN of every read: tests/telemetry/db/test_store.py):
 # time ranges of the window (stats, insights, dashboard, export, the roll-ups' edge days), also
 # the next event of a failure within RETRY_WITHIN_S (retries), filtered by session in the index.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from nexus_cli import locks, migrations, paths, sqlite_open
@@ -181,33 +181,44 @@ def _times_pending(conn: sqlite3.Connection) -> bool:
 
 def _convert_times(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     """Before m012_event_times, outside its transaction: convert the events into
-    ``event_rows_ms`` COPY_CHUNK at a time, each chunk its own transaction (as
-    :func:`_copy_events` does for m011): interrupted, the next open goes on from the last chunk
-    done, and until m012 runs the previous Nexus still reads and writes ``event_rows``."""
+    ``event_rows_ms`` COPY_CHUNK at a time (:func:`_in_chunks`, as :func:`_copy_events` does for
+    m011): until m012 runs the previous Nexus still reads and writes ``event_rows``."""
     _script(conn, schema.TIMED_TABLE)  # autocommit: each statement commits
     _script(conn, schema.TIMED_INDEX)
+    _in_chunks(conn, tick, "event_rows", "event_rows_ms", _converted, _convert_range)
+
+
+def _in_chunks(
+    conn: sqlite3.Connection,
+    tick: progress.Tick,
+    source: str,
+    target: str,
+    done: Callable[[sqlite3.Connection], int],
+    move: Callable[[sqlite3.Connection, int, int], None],
+) -> None:
+    """Move the rows of ``source`` into ``target`` (``move`` of an id range) COPY_CHUNK at a time,
+    each chunk its own transaction. Interrupted (Ctrl-C, SIGTERM, a crash), the chunks done stay
+    done and the next open goes on after the last one (``done``: the last id moved)."""
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            low = _converted(conn)
+            low = done(conn)
             row = conn.execute(
-                "SELECT id FROM event_rows WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+                f"SELECT id FROM {source} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
                 [low, COPY_CHUNK - 1],
             ).fetchone()
-            end = row[0] if row else conn.execute("SELECT max(id) FROM event_rows").fetchone()[0]
+            end = row[0] if row else conn.execute(f"SELECT max(id) FROM {source}").fetchone()[0]
             if end is None or end <= low:
                 conn.execute("COMMIT")
                 return
-            _convert_range(conn, low, end)
-            done = conn.execute(
-                "SELECT count(*) FROM event_rows_ms WHERE id > ?", [low]
-            ).fetchone()[0]
+            move(conn, low, end)
+            moved = conn.execute(f"SELECT count(*) FROM {target} WHERE id > ?", [low]).fetchone()
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        tick(done)
+        tick(moved[0])
 
 
 def _copied(conn: sqlite3.Connection) -> int:
@@ -249,28 +260,7 @@ def _copy_events(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     writes it (what it adds or deletes meanwhile, m011 takes over)."""
     _script(conn, schema.COMPACT_TABLES)  # autocommit: each statement commits
     _script(conn, schema.COMPACT_INDEXES)
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            low = _copied(conn)
-            row = conn.execute(
-                "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
-                [low, COPY_CHUNK - 1],
-            ).fetchone()
-            end = row[0] if row else conn.execute("SELECT max(id) FROM events").fetchone()[0]
-            if end is None or end <= low:
-                conn.execute("COMMIT")
-                return
-            _copy_range(conn, low, end)
-            copied = conn.execute("SELECT count(*) FROM event_rows WHERE id > ?", [low]).fetchone()[
-                0
-            ]
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        tick(copied)
+    _in_chunks(conn, tick, "events", "event_rows", _copied, _copy_range)
 
 
 MIGRATIONS = (

@@ -298,31 +298,43 @@ def test_m011_gives_the_old_tables_pages_back(tmp_path: Path) -> None:
     assert path.stat().st_size < size * 0.6
 
 
-# Opens a version-10 database and is killed (SIGKILL) inside m011, before its commit.
-KILLED_IN_M011 = """
+# Opens a database and is killed (SIGKILL) inside the migration numbered {number}, after its work
+# and before its commit.
+KILLED_IN_MIGRATION = """
 import os, signal, sys
 from nexus_cli.telemetry.db import store
-real = store.m011_compact_events
-def m011_compact_events(conn):
+real = store.MIGRATIONS[{number} - 1]
+def killed(conn):
     real(conn)
     os.kill(os.getpid(), signal.SIGKILL)
-store.MIGRATIONS = (*store.MIGRATIONS[:10], m011_compact_events)
+killed.__name__ = real.__name__  # migrations are checked by name
+store.MIGRATIONS = (*store.MIGRATIONS[:{number} - 1], killed)
 with store.migrated(sys.argv[1]):
     pass
 """
 
 
-def test_an_interrupted_m011_leaves_the_old_database_usable(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("make", "version", "events"),
+    [
+        (lambda path: _version_10(path), 10, "table"),
+        (lambda path: _version_11(path), 11, "view"),  # defined below
+    ],
+    ids=["m011", "m012"],
+)
+def test_a_migration_killed_before_its_commit_leaves_the_previous_layout_usable(
+    tmp_path: Path, make: Any, version: int, events: str
+) -> None:
     path = tmp_path / "t.db"
-    before = _version_10(path)
-    child = subprocess.run([sys.executable, "-c", KILLED_IN_M011, str(path)], check=False)
+    before = make(path)
+    killer = KILLED_IN_MIGRATION.format(number=version + 1)
+    child = subprocess.run([sys.executable, "-c", killer, str(path)], check=False)
     assert child.returncode == -9
-    conn = sqlite3.connect(path)  # what the previous Nexus finds: its own database, whole
+    conn = sqlite3.connect(path)  # what the previous release finds: its own database, whole
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
-        assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone() == (
-            "table",
-        )
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == version
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'events'").fetchone()
+        assert kind == (events,)
         assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
@@ -336,16 +348,30 @@ class Stop(BaseException):
     pass
 
 
-def test_an_interrupted_copy_goes_on_where_it_stopped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("make", "version", "step", "table"),
+    [
+        (lambda path: _version_10(path, rows=1000), 10, "_copy_range", "event_rows"),  # m011
+        (lambda path: _version_11(path, rows=1000), 11, "_convert_range", "event_rows_ms"),  # m012
+    ],
+    ids=["copy into the compact layout", "conversion of the times"],
+)
+def test_an_interrupted_migration_goes_on_where_it_stopped(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Any,
+    version: int,
+    step: str,
+    table: str,
 ) -> None:
-    """The events are copied into the compact tables in chunks that each commit: Ctrl-C in the
-    third leaves two done, the old table whole (the previous Nexus reads and writes it), and
-    the next open copies only the rest, taking over what was recorded or deleted meanwhile."""
+    """m011 copies the events into the compact tables, m012 converts their times, in chunks that
+    each commit: Ctrl-C in the third leaves two done, the layout before whole (the previous
+    release reads and writes it), and the next open moves only the rest, taking over what was
+    recorded or deleted meanwhile."""
     path = tmp_path / "t.db"
-    before = _version_10(path, rows=1000)
+    before = make(path)
     monkeypatch.setattr(store, "COPY_CHUNK", 300)
-    real, ranges = store._copy_range, []
+    real, ranges = getattr(store, step), []
 
     def third_interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
         ranges.append((low, end))
@@ -353,15 +379,15 @@ def test_an_interrupted_copy_goes_on_where_it_stopped(
         if len(ranges) == 3:
             raise Stop
 
-    monkeypatch.setattr(store, "_copy_range", third_interrupted)
+    monkeypatch.setattr(store, step, third_interrupted)
     with pytest.raises(Stop), store.migrated(str(path)):
         pass
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
-        assert conn.execute("SELECT count(*) FROM event_rows").fetchone()[0] == 600
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == version
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 600
         assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
-        # the previous Nexus goes on meanwhile: one event deleted, one recorded
+        # the previous release goes on meanwhile: one event deleted, one recorded
         conn.execute("DELETE FROM events WHERE id = 5")
         conn.execute(
             "INSERT INTO events (timestamp, session_id, event_type, command) "
@@ -371,13 +397,12 @@ def test_an_interrupted_copy_goes_on_where_it_stopped(
     finally:
         conn.close()
     ranges.clear()
-    monkeypatch.setattr(
-        store, "_copy_range", lambda c, low, end: ranges.append(low) or real(c, low, end)
-    )
+    monkeypatch.setattr(store, step, lambda c, low, end: ranges.append(low) or real(c, low, end))
     with store.migrated(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
-    assert ranges[0] == 600  # the two chunks done were not copied again
+        assert "event_rows_ms" not in db.table_names()
+    assert ranges[0] == 600  # the two chunks done were not moved again
 
 
 def test_a_recorders_fold_leaves_a_long_upgrade_to_the_next_read(
@@ -482,51 +507,6 @@ def test_times_read_back_exactly(tmp_path: Path) -> None:
     assert stored == times
 
 
-def test_an_interrupted_conversion_goes_on_where_it_stopped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """m012 converts the times in chunks that each commit: Ctrl-C in the third leaves two done,
-    the compact layout whole (the previous release reads and writes it), and the next open
-    converts only the rest, taking over what was recorded or deleted meanwhile."""
-    path = tmp_path / "t.db"
-    before = _version_11(path, rows=1000)
-    monkeypatch.setattr(store, "COPY_CHUNK", 300)
-    real, ranges = store._convert_range, []
-
-    def third_interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
-        ranges.append((low, end))
-        real(conn, low, end)
-        if len(ranges) == 3:
-            raise Stop
-
-    monkeypatch.setattr(store, "_convert_range", third_interrupted)
-    with pytest.raises(Stop), store.migrated(str(path)):
-        pass
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 11
-        assert conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] == 600
-        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
-        # the previous release goes on meanwhile: one event deleted, one recorded
-        conn.execute("DELETE FROM events WHERE id = 5")
-        conn.execute(
-            "INSERT INTO events (timestamp, session_id, event_type, command) "
-            "VALUES ('2026-02-01 00:00:00.000', 'late', 'command', 'doctor')"
-        )
-        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    ranges.clear()
-    monkeypatch.setattr(
-        store, "_convert_range", lambda c, low, end: ranges.append(low) or real(c, low, end)
-    )
-    with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
-        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
-        assert "event_rows_ms" not in db.table_names()
-    assert ranges[0] == 600  # the two chunks done were not converted again
-
-
 def test_a_purge_during_an_interrupted_conversion_leaves_no_stale_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -586,37 +566,6 @@ def test_the_oldest_layout_is_copied_then_converted_in_chunks(
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
     assert copied == [0, 300, 600, 900, 1000]  # the chunks, then m011's rest (none)
     assert converted == [0, 300, 600, 900, 1000]
-
-
-# Opens a version-11 database and is killed (SIGKILL) inside m012, before its commit.
-KILLED_IN_M012 = """
-import os, signal, sys
-from nexus_cli.telemetry.db import store
-real = store.m012_event_times
-def m012_event_times(conn):
-    real(conn)
-    os.kill(os.getpid(), signal.SIGKILL)
-store.MIGRATIONS = (*store.MIGRATIONS[:11], m012_event_times)
-with store.migrated(sys.argv[1]):
-    pass
-"""
-
-
-def test_an_interrupted_m012_leaves_the_previous_layout_usable(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    before = _version_11(path)
-    child = subprocess.run([sys.executable, "-c", KILLED_IN_M012, str(path)], check=False)
-    assert child.returncode == -9
-    conn = sqlite3.connect(path)  # what the previous release finds: its own database, whole
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 11
-        assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    finally:
-        conn.close()
-    with store.migrated(str(path)) as db:  # and the next open migrates it
-        assert migrations.version(db.conn) == store.LATEST
-        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
 
 
 def test_a_recorders_fold_leaves_a_long_conversion_to_the_next_read(
