@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,7 +153,12 @@ def test_a_process_is_recognised_from_ps_as_from_proc() -> None:
     """Where there is no /proc (macOS), an orphaned forward's ssh is found through ps."""
     child = subprocess.Popen(["sleep", "30"])
     try:
-        assert engine_ssh._proc_arguments(child.pid) == ["sleep", "30"]
+        # a process just started can show no arguments yet (seen under load): wait until /proc
+        # has them, then ask ps
+        deadline = time.monotonic() + 10
+        while engine_ssh._proc_arguments(child.pid) != ["sleep", "30"]:
+            assert time.monotonic() < deadline, engine_ssh._proc_arguments(child.pid)
+            time.sleep(0.01)
         assert engine_ssh._ps_arguments(child.pid) == ["sleep", "30"]
     finally:
         child.kill()

@@ -26,8 +26,10 @@ def test_workspace_exec_runs_in_the_service(project: Path, test_image: str) -> N
             created = ok(
                 await s.call_tool("workspace_create", {"name": "mcp-ws", "template": "one"})
             )
-            argv = ["sh", "-c", "seq 1 20000 >&2; echo done in $(pwd); exit 4"]
+            argv = ["sh", "-c", "seq 1 20000 >&2; echo done in $(pwd) >&2; exit 4"]
             ran = ok(await s.call_tool("workspace_exec", {"name": "mcp-ws", "command": argv}))
+            both = ["sh", "-c", "echo out; echo err >&2"]
+            streams = ok(await s.call_tool("workspace_exec", {"name": "mcp-ws", "command": both}))
             missing = await s.call_tool(
                 "workspace_exec", {"name": "mcp-ws", "command": ["true"], "service": "nope"}
             )
@@ -40,10 +42,11 @@ def test_workspace_exec_runs_in_the_service(project: Path, test_image: str) -> N
         run_nexus("workspace", "delete", "mcp-ws", "--force")
     assert r["created"]["template"] == "one"
     assert r["ran"]["exit_code"] == 4
-    # stdout and stderr are read side by side: their lines' relative order is not guaranteed.
-    assert r["ran"]["output"].endswith(("20000\n", "done in /workspace\n"))
-    assert "\n20000\n" in r["ran"]["output"] and "done in /workspace\n" in r["ran"]["output"]
+    # the last 64 KiB of the output are kept (one stream here, so its order is the command's)
+    assert r["ran"]["output"].endswith("\n19999\n20000\ndone in /workspace\n")
     assert r["ran"]["truncated_bytes"] > 0 and len(r["ran"]["output"]) == 64 * 1024
+    # stdout and stderr are both read, side by side: their lines' relative order is not kept
+    assert sorted(r["streams"]["output"].splitlines()) == ["err", "out"]
     assert r["missing"].is_error and "no service 'nope'" in text_of(r["missing"])
     assert r["down"]["stopped"] == 1
 
