@@ -126,9 +126,9 @@ def test_sort_filter_inspect_and_kill(
         screen.wait_for("filter cleared")
 
         # The selection follows the process (the sleeper, first by memory); move to the trainer.
-        assert "›" in screen.lines_with(f" {sleeper.pid} ")[0]
+        assert any("›" in line for line in screen.lines_with(f" {sleeper.pid} "))
         screen.keys("Up")
-        wait_until(lambda: "›" in screen.lines_with(f" {trainer.pid} ")[0])
+        wait_until(lambda: any("›" in line for line in screen.lines_with(f" {trainer.pid} ")))
         screen.keys("Enter")
         text = screen.wait_for(f"impact: PID {trainer.pid}")
         assert "Work lost if killed" in text and "Next checkpoint: " in text, text
@@ -170,7 +170,9 @@ def test_actions_have_the_guards_of_impact(
         [make_gpu("0")],
         {"0": [GpuProcessReading(shell.pid, "0", GIB, ["compute"])]},
     )
-    screen.wait_for(f" {shell.pid} ")
+    # the shell's row, selected ("›"): its pid alone may match elsewhere (350 is the fake
+    # GPU's power draw)
+    wait_until(lambda: any("›" in line for line in screen.lines_with(f" {shell.pid} ")))
     screen.keys("p", "y")
     screen.wait_for(f"refused to signal PID {shell.pid}: it is an ancestor of this nexus process")
     assert shell.status() != psutil.STATUS_STOPPED
