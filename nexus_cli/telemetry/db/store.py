@@ -107,7 +107,7 @@ def m011_compact_events(conn: sqlite3.Connection) -> None:
     _script(conn, schema.COMPACT_TABLES)
     _script(conn, schema.COMPACT_INDEXES)
     top = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    _copy_range(conn, _copied(conn), top)
+    _copy_range(conn, _last_id(conn, "event_rows"), top)
     there = conn.execute("SELECT count(*) FROM events").fetchone()[0]
     if conn.execute("SELECT count(*) FROM event_rows").fetchone()[0] != there:
         # an older Nexus deleted events (retention, purge) after they were copied
@@ -126,7 +126,7 @@ def m012_event_times(conn: sqlite3.Connection) -> None:
     _script(conn, schema.TIMED_TABLE)
     _script(conn, schema.TIMED_INDEX)
     top = conn.execute("SELECT coalesce(max(id), 0) FROM event_rows").fetchone()[0]
-    _convert_range(conn, _converted(conn), top)
+    _convert_range(conn, _last_id(conn, "event_rows_ms"), top)
     there = conn.execute("SELECT count(*) FROM event_rows").fetchone()[0]
     if conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] != there:
         # an older Nexus deleted events (retention, purge, quarantine) after they were
@@ -141,10 +141,6 @@ def m012_event_times(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE event_rows")  # and its index
     conn.execute("ALTER TABLE event_rows_ms RENAME TO event_rows")
     _script(conn, schema.TIMED_VIEWS)
-
-
-def _converted(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT coalesce(max(id), 0) FROM event_rows_ms").fetchone()[0])
 
 
 # A converted row (n) that is no longer the text-timestamp row (o) of its id.
@@ -185,7 +181,7 @@ def _convert_times(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     m011): until m012 runs the previous Nexus still reads and writes ``event_rows``."""
     _script(conn, schema.TIMED_TABLE)  # autocommit: each statement commits
     _script(conn, schema.TIMED_INDEX)
-    _in_chunks(conn, tick, "event_rows", "event_rows_ms", _converted, _convert_range)
+    _in_chunks(conn, tick, "event_rows", "event_rows_ms", _convert_range)
 
 
 def _in_chunks(
@@ -193,16 +189,15 @@ def _in_chunks(
     tick: progress.Tick,
     source: str,
     target: str,
-    done: Callable[[sqlite3.Connection], int],
     move: Callable[[sqlite3.Connection, int, int], None],
 ) -> None:
     """Move the rows of ``source`` into ``target`` (``move`` of an id range) COPY_CHUNK at a time,
     each chunk its own transaction. Interrupted (Ctrl-C, SIGTERM, a crash), the chunks done stay
-    done and the next open goes on after the last one (``done``: the last id moved)."""
+    done and the next open goes on after the last id in ``target``."""
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            low = done(conn)
+            low = _last_id(conn, target)
             row = conn.execute(
                 f"SELECT id FROM {source} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
                 [low, COPY_CHUNK - 1],
@@ -221,8 +216,16 @@ def _in_chunks(
         tick(moved[0])
 
 
-def _copied(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT coalesce(max(id), 0) FROM event_rows").fetchone()[0])
+def _last_id(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+
+
+def _rows_in(conn: sqlite3.Connection, table: str) -> int:
+    """How many rows ``table`` holds (0 while it does not exist yet)."""
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    except sqlite3.OperationalError:  # not started
+        return 0
 
 
 def _copy_range(conn: sqlite3.Connection, low: int, end: int) -> None:
@@ -260,7 +263,7 @@ def _copy_events(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     writes it (what it adds or deletes meanwhile, m011 takes over)."""
     _script(conn, schema.COMPACT_TABLES)  # autocommit: each statement commits
     _script(conn, schema.COMPACT_INDEXES)
-    _in_chunks(conn, tick, "events", "event_rows", _copied, _copy_range)
+    _in_chunks(conn, tick, "events", "event_rows", _copy_range)
 
 
 MIGRATIONS = (
@@ -389,24 +392,35 @@ def migrate(conn: sqlite3.Connection, path: str, *, upgrade: bool = True) -> int
         )
     ran = 0
     if _copy_pending(conn):
-        label = "upgrading the telemetry database: copying events"
-        with locks.locked(lock), progress.bar(label, events, show=show) as tick:
-            conn.execute("PRAGMA journal_mode=WAL")
-            if _copy_pending(conn):  # still: another process may have upgraded it meanwhile
-                tick(_copied_count(conn))
-                _copy_events(conn, tick)
+        _move(conn, lock, "copying events", events, show, _copy_pending, "event_rows", _copy_events)
         ran += _run(conn, path, lock, show=show, upto=COMPACTED_AT)  # so m012 converts in chunks
     if _times_pending(conn):
-        label = "upgrading the telemetry database: converting event times"
-        with locks.locked(lock), progress.bar(label, events, show=show) as tick:
-            conn.execute("PRAGMA journal_mode=WAL")
-            if _times_pending(conn):
-                tick(_converted_count(conn))
-                _convert_times(conn, tick)
+        what = "converting event times"
+        _move(conn, lock, what, events, show, _times_pending, "event_rows_ms", _convert_times)
     ran += _run(conn, path, lock, show=show)
     if 0 < first < TIMED_AT <= migrations.version(conn):
         _give_back_free_pages(conn)
     return ran
+
+
+def _move(
+    conn: sqlite3.Connection,
+    lock: str,
+    what: str,
+    events: int,
+    show: bool,
+    pending: Callable[[sqlite3.Connection], bool],
+    target: str,
+    step: Callable[[sqlite3.Connection, progress.Tick], None],
+) -> None:
+    """One chunked step before a migration (:func:`_copy_events`, :func:`_convert_times`), under
+    ``lock``, with a progress bar that starts at the rows ``target`` already holds."""
+    label = f"upgrading the telemetry database: {what}"
+    with locks.locked(lock), progress.bar(label, events, show=show) as tick:
+        conn.execute("PRAGMA journal_mode=WAL")
+        if pending(conn):  # still: another process may have upgraded it meanwhile
+            tick(_rows_in(conn, target))
+            step(conn, tick)
 
 
 def _run(
@@ -429,20 +443,6 @@ def _run(
             )
         finally:
             conn.set_progress_handler(None, 0)
-
-
-def _converted_count(conn: sqlite3.Connection) -> int:
-    try:
-        return int(conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0])
-    except sqlite3.OperationalError:  # not started
-        return 0
-
-
-def _copied_count(conn: sqlite3.Connection) -> int:
-    try:
-        return int(conn.execute("SELECT count(*) FROM event_rows").fetchone()[0])
-    except sqlite3.OperationalError:  # not started
-        return 0
 
 
 def _give_back_free_pages(conn: sqlite3.Connection) -> None:
