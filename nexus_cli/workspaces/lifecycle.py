@@ -11,6 +11,7 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,13 @@ from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_f
 from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback, reserve, worktree_steps
-from nexus_cli.workspaces.services_up import UpResult, bring_up, prepare_engine, run_hooks
+from nexus_cli.workspaces.services_up import (
+    UpResult,
+    all_running,
+    bring_up,
+    prepare_engine,
+    run_hooks,
+)
 from nexus_cli.workspaces.template_model import (
     CONTAINER_HOOK_EVENTS,
     HookCheck,
@@ -443,6 +450,7 @@ def _up_with_hooks(
     health_timeout_s: float,
     prepared: float | None = None,
     in_create: bool = False,
+    before_start: Callable[[], None] | None = None,
 ) -> UpResult:
     """Start the services, then the hooks; ``prepared`` is the pull time (ms) when this create
     already made the images, network and volumes ready (see :func:`services_up.bring_up`).
@@ -452,7 +460,14 @@ def _up_with_hooks(
     fails before is undone, hooks and all."""
     project = workspace.project
     result = bring_up(
-        client, workspace, record, template, progress, health_timeout_s, prepared=prepared
+        client,
+        workspace,
+        record,
+        template,
+        progress,
+        health_timeout_s,
+        prepared=prepared,
+        before_start=before_start,
     )
     invocation.metric("port_allocation_attempts", result.attempts)
     invocation.note(ports_used=len(result.ports))
@@ -507,8 +522,9 @@ def up(
 ) -> UpResult:
     """Start the services that are not running as planned (see :func:`services_up.bring_up`).
 
-    ``container_hooks`` is asked (as by :func:`create`) before anything starts, for the
-    post_start hooks and, when they have not run yet, the post_create ones."""
+    ``container_hooks`` is asked (as by :func:`create`) before anything starts: for the
+    post_create hooks when they have not run yet, and for the post_start ones only when some
+    service will start (they run only then)."""
     progress = progress or Silent()
     record = workspace.record()
     invocation.note(event_type="workspace", workspace=workspace.name)
@@ -517,10 +533,20 @@ def up(
     invocation.note(template_used=telemetry_label(template), services_count=len(template.services))
     if not template.services:
         return UpResult()
-    events = CONTAINER_HOOK_EVENTS if not record.post_create_done else ("post_start",)
-    container_hooks(template, events)
+    if not record.post_create_done:
+        container_hooks(template, ("post_create",))
     client = _connect(workspace.project)
-    return _up_with_hooks(client, workspace, record, template, progress, health_timeout_s)
+    if not all_running(client, workspace, template):  # asked before anything is made
+        container_hooks(template, ("post_start",))
+    return _up_with_hooks(
+        client,
+        workspace,
+        record,
+        template,
+        progress,
+        health_timeout_s,
+        before_start=lambda: container_hooks(template, ("post_start",)),
+    )
 
 
 def down(workspace: Workspace) -> DownResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -85,12 +86,15 @@ def bring_up(
     progress: Progress,
     health_timeout_s: float = 120.0,
     prepared: float | None = None,
+    before_start: Callable[[], None] | None = None,
 ) -> UpResult:
     """Start every service of the workspace that is not already running as planned.
 
     ``prepared``: the pull time (ms) when the caller has just made the images, network and
     volumes ready (:func:`prepare_engine`, run by ``create`` beside the worktree); they are not
-    looked up again then."""
+    looked up again then. ``before_start`` is called once it is known that some service will
+    start, before any container is made (``up`` asks there for the approval of the post_start
+    hooks, which run only then: raising stops it with nothing started)."""
     result = UpResult()
     bind = exposure.recorded_address(workspace.project, workspace.name, record.bind_address)
     if bind.notice is not None:
@@ -126,6 +130,7 @@ def bring_up(
                 result,
                 progress,
                 health_timeout_s,
+                before_start,
             )
             break
         except PortTakenError as exc:
@@ -181,6 +186,12 @@ def _running(client: Any, workspace: Workspace) -> dict[str | None, Any]:
         for c in docker_services.containers_for(client, workspace)
         if c.status == "running"
     }
+
+
+def all_running(client: Any, workspace: Workspace, template: Template) -> bool:
+    """Whether every service of ``template`` has a running container (``up`` may then start
+    none; one published elsewhere than planned is still restarted: see ``before_start``)."""
+    return set(template.services) <= set(_running(client, workspace))
 
 
 def _allocate_ports(
@@ -275,6 +286,7 @@ def _start_services(
     result: UpResult,
     progress: Progress,
     health_timeout_s: float,
+    before_start: Callable[[], None] | None = None,
 ) -> None:
     worktree = workspace.worktree
     where = engine.current()
@@ -307,6 +319,8 @@ def _start_services(
             )
         )
     _check_bind_sources(worktree, template)
+    if plans and before_start is not None:
+        before_start()
     started: list[tuple[str, Any, float]] = []  # plain services: name, container, start time
     with _Creating(client, plans, progress) as creating:
         for plan in plans:  # each is started as soon as it is created and its dependencies allow

@@ -247,6 +247,11 @@ def test_a_repository_templates_container_hooks_wait_for_a_person(
         "`echo restarted-${NEXUS_WORKSPACE} >> /tmp/hooks` in app waits for a person's approval"
     )
     assert run_nexus("workspace", "status", "c1", "--json").json()["state"] == "stopped"
+    # c2 still runs: an `up` that starts nothing runs no post_start hook, so asks for none.
+    kept = run_nexus("workspace", "up", "c2", "--json")
+    assert kept.exit_code == 0, kept.stderr
+    assert kept.json()["started"] == [] and kept.json()["kept"] == ["app"]
+    assert file_in_service("c2", "/tmp/hooks", "app") == "created\nstarted-c2\n"
     assert run_nexus("workspace", "create", "c3", "-t", "hooked").exit_code == 5
     nothing_made_named = run_nexus("workspace", "list", "--json").json()["workspaces"]
     assert sorted(w["name"] for w in nothing_made_named) == ["c1", "c2"]
