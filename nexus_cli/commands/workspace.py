@@ -20,7 +20,7 @@ from nexus_cli.project import find_project
 from nexus_cli.tasks.workspace_hooks import container_hooks
 from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.terminal import escape
-from nexus_cli.workspaces import lifecycle
+from nexus_cli.workspaces import creation, lifecycle
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import environment as workspace_environment
 from nexus_cli.workspaces.host_ports import variable as host_ports_variable
@@ -194,7 +194,7 @@ def create(
     name = handle.name
     hooks = load_workspace_hooks(handle.project)
     with shown_progress() as progress:
-        result = lifecycle.create(
+        result = creation.create(
             handle,
             template_name="compose" if compose else template_name,
             compose=compose,

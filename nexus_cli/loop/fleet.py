@@ -16,7 +16,7 @@ waited for until the lease expires, then the task is reclaimed and started again
 
 Ctrl-C or SIGTERM: every child's process group is ended, each task still claimed is released
 (back to ``open``, with a note), its workspace kept with the work in it; a workspace is only ever
-created whole (:func:`nexus_cli.workspaces.lifecycle.create` rolls back a create cut short, and a
+created whole (:func:`nexus_cli.workspaces.creation.create` rolls back a create cut short, and a
 batch waits for each create in flight to finish or be undone before it stops). A workspace made
 whole but not yet given an agent stays, and is used by the task's next start.
 """

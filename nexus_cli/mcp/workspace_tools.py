@@ -12,7 +12,7 @@ from typing import Any
 
 from nexus_cli.project import Project
 from nexus_cli.tasks import workspace_hooks
-from nexus_cli.workspaces import execution, lifecycle, recovery
+from nexus_cli.workspaces import creation, execution, lifecycle, recovery
 from nexus_cli.workspaces.handle import Workspace
 
 
@@ -31,7 +31,7 @@ def workspace_create(
     variables: dict[str, str] | None = None,
     host_ports: list[str] | None = None,
 ) -> dict[str, Any]:
-    result = lifecycle.create(
+    result = creation.create(
         Workspace(project, name),
         template_name=template,
         variables=variables or {},

@@ -1,7 +1,7 @@
 """Creating several workspaces at once in one process: ``nexus fleet run`` and
 ``nexus workspace create NAME NAME…``.
 
-Each workspace is made by the same all-or-nothing :func:`lifecycle.create`, each in a thread of
+Each workspace is made by the same all-or-nothing :func:`creation.create`, each in a thread of
 its own, so that N creates share one process (one start-up, one import of the Docker SDK, one
 project) and overlap their waits on git and the engine instead of paying N interpreters on a
 small machine. What keeps them apart is what keeps separate processes apart: the name is
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import host_hooks, lifecycle, rollback
+from nexus_cli.workspaces import creation, host_hooks, rollback
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.progress import Silent
 
@@ -42,7 +42,7 @@ WAIT_STEP_S = 0.5  # the main thread wakes this often while waiting (signals are
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One workspace of a batch: its name, template and start point (see ``lifecycle.create``)."""
+    """One workspace of a batch: its name, template and start point (see ``creation.create``)."""
 
     name: str
     template_name: str = "bare"
@@ -52,7 +52,7 @@ class Request:
 @dataclass(slots=True)
 class Outcome:
     name: str
-    result: lifecycle.CreateResult | None = None  # set when it was made
+    result: creation.CreateResult | None = None  # set when it was made
     error: NexusError | None = None  # set when it failed (and was undone)
     messages: list[str] = field(default_factory=list)  # what its create said (a port changed…)
 
@@ -66,7 +66,7 @@ class BatchResult:
     outcomes: list[Outcome]  # in the order requested
 
     @property
-    def created(self) -> list[lifecycle.CreateResult]:
+    def created(self) -> list[creation.CreateResult]:
         return [o.result for o in self.outcomes if o.result is not None]
 
     @property
@@ -117,7 +117,7 @@ def create_many(
     """Create every requested workspace, up to ``parallel`` at once; never raises for one that
     fails (its :class:`Outcome` holds the error, and nothing of it is left).
 
-    ``options`` are passed to each :func:`lifecycle.create` (``start``, ``variables``,
+    ``options`` are passed to each :func:`creation.create` (``start``, ``variables``,
     ``health_timeout_s``…); ``on_done`` is called (in the calling thread) as each one ends.
     Ctrl-C/SIGTERM: see the module; the interrupt is re-raised once every create has ended.
     """
@@ -136,7 +136,7 @@ def create_many(
         progress = _Collect(outcome.messages)
         try:
             with proc.cancellable(cancel):
-                outcome.result = lifecycle.create(
+                outcome.result = creation.create(
                     handles[index],
                     template_name=request.template_name,
                     from_ref=request.from_ref,
