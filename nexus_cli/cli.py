@@ -219,10 +219,17 @@ def _check_decodable(args: list[str]) -> None:
 
 def _run(args: list[str], inv: invocation.Invocation) -> int:
     """Run the command tree; map every outcome to an exit code (the one error boundary)."""
+    stdout = sys.stdout
     try:
         _check_decodable(args)
         rv = cli.main(args=args, prog_name="nexus", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else ExitCode.OK
+    except SystemExit:
+        if sys.stdout is stdout:  # not Click's answer to a closed pipe (below)
+            raise
+        # Click's own answer to EPIPE while writing (`nexus ... | head`): it puts wrappers that
+        # ignore the flush in place of stdout and stderr and exits 1, even when not standalone.
+        return _pipe_closed(inv)
     except NexusError as exc:
         inv.fields.setdefault("error_category", exc.category)
         if _debug():  # the traceback as an uncaught exception's (the path below re-raises)
@@ -256,10 +263,7 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
     except KeyboardInterrupt:
         return _interrupted(inv)
     except BrokenPipeError:
-        # The reader went away (`nexus ... | head`): stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return ExitCode.ERROR
+        return _pipe_closed(inv)
     except Exception as exc:
         if isinstance(exc, OSError) and _cwd_gone():  # read where no helper checked for it
             gone = CwdGoneError()
@@ -274,6 +278,16 @@ def _run(args: list[str], inv: invocation.Invocation) -> int:
             "this is a bug in nexus; rerun with NEXUS_DEBUG=1 for the traceback and report it",
         )
         return ExitCode.ERROR
+
+
+def _pipe_closed(inv: invocation.Invocation) -> int:
+    """The reader went away (`nexus ... | head`): stop quietly, exit 1. Recorded as
+    ``pipe_closed``, not as an error whose cause insights would ask you to fix."""
+    inv.fields.setdefault("error_category", "pipe_closed")
+    with contextlib.suppress(OSError, ValueError):  # later writes go nowhere, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    return ExitCode.ERROR
 
 
 def _cwd_gone() -> bool:

@@ -226,6 +226,36 @@ def test_sigterm_exits_143_and_is_recorded_as_interrupted(tmp_path: Path) -> Non
     assert rows == [("dashboard", 143, "interrupted", 0)]
 
 
+@pytest.mark.parametrize("args", [["--help"], ["stats", "--json"], ["export"]])
+def test_a_reader_that_went_away_ends_it_quietly_recorded_as_such(
+    args: list[str], tmp_path: Path
+) -> None:
+    """`nexus ... | head`: the pipe's read end closed before Nexus writes (so every write fails,
+    whatever the timing) ends it with exit 1 and nothing on stderr, and it is recorded as
+    `pipe_closed`, not as an error that insights would ask you to fix."""
+    import sqlite3
+
+    from nexus_cli import paths
+    from nexus_cli.telemetry.query import patterns
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [*nexus_exe(), *args], cwd=tmp_path, stdout=write_end, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+    fold_telemetry()
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    rows = conn.execute("SELECT command, error_category, success FROM events").fetchall()
+    conn.close()
+    assert rows == [(" ".join(a for a in args if not a.startswith("-")) or None, "pipe_closed", 0)]
+    seen = {"pipe_closed": (5, "2026-01-01", "2026-01-02", ["s1"])}
+    assert patterns.error_patterns(seen, __import__("collections").Counter()) == []
+
+
 def test_sigterm_runs_cleanup_blocks(tmp_path: Path) -> None:
     """SIGTERM raises like Ctrl-C inside the command, so its ``finally`` blocks run."""
     import signal

@@ -24,6 +24,8 @@ DEFAULT_SLOW_P95_MS = 2000
 GROWTH_RATIO = 1.5
 MIN_RUNS = 5
 MIN_REPEATS = 3
+# Error categories that are not a cause to fix: the reader of the output went away (`nexus ... | head`).
+NOT_TO_FIX = frozenset({"pipe_closed"})
 MAX_SESSIONS = 20
 WHOLE_DAY_SPLIT = timedelta(days=4)  # a quarter of it is a day or more
 GROUPS = {
@@ -119,7 +121,7 @@ def slow_patterns(window: Window, slow: dict[str, str], seen: dict[str, Seen]) -
 def error_patterns(seen: dict[str, Seen], ports: Counter[int]) -> list[Pattern]:
     found = []
     for category, (count, first, last, sessions) in sorted(seen.items(), key=lambda kv: -kv[1][0]):
-        if count < MIN_REPEATS:
+        if count < MIN_REPEATS or category in NOT_TO_FIX:
             continue
         fix = (
             suggestions.for_port_conflict(ports)
