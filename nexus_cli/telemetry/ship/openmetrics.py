@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 from nexus_cli.telemetry.db import sketch
 from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.rollup_fold import NONE  # how the roll-ups store a missing command
 
 CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 # Histogram bounds in seconds: from a fast command to a long gate run.
 BOUNDS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
-NONE = "NONE"  # how the roll-ups store a missing command
 
 
 @dataclass

@@ -29,7 +29,8 @@ def test_invocations_count_each_command_and_outcome() -> None:
     samples = _parsed(text)["nexus_invocations"]
     counts = {(labels["command"], labels["success"]): value for _, labels, value in samples}
     assert counts[("version", "true")] == 2
-    assert any(success == "false" for _, success in counts) and text.endswith("# EOF\n")
+    # `nexus nope` names no command: an empty label, as for a missing command everywhere
+    assert counts[("", "false")] == 1 and "\x00" not in text and text.endswith("# EOF\n")
 
 
 def test_label_values_are_escaped_and_parse_back() -> None:
