@@ -20,7 +20,7 @@ from nexus_cli.errors import ConflictError, NexusError, NotFoundError, StateErro
 from nexus_cli.paths import user_config_dir
 from nexus_cli.personas import lock as lockfile
 from nexus_cli.personas import targets as target_map
-from nexus_cli.personas.catalog import Layer, layers, load
+from nexus_cli.personas.catalog import Layer, aliases, layers, load
 from nexus_cli.personas.model import Persona
 from nexus_cli.personas.plan import Findings, Renders, reconcile
 from nexus_cli.personas.snapshot import Change, Snapshot
@@ -243,7 +243,12 @@ def plan_add(
 
 
 def plan_remove(scope: Scope, names: list[str]) -> Plan:
+    """Remove what personas ``names`` added; a name may be an alias of an installed persona
+    (``architect`` for ``software-architect``), as for ``add``."""
     snap, before, after, found = _start(scope)
+    if any(name not in after["personas"] for name in names):
+        other = aliases(scope.search())
+        names = [other.get(n, n) if n not in after["personas"] else n for n in names]
     for name in names:
         if name not in after["personas"]:
             raise NotFoundError(

@@ -92,6 +92,26 @@ def test_remove_unknown_is_not_found(project: Path) -> None:
     assert "not installed here" in result.stderr
 
 
+def test_the_alias_it_was_added_by_removes_it_too(project: Path) -> None:
+    before = sorted(p.relative_to(project) for p in project.rglob("*") if ".git" not in p.parts)
+    assert run_nexus("persona", "add", "architect").exit_code == 0
+    assert [p["name"] for p in run_nexus("persona", "current", "--json").json()] == [
+        "software-architect"
+    ]
+    removed = run_nexus("persona", "remove", "architect", "--json")
+    assert removed.exit_code == 0, removed.stderr
+    assert run_nexus("persona", "current", "--json").json() == []
+    after = sorted(
+        p.relative_to(project)
+        for p in project.rglob("*")
+        if ".git" not in p.parts and not p.is_relative_to(project / ".nexus")
+    )
+    assert after == [p for p in before if not p.is_relative_to(Path(".nexus"))]
+    # an alias of a persona that is not installed is still "not installed", by its real name
+    missing = run_nexus("persona", "remove", "architect")
+    assert missing.exit_code == 1 and "not installed here" in missing.stderr
+
+
 def test_create_then_add_custom(project: Path) -> None:
     result = run_nexus("persona", "create", "ml-lead", "--from", "data-scientist")
     assert result.exit_code == 0, result.stderr
