@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 from nexus_cli import locks, migrations, paths, sqlite_open
 from nexus_cli.errors import StateError
-from nexus_cli.telemetry.db import agent_usage, fold, progress, quarantine, rollups, schema
+from nexus_cli.telemetry.db import agent_usage, fold, progress, quarantine, rollups, schema, upgrade
 from nexus_cli.telemetry.db.handle import Db
 
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -103,15 +103,11 @@ def m011_compact_events(conn: sqlite3.Connection) -> None:
     # and only the indexes a read uses: about half the bytes per event. The rows were copied
     # before, in chunks that each commit (_copy_events, so an interrupted upgrade goes on where
     # it stopped); this copies what is left (all of a small database, or what an older Nexus
-    # recorded since) and swaps the tables, in the one transaction every migration runs in.
+    # recorded since, again what it purged and recorded anew: upgrade.finish) and swaps the
+    # tables, in the one transaction every migration runs in.
     _script(conn, schema.COMPACT_TABLES)
     _script(conn, schema.COMPACT_INDEXES)
-    top = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    _copy_range(conn, _last_id(conn, "event_rows"), top)
-    there = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    if conn.execute("SELECT count(*) FROM event_rows").fetchone()[0] != there:
-        # an older Nexus deleted events (retention, purge) after they were copied
-        conn.execute("DELETE FROM event_rows WHERE id NOT IN (SELECT id FROM events)")
+    upgrade.finish(conn, upgrade.COPY, upgrade.copy_range, upgrade.copy_where)
     conn.execute("DROP TABLE events")  # and its four indexes
     _script(conn, schema.COMPACT_VIEW)
 
@@ -122,52 +118,15 @@ def m012_event_times(conn: sqlite3.Connection) -> None:
     # whole-number comparisons for the window reads and the roll-up fold; the `events` view
     # shows the same text as before. The rows were converted before, in chunks that each commit
     # (_convert_times); this converts what is left (all of a small database, or what an older
-    # Nexus recorded since), then swaps the tables, in the one transaction of the migrations.
+    # Nexus recorded since, again what it purged and recorded anew: upgrade.finish), then swaps
+    # the tables, in the one transaction of the migrations.
     _script(conn, schema.TIMED_TABLE)
     _script(conn, schema.TIMED_INDEX)
-    top = conn.execute("SELECT coalesce(max(id), 0) FROM event_rows").fetchone()[0]
-    _convert_range(conn, _last_id(conn, "event_rows_ms"), top)
-    there = conn.execute("SELECT count(*) FROM event_rows").fetchone()[0]
-    if conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] != there:
-        # an older Nexus deleted events (retention, purge, quarantine) after they were
-        # converted, and after a purge it may have given their ids to new events: drop every
-        # converted row that is not the same row any more, and convert what is missing
-        conn.execute(
-            "DELETE FROM event_rows_ms WHERE id IN (SELECT n.id FROM event_rows_ms AS n "
-            f"LEFT JOIN event_rows AS o ON o.id = n.id WHERE {_CHANGED})"
-        )
-        _convert_where(conn, "id NOT IN (SELECT id FROM event_rows_ms)", [])
+    upgrade.finish(conn, upgrade.CONVERT, upgrade.convert_range, upgrade.convert_where)
     conn.execute("DROP VIEW events")  # and its triggers
     conn.execute("DROP TABLE event_rows")  # and its index
     conn.execute("ALTER TABLE event_rows_ms RENAME TO event_rows")
     _script(conn, schema.TIMED_VIEWS)
-
-
-# A converted row (n) that is no longer the text-timestamp row (o) of its id.
-_CHANGED = " OR ".join(
-    [
-        "o.id IS NULL",
-        *(f"o.{c} IS NOT n.{c}" for c in schema.EVENT_COLUMNS if c != "timestamp"),
-        f"o.timestamp IS NOT {schema.timestamp_sql('n.at_ms')}",
-    ]
-)
-
-
-def _convert_range(conn: sqlite3.Connection, low: int, end: int) -> None:
-    """Copy the text-timestamp ``event_rows`` ``(low, end]`` into ``event_rows_ms``, each time
-    as whole milliseconds (a text that does not read back exactly is kept as it is: the
-    roll-up fold moves such a row into quarantine, as it did)."""
-    _convert_where(conn, "id > ? AND id <= ?", [low, end])
-
-
-def _convert_where(conn: sqlite3.Connection, where: str, params: list[int]) -> None:
-    columns = ", ".join(
-        schema.ms_sql("timestamp") if c == "timestamp" else c for c in ("id", *schema.EVENT_COLUMNS)
-    )
-    conn.execute(
-        f"INSERT INTO event_rows_ms SELECT {columns} FROM event_rows WHERE {where} ORDER BY id",
-        params,
-    )
 
 
 def _times_pending(conn: sqlite3.Connection) -> bool:
@@ -177,74 +136,11 @@ def _times_pending(conn: sqlite3.Connection) -> bool:
 
 def _convert_times(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     """Before m012_event_times, outside its transaction: convert the events into
-    ``event_rows_ms`` COPY_CHUNK at a time (:func:`_in_chunks`, as :func:`_copy_events` does for
+    ``event_rows_ms`` in chunks (:func:`upgrade.in_chunks`, as :func:`_copy_events` does for
     m011): until m012 runs the previous Nexus still reads and writes ``event_rows``."""
     _script(conn, schema.TIMED_TABLE)  # autocommit: each statement commits
     _script(conn, schema.TIMED_INDEX)
-    _in_chunks(conn, tick, "event_rows", "event_rows_ms", _convert_range)
-
-
-def _in_chunks(
-    conn: sqlite3.Connection,
-    tick: progress.Tick,
-    source: str,
-    target: str,
-    move: Callable[[sqlite3.Connection, int, int], None],
-) -> None:
-    """Move the rows of ``source`` into ``target`` (``move`` of an id range) COPY_CHUNK at a time,
-    each chunk its own transaction. Interrupted (Ctrl-C, SIGTERM, a crash), the chunks done stay
-    done and the next open goes on after the last id in ``target``."""
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            low = _last_id(conn, target)
-            row = conn.execute(
-                f"SELECT id FROM {source} WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
-                [low, COPY_CHUNK - 1],
-            ).fetchone()
-            end = row[0] if row else conn.execute(f"SELECT max(id) FROM {source}").fetchone()[0]
-            if end is None or end <= low:
-                conn.execute("COMMIT")
-                return
-            move(conn, low, end)
-            moved = conn.execute(f"SELECT count(*) FROM {target} WHERE id > ?", [low]).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        tick(moved[0])
-
-
-def _last_id(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
-
-
-def _rows_in(conn: sqlite3.Connection, table: str) -> int:
-    """How many rows ``table`` holds (0 while it does not exist yet)."""
-    try:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    except sqlite3.OperationalError:  # not started
-        return 0
-
-
-def _copy_range(conn: sqlite3.Connection, low: int, end: int) -> None:
-    """Copy the old ``events`` rows ``(low, end]`` into ``strings`` and ``event_rows``."""
-    for column in schema.INTERNED:
-        conn.execute(
-            f"INSERT OR IGNORE INTO strings (value) SELECT DISTINCT {column} FROM events "
-            f"WHERE id > ? AND id <= ? AND {column} IS NOT NULL",
-            [low, end],
-        )
-    values = ", ".join(
-        f"(SELECT id FROM strings WHERE value = e.{c})" if c in schema.INTERNED else f"e.{c}"
-        for c in ("id", *schema.EVENT_COLUMNS)
-    )
-    conn.execute(
-        f"INSERT INTO event_rows SELECT {values} FROM events AS e "
-        "WHERE e.id > ? AND e.id <= ? ORDER BY e.id",
-        [low, end],
-    )
+    upgrade.in_chunks(conn, tick, upgrade.CONVERT, upgrade.convert_range)
 
 
 def _copy_pending(conn: sqlite3.Connection) -> bool:
@@ -257,13 +153,13 @@ def _copy_pending(conn: sqlite3.Connection) -> bool:
 
 def _copy_events(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     """Before m011_compact_events, outside its transaction: copy the events into the compact
-    tables COPY_CHUNK at a time, each chunk its own transaction. Interrupted (Ctrl-C, SIGTERM,
-    a crash), the chunks done stay done and the next open goes on from the last one; until
-    m011 runs, the old ``events`` table is untouched, so the previous Nexus still reads and
-    writes it (what it adds or deletes meanwhile, m011 takes over)."""
+    tables in chunks, each its own transaction (:func:`upgrade.in_chunks`). Interrupted (Ctrl-C,
+    SIGTERM, a crash), the chunks done stay done and the next open goes on from the last one;
+    until m011 runs, the old ``events`` table is untouched, so the previous Nexus still reads
+    and writes it (what it adds, deletes or purges and records anew meanwhile, m011 takes over)."""
     _script(conn, schema.COMPACT_TABLES)  # autocommit: each statement commits
     _script(conn, schema.COMPACT_INDEXES)
-    _in_chunks(conn, tick, "events", "event_rows", _copy_range)
+    upgrade.in_chunks(conn, tick, upgrade.COPY, upgrade.copy_range)
 
 
 MIGRATIONS = (
@@ -282,7 +178,6 @@ MIGRATIONS = (
 )
 COMPACTED_AT = 11  # m011_compact_events
 TIMED_AT = 12  # m012_event_times: the last of the migrations after which free pages are given back
-COPY_CHUNK = 100_000  # events per transaction of the copies before m011 and m012
 # A recorder's own fold (the journal grown past its size) migrates only a database this small;
 # a larger one is upgraded by the next read or `nexus telemetry rebuild`, with a progress bar.
 INLINE_UPGRADE_MAX = 20_000
@@ -419,7 +314,7 @@ def _move(
     with locks.locked(lock), progress.bar(label, events, show=show) as tick:
         conn.execute("PRAGMA journal_mode=WAL")
         if pending(conn):  # still: another process may have upgraded it meanwhile
-            tick(_rows_in(conn, target))
+            tick(upgrade.rows_in(conn, target))
             step(conn, tick)
 
 

@@ -16,7 +16,7 @@ import pytest
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import child as db_child
-from nexus_cli.telemetry.db import rollup_sql, schema, store
+from nexus_cli.telemetry.db import rollup_sql, schema, store, upgrade
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -351,8 +351,8 @@ class Stop(BaseException):
 @pytest.mark.parametrize(
     ("make", "version", "step", "table"),
     [
-        (lambda path: _version_10(path, rows=1000), 10, "_copy_range", "event_rows"),  # m011
-        (lambda path: _version_11(path, rows=1000), 11, "_convert_range", "event_rows_ms"),  # m012
+        (lambda path: _version_10(path, rows=1000), 10, "copy_range", "event_rows"),  # m011
+        (lambda path: _version_11(path, rows=1000), 11, "convert_range", "event_rows_ms"),  # m012
     ],
     ids=["copy into the compact layout", "conversion of the times"],
 )
@@ -370,8 +370,8 @@ def test_an_interrupted_migration_goes_on_where_it_stopped(
     recorded or deleted meanwhile."""
     path = tmp_path / "t.db"
     before = make(path)
-    monkeypatch.setattr(store, "COPY_CHUNK", 300)
-    real, ranges = getattr(store, step), []
+    monkeypatch.setattr(upgrade, "COPY_CHUNK", 300)
+    real, ranges = getattr(upgrade, step), []
 
     def third_interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
         ranges.append((low, end))
@@ -379,7 +379,7 @@ def test_an_interrupted_migration_goes_on_where_it_stopped(
         if len(ranges) == 3:
             raise Stop
 
-    monkeypatch.setattr(store, step, third_interrupted)
+    monkeypatch.setattr(upgrade, step, third_interrupted)
     with pytest.raises(Stop), store.migrated(str(path)):
         pass
     conn = sqlite3.connect(path, isolation_level=None)
@@ -397,7 +397,7 @@ def test_an_interrupted_migration_goes_on_where_it_stopped(
     finally:
         conn.close()
     ranges.clear()
-    monkeypatch.setattr(store, step, lambda c, low, end: ranges.append(low) or real(c, low, end))
+    monkeypatch.setattr(upgrade, step, lambda c, low, end: ranges.append(low) or real(c, low, end))
     with store.migrated(str(path)) as db:
         assert migrations.version(db.conn) == store.LATEST
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
@@ -507,41 +507,111 @@ def test_times_read_back_exactly(tmp_path: Path) -> None:
     assert stored == times
 
 
-def test_a_purge_during_an_interrupted_conversion_leaves_no_stale_row(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# The two chunked upgrades: how the database before each is made, the range step that moves
+# the rows, the chunked step before the migration, the table filled, and how the previous release
+# purges (m011's knew no `strings`; m012's empties them too).
+CHUNKED_UPGRADES = pytest.mark.parametrize(
+    ("make", "step", "chunked", "target", "purge"),
+    [
+        (lambda p, rows: _version_10(p, rows), "copy_range", "_copy_events", "event_rows", ()),
+        (
+            lambda p, rows: _version_11(p, rows),
+            "convert_range",
+            "_convert_times",
+            "event_rows_ms",
+            ("DELETE FROM strings",),
+        ),
+    ],
+    ids=["m011 copy", "m012 conversion"],
+)
+
+
+def _purge_and_record(path: Path, purge: tuple[str, ...], new: int) -> list[tuple[object, ...]]:
+    """What the previous release does: purge every event, then record ``new`` events, which
+    take the ids the purged ones had; returns `SELECT * FROM events`."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in ("DELETE FROM events", *purge):
+            conn.execute(statement)
+        conn.executemany(
+            "INSERT INTO events (timestamp, session_id, event_type, command) "
+            "VALUES (?, 'after', 'command', 'doctor')",
+            [(f"2026-03-01 00:00:{i // 1000:02d}.{i % 1000:03d}",) for i in range(new)],
+        )
+        rows = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert [row[0] for row in rows] == list(range(1, new + 1))  # the ids the purged events had
+    return rows
+
+
+@pytest.mark.parametrize("new", [2, 1000], ids=["fewer events", "as many events"])
+@CHUNKED_UPGRADES
+def test_a_purge_during_an_interrupted_upgrade_leaves_no_stale_row(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Any,
+    step: str,
+    chunked: str,
+    target: str,
+    purge: tuple[str, ...],
+    new: int,
 ) -> None:
-    """The previous release purges the events (and their strings) while the conversion is cut
-    short, then records new ones under the same ids: the next open keeps only those."""
+    """The previous release purges the events while the copy (m011) or the conversion (m012) is
+    cut short, then records new ones under the same ids, fewer or as many (the row counts then
+    agree): the next open keeps only those, and no string of the purged events."""
     path = tmp_path / "t.db"
-    _version_11(path, rows=1000)
-    monkeypatch.setattr(store, "COPY_CHUNK", 300)
-    real = store._convert_range
+    make(path, 1000)
+    monkeypatch.setattr(upgrade, "COPY_CHUNK", 300)
+    real = getattr(upgrade, step)
 
     def interrupted(conn: sqlite3.Connection, low: int, end: int) -> None:
         real(conn, low, end)
         if low >= 300:
             raise Stop
 
-    monkeypatch.setattr(store, "_convert_range", interrupted)
+    monkeypatch.setattr(upgrade, step, interrupted)
     with pytest.raises(Stop), store.migrated(str(path)):
         pass
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT count(*) FROM event_rows_ms").fetchone()[0] == 300
-        conn.execute("DELETE FROM events")
-        conn.execute("DELETE FROM strings")
-        for i in range(2):
-            conn.execute(
-                "INSERT INTO events (timestamp, session_id, event_type, command) "
-                f"VALUES ('2026-03-0{i + 1} 00:00:00.000', 'after', 'command', 'doctor')"
-            )
-        expected = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+        assert conn.execute(f"SELECT count(*) FROM {target}").fetchone()[0] == 300
     finally:
         conn.close()
-    assert [row[0] for row in expected] == [1, 2]  # the ids the purged events had
-    monkeypatch.setattr(store, "_convert_range", real)
+    expected = _purge_and_record(path, purge, new)
+    monkeypatch.setattr(upgrade, step, real)
     with store.migrated(str(path)) as db:
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+        strings = sorted(r[0] for r in db.execute("SELECT value FROM strings"))
+    assert strings == ["after", "command", "doctor"]
+
+
+@CHUNKED_UPGRADES
+def test_a_purge_between_the_chunks_and_the_migration_leaves_no_stale_row(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make: Any,
+    step: str,
+    chunked: str,
+    target: str,
+    purge: tuple[str, ...],
+) -> None:
+    """The previous release purges and records as many events again after the last chunk and
+    before the migration's transaction: the counts agree, the last row moved tells."""
+    path = tmp_path / "t.db"
+    make(path, 1000)
+    real = getattr(store, chunked)
+    expected: list[tuple[object, ...]] = []
+
+    def then_purged(conn: sqlite3.Connection, tick: Any) -> None:
+        real(conn, tick)
+        expected.extend(_purge_and_record(path, purge, 1000))
+
+    monkeypatch.setattr(store, chunked, then_purged)
+    with store.migrated(str(path)) as db:
+        assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
+        strings = sorted(r[0] for r in db.execute("SELECT value FROM strings"))
+    assert strings == ["after", "command", "doctor"]
 
 
 def test_the_oldest_layout_is_copied_then_converted_in_chunks(
@@ -551,13 +621,13 @@ def test_the_oldest_layout_is_copied_then_converted_in_chunks(
     the copy of m011, then the conversion of m012 (not one transaction of every event)."""
     path = tmp_path / "t.db"
     before = _version_10(path, rows=1000)
-    monkeypatch.setattr(store, "COPY_CHUNK", 300)
+    monkeypatch.setattr(upgrade, "COPY_CHUNK", 300)
     copied: list[int] = []
     converted: list[int] = []
-    for name, seen in (("_copy_range", copied), ("_convert_range", converted)):
-        real = getattr(store, name)
+    for name, seen in (("copy_range", copied), ("convert_range", converted)):
+        real = getattr(upgrade, name)
         monkeypatch.setattr(
-            store,
+            upgrade,
             name,
             lambda c, low, end, real=real, seen=seen: seen.append(low) or real(c, low, end),
         )
