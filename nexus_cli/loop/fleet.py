@@ -120,6 +120,7 @@ class _Fleet:
         self.running: dict[str, Running] = {}
         self.starts: dict[str, int] = {}
         self.orphans: set[str] = set()  # their agent died with the task claimed: wait for expiry
+        self.hinted: set[str] = set()  # the hints of failed creates said so far
         self.result = FleetResult()
 
     def run(self, me: owner.Owner) -> None:
@@ -202,6 +203,10 @@ class _Fleet:
             self._event(task.id, "workspace_failed")
             why = outcome.error.message if outcome.error is not None else "not started"
             self.say(f"{task.id}: workspace {outcome.name} not created: {why}")
+            hint = outcome.error.hint if outcome.error is not None else None
+            if hint and hint not in self.hinted:  # once each (say, the command approving hooks)
+                self.hinted.add(hint)
+                self.say(f"hint: {hint}")
 
         if wanted:
             batch.create_many(
