@@ -1,18 +1,18 @@
 """`nexus fleet run`: several agents at once, each task in its own workspace, merged through the queue.
 
-The fleet takes ready tasks (dependencies done, gates present, none waiting for approval), at
-most ``agents`` at a time. For each it creates a workspace (the template from ``--template``,
-default ``bare``) from the target branch, those it needs at one time together in this process
-(:func:`nexus_cli.workspaces.batch.create_many`: one start-up and Docker SDK import for all, the
-waits on git and the engine overlapped), records the workspace on the task, and starts
-``nexus loop --task ID`` in that worktree as a child in its own process group, with
+The fleet takes ready tasks (dependencies done, none of them still to be merged; gates present,
+none waiting for approval), at most ``agents`` at a time. For each it creates a workspace (the
+template from ``--template``, default ``bare``) from the target branch, those it needs at one time
+together in this process (:func:`nexus_cli.workspaces.batch.create_many`: one start-up and Docker
+SDK import for all, the waits on git and the engine overlapped), records the workspace on the task,
+and starts ``nexus loop --task ID`` in that worktree as a child in its own process group, with
 ``NEXUS_TASK_ID``, the workspace's ports and service addresses in its environment (the loop adds
 its guard rails, leases and history). When a child ends with the task done, the task enters the
-merge queue (:mod:`nexus_cli.tasks.merge_queue`) and the queue runs at once: the gates run again
-on the combined tree before the target moves. A merged task's workspace is deleted; a task sent
-back keeps its branch for the next attempt. A child that died with its task still claimed is
-waited for until the lease expires, then the task is reclaimed and started again (at most
-``attempts`` times per task in one run).
+merge queue (:mod:`nexus_cli.tasks.merge_queue`) and the queue runs at once: the gates run again on
+the combined tree before the target moves. A merged task's workspace is deleted; a task sent back
+keeps its branch for the next attempt. A child that died with its task still claimed is waited for
+until the lease expires, then the task is reclaimed and started again (at most ``attempts`` times
+per task in one run).
 
 Ctrl-C or SIGTERM: every child's process group is ended, each task still claimed is released
 (back to ``open``, with a note), its workspace kept with the work in it; a workspace is only ever
@@ -47,6 +47,7 @@ from nexus_cli.tasks import (
 )
 from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
 from nexus_cli.workspaces import batch, deletion, host_ports, lookup
 from nexus_cli.workspaces.handle import Workspace
@@ -119,6 +120,7 @@ class _Fleet:
         self.running: dict[str, Running] = {}
         self.starts: dict[str, int] = {}
         self.orphans: set[str] = set()  # their agent died with the task claimed: wait for expiry
+        self.hinted: set[str] = set()  # the hints of failed creates said so far
         self.result = FleetResult()
 
     def run(self, me: owner.Owner) -> None:
@@ -144,18 +146,30 @@ class _Fleet:
                 self._event(task_id, "reclaimed")
             self.orphans -= set(reclaimed)
             self.orphans = {t for t in self.orphans if _claimed(store.get(t))}
-            book = approvals.Book(self.project)
-            candidates = [
-                t
-                for t in store.ready(self.opts.actor, READY_WINDOW)
-                if t.gates
-                and not book.pending(t)
-                and t.id not in self.running
-                and self.starts.get(t.id, 0) < self.opts.attempts
-            ]
+            candidates = self._candidates(store)
         free = self.opts.agents - len(self.running)
         if free > 0 and candidates:
             self._start_all(candidates[:free])
+
+    def _candidates(self, store: TaskStore) -> list[Task]:
+        """The ready tasks the fleet may start: with gates, none waiting for approval, not
+        running, started fewer than ``attempts`` times, and no dependency merely done. A task is
+        done once its gates pass in its workspace, before it is merged: one whose loop has not
+        exited yet, or that waits in the merge queue, is not on the target yet, and a task
+        started from the target then would miss its work."""
+        book = approvals.Book(self.project)
+        ready = [
+            t
+            for t in store.ready(self.opts.actor, READY_WINDOW)
+            if t.gates
+            and not book.pending(t)
+            and t.id not in self.running
+            and self.starts.get(t.id, 0) < self.opts.attempts
+        ]
+        if not any(t.depends_on for t in ready):
+            return ready
+        unmerged = set(self.running) | {e.task for e in merge_queue.read(self.project).entries}
+        return [t for t in ready if unmerged.isdisjoint(t.depends_on)]
 
     def _start_all(self, tasks: list[Task]) -> None:
         """Start an agent on each task in its workspace. The workspaces missing are created
@@ -182,12 +196,17 @@ class _Fleet:
             if outcome.created:
                 self._start(task, Workspace(self.project, outcome.name))
                 return
-            # Nothing of it is left (each create is all or nothing); it is tried again once.
+            # Nothing of it is left (each create is all or nothing); while the fleet runs on
+            # (other agents busy), it is tried again, up to ``attempts`` starts.
             if task.id not in self.result.stopped:
                 self.result.stopped.append(task.id)
             self._event(task.id, "workspace_failed")
             why = outcome.error.message if outcome.error is not None else "not started"
             self.say(f"{task.id}: workspace {outcome.name} not created: {why}")
+            hint = outcome.error.hint if outcome.error is not None else None
+            if hint and hint not in self.hinted:  # once each (say, the command approving hooks)
+                self.hinted.add(hint)
+                self.say(f"hint: {hint}")
 
         if wanted:
             batch.create_many(

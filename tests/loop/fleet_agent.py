@@ -2,7 +2,9 @@
 
 With FLEET_AGENT_HANG set to a folder, the first run of a task whose title starts with ``hang``
 writes its pid there (``<title>.pid``) and sleeps, so that a test can kill it mid-task. With
-FLEET_AGENT_SHARED set to a file name, every task also writes its title into that file.
+FLEET_AGENT_SHARED set to a file name, every task also writes its title into that file. With
+FLEET_AGENT_ALSO set to a file name, that file is committed too when the worktree has it (what a
+template's container hook wrote there, kept on the target branch for a test to read).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ shared = os.environ.get("FLEET_AGENT_SHARED")  # every task writes this file: th
 if shared:
     Path(shared).write_text(f"{title}\n")
 Path(f"{title}.env.json").write_text(json.dumps(env_seen, sort_keys=True) + "\n")
-subprocess.run(
-    ["git", "add", f"{title}.txt", f"{title}.env.json", *([shared] if shared else [])], check=True
-)
+also = os.environ.get("FLEET_AGENT_ALSO")
+extra = [name for name in (shared, also) if name and Path(name).exists()]
+subprocess.run(["git", "add", f"{title}.txt", f"{title}.env.json", *extra], check=True)
 subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", title], check=True)

@@ -18,7 +18,8 @@ from nexus_cli.errors import NexusError
 from nexus_cli.loop import fleet as fleet_run
 from nexus_cli.loop import fleet_state
 from nexus_cli.project import find_project
-from nexus_cli.tasks import merge_queue
+from nexus_cli.tasks import merge_queue, merge_run
+from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task
 from tests.conftest import fold_telemetry, git, nexus_exe
 from tests.tasks.conftest import new_task, ok, show
@@ -240,3 +241,32 @@ def test_a_workspace_that_cannot_be_made_stops_only_its_task(loop_project: Path)
     assert not (loop_project / ".nexus" / "worktrees" / name).exists()  # nothing of it is left
     assert git(loop_project, "branch", "--list", name) == ""
     assert _worktrees(loop_project) == [str(loop_project)]
+
+
+def test_a_dependency_done_but_not_merged_keeps_its_dependents_waiting(loop_project: Path) -> None:
+    """A task is done once its gates pass in its workspace, before the queue merges it: a task
+    that depends on it starts only once it is on the target (its loop ended and the queue ran).
+    Started from the target earlier, it would miss that work (the fleet once did this when it
+    looked in the moment between the loop marking the task done and the loop's exit)."""
+    first = new_task("first", "--gate", "true")
+    then = new_task("then", "--gate", "true")
+    ok("task", "dep", "add", then, first)
+    ok("task", "start", first)
+    ok("task", "complete", first)  # done: its gates passed, nothing merged yet
+    project = find_project()
+    opts = fleet_run.FleetOptions(agent=AGENT, actor="alice")
+    fleet = fleet_run._Fleet(project, opts, "main", lambda line: None)
+
+    def startable() -> list[str]:
+        with opened(project) as store:
+            return [t.id for t in fleet._candidates(store)]
+
+    fleet.running[first] = fleet_run.Running(first, "task-first", 1, child=None)  # not exited
+    assert startable() == []
+    del fleet.running[first]
+    git(loop_project, "branch", "task-first", "main")
+    merge_queue.add(project, first, branch="task-first", target="main", agent="alice")
+    assert startable() == []  # queued: not merged yet
+    merge_run.run_queue(project, agent="alice")
+    assert merge_queue.read(project).entries == []
+    assert startable() == [then]
