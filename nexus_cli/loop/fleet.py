@@ -46,7 +46,7 @@ from nexus_cli.tasks import (
     workspace_hooks,
 )
 from nexus_cli.tasks.listing import opened
-from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.model import Task, now_iso
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
 from nexus_cli.workspaces import batch, deletion, host_ports, lookup
@@ -77,6 +77,7 @@ class Running:
     slot: int
     child: Any  # the child's Popen handle (from proc.spawn_child)
     started: float = field(default_factory=time.time)
+    started_at: str = field(default_factory=now_iso)  # as the task's notes write times
 
 
 @dataclass
@@ -255,8 +256,15 @@ class _Fleet:
             task = store.get(agent.task)
         status = task.status if task is not None else "missing"
         self._event(agent.task, "agent_finished", exit_code=code, status=status)
+        stopped = None if task is None else pick.stopped_since(task, agent.started_at)
         if status in merge_queue.QUEUED_STATUSES:
             self._merge(agent)
+        elif _claimed(task) and stopped is not None:  # the loop gave up, as by hand: no restart
+            self.result.stopped.append(agent.task)
+            self.say(
+                f"agent {agent.slot}: {agent.task} stopped: {stopped} (it stays claimed, its work "
+                f"in workspace {agent.workspace}; see `nexus task show {agent.task}`)"
+            )
         elif _claimed(task):
             self.orphans.add(agent.task)  # killed: its lease expires, then it is reclaimed
             self.say(f"agent {agent.slot}: {agent.task} ended (exit {code}); waiting for its lease")

@@ -107,6 +107,26 @@ def _given(store: TaskStore, ref: str, actor: str, claim: dict[str, Any]) -> Tas
     raise ConflictError(f"task {task.id} is {task.status}{owner}: the loop cannot take it")
 
 
+# How the loop's note begins when it stops on a task it could not finish, or leaves one that
+# waits on a person, a moment or a task (it stays claimed, in progress): the reason follows
+# (see :func:`stopped_since`).
+STOPPED_NOTE = "nexus loop stopped: "
+LEFT_NOTE = "nexus loop left it: "
+
+
+def stopped_since(task: Task, at: str) -> str | None:
+    """Why a loop stopped on ``task`` at or after ``at`` (a :func:`~nexus_cli.tasks.model.now_iso`
+    time), from its note; None when no loop stopped on it since."""
+    for note in reversed(task.notes):
+        text = str(note.get("text") or "")
+        if str(note.get("at") or "") < at:
+            return None
+        for prefix in (STOPPED_NOTE, LEFT_NOTE):
+            if text.startswith(prefix):
+                return text.removeprefix(prefix)
+    return None
+
+
 def waiting_note(task_id: str) -> str:
     return f"gates wait for a person's approval: nexus task gate approve {task_id}"
 

@@ -157,14 +157,14 @@ def _run(
             result.waiting.append(task.id)
             continue  # unattended: the next ready task
         except WaitingGates as exc:  # its commands pass; a person, a moment or a task remains
-            _note(store, task.id, opts.actor, f"nexus loop left it: waiting on {exc.on}")
+            _note(store, task.id, opts.actor, f"{pick.LEFT_NOTE}waiting on {exc.on}")
             if opts.task is not None:
                 result.stopped_task, result.reason = task.id, f"it waits on {exc.on}"
                 return result
             result.held.append(task.id)
             continue  # unattended: the next ready task
         if reason is not None:
-            _note(store, task.id, opts.actor, f"nexus loop stopped: {reason}")
+            _note(store, task.id, opts.actor, f"{pick.STOPPED_NOTE}{reason}")
             result.stopped_task, result.reason = task.id, reason
             return result
         result.completed.append(task.id)

@@ -51,6 +51,30 @@ def _merged_once(task_id: str) -> bool:
     return [h.get("outcome") for h in history if h["action"] == "merge_queue"] == ["merged"]
 
 
+def test_a_loop_that_gives_up_ends_its_part_without_waiting_for_the_lease(
+    loop_project: Path,
+) -> None:
+    """A loop that stops by itself (here: one iteration without passing gates) leaves its task
+    claimed with a note, as `nexus loop` by hand does; the fleet reports it stopped at once
+    instead of waiting for the lease (15 minutes by default) to restart it."""
+    stuck = new_task("stuck", "--gate", "false")
+    fleet = _fleet("--max-iterations", "1", "--json")
+    out, err = fleet.communicate(timeout=300)  # a hang guard: the lease alone is 900 s
+    assert fleet.returncode == 1, err
+    assert json.loads(out) == {
+        "merged": [],
+        "sent_back": [],
+        "stopped": [stuck],
+        "interrupted": False,
+    }
+    task = show(stuck)
+    assert task["status"] == "in_progress"
+    assert task["notes"][-1]["text"] == "nexus loop stopped: 1 iteration without passing gates"
+    events = [h.get("event") for h in task["history"] if h["action"] == "fleet"]
+    assert events[-2:] == ["agent_started", "agent_finished"] and "reclaimed" not in events
+    assert (loop_project / ".nexus" / "worktrees" / f"task-{stuck.removeprefix('nx-')}").is_dir()
+
+
 def _worktrees(repo: Path) -> list[str]:
     return [line.split()[0] for line in git(repo, "worktree", "list").splitlines() if line]
 
