@@ -201,8 +201,8 @@ class _Fleet:
             # (other agents busy), it is tried again, up to ``attempts`` starts.
             if task.id not in self.result.stopped:
                 self.result.stopped.append(task.id)
-            self._event(task.id, "workspace_failed")
             why = outcome.error.message if outcome.error is not None else "not started"
+            self._event(task.id, "workspace_failed", error=why)  # the reason, with --json too
             self.say(f"{task.id}: workspace {outcome.name} not created: {why}")
             hint = outcome.error.hint if outcome.error is not None else None
             if hint and hint not in self.hinted:  # once each (say, the command approving hooks)

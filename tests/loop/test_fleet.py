@@ -259,8 +259,11 @@ def test_a_workspace_that_cannot_be_made_stops_only_its_task(loop_project: Path)
     assert fleet.returncode == 1, err
     result = json.loads(out)
     assert result["merged"] == [good] and result["stopped"] == [bad]
-    events = [h.get("event") for h in show(bad)["history"]]
+    history = show(bad)["history"]
+    events = [h.get("event") for h in history]
     assert "workspace_failed" in events and "agent_started" not in events
+    failed = [h["error"] for h in history if h.get("event") == "workspace_failed"]
+    assert all(why.startswith("no template named 'missing'") for why in failed)  # with --json
     name = f"task-{bad.removeprefix('nx-')}"
     assert not (loop_project / ".nexus" / "worktrees" / name).exists()  # nothing of it is left
     assert git(loop_project, "branch", "--list", name) == ""
