@@ -22,6 +22,7 @@ from nexus_cli import engine, git, owner, ownership, proc, safe_path, validate
 from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import exposure, git_worktrees, host_hooks, records
+from nexus_cli.workspaces.engine_prep import prepare_engine
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
@@ -38,7 +39,7 @@ from nexus_cli.workspaces.lifecycle import (
 )
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback, reserve, worktree_steps
-from nexus_cli.workspaces.services_up import UpResult, prepare_engine
+from nexus_cli.workspaces.services_up import UpResult
 from nexus_cli.workspaces.template_model import (
     CONTAINER_HOOK_EVENTS,
     HookCheck,

@@ -19,8 +19,9 @@ from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services, forwards, git_worktrees, records, remote
 from nexus_cli.workspaces.compose import load_compose
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.hook_exec import run_hooks
 from nexus_cli.workspaces.progress import Progress, Silent
-from nexus_cli.workspaces.services_up import UpResult, all_running, bring_up, run_hooks
+from nexus_cli.workspaces.services_up import UpResult, all_running, bring_up
 from nexus_cli.workspaces.template_model import HookCheck, Template, refuse_repository_hooks
 from nexus_cli.workspaces.templates import load_template
 

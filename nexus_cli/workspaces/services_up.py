@@ -1,9 +1,10 @@
-"""Bringing a workspace's services up: images, network, ports, containers, health, hooks."""
+"""Bringing a workspace's services up: ports, containers, health (the images, network and volumes
+are made ready by :mod:`~nexus_cli.workspaces.engine_prep`; the hooks run by
+:mod:`~nexus_cli.workspaces.hook_exec`)."""
 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,16 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine
-from nexus_cli.errors import ConflictError, NexusError
+from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
 from nexus_cli.workspaces.docker_services import ServicePlan
+from nexus_cli.workspaces.engine_prep import prepare_engine, record_pull
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
-from nexus_cli.workspaces.service_model import Hook
 from nexus_cli.workspaces.template_model import Template
-from nexus_cli.workspaces.templates import resolve_in_worktree, substitute
+from nexus_cli.workspaces.templates import resolve_in_worktree
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -107,7 +108,7 @@ def bring_up(
         result.pull_ms = prepare_engine(client, workspace, template, progress)
     else:  # made ready in create's thread, where no invocation records the metric
         result.pull_ms = prepared
-        _record_pull(prepared)
+        record_pull(prepared)
     build_images(client, workspace, template, progress)  # from the worktree: it exists now
     if where.remote:
         progress.begin("sync worktree")
@@ -232,48 +233,6 @@ def _allocate_ports(
         )
         invocation.signal("port_conflict", port=old_port)
     return allocated.allocations
-
-
-def prepare_engine(
-    client: Any,
-    workspace: Workspace,
-    template: Template,
-    progress: Progress,
-    stop: threading.Event | None = None,
-) -> float:
-    """Pull missing images and create the network and volumes; returns the pull time in ms.
-
-    Once ``stop`` is set (the create is being undone) nothing more is made."""
-    pull_ms = _pull_images(client, template, progress)
-    if stop is not None and stop.is_set():
-        return pull_ms
-    _record_pull(pull_ms)
-    docker_services.ensure_network(client, workspace)
-    for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
-        docker_services.ensure_volume(client, workspace, volume)
-    return pull_ms
-
-
-def _record_pull(pull_ms: float) -> None:
-    """Add ``pull_ms`` to the invocation's ``docker_pull_time_ms`` (this thread's invocation)."""
-    inv = invocation.current()
-    before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
-    invocation.metric("docker_pull_time_ms", before + pull_ms)
-
-
-def _pull_images(client: Any, template: Template, progress: Progress) -> float:
-    started = time.perf_counter()
-    pulled = (s.image for s in template.services.values() if s.build is None)
-    for image in dict.fromkeys(pulled):
-        step = f"image {image}"
-        progress.begin(step)
-
-        def report(done: int, total: int, step: str = step) -> None:
-            progress.advance(step, done, total)
-
-        docker_services.ensure_image(client, image, report)
-        progress.end(step)
-    return (time.perf_counter() - started) * 1000
 
 
 def _start_services(
@@ -442,41 +401,3 @@ def _wait_all(pending: list[tuple[Any, str]], progress: Progress, timeout_s: flo
         progress.begin(f"health {name}")
         container_waits.wait_healthy(container, name, timeout_s)
         progress.end(f"health {name}")
-
-
-def _exec(client: Any, container: Any, command: list[str] | str) -> tuple[int, bytes]:
-    """Run ``command`` in ``/workspace``: (exit code, output). Streamed, and the exit code asked
-    for afterwards: over an ``ssh://`` engine the Docker SDK's socket can raise BrokenPipeError
-    when it is closed after the command ended (its ssh is gone by then); that is not a failure."""
-    exec_id = client.api.exec_create(container.id, command, workdir="/workspace")["Id"]
-    chunks: list[bytes] = []
-    try:
-        for chunk in client.api.exec_start(exec_id, stream=True):
-            chunks.append(bytes(chunk))
-    except BrokenPipeError:
-        pass
-    return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0), b"".join(chunks)
-
-
-def run_hooks(
-    client: Any, workspace: Workspace, hooks: list[Hook], kind: str, progress: Progress
-) -> None:
-    """Run ``post_create``/``post_start`` hooks inside their services; a failure stops here.
-
-    Each runs as approved (:func:`nexus_cli.tasks.workspace_hooks.container_hooks`), with this
-    workspace's ``${NEXUS_WORKSPACE}`` and ``${NEXUS_PROJECT_ID}`` filled in now."""
-    names = {"NEXUS_WORKSPACE": workspace.name, "NEXUS_PROJECT_ID": workspace.project_id}
-    for hook in hooks:
-        container = client.containers.get(workspace.container_name(hook.service))
-        written = substitute(hook.command, names, Path())
-        command = ["sh", "-c", written] if isinstance(written, str) else written
-        progress.begin(f"{kind} hook in {hook.service}")
-        exit_code, output = _exec(client, container, command)
-        if exit_code != 0:  # the step stays open: the command shows it failed (✗)
-            tail = bytes(output or b"").decode("utf-8", "replace").strip().splitlines()[-10:]
-            raise NexusError(
-                f"{kind} hook in service {hook.service!r} failed with exit code {exit_code}"
-                + (":\n" + "\n".join(tail) if tail else ""),
-                hint=f"fix the hook in the template, then run `nexus workspace up {workspace.name}`",
-            )
-        progress.end(f"{kind} hook in {hook.service}")

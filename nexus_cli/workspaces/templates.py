@@ -44,7 +44,7 @@ NEXUS_KEYS = frozenset(
     }
 )
 # Set by Nexus for each workspace (never by --var). A container hook's command keeps them as
-# written until it runs (:func:`nexus_cli.workspaces.services_up.run_hooks`), so that what a
+# written until it runs (:func:`nexus_cli.workspaces.hook_exec.run_hooks`), so that what a
 # person approves is one text for every workspace; their values are validated names.
 BUILTIN_VARIABLES = ("NEXUS_WORKSPACE", "NEXUS_PROJECT_ID")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -1,0 +1,58 @@
+"""Making the engine ready for a workspace's services: the images pulled (each once), the network
+and the named volumes made. ``create`` runs it beside the worktree (in a thread), ``up`` first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from nexus_cli.telemetry.journal import invocation
+from nexus_cli.workspaces import docker_services
+from nexus_cli.workspaces.template_model import Template
+
+if TYPE_CHECKING:
+    from nexus_cli.workspaces.handle import Workspace
+    from nexus_cli.workspaces.progress import Progress
+
+
+def prepare_engine(
+    client: Any,
+    workspace: Workspace,
+    template: Template,
+    progress: Progress,
+    stop: threading.Event | None = None,
+) -> float:
+    """Pull missing images and create the network and volumes; returns the pull time in ms.
+
+    Once ``stop`` is set (the create is being undone) nothing more is made."""
+    pull_ms = _pull_images(client, template, progress)
+    if stop is not None and stop.is_set():
+        return pull_ms
+    record_pull(pull_ms)
+    docker_services.ensure_network(client, workspace)
+    for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
+        docker_services.ensure_volume(client, workspace, volume)
+    return pull_ms
+
+
+def record_pull(pull_ms: float) -> None:
+    """Add ``pull_ms`` to the invocation's ``docker_pull_time_ms`` (this thread's invocation)."""
+    inv = invocation.current()
+    before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0
+    invocation.metric("docker_pull_time_ms", before + pull_ms)
+
+
+def _pull_images(client: Any, template: Template, progress: Progress) -> float:
+    started = time.perf_counter()
+    pulled = (s.image for s in template.services.values() if s.build is None)
+    for image in dict.fromkeys(pulled):
+        step = f"image {image}"
+        progress.begin(step)
+
+        def report(done: int, total: int, step: str = step) -> None:
+            progress.advance(step, done, total)
+
+        docker_services.ensure_image(client, image, report)
+        progress.end(step)
+    return (time.perf_counter() - started) * 1000
