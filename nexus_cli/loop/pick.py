@@ -116,11 +116,14 @@ LEFT_NOTE = "nexus loop left it: "
 
 def stopped_since(task: Task, at: str) -> str | None:
     """Why a loop stopped on ``task`` at or after ``at`` (a :func:`~nexus_cli.tasks.model.now_iso`
-    time), from its note; None when no loop stopped on it since."""
+    time), from its note (:func:`note_waiting`'s too: a gate waits for a person); None when no
+    loop stopped on it since."""
     for note in reversed(task.notes):
         text = str(note.get("text") or "")
         if str(note.get("at") or "") < at:
             return None
+        if text == waiting_note(task.id):
+            return text
         for prefix in (STOPPED_NOTE, LEFT_NOTE):
             if text.startswith(prefix):
                 return text.removeprefix(prefix)

@@ -4,7 +4,9 @@ With FLEET_AGENT_HANG set to a folder, the first run of a task whose title start
 writes its pid there (``<title>.pid``) and sleeps, so that a test can kill it mid-task. With
 FLEET_AGENT_SHARED set to a file name, every task also writes its title into that file. With
 FLEET_AGENT_ALSO set to a file name, that file is committed too when the worktree has it (what a
-template's container hook wrote there, kept on the target branch for a test to read).
+template's container hook wrote there, kept on the target branch for a test to read). A task
+whose title starts with ``gate-adder`` gets a gate added by its agent (which waits for a person's
+approval).
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ shown = subprocess.run(
     check=True,
 )
 title = json.loads(shown.stdout)["title"]
+if title.startswith("gate-adder"):  # an agent that adds a gate to its own task: it waits
+    subprocess.run(
+        [sys.executable, "-m", "nexus_cli", "task", "gate", "add", task_id, "test -f extra"],
+        check=True,
+    )
 hang = os.environ.get("FLEET_AGENT_HANG")
 if hang and title.startswith("hang"):
     mark = Path(hang) / f"{title}.pid"

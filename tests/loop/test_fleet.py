@@ -16,7 +16,7 @@ from nexus_cli import paths
 from nexus_cli.commands import fleet as fleet_command
 from nexus_cli.errors import NexusError
 from nexus_cli.loop import fleet as fleet_run
-from nexus_cli.loop import fleet_state
+from nexus_cli.loop import fleet_state, pick
 from nexus_cli.project import find_project
 from nexus_cli.tasks import merge_queue, merge_run
 from nexus_cli.tasks.listing import opened
@@ -73,6 +73,23 @@ def test_a_loop_that_gives_up_ends_its_part_without_waiting_for_the_lease(
     events = [h.get("event") for h in task["history"] if h["action"] == "fleet"]
     assert events[-2:] == ["agent_started", "agent_finished"] and "reclaimed" not in events
     assert (loop_project / ".nexus" / "worktrees" / f"task-{stuck.removeprefix('nx-')}").is_dir()
+
+
+def test_a_gate_the_agent_added_ends_its_part_without_waiting_for_the_lease(
+    loop_project: Path,
+) -> None:
+    """The agent adds a gate to its own task: the loop stops (exit 5) since that gate waits for
+    a person's approval, and the fleet reports the task stopped at once, as for a loop that gave
+    up, instead of waiting for its lease."""
+    task_id = new_task("gate-adder", "--gate", "true")
+    fleet = _fleet("--json")
+    out, err = fleet.communicate(timeout=300)  # a hang guard: the lease alone is 900 s
+    assert fleet.returncode == 1, err
+    assert json.loads(out)["stopped"] == [task_id]
+    task = show(task_id)
+    assert task["notes"][-1]["text"] == pick.waiting_note(task_id)
+    events = [h.get("event") for h in task["history"] if h["action"] == "fleet"]
+    assert events[-2:] == ["agent_started", "agent_finished"] and "reclaimed" not in events
 
 
 def _worktrees(repo: Path) -> list[str]:
