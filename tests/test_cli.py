@@ -6,16 +6,20 @@ import contextlib
 import json
 import os
 import shlex
+import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import pytest
 
+from nexus_cli import paths
 from nexus_cli.cli import cli
 from nexus_cli.lazy import NexusGroup
+from nexus_cli.telemetry.query import patterns
 from tests.conftest import fold_telemetry, nexus_exe, run_nexus
 
 HEAVY = ("docker", "git", "pynvml", "psutil", "sqlite_utils", "yaml", "rich.table", "rich")
@@ -143,10 +147,7 @@ def test_python_dash_m(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_exits_130_and_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sqlite3
-
     import nexus_cli.commands.version as version_module
-    from nexus_cli import paths
 
     def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
@@ -198,10 +199,6 @@ def _wait_for_output(proc: subprocess.Popen[str], timeout: float = 300) -> str:
 
 def test_sigterm_exits_143_and_is_recorded_as_interrupted(tmp_path: Path) -> None:
     import signal
-    import sqlite3
-
-    from nexus_cli import paths
-    from tests.conftest import nexus_exe
 
     proc = subprocess.Popen(
         [*nexus_exe(), "dashboard", "--watch", "--interval", "0.2"],
@@ -233,11 +230,6 @@ def test_a_reader_that_went_away_ends_it_quietly_recorded_as_such(
     """`nexus ... | head`: the pipe's read end closed before Nexus writes (so every write fails,
     whatever the timing) ends it with exit 1 and nothing on stderr, and it is recorded as
     `pipe_closed`, not as an error that insights would ask you to fix."""
-    import sqlite3
-
-    from nexus_cli import paths
-    from nexus_cli.telemetry.query import patterns
-
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
@@ -253,7 +245,7 @@ def test_a_reader_that_went_away_ends_it_quietly_recorded_as_such(
     conn.close()
     assert rows == [(" ".join(a for a in args if not a.startswith("-")) or None, "pipe_closed", 0)]
     seen = {"pipe_closed": (5, "2026-01-01", "2026-01-02", ["s1"])}
-    assert patterns.error_patterns(seen, __import__("collections").Counter()) == []
+    assert patterns.error_patterns(seen, Counter()) == []
 
 
 def test_sigterm_runs_cleanup_blocks(tmp_path: Path) -> None:
@@ -312,9 +304,6 @@ def _one_error(stderr: str) -> str:
 
 
 def _events() -> list[tuple[object, ...]]:
-    import sqlite3
-
-    from nexus_cli import paths
 
     fold_telemetry()
     conn = sqlite3.connect(paths.telemetry_db_path())
