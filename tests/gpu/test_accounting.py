@@ -18,7 +18,7 @@ from nexus_cli.gpu.model import GpuProcessReading, GpuUnavailableError
 from nexus_cli.tasks.metrics import gpu_families
 from nexus_cli.telemetry.ship import openmetrics
 from tests.conftest import run_nexus
-from tests.gpu.conftest import GIB, FakeNvml, make_gpu
+from tests.gpu.conftest import GIB, FakeNvml, make_gpu, wait_until
 
 Spawn = Callable[[dict[str, str]], int]
 
@@ -116,6 +116,9 @@ def test_a_process_in_a_workspace_container_counts_for_the_workspace(
     try:
         container.reload()
         pid = int(container.attrs["State"]["Pid"])
+        # The engine reports "running" once runc's init is started; it execs `sleep` (and takes
+        # on the container's environment) a moment later, so wait for the exec itself.
+        wait_until(lambda: Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep\0"), 30)
         expected = None if guards.owner_uid(pid) != os.getuid() else "workspace:feature-gpu"
         assert accounting.owner_of(pid) == expected  # other users' processes are never read
     finally:
