@@ -91,6 +91,8 @@ def show(name: str, as_json: bool) -> None:
         needs = ", ".join(stage.needs) or "nothing"
         click.echo(f"stage {stage.id}  persona {stage.persona}  needs {needs}")
         click.echo(f"  title: {escape(stage.title)}")
+        if (stage.priority or flow.priority) is not None:
+            click.echo(f"  priority: {escape(str(stage.priority or flow.priority))}")
         for gate in stage.gates:
             click.echo(f"  gate: {escape(gate)}")
 
@@ -99,20 +101,32 @@ def show(name: str, as_json: bool) -> None:
 @NAME
 @click.option("--var", "assignments", multiple=True, metavar="K=V", help="Set a variable (repeat).")
 @click.option("--workspace", metavar="W", help="Run the stages in this workspace's worktree.")
+@click.option(
+    "-p",
+    "--priority",
+    type=click.IntRange(0, 4),
+    help="Priority of every stage's task, 0 (highest) to 4 (default: what the workflow says, else 2).",
+)
 @json_option
-def run(name: str, assignments: tuple[str, ...], workspace: str | None, as_json: bool) -> None:
+def run(
+    name: str,
+    assignments: tuple[str, ...],
+    workspace: str | None,
+    priority: int | None,
+    as_json: bool,
+) -> None:
     """Create one task per stage of workflow NAME, chained so `task ready` releases them in order."""
     store = open_task_store()
     flow = load(name, store.project.root)
     given = instantiate.parse_assignments(assignments)
-    tasks = instantiate.run(store, flow, given, me(), workspace)
+    tasks = instantiate.run(store, flow, given, me(), workspace, priority)
     invocation.note(event_type="workflow")
     if as_json:
         emit_json([t.to_dict() for t in tasks])
     else:
         for task in tasks:
             after = f"  (after {', '.join(task.depends_on)})" if task.depends_on else ""
-            click.echo(f"{task.id}  {escape(task.title)}{after}")
+            click.echo(f"{task.id}  P{task.priority}  {escape(task.title)}{after}")
         info(f"{plural(len(tasks), 'task')} created; `nexus loop` works through them in order")
     if any(approvals.pending(store.project, t) for t in tasks):
         info(

@@ -19,7 +19,7 @@ from nexus_cli.tasks.labels import LABEL_PERSONA, LABEL_STAGE, LABEL_WORKFLOW
 from nexus_cli.tasks.model import Gate, Task
 from nexus_cli.tasks.provenance import VIA_WORKFLOW
 from nexus_cli.tasks.store import TaskStore
-from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, topological
+from nexus_cli.workflows.schema import TESTS_GATE, Stage, Workflow, priority_value, topological
 from nexus_cli.workspaces.handle import Workspace
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]{0,31})\}")
@@ -32,6 +32,7 @@ class PlannedTask:
     title: str
     description: str
     gates: tuple[str, ...]
+    priority: int = lifecycle.NewTask.priority
 
 
 def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -84,8 +85,29 @@ def _fill(flow: Workflow, text: str, values: dict[str, str], key: str, *, shell:
     return PLACEHOLDER.sub(replace, text)
 
 
-def plan(flow: Workflow, values: dict[str, str], gate_root: Path) -> list[PlannedTask]:
-    """The tasks to create, in dependency order, with placeholders filled and gates expanded."""
+def _priority(flow: Workflow, stage: Stage, values: dict[str, str], index: int) -> int:
+    """The stage's priority (else the workflow's, else the tasks' default), placeholders filled."""
+    written, key = stage.priority, f"stages[{index}].priority"
+    if written is None:
+        written, key = flow.priority, "priority"
+    if written is None:
+        return lifecycle.NewTask.priority
+    text = _fill(flow, written, values, key, shell=False)
+    found = priority_value(text)
+    if found is None:
+        raise UsageError(
+            f"workflow {flow.name}: its {key} {written!r} comes out as {text!r:.40}, "
+            "not a priority 0 (highest) to 4 or p0-p4",
+            hint="set the variable it uses to one of those, or pass --priority",
+        )
+    return found
+
+
+def plan(
+    flow: Workflow, values: dict[str, str], gate_root: Path, priority: int | None = None
+) -> list[PlannedTask]:
+    """The tasks to create, in dependency order, with placeholders filled and gates expanded;
+    ``priority`` (given on the command line) overrides what the workflow says."""
     detected: list[str] | None = None
     planned = []
     order = topological(flow.stages) or []
@@ -106,7 +128,8 @@ def plan(flow: Workflow, values: dict[str, str], gate_root: Path) -> list[Planne
                 gates.append(_fill(flow, gate, values, f"stages[{index}].gates", shell=True))
         title = _fill(flow, stage.title, values, f"stages[{index}].title", shell=False)
         desc = _fill(flow, stage.description, values, f"stages[{index}].description", shell=False)
-        planned.append(PlannedTask(stage, title, desc, tuple(gates)))
+        chosen = _priority(flow, stage, values, index) if priority is None else priority
+        planned.append(PlannedTask(stage, title, desc, tuple(gates), chosen))
     return planned
 
 
@@ -134,18 +157,24 @@ def workspace_root(store: TaskStore, workspace: str | None) -> Path:
 
 
 def run(
-    store: TaskStore, flow: Workflow, given: dict[str, str], actor: str, workspace: str | None
+    store: TaskStore,
+    flow: Workflow,
+    given: dict[str, str],
+    actor: str,
+    workspace: str | None,
+    priority: int | None = None,
 ) -> list[Task]:
     """Create the stage tasks of ``flow``; returns them in dependency order."""
     values = resolve_vars(flow, given)
     check_personas(flow, store.project.root)
-    planned = plan(flow, values, workspace_root(store, workspace))
+    planned = plan(flow, values, workspace_root(store, workspace), priority)
     created: dict[str, Task] = {}
     for item in planned:
         stage = item.stage
         spec = lifecycle.NewTask(
             title=item.title,
             description=item.description,
+            priority=item.priority,
             depends_on=tuple(created[n].id for n in stage.needs),
             gates=tuple(Gate(g) for g in item.gates),
             workspace=workspace,

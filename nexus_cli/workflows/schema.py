@@ -21,11 +21,14 @@ VAR_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
 TESTS_GATE = "@tests"  # the project's detected test commands
 MAX_STAGES = 50
 
-_TOP_KEYS = {"name", "description", "kind", "vars", "stages"}
+_TOP_KEYS = {"name", "description", "kind", "priority", "vars", "stages"}
 # ``kind: incident`` marks an incident workflow: its runs are incidents, and `stats --workflows`
 # and `insights` report their time to resolution (docs/telemetry.md).
 KINDS = ("incident",)
-_STAGE_KEYS = {"id", "persona", "title", "description", "gates", "needs"}
+_STAGE_KEYS = {"id", "persona", "title", "description", "priority", "gates", "needs"}
+# A priority is 0 (highest) to 4, written ``1`` or ``p1`` (``P1``); as text it may hold
+# placeholders (``"{severity}"``), checked once the variables are known (instantiate.py).
+_PRIORITY = re.compile(r"^[pP]?([0-4])$")
 _VAR_KEYS = {"required", "default", "description"}
 
 
@@ -45,6 +48,7 @@ class Stage:
     description: str = ""
     gates: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    priority: str | None = None  # None: the workflow's
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Workflow:
     path: Path
     origin: str
     kind: str | None = None
+    priority: str | None = None  # None: the tasks' default
     vars: dict[str, Var] = field(default_factory=dict)
     stages: list[Stage] = field(default_factory=list)
 
@@ -64,6 +69,7 @@ class Workflow:
             "origin": self.origin,
             "path": str(self.path),
             "kind": self.kind,
+            "priority": self.priority,
             "vars": {
                 v.name: {"required": v.required, "default": v.default, "description": v.description}
                 for v in self.vars.values()
@@ -74,6 +80,7 @@ class Workflow:
                     "persona": s.persona,
                     "title": s.title,
                     "description": s.description,
+                    "priority": s.priority,
                     "gates": list(s.gates),
                     "needs": list(s.needs),
                 }
@@ -114,6 +121,7 @@ def parse(path: Path, text: str, origin: str) -> Workflow:
         raise _fail(path, "name", f"is {name!r} but the file is named {path.name}")
     flow = Workflow(name, _text(path, data, "description", "", required=False), path, origin)
     flow.kind = _kind(path, data.get("kind"))
+    flow.priority = _priority(path, data, "")
     flow.vars = _vars(path, data.get("vars"))
     flow.stages = _stages(path, data.get("stages"))
     check_needs(path, flow.stages)
@@ -126,6 +134,23 @@ def _kind(path: Path, value: Any) -> str | None:
     if not isinstance(value, str) or value not in KINDS:
         raise _fail(path, "kind", f"must be one of: {', '.join(KINDS)} (or left out)")
     return value
+
+
+def priority_value(text: str) -> int | None:
+    """``"1"``, ``"p1"`` or ``"P1"`` -> 1; None for anything that is not a priority 0-4."""
+    match = _PRIORITY.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def _priority(path: Path, data: dict[str, Any], where: str) -> str | None:
+    if data.get("priority") is None:
+        return None
+    text = _text(path, data, "priority", where, required=True)
+    if "{" not in text and priority_value(text) is None:
+        raise _fail(
+            path, f"{where}priority", f"is {text!r:.40}: it must be 0 (highest) to 4, or p0-p4"
+        )
+    return text
 
 
 def _vars(path: Path, value: Any) -> dict[str, Var]:
@@ -188,6 +213,7 @@ def _stages(path: Path, value: Any) -> list[Stage]:
                 description=_text(path, item, "description", where, required=False),
                 gates=tuple(gates),
                 needs=needs,
+                priority=_priority(path, item, where),
             )
         )
     return stages

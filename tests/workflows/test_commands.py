@@ -100,6 +100,37 @@ def test_run_creates_a_chain_that_ready_releases_one_stage_at_a_time(flows: Path
     assert show(ship)["status"] == "done"
 
 
+def test_priority_from_the_file_a_placeholder_or_the_command_line(
+    flows: Path, project: Path
+) -> None:
+    """incident-response's tasks take the severity as their priority; a stage may differ, and
+    --priority overrides the file; a placeholder that is no priority creates nothing."""
+    (project / "Makefile").write_text("test:\n\ttrue\n")  # its @tests gates
+    made = ok("workflow", "run", "incident-response", "--var", "incident=db", "--json").json()
+    assert [t["priority"] for t in made] == [2, 2, 2]  # severity's default p2
+    run = ok(
+        "workflow", "run", "incident-response", "--var", "incident=api", "--var", "severity=p1"
+    )
+    assert "P1  Triage api (p1)" in run.stdout
+    first = ok("task", "ready", "--json").json()[0]
+    assert first["title"] == "Triage api (p1)" and first["priority"] == 1  # ahead of the P2s
+    (flows / "rel.yaml").write_text(
+        PROJECT_FLOW.replace('note: {default: "routine"}', 'note: {default: "3"}')
+        .replace('description: "Release {version}"', 'priority: "{note}"')
+        .replace("    persona: devops\n", "    persona: devops\n    priority: 0\n")
+    )
+    assert "priority: {note}" in ok("workflow", "show", "rel").stdout
+    made = ok("workflow", "run", "rel", "--var", "version=1", "--json").json()
+    assert [t["priority"] for t in made] == [3, 3, 0]
+    made = ok("workflow", "run", "rel", "--var", "version=2", "-p", "4", "--json").json()
+    assert [t["priority"] for t in made] == [4, 4, 4]
+    before = ok("task", "list", "--json").json()
+    bad = run_nexus("workflow", "run", "rel", "--var", "version=3", "--var", "note=urgent")
+    assert bad.exit_code == 2
+    assert "its priority '{note}' comes out as 'urgent', not a priority 0" in bad.stderr
+    assert ok("task", "list", "--json").json() == before
+
+
 def test_unknown_persona_and_unknown_placeholder_are_refused(flows: Path) -> None:
     (flows / "rel.yaml").write_text(PROJECT_FLOW.replace("persona: testing", "persona: wizard"))
     result = run_nexus("workflow", "run", "rel", "--var", "version=1")

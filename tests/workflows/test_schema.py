@@ -58,6 +58,10 @@ def test_a_good_file_with_default_chain_and_explicit_needs() -> None:
         (('title: "Build {version}"', "title: [1]"), "key 'stages[0].title' must be text"),
         (("description: a release", "kind: outage"), "key 'kind' must be one of: incident"),
         (("description: a release", "kind: [incident]"), "key 'kind' must be one of: incident"),
+        (("description: a release", "priority: 5"), "key 'priority' is '5': it must be 0"),
+        (("description: a release", "priority: high"), "key 'priority' is 'high'"),
+        (("description: a release", "priority: true"), "key 'priority' must be text"),
+        (('gates: ["true"]', 'priority: p9, gates: ["true"]'), "key 'stages[2].priority' is 'p9'"),
     ],
 )
 def test_malformed_parts_are_refused_naming_file_and_key(
@@ -87,3 +91,16 @@ def test_kind_incident_marks_an_incident_workflow() -> None:
     assert _parse(GOOD).kind is None  # type: ignore[attr-defined]
     flow = _parse(GOOD.replace("description: a release", "kind: incident"))
     assert flow.kind == "incident" and flow.to_dict()["kind"] == "incident"  # type: ignore[attr-defined]
+
+
+def test_priority_at_the_top_and_in_a_stage_as_number_label_or_placeholder() -> None:
+    flow = _parse(
+        GOOD.replace("description: a release", 'priority: "{channel}"').replace(
+            'gates: ["true"]', 'priority: P0, gates: ["true"]'
+        )
+    )
+    assert flow.priority == "{channel}"  # type: ignore[attr-defined]
+    assert [s.priority for s in flow.stages] == [None, None, "P0"]  # type: ignore[attr-defined]
+    assert flow.to_dict()["stages"][2]["priority"] == "P0"  # type: ignore[attr-defined]
+    assert _parse(GOOD.replace("description: a release", "priority: 1")).priority == "1"  # type: ignore[attr-defined]
+    assert _parse(GOOD).priority is None  # type: ignore[attr-defined]
