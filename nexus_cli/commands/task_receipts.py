@@ -9,6 +9,7 @@ import click
 from nexus_cli.commands.task_common import line, project, task_id_arg
 from nexus_cli.errors import NexusError
 from nexus_cli.output import emit_json, info, json_option
+from nexus_cli.plural import plural
 from nexus_cli.tasks.receipt_check import ReceiptCheck, check
 from nexus_cli.tasks.receipts import TaskReceipts, receipts_of
 from nexus_cli.terminal import escape
@@ -113,4 +114,4 @@ def _report(found: ReceiptCheck) -> None:
         click.echo(f"{result.id}: {escape('; '.join(result.problems), newlines=False)}")
     if found.ok:
         since = f" closed after {found.since[:SHORT]}" if found.since else ""
-        click.echo(f"{len(found.tasks)} closed tasks{since}: every receipt holds")
+        click.echo(f"{plural(len(found.tasks), 'closed task')}{since}: every receipt holds")

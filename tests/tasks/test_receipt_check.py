@@ -84,6 +84,8 @@ def test_an_edited_receipt_fails_with_a_clear_message(
 ) -> None:
     task_id = close_task(tasks_project, "Ship", "echo shipped")
     commit_all(tasks_project, "ship")
+    before = run_nexus("-C", str(tasks_project), "task", "check-receipts")
+    assert before.stdout == "1 closed task: every receipt holds\n"
 
     def edit(data: dict[str, Any]) -> None:
         for entry in data["history"]:
