@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import shutil
 import socket
 import threading
@@ -93,7 +95,7 @@ def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) 
 
     def feed() -> None:
         try:
-            read = getattr(stdin, "read1", stdin.read)  # whatever has arrived, up to _CHUNK
+            read = _reader(stdin)
             while chunk := read(_CHUNK):
                 sock.sendall(chunk)
         except OSError as exc:  # the command ended before reading all of its input
@@ -110,6 +112,19 @@ def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) 
         attached.close()
     # The feeder is not waited for: a command that ends without reading all of its input (``head``)
     # leaves it blocked on a read of ours, and this process's input is of no further use.
+
+
+def _reader(stdin: BinaryIO) -> Callable[[int], bytes]:
+    """What the feeder reads with: whatever has arrived, up to the size given. A file's own
+    descriptor, not its buffered reader: the feeder is left blocked on a read when the command
+    ends first (``tail -f log | nexus workspace exec w -- grep -m1 x``), and a read of the buffered
+    reader holds its lock, which Python then cannot take at exit (a fatal error, exit -6).
+    Nothing was read from ``stdin`` before, so its buffer holds nothing that would be skipped."""
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's BytesIO)
+        return getattr(stdin, "read1", stdin.read)
+    return functools.partial(os.read, fd)
 
 
 def _close_write(sock: Any) -> None:

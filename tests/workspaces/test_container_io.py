@@ -66,3 +66,27 @@ def test_empty_input_is_an_immediate_end_of_file(workspace: str) -> None:
     assert result.stdout.strip() == "0"
     piped = run_nexus("workspace", "exec", workspace, "--", "cat", input="in-process\n")
     assert piped.stdout == "in-process\n"
+
+
+def test_a_command_that_ends_while_the_input_is_still_open_ends_cleanly(
+    ws_project: Path, workspace: str
+) -> None:
+    """``tail -f log | nexus workspace exec w -- grep -m1 x``: the input never ends, so the
+    feeder is still reading it when the command is done. Nexus exits with the command's code;
+    it aborted (exit -6, "could not acquire lock for <stdin> at interpreter shutdown") when the
+    feeder's read held the lock of Python's buffered stdin."""
+    read_end, write_end = os.pipe()  # kept open, empty: a read of it blocks until the end
+    try:
+        done = subprocess.run(
+            [*nexus_exe(), "workspace", "exec", workspace, "--", "sh", "-c", "exit 4"],
+            stdin=read_end,
+            capture_output=True,
+            cwd=ws_project,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert done.returncode == 4, done.stderr.decode()
+    assert done.stderr == b""
