@@ -89,6 +89,19 @@ def deadline_after(seconds: float) -> Iterator[float]:
         _deadline.reset(token)
 
 
+@contextlib.contextmanager
+def clean_up_within(seconds: float) -> Iterator[None]:
+    """Undoing what an operation made gets ``seconds`` of its own, even once that operation's
+    deadline has passed (the usual reason for the undo); a cancellation no longer applies."""
+    deadline = _deadline.set(time.monotonic() + seconds)
+    cancellation = _cancellation.set(None)
+    try:
+        yield
+    finally:
+        _cancellation.reset(cancellation)
+        _deadline.reset(deadline)
+
+
 def time_left() -> float | None:
     """Seconds left before the overall deadline of the operation around (None: it has none)."""
     return _left(_deadline.get())

@@ -388,6 +388,24 @@ def test_an_operations_deadline_bounds_every_run_inside_it() -> None:
     assert not _sh("true").timed_out
 
 
+def test_clean_up_runs_under_a_deadline_of_its_own_and_no_cancellation() -> None:
+    """What undoes an operation past its deadline (or cancelled) still runs, within its own time."""
+    cancelled = proc.Cancellation()
+    cancelled.cancel()
+    with proc.deadline_after(0), proc.cancellable(cancelled):
+        assert proc.time_left() == 0  # the operation's own time is up, and it was cancelled
+        with pytest.raises(Cancelled):
+            _sh("true")
+        with proc.clean_up_within(60):
+            left = proc.time_left()
+            assert left is not None and 50 < left <= 60
+            proc.check_cancelled()  # not raised
+            assert _sh("exit 3").returncode == 3
+        assert proc.time_left() == 0
+        with pytest.raises(Cancelled):
+            proc.check_cancelled()
+
+
 def test_a_missing_program_is_one_clear_error() -> None:
     with pytest.raises(CommandNotFoundError) as info:
         proc.run(["no-such-program-for-nexus", "--version"])

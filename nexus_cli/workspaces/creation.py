@@ -10,6 +10,7 @@ work without an engine.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import os
 import threading
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 # The overall deadline of one `workspace create` (image pulls included): every git call and wait
 # inside ends by then, and the create is undone (docs/security.md lists the deadlines).
 CREATE_DEADLINE_S = 3600.0
+GIT_END_WAIT_S = 30.0  # after the deadline, for git (ended then) to be gone
 
 
 @dataclass(slots=True)
@@ -185,9 +187,9 @@ def _create_as(
     if template.services and start:  # the hooks run once the services started
         container_hooks(template, CONTAINER_HOOK_EVENTS)
     exposure.remember_choice(project, name, bind.address)  # once the template and ports are valid
-    if template.services:
+    docker = bool(template.services and start)  # reached while git makes the worktree
+    if template.services and not start:
         record.engine = engine.current().host
-    client = connect(project) if template.services and start else None
     if hooks.of("pre_create"):
         _refuse_taken(name, records.load_all(project.state_dir))  # before the hook runs for nothing
         host_hooks.run(
@@ -200,15 +202,16 @@ def _create_as(
     # The record that reserves the name journals the worktree's steps already (one write less
     # before git starts); what differs after a killed create's undo is written when it comes.
     record.creating.update(
-        worktree_steps(workspace, docker=client is not None, branch=_new_at_head(refs, from_ref))
+        worktree_steps(workspace, docker=docker, branch=_new_at_head(refs, from_ref))
     )
-    if _reserve(workspace, record, client):  # a killed create's branch may be gone now
+    if _reserve(workspace, record):  # a killed create's branch may be gone now
         refs = git.head_and_branch(project.root, name)
-    undo = Rollback(workspace, client, record.creating)
+    undo = Rollback(workspace, None, record.creating)  # the client once connected
     try:
         path, prepare_error, pull_ms = _worktree_while_preparing(
-            workspace, from_ref, refs, client, template, progress, undo
+            workspace, from_ref, refs, docker, template, progress, undo, record
         )
+        client = undo.client
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
         result.included = bring_ignored_files(project.root, path, ignored_files)
@@ -266,12 +269,12 @@ def _create_as(
     return result
 
 
-def _reserve(workspace: Workspace, record: records.WorkspaceRecord, client: Any) -> bool:
+def _reserve(workspace: Workspace, record: records.WorkspaceRecord) -> bool:
     """Write the record first, under the lock: the one create that does so owns the name. A
     create of this name that was killed is undone first (its journal, taken over): True then."""
     stale = reserve(workspace.project.state_dir, record)
     if stale is not None:
-        Rollback(workspace, client, stale.creating).run()
+        Rollback(workspace, None, stale.creating).run()
         if reserve(workspace.project.state_dir, record) is not None:
             raise ConflictError(
                 f"workspace {record.name!r} already exists (another process is creating it)"
@@ -286,6 +289,7 @@ def _finish_record(project: Project, record: records.WorkspaceRecord) -> None:
     with records.editing(project.state_dir) as all_records:
         if record.name in all_records:
             all_records[record.name].creating = {}
+            all_records[record.name].engine = record.engine  # known once it was reached
             if record.post_create_done:
                 all_records[record.name].post_create_done = True
 
@@ -309,60 +313,89 @@ def _worktree_while_preparing(
     workspace: Workspace,
     from_ref: str | None,
     refs: tuple[str, str | None],
-    client: Any,
+    docker: bool,
     template: Template,
     progress: Progress,
     undo: Rollback,
+    record: records.WorkspaceRecord,
 ) -> tuple[Path, NexusError | None, float | None]:
-    """Create the worktree while images and the network are made ready in another thread.
+    """Make the worktree (git, in another thread) while this one reaches the engine (with
+    ``docker``) and makes images, network and volumes ready: the client goes to ``undo.client``
+    and the engine's address to ``record.engine``.
 
-    A worktree failure is raised; a Docker preparation failure is returned, so that the caller
-    records the (good) worktree before reporting it; so is the pull time in ms once the engine
-    is prepared (None when it was not: no services, or it failed), which lets the start skip
-    preparing it again. ``refs`` is what :func:`git.head_and_branch` said about HEAD and the
-    branch.
+    A worktree failure is raised; an engine failure (none answers, a preparation that failed) is
+    returned, so that the caller records the (good) worktree before reporting it, and undoes it;
+    so is the pull time in ms once the engine is prepared (None when it was not: no services, or
+    it failed), which lets the start skip preparing it again. ``refs`` is what
+    :func:`git.head_and_branch` said about HEAD and the branch.
     """
-    errors: list[NexusError] = []
-    pulled: list[float] = []
+    made: list[git_worktrees.AddedWorktree] = []
+    failed: list[BaseException] = []
+    took: list[float] = []
 
-    def prepare() -> None:
+    def make() -> None:  # git's own process: nothing here imports or prints
+        started = time.perf_counter()
         try:
-            pulled.append(prepare_engine(client, workspace, template, progress, stop=undo.stop))
-        except NexusError as exc:
-            errors.append(exc)
-        except Exception as exc:  # the Docker SDK's own errors: never a thread traceback
-            errors.append(
-                NexusError(f"cannot prepare Docker objects for {workspace.name!r}: {exc}")
+            made.append(
+                git_worktrees.add_worktree(
+                    workspace, from_ref, refs=refs, before_branch=undo.before_branch
+                )
             )
+        except BaseException as exc:  # raised again in the create's thread
+            failed.append(exc)
+        took.append((time.perf_counter() - started) * 1000)
 
-    worker = threading.Thread(target=prepare, daemon=True) if client is not None else None
     # What comes next is journalled (in the record that reserved the name; written here only
     # when it differs): the Docker objects, the worktree, (services to start) their port
     # allocations, and a new branch made at HEAD; a branch made at --from is journalled when git
     # is about to make it (its commit is resolved then).
-    undo.before_worktree(docker=worker is not None, branch=_new_at_head(refs, from_ref))
-    if worker is not None:
-        undo.preparing = worker
-        worker.start()
+    undo.before_worktree(docker=docker, branch=_new_at_head(refs, from_ref))
+    # git runs under this create's deadline and cancellation (the context's variables)
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(make,), daemon=True)
+    undo.preparing = worker
     progress.begin("worktree")
-    started = time.perf_counter()
+    worker.start()
+    error: NexusError | None = None
+    pulled: float | None = None
     try:
-        added = git_worktrees.add_worktree(
-            workspace, from_ref, refs=refs, before_branch=undo.before_branch
-        )
+        if docker:
+            error, pulled = _reach_engine(workspace, template, progress, undo, record)
     finally:
-        if worker is not None:
-            worker.join(proc.time_left())
-    if worker is not None and worker.is_alive():
+        left = proc.time_left()  # git is ended at the deadline; its end is waited a little more
+        worker.join(None if left is None else left + GIT_END_WAIT_S)
+    if worker.is_alive():
         raise DeadlineError(
-            f"preparing Docker objects for {workspace.name!r} passed the create's deadline "
-            f"({CREATE_DEADLINE_S / 60:g} minutes)",
-            hint="check the engine (`docker info`) and the image registry, then run it again",
+            f"making the worktree of {workspace.name!r} passed the create's deadline",
+            hint="check the repository (`git worktree list`), then run it again",
         )
-    invocation.metric("worktree_creation_time_ms", (time.perf_counter() - started) * 1000)
+    if failed:
+        raise failed[0]
+    invocation.metric("worktree_creation_time_ms", took[0])
     progress.end("worktree")
-    prepared = pulled[0] if pulled and not errors else None
-    return added.path, errors[0] if errors else None, prepared
+    return made[0].path, error, pulled
+
+
+def _reach_engine(
+    workspace: Workspace,
+    template: Template,
+    progress: Progress,
+    undo: Rollback,
+    record: records.WorkspaceRecord,
+) -> tuple[NexusError | None, float | None]:
+    """Connect to the engine and make the images, network and volumes ready: (the failure, the
+    pull time in ms)."""
+    try:
+        undo.client = connect(workspace.project)
+    except NexusError as exc:  # no engine answers: nothing of Docker's was made
+        undo.journal["docker"] = False
+        return exc, None
+    record.engine = engine.current().host
+    try:
+        return None, prepare_engine(undo.client, workspace, template, progress)
+    except NexusError as exc:
+        return exc, None
+    except Exception as exc:  # the Docker SDK's own errors: one line, never a traceback
+        return NexusError(f"cannot prepare Docker objects for {workspace.name!r}: {exc}"), None
 
 
 def _new_at_head(refs: tuple[str, str | None], from_ref: str | None) -> str | None:

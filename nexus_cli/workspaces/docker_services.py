@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nexus_cli import engine, fs, git, proc
-from nexus_cli.errors import ConfigError, ConflictError, NexusError
+from nexus_cli.errors import ConfigError, ConflictError, DeadlineError, NexusError
 from nexus_cli.workspaces.handle import project_filters
 from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
@@ -60,6 +60,12 @@ def ensure_image(client: Any, image: str, on_progress: PullProgress | None = Non
     try:
         for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
             proc.check_cancelled()
+            left = proc.time_left()
+            if left is not None and left <= 0:
+                raise DeadlineError(
+                    f"pulling image {image} passed the operation's deadline",
+                    hint="check that the engine can reach its registry, then run it again",
+                )
             if "error" in event:
                 raise NexusError(f"cannot pull image {image}: {event['error']}")
             detail = event.get("progressDetail") or {}

@@ -1,9 +1,8 @@
 """Making the engine ready for a workspace's services: the images pulled (each once), the network
-and the named volumes made. ``create`` runs it beside the worktree (in a thread), ``up`` first."""
+and the named volumes made. ``create`` runs it while git makes the worktree, ``up`` first."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,22 +20,17 @@ def prepare_engine(
     workspace: Workspace,
     template: Template,
     progress: Progress,
-    stop: threading.Event | None = None,
 ) -> float:
-    """Pull missing images and create the network and volumes; returns the pull time in ms.
-
-    Once ``stop`` is set (the create is being undone) nothing more is made."""
+    """Pull missing images and create the network and volumes; returns the pull time in ms."""
     pull_ms = _pull_images(client, template, progress)
-    if stop is not None and stop.is_set():
-        return pull_ms
-    record_pull(pull_ms)
+    _record_pull(pull_ms)
     docker_services.ensure_network(client, workspace)
     for volume in {v.source for s in template.services.values() for v in s.volumes if v.named}:
         docker_services.ensure_volume(client, workspace, volume)
     return pull_ms
 
 
-def record_pull(pull_ms: float) -> None:
+def _record_pull(pull_ms: float) -> None:
     """Add ``pull_ms`` to the invocation's ``docker_pull_time_ms`` (this thread's invocation)."""
     inv = invocation.current()
     before = inv.metrics.get("docker_pull_time_ms", 0.0) if inv is not None else 0.0

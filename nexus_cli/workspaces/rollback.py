@@ -40,7 +40,8 @@ from nexus_cli.workspaces import (
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
 
-PREPARE_WAIT_S = 60.0  # how long the undo waits for the Docker preparation thread to stop
+UNDO_DEADLINE_S = 300.0  # for the undo's own git and engine calls
+PREPARE_WAIT_S = 60.0  # how long the undo waits for the thread making the worktree to end
 DOCKER_PASSES = 5  # removal passes until no object of the workspace is left
 DOCKER_SETTLE_S = 0.5
 
@@ -52,8 +53,7 @@ class Rollback:
         self.name = workspace.name
         self.client = client
         self.journal = journal  # the record's ``creating``: updated, then written, before a step
-        self.preparing: threading.Thread | None = None
-        self.stop = threading.Event()  # tells the preparation thread to make nothing more
+        self.preparing: threading.Thread | None = None  # git making the worktree
 
     def intend(self, **steps: Any) -> None:
         """Write into the record that this create is about to make ``steps`` (before it does)."""
@@ -83,10 +83,10 @@ class Rollback:
     def run(self) -> list[str]:
         """Remove what was made; Ctrl-C and SIGTERM wait until this is done. Returns what was."""
         removed: list[str] = []
-        # A cancelled create (an interrupted batch, a cancelled MCP call) is undone all the same:
-        # the undo's own git and engine calls run under a cancellation nothing sets.
-        with signals_deferred(), proc.cancellable(proc.Cancellation()):
-            self.stop.set()
+        # A cancelled create (an interrupted batch, a cancelled MCP call) or one past its
+        # deadline is undone all the same: the undo's own git and engine calls run under a
+        # deadline of their own, and no cancellation.
+        with signals_deferred(), proc.clean_up_within(UNDO_DEADLINE_S):
             if self.preparing is not None:
                 self.preparing.join(PREPARE_WAIT_S)
             steps = (

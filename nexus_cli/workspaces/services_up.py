@@ -18,7 +18,7 @@ from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
 from nexus_cli.workspaces.docker_services import ServicePlan
-from nexus_cli.workspaces.engine_prep import prepare_engine, record_pull
+from nexus_cli.workspaces.engine_prep import prepare_engine
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
 from nexus_cli.workspaces.template_model import Template
@@ -106,9 +106,8 @@ def bring_up(
         record = replace(record, bind_address="127.0.0.1")
     if prepared is None:
         result.pull_ms = prepare_engine(client, workspace, template, progress)
-    else:  # made ready in create's thread, where no invocation records the metric
+    else:  # made ready (and its pull time recorded) by create, while git made the worktree
         result.pull_ms = prepared
-        record_pull(prepared)
     build_images(client, workspace, template, progress)  # from the worktree: it exists now
     if where.remote:
         progress.begin("sync worktree")

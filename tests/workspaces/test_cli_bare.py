@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nexus_cli import proc
+from nexus_cli.errors import NexusError
+from nexus_cli.project import find_project
+from nexus_cli.workspaces import creation
+from nexus_cli.workspaces.handle import Workspace
 from tests.conftest import fold_telemetry, git, run_nexus
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
@@ -260,3 +266,22 @@ def test_template_show_escapes_what_the_template_says(project: Path) -> None:
     assert "a^[]0;owned^G \\u202e b" in shown.stdout
     assert "variable V = ^[[2J" in shown.stdout
     assert "post_create hook in app: make^[]0;t^G" in shown.stdout
+
+
+def test_git_makes_the_worktree_under_the_create_s_deadline(project: Path) -> None:
+    """git makes the worktree in a thread of its own (while the engine is reached); that thread
+    runs under the create's deadline (and cancellation): a checkout that hangs (here the
+    repository's own smudge filter) is ended and the create undone, not waited for."""
+    (project / ".gitattributes").write_text("*.slow filter=slow\n")
+    (project / "a.slow").write_text("data\n")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "a file through a filter")
+    git(project, "config", "filter.slow.smudge", "sleep 120; cat")
+    started = time.monotonic()
+    with proc.deadline_after(5), pytest.raises(NexusError) as caught:
+        creation.create(Workspace(find_project(project), "slow"))
+    assert time.monotonic() - started < 60
+    assert "git worktree did not finish before the deadline" in caught.value.message
+    assert not (project / ".nexus" / "worktrees" / "slow").exists()
+    assert git(project, "branch", "--list", "slow") == ""
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
