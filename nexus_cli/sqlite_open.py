@@ -28,10 +28,11 @@ def open_read_only(path: str | os.PathLike[str], *, timeout: float = 1.0) -> sql
     return sqlite3.connect(f"file:{uri_path(os.fspath(path))}?mode=ro", uri=True, timeout=timeout)
 
 
-def open_private(path: str, *, timeout: float) -> sqlite3.Connection:
+def open_private(path: str, *, timeout: float, uri: bool = False) -> sqlite3.Connection:
     """Open ``path`` for writing (autocommit: callers BEGIN themselves), created 0600 if missing.
 
     A folder that cannot be made raises the typed error of :func:`paths.ensure_private_dir`.
+    ``uri``: the connection takes ``file:`` URIs, as :func:`attach_read_only` needs.
     """
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -42,4 +43,14 @@ def open_private(path: str, *, timeout: float) -> sqlite3.Connection:
         paths.ensure_private_dir(os.path.dirname(path) or ".")
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
+    if uri:
+        return sqlite3.connect(
+            f"file:{uri_path(path)}", uri=True, timeout=timeout, isolation_level=None
+        )
     return sqlite3.connect(path, timeout=timeout, isolation_level=None)
+
+
+def attach_read_only(conn: sqlite3.Connection, path: str, schema: str) -> None:
+    """Attach the existing database ``path`` to ``conn`` (opened with ``uri``) as ``schema``,
+    read-only: a write to it fails."""
+    conn.execute(f"ATTACH DATABASE ? AS {schema}", [f"file:{uri_path(path)}?mode=ro"])

@@ -129,3 +129,21 @@ def test_before_runs_under_the_lock_only_when_something_is_pending(tmp_path: Pat
     assert migrations.migrate(conn, [m001_things], what="x", lock=lock, before=before) == 1
     assert migrations.migrate(conn, [m001_things], what="x", lock=lock, before=before) == 0
     assert seen == [True]
+
+
+def test_a_database_attached_read_only_is_read_and_never_written(tmp_path: Path) -> None:
+    """sqlite_open.attach_read_only (a parallel roll-up build's view of the events)."""
+    source = sqlite_open.open_private(str(tmp_path / "source.db"), timeout=1.0)
+    source.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    source.execute("INSERT INTO things DEFAULT VALUES")
+    source.close()
+    odd = tmp_path / "a?b#c%d"  # characters SQLite's URIs give a meaning to
+    odd.mkdir()
+    conn = sqlite_open.open_private(str(odd / "side.db"), timeout=1.0, uri=True)
+    sqlite_open.attach_read_only(conn, str(tmp_path / "source.db"), "src")
+    assert conn.execute("SELECT count(*) FROM things").fetchone() == (1,)  # found in src
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("INSERT INTO src.things DEFAULT VALUES")
+    conn.execute("CREATE TABLE mine (x)")  # the connection's own database is written
+    assert (odd / "side.db").stat().st_mode & 0o777 == 0o600
+    conn.close()

@@ -2,7 +2,8 @@
 
 ``python -m nexus_cli.telemetry.db.child fold`` folds the journal into ``telemetry.db`` (the
 recorder's own fold, once the journal grew past
-:data:`nexus_cli.telemetry.journal.recorder.FOLD_BYTES`). Recording never imports SQLite; the fold
+:data:`nexus_cli.telemetry.journal.recorder.FOLD_BYTES`). ``... child build-part SOURCE PATH LOW
+TOP`` is the second half of a parallel roll-up build (:mod:`parallel_build`). Recording never imports SQLite; the fold
 needs it.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from nexus_cli.telemetry.db import fold, store
+from nexus_cli.telemetry.db import fold, rollups, store
 
 
 def fold_journal() -> None:
@@ -27,6 +28,10 @@ def fold_journal() -> None:
 def main(argv: list[str]) -> int:
     if argv == ["fold"]:
         fold_journal()
+        return 0
+    if len(argv) == 5 and argv[0] == "build-part":  # rollups.fold's second half: parallel_build
+        source, path, low, top = argv[1], argv[2], int(argv[3]), int(argv[4])
+        rollups.build_part(source, path, low, top)
         return 0
     print("usage: python -m nexus_cli.telemetry.db.child fold", file=sys.stderr)
     return 2

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli import fs
-from nexus_cli.telemetry.db import progress, quarantine, rollup_sql
+from nexus_cli.telemetry.db import parallel_build, progress, quarantine, rollup_sql
 from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
@@ -138,6 +138,23 @@ def bump_generation(db: Db) -> None:
     _put(db, GENERATION_KEY, current + 1)
 
 
+# How a row added to a roll-up table merges with the row of its key (order-free: a fold's
+# chunks, the Accumulator's rows and a parallel build's second half all come in through them).
+MERGES = {
+    "rollup_commands": "ON CONFLICT DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, "
+    "failed = failed + excluded.failed, created = created + excluded.created, "
+    "completed = completed + excluded.completed",
+    "rollup_durations": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "session_id = min(session_id, excluded.session_id), "
+    "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
+    "rollup_seen": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
+    "rollup_sessions": "ON CONFLICT DO NOTHING",
+}
+
+
 def write(db: Db, acc: Accumulator) -> None:
     """Add ``acc``'s figures to the tables (upserts that add counts and merge the rest)."""
     today = datetime.now(UTC).date().isoformat()
@@ -147,24 +164,16 @@ def write(db: Db, acc: Accumulator) -> None:
         "rollup_merge_sessions", 2, rollup_sql.merge_sessions, deterministic=True
     )
     db.conn.executemany(
-        "INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-        "n = n + excluded.n, ok = ok + excluded.ok, failed = failed + excluded.failed, "
-        "created = created + excluded.created, completed = completed + excluded.completed",
+        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {MERGES['rollup_commands']}",
         ((day, cmd, *figures) for (day, cmd), figures in acc.commands.items()),
     )
     db.conn.executemany(
-        "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-        "SET n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
-        "last_ts = max(last_ts, excluded.last_ts), "
-        "session_id = min(session_id, excluded.session_id), "
-        "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
+        "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        f"{MERGES['rollup_durations']}",
         ((*key, *cell) for key, cell in acc.durations.items()),
     )
     db.conn.executemany(
-        "INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-        "n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
-        "last_ts = max(last_ts, excluded.last_ts), "
-        "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
+        f"INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) {MERGES['rollup_seen']}",
         (
             (*key, s.n, s.first, s.last, sessions_json(s.kept_sessions()))
             for key, s in acc.seen.items()
@@ -241,10 +250,10 @@ def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
         quarantine.move_events(db.conn, bad)
 
 
-def _fold_chunk(db: Db) -> tuple[int, int]:
+def _fold_chunk(db: Db, until: int | None = None) -> tuple[int, int]:
     """Fold a chunk of event ids after the mark (inside a write transaction, which also moves
-    the mark): CHUNK ids, or BUILD_CHUNK during a full build. Returns (events folded, ids still
-    after the mark)."""
+    the mark): CHUNK ids, or BUILD_CHUNK during a full build, never past ``until`` (where a
+    parallel build's second half starts). Returns (events folded, ids still after the mark)."""
     low = mark(db)
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     if top < low:  # ids went backwards: the rows the mark counted are gone
@@ -253,7 +262,7 @@ def _fold_chunk(db: Db) -> tuple[int, int]:
     if low == 0 and top > 0:  # a full build: its retry pairs are found once, at its end
         _put(db, RETRIES_PENDING_KEY, 1)
     building = _get(db, RETRIES_PENDING_KEY) == 1
-    end = min(low + (BUILD_CHUNK if building else CHUNK), top)
+    end = min(low + (BUILD_CHUNK if building else CHUNK), top, top if until is None else until)
     if end == low:
         return 0, 0
     events = _fold_range(db, low, end, retries=not building)  # bad rows into quarantine first
@@ -320,6 +329,52 @@ def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
     return folded, top - end
 
 
+def merge_part(db: Db, part: parallel_build.Part) -> int | None:
+    """Once the mark is at ``part.low``: wait for the child, add its rows (:data:`MERGES`) and
+    move the mark to ``part.top``, in one transaction; how many events the child folded. None
+    when the child did not fold its whole part (nothing changes: the fold goes on by itself)."""
+    if not part.finished():
+        return None
+    db.execute("ATTACH DATABASE ? AS part", [part.path])  # never within a transaction
+    try:
+        with db.atomic():
+            row = db.execute(
+                "SELECT value FROM part.maintenance WHERE key = ?", [parallel_build.PART_EVENTS_KEY]
+            ).fetchone()
+            if row is None or mark(db) != part.low:  # not all of it; another folder went on
+                return None
+            db.conn.create_function(
+                "rollup_merge_sessions", 2, rollup_sql.merge_sessions, deterministic=True
+            )
+            for table in DAY_TABLES:
+                db.execute(
+                    f"INSERT INTO {table} SELECT * FROM part.{table} WHERE 1 {MERGES[table]}"
+                )
+            _set_mark(db, part.top)
+            bump_generation(db)
+        return int(row[0])
+    finally:
+        db.execute("DETACH DATABASE part")
+
+
+def build_part(source: str, path: str, low: int, top: int) -> None:
+    """The child of a parallel build: fold the events ``(low, top]`` of the database at
+    ``source`` (read-only) into a new database at ``path`` that holds the roll-up tables only
+    (:mod:`parallel_build`)."""
+    conn = parallel_build.open_part(path, source)
+    try:
+        conn.executescript(SCHEMA)
+        conn.execute("CREATE TABLE maintenance (key TEXT PRIMARY KEY, value TEXT)")
+        db = Db(conn, path)
+        folded = 0
+        for start in range(low, top, BUILD_CHUNK):
+            with db.atomic():  # a write to the events (quarantine) fails: they are read-only
+                folded += _fold_range(db, start, min(start + BUILD_CHUNK, top), retries=False)
+        _put(db, parallel_build.PART_EVENTS_KEY, folded)
+    finally:
+        conn.close()
+
+
 def damaged(exc: BaseException) -> bool:
     """Whether ``exc`` comes from damaged roll-up rows, marks or events (not from SQLite being
     busy or the disk): a merge function's failure comes back as an OperationalError."""
@@ -343,6 +398,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
     if pending == 0 and not retries_pending(db):  # the common case, without the write lock
         return 0
     folded = 0
+    part: parallel_build.Part | None = None
     label = "building telemetry roll-ups"
     busy_timeout = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
     temp_store = int(db.execute("PRAGMA temp_store").fetchone()[0])
@@ -360,16 +416,28 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
             ) as tick,
         ):
             rebuilt = isolate = False
+            # A build from nothing folds its second half in a child (parallel_build.py).
+            part = parallel_build.start(db, top) if pending == top else None
             while True:
                 try:
                     with db.atomic():
-                        events, left = (_fold_chunk_isolated if isolate else _fold_chunk)(db)
+                        if isolate:
+                            events, left = _fold_chunk_isolated(db)
+                        else:
+                            events, left = _fold_chunk(db, None if part is None else part.low)
+                    if part is not None and mark(db) == part.low:
+                        added = merge_part(db, part)
+                        part.close()
+                        part, events, left = None, events + (added or 0), max(left, 1)
                 except Exception as exc:
                     if isolate or not damaged(exc):
                         raise
                     # The roll-ups are disposable: damaged rows or marks are rebuilt from the
                     # events; if the same fold fails on fresh tables, an event is at fault.
                     isolate, rebuilt = rebuilt, True
+                    if part is not None:
+                        part.close()
+                        part = None
                     with db.atomic():
                         _clear(db)
                     continue
@@ -382,6 +450,8 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
                             _find_all_retries(db)
                     return folded
     finally:
+        if part is not None:  # interrupted, or failed: the child ends, its file goes
+            part.close()
         db.execute(f"PRAGMA busy_timeout={busy_timeout}")
         db.execute(f"PRAGMA temp_store={temp_store}")
 

@@ -1,0 +1,93 @@
+"""A full build of the roll-ups (``telemetry rebuild``, or a fold from nothing) in two processes.
+
+On a machine with more than one CPU and at least :data:`PARALLEL_FROM` events, the fold that
+builds the roll-ups from nothing hands the second half of the event ids to a child process
+(``python -m nexus_cli.telemetry.db.child build-part``) and folds the first half itself, chunk by
+chunk with its mark, as a one-process build does. The child folds its half with the same code
+(:func:`rollups.build_part`) into a database file of its own beside ``telemetry.db``, which
+holds only the roll-up tables and reads the events through an ``ATTACH`` opened read-only.
+Once the parent's mark reaches the child's first id, it adds the child's rows with the merges
+of a fold (sums, min, max, the smallest sessions) and moves its mark to the child's last id, in
+one transaction (:func:`rollups.merge_part`). Merging is order-free, so the tables are those one
+process makes (``tests/telemetry/db/test_parallel_build.py`` compares them).
+
+Whatever stops the child (it cannot start, it fails or is killed, it meets a row the fold would
+put into quarantine: its view of the events is read-only, so it cannot) leaves the parent to
+fold the second half itself, as before. The child's file is removed in every case; one left by
+a parent that was killed is overwritten by the next build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nexus_cli import proc, sqlite_open
+from nexus_cli.errors import NexusError
+from nexus_cli.telemetry.db.handle import Db
+
+PARALLEL_FROM = 400_000  # events; below it a child's start (about 0.2 s) costs more than it saves
+PART_SUFFIX = ".build-part"  # the child's database, beside telemetry.db
+PART_EVENTS_KEY = "part_events"  # in the child's maintenance table: how many events it folded
+CHILD_MODULE = "nexus_cli.telemetry.db.child"
+_BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Part:
+    """The child folding the ids ``(low, top]`` into the database at ``path``."""
+
+    low: int
+    top: int
+    path: str
+    child: proc.Child
+
+    def finished(self) -> bool:
+        """Wait for the child; whether it folded its whole part."""
+        return self.child.wait() == 0
+
+    def close(self) -> None:
+        """End the child if it still runs and remove its file."""
+        if self.child.poll() is None:
+            proc.end_child(self.child)
+        _remove(self.path)
+
+
+def start(db: Db, top: int) -> Part | None:
+    """A child folding the second half of ``(0, top]``, for a build from nothing; None when
+    one process does it all (fewer than :data:`PARALLEL_FROM` events, one CPU, a database in
+    memory)."""
+    if top < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or not os.path.isfile(db.path):
+        return None
+    low = top // 2
+    path = f"{db.path}{PART_SUFFIX}"
+    _remove(path)
+    argv = [sys.executable, "-P", "-m", CHILD_MODULE, "build-part", db.path, path, str(low)]
+    log = os.open(os.devnull, os.O_WRONLY)
+    try:
+        child = proc.spawn_child(
+            [*argv, str(top)], cwd=os.path.dirname(db.path) or ".", env=os.environ, log_fd=log
+        )
+    except NexusError:  # cannot start: one process does it all
+        return None
+    finally:
+        os.close(log)
+    return Part(low, top, path, child)
+
+
+def open_part(path: str, source: str) -> sqlite3.Connection:
+    """The child's database, new at ``path``, with ``source`` attached read-only as ``src``."""
+    _remove(path)
+    conn = sqlite_open.open_private(path, timeout=_BUSY_TIMEOUT_S, uri=True)
+    sqlite_open.attach_read_only(conn, source, "src")
+    return conn
+
+
+def _remove(path: str) -> None:
+    for leftover in (path, f"{path}-journal", f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(leftover).unlink()
