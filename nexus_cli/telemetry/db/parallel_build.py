@@ -13,8 +13,8 @@ process makes (``tests/telemetry/db/test_parallel_build.py`` compares them).
 
 Whatever stops the child (it cannot start, it fails or is killed, it meets a row the fold would
 put into quarantine: its view of the events is read-only, so it cannot) leaves the parent to
-fold the second half itself, as before. The child's file is removed in every case; one left by
-a parent that was killed is overwritten by the next build.
+fold the second half itself, as before. The child's file is removed in every case: by the parent,
+or, when the parent was killed, by the child itself before its next chunk (and by the next build).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Part:
         """End the child if it still runs and remove its file."""
         if self.child.poll() is None:
             proc.end_child(self.child)
-        _remove(self.path)
+        remove(self.path)
 
 
 def start(db: Db, top: int) -> Part | None:
@@ -65,7 +65,7 @@ def start(db: Db, top: int) -> Part | None:
         return None
     low = top // 2
     path = f"{db.path}{PART_SUFFIX}"
-    _remove(path)
+    remove(path)
     argv = [sys.executable, "-P", "-m", CHILD_MODULE, "build-part", db.path, path, str(low)]
     log = os.open(os.devnull, os.O_WRONLY)
     try:
@@ -81,13 +81,14 @@ def start(db: Db, top: int) -> Part | None:
 
 def open_part(path: str, source: str) -> sqlite3.Connection:
     """The child's database, new at ``path``, with ``source`` attached read-only as ``src``."""
-    _remove(path)
+    remove(path)
     conn = sqlite_open.open_private(path, timeout=_BUSY_TIMEOUT_S, uri=True)
     sqlite_open.attach_read_only(conn, source, "src")
     return conn
 
 
-def _remove(path: str) -> None:
+def remove(path: str) -> None:
+    """The child's database and SQLite's files beside it."""
     for leftover in (path, f"{path}-journal", f"{path}-wal", f"{path}-shm"):
         with contextlib.suppress(FileNotFoundError):
             Path(leftover).unlink()

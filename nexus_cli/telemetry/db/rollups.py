@@ -26,6 +26,7 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -361,6 +362,7 @@ def build_part(source: str, path: str, low: int, top: int) -> None:
     """The child of a parallel build: fold the events ``(low, top]`` of the database at
     ``source`` (read-only) into a new database at ``path`` that holds the roll-up tables only
     (:mod:`parallel_build`)."""
+    parent = os.getppid()
     conn = parallel_build.open_part(path, source)
     try:
         conn.executescript(SCHEMA)
@@ -368,11 +370,20 @@ def build_part(source: str, path: str, low: int, top: int) -> None:
         db = Db(conn, path)
         folded = 0
         for start in range(low, top, BUILD_CHUNK):
+            _end_if_orphaned(parent, path)
             with db.atomic():  # a write to the events (quarantine) fails: they are read-only
                 folded += _fold_range(db, start, min(start + BUILD_CHUNK, top), retries=False)
+        _end_if_orphaned(parent, path)
         _put(db, parallel_build.PART_EVENTS_KEY, folded)
     finally:
         conn.close()
+
+
+def _end_if_orphaned(parent: int, path: str) -> None:
+    """The build that started this child was killed: nobody will read its file."""
+    if os.getppid() != parent:
+        parallel_build.remove(path)
+        raise SystemExit(1)
 
 
 def damaged(exc: BaseException) -> bool:
