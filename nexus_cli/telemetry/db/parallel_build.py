@@ -61,7 +61,7 @@ def start(db: Db, top: int) -> Part | None:
     """A child folding the second half of ``(0, top]``, for a build from nothing; None when
     one process does it all (fewer than :data:`PARALLEL_FROM` events, one CPU, a database in
     memory)."""
-    if top < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or not os.path.isfile(db.path):
+    if top < PARALLEL_FROM or _cpus() < 2 or not os.path.isfile(db.path):
         return None
     low = top // 2
     path = f"{db.path}{PART_SUFFIX}"
@@ -77,6 +77,13 @@ def start(db: Db, top: int) -> Part | None:
     finally:
         os.close(log)
     return Part(low, top, path, child)
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def open_part(path: str, source: str) -> sqlite3.Connection:
