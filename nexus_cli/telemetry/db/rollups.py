@@ -353,6 +353,10 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
                 )
             _set_mark(db, part.top)
             bump_generation(db)
+            if _quarantined(db) == part.quarantined:  # the events the child's retries saw
+                db.execute("DELETE FROM rollup_retries")
+                db.execute("INSERT INTO rollup_retries SELECT * FROM part.rollup_retries")
+                db.execute("DELETE FROM maintenance WHERE key = ?", [RETRIES_PENDING_KEY])
         return int(row[0])
     finally:
         db.execute("DETACH DATABASE part")
@@ -360,8 +364,8 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
 
 def build_part(source: str, path: str, low: int, top: int) -> None:
     """The child of a parallel build: fold the events ``(low, top]`` of the database at
-    ``source`` (read-only) into a new database at ``path`` that holds the roll-up tables only
-    (:mod:`parallel_build`)."""
+    ``source`` (read-only) into a new database at ``path`` that holds the roll-up tables only,
+    then find every retry pair up to ``top`` (:mod:`parallel_build`)."""
     parent = os.getppid()
     conn = parallel_build.open_part(path, source)
     try:
@@ -374,9 +378,20 @@ def build_part(source: str, path: str, low: int, top: int) -> None:
             with db.atomic():  # a write to the events (quarantine) fails: they are read-only
                 folded += _fold_range(db, start, min(start + BUILD_CHUNK, top), retries=False)
         _end_if_orphaned(parent, path)
-        _put(db, parallel_build.PART_EVENTS_KEY, folded)
+        with db.atomic():  # every retry pair up to top, while the parent still folds its half
+            conn.executemany(
+                "INSERT INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
+                rollup_sql.retry_rows_sql(conn, top),
+            )
+            _put(db, parallel_build.PART_EVENTS_KEY, folded)
     finally:
         conn.close()
+
+
+def _quarantined(db: Db) -> int:
+    """Rows put aside so far: a parallel build takes its child's retry pairs only when the
+    parent moved no event aside meanwhile (the child found them among the events it saw)."""
+    return int(db.execute("SELECT count(*) FROM quarantine").fetchone()[0])
 
 
 def _end_if_orphaned(parent: int, path: str) -> None:
@@ -428,7 +443,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
         ):
             rebuilt = isolate = False
             # A build from nothing folds its second half in a child (parallel_build.py).
-            part = parallel_build.start(db, top) if pending == top else None
+            part = parallel_build.start(db, top, _quarantined(db)) if pending == top else None
             while True:
                 try:
                     with db.atomic():

@@ -42,12 +42,13 @@ def _build(
     rebuild's report, the parts started)."""
     started: list[parallel_build.Part | None] = []
 
-    def spy(db: Db, top: int) -> parallel_build.Part | None:
-        part = START(db, top)
+    def spy(db: Db, top: int, quarantined: int) -> parallel_build.Part | None:
+        part = START(db, top, quarantined)
         started.append(part)
         return part
 
     monkeypatch.setattr(parallel_build, "PARALLEL_FROM", 1000 if parallel else 10**12)
+    monkeypatch.setattr(parallel_build, "CHILD_START_EVENTS", 0)  # a real split of these few
     monkeypatch.setattr(parallel_build, "start", spy)
     with store.migrated(str(path)) as db:
         report = rollups.rebuild(db, show_progress=False)
@@ -66,7 +67,7 @@ def test_two_processes_make_the_tables_one_process_makes(
 ) -> None:
     one, one_report, none_started = _build(_copy(filled, "one.db"), monkeypatch, parallel=False)
     two, two_report, (part,) = _build(filled, monkeypatch, parallel=True)
-    assert none_started == [None] and part is not None and part.low == EVENTS // 2
+    assert none_started == [None] and part is not None and EVENTS // 2 < part.low < EVENTS
     assert two == one
     assert two_report["events"] == one_report["events"] == EVENTS
     assert one["rollup_commands"] and one["rollup_retries"]  # the tables compared are not empty
@@ -96,5 +97,25 @@ def test_a_row_for_the_quarantine_in_the_child_s_half_is_moved_aside_by_the_pare
     one, _, _ = _build(_copy(filled, "one.db"), monkeypatch, parallel=False)
     two, report, (part,) = _build(filled, monkeypatch, parallel=True)
     assert part is not None and part.child.returncode not in (0, None)
+    assert two == one and report["events"] == EVENTS - 1
+    assert [reason for reason, _ in two["quarantine"]] == ["not a valid events row"]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="a parallel build needs two CPUs")
+def test_an_event_the_parent_puts_aside_makes_it_find_the_retry_pairs_again(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure with a retry pair, in the parent's part, that the fold puts aside: the retry
+    pairs come out as one process finds them, whether the child looked for them before the
+    row was moved (the parent then finds them again) or after."""
+    probe, _, _ = _build(_copy(filled, "probe.db"), monkeypatch, parallel=False)
+    failed = min(row[0] for row in probe["rollup_retries"])  # a failure that has a retry
+    assert failed < EVENTS // 2  # in the parent's part
+    with store.migrated(str(filled)) as db, db.atomic():
+        db.execute("UPDATE event_rows SET session_id = 999999 WHERE id = ?", [failed])
+    one, _, _ = _build(_copy(filled, "one.db"), monkeypatch, parallel=False)
+    assert failed not in {row[0] for row in one["rollup_retries"]}
+    two, report, (part,) = _build(filled, monkeypatch, parallel=True)
+    assert part is not None and part.child.returncode == 0  # the child did its part
     assert two == one and report["events"] == EVENTS - 1
     assert [reason for reason, _ in two["quarantine"]] == ["not a valid events row"]
