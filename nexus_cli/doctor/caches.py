@@ -29,7 +29,7 @@ from nexus_cli import paths, sqlite_open
 from nexus_cli.doctor.result import Check
 from nexus_cli.errors import NexusError
 from nexus_cli.plural import plural
-from nexus_cli.telemetry.db import quarantine, rollups, store
+from nexus_cli.telemetry.db import quarantine, rollup_marks, rollups, store
 from nexus_cli.terminal import escape
 
 T = TypeVar("T")
@@ -100,7 +100,7 @@ def rollup_problems(conn: sqlite3.Connection) -> list[str]:
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     problems = []
     if "maintenance" in names:
-        for key in (rollups.MARK_KEY, rollups.GENERATION_KEY):
+        for key in (rollup_marks.MARK_KEY, rollup_marks.GENERATION_KEY):
             row = conn.execute("SELECT value FROM maintenance WHERE key = ?", [key]).fetchone()
             try:
                 int(row[0]) if row else 0
@@ -188,7 +188,7 @@ def repair() -> list[str]:
                     db.execute("DELETE FROM rollup_cache")
                     db.execute(
                         "DELETE FROM maintenance WHERE key IN (?, ?)",
-                        [rollups.MARK_KEY, rollups.GENERATION_KEY],
+                        [rollup_marks.MARK_KEY, rollup_marks.GENERATION_KEY],
                     )
                 result = rollups.rebuild(db)
             done.append(f"telemetry:rollups: rebuilt from {plural(result['events'], 'event')}")

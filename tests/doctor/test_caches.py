@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import rollups, store
+from nexus_cli.telemetry.db import rollup_marks, store
 from nexus_cli.telemetry.journal import entry, file, invocation, recorder
 from tests.conftest import run_nexus
 
@@ -64,7 +64,7 @@ def test_damaged_roll_ups_are_reported_and_rebuilt_by_fix() -> None:
         run_nexus("--no-telemetry", "stats", "--json")  # fills the cache
         db.execute("UPDATE rollup_seen SET sessions = 'garbage'")
         db.execute("UPDATE rollup_commands SET n = 'many'")
-        db.execute("UPDATE maintenance SET value = 'x' WHERE key = ?", [rollups.MARK_KEY])
+        db.execute("UPDATE maintenance SET value = 'x' WHERE key = ?", [rollup_marks.MARK_KEY])
         db.execute("INSERT OR REPLACE INTO rollup_cache VALUES ('days:a/b', 1, '{truncated')")
     _, checks = _doctor()
     found = checks["telemetry:rollups"]

@@ -34,28 +34,29 @@ from typing import Any
 
 from nexus_cli import fs
 from nexus_cli.telemetry.db import parallel_build, progress, quarantine, rollup_sql
-from nexus_cli.telemetry.db.classify import RETRY_WITHIN_S
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     TIME_RANGE,
     Accumulator,
-    RetryRow,
-    retry_pairs,
     sessions_json,
 )
+from nexus_cli.telemetry.db.rollup_marks import (
+    RETRIES_PENDING_KEY,
+    BadMark,
+    bump_generation,
+    get,
+    mark,
+    put,
+    set_mark,
+)
+from nexus_cli.telemetry.db.rollup_retries import find_all_retries, retries_of, retries_pending
 from nexus_cli.telemetry.db.schema import (
     DAY_MS,
     day_number_sql,
     day_text_sql,
     ms_of,
-    text_sql,
-    utc,
 )
 
-MARK_KEY = "rollup_mark"
-# Set while the retry pairs of a full build are still to be found (one query at its end).
-RETRIES_PENDING_KEY = "rollup_retries_pending"
-GENERATION_KEY = "rollup_generation"  # bumped whenever days before today change
 # Event ids per fold transaction: short enough that the recorder (whose busy timeout is 0.1 s)
 # is rarely kept waiting, even during a first build over millions of events.
 CHUNK = 5_000
@@ -92,51 +93,6 @@ CREATE INDEX IF NOT EXISTS rollup_retries_session ON rollup_retries (session_id)
 CREATE TABLE IF NOT EXISTS rollup_cache (
     key TEXT PRIMARY KEY, generation INTEGER NOT NULL, value TEXT NOT NULL);
 """
-
-
-def _get(db: Db, key: str) -> int:
-    """A mark; :class:`BadMark` when its text is not a whole number (a damaged database)."""
-    row = db.execute("SELECT value FROM maintenance WHERE key = ?", [key]).fetchone()
-    if row is None:
-        return 0
-    try:
-        return int(row[0])
-    except (TypeError, ValueError):
-        raise BadMark(key) from None
-
-
-class BadMark(ValueError):
-    """A roll-up mark that is not a number: the roll-ups are rebuilt (:func:`fold`)."""
-
-
-def _put(db: Db, key: str, value: int) -> None:
-    db.execute(
-        "INSERT INTO maintenance (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, str(value)],
-    )
-
-
-def mark(db: Db) -> int:
-    return _get(db, MARK_KEY)
-
-
-def _set_mark(db: Db, value: int) -> None:
-    _put(db, MARK_KEY, value)
-
-
-def generation(db: Db) -> int:
-    """Changes whenever roll-up rows of a day before today (UTC) change (read/day_cache.py)."""
-    return _get(db, GENERATION_KEY)
-
-
-def bump_generation(db: Db) -> None:
-    try:
-        current = generation(db)
-    except BadMark:  # a new generation no cached row was computed at (the cache is emptied)
-        db.execute("DELETE FROM rollup_cache")
-        current = 0
-    _put(db, GENERATION_KEY, current + 1)
 
 
 # How a row added to a roll-up table merges with the row of its key (order-free: a fold's
@@ -182,57 +138,10 @@ def write(db: Db, acc: Accumulator) -> None:
     )
 
 
-def _retries_of(db: Db, low: int, top: int) -> None:
-    """Recompute the retry pairs that events ``(low, top]`` can change.
-
-    In each touched session only pairs of failures from RETRY_WITHIN_S before its earliest new
-    event onwards can change: an earlier failure's next event was already further away than
-    that (or a new event that becomes its next one is), so it makes no pair either way. The
-    events from there on are read in one range of the window index, so the work is
-    proportional to the new events, however long the sessions.
-    """
-    starts = {
-        session: start
-        for session, start in db.execute(
-            "SELECT session_id, min(at_ms) - ? FROM event_rows WHERE id > ? AND id <= ? "
-            "GROUP BY session_id",
-            [RETRY_WITHIN_S * 1000, low, top],
-        )
-    }
-    if not starts:
-        return
-    events: dict[int, list[tuple[Any, ...]]] = {session: [] for session in starts}
-    for session, at_ms, *event in db.execute(
-        f"SELECT session_id, at_ms, id, {text_sql('at_ms')}, "
-        "(SELECT value FROM strings WHERE id = e.command), success, "
-        "(SELECT value FROM strings WHERE id = e.error_category) FROM event_rows AS e "
-        "WHERE at_ms >= ? AND id <= ? ORDER BY at_ms, id",
-        [min(starts.values()), top],
-    ):
-        if session in starts and at_ms >= starts[session]:
-            events[session].append(tuple(event))
-    names = dict(
-        db.execute(
-            f"SELECT id, value FROM strings WHERE id IN ({', '.join('?' for _ in starts)})",
-            list(starts),
-        )
-    )
-    found: list[RetryRow] = []
-    for session, start in starts.items():
-        db.execute(
-            "DELETE FROM rollup_retries WHERE session_id = ? AND failed_at >= ?",
-            [names[session], utc(start)],
-        )
-        found += retry_pairs(names[session], events[session])
-    db.conn.executemany("INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", found)
-    if utc(min(starts.values()))[:10] < datetime.now(UTC).date().isoformat():
-        bump_generation(db)  # a retry row of a past day may change: cached sums are stale
-
-
 def _clear(db: Db) -> None:
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
-    _set_mark(db, 0)
+    set_mark(db, 0)
     bump_generation(db)
 
 
@@ -261,13 +170,13 @@ def _fold_chunk(db: Db, until: int | None = None) -> tuple[int, int]:
         _clear(db)
         low = 0
     if low == 0 and top > 0:  # a full build: its retry pairs are found once, at its end
-        _put(db, RETRIES_PENDING_KEY, 1)
-    building = _get(db, RETRIES_PENDING_KEY) == 1
+        put(db, RETRIES_PENDING_KEY, 1)
+    building = get(db, RETRIES_PENDING_KEY) == 1
     end = min(low + (BUILD_CHUNK if building else CHUNK), top, top if until is None else until)
     if end == low:
         return 0, 0
     events = _fold_range(db, low, end, retries=not building)  # bad rows into quarantine first
-    _set_mark(db, end)
+    set_mark(db, end)
     return events, top - end
 
 
@@ -287,26 +196,8 @@ def _fold_range(db: Db, low: int, end: int, *, retries: bool = True) -> int:
         [low, end],
     )
     if retries:
-        _retries_of(db, low, end)
+        retries_of(db, low, end)
     return folded + acc.events
-
-
-def retries_pending(db: Db) -> bool:
-    try:
-        return _get(db, RETRIES_PENDING_KEY) == 1
-    except BadMark:
-        return True
-
-
-def _find_all_retries(db: Db) -> None:
-    """The retry pairs of every event up to the mark, in one query (the end of a full build)."""
-    db.execute("DELETE FROM rollup_retries")
-    db.conn.executemany(
-        "INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
-        rollup_sql.retry_rows_sql(db.conn, mark(db)),
-    )
-    db.execute("DELETE FROM maintenance WHERE key = ?", [RETRIES_PENDING_KEY])
-    bump_generation(db)
 
 
 def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
@@ -326,7 +217,7 @@ def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
             db.execute("ROLLBACK TO event")
             quarantine.move_events(db.conn, {event_id: quarantine.error_reason(exc)})
         db.execute("RELEASE event")
-    _set_mark(db, end)
+    set_mark(db, end)
     return folded, top - end
 
 
@@ -351,7 +242,7 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
                 db.execute(
                     f"INSERT INTO {table} SELECT * FROM part.{table} WHERE 1 {MERGES[table]}"
                 )
-            _set_mark(db, part.top)
+            set_mark(db, part.top)
             bump_generation(db)
             if _quarantined(db) == part.quarantined:  # the events the child's retries saw
                 db.execute("DELETE FROM rollup_retries")
@@ -383,7 +274,7 @@ def build_part(source: str, path: str, low: int, top: int) -> None:
                 "INSERT INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
                 rollup_sql.retry_rows_sql(conn, top),
             )
-            _put(db, parallel_build.PART_EVENTS_KEY, folded)
+            put(db, parallel_build.PART_EVENTS_KEY, folded)
     finally:
         conn.close()
 
@@ -473,7 +364,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
                 if left <= 0:
                     if retries_pending(db):
                         with db.atomic():
-                            _find_all_retries(db)
+                            find_all_retries(db)
                     return folded
     finally:
         if part is not None:  # interrupted, or failed: the child ends, its file goes

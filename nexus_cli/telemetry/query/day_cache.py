@@ -2,7 +2,7 @@
 
 Merging a month of per-day histograms is the largest part of a read (tens of thousands of rows);
 the past days of a window change only when events dated before today are folded or pruned, which
-bumps the ``rollup_generation`` mark (:func:`nexus_cli.telemetry.db.rollups.generation`). So
+bumps the ``rollup_generation`` mark (:func:`nexus_cli.telemetry.db.rollup_marks.generation`). So
 the merged past days are kept as one JSON row per day range in ``rollup_cache``, valid while the
 generation it was computed at is current; today is always read from the tables.
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from itertools import repeat
 from typing import Any, cast
 
-from nexus_cli.telemetry.db import rollups
+from nexus_cli.telemetry.db import rollup_marks
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import Seen
 from nexus_cli.telemetry.query.part import Part
@@ -96,8 +96,8 @@ def cached_json(
     newest of its kind). The cache is disposable: a row that does not parse or ``load`` raises
     on is computed again and replaced, and nothing is cached while the generation is damaged."""
     try:
-        generation: int | None = rollups.generation(db)
-    except rollups.BadMark:
+        generation: int | None = rollup_marks.generation(db)
+    except rollup_marks.BadMark:
         generation = None
     row = db.execute("SELECT generation, value FROM rollup_cache WHERE key = ?", [key]).fetchone()
     if row is not None and generation is not None and row[0] == generation:

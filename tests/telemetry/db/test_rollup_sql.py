@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from nexus_cli.telemetry.db import quarantine, rollup_sql, rollups, sketch, store, synthetic
+from nexus_cli.telemetry.db import (
+    quarantine,
+    rollup_marks,
+    rollup_sql,
+    rollups,
+    sketch,
+    store,
+    synthetic,
+)
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import EVENT_SELECT, Accumulator, retry_pairs
 from nexus_cli.telemetry.db.schema import EVENT_COLUMNS, stamp
@@ -205,7 +213,7 @@ def _python_fold(db: Db) -> None:
             db.conn.executemany(
                 "INSERT INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)", retry_pairs(session, events)
             )
-        rollups._set_mark(db, top)
+        rollup_marks.set_mark(db, top)
 
 
 def _state(db: Db) -> dict[str, list[tuple[Any, ...]]]:
@@ -263,12 +271,12 @@ def test_incremental_sql_folds_match_one_python_fold(pair: tuple[Path, Path]) ->
     with store.migrated(str(sql_db)) as db:
         top = db.execute("SELECT max(id) FROM events").fetchone()[0]
         with db.atomic():
-            rollups._put(db, rollups.MARK_KEY, 0)
+            rollup_marks.put(db, rollup_marks.MARK_KEY, 0)
         for low in range(0, top, 997):  # as reads fold new events: CHUNK ids at a time
             with db.atomic():
                 rollups._quarantine_bad_events(db, low, min(low + 997, top))
                 rollups._fold_range(db, low, min(low + 997, top))
-                rollups._set_mark(db, min(low + 997, top))
+                rollup_marks.set_mark(db, min(low + 997, top))
         assert _state(db) == expected
 
 

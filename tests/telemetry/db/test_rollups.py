@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nexus_cli.telemetry.db import retention, rollups, store
+from nexus_cli.telemetry.db import retention, rollup_marks, rollups, store
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollups import TABLES
 from nexus_cli.telemetry.db.schema import stamp
@@ -248,7 +248,9 @@ def test_a_damaged_generation_mark_is_replaced_wherever_it_is_bumped(tmp_path: P
             db.execute(INSERT, [stamp(moment), "s1", "doctor", 5, 1, None, None, None])
     with store.opened(path) as db:
         db.execute("INSERT INTO rollup_cache VALUES ('days:a/b', 7, '[]')")
-        db.execute("UPDATE maintenance SET value = 'junk' WHERE key = ?", [rollups.GENERATION_KEY])
+        db.execute(
+            "UPDATE maintenance SET value = 'junk' WHERE key = ?", [rollup_marks.GENERATION_KEY]
+        )
         assert retention.prune_older_than(db, 5)["events"] == 1
-        assert rollups.generation(db) == 1
+        assert rollup_marks.generation(db) == 1
         assert db.execute("SELECT count(*) FROM rollup_cache").fetchone()[0] == 0
