@@ -134,16 +134,22 @@ _UPSERT_GROUPS = (
     "hi = max(hi, excluded.hi)"
 )
 
-_UPSERT_COMMANDS = (
-    "ON CONFLICT DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, "
+# How a row added to a roll-up table merges with the row of its key (order-free: a fold's
+# chunks, the Accumulator's rows and a parallel build's second part all come in through them;
+# ``rollup_merge_sessions`` is registered by :func:`register_merges`).
+MERGES = {
+    "rollup_commands": "ON CONFLICT DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, "
     "failed = failed + excluded.failed, created = created + excluded.created, "
-    "completed = completed + excluded.completed"
-)
-_UPSERT_DURATIONS = (
-    "ON CONFLICT DO UPDATE SET n = n + excluded.n, first_ts = min(first_ts, excluded.first_ts), "
-    "last_ts = max(last_ts, excluded.last_ts), session_id = min(session_id, excluded.session_id), "
-    "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
-)
+    "completed = completed + excluded.completed",
+    "rollup_durations": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "session_id = min(session_id, excluded.session_id), "
+    "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
+    "rollup_seen": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
+    "rollup_sessions": "ON CONFLICT DO NOTHING",
+}
 
 # One row per signal the roll-ups count: (day, timestamp, session, kind, key), as
 # Accumulator._signals sees them (port numbers and ages as whole-number text, booleans as 1/0,
@@ -214,6 +220,11 @@ def merge_sessions(old: str, new: str) -> str:
     """The smallest SESSIONS_KEPT session ids of two ``sessions`` JSON arrays."""
     merged = sorted(set(json.loads(old)) | set(json.loads(new)))[:SESSIONS_KEPT]
     return sessions_json(merged)
+
+
+def register_merges(conn: sqlite3.Connection) -> None:
+    """The SQL function :data:`MERGES` calls, on ``conn``."""
+    conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
 
 
 # The rows of a chunk that need more than counting and a duration bucket, copied once into a
@@ -360,7 +371,8 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         )
     ]
     conn.executemany(
-        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {_UPSERT_COMMANDS}", commands
+        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {MERGES['rollup_commands']}",
+        commands,
     )
     conn.execute(
         f"INSERT INTO rollup_durations SELECT {day_text_sql('g.day')}, c.value, g.bucket, g.n, "
@@ -368,7 +380,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         "FROM temp.rollup_groups AS g "
         "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
         f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
-        f"{_UPSERT_DURATIONS}"
+        f"{MERGES['rollup_durations']}"
     )
     _fold_seen(db, low, end, skip)
     acc = Accumulator(reject=quarantine.counts_problem)
@@ -398,14 +410,12 @@ def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     )
     db.execute("DELETE FROM temp.rollup_seen_rows")
     db.execute(_named(_seen_sources(skip)), {"low": low, "end": end, "none": NONE})
-    db.conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
+    register_merges(db.conn)
     db.execute(
         "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
         "rollup_merge_sessions(json_group_array(session) FILTER (WHERE session IS NOT NULL), "
         "'[]') FROM temp.rollup_seen_rows WHERE true GROUP BY day, kind, key "
-        "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
-        "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
-        "sessions = rollup_merge_sessions(sessions, excluded.sessions)"
+        f"{MERGES['rollup_seen']}"
     )
 
 

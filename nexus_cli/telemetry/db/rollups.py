@@ -95,42 +95,23 @@ CREATE TABLE IF NOT EXISTS rollup_cache (
 """
 
 
-# How a row added to a roll-up table merges with the row of its key (order-free: a fold's
-# chunks, the Accumulator's rows and a parallel build's second half all come in through them).
-MERGES = {
-    "rollup_commands": "ON CONFLICT DO UPDATE SET n = n + excluded.n, ok = ok + excluded.ok, "
-    "failed = failed + excluded.failed, created = created + excluded.created, "
-    "completed = completed + excluded.completed",
-    "rollup_durations": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
-    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
-    "session_id = min(session_id, excluded.session_id), "
-    "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
-    "rollup_seen": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
-    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
-    "sessions = rollup_merge_sessions(sessions, excluded.sessions)",
-    "rollup_sessions": "ON CONFLICT DO NOTHING",
-}
-
-
 def write(db: Db, acc: Accumulator) -> None:
     """Add ``acc``'s figures to the tables (upserts that add counts and merge the rest)."""
     today = datetime.now(UTC).date().isoformat()
     if any(day < today for day, _ in acc.commands):
         bump_generation(db)
-    db.conn.create_function(
-        "rollup_merge_sessions", 2, rollup_sql.merge_sessions, deterministic=True
-    )
+    rollup_sql.register_merges(db.conn)
     db.conn.executemany(
-        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {MERGES['rollup_commands']}",
+        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {rollup_sql.MERGES['rollup_commands']}",
         ((day, cmd, *figures) for (day, cmd), figures in acc.commands.items()),
     )
     db.conn.executemany(
         "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        f"{MERGES['rollup_durations']}",
+        f"{rollup_sql.MERGES['rollup_durations']}",
         ((*key, *cell) for key, cell in acc.durations.items()),
     )
     db.conn.executemany(
-        f"INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) {MERGES['rollup_seen']}",
+        f"INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) {rollup_sql.MERGES['rollup_seen']}",
         (
             (*key, s.n, s.first, s.last, sessions_json(s.kept_sessions()))
             for key, s in acc.seen.items()
@@ -222,7 +203,7 @@ def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
 
 
 def merge_part(db: Db, part: parallel_build.Part) -> int | None:
-    """Once the mark is at ``part.low``: wait for the child, add its rows (:data:`MERGES`) and
+    """Once the mark is at ``part.low``: wait for the child, add its rows (:data:`rollup_sql.MERGES`) and
     move the mark to ``part.top``, in one transaction; how many events the child folded. None
     when the child did not fold its whole part (nothing changes: the fold goes on by itself)."""
     if not part.finished():
@@ -235,12 +216,10 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
             ).fetchone()
             if row is None or mark(db) != part.low:  # not all of it; another folder went on
                 return None
-            db.conn.create_function(
-                "rollup_merge_sessions", 2, rollup_sql.merge_sessions, deterministic=True
-            )
+            rollup_sql.register_merges(db.conn)
             for table in DAY_TABLES:
                 db.execute(
-                    f"INSERT INTO {table} SELECT * FROM part.{table} WHERE 1 {MERGES[table]}"
+                    f"INSERT INTO {table} SELECT * FROM part.{table} WHERE 1 {rollup_sql.MERGES[table]}"
                 )
             set_mark(db, part.top)
             bump_generation(db)
