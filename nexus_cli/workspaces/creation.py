@@ -188,8 +188,6 @@ def _create_as(
         container_hooks(template, CONTAINER_HOOK_EVENTS)
     exposure.remember_choice(project, name, bind.address)  # once the template and ports are valid
     docker = bool(template.services and start)  # reached while git makes the worktree
-    if template.services and not start:
-        record.engine = engine.current().host
     if hooks.of("pre_create"):
         _refuse_taken(name, records.load_all(project.state_dir))  # before the hook runs for nothing
         host_hooks.run(
@@ -209,9 +207,11 @@ def _create_as(
     undo = Rollback(workspace, None, record.creating)  # the client once connected
     try:
         path, prepare_error, pull_ms = _worktree_while_preparing(
-            workspace, from_ref, refs, docker, template, progress, undo, record
+            workspace, from_ref, refs, docker, template, progress, undo
         )
         client = undo.client
+        if template.services:
+            record.engine = engine.current().host
         files = _write_files(path, template)
         result = CreateResult(name, path, workspace.branch, template.name, files)
         result.included = bring_ignored_files(project.root, path, ignored_files)
@@ -317,11 +317,10 @@ def _worktree_while_preparing(
     template: Template,
     progress: Progress,
     undo: Rollback,
-    record: records.WorkspaceRecord,
 ) -> tuple[Path, NexusError | None, float | None]:
     """Make the worktree (git, in another thread) while this one reaches the engine (with
-    ``docker``) and makes images, network and volumes ready: the client goes to ``undo.client``
-    and the engine's address to ``record.engine``.
+    ``docker``) and makes images, network and volumes ready: the client goes to
+    ``undo.client``.
 
     A worktree failure is raised; an engine failure (none answers, a preparation that failed) is
     returned, so that the caller records the (good) worktree before reporting it, and undoes it;
@@ -352,14 +351,14 @@ def _worktree_while_preparing(
     undo.before_worktree(docker=docker, branch=_new_at_head(refs, from_ref))
     # git runs under this create's deadline and cancellation (the context's variables)
     worker = threading.Thread(target=contextvars.copy_context().run, args=(make,), daemon=True)
-    undo.preparing = worker
+    undo.making_worktree = worker
     progress.begin("worktree")
     worker.start()
     error: NexusError | None = None
     pulled: float | None = None
     try:
         if docker:
-            error, pulled = _reach_engine(workspace, template, progress, undo, record)
+            error, pulled = _reach_engine(workspace, template, progress, undo)
     finally:
         left = proc.time_left()  # git is ended at the deadline; its end is waited a little more
         worker.join(None if left is None else left + GIT_END_WAIT_S)
@@ -380,7 +379,6 @@ def _reach_engine(
     template: Template,
     progress: Progress,
     undo: Rollback,
-    record: records.WorkspaceRecord,
 ) -> tuple[NexusError | None, float | None]:
     """Connect to the engine and make the images, network and volumes ready: (the failure, the
     pull time in ms)."""
@@ -389,7 +387,6 @@ def _reach_engine(
     except NexusError as exc:  # no engine answers: nothing of Docker's was made
         undo.journal["docker"] = False
         return exc, None
-    record.engine = engine.current().host
     try:
         return None, prepare_engine(undo.client, workspace, template, progress)
     except NexusError as exc:

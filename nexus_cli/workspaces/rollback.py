@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
 
 UNDO_DEADLINE_S = 300.0  # for the undo's own git and engine calls
-PREPARE_WAIT_S = 60.0  # how long the undo waits for the thread making the worktree to end
+WORKTREE_WAIT_S = 60.0  # how long the undo waits for the thread making the worktree to end
 DOCKER_PASSES = 5  # removal passes until no object of the workspace is left
 DOCKER_SETTLE_S = 0.5
 
@@ -53,7 +53,7 @@ class Rollback:
         self.name = workspace.name
         self.client = client
         self.journal = journal  # the record's ``creating``: updated, then written, before a step
-        self.preparing: threading.Thread | None = None  # git making the worktree
+        self.making_worktree: threading.Thread | None = None  # git making the worktree
 
     def intend(self, **steps: Any) -> None:
         """Write into the record that this create is about to make ``steps`` (before it does)."""
@@ -87,8 +87,8 @@ class Rollback:
         # deadline is undone all the same: the undo's own git and engine calls run under a
         # deadline of their own, and no cancellation.
         with signals_deferred(), proc.clean_up_within(UNDO_DEADLINE_S):
-            if self.preparing is not None:
-                self.preparing.join(PREPARE_WAIT_S)
+            if self.making_worktree is not None:
+                self.making_worktree.join(WORKTREE_WAIT_S)
             steps = (
                 ("containers, network and volumes", self._docker),
                 ("port allocations", self._ports),
