@@ -36,7 +36,8 @@ def _objects(client: Any, root: Path) -> dict[str, list[Any]]:
     project_id = find_project(root).project_id()
     label = {"label": [f"dev.nexus.project={project_id}", f"dev.nexus.workspace={NAME}"]}
     return {
-        "containers": client.containers.list(all=True, filters=label),
+        # sparse: one list request, no inspect of each (one removed meanwhile is not an error)
+        "containers": client.containers.list(all=True, filters=label, sparse=True),
         "networks": client.networks.list(filters=label),
         "volumes": client.volumes.list(filters=label),
     }

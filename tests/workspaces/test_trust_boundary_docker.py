@@ -32,7 +32,8 @@ def _template(root: Path, name: str, text: str) -> Path:
 def _objects(client: Any, project_id: str, workspace: str) -> dict[str, list[Any]]:
     label = {"label": [f"dev.nexus.project={project_id}", f"dev.nexus.workspace={workspace}"]}
     return {
-        "containers": client.containers.list(all=True, filters=label),
+        # sparse: one list request, no inspect of each (one removed meanwhile is not an error)
+        "containers": client.containers.list(all=True, filters=label, sparse=True),
         "networks": client.networks.list(filters=label),
         "volumes": client.volumes.list(filters=label),
     }
