@@ -2,8 +2,8 @@
 
 ``python -m nexus_cli.telemetry.db.child fold`` folds the journal into ``telemetry.db`` (the
 recorder's own fold, once the journal grew past
-:data:`nexus_cli.telemetry.journal.recorder.FOLD_BYTES`). ``... child build-part SOURCE PATH LOW
-TOP`` is the second half of a parallel roll-up build (:mod:`parallel_build`). Recording never imports SQLite; the fold
+:data:`nexus_cli.telemetry.journal.recorder.FOLD_BYTES`). ``... child build-part SOURCE PATH
+TOP`` is the child of a parallel roll-up build (:mod:`parallel_build`). Recording never imports SQLite; the fold
 needs it.
 """
 
@@ -29,9 +29,8 @@ def main(argv: list[str]) -> int:
     if argv == ["fold"]:
         fold_journal()
         return 0
-    if len(argv) == 5 and argv[0] == "build-part":  # rollups.fold's second half: parallel_build
-        source, path, low, top = argv[1], argv[2], int(argv[3]), int(argv[4])
-        rollups.build_part(source, path, low, top)
+    if len(argv) == 4 and argv[0] == "build-part":  # rollups.fold's other end: parallel_build
+        rollups.build_part(argv[1], argv[2], int(argv[3]))
         return 0
     print("usage: python -m nexus_cli.telemetry.db.child fold", file=sys.stderr)
     return 2

@@ -258,9 +258,7 @@ def _extra(db: Db, low: int, end: int) -> str:
     returns the condition that leaves out the :data:`ODD_SQL` rows (see :func:`_skip`)."""
     db.execute(_EXTRA_TABLE)
     db.execute("DELETE FROM temp.rollup_extra")
-    bad_sessions = [
-        int(r[0]) for r in db.execute("SELECT id FROM strings WHERE typeof(value) != 'text'")
-    ]
+    bad_sessions = _strings_not_text(db)
     sessions = f"OR session_id IN ({', '.join(map(str, bad_sessions))})" if bad_sessions else ""
     db.execute(EXTRA_SQL.format(sessions=sessions), [low, end])
     # CASE evaluates lazily: the JSON of a row that is not valid JSON is never read
@@ -283,6 +281,30 @@ def _extra(db: Db, low: int, end: int) -> str:
         quarantine.move_events(db.conn, moved)
         _forget_extra(db, moved)
     return _skip(db, odd)
+
+
+# The strings whose value is not text (a damaged database), and how far ``strings`` was looked
+# at: a fold looks at every string once (:func:`forget_strings_checked` at its start), then at
+# each chunk only at those added since (Nexus only ever adds strings).
+_STRINGS_CHECKED = (
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_strings_checked (id INTEGER PRIMARY KEY, bad)"
+)
+
+
+def _strings_not_text(db: Db) -> list[int]:
+    """The ids of the strings whose value is not text."""
+    db.execute(_STRINGS_CHECKED)
+    db.execute(
+        "INSERT INTO temp.rollup_strings_checked SELECT id, typeof(value) != 'text' FROM strings "
+        "WHERE id > (SELECT coalesce(max(id), 0) FROM temp.rollup_strings_checked) "
+        "AND (typeof(value) != 'text' OR id = (SELECT max(id) FROM strings))"
+    )
+    return [int(r[0]) for r in db.execute("SELECT id FROM temp.rollup_strings_checked WHERE bad")]
+
+
+def forget_strings_checked(db: Db) -> None:
+    """Look at every string again at the next chunk (a new fold)."""
+    db.execute("DROP TABLE IF EXISTS temp.rollup_strings_checked")
 
 
 def _forget_extra(db: Db, ids: dict[int, Any]) -> None:

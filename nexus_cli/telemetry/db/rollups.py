@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,10 +142,11 @@ def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
         quarantine.move_events(db.conn, bad)
 
 
-def _fold_chunk(db: Db, until: int | None = None) -> tuple[int, int]:
+def _fold_chunk(db: Db, take: Callable[[int, int], int] | None = None) -> tuple[int, int]:
     """Fold a chunk of event ids after the mark (inside a write transaction, which also moves
-    the mark): CHUNK ids, or BUILD_CHUNK during a full build, never past ``until`` (where a
-    parallel build's second half starts). Returns (events folded, ids still after the mark)."""
+    the mark): CHUNK ids, or BUILD_CHUNK during a full build, and during a parallel one only the
+    ids ``take(low, end)`` leaves to this process (:meth:`parallel_build.Part.take`). Returns
+    (events folded, ids still after the mark)."""
     low = mark(db)
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     if top < low:  # ids went backwards: the rows the mark counted are gone
@@ -153,9 +155,11 @@ def _fold_chunk(db: Db, until: int | None = None) -> tuple[int, int]:
     if low == 0 and top > 0:  # a full build: its retry pairs are found once, at its end
         put(db, RETRIES_PENDING_KEY, 1)
     building = get(db, RETRIES_PENDING_KEY) == 1
-    end = min(low + (BUILD_CHUNK if building else CHUNK), top, top if until is None else until)
+    end = min(low + (BUILD_CHUNK if building else CHUNK), top)
+    if take is not None:
+        end = take(low, end)
     if end == low:
-        return 0, 0
+        return 0, top - end
     events = _fold_range(db, low, end, retries=not building)  # bad rows into quarantine first
     set_mark(db, end)
     return events, top - end
@@ -203,18 +207,26 @@ def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
 
 
 def merge_part(db: Db, part: parallel_build.Part) -> int | None:
-    """Once the mark is at ``part.low``: wait for the child, add its rows (:data:`rollup_sql.MERGES`) and
-    move the mark to ``part.top``, in one transaction; how many events the child folded. None
-    when the child did not fold its whole part (nothing changes: the fold goes on by itself)."""
+    """Once the mark is where the child's ids begin: wait for the child, add its rows
+    (:data:`rollup_sql.MERGES`) and move the mark to ``part.top``, in one transaction; how many
+    events the child folded. None when the child did not fold every id it took (nothing
+    changes: the fold goes on by itself)."""
     if not part.finished():
         return None
     db.execute("ATTACH DATABASE ? AS part", [part.path])  # never within a transaction
     try:
         with db.atomic():
-            row = db.execute(
-                "SELECT value FROM part.maintenance WHERE key = ?", [parallel_build.PART_EVENTS_KEY]
-            ).fetchone()
-            if row is None or mark(db) != part.low:  # not all of it; another folder went on
+            found = dict(
+                db.execute(
+                    "SELECT key, value FROM part.maintenance WHERE key IN (?, ?)",
+                    parallel_build.PART_KEYS,
+                ).fetchall()
+            )
+            try:
+                low, folded = (int(found[key]) for key in parallel_build.PART_KEYS)
+            except (KeyError, TypeError, ValueError):  # not all of it, or not the child's
+                return None
+            if low != mark(db):  # another folder went on
                 return None
             rollup_sql.register_merges(db.conn)
             for table in DAY_TABLES:
@@ -227,35 +239,47 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
                 db.execute("DELETE FROM rollup_retries")
                 db.execute("INSERT INTO rollup_retries SELECT * FROM part.rollup_retries")
                 db.execute("DELETE FROM maintenance WHERE key = ?", [RETRIES_PENDING_KEY])
-        return int(row[0])
+        return folded
     finally:
         db.execute("DETACH DATABASE part")
 
 
-def build_part(source: str, path: str, low: int, top: int) -> None:
-    """The child of a parallel build: fold the events ``(low, top]`` of the database at
-    ``source`` (read-only) into a new database at ``path`` that holds the roll-up tables only,
-    then find every retry pair up to ``top`` (:mod:`parallel_build`)."""
+def build_part(source: str, path: str, top: int) -> None:
+    """The child of a parallel build: find every retry pair up to ``top`` in the database at
+    ``source`` (read-only), then fold the chunks of events it takes from ``top`` down
+    (:class:`parallel_build.Frontier`) into a new database at ``path`` that holds the roll-up
+    tables only (:mod:`parallel_build`)."""
     parent = os.getppid()
+    frontier = parallel_build.Frontier(f"{path}{parallel_build.FRONTIER_SUFFIX}", top)
     conn = parallel_build.open_part(path, source)
     try:
         conn.executescript(SCHEMA)
         conn.execute("CREATE TABLE maintenance (key TEXT PRIMARY KEY, value TEXT)")
         db = Db(conn, path)
-        folded = 0
-        for start in range(low, top, BUILD_CHUNK):
-            _end_if_orphaned(parent, path)
-            with db.atomic():  # a write to the events (quarantine) fails: they are read-only
-                folded += _fold_range(db, start, min(start + BUILD_CHUNK, top), retries=False)
-        _end_if_orphaned(parent, path)
-        with db.atomic():  # every retry pair up to top, while the parent still folds its half
+        with db.atomic():  # every retry pair up to top, while the parent folds
             conn.executemany(
                 "INSERT INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
                 rollup_sql.retry_rows_sql(conn, top),
             )
-            put(db, parallel_build.PART_EVENTS_KEY, folded)
+            _put_part(db, top, 0)
+        high, folded = top, 0
+        while True:
+            _end_if_orphaned(parent, path)
+            low = frontier.take_down(high, BUILD_CHUNK)
+            if low == high:
+                return
+            with db.atomic():  # a write to the events (quarantine) fails: they are read-only
+                folded += _fold_range(db, low, high, retries=False)
+                _put_part(db, low, folded)
+            high = low
     finally:
         conn.close()
+
+
+def _put_part(db: Db, low: int, folded: int) -> None:
+    """What the child folded so far: the ids ``(low, top]``, ``folded`` events."""
+    put(db, parallel_build.PART_LOW_KEY, low)
+    put(db, parallel_build.PART_EVENTS_KEY, folded)
 
 
 def _quarantined(db: Db) -> int:
@@ -301,6 +325,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
     db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
     # The fold's temporary tables (a few MB per chunk) in memory rather than in files.
     db.execute("PRAGMA temp_store=MEMORY")
+    rollup_sql.forget_strings_checked(db)
     try:
         # Folders take turns for the whole fold (SQLite's busy wait is not fair: a folder between
         # two chunks of another could wait out its timeout on a busy machine); the one that waited
@@ -312,7 +337,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
             ) as tick,
         ):
             rebuilt = isolate = False
-            # A build from nothing folds its second half in a child (parallel_build.py).
+            # A build from nothing shares the ids with a child (parallel_build.py).
             part = parallel_build.start(db, top, _quarantined(db)) if pending == top else None
             while True:
                 try:
@@ -320,8 +345,8 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
                         if isolate:
                             events, left = _fold_chunk_isolated(db)
                         else:
-                            events, left = _fold_chunk(db, None if part is None else part.low)
-                    if part is not None and mark(db) == part.low:
+                            events, left = _fold_chunk(db, None if part is None else part.take)
+                    if part is not None and part.low is not None:  # the child's ids begin here
                         added = merge_part(db, part)
                         part.close()
                         part, events, left = None, events + (added or 0), max(left, 1)

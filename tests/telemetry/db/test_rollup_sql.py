@@ -360,3 +360,56 @@ def test_an_event_whose_session_is_missing_from_strings_is_quarantined(tmp_path:
         assert db.execute("SELECT count(*) FROM event_rows WHERE id = 4").fetchone()[0] == 0
         reasons = db.execute("SELECT reason FROM quarantine").fetchall()
         assert reasons == [("not a valid events row",)]
+
+
+def _sessions_of(db: Db, n: int) -> None:
+    db.conn.executemany(
+        INSERT,
+        [(_at(1, i), f"s-{i % 3}", "doctor", 10 + i, 1, None, None, None) for i in range(n)],
+    )
+
+
+def test_the_events_of_a_session_whose_string_is_not_text_are_quarantined(tmp_path: Path) -> None:
+    """A damaged ``strings`` row (a session that is a number): its events are moved aside with
+    the reason a bad row gets, the others folded; a string damaged after a fold is found by the
+    next one."""
+    path = tmp_path / "t.db"
+    with store.migrated(str(path)) as db:
+        with db.atomic():
+            _sessions_of(db, 9)
+            db.execute("UPDATE strings SET value = 42 WHERE value = 's-1'")
+        assert rollups.rebuild(db, show_progress=False)["events"] == 6
+        with db.atomic():
+            _sessions_of(db, 9)  # s-1 is a new, good string; s-2's goes bad after the insert
+            db.execute("UPDATE strings SET value = x'00' WHERE value = 's-2'")
+        assert rollups.fold(db, show_progress=False) == 6
+        assert db.execute("SELECT sum(n) FROM rollup_commands").fetchone()[0] == 12
+        assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 6
+        reasons = {r[0] for r in db.execute("SELECT reason FROM quarantine")}
+        assert reasons == {"not a valid events row"}
+
+
+def test_a_string_that_is_not_text_added_during_a_fold_is_found_at_the_next_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk looks only at the strings added since the last one: one added between two
+    chunks (and used by an event of the second) is found."""
+    path = tmp_path / "t.db"
+    with store.migrated(str(path)) as db:
+        with db.atomic():
+            _sessions_of(db, 9)
+        monkeypatch.setattr(rollups, "BUILD_CHUNK", 3)
+        set_mark = rollups.set_mark
+
+        def damage_after_the_first_chunk(db: Db, value: int) -> None:
+            set_mark(db, value)
+            if value == 3:
+                db.execute("INSERT INTO strings (value) VALUES (7)")
+                db.execute(
+                    "UPDATE event_rows SET session_id = (SELECT max(id) FROM strings) WHERE id = 8"
+                )
+
+        monkeypatch.setattr(rollups, "set_mark", damage_after_the_first_chunk)
+        assert rollups.rebuild(db, show_progress=False)["events"] == 8
+        moved = db.execute("SELECT reason FROM quarantine").fetchall()
+        assert moved == [("not a valid events row",)]
