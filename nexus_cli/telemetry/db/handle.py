@@ -24,13 +24,17 @@ class Db:
 
     @contextmanager
     def atomic(self) -> Iterator[Db]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction for the block: committed at its end, rolled back when anything
+        (an error, Ctrl-C: even just after ``BEGIN`` or during ``COMMIT``) stops it first."""
+        outer = self.conn.in_transaction  # then BEGIN fails, and that transaction is not ours
         try:
+            self.conn.execute("BEGIN IMMEDIATE")
             yield self
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction and not outer:
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def table_names(self) -> list[str]:
         return [

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -254,3 +255,80 @@ def test_a_damaged_generation_mark_is_replaced_wherever_it_is_bumped(tmp_path: P
         assert retention.prune_older_than(db, 5)["events"] == 1
         assert rollup_marks.generation(db) == 1
         assert db.execute("SELECT count(*) FROM rollup_cache").fetchone()[0] == 0
+
+
+class _InterruptAfterBegin:
+    """A connection that raises KeyboardInterrupt just after its ``n``-th ``BEGIN IMMEDIATE``
+    (what Ctrl-C between the statement and the next line of Python does)."""
+
+    def __init__(self, conn: Any, n: int) -> None:
+        self._conn, self._left = conn, n
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        cursor = self._conn.execute(sql, *args)
+        if sql == "BEGIN IMMEDIATE":
+            self._left -= 1
+            if self._left == 0:
+                raise KeyboardInterrupt
+        return cursor
+
+
+def test_an_interrupt_just_after_begin_leaves_no_transaction_open(tmp_path: Path) -> None:
+    with store.migrated(str(tmp_path / "t.db")) as db:
+        conn = db.conn
+        db.conn = _InterruptAfterBegin(conn, 1)  # type: ignore[assignment]
+        try:
+            atomic = db.atomic()
+            try:
+                atomic.__enter__()
+            except KeyboardInterrupt:
+                pass
+            else:
+                raise AssertionError("no interrupt")
+        finally:
+            db.conn = conn
+        assert not conn.in_transaction
+
+
+def test_a_fold_interrupted_between_two_chunks_stops_with_the_interrupt_and_goes_on_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a build: the interrupt itself comes out (not an error about the state it
+    left), and the next fold finishes what the build began."""
+    path = str(tmp_path / "t.db")
+    now = datetime.now(UTC)
+    with store.migrated(path) as db, db.atomic():
+        db.conn.executemany(
+            INSERT,
+            [
+                (
+                    stamp(now - timedelta(hours=i)),
+                    f"s{i % 5}",
+                    "doctor",
+                    10 + i,
+                    1,
+                    None,
+                    None,
+                    None,
+                )
+                for i in range(30)
+            ],
+        )
+    monkeypatch.setattr(rollups, "BUILD_CHUNK", 7)
+    with store.migrated(path) as db:
+        expected = rollups.rebuild(db, show_progress=False)["rows"]
+        conn = db.conn
+        db.conn = _InterruptAfterBegin(conn, 3)  # type: ignore[assignment]
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                rollups.rebuild(db, show_progress=False)
+        finally:
+            db.conn = conn
+        assert not conn.in_transaction
+        assert rollups.fold(db, show_progress=False) > 0
+        assert {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES} == (
+            expected
+        )
