@@ -29,6 +29,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Sequence
 
+from nexus_cli import sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.locks import locked
 
@@ -80,8 +81,7 @@ def migrate(
 
 def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str, target: int) -> int:
     latest = len(migrations)
-    conn.execute("BEGIN EXCLUSIVE")
-    try:
+    with sqlite_open.transaction(conn, "EXCLUSIVE"):
         current = version(conn)  # another process may have migrated while we waited
         if current > latest:
             raise StateError(
@@ -91,9 +91,4 @@ def _run(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str, t
         for number in range(current + 1, target + 1):
             migrations[number - 1](conn)
             conn.execute(f"PRAGMA user_version = {number}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return max(target - current, 0)

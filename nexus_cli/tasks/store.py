@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nexus_cli import jsonio, safe_path, terminal
+from nexus_cli import jsonio, safe_path, sqlite_open, terminal
 from nexus_cli.errors import NotFoundError, StateError, UsageError
 from nexus_cli.project import TASKS_FILE, Project
 from nexus_cli.tasks import database, ids, jsonl, provenance, record
@@ -58,21 +58,14 @@ class TaskStore:
     @contextmanager
     def write(self) -> Iterator[TaskStore]:
         """One atomic change: lock, import if changed, change, export tasks.jsonl, commit."""
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StateError(f"task database is busy or locked: {exc}") from None
-        self._in_write = True
-        try:
-            self._import_if_changed()
-            yield self
-            self._export()
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._in_write = False
+        with sqlite_open.transaction(self.conn, begin_error=_busy):
+            self._in_write = True
+            try:
+                self._import_if_changed()
+                yield self
+                self._export()
+            finally:
+                self._in_write = False
 
     def sync(self) -> None:
         """Import tasks.jsonl if it changed since this database last saw it."""
@@ -417,3 +410,7 @@ def open_store(project: Project, *, sync: bool = True) -> TaskStore:
     if sync:
         store.sync()
     return store
+
+
+def _busy(exc: sqlite3.OperationalError) -> StateError:
+    return StateError(f"task database is busy or locked: {exc}")

@@ -31,7 +31,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from nexus_cli import fs, paths
+from nexus_cli import fs, paths, sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import quarantine, rollups, schema
 from nexus_cli.telemetry.db.handle import Db
@@ -161,17 +161,12 @@ def _fold_once(
 ) -> tuple[int, int]:
     """Fold one segment in one transaction (nothing when its marker says it was)."""
     stored = skipped = 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with sqlite_open.transaction(conn):
         done = conn.execute("SELECT 1 FROM maintenance WHERE key = ?", (marker,)).fetchone()
         if done is None:
             stored, skipped = _insert_all(conn, reader.read(fd), uids, isolate=isolate)
             conn.execute("INSERT INTO maintenance (key, value) VALUES (?, ?)", (marker, "1"))
             _count_skipped(conn, skipped)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return stored, skipped
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from nexus_cli import sqlite_open
+
 
 class Db:
     """The opened database: ``execute`` and ``atomic``, all the analytics modules need."""
@@ -24,17 +26,9 @@ class Db:
 
     @contextmanager
     def atomic(self) -> Iterator[Db]:
-        """One write transaction for the block: committed at its end, rolled back when anything
-        (an error, Ctrl-C: even just after ``BEGIN`` or during ``COMMIT``) stops it first."""
-        outer = self.conn.in_transaction  # then BEGIN fails, and that transaction is not ours
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction for the block (:func:`sqlite_open.transaction`)."""
+        with sqlite_open.transaction(self.conn):
             yield self
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction and not outer:
-                self.conn.execute("ROLLBACK")
-            raise
 
     def table_names(self) -> list[str]:
         return [

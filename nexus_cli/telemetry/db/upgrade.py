@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nexus_cli import sqlite_open
 from nexus_cli.telemetry.db import progress, schema
 
 COPY_CHUNK = 100_000  # events per transaction of the copies before m011 and m012
@@ -76,8 +77,7 @@ def in_chunks(conn: sqlite3.Connection, tick: progress.Tick, step: Step, move: M
     done stay done and the next open goes on after the last id in ``target``."""
     source, target = step.source, step.target
     while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlite_open.transaction(conn):
             if _last_changed(conn, step):  # deleted since (a purge): compare them all
                 _drop_changed(conn, step)
             low = last_id(conn, target)
@@ -87,15 +87,9 @@ def in_chunks(conn: sqlite3.Connection, tick: progress.Tick, step: Step, move: M
             ).fetchone()
             end = row[0] if row else conn.execute(f"SELECT max(id) FROM {source}").fetchone()[0]
             if end is None or end <= low:
-                conn.execute("COMMIT")
                 return
             move(conn, low, end)
             moved = conn.execute(f"SELECT count(*) FROM {target} WHERE id > ?", [low]).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         tick(moved[0])
 
 
