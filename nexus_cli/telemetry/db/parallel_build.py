@@ -10,7 +10,7 @@ takes its next chunk under a lock, so no id is taken twice, and the chunks shrin
 do, so the two run out of work at about the same time whatever their speeds (a child that starts
 late, a loaded CPU).
 
-The child folds with the same code (:func:`rollups.build_part`) into a database file of its own
+The child folds with the same code (:func:`child.build_part`) into a database file of its own
 beside ``telemetry.db``, which holds only the roll-up tables and reads the events through an
 ``ATTACH`` opened read-only. When the parent finds nothing left to take, it waits for the child,
 adds its rows with the merges of a fold (sums, min, max, the smallest sessions), takes its retry

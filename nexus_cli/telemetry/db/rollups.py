@@ -26,7 +26,6 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -34,7 +33,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nexus_cli import fs
-from nexus_cli.telemetry.db import parallel_build, progress, quarantine, rollup_sql
+from nexus_cli.telemetry.db import (
+    parallel_build,
+    progress,
+    quarantine,
+    rollup_checks,
+    rollup_sql,
+)
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import (
     TIME_RANGE,
@@ -160,12 +165,12 @@ def _fold_chunk(db: Db, take: Callable[[int, int], int] | None = None) -> tuple[
         end = take(low, end)
     if end == low:
         return 0, top - end
-    events = _fold_range(db, low, end, retries=not building)  # bad rows into quarantine first
+    events = fold_ids(db, low, end, retries=not building)  # bad rows into quarantine first
     set_mark(db, end)
     return events, top - end
 
 
-def _fold_range(db: Db, low: int, end: int, *, retries: bool = True) -> int:
+def fold_ids(db: Db, low: int, end: int, *, retries: bool = True) -> int:
     """Add the events ``(low, end]`` to the roll-ups (SQL: :mod:`rollup_sql`); how many there
     were. ``retries``: find their retry pairs too (a full build finds them all at its end)."""
     folded, acc, first_day = rollup_sql.fold_range(db, low, end)
@@ -197,7 +202,7 @@ def _fold_chunk_isolated(db: Db) -> tuple[int, int]:
     for event_id in ids:
         db.execute("SAVEPOINT event")
         try:
-            folded += _fold_range(db, event_id - 1, event_id)
+            folded += fold_ids(db, event_id - 1, event_id)
         except quarantine.ROW_ERRORS as exc:
             db.execute("ROLLBACK TO event")
             quarantine.move_events(db.conn, {event_id: quarantine.error_reason(exc)})
@@ -244,55 +249,10 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
         db.execute("DETACH DATABASE part")
 
 
-def build_part(source: str, path: str, top: int) -> None:
-    """The child of a parallel build: find every retry pair up to ``top`` in the database at
-    ``source`` (read-only), then fold the chunks of events it takes from ``top`` down
-    (:class:`parallel_build.Frontier`) into a new database at ``path`` that holds the roll-up
-    tables only (:mod:`parallel_build`)."""
-    parent = os.getppid()
-    frontier = parallel_build.Frontier(f"{path}{parallel_build.FRONTIER_SUFFIX}", top)
-    conn = parallel_build.open_part(path, source)
-    try:
-        conn.executescript(SCHEMA)
-        conn.execute("CREATE TABLE maintenance (key TEXT PRIMARY KEY, value TEXT)")
-        db = Db(conn, path)
-        with db.atomic():  # every retry pair up to top, while the parent folds
-            conn.executemany(
-                "INSERT INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
-                rollup_sql.retry_rows_sql(conn, top),
-            )
-            _put_part(db, top, 0)
-        high, folded = top, 0
-        while True:
-            _end_if_orphaned(parent, path)
-            low = frontier.take_down(high, BUILD_CHUNK)
-            if low == high:
-                return
-            with db.atomic():  # a write to the events (quarantine) fails: they are read-only
-                folded += _fold_range(db, low, high, retries=False)
-                _put_part(db, low, folded)
-            high = low
-    finally:
-        conn.close()
-
-
-def _put_part(db: Db, low: int, folded: int) -> None:
-    """What the child folded so far: the ids ``(low, top]``, ``folded`` events."""
-    put(db, parallel_build.PART_LOW_KEY, low)
-    put(db, parallel_build.PART_EVENTS_KEY, folded)
-
-
 def _quarantined(db: Db) -> int:
     """Rows put aside so far: a parallel build takes its child's retry pairs only when the
     parent moved no event aside meanwhile (the child found them among the events it saw)."""
     return int(db.execute("SELECT count(*) FROM quarantine").fetchone()[0])
-
-
-def _end_if_orphaned(parent: int, path: str) -> None:
-    """The build that started this child was killed: nobody will read its file."""
-    if os.getppid() != parent:
-        parallel_build.remove(path)
-        raise SystemExit(1)
 
 
 def damaged(exc: BaseException) -> bool:
@@ -325,7 +285,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
     db.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
     # The fold's temporary tables (a few MB per chunk) in memory rather than in files.
     db.execute("PRAGMA temp_store=MEMORY")
-    rollup_sql.forget_strings_checked(db)
+    rollup_checks.forget_strings_checked(db)
     try:
         # Folders take turns for the whole fold (SQLite's busy wait is not fair: a folder between
         # two chunks of another could wait out its timeout on a busy machine); the one that waited

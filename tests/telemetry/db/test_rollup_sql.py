@@ -13,6 +13,7 @@ import pytest
 
 from nexus_cli.telemetry.db import (
     quarantine,
+    rollup_checks,
     rollup_marks,
     rollup_sql,
     rollups,
@@ -275,7 +276,7 @@ def test_incremental_sql_folds_match_one_python_fold(pair: tuple[Path, Path]) ->
         for low in range(0, top, 997):  # as reads fold new events: CHUNK ids at a time
             with db.atomic():
                 rollups._quarantine_bad_events(db, low, min(low + 997, top))
-                rollups._fold_range(db, low, min(low + 997, top))
+                rollups.fold_ids(db, low, min(low + 997, top))
                 rollup_marks.set_mark(db, min(low + 997, top))
         assert _state(db) == expected
 
@@ -283,8 +284,10 @@ def test_incremental_sql_folds_match_one_python_fold(pair: tuple[Path, Path]) ->
 def test_odd_rows_go_to_python(pair: tuple[Path, Path]) -> None:
     _, path = pair
     with store.migrated(str(path)) as db:
-        odd = db.execute(f"SELECT count(*) FROM events WHERE {rollup_sql.ODD_SQL}").fetchone()[0]
-        plain = db.execute(f"SELECT count(*) FROM events WHERE NOT {rollup_sql.ODD_SQL}").fetchone()
+        odd = db.execute(f"SELECT count(*) FROM events WHERE {rollup_checks.ODD_SQL}").fetchone()[0]
+        plain = db.execute(
+            f"SELECT count(*) FROM events WHERE NOT {rollup_checks.ODD_SQL}"
+        ).fetchone()
     assert odd == 5  # the five rows of `odd` in _edge_rows
     assert plain[0] > 4000
 
