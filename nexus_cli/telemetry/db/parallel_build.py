@@ -61,8 +61,8 @@ class Frontier:
     child from ``high`` downward. A chunk is at most a quarter of the ids left (and at least
     :data:`MIN_TAKE`), so the last chunks are small and neither waits long for the other.
 
-    What the file says is checked: anything but two ids with ``0 <= low <= high <= top`` leaves
-    nothing to take (the parent then folds the child's part itself, see :func:`rollups.fold`)."""
+    What the file says is checked: anything but two ids with ``0 <= low <= high <= top`` (or no
+    file at all) leaves nothing to take (the parent then folds the child's part itself, see :func:`rollups.fold`)."""
 
     def __init__(self, path: str, top: int) -> None:
         self.path, self.top = path, top
@@ -95,7 +95,11 @@ class Frontier:
     @contextlib.contextmanager
     def _held(self) -> Iterator[tuple[int, tuple[int, int] | None]]:
         directory, name = os.path.split(self.path)
-        fd = safe_path.open_file(directory or ".", name, os.O_RDWR)
+        try:
+            fd = safe_path.open_file(directory or ".", name, os.O_RDWR)
+        except FileNotFoundError:  # removed under the build: nothing more to take
+            yield -1, None
+            return
         with locks.holding(fd, self.path):
             data = os.pread(fd, _IDS.size, 0)
             ids = _IDS.unpack(data) if len(data) == _IDS.size else None

@@ -180,6 +180,8 @@ def test_a_frontier_file_that_is_not_two_ids_in_order_gives_nothing_to_take(
     assert frontier.take_down(100, 50) == 100
     path.write_bytes(struct.pack("<qq", 0, 1000))  # beyond the build's last id
     assert frontier.take_down(1000, 50) == 1000
+    path.unlink()
+    assert frontier.take_up(0, 50) == 0 and frontier.take_down(100, 50) == 100
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="a parallel build needs two CPUs")
