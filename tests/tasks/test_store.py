@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nexus_cli.errors import StateError
 from nexus_cli.project import find_project
-from nexus_cli.tasks import schema
+from nexus_cli.tasks import database, schema
 from nexus_cli.tasks.database import db_path
 from nexus_cli.tasks.store import READY_SQL, open_store
 from tests.tasks.conftest import new_task, ok
@@ -66,3 +68,22 @@ def test_list_reads_a_file_edited_in_the_same_second(tasks_project: Path) -> Non
     path = tasks_project / ".nexus" / "tasks.jsonl"
     path.write_text(path.read_text().replace('"Short"', '"Shorx"'))
     assert ok("task", "show", task_id, "--json").json()["title"] == "Shorx"
+
+
+def test_a_change_while_another_process_writes_is_one_clear_error(
+    tasks_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer holds the database past the busy timeout: the change fails with one line
+    that says so, and the store is left with no transaction open (its next change works)."""
+    new_task("A")
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 50)
+    store = open_store(find_project())
+    other = sqlite3.connect(db_path(find_project()))
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StateError, match="task database is busy or locked"), store.write():
+        raise AssertionError("changed without the lock")
+    assert not store.conn.in_transaction
+    other.execute("ROLLBACK")
+    with store.write():
+        pass
+    assert [t.title for t in store.list_tasks()] == ["A"]
