@@ -126,7 +126,8 @@ def rebuild(as_json: bool) -> None:
         emit_json(result)
         return
     click.echo(
-        f"rebuilt the roll-ups from {plural(result['events'], 'event')} in {result['seconds']:.1f} s",
+        f"rebuilt the roll-ups from {plural(result['events'], 'event')} "
+        f"in {result['seconds']:.1f} s",
         err=True,
     )
 

@@ -105,7 +105,10 @@ def show(name: str, as_json: bool) -> None:
     "-p",
     "--priority",
     type=click.IntRange(0, 4),
-    help="Priority of every stage's task, 0 (highest) to 4 (default: what the workflow says, else 2).",
+    help=(
+        "Priority of every stage's task, 0 (highest) to 4 "
+        "(default: what the workflow says, else 2)."
+    ),
 )
 @json_option
 def run(

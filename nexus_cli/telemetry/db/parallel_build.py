@@ -62,7 +62,8 @@ class Frontier:
     :data:`MIN_TAKE`), so the last chunks are small and neither waits long for the other.
 
     What the file says is checked: anything but two ids with ``0 <= low <= high <= top`` (or no
-    file at all) leaves nothing to take (the parent then folds the child's part itself, see :func:`rollups.fold`)."""
+    file at all) leaves nothing to take (the parent then folds the child's part itself, see
+    :func:`rollups.fold`)."""
 
     def __init__(self, path: str, top: int) -> None:
         self.path, self.top = path, top
@@ -181,9 +182,7 @@ def _cpus() -> int:
 
 def open_part(path: str, source: str) -> sqlite3.Connection:
     """The child's database, new at ``path``, with ``source`` attached read-only as ``src``."""
-    for leftover in _files(path)[:4]:
-        with contextlib.suppress(FileNotFoundError):
-            Path(leftover).unlink()
+    _unlink(_database_files(path))
     conn = sqlite_open.open_private(path, timeout=_BUSY_TIMEOUT_S, uri=True)
     sqlite_open.attach_read_only(conn, source, "src")
     return conn
@@ -191,10 +190,14 @@ def open_part(path: str, source: str) -> sqlite3.Connection:
 
 def remove(path: str) -> None:
     """The child's database, SQLite's files beside it and the frontier."""
-    for leftover in _files(path):
+    _unlink((*_database_files(path), f"{path}{FRONTIER_SUFFIX}"))
+
+
+def _database_files(path: str) -> tuple[str, ...]:
+    return (path, f"{path}-journal", f"{path}-wal", f"{path}-shm")
+
+
+def _unlink(paths: tuple[str, ...]) -> None:
+    for leftover in paths:
         with contextlib.suppress(FileNotFoundError):
             Path(leftover).unlink()
-
-
-def _files(path: str) -> tuple[str, ...]:
-    return (path, f"{path}-journal", f"{path}-wal", f"{path}-shm", f"{path}{FRONTIER_SUFFIX}")

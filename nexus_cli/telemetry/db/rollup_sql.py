@@ -73,10 +73,11 @@ _INTERACTIVE_FLAG = (
     + "ELSE 0 END"
 )
 # The groups of one chunk, keyed by the day's number (day_number_sql) and holding the first
-# and last times as whole milliseconds, named as text once per group: each event is added to its group by an upsert (a lookup among
-# the chunk's groups), which costs less than sorting the chunk's events for a GROUP BY. A NULL
-# command or bucket is never equal to another, so such events stay apart; the tables below sum
-# them per (day, command) or leave them out (no duration), as the GROUP BY did.
+# and last times as whole milliseconds, named as text once per group: each event is added to its
+# group by an upsert (a lookup among the chunk's groups), which costs less than sorting the
+# chunk's events for a GROUP BY. A NULL command or bucket is never equal to another, so such
+# events stay apart; the tables below sum them per (day, command) or leave them out (no
+# duration), as the GROUP BY did.
 _GROUPS_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS rollup_groups (day, command, bucket, interactive, n, ok, "
     "failed, first_ts, last_ts, session_id, lo, hi, UNIQUE (day, command, bucket, interactive))"

@@ -108,7 +108,8 @@ def write(db: Db, acc: Accumulator) -> None:
         bump_generation(db)
     rollup_sql.register_merges(db.conn)
     db.conn.executemany(
-        f"INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) {rollup_sql.MERGES['rollup_commands']}",
+        "INSERT INTO rollup_commands VALUES (?, ?, ?, ?, ?, ?, ?) "
+        f"{rollup_sql.MERGES['rollup_commands']}",
         ((day, cmd, *figures) for (day, cmd), figures in acc.commands.items()),
     )
     db.conn.executemany(
@@ -235,9 +236,8 @@ def merge_part(db: Db, part: parallel_build.Part) -> int | None:
                 return None
             rollup_sql.register_merges(db.conn)
             for table in DAY_TABLES:
-                db.execute(
-                    f"INSERT INTO {table} SELECT * FROM part.{table} WHERE 1 {rollup_sql.MERGES[table]}"
-                )
+                merge = rollup_sql.MERGES[table]
+                db.execute(f"INSERT INTO {table} SELECT * FROM part.{table} WHERE 1 {merge}")
             set_mark(db, part.top)
             bump_generation(db)
             if _quarantined(db) == part.quarantined:  # the events the child's retries saw
