@@ -507,6 +507,27 @@ def test_times_read_back_exactly(tmp_path: Path) -> None:
     assert stored == times
 
 
+def test_time_text_is_strftimes_for_every_value(tmp_path: Path) -> None:
+    """schema.text_sql takes datetime() (cheaper) where it writes what strftime() does: for any
+    stored value, a valid time or not (years before 1, beyond 9999, text, a real, NULL), it gives
+    strftime's text of the whole seconds and then the milliseconds."""
+    rng = random.Random(7)
+    values: list[object] = [schema.AT_MS_MIN - 1, schema.AT_MS_MIN, -62_167_219_200_001]
+    values += [schema.AT_MS_MAX + 1, 2**63 - 1, -(2**63), -1001, None, 1.5, "abc", "-7e13"]
+    values += [rng.randint(-(10**15), 10**15) for _ in range(3000)]
+    frac = "((v % 1000 + 1000) % 1000)"
+    reference = (
+        f"strftime('%Y-%m-%d %H:%M:%S', (v - {frac}) / 1000, 'unixepoch') "
+        f"|| printf('.%03d', {frac})"
+    )
+    with store.migrated(str(tmp_path / "t.db")) as db:
+        db.execute("CREATE TEMP TABLE t (v)")
+        db.conn.executemany("INSERT INTO temp.t VALUES (?)", [(v,) for v in values])
+        rows = db.execute(f"SELECT v, {schema.text_sql('v')}, {reference} FROM temp.t").fetchall()
+    assert sum(1 for _, text, _ in rows if text is not None and text.startswith("-")) > 100
+    assert [(v, text) for v, text, _ in rows] == [(v, want) for v, _, want in rows]
+
+
 # The two chunked upgrades: how the database before each is made, the range step that moves
 # the rows, the chunked step before the migration, the table filled, and how the previous release
 # purges (m011's knew no `strings`; m012's empties them too).
