@@ -144,15 +144,27 @@ def _state(container: Any) -> dict[str, Any]:
     return state
 
 
-def _exited(container: Any, service: str, state: dict[str, Any]) -> NexusError:
+def _exited(container: Any, service: str, state: dict[str, Any]) -> ServiceFailedError:
     return _health_error(container, service, f"exited with code {state.get('ExitCode')}")
 
 
-def _health_error(container: Any, service: str, reason: str) -> NexusError:
+class ServiceFailedError(NexusError):
+    """A service that exited, did not become healthy or did not complete: its last log lines
+    are in the message, and the hint names the command that shows the rest."""
+
+    category = "health_timeout"
+
+    def __init__(self, message: str, *, workspace: str, service: str) -> None:
+        super().__init__(message, hint=f"see `nexus workspace logs {workspace} {service}`")
+        self.workspace = workspace
+        self.service = service
+
+
+def _health_error(container: Any, service: str, reason: str) -> ServiceFailedError:
     logs = last_log_lines(container)
     tail = f"; last log lines:\n{logs}" if logs else " (no log output)"
-    return NexusError(
+    return ServiceFailedError(
         f"service {service!r} {reason}{tail}",
-        hint=f"see `nexus workspace logs {workspace_of(container.labels)} {service}`",
-        category="health_timeout",
+        workspace=workspace_of(container.labels),
+        service=service,
     )

@@ -23,6 +23,7 @@ from nexus_cli import engine, git, owner, ownership, proc, safe_path, validate
 from nexus_cli.errors import ConflictError, DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import exposure, git_worktrees, host_hooks, records
+from nexus_cli.workspaces.container_waits import ServiceFailedError
 from nexus_cli.workspaces.engine_prep import prepare_engine
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
@@ -255,6 +256,11 @@ def _create_as(
                 exc.hint = f"kept what was made (--keep-on-failure); fix it with `nexus workspace up {name}`"
             raise
         removed = undo.run()
+        if isinstance(exc, ServiceFailedError) and removed:  # its logs went with its container
+            exc.hint = (
+                f"to see the rest of its logs, keep what was made: rerun with --keep-on-failure,"
+                f" then `nexus workspace logs {name} {exc.service}`"
+            )
         if isinstance(exc, NexusError) and removed:
             note = f"removed what this create had made ({', '.join(removed)}); rerun it when fixed"
             exc.hint = f"{exc.hint}; {note}" if exc.hint else note

@@ -109,6 +109,12 @@ def test_a_service_that_exits_after_its_start_fails_the_create(
     created = run_nexus("workspace", "create", "q", "-t", "quits")
     assert created.exit_code == 1, created.stderr
     assert f"service {quits!r} exited with code 3" in created.stderr
+    # the container and its logs are gone: the hint says how to keep them, not to read them
+    hint = created.stderr.split("hint: ", 1)[1]
+    assert hint.startswith(
+        "to see the rest of its logs, keep what was made: rerun with --keep-on-failure, then "
+        f"`nexus workspace logs q {quits}`; removed what this create had made"
+    ), hint
     label = {"label": [f"dev.nexus.project={find_project(ws_project).project_id()}"]}
     assert docker_client.containers.list(all=True, filters=label) == []
     assert not (ws_project / ".nexus" / "worktrees" / "q").exists()

@@ -213,10 +213,12 @@ def test_unhealthy_dependency_fails_create_and_up_and_dependants_never_start(
     )
     assert created.exit_code == 1
     assert "service 'db' is unhealthy" in created.stderr
+    assert "hint: see `nexus workspace logs c db`" in created.stderr  # kept: its logs are there
     assert docker_client.containers.get(web).status != "running"
     up = run_nexus("workspace", "up", "c", "--health-timeout", "5")
     assert up.exit_code == 1, up.stderr
     assert "service 'db' is unhealthy" in up.stderr
+    assert "hint: see `nexus workspace logs c db`" in up.stderr
     assert docker_client.containers.get(web).status != "running"
 
 
