@@ -4,24 +4,21 @@ Merging a month of per-day histograms is the largest part of a read (tens of tho
 the past days of a window change only when events dated before today are folded or pruned, which
 bumps the ``rollup_generation`` mark (:func:`nexus_cli.telemetry.db.rollup_marks.generation`). So
 the merged past days are kept as one JSON row per day range in ``rollup_cache``, valid while the
-generation it was computed at is current; today is always read from the tables.
+generation it was computed at is current (:mod:`nexus_cli.telemetry.db.rollup_cache`); today
+is always read from the tables.
 
 The whole past hours of a window's partial first (or last) day are kept the same way, folded from
-raw events once (:func:`cached` with kind "hours"), so a read folds raw events only for the minutes before
-the first whole hour. Each kind of entry keeps at most :data:`KEEP` rows (the newest), so the
-table stays small while the same generation lasts for weeks.
+raw events once (:func:`cached` with kind "hours"), so a read folds raw events only for the
+minutes before the first whole hour.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable
-from itertools import repeat
 from typing import Any, cast
 
-from nexus_cli.telemetry.db import rollup_marks
 from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.rollup_cache import cached_json, rows_of
 from nexus_cli.telemetry.db.rollup_fold import Seen
 from nexus_cli.telemetry.query.part import Part
 
@@ -44,36 +41,17 @@ _DURATION = (str, int, int, str, str, str, (int, float), (int, float))
 _SEEN = (str, str, int, str, str, list)
 
 
-def _table(rows: Any, types: tuple[Any, ...]) -> bool:
-    """Whether ``rows`` is a list of lists of ``len(types)`` values, each of its column's type
-    (never a bool where a number is expected). Checked a column at a time: a month's cached
-    part holds thousands of rows, read on every ``stats``/``insights``/``dashboard``."""
-    if not isinstance(rows, list):
-        return False
-    if not rows:
-        return True
-    if set(map(type, rows)) != {list} or set(map(len, rows)) != {len(types)}:
-        return False
-    return all(
-        all(map(isinstance, column, repeat(kind))) and bool not in set(map(type, column))
-        for column, kind in zip(zip(*rows, strict=True), types, strict=True)
-    )
-
-
-# What a damaged cached value makes parsing it raise (it is then computed again).
-CACHE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
-
-
 def _part(data: dict[str, Any]) -> Part:
-    """The part a cached value holds; raises one of :data:`CACHE_ERRORS` when it is damaged."""
+    """The part a cached value holds; raises one of ``rollup_cache.CACHE_ERRORS`` when it is
+    damaged."""
     if not (
         isinstance(data.get("commands"), dict)
         and all(
             isinstance(f, list) and len(f) == 5 and all(type(n) is int for n in f)
             for f in data["commands"].values()
         )
-        and _table(data["durations"], _DURATION)
-        and _table(data["seen"], _SEEN)
+        and rows_of(data["durations"], _DURATION)
+        and rows_of(data["seen"], _SEEN)
     ):
         raise ValueError("not a cached part")
     part = Part(commands=data["commands"])
@@ -82,48 +60,6 @@ def _part(data: dict[str, Any]) -> Part:
     for kind, key, n, first, last, sessions in data["seen"]:
         part.seen[(kind, key)] = Seen(n, first, last, set(sessions))
     return part
-
-
-KEEP = 16  # rows kept per kind of entry (the text of a key before its ":")
-
-
-def cached_json(
-    db: Db, key: str, compute: Callable[[], Any], load: Callable[[Any], Any] = lambda v: v
-) -> Any:
-    """``load(compute())`` (``compute`` gives a JSON value) for ``key`` (``kind:range``): from
-    the cache while the roll-up generation it was computed at is current, else computed and
-    stored when the database can be written (dropping other generations' rows and all but the
-    newest of its kind). The cache is disposable: a row that does not parse or ``load`` raises
-    on is computed again and replaced, and nothing is cached while the generation is damaged."""
-    try:
-        generation: int | None = rollup_marks.generation(db)
-    except rollup_marks.BadMark:
-        generation = None
-    row = db.execute("SELECT generation, value FROM rollup_cache WHERE key = ?", [key]).fetchone()
-    if row is not None and generation is not None and row[0] == generation:
-        try:
-            return load(json.loads(row[1]))
-        except CACHE_ERRORS:
-            pass  # damaged: computed again below, and the row replaced
-    value = compute()
-    if generation is None:
-        return load(value)
-    kind = key.split(":", 1)[0] + ":%"
-    try:
-        with db.atomic():
-            db.execute("DELETE FROM rollup_cache WHERE generation IS NOT ?", [generation])
-            db.execute(
-                "INSERT OR REPLACE INTO rollup_cache (key, generation, value) VALUES (?, ?, ?)",
-                [key, generation, json.dumps(value, separators=(",", ":"))],
-            )
-            db.execute(
-                "DELETE FROM rollup_cache WHERE key LIKE ? AND rowid NOT IN (SELECT rowid "
-                "FROM rollup_cache WHERE key LIKE ? ORDER BY rowid DESC LIMIT ?)",
-                [kind, kind, KEEP],
-            )
-    except sqlite3.OperationalError:  # busy or read-only: the next read computes again
-        pass
-    return load(value)
 
 
 def cached(

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from nexus_cli.telemetry.db import rollup_cache
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_fold import NONE, SESSIONS_KEPT
-from nexus_cli.telemetry.query import aggregate, day_cache
+from nexus_cli.telemetry.query import aggregate
 from nexus_cli.telemetry.query.patterns import Retried
 
 # command -> [n, first failed_at, its retried_at, last failed_at, its retried_at,
@@ -51,7 +52,7 @@ def _summary(db: Db, since: str, until: str) -> Summary:
 
 def checked(value: Any) -> Summary:
     """A cached summary as :func:`_summary` makes it; ValueError when it is not one (a damaged
-    cache row is computed again: :func:`day_cache.cached_json`)."""
+    cache row is computed again: :func:`rollup_cache.cached_json`)."""
     if not isinstance(value, dict):
         raise ValueError("not a retries summary")
     for command, row in value.items():
@@ -130,7 +131,7 @@ def retries(db: Db, since: str, until: str) -> dict[str, Retried]:
             bounds = (cut.first_day + aggregate.DAY_START, past_end + aggregate.DAY_START)
             _merge(
                 summary,
-                day_cache.cached_json(db, key, lambda: _summary(db, *bounds), checked),
+                rollup_cache.cached_json(db, key, lambda: _summary(db, *bounds), checked),
             )
         if past_end < cut.end_day:
             start = max(cut.first_day, past_end)

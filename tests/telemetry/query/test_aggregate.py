@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import rollups, store
+from nexus_cli.telemetry.db import rollup_cache, rollups, store
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.schema import stamp
-from nexus_cli.telemetry.query import aggregate, day_cache, retries
+from nexus_cli.telemetry.query import aggregate, retries
 from tests.conftest import run_nexus
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -111,13 +111,13 @@ def test_edges_at_the_ends_of_the_calendar_are_read_raw(path: str) -> None:
 
 def test_each_kind_of_cache_entry_keeps_only_the_newest(path: str) -> None:
     with store.opened(path) as db:
-        day_cache.cached_json(db, "days:a/b", lambda: 1)
-        for i in range(day_cache.KEEP + 5):
-            assert day_cache.cached_json(db, f"hours:{i:03d}", lambda i=i: i) == i
+        rollup_cache.cached_json(db, "days:a/b", lambda: 1)
+        for i in range(rollup_cache.KEEP + 5):
+            assert rollup_cache.cached_json(db, f"hours:{i:03d}", lambda i=i: i) == i
         keys = _cached_keys(db)
         assert "days:a/b" in keys
         hours = [k for k in keys if k.startswith("hours:")]
-        assert hours == [f"hours:{i:03d}" for i in range(5, day_cache.KEEP + 5)]
+        assert hours == [f"hours:{i:03d}" for i in range(5, rollup_cache.KEEP + 5)]
 
 
 # The roll-ups, their cache and their marks are disposable: damaged, they are computed again.

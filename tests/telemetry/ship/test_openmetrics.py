@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db import rollups, store
+from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.ship import openmetrics
 from nexus_cli.telemetry.ship.openmetrics import Family
 from tests.conftest import run_nexus
@@ -82,3 +86,57 @@ def test_duration_histograms_match_the_roll_ups(filled: Path) -> None:
     }
     assert at_one_s == {c: float(at_most_1s.get(c, 0)) for c in counts}
     assert straddling <= len(counts)  # at most one 1% bucket per command holds the bound
+
+
+def _uncached_counts(path: Path) -> dict[str, float]:
+    """Each command's duration count over every day of the roll-ups, read directly."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT command, sum(n) FROM rollup_durations GROUP BY command")
+        return {str(command): float(n) for command, n in rows}
+    finally:
+        conn.close()
+
+
+def _duration_counts(db: Db) -> dict[str, float]:
+    parsed = _parsed(openmetrics.render(openmetrics.command_families(db)))
+    return {
+        labels["command"]: value
+        for name, labels, value in parsed["nexus_command_duration_seconds"]
+        if name.endswith("_count")
+    }
+
+
+def _record(db: Db, when: datetime, command: str) -> None:
+    db.execute(
+        "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, success) "
+        "VALUES (?, 's', 'command', ?, 40, 1)",
+        [stamp(when), command],
+    )
+    rollups.fold(db, show_progress=False)
+
+
+def test_past_days_histograms_are_cached_until_a_past_day_changes(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The days before today are merged once per roll-up generation (``rollup_cache``); today's
+    rows are added at each read; an event folded into a past day, or a damaged cached value,
+    makes the next read merge them again."""
+    now = datetime.now(UTC)
+    monkeypatch.setattr(openmetrics, "_today", lambda: now.date().isoformat())  # even at 0:00
+    with store.opened() as db:
+        assert _duration_counts(db) == _uncached_counts(filled)
+        key = db.execute("SELECT key FROM rollup_cache WHERE key LIKE 'metrics:%'").fetchone()[0]
+        # a value only the cache holds shows that the next read takes it from there
+        db.execute(
+            "UPDATE rollup_cache SET value = '[[\"from-cache\", 0, 7, 1, 1]]' WHERE key = ?", [key]
+        )
+        assert _duration_counts(db)["from-cache"] == 7
+        _record(db, now, "today-only")  # today: added to the cached past days
+        counts = _duration_counts(db)
+        assert counts["from-cache"] == 7 and counts["today-only"] == 1
+        _record(db, now - timedelta(days=3), "doctor")  # a past day changed: merged again
+        assert _duration_counts(db) == _uncached_counts(filled)
+        for damaged in ("not json", '[["doctor", true, 1, 1, 1]]', '{"a": 1}', "[[1, 2]]"):
+            db.execute("UPDATE rollup_cache SET value = ? WHERE key LIKE 'metrics:%'", [damaged])
+            assert _duration_counts(db) == _uncached_counts(filled), damaged
