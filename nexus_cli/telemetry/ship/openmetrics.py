@@ -150,10 +150,10 @@ def _duration_cells(db: Db) -> dict[tuple[str, int], tuple[int, int, int]]:
     table."""
     today = _today()
     past = rollup_cache.cached_json(
-        db, f"metrics:/{today}", lambda: _cells(db, "<", today), _checked
+        db, f"metrics:/{today}", lambda: _cells(db, today, before=True), _checked
     )
     cells: dict[tuple[str, int], tuple[int, int, int]] = {}
-    for command, index, n, lo, hi in [*past, *_cells(db, ">=", today)]:
+    for command, index, n, lo, hi in [*past, *_cells(db, today, before=False)]:
         old = cells.get((command, index))
         if old is not None:
             n, lo, hi = old[0] + n, min(old[1], lo), max(old[2], hi)
@@ -166,8 +166,9 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def _cells(db: Db, comparison: str, day: str) -> list[list[Any]]:
-    """The merged cells of the days ``comparison`` ``day`` (``<`` or ``>=``)."""
+def _cells(db: Db, day: str, *, before: bool) -> list[list[Any]]:
+    """The merged cells of the days before ``day`` (``before``), or of ``day`` and later."""
+    comparison = "<" if before else ">="
     return [
         [str(command), int(index), int(n), int(lo), int(hi)]
         for command, index, n, lo, hi in db.execute(
