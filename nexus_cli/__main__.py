@@ -45,11 +45,14 @@ def _stop(signum: int, frame: object) -> None:
 
 def run() -> None:
     """Run ``nexus`` with ``sys.argv`` and exit with its code."""
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN or previous is None:  # started with Ctrl-C ignored (`&`)
-        previous = None
-    else:
-        signal.signal(signal.SIGINT, _stop)
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN or previous is None:  # started with Ctrl-C ignored (`&`)
+            previous = None
+        else:
+            signal.signal(signal.SIGINT, _stop)
+    except KeyboardInterrupt:  # Ctrl-C while the handler is being set: stop as it would
+        _stop(signal.SIGINT, None)
     code = INTERRUPTED
     try:
         gc.disable()
