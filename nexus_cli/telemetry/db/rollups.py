@@ -133,22 +133,6 @@ def _clear(db: Db) -> None:
     bump_generation(db)
 
 
-def _clear_to_rebuild(db: Db) -> None:
-    """:func:`_clear`, in a transaction of its own, for a fold that builds the same rows again
-    from the events: their old bytes are left in the freed pages rather than overwritten first
-    (``secure_delete``, on where SQLite is built so, as Debian's is, would write every page of
-    the roll-ups again, zeroed; a tenth of a rebuild's time at 1,000,000 events). Nothing is lost
-    to privacy: the rows are derived from the events, which the fold reads again at once; a purge
-    ends with ``VACUUM``, which leaves no freed page."""
-    before = int(db.execute("PRAGMA main.secure_delete").fetchone()[0])
-    db.execute("PRAGMA main.secure_delete=OFF")
-    try:
-        with db.atomic():
-            _clear(db)
-    finally:
-        db.execute(f"PRAGMA main.secure_delete={before}")
-
-
 def _quarantine_bad_events(db: Db, low: int, end: int) -> None:
     """Move the events ``(low, end]`` of a shape the roll-ups and readers cannot take (a damaged
     or hand-edited database) out of ``events`` (:mod:`~nexus_cli.telemetry.db.quarantine`)."""
@@ -335,7 +319,8 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
                     if part is not None:
                         part.close()
                         part = None
-                    _clear_to_rebuild(db)
+                    with db.atomic():
+                        _clear(db)
                     continue
                 isolate = False
                 folded += events
@@ -356,7 +341,8 @@ def rebuild(db: Db, *, show_progress: bool = True) -> dict[str, Any]:
     """Drop every roll-up row and fold all events again (in chunks: interrupted, it leaves a
     mark the next fold goes on from)."""
     started = time.perf_counter()
-    _clear_to_rebuild(db)
+    with db.atomic():
+        _clear(db)
     folded = fold(db, show_progress=show_progress)
     rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     return {

@@ -206,37 +206,6 @@ def test_purging_everything_then_recording_again_rebuilds(tmp_path: Path) -> Non
         assert db.execute("SELECT sum(n) FROM rollup_commands").fetchone()[0] == 3
 
 
-def test_a_rebuild_drops_the_roll_ups_without_overwriting_them_first(tmp_path: Path) -> None:
-    """The rows a rebuild drops are built again at once from the events: its clear leaves their
-    bytes in the freed pages instead of writing every page again zeroed (SQLite's
-    ``secure_delete``, on in Debian's build), and the connection's setting is as it was after,
-    for what deletes for good (pruning; a purge also ends with VACUUM)."""
-    path = str(tmp_path / "telemetry.db")
-    durations = range(1, 40_000, 10)  # 40 commands, most runs in a bucket of their own
-    _insert(
-        path,
-        [
-            (i * 60_000, ("s1", f"c{i % 40}", d, 1, None, None, None))
-            for i, d in enumerate(durations)
-        ],
-        set(),
-    )
-    with store.migrated(path) as db:
-        rollups.fold(db, show_progress=False)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.execute("PRAGMA main.secure_delete=ON")
-        rollups._clear_to_rebuild(db)
-        written = Path(f"{path}-wal").stat().st_size // 4096  # pages, about
-        pages = db.execute("PRAGMA freelist_count").fetchone()[0]  # those the roll-ups held
-        assert db.execute("PRAGMA main.secure_delete").fetchone()[0] == 1
-        assert db.execute("SELECT count(*) FROM rollup_durations").fetchone()[0] == 0
-        assert pages > 60 and written < pages / 4, (pages, written)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        assert rollups.rebuild(db, show_progress=False)["events"] == len(durations)
-        assert db.execute("SELECT count(*) FROM rollup_durations").fetchone()[0] > 1000
-        assert db.execute("PRAGMA main.secure_delete").fetchone()[0] == 1
-
-
 FOLD = """
 import sys
 from nexus_cli.telemetry.db import rollups, store
