@@ -87,8 +87,6 @@ def exec_command(
 def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) -> None:
     """Feed ``stdin`` to a started exec from a thread while its output is read here: reading and
     writing at once, so a command that echoes (``cat``) never fills a pipe and stalls both."""
-    from docker.utils.socket import STDERR, frames_iter
-
     attached = client.api.exec_start(exec_id, socket=True)
     sock = getattr(attached, "_sock", attached)
     failed: list[OSError] = []
@@ -106,12 +104,26 @@ def _exec_with_input(client: Any, exec_id: str, stdin: BinaryIO, write: Writer) 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     try:
-        for stream, data in frames_iter(attached, tty=False):  # type: ignore[no-untyped-call]
-            write(data, stream == STDERR)
+        copy_output(attached, write)
     finally:
         attached.close()
     # The feeder is not waited for: a command that ends without reading all of its input (``head``)
     # leaves it blocked on a read of ours, and this process's input is of no further use.
+
+
+def copy_output(attached: Any, write: Writer) -> None:
+    """Write an exec's output frames as they come, until the engine ends the stream.
+
+    A command that ends without reading all of its input (``head``) leaves the engine holding
+    input it never read, and the engine's end of the connection is then a reset rather than an
+    end of file. On its local socket, what the engine sent before is read first (the reset is
+    reported only once nothing is left), so the reset ends the output as an end of file would;
+    the exit code is asked for afterwards."""
+    from docker.utils.socket import STDERR, frames_iter
+
+    with contextlib.suppress(ConnectionResetError):
+        for stream, data in frames_iter(attached, tty=False):  # type: ignore[no-untyped-call]
+            write(data, stream == STDERR)
 
 
 def _reader(stdin: BinaryIO) -> Callable[[int], bytes]:
