@@ -210,15 +210,14 @@ def fill(path: str, events: int, days: float, seed: int = 7, now: float | None =
             elif session is not None:
                 sessions.append(session)
 
-    conn.execute("BEGIN")
-    BulkInsert(conn).insert(event_rows())
-    conn.executemany(
-        "INSERT OR IGNORE INTO sessions (session_id, shell_key, started_at, ended_at, duration_ms, "
-        "commands_executed, workspaces_created, tasks_completed, errors_encountered) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        sessions,
-    )
-    conn.execute("COMMIT")
+    with sqlite_open.transaction(conn, "DEFERRED"):
+        BulkInsert(conn).insert(event_rows())
+        conn.executemany(
+            "INSERT OR IGNORE INTO sessions (session_id, shell_key, started_at, ended_at, "
+            "duration_ms, commands_executed, workspaces_created, tasks_completed, "
+            "errors_encountered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sessions,
+        )
     conn.execute("ANALYZE")
     conn.close()
 
