@@ -10,21 +10,17 @@ work without an engine.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine, git, owner, ownership, proc, safe_path, validate
-from nexus_cli.errors import ConflictError, DeadlineError, NexusError
+from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import exposure, git_worktrees, host_hooks, records
+from nexus_cli.workspaces import exposure, host_hooks, records
 from nexus_cli.workspaces.container_waits import ServiceFailedError
-from nexus_cli.workspaces.engine_prep import prepare_engine
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.host_ports import allocate as allocate_host_ports
 from nexus_cli.workspaces.host_ports import check_names as host_port_names
@@ -34,11 +30,11 @@ from nexus_cli.workspaces.include import INCLUDE_FILE, Included, bring_ignored_f
 from nexus_cli.workspaces.include import check_mode as check_include_mode
 from nexus_cli.workspaces.lifecycle import (
     DEFAULT_HEALTH_TIMEOUT_S,
-    connect,
     telemetry_label,
     template_for,
     up_with_hooks,
 )
+from nexus_cli.workspaces.preparation import new_at_head, worktree_while_preparing
 from nexus_cli.workspaces.progress import Progress, Silent
 from nexus_cli.workspaces.rollback import Rollback, reserve, worktree_steps
 from nexus_cli.workspaces.services_up import UpResult
@@ -57,7 +53,6 @@ if TYPE_CHECKING:
 # The overall deadline of one `workspace create` (image pulls included): every git call and wait
 # inside ends by then, and the create is undone (docs/security.md lists the deadlines).
 CREATE_DEADLINE_S = 3600.0
-GIT_END_WAIT_S = 30.0  # after the deadline, for git (ended then) to be gone
 
 
 @dataclass(slots=True)
@@ -201,13 +196,13 @@ def _create_as(
     # The record that reserves the name journals the worktree's steps already (one write less
     # before git starts); what differs after a killed create's undo is written when it comes.
     record.creating.update(
-        worktree_steps(workspace, docker=docker, branch=_new_at_head(refs, from_ref))
+        worktree_steps(workspace, docker=docker, branch=new_at_head(refs, from_ref))
     )
     if _reserve(workspace, record):  # a killed create's branch may be gone now
         refs = git.head_and_branch(project.root, name)
     undo = Rollback(workspace, None, record.creating)  # the client once connected
     try:
-        path, prepare_error, pull_ms = _worktree_while_preparing(
+        path, prepare_error, pull_ms = worktree_while_preparing(
             workspace, from_ref, refs, docker, template, progress, undo
         )
         client = undo.client
@@ -313,98 +308,6 @@ def _refuse_taken(name: str, all_records: dict[str, records.WorkspaceRecord]) ->
             f"workspace {name!r} already exists",
             hint=f"use `nexus workspace up {name}` to start it",
         )
-
-
-def _worktree_while_preparing(
-    workspace: Workspace,
-    from_ref: str | None,
-    refs: tuple[str, str | None],
-    docker: bool,
-    template: Template,
-    progress: Progress,
-    undo: Rollback,
-) -> tuple[Path, NexusError | None, float | None]:
-    """Make the worktree (git, in another thread) while this one reaches the engine (with
-    ``docker``) and makes images, network and volumes ready: the client goes to
-    ``undo.client``.
-
-    A worktree failure is raised; an engine failure (none answers, a preparation that failed) is
-    returned, so that the caller records the (good) worktree before reporting it, and undoes it;
-    so is the pull time in ms once the engine is prepared (None when it was not: no services, or
-    it failed), which lets the start skip preparing it again. ``refs`` is what
-    :func:`git.head_and_branch` said about HEAD and the branch.
-    """
-    made: list[git_worktrees.AddedWorktree] = []
-    failed: list[BaseException] = []
-    took: list[float] = []
-
-    def make() -> None:  # git's own process: nothing here imports or prints
-        started = time.perf_counter()
-        try:
-            made.append(
-                git_worktrees.add_worktree(
-                    workspace, from_ref, refs=refs, before_branch=undo.before_branch
-                )
-            )
-        except BaseException as exc:  # raised again in the create's thread
-            failed.append(exc)
-        took.append((time.perf_counter() - started) * 1000)
-
-    # What comes next is journalled (in the record that reserved the name; written here only
-    # when it differs): the Docker objects, the worktree, (services to start) their port
-    # allocations, and a new branch made at HEAD; a branch made at --from is journalled when git
-    # is about to make it (its commit is resolved then).
-    undo.before_worktree(docker=docker, branch=_new_at_head(refs, from_ref))
-    # git runs under this create's deadline and cancellation (the context's variables)
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(make,), daemon=True)
-    undo.making_worktree = worker
-    progress.begin("worktree")
-    worker.start()
-    error: NexusError | None = None
-    pulled: float | None = None
-    try:
-        if docker:
-            error, pulled = _reach_engine(workspace, template, progress, undo)
-    finally:
-        left = proc.time_left()  # git is ended at the deadline; its end is waited a little more
-        worker.join(None if left is None else left + GIT_END_WAIT_S)
-    if worker.is_alive():
-        raise DeadlineError(
-            f"making the worktree of {workspace.name!r} passed the create's deadline",
-            hint="check the repository (`git worktree list`), then run it again",
-        )
-    if failed:
-        raise failed[0]
-    invocation.metric("worktree_creation_time_ms", took[0])
-    progress.end("worktree")
-    return made[0].path, error, pulled
-
-
-def _reach_engine(
-    workspace: Workspace,
-    template: Template,
-    progress: Progress,
-    undo: Rollback,
-) -> tuple[NexusError | None, float | None]:
-    """Connect to the engine and make the images, network and volumes ready: (the failure, the
-    pull time in ms)."""
-    try:
-        undo.client = connect(workspace.project)
-    except NexusError as exc:  # no engine answers: nothing of Docker's was made
-        undo.journal["docker"] = False
-        return exc, None
-    try:
-        return None, prepare_engine(undo.client, workspace, template, progress)
-    except NexusError as exc:
-        return exc, None
-    except Exception as exc:  # the Docker SDK's own errors: one line, never a traceback
-        return NexusError(f"cannot prepare Docker objects for {workspace.name!r}: {exc}"), None
-
-
-def _new_at_head(refs: tuple[str, str | None], from_ref: str | None) -> str | None:
-    """HEAD's commit when ``git worktree add -b`` will make the branch there, else None."""
-    head, branch_commit = refs
-    return head if branch_commit is None and from_ref is None else None
 
 
 def _write_files(worktree: Path, template: Template) -> list[str]:
