@@ -232,8 +232,9 @@ def small_pool_engine(test_image: str, tmp_path_factory: pytest.TempPathFactory)
     """``unix://…/docker.sock`` of a second dockerd on this machine whose default address pool
     holds one network (``--default-address-pool base=10.213.0.0/24,size=24``), with the test
     image loaded; ended when the test ends. Its /var/run is its own (a private mount namespace,
-    so its containerd and exec root never meet the main engine's); the rest of the filesystem,
-    the socket's folder included, is shared, so it is a local engine to Nexus."""
+    so its containerd and exec root never meet the main engine's), and so are its network
+    interfaces (a network namespace of its own); the rest of the filesystem, the socket's folder
+    included, is shared, so it is a local engine to Nexus."""
     if os.geteuid() != 0:
         pytest.skip("a second dockerd needs root")
     for tool in ("unshare", "dockerd", "docker"):
@@ -249,7 +250,9 @@ def small_pool_engine(test_image: str, tmp_path_factory: pytest.TempPathFactory)
     )
     log = (folder / "dockerd.log").open("wb")
     daemon = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", "bash", str(folder / "inner.sh")],
+        # its own network namespace too: a dockerd started with --bridge=none deletes the
+        # interface docker0, which in this machine's namespace is the main engine's bridge
+        ["unshare", "-m", "-n", "--propagation", "private", "bash", str(folder / "inner.sh")],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its process group is ended below, and nothing else
@@ -276,8 +279,8 @@ def small_pool_engine(test_image: str, tmp_path_factory: pytest.TempPathFactory)
         assert loaded.returncode == 0, loaded.stderr
         yield host
     finally:
-        # its networks' bridges live in this machine's network namespace: removed first, so that
-        # none is left holding the pool's addresses once the engine is gone
+        # its networks and containers are removed first, so that nothing of them is left behind
+        # once the engine is gone
         for argv in (["rm", "-f", "-v", "--"], ["network", "rm", "--"]):
             listed = (
                 ["ps", "-aq"] if argv[0] == "rm" else ["network", "ls", "-q", "-f", "type=custom"]
