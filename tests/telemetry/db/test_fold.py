@@ -133,12 +133,14 @@ def test_folds_killed_at_random_moments_lose_and_duplicate_nothing() -> None:
 def test_writers_killed_mid_run_never_break_the_reader() -> None:
     code = WRITER.replace("int(sys.argv[1])", "10**9")
     writers = [_python(code) for _ in range(4)]
-    deadline = time.monotonic() + 300
-    while _journal_bytes() < 16 * 1024 and time.monotonic() < deadline:  # they are writing
-        time.sleep(0.05)
-    for proc in writers:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    try:  # they write until killed: killed however the wait ends (a failure, Ctrl-C)
+        deadline = time.monotonic() + 300
+        while _journal_bytes() < 16 * 1024 and time.monotonic() < deadline:  # they are writing
+            time.sleep(0.05)
+    finally:
+        for proc in writers:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
     # What is there now: rows some writer already folded (it may have been killed folding),
     # and records in journal files whose fold did not commit.
     before, done, skipped_before = 0, set(), 0
