@@ -28,6 +28,7 @@ from nexus_cli.workspaces.service_parsing import (
     parse_health,
     parse_port,
     parse_volume,
+    published_once,
 )
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
@@ -88,10 +89,14 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
             **_env_files(spec.get("env_file"), ctx, f"{key}.env_file"),
             **_environment(spec.get("environment"), ctx, f"{key}.environment"),
         },
-        ports=[
-            _port(p, ctx, f"{key}.ports[{i}]")
-            for i, p in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
-        ],
+        ports=published_once(
+            [
+                _port(p, ctx, f"{key}.ports[{i}]")
+                for i, p in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
+            ],
+            ctx.path,
+            f"{key}.ports",
+        ),
         volumes=[
             _volume(v, ctx, f"{key}.volumes[{i}]")
             for i, v in enumerate(_list(spec.get("volumes"), ctx, f"{key}.volumes"))

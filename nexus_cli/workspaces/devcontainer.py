@@ -164,7 +164,7 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
         raise ConfigError(f"{source}: containerEnv: expected an object of NAME: value")
     if env:
         service["environment"] = {str(k): str(v) for k, v in env.items()}
-    ports = [_port(p, source) for p in data.get("forwardPorts") or []]
+    ports = list(dict.fromkeys(_port(p, source) for p in data.get("forwardPorts") or []))
     if ports:
         service["ports"] = ports
     volumes = [_mount(m, i, source) for i, m in enumerate(data.get("mounts") or [])]

@@ -109,10 +109,14 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
         image=image.strip(),
         command=parse_command(spec.get("command"), path, f"{key}.command"),
         environment=parse_environment(spec.get("environment"), path, f"{key}.environment"),
-        ports=[
-            parse_port(p, path, f"{key}.ports[{i}]")
-            for i, p in enumerate(_list(spec, "ports", path, key))
-        ],
+        ports=published_once(
+            [
+                parse_port(p, path, f"{key}.ports[{i}]")
+                for i, p in enumerate(_list(spec, "ports", path, key))
+            ],
+            path,
+            f"{key}.ports",
+        ),
         volumes=[
             parse_volume(v, path, f"{key}.volumes[{i}]")
             for i, v in enumerate(_list(spec, "volumes", path, key))
@@ -228,6 +232,20 @@ def parse_port(value: Any, path: Any, key: str) -> PortSpec:
         if not 1 <= port <= 65535:
             raise fail(path, key, "port numbers between 1 and 65535")
     return PortSpec(container_port=container, preferred_host_port=preferred, protocol=protocol)
+
+
+def published_once(ports: list[PortSpec], path: Any, key: str) -> list[PortSpec]:
+    """``ports`` when each container port (and protocol) is in it once: a workspace publishes a
+    container port on one host port, so a second mapping of it is refused, never dropped."""
+    seen: dict[tuple[int, str], int] = {}
+    for i, port in enumerate(ports):
+        first = seen.setdefault((port.container_port, port.protocol), i)
+        if first != i:
+            raise ConfigError(
+                f"{path}: {key}[{i}]: container port {port.container_port}/{port.protocol} is "
+                f"already published by {key}[{first}]; a workspace publishes it once"
+            )
+    return ports
 
 
 def parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:

@@ -380,6 +380,8 @@ def test_the_strongest_condition_on_a_dependency_wins(project: Path) -> None:
         ('volumes: ["data\\n:/data"]', "expected a volume name"),
         ('restart: "always\\n"', "no, always, unless-stopped"),
         ('ports: ["8080:80\\n"]', "CONTAINER_PORT or HOST_PORT:CONTAINER_PORT"),
+        # a second mapping of one container port was dropped without a word
+        ('ports: ["80", {target: 80, published: 9090}]', "80/tcp is already published by"),
         # variable names a container cannot have
         ("environment: {'A=B': x}", "variable names without '='"),
         ('environment: ["\\x1b[2J=x"]', "variable names without '='"),

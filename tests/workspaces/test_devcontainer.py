@@ -104,6 +104,13 @@ def test_unsupported_keys_are_all_named(project: Path) -> None:
     assert "remoteUser (refused" in caught.value.message
 
 
+def test_a_port_forwarded_twice_is_forwarded_once(project: Path) -> None:
+    write_devcontainer(project, "img:1", '{"image": "img:1", "forwardPorts": [3000, 8080, 3000]}')
+    import_devcontainer(project, ".devcontainer/devcontainer.json", name="twice")
+    ports = load_template("twice", project).services["dev"].ports
+    assert [p.container_port for p in ports] == [3000, 8080]
+
+
 def test_a_file_outside_the_project_is_refused(project: Path) -> None:
     outside = project.parent / "devcontainer.json"
     outside.write_text('{"image": "x"}')

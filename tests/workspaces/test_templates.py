@@ -233,6 +233,19 @@ def test_a_template_cannot_choose_the_host_interface(tmp_path: Path, port: str) 
     assert f"{path}: services.app.ports[0]" in info.value.message
 
 
+def test_a_container_port_published_twice_is_refused_not_dropped(tmp_path: Path) -> None:
+    path = _write(tmp_path, "twice", SERVICE + "    ports: ['8080:80', '5432', '9090:80']\n")
+    with pytest.raises(ConfigError) as info:
+        load_template("twice", tmp_path, {})
+    assert info.value.message == (
+        f"{path}: services.app.ports[2]: container port 80/tcp is already published by "
+        "services.app.ports[0]; a workspace publishes it once"
+    )
+    _write(tmp_path, "protocols", SERVICE + "    ports: ['53:53', '53:53/udp']\n")
+    ports = load_template("protocols", tmp_path, {}).services["app"].ports
+    assert [(p.container_port, p.protocol) for p in ports] == [(53, "tcp"), (53, "udp")]
+
+
 @pytest.mark.parametrize(
     ("declaration", "key"),
     [
