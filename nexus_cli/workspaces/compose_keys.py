@@ -32,6 +32,7 @@ SERVICE_KEYS = frozenset(
         "deploy",
         "restart",
         "networks",
+        "user",
     }
 )
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})
@@ -43,6 +44,8 @@ ENV_FILE_KEYS = frozenset({"path", "required"})
 LIMIT_KEYS = frozenset({"cpus", "memory"})
 NETWORK_KEYS = frozenset({"driver"})
 # Keys refused because they would widen what the repository's containers may do to the host.
+# (``user`` is not one: the file that names the user also chooses the image, which may run as
+# root, and no user in the container's namespace can do more than its root.)
 WIDENING = frozenset(
     {
         "privileged",
@@ -53,7 +56,6 @@ WIDENING = frozenset(
         "pid",
         "ipc",
         "userns_mode",
-        "user",
         "sysctls",
         "extra_hosts",
         "volumes_from",

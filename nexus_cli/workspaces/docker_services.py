@@ -355,7 +355,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
 
 
 def _limits(service: ServiceSpec) -> dict[str, Any]:
-    """CPU, memory and restart settings of a Compose service (none for a template's)."""
+    """CPU, memory, restart and user settings of a Compose service (none for a template's)."""
     extra: dict[str, Any] = {}
     if service.nano_cpus is not None:
         extra["nano_cpus"] = service.nano_cpus
@@ -364,6 +364,8 @@ def _limits(service: ServiceSpec) -> dict[str, Any]:
     if service.restart:
         name, _, count = service.restart.partition(":")
         extra["restart_policy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}
+    if service.user:
+        extra["user"] = service.user
     return extra
 
 

@@ -60,6 +60,7 @@ class ServiceSpec:
     nano_cpus: int | None = None
     mem_limit: int | None = None  # bytes
     restart: str = ""  # a restart policy name; "" is "no"
+    user: str = ""  # USER[:GROUP] (names or ids) the command runs as; "" keeps the image's own
 
 
 @dataclass(frozen=True)

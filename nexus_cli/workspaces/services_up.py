@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine
-from nexus_cli.errors import ConflictError
+from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
@@ -57,6 +57,21 @@ class PortTakenError(ConflictError):
         )
         self.service = service
         self.port = port
+
+
+class StartRefusedError(NexusError):
+    """The engine refused to start a service's container: a user its image does not have, a
+    working directory it cannot make, what the engine itself lacks; its words, in one line."""
+
+    category = "service_start"
+
+    def __init__(self, service: str, exc: BaseException) -> None:
+        why = getattr(exc, "explanation", None) or str(exc)
+        super().__init__(
+            f"the engine could not start service {service!r}: {why}",
+            hint="check the service's image, user, command and working_dir",
+        )
+        self.service = service
 
 
 def taken_port(exc: BaseException) -> int | None:
@@ -289,9 +304,9 @@ def _start_services(
                 container.start()
             except Exception as exc:  # docker's APIError, whose words say if a port was taken
                 port = taken_port(exc)
-                if port is None:
-                    raise
-                raise PortTakenError(name, port) from exc
+                if port is not None:
+                    raise PortTakenError(name, port) from exc
+                raise StartRefusedError(name, exc) from exc
             progress.end(f"start {name}")
             result.started.append(name)
             if waits.get(name) == COMPLETED:

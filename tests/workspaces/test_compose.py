@@ -380,6 +380,10 @@ def test_the_strongest_condition_on_a_dependency_wins(project: Path) -> None:
         ('volumes: ["data\\n:/data"]', "expected a volume name"),
         ('restart: "always\\n"', "no, always, unless-stopped"),
         ('ports: ["8080:80\\n"]', "CONTAINER_PORT or HOST_PORT:CONTAINER_PORT"),
+        ('user: "node\\n"', "USER or USER:GROUP"),
+        ('user: "a;b"', "USER or USER:GROUP"),
+        ("user: {name: root}", "USER or USER:GROUP"),
+        ("user: -1", "USER or USER:GROUP"),
         # a second mapping of one container port was dropped without a word
         ('ports: ["80", {target: 80, published: 9090}]', "80/tcp is already published by"),
         # variable names a container cannot have
@@ -490,6 +494,56 @@ def test_every_published_port_of_a_compose_file_ends_on_loopback(
     assert set(bindings) == {"80/tcp", "81/tcp", "82/tcp", "83/udp", "84/tcp"}
     assert {b["HostIp"] for spec in bindings.values() for b in spec} == {"127.0.0.1"}
     assert run_nexus("workspace", "delete", "lo", "--force").exit_code == 0
+
+
+@pytest.mark.parametrize(("value", "user"), [("1000", "1000"), ("'node:staff'", "node:staff")])
+def test_the_user_a_service_runs_as_is_read(project: Path, value: str, user: str) -> None:
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: x\n    user: {value}\n")
+    assert load_compose(project, "compose.yaml").services["app"].user == user
+
+
+@pytest.mark.docker
+def test_a_service_runs_as_the_user_its_file_names(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    """`user` does not widen anything (the file also chooses the image, which may run as root):
+    the service's command, and what `workspace exec` runs in it, run as that user."""
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n"
+        f"    image: {test_image}\n"
+        '    user: "1234:2345"\n'
+        '    command: ["sh", "-c", "echo started as $(id -u); exec sleep 3600"]\n'
+    )
+    cleanup_docker.append(find_project(project).project_id())
+    result = run_nexus("workspace", "create", "u1", "--compose", "compose.yaml")
+    assert result.exit_code == 0, result.stderr
+    logs = run_nexus("workspace", "logs", "u1", "app")
+    assert "started as 1234" in logs.stdout, logs.stderr
+    shown = run_nexus("workspace", "exec", "u1", "--", "sh", "-c", "id -u; id -g")
+    assert (shown.exit_code, shown.stdout.split()) == (0, ["1234", "2345"]), shown.stderr
+    assert run_nexus("workspace", "delete", "u1", "--force").exit_code == 0
+
+
+@pytest.mark.docker
+def test_a_user_the_image_lacks_is_one_clear_error_and_nothing_is_left(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: object
+) -> None:
+    """The engine refuses the start (no such user in the image): its words in one line, not
+    "unexpected APIError … this is a bug", and the create is undone."""
+    (project / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: {test_image}\n    user: nosuch\n    command: sleep 60\n"
+    )
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    result = run_nexus("workspace", "create", "u2", "--compose", "compose.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: the engine could not start service 'app': unable to find user nosuch"
+    )
+    assert result.stderr.count("error:") == 1 and "bug" not in result.stderr
+    labels = {"label": [f"dev.nexus.project={project_id}"]}
+    assert docker_client.containers.list(all=True, filters=labels) == []  # type: ignore[attr-defined]
+    assert not (project / ".nexus" / "worktrees" / "u2").exists()
 
 
 @pytest.mark.docker

@@ -183,7 +183,6 @@ WIDENING = {
     "devices": "devices: ['/dev/sda:/dev/sda']",
     "security_opt": "security_opt: ['seccomp:unconfined']",
     "userns_mode": "userns_mode: host",
-    "user": "user: root",
     "sysctls": "sysctls: {net.ipv4.ip_forward: 1}",
     "networks": "networks: [host]",
     "extra_hosts": "extra_hosts: ['a:1.2.3.4']",
