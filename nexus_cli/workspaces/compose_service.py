@@ -27,12 +27,12 @@ from nexus_cli.workspaces.service_parsing import (
     parse_command,
     parse_health,
     parse_port,
+    parse_user,
     parse_volume,
     published_once,
 )
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?\Z")
 RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
 MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?\Z", re.IGNORECASE)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
@@ -110,19 +110,8 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         nano_cpus=_cpus(limits.get("cpus"), ctx, f"{key}.deploy.resources.limits.cpus"),
         mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
         restart="" if restart == "no" else restart,
-        user=_user(spec.get("user"), ctx, f"{key}.user"),
+        user=parse_user(spec.get("user"), ctx.path, f"{key}.user"),
     )
-
-
-def _user(value: Any, ctx: Context, key: str) -> str:
-    """``user``: a name or id, with an optional group (``1000``, ``node``, ``1000:1000``)."""
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        value = str(value)
-    if not isinstance(value, str) or not USER.match(value):
-        raise fail(ctx.path, key, "USER or USER:GROUP, names or numeric ids (e.g. 1000:1000)")
-    return value
 
 
 def _limits(deploy: Any, ctx: Context, key: str) -> dict[str, Any]:

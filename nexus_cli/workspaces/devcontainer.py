@@ -6,7 +6,8 @@ dropped or would widen what the container may do is named in one error. What is 
 ``image`` or ``build`` (``dockerfile``, ``context``, ``args``, ``target``; the old
 ``dockerFile``/``context`` too), ``forwardPorts`` (numbers), ``containerEnv``, ``mounts``
 (volumes, and binds of folders inside the workspace), ``postCreateCommand`` and
-``postStartCommand`` (hooks in the container). ``name`` becomes the description; ``$schema``
+``postStartCommand`` (hooks in the container), ``containerUser`` (else ``remoteUser``) as the
+service's user. ``name`` becomes the description; ``$schema``
 and ``customizations`` (editor settings) are left out and listed in the result.
 
 The template is written to ``.nexus/templates/NAME.yaml`` (never over an existing file unless
@@ -26,7 +27,7 @@ from typing import Any
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
 from nexus_cli.terminal import escape
-from nexus_cli.workspaces.service_parsing import VOLUME_NAME
+from nexus_cli.workspaces.service_parsing import VOLUME_NAME, parse_user
 from nexus_cli.workspaces.templates import parse_template_file
 
 SERVICE = "dev"
@@ -43,6 +44,8 @@ SUPPORTED = frozenset(
         "postCreateCommand",
         "postStartCommand",
         "name",
+        "containerUser",
+        "remoteUser",
     }
 )
 LEFT_OUT = frozenset({"$schema", "customizations"})  # editor-only: no effect on the container
@@ -52,8 +55,6 @@ REFUSED = frozenset(
         "capAdd",
         "securityOpt",
         "runArgs",
-        "remoteUser",
-        "containerUser",
         "initializeCommand",  # runs on the host
         "workspaceMount",
     }
@@ -170,6 +171,10 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
     volumes = [_mount(m, i, source) for i, m in enumerate(data.get("mounts") or [])]
     if volumes:
         service["volumes"] = volumes
+    for key in ("containerUser", "remoteUser"):  # the container's user, else the tools' user
+        if data.get(key) is not None:
+            service["user"] = parse_user(data[key], source, key)
+            break
     nexus: dict[str, Any] = {
         "description": str(data.get("name") or "dev container")
         + f" (imported from {Path(folder, source.name).as_posix()})",

@@ -355,7 +355,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
 
 
 def _limits(service: ServiceSpec) -> dict[str, Any]:
-    """CPU, memory, restart and user settings of a Compose service (none for a template's)."""
+    """A service's user, and a Compose service's CPU, memory and restart settings."""
     extra: dict[str, Any] = {}
     if service.nano_cpus is not None:
         extra["nano_cpus"] = service.nano_cpus

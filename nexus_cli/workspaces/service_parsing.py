@@ -32,6 +32,7 @@ SERVICE_KEYS = (
     "healthcheck",
     "depends_on",
     "working_dir",
+    "user",
 )
 HEALTH_KEYS = ("test", "interval", "timeout", "retries", "start_period")
 HOOK_KINDS = ("post_create", "post_start")
@@ -40,6 +41,7 @@ PORT = re.compile(r"^(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?\Z")
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 HOST_PORT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}\Z")
 MAX_HOST_PORTS = 16
+USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?\Z")
 MAX_DURATION_S = 24 * 3600  # a healthcheck's interval, timeout or start period
 
 
@@ -125,6 +127,7 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
         depends_on=_parse_depends(spec.get("depends_on"), path, f"{key}.depends_on"),
         working_dir=working_dir,
         build=build,
+        user=parse_user(spec.get("user"), path, f"{key}.user"),
     )
 
 
@@ -232,6 +235,19 @@ def parse_port(value: Any, path: Any, key: str) -> PortSpec:
         if not 1 <= port <= 65535:
             raise fail(path, key, "port numbers between 1 and 65535")
     return PortSpec(container_port=container, preferred_host_port=preferred, protocol=protocol)
+
+
+def parse_user(value: Any, path: Any, key: str) -> str:
+    """``user``: a name or id, with an optional group (``1000``, ``node``, ``1000:1000``); ""
+    when absent (the image's own). Not a key that widens anything: whoever names the user also
+    chooses the image, which may run as root, and no user in the container can do more."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if not isinstance(value, str) or not USER.match(value):
+        raise fail(path, key, "USER or USER:GROUP, names or numeric ids (e.g. 1000:1000)")
+    return value
 
 
 def published_once(ports: list[PortSpec], path: Any, key: str) -> list[PortSpec]:

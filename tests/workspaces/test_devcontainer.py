@@ -97,11 +97,37 @@ def test_unsupported_and_widening_keys_are_refused_in_one_line(
 
 
 def test_unsupported_keys_are_all_named(project: Path) -> None:
-    write_devcontainer(project, "img:1", '{"image": "x", "features": {}, "remoteUser": "root"}')
+    write_devcontainer(project, "img:1", '{"image": "x", "features": {}, "capAdd": ["ALL"]}')
     with pytest.raises(ConfigError) as caught:
         import_devcontainer(project, ".devcontainer/devcontainer.json")
     assert "features (not supported)" in caught.value.message
-    assert "remoteUser (refused" in caught.value.message
+    assert "capAdd (refused" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("users", "expected"),
+    [
+        ('"remoteUser": "vscode"', "vscode"),
+        ('"containerUser": "1000:1000", "remoteUser": "vscode"', "1000:1000"),
+        ("", ""),
+    ],
+)
+def test_the_container_user_else_the_remote_user_becomes_the_services(
+    project: Path, users: str, expected: str
+) -> None:
+    """Most dev containers name a user (`"remoteUser": "vscode"`): it is imported, not refused."""
+    write_devcontainer(
+        project, "img:1", '{"image": "img:1"' + (", " if users else "") + users + "}"
+    )
+    import_devcontainer(project, ".devcontainer/devcontainer.json", name="who")
+    assert load_template("who", project).services["dev"].user == expected
+
+
+def test_a_user_that_is_not_one_is_refused(project: Path) -> None:
+    write_devcontainer(project, "img:1", '{"image": "img:1", "remoteUser": "a b"}')
+    with pytest.raises(ConfigError, match="remoteUser: expected USER or USER:GROUP"):
+        import_devcontainer(project, ".devcontainer/devcontainer.json")
+    assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()
 
 
 def test_a_port_forwarded_twice_is_forwarded_once(project: Path) -> None:

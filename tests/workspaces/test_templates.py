@@ -232,6 +232,15 @@ def test_a_template_cannot_choose_the_host_interface(tmp_path: Path, port: str) 
     assert f"{path}: services.app.ports[0]" in info.value.message
 
 
+@pytest.mark.parametrize(("value", "user"), [("1000", "1000"), ("'app:app'", "app:app")])
+def test_a_service_may_name_its_user(tmp_path: Path, value: str, user: str) -> None:
+    _write(tmp_path, "who", SERVICE + f"    user: {value}\n")
+    assert load_template("who", tmp_path, {}).services["app"].user == user
+    path = _write(tmp_path, "bad", SERVICE + "    user: '0;rm'\n")
+    with pytest.raises(ConfigError, match=f"{path}: services.app.user: expected USER or"):
+        load_template("bad", tmp_path, {})
+
+
 def test_a_container_port_published_twice_is_refused_not_dropped(tmp_path: Path) -> None:
     path = _write(tmp_path, "twice", SERVICE + "    ports: ['8080:80', '5432', '9090:80']\n")
     with pytest.raises(ConfigError) as info:
