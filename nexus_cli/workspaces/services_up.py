@@ -59,19 +59,26 @@ class PortTakenError(ConflictError):
         self.port = port
 
 
-class StartRefusedError(NexusError):
-    """The engine refused to start a service's container: a user its image does not have, a
-    working directory it cannot make, what the engine itself lacks; its words, in one line."""
+class RefusedError(NexusError):
+    """The engine refused to create or start a service's container (more CPUs than it has, a
+    user the image lacks): its words, in one line."""
 
     category = "service_start"
 
-    def __init__(self, service: str, exc: BaseException) -> None:
+    def __init__(self, service: str, step: str, exc: BaseException) -> None:
         why = getattr(exc, "explanation", None) or str(exc)
         super().__init__(
-            f"the engine could not start service {service!r}: {why}",
-            hint="check the service's image, user, command and working_dir",
+            f"the engine could not {step} service {service!r}: {why}",
+            hint="check the service's settings (image, user, command, limits)",
         )
         self.service = service
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether ``exc`` is the engine's answer to a request (not a lost connection)."""
+    from docker.errors import APIError
+
+    return isinstance(exc, APIError)
 
 
 def taken_port(exc: BaseException) -> int | None:
@@ -306,7 +313,9 @@ def _start_services(
                 port = taken_port(exc)
                 if port is not None:
                     raise PortTakenError(name, port) from exc
-                raise StartRefusedError(name, exc) from exc
+                if _refused(exc):
+                    raise RefusedError(name, "start", exc) from exc
+                raise
             progress.end(f"start {name}")
             result.started.append(name)
             if waits.get(name) == COMPLETED:
@@ -398,7 +407,12 @@ class _Creating:
         return self
 
     def container(self, plan: ServicePlan) -> Any:
-        container = self._futures[plan.service.name].result()
+        try:
+            container = self._futures[plan.service.name].result()
+        except Exception as exc:
+            if _refused(exc):
+                raise RefusedError(plan.service.name, "create", exc) from exc
+            raise
         if not self._shown_done and all(f.done() for f in self._futures.values()):
             self._shown_done = True
             self._progress.end("containers")

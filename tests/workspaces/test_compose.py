@@ -525,21 +525,33 @@ def test_a_service_runs_as_the_user_its_file_names(
 
 
 @pytest.mark.docker
-def test_a_user_the_image_lacks_is_one_clear_error_and_nothing_is_left(
-    project: Path, test_image: str, cleanup_docker: list[str], docker_client: object
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("user: nosuch", "could not start service 'app': unable to find user nosuch"),
+        # a file written on a bigger machine: the engine refuses the create
+        ("deploy: {resources: {limits: {cpus: '1024'}}}", "could not create service 'app': "),
+    ],
+)
+def test_what_the_engine_refuses_is_one_clear_error_and_nothing_is_left(
+    project: Path,
+    test_image: str,
+    cleanup_docker: list[str],
+    docker_client: object,
+    setting: str,
+    words: str,
 ) -> None:
-    """The engine refuses the start (no such user in the image): its words in one line, not
-    "unexpected APIError … this is a bug", and the create is undone."""
+    """The engine refuses the start (no such user in the image) or the create (more CPUs than
+    it has): its words in one line, not "unexpected APIError … this is a bug", and the create
+    is undone."""
     (project / "compose.yaml").write_text(
-        f"services:\n  app:\n    image: {test_image}\n    user: nosuch\n    command: sleep 60\n"
+        f"services:\n  app:\n    image: {test_image}\n    {setting}\n    command: sleep 60\n"
     )
     project_id = find_project(project).project_id()
     cleanup_docker.append(project_id)
     result = run_nexus("workspace", "create", "u2", "--compose", "compose.yaml")
     assert result.exit_code == 1
-    assert result.stderr.startswith(
-        "error: the engine could not start service 'app': unable to find user nosuch"
-    )
+    assert result.stderr.startswith(f"error: the engine {words}"), result.stderr
     assert result.stderr.count("error:") == 1 and "bug" not in result.stderr
     labels = {"label": [f"dev.nexus.project={project_id}"]}
     assert docker_client.containers.list(all=True, filters=labels) == []  # type: ignore[attr-defined]
