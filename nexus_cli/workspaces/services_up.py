@@ -4,7 +4,6 @@ are made ready by :mod:`~nexus_cli.workspaces.engine_prep`; the hooks run by
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,12 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine
-from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.engine_prep import prepare_engine
+from nexus_cli.workspaces.engine_refusals import (
+    EngineRefusedError,
+    PortTakenError,
+    refused,
+    taken_port,
+)
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
 from nexus_cli.workspaces.template_model import Template
@@ -39,52 +43,6 @@ SETTLE_S = 0.2
 # program, another user's workspace): the engine refuses the start, and the ports are allocated
 # again, avoiding the refused ones, at most this many times in all.
 PORT_ATTEMPTS = 3
-_PORT_TAKEN = re.compile(
-    r"Bind for [^ ]*:(\d+) failed: port is already allocated"
-    r"|listen (?:tcp|udp)[46]? [^ ]*:(\d+): bind: address already in use"
-)
-
-
-class PortTakenError(ConflictError):
-    """The engine could not bind a host port that was free when it was allocated."""
-
-    def __init__(self, service: str, port: int) -> None:
-        super().__init__(
-            f"host port {port} of service {service!r} was taken by another program while the"
-            " workspace started",
-            hint="run the command again, or free the port",
-            category="port_conflict",
-        )
-        self.service = service
-        self.port = port
-
-
-class RefusedError(NexusError):
-    """The engine refused to create or start a service's container (more CPUs than it has, a
-    user the image lacks): its words, in one line."""
-
-    category = "service_start"
-
-    def __init__(self, service: str, step: str, exc: BaseException) -> None:
-        why = getattr(exc, "explanation", None) or str(exc)
-        super().__init__(
-            f"the engine could not {step} service {service!r}: {why}",
-            hint="check the service's settings (image, user, command, limits)",
-        )
-        self.service = service
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether ``exc`` is the engine's answer to a request (not a lost connection)."""
-    from docker.errors import APIError
-
-    return isinstance(exc, APIError)
-
-
-def taken_port(exc: BaseException) -> int | None:
-    """The host port an engine error says is taken, if that is what it says."""
-    found = _PORT_TAKEN.search(str(exc))
-    return None if found is None else int(found.group(1) or found.group(2))
 
 
 @dataclass
@@ -313,8 +271,8 @@ def _start_services(
                 port = taken_port(exc)
                 if port is not None:
                     raise PortTakenError(name, port) from exc
-                if _refused(exc):
-                    raise RefusedError(name, "start", exc) from exc
+                if refused(exc):
+                    raise EngineRefusedError(name, "start", exc) from exc
                 raise
             progress.end(f"start {name}")
             result.started.append(name)
@@ -410,8 +368,8 @@ class _Creating:
         try:
             container = self._futures[plan.service.name].result()
         except Exception as exc:
-            if _refused(exc):
-                raise RefusedError(plan.service.name, "create", exc) from exc
+            if refused(exc):
+                raise EngineRefusedError(plan.service.name, "create", exc) from exc
             raise
         if not self._shown_done and all(f.done() for f in self._futures.values()):
             self._shown_done = True

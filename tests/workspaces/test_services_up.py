@@ -14,18 +14,7 @@ import pytest
 
 from nexus_cli.project import find_project
 from nexus_cli.workspaces import docker_services, services_up
-from nexus_cli.workspaces.services_up import taken_port
 from tests.conftest import run_nexus
-
-
-def test_the_engine_s_words_for_a_taken_port_are_understood() -> None:
-    allocated = "driver failed programming external connectivity on endpoint x (abc): Bind for 127.0.0.1:18080 failed: port is already allocated"
-    in_use = (
-        "Error starting userland proxy: listen tcp4 127.0.0.1:18081: bind: address already in use"
-    )
-    assert taken_port(Exception(allocated)) == 18080
-    assert taken_port(Exception(in_use)) == 18081
-    assert taken_port(Exception("no such image")) is None
 
 
 @pytest.mark.docker
