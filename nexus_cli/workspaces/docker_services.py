@@ -349,12 +349,12 @@ def _create(client: Any, plan: ServicePlan) -> Any:
         healthcheck=_healthcheck(service),
         init=True,
         detach=True,
-        **_limits(service),
+        **_settings(service),
     )
     return container
 
 
-def _limits(service: ServiceSpec) -> dict[str, Any]:
+def _settings(service: ServiceSpec) -> dict[str, Any]:
     """A service's user, and a Compose service's CPU, memory and restart settings."""
     extra: dict[str, Any] = {}
     if service.nano_cpus is not None:
