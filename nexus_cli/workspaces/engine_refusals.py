@@ -50,6 +50,18 @@ def refused(exc: BaseException) -> bool:
     return isinstance(exc, APIError)
 
 
+def meaning(exc: BaseException, service: str, step: str) -> NexusError | None:
+    """What an error of the engine at ``step`` (``create`` or ``start``) of ``service`` means: a
+    host port taken since it was allocated, or anything else it refused in its own words; None
+    when it is not the engine's answer (a lost connection), raised as it is."""
+    port = taken_port(exc)
+    if port is not None:
+        return PortTakenError(service, port)
+    if refused(exc):
+        return EngineRefusedError(service, step, exc)
+    return None
+
+
 def taken_port(exc: BaseException) -> int | None:
     """The host port an engine error says is taken, if that is what it says."""
     found = _PORT_TAKEN.search(str(exc))

@@ -14,15 +14,18 @@ from typing import TYPE_CHECKING, Any
 from nexus_cli import engine
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import container_waits, docker_services, exposure, forwards, ports, remote
+from nexus_cli.workspaces import (
+    container_waits,
+    docker_services,
+    engine_refusals,
+    exposure,
+    forwards,
+    ports,
+    remote,
+)
 from nexus_cli.workspaces.docker_services import ServicePlan
 from nexus_cli.workspaces.engine_prep import prepare_engine
-from nexus_cli.workspaces.engine_refusals import (
-    EngineRefusedError,
-    PortTakenError,
-    refused,
-    taken_port,
-)
+from nexus_cli.workspaces.engine_refusals import PortTakenError
 from nexus_cli.workspaces.handle import service_of
 from nexus_cli.workspaces.image_build import build_images
 from nexus_cli.workspaces.template_model import Template
@@ -267,13 +270,11 @@ def _start_services(
             progress.begin(f"start {name}")
             try:
                 container.start()
-            except Exception as exc:  # docker's APIError, whose words say if a port was taken
-                port = taken_port(exc)
-                if port is not None:
-                    raise PortTakenError(name, port) from exc
-                if refused(exc):
-                    raise EngineRefusedError(name, "start", exc) from exc
-                raise
+            except Exception as exc:  # docker's APIError: a port taken meanwhile, or a refusal
+                error = engine_refusals.meaning(exc, name, "start")
+                if error is None:
+                    raise
+                raise error from exc
             progress.end(f"start {name}")
             result.started.append(name)
             if waits.get(name) == COMPLETED:
@@ -368,9 +369,10 @@ class _Creating:
         try:
             container = self._futures[plan.service.name].result()
         except Exception as exc:
-            if refused(exc):
-                raise EngineRefusedError(plan.service.name, "create", exc) from exc
-            raise
+            error = engine_refusals.meaning(exc, plan.service.name, "create")
+            if error is None:
+                raise
+            raise error from exc
         if not self._shown_done and all(f.done() for f in self._futures.values()):
             self._shown_done = True
             self._progress.end("containers")
