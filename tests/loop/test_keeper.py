@@ -35,8 +35,10 @@ def _agent_pid(agent_log: Path) -> int | None:
 
 
 def _end(pid: int) -> None:
+    """End the agent's process group: the agent runs in the session its loop started (led by
+    the shell that runs it, so the agent's own pid is not the group's)."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)  # the agent leads its own session (its process group)
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
 
 
 def test_a_killed_loops_task_is_reclaimed_and_finished(loop_project: Path, agent_log: Path) -> None:
