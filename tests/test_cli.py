@@ -260,7 +260,8 @@ def test_sigterm_runs_cleanup_blocks(tmp_path: Path) -> None:
         "def slow():\n"
         "    try:\n"
         "        print('started', flush=True)\n"
-        "        time.sleep(60)\n"
+        "        for _ in range(600):\n"  # a signal just before a sleep is seen at the next
+        "            time.sleep(0.1)\n"
         "    finally:\n"
         f"        open({str(marker)!r}, 'w').write('yes')\n"
         "sys.exit(cli.main(['slow']))\n"

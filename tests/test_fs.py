@@ -139,7 +139,8 @@ def test_atomic_write_interrupted_by_sigterm_leaves_no_temp(tmp_path: Path) -> N
         f"with atomic_writer({str(tmp_path / 'big')!r}) as fh:\n"
         "    fh.write('x' * 1000)\n"
         "    print('ready', flush=True)\n"
-        "    time.sleep(30)\n"
+        "    for _ in range(300):\n"  # short sleeps: a signal just before one is seen at the next
+        "        time.sleep(0.1)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

@@ -161,6 +161,23 @@ def wait_until(check: Callable[[], bool], timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
+def running_process(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``argv`` started, returned once /proc shows the new program. ``Popen`` may return while
+    the kernel is still setting up the exec: the command line and environment then read empty,
+    so a reading of the process (whose task it is, its name) taken at once could miss it."""
+    import psutil
+
+    proc = subprocess.Popen(argv, env=env)
+
+    def running() -> bool:
+        with contextlib.suppress(psutil.Error):
+            return psutil.Process(proc.pid).cmdline() == argv
+        return False
+
+    wait_until(running)
+    return proc
+
+
 @pytest.fixture
 def start_trainer(tmp_path: Path) -> Iterator[Callable[..., Trainer]]:
     """Start ``tests/gpu/trainer.py`` (its own session) and wait for three checkpoints."""

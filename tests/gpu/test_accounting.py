@@ -18,7 +18,7 @@ from nexus_cli.gpu.model import GpuProcessReading, GpuUnavailableError
 from nexus_cli.tasks.metrics import gpu_families
 from nexus_cli.telemetry.ship import openmetrics
 from tests.conftest import run_nexus
-from tests.gpu.conftest import GIB, FakeNvml, make_gpu, wait_until
+from tests.gpu.conftest import GIB, FakeNvml, make_gpu, running_process, wait_until
 
 Spawn = Callable[[dict[str, str]], int]
 
@@ -29,8 +29,8 @@ def spawn() -> Iterator[Spawn]:
 
     def start(env: dict[str, str]) -> int:
         base = {k: v for k, v in os.environ.items() if k != accounting.ENV}
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "import time; time.sleep(120)"], env={**base, **env}
+        proc = running_process(
+            [sys.executable, "-c", "import time; time.sleep(120)"], {**base, **env}
         )
         started.append(proc)
         return proc.pid

@@ -17,12 +17,12 @@ import pytest
 from nexus_cli.gpu import ghosts
 from nexus_cli.gpu.model import GpuProcessReading
 from tests.conftest import run_nexus
-from tests.gpu.conftest import GIB, FakeNvml, make_gpu, wait_until
+from tests.gpu.conftest import GIB, FakeNvml, make_gpu, running_process, wait_until
 
 
 @pytest.fixture
 def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    proc = running_process([sys.executable, "-c", "import time; time.sleep(120)"])
     yield proc
     proc.kill()
     proc.wait()

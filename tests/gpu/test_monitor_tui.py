@@ -22,7 +22,7 @@ import pytest
 
 from nexus_cli.gpu.model import GpuProcessReading
 from tests.conftest import REPO_ROOT
-from tests.gpu.conftest import GIB, Trainer, make_gpu, wait_until, write_fake_nvml
+from tests.gpu.conftest import GIB, Trainer, make_gpu, running_process, wait_until, write_fake_nvml
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -44,13 +44,15 @@ class Screen:
     def text(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.name)
 
-    def wait_for(self, needle: str, timeout: float = 15) -> str:
+    def wait_for(self, *needles: str, timeout: float = 15) -> str:
+        """The screen once it shows every needle (a panel is drawn over several refreshes: the
+        first of its lines can be on screen before the others)."""
         deadline = time.monotonic() + timeout
         while True:
             text = self.text()
-            if needle in text:
+            if all(needle in text for needle in needles):
                 return text
-            assert time.monotonic() < deadline, f"{needle!r} never appeared:\n{text}"
+            assert time.monotonic() < deadline, f"{needles!r} never all appeared:\n{text}"
             time.sleep(0.1)
 
     def lines_with(self, needle: str) -> list[str]:
@@ -95,7 +97,7 @@ def test_sort_filter_inspect_and_kill(
     tmp_path: Path,
 ) -> None:
     trainer = start_trainer("--interval", "0.3")
-    sleeper = subprocess.Popen(["sleep", "120"])
+    sleeper = running_process(["sleep", "120"])
     try:
         env = write_fake_nvml(
             tmp_path / "nvml.json",
@@ -130,9 +132,13 @@ def test_sort_filter_inspect_and_kill(
         screen.keys("Up")
         wait_until(lambda: any("›" in line for line in screen.lines_with(f" {trainer.pid} ")))
         screen.keys("Enter")
-        text = screen.wait_for(f"impact: PID {trainer.pid}")
-        assert "Work lost if killed" in text and "Next checkpoint: " in text, text
-        assert "Last checkpoint:" in text and "ckpt_epoch" in text, text
+        screen.wait_for(
+            f"impact: PID {trainer.pid}",
+            "Work lost if killed",
+            "Next checkpoint: ",
+            "Last checkpoint:",
+            "ckpt_epoch",
+        )
 
         screen.keys("K")
         screen.wait_for(f"kill PID {trainer.pid} (python")
