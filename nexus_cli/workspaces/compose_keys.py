@@ -33,6 +33,13 @@ SERVICE_KEYS = frozenset(
         "restart",
         "networks",
         "user",
+        # how the container runs inside its own namespace (compose_runtime.py)
+        "labels",
+        "hostname",
+        "init",
+        "tmpfs",
+        "stop_signal",
+        "stop_grace_period",
     }
 )
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})

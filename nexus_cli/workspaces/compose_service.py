@@ -18,11 +18,13 @@ from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
-from nexus_cli.terminal import escape, has_controls
+from nexus_cli.terminal import has_controls
+from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
     built_from,
     fail,
+    key_values,
     parse_build,
     parse_command,
     parse_health,
@@ -111,6 +113,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
         restart="" if restart == "no" else restart,
         user=parse_user(spec.get("user"), ctx.path, f"{key}.user"),
+        runtime=compose_runtime.parse(spec, ctx.path, key),
     )
 
 
@@ -167,22 +170,10 @@ def _resolve(ctx: Context, rel: str, key: str, *, allow_root: bool = False) -> P
 def _environment(value: Any, ctx: Context, key: str) -> dict[str, str]:
     """``environment`` as a mapping or list; a name without a value takes the user's own
     environment's value and is left out when that is unset (as Compose does)."""
-    if value is None:
-        return {}
-    items: list[tuple[str, Any]]
-    if isinstance(value, dict):
-        items = [(str(k), v) for k, v in value.items()]
-    elif isinstance(value, list):
-        items = []
-        for item in value:
-            name, sep, text = str(item).partition("=")
-            items.append((name, text if sep else None))
-    else:
-        raise fail(ctx.path, key, "a mapping of NAME: VALUE or a list of NAME=VALUE")
     result: dict[str, str] = {}
-    for name, text in items:
+    for name, text in key_values(value, ctx.path, key, "NAME"):
         if not name or "=" in name or has_controls(name) or "\n" in name:
-            raise fail(ctx.path, f"{key}.{escape(name)}", "variable names without '=' or controls")
+            raise fail(ctx.path, f"{key}.{name}", "variable names without '=' or controls")
         if text is None:
             if name in ctx.env:
                 result[name] = ctx.env[name]

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nexus_cli import engine, fs, git, proc
 from nexus_cli.errors import ConfigError, ConflictError, DeadlineError, NexusError
-from nexus_cli.workspaces.handle import project_filters
+from nexus_cli.workspaces import compose_runtime
+from nexus_cli.workspaces.handle import LABEL_STOP_GRACE, project_filters
 from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
 
@@ -293,6 +294,15 @@ def _mounts(plan: ServicePlan) -> list[Any]:
     return mounts + named
 
 
+def _labels(plan: ServicePlan) -> dict[str, str]:
+    """The file's labels, then Nexus's own (which the file may not set: compose_runtime.py)."""
+    service = plan.service
+    labels = {**service.runtime.labels, **plan.workspace.labels(service.name)}
+    if service.runtime.stop_grace_s is not None:
+        labels[LABEL_STOP_GRACE] = str(service.runtime.stop_grace_s)
+    return labels
+
+
 def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
     health = service.healthcheck
     if health is None:
@@ -332,7 +342,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
         command=service.command,
         entrypoint=service.entrypoint,
         name=plan.container_name,
-        labels=plan.workspace.labels(service.name),
+        labels=_labels(plan),
         environment={
             **service.environment,
             "NEXUS_WORKSPACE": plan.workspace.name,
@@ -347,7 +357,6 @@ def _create(client: Any, plan: ServicePlan) -> Any:
         network=network,
         networking_config={network: client.api.create_endpoint_config(aliases=[service.name])},
         healthcheck=_healthcheck(service),
-        init=True,
         detach=True,
         **_settings(service),
     )
@@ -355,8 +364,9 @@ def _create(client: Any, plan: ServicePlan) -> Any:
 
 
 def _settings(service: ServiceSpec) -> dict[str, Any]:
-    """A service's user, and a Compose service's CPU, memory and restart settings."""
-    extra: dict[str, Any] = {}
+    """A service's user, and a Compose service's CPU, memory and restart settings and how its
+    container runs (init, host name, tmpfs, stop signal and grace: compose_runtime.py)."""
+    extra: dict[str, Any] = compose_runtime.create_settings(service.runtime)
     if service.nano_cpus is not None:
         extra["nano_cpus"] = service.nano_cpus
     if service.mem_limit is not None:
@@ -370,13 +380,24 @@ def _settings(service: ServiceSpec) -> dict[str, Any]:
 
 
 def stop_containers(client: Any, workspace: Workspace, timeout_s: int = 5) -> int:
-    """Stop and remove the workspace's containers (volumes stay). Returns how many."""
+    """Stop and remove the workspace's containers (volumes stay). Returns how many. Each is given
+    ``timeout_s`` to stop after its stop signal, or the grace period its Compose file set
+    (``stop_grace_period``, at most compose_runtime.MAX_GRACE_S)."""
     found = containers_for(client, workspace)
     for container in found:
         if container.status == "running":
-            container.stop(timeout=timeout_s)
+            container.stop(timeout=_grace(container, timeout_s))
         container.remove(force=True)
     return len(found)
+
+
+def _grace(container: Any, default_s: int) -> int:
+    """The container's own grace period when its file set one (its label: at most MAX_GRACE_S
+    whatever the label says), else ``default_s``."""
+    own = str(((container.attrs.get("Config") or {}).get("Labels") or {}).get(LABEL_STOP_GRACE))
+    if own.isascii() and own.isdigit() and len(own) <= 6:
+        return min(int(own), compose_runtime.MAX_GRACE_S)
+    return default_s
 
 
 def remove_all(client: Any, workspace: Workspace, *, keep_volumes: bool = False) -> dict[str, int]:

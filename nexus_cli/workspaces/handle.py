@@ -29,6 +29,7 @@ LABEL_PROJECT = "dev.nexus.project"
 LABEL_WORKSPACE = "dev.nexus.workspace"
 LABEL_SERVICE = "dev.nexus.service"
 LABEL_MANAGED = "dev.nexus.managed"
+LABEL_STOP_GRACE = "dev.nexus.stop-grace"  # a container's own stop grace period, in seconds
 MANAGED_FILTER = f"{LABEL_MANAGED}=true"
 
 

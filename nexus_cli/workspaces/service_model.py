@@ -41,6 +41,20 @@ class BuildSpec:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """How a container runs inside its own namespace, from a Compose file's ``labels``,
+    ``hostname``, ``init``, ``tmpfs``, ``stop_signal`` and ``stop_grace_period``
+    (:mod:`compose_runtime`); a Nexus template keeps the defaults."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    hostname: str = ""  # "" is the engine's (the container id)
+    init: bool = True  # an init process as PID 1 (Nexus's default; the file may say false)
+    tmpfs: dict[str, str] = field(default_factory=dict)  # path in the container -> options
+    stop_signal: str = ""  # "" is the image's (SIGTERM unless it says otherwise)
+    stop_grace_s: int | None = None  # seconds before SIGKILL; None is Nexus's own wait
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     image: str
@@ -61,6 +75,7 @@ class ServiceSpec:
     mem_limit: int | None = None  # bytes
     restart: str = ""  # a restart policy name; "" is "no"
     user: str = ""  # USER[:GROUP] (names or ids) the command runs as; "" keeps the image's own
+    runtime: Runtime = field(default_factory=Runtime)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from nexus_cli import dot_git, validate
 from nexus_cli.errors import ConfigError
+from nexus_cli.terminal import escape
 from nexus_cli.workspaces.service_model import (
     BuildSpec,
     HealthSpec,
@@ -68,7 +69,8 @@ def with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str,
 
 
 def fail(path: Any, key: str, expected: str) -> ConfigError:
-    return ConfigError(f"{path}: {key}: expected {expected}")
+    """``PATH: KEY: expected …`` on one line: a key holds the file's own names (escaped)."""
+    return ConfigError(f"{path}: {escape(key, newlines=False)}: expected {expected}")
 
 
 def parse_duration(value: Any, path: Any, key: str) -> float:
@@ -187,6 +189,20 @@ def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return [str(v) for v in value]
     raise fail(path, key, "a string or a list of strings")
+
+
+def key_values(value: Any, path: Any, key: str, name: str) -> list[tuple[str, Any]]:
+    """A Compose mapping of ``NAME: VALUE`` or list of ``NAME=VALUE`` as (name, value) pairs in
+    the file's order; a list entry without ``=`` has the value None (``environment``: take the
+    user's; ``labels``: empty). ``name`` says what a name is, for the error."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    if isinstance(value, list):
+        pairs = (str(item).partition("=") for item in value)
+        return [(k, v if sep else None) for k, sep, v in pairs]
+    raise fail(path, key, f"a mapping of {name}: VALUE or a list of {name}=VALUE")
 
 
 def parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:

@@ -1,0 +1,127 @@
+"""The Compose keys that only say how a container runs inside its own namespace.
+
+``labels``, ``hostname``, ``init``, ``tmpfs``, ``stop_signal`` and ``stop_grace_period`` change
+nothing the container may do to the host, so a project's file may set them (the keys that would
+widen it are refused: :data:`compose_keys.WIDENING`). What they may not do is pass for Nexus:
+labels under Nexus's own prefix (``dev.nexus.``, which marks what a workspace owns and deletes)
+or Compose's are refused, and a grace period is bounded, so that ``down`` and ``delete`` never
+wait longer than :data:`MAX_GRACE_S` for one container.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from nexus_cli.terminal import has_controls
+from nexus_cli.workspaces.service_model import Runtime
+from nexus_cli.workspaces.service_parsing import fail, key_values, parse_duration
+
+RESERVED_LABELS = ("dev.nexus.", "com.docker.compose.")
+LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}\Z")
+MAX_LABEL_VALUE = 4096  # characters
+HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\Z")
+SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]{2,12}|[0-9]{1,2})\Z")
+TMPFS_PATH = re.compile(r"^/[A-Za-z0-9._/-]{0,254}\Z")
+TMPFS_OPTIONS = re.compile(r"^[A-Za-z0-9=,._-]{0,200}\Z")
+MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its own
+
+
+def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
+    """The :class:`Runtime` of the Compose service ``spec`` (at ``key`` of the file ``path``)."""
+    init = spec.get("init", True)
+    if not isinstance(init, bool):
+        raise fail(path, f"{key}.init", "true or false")
+    return Runtime(
+        labels=_labels(spec.get("labels"), path, f"{key}.labels"),
+        hostname=_hostname(spec.get("hostname"), path, f"{key}.hostname"),
+        init=init,
+        tmpfs=_tmpfs(spec.get("tmpfs"), path, f"{key}.tmpfs"),
+        stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
+        stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
+    )
+
+
+def create_settings(runtime: Runtime) -> dict[str, Any]:
+    """The engine's create parameters for ``runtime``. Its labels are the caller's to merge with
+    Nexus's own, as is the grace period: the Docker SDK's create does not pass a stop timeout, so
+    Nexus keeps it in a label of its own and waits it out itself
+    (:func:`docker_services.stop_containers`); a ``docker stop`` by hand waits the engine's 10 s."""
+    settings: dict[str, Any] = {"init": runtime.init}
+    if runtime.hostname:
+        settings["hostname"] = runtime.hostname
+    if runtime.tmpfs:
+        settings["tmpfs"] = dict(runtime.tmpfs)
+    if runtime.stop_signal:
+        settings["stop_signal"] = runtime.stop_signal
+    return settings
+
+
+def _labels(value: Any, path: Any, key: str) -> dict[str, str]:
+    """``labels`` as a mapping or a list of ``KEY=VALUE`` (a key without a value is an empty
+    label, as Compose reads it)."""
+    result: dict[str, str] = {}
+    for name, text in key_values(value, path, key, "KEY"):
+        shown = f"{key}.{name}"
+        if not LABEL_KEY.match(name):
+            raise fail(path, shown, "a label key of letters, digits, '.', '_', '/' or '-'")
+        if name.startswith(RESERVED_LABELS):
+            raise fail(path, shown, "a label outside dev.nexus.* and com.docker.compose.*")
+        if isinstance(text, dict | list):
+            raise fail(path, shown, "a text, number or boolean value")
+        result[name] = (
+            "" if text is None else str(text).lower() if isinstance(text, bool) else str(text)
+        )
+        if len(result[name]) > MAX_LABEL_VALUE or has_controls(result[name]):
+            raise fail(path, shown, f"a value of at most {MAX_LABEL_VALUE} characters, no controls")
+    return result
+
+
+def _hostname(value: Any, path: Any, key: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 253 or not HOSTNAME.match(value):
+        raise fail(path, key, "a host name of letters, digits and '-' (dots between labels)")
+    return value
+
+
+def _tmpfs(value: Any, path: Any, key: str) -> dict[str, str]:
+    """``tmpfs`` as one ``PATH[:OPTIONS]`` or a list of them."""
+    entries = [value] if isinstance(value, str) else value
+    if entries is None:
+        return {}
+    if not isinstance(entries, list):
+        raise fail(path, key, "a path, or a list of PATH[:OPTIONS]")
+    result: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        target, _, options = entry.partition(":") if isinstance(entry, str) else ("", "", "")
+        if not TMPFS_PATH.match(target) or ".." in target.split("/"):
+            raise fail(path, f"{key}[{i}]", "an absolute path in the container")
+        if not TMPFS_OPTIONS.match(options):
+            raise fail(path, f"{key}[{i}]", "mount options such as size=64m,mode=1777")
+        if target in result:
+            raise fail(path, f"{key}[{i}]", f"each path once ({target} is repeated)")
+        result[target] = options
+    return result
+
+
+def _signal(value: Any, path: Any, key: str) -> str:
+    if value is None:
+        return ""
+    text = str(value).strip().upper() if isinstance(value, str | int) else ""
+    if text and text[0].isalpha() and not text.startswith("SIG"):
+        text = f"SIG{text}"
+    if isinstance(value, bool) or not SIGNAL.match(text):
+        raise fail(path, key, "a signal such as SIGINT, SIGQUIT or 15")
+    return text
+
+
+def _grace(value: Any, path: Any, key: str) -> int | None:
+    """Whole seconds (rounded up: the engine takes whole seconds), at most MAX_GRACE_S."""
+    if value is None:
+        return None
+    seconds = parse_duration(value, path, key)
+    if seconds > MAX_GRACE_S:
+        raise fail(path, key, f"a duration of at most {MAX_GRACE_S // 60}m")
+    return math.ceil(seconds)

@@ -1,0 +1,132 @@
+"""The Compose keys that set how a container runs in its own namespace (labels, hostname, init,
+tmpfs, stop_signal, stop_grace_period): read, refused when hostile, and honoured by the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexus_cli.errors import ConfigError
+from nexus_cli.project import find_project
+from nexus_cli.workspaces.compose import load_compose
+from tests.conftest import run_nexus
+
+
+def _load(project: Path, settings: str) -> Any:
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: x\n{settings}")
+    return load_compose(project, "compose.yaml").services["app"].runtime
+
+
+def test_each_key_is_read(project: Path) -> None:
+    runtime = _load(
+        project,
+        "    labels: {com.example.role: db, traefik.enable: true, tier: 2}\n"
+        "    hostname: db-1.local\n"
+        "    init: false\n"
+        '    tmpfs: ["/run", "/tmp/cache:size=64m,mode=1777"]\n'
+        "    stop_signal: INT\n"
+        "    stop_grace_period: 1m30s\n",
+    )
+    assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
+    assert (runtime.hostname, runtime.init) == ("db-1.local", False)
+    assert runtime.tmpfs == {"/run": "", "/tmp/cache": "size=64m,mode=1777"}
+    assert (runtime.stop_signal, runtime.stop_grace_s) == ("SIGINT", 90)
+
+
+def test_the_other_spellings_compose_accepts(project: Path) -> None:
+    runtime = _load(
+        project,
+        '    labels: ["com.example.a=1", "com.example.flag"]\n'
+        "    tmpfs: /run\n"
+        "    stop_signal: 15\n"
+        "    stop_grace_period: 1.5s\n",
+    )
+    assert runtime.labels == {"com.example.a": "1", "com.example.flag": ""}
+    assert runtime.tmpfs == {"/run": ""}
+    assert (runtime.stop_signal, runtime.stop_grace_s) == ("15", 2)  # whole seconds, rounded up
+
+
+def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
+    runtime = _load(project, "")
+    assert (runtime.labels, runtime.hostname, runtime.init, runtime.tmpfs) == ({}, "", True, {})
+    assert (runtime.stop_signal, runtime.stop_grace_s) == ("", None)
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        # Nexus's own labels mark what a workspace owns (and deletes): never the file's to set
+        ("labels: {dev.nexus.workspace: other}", "a label outside dev.nexus.*"),
+        ('labels: ["dev.nexus.managed=true"]', "a label outside dev.nexus.*"),
+        ("labels: {com.docker.compose.project: x}", "com.docker.compose.*"),
+        ('labels: {"a\\nb": x}', "a label key of letters"),
+        ("labels: {a: {b: c}}", "a text, number or boolean value"),
+        ('labels: {a: "\\x1b]0;owned\\x07"}', "no controls"),
+        ("labels: a=b", "a mapping of KEY: VALUE or a list"),
+        ("hostname: 'bad_host!'", "a host name of letters"),
+        ('hostname: "db\\n"', "a host name of letters"),
+        ("hostname: -db", "a host name of letters"),
+        ("init: 'yes'", "true or false"),
+        ("tmpfs: run", "an absolute path in the container"),
+        ("tmpfs: /a/../b", "an absolute path in the container"),
+        ('tmpfs: ["/run:size=1m;rm -rf /"]', "mount options such as"),
+        ("tmpfs: [/run, /run]", "each path once"),
+        ("tmpfs: {a: b}", "a path, or a list"),
+        ("stop_signal: 'KILL; rm'", "a signal such as SIGINT"),
+        ("stop_signal: true", "a signal such as SIGINT"),
+        ("stop_grace_period: 10m", "a duration of at most 5m"),
+        ("stop_grace_period: -1", "a duration between 0 and 24h"),
+        ("stop_grace_period: soon", "a duration such as 500ms"),
+    ],
+)
+def test_hostile_values_are_refused_in_one_error(project: Path, setting: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(project, f"    {setting}\n")
+    assert words in caught.value.message and "\n" not in caught.value.message
+
+
+@pytest.mark.docker
+def test_the_engine_runs_the_container_as_the_file_says(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """Labels sit beside Nexus's own, the host name, tmpfs, init and stop settings reach the
+    container; `down` stops it with its stop signal and waits its grace period (longer than
+    Nexus's own 5 s: the trap's last line is written after 6 s)."""
+    trap = "echo got-int > /w/stopped; sleep 6; echo clean >> /w/stopped; exit 0"
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n"
+        f"    image: {test_image}\n"
+        "    labels: {com.example.role: worker}\n"
+        "    hostname: worker-1\n"
+        "    init: false\n"
+        "    tmpfs: ['/scratch:size=8m']\n"
+        "    stop_signal: SIGINT\n"
+        "    stop_grace_period: 20s\n"
+        "    volumes: ['./:/w']\n"
+        f"    command: [sh, -c, 'trap \"{trap}\" INT; while :; do sleep 0.1; done']\n"
+    )
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    result = run_nexus("workspace", "create", "rt", "--compose", "compose.yaml")
+    assert result.exit_code == 0, result.stderr
+    (container,) = docker_client.containers.list(
+        filters={"label": [f"dev.nexus.project={project_id}"]}
+    )
+    labels = container.attrs["Config"]["Labels"]
+    assert labels["com.example.role"] == "worker" and labels["dev.nexus.service"] == "app"
+    assert container.attrs["Config"]["Hostname"] == "worker-1"
+    assert container.attrs["Config"]["StopSignal"] == "SIGINT"
+    assert labels["dev.nexus.stop-grace"] == "20"  # Nexus waits it out (no stop timeout in the SDK)
+    assert container.attrs["HostConfig"]["Init"] is False
+    assert container.attrs["HostConfig"]["Tmpfs"] == {"/scratch": "size=8m"}
+    shown = run_nexus(
+        "workspace", "exec", "rt", "--", "sh", "-c", "hostname; grep /scratch /proc/mounts"
+    )
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout.splitlines()[0] == "worker-1" and "tmpfs" in shown.stdout
+    assert run_nexus("workspace", "down", "rt").exit_code == 0
+    stopped = project / ".nexus" / "worktrees" / "rt" / "stopped"
+    assert stopped.read_text().split() == ["got-int", "clean"]
+    assert run_nexus("workspace", "delete", "rt", "--force").exit_code == 0
