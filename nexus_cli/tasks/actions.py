@@ -54,6 +54,7 @@ def create(
 ) -> TaskResult:
     """Create a task (a subtask of ``parent``, if given). Its gates: those given, else the test commands detected in the project;
     with none, only an explicit ``no_gates`` (recorded in its history) creates it."""
+    lifecycle.check_title(title)  # before the gates: an empty title is the first thing to fix
     # The one deliberate difference: only a person may create a task that no gate verifies.
     if no_gates and caller is Caller.AGENT:
         raise UsageError(

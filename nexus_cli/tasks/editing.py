@@ -42,8 +42,8 @@ class TaskEdit:
 def edit(store: TaskStore, ref: str, actor: str, change: TaskEdit) -> tuple[Task, list[Gate]]:
     """Apply ``change`` to the task ``ref`` names, one history entry per field changed; the
     task and the gates that are new to it (they need an approval to run)."""
-    if change.title is not None and not change.title.strip():
-        raise UsageError("a task needs a non-empty title")
+    if change.title is not None:
+        lifecycle.check_title(change.title)
     if change.priority is not None and change.priority not in PRIORITIES:
         raise UsageError(f"priority must be 0-4, not {change.priority}")
     for gate in (*(change.gates or ()), *(change.commands or ()), *(change.waits or ())):

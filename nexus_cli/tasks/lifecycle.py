@@ -62,9 +62,13 @@ class NewTask:
     parent: str | None = None  # the epic it is a subtask of (an id or a unique prefix)
 
 
-def _check_spec(spec: NewTask) -> None:
-    if not spec.title.strip():
+def check_title(title: str) -> None:
+    if not title.strip():
         raise UsageError("a task needs a non-empty title")
+
+
+def _check_spec(spec: NewTask) -> None:
+    check_title(spec.title)
     if spec.workspace is not None:
         validate.workspace_name(spec.workspace)
     for gate in spec.gates:

@@ -30,6 +30,17 @@ def test_the_hint_names_what_each_caller_can_pass(tasks_project: Path) -> None:
         assert hint in str(info.value.hint)
 
 
+@pytest.mark.parametrize("caller", [Caller.PERSON, Caller.AGENT])
+def test_an_empty_title_is_named_before_a_missing_gate(tasks_project: Path, caller: Caller) -> None:
+    """Both are wrong here (nothing is detected in the project): the title is said first, not a
+    gate error that, once fixed, leads to the title error."""
+    project = find_project(tasks_project)
+    for title in ("", "  \n"):
+        with pytest.raises(UsageError, match="a task needs a non-empty title"):
+            actions.create(project, title, caller=caller)
+    assert listing.list_tasks(project).docs == []
+
+
 def test_ready_lists_fewer_for_an_agent_unless_asked(tasks_project: Path) -> None:
     project = find_project(tasks_project)
     for i in range(22):
