@@ -38,6 +38,7 @@ SERVICE_KEYS = frozenset(
         "hostname",
         "init",
         "tmpfs",
+        "shm_size",
         "stop_signal",
         "stop_grace_period",
     }

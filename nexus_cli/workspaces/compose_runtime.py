@@ -1,8 +1,8 @@
 """The Compose keys that only say how a container runs inside its own namespace.
 
-``labels``, ``hostname``, ``init``, ``tmpfs``, ``stop_signal`` and ``stop_grace_period`` change
-nothing the container may do to the host, so a project's file may set them (the keys that would
-widen it are refused: :data:`compose_keys.WIDENING`). What they may not do is pass for Nexus:
+``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal`` and
+``stop_grace_period`` change nothing the container may do to the host, so a project's file may
+set them (the keys that would widen it are refused: :data:`compose_keys.WIDENING`). What they may not do is pass for Nexus:
 labels under Nexus's own prefix (``dev.nexus.``, which marks what a workspace owns and deletes)
 or Compose's are refused, and a grace period is bounded, so that ``down`` and ``delete`` never
 wait longer than :data:`MAX_GRACE_S` for one container.
@@ -16,7 +16,7 @@ from typing import Any
 
 from nexus_cli.terminal import has_controls
 from nexus_cli.workspaces.service_model import Runtime
-from nexus_cli.workspaces.service_parsing import fail, key_values, parse_duration
+from nexus_cli.workspaces.service_parsing import fail, key_values, parse_duration, parse_size
 
 RESERVED_LABELS = ("dev.nexus.", "com.docker.compose.")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}\Z")
@@ -40,6 +40,7 @@ def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
         tmpfs=_tmpfs(spec.get("tmpfs"), path, f"{key}.tmpfs"),
         stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
+        shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
     )
 
 
@@ -55,6 +56,8 @@ def create_settings(runtime: Runtime) -> dict[str, Any]:
         settings["tmpfs"] = dict(runtime.tmpfs)
     if runtime.stop_signal:
         settings["stop_signal"] = runtime.stop_signal
+    if runtime.shm_size is not None:
+        settings["shm_size"] = runtime.shm_size
     return settings
 
 
@@ -125,3 +128,14 @@ def _grace(value: Any, path: Any, key: str) -> int | None:
     if seconds > MAX_GRACE_S:
         raise fail(path, key, f"a duration of at most {MAX_GRACE_S // 60}m")
     return math.ceil(seconds)
+
+
+def _shm(value: Any, path: Any, key: str) -> int | None:
+    """``/dev/shm``'s size in bytes (the engine's default is 64m); memory the container's own
+    limit counts, so it widens nothing."""
+    if value is None:
+        return None
+    size = parse_size(value, path, key)
+    if size <= 0:
+        raise fail(path, key, "a size above 0, such as 256m")
+    return size

@@ -29,6 +29,7 @@ from nexus_cli.workspaces.service_parsing import (
     parse_command,
     parse_health,
     parse_port,
+    parse_size,
     parse_user,
     parse_volume,
     published_once,
@@ -36,10 +37,8 @@ from nexus_cli.workspaces.service_parsing import (
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
-MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?\Z", re.IGNORECASE)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 MAX_ENV_FILE = 1 << 20  # bytes
-UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 @dataclass(frozen=True)
@@ -326,10 +325,7 @@ def _cpus(value: Any, ctx: Context, key: str) -> int | None:
 def _memory(value: Any, ctx: Context, key: str) -> int | None:
     if value is None:
         return None
-    match = MEMORY.match(str(value).strip())
-    if match is None or isinstance(value, bool):
-        raise fail(ctx.path, key, "a size such as 512m or 1g")
-    size = int(float(match.group(1)) * UNITS[match.group(2).lower()])
+    size = parse_size(value, ctx.path, key)
     if size < 6 * (1 << 20):  # the engine's minimum
         raise fail(ctx.path, key, "at least 6m")
     return size

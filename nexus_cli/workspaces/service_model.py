@@ -43,7 +43,7 @@ class BuildSpec:
 @dataclass(frozen=True)
 class Runtime:
     """How a container runs inside its own namespace, from a Compose file's ``labels``,
-    ``hostname``, ``init``, ``tmpfs``, ``stop_signal`` and ``stop_grace_period``
+    ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal`` and ``stop_grace_period``
     (:mod:`compose_runtime`); a Nexus template keeps the defaults."""
 
     labels: dict[str, str] = field(default_factory=dict)
@@ -52,6 +52,7 @@ class Runtime:
     tmpfs: dict[str, str] = field(default_factory=dict)  # path in the container -> options
     stop_signal: str = ""  # "" is the image's (SIGTERM unless it says otherwise)
     stop_grace_s: int | None = None  # seconds before SIGKILL; None is Nexus's own wait
+    shm_size: int | None = None  # bytes of /dev/shm; None is the engine's 64m
 
 
 @dataclass(frozen=True)

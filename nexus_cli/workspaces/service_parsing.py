@@ -44,6 +44,8 @@ HOST_PORT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}\Z")
 MAX_HOST_PORTS = 16
 USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?\Z")
 MAX_DURATION_S = 24 * 3600  # a healthcheck's interval, timeout or start period
+SIZE = re.compile(r"^(\d{1,12}(?:\.\d{1,6})?)\s*([bkmg]?)b?\Z", re.IGNORECASE)
+SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 def with_services(base: Template, nexus: dict[str, Any], services_raw: dict[str, Any]) -> Template:
@@ -179,6 +181,14 @@ def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:
     if not isinstance(value, list):
         raise fail(path, f"{key}.{field}", "a list")
     return value
+
+
+def parse_size(value: Any, path: Any, key: str) -> int:
+    """Bytes from a number or a Compose size such as ``512m``, ``1g`` or ``64mb``."""
+    match = SIZE.match(str(value).strip())
+    if match is None or isinstance(value, bool):
+        raise fail(path, key, "a size such as 512m or 1g")
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).lower()])
 
 
 def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:

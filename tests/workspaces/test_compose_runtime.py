@@ -1,5 +1,6 @@
 """The Compose keys that set how a container runs in its own namespace (labels, hostname, init,
-tmpfs, stop_signal, stop_grace_period): read, refused when hostile, and honoured by the engine."""
+tmpfs, shm_size, stop_signal, stop_grace_period): read, refused when hostile, and honoured by
+the engine."""
 
 from __future__ import annotations
 
@@ -27,12 +28,14 @@ def test_each_key_is_read(project: Path) -> None:
         "    init: false\n"
         '    tmpfs: ["/run", "/tmp/cache:size=64m,mode=1777"]\n'
         "    stop_signal: INT\n"
-        "    stop_grace_period: 1m30s\n",
+        "    stop_grace_period: 1m30s\n"
+        "    shm_size: 256m\n",
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
     assert runtime.tmpfs == {"/run": "", "/tmp/cache": "size=64m,mode=1777"}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("SIGINT", 90)
+    assert runtime.shm_size == 256 << 20
 
 
 def test_the_other_spellings_compose_accepts(project: Path) -> None:
@@ -41,17 +44,19 @@ def test_the_other_spellings_compose_accepts(project: Path) -> None:
         '    labels: ["com.example.a=1", "com.example.flag"]\n'
         "    tmpfs: /run\n"
         "    stop_signal: 15\n"
-        "    stop_grace_period: 1.5s\n",
+        "    stop_grace_period: 1.5s\n"
+        "    shm_size: 1gb\n",
     )
     assert runtime.labels == {"com.example.a": "1", "com.example.flag": ""}
     assert runtime.tmpfs == {"/run": ""}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("15", 2)  # whole seconds, rounded up
+    assert runtime.shm_size == 1 << 30
 
 
 def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
     runtime = _load(project, "")
     assert (runtime.labels, runtime.hostname, runtime.init, runtime.tmpfs) == ({}, "", True, {})
-    assert (runtime.stop_signal, runtime.stop_grace_s) == ("", None)
+    assert (runtime.stop_signal, runtime.stop_grace_s, runtime.shm_size) == ("", None, None)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +84,10 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         ("stop_grace_period: 10m", "a duration of at most 5m"),
         ("stop_grace_period: -1", "a duration between 0 and 24h"),
         ("stop_grace_period: soon", "a duration such as 500ms"),
+        ("shm_size: 0", "a size above 0"),
+        ("shm_size: lots", "a size such as 512m"),
+        ("shm_size: 99999999999999g", "a size such as 512m"),
+        ("shm_size: true", "a size such as 512m"),
     ],
 )
 def test_hostile_values_are_refused_in_one_error(project: Path, setting: str, words: str) -> None:
@@ -102,6 +111,7 @@ def test_the_engine_runs_the_container_as_the_file_says(
         "    hostname: worker-1\n"
         "    init: false\n"
         "    tmpfs: ['/scratch:size=8m']\n"
+        "    shm_size: 32m\n"
         "    stop_signal: SIGINT\n"
         "    stop_grace_period: 20s\n"
         "    volumes: ['./:/w']\n"
@@ -121,6 +131,7 @@ def test_the_engine_runs_the_container_as_the_file_says(
     assert labels["dev.nexus.stop-grace"] == "20"  # Nexus waits it out (no stop timeout in the SDK)
     assert container.attrs["HostConfig"]["Init"] is False
     assert container.attrs["HostConfig"]["Tmpfs"] == {"/scratch": "size=8m"}
+    assert container.attrs["HostConfig"]["ShmSize"] == 32 << 20
     shown = run_nexus(
         "workspace", "exec", "rt", "--", "sh", "-c", "hostname; grep /scratch /proc/mounts"
     )
