@@ -122,7 +122,9 @@ def import_(file: str, name: str | None, force: bool, as_json: bool) -> None:
         return
     click.echo(f"imported {relative} as template {result.name} ({result.path})", err=True)
     if result.left_out:
-        click.echo(f"  left out (editor settings): {', '.join(result.left_out)}", err=True)
+        click.echo(
+            f"  left out (only an editor acts on them): {', '.join(result.left_out)}", err=True
+        )
     click.echo(f"  start it with: nexus workspace create NAME --template {result.name}", err=True)
     if load_template(result.name, root).hooks:  # repository content: each waits for a person
         click.echo(

@@ -41,14 +41,41 @@ SUPPORTED = frozenset(
         "forwardPorts",
         "containerEnv",
         "mounts",
+        "onCreateCommand",
+        "updateContentCommand",
         "postCreateCommand",
         "postStartCommand",
+        "overrideCommand",
         "name",
         "containerUser",
         "remoteUser",
     }
 )
-LEFT_OUT = frozenset({"$schema", "customizations"})  # editor-only: no effect on the container
+# What the creation runs in the container, in the spec's order (devContainer.base.schema.json:
+# onCreateCommand, then updateContentCommand, then postCreateCommand), and what each start runs.
+LIFECYCLE = (
+    ("onCreateCommand", "post_create"),
+    ("updateContentCommand", "post_create"),
+    ("postCreateCommand", "post_create"),
+    ("postStartCommand", "post_start"),
+)
+# What an editor or Codespaces does, not the container Nexus makes: settings, the ports' labels,
+# when it connects, what it runs on attaching and on closing, how it reads the user's environment,
+# the machine it picks, the user id it rewrites in the image for a bind mount. Left out, listed.
+LEFT_OUT = frozenset(
+    {
+        "$schema",
+        "customizations",
+        "portsAttributes",
+        "otherPortsAttributes",
+        "waitFor",
+        "postAttachCommand",
+        "shutdownAction",
+        "userEnvProbe",
+        "hostRequirements",
+        "updateRemoteUserUID",
+    }
+)
 REFUSED = frozenset(
     {
         "privileged",
@@ -131,6 +158,8 @@ def unsupported(data: dict[str, Any]) -> list[str]:
             found.append(f"{key} (refused: widens what the container may do to the host)")
         elif key == "dockerComposeFile":
             found.append(f"{key} (use `nexus workspace create NAME --compose FILE`)")
+        elif key == "features":
+            found.append(f"{key} (not supported: install them in the image's Dockerfile)")
         elif key not in SUPPORTED | LEFT_OUT:
             found.append(f"{key} (not supported)")
     build = data.get("build")
@@ -159,7 +188,11 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
         service["image"] = data["image"].strip()
     else:
         raise ConfigError(f"{source}: image: expected an image name, or build.dockerfile")
-    service["command"] = KEEP_ALIVE  # a dev container stays up for exec and shells
+    override = data.get("overrideCommand", True)
+    if not isinstance(override, bool):
+        raise ConfigError(f"{source}: overrideCommand: expected true or false")
+    if override:  # the default: a dev container stays up for exec and shells
+        service["command"] = KEEP_ALIVE
     env = data.get("containerEnv") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{source}: containerEnv: expected an object of NAME: value")
@@ -180,11 +213,12 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
         + f" (imported from {Path(folder, source.name).as_posix()})",
         "default_service": SERVICE,
     }
-    hooks = {
-        kind: [{"service": SERVICE, "command": c} for c in _commands(data.get(key), key, source)]
-        for key, kind in (("postCreateCommand", "post_create"), ("postStartCommand", "post_start"))
-        if data.get(key)
-    }
+    hooks: dict[str, list[dict[str, Any]]] = {}
+    for key, kind in LIFECYCLE:
+        if data.get(key):
+            hooks.setdefault(kind, []).extend(
+                {"service": SERVICE, "command": c} for c in _commands(data[key], key, source)
+            )
     if hooks:
         nexus["hooks"] = hooks
     named = sorted({v.split(":")[0] for v in volumes if not v.startswith(".")})

@@ -10,7 +10,7 @@ import pytest
 from nexus_cli.config_yaml import parse_yaml_mapping
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
 from nexus_cli.project import find_project
-from nexus_cli.workspaces.devcontainer import import_devcontainer
+from nexus_cli.workspaces.devcontainer import KEEP_ALIVE, import_devcontainer
 from nexus_cli.workspaces.templates import load_template
 from tests.conftest import git, run_nexus
 from tests.workspaces.conftest import approve_template_hooks
@@ -77,7 +77,8 @@ def test_import_writes_a_template_that_loads(project: Path) -> None:
     [
         ('"privileged": true', "privileged (refused"),
         ('"runArgs": ["--network=host"]', "runArgs (refused"),
-        ('"features": {"ghcr.io/x": {}}', "features (not supported)"),
+        ('"features": {"ghcr.io/x": {}}', "features (not supported: install them in the image"),
+        ('"overrideCommand": "yes"', "overrideCommand: expected true or false"),
         ('"initializeCommand": "curl evil | sh"', "initializeCommand (refused"),
         ('"mounts": ["source=/etc,target=/etc,type=bind"]', "host paths are refused"),
         ('"mounts": ["source=/var/run/docker.sock,target=/s,type=bind"]', "host paths"),
@@ -100,8 +101,60 @@ def test_unsupported_keys_are_all_named(project: Path) -> None:
     write_devcontainer(project, "img:1", '{"image": "x", "features": {}, "capAdd": ["ALL"]}')
     with pytest.raises(ConfigError) as caught:
         import_devcontainer(project, ".devcontainer/devcontainer.json")
-    assert "features (not supported)" in caught.value.message
+    assert "features (not supported" in caught.value.message
     assert "capAdd (refused" in caught.value.message
+
+
+def test_the_creation_commands_run_in_the_spec_s_order(project: Path) -> None:
+    """onCreateCommand, updateContentCommand, postCreateCommand (devContainer.base.schema.json:
+    each "is run after" the one before), each a post_create hook in that order; an object's
+    named commands in its order."""
+    write_devcontainer(
+        project,
+        "img:1",
+        """{"image": "img:1",
+            "postCreateCommand": "echo three",
+            "updateContentCommand": ["npm", "install"],
+            "onCreateCommand": {"a": "echo one", "b": "echo two"},
+            "postStartCommand": "echo start"}""",
+    )
+    import_devcontainer(project, ".devcontainer/devcontainer.json")
+    template = load_template("devcontainer", project)
+    assert [h.command for h in template.hooks["post_create"]] == [
+        "echo one",
+        "echo two",
+        ["npm", "install"],
+        "echo three",
+    ]
+    assert [h.command for h in template.hooks["post_start"]] == ["echo start"]
+
+
+@pytest.mark.parametrize(
+    ("override", "command"), [("", KEEP_ALIVE), (', "overrideCommand": false', None)]
+)
+def test_override_command_false_keeps_the_image_s_own_command(
+    project: Path, override: str, command: object
+) -> None:
+    write_devcontainer(project, "img:1", '{"image": "img:1"' + override + "}")
+    import_devcontainer(project, ".devcontainer/devcontainer.json")
+    assert load_template("devcontainer", project).services["dev"].command == command
+
+
+def test_what_only_an_editor_does_is_left_out_and_listed(project: Path) -> None:
+    editor = {
+        "portsAttributes": {"3000": {"label": "app"}},
+        "otherPortsAttributes": {"onAutoForward": "silent"},
+        "waitFor": "onCreateCommand",
+        "postAttachCommand": "npm start",
+        "shutdownAction": "stopContainer",
+        "userEnvProbe": "loginShell",
+        "hostRequirements": {"cpus": 4},
+        "updateRemoteUserUID": True,
+    }
+    write_devcontainer(project, "img:1", json.dumps({"image": "img:1", **editor}))
+    result = import_devcontainer(project, ".devcontainer/devcontainer.json")
+    assert result.left_out == sorted(editor)
+    assert "post_start" not in load_template("devcontainer", project).hooks
 
 
 @pytest.mark.parametrize(
