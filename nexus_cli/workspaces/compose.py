@@ -25,6 +25,7 @@ from typing import Any
 from nexus_cli import fs
 from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, UsageError
+from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys
 from nexus_cli.workspaces.compose_service import Context, read_env_file, translate
 from nexus_cli.workspaces.service_parsing import check_dependencies
@@ -82,6 +83,7 @@ def load_compose(
     active = _select(services, profiles, path)
     context = Context(path, project_root, compose_dir, env, set(active))
     specs = {key: translate(key, spec, context) for key, spec in active.items()}
+    compose_runtime.check_aliases(specs, path)
     template = Template(name, path, origin, description, services=specs)
     check_dependencies(template)
     template.start_order()

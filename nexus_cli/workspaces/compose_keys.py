@@ -39,6 +39,7 @@ SERVICE_KEYS = frozenset(
         "init",
         "tmpfs",
         "shm_size",
+        "container_name",
         "stop_signal",
         "stop_grace_period",
     }
@@ -108,8 +109,6 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
     for key in spec:
         if key in WIDENING:
             found.append(f"{key} ({REFUSED})")
-        elif key == "container_name":
-            found.append(f"{key} (Nexus names containers per workspace)")
         elif key not in SERVICE_KEYS:
             found.append(f"{key} ({UNSUPPORTED})")
     if isinstance(spec.get("build"), dict):

@@ -1,8 +1,11 @@
 """The Compose keys that only say how a container runs inside its own namespace.
 
-``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal`` and
-``stop_grace_period`` change nothing the container may do to the host, so a project's file may
-set them (the keys that would widen it are refused: :data:`compose_keys.WIDENING`). What they may not do is pass for Nexus:
+``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
+``stop_grace_period`` and ``container_name`` change nothing the container may do to the host, so
+a project's file may set them (the keys that would widen it are refused:
+:data:`compose_keys.WIDENING`). A ``container_name`` does not name the container (two workspaces
+of one file would collide on the engine): it becomes a second name of the service on the
+workspace's own network, which is what other services use it for. What they may not do is pass for Nexus:
 labels under Nexus's own prefix (``dev.nexus.``, which marks what a workspace owns and deletes)
 or Compose's are refused, and a grace period is bounded, so that ``down`` and ``delete`` never
 wait longer than :data:`MAX_GRACE_S` for one container.
@@ -15,7 +18,7 @@ import re
 from typing import Any
 
 from nexus_cli.terminal import has_controls
-from nexus_cli.workspaces.service_model import Runtime
+from nexus_cli.workspaces.service_model import Runtime, ServiceSpec
 from nexus_cli.workspaces.service_parsing import fail, key_values, parse_duration, parse_size
 
 RESERVED_LABELS = ("dev.nexus.", "com.docker.compose.")
@@ -23,6 +26,7 @@ LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}\Z")
 MAX_LABEL_VALUE = 4096  # characters
 HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\Z")
 SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]{2,12}|[0-9]{1,2})\Z")
+CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # Docker's, and a DNS name
 TMPFS_PATH = re.compile(r"^/[A-Za-z0-9._/-]{0,254}\Z")
 TMPFS_OPTIONS = re.compile(r"^[A-Za-z0-9=,._-]{0,200}\Z")
 MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its own
@@ -41,7 +45,24 @@ def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
         stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
         shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
+        alias=_alias(spec.get("container_name"), path, f"{key}.container_name"),
     )
+
+
+def check_aliases(services: dict[str, ServiceSpec], path: Any) -> None:
+    """Each ``container_name`` names one service on the workspace's network: not two, and not
+    another service (whose name already is one)."""
+    owner: dict[str, str] = {}
+    for name, service in services.items():
+        alias = service.runtime.alias
+        if not alias:
+            continue
+        key = f"services.{name}.container_name"
+        if alias in services and alias != name:
+            raise fail(path, key, f"a name no other service has ({alias!r} is a service)")
+        if alias in owner:
+            raise fail(path, key, f"a name of its own ({alias!r} is also {owner[alias]!r}'s)")
+        owner[alias] = name
 
 
 def create_settings(runtime: Runtime) -> dict[str, Any]:
@@ -139,3 +160,14 @@ def _shm(value: Any, path: Any, key: str) -> int | None:
     if size <= 0:
         raise fail(path, key, "a size above 0, such as 256m")
     return size
+
+
+def _alias(value: Any, path: Any, key: str) -> str:
+    """The file's ``container_name``, kept as a name on the workspace's network: two workspaces
+    of one file each have a container of that name in their own network, never one on the
+    engine (the container itself is ``nexus-<project>-<workspace>-<service>``)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not CONTAINER_NAME.match(value):
+        raise fail(path, key, "a name of letters, digits, '_', '.' or '-' (at most 63)")
+    return value

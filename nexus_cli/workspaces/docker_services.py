@@ -303,6 +303,11 @@ def _labels(plan: ServicePlan) -> dict[str, str]:
     return labels
 
 
+def _aliases(service: ServiceSpec) -> list[str]:
+    """The service's names on the workspace's network: its own, and its file's container_name."""
+    return [service.name, *([service.runtime.alias] if service.runtime.alias else [])]
+
+
 def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
     health = service.healthcheck
     if health is None:
@@ -355,7 +360,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
             for (cport, proto), host in plan.host_ports.items()
         },
         network=network,
-        networking_config={network: client.api.create_endpoint_config(aliases=[service.name])},
+        networking_config={network: client.api.create_endpoint_config(aliases=_aliases(service))},
         healthcheck=_healthcheck(service),
         detach=True,
         **_settings(service),

@@ -43,7 +43,8 @@ class BuildSpec:
 @dataclass(frozen=True)
 class Runtime:
     """How a container runs inside its own namespace, from a Compose file's ``labels``,
-    ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal`` and ``stop_grace_period``
+    ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``, ``stop_grace_period`` and
+    ``container_name``
     (:mod:`compose_runtime`); a Nexus template keeps the defaults."""
 
     labels: dict[str, str] = field(default_factory=dict)
@@ -53,6 +54,9 @@ class Runtime:
     stop_signal: str = ""  # "" is the image's (SIGTERM unless it says otherwise)
     stop_grace_s: int | None = None  # seconds before SIGKILL; None is Nexus's own wait
     shm_size: int | None = None  # bytes of /dev/shm; None is the engine's 64m
+    # the file's container_name: the container keeps Nexus's per-workspace name, and this is a
+    # second name for it on the workspace's own network (other services reach it by it)
+    alias: str = ""
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def test_translation_of_a_compose_file(project: Path) -> None:
 
 def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     (project / "compose.yaml").write_text(
-        "services:\n  app:\n    image: x\n    privileged: true\n    container_name: app\n"
+        "services:\n  app:\n    image: x\n    privileged: true\n    ulimits: {nofile: 1}\n"
         "    healthcheck: {test: [CMD, 'true'], start_interval: 1s}\n    logging: {}\n"
         "secrets: {}\n"
     )
@@ -124,7 +124,7 @@ def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     for key in (
         "secrets",
         "services.app.privileged (refused",
-        "services.app.container_name",
+        "services.app.ulimits",
         "services.app.healthcheck.start_interval",
         "services.app.logging",
     ):

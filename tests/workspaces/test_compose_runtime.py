@@ -20,6 +20,14 @@ def _load(project: Path, settings: str) -> Any:
     return load_compose(project, "compose.yaml").services["app"].runtime
 
 
+def _refusal(project: Path, document: str) -> str:
+    """The one error the Compose file ``document`` is refused with."""
+    (project / "compose.yaml").write_text(document)
+    with pytest.raises(ConfigError) as caught:
+        load_compose(project, "compose.yaml")
+    return caught.value.message
+
+
 def test_each_key_is_read(project: Path) -> None:
     runtime = _load(
         project,
@@ -29,13 +37,14 @@ def test_each_key_is_read(project: Path) -> None:
         '    tmpfs: ["/run", "/tmp/cache:size=64m,mode=1777"]\n'
         "    stop_signal: INT\n"
         "    stop_grace_period: 1m30s\n"
-        "    shm_size: 256m\n",
+        "    shm_size: 256m\n"
+        "    container_name: shop-db\n",
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
     assert runtime.tmpfs == {"/run": "", "/tmp/cache": "size=64m,mode=1777"}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("SIGINT", 90)
-    assert runtime.shm_size == 256 << 20
+    assert (runtime.shm_size, runtime.alias) == (256 << 20, "shop-db")
 
 
 def test_the_other_spellings_compose_accepts(project: Path) -> None:
@@ -57,6 +66,7 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
     runtime = _load(project, "")
     assert (runtime.labels, runtime.hostname, runtime.init, runtime.tmpfs) == ({}, "", True, {})
     assert (runtime.stop_signal, runtime.stop_grace_s, runtime.shm_size) == ("", None, None)
+    assert runtime.alias == ""
 
 
 @pytest.mark.parametrize(
@@ -88,12 +98,72 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         ("shm_size: lots", "a size such as 512m"),
         ("shm_size: 99999999999999g", "a size such as 512m"),
         ("shm_size: true", "a size such as 512m"),
+        ('container_name: "db\\n"', "a name of letters, digits"),
+        ("container_name: -db", "a name of letters, digits"),
+        ("container_name: {a: b}", "a name of letters, digits"),
+        (f"container_name: {'x' * 64}", "at most 63"),
     ],
 )
 def test_hostile_values_are_refused_in_one_error(project: Path, setting: str, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        _load(project, f"    {setting}\n")
-    assert words in caught.value.message and "\n" not in caught.value.message
+    message = _refusal(project, f"services:\n  app:\n    image: x\n    {setting}\n")
+    assert words in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("services", "words"),
+    [
+        ("  db: {image: x, container_name: web}\n  web: {image: x}\n", "('web' is a service)"),
+        (
+            "  a: {image: x, container_name: db}\n  b: {image: x, container_name: db}\n",
+            "('db' is also 'a''s)",
+        ),
+    ],
+)
+def test_a_container_name_names_one_service(project: Path, services: str, words: str) -> None:
+    assert words in _refusal(project, f"services:\n{services}")
+
+
+def test_a_service_may_name_itself(project: Path) -> None:
+    (project / "compose.yaml").write_text("services:\n  db: {image: x, container_name: db}\n")
+    assert load_compose(project, "compose.yaml").services["db"].runtime.alias == "db"
+
+
+@pytest.mark.docker
+def test_two_workspaces_of_a_file_with_container_names_run_at_once(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """`container_name` is a name on each workspace's own network: the other service reaches
+    the db by it, in both workspaces, and the engine has two containers, one per workspace."""
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  db:\n"
+        f"    image: {test_image}\n"
+        "    container_name: shop-postgres\n"
+        "    command: [sh, -c, 'mkdir -p /www && echo db-of-$$NEXUS_WORKSPACE > /www/index.html"
+        " && exec httpd -f -p 5432 -h /www']\n"
+        "  web:\n"
+        f"    image: {test_image}\n"
+        "    command: [sleep, '3600']\n"
+        "    depends_on: [db]\n"
+    )
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    for name in ("c1", "c2"):
+        result = run_nexus("workspace", "create", name, "--compose", "compose.yaml")
+        assert result.exit_code == 0, result.stderr
+    for name in ("c1", "c2"):
+        fetch = "wget -q -O- http://shop-postgres:5432/"
+        shown = run_nexus("workspace", "exec", name, "-s", "web", "--", "sh", "-c", fetch)
+        assert (shown.exit_code, shown.stdout.strip()) == (0, f"db-of-{name}"), shown.stderr
+    names = {
+        c.name
+        for c in docker_client.containers.list(
+            filters={"label": [f"dev.nexus.project={project_id}"]}
+        )
+    }
+    assert "shop-postgres" not in names and len(names) == 4
+    for name in ("c1", "c2"):
+        assert run_nexus("workspace", "delete", name, "--force").exit_code == 0
 
 
 @pytest.mark.docker
