@@ -114,7 +114,13 @@ class _Seen:
 
 
 class CheckpointWatcher:
-    """Tells when a checkpoint that was not there (or not like this) at the start is complete."""
+    """Tells when a checkpoint that was not there (or not like this) at the start is complete.
+
+    Where checkpoints are looked for follows the files the run has open, so a folder can join
+    during the watch: a run that opens ``~/.cache/torch/hub/checkpoints/resnet50.pth`` to read
+    weights (or Python reading a ``.pth`` file of site-packages as it starts). What such a
+    folder already held is not the run's next checkpoint: a file not in the baseline counts
+    only when written since the watch began (a checkpoint is written while it is watched)."""
 
     def __init__(
         self, facts: procinfo.ProcessFacts, extra_dirs: list[Path], settle_s: float
@@ -123,6 +129,7 @@ class CheckpointWatcher:
         self._extra = extra_dirs
         self._settle_s = settle_s
         self._seen: dict[str, _Seen] = {}
+        self._began = time.time()
         self.baseline = {c.path: (c.size, c.mtime) for c in checkpoints_of(facts, extra_dirs)}
 
     def _writing(self) -> set[str]:
@@ -138,7 +145,12 @@ class CheckpointWatcher:
     def poll(self) -> tuple[Checkpoint, str] | None:
         """The first new checkpoint that is complete, with how that was told; None yet."""
         found = checkpoints_of(self._facts, self._extra)
-        fresh = [c for c in found if self.baseline.get(c.path) != (c.size, c.mtime)]
+        fresh = [
+            c
+            for c in found
+            if self.baseline.get(c.path, (c.size, c.mtime)) != (c.size, c.mtime)
+            or (c.path not in self.baseline and c.mtime >= self._began)
+        ]
         if not fresh:
             return None
         writing = self._writing()

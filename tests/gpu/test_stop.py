@@ -100,6 +100,56 @@ def test_a_checkpoint_half_written_when_the_watch_starts_is_waited_for(
     assert record["time"] - record["last_at"] < 1.0
 
 
+_READS_WEIGHTS = """
+import os, sys, time
+go, weights = sys.argv[1], sys.argv[2]
+while not os.path.exists(go):
+    time.sleep(0.02)
+held = open(weights, "rb")  # pretrained weights, read: never this run's checkpoint
+print("opened", flush=True)
+for _ in range(600):
+    time.sleep(0.1)
+"""
+
+
+def test_old_weights_the_run_opens_to_read_are_not_its_next_checkpoint(tmp_path: Path) -> None:
+    """A file the run opens during the watch adds its folder to where checkpoints are looked
+    for; what that folder held before the watch (a `.pth` of pretrained weights, or of
+    site-packages as Python starts) is not a new checkpoint, so nothing is sent."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    weights = cache / "resnet50.pth"
+    weights.write_bytes(b"w" * 4096)
+    os.utime(weights, (time.time() - 3600, time.time() - 3600))
+    (tmp_path / "run").mkdir()
+    go = tmp_path / "go"
+    run = subprocess.Popen(
+        [sys.executable, "-c", _READS_WEIGHTS, str(go), str(weights)],
+        cwd=tmp_path / "run",
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        watch = subprocess.Popen(
+            [*nexus_exe(), "gpu", "stop", str(run.pid), "--at-checkpoint", "--deadline", "2s"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert watch.stderr is not None and run.stdout is not None
+        said = watch.stderr.readline()
+        assert said.startswith(f"watching PID {run.pid}"), said
+        go.touch()
+        assert run.stdout.readline() == "opened\n"
+        stdout, stderr = watch.communicate(timeout=120)
+        assert watch.returncode == DEADLINE_EXIT, said + stdout + stderr
+        assert "nothing was sent" in stderr and run.poll() is None
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+
+
 def test_signal_usr1_and_plain_text(chunk_trainer: Start) -> None:
     proc, ckpts = chunk_trainer("--interval", "0.5")
     wait_until(lambda: len(_finished(ckpts)) >= 1, timeout=30)
