@@ -81,7 +81,8 @@ def load_compose(
             "'Your own Compose file', lists what is supported)",
         )
     active = _select(services, profiles, path)
-    context = Context(path, project_root, compose_dir, env, set(active))
+    files = {kind: raw[kind] for kind in ("secrets", "configs") if isinstance(raw.get(kind), dict)}
+    context = Context(path, project_root, compose_dir, env, set(active), files)
     specs = {key: translate(key, spec, context) for key, spec in active.items()}
     compose_runtime.check_aliases(specs, path)
     template = Template(name, path, origin, description, services=specs)

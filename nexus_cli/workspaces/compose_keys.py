@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nexus_cli.workspaces import compose_secrets
+
 PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # a profile name
 
-TOP_KEYS = frozenset({"services", "volumes", "networks", "name", "version"})
+TOP_KEYS = frozenset({"services", "volumes", "networks", "name", "version", "secrets", "configs"})
 SERVICE_KEYS = frozenset(
     {
         "image",
@@ -41,6 +43,9 @@ SERVICE_KEYS = frozenset(
         "shm_size",
         "container_name",
         "stop_signal",
+        # files mounted read-only (compose_secrets.py)
+        "secrets",
+        "configs",
         "stop_grace_period",
     }
 )
@@ -86,6 +91,7 @@ def unsupported_keys(document: dict[str, Any]) -> list[str]:
     for key in document:
         if key not in TOP_KEYS and not str(key).startswith("x-"):
             found.append(f"{key} ({UNSUPPORTED})")
+    found += compose_secrets.top_problems(document)
     for name, spec in _mapping(document.get("volumes")).items():
         if spec not in (None, {}):
             found.append(
@@ -111,6 +117,7 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
             found.append(f"{key} ({REFUSED})")
         elif key not in SERVICE_KEYS:
             found.append(f"{key} ({UNSUPPORTED})")
+    found += compose_secrets.service_problems(spec)
     if isinstance(spec.get("build"), dict):
         found += _extra(spec["build"], BUILD_KEYS, "build")
     found += _extra(_mapping(spec.get("healthcheck")), HEALTH_KEYS, "healthcheck")

@@ -19,7 +19,7 @@ from typing import Any
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.terminal import has_controls
-from nexus_cli.workspaces import compose_runtime
+from nexus_cli.workspaces import compose_runtime, compose_secrets
 from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
     built_from,
@@ -48,6 +48,8 @@ class Context:
     compose_dir: str  # the file's folder, relative to the project root ("" for the root)
     env: Mapping[str, str]  # for ``environment: [NAME]`` entries without a value
     active: set[str] = field(default_factory=set)  # the services that run (profiles applied)
+    # the file's top-level ``secrets`` and ``configs`` (compose_secrets.py)
+    files: dict[str, Any] = field(default_factory=dict)
 
     def inside(self, rel: str, key: str) -> str:
         """``rel`` (relative to the file's folder) as a project-relative POSIX path."""
@@ -100,8 +102,14 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
             f"{key}.ports",
         ),
         volumes=[
-            _volume(v, ctx, f"{key}.volumes[{i}]")
-            for i, v in enumerate(_list(spec.get("volumes"), ctx, f"{key}.volumes"))
+            *(
+                _volume(v, ctx, f"{key}.volumes[{i}]")
+                for i, v in enumerate(_list(spec.get("volumes"), ctx, f"{key}.volumes"))
+            ),
+            *(
+                _volume(v, ctx, at)
+                for v, at in compose_secrets.binds(spec, ctx.files, ctx.path, key)
+            ),
         ],
         healthcheck=parse_health(health, ctx.path, f"{key}.healthcheck"),
         depends_on=list(conditions),

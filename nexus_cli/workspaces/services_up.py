@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine
+from nexus_cli.errors import ConfigError
 from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import (
@@ -329,18 +330,23 @@ def _check_still_running(started: list[tuple[str, Any, float]]) -> None:
 
 
 def _check_bind_sources(worktree: Path, template: Template) -> None:
-    """Every ``./path`` bind source must resolve (after symlinks) inside the worktree."""
+    """Every ``./path`` bind source must resolve (after symlinks) inside the worktree, and be
+    there: the engine refuses a missing one, and the usual cause (a file git ignores, such as a
+    secret, is not in a new worktree) is worth saying before anything is created."""
     for service in template.services.values():
         for volume in service.volumes:
             if not volume.named:
                 shown = volume.source if volume.source == "." else f"./{volume.source}"
-                resolve_in_worktree(
-                    worktree,
-                    volume.source,
-                    template=template.path,
-                    key=f"services.{service.name}.volumes ({shown}:{volume.target})",
-                    allow_root=True,
+                key = f"services.{service.name}.volumes ({shown}:{volume.target})"
+                found = resolve_in_worktree(
+                    worktree, volume.source, template=template.path, key=key, allow_root=True
                 )
+                if not found.exists():
+                    raise ConfigError(
+                        f"{template.path}: {key}: {shown} is not in the workspace's worktree",
+                        hint="a file git ignores is not in a new worktree: list it in "
+                        ".worktreeinclude to have it copied, then create the workspace again",
+                    )
 
 
 class _Creating:

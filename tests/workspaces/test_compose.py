@@ -115,14 +115,14 @@ def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     (project / "compose.yaml").write_text(
         "services:\n  app:\n    image: x\n    privileged: true\n    ulimits: {nofile: 1}\n"
         "    healthcheck: {test: [CMD, 'true'], start_interval: 1s}\n    logging: {}\n"
-        "secrets: {}\n"
+        "secrets: {db: {external: true}}\n"
     )
     with pytest.raises(ConfigError) as caught:
         load_compose(project, "compose.yaml")
     message = caught.value.message
     assert "\n" not in message and message.startswith(f"{project / 'compose.yaml'}: not supported")
     for key in (
-        "secrets",
+        "secrets.db (only file",
         "services.app.privileged (refused",
         "services.app.ulimits",
         "services.app.healthcheck.start_interval",

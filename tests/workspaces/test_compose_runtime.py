@@ -12,7 +12,7 @@ import pytest
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
 from nexus_cli.workspaces.compose import load_compose
-from tests.conftest import run_nexus
+from tests.conftest import git, run_nexus
 
 
 def _load(project: Path, settings: str) -> Any:
@@ -211,3 +211,133 @@ def test_the_engine_runs_the_container_as_the_file_says(
     stopped = project / ".nexus" / "worktrees" / "rt" / "stopped"
     assert stopped.read_text().split() == ["got-int", "clean"]
     assert run_nexus("workspace", "delete", "rt", "--force").exit_code == 0
+
+
+# --- secrets and configs from files: read-only binds (compose_secrets.py) ---
+
+
+def test_file_secrets_and_configs_become_read_only_binds(project: Path) -> None:
+    (project / "secrets").mkdir()
+    (project / "secrets" / "db_password.txt").write_text("s3cret\n")
+    (project / "app.conf").write_text("mode=dev\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  db:\n    image: x\n"
+        "    secrets: [db_password, {source: db_password, target: pw/again}]\n"
+        "    configs: [app_conf, {source: app_conf, target: /etc/app.conf}]\n"
+        "secrets:\n  db_password: {file: ./secrets/db_password.txt}\n"
+        "configs:\n  app_conf: {file: app.conf}\n"
+    )
+    volumes = load_compose(project, "compose.yaml").services["db"].volumes
+    assert [(v.source, v.target, v.named, v.read_only) for v in volumes] == [
+        ("secrets/db_password.txt", "/run/secrets/db_password", False, True),
+        ("secrets/db_password.txt", "/run/secrets/pw/again", False, True),
+        ("app.conf", "/app_conf", False, True),
+        ("app.conf", "/etc/app.conf", False, True),
+    ]
+
+
+USES = "services: {app: {image: x, secrets: [pw]}}\n"
+DECLARES = "secrets: {pw: {file: pw.txt}}\n"
+
+
+def _uses(entry: str) -> str:
+    return f"services: {{app: {{image: x, secrets: [{entry}]}}}}\n{DECLARES}"
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        # what Compose reads from elsewhere than a file in the project
+        (USES + "secrets: {pw: {environment: DB_PASSWORD}}", "secrets.pw (only file"),
+        (USES + "secrets: {pw: {external: true}}", "secrets.pw (only file"),
+        (USES + "configs: {c: {content: x}}", "configs.c (only file"),
+        (USES + "secrets: [pw]", "secrets (a mapping of names"),
+        (_uses("{source: pw, mode: 0400}"), "secrets[0].mode (not supported)"),
+        (_uses("{source: pw, uid: '0'}"), "secrets[0].uid (not supported)"),
+        # a file outside the project, however it is spelt
+        (USES + "secrets: {pw: {file: /etc/shadow}}", "secrets.pw.file: expected a path inside"),
+        (USES + "secrets: {pw: {file: ~/.ssh/id_ed25519}}", "secrets.pw.file: expected a path"),
+        (USES + "secrets: {pw: {file: ../outside}}", "expected a path inside the project"),
+        # names and targets
+        (_uses("nosuch"), "('nosuch' is not)"),
+        ("services: {app: {image: x, secrets: pw}}\n" + DECLARES, "a list of secrets names"),
+        (_uses("{source: pw, target: ../../etc/x}"), "without '..'"),
+        (_uses("'-pw'"), "a secret name of letters"),
+    ],
+)
+def test_secrets_and_configs_that_are_not_files_in_the_project_are_refused(
+    project: Path, document: str, words: str
+) -> None:
+    (project / "pw.txt").write_text("x")
+    message = _refusal(project, document)
+    assert words in message and "\n" not in message
+
+
+def test_a_secret_through_a_committed_link_out_of_the_project_is_refused(project: Path) -> None:
+    (project / "pw").symlink_to("/etc/hostname")
+    message = _refusal(
+        project,
+        "services: {app: {image: x, secrets: [pw]}}\nsecrets: {pw: {file: ./pw}}\n",
+    )
+    assert "secrets[0]: 'pw' resolves outside" in message
+
+
+@pytest.mark.docker
+def test_a_file_secret_is_read_only_in_the_container(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    (project / "secrets").mkdir()
+    (project / "secrets" / "db_password.txt").write_text("s3cret\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  db:\n"
+        f"    image: {test_image}\n"
+        "    command: [sleep, '3600']\n"
+        "    secrets: [db_password]\n"
+        "secrets:\n  db_password: {file: ./secrets/db_password.txt}\n"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "a compose file with a secret")
+    cleanup_docker.append(find_project(project).project_id())
+    result = run_nexus("workspace", "create", "sec", "--compose", "compose.yaml")
+    assert result.exit_code == 0, result.stderr
+    shown = run_nexus("workspace", "exec", "sec", "--", "cat", "/run/secrets/db_password")
+    assert (shown.exit_code, shown.stdout) == (0, "s3cret\n"), shown.stderr
+    write = run_nexus(
+        "workspace", "exec", "sec", "--", "sh", "-c", "echo x > /run/secrets/db_password"
+    )
+    assert write.exit_code != 0 and "Read-only file system" in write.stdout + write.stderr
+    assert run_nexus("workspace", "delete", "sec", "--force").exit_code == 0
+
+
+@pytest.mark.docker
+def test_a_secret_git_ignores_is_named_before_anything_is_made_then_copied(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """A secret is usually git-ignored, so a new worktree lacks it: the create says so (and how
+    to have it copied) before any container is made; listed in .worktreeinclude, it is there."""
+    (project / "secrets").mkdir()
+    (project / "secrets" / "pw.txt").write_text("s3cret\n")
+    (project / ".gitignore").write_text("secrets/\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  db:\n"
+        f"    image: {test_image}\n"
+        "    command: [sleep, '3600']\n"
+        "    secrets: [pw]\n"
+        "secrets:\n  pw: {file: ./secrets/pw.txt}\n"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "a compose file whose secret git ignores")
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    result = run_nexus("workspace", "create", "ig", "--compose", "compose.yaml")
+    assert result.exit_code == 1
+    assert "./secrets/pw.txt is not in the workspace's worktree" in result.stderr
+    assert ".worktreeinclude" in result.stderr and result.stderr.count("error:") == 1
+    labels = {"label": [f"dev.nexus.project={project_id}"]}
+    assert docker_client.containers.list(all=True, filters=labels) == []
+    (project / ".worktreeinclude").write_text("secrets/\n")
+    result = run_nexus("workspace", "create", "ig", "--compose", "compose.yaml")
+    assert result.exit_code == 0, result.stderr
+    shown = run_nexus("workspace", "exec", "ig", "--", "cat", "/run/secrets/pw")
+    assert shown.stdout == "s3cret\n", shown.stderr
+    assert run_nexus("workspace", "delete", "ig", "--force").exit_code == 0
