@@ -102,8 +102,35 @@ def _loader() -> type:
                     seen.add(key)
             return super().construct_mapping(node, deep)
 
+    _without_base_60(StrictLoader, yaml)
     _LOADERS.append(StrictLoader)
     return StrictLoader
+
+
+# YAML 1.1's integers and floats without their base-60 form, which YAML 1.2 dropped: PyYAML reads
+# `- 22:22` (a Compose port mapping) as 1342 and `1:30` as 90, where Compose (YAML 1.2) and
+# every person writing a port or a time read text. Only the base-60 alternatives are left out.
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_INT = r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$"""
+_FLOAT = r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$"""
+
+
+def _without_base_60(loader: Any, yaml: Any) -> None:
+    """Replace ``loader``'s implicit int and float resolvers by :data:`_INT` and :data:`_FLOAT`
+    (on its own copy of the table: PyYAML's SafeLoader keeps its own)."""
+    numbers = (_INT_TAG, _FLOAT_TAG)
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in numbers]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(_INT_TAG, re.compile(_INT, re.X), list("-+0123456789"))
+    loader.add_implicit_resolver(_FLOAT_TAG, re.compile(_FLOAT, re.X), list("-+0123456789."))
 
 
 def _check_expansion(root: Any, yaml: Any) -> None:

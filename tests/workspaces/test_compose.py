@@ -606,3 +606,16 @@ def test_showing_a_template_that_points_at_the_file_needs_no_variable(
     assert load_compose(project, "compose.yaml", lenient_env=True).services["app"].image == (
         "registry.example/app:"
     )
+
+
+def test_a_port_mapping_below_60_is_read_as_compose_reads_it(project: Path) -> None:
+    """`- 22:22` unquoted: YAML 1.1 would make it the number 1342 (base 60), and the workspace
+    would publish a port nobody asked for; Compose reads the mapping 22 -> 22."""
+    (project / "compose.yaml").write_text(
+        "services:\n  ssh:\n    image: x\n    ports:\n      - 22:22\n      - 53:53/udp\n"
+    )
+    ports = load_compose(project, "compose.yaml").services["ssh"].ports
+    assert [(p.container_port, p.preferred_host_port, p.protocol) for p in ports] == [
+        (22, 22, "tcp"),
+        (53, 53, "udp"),
+    ]
