@@ -3,12 +3,14 @@
 ``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
 ``stop_grace_period`` and ``container_name`` change nothing the container may do to the host, so
 a project's file may set them (the keys that would widen it are refused:
-:data:`compose_keys.WIDENING`). A ``container_name`` does not name the container (two workspaces
-of one file would collide on the engine): it becomes a second name of the service on the
-workspace's own network, which is what other services use it for. What they may not do is pass for Nexus:
-labels under Nexus's own prefix (``dev.nexus.``, which marks what a workspace owns and deletes)
-or Compose's are refused, and a grace period is bounded, so that ``down`` and ``delete`` never
-wait longer than :data:`MAX_GRACE_S` for one container.
+:data:`compose_keys.WIDENING`).
+
+What they may not do is pass for Nexus. Labels under Nexus's own prefix (``dev.nexus.``, which
+marks what a workspace owns and deletes) or Compose's are refused. A grace period is bounded, so
+that ``down`` and ``delete`` never wait longer than :data:`MAX_GRACE_S` for one container. A
+``container_name`` does not name the container (two workspaces of one file would collide on the
+engine): it becomes a second name of the service on the workspace's own network, which is what
+other services use it for.
 """
 
 from __future__ import annotations
