@@ -37,6 +37,9 @@ from nexus_cli.workspaces.service_parsing import (
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
+# HOST_FIRST-HOST_LAST:FIRST-LAST or FIRST-LAST, then /tcp or /udp
+PORT_RANGE = re.compile(r"^(?:(\d{1,5})-(\d{1,5}):)?(\d{1,5})-(\d{1,5})(/(?:tcp|udp))?\Z")
+MAX_PORT_RANGE = 100  # ports one range entry may publish (each gets a host port of its own)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 MAX_ENV_FILE = 1 << 20  # bytes
 
@@ -95,8 +98,9 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         },
         ports=published_once(
             [
-                _port(p, ctx, f"{key}.ports[{i}]")
-                for i, p in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
+                port
+                for i, entry in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
+                for port in _ports(entry, ctx, f"{key}.ports[{i}]")
             ],
             ctx.path,
             f"{key}.ports",
@@ -233,6 +237,32 @@ def read_env_file(path: Path) -> dict[str, str]:
             value = re.split(r"\s+#", raw, maxsplit=1)[0]
         result[name] = value
     return result
+
+
+def _ports(value: Any, ctx: Context, key: str) -> list[PortSpec]:
+    """One entry's ports: a range (``8000-8002:9000-9002``, ``8000-8002``, with a loopback
+    address or a protocol) is one port per number, as Compose publishes it."""
+    if not isinstance(value, str):
+        return [_port(value, ctx, key)]
+    rest = value
+    if value.count(":") == 2:
+        address, _, rest = value.partition(":")
+        _loopback(address, ctx, key)
+        rest = rest.removeprefix(":")  # "127.0.0.1::8000-8002": any host ports
+    match = PORT_RANGE.match(rest)
+    if match is None:
+        return [_port(value, ctx, key)]
+    first_host, last_host, first, last, protocol = match.groups()
+    containers = range(int(first), int(last) + 1)
+    hosts = containers if first_host is None else range(int(first_host), int(last_host) + 1)
+    if not containers or len(hosts) != len(containers) or len(containers) > MAX_PORT_RANGE:
+        raise fail(
+            ctx.path, key, f"ranges of one length, low to high, of at most {MAX_PORT_RANGE} ports"
+        )
+    return [
+        parse_port(f"{host}:{port}{protocol or ''}", ctx.path, key)
+        for host, port in zip(hosts, containers, strict=True)
+    ]
 
 
 def _port(value: Any, ctx: Context, key: str) -> PortSpec:

@@ -619,3 +619,41 @@ def test_a_port_mapping_below_60_is_read_as_compose_reads_it(project: Path) -> N
         (22, 22, "tcp"),
         (53, 53, "udp"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "ports"),
+    [
+        ('"8000-8002:9000-9002"', [(8000, 9000, "tcp"), (8001, 9001, "tcp"), (8002, 9002, "tcp")]),
+        ('"127.0.0.1:7000-7001:7000-7001/udp"', [(7000, 7000, "udp"), (7001, 7001, "udp")]),
+        ('"127.0.0.1::5000-5001"', [(5000, 5000, "tcp"), (5001, 5001, "tcp")]),
+        ('"6000-6001"', [(6000, 6000, "tcp"), (6001, 6001, "tcp")]),
+    ],
+)
+def test_a_port_range_is_one_port_per_number(
+    project: Path, entry: str, ports: list[tuple[int, int, str]]
+) -> None:
+    (project / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: x\n    ports: [{entry}]\n"
+    )
+    found = load_compose(project, "compose.yaml").services["app"].ports
+    assert [(p.preferred_host_port, p.container_port, p.protocol) for p in found] == ports
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '"1-200"',
+        '"10-9"',
+        '"8000-8002:9000-9001"',
+        '"0.0.0.0:8000-8001:8000-8001"',
+        '"70000-70001"',
+    ],
+)
+def test_a_range_too_long_uneven_reversed_or_wide_is_refused(project: Path, entry: str) -> None:
+    (project / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: x\n    ports: [{entry}]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_compose(project, "compose.yaml")
+    assert "services.app.ports[0]" in caught.value.message
