@@ -244,14 +244,10 @@ def _ports(value: Any, ctx: Context, key: str) -> list[PortSpec]:
     address or a protocol) is one port per number, as Compose publishes it."""
     if not isinstance(value, str):
         return [_port(value, ctx, key)]
-    rest = value
-    if value.count(":") == 2:
-        address, _, rest = value.partition(":")
-        _loopback(address, ctx, key)
-        rest = rest.removeprefix(":")  # "127.0.0.1::8000-8002": any host ports
+    rest = _without_address(value, ctx, key)
     match = PORT_RANGE.match(rest)
     if match is None:
-        return [_port(value, ctx, key)]
+        return [parse_port(rest, ctx.path, key)]
     first_host, last_host, first, last, protocol = match.groups()
     containers = range(int(first), int(last) + 1)
     hosts = containers if first_host is None else range(int(first_host), int(last_host) + 1)
@@ -266,19 +262,30 @@ def _ports(value: Any, ctx: Context, key: str) -> list[PortSpec]:
 
 
 def _port(value: Any, ctx: Context, key: str) -> PortSpec:
-    """A port with at most a loopback host address, which is dropped: ports bind to 127.0.0.1
-    unless *you* widen that (``--bind-all``), never the file."""
+    """A port in the long form or a number; its host address, if any, must be a loopback one and
+    is dropped: ports bind to 127.0.0.1 unless *you* widen that (``--bind-all``), never the
+    file."""
     if isinstance(value, dict):
         value = dict(value)
         _loopback(str(value.pop("host_ip", "127.0.0.1")), ctx, key)
-    elif isinstance(value, str) and value.count(":") == 2:
-        address, _, value = value.partition(":")
-        _loopback(address, ctx, key)
-        if value.startswith(":"):  # "127.0.0.1::80": any host port
-            value = value[1:]
     elif isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     return parse_port(value, ctx.path, key)
+
+
+def _without_address(text: str, ctx: Context, key: str) -> str:
+    """``text`` without its host address, which must be a loopback one (``127.0.0.1:8080:80``,
+    ``[::1]:8080:80``); ``127.0.0.1::80`` leaves ``80`` (any host port)."""
+    if text.startswith("["):
+        address, found, rest = text[1:].partition("]:")
+        if not found:
+            return text  # not a port: parse_port says what is expected
+    elif text.count(":") == 2:
+        address, _, rest = text.partition(":")
+    else:
+        return text
+    _loopback(address, ctx, key)
+    return rest.removeprefix(":")
 
 
 def _loopback(address: str, ctx: Context, key: str) -> None:
