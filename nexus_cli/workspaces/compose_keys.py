@@ -42,6 +42,9 @@ SERVICE_KEYS = frozenset(
         "tmpfs",
         "shm_size",
         "container_name",
+        "logging",
+        "cap_drop",
+        "read_only",
         "stop_signal",
         # files mounted read-only (compose_secrets.py)
         "secrets",

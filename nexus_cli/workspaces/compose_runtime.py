@@ -1,8 +1,9 @@
 """The Compose keys that only say how a container runs inside its own namespace.
 
 ``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
-``stop_grace_period`` and ``container_name`` change nothing the container may do to the host, so
-a project's file may set them (the keys that would widen it are refused:
+``stop_grace_period``, ``container_name`` and ``logging`` (to the engine's own files) change
+nothing the container may do to the host, and ``cap_drop`` and ``read_only`` narrow it, so a
+project's file may set them (the keys that would widen it are refused:
 :data:`compose_keys.WIDENING`).
 
 What they may not do is pass for Nexus. Labels under Nexus's own prefix (``dev.nexus.``, which
@@ -32,22 +33,28 @@ CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # Docker's, 
 TMPFS_PATH = re.compile(r"^/[A-Za-z0-9._/-]{0,254}\Z")
 TMPFS_OPTIONS = re.compile(r"^[A-Za-z0-9=,._-]{0,200}\Z")
 MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its own
+# Logging drivers that keep the logs in the engine's own files, where `workspace logs` reads
+# them; the others send them to the host's syslog or journal or over the network (refused).
+LOG_DRIVERS = ("json-file", "local")
+LOG_OPTIONS = frozenset({"max-size", "max-file", "compress"})
+LOG_VALUE = re.compile(r"^[A-Za-z0-9.]{1,16}\Z")
+CAPABILITY = re.compile(r"^(?:CAP_)?([A-Z][A-Z_]{1,31})\Z")  # a name to drop, or ALL
 
 
 def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
     """The :class:`Runtime` of the Compose service ``spec`` (at ``key`` of the file ``path``)."""
-    init = spec.get("init", True)
-    if not isinstance(init, bool):
-        raise fail(path, f"{key}.init", "true or false")
     return Runtime(
         labels=_labels(spec.get("labels"), path, f"{key}.labels"),
         hostname=_hostname(spec.get("hostname"), path, f"{key}.hostname"),
-        init=init,
+        init=_flag(spec.get("init", True), path, f"{key}.init"),
         tmpfs=_tmpfs(spec.get("tmpfs"), path, f"{key}.tmpfs"),
         stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
         shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
         alias=_alias(spec.get("container_name"), path, f"{key}.container_name"),
+        logging=_logging(spec.get("logging"), path, f"{key}.logging"),
+        cap_drop=_cap_drop(spec.get("cap_drop"), path, f"{key}.cap_drop"),
+        read_only=_flag(spec.get("read_only", False), path, f"{key}.read_only"),
     )
 
 
@@ -81,6 +88,13 @@ def create_settings(runtime: Runtime) -> dict[str, Any]:
         settings["stop_signal"] = runtime.stop_signal
     if runtime.shm_size is not None:
         settings["shm_size"] = runtime.shm_size
+    if runtime.cap_drop:
+        settings["cap_drop"] = list(runtime.cap_drop)
+    if runtime.read_only:
+        settings["read_only"] = True
+    if runtime.logging is not None:
+        driver, options = runtime.logging
+        settings["log_config"] = {"type": driver, "config": dict(options)}
     return settings
 
 
@@ -173,3 +187,53 @@ def _alias(value: Any, path: Any, key: str) -> str:
     if not isinstance(value, str) or not CONTAINER_NAME.match(value):
         raise fail(path, key, "a name of letters, digits, '_', '.' or '-' (at most 63)")
     return value
+
+
+def _logging(value: Any, path: Any, key: str) -> tuple[str, dict[str, str]] | None:
+    """``logging``: a driver that keeps the logs in the engine's files (:data:`LOG_DRIVERS`)
+    with its rotation options (``max-size``, ``max-file``, ``compress``), or None (the engine's
+    default). Rotation only bounds what the logs take on disk."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"driver", "options"}:
+        raise fail(path, key, "a mapping of driver and options")
+    driver = value.get("driver", "json-file")
+    if driver not in LOG_DRIVERS:
+        raise fail(
+            path,
+            f"{key}.driver",
+            f"{' or '.join(LOG_DRIVERS)} (other drivers send the logs out of the engine: "
+            "to the host's syslog or journal, or over the network)",
+        )
+    options = value.get("options") or {}
+    if not isinstance(options, dict):
+        raise fail(path, f"{key}.options", "a mapping")
+    result: dict[str, str] = {}
+    for name, option in options.items():
+        text = str(option).lower() if isinstance(option, bool) else str(option)
+        if name not in LOG_OPTIONS or isinstance(option, dict | list) or not LOG_VALUE.match(text):
+            raise fail(path, f"{key}.options.{name}", "max-size, max-file or compress: a value")
+        result[str(name)] = text
+    return driver, result
+
+
+def _flag(value: Any, path: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise fail(path, key, "true or false")
+    return value
+
+
+def _cap_drop(value: Any, path: Any, key: str) -> tuple[str, ...]:
+    """``cap_drop``: capabilities the container gives up (``ALL``, ``NET_RAW``, ``CAP_CHOWN``):
+    less than the engine's default set, never more (``cap_add`` is refused)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise fail(path, key, "a list of capability names")
+    names: list[str] = []
+    for i, item in enumerate(value):
+        match = CAPABILITY.match(item) if isinstance(item, str) else None
+        if match is None:
+            raise fail(path, f"{key}[{i}]", "a capability name such as ALL or NET_RAW")
+        names.append(match.group(1))
+    return tuple(dict.fromkeys(names))

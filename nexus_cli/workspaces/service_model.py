@@ -57,6 +57,10 @@ class Runtime:
     # the file's container_name: the container keeps Nexus's per-workspace name, and this is a
     # second name for it on the workspace's own network (other services reach it by it)
     alias: str = ""
+    # a logging driver that keeps the logs in the engine's files, and its rotation options
+    logging: tuple[str, dict[str, str]] | None = None
+    cap_drop: tuple[str, ...] = ()  # capabilities given up (narrowing: cap_add is refused)
+    read_only: bool = False  # a read-only root file system
 
 
 @dataclass(frozen=True)

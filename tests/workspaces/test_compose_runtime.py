@@ -38,13 +38,18 @@ def test_each_key_is_read(project: Path) -> None:
         "    stop_signal: INT\n"
         "    stop_grace_period: 1m30s\n"
         "    shm_size: 256m\n"
-        "    container_name: shop-db\n",
+        "    container_name: shop-db\n"
+        "    logging: {driver: local, options: {max-size: 10m, max-file: 3, compress: false}}\n"
+        "    cap_drop: [ALL, CAP_NET_RAW, NET_RAW]\n"
+        "    read_only: true\n",
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
     assert runtime.tmpfs == {"/run": "", "/tmp/cache": "size=64m,mode=1777"}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("SIGINT", 90)
     assert (runtime.shm_size, runtime.alias) == (256 << 20, "shop-db")
+    assert runtime.logging == ("local", {"max-size": "10m", "max-file": "3", "compress": "false"})
+    assert (runtime.cap_drop, runtime.read_only) == (("ALL", "NET_RAW"), True)
 
 
 def test_the_other_spellings_compose_accepts(project: Path) -> None:
@@ -66,7 +71,12 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
     runtime = _load(project, "")
     assert (runtime.labels, runtime.hostname, runtime.init, runtime.tmpfs) == ({}, "", True, {})
     assert (runtime.stop_signal, runtime.stop_grace_s, runtime.shm_size) == ("", None, None)
-    assert runtime.alias == ""
+    assert (runtime.alias, runtime.logging, runtime.cap_drop, runtime.read_only) == (
+        "",
+        None,
+        (),
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,6 +112,16 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         ("container_name: -db", "a name of letters, digits"),
         ("container_name: {a: b}", "a name of letters, digits"),
         (f"container_name: {'x' * 64}", "at most 63"),
+        # logs leave the engine's files: to the host's syslog or over the network
+        ("logging: {driver: syslog}", "json-file or local (other drivers send the logs out"),
+        ("logging: {driver: gelf, options: {gelf-address: 'udp://x:1'}}", "json-file or local"),
+        ("logging: {options: {syslog-address: 'tcp://x'}}", "max-size, max-file or compress"),
+        ("logging: {options: {max-size: '10m; x'}}", "max-size, max-file or compress"),
+        ("logging: {driver: local, extra: 1}", "a mapping of driver and options"),
+        ("logging: json-file", "a mapping of driver and options"),
+        ("cap_drop: ALL", "a list of capability names"),
+        ('cap_drop: ["net_raw; x"]', "a capability name such as ALL"),
+        ("read_only: 'yes'", "true or false"),
     ],
 )
 def test_hostile_values_are_refused_in_one_error(project: Path, setting: str, words: str) -> None:
@@ -182,6 +202,9 @@ def test_the_engine_runs_the_container_as_the_file_says(
         "    init: false\n"
         "    tmpfs: ['/scratch:size=8m']\n"
         "    shm_size: 32m\n"
+        "    logging: {options: {max-size: 1m, max-file: '2'}}\n"
+        "    cap_drop: [ALL]\n"
+        "    read_only: true\n"
         "    stop_signal: SIGINT\n"
         "    stop_grace_period: 20s\n"
         "    volumes: ['./:/w']\n"
@@ -202,6 +225,17 @@ def test_the_engine_runs_the_container_as_the_file_says(
     assert container.attrs["HostConfig"]["Init"] is False
     assert container.attrs["HostConfig"]["Tmpfs"] == {"/scratch": "size=8m"}
     assert container.attrs["HostConfig"]["ShmSize"] == 32 << 20
+    log_config = container.attrs["HostConfig"]["LogConfig"]
+    assert log_config == {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "2"}}
+    assert container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
+    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
+    # the root file system is read-only, and without CAP_CHOWN not even root changes an owner
+    for command, words in (
+        ("touch /rootfile", "Read-only file system"),
+        ("chown 1 /scratch", "Operation not permitted"),
+    ):
+        refused = run_nexus("workspace", "exec", "rt", "--", "sh", "-c", command)
+        assert refused.exit_code != 0 and words in refused.stdout + refused.stderr, refused
     shown = run_nexus(
         "workspace", "exec", "rt", "--", "sh", "-c", "hostname; grep /scratch /proc/mounts"
     )
