@@ -35,6 +35,7 @@ SERVICE_KEYS = frozenset(
         "restart",
         "networks",
         "user",
+        "pull_policy",
         # how the container runs inside its own namespace (compose_runtime.py)
         "labels",
         "hostname",

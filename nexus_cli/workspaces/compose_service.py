@@ -40,6 +40,7 @@ RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
 # HOST_FIRST-HOST_LAST:FIRST-LAST or FIRST-LAST, then /tcp or /udp
 PORT_RANGE = re.compile(r"^(?:(\d{1,5})-(\d{1,5}):)?(\d{1,5})-(\d{1,5})(/(?:tcp|udp))?\Z")
 MAX_PORT_RANGE = 100  # ports one range entry may publish (each gets a host port of its own)
+PULL_POLICIES = ("missing", "always", "never", "build")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 MAX_ENV_FILE = 1 << 20  # bytes
 
@@ -124,8 +125,21 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
         restart="" if restart == "no" else restart,
         user=parse_user(spec.get("user"), ctx.path, f"{key}.user"),
+        pull_policy=_pull_policy(spec.get("pull_policy"), build is not None, ctx, key),
         runtime=compose_runtime.parse(spec, ctx.path, key),
     )
+
+
+def _pull_policy(value: Any, built: bool, ctx: Context, key: str) -> str:
+    """``pull_policy``: missing (``if_not_present``), always, never, or build (a ``build:``
+    service's image built at every start). Compose's timed ones (``daily``, ``every_12h``) are
+    refused: Nexus keeps no record of when it pulled."""
+    policy = "missing" if value in (None, "if_not_present") else value
+    if not isinstance(policy, str) or policy not in PULL_POLICIES:
+        raise fail(ctx.path, f"{key}.pull_policy", "missing, always, never or build")
+    if policy == "build" and not built:
+        raise fail(ctx.path, f"{key}.pull_policy", "build only with a build: section")
+    return str(policy)
 
 
 def _limits(deploy: Any, ctx: Context, key: str) -> dict[str, Any]:

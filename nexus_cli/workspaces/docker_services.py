@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nexus_cli import engine, fs, git, proc
-from nexus_cli.errors import ConfigError, ConflictError, DeadlineError, NexusError
+from nexus_cli.errors import ConfigError, ConflictError, DeadlineError, NexusError, NotFoundError
 from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.handle import LABEL_STOP_GRACE, project_filters
 from nexus_cli.workspaces.image_build import image_of
@@ -47,15 +47,32 @@ class ServicePlan:
         return self.workspace.container_name(self.service.name)
 
 
-def ensure_image(client: Any, image: str, on_progress: PullProgress | None = None) -> bool:
-    """Make ``image`` local, pulling it (with byte progress) when absent. True when pulled."""
-    from docker.errors import APIError, ImageNotFound
+def require_image(client: Any, image: str) -> None:
+    """``image`` must be on the engine already (``pull_policy: never``): nothing is pulled."""
+    from docker.errors import ImageNotFound
 
     try:
         client.images.get(image)
-        return False
     except ImageNotFound:
-        pass
+        raise NotFoundError(
+            f"image {image} is not on the engine, and its pull_policy is never",
+            hint="pull or build it yourself (docker pull, docker build), or change pull_policy",
+        ) from None
+
+
+def ensure_image(
+    client: Any, image: str, on_progress: PullProgress | None = None, *, always: bool = False
+) -> bool:
+    """Make ``image`` local, pulling it (with byte progress) when absent, or every time with
+    ``always`` (``pull_policy: always``). True when pulled."""
+    from docker.errors import APIError, ImageNotFound
+
+    if not always:
+        try:
+            client.images.get(image)
+            return False
+        except ImageNotFound:
+            pass
     repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
     layers: dict[str, tuple[int, int]] = {}
     try:

@@ -39,14 +39,20 @@ def _record_pull(pull_ms: float) -> None:
 
 def _pull_images(client: Any, template: Template, progress: Progress) -> float:
     started = time.perf_counter()
-    pulled = (s.image for s in template.services.values() if s.build is None)
-    for image in dict.fromkeys(pulled):
+    policies: dict[str, set[str]] = {}  # image -> the pull policies of the services that run it
+    for service in template.services.values():
+        if service.build is None:
+            policies.setdefault(service.image, set()).add(service.pull_policy)
+    for image, wanted in policies.items():
         step = f"image {image}"
         progress.begin(step)
 
         def report(done: int, total: int, step: str = step) -> None:
             progress.advance(step, done, total)
 
-        docker_services.ensure_image(client, image, report)
+        if "never" in wanted and len(wanted) == 1:
+            docker_services.require_image(client, image)
+        else:
+            docker_services.ensure_image(client, image, report, always="always" in wanted)
         progress.end(step)
     return (time.perf_counter() - started) * 1000

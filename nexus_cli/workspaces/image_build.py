@@ -46,17 +46,19 @@ def build_images(client: Any, workspace: Workspace, template: Template, progress
 def build_image(
     client: Any, workspace: Workspace, service: ServiceSpec, progress: Progress
 ) -> bool:
-    """Build ``service``'s image from the worktree unless it exists; True when built."""
+    """Build ``service``'s image from the worktree unless it exists (always, with ``pull_policy:
+    build``); True when built."""
     from docker.errors import APIError, BuildError, ImageNotFound
 
     spec = service.build
     assert spec is not None
     tag = build_tag(workspace, service.name)
-    try:
-        client.images.get(tag)
-        return False
-    except ImageNotFound:
-        pass
+    if service.pull_policy != "build":
+        try:
+            client.images.get(tag)
+            return False
+        except ImageNotFound:
+            pass
     worktree = workspace.worktree
     key = f"services.{service.name}.build"
     try:

@@ -84,6 +84,9 @@ class ServiceSpec:
     mem_limit: int | None = None  # bytes
     restart: str = ""  # a restart policy name; "" is "no"
     user: str = ""  # USER[:GROUP] (names or ids) the command runs as; "" keeps the image's own
+    # when the image is pulled or built: "missing" (when absent), "always" (pulled at every
+    # start), "never" (it must be on the engine), "build" (built at every start)
+    pull_policy: str = "missing"
     runtime: Runtime = field(default_factory=Runtime)
 
 

@@ -375,3 +375,100 @@ def test_a_secret_git_ignores_is_named_before_anything_is_made_then_copied(
     shown = run_nexus("workspace", "exec", "ig", "--", "cat", "/run/secrets/pw")
     assert shown.stdout == "s3cret\n", shown.stderr
     assert run_nexus("workspace", "delete", "ig", "--force").exit_code == 0
+
+
+# --- pull_policy: when the image is pulled or built ---
+
+
+@pytest.mark.parametrize(
+    ("value", "policy"),
+    [("", "missing"), ("if_not_present", "missing"), ("always", "always"), ("never", "never")],
+)
+def test_the_pull_policy_is_read(project: Path, value: str, policy: str) -> None:
+    setting = f"    pull_policy: {value}\n" if value else ""
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: x\n{setting}")
+    assert load_compose(project, "compose.yaml").services["app"].pull_policy == policy
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("pull_policy: daily", "missing, always, never or build"),
+        ("pull_policy: every_12h", "missing, always, never or build"),
+        ("pull_policy: build", "build only with a build: section"),
+        ("pull_policy: [always]", "missing, always, never or build"),
+    ],
+)
+def test_a_pull_policy_nexus_cannot_keep_is_refused(
+    project: Path, setting: str, words: str
+) -> None:
+    message = _refusal(project, f"services:\n  app:\n    image: x\n    {setting}\n")
+    assert words in message
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("image", "policy", "words"),
+    [
+        # never: the image must be on the engine; nothing is pulled
+        ("nexus-no-such-image:1", "never", "image nexus-no-such-image:1 is not on the engine"),
+        # always: pulled even when it is on the engine (no registry answers here)
+        (None, "always", "cannot pull image nexus-test-busybox:latest"),
+    ],
+)
+def test_never_and_always_ask_the_engine_as_they_say(
+    project: Path,
+    test_image: str,
+    cleanup_docker: list[str],
+    image: str | None,
+    policy: str,
+    words: str,
+) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n"
+        f"    image: {image or test_image}\n    pull_policy: {policy}\n    command: [sleep, '60']\n"
+    )
+    cleanup_docker.append(find_project(project).project_id())
+    result = run_nexus("workspace", "create", "pp", "--compose", "compose.yaml")
+    assert result.exit_code != 0 and words in result.stderr, result.stderr
+    assert result.stderr.count("error:") == 1 and "bug" not in result.stderr
+    assert not (project / ".nexus" / "worktrees" / "pp").exists()
+
+
+@pytest.mark.docker
+def test_never_runs_an_image_the_engine_has(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    (project / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: {test_image}\n    pull_policy: never\n"
+        "    command: [sleep, '60']\n"
+    )
+    cleanup_docker.append(find_project(project).project_id())
+    assert run_nexus("workspace", "create", "pn", "--compose", "compose.yaml").exit_code == 0
+    assert run_nexus("workspace", "delete", "pn", "--force").exit_code == 0
+
+
+@pytest.mark.docker
+def test_build_rebuilds_the_image_at_every_start(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    """`up` after `down` reuses a built image, unless the policy is build: then the Dockerfile
+    as the worktree has it now is built again."""
+    (project / "app").mkdir()
+    (project / "app" / "Dockerfile").write_text(f"FROM {test_image}\nENV MARK=first\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    build: ./app\n    pull_policy: build\n"
+        "    command: [sh, -c, 'echo mark=$$MARK; exec sleep 3600']\n"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "a service built at every start")
+    cleanup_docker.append(find_project(project).project_id())
+    assert run_nexus("workspace", "create", "pb", "--compose", "compose.yaml").exit_code == 0
+    assert run_nexus("workspace", "down", "pb").exit_code == 0
+    dockerfile = project / ".nexus" / "worktrees" / "pb" / "app" / "Dockerfile"
+    dockerfile.write_text(f"FROM {test_image}\nENV MARK=second\n")
+    up = run_nexus("workspace", "up", "pb")
+    assert up.exit_code == 0, up.stderr
+    shown = run_nexus("workspace", "exec", "pb", "--", "sh", "-c", "echo $MARK")
+    assert shown.stdout.strip() == "second", shown.stderr
+    assert run_nexus("workspace", "delete", "pb", "--force").exit_code == 0
