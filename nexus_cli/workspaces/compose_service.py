@@ -99,12 +99,12 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         },
         ports=published_once(
             [
-                port
+                (port, where)
                 for i, entry in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
-                for port in _ports(entry, ctx, f"{key}.ports[{i}]")
+                for where in [f"{key}.ports[{i}]"]
+                for port in _ports(entry, ctx, where)
             ],
             ctx.path,
-            f"{key}.ports",
         ),
         volumes=[
             *(

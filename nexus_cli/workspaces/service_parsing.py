@@ -117,11 +117,11 @@ def parse_service(name: str, spec: Any, path: Any) -> ServiceSpec:
         environment=parse_environment(spec.get("environment"), path, f"{key}.environment"),
         ports=published_once(
             [
-                parse_port(p, path, f"{key}.ports[{i}]")
+                (parse_port(p, path, where), where)
                 for i, p in enumerate(_list(spec, "ports", path, key))
+                for where in [f"{key}.ports[{i}]"]
             ],
             path,
-            f"{key}.ports",
         ),
         volumes=[
             parse_volume(v, path, f"{key}.volumes[{i}]")
@@ -276,18 +276,20 @@ def parse_user(value: Any, path: Any, key: str) -> str:
     return value
 
 
-def published_once(ports: list[PortSpec], path: Any, key: str) -> list[PortSpec]:
-    """``ports`` when each container port (and protocol) is in it once: a workspace publishes a
-    container port on one host port, so a second mapping of it is refused, never dropped."""
-    seen: dict[tuple[int, str], int] = {}
-    for i, port in enumerate(ports):
-        first = seen.setdefault((port.container_port, port.protocol), i)
-        if first != i:
+def published_once(ports: list[tuple[PortSpec, str]], path: Any) -> list[PortSpec]:
+    """The ports of ``(port, the key of its entry)`` pairs when each container port (and
+    protocol) is in them once: a workspace publishes a container port on one host port, so a
+    second mapping of it is refused, never dropped. (One entry of a Compose port range gives
+    several ports, all with that entry's key.)"""
+    seen: dict[tuple[int, str], str] = {}
+    for port, where in ports:
+        first = seen.setdefault((port.container_port, port.protocol), where)
+        if first != where:
             raise ConfigError(
-                f"{path}: {key}[{i}]: container port {port.container_port}/{port.protocol} is "
-                f"already published by {key}[{first}]; a workspace publishes it once"
+                f"{path}: {where}: container port {port.container_port}/{port.protocol} is "
+                f"already published by {first}; a workspace publishes it once"
             )
-    return ports
+    return [port for port, _ in ports]
 
 
 def parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
