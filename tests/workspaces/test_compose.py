@@ -661,3 +661,15 @@ def test_a_range_too_long_uneven_reversed_or_wide_is_refused(project: Path, entr
     with pytest.raises(ConfigError) as caught:
         load_compose(project, "compose.yaml")
     assert "services.app.ports[0]" in caught.value.message
+
+
+def test_a_port_a_range_already_publishes_names_the_file_s_entries(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        'services:\n  app:\n    image: x\n    ports: ["8000-8001:8000-8001", "9000:8001"]\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_compose(project, "compose.yaml")
+    assert "services.app.ports[1]: container port 8001/tcp is already published by " in (
+        caught.value.message
+    )
+    assert caught.value.message.endswith("by services.app.ports[0]; a workspace publishes it once")
