@@ -22,7 +22,13 @@ from typing import Any
 
 from nexus_cli.terminal import has_controls
 from nexus_cli.workspaces.service_model import Runtime, ServiceSpec
-from nexus_cli.workspaces.service_parsing import fail, key_values, parse_duration, parse_size
+from nexus_cli.workspaces.service_parsing import (
+    fail,
+    key_values,
+    parse_duration,
+    parse_size,
+    scalar_text,
+)
 
 RESERVED_LABELS = ("dev.nexus.", "com.docker.compose.")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}\Z")
@@ -110,9 +116,7 @@ def _labels(value: Any, path: Any, key: str) -> dict[str, str]:
             raise fail(path, shown, "a label outside dev.nexus.* and com.docker.compose.*")
         if isinstance(text, dict | list):
             raise fail(path, shown, "a text, number or boolean value")
-        result[name] = (
-            "" if text is None else str(text).lower() if isinstance(text, bool) else str(text)
-        )
+        result[name] = "" if text is None else scalar_text(text)
         if len(result[name]) > MAX_LABEL_VALUE or has_controls(result[name]):
             raise fail(path, shown, f"a value of at most {MAX_LABEL_VALUE} characters, no controls")
     return result
@@ -210,7 +214,7 @@ def _logging(value: Any, path: Any, key: str) -> tuple[str, dict[str, str]] | No
         raise fail(path, f"{key}.options", "a mapping")
     result: dict[str, str] = {}
     for name, option in options.items():
-        text = str(option).lower() if isinstance(option, bool) else str(option)
+        text = scalar_text(option)
         if name not in LOG_OPTIONS or isinstance(option, dict | list) or not LOG_VALUE.match(text):
             raise fail(path, f"{key}.options.{name}", "max-size, max-file or compress: a value")
         result[str(name)] = text

@@ -33,6 +33,7 @@ from nexus_cli.workspaces.service_parsing import (
     parse_user,
     parse_volume,
     published_once,
+    scalar_text,
 )
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
@@ -203,7 +204,7 @@ def _environment(value: Any, ctx: Context, key: str) -> dict[str, str]:
             if name in ctx.env:
                 result[name] = ctx.env[name]
         else:
-            result[name] = str(text).lower() if isinstance(text, bool) else str(text)
+            result[name] = scalar_text(text)
     return result
 
 

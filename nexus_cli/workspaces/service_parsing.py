@@ -201,6 +201,11 @@ def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     raise fail(path, key, "a string or a list of strings")
 
 
+def scalar_text(value: Any) -> str:
+    """A Compose scalar as the text a container gets: booleans as ``true``/``false``."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def key_values(value: Any, path: Any, key: str, name: str) -> list[tuple[str, Any]]:
     """A Compose mapping of ``NAME: VALUE`` or list of ``NAME=VALUE`` as (name, value) pairs in
     the file's order; a list entry without ``=`` has the value None (``environment``: take the
