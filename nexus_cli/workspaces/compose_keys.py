@@ -47,10 +47,10 @@ SERVICE_KEYS = frozenset(
         "cap_drop",
         "read_only",
         "stop_signal",
+        "stop_grace_period",
         # files mounted read-only (compose_secrets.py)
         "secrets",
         "configs",
-        "stop_grace_period",
     }
 )
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})

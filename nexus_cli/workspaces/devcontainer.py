@@ -5,10 +5,10 @@ repository content: it must be inside the project after symlinks, and every key 
 dropped or would widen what the container may do is named in one error. What is supported:
 ``image`` or ``build`` (``dockerfile``, ``context``, ``args``, ``target``; the old
 ``dockerFile``/``context`` too), ``forwardPorts`` (numbers), ``containerEnv``, ``mounts``
-(volumes, and binds of folders inside the workspace), ``postCreateCommand`` and
-``postStartCommand`` (hooks in the container), ``containerUser`` (else ``remoteUser``) as the
-service's user. ``name`` becomes the description; ``$schema``
-and ``customizations`` (editor settings) are left out and listed in the result.
+(volumes, and binds of folders inside the workspace), the lifecycle commands (:data:`LIFECYCLE`:
+hooks in the container), ``overrideCommand``, ``containerUser`` (else ``remoteUser``) as the
+service's user. ``name`` becomes the description; what only an editor or Codespaces acts on
+(:data:`LEFT_OUT`) is left out and listed in the result.
 
 The template is written to ``.nexus/templates/NAME.yaml`` (never over an existing file unless
 asked) and read back through the template loader before the command says it is done.
