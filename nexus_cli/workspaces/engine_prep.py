@@ -50,7 +50,7 @@ def _pull_images(client: Any, template: Template, progress: Progress) -> float:
         def report(done: int, total: int, step: str = step) -> None:
             progress.advance(step, done, total)
 
-        if "never" in wanted and len(wanted) == 1:
+        if wanted == {"never"}:
             docker_services.require_image(client, image)
         else:
             docker_services.ensure_image(client, image, report, always="always" in wanted)
