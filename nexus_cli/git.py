@@ -328,6 +328,14 @@ def count_commits(cwd: Path, exclude: str, include: str) -> int:
     return int(text.strip() or 0)
 
 
+def merge_message(branch: str, target: str) -> str:
+    """The subject git itself writes for a merge of ``branch`` into ``target`` (``git merge
+    BRANCH``: "Merge branch 'B'", with " into T" unless T is main or master, git's default
+    ``merge.suppressDest``); a merge of ``refs/heads/B`` or of a commit id would say that instead."""
+    into = "" if target in ("main", "master") else f" into {target}"
+    return f"Merge branch '{branch}'{into}"
+
+
 def ignored_matching(cwd: Path, patterns: Path) -> list[str]:
     """Untracked files that git ignores in ``cwd`` *and* that match the ``.gitignore``-syntax
     ``patterns`` file, relative to ``cwd``, sorted."""

@@ -20,7 +20,7 @@ from nexus_cli.terminal import escape
 from nexus_cli.workspaces.container_io import find_container, stream_logs
 from nexus_cli.workspaces.container_io import shell as open_shell
 from nexus_cli.workspaces.deletion import delete as delete_workspace
-from nexus_cli.workspaces.execution import log_sources, run_command
+from nexus_cli.workspaces.execution import log_sources, run_command, service_hint
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.recovery import repair as repair_workspaces
 
@@ -216,9 +216,12 @@ def exec_(name: str, service: str | None, command: tuple[str, ...]) -> int:
     has_input = sys.stdin is not None and not sys.stdin.closed
     terminal = has_input and sys.stdin.isatty() and sys.stdout.isatty()
     stdin = sys.stdin.buffer if has_input and not sys.stdin.isatty() else None
-    return run_command(
-        _workspace(name), list(command), service, write, stdin=stdin, terminal=terminal
-    )
+    workspace = _workspace(name)
+    code = run_command(workspace, list(command), service, write, stdin=stdin, terminal=terminal)
+    hint = service_hint(workspace, list(command), service, code, cli=True)
+    if hint is not None:
+        click.echo(f"hint: {escape(hint)}", err=True)
+    return code
 
 
 @click.command()

@@ -180,7 +180,8 @@ def _combine(
         done = _in(project, tree, "rebase", "--no-autostash", before)
         abort = ("rebase", "--abort")
     else:
-        done = _in(project, tree, "merge", "--no-edit", "--no-ff", tip)
+        message = git.merge_message(entry.branch, entry.target)
+        done = _in(project, tree, "merge", "--no-edit", "--no-ff", "-m", message, tip)
         abort = ("merge", "--abort")
     if done.returncode == 0:
         return

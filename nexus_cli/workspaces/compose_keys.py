@@ -36,6 +36,7 @@ SERVICE_KEYS = frozenset(
         "networks",
         "user",
         "pull_policy",
+        "platform",
         # how the container runs inside its own namespace (compose_runtime.py)
         "labels",
         "hostname",
@@ -46,6 +47,8 @@ SERVICE_KEYS = frozenset(
         "logging",
         "cap_drop",
         "read_only",
+        "tty",
+        "stdin_open",
         "stop_signal",
         "stop_grace_period",
         # files mounted read-only (compose_secrets.py)
@@ -56,8 +59,10 @@ SERVICE_KEYS = frozenset(
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})
 HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
 DEPENDS_KEYS = frozenset({"condition", "required"})
-PORT_KEYS = frozenset({"target", "published", "protocol", "host_ip"})
-VOLUME_KEYS = frozenset({"type", "source", "target", "read_only"})
+PORT_KEYS = frozenset(
+    {"target", "published", "protocol", "host_ip", "mode", "name", "app_protocol"}
+)
+VOLUME_KEYS = frozenset({"type", "source", "target", "read_only", "volume"})
 ENV_FILE_KEYS = frozenset({"path", "required"})
 LIMIT_KEYS = frozenset({"cpus", "memory"})
 NETWORK_KEYS = frozenset({"driver"})
@@ -135,16 +140,14 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
     for i, volume in enumerate(_list(spec.get("volumes"))):
         if isinstance(volume, dict):
             found += _extra(volume, VOLUME_KEYS, f"volumes[{i}]")
+            found += _extra(_mapping(volume.get("volume")), {"nocopy"}, f"volumes[{i}].volume")
     for i, entry in enumerate(_list(spec.get("env_file"))):
         if isinstance(entry, dict):
             found += _extra(entry, ENV_FILE_KEYS, f"env_file[{i}]")
     networks = spec.get("networks")
     if isinstance(networks, dict):
-        found += [
-            f"networks.{net} (aliases and addresses: {UNSUPPORTED})"
-            for net, options in networks.items()
-            if options not in (None, {})
-        ]
+        for net, options in networks.items():
+            found += _extra(_mapping(options), {"aliases"}, f"networks.{net}")
     found += _deploy_keys(spec.get("deploy"))
     return found
 
@@ -158,7 +161,7 @@ def _deploy_keys(deploy: Any) -> list[str]:
     return found
 
 
-def _extra(mapping: dict[str, Any], allowed: frozenset[str], prefix: str) -> list[str]:
+def _extra(mapping: dict[str, Any], allowed: frozenset[str] | set[str], prefix: str) -> list[str]:
     return [f"{prefix}.{key} ({UNSUPPORTED})" for key in mapping if key not in allowed]
 
 

@@ -1,9 +1,9 @@
 """The Compose keys that only say how a container runs inside its own namespace.
 
 ``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
-``stop_grace_period``, ``container_name`` and ``logging`` (to the engine's own files) change
-nothing the container may do to the host, and ``cap_drop`` and ``read_only`` narrow it, so a
-project's file may set them (the keys that would widen it are refused:
+``stop_grace_period``, ``container_name``, network ``aliases``, ``tty``, ``stdin_open`` and
+``logging`` (to the engine's own files) change nothing the container may do to the host, and ``cap_drop`` and ``read_only``
+narrow it, so a project's file may set them (the keys that would widen it are refused:
 :data:`compose_keys.WIDENING`).
 
 What they may not do is pass for Nexus. Labels under Nexus's own prefix (``dev.nexus.``, which
@@ -11,7 +11,7 @@ marks what a workspace owns and deletes) or Compose's are refused. A grace perio
 that ``down`` and ``delete`` never wait longer than :data:`MAX_GRACE_S` for one container. A
 ``container_name`` does not name the container (two workspaces of one file would collide on the
 engine): it becomes a second name of the service on the workspace's own network, which is what
-other services use it for.
+other services use it for; so do the aliases of the networks it joins (a workspace has one).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its 
 LOG_DRIVERS = ("json-file", "local")
 LOG_OPTIONS = frozenset({"max-size", "max-file", "compress"})
 LOG_VALUE = re.compile(r"^[A-Za-z0-9.]{1,16}\Z")
+MAX_ALIASES = 32  # network aliases of one service
 CAPABILITY = re.compile(r"^(?:CAP_)?([A-Z][A-Z_]{1,31})\Z")  # a name to drop, or ALL
 
 
@@ -58,15 +59,19 @@ def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
         shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
         alias=_alias(spec.get("container_name"), path, f"{key}.container_name"),
+        aliases=_network_aliases(spec.get("networks"), path, f"{key}.networks"),
         logging=_logging(spec.get("logging"), path, f"{key}.logging"),
         cap_drop=_cap_drop(spec.get("cap_drop"), path, f"{key}.cap_drop"),
         read_only=_flag(spec.get("read_only", False), path, f"{key}.read_only"),
+        tty=_flag(spec.get("tty", False), path, f"{key}.tty"),
+        stdin_open=_flag(spec.get("stdin_open", False), path, f"{key}.stdin_open"),
     )
 
 
 def check_aliases(services: dict[str, ServiceSpec], path: Any) -> None:
     """Each ``container_name`` names one service on the workspace's network: not two, and not
-    another service (whose name already is one)."""
+    another service (whose name already is one). A network alias may name several services (the
+    engine answers with each, as Compose's do), but not another service or its container_name."""
     owner: dict[str, str] = {}
     for name, service in services.items():
         alias = service.runtime.alias
@@ -78,6 +83,15 @@ def check_aliases(services: dict[str, ServiceSpec], path: Any) -> None:
         if alias in owner:
             raise fail(path, key, f"a name of its own ({alias!r} is also {owner[alias]!r}'s)")
         owner[alias] = name
+    for name, service in services.items():
+        for alias in service.runtime.aliases:
+            taken = alias if alias in services else owner.get(alias)
+            if taken is not None and taken != name:
+                raise fail(
+                    path,
+                    f"services.{name}.networks",
+                    f"aliases no other service is named by ({alias!r} is {taken!r}'s name)",
+                )
 
 
 def create_settings(runtime: Runtime) -> dict[str, Any]:
@@ -98,6 +112,10 @@ def create_settings(runtime: Runtime) -> dict[str, Any]:
         settings["cap_drop"] = list(runtime.cap_drop)
     if runtime.read_only:
         settings["read_only"] = True
+    if runtime.tty:
+        settings["tty"] = True
+    if runtime.stdin_open:
+        settings["stdin_open"] = True
     if runtime.logging is not None:
         driver, options = runtime.logging
         settings["log_config"] = {"type": driver, "config": dict(options)}
@@ -191,6 +209,22 @@ def _alias(value: Any, path: Any, key: str) -> str:
     if not isinstance(value, str) or not CONTAINER_NAME.match(value):
         raise fail(path, key, "a name of letters, digits, '_', '.' or '-' (at most 63)")
     return value
+
+
+def _network_aliases(value: Any, path: Any, key: str) -> tuple[str, ...]:
+    """The ``aliases`` of each network the service joins: more names of it on the workspace's
+    one network (a file's networks are all that one: compose_keys)."""
+    found: list[str] = []
+    for network, options in value.items() if isinstance(value, dict) else ():
+        aliases = options.get("aliases", []) if isinstance(options, dict) else []
+        where = f"{key}.{network}.aliases"
+        if not isinstance(aliases, list) or len(aliases) > MAX_ALIASES:
+            raise fail(path, where, f"a list of at most {MAX_ALIASES} names")
+        for alias in aliases:
+            if not isinstance(alias, str) or not CONTAINER_NAME.match(alias):
+                raise fail(path, where, "names of letters, digits, '_', '.' or '-' (at most 63)")
+            found.append(alias)
+    return tuple(dict.fromkeys(found))
 
 
 def _logging(value: Any, path: Any, key: str) -> tuple[str, dict[str, str]] | None:

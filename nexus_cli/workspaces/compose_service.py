@@ -38,6 +38,7 @@ from nexus_cli.workspaces.service_parsing import (
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
+PLATFORM = re.compile(r"^[a-z0-9]{1,16}/[a-z0-9_]{1,16}(/[a-z0-9]{1,8})?\Z")  # linux/arm64/v8
 # HOST_FIRST-HOST_LAST:FIRST-LAST or FIRST-LAST, then /tcp or /udp
 PORT_RANGE = re.compile(r"^(?:(\d{1,5})-(\d{1,5}):)?(\d{1,5})-(\d{1,5})(/(?:tcp|udp))?\Z")
 MAX_PORT_RANGE = 100  # ports one range entry may publish (each gets a host port of its own)
@@ -127,6 +128,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         restart="" if restart == "no" else restart,
         user=parse_user(spec.get("user"), ctx.path, f"{key}.user"),
         pull_policy=_pull_policy(spec.get("pull_policy"), build is not None, ctx, key),
+        platform=_platform(spec.get("platform"), ctx, f"{key}.platform"),
         runtime=compose_runtime.parse(spec, ctx.path, key),
     )
 
@@ -141,6 +143,15 @@ def _pull_policy(value: Any, built: bool, ctx: Context, key: str) -> str:
     if policy == "build" and not built:
         raise fail(ctx.path, f"{key}.pull_policy", "build only with a build: section")
     return str(policy)
+
+
+def _platform(value: Any, ctx: Context, key: str) -> str:
+    """``platform``: ``OS/ARCH[/VARIANT]`` (``linux/amd64``, ``linux/arm64/v8``)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not PLATFORM.match(value):
+        raise fail(ctx.path, key, "OS/ARCH[/VARIANT], such as linux/amd64")
+    return value
 
 
 def _limits(deploy: Any, ctx: Context, key: str) -> dict[str, Any]:
@@ -283,6 +294,11 @@ def _port(value: Any, ctx: Context, key: str) -> PortSpec:
     if isinstance(value, dict):
         value = dict(value)
         _loopback(str(value.pop("host_ip", "127.0.0.1")), ctx, key)
+        if value.pop("mode", "host") != "host":  # what a single engine does; ingress is swarm's
+            raise fail(ctx.path, f"{key}.mode", "host (ingress is Swarm's load-balanced mode)")
+        for label in ("name", "app_protocol"):  # what the port is for: names only
+            if not isinstance(value.pop(label, ""), str):
+                raise fail(ctx.path, f"{key}.{label}", "text")
     elif isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     return parse_port(value, ctx.path, key)
@@ -322,7 +338,9 @@ def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
         kind, source = value.get("type", "volume"), str(value.get("source", ""))
         if kind not in ("volume", "bind") or not source or "target" not in value:
             raise fail(ctx.path, key, "type volume or bind with a source and a target")
-        mode = ":ro" if value.get("read_only") else ""
+        options = ["ro"] if value.get("read_only") else []
+        options += ["nocopy"] if _no_copy(value.get("volume"), ctx, f"{key}.volume") else []
+        mode = f":{','.join(options)}" if options else ""
         if kind == "bind" and not source.startswith((".", "/", "~")):
             source = f"./{source}"  # a relative bind source, never a volume of that name
         value = f"{source}:{value['target']}{mode}"
@@ -363,6 +381,16 @@ def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
             raise fail(ctx.path, f"{key}.{dep}", "a service that runs (select its profile)")
         result[str(dep)] = str(condition)
     return result
+
+
+def _no_copy(value: Any, ctx: Context, key: str) -> bool:
+    """A long-form volume's ``volume: {nocopy: BOOL}``."""
+    if value is None:
+        return False
+    nocopy = value.get("nocopy", False) if isinstance(value, dict) else None
+    if not isinstance(nocopy, bool):
+        raise fail(ctx.path, key, "a mapping with nocopy: true or false")
+    return nocopy
 
 
 def _check_networks(value: Any, ctx: Context, key: str) -> None:

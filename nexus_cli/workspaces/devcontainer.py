@@ -8,7 +8,8 @@ dropped or would widen what the container may do is named in one error. What is 
 (volumes, and binds of folders inside the workspace), the lifecycle commands (:data:`LIFECYCLE`:
 hooks in the container), ``overrideCommand``, ``containerUser`` (else ``remoteUser``) as the
 service's user. ``name`` becomes the description; what only an editor or Codespaces acts on
-(:data:`LEFT_OUT`) is left out and listed in the result.
+(:data:`LEFT_OUT`) is left out and listed in the result. A dev container of a Compose file
+(``dockerComposeFile``) becomes a template pointing at that file (:mod:`devcontainer_compose`).
 
 The template is written to ``.nexus/templates/NAME.yaml`` (never over an existing file unless
 asked) and read back through the template loader before the command says it is done.
@@ -27,6 +28,7 @@ from typing import Any
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
 from nexus_cli.terminal import escape
+from nexus_cli.workspaces import devcontainer_compose
 from nexus_cli.workspaces.service_parsing import VOLUME_NAME, parse_user
 from nexus_cli.workspaces.templates import parse_template_file
 
@@ -126,7 +128,7 @@ def import_devcontainer(
             hint="pass --name for another name, or --force to replace it",
         )
     _write(target, template_name, spec, source, project_root)
-    left_out = sorted(k for k in data if k in LEFT_OUT)
+    left_out = sorted(k for k in data if k in LEFT_OUT | devcontainer_compose.LEFT_OUT)
     return ImportResult(template_name, target, source, left_out)
 
 
@@ -153,14 +155,19 @@ def _read(path: Path) -> dict[str, Any]:
 def unsupported(data: dict[str, Any]) -> list[str]:
     """Every key of ``data`` that the import would drop or may not allow, with the reason."""
     found: list[str] = []
+    compose = devcontainer_compose.KEY in data
+    known = SUPPORTED | LEFT_OUT
+    if compose:
+        known = (known - devcontainer_compose.IN_THE_FILE) | devcontainer_compose.KEYS
+        known |= devcontainer_compose.LEFT_OUT
     for key in data:
         if key in REFUSED:
             found.append(f"{key} (refused: widens what the container may do to the host)")
-        elif key == "dockerComposeFile":
-            found.append(f"{key} (use `nexus workspace create NAME --compose FILE`)")
+        elif compose and key in devcontainer_compose.IN_THE_FILE:
+            found.append(devcontainer_compose.in_the_file(key))
         elif key == "features":
             found.append(f"{key} (not supported: install them in the image's Dockerfile)")
-        elif key not in SUPPORTED | LEFT_OUT:
+        elif key not in known:
             found.append(f"{key} (not supported)")
     build = data.get("build")
     if isinstance(build, dict):
@@ -180,6 +187,14 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
         )
     folder = os.path.relpath(source.parent, os.path.realpath(project_root))
     folder = "" if folder == "." else Path(folder).as_posix()
+    description = str(data.get("name") or "dev container") + (
+        f" (imported from {Path(folder, source.name).as_posix()})"
+    )
+    if devcontainer_compose.KEY in data:
+        hooks = _hooks(data, source, devcontainer_compose.service_of(data, source))
+        return devcontainer_compose.document(
+            data, source, project_root, folder, description=description, hooks=hooks
+        )
     service: dict[str, Any] = {}
     build = _build(data, folder, source)
     if build is not None:
@@ -208,17 +223,8 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
         if data.get(key) is not None:
             service["user"] = parse_user(data[key], source, key)
             break
-    nexus: dict[str, Any] = {
-        "description": str(data.get("name") or "dev container")
-        + f" (imported from {Path(folder, source.name).as_posix()})",
-        "default_service": SERVICE,
-    }
-    hooks: dict[str, list[dict[str, Any]]] = {}
-    for key, kind in LIFECYCLE:
-        if data.get(key):
-            hooks.setdefault(kind, []).extend(
-                {"service": SERVICE, "command": c} for c in _commands(data[key], key, source)
-            )
+    nexus: dict[str, Any] = {"description": description, "default_service": SERVICE}
+    hooks = _hooks(data, source, SERVICE)
     if hooks:
         nexus["hooks"] = hooks
     named = sorted({v.split(":")[0] for v in volumes if not v.startswith(".")})
@@ -228,9 +234,23 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
     return document
 
 
+def _hooks(data: dict[str, Any], source: Path, service: str) -> dict[str, list[dict[str, Any]]]:
+    """The lifecycle commands (:data:`LIFECYCLE`) as hooks in ``service``, in the spec's order."""
+    hooks: dict[str, list[dict[str, Any]]] = {}
+    for key, kind in LIFECYCLE:
+        if data.get(key):
+            hooks.setdefault(kind, []).extend(
+                {"service": service, "command": c} for c in _commands(data[key], key, source)
+            )
+    return hooks
+
+
 def _check_paths(document: dict[str, Any], source: Path, project_root: Path) -> None:
     """The build context, Dockerfile and bind sources of the translated template resolve inside
-    the project after symlinks (a committed link out of it is refused now, not at start)."""
+    the project after symlinks (a committed link out of it is refused now, not at start; a
+    Compose file's are checked by its loader)."""
+    if "services" not in document:
+        return
     service = document["services"][SERVICE]
     paths: list[tuple[str, str, bool]] = []
     build = service.get("build")

@@ -47,36 +47,68 @@ class ServicePlan:
         return self.workspace.container_name(self.service.name)
 
 
-def require_image(client: Any, image: str) -> None:
-    """``image`` must be on the engine already (``pull_policy: never``): nothing is pulled."""
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(image)
-    except ImageNotFound:
+def require_image(client: Any, image: str, platform: str = "") -> None:
+    """``image`` must be on the engine already (``pull_policy: never``), of ``platform`` when
+    one is named: nothing is pulled."""
+    found = _local_platform(client, image)
+    if found is None:
         raise NotFoundError(
             f"image {image} is not on the engine, and its pull_policy is never",
             hint="pull or build it yourself (docker pull, docker build), or change pull_policy",
-        ) from None
+        )
+    if not same_platform(found, platform):
+        raise NotFoundError(
+            f"image {image} on the engine is {found}, not {platform}, and its pull_policy is never",
+            hint=f"pull it yourself (docker pull --platform {platform} {image}), or change "
+            "pull_policy",
+        )
+
+
+def _local_platform(client: Any, image: str) -> str | None:
+    """The ``OS/ARCH[/VARIANT]`` of the engine's ``image``; None when it has none of that name."""
+    from docker.errors import ImageNotFound
+
+    try:
+        attrs = client.images.get(image).attrs
+    except ImageNotFound:
+        return None
+    parts = [attrs.get("Os") or "", attrs.get("Architecture") or "", attrs.get("Variant") or ""]
+    return "/".join(part for part in parts if part)
+
+
+def same_platform(found: str, wanted: str) -> bool:
+    """Whether an image of platform ``found`` is one of ``wanted`` ("" wants any); a variant
+    counts only when both name one (``linux/arm64`` is ``linux/arm64/v8``)."""
+    if not wanted:
+        return True
+    have, want = found.split("/"), wanted.split("/")
+    return have[:2] == want[:2] and (len(have) < 3 or len(want) < 3 or have[2] == want[2])
 
 
 def ensure_image(
-    client: Any, image: str, on_progress: PullProgress | None = None, *, always: bool = False
+    client: Any,
+    image: str,
+    on_progress: PullProgress | None = None,
+    *,
+    always: bool = False,
+    platform: str = "",
 ) -> bool:
-    """Make ``image`` local, pulling it (with byte progress) when absent, or every time with
-    ``always`` (``pull_policy: always``). True when pulled."""
-    from docker.errors import APIError, ImageNotFound
+    """Make ``image`` local (of ``platform``, when one is named), pulling it (with byte
+    progress) when absent or of another platform, or every time with ``always``
+    (``pull_policy: always``). True when pulled."""
+    from docker.errors import APIError
 
     if not always:
-        try:
-            client.images.get(image)
+        found = _local_platform(client, image)
+        if found is not None and same_platform(found, platform):
             return False
-        except ImageNotFound:
-            pass
     repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
     layers: dict[str, tuple[int, int]] = {}
+    pulling = {"platform": platform} if platform else {}
     try:
-        for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+        for event in client.api.pull(
+            repo, tag=tag or "latest", stream=True, decode=True, **pulling
+        ):
             proc.check_cancelled()
             left = proc.time_left()
             if left is not None and left <= 0:
@@ -296,7 +328,15 @@ def _mounts(plan: ServicePlan) -> list[Any]:
     for volume in plan.service.volumes:
         if volume.named:  # made (labelled) before any container is created: prepare_engine
             source = plan.workspace.volume_name(volume.source)
-            named.append(Mount(volume.target, source, type="volume", read_only=volume.read_only))
+            named.append(
+                Mount(
+                    volume.target,
+                    source,
+                    type="volume",
+                    read_only=volume.read_only,
+                    no_copy=volume.no_copy,
+                )
+            )
         else:  # checked by services_up against the template; resolved again here (symlinks)
             resolved = fs.resolve_inside(
                 plan.worktree, volume.source, what="bind mount", allow_root=True
@@ -321,8 +361,10 @@ def _labels(plan: ServicePlan) -> dict[str, str]:
 
 
 def _aliases(service: ServiceSpec) -> list[str]:
-    """The service's names on the workspace's network: its own, and its file's container_name."""
-    return [service.name, *([service.runtime.alias] if service.runtime.alias else [])]
+    """The service's names on the workspace's network: its own, its file's container_name and
+    network aliases."""
+    names = [service.name, service.runtime.alias, *service.runtime.aliases]
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
@@ -378,6 +420,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
         },
         network=network,
         networking_config={network: client.api.create_endpoint_config(aliases=_aliases(service))},
+        platform=service.platform or None,
         healthcheck=_healthcheck(service),
         detach=True,
         **_settings(service),

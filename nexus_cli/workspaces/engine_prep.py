@@ -39,20 +39,22 @@ def _record_pull(pull_ms: float) -> None:
 
 def _pull_images(client: Any, template: Template, progress: Progress) -> float:
     started = time.perf_counter()
-    policies: dict[str, set[str]] = {}  # image -> the pull policies of the services that run it
+    # (image, platform) -> the pull policies of the services that run it
+    policies: dict[tuple[str, str], set[str]] = {}
     for service in template.services.values():
         if service.build is None:
-            policies.setdefault(service.image, set()).add(service.pull_policy)
-    for image, wanted in policies.items():
-        step = f"image {image}"
+            policies.setdefault((service.image, service.platform), set()).add(service.pull_policy)
+    for (image, platform), wanted in policies.items():
+        step = f"image {image}" + (f" ({platform})" if platform else "")
         progress.begin(step)
 
         def report(done: int, total: int, step: str = step) -> None:
             progress.advance(step, done, total)
 
         if wanted == {"never"}:
-            docker_services.require_image(client, image)
+            docker_services.require_image(client, image, platform)
         else:
-            docker_services.ensure_image(client, image, report, always="always" in wanted)
+            always = "always" in wanted
+            docker_services.ensure_image(client, image, report, always=always, platform=platform)
         progress.end(step)
     return (time.perf_counter() - started) * 1000

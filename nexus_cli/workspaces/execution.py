@@ -6,6 +6,7 @@ keeps the last :data:`EXEC_OUTPUT_LIMIT` bytes. Both validate their input here, 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -21,6 +22,7 @@ from nexus_cli.workspaces.container_io import (
     has_docker_cli,
 )
 from nexus_cli.workspaces.handle import service_of
+from nexus_cli.workspaces.lifecycle import template_for
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
@@ -33,6 +35,7 @@ class ExecResult:
     exit_code: int
     output: str
     truncated_bytes: int  # bytes dropped from the front to keep EXEC_OUTPUT_LIMIT
+    hint: str | None = None  # see service_hint
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,7 +80,35 @@ def run_captured(
             del kept[: len(kept) - EXEC_OUTPUT_LIMIT]
 
     code = run_command(workspace, command, service, write)
-    return ExecResult(code, kept.decode("utf-8", errors="replace"), dropped)
+    output = kept.decode("utf-8", errors="replace")
+    return ExecResult(code, output, dropped, service_hint(workspace, command, service, code))
+
+
+NOT_RUN = (126, 127)  # the engine could not run the command: not found, not executable
+
+
+def service_hint(
+    workspace: Workspace,
+    command: list[str],
+    service: str | None,
+    exit_code: int,
+    *,
+    cli: bool = False,
+) -> str | None:
+    """When a command could not be run and its first word is one of the workspace's services
+    (``exec NAME db -- psql``, as ``docker compose exec db psql`` is spelt), how to say it: as a
+    command line (``cli``) or for the MCP tool."""
+    if service is not None or exit_code not in NOT_RUN or not command:
+        return None
+    record = workspace.record()
+    services = template_for(workspace, record, names_only=True).services
+    if command[0] not in services or len(command) < 2:
+        return None
+    said = f"{command[0]!r} is a service of {workspace.name!r}"
+    if not cli:
+        return f"{said}: give it as the service, and the command without it: {command[1:]!r:.200}"
+    rest = " ".join(shlex.quote(word) for word in command[1:])
+    return f"{said}: nexus workspace exec {workspace.name} --service {command[0]} -- {rest}"
 
 
 def log_sources(workspace: Workspace, service: str | None) -> list[tuple[str, Any]]:

@@ -81,6 +81,7 @@ def build_image(
             buildargs=dict(spec.args),
             target=spec.target,
             labels=workspace.labels(service.name),
+            platform=service.platform or None,
             rm=True,
             forcerm=True,
         )

@@ -115,8 +115,7 @@ def _merge_in(common: Path, tree: Path, branch: str, *, ff_only: bool, target: s
             f"({len(changed)}: {', '.join(line[3:] for line in changed[:5])})",
             hint="commit or stash them there, then finish again",
         )
-    how = ["--ff-only"] if ff_only else ["--no-edit"]
-    done = _in(common, tree, "merge", *how, f"refs/heads/{branch}")
+    done = _in(common, tree, "merge", *_how(branch, target, ff_only), f"refs/heads/{branch}")
     if done.returncode != 0:
         files = _conflicts(common, tree)
         _in(common, tree, "merge", "--abort")
@@ -136,7 +135,7 @@ def _merge_elsewhere(workspace: Workspace, target: str, before: str, *, ff_only:
         tree = Path(scratch) / "tree"
         git.run(root, "worktree", "add", "--quiet", "--detach", str(tree), before)
         try:
-            how = ["--ff-only"] if ff_only else ["--no-edit"]
+            how = _how(workspace.branch, target, ff_only)
             done = _in(common, tree, "merge", *how, f"refs/heads/{workspace.branch}")
             if done.returncode != 0:
                 files = _conflicts(common, tree)
@@ -152,6 +151,11 @@ def _merge_elsewhere(workspace: Workspace, target: str, before: str, *, ff_only:
         finally:
             git.run(root, "worktree", "remove", "--force", str(tree), check=False)
             git.worktree_prune(root)
+
+
+def _how(branch: str, target: str, ff_only: bool) -> list[str]:
+    """``git merge`` options: a fast-forward, or a merge commit with git's usual subject."""
+    return ["--ff-only"] if ff_only else ["--no-edit", "-m", git.merge_message(branch, target)]
 
 
 def _conflicts(common: Path, tree: Path) -> list[str]:

@@ -19,6 +19,7 @@ class VolumeSpec:
     target: str
     named: bool
     read_only: bool = False
+    no_copy: bool = False  # a new named volume is not filled from the image (``nocopy``)
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,16 @@ class Runtime:
     # the file's container_name: the container keeps Nexus's per-workspace name, and this is a
     # second name for it on the workspace's own network (other services reach it by it)
     alias: str = ""
+    # the file's network aliases (``networks.NAME.aliases``): more names of the service there
+    aliases: tuple[str, ...] = ()
     # a logging driver that keeps the logs in the engine's files, and its rotation options
     logging: tuple[str, dict[str, str]] | None = None
     cap_drop: tuple[str, ...] = ()  # capabilities given up (narrowing: cap_add is refused)
     read_only: bool = False  # a read-only root file system
+    # a terminal and an open standard input for the main process (a shell image's command
+    # then keeps running, as with `docker run -it`)
+    tty: bool = False
+    stdin_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class ServiceSpec:
     # when the image is pulled or built: "missing" (when absent), "always" (pulled at every
     # start), "never" (it must be on the engine), "build" (built at every start)
     pull_policy: str = "missing"
+    platform: str = ""  # OS/ARCH[/VARIANT] of the image to pull, build and run; "": the engine's
     runtime: Runtime = field(default_factory=Runtime)
 
 

@@ -297,23 +297,38 @@ def published_once(ports: list[tuple[PortSpec, str]], path: Any) -> list[PortSpe
     return [port for port, _ in ports]
 
 
+# A volume's mode: read-only or read-write, for a named volume nocopy (a new volume is not
+# filled from the image's files at its path), and the consistency hints Docker Desktop's file
+# sharing reads, which an engine on Linux ignores (`..:/workspaces:cached` in dev containers).
+VOLUME_OPTIONS = frozenset({"ro", "rw", "nocopy", "cached", "delegated", "consistent"})
+
+
 def parse_volume(value: Any, path: Any, key: str) -> VolumeSpec:
     if not isinstance(value, str) or value.count(":") not in (1, 2):
         raise fail(path, key, "NAME:/container/path or ./relative:/container/path[:ro]")
     source, target, *mode = value.split(":")
     if not target.startswith("/"):
         raise fail(path, key, "an absolute container path after ':'")
-    if mode and mode[0] not in ("ro", "rw"):
-        raise fail(path, key, "':ro' or ':rw' as the mode")
-    read_only = bool(mode) and mode[0] == "ro"
+    options = mode[0].split(",") if mode else []
+    if not set(options) <= VOLUME_OPTIONS or len(set(options) & {"ro", "rw"}) > 1:
+        raise fail(path, key, "ro or rw, nocopy for a volume, or cached, as the mode (e.g. ':ro')")
+    read_only = "ro" in options
     if source.startswith("./") or source == ".":
         rel = PurePosixPath(source)
         if ".." in rel.parts:
             raise fail(path, key, "a bind source inside the worktree (no '..')")
+        if "nocopy" in options:
+            raise fail(path, key, "nocopy only for a named volume (a bind copies nothing)")
         return VolumeSpec(source=str(rel), target=target, named=False, read_only=read_only)
     if not VOLUME_NAME.match(source):
         raise fail(path, key, "a volume name (letters, digits, '_', '.', '-') or ./relative path")
-    return VolumeSpec(source=source, target=target, named=True, read_only=read_only)
+    return VolumeSpec(
+        source=source,
+        target=target,
+        named=True,
+        read_only=read_only,
+        no_copy="nocopy" in options,
+    )
 
 
 def parse_health(value: Any, path: Any, key: str) -> HealthSpec | None:

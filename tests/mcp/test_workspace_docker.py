@@ -33,6 +33,8 @@ def test_workspace_exec_runs_in_the_service(project: Path, test_image: str) -> N
             missing = await s.call_tool(
                 "workspace_exec", {"name": "mcp-ws", "command": ["true"], "service": "nope"}
             )
+            typed = ["app", "echo", "hi"]
+            typed = ok(await s.call_tool("workspace_exec", {"name": "mcp-ws", "command": typed}))
             down = ok(await s.call_tool("workspace_down", {"name": "mcp-ws"}))
             return locals()
 
@@ -48,6 +50,11 @@ def test_workspace_exec_runs_in_the_service(project: Path, test_image: str) -> N
     # stdout and stderr are both read, side by side: their lines' relative order is not kept
     assert sorted(r["streams"]["output"].splitlines()) == ["err", "out"]
     assert r["missing"].is_error and "no service 'nope'" in text_of(r["missing"])
+    assert r["ran"]["hint"] is None and r["typed"]["exit_code"] == 126
+    assert r["typed"]["hint"] == (
+        "'app' is a service of 'mcp-ws': give it as the service, and the command without it: "
+        "['echo', 'hi']"
+    )
     assert r["down"]["stopped"] == 1
 
 

@@ -60,6 +60,19 @@ def test_gates_run_on_the_combined_tree_then_the_target_advances(tasks_project: 
     assert show(task_id)["status"] == "done"
 
 
+def test_the_merge_strategy_writes_git_s_own_merge_subject(tasks_project: Path) -> None:
+    config = tasks_project / ".nexus" / "config.yaml"
+    config.write_text("queue:\n  strategy: merge\n")
+    _done_task("feat", "test -f b.txt", {"b.txt": "b\n"})
+    _commit(tasks_project, "c.txt", "c\n")  # a merge commit is needed
+    [outcome] = ok("queue", "run", "--json").json()["outcomes"]
+    assert outcome["outcome"] == "merged"
+    parents = git(tasks_project, "rev-list", "--parents", "-n", "1", "main").split()
+    assert len(parents) == 3
+    subject = git(tasks_project, "log", "-1", "--format=%s", "main").strip()
+    assert subject == "Merge branch 'feat'"  # not "Merge commit '<id>'"
+
+
 def test_a_gate_failing_only_on_the_combined_tree_sends_the_task_back(tasks_project: Path) -> None:
     task_id, _ = _done_task("feat", "test ! -f c.txt && echo clean", {"b.txt": "b\n"})
     _commit(tasks_project, "c.txt", "c\n")

@@ -397,6 +397,14 @@ def test_the_strongest_condition_on_a_dependency_wins(project: Path) -> None:
         ("deploy: x", "services.app.deploy: expected a mapping"),
         ("deploy: {resources: [1]}", "services.app.deploy.resources: expected a mapping"),
         ("deploy: {resources: {limits: [1]}}", "deploy.resources.limits: expected a mapping"),
+        # swarm's mode, and volume options that are not a volume's
+        ("ports: [{target: 80, mode: ingress}]", "ports[0].mode: expected host (ingress is"),
+        ("ports: [{target: 80, name: [x]}]", "ports[0].name: expected text"),
+        ('volumes: ["./:/w:nocopy"]', "nocopy only for a named volume"),
+        ('volumes: ["d:/d:ro,rw"]', "ro or rw, nocopy for a volume"),
+        ('volumes: ["d:/d:z"]', "ro or rw, nocopy for a volume"),
+        ('volumes: ["./:/w:Z"]', "ro or rw, nocopy for a volume"),
+        ("volumes: [{type: volume, source: d, target: /d, volume: {nocopy: 1}}]", "nocopy: true"),
     ],
 )
 def test_hostile_values_are_refused_in_one_error(project: Path, service: str, words: str) -> None:
@@ -444,6 +452,30 @@ def test_a_relative_bind_in_the_long_form_stays_a_bind(project: Path) -> None:
     )
     (volume,) = load_compose(project, "compose.yaml").services["app"].volumes
     assert (volume.source, volume.named) == ("data", False)
+
+
+def test_the_long_forms_compose_writes_are_read(project: Path) -> None:
+    """What `docker compose config` writes out: a port's mode, name and app_protocol, and a
+    volume's nocopy, in the long form and the short one."""
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n"
+        "    ports: [{target: 80, published: '8080', mode: host, name: web, app_protocol: http}]\n"
+        "    volumes:\n"
+        "      - {type: volume, source: d, target: /d, volume: {nocopy: true}}\n"
+        "      - e:/e:ro,nocopy\n"
+        "      - f:/f:rw\n"
+        "      - ./:/w:cached\n"
+        "      - g:/g:ro,delegated\n"
+    )
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert [(p.container_port, p.preferred_host_port) for p in app.ports] == [(80, 8080)]
+    assert [(v.source, v.read_only, v.no_copy) for v in app.volumes] == [
+        ("d", False, True),
+        ("e", True, True),
+        ("f", False, False),
+        (".", False, False),
+        ("g", True, False),
+    ]
 
 
 @pytest.mark.parametrize("opening", ["[", "{a: "])

@@ -1,6 +1,6 @@
 """The Compose keys that set how a container runs in its own namespace (labels, hostname, init,
-tmpfs, shm_size, stop_signal, stop_grace_period): read, refused when hostile, and honoured by
-the engine."""
+tmpfs, shm_size, stop_signal, stop_grace_period, container_name and network aliases): read,
+refused when hostile, and honoured by the engine."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
+from nexus_cli.workspaces import docker_services
 from nexus_cli.workspaces.compose import load_compose
 from tests.conftest import git, run_nexus
 
@@ -41,7 +42,9 @@ def test_each_key_is_read(project: Path) -> None:
         "    container_name: shop-db\n"
         "    logging: {driver: local, options: {max-size: 10m, max-file: 3, compress: false}}\n"
         "    cap_drop: [ALL, CAP_NET_RAW, NET_RAW]\n"
-        "    read_only: true\n",
+        "    read_only: true\n"
+        "    tty: true\n"
+        "    stdin_open: true\n",
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
@@ -50,6 +53,7 @@ def test_each_key_is_read(project: Path) -> None:
     assert (runtime.shm_size, runtime.alias) == (256 << 20, "shop-db")
     assert runtime.logging == ("local", {"max-size": "10m", "max-file": "3", "compress": "false"})
     assert (runtime.cap_drop, runtime.read_only) == (("ALL", "NET_RAW"), True)
+    assert (runtime.tty, runtime.stdin_open) == (True, True)
 
 
 def test_the_other_spellings_compose_accepts(project: Path) -> None:
@@ -122,6 +126,11 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         ("cap_drop: ALL", "a list of capability names"),
         ('cap_drop: ["net_raw; x"]', "a capability name such as ALL"),
         ("read_only: 'yes'", "true or false"),
+        ("tty: 1", "services.app.tty: expected true or false"),
+        ("stdin_open: 'true'", "services.app.stdin_open: expected true or false"),
+        ("networks: {back: {aliases: api}}", "a list of at most 32 names"),
+        ("networks: {back: {aliases: ['a b']}}", "names of letters, digits"),
+        ("networks: {back: {aliases: [x], ipv4_address: 10.0.0.9}}", "ipv4_address"),
     ],
 )
 def test_hostile_values_are_refused_in_one_error(project: Path, setting: str, words: str) -> None:
@@ -143,9 +152,58 @@ def test_a_container_name_names_one_service(project: Path, services: str, words:
     assert words in _refusal(project, f"services:\n{services}")
 
 
+def test_network_aliases_are_more_names_on_the_workspace_s_network(project: Path) -> None:
+    runtime = _load(
+        project,
+        "    networks:\n      back: {aliases: [api, api-v1]}\n      front: {aliases: [api]}\n"
+        "      other:\n",
+    )
+    assert runtime.aliases == ("api", "api-v1")
+    (project / "compose.yaml").write_text(
+        "services:\n  a: {image: x, networks: {n: {aliases: [cache]}}}\n"
+        "  b: {image: x, networks: {n: {aliases: [cache]}}}\n"
+    )
+    services = load_compose(project, "compose.yaml").services  # one alias, two services: both
+    assert services["a"].runtime.aliases == services["b"].runtime.aliases == ("cache",)
+    for clash, owner in (("b", "b"), ("pg", "b")):
+        message = _refusal(
+            project,
+            f"services:\n  a: {{image: x, networks: {{n: {{aliases: [{clash}]}}}}}}\n"
+            "  b: {image: x, container_name: pg}\n",
+        )
+        assert "services.a.networks: expected aliases no other service is named by" in message
+        assert f"({clash!r} is {owner!r}'s name)" in message
+
+
 def test_a_service_may_name_itself(project: Path) -> None:
     (project / "compose.yaml").write_text("services:\n  db: {image: x, container_name: db}\n")
     assert load_compose(project, "compose.yaml").services["db"].runtime.alias == "db"
+
+
+@pytest.mark.docker
+def test_a_shell_service_with_tty_and_stdin_open_keeps_running(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """The dev-container pattern `tty: true` + `stdin_open: true` around a bare shell: the shell
+    waits for input instead of exiting at once (which fails the create)."""
+    body = f"services:\n  box:\n    image: {test_image}\n    command: [sh]\n"
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    (project / "compose.yaml").write_text(body)
+    failed = run_nexus("workspace", "create", "t0", "--compose", "compose.yaml")
+    assert failed.exit_code != 0 and "exited" in failed.stderr  # what the keys are there for
+    (project / "compose.yaml").write_text(body + "    tty: true\n    stdin_open: true\n")
+    result = run_nexus("workspace", "create", "t1", "--compose", "compose.yaml")
+    assert result.exit_code == 0, result.stderr
+    (container,) = docker_client.containers.list(
+        filters={"label": [f"dev.nexus.project={project_id}"]}
+    )
+    config = container.attrs["Config"]
+    assert (config["Tty"], config["OpenStdin"]) == (True, True)
+    shown = run_nexus("workspace", "exec", "t1", "--", "sh", "-c", "echo in-box")
+    assert (shown.exit_code, shown.stdout) == (0, "in-box\n")
+    assert run_nexus("workspace", "logs", "t1").exit_code == 0  # a TTY's log is not framed
+    assert run_nexus("workspace", "delete", "t1", "--force").exit_code == 0
 
 
 @pytest.mark.docker
@@ -159,6 +217,7 @@ def test_two_workspaces_of_a_file_with_container_names_run_at_once(
         "  db:\n"
         f"    image: {test_image}\n"
         "    container_name: shop-postgres\n"
+        "    networks: {backend: {aliases: [pg]}}\n"
         "    command: [sh, -c, 'mkdir -p /www && echo db-of-$$NEXUS_WORKSPACE > /www/index.html"
         " && exec httpd -f -p 5432 -h /www']\n"
         "  web:\n"
@@ -172,9 +231,10 @@ def test_two_workspaces_of_a_file_with_container_names_run_at_once(
         result = run_nexus("workspace", "create", name, "--compose", "compose.yaml")
         assert result.exit_code == 0, result.stderr
     for name in ("c1", "c2"):
-        fetch = "wget -q -O- http://shop-postgres:5432/"
-        shown = run_nexus("workspace", "exec", name, "-s", "web", "--", "sh", "-c", fetch)
-        assert (shown.exit_code, shown.stdout.strip()) == (0, f"db-of-{name}"), shown.stderr
+        for host in ("shop-postgres", "pg"):  # its container_name and its network alias
+            fetch = f"wget -q -O- http://{host}:5432/"
+            shown = run_nexus("workspace", "exec", name, "-s", "web", "--", "sh", "-c", fetch)
+            assert (shown.exit_code, shown.stdout.strip()) == (0, f"db-of-{name}"), shown.stderr
     names = {
         c.name
         for c in docker_client.containers.list(
@@ -472,3 +532,63 @@ def test_build_rebuilds_the_image_at_every_start(
     shown = run_nexus("workspace", "exec", "pb", "--", "sh", "-c", "echo $MARK")
     assert shown.stdout.strip() == "second", shown.stderr
     assert run_nexus("workspace", "delete", "pb", "--force").exit_code == 0
+
+
+# --- platform: the image's OS and architecture ---
+
+
+def test_the_platform_is_read_and_checked(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    platform: linux/arm64/v8\n"
+    )
+    assert load_compose(project, "compose.yaml").services["app"].platform == "linux/arm64/v8"
+    for value in ("linux", "'linux/amd64; x'", "[linux/amd64]", "Linux/AMD64"):
+        message = _refusal(project, f"services:\n  app:\n    image: x\n    platform: {value}\n")
+        assert "services.app.platform: expected OS/ARCH[/VARIANT]" in message
+
+
+@pytest.mark.parametrize(
+    ("found", "wanted", "same"),
+    [
+        ("linux/amd64", "", True),
+        ("linux/amd64", "linux/amd64", True),
+        ("linux/arm64/v8", "linux/arm64", True),
+        ("linux/arm64", "linux/arm64/v8", True),
+        ("linux/arm/v7", "linux/arm/v6", False),
+        ("linux/amd64", "linux/arm64", False),
+        ("windows/amd64", "linux/amd64", False),
+    ],
+)
+def test_an_image_s_platform_is_the_one_named(found: str, wanted: str, same: bool) -> None:
+    assert docker_services.same_platform(found, wanted) is same
+
+
+@pytest.mark.docker
+def test_the_platform_picks_the_image_the_engine_runs(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """The engine's own platform (what a file written on another machine often names) runs the
+    local image; another one is never the local image: with pull_policy never, one error naming
+    both; otherwise a pull of that platform is tried (no registry answers here)."""
+    version = docker_client.version()
+    own = f"{version['Os']}/{version['Arch']}"
+    other = "linux/s390x" if own != "linux/s390x" else "linux/amd64"
+    cleanup_docker.append(find_project(project).project_id())
+
+    def create(platform: str, policy: str = "missing") -> Any:
+        (project / "compose.yaml").write_text(
+            f"services:\n  app:\n    image: {test_image}\n    platform: {platform}\n"
+            f"    pull_policy: {policy}\n    command: [sleep, '60']\n"
+        )
+        return run_nexus("workspace", "create", "pf", "--compose", "compose.yaml")
+
+    assert create(own, "never").exit_code == 0
+    (container,) = docker_client.containers.list(filters={"label": ["dev.nexus.workspace=pf"]})
+    assert container.attrs["Platform"] == version["Os"]
+    assert run_nexus("workspace", "delete", "pf", "--force").exit_code == 0
+    refused = create(other, "never")
+    words = f"image {test_image} on the engine is {own}, not {other}, and its pull_policy is never"
+    assert refused.exit_code != 0 and words in refused.stderr, refused.stderr
+    pulled = create(other)
+    assert pulled.exit_code != 0 and f"cannot pull image {test_image}" in pulled.stderr
+    assert not (project / ".nexus" / "worktrees" / "pf").exists()

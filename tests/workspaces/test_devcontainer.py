@@ -285,3 +285,114 @@ def test_a_folder_name_with_a_newline_stays_in_the_header_comment(project: Path)
     assert "⏎volumes:" in text.splitlines()[0]
     assert set(parse_yaml_mapping(text, result.path, what="template")) == {"x-nexus", "services"}
     assert load_template("devcontainer", project).services["dev"].image == "img:1"
+
+
+# --- a dev container of a Compose file (dockerComposeFile, service) ---
+
+COMPOSE = """\
+services:
+  app:
+    image: {image}
+    command: [sleep, '3600']
+    volumes: ['..:/workspaces/shop:cached']
+    depends_on: [db]
+  db:
+    image: {image}
+    command: [sleep, '3600']
+  debug:
+    image: {image}
+    profiles: [debug]
+"""
+COMPOSE_DEVCONTAINER = """\
+{
+  "name": "Shop (compose)",
+  "dockerComposeFile": "compose.yaml",
+  "service": "app",
+  "runServices": ["app", "db"],
+  "workspaceFolder": "/workspaces/shop",
+  "shutdownAction": "stopCompose",
+  "postCreateCommand": "echo made-in-$NEXUS_SERVICE > /tmp/created",
+  "postStartCommand": ["sh", "-c", "echo ${containerWorkspaceFolder} > /tmp/started"],
+}
+"""
+
+
+def write_compose_devcontainer(root: Path, image: str, text: str = COMPOSE_DEVCONTAINER) -> None:
+    folder = root / ".devcontainer"
+    folder.mkdir(exist_ok=True)
+    (folder / "devcontainer.json").write_text(text)
+    (folder / "compose.yaml").write_text(COMPOSE.format(image=image))
+
+
+def test_a_compose_devcontainer_points_at_its_file(project: Path) -> None:
+    write_compose_devcontainer(project, "img:1")
+    result = import_devcontainer(project, ".devcontainer/devcontainer.json", name="shop")
+    assert result.left_out == ["shutdownAction", "workspaceFolder"]
+    written = parse_yaml_mapping(result.path.read_text(), result.path, what="template")
+    assert written["x-nexus"]["compose"] == ".devcontainer/compose.yaml"
+    assert "services" not in written  # the file's own, read when the template is
+    template = load_template("shop", project)
+    assert set(template.services) == {"app", "db"} and template.default_service == "app"
+    assert template.services["app"].volumes[0].source == "."  # `..` of .devcontainer: the root
+    assert [(h.service, h.command) for h in template.hooks["post_create"]] == [
+        ("app", "echo made-in-$NEXUS_SERVICE > /tmp/created")
+    ]
+    assert [h.command for h in template.hooks["post_start"]] == [
+        ["sh", "-c", "echo /workspace > /tmp/started"]
+    ]
+    assert "Shop (compose)" in template.description
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        # what the spec adds on top of the file is the file's to say
+        (('"service": "app",', '"service": "app", "forwardPorts": [3000],'), "forwardPorts (with"),
+        (('"service": "app",', '"service": "app", "remoteUser": "node",'), "set it in the Compose"),
+        (('"service": "app",', '"service": "app", "containerEnv": {"A": "1"},'), "containerEnv (w"),
+        (('"service": "app",', '"service": "app", "runArgs": ["--privileged"],'), "runArgs (ref"),
+        # which file and which service
+        (('"compose.yaml"', '["compose.yaml", "extra.yaml"]'), "expected one Compose file"),
+        (('"compose.yaml"', '"../../outside.yaml"'), "expected a path inside the project"),
+        (('"compose.yaml"', '"../rootlink/etc/compose.yaml"'), "resolves outside"),
+        (('"service": "app",', '"service": "web",'), "'web' is not a service of .devcontainer"),
+        (('"service": "app",', ""), "service: expected the name of the Compose service"),
+        (('"service": "app",', '"service": ["app"],'), "service: expected the name"),
+        # runServices can only name what a workspace starts anyway
+        (('["app", "db"]', '["app"]'), "starts every service of .devcontainer/compose.yaml"),
+        (('["app", "db"]', '["app", "db", "cache"]'), "'cache' not a service"),
+        (('["app", "db"]', '"app"'), "runServices: expected a list"),
+    ],
+)
+def test_a_compose_devcontainer_that_cannot_be_kept_is_refused(
+    project: Path, change: tuple[str, str], words: str
+) -> None:
+    (project / "rootlink").symlink_to("/")
+    write_compose_devcontainer(project, "img:1", COMPOSE_DEVCONTAINER.replace(*change))
+    result = run_nexus("template", "import", ".devcontainer/devcontainer.json")
+    assert result.exit_code == 1, result.stderr
+    assert words in result.stderr and result.stderr.count("error:") == 1, result.stderr
+    assert "bug" not in result.stderr and "Traceback" not in result.stderr
+    assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()
+
+
+@pytest.mark.docker
+def test_an_imported_compose_devcontainer_starts(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    write_compose_devcontainer(project, test_image)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "compose devcontainer")
+    cleanup_docker.append(find_project(project).project_id())
+    assert run_nexus("template", "import", ".devcontainer/devcontainer.json").exit_code == 0
+    approve_template_hooks(project, "devcontainer")
+    created = run_nexus("workspace", "create", "dc1", "--template", "devcontainer")
+    assert created.exit_code == 0, created.stderr
+    # exec goes to the dev container's service; its hooks ran there
+    shown = run_nexus("workspace", "exec", "dc1", "--", "cat", "/tmp/created", "/tmp/started")
+    assert (shown.exit_code, shown.stdout) == (0, "made-in-app\n/workspace\n"), shown.stderr
+    tree = run_nexus("workspace", "exec", "dc1", "--", "ls", "/workspaces/shop/.devcontainer")
+    assert "compose.yaml" in tree.stdout  # the file's own bind of the worktree
+    status = run_nexus("workspace", "status", "dc1", "--json").json()
+    assert sorted(s["service"] for s in status["services"]) == ["app", "db"]
+    assert run_nexus("workspace", "delete", "dc1", "--force").exit_code == 0

@@ -90,6 +90,12 @@ def test_exec_logs_hooks_and_git_inside(ws_project: Path) -> None:
     assert "db | log-line-db" in run_nexus("workspace", "logs", "w2").stdout
     missing = run_nexus("workspace", "exec", "w2", "-s", "nope", "--", "true")
     assert missing.exit_code == 1 and "no service 'nope'" in missing.stderr
+    # `docker compose exec web ls` spelt here: the engine cannot run "web"; the hint says how
+    typed = run_nexus("workspace", "exec", "w2", "web", "--", "ls", "-l")
+    assert typed.exit_code == 126
+    hint = "hint: 'web' is a service of 'w2': nexus workspace exec w2 --service web -- ls -l\n"
+    assert typed.stderr.endswith(hint)
+    assert not run_nexus("workspace", "exec", "w2", "no-such-program").stderr.count("hint:")
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI")

@@ -40,6 +40,7 @@ def test_merge_into_the_checked_out_main_moves_its_files(project: Path, ws: Work
     assert git(project, "status", "--porcelain", "--untracked-files=no") == ""
     parents = git(project, "rev-list", "--parents", "-n", "1", "main").split()
     assert len(parents) == 3  # a merge commit
+    assert git(project, "log", "-1", "--format=%s", "main").strip() == "Merge branch 'feat'"
 
 
 def test_rebase_fast_forwards_to_a_straight_history(project: Path, ws: Workspace) -> None:
@@ -77,6 +78,18 @@ def test_a_target_checked_out_nowhere_is_advanced_by_update_ref(
     assert head(project) == main_before  # main and its files untouched
     assert not (project / "feature.txt").exists()
     assert git(project, "worktree", "list", "--porcelain").count("worktree ") == 2  # no scratch
+
+
+def test_a_merge_commit_says_what_git_merge_of_the_branch_says(
+    project: Path, ws: Workspace
+) -> None:
+    git(project, "branch", "release")
+    commit_in(ws.worktree, "feature.txt", "new\n")
+    commit_in(project, "main.txt", "main moved on\n")
+    git(project, "branch", "-f", "release", "main")  # behind neither: a merge commit is needed
+    integrate(ws, "release")
+    subject = git(project, "log", "-1", "--format=%s", "release").strip()
+    assert subject == "Merge branch 'feat' into release"  # not "Merge branch 'refs/heads/feat'"
 
 
 def test_a_dirty_target_worktree_is_refused(project: Path, ws: Workspace) -> None:
