@@ -114,7 +114,7 @@ def test_translation_of_a_compose_file(project: Path) -> None:
 def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     (project / "compose.yaml").write_text(
         "services:\n  app:\n    image: x\n    privileged: true\n    ulimits: {nofile: 1}\n"
-        "    healthcheck: {test: [CMD, 'true'], start_interval: 1s}\n    stdin_open: true\n"
+        "    healthcheck: {test: [CMD, 'true'], start_interval: 1s}\n    blkio_config: {weight: 300}\n"
         "secrets: {db: {external: true}}\n"
     )
     with pytest.raises(ConfigError) as caught:
@@ -126,7 +126,7 @@ def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
         "services.app.privileged (refused",
         "services.app.ulimits",
         "services.app.healthcheck.start_interval",
-        "services.app.stdin_open",
+        "services.app.blkio_config",
     ):
         assert key in message
 
