@@ -15,6 +15,7 @@ resolve inside the project too. :mod:`compose_keys` says which keys are supporte
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -27,7 +28,7 @@ from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys
-from nexus_cli.workspaces.compose_service import Context, read_env_file, translate
+from nexus_cli.workspaces.compose_service import Context, link_aliases, read_env_file, translate
 from nexus_cli.workspaces.service_parsing import check_dependencies
 from nexus_cli.workspaces.template_model import Template
 
@@ -83,6 +84,7 @@ def load_compose(
     active = _select(services, profiles, path)
     files = {kind: raw[kind] for kind in ("secrets", "configs") if isinstance(raw.get(kind), dict)}
     context = Context(path, project_root, compose_dir, env, set(active), files)
+    context = dataclasses.replace(context, link_aliases=link_aliases(active, context))
     specs = {key: translate(key, spec, context) for key, spec in active.items()}
     compose_runtime.check_aliases(specs, path)
     template = Template(name, path, origin, description, services=specs)

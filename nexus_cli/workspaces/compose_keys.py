@@ -34,6 +34,7 @@ SERVICE_KEYS = frozenset(
         "deploy",
         "restart",
         "networks",
+        "links",
         "user",
         "pull_policy",
         "platform",
@@ -58,7 +59,7 @@ SERVICE_KEYS = frozenset(
 )
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})
 HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
-DEPENDS_KEYS = frozenset({"condition", "required"})
+DEPENDS_KEYS = frozenset({"condition", "required", "restart"})
 PORT_KEYS = frozenset(
     {"target", "published", "protocol", "host_ip", "mode", "name", "app_protocol"}
 )

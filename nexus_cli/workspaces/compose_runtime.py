@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from nexus_cli.terminal import has_controls
@@ -48,8 +49,9 @@ MAX_ALIASES = 32  # network aliases of one service
 CAPABILITY = re.compile(r"^(?:CAP_)?([A-Z][A-Z_]{1,31})\Z")  # a name to drop, or ALL
 
 
-def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
-    """The :class:`Runtime` of the Compose service ``spec`` (at ``key`` of the file ``path``)."""
+def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = ()) -> Runtime:
+    """The :class:`Runtime` of the Compose service ``spec`` (at ``key`` of the file ``path``);
+    ``linked_as``: the aliases other services' ``links`` give it."""
     return Runtime(
         labels=_labels(spec.get("labels"), path, f"{key}.labels"),
         hostname=_hostname(spec.get("hostname"), path, f"{key}.hostname"),
@@ -59,7 +61,11 @@ def parse(spec: dict[str, Any], path: Any, key: str) -> Runtime:
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
         shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
         alias=_alias(spec.get("container_name"), path, f"{key}.container_name"),
-        aliases=_network_aliases(spec.get("networks"), path, f"{key}.networks"),
+        aliases=tuple(
+            dict.fromkeys(
+                [*_network_aliases(spec.get("networks"), path, f"{key}.networks"), *linked_as]
+            )
+        ),
         logging=_logging(spec.get("logging"), path, f"{key}.logging"),
         cap_drop=_cap_drop(spec.get("cap_drop"), path, f"{key}.cap_drop"),
         read_only=_flag(spec.get("read_only", False), path, f"{key}.read_only"),

@@ -56,6 +56,8 @@ class Context:
     active: set[str] = field(default_factory=set)  # the services that run (profiles applied)
     # the file's top-level ``secrets`` and ``configs`` (compose_secrets.py)
     files: dict[str, Any] = field(default_factory=dict)
+    # service -> the names other services' ``links`` give it (:func:`link_aliases`)
+    link_aliases: dict[str, list[str]] = field(default_factory=dict)
 
     def inside(self, rel: str, key: str) -> str:
         """``rel`` (relative to the file's folder) as a project-relative POSIX path."""
@@ -84,7 +86,8 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
     elif isinstance(health, dict):
         health = {k: v for k, v in health.items() if k != "disable"}
     limits = _limits(spec.get("deploy"), ctx, f"{key}.deploy")
-    conditions = _depends(spec.get("depends_on"), ctx, f"{key}.depends_on")
+    links = {linked: CONDITIONS[0] for linked, _ in _links(spec.get("links"), ctx, f"{key}.links")}
+    conditions = {**links, **_depends(spec.get("depends_on"), ctx, f"{key}.depends_on")}
     restart = str(spec.get("restart", "") or "")
     if restart and not RESTART.match(restart):
         raise fail(ctx.path, f"{key}.restart", "no, always, unless-stopped or on-failure[:N]")
@@ -123,13 +126,14 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         working_dir=working_dir,
         build=build,
         depends_conditions=conditions,
+        restarts_with=_restarts_with(spec.get("depends_on"), conditions, ctx, f"{key}.depends_on"),
         nano_cpus=_cpus(limits.get("cpus"), ctx, f"{key}.deploy.resources.limits.cpus"),
         mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
         restart="" if restart == "no" else restart,
         user=parse_user(spec.get("user"), ctx.path, f"{key}.user"),
         pull_policy=_pull_policy(spec.get("pull_policy"), build is not None, ctx, key),
         platform=_platform(spec.get("platform"), ctx, f"{key}.platform"),
-        runtime=compose_runtime.parse(spec, ctx.path, key),
+        runtime=compose_runtime.parse(spec, ctx.path, key, ctx.link_aliases.get(name, ())),
     )
 
 
@@ -358,6 +362,41 @@ def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
     return parse_volume(f"{source}:{rest}", ctx.path, key)
 
 
+def link_aliases(services: dict[str, Any], ctx: Context) -> dict[str, list[str]]:
+    """Service -> the aliases the others' ``links`` (``SERVICE:ALIAS``) give it: names on the
+    workspace's one network, as a link's alias is a name of the linked service."""
+    found: dict[str, list[str]] = {}
+    for name, spec in services.items():
+        if isinstance(spec, dict):
+            key = f"services.{name}.links"
+            for i, (linked, alias) in enumerate(_links(spec.get("links"), ctx, key)):
+                if alias != linked and alias in services:
+                    raise fail(
+                        ctx.path, f"{key}[{i}]", f"an alias that is not a service ({alias!r})"
+                    )
+                if alias != linked and alias not in found.setdefault(linked, []):
+                    found[linked].append(alias)
+    return found
+
+
+def _links(value: Any, ctx: Context, key: str) -> list[tuple[str, str]]:
+    """``links`` (Compose's older way to reach a service and start after it): ``SERVICE`` or
+    ``SERVICE:ALIAS``, each a service that runs; (service, alias) pairs."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise fail(ctx.path, key, "a list of SERVICE or SERVICE:ALIAS")
+    pairs: list[tuple[str, str]] = []
+    for i, entry in enumerate(value):
+        linked, _, alias = str(entry).partition(":") if isinstance(entry, str) else ("", "", "")
+        if linked not in ctx.active:
+            raise fail(ctx.path, f"{key}[{i}]", "SERVICE or SERVICE:ALIAS of a service that runs")
+        if alias and not compose_runtime.CONTAINER_NAME.match(alias):
+            raise fail(ctx.path, f"{key}[{i}]", "an alias of letters, digits, '_', '.' or '-'")
+        pairs.append((linked, alias or linked))
+    return pairs
+
+
 def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
     """Dependency -> condition; a list means ``service_started``. A dependency left out by the
     selected profiles is an error unless marked ``required: false``."""
@@ -381,6 +420,22 @@ def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
             raise fail(ctx.path, f"{key}.{dep}", "a service that runs (select its profile)")
         result[str(dep)] = str(condition)
     return result
+
+
+def _restarts_with(
+    value: Any, conditions: dict[str, str], ctx: Context, key: str
+) -> frozenset[str]:
+    """The dependencies marked ``restart: true`` (that run: :func:`_depends` checked the rest):
+    when ``up`` gives one a new container, this service is restarted after it, as Compose does
+    when it updates a dependency."""
+    found: set[str] = set()
+    for dep, entry in value.items() if isinstance(value, dict) else ():
+        restart = entry.get("restart", False) if isinstance(entry, dict) else False
+        if not isinstance(restart, bool):
+            raise fail(ctx.path, f"{key}.{dep}.restart", "true or false")
+        if restart and str(dep) in conditions:
+            found.add(str(dep))
+    return frozenset(found)
 
 
 def _no_copy(value: Any, ctx: Context, key: str) -> bool:

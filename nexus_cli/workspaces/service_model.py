@@ -87,6 +87,9 @@ class ServiceSpec:
     # dependency -> service_started | service_healthy | service_completed_successfully; a
     # dependency not named here is waited for until healthy (or running, without a healthcheck)
     depends_conditions: dict[str, str] = field(default_factory=dict)
+    # dependencies whose new container (``up`` recreating one that died) restarts this service
+    # too (``depends_on.NAME.restart: true``)
+    restarts_with: frozenset[str] = frozenset()
     nano_cpus: int | None = None
     mem_limit: int | None = None  # bytes
     restart: str = ""  # a restart policy name; "" is "no"

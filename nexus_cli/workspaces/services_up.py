@@ -243,7 +243,8 @@ def _start_services(
             if a.service == service.name
         }
         current = running.get(service.name)
-        if current is not None and _same_ports(current, host_ports, where):
+        renewed = {plan.service.name for plan in plans} & service.restarts_with
+        if current is not None and not renewed and _same_ports(current, host_ports, where):
             result.kept.append(service.name)
             if service.name in needed_by_others:  # a dependency kept running must be healthy too
                 _wait_all([(current, service.name)], progress, health_timeout_s)

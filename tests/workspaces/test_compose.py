@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -412,6 +413,61 @@ def test_hostile_values_are_refused_in_one_error(project: Path, service: str, wo
     with pytest.raises(ConfigError) as caught:
         load_compose(project, "compose.yaml")
     assert words in caught.value.message
+
+
+def test_restart_true_names_the_dependencies_that_restart_a_service(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  web:\n    image: x\n    depends_on:\n"
+        "      db: {condition: service_healthy, restart: true}\n"
+        "      cache: {condition: service_started, restart: false}\n"
+        "      extra: {condition: service_started, restart: true, required: false}\n"
+        "  db: {image: x, healthcheck: {test: [CMD, 'true']}}\n"
+        "  cache: {image: x}\n"
+        "  extra: {image: x, profiles: [more]}\n"
+    )
+    assert load_compose(project, "compose.yaml").services["web"].restarts_with == {"db"}
+    (project / "compose.yaml").write_text(
+        "services:\n  web: {image: x, depends_on: {db: {restart: 'yes'}}}\n  db: {image: x}\n"
+    )
+    with pytest.raises(ConfigError, match=r"depends_on\.db\.restart: expected true or false"):
+        load_compose(project, "compose.yaml")
+
+
+@pytest.mark.docker
+def test_up_restarts_what_asked_to_restart_with_a_dependency_it_renews(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """The example of Docker's "Control startup order" page: `restart: true` on a dependency.
+    When `up` gives the dependency a new container (it died), the service restarts after it;
+    one without the flag keeps running."""
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        f"  db: {{image: {test_image}, command: [sleep, '3600']}}\n"
+        f"  web:\n    image: {test_image}\n    command: [sleep, '3600']\n"
+        "    depends_on: {db: {condition: service_started, restart: true}}\n"
+        f"  worker:\n    image: {test_image}\n    command: [sleep, '3600']\n"
+        "    depends_on: [db]\n"
+    )
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    assert run_nexus("workspace", "create", "rs", "--compose", "compose.yaml").exit_code == 0
+
+    def ids() -> dict[str, str]:
+        found = docker_client.containers.list(
+            filters={"label": [f"dev.nexus.project={project_id}"]}
+        )
+        return {c.labels["dev.nexus.service"]: c.id for c in found}
+
+    before = ids()
+    docker_client.containers.get(before["db"]).kill()
+    up = run_nexus("workspace", "up", "rs", "--json")
+    assert up.exit_code == 0, up.stderr
+    assert sorted(up.json()["started"]) == ["db", "web"] and up.json()["kept"] == ["worker"]
+    after = ids()
+    assert after["worker"] == before["worker"]
+    assert after["db"] != before["db"] and after["web"] != before["web"]
+    assert run_nexus("workspace", "delete", "rs", "--force").exit_code == 0
 
 
 def test_a_dependency_that_is_not_a_mapping_is_a_config_error(project: Path) -> None:

@@ -210,8 +210,9 @@ def test_a_shell_service_with_tty_and_stdin_open_keeps_running(
 def test_two_workspaces_of_a_file_with_container_names_run_at_once(
     project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
 ) -> None:
-    """`container_name` is a name on each workspace's own network: the other service reaches
-    the db by it, in both workspaces, and the engine has two containers, one per workspace."""
+    """`container_name` is a name on each workspace's own network, as are a network alias and a
+    link's: the other service reaches the db by each, in both workspaces, and the engine has two
+    containers, one per workspace."""
     (project / "compose.yaml").write_text(
         "services:\n"
         "  db:\n"
@@ -223,7 +224,7 @@ def test_two_workspaces_of_a_file_with_container_names_run_at_once(
         "  web:\n"
         f"    image: {test_image}\n"
         "    command: [sleep, '3600']\n"
-        "    depends_on: [db]\n"
+        "    links: ['db:database']\n"
     )
     project_id = find_project(project).project_id()
     cleanup_docker.append(project_id)
@@ -231,7 +232,7 @@ def test_two_workspaces_of_a_file_with_container_names_run_at_once(
         result = run_nexus("workspace", "create", name, "--compose", "compose.yaml")
         assert result.exit_code == 0, result.stderr
     for name in ("c1", "c2"):
-        for host in ("shop-postgres", "pg"):  # its container_name and its network alias
+        for host in ("shop-postgres", "pg", "database"):  # container_name, alias, link
             fetch = f"wget -q -O- http://{host}:5432/"
             shown = run_nexus("workspace", "exec", name, "-s", "web", "--", "sh", "-c", fetch)
             assert (shown.exit_code, shown.stdout.strip()) == (0, f"db-of-{name}"), shown.stderr
@@ -592,3 +593,45 @@ def test_the_platform_picks_the_image_the_engine_runs(
     pulled = create(other)
     assert pulled.exit_code != 0 and f"cannot pull image {test_image}" in pulled.stderr
     assert not (project / ".nexus" / "worktrees" / "pf").exists()
+
+
+# --- links: Compose's older way to reach a service and start after it ---
+
+
+def test_links_start_after_the_service_and_name_it(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  web: {image: x, links: ['db:database', cache], depends_on: {db: {condition: "
+        "service_healthy}}}\n"
+        "  worker: {image: x, links: ['db:pg']}\n"
+        "  db: {image: x, healthcheck: {test: [CMD, 'true']}}\n"
+        "  cache: {image: x}\n"
+    )
+    template = load_compose(project, "compose.yaml")
+    web = template.services["web"]
+    # a link waits for the start; a depends_on of the same service says more and wins
+    assert web.depends_conditions == {"db": "service_healthy", "cache": "service_started"}
+    assert template.services["worker"].depends_conditions == {"db": "service_started"}
+    assert template.services["db"].runtime.aliases == ("database", "pg")
+    assert template.services["cache"].runtime.aliases == ()
+    order = [s.name for s in template.start_order()]
+    assert order.index("db") < order.index("web") and order.index("cache") < order.index("web")
+
+
+@pytest.mark.parametrize(
+    ("links", "words"),
+    [
+        ("[nope]", "links[0]: expected SERVICE or SERVICE:ALIAS of a service that runs"),
+        ("db", "links: expected a list of SERVICE or SERVICE:ALIAS"),
+        ("['db:a b']", "links[0]: expected an alias of letters"),
+        ("[{db: x}]", "links[0]: expected SERVICE or SERVICE:ALIAS"),
+        ("['db:cache']", "links[0]: expected an alias that is not a service ('cache')"),
+    ],
+)
+def test_a_link_that_cannot_be_kept_is_refused(project: Path, links: str, words: str) -> None:
+    message = _refusal(
+        project,
+        f"services:\n  web: {{image: x, links: {links}}}\n  db: {{image: x}}\n"
+        "  cache: {image: x}\n",
+    )
+    assert "services.web." + words in message and "\n" not in message
