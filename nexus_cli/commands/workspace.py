@@ -411,7 +411,8 @@ def ports(name: str, as_json: bool) -> None:
 def env(name: str, as_json: bool) -> None:
     """Print NAME's environment for processes on the host, as `export` lines.
 
-    NEXUS_PORT_<NAME> for each host port, PORT for the first, NEXUS_WORKSPACE and NEXUS_WORKTREE.
+    NEXUS_PORT_<NAME> for each host port, PORT for the first, NEXUS_SERVICE_<SERVICE>_<PORT>_ADDR
+    (HOST:PORT) for each published service port, NEXUS_WORKSPACE and NEXUS_WORKTREE.
     Example: eval "$(nexus workspace env feature-auth)" && npm run dev -- --port "$PORT"
     """
     result = workspace_environment(_workspace(name))

@@ -49,7 +49,7 @@ from nexus_cli.tasks.listing import opened
 from nexus_cli.tasks.model import Task, now_iso
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
-from nexus_cli.workspaces import batch, deletion, host_ports, lookup
+from nexus_cli.workspaces import batch, deletion, host_ports
 from nexus_cli.workspaces.handle import Workspace
 
 POLL_S = 0.2
@@ -390,13 +390,9 @@ def _assign_workspace(project: Project, task_id: str, name: str, actor: str) -> 
 
 
 def _agent_env(workspace: Workspace, task_id: str, agent_name: str) -> dict[str, str]:
-    """The environment of one agent: NEXUS_TASK_ID, NEXUS_AGENT, the workspace's variables
-    (``nexus workspace env``) and one ``NEXUS_SERVICE_<SERVICE>_ADDR`` per published port."""
+    """The environment of one agent: NEXUS_TASK_ID, NEXUS_AGENT and the workspace's variables
+    (``nexus workspace env``: its ports, and ``NEXUS_SERVICE_<SERVICE>_ADDR`` of its services)."""
     env = dict(os.environ)
     env.update(host_ports.variables_of(workspace))
-    for row in lookup.published_ports(workspace).rows:
-        if row.kind == "container":
-            key = "NEXUS_SERVICE_" + row.service.upper().replace("-", "_") + "_ADDR"
-            env[key] = f"{row.address}:{row.host_port}"
     env.update(NEXUS_TASK_ID=task_id, NEXUS_AGENT=agent_name)
     return env

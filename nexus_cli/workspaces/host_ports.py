@@ -13,9 +13,9 @@ import hashlib
 from dataclasses import dataclass
 
 from nexus_cli import validate
-from nexus_cli.errors import UsageError
+from nexus_cli.errors import NotFoundError, UsageError
 from nexus_cli.paths import nexus_home
-from nexus_cli.workspaces import ports
+from nexus_cli.workspaces import exposure, ports
 from nexus_cli.workspaces.handle import Workspace
 from nexus_cli.workspaces.service_parsing import HOST_PORT_NAME, MAX_HOST_PORTS
 
@@ -99,11 +99,8 @@ def environment(workspace: Workspace) -> WorkspaceEnv:
 
 def variables_of(workspace: Workspace) -> dict[str, str]:
     """What :func:`environment` exports, for a workspace that may have no record yet."""
-    found = [
-        a
-        for a in ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
-        if a.host
-    ]
+    allocated = ports.allocations_for(nexus_home(), workspace.project_id, workspace.name)
+    found = [a for a in allocated if a.host]
     variables = {
         "NEXUS_WORKSPACE": workspace.name,
         "NEXUS_WORKTREE": str(workspace.worktree_unchecked),
@@ -112,7 +109,36 @@ def variables_of(workspace: Workspace) -> dict[str, str]:
         variables[variable(allocation.service)] = str(allocation.host_port)
     if found:
         variables["PORT"] = str(found[0].host_port)
+    published = [a for a in allocated if not a.host]
+    if published:
+        variables.update(service_variables(published, _connect_host(workspace)))
     return variables
+
+
+def service_variables(published: list[ports.Allocation], host: str) -> dict[str, str]:
+    """Where a process on the host reaches each published container port, at ``host``:
+    ``NEXUS_SERVICE_<SERVICE>_<PORT>_ADDR`` (``_UDP`` after a UDP port), and
+    ``NEXUS_SERVICE_<SERVICE>_ADDR`` for the service's first one (``HOST:PORT``)."""
+    shown = f"[{host}]" if ":" in host else host
+    variables: dict[str, str] = {}
+    for allocation in published:
+        service = "NEXUS_SERVICE_" + allocation.service.upper().replace("-", "_")
+        address = f"{shown}:{allocation.host_port}"
+        udp = "_UDP" if allocation.protocol == "udp" else ""
+        variables.setdefault(f"{service}_ADDR", address)
+        variables[f"{service}_{allocation.container_port}{udp}_ADDR"] = address
+    return variables
+
+
+def _connect_host(workspace: Workspace) -> str:
+    """The address to connect to the workspace's ports at: the loopback address they are bound
+    to, else 127.0.0.1 (a port published on every interface is on that one too; a record's
+    address nobody chose here binds to it anyway: :func:`exposure.recorded_address`)."""
+    try:
+        recorded = workspace.record().bind_address
+    except NotFoundError:  # not made yet (a pre_create hook)
+        return exposure.LOOPBACK
+    return recorded if exposure.is_loopback(recorded) else exposure.LOOPBACK
 
 
 def hook_environment(workspace: Workspace) -> dict[str, str]:

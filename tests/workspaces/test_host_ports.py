@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from nexus_cli import home_state
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
 from nexus_cli.workspaces import exposure, ports
-from nexus_cli.workspaces.host_ports import preferred_port, variable
+from nexus_cli.workspaces.host_ports import preferred_port, service_variables, variable
 from nexus_cli.workspaces.service_parsing import parse_host_ports
 from tests.conftest import nexus_exe, run_nexus
 from tests.workspaces.conftest import write_test_template
@@ -26,6 +27,25 @@ def test_names_become_variables_and_preferred_ports_are_stable() -> None:
     assert first == preferred_port("p1", "w1", "web")
     assert 41000 <= first < 49000
     assert len({preferred_port("p1", f"w{i}", "web") for i in range(20)}) > 15
+
+
+def test_each_published_port_is_an_address_the_host_reaches() -> None:
+    def allocation(service: str, port: int, host_port: int, protocol: str = "tcp") -> Any:
+        return ports.Allocation("p", "w", service, port, protocol, host_port)
+
+    published = [
+        allocation("web", 80, 41001),
+        allocation("web", 443, 41002),
+        allocation("dns-cache", 53, 41003, "udp"),
+    ]
+    assert service_variables(published, "127.0.0.1") == {
+        "NEXUS_SERVICE_WEB_ADDR": "127.0.0.1:41001",  # the service's first port
+        "NEXUS_SERVICE_WEB_80_ADDR": "127.0.0.1:41001",
+        "NEXUS_SERVICE_WEB_443_ADDR": "127.0.0.1:41002",
+        "NEXUS_SERVICE_DNS_CACHE_ADDR": "127.0.0.1:41003",
+        "NEXUS_SERVICE_DNS_CACHE_53_UDP_ADDR": "127.0.0.1:41003",
+    }
+    assert service_variables(published[:1], "::1")["NEXUS_SERVICE_WEB_ADDR"] == "[::1]:41001"
 
 
 @pytest.mark.parametrize(
@@ -134,6 +154,11 @@ def test_six_parallel_workspaces_get_distinct_host_ports_never_a_containers(
     for name, result in zip(names, results, strict=True):
         env = run_nexus("workspace", "env", name, "--json").json()
         assert env["NEXUS_PORT_WEB"] == str(result["host_ports"]["web"])
+        # where a process on the host reaches the workspace's services
+        [published] = result["ports"]
+        service, address = published["service"].upper(), f"127.0.0.1:{published['host_port']}"
+        assert env[f"NEXUS_SERVICE_{service}_ADDR"] == address
+        assert env[f"NEXUS_SERVICE_{service}_{published['container_port']}_ADDR"] == address
 
 
 @pytest.mark.parametrize("name", ["web\n", "a=b", "$(touch x)", "web\x1b[2J"])
