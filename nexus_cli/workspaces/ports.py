@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -233,6 +233,21 @@ def release(home: Path, project: str, workspace: str) -> int:
         keep = [a for a in table if not (a.project == project and a.workspace == workspace)]
         removed = len(table) - len(keep)
         table[:] = keep
+    return removed
+
+
+def release_unless(home: Path, project: str, existing: Callable[[], set[str]]) -> dict[str, int]:
+    """Forget the allocations of ``project``'s workspaces that are not in ``existing()`` (its
+    workspaces' records, read under the table's lock: a create writes its record before it
+    allocates, and a delete frees its ports before it drops its record, so no live workspace is
+    missed); workspace -> how many were removed."""
+    with locked_table(home) as table:
+        names = existing()
+        gone = [a for a in table if a.project == project and a.workspace not in names]
+        table[:] = [a for a in table if a not in gone]
+    removed: dict[str, int] = {}
+    for allocation in gone:
+        removed[allocation.workspace] = removed.get(allocation.workspace, 0) + 1
     return removed
 
 

@@ -13,9 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine, git, owner, ownership, project_id, validate
 from nexus_cli.errors import ConflictError, DockerUnavailableError, NexusError, StateError
+from nexus_cli.paths import nexus_home
 from nexus_cli.plural import plural
 from nexus_cli.telemetry.journal import invocation
-from nexus_cli.workspaces import docker_services, forwards, git_worktrees, records, rollback
+from nexus_cli.workspaces import (
+    docker_services,
+    forwards,
+    git_worktrees,
+    ports,
+    records,
+    rollback,
+)
 from nexus_cli.workspaces.handle import Workspace, project_id_of, service_of, workspace_of
 from nexus_cli.workspaces.lifecycle import template_for
 
@@ -357,7 +365,23 @@ def repair(
             workspace if workspace is not None else Workspace(project, name)
         )
     _repair_forwards(project, recs, done, whole=workspace is None)
+    if workspace is None:
+        _release_ports_of_missing(project, done)
     return RepairResult(done)
+
+
+def _release_ports_of_missing(project: Project, done: dict[str, list[str]]) -> None:
+    """Free the ports the table still holds for workspaces of this project that no longer exist
+    (their records went with `git clean -x`, a crash, a delete run with another NEXUS_HOME)."""
+    removed = ports.release_unless(
+        nexus_home(),
+        project_id_of(project),
+        lambda: set(records.load_all(project.state_dir)),
+    )
+    for name, count in sorted(removed.items()):
+        done.setdefault(name, []).append(
+            f"freed {plural(count, 'port')} held for it (the workspace no longer exists)"
+        )
 
 
 def _repair_forwards(

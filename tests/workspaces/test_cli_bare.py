@@ -13,8 +13,9 @@ import pytest
 
 from nexus_cli import proc
 from nexus_cli.errors import NexusError
+from nexus_cli.paths import nexus_home
 from nexus_cli.project import find_project
-from nexus_cli.workspaces import creation
+from nexus_cli.workspaces import creation, ports
 from nexus_cli.workspaces.handle import Workspace
 from tests.conftest import fold_telemetry, git, run_nexus
 
@@ -152,6 +153,36 @@ def test_deleted_worktree_is_broken_then_repaired(project: Path) -> None:
     assert "uncommitted work" in repaired.stderr and "cannot be restored" in repaired.stderr
     assert (path / "kept.txt").read_text() == "committed"
     assert run_nexus("workspace", "list", "--json").json()["workspaces"][0]["state"] == "ready"
+
+
+def test_repair_frees_the_ports_of_workspaces_that_no_longer_exist(
+    project: Path, isolated_home: Path, tmp_path: Path
+) -> None:
+    """A delete run with another NEXUS_HOME (or state lost to `git clean -x`) leaves the
+    workspace's ports held in this home's table, for no one; `repair` frees them, and only
+    them."""
+    for name in ("kept", "gone"):
+        created = run_nexus("workspace", "create", name, "--host-port", "web", "--json")
+        assert created.exit_code == 0, created.stderr
+    kept_env = run_nexus("workspace", "env", "kept", "--json").json()
+    other_home = {"NEXUS_HOME": str(tmp_path / "other-home"), **NO_ENGINE}
+    assert run_nexus("workspace", "delete", "gone", "--force", env=other_home).exit_code == 0
+    project_id = find_project(project).project_id()
+    held = {a.workspace for a in ports.allocations_for(nexus_home(), project_id, "gone")}
+    assert held == {"gone"}  # the other home freed nothing here
+
+    only_kept = run_nexus("workspace", "repair", "kept", env=NO_ENGINE)
+    assert only_kept.exit_code == 0 and "freed" not in only_kept.stderr
+    repaired = run_nexus("workspace", "repair", "--json", env=NO_ENGINE)
+    assert repaired.exit_code == 0, repaired.stderr
+    assert {
+        "name": "gone",
+        "actions": ["freed 1 port held for it (the workspace no longer exists)"],
+    } in (repaired.json())
+    assert ports.allocations_for(nexus_home(), project_id, "gone") == []
+    assert run_nexus("workspace", "env", "kept", "--json").json() == kept_env
+    again = run_nexus("workspace", "repair", "--json", env=NO_ENGINE)
+    assert all(entry["name"] != "gone" for entry in again.json())
 
 
 def test_list_shows_worktrees_nexus_does_not_know(project: Path) -> None:
