@@ -36,9 +36,10 @@ WHAT = "Compose file"
 MAX_EXTENDS = 10  # how deep ``extends`` may chain
 MAX_BYTES = 4 << 20  # a Compose file (or an ``extends`` file) larger than this is refused
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR and $$
-_INTERPOLATION = re.compile(
-    r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
-)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ${VAR<operator>word}: a default when unset (or empty, with ':'), an error when unset (or
+# empty), a replacement when set (and not empty); longest first
+_OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 # Lists that an ``extends`` adds up (base first); other values of the extending service win.
 MERGED_LISTS = ("ports", "expose", "volumes", "env_file", "profiles")
 
@@ -183,30 +184,80 @@ def _relative_dir(project_root: Path, path: Path) -> str:
 
 
 def interpolate(value: Any, env: Mapping[str, str], path: Path) -> Any:
-    """Compose's ``${VAR}`` forms in every string of ``value`` (an unset variable is empty)."""
+    """Compose's interpolation in every string of ``value``: ``$VAR``, ``${VAR}``, the operators
+    of :data:`_OPERATORS` (whose word is interpolated in turn: ``${A:-${B}}``) and ``$$`` for a
+    ``$``; an unset variable is empty. A ``${`` that does not close, or holds no variable name,
+    is an error, as in Compose."""
     if isinstance(value, str):
-
-        def replace(match: re.Match[str]) -> str:
-            if match.group(1):
-                return "$"
-            key = match.group(2) or match.group(5)
-            operator, word = match.group(3), match.group(4) or ""
-            current = env.get(key)
-            unset = current is None or (
-                operator is not None and operator.startswith(":") and not current
-            )
-            if operator in (":-", "-") and unset:
-                return word
-            if operator in (":?", "?") and unset:
-                raise ConfigError(f"{path}: ${{{key}}}: {word or 'is not set'}")
-            return current or ""
-
-        return _INTERPOLATION.sub(replace, value)
+        return _expand(value, env, path)
     if isinstance(value, list):
         return [interpolate(v, env, path) for v in value]
     if isinstance(value, dict):
         return {k: interpolate(v, env, path) for k, v in value.items()}
     return value
+
+
+def _expand(text: str, env: Mapping[str, str], path: Path) -> str:
+    out: list[str] = []
+    at = 0
+    while (dollar := text.find("$", at)) >= 0:
+        out.append(text[at:dollar])
+        if text.startswith("$$", dollar):
+            out.append("$")
+            at = dollar + 2
+        elif text.startswith("${", dollar):
+            end = _closing(text, dollar + 2)
+            if end < 0:
+                raise ConfigError(f"{path}: {text[dollar : dollar + 40]!r}: a '${{' with no '}}'")
+            out.append(_braced(text[dollar + 2 : end], env, path))
+            at = end + 1
+        elif (name := _NAME.match(text, dollar + 1)) is not None:
+            out.append(env.get(name.group()) or "")
+            at = name.end()
+        else:  # a '$' before anything else stays
+            out.append("$")
+            at = dollar + 1
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the ``}`` that closes a ``${`` whose body begins at ``start`` (-1: none)."""
+    depth, at = 0, start
+    while at < len(text):
+        if text.startswith("$$", at):
+            at += 2
+            continue
+        if text.startswith("${", at):
+            depth, at = depth + 1, at + 2
+            continue
+        if text[at] == "}":
+            if depth == 0:
+                return at
+            depth -= 1
+        at += 1
+    return -1
+
+
+def _braced(body: str, env: Mapping[str, str], path: Path) -> str:
+    """The value of ``${body}``."""
+    name = _NAME.match(body)
+    operator = next((op for op in _OPERATORS if name and body.startswith(op, name.end())), None)
+    if name is None or (operator is None and name.end() != len(body)):
+        raise ConfigError(f"{path}: ${{{body[:40]}}}: expected ${{NAME}}, or ${{NAME:-default}}")
+    key = name.group()
+    current = env.get(key)
+    if operator is None:
+        return current or ""
+    word = body[name.end() + len(operator) :]
+    unset = current is None or (operator.startswith(":") and not current)
+    if operator.endswith("-"):
+        return _expand(word, env, path) if unset else current or ""
+    if operator.endswith("?"):
+        if unset:
+            raise ConfigError(f"{path}: ${{{key}}}: {_expand(word, env, path) or 'is not set'}")
+        return current or ""
+    return "" if unset else _expand(word, env, path)  # '+': the word when set
 
 
 def _select(

@@ -270,8 +270,22 @@ def test_interpolation_follows_compose(project: Path, monkeypatch: pytest.Monkey
     path = project / "compose.yaml"
     assert interpolate("${SET} $SET ${NOPE} $$SET", env, path) == "v v  $SET"
     assert interpolate("${EMPTY:-d} ${EMPTY-d} ${NOPE-d}", env, path) == "d  d"
+    # the replacement forms were left as they were written: "${SET:+on}" reached the container
+    assert interpolate("${SET:+on}|${EMPTY:+on}|${EMPTY+on}|${NOPE+on}", env, path) == "on||on|"
+    # a default's word is interpolated in turn; $$ stays a $ inside it; a lone $ stays
+    assert interpolate("${NOPE:-${SET}-x} ${NOPE:-$$HOME} ${NOPE:-${ALSO:-deep}}", env, path) == (
+        "v-x $HOME deep"
+    )
+    assert interpolate("cost: 5$ or $1", env, path) == "cost: 5$ or $1"
+    assert interpolate("${EMPTY?unused}|${SET:?unused}", env, path) == "|v"
     with pytest.raises(ConfigError, match="needs a value"):
         interpolate("${NOPE:?needs a value}", env, path)
+    with pytest.raises(ConfigError, match="SET is empty"):
+        interpolate("${EMPTY:?${SET:+SET} is empty}", {"EMPTY": "", "SET": "SET"}, path)
+    for bad in ("${SET", "${SET:-x", "${}", "${1A}", "${SET*}", "${SET:=x}"):
+        with pytest.raises(ConfigError) as caught:
+            interpolate(bad, env, path)
+        assert str(path) in caught.value.message and "\n" not in caught.value.message
 
 
 LEAKY = """\
