@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from nexus_cli import fs
 from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.workspaces import compose_runtime
+from nexus_cli.workspaces.compose_interpolation import interpolate
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys
 from nexus_cli.workspaces.compose_service import Context, link_aliases, read_env_file, translate
 from nexus_cli.workspaces.service_parsing import check_dependencies
@@ -36,10 +36,6 @@ WHAT = "Compose file"
 MAX_EXTENDS = 10  # how deep ``extends`` may chain
 MAX_BYTES = 4 << 20  # a Compose file (or an ``extends`` file) larger than this is refused
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR and $$
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# ${VAR<operator>word}: a default when unset (or empty, with ':'), an error when unset (or
-# empty), a replacement when set (and not empty); longest first
-_OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 # Lists that an ``extends`` adds up (base first); other values of the extending service win.
 MERGED_LISTS = ("ports", "expose", "volumes", "env_file", "profiles")
 
@@ -65,7 +61,8 @@ def load_compose(
     """
     path = compose_path(project_root, relative)
     compose_dir = _relative_dir(project_root, path)
-    project_values = dot_env(project_root, compose_dir, path)
+    beside = HostEnvironment(values or {}, path.parent / ".env", lenient=lenient_env)
+    project_values = dot_env(project_root, compose_dir, path, beside)
     env = HostEnvironment(values or {}, path, project_values, lenient=lenient_env)
     raw = interpolate(_load(path), env, path)
     services_raw = raw.get("services")
@@ -143,18 +140,21 @@ class HostEnvironment(Mapping[str, str]):
         return sum(1 for _ in self)
 
 
-def dot_env(project_root: Path, compose_dir: str, path: Path) -> dict[str, str]:
+def dot_env(
+    project_root: Path, compose_dir: str, path: Path, lookup: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The ``.env`` file beside the Compose file, which Compose reads for ``${VAR}``: the
     project's own values (inside the project after symbolic links, or refused), so unlike your
     environment's they need no naming; a variable named in ``NEXUS_COMPOSE_ENV`` and set in your
-    environment wins over it, as your environment wins in Compose."""
+    environment wins over it, as your environment wins in Compose. Its values are interpolated
+    from its earlier lines, then ``lookup`` (:func:`read_env_file`)."""
     try:
         found = fs.resolve_inside(
             project_root, posixpath.join(compose_dir, ".env"), what=f"{path.parent / '.env'}"
         )
     except fs.PathEscapeError as exc:
         raise ConfigError(exc.message, hint="Compose paths must stay inside the project") from None
-    return read_env_file(found) if found.is_file() else {}
+    return read_env_file(found, lookup) if found.is_file() else {}
 
 
 def compose_path(project_root: Path, relative: str) -> Path:
@@ -181,83 +181,6 @@ def _relative_dir(project_root: Path, path: Path) -> str:
     """The folder of ``path`` relative to the project root, in POSIX form ("" for the root)."""
     rel = os.path.relpath(path.parent, os.path.realpath(project_root))
     return "" if rel == "." else Path(rel).as_posix()
-
-
-def interpolate(value: Any, env: Mapping[str, str], path: Path) -> Any:
-    """Compose's interpolation in every string of ``value``: ``$VAR``, ``${VAR}``, the operators
-    of :data:`_OPERATORS` (whose word is interpolated in turn: ``${A:-${B}}``) and ``$$`` for a
-    ``$``; an unset variable is empty. A ``${`` that does not close, or holds no variable name,
-    is an error, as in Compose."""
-    if isinstance(value, str):
-        return _expand(value, env, path)
-    if isinstance(value, list):
-        return [interpolate(v, env, path) for v in value]
-    if isinstance(value, dict):
-        return {k: interpolate(v, env, path) for k, v in value.items()}
-    return value
-
-
-def _expand(text: str, env: Mapping[str, str], path: Path) -> str:
-    out: list[str] = []
-    at = 0
-    while (dollar := text.find("$", at)) >= 0:
-        out.append(text[at:dollar])
-        if text.startswith("$$", dollar):
-            out.append("$")
-            at = dollar + 2
-        elif text.startswith("${", dollar):
-            end = _closing(text, dollar + 2)
-            if end < 0:
-                raise ConfigError(f"{path}: {text[dollar : dollar + 40]!r}: a '${{' with no '}}'")
-            out.append(_braced(text[dollar + 2 : end], env, path))
-            at = end + 1
-        elif (name := _NAME.match(text, dollar + 1)) is not None:
-            out.append(env.get(name.group()) or "")
-            at = name.end()
-        else:  # a '$' before anything else stays
-            out.append("$")
-            at = dollar + 1
-    out.append(text[at:])
-    return "".join(out)
-
-
-def _closing(text: str, start: int) -> int:
-    """The index of the ``}`` that closes a ``${`` whose body begins at ``start`` (-1: none)."""
-    depth, at = 0, start
-    while at < len(text):
-        if text.startswith("$$", at):
-            at += 2
-            continue
-        if text.startswith("${", at):
-            depth, at = depth + 1, at + 2
-            continue
-        if text[at] == "}":
-            if depth == 0:
-                return at
-            depth -= 1
-        at += 1
-    return -1
-
-
-def _braced(body: str, env: Mapping[str, str], path: Path) -> str:
-    """The value of ``${body}``."""
-    name = _NAME.match(body)
-    operator = next((op for op in _OPERATORS if name and body.startswith(op, name.end())), None)
-    if name is None or (operator is None and name.end() != len(body)):
-        raise ConfigError(f"{path}: ${{{body[:40]}}}: expected ${{NAME}}, or ${{NAME:-default}}")
-    key = name.group()
-    current = env.get(key)
-    if operator is None:
-        return current or ""
-    word = body[name.end() + len(operator) :]
-    unset = current is None or (operator.startswith(":") and not current)
-    if operator.endswith("-"):
-        return _expand(word, env, path) if unset else current or ""
-    if operator.endswith("?"):
-        if unset:
-            raise ConfigError(f"{path}: ${{{key}}}: {_expand(word, env, path) or 'is not set'}")
-        return current or ""
-    return "" if unset else _expand(word, env, path)  # '+': the word when set
 
 
 def _select(

@@ -11,15 +11,17 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.terminal import has_controls
 from nexus_cli.workspaces import compose_runtime, compose_secrets
+from nexus_cli.workspaces.compose_interpolation import expand
 from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
     built_from,
@@ -237,12 +239,15 @@ def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
             if required:
                 raise ConfigError(f"{ctx.path}: {key}[{i}]: {rel} not found")
             continue
-        result.update(read_env_file(path))
+        result.update(read_env_file(path, ctx.env))
     return result
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines (``#`` comments, blank lines, ``export``, quotes) of an env file."""
+def read_env_file(path: Path, lookup: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``KEY=VALUE`` lines (``#`` comments, blank lines, ``export``, quotes) of an env file.
+    With ``lookup``, a value unquoted or in double quotes is interpolated as Compose does
+    (``URL=postgres://${DB_USER}@db``): from the file's earlier lines, then ``lookup``; one in
+    single quotes is kept as written."""
     if path.stat().st_size > MAX_ENV_FILE:
         raise ConfigError(f"{path}: env file larger than {MAX_ENV_FILE:,} bytes")
     try:
@@ -259,12 +264,17 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not sep or not ENV_NAME.match(name):
             raise ConfigError(f"{path}:{number}: expected NAME=VALUE")
         raw = raw.strip()
+        literal = len(raw) >= 2 and raw[0] == raw[-1] == "'"
         if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
             value = raw[1:-1]
             if raw[0] == '"':
                 value = value.replace("\\n", "\n").replace('\\"', '"')
         else:
             value = re.split(r"\s+#", raw, maxsplit=1)[0]
+        if lookup is not None and not literal:
+            # ChainMap only reads the maps after its first (typed as mutable all the same)
+            seen = ChainMap(result, cast(MutableMapping[str, str], lookup))
+            value = expand(value, seen, Path(f"{path}:{number}"))
         result[name] = value
     return result
 

@@ -359,6 +359,43 @@ def test_the_dot_env_beside_the_file_sets_its_variables(
         load_compose(project, "compose.yaml")
 
 
+def test_env_files_are_interpolated_like_compose(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value of `.env` or of an `env_file` may use the variables before it (and, for an
+    env_file, the `.env`'s); single quotes keep it as written; a variable of your environment
+    that you did not name is refused there too."""
+    monkeypatch.delenv("NEXUS_COMPOSE_ENV", raising=False)
+    monkeypatch.setenv("SHELL_SECRET_FOR_TEST", "from-shell")
+    (project / ".env").write_text(
+        "DB_USER=app\nURL=postgres://${DB_USER}@db/${DB_NAME:-shop}\nRAW='${DB_USER}'\n"
+        'QUOTED="user $DB_USER"\nCOST=5$$\n'
+    )
+    (project / "app.env").write_text("GREETING=hi ${DB_USER}\nBOTH=${GREETING}!\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    env_file: app.env\n"
+        "    environment: [URL, RAW, QUOTED, COST]\n"
+    )
+    assert load_compose(project, "compose.yaml").services["app"].environment == {
+        "GREETING": "hi app",
+        "BOTH": "hi app!",
+        "URL": "postgres://app@db/shop",
+        "RAW": "${DB_USER}",
+        "QUOTED": "user app",
+        "COST": "5$",
+    }
+    (project / "app.env").write_text("LEAK=${SHELL_SECRET_FOR_TEST}\n")
+    with pytest.raises(ConfigError, match=r"reads \$SHELL_SECRET_FOR_TEST from your environment"):
+        load_compose(project, "compose.yaml")
+    (project / "app.env").write_text("")
+    (project / ".env").write_text("A=${SHELL_SECRET_FOR_TEST}\n")
+    with pytest.raises(ConfigError, match=r"\.env: reads \$SHELL_SECRET_FOR_TEST"):
+        load_compose(project, "compose.yaml")
+    (project / ".env").write_text("A=ok\nB=${A\n")
+    with pytest.raises(ConfigError, match=r"\.env:2: '\$\{A': a '\$\{' with no '\}'"):
+        load_compose(project, "compose.yaml")
+
+
 def test_env_files_are_read_like_compose(tmp_path: Path) -> None:
     from nexus_cli.workspaces.compose_service import read_env_file
 
