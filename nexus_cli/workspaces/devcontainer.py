@@ -34,25 +34,14 @@ from nexus_cli.workspaces.templates import parse_template_file
 
 SERVICE = "dev"
 KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM; while sleep 3600; do :; done"]
-SUPPORTED = frozenset(
-    {
-        "image",
-        "build",
-        "dockerFile",
-        "context",
-        "forwardPorts",
-        "containerEnv",
-        "mounts",
-        "onCreateCommand",
-        "updateContentCommand",
-        "postCreateCommand",
-        "postStartCommand",
-        "overrideCommand",
-        "name",
-        "containerUser",
-        "remoteUser",
-    }
-)
+# The container's own keys (devcontainer_compose.CONTAINER_KEYS), the lifecycle commands, ``name``.
+SUPPORTED = devcontainer_compose.CONTAINER_KEYS | {
+    "onCreateCommand",
+    "updateContentCommand",
+    "postCreateCommand",
+    "postStartCommand",
+    "name",
+}
 # What the creation runs in the container, in the spec's order (devContainer.base.schema.json:
 # onCreateCommand, then updateContentCommand, then postCreateCommand), and what each start runs.
 LIFECYCLE = (
@@ -158,12 +147,12 @@ def unsupported(data: dict[str, Any]) -> list[str]:
     compose = devcontainer_compose.KEY in data
     known = SUPPORTED | LEFT_OUT
     if compose:
-        known = (known - devcontainer_compose.IN_THE_FILE) | devcontainer_compose.KEYS
+        known = (known - devcontainer_compose.CONTAINER_KEYS) | devcontainer_compose.KEYS
         known |= devcontainer_compose.LEFT_OUT
     for key in data:
         if key in REFUSED:
             found.append(f"{key} (refused: widens what the container may do to the host)")
-        elif compose and key in devcontainer_compose.IN_THE_FILE:
+        elif compose and key in devcontainer_compose.CONTAINER_KEYS:
             found.append(devcontainer_compose.in_the_file(key))
         elif key == "features":
             found.append(f"{key} (not supported: install them in the image's Dockerfile)")

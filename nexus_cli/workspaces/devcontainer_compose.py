@@ -25,8 +25,9 @@ KEY = "dockerComposeFile"
 # Read in Compose mode (besides the lifecycle commands and ``name``, read in both modes).
 KEYS = frozenset({KEY, "service", "runServices"})
 LEFT_OUT = frozenset({"workspaceFolder"})
-# What the spec adds to the service on top of the Compose file: to be set in the file instead.
-IN_THE_FILE = frozenset(
+# What the spec sets on the container itself (read from an image or Dockerfile dev container);
+# with a Compose file, what it would add on top of the file's service: set in the file instead.
+CONTAINER_KEYS = frozenset(
     {
         "image",
         "build",
