@@ -103,7 +103,7 @@ def unsupported_keys(document: dict[str, Any]) -> list[str]:
             found.append(f"{key} ({UNSUPPORTED})")
     found += compose_secrets.top_problems(document)
     for name, spec in _mapping(document.get("volumes")).items():
-        if spec not in (None, {}):
+        if spec not in (None, {}, {"driver": "local"}):  # local: the engine's own, the default
             found.append(
                 f"volumes.{name} (only a name: each workspace gets volumes of its own; "
                 "drivers, driver_opts, external and name are refused)"

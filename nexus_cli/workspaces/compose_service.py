@@ -8,6 +8,7 @@ project; ``env_file`` files are read from the project, after symlinks.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import posixpath
 import re
@@ -348,8 +349,12 @@ def _loopback(address: str, ctx: Context, key: str) -> None:
 
 
 def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
+    if isinstance(value, str) and ":" not in value and value.startswith("/"):
+        value = {"type": "volume", "target": value}
     if isinstance(value, dict):
         kind, source = value.get("type", "volume"), str(value.get("source", ""))
+        if kind == "volume" and not source and isinstance(value.get("target"), str):
+            source = anonymous_volume(key, value["target"])
         if kind not in ("volume", "bind") or not source or "target" not in value:
             raise fail(ctx.path, key, "type volume or bind with a source and a target")
         options = ["ro"] if value.get("read_only") else []
@@ -359,7 +364,7 @@ def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
             source = f"./{source}"  # a relative bind source, never a volume of that name
         value = f"{source}:{value['target']}{mode}"
     if not isinstance(value, str) or ":" not in value:
-        raise fail(ctx.path, key, "NAME:/path or ./relative:/path (no anonymous volumes)")
+        raise fail(ctx.path, key, "NAME:/path, ./relative:/path or a /path in the container")
     source, _, rest = value.partition(":")
     if source.startswith(("/", "~")):
         raise fail(
@@ -370,6 +375,15 @@ def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
         _resolve(ctx, source, key, allow_root=True)  # a committed link out is refused here too
         source = "./" + source
     return parse_volume(f"{source}:{rest}", ctx.path, key)
+
+
+def anonymous_volume(key: str, target: str) -> str:
+    """The volume that stands for an anonymous one (``- /app/node_modules``): named after its
+    service and path, so each workspace has its own, kept across ``down`` and ``up`` as Compose
+    keeps a container's anonymous volumes, and removed with the workspace."""
+    service = key.split(".")[1] if key.startswith("services.") else "service"
+    digest = hashlib.sha256(target.encode()).hexdigest()[:10]
+    return f"anon-{service}-{digest}"
 
 
 def link_aliases(services: dict[str, Any], ctx: Context) -> dict[str, list[str]]:

@@ -561,6 +561,50 @@ def test_a_relative_bind_in_the_long_form_stays_a_bind(project: Path) -> None:
     assert (volume.source, volume.named) == ("data", False)
 
 
+def test_an_anonymous_volume_is_a_volume_of_the_workspace(project: Path) -> None:
+    """`- /app/node_modules` (the usual way to keep a bind of the project from hiding the
+    image's packages) and its long form become volumes named after the service and the path."""
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  app: {image: x, volumes: ['./:/app', /app/node_modules, {type: volume, target: /c}]}\n"
+        "  other: {image: x, volumes: [/app/node_modules]}\n"
+        "volumes: {cache: {driver: local}}\n"
+    )
+    services = load_compose(project, "compose.yaml").services
+    bind, modules, cache = services["app"].volumes
+    assert (bind.named, modules.named, cache.named) == (False, True, True)
+    assert modules.target == "/app/node_modules" and modules.source.startswith("anon-app-")
+    assert cache.source.startswith("anon-app-") and cache.source != modules.source
+    (other,) = services["other"].volumes
+    assert other.source.startswith("anon-other-")  # each service its own, as in Compose
+    again = load_compose(project, "compose.yaml").services["app"].volumes[1]
+    assert again.source == modules.source  # the same volume at the next `up`
+
+
+@pytest.mark.docker
+def test_an_anonymous_volume_hides_the_bind_below_it_and_lives_with_the_workspace(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    (project / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: {test_image}\n    command: [sleep, '3600']\n"
+        "    volumes: ['./:/app', /app/deps]\n"
+    )
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    assert run_nexus("workspace", "create", "av", "--compose", "compose.yaml").exit_code == 0
+    wrote = run_nexus("workspace", "exec", "av", "--", "sh", "-c", "echo kept > /app/deps/x")
+    assert wrote.exit_code == 0, wrote.stderr
+    assert not (project / ".nexus" / "worktrees" / "av" / "deps" / "x").exists()  # not the bind
+    assert run_nexus("workspace", "down", "av").exit_code == 0
+    assert run_nexus("workspace", "up", "av").exit_code == 0
+    shown = run_nexus("workspace", "exec", "av", "--", "cat", "/app/deps/x")
+    assert (shown.exit_code, shown.stdout) == (0, "kept\n")
+    label = {"label": [f"dev.nexus.project={project_id}"]}
+    assert len(docker_client.volumes.list(filters=label)) == 1
+    assert run_nexus("workspace", "delete", "av", "--force").exit_code == 0
+    assert docker_client.volumes.list(filters=label) == []
+
+
 def test_the_long_forms_compose_writes_are_read(project: Path) -> None:
     """What `docker compose config` writes out: a port's mode, name and app_protocol, and a
     volume's nocopy, in the long form and the short one."""
