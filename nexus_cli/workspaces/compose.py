@@ -81,7 +81,7 @@ def load_compose(
         )
     active = _select(services, profiles, path)
     files = {kind: raw[kind] for kind in ("secrets", "configs") if isinstance(raw.get(kind), dict)}
-    context = Context(path, project_root, compose_dir, env, set(active), files)
+    context = Context(path, project_root, compose_dir, env, set(active), set(services), files)
     context = dataclasses.replace(context, link_aliases=link_aliases(active, context))
     specs = {key: translate(key, spec, context) for key, spec in active.items()}
     compose_runtime.check_aliases(specs, path)

@@ -50,6 +50,7 @@ SERVICE_KEYS = frozenset(
         "read_only",
         "tty",
         "stdin_open",
+        "ulimits",
         "stop_signal",
         "stop_grace_period",
         # files mounted read-only (compose_secrets.py)

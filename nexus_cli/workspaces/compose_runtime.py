@@ -1,8 +1,9 @@
 """The Compose keys that only say how a container runs inside its own namespace.
 
 ``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
-``stop_grace_period``, ``container_name``, network ``aliases``, ``tty``, ``stdin_open`` and
-``logging`` (to the engine's own files) change nothing the container may do to the host, and ``cap_drop`` and ``read_only``
+``stop_grace_period``, ``container_name``, network ``aliases``, ``tty``, ``stdin_open``,
+``ulimits`` (but those that raise a priority) and ``logging`` (to the engine's own files) change
+nothing the container may do to the host, and ``cap_drop`` and ``read_only``
 narrow it, so a project's file may set them (the keys that would widen it are refused:
 :data:`compose_keys.WIDENING`).
 
@@ -43,9 +44,27 @@ MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its 
 # Logging drivers that keep the logs in the engine's own files, where `workspace logs` reads
 # them; the others send them to the host's syslog or journal or over the network (refused).
 LOG_DRIVERS = ("json-file", "local")
-LOG_OPTIONS = frozenset({"max-size", "max-file", "compress"})
+# The options those drivers take that only shape their own files: rotation, and which labels
+# and variables of the container (by name) and which tag each entry carries.
 LOG_VALUE = re.compile(r"^[A-Za-z0-9.]{1,16}\Z")
+LOG_NAMES = re.compile(r"^[A-Za-z0-9_.,=/-]{1,256}\Z")
+LOG_TAG = re.compile(r"^[A-Za-z0-9_.{}/:| -]{1,128}\Z")
+LOG_OPTIONS = {
+    "max-size": LOG_VALUE,
+    "max-file": LOG_VALUE,
+    "compress": LOG_VALUE,
+    "labels": LOG_NAMES,
+    "env": LOG_NAMES,
+    "tag": LOG_TAG,
+}
 MAX_ALIASES = 32  # network aliases of one service
+# The resource limits a file may set (setrlimit's, as the engine names them), and those it may
+# not: with them a process raises its own scheduling priority without a capability.
+ULIMITS = frozenset(
+    {"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nofile", "nproc", "rss"}
+    | {"sigpending", "stack"}
+)
+ULIMITS_WIDENING = frozenset({"nice", "rtprio", "rttime"})
 CAPABILITY = re.compile(r"^(?:CAP_)?([A-Z][A-Z_]{1,31})\Z")  # a name to drop, or ALL
 
 
@@ -71,6 +90,7 @@ def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = 
         read_only=_flag(spec.get("read_only", False), path, f"{key}.read_only"),
         tty=_flag(spec.get("tty", False), path, f"{key}.tty"),
         stdin_open=_flag(spec.get("stdin_open", False), path, f"{key}.stdin_open"),
+        ulimits=_ulimits(spec.get("ulimits"), path, f"{key}.ulimits"),
     )
 
 
@@ -122,6 +142,10 @@ def create_settings(runtime: Runtime) -> dict[str, Any]:
         settings["tty"] = True
     if runtime.stdin_open:
         settings["stdin_open"] = True
+    if runtime.ulimits:
+        settings["ulimits"] = [
+            {"name": name, "soft": soft, "hard": hard} for name, soft, hard in runtime.ulimits
+        ]
     if runtime.logging is not None:
         driver, options = runtime.logging
         settings["log_config"] = {"type": driver, "config": dict(options)}
@@ -255,8 +279,11 @@ def _logging(value: Any, path: Any, key: str) -> tuple[str, dict[str, str]] | No
     result: dict[str, str] = {}
     for name, option in options.items():
         text = scalar_text(option)
-        if name not in LOG_OPTIONS or isinstance(option, dict | list) or not LOG_VALUE.match(text):
-            raise fail(path, f"{key}.options.{name}", "max-size, max-file or compress: a value")
+        shape = LOG_OPTIONS.get(str(name))
+        if shape is None or isinstance(option, dict | list) or not shape.match(text):
+            raise fail(
+                path, f"{key}.options.{name}", f"one of {', '.join(LOG_OPTIONS)}: a plain value"
+            )
         result[str(name)] = text
     return driver, result
 
@@ -265,6 +292,43 @@ def _flag(value: Any, path: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise fail(path, key, "true or false")
     return value
+
+
+def _ulimits(value: Any, path: Any, key: str) -> tuple[tuple[str, int, int], ...]:
+    """``ulimits``: NAME: LIMIT or NAME: {soft, hard} (-1: unlimited), for the limits that bound
+    what the container's processes may hold (:data:`ULIMITS`: files, memory, processes, sizes).
+    The ones that let a process raise its own scheduling priority above the host's (``nice``,
+    ``rtprio``, ``rttime``: without a capability, up to the limit) are refused."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise fail(path, key, "a mapping of NAME: LIMIT or NAME: {soft, hard}")
+    found: list[tuple[str, int, int]] = []
+    for name, limit in value.items():
+        where = f"{key}.{name}"
+        if name in ULIMITS_WIDENING:
+            raise fail(
+                path,
+                where,
+                "a limit other than nice, rtprio or rttime (they let a "
+                "process raise its own priority over the host's)",
+            )
+        if name not in ULIMITS:
+            raise fail(path, where, f"one of {', '.join(sorted(ULIMITS))}")
+        pair = limit if isinstance(limit, dict) and set(limit) <= {"soft", "hard"} else None
+        soft: Any = limit if pair is None else pair.get("soft")
+        hard: Any = limit if pair is None else pair.get("hard")
+        if not (_limit_value(soft) and _limit_value(hard)):
+            raise fail(path, where, "a whole number from -1 (unlimited) up, or {soft, hard}")
+        low, high = int(soft), int(hard)
+        if high != -1 and (low == -1 or low > high):
+            raise fail(path, where, "a soft limit no higher than the hard one")
+        found.append((str(name), low, high))
+    return tuple(found)
+
+
+def _limit_value(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -1 <= value < 2**63
 
 
 def _cap_drop(value: Any, path: Any, key: str) -> tuple[str, ...]:

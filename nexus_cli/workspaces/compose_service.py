@@ -57,6 +57,7 @@ class Context:
     compose_dir: str  # the file's folder, relative to the project root ("" for the root)
     env: Mapping[str, str]  # for ``environment: [NAME]`` entries without a value
     active: set[str] = field(default_factory=set)  # the services that run (profiles applied)
+    defined: set[str] = field(default_factory=set)  # every service of the file
     # the file's top-level ``secrets`` and ``configs`` (compose_secrets.py)
     files: dict[str, Any] = field(default_factory=dict)
     # service -> the names other services' ``links`` give it (:func:`link_aliases`)
@@ -87,7 +88,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
     if isinstance(health, dict) and (health.get("disable") or health.get("test") in (["NONE"],)):
         health = None
     elif isinstance(health, dict):
-        health = {k: v for k, v in health.items() if k != "disable"}
+        health = {k: v for k, v in health.items() if k != "disable"} or None  # the image's own
     limits = _limits(spec.get("deploy"), ctx, f"{key}.deploy")
     links = {linked: CONDITIONS[0] for linked, _ in _links(spec.get("links"), ctx, f"{key}.links")}
     conditions = {**links, **_depends(spec.get("depends_on"), ctx, f"{key}.depends_on")}
@@ -441,6 +442,9 @@ def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
         if str(dep) not in ctx.active:
             if entry.get("required", True) is False:
                 continue
+            if str(dep) not in ctx.defined:
+                known = ", ".join(sorted(ctx.defined))
+                raise fail(ctx.path, f"{key}.{dep}", f"a service of this file ({known})")
             raise fail(ctx.path, f"{key}.{dep}", "a service that runs (select its profile)")
         result[str(dep)] = str(condition)
     return result

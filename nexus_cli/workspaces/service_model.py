@@ -68,6 +68,7 @@ class Runtime:
     # then keeps running, as with `docker run -it`)
     tty: bool = False
     stdin_open: bool = False
+    ulimits: tuple[tuple[str, int, int], ...] = ()  # (name, soft, hard); -1 is unlimited
 
 
 @dataclass(frozen=True)

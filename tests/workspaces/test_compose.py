@@ -114,7 +114,7 @@ def test_translation_of_a_compose_file(project: Path) -> None:
 
 def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     (project / "compose.yaml").write_text(
-        "services:\n  app:\n    image: x\n    privileged: true\n    ulimits: {nofile: 1}\n"
+        "services:\n  app:\n    image: x\n    privileged: true\n    storage_opt: {size: 1G}\n"
         "    healthcheck: {test: [CMD, 'true'], start_interval: 1s}\n    blkio_config: {weight: 300}\n"
         "secrets: {db: {external: true}}\n"
     )
@@ -125,7 +125,7 @@ def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     for key in (
         "secrets.db (only file",
         "services.app.privileged (refused",
-        "services.app.ulimits",
+        "services.app.storage_opt",
         "services.app.healthcheck.start_interval",
         "services.app.blkio_config",
     ):
@@ -519,6 +519,24 @@ def test_up_restarts_what_asked_to_restart_with_a_dependency_it_renews(
     assert after["worker"] == before["worker"]
     assert after["db"] != before["db"] and after["web"] != before["web"]
     assert run_nexus("workspace", "delete", "rs", "--force").exit_code == 0
+
+
+def test_a_dependency_the_file_does_not_have_is_named_as_such(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  web: {image: x, depends_on: [backend]}\n  api: {image: x}\n"
+        "  debug: {image: x, profiles: [debug]}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_compose(project, "compose.yaml")
+    words = "services.web.depends_on.backend: expected a service of this file (api, debug, web)"
+    assert words in caught.value.message
+
+
+def test_a_healthcheck_that_only_says_disable_false_keeps_the_image_s_own(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  app: {image: x, healthcheck: {disable: false}}\n"
+    )
+    assert load_compose(project, "compose.yaml").services["app"].healthcheck is None
 
 
 def test_a_dependency_that_is_not_a_mapping_is_a_config_error(project: Path) -> None:

@@ -4,6 +4,7 @@ refused when hostile, and honoured by the engine."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +41,33 @@ def test_each_key_is_read(project: Path) -> None:
         "    stop_grace_period: 1m30s\n"
         "    shm_size: 256m\n"
         "    container_name: shop-db\n"
-        "    logging: {driver: local, options: {max-size: 10m, max-file: 3, compress: false}}\n"
+        "    logging: {driver: local, options: {max-size: 10m, max-file: 3, compress: false, "
+        "labels: 'service=db', tag: '{{.Name}}'}}\n"
         "    cap_drop: [ALL, CAP_NET_RAW, NET_RAW]\n"
         "    read_only: true\n"
         "    tty: true\n"
-        "    stdin_open: true\n",
+        "    stdin_open: true\n"
+        "    ulimits: {nofile: {soft: 1024, hard: 65536}, memlock: {soft: -1, hard: -1}, "
+        "nproc: 512}\n",
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
     assert runtime.tmpfs == {"/run": "", "/tmp/cache": "size=64m,mode=1777"}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("SIGINT", 90)
     assert (runtime.shm_size, runtime.alias) == (256 << 20, "shop-db")
-    assert runtime.logging == ("local", {"max-size": "10m", "max-file": "3", "compress": "false"})
+    assert runtime.logging == (
+        "local",
+        {
+            "max-size": "10m",
+            "max-file": "3",
+            "compress": "false",
+            "labels": "service=db",
+            "tag": "{{.Name}}",
+        },
+    )
     assert (runtime.cap_drop, runtime.read_only) == (("ALL", "NET_RAW"), True)
     assert (runtime.tty, runtime.stdin_open) == (True, True)
+    assert runtime.ulimits == (("nofile", 1024, 65536), ("memlock", -1, -1), ("nproc", 512, 512))
 
 
 def test_the_other_spellings_compose_accepts(project: Path) -> None:
@@ -119,13 +133,23 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         # logs leave the engine's files: to the host's syslog or over the network
         ("logging: {driver: syslog}", "json-file or local (other drivers send the logs out"),
         ("logging: {driver: gelf, options: {gelf-address: 'udp://x:1'}}", "json-file or local"),
-        ("logging: {options: {syslog-address: 'tcp://x'}}", "max-size, max-file or compress"),
-        ("logging: {options: {max-size: '10m; x'}}", "max-size, max-file or compress"),
+        ("logging: {options: {syslog-address: 'tcp://x'}}", "one of max-size, max-file, compress"),
+        ("logging: {options: {max-size: '10m; x'}}", "labels, env, tag: a plain value"),
+        ("logging: {options: {tag: '$(reboot)'}}", "logging.options.tag: expected one of"),
+        ("logging: {options: {labels: {a: b}}}", "logging.options.labels: expected one of"),
         ("logging: {driver: local, extra: 1}", "a mapping of driver and options"),
         ("logging: json-file", "a mapping of driver and options"),
         ("cap_drop: ALL", "a list of capability names"),
         ('cap_drop: ["net_raw; x"]', "a capability name such as ALL"),
         ("read_only: 'yes'", "true or false"),
+        ("ulimits: {rtprio: 99}", "ulimits.rtprio: expected a limit other than nice, rtprio"),
+        ("ulimits: {nice: -20}", "raise its own priority over the host's"),
+        ("ulimits: {bogus: 1}", "ulimits.bogus: expected one of core, cpu"),
+        ("ulimits: {nofile: {soft: 10, hard: 5}}", "a soft limit no higher than the hard one"),
+        ("ulimits: {nofile: {soft: -1, hard: 5}}", "a soft limit no higher than the hard one"),
+        ("ulimits: {nofile: many}", "a whole number from -1 (unlimited) up"),
+        ("ulimits: {nofile: {soft: 1, max: 2}}", "a whole number from -1 (unlimited) up"),
+        ("ulimits: [nofile]", "ulimits: expected a mapping of NAME: LIMIT"),
         ("tty: 1", "services.app.tty: expected true or false"),
         ("stdin_open: 'true'", "services.app.stdin_open: expected true or false"),
         ("networks: {back: {aliases: api}}", "a list of at most 32 names"),
@@ -266,6 +290,7 @@ def test_the_engine_runs_the_container_as_the_file_says(
         "    logging: {options: {max-size: 1m, max-file: '2'}}\n"
         "    cap_drop: [ALL]\n"
         "    read_only: true\n"
+        "    ulimits: {nofile: {soft: 512, hard: 1024}}\n"
         "    stop_signal: SIGINT\n"
         "    stop_grace_period: 20s\n"
         "    volumes: ['./:/w']\n"
@@ -302,6 +327,8 @@ def test_the_engine_runs_the_container_as_the_file_says(
     )
     assert shown.exit_code == 0, shown.stderr
     assert shown.stdout.splitlines()[0] == "worker-1" and "tmpfs" in shown.stdout
+    limits = run_nexus("workspace", "exec", "rt", "--", "cat", "/proc/1/limits").stdout
+    assert re.search(r"Max open files\s+512\s+1024", limits), limits
     assert run_nexus("workspace", "down", "rt").exit_code == 0
     stopped = project / ".nexus" / "worktrees" / "rt" / "stopped"
     assert stopped.read_text().split() == ["got-int", "clean"]
