@@ -85,7 +85,12 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
     if not isinstance(working_dir, str) or (working_dir and not working_dir.startswith("/")):
         raise fail(ctx.path, f"{key}.working_dir", "an absolute path inside the container")
     health = spec.get("healthcheck")
-    if isinstance(health, dict) and (health.get("disable") or health.get("test") in (["NONE"],)):
+    if isinstance(health, dict) and not isinstance(health.get("disable", False), bool):
+        raise fail(ctx.path, f"{key}.healthcheck.disable", "true or false")
+    health_off = isinstance(health, dict) and (
+        health.get("disable") is True or health.get("test") in (["NONE"], "NONE")
+    )
+    if health_off:
         health = None
     elif isinstance(health, dict):
         health = {k: v for k, v in health.items() if k != "disable"} or None  # the image's own
@@ -126,6 +131,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
             ),
         ],
         healthcheck=parse_health(health, ctx.path, f"{key}.healthcheck"),
+        healthcheck_off=health_off,
         depends_on=list(conditions),
         working_dir=working_dir,
         build=build,

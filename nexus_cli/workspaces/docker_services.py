@@ -369,8 +369,8 @@ def _aliases(service: ServiceSpec) -> list[str]:
 
 def _healthcheck(service: ServiceSpec) -> dict[str, Any] | None:
     health = service.healthcheck
-    if health is None:
-        return None
+    if health is None:  # the image's own, unless the file turned it off
+        return {"test": ["NONE"]} if service.healthcheck_off else None
     ns = 1_000_000_000
     return {
         "test": health.test,

@@ -91,6 +91,7 @@ class ServiceSpec:
     # dependencies whose new container (``up`` recreating one that died) restarts this service
     # too (``depends_on.NAME.restart: true``)
     restarts_with: frozenset[str] = frozenset()
+    healthcheck_off: bool = False  # the image's own HEALTHCHECK turned off (``disable: true``)
     nano_cpus: int | None = None
     mem_limit: int | None = None  # bytes
     restart: str = ""  # a restart policy name; "" is "no"

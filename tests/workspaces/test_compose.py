@@ -535,8 +535,41 @@ def test_a_dependency_the_file_does_not_have_is_named_as_such(project: Path) -> 
 def test_a_healthcheck_that_only_says_disable_false_keeps_the_image_s_own(project: Path) -> None:
     (project / "compose.yaml").write_text(
         "services:\n  app: {image: x, healthcheck: {disable: false}}\n"
+        "  quiet: {image: x, healthcheck: {disable: true}}\n"
+        "  none: {image: x, healthcheck: {test: [NONE]}}\n"
     )
-    assert load_compose(project, "compose.yaml").services["app"].healthcheck is None
+    services = load_compose(project, "compose.yaml").services
+    assert services["app"].healthcheck is None and not services["app"].healthcheck_off
+    assert services["quiet"].healthcheck is None and services["quiet"].healthcheck_off
+    assert services["none"].healthcheck_off
+    (project / "compose.yaml").write_text(
+        "services:\n  app: {image: x, healthcheck: {disable: 1}}\n"
+    )
+    with pytest.raises(ConfigError, match=r"healthcheck\.disable: expected true or false"):
+        load_compose(project, "compose.yaml")
+
+
+@pytest.mark.docker
+def test_disable_true_turns_the_image_s_own_healthcheck_off(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    (project / "app").mkdir()
+    (project / "app" / "Dockerfile").write_text(f"FROM {test_image}\nHEALTHCHECK CMD true\n")
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  quiet: {build: ./app, command: [sleep, '3600'], healthcheck: {disable: true}}\n"
+        "  own: {build: ./app, command: [sleep, '3600']}\n"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "an image with a healthcheck")
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    created = run_nexus("workspace", "create", "hc", "--compose", "compose.yaml")
+    assert created.exit_code == 0, created.stderr
+    found = docker_client.containers.list(filters={"label": [f"dev.nexus.project={project_id}"]})
+    tests = {c.labels["dev.nexus.service"]: c.attrs["Config"]["Healthcheck"]["Test"] for c in found}
+    assert tests == {"quiet": ["NONE"], "own": ["CMD-SHELL", "true"]}
+    assert run_nexus("workspace", "delete", "hc", "--force").exit_code == 0
 
 
 def test_a_dependency_that_is_not_a_mapping_is_a_config_error(project: Path) -> None:
