@@ -102,7 +102,7 @@ def _loader() -> type:
                     seen.add(key)
             return super().construct_mapping(node, deep)
 
-    _without_base_60(StrictLoader, yaml)
+    _as_yaml_1_2(StrictLoader, yaml)
     _LOADERS.append(StrictLoader)
     return StrictLoader
 
@@ -110,7 +110,11 @@ def _loader() -> type:
 # YAML 1.1's integers and floats without their base-60 form, which YAML 1.2 dropped: PyYAML reads
 # `- 22:22` (a Compose port mapping) as 1342 and `1:30` as 90, where Compose (YAML 1.2) and
 # every person writing a port or a time read text. Only the base-60 alternatives are left out.
+# Its booleans are YAML 1.2's too: `true` and `false` only, so `yes`, `no`, `on` and `off` are
+# text, as Compose reads them (`DEBUG: yes` is "yes" in the container; a service named `off`).
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_BOOL = r"^(?:true|True|TRUE|false|False|FALSE)$"
 _INT = r"""^(?:[-+]?0b[0-1_]+
     |[-+]?0[0-7_]+
     |[-+]?(?:0|[1-9][0-9_]*)
@@ -121,16 +125,18 @@ _FLOAT = r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.(?:nan|NaN|NAN))$"""
 
 
-def _without_base_60(loader: Any, yaml: Any) -> None:
-    """Replace ``loader``'s implicit int and float resolvers by :data:`_INT` and :data:`_FLOAT`
-    (on its own copy of the table: PyYAML's SafeLoader keeps its own)."""
-    numbers = (_INT_TAG, _FLOAT_TAG)
+def _as_yaml_1_2(loader: Any, yaml: Any) -> None:
+    """Replace ``loader``'s implicit int, float and bool resolvers by :data:`_INT`,
+    :data:`_FLOAT` and :data:`_BOOL` (on its own copy of the table: PyYAML's SafeLoader keeps its
+    own)."""
+    replaced = (_INT_TAG, _FLOAT_TAG, _BOOL_TAG)
     loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in numbers]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in replaced]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     loader.add_implicit_resolver(_INT_TAG, re.compile(_INT, re.X), list("-+0123456789"))
     loader.add_implicit_resolver(_FLOAT_TAG, re.compile(_FLOAT, re.X), list("-+0123456789."))
+    loader.add_implicit_resolver(_BOOL_TAG, re.compile(_BOOL), list("tTfF"))
 
 
 def _check_expansion(root: Any, yaml: Any) -> None:

@@ -39,7 +39,7 @@ from nexus_cli import __version__, fs, jsonio
 from nexus_cli.errors import NexusError
 from nexus_cli.paths import cache_dir_str, cache_key_str
 
-FORMAT = 3  # 3: no base-60 numbers (config_yaml._without_base_60)
+FORMAT = 4  # 3: no base-60 numbers; 4: YAML 1.2's booleans (config_yaml._as_yaml_1_2)
 KEY_BYTES = 32
 _MAX_DEPTH = 64
 _DOMAIN = "nexus yaml cache"  # what the MAC is for, so it can never match another use of the key

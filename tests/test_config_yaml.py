@@ -37,6 +37,22 @@ def test_numbers_with_colons_are_text_as_in_yaml_1_2(tmp_path: Path) -> None:
     assert data["numbers"] == [12, -3, 31, 3, 15, 1000, 1.5, -500.0, float("inf"), "1e3"]
 
 
+def test_only_true_and_false_are_booleans_as_in_yaml_1_2(tmp_path: Path) -> None:
+    """PyYAML (YAML 1.1) reads `yes`, `no`, `on` and `off` as booleans: `DEBUG: yes` reached a
+    container as "true", a service named `off` became the key False. Compose (YAML 1.2) reads
+    text."""
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        "flags: [true, True, TRUE, false, False, FALSE]\n"
+        "text: [yes, no, on, off, y, n, Yes, NO, 'true']\n"
+        "off: {restart: no}\n"
+    )
+    data = load_yaml_mapping(path, what="template")
+    assert data["flags"] == [True, True, True, False, False, False]
+    assert data["text"] == ["yes", "no", "on", "off", "y", "n", "Yes", "NO", "true"]
+    assert data["off"] == {"restart": "no"}
+
+
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("a: 1\nb: [unclosed\nc: 2\n")
