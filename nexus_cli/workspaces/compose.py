@@ -26,9 +26,11 @@ from nexus_cli import fs
 from nexus_cli.config_yaml import load_yaml_mapping
 from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.workspaces import compose_runtime
+from nexus_cli.workspaces.compose_context import Context
+from nexus_cli.workspaces.compose_depends import link_aliases
 from nexus_cli.workspaces.compose_interpolation import interpolate
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys
-from nexus_cli.workspaces.compose_service import Context, link_aliases, read_env_file, translate
+from nexus_cli.workspaces.compose_service import read_env_file, translate
 from nexus_cli.workspaces.service_parsing import check_dependencies
 from nexus_cli.workspaces.template_model import Template
 

@@ -9,21 +9,20 @@ project; ``env_file`` files are read from the project, after symlinks.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import posixpath
 import re
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.terminal import has_controls
-from nexus_cli.workspaces import compose_runtime, compose_secrets
+from nexus_cli.workspaces import compose_depends, compose_ports, compose_runtime, compose_secrets
+from nexus_cli.workspaces.compose_context import Context
 from nexus_cli.workspaces.compose_interpolation import expand
-from nexus_cli.workspaces.service_model import BuildSpec, PortSpec, ServiceSpec, VolumeSpec
+from nexus_cli.workspaces.service_model import BuildSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
     built_from,
     fail,
@@ -31,7 +30,6 @@ from nexus_cli.workspaces.service_parsing import (
     parse_build,
     parse_command,
     parse_health,
-    parse_port,
     parse_size,
     parse_user,
     parse_volume,
@@ -39,36 +37,11 @@ from nexus_cli.workspaces.service_parsing import (
     scalar_text,
 )
 
-CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)\Z")
 PLATFORM = re.compile(r"^[a-z0-9]{1,16}/[a-z0-9_]{1,16}(/[a-z0-9]{1,8})?\Z")  # linux/arm64/v8
-# HOST_FIRST-HOST_LAST:FIRST-LAST or FIRST-LAST, then /tcp or /udp
-PORT_RANGE = re.compile(r"^(?:(\d{1,5})-(\d{1,5}):)?(\d{1,5})-(\d{1,5})(/(?:tcp|udp))?\Z")
-MAX_PORT_RANGE = 100  # ports one range entry may publish (each gets a host port of its own)
 PULL_POLICIES = ("missing", "always", "never", "build")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 MAX_ENV_FILE = 1 << 20  # bytes
-
-
-@dataclass(frozen=True)
-class Context:
-    path: Path  # the Compose file (for messages)
-    project_root: Path
-    compose_dir: str  # the file's folder, relative to the project root ("" for the root)
-    env: Mapping[str, str]  # for ``environment: [NAME]`` entries without a value
-    active: set[str] = field(default_factory=set)  # the services that run (profiles applied)
-    defined: set[str] = field(default_factory=set)  # every service of the file
-    # the file's top-level ``secrets`` and ``configs`` (compose_secrets.py)
-    files: dict[str, Any] = field(default_factory=dict)
-    # service -> the names other services' ``links`` give it (:func:`link_aliases`)
-    link_aliases: dict[str, list[str]] = field(default_factory=dict)
-
-    def inside(self, rel: str, key: str) -> str:
-        """``rel`` (relative to the file's folder) as a project-relative POSIX path."""
-        joined = posixpath.normpath(posixpath.join(self.compose_dir, rel))
-        if rel.startswith("/") or joined == ".." or joined.startswith("../"):
-            raise fail(self.path, key, "a path inside the project")
-        return joined
 
 
 def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
@@ -95,8 +68,14 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
     elif isinstance(health, dict):
         health = {k: v for k, v in health.items() if k != "disable"} or None  # the image's own
     limits = _limits(spec.get("deploy"), ctx, f"{key}.deploy")
-    links = {linked: CONDITIONS[0] for linked, _ in _links(spec.get("links"), ctx, f"{key}.links")}
-    conditions = {**links, **_depends(spec.get("depends_on"), ctx, f"{key}.depends_on")}
+    links = {
+        linked: compose_depends.CONDITIONS[0]
+        for linked, _ in compose_depends.links(spec.get("links"), ctx, f"{key}.links")
+    }
+    conditions = {
+        **links,
+        **compose_depends.depends(spec.get("depends_on"), ctx, f"{key}.depends_on"),
+    }
     restart = str(spec.get("restart", "") or "")
     if restart and not RESTART.match(restart):
         raise fail(ctx.path, f"{key}.restart", "no, always, unless-stopped or on-failure[:N]")
@@ -116,7 +95,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
                 (port, where)
                 for i, entry in enumerate(_list(spec.get("ports"), ctx, f"{key}.ports"))
                 for where in [f"{key}.ports[{i}]"]
-                for port in _ports(entry, ctx, where)
+                for port in compose_ports.ports(entry, ctx, where)
             ],
             ctx.path,
         ),
@@ -136,7 +115,9 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         working_dir=working_dir,
         build=build,
         depends_conditions=conditions,
-        restarts_with=_restarts_with(spec.get("depends_on"), conditions, ctx, f"{key}.depends_on"),
+        restarts_with=compose_depends.restarts_with(
+            spec.get("depends_on"), conditions, ctx, f"{key}.depends_on"
+        ),
         nano_cpus=_cpus(limits.get("cpus"), ctx, f"{key}.deploy.resources.limits.cpus"),
         mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
         restart="" if restart == "no" else restart,
@@ -287,74 +268,6 @@ def read_env_file(path: Path, lookup: Mapping[str, str] | None = None) -> dict[s
     return result
 
 
-def _ports(value: Any, ctx: Context, key: str) -> list[PortSpec]:
-    """One entry's ports: a range (``8000-8002:9000-9002``, ``8000-8002``, with a loopback
-    address or a protocol) is one port per number, as Compose publishes it."""
-    if not isinstance(value, str):
-        return [_port(value, ctx, key)]
-    rest = _without_address(value, ctx, key)
-    match = PORT_RANGE.match(rest)
-    if match is None:
-        return [parse_port(rest, ctx.path, key)]
-    first_host, last_host, first, last, protocol = match.groups()
-    containers = range(int(first), int(last) + 1)
-    hosts = containers if first_host is None else range(int(first_host), int(last_host) + 1)
-    if not containers or len(hosts) != len(containers) or len(containers) > MAX_PORT_RANGE:
-        raise fail(
-            ctx.path, key, f"ranges of one length, low to high, of at most {MAX_PORT_RANGE} ports"
-        )
-    return [
-        parse_port(f"{host}:{port}{protocol or ''}", ctx.path, key)
-        for host, port in zip(hosts, containers, strict=True)
-    ]
-
-
-def _port(value: Any, ctx: Context, key: str) -> PortSpec:
-    """A port in the long form or a number; its host address, if any, must be a loopback one and
-    is dropped: ports bind to 127.0.0.1 unless *you* widen that (``--bind-all``), never the
-    file."""
-    if isinstance(value, dict):
-        value = dict(value)
-        _loopback(str(value.pop("host_ip", "127.0.0.1")), ctx, key)
-        if value.pop("mode", "host") != "host":  # what a single engine does; ingress is swarm's
-            raise fail(ctx.path, f"{key}.mode", "host (ingress is Swarm's load-balanced mode)")
-        for label in ("name", "app_protocol"):  # what the port is for: names only
-            if not isinstance(value.pop(label, ""), str):
-                raise fail(ctx.path, f"{key}.{label}", "text")
-    elif isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    return parse_port(value, ctx.path, key)
-
-
-def _without_address(text: str, ctx: Context, key: str) -> str:
-    """``text`` without its host address, which must be a loopback one (``127.0.0.1:8080:80``,
-    ``[::1]:8080:80``); ``127.0.0.1::80`` leaves ``80`` (any host port)."""
-    if text.startswith("["):
-        address, found, rest = text[1:].partition("]:")
-        if not found:
-            return text  # not a port: parse_port says what is expected
-    elif text.count(":") == 2:
-        address, _, rest = text.partition(":")
-    else:
-        return text
-    _loopback(address, ctx, key)
-    return rest.removeprefix(":")
-
-
-def _loopback(address: str, ctx: Context, key: str) -> None:
-    try:
-        ok = address == "localhost" or ipaddress.ip_address(address.strip("[]")).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
-        raise fail(
-            ctx.path,
-            key,
-            f"no host address or a loopback one, not {address!r} (a repository cannot publish "
-            "ports beyond this machine: pass --bind-all yourself)",
-        )
-
-
 def _volume(value: Any, ctx: Context, key: str) -> VolumeSpec:
     if isinstance(value, str) and ":" not in value and value.startswith("/"):
         value = {"type": "volume", "target": value}
@@ -391,85 +304,6 @@ def anonymous_volume(key: str, target: str) -> str:
     service = key.split(".")[1] if key.startswith("services.") else "service"
     digest = hashlib.sha256(target.encode()).hexdigest()[:10]
     return f"anon-{service}-{digest}"
-
-
-def link_aliases(services: dict[str, Any], ctx: Context) -> dict[str, list[str]]:
-    """Service -> the aliases the others' ``links`` (``SERVICE:ALIAS``) give it: names on the
-    workspace's one network, as a link's alias is a name of the linked service."""
-    found: dict[str, list[str]] = {}
-    for name, spec in services.items():
-        if isinstance(spec, dict):
-            key = f"services.{name}.links"
-            for i, (linked, alias) in enumerate(_links(spec.get("links"), ctx, key)):
-                if alias != linked and alias in services:
-                    raise fail(
-                        ctx.path, f"{key}[{i}]", f"an alias that is not a service ({alias!r})"
-                    )
-                if alias != linked and alias not in found.setdefault(linked, []):
-                    found[linked].append(alias)
-    return found
-
-
-def _links(value: Any, ctx: Context, key: str) -> list[tuple[str, str]]:
-    """``links`` (Compose's older way to reach a service and start after it): ``SERVICE`` or
-    ``SERVICE:ALIAS``, each a service that runs; (service, alias) pairs."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise fail(ctx.path, key, "a list of SERVICE or SERVICE:ALIAS")
-    pairs: list[tuple[str, str]] = []
-    for i, entry in enumerate(value):
-        linked, _, alias = str(entry).partition(":") if isinstance(entry, str) else ("", "", "")
-        if linked not in ctx.active:
-            raise fail(ctx.path, f"{key}[{i}]", "SERVICE or SERVICE:ALIAS of a service that runs")
-        if alias and not compose_runtime.CONTAINER_NAME.match(alias):
-            raise fail(ctx.path, f"{key}[{i}]", "an alias of letters, digits, '_', '.' or '-'")
-        pairs.append((linked, alias or linked))
-    return pairs
-
-
-def _depends(value: Any, ctx: Context, key: str) -> dict[str, str]:
-    """Dependency -> condition; a list means ``service_started``. A dependency left out by the
-    selected profiles is an error unless marked ``required: false``."""
-    if value is None:
-        return {}
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        value = {v: {} for v in value}
-    if not isinstance(value, dict):
-        raise fail(ctx.path, key, "a list of service names or a mapping with conditions")
-    result: dict[str, str] = {}
-    for dep, entry in value.items():
-        entry = entry or {}
-        if not isinstance(entry, dict):
-            raise fail(ctx.path, f"{key}.{dep}", "a mapping with condition (and required)")
-        condition = entry.get("condition", "service_started")
-        if condition not in CONDITIONS:
-            raise fail(ctx.path, f"{key}.{dep}.condition", f"one of {', '.join(CONDITIONS)}")
-        if str(dep) not in ctx.active:
-            if entry.get("required", True) is False:
-                continue
-            if str(dep) not in ctx.defined:
-                known = ", ".join(sorted(ctx.defined))
-                raise fail(ctx.path, f"{key}.{dep}", f"a service of this file ({known})")
-            raise fail(ctx.path, f"{key}.{dep}", "a service that runs (select its profile)")
-        result[str(dep)] = str(condition)
-    return result
-
-
-def _restarts_with(
-    value: Any, conditions: dict[str, str], ctx: Context, key: str
-) -> frozenset[str]:
-    """The dependencies marked ``restart: true`` (that run: :func:`_depends` checked the rest):
-    when ``up`` gives one a new container, this service is restarted after it, as Compose does
-    when it updates a dependency."""
-    found: set[str] = set()
-    for dep, entry in value.items() if isinstance(value, dict) else ():
-        restart = entry.get("restart", False) if isinstance(entry, dict) else False
-        if not isinstance(restart, bool):
-            raise fail(ctx.path, f"{key}.{dep}.restart", "true or false")
-        if restart and str(dep) in conditions:
-            found.add(str(dep))
-    return frozenset(found)
 
 
 def _no_copy(value: Any, ctx: Context, key: str) -> bool:
