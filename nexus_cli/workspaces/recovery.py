@@ -372,7 +372,7 @@ def repair(
 
 def _release_ports_of_missing(project: Project, done: dict[str, list[str]]) -> None:
     """Free the ports the table still holds for workspaces of this project that no longer exist
-    (their records went with `git clean -x`, a crash, a delete run with another NEXUS_HOME)."""
+    (a delete run under another NEXUS_HOME, a state folder put back from an older copy)."""
     removed = ports.release_unless(
         nexus_home(),
         project_id_of(project),
