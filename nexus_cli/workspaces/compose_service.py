@@ -228,7 +228,9 @@ def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
             if required:
                 raise ConfigError(f"{ctx.path}: {key}[{i}]: {rel} not found")
             continue
-        result.update(read_env_file(path, ctx.env))
+        # as Compose reads them: the earlier files' values, then the file's own variables
+        earlier = ChainMap(result, cast(MutableMapping[str, str], ctx.env))
+        result.update(read_env_file(path, earlier))
     return result
 
 

@@ -372,18 +372,21 @@ def test_env_files_are_interpolated_like_compose(
         'QUOTED="user $DB_USER"\nCOST=5$$\n'
     )
     (project / "app.env").write_text("GREETING=hi ${DB_USER}\nBOTH=${GREETING}!\n")
+    (project / "more.env").write_text("LOUD=${BOTH}!\n")  # sees the files before it
     (project / "compose.yaml").write_text(
-        "services:\n  app:\n    image: x\n    env_file: app.env\n"
+        "services:\n  app:\n    image: x\n    env_file: [app.env, more.env]\n"
         "    environment: [URL, RAW, QUOTED, COST]\n"
     )
     assert load_compose(project, "compose.yaml").services["app"].environment == {
         "GREETING": "hi app",
         "BOTH": "hi app!",
+        "LOUD": "hi app!!",
         "URL": "postgres://app@db/shop",
         "RAW": "${DB_USER}",
         "QUOTED": "user app",
         "COST": "5$",
     }
+    (project / "more.env").write_text("")
     (project / "app.env").write_text("LEAK=${SHELL_SECRET_FOR_TEST}\n")
     with pytest.raises(ConfigError, match=r"reads \$SHELL_SECRET_FOR_TEST from your environment"):
         load_compose(project, "compose.yaml")
