@@ -65,7 +65,7 @@ PORT_KEYS = frozenset(
     {"target", "published", "protocol", "host_ip", "mode", "name", "app_protocol"}
 )
 VOLUME_KEYS = frozenset({"type", "source", "target", "read_only", "volume"})
-ENV_FILE_KEYS = frozenset({"path", "required"})
+ENV_FILE_KEYS = frozenset({"path", "required", "format"})
 LIMIT_KEYS = frozenset({"cpus", "memory"})
 NETWORK_KEYS = frozenset({"driver"})
 # Keys refused because they would widen what the repository's containers may do to the host.

@@ -218,11 +218,14 @@ def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
     entries = [value] if isinstance(value, str) else _list(value, ctx, key)
     result: dict[str, str] = {}
     for i, entry in enumerate(entries):
-        rel, required = (entry, True) if isinstance(entry, str) else (None, True)
+        rel, required, raw = (entry, True, False) if isinstance(entry, str) else (None, True, False)
         if isinstance(entry, dict):
             rel, required = entry.get("path"), entry.get("required", True) is not False
+            if entry.get("format") not in (None, "raw"):
+                raise fail(ctx.path, f"{key}[{i}].format", "raw (values kept as written)")
+            raw = entry.get("format") == "raw"
         if not isinstance(rel, str):
-            raise fail(ctx.path, f"{key}[{i}]", "a path or {path, required}")
+            raise fail(ctx.path, f"{key}[{i}]", "a path or {path, required, format}")
         path = _resolve(ctx, ctx.inside(rel, f"{key}[{i}]"), f"{key}[{i}]")
         if not path.is_file():
             if required:
@@ -230,7 +233,7 @@ def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
             continue
         # as Compose reads them: the earlier files' values, then the file's own variables
         earlier = ChainMap(result, cast(MutableMapping[str, str], ctx.env))
-        result.update(read_env_file(path, earlier))
+        result.update(read_env_file(path, None if raw else earlier))
     return result
 
 

@@ -386,6 +386,14 @@ def test_env_files_are_interpolated_like_compose(
         "QUOTED": "user app",
         "COST": "5$",
     }
+    (project / "compose.yaml").write_text(  # format: raw keeps every value as written
+        "services:\n  app:\n    image: x\n    env_file: [{path: app.env, format: raw}]\n"
+    )
+    raw = load_compose(project, "compose.yaml").services["app"].environment
+    assert raw == {"GREETING": "hi ${DB_USER}", "BOTH": "${GREETING}!"}
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    env_file: [app.env, more.env]\n"
+    )
     (project / "more.env").write_text("")
     (project / "app.env").write_text("LEAK=${SHELL_SECRET_FOR_TEST}\n")
     with pytest.raises(ConfigError, match=r"reads \$SHELL_SECRET_FOR_TEST from your environment"):
