@@ -37,7 +37,6 @@ from nexus_cli.workspaces.template_model import Template
 WHAT = "Compose file"
 MAX_EXTENDS = 10  # how deep ``extends`` may chain
 MAX_BYTES = 4 << 20  # a Compose file (or an ``extends`` file) larger than this is refused
-# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR and $$
 # Lists that an ``extends`` adds up (base first); other values of the extending service win.
 MERGED_LISTS = ("ports", "expose", "volumes", "env_file", "profiles")
 

@@ -4,9 +4,10 @@ in the env files it reads: one reader for both, as Compose has."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nexus_cli.errors import ConfigError
 
@@ -28,6 +29,13 @@ def interpolate(value: Any, env: Mapping[str, str], path: Path) -> Any:
     if isinstance(value, dict):
         return {k: interpolate(v, env, path) for k, v in value.items()}
     return value
+
+
+def layered(first: dict[str, str], then: Mapping[str, str]) -> Mapping[str, str]:
+    """``first``'s values, then ``then``'s (read lazily: a variable of the user's environment is
+    checked only when a value asks for it). ChainMap only reads the maps after its first, though
+    its types ask for mutable ones."""
+    return ChainMap(first, cast(MutableMapping[str, str], then))
 
 
 def expand(text: str, env: Mapping[str, str], path: Path) -> str:

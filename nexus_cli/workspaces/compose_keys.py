@@ -11,53 +11,41 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nexus_cli.workspaces import compose_secrets
+from nexus_cli.workspaces import compose_runtime, compose_secrets
 
 PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # a profile name
 
 TOP_KEYS = frozenset({"services", "volumes", "networks", "name", "version", "secrets", "configs"})
-SERVICE_KEYS = frozenset(
-    {
-        "image",
-        "build",
-        "command",
-        "entrypoint",
-        "environment",
-        "env_file",
-        "ports",
-        "expose",
-        "volumes",
-        "healthcheck",
-        "depends_on",
-        "working_dir",
-        "profiles",
-        "deploy",
-        "restart",
-        "networks",
-        "links",
-        "user",
-        "pull_policy",
-        "platform",
-        # how the container runs inside its own namespace (compose_runtime.py)
-        "labels",
-        "hostname",
-        "init",
-        "tmpfs",
-        "shm_size",
-        "container_name",
-        "logging",
-        "cap_drop",
-        "read_only",
-        "tty",
-        "stdin_open",
-        "ulimits",
-        "stop_signal",
-        "stop_grace_period",
-        # files mounted read-only (compose_secrets.py)
-        "secrets",
-        "configs",
-    }
-)
+SERVICE_KEYS = (
+    frozenset(
+        {
+            "image",
+            "build",
+            "command",
+            "entrypoint",
+            "environment",
+            "env_file",
+            "ports",
+            "expose",
+            "volumes",
+            "healthcheck",
+            "depends_on",
+            "working_dir",
+            "profiles",
+            "deploy",
+            "restart",
+            "networks",
+            "links",
+            "user",
+            "pull_policy",
+            "platform",
+            # files mounted read-only (compose_secrets.py)
+            "secrets",
+            "configs",
+        }
+    )
+    | compose_runtime.KEYS
+)  # how the container runs inside its own namespace
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})
 HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
 DEPENDS_KEYS = frozenset({"condition", "required", "restart"})

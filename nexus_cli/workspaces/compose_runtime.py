@@ -32,6 +32,26 @@ from nexus_cli.workspaces.service_parsing import (
     scalar_text,
 )
 
+# The service keys :func:`parse` reads (with ``networks``' aliases, listed with the file's other
+# keys in compose_keys).
+KEYS = frozenset(
+    {
+        "labels",
+        "hostname",
+        "init",
+        "tmpfs",
+        "shm_size",
+        "container_name",
+        "logging",
+        "cap_drop",
+        "read_only",
+        "tty",
+        "stdin_open",
+        "ulimits",
+        "stop_signal",
+        "stop_grace_period",
+    }
+)
 RESERVED_LABELS = ("dev.nexus.", "com.docker.compose.")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}\Z")
 MAX_LABEL_VALUE = 4096  # characters

@@ -11,17 +11,16 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections import ChainMap
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.terminal import has_controls
 from nexus_cli.workspaces import compose_depends, compose_ports, compose_runtime, compose_secrets
 from nexus_cli.workspaces.compose_context import Context
-from nexus_cli.workspaces.compose_interpolation import expand
+from nexus_cli.workspaces.compose_interpolation import expand, layered
 from nexus_cli.workspaces.service_model import BuildSpec, ServiceSpec, VolumeSpec
 from nexus_cli.workspaces.service_parsing import (
     built_from,
@@ -218,7 +217,7 @@ def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
     entries = [value] if isinstance(value, str) else _list(value, ctx, key)
     result: dict[str, str] = {}
     for i, entry in enumerate(entries):
-        rel, required, raw = (entry, True, False) if isinstance(entry, str) else (None, True, False)
+        rel, required, raw = entry, True, False
         if isinstance(entry, dict):
             rel, required = entry.get("path"), entry.get("required", True) is not False
             if entry.get("format") not in (None, "raw"):
@@ -232,8 +231,7 @@ def _env_files(value: Any, ctx: Context, key: str) -> dict[str, str]:
                 raise ConfigError(f"{ctx.path}: {key}[{i}]: {rel} not found")
             continue
         # as Compose reads them: the earlier files' values, then the file's own variables
-        earlier = ChainMap(result, cast(MutableMapping[str, str], ctx.env))
-        result.update(read_env_file(path, None if raw else earlier))
+        result.update(read_env_file(path, None if raw else layered(result, ctx.env)))
     return result
 
 
@@ -266,9 +264,7 @@ def read_env_file(path: Path, lookup: Mapping[str, str] | None = None) -> dict[s
         else:
             value = re.split(r"\s+#", raw, maxsplit=1)[0]
         if lookup is not None and not literal:
-            # ChainMap only reads the maps after its first (typed as mutable all the same)
-            seen = ChainMap(result, cast(MutableMapping[str, str], lookup))
-            value = expand(value, seen, Path(f"{path}:{number}"))
+            value = expand(value, layered(result, lookup), Path(f"{path}:{number}"))
         result[name] = value
     return result
 

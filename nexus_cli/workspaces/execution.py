@@ -98,11 +98,10 @@ def service_hint(
     """When a command could not be run and its first word is one of the workspace's services
     (``exec NAME db -- psql``, as ``docker compose exec db psql`` is spelt), how to say it: as a
     command line (``cli``) or for the MCP tool."""
-    if service is not None or exit_code not in NOT_RUN or not command:
+    if service is not None or exit_code not in NOT_RUN or len(command) < 2:
         return None
-    record = workspace.record()
-    services = template_for(workspace, record, names_only=True).services
-    if command[0] not in services or len(command) < 2:
+    services = template_for(workspace, workspace.record(), names_only=True).services
+    if command[0] not in services:
         return None
     said = f"{command[0]!r} is a service of {workspace.name!r}"
     if not cli:
