@@ -16,36 +16,35 @@ from nexus_cli.workspaces import compose_runtime, compose_secrets
 PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # a profile name
 
 TOP_KEYS = frozenset({"services", "volumes", "networks", "name", "version", "secrets", "configs"})
-SERVICE_KEYS = (
-    frozenset(
-        {
-            "image",
-            "build",
-            "command",
-            "entrypoint",
-            "environment",
-            "env_file",
-            "ports",
-            "expose",
-            "volumes",
-            "healthcheck",
-            "depends_on",
-            "working_dir",
-            "profiles",
-            "deploy",
-            "restart",
-            "networks",
-            "links",
-            "user",
-            "pull_policy",
-            "platform",
-            # files mounted read-only (compose_secrets.py)
-            "secrets",
-            "configs",
-        }
-    )
-    | compose_runtime.KEYS
-)  # how the container runs inside its own namespace
+# The service keys read; with them those of how the container runs inside its own namespace
+# (compose_runtime.KEYS) and the files mounted read-only (compose_secrets.py).
+_SERVICE_OWN_KEYS = frozenset(
+    {
+        "image",
+        "build",
+        "command",
+        "entrypoint",
+        "environment",
+        "env_file",
+        "ports",
+        "expose",
+        "volumes",
+        "healthcheck",
+        "depends_on",
+        "working_dir",
+        "profiles",
+        "deploy",
+        "restart",
+        "networks",
+        "links",
+        "user",
+        "pull_policy",
+        "platform",
+        "secrets",
+        "configs",
+    }
+)
+SERVICE_KEYS = _SERVICE_OWN_KEYS | compose_runtime.KEYS
 BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target"})
 HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
 DEPENDS_KEYS = frozenset({"condition", "required", "restart"})
