@@ -11,13 +11,12 @@ import contextlib
 import hashlib
 import os
 import posixpath
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nexus_cli import engine, fs, git, proc
-from nexus_cli.errors import ConfigError, ConflictError, DeadlineError, NexusError, NotFoundError
+from nexus_cli import engine, fs, git
+from nexus_cli.errors import ConfigError, ConflictError
 from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.handle import LABEL_STOP_GRACE, project_filters
 from nexus_cli.workspaces.image_build import image_of
@@ -25,8 +24,6 @@ from nexus_cli.workspaces.service_model import ServiceSpec
 
 if TYPE_CHECKING:
     from nexus_cli.workspaces.handle import Workspace
-
-PullProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -45,92 +42,6 @@ class ServicePlan:
     @property
     def container_name(self) -> str:
         return self.workspace.container_name(self.service.name)
-
-
-def require_image(client: Any, image: str, platform: str = "") -> None:
-    """``image`` must be on the engine already (``pull_policy: never``), of ``platform`` when
-    one is named: nothing is pulled."""
-    found = _local_platform(client, image)
-    if found is None:
-        raise NotFoundError(
-            f"image {image} is not on the engine, and its pull_policy is never",
-            hint="pull or build it yourself (docker pull, docker build), or change pull_policy",
-        )
-    if not same_platform(found, platform):
-        raise NotFoundError(
-            f"image {image} on the engine is {found}, not {platform}, and its pull_policy is never",
-            hint=f"pull it yourself (docker pull --platform {platform} {image}), or change "
-            "pull_policy",
-        )
-
-
-def _local_platform(client: Any, image: str) -> str | None:
-    """The ``OS/ARCH[/VARIANT]`` of the engine's ``image``; None when it has none of that name."""
-    from docker.errors import ImageNotFound
-
-    try:
-        attrs = client.images.get(image).attrs
-    except ImageNotFound:
-        return None
-    parts = [attrs.get("Os") or "", attrs.get("Architecture") or "", attrs.get("Variant") or ""]
-    return "/".join(part for part in parts if part)
-
-
-def same_platform(found: str, wanted: str) -> bool:
-    """Whether an image of platform ``found`` is one of ``wanted`` ("" wants any); a variant
-    counts only when both name one (``linux/arm64`` is ``linux/arm64/v8``)."""
-    if not wanted:
-        return True
-    have, want = found.split("/"), wanted.split("/")
-    return have[:2] == want[:2] and (len(have) < 3 or len(want) < 3 or have[2] == want[2])
-
-
-def ensure_image(
-    client: Any,
-    image: str,
-    on_progress: PullProgress | None = None,
-    *,
-    always: bool = False,
-    platform: str = "",
-) -> bool:
-    """Make ``image`` local (of ``platform``, when one is named), pulling it (with byte
-    progress) when absent or of another platform, or every time with ``always``
-    (``pull_policy: always``). True when pulled."""
-    from docker.errors import APIError
-
-    if not always:
-        found = _local_platform(client, image)
-        if found is not None and same_platform(found, platform):
-            return False
-    repo, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-    layers: dict[str, tuple[int, int]] = {}
-    pulling = {"platform": platform} if platform else {}
-    try:
-        for event in client.api.pull(
-            repo, tag=tag or "latest", stream=True, decode=True, **pulling
-        ):
-            proc.check_cancelled()
-            left = proc.time_left()
-            if left is not None and left <= 0:
-                raise DeadlineError(
-                    f"pulling image {image} passed the operation's deadline",
-                    hint="check that the engine can reach its registry, then run it again",
-                )
-            if "error" in event:
-                raise NexusError(f"cannot pull image {image}: {event['error']}")
-            detail = event.get("progressDetail") or {}
-            if event.get("id") and detail.get("total"):
-                layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
-                if on_progress is not None:
-                    on_progress(
-                        sum(c for c, _ in layers.values()), sum(t for _, t in layers.values())
-                    )
-    except APIError as exc:
-        raise NexusError(
-            f"cannot pull image {image}: {exc.explanation or exc}",
-            hint="check the image name and that the engine can reach its registry",
-        ) from None
-    return True
 
 
 # The engine's words when its default address pools have no subnet left for one more network

@@ -12,7 +12,7 @@ import pytest
 
 from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
-from nexus_cli.workspaces import docker_services
+from nexus_cli.workspaces import engine_prep
 from nexus_cli.workspaces.compose import load_compose
 from tests.conftest import git, run_nexus
 
@@ -588,7 +588,7 @@ def test_the_platform_is_read_and_checked(project: Path) -> None:
     ],
 )
 def test_an_image_s_platform_is_the_one_named(found: str, wanted: str, same: bool) -> None:
-    assert docker_services.same_platform(found, wanted) is same
+    assert engine_prep.same_platform(found, wanted) is same
 
 
 @pytest.mark.docker
