@@ -18,6 +18,7 @@ from nexus_cli.output import emit_json, info, json_option
 from nexus_cli.tasks import approvals, waits
 from nexus_cli.tasks.actions import approve_as, change
 from nexus_cli.tasks.actions import create as create_task
+from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.queries import show as show_task
 
 WAIT_HELP = (
@@ -173,16 +174,17 @@ def start(task_id: str, as_json: bool) -> None:
 def approve(task_id: str, name: str | None, as_json: bool) -> None:
     """Approve a task in review: it becomes done. With --as NAME, give NAME's approval instead.
 
+    Either is asked once on /dev/tty: only a person at a terminal can answer (no --yes; an
+    agent over MCP, the agent of `nexus loop` or a shell without a terminal cannot, exit 4).
+
     --as NAME satisfies the task's `approval: NAME` gate and records who typed it and when in
     its history; the task then completes with `nexus task complete` once its other gates pass.
-    It is asked once on /dev/tty: only a person can answer (no --yes; an agent over MCP, the
-    agent of `nexus loop` or a shell without a terminal cannot, exit 4). A name that no
-    approval gate of the task asks for is refused.
+    A name that no approval gate of the task asks for is refused.
     """
-    if name is None:
-        change_task(task_id, "approve", as_json)
-        return
     shown = show_task(project(), task_id).task
+    if name is None:
+        _approve_review(shown, as_json)
+        return
     waits.check_approver(shown, name, Caller.PERSON, dict(os.environ))
     question = (
         f"Approve task {shown.id} ({line(shown.title)}) as {line(name)}? "
@@ -203,6 +205,33 @@ def approve(task_id: str, name: str | None, as_json: bool) -> None:
     else:
         task = result.task
         click.echo(f"{task.id}  {task.status}  approved as {line(name)}  {line(task.title)}")
+
+
+def _approve_review(shown: Task, as_json: bool) -> None:
+    """Approve a task in review into done, asked once on /dev/tty (a person looks at the work
+    here: no flag, pipe or agent's shell tool answers; the core refuses an agent)."""
+    waits.refuse_agents(
+        Caller.PERSON,
+        os.environ,
+        "a task in review waits for a person",
+        f"`nexus task approve {shown.id}`",
+    )
+    if shown.status != "review":  # said before asking (the core refuses it again)
+        change_task(shown.id, "approve", as_json)
+        return
+    question = (
+        f"Approve task {shown.id} ({line(shown.title)})? Its gates passed; it becomes done. [y/N] "
+    )
+    try:
+        answered = approvals.ask_person(question)
+    except NoTerminalError:
+        raise NoTerminalError(
+            f"approving task {shown.id} needs a person at a terminal, and this process has none",
+            hint=f"run `nexus task approve {shown.id}` yourself, in a terminal",
+        ) from None
+    if not answered:
+        raise NexusError(f"nothing approved: task {shown.id} stays in review")
+    change_task(shown.id, "approve", as_json)
 
 
 @click.command()

@@ -158,16 +158,15 @@ def work_dir(store: TaskStore, task: Task) -> Path:
     return gate_directory(store.project, task)
 
 
-def prompt_for(
-    store: TaskStore, task: Task, number: int, max_iterations: int, promise: str | None
-) -> str:
-    """The task's hand-off Markdown (last failing gates included) plus how the loop works."""
+def prompt_for(store: TaskStore, task: Task, number: int, final: int, promise: str | None) -> str:
+    """The task's hand-off Markdown (last failing gates included) plus how the loop works;
+    ``number`` is this iteration's (they go on across runs), ``final`` this run's last."""
     lines = [
         render(store, task).rstrip("\n"),
         "",
         "## Loop",
         "",
-        f"This is iteration {number} of at most {max_iterations} of `nexus loop`.",
+        f"This is iteration {number} of at most {final} of `nexus loop`.",
         "Make the change, then exit: the gates above run after you exit and all must pass.",
         "Failing gates and their output come back to you in the next iteration.",
     ]

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nexus_cli import owner, ownership
-from nexus_cli.errors import ExitCode, GateNeedsApprovalError, NexusError, UsageError
+from nexus_cli.errors import (
+    ConflictError,
+    ExitCode,
+    GateNeedsApprovalError,
+    NexusError,
+    UsageError,
+)
 from nexus_cli.loop import pick
 from nexus_cli.loop.agent import AgentRun, run_agent
 from nexus_cli.loop.keeper import LeaseKeeper
@@ -23,8 +29,10 @@ from nexus_cli.plural import plural
 from nexus_cli.tasks import actions, verification
 from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.model import Task
+from nexus_cli.tasks.provenance import VIA_IMPORT
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
+from nexus_cli.terminal import escape
 
 EXIT_TERMINATED = 143
 # One agent run (one iteration) ends after this even without --max-minutes: an agent that hangs
@@ -192,7 +200,8 @@ def _work_on(
         for number in range(first, first + opts.max_iterations):
             if deadline is not None and time.monotonic() >= deadline:
                 return f"time limit of {opts.max_minutes:g} minutes reached"
-            it = _iterate(store, task.id, number, opts, deadline, reporter)
+            final = first + opts.max_iterations - 1  # the prompt names this run's last
+            it = _iterate(store, task.id, number, final, opts, deadline, reporter)
             if keeper.lost is not None:
                 return f"the task's lease was lost ({keeper.lost})"
             if not it.agent.started or it.agent.exit_code == AGENT_NOT_FOUND:
@@ -263,6 +272,7 @@ def _iterate(
     store: TaskStore,
     task_id: str,
     number: int,
+    final: int,
     opts: LoopOptions,
     deadline: float | None,
     reporter: Reporter,
@@ -273,7 +283,7 @@ def _iterate(
     log = store.project.state_dir / "loop" / f"{task.id}-{number}.log"
     run = run_agent(
         opts.agent,
-        pick.prompt_for(store, task, number, opts.max_iterations, opts.promise),
+        pick.prompt_for(store, task, number, final, opts.promise),
         cwd=pick.work_dir(store, task),
         env=_agent_env(task, number, opts.actor),
         log_path=log,
@@ -286,8 +296,9 @@ def _iterate(
     waits_on: str | None = None
     status = task.status
     waiting: GateNeedsApprovalError | None = None
+    moved = _moved_meanwhile(store, task)
     # A missing agent (127) did no work: its gates must not complete the task behind its back.
-    if not run.timed_out and run.started and run.exit_code != AGENT_NOT_FOUND:
+    if moved is None and not run.timed_out and run.started and run.exit_code != AGENT_NOT_FOUND:
         try:
             verified = actions.complete(store.project, task.id, agent=opts.actor)
         except GateNeedsApprovalError as exc:  # the gates changed during the agent's run
@@ -309,7 +320,29 @@ def _iterate(
     reporter.iteration_finished(it)
     if waiting is not None:
         raise waiting
+    if moved is not None:
+        raise moved
     return it
+
+
+def _moved_meanwhile(store: TaskStore, task: Task) -> ConflictError | None:
+    """The error that stops the loop when the task left ``task.status`` during the agent's run
+    other than through its gates (the agent, or a person, changed it: ``nexus task cancel``, or
+    a status written into ``tasks.jsonl`` by hand, which its history records as an import)."""
+    store.sync()
+    now = store.get(task.id)
+    if now is None or now.status == task.status:
+        return None
+    last = next((e for e in reversed(now.history) if e.get("action") == "transition"), {})
+    how = (
+        "written into tasks.jsonl, not through its gates"
+        if last.get("via") == VIA_IMPORT
+        else f"by {escape(str(last.get('by', '?')), newlines=False)}"
+    )
+    return ConflictError(
+        f"task {task.id} became {now.status} during the agent's run ({how}); the loop stops",
+        hint=f"see `nexus task history {task.id}`; `nexus task reopen {task.id}` to work on it again",
+    )
 
 
 def _agent_env(task: Task, number: int, actor: str) -> dict[str, str]:

@@ -146,7 +146,7 @@ def change(
         details["dep"] = validate.task_ref(details["dep"])
     if action == "gate_add":
         details["via"] = provenance.via_for(caller)
-    if action == "approve_as":  # who asks decides whether it may (waits.check_approver)
+    if action in ("approve", "approve_as"):  # who asks decides whether it may (waits.py)
         details.update(caller=caller, env=details.get("env", dict(os.environ)))
     if action in ("claim", "heartbeat") and details.get("lease_s") is None:
         details["lease_s"] = load_settings(project).lease_seconds

@@ -277,8 +277,15 @@ def _with_reason(to: str) -> Any:
     return apply
 
 
-def _approve(store: TaskStore, task: Task, actor: str) -> None:
-    """Only a task whose gates passed (it is in review) can be approved into done."""
+def _approve(
+    store: TaskStore, task: Task, actor: str, caller: Caller, env: Mapping[str, str]
+) -> None:
+    """Only a task whose gates passed (it is in review) can be approved into done, and only by
+    a person: review is where someone looks at what the agent did, so neither an agent over MCP
+    nor the agent of ``nexus loop`` may let it through (:func:`waits.refuse_agents`)."""
+    waits.refuse_agents(
+        caller, env, "a task in review waits for a person", f"`nexus task approve {task.id}`"
+    )
     if task.status != "review":
         raise ConflictError(
             f"task {task.id} is {task.status}; only a task in review can be approved",

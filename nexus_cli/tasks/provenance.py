@@ -39,36 +39,53 @@ def via_for(caller: Caller, *, detected: bool = False) -> str:
     return VIA_DETECTED if detected else VIA_CLI
 
 
-def record_imported_changes(before: dict[str, str], tasks: list[Task]) -> list[str]:
-    """Append a ``gates_changed`` entry (``via: import``, old and new commands) to each of
-    ``tasks`` whose gates differ from ``before`` (task id -> the JSON list of the gates the
-    database had).
+def record_imported_changes(before: dict[str, tuple[str, str]], tasks: list[Task]) -> list[str]:
+    """Append to each of ``tasks`` what an import changed that its own history does not tell
+    (``before``: task id -> the JSON list of the gates and the status the database had):
+
+    - a ``gates_changed`` entry (``via: import``, old and new commands) when its gates differ;
+    - a ``transition`` entry (``via: import``) when its status differs and the file's history
+      does not end with that move: a status written into the file by hand (an agent marking its
+      own task done) shows in ``nexus task history`` as what it is, not as a verified move.
 
     A task the database did not have gets none: its gates were never approved here, so they
     wait anyway. Returns the ids of the tasks changed.
     """
     changed = []
     for task in tasks:
-        text = before.get(task.id)
-        if text is None:
+        known = before.get(task.id)
+        if known is None:
             continue
+        text, status = known
         old = [Gate.from_dict(g) for g in jsonio.loads(text)]
-        if old == task.gates:
+        entries: list[dict[str, Any]] = []
+        if old != task.gates:
+            entries.append(
+                {
+                    "action": "gates_changed",
+                    "via": VIA_IMPORT,
+                    "from": [g.command for g in old],
+                    "to": [g.command for g in task.gates],
+                }
+            )
+        if status != task.status and not _told(task):
+            entries.append(
+                {"action": "transition", "via": VIA_IMPORT, "from": status, "to": task.status}
+            )
+        if not entries:
             continue
         at = now_iso()
-        task.history.append(
-            {
-                "at": at,
-                "by": IMPORTER,
-                "action": "gates_changed",
-                "via": VIA_IMPORT,
-                "from": [g.command for g in old],
-                "to": [g.command for g in task.gates],
-            }
-        )
+        task.history.extend({"at": at, "by": IMPORTER, **entry} for entry in entries)
         task.updated_at = max(task.updated_at, at)
         changed.append(task.id)
     return changed
+
+
+def _told(task: Task) -> bool:
+    """Whether ``task``'s history explains its status: its last transition leads there (a
+    teammate's Nexus records every move it makes)."""
+    moves = [e for e in task.history if e.get("action") == "transition"]
+    return bool(moves) and moves[-1].get("to") == task.status
 
 
 def gate_changes(task: Task) -> list[dict[str, Any]]:

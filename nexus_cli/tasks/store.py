@@ -96,7 +96,7 @@ class TaskStore:
         digest = jsonl.content_hash(data)
         if digest != self._meta("jsonl_hash"):
             parsed = jsonl.read(data, source=str(self.jsonl_path))
-            provenance.record_imported_changes(self._gates_by_task(), parsed.tasks)
+            provenance.record_imported_changes(self._known_tasks(), parsed.tasks)
             self._replace_all(parsed.tasks)
             self._keep_skipped(parsed.skipped)
             self._set_meta("jsonl_hash", digest)
@@ -127,10 +127,11 @@ class TaskStore:
         self._set_meta("jsonl_hash", digest)
         self._set_meta("jsonl_sig", self._file_signature())
 
-    def _gates_by_task(self) -> dict[str, str]:
-        """Each task's gates (JSON) as the database has them, to see what an import changes."""
-        rows = self.conn.execute("SELECT id, json_extract(doc, '$.gates') FROM tasks")
-        return {task_id: gates or "[]" for task_id, gates in rows}
+    def _known_tasks(self) -> dict[str, tuple[str, str]]:
+        """Each task's gates (JSON) and status as the database has them, to see what an import
+        changes."""
+        rows = self.conn.execute("SELECT id, json_extract(doc, '$.gates'), status FROM tasks")
+        return {task_id: (gates or "[]", str(status)) for task_id, gates, status in rows}
 
     # --- rows ---------------------------------------------------------------------------------
 

@@ -191,6 +191,21 @@ def asked_names(task: Task) -> list[str]:
     return [g.target for g in task.gates if g.wait == "approval"]
 
 
+def refuse_agents(caller: Caller, env: Mapping[str, str], why: str, command: str) -> None:
+    """Refuse an approval that is not a person's: an agent over MCP (``caller``) or the agent
+    ``nexus loop`` runs (its environment has :data:`LOOP_MARK`). ``why``: what waits for a
+    person; ``command``: what a person runs instead, at a terminal."""
+    if caller is not Caller.PERSON:
+        raise UsageError(
+            f"an agent cannot approve: {why}", hint=f"a person runs {command} at a terminal"
+        )
+    if env.get(LOOP_MARK):
+        raise UsageError(
+            "approving inside `nexus loop` is refused: the loop's agent is not a person",
+            hint=f"a person runs {command} at a terminal",
+        )
+
+
 def check_approver(task: Task, name: str, caller: Caller, env: Mapping[str, str]) -> None:
     """Refuse an approval as ``name`` that is not a person's or not asked for.
 
@@ -200,16 +215,12 @@ def check_approver(task: Task, name: str, caller: Caller, env: Mapping[str, str]
     it. The CLI also asks on the terminal (``/dev/tty``), which a pipe or an agent's shell tool
     cannot answer.
     """
-    if caller is not Caller.PERSON:
-        raise UsageError(
-            "an agent cannot approve: a task's approval gate waits for a person",
-            hint=f"ask {name} to run `nexus task approve {task.id} --as {name}` at a terminal",
-        )
-    if env.get(LOOP_MARK):
-        raise UsageError(
-            "approving inside `nexus loop` is refused: the loop's agent is not a person",
-            hint=f"a person runs `nexus task approve {task.id} --as NAME` at a terminal",
-        )
+    refuse_agents(
+        caller,
+        env,
+        "a task's approval gate waits for a person",
+        f"`nexus task approve {task.id} --as {name}`",
+    )
     names = asked_names(task)
     if name not in names:
         asked = ", ".join(escape(n, newlines=False) for n in names) or "nobody"

@@ -11,7 +11,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.project import find_project
-from nexus_cli.tasks import approvals
+from nexus_cli.tasks import actions, approvals
 from nexus_cli.tasks.gates import GateResult
 from nexus_cli.tasks.model import Gate
 from tests.conftest import Result, fold_telemetry, git, run_nexus
@@ -67,6 +67,12 @@ def approve_as_person(task_id: str) -> None:
     task = next(t for t in json.loads(ok("task", "list", "--json").stdout) if t["id"] == task_id)
     gates = [Gate.from_dict(g) for g in task["gates"]]
     approvals.approve(find_project(), task_id, gates, how="terminal")
+
+
+def approve_review(task_id: str) -> None:
+    """What `nexus task approve ID` records for a task in review once the person answered y at
+    the terminal (the terminal itself: test_review.py)."""
+    actions.change(find_project(), task_id, "approve", env={})
 
 
 def approve_all(root: Path, task_id: str) -> None:

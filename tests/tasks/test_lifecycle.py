@@ -9,7 +9,7 @@ import pytest
 
 from nexus_cli import paths
 from tests.conftest import fold_telemetry, run_nexus, run_process
-from tests.tasks.conftest import last_event, new_task, ok, show
+from tests.tasks.conftest import approve_review, last_event, new_task, ok, show
 
 
 def test_create_list_show(tasks_project: Path) -> None:
@@ -64,7 +64,7 @@ def test_review_reject_approve(tasks_project: Path) -> None:
     assert "edge cases" not in event["raw_data"]
     assert show(task_id)["status"] == "rejected"
     ok("task", "complete", task_id)
-    ok("task", "approve", task_id)
+    approve_review(task_id)
     data = show(task_id)
     assert data["status"] == "done"
     reasons = [h.get("reason") for h in data["history"] if h.get("to") == "rejected"]
