@@ -55,7 +55,12 @@ def remove_block(text: str, name: str, comment: str = "#") -> str:
     match = _span(text, name, comment)
     if not match:
         return text
-    start = match.start()
+    start, end = match.start(), match.end()
+    # The newline before the block is the separator upsert_block added, unless it ends a line
+    # of the user's with a line of theirs right after the block (they took the blank line out,
+    # then wrote below the block): removing it then would join their two lines.
     if start > 0 and text[start - 1] == "\n":
-        start -= 1
-    return text[:start] + text[match.end() :]
+        blank_before = start == 1 or text[start - 2] == "\n"
+        if blank_before or end == len(text) or text[end] == "\n":
+            start -= 1
+    return text[:start] + text[end:]

@@ -31,3 +31,10 @@ def test_block_content_is_found() -> None:
 def test_user_text_after_the_block_is_kept() -> None:
     text = upsert_block("before\n", "a", "x") + "after\n"
     assert remove_block(text, "a") == "before\nafter\n"
+
+
+def test_a_line_written_below_the_block_is_not_joined_to_the_line_above() -> None:
+    """The user took out the blank line above the block and wrote a line below it."""
+    installed = upsert_block("export FOO=1\n", "completion", "eval x")
+    edited = installed.replace("export FOO=1\n\n", "export FOO=1\n") + "alias x=y\n"
+    assert remove_block(edited, "completion") == "export FOO=1\nalias x=y\n"

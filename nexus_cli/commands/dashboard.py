@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from nexus_cli.commands.options import shown_default_option
+from nexus_cli.commands.options import FiniteRange, shown_default_option
 from nexus_cli.output import console, emit_json, json_option, stdout_is_tty
 from nexus_cli.telemetry import usage
 from nexus_cli.workflows import history as task_history
@@ -100,7 +100,7 @@ def _keys() -> Iterator[Callable[[float], str | None]]:
 @shown_default_option("--days", click.IntRange(1, 3650), 30, "How many days to show.")
 @click.option("--watch", is_flag=True, help="Refresh live in the full terminal until q or Ctrl-C.")
 @shown_default_option(
-    "--interval", click.FloatRange(0.2), 5.0, "Seconds between refreshes with --watch."
+    "--interval", FiniteRange(0.2), 5.0, "Seconds between refreshes with --watch."
 )
 @click.option("--html", "html_file", metavar="FILE", help="Write one self-contained HTML page.")
 @click.option(

@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from nexus_cli.commands.options import lease_option
+from nexus_cli.commands.options import FiniteRange, lease_option
 from nexus_cli.commands.task_common import me, project
 from nexus_cli.errors import ExitCode
 from nexus_cli.lazy import NexusGroup
@@ -66,7 +66,7 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 )
 @click.option(
     "--iteration-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0, min_open=True),
     metavar="SECONDS",
     help="End one agent run after SECONDS.",
 )

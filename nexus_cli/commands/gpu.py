@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nexus_cli.commands.options import (
+    FiniteRange,
     checkpoint_dirs_option,
     confirm,
     expect_create_time_option,
@@ -278,7 +279,7 @@ def _live(poller: Poller, interval: float) -> None:
     "--interval",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(0.1, 3600),
+    type=FiniteRange(0.1, 3600),
     help="Seconds between refreshes.",
 )
 @click.option("--once", is_flag=True, help="Print one frame and exit.")

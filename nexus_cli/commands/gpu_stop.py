@@ -7,7 +7,11 @@ from pathlib import Path
 import click
 
 from nexus_cli.commands import options as cli_options
-from nexus_cli.commands.options import checkpoint_dirs_option, expect_create_time_option
+from nexus_cli.commands.options import (
+    FiniteRange,
+    checkpoint_dirs_option,
+    expect_create_time_option,
+)
 from nexus_cli.errors import UsageError
 from nexus_cli.gpu import guards
 from nexus_cli.gpu.stop import DEADLINE_EXIT, SIGNALS, StopOptions, signal_number, stop
@@ -47,7 +51,7 @@ def _say(line: str) -> None:
     "--grace",
     default=30.0,
     show_default=True,
-    type=click.FloatRange(0, 86400),
+    type=FiniteRange(0, 86400),
     help="Seconds to wait after a signal before the next one (SIGTERM, then SIGKILL).",
 )
 @click.option("--no-kill", is_flag=True, help="Never escalate to SIGKILL.")
@@ -61,7 +65,7 @@ def _say(line: str) -> None:
     "--settle",
     default=0.3,
     show_default=True,
-    type=click.FloatRange(0.05, 600),
+    type=FiniteRange(0.05, 600),
     help="Seconds a checkpoint must stay unchanged and closed (layouts without a marker).",
 )
 @checkpoint_dirs_option("Also watch this folder for checkpoints (repeatable).")

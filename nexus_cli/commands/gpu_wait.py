@@ -9,6 +9,7 @@ from dataclasses import asdict
 import click
 
 from nexus_cli import proc
+from nexus_cli.commands.options import FiniteRange
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.gpu import nvml, reserve
 from nexus_cli.gpu.stop import DEADLINE_EXIT
@@ -39,7 +40,7 @@ def _condition(count: int, gb: float | None) -> str:
 
 min_memory_option = click.option(
     "--min-memory",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteRange(0, min_open=True),
     metavar="GB",
     help="Enough when this much memory (GiB) is unused, other processes or not.",
 )
@@ -89,7 +90,7 @@ def pick_command(count: int, min_memory: float | None, as_json: bool) -> None:
     "--interval",
     default=2.0,
     show_default=True,
-    type=click.FloatRange(0.05, 600),
+    type=FiniteRange(0.05, 600),
     help="Seconds between NVML polls.",
 )
 @json_option

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.options import lease_option
+from nexus_cli.commands.options import FiniteRange, lease_option
 from nexus_cli.commands.task_common import me, open_task_store
 from nexus_cli.completion import completer
 from nexus_cli.jsonio import dumps_output
@@ -75,11 +75,11 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 )
 @click.option("--task", "task_ref", metavar="ID", shell_complete=completer("task"))
 @click.option("--max-iterations", type=click.IntRange(1), help="Per task (default: 10).")
-@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="For the run.")
+@click.option("--max-minutes", type=FiniteRange(min=0, min_open=True), help="For the run.")
 @click.option("--completion-promise", metavar="TEXT", help="Stop when the agent prints TEXT.")
 @click.option(
     "--iteration-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0, min_open=True),
     metavar="SECONDS",
     help="End one agent run (its whole process group) after SECONDS.",
 )

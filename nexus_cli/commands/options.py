@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,17 @@ import click
 from nexus_cli.errors import ConfirmationNeededError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteRange(click.FloatRange):
+    """Click's ``FloatRange`` that also refuses ``nan`` and ``inf``: both pass its bounds (a
+    comparison with nan is false), and a sleep or deadline of either fails deep inside."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def shown_default_option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from nexus_cli.commands.options import shown_default_option
+from nexus_cli.commands.options import FiniteRange, shown_default_option
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
@@ -55,13 +55,13 @@ def setup(url: str, protocol: str, encoding: str, headers: tuple[str, ...]) -> N
 @shown_default_option("--batch-size", click.IntRange(1, 10000), 500, "Events per request.")
 @shown_default_option(
     "--timeout",
-    click.FloatRange(0.1, 300),
+    FiniteRange(0.1, 300),
     10.0,
     "Seconds each request may take in all (connect, send, the whole answer).",
 )
 @shown_default_option(
     "--deadline",
-    click.FloatRange(1, 86400),
+    FiniteRange(1, 86400),
     logic.DEADLINE_S,
     "Seconds the whole sync may take (every batch and retry); then it stops, keeping what "
     "was sent.",

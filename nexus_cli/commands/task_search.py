@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from nexus_cli.caller import Caller
+from nexus_cli.commands.options import FiniteRange
 from nexus_cli.commands.task_common import STATUS_CHOICES, project
 from nexus_cli.commands.task_listing import limit_option, print_listing
 from nexus_cli.output import emit_json, json_option, print_table
@@ -31,7 +32,7 @@ def search(text: str, status: str | None, limit: int, as_json: bool) -> None:
 @click.command()
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.3, 1.0),
+    type=FiniteRange(0.3, 1.0),
     default=DEFAULT_THRESHOLD,
     show_default=True,
     help="How alike (0.3-1.0, trigram Jaccard similarity).",

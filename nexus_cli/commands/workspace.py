@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nexus_cli.commands.options import parse_vars
+from nexus_cli.commands.options import FiniteRange, parse_vars
 from nexus_cli.commands.workspace_batch import create_several
 from nexus_cli.commands.workspace_progress import shown_progress
 from nexus_cli.completion import completer
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 NAME = click.argument("name", shell_complete=completer("workspace"))
 HEALTH_TIMEOUT = click.option(
     "--health-timeout",
-    type=click.FloatRange(min=1),
+    type=FiniteRange(min=1),
     default=120.0,
     show_default=True,
     help="Seconds to wait for services with a healthcheck to become healthy.",

@@ -333,7 +333,8 @@ def _moved_meanwhile(store: TaskStore, task: Task) -> ConflictError | None:
     now = store.get(task.id)
     if now is None or now.status == task.status:
         return None
-    last = next((e for e in reversed(now.history) if e.get("action") == "transition"), {})
+    moves = [e for e in now.history if e.get("action") == "transition"]
+    last: dict[str, Any] = moves[-1] if moves else {}
     how = (
         "written into tasks.jsonl, not through its gates"
         if last.get("via") == VIA_IMPORT

@@ -334,7 +334,11 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
         if part is not None:  # interrupted, or failed: the child ends, its file goes
             part.close()
         db.execute(f"PRAGMA busy_timeout={busy_timeout}")
-        db.execute(f"PRAGMA temp_store={temp_store}")
+        # An interrupt between two statements can leave a transaction open, inside which SQLite
+        # refuses this pragma: its error would replace the interrupt (and read as a damaged
+        # database); the connection then ends with the command anyway.
+        if not db.conn.in_transaction:
+            db.execute(f"PRAGMA temp_store={temp_store}")
 
 
 def rebuild(db: Db, *, show_progress: bool = True) -> dict[str, Any]:

@@ -332,3 +332,21 @@ def test_a_fold_interrupted_between_two_chunks_stops_with_the_interrupt_and_goes
         assert {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES} == (
             expected
         )
+
+
+def test_an_interrupt_that_leaves_a_transaction_open_stays_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between two statements of a fold can leave a transaction open; restoring
+    ``temp_store`` there fails, and that error used to replace the interrupt (and the command
+    said the database was damaged)."""
+    path = str(tmp_path / "telemetry.db")
+    _insert(path, [(i * 1000, ("s1", "doctor", 100, 1, None, None, None)) for i in range(5)], set())
+
+    def interrupted(db: Db) -> bool:
+        db.conn.execute("BEGIN")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rollups, "retries_pending", interrupted)
+    with store.migrated(path) as db, pytest.raises(KeyboardInterrupt):
+        rollups.fold(db)
