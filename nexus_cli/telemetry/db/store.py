@@ -26,6 +26,7 @@ from nexus_cli import locks, migrations, paths, sqlite_open
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import agent_usage, fold, progress, quarantine, rollups, schema, upgrade
 from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.journal import privacy
 
 BUSY_TIMEOUT_SECONDS = 5.0
 SHOW_PROGRESS_FROM = 100_000  # events: smaller databases migrate in well under a second
@@ -151,6 +152,23 @@ def _copy_pending(conn: sqlite3.Connection) -> bool:
     return kind is not None and kind[0] == "table"
 
 
+def m013_sync_marks_hashed(conn: sqlite3.Connection) -> None:
+    # A sync mark was kept under the destination as configured, the URL's credentials in the
+    # clear (and so in every `export --sql`): each key becomes its salted hash
+    # (privacy.sync_mark_key), the old text overwritten on disk (secure_delete).
+    conn.execute("PRAGMA secure_delete = ON")
+    rows = conn.execute(
+        "SELECT destination FROM sync_marks WHERE destination NOT LIKE ?",
+        [f"{privacy.SYNC_MARK_PREFIX}%"],
+    ).fetchall()
+    for (destination,) in rows:
+        conn.execute(
+            "UPDATE OR REPLACE sync_marks SET destination = ? WHERE destination = ?",
+            [privacy.sync_mark_key(str(destination)), destination],
+        )
+    conn.execute("PRAGMA secure_delete = OFF")
+
+
 def _copy_events(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     """Before m011_compact_events, outside its transaction: copy the events into the compact
     tables in chunks, each its own transaction (:func:`upgrade.in_chunks`). Interrupted (Ctrl-C,
@@ -175,6 +193,7 @@ MIGRATIONS = (
     m010_agent_usage,
     m011_compact_events,
     m012_event_times,
+    m013_sync_marks_hashed,
 )
 COMPACTED_AT = 11  # m011_compact_events
 TIMED_AT = 12  # m012_event_times: the last of the migrations after which free pages are given back

@@ -139,3 +139,12 @@ def hash_name(name: str, *, kind: str) -> str:
     digest.update(f"\0{kind}\0".encode())
     digest.update(name.encode("utf-8", "surrogatepass"))
     return str(digest.hexdigest())
+
+
+SYNC_MARK_PREFIX = "h:"  # a sync mark's key (``sync_marks.destination``) is a hash, not a URL
+
+
+def sync_mark_key(destination: str) -> str:
+    """The key a sync destination's mark is stored under (``PROTOCOL URL``, whose URL may carry
+    credentials): its salted hash, never the URL itself."""
+    return SYNC_MARK_PREFIX + hash_name(destination, kind="sync destination")

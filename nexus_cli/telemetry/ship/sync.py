@@ -31,6 +31,7 @@ from nexus_cli import fs, jsonio, paths
 from nexus_cli.errors import ConfigError, ConflictError, NotFoundError, UsageError
 from nexus_cli.extras import missing_hint
 from nexus_cli.telemetry.db.schema import stamp
+from nexus_cli.telemetry.journal.privacy import sync_mark_key
 from nexus_cli.telemetry.ship import otlp, transport
 from nexus_cli.telemetry.ship.transport import SyncError
 
@@ -78,8 +79,9 @@ class SyncConfig:
 
     @property
     def destination(self) -> str:
-        """The key of the sync mark (the whole URL: never shown)."""
-        return f"{self.protocol} {self.endpoint}"
+        """The key of the sync mark: the salted hash of the protocol and the whole URL (which
+        may carry credentials: never stored, shown or dumped by ``export --sql``)."""
+        return sync_mark_key(f"{self.protocol} {self.endpoint}")
 
     @property
     def shown_endpoint(self) -> str:

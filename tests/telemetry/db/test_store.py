@@ -24,7 +24,7 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 12
+        assert migrations.version(db.conn) == store.LATEST == 13
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
         assert indexes == {"event_rows_time"}
     migrations.check_names(store.MIGRATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import synthetic
+from nexus_cli.telemetry.db import store, synthetic
 from tests.conftest import run_nexus, run_process
 from tests.telemetry.conftest import Receiver, db_rows
 
@@ -354,6 +355,37 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(
     for result in shown:
         assert result.exit_code == 0, result.stderr
         assert "s3cr" not in result.stdout + result.stderr
+    # nor stored: the mark's key is a salted hash, so a dump (meant to be shared) holds none
+    dump = run_nexus("--no-telemetry", "export", "--sql")
+    assert dump.exit_code == 0 and 'INSERT INTO "sync_marks"' in dump.stdout
+    assert "s3cr" not in dump.stdout and "alice" not in dump.stdout
+    assert b"s3cr" not in paths.telemetry_db_path().read_bytes()
+    assert run_nexus("sync", "status", "--json").json()["events_sent"] > 0  # the mark is found
+
+
+def test_a_mark_kept_under_the_clear_url_is_hashed_by_the_upgrade(receiver: Receiver) -> None:
+    """Databases before m013 kept the mark under ``PROTOCOL URL``, credentials and all: the
+    upgrade replaces each key with its hash (the old text overwritten), and the mark still
+    counts, so nothing is sent twice."""
+    _record(3)
+    host = receiver.url.removeprefix("http://")
+    assert run_nexus("sync", "setup", f"http://bob:pa55word@{host}").exit_code == 0
+    assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
+    sent = len(receiver.accepted)
+    sent_events = run_nexus("--no-telemetry", "sync", "status", "--json").json()["events_sent"]
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    with conn:
+        conn.execute(
+            "UPDATE sync_marks SET destination = ?",
+            [f"otlp http://bob:pa55word@{host}/v1/logs"],
+        )
+        conn.execute(f"PRAGMA user_version = {store.LATEST - 1}")
+    conn.close()
+    status = run_nexus("--no-telemetry", "sync", "status", "--json")
+    assert status.exit_code == 0 and status.json()["events_sent"] == sent_events
+    assert b"pa55word" not in paths.telemetry_db_path().read_bytes()
+    assert run_nexus("--no-telemetry", "sync", "now").exit_code == 0
+    assert len(receiver.accepted) == sent  # nothing new, nothing again
 
 
 @pytest.mark.parametrize(
