@@ -22,10 +22,11 @@ from nexus_cli.tasks.config import load_settings
 from nexus_cli.tasks.gates import detect_default_gates
 from nexus_cli.tasks.identity import current_agent
 from nexus_cli.tasks.listing import opened
+from nexus_cli.tasks.loading import load
 from nexus_cli.tasks.model import DEFAULT_GATE_TIMEOUT_S, Gate
 from nexus_cli.tasks.moments import parse_moment
 from nexus_cli.tasks.results import SplitResult, TaskResult
-from nexus_cli.tasks.stage_persona import switch_for
+from nexus_cli.tasks.stage_persona import plan_for
 from nexus_cli.tasks.verification import Verification
 from nexus_cli.tasks.verification import complete as complete_gates
 from nexus_cli.tasks.verification import verify as verify_gates
@@ -151,10 +152,13 @@ def change(
     if action in ("claim", "heartbeat") and details.get("lease_s") is None:
         details["lease_s"] = load_settings(project).lease_seconds
     with opened(project) as store:
+        # a stage's persona is found and checked before the task moves: one that is missing or
+        # in the way refuses the start with nothing changed
+        switch = plan_for(project, load(store, ref)) if action == "start" else None
         task = lifecycle.change(
             store, validate.task_ref(ref), current_agent(agent), action, **details
         )
-        persona = switch_for(project, task) if action == "start" else None
+        persona = None if switch is None else switch.apply()
     if action == "gate_add" and caller is Caller.PERSON and at_terminal:
         added = approvals.to_approve(task, [details["gate"]])
         approvals.approve(project, task.id, added, how="gate-add")

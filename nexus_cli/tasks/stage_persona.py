@@ -8,6 +8,8 @@ remove` or another switch undoes it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nexus_cli import validate
 from nexus_cli.personas import installer
 from nexus_cli.personas.catalog import load
@@ -28,11 +30,26 @@ def stage_persona(task: Task) -> str | None:
     return None
 
 
-def switch_for(project: Project, task: Task) -> str | None:
-    """Switch the task's workspace to its stage persona; returns the persona, or None if no switch.
+@dataclass(frozen=True)
+class Switch:
+    """A planned switch of a workspace to a stage persona (:func:`plan_for`)."""
 
-    Nothing happens for tasks that are not workflow stages, have no workspace, or whose workspace
-    has no worktree. A conflict (a file of yours in the way) raises and changes nothing.
+    persona: str
+    plan: installer.Plan | None  # None: the persona is already the workspace's only one
+
+    def apply(self) -> str:
+        if self.plan is not None:
+            installer.apply(self.plan)
+        return self.persona
+
+
+def plan_for(project: Project, task: Task) -> Switch | None:
+    """The switch of the task's workspace to its stage persona, planned (the persona found and
+    loaded, conflicts checked) but not made: a start asks for it before the task moves, so that
+    a persona that is missing or in the way refuses the start with nothing changed.
+
+    None for tasks that are not workflow stages, have no workspace, or whose workspace has no
+    worktree.
     """
     persona = stage_persona(task)
     if persona is None or not task.workspace:
@@ -44,7 +61,14 @@ def switch_for(project: Project, task: Task) -> str | None:
         return None
     scope = installer.project_scope(worktree)
     if list(installer.active(scope)) == [persona]:
-        return persona
+        return Switch(persona, None)
     plan = installer.plan_switch(scope, load(persona, scope.search()))
-    installer.apply(plan)
-    return persona
+    installer.check(plan)
+    return Switch(persona, plan)
+
+
+def switch_for(project: Project, task: Task) -> str | None:
+    """Switch the task's workspace to its stage persona; returns the persona, or None if no switch.
+    A conflict (a file of yours in the way) raises and changes nothing."""
+    switch = plan_for(project, task)
+    return None if switch is None else switch.apply()

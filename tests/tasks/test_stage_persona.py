@@ -10,6 +10,8 @@ from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.stage_persona import stage_persona, switch_for
+from tests.conftest import run_nexus
+from tests.tasks.conftest import new_task, ok, show
 
 
 def test_only_a_stage_task_asks_for_a_persona() -> None:
@@ -22,3 +24,26 @@ def test_a_forged_persona_label_is_refused(tasks_project: Path) -> None:
     task = Task(id="nx-abcd", title="t", workspace="rel", labels=["stage:x", "persona:../../etc"])
     with pytest.raises(ConfigError, match="invalid persona name"):
         switch_for(find_project(tasks_project), task)
+
+
+def test_a_stage_persona_that_cannot_be_switched_to_refuses_the_start_with_nothing_changed(
+    tasks_project: Path,
+) -> None:
+    """The persona is found (and its files checked) before the task moves: a start that fails
+    on it leaves the task open, to be started again once it is fixed."""
+    assert run_nexus("workspace", "create", "w1", "-t", "bare").exit_code == 0
+    task_id = new_task(
+        "Build", "--gate", "true", "--workspace", "w1", "--label", "stage:build",
+        "--label", "persona:nosuchpersona",
+    )  # fmt: skip
+    started = run_nexus("task", "start", task_id)
+    assert started.exit_code != 0 and "nosuchpersona" in started.stderr
+    assert "Traceback" not in started.stderr
+    assert show(task_id)["status"] == "open"
+    assert not [h for h in show(task_id)["history"] if h["action"] == "transition"]
+    ok("task", "edit", task_id, "--remove-label", "persona:nosuchpersona")
+    ok("task", "edit", task_id, "--add-label", "persona:backend")
+    assert ok("task", "start", task_id).exit_code == 0
+    assert show(task_id)["status"] == "in_progress"
+    lock = tasks_project / ".nexus" / "worktrees" / "w1" / ".nexus" / "personas.lock"
+    assert "backend" in lock.read_text()
