@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import yaml_cache
+from nexus_cli import safe_path, yaml_cache
 from nexus_cli.errors import ConfigError
 
 # A document whose aliases expand to more nodes than this is refused (a "billion laughs": nine
@@ -30,19 +30,27 @@ __all__ = [
 ]
 
 
-def load_yaml_mapping(path: Path | str, *, what: str) -> dict[str, Any]:
+def load_yaml_mapping(path: Path | str, *, what: str, root: Path | None = None) -> dict[str, Any]:
     """The mapping in the YAML file ``path`` (``{}`` for an empty file).
 
     ``what`` names the kind of file for messages about the whole file ("template", "project
-    configuration"). Only safe YAML is loaded (no Python objects).
+    configuration"). Only safe YAML is loaded (no Python objects). A file of the repository
+    (``.nexus/config.yaml``) is read below ``root`` without following a link
+    (:func:`safe_path.read_bytes`: a link on the way is refused); a missing one then raises
+    ``FileNotFoundError``.
     """
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        if root is not None:
+            text = safe_path.read_bytes(root, file).decode("utf-8")
+        else:
+            text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{file}: cannot read {what}: it is not UTF-8 text") from None
     except OSError as exc:
+        if root is not None and isinstance(exc, FileNotFoundError):
+            raise
         raise ConfigError(f"{file}: cannot read {what}: {exc.strerror or exc}") from None
     return parse_yaml_mapping(text, file, what=what)
 
@@ -206,12 +214,19 @@ def _yaml_message(path: Path, text: str, exc: Exception, what: str) -> str:
 
 
 def config_section(
-    path: Path, name: str, *, what: str = "project configuration"
+    path: Path, name: str, *, what: str = "project configuration", root: Path | None = None
 ) -> dict[str, Any] | None:
-    """The ``name:`` mapping of the configuration file at ``path`` (None when absent)."""
-    if not path.is_file():
+    """The ``name:`` mapping of the configuration file at ``path`` (None when absent); one of
+    the repository's is read below ``root`` without following a link (:func:`load_yaml_mapping`)."""
+    if root is not None:
+        try:
+            section = load_yaml_mapping(path, what=what, root=root).get(name)
+        except FileNotFoundError:
+            return None
+    elif not path.is_file():
         return None
-    section = load_yaml_mapping(path, what=what).get(name)
+    else:
+        section = load_yaml_mapping(path, what=what).get(name)
     if section is not None and not isinstance(section, dict):
         raise ConfigError(f"{path}: key '{name}' must be a mapping")
     return section

@@ -37,7 +37,7 @@ def load_settings(project: Project) -> LoopSettings:
     """Read ``loop.agent`` and ``loop.max_iterations``; a bad value names the file and key."""
     mine_path = user_config_path()
     mine = config_section(mine_path, "loop", what="user configuration") or {}
-    theirs = config_section(project.config_path, "loop") or {}
+    theirs = config_section(project.config_path, "loop", root=project.root) or {}
     limit = mine.get("max_iterations", theirs.get("max_iterations", DEFAULT_MAX_ITERATIONS))
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         where = mine_path if "max_iterations" in mine else project.config_path

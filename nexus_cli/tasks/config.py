@@ -26,7 +26,7 @@ def load_settings(project: Project) -> TaskSettings:
     """Read ``tasks.require_gate`` / ``tasks.require_review`` / ``tasks.lease_seconds`` /
     ``tasks.compact_after_days``; a bad file names file and key."""
     path = project.config_path
-    section = config_section(path, "tasks")
+    section = config_section(path, "tasks", root=project.root)
     if section is None:
         return TaskSettings()
     values: dict[str, bool] = {}

@@ -67,7 +67,7 @@ class QueueState:
 
 def load_settings(project: Project) -> QueueSettings:
     path = project.config_path
-    section = config_section(path, "queue")
+    section = config_section(path, "queue", root=project.root)
     if section is None:
         return QueueSettings()
     strategy = section.get("strategy", "rebase")

@@ -16,7 +16,6 @@ given). A built-in template's and the user's own (``<config dir>/templates/``) r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +93,12 @@ def user_config_path() -> Path:
 def configured(project: Project) -> list[HostHook]:
     """Every hook in the user's configuration, then every hook in the project's."""
     found: list[HostHook] = []
-    for path, origin in ((user_config_path(), "user"), (project.config_path, "project")):
-        if not os.path.isfile(path):
-            continue
-        section = config_yaml.load_yaml_mapping(path, what="configuration").get("workspaces")
-        if section is not None and not isinstance(section, dict):
-            raise config_yaml.key_error(path, "workspaces", "must be a mapping")
+    sources = (
+        (user_config_path(), "user", None),
+        (project.config_path, "project", project.root),  # below the root, links refused
+    )
+    for path, origin, root in sources:
+        section = config_yaml.config_section(path, "workspaces", what="configuration", root=root)
         found.extend(host_hooks.parse((section or {}).get("hooks"), path, origin))
     return found
 

@@ -60,7 +60,7 @@ def choose_bind_address(project: Project, flag: str | None = None) -> BindChoice
     if flag is not None:
         return BindChoice(flag)
     mine = _configured(user_config_path(), what="user configuration")
-    theirs = _configured(project.config_path, what="project configuration")
+    theirs = _configured(project.config_path, what="project configuration", root=project.root)
     notice = None
     if theirs is not None and not ipaddress.ip_address(theirs).is_loopback:
         notice = (
@@ -71,10 +71,10 @@ def choose_bind_address(project: Project, flag: str | None = None) -> BindChoice
     return BindChoice(mine or theirs or LOOPBACK, notice)
 
 
-def _configured(path: Path, *, what: str) -> str | None:
+def _configured(path: Path, *, what: str, root: Path | None = None) -> str | None:
     """``workspaces.bind_address`` in the YAML file ``path`` (None when the file or key is
     absent); a value that is not an IP address is a :class:`ConfigError` naming file and key."""
-    section = config_section(path, "workspaces", what=what)
+    section = config_section(path, "workspaces", what=what, root=root)
     if section is None or section.get("bind_address") is None:
         return None
     value = section["bind_address"]

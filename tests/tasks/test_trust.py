@@ -110,6 +110,30 @@ def test_gates_never_run_through_a_symlinked_worktree(tasks_project: Path, tmp_p
     assert show(task_id)["status"] == "in_progress"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("task", "create", "Loose", "--no-gates"),  # tasks: require_gate
+        ("loop", "--agent", "true"),  # loop: agent
+        ("queue", "run"),  # queue: strategy
+    ],
+)
+def test_a_config_that_is_a_link_is_refused_not_read(
+    tasks_project: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """docs/security.md Rule 1: .nexus/config.yaml is opened without following a link, like
+    tasks.jsonl: a link to a file outside the repository is one error, never its settings."""
+    config = tasks_project / ".nexus" / "config.yaml"
+    outside = tmp_path / "their-config.yaml"
+    outside.write_text(config.read_text().replace("require_gate: false", "require_gate: true"))
+    config.unlink()
+    config.symlink_to(outside)
+    result = run_nexus(*args)
+    assert result.exit_code == 1, result.stderr
+    assert "config.yaml is a symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert "requires a verification gate" not in result.stderr
+
+
 # --- human output escapes what teammates wrote; --json keeps it raw ----------------------------
 
 
