@@ -98,6 +98,8 @@ def create(
         via=via,
         parent=parent,
     )
+    if caller is Caller.PERSON:  # an approvals store that cannot be read fails with no task made
+        approvals.check_readable(project)
     with opened(project) as store:
         created = lifecycle.create(store, spec, current_agent(agent))
     # Whoever runs the CLI could run these commands anyway: creating the task approves them.

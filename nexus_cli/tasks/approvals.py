@@ -51,6 +51,7 @@ __all__ = [
     "approval_for",
     "approve",
     "ask_person",
+    "check_readable",
     "forget",
     "gate_hash",
     "gates_of",
@@ -224,6 +225,12 @@ def _updating(project: Project) -> Iterator[dict[str, dict[str, dict[str, Any]]]
         yield tasks
         stored.clear()
         stored.update(tasks)
+
+
+def check_readable(project: Project) -> None:
+    """Raise the store's own error when the approvals cannot be read (damaged by hand): asked
+    before an act that approves what it makes, so that it fails with nothing made."""
+    _read(project)
 
 
 def approve(project: Project, task_id: str, gates: Iterable[Gate], *, how: str) -> None:

@@ -15,7 +15,7 @@ from nexus_cli.errors import ConfigError, NoTerminalError, StateError
 from nexus_cli.project import find_project
 from nexus_cli.tasks import approvals
 from nexus_cli.tasks.model import Gate, Task
-from tests.conftest import git
+from tests.conftest import git, run_nexus
 
 
 def _task(task_id: str, *commands: str) -> Task:
@@ -87,6 +87,17 @@ def test_a_corrupt_approvals_file_is_a_clear_state_error(project: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(StateError, match="cannot read gate approvals"):
         approvals.pending(find_project(), _task("nx-abc1", "true"))
+
+
+def test_a_task_is_not_made_when_its_approval_cannot_be_recorded(project: Path) -> None:
+    """Creating a task approves its gates: with the approvals store damaged, the create fails
+    before the task exists (a retry does not make a second one)."""
+    approvals.approve(find_project(), "nx-abc1", [Gate("true")], how="created")
+    path = next((Path(os.environ["NEXUS_HOME"]) / "approvals").glob("*.json"))
+    path.write_text("{not json")
+    result = run_nexus("task", "create", "Half", "--gate", "true")
+    assert result.exit_code == 1 and "cannot read gate approvals" in result.stderr
+    assert run_nexus("task", "list", "--json").json() == []
 
 
 def test_a_trust_rule_covers_plain_commands_only(project: Path, config_home: Path) -> None:
