@@ -217,7 +217,7 @@ def receive(address: str) -> None:
         ready=lambda url: click.echo(f"receiving OTLP at {url} (Ctrl-C stops)", err=True),
     )
     click.echo(
-        f"received {plural(counts.exports, 'export')} ({plural(counts.records, 'usage record')}),"
-        f" refused {counts.refused}",
+        f"received {plural(counts.exports, 'export')} ({plural(counts.records, 'usage record')},"
+        f" {counts.rejected} left out for a bad value), refused {counts.refused}",
         err=True,
     )

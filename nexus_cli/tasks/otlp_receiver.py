@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,11 +62,32 @@ def parse_address(text: str) -> tuple[str, int]:
 class Counts:
     exports: int = 0
     records: int = 0
-    refused: int = 0
+    refused: int = 0  # exports refused whole
+    rejected: int = 0  # records left out of the exports taken
 
 
-def decode(path: str, content_type: str, body: bytes) -> Iterator[UsageRecord]:
-    """The usage records of one export; :class:`Refused` for anything that is not one."""
+@dataclass
+class Decoded:
+    """One export's usage records, and why each record (data point or log record) left out
+    was refused."""
+
+    records: list[UsageRecord]
+    rejected: list[str]
+
+    def answer(self, path: str) -> dict[str, Any]:
+        """The body of the 200 answer: OTLP's ``partialSuccess`` when some were refused."""
+        if not self.rejected:
+            return {}
+        field = "rejectedDataPoints" if path == "/v1/metrics" else "rejectedLogRecords"
+        why = self.rejected[0] + (
+            f" (and {len(self.rejected) - 1} more)" if len(self.rejected) > 1 else ""
+        )
+        return {"partialSuccess": {field: len(self.rejected), "errorMessage": why}}
+
+
+def decode(path: str, content_type: str, body: bytes) -> Decoded:
+    """The usage records of one export; :class:`Refused` for anything that is not one (a
+    record with a bad value is left out and counted: :attr:`Decoded.rejected`)."""
     read = PATHS.get(path)
     if read is None:
         raise Refused(404, "not found: POST /v1/metrics or /v1/logs")
@@ -81,8 +102,9 @@ def decode(path: str, content_type: str, body: bytes) -> Iterator[UsageRecord]:
     else:
         raise Refused(415, "send application/json or application/x-protobuf")
     hasher = Hasher()
+    rejected: list[str] = []
     try:
-        return iter([sealed(r, hasher) for r in read(doc, hasher)])
+        return Decoded([sealed(r, hasher) for r in read(doc, hasher, rejected)], rejected)
     except BadRecord as exc:
         raise Refused(400, f"not an OTLP export: {exc}") from None
 
@@ -133,11 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         try:
             body = self._body()
-            records = list(
-                decode(self.path.split("?", 1)[0], self.headers.get("Content-Type", ""), body)
-            )
-            if records:
-                store(records, self.server.db_path)
+            path = self.path.split("?", 1)[0]
+            decoded = decode(path, self.headers.get("Content-Type", ""), body)
+            if decoded.records:
+                store(decoded.records, self.server.db_path)
         except Refused as exc:
             self.server.counts.refused += 1
             self._answer(exc.status, {"error": str(exc)})
@@ -146,8 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(503, {"error": str(exc)})
             return
         self.server.counts.exports += 1
-        self.server.counts.records += len(records)
-        self._answer(200, {})
+        self.server.counts.records += len(decoded.records)
+        self.server.counts.rejected += len(decoded.rejected)
+        self._answer(200, decoded.answer(path))
 
     def do_GET(self) -> None:
         self._answer(405, {"error": "POST an OTLP export to /v1/metrics or /v1/logs"})

@@ -233,6 +233,44 @@ def test_log_events_and_gzip_bodies_are_read_and_only_counts_kept(
     assert b"SECRET-PROMPT-TEXT" not in stored and b"sess-l" not in stored
 
 
+def test_a_record_with_a_bad_value_is_left_out_and_the_rest_kept(
+    receiver: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """OTLP's partial success: one record with a negative token count does not lose the
+    batch it came in (Claude Code batches records, and no OTLP client retries a 400)."""
+    url, _ = receiver
+    task = new_task("Partly")
+    export = logs_export(task, "sess-p")
+    records = export["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    bad = json.loads(json.dumps(records[0]))
+    for attribute in bad["attributes"]:
+        if attribute["key"] == "input_tokens":
+            attribute["value"] = {"intValue": -100}
+    records.append(bad)
+    status, answer = post(url + "/v1/logs", json.dumps(export).encode())
+    assert status == 200
+    assert answer == {
+        "partialSuccess": {
+            "rejectedLogRecords": 1,
+            "errorMessage": "input_tokens is not a token count",
+        }
+    }
+    assert cost_now()["tasks"][0]["tokens"] == 100  # the good record is kept
+
+
+def test_a_log_record_time_of_zero_is_unknown_not_1970(
+    receiver: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """OTLP: a ``timeUnixNano`` of 0 is unknown: ``observedTimeUnixNano`` stands in for it."""
+    url, _ = receiver
+    task = new_task("Observed")
+    export = logs_export(task, "sess-o")
+    record = export["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    record["observedTimeUnixNano"], record["timeUnixNano"] = record["timeUnixNano"], "0"
+    assert post(url + "/v1/logs", json.dumps(export).encode()) == (200, {})
+    assert cost_now()["tasks"][0]["tokens"] == 100  # counted today, not on 1970-01-01
+
+
 def test_protobuf_exports_are_read_when_opentelemetry_proto_is_installed(
     receiver: tuple[str, subprocess.Popen[str]],
 ) -> None:

@@ -21,6 +21,7 @@ Names: https://code.claude.com/docs/en/monitoring-usage (Metrics, Events), read 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,9 +102,11 @@ def _cost(value: object) -> float:
     return float(value)
 
 
-def metrics(doc: Any, hasher: Hasher) -> Iterator[UsageRecord]:
+def metrics(doc: Any, hasher: Hasher, rejected: list[str]) -> Iterator[UsageRecord]:
     """The usage records in an OTLP/JSON metrics export; :class:`BadRecord` when its shape is
-    not OTLP's."""
+    not OTLP's. A data point with a value that is not a count or an amount (a negative token
+    count, a time of 0) is left out and why appended to ``rejected``: the export's other
+    points are kept (OTLP's partial success)."""
     if not isinstance(doc, dict) or "resourceMetrics" not in doc:
         raise BadRecord("not an OTLP metrics export (no resourceMetrics)")
     points = 0
@@ -126,7 +129,11 @@ def metrics(doc: Any, hasher: Hasher) -> Iterator[UsageRecord]:
                     points += 1
                     if points > MAX_POINTS:
                         raise BadRecord(f"more than {MAX_POINTS} data points")
-                    found = _point(metric["name"], temporality, point, res, hasher)
+                    try:
+                        found = _point(metric["name"], temporality, point, res, hasher)
+                    except BadRecord as exc:
+                        rejected.append(str(exc))
+                        continue
                     if found is not None:
                         yield found
 
@@ -140,6 +147,8 @@ def _point(
     session = text_id(attrs.get("session.id"), "session.id")
     model = model_name(attrs.get("model"))
     end = _nanos(point.get("timeUnixNano"), "timeUnixNano")
+    if end == 0:  # OTLP: 0 is "unknown", which a data point's time may not be
+        raise BadRecord("timeUnixNano is 0 (unknown)")
     start = _nanos(point.get("startTimeUnixNano", 0), "startTimeUnixNano")
     raw = point.get("asInt", point.get("asDouble"))
     record = UsageRecord(
@@ -164,8 +173,9 @@ def _point(
     return record
 
 
-def logs(doc: Any, hasher: Hasher) -> Iterator[UsageRecord]:
-    """The usage records (``api_request`` events) in an OTLP/JSON logs export."""
+def logs(doc: Any, hasher: Hasher, rejected: list[str]) -> Iterator[UsageRecord]:
+    """The usage records (``api_request`` events) in an OTLP/JSON logs export; a record with a
+    bad value is left out, why appended to ``rejected`` (as :func:`metrics`)."""
     if not isinstance(doc, dict) or "resourceLogs" not in doc:
         raise BadRecord("not an OTLP logs export (no resourceLogs)")
     seen = 0
@@ -178,7 +188,11 @@ def logs(doc: Any, hasher: Hasher) -> Iterator[UsageRecord]:
                 seen += 1
                 if seen > MAX_POINTS:
                     raise BadRecord(f"more than {MAX_POINTS} log records")
-                found = _api_request(entry, res, hasher)
+                try:
+                    found = _api_request(entry, res, hasher)
+                except BadRecord as exc:
+                    rejected.append(str(exc))
+                    continue
                 if found is not None:
                     yield found
 
@@ -191,7 +205,12 @@ def _api_request(entry: object, res: dict[str, object], hasher: Hasher) -> Usage
     if attrs.get("event.name") not in API_EVENTS and body not in API_EVENTS:
         return None
     session = text_id(attrs.get("session.id"), "session.id")
-    end = _nanos(entry.get("timeUnixNano") or entry.get("observedTimeUnixNano"), "timeUnixNano")
+    # OTLP: a time of 0 is unknown; the time observed stands in for it, else the time received
+    end = (
+        _nanos(entry.get("timeUnixNano", 0), "timeUnixNano")
+        or _nanos(entry.get("observedTimeUnixNano", 0), "observedTimeUnixNano")
+        or time.time_ns()
+    )
     counts = [
         count(attrs.get(k), k)
         for k in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
