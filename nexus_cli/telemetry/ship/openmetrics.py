@@ -32,6 +32,7 @@ from nexus_cli.telemetry.db import rollup_cache, sketch
 from nexus_cli.telemetry.db.handle import Db
 from nexus_cli.telemetry.db.rollup_cache import rows_of
 from nexus_cli.telemetry.db.rollup_fold import NONE  # how the roll-ups store a missing command
+from nexus_cli.terminal import escape
 
 CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 # Histogram bounds in seconds: from a fast command to a long gate run.
@@ -51,7 +52,10 @@ class Family:
 
 
 def escape_label(value: str) -> str:
-    """A label value as the text format writes it inside double quotes."""
+    """A label value as the text format writes it inside double quotes, its control characters
+    shown visibly first (:func:`terminal.escape`): a gate command is repository text, and this
+    output goes to a terminal as often as to a file or a scraper."""
+    value = escape(value)
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

@@ -45,6 +45,17 @@ def test_label_values_are_escaped_and_parse_back() -> None:
     assert samples == [("nexus_invocations_total", {"command": nasty, "success": "true"}, 3.0)]
 
 
+def test_control_characters_in_label_values_are_shown_not_sent_to_the_terminal() -> None:
+    """A gate command is repository text: its ESC or bidi override would drive the terminal
+    that `nexus export --format openmetrics` prints to."""
+    family = Family("nexus_gate_runs", "counter", "gate runs")
+    family.samples.append(("_total", {"gate": "echo \x1b[2J\u202e; false"}, 2))
+    text = openmetrics.render([family])
+    assert "\x1b" not in text and "\u202e" not in text
+    [(_, labels, _)] = _parsed(text)["nexus_gate_runs"]
+    assert labels == {"gate": "echo ^[[2J\\u202e; false"}
+
+
 def test_histogram_buckets_are_cumulative_and_exact_for_known_values() -> None:
     values_s = [0.004, 0.005, 0.2, 3.0, 3.0, 1000.0]
     samples = openmetrics.histogram_samples({"command": "x"}, ((v, 1) for v in values_s), 1.0)
