@@ -47,7 +47,7 @@ def test_writes_a_private_file_and_refuses_to_replace_it(tmp_path: Path) -> None
         ({"fmt": "csv", "tables": ("events", "sessions")}, "CSV holds one table"),
         ({"tables": ("secrets",)}, "unknown table 'secrets'"),
         ({"fmt": "xml"}, "unknown export format 'xml'"),
-        ({"since": "yesterday-ish"}, "--since"),
+        ({"sql": True, "window": exporting.Bounds(None, "2026-01-01")}, "takes no time window"),
     ],
 )
 def test_a_bad_request_is_a_usage_error_before_the_database_is_opened(
@@ -69,3 +69,13 @@ def test_the_sql_dump_holds_no_salt() -> None:
     )
     salt = (paths.nexus_home() / paths.SALT_FILE).read_text().strip()
     assert len(salt) >= 16 and salt not in dump
+
+
+def test_a_bad_window_is_a_usage_error_and_until_alone_has_no_start() -> None:
+    with pytest.raises(UsageError, match="--since"):
+        exporting.Bounds.of(since="yesterday-ish")
+    with pytest.raises(UsageError, match="choose one of --week, --since"):
+        exporting.Bounds.of(week=True, since="3d")
+    assert exporting.Bounds.of(until="2026-01-01") == exporting.Bounds(
+        None, "2026-01-02 00:00:00.000"
+    )

@@ -85,47 +85,58 @@ def chosen_tables(names: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def _rows(
-    db: Db, table: str, since: str | None, *, structured: bool = True
+    db: Db,
+    table: str,
+    since: str | None,
+    until: str | None = None,
+    *,
+    structured: bool = True,
 ) -> Iterator[dict[str, Any]]:
     column, source, columns = TABLES[table], table, "*"
-    params: list[Any] = [since] if since else []
-    if table == "events" and since:
+    bounds: list[Any] = [since, until]
+    if table == "events" and (since or until):
         # the time index holds whole milliseconds (event_rows.at_ms, read through events_ms)
         column, source, columns = "at_ms", "events_ms", ", ".join(("id", *EVENT_COLUMNS))
-        params = [ms_of(since)]
-    # `+id`: with --since the rows come from the time index and are sorted, rather than every
-    # row read in id order and filtered (docs/telemetry.md, storage)
-    order = " ORDER BY +id" if since else " ORDER BY id"
-    sql = f"SELECT {columns} FROM {source}" + (f" WHERE {column} >= ?" if since else "") + order
-    cursor = db.execute(sql, params)
+        bounds = [None if b is None else ms_of(b) for b in bounds]
+    where = [f"{column} {op} ?" for b, op in zip(bounds, (">=", "<"), strict=True) if b is not None]
+    params = [b for b in bounds if b is not None]
+    # `+id`: within a window the rows come from the time index and are sorted, rather than
+    # every row read in id order and filtered (docs/telemetry.md, storage)
+    order = " ORDER BY +id" if where else " ORDER BY id"
+    sql = f"SELECT {columns} FROM {source}" + (f" WHERE {' AND '.join(where)}" if where else "")
+    cursor = db.execute(sql + order, params)
     names = [d[0] for d in cursor.description]
     convert = _converter(table, names, structured)
     for row in cursor:
         yield convert(dict(zip(names, row, strict=True)))
 
 
-def as_json(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
+def as_json(
+    db: Db, tables: list[str], since: str | None, until: str | None = None
+) -> Iterator[str]:
     yield "{"
     for t_index, table in enumerate(tables):
         yield f"{',' if t_index else ''}\n  {jsonio.dumps(table, ascii_only=True)}: ["
-        for r_index, row in enumerate(_rows(db, table, since)):
+        for r_index, row in enumerate(_rows(db, table, since, until)):
             yield f"{',' if r_index else ''}\n    {jsonio.dumps_output(row, indent=None)}"
         yield "\n  ]"
     yield "\n}\n"
 
 
-def as_ndjson(db: Db, tables: list[str], since: str | None) -> Iterator[str]:
+def as_ndjson(
+    db: Db, tables: list[str], since: str | None, until: str | None = None
+) -> Iterator[str]:
     for table in tables:
-        for row in _rows(db, table, since):
+        for row in _rows(db, table, since, until):
             yield jsonio.dumps_output({"table": table, **row}, indent=None) + "\n"
 
 
-def as_csv(db: Db, table: str, since: str | None) -> Iterator[str]:
+def as_csv(db: Db, table: str, since: str | None, until: str | None = None) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     cursor = db.execute(f"SELECT * FROM {table} LIMIT 0")
     writer.writerow([d[0] for d in cursor.description])
-    for row in _rows(db, table, since, structured=False):
+    for row in _rows(db, table, since, until, structured=False):
         writer.writerow(row.values())
         if buffer.tell() > 65536:
             yield buffer.getvalue()

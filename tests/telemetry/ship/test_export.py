@@ -63,10 +63,28 @@ def test_json_ndjson_and_csv_hold_the_rows() -> None:
 
 def test_since_filters_and_bad_dates_fail() -> None:
     _some_events()
-    data = json.loads(run_nexus("--no-telemetry", "export", "--since", "2099-01-01").stdout)
-    assert data["events"] == []
+    later = run_nexus("--no-telemetry", "export", "--since", "2099-01-01", "--until", "2099-02-01")
+    assert json.loads(later.stdout)["events"] == []
     bad = run_nexus("export", "--since", "someday")
     assert bad.exit_code == 2 and bad.stderr.startswith("error: --since: unknown date")
+    future = run_nexus("export", "--since", "2099-01-01")
+    assert future.exit_code == 2 and "is not before --until" in future.stderr
+
+
+def test_the_window_options_of_stats_choose_the_rows() -> None:
+    """docs/telemetry.md: export takes --today, --week, --month, --since and --until as stats
+    does; --until alone exports everything before it; a SQL dump takes none."""
+    _some_events()
+    every = json.loads(run_nexus("--no-telemetry", "export").stdout)["events"]
+    assert every
+    week = json.loads(run_nexus("--no-telemetry", "export", "--week").stdout)["events"]
+    assert [e["id"] for e in week] == [e["id"] for e in every]  # all of them were just made
+    before = run_nexus("--no-telemetry", "export", "--until", "2000-01-01", "--format", "ndjson")
+    assert before.exit_code == 0 and before.stdout == ""
+    dump = run_nexus("--no-telemetry", "export", "--sql", "--week")
+    assert dump.exit_code == 2 and "takes no time window" in dump.stderr
+    metrics = run_nexus("--no-telemetry", "export", "--format", "openmetrics", "--today")
+    assert metrics.exit_code == 2 and "no --table, --sql or time window" in metrics.stderr
 
 
 def test_sql_dump_restores_into_an_empty_database_without_the_salt(tmp_path: Path) -> None:
