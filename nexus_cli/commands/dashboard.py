@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from nexus_cli.commands.options import FiniteRange, shown_default_option
+from nexus_cli.errors import UsageError
 from nexus_cli.output import console, emit_json, json_option, stdout_is_tty
 from nexus_cli.telemetry import usage
 from nexus_cli.workflows import history as task_history
@@ -124,6 +125,13 @@ def dashboard(
 ) -> None:
     """Workspaces created, tasks completed, sessions, success rate, templates, issues, insights,
     agent cost."""
+    ways = [
+        name for name, on in (("--watch", watch), ("--html", html_file), ("--json", as_json)) if on
+    ]
+    if len(ways) > 1:
+        raise UsageError(f"{' and '.join(ways)} are each a way to show it: choose one")
+    if force and not html_file:
+        raise UsageError("--force applies to --html FILE")
     if watch:
         _watch(days, interval, width)
         return

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from nexus_cli.commands.stats import resolve_window, window_options
+from nexus_cli.errors import UsageError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import code_markup, console, emit_json, json_option
 from nexus_cli.telemetry import usage
@@ -105,6 +107,22 @@ def insights(
     if ctx.invoked_subcommand is not None:
         return
 
+    report_only = [
+        f"--{name}"
+        for name, given in (
+            ("format", ctx.get_parameter_source("fmt") is not ParameterSource.DEFAULT),
+            ("output", output is not None),
+            ("force", force),
+            ("quiet", quiet),
+        )
+        if given
+    ]
+    if report_only and not report:
+        raise UsageError(
+            f"{', '.join(report_only)} {'applies' if len(report_only) == 1 else 'apply'} to "
+            "the report: add --report",
+            hint="nexus insights --report --output FILE (or --json for the patterns)",
+        )
     groups = {g for g in usage.GROUPS if options.pop(g, False)}
     window = resolve_window(options, default_days=usage.INSIGHTS_DAYS)
     found = task_history.usage_insights(window, groups=groups, exact=exact)
