@@ -114,6 +114,18 @@ def _change_dir(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``-V``/``--version``: what ``nexus version`` prints first, recorded as that command (an
+    event with no command would count in no command's row)."""
+    if not value or ctx.resilient_parsing:
+        return
+    inv = invocation.current()
+    if inv is not None:
+        inv.command_path = ["version"]
+    click.echo(f"nexus {__version__}")
+    ctx.exit()
+
+
 def _no_telemetry(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     inv = invocation.current()
     if inv is not None and value:
@@ -127,8 +139,14 @@ def _no_telemetry(ctx: click.Context, param: click.Parameter, value: bool) -> bo
     context_settings=CONTEXT_SETTINGS,
     no_args_is_help=True,
 )
-@click.version_option(
-    __version__, "-V", "--version", prog_name="nexus", message="%(prog)s %(version)s"
+@click.option(
+    "-V",
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_show_version,
+    help="Show the version and exit.",
 )
 @click.option(
     "-C",

@@ -26,13 +26,13 @@ def _parsed(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
 
 
 def test_invocations_count_each_command_and_outcome() -> None:
-    for args in (["version"], ["version"], ["nope"]):
+    for args in (["version"], ["version"], ["nope"], ["--version"], ["-V"]):
         run_nexus(*args)
     with store.opened() as db:
         text = openmetrics.render(openmetrics.command_families(db))
     samples = _parsed(text)["nexus_invocations"]
     counts = {(labels["command"], labels["success"]): value for _, labels, value in samples}
-    assert counts[("version", "true")] == 2
+    assert counts[("version", "true")] == 4  # `--version` is the `version` command
     # `nexus nope` names no command: an empty label, as for a missing command everywhere
     assert counts[("", "false")] == 1 and "\x00" not in text and text.endswith("# EOF\n")
 
