@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from nexus_cli.errors import UsageError
 from nexus_cli.telemetry.db.schema import stamp
 
-_RELATIVE = re.compile(r"^(\d+)\s*([dhm])$")
+_RELATIVE = re.compile(r"^([0-9]+)\s*([dhm])$")  # ASCII digits only (not \d's ١٢)
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 _FORMATS = (
     "%Y-%m-%d",
@@ -27,7 +27,10 @@ _FORMATS = (
 )
 
 
-_HINT = "use YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (UTC) or a relative age such as 7d, 12h"
+_HINT = (
+    "use YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (UTC), an RFC 3339 time (2026-11-30T17:59:00.436Z) "
+    "or a relative age such as 7d, 12h"
+)
 
 
 def _out_of_range(option: str, text: str) -> UsageError:
@@ -52,6 +55,20 @@ def parse_moment(text: str, *, option: str, now: datetime) -> tuple[datetime, bo
             return datetime.strptime(value, fmt).replace(tzinfo=UTC), fmt == "%Y-%m-%d"
         except ValueError:
             continue
+    # RFC 3339, as Nexus prints times (`stats --json`, `export`): seconds' fractions, `Z` or
+    # an offset (converted to UTC)
+    if value.isascii() and "T" in value.upper():
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                return moment.replace(tzinfo=UTC), False
+            try:
+                return moment.astimezone(UTC), False
+            except OverflowError:
+                raise _out_of_range(option, text) from None
     raise UsageError(f"{option}: unknown date {text!r}", hint=_HINT)
 
 
