@@ -8,6 +8,7 @@ every other line of the user's crontab is kept as it was. ``NEXUS_CRONTAB`` name
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -29,16 +30,62 @@ def nexus_executable() -> str:
     return candidate if os.path.exists(candidate) else shutil.which("nexus") or "nexus"
 
 
+# cron(5): each field's range, and the names month and weekday take
+FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12), ("weekday", 0, 7))
+NAMES = {
+    "month": ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    "weekday": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
+NICKNAMES = (
+    "@reboot",
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+)
+_ITEM = re.compile(r"^(\*|([0-9a-z]+)(?:-([0-9a-z]+))?)(?:/([0-9]+))?$")
+
+
 def validate(expression: str) -> str:
     plain_text(expression, what="--cron")
+    if any(ch in expression for ch in "\n%#"):
+        raise UsageError(f"--cron {expression!r}: must not contain %, # or newlines")
     fields = expression.split()
-    if len(fields) != 5 and not (len(fields) == 1 and fields[0].startswith("@")):
+    if len(fields) == 1 and fields[0].lower() in NICKNAMES:
+        return fields[0].lower()
+    if len(fields) != 5:
         raise UsageError(
             f"--cron {expression!r}: expected 5 fields (minute hour day month weekday)"
         )
-    if any(ch in expression for ch in "\n%#"):
-        raise UsageError(f"--cron {expression!r}: must not contain %, # or newlines")
+    for text, (name, low, high) in zip(fields, FIELDS, strict=True):
+        for item in text.lower().split(","):
+            if not _cron_item(item, name, low, high):
+                raise UsageError(
+                    f"--cron {expression!r}: {text!r} is not {'an' if name == 'hour' else 'a'} "
+                    f"{name} ({low}-{high}, *, "
+                    "a range A-B, a list A,B or a step */N)"
+                )
     return " ".join(fields)
+
+
+def _cron_item(item: str, name: str, low: int, high: int) -> bool:
+    match = _ITEM.match(item)
+    if match is None or match.group(4) == "0":
+        return False
+    names = NAMES.get(name, [])
+
+    def number(text: str | None) -> int | None:
+        if text is None:
+            return None
+        if text in names:
+            return names.index(text) + (1 if name == "month" else 0)
+        return int(text) if text.isdigit() and low <= int(text) <= high else -1
+
+    start, end = number(match.group(2)), number(match.group(3))
+    return -1 not in (start, end) and (start is None or end is None or start <= end)
 
 
 def entry(expression: str, output: str) -> str:
@@ -48,7 +95,8 @@ def entry(expression: str, output: str) -> str:
     newline from starting a second crontab line.
     """
     expression = validate(expression)
-    home = plain_text(paths.nexus_home_str(), what="NEXUS_HOME")
+    # cron runs the line in the home folder: a relative NEXUS_HOME would name another store
+    home = plain_text(os.path.abspath(paths.nexus_home_str()), what="NEXUS_HOME")
     exe = plain_text(nexus_executable(), what="the nexus executable's path")
     target = plain_text(os.path.abspath(os.path.expanduser(output)), what="--output")
     command = (

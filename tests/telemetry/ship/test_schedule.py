@@ -89,6 +89,41 @@ def test_bad_expressions_and_missing_crontab(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize(
+    ("expression", "accepted"),
+    [
+        ("0 9 * * 1", True),
+        ("*/15 8-18 * * mon-fri", True),
+        ("0 0 1 jan,jul *", True),
+        ("0 9 * * 7", True),  # Sunday, as 0
+        ("@weekly", True),
+        ("61 9 * * 1", False),
+        ("0 24 * * *", False),
+        ("0 0 0 * *", False),
+        ("*/0 * * * *", False),
+        ("5-1 * * * *", False),
+        ("0 9 * * funday", False),
+        ("@fortnightly", False),
+    ],
+)
+def test_each_field_is_checked_against_its_range(expression: str, accepted: bool) -> None:
+    result = run_nexus("insights", "schedule", "--cron", expression, "--print")
+    assert (result.exit_code == 0) is accepted, result.stderr
+    if not accepted:
+        assert result.exit_code == 2 and "--cron" in result.stderr
+
+
+def test_a_relative_nexus_home_is_written_absolute(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """cron runs the line in the home folder, where a relative NEXUS_HOME names another store."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEXUS_HOME", "relhome")
+    printed = run_nexus("insights", "schedule", "--cron", "0 9 * * 1", "--print")
+    assert printed.exit_code == 0, printed.stderr
+    assert f"NEXUS_HOME={tmp_path / 'relhome'} " in printed.stdout
+
+
+@pytest.mark.parametrize(
     ("option", "value"),
     [
         ("--output", "/tmp/r.md\n* * * * * touch /tmp/nexus-pwned"),
