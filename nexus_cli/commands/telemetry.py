@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import click
 
 from nexus_cli.commands.options import confirm, yes_option
+from nexus_cli.errors import StateError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, json_option
 from nexus_cli.plural import plural
@@ -29,6 +31,7 @@ def status(as_json: bool) -> None:
     info = read_status()
     if as_json:
         emit_json(status_json(info))
+        _fail_if_unreadable(info)
         return
 
     why = SOURCES.get(info["source"], info["source"])
@@ -73,6 +76,14 @@ def status(as_json: bool) -> None:
         click.echo(f"newest:    {info['newest']} UTC")
     click.echo("collected: " + ", ".join(info["fields_collected"]))
     click.echo("never collected: " + ", ".join(info["never_collected"]))
+    _fail_if_unreadable(info)
+
+
+def _fail_if_unreadable(info: dict[str, Any]) -> None:
+    """After what could be shown: a database or journal that cannot be read is the command's
+    failure (its counts above are not the store's), not a status of 0 events."""
+    if info.get("error"):
+        raise StateError(info["error"], hint="run `nexus doctor`; it says what is damaged")
 
 
 @telemetry.command()

@@ -90,9 +90,7 @@ def check_quarantine() -> Check:
             "`nexus telemetry purge` deletes them with the rest",
         )
 
-    return _read(_telemetry_db(), read) or Check(
-        "telemetry:quarantine", "ok", "no record put aside", False
-    )
+    return _read(_telemetry_db(), read) or _unread("telemetry:quarantine", "no record put aside")
 
 
 def rollup_problems(conn: sqlite3.Connection) -> list[str]:
@@ -127,9 +125,17 @@ def check_rollups() -> Check:
             f"{FIX} (rebuilds the roll-ups from the events)",
         )
 
-    return _read(_telemetry_db(), read) or Check(
-        "telemetry:rollups", "ok", "no telemetry database yet", False
-    )
+    return _read(_telemetry_db(), read) or _unread("telemetry:rollups", "no telemetry database yet")
+
+
+def _unread(name: str, nothing: str) -> Check:
+    """The check of a database :func:`_read` found nothing in: there is none yet (``nothing``),
+    or it cannot be read, which ``db:telemetry`` reports (not said twice, nor as "none yet")."""
+    if os.path.exists(_telemetry_db()):
+        return Check(
+            name, "ok", "not looked at: the database cannot be read (see db:telemetry)", False
+        )
+    return Check(name, "ok", nothing, False)
 
 
 def _yaml_dir() -> str:

@@ -44,6 +44,16 @@ def test_a_fresh_home_passes_every_check() -> None:
     assert {name: c["status"] for name, c in checks.items()} == dict.fromkeys(CHECKS, "ok")
 
 
+def test_a_damaged_database_is_not_reported_as_none_yet() -> None:
+    paths.telemetry_db_path().parent.mkdir(parents=True, exist_ok=True)
+    paths.telemetry_db_path().write_bytes(b"not a database" * 1000)
+    data, checks = _doctor()
+    assert not data["ok"]
+    assert next(c for c in data["checks"] if c["name"] == "db:telemetry")["status"] == "fail"
+    for name in ("telemetry:quarantine", "telemetry:rollups"):
+        assert "cannot be read (see db:telemetry)" in checks[name]["detail"], checks[name]
+
+
 def test_records_put_aside_are_reported_and_kept_by_fix() -> None:
     bad = _valid(raw_data='{"counts":{"workspaces_created":1e999}}')
     _record_events(entry.encode(_valid()), entry.SEPARATOR + json.dumps(bad).encode() + b"\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nexus_cli import paths
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -47,3 +48,14 @@ def test_status_says_what_is_collected() -> None:
     assert run_nexus("telemetry", "status", env={"DO_NOT_TRACK": "1"}).stdout.startswith(
         "recording: off (DO_NOT_TRACK is set)"
     )
+
+
+def test_status_of_a_damaged_database_fails_instead_of_saying_zero_events() -> None:
+    paths.telemetry_db_path().parent.mkdir(parents=True, exist_ok=True)
+    paths.telemetry_db_path().write_bytes(b"not a database at all" * 1000)
+    for args in (("telemetry", "status"), ("telemetry", "status", "--json")):
+        result = run_nexus("--no-telemetry", *args)
+        assert result.exit_code == 1, result.stderr
+        assert "cannot read the database" in result.stderr and "nexus doctor" in result.stderr
+    shown = run_nexus("--no-telemetry", "telemetry", "status", "--json")
+    assert "cannot read the database" in shown.json()["error"]  # the rest is still shown
