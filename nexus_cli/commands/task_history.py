@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from nexus_cli import jsonio
 from nexus_cli.commands.task_common import project, task_id_arg
 from nexus_cli.commands.task_queries import receipt_summary
 from nexus_cli.gpu import accounting
@@ -43,7 +44,17 @@ def history(task_id: str, as_json: bool) -> None:
         detail = {k: v for k, v in h.items() if k not in hidden}
         if isinstance(detail.get("receipt"), dict):  # the whole receipt: `nexus task receipt ID`
             detail["receipt"] = receipt_summary(detail["receipt"])
-        text = " ".join(f"{k}={'-' if v is None else v}" for k, v in detail.items())
+        text = " ".join(f"{k}={_shown(v)}" for k, v in detail.items())
         when = str(h.get("at", ""))[:19].replace("T", " ")
         rows.append((when, str(h.get("by", "")), str(h.get("action", "")), text))
     print_table(("WHEN (UTC)", "WHO", "WHAT", "DETAILS"), rows)
+
+
+def _shown(value: object) -> str:
+    """One detail's value: a list, mapping or boolean as compact JSON (not Python's repr), None
+    as -."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list | bool):
+        return jsonio.dumps(value, compact=True)
+    return str(value)

@@ -299,6 +299,8 @@ def failure(verification: Verification, *, moved: bool) -> GateFailedError:
         + (
             f"({escape(r.output_tail, newlines=False)})"
             if r.gate.wait is not None
+            else f"(timed out after {r.gate.timeout_s}s)"
+            if r.timed_out
             else f"(exit {r.exit_code})"
         )
         for r in verification.failed

@@ -75,3 +75,14 @@ def test_the_prompt_counts_iterations_across_runs_against_this_runs_last(
     run_nexus("loop", "--agent", agent, "--task", task_id, "--max-iterations", "1")
     number = first_runs + 1
     assert f"This is iteration {number} of at most {number} of `nexus loop`." in prompt.read_text()
+
+
+def test_history_shows_lists_and_mappings_as_json_not_python(loop_project: Path) -> None:
+    task_id = new_task("Shown", "--gate", "false")
+    ok("task", "start", task_id)
+    run_nexus("task", "complete", task_id)
+    shown = ok("task", "history", task_id).stdout
+    assert "passed=false" in shown and "False" not in shown
+    run_nexus("loop", "--agent", "true", "--task", task_id, "--max-iterations", "1")
+    shown = ok("task", "history", task_id).stdout
+    assert 'gates=[{"command":"false","passed":false' in shown and "'command'" not in shown

@@ -60,7 +60,7 @@ def test_timeout_fails_the_gate(tasks_project: Path) -> None:
     ok("task", "start", task_id)
     result = run_nexus("task", "complete", task_id)
     assert result.exit_code == 3
-    assert "timed out" in result.stderr
+    assert "gate failed: `sleep 5` (timed out after 1s)" in result.stderr  # not "(exit -1)"
     run = _gate_runs(task_id)[-1]
     assert run["timed_out"] is True and run["passed"] is False
     assert int(str(run["duration_ms"])) < 4000
