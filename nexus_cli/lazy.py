@@ -123,7 +123,13 @@ class NexusGroup(click.Group):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        name, cmd, rest = super().resolve_command(ctx, args)
+        try:
+            name, cmd, rest = super().resolve_command(ctx, args)
+        except click.UsageError as exc:  # no such command: the nearest names, if any
+            hint = _did_you_mean(args[0], self.list_commands(ctx)) if args else None
+            if hint is None:
+                raise
+            raise click.UsageError(f"{exc.message.rstrip('.')}; {hint}", ctx) from None
         inv = invocation.current()
         if inv is not None and cmd is not None:
             inv.command_path.append(cmd.name or name or "")
@@ -131,3 +137,11 @@ class NexusGroup(click.Group):
                 if option not in inv.option_names:
                     inv.option_names.append(option)
         return name, cmd, rest
+
+
+def _did_you_mean(typed: str, names: list[str]) -> str | None:
+    """``did you mean 'task'?`` for a command name that matches none."""
+    # difflib only on this error path: every command's start-up stays without it
+    from nexus_cli.suggest import did_you_mean  # noqa: PLC0415
+
+    return did_you_mean(typed, names)

@@ -727,3 +727,17 @@ def test_a_command_loaded_on_demand_is_frozen_too(tmp_path: Path) -> None:
         return count
 
     assert frozen("task", "list", "--help") > frozen("--version") + 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("taks", "list"), "No such command 'taks'; did you mean 'task'"),
+        (("task", "lst"), "No such command 'lst'; did you mean 'list'?"),
+        (("workspce",), "did you mean 'workspace'?"),
+        (("zzzz",), "No such command 'zzzz'."),
+    ],
+)
+def test_an_unknown_command_names_the_nearest(args: tuple[str, ...], said: str) -> None:
+    result = run_nexus(*args)
+    assert result.exit_code == 2 and said in result.stderr, result.stderr
