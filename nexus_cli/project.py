@@ -88,6 +88,13 @@ class Project:
             return None
         return rel.parts[0] if rel.parts else None
 
+    @property
+    def checkout(self) -> Path:
+        """The working tree the command was started in: the workspace's worktree when
+        :attr:`here` lies in one (what `persona add` there installs into), else the root."""
+        name = None if self.here is None else self.worktree_at(self.here)
+        return self.root if name is None else self.worktrees_dir / name
+
     def machine_key(self) -> str:
         """This project on this machine: a hash of the real path of its git folder.
 

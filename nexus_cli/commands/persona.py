@@ -68,10 +68,10 @@ def _scope(is_global: bool) -> Scope:
     """The project's scope (outside a project: an error), or the user's with --global."""
     if is_global:
         try:
-            return scope_for(find_project().root, is_global=True)
+            return scope_for(find_project().checkout, is_global=True)
         except NexusError:
             return scope_for(None)
-    return scope_for(find_project().root)
+    return scope_for(find_project().checkout)
 
 
 def _signal(kind: str, names: list[str], origins: dict[str, str]) -> None:
@@ -108,7 +108,7 @@ def _run(plan: Plan, dry_run: bool, as_json: bool) -> None:
 def _listing_scope() -> Scope:
     """For `list` and `show`: the project's personas, or only the user's outside a project."""
     try:
-        root = find_project().root
+        root = find_project().checkout
     except NexusError:
         root = None
     return scope_for(root)

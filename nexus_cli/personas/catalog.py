@@ -143,7 +143,7 @@ def _merge(base: Persona, own: Persona) -> Persona:
 def complete_names(incomplete: str) -> list[str]:
     """Completion source: persona names visible from the current directory."""
     try:
-        root: Path | None = find_project().root
+        root: Path | None = find_project().checkout
     except NexusError:
         root = None
     return [n for n in available(layers(root)) if n.startswith(incomplete)]

@@ -206,3 +206,22 @@ def test_dry_run_with_a_conflict_reports_it_and_exits_1(project: Path) -> None:
     ]
     assert "1 conflict, nothing was changed" in result.stderr
     assert tree(project) == before
+
+
+def test_inside_a_workspace_the_persona_goes_into_its_worktree(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A developer (or an agent) in workspace w1 adding a persona changes w1's worktree, as a
+    workflow stage's switch does, never the main checkout."""
+    assert run_nexus("workspace", "create", "w1", "-t", "bare").exit_code == 0
+    worktree = project / ".nexus" / "worktrees" / "w1"
+    monkeypatch.chdir(worktree)
+    added = run_nexus("persona", "add", "backend")
+    assert added.exit_code == 0, added.stderr
+    assert (worktree / ".nexus" / "personas.lock").is_file() and (worktree / "AGENTS.md").is_file()
+    assert not (project / "AGENTS.md").exists() and not (project / ".claude").exists()
+    assert [p["name"] for p in run_nexus("persona", "current", "--json").json()] == ["backend"]
+    assert run_nexus("persona", "remove", "backend").exit_code == 0
+    assert not (worktree / "AGENTS.md").exists()
+    monkeypatch.chdir(project)
+    assert run_nexus("persona", "current", "--json").json() == []
