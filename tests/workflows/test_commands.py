@@ -193,5 +193,24 @@ def test_a_committed_workflow_link_out_of_the_project_is_never_read(
     secret.write_text("db_password: hunter2\n")
     (flows / "leak.yaml").symlink_to(secret)
     shown = run_nexus("workflow", "show", "leak")
-    assert shown.exit_code == 1 and "resolves outside" in shown.stderr
+    assert shown.exit_code == 1 and "leak.yaml is a symbolic link" in shown.stderr
     assert "db_password" not in shown.stderr
+
+
+def test_a_workflow_link_inside_the_project_is_refused_too(flows: Path) -> None:
+    """docs/security.md Rule 1: a link is refused even one that stays inside the repository."""
+    (flows.parent.parent / "wf.yaml").write_text((flows / "rel.yaml").read_text())
+    (flows / "inl.yaml").symlink_to("../../wf.yaml")
+    shown = run_nexus("workflow", "show", "inl")
+    assert shown.exit_code == 1 and "inl.yaml is a symbolic link" in shown.stderr
+
+
+def test_a_workflow_folder_that_is_a_link_is_not_listed(flows: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "private-plan.yaml").write_text("name: x\n")
+    flows.rename(flows.parent / "workflows.real")
+    flows.symlink_to(outside)
+    listed = run_nexus("workflow", "list")
+    assert listed.exit_code == 1 and "workflows is a symbolic link" in listed.stderr
+    assert "private-plan" not in listed.stdout + listed.stderr
