@@ -12,6 +12,7 @@ import importlib
 import os
 import signal
 import sys
+from gettext import gettext as _
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -146,7 +147,7 @@ def _no_telemetry(ctx: click.Context, param: click.Parameter, value: bool) -> bo
     is_eager=True,
     expose_value=False,
     callback=_show_version,
-    help="Show the version and exit.",
+    help=_("Show the version and exit."),  # translated as Click's own options are
 )
 @click.option(
     "-C",

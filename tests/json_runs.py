@@ -26,6 +26,7 @@ import pytest
 
 from nexus_cli import paths
 from nexus_cli.commands import options
+from tests import at_terminal
 from tests.conftest import git, run_nexus
 from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
 from tests.loop.conftest import AGENT
@@ -80,6 +81,16 @@ class Runs:
             lines = [json.loads(line) for line in result.stdout.splitlines()]
             self.outputs.setdefault(command, []).extend(lines)
             return lines
+        data = json.loads(result.stdout)
+        self.outputs.setdefault(command, []).append(data)
+        return data
+
+    def answered(self, command: str, *args: str) -> Any:
+        """``nexus ARGS --json`` whose question a person answers y at its terminal."""
+        result = at_terminal.answered(
+            ["-C", str(self.repo), *command.split(), *args, "--json"], "y", cwd=self.repo
+        )
+        assert result.returncode == 0, f"{command} {args}: {result.stderr}"
         data = json.loads(result.stdout)
         self.outputs.setdefault(command, []).append(data)
         return data
@@ -154,7 +165,7 @@ def _tasks(run: Runs) -> None:
     run("task claim", second)
     run("task complete", second)
     run("task reject", second, "--reason", "try again")
-    run("task approve", first)
+    run.answered("task approve", first)  # a review is approved by a person at a terminal
     run("task check-receipts", ok_codes=(0, 1))
     run("task compact", "--dry-run")  # nothing closed 90 days ago: an empty list
     assert run("task compact", "--older-than", "0")["compacted"], "the done task is compacted"
