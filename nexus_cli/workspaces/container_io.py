@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, NotFoundError
+from nexus_cli.workspaces.handle import workdir_of
 from nexus_cli.workspaces.lifecycle import template_for
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ def exec_command(
     write: Writer,
     stdin: BinaryIO | None = None,
 ) -> int:
-    """Run ``command`` in ``/workspace`` of the container, streaming output; return its exit code.
+    """Run ``command`` in the container's working directory for commands (:func:`workdir_of`:
+    ``/workspace`` unless the service says otherwise), streaming output; return its exit code.
 
     With ``stdin``, its bytes are sent to the command as they are read and the command's input is
     closed at their end (so ``... exec db -- psql < dump.sql`` sees the whole file, then EOF).
@@ -68,7 +70,7 @@ def exec_command(
     exec_id = client.api.exec_create(
         container.id,
         command,
-        workdir="/workspace",
+        workdir=workdir_of(container),
         stdin=stdin is not None,
         stdout=True,
         stderr=True,
@@ -168,7 +170,8 @@ def exec_in_terminal(container: Any, command: list[str], *, tty: bool, purpose: 
             hint="install the docker CLI, or use `nexus workspace exec NAME -- sh -c '...'`",
         )
     flags = "-it" if tty else "-i"
-    return proc.run_attached([docker, "exec", flags, "-w", "/workspace", container.id, *command])
+    workdir = workdir_of(container)
+    return proc.run_attached([docker, "exec", flags, "-w", workdir, container.id, *command])
 
 
 def has_docker_cli() -> bool:

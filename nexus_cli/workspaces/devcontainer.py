@@ -27,7 +27,7 @@ from typing import Any
 
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
-from nexus_cli.terminal import escape
+from nexus_cli.terminal import escape, has_controls
 from nexus_cli.workspaces import devcontainer_compose
 from nexus_cli.workspaces.service_parsing import VOLUME_NAME, parse_user
 from nexus_cli.workspaces.templates import parse_template_file
@@ -36,6 +36,7 @@ SERVICE = "dev"
 KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM; while sleep 3600; do :; done"]
 # The container's own keys (devcontainer_compose.CONTAINER_KEYS), the lifecycle commands, ``name``.
 SUPPORTED = devcontainer_compose.CONTAINER_KEYS | {
+    "workspaceFolder",
     "onCreateCommand",
     "updateContentCommand",
     "postCreateCommand",
@@ -57,6 +58,8 @@ LEFT_OUT = frozenset(
     {
         "$schema",
         "customizations",
+        "extensions",  # VS Code's, before `customizations.vscode` (still in many files)
+        "settings",
         "portsAttributes",
         "otherPortsAttributes",
         "waitFor",
@@ -74,11 +77,12 @@ REFUSED = frozenset(
         "securityOpt",
         "runArgs",
         "initializeCommand",  # runs on the host
-        "workspaceMount",
     }
 )
 BUILD_KEYS = frozenset({"dockerfile", "context", "args", "target"})
-MOUNT_KEYS = frozenset({"source", "target", "type", "readonly"})
+# `consistency` (cached, delegated) is Docker Desktop's for macOS, ignored by Linux engines
+MOUNT_KEYS = frozenset({"source", "target", "type", "readonly", "consistency"})
+WORKSPACE = "/workspace"  # where every Nexus container sees its worktree
 WORKSPACE_VAR = re.compile(r"^\$\{localWorkspaceFolder\}(/.*)?\Z")
 MAX_BYTES = 1 << 20
 
@@ -197,23 +201,26 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
         raise ConfigError(f"{source}: overrideCommand: expected true or false")
     if override:  # the default: a dev container stays up for exec and shells
         service["command"] = KEEP_ALIVE
-    env = data.get("containerEnv") or {}
-    if not isinstance(env, dict):
-        raise ConfigError(f"{source}: containerEnv: expected an object of NAME: value")
-    if env:
-        service["environment"] = {str(k): str(v) for k, v in env.items()}
+    environment = _environment(data, source)
+    if environment:
+        service["environment"] = environment
     ports = list(dict.fromkeys(_port(p, source) for p in data.get("forwardPorts") or []))
     if ports:
         service["ports"] = ports
-    volumes = [_mount(m, i, source) for i, m in enumerate(data.get("mounts") or [])]
+    volumes = [_mount(m, f"mounts[{i}]", source) for i, m in enumerate(data.get("mounts") or [])]
+    mounted, folder = _workspace(data, source, project_root)
+    if mounted is not None and mounted != WORKSPACE:
+        volumes.append(f".:{mounted}")
     if volumes:
         service["volumes"] = volumes
+    if folder != WORKSPACE:
+        service["working_dir"] = folder
     for key in ("containerUser", "remoteUser"):  # the container's user, else the tools' user
         if data.get(key) is not None:
             service["user"] = parse_user(data[key], source, key)
             break
     nexus: dict[str, Any] = {"description": description, "default_service": SERVICE}
-    hooks = _hooks(data, source, SERVICE)
+    hooks = _hooks(data, source, SERVICE, folder)
     if hooks:
         nexus["hooks"] = hooks
     named = sorted({v.split(":")[0] for v in volumes if not v.startswith(".")})
@@ -223,15 +230,73 @@ def _translate(data: dict[str, Any], source: Path, project_root: Path) -> dict[s
     return document
 
 
-def _hooks(data: dict[str, Any], source: Path, service: str) -> dict[str, list[dict[str, Any]]]:
-    """The lifecycle commands (:data:`LIFECYCLE`) as hooks in ``service``, in the spec's order."""
+def _hooks(
+    data: dict[str, Any], source: Path, service: str, folder: str = WORKSPACE
+) -> dict[str, list[dict[str, Any]]]:
+    """The lifecycle commands (:data:`LIFECYCLE`) as hooks in ``service``, in the spec's order
+    (``${containerWorkspaceFolder}`` in them is ``folder``)."""
     hooks: dict[str, list[dict[str, Any]]] = {}
     for key, kind in LIFECYCLE:
         if data.get(key):
             hooks.setdefault(kind, []).extend(
-                {"service": service, "command": c} for c in _commands(data[key], key, source)
+                {"service": service, "command": _workspace_folder(c, folder)}
+                for c in _commands(data[key], key, source)
             )
     return hooks
+
+
+def _environment(data: dict[str, Any], source: Path) -> dict[str, str]:
+    """``containerEnv``, then ``remoteEnv`` (what the tools' processes get: here every process
+    of the container, ``exec`` and the hooks included). A ``remoteEnv`` value that refers to
+    another variable (``${containerEnv:PATH}``, ``${localEnv:TOKEN}``) is refused: it would
+    reach the container as that text."""
+    found: dict[str, str] = {}
+    for key in ("containerEnv", "remoteEnv"):
+        values = data.get(key) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: {key}: expected an object of NAME: value")
+        for name, value in values.items():
+            if key == "remoteEnv" and value is not None and "${" in str(value):
+                raise ConfigError(
+                    f"{source}: remoteEnv.{name}: not supported: {str(value)[:60]!r} refers to "
+                    "another variable",
+                    hint="give the value itself (or set it in the image's Dockerfile)",
+                )
+            if value is not None:  # null: the tools' variable is unset, which it is here
+                found[str(name)] = str(value)
+    return found
+
+
+def _workspace(data: dict[str, Any], source: Path, project_root: Path) -> tuple[str | None, str]:
+    """Where the dev container sees the workspace, besides Nexus's ``/workspace``: the target
+    ``workspaceMount`` binds the workspace folder at (None: none), and ``workspaceFolder`` (the
+    working directory, and ``${containerWorkspaceFolder}``; default ``/workspace``). With no
+    ``workspaceMount``, a folder at the spec's default mount
+    (``/workspaces/${localWorkspaceFolderBasename}``) is bound too."""
+    basename = os.path.basename(os.path.realpath(project_root))
+    mounted = None
+    if data.get("workspaceMount") is not None:
+        bind = _mount(data["workspaceMount"], "workspaceMount", source)
+        if not bind.startswith(".:"):
+            raise ConfigError(
+                f"{source}: workspaceMount: expected the workspace folder itself "
+                "(source=${localWorkspaceFolder},target=...,type=bind)"
+            )
+        mounted = bind.split(":")[1]
+    folder = data.get("workspaceFolder")
+    if folder is None:
+        return mounted, mounted or WORKSPACE
+    text = str(folder).replace("${localWorkspaceFolderBasename}", basename)
+    parts = text.split("/")
+    if not text.startswith("/") or ".." in parts or "${" in text or has_controls(text):
+        raise ConfigError(
+            f"{source}: workspaceFolder: {str(folder)[:80]!r}: expected an absolute path in "
+            "the container"
+        )
+    text = posixpath.normpath(text)
+    if mounted is None and text == f"/workspaces/{basename}":
+        mounted = text
+    return mounted, text
 
 
 def _check_paths(document: dict[str, Any], source: Path, project_root: Path) -> None:
@@ -299,10 +364,10 @@ def _port(value: Any, source: Path) -> str:
     )
 
 
-def _mount(value: Any, index: int, source: Path) -> str:
+def _mount(value: Any, where: str, source: Path) -> str:
     """A mount as a template volume: ``type=volume`` by name, or a ``type=bind`` of a folder
     inside the workspace (``${localWorkspaceFolder}/…``); every other host path is refused."""
-    key = f"{source}: mounts[{index}]"
+    key = f"{source}: {where}"
     if isinstance(value, str):
         pairs = [part.partition("=") for part in value.split(",")]
         value = {k.strip(): v.strip() for k, _, v in pairs}
@@ -337,16 +402,16 @@ def _commands(value: Any, key: str, source: Path) -> list[Any]:
     if isinstance(value, str) or (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
     ):
-        return [_workspace_folder(value)]
+        return [value]
     if isinstance(value, dict):
         return [c for v in value.values() for c in _commands(v, key, source)]
     raise ConfigError(f"{source}: {key}: expected a string, a list of strings or an object")
 
 
-def _workspace_folder(command: Any) -> Any:
+def _workspace_folder(command: Any, folder: str = WORKSPACE) -> Any:
     if isinstance(command, str):
-        return command.replace("${containerWorkspaceFolder}", "/workspace")
-    return [_workspace_folder(c) for c in command]
+        return command.replace("${containerWorkspaceFolder}", folder)
+    return [_workspace_folder(c, folder) for c in command]
 
 
 def _write(

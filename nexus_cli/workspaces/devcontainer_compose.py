@@ -38,7 +38,9 @@ CONTAINER_KEYS = frozenset(
         "mounts",
         "containerUser",
         "remoteUser",
+        "remoteEnv",
         "overrideCommand",
+        "workspaceMount",
     }
 )
 

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from nexus_cli import engine, fs, git
 from nexus_cli.errors import ConfigError, ConflictError
 from nexus_cli.workspaces import compose_runtime
-from nexus_cli.workspaces.handle import LABEL_STOP_GRACE, project_filters
+from nexus_cli.workspaces.handle import (
+    LABEL_STOP_GRACE,
+    LABEL_WORKDIR,
+    WORKSPACE_DIR,
+    project_filters,
+)
 from nexus_cli.workspaces.image_build import image_of
 from nexus_cli.workspaces.service_model import ServiceSpec
 
@@ -266,6 +271,7 @@ def _labels(plan: ServicePlan) -> dict[str, str]:
     """The file's labels, then Nexus's own (which the file may not set: compose_runtime.py)."""
     service = plan.service
     labels = {**service.runtime.labels, **plan.workspace.labels(service.name)}
+    labels[LABEL_WORKDIR] = service.working_dir or WORKSPACE_DIR
     if service.runtime.stop_grace_s is not None:
         labels[LABEL_STOP_GRACE] = str(service.runtime.stop_grace_s)
     return labels

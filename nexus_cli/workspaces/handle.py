@@ -14,7 +14,7 @@ repositories with the same folder name never share anything.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nexus_cli import engine, fs, validate
 from nexus_cli.errors import NexusError
@@ -30,6 +30,22 @@ LABEL_WORKSPACE = "dev.nexus.workspace"
 LABEL_SERVICE = "dev.nexus.service"
 LABEL_MANAGED = "dev.nexus.managed"
 LABEL_STOP_GRACE = "dev.nexus.stop-grace"  # a container's own stop grace period, in seconds
+# Where `workspace exec` and the hooks run in a container: the service's working directory
+# (a devcontainer's workspaceFolder, a template's working_dir), else /workspace
+LABEL_WORKDIR = "dev.nexus.workdir"
+WORKSPACE_DIR = "/workspace"
+
+
+def workdir_of(container: Any) -> str:
+    """Where commands run in ``container`` (:data:`LABEL_WORKDIR`; a container made before the
+    label, or a value that is not an absolute path, runs them in /workspace)."""
+    labels = (container.attrs.get("Config") or {}).get("Labels") or {}
+    value = labels.get(LABEL_WORKDIR)
+    if isinstance(value, str) and value.startswith("/") and "\0" not in value:
+        return value
+    return WORKSPACE_DIR
+
+
 MANAGED_FILTER = f"{LABEL_MANAGED}=true"
 
 

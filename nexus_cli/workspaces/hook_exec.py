@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nexus_cli.errors import NexusError
+from nexus_cli.workspaces.handle import workdir_of
 from nexus_cli.workspaces.service_model import Hook
 from nexus_cli.workspaces.templates import substitute
 
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
 
 
 def _exec(client: Any, container: Any, command: list[str] | str) -> tuple[int, bytes]:
-    """Run ``command`` in ``/workspace``: (exit code, output). Streamed, and the exit code asked
+    """Run ``command`` where commands run in the container (:func:`workdir_of`): (exit code,
+    output). Streamed, and the exit code asked
     for afterwards: over an ``ssh://`` engine the Docker SDK's socket can raise BrokenPipeError
     when it is closed after the command ended (its ssh is gone by then); that is not a failure."""
-    exec_id = client.api.exec_create(container.id, command, workdir="/workspace")["Id"]
+    exec_id = client.api.exec_create(container.id, command, workdir=workdir_of(container))["Id"]
     chunks: list[bytes] = []
     try:
         for chunk in client.api.exec_start(exec_id, stream=True):

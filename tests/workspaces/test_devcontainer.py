@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -200,6 +201,92 @@ def test_a_file_outside_the_project_is_refused(project: Path) -> None:
         import_devcontainer(project, "link.json")
 
 
+def test_vs_code_s_old_top_level_keys_are_left_out_and_listed(project: Path) -> None:
+    """`extensions` and `settings` before `customizations.vscode` (20 and 18 of 92 real files
+    the import was measured on)."""
+    old = {"image": "img:1", "extensions": ["ms-python.python"], "settings": {"a": 1}}
+    write_devcontainer(project, "img:1", json.dumps(old))
+    assert import_devcontainer(project, ".devcontainer/devcontainer.json").left_out == [
+        "extensions",
+        "settings",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "working_dir", "binds"),
+    [
+        # the spec's default mount, named by the project folder
+        (
+            {"workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}"},
+            "/workspaces/{repo}",
+            [".:/workspaces/{repo}"],
+        ),
+        # the workspace bound elsewhere, and opened there
+        (
+            {
+                "workspaceMount": "source=${localWorkspaceFolder},target=/src,type=bind,"
+                "consistency=cached",
+                "workspaceFolder": "/src",
+            },
+            "/src",
+            [".:/src"],
+        ),
+        ({"workspaceMount": "src=${localWorkspaceFolder}/,dst=/app,type=bind"}, "/app", [".:/app"]),
+        # where Nexus mounts it anyway: nothing more
+        ({"workspaceFolder": "/workspace"}, "/workspace", []),
+        # a folder of the image (COPY in its Dockerfile): the working directory only
+        ({"workspaceFolder": "/opt/app"}, "/opt/app", []),
+    ],
+)
+def test_the_workspace_folder_and_mount_become_binds_of_the_worktree(
+    project: Path, keys: dict[str, str], working_dir: str, binds: list[str]
+) -> None:
+    repo = project.resolve().name
+    spec = {"image": "img:1", "postCreateCommand": "ls ${containerWorkspaceFolder}", **keys}
+    write_devcontainer(project, "img:1", json.dumps(spec))
+    import_devcontainer(project, ".devcontainer/devcontainer.json")
+    template = load_template("devcontainer", project)
+    dev = template.services["dev"]
+    assert dev.working_dir == working_dir.format(repo=repo)
+    assert [f"{v.source}:{v.target}" for v in dev.volumes] == [b.format(repo=repo) for b in binds]
+    [hook] = template.hooks["post_create"]
+    assert hook.command == f"ls {working_dir.format(repo=repo)}"
+
+
+@pytest.mark.parametrize(
+    ("keys", "words"),
+    [
+        ({"workspaceMount": "source=/home/me/src,target=/src,type=bind"}, "host paths"),
+        (
+            {"workspaceMount": "source=${localWorkspaceFolder}/sub,target=/src,type=bind"},
+            "workspaceMount: expected the workspace folder itself",
+        ),
+        ({"workspaceFolder": "relative/dir"}, "workspaceFolder: 'relative/dir': expected an"),
+        ({"workspaceFolder": "/w/${env:HOME}"}, "workspaceFolder"),
+        ({"remoteEnv": {"PATH": "${containerEnv:PATH}:/x"}}, "remoteEnv.PATH: not supported"),
+    ],
+)
+def test_a_workspace_or_remote_env_it_cannot_keep_is_refused(
+    project: Path, keys: dict[str, object], words: str
+) -> None:
+    write_devcontainer(project, "img:1", json.dumps({"image": "img:1", **keys}))
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        import_devcontainer(project, ".devcontainer/devcontainer.json")
+    assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()
+
+
+def test_remote_env_joins_the_container_s_environment(project: Path) -> None:
+    spec = {
+        "image": "img:1",
+        "containerEnv": {"A": "1", "B": "2"},
+        "remoteEnv": {"B": "3", "NODE_OPTIONS": "--max-old-space-size=8192", "UNSET": None},
+    }
+    write_devcontainer(project, "img:1", json.dumps(spec))
+    import_devcontainer(project, ".devcontainer/devcontainer.json")
+    env = load_template("devcontainer", project).services["dev"].environment
+    assert env == {"A": "1", "B": "3", "NODE_OPTIONS": "--max-old-space-size=8192"}
+
+
 @pytest.mark.docker
 def test_an_imported_devcontainer_starts(
     project: Path, test_image: str, cleanup_docker: list[str]
@@ -228,6 +315,25 @@ def test_an_imported_devcontainer_starts(
     hook = run_nexus("workspace", "exec", "dev1", "--", "cat", "/cache/created", "/data/seed.txt")
     assert hook.exit_code == 0, hook.stderr
     assert hook.stdout == "hello dev\nseed\n"  # build arg, containerEnv, bind of the worktree
+
+
+@pytest.mark.docker
+def test_a_devcontainer_sees_its_workspace_where_its_file_says(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    """workspaceFolder at the spec's default mount: the worktree is there, and exec starts
+    there (as an editor's terminal would)."""
+    spec = {"image": test_image, "workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}"}
+    write_devcontainer(project, test_image, json.dumps(spec))
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "devcontainer")
+    cleanup_docker.append(find_project(project).project_id())
+    assert run_nexus("template", "import", ".devcontainer/devcontainer.json").exit_code == 0
+    created = run_nexus("workspace", "create", "dev2", "--template", "devcontainer")
+    assert created.exit_code == 0, created.stderr
+    shown = run_nexus("workspace", "exec", "dev2", "--", "sh", "-c", "pwd; cat data/seed.txt")
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout == f"/workspaces/{project.resolve().name}\nseed\n"
 
 
 # --- hostile devcontainer.json: each case got through (or crashed) before ---

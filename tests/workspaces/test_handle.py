@@ -7,7 +7,7 @@ import pytest
 
 from nexus_cli.errors import StateError, UsageError
 from nexus_cli.project import Project, find_project
-from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.handle import Workspace, workdir_of
 
 
 def _project(tmp_path: Path, project_id: str = "ab12cd34") -> Project:
@@ -113,3 +113,21 @@ def test_name_at_finds_the_worktree_a_folder_is_in(git_repo: Path) -> None:
     assert name_at(project, inside) == "feat"
     assert name_at(project, git_repo) is None
     assert name_at(project, project.worktrees_dir) is None
+
+
+class _Container:
+    def __init__(self, labels: dict[str, str] | None) -> None:
+        self.attrs = {"Config": {"Labels": labels}}
+
+
+@pytest.mark.parametrize(
+    ("labels", "where"),
+    [
+        (None, "/workspace"),  # a container made before the label
+        ({"dev.nexus.workdir": "/workspaces/shop"}, "/workspaces/shop"),
+        ({"dev.nexus.workdir": "relative"}, "/workspace"),
+        ({"dev.nexus.workdir": "/a\0b"}, "/workspace"),
+    ],
+)
+def test_commands_run_where_the_service_says(labels: dict[str, str] | None, where: str) -> None:
+    assert workdir_of(_Container(labels)) == where
