@@ -13,6 +13,7 @@ from nexus_cli.gpu.units import size as gpu_size
 from nexus_cli.output import emit_json, json_option, print_table
 from nexus_cli.tasks import agent_cost
 from nexus_cli.telemetry import usage
+from nexus_cli.telemetry.present.html_tasks import dollars_text, tokens_text
 from nexus_cli.telemetry.query import window
 from nexus_cli.telemetry.query.durations import human_ms
 from nexus_cli.workflows import history as task_history
@@ -271,15 +272,6 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
 
 
-def _dollars(figures: dict[str, Any]) -> str:
-    text = f"${figures['cost_usd']:.2f}"
-    return text if figures["cost_complete"] else f"{text} + unknown"
-
-
-def _tokens(n: int) -> str:
-    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}k" if n >= 1000 else str(n)
-
-
 def render_cost(cost: dict[str, Any]) -> None:
     """The ``--cost`` tables: outcomes, tasks, personas, models (costs marked where unknown)."""
     click.echo("")
@@ -288,10 +280,10 @@ def render_cost(cost: dict[str, Any]) -> None:
         (
             name.replace("_", " "),
             o["tasks"],
-            _tokens(o["tokens"]),
-            _dollars(o),
+            tokens_text(o["tokens"]),
+            dollars_text(o),
             ms(o["wall_ms"]) if o["tasks"] else "-",
-            _dollars(o["per_task"]) if o["per_task"] else "-",
+            dollars_text(o["per_task"]) if o["per_task"] else "-",
         )
         for name, o in outcomes.items()
         if o["tasks"]
@@ -300,8 +292,8 @@ def render_cost(cost: dict[str, Any]) -> None:
         (
             "unattributed",
             "-",
-            _tokens(cost["unattributed"]["tokens"]),
-            _dollars(cost["unattributed"]),
+            tokens_text(cost["unattributed"]["tokens"]),
+            dollars_text(cost["unattributed"]),
             "-",
             "-",
         )
@@ -319,8 +311,8 @@ def render_cost(cost: dict[str, Any]) -> None:
                 t["task_id"],
                 t["outcome"].replace("_", " "),
                 t["persona"],
-                _tokens(t["tokens"]),
-                _dollars(t),
+                tokens_text(t["tokens"]),
+                dollars_text(t),
                 ms(t["wall_ms"]),
             )
             for t in cost["tasks"][:TOP_ROWS]
@@ -335,7 +327,7 @@ def render_cost(cost: dict[str, Any]) -> None:
         print_table(
             ("persona", "tasks", "tokens", "cost"),
             [
-                (p["persona"], p["tasks"], _tokens(p["tokens"]), _dollars(p))
+                (p["persona"], p["tasks"], tokens_text(p["tokens"]), dollars_text(p))
                 for p in cost["personas"]
             ],
             right=("tasks", "tokens", "cost"),
@@ -345,7 +337,11 @@ def render_cost(cost: dict[str, Any]) -> None:
         print_table(
             ("model", "tokens", "cost"),
             [
-                (m["model"], _tokens(m["tokens"]), _dollars(m) if m["priced"] else "unknown")
+                (
+                    m["model"],
+                    tokens_text(m["tokens"]),
+                    dollars_text(m) if m["priced"] else "unknown",
+                )
                 for m in cost["models"]
             ],
             right=("tokens", "cost"),

@@ -50,9 +50,12 @@ def status(as_json: bool) -> None:
                 for r in quarantined["reasons"]
             )
         )
+    days = info["retention_days"]
     click.echo(
-        f"retention: {info['retention_days']} days (0 = keep everything; "
+        f"retention: {days} days (0 = keep everything; "
         "telemetry.retention_days in $NEXUS_HOME/config.json)"
+        if isinstance(days, int)
+        else f"retention: {escape(str(days))}"
     )
     sync = info["sync"]
     click.echo(

@@ -23,24 +23,30 @@ from nexus_cli.telemetry.ship.openmetrics import CONTENT_TYPE
 PATH = "/metrics"
 
 
-def parse_address(text: str, *, allow_remote: bool = False) -> tuple[str, int]:
+def parse_address(
+    text: str,
+    *,
+    allow_remote: bool = False,
+    option: str = "--metrics",
+    example: str = "127.0.0.1:9464",
+    what: str = "serve metrics",
+) -> tuple[str, int]:
     """``HOST:PORT`` (an IPv4 address, ``[v6]`` or ``localhost``) as ``(host, port)``;
-    :class:`UsageError` for anything else, and for a non-loopback host without ``allow_remote``."""
+    :class:`UsageError` for anything else, and for a non-loopback host without ``allow_remote``
+    (``option``, ``example`` and ``what`` name the option in the messages)."""
     host, sep, port_text = text.rpartition(":")
     if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise UsageError(f"--metrics wants HOST:PORT, e.g. 127.0.0.1:9464 (got {text!r})")
+        raise UsageError(f"{option} wants HOST:PORT, e.g. {example} (got {text!r})")
     host = host.removeprefix("[").removesuffix("]")
     if host == "localhost":
         host = "127.0.0.1"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        raise UsageError(
-            f"--metrics wants an IP address, e.g. 127.0.0.1:9464 (got {text!r})"
-        ) from None
+        raise UsageError(f"{option} wants an IP address, e.g. {example} (got {text!r})") from None
     if not address.is_loopback and not allow_remote:
         raise UsageError(
-            f"refusing to serve metrics on {host}: only a loopback address (127.0.0.1) is allowed",
+            f"refusing to {what} on {host}: only a loopback address (127.0.0.1) is allowed",
             hint="pass --allow-remote to expose them to other machines",
         )
     return host, int(port_text)

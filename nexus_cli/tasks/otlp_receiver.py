@@ -50,11 +50,12 @@ class Refused(Exception):
 def parse_address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` on a loopback address (``127.0.0.1``, ``localhost``, ``[::1]``) only."""
     try:
-        return metrics_server.parse_address(text)
+        return metrics_server.parse_address(
+            text, option="--listen", example="127.0.0.1:4318", what="listen"
+        )
     except UsageError as exc:
         raise UsageError(
-            str(exc).replace("--metrics", "--listen").replace("serve metrics", "listen"),
-            hint="the receiver takes a loopback address only, e.g. 127.0.0.1:4318",
+            exc.message, hint="the receiver takes a loopback address only, e.g. 127.0.0.1:4318"
         ) from None
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from nexus_cli.telemetry.present.html_tasks import dollars_text
 from tests.conftest import nexus_exe, run_nexus
 from tests.tasks.conftest import new_task, ok
 
@@ -335,3 +336,10 @@ def test_only_a_loopback_address_is_accepted(tasks_project: Path, address: str) 
     result = run_nexus("telemetry", "receive", "--listen", address)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "--listen" in result.stderr or "loopback" in result.stderr
+    assert "9464" not in result.stderr  # serve --metrics's port; the receiver's is 4318
+
+
+def test_an_amount_under_a_cent_shows_its_first_figures() -> None:
+    assert dollars_text({"cost_usd": 0.0036, "cost_complete": True}) == "$0.0036"
+    assert dollars_text({"cost_usd": 0.0, "cost_complete": True}) == "$0.00"
+    assert dollars_text({"cost_usd": 4.5, "cost_complete": False}) == "$4.50 + unknown"

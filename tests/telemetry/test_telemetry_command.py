@@ -59,3 +59,12 @@ def test_status_of_a_damaged_database_fails_instead_of_saying_zero_events() -> N
         assert "cannot read the database" in result.stderr and "nexus doctor" in result.stderr
     shown = run_nexus("--no-telemetry", "telemetry", "status", "--json")
     assert "cannot read the database" in shown.json()["error"]  # the rest is still shown
+
+
+def test_a_bad_retention_setting_is_said_once() -> None:
+    config = paths.nexus_home() / "config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('{"telemetry": {"retention_days": -3}}')
+    shown = run_nexus("--no-telemetry", "telemetry", "status").stdout
+    [line] = [x for x in shown.splitlines() if x.startswith("retention:")]
+    assert "must be a whole number of days >= 0" in line and "days (0 = keep" not in line

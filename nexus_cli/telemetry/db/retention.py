@@ -37,7 +37,9 @@ def read_config() -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        raise ConfigError(
+            f"{path}: {exc}" if "JSON" in str(exc) else f"{path}: not valid JSON ({exc})"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     return data

@@ -183,8 +183,10 @@ def tokens_text(n: int) -> str:
 
 
 def dollars_text(figures: dict[str, Any]) -> str:
-    """``$4.50``, and ``+ unknown`` where some tokens were of a model without a price."""
-    text = f"${figures['cost_usd']:.2f}"
+    """``$4.50``, and ``+ unknown`` where some tokens were of a model without a price; an
+    amount under a cent shows its first figures (``$0.0036``, not ``$0.00``)."""
+    cost = figures["cost_usd"]
+    text = f"${cost:.4f}" if 0 < cost < 0.01 else f"${cost:.2f}"
     return text if figures["cost_complete"] else f"{text} + unknown"
 
 
