@@ -18,7 +18,8 @@ def prime(agent: str | None, as_json: bool) -> None:
     """Print what an agent needs at the start of a session: project, workspace, its tasks in
     progress (with the last failing gate), ready and blocked tasks, and what to run next.
 
-    Claude Code runs it at session start after `nexus mcp install --client claude --hooks`.
+    Claude Code shows the same briefing at session start (`nexus hook session-start`, set up by
+    `nexus hooks install --client claude`).
     """
     invocation.note(event_type="task")
     brief = briefing(project(), current_dir(), agent=agent)

@@ -58,7 +58,8 @@ def change_task(
 @click.option(
     "--no-gates",
     is_flag=True,
-    help="Create it without gates (only where none is detected; recorded in its history).",
+    help="Create it without gates (a detected test command is not used; refused where the "
+    "project requires gates; recorded in its history).",
 )
 @click.option("--workspace", metavar="W", help="Workspace whose worktree the gates run in.")
 @click.option("--label", "labels", multiple=True, metavar="L")

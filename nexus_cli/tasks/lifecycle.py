@@ -6,6 +6,7 @@ and tells telemetry what happened (IDs are hashed by the recorder; reasons are h
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,12 @@ def check_gate(gate: Gate) -> None:
 
 def resolve_wait(store: TaskStore, task_id: str, gate: Gate) -> Gate:
     """``gate`` with a local ``task:`` reference resolved to the full id it names."""
+    if gate.wait == "task":  # a path to this same repository names this task too
+        path, named = wait_spec.split_task(gate.command[len("task: ") :])
+        here = os.path.realpath(store.project.root)
+        there = None if path is None else wait_spec.repository(path, store.project.root)
+        if named == task_id and there is not None and os.path.realpath(there) == here:
+            raise UsageError(f"task {task_id} cannot wait on itself (through {path!r})")
     ref = None if gate.wait is None else wait_spec.needs_resolving(gate.wait, gate.command)
     if ref is None:
         return gate
@@ -191,7 +198,10 @@ def _claim(
             hint="see `nexus task ready` for the tasks that can be claimed now",
         )
     if not store.claim(task.id, actor):
-        held = f"claimed by {task.assignee}" if task.assignee else task.status
+        if task.assignee == actor:
+            held = f"{task.status}, and already yours ({actor})"
+        else:
+            held = f"claimed by {task.assignee}" if task.assignee else task.status
         raise ConflictError(f"task {task.id} cannot be claimed: it is {held}")
     if task.assignee != actor:
         record(task, actor, "assigned", assignee=actor, previous=task.assignee)

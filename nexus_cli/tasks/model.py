@@ -213,7 +213,8 @@ def parse_line(line: str, *, where: str) -> Task:
         check_record(data, where, read_with_cap=True)
         return Task.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
-        problem = str(exc) if isinstance(exc, jsonio.JSONError) else f"{type(exc).__name__}: {exc}"
+        # the reason as a person reads it (a KeyError's is only the key it missed)
+        problem = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ConfigError(
             f"{where}: malformed task line ({problem})",
             hint="fix or remove that line (see `git diff`); the other tasks were imported",

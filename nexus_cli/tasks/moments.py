@@ -38,6 +38,10 @@ def parse_moment(text: str, *, what: str) -> str:
             return _stored(datetime.fromisoformat(f"{found.group(1)}T{found.group(2)}{zone}"))
     except ValueError as exc:
         raise UsageError(f"{what}: {text!r} is not a real date ({exc})") from None
+    if _MOMENT.fullmatch(value + "Z"):  # a time without its zone: which one is not guessed
+        raise UsageError(
+            f"{what}: {text!r} has no time zone", hint=f"add Z for UTC (or +HH:MM): {FORMS}"
+        )
     raise UsageError(f"{what}: {text!r} is not a date", hint=f"write {FORMS}")
 
 

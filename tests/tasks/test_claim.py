@@ -50,6 +50,8 @@ def test_claim_refuses_a_task_someone_else_holds(tasks_project: Path) -> None:
     assert result.exit_code == 1
     assert "claimed by bob" in result.stderr
     assert show(task_id)["assignee"] == "bob"
+    again = run_nexus("task", "claim", task_id, "--agent", "bob")
+    assert again.exit_code == 1 and "it is in_progress, and already yours (bob)" in again.stderr
 
 
 @pytest.mark.slow

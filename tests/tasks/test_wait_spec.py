@@ -32,7 +32,7 @@ def test_each_kind_parses_to_its_canonical_command() -> None:
         ("approval:-rf", "must not start with a dash"),
         ("approval:a\x1bb", "control characters"),
         ("approval:" + "x" * 101, "at most 100 characters"),
-        ("after:2026-12-24T09:00", "is not a date"),
+        ("after:2026-12-24T09:00", "has no time zone"),
         ("after:2026-02-30T09:00Z", "is not a real date"),
         ("task:../x", "invalid task id"),
         ("task:../other#ab1", "full id"),

@@ -179,6 +179,10 @@ def test_a_task_cannot_wait_on_itself_or_a_task_that_does_not_exist(tasks_projec
     task_id = new_task("Self", "--gate", "true")
     itself = run_nexus("task", "gate", "add", task_id, "--wait", f"task:{task_id}")
     assert itself.exit_code == 2 and "cannot wait on itself" in itself.stderr
+    name = tasks_project.resolve().name
+    for path in (f"../{name}", str(tasks_project), "."):  # this same repository, by a path
+        through = run_nexus("task", "gate", "add", task_id, "--wait", f"task:{path}#{task_id}")
+        assert through.exit_code == 2 and "cannot wait on itself" in through.stderr, path
     missing = run_nexus("task", "gate", "add", task_id, "--wait", "task:nx-zzzzzz")
     assert missing.exit_code != 0 and "Traceback" not in missing.stderr
 
