@@ -45,7 +45,7 @@ def install(client: str, is_global: bool, print_only: bool, as_json: bool) -> No
     plan = logic.plan_install(client_files.scope(is_global), client, hooks=True, server=False)
     if not print_only:
         logic.apply(plan)
-    report(plan, print_only, as_json)
+    report(plan, print_only, as_json, what="Nexus's hooks are")
     if client == "codex" and not as_json:
         info("Codex runs hooks only with `[features] codex_hooks = true` in its config.toml")
 

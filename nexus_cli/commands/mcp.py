@@ -88,13 +88,16 @@ def uninstall(client: str, is_global: bool, print_only: bool, as_json: bool) -> 
     report(plan, print_only, as_json)
 
 
-def report(plan: logic.Plan, print_only: bool, as_json: bool) -> None:
-    """What an install or uninstall changed (or would), as lines or as JSON."""
+def report(
+    plan: logic.Plan, print_only: bool, as_json: bool, *, what: str = "the nexus MCP server is"
+) -> None:
+    """What an install or uninstall changed (or would), as lines or as JSON (``what`` names the
+    installed thing in "… already installed")."""
     if as_json:
         emit_json({**plan.to_dict(), "dry_run": print_only})
         return
     if plan.already:
-        info(f"nexus is already installed for {plan.client}; nothing to change")
+        info(f"{what} already installed for {plan.client}; nothing to change")
     elif not plan.changes:
         info("nothing to change")
     for change in plan.changes:

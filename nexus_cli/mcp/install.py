@@ -269,6 +269,15 @@ def _taken_back(path: Path, current: str, record: dict[str, Any]) -> str | None:
     return after
 
 
+def _drop_if_empty(root: Path, folder: Path) -> None:
+    """Remove a project's client folder (``.claude``) that removing Nexus's file left empty: the
+    install made it (an empty one of yours is no different to the client)."""
+    if folder == root:
+        return
+    with contextlib.suppress(OSError):
+        safe_path.rmdir(root, folder)
+
+
 def apply(plan: Plan) -> None:
     """Write every change (after checking nothing moved since planning), then the lock (0600)."""
     if not plan.changes and not plan.rewrite_lock:
@@ -288,6 +297,8 @@ def apply(plan: Plan) -> None:
             where = root or change.path.parent
             if change.after is None:
                 safe_path.unlink(where, change.path, missing_ok=False)
+                if root is not None:
+                    _drop_if_empty(root, change.path.parent)
                 continue
             if root is None:
                 change.path.parent.mkdir(parents=True, exist_ok=True)

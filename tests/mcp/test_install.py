@@ -43,7 +43,9 @@ def test_install_then_uninstall_leaves_no_file_behind(
     locked = lock.stat()
     again = run_nexus("mcp", "install", "--client", client)
     assert again.exit_code == 0, again.stderr
-    assert f"nexus is already installed for {client}; nothing to change" in again.stderr
+    assert f"the nexus MCP server is already installed for {client}; nothing to change" in (
+        again.stderr
+    )
     # nothing rewritten: neither the client's file nor the lock
     assert _same_file(written, (project / rel).stat())
     assert _same_file(locked, lock.stat())
@@ -51,6 +53,21 @@ def test_install_then_uninstall_leaves_no_file_behind(
     assert removed.exit_code == 0, removed.stderr
     assert not (project / rel).exists()
     assert not (project / ".nexus" / "mcp.lock").exists()
+    if "/" in rel:  # the folder the install made goes with its file
+        assert not (project / rel).parent.exists()
+
+
+def test_hooks_uninstall_leaves_no_folder_it_made_and_keeps_yours(project: Path) -> None:
+    assert run_nexus("hooks", "install", "--client", "claude").exit_code == 0
+    again = run_nexus("hooks", "install", "--client", "claude")
+    assert "Nexus's hooks are already installed for claude" in again.stderr
+    assert run_nexus("hooks", "uninstall", "--client", "claude").exit_code == 0
+    assert not (project / ".claude").exists()
+    (project / ".claude").mkdir()
+    (project / ".claude" / "agents.md").write_text("mine\n")
+    assert run_nexus("hooks", "install", "--client", "claude").exit_code == 0
+    assert run_nexus("hooks", "uninstall", "--client", "claude").exit_code == 0
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["agents.md"]
 
 
 def test_uninstall_restores_the_users_file_byte_for_byte(project: Path) -> None:
