@@ -15,11 +15,14 @@ from nexus_cli.completion import completer
 from nexus_cli.errors import NexusError, NoTerminalError
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.output import emit_json, info, json_option
+from nexus_cli.suggest import did_you_mean
 from nexus_cli.tasks import approvals, waits
 from nexus_cli.tasks.actions import approve_as, change
 from nexus_cli.tasks.actions import create as create_task
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.queries import show as show_task
+from nexus_cli.workspaces import records
+from nexus_cli.workspaces.handle import Workspace
 
 WAIT_HELP = (
     "A waiting gate (repeat): approval:NAME, after:2026-12-24T09:00Z, task:ID or task:PATH#ID."
@@ -109,10 +112,25 @@ def create(
         info(f"gates detected: {commands} (override with --gate)")
     if no_gates:
         info("warning: task created without gates (--no-gates); this is recorded in its history")
+    if workspace is not None:
+        _warn_if_no_workspace(workspace)
     if as_json:
         emit_json(created.to_json())
     else:
         click.echo(created.task.id)
+
+
+def _warn_if_no_workspace(name: str) -> None:
+    """A task may name a workspace made later; until then its gates run in the project root,
+    which a mistyped name would make for good: say so (with the nearest names)."""
+    where = project()
+    if Workspace(where, name).existing_worktree() is not None:
+        return
+    nearest = did_you_mean(name, records.load_all(where.state_dir))
+    info(
+        f"warning: workspace {line(name)!r} does not exist (yet): until it does, the task's "
+        "gates run in the project root" + (f"; {nearest}" if nearest else "")
+    )
 
 
 @click.command()

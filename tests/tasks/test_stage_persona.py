@@ -47,3 +47,15 @@ def test_a_stage_persona_that_cannot_be_switched_to_refuses_the_start_with_nothi
     assert show(task_id)["status"] == "in_progress"
     lock = tasks_project / ".nexus" / "worktrees" / "w1" / ".nexus" / "personas.lock"
     assert "backend" in lock.read_text()
+
+
+def test_a_task_naming_a_workspace_that_does_not_exist_says_where_its_gates_run(
+    tasks_project: Path,
+) -> None:
+    assert run_nexus("workspace", "create", "frontend", "-t", "bare").exit_code == 0
+    typo = run_nexus("task", "create", "Typo", "--gate", "true", "--workspace", "frontnd")
+    assert typo.exit_code == 0
+    assert "workspace 'frontnd' does not exist (yet)" in typo.stderr
+    assert "gates run in the project root; did you mean 'frontend'?" in typo.stderr
+    there = run_nexus("task", "create", "There", "--gate", "true", "--workspace", "frontend")
+    assert there.exit_code == 0 and "does not exist" not in there.stderr
