@@ -171,13 +171,16 @@ def _install(
 ) -> None:
     """Plan an add or a switch of persona NAME, then apply it (or only show it, with --dry-run)."""
     scope = _scope(is_global)
+    persona = load(name, scope.search())
     plan = getattr(installer, planner)(
-        scope,
-        load(name, scope.search()),
-        level,
-        parse_targets(target, is_global),
-        legacy_commands,
+        scope, persona, level, parse_targets(target, is_global), legacy_commands
     )
+    shadowed = [layer.origin for layer in scope.search() if (layer.folder / persona.name).is_dir()]
+    if persona.origin != "builtin" and "builtin" in shadowed:
+        plan.notes.append(
+            f"{persona.name}: the {persona.origin}'s own persona ({persona.folder}), which "
+            "replaces the built-in one of that name"
+        )
     _run(plan, dry_run, as_json)
 
 

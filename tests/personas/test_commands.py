@@ -225,3 +225,16 @@ def test_inside_a_workspace_the_persona_goes_into_its_worktree(
     assert not (worktree / "AGENTS.md").exists()
     monkeypatch.chdir(project)
     assert run_nexus("persona", "current", "--json").json() == []
+
+
+def test_a_project_persona_that_replaces_a_built_in_one_says_so(project: Path) -> None:
+    """The repository's own `developer` is what `persona add developer` installs: said, since
+    the person typed the built-in's name."""
+    builtin = Path(__file__).resolve().parents[2] / "personas" / "developer"
+    shutil.copytree(builtin, project / ".nexus" / "personas" / "developer")
+    added = run_nexus("persona", "add", "developer", "--dry-run")
+    assert added.exit_code == 0, added.stderr
+    assert "note: developer: the project's own persona" in added.stderr
+    assert "replaces the built-in one of that name" in added.stderr
+    plain = run_nexus("persona", "add", "backend", "--dry-run")
+    assert "replaces the built-in" not in plain.stderr
