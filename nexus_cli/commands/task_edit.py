@@ -187,6 +187,9 @@ def split(task_id: str, titles: tuple[str, ...], from_file: Path | None, as_json
     wanted = list(titles)
     if from_file is not None:
         wanted += _titles_from(from_file)
+    if not wanted and from_file is not None:
+        shown = "standard input" if str(from_file) == "-" else str(from_file)
+        raise UsageError(f"--from-file: {shown} holds no subtask title (blank and '#' lines skip)")
     if not wanted:
         raise UsageError("give the subtasks with --into TITLE (repeat) or --from-file FILE")
     result = split_task(project(), task_id, wanted)

@@ -199,6 +199,8 @@ def test_split_into_subtasks_from_flags_and_a_file(project: Path, tmp_path: Path
     ok("task", "complete", children[0]["id"])
     missing = run_nexus("task", "split", epic, "--from-file", str(tmp_path / "none"))
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
+    empty = run_nexus("task", "split", epic, "--from-file", "-", input="# nothing\n\n")
+    assert empty.exit_code == 2 and "standard input holds no subtask title" in empty.stderr
 
 
 def test_defer_until_a_date_and_clear(project: Path) -> None:
