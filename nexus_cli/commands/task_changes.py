@@ -209,15 +209,13 @@ def approve(task_id: str, name: str | None, as_json: bool) -> None:
         f"Approve task {shown.id} ({line(shown.title)}) as {line(name)}? "
         "This satisfies its approval gate and is recorded in its history. [y/N] "
     )
-    try:
-        answered = approvals.ask_person(question)
-    except NoTerminalError:
-        raise NoTerminalError(
-            f"approving as {line(name)} needs a person at a terminal, and this process has none",
-            hint=f"{line(name)} runs `nexus task approve {shown.id} --as {line(name)}` in a terminal",
-        ) from None
-    if not answered:
-        raise NexusError(f"nothing approved: task {shown.id} still waits for {line(name)}")
+    _ask_person(
+        question,
+        no_terminal=f"approving as {line(name)} needs a person at a terminal, and this process "
+        "has none",
+        hint=f"{line(name)} runs `nexus task approve {shown.id} --as {line(name)}` in a terminal",
+        declined=f"nothing approved: task {shown.id} still waits for {line(name)}",
+    )
     result = approve_as(project(), shown.id, name)
     if as_json:
         emit_json(result.to_json())
@@ -241,16 +239,25 @@ def _approve_review(shown: Task, as_json: bool) -> None:
     question = (
         f"Approve task {shown.id} ({line(shown.title)})? Its gates passed; it becomes done. [y/N] "
     )
+    _ask_person(
+        question,
+        no_terminal=f"approving task {shown.id} needs a person at a terminal, and this process "
+        "has none",
+        hint=f"run `nexus task approve {shown.id}` yourself, in a terminal",
+        declined=f"nothing approved: task {shown.id} stays in review",
+    )
+    change_task(shown.id, "approve", as_json)
+
+
+def _ask_person(question: str, *, no_terminal: str, hint: str, declined: str) -> None:
+    """Ask ``question`` once on /dev/tty (:func:`approvals.ask_person`): ``no_terminal`` (exit 4,
+    with ``hint``) when this process has none, ``declined`` unless the answer is yes."""
     try:
         answered = approvals.ask_person(question)
     except NoTerminalError:
-        raise NoTerminalError(
-            f"approving task {shown.id} needs a person at a terminal, and this process has none",
-            hint=f"run `nexus task approve {shown.id}` yourself, in a terminal",
-        ) from None
+        raise NoTerminalError(no_terminal, hint=hint) from None
     if not answered:
-        raise NexusError(f"nothing approved: task {shown.id} stays in review")
-    change_task(shown.id, "approve", as_json)
+        raise NexusError(declined)
 
 
 @click.command()
