@@ -9,6 +9,7 @@ import click
 from nexus_cli.commands.options import shown_default_option
 from nexus_cli.commands.task_common import agent_option, line, project
 from nexus_cli.output import emit_json, info, json_option
+from nexus_cli.plural import plural
 from nexus_cli.tasks.import_formats import SOURCES
 from nexus_cli.tasks.importing import import_file
 
@@ -52,7 +53,7 @@ def import_(
         agent=agent,
     )
     for problem in report.problems:
-        info(f"{line(str(file))}: {problem.where}: skipped: {line(problem.message)}")
+        info(f"{line(str(file))}: {problem.where}: {line(problem.message)}")
     if as_json:
         emit_json(report.to_json())
         return
@@ -62,9 +63,12 @@ def import_(
         click.echo(f"{shown}  {line(record.original)}  {record.status}  {line(record.title)}")
     for dependent, dependency in report.dependencies:
         click.echo(f"  {line(dependent)} depends on {line(dependency)}")
+    skipped = sum(p.message.startswith("skipped") for p in report.problems)
+    left = len(report.problems) - skipped
     info(
         f"{verb} {len(report.created)} task(s); {len(report.already)} already imported; "
-        f"{len(report.problems)} skipped"
+        f"{skipped} skipped"
+        + (f"; {plural(left, 'dependency', 'dependencies')} left out" if left else "")
     )
     if report.created and not dry_run and gates:
         info("their gates wait for a person: `nexus task gate approve ID`")

@@ -138,7 +138,7 @@ def parse(text: str, source: str) -> tuple[list[Record], list[Problem]]:
                 raise _Bad(f"{record.original} appears again (first at {seen[record.key]})")
             _validate(record)
         except _Bad as exc:
-            problems.append(Problem(where, str(exc)))
+            problems.append(Problem(where, f"skipped: {exc}"))
             continue
         seen[record.key] = where
         records.append(record)

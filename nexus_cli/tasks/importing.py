@@ -67,7 +67,12 @@ def _dependencies(
     order: list[str] = []
     for record in records:
         for dependent, dependency in record.edges:
-            if dependent not in new or dependency not in known or dependent == dependency:
+            if dependent == dependency and dependent in new:
+                problems.append(
+                    Problem(where.get(dependent, "?"), f"dependency {dependent} on itself left out")
+                )
+                continue
+            if dependent not in new or dependency not in known:
                 continue
             targets = graph.setdefault(dependent, [])
             if not targets:

@@ -167,6 +167,19 @@ def test_a_cycle_in_the_file_keeps_the_tasks_and_drops_the_closing_edge(
     assert show(made["a-2"])["depends_on"] == []
 
 
+def test_a_task_depending_on_itself_is_imported_and_the_edge_reported(
+    tasks_project: Path,
+) -> None:
+    path = tasks_project / "self.jsonl"
+    row = {"id": "s-1", "title": "S", "dependencies": [{"depends_on_id": "s-1", "type": "blocks"}]}
+    path.write_text(json.dumps(row) + "\n")
+    result = ok("task", "import", str(path), "--from", "beads")
+    assert "line 1: dependency s-1 on itself left out" in result.stderr
+    assert "0 skipped; 1 dependency left out" in result.stderr  # the task itself was imported
+    [task] = ok("task", "list", "--json").json()
+    assert task["title"] == "S" and task["depends_on"] == []
+
+
 def test_a_file_that_is_not_an_export_is_one_line(tasks_project: Path) -> None:
     for source, text in (("github", '{"number": 1}'), ("github", "[1, 2"), ("beads", "")):
         path = tasks_project / "bad.json"
