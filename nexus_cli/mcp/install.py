@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_cli import config_json, fs, jsonio, managed_block, safe_path
-from nexus_cli.errors import ConflictError, StateError, UsageError
+from nexus_cli.errors import ConflictError, NexusError, StateError, UsageError
 from nexus_cli.mcp import client_files, config_toml
 from nexus_cli.mcp.client_files import HOOK_CLIENTS, Scope, Target
 
@@ -222,12 +222,23 @@ def plan_uninstall(sc: Scope, client: str, *, server: bool = True) -> Plan:
     plan = Plan(sc, client, lock, rewrite_lock=stale)
     if installed is None:
         return plan
+    # a project's lock may come from anyone's commit (a global one is the user's own, and names
+    # the files where $CODEX_HOME was then)
+    own = None if sc.is_global else _client_files(sc, client, server=server)
     for key, record in installed["files"].items():
         if not sc.is_global and (Path(key).is_absolute() or ".." in Path(key).parts):
             # a project's lock may come from anyone's commit: it names files inside the project
             raise StateError(
                 f"{sc.lock_path}: names {key!r}, outside the project",
                 hint="remove that entry from the lock, or the lock itself",
+            )
+        # ... and only the client's own configuration files, with only Nexus's entries in them:
+        # never a source file, `.git/config` or your own permission rules
+        entries = record.get("entries") or []
+        if (own is not None and key not in own) or not all(_nexus_entry(e) for e in entries):
+            raise StateError(
+                f"{sc.lock_path}: names {key!r} with entries Nexus never installs for {client}",
+                hint="remove that entry from the lock, or the lock itself; nothing was changed",
             )
         path = sc.root / key  # a global lock's absolute key ($CODEX_HOME) stays itself
         before = _read(path)
@@ -242,16 +253,83 @@ def plan_uninstall(sc: Scope, client: str, *, server: bool = True) -> Plan:
     return plan
 
 
+def _client_files(sc: Scope, client: str, *, server: bool) -> set[str]:
+    """The lock keys of the files an install for ``client`` writes (both OpenCode names)."""
+    hooks = client in HOOK_CLIENTS
+    keys = {t.key for t in client_files.targets(client, sc, hooks=hooks, server=server)}
+    if client == "opencode":
+        keys |= {
+            client_files.target(sc, p.with_name(n), "jsonc", []).key
+            for p in (client_files.opencode_config(sc),)
+            for n in ("opencode.json", "opencode.jsonc")
+        }
+    return keys
+
+
+def _nexus_entry(entry: Any) -> bool:
+    """Whether a lock's entry is one Nexus writes: the server named ``nexus``, or a hook item
+    whose every command is a ``nexus`` command (older versions' included)."""
+    if not isinstance(entry, dict):
+        return False
+    if "key" in entry:
+        return bool(entry["key"] == "nexus")
+    item = entry.get("item")
+    hooks = item.get("hooks") if isinstance(item, dict) else None
+    path = entry.get("path")
+    return (
+        isinstance(path, list)
+        and path[:1] == ["hooks"]
+        and isinstance(hooks, list)
+        and bool(hooks)
+        and all(isinstance(h, dict) and "nexus " in str(h.get("command", "")) for h in hooks)
+    )
+
+
 def _taken_back(path: Path, current: str, record: dict[str, Any]) -> str | None:
-    """``current`` without Nexus's entries (None: remove the file Nexus created)."""
+    """``current`` without Nexus's entries (None: remove the file Nexus created).
+
+    The file as it was before the install (the recorded insertions taken out, byte for byte) is
+    used only when it holds exactly what taking Nexus's entries out holds: the lock is a
+    record anyone's commit may change, so its insertions alone never decide what is removed."""
     where = str(path)
+    structural = _entries_taken_out(current, record, where)
     inserts = record.get("inserts")
     if inserts is not None and _sha(current) == record["written"]:
         original = config_json.undo(current, [(int(o), str(t)) for o, t in inserts])
-        if original is not None and (
-            _sha(original) == record["original_sha"] or record["created_file"]
+        if (
+            original is not None
+            and (_sha(original) == record["original_sha"] or record["created_file"])
+            and _same_document(original, structural, record, where)
         ):
             return None if record["created_file"] and not original.strip() else original
+    return structural
+
+
+def _same_document(
+    original: str, structural: str | None, record: dict[str, Any], where: str
+) -> bool:
+    """Whether the restored file reads as the file with Nexus's entries taken out."""
+    if structural is None:  # the file Nexus created goes: so must the restored one be empty
+        return not original.strip()
+    fmt = record.get("format", "json")
+    try:
+        if fmt == "toml":
+            return config_toml.parse(original, where) == config_toml.parse(structural, where)
+        if fmt == "block":
+            return original == structural
+        jsonc = fmt == "jsonc"
+        if not original.strip():
+            return not config_json.parse(structural, where, jsonc=jsonc)
+        return config_json.parse(original, where, jsonc=jsonc) == config_json.parse(
+            structural, where, jsonc=jsonc
+        )
+    except NexusError:  # it does not read as a document: not what Nexus left
+        return False
+
+
+def _entries_taken_out(current: str, record: dict[str, Any], where: str) -> str | None:
+    """``current`` with the lock's (checked) entries taken out (None: the file Nexus created,
+    left empty, goes)."""
     fmt = record.get("format", "json")
     if fmt == "block":
         return managed_block.remove_block(current, record["block"])

@@ -568,3 +568,72 @@ def test_opencode_global_goes_to_the_xdg_config_folder(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert run_nexus("mcp", "uninstall", "--client", "opencode", "--global").exit_code == 0
     assert not path.exists()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_committed_lock_cannot_make_uninstall_touch_a_file_that_is_not_the_clients(
+    project: Path,
+) -> None:
+    """A repository's `.nexus/mcp.lock` claimed a source file and `.git/config` with its own
+    hashes and "inserted" text: uninstall took a line out of the one and deleted the other."""
+    (project / "app.py").write_text("def handler(req):\n    check_auth(req)\n    return 1\n")
+    assert run_nexus("mcp", "install", "--client", "claude").exit_code == 0
+    lock_path = project / ".nexus" / "mcp.lock"
+    lock = json.loads(lock_path.read_text())
+    files = lock["clients"]["claude"]["files"]
+    app = (project / "app.py").read_text()
+    cut = "    check_auth(req)\n"
+    config = (project / ".git" / "config").read_text()
+    files["app.py"] = {
+        "format": "json", "created_file": False, "original_sha": _sha256(app.replace(cut, "")),
+        "written": _sha256(app), "inserts": [[app.index(cut), cut]], "entries": [], "created": [],
+    }  # fmt: skip
+    files[".git/config"] = {
+        "format": "json", "created_file": True, "original_sha": None, "written": _sha256(config),
+        "inserts": [[0, config]], "entries": [], "created": [],
+    }  # fmt: skip
+    lock_path.write_text(json.dumps(lock))
+    result = run_nexus("mcp", "uninstall", "--client", "claude")
+    assert result.exit_code == 1 and "entries Nexus never installs for claude" in result.stderr
+    assert (project / "app.py").read_text() == app and (project / ".git" / "config").is_file()
+    assert (project / ".mcp.json").is_file()  # nothing was changed
+
+
+def test_a_committed_lock_cannot_take_your_permission_rules_out(project: Path) -> None:
+    settings = project / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"permissions": {"deny": ["Bash(rm:*)"]}}\n')
+    assert run_nexus("hooks", "install", "--client", "claude").exit_code == 0
+    lock_path = project / ".nexus" / "mcp.lock"
+    lock = json.loads(lock_path.read_text())
+    record = lock["clients"]["claude-hooks"]["files"][".claude/settings.json"]
+    record["entries"].append({"path": ["permissions"], "key": "deny", "value": ["Bash(rm:*)"]})
+    lock_path.write_text(json.dumps(lock))
+    result = run_nexus("hooks", "uninstall", "--client", "claude")
+    assert result.exit_code == 1 and "never installs" in result.stderr
+    assert json.loads(settings.read_text())["permissions"] == {"deny": ["Bash(rm:*)"]}
+
+
+def test_recorded_insertions_restore_only_what_taking_nexus_out_gives(project: Path) -> None:
+    """The byte-for-byte restore is used only when it equals the file without Nexus's entries:
+    a lock whose insertions would also cut a rule of yours falls back to taking out the entries."""
+    settings = project / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    assert run_nexus("hooks", "install", "--client", "claude").exit_code == 0
+    lock_path = project / ".nexus" / "mcp.lock"
+    lock = json.loads(lock_path.read_text())
+    record = lock["clients"]["claude-hooks"]["files"][".claude/settings.json"]
+    text = settings.read_text()
+    assert record["inserts"] is not None and text.startswith("{")
+    mine = '\n  "permissions": {"deny": ["Bash(rm:*)"]},'
+    changed = "{" + mine + text[1:]
+    settings.write_text(changed)
+    record["written"] = _sha256(changed)
+    record["inserts"] = [[0, "{" + mine], *[[o + len(mine), t] for o, t in record["inserts"][1:]]]
+    lock_path.write_text(json.dumps(lock))
+    assert run_nexus("hooks", "uninstall", "--client", "claude").exit_code == 0
+    kept = json.loads(settings.read_text())
+    assert kept["permissions"] == {"deny": ["Bash(rm:*)"]} and "hooks" not in kept
