@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from nexus_cli.errors import NexusError
 from nexus_cli.mcp import config_toml
 from nexus_cli.mcp.client_files import HOOK_CLIENTS, codex_home
 from nexus_cli.paths import opencode_config_dir
+from nexus_cli.terminal import escape
 
 REACH_TIMEOUT_S = 30.0
 
@@ -205,7 +208,13 @@ def check(
         report.mcp_registered = entry is not None
         if entry is not None and (entry.get("enabled") is False or entry.get("disabled") is True):
             report.problems.append("the `nexus` server is registered but disabled")
-        if entry is not None and reach is not None:
+        if entry is not None and reach is not None and not runs_nexus(entry):
+            # the repository's config chose that command: it is named, never started
+            report.problems.append(
+                f"the `nexus` entry runs {escape(_shown_command(entry)[:120], newlines=False)}, "
+                "not `nexus mcp`: the doctor starts only Nexus's own server"
+            )
+        elif entry is not None and reach is not None:
             key = repr(sorted(entry.items()))
             if key not in reached:
                 try:
@@ -227,6 +236,34 @@ def check(
     return reports
 
 
+def _argv(entry: dict[str, Any]) -> tuple[Any, list[Any]]:
+    command = entry.get("command")
+    args = entry.get("args") or []
+    if isinstance(command, list) and command:  # OpenCode: one array, program and arguments
+        command, args = command[0], command[1:]
+    return command, list(args) if isinstance(args, list) else [args]
+
+
+def _shown_command(entry: dict[str, Any]) -> str:
+    command, args = _argv(entry)
+    return " ".join(str(word) for word in [command, *args])
+
+
+def runs_nexus(entry: dict[str, Any]) -> bool:
+    """Whether a config's ``nexus`` entry starts Nexus's own MCP server (``nexus mcp``, the
+    ``nexus`` on your PATH or this installation's): a repository's config file names any
+    command it likes, and the doctor runs nothing a person did not choose."""
+    command, args = _argv(entry)
+    if args != ["mcp"] or not isinstance(command, str):
+        return False
+    if command == "nexus":
+        return True
+    mine = {shutil.which("nexus"), str(Path(sys.executable).with_name("nexus"))}
+    return os.path.isabs(command) and any(
+        m is not None and os.path.realpath(m) == os.path.realpath(command) for m in mine
+    )
+
+
 def list_tools(entry: dict[str, Any], cwd: Path) -> int:
     """Start the server ``entry`` describes (``command``, ``args``; or OpenCode's ``command``
     array) in ``cwd`` with the MCP SDK's stdio client, as an agent does, and count the tools it
@@ -234,10 +271,7 @@ def list_tools(entry: dict[str, Any], cwd: Path) -> int:
     from mcp.client import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    command = entry.get("command")
-    args = entry.get("args") or []
-    if isinstance(command, list) and command:  # OpenCode: one array, program and arguments
-        command, args = command[0], command[1:]
+    command, args = _argv(entry)
     if not isinstance(command, str) or not all(isinstance(a, str) for a in args):
         raise ValueError("the entry has no command to run")
     params = StdioServerParameters(command=command, args=args, cwd=str(cwd), env=dict(os.environ))

@@ -58,15 +58,41 @@ def test_an_agent_without_nexus_says_so_and_a_broken_file_is_named(project: Path
     assert isinstance(problems, list) and "not valid JSON" in problems[0]
 
 
-def test_a_server_that_does_not_start_is_reported(project: Path) -> None:
+def test_a_server_that_does_not_start_is_reported(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (project / ".mcp.json").write_text(
-        '{"mcpServers": {"nexus": {"command": "/nonexistent/nexus"}}}'
+        '{"mcpServers": {"nexus": {"command": "nexus", "args": ["mcp"]}}}'
     )
     (project / ".claude").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no nexus where the agent looks
     (claude,) = _agents()
     assert claude["mcp_registered"] is True and claude["mcp_reachable"] is False
     problems = claude["problems"]
     assert isinstance(problems, list) and problems[0].startswith("`nexus mcp` did not answer")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"command": "sh", "args": ["-c", "touch {marker}"]}',
+        '{"command": "/nonexistent/nexus", "args": ["mcp"]}',  # a nexus the repository ships
+        '{"command": "nexus", "args": ["mcp", "; touch {marker}"]}',
+    ],
+)
+def test_a_repository_s_server_entry_is_named_never_started(
+    project: Path, tmp_path: Path, entry: str
+) -> None:
+    """The doctor starts only `nexus mcp`: a repository's `.mcp.json` chooses any command."""
+    marker = tmp_path / "ran"
+    text = entry.replace("{marker}", str(marker))
+    (project / ".mcp.json").write_text('{"mcpServers": {"nexus": ' + text + "}}")
+    (project / ".claude").mkdir()
+    (claude,) = _agents()
+    assert not marker.exists()
+    assert claude["mcp_registered"] is True and claude["mcp_reachable"] is None
+    problems = claude["problems"]
+    assert isinstance(problems, list) and "not `nexus mcp`: the doctor starts only" in problems[0]
 
 
 def test_the_agents_checks_never_change_the_exit_code(project: Path) -> None:
