@@ -32,7 +32,6 @@ exit code 2, ``stop_hook_active``; read 2026-12-06), https://developers.openai.c
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -42,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs
+from nexus_cli import fs, safe_path
 from nexus_cli.errors import NexusError
 from nexus_cli.project import Project, find_project
 from nexus_cli.tasks import approvals, ids, waits
@@ -211,39 +210,43 @@ def _state_file(project: Project, payload: Mapping[str, Any]) -> Path:
     return project.state_dir / "hooks" / f"stop-{digest}.json"
 
 
-def _blocks_so_far(path: Path, active: bool) -> int:
+# The stop counters live under .nexus/state, opened below the project root without following a
+# link (docs/security.md, Rule 1): a link there is reported on stderr, and nothing is written.
+
+
+def _blocks_so_far(root: Path, path: Path, active: bool) -> int:
     if not active:
         return 0  # a new stop, not one the agent reached by continuing after a block
     try:
-        value = json.loads(path.read_text(encoding="utf-8")).get("blocks")
+        value = json.loads(safe_path.read_bytes(root, path)).get("blocks")
     except (OSError, ValueError, AttributeError):
         return 0
     return value if isinstance(value, int) and value >= 0 else 0
 
 
-def _forget(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+def _forget(root: Path, path: Path) -> None:
+    safe_path.unlink(root, path)
 
 
 def _stop(store: TaskStore, task: Task | None, payload: Mapping[str, Any]) -> HookAnswer:
-    path = _state_file(store.project, payload)
+    root, path = store.project.root, _state_file(store.project, payload)
     if task is None or task.status not in WORKING:
-        _forget(path)
+        _forget(root, path)
         return HookAnswer()
     problems, _waiting = gate_problems(store.project, task, store.get)
     if not [p for p in problems if p.waits_on is None]:  # a waiting gate never holds a turn
-        _forget(path)
+        _forget(root, path)
         return HookAnswer(stdout=_waits_message(task, problems))
-    blocks = _blocks_so_far(path, payload.get("stop_hook_active") is True)
+    blocks = _blocks_so_far(root, path, payload.get("stop_hook_active") is True)
     if blocks >= MAX_BLOCKS:  # kept: later stops of this run of blocks end the turn too
         message = (
             f"Nexus let the turn end: task {task.id}'s gates still fail after {blocks} attempts "
             f"in a row (`nexus task context {task.id}` shows them)."
         )
         return HookAnswer(stdout=json.dumps({"systemMessage": message}) + "\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fs.atomic_write(path, json.dumps({"blocks": blocks + 1, "task": task.id}) + "\n", fsync=False)
+    fs.require_directory(path.parent, what="folder", root=root)
+    text = json.dumps({"blocks": blocks + 1, "task": task.id}) + "\n"
+    fs.atomic_write(path, text, fsync=False, root=root)
     answer = {"decision": "block", "reason": _reason(task, problems)}
     return HookAnswer(stdout=json.dumps(answer, ensure_ascii=False) + "\n")
 

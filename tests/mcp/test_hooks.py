@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -156,6 +157,25 @@ def test_stop_blocks_at_most_three_times_in_a_row(project: Path, commands: dict[
     # the next turn, started by the person, is held again
     again = _decision(fire(commands["Stop"], stop(project, active=False), project))
     assert again["decision"] == "block"
+
+
+@pytest.mark.parametrize("linked", [".nexus/state/hooks", ".nexus/state"])
+def test_stop_writes_nothing_through_a_link_in_its_state_folder(
+    project: Path, commands: dict[str, str], tmp_path: Path, linked: str
+) -> None:
+    """docs/security.md Rule 1: a link planted at `.nexus/state/hooks` (or `.nexus/state`) is
+    refused, one line on stderr, and the session goes on (exit 0, no decision)."""
+    _claimed_task(project)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = project / linked
+    if target.exists():
+        shutil.move(str(target), str(tmp_path / "moved"))
+    target.symlink_to(outside)
+    result = fire(commands["Stop"], stop(project), project)
+    assert result.returncode == 0 and result.stdout == ""
+    assert "is a symbolic link" in result.stderr
+    assert list(outside.iterdir()) == []
 
 
 def test_stop_lets_a_session_without_a_task_end(project: Path, commands: dict[str, str]) -> None:
