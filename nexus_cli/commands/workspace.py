@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from nexus_cli.commands.options import FiniteRange, parse_vars
 from nexus_cli.commands.workspace_batch import create_several
@@ -238,7 +239,8 @@ def _compose_option(
         if profiles:
             raise click.UsageError("--profile selects services of a --compose file")
         return None
-    if template_name != "bare":
+    given = click.get_current_context().get_parameter_source("template_name")
+    if template_name != "bare" or given is not ParameterSource.DEFAULT:  # `-t bare` too
         raise click.UsageError("give --template or --compose, not both")
     return Path(os.path.relpath(os.path.abspath(compose_file), project.root)).as_posix()
 

@@ -87,7 +87,12 @@ def unsupported_keys(document: dict[str, Any]) -> list[str]:
     """``KEY (reason)`` for every key of ``document`` a workspace does not run, in file order."""
     found: list[str] = []
     for key in document:
-        if key not in TOP_KEYS and not str(key).startswith("x-"):
+        if key == "x-nexus":  # Nexus's settings are a template's, never the project's file's
+            found.append(
+                "x-nexus (a Compose file runs as it is: put Nexus's settings in a template "
+                "that points at it, `x-nexus: {compose: FILE, ...}` in .nexus/templates/NAME.yaml)"
+            )
+        elif key not in TOP_KEYS and not str(key).startswith("x-"):
             found.append(f"{key} ({UNSUPPORTED})")
     found += compose_secrets.top_problems(document)
     for name, spec in _mapping(document.get("volumes")).items():

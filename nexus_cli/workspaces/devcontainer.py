@@ -121,7 +121,10 @@ def import_devcontainer(
             hint="pass --name for another name, or --force to replace it",
         )
     _write(target, template_name, spec, source, project_root)
-    left_out = sorted(k for k in data if k in LEFT_OUT | devcontainer_compose.LEFT_OUT)
+    dropped = LEFT_OUT | (
+        devcontainer_compose.LEFT_OUT if devcontainer_compose.KEY in data else set()
+    )
+    left_out = sorted(k for k in data if k in dropped)
     return ImportResult(template_name, target, source, left_out)
 
 

@@ -211,6 +211,18 @@ def test_cli_refuses_in_one_line(project: Path) -> None:
     assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
     outside = run_nexus("workspace", "create", "w2", "--compose", "/etc/passwd")
     assert outside.exit_code != 0 and "resolves outside" in outside.stderr
+    both = run_nexus("workspace", "create", "w3", "-t", "bare", "--compose", "compose.yaml")
+    assert both.exit_code == 2 and "give --template or --compose, not both" in both.stderr
+
+
+def test_nexus_s_settings_in_the_project_s_own_file_are_named_not_dropped(project: Path) -> None:
+    """`x-nexus` belongs in a template pointing at the file: in the file itself it was ignored
+    without a word (host ports asked for there never came)."""
+    (project / "compose.yaml").write_text(
+        "x-nexus: {host_ports: [dev]}\nx-common: &c {image: x}\nservices:\n  app: *c\n"
+    )
+    with pytest.raises(ConfigError, match="x-nexus .a Compose file runs as it is"):
+        load_compose(project, "compose.yaml")
 
 
 def _get(port: int) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from nexus_cli import home_state
 from nexus_cli.errors import ConfigError
@@ -17,7 +18,7 @@ from nexus_cli.project import find_project
 from nexus_cli.workspaces import exposure, ports
 from nexus_cli.workspaces.host_ports import preferred_port, service_variables, variable
 from nexus_cli.workspaces.service_parsing import parse_host_ports
-from tests.conftest import nexus_exe, run_nexus
+from tests.conftest import REPO_ROOT, nexus_exe, run_nexus
 from tests.workspaces.conftest import write_test_template
 
 
@@ -46,6 +47,12 @@ def test_each_published_port_is_an_address_the_host_reaches() -> None:
         "NEXUS_SERVICE_DNS_CACHE_53_UDP_ADDR": "127.0.0.1:41003",
     }
     assert service_variables(published[:1], "::1")["NEXUS_SERVICE_WEB_ADDR"] == "[::1]:41001"
+    # as `workspace env --json` prints them, with its published schema
+    schema = json.loads(
+        (REPO_ROOT / "docs" / "schemas" / "v1" / "workspace-env.schema.json").read_text()
+    )
+    shown = {"NEXUS_WORKSPACE": "w", "NEXUS_WORKTREE": "/w", **service_variables(published, "::1")}
+    assert list(Draft202012Validator(schema).iter_errors(shown)) == []
 
 
 @pytest.mark.parametrize(
