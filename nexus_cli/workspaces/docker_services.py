@@ -19,6 +19,7 @@ from nexus_cli import engine, fs, git
 from nexus_cli.errors import ConfigError, ConflictError
 from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.handle import (
+    LABEL_PROJECT,
     LABEL_STOP_GRACE,
     LABEL_WORKDIR,
     WORKSPACE_DIR,
@@ -311,7 +312,17 @@ def create_container(client: Any, plan: ServicePlan) -> Any:
         if exc.status_code != 409:
             raise
     with contextlib.suppress(NotFound):  # gone meanwhile: the name is free all the same
-        client.containers.get(plan.container_name).remove(force=True)
+        old = client.containers.get(plan.container_name)
+        labels = (old.attrs.get("Config") or {}).get("Labels") or {}
+        # only what carries this project's label is Nexus's to remove (docs/security.md)
+        if labels.get(LABEL_PROJECT) != plan.workspace.project_id:
+            raise ConflictError(
+                f"a container named {plan.container_name} is there and is not this project's "
+                "(it lacks Nexus's label with the project's id)",
+                hint=f"remove or rename it yourself (`docker rm -f {plan.container_name}`) if you "
+                "do not need it, then run the command again",
+            )
+        old.remove(force=True)
     return _create(client, plan)
 
 

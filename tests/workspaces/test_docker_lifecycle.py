@@ -248,6 +248,25 @@ def test_up_replaces_a_leftover_container_of_the_same_name(
     assert db.labels["dev.nexus.service"] == "db"
 
 
+def test_a_container_of_that_name_that_is_not_the_project_s_is_never_removed(
+    ws_project: Path, docker_client: Any, test_image: str
+) -> None:
+    """The name create uses, taken by a container of someone else's (no project label): create
+    refuses and names it, instead of force-removing it, and leaves nothing of its own."""
+    pid = find_project(ws_project).project_id()
+    name = f"nexus-{pid}-w11-db"
+    theirs = docker_client.containers.run(test_image, ["sleep", "600"], name=name, detach=True)
+    try:
+        created = run_nexus("workspace", "create", "w11", "-t", "duo")
+        assert created.exit_code == 1
+        assert f"a container named {name} is there and is not this project's" in created.stderr
+        kept = docker_client.containers.get(name)
+        assert kept.id == theirs.id and kept.status == "running"
+        assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+    finally:
+        theirs.remove(force=True)
+
+
 def test_an_engine_out_of_network_addresses_is_one_clear_error(
     project: Path, test_image: str, small_pool_engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
