@@ -41,6 +41,8 @@ def process_start(pid: int) -> str | None:
         return None if os.path.isdir("/proc/self") else _exists(pid)
     except (OSError, IndexError):
         return ""
+    if fields[:1] in (["Z"], ["X"]):  # a zombie (killed, not reaped yet) or dead: it owns nothing
+        return None
     ticks = fields[19] if len(fields) > 19 else ""  # field 22 of stat; 20 after "pid (comm)"
     return f"{_boot_id()}:{ticks}"
 

@@ -69,6 +69,19 @@ def test_a_reused_pid_has_another_start(sleeper: subprocess.Popen[bytes]) -> Non
     assert not ownership.alive(owner.Owner(ownership.host_tag(), sleeper.pid, earlier, "t0ken"))
 
 
+def test_a_killed_process_not_reaped_yet_holds_nothing(sleeper: subprocess.Popen[bytes]) -> None:
+    """A SIGKILLed `nexus` whose parent has not waited for it is a zombie: its claim is gone
+    (a harness that kills then retries at once was told "another process is creating it")."""
+    start = ownership.process_start(sleeper.pid)
+    assert start
+    sleeper.kill()
+    os.waitid(os.P_PID, sleeper.pid, os.WEXITED | os.WNOWAIT)  # dead, still unreaped
+    with open(f"/proc/{sleeper.pid}/stat") as fh:
+        assert fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    assert ownership.process_start(sleeper.pid) is None
+    assert not ownership.alive(owner.Owner(ownership.host_tag(), sleeper.pid, start, "t0ken"))
+
+
 def test_a_dead_process_or_another_host_holds_nothing() -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()

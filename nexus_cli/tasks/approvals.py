@@ -322,19 +322,22 @@ def _matching_rule(rules: list[tuple[str, list[str]]], root: str, gate: Gate) ->
 # --- asking a person --------------------------------------------------------------------------
 
 
-def ask_person(question: str) -> bool:
+def ask_person(
+    question: str, *, what: str = "a gate", command: str = "nexus task gate approve"
+) -> bool:
     """Ask ``question`` on the controlling terminal (``/dev/tty``) and read the answer from it.
 
     Standard input and output are deliberately not used: a pipe, ``yes |``, a flag or an
     environment variable cannot answer, so a program without a terminal of its own (an agent's
-    shell tool, an MCP server, CI) cannot approve. True only for ``y`` or ``yes``.
+    shell tool, an MCP server, CI) cannot approve. True only for ``y`` or ``yes``. ``what`` and
+    ``command`` name what is approved, and how, when there is no terminal.
     """
     try:
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         raise NoTerminalError(
-            "approving a gate needs a person at a terminal, and this process has none",
-            hint="run `nexus task gate approve` yourself, in a terminal",
+            f"approving {what} needs a person at a terminal, and this process has none",
+            hint=f"run `{command}` yourself, in a terminal",
         ) from None
     # A terminal cannot seek, so it is written through the descriptor and read as text.
     with os.fdopen(tty, "r", encoding="utf-8", errors="replace") as fh:

@@ -130,7 +130,13 @@ def load(project: Project) -> HostHooks:
     return HostHooks(tuple(v.hook for v in views))
 
 
-def approve(project: Project, *, ask: Any = approvals.ask_person) -> list[HostHook]:
+def _ask_about_hooks(question: str) -> bool:
+    return approvals.ask_person(
+        question, what="workspace hooks", command="nexus workspace hooks --approve"
+    )
+
+
+def approve(project: Project, *, ask: Any = _ask_about_hooks) -> list[HostHook]:
     """Show the waiting project hooks and approve them if the person at ``/dev/tty`` says yes;
     the hooks approved (none when none waited)."""
     waiting = [v.hook for v in listing(project) if v.approval is None]
@@ -242,7 +248,7 @@ def approve_containers(
     template: str | None = None,
     variables: dict[str, str] | None = None,
     *,
-    ask: Any = approvals.ask_person,
+    ask: Any = _ask_about_hooks,
 ) -> list[ContainerHookView]:
     """As :func:`approve`, for the waiting container hooks of :func:`container_listing`."""
     listed = container_listing(project, template, variables).views

@@ -16,7 +16,7 @@ from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.project import find_project
 from nexus_cli.tasks import workspace_hooks
 from nexus_cli.workspaces.templates import load_template
-from tests.conftest import git, run_nexus
+from tests.conftest import git, run_nexus, run_process
 from tests.workspaces.conftest import (
     cleanup_docker,  # noqa: F401 (a fixture)
     file_in_service,
@@ -91,6 +91,20 @@ def test_a_project_hook_waits_for_a_person_then_runs(project: Path, tmp_path: Pa
     # A changed command waits again; the approval was for that exact command.
     project_config(project, f"workspaces:\n  hooks:\n    post_create: 'touch {marker}; id'\n")
     assert run_nexus("workspace", "create", "hk2").exit_code == 5
+
+
+def test_without_a_terminal_hooks_are_not_approved_and_the_words_are_the_hooks(
+    project: Path,
+) -> None:
+    project_config(project, "workspaces:\n  hooks:\n    pre_delete: 'echo x'\n")
+    done = run_process("workspace", "hooks", "--approve", input="y\n", new_session=True)
+    assert done.returncode == 4, done.stderr
+    assert "approving workspace hooks needs a person at a terminal" in done.stderr
+    assert (
+        "run `nexus workspace hooks --approve` yourself" in done.stderr
+        and "gate" not in done.stderr
+    )
+    assert run_nexus("workspace", "hooks", "--json").json()[0]["approved"] is False
 
 
 def test_an_approved_command_moved_to_another_event_waits_again(
