@@ -103,8 +103,8 @@ def show(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     )
     for kind, hooks in parsed.hooks.items():
         for hook in hooks:
-            command = hook.command if isinstance(hook.command, str) else " ".join(hook.command)
-            click.echo(f"  {kind} hook in {hook.service}: {escape(command, newlines=False)}")
+            # the shell line that runs it, as `workspace hooks` shows and approves it
+            click.echo(f"  {kind} hook in {hook.service}: {escape(hook.text, newlines=False)}")
 
 
 @template.command(name="import")

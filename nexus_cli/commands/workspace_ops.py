@@ -243,6 +243,8 @@ def shell(name: str, service: str | None) -> int:
 )
 def logs(name: str, service: str | None, follow: bool, tail: str) -> None:
     """Print NAME's service logs (every service, prefixed, when SERVICE is not given)."""
+    if tail != "all" and not tail.isdigit():
+        raise click.BadParameter(f"{tail!r}: a number of lines, or all", param_hint="--tail")
     chosen = log_sources(_workspace(name), service)
     prefix = service is None and len(chosen) > 1
 

@@ -47,3 +47,12 @@ def test_options_that_would_be_ignored_are_refused(
     result = run_nexus(*args)
     assert result.exit_code == 2 and message in result.stderr, result.stderr
     assert not (project / "out.md").exists() and not (project / "d.html").exists()
+
+
+@pytest.mark.parametrize("tail", ["abc", "-1", "1.5"])
+def test_logs_tail_is_a_number_of_lines_or_all(project: Path, tail: str) -> None:
+    """`--tail abc` printed every line, exit 0."""
+    result = run_nexus("workspace", "logs", "w1", "--tail", tail)
+    assert (
+        result.exit_code == 2 and "--tail" in result.stderr and "a number of lines" in result.stderr
+    )

@@ -276,6 +276,14 @@ def test_a_workspace_or_remote_env_it_cannot_keep_is_refused(
     assert not (project / ".nexus" / "templates" / "devcontainer.yaml").exists()
 
 
+def test_template_show_gives_an_argv_hook_as_the_shell_line_that_runs_it(project: Path) -> None:
+    spec = {"image": "img:1", "postStartCommand": ["sh", "-c", "echo started"]}
+    write_devcontainer(project, "img:1", json.dumps(spec))
+    import_devcontainer(project, ".devcontainer/devcontainer.json")
+    shown = run_nexus("template", "show", "devcontainer")
+    assert "post_start hook in dev: sh -c 'echo started'" in shown.stdout, shown.stdout
+
+
 def test_remote_env_joins_the_container_s_environment(project: Path) -> None:
     spec = {
         "image": "img:1",
