@@ -81,10 +81,13 @@ def _whole_gates(task: Task, change: TaskEdit) -> TaskEdit:
     if change.commands is None and change.waits is None:
         return change
     base = list(change.gates) if change.gates is not None else task.gates
+    waiting = change.waits if change.waits is not None else tuple(g for g in base if g.wait)
     commands = change.commands
     if commands is None:
         commands = tuple(g for g in base if g.wait is None)
-    waiting = change.waits if change.waits is not None else tuple(g for g in base if g.wait)
+    else:  # a waiting gate's text given back with the commands (as `show` lists it) is that gate
+        shown = {g.command for g in waiting}
+        commands = tuple(g for g in commands if g.command not in shown)
     return replace(change, gates=(*commands, *waiting), commands=None, waits=None)
 
 

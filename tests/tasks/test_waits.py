@@ -13,6 +13,7 @@ import pytest
 
 from nexus_cli.caller import Caller
 from nexus_cli.errors import UsageError
+from nexus_cli.mcp import task_tools
 from nexus_cli.project import find_project
 from nexus_cli.tasks import actions, waits
 from tests.conftest import git, run_nexus, run_process
@@ -317,6 +318,21 @@ def test_an_agent_may_add_a_waiting_gate_but_not_remove_or_change_one(
             actions.update(project, task_id, waits=changed, caller=Caller.AGENT)
     kept = actions.update(project, task_id, gates=None, commands=[], caller=Caller.PERSON)
     assert [g.wait for g in kept.task.gates] == ["approval", "after"]  # commands gone, waits kept
+
+
+def test_gates_given_back_as_show_lists_them_keep_the_waiting_gate_as_it_is(
+    tasks_project: Path,
+) -> None:
+    """`task_show` lists waiting gates among `gates`: an agent sending that list back to
+    `task_update` made `approval: bob` a shell command waiting for approval."""
+    task_id = new_task("Round trip", "--gate", "true", "--wait", "approval:bob")
+    shown = [g["command"] for g in show(task_id)["gates"]]
+    assert shown == ["true", "approval: bob"]
+    updated = task_tools.task_update(find_project(), task_id, gates=shown)
+    assert [(g["command"], g.get("wait")) for g in updated["gates"]] == [
+        ("true", None),
+        ("approval: bob", "approval"),
+    ]
 
 
 def test_edit_replaces_the_waiting_gates_and_keeps_the_commands(tasks_project: Path) -> None:
