@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +73,21 @@ class Plan:
 
 
 def _read(path: Path) -> str | None:
+    """The client's file (None: there is none); a FIFO, device or folder there is refused, never
+    opened (a FIFO's open waits for a writer forever)."""
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StateError(f"{path}: cannot read it: {exc}") from None
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise StateError(f"{path}: cannot read it: not a regular file")
+        try:
+            return fh.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateError(f"{path}: cannot read it: {exc}") from None
 
 
 def _sha(text: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from nexus_cli.mcp.install import RETIRED_HOOKS
 from nexus_cli.paths import user_config_dir
-from tests.conftest import run_nexus
+from tests.conftest import run_nexus, run_process
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
@@ -637,3 +637,9 @@ def test_recorded_insertions_restore_only_what_taking_nexus_out_gives(project: P
     assert run_nexus("hooks", "uninstall", "--client", "claude").exit_code == 0
     kept = json.loads(settings.read_text())
     assert kept["permissions"] == {"deny": ["Bash(rm:*)"]} and "hooks" not in kept
+
+
+def test_a_fifo_where_the_client_s_file_goes_is_refused_not_waited_on(project: Path) -> None:
+    os.mkfifo(project / ".mcp.json")
+    result = run_process("mcp", "install", "--client", "claude", cwd=project)
+    assert result.returncode == 1 and "not a regular file" in result.stderr
