@@ -50,6 +50,6 @@ def run_hooks(
             raise NexusError(
                 f"{kind} hook in service {hook.service!r} failed with exit code {exit_code}"
                 + (":\n" + "\n".join(tail) if tail else ""),
-                hint=f"fix the hook in the template, then run `nexus workspace up {workspace.name}`",
+                hint="fix the hook in the template, then run the command again",
             )
         progress.end(f"{kind} hook in {hook.service}")

@@ -88,7 +88,8 @@ def build_image(
     except BuildError as exc:
         raise NexusError(
             f"cannot build the image of service {service.name!r}: {exc.msg}{_tail(exc.build_log)}",
-            hint="fix the Dockerfile or the build: section, then run `nexus workspace up`",
+            # raised by `create` (which then undoes itself) as by `up`: the same command again
+            hint="fix the Dockerfile or the build: section, then run the command again",
         ) from None
     except APIError as exc:
         raise NexusError(

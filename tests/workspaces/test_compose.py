@@ -276,6 +276,26 @@ def test_one_compose_file_runs_in_two_workspaces_at_once(
     assert client.volumes.list(filters=label) == []  # type: ignore[attr-defined]
 
 
+@pytest.mark.docker
+def test_a_build_that_fails_in_a_create_says_to_run_it_again_not_up(
+    project: Path, test_image: str, cleanup_docker: list[str]
+) -> None:
+    """The create undoes itself, so the hint may not send you to `up` (no workspace is left)."""
+    (project / "app").mkdir()
+    (project / "app" / "Dockerfile").write_text(f"FROM {test_image}\nRUN false\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  web:\n    build: {context: ./app}\n    command: [sleep, '60']\n"
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "bad build")
+    cleanup_docker.append(find_project(project).project_id())
+    created = run_nexus("workspace", "create", "b1", "--compose", "compose.yaml")
+    assert created.exit_code == 1 and "cannot build the image of service 'web'" in created.stderr
+    assert "then run the command again" in created.stderr and "workspace up" not in created.stderr
+    assert "removed what this create had made" in created.stderr
+    assert run_nexus("workspace", "list", "--json").json()["workspaces"] == []
+
+
 def test_interpolation_follows_compose(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from nexus_cli.workspaces.compose import interpolate
 
