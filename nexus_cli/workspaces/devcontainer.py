@@ -27,6 +27,7 @@ from typing import Any
 
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
+from nexus_cli.resources import data_dir
 from nexus_cli.terminal import escape, has_controls
 from nexus_cli.workspaces import devcontainer_compose
 from nexus_cli.workspaces.service_parsing import VOLUME_NAME, parse_user
@@ -112,6 +113,13 @@ def import_devcontainer(
     source = _source(project_root, file)
     data = _read(source)
     template_name = validate.template_name(name or "devcontainer")
+    if (data_dir("templates") / f"{template_name}.yaml").is_file():
+        # a project template of that name would replace the built-in for every create (`bare`
+        # is what `workspace create` uses when no template is named)
+        raise UsageError(
+            f"{template_name!r} is a built-in template's name",
+            hint="pass --name with another name",
+        )
     spec = _translate(data, source, project_root)
     _check_paths(spec, source, project_root)
     target = project_root / ".nexus" / "templates" / f"{template_name}.yaml"

@@ -284,6 +284,16 @@ def test_template_show_gives_an_argv_hook_as_the_shell_line_that_runs_it(project
     assert "post_start hook in dev: sh -c 'echo started'" in shown.stdout, shown.stdout
 
 
+@pytest.mark.parametrize("name", ["bare", "node-postgres"])
+def test_a_built_in_template_s_name_is_not_taken(project: Path, name: str) -> None:
+    """`bare` is what `workspace create` uses by default: an imported template of that name
+    would start containers in every plain create."""
+    write_devcontainer(project, "img:1", '{"image": "img:1"}')
+    result = run_nexus("template", "import", ".devcontainer/devcontainer.json", "--name", name)
+    assert result.exit_code == 2 and f"'{name}' is a built-in template's name" in result.stderr
+    assert not (project / ".nexus" / "templates" / f"{name}.yaml").exists()
+
+
 def test_remote_env_joins_the_container_s_environment(project: Path) -> None:
     spec = {
         "image": "img:1",
