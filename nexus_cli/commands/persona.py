@@ -15,7 +15,7 @@ from nexus_cli.mcp import plugin
 from nexus_cli.output import emit_json, info, json_option, print_table, warn
 from nexus_cli.paths import user_config_dir
 from nexus_cli.personas import installer
-from nexus_cli.personas.catalog import load
+from nexus_cli.personas.catalog import load, shadows_builtin
 from nexus_cli.personas.listing import current as active_personas
 from nexus_cli.personas.listing import list_personas, scope_for
 from nexus_cli.personas.listing import show as show_persona
@@ -171,12 +171,12 @@ def _install(
 ) -> None:
     """Plan an add or a switch of persona NAME, then apply it (or only show it, with --dry-run)."""
     scope = _scope(is_global)
-    persona = load(name, scope.search())
+    search = scope.search()
+    persona = load(name, search)
     plan = getattr(installer, planner)(
         scope, persona, level, parse_targets(target, is_global), legacy_commands
     )
-    shadowed = [layer.origin for layer in scope.search() if (layer.folder / persona.name).is_dir()]
-    if persona.origin != "builtin" and "builtin" in shadowed:
+    if persona.origin != "builtin" and shadows_builtin(persona.name, search):
         plan.notes.append(
             f"{persona.name}: the {persona.origin}'s own persona ({persona.folder}), which "
             "replaces the built-in one of that name"

@@ -263,16 +263,16 @@ def plan_uninstall(sc: Scope, client: str, *, server: bool = True) -> Plan:
     return plan
 
 
+OPENCODE_FILES = ("opencode.json", "opencode.jsonc")
+
+
 def _client_files(sc: Scope, client: str, *, server: bool) -> set[str]:
     """The lock keys of the files an install for ``client`` writes (both OpenCode names)."""
     hooks = client in HOOK_CLIENTS
     keys = {t.key for t in client_files.targets(client, sc, hooks=hooks, server=server)}
-    if client == "opencode":
-        keys |= {
-            client_files.target(sc, p.with_name(n), "jsonc", []).key
-            for p in (client_files.opencode_config(sc),)
-            for n in ("opencode.json", "opencode.jsonc")
-        }
+    if client == "opencode":  # the one it wrote may be either
+        folder = client_files.opencode_config(sc).parent
+        keys |= {client_files.target(sc, folder / n, "jsonc", []).key for n in OPENCODE_FILES}
     return keys
 
 

@@ -36,6 +36,15 @@ def layers(project_root: Path | None, include_project: bool = True) -> list[Laye
     return found
 
 
+def shadows_builtin(name: str, search: list[Layer]) -> bool:
+    """Whether a built-in persona of ``name`` is among ``search``'s (a project's or your own of
+    that name then replaces it)."""
+    return any(
+        layer.origin == "builtin" and (layer.folder / name / PERSONA_FILE).is_file()
+        for layer in search
+    )
+
+
 def available(search: list[Layer]) -> dict[str, Layer]:
     """Every persona name visible through ``search``, with the layer that wins."""
     names: dict[str, Layer] = {}

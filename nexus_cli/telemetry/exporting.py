@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from nexus_cli.errors import UsageError
 from nexus_cli.telemetry.db import store
 from nexus_cli.telemetry.db.handle import Db
+from nexus_cli.telemetry.db.schema import stamp
 from nexus_cli.telemetry.journal.invocation import note
 from nexus_cli.telemetry.present import files
 from nexus_cli.telemetry.query import window
 from nexus_cli.telemetry.ship import export as formats
 
 FORMATS = ("json", "ndjson", "csv")
-# The first moment --until alone exports from (every row before it): the first day a date can
-# name, which no row precedes.
-FIRST_DAY = "0001-01-01"
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,8 @@ class Bounds:
     ) -> Bounds:
         """The bounds the window options give, read as ``stats`` reads them
         (:func:`window.resolve`), except that ``--until`` alone has no start."""
-        if not (today or week or month or since):
-            return cls(None, window.resolve(since=FIRST_DAY, until=until).until)
+        if not (today or week or month or since):  # every row before --until
+            return cls(None, stamp(window.end_of(until, datetime.now(UTC))))
         chosen = window.resolve(today=today, week=week, month=month, since=since, until=until)
         return cls(chosen.since, chosen.until)
 

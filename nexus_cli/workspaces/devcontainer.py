@@ -27,11 +27,10 @@ from typing import Any
 
 from nexus_cli import config_json, fs, safe_path, validate
 from nexus_cli.errors import ConfigError, ConflictError, UsageError
-from nexus_cli.resources import data_dir
 from nexus_cli.terminal import escape, has_controls
 from nexus_cli.workspaces import devcontainer_compose
 from nexus_cli.workspaces.service_parsing import VOLUME_NAME, parse_user
-from nexus_cli.workspaces.templates import parse_template_file
+from nexus_cli.workspaces.templates import is_builtin, parse_template_file
 
 SERVICE = "dev"
 KEEP_ALIVE = ["sh", "-c", "trap 'exit 0' TERM; while sleep 3600; do :; done"]
@@ -113,7 +112,7 @@ def import_devcontainer(
     source = _source(project_root, file)
     data = _read(source)
     template_name = validate.template_name(name or "devcontainer")
-    if (data_dir("templates") / f"{template_name}.yaml").is_file():
+    if is_builtin(template_name):
         # a project template of that name would replace the built-in for every create (`bare`
         # is what `workspace create` uses when no template is named)
         raise UsageError(

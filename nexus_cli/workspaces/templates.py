@@ -60,6 +60,12 @@ def search_dirs(project_root: Path | None) -> list[tuple[str, Path]]:
     return dirs
 
 
+def is_builtin(name: str) -> bool:
+    """Whether Nexus ships a template named ``name``."""
+    folder = data_dir("templates")
+    return any((folder / f"{name}{suffix}").is_file() for suffix in (".yaml", ".yml"))
+
+
 def find_template_file(name: str, project_root: Path | None) -> tuple[str, Path]:
     for origin, folder in search_dirs(project_root):
         for suffix in (".yaml", ".yml"):

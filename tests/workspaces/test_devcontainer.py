@@ -37,6 +37,14 @@ DEVCONTAINER = """\
 """
 
 
+def _committed(project: Path, message: str, cleanup_docker: list[str]) -> None:
+    """Commit what the test wrote (a workspace's worktree is made from HEAD) and have the
+    project's Docker objects removed after the test."""
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", message)
+    cleanup_docker.append(find_project(project).project_id())
+
+
 def write_devcontainer(root: Path, image: str, text: str = DEVCONTAINER) -> None:
     folder = root / ".devcontainer"
     folder.mkdir(exist_ok=True)
@@ -311,9 +319,7 @@ def test_an_imported_devcontainer_starts(
     project: Path, test_image: str, cleanup_docker: list[str]
 ) -> None:
     write_devcontainer(project, test_image)
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "devcontainer")
-    cleanup_docker.append(find_project(project).project_id())
+    _committed(project, "devcontainer", cleanup_docker)
     imported = run_nexus("template", "import", ".devcontainer/devcontainer.json", "--json")
     assert imported.exit_code == 0, imported.stderr
     assert json.loads(imported.stdout)["name"] == "devcontainer"
@@ -344,9 +350,7 @@ def test_a_devcontainer_sees_its_workspace_where_its_file_says(
     there (as an editor's terminal would)."""
     spec = {"image": test_image, "workspaceFolder": "/workspaces/${localWorkspaceFolderBasename}"}
     write_devcontainer(project, test_image, json.dumps(spec))
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "devcontainer")
-    cleanup_docker.append(find_project(project).project_id())
+    _committed(project, "devcontainer", cleanup_docker)
     assert run_nexus("template", "import", ".devcontainer/devcontainer.json").exit_code == 0
     created = run_nexus("workspace", "create", "dev2", "--template", "devcontainer")
     assert created.exit_code == 0, created.stderr
@@ -506,9 +510,7 @@ def test_an_imported_compose_devcontainer_starts(
     project: Path, test_image: str, cleanup_docker: list[str]
 ) -> None:
     write_compose_devcontainer(project, test_image)
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "compose devcontainer")
-    cleanup_docker.append(find_project(project).project_id())
+    _committed(project, "compose devcontainer", cleanup_docker)
     assert run_nexus("template", "import", ".devcontainer/devcontainer.json").exit_code == 0
     approve_template_hooks(project, "devcontainer")
     created = run_nexus("workspace", "create", "dc1", "--template", "devcontainer")

@@ -99,6 +99,19 @@ def last_days(days: float, now: datetime | None = None, label: str | None = None
     )
 
 
+def end_of(until: str | None, now: datetime) -> datetime:
+    """Where a window given ``--until`` ends (a date includes its whole day); now without it."""
+    if not until:
+        return now + timedelta(seconds=1)
+    end, date_only = parse_moment(until, option="--until", now=now)
+    if date_only:
+        try:
+            end += timedelta(days=1)
+        except OverflowError:
+            end = datetime.max.replace(tzinfo=UTC)  # 9999-12-31 includes its whole day
+    return end
+
+
 def resolve(
     *,
     today: bool = False,
@@ -122,14 +135,7 @@ def resolve(
     if week or month:
         days = 7 if week else 30
         return last_days(days, now, f"last {days} days")
-    end = now + timedelta(seconds=1)
-    if until:
-        end, date_only = parse_moment(until, option="--until", now=now)
-        if date_only:
-            try:
-                end += timedelta(days=1)
-            except OverflowError:
-                end = datetime.max.replace(tzinfo=UTC)  # 9999-12-31 includes its whole day
+    end = end_of(until, now)
     if since:
         start, _ = parse_moment(since, option="--since", now=now)
     else:
