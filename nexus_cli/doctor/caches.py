@@ -40,7 +40,7 @@ _BAD_ROLLUP_ROWS = {
     "AND typeof(failed) = 'integer' AND typeof(created) = 'integer' "
     "AND typeof(completed) = 'integer')",
     "rollup_durations": "NOT (typeof(n) = 'integer' AND typeof(bucket) = 'integer' "
-    "AND typeof(first_ts) = 'text' AND typeof(last_ts) = 'text' "
+    "AND typeof(first_ms) = 'integer' AND typeof(last_ms) = 'integer' "
     "AND typeof(session_id) = 'text' AND typeof(lo) IN ('integer', 'real') "
     "AND typeof(hi) IN ('integer', 'real'))",
     "rollup_seen": "NOT (typeof(n) = 'integer' AND typeof(first_ts) = 'text' "

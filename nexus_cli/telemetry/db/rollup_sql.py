@@ -9,8 +9,9 @@ computed in the query: :func:`rollup_fold.bucket_sql`), and the rows that need m
 are checked in one pass (:mod:`~nexus_cli.telemetry.db.rollup_checks`) and the ``raw_data``
 fields read through SQLite's JSON functions; each table is then written by an ``INSERT ...
 SELECT ... ON CONFLICT DO UPDATE`` (the merges of :func:`rollups.write`). Only rows SQL could
-read differently from Python (:data:`rollup_checks.ODD_SQL`: a JSON escape, a number beyond
-2**53, a reason hash that is not text or a whole number, ``raw_data`` that is not text) go
+read differently from Python (:func:`rollup_checks.copy_and_check` finds them: a JSON escape, a
+number beyond 2**53, a reason hash that is not text or a whole number, ``raw_data`` that is not
+text) go
 through the Accumulator, whose figures merge into the same rows: merging is order-free (sums,
 min, max and the 20 smallest session ids), so the tables come out the same either way
 (tests/telemetry/db/test_rollup_sql.py compares both on edge cases).
@@ -27,7 +28,7 @@ from typing import Any
 
 from nexus_cli.telemetry.db import classify, quarantine
 from nexus_cli.telemetry.db.handle import Db
-from nexus_cli.telemetry.db.rollup_checks import ODD_SQL, RANGE, copy_and_check, forget
+from nexus_cli.telemetry.db.rollup_checks import RANGE, copy_and_check, forget
 from nexus_cli.telemetry.db.rollup_fold import (
     EVENT_SELECT,
     KINDS_WITH_SESSIONS,
@@ -37,7 +38,7 @@ from nexus_cli.telemetry.db.rollup_fold import (
     bucket_sql,
     sessions_json,
 )
-from nexus_cli.telemetry.db.schema import day_number_sql, day_sql, day_text_sql, text_sql
+from nexus_cli.telemetry.db.schema import day_number_sql, day_text_sql, text_sql
 
 
 def _count_sql(key: str) -> str:
@@ -80,11 +81,11 @@ _INTERACTIVE_FLAG = (
 # duration), as the GROUP BY did.
 _GROUPS_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS rollup_groups (day, command, bucket, interactive, n, ok, "
-    "failed, first_ts, last_ts, session_id, lo, hi, UNIQUE (day, command, bucket, interactive))"
+    "failed, first_ms, last_ms, session_id, lo, hi, UNIQUE (day, command, bucket, interactive))"
 )
 _UPSERT_GROUPS = (
     "ON CONFLICT DO UPDATE SET n = n + 1, ok = ok + excluded.ok, failed = failed + excluded.failed, "
-    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms), "
     "session_id = min(session_id, excluded.session_id), lo = min(lo, excluded.lo), "
     "hi = max(hi, excluded.hi)"
 )
@@ -97,7 +98,7 @@ MERGES = {
     "failed = failed + excluded.failed, created = created + excluded.created, "
     "completed = completed + excluded.completed",
     "rollup_durations": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
-    "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), "
+    "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms), "
     "session_id = min(session_id, excluded.session_id), "
     "lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
     "rollup_seen": "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
@@ -106,38 +107,30 @@ MERGES = {
     "rollup_sessions": "ON CONFLICT DO NOTHING",
 }
 
-# One row per signal the roll-ups count: (day, timestamp, session, kind, key), as
+# One row per signal the roll-ups count: (day number, milliseconds, session, kind, key), as
 # Accumulator._signals sees them (port numbers and ages as whole-number text, booleans as 1/0,
 # a missing or null reason hash as 'None', like Python's str()).
 _SIGNALS = f"""
 WITH sig AS (
-    SELECT {day_sql("e.at_ms")} AS day, {text_sql("e.at_ms")} AS ts, ss.value AS session,
-           json_extract(s.value, '$.kind') AS kind, s.value AS v
-    FROM temp.rollup_extra AS e JOIN strings AS ss ON ss.id = e.session_id,
-         json_each(e.raw_data, '$.signals') AS s
+    SELECT {day_number_sql("e.at_ms")} AS day, e.at_ms AS ts, ss.value AS session,
+           e.kind, e.port, e.reason_type, e.reason, e.age
+    FROM temp.rollup_signals AS e JOIN strings AS ss ON ss.id = e.session_id
     WHERE e.id > ? AND e.id <= ? {{skip}}
-      AND e.raw_data IS NOT NULL AND instr(e.raw_data, '"signals"') > 0
-      AND (instr(e.raw_data, '"port_conflict"') > 0 OR instr(e.raw_data, '"task_rejected"') > 0
-           OR instr(e.raw_data, '"workspace_deleted"') > 0)
-      AND json_type(e.raw_data, '$.signals') = 'array' AND s.type = 'object'
+      AND e.kind IN ('port_conflict', 'task_rejected', 'workspace_deleted')
 ), found AS (
-    SELECT day, ts, session, 'port' AS kind,
-           CAST(json_extract(v, '$.port') AS TEXT) AS key
-    FROM sig WHERE kind = 'port_conflict'
-      AND json_type(v, '$.port') IN ('integer', 'true', 'false')
+    SELECT day, ts, session, 'port' AS kind, CAST(port AS TEXT) AS key
+    FROM sig WHERE kind = 'port_conflict' AND typeof(port) = 'integer'
     UNION ALL
     SELECT day, ts, session, 'rejection',
-           CASE WHEN coalesce(json_type(v, '$.reason_hash'), 'null') = 'null' THEN 'None'
-                ELSE CAST(json_extract(v, '$.reason_hash') AS TEXT) END
+           CASE WHEN coalesce(reason_type, 'null') = 'null' THEN 'None'
+                ELSE CAST(reason AS TEXT) END
     FROM sig WHERE kind = 'task_rejected'
     UNION ALL
     SELECT day, ts, session, k.kind,
-           CASE WHEN k.kind = 'short' THEN ''
-                ELSE CAST(CAST(json_extract(v, '$.age_s') AS INTEGER) AS TEXT) END
+           CASE WHEN k.kind = 'short' THEN '' ELSE CAST(CAST(age AS INTEGER) AS TEXT) END
     FROM sig, (SELECT 'short' AS kind UNION ALL SELECT 'age') AS k
-    WHERE sig.kind = 'workspace_deleted'
-      AND json_type(v, '$.age_s') IN ('integer', 'real', 'true', 'false')
-      AND json_extract(v, '$.age_s') < {classify.SHORT_LIVED_S}
+    WHERE sig.kind = 'workspace_deleted' AND typeof(age) IN ('integer', 'real')
+      AND age < {classify.SHORT_LIVED_S}
 )
 """
 
@@ -145,24 +138,23 @@ WITH sig AS (
 def _seen_sources(skip: str) -> str:
     """An INSERT of every (day, kind, key, session, n, first, last) the ``seen`` table counts
     into ``temp.rollup_seen_rows``, from the chunk's :data:`EXTRA_SQL` rows (failures,
-    templates and signals are all among them). Failures and templates are first grouped by
-    their string ids (whole numbers compare faster than text), then named: the groups of one
-    (day, kind, key, session) are added up by :func:`_fold_seen`."""
+    templates and signals are all among them), the day as its number and the times as whole
+    milliseconds (named as text once per row of ``rollup_seen``, by :func:`_fold_seen`, which
+    adds up the rows of one (day, kind, key)). Failures and templates are first grouped by
+    their string ids (whole numbers compare faster than text), then named."""
     kinds = _quoted(list(KINDS_WITH_SESSIONS))
     where = f"WHERE e.id > :low AND e.id <= :end {skip.replace('id', 'e.id')}"
-    first, last = text_sql("first_ms"), text_sql("last_ms")  # once per group, not per event
     return (
         f"{_SIGNALS.format(skip=skip.replace('id', 'e.id'))} "
         "INSERT INTO temp.rollup_seen_rows "
-        f"SELECT {day_text_sql('day')}, 'error', coalesce((SELECT value FROM strings WHERE id = category), :none), "
-        f"(SELECT value FROM strings WHERE id = session), n, {first}, {last} FROM ("
+        "SELECT day, 'error', coalesce((SELECT value FROM strings WHERE id = category), :none), "
+        "(SELECT value FROM strings WHERE id = session), n, first_ms, last_ms FROM ("
         f"SELECT {day_number_sql('e.at_ms')} AS day, e.error_category AS category, "
         "e.session_id AS session, count(*) AS n, min(e.at_ms) AS first_ms, "
         f"max(e.at_ms) AS last_ms FROM temp.rollup_extra AS e {where} AND e.success IS 0 "
         "GROUP BY 1, 2, 3) "
-        f"UNION ALL SELECT {day_text_sql('day')}, 'template', "
-        "(SELECT value FROM strings WHERE id = template), NULL, "
-        f"n, {first}, {last} FROM (SELECT {day_number_sql('e.at_ms')} AS day, "
+        "UNION ALL SELECT day, 'template', (SELECT value FROM strings WHERE id = template), NULL, "
+        f"n, first_ms, last_ms FROM (SELECT {day_number_sql('e.at_ms')} AS day, "
         "e.template_used AS template, count(*) AS n, min(e.at_ms) AS first_ms, "
         f"max(e.at_ms) AS last_ms FROM temp.rollup_extra AS e {where} "
         "AND e.template_used IS NOT NULL GROUP BY 1, 2) "
@@ -182,10 +174,11 @@ def register_merges(conn: sqlite3.Connection) -> None:
     conn.create_function("rollup_merge_sessions", 2, merge_sessions, deterministic=True)
 
 
-def _group(db: Db, low: int, end: int, skip: str) -> int:
+def _group(db: Db, low: int, end: int, skip: str) -> bool:
     """One pass over the events: per (day, command, bucket, interactive), every figure of
     rollup_commands and rollup_durations, in ``temp.rollup_groups`` (each table then sums the
-    groups it needs). Returns how many events the groups hold."""
+    groups it needs). Returns whether every event's session id is in ``strings``: the session
+    of a group that holds an event whose id is not is NULL (SQL's min() of a NULL is NULL)."""
     conn = db.conn
     conn.execute(_GROUPS_TABLE)
     conn.execute("DELETE FROM temp.rollup_groups")
@@ -194,20 +187,19 @@ def _group(db: Db, low: int, end: int, skip: str) -> int:
             f"INSERT INTO temp.rollup_groups SELECT {day_number_sql('at_ms')}, command, "
             f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, at_ms, "
             "at_ms, ss.value, duration_ms, duration_ms "
-            "FROM event_rows AS e JOIN strings AS ss ON ss.id = e.session_id "
+            "FROM event_rows AS e LEFT JOIN strings AS ss ON ss.id = e.session_id "
             f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} {_UPSERT_GROUPS}"
         ),
         {"low": low, "end": end},
     )
-    return int(conn.execute("SELECT coalesce(sum(n), 0) FROM temp.rollup_groups").fetchone()[0])
+    missing = "SELECT 1 FROM temp.rollup_groups WHERE session_id IS NULL LIMIT 1"
+    return conn.execute(missing).fetchone() is None
 
 
 def _grouped_all(db: Db, low: int, end: int, skip: str) -> None:
     """Group the chunk's events; an event whose session id is missing from ``strings`` (a
-    damaged database: the join above leaves it out) is moved into quarantine first."""
-    grouped = _group(db, low, end, skip)
-    there = db.execute(f"SELECT count(*) FROM event_rows WHERE {RANGE} {skip}", [low, end])
-    if grouped == there.fetchone()[0]:
+    damaged database) is moved into quarantine first."""
+    if _group(db, low, end, skip):
         return
     bad: dict[int, tuple[str, str | None]] = {
         int(row[0]): ("not a valid events row", None)
@@ -224,20 +216,24 @@ def _grouped_all(db: Db, low: int, end: int, skip: str) -> None:
 def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None]:
     """Add the events ``(low, end]`` to the roll-up tables, after moving those of a shape they
     cannot take into quarantine. Returns how many events SQL folded, the Accumulator holding the
-    :data:`ODD_SQL` rows (its ``rejected`` rows are still in ``events``; the caller moves them
+    rows SQL leaves to Python (its ``rejected`` rows are still in ``events``; the caller moves them
     and writes its figures) and the earliest day folded."""
     conn, span = db.conn, [low, end]
-    skip = copy_and_check(db, low, end)
+    odd = copy_and_check(db, low, end)
+    skip = odd.skip
     _grouped_all(db, low, end, skip)
-    # counts.* are read from the few rows that hold counts.
+    # counts.* are read from the rows that hold counts, grouped by the day's number and the
+    # command's string id, each named once per group.
     counted = {
         (day, command): (created, completed)
         for day, command, created, completed in conn.execute(
-            f"SELECT {day_sql('at_ms')}, coalesce((SELECT value FROM strings "
-            "WHERE id = command), :none), "
-            f"sum({_count_sql('workspaces_created')}), sum({_count_sql('tasks_completed')}) "
+            f"SELECT {day_text_sql('day')}, coalesce((SELECT value FROM strings "
+            "WHERE id = command), :none), created, completed FROM ("
+            f"SELECT {day_number_sql('at_ms')} AS day, command, "
+            f"sum({_count_sql('workspaces_created')}) AS created, "
+            f"sum({_count_sql('tasks_completed')}) AS completed "
             f"FROM temp.rollup_extra WHERE raw_data IS NOT NULL {skip} "
-            "AND instr(raw_data, '\"counts\"') > 0 GROUP BY 1, 2",
+            "AND instr(raw_data, '\"counts\"') > 0 GROUP BY 1, 2)",
             {"none": NONE},
         )
     }
@@ -256,7 +252,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     )
     conn.execute(
         f"INSERT INTO rollup_durations SELECT {day_text_sql('g.day')}, c.value, g.bucket, g.n, "
-        f"{text_sql('g.first_ts')}, {text_sql('g.last_ts')}, g.session_id, g.lo, g.hi "
+        "g.first_ms, g.last_ms, g.session_id, g.lo, g.hi "
         "FROM temp.rollup_groups AS g "
         "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
         f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
@@ -265,7 +261,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
     _fold_seen(db, low, end, skip)
     acc = Accumulator(reject=quarantine.counts_problem)
     if skip:
-        acc.add_all(conn.execute(f"{EVENT_SELECT} WHERE {RANGE} AND {ODD_SQL}", span))
+        acc.add_all(conn.execute(f"{EVENT_SELECT} WHERE {RANGE} {odd.only}", span))
     days = [row[0] for row in commands] + [day for day, _ in acc.commands]
     return sum(row[2] for row in commands), acc, min(days, default=None)
 
@@ -282,19 +278,23 @@ def _named(sql: str) -> str:
 def _fold_seen(db: Db, low: int, end: int, skip: str) -> None:
     """The ``seen`` figures of ``(low, end]``: counts, first and last per (day, kind, key) and
     the smallest SESSIONS_KEPT sessions (a JSON array, in order) of the kinds that keep them
-    (:func:`merge_sessions`, once per row). The rows are gathered into a temporary table first
-    (grouping them there costs less than grouping the compound query that finds them)."""
+    (:func:`merge_sessions`, once per row that has any: most rows, of the kinds that keep none,
+    have none, and a Python call each cost half of the statement). The rows are gathered into a
+    temporary table first (grouping them there costs less than grouping the compound query that
+    finds them)."""
     db.execute(
         "CREATE TEMP TABLE IF NOT EXISTS rollup_seen_rows "
-        "(day, kind, key, session, n, first_ts, last_ts)"
+        "(day, kind, key, session, n, first_ms, last_ms)"
     )
     db.execute("DELETE FROM temp.rollup_seen_rows")
     db.execute(_named(_seen_sources(skip)), {"low": low, "end": end, "none": NONE})
     register_merges(db.conn)
     db.execute(
-        "INSERT INTO rollup_seen SELECT day, kind, key, sum(n), min(first_ts), max(last_ts), "
-        "rollup_merge_sessions(json_group_array(session) FILTER (WHERE session IS NOT NULL), "
-        "'[]') FROM temp.rollup_seen_rows WHERE true GROUP BY day, kind, key "
+        f"INSERT INTO rollup_seen SELECT {day_text_sql('day')}, kind, key, sum(n), "
+        f"{text_sql('min(first_ms)')}, {text_sql('max(last_ms)')}, "
+        "CASE WHEN count(session) = 0 THEN '[]' ELSE rollup_merge_sessions(json_group_array("
+        "session) FILTER (WHERE session IS NOT NULL), '[]') END "
+        "FROM temp.rollup_seen_rows WHERE true GROUP BY day, kind, key "
         f"{MERGES['rollup_seen']}"
     )
 

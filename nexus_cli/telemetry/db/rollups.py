@@ -15,8 +15,8 @@ Tables (keys are UTC days, ``YYYY-MM-DD``; a NULL command/category/template is s
 * ``rollup_commands`` (day, command): invocations, succeeded, failed, workspaces created, tasks
   completed.
 * ``rollup_durations`` (day, command, bucket): the duration histogram of non-interactive runs
-  (:mod:`~nexus_cli.telemetry.db.sketch`), with the first and last timestamp and the smallest
-  session id of each bucket (what a slow-command insight shows) and its smallest and largest
+  (:mod:`~nexus_cli.telemetry.db.sketch`), with the first and last time (whole UTC
+  milliseconds, as ``event_rows.at_ms``) and the smallest session id of each bucket (what a slow-command insight shows) and its smallest and largest
   duration (a bucket holding one value reports it exactly).
 * ``rollup_seen`` (day, kind, key): count, first, last and up to 20 session ids (the smallest) for
   error categories, templates, port conflicts, rejection reasons, short-lived workspaces, ages.
@@ -75,16 +75,21 @@ SHOW_PROGRESS_FROM = 100_000
 TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions", "rollup_retries")
 DAY_TABLES = TABLES[:4]
 
-SCHEMA = """
+# first_ms, last_ms: whole UTC milliseconds, like event_rows.at_ms (since migration 14; text
+# before, see store.m014_duration_times).
+DURATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS rollup_durations (
+    day TEXT NOT NULL, command TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+    first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, session_id TEXT NOT NULL,
+    lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (day, command, bucket)) WITHOUT ROWID;
+"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS rollup_commands (
     day TEXT NOT NULL, command TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,
     failed INTEGER NOT NULL, created INTEGER NOT NULL, completed INTEGER NOT NULL,
     PRIMARY KEY (day, command)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_durations (
-    day TEXT NOT NULL, command TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,
-    first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, session_id TEXT NOT NULL,
-    lo INTEGER NOT NULL, hi INTEGER NOT NULL, PRIMARY KEY (day, command, bucket)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_seen (
+{DURATIONS_TABLE}CREATE TABLE IF NOT EXISTS rollup_seen (
     day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
     first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, sessions TEXT NOT NULL,
     PRIMARY KEY (day, kind, key)) WITHOUT ROWID;
@@ -115,7 +120,10 @@ def write(db: Db, acc: Accumulator) -> None:
     db.conn.executemany(
         "INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         f"{rollup_sql.MERGES['rollup_durations']}",
-        ((*key, *cell) for key, cell in acc.durations.items()),
+        (
+            (*key, n, ms_of(first), ms_of(last), session, lo, hi)
+            for key, (n, first, last, session, lo, hi) in acc.durations.items()
+        ),
     )
     db.conn.executemany(
         f"INSERT INTO rollup_seen VALUES (?, ?, ?, ?, ?, ?, ?) {rollup_sql.MERGES['rollup_seen']}",
@@ -126,7 +134,8 @@ def write(db: Db, acc: Accumulator) -> None:
     )
 
 
-def _clear(db: Db) -> None:
+def clear(db: Db) -> None:
+    """Drop every roll-up row and the mark: the next fold builds them from the events."""
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
     set_mark(db, 0)
@@ -156,7 +165,7 @@ def _fold_chunk(db: Db, take: Callable[[int, int], int] | None = None) -> tuple[
     low = mark(db)
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     if top < low:  # ids went backwards: the rows the mark counted are gone
-        _clear(db)
+        clear(db)
         low = 0
     if low == 0 and top > 0:  # a full build: its retry pairs are found once, at its end
         put(db, RETRIES_PENDING_KEY, 1)
@@ -263,18 +272,23 @@ def damaged(exc: BaseException) -> bool:
     return isinstance(exc, quarantine.ROW_ERRORS)
 
 
-def fold(db: Db, *, show_progress: bool = True) -> int:
+def fold(db: Db, *, show_progress: bool = True, anew: bool = False) -> int:
     """Fold the events recorded since the last fold; returns how many (0: already current).
 
     One transaction per chunk of ids, so other folders wait at most one chunk, and two processes
     folding at once share the work instead of counting anything twice. A large fold shows a
-    progress bar on a terminal (never with ``show_progress`` False, nor on a pipe).
+    progress bar on a terminal (never with ``show_progress`` False, nor on a pipe). ``anew``:
+    drop every roll-up row first (in the first chunk's transaction, once a parallel build's
+    child is starting: the drop takes a while at millions of events).
     """
     top = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
     try:
-        pending = top - mark(db)
+        pending = top if anew else top - mark(db)
     except BadMark:
         pending = top + 1  # rebuilt below
+    if anew and top == 0:
+        with db.atomic():
+            clear(db)
     if pending == 0 and not retries_pending(db):  # the common case, without the write lock
         return 0
     folded = 0
@@ -302,6 +316,9 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
             while True:
                 try:
                     with db.atomic():
+                        if anew:
+                            clear(db)
+                            anew = False
                         if isolate:
                             events, left = _fold_chunk_isolated(db)
                         else:
@@ -320,7 +337,7 @@ def fold(db: Db, *, show_progress: bool = True) -> int:
                         part.close()
                         part = None
                     with db.atomic():
-                        _clear(db)
+                        clear(db)
                     continue
                 isolate = False
                 folded += events
@@ -345,9 +362,7 @@ def rebuild(db: Db, *, show_progress: bool = True) -> dict[str, Any]:
     """Drop every roll-up row and fold all events again (in chunks: interrupted, it leaves a
     mark the next fold goes on from)."""
     started = time.perf_counter()
-    with db.atomic():
-        _clear(db)
-    folded = fold(db, show_progress=show_progress)
+    folded = fold(db, show_progress=show_progress, anew=True)
     rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     return {
         "events": folded,
@@ -364,7 +379,7 @@ def forget_before(db: Db, cutoff: str) -> None:
     the cutoff's day is folded again from the raw events that remain (up to the mark).
     """
     if db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None:
-        _clear(db)
+        clear(db)
         return
     day, top = cutoff[:10], mark(db)
     bump_generation(db)

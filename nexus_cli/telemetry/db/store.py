@@ -169,6 +169,30 @@ def m013_sync_marks_hashed(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA secure_delete = OFF")
 
 
+def m014_duration_times(conn: sqlite3.Connection) -> None:
+    # rollup_durations keeps each bucket's first and last time as whole UTC milliseconds
+    # (first_ms, last_ms), like event_rows.at_ms, instead of 23 characters of text each: the
+    # fold no longer names two times per row it writes, and the rows are smaller. The rows are
+    # converted in place; when one does not hold two valid times (a damaged table) the roll-ups
+    # are dropped instead, and the next read builds them again (they are derived data). A
+    # database m007 made in this version's shape has nothing to convert.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(rollup_durations)")}
+    if "first_ts" not in columns:
+        return
+    conn.execute("ALTER TABLE rollup_durations RENAME TO rollup_durations_text")
+    _script(conn, rollups.DURATIONS_TABLE)
+    first, last = schema.ms_sql("first_ts"), schema.ms_sql("last_ts")
+    converted = conn.execute(
+        "INSERT INTO rollup_durations SELECT day, command, bucket, n, f, l, session_id, lo, hi "
+        f"FROM (SELECT *, {first} AS f, {last} AS l FROM rollup_durations_text) "
+        "WHERE typeof(f) = 'integer' AND typeof(l) = 'integer'"
+    ).rowcount
+    total = conn.execute("SELECT count(*) FROM rollup_durations_text").fetchone()[0]
+    conn.execute("DROP TABLE rollup_durations_text")
+    if converted != total:
+        rollups.clear(Db(conn, ""))
+
+
 def _copy_events(conn: sqlite3.Connection, tick: progress.Tick) -> None:
     """Before m011_compact_events, outside its transaction: copy the events into the compact
     tables in chunks, each its own transaction (:func:`upgrade.in_chunks`). Interrupted (Ctrl-C,
@@ -194,6 +218,7 @@ MIGRATIONS = (
     m011_compact_events,
     m012_event_times,
     m013_sync_marks_hashed,
+    m014_duration_times,
 )
 COMPACTED_AT = 11  # m011_compact_events
 TIMED_AT = 12  # m012_event_times: the last of the migrations after which free pages are given back

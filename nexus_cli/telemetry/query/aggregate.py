@@ -24,7 +24,7 @@ from nexus_cli.telemetry.db.rollup_fold import (
     Seen,
     time_range,
 )
-from nexus_cli.telemetry.db.schema import day_number_sql, day_text_sql, stamp
+from nexus_cli.telemetry.db.schema import day_number_sql, day_text_sql, stamp, text_sql
 from nexus_cli.telemetry.query import day_cache
 from nexus_cli.telemetry.query.part import Part
 
@@ -102,8 +102,8 @@ def _query_days(db: Db, first: str, end: str) -> Part:
     ):
         part.commands[command] = figures
     for command, index, *cell in db.execute(
-        "SELECT command, bucket, sum(n), min(first_ts), max(last_ts), min(session_id), min(lo), "
-        "max(hi) "
+        f"SELECT command, bucket, sum(n), {text_sql('min(first_ms)')}, "
+        f"{text_sql('max(last_ms)')}, min(session_id), min(lo), max(hi) "
         "FROM rollup_durations WHERE day >= ? AND day < ? GROUP BY command, bucket",
         days,
     ):

@@ -196,6 +196,25 @@ def test_an_events_row_of_another_shape_is_moved_aside_and_reads_work(
     assert source == "event" and json.loads(data)["id"] == 2
 
 
+def test_an_event_whose_session_id_names_no_string_is_moved_aside() -> None:
+    """A damaged database: the session id of an event names no row of ``strings``."""
+    with store.opened():
+        pass
+    _insert_event()
+    _insert_event(duration_ms=None)  # no duration: nothing but the session would refuse it
+    conn = sqlite3.connect(paths.telemetry_db_path())
+    with conn:
+        conn.execute("UPDATE event_rows SET session_id = 999999 WHERE id = 2")
+    conn.close()
+    for args in READERS:
+        _read_ok(*args)
+    assert _rows("SELECT count(*) FROM events") == [(1,)]
+    assert _rows("SELECT reason, json_extract(data, '$.id') FROM quarantine") == [
+        ("not a valid events row", 2)
+    ]
+    assert _rows("SELECT sum(n) FROM rollup_commands") == [(1,)]
+
+
 def test_an_event_that_still_breaks_the_roll_ups_is_put_aside_after_one_rebuild(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -40,6 +40,18 @@ def _raw(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+# Rows SQL leaves to Python: an escape, numbers beyond 2**53 (in any signal of a row that
+# names a kind the roll-ups count), reasons that are not text or a whole number.
+_ODD_RAW = [
+    '{"signals":[{"kin\\u0064":"port_conflict","port":1}]}',
+    _raw({"signals": [{"kind": "task_rejected", "reason_hash": 1.5}]}),
+    _raw({"signals": [{"kind": "task_rejected", "reason_hash": {"b": [1, 2]}}]}),
+    _raw({"signals": [{"kind": "workspace_deleted", "age_s": -1e300}]}),
+    _raw({"signals": [{"kind": "port_conflict", "port": 2**60}]}),
+    _raw({"signals": [{"kind": "gate_run", "age_s": 2**54}, {"kind": "port_conflict", "port": 1}]}),
+]
+
+
 def _edge_rows() -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     add = rows.append
@@ -114,15 +126,9 @@ def _edge_rows() -> list[tuple[Any, ...]]:
                 _raw({"signals": [signal, signal]}),
             )
         )
-    # rows SQL leaves to Python (ODD_SQL): escapes, big numbers, reasons that are objects
-    odd = [
-        '{"signals":[{"kin\\u0064":"port_conflict","port":1}]}',
-        _raw({"signals": [{"kind": "task_rejected", "reason_hash": 1.5}]}),
-        _raw({"signals": [{"kind": "task_rejected", "reason_hash": {"b": [1, 2]}}]}),
-        _raw({"signals": [{"kind": "workspace_deleted", "age_s": -1e300}]}),
-        _raw({"signals": [{"kind": "port_conflict", "port": 2**60}]}),
-    ]
-    for k, raw in enumerate(odd):
+    # rows SQL leaves to Python (rollup_checks.Odd): escapes, big numbers, reasons that are
+    # objects
+    for k, raw in enumerate(_ODD_RAW):
         add((_at(7, k), "s-o", "task approve", 100, 1, None, None, raw))
     # counts: added, absent, null; bad ones are quarantined; repeated keys: the first counts
     counts: list[Any] = [
@@ -283,12 +289,12 @@ def test_incremental_sql_folds_match_one_python_fold(pair: tuple[Path, Path]) ->
 
 def test_odd_rows_go_to_python(pair: tuple[Path, Path]) -> None:
     _, path = pair
-    with store.migrated(str(path)) as db:
-        odd = db.execute(f"SELECT count(*) FROM events WHERE {rollup_checks.ODD_SQL}").fetchone()[0]
-        plain = db.execute(
-            f"SELECT count(*) FROM events WHERE NOT {rollup_checks.ODD_SQL}"
-        ).fetchone()
-    assert odd == 5  # the five rows of `odd` in _edge_rows
+    with store.migrated(str(path)) as db, db.atomic():
+        top = db.execute("SELECT max(id) FROM events").fetchone()[0]
+        odd = rollup_checks.copy_and_check(db, 0, top)
+        kept = db.execute(f"SELECT raw_data FROM events WHERE 1 {odd.only}").fetchall()
+        plain = db.execute(f"SELECT count(*) FROM events WHERE 1 {odd.skip}").fetchone()
+    assert sorted(raw for (raw,) in kept) == sorted(_ODD_RAW)  # those of _edge_rows
     assert plain[0] > 4000
 
 

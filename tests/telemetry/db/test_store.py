@@ -16,7 +16,7 @@ import pytest
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import child as db_child
-from nexus_cli.telemetry.db import rollup_sql, schema, store, upgrade
+from nexus_cli.telemetry.db import rollup_marks, rollup_sql, schema, store, upgrade
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -24,7 +24,7 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 13
+        assert migrations.version(db.conn) == store.LATEST == 14
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
         assert indexes == {"event_rows_time"}
     migrations.check_names(store.MIGRATIONS)
@@ -744,3 +744,58 @@ def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events(tmp_
         assert db.execute("SELECT count(*) FROM agent_log_marks").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
         assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
+
+
+def _durations_as_text(path: Path, extra: tuple[Any, ...] | None = None) -> None:
+    """Make the database at ``path`` what version 13 left: ``rollup_durations`` with its first
+    and last times as text (plus the row ``extra``, as written)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("ALTER TABLE rollup_durations RENAME TO ms")
+        conn.execute(
+            "CREATE TABLE rollup_durations (day TEXT NOT NULL, command TEXT NOT NULL, "
+            "bucket INTEGER NOT NULL, n INTEGER NOT NULL, first_ts TEXT NOT NULL, "
+            "last_ts TEXT NOT NULL, session_id TEXT NOT NULL, lo INTEGER NOT NULL, "
+            "hi INTEGER NOT NULL, PRIMARY KEY (day, command, bucket)) WITHOUT ROWID"
+        )
+        conn.execute(
+            "INSERT INTO rollup_durations SELECT day, command, bucket, n, "
+            f"{schema.text_sql('first_ms')}, {schema.text_sql('last_ms')}, session_id, lo, hi "
+            "FROM ms"
+        )
+        if extra is not None:
+            conn.execute("INSERT INTO rollup_durations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", extra)
+        conn.execute("DROP TABLE ms")
+        conn.execute("PRAGMA user_version = 13")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["as written", "a damaged row"])
+def test_m014_keeps_duration_times_as_milliseconds(tmp_path: Path, damaged: bool) -> None:
+    """Migration 14 converts the text times of ``rollup_durations`` in place; a row it cannot
+    convert drops the roll-ups instead, and the next read builds the same rows again."""
+    path = tmp_path / "t.db"
+    with store.opened(str(path)) as db:
+        db.conn.executemany(
+            "INSERT INTO events (timestamp, session_id, event_type, command, duration_ms, "
+            "success) VALUES (?, ?, 'command', ?, ?, 1)",
+            [
+                (f"2026-0{1 + i % 3}-1{i % 7} 1{i % 10}:00:0{i % 6}.{i:03d}", f"s{i % 4}",
+                 ("stats", "doctor")[i % 2], 10 + 37 * i)
+                for i in range(60)
+            ],
+        )  # fmt: skip
+    with store.opened(str(path)) as db:
+        expected = db.execute("SELECT * FROM rollup_durations ORDER BY 1, 2, 3").fetchall()
+        mark = rollup_marks.mark(db)
+    assert len(expected) > 20 and all(isinstance(row[4], int) for row in expected)
+    bad = ("2026-05-01", "stats", 3, 1, "yesterday", "today", "s", 3, 3) if damaged else None
+    _durations_as_text(path, bad)
+    with store.migrated(str(path)) as db:
+        assert migrations.version(db.conn) == store.LATEST
+        converted = db.execute("SELECT * FROM rollup_durations ORDER BY 1, 2, 3").fetchall()
+        assert rollup_marks.mark(db) == (0 if damaged else mark)
+    assert converted == ([] if damaged else expected)
+    with store.opened(str(path)) as db:
+        assert db.execute("SELECT * FROM rollup_durations ORDER BY 1, 2, 3").fetchall() == expected

@@ -379,7 +379,9 @@ def test_a_mark_kept_under_the_clear_url_is_hashed_by_the_upgrade(receiver: Rece
             "UPDATE sync_marks SET destination = ?",
             [f"otlp http://bob:pa55word@{host}/v1/logs"],
         )
-        conn.execute(f"PRAGMA user_version = {store.LATEST - 1}")
+        conn.execute(
+            f"PRAGMA user_version = {store.MIGRATIONS.index(store.m013_sync_marks_hashed)}"
+        )
     conn.close()
     status = run_nexus("--no-telemetry", "sync", "status", "--json")
     assert status.exit_code == 0 and status.json()["events_sent"] == sent_events
