@@ -41,10 +41,7 @@ def build_part(source: str, path: str, top: int) -> None:
         conn.execute("CREATE TABLE maintenance (key TEXT PRIMARY KEY, value TEXT)")
         db = Db(conn, path)
         with db.atomic():  # every retry pair up to top, while the parent folds
-            conn.executemany(
-                "INSERT INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
-                rollup_sql.retry_rows_sql(conn, top),
-            )
+            rollup_sql.add_retry_rows(conn, top)
             _put_part(db, top, 0)
         high, folded = top, 0
         while True:

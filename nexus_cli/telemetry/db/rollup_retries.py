@@ -78,9 +78,6 @@ def retries_pending(db: Db) -> bool:
 def find_all_retries(db: Db) -> None:
     """The retry pairs of every event up to the mark, in one query (the end of a full build)."""
     db.execute("DELETE FROM rollup_retries")
-    db.conn.executemany(
-        "INSERT OR REPLACE INTO rollup_retries VALUES (?, ?, ?, ?, ?, ?)",
-        rollup_sql.retry_rows_sql(db.conn, mark(db)),
-    )
+    rollup_sql.add_retry_rows(db.conn, mark(db))
     db.execute("DELETE FROM maintenance WHERE key = ?", [RETRIES_PENDING_KEY])
     bump_generation(db)

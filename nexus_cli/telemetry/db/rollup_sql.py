@@ -16,7 +16,7 @@ through the Accumulator, whose figures merge into the same rows: merging is orde
 min, max and the 20 smallest session ids), so the tables come out the same either way
 (tests/telemetry/db/test_rollup_sql.py compares both on edge cases).
 
-:func:`retry_rows_sql` finds every retry pair up to an event id in one window query (what
+:func:`add_retry_rows` adds every retry pair up to an event id in one window query (what
 :func:`rollup_fold.retry_pairs` finds per session), for a full build.
 """
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 
 from nexus_cli.telemetry.db import classify, quarantine
 from nexus_cli.telemetry.db.handle import Db
@@ -76,12 +75,15 @@ _INTERACTIVE_FLAG = (
 # The groups of one chunk, keyed by the day's number (day_number_sql) and holding the first
 # and last times as whole milliseconds, named as text once per group: each event is added to its
 # group by an upsert (a lookup among the chunk's groups), which costs less than sorting the
-# chunk's events for a GROUP BY. A NULL command or bucket is never equal to another, so such
-# events stay apart; the tables below sum them per (day, command) or leave them out (no
-# duration), as the GROUP BY did.
+# chunk's events for a GROUP BY. The table is kept in the order of its key, so the sums per
+# (day, command) read it in that order, with no sort. A missing command or duration is keyed
+# as '' (text, so never equal to a string id or a bucket): such groups are summed per (day,
+# command) and left out of the durations, as the events in them.
+MISSING = "''"
 _GROUPS_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS rollup_groups (day, command, bucket, interactive, n, ok, "
-    "failed, first_ms, last_ms, session_id, lo, hi, UNIQUE (day, command, bucket, interactive))"
+    "failed, first_ms, last_ms, session_id, lo, hi, "
+    "PRIMARY KEY (day, command, bucket, interactive)) WITHOUT ROWID"
 )
 _UPSERT_GROUPS = (
     "ON CONFLICT DO UPDATE SET n = n + 1, ok = ok + excluded.ok, failed = failed + excluded.failed, "
@@ -184,8 +186,9 @@ def _group(db: Db, low: int, end: int, skip: str) -> bool:
     conn.execute("DELETE FROM temp.rollup_groups")
     conn.execute(
         _named(
-            f"INSERT INTO temp.rollup_groups SELECT {day_number_sql('at_ms')}, command, "
-            f"{bucket_sql(conn)}, {_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, at_ms, "
+            f"INSERT INTO temp.rollup_groups SELECT {day_number_sql('at_ms')}, "
+            f"coalesce(command, {MISSING}), coalesce({bucket_sql(conn)}, {MISSING}), "
+            f"{_INTERACTIVE_FLAG}, 1, success IS 1, success IS 0, at_ms, "
             "at_ms, ss.value, duration_ms, duration_ms "
             "FROM event_rows AS e LEFT JOIN strings AS ss ON ss.id = e.session_id "
             f"WHERE e.id > ? AND e.id <= ? {skip.replace('id', 'e.id')} {_UPSERT_GROUPS}"
@@ -254,7 +257,7 @@ def fold_range(db: Db, low: int, end: int) -> tuple[int, Accumulator, str | None
         f"INSERT INTO rollup_durations SELECT {day_text_sql('g.day')}, c.value, g.bucket, g.n, "
         "g.first_ms, g.last_ms, g.session_id, g.lo, g.hi "
         "FROM temp.rollup_groups AS g "
-        "JOIN strings AS c ON c.id = g.command WHERE g.bucket IS NOT NULL "
+        "JOIN strings AS c ON c.id = g.command WHERE typeof(g.bucket) = 'integer' "
         f"AND NOT g.interactive AND c.value NOT IN ({_ALWAYS}) "
         f"{MERGES['rollup_durations']}"
     )
@@ -316,6 +319,7 @@ WHERE f.id <= :top AND f.success IS 0 AND f.command IS NOT NULL AND n.command = 
 """
 
 
-def retry_rows_sql(conn: sqlite3.Connection, top: int) -> list[tuple[Any, ...]]:
-    """Every retry pair among the events with ``id <= top`` (rows of ``rollup_retries``)."""
-    return conn.execute(RETRIES_SQL, {"top": top}).fetchall()
+def add_retry_rows(conn: sqlite3.Connection, top: int) -> None:
+    """Add every retry pair among the events with ``id <= top`` to ``rollup_retries`` (one
+    statement: the rows never pass through Python)."""
+    conn.execute(f"INSERT OR REPLACE INTO rollup_retries {RETRIES_SQL}", {"top": top})

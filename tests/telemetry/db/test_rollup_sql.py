@@ -341,7 +341,7 @@ def test_an_interrupted_final_retries_step_is_repeated(
     def interrupted(conn: Any, top: int) -> Any:
         raise Interrupt
 
-    monkeypatch.setattr(rollup_sql, "retry_rows_sql", interrupted)
+    monkeypatch.setattr(rollup_sql, "add_retry_rows", interrupted)
     with store.migrated(str(sql_db)) as db, pytest.raises(Interrupt):
         rollups.rebuild(db, show_progress=False)
     monkeypatch.undo()
@@ -351,7 +351,8 @@ def test_an_interrupted_final_retries_step_is_repeated(
 
 def test_an_event_whose_session_is_missing_from_strings_is_quarantined(tmp_path: Path) -> None:
     """The fast check leaves the session lookup to the grouping pass; an event it drops (a
-    damaged database) is found by the count and moved aside, the rest folded."""
+    damaged database) is found by its group, whose session is NULL, and moved aside, the rest
+    folded."""
     path = tmp_path / "t.db"
     with store.migrated(str(path)) as db:
         with db.atomic():
