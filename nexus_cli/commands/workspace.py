@@ -23,6 +23,7 @@ from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import creation, lifecycle
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_hooks import CREATE_EVENTS
 from nexus_cli.workspaces.host_ports import environment as workspace_environment
 from nexus_cli.workspaces.host_ports import variable as host_ports_variable
 from nexus_cli.workspaces.lookup import published_ports, worktree_path
@@ -193,7 +194,7 @@ def create(
             ignored_files=ignored_files,
         )
     name = handle.name
-    hooks = load_workspace_hooks(handle.project)
+    hooks = load_workspace_hooks(handle.project, CREATE_EVENTS)
     with shown_progress() as progress:
         result = creation.create(
             handle,

@@ -14,6 +14,7 @@ from nexus_cli.tasks.workspace_hooks import load as load_workspace_hooks
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
 from nexus_cli.workspaces import batch
+from nexus_cli.workspaces.host_hooks import CREATE_EVENTS
 
 
 def create_several(
@@ -52,7 +53,7 @@ def create_several(
     result = batch.create_many(
         project,
         requests,
-        hooks=load_workspace_hooks(project),
+        hooks=load_workspace_hooks(project, CREATE_EVENTS),
         container_hooks=container_hooks(project),
         on_done=shown,
         **options,

@@ -22,6 +22,7 @@ from nexus_cli.workspaces.container_io import shell as open_shell
 from nexus_cli.workspaces.deletion import delete as delete_workspace
 from nexus_cli.workspaces.execution import log_sources, run_command, service_hint
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_hooks import DELETE_EVENTS
 from nexus_cli.workspaces.recovery import repair as repair_workspaces
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def delete(
         keep_branch=keep_branch,
         keep_volumes=keep_volumes,
         confirm=lambda: confirm(question, yes=yes or force),
-        hooks=workspace_hooks.load(_project()),
+        hooks=workspace_hooks.load(_project(), DELETE_EVENTS),
     )
     if as_json:
         emit_json(result.to_json())

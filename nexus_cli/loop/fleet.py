@@ -51,6 +51,7 @@ from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
 from nexus_cli.workspaces import batch, deletion, host_ports
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_hooks import CREATE_EVENTS, DELETE_EVENTS
 
 POLL_S = 0.2
 TEMPLATE_LABEL = "template:"  # a task's label naming its workspace template
@@ -213,7 +214,7 @@ class _Fleet:
             batch.create_many(
                 self.project,
                 [request for _, request in wanted.values()],
-                hooks=workspace_hooks.load(self.project),
+                hooks=workspace_hooks.load(self.project, CREATE_EVENTS),
                 container_hooks=workspace_hooks.container_hooks(self.project),
                 on_done=made,
             )
@@ -306,7 +307,7 @@ class _Fleet:
                 workspace,
                 force=True,
                 keep_branch=keep_branch,
-                hooks=workspace_hooks.load(self.project),
+                hooks=workspace_hooks.load(self.project, DELETE_EVENTS),
             )
         except NexusError as exc:
             self.say(f"workspace {workspace.name} kept: {exc.message}")

@@ -14,6 +14,7 @@ from nexus_cli.project import Project
 from nexus_cli.tasks import workspace_hooks
 from nexus_cli.workspaces import creation, execution, lifecycle, recovery
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_hooks import CREATE_EVENTS
 
 
 def workspace_list(project: Project) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def workspace_create(
         template_name=template,
         variables=variables or {},
         host_ports=host_ports or [],
-        hooks=workspace_hooks.load(project),
+        hooks=workspace_hooks.load(project, CREATE_EVENTS),
         container_hooks=workspace_hooks.container_hooks(project),
     )
     return result.to_json()

@@ -28,6 +28,7 @@ from nexus_cli.tasks.verification import verify as verify_gates
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import deletion, integrate
 from nexus_cli.workspaces.handle import Workspace
+from nexus_cli.workspaces.host_hooks import DELETE_EVENTS
 
 SKIPPED_STATUSES = ("cancelled", "rejected")
 
@@ -70,11 +71,15 @@ def finish(
             hint="commit them on the workspace's branch (or discard them), then finish again",
         )
     target = into if into is not None else integrate.default_target(workspace)
-    workspace_hooks.load(project)  # a pre_delete hook waiting for approval stops us before a merge
+    # a pre_delete hook waiting for approval stops us before a merge
+    workspace_hooks.load(project, DELETE_EVENTS)
     verified = _run_gates(project, name, current_agent(agent))
     merged = integrate.integrate(workspace, target, strategy)
     deleted = deletion.delete(
-        workspace, force=True, keep_volumes=keep_volumes, hooks=workspace_hooks.load(project)
+        workspace,
+        force=True,
+        keep_volumes=keep_volumes,
+        hooks=workspace_hooks.load(project, DELETE_EVENTS),
     )
     invocation.signal("workspace_finished", commits=merged.commits)
     return FinishResult(name, merged, deleted, verified)

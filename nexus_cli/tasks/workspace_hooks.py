@@ -114,10 +114,13 @@ def listing(project: Project) -> list[HookView]:
     return views
 
 
-def load(project: Project) -> HostHooks:
-    """The hooks to run; :class:`GateNeedsApprovalError` (exit 5, nothing ran) while a project
-    hook waits for a person's approval."""
-    views = listing(project)
+def load(project: Project, events: Sequence[str]) -> HostHooks:
+    """The hooks of ``events`` (what the command about to run may run:
+    :data:`host_hooks.CREATE_EVENTS`, :data:`host_hooks.DELETE_EVENTS`);
+    :class:`GateNeedsApprovalError` (exit 5, nothing ran) while a project hook of one of them
+    waits for a person's approval. One of another event waits for its own command: a
+    ``pre_delete`` hook nobody approved yet does not hold a create."""
+    views = [v for v in listing(project) if v.hook.event in events]
     waiting = [v.hook for v in views if v.approval is None]
     if waiting:
         first = waiting[0]

@@ -8,7 +8,9 @@ is imported only inside functions.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import json
 import os
 import posixpath
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from nexus_cli.errors import ConfigError, ConflictError
 from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.handle import (
     LABEL_PROJECT,
+    LABEL_SPEC,
     LABEL_STOP_GRACE,
     LABEL_WORKDIR,
     WORKSPACE_DIR,
@@ -273,9 +276,42 @@ def _labels(plan: ServicePlan) -> dict[str, str]:
     service = plan.service
     labels = {**service.runtime.labels, **plan.workspace.labels(service.name)}
     labels[LABEL_WORKDIR] = service.working_dir or WORKSPACE_DIR
+    labels[LABEL_SPEC] = spec_digest(service)
     if service.runtime.stop_grace_s is not None:
         labels[LABEL_STOP_GRACE] = str(service.runtime.stop_grace_s)
     return labels
+
+
+def spec_digest(service: ServiceSpec) -> str:
+    """A digest of the service's definition: every setting the template or Compose file gives it
+    (its image, command, environment, ports, volumes, healthcheck, resources, ...). A container
+    carries the digest it was made from (:data:`LABEL_SPEC`); ``up`` makes a running one again
+    when the file now says otherwise, as ``docker compose up`` recreates a changed service."""
+    text = json.dumps(_plain(service), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data, the same in every process (a set in a fixed order)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(item) for item in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)
+
+
+def same_spec(container: Any, service: ServiceSpec) -> bool:
+    """Whether ``container`` was made from ``service``'s definition as it is now (one made
+    before the label is taken to be: it is not made again for that alone)."""
+    labels = (container.attrs.get("Config") or {}).get("Labels") or {}
+    made_from = labels.get(LABEL_SPEC)
+    return made_from is None or made_from == spec_digest(service)
 
 
 def _aliases(service: ServiceSpec) -> list[str]:

@@ -27,6 +27,8 @@ from nexus_cli.terminal import escape
 from nexus_cli.workspaces.progress import Progress
 
 EVENTS = ("pre_create", "post_create", "pre_delete")
+CREATE_EVENTS = ("pre_create", "post_create")  # what a create may run
+DELETE_EVENTS = ("pre_delete",)  # what a delete may run
 DEFAULT_TIMEOUT_S = 600.0
 MAX_COMMAND_CHARS = 10_000
 MAX_HOOKS = 20

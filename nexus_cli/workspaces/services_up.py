@@ -244,7 +244,15 @@ def _start_services(
         }
         current = running.get(service.name)
         renewed = {plan.service.name for plan in plans} & service.restarts_with
-        if current is not None and not renewed and _same_ports(current, host_ports, where):
+        changed = current is not None and not docker_services.same_spec(current, service)
+        if changed:
+            progress.say(f"{service.name}: its definition changed; making its container again")
+        if (
+            current is not None
+            and not renewed
+            and not changed
+            and _same_ports(current, host_ports, where)
+        ):
             result.kept.append(service.name)
             if service.name in needed_by_others:  # a dependency kept running must be healthy too
                 _wait_all([(current, service.name)], progress, health_timeout_s)

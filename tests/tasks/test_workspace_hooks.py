@@ -159,6 +159,23 @@ def test_a_failing_pre_delete_hook_deletes_nothing(project: Path, isolated_home:
     assert git(project, "branch", "--list", "hk").strip()
 
 
+def test_a_project_pre_delete_hook_waiting_for_approval_holds_the_delete_not_the_create(
+    project: Path, tmp_path: Path
+) -> None:
+    """Each command asks only about the hooks it may run: a create runs no pre_delete hook."""
+    marker = tmp_path / "deleted"
+    project_config(project, f"workspaces:\n  hooks:\n    pre_delete: 'touch {marker}'\n")
+    assert run_nexus("workspace", "create", "hk").exit_code == 0
+    held = run_nexus("workspace", "delete", "hk", "--yes")
+    assert held.exit_code == 5, held.stderr
+    assert "pre_delete hook" in held.stderr and "waits for a person's approval" in held.stderr
+    assert (project / ".nexus" / "worktrees" / "hk").is_dir() and not marker.exists()
+    workspace_hooks.approve(find_project(project), ask=lambda q: True)
+    assert run_nexus("workspace", "delete", "hk", "--yes").exit_code == 0
+    assert marker.exists()
+    nothing_made(project, "hk")
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [

@@ -565,6 +565,50 @@ def test_up_restarts_what_asked_to_restart_with_a_dependency_it_renews(
     assert run_nexus("workspace", "delete", "rs", "--force").exit_code == 0
 
 
+@pytest.mark.docker
+def test_up_makes_again_the_containers_whose_definition_changed(
+    project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
+) -> None:
+    """As `docker compose up` recreates a service whose definition changed: `up` after an edit
+    of the file makes that service's container again and keeps the others; with no change it
+    keeps them all (the digest is the same in every process: a set in it too)."""
+
+    def write(web_env: str) -> None:
+        (project / "compose.yaml").write_text(
+            "services:\n"
+            f"  db: {{image: {test_image}, command: [sleep, '3600']}}\n"
+            f"  web:\n    image: {test_image}\n    command: [sleep, '3600']\n"
+            f"    environment: {{COLOUR: {web_env}}}\n"
+            "    depends_on: {db: {condition: service_started, restart: true}}\n"
+        )
+
+    write("blue")
+    project_id = find_project(project).project_id()
+    cleanup_docker.append(project_id)
+    assert run_nexus("workspace", "create", "ch", "--compose", "compose.yaml").exit_code == 0
+
+    def ids() -> dict[str, str]:
+        found = docker_client.containers.list(
+            filters={"label": [f"dev.nexus.project={project_id}"]}
+        )
+        return {c.labels["dev.nexus.service"]: c.id for c in found}
+
+    before = ids()
+    same = run_nexus("workspace", "up", "ch", "--json")
+    assert same.exit_code == 0, same.stderr
+    assert same.json()["started"] == [] and sorted(same.json()["kept"]) == ["db", "web"]
+    write("green")
+    changed = run_nexus("workspace", "up", "ch", "--json")
+    assert changed.exit_code == 0, changed.stderr
+    assert changed.json()["started"] == ["web"] and changed.json()["kept"] == ["db"]
+    assert "web: its definition changed" in changed.stderr
+    after = ids()
+    assert after["db"] == before["db"] and after["web"] != before["web"]
+    env = docker_client.containers.get(after["web"]).attrs["Config"]["Env"]
+    assert "COLOUR=green" in env
+    assert run_nexus("workspace", "delete", "ch", "--force").exit_code == 0
+
+
 def test_a_dependency_the_file_does_not_have_is_named_as_such(project: Path) -> None:
     (project / "compose.yaml").write_text(
         "services:\n  web: {image: x, depends_on: [backend]}\n  api: {image: x}\n"
