@@ -529,6 +529,12 @@ def test_restart_true_names_the_dependencies_that_restart_a_service(project: Pat
         load_compose(project, "compose.yaml")
 
 
+def _running_ids(docker_client: Any, project_id: str) -> dict[str, str]:
+    """The project's running containers: service -> container id."""
+    found = docker_client.containers.list(filters={"label": [f"dev.nexus.project={project_id}"]})
+    return {c.labels["dev.nexus.service"]: c.id for c in found}
+
+
 @pytest.mark.docker
 def test_up_restarts_what_asked_to_restart_with_a_dependency_it_renews(
     project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
@@ -548,18 +554,12 @@ def test_up_restarts_what_asked_to_restart_with_a_dependency_it_renews(
     cleanup_docker.append(project_id)
     assert run_nexus("workspace", "create", "rs", "--compose", "compose.yaml").exit_code == 0
 
-    def ids() -> dict[str, str]:
-        found = docker_client.containers.list(
-            filters={"label": [f"dev.nexus.project={project_id}"]}
-        )
-        return {c.labels["dev.nexus.service"]: c.id for c in found}
-
-    before = ids()
+    before = _running_ids(docker_client, project_id)
     docker_client.containers.get(before["db"]).kill()
     up = run_nexus("workspace", "up", "rs", "--json")
     assert up.exit_code == 0, up.stderr
     assert sorted(up.json()["started"]) == ["db", "web"] and up.json()["kept"] == ["worker"]
-    after = ids()
+    after = _running_ids(docker_client, project_id)
     assert after["worker"] == before["worker"]
     assert after["db"] != before["db"] and after["web"] != before["web"]
     assert run_nexus("workspace", "delete", "rs", "--force").exit_code == 0
@@ -587,13 +587,7 @@ def test_up_makes_again_the_containers_whose_definition_changed(
     cleanup_docker.append(project_id)
     assert run_nexus("workspace", "create", "ch", "--compose", "compose.yaml").exit_code == 0
 
-    def ids() -> dict[str, str]:
-        found = docker_client.containers.list(
-            filters={"label": [f"dev.nexus.project={project_id}"]}
-        )
-        return {c.labels["dev.nexus.service"]: c.id for c in found}
-
-    before = ids()
+    before = _running_ids(docker_client, project_id)
     same = run_nexus("workspace", "up", "ch", "--json")
     assert same.exit_code == 0, same.stderr
     assert same.json()["started"] == [] and sorted(same.json()["kept"]) == ["db", "web"]
@@ -602,7 +596,7 @@ def test_up_makes_again_the_containers_whose_definition_changed(
     assert changed.exit_code == 0, changed.stderr
     assert changed.json()["started"] == ["web"] and changed.json()["kept"] == ["db"]
     assert "web: its definition changed" in changed.stderr
-    after = ids()
+    after = _running_ids(docker_client, project_id)
     assert after["db"] == before["db"] and after["web"] != before["web"]
     env = docker_client.containers.get(after["web"]).attrs["Config"]["Env"]
     assert "COLOUR=green" in env
