@@ -200,13 +200,19 @@ def text_sql(ms: str) -> str:
     )
 
 
+def unchecked_ms_sql(text: str) -> str:
+    """SQL: the milliseconds of ``text`` read as a ``timestamp`` text; right only when
+    :func:`text_sql` of them gives that very text back (:func:`ms_sql` checks)."""
+    return (
+        f"(CAST(strftime('%s', {text}) AS INTEGER) * 1000 + CAST(substr({text}, 21, 3) AS INTEGER))"
+    )
+
+
 def ms_sql(text: str) -> str:
     """SQL: the milliseconds of ``text`` (an SQL expression holding a ``timestamp`` text) when
     :func:`text_sql` gives that very text back; else ``text`` as written, a number as its text
     (a number was never a valid timestamp: the row must stay one the fold puts aside)."""
-    ms = (
-        f"(CAST(strftime('%s', {text}) AS INTEGER) * 1000 + CAST(substr({text}, 21, 3) AS INTEGER))"
-    )
+    ms = unchecked_ms_sql(text)
     return (
         f"CASE WHEN typeof({text}) = 'text' AND length({text}) = 23 "
         f"AND {text_sql(ms)} IS {text} THEN {ms} "
