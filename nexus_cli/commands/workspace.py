@@ -251,7 +251,8 @@ def _compose_option(
 @HEALTH_TIMEOUT
 @json_option
 def up(name: str, health_timeout: float, as_json: bool) -> None:
-    """Start NAME's services (recreating any that died); ports stay the same when free."""
+    """Start NAME's services (recreating any that died or whose definition changed); ports stay
+    the same when free."""
     handle = _workspace(name)
     with shown_progress() as progress:
         result = lifecycle.up(
