@@ -282,12 +282,27 @@ def _labels(plan: ServicePlan) -> dict[str, str]:
     return labels
 
 
+# What does not change the container itself, left out of its digest (as Compose leaves them out
+# of its config hash): the order of the start, how the image is pulled or built.
+_NOT_OF_THE_CONTAINER = (
+    "depends_on",
+    "depends_conditions",
+    "restarts_with",
+    "pull_policy",
+    "build",
+)
+
+
 def spec_digest(service: ServiceSpec) -> str:
-    """A digest of the service's definition: every setting the template or Compose file gives it
-    (its image, command, environment, ports, volumes, healthcheck, resources, ...). A container
-    carries the digest it was made from (:data:`LABEL_SPEC`); ``up`` makes a running one again
-    when the file now says otherwise, as ``docker compose up`` recreates a changed service."""
-    text = json.dumps(_plain(service), sort_keys=True, separators=(",", ":"))
+    """A digest of the service's definition: every setting the template or Compose file gives its
+    container (its image, command, environment, ports, volumes, healthcheck, resources, ...). A
+    container carries the digest it was made from (:data:`LABEL_SPEC`); ``up`` makes a running
+    one again when the file now says otherwise, as ``docker compose up`` recreates a changed
+    service."""
+    plain = _plain(service)
+    for name in _NOT_OF_THE_CONTAINER:
+        plain.pop(name)
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

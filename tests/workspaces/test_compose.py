@@ -570,16 +570,17 @@ def test_up_makes_again_the_containers_whose_definition_changed(
     project: Path, test_image: str, cleanup_docker: list[str], docker_client: Any
 ) -> None:
     """As `docker compose up` recreates a service whose definition changed: `up` after an edit
-    of the file makes that service's container again and keeps the others; with no change it
-    keeps them all (the digest is the same in every process: a set in it too)."""
+    of the file makes that service's container again and keeps the others; with no change, or
+    one to the order of the start only, it keeps them all (the digest is the same in every
+    process)."""
 
-    def write(web_env: str) -> None:
+    def write(web_env: str, restart: str = "true") -> None:
         (project / "compose.yaml").write_text(
             "services:\n"
             f"  db: {{image: {test_image}, command: [sleep, '3600']}}\n"
             f"  web:\n    image: {test_image}\n    command: [sleep, '3600']\n"
             f"    environment: {{COLOUR: {web_env}}}\n"
-            "    depends_on: {db: {condition: service_started, restart: true}}\n"
+            f"    depends_on: {{db: {{condition: service_started, restart: {restart}}}}}\n"
         )
 
     write("blue")
@@ -591,6 +592,9 @@ def test_up_makes_again_the_containers_whose_definition_changed(
     same = run_nexus("workspace", "up", "ch", "--json")
     assert same.exit_code == 0, same.stderr
     assert same.json()["started"] == [] and sorted(same.json()["kept"]) == ["db", "web"]
+    write("blue", restart="false")  # the order of the start only: the containers stay
+    order = run_nexus("workspace", "up", "ch", "--json")
+    assert order.exit_code == 0 and order.json()["started"] == [], order.stderr
     write("green")
     changed = run_nexus("workspace", "up", "ch", "--json")
     assert changed.exit_code == 0, changed.stderr
