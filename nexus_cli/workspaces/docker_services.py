@@ -282,8 +282,9 @@ def _labels(plan: ServicePlan) -> dict[str, str]:
     return labels
 
 
-# What does not change the container itself, left out of its digest (as Compose leaves them out
-# of its config hash): the order of the start, how the image is pulled or built.
+# What does not change the container itself, left out of its digest as Compose leaves it out of
+# its config hash (`ServiceHash` in docker/compose pkg/compose/hash.go: build, pull_policy,
+# depends_on): the order of the start, how the image is pulled or built.
 _NOT_OF_THE_CONTAINER = (
     "depends_on",
     "depends_conditions",
