@@ -287,6 +287,30 @@ def test_incremental_sql_folds_match_one_python_fold(pair: tuple[Path, Path]) ->
         assert _state(db) == expected
 
 
+def test_more_than_a_thousand_odd_rows_in_a_chunk_go_to_python(tmp_path: Path) -> None:
+    """Past 1,000 odd rows a chunk lists them in a temporary table, both to leave them out of
+    the SQL fold and to hand them to the Python one: the tables still match."""
+    made = tmp_path / "made.db"
+    with store.migrated(str(made)) as db, db.atomic():
+        odd = [_ODD_RAW[k % len(_ODD_RAW)] for k in range(1_200)]
+        db.conn.executemany(
+            INSERT,
+            [
+                (_at(k % 5, k), f"s-{k % 30}", "task approve", 100 + k, k % 2, None, None, raw)
+                for k, raw in enumerate([*odd, *[None] * 300])
+            ],
+        )
+    copy = tmp_path / "copy.db"
+    shutil.copy(made, copy)
+    with store.migrated(str(made)) as db:
+        _python_fold(db)
+        expected = _state(db)
+    with store.migrated(str(copy)) as db:
+        rollups.rebuild(db, show_progress=False)
+        assert _state(db) == expected
+    assert sum(row[2] for row in expected["rollup_commands"]) == 1_500
+
+
 def test_odd_rows_go_to_python(pair: tuple[Path, Path]) -> None:
     _, path = pair
     with store.migrated(str(path)) as db, db.atomic():
