@@ -302,15 +302,21 @@ def spec_digest(service: ServiceSpec) -> str:
     service."""
     plain = _plain(service)
     for name in _NOT_OF_THE_CONTAINER:
-        plain.pop(name)
+        plain.pop(name, None)
     text = json.dumps(plain, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as JSON data, the same in every process (a set in a fixed order)."""
+    """``value`` as JSON data, the same in every process (a set in a fixed order). A field of a
+    dataclass left at its default is left out, so that a setting a later Nexus adds (with a
+    default) does not change the digest of a definition that does not use it."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not _is_default(f, getattr(value, f.name))
+        }
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (set, frozenset)):
@@ -320,6 +326,14 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return value
     return str(value)
+
+
+def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
+    if f.default is not dataclasses.MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return bool(value == f.default_factory())
+    return False
 
 
 def same_spec(container: Any, service: ServiceSpec) -> bool:
