@@ -33,7 +33,7 @@ LABEL_STOP_GRACE = "dev.nexus.stop-grace"  # a container's own stop grace period
 # Where `workspace exec` and the hooks run in a container: the service's working directory
 # (a devcontainer's workspaceFolder, a template's working_dir), else /workspace
 LABEL_WORKDIR = "dev.nexus.workdir"
-# A digest of the service's definition the container was made from (docker_services.spec_digest):
+# A digest of the service's definition the container was made from (definition_digest.spec_digest):
 # `up` makes a running container again when the template or Compose file now says otherwise
 LABEL_SPEC = "dev.nexus.spec"
 WORKSPACE_DIR = "/workspace"

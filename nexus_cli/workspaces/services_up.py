@@ -17,6 +17,7 @@ from nexus_cli.paths import nexus_home
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import (
     container_waits,
+    definition_digest,
     docker_services,
     engine_refusals,
     exposure,
@@ -244,7 +245,7 @@ def _start_services(
         }
         current = running.get(service.name)
         renewed = {plan.service.name for plan in plans} & service.restarts_with
-        changed = current is not None and not docker_services.same_spec(current, service)
+        changed = current is not None and not definition_digest.same_spec(current, service)
         if changed:
             progress.say(f"{service.name}: its definition changed; making its container again")
         if (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import socket
@@ -16,8 +15,6 @@ from typing import Any
 import pytest
 
 from nexus_cli.project import find_project
-from nexus_cli.workspaces import docker_services
-from nexus_cli.workspaces.service_model import ServiceSpec
 from tests.conftest import fold_telemetry, git, nexus_exe, run_nexus, run_process
 from tests.workspaces.conftest import file_in_service
 
@@ -309,22 +306,3 @@ def test_an_engine_out_of_network_addresses_is_one_clear_error(
         assert run_nexus("workspace", "delete", "np", "--force").exit_code == 0
     finally:
         client.close()
-
-
-def test_a_definition_s_digest_ignores_settings_left_at_their_default() -> None:
-    """A setting a later Nexus adds (with a default) leaves the digest of a definition that
-    does not use it as it was: `up` after an upgrade makes no container again for that alone."""
-
-    @dataclasses.dataclass(frozen=True)
-    class Later(ServiceSpec):
-        added: str = ""
-
-    before = ServiceSpec(name="db", image="postgres:16", environment={"A": "1"})
-    after = Later(name="db", image="postgres:16", environment={"A": "1"})
-    assert docker_services.spec_digest(after) == docker_services.spec_digest(before)
-    changed = Later(name="db", image="postgres:16", environment={"A": "1"}, added="x")
-    assert docker_services.spec_digest(changed) != docker_services.spec_digest(before)
-    other = ServiceSpec(name="db", image="postgres:16", environment={"A": "2"})
-    assert docker_services.spec_digest(other) != docker_services.spec_digest(before)
-    order = ServiceSpec(name="db", image="postgres:16", environment={"A": "1"}, depends_on=["x"])
-    assert docker_services.spec_digest(order) == docker_services.spec_digest(before)

@@ -286,9 +286,10 @@ def fold(db: Db, *, show_progress: bool = True, anew: bool = False) -> int:
         pending = top if anew else top - mark(db)
     except BadMark:
         pending = top + 1  # rebuilt below
-    if anew and top == 0:
+    if anew and top == 0:  # no event: dropping the rows is the whole rebuild
         with db.atomic():
             clear(db)
+        anew = False
     if pending == 0 and not retries_pending(db):  # the common case, without the write lock
         return 0
     folded = 0
