@@ -231,11 +231,6 @@ def day_text_sql(number: str) -> str:
     return f"date(({number}) * 86400 - {_YEAR1_S}, 'unixepoch')"
 
 
-def day_sql(ms: str) -> str:
-    """SQL: the UTC day (``YYYY-MM-DD``) of ``ms``: ``substr(timestamp, 1, 10)``."""
-    return day_text_sql(day_number_sql(ms))
-
-
 def timestamp_sql(at_ms: str) -> str:
     """SQL: the view's ``timestamp`` of the stored ``at_ms`` (a column): its text, or a damaged
     value (not a whole number in range) as it is stored."""
