@@ -81,14 +81,27 @@ def monitor(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Screen]]:
         screen.tmux("kill-server")
 
 
-def _row_pids(screen: Screen, pids: list[int]) -> list[int]:
-    """The PIDs in the order the process table shows them."""
+def _row_pids(text: str, pids: list[int]) -> list[int]:
+    """The PIDs in the order the process table in ``text`` shows them."""
     order = []
-    for line in screen.text().splitlines():
+    for line in text.splitlines():
         for pid in pids:
             if f" {pid} " in line and "impact" not in line:
                 order.append(pid)
     return order
+
+
+def _wait_for_rows(screen: Screen, needle: str, pids: list[int], expected: list[int]) -> None:
+    """Wait for one capture of the screen that shows ``needle`` and the rows of ``pids`` in the
+    order ``expected``. A frame is drawn over several refreshes: the table's title (or the status
+    line) can be on screen before its rows are redrawn, so both are read from the same capture."""
+    deadline = time.monotonic() + 15
+    while True:
+        text = screen.text()
+        if needle in text and _row_pids(text, pids) == expected:
+            return
+        assert time.monotonic() < deadline, f"never {needle!r} with rows {expected}:\n{text}"
+        time.sleep(0.1)
 
 
 def test_sort_filter_inspect_and_kill(
@@ -111,14 +124,14 @@ def test_sort_filter_inspect_and_kill(
         env["PYTHONPATH"] = str(REPO_ROOT)
         screen = monitor(env)
         pids = [trainer.pid, sleeper.pid]
-        assert _row_pids(screen, pids) == [sleeper.pid, trainer.pid]  # memory: 30 GiB first
+        # memory: 30 GiB first
+        _wait_for_rows(screen, "sorted by memory", pids, [sleeper.pid, trainer.pid])
         screen.keys("s")
-        screen.wait_for("sorted by utilisation")
-        assert _row_pids(screen, pids) == [trainer.pid, sleeper.pid]  # SM 90% first
+        # SM 90% first
+        _wait_for_rows(screen, "sorted by utilisation", pids, [trainer.pid, sleeper.pid])
 
         screen.keys("/", "s", "l", "e", "e", "p", "Enter")
-        screen.wait_for("filter 'sleep'")
-        assert _row_pids(screen, pids) == [sleeper.pid]
+        _wait_for_rows(screen, "filter 'sleep'", pids, [sleeper.pid])
         screen.keys("/", "Escape")  # typing Escape keeps the filter
         screen.keys("/", "BSpace", "Enter")
         screen.wait_for("filter cleared")
