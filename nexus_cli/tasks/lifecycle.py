@@ -174,12 +174,25 @@ def log(store: TaskStore, ref: str, actor: str, action: str, /, **details: Any) 
     return task
 
 
+def require_own(task: Task, actor: str, doing: str) -> None:
+    """Refuse ``doing`` (``start``, ``complete``) on a task assigned to someone else: with many
+    agents at once, one must not start or complete the task another claimed. A task's own
+    assignee, and a task nobody holds, pass. The hint says how it changes hands: a lease that
+    ran out is reclaimed, otherwise a person assigns it."""
+    if not task.assignee or task.assignee == actor:
+        return
+    if task.status == "in_progress" and task.lease is not None and lease.expired(task):
+        hint = f"its lease has expired: `nexus task reclaim {task.id}` frees it to be claimed"
+    else:
+        hint = f"a person can hand it over first: `nexus task assign {task.id} {actor}`"
+    raise ConflictError(
+        f"task {task.id} is assigned to {task.assignee}, not {actor}: only they can {doing} it",
+        hint=hint,
+    )
+
+
 def _start(store: TaskStore, task: Task, actor: str) -> None:
-    if task.assignee and task.assignee != actor:
-        raise ConflictError(
-            f"task {task.id} is assigned to {task.assignee}",
-            hint="use `nexus task assign` to hand it over first",
-        )
+    require_own(task, actor, "start")
     task.assignee = actor
     transition(task, "in_progress", actor)
 

@@ -142,6 +142,7 @@ def _complete_as(
     taken_over: dict[str, Any] | None = None
     with store.write():  # imports an edited tasks.jsonl first, its gate changes recorded
         task = loading.load(store, text)
+        lifecycle.require_own(task, actor, "complete")
         lifecycle.require_children_finished(store, task)
         _require_gates(task, settings)
         waiting = approvals.pending(store.project, task)

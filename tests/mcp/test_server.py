@@ -91,6 +91,37 @@ def test_a_gated_task_completes_only_after_its_gate_passes(
         assert value not in stored
 
 
+def test_an_agent_cannot_complete_the_task_another_agent_claimed(
+    project: Path, isolated_home: Path, trust: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two agents at once, each its own server (``NEXUS_AGENT``, as the fleet sets it): the
+    second one's ``task_complete`` on the first one's task is refused, like the CLI's, and no
+    gate runs; the first one completes it."""
+    trust("touch gate-ran")
+
+    async def as_agent(agent: str, tool: str, args: dict[str, Any]) -> Any:
+        monkeypatch.setenv("NEXUS_AGENT", agent)
+        async with mcp_session(project) as s:
+            return await s.call_tool(tool, args)
+
+    created = ok(
+        asyncio.run(
+            as_agent("agent-a", "task_create", {"title": "A's", "gates": ["touch gate-ran"]})
+        )
+    )
+    tid = created["id"]
+    ok(asyncio.run(as_agent("agent-a", "task_claim", {"id": tid})))
+    refused = asyncio.run(as_agent("agent-b", "task_complete", {"id": tid}))
+    assert refused.is_error
+    text = text_of(refused)
+    assert f"task {tid} is assigned to agent-a, not agent-b: only they can complete it" in text
+    assert "Traceback" not in text
+    assert not (project / "gate-ran").exists()
+    done = ok(asyncio.run(as_agent("agent-a", "task_complete", {"id": tid})))
+    assert done["passed"] and done["task"]["status"] == "done"
+    assert (project / "gate-ran").exists()
+
+
 def _call_once(project: Path, tool: str, args: dict[str, Any]) -> Any:
     """One tool call in a fresh MCP session: its result."""
 

@@ -72,3 +72,43 @@ def test_concurrent_writers_lose_nothing(tasks_project: Path) -> None:
     lines = (tasks_project / ".nexus" / "tasks.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["title"] for x in lines) == [f"Parallel {i}" for i in range(8)]
     assert len(ok("task", "list", "--json").json()) == 8
+
+
+def test_complete_and_start_refuse_a_task_another_holds(tasks_project: Path) -> None:
+    """With many agents at once, one must not complete (or start) the task another claimed:
+    the refusal names the holder, runs no gate and leaves the task as it was; the holder, or
+    whoever a person hands the task to, completes it."""
+    from tests.conftest import run_nexus
+
+    task_id = new_task("Bob's", "--gate", "touch gate-ran")
+    ok("task", "claim", task_id, "--agent", "bob")
+    for action in ("complete", "start"):
+        refused = run_nexus("task", action, task_id, env={"NEXUS_AGENT": "carol"})
+        assert refused.exit_code == 1, refused.stderr
+        assert f"task {task_id} is assigned to bob, not carol: only they can {action} it" in (
+            refused.stderr
+        )
+        assert f"nexus task assign {task_id} carol" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert not (tasks_project / "gate-ran").exists()
+    task = show(task_id)
+    assert (task["status"], task["assignee"]) == ("in_progress", "bob")
+    assert [h for h in task["history"] if h["action"] == "gate_run"] == []
+
+    ok("task", "assign", task_id, "carol")
+    done = run_nexus("task", "complete", task_id, env={"NEXUS_AGENT": "carol"})
+    assert done.exit_code == 0, done.stderr
+    assert show(task_id)["status"] == "done"
+    assert (tasks_project / "gate-ran").exists()
+
+
+def test_a_lapsed_claim_points_to_reclaim(tasks_project: Path) -> None:
+    from tests.conftest import run_nexus
+    from tests.tasks.test_lease import _wait_expired
+
+    task_id = new_task("Abandoned")
+    ok("task", "claim", task_id, "--lease", "1", "--agent", "crashed")
+    _wait_expired(task_id)
+    refused = run_nexus("task", "complete", task_id, env={"NEXUS_AGENT": "bob"})
+    assert refused.exit_code == 1
+    assert f"its lease has expired: `nexus task reclaim {task_id}`" in refused.stderr
