@@ -283,19 +283,46 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
+def end_marked(marker: str, grace_s: float = GRACE_S) -> int:
+    """End the process groups of this user's processes whose environment holds ``marker``
+    (``NAME=value``): what a run that was killed outright (SIGKILL, so none of its own clean-up
+    ran) left running. This process's own group is never ended. Returns how many marked
+    processes were found (zombies and other users' processes are not read)."""
+    wanted = marker.encode("utf-8", "surrogateescape")
+    groups: set[int] = set()
+    found = 0
+    for pid in _pids():
+        if pid == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                if wanted not in fh.read().split(b"\0"):
+                    continue
+            groups.add(os.getpgid(pid))
+        except (OSError, ProcessLookupError):
+            continue
+        found += 1
+    for pgid in groups - {os.getpgrp()}:
+        kill_group(pgid, grace_s)
+    return found
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []
+
+
 def _has_live_member(pgid: int) -> bool:
     """A non-zombie member of ``pgid`` exists (zombies are dead; their parent reaps them)."""
     if not group_alive(pgid):
         return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    if not os.path.isdir("/proc"):
         return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    for pid in _pids():
         try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
+            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue

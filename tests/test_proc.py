@@ -472,6 +472,33 @@ def test_end_child_ends_a_spawned_childs_whole_group_and_reaps_it(tmp_path: Path
         _kill_group(child.pid)
 
 
+def test_end_marked_ends_the_groups_of_marked_processes_only(tmp_path: Path) -> None:
+    """What a run killed outright left running is found by the mark in its environment (also a
+    grandchild that started a session of its own) and its groups are ended; a process without
+    the mark, or with another value, runs on."""
+    mark = f"NEXUS_TEST_MARK={os.getpid()}-{time.monotonic_ns()}"
+    name, value = mark.split("=", 1)
+    pids = tmp_path / "pids"
+    script = f"sleep 60 & echo $! >> {pids}; setsid sleep 60 & echo $! >> {pids}; wait"
+    marked = subprocess.Popen(
+        ["sh", "-c", script], env={**os.environ, name: value}, start_new_session=True
+    )
+    other = subprocess.Popen(
+        ["sleep", "60"], env={**os.environ, name: value + "0"}, start_new_session=True
+    )
+    try:
+        assert until(lambda: pids.is_file() and len(pids.read_text().split()) == 2, 30)
+        children = [int(pid) for pid in pids.read_text().split()]
+        assert proc.end_marked(mark, grace_s=1.0) == 3  # the shell and its two sleeps
+        assert marked.wait(timeout=30) == -signal.SIGTERM
+        assert until(lambda: not any(alive(pid) for pid in children), 30)
+        assert other.poll() is None
+    finally:
+        for child in (marked, other):
+            _kill_group(child.pid)
+            child.wait(timeout=30)
+
+
 def _stat_state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0].decode()
 

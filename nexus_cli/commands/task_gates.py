@@ -174,9 +174,15 @@ def complete(task_id: str, as_json: bool) -> None:
     verification = complete_task(project(), task_id)
     stale = verification.taken_over_from
     if stale is not None:
+        ended = verification.ended_left_running
         info(
             f"took over task {verification.task.id}: its verification by pid "
             f"{stale.get('pid', '?')} had stopped (the process is gone)"
+            + (
+                f"; ended {plural(ended, 'gate process', 'gate processes')} it left running"
+                if ended
+                else ""
+            )
         )
     _print_results(verification)
     if as_json:

@@ -6,6 +6,7 @@ whose container is missing counts as failed — never as passed.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from nexus_cli.tasks.workdir import gate_directory
 from nexus_cli.workspaces.handle import Workspace
 
 TAIL_LINES = 50
+# Every process of a host gate that `task complete` runs carries its run's mark in this variable
+# (``TASK-ID:TOKEN``, the token of the operation that moved the task to verifying), so that a
+# later `complete` that takes over a verification whose process was killed outright can end the
+# gate it left running (:func:`end_left_running`) before it runs the gates again.
+RUN_MARK = "NEXUS_GATE_RUN"
 
 
 @dataclass
@@ -64,9 +70,10 @@ def tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_on_host(gate: Gate, cwd: Path) -> GateResult:
+def run_on_host(gate: Gate, cwd: Path, mark: str | None = None) -> GateResult:
     """Run ``gate`` with ``sh -c`` in ``cwd``, in a new session whose whole process group is
-    ended when the shell exits, times out or is interrupted (see :mod:`nexus_cli.proc`)."""
+    ended when the shell exits, times out or is interrupted (see :mod:`nexus_cli.proc`); with
+    ``mark``, its processes carry it in :data:`RUN_MARK`."""
     if not gate.command.strip():
         return _not_started(gate, str(cwd), "cannot start gate: its command is blank")
     start = time.monotonic()
@@ -74,6 +81,7 @@ def run_on_host(gate: Gate, cwd: Path) -> GateResult:
         done = proc.run(
             ["/bin/sh", "-c", gate.command],
             cwd=cwd,
+            env=None if mark is None else {**os.environ, RUN_MARK: mark},
             timeout=gate.timeout_s,
             new_session=True,
             merge_stderr=True,
@@ -135,10 +143,24 @@ def _exec_with_timeout(container: Any, gate: Gate, where: str) -> GateResult:
     return GateResult(gate, code == 0, code, ms, False, tail(output), where)
 
 
-def run_gate(project: Project, task: Task, gate: Gate) -> GateResult:
+def run_gate(
+    project: Project, task: Task, gate: Gate, owner_token: str | None = None
+) -> GateResult:
+    """Run one command gate; on the host, marked as the run of ``owner_token`` when given."""
     if gate.service:
         return run_in_container(project, task, gate)
-    return run_on_host(gate, gate_directory(project, task))
+    mark = None if owner_token is None else run_mark(task.id, owner_token)
+    return run_on_host(gate, gate_directory(project, task), mark)
+
+
+def run_mark(task_id: str, owner_token: str) -> str:
+    return f"{task_id}:{owner_token}"
+
+
+def end_left_running(task_id: str, owner_token: str) -> int:
+    """End what the host gates of ``task_id``'s run by ``owner_token`` left running on this host
+    (that run was killed outright); how many of its processes were found."""
+    return proc.end_marked(f"{RUN_MARK}={run_mark(task_id, owner_token)}")
 
 
 def detect_default_gates(root: Path) -> list[str]:

@@ -17,7 +17,7 @@ from nexus_cli.errors import Cancelled, ConflictError, GateFailedError, Terminat
 from nexus_cli.proc import sigterm_raises
 from nexus_cli.tasks import approvals, lifecycle, loading, receipts, waits
 from nexus_cli.tasks.config import TaskSettings
-from nexus_cli.tasks.gates import GateResult, run_gate, waited
+from nexus_cli.tasks.gates import GateResult, end_left_running, run_gate, waited
 from nexus_cli.tasks.model import Task
 from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation
@@ -29,6 +29,7 @@ class Verification:
     task: Task
     results: list[GateResult] = field(default_factory=list)
     taken_over_from: dict[str, Any] | None = None
+    ended_left_running: int = 0  # processes the taken-over run's gates had left running
 
     @property
     def passed(self) -> bool:
@@ -49,9 +50,10 @@ class Verification:
         }
 
 
-def run_all(store: TaskStore, task: Task) -> list[GateResult]:
-    """Every gate's result, in order: command gates run, waiting gates are evaluated (nothing
-    runs for them, and they get no receipt and no ``gate_run`` entry)."""
+def run_all(store: TaskStore, task: Task, owner_token: str | None = None) -> list[GateResult]:
+    """Every gate's result, in order: command gates run (host gates marked as the run of
+    ``owner_token``, when given), waiting gates are evaluated (nothing runs for them, and they
+    get no receipt and no ``gate_run`` entry)."""
     checker = waits.Checker(store.project, store.get)
     results = []
     for gate in task.gates:
@@ -59,7 +61,7 @@ def run_all(store: TaskStore, task: Task) -> list[GateResult]:
             state = checker.evaluate(task, gate)
             results.append(waited(gate, state.satisfied, state.reason))
             continue
-        result = run_gate(store.project, task, gate)
+        result = run_gate(store.project, task, gate, owner_token)
         invocation.signal(
             "gate_run",
             passed=result.passed,
@@ -151,9 +153,10 @@ def _complete_as(
             store.put(task)
     if waiting:  # raised once the import (and its history entry) is committed
         raise approvals.needs_approval(task, waiting)
+    ended = _end_left_running(task.id, taken_over)
     try:
         with sigterm_raises():
-            results = run_all(store, task)
+            results = run_all(store, task, me.token)
     except BaseException as exc:  # interrupted, cancelled or refused: never left verifying
         _back_to_work(store, task.id, actor, f"gates {_why_stopped(exc)}", me)
         raise
@@ -162,7 +165,7 @@ def _complete_as(
         if task.status != "verifying" or _verifying_owner(task) != me:
             raise ConflictError(f"task {task.id} changed to {task.status} while its gates ran")
         _record_runs(task, results, actor, "complete")
-        verification = Verification(task, results, taken_over_from=taken_over)
+        verification = Verification(task, results, taken_over, ended)
         changed = task.gates != [r.gate for r in results]
         if changed:  # what passed is not what the task now asks: it proves nothing
             lifecycle.transition(task, "in_progress", actor, "gates changed while they ran")
@@ -229,6 +232,15 @@ def _claim_verification(task: Task, actor: str, me: owner.Owner) -> dict[str, An
         task.status = "in_progress"  # the stale run is abandoned; move again, recorded
     lifecycle.transition(task, "verifying", actor, **me.to_json())
     return stale
+
+
+def _end_left_running(task_id: str, stale: dict[str, Any] | None) -> int:
+    """A taken-over run killed outright may have left its gate running (a test suite still
+    writing its files): end it before the gates run again, so that the two never run at once.
+    Only a run of this host, whose token is known, can be found."""
+    if not stale or stale.get("host") != host_tag() or not isinstance(stale.get("token"), str):
+        return 0
+    return end_left_running(task_id, stale["token"])
 
 
 def host_tag() -> str:

@@ -147,14 +147,20 @@ def test_a_stale_verification_is_taken_over(tasks_project: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     pgid = int(_wait_for(pidfile))
-    proc.kill()  # SIGKILL: no cleanup can run, the task stays verifying
+    proc.kill()  # SIGKILL: no cleanup can run, the task stays verifying, its gate runs on
     proc.wait(timeout=30)
-    _kill_group(pgid)
-    assert show(task_id)["status"] == "verifying"
-    (tasks_project / "go").write_text("")
-    result = run_nexus("task", "complete", task_id)
-    assert result.exit_code == 0, result.stderr
-    assert "took over" in result.stderr and str(proc.pid) in result.stderr
+    try:
+        assert show(task_id)["status"] == "verifying"
+        assert running_members(pgid)
+        (tasks_project / "go").write_text("")
+        result = run_nexus("task", "complete", task_id)
+        assert result.exit_code == 0, result.stderr
+        assert "took over" in result.stderr and str(proc.pid) in result.stderr
+        # the gate the killed run left running is ended before the gates run again
+        assert "ended 2 gate processes it left running" in result.stderr
+        assert _group_gone(pgid)
+    finally:
+        _kill_group(pgid)
     data = show(task_id)
     assert data["status"] == "done"
     assert any(h["action"] == "verification_taken_over" for h in data["history"])
