@@ -36,7 +36,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -66,6 +66,9 @@ class Cancellation:
 
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)
 
 
 _cancellation: contextvars.ContextVar[Cancellation | None] = contextvars.ContextVar(
@@ -115,6 +118,34 @@ def cancellable(cancellation: Cancellation) -> Iterator[None]:
         yield
     finally:
         _cancellation.reset(token)
+
+
+@contextlib.contextmanager
+def when_cancelled(action: Callable[[], object]) -> Iterator[None]:
+    """Run ``action`` (in a thread of its own) if the operation around is cancelled while the
+    block runs: for a wait that cannot look at its cancellation itself, such as a read of an
+    engine's stream, ``action`` ends what is waited for. The block then ends as it would, and
+    :func:`check_cancelled` after it raises."""
+    cancellation = _cancellation.get()
+    if cancellation is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            if cancellation.wait(POLL_S):
+                with contextlib.suppress(Exception):  # what it ends may be over already
+                    action()
+                return
+
+    watcher = threading.Thread(target=watch, name="cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
 
 
 def check_cancelled() -> None:

@@ -547,3 +547,20 @@ def test_a_group_of_another_user_counts_as_alive() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_when_cancelled_runs_its_action_once_the_operation_is_cancelled() -> None:
+    """A wait that cannot look at its cancellation (a read of a stream) is ended by the action."""
+    cancellation = proc.Cancellation()
+    ended = threading.Event()
+    with proc.cancellable(cancellation), proc.when_cancelled(ended.set):
+        threading.Timer(0.1, cancellation.cancel).start()
+        assert ended.wait(30)  # the stream this stands for ends here
+        with pytest.raises(Cancelled):
+            proc.check_cancelled()
+    ran: list[int] = []
+    with proc.when_cancelled(lambda: ran.append(1)):  # no operation around: nothing to watch
+        pass
+    with proc.cancellable(proc.Cancellation()), proc.when_cancelled(lambda: ran.append(2)):
+        pass  # the block ended first: the action never runs
+    assert ran == []

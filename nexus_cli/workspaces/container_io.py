@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nexus_cli import engine, proc
 from nexus_cli.errors import NexusError, NotFoundError
+from nexus_cli.workspaces import exec_stop
 from nexus_cli.workspaces.handle import workdir_of
 from nexus_cli.workspaces.lifecycle import template_for
 
@@ -66,6 +67,9 @@ def exec_command(
 
     With ``stdin``, its bytes are sent to the command as they are read and the command's input is
     closed at their end (so ``... exec db -- psql < dump.sql`` sees the whole file, then EOF).
+    Stopped before the command ends (Ctrl-C, SIGTERM, a cancelled call, output that cannot be
+    written), the command is ended in the container too (:mod:`exec_stop`), or a warning says
+    it may still run.
     """
     exec_id = client.api.exec_create(
         container.id,
@@ -75,14 +79,23 @@ def exec_command(
         stdout=True,
         stderr=True,
     )["Id"]
-    if stdin is None:
-        for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
-            if out:
-                write(out, False)
-            if err:
-                write(err, True)
-    else:
-        _exec_with_input(client, exec_id, stdin, write)
+    try:
+        with proc.when_cancelled(lambda: exec_stop.end(client, container, exec_id)):
+            if stdin is None:
+                for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
+                    if out:
+                        write(out, False)
+                    if err:
+                        write(err, True)
+            else:
+                _exec_with_input(client, exec_id, stdin, write)
+        proc.check_cancelled()  # a cancelled call (MCP) ended the command: say so, not its code
+    except BaseException:  # Ctrl-C, SIGTERM, a cancelled call, our output closed: end it too
+        problem = exec_stop.end(client, container, exec_id)
+        if problem is not None:
+            with contextlib.suppress(Exception):
+                write(f"warning: {problem}\n".encode(), True)
+        raise
     return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0)
 
 

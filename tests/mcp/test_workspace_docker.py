@@ -98,3 +98,54 @@ def test_workspace_create_and_up_refuse_an_unapproved_container_hook(
         assert run_nexus("workspace", "status", "mcp-ws", "--json").json()["state"] == "stopped"
     finally:
         run_nexus("workspace", "delete", "mcp-ws", "--force")
+
+
+@pytest.mark.docker
+def test_a_cancelled_workspace_exec_ends_the_command_in_the_container(
+    project: Path, test_image: str
+) -> None:
+    """An agent's client cancels a long `workspace_exec` (the SDK sends notifications/cancelled):
+    the command ends in the container too, instead of running on beside the agent's next call."""
+    import anyio
+
+    from tests.processes import until
+
+    templates = project / ".nexus" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "one.yaml").write_text(
+        f"services:\n  app:\n    image: {test_image}\n    command: [sleep, '600']\n"
+    )
+    created = run_nexus("workspace", "create", "mcp-cancel", "--template", "one")
+    assert created.exit_code == 0, created.stderr
+
+    def processes() -> str:
+        listed = run_nexus("workspace", "exec", "mcp-cancel", "--", "ps", "-o", "args", input="")
+        assert listed.exit_code == 0, listed.stderr
+        return listed.stdout
+
+    async def session() -> dict[str, Any]:
+        async with mcp_session(project) as s:
+            argv = ["sh", "-c", "while :; do sleep 3007; done"]
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    s.call_tool, "workspace_exec", {"name": "mcp-cancel", "command": argv}
+                )
+                started = await anyio.to_thread.run_sync(
+                    lambda: until(lambda: "sleep 3007" in processes())
+                )
+                group.cancel_scope.cancel()
+            gone = await anyio.to_thread.run_sync(
+                lambda: until(lambda: "sleep 3007" not in processes())
+            )
+            after = ok(
+                await s.call_tool("workspace_exec", {"name": "mcp-cancel", "command": ["true"]})
+            )
+            return {"started": started, "gone": gone, "after": after}
+
+    try:
+        r = asyncio.run(session())
+    finally:
+        run_nexus("workspace", "delete", "mcp-cancel", "--force")
+    assert r["started"], "the command never ran"
+    assert r["gone"], "the command outlived the cancelled call"
+    assert r["after"]["exit_code"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -119,3 +120,55 @@ def test_output_ends_at_a_reset_after_what_came_before_it() -> None:
             ours.recv(1)
     finally:
         ours.close()
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "stdin"),
+    [
+        (signal.SIGINT, 130, "pipe"),  # Ctrl-C with input being forwarded
+        (signal.SIGTERM, 143, "pipe"),
+        (signal.SIGINT, 130, "closed"),  # no input at all: the output-only path
+    ],
+)
+def test_a_stopped_exec_ends_its_command_in_the_container(
+    ws_project: Path, workspace: str, signum: int, code: int, stdin: str
+) -> None:
+    """The engine cannot signal an exec without a terminal, and closing the connection leaves it
+    running (``psql < dump.sql`` went on loading the dump after Ctrl-C). Nexus ends it: the
+    command, and its children, are gone when Nexus exits. This one ignores SIGTERM, so it takes
+    the SIGKILL that follows."""
+    marker = f"sleep {3000 + signum}"
+    script = f"trap '' TERM; echo started; while :; do {marker}; done"
+    argv = [*nexus_exe(), "workspace", "exec", workspace, "--", "sh", "-c", script]
+    if stdin == "closed":
+        argv = ["sh", "-c", 'exec "$@" <&-', "sh", *argv]
+    read_end, write_end = os.pipe()  # kept open: the input never ends
+    running = subprocess.Popen(
+        argv,
+        stdin=read_end if stdin == "pipe" else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ws_project,
+    )
+    try:
+        assert running.stdout is not None
+        assert running.stdout.readline() == b"started\n"
+        assert marker in _processes(workspace)
+        running.send_signal(signum)
+        assert running.wait(timeout=60) == code
+        err = running.stderr.read().decode() if running.stderr else ""
+        assert "Traceback" not in err and "warning" not in err, err
+        assert marker not in _processes(workspace)
+        assert "trap" not in _processes(workspace)
+    finally:
+        running.kill()
+        running.wait(timeout=30)
+        os.close(read_end)
+        os.close(write_end)
+
+
+def _processes(workspace: str) -> str:
+    """What runs in the workspace's default service now (busybox ``ps``)."""
+    result = run_nexus("workspace", "exec", workspace, "--", "ps", "-o", "pid,args", input="")
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
