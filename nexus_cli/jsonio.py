@@ -140,6 +140,23 @@ def loads(
     return value
 
 
+def replace_lone_surrogates(text: str) -> str:
+    """The JSON document ``text`` with every lone surrogate its escapes make (``"\\ud800"``)
+    replaced by U+FFFD, as undecodable bytes are replaced when read with ``"replace"``: for a
+    reader that must answer what it was sent (the MCP wire) rather than refuse the whole
+    message. Text with no such escape, and text that is not JSON, comes back unchanged."""
+    if "\\ud" not in text and "\\uD" not in text:
+        return text
+    try:
+        value = json.loads(text)
+        written = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return text
+    if not _has_surrogate(written):
+        return text
+    return written.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def dumps(
     value: Any,
     *,

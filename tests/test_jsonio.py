@@ -262,3 +262,23 @@ def test_dumps_refusals_have_their_exact_words() -> None:
     assert str(caught.value) == (
         "cannot write text that holds undecodable bytes (a lone surrogate)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a":"x\\ud800y"}', '{"a":"x\ufffdy"}'),  # a lone surrogate, escaped
+        ('{"\\udfff":1,"b":["\\ud83d\\ude00"]}', '{"\ufffd":1,"b":["\U0001f600"]}'),  # key; a pair
+        ('{"a":"\\\\ud800"}', '{"a":"\\\\ud800"}'),  # an escaped backslash: no surrogate at all
+        ('{"a":"\\ud83d\\ude00"}', '{"a":"\\ud83d\\ude00"}'),  # a valid pair: left as sent
+        ("{not json \\ud800", "{not json \\ud800"),  # not JSON: the reader refuses it as before
+        ('{"a":1}', '{"a":1}'),
+    ],
+)
+def test_lone_surrogates_are_replaced_for_a_reader_that_must_answer(
+    text: str, expected: str
+) -> None:
+    replaced = jsonio.replace_lone_surrogates(text)
+    assert replaced == expected
+    if replaced.startswith('{"'):
+        jsonio.loads(replaced)  # what comes out is a document Nexus reads

@@ -32,7 +32,7 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 
-from nexus_cli import proc
+from nexus_cli import jsonio, proc
 
 T = TypeVar("T")
 
@@ -84,7 +84,9 @@ class StdinLines:
         # Any failure (the loop is gone: the server ended; the pipe broke) ends the reading.
         with contextlib.suppress(Exception), os.fdopen(self._fd, "rb", closefd=True) as wire:
             for raw in wire:
-                line = raw.decode("utf-8", "replace")
+                # Undecodable bytes, and lone surrogates (which the SDK's parser refuses, and
+                # then answers nothing: the client would wait for ever), become U+FFFD.
+                line = jsonio.replace_lone_surrogates(raw.decode("utf-8", "replace"))
                 anyio.from_thread.run(self._send.send, line, token=token)
         with contextlib.suppress(Exception):  # the loop may have ended already
             anyio.from_thread.run_sync(self._close, token=token)

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -185,3 +186,43 @@ _HELLO = {
     "capabilities": {},
     "clientInfo": {"name": "test", "version": "0"},
 }
+
+
+def test_a_request_with_a_lone_surrogate_is_answered(project: Path) -> None:
+    """``"\\ud800"`` is valid JSON but not Unicode: the SDK's parser refused the message and
+    answered nothing, so the client waited for ever. It reads as U+FFFD, as undecodable bytes do,
+    and the request gets its answer (here: an id that is not valid, in one line)."""
+    lone = '{"name": "task_show", "arguments": {"id": "nx-\\ud800"}}'
+    server = subprocess.Popen(
+        [*nexus_exe(), "mcp"],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    unanswered = threading.Timer(60, server.kill)  # no answer: the read below ends, and fails
+    unanswered.start()
+    try:
+        for line in (
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _HELLO}),
+            json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": ' + lone + "}",
+        ):
+            server.stdin.write(line + "\n")
+            server.stdin.flush()
+        answers: dict[int, Any] = {}
+        while 2 not in answers:
+            line = server.stdout.readline()
+            assert line, f"no answer to the request; answered: {sorted(answers)}"
+            answer = json.loads(line)
+            answers[answer["id"]] = answer
+    finally:
+        unanswered.cancel()
+        server.kill()
+        server.wait(timeout=30)
+    result = answers[2]["result"]
+    assert result["isError"]
+    [block] = result["content"]
+    assert "invalid task id 'nx-\ufffd'" in block["text"] and "\n" not in block["text"]
