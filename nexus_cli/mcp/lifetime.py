@@ -11,6 +11,9 @@
   shutdown (MCP's stdio transport: the client closes the server's stdin first): what was
   already sent is still answered for up to ``END_OF_INPUT_GRACE_S`` (a client may write its
   last request and close at once), then calls still in flight are cancelled and the server ends.
+- :class:`Answering` relays the messages between the transport and the server, and holds the
+  end of input back from the server until every request read has its answer: the SDK cancels
+  whatever is in flight as soon as its input ends (answering ``Connection closed``).
 - :func:`serve_until_stopped` ends the server on SIGTERM or SIGINT the same way, then lets the
   signal take its usual course (exit 143 or 130) once everything is cleaned up.
 
@@ -99,6 +102,55 @@ class StdinLines:
         return self._receive.__aiter__()
 
 
+class Answering:
+    """The messages between the transport and the server, relayed so that the end of the client's
+    input reaches the server only once every request read before it has been answered (or
+    cancelled by the client), or ``END_OF_INPUT_GRACE_S`` has passed.
+
+    ``request_id`` names the request a message from the client is (None for anything else),
+    ``cancelled_id`` the request a cancellation from the client withdraws, and ``answer_id`` the
+    request a message from the server answers. Both relays send on before they count, so an
+    answer has reached the transport when its request stops being waited for."""
+
+    def __init__(
+        self,
+        request_id: Callable[[Any], object | None],
+        cancelled_id: Callable[[Any], object | None],
+        answer_id: Callable[[Any], object | None],
+    ) -> None:
+        self._request_id, self._cancelled_id, self._answer_id = request_id, cancelled_id, answer_id
+        self._pending: set[object] = set()
+        self._changed = anyio.Event()
+
+    async def inward(
+        self, source: AsyncIterator[Any], sink: anyio.abc.ObjectSendStream[Any]
+    ) -> None:
+        """From the client to the server; at the client's end of input, wait, then end it."""
+        async with sink:
+            async for item in source:
+                request = self._request_id(item)
+                if request is not None:
+                    self._pending.add(request)
+                self._pending.discard(self._cancelled_id(item))
+                await sink.send(item)
+            with anyio.move_on_after(END_OF_INPUT_GRACE_S):
+                while self._pending:
+                    await self._changed.wait()
+                    self._changed = anyio.Event()
+
+    async def outward(
+        self, source: AsyncIterator[Any], sink: anyio.abc.ObjectSendStream[Any]
+    ) -> None:
+        """From the server to the client, until the server ends its side."""
+        async with sink:
+            async for item in source:
+                await sink.send(item)
+                answered = self._answer_id(item)
+                if answered is not None and answered in self._pending:
+                    self._pending.discard(answered)
+                    self._changed.set()
+
+
 async def serve_until_stopped(serve: Callable[[StdinLines], Awaitable[Any]]) -> int | None:
     """Run ``serve(stdin)`` until it ends, its input ends, or SIGTERM/SIGINT comes; the signal
     that stopped it (None otherwise). Every call in flight is cancelled and cleaned up first."""
@@ -119,8 +171,10 @@ async def serve_until_stopped(serve: Callable[[StdinLines], Awaitable[Any]]) -> 
         async def on_end_of_input() -> None:
             await stdin.ended.wait()
             _stopping.append("cancelled: the client disconnected")  # why any call ends now
-            with anyio.move_on_after(END_OF_INPUT_GRACE_S):
-                await served.wait()  # the server answers what it read, then ends by itself
+            # The server answers what it read (Answering holds its input open meanwhile), then
+            # ends by itself; calls still running then are cancelled and clean up first.
+            with anyio.move_on_after(END_OF_INPUT_GRACE_S + CLEANUP_S):
+                await served.wait()
             group.cancel_scope.cancel()
 
         async def run() -> None:

@@ -72,10 +72,31 @@ class _Server(MCPServer[Any]):
         self.host = host
 
     async def serve_stdio(self, stdin: lifetime.StdinLines) -> None:
-        """The SDK's ``run_stdio_async``, reading the client through ``stdin``."""
+        """The SDK's ``run_stdio_async``, reading the client through ``stdin``, with the
+        messages relayed through :class:`lifetime.Answering`."""
         server = self._lowlevel_server
-        async with stdio_server(stdin=stdin) as (read, write):  # type: ignore[arg-type]
-            await server.run(read, write, server.create_initialization_options())
+        answering = lifetime.Answering(_request_id, _cancelled_id, _answer_id)
+        to_server, server_reads = anyio.create_memory_object_stream[Any](0)
+        server_writes, from_server = anyio.create_memory_object_stream[Any](0)
+        reading = anyio.CancelScope()
+
+        async def inward(read: Any) -> None:
+            with reading:
+                await answering.inward(read, to_server)
+
+        async with (
+            stdio_server(stdin=stdin) as (read, write),  # type: ignore[arg-type]
+            anyio.create_task_group() as relays,
+        ):
+            relays.start_soon(inward, read)
+            relays.start_soon(answering.outward, from_server, write)
+            async with server_reads, server_writes:
+                await server.run(
+                    server_reads, server_writes, server.create_initialization_options()
+                )
+            # The server has ended: nothing more is read; what it wrote is still written out
+            # (the outward relay ends once it has passed on the last of it).
+            reading.cancel()
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -98,6 +119,31 @@ class _Server(MCPServer[Any]):
             except recording.ToolFailure as failure:
                 raise ToolError(f"Error executing tool {name}: {failure.text}") from invalid
             raise  # not reached: _refuse always raises
+
+
+def _request_id(item: Any) -> object | None:
+    """The id of a request from the client (a message that asks for an answer)."""
+    message = getattr(item, "message", None)
+    if getattr(message, "method", None) is None:
+        return None
+    return getattr(message, "id", None)
+
+
+def _cancelled_id(item: Any) -> object | None:
+    """The request a ``notifications/cancelled`` withdraws: the client expects no answer."""
+    message = getattr(item, "message", None)
+    if getattr(message, "method", None) != "notifications/cancelled":
+        return None
+    params = getattr(message, "params", None) or {}
+    return params.get("requestId") if isinstance(params, dict) else None
+
+
+def _answer_id(item: Any) -> object | None:
+    """The request a message from the server answers (a result or an error)."""
+    message = getattr(item, "message", None)
+    if message is None or getattr(message, "method", None) is not None:
+        return None
+    return getattr(message, "id", None)
 
 
 def _refuse(problem: str) -> None:

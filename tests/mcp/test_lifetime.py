@@ -226,3 +226,41 @@ def test_a_request_with_a_lone_surrogate_is_answered(project: Path) -> None:
     assert result["isError"]
     [block] = result["content"]
     assert "invalid task id 'nx-\ufffd'" in block["text"] and "\n" not in block["text"]
+
+
+def test_requests_written_just_before_the_input_closes_are_answered(
+    project: Path, trust: Callable[..., Path]
+) -> None:
+    """A client that writes its last requests and closes the server's stdin at once (``printf …
+    | nexus mcp``) gets their answers, also that of a call still running its gate when the
+    input ended; the SDK alone would cancel them and answer ``Connection closed``."""
+    task_id = _task(project, trust, "sleep 1")
+    calls = [
+        ("task_complete", {"id": task_id}),
+        ("task_show", {"id": "nx-zzzz"}),
+        ("task_list", {}),
+    ]
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _HELLO},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *(
+            {"jsonrpc": "2.0", "id": n, "method": "tools/call",
+             "params": {"name": name, "arguments": arguments}}
+            for n, (name, arguments) in enumerate(calls, start=2)
+        ),
+    ]  # fmt: skip
+    done = subprocess.run(
+        [*nexus_exe(), "mcp"],
+        cwd=project,
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = {a["id"]: a for a in map(json.loads, done.stdout.splitlines())}
+    assert sorted(answers) == [1, 2, 3, 4], done.stdout
+    assert all("result" in a for a in answers.values()), done.stdout
+    assert json.loads(answers[2]["result"]["content"][0]["text"])["passed"] is True
+    assert answers[3]["result"]["isError"]  # an answer, though an error: no such task
+    assert _show(task_id)["status"] == "done"
