@@ -232,7 +232,7 @@ def shell(name: str, service: str | None) -> int:
     """Open an interactive shell in /workspace of NAME's SERVICE (needs the docker CLI)."""
     invocation.note(event_type="workspace", workspace=name)
     _client, container = find_container(_workspace(name), service)
-    return open_shell(container, interactive_tty=sys.stdin.isatty() and sys.stdout.isatty())
+    return open_shell(container, sys.stdin.isatty() and sys.stdout.isatty(), warn)
 
 
 @click.command()

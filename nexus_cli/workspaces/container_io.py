@@ -165,17 +165,25 @@ def _close_write(sock: Any) -> None:
             sock.shutdown(socket.SHUT_WR)
 
 
-def shell(container: Any, interactive_tty: bool) -> int:
+def shell(container: Any, interactive_tty: bool, warn: Callable[[str], None]) -> int:
     """An interactive shell through the docker CLI (which honours DOCKER_HOST and contexts)."""
     probe = "command -v bash >/dev/null 2>&1 && exec bash || exec sh"
     return exec_in_terminal(
-        container, ["sh", "-c", probe], tty=interactive_tty, purpose="`nexus workspace shell`"
+        container,
+        ["sh", "-c", probe],
+        tty=interactive_tty,
+        purpose="`nexus workspace shell`",
+        warn=warn,
     )
 
 
-def exec_in_terminal(container: Any, command: list[str], *, tty: bool, purpose: str) -> int:
+def exec_in_terminal(
+    container: Any, command: list[str], *, tty: bool, purpose: str, warn: Callable[[str], None]
+) -> int:
     """Run ``command`` on this process's own terminal through ``docker exec -i [-t]``: the docker
-    CLI puts the terminal in raw mode, forwards window-size changes and signals."""
+    CLI puts the terminal in raw mode, forwards window-size changes and signals. Stopped itself
+    (SIGTERM, a hang-up), the CLI leaves the command running in the container: it is ended
+    there too (:func:`exec_stop.end_started`), or ``warn`` says it may still run."""
     docker = shutil.which("docker")
     if docker is None:
         raise NexusError(
@@ -184,7 +192,16 @@ def exec_in_terminal(container: Any, command: list[str], *, tty: bool, purpose: 
         )
     flags = "-it" if tty else "-i"
     workdir = workdir_of(container)
-    return proc.run_attached([docker, "exec", flags, "-w", workdir, container.id, *command])
+    client = container.client
+    before = exec_stop.exec_ids(client, container)
+    try:
+        return proc.run_attached([docker, "exec", flags, "-w", workdir, container.id, *command])
+    except BaseException:  # SIGTERM, a hang-up: the CLI is ended, the command in the container not
+        problem = exec_stop.end_started(client, container, before, command)
+        if problem is not None:
+            with contextlib.suppress(Exception):
+                warn(problem)
+        raise
 
 
 def has_docker_cli() -> bool:

@@ -48,6 +48,36 @@ def end(client: Any, container: Any, exec_id: str, grace_s: float = GRACE_S) -> 
     return f"the command still runs in {container.name} (pid {inner[0]} there) after SIGKILL"
 
 
+def exec_ids(client: Any, container: Any) -> set[str]:
+    """The execs the engine lists for the container now."""
+    try:
+        return set(client.api.inspect_container(container.id).get("ExecIDs") or [])
+    except Exception:  # the container is gone: it has none
+        return set()
+
+
+def end_started(client: Any, container: Any, before: set[str], argv: list[str]) -> str | None:
+    """End the running execs of ``argv`` that the container did not have in ``before``: the one
+    the docker CLI made for `exec` on a terminal (it reports no id) and left running when it was
+    stopped. None once they are over, else the reason one may still run."""
+    problems = []
+    for exec_id in sorted(exec_ids(client, container) - before):
+        try:
+            found = client.api.exec_inspect(exec_id)
+        except Exception:
+            continue
+        config = found.get("ProcessConfig") or {}
+        if (
+            not found.get("Running")
+            or [config.get("entrypoint"), *config.get("arguments", [])] != argv
+        ):
+            continue
+        problem = end(client, container, exec_id)
+        if problem is not None:
+            problems.append(problem)
+    return problems[0] if problems else None
+
+
 def _state(client: Any, exec_id: str) -> tuple[bool, int]:
     """(whether the exec runs, its pid on the engine's machine); an exec the engine no longer
     knows is over."""

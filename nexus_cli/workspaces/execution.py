@@ -61,7 +61,13 @@ def run_command(
     invocation.note(event_type="workspace", workspace=workspace.name)
     client, container = find_container(workspace, service)
     if terminal and has_docker_cli():
-        return exec_in_terminal(container, argv, tty=True, purpose="`nexus workspace exec`")
+        return exec_in_terminal(
+            container,
+            argv,
+            tty=True,
+            purpose="`nexus workspace exec`",
+            warn=lambda problem: write(f"warning: {problem}\n".encode(), True),
+        )
     return exec_command(client, container, argv, write, stdin=None if terminal else stdin)
 
 

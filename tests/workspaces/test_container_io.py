@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import signal
 import socket
 import struct
@@ -14,6 +15,8 @@ import pytest
 
 from nexus_cli.workspaces.container_io import copy_output
 from tests.conftest import nexus_exe, run_nexus
+from tests.processes import until
+from tests.tmux_terminal import nexus_command, terminal
 
 pytestmark = pytest.mark.docker
 
@@ -172,3 +175,20 @@ def _processes(workspace: str) -> str:
     result = run_nexus("workspace", "exec", workspace, "--", "ps", "-o", "pid,args", input="")
     assert result.exit_code == 0, result.stderr
     return result.stdout
+
+
+def test_a_terminal_exec_stopped_by_sigterm_ends_its_command(
+    ws_project: Path, workspace: str
+) -> None:
+    """On a terminal, `exec` runs `docker exec -it`; Ctrl-C reaches the command through the
+    terminal, but SIGTERM to Nexus (or a hang-up) ends only the docker CLI, which left the command
+    running in the container. Nexus ends it there too."""
+    marker = "sleep 3021"
+    exec_line = nexus_command(f"workspace exec {workspace} -- sh -c {shlex.quote(marker)}")
+    with terminal(120, 30) as term:
+        term.start(f"echo PID $$; exec {exec_line}", cwd=str(ws_project))
+        screen = term.wait(lambda s: "PID " in s)
+        pid = int(screen.split("PID ", 1)[1].split()[0])
+        assert until(lambda: marker in _processes(workspace)), "the command never started"
+        os.kill(pid, signal.SIGTERM)
+        assert until(lambda: marker not in _processes(workspace)), "the command outlived exec"

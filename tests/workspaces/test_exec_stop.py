@@ -40,3 +40,34 @@ def test_a_containers_main_process_is_pid_1_inside(ws_project: Path) -> None:
     main = container.attrs["State"]["Pid"]
     assert exec_stop._inner_pids(container.id, main)[0] == 1
     assert exec_stop.end(client, container, "no-such-exec") is None  # unknown: nothing to end
+
+
+@pytest.mark.docker
+def test_only_the_execs_of_the_command_that_were_not_there_before_are_ended(
+    ws_project: Path,
+) -> None:
+    """What the docker CLI made for a terminal `exec` is found by its command among the execs
+    that are new: another command's exec, and one that ran before, are left alone."""
+    result = run_nexus("workspace", "create", "started", "--template", "duo")
+    assert result.exit_code == 0, result.stderr
+    client = engine.connect()
+    project_id = (ws_project / ".nexus" / "state" / "project-id").read_text().strip()
+    labels = [f"dev.nexus.project={project_id}", "dev.nexus.workspace=started"]
+    container = client.containers.list(filters={"label": [*labels, "dev.nexus.service=db"]})[0]
+
+    def started(*argv: str) -> str:
+        exec_id: str = client.api.exec_create(container.id, list(argv))["Id"]
+        client.api.exec_start(exec_id, detach=True)
+        return exec_id
+
+    earlier = started("sleep", "3041")
+    before = exec_stop.exec_ids(client, container)
+    other, ours = started("sleep", "3042"), started("sleep", "3043")
+    try:
+        assert exec_stop.end_started(client, container, before, ["sleep", "3043"]) is None
+        assert not client.api.exec_inspect(ours)["Running"]
+        assert client.api.exec_inspect(other)["Running"]
+        assert client.api.exec_inspect(earlier)["Running"]
+    finally:
+        for exec_id in (earlier, other):
+            exec_stop.end(client, container, exec_id)
