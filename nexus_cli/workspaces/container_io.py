@@ -182,7 +182,7 @@ def exec_in_terminal(
 ) -> int:
     """Run ``command`` on this process's own terminal through ``docker exec -i [-t]``: the docker
     CLI puts the terminal in raw mode, forwards window-size changes and signals. Stopped itself
-    (SIGTERM, a hang-up), the CLI leaves the command running in the container: it is ended
+    (SIGTERM), the CLI leaves the command running in the container: it is ended
     there too (:func:`exec_stop.end_started`), or ``warn`` says it may still run."""
     docker = shutil.which("docker")
     if docker is None:
@@ -196,7 +196,7 @@ def exec_in_terminal(
     before = exec_stop.exec_ids(client, container)
     try:
         return proc.run_attached([docker, "exec", flags, "-w", workdir, container.id, *command])
-    except BaseException:  # SIGTERM, a hang-up: the CLI is ended, the command in the container not
+    except BaseException:  # SIGTERM: the CLI is ended, the command in the container is not
         problem = exec_stop.end_started(client, container, before, command)
         if problem is not None:
             with contextlib.suppress(Exception):

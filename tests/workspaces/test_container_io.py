@@ -181,7 +181,7 @@ def test_a_terminal_exec_stopped_by_sigterm_ends_its_command(
     ws_project: Path, workspace: str
 ) -> None:
     """On a terminal, `exec` runs `docker exec -it`; Ctrl-C reaches the command through the
-    terminal, but SIGTERM to Nexus (or a hang-up) ends only the docker CLI, which left the command
+    terminal, but SIGTERM to Nexus ends only the docker CLI, which left the command
     running in the container. Nexus ends it there too."""
     marker = "sleep 3021"
     exec_line = nexus_command(f"workspace exec {workspace} -- sh -c {shlex.quote(marker)}")
