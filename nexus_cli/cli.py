@@ -173,39 +173,55 @@ def cli() -> None:
     """
 
 
-_sigterm = {"received": False, "raise": True}
+# SIGTERM, and SIGHUP (the terminal closed: a tab, an ssh connection that dropped), end a command
+# as Ctrl-C does, so that its cleanup runs; ``signum`` is the first that came.
+_sigterm: dict[str, Any] = {"received": False, "raise": True, "signum": None}
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM becomes :class:`Terminated` (a KeyboardInterrupt), once, so cleanup runs."""
+    """SIGTERM (or SIGHUP) becomes :class:`Terminated` (a KeyboardInterrupt), once, so cleanup
+    runs."""
     first = not _sigterm["received"]
     _sigterm["received"] = True
+    if first:
+        _sigterm["signum"] = signum
     if first and _sigterm["raise"]:
         raise Terminated()
-    # A second SIGTERM (or one during recording) lets the cleanup already running finish.
+    # A second signal (or one during recording) lets the cleanup already running finish.
 
 
 def terminated() -> bool:
-    """Whether this invocation received SIGTERM (it then exits 143 whatever the command did)."""
-    return _sigterm["received"]
+    """Whether this invocation received SIGTERM or SIGHUP (it then exits 143 or 129 whatever the
+    command did)."""
+    return bool(_sigterm["received"])
 
 
-def _install_sigterm() -> Handler:
-    """Handle SIGTERM like Ctrl-C; return the previous handler (None when left alone)."""
-    _sigterm.update({"received": False, "raise": True})
+def _ending_code() -> ExitCode:
+    return ExitCode.HUNG_UP if _sigterm["signum"] == signal.SIGHUP else ExitCode.TERMINATED
+
+
+def _install_sigterm() -> dict[int, Handler]:
+    """Handle SIGTERM and SIGHUP like Ctrl-C; return the previous handlers of those taken over.
+    One that is ignored (started under ``nohup`` or a similar parent) stays ignored."""
+    _sigterm.update({"received": False, "raise": True, "signum": None})
+    previous: dict[int, Handler] = {}
     try:
-        previous = signal.getsignal(signal.SIGTERM)
-        if previous is signal.SIG_IGN:  # started under nohup-like parents: keep ignoring it
-            return None
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        for signum in _ENDING_SIGNALS:
+            handler = signal.getsignal(signum)
+            if handler is signal.SIG_IGN:
+                continue
+            signal.signal(signum, _on_sigterm)
+            previous[signum] = handler
     except ValueError:  # not the main thread (Nexus embedded in another program)
-        return None
+        return previous
     return previous
 
 
-def _restore_sigterm(previous: Handler) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+def _restore_sigterm(previous: dict[int, Handler]) -> None:
+    for signum, handler in previous.items():
+        if handler is not None:
+            signal.signal(signum, handler)
 
 
 def _report(message: str, hint: str | None = None) -> None:
@@ -319,11 +335,13 @@ def _cwd_gone() -> bool:
 
 
 def _interrupted(inv: invocation.Invocation) -> int:
-    """Ctrl-C exits 130; SIGTERM (which raised :class:`Terminated`) exits 143."""
+    """Ctrl-C exits 130; SIGTERM (which raised :class:`Terminated`) exits 143, SIGHUP 129."""
     inv.fields.setdefault("error_category", "interrupted")
     if terminated():
-        click.echo("terminated", err=True)
-        return ExitCode.TERMINATED
+        code = _ending_code()
+        with contextlib.suppress(OSError):  # after a hang-up the terminal may be gone
+            click.echo("hung up" if code == ExitCode.HUNG_UP else "terminated", err=True)
+        return code
     click.echo("interrupted", err=True)
     return ExitCode.INTERRUPTED
 
@@ -340,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: list[str], inv: invocation.Invocation) -> int:
-    """Run the command of ``inv``, record it, return the exit code (143 after a SIGTERM)."""
+    """Run the command of ``inv``, record it, return the exit code (143 after a SIGTERM, 129
+    after a SIGHUP)."""
     previous = _install_sigterm()
     code: int = ExitCode.ERROR
     try:
@@ -348,7 +367,7 @@ def _command(args: list[str], inv: invocation.Invocation) -> int:
         if terminated() and code != ExitCode.TERMINATED:  # a --watch loop took it as its end
             code = _interrupted(inv)
     except Terminated:
-        code = ExitCode.TERMINATED
+        code = _ending_code()
         inv.fields.setdefault("error_category", "interrupted")
     except BaseException:
         code = ExitCode.INTERRUPTED if sys.exc_info()[0] is KeyboardInterrupt else ExitCode.ERROR
@@ -363,5 +382,5 @@ def _command(args: list[str], inv: invocation.Invocation) -> int:
             autosync.after_command()  # one stat unless `sync auto on`
         _restore_sigterm(previous)
     if terminated():
-        code = ExitCode.TERMINATED
+        code = _ending_code()
     return int(code)

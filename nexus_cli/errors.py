@@ -17,12 +17,14 @@ class ExitCode(IntEnum):
     GATE_FAILED = 3
     CONFIRMATION_NEEDED = 4  # a command that asks first found no terminal to ask on, and no --yes
     NEEDS_APPROVAL = 5  # a gate's command waits for a person's approval: nothing ran
+    HUNG_UP = 129  # 128 + SIGHUP: the terminal closed (a tab, an ssh connection that dropped)
     INTERRUPTED = 130
     TERMINATED = 143  # 128 + SIGTERM
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: raised like Ctrl-C so ``finally`` blocks and cleanup run (exit 143).
+    """SIGTERM arrived (or SIGHUP: the terminal closed): raised like Ctrl-C so ``finally`` blocks
+    and cleanup run (exit 143, or 129 after SIGHUP).
 
     It subclasses :class:`KeyboardInterrupt`, so code that already cleans up on Ctrl-C cleans up
     on SIGTERM too; code that treats Ctrl-C as a normal end (a ``--watch`` loop) still ends with

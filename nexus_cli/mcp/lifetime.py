@@ -14,8 +14,8 @@
 - :class:`Answering` relays the messages between the transport and the server, and holds the
   end of input back from the server until every request read has its answer: the SDK cancels
   whatever is in flight as soon as its input ends (answering ``Connection closed``).
-- :func:`serve_until_stopped` ends the server on SIGTERM or SIGINT the same way, then lets the
-  signal take its usual course (exit 143 or 130) once everything is cleaned up.
+- :func:`serve_until_stopped` ends the server on SIGTERM, SIGINT or SIGHUP the same way, then
+  lets the signal take its usual course (exit 143, 130 or 129) once everything is cleaned up.
 
 Only :mod:`anyio` here; the SDK stays in :mod:`nexus_cli.mcp.server`.
 """
@@ -151,18 +151,29 @@ class Answering:
                     self._changed.set()
 
 
+_REASONS = {signal.SIGTERM: "terminated", signal.SIGINT: "interrupted", signal.SIGHUP: "hung up"}
+
+
+def _handled_signals() -> list[signal.Signals]:
+    """SIGTERM, SIGINT and SIGHUP (a closed terminal), less any this process ignores (started
+    under ``nohup`` or in the background): an ignored signal stays ignored."""
+    return [s for s in _REASONS if signal.getsignal(s) is not signal.SIG_IGN]
+
+
 async def serve_until_stopped(serve: Callable[[StdinLines], Awaitable[Any]]) -> int | None:
-    """Run ``serve(stdin)`` until it ends, its input ends, or SIGTERM/SIGINT comes; the signal
-    that stopped it (None otherwise). Every call in flight is cancelled and cleaned up first."""
+    """Run ``serve(stdin)`` until it ends, its input ends, or SIGTERM, SIGINT or SIGHUP comes; the
+    signal that stopped it (None otherwise). Every call in flight is cancelled and cleaned up
+    first."""
     stopped: list[int] = []
+    handled = _handled_signals()
     stdin = StdinLines()
     async with anyio.create_task_group() as group:
 
         async def on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            with anyio.open_signal_receiver(*handled) as signals:
                 async for signum in signals:
                     stopped.append(signum)
-                    _stopping.append("terminated" if signum == signal.SIGTERM else "interrupted")
+                    _stopping.append(_REASONS.get(signum, "terminated"))
                     group.cancel_scope.cancel()
                     return
 
@@ -190,8 +201,8 @@ async def serve_until_stopped(serve: Callable[[StdinLines], Awaitable[Any]]) -> 
 
 def run(serve: Callable[[StdinLines], Awaitable[Any]]) -> None:
     """Serve (see :func:`serve_until_stopped`) with the signal handlers of the caller restored
-    afterwards; a SIGTERM or SIGINT that stopped the server is then handed to them."""
-    previous: dict[int, Any] = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    afterwards; a signal that stopped the server is then handed to them."""
+    previous: dict[int, Any] = {s: signal.getsignal(s) for s in _handled_signals()}
     try:
         signum = anyio.run(serve_until_stopped, serve)
     finally:
@@ -201,6 +212,6 @@ def run(serve: Callable[[StdinLines], Awaitable[Any]]) -> None:
     if signum is not None:
         handler = previous.get(signum)
         if callable(handler):
-            handler(signum, None)  # the CLI's: Terminated (exit 143) or KeyboardInterrupt (130)
+            handler(signum, None)  # the CLI's: Terminated (exit 143, 129) or KeyboardInterrupt
         else:
             raise KeyboardInterrupt

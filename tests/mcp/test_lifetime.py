@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 
 from tests.conftest import nexus_exe, run_nexus
 from tests.mcp.conftest import mcp_session, ok, text_of
@@ -142,8 +143,12 @@ def test_a_client_that_goes_away_ends_the_gate_and_restores_the_task(
             os.kill(server, signal.SIGKILL)
 
 
+@pytest.mark.parametrize(
+    ("signum", "code", "reason"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")],
+)
 def test_sigterm_ends_the_server_after_ending_the_gate_and_restoring_the_task(
-    project: Path, trust: Callable[..., Path]
+    project: Path, trust: Callable[..., Path], signum: int, code: int, reason: str
 ) -> None:
     task_id = _task(project, trust, SLOW_GATE)
     server = subprocess.Popen(
@@ -167,18 +172,18 @@ def test_sigterm_ends_the_server_after_ending_the_gate_and_restoring_the_task(
         gate, parent = _gate_pids(project)
         assert parent == server.pid
         sent = time.monotonic()
-        server.send_signal(signal.SIGTERM)  # stdin stays open: only the signal ends it
+        server.send_signal(signum)  # stdin stays open: only the signal ends it
         server.wait(timeout=30)
         took = time.monotonic() - sent
         _, err = server.communicate(timeout=30)
     finally:
         server.kill()
         server.wait()
-    assert server.returncode == 143, err
+    assert server.returncode == code, err
     assert "Traceback" not in err
     assert took < 5, f"the server took {took:.1f}s to end"
     assert not running_members(gate), "the gate outlived the server"
-    assert _restored(task_id, "gates terminated")
+    assert _restored(task_id, f"gates {reason}")
 
 
 _HELLO = {

@@ -86,8 +86,12 @@ def _started(tasks_project: Path, gate: str) -> str:
     return task_id
 
 
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")],  # SIGHUP: a
+)  # terminal that closed (a tab, an ssh connection that dropped) ends the command the same way
 def test_sigterm_during_complete_kills_the_gate_group_and_moves_the_task_back(
-    tasks_project: Path,
+    tasks_project: Path, signum: int, code: int, said: str
 ) -> None:
     pidfile = tasks_project / "pgid"
     task_id = _started(tasks_project, "echo $$ > pgid; sh -c 'sleep 300 & sleep 300'")
@@ -100,16 +104,33 @@ def test_sigterm_during_complete_kills_the_gate_group_and_moves_the_task_back(
     )
     pgid = int(_wait_for(pidfile))
     try:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 143, err
-        assert "Traceback" not in err
-        assert _group_gone(pgid), "the gate's children survived SIGTERM"
+        assert proc.returncode == code, err
+        assert err.splitlines()[-1] == said and "Traceback" not in err
+        assert _group_gone(pgid), "the gate's children survived the signal"
     finally:
         _kill_group(pgid)
     data = show(task_id)
     assert data["status"] == "in_progress"
     assert data["history"][-1]["reason"] == "gates terminated"
+
+
+def test_an_ignored_sighup_stays_ignored(tasks_project: Path) -> None:
+    """Started under ``nohup`` (SIGHUP ignored), a command runs on when its terminal closes."""
+    task_id = _started(tasks_project, "echo $$ > pgid; sleep 1")
+    proc = subprocess.Popen(
+        ["sh", "-c", 'trap "" HUP; exec "$@"', "sh", *nexus_exe(), "task", "complete", task_id],
+        cwd=tasks_project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(tasks_project / "pgid")
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert show(task_id)["status"] == "done"
 
 
 @pytest.mark.slow
