@@ -182,7 +182,7 @@ def exec_in_terminal(
 ) -> int:
     """Run ``command`` on this process's own terminal through ``docker exec -i [-t]``: the docker
     CLI puts the terminal in raw mode, forwards window-size changes and signals. Stopped itself
-    (SIGTERM), the CLI leaves the command running in the container: it is ended
+    (SIGTERM, or SIGHUP when the terminal closes), the CLI leaves the command running in the container: it is ended
     there too (:func:`exec_stop.end_started`), or ``warn`` says it may still run."""
     docker = shutil.which("docker")
     if docker is None:

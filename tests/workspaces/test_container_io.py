@@ -177,18 +177,23 @@ def _processes(workspace: str) -> str:
     return result.stdout
 
 
+@pytest.mark.parametrize("how", ["sigterm", "hang-up"])
 def test_a_terminal_exec_stopped_by_sigterm_ends_its_command(
-    ws_project: Path, workspace: str
+    ws_project: Path, workspace: str, how: str
 ) -> None:
     """On a terminal, `exec` runs `docker exec -it`; Ctrl-C reaches the command through the
-    terminal, but SIGTERM to Nexus ends only the docker CLI, which left the command
-    running in the container. Nexus ends it there too."""
-    marker = "sleep 3021"
+    terminal, but SIGTERM to Nexus, or the terminal closing (SIGHUP to Nexus and the docker CLI),
+    ended only the docker CLI, which left the command running in the container. Nexus ends it
+    there too."""
+    marker = f"sleep {3021 if how == 'sigterm' else 3022}"
     exec_line = nexus_command(f"workspace exec {workspace} -- sh -c {shlex.quote(marker)}")
     with terminal(120, 30) as term:
         term.start(f"echo PID $$; exec {exec_line}", cwd=str(ws_project))
         screen = term.wait(lambda s: "PID " in s)
         pid = int(screen.split("PID ", 1)[1].split()[0])
         assert until(lambda: marker in _processes(workspace)), "the command never started"
-        os.kill(pid, signal.SIGTERM)
+        if how == "sigterm":
+            os.kill(pid, signal.SIGTERM)
+        else:
+            term.close()  # the terminal goes away: its processes get SIGHUP
         assert until(lambda: marker not in _processes(workspace)), "the command outlived exec"
