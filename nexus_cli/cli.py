@@ -187,7 +187,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     if first:
         _sigterm["signum"] = signum
     if first and _sigterm["raise"]:
-        raise Terminated()
+        raise Terminated(hung_up=signum == signal.SIGHUP)
     # A second signal (or one during recording) lets the cleanup already running finish.
 
 

@@ -28,8 +28,13 @@ class Terminated(KeyboardInterrupt):
 
     It subclasses :class:`KeyboardInterrupt`, so code that already cleans up on Ctrl-C cleans up
     on SIGTERM too; code that treats Ctrl-C as a normal end (a ``--watch`` loop) still ends with
-    143, because the root checks :func:`nexus_cli.cli.terminated`.
+    143, because the root checks :func:`nexus_cli.cli.terminated`. ``hung_up`` says it was
+    SIGHUP, for the reasons recorded in histories.
     """
+
+    def __init__(self, *args: object, hung_up: bool = False) -> None:
+        super().__init__(*args)
+        self.hung_up = hung_up
 
 
 class NexusError(Exception):

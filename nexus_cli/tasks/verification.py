@@ -196,7 +196,7 @@ def _why_stopped(exc: BaseException) -> str:
     if isinstance(exc, Cancelled):
         return exc.reason
     if isinstance(exc, Terminated):
-        return "terminated"
+        return "hung up" if exc.hung_up else "terminated"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     return "could not run"

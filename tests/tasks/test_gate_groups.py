@@ -113,7 +113,7 @@ def test_sigterm_during_complete_kills_the_gate_group_and_moves_the_task_back(
         _kill_group(pgid)
     data = show(task_id)
     assert data["status"] == "in_progress"
-    assert data["history"][-1]["reason"] == "gates terminated"
+    assert data["history"][-1]["reason"] == f"gates {said}"
 
 
 def test_an_ignored_sighup_stays_ignored(tasks_project: Path) -> None:
