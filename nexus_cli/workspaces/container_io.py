@@ -181,9 +181,10 @@ def exec_in_terminal(
     container: Any, command: list[str], *, tty: bool, purpose: str, warn: Callable[[str], None]
 ) -> int:
     """Run ``command`` on this process's own terminal through ``docker exec -i [-t]``: the docker
-    CLI puts the terminal in raw mode, forwards window-size changes and signals. Stopped itself
-    (SIGTERM, or SIGHUP when the terminal closes), the CLI leaves the command running in the container: it is ended
-    there too (:func:`exec_stop.end_started`), or ``warn`` says it may still run."""
+    CLI puts the terminal in raw mode, forwards window-size changes and signals. When Nexus is
+    stopped (SIGTERM, or SIGHUP when the terminal closes), the CLI it ends leaves the command
+    running in the container: it is ended there too (:func:`exec_stop.end_started`), or
+    ``warn`` says it may still run."""
     docker = shutil.which("docker")
     if docker is None:
         raise NexusError(

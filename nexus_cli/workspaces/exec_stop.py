@@ -14,7 +14,6 @@ processes cannot be found from here; the caller is told the command may still ru
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,15 @@ def end(client: Any, container: Any, exec_id: str, grace_s: float = GRACE_S) -> 
     if not inner:
         return (
             f"the command may still be running in {container.name}: its process is not on "
-            "this machine (a remote engine), so it cannot be stopped from here"
+            "this machine (a remote engine, or one in a virtual machine), so it cannot be "
+            "stopped from here"
         )
     for signal_name in ("TERM", "KILL"):
-        _kill_inside(client, container, signal_name, inner)
+        if not _kill_inside(client, container, signal_name, inner):
+            return (
+                f"the command may still be running in {container.name} (pid {inner[0]} there): "
+                "`kill` could not run in the container (the image may have none)"
+            )
         deadline = time.monotonic() + grace_s
         while True:
             running, _ = _state(client, exec_id)
@@ -121,12 +125,14 @@ def _read(path: str) -> str:
         return ""
 
 
-def _kill_inside(client: Any, container: Any, signal_name: str, pids: list[int]) -> None:
-    """``kill -SIGNAL PID...`` in the container, as root (the command may run as any user)."""
-    with contextlib.suppress(
-        Exception
-    ):  # gone meanwhile, or no `kill` in the image: looked at next
-        kill = client.api.exec_create(
-            container.id, ["kill", f"-{signal_name}", *map(str, pids)], user="0"
-        )["Id"]
+def _kill_inside(client: Any, container: Any, signal_name: str, pids: list[int]) -> bool:
+    """``kill -SIGNAL PID...`` in the container, as root (the command may run as any user);
+    whether it ran (an image without ``kill`` answers 126 or 127, like ``docker exec``)."""
+    argv = ["kill", f"-{signal_name}", *map(str, pids)]
+    try:
+        kill = client.api.exec_create(container.id, argv, user="0")["Id"]
         client.api.exec_start(kill)
+        code = client.api.exec_inspect(kill).get("ExitCode")
+    except Exception:  # the container went meanwhile: the command went with it
+        return True
+    return code not in (126, 127)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,26 @@ def test_only_the_execs_of_the_command_that_were_not_there_before_are_ended(
     finally:
         for exec_id in (earlier, other):
             exec_stop.end(client, container, exec_id)
+
+
+@pytest.mark.docker
+def test_an_image_without_kill_gets_a_warning_not_a_silent_pass(
+    test_image: str, docker_client: Any, tmp_path: Path
+) -> None:
+    """Where `kill` cannot run in the container, the caller is told the command may still run
+    (not told nothing, after waiting for a signal that was never sent)."""
+    (tmp_path / "Dockerfile").write_text(
+        f'FROM {test_image}\nRUN ["/bin/busybox", "rm", "/bin/kill"]\n'
+    )
+    tag = f"nexus-test-no-kill:{os.getpid()}"
+    docker_client.images.build(path=str(tmp_path), tag=tag, rm=True)
+    container = docker_client.containers.run(tag, ["sleep", "600"], detach=True, init=True)
+    try:
+        exec_id = docker_client.api.exec_create(container.id, ["sleep", "3051"])["Id"]
+        docker_client.api.exec_start(exec_id, detach=True)
+        problem = exec_stop.end(docker_client, container, exec_id, grace_s=0.5)
+        assert problem is not None and "`kill` could not run in the container" in problem
+        assert docker_client.api.exec_inspect(exec_id)["Running"]
+    finally:
+        container.remove(force=True)
+        docker_client.images.remove(tag, force=True)
