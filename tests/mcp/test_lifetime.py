@@ -51,6 +51,18 @@ def _gate_pids(project: Path) -> tuple[int, int]:
     return gate, server
 
 
+def _server(project: Path) -> subprocess.Popen[str]:
+    """A real ``nexus mcp`` on pipes, spoken to in raw JSON-RPC lines."""
+    return subprocess.Popen(
+        [*nexus_exe(), "mcp"],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _restored(task_id: str, reason: str) -> bool:
     data = _show(task_id)
     last = data["history"][-1]
@@ -151,14 +163,7 @@ def test_sigterm_ends_the_server_after_ending_the_gate_and_restoring_the_task(
     project: Path, trust: Callable[..., Path], signum: int, code: int, reason: str
 ) -> None:
     task_id = _task(project, trust, SLOW_GATE)
-    server = subprocess.Popen(
-        [*nexus_exe(), "mcp"],
-        cwd=project,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _server(project)
     assert server.stdin is not None
     for message in (
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _HELLO},
@@ -198,14 +203,7 @@ def test_a_request_with_a_lone_surrogate_is_answered(project: Path) -> None:
     answered nothing, so the client waited for ever. It reads as U+FFFD, as undecodable bytes do,
     and the request gets its answer (here: an id that is not valid, in one line)."""
     lone = '{"name": "task_show", "arguments": {"id": "nx-\\ud800"}}'
-    server = subprocess.Popen(
-        [*nexus_exe(), "mcp"],
-        cwd=project,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    server = _server(project)
     assert server.stdin is not None and server.stdout is not None
     unanswered = threading.Timer(60, server.kill)  # no answer: the read below ends, and fails
     unanswered.start()
