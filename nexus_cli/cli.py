@@ -364,8 +364,8 @@ def _command(args: list[str], inv: invocation.Invocation) -> int:
     code: int = ExitCode.ERROR
     try:
         code = _run(args, inv)
-        if terminated() and code != ExitCode.TERMINATED:  # a --watch loop took it as its end
-            code = _interrupted(inv)
+        if terminated() and code not in (ExitCode.TERMINATED, ExitCode.HUNG_UP):
+            code = _interrupted(inv)  # a --watch loop took the signal as its end
     except Terminated:
         code = _ending_code()
         inv.fields.setdefault("error_category", "interrupted")
