@@ -1,6 +1,6 @@
-"""An interrupted `workspace create` leaves nothing, on the real Docker engine: SIGTERM or SIGINT
-at several points (after the branch, after the network, after a container), and a kill (no
-clean-up runs) that the next create or `workspace repair` undoes from the record's journal."""
+"""An interrupted `workspace create` leaves nothing, on the real Docker engine: SIGTERM, SIGHUP
+or SIGINT at several points (after the branch, after the network, after a container), and a kill
+(no clean-up runs) that the next create or `workspace repair` undoes from the record's journal."""
 
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ POINTS: dict[str, Callable[[Path, Any], bool]] = {
         ("branch", signal.SIGTERM, 143),
         ("network", signal.SIGINT, 130),
         ("container", signal.SIGTERM, 143),
+        ("container", signal.SIGHUP, 129),  # the terminal closed: the same clean-up
     ],
 )
 def test_a_signal_at_any_step_leaves_nothing_and_the_name_can_be_created_again(
