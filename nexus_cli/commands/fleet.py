@@ -111,7 +111,11 @@ def run(
         )
     except Terminated:
         raise LoopInterrupted("nexus fleet stopped by SIGTERM", exit_code=EXIT_TERMINATED) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "hung_up", False):  # the CLI's Terminated for SIGHUP: a closed terminal
+            raise LoopInterrupted(
+                "nexus fleet stopped by SIGHUP", exit_code=ExitCode.HUNG_UP
+            ) from None
         raise LoopInterrupted("nexus fleet interrupted", exit_code=ExitCode.INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -246,13 +246,16 @@ def _timeout_reason(opts: LoopOptions) -> str:
 def _interrupted(
     store: TaskStore, task_id: str, actor: str, number: int, exc: BaseException
 ) -> LoopInterrupted:
+    hung_up = getattr(exc, "hung_up", False)  # the CLI's Terminated for SIGHUP: a closed terminal
     term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
-    name = "SIGTERM" if term else "SIGINT"
+    name, code = "SIGINT", int(ExitCode.INTERRUPTED)
+    if hung_up:
+        name, code = "SIGHUP", ExitCode.HUNG_UP
+    elif term:
+        name, code = "SIGTERM", EXIT_TERMINATED
     text = f"nexus loop interrupted by {name} in iteration {number}; the task stays claimed"
     _note(store, task_id, actor, text)
-    return LoopInterrupted(
-        f"{text} ({task_id})", exit_code=EXIT_TERMINATED if term else ExitCode.INTERRUPTED
-    )
+    return LoopInterrupted(f"{text} ({task_id})", exit_code=code)
 
 
 def _note(store: TaskStore, task_id: str, actor: str, text: str) -> None:

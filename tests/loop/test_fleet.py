@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from nexus_cli import paths
 from nexus_cli.commands import fleet as fleet_command
 from nexus_cli.errors import NexusError
@@ -158,7 +160,13 @@ def test_an_agent_killed_mid_task_loses_its_lease_and_the_task_runs_again(
     assert show(task_id)["status"] == "done" and _merged_once(task_id)
 
 
-def test_sigterm_ends_every_agent_and_releases_its_task(loop_project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGHUP, 129, "stopped by SIGHUP")],
+)
+def test_sigterm_ends_every_agent_and_releases_its_task(
+    loop_project: Path, tmp_path: Path, signum: int, code: int, said: str
+) -> None:
     hang = tmp_path / "hang"
     hang.mkdir()
     task_id = new_task("hang-long", "--gate", "test -f hang-long.txt")
@@ -167,11 +175,11 @@ def test_sigterm_ends_every_agent_and_releases_its_task(loop_project: Path, tmp_
     _poll(mark.exists, "the agent to start")
     agent_pid = int(mark.read_text())
 
-    fleet.send_signal(signal.SIGTERM)
+    fleet.send_signal(signum)
     _out, err = fleet.communicate(timeout=120)
 
-    assert fleet.returncode == 143, err
-    assert "stopped by SIGTERM" in err
+    assert fleet.returncode == code, err
+    assert said in err
     _poll(
         lambda: not os.path.exists(f"/proc/{agent_pid}") or _zombie(agent_pid), "the agent to end"
     )

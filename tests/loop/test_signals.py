@@ -25,7 +25,12 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("sig", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")]
+    ("sig", "code", "name"),
+    [
+        (signal.SIGTERM, 143, "SIGTERM"),
+        (signal.SIGINT, 130, "SIGINT"),
+        (signal.SIGHUP, 129, "SIGHUP"),
+    ],
 )
 def test_signal_stops_agent_group_and_keeps_the_claim(
     loop_project: Path, agent_log: Path, sig: int, code: int, name: str
