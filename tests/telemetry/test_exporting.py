@@ -11,7 +11,7 @@ import pytest
 from nexus_cli import paths
 from nexus_cli.errors import ConflictError, UsageError
 from nexus_cli.telemetry import exporting
-from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db import versions
 from nexus_cli.telemetry.journal import privacy
 from tests.conftest import run_nexus
 
@@ -65,7 +65,7 @@ def test_the_sql_dump_holds_no_salt() -> None:
     exporting.export(sql=True, write=chunks.append)
     dump = "".join(chunks)
     assert "CREATE TABLE" in dump and dump.rstrip().endswith(
-        f"PRAGMA user_version = {store.LATEST};"
+        f"PRAGMA user_version = {versions.LATEST};"
     )
     salt = (paths.nexus_home() / paths.SALT_FILE).read_text().strip()
     assert len(salt) >= 16 and salt not in dump

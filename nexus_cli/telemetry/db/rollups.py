@@ -76,7 +76,7 @@ TABLES = ("rollup_commands", "rollup_durations", "rollup_seen", "rollup_sessions
 DAY_TABLES = TABLES[:4]
 
 # first_ms, last_ms: whole UTC milliseconds, like event_rows.at_ms (since migration 14; text
-# before, see store.m014_duration_times).
+# before, see versions.m014_duration_times).
 DURATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS rollup_durations (
     day TEXT NOT NULL, command TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL,

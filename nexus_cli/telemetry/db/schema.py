@@ -99,7 +99,7 @@ EVENT_COLUMNS = (
 )
 
 
-# Migration 11 (store.m011_compact_events): each distinct text of the columns below is stored
+# Migration 11 (versions.m011_compact_events): each distinct text of the columns below is stored
 # once, in `strings`, and `event_rows` holds its id; `events` becomes a view with the columns
 # (names, order, values) of the table it replaces, so every reader reads it as before, and
 # INSTEAD OF triggers take the inserts and deletes writers make through it.
@@ -151,7 +151,7 @@ CREATE INDEX IF NOT EXISTS event_rows_window ON event_rows
     (timestamp, command, duration_ms, success, error_category, session_id);
 """
 
-# Migration 12 (store.m012_event_times): ``event_rows`` keeps the time of an event as whole UTC
+# Migration 12 (versions.m012_event_times): ``event_rows`` keeps the time of an event as whole UTC
 # milliseconds since 1970 in ``at_ms`` (6 bytes, in the table and in its index) instead of the
 # 23 characters of ``timestamp``. The ``events`` view still shows ``timestamp`` as that text
 # (:func:`text_sql`, exactly what :func:`utc` gives), so exports, sync and SQL users see no

@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from nexus_cli import migrations, paths
-from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db import store, versions
 from nexus_cli.telemetry.db.schema import stamp
 
 EVENTS = 120_000  # above rollups.SHOW_PROGRESS_FROM
@@ -90,7 +90,7 @@ def test_a_migration_shows_a_bar_on_a_terminal() -> None:
     path = paths.telemetry_db_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(conn, store.MIGRATIONS[:10], what="t")
+    migrations.migrate(conn, versions.MIGRATIONS[:10], what="t")
     stamp_ = stamp(datetime.now(UTC) - timedelta(hours=1))
     conn.execute("BEGIN")
     conn.executemany(

@@ -16,7 +16,7 @@ import pytest
 from nexus_cli import locks, migrations, paths
 from nexus_cli.errors import StateError
 from nexus_cli.telemetry.db import child as db_child
-from nexus_cli.telemetry.db import rollup_marks, rollup_sql, schema, store, upgrade
+from nexus_cli.telemetry.db import rollup_marks, rollup_sql, schema, store, upgrade, versions
 from tests.conftest import run_nexus
 from tests.telemetry.conftest import db_rows
 
@@ -24,12 +24,12 @@ from tests.telemetry.conftest import db_rows
 def test_migrations_apply_once_and_keep_the_recorder_working() -> None:
     assert run_nexus("version").exit_code == 0
     with store.opened() as db:
-        assert migrations.version(db.conn) == store.LATEST == 14
+        assert migrations.version(db.conn) == versions.LATEST == 14
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
         assert indexes == {"event_rows_time"}
-    migrations.check_names(store.MIGRATIONS)
+    migrations.check_names(versions.MIGRATIONS)
     with store.opened() as db:  # idempotent
-        assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
+        assert migrations.migrate(db.conn, versions.MIGRATIONS, what="t") == 0
     assert run_nexus("version").exit_code == 0
     assert db_rows("SELECT count(*) FROM events")[0][0] == 2
 
@@ -54,8 +54,8 @@ def _old_database(path: Path, applied: int) -> None:
     conn.executescript("BEGIN;" + schema.BASE_SCHEMA + "COMMIT;")
     conn.execute("PRAGMA user_version = 1")
     conn.close()
-    old = Migrations(store.SQLITE_UTILS_SET)
-    for name, function in zip(store.SQLITE_UTILS_NAMES, store.MIGRATIONS[1:9], strict=True):
+    old = Migrations(versions.SQLITE_UTILS_SET)
+    for name, function in zip(versions.SQLITE_UTILS_NAMES, versions.MIGRATIONS[1:9], strict=True):
         old(name=name)(lambda db, run=function: run(db.conn))
     db = Database(path)
     db.execute(
@@ -83,11 +83,11 @@ def test_a_database_migrated_by_sqlite_utils_is_taken_over_not_migrated_again(
 
         return run
 
-    monkeypatch.setattr(store, "MIGRATIONS", tuple(recorded(m) for m in store.MIGRATIONS))
+    monkeypatch.setattr(versions, "MIGRATIONS", tuple(recorded(m) for m in versions.MIGRATIONS))
     with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         # only what sqlite-utils had not applied ran (migration 1 was user_version 1)
-        assert ran == [m.__name__ for m in store.MIGRATIONS[1 + applied :]]
+        assert ran == [m.__name__ for m in versions.MIGRATIONS[1 + applied :]]
         indexes = {r[1] for r in db.execute("PRAGMA index_list(event_rows)")}
         assert indexes == {"event_rows_time"}
         assert "rollup_cache" in db.table_names()
@@ -97,13 +97,13 @@ def test_a_database_migrated_by_sqlite_utils_is_taken_over_not_migrated_again(
         recorded = db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
         assert recorded == applied  # left as it was, unused
     with store.migrated(str(path)) as db:  # and opens as up to date from then on
-        assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
+        assert migrations.migrate(db.conn, versions.MIGRATIONS, what="t") == 0
 
 
 OPEN_IN_A_CHILD = """\
 import os, sys, time
 from nexus_cli import migrations
-from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db import store, versions
 print("opening", flush=True)
 go = sys.argv[2] if len(sys.argv) > 2 else None
 while go and not os.path.exists(go):  # all start at once
@@ -135,7 +135,7 @@ def test_concurrent_first_uses_migrate_once(tmp_path: Path, start: str) -> None:
     go.write_text("")
     for child in children:
         out, err = child.communicate(timeout=120)
-        assert (child.returncode, out.strip(), err) == (0, str(store.LATEST), "")
+        assert (child.returncode, out.strip(), err) == (0, str(versions.LATEST), "")
     with store.migrated(str(path)) as db:
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == (start != "new")
 
@@ -151,7 +151,7 @@ def test_a_first_use_waits_for_the_migration_lock(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
         conn.close()
     out, err = child.communicate(timeout=120)
-    assert (child.returncode, out.strip(), err) == (0, str(store.LATEST), "")
+    assert (child.returncode, out.strip(), err) == (0, str(versions.LATEST), "")
 
 
 def test_an_up_to_date_database_opens_without_the_lock(tmp_path: Path) -> None:
@@ -160,7 +160,7 @@ def test_an_up_to_date_database_opens_without_the_lock(tmp_path: Path) -> None:
         pass
     with locks.locked(tmp_path / store.MIGRATE_LOCK):
         out, err = _child(str(path)).communicate(timeout=120)
-    assert (out.split(), err) == (["opening", str(store.LATEST)], "")
+    assert (out.split(), err) == (["opening", str(versions.LATEST)], "")
 
 
 def test_window_queries_use_the_covering_index() -> None:
@@ -210,7 +210,7 @@ def test_a_home_whose_path_holds_uri_characters_reads_the_right_file(
 def _one_event_at(path: Path, applied: int) -> None:
     """A database as a Nexus with the first ``applied`` migrations left it, with one event."""
     conn = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(conn, store.MIGRATIONS[:applied], what="t")
+    migrations.migrate(conn, versions.MIGRATIONS[:applied], what="t")
     conn.execute(
         "INSERT INTO events (timestamp, session_id, event_type) VALUES (?, 's', 'x')",
         ["2026-01-01 00:00:00.000"],
@@ -222,7 +222,7 @@ def test_a_database_before_the_quarantine_gets_it_and_keeps_its_events(tmp_path:
     path = tmp_path / "t.db"
     _one_event_at(path, 8)  # as before m009_quarantine
     with store.opened(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         assert db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
 
@@ -231,7 +231,7 @@ def _version_10(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
     """A database as the previous Nexus left it (migrations 1-10, an `events` table with its
     indexes) holding ``rows`` events of every column shape; returns `SELECT * FROM events`."""
     conn = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(conn, store.MIGRATIONS[:10], what="t")
+    migrations.migrate(conn, versions.MIGRATIONS[:10], what="t")
     conn.execute("BEGIN")
     conn.executemany(
         f"INSERT INTO events ({', '.join(schema.EVENT_COLUMNS)}) "
@@ -267,7 +267,7 @@ def test_m011_stores_each_string_once_and_reads_the_same_rows(tmp_path: Path) ->
     path = tmp_path / "t.db"
     before = _version_10(path)
     with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         after = db.execute("SELECT * FROM events ORDER BY id").fetchall()
         names = [d[0] for d in db.execute("SELECT * FROM events LIMIT 0").description]
         kinds = dict(db.execute("SELECT name, type FROM sqlite_master WHERE name = 'events'"))
@@ -302,13 +302,13 @@ def test_m011_gives_the_old_tables_pages_back(tmp_path: Path) -> None:
 # and before its commit.
 KILLED_IN_MIGRATION = """
 import os, signal, sys
-from nexus_cli.telemetry.db import store
-real = store.MIGRATIONS[{number} - 1]
+from nexus_cli.telemetry.db import store, versions
+real = versions.MIGRATIONS[{number} - 1]
 def killed(conn):
     real(conn)
     os.kill(os.getpid(), signal.SIGKILL)
 killed.__name__ = real.__name__  # migrations are checked by name
-store.MIGRATIONS = (*store.MIGRATIONS[:{number} - 1], killed)
+versions.MIGRATIONS = (*versions.MIGRATIONS[:{number} - 1], killed)
 with store.migrated(sys.argv[1]):
     pass
 """
@@ -340,7 +340,7 @@ def test_a_migration_killed_before_its_commit_leaves_the_previous_layout_usable(
     finally:
         conn.close()
     with store.migrated(str(path)) as db:  # and the next open migrates it
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
 
 
@@ -399,7 +399,7 @@ def test_an_interrupted_migration_goes_on_where_it_stopped(
     ranges.clear()
     monkeypatch.setattr(upgrade, step, lambda c, low, end: ranges.append(low) or real(c, low, end))
     with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
         assert "event_rows_ms" not in db.table_names()
     assert ranges[0] == 600  # the two chunks done were not moved again
@@ -433,7 +433,7 @@ def _version_11(path: Path, rows: int = 300) -> list[tuple[object, ...]]:
     timestamps), holding the rows of :func:`_version_10`; returns `SELECT * FROM events`."""
     before = _version_10(path, rows)
     conn = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(conn, store.MIGRATIONS[:11], what="t")
+    migrations.migrate(conn, versions.MIGRATIONS[:11], what="t")
     assert conn.execute("SELECT * FROM events ORDER BY id").fetchall() == before
     conn.close()
     return before
@@ -450,7 +450,7 @@ def test_m012_stores_times_as_milliseconds_and_reads_the_same_rows(tmp_path: Pat
     before = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
     conn.close()
     with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         after = db.execute("SELECT * FROM events ORDER BY id").fetchall()
         names = [d[0] for d in db.execute("SELECT * FROM events LIMIT 0").description]
         kinds = dict(db.execute("SELECT name, type FROM sqlite_master WHERE name LIKE 'event%'"))
@@ -534,11 +534,11 @@ def test_time_text_is_strftimes_for_every_value(tmp_path: Path) -> None:
 CHUNKED_UPGRADES = pytest.mark.parametrize(
     ("make", "step", "chunked", "target", "purge"),
     [
-        (lambda p, rows: _version_10(p, rows), "copy_range", "_copy_events", "event_rows", ()),
+        (lambda p, rows: _version_10(p, rows), "copy_range", "copy_events", "event_rows", ()),
         (
             lambda p, rows: _version_11(p, rows),
             "convert_range",
-            "_convert_times",
+            "convert_times",
             "event_rows_ms",
             ("DELETE FROM strings",),
         ),
@@ -621,14 +621,14 @@ def test_a_purge_between_the_chunks_and_the_migration_leaves_no_stale_row(
     before the migration's transaction: the counts agree, the last row moved tells."""
     path = tmp_path / "t.db"
     make(path, 1000)
-    real = getattr(store, chunked)
+    real = getattr(versions, chunked)
     expected: list[tuple[object, ...]] = []
 
     def then_purged(conn: sqlite3.Connection, tick: Any) -> None:
         real(conn, tick)
         expected.extend(_purge_and_record(path, purge, 1000))
 
-    monkeypatch.setattr(store, chunked, then_purged)
+    monkeypatch.setattr(versions, chunked, then_purged)
     with store.migrated(str(path)) as db:
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == expected
         strings = sorted(r[0] for r in db.execute("SELECT value FROM strings"))
@@ -653,7 +653,7 @@ def test_the_oldest_layout_is_copied_then_converted_in_chunks(
             lambda c, low, end, real=real, seen=seen: seen.append(low) or real(c, low, end),
         )
     with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         assert db.execute("SELECT * FROM events ORDER BY id").fetchall() == before
     assert copied == [0, 300, 600, 900, 1000]  # the chunks, then m011's rest (none)
     assert converted == [0, 300, 600, 900, 1000]
@@ -669,14 +669,14 @@ def test_a_recorders_fold_leaves_a_long_conversion_to_the_next_read(
         pass
     monkeypatch.setattr(store, "INLINE_UPGRADE_MAX", 50)  # small enough: upgraded inline
     with store.migrated(str(path), upgrade=False) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
 
 
 def test_a_database_of_a_later_nexus_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     with store.migrated(str(path)) as db:
-        db.execute(f"PRAGMA user_version = {store.LATEST + 1}")
-    newer = f"schema version {store.LATEST + 1}; this Nexus knows"
+        db.execute(f"PRAGMA user_version = {versions.LATEST + 1}")
+    newer = f"schema version {versions.LATEST + 1}; this Nexus knows"
     with pytest.raises(StateError, match=newer), store.migrated(str(path)):
         pass
 
@@ -739,11 +739,11 @@ def test_a_database_before_agent_usage_gets_its_tables_and_keeps_its_events(tmp_
     path = tmp_path / "t.db"
     _one_event_at(path, 9)  # as before m010_agent_usage
     with store.opened(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         assert db.execute("SELECT count(*) FROM agent_usage").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM agent_log_marks").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1
-        assert migrations.migrate(db.conn, store.MIGRATIONS, what="t") == 0
+        assert migrations.migrate(db.conn, versions.MIGRATIONS, what="t") == 0
 
 
 def _durations_as_text(path: Path, extra: tuple[Any, ...] | None = None) -> None:
@@ -793,7 +793,7 @@ def test_m014_keeps_duration_times_as_milliseconds(tmp_path: Path, damaged: bool
     bad = ("2026-05-01", "stats", 3, 1, "yesterday", "today", "s", 3, 3) if damaged else None
     _durations_as_text(path, bad)
     with store.migrated(str(path)) as db:
-        assert migrations.version(db.conn) == store.LATEST
+        assert migrations.version(db.conn) == versions.LATEST
         converted = db.execute("SELECT * FROM rollup_durations ORDER BY 1, 2, 3").fetchall()
         assert rollup_marks.mark(db) == (0 if damaged else mark)
     assert converted == ([] if damaged else expected)

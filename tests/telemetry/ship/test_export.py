@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import store
+from nexus_cli.telemetry.db import store, versions
 from nexus_cli.telemetry.journal import privacy
 from tests.conftest import nexus_exe, run_nexus
 from tests.telemetry.conftest import db_rows, write_config
@@ -99,7 +99,7 @@ def test_sql_dump_restores_into_an_empty_database_without_the_salt(tmp_path: Pat
     for table in ("events", "sessions", "patterns"):
         original = db_rows(f"SELECT * FROM {table} ORDER BY id")
         assert list(restored.execute(f"SELECT * FROM {table} ORDER BY id")) == original
-    assert restored.execute("PRAGMA user_version").fetchone()[0] == store.LATEST
+    assert restored.execute("PRAGMA user_version").fetchone()[0] == versions.LATEST
     restored.close()
     with store.migrated(str(tmp_path / "restored.db")) as db:  # opens as up to date
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == len(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from nexus_cli import paths
-from nexus_cli.telemetry.db import store, synthetic
+from nexus_cli.telemetry.db import synthetic, versions
 from tests.conftest import run_nexus, run_process
 from tests.telemetry.conftest import Receiver, db_rows
 
@@ -380,7 +380,7 @@ def test_a_mark_kept_under_the_clear_url_is_hashed_by_the_upgrade(receiver: Rece
             [f"otlp http://bob:pa55word@{host}/v1/logs"],
         )
         conn.execute(
-            f"PRAGMA user_version = {store.MIGRATIONS.index(store.m013_sync_marks_hashed)}"
+            f"PRAGMA user_version = {versions.MIGRATIONS.index(versions.m013_sync_marks_hashed)}"
         )
     conn.close()
     status = run_nexus("--no-telemetry", "sync", "status", "--json")
