@@ -174,27 +174,25 @@ def cli() -> None:
 
 
 # SIGTERM, and SIGHUP (the terminal closed: a tab, an ssh connection that dropped), end a command
-# as Ctrl-C does, so that its cleanup runs; ``signum`` is the first that came.
-_sigterm: dict[str, Any] = {"received": False, "raise": True, "signum": None}
+# as Ctrl-C does, so that its cleanup runs; ``signum`` is the first that came (None: none yet).
+_sigterm: dict[str, Any] = {"raise": True, "signum": None}
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
     """SIGTERM (or SIGHUP) becomes :class:`Terminated` (a KeyboardInterrupt), once, so cleanup
     runs."""
-    first = not _sigterm["received"]
-    _sigterm["received"] = True
-    if first:
-        _sigterm["signum"] = signum
-    if first and _sigterm["raise"]:
-        raise Terminated(hung_up=signum == signal.SIGHUP)
-    # A second signal (or one during recording) lets the cleanup already running finish.
+    if _sigterm["signum"] is not None:
+        return  # a second signal lets the cleanup already running finish
+    _sigterm["signum"] = signum
+    if _sigterm["raise"]:  # (not while the invocation is recorded)
+        raise Terminated(signum=signum)
 
 
 def terminated() -> bool:
     """Whether this invocation received SIGTERM or SIGHUP (it then exits 143 or 129 whatever the
     command did)."""
-    return bool(_sigterm["received"])
+    return _sigterm["signum"] is not None
 
 
 def _ending_code() -> ExitCode:
@@ -204,7 +202,7 @@ def _ending_code() -> ExitCode:
 def _install_sigterm() -> dict[int, Handler]:
     """Handle SIGTERM and SIGHUP like Ctrl-C; return the previous handlers of those taken over.
     One that is ignored (started under ``nohup`` or a similar parent) stays ignored."""
-    _sigterm.update({"received": False, "raise": True, "signum": None})
+    _sigterm.update({"raise": True, "signum": None})
     previous: dict[int, Handler] = {}
     try:
         for signum in _ENDING_SIGNALS:

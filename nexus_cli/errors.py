@@ -7,6 +7,7 @@ Keep this module free of heavy imports: it is loaded on every invocation.
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
 
@@ -28,13 +29,18 @@ class Terminated(KeyboardInterrupt):
 
     It subclasses :class:`KeyboardInterrupt`, so code that already cleans up on Ctrl-C cleans up
     on SIGTERM too; code that treats Ctrl-C as a normal end (a ``--watch`` loop) still ends with
-    143, because the root checks :func:`nexus_cli.cli.terminated`. ``hung_up`` says it was
-    SIGHUP, for the reasons recorded in histories.
+    143, because the root checks :func:`nexus_cli.cli.terminated`. ``signum`` is the signal.
     """
 
-    def __init__(self, *args: object, hung_up: bool = False) -> None:
+    def __init__(self, *args: object, signum: int = signal.SIGTERM) -> None:
         super().__init__(*args)
-        self.hung_up = hung_up
+        self.signum = signum
+
+
+def interrupting_signal(exc: BaseException) -> int:
+    """The signal an interrupt stands for: a :class:`Terminated`'s own (SIGTERM, SIGHUP), else
+    SIGINT (Ctrl-C). A command ended by it exits 128 plus that number."""
+    return exc.signum if isinstance(exc, Terminated) else signal.SIGINT
 
 
 class NexusError(Exception):

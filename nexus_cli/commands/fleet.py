@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import signal
 import time
-from types import FrameType
 
 import click
 
 from nexus_cli.commands.options import FiniteRange, lease_option
 from nexus_cli.commands.task_common import me, project
-from nexus_cli.errors import ExitCode
+from nexus_cli.errors import ExitCode, Terminated
 from nexus_cli.lazy import NexusGroup
 from nexus_cli.loop import fleet as fleet_run
 from nexus_cli.loop import fleet_state
 from nexus_cli.loop.config import load_settings
-from nexus_cli.loop.runner import EXIT_TERMINATED, LoopInterrupted, Terminated, refuse_without_agent
+from nexus_cli.loop.runner import LoopInterrupted, refuse_without_agent
 from nexus_cli.output import emit_json, info, json_option
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.terminal import escape
@@ -27,10 +26,6 @@ WATCH_ROWS = 16  # agents shown by --watch: the table, its header and the queue 
 def fleet() -> None:
     """Several agents at once: each ready task in its own workspace, merged through the queue."""
     invocation.note(event_type="loop")
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
 
 
 @fleet.command("run")
@@ -104,21 +99,17 @@ def run(
         iteration_timeout_s=iteration_timeout,
         lease_s=lease_s,
     )
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         result = fleet_run.run_fleet(
             proj, opts, lambda line: None if as_json else info(escape(line))
         )
-    except Terminated:
-        raise LoopInterrupted("nexus fleet stopped by SIGTERM", exit_code=EXIT_TERMINATED) from None
-    except KeyboardInterrupt as exc:
-        if getattr(exc, "hung_up", False):  # the CLI's Terminated for SIGHUP: a closed terminal
-            raise LoopInterrupted(
-                "nexus fleet stopped by SIGHUP", exit_code=ExitCode.HUNG_UP
-            ) from None
+    except Terminated as exc:  # SIGTERM, or SIGHUP: the terminal closed
+        name = signal.Signals(exc.signum).name
+        raise LoopInterrupted(
+            f"nexus fleet stopped by {name}", exit_code=128 + exc.signum
+        ) from None
+    except KeyboardInterrupt:
         raise LoopInterrupted("nexus fleet interrupted", exit_code=ExitCode.INTERRUPTED) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if as_json:
         emit_json(result.to_json())
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -12,13 +11,12 @@ import click
 from nexus_cli.commands.options import FiniteRange, lease_option
 from nexus_cli.commands.task_common import me, open_task_store
 from nexus_cli.completion import completer
+from nexus_cli.errors import Terminated
 from nexus_cli.jsonio import dumps_output
 from nexus_cli.loop.config import load_settings
 from nexus_cli.loop.runner import (
-    EXIT_TERMINATED,
     LoopInterrupted,
     LoopOptions,
-    Terminated,
     refuse_without_agent,
     run_loop,
 )
@@ -60,10 +58,6 @@ class LineReporter:
             f"{gates}  -> {it.status}"
         )
         click.echo(("\r\x1b[K" if self.live else "") + line)
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
 
 
 @click.command()
@@ -129,13 +123,12 @@ def loop(
         iteration_timeout_s=iteration_timeout,
         same_failure_limit=same_failure,
     )
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         result = run_loop(store, opts, LineReporter(as_json))
-    except Terminated:  # between tasks: nothing was running, nothing to note
-        raise LoopInterrupted("nexus loop stopped by SIGTERM", exit_code=EXIT_TERMINATED) from None
+    except Terminated as exc:  # between tasks: nothing was running, nothing to note
+        name = signal.Signals(exc.signum).name
+        raise LoopInterrupted(f"nexus loop stopped by {name}", exit_code=128 + exc.signum) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
         invocation.note(event_type="loop")
     if result.waiting:
         info(

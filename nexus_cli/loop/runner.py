@@ -21,6 +21,7 @@ from nexus_cli.errors import (
     GateNeedsApprovalError,
     NexusError,
     UsageError,
+    interrupting_signal,
 )
 from nexus_cli.loop import pick
 from nexus_cli.loop.agent import AgentRun, run_agent
@@ -34,15 +35,10 @@ from nexus_cli.tasks.store import TaskStore
 from nexus_cli.telemetry.journal import invocation, recorder
 from nexus_cli.terminal import escape
 
-EXIT_TERMINATED = 143
 # One agent run (one iteration) ends after this even without --max-minutes: an agent that hangs
 # must not hold the task claimed forever (docs/security.md lists the deadlines).
 AGENT_RUN_S = 4 * 3600.0
 AGENT_NOT_FOUND = 127  # what the shell exits with when the agent command does not exist
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so the same clean-up runs (exit 143 instead of 130)."""
 
 
 class LoopInterrupted(NexusError):
@@ -246,16 +242,11 @@ def _timeout_reason(opts: LoopOptions) -> str:
 def _interrupted(
     store: TaskStore, task_id: str, actor: str, number: int, exc: BaseException
 ) -> LoopInterrupted:
-    hung_up = getattr(exc, "hung_up", False)  # the CLI's Terminated for SIGHUP: a closed terminal
-    term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
-    name, code = "SIGINT", int(ExitCode.INTERRUPTED)
-    if hung_up:
-        name, code = "SIGHUP", ExitCode.HUNG_UP
-    elif term:
-        name, code = "SIGTERM", EXIT_TERMINATED
+    signum = interrupting_signal(exc)
+    name = signal.Signals(signum).name
     text = f"nexus loop interrupted by {name} in iteration {number}; the task stays claimed"
     _note(store, task_id, actor, text)
-    return LoopInterrupted(f"{text} ({task_id})", exit_code=code)
+    return LoopInterrupted(f"{text} ({task_id})", exit_code=128 + signum)
 
 
 def _note(store: TaskStore, task_id: str, actor: str, text: str) -> None:

@@ -71,16 +71,10 @@ def finish(
             hint="commit them on the workspace's branch (or discard them), then finish again",
         )
     target = into if into is not None else integrate.default_target(workspace)
-    # a pre_delete hook waiting for approval stops us before a merge
-    workspace_hooks.load(project, DELETE_EVENTS)
+    hooks = workspace_hooks.load(project, DELETE_EVENTS)  # one waiting stops us before a merge
     verified = _run_gates(project, name, current_agent(agent))
     merged = integrate.integrate(workspace, target, strategy)
-    deleted = deletion.delete(
-        workspace,
-        force=True,
-        keep_volumes=keep_volumes,
-        hooks=workspace_hooks.load(project, DELETE_EVENTS),
-    )
+    deleted = deletion.delete(workspace, force=True, keep_volumes=keep_volumes, hooks=hooks)
     invocation.signal("workspace_finished", commits=merged.commits)
     return FinishResult(name, merged, deleted, verified)
 

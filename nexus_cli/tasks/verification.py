@@ -9,6 +9,7 @@ if it was created with ``--no-gates`` (recorded in its history).
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,7 +197,7 @@ def _why_stopped(exc: BaseException) -> str:
     if isinstance(exc, Cancelled):
         return exc.reason
     if isinstance(exc, Terminated):
-        return "hung up" if exc.hung_up else "terminated"
+        return "hung up" if exc.signum == signal.SIGHUP else "terminated"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     return "could not run"

@@ -60,6 +60,7 @@ def exec_command(
     container: Any,
     command: list[str],
     write: Writer,
+    warn: Callable[[str], None],
     stdin: BinaryIO | None = None,
 ) -> int:
     """Run ``command`` in the container's working directory for commands (:func:`workdir_of`:
@@ -68,7 +69,7 @@ def exec_command(
     With ``stdin``, its bytes are sent to the command as they are read and the command's input is
     closed at their end (so ``... exec db -- psql < dump.sql`` sees the whole file, then EOF).
     Stopped before the command ends (Ctrl-C, SIGTERM, a cancelled call, output that cannot be
-    written), the command is ended in the container too (:mod:`exec_stop`), or a warning says
+    written), the command is ended in the container too (:mod:`exec_stop`), or ``warn`` says
     it may still run.
     """
     exec_id = client.api.exec_create(
@@ -91,10 +92,7 @@ def exec_command(
                 _exec_with_input(client, exec_id, stdin, write)
         proc.check_cancelled()  # a cancelled call (MCP) ended the command: say so, not its code
     except BaseException:  # Ctrl-C, SIGTERM, a cancelled call, our output closed: end it too
-        problem = exec_stop.end(client, container, exec_id)
-        if problem is not None:
-            with contextlib.suppress(Exception):
-                write(f"warning: {problem}\n".encode(), True)
+        _warn_if(exec_stop.end(client, container, exec_id), warn)
         raise
     return int(client.api.exec_inspect(exec_id).get("ExitCode") or 0)
 
@@ -198,11 +196,15 @@ def exec_in_terminal(
     try:
         return proc.run_attached([docker, "exec", flags, "-w", workdir, container.id, *command])
     except BaseException:  # SIGTERM: the CLI is ended, the command in the container is not
-        problem = exec_stop.end_started(client, container, before, command)
-        if problem is not None:
-            with contextlib.suppress(Exception):
-                warn(problem)
+        _warn_if(exec_stop.end_started(client, container, before, command), warn)
         raise
+
+
+def _warn_if(problem: str | None, warn: Callable[[str], None]) -> None:
+    """Say why a stopped command may still run; an output that is gone too says nothing."""
+    if problem is not None:
+        with contextlib.suppress(Exception):
+            warn(problem)
 
 
 def has_docker_cli() -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from typing import Any
 
+from nexus_cli import jsonio
 from nexus_cli.workspaces.handle import LABEL_SPEC
 from nexus_cli.workspaces.service_model import ServiceSpec
 
@@ -33,8 +33,8 @@ def spec_digest(service: ServiceSpec) -> str:
     plain = _plain(service)
     for name in _NOT_OF_THE_CONTAINER:
         plain.pop(name, None)
-    text = json.dumps(plain, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    text = jsonio.dumps(plain, sort_keys=True, compact=True, ascii_only=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
 
 
 def _plain(value: Any) -> Any:

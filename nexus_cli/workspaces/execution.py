@@ -60,15 +60,14 @@ def run_command(
         validate.service_name(service)
     invocation.note(event_type="workspace", workspace=workspace.name)
     client, container = find_container(workspace, service)
+
+    def warn(problem: str) -> None:  # on the command's stderr, where its output goes
+        write(f"warning: {problem}\n".encode(), True)
+
     if terminal and has_docker_cli():
-        return exec_in_terminal(
-            container,
-            argv,
-            tty=True,
-            purpose="`nexus workspace exec`",
-            warn=lambda problem: write(f"warning: {problem}\n".encode(), True),
-        )
-    return exec_command(client, container, argv, write, stdin=None if terminal else stdin)
+        purpose = "`nexus workspace exec`"
+        return exec_in_terminal(container, argv, tty=True, purpose=purpose, warn=warn)
+    return exec_command(client, container, argv, write, warn, stdin=None if terminal else stdin)
 
 
 def run_captured(

@@ -7,10 +7,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from tests.conftest import run_nexus
 from tests.mcp.conftest import mcp_session, ok, text_of
+from tests.processes import until
 
 
 @pytest.mark.docker
@@ -106,10 +108,6 @@ def test_a_cancelled_workspace_exec_ends_the_command_in_the_container(
 ) -> None:
     """An agent's client cancels a long `workspace_exec` (the SDK sends notifications/cancelled):
     the command ends in the container too, instead of running on beside the agent's next call."""
-    import anyio
-
-    from tests.processes import until
-
     templates = project / ".nexus" / "templates"
     templates.mkdir(parents=True)
     (templates / "one.yaml").write_text(

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import nexus_exe
+from tests.conftest import nexus_exe, run_nexus
 from tests.tasks.conftest import new_task, ok, show
+from tests.tasks.test_lease import _wait_expired
 
 
 @pytest.mark.slow
@@ -42,8 +43,6 @@ def test_twenty_processes_claim_once(tasks_project: Path) -> None:
 
 
 def test_claim_refuses_a_task_someone_else_holds(tasks_project: Path) -> None:
-    from tests.conftest import run_nexus
-
     task_id = new_task("Mine")
     ok("task", "claim", task_id, "--agent", "bob")
     result = run_nexus("task", "claim", task_id, "--agent", "carol")
@@ -78,8 +77,6 @@ def test_complete_and_start_refuse_a_task_another_holds(tasks_project: Path) -> 
     """With many agents at once, one must not complete (or start) the task another claimed:
     the refusal names the holder, runs no gate and leaves the task as it was; the holder, or
     whoever a person hands the task to, completes it."""
-    from tests.conftest import run_nexus
-
     task_id = new_task("Bob's", "--gate", "touch gate-ran")
     ok("task", "claim", task_id, "--agent", "bob")
     for action in ("complete", "start"):
@@ -103,9 +100,6 @@ def test_complete_and_start_refuse_a_task_another_holds(tasks_project: Path) -> 
 
 
 def test_a_lapsed_claim_points_to_reclaim(tasks_project: Path) -> None:
-    from tests.conftest import run_nexus
-    from tests.tasks.test_lease import _wait_expired
-
     task_id = new_task("Abandoned")
     ok("task", "claim", task_id, "--lease", "1", "--agent", "crashed")
     _wait_expired(task_id)
