@@ -10,10 +10,11 @@ own ``ssh`` forwards (:mod:`nexus_cli.engine_ssh`), not through the Docker SDK's
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine_ssh
+from nexus_cli import engine_ssh, long_lived
 from nexus_cli.errors import DockerUnavailableError
 
 if TYPE_CHECKING:
@@ -26,14 +27,18 @@ OPERATION_TIMEOUT_SECONDS = 120
 
 
 def load_sdk() -> None:
-    """Import the Docker SDK whole, in this thread.
+    """Import the Docker SDK whole, in this thread, once; every use of the SDK begins here.
 
     Threads that import it for the first time at once can be handed each other's half-made
     modules (Python resolves a wait between two threads' imports that way), so a caller about to
-    start threads that reach the engine loads it first.
+    start threads that reach the engine loads it first. Its modules live until the process ends:
+    they are imported with the cyclic collector off, then frozen (:mod:`nexus_cli.long_lived`).
     """
-    import docker
-    import docker.context  # noqa: F401  # what `endpoint` reads
+    if "docker.context" in sys.modules:
+        return
+    with long_lived.imports():
+        import docker
+        import docker.context  # noqa: F401  # what `endpoint` reads
 
 
 def endpoint() -> tuple[str, str]:
@@ -42,6 +47,7 @@ def endpoint() -> tuple[str, str]:
     if host:
         return host, "DOCKER_HOST"
     try:
+        load_sdk()
         from docker.context import ContextAPI
 
         ctx = ContextAPI.get_current_context()
@@ -118,6 +124,7 @@ def _start_hint(host: str, source: str) -> str:
 def connect(timeout: int = CONNECT_TIMEOUT_SECONDS) -> docker.DockerClient:
     """A connected Docker client, or :class:`DockerUnavailableError` when no engine answers the
     first request within ``timeout`` seconds; later requests may take OPERATION_TIMEOUT_SECONDS."""
+    load_sdk()
     import docker
     from docker.errors import DockerException
 

@@ -7,12 +7,12 @@ and the names — never the values — of the options given.
 
 from __future__ import annotations
 
-import gc
 import importlib
 from typing import Any
 
 import click
 
+from nexus_cli import long_lived
 from nexus_cli.telemetry.journal import invocation
 
 
@@ -75,12 +75,8 @@ class NexusGroup(click.Group):
         else:
             import_path = self.hidden_lazy_subcommands[cmd_name]
         module_name, _, attr = import_path.partition(":")
-        gc.disable()  # as for the CLI's own import (nexus_cli.__main__): a command's modules and
-        try:  # classes live until the process ends, so no collection needs to walk them
+        with long_lived.imports():  # a command's modules live until the process ends
             command = getattr(importlib.import_module(module_name), attr)
-        finally:
-            gc.freeze()
-            gc.enable()
         if not isinstance(command, click.Command):
             raise TypeError(f"{import_path} is not a click command")
         return command

@@ -353,6 +353,7 @@ PLAIN_NEXUS_MODULES = {
     "nexus_cli.home",
     "nexus_cli.jsonio",  # the one JSON writer: an entry never holds NaN (issue 25, cause 3)
     "nexus_cli.lazy",
+    "nexus_cli.long_lived",  # the lazy group imports a command's modules without the collector
     "nexus_cli.locks",
     "nexus_cli.terminal",
     "nexus_cli.telemetry",

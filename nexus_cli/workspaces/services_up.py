@@ -360,14 +360,17 @@ def _check_bind_sources(worktree: Path, template: Template) -> None:
 
 
 class _Creating:
-    """The containers of ``plans``, created at once (in threads) as soon as this is entered;
-    :meth:`container` waits for one of them only, so that a service starts while the others
-    are still being created. Leaving waits until every create has ended."""
+    """The containers of ``plans``, created in threads: the first to start as soon as this is
+    entered, alone (the engine makes one container faster than two at once), and the others at
+    once as soon as it is made, while it starts. :meth:`container` waits for one of them only,
+    so that a service starts while the others are still being created. Leaving waits until
+    every create has ended."""
 
     def __init__(self, client: Any, plans: list[ServicePlan], progress: Progress) -> None:
         self._client, self._plans, self._progress = client, plans, progress
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[Any]] = {}
+        self._waiting = {plan.service.name: plan for plan in plans}  # not submitted yet
         self._shown_done = False
 
     def __enter__(self) -> _Creating:
@@ -375,13 +378,18 @@ class _Creating:
             return self
         self._progress.begin("containers")
         self._pool = ThreadPoolExecutor(max_workers=min(8, len(self._plans)))
-        for plan in self._plans:
-            self._futures[plan.service.name] = self._pool.submit(
-                docker_services.create_container, self._client, plan
-            )
+        self._submit(self._waiting.pop(self._plans[0].service.name))
         return self
 
+    def _submit(self, plan: ServicePlan) -> None:
+        assert self._pool is not None
+        self._futures[plan.service.name] = self._pool.submit(
+            docker_services.create_container, self._client, plan
+        )
+
     def container(self, plan: ServicePlan) -> Any:
+        if self._waiting.pop(plan.service.name, None) is not None:  # asked for before the
+            self._submit(plan)  # first was made: made now
         try:
             container = self._futures[plan.service.name].result()
         except Exception as exc:
@@ -389,6 +397,9 @@ class _Creating:
             if error is None:
                 raise
             raise error from exc
+        for waiting in self._waiting.values():  # the first is made: the others while it starts
+            self._submit(waiting)
+        self._waiting.clear()
         if not self._shown_done and all(f.done() for f in self._futures.values()):
             self._shown_done = True
             self._progress.end("containers")

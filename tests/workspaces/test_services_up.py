@@ -107,3 +107,30 @@ def test_a_service_that_exits_after_its_start_fails_the_create(
     label = {"label": [f"dev.nexus.project={find_project(ws_project).project_id()}"]}
     assert docker_client.containers.list(all=True, filters=label) == []
     assert not (ws_project / ".nexus" / "worktrees" / "q").exists()
+
+
+@pytest.mark.docker
+def test_the_first_container_is_made_alone_and_the_others_while_it_starts(
+    ws_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine makes one container faster than two at once: the first service to start is not
+    # kept waiting by the creates of services that start only later.
+    real_create = docker_services.create_container
+    spans: list[tuple[str, float, float]] = []
+
+    def timed(client: Any, plan: Any) -> Any:
+        began = time.monotonic()
+        try:
+            return real_create(client, plan)
+        finally:
+            spans.append((plan.service.name, began, time.monotonic()))
+
+    monkeypatch.setattr(docker_services, "create_container", timed)
+    try:
+        created = run_nexus("workspace", "create", "w1", "-t", "duo")
+        assert created.exit_code == 0, created.stderr
+        by_name = {name: (began, ended) for name, began, ended in spans}
+        assert set(by_name) == {"db", "web"}
+        assert by_name["web"][0] >= by_name["db"][1]  # db (started first) was made alone
+    finally:
+        run_nexus("workspace", "delete", "w1", "--force")
