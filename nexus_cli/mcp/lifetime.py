@@ -87,6 +87,8 @@ class StdinLines:
         # Any failure (the loop is gone: the server ended; the pipe broke) ends the reading.
         with contextlib.suppress(Exception), os.fdopen(self._fd, "rb", closefd=True) as wire:
             for raw in wire:
+                if raw.isspace():  # a blank line is no message, and wants no answer
+                    continue
                 # Undecodable bytes, and lone surrogates (which the SDK's parser refuses, and
                 # then answers nothing: the client would wait for ever), become U+FFFD.
                 line = jsonio.replace_lone_surrogates(raw.decode("utf-8", "replace"))
@@ -110,24 +112,37 @@ class Answering:
     ``request_id`` names the request a message from the client is (None for anything else),
     ``cancelled_id`` the request a cancellation from the client withdraws, and ``answer_id`` the
     request a message from the server answers. Both relays send on before they count, so an
-    answer has reached the transport when its request stops being waited for."""
+    answer has reached the transport when its request stops being waited for.
+
+    A line that is not a JSON-RPC message reaches the relay as the transport's parse error (the
+    SDK's server would only log it, and a client waiting for an answer would wait for ever):
+    ``unreadable`` makes the answer JSON-RPC 2.0 gives it, which goes straight to the client."""
 
     def __init__(
         self,
         request_id: Callable[[Any], object | None],
         cancelled_id: Callable[[Any], object | None],
         answer_id: Callable[[Any], object | None],
+        unreadable: Callable[[Exception], Any],
     ) -> None:
         self._request_id, self._cancelled_id, self._answer_id = request_id, cancelled_id, answer_id
+        self._unreadable = unreadable
         self._pending: set[object] = set()
         self._changed = anyio.Event()
 
     async def inward(
-        self, source: AsyncIterator[Any], sink: anyio.abc.ObjectSendStream[Any]
+        self,
+        source: AsyncIterator[Any],
+        sink: anyio.abc.ObjectSendStream[Any],
+        replies: anyio.abc.ObjectSendStream[Any],
     ) -> None:
-        """From the client to the server; at the client's end of input, wait, then end it."""
-        async with sink:
+        """From the client to the server (an unreadable line answered on ``replies``, to the
+        client); at the client's end of input, wait, then end it."""
+        async with sink, replies:
             async for item in source:
+                if isinstance(item, Exception):
+                    await replies.send(self._unreadable(item))
+                    continue
                 request = self._request_id(item)
                 if request is not None:
                     self._pending.add(request)

@@ -18,6 +18,8 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types.jsonrpc import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
 from nexus_cli import __version__, jsonio
@@ -75,14 +77,15 @@ class _Server(MCPServer[Any]):
         """The SDK's ``run_stdio_async``, reading the client through ``stdin``, with the
         messages relayed through :class:`lifetime.Answering`."""
         server = self._lowlevel_server
-        answering = lifetime.Answering(_request_id, _cancelled_id, _answer_id)
+        answering = lifetime.Answering(_request_id, _cancelled_id, _answer_id, _unreadable)
         to_server, server_reads = anyio.create_memory_object_stream[Any](0)
         server_writes, from_server = anyio.create_memory_object_stream[Any](0)
+        replies = server_writes.clone()  # the relay's own answers, beside the server's
         reading = anyio.CancelScope()
 
         async def inward(read: Any) -> None:
             with reading:
-                await answering.inward(read, to_server)
+                await answering.inward(read, to_server, replies)
 
         async with (
             stdio_server(stdin=stdin) as (read, write),  # type: ignore[arg-type]
@@ -144,6 +147,24 @@ def _answer_id(item: Any) -> object | None:
     if message is None or getattr(message, "method", None) is not None:
         return None
     return getattr(message, "id", None)
+
+
+def _unreadable(exc: Exception) -> SessionMessage:
+    """JSON-RPC 2.0's answer to a line that is not a message: -32700 when it is not JSON, -32600
+    when it is JSON but no request, notification or response; its id could not be read, so it
+    is null."""
+    not_json = isinstance(exc, ValidationError) and any(
+        error["type"] == "json_invalid" for error in exc.errors(include_url=False)
+    )
+    error = (
+        ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
+        if not_json
+        else ErrorData(
+            code=INVALID_REQUEST,
+            message="Invalid Request: not a JSON-RPC 2.0 request, notification or response",
+        )
+    )
+    return SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error))
 
 
 def _refuse(problem: str) -> None:

@@ -231,6 +231,41 @@ def test_a_request_with_a_lone_surrogate_is_answered(project: Path) -> None:
     assert "invalid task id 'nx-\ufffd'" in block["text"] and "\n" not in block["text"]
 
 
+def test_a_line_that_is_not_a_message_is_answered_with_a_null_id(project: Path) -> None:
+    """JSON-RPC 2.0 answers a line that is not JSON with -32700 and JSON that is no message with
+    -32600, with a null id (none could be read); the SDK's server only logged them, and a client
+    that sent one waited for an answer for ever. A blank line is no message and gets none; the
+    server goes on answering the next request."""
+    server = _server(project)
+    unanswered = threading.Timer(60, server.kill)  # no answer: the read below ends, and fails
+    unanswered.start()
+    try:
+        out, _ = server.communicate(
+            "\n".join(
+                (
+                    json.dumps(
+                        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _HELLO}
+                    ),
+                    '{"jsonrpc": "2.0", "id": 2, "method": "ping"',  # cut short: not JSON
+                    "",
+                    "   ",
+                    '{"jsonrpc": "2.0", "id": 3}',  # JSON, but neither a request nor an answer
+                    json.dumps({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+                    "",
+                )
+            ),
+            timeout=90,
+        )
+    finally:
+        unanswered.cancel()
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["id"] for a in answers] == [1, None, None, 4]
+    assert [a["error"]["code"] for a in answers[1:3]] == [-32700, -32600]
+    assert answers[1]["error"]["message"].startswith("Parse error")
+    assert answers[2]["error"]["message"].startswith("Invalid Request")
+    assert answers[3]["result"] == {}
+
+
 def test_requests_written_just_before_the_input_closes_are_answered(
     project: Path, trust: Callable[..., Path]
 ) -> None:
