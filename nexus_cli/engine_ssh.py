@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nexus_cli import fs, proc
+from nexus_cli import deadlines, fs, proc
 from nexus_cli.errors import DockerUnavailableError
 
 DEFAULT_REMOTE_SOCKET = "/var/run/docker.sock"
@@ -237,7 +237,7 @@ def _start(target: Target) -> _Forward:
 
 def _wait_ready(forward: _Forward) -> None:
     """Return once the local socket accepts a connection; raise when ssh ends or time is up."""
-    left = proc.time_left()  # the operation's overall deadline, if it has one, comes first
+    left = deadlines.time_left()  # the operation's overall deadline, if it has one, comes first
     wait_s = START_TIMEOUT_S if left is None else min(left, START_TIMEOUT_S)
     until = time.monotonic() + wait_s
     while True:
@@ -247,7 +247,7 @@ def _wait_ready(forward: _Forward) -> None:
             return
         if time.monotonic() >= until:
             raise _failed(forward, f"ssh did not open the socket in {wait_s:.3g}s")
-        proc.check_cancelled()
+        deadlines.check_cancelled()
         time.sleep(POLL_S)
 
 

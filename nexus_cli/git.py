@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nexus_cli import proc
+from nexus_cli import deadlines, proc
 from nexus_cli.errors import CannotStartError, CommandNotFoundError, NexusError, UsageError
 
 FIRST_COMMIT_HINT = "make a first commit: git commit --allow-empty -m init"
@@ -193,7 +193,7 @@ def _git(
         raise GitError(exc.message) from None
     verb = next((a for a in args if not a.startswith("--")), args[0])
     if done.timed_out:
-        left = proc.time_left()
+        left = deadlines.time_left()
         overall = timeout is None or (left is not None and left <= 0)
         within = "before the deadline of this operation" if overall else f"within {timeout:g}s"
         raise GitError(

@@ -9,14 +9,14 @@ goes through here, with the same rules:
 - output is captured as UTF-8 text, undecodable bytes replaced, with universal newlines;
 - ``timeout`` (seconds) and ``deadline`` (a :func:`time.monotonic` time) bound a run; when the
   earlier of the two passes, the process is stopped and :attr:`Completed.timed_out` is true;
-  an operation's overall deadline (:func:`deadline_after`, e.g. ``workspace create``'s) bounds
-  every run inside it the same way, and :func:`time_left` tells waits that are not processes;
+  an operation's overall deadline (:func:`~nexus_cli.deadlines.deadline_after`, e.g.
+  ``workspace create``'s) bounds every run inside it the same way (:mod:`nexus_cli.deadlines`);
 - with ``new_session`` the process leads its own session and process group, and nothing of that
   group outlives :func:`run`: when the leader exits, times out, or the caller is interrupted
   (Ctrl-C; SIGTERM, raised as :class:`~nexus_cli.errors.Terminated`) the whole group gets
   SIGTERM, then SIGKILL after ``grace_s``. Without it only the process itself is killed
   (SIGKILL, as :func:`subprocess.run` does), since its group is the caller's own;
-- a run inside :func:`cancellable` also ends (its group first) as soon as the caller cancels
+- a run inside :func:`~nexus_cli.deadlines.cancellable` also ends (its group first) as soon as the caller cancels
   the operation, and raises :class:`~nexus_cli.errors.Cancelled` (``nexus mcp`` does so when
   a client cancels a call or goes away);
 - the process is always reaped;
@@ -30,129 +30,26 @@ Start-up: importing this module imports :mod:`subprocess` (a few milliseconds); 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import os
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from nexus_cli.errors import Cancelled, CannotStartError, CommandNotFoundError, Terminated
+from nexus_cli import deadlines
+from nexus_cli.errors import CannotStartError, CommandNotFoundError, Terminated
 
 GRACE_S = 3.0  # between SIGTERM and SIGKILL for a process group
+MARKED_LOOKS = 3  # end_marked: looks for marked processes, each after the groups found were ended
 DRAIN_S = 1.0  # how long output is still read after the process (group) is gone
 _CHUNK = 1 << 16
-POLL_S = 0.05  # how often a cancellable run looks at its cancellation
 
 Child = subprocess.Popen[bytes]  # a child started by :func:`spawn_child`
-
-
-class Cancellation:
-    """Set by another thread to stop an operation; ``reason`` says why (``cancelled``,
-    ``terminated``…) and ends up in the :class:`~nexus_cli.errors.Cancelled` raised."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason = "cancelled"
-
-    def cancel(self, reason: str = "cancelled") -> None:
-        self.reason = reason
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, timeout: float) -> bool:
-        return self._event.wait(timeout)
-
-
-_cancellation: contextvars.ContextVar[Cancellation | None] = contextvars.ContextVar(
-    "nexus_cancellation", default=None
-)
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "nexus_deadline", default=None
-)
-
-
-@contextlib.contextmanager
-def deadline_after(seconds: float) -> Iterator[float]:
-    """The operation in this block must end within ``seconds`` (an enclosing, earlier deadline
-    stays); every :func:`run` inside is bounded by it. Yields the monotonic deadline."""
-    outer = _deadline.get()
-    mine = time.monotonic() + seconds
-    token = _deadline.set(mine if outer is None else min(outer, mine))
-    try:
-        yield _deadline.get() or mine
-    finally:
-        _deadline.reset(token)
-
-
-@contextlib.contextmanager
-def clean_up_within(seconds: float) -> Iterator[None]:
-    """Undoing what an operation made gets ``seconds`` of its own, even once that operation's
-    deadline has passed (the usual reason for the undo); a cancellation no longer applies."""
-    deadline = _deadline.set(time.monotonic() + seconds)
-    cancellation = _cancellation.set(None)
-    try:
-        yield
-    finally:
-        _cancellation.reset(cancellation)
-        _deadline.reset(deadline)
-
-
-def time_left() -> float | None:
-    """Seconds left before the overall deadline of the operation around (None: it has none)."""
-    return _left(_deadline.get())
-
-
-@contextlib.contextmanager
-def cancellable(cancellation: Cancellation) -> Iterator[None]:
-    """Runs in this block (this thread or context) end when ``cancellation`` is set."""
-    token = _cancellation.set(cancellation)
-    try:
-        yield
-    finally:
-        _cancellation.reset(token)
-
-
-@contextlib.contextmanager
-def when_cancelled(action: Callable[[], object]) -> Iterator[None]:
-    """Run ``action`` (in a thread of its own) if the operation around is cancelled while the
-    block runs: for a wait that cannot look at its cancellation itself, such as a read of an
-    engine's stream, ``action`` ends what is waited for. The block then ends as it would, and
-    :func:`check_cancelled` after it raises."""
-    cancellation = _cancellation.get()
-    if cancellation is None:
-        yield
-        return
-    finished = threading.Event()
-
-    def watch() -> None:
-        while not finished.is_set():
-            if cancellation.wait(POLL_S):
-                with contextlib.suppress(Exception):  # what it ends may be over already
-                    action()
-                return
-
-    watcher = threading.Thread(target=watch, name="cancel-watch", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        finished.set()
-        watcher.join()
-
-
-def check_cancelled() -> None:
-    """Raise :class:`~nexus_cli.errors.Cancelled` if the operation around it was cancelled."""
-    event = _cancellation.get()
-    if event is not None and event.is_set():
-        raise Cancelled(f"{event.reason} by the caller", reason=event.reason)
 
 
 @dataclass(frozen=True)
@@ -185,7 +82,7 @@ def run(
     ``output_file`` (a binary file) receives stdout and stderr instead of capturing them.
     """
     args = list(argv)
-    check_cancelled()
+    deadlines.check_cancelled()
     until = _earliest(timeout, deadline)
     data = input.encode("utf-8") if isinstance(input, str) else input
     if output_file is not None:
@@ -223,7 +120,7 @@ def run(
             _stop(proc, group=new_session, grace_s=grace_s)
     # Whatever was written before the end; a process that left the group may hold the pipes.
     _drain((out, err), time.monotonic() + DRAIN_S)
-    check_cancelled()
+    deadlines.check_cancelled()
     return Completed(args, proc.returncode, out.text(), err.text(), timed_out=not finished)
 
 
@@ -318,24 +215,31 @@ def end_marked(marker: str, grace_s: float = GRACE_S) -> int:
     """End the process groups of this user's processes whose environment holds ``marker``
     (``NAME=value``): what a run that was killed outright (SIGKILL, so none of its own clean-up
     ran) left running. This process's own group is never ended. Returns how many marked
-    processes were found (zombies and other users' processes are not read)."""
+    processes were found (zombies and other users' processes are not read).
+
+    A process in the middle of an ``exec`` shows an empty environment for a moment, so one look
+    can miss it: the processes are looked at again after each round of ending groups, until a
+    look finds no marked process it had not seen (MARKED_LOOKS at most)."""
     wanted = marker.encode("utf-8", "surrogateescape")
-    groups: set[int] = set()
-    found = 0
-    for pid in _pids():
-        if pid == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                if wanted not in fh.read().split(b"\0"):
-                    continue
-            groups.add(os.getpgid(pid))
-        except (OSError, ProcessLookupError):
-            continue
-        found += 1
-    for pgid in groups - {os.getpgrp()}:
-        kill_group(pgid, grace_s)
-    return found
+    seen: set[int] = set()
+    for _ in range(MARKED_LOOKS):
+        groups: set[int] = set()
+        for pid in _pids():
+            if pid == os.getpid() or pid in seen:
+                continue
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    if wanted not in fh.read().split(b"\0"):
+                        continue
+                groups.add(os.getpgid(pid))
+            except (OSError, ProcessLookupError):
+                continue
+            seen.add(pid)
+        if not groups:
+            break
+        for pgid in groups - {os.getpgrp()}:
+            kill_group(pgid, grace_s)
+    return len(seen)
 
 
 def _pids() -> list[int]:
@@ -463,22 +367,24 @@ def _start_error(argv: list[str], cwd: Path | str | None, exc: OSError) -> Canno
 
 def _earliest(timeout: float | None, deadline: float | None) -> float | None:
     """The monotonic time at which the run must end, if any (the operation's deadline too)."""
-    ends = [t for t in (deadline, _deadline.get()) if t is not None]
+    ends = [t for t in (deadline, deadlines.current_deadline()) if t is not None]
     if timeout is not None:
         ends.append(time.monotonic() + timeout)
     return min(ends) if ends else None
 
 
-def _left(until: float | None) -> float | None:
-    return None if until is None else max(until - time.monotonic(), 0.0)
-
-
 def _wait(proc: subprocess.Popen[bytes], until: float | None) -> bool:
     """Whether ``proc`` exited before ``until`` (False as well when the operation is cancelled)."""
-    event = _cancellation.get()
+    event = deadlines.current_cancellation()
     while True:
-        left = _left(until)
-        step = left if event is None else POLL_S if left is None else min(left, POLL_S)
+        left = deadlines.seconds_until(until)
+        step = (
+            left
+            if event is None
+            else deadlines.POLL_S
+            if left is None
+            else min(left, deadlines.POLL_S)
+        )
         try:
             proc.wait(step)
             return True
@@ -494,17 +400,23 @@ def _drain(
     readers: tuple[_Reader, _Reader], until: float | None, *, cancellable: bool = False
 ) -> bool:
     """Whether both outputs reached their end before ``until`` (with ``cancellable``, False as
-    well once the operation is cancelled, looked at every POLL_S).
+    well once the operation is cancelled, looked at every deadlines.POLL_S).
 
     A pipe's end wakes the wait at once, where ``Popen.wait`` with a time limit polls (up to
     50 ms apart): a process's output ends when it exits, unless it left a child holding it."""
-    event = _cancellation.get() if cancellable else None
+    event = deadlines.current_cancellation() if cancellable else None
     for reader in readers:
         while reader.reading():
-            left = _left(until)
+            left = deadlines.seconds_until(until)
             if left == 0.0:
                 break
-            reader.join(left if event is None else POLL_S if left is None else min(left, POLL_S))
+            reader.join(
+                left
+                if event is None
+                else deadlines.POLL_S
+                if left is None
+                else min(left, deadlines.POLL_S)
+            )
             if event is not None and event.is_set():
                 return False
     return not any(reader.reading() for reader in readers)

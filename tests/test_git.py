@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nexus_cli import git, git_trees
+from nexus_cli import deadlines, git, git_trees
 from nexus_cli.errors import UsageError
 from tests.conftest import git as run_git
 
@@ -45,10 +45,9 @@ def test_no_commit_error_has_the_command(tmp_path: Path) -> None:
 
 
 def test_a_git_call_ends_at_the_operations_deadline(git_repo: Path) -> None:
-    from nexus_cli import proc
 
     started = time.monotonic()
-    with proc.deadline_after(0.5), pytest.raises(git.GitError) as caught:
+    with deadlines.deadline_after(0.5), pytest.raises(git.GitError) as caught:
         git.run(git_repo, "-c", "alias.hang=!exec sleep 30", "hang")
     assert time.monotonic() - started < 10
     assert caught.value.message.endswith("did not finish before the deadline of this operation")

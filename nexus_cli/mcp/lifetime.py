@@ -1,6 +1,6 @@
 """How long ``nexus mcp`` and its calls live: cancellation, disconnects and signals.
 
-- A tool runs in a worker thread inside :func:`nexus_cli.proc.cancellable`. When the call is
+- A tool runs in a worker thread inside :func:`nexus_cli.deadlines.cancellable`. When the call is
   cancelled (the client's ``notifications/cancelled``, a client that went away, the server
   stopping), :func:`in_thread` sets the cancellation: a gate that runs is ended with its whole
   process group and the operation undoes what it claimed (a task ``verifying`` goes back, with a
@@ -35,7 +35,7 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 
-from nexus_cli import jsonio, proc
+from nexus_cli import deadlines, jsonio
 
 T = TypeVar("T")
 
@@ -50,11 +50,11 @@ _stopping: list[str] = []
 
 async def in_thread(work: Callable[[], T]) -> T:
     """``work()`` in a worker thread; cancelled, the work is told to stop and awaited."""
-    cancel, ended = proc.Cancellation(), threading.Event()
+    cancel, ended = deadlines.Cancellation(), threading.Event()
 
     def guarded() -> T:
         try:
-            with proc.cancellable(cancel):
+            with deadlines.cancellable(cancel):
                 return work()
         finally:
             ended.set()

@@ -10,7 +10,7 @@ under its ``flock`` (held only while a port is picked: threads of one process ex
 there, each opens its own descriptor), and every step is journalled before it is made.
 
 Ctrl-C or SIGTERM during a batch: no create that has not started starts; the running ones are
-cancelled (:func:`nexus_cli.proc.cancellable`: a git or hook process they run is ended and that
+cancelled (:func:`nexus_cli.deadlines.cancellable`: a git or hook process they run is ended and that
 create undone by its rollback journal, :mod:`~nexus_cli.workspaces.rollback`) or, past their last
 process, finish whole. The interrupt is raised only after every thread has ended, so each
 workspace of the batch is either fully made or undone: never half-made.
@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, proc
+from nexus_cli import deadlines, engine
 from nexus_cli.errors import NexusError, UsageError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import creation, host_hooks, rollback
@@ -126,7 +126,7 @@ def create_many(
     if not requests:
         return BatchResult(outcomes)
     engine.load_sdk()  # once, before the threads that each reach the engine
-    cancel = proc.Cancellation()
+    cancel = deadlines.Cancellation()
     stopping = threading.Event()
 
     def make(index: int) -> None:
@@ -135,7 +135,7 @@ def create_many(
         request, outcome = requests[index], outcomes[index]
         progress = _Collect(outcome.messages)
         try:
-            with proc.cancellable(cancel):
+            with deadlines.cancellable(cancel):
                 outcome.result = creation.create(
                     handles[index],
                     template_name=request.template_name,

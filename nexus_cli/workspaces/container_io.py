@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from nexus_cli import engine, proc
+from nexus_cli import deadlines, engine, proc
 from nexus_cli.errors import NexusError, NotFoundError
 from nexus_cli.workspaces import exec_stop
 from nexus_cli.workspaces.handle import workdir_of
@@ -81,7 +81,7 @@ def exec_command(
         stderr=True,
     )["Id"]
     try:
-        with proc.when_cancelled(lambda: exec_stop.end(client, container, exec_id)):
+        with deadlines.when_cancelled(lambda: exec_stop.end(client, container, exec_id)):
             if stdin is None:
                 for out, err in client.api.exec_start(exec_id, stream=True, demux=True):
                     if out:
@@ -90,7 +90,7 @@ def exec_command(
                         write(err, True)
             else:
                 _exec_with_input(client, exec_id, stdin, write)
-        proc.check_cancelled()  # a cancelled call (MCP) ended the command: say so, not its code
+        deadlines.check_cancelled()  # a cancelled call (MCP) ended the command: say so, not its code
     except BaseException:  # Ctrl-C, SIGTERM, a cancelled call, our output closed: end it too
         _warn_if(exec_stop.end(client, container, exec_id), warn)
         raise

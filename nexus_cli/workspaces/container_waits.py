@@ -2,7 +2,7 @@
 
 A wait wakes on the engine's ``health_status``/``die`` events for the container (a stream read by
 a thread), with a poll every :data:`HEALTH_POLL_S` as the fallback that keeps deadlines and
-cancellation (:func:`nexus_cli.proc.check_cancelled`) working; on an ``ssh://`` engine it only
+cancellation (:func:`nexus_cli.deadlines.check_cancelled`) working; on an ``ssh://`` engine it only
 polls. A service that fails its wait is one error with its last log lines.
 """
 
@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from nexus_cli import proc
+from nexus_cli import deadlines
 from nexus_cli.errors import NexusError
 from nexus_cli.workspaces.handle import workspace_of
 
@@ -137,8 +137,8 @@ def wait_completed(container: Any, service: str, timeout_s: float) -> float:
 
 def _state(container: Any) -> dict[str, Any]:
     """The container's ``State`` as the engine has it now (a batch create interrupted, or an MCP
-    call cancelled, ends the wait here: see :func:`nexus_cli.proc.check_cancelled`)."""
-    proc.check_cancelled()
+    call cancelled, ends the wait here: see :func:`nexus_cli.deadlines.check_cancelled`)."""
+    deadlines.check_cancelled()
     container.reload()
     state: dict[str, Any] = container.attrs.get("State", {})
     return state

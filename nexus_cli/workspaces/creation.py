@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner, ownership, proc, safe_path, validate
+from nexus_cli import deadlines, engine, git, owner, ownership, safe_path, validate
 from nexus_cli.errors import ConflictError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import exposure, host_hooks, records
@@ -118,7 +118,7 @@ def create(
     only once a person approved them: :func:`nexus_cli.tasks.workspace_hooks.container_hooks`);
     it is asked before anything is made, so a refused create leaves nothing behind.
     """
-    with ownership.operation() as me, proc.deadline_after(CREATE_DEADLINE_S):
+    with ownership.operation() as me, deadlines.deadline_after(CREATE_DEADLINE_S):
         return _create_as(
             me,
             workspace,
@@ -228,7 +228,7 @@ def _create_as(
             raise prepare_error
         if client is not None:
             undo.intend(ports=True)
-            health_s = min(health_timeout_s, proc.time_left() or health_timeout_s)
+            health_s = min(health_timeout_s, deadlines.time_left() or health_timeout_s)
             result.up = up_with_hooks(
                 client,
                 workspace,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import proc
+from nexus_cli import deadlines
 from nexus_cli.errors import DeadlineError, NexusError, NotFoundError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import docker_services
@@ -129,8 +129,8 @@ def ensure_image(
         for event in client.api.pull(
             repo, tag=tag or "latest", stream=True, decode=True, **pulling
         ):
-            proc.check_cancelled()
-            left = proc.time_left()
+            deadlines.check_cancelled()
+            left = deadlines.time_left()
             if left is not None and left <= 0:
                 raise DeadlineError(
                     f"pulling image {image} passed the operation's deadline",

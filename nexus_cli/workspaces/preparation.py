@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from nexus_cli import proc
+from nexus_cli import deadlines
 from nexus_cli.errors import DeadlineError, NexusError
 from nexus_cli.telemetry.journal import invocation
 from nexus_cli.workspaces import git_worktrees
@@ -75,7 +75,9 @@ def worktree_while_preparing(
         if docker:
             error, pulled = _reach_engine(workspace, template, progress, undo)
     finally:
-        left = proc.time_left()  # git is ended at the deadline; its end is waited a little more
+        left = (
+            deadlines.time_left()
+        )  # git is ended at the deadline; its end is waited a little more
         worker.join(None if left is None else left + GIT_END_WAIT_S)
     if worker.is_alive():
         raise DeadlineError(

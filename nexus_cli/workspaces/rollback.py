@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from nexus_cli import engine, git, owner, ownership, proc
+from nexus_cli import deadlines, engine, git, owner, ownership
 from nexus_cli.errors import ConflictError
 from nexus_cli.paths import nexus_home
 from nexus_cli.workspaces import (
@@ -86,7 +86,7 @@ class Rollback:
         # A cancelled create (an interrupted batch, a cancelled MCP call) or one past its
         # deadline is undone all the same: the undo's own git and engine calls run under a
         # deadline of their own, and no cancellation.
-        with signals_deferred(), proc.clean_up_within(UNDO_DEADLINE_S):
+        with signals_deferred(), deadlines.clean_up_within(UNDO_DEADLINE_S):
             if self.making_worktree is not None:
                 self.making_worktree.join(WORKTREE_WAIT_S)
             steps = (

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from nexus_cli import proc
+from nexus_cli import deadlines
 from nexus_cli.errors import NexusError
 from nexus_cli.paths import nexus_home
 from nexus_cli.project import find_project
@@ -309,7 +309,7 @@ def test_git_makes_the_worktree_under_the_create_s_deadline(project: Path) -> No
     git(project, "commit", "-qm", "a file through a filter")
     git(project, "config", "filter.slow.smudge", "sleep 120; cat")
     started = time.monotonic()
-    with proc.deadline_after(5), pytest.raises(NexusError) as caught:
+    with deadlines.deadline_after(5), pytest.raises(NexusError) as caught:
         creation.create(Workspace(find_project(project), "slow"))
     assert time.monotonic() - started < 60
     assert "git worktree did not finish before the deadline" in caught.value.message
