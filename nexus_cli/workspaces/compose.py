@@ -29,7 +29,7 @@ from nexus_cli.workspaces import compose_runtime
 from nexus_cli.workspaces.compose_context import Context
 from nexus_cli.workspaces.compose_depends import link_aliases
 from nexus_cli.workspaces.compose_interpolation import interpolate
-from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys
+from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys, without_extensions
 from nexus_cli.workspaces.compose_service import read_env_file, translate
 from nexus_cli.workspaces.service_parsing import check_dependencies
 from nexus_cli.workspaces.template_model import Template
@@ -80,6 +80,7 @@ def load_compose(
             hint="remove these keys or use a Nexus template (docs/workspaces.md, "
             "'Your own Compose file', lists what is supported)",
         )
+    services = {key: without_extensions(spec) for key, spec in services.items()}
     active = _select(services, profiles, path)
     files = {kind: raw[kind] for kind in ("secrets", "configs") if isinstance(raw.get(kind), dict)}
     context = Context(path, project_root, compose_dir, env, set(active), set(services), files)

@@ -83,26 +83,37 @@ REFUSED = "refused: widens what the container may do to the host"
 UNSUPPORTED = "not supported"
 
 
+X_NEXUS = (
+    "x-nexus (a Compose file runs as it is: put Nexus's settings in a template that points at "
+    "it, `x-nexus: {compose: FILE, ...}` in .nexus/templates/NAME.yaml)"
+)
+
+
+def extension(key: Any) -> bool:
+    """A Compose extension field (``x-…``), which Compose allows in any mapping and ignores;
+    ``x-nexus`` is not one (Nexus's settings are a template's, never the project's file's)."""
+    return str(key).startswith("x-") and key != "x-nexus"
+
+
 def unsupported_keys(document: dict[str, Any]) -> list[str]:
     """``KEY (reason)`` for every key of ``document`` a workspace does not run, in file order."""
     found: list[str] = []
     for key in document:
-        if key == "x-nexus":  # Nexus's settings are a template's, never the project's file's
-            found.append(
-                "x-nexus (a Compose file runs as it is: put Nexus's settings in a template "
-                "that points at it, `x-nexus: {compose: FILE, ...}` in .nexus/templates/NAME.yaml)"
-            )
-        elif key not in TOP_KEYS and not str(key).startswith("x-"):
+        if key == "x-nexus":
+            found.append(X_NEXUS)
+        elif key not in TOP_KEYS and not extension(key):
             found.append(f"{key} ({UNSUPPORTED})")
     found += compose_secrets.top_problems(document)
     for name, spec in _mapping(document.get("volumes")).items():
+        if isinstance(spec, dict):
+            spec = {k: v for k, v in spec.items() if not extension(k)}
         if spec not in (None, {}, {"driver": "local"}):  # local: the engine's own, the default
             found.append(
                 f"volumes.{name} (only a name: each workspace gets volumes of its own; "
                 "drivers, driver_opts, external and name are refused)"
             )
     for name, spec in _mapping(document.get("networks")).items():
-        extra = sorted(set(_mapping(spec)) - NETWORK_KEYS) if isinstance(spec, dict) else []
+        extra = [k for k in _mapping(spec) if k not in NETWORK_KEYS and not extension(k)]
         driver = _mapping(spec).get("driver", "bridge") if isinstance(spec, dict) else "bridge"
         if (spec is not None and not isinstance(spec, dict)) or extra or driver != "bridge":
             found.append(f"networks.{name} (only a name: a workspace has one network of its own)")
@@ -116,9 +127,11 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
     """The unsupported keys of one service, relative to it, each with its reason."""
     found: list[str] = []
     for key in spec:
-        if key in WIDENING:
+        if key == "x-nexus":
+            found.append(X_NEXUS)
+        elif key in WIDENING:
             found.append(f"{key} ({REFUSED})")
-        elif key not in SERVICE_KEYS:
+        elif key not in SERVICE_KEYS and not extension(key):
             found.append(f"{key} ({UNSUPPORTED})")
     found += compose_secrets.service_problems(spec)
     if isinstance(spec.get("build"), dict):
@@ -146,6 +159,42 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
     return found
 
 
+def without_extensions(spec: dict[str, Any]) -> dict[str, Any]:
+    """A service's mapping without the extension fields of its own structure (the service, and
+    its ``build``, ``healthcheck``, ``deploy``, ``depends_on``, ``ports``, ``volumes``,
+    ``networks`` and ``env_file`` entries), which :func:`service_keys` let through: nothing that
+    reads it has to know them. Data keeps its keys (``environment``, ``labels``, build
+    ``args``: an ``x-`` name there is a name)."""
+
+    def bare(value: Any, *nested: str) -> Any:
+        if not isinstance(value, dict):
+            return value
+        kept = {k: v for k, v in value.items() if not extension(k)}
+        for key in nested:
+            if key in kept:
+                kept[key] = bare(kept[key], *(("limits",) if key == "resources" else ()))
+        return kept
+
+    def entries(value: Any, *nested: str) -> Any:
+        if isinstance(value, list):
+            return [bare(v, *nested) for v in value]
+        if isinstance(value, dict):
+            return {k: bare(v, *nested) for k, v in value.items()}
+        return value
+
+    result: dict[str, Any] = bare(spec)
+    for key, value in result.items():
+        if key in ("build", "healthcheck"):
+            result[key] = bare(value)
+        elif key == "deploy":
+            result[key] = bare(value, "resources")
+        elif key in ("depends_on", "ports", "networks", "env_file"):
+            result[key] = entries(value)
+        elif key == "volumes":
+            result[key] = entries(value, "volume")
+    return result
+
+
 def _deploy_keys(deploy: Any) -> list[str]:
     deploy = _mapping(deploy)
     found = _extra(deploy, frozenset({"resources"}), "deploy")
@@ -156,7 +205,11 @@ def _deploy_keys(deploy: Any) -> list[str]:
 
 
 def _extra(mapping: dict[str, Any], allowed: frozenset[str] | set[str], prefix: str) -> list[str]:
-    return [f"{prefix}.{key} ({UNSUPPORTED})" for key in mapping if key not in allowed]
+    return [
+        f"{prefix}.{key} ({UNSUPPORTED})"
+        for key in mapping
+        if key not in allowed and not extension(key)
+    ]
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -226,6 +226,49 @@ def test_nexus_s_settings_in_the_project_s_own_file_are_named_not_dropped(projec
         load_compose(project, "compose.yaml")
 
 
+def test_extension_fields_are_ignored_wherever_compose_allows_them(project: Path) -> None:
+    """Compose allows `x-…` fields in any of its structures and ignores them; a service's own
+    (`x-develop`, another tool's settings) made the whole file "not supported". Data keeps
+    them (`environment`, `labels`), and `x-nexus` in a service is still named."""
+    (project / "e.env").write_text("A=1\n")
+    (project / "compose.yaml").write_text(
+        """
+services:
+  db:
+    image: busybox
+    x-tool: {any: thing}
+    healthcheck: {test: ["CMD", "true"], interval: 1s, x-h: 1}
+    deploy: {x-d: 1, resources: {x-r: 1, limits: {memory: 64M, x-l: 1}}}
+    networks: {default: {aliases: [dbx], x-n: 1}}
+    environment: {x-kept: "1"}
+  app:
+    image: busybox
+    build: {context: ., x-b: 1}
+    depends_on: {db: {condition: service_healthy, x-dep: 1}}
+    ports: [{target: 80, published: "18081", host_ip: 127.0.0.1, x-p: 1}]
+    volumes: [{type: volume, source: data, target: /data, x-v: 1, volume: {nocopy: true, x-w: 1}}]
+    env_file: [e.env]
+    labels: {x-label: "2"}
+volumes:
+  data: {x-vol: 1}
+networks:
+  default: {x-net: 1}
+"""
+    )
+    template = load_compose(project, "compose.yaml")
+    db, app = template.services["db"], template.services["app"]
+    assert db.healthcheck is not None and db.healthcheck.interval_s == 1.0
+    assert db.mem_limit == 64 * 1024 * 1024 and "dbx" in db.runtime.aliases
+    assert db.environment == {"x-kept": "1"}
+    assert app.depends_conditions == {"db": "service_healthy"}
+    assert [(p.container_port, p.preferred_host_port) for p in app.ports] == [(80, 18081)]
+    assert [(v.source, v.target, v.no_copy) for v in app.volumes] == [("data", "/data", True)]
+    assert app.runtime.labels == {"x-label": "2"} and app.environment == {"A": "1"}
+    (project / "compose.yaml").write_text("services:\n  app: {image: x, x-nexus: {a: 1}}\n")
+    with pytest.raises(ConfigError, match=re.escape("services.app.x-nexus (a Compose file")):
+        load_compose(project, "compose.yaml")
+
+
 def _get(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
         return str(answer.read().decode().strip())
