@@ -51,7 +51,7 @@ DEPENDS_KEYS = frozenset({"condition", "required", "restart"})
 PORT_KEYS = frozenset(
     {"target", "published", "protocol", "host_ip", "mode", "name", "app_protocol"}
 )
-VOLUME_KEYS = frozenset({"type", "source", "target", "read_only", "volume"})
+VOLUME_KEYS = frozenset({"type", "source", "target", "read_only", "volume", "tmpfs"})
 ENV_FILE_KEYS = frozenset({"path", "required", "format"})
 LIMIT_KEYS = frozenset({"cpus", "memory"})
 NETWORK_KEYS = frozenset({"driver"})
@@ -148,6 +148,9 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
         if isinstance(volume, dict):
             found += _extra(volume, VOLUME_KEYS, f"volumes[{i}]")
             found += _extra(_mapping(volume.get("volume")), {"nocopy"}, f"volumes[{i}].volume")
+            found += _extra(_mapping(volume.get("tmpfs")), {"size", "mode"}, f"volumes[{i}].tmpfs")
+            if "tmpfs" in volume and volume.get("type") != "tmpfs":
+                found.append(f"volumes[{i}].tmpfs (only with type: tmpfs)")
     for i, entry in enumerate(_list(spec.get("env_file"))):
         if isinstance(entry, dict):
             found += _extra(entry, ENV_FILE_KEYS, f"env_file[{i}]")
@@ -191,7 +194,7 @@ def without_extensions(spec: dict[str, Any]) -> dict[str, Any]:
         elif key in ("depends_on", "ports", "networks", "env_file"):
             result[key] = entries(value)
         elif key == "volumes":
-            result[key] = entries(value, "volume")
+            result[key] = entries(value, "volume", "tmpfs")
     return result
 
 

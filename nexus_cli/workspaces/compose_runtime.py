@@ -60,6 +60,8 @@ SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]{2,12}|[0-9]{1,2})\Z")
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # Docker's, and a DNS name
 TMPFS_PATH = re.compile(r"^/[A-Za-z0-9._/-]{0,254}\Z")
 TMPFS_OPTIONS = re.compile(r"^[A-Za-z0-9=,._-]{0,200}\Z")
+TMPFS_SIZE = re.compile(r"^[0-9]{1,15}[kmgKMG]?\Z")  # a type: tmpfs volume's tmpfs.size
+TMPFS_MODE = re.compile(r"^[0-7]{1,4}\Z")  # its tmpfs.mode, in octal digits
 MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its own
 # Logging drivers that keep the logs in the engine's own files, where `workspace logs` reads
 # them; the others send them to the host's syslog or journal or over the network (refused).
@@ -95,7 +97,7 @@ def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = 
         labels=_labels(spec.get("labels"), path, f"{key}.labels"),
         hostname=_hostname(spec.get("hostname"), path, f"{key}.hostname"),
         init=_flag(spec.get("init", True), path, f"{key}.init"),
-        tmpfs=_tmpfs(spec.get("tmpfs"), path, f"{key}.tmpfs"),
+        tmpfs=_all_tmpfs(spec, path, key),
         stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
         shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
@@ -216,6 +218,58 @@ def _tmpfs(value: Any, path: Any, key: str) -> dict[str, str]:
             raise fail(path, f"{key}[{i}]", f"each path once ({target} is repeated)")
         result[target] = options
     return result
+
+
+def is_tmpfs_volume(entry: Any) -> bool:
+    """A long-form ``volumes`` entry of ``type: tmpfs``: a tmpfs of the container (read with
+    ``tmpfs:``, :func:`parse`), not a volume."""
+    return isinstance(entry, dict) and entry.get("type") == "tmpfs"
+
+
+def _all_tmpfs(spec: dict[str, Any], path: Any, key: str) -> dict[str, str]:
+    """``tmpfs``, and the ``volumes`` of ``type: tmpfs``: each path once."""
+    result = _tmpfs(spec.get("tmpfs"), path, f"{key}.tmpfs")
+    volumes = spec.get("volumes")
+    for i, entry in enumerate(volumes if isinstance(volumes, list) else []):
+        if is_tmpfs_volume(entry):
+            where = f"{key}.volumes[{i}]"
+            target, options = _tmpfs_volume(entry, path, where)
+            if target in result:
+                raise fail(path, where, f"each path once ({target} is a tmpfs already)")
+            result[target] = options
+    return result
+
+
+def _tmpfs_volume(entry: dict[str, Any], path: Any, key: str) -> tuple[str, str]:
+    """A ``type: tmpfs`` volume as ``tmpfs`` says it: its ``target``, and options from
+    ``tmpfs.size`` (bytes, or with a unit: ``64m``), ``tmpfs.mode`` (a number, as Compose reads
+    it: ``0o1777``) and ``read_only``."""
+    target = entry.get("target")
+    if "source" in entry:
+        raise fail(path, f"{key}.source", "no source: a tmpfs is made empty, in memory")
+    if not isinstance(target, str) or not TMPFS_PATH.match(target) or ".." in target.split("/"):
+        raise fail(path, f"{key}.target", "an absolute path in the container")
+    tmpfs = entry.get("tmpfs", {})
+    if not isinstance(tmpfs, dict):
+        raise fail(path, f"{key}.tmpfs", "a mapping with size and mode")
+    options: list[str] = []
+    size, mode = tmpfs.get("size"), tmpfs.get("mode")
+    if size is not None:
+        if isinstance(size, bool) or not TMPFS_SIZE.match(str(size)):
+            raise fail(path, f"{key}.tmpfs.size", "bytes, or a size with a unit such as 64m")
+        options.append(f"size={size}")
+    if mode is not None:  # a number, as Compose reads it: 0o1777 (1777 is decimal: 0o3361)
+        digits = (
+            format(mode, "o")
+            if isinstance(mode, int) and not isinstance(mode, bool)
+            else str(mode).removeprefix("0o")
+        )
+        if isinstance(mode, bool) or not TMPFS_MODE.match(digits):
+            raise fail(path, f"{key}.tmpfs.mode", "permission bits as an octal number: 0o1777")
+        options.append(f"mode={digits}")
+    if _flag(entry.get("read_only", False), path, f"{key}.read_only"):
+        options.append("ro")
+    return target, ",".join(options)
 
 
 def _signal(value: Any, path: Any, key: str) -> str:

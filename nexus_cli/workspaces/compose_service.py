@@ -102,6 +102,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
             *(
                 _volume(v, ctx, f"{key}.volumes[{i}]")
                 for i, v in enumerate(_list(spec.get("volumes"), ctx, f"{key}.volumes"))
+                if not compose_runtime.is_tmpfs_volume(v)  # the container's tmpfs (its runtime)
             ),
             *(
                 _volume(v, ctx, at)

@@ -269,6 +269,47 @@ networks:
         load_compose(project, "compose.yaml")
 
 
+def test_a_tmpfs_volume_is_a_tmpfs_of_the_container(project: Path) -> None:
+    """`volumes: [{type: tmpfs, …}]` was refused ("expected type volume or bind"); it is the
+    container's tmpfs, as `tmpfs:` says, with Compose's size, mode (a number: 1777 is decimal,
+    as Compose reads it) and read_only."""
+    (project / "compose.yaml").write_text(
+        """
+services:
+  app:
+    image: busybox
+    tmpfs: [/run]
+    volumes:
+      - data:/data
+      - {type: tmpfs, target: /a, tmpfs: {size: 1048576, mode: 1777}}
+      - {type: tmpfs, target: /b, tmpfs: {mode: 0o1777, size: 2m}}
+      - {type: tmpfs, target: /c, read_only: true}
+"""
+    )
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert app.runtime.tmpfs == {
+        "/run": "",
+        "/a": "size=1048576,mode=3361",
+        "/b": "size=2m,mode=1777",
+        "/c": "ro",
+    }
+    assert [v.target for v in app.volumes] == ["/data"]
+    for entry, words in (
+        ("{type: tmpfs, target: /run}", "volumes[0]: expected each path once (/run is a tmpfs"),
+        ("{type: tmpfs, source: x, target: /a}", "volumes[0].source: expected no source"),
+        ("{type: tmpfs, target: a}", "volumes[0].target: expected an absolute path"),
+        ("{type: tmpfs, target: /a, tmpfs: {mode: 5000}}", "tmpfs.mode: expected permission bits"),
+        ("{type: tmpfs, target: /a, tmpfs: {size: 1t}}", "tmpfs.size: expected bytes"),
+        ("{type: tmpfs, target: /a, tmpfs: {uid: 1}}", "volumes[0].tmpfs.uid (not supported)"),
+        ("{type: volume, source: d, target: /a, tmpfs: {}}", "tmpfs (only with type: tmpfs)"),
+    ):
+        (project / "compose.yaml").write_text(
+            f"services:\n  app:\n    image: x\n    tmpfs: [/run]\n    volumes: [{entry}]\n"
+        )
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            load_compose(project, "compose.yaml")
+
+
 def _get(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
         return str(answer.read().decode().strip())
