@@ -42,6 +42,12 @@ _SERVICE_OWN_KEYS = frozenset(
         "platform",
         "secrets",
         "configs",
+        # Compose's older spelling of deploy.resources (compose_resources.py)
+        "cpus",
+        "mem_limit",
+        "mem_reservation",
+        "cpu_shares",
+        "pids_limit",
     }
 )
 SERVICE_KEYS = _SERVICE_OWN_KEYS | compose_runtime.KEYS
@@ -53,7 +59,8 @@ PORT_KEYS = frozenset(
 )
 VOLUME_KEYS = frozenset({"type", "source", "target", "read_only", "volume", "tmpfs"})
 ENV_FILE_KEYS = frozenset({"path", "required", "format"})
-LIMIT_KEYS = frozenset({"cpus", "memory"})
+LIMIT_KEYS = frozenset({"cpus", "memory", "pids"})
+RESERVATION_KEYS = frozenset({"memory"})
 NETWORK_KEYS = frozenset({"driver"})
 # Keys refused because they would widen what the repository's containers may do to the host.
 # (``user`` is not one: the file that names the user also chooses the image, which may run as
@@ -175,7 +182,9 @@ def without_extensions(spec: dict[str, Any]) -> dict[str, Any]:
         kept = {k: v for k, v in value.items() if not extension(k)}
         for key in nested:
             if key in kept:
-                kept[key] = bare(kept[key], *(("limits",) if key == "resources" else ()))
+                kept[key] = bare(
+                    kept[key], *(("limits", "reservations") if key == "resources" else ())
+                )
         return kept
 
     def entries(value: Any, *nested: str) -> Any:
@@ -202,8 +211,10 @@ def _deploy_keys(deploy: Any) -> list[str]:
     deploy = _mapping(deploy)
     found = _extra(deploy, frozenset({"resources"}), "deploy")
     resources = _mapping(deploy.get("resources"))
-    found += _extra(resources, frozenset({"limits"}), "deploy.resources")
+    found += _extra(resources, frozenset({"limits", "reservations"}), "deploy.resources")
     found += _extra(_mapping(resources.get("limits")), LIMIT_KEYS, "deploy.resources.limits")
+    reservations = _mapping(resources.get("reservations"))
+    found += _extra(reservations, RESERVATION_KEYS, "deploy.resources.reservations")
     return found
 
 

@@ -18,7 +18,13 @@ from typing import Any
 from nexus_cli import fs, validate
 from nexus_cli.errors import ConfigError
 from nexus_cli.terminal import has_controls
-from nexus_cli.workspaces import compose_depends, compose_ports, compose_runtime, compose_secrets
+from nexus_cli.workspaces import (
+    compose_depends,
+    compose_ports,
+    compose_resources,
+    compose_runtime,
+    compose_secrets,
+)
 from nexus_cli.workspaces.compose_context import Context
 from nexus_cli.workspaces.compose_interpolation import expand, layered
 from nexus_cli.workspaces.service_model import BuildSpec, ServiceSpec, VolumeSpec
@@ -29,7 +35,6 @@ from nexus_cli.workspaces.service_parsing import (
     parse_build,
     parse_command,
     parse_health,
-    parse_size,
     parse_user,
     parse_volume,
     published_once,
@@ -66,7 +71,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         health = None
     elif isinstance(health, dict):
         health = {k: v for k, v in health.items() if k != "disable"} or None  # the image's own
-    limits = _limits(spec.get("deploy"), ctx, f"{key}.deploy")
+    resources = compose_resources.parse(spec, ctx, key)
     links = {
         linked: compose_depends.CONDITIONS[0]
         for linked, _ in compose_depends.links(spec.get("links"), ctx, f"{key}.links")
@@ -118,8 +123,11 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         restarts_with=compose_depends.restarts_with(
             spec.get("depends_on"), conditions, ctx, f"{key}.depends_on"
         ),
-        nano_cpus=_cpus(limits.get("cpus"), ctx, f"{key}.deploy.resources.limits.cpus"),
-        mem_limit=_memory(limits.get("memory"), ctx, f"{key}.deploy.resources.limits.memory"),
+        nano_cpus=resources.nano_cpus,
+        mem_limit=resources.mem_limit,
+        mem_reservation=resources.mem_reservation,
+        cpu_shares=resources.cpu_shares,
+        pids_limit=resources.pids_limit,
         restart="" if restart == "no" else restart,
         user=parse_user(spec.get("user"), ctx.path, f"{key}.user"),
         pull_policy=_pull_policy(spec.get("pull_policy"), build is not None, ctx, key),
@@ -147,20 +155,6 @@ def _platform(value: Any, ctx: Context, key: str) -> str:
     if not isinstance(value, str) or not PLATFORM.match(value):
         raise fail(ctx.path, key, "OS/ARCH[/VARIANT], such as linux/amd64")
     return value
-
-
-def _limits(deploy: Any, ctx: Context, key: str) -> dict[str, Any]:
-    """``deploy.resources.limits``; each level a mapping or absent."""
-    value = deploy
-    for name in ("resources", "limits", None):
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise fail(ctx.path, key, "a mapping")
-        if name is None:
-            return value
-        key, value = f"{key}.{name}", value.get(name)
-    return {}
 
 
 def _list(value: Any, ctx: Context, key: str) -> list[Any]:
@@ -321,24 +315,3 @@ def _no_copy(value: Any, ctx: Context, key: str) -> bool:
 def _check_networks(value: Any, ctx: Context, key: str) -> None:
     if value is not None and not isinstance(value, list | dict):
         raise fail(ctx.path, key, "a list or mapping of network names")
-
-
-def _cpus(value: Any, ctx: Context, key: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        cpus = float(value)
-    except (TypeError, ValueError):
-        cpus = 0.0
-    if not 0 < cpus <= 1024:
-        raise fail(ctx.path, key, "a number of CPUs such as 0.5 or 2")
-    return int(cpus * 1_000_000_000)
-
-
-def _memory(value: Any, ctx: Context, key: str) -> int | None:
-    if value is None:
-        return None
-    size = parse_size(value, ctx.path, key)
-    if size < 6 * (1 << 20):  # the engine's minimum
-        raise fail(ctx.path, key, "at least 6m")
-    return size

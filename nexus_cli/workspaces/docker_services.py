@@ -360,13 +360,14 @@ def _create(client: Any, plan: ServicePlan) -> Any:
 
 
 def _settings(service: ServiceSpec) -> dict[str, Any]:
-    """A service's user, and a Compose service's CPU, memory and restart settings and how its
+    """A service's user, and a Compose service's CPU, memory, process and restart settings and how its
     container runs (init, host name, tmpfs, stop signal and grace: compose_runtime.py)."""
     extra: dict[str, Any] = compose_runtime.create_settings(service.runtime)
     if service.nano_cpus is not None:
         extra["nano_cpus"] = service.nano_cpus
-    if service.mem_limit is not None:
-        extra["mem_limit"] = service.mem_limit
+    for name in ("mem_limit", "mem_reservation", "cpu_shares", "pids_limit"):
+        if getattr(service, name) is not None:
+            extra[name] = getattr(service, name)
     if service.restart:
         name, _, count = service.restart.partition(":")
         extra["restart_policy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}

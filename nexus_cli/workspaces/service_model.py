@@ -94,6 +94,9 @@ class ServiceSpec:
     healthcheck_off: bool = False  # the image's own HEALTHCHECK turned off (``disable: true``)
     nano_cpus: int | None = None
     mem_limit: int | None = None  # bytes
+    mem_reservation: int | None = None  # bytes (a Compose file's; compose_resources.py)
+    cpu_shares: int | None = None
+    pids_limit: int | None = None
     restart: str = ""  # a restart policy name; "" is "no"
     user: str = ""  # USER[:GROUP] (names or ids) the command runs as; "" keeps the image's own
     # when the image is pulled or built: "missing" (when absent), "always" (pulled at every
