@@ -1,6 +1,6 @@
 """The Compose keys that only say how a container runs inside its own namespace.
 
-``labels``, ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
+``labels``, ``hostname``, ``domainname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
 ``stop_grace_period``, ``container_name``, network ``aliases``, ``tty``, ``stdin_open``,
 ``ulimits`` (but those that raise a priority) and ``logging`` (to the engine's own files) change
 nothing the container may do to the host, and ``cap_drop`` and ``read_only``
@@ -38,6 +38,7 @@ KEYS = frozenset(
     {
         "labels",
         "hostname",
+        "domainname",
         "init",
         "tmpfs",
         "shm_size",
@@ -96,6 +97,7 @@ def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = 
     return Runtime(
         labels=_labels(spec.get("labels"), path, f"{key}.labels"),
         hostname=_hostname(spec.get("hostname"), path, f"{key}.hostname"),
+        domainname=_hostname(spec.get("domainname"), path, f"{key}.domainname"),
         init=_flag(spec.get("init", True), path, f"{key}.init"),
         tmpfs=_all_tmpfs(spec, path, key),
         stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
@@ -150,6 +152,8 @@ def create_settings(runtime: Runtime) -> dict[str, Any]:
     settings: dict[str, Any] = {"init": runtime.init}
     if runtime.hostname:
         settings["hostname"] = runtime.hostname
+    if runtime.domainname:
+        settings["domainname"] = runtime.domainname
     if runtime.tmpfs:
         settings["tmpfs"] = dict(runtime.tmpfs)
     if runtime.stop_signal:

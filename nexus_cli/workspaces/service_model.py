@@ -44,12 +44,13 @@ class BuildSpec:
 @dataclass(frozen=True)
 class Runtime:
     """How a container runs inside its own namespace, from a Compose file's ``labels``,
-    ``hostname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``, ``stop_grace_period`` and
-    ``container_name``
-    (:mod:`compose_runtime`); a Nexus template keeps the defaults."""
+    ``hostname``, ``domainname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
+    ``stop_grace_period`` and ``container_name`` (:mod:`compose_runtime`); a Nexus template
+    keeps the defaults."""
 
     labels: dict[str, str] = field(default_factory=dict)
     hostname: str = ""  # "" is the engine's (the container id)
+    domainname: str = ""  # the container's DNS domain name; "" is none
     init: bool = True  # an init process as PID 1 (Nexus's default; the file may say false)
     tmpfs: dict[str, str] = field(default_factory=dict)  # path in the container -> options
     stop_signal: str = ""  # "" is the image's (SIGTERM unless it says otherwise)

@@ -35,6 +35,7 @@ def test_each_key_is_read(project: Path) -> None:
         project,
         "    labels: {com.example.role: db, traefik.enable: true, tier: 2}\n"
         "    hostname: db-1.local\n"
+        "    domainname: shop.example\n"
         "    init: false\n"
         '    tmpfs: ["/run", "/tmp/cache:size=64m,mode=1777"]\n'
         "    stop_signal: INT\n"
@@ -52,6 +53,7 @@ def test_each_key_is_read(project: Path) -> None:
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
+    assert runtime.domainname == "shop.example"
     assert runtime.tmpfs == {"/run": "", "/tmp/cache": "size=64m,mode=1777"}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("SIGINT", 90)
     assert (runtime.shm_size, runtime.alias) == (256 << 20, "shop-db")
