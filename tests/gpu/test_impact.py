@@ -18,7 +18,10 @@ from tests.gpu.conftest import GIB, FakeNvml, Trainer, make_gpu
 
 
 def test_cpu_side_analysis_of_a_trainer(start_trainer: Callable[..., Trainer]) -> None:
-    trainer = start_trainer("--workers", "3", "--interval", "0.3", "--epochs", "10")
+    # Three checkpoints, then none: the newest is still the open one when the files are read.
+    trainer = start_trainer(
+        "--workers", "3", "--interval", "0.3", "--epochs", "10", "--checkpoints", "3"
+    )
     report = impact.analyze(trainer.pid, [], None)
     assert report.process.pid == trainer.pid
     assert "trainer.py" in report.process.command

@@ -24,7 +24,9 @@ def test_layout_with_gpus_and_ranks(
     start_trainer: Callable[..., Trainer], fake_nvml: Callable[..., FakeNvml]
 ) -> None:
     env = {"RANK": "0", "WORLD_SIZE": "4", "MASTER_ADDR": "10.0.0.1", "LOCAL_RANK": "0"}
-    trainer = start_trainer("--epochs", "60", "--interval", "0.2", env=env, checkpoints=5)
+    trainer = start_trainer(  # five checkpoints, then none: the newest stays the open one
+        "--epochs", "60", "--interval", "0.2", "--checkpoints", "5", env=env, checkpoints=5
+    )
     fake = fake_nvml(
         [make_gpu("0"), make_gpu("1", utilization_pct=93, temperature_c=76)],
         {

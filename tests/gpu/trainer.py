@@ -2,9 +2,13 @@
 
 Spawns worker children (multiprocessing, like DataLoader workers), writes checkpoint files named
 ``ckpt_epoch{E}_step{S}.pt`` every ``--interval`` seconds into ``--dir``, keeps the newest one
-open, and handles SIGUSR1/SIGTERM by writing a ``signal_<NAME>`` marker and exiting cleanly.
+open (from the moment it has its name), and handles SIGUSR1/SIGTERM by writing a
+``signal_<NAME>`` marker and exiting cleanly. With ``--checkpoints N`` it stops writing after N
+and keeps the last one open: a test that asserts what a snapshot of the run shows then sees no
+new checkpoint appear between two of its reads.
 
     python trainer.py --dir CKPTS [--workers 2] [--interval 0.4] [--epochs 10] [--no-usr1]
+                      [--checkpoints N]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.4)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--no-usr1", action="store_true")
+    parser.add_argument("--checkpoints", type=int, default=0, help="stop writing after N")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 
@@ -56,16 +61,22 @@ def main() -> int:
     (args.dir / "workers").write_text(" ".join(str(w.pid) for w in workers))
     step = 0
     held: IO[bytes] | None = None
+    written = 0
     while True:
+        if args.checkpoints and written >= args.checkpoints:
+            time.sleep(args.interval)
+            continue
         step += STEPS_PER_CHECKPOINT
         epoch = step // (STEPS_PER_CHECKPOINT * CHECKPOINTS_PER_EPOCH)
         path = args.dir / f"ckpt_epoch{epoch}_step{step}.pt"
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(b"\0" * 4096)
-        os.replace(tmp, path)
+        newest = open(tmp, "rb")  # noqa: SIM115 - kept open on purpose, as trainers do
+        os.replace(tmp, path)  # open under its name from the moment it has it
         if held is not None:
             held.close()
-        held = open(path, "rb")  # noqa: SIM115 - kept open on purpose, as trainers do
+        held = newest
+        written += 1
         time.sleep(args.interval)
 
 
