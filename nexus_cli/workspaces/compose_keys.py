@@ -169,42 +169,42 @@ def service_keys(spec: dict[str, Any]) -> list[str]:
     return found
 
 
+# Where a service's own structure nests: extension fields are dropped there, and nowhere else
+# (data such as ``environment``, ``labels`` or build ``args`` keeps an ``x-`` name). "*" is each
+# entry of a list, or each value of a mapping keyed by names (``depends_on``, ``networks``).
+_STRUCTURE: dict[str, Any] = {
+    "build": {},
+    "healthcheck": {},
+    "deploy": {"resources": {"limits": {}, "reservations": {}}},
+    "depends_on": {"*": {}},
+    "ports": {"*": {}},
+    "networks": {"*": {}},
+    "env_file": {"*": {}},
+    "volumes": {"*": {"volume": {}, "tmpfs": {}}},
+}
+
+
 def without_extensions(spec: dict[str, Any]) -> dict[str, Any]:
-    """A service's mapping without the extension fields of its own structure (the service, and
-    its ``build``, ``healthcheck``, ``deploy``, ``depends_on``, ``ports``, ``volumes``,
-    ``networks`` and ``env_file`` entries), which :func:`service_keys` let through: nothing that
-    reads it has to know them. Data keeps its keys (``environment``, ``labels``, build
-    ``args``: an ``x-`` name there is a name)."""
-
-    def bare(value: Any, *nested: str) -> Any:
-        if not isinstance(value, dict):
-            return value
-        kept = {k: v for k, v in value.items() if not extension(k)}
-        for key in nested:
-            if key in kept:
-                kept[key] = bare(
-                    kept[key], *(("limits", "reservations") if key == "resources" else ())
-                )
-        return kept
-
-    def entries(value: Any, *nested: str) -> Any:
-        if isinstance(value, list):
-            return [bare(v, *nested) for v in value]
-        if isinstance(value, dict):
-            return {k: bare(v, *nested) for k, v in value.items()}
-        return value
-
-    result: dict[str, Any] = bare(spec)
-    for key, value in result.items():
-        if key in ("build", "healthcheck"):
-            result[key] = bare(value)
-        elif key == "deploy":
-            result[key] = bare(value, "resources")
-        elif key in ("depends_on", "ports", "networks", "env_file"):
-            result[key] = entries(value)
-        elif key == "volumes":
-            result[key] = entries(value, "volume", "tmpfs")
+    """A service's mapping without the extension fields of its own structure, which
+    :func:`service_keys` let through: nothing that reads it has to know them."""
+    result: dict[str, Any] = _bare(spec, _STRUCTURE)
     return result
+
+
+def _bare(value: Any, structure: dict[str, Any]) -> Any:
+    if "*" in structure:
+        if isinstance(value, list):
+            return [_bare(entry, structure["*"]) for entry in value]
+        if isinstance(value, dict):
+            return {name: _bare(entry, structure["*"]) for name, entry in value.items()}
+        return value
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: _bare(item, structure[key]) if key in structure else item
+        for key, item in value.items()
+        if not extension(key)
+    }
 
 
 def _deploy_keys(deploy: Any) -> list[str]:

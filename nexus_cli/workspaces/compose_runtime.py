@@ -23,11 +23,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from nexus_cli.terminal import has_controls
+from nexus_cli.workspaces import compose_tmpfs
 from nexus_cli.workspaces.service_model import Runtime, ServiceSpec
 from nexus_cli.workspaces.service_parsing import (
     fail,
     key_values,
     parse_duration,
+    parse_flag,
     parse_size,
     scalar_text,
 )
@@ -59,10 +61,6 @@ MAX_LABEL_VALUE = 4096  # characters
 HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\Z")
 SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]{2,12}|[0-9]{1,2})\Z")
 CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}\Z")  # Docker's, and a DNS name
-TMPFS_PATH = re.compile(r"^/[A-Za-z0-9._/-]{0,254}\Z")
-TMPFS_OPTIONS = re.compile(r"^[A-Za-z0-9=,._-]{0,200}\Z")
-TMPFS_SIZE = re.compile(r"^[0-9]{1,15}[kmgKMG]?\Z")  # a type: tmpfs volume's tmpfs.size
-TMPFS_MODE = re.compile(r"^[0-7]{1,4}\Z")  # its tmpfs.mode, in octal digits
 MAX_GRACE_S = 300  # what down/delete may wait for one container to stop on its own
 # Logging drivers that keep the logs in the engine's own files, where `workspace logs` reads
 # them; the others send them to the host's syslog or journal or over the network (refused).
@@ -98,8 +96,8 @@ def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = 
         labels=_labels(spec.get("labels"), path, f"{key}.labels"),
         hostname=_hostname(spec.get("hostname"), path, f"{key}.hostname"),
         domainname=_hostname(spec.get("domainname"), path, f"{key}.domainname"),
-        init=_flag(spec.get("init", True), path, f"{key}.init"),
-        tmpfs=_all_tmpfs(spec, path, key),
+        init=parse_flag(spec.get("init", True), path, f"{key}.init"),
+        tmpfs=compose_tmpfs.parse(spec, path, key),
         stop_signal=_signal(spec.get("stop_signal"), path, f"{key}.stop_signal"),
         stop_grace_s=_grace(spec.get("stop_grace_period"), path, f"{key}.stop_grace_period"),
         shm_size=_shm(spec.get("shm_size"), path, f"{key}.shm_size"),
@@ -111,9 +109,9 @@ def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = 
         ),
         logging=_logging(spec.get("logging"), path, f"{key}.logging"),
         cap_drop=_cap_drop(spec.get("cap_drop"), path, f"{key}.cap_drop"),
-        read_only=_flag(spec.get("read_only", False), path, f"{key}.read_only"),
-        tty=_flag(spec.get("tty", False), path, f"{key}.tty"),
-        stdin_open=_flag(spec.get("stdin_open", False), path, f"{key}.stdin_open"),
+        read_only=parse_flag(spec.get("read_only", False), path, f"{key}.read_only"),
+        tty=parse_flag(spec.get("tty", False), path, f"{key}.tty"),
+        stdin_open=parse_flag(spec.get("stdin_open", False), path, f"{key}.stdin_open"),
         ulimits=_ulimits(spec.get("ulimits"), path, f"{key}.ulimits"),
     )
 
@@ -204,78 +202,6 @@ def _hostname(value: Any, path: Any, key: str) -> str:
     return value
 
 
-def _tmpfs(value: Any, path: Any, key: str) -> dict[str, str]:
-    """``tmpfs`` as one ``PATH[:OPTIONS]`` or a list of them."""
-    entries = [value] if isinstance(value, str) else value
-    if entries is None:
-        return {}
-    if not isinstance(entries, list):
-        raise fail(path, key, "a path, or a list of PATH[:OPTIONS]")
-    result: dict[str, str] = {}
-    for i, entry in enumerate(entries):
-        target, _, options = entry.partition(":") if isinstance(entry, str) else ("", "", "")
-        if not TMPFS_PATH.match(target) or ".." in target.split("/"):
-            raise fail(path, f"{key}[{i}]", "an absolute path in the container")
-        if not TMPFS_OPTIONS.match(options):
-            raise fail(path, f"{key}[{i}]", "mount options such as size=64m,mode=1777")
-        if target in result:
-            raise fail(path, f"{key}[{i}]", f"each path once ({target} is repeated)")
-        result[target] = options
-    return result
-
-
-def is_tmpfs_volume(entry: Any) -> bool:
-    """A long-form ``volumes`` entry of ``type: tmpfs``: a tmpfs of the container (read with
-    ``tmpfs:``, :func:`parse`), not a volume."""
-    return isinstance(entry, dict) and entry.get("type") == "tmpfs"
-
-
-def _all_tmpfs(spec: dict[str, Any], path: Any, key: str) -> dict[str, str]:
-    """``tmpfs``, and the ``volumes`` of ``type: tmpfs``: each path once."""
-    result = _tmpfs(spec.get("tmpfs"), path, f"{key}.tmpfs")
-    volumes = spec.get("volumes")
-    for i, entry in enumerate(volumes if isinstance(volumes, list) else []):
-        if is_tmpfs_volume(entry):
-            where = f"{key}.volumes[{i}]"
-            target, options = _tmpfs_volume(entry, path, where)
-            if target in result:
-                raise fail(path, where, f"each path once ({target} is a tmpfs already)")
-            result[target] = options
-    return result
-
-
-def _tmpfs_volume(entry: dict[str, Any], path: Any, key: str) -> tuple[str, str]:
-    """A ``type: tmpfs`` volume as ``tmpfs`` says it: its ``target``, and options from
-    ``tmpfs.size`` (bytes, or with a unit: ``64m``), ``tmpfs.mode`` (a number, as Compose reads
-    it: ``0o1777``) and ``read_only``."""
-    target = entry.get("target")
-    if "source" in entry:
-        raise fail(path, f"{key}.source", "no source: a tmpfs is made empty, in memory")
-    if not isinstance(target, str) or not TMPFS_PATH.match(target) or ".." in target.split("/"):
-        raise fail(path, f"{key}.target", "an absolute path in the container")
-    tmpfs = entry.get("tmpfs", {})
-    if not isinstance(tmpfs, dict):
-        raise fail(path, f"{key}.tmpfs", "a mapping with size and mode")
-    options: list[str] = []
-    size, mode = tmpfs.get("size"), tmpfs.get("mode")
-    if size is not None:
-        if isinstance(size, bool) or not TMPFS_SIZE.match(str(size)):
-            raise fail(path, f"{key}.tmpfs.size", "bytes, or a size with a unit such as 64m")
-        options.append(f"size={size}")
-    if mode is not None:  # a number, as Compose reads it: 0o1777 (1777 is decimal: 0o3361)
-        digits = (
-            format(mode, "o")
-            if isinstance(mode, int) and not isinstance(mode, bool)
-            else str(mode).removeprefix("0o")
-        )
-        if isinstance(mode, bool) or not TMPFS_MODE.match(digits):
-            raise fail(path, f"{key}.tmpfs.mode", "permission bits as an octal number: 0o1777")
-        options.append(f"mode={digits}")
-    if _flag(entry.get("read_only", False), path, f"{key}.read_only"):
-        options.append("ro")
-    return target, ",".join(options)
-
-
 def _signal(value: Any, path: Any, key: str) -> str:
     if value is None:
         return ""
@@ -364,12 +290,6 @@ def _logging(value: Any, path: Any, key: str) -> tuple[str, dict[str, str]] | No
             )
         result[str(name)] = text
     return driver, result
-
-
-def _flag(value: Any, path: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise fail(path, key, "true or false")
-    return value
 
 
 def _ulimits(value: Any, path: Any, key: str) -> tuple[tuple[str, int, int], ...]:

@@ -24,6 +24,7 @@ from nexus_cli.workspaces import (
     compose_resources,
     compose_runtime,
     compose_secrets,
+    compose_tmpfs,
 )
 from nexus_cli.workspaces.compose_context import Context
 from nexus_cli.workspaces.compose_interpolation import expand, layered
@@ -107,7 +108,7 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
             *(
                 _volume(v, ctx, f"{key}.volumes[{i}]")
                 for i, v in enumerate(_list(spec.get("volumes"), ctx, f"{key}.volumes"))
-                if not compose_runtime.is_tmpfs_volume(v)  # the container's tmpfs (its runtime)
+                if not compose_tmpfs.is_volume(v)  # the container's tmpfs (its runtime)
             ),
             *(
                 _volume(v, ctx, at)

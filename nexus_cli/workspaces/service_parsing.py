@@ -183,6 +183,12 @@ def _list(spec: dict[str, Any], field: str, path: Any, key: str) -> list[Any]:
     return value
 
 
+def parse_flag(value: Any, path: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise fail(path, key, "true or false")
+    return value
+
+
 def parse_size(value: Any, path: Any, key: str) -> int:
     """Bytes from a number or a Compose size such as ``512m``, ``1g`` or ``64mb``."""
     match = SIZE.match(str(value).strip())
