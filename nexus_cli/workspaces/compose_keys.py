@@ -76,7 +76,6 @@ WIDENING = frozenset(
         "ipc",
         "userns_mode",
         "sysctls",
-        "extra_hosts",
         "volumes_from",
         "cgroup_parent",
         "cgroup",

@@ -2,9 +2,10 @@
 
 ``labels``, ``hostname``, ``domainname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
 ``stop_grace_period``, ``container_name``, network ``aliases``, ``tty``, ``stdin_open``,
-``ulimits`` (but those that raise a priority) and ``logging`` (to the engine's own files) change
-nothing the container may do to the host, and ``cap_drop`` and ``read_only``
-narrow it, so a project's file may set them (the keys that would widen it are refused:
+``ulimits`` (but those that raise a priority), ``logging`` (to the engine's own files) and how
+it resolves names (``extra_hosts``, ``dns``, ``dns_search``, ``dns_opt``: :mod:`compose_names`)
+change nothing the container may do to the host, and ``cap_drop`` and ``read_only`` narrow it,
+so a project's file may set them (the keys that would widen it are refused:
 :data:`compose_keys.WIDENING`).
 
 What they may not do is pass for Nexus. Labels under Nexus's own prefix (``dev.nexus.``, which
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nexus_cli.terminal import has_controls
-from nexus_cli.workspaces import compose_tmpfs
+from nexus_cli.workspaces import compose_names, compose_tmpfs
 from nexus_cli.workspaces.service_model import Runtime, ServiceSpec
 from nexus_cli.workspaces.service_parsing import (
     fail,
@@ -54,6 +55,7 @@ KEYS = frozenset(
         "stop_signal",
         "stop_grace_period",
     }
+    | compose_names.KEYS
 )
 RESERVED_LABELS = ("dev.nexus.", "com.docker.compose.")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}\Z")
@@ -113,6 +115,10 @@ def parse(spec: dict[str, Any], path: Any, key: str, linked_as: Sequence[str] = 
         tty=parse_flag(spec.get("tty", False), path, f"{key}.tty"),
         stdin_open=parse_flag(spec.get("stdin_open", False), path, f"{key}.stdin_open"),
         ulimits=_ulimits(spec.get("ulimits"), path, f"{key}.ulimits"),
+        extra_hosts=compose_names.extra_hosts(spec.get("extra_hosts"), path, f"{key}.extra_hosts"),
+        dns=compose_names.dns_servers(spec.get("dns"), path, f"{key}.dns"),
+        dns_search=compose_names.search_domains(spec.get("dns_search"), path, f"{key}.dns_search"),
+        dns_opt=compose_names.resolver_options(spec.get("dns_opt"), path, f"{key}.dns_opt"),
     )
 
 
@@ -170,6 +176,14 @@ def create_settings(runtime: Runtime) -> dict[str, Any]:
         settings["ulimits"] = [
             {"name": name, "soft": soft, "hard": hard} for name, soft, hard in runtime.ulimits
         ]
+    if runtime.extra_hosts:  # the engine's spelling: NAME:ADDRESS, IPv6 without brackets
+        settings["extra_hosts"] = [f"{name}:{address}" for name, address in runtime.extra_hosts]
+    if runtime.dns:
+        settings["dns"] = list(runtime.dns)
+    if runtime.dns_search:
+        settings["dns_search"] = list(runtime.dns_search)
+    if runtime.dns_opt:
+        settings["dns_opt"] = list(runtime.dns_opt)
     if runtime.logging is not None:
         driver, options = runtime.logging
         settings["log_config"] = {"type": driver, "config": dict(options)}

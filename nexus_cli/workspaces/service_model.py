@@ -45,8 +45,8 @@ class BuildSpec:
 class Runtime:
     """How a container runs inside its own namespace, from a Compose file's ``labels``,
     ``hostname``, ``domainname``, ``init``, ``tmpfs``, ``shm_size``, ``stop_signal``,
-    ``stop_grace_period`` and ``container_name`` (:mod:`compose_runtime`); a Nexus template
-    keeps the defaults."""
+    ``stop_grace_period``, ``container_name`` and the rest :mod:`compose_runtime` reads, with
+    how it resolves names (:mod:`compose_names`); a Nexus template keeps the defaults."""
 
     labels: dict[str, str] = field(default_factory=dict)
     hostname: str = ""  # "" is the engine's (the container id)
@@ -70,6 +70,11 @@ class Runtime:
     tty: bool = False
     stdin_open: bool = False
     ulimits: tuple[tuple[str, int, int], ...] = ()  # (name, soft, hard); -1 is unlimited
+    # lines of the container's /etc/hosts: (name, IP address or "host-gateway")
+    extra_hosts: tuple[tuple[str, str], ...] = ()
+    dns: tuple[str, ...] = ()  # the servers its resolver asks; () is the engine's
+    dns_search: tuple[str, ...] = ()  # its resolver's search domains
+    dns_opt: tuple[str, ...] = ()  # its resolv.conf options (ndots:2, use-vc)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The Compose keys that set how a container runs in its own namespace (labels, hostname, init,
-tmpfs, shm_size, stop_signal, stop_grace_period, container_name and network aliases): read,
-refused when hostile, and honoured by the engine."""
+tmpfs, shm_size, stop_signal, stop_grace_period, container_name, network aliases, and how it
+resolves names: extra_hosts, dns, dns_search, dns_opt): read, refused when hostile, and
+honoured by the engine."""
 
 from __future__ import annotations
 
@@ -49,7 +50,12 @@ def test_each_key_is_read(project: Path) -> None:
         "    tty: true\n"
         "    stdin_open: true\n"
         "    ulimits: {nofile: {soft: 1024, hard: 65536}, memlock: {soft: -1, hard: -1}, "
-        "nproc: 512}\n",
+        "nproc: 512}\n"
+        '    extra_hosts: ["host.docker.internal:host-gateway", "api.local=10.1.2.3", '
+        '"v6=[::1]", "v6b:::2", "two=10.0.0.1,10.0.0.2"]\n'
+        "    dns: 9.9.9.9\n"
+        "    dns_search: [corp.example, dev.example]\n"
+        '    dns_opt: ["ndots:2", use-vc]\n',
     )
     assert runtime.labels == {"com.example.role": "db", "traefik.enable": "true", "tier": "2"}
     assert (runtime.hostname, runtime.init) == ("db-1.local", False)
@@ -70,6 +76,17 @@ def test_each_key_is_read(project: Path) -> None:
     assert (runtime.cap_drop, runtime.read_only) == (("ALL", "NET_RAW"), True)
     assert (runtime.tty, runtime.stdin_open) == (True, True)
     assert runtime.ulimits == (("nofile", 1024, 65536), ("memlock", -1, -1), ("nproc", 512, 512))
+    assert runtime.extra_hosts == (
+        ("host.docker.internal", "host-gateway"),
+        ("api.local", "10.1.2.3"),
+        ("v6", "::1"),
+        ("v6b", "::2"),
+        ("two", "10.0.0.1"),
+        ("two", "10.0.0.2"),
+    )
+    assert runtime.dns == ("9.9.9.9",)
+    assert runtime.dns_search == ("corp.example", "dev.example")
+    assert runtime.dns_opt == ("ndots:2", "use-vc")
 
 
 def test_the_other_spellings_compose_accepts(project: Path) -> None:
@@ -79,12 +96,23 @@ def test_the_other_spellings_compose_accepts(project: Path) -> None:
         "    tmpfs: /run\n"
         "    stop_signal: 15\n"
         "    stop_grace_period: 1.5s\n"
-        "    shm_size: 1gb\n",
+        "    shm_size: 1gb\n"
+        "    extra_hosts: {db.local: 10.0.0.5, multi: [10.0.0.6, '[fe80::1]']}\n"
+        "    dns: [1.1.1.1, 127.0.0.1, '2606:4700::1111']\n"
+        "    dns_search: .\n",
     )
     assert runtime.labels == {"com.example.a": "1", "com.example.flag": ""}
     assert runtime.tmpfs == {"/run": ""}
     assert (runtime.stop_signal, runtime.stop_grace_s) == ("15", 2)  # whole seconds, rounded up
     assert runtime.shm_size == 1 << 30
+    assert runtime.extra_hosts == (
+        ("db.local", "10.0.0.5"),
+        ("multi", "10.0.0.6"),
+        ("multi", "fe80::1"),
+    )
+    # a loopback server is asked from the container's own namespace (compose_names.py)
+    assert runtime.dns == ("1.1.1.1", "127.0.0.1", "2606:4700::1111")
+    assert runtime.dns_search == (".",)
 
 
 def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
@@ -96,6 +124,12 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         None,
         (),
         False,
+    )
+    assert (runtime.extra_hosts, runtime.dns, runtime.dns_search, runtime.dns_opt) == (
+        (),
+        (),
+        (),
+        (),
     )
 
 
@@ -157,6 +191,25 @@ def test_a_service_without_them_keeps_nexus_s_defaults(project: Path) -> None:
         ("networks: {back: {aliases: api}}", "a list of at most 32 names"),
         ("networks: {back: {aliases: ['a b']}}", "names of letters, digits"),
         ("networks: {back: {aliases: [x], ipv4_address: 10.0.0.9}}", "ipv4_address"),
+        # a line of /etc/hosts the engine would read otherwise than the file means
+        ('extra_hosts: ["nohost"]', "extra_hosts[0]: expected NAME:ADDRESS or NAME=ADDRESS"),
+        ('extra_hosts: ["a b:1.2.3.4"]', "a host name of letters, digits"),
+        ('extra_hosts: [":1.2.3.4"]', "a host name of letters, digits"),
+        ('extra_hosts: ["a:1.2.3.4\\nevil 6.6.6.6"]', "an IP address or host-gateway"),
+        ('extra_hosts: ["a:999.1.1.1"]', "extra_hosts[0]: expected an IP address or host-gateway"),
+        ('extra_hosts: ["a:"]', "an IP address or host-gateway"),
+        ("extra_hosts: {a: null}", "extra_hosts.a: expected an IP address or host-gateway"),
+        ("extra_hosts: {a: {b: c}}", "an IP address or host-gateway"),
+        ("extra_hosts: a:1.2.3.4", "a list of NAME:ADDRESS or a mapping"),
+        ("extra_hosts: [{a: 1.2.3.4}]", "NAME:ADDRESS or NAME=ADDRESS"),
+        (f"extra_hosts: [{', '.join(f'h{i}:10.0.0.1' for i in range(65))}]", "at most 64"),
+        ("dns: dns.example", "services.app.dns: expected an IP address"),
+        ("dns: [8.8.8.8, x]", "services.app.dns[1]: expected an IP address"),
+        ("dns: {a: b}", "dns: expected a value or a list of them"),
+        ("dns_search: 'a b'", "a domain name such as corp.example"),
+        ("dns_search: [-bad.example]", "dns_search[0]: expected a domain name"),
+        ('dns_opt: ["ndots:2\\noptions x"]', "a resolver option such as ndots:2"),
+        ("dns_opt: ndots:2", "services.app.dns_opt: expected a list"),
     ],
 )
 def test_hostile_values_are_refused_in_one_error(project: Path, setting: str, words: str) -> None:
@@ -293,6 +346,10 @@ def test_the_engine_runs_the_container_as_the_file_says(
         "    cap_drop: [ALL]\n"
         "    read_only: true\n"
         "    ulimits: {nofile: {soft: 512, hard: 1024}}\n"
+        '    extra_hosts: ["host.docker.internal:host-gateway", "api.local=10.1.2.3"]\n'
+        "    dns: [9.9.9.9]\n"
+        "    dns_search: corp.example\n"
+        '    dns_opt: ["ndots:3"]\n'
         "    stop_signal: SIGINT\n"
         "    stop_grace_period: 20s\n"
         "    volumes: ['./:/w']\n"
@@ -331,6 +388,21 @@ def test_the_engine_runs_the_container_as_the_file_says(
     assert shown.stdout.splitlines()[0] == "worker-1" and "tmpfs" in shown.stdout
     limits = run_nexus("workspace", "exec", "rt", "--", "cat", "/proc/1/limits").stdout
     assert re.search(r"Max open files\s+512\s+1024", limits), limits
+    host = container.attrs["HostConfig"]
+    assert host["ExtraHosts"] == ["host.docker.internal:host-gateway", "api.local:10.1.2.3"]
+    assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (
+        ["9.9.9.9"],
+        ["corp.example"],
+        ["ndots:3"],
+    )
+    names = run_nexus("workspace", "exec", "rt", "--", "cat", "/etc/hosts", "/etc/resolv.conf")
+    assert names.exit_code == 0, names.stderr
+    lines = [line.split() for line in names.stdout.splitlines()]
+    assert ["10.1.2.3", "api.local"] in lines
+    # host-gateway: the engine wrote its host's address on the container's network
+    (gateway,) = [line[0] for line in lines if line[1:] == ["host.docker.internal"]]
+    assert gateway.count(".") == 3 and not gateway.startswith("127.")
+    assert ["search", "corp.example"] in lines and ["options", "ndots:3"] in lines
     assert run_nexus("workspace", "down", "rt").exit_code == 0
     stopped = project / ".nexus" / "worktrees" / "rt" / "stopped"
     assert stopped.read_text().split() == ["got-int", "clean"]

@@ -185,7 +185,6 @@ WIDENING = {
     "userns_mode": "userns_mode: host",
     "sysctls": "sysctls: {net.ipv4.ip_forward: 1}",
     "networks": "networks: [host]",
-    "extra_hosts": "extra_hosts: ['a:1.2.3.4']",
     "volumes_from": "volumes_from: [other]",
     "cgroup_parent": "cgroup_parent: /",
 }
