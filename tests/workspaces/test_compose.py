@@ -381,7 +381,7 @@ def test_a_build_that_fails_in_a_create_says_to_run_it_again_not_up(
 
 
 def test_interpolation_follows_compose(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nexus_cli.workspaces.compose import interpolate
+    from nexus_cli.workspaces.compose_interpolation import interpolate
 
     env = {"SET": "v", "EMPTY": ""}
     path = project / "compose.yaml"
