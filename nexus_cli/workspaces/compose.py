@@ -60,7 +60,8 @@ def load_compose(
     project_values = dot_env(project_root, compose_dir, path, beside)
     reading = compose_include.Reading(project_root, values or {}, lenient_env)
     env = reading.environment(path, project_values)
-    raw = compose_include.document(path, compose_dir, project_values, reading)
+    envs: dict[str, Mapping[str, str]] = {}
+    raw = compose_include.document(path, compose_dir, project_values, reading, envs)
     services = raw["services"]
     if not services:
         raise ConfigError(f"{path}: services: expected a mapping with at least one service")
@@ -72,7 +73,10 @@ def load_compose(
     files = {kind: raw[kind] for kind in ("secrets", "configs") if isinstance(raw.get(kind), dict)}
     context = Context(path, project_root, compose_dir, env, set(active), set(services), files)
     context = dataclasses.replace(context, link_aliases=link_aliases(active, context))
-    specs = {key: translate(key, spec, context) for key, spec in active.items()}
+    specs = {
+        key: translate(key, spec, dataclasses.replace(context, env=envs.get(key, env)))
+        for key, spec in active.items()
+    }
     compose_runtime.check_aliases(specs, path)
     template = Template(name, path, origin, description, services=specs)
     check_dependencies(template)

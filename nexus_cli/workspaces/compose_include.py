@@ -56,11 +56,14 @@ def document(
     work_dir: str,
     project_values: Mapping[str, str],
     reading: Reading,
+    envs: dict[str, Mapping[str, str]],
     chain: tuple[Path, ...] = (),
 ) -> dict[str, Any]:
     """The Compose file ``path`` interpolated, its services' ``extends`` merged and what it
     includes added. Its relative paths start at ``work_dir`` (project-relative); ``chain`` is
-    the files that include it, outermost first."""
+    the files that include it, outermost first. ``envs`` gets each service's environment: what
+    a name in its ``environment`` without a value, and its ``env_file``s, read (an included
+    file's services read its own ``.env`` too)."""
     env = reading.environment(path, project_values)
     raw = interpolate(load_file(path), env, path)
     services = raw.get("services")
@@ -72,9 +75,10 @@ def document(
         str(key): extended(str(key), services, path, reading.project_root, work_dir, env, 0)
         for key in services
     }
-    return _with_included(
-        {**raw, "services": found}, path, work_dir, project_values, reading, chain
-    )
+    for key in found:
+        envs.setdefault(key, env)
+    own = {**raw, "services": found}
+    return _with_included(own, path, work_dir, project_values, reading, envs, chain)
 
 
 def _with_included(
@@ -83,6 +87,7 @@ def _with_included(
     work_dir: str,
     project_values: Mapping[str, str],
     reading: Reading,
+    envs: dict[str, Mapping[str, str]],
     chain: tuple[Path, ...],
 ) -> dict[str, Any]:
     entries = own.get("include")
@@ -94,15 +99,15 @@ def _with_included(
     for i, entry in enumerate(entries):
         where = f"{path}: include[{i}]"
         source, imported = _included(
-            entry, where, work_dir, project_values, reading, (*chain, path)
+            entry, where, work_dir, project_values, reading, envs, (*chain, path)
         )
         for kind in RESOURCES:
             into = dict(result.get(kind) or {})
             for name, spec in (imported.get(kind) or {}).items():
                 if name in into and into[name] != spec:
                     raise ConfigError(
-                        f"{where}: {kind}.{name} is defined both in {source} and before it, "
-                        "otherwise",
+                        f"{where}: {kind}.{name} is defined both in {source} and, "
+                        "otherwise, before it",
                         hint="give one of them another name (Compose refuses it too)",
                     )
                 into[name] = spec
@@ -117,6 +122,7 @@ def _included(
     work_dir: str,
     project_values: Mapping[str, str],
     reading: Reading,
+    envs: dict[str, Mapping[str, str]],
     chain: tuple[Path, ...],
 ) -> tuple[Path, dict[str, Any]]:
     """The file one ``include`` entry names, and its resources with paths relative to
@@ -154,7 +160,7 @@ def _included(
     own_values = _env_files(entry.get("env_file"), where, work_dir, own_dir, file, reading, lookup)
     # the including file's values win over the included file's own (compose-go's Mapping.Merge)
     values = {**own_values, **project_values}
-    included = document(file, own_dir, values, reading, chain)
+    included = document(file, own_dir, values, reading, envs, chain)
     problems = unsupported_keys(included)
     if problems:
         raise ConfigError(f"{file}: not supported: {', '.join(problems)}", hint=UNSUPPORTED_HINT)

@@ -97,6 +97,30 @@ def test_project_directory_and_env_file_are_the_entry_s_and_the_including_values
     assert template.services["web"].image == "web:outer"
 
 
+def test_an_included_service_s_environment_reads_its_own_dot_env(project: Path) -> None:
+    """A name without a value in its ``environment``, and its env file's ``${VAR}``, read the
+    included project's ``.env``; the including file's services do not see it."""
+    _write(
+        project,
+        {
+            "compose.yaml": (
+                "include: [sub/compose.yaml]\n"
+                "services:\n  web: {image: w, environment: [FROM_INC, OUTER]}\n"
+            ),
+            ".env": "OUTER=o\n",
+            "sub/compose.yaml": (
+                "services:\n  s:\n    image: s\n    environment: [FROM_INC, OUTER]\n"
+                "    env_file: s.env\n"
+            ),
+            "sub/.env": "FROM_INC=inc-dotenv\nINC_VAR=iv\n",
+            "sub/s.env": "URL=x-${INC_VAR}\n",
+        },
+    )
+    services = load_compose(project, "compose.yaml").services
+    assert services["s"].environment == {"URL": "x-iv", "FROM_INC": "inc-dotenv", "OUTER": "o"}
+    assert services["web"].environment == {"OUTER": "o"}
+
+
 def test_a_file_of_includes_alone_and_includes_within_includes(project: Path) -> None:
     _write(
         project,
