@@ -106,8 +106,8 @@ def _with_included(
             for name, spec in (imported.get(kind) or {}).items():
                 if name in into and into[name] != spec:
                     raise ConfigError(
-                        f"{where}: {kind}.{name} is defined both in {source} and, "
-                        "otherwise, before it",
+                        f"{where}: {kind}.{name} of {source} differs from the one defined "
+                        "before it",
                         hint="give one of them another name (Compose refuses it too)",
                     )
                 into[name] = spec

@@ -158,7 +158,7 @@ def test_the_same_definition_twice_is_kept_once(project: Path) -> None:
                 "compose.yaml": "include: [db.yaml]\nservices:\n  db: {image: mine}\n",
                 "db.yaml": "services:\n  db: {image: theirs}\n",
             },
-            "include[0]: services.db is defined both in",
+            "include[0]: services.db of",
         ),
         (
             {
