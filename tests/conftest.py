@@ -292,13 +292,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Ctrl-C reaches the processes the tests start, however the suite itself was started.
+    """Ctrl-C and a hang-up reach the processes the tests start, however the suite itself was
+    started.
 
     A suite started in the background of a non-interactive shell (a CI script, `cmd &`) inherits
-    SIGINT ignored, and so would every process it starts: the tests that send SIGINT (as Ctrl-C
-    does) would then see it ignored. A handler here is reset to the default in each child."""
+    SIGINT ignored, and one started under `nohup` SIGHUP, and so would every process it starts:
+    the tests that send them (as Ctrl-C and a closed terminal do) would then see them ignored. A
+    handler here is reset to the default in each child; the suite itself still ignores a
+    hang-up, as `nohup` asked."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, _hang_up_ignored)
+
+
+def _hang_up_ignored(signum: int, frame: object) -> None:
+    """SIGHUP in the suite's own process, where `nohup` had it ignored: still nothing."""
 
 
 @pytest.hookimpl(tryfirst=True)
