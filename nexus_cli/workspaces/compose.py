@@ -58,7 +58,7 @@ def load_compose(
     compose_dir = relative_dir(project_root, path)
     beside = HostEnvironment(values or {}, path.parent / ".env", lenient=lenient_env)
     project_values = dot_env(project_root, compose_dir, path, beside)
-    reading = compose_include.Reading(project_root, values or {}, lenient_env)
+    reading = compose_include.Reading.of(project_root, values or {}, lenient_env)
     env = reading.environment(path, project_values)
     envs: dict[str, Mapping[str, str]] = {}
     raw = compose_include.document(path, compose_dir, project_values, reading, envs)

@@ -18,6 +18,10 @@ from nexus_cli.workspaces.compose_interpolation import interpolate
 
 MAX_EXTENDS = 10  # how deep ``extends`` may chain
 MAX_BYTES = 4 << 20  # a Compose file (or an ``extends`` or included file) larger is refused
+# Files one project may be read from, each with one environment: ``extends`` and ``include`` can
+# fan out (a file including another ten times, which includes another ten times, ...), and a
+# repository's files must not keep a command busy without end.
+MAX_FILES = 100
 # Lists that an ``extends`` adds up (base first); other values of the extending service win.
 MERGED_LISTS = ("ports", "expose", "volumes", "env_file", "profiles")
 
@@ -31,6 +35,28 @@ def load_file(path: Path) -> dict[str, Any]:
     return load_yaml_mapping(path, what=WHAT)
 
 
+class Files:
+    """The files one Compose project is read from, each read and interpolated once per
+    environment; more than :data:`MAX_FILES` of them is an error. What :meth:`read` returns is
+    shared: callers build new mappings instead of changing it."""
+
+    def __init__(self, project_root: Path) -> None:
+        self.project_root = project_root
+        self._read: dict[tuple[Path, int], tuple[Mapping[str, str], dict[str, Any]]] = {}
+
+    def read(self, path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+        """The file ``path`` (inside the project) with its ``${VAR}`` read from ``env``."""
+        key = (path, id(env))  # the environment is kept with the file, so its id stays its own
+        if key not in self._read:
+            if len(self._read) >= MAX_FILES:
+                raise ConfigError(
+                    f"{path}: a Compose project of more than {MAX_FILES} files "
+                    "(extends and include that fan out?)"
+                )
+            self._read[key] = (env, interpolate(load_file(path), env, path))
+        return self._read[key][1]
+
+
 def relative_dir(project_root: Path, path: Path) -> str:
     """The folder of ``path`` relative to the project root, in POSIX form ("" for the root)."""
     rel = os.path.relpath(path.parent, os.path.realpath(project_root))
@@ -41,7 +67,7 @@ def extended(
     key: str,
     services: dict[str, Any],
     path: Path,
-    project_root: Path,
+    files: Files,
     compose_dir: str,
     env: Mapping[str, str],
     depth: int,
@@ -67,19 +93,19 @@ def extended(
     if extends.get("file") is not None:
         rel = posixpath.normpath(posixpath.join(compose_dir, str(extends["file"])))
         try:
-            base_path = fs.resolve_inside(project_root, rel, what=f"{where}.file")
+            base_path = fs.resolve_inside(files.project_root, rel, what=f"{where}.file")
         except fs.PathEscapeError as exc:
             raise ConfigError(
                 exc.message, hint="extends files must be inside the project"
             ) from None
-        base_dir = relative_dir(project_root, base_path)
-        other = interpolate(load_file(base_path), env, base_path)
-        base_services = other.get("services") if isinstance(other.get("services"), dict) else {}
+        base_dir = relative_dir(files.project_root, base_path)
+        found = files.read(base_path, env).get("services")
+        base_services = found if isinstance(found, dict) else {}
     elif base_name == key:
         raise ConfigError(f"{where}: a service cannot extend itself")
     if base_name not in base_services:
         raise ConfigError(f"{where}: no service {base_name!r} in {base_path}")
-    base = extended(base_name, base_services, base_path, project_root, base_dir, env, depth + 1)
+    base = extended(base_name, base_services, base_path, files, base_dir, env, depth + 1)
     base = rebase(base, base_dir, compose_dir)
     base.pop("depends_on", None)
     own = {k: v for k, v in spec.items() if k != "extends"}

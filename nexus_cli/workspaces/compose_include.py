@@ -25,8 +25,7 @@ from typing import Any
 from nexus_cli import fs
 from nexus_cli.errors import ConfigError
 from nexus_cli.workspaces.compose_environment import HostEnvironment, dot_env
-from nexus_cli.workspaces.compose_extends import extended, load_file, moved, rebase, relative_dir
-from nexus_cli.workspaces.compose_interpolation import interpolate
+from nexus_cli.workspaces.compose_extends import Files, extended, moved, rebase, relative_dir
 from nexus_cli.workspaces.compose_keys import unsupported_keys
 from nexus_cli.workspaces.compose_service import read_env_file
 
@@ -46,6 +45,11 @@ class Reading:
     project_root: Path
     values: Mapping[str, str]  # Nexus's own ${VAR} values (the workspace's name, project id)
     lenient: bool  # a variable the file may not read reads as unset (:class:`HostEnvironment`)
+    files: Files  # what was read, and how many
+
+    @classmethod
+    def of(cls, project_root: Path, values: Mapping[str, str], lenient: bool) -> Reading:
+        return cls(project_root, values, lenient, Files(project_root))
 
     def environment(self, path: Path, project: Mapping[str, str]) -> HostEnvironment:
         return HostEnvironment(self.values, path, project, lenient=self.lenient)
@@ -65,14 +69,14 @@ def document(
     a name in its ``environment`` without a value, and its ``env_file``s, read (an included
     file's services read its own ``.env`` too)."""
     env = reading.environment(path, project_values)
-    raw = interpolate(load_file(path), env, path)
+    raw = reading.files.read(path, env)
     services = raw.get("services")
     if services is None and "include" in raw:
         services = {}
     if not isinstance(services, dict):
         raise ConfigError(f"{path}: services: expected a mapping of services")
     found = {
-        str(key): extended(str(key), services, path, reading.project_root, work_dir, env, 0)
+        str(key): extended(str(key), services, path, reading.files, work_dir, env, 0)
         for key in services
     }
     for key in found:

@@ -218,6 +218,33 @@ def test_what_compose_refuses_and_what_leaves_the_project_are_refused(
     assert words in _refusal(project, files)
 
 
+def test_includes_that_fan_out_stop_at_a_hundred_files(project: Path) -> None:
+    """Each of five files includes the next ten times: 10^5 reads without the bound."""
+    files = {"compose.yaml": "include: [f1.yaml]\nservices:\n  x: {image: x}\n"}
+    for level in range(1, 5):
+        files[f"f{level}.yaml"] = (
+            f"include: [{', '.join([f'f{level + 1}.yaml'] * 10)}]\n"
+            f"services:\n  s{level}: {{image: x}}\n"
+        )
+    files["f5.yaml"] = "services:\n  s5: {image: x}\n"
+    assert "a Compose project of more than 100 files" in _refusal(project, files)
+
+
+def test_a_file_many_services_extend_is_read_once(project: Path) -> None:
+    services = "".join(
+        f"  s{i}: {{extends: {{file: common.yaml, service: base}}}}\n" for i in range(150)
+    )
+    _write(
+        project,
+        {
+            "compose.yaml": f"services:\n{services}",
+            "common.yaml": "services:\n  base: {image: 'b:${TAG:-1}'}\n",
+        },
+    )
+    template = load_compose(project, "compose.yaml")
+    assert len(template.services) == 150 and template.services["s149"].image == "b:1"
+
+
 def test_an_included_file_s_unsupported_keys_are_named_with_its_path(project: Path) -> None:
     message = _refusal(
         project,
