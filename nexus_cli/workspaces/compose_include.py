@@ -147,6 +147,8 @@ def _included(
     if not isinstance(paths, str) or not paths:
         raise ConfigError(f"{where}.path: expected a Compose file in the project")
     file = _inside(root, work_dir, paths, f"{where}.path")
+    if not file.is_file():
+        raise ConfigError(f"{where}.path: {paths!r} is not a file in the project")
     if file in chain:
         cycle = " -> ".join(str(p) for p in (*chain[chain.index(file) :], file))
         raise ConfigError(f"{where}: an include cycle: {cycle}")

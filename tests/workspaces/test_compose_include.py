@@ -194,7 +194,7 @@ def test_the_same_definition_twice_is_kept_once(project: Path) -> None:
         ),
         (
             {"compose.yaml": "include: [missing.yaml]\nservices:\n  x: {image: x}\n"},
-            "expected a Compose file",
+            "include[0].path: 'missing.yaml' is not a file in the project",
         ),
         (
             {
