@@ -42,6 +42,9 @@ _SERVICE_OWN_KEYS = frozenset(
         "platform",
         "secrets",
         "configs",
+        # Compose Watch's (`docker compose watch`, `up --watch`): `up` ignores it, and so does a
+        # workspace, whose worktree is where the files are edited
+        "develop",
         # Compose's older spelling of deploy.resources (compose_resources.py)
         "cpus",
         "mem_limit",

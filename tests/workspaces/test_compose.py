@@ -113,6 +113,17 @@ def test_translation_of_a_compose_file(project: Path) -> None:
     )
 
 
+def test_compose_watch_s_develop_section_is_ignored_as_up_ignores_it(project: Path) -> None:
+    (project / "compose.yaml").write_text(
+        "services:\n  web:\n    image: x\n    command: [serve]\n"
+        "    develop:\n      watch:\n        - {action: sync, path: ./src, target: /app/src}\n"
+        "        - {action: rebuild, path: package.json}\n"
+    )
+    (project / "plain.yaml").write_text("services:\n  web:\n    image: x\n    command: [serve]\n")
+    watched = load_compose(project, "compose.yaml").services["web"]
+    assert watched == load_compose(project, "plain.yaml").services["web"]
+
+
 def test_unsupported_keys_are_named_in_one_error(project: Path) -> None:
     (project / "compose.yaml").write_text(
         "services:\n  app:\n    image: x\n    privileged: true\n    storage_opt: {size: 1G}\n"
