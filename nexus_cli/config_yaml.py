@@ -120,15 +120,19 @@ def _loader() -> type:
 # every person writing a port or a time read text. Only the base-60 alternatives are left out.
 # Its booleans are YAML 1.2's too: `true` and `false` only, so `yes`, `no`, `on` and `off` are
 # text, as Compose reads them (`DEBUG: yes` is "yes" in the container; a service named `off`).
+# Its numbers are what YAML 1.2 adds as well: `0o17` is 15 and `1e3` a number (1000), as Compose
+# (go-yaml) reads them.
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _BOOL = r"^(?:true|True|TRUE|false|False|FALSE)$"
 _INT = r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0o[0-7_]+
     |[-+]?0[0-7_]+
     |[-+]?(?:0|[1-9][0-9_]*)
     |[-+]?0x[0-9a-fA-F_]+)$"""
-_FLOAT = r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+_FLOAT = r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$"""
 

@@ -26,15 +26,19 @@ def test_mapping_is_returned_and_empty_file_is_empty(tmp_path: Path) -> None:
 
 def test_numbers_with_colons_are_text_as_in_yaml_1_2(tmp_path: Path) -> None:
     """PyYAML (YAML 1.1) reads `22:22` as 1342 and `1:30` as 90; Compose (YAML 1.2) and every
-    person writing a port mapping or a time read text. The other numbers read as before."""
+    person writing a port mapping or a time read text. The other numbers read as before, with
+    YAML 1.2's additions that Compose (go-yaml) reads: `0o17` and `1e3` without a dot."""
     path = tmp_path / "a.yaml"
     path.write_text(
         "ports: [22:22, '8080:80', 80:80, 1:30, 1:30.5]\n"
-        "numbers: [12, -3, 0x1f, 0b11, 017, 1_000, 1.5, -0.5e+3, .inf, 1e3]\n"
+        "numbers: [12, -3, 0x1f, 0b11, 017, 1_000, 1.5, -0.5e+3, .inf, 1e3, 0o17, 2E-1, -.5]\n"
+        "text: [1e3x, 0o8, 1e, e3, 0x]\n"
     )
     data = load_yaml_mapping(path, what="template")
     assert data["ports"] == ["22:22", "8080:80", "80:80", "1:30", "1:30.5"]
-    assert data["numbers"] == [12, -3, 31, 3, 15, 1000, 1.5, -500.0, float("inf"), "1e3"]
+    numbers = [12, -3, 31, 3, 15, 1000, 1.5, -500.0, float("inf"), 1000.0, 15, 0.2, -0.5]
+    assert data["numbers"] == numbers
+    assert data["text"] == ["1e3x", "0o8", "1e", "e3", "0x"]
 
 
 def test_only_true_and_false_are_booleans_as_in_yaml_1_2(tmp_path: Path) -> None:

@@ -208,8 +208,13 @@ def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
 
 
 def scalar_text(value: Any) -> str:
-    """A Compose scalar as the text a container gets: booleans as ``true``/``false``."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    """A Compose scalar as the text a container gets, as Compose (Go) writes it: booleans as
+    ``true``/``false``, a whole float without its fraction (``1e3`` is ``1000``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
 
 
 def key_values(value: Any, path: Any, key: str, name: str) -> list[tuple[str, Any]]:

@@ -535,6 +535,28 @@ def test_env_files_are_interpolated_like_compose(
         load_compose(project, "compose.yaml")
 
 
+def test_numbers_reach_the_container_as_compose_writes_them(project: Path) -> None:
+    """YAML 1.2's numbers (go-yaml's, as Compose reads them), written as Go writes them: a whole
+    float without a fraction. Compared side by side with docker compose 2.26."""
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    image: x\n    environment:\n"
+        "      BIG: 1e3\n      OCT: 0o17\n      NUM: 1.50\n      INT: 007\n      HEX: 0x1f\n"
+        "      SMALL: 1.5e-3\n      HUGE: 1e21\n      TEXT: 1e3x\n      FLAG: true\n"
+    )
+    environment = load_compose(project, "compose.yaml").services["app"].environment
+    assert environment == {
+        "BIG": "1000",
+        "OCT": "15",
+        "NUM": "1.5",
+        "INT": "7",
+        "HEX": "31",
+        "SMALL": "0.0015",
+        "HUGE": "1e+21",
+        "TEXT": "1e3x",
+        "FLAG": "true",
+    }
+
+
 def test_env_files_are_read_like_compose(tmp_path: Path) -> None:
     from nexus_cli.workspaces.compose_service import read_env_file
 
