@@ -164,7 +164,7 @@ def parse_build(value: Any, path: Any, key: str) -> BuildSpec | None:
     return BuildSpec(
         context=context,
         dockerfile=dockerfile,
-        args={str(k): "" if v is None else str(v) for k, v in args.items()},
+        args={str(k): "" if v is None else scalar_text(v) for k, v in args.items()},
         target=None if target is None else str(target),
     )
 
@@ -203,7 +203,7 @@ def parse_command(value: Any, path: Any, key: str) -> list[str] | str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return [str(v) for v in value]
+        return [scalar_text(v) for v in value]
     raise fail(path, key, "a string or a list of strings")
 
 
@@ -235,7 +235,7 @@ def parse_environment(value: Any, path: Any, key: str) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, dict):
-        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return {str(k): "" if v is None else scalar_text(v) for k, v in value.items()}
     if isinstance(value, list):
         result: dict[str, str] = {}
         for i, item in enumerate(value):

@@ -542,8 +542,11 @@ def test_numbers_reach_the_container_as_compose_writes_them(project: Path) -> No
         "services:\n  app:\n    image: x\n    environment:\n"
         "      BIG: 1e3\n      OCT: 0o17\n      NUM: 1.50\n      INT: 007\n      HEX: 0x1f\n"
         "      SMALL: 1.5e-3\n      HUGE: 1e21\n      TEXT: 1e3x\n      FLAG: true\n"
+        "    build: {context: ., args: {V: 1e3, W: true}}\n"
     )
-    environment = load_compose(project, "compose.yaml").services["app"].environment
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert app.build is not None and app.build.args == {"V": "1000", "W": "true"}
+    environment = app.environment
     assert environment == {
         "BIG": "1000",
         "OCT": "15",

@@ -65,6 +65,21 @@ def _write(root: Path, name: str, text: str) -> Path:
     return path
 
 
+def test_scalars_reach_the_container_as_compose_writes_them(tmp_path: Path) -> None:
+    """`true` is "true" (it was "True", Python's spelling), a whole float has no fraction."""
+    _write(
+        tmp_path,
+        "scalars",
+        "services:\n  app:\n    image: x\n    command: [run, true, 1e3, 2.5]\n"
+        "    environment: {FLAG: true, BIG: 1e3, N: 7}\n"
+        "    build: {context: ., args: {DEBUG: false, SIZE: 1e3}}\n",
+    )
+    app = load_template("scalars", tmp_path, {}).services["app"]
+    assert app.command == ["run", "true", "1000", "2.5"]
+    assert app.environment == {"FLAG": "true", "BIG": "1000", "N": "7"}
+    assert app.build is not None and app.build.args == {"DEBUG": "false", "SIZE": "1000"}
+
+
 def test_project_template_wins_over_builtin(tmp_path: Path) -> None:
     _write(tmp_path, "bare", "x-nexus: {description: mine}\nservices: {}\n")
     template = load_template("bare", tmp_path, {})
