@@ -31,8 +31,8 @@ from nexus_cli.workspaces.compose_extends import relative_dir
 from nexus_cli.workspaces.compose_include import UNSUPPORTED_HINT
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys, without_extensions
 from nexus_cli.workspaces.compose_service import translate
-from nexus_cli.workspaces.service_parsing import check_dependencies
 from nexus_cli.workspaces.template_model import Template
+from nexus_cli.workspaces.template_parsing import check_dependencies
 
 
 def load_compose(

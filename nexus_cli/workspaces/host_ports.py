@@ -17,7 +17,7 @@ from nexus_cli.errors import NotFoundError, UsageError
 from nexus_cli.paths import nexus_home
 from nexus_cli.workspaces import exposure, ports
 from nexus_cli.workspaces.handle import Workspace
-from nexus_cli.workspaces.service_parsing import HOST_PORT_NAME, MAX_HOST_PORTS
+from nexus_cli.workspaces.template_parsing import HOST_PORT_NAME, MAX_HOST_PORTS
 
 PREFERRED_RANGE = (41000, 49000)  # where stable preferred host ports are spread
 

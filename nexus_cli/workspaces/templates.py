@@ -21,14 +21,14 @@ from nexus_cli.project import find_project
 from nexus_cli.resources import data_dir
 from nexus_cli.suggest import did_you_mean
 from nexus_cli.workspaces.compose import load_compose
-from nexus_cli.workspaces.service_parsing import (
+from nexus_cli.workspaces.template_model import Template
+from nexus_cli.workspaces.template_parsing import (
     parse_default_service,
     parse_files,
     parse_hooks,
     parse_host_ports,
     with_services,
 )
-from nexus_cli.workspaces.template_model import Template
 
 TOP_KEYS = frozenset({"services", "volumes", "x-nexus", "name", "version"})
 NEXUS_KEYS = frozenset(

@@ -17,7 +17,7 @@ from nexus_cli.errors import ConfigError
 from nexus_cli.project import find_project
 from nexus_cli.workspaces import exposure, ports
 from nexus_cli.workspaces.host_ports import preferred_port, service_variables, variable
-from nexus_cli.workspaces.service_parsing import parse_host_ports
+from nexus_cli.workspaces.template_parsing import parse_host_ports
 from tests.conftest import REPO_ROOT, nexus_exe, run_nexus
 from tests.workspaces.conftest import write_test_template
 
