@@ -86,15 +86,19 @@ def translate(name: str, spec: dict[str, Any], ctx: Context) -> ServiceSpec:
         raise fail(ctx.path, f"{key}.restart", "no, always, unless-stopped or on-failure[:N]")
     _check_networks(spec.get("networks"), ctx, f"{key}.networks")
     _list(spec.get("expose"), ctx, f"{key}.expose")  # one network per workspace: all reachable
+    env_files = _env_files(spec.get("env_file"), ctx, f"{key}.env_file")
+    listed = _environment(spec.get("environment"), ctx, f"{key}.environment")
     return ServiceSpec(
         name=name,
         image=image.strip(),
         command=parse_command(spec.get("command"), ctx.path, f"{key}.command"),
         entrypoint=parse_command(spec.get("entrypoint"), ctx.path, f"{key}.entrypoint"),
         environment={
-            **_env_files(spec.get("env_file"), ctx, f"{key}.env_file"),
-            **_environment(spec.get("environment"), ctx, f"{key}.environment"),
+            name: value
+            for name, value in {**env_files, **listed}.items()
+            if value is not None  # unset below
         },
+        unset_environment=tuple(name for name, value in listed.items() if value is None),
         ports=published_once(
             [
                 (port, where)
@@ -194,16 +198,16 @@ def _resolve(ctx: Context, rel: str, key: str, *, allow_root: bool = False) -> P
         raise ConfigError(exc.message, hint="Compose paths must stay inside the project") from None
 
 
-def _environment(value: Any, ctx: Context, key: str) -> dict[str, str]:
+def _environment(value: Any, ctx: Context, key: str) -> dict[str, str | None]:
     """``environment`` as a mapping or list; a name without a value takes the user's own
-    environment's value and is left out when that is unset (as Compose does)."""
-    result: dict[str, str] = {}
+    environment's value, or is None when that is unset: Compose then passes the bare name, and
+    the engine unsets the variable in the container (over an ``env_file``'s and the image's)."""
+    result: dict[str, str | None] = {}
     for name, text in key_values(value, ctx.path, key, "NAME"):
         if not name or "=" in name or has_controls(name) or "\n" in name:
             raise fail(ctx.path, f"{key}.{name}", "variable names without '=' or controls")
         if text is None:
-            if name in ctx.env:
-                result[name] = ctx.env[name]
+            result[name] = ctx.env.get(name)
         else:
             result[name] = scalar_text(text)
     return result

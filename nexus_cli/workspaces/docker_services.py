@@ -340,6 +340,7 @@ def _create(client: Any, plan: ServicePlan) -> Any:
         labels=_labels(plan),
         environment={
             **service.environment,
+            **dict.fromkeys(service.unset_environment),  # a bare name: unset in the container
             "NEXUS_WORKSPACE": plan.workspace.name,
             "NEXUS_SERVICE": service.name,
         },

@@ -83,6 +83,9 @@ class ServiceSpec:
     image: str
     command: list[str] | str | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    # names a Compose file lists without a value that your environment does not set: the engine
+    # unsets them in the container (the image's value and an env_file's go), as Compose does
+    unset_environment: tuple[str, ...] = ()
     ports: list[PortSpec] = field(default_factory=list)
     volumes: list[VolumeSpec] = field(default_factory=list)
     healthcheck: HealthSpec | None = None

@@ -453,6 +453,7 @@ def test_a_compose_file_reads_only_the_environment_variables_the_user_names(
     (project / "compose.yaml").write_text(LEAKY.format(passed="UNSET_FOR_TEST"))
     app = load_compose(project, "compose.yaml").services["app"]
     assert app.image == "registry.example/app:" and app.environment == {}
+    assert app.unset_environment == ("UNSET_FOR_TEST",)  # unset in the container, as Compose
 
     result = run_nexus("workspace", "create", "leak", "--compose", "compose.yaml", env={
         "TOKEN_FOR_TEST": "s3cret", "NEXUS_COMPOSE_ENV": ""})  # fmt: skip
@@ -460,6 +461,36 @@ def test_a_compose_file_reads_only_the_environment_variables_the_user_names(
     assert "TOKEN_FOR_TEST" in result.stderr and "s3cret" not in result.stderr
     assert "Traceback" not in result.stderr
     assert not (project / ".nexus" / "worktrees" / "leak").exists()  # refused before anything
+
+
+@pytest.mark.docker
+def test_a_name_without_a_value_that_is_unset_is_unset_in_the_container(
+    project: Path, test_image: str, cleanup_docker: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`environment: [NAME]` with NAME unset: Compose passes the bare name, and the engine then
+    unsets it in the container, over the image's value and an env_file's (compared side by side
+    with docker compose 2.26); one you name and have set is passed."""
+    monkeypatch.delenv("FROM_IMAGE", raising=False)
+    monkeypatch.delenv("FROM_FILE", raising=False)
+    monkeypatch.setenv("PASSED", "p")
+    monkeypatch.setenv("NEXUS_COMPOSE_ENV", "PASSED")
+    (project / "Dockerfile").write_text(f"FROM {test_image}\nENV FROM_IMAGE=image KEPT=image\n")
+    (project / "app.env").write_text("FROM_FILE=file\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  app:\n    build: .\n    command: [sleep, '600']\n"
+        "    env_file: app.env\n    environment: [FROM_IMAGE, FROM_FILE, PASSED]\n"
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "env")
+    app = load_compose(project, "compose.yaml").services["app"]
+    assert app.environment == {"PASSED": "p"}
+    assert app.unset_environment == ("FROM_IMAGE", "FROM_FILE")
+    cleanup_docker.append(find_project(project).project_id())
+    assert run_nexus("workspace", "create", "env", "--compose", "compose.yaml").exit_code == 0
+    shown = run_nexus("workspace", "exec", "env", "--", "env").stdout.splitlines()
+    assert "KEPT=image" in shown and "PASSED=p" in shown
+    assert not [line for line in shown if line.startswith(("FROM_IMAGE=", "FROM_FILE="))]
+    assert run_nexus("workspace", "delete", "env", "--force").exit_code == 0
 
 
 def test_the_dot_env_beside_the_file_sets_its_variables(
