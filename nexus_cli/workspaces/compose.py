@@ -26,7 +26,7 @@ from nexus_cli.errors import ConfigError, UsageError
 from nexus_cli.workspaces import compose_include, compose_runtime
 from nexus_cli.workspaces.compose_context import Context
 from nexus_cli.workspaces.compose_depends import link_aliases
-from nexus_cli.workspaces.compose_environment import WHAT, HostEnvironment, dot_env
+from nexus_cli.workspaces.compose_environment import WHAT, dot_env
 from nexus_cli.workspaces.compose_extends import relative_dir
 from nexus_cli.workspaces.compose_include import UNSUPPORTED_HINT
 from nexus_cli.workspaces.compose_keys import PROFILE, unsupported_keys, without_extensions
@@ -56,12 +56,11 @@ def load_compose(
     """
     path = compose_path(project_root, relative)
     compose_dir = relative_dir(project_root, path)
-    beside = HostEnvironment(values or {}, path.parent / ".env", lenient=lenient_env)
+    reading = compose_include.Reading(project_root, values or {}, lenient_env)
+    beside = reading.environment(path.parent / ".env", {})
     project_values = dot_env(project_root, compose_dir, path, beside)
-    reading = compose_include.Reading.of(project_root, values or {}, lenient_env)
     env = reading.environment(path, project_values)
-    envs: dict[str, Mapping[str, str]] = {}
-    raw = compose_include.document(path, compose_dir, project_values, reading, envs)
+    raw = compose_include.document(path, compose_dir, project_values, reading)
     services = raw["services"]
     if not services:
         raise ConfigError(f"{path}: services: expected a mapping with at least one service")
@@ -74,7 +73,7 @@ def load_compose(
     context = Context(path, project_root, compose_dir, env, set(active), set(services), files)
     context = dataclasses.replace(context, link_aliases=link_aliases(active, context))
     specs = {
-        key: translate(key, spec, dataclasses.replace(context, env=envs.get(key, env)))
+        key: translate(key, spec, dataclasses.replace(context, env=reading.envs.get(key, env)))
         for key, spec in active.items()
     }
     compose_runtime.check_aliases(specs, path)

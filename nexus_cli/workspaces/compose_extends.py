@@ -56,11 +56,25 @@ class Files:
             self._read[key] = (env, interpolate(load_file(path), env, path))
         return self._read[key][1]
 
+    def inside(self, work_dir: str, rel: str, where: str, what: str) -> Path:
+        """``rel`` (relative to the project folder ``work_dir``) inside the project after
+        symbolic links; ``what`` names such paths for the hint (``extends files``)."""
+        joined = posixpath.normpath(posixpath.join(work_dir, rel))
+        try:
+            return fs.resolve_inside(self.project_root, joined, what=where)
+        except fs.PathEscapeError as exc:
+            raise ConfigError(exc.message, hint=f"{what} must be inside the project") from None
+
+
+def relative_folder(project_root: Path, folder: Path) -> str:
+    """``folder`` relative to the project root, in POSIX form ("" for the root)."""
+    rel = os.path.relpath(folder, os.path.realpath(project_root))
+    return "" if rel == "." else Path(rel).as_posix()
+
 
 def relative_dir(project_root: Path, path: Path) -> str:
-    """The folder of ``path`` relative to the project root, in POSIX form ("" for the root)."""
-    rel = os.path.relpath(path.parent, os.path.realpath(project_root))
-    return "" if rel == "." else Path(rel).as_posix()
+    """The folder of ``path`` relative to the project root (:func:`relative_folder`)."""
+    return relative_folder(project_root, path.parent)
 
 
 def extended(
@@ -91,13 +105,9 @@ def extended(
     base_name = str(extends.get("service", ""))
     base_path, base_dir, base_services = path, compose_dir, services
     if extends.get("file") is not None:
-        rel = posixpath.normpath(posixpath.join(compose_dir, str(extends["file"])))
-        try:
-            base_path = fs.resolve_inside(files.project_root, rel, what=f"{where}.file")
-        except fs.PathEscapeError as exc:
-            raise ConfigError(
-                exc.message, hint="extends files must be inside the project"
-            ) from None
+        base_path = files.inside(
+            compose_dir, str(extends["file"]), f"{where}.file", "extends files"
+        )
         base_dir = relative_dir(files.project_root, base_path)
         found = files.read(base_path, env).get("services")
         base_services = found if isinstance(found, dict) else {}

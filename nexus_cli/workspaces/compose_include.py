@@ -16,40 +16,48 @@ files in ``path`` is refused with a clear error rather than merged otherwise tha
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexus_cli import fs
 from nexus_cli.errors import ConfigError
 from nexus_cli.workspaces.compose_environment import HostEnvironment, dot_env
-from nexus_cli.workspaces.compose_extends import Files, extended, moved, rebase, relative_dir
+from nexus_cli.workspaces.compose_extends import (
+    Files,
+    extended,
+    moved,
+    rebase,
+    relative_dir,
+    relative_folder,
+)
 from nexus_cli.workspaces.compose_keys import unsupported_keys
 from nexus_cli.workspaces.compose_service import read_env_file
 
 ENTRY_KEYS = frozenset({"path", "project_directory", "env_file"})
 RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
 MAX_DEPTH = 10  # files including files
+INCLUDED = "included files"  # what their paths are called in a hint
 UNSUPPORTED_HINT = (
     "remove these keys or use a Nexus template (docs/workspaces.md, 'Your own Compose file', "
     "lists what is supported)"
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Reading:
-    """What every file of one Compose project is read with."""
+    """One Compose project being read: what its files are read with, and what was found."""
 
     project_root: Path
     values: Mapping[str, str]  # Nexus's own ${VAR} values (the workspace's name, project id)
     lenient: bool  # a variable the file may not read reads as unset (:class:`HostEnvironment`)
-    files: Files  # what was read, and how many
+    files: Files = field(init=False)  # what was read, and how many
+    # each service -> the environment its own file reads: what a name in its ``environment``
+    # without a value, and its ``env_file``s, read (an included file's, its own ``.env`` too)
+    envs: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
-    @classmethod
-    def of(cls, project_root: Path, values: Mapping[str, str], lenient: bool) -> Reading:
-        return cls(project_root, values, lenient, Files(project_root))
+    def __post_init__(self) -> None:
+        self.files = Files(self.project_root)
 
     def environment(self, path: Path, project: Mapping[str, str]) -> HostEnvironment:
         return HostEnvironment(self.values, path, project, lenient=self.lenient)
@@ -60,14 +68,11 @@ def document(
     work_dir: str,
     project_values: Mapping[str, str],
     reading: Reading,
-    envs: dict[str, Mapping[str, str]],
     chain: tuple[Path, ...] = (),
 ) -> dict[str, Any]:
     """The Compose file ``path`` interpolated, its services' ``extends`` merged and what it
     includes added. Its relative paths start at ``work_dir`` (project-relative); ``chain`` is
-    the files that include it, outermost first. ``envs`` gets each service's environment: what
-    a name in its ``environment`` without a value, and its ``env_file``s, read (an included
-    file's services read its own ``.env`` too)."""
+    the files that include it, outermost first."""
     env = reading.environment(path, project_values)
     raw = reading.files.read(path, env)
     services = raw.get("services")
@@ -80,9 +85,9 @@ def document(
         for key in services
     }
     for key in found:
-        envs.setdefault(key, env)
+        reading.envs.setdefault(key, env)
     own = {**raw, "services": found}
-    return _with_included(own, path, work_dir, project_values, reading, envs, chain)
+    return _with_included(own, path, work_dir, project_values, reading, chain)
 
 
 def _with_included(
@@ -91,7 +96,6 @@ def _with_included(
     work_dir: str,
     project_values: Mapping[str, str],
     reading: Reading,
-    envs: dict[str, Mapping[str, str]],
     chain: tuple[Path, ...],
 ) -> dict[str, Any]:
     entries = own.get("include")
@@ -103,7 +107,7 @@ def _with_included(
     for i, entry in enumerate(entries):
         where = f"{path}: include[{i}]"
         source, imported = _included(
-            entry, where, work_dir, project_values, reading, envs, (*chain, path)
+            entry, where, work_dir, project_values, reading, (*chain, path)
         )
         for kind in RESOURCES:
             into = dict(result.get(kind) or {})
@@ -126,12 +130,11 @@ def _included(
     work_dir: str,
     project_values: Mapping[str, str],
     reading: Reading,
-    envs: dict[str, Mapping[str, str]],
     chain: tuple[Path, ...],
 ) -> tuple[Path, dict[str, Any]]:
     """The file one ``include`` entry names, and its resources with paths relative to
     ``work_dir`` (the including project's directory)."""
-    root = reading.project_root
+    root, files = reading.project_root, reading.files
     if isinstance(entry, str):
         entry = {"path": entry}
     if not isinstance(entry, dict) or not set(entry) <= ENTRY_KEYS:
@@ -146,7 +149,7 @@ def _included(
         )
     if not isinstance(paths, str) or not paths:
         raise ConfigError(f"{where}.path: expected a Compose file in the project")
-    file = _inside(root, work_dir, paths, f"{where}.path")
+    file = files.inside(work_dir, paths, f"{where}.path", INCLUDED)
     if not file.is_file():
         raise ConfigError(f"{where}.path: {paths!r} is not a file in the project")
     if file in chain:
@@ -156,17 +159,17 @@ def _included(
         raise ConfigError(f"{where}: more than {MAX_DEPTH} levels of include")
     own_dir = relative_dir(root, file)
     if entry.get("project_directory") is not None:
-        folder = _inside(
-            root, work_dir, str(entry["project_directory"]), f"{where}.project_directory"
+        folder = files.inside(
+            work_dir, str(entry["project_directory"]), f"{where}.project_directory", INCLUDED
         )
         if not folder.is_dir():
             raise ConfigError(f"{where}.project_directory: expected a folder in the project")
-        own_dir = relative_dir(root, folder / "compose.yaml")  # the folder's own path
+        own_dir = relative_folder(root, folder)
     lookup = reading.environment(file, project_values)
     own_values = _env_files(entry.get("env_file"), where, work_dir, own_dir, file, reading, lookup)
     # the including file's values win over the included file's own (compose-go's Mapping.Merge)
     values = {**own_values, **project_values}
-    included = document(file, own_dir, values, reading, envs, chain)
+    included = document(file, own_dir, values, reading, chain)
     problems = unsupported_keys(included)
     if problems:
         raise ConfigError(f"{file}: not supported: {', '.join(problems)}", hint=UNSUPPORTED_HINT)
@@ -201,20 +204,11 @@ def _env_files(
         raise ConfigError(f"{where}.env_file: expected a file or a list of files")
     result: dict[str, str] = {}
     for name in names:
-        found = _inside(reading.project_root, work_dir, name, f"{where}.env_file")
+        found = reading.files.inside(work_dir, name, f"{where}.env_file", INCLUDED)
         if not found.is_file():
             raise ConfigError(f"{where}.env_file: {name!r} is not a file in the project")
         result.update(read_env_file(found, lookup))
     return result
-
-
-def _inside(root: Path, work_dir: str, rel: str, where: str) -> Path:
-    """``rel`` (relative to ``work_dir``) inside the project after symbolic links."""
-    joined = posixpath.normpath(posixpath.join(work_dir, rel))
-    try:
-        return fs.resolve_inside(root, joined, what=where)
-    except fs.PathEscapeError as exc:
-        raise ConfigError(exc.message, hint="included files must be inside the project") from None
 
 
 def _files_rebased(declared: Any, from_dir: str, to_dir: str) -> Any:
